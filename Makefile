@@ -1,0 +1,53 @@
+# Two commands: `make run` brings the product up, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export HOST PORT
+
+.PHONY: run test bench prepare install install-dev translations messages screenshots clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+translations: install
+	$(BIN)/python manage.py compile_translations
+
+prepare: install translations
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo --size small --if-empty
+
+run: prepare
+	@echo ""
+	@echo "  CRM is starting at http://$(HOST):$(PORT)/"
+	@echo "  Demo logins (password crm-demo): admin, director, manager1, manager2, rep1, rep2, rep3, rep4, marketing"
+	@echo "  API docs: http://$(HOST):$(PORT)/api/docs/   Stop with Ctrl-C."
+	@echo ""
+	$(BIN)/honcho -f Procfile.dev start
+
+test: install-dev translations
+	$(BIN)/pytest
+
+bench: install-dev translations
+	$(BIN)/python -m bench
+
+# Refresh the translation catalogue after changing strings (needs GNU gettext).
+messages: install
+	$(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=var --ignore=static
+	$(BIN)/python manage.py makemessages -d djangojs -l zh_Hans --no-obsolete --ignore=.venv --ignore=var --ignore=static/vendor
+
+clean:
+	rm -rf $(VENV) var

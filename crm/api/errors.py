@@ -1,0 +1,71 @@
+"""The error shape of the API contract: ``{"error": {"code", "message", "fields"}}``."""
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class BusinessRuleError(exceptions.APIException):
+    """A business rule refuses the request: 409 with a stable code (``sold_out``, …)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+    def __init__(self, code, message):
+        super().__init__(detail=message, code=code)
+        self.error_code = code
+
+
+def error_body(code, message, fields=None):
+    body = {"error": {"code": code, "message": str(message)}}
+    if fields:
+        body["error"]["fields"] = fields
+    return body
+
+
+def _flatten(detail):
+    if isinstance(detail, dict):
+        return {key: [str(item) for item in (value if isinstance(value, list) else [value])]
+                for key, value in detail.items()}
+    if isinstance(detail, list):
+        return {"non_field_errors": [str(item) for item in detail]}
+    return {"non_field_errors": [str(detail)]}
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, BusinessRuleError):
+        body = error_body(exc.error_code, exc.detail)
+    elif isinstance(exc, exceptions.ValidationError):
+        response.status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+        body = error_body("invalid", "Some fields are not valid.", _flatten(exc.detail))
+    elif isinstance(exc, exceptions.ParseError):
+        body = error_body("malformed", exc.detail)
+    elif isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+        response.status_code = status.HTTP_401_UNAUTHORIZED
+        body = error_body("unauthorized", exc.detail)
+    elif isinstance(exc, exceptions.PermissionDenied):
+        body = error_body("forbidden", exc.detail)
+    elif isinstance(exc, exceptions.NotFound):
+        body = error_body("not_found", exc.detail)
+    elif isinstance(exc, exceptions.Throttled):
+        body = error_body("rate_limited", exc.detail)
+    elif isinstance(exc, exceptions.MethodNotAllowed):
+        body = error_body("method_not_allowed", exc.detail)
+    elif isinstance(exc, exceptions.UnsupportedMediaType):
+        body = error_body("unsupported_media_type", exc.detail)
+    else:
+        body = error_body(getattr(exc, "default_code", "error"), getattr(exc, "detail", str(exc)))
+    response.data = body
+    return response
+
+
+def api_404(request, exception=None):
+    return Response(error_body("not_found", "Not found."), status=404)

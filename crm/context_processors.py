@@ -1,0 +1,45 @@
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from . import permissions
+from .models import Notification
+
+
+def _nav(user, path):
+    """The sidebar: sections by app, each entry shown only to roles that may use it."""
+    sections = [
+        (_("Workspace"), [
+            ("home", _("Home"), "bi-house", None),
+            ("notifications", _("Notifications"), "bi-bell", None),
+        ]),
+        (_("Customers"), [
+            ("customers:list", _("Customers"), "bi-people", "customers.view"),
+        ]),
+        (_("Administration"), [
+            ("org:departments", _("Departments"), "bi-diagram-3", "org.view"),
+            ("org:users", _("Users"), "bi-person-badge", "org.view"),
+            ("org:api_clients", _("API clients"), "bi-plug", "api.manage"),
+            ("org:audit", _("Audit log"), "bi-clock-history", "audit.view"),
+        ]),
+    ]
+    result = []
+    for title, items in sections:
+        visible_items = [
+            {"url": url, "label": label, "icon": icon, "name": name,
+             "active": path == url or (url != "/" and path.startswith(url))}
+            for name, label, icon, action, url in ((*item, reverse(item[0])) for item in items)
+            if action is None or permissions.can(user, action)
+        ]
+        if visible_items:
+            result.append({"title": title, "items": visible_items})
+    return result
+
+
+def shell(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {
+        "nav_sections": _nav(user, request.path),
+        "unread_count": Notification.objects.filter(recipient=user, read_at__isnull=True).count(),
+    }

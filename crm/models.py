@@ -1,0 +1,271 @@
+"""The organization (departments, users, roles, data scopes), notifications and API clients."""
+import hashlib
+import secrets
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Department(models.Model):
+    """部门: one node of the organization tree (company → region → department → team).
+
+    ``path`` holds the ids from the root down ("/1/4/9/") so that "this department and
+    everything below it" is one indexed prefix match.
+    """
+
+    class Kind(models.TextChoices):
+        COMPANY = "company", _("Company")
+        REGION = "region", _("Region")
+        DEPARTMENT = "department", _("Department")
+        TEAM = "team", _("Team")
+
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.DEPARTMENT)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    path = models.CharField(max_length=255, editable=False, db_index=True, default="")
+    manager = models.ForeignKey(
+        "crm.User", verbose_name=_("manager"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    wecom_webhook = models.URLField(
+        _("WeChat Work webhook"), blank=True, help_text=_("Group-bot webhook that receives this team's notifications.")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        ordering = ["path"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def depth(self):
+        return max(self.path.count("/") - 2, 0)
+
+    def save(self, *args, **kwargs):
+        """Keep ``path`` (and the paths below, when the department moves) consistent."""
+        super().save(*args, **kwargs)
+        old_path = self.path
+        new_path = f"{self.parent.path if self.parent_id else '/'}{self.pk}/"
+        if new_path != old_path:
+            Department.objects.filter(pk=self.pk).update(path=new_path)
+            self.path = new_path
+            if old_path:
+                for child in Department.objects.filter(path__startswith=old_path).exclude(pk=self.pk):
+                    child.path = new_path + child.path[len(old_path):]
+                    Department.objects.filter(pk=child.pk).update(path=child.path)
+
+    def descendant_ids(self):
+        return list(Department.objects.filter(path__startswith=self.path).values_list("id", flat=True))
+
+
+class Role(models.TextChoices):
+    REP = "rep", _("Sales rep")
+    MANAGER = "manager", _("Sales manager")
+    DIRECTOR = "director", _("Sales director")
+    MARKETING = "marketing", _("Marketing admin")
+    ADMIN = "admin", _("System admin")
+
+
+class DataScope(models.TextChoices):
+    """数据权限: which records a user sees."""
+
+    SELF = "self", _("Own records")
+    DEPARTMENT = "department", _("Own department")
+    DEPARTMENT_TREE = "tree", _("Own department and below")
+    ALL = "all", _("Everything")
+
+
+DEFAULT_SCOPE = {
+    Role.REP: DataScope.SELF,
+    Role.MANAGER: DataScope.DEPARTMENT_TREE,
+    Role.DIRECTOR: DataScope.DEPARTMENT_TREE,
+    Role.MARKETING: DataScope.ALL,
+    Role.ADMIN: DataScope.ALL,
+}
+
+
+class User(AbstractUser):
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), null=True, blank=True, on_delete=models.PROTECT, related_name="members"
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.REP)
+    data_scope = models.CharField(_("data scope"), max_length=20, choices=DataScope.choices, default=DataScope.SELF)
+    mobile = models.CharField(_("mobile"), max_length=20, blank=True)
+    wecom_webhook = models.URLField(_("WeChat Work webhook"), blank=True)
+    notify_by_email = models.BooleanField(_("notify by email"), default=True)
+    notify_by_wecom = models.BooleanField(_("notify by WeChat Work"), default=False)
+    is_service = models.BooleanField(
+        default=False, editable=False, help_text="Acts for an API client; cannot log in to the web UI."
+    )
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        ordering = ["username"]
+
+    def __str__(self):
+        return self.get_full_name() or self.username
+
+    @property
+    def display_name(self):
+        return str(self)
+
+
+class Notification(models.Model):
+    """An in-app message; the other channels are deliveries of it."""
+
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("body"), blank=True)
+    url = models.CharField(_("link"), max_length=500, blank=True)
+    kind = models.CharField(max_length=50, blank=True, help_text="What raised it, e.g. reminder, approval.")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["recipient", "read_at"], name="notification_unread")]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+
+    def __str__(self):
+        return self.title
+
+
+class Delivery(models.Model):
+    """One notification on one outside channel. The row is the outbox: a pending delivery is
+    sent by a worker; the sweeper re-queues any that a lost task left behind."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("Email")
+        WECOM = "wecom", _("WeChat Work")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    target = models.CharField(max_length=500, help_text="Email address or webhook URL.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["notification", "channel"], name="one_delivery_per_channel")]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due")]
+
+
+class DeliveryAttempt(models.Model):
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    at = models.DateTimeField(default=timezone.now)
+    ok = models.BooleanField()
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class ApiScope(models.TextChoices):
+    LEADS = "leads", _("Leads")
+    ORDERS = "orders", _("Orders")
+    COUPONS = "coupons", _("Coupons")
+    CUSTOMERS_READ = "customers:read", _("Read customers")
+
+
+class ApiClient(models.Model):
+    """An integration client (a mini-program, a shop, a POS). It acts through a service user,
+    so the audit log names it."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        help_text=_("Records created by this client land in this department."),
+    )
+    can_see_mobile = models.BooleanField(_("may see full mobile numbers"), default=False)
+    service_user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="api_client", editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("API client")
+        verbose_name_plural = _("API clients")
+
+    def __str__(self):
+        return self.name
+
+
+def hash_token(raw):
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def usable(self):
+        return self.filter(revoked_at__isnull=True, client__is_active=True).filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
+        )
+
+
+class ApiToken(models.Model):
+    """A bearer token; only its hash is stored, the token itself is shown once."""
+
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="tokens")
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    prefix = models.CharField(max_length=12, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    scopes = models.JSONField(_("scopes"), default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.prefix}…"
+
+    @staticmethod
+    def generate():
+        return "crm_" + secrets.token_urlsafe(32)
+
+    @property
+    def is_active(self):
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > timezone.now())
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a write sent with an ``Idempotency-Key``."""
+
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE)
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["client", "key"], name="one_response_per_idempotency_key")]

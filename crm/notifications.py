@@ -1,0 +1,129 @@
+"""Notifications: the in-app inbox plus deliveries on outside channels (email, WeChat Work).
+
+``notify`` writes the notification and one ``Delivery`` row per outside channel in the caller's
+transaction; sending happens in Celery after commit. The rows are the outbox: if the broker is
+down the task is not lost, because ``sweep_outbox`` (Celery beat) re-queues every due delivery.
+A failing channel is retried with backoff and never touches the in-app notification.
+"""
+import datetime
+import json
+import logging
+import urllib.request
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Delivery, DeliveryAttempt, Notification
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
+BACKOFF_SECONDS = 30
+
+
+def notify(*, recipient, title, body="", url="", kind=""):
+    """Send ``recipient`` a notification in-app and on each channel they have switched on."""
+    notification = Notification.objects.create(recipient=recipient, title=title[:200], body=body, url=url, kind=kind)
+    deliveries = []
+    if recipient.notify_by_email and recipient.email:
+        deliveries.append(Delivery(notification=notification, channel=Delivery.Channel.EMAIL, target=recipient.email))
+    webhook = recipient.wecom_webhook or (recipient.department.wecom_webhook if recipient.department_id else "")
+    if recipient.notify_by_wecom and webhook:
+        deliveries.append(Delivery(notification=notification, channel=Delivery.Channel.WECOM, target=webhook))
+    if deliveries:
+        Delivery.objects.bulk_create(deliveries)
+        ids = [d.pk for d in Delivery.objects.filter(notification=notification)]
+        transaction.on_commit(lambda: enqueue(ids))
+    return notification
+
+
+def enqueue(delivery_ids, countdown=None):
+    """Queue deliveries; if the broker is unreachable they wait in the outbox for the sweeper."""
+    from .tasks import send_delivery
+
+    for delivery_id in delivery_ids:
+        try:
+            send_delivery.apply_async((delivery_id,), countdown=countdown)
+        except Exception:  # broker down: the pending row is the truth, the sweeper retries
+            log.warning("Could not queue delivery %s; it stays in the outbox", delivery_id, exc_info=True)
+
+
+def _send_email(delivery):
+    notification = delivery.notification
+    text = notification.body or notification.title
+    if notification.url:
+        text += f"\n\n{settings.SITE_URL}{notification.url}"
+    send_mail(notification.title, text, settings.DEFAULT_FROM_EMAIL, [delivery.target], fail_silently=False)
+
+
+def _send_wecom(delivery):
+    """企业微信 group bot: POST a markdown message; errcode 0 means accepted."""
+    notification = delivery.notification
+    content = f"**{notification.title}**"
+    if notification.body:
+        content += f"\n{notification.body}"
+    if notification.url:
+        content += f"\n[{settings.SITE_URL}{notification.url}]({settings.SITE_URL}{notification.url})"
+    payload = json.dumps({"msgtype": "markdown", "markdown": {"content": content}}).encode()
+    request = urllib.request.Request(
+        delivery.target, data=payload, headers={"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        answer = json.loads(response.read().decode() or "{}")
+    if answer.get("errcode", 0) != 0:
+        raise RuntimeError(f"WeChat Work answered {answer.get('errcode')}: {answer.get('errmsg', '')}")
+
+
+SENDERS = {Delivery.Channel.EMAIL: _send_email, Delivery.Channel.WECOM: _send_wecom}
+
+
+def deliver(delivery_id):
+    """Send one pending, due delivery and record the attempt. Safe to call twice: the row is
+    locked while sending and a sent row is never sent again."""
+    retry_in = None
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_for_update(skip_locked=True)
+            .select_related("notification")
+            .filter(pk=delivery_id, status=Delivery.Status.PENDING, next_attempt_at__lte=timezone.now())
+            .first()
+        )
+        if delivery is None:
+            return None
+        delivery.attempts += 1
+        try:
+            SENDERS[delivery.channel](delivery)
+        except Exception as exc:  # any failure of the channel is recorded, never raised
+            error = f"{type(exc).__name__}: {exc}"[:2000]
+            DeliveryAttempt.objects.create(delivery=delivery, ok=False, error=error)
+            delivery.last_error = error
+            if delivery.attempts >= MAX_ATTEMPTS:
+                delivery.status = Delivery.Status.FAILED
+            else:
+                retry_in = BACKOFF_SECONDS * 2 ** (delivery.attempts - 1)
+                delivery.next_attempt_at = timezone.now() + datetime.timedelta(seconds=retry_in)
+        else:
+            DeliveryAttempt.objects.create(delivery=delivery, ok=True)
+            delivery.status = Delivery.Status.SENT
+            delivery.sent_at = timezone.now()
+            delivery.last_error = ""
+        delivery.save()
+    if retry_in is not None:
+        enqueue([delivery_id], countdown=retry_in)
+    return delivery
+
+
+def due_delivery_ids(limit=1000):
+    return list(
+        Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=timezone.now())
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def mark_read(*, user, ids=None):
+    qs = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    return qs.update(read_at=timezone.now())

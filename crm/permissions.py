@@ -1,0 +1,131 @@
+"""The permission layer: what a user may see (data scope) and do (role).
+
+Every list, detail, edit, bulk action, export and API query asks this module:
+
+- ``visible(user, queryset)`` narrows any queryset of a scoped model to the user's data scope;
+- ``can(user, action)`` says whether the user's role allows an action at all;
+- ``get_visible_or_404(user, queryset, **lookup)`` fetches one record inside the scope, so a URL
+  guessed for a record outside it answers 404, never the record.
+
+A model is scoped by declaring ``scope_owner_field`` and ``scope_department_field`` (either may be
+``None``). A record belongs to a user's scope when the user owns it, or — for wider scopes — when
+its department is the user's department (or one below it).
+"""
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.db.models import Q
+from django.http import Http404
+
+from .models import DataScope, Department, Role
+
+R, M, D, MK, A = Role.REP, Role.MANAGER, Role.DIRECTOR, Role.MARKETING, Role.ADMIN
+SALES = {R, M, D, A}
+EVERYONE = {R, M, D, MK, A}
+
+#: action -> roles allowed. Object-level access is always narrowed further by data scope.
+ACTIONS = {
+    # customers
+    "customers.view": EVERYONE,
+    "customers.add": SALES | {MK},
+    "customers.change": SALES,
+    "customers.delete": {M, D, A},
+    "customers.export": EVERYONE,
+    "customers.bulk": {M, D, A, MK},
+    "customers.assign": {M, D, A},
+    "customers.merge": {A},
+    "customers.view_mobile": SALES,
+    # organization and system
+    "org.manage": {A},
+    "org.view": {M, D, A},
+    "audit.view": {A},
+    "api.manage": {A},
+}
+
+
+def can(user, action):
+    """Whether the user's role allows ``action`` (see ``ACTIONS``)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if action not in ACTIONS:
+        raise ImproperlyConfigured(f"Unknown action {action!r}")
+    if user.is_superuser:
+        return True
+    return user.role in ACTIONS[action]
+
+
+def require(user, action):
+    """Raise ``PermissionDenied`` (403) unless the role allows ``action``."""
+    if not can(user, action):
+        raise PermissionDenied(action)
+
+
+def scope_department_ids(user):
+    """Department ids whose records the user sees by department (cached on the user)."""
+    cached = getattr(user, "_scope_department_ids", None)
+    if cached is not None:
+        return cached
+    scope = effective_scope(user)
+    if scope == DataScope.DEPARTMENT and user.department_id:
+        ids = {user.department_id}
+    elif scope == DataScope.DEPARTMENT_TREE and user.department_id:
+        root = Department.objects.only("path").get(pk=user.department_id)
+        ids = set(Department.objects.filter(path__startswith=root.path).values_list("id", flat=True))
+    else:
+        ids = set()
+    user._scope_department_ids = ids
+    return ids
+
+
+def effective_scope(user):
+    if user.is_superuser:
+        return DataScope.ALL
+    return user.data_scope
+
+
+def scope_q(user, *, owner_field, department_field):
+    """The ``Q`` that selects the records in the user's data scope."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Q(pk__in=[])
+    scope = effective_scope(user)
+    if scope == DataScope.ALL:
+        return Q()
+    q = Q(**{owner_field: user}) if owner_field else Q(pk__in=[])
+    if scope in (DataScope.DEPARTMENT, DataScope.DEPARTMENT_TREE) and department_field:
+        ids = scope_department_ids(user)
+        if ids:
+            q |= Q(**{f"{department_field}__in": sorted(ids)})
+    return q
+
+
+def visible(user, queryset):
+    """Narrow ``queryset`` to the records ``user`` may see."""
+    model = queryset.model
+    try:
+        owner_field = model.scope_owner_field
+        department_field = model.scope_department_field
+    except AttributeError as exc:
+        raise ImproperlyConfigured(f"{model.__name__} does not declare its scope fields") from exc
+    return queryset.filter(scope_q(user, owner_field=owner_field, department_field=department_field))
+
+
+def get_visible_or_404(user, queryset, **lookup):
+    try:
+        return visible(user, queryset).get(**lookup)
+    except queryset.model.DoesNotExist:
+        raise Http404
+
+
+def is_visible(user, obj):
+    return visible(user, type(obj)._default_manager.filter(pk=obj.pk)).exists()
+
+
+def assignable_users(user):
+    """Users a record may be handed to by ``user``: within the user's department scope."""
+    from .models import User
+
+    qs = User.objects.filter(is_active=True, is_service=False)
+    scope = effective_scope(user)
+    if scope == DataScope.ALL:
+        return qs
+    if scope == DataScope.SELF:
+        return qs.filter(pk=user.pk)
+    return qs.filter(Q(pk=user.pk) | Q(department_id__in=sorted(scope_department_ids(user))))

@@ -1,0 +1,59 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from customers.api import views as customer_api
+
+from . import admin_views, views
+from .api import views as api_views
+
+org_patterns = (
+    [
+        path("departments/", admin_views.department_list, name="departments"),
+        path("departments/new/", admin_views.department_form, name="department_create"),
+        path("departments/<int:pk>/edit/", admin_views.department_form, name="department_edit"),
+        path("users/", admin_views.UserListView.as_view(), name="users"),
+        path("users/new/", admin_views.user_form, name="user_create"),
+        path("users/<int:pk>/edit/", admin_views.user_form, name="user_edit"),
+        path("api-clients/", admin_views.api_client_list, name="api_clients"),
+        path("api-clients/new/", admin_views.api_client_form, name="api_client_create"),
+        path("api-clients/<int:pk>/", admin_views.api_client_detail, name="api_client"),
+        path("api-clients/<int:pk>/edit/", admin_views.api_client_form, name="api_client_edit"),
+        path("api-tokens/<int:pk>/revoke/", admin_views.api_token_revoke, name="api_token_revoke"),
+        path("audit/", admin_views.AuditLogView.as_view(), name="audit"),
+    ],
+    "org",
+)
+
+api_v1 = [
+    path("ping", api_views.PingView.as_view(), name="api-ping"),
+    path("customers", customer_api.CustomerLookupView.as_view(), name="api-customers"),
+    path("customers/<int:pk>", customer_api.CustomerDetailView.as_view(), name="api-customer"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("preferences/", views.preferences, name="preferences"),
+    path("search/", views.search, name="search"),
+    path("notifications/", views.notification_list, name="notifications"),
+    path("notifications/badge/", views.notification_badge, name="notification_badge"),
+    path("notifications/read/", views.notification_mark_read, name="notification_mark_read"),
+    path("notifications/<int:pk>/", views.notification_open, name="notification_open"),
+    path("customers/", include("customers.urls")),
+    path("org/", include(org_patterns)),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("django-admin/", admin.site.urls),
+]
+
+handler403 = "crm.views.error_403"
+handler404 = "crm.views.error_404"
+handler500 = "crm.views.error_500"

@@ -1,0 +1,211 @@
+"""The shell: home pages, global search, notifications, the user's own settings, error pages."""
+import datetime
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from customers.selectors import customers_for, may_see_mobile
+
+from . import notifications, permissions
+from .models import Notification, Role, User
+from .phone import mask_mobile
+from .ui import StyledFormMixin
+
+
+class LoginForm(StyledFormMixin, AuthenticationForm):
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if user.is_service:
+            raise forms.ValidationError(self.error_messages["invalid_login"], code="invalid_login",
+                                        params={"username": self.username_field.verbose_name})
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+
+class PasswordChangeForm(StyledFormMixin, auth_views.PasswordChangeForm):
+    pass
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "registration/password_change.html"
+    form_class = PasswordChangeForm
+
+    def form_valid(self, form):
+        messages.success(self.request, _("Your password was changed."))
+        return super().form_valid(form)
+
+    def get_success_url(self):
+        return "/"
+
+
+@login_required
+def home(request):
+    """A home page per role: a rep's workbench, a manager's team view, an admin's overview."""
+    user = request.user
+    customers = customers_for(user)
+    now = timezone.now()
+    since = now - datetime.timedelta(days=30)
+    context = {
+        "customer_total": customers.count(),
+        "customer_new_30d": customers.filter(created_at__gte=since).count(),
+        "recent_customers": customers.order_by("-created_at")[:8],
+        "recent_notifications": Notification.objects.filter(recipient=user)[:6],
+        "show_mobile": may_see_mobile(user),
+    }
+    if user.role in (Role.MANAGER, Role.DIRECTOR, Role.ADMIN, Role.MARKETING) or user.is_superuser:
+        per_owner = (
+            customers.values("owner__username", "owner__first_name", "owner__last_name")
+            .annotate(total=Count("id"), recent=Count("id", filter=Q(created_at__gte=since)))
+            .order_by("-total")[:15]
+        )
+        context["team_rows"] = [
+            {
+                "name": (f"{row['owner__last_name']}{row['owner__first_name']}" or row["owner__username"])
+                if row["owner__username"] else _("Public pool"),
+                "total": row["total"],
+                "recent": row["recent"],
+            }
+            for row in per_owner
+        ]
+        daily = (
+            customers.filter(created_at__gte=since)
+            .annotate(day=TruncDate("created_at"))
+            .values("day")
+            .annotate(n=Count("id"))
+            .order_by("day")
+        )
+        by_day = {row["day"]: row["n"] for row in daily}
+        days = [(timezone.localdate() - datetime.timedelta(days=offset)) for offset in range(29, -1, -1)]
+        context["chart"] = {
+            "title": _("New customers, last 30 days"),
+            "labels": [d.strftime("%m-%d") for d in days],
+            "values": [by_day.get(d, 0) for d in days],
+        }
+        context["chart_option"] = {
+            "tooltip": {"trigger": "axis"},
+            "grid": {"left": 40, "right": 16, "top": 16, "bottom": 28},
+            "xAxis": {"type": "category", "data": context["chart"]["labels"]},
+            "yAxis": {"type": "value", "minInterval": 1},
+            "series": [{"type": "bar", "name": str(context["chart"]["title"]), "data": context["chart"]["values"],
+                        "itemStyle": {"color": "#1f6feb"}}],
+        }
+        template = "crm/home_manager.html"
+    else:
+        template = "crm/home_rep.html"
+    return render(request, template, context)
+
+
+@login_required
+def search(request):
+    """Global search: name or mobile, over the records the user may see."""
+    query = request.GET.get("q", "").strip()[:100]
+    results = []
+    if query:
+        digits = "".join(ch for ch in query if ch.isdigit())
+        q = Q(name__icontains=query)
+        if len(digits) >= 4:
+            q |= Q(mobile__contains=digits)
+        show = may_see_mobile(request.user)
+        for customer in customers_for(request.user).filter(q).order_by("name")[:50]:
+            results.append({
+                "kind": _("Customer"),
+                "title": customer.name,
+                "subtitle": customer.mobile if show else mask_mobile(customer.mobile),
+                "extra": customer.owner or _("Public pool"),
+                "url": customer.get_absolute_url(),
+            })
+    return render(request, "crm/search.html", {"query": query, "results": results})
+
+
+@login_required
+def notification_list(request):
+    show = request.GET.get("show", "all")
+    qs = Notification.objects.filter(recipient=request.user)
+    if show == "unread":
+        qs = qs.filter(read_at__isnull=True)
+    page = Paginator(qs, 20).get_page(request.GET.get("page"))
+    return render(request, "crm/notifications.html", {"page": page, "show": show})
+
+
+@login_required
+def notification_open(request, pk):
+    notification = get_object_or_404(Notification, pk=pk, recipient=request.user)
+    if notification.read_at is None:
+        notifications.mark_read(user=request.user, ids=[notification.pk])
+    target = notification.url
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect("notifications")
+
+
+@login_required
+@require_POST
+def notification_mark_read(request):
+    ids = [int(pk) for pk in request.POST.getlist("id") if pk.isdigit()] or None
+    count = notifications.mark_read(user=request.user, ids=ids)
+    if request.headers.get("HX-Request"):
+        return notification_badge(request)
+    messages.success(request, _("%(count)d notifications marked as read.") % {"count": count})
+    return redirect(request.POST.get("next") or "notifications")
+
+
+@login_required
+def notification_badge(request):
+    unread = Notification.objects.filter(recipient=request.user, read_at__isnull=True).count()
+    return render(request, "includes/bell_badge.html", {"unread_count": unread})
+
+
+class PreferencesForm(StyledFormMixin, forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["first_name", "last_name", "email", "mobile", "notify_by_email", "notify_by_wecom", "wecom_webhook"]
+
+
+@login_required
+def preferences(request):
+    form = PreferencesForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Your settings were saved."))
+        return redirect("preferences")
+    return render(request, "crm/preferences.html", {"form": form})
+
+
+def error_403(request, exception=None):
+    return render(request, "errors/403.html", status=403)
+
+
+def error_404(request, exception=None):
+    if request.path.startswith("/api/"):
+        from django.http import JsonResponse
+
+        return JsonResponse({"error": {"code": "not_found", "message": "Not found."}}, status=404)
+    return render(request, "errors/404.html", status=404)
+
+
+def error_500(request):
+    if request.path.startswith("/api/"):
+        from django.http import JsonResponse
+
+        return JsonResponse({"error": {"code": "server_error", "message": "Internal error."}}, status=500)
+    return render(request, "errors/500.html", status=500)
+
+
+def csrf_failure(request, reason=""):
+    return render(request, "errors/403.html", {"reason": gettext_lazy("Your form expired. Go back, reload the page and try again.")}, status=403)

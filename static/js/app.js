@@ -1,0 +1,88 @@
+/* Behaviour for every page. No inline scripts: pages mark elements with data attributes. */
+(function () {
+  "use strict";
+
+  function confirmThen(text, extraNode, onOk) {
+    var modalEl = document.getElementById("confirm-modal");
+    var modal = bootstrap.Modal.getOrCreateInstance(modalEl);
+    modalEl.querySelector(".js-confirm-text").textContent = text;
+    var extra = modalEl.querySelector(".js-confirm-extra");
+    extra.innerHTML = "";
+    if (extraNode) { extra.appendChild(extraNode); }
+    var ok = modalEl.querySelector(".js-confirm-ok");
+    var fresh = ok.cloneNode(true);
+    ok.parentNode.replaceChild(fresh, ok);
+    fresh.addEventListener("click", function () { onOk(extra); modal.hide(); });
+    modal.show();
+  }
+
+  document.addEventListener("change", function (event) {
+    var el = event.target;
+    if (el.classList.contains("js-autosubmit")) { el.form.submit(); }
+    if (el.classList.contains("js-select-all")) {
+      var table = el.closest("table");
+      table.querySelectorAll(".js-select-row").forEach(function (box) { box.checked = el.checked; });
+    }
+    if (el.classList.contains("js-select-all") || el.classList.contains("js-select-row")) {
+      var form = el.closest("form");
+      var count = form.querySelectorAll(".js-select-row:checked").length;
+      form.querySelectorAll(".js-selected-count").forEach(function (n) { n.textContent = count; });
+      form.querySelectorAll("[data-bulk]").forEach(function (b) { b.disabled = count === 0; });
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-bulk]");
+    if (!button) { return; }
+    event.preventDefault();
+    var form = button.closest("form");
+    var template = button.dataset.extra ? document.getElementById(button.dataset.extra) : null;
+    var extra = template ? template.content.cloneNode(true) : null;
+    var wrapper = null;
+    if (extra) { wrapper = document.createElement("div"); wrapper.appendChild(extra); }
+    confirmThen(button.dataset.confirm, wrapper, function (extraHolder) {
+      form.querySelectorAll(".js-bulk-extra").forEach(function (n) { n.remove(); });
+      extraHolder.querySelectorAll("input, select, textarea").forEach(function (input) {
+        var hidden = document.createElement("input");
+        hidden.type = "hidden"; hidden.name = input.name; hidden.value = input.value;
+        hidden.className = "js-bulk-extra";
+        form.appendChild(hidden);
+      });
+      form.querySelector("input[name=bulk_action]").value = button.dataset.bulk;
+      form.submit();
+    });
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.dataset.confirm && !form.dataset.confirmed) {
+      event.preventDefault();
+      confirmThen(form.dataset.confirm, null, function () {
+        form.dataset.confirmed = "1";
+        form.submit();
+      });
+    }
+  });
+
+  function drawCharts(root) {
+    if (typeof echarts === "undefined") { return; }
+    root.querySelectorAll("[data-chart]").forEach(function (el) {
+      var source = document.getElementById(el.dataset.chart);
+      if (!source || el.dataset.drawn) { return; }
+      var option = JSON.parse(source.textContent);
+      var chart = echarts.init(el);
+      chart.setOption(option);
+      el.dataset.drawn = "1";
+      if (el.dataset.drill) {
+        chart.on("click", function (params) {
+          var url = el.dataset.drill.replace("__value__", encodeURIComponent(params.name));
+          window.location.href = url;
+        });
+      }
+      window.addEventListener("resize", function () { chart.resize(); });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
+  document.body.addEventListener("htmx:afterSwap", function (e) { drawCharts(e.target); });
+})();
