@@ -39,7 +39,10 @@ def shell(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {
-        "nav_sections": _nav(user, request.path),
-        "unread_count": Notification.objects.filter(recipient=user, read_at__isnull=True).count(),
-    }
+    cached = getattr(request, "_shell_context", None)
+    if cached is None:  # computed once per request, even when a template renders a nested context
+        cached = request._shell_context = {
+            "nav_sections": _nav(user, request.path),
+            "unread_count": Notification.objects.filter(recipient=user, read_at__isnull=True).count(),
+        }
+    return cached

@@ -11,6 +11,8 @@ from .services import duplicates_of
 
 
 class CustomerForm(StyledFormMixin, forms.ModelForm):
+    mobile = forms.CharField(label=_("mobile"), max_length=30, required=False)
+
     class Meta:
         model = Customer
         fields = [
@@ -22,8 +24,6 @@ class CustomerForm(StyledFormMixin, forms.ModelForm):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        self.fields["mobile"].max_length = 30
-        self.fields["mobile"].widget.attrs["maxlength"] = 30
         if permissions.can(user, "customers.assign"):
             self.fields["owner"].queryset = permissions.assignable_users(user)
         else:
