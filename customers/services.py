@@ -47,7 +47,7 @@ def assign_customers(*, actor, customers, owner):
     if owner.pk not in set(permissions.assignable_users(actor).values_list("pk", flat=True)):
         raise ValidationError(_("You cannot assign records to %(user)s.") % {"user": owner})
     moved = 0
-    for customer in customers.select_for_update():
+    for customer in customers.select_for_update(of=("self",)):
         if customer.owner_id == owner.pk:
             continue
         customer.owner = owner

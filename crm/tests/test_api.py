@@ -166,3 +166,36 @@ def test_malformed_json_is_400(client, api_client_token):
     response = client.post("/api/v1/test-create", "{not json", content_type="application/json", **bearer(raw))
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "malformed"
+
+
+@pytest.mark.services
+@pytest.mark.urls("crm.tests.test_api")
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_requests_with_one_idempotency_key_write_once(postgres):
+    """Eight threads send the same key at once: one write, eight identical answers."""
+    import threading
+
+    from django.db import connection
+    from django.test import Client
+
+    api = services.create_api_client(name="concurrent")
+    _, raw = services.issue_token(client=api, scopes=["customers:read"])
+    results, barrier = [], threading.Barrier(8)
+
+    def send():
+        try:
+            barrier.wait()
+            response = Client().post("/api/v1/test-create", json.dumps({"name": "并发"}),
+                                     content_type="application/json", HTTP_IDEMPOTENCY_KEY="same",
+                                     **bearer(raw))
+            results.append((response.status_code, response.json()))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert Customer.objects.filter(name="并发").count() == 1
+    assert len(results) == 8 and all(r == results[0] for r in results) and results[0][0] == 201
