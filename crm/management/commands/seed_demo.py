@@ -33,7 +33,9 @@ class Command(BaseCommand):
             for app in DEMO_APPS:
                 try:
                     module = importlib.import_module(f"{app}.demo")
-                except ModuleNotFoundError:
+                except ModuleNotFoundError as exc:
+                    if exc.name not in (app, f"{app}.demo"):
+                        raise
                     continue
                 module.seed(ctx)
         self.stdout.write(self.style.SUCCESS(
