@@ -11,4 +11,13 @@ class CustomersConfig(AppConfig):
 
         from . import models
 
-        auditlog.register(models.Customer)
+        derived = ["order_count", "total_amount", "avg_order_value", "first_order_at", "last_order_at",
+                   "previous_order_at", "median_interval_days", "satisfaction_level", "volume_level", "grid_class",
+                   "value_segment", "lifecycle_stage", "updated_at"]
+        auditlog.register(models.Customer, exclude_fields=derived, m2m_fields={"tags"})
+        auditlog.register(models.CustomerRelation)
+        auditlog.register(models.Order)
+        auditlog.register(models.Satisfaction)
+        auditlog.register(models.TagRule)
+        auditlog.register(models.CustomAttribute)
+        auditlog.register(models.SegmentationSettings)

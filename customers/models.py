@@ -28,6 +28,18 @@ class ValueSegment(models.TextChoices):
     HIGH = "high", _("High value")
 
 
+class SatisfactionLevel(models.TextChoices):
+    HIGH = "high", _("High")
+    MEDIUM = "medium", _("Medium")
+    LOW = "low", _("Low")
+
+
+class VolumeLevel(models.TextChoices):
+    HIGH = "high", _("High")
+    MEDIUM = "medium", _("Medium")
+    LOW = "low", _("Low")
+
+
 class Customer(models.Model):
     """客户: an individual (a parent, a student) or an organization (a store, a school)."""
 
@@ -92,6 +104,20 @@ class Customer(models.Model):
     avg_order_value = models.DecimalField(_("average order value"), max_digits=12, decimal_places=2, default=0)
     first_order_at = models.DateTimeField(_("first order"), null=True, blank=True)
     last_order_at = models.DateTimeField(_("last order"), null=True, blank=True, db_index=True)
+    previous_order_at = models.DateTimeField(null=True, blank=True, editable=False)
+    median_interval_days = models.DecimalField(
+        _("median purchase interval (days)"), max_digits=8, decimal_places=1, null=True, blank=True
+    )
+    satisfaction_level = models.CharField(
+        _("satisfaction"), max_length=10, choices=SatisfactionLevel.choices, blank=True, db_index=True
+    )
+    volume_level = models.CharField(
+        _("purchase volume"), max_length=10, choices=VolumeLevel.choices, default=VolumeLevel.LOW, db_index=True
+    )
+    grid_class = models.CharField(_("3×3 class"), max_length=1, blank=True, db_index=True)
+    custom = models.JSONField(_("custom attributes"), default=dict, blank=True)
+    tags = models.ManyToManyField("customers.Tag", through="customers.CustomerTag", related_name="customers",
+                                  blank=True)
     lifecycle_stage = models.CharField(
         _("lifecycle stage"), max_length=20, choices=LifecycleStage.choices, default=LifecycleStage.POTENTIAL,
         db_index=True,
@@ -109,6 +135,7 @@ class Customer(models.Model):
         indexes = [
             models.Index(fields=["owner", "-created_at"], name="customer_owner_recent"),
             models.Index(fields=["department", "-created_at"], name="customer_dept_recent"),
+            models.Index(fields=["name", "birthday"], name="customer_name_birthday"),
         ]
 
     def __str__(self):
@@ -116,3 +143,362 @@ class Customer(models.Model):
 
     def get_absolute_url(self):
         return reverse("customers:detail", args=[self.pk])
+
+
+class CustomAttribute(models.Model):
+    """An extra customer field an admin defines without a code change (stored in ``Customer.custom``)."""
+
+    class Kind(models.TextChoices):
+        TEXT = "text", _("Text")
+        NUMBER = "number", _("Number")
+        DATE = "date", _("Date")
+        CHOICE = "choice", _("Choice")
+
+    key = models.SlugField(_("key"), max_length=50, unique=True,
+                           help_text=_("Letters, digits and underscores; used in imports and exports."))
+    label = models.CharField(_("label"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.TEXT)
+    choices = models.TextField(_("choices"), blank=True, help_text=_("One choice per line (for the choice kind)."))
+    required = models.BooleanField(_("required"), default=False)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("custom attribute")
+        verbose_name_plural = _("custom attributes")
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def choice_list(self):
+        return [line.strip() for line in self.choices.splitlines() if line.strip()]
+
+
+class RelationKind(models.TextChoices):
+    """多人级联关系. Directed kinds read "from is <kind> of to"; spouse and sibling read both ways."""
+
+    PARENT = "parent", _("Parent / child")
+    SPOUSE = "spouse", _("Spouse")
+    GUARDIAN = "guardian", _("Guardian / ward")
+    SIBLING = "sibling", _("Sibling")
+    REFERRER = "referrer", _("Referrer / referred")
+
+
+FAMILY_KINDS = (RelationKind.PARENT, RelationKind.SPOUSE, RelationKind.GUARDIAN, RelationKind.SIBLING)
+SYMMETRIC_KINDS = (RelationKind.SPOUSE, RelationKind.SIBLING)
+
+#: kind -> (what the "to" side is to "from", what the "from" side is to "to")
+READINGS = {
+    RelationKind.PARENT: (_("Child"), _("Parent")),
+    RelationKind.SPOUSE: (_("Spouse"), _("Spouse")),
+    RelationKind.GUARDIAN: (_("Ward"), _("Guardian")),
+    RelationKind.SIBLING: (_("Sibling"), _("Sibling")),
+    RelationKind.REFERRER: (_("Referred"), _("Referrer")),
+}
+
+
+class CustomerRelation(models.Model):
+    """One typed link, two readings: A parent of B is also B child of A. At most one family link and
+    one referral link per pair, whatever the direction, so contradictions cannot be stored."""
+
+    from_customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="relations_out")
+    to_customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="relations_in")
+    kind = models.CharField(_("relation"), max_length=20, choices=RelationKind.choices)
+    is_family = models.BooleanField(default=True, editable=False)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(from_customer=models.F("to_customer")), name="relation_not_self"),
+            models.UniqueConstraint(
+                models.functions.Least("from_customer", "to_customer"),
+                models.functions.Greatest("from_customer", "to_customer"),
+                "is_family",
+                name="one_link_per_pair_and_family",
+            ),
+        ]
+        indexes = [models.Index(fields=["to_customer", "kind"], name="relation_to_kind")]
+
+    def save(self, *args, **kwargs):
+        self.is_family = self.kind in FAMILY_KINDS
+        super().save(*args, **kwargs)
+
+    def reading_for(self, customer_id):
+        """(the other customer, what they are to ``customer_id``)"""
+        to_reading, from_reading = READINGS[self.kind]
+        if self.from_customer_id == customer_id:
+            return self.to_customer, to_reading
+        return self.from_customer, from_reading
+
+
+class TagGroup(models.Model):
+    """标签组: e.g. intent (single choice: high/medium/low), interests (multiple)."""
+
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    multiple = models.BooleanField(_("multiple choice"), default=True,
+                                   help_text=_("Off: a customer holds at most one tag of this group."))
+    color = models.CharField(_("colour"), max_length=20, default="primary",
+                             choices=[(c, c) for c in ("primary", "success", "warning", "danger", "info", "secondary")])
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("tag group")
+        verbose_name_plural = _("tag groups")
+
+    def __str__(self):
+        return self.name
+
+
+class Tag(models.Model):
+    group = models.ForeignKey(TagGroup, verbose_name=_("tag group"), on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(_("name"), max_length=50)
+
+    class Meta:
+        ordering = ["group__position", "group__name", "name"]
+        constraints = [models.UniqueConstraint(fields=["group", "name"], name="tag_unique_in_group")]
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+
+    def __str__(self):
+        return f"{self.group.name}:{self.name}"
+
+
+class CustomerTag(models.Model):
+    class Source(models.TextChoices):
+        MANUAL = "manual", _("By hand")
+        BULK = "bulk", _("Bulk")
+        IMPORT = "import", _("Import")
+        RULE = "rule", _("Rule")
+        API = "api", _("API")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="tag_links")
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="customer_links")
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
+    rule = models.ForeignKey("customers.TagRule", null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["customer", "tag"], name="customer_tag_once")]
+        indexes = [models.Index(fields=["tag", "customer"], name="tag_customer")]
+
+
+class TagRule(models.Model):
+    """A saved customer filter that tags every match; re-applied nightly by Celery beat."""
+
+    name = models.CharField(_("name"), max_length=100)
+    tag = models.ForeignKey(Tag, verbose_name=_("tag"), on_delete=models.CASCADE, related_name="rules")
+    query = models.CharField(_("filter"), max_length=1000,
+                             help_text=_("The customer list's filter, as in its address after the question mark."))
+    is_active = models.BooleanField(_("active"), default=True)
+    last_run_at = models.DateTimeField(_("last run"), null=True, blank=True)
+    last_count = models.PositiveIntegerField(_("matching customers"), default=0)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("tag rule")
+        verbose_name_plural = _("tag rules")
+
+    def __str__(self):
+        return self.name
+
+
+class Order(models.Model):
+    """A purchase. Writing one refreshes the customer's value figures in the same transaction."""
+
+    scope_owner_field = "customer__owner"
+    scope_department_field = "customer__department"
+
+    class Status(models.TextChoices):
+        PAID = "paid", _("Paid")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class Channel(models.TextChoices):
+        STORE = "store", _("Store")
+        ONLINE = "online", _("Online shop")
+        MINI_PROGRAM = "mini_program", _("Mini-program")
+        SALES = "sales", _("Sales rep")
+        OTHER = "other", _("Other")
+
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="orders")
+    client = models.ForeignKey("crm.ApiClient", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    external_id = models.CharField(_("external id"), max_length=100, blank=True)
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, default=Channel.STORE)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    cost = models.DecimalField(_("cost"), max_digits=12, decimal_places=2, null=True, blank=True)
+    discount = models.DecimalField(_("coupon discount"), max_digits=12, decimal_places=2, default=0)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PAID)
+    placed_at = models.DateTimeField(_("placed at"), default=timezone.now)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        ordering = ["-placed_at", "-id"]
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        constraints = [
+            models.UniqueConstraint(fields=["client", "external_id"], condition=~models.Q(external_id=""),
+                                    name="order_external_id_per_client"),
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="order_amount_not_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "status", "placed_at"], name="order_customer_time"),
+            models.Index(fields=["placed_at"], name="order_time"),
+        ]
+
+    def __str__(self):
+        return self.external_id or f"#{self.pk}"
+
+    def get_absolute_url(self):
+        return reverse("customers:order", args=[self.pk])
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    sku = models.CharField(_("SKU"), max_length=64)
+    category = models.CharField(_("category"), max_length=64, blank=True)
+    quantity = models.PositiveIntegerField(_("quantity"), default=1)
+    price = models.DecimalField(_("price"), max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class Satisfaction(models.Model):
+    """满意度: CSAT 1–5 or NPS 0–10 from a survey, service or a follow-up."""
+
+    scope_owner_field = "customer__owner"
+    scope_department_field = "customer__department"
+
+    class Kind(models.TextChoices):
+        CSAT = "csat", _("CSAT (1–5)")
+        NPS = "nps", _("NPS (0–10)")
+
+    class Source(models.TextChoices):
+        SURVEY = "survey", _("Survey")
+        SERVICE = "service", _("Service")
+        FOLLOW_UP = "follow_up", _("Follow-up")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="satisfaction_records")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.CSAT)
+    score = models.PositiveSmallIntegerField(_("score"))
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices, default=Source.SURVEY)
+    comment = models.TextField(_("comment"), blank=True)
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        indexes = [models.Index(fields=["customer", "recorded_at"], name="satisfaction_customer_time")]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(kind="csat", score__gte=1, score__lte=5) | models.Q(kind="nps", score__lte=10)),
+                name="satisfaction_score_in_range",
+            )
+        ]
+
+
+class LifecycleChange(models.Model):
+    """Each change of a customer's lifecycle stage, so flows between stages can be counted."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="lifecycle_changes")
+    from_stage = models.CharField(max_length=20, choices=LifecycleStage.choices, blank=True)
+    to_stage = models.CharField(max_length=20, choices=LifecycleStage.choices)
+    changed_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+
+
+class OwnershipChange(models.Model):
+    """Who owned a customer when, and why it moved (hand-over, pool, merge)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="ownership_changes")
+    from_owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    to_owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["customer", "changed_at"], name="ownership_customer_time")]
+
+
+class SegmentationSettings(models.Model):
+    """Thresholds for the value quadrant, the 3×3 grid and the lifecycle (one row)."""
+
+    aov_threshold = models.DecimalField(_("high average order value from (¥)"), max_digits=10, decimal_places=2,
+                                        default=500)
+    frequency_threshold = models.PositiveIntegerField(_("frequent from (orders)"), default=4)
+    volume_high = models.DecimalField(_("high purchase volume from (¥ total)"), max_digits=12, decimal_places=2,
+                                      default=10000)
+    volume_medium = models.DecimalField(_("medium purchase volume from (¥ total)"), max_digits=12, decimal_places=2,
+                                        default=2000)
+    satisfaction_window_days = models.PositiveIntegerField(_("satisfaction looks back (days)"), default=365)
+    stable_after_orders = models.PositiveIntegerField(_("stable after (orders)"), default=9)
+    developing_after_orders = models.PositiveIntegerField(_("developing from (orders)"), default=2)
+    at_risk_multiple = models.DecimalField(_("at risk after (× own median interval)"), max_digits=4,
+                                           decimal_places=1, default=2)
+    churn_multiple = models.DecimalField(_("churned after (× own median interval)"), max_digits=4, decimal_places=1,
+                                         default=4)
+    min_orders_for_interval = models.PositiveIntegerField(_("own interval needs at least (orders)"), default=3)
+    at_risk_days = models.PositiveIntegerField(_("at risk after (days, few orders)"), default=90)
+    churn_days = models.PositiveIntegerField(_("churned after (days, few orders)"), default=180)
+    reactivated_days = models.PositiveIntegerField(_("counts as reactivated for (days)"), default=60)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("segmentation settings")
+
+    @classmethod
+    def current(cls):
+        obj, _created = cls.objects.get_or_create(pk=1)
+        return obj
+
+
+class ImportJob(models.Model):
+    """A file import: validated in full first (preview), then committed all or nothing in Celery."""
+
+    class Kind(models.TextChoices):
+        CUSTOMERS = "customers", _("Customers")
+        RELATIONS = "relations", _("Relations")
+        TAGS = "tags", _("Tags")
+        ORDERS = "orders", _("Orders")
+
+    class Status(models.TextChoices):
+        VALIDATED = "validated", _("Checked")
+        INVALID = "invalid", _("Has errors")
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    file_name = models.CharField(_("file"), max_length=255)
+    rows = models.JSONField(default=list)
+    errors = models.JSONField(default=list)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.VALIDATED)
+    message = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    @property
+    def percent(self):
+        return int(100 * self.processed / self.total) if self.total else 0
