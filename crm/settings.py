@@ -204,7 +204,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+from celery.schedules import crontab  # noqa: E402
+
 CELERY_BEAT_SCHEDULE = {
+    "customers-recompute-segments": {"task": "customers.tasks.recompute_segments", "schedule": crontab(hour=2, minute=0)},
+    "customers-apply-tag-rules": {"task": "customers.tasks.apply_tag_rules", "schedule": crontab(hour=2, minute=30)},
     "notifications-sweep-outbox": {
         "task": "crm.tasks.sweep_outbox",
         "schedule": 60.0,

@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse, reverse_lazy
+from django.urls import path, reverse_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
@@ -11,12 +11,12 @@ from crm.models import User
 from crm.phone import mask_mobile
 from crm.ui import BulkAction, ScopedListView, history_for
 
-from . import services
-from .filters import CustomerFilter
-from .forms import AssignForm, CustomerForm
-from .models import Customer
-from .selectors import customers_for, may_see_mobile
-from .tables import CustomerTable
+from .. import services
+from ..filters import CustomerFilter
+from ..forms import AssignForm, CustomerForm
+from ..models import Customer
+from ..selectors import customers_for, may_see_mobile
+from ..tables import CustomerTable
 
 
 def _bulk_assign(request, queryset):
@@ -65,20 +65,6 @@ class CustomerListView(ScopedListView):
 
 
 @login_required
-def customer_detail(request, pk):
-    permissions.require(request.user, "customers.view")
-    customer = get_object_or_404(customers_for(request.user), pk=pk)
-    show_mobile = may_see_mobile(request.user)
-    return render(request, "customers/detail.html", {
-        "customer": customer,
-        "mobile": customer.mobile if show_mobile else mask_mobile(customer.mobile),
-        "history": history_for(customer),
-        "can_change": permissions.can(request.user, "customers.change"),
-        "can_delete": permissions.can(request.user, "customers.delete"),
-    })
-
-
-@login_required
 @require_http_methods(["GET", "POST"])
 def customer_form(request, pk=None):
     if pk is None:
@@ -114,3 +100,11 @@ def customer_delete(request, pk):
     return render(request, "crm/confirm_delete.html", {
         "object": customer, "cancel_url": customer.get_absolute_url(),
     })
+
+
+urlpatterns = [
+    path("", CustomerListView.as_view(), name="list"),
+    path("new/", customer_form, name="create"),
+    path("<int:pk>/edit/", customer_form, name="edit"),
+    path("<int:pk>/delete/", customer_delete, name="delete"),
+]

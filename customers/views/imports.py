@@ -1,0 +1,2 @@
+"""imports pages."""
+urlpatterns = []

@@ -1,0 +1,2 @@
+"""segments pages."""
+urlpatterns = []
