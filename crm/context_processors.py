@@ -14,6 +14,11 @@ def _nav(user, path):
         ]),
         (_("Customers"), [
             ("customers:list", _("Customers"), "bi-people", "customers.view"),
+            ("customers:orders", _("Orders"), "bi-receipt", "customers.view"),
+        ]),
+        (_("Settings"), [
+            ("customers:tags", _("Tags"), "bi-tags", "customers.configure"),
+            ("customers:attributes", _("Custom attributes"), "bi-ui-checks", "customers.configure"),
         ]),
         (_("Administration"), [
             ("org:departments", _("Departments"), "bi-diagram-3", "org.view"),

@@ -102,7 +102,8 @@ class User(AbstractUser):
     notify_by_email = models.BooleanField(_("notify by email"), default=True)
     notify_by_wecom = models.BooleanField(_("notify by WeChat Work"), default=False)
     is_service = models.BooleanField(
-        default=False, editable=False, help_text="Acts for an API client; cannot log in to the web UI."
+        _("service account"), default=False, editable=False,
+        help_text=_("Acts for an API client; cannot log in to the web UI."),
     )
 
     objects = UserManager()
@@ -113,7 +114,8 @@ class User(AbstractUser):
         ordering = ["username"]
 
     def __str__(self):
-        return self.get_full_name() or self.username
+        # Chinese order: family name first, no space
+        return f"{self.last_name}{self.first_name}".strip() or self.username
 
     @property
     def display_name(self):
@@ -127,7 +129,7 @@ class Notification(models.Model):
     title = models.CharField(_("title"), max_length=200)
     body = models.TextField(_("body"), blank=True)
     url = models.CharField(_("link"), max_length=500, blank=True)
-    kind = models.CharField(max_length=50, blank=True, help_text="What raised it, e.g. reminder, approval.")
+    kind = models.CharField(_("kind"), max_length=50, blank=True, help_text=_("What raised it, e.g. reminder, approval."))
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     read_at = models.DateTimeField(null=True, blank=True)
 
@@ -156,7 +158,7 @@ class Delivery(models.Model):
 
     notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
     channel = models.CharField(max_length=20, choices=Channel.choices)
-    target = models.CharField(max_length=500, help_text="Email address or webhook URL.")
+    target = models.CharField(_("target"), max_length=500, help_text=_("Email address or webhook URL."))
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
@@ -164,6 +166,8 @@ class Delivery(models.Model):
     last_error = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
         constraints = [models.UniqueConstraint(fields=["notification", "channel"], name="one_delivery_per_channel")]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due")]
 
@@ -242,6 +246,8 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
 
     def __str__(self):
         return f"{self.prefix}…"

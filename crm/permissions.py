@@ -33,6 +33,8 @@ ACTIONS = {
     "customers.assign": {M, D, A},
     "customers.merge": {A},
     "customers.view_mobile": SALES,
+    "customers.import": SALES | {MK},
+    "customers.configure": {A, MK},  # tag groups, tag rules, custom attributes
     # organization and system
     "org.manage": {A},
     "org.view": {M, D, A},

@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from customers.api import orders as order_api
 from customers.api import views as customer_api
 
 from . import admin_views, views
@@ -31,6 +32,8 @@ api_v1 = [
     path("ping", api_views.PingView.as_view(), name="api-ping"),
     path("customers", customer_api.CustomerLookupView.as_view(), name="api-customers"),
     path("customers/<int:pk>", customer_api.CustomerDetailView.as_view(), name="api-customer"),
+    path("orders", order_api.OrderCreateView.as_view(), name="api-orders"),
+    path("orders/<str:external_id>/cancel", order_api.OrderCancelView.as_view(), name="api-order-cancel"),
 ]
 
 urlpatterns = [

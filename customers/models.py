@@ -222,6 +222,8 @@ class CustomerRelation(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["to_customer", "kind"], name="relation_to_kind")]
+        verbose_name = _("relation")
+        verbose_name_plural = _("relations")
 
     def save(self, *args, **kwargs):
         self.is_family = self.kind in FAMILY_KINDS
@@ -332,6 +334,8 @@ class Order(models.Model):
     cost = models.DecimalField(_("cost"), max_digits=12, decimal_places=2, null=True, blank=True)
     discount = models.DecimalField(_("coupon discount"), max_digits=12, decimal_places=2, default=0)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PAID)
+    fingerprint = models.CharField(max_length=64, blank=True, editable=False,
+                                   help_text="Hash of the API request body, to tell a replay from a conflict.")
     placed_at = models.DateTimeField(_("placed at"), default=timezone.now)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -397,6 +401,8 @@ class Satisfaction(models.Model):
     class Meta:
         ordering = ["-recorded_at", "-id"]
         indexes = [models.Index(fields=["customer", "recorded_at"], name="satisfaction_customer_time")]
+        verbose_name = _("satisfaction record")
+        verbose_name_plural = _("satisfaction records")
         constraints = [
             models.CheckConstraint(
                 condition=(models.Q(kind="csat", score__gte=1, score__lte=5) | models.Q(kind="nps", score__lte=10)),
@@ -425,7 +431,17 @@ class OwnershipChange(models.Model):
                                    related_name="+")
     to_owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="+")
-    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    class Reason(models.TextChoices):
+        CREATED = "created", _("Created")
+        EDITED = "edited", _("Edited")
+        HANDED_OVER = "handed_over", _("Handed over")
+        POOL = "pool", _("Returned to the public pool")
+        CLAIMED = "claimed", _("Claimed from the public pool")
+        MERGED = "merged", _("Merged")
+        IMPORTED = "imported", _("Imported")
+
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices, default=Reason.EDITED)
+    note = models.CharField(_("note"), max_length=200, blank=True)
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     changed_at = models.DateTimeField(default=timezone.now)
@@ -433,6 +449,8 @@ class OwnershipChange(models.Model):
     class Meta:
         ordering = ["-changed_at", "-id"]
         indexes = [models.Index(fields=["customer", "changed_at"], name="ownership_customer_time")]
+        verbose_name = _("ownership change")
+        verbose_name_plural = _("ownership changes")
 
 
 class SegmentationSettings(models.Model):

@@ -25,7 +25,7 @@ def _money(value, field):
 
 @transaction.atomic
 def record_order(*, customer, amount, actor=None, cost=None, channel=Order.Channel.STORE, placed_at=None,
-                 lines=(), external_id="", client=None, refresh=True):
+                 lines=(), external_id="", client=None, refresh=True, fingerprint=""):
     """Store an order with its lines and refresh the customer's figures and segment.
 
     ``lines``: dicts with sku, category, quantity, price. Raises ``ValidationError`` naming the field.
@@ -34,6 +34,7 @@ def record_order(*, customer, amount, actor=None, cost=None, channel=Order.Chann
         customer=customer, amount=_money(amount, "amount"),
         cost=None if cost in (None, "") else _money(cost, "cost"),
         channel=channel, placed_at=placed_at or timezone.now(), external_id=external_id or "", client=client,
+        fingerprint=fingerprint,
         created_by=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
     )
     if order.placed_at > timezone.now() + timezone.timedelta(days=1):
@@ -65,11 +66,23 @@ def cancel_order(*, order, actor=None):
     order = Order.objects.select_for_update().get(pk=order.pk)
     if order.status == Order.Status.CANCELLED:
         return order
+    release = getattr(_coupon_hooks(), "release_for_cancelled_order", None)
+    if release is not None:
+        release(order=order)
     order.status = Order.Status.CANCELLED
     order.cancelled_at = timezone.now()
     order.save(update_fields=["status", "cancelled_at"])
     refresh_value_figures(order.customer_id)
     return order
+
+
+def _coupon_hooks():
+    """The coupons app gives a redeemed coupon back when its order is cancelled (if installed)."""
+    try:
+        from coupons import services as coupon_services
+    except ImportError:
+        return None
+    return coupon_services
 
 
 def refresh_value_figures(customer_id, *, settings=None, now=None):

@@ -58,11 +58,11 @@ def validate_custom(values):
     return cleaned
 
 
-def _record_ownership(customer, *, from_owner_id, actor, reason):
+def _record_ownership(customer, *, from_owner_id, actor, reason, note=""):
     if from_owner_id != customer.owner_id:
         OwnershipChange.objects.create(
             customer=customer, from_owner_id=from_owner_id, to_owner_id=customer.owner_id,
-            changed_by=actor if actor and actor.is_authenticated else None, reason=reason,
+            changed_by=actor if actor and actor.is_authenticated else None, reason=reason, note=note[:200],
         )
 
 
@@ -82,7 +82,7 @@ def create_customer(*, actor, allow_duplicate=False, **fields):
                                    _("Duplicate of %(name)s (#%(id)s).") % {"name": duplicate.name, "id": duplicate.pk}})
     customer.full_clean()
     customer.save()
-    _record_ownership(customer, from_owner_id=None, actor=actor, reason=_("Created"))
+    _record_ownership(customer, from_owner_id=None, actor=actor, reason=OwnershipChange.Reason.CREATED)
     return customer
 
 
@@ -95,12 +95,12 @@ def update_customer(*, customer, actor, **fields):
         customer.department_id = customer.owner.department_id
     customer.full_clean()
     customer.save()
-    _record_ownership(customer, from_owner_id=previous_owner, actor=actor, reason=_("Edited"))
+    _record_ownership(customer, from_owner_id=previous_owner, actor=actor, reason=OwnershipChange.Reason.EDITED)
     return customer
 
 
 @transaction.atomic
-def assign_customers(*, actor, customers, owner, reason=""):
+def assign_customers(*, actor, customers, owner, reason=OwnershipChange.Reason.HANDED_OVER, note=""):
     """Hand customers over to ``owner`` (moving them to the owner's department). Each change is
     saved one by one so that the audit log and the ownership history keep who owned it before."""
     if owner.pk not in set(permissions.assignable_users(actor).values_list("pk", flat=True)):
@@ -113,7 +113,7 @@ def assign_customers(*, actor, customers, owner, reason=""):
         customer.owner = owner
         customer.department_id = owner.department_id
         customer.save(update_fields=["owner", "department", "updated_at"])
-        _record_ownership(customer, from_owner_id=previous, actor=actor, reason=reason or _("Handed over"))
+        _record_ownership(customer, from_owner_id=previous, actor=actor, reason=reason, note=note)
         moved += 1
     return moved
 

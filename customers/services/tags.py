@@ -91,7 +91,7 @@ def tags_by_name(names, *, create=False):
                 raise ValidationError(_("Tag %(name)s exists in several groups; write group:tag.") % {"name": name})
             tag = matches[0] if matches else None
             if tag is None and create:
-                group, _created = TagGroup.objects.get_or_create(name=_("Other"))
+                group, _created = TagGroup.objects.get_or_create(name="其他")
                 tag, _created = Tag.objects.get_or_create(group=group, name=name)
         if tag is None:
             raise ValidationError(_("Unknown tag %(name)s.") % {"name": name})

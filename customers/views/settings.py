@@ -1,2 +1,176 @@
-"""settings pages."""
-urlpatterns = []
+"""Configuration pages: tag groups and tags, tag rules, custom attributes."""
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Prefetch
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from crm import permissions
+from crm.ui import StyledFormMixin
+
+from .. import services
+from ..models import CustomAttribute, Tag, TagGroup, TagRule
+
+
+class TagGroupForm(StyledFormMixin, forms.ModelForm):
+    class Meta:
+        model = TagGroup
+        fields = ["name", "multiple", "color", "position"]
+
+
+class TagForm(StyledFormMixin, forms.ModelForm):
+    class Meta:
+        model = Tag
+        fields = ["group", "name"]
+
+
+class TagRuleForm(StyledFormMixin, forms.ModelForm):
+    class Meta:
+        model = TagRule
+        fields = ["name", "tag", "query", "is_active"]
+        widgets = {"query": forms.TextInput(attrs={"placeholder": "region=上海&source=website"})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tag"].queryset = Tag.objects.select_related("group")
+
+    def clean_query(self):
+        query = self.cleaned_data["query"].strip().lstrip("?")
+        from django.core.exceptions import ValidationError
+
+        probe = TagRule(query=query)
+        try:
+            services.tags.rule_queryset(probe)
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages)
+        return query
+
+
+class CustomAttributeForm(StyledFormMixin, forms.ModelForm):
+    class Meta:
+        model = CustomAttribute
+        fields = ["key", "label", "kind", "choices", "required", "position"]
+        widgets = {"choices": forms.Textarea(attrs={"rows": 3})}
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == CustomAttribute.Kind.CHOICE and not [c for c in (data.get("choices") or "").splitlines() if c.strip()]:
+            self.add_error("choices", _("Give at least one choice."))
+        return data
+
+
+def _require(request):
+    permissions.require(request.user, "customers.configure")
+
+
+@login_required
+def tag_overview(request):
+    _require(request)
+    groups = TagGroup.objects.prefetch_related(
+        Prefetch("tags", queryset=Tag.objects.annotate(customer_count=Count("customer_links")))
+    )
+    rules = TagRule.objects.select_related("tag", "tag__group")
+    return render(request, "customers/settings/tags.html", {"groups": groups, "rules": rules})
+
+
+def _simple_form(request, form_class, instance, title, success):
+    form = form_class(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, success)
+        return None, form
+    return render(request, "crm/admin/form.html", {
+        "form": form, "title": title, "cancel_url": request.GET.get("back") or reverse("customers:tags"),
+    }), form
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def tag_group_form(request, pk=None):
+    _require(request)
+    instance = get_object_or_404(TagGroup, pk=pk) if pk else None
+    page, form = _simple_form(request, TagGroupForm, instance,
+                              _("Edit tag group") if pk else _("New tag group"), _("Tag group saved."))
+    return page or redirect("customers:tags")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def tag_form(request, pk=None):
+    _require(request)
+    instance = get_object_or_404(Tag, pk=pk) if pk else Tag(group_id=request.GET.get("group") or None)
+    page, form = _simple_form(request, TagForm, instance, _("Edit tag") if pk else _("New tag"), _("Tag saved."))
+    return page or redirect("customers:tags")
+
+
+@login_required
+@require_POST
+def tag_delete(request, pk):
+    _require(request)
+    tag = get_object_or_404(Tag, pk=pk)
+    tag.delete()
+    messages.success(request, _("Tag %(name)s deleted.") % {"name": tag.name})
+    return redirect("customers:tags")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def tag_rule_form(request, pk=None):
+    _require(request)
+    instance = get_object_or_404(TagRule, pk=pk) if pk else TagRule(query=request.GET.get("query", ""))
+    page, form = _simple_form(request, TagRuleForm, instance, _("Edit tag rule") if pk else _("New tag rule"),
+                              _("Tag rule saved. It runs every night; run it now from the list."))
+    return page or redirect("customers:tags")
+
+
+@login_required
+@require_POST
+def tag_rule_run(request, pk):
+    _require(request)
+    rule = get_object_or_404(TagRule, pk=pk)
+    result = services.apply_rule(rule)
+    messages.success(request, _("Rule applied: %(matching)d customers match, %(added)d tagged, %(removed)d untagged.")
+                     % result)
+    return redirect("customers:tags")
+
+
+@login_required
+def attribute_list(request):
+    _require(request)
+    return render(request, "customers/settings/attributes.html", {"attributes": CustomAttribute.objects.all()})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def attribute_form(request, pk=None):
+    _require(request)
+    instance = get_object_or_404(CustomAttribute, pk=pk) if pk else None
+    form = CustomAttributeForm(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Custom attribute saved."))
+        return redirect("customers:attributes")
+    return render(request, "crm/admin/form.html", {
+        "form": form, "title": _("Edit custom attribute") if pk else _("New custom attribute"),
+        "cancel_url": reverse("customers:attributes"),
+    })
+
+
+urlpatterns = [
+    path("tags/", tag_overview, name="tags"),
+    path("tags/groups/new/", tag_group_form, name="tag_group_create"),
+    path("tags/groups/<int:pk>/edit/", tag_group_form, name="tag_group_edit"),
+    path("tags/new/", tag_form, name="tag_create"),
+    path("tags/<int:pk>/edit/", tag_form, name="tag_edit"),
+    path("tags/<int:pk>/delete/", tag_delete, name="tag_delete"),
+    path("tags/rules/new/", tag_rule_form, name="tag_rule_create"),
+    path("tags/rules/<int:pk>/edit/", tag_rule_form, name="tag_rule_edit"),
+    path("tags/rules/<int:pk>/run/", tag_rule_run, name="tag_rule_run"),
+    path("attributes/", attribute_list, name="attributes"),
+    path("attributes/new/", attribute_form, name="attribute_create"),
+    path("attributes/<int:pk>/edit/", attribute_form, name="attribute_edit"),
+]

@@ -1,0 +1,150 @@
+"""``POST /api/v1/orders`` and ``POST /api/v1/orders/{external_id}/cancel`` (scope ``orders``)."""
+import hashlib
+import json
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from crm.api.base import idempotent
+from crm.api.errors import BusinessRuleError
+from crm.db import advisory_lock
+from crm.phone import normalize_mobile
+
+from .. import services
+from ..models import Customer, Order
+
+
+class CustomerRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(required=False)
+    mobile = serializers.CharField(required=False, max_length=30)
+    name = serializers.CharField(required=False, max_length=100)
+
+    def validate(self, data):
+        if not data.get("id") and not data.get("mobile"):
+            raise serializers.ValidationError("Give the customer's id or mobile.")
+        if data.get("mobile"):
+            try:
+                data["mobile"] = normalize_mobile(data["mobile"])
+            except ValidationError as exc:
+                raise serializers.ValidationError({"mobile": exc.messages})
+        return data
+
+
+class OrderItemSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    category = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    quantity = serializers.IntegerField(min_value=1, default=1)
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+
+
+class OrderInSerializer(serializers.Serializer):
+    external_id = serializers.CharField(max_length=100)
+    customer = CustomerRefSerializer()
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    cost = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True)
+    placed_at = serializers.DateTimeField(required=False)
+    channel = serializers.ChoiceField(choices=Order.Channel.choices, required=False, default=Order.Channel.ONLINE)
+    items = OrderItemSerializer(many=True, required=False, default=list)
+    coupon_code = serializers.CharField(max_length=32, required=False, allow_blank=True)
+
+
+class OrderOutSerializer(serializers.ModelSerializer):
+    customer = serializers.IntegerField(source="customer_id")
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    discount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    items = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Order
+        fields = ["id", "external_id", "customer", "status", "amount", "cost", "discount", "channel", "placed_at",
+                  "cancelled_at", "items"]
+
+    def get_items(self, obj) -> list[dict]:
+        return [{"sku": line.sku, "category": line.category, "quantity": line.quantity, "price": f"{line.price:.2f}"}
+                for line in obj.lines.all()]
+
+
+def _fingerprint(data):
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _resolve_customer(client, ref):
+    if ref.get("id"):
+        customer = Customer.objects.filter(pk=ref["id"]).first()
+        if customer is None:
+            raise exceptions.ValidationError({"customer": ["No customer with this id."]})
+        return customer
+    advisory_lock("customer-mobile", ref["mobile"])
+    customer = Customer.objects.filter(mobile=ref["mobile"]).order_by("id").first()
+    if customer is None:  # unknown mobile: the order creates the customer (in the client's department pool)
+        customer = services.create_customer(
+            actor=client.service_user, name=ref.get("name") or ref["mobile"], mobile=ref["mobile"],
+            source=Customer.Source.API, department=client.department, owner=None,
+        )
+    return customer
+
+
+def _redeem_coupon(*, code, order, customer):
+    """The coupon is redeemed in the order's transaction; a refusal rolls the order back."""
+    try:
+        from coupons.services import redeem_for_order
+    except ImportError:
+        raise BusinessRuleError("not_found", "No coupon with this code.")
+    redeem_for_order(code=code, order=order, customer=customer)
+
+
+class OrderCreateView(APIView):
+    required_scope = "orders"
+
+    @extend_schema(
+        request=OrderInSerializer,
+        responses={201: OrderOutSerializer, 200: OrderOutSerializer,
+                   409: OpenApiResponse(description="external_id used with another body, or a coupon refused")},
+    )
+    @idempotent
+    def post(self, request):
+        incoming = OrderInSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        client = request.auth.client
+        fingerprint = _fingerprint(incoming.initial_data)
+        existing = Order.objects.filter(client=client, external_id=data["external_id"]).first()
+        if existing is not None:
+            return self._replay(existing, fingerprint)
+        try:
+            with transaction.atomic():
+                customer = _resolve_customer(client, data["customer"])
+                order = services.record_order(
+                    customer=customer, amount=data["amount"], cost=data.get("cost"), channel=data["channel"],
+                    placed_at=data.get("placed_at"), lines=data["items"], external_id=data["external_id"],
+                    client=client, actor=request.user, fingerprint=fingerprint,
+                )
+                if data.get("coupon_code"):
+                    _redeem_coupon(code=data["coupon_code"], order=order, customer=customer)
+        except IntegrityError:  # the same external_id was stored by a concurrent request
+            return self._replay(Order.objects.get(client=client, external_id=data["external_id"]), fingerprint)
+        except ValidationError as exc:
+            raise exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+        return Response(OrderOutSerializer(order).data, status=status.HTTP_201_CREATED)
+
+    def _replay(self, order, fingerprint):
+        if order.fingerprint and order.fingerprint != fingerprint:
+            raise BusinessRuleError("conflict", "This external_id was already used for a different order.")
+        return Response(OrderOutSerializer(order).data, status=status.HTTP_200_OK)
+
+
+class OrderCancelView(APIView):
+    required_scope = "orders"
+
+    @extend_schema(request=None, responses={200: OrderOutSerializer})
+    @idempotent
+    def post(self, request, external_id):
+        order = Order.objects.filter(client=request.auth.client, external_id=external_id).first()
+        if order is None:
+            raise exceptions.NotFound("No order with this external_id for this client.")
+        order = services.cancel_order(order=order, actor=request.user)
+        return Response(OrderOutSerializer(order).data)
