@@ -37,6 +37,11 @@ def _nav(user, path):
         ]
         if visible_items:
             result.append({"title": title, "items": visible_items})
+    # only the most specific match is active ("/customers/orders/" is not also "/customers/")
+    matches = [item for section in result for item in section["items"] if item["active"]]
+    best = max(matches, key=lambda item: len(item["url"]), default=None)
+    for item in matches:
+        item["active"] = item is best
     return result
 
 

@@ -6,7 +6,7 @@ from crm import permissions
 from crm.phone import normalize_mobile
 from crm.ui import StyledFormMixin
 
-from .models import Customer
+from .models import Customer, CustomAttribute
 from .services import duplicates_of
 
 
@@ -28,20 +28,57 @@ class CustomerForm(StyledFormMixin, forms.ModelForm):
             self.fields["owner"].queryset = permissions.assignable_users(user)
         else:
             del self.fields["owner"]
+        self.custom_attributes = list(CustomAttribute.objects.all())
+        current = (self.instance.custom or {}) if self.instance.pk else {}
+        for attribute in self.custom_attributes:
+            self.fields[f"custom_{attribute.key}"] = self._custom_field(attribute, current.get(attribute.key))
+
+    @staticmethod
+    def _custom_field(attribute, value):
+        options = {"label": attribute.label, "required": attribute.required, "initial": value}
+        if attribute.kind == CustomAttribute.Kind.NUMBER:
+            field = forms.DecimalField(**options)
+        elif attribute.kind == CustomAttribute.Kind.DATE:
+            field = forms.DateField(widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}), **options)
+        elif attribute.kind == CustomAttribute.Kind.CHOICE:
+            field = forms.ChoiceField(choices=[("", "—")] + [(c, c) for c in attribute.choice_list],
+                                      widget=forms.Select(attrs={"class": "form-select"}), **options)
+        else:
+            field = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"class": "form-control"}), **options)
+        return field
+
+    def model_fields(self):
+        """The cleaned values to pass to the services: model fields plus ``custom``."""
+        values = {name: value for name, value in self.cleaned_data.items() if not name.startswith("custom_")}
+        custom = dict(self.instance.custom or {}) if self.instance.pk else {}
+        for attribute in self.custom_attributes:
+            value = self.cleaned_data.get(f"custom_{attribute.key}")
+            if value in (None, ""):
+                custom.pop(attribute.key, None)
+            else:
+                custom[attribute.key] = float(value) if attribute.kind == CustomAttribute.Kind.NUMBER else str(value)
+        values["custom"] = custom
+        return values
 
     def clean_mobile(self):
         raw = self.cleaned_data.get("mobile", "")
-        if not raw:
-            return ""
-        mobile = normalize_mobile(raw)
-        duplicate = duplicates_of(mobile=mobile, exclude_pk=self.instance.pk).select_related("owner").first()
-        if duplicate is not None:
-            raise ValidationError(
-                _("%(name)s already has this mobile (owner: %(owner)s)."),
-                params={"name": duplicate.name, "owner": duplicate.owner or _("public pool")},
+        return normalize_mobile(raw) if raw else ""
+
+    def clean(self):
+        """查重: warn about (and link to) a customer with the same mobile, or the same name and birthday."""
+        data = super().clean()
+        self.duplicate = duplicates_of(
+            mobile=data.get("mobile", ""), name=data.get("name", ""), birthday=data.get("birthday"),
+            exclude_pk=self.instance.pk,
+        ).select_related("owner").first()
+        if self.duplicate is not None:
+            field = "mobile" if data.get("mobile") and self.duplicate.mobile == data.get("mobile") else "name"
+            self.add_error(field, ValidationError(
+                _("%(name)s already exists (owner: %(owner)s)."),
+                params={"name": self.duplicate.name, "owner": self.duplicate.owner or _("public pool")},
                 code="duplicate",
-            )
-        return mobile
+            ))
+        return data
 
 
 class AssignForm(StyledFormMixin, forms.Form):
@@ -50,3 +87,34 @@ class AssignForm(StyledFormMixin, forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = permissions.assignable_users(user)
+
+
+class BulkTagForm(StyledFormMixin, forms.Form):
+    tag = forms.ModelChoiceField(queryset=None, label=_("Tag"))
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        from .models import Tag
+
+        self.fields["tag"].queryset = Tag.objects.select_related("group")
+
+
+class MergeForm(StyledFormMixin, forms.Form):
+    survivor = forms.IntegerField(label=_("Keep this customer (id)"), min_value=1)
+    duplicate = forms.IntegerField(label=_("Merge this duplicate into it (id)"), min_value=1)
+
+    def __init__(self, *args, queryset, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.queryset = queryset
+
+    def clean(self):
+        data = super().clean()
+        found = {c.pk: c for c in self.queryset.filter(pk__in=[data.get("survivor"), data.get("duplicate")])}
+        for name in ("survivor", "duplicate"):
+            if data.get(name) and data[name] not in found:
+                self.add_error(name, _("No customer with this id in your scope."))
+        if data.get("survivor") and data.get("survivor") == data.get("duplicate"):
+            self.add_error("duplicate", _("Choose two different customers."))
+        data["survivor_obj"] = found.get(data.get("survivor"))
+        data["duplicate_obj"] = found.get(data.get("duplicate"))
+        return data

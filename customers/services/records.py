@@ -190,7 +190,7 @@ def merge_customers(*, actor, survivor, duplicate):
     survivor.save()
     from .orders import refresh_value_figures
 
-    refresh_value_figures(survivor.pk)
+    survivor = refresh_value_figures(survivor.pk)
     LogEntry.objects.log_create(
         survivor, action=LogEntry.Action.UPDATE, force_log=True,
         changes={"merged": [f"{duplicate_name} (#{duplicate_id})", survivor.name]},

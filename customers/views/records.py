@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse_lazy
@@ -13,7 +14,7 @@ from crm.ui import BulkAction, ScopedListView, history_for
 
 from .. import services
 from ..filters import CustomerFilter
-from ..forms import AssignForm, CustomerForm
+from ..forms import AssignForm, BulkTagForm, CustomerForm, MergeForm
 from ..models import Customer
 from ..selectors import customers_for, may_see_mobile
 from ..tables import CustomerTable
@@ -25,6 +26,16 @@ def _bulk_assign(request, queryset):
         return _("Choose the new owner.")
     moved = services.assign_customers(actor=request.user, customers=queryset, owner=form.cleaned_data["owner"])
     return _("%(count)d customers handed over to %(owner)s.") % {"count": moved, "owner": form.cleaned_data["owner"]}
+
+
+def _bulk_tag(request, queryset):
+    form = BulkTagForm(request.POST)
+    if not form.is_valid():
+        raise ValidationError(_("Choose a tag."))
+    tag = form.cleaned_data["tag"]
+    added = services.add_tags(customer_ids=list(queryset.values_list("pk", flat=True)), tags=[tag],
+                              source="bulk")
+    return _("Tag %(tag)s added to %(count)d customers.") % {"tag": tag, "count": added}
 
 
 def _bulk_delete(request, queryset):
@@ -48,6 +59,10 @@ class CustomerListView(ScopedListView):
             "assign", gettext_lazy("Hand over"), "customers.assign", _bulk_assign,
             confirm=gettext_lazy("Hand the selected customers over to another owner? Their history stays with them."),
             form_class=AssignForm,
+        ),
+        BulkAction(
+            "tag", gettext_lazy("Add tag"), "customers.change", _bulk_tag,
+            confirm=gettext_lazy("Add a tag to the selected customers?"), form_class=BulkTagForm,
         ),
         BulkAction(
             "delete", gettext_lazy("Delete"), "customers.delete", _bulk_delete,
@@ -75,17 +90,24 @@ def customer_form(request, pk=None):
         customer = get_object_or_404(customers_for(request.user), pk=pk)
     form = CustomerForm(request.POST or None, instance=customer, user=request.user)
     if request.method == "POST" and form.is_valid():
-        fields = {name: form.cleaned_data[name] for name in form.fields}
-        if customer is None:
-            customer = services.create_customer(actor=request.user, **fields)
-            messages.success(request, _("Customer %(name)s created.") % {"name": customer.name})
+        fields = form.model_fields()
+        try:
+            if customer is None:
+                saved = services.create_customer(actor=request.user, **fields)
+                messages.success(request, _("Customer %(name)s created.") % {"name": saved.name})
+            else:
+                saved = services.update_customer(customer=customer, actor=request.user, **fields)
+                messages.success(request, _("Changes saved."))
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
         else:
-            if "owner" in fields and fields["owner"] and fields["owner"] != customer.owner:
-                fields["department"] = fields["owner"].department
-            services.update_customer(customer=customer, actor=request.user, **fields)
-            messages.success(request, _("Changes saved."))
-        return redirect(customer)
-    return render(request, "customers/form.html", {"form": form, "customer": customer})
+            return redirect(saved)
+    duplicate = getattr(form, "duplicate", None)
+    return render(request, "customers/form.html", {
+        "form": form, "customer": customer, "duplicate": duplicate,
+        "duplicate_visible": duplicate is not None and customers_for(request.user).filter(pk=duplicate.pk).exists(),
+    })
 
 
 @login_required
@@ -102,7 +124,30 @@ def customer_delete(request, pk):
     })
 
 
+@login_required
+@require_http_methods(["GET", "POST"])
+def customer_merge(request):
+    """查重合并: an admin merges a duplicate into the customer that stays."""
+    permissions.require(request.user, "customers.merge")
+    data = request.POST if request.method == "POST" else (request.GET if request.GET else None)
+    form = MergeForm(data, queryset=customers_for(request.user))
+    if form.is_bound and form.is_valid():
+        survivor, duplicate = form.cleaned_data["survivor_obj"], form.cleaned_data["duplicate_obj"]
+        if request.method == "POST":
+            try:
+                merged = services.merge_customers(actor=request.user, survivor=survivor, duplicate=duplicate)
+            except ValidationError as exc:
+                form.add_error(None, exc.messages)
+            else:
+                messages.success(request, _("%(duplicate)s was merged into %(survivor)s.")
+                                 % {"duplicate": duplicate.name, "survivor": merged.name})
+                return redirect(merged)
+        return render(request, "customers/merge.html", {"form": form, "survivor": survivor, "duplicate": duplicate})
+    return render(request, "customers/merge.html", {"form": form})
+
+
 urlpatterns = [
+    path("merge/", customer_merge, name="merge"),
     path("", CustomerListView.as_view(), name="list"),
     path("new/", customer_form, name="create"),
     path("<int:pk>/edit/", customer_form, name="edit"),
