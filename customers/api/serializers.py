@@ -23,8 +23,7 @@ class CustomerSummarySerializer(serializers.ModelSerializer):
         return obj.mobile if self.context.get("show_mobile") else mask_mobile(obj.mobile)
 
     def get_tags(self, obj) -> list[str]:
-        tags = getattr(obj, "tag_names", None)
-        return list(tags) if tags is not None else []
+        return sorted(tag.name for tag in obj.tags.all())
 
     def get_last_order_date(self, obj) -> str | None:
         if obj.last_order_at is None:

@@ -29,7 +29,7 @@ class CustomerLookupView(APIView):
             mobile = normalize_mobile(raw)
         except Exception as exc:
             raise exceptions.ValidationError({"mobile": list(getattr(exc, "messages", [str(exc)]))})
-        customers = customers_for(request.user).filter(mobile=mobile)[:20]
+        customers = customers_for(request.user).filter(mobile=mobile).prefetch_related("tags")[:20]
         return Response(CustomerSummarySerializer(customers, many=True, context=_context(request)).data)
 
 
@@ -38,7 +38,7 @@ class CustomerDetailView(APIView):
 
     @extend_schema(responses=CustomerSummarySerializer)
     def get(self, request, pk):
-        customer = customers_for(request.user).filter(pk=pk).first()
+        customer = customers_for(request.user).filter(pk=pk).prefetch_related("tags").first()
         if customer is None:
             raise exceptions.NotFound("No customer with this id.")
         return Response(CustomerSummarySerializer(customer, context=_context(request)).data)

@@ -129,7 +129,7 @@ def test_marketing_sees_masked_mobiles(client, org):
 def test_list_query_count_does_not_grow_with_rows(client, org, rows, django_assert_max_num_queries):
     CustomerFactory.create_batch(rows, owner=org.rep1)
     client.force_login(org.manager1)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(15):
         response = client.get("/customers/?per_page=100")
     assert response.status_code == 200
 
@@ -141,3 +141,20 @@ def test_detail_page_shows_history(client, org):
                                                      "mobile": customer.mobile})
     page = client.get(f"/customers/{customer.pk}/").content.decode()
     assert "改名" in page
+
+
+def test_filter_by_tags_any_and_all(client, org):
+    from customers.services import add_tags
+    from customers.tests.factories import TagFactory
+
+    math, art = TagFactory(name="数学"), TagFactory(name="美术")
+    both = CustomerFactory(owner=org.rep1, name="两门都学")
+    only_math = CustomerFactory(owner=org.rep1, name="只学数学")
+    CustomerFactory(owner=org.rep1, name="都不学")
+    add_tags(customer_ids=[both.pk, only_math.pk], tags=[math])
+    add_tags(customer_ids=[both.pk], tags=[art])
+    client.force_login(org.rep1)
+    any_page = client.get(f"/customers/?tags={math.pk}&tags={art.pk}&tags_match=any").content.decode()
+    assert "两门都学" in any_page and "只学数学" in any_page and "都不学" not in any_page
+    all_page = client.get(f"/customers/?tags={math.pk}&tags={art.pk}&tags_match=all").content.decode()
+    assert "两门都学" in all_page and "只学数学" not in all_page
