@@ -38,6 +38,32 @@ def notify(*, recipient, title, body="", url="", kind=""):
     return notification
 
 
+def notify_many(items):
+    """Bulk form of ``notify`` for jobs that send thousands at once. ``items``: dicts with
+    recipient (a User with its department loaded), title, body, url, kind. Same channels, same
+    outbox; the caller's transaction covers all of them."""
+    notifications = [Notification(recipient=item["recipient"], title=item["title"][:200], body=item.get("body", ""),
+                                  url=item.get("url", ""), kind=item.get("kind", "")) for item in items]
+    Notification.objects.bulk_create(notifications, batch_size=1000)
+    deliveries = []
+    for notification, item in zip(notifications, items):
+        recipient = item["recipient"]
+        if recipient.notify_by_email and recipient.email:
+            deliveries.append(Delivery(notification=notification, channel=Delivery.Channel.EMAIL,
+                                       target=recipient.email))
+        webhook = recipient.wecom_webhook or (recipient.department.wecom_webhook if recipient.department_id else "")
+        if recipient.notify_by_wecom and webhook:
+            deliveries.append(Delivery(notification=notification, channel=Delivery.Channel.WECOM, target=webhook))
+    if deliveries:
+        Delivery.objects.bulk_create(deliveries, batch_size=1000)
+        if all(d.pk for d in deliveries):
+            ids = [d.pk for d in deliveries]
+        else:  # backends that do not return ids from bulk inserts
+            ids = list(Delivery.objects.filter(notification__in=notifications).values_list("pk", flat=True))
+        transaction.on_commit(lambda: enqueue(ids))
+    return notifications
+
+
 def enqueue(delivery_ids, countdown=None):
     """Queue deliveries; if the broker is unreachable they wait in the outbox for the sweeper."""
     from .tasks import send_delivery

@@ -41,6 +41,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 INSTALLED_APPS = [
     "crm",
     "customers",
+    "sales",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -208,6 +209,8 @@ from celery.schedules import crontab  # noqa: E402
 
 CELERY_BEAT_SCHEDULE = {
     "customers-recompute-segments": {"task": "customers.tasks.recompute_segments", "schedule": crontab(hour=2, minute=0)},
+    "sales-dispatch-reminders": {"task": "sales.tasks.dispatch_reminders", "schedule": 60.0},
+    "sales-recycle-pool": {"task": "sales.tasks.recycle_pool", "schedule": crontab(minute=15)},
     "customers-apply-tag-rules": {"task": "customers.tasks.apply_tag_rules", "schedule": crontab(hour=2, minute=30)},
     "notifications-sweep-outbox": {
         "task": "crm.tasks.sweep_outbox",

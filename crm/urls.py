@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from customers.api import orders as order_api
 from customers.api import views as customer_api
+from sales.api import leads as lead_api
 
 from . import admin_views, views
 from .api import views as api_views
@@ -32,6 +33,7 @@ api_v1 = [
     path("ping", api_views.PingView.as_view(), name="api-ping"),
     path("customers", customer_api.CustomerLookupView.as_view(), name="api-customers"),
     path("customers/<int:pk>", customer_api.CustomerDetailView.as_view(), name="api-customer"),
+    path("leads", lead_api.LeadCreateView.as_view(), name="api-leads"),
     path("orders", order_api.OrderCreateView.as_view(), name="api-orders"),
     path("orders/<str:external_id>/cancel", order_api.OrderCancelView.as_view(), name="api-order-cancel"),
 ]
@@ -48,6 +50,7 @@ urlpatterns = [
     path("notifications/read/", views.notification_mark_read, name="notification_mark_read"),
     path("notifications/<int:pk>/", views.notification_open, name="notification_open"),
     path("customers/", include("customers.urls")),
+    path("sales/", include("sales.urls")),
     path("org/", include(org_patterns)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

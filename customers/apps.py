@@ -13,7 +13,7 @@ class CustomersConfig(AppConfig):
 
         derived = ["order_count", "total_amount", "avg_order_value", "first_order_at", "last_order_at",
                    "previous_order_at", "median_interval_days", "satisfaction_level", "volume_level", "grid_class",
-                   "value_segment", "lifecycle_stage", "updated_at"]
+                   "value_segment", "lifecycle_stage", "updated_at", "last_followup_at", "last_inbound_at"]
         auditlog.register(models.Customer, exclude_fields=derived, m2m_fields={"tags"})
         auditlog.register(models.CustomerRelation)
         auditlog.register(models.Order)

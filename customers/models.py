@@ -125,6 +125,12 @@ class Customer(models.Model):
     value_segment = models.CharField(
         _("value segment"), max_length=20, choices=ValueSegment.choices, default=ValueSegment.POTENTIAL, db_index=True
     )
+    # Contact protection and the public pool (kept by the sales services)
+    owned_since = models.DateTimeField(_("owned since"), null=True, blank=True)
+    last_followup_at = models.DateTimeField(_("last follow-up"), null=True, blank=True, db_index=True)
+    last_inbound_at = models.DateTimeField(_("last reply or visit"), null=True, blank=True)
+    resting_since = models.DateTimeField(_("resting since"), null=True, blank=True,
+                                         help_text=_("Left alone after repeated unanswered touches."))
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

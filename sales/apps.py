@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SalesConfig(AppConfig):
+    name = "sales"
+    verbose_name = _("Sales")
+
+    def ready(self):
+        from auditlog.registry import auditlog
+
+        from . import models
+
+        for model in (models.Lead, models.Opportunity, models.FollowUp, models.Task, models.PoolRule,
+                      models.OpportunityStage, models.ScoringRule, models.AssignmentRule, models.Target,
+                      models.ServiceTicket):
+            auditlog.register(model)

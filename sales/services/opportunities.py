@@ -1,0 +1,137 @@
+"""Opportunities (商机): stages with win probability and key control points."""
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.models import User
+from crm.notifications import notify
+
+from ..models import Opportunity, OpportunityStage, StageApproval, StageHistory
+
+DEFAULT_STAGES = [
+    # name, probability, won, lost, approval role
+    ("初步接触", 10, False, False, ""),
+    ("需求分析", 25, False, False, ""),
+    ("方案/试听课", 50, False, False, "director"),
+    ("商务谈判", 75, False, False, ""),
+    ("赢单", 100, True, False, ""),
+    ("输单", 0, False, True, ""),
+]
+
+
+def ensure_default_stages():
+    if not OpportunityStage.objects.exists():
+        for position, (name, probability, won, lost, role) in enumerate(DEFAULT_STAGES):
+            OpportunityStage.objects.create(name=name, position=position, probability=probability, is_won=won,
+                                            is_lost=lost, approval_role=role)
+
+
+@transaction.atomic
+def open_opportunity(*, actor, customer, name, amount=0, owner=None, stage=None, expected_close=None, products="",
+                     lead=None):
+    ensure_default_stages()
+    stage = stage or OpportunityStage.objects.filter(is_won=False, is_lost=False).order_by("position").first()
+    owner = owner or actor
+    opportunity = Opportunity(name=name, customer=customer, owner=owner, department_id=owner.department_id,
+                              stage=stage, amount=amount, expected_close=expected_close, products=products, lead=lead)
+    opportunity.full_clean(exclude=["department", "lead"])
+    opportunity.save()
+    StageHistory.objects.create(opportunity=opportunity, stage=stage, by=actor)
+    return opportunity
+
+
+def blocking_approval(opportunity, target):
+    """The control point that stops a move from the current stage to ``target``: a stage at or
+    before the current one, passed by the move, that needs an approval not yet given."""
+    if target.position <= opportunity.stage.position and not target.is_closed:
+        return None  # moving back never needs approval
+    if target.is_lost:
+        return None  # giving up never needs approval
+    passed = OpportunityStage.objects.filter(position__gte=opportunity.stage.position,
+                                             position__lt=target.position).exclude(approval_role="")
+    for stage in passed.order_by("position"):
+        if not StageApproval.objects.filter(opportunity=opportunity, stage=stage,
+                                            status=StageApproval.Status.APPROVED).exists():
+            return stage
+    return None
+
+
+@transaction.atomic
+def move_stage(*, actor, opportunity, stage, lost_reason=""):
+    """Move to ``stage`` unless a key control point stops it (then ``ValidationError`` with
+    code ``approval_required``; ask with ``request_approval``). Keeps the stage history."""
+    opportunity = Opportunity.objects.select_for_update().select_related("stage").get(pk=opportunity.pk)
+    if opportunity.stage_id == stage.pk:
+        return opportunity
+    if opportunity.stage.is_closed:
+        raise ValidationError(_("This opportunity is closed."))
+    blocker = blocking_approval(opportunity, stage)
+    if blocker is not None:
+        raise ValidationError(_("“%(stage)s” needs an approval before the opportunity moves on.") % {"stage": blocker},
+                              code="approval_required")
+    if stage.is_lost and not lost_reason.strip():
+        raise ValidationError({"lost_reason": _("Say why it was lost.")})
+    now = timezone.now()
+    StageHistory.objects.filter(opportunity=opportunity, left_at__isnull=True).update(left_at=now)
+    StageHistory.objects.create(opportunity=opportunity, stage=stage, by=actor, entered_at=now)
+    opportunity.stage = stage
+    opportunity.stage_entered_at = now
+    if stage.is_lost:
+        opportunity.lost_reason = lost_reason.strip()
+    opportunity.closed_at = now if stage.is_closed else None
+    opportunity.save()
+    return opportunity
+
+
+def approvers_for(role, opportunity):
+    """Users with the role whose scope covers the opportunity's department."""
+    from crm import permissions
+
+    candidates = User.objects.filter(role=role, is_active=True, is_service=False).select_related("department")
+    return [user for user in candidates if permissions.is_visible(user, opportunity)]
+
+
+@transaction.atomic
+def request_approval(*, actor, opportunity, stage=None):
+    """Ask the control point's role to approve moving past ``stage`` (default: the blocking one)."""
+    opportunity = Opportunity.objects.select_related("stage").get(pk=opportunity.pk)
+    stage = stage or opportunity.stage
+    if not stage.approval_role:
+        raise ValidationError(_("This stage needs no approval."))
+    try:
+        with transaction.atomic():
+            approval = StageApproval.objects.create(opportunity=opportunity, stage=stage, role=stage.approval_role,
+                                                    requested_by=actor)
+    except IntegrityError:
+        raise ValidationError(_("An approval is already waiting."))
+    for approver in approvers_for(stage.approval_role, opportunity):
+        notify(recipient=approver, kind="approval", url=opportunity.get_absolute_url(),
+               title=_("Approval needed: %(opportunity)s at “%(stage)s”") % {"opportunity": opportunity.name,
+                                                                             "stage": stage.name},
+               body=_("%(who)s asks to move past this stage.") % {"who": actor})
+    return approval
+
+
+@transaction.atomic
+def decide_approval(*, actor, approval, approve, comment=""):
+    approval = StageApproval.objects.select_for_update().select_related("opportunity", "stage").get(pk=approval.pk)
+    if approval.status != StageApproval.Status.PENDING:
+        raise ValidationError(_("This approval was decided already."))
+    from crm import permissions
+
+    if not (actor.is_superuser or actor.role == approval.role) or not permissions.is_visible(actor, approval.opportunity):
+        raise PermissionDenied
+    if not approve and not comment.strip():
+        raise ValidationError({"comment": _("Say why you reject it.")})
+    approval.status = StageApproval.Status.APPROVED if approve else StageApproval.Status.REJECTED
+    approval.decided_by = actor
+    approval.decided_at = timezone.now()
+    approval.comment = comment.strip()
+    approval.save()
+    notify(recipient=approval.opportunity.owner, kind="approval", url=approval.opportunity.get_absolute_url(),
+           title=(_("Approved: %(opportunity)s may move past “%(stage)s”") if approve else
+                  _("Rejected: %(opportunity)s at “%(stage)s”")) % {"opportunity": approval.opportunity.name,
+                                                                    "stage": approval.stage.name},
+           body=comment)
+    return approval

@@ -1,0 +1,1 @@
+"""Sales pages, one module per area; each declares its own ``urlpatterns``."""

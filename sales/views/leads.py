@@ -1,0 +1,2 @@
+"""leads pages."""
+urlpatterns = []

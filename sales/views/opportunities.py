@@ -1,0 +1,2 @@
+"""opportunities pages."""
+urlpatterns = []
