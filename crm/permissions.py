@@ -35,6 +35,11 @@ ACTIONS = {
     "customers.view_mobile": SALES,
     "customers.import": SALES | {MK},
     "customers.configure": {A, MK},  # tag groups, tag rules, custom attributes
+    # sales
+    "sales.view": SALES,
+    "sales.change": SALES,
+    "sales.assign": {M, D, A},
+    "sales.configure": {D, A},
     # organization and system
     "org.manage": {A},
     "org.view": {M, D, A},

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm.api.base import idempotent
+from crm.phone import normalize_mobile
 from customers.models import Customer
 
 from .. import services
@@ -20,6 +21,13 @@ class LeadInSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="")
     external_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     tags = serializers.ListField(child=serializers.CharField(max_length=101), required=False, default=list)
+
+
+    def validate_mobile(self, value):
+        try:
+            return normalize_mobile(value)
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.messages)
 
 
 class LeadOutSerializer(serializers.ModelSerializer):
