@@ -211,6 +211,9 @@ CELERY_BEAT_SCHEDULE = {
     "customers-recompute-segments": {"task": "customers.tasks.recompute_segments", "schedule": crontab(hour=2, minute=0)},
     "sales-dispatch-reminders": {"task": "sales.tasks.dispatch_reminders", "schedule": 60.0},
     "sales-recycle-pool": {"task": "sales.tasks.recycle_pool", "schedule": crontab(minute=15)},
+    "sales-daily-reports": {"task": "sales.tasks.generate_daily_reports", "schedule": crontab(hour=20, minute=0)},
+    "sales-weekly-reports": {"task": "sales.tasks.generate_weekly_reports",
+                             "schedule": crontab(hour=20, minute=10, day_of_week=5)},
     "customers-apply-tag-rules": {"task": "customers.tasks.apply_tag_rules", "schedule": crontab(hour=2, minute=30)},
     "notifications-sweep-outbox": {
         "task": "crm.tasks.sweep_outbox",

@@ -1,4 +1,4 @@
-from .views import leads, opportunities, work
+from .views import leads, opportunities, performance, work
 
 app_name = "sales"
-urlpatterns = leads.urlpatterns + opportunities.urlpatterns + work.urlpatterns
+urlpatterns = leads.urlpatterns + opportunities.urlpatterns + work.urlpatterns + performance.urlpatterns

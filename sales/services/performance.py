@@ -1,0 +1,120 @@
+"""Targets, attainment, the leaderboard (PK) and the reps' daily and weekly reports."""
+import datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Count, Sum
+from django.utils import timezone
+
+from crm.models import Role, User
+from customers.models import Customer
+
+from ..models import FollowUp, Lead, Opportunity, Report, Target
+
+
+def period_bounds(period, start):
+    """(first day, first day of the next period) for a month or a quarter starting at ``start``."""
+    start = start.replace(day=1)
+    months = 3 if period == Target.Period.QUARTER else 1
+    month = start.month - 1 + months
+    end = datetime.date(start.year + month // 12, month % 12 + 1, 1)
+    return start, end
+
+
+def period_start(period, day):
+    if period == Target.Period.QUARTER:
+        return datetime.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    return day.replace(day=1)
+
+
+def _aware(day):
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def actuals(user_ids, start, end):
+    """Per user id: amount won, deals won, new customers, follow-ups in [start, end) — four
+    grouped queries whatever the data size."""
+    lo, hi = _aware(start), _aware(end)
+    result = {uid: {"amount_won": Decimal(0), "deals_won": 0, "new_customers": 0, "followups": 0} for uid in user_ids}
+    won = (Opportunity.objects.filter(owner_id__in=user_ids, stage__is_won=True, closed_at__gte=lo, closed_at__lt=hi)
+           .values("owner_id").annotate(amount=Sum("amount"), n=Count("id")))
+    for row in won:
+        result[row["owner_id"]]["amount_won"] = row["amount"] or Decimal(0)
+        result[row["owner_id"]]["deals_won"] = row["n"]
+    for row in (Customer.objects.filter(owner_id__in=user_ids, created_at__gte=lo, created_at__lt=hi)
+                .values("owner_id").annotate(n=Count("id"))):
+        result[row["owner_id"]]["new_customers"] = row["n"]
+    for row in (FollowUp.objects.filter(created_by_id__in=user_ids, at__gte=lo, at__lt=hi)
+                .values("created_by_id").annotate(n=Count("id"))):
+        result[row["created_by_id"]]["followups"] = row["n"]
+    return result
+
+
+def leaderboard(*, users, period, start, metric=Target.Metric.AMOUNT_WON):
+    """Rows per user: figures, target and attainment (%) for the metric, best first."""
+    start, end = period_bounds(period, start)
+    users = list(users)
+    figures = actuals([u.pk for u in users], start, end)
+    targets = {t.user_id: t.value for t in Target.objects.filter(user__in=users, metric=metric, period=period,
+                                                                 start=start)}
+    rows = []
+    for user in users:
+        value = figures[user.pk][metric]
+        target = targets.get(user.pk)
+        rows.append({
+            "user": user, "figures": figures[user.pk], "value": value, "target": target,
+            "attainment": round(float(value) * 100 / float(target), 1) if target else None,
+        })
+    rows.sort(key=lambda r: (r["attainment"] is None, -(r["attainment"] or 0), -float(r["value"])))
+    for rank, row in enumerate(rows, 1):
+        row["rank"] = rank
+    return {"rows": rows, "start": start, "end": end}
+
+
+def team_attainment(*, department, period, start, metric=Target.Metric.AMOUNT_WON):
+    """The team's total against the team target (members of the department and below)."""
+    start, end = period_bounds(period, start)
+    member_ids = list(User.objects.filter(department__path__startswith=department.path, is_active=True,
+                                          is_service=False).values_list("pk", flat=True))
+    figures = actuals(member_ids, start, end)
+    value = sum((f[metric] for f in figures.values()), Decimal(0) if metric == "amount_won" else 0)
+    target = Target.objects.filter(department=department, metric=metric, period=period, start=start).first()
+    return {"department": department, "value": value, "target": target.value if target else None,
+            "attainment": round(float(value) * 100 / float(target.value), 1) if target and target.value else None}
+
+
+def report_figures(user, start, end):
+    lo, hi = _aware(start), _aware(end)
+    figures = actuals([user.pk], start, end)[user.pk]
+    figures["amount_won"] = str(figures["amount_won"])
+    figures["new_leads"] = Lead.objects.filter(owner=user, assigned_at__gte=lo, assigned_at__lt=hi).count()
+    figures["conversions"] = Lead.objects.filter(owner=user, converted_at__gte=lo, converted_at__lt=hi).count()
+    return figures
+
+
+@transaction.atomic
+def generate_reports(*, kind, day=None):
+    """Create (or refresh) the daily report of ``day`` (default today) or the weekly report of the
+    week containing it, for every active sales rep; the rep's note is kept."""
+    day = day or timezone.localdate()
+    if kind == Report.Kind.WEEKLY:
+        start = day - datetime.timedelta(days=day.weekday())
+        end = start + datetime.timedelta(days=7)
+    else:
+        start, end = day, day + datetime.timedelta(days=1)
+    count = 0
+    for user in User.objects.filter(role=Role.REP, is_active=True, is_service=False):
+        report, created = Report.objects.get_or_create(user=user, kind=kind, start=start)
+        report.figures = report_figures(user, start, end)
+        report.generated_at = timezone.now()
+        report.save(update_fields=["figures", "generated_at"])
+        count += 1
+    return count
+
+
+@transaction.atomic
+def set_target(*, actor, metric, period, start, value, user=None, department=None):
+    start, _end = period_bounds(period, period_start(period, start))
+    target, _created = Target.objects.update_or_create(
+        user=user, department=department, metric=metric, period=period, start=start, defaults={"value": value})
+    return target
