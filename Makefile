@@ -49,5 +49,8 @@ messages: install
 	$(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=var --ignore=static
 	$(BIN)/python manage.py makemessages -d djangojs -l zh_Hans --no-obsolete --ignore=.venv --ignore=var --ignore=static/vendor
 
+screenshots: install-dev translations
+	$(BIN)/python docs/screenshots.py --prepare
+
 clean:
 	rm -rf $(VENV) var

@@ -92,7 +92,9 @@ class UserFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=gettext_lazy("Search"))
     department = django_filters.ModelChoiceFilter(queryset=Department.objects.all(), label=gettext_lazy("department"))
     role = django_filters.ChoiceFilter(choices=Role.choices, label=gettext_lazy("role"))
-    is_active = django_filters.BooleanFilter(label=gettext_lazy("active"))
+    is_active = django_filters.ChoiceFilter(
+        label=gettext_lazy("active"), choices=[("1", gettext_lazy("Yes")), ("0", gettext_lazy("No"))],
+        method="filter_active", empty_label=gettext_lazy("All"))
 
     class Meta:
         model = User
@@ -100,6 +102,9 @@ class UserFilter(django_filters.FilterSet):
 
     def get_form_class(self):
         return type("StyledFilterForm", (StyledFormMixin, super().get_form_class()), {})
+
+    def filter_active(self, queryset, name, value):
+        return queryset.filter(is_active=value == "1")
 
     def search(self, queryset, name, value):
         return queryset.filter(Q(username__icontains=value) | Q(first_name__icontains=value)
@@ -245,6 +250,7 @@ def api_token_revoke(request, pk):
 class AuditTable(tables.Table):
     timestamp = tables.DateTimeColumn(format="Y-m-d H:i:s", verbose_name=gettext_lazy("time"))
     actor = tables.Column(verbose_name=gettext_lazy("who"), default="—", order_by=("actor__username",))
+    remote_addr = tables.Column(verbose_name=gettext_lazy("IP address"), default="—")
     action = tables.Column(verbose_name=gettext_lazy("action"))
     content_type = tables.Column(verbose_name=gettext_lazy("record type"), order_by=("content_type__model",))
     object_repr = tables.Column(verbose_name=gettext_lazy("record"))
@@ -258,8 +264,11 @@ class AuditTable(tables.Table):
         attrs = {"class": "table table-sm align-middle mb-0"}
         order_by = ("-timestamp",)
 
+    ACTIONS = {0: gettext_lazy("Created"), 1: gettext_lazy("Changed"), 2: gettext_lazy("Deleted"),
+               3: gettext_lazy("Viewed")}
+
     def render_action(self, record):
-        return record.get_action_display()
+        return self.ACTIONS.get(record.action, record.get_action_display())
 
     def render_content_type(self, value):
         model = value.model_class()
@@ -276,7 +285,7 @@ class AuditFilter(django_filters.FilterSet):
         label=gettext_lazy("record type"),
     )
     actor = django_filters.ModelChoiceFilter(queryset=User.objects.all(), label=gettext_lazy("who"))
-    action = django_filters.ChoiceFilter(choices=LogEntry.Action.choices, label=gettext_lazy("action"))
+    action = django_filters.ChoiceFilter(choices=list(AuditTable.ACTIONS.items()), label=gettext_lazy("action"))
     since = django_filters.DateFilter(field_name="timestamp", lookup_expr="date__gte", label=gettext_lazy("from"))
     until = django_filters.DateFilter(field_name="timestamp", lookup_expr="date__lte", label=gettext_lazy("to"))
 

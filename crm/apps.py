@@ -11,6 +11,9 @@ class CrmConfig(AppConfig):
 
         from . import models
 
-        auditlog.register(models.Department)
-        auditlog.register(models.User, exclude_fields=["password", "last_login"])
-        auditlog.register(models.ApiClient)
+        auditlog.register(models.Department, include_fields=["name", "kind", "parent", "manager", "wecom_webhook"])
+        auditlog.register(models.User, include_fields=[
+            "username", "first_name", "last_name", "email", "mobile", "department", "role", "data_scope",
+            "is_active", "notify_by_email", "notify_by_wecom", "wecom_webhook"])
+        auditlog.register(models.ApiClient, include_fields=["name", "description", "department", "can_see_mobile",
+                                                            "is_active"])

@@ -4,6 +4,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class LifecycleStage(models.TextChoices):
@@ -21,7 +22,7 @@ class LifecycleStage(models.TextChoices):
 class ValueSegment(models.TextChoices):
     """价值象限: average order value × order count."""
 
-    POTENTIAL = "potential", _("Potential")
+    POTENTIAL = "potential", pgettext_lazy("value segment", "Potential")
     LOW = "low", _("Low value")
     HIGH_AOV = "high_aov", _("High AOV, few orders")
     FREQUENT = "frequent", _("Frequent, low AOV")

@@ -204,10 +204,12 @@ def test_every_page_in_both_languages(browser, live_server, demo_org, username):
             _visit_customer_pages(page, problems, language, base_url)
         # let late requests (charts, htmx) settle before the verdict
         page.wait_for_load_state("networkidle")
-    except AssertionError as exc:
-        if problems.items:  # the browser's own complaints usually explain a failed check
-            raise AssertionError(f"{exc}\n\n{username}: browser reported problems:\n" + "\n".join(problems.items)) from exc
+    except Exception as exc:  # a failed check or a Playwright timeout
+        if problems.items:  # the browser's own complaints usually explain it
+            details = "\n".join(problems.items)
+            raise AssertionError(f"{exc}\n\n{username}: browser reported problems:\n{details}") from exc
         raise
     finally:
         context.close()
-    assert not problems.items, f"{username}: browser reported problems:\n" + "\n".join(problems.items)
+    if problems.items:
+        pytest.fail(f"{username}: browser reported problems:\n" + "\n".join(problems.items), pytrace=False)

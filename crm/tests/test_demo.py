@@ -1,6 +1,6 @@
 from django.core.management import call_command
 
-from crm.models import Department, User
+from crm.models import Department, User  # noqa: F401
 from customers.models import Customer
 
 
@@ -18,11 +18,7 @@ def test_seed_demo_is_deterministic_and_loads_once(db):
     call_command("seed_demo", "--if-empty")
     assert _snapshot() == first
     # same seed, fresh data: the same rows
-    Customer.objects.all().delete()
-    User.objects.all().update(department=None)
-    Department.objects.update(manager=None, parent=None)
-    Department.objects.all().delete()
-    User.objects.all().delete()
+    call_command("flush", "--noinput")
     call_command("seed_demo", "--size", "small", "--seed", "7")
     assert _snapshot() == first
 
