@@ -1,8 +1,16 @@
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from . import permissions
 from .models import Notification
+
+
+def _url(name):
+    """A sidebar entry whose page is not installed is left out."""
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return None
 
 
 def _nav(user, path):
@@ -12,13 +20,29 @@ def _nav(user, path):
             ("home", _("Home"), "bi-house", None),
             ("notifications", _("Notifications"), "bi-bell", None),
         ]),
+        (_("Sales"), [
+            ("sales:leads", _("Leads"), "bi-funnel", "sales.view"),
+            ("sales:pool", _("Public pool"), "bi-water", "sales.view"),
+            ("sales:opportunities", _("Opportunities"), "bi-briefcase", "sales.view"),
+            ("sales:board", _("Pipeline board"), "bi-kanban", "sales.view"),
+            ("sales:reminders", _("Reminders"), "bi-alarm", "sales.view"),
+            ("sales:tasks", _("Tasks"), "bi-check2-square", "sales.view"),
+            ("sales:approvals", _("Approvals"), "bi-patch-check", "sales.assign"),
+            ("sales:tickets", _("Service tickets"), "bi-life-preserver", "sales.view"),
+            ("sales:leaderboard", _("Performance"), "bi-trophy", "sales.view"),
+            ("sales:reports", _("Reports"), "bi-journal-text", "sales.view"),
+        ]),
         (_("Customers"), [
             ("customers:list", _("Customers"), "bi-people", "customers.view"),
             ("customers:orders", _("Orders"), "bi-receipt", "customers.view"),
+            ("customers:segments", _("Segmentation"), "bi-grid-3x3", "customers.view"),
+            ("customers:import", _("Import"), "bi-upload", "customers.import"),
         ]),
         (_("Settings"), [
             ("customers:tags", _("Tags"), "bi-tags", "customers.configure"),
             ("customers:attributes", _("Custom attributes"), "bi-ui-checks", "customers.configure"),
+            ("customers:segment_settings", _("Segmentation rules"), "bi-sliders", "org.manage"),
+            ("sales:rules", _("Sales rules"), "bi-gear", "sales.configure"),
         ]),
         (_("Administration"), [
             ("org:departments", _("Departments"), "bi-diagram-3", "org.view"),
@@ -32,7 +56,8 @@ def _nav(user, path):
         visible_items = [
             {"url": url, "label": label, "icon": icon, "name": name,
              "active": path == url or (url != "/" and path.startswith(url))}
-            for name, label, icon, action, url in ((*item, reverse(item[0])) for item in items)
+            for name, label, icon, action, url in ((*item, _url(item[0])) for item in items)
+            if url is not None
             if action is None or permissions.can(user, action)
         ]
         if visible_items:
