@@ -40,6 +40,11 @@ ACTIONS = {
     "sales.change": SALES,
     "sales.assign": {M, D, A},
     "sales.configure": {D, A},
+    # coupons
+    "coupons.view": {M, D, MK, A},
+    "coupons.manage": {MK, A},  # budgets, campaigns, batches
+    "coupons.approve": {M, D, A},
+    "coupons.compensate": SALES | {MK},
     # organization and system
     "org.manage": {A},
     "org.view": {M, D, A},

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "crm",
     "customers",
     "sales",
+    "coupons",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from customers.api import orders as order_api
 from customers.api import views as customer_api
+from coupons.api import views as coupon_api
 from sales.api import leads as lead_api
 
 from . import admin_views, views
@@ -35,6 +36,8 @@ api_v1 = [
     path("customers/<int:pk>", customer_api.CustomerDetailView.as_view(), name="api-customer"),
     path("leads", lead_api.LeadCreateView.as_view(), name="api-leads"),
     path("orders", order_api.OrderCreateView.as_view(), name="api-orders"),
+    path("coupons/claim", coupon_api.ClaimView.as_view(), name="api-coupon-claim"),
+    path("coupons/redeem", coupon_api.RedeemView.as_view(), name="api-coupon-redeem"),
     path("orders/<str:external_id>/cancel", order_api.OrderCancelView.as_view(), name="api-order-cancel"),
 ]
 
@@ -51,6 +54,7 @@ urlpatterns = [
     path("notifications/<int:pk>/", views.notification_open, name="notification_open"),
     path("customers/", include("customers.urls")),
     path("sales/", include("sales.urls")),
+    path("coupons/", include("coupons.urls")),
     path("org/", include(org_patterns)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

@@ -125,6 +125,7 @@ class OrderCreateView(APIView):
                 )
                 if data.get("coupon_code"):
                     _redeem_coupon(code=data["coupon_code"], order=order, customer=customer)
+                    order.refresh_from_db()
         except IntegrityError:  # the same external_id was stored by a concurrent request
             return self._replay(Order.objects.get(client=client, external_id=data["external_id"]), fingerprint)
         except ValidationError as exc:

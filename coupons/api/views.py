@@ -1,0 +1,115 @@
+"""``POST /api/v1/coupons/claim`` and ``POST /api/v1/coupons/redeem`` (scope ``coupons``)."""
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from crm.api.base import idempotent
+from crm.api.errors import BusinessRuleError
+from crm.phone import normalize_mobile
+from customers.models import Customer, Order
+from customers.services import record_order
+
+from ..services import claims
+
+
+class CustomerRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(required=False)
+    mobile = serializers.CharField(required=False, max_length=30)
+
+    def validate(self, data):
+        if not data.get("id") and not data.get("mobile"):
+            raise serializers.ValidationError("Give the customer's id or mobile.")
+        if data.get("mobile"):
+            try:
+                data["mobile"] = normalize_mobile(data["mobile"])
+            except ValidationError as exc:
+                raise serializers.ValidationError({"mobile": exc.messages})
+        return data
+
+
+def find_customer(ref):
+    customer = (Customer.objects.filter(pk=ref["id"]).first() if ref.get("id")
+                else Customer.objects.filter(mobile=ref["mobile"]).order_by("id").first())
+    if customer is None:
+        raise exceptions.NotFound("No customer with this id or mobile.")
+    return customer
+
+
+class ClaimInSerializer(serializers.Serializer):
+    batch = serializers.CharField(max_length=40)
+    customer = CustomerRefSerializer()
+    channel = serializers.CharField(max_length=30)
+
+
+class CouponOutSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    batch = serializers.CharField(source="batch.code")
+    discount_type = serializers.CharField(source="batch.discount_type")
+    amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    percent = serializers.DecimalField(source="batch.percent", max_digits=5, decimal_places=2)
+    threshold = serializers.DecimalField(source="batch.threshold", max_digits=10, decimal_places=2)
+    valid_from = serializers.DateTimeField()
+    valid_until = serializers.DateTimeField()
+    channel = serializers.CharField()
+
+
+class ClaimView(APIView):
+    required_scope = "coupons"
+
+    @extend_schema(request=ClaimInSerializer, responses={201: CouponOutSerializer})
+    @idempotent
+    def post(self, request):
+        incoming = ClaimInSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        coupon = claims.claim(batch_code=data["batch"], customer=find_customer(data["customer"]),
+                              channel=data["channel"])
+        return Response(CouponOutSerializer(coupon).data, status=status.HTTP_201_CREATED)
+
+
+class OrderRefSerializer(serializers.Serializer):
+    external_id = serializers.CharField(max_length=100)
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    cost = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True)
+
+
+class RedeemInSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=32)
+    order = OrderRefSerializer()
+    customer = CustomerRefSerializer()
+
+
+class RedeemOutSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    discount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    payable = serializers.DecimalField(max_digits=12, decimal_places=2)
+    subsidy = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class RedeemView(APIView):
+    required_scope = "coupons"
+
+    @extend_schema(request=RedeemInSerializer, responses={200: RedeemOutSerializer})
+    @idempotent
+    def post(self, request):
+        incoming = RedeemInSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        customer = find_customer(data["customer"])
+        client = request.auth.client
+        with transaction.atomic():
+            order = Order.objects.filter(client=client, external_id=data["order"]["external_id"]).first()
+            if order is None:
+                order = record_order(customer=customer, amount=data["order"]["amount"], cost=data["order"].get("cost"),
+                                     channel=Order.Channel.ONLINE, external_id=data["order"]["external_id"],
+                                     client=client, actor=request.user)
+            elif order.customer_id != customer.pk:
+                raise BusinessRuleError("not_owner", "This order belongs to another customer.")
+            redemption = claims.redeem(code=data["code"], customer=customer, order=order, lines=[])
+        return Response(RedeemOutSerializer({
+            "code": redemption.coupon.code, "discount": redemption.discount,
+            "payable": redemption.order_amount - redemption.discount, "subsidy": redemption.subsidy,
+        }).data)

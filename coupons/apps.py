@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CouponsConfig(AppConfig):
+    name = "coupons"
+    verbose_name = _("Coupons")
+
+    def ready(self):
+        from auditlog.registry import auditlog
+
+        from . import models
+
+        auditlog.register(models.BudgetAccount, exclude_fields=["reserved", "used", "gmv"])
+        auditlog.register(models.Campaign)
+        auditlog.register(models.Batch, exclude_fields=["issued", "claimed", "redeemed"])
+        auditlog.register(models.FiscalPeriod)
+        auditlog.register(models.CompensationRule)

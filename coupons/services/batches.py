@@ -1,0 +1,191 @@
+"""Campaigns and batches: configuration checks and the approval flow
+(draft → submitted → approved → active → paused / ended; rejected with a reason)."""
+import datetime
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.models import Role
+from crm.notifications import notify
+
+from ..models import Batch
+
+MAX_CLAIM_DAYS = 90
+MAX_USE_DAYS = 7
+HUNDRED = Decimal(100)
+
+
+def max_subsidy(batch):
+    """The most the whole batch can cost (quantity × the most one coupon can take off)."""
+    per_coupon = batch.max_discount
+    if per_coupon is None:
+        return None
+    return (per_coupon * batch.quantity * batch.platform_share / HUNDRED).quantize(Decimal("0.01"))
+
+
+def validate_batch(batch):
+    """规则判定 when configuring. Raises ValidationError naming each field that breaks a rule."""
+    errors = {}
+
+    def add(field, message):
+        errors.setdefault(field, []).append(message)
+
+    if batch.claim_start and batch.claim_end:
+        if batch.claim_end <= batch.claim_start:
+            add("claim_end", _("The claim window must end after it starts."))
+        elif batch.claim_end - batch.claim_start > datetime.timedelta(days=MAX_CLAIM_DAYS) and not batch.fixed_promotion:
+            add("claim_end", _("The claim window may be at most 90 days (unless this is a fixed promotion period)."))
+    if batch.use_days is None and not (batch.use_start and batch.use_end):
+        add("use_days", _("Give the days a coupon stays usable after the claim, or fixed dates."))
+    if batch.use_days is not None:
+        if batch.use_days < 1:
+            add("use_days", _("At least one day."))
+        elif batch.use_days > MAX_USE_DAYS and not batch.fixed_promotion:
+            add("use_days", _("A coupon may be usable for at most 7 days (unless this is a fixed promotion period)."))
+    elif batch.use_start and batch.use_end:
+        if batch.use_end <= batch.use_start:
+            add("use_end", _("The use window must end after it starts."))
+        elif batch.use_end - batch.use_start > datetime.timedelta(days=MAX_USE_DAYS) and not batch.fixed_promotion:
+            add("use_end", _("A coupon may be usable for at most 7 days (unless this is a fixed promotion period)."))
+    cost_ratio = batch.expected_cost_ratio
+    if not Decimal(0) <= cost_ratio < 1:
+        add("expected_cost_ratio", _("Between 0 and 1 (cost divided by price)."))
+        cost_ratio = Decimal("0.99")
+    if batch.discount_type in (Batch.DiscountType.FIXED, Batch.DiscountType.THRESHOLD):
+        if batch.amount <= 0:
+            add("amount", _("A coupon must be worth something."))
+        elif batch.threshold * (1 - cost_ratio) < batch.amount + batch.new_customer_bonus:
+            needed = ((batch.amount + batch.new_customer_bonus) / (1 - cost_ratio)).quantize(Decimal("0.01"))
+            add("threshold", _("Negative margin: with goods costing %(ratio)s of the price, ¥%(amount)s off needs a "
+                               "minimum spend of at least ¥%(needed)s.")
+                % {"ratio": f"{cost_ratio:.0%}", "amount": batch.amount + batch.new_customer_bonus, "needed": needed})
+    else:
+        if not 0 < batch.percent < 100:
+            add("percent", _("A percentage between 0 and 100."))
+        elif batch.percent / HUNDRED > 1 - cost_ratio:
+            add("percent", _("Negative margin: goods costing %(ratio)s of the price allow at most %(max)s%% off.")
+                % {"ratio": f"{cost_ratio:.0%}", "max": f"{(1 - cost_ratio) * 100:.0f}"})
+        if batch.cap is None or batch.cap <= 0:
+            add("cap", _("Set a maximum discount, so that the budget check can work."))
+    if batch.platform_share + batch.merchant_share + batch.agent_share != 100:
+        add("platform_share", _("The platform, merchant and agent shares must add up to 100%."))
+    if batch.quantity < 1:
+        add("quantity", _("At least one coupon."))
+    if batch.per_day_limit > batch.per_customer_limit:
+        add("per_day_limit", _("The daily limit cannot be above the per-customer limit."))
+    if batch.audience == Batch.Audience.TAG and not batch.audience_tag_id:
+        add("audience_tag", _("Choose the tag."))
+    if batch.scope in (Batch.Scope.CATEGORIES, Batch.Scope.SKUS) and not batch.scope_list():
+        add("scope_values", _("List the categories or SKUs."))
+    if batch.decay_factor <= 0 or batch.decay_factor > 1:
+        add("decay_factor", _("Between 0 and 1 (1 = no decay)."))
+    if not errors:
+        account = batch.campaign.budget_account
+        needed = max_subsidy(batch)
+        if needed is not None and needed > account.balance:
+            add("quantity", _("The batch can cost up to ¥%(needed)s but the budget %(account)s has ¥%(balance)s left.")
+                % {"needed": needed, "account": account, "balance": account.balance})
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def save_batch(*, actor, batch):
+    if batch.pk and Batch.objects.filter(pk=batch.pk).exclude(status__in=[Batch.Status.DRAFT,
+                                                                           Batch.Status.REJECTED]).exists():
+        raise ValidationError(_("Only a draft or rejected batch can be changed."))
+    batch.code = batch.code.lower()
+    batch.full_clean(exclude=["created_by"])
+    validate_batch(batch)
+    if batch.status == Batch.Status.REJECTED:
+        batch.status = Batch.Status.DRAFT
+    batch.created_by = batch.created_by or actor
+    batch.save()
+    return batch
+
+
+def _lock(batch):
+    return Batch.objects.select_for_update().select_related("campaign", "campaign__budget_account").get(pk=batch.pk)
+
+
+@transaction.atomic
+def submit(*, actor, batch):
+    batch = _lock(batch)
+    if batch.status not in (Batch.Status.DRAFT, Batch.Status.REJECTED):
+        raise ValidationError(_("Only a draft can be submitted."))
+    validate_batch(batch)
+    batch.status, batch.submitted_at = Batch.Status.SUBMITTED, timezone.now()
+    batch.save()
+    from crm import permissions
+    from crm.models import User
+
+    for approver in User.objects.filter(role__in=[Role.MANAGER, Role.DIRECTOR], is_active=True, is_service=False):
+        if permissions.is_visible(approver, batch):
+            notify(recipient=approver, kind="approval", url=batch.get_absolute_url(),
+                   title=_("Coupon batch to approve: %(batch)s") % {"batch": batch.name},
+                   body=_("Submitted by %(who)s") % {"who": actor})
+    return batch
+
+
+def can_approve(user, batch):
+    from crm import permissions
+
+    return (user.is_superuser or user.role in (Role.MANAGER, Role.DIRECTOR)) and permissions.is_visible(user, batch)
+
+
+@transaction.atomic
+def approve(*, actor, batch):
+    batch = _lock(batch)
+    if not can_approve(actor, batch):
+        raise PermissionDenied
+    if batch.status != Batch.Status.SUBMITTED:
+        raise ValidationError(_("Only a submitted batch can be approved."))
+    validate_batch(batch)  # the budget may have moved since submission
+    batch.status, batch.approved_by, batch.approved_at = Batch.Status.APPROVED, actor, timezone.now()
+    batch.save()
+    if batch.created_by_id:
+        notify(recipient=batch.created_by, kind="approval", url=batch.get_absolute_url(),
+               title=_("Approved: %(batch)s") % {"batch": batch.name})
+    if batch.production == Batch.Production.ON_APPROVAL:
+        from ..tasks import produce_batch
+
+        transaction.on_commit(lambda: produce_batch.delay(batch.pk))
+    return batch
+
+
+@transaction.atomic
+def reject(*, actor, batch, reason):
+    batch = _lock(batch)
+    if not can_approve(actor, batch):
+        raise PermissionDenied
+    if batch.status != Batch.Status.SUBMITTED:
+        raise ValidationError(_("Only a submitted batch can be rejected."))
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why it is rejected.")})
+    batch.status, batch.reject_reason = Batch.Status.REJECTED, reason.strip()
+    batch.save()
+    if batch.created_by_id:
+        notify(recipient=batch.created_by, kind="approval", url=batch.get_absolute_url(),
+               title=_("Rejected: %(batch)s") % {"batch": batch.name}, body=reason)
+    return batch
+
+
+TRANSITIONS = {
+    "activate": ({Batch.Status.APPROVED, Batch.Status.PAUSED}, Batch.Status.ACTIVE),
+    "pause": ({Batch.Status.ACTIVE}, Batch.Status.PAUSED),
+    "end": ({Batch.Status.APPROVED, Batch.Status.ACTIVE, Batch.Status.PAUSED}, Batch.Status.ENDED),
+}
+
+
+@transaction.atomic
+def change_status(*, actor, batch, action):
+    batch = _lock(batch)
+    allowed, target = TRANSITIONS[action]
+    if batch.status not in allowed:
+        raise ValidationError(_("A %(status)s batch cannot do that.") % {"status": batch.get_status_display()})
+    batch.status = target
+    batch.save(update_fields=["status"])
+    return batch

@@ -1,0 +1,11 @@
+from celery import shared_task
+
+from .models import Batch
+from .services import production
+
+
+@shared_task(ignore_result=True)
+def produce_batch(batch_id, count=None):
+    """Produce a batch's codes in the background (progress in the cache)."""
+    batch = Batch.objects.get(pk=batch_id)
+    return production.produce(batch, count)

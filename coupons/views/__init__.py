@@ -1,0 +1,1 @@
+"""Coupon pages, one module per area."""
