@@ -351,3 +351,27 @@ class Compensation(models.Model):
 
     class Meta:
         ordering = ["-requested_at"]
+
+
+class Alert(models.Model):
+    """预警: a coupon batch or budget that needs attention (shown as a banner, sent once a day)."""
+
+    class Kind(models.TextChoices):
+        LOW_STOCK = "low_stock", _("Coupon stock running out")
+        LOW_BALANCE = "low_balance", _("Budget running out")
+        LOW_EFFICIENCY = "low_efficiency", _("Low efficiency")
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    batch = models.ForeignKey(Batch, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")
+    account = models.ForeignKey(BudgetAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")
+    message = models.CharField(max_length=300)
+    day = models.DateField()
+    created_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "batch", "day"], name="alert_batch_once_a_day"),
+            models.UniqueConstraint(fields=["kind", "account", "day"], name="alert_account_once_a_day"),
+        ]

@@ -9,3 +9,11 @@ def produce_batch(batch_id, count=None):
     """Produce a batch's codes in the background (progress in the cache)."""
     batch = Batch.objects.get(pk=batch_id)
     return production.produce(batch, count)
+
+
+@shared_task(ignore_result=True)
+def check_coupon_alerts():
+    """Every 15 minutes: coupon stock, budget balance and low-efficiency alerts."""
+    from .services.monitoring import check_alerts
+
+    return check_alerts()

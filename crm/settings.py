@@ -215,6 +215,7 @@ CELERY_BEAT_SCHEDULE = {
     "sales-daily-reports": {"task": "sales.tasks.generate_daily_reports", "schedule": crontab(hour=20, minute=0)},
     "sales-weekly-reports": {"task": "sales.tasks.generate_weekly_reports",
                              "schedule": crontab(hour=20, minute=10, day_of_week=5)},
+    "coupons-check-alerts": {"task": "coupons.tasks.check_coupon_alerts", "schedule": 900.0},
     "customers-apply-tag-rules": {"task": "customers.tasks.apply_tag_rules", "schedule": crontab(hour=2, minute=30)},
     "notifications-sweep-outbox": {
         "task": "crm.tasks.sweep_outbox",
