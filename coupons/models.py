@@ -331,6 +331,9 @@ class CompensationRule(models.Model):
 
 
 class Compensation(models.Model):
+    scope_owner_field = "requested_by"
+    scope_department_field = "customer__department"
+
     class Status(models.TextChoices):
         APPROVED = "approved", _("Approved")
         REVIEW = "review", _("In review")

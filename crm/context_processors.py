@@ -38,6 +38,11 @@ def _nav(user, path):
             ("customers:segments", _("Segmentation"), "bi-grid-3x3", "customers.view"),
             ("customers:import", _("Import"), "bi-upload", "customers.import"),
         ]),
+        (_("Coupons"), [
+            ("coupons:campaigns", _("Campaigns and batches"), "bi-ticket-perforated", "coupons.view"),
+            ("coupons:budgets", _("Budgets"), "bi-piggy-bank", "coupons.view"),
+            ("coupons:compensations", _("Compensation"), "bi-bandaid", "coupons.view"),
+        ]),
         (_("Settings"), [
             ("customers:tags", _("Tags"), "bi-tags", "customers.configure"),
             ("customers:attributes", _("Custom attributes"), "bi-ui-checks", "customers.configure"),

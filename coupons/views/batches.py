@@ -1,32 +1,238 @@
-"""Campaign and batch pages."""
+"""Campaigns and batches: configuration, approval, production with progress, figures; claiming on
+a customer's behalf; compensation requests and their review."""
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, render
-from django.urls import path
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
 
 from crm import permissions
+from crm.api.errors import BusinessRuleError
+from customers.selectors import customers_for
 
-from ..models import Batch, Campaign
-from ..services.batches import max_subsidy
+from .. import services
+from ..forms import BatchForm, CampaignForm, ClaimForCustomerForm, CompensationForm, RejectForm
+from ..models import Batch, Campaign, Compensation
+from ..services import batches as batch_rules
+from ..services import compensation as compensation_rules
+from ..services import production
+from ..services.monitoring import batch_figures, open_alerts
+from .budgets import accounts_for
+
+
+def campaigns_for(user):
+    return permissions.visible(user, Campaign.objects.select_related("budget_account", "owner", "department"))
+
+
+def batches_for(user):
+    return permissions.visible(user, Batch.objects.select_related("campaign", "campaign__budget_account"))
+
+
+@login_required
+def campaign_list(request):
+    permissions.require(request.user, "coupons.view")
+    batches = list(batches_for(request.user).order_by("-created_at")[:100])
+    figures = batch_figures([b.pk for b in batches])
+    for batch in batches:
+        batch.figures = figures[batch.pk]
+    return render(request, "coupons/campaigns.html", {
+        "campaigns": campaigns_for(request.user)[:100], "batches": batches,
+        "alerts": open_alerts().filter(batch__in=[b.pk for b in batches]).select_related("batch"),
+        "can_manage": permissions.can(request.user, "coupons.manage"),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def campaign_form(request):
+    permissions.require(request.user, "coupons.manage")
+    form = CampaignForm(request.POST or None)
+    form.fields["budget_account"].queryset = accounts_for(request.user)
+    if request.method == "POST" and form.is_valid():
+        campaign = form.save(commit=False)
+        campaign.owner = request.user
+        campaign.department = campaign.budget_account.department
+        campaign.save()
+        messages.success(request, _("Campaign created. Add a coupon batch."))
+        return redirect(campaign)
+    return render(request, "crm/admin/form.html", {"form": form, "title": _("New campaign"),
+                                                   "cancel_url": reverse("coupons:campaigns")})
 
 
 @login_required
 def campaign_detail(request, pk):
     permissions.require(request.user, "coupons.view")
-    campaign = get_object_or_404(permissions.visible(request.user, Campaign.objects.select_related(
-        "budget_account", "owner")), pk=pk)
-    return render(request, "coupons/campaign_detail.html", {"campaign": campaign,
-                                                            "batches": campaign.batches.all()})
+    campaign = get_object_or_404(campaigns_for(request.user), pk=pk)
+    batches = list(campaign.batches.all())
+    figures = batch_figures([b.pk for b in batches])
+    for batch in batches:
+        batch.figures = figures[batch.pk]
+    return render(request, "coupons/campaign_detail.html", {
+        "campaign": campaign, "batches": batches, "can_manage": permissions.can(request.user, "coupons.manage")})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def batch_form(request, campaign_pk=None, pk=None):
+    permissions.require(request.user, "coupons.manage")
+    if pk:
+        batch = get_object_or_404(batches_for(request.user), pk=pk)
+        campaign = batch.campaign
+    else:
+        campaign = get_object_or_404(campaigns_for(request.user), pk=campaign_pk)
+        batch = Batch(campaign=campaign)
+    form = BatchForm(request.POST or None, instance=batch)
+    if request.method == "POST" and form.is_valid():
+        try:
+            batch = services.save_batch(actor=request.user, batch=form.save(commit=False))
+        except ValidationError as exc:
+            for field, errors in (exc.message_dict.items() if hasattr(exc, "error_dict") else [(None, exc.messages)]):
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, _("Batch saved as a draft. Submit it for approval when it is ready."))
+            return redirect(batch)
+    return render(request, "coupons/batch_form.html", {"form": form, "campaign": campaign, "batch": batch})
 
 
 @login_required
 def batch_detail(request, pk):
     permissions.require(request.user, "coupons.view")
-    batch = get_object_or_404(permissions.visible(request.user, Batch.objects.select_related(
-        "campaign", "campaign__budget_account")), pk=pk)
-    return render(request, "coupons/batch_detail.html", {"batch": batch, "max_subsidy": max_subsidy(batch)})
+    batch = get_object_or_404(batches_for(request.user), pk=pk)
+    return render(request, "coupons/batch_detail.html", {
+        "batch": batch, "figures": batch_figures([batch.pk])[batch.pk],
+        "max_subsidy": batch_rules.max_subsidy(batch), "reject_form": RejectForm(),
+        "can_manage": permissions.can(request.user, "coupons.manage"),
+        "can_approve": batch.status == Batch.Status.SUBMITTED and batch_rules.can_approve(request.user, batch),
+        "progress": production.progress(batch.pk),
+        "alerts": open_alerts().filter(batch=batch),
+        "recent": batch.coupons.exclude(status="available").select_related("customer")[:20],
+    })
+
+
+@login_required
+@require_POST
+def batch_action(request, pk, action):
+    batch = get_object_or_404(batches_for(request.user), pk=pk)
+    try:
+        if action == "submit":
+            permissions.require(request.user, "coupons.manage")
+            services.submit(actor=request.user, batch=batch)
+            messages.success(request, _("Submitted for approval."))
+        elif action == "approve":
+            services.approve(actor=request.user, batch=batch)
+            messages.success(request, _("Approved."))
+        elif action == "reject":
+            services.reject(actor=request.user, batch=batch, reason=request.POST.get("reason", ""))
+            messages.success(request, _("Rejected."))
+        elif action in batch_rules.TRANSITIONS:
+            permissions.require(request.user, "coupons.manage")
+            services.change_status(actor=request.user, batch=batch, action=action)
+            messages.success(request, _("Batch is now %(status)s.") % {
+                "status": Batch.objects.get(pk=batch.pk).get_status_display()})
+        elif action == "produce":
+            permissions.require(request.user, "coupons.manage")
+            if batch.status not in (Batch.Status.APPROVED, Batch.Status.ACTIVE, Batch.Status.PAUSED):
+                raise ValidationError(_("Only an approved batch produces codes."))
+            from ..tasks import produce_batch
+
+            produce_batch.delay(batch.pk)
+            messages.info(request, _("Producing codes; the progress shows below."))
+        else:
+            raise PermissionDenied
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect(batch)
+
+
+@login_required
+def batch_progress(request, pk):
+    batch = get_object_or_404(batches_for(request.user), pk=pk)
+    return render(request, "coupons/_progress.html", {"batch": batch, "progress": production.progress(batch.pk)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def claim_for_customer(request, customer_pk):
+    """A rep claims a coupon on the customer's behalf (channel "sales")."""
+    permissions.require(request.user, "customers.change")
+    customer = get_object_or_404(customers_for(request.user), pk=customer_pk)
+    form = ClaimForCustomerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            coupon = services.claim(batch_code=form.cleaned_data["batch"].code, customer=customer, channel="sales")
+        except BusinessRuleError as exc:
+            form.add_error("batch", str(exc.detail))
+        else:
+            messages.success(request, _("Coupon %(code)s (¥%(amount)s) is now in %(name)s's account.")
+                             % {"code": coupon.code, "amount": coupon.amount, "name": customer.name})
+            return redirect(customer)
+    return render(request, "crm/admin/form.html", {
+        "form": form, "title": _("Give %(name)s a coupon") % {"name": customer.name},
+        "cancel_url": customer.get_absolute_url()})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def compensation_form(request, customer_pk):
+    permissions.require(request.user, "coupons.compensate")
+    customer = get_object_or_404(customers_for(request.user), pk=customer_pk)
+    form = CompensationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        order = customer.orders.filter(pk=data["order"]).first() if data.get("order") else None
+        if data.get("order") and order is None:
+            form.add_error("order", _("This customer has no order with this id."))
+        else:
+            try:
+                result = compensation_rules.request_compensation(
+                    actor=request.user, customer=customer, amount=data["amount"], reason=data["reason"],
+                    order=order, complaint=data["complaint"])
+            except (ValidationError, BusinessRuleError) as exc:
+                form.add_error(None, getattr(exc, "messages", None) or str(exc))
+            else:
+                if result.status == Compensation.Status.REVIEW:
+                    messages.warning(request, _("The compensation needs a manager's review."))
+                else:
+                    messages.success(request, _("Compensation coupon issued to %(name)s.") % {"name": customer.name})
+                return redirect(customer)
+    return render(request, "crm/admin/form.html", {
+        "form": form, "title": _("Compensate %(name)s") % {"name": customer.name},
+        "cancel_url": customer.get_absolute_url()})
+
+
+@login_required
+def compensation_list(request):
+    permissions.require(request.user, "coupons.view")
+    items = permissions.visible(request.user, Compensation.objects.select_related("customer", "requested_by"))
+    return render(request, "coupons/compensations.html", {
+        "items": items[:100], "can_decide": permissions.can(request.user, "coupons.approve")})
+
+
+@login_required
+@require_POST
+def compensation_decide(request, pk):
+    permissions.require(request.user, "coupons.approve")
+    item = get_object_or_404(permissions.visible(request.user, Compensation.objects.all()), pk=pk)
+    try:
+        compensation_rules.decide(actor=request.user, compensation=item, approve=request.POST.get("approve") == "1")
+    except (ValidationError, BusinessRuleError) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    return redirect("coupons:compensations")
 
 
 urlpatterns = [
+    path("", campaign_list, name="campaigns"),
+    path("campaigns/new/", campaign_form, name="campaign_create"),
     path("campaigns/<int:pk>/", campaign_detail, name="campaign"),
+    path("campaigns/<int:campaign_pk>/batches/new/", batch_form, name="batch_create"),
     path("batches/<int:pk>/", batch_detail, name="batch"),
+    path("batches/<int:pk>/edit/", batch_form, name="batch_edit"),
+    path("batches/<int:pk>/progress/", batch_progress, name="batch_progress"),
+    path("batches/<int:pk>/<slug:action>/", batch_action, name="batch_action"),
+    path("customers/<int:customer_pk>/claim/", claim_for_customer, name="claim_for_customer"),
+    path("customers/<int:customer_pk>/compensate/", compensation_form, name="compensate"),
+    path("compensations/", compensation_list, name="compensations"),
+    path("compensations/<int:pk>/decide/", compensation_decide, name="compensation_decide"),
 ]
