@@ -15,7 +15,7 @@ from customers.services import record_order
 from ..services import claims
 
 
-class CustomerRefSerializer(serializers.Serializer):
+class CouponCustomerRefSerializer(serializers.Serializer):
     id = serializers.IntegerField(required=False)
     mobile = serializers.CharField(required=False, max_length=30)
 
@@ -40,7 +40,7 @@ def find_customer(ref):
 
 class ClaimInSerializer(serializers.Serializer):
     batch = serializers.CharField(max_length=40)
-    customer = CustomerRefSerializer()
+    customer = CouponCustomerRefSerializer()
     channel = serializers.CharField(max_length=30)
 
 
@@ -79,7 +79,7 @@ class OrderRefSerializer(serializers.Serializer):
 class RedeemInSerializer(serializers.Serializer):
     code = serializers.CharField(max_length=32)
     order = OrderRefSerializer()
-    customer = CustomerRefSerializer()
+    customer = CouponCustomerRefSerializer()
 
 
 class RedeemOutSerializer(serializers.Serializer):

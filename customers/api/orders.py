@@ -18,7 +18,7 @@ from .. import services
 from ..models import Customer, Order
 
 
-class CustomerRefSerializer(serializers.Serializer):
+class OrderCustomerRefSerializer(serializers.Serializer):
     id = serializers.IntegerField(required=False)
     mobile = serializers.CharField(required=False, max_length=30)
     name = serializers.CharField(required=False, max_length=100)
@@ -43,7 +43,7 @@ class OrderItemSerializer(serializers.Serializer):
 
 class OrderInSerializer(serializers.Serializer):
     external_id = serializers.CharField(max_length=100)
-    customer = CustomerRefSerializer()
+    customer = OrderCustomerRefSerializer()
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
     cost = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True)
     placed_at = serializers.DateTimeField(required=False)

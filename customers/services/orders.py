@@ -119,11 +119,11 @@ def record_satisfaction(*, customer, kind, score, source, comment="", actor=None
     record = Satisfaction(customer=customer, kind=kind, score=score, source=source, comment=comment,
                           recorded_at=recorded_at or timezone.now(),
                           recorded_by=actor if actor is not None and getattr(actor, "is_authenticated", False) else None)
-    record.full_clean()
     if kind == Satisfaction.Kind.CSAT and not 1 <= score <= 5:
         raise ValidationError({"score": _("CSAT scores go from 1 to 5.")})
     if kind == Satisfaction.Kind.NPS and not 0 <= score <= 10:
         raise ValidationError({"score": _("NPS scores go from 0 to 10.")})
+    record.full_clean()
     record.save()
     refresh_value_figures(customer.pk)
     return record

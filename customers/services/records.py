@@ -94,7 +94,10 @@ def update_customer(*, customer, actor, **fields):
     if customer.owner_id != previous_owner and customer.owner_id and "department" not in fields:
         customer.department_id = customer.owner.department_id
     customer.full_clean()
-    customer.save()
+    changed = set(fields) | {"updated_at"}
+    if customer.owner_id != previous_owner:
+        changed |= {"owner", "department"}
+    customer.save(update_fields=sorted(changed))  # never write back stale value figures
     _record_ownership(customer, from_owner_id=previous_owner, actor=actor, reason=OwnershipChange.Reason.EDITED)
     return customer
 
