@@ -16,3 +16,6 @@ class CouponsConfig(AppConfig):
         auditlog.register(models.Batch, exclude_fields=["issued", "claimed", "redeemed"])
         auditlog.register(models.FiscalPeriod)
         auditlog.register(models.CompensationRule)
+        from .integration import register
+
+        register()

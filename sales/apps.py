@@ -15,3 +15,6 @@ class SalesConfig(AppConfig):
                       models.OpportunityStage, models.ScoringRule, models.AssignmentRule, models.Target,
                       models.ServiceTicket):
             auditlog.register(model)
+        from .integration import register
+
+        register()

@@ -441,8 +441,23 @@ def test_360_page_runs_a_bounded_number_of_queries(client, org, family, orders, 
     assert OwnershipChange.objects.filter(customer=customer).count() == 2
     for user in (org.rep1, org.manager1):
         client.force_login(user)
-        with django_assert_max_num_queries(25):
+        with django_assert_max_num_queries(32):
             response = client.get(f"/customers/{customer.pk}/")
         assert response.status_code == 200
         with django_assert_max_num_queries(12):
             assert client.get(f"/customers/{customer.pk}/timeline/", {"offset": 20}).status_code == 200
+
+
+def test_360_view_shows_followups_opportunities_and_coupons(client, org):
+    from coupons.services import claim
+    from coupons.tests.factories import make_batch
+    from customers.tests.factories import CustomerFactory
+    from sales import services as sales
+
+    customer = CustomerFactory(owner=org.rep1, name="钱多多")
+    sales.record_followup(actor=org.rep1, customer=customer, content="约了周六试听")
+    sales.open_opportunity(actor=org.rep1, customer=customer, name="周末编程班", amount=3600)
+    coupon = claim(batch_code=make_batch(org).code, customer=customer, channel="app")
+    client.force_login(org.rep1)
+    page = client.get(f"/customers/{customer.pk}/").content.decode()
+    assert "约了周六试听" in page and "周末编程班" in page and coupon.code in page

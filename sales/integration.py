@@ -1,0 +1,49 @@
+"""What the sales app adds to the customer 360 view: follow-ups, opportunities and tickets in the
+timeline, and the open opportunities and reminders/tasks panels."""
+from django.utils.translation import gettext_lazy as _
+
+from customers import timeline
+
+from .models import FollowUp, Opportunity, Reminder, ServiceTicket, Task
+
+
+def _opportunities_panel(customer, user):
+    open_ones = list(Opportunity.objects.filter(customer=customer, closed_at__isnull=True)
+                     .select_related("stage", "owner")[:10])
+    return {"items": open_ones, "customer": customer}
+
+
+def _tasks_panel(customer, user):
+    return {
+        "reminders": list(Reminder.objects.filter(customer=customer, status=Reminder.Status.OPEN)
+                          .select_related("owner").order_by("due_at")[:10]),
+        "tasks": list(Task.objects.filter(customer=customer, status=Task.Status.OPEN)
+                      .select_related("assignee").order_by("due_at")[:10]),
+        "customer": customer,
+    }
+
+
+def register():
+    timeline.register(
+        "follow_up", _("Follow-ups"),
+        lambda customer: timeline.entries(FollowUp.objects.filter(customer=customer), "follow_up", "at"),
+        lambda ids: FollowUp.objects.filter(pk__in=ids).select_related("created_by", "opportunity"),
+        "sales/timeline/follow_up.html", icon="bi-chat-dots",
+    )
+    timeline.register(
+        "opportunity", _("Opportunities"),
+        lambda customer: timeline.entries(Opportunity.objects.filter(customer=customer), "opportunity", "created_at"),
+        lambda ids: Opportunity.objects.filter(pk__in=ids).select_related("stage", "owner"),
+        "sales/timeline/opportunity.html", icon="bi-briefcase",
+    )
+    timeline.register(
+        "ticket", _("Service tickets"),
+        lambda customer: timeline.entries(ServiceTicket.objects.filter(customer=customer), "ticket", "created_at"),
+        lambda ids: ServiceTicket.objects.filter(pk__in=ids).select_related("owner"),
+        "sales/timeline/ticket.html", icon="bi-life-preserver",
+    )
+    timeline.register_panel("opportunities", "sales/panels/opportunities.html", _opportunities_panel)
+    timeline.register_panel("tasks", "sales/panels/tasks.html", _tasks_panel)
+
+
+__all__ = ["register"]
