@@ -105,8 +105,15 @@ def home(request):
             "series": [{"type": "bar", "name": str(context["chart"]["title"]), "data": context["chart"]["values"],
                         "itemStyle": {"color": "#1f6feb"}}],
         }
+        if permissions.can(user, "sales.view"):
+            from sales.views.work import workbench_for_manager
+
+            context.update(workbench_for_manager(user, now))
         template = "crm/home_manager.html"
     else:
+        from sales.views.work import workbench_for_rep
+
+        context.update(workbench_for_rep(user, now))
         template = "crm/home_rep.html"
     return render(request, template, context)
 
