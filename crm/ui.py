@@ -234,6 +234,6 @@ def history_for(obj, limit=50):
     """The audit-log entries of one record, newest first, with the actor in the same query."""
     return (
         LogEntry.objects.get_for_object(obj)
-        .select_related("actor")
+        .select_related("actor", "content_type")
         .order_by("-timestamp")[:limit]
     )

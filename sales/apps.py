@@ -13,7 +13,7 @@ class SalesConfig(AppConfig):
 
         for model in (models.Lead, models.Opportunity, models.FollowUp, models.Task, models.PoolRule,
                       models.OpportunityStage, models.ScoringRule, models.AssignmentRule, models.Target,
-                      models.ServiceTicket):
+                      models.ServiceTicket, models.SalesSettings):
             auditlog.register(model)
         from .integration import register
 

@@ -1,4 +1,5 @@
-from .views import leads, opportunities, performance, work
+from .views import leads, opportunities, performance, pool, rules, work
 
 app_name = "sales"
-urlpatterns = leads.urlpatterns + opportunities.urlpatterns + work.urlpatterns + performance.urlpatterns
+urlpatterns = (leads.urlpatterns + opportunities.urlpatterns + work.urlpatterns + performance.urlpatterns
+               + pool.urlpatterns + rules.urlpatterns)

@@ -1,0 +1,69 @@
+"""Filters of the sales lists."""
+import django_filters
+from django import forms
+from django.db.models import Q
+from django.http import QueryDict
+from django.utils.translation import gettext_lazy as _
+
+from crm import permissions
+from crm.models import User
+from crm.ui import StyledFormMixin
+from customers.models import Customer
+
+from .models import Grade, Lead
+
+OPEN, ALL = "open", "all"
+
+
+class LeadFilter(django_filters.FilterSet):
+    """The lead inbox. Without a status in the query it shows the open leads (new to qualified)."""
+
+    q = django_filters.CharFilter(label=_("Name or mobile"), method="search")
+    status = django_filters.ChoiceFilter(
+        label=_("status"), method="filter_status", empty_label=None,
+        choices=[(OPEN, _("Open (new to qualified)")), (ALL, _("All statuses"))] + list(Lead.Status.choices),
+    )
+    grade = django_filters.ChoiceFilter(choices=Grade.choices, label=_("grade"))
+    source = django_filters.ChoiceFilter(choices=Customer.Source.choices, label=_("source channel"))
+    owner = django_filters.ModelChoiceFilter(queryset=User.objects.none(), label=_("owner"))
+    created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte", label=_("created from"))
+    created_before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte", label=_("created to"))
+    mine = django_filters.BooleanFilter(label=_("Only mine"), method="filter_mine", widget=forms.CheckboxInput)
+
+    class Meta:
+        model = Lead
+        fields = ["q", "status", "grade", "source", "owner", "created_after", "created_before", "mine"]
+
+    def __init__(self, data=None, *args, request=None, **kwargs):
+        if data is None or not data.get("status"):
+            data = data.copy() if data is not None else QueryDict(mutable=True)
+            data["status"] = OPEN
+        super().__init__(data, *args, request=request, **kwargs)
+        if request is not None:
+            self.filters["owner"].queryset = permissions.assignable_users(request.user).order_by("username")
+
+    def get_form_class(self):
+        base = super().get_form_class()
+        return type("StyledFilterForm", (StyledFormMixin, base), {})
+
+    def filter_status(self, queryset, name, value):
+        if value == OPEN:
+            return queryset.filter(status__in=Lead.OPEN_STATUSES)
+        if value == ALL:
+            return queryset
+        return queryset.filter(status=value)
+
+    def filter_mine(self, queryset, name, value):
+        if value and self.request is not None:
+            return queryset.filter(owner=self.request.user)
+        return queryset
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        digits = "".join(ch for ch in value if ch.isdigit())
+        q = Q(name__icontains=value)
+        if len(digits) >= 4:
+            q |= Q(mobile__contains=digits)
+        return queryset.filter(q)

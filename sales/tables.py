@@ -1,0 +1,49 @@
+"""Tables of the sales lists."""
+import django_tables2 as tables
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from crm.phone import mask_mobile
+
+from .models import Lead
+
+GRADE_BADGES = {"A": "text-bg-success", "B": "text-bg-primary", "C": "text-bg-warning", "D": "text-bg-secondary"}
+
+
+def grade_badge(grade):
+    return format_html('<span class="badge {}" data-grade="{}">{}</span>',
+                       GRADE_BADGES.get(grade, "text-bg-secondary"), grade, grade)
+
+
+class LeadTable(tables.Table):
+    selection = tables.CheckBoxColumn(accessor="pk", attrs={"th__input": {"class": "form-check-input js-select-all"},
+                                                            "td__input": {"class": "form-check-input js-select-row"}})
+    name = tables.Column(linkify=True)
+    mobile = tables.Column()
+    grade = tables.Column()
+    owner = tables.Column(verbose_name=_("owner"), order_by=("owner__last_name", "owner__first_name"),
+                          default=_("Public pool"))
+    created_at = tables.DateTimeColumn(format="Y-m-d H:i")
+
+    class Meta:
+        model = Lead
+        fields = ("selection", "name", "mobile", "source", "grade", "score", "status", "owner", "created_at")
+        attrs = {"class": "table table-hover align-middle mb-0"}
+        empty_text = _("No leads match.")
+        order_by = ("-created_at",)
+
+    def __init__(self, *args, show_mobile=True, **kwargs):
+        self.show_mobile = show_mobile
+        super().__init__(*args, **kwargs)
+
+    def render_mobile(self, value):
+        return value if self.show_mobile else mask_mobile(value)
+
+    def value_mobile(self, value):
+        return value if self.show_mobile else mask_mobile(value)
+
+    def render_grade(self, value):
+        return grade_badge(value)
+
+    def value_grade(self, value):
+        return value
