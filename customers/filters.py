@@ -7,7 +7,8 @@ from crm import permissions
 from crm.models import Department, User
 from crm.ui import StyledFormMixin
 
-from .models import Customer, CustomerTag, Tag
+from .models import Customer, CustomerTag, LifecycleStage, SatisfactionLevel, Tag, ValueSegment
+from .services.segmentation import GRID
 
 
 class CustomerFilter(django_filters.FilterSet):
@@ -27,6 +28,10 @@ class CustomerFilter(django_filters.FilterSet):
     )
     created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte", label=_("created from"))
     created_before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte", label=_("created to"))
+    value_segment = django_filters.ChoiceFilter(choices=ValueSegment.choices, label=_("value segment"))
+    grid_class = django_filters.ChoiceFilter(choices=[(c, c) for c in sorted(GRID.values())], label=_("3×3 class"))
+    lifecycle_stage = django_filters.ChoiceFilter(choices=LifecycleStage.choices, label=_("lifecycle stage"))
+    satisfaction_level = django_filters.ChoiceFilter(choices=SatisfactionLevel.choices, label=_("satisfaction"))
 
     class Meta:
         model = Customer

@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from . import services
+from .imports import run_import  # noqa: F401
 
 
 @shared_task(ignore_result=True)

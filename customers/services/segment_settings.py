@@ -1,5 +1,5 @@
 """The segmentation thresholds an admin sets (分层阈值), and the reclassification that follows."""
-from contextlib import nullcontext
+import contextvars
 from decimal import Decimal
 
 from auditlog.context import auditlog_value, set_actor
@@ -61,26 +61,37 @@ def save_segmentation_settings(*, actor, **values):
     unknown = sorted(set(values) - set(THRESHOLD_FIELDS))
     if unknown:
         raise ValidationError({name: _("Unknown setting.") for name in unknown})
-    # in a web request the audit-log middleware already names the actor
+    if actor is None:
+        return _save(values)
+    # Name the actor in the audit log, also outside a request (shell, command, task), in a copied
+    # context so that it does not stick to the thread; keep the request's address if there is one.
     try:
-        auditlog_value.get()
-        context = nullcontext()
+        current = auditlog_value.get()
     except LookupError:
-        context = set_actor(actor) if actor is not None else nullcontext()
-    with context, transaction.atomic():
-        SegmentationSettings.current()
-        settings = SegmentationSettings.objects.select_for_update().get(pk=1)
-        before = {name: getattr(settings, name) for name in THRESHOLD_FIELDS}
-        for name, value in values.items():
-            setattr(settings, name, value)
-        settings.full_clean()
-        errors = _check(settings)
-        if errors:
-            raise ValidationError(errors)
-        changed = [name for name in THRESHOLD_FIELDS if getattr(settings, name) != before[name]]
-        if changed:
-            settings.save()
-            transaction.on_commit(_enqueue_recompute)
+        current = {}
+    return contextvars.copy_context().run(_save_as, actor, current.get("remote_addr"), current.get("remote_port"),
+                                          values)
+
+
+def _save_as(actor, remote_addr, remote_port, values):
+    with set_actor(actor, remote_addr=remote_addr, remote_port=remote_port):
+        return _save(values)
+
+
+@transaction.atomic
+def _save(values):
+    SegmentationSettings.current()
+    settings = SegmentationSettings.objects.select_for_update().get(pk=1)
+    before = {name: getattr(settings, name) for name in THRESHOLD_FIELDS}
+    for name, value in values.items():
+        setattr(settings, name, value)
+    settings.full_clean()
+    errors = _check(settings)
+    if errors:
+        raise ValidationError(errors)
+    if any(getattr(settings, name) != before[name] for name in THRESHOLD_FIELDS):
+        settings.save()
+        transaction.on_commit(_enqueue_recompute)
     return settings
 
 

@@ -1,2 +1,220 @@
-"""imports pages."""
-urlpatterns = []
+"""Import pages (导入): upload and check a file, preview it, commit it, follow the progress."""
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from crm import permissions
+from crm.phone import mask_mobile
+from crm.ui import StyledFormMixin, export_rows
+
+from .. import imports
+from ..models import ImportJob, RelationKind
+from ..selectors import may_see_mobile
+
+SAMPLES_DIR = settings.BASE_DIR / "docs" / "import-samples"
+MAX_ERRORS_SHOWN = 200
+RUNNING = (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
+STATUS_CSS = {
+    ImportJob.Status.VALIDATED: "primary", ImportJob.Status.INVALID: "danger", ImportJob.Status.QUEUED: "secondary",
+    ImportJob.Status.RUNNING: "info", ImportJob.Status.DONE: "success", ImportJob.Status.FAILED: "danger",
+}
+
+
+class ImportForm(StyledFormMixin, forms.Form):
+    kind = forms.ChoiceField(label=gettext_lazy("What the file holds"))
+    file = forms.FileField(label=gettext_lazy("File (CSV or XLSX, at most 20 MB)"),
+                           widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv"}))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [(value, label) for value, label in ImportJob.Kind.choices
+                                       if imports.may_import(user, value)]
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > imports.MAX_FILE_SIZE:
+            raise forms.ValidationError(_("The file is larger than 20 MB; split it into smaller files."))
+        return upload
+
+
+def _jobs_of(user):
+    """The user's own jobs; the rows and errors (large) are only loaded where shown."""
+    return ImportJob.objects.filter(created_by=user)
+
+
+def _column_help(kinds):
+    """[(kind, label, [(column, a Chinese header name, required)])] for the page's reference."""
+    return [(kind, label, [(column, next((n for n in names if not n.isascii()), ""),
+                            column in imports.REQUIRED_COLUMNS[kind])
+                           for column, names in imports.COLUMNS[kind].items()])
+            for kind, label in kinds]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_index(request):
+    permissions.require(request.user, "customers.import")
+    form = ImportForm(request.POST or None, request.FILES or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            job = imports.start_import(user=request.user, kind=form.cleaned_data["kind"], file_name=upload.name,
+                                       data=upload.read())
+        except imports.ImportFileError as exc:
+            form.add_error("file", str(exc))
+        else:
+            return redirect("customers:import_job", pk=job.pk)
+    recent = list(_jobs_of(request.user).defer("rows", "errors")[:10])
+    for job in recent:
+        job.css = STATUS_CSS.get(job.status, "secondary")
+    kinds = [(value, label) for value, label in ImportJob.Kind.choices if imports.may_import(request.user, value)]
+    return render(request, "customers/import/index.html", {
+        "form": form, "recent": recent, "kinds": kinds, "column_help": _column_help(kinds),
+        "relation_kinds": RelationKind.choices, "max_rows": f"{imports.ASYNC_CHECK_ROWS:,}",
+    })
+
+
+def _preview(job, user, limit=imports.PREVIEW_ROWS):
+    """(headers, rows) of the first rows for the preview or the result."""
+    show_mobile = may_see_mobile(user)
+
+    def mobile(value):
+        return value if show_mobile else mask_mobile(value)
+
+    kinds = dict(RelationKind.choices)
+    rows = job.rows[:limit] if isinstance(job.rows, list) else []
+    done = job.status == ImportJob.Status.DONE
+    table = []
+    for entry in rows:
+        v = entry["values"]
+        link = reverse("customers:detail", args=[entry["customer_id"]]) if entry.get("customer_id") else ""
+        if job.kind == ImportJob.Kind.CUSTOMERS:
+            cells = [v.get("name", ""), mobile(v.get("mobile", "")), v.get("birthday", ""), v.get("region", ""),
+                     v.get("owner", ""), "; ".join(v.get("tags", []))]
+            if entry["action"] == "link":
+                result = _("Links to existing customer #%(id)s %(name)s") % {
+                    "id": entry["customer_id"], "name": entry.get("customer_name", "")}
+            else:
+                result = _("Created") if done else _("New customer")
+        elif job.kind == ImportJob.Kind.RELATIONS:
+            cells = [f"{v['from_name']} {mobile(v['from_mobile'])}", kinds.get(v["kind"], v["kind"]),
+                     f"{v['to_name']} {mobile(v['to_mobile'])}", v.get("note", "")]
+            result = _("Already linked") if entry["action"] == "skip" else (_("Linked") if done else _("New link"))
+        elif job.kind == ImportJob.Kind.TAGS:
+            cells = [mobile(v["mobile"]), v["customer_name"], "; ".join(v["tags"])]
+            result = _("Tagged") if done else _("Add tags")
+        else:
+            cells = [v["external_id"], mobile(v["mobile"]), v["name"], f"¥{v['amount']}",
+                     v["placed_at"][:16].replace("T", " "), v["sku"], v["quantity"] if v["sku"] else "",
+                     f"¥{v['price']}" if v["price"] else ""]
+            if entry["action"] == "line":
+                result = _("Another line of the order above")
+            elif entry.get("new_customer"):
+                result = _("Order; new customer") if not done else _("Order; customer created")
+            else:
+                result = _("Order of existing customer #%(id)s") % {"id": entry["customer_id"]}
+        table.append({"row": entry["row"], "cells": cells, "result": result, "link": link,
+                      "linked": entry["action"] == "link"})
+    headers = {
+        ImportJob.Kind.CUSTOMERS: [_("name"), _("mobile"), _("birthday"), _("region"), _("owner"), _("tags")],
+        ImportJob.Kind.RELATIONS: [_("customer"), _("relation"), _("related customer"), _("note")],
+        ImportJob.Kind.TAGS: [_("mobile"), _("customer"), _("tags")],
+        ImportJob.Kind.ORDERS: [_("external id"), _("mobile"), _("name"), _("amount"), _("placed at"), _("SKU"),
+                                _("quantity"), _("price")],
+    }[job.kind]
+    return headers, table
+
+
+def _progress_context(job):
+    running = job.status in RUNNING
+    phase, processed = imports.read_progress(job) if running else ("", job.processed)
+    if job.status == ImportJob.Status.DONE:
+        processed = job.total
+    percent = int(100 * processed / job.total) if job.total else 0
+    return {"job": job, "running": running, "phase": phase, "processed": processed, "percent": min(percent, 100),
+            "status_css": STATUS_CSS.get(job.status, "secondary")}
+
+
+@login_required
+@require_GET
+def import_job(request, pk):
+    permissions.require(request.user, "customers.import")
+    job = get_object_or_404(_jobs_of(request.user), pk=pk)
+    context = _progress_context(job)
+    if job.status not in RUNNING:
+        headers, rows = _preview(job, request.user)
+        context.update(
+            headers=headers, rows=rows, figures=imports.summary(job),
+            errors=job.errors[:MAX_ERRORS_SHOWN], more_errors=max(0, len(job.errors) - MAX_ERRORS_SHOWN),
+            can_commit=(job.status == ImportJob.Status.VALIDATED and not job.errors
+                        and imports.may_import(request.user, job.kind)),
+        )
+    return render(request, "customers/import/job.html", context)
+
+
+@login_required
+@require_GET
+def import_progress(request, pk):
+    """The progress bar alone, polled by htmx every second while the job runs. Once finished it
+    comes back without the polling trigger, and an htmx request reloads the page for the result."""
+    permissions.require(request.user, "customers.import")
+    job = get_object_or_404(_jobs_of(request.user).defer("rows", "errors"), pk=pk)
+    response = render(request, "customers/import/progress.html", _progress_context(job))
+    if job.status not in RUNNING and request.headers.get("HX-Request"):
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@login_required
+@require_POST
+def import_commit(request, pk):
+    permissions.require(request.user, "customers.import")
+    job = get_object_or_404(_jobs_of(request.user), pk=pk)
+    if not imports.may_import(request.user, job.kind):
+        raise PermissionDenied
+    if imports.commit_import(job=job, user=request.user):
+        messages.info(request, _("Import started. Nothing is stored until every row is written."))
+    else:
+        messages.warning(request, _("This file cannot be imported (it has errors, or it is already being imported)."))
+    return redirect("customers:import_job", pk=job.pk)
+
+
+@login_required
+@require_GET
+def import_errors(request, pk):
+    """Every error of a job as a spreadsheet (row, column, reason), for files with many."""
+    permissions.require(request.user, "customers.import")
+    job = get_object_or_404(_jobs_of(request.user).defer("rows"), pk=pk)
+    rows = [[_("row"), _("column"), _("reason")]] + [[e["row"], e["column"], e["message"]] for e in job.errors]
+    return export_rows(rows, fmt="csv", filename=f"import-{job.pk}-errors")
+
+
+@login_required
+@require_GET
+def import_sample(request, kind):
+    permissions.require(request.user, "customers.import")
+    if kind not in ImportJob.Kind.values:
+        raise Http404
+    sample = SAMPLES_DIR / f"{kind}.csv"
+    if not sample.is_file():
+        raise Http404
+    return FileResponse(sample.open("rb"), as_attachment=True, filename=f"{kind}-sample.csv",
+                        content_type="text/csv; charset=utf-8")
+
+
+urlpatterns = [
+    path("import/", import_index, name="import"),
+    path("import/samples/<slug:kind>.csv", import_sample, name="import_sample"),
+    path("import/<int:pk>/", import_job, name="import_job"),
+    path("import/<int:pk>/progress/", import_progress, name="import_progress"),
+    path("import/<int:pk>/commit/", import_commit, name="import_commit"),
+    path("import/<int:pk>/errors.csv", import_errors, name="import_errors"),
+]

@@ -1,0 +1,182 @@
+"""Forms of the opportunity pages (input parsing only; sales/services/opportunities.py does the
+writes and enforces the stage rules and the key control points)."""
+from decimal import Decimal
+
+import django_filters
+from django import forms
+from django.db.models import Q
+from django.http import QueryDict
+from django.utils.translation import gettext_lazy as _
+
+from crm import permissions
+from crm.models import User
+from crm.ui import StyledFormMixin
+
+from .models import Opportunity, OpportunityStage
+
+OPEN, CLOSED, WON, LOST, ALL = "open", "closed", "won", "lost", "all"
+
+
+class StageChoiceField(forms.ModelChoiceField):
+    """Stages by position, marked when they are a key control point."""
+
+    def label_from_instance(self, obj):
+        if obj.approval_role:
+            return _("%(stage)s (needs approval)") % {"stage": obj.name}
+        return obj.name
+
+
+class OpportunityFilter(django_filters.FilterSet):
+    """The opportunity list. Without a status in the query it shows the open opportunities."""
+
+    q = django_filters.CharFilter(label=_("Name or customer"), method="search")
+    status = django_filters.ChoiceFilter(
+        label=_("status"), method="filter_status", empty_label=None,
+        choices=[(OPEN, _("Open")), (CLOSED, _("Closed (won or lost)")), (WON, _("Won")), (LOST, _("Lost")),
+                 (ALL, _("All"))],
+    )
+    stage = django_filters.ModelChoiceFilter(queryset=OpportunityStage.objects.order_by("position", "id"),
+                                             label=_("stage"))
+    owner = django_filters.ModelChoiceFilter(queryset=User.objects.none(), label=_("owner"))
+    close_after = django_filters.DateFilter(field_name="expected_close", lookup_expr="gte",
+                                            label=_("expected close from"))
+    close_before = django_filters.DateFilter(field_name="expected_close", lookup_expr="lte",
+                                             label=_("expected close to"))
+
+    class Meta:
+        model = Opportunity
+        fields = ["q", "status", "stage", "owner", "close_after", "close_before"]
+
+    def __init__(self, data=None, *args, request=None, **kwargs):
+        if data is None or not data.get("status"):
+            data = data.copy() if data is not None else QueryDict(mutable=True)
+            data["status"] = OPEN
+        super().__init__(data, *args, request=request, **kwargs)
+        if request is not None:
+            self.filters["owner"].queryset = permissions.assignable_users(request.user).order_by("username")
+
+    def get_form_class(self):
+        return type("StyledFilterForm", (StyledFormMixin, super().get_form_class()), {})
+
+    def filter_status(self, queryset, name, value):
+        closed = Q(stage__is_won=True) | Q(stage__is_lost=True)
+        if value == OPEN:
+            return queryset.exclude(closed)
+        if value == CLOSED:
+            return queryset.filter(closed)
+        if value == WON:
+            return queryset.filter(stage__is_won=True)
+        if value == LOST:
+            return queryset.filter(stage__is_lost=True)
+        return queryset
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(customer__name__icontains=value))
+
+
+class BoardFilterForm(StyledFormMixin, forms.Form):
+    """The kanban board's owner filter (for users who see more than their own records)."""
+
+    owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False, label=_("owner"),
+                                   empty_label=_("Everyone in my scope"),
+                                   widget=forms.Select(attrs={"class": "form-select-sm js-autosubmit"}))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = permissions.assignable_users(user).order_by("username")
+
+
+class OpportunityForm(StyledFormMixin, forms.ModelForm):
+    """Create (through ``services.open_opportunity``) or edit an opportunity. The stage is not
+    here: it changes only through "Move to", which enforces the control points."""
+
+    owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False, label=_("Owner"),
+                                   empty_label=_("Me"))
+    amount = forms.DecimalField(label=_("Amount"), max_digits=12, decimal_places=2, min_value=Decimal("0"),
+                                initial=Decimal("0"))
+    probability = forms.IntegerField(label=_("Win probability (%)"), min_value=0, max_value=100, required=False,
+                                     help_text=_("Empty: the stage's default."))
+
+    class Meta:
+        model = Opportunity
+        fields = ["name", "amount", "probability", "expected_close", "products"]
+        widgets = {"expected_close": forms.DateInput(format="%Y-%m-%d")}
+
+    def __init__(self, *args, user, creating, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        if creating:
+            del self.fields["probability"]  # a new opportunity takes its first stage's probability
+            if permissions.can(user, "sales.assign"):
+                self.fields["owner"].queryset = permissions.assignable_users(user).order_by("username")
+            else:
+                del self.fields["owner"]  # a rep's opportunity stays with the rep
+        else:
+            del self.fields["owner"]
+
+    def clean_name(self):
+        name = (self.cleaned_data.get("name") or "").strip()
+        if not name:
+            raise forms.ValidationError(_("Give the opportunity a name."))
+        return name
+
+    def open_kwargs(self):
+        """Keyword arguments for ``services.open_opportunity`` (besides actor and customer)."""
+        data = self.cleaned_data
+        return {"name": data["name"], "amount": data["amount"], "expected_close": data.get("expected_close"),
+                "products": data.get("products") or "", "owner": data.get("owner") or self.user}
+
+    def changes(self):
+        """The edited fields, for the update."""
+        return {name: self.cleaned_data.get(name) for name in self.Meta.fields}
+
+
+class MoveForm(StyledFormMixin, forms.Form):
+    """"Move to" a stage (the detail page's form and the kanban board's drop)."""
+
+    stage = StageChoiceField(queryset=OpportunityStage.objects.order_by("position", "id"), label=_("Move to"),
+                             empty_label=None)
+    lost_reason = forms.CharField(label=_("Lost reason"), max_length=200, required=False,
+                                  help_text=_("Required when the opportunity is lost."))
+
+    def __init__(self, *args, opportunity=None, stages=None, **kwargs):
+        """``stages``: the stages already loaded by the page (saves a query when rendering)."""
+        super().__init__(*args, **kwargs)
+        field = self.fields["stage"]
+        if stages is not None:
+            field.choices = [(s.pk, field.label_from_instance(s)) for s in stages]
+        if opportunity is not None and not self.is_bound:
+            following = [s for s in (stages if stages is not None else field.queryset)
+                         if s.position > opportunity.stage.position and not s.is_lost]
+            if following:
+                self.initial.setdefault("stage", following[0].pk)
+
+
+class DecisionForm(StyledFormMixin, forms.Form):
+    """Approve or reject a key control point; the comment is required to reject (the service says so)."""
+
+    decision = forms.ChoiceField(choices=[("approve", _("Approve")), ("reject", _("Reject"))],
+                                 widget=forms.HiddenInput)
+    comment = forms.CharField(label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class StageForm(StyledFormMixin, forms.ModelForm):
+    """An opportunity stage (sales.configure)."""
+
+    probability = forms.IntegerField(label=_("Win probability (%)"), min_value=0, max_value=100)
+
+    class Meta:
+        model = OpportunityStage
+        fields = ["name", "position", "probability", "is_won", "is_lost", "approval_role"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("is_won") and data.get("is_lost"):
+            self.add_error("is_lost", _("A stage is won or lost, not both."))
+        if (data.get("is_won") or data.get("is_lost")) and data.get("approval_role"):
+            self.add_error("approval_role", _("A closed stage is never left, so it needs no approval. Put the "
+                                              "control point on the stage before it."))
+        return data

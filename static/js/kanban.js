@@ -1,0 +1,221 @@
+/* The opportunity board (loaded on that page only). Drag a card to another stage column: the card
+   moves at once, the server (services.move_stage) decides. A refusal (an approval is required, the
+   opportunity is closed, a lost reason is missing) answers 409 with the message: the card goes back
+   to where it was and the message is shown. On success the columns are re-rendered, so the counts
+   and sums are the server's. Moving to a lost stage asks for the reason first. No inline scripts. */
+(function () {
+  "use strict";
+
+  var board = document.getElementById("board");
+  if (!board) { return; }
+
+  var dragged = null;   // the card being dragged
+  var origin = null;    // where it came from: {parent, next, column}
+
+  function csrfToken() {
+    try {
+      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
+    } catch (e) {
+      return "";
+    }
+  }
+
+  function showAlert(text, kind, link) {
+    var holder = document.getElementById("board-alerts");
+    var alert = document.createElement("div");
+    alert.className = "alert alert-" + kind + " alert-dismissible fade show shadow-sm";
+    alert.setAttribute("role", kind === "danger" ? "alert" : "status");
+    var message = document.createElement("span");
+    message.textContent = text;
+    alert.appendChild(message);
+    if (link) {
+      var a = document.createElement("a");
+      a.href = link;
+      a.className = "alert-link d-block mt-1";
+      a.textContent = board.dataset.openLabel;
+      alert.appendChild(a);
+    }
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "btn-close";
+    close.setAttribute("data-bs-dismiss", "alert");
+    close.setAttribute("aria-label", board.dataset.closeLabel || "Close");
+    alert.appendChild(close);
+    holder.appendChild(alert);
+    window.setTimeout(function () {
+      if (alert.isConnected) { bootstrap.Alert.getOrCreateInstance(alert).close(); }
+    }, kind === "success" ? 4000 : 12000);
+  }
+
+  function putBack(card, from) {
+    if (from.next && from.next.parentNode === from.parent) {
+      from.parent.insertBefore(card, from.next);
+    } else {
+      from.parent.appendChild(card);
+    }
+  }
+
+  function refresh() {
+    var url = new URL(window.location.href);
+    url.searchParams.set("partial", "1");
+    return fetch(url.toString(), { credentials: "same-origin", headers: { "X-Requested-With": "XMLHttpRequest" } })
+      .then(function (response) {
+        if (!response.ok) { throw new Error(String(response.status)); }
+        return response.text();
+      })
+      .then(function (html) { board.innerHTML = html; });
+  }
+
+  function send(card, column, from, reason) {
+    var body = new FormData();
+    body.append("stage", column.dataset.stage);
+    if (reason) { body.append("lost_reason", reason); }
+    card.classList.add("opacity-50");
+    card.setAttribute("aria-busy", "true");
+    fetch(card.dataset.moveUrl, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken(), "Accept": "application/json" }
+    })
+      .then(function (response) {
+        return response.json()
+          .catch(function () { return { ok: false, message: board.dataset.errorLabel }; })
+          .then(function (data) { return { status: response.status, data: data }; });
+      })
+      .then(function (result) {
+        card.classList.remove("opacity-50");
+        card.removeAttribute("aria-busy");
+        if (result.status === 200 && result.data.ok) {
+          showAlert(result.data.message, "success");
+          return refresh().catch(function () { window.location.reload(); });
+        }
+        putBack(card, from);
+        showAlert(result.data.message || board.dataset.errorLabel, "danger", result.data.url);
+      })
+      .catch(function () {
+        card.classList.remove("opacity-50");
+        card.removeAttribute("aria-busy");
+        putBack(card, from);
+        showAlert(board.dataset.errorLabel, "danger");
+      });
+  }
+
+  /* The lost reason, asked in the page's modal. One drop waits for it at a time; closing the
+     modal without a reason cancels that drop. A drop made while the modal is still fading out
+     waits until it is hidden (Bootstrap ignores show() during a transition). */
+  var lostModal = document.getElementById("lost-modal");
+  var lostForm = lostModal.querySelector("form");
+  var lostInput = lostForm.querySelector("textarea");
+  var asking = null;   // {stageName, onOk, onCancel, done}
+  var hiding = false;
+  var queued = null;
+
+  function openLostModal(request) {
+    asking = request;
+    lostInput.value = "";
+    lostInput.classList.remove("is-invalid");
+    lostModal.querySelector(".js-lost-stage").textContent = request.stageName;
+    bootstrap.Modal.getOrCreateInstance(lostModal).show();
+  }
+
+  lostForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (!asking || asking.done) { return; }
+    var reason = lostInput.value.trim();
+    if (!reason) {
+      lostInput.classList.add("is-invalid");
+      lostInput.focus();
+      return;
+    }
+    var request = asking;
+    request.done = true;
+    bootstrap.Modal.getOrCreateInstance(lostModal).hide();
+    request.onOk(reason);
+  });
+  lostModal.addEventListener("hide.bs.modal", function () {
+    hiding = true;
+    if (asking && !asking.done) {
+      asking.done = true;
+      asking.onCancel();
+    }
+  });
+  lostModal.addEventListener("hidden.bs.modal", function () {
+    hiding = false;
+    asking = null;
+    if (queued) {
+      var next = queued;
+      queued = null;
+      openLostModal(next);
+    }
+  });
+  lostModal.addEventListener("shown.bs.modal", function () { lostInput.focus(); });
+
+  function askReason(stageName, onOk, onCancel) {
+    var request = { stageName: stageName, onOk: onOk, onCancel: onCancel, done: false };
+    if (hiding) {
+      queued = request;
+    } else {
+      openLostModal(request);
+    }
+  }
+
+  function clearHighlights() {
+    board.querySelectorAll(".kanban-column.drag-over").forEach(function (c) { c.classList.remove("drag-over"); });
+  }
+
+  board.addEventListener("dragstart", function (event) {
+    var card = event.target.closest && event.target.closest(".kanban-card[draggable=true]");
+    if (!card) { return; }
+    dragged = card;
+    origin = { parent: card.parentNode, next: card.nextElementSibling, column: card.closest(".kanban-column") };
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", card.dataset.id);
+    card.classList.add("dragging");
+  });
+
+  board.addEventListener("dragend", function () {
+    if (dragged) { dragged.classList.remove("dragging"); }
+    clearHighlights();
+  });
+
+  board.addEventListener("dragover", function (event) {
+    var column = event.target.closest && event.target.closest(".kanban-column");
+    if (!dragged || !column) { return; }
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "move";
+    if (!column.classList.contains("drag-over")) {
+      clearHighlights();
+      column.classList.add("drag-over");
+    }
+  });
+
+  board.addEventListener("dragleave", function (event) {
+    var column = event.target.closest && event.target.closest(".kanban-column");
+    if (column && !column.contains(event.relatedTarget)) { column.classList.remove("drag-over"); }
+  });
+
+  board.addEventListener("drop", function (event) {
+    var column = event.target.closest && event.target.closest(".kanban-column");
+    if (!dragged || !column) { return; }
+    event.preventDefault();
+    clearHighlights();
+    var card = dragged;
+    var from = origin;
+    dragged = null;
+    origin = null;
+    card.classList.remove("dragging");
+    if (column === from.column) { return; }
+    var zone = column.querySelector("[data-dropzone]");
+    zone.insertBefore(card, zone.firstChild);
+    if (column.dataset.lost === "1") {
+      askReason(column.dataset.stageName, function (reason) {
+        send(card, column, from, reason);
+      }, function () {
+        putBack(card, from);
+      });
+    } else {
+      send(card, column, from, "");
+    }
+  });
+})();
