@@ -39,7 +39,9 @@ def record_order(*, customer, amount, actor=None, cost=None, channel=Order.Chann
     )
     if order.placed_at > timezone.now() + timezone.timedelta(days=1):
         raise ValidationError({"placed_at": _("The order time is in the future.")})
-    order.full_clean(exclude=["customer", "client", "created_by"])
+    # the database's CHECK constraints stay the last line of defence; validating them here would
+    # cost a savepoint and a query per order (imports write thousands)
+    order.full_clean(exclude=["customer", "client", "created_by"], validate_constraints=False)
     order.save()
     built = []
     for index, line in enumerate(lines):
@@ -193,6 +195,7 @@ def rebuild_value_figures(*, customer_ids=None, batch_size=5000, now=None):
             times[customer_id].append(placed_at)
             totals[customer_id] += amount
         customers = list(Customer.objects.filter(id__in=ids))
+        stage_changes = []
         for customer in customers:
             placed = times.get(customer.id, [])
             customer.order_count = len(placed)
@@ -202,8 +205,12 @@ def rebuild_value_figures(*, customer_ids=None, batch_size=5000, now=None):
             customer.last_order_at = placed[-1] if placed else None
             customer.previous_order_at = placed[-2] if len(placed) >= 2 else None
             customer.median_interval_days = segmentation.median_interval_days(placed)
-            segmentation.classify(customer, settings=settings, now=now)
+            _changed, old_stage = segmentation.classify(customer, settings=settings, now=now)
+            if old_stage != customer.lifecycle_stage:
+                stage_changes.append(LifecycleChange(customer_id=customer.id, from_stage=old_stage,
+                                                     to_stage=customer.lifecycle_stage, changed_at=now))
         with transaction.atomic():
+            LifecycleChange.objects.bulk_create(stage_changes, batch_size=1000)
             Customer.objects.bulk_update(customers, [
                 "order_count", "total_amount", "avg_order_value", "first_order_at", "last_order_at",
                 "previous_order_at", "median_interval_days", "value_segment", "volume_level", "grid_class",
