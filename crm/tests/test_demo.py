@@ -1,3 +1,4 @@
+import pytest
 from django.core.management import call_command
 
 from crm.models import Department, User  # noqa: F401
@@ -8,7 +9,8 @@ def _snapshot():
     return list(Customer.objects.order_by("mobile").values_list("name", "mobile", "region", "owner__username"))
 
 
-def test_seed_demo_is_deterministic_and_loads_once(db):
+@pytest.mark.django_db(transaction=True)
+def test_seed_demo_is_deterministic_and_loads_once():
     call_command("seed_demo", "--size", "small", "--seed", "7")
     first = _snapshot()
     assert User.objects.filter(username__in=["admin", "director", "manager1", "manager2", "rep1", "rep2", "rep3",
