@@ -48,6 +48,7 @@ def _nav(user, path):
             ("customers:attributes", _("Custom attributes"), "bi-ui-checks", "customers.configure"),
             ("customers:segment_settings", _("Segmentation rules"), "bi-sliders", "org.manage"),
             ("sales:rules", _("Sales rules"), "bi-gear", "sales.configure"),
+            ("sales:stages", _("Opportunity stages"), "bi-signpost-split", "sales.configure"),
         ]),
         (_("Administration"), [
             ("org:departments", _("Departments"), "bi-diagram-3", "org.view"),

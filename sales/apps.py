@@ -14,7 +14,7 @@ class SalesConfig(AppConfig):
         for model in (models.Lead, models.Opportunity, models.FollowUp, models.Task, models.PoolRule,
                       models.OpportunityStage, models.ScoringRule, models.AssignmentRule, models.Target,
                       models.ServiceTicket, models.SalesSettings):
-            auditlog.register(model)
+            auditlog.register(model, exclude_fields=["stage_entered_at", "updated_at", "last_followup_at"])
         from .integration import register
 
         register()

@@ -140,6 +140,9 @@ def test_lost_needs_a_reason(client, org):
     # closed: a further move is refused
     again = client.post(url, {"stage": stages()[0].pk}, **JSON)
     assert again.status_code == 409
+    page = client.post(url, {"stage": stages()[0].pk})
+    assert page.status_code == 409 and 'data-testid="move-error"' in page.content.decode()
+    assert Opportunity.objects.get(pk=opportunity.pk).stage_id == lost.pk
 
 
 def test_director_approves_in_the_browser_then_the_move_succeeds(client, org):
