@@ -7,6 +7,8 @@ import os
 import time
 
 LARGE_DATABASE_HINT = "postgres://postgres@127.0.0.1:5432/crm_bench"
+#: a database with at least this many customers (and the demo users) holds the large demo set
+LARGE_CUSTOMERS = 100_000
 
 
 class DatasetError(Exception):
@@ -66,7 +68,6 @@ def detect_size():
     from django.db import connection
 
     from crm.models import User
-    from customers.demo import SIZES
     from customers.models import Customer
 
     tables = set(connection.introspection.table_names())
@@ -78,7 +79,7 @@ def detect_size():
         return None
     if not User.objects.filter(username="admin").exists():
         return "other"
-    if customers >= SIZES["large"]:
+    if customers >= LARGE_CUSTOMERS:
         return "large"
     return "small"
 
@@ -124,11 +125,15 @@ def prepare(*, size, seed, log=print):
             what = "data that is not the demo set"
         else:
             what = f"the {found} demo set"
+        if size == "large":
+            command = f"DATABASE_URL={LARGE_DATABASE_HINT} make bench"
+        else:
+            command = f"DATABASE_URL={LARGE_DATABASE_HINT}_{size} .venv/bin/python -m bench --size {size}"
         raise DatasetError(
             f"The database {where} already holds {what}; the benchmark needs the {size} demo set and "
             f"will not load it on top of existing data.\n"
             f"Point DATABASE_URL at a separate database (a PostgreSQL one is created if missing), e.g.:\n\n"
-            f"    DATABASE_URL={LARGE_DATABASE_HINT} .venv/bin/python -m bench\n"
+            f"    {command}\n"
         )
     # Same data set as asked: keep it, but apply migrations that other apps added since.
     call_command("migrate", interactive=False, verbosity=0)

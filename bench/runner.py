@@ -95,25 +95,42 @@ def consume(response):
     return len(response.content)
 
 
+class SqlTimer:
+    """An execute wrapper that adds up the time spent in the database (and the driver)."""
+
+    def __init__(self):
+        self.seconds = 0.0
+
+    def __call__(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+
 def measure(perform, client, *, runs, warmups):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     for _ in range(warmups):
         consume(perform(client))
-    times, queries, statuses, size = [], [], set(), 0
+    times, sql_times, queries, statuses, size = [], [], [], set(), 0
     for _ in range(runs):
-        with CaptureQueriesContext(connection) as captured:
+        timer = SqlTimer()
+        with CaptureQueriesContext(connection) as captured, connection.execute_wrapper(timer):
             started = time.perf_counter()
             response = perform(client)
             size = consume(response)
             elapsed = time.perf_counter() - started
         times.append(elapsed * 1000)
+        sql_times.append(timer.seconds * 1000)
         queries.append(len(captured))
         statuses.add(response.status_code)
     return {
         "median_ms": round(statistics.median(times), 2),
         "p95_ms": round(percentile(times, 0.95), 2),
+        "sql_median_ms": round(statistics.median(sql_times), 2),
         "min_ms": round(min(times), 2),
         "max_ms": round(max(times), 2),
         "queries": max(queries),
@@ -236,21 +253,21 @@ def main(argv=None):
 
     from bench.scenarios import selected
 
+    scenarios = selected(args.only)
+    if not scenarios:
+        print(f"No scenario matches {args.only}.", file=sys.stderr)
+        return 2
     try:
         load = dataset.prepare(size=args.size, seed=args.seed)
     except dataset.DatasetError as exc:
         print(exc, file=sys.stderr)
         return 2
 
-    scenarios = selected(args.only)
-    if not scenarios:
-        print(f"No scenario matches {args.only}.", file=sys.stderr)
-        return 2
-
     # A scenario that expects a 4xx would log a warning per request.
     logging.getLogger("django.request").setLevel(logging.ERROR)
     ctx = BenchContext()
     clients = {}
+    load_before = [round(value, 2) for value in os.getloadavg()]
     results = []
     print(f"\n{len(scenarios)} scenarios, {args.runs} runs each after {args.warmups} warm-ups, "
           f"on {dataset.describe_database()}\n")
@@ -274,6 +291,8 @@ def main(argv=None):
         "warmups": args.warmups,
         "debug": settings.DEBUG,
         "machine": machine_info(),
+        # 1/5/15-minute load: other processes on the machine make the timings noisy
+        "load_average": {"before": load_before, "after": [round(value, 2) for value in os.getloadavg()]},
         "django": django.get_version(),
         "row_counts": dataset.row_counts(),
         "scenarios": results,
