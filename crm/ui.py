@@ -117,12 +117,13 @@ class ScopedListView(LoginRequiredMixin, SingleTableMixin, FilterView):
             permissions.require(request.user, self.view_action)
         return super().dispatch(request, *args, **kwargs)
 
-    def get_paginate_by(self, table_data):
+    def get_table_pagination(self, table):
+        # only the table paginates (Django's list pagination would count the rows a second time)
         try:
             size = int(self.request.GET.get("per_page", PAGE_SIZES[0]))
         except ValueError:
             size = PAGE_SIZES[0]
-        return size if size in PAGE_SIZES else PAGE_SIZES[0]
+        return {"per_page": size if size in PAGE_SIZES else PAGE_SIZES[0]}
 
     def get_table_kwargs(self):
         kwargs = super().get_table_kwargs()

@@ -129,7 +129,7 @@ def search(request):
         if len(digits) >= 4:
             q |= Q(mobile__contains=digits)
         show = may_see_mobile(request.user)
-        for customer in customers_for(request.user).filter(q).order_by("name")[:50]:
+        for customer in customers_for(request.user).filter(q).order_by("-created_at")[:50]:
             results.append({
                 "kind": _("Customer"),
                 "title": customer.name,

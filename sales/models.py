@@ -292,6 +292,7 @@ class Opportunity(models.Model):
         verbose_name = _("opportunity")
         verbose_name_plural = _("opportunities")
         indexes = [models.Index(fields=["owner", "stage"], name="opportunity_owner_stage"),
+                   models.Index(fields=["stage_entered_at", "id"], name="opportunity_stuck"),
                    models.Index(fields=["department", "stage"], name="opportunity_dept_stage")]
 
     def __str__(self):
