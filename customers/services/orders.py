@@ -163,9 +163,18 @@ def recompute_all(*, now=None, batch_size=5000):
             if old_stage != customer.lifecycle_stage:
                 stage_changes.append(LifecycleChange(customer_id=customer.id, from_stage=old_stage,
                                                      to_stage=customer.lifecycle_stage, changed_at=now))
+        # customers sharing the same new classes are updated together: a few dozen UPDATEs per
+        # batch instead of one CASE per row (which is what makes bulk_update slow)
+        groups = {}
+        for customer in dirty:
+            key = (customer.satisfaction_level, customer.value_segment, customer.volume_level, customer.grid_class,
+                   customer.lifecycle_stage)
+            groups.setdefault(key, []).append(customer.id)
         with transaction.atomic():
-            Customer.objects.bulk_update(dirty, ["satisfaction_level", "value_segment", "volume_level",
-                                                 "grid_class", "lifecycle_stage"], batch_size=1000)
+            for (satisfaction, segment, volume, grid, stage), ids_in_group in groups.items():
+                Customer.objects.filter(id__in=ids_in_group).update(
+                    satisfaction_level=satisfaction, value_segment=segment, volume_level=volume, grid_class=grid,
+                    lifecycle_stage=stage)
             LifecycleChange.objects.bulk_create(stage_changes, batch_size=1000)
         updated += len(dirty)
         changes += len(stage_changes)
