@@ -314,6 +314,7 @@ def test_time_in_each_stage_is_shown(client, org):
         services.move_stage(actor=org.rep1, opportunity=opportunity, stage=stages()[1])
     with time_machine.travel(start + datetime.timedelta(days=4, hours=6, minutes=30), tick=False):
         login(client, org.rep1)
+        client.cookies["django_language"] = "en"  # the durations are checked in English
         body = client.get(reverse("sales:opportunity", args=[opportunity.pk])).content.decode()
         board = client.get(reverse("sales:board")).content.decode()
         listing = client.get(reverse("sales:opportunities")).content.decode()
