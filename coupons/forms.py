@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.models import Department
 from crm.ui import StyledFormMixin
 
-from .models import Batch, BudgetAccount, Campaign, FiscalPeriod
+from .models import Batch, BudgetAccount, Campaign, FiscalPeriod, SubsidyPlan, SubsidyPlanVersion
 
 
 class PeriodForm(StyledFormMixin, forms.ModelForm):
@@ -41,13 +41,22 @@ class BatchForm(StyledFormMixin, forms.ModelForm):
         model = Batch
         fields = [
             "code", "name", "discount_type", "amount", "threshold", "percent", "cap", "scope", "scope_values",
-            "channels", "audience", "audience_tag", "quantity", "per_customer_limit", "per_day_limit",
+            "channels", "audience", "audience_tag", "audience_segment", "quantity", "per_customer_limit", "per_day_limit",
             "claim_start", "claim_end", "use_days", "use_start", "use_end", "fixed_promotion",
             "stacks_with_promotions", "budget_mode", "production", "platform_share", "merchant_share", "agent_share",
             "expected_cost_ratio", "decay_factor", "decay_floor", "new_customer_bonus", "low_stock_alert",
+            "subsidy_version",
         ]
         widgets = {name: forms.DateTimeInput(format="%Y-%m-%dT%H:%M")
                    for name in ("claim_start", "claim_end", "use_start", "use_end")}
+
+    def __init__(self, *args, versions=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["subsidy_version"].queryset = (
+            versions if versions is not None else SubsidyPlanVersion.objects.none()).select_related("plan")
+        from marketing.models import Segment
+
+        self.fields["audience_segment"].queryset = Segment.objects.filter(subject=Segment.Subject.CUSTOMERS)
 
 
 class RejectForm(StyledFormMixin, forms.Form):
@@ -67,3 +76,115 @@ class CompensationForm(StyledFormMixin, forms.Form):
     reason = forms.CharField(label=_("reason"), widget=forms.Textarea(attrs={"rows": 2}))
     complaint = forms.CharField(label=_("complaint"), max_length=200, required=False)
     order = forms.IntegerField(label=_("order id (optional)"), required=False)
+
+
+MAX_PLAN_ROWS = 20_000
+MAX_PLAN_BYTES = 5 * 1024 * 1024
+PLAN_SALT = "coupons.subsidy-plan-input"
+
+
+class SubsidyPlanForm(StyledFormMixin, forms.Form):
+    """Upload (or keep the previous upload of) a file of merchants or products, with the formula's
+    parameters. ``cleaned_data`` then holds ``columns``, ``rows``, ``weights`` and ``result``."""
+
+    name = forms.CharField(label=_("plan name"), max_length=100, required=False)
+    subject = forms.ChoiceField(label=_("rows are"), choices=SubsidyPlan.Subject.choices,
+                                initial=SubsidyPlan.Subject.PRODUCTS, required=False)
+    file = forms.FileField(label=_("file (CSV or XLSX)"), required=False,
+                           help_text=_("An 'id' column and one column per metric, e.g. conversion, repurchase, "
+                                       "aov. Leave empty to keep the file already loaded."))
+    a = forms.DecimalField(label=_("lowest subsidy a (¥)"), max_digits=10, decimal_places=2, min_value=0)
+    b = forms.DecimalField(label=_("highest subsidy b (¥)"), max_digits=10, decimal_places=2, min_value=0)
+    t = forms.FloatField(label=_("shape factor t"), initial=1.0,
+                         help_text=_("The larger t, the fewer head rows get a high subsidy."))
+    weights = forms.CharField(label=_("metric weights"), max_length=500,
+                              help_text=_("column=weight, separated by commas; they should add up to 1."))
+    rank = forms.BooleanField(label=_("score metrics by rank instead of min-max"), required=False)
+    budget = forms.DecimalField(label=_("budget to fit (¥)"), max_digits=14, decimal_places=2, min_value=0,
+                                required=False)
+    note = forms.CharField(label=_("note"), max_length=200, required=False)
+    data = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, plan=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.plan = plan
+        if plan is not None:
+            del self.fields["name"]
+            del self.fields["subject"]
+
+    @staticmethod
+    def pack(columns, rows, source_name):
+        from django.core import signing
+
+        return signing.dumps({"columns": columns, "rows": rows, "source": source_name}, salt=PLAN_SALT,
+                             compress=True)
+
+    def _load(self):
+        from django.core import signing
+
+        from .services import subsidy
+
+        upload = self.cleaned_data.get("file")
+        if upload:
+            if upload.size > MAX_PLAN_BYTES:
+                raise forms.ValidationError({"file": _("The file is larger than 5 MB.")})
+            try:
+                columns, rows = subsidy.read_upload(upload.name, upload.read())
+            except subsidy.PlanError as exc:
+                raise forms.ValidationError({"file": str(exc)})
+            source = upload.name
+        elif self.cleaned_data.get("data"):
+            try:
+                payload = signing.loads(self.cleaned_data["data"], salt=PLAN_SALT)
+            except signing.BadSignature:
+                raise forms.ValidationError({"file": _("Upload the file again.")})
+            columns, rows, source = payload["columns"], payload["rows"], payload["source"]
+        else:
+            raise forms.ValidationError({"file": _("Choose a CSV or XLSX file.")})
+        if len(rows) > MAX_PLAN_ROWS:
+            raise forms.ValidationError({"file": _("At most %(n)d rows.") % {"n": MAX_PLAN_ROWS}})
+        if not rows:
+            raise forms.ValidationError({"file": _("The file has no rows.")})
+        return columns, rows, source
+
+    def clean(self):
+        from .services import subsidy
+        from .services.subsidy_plans import error_messages
+
+        data = super().clean()
+        if self.errors:
+            return data
+        if self.plan is None and not (data.get("name") or "").strip():
+            self.add_error("name", _("Name the plan."))
+        if data["b"] < data["a"]:
+            self.add_error("b", _("b must not be below a."))
+        if data["t"] <= 0:
+            self.add_error("t", _("t must be positive."))
+        try:
+            weights = subsidy.parse_weights(data["weights"])
+        except subsidy.PlanError as exc:
+            self.add_error("weights", str(exc))
+            weights = None
+        try:
+            columns, rows, source = self._load()
+        except forms.ValidationError as exc:
+            self.add_error(None, exc)
+            return data
+        data.update(columns=columns, rows=rows, source=source, packed=self.pack(columns, rows, source))
+        if self.errors or weights is None:
+            return data
+        missing = [c for c in weights if c not in columns]
+        if missing:
+            self.add_error("weights", _("Not a column of the file: %(columns)s (columns: %(all)s).") % {
+                "columns": ", ".join(missing), "all": ", ".join(c for c in columns if c != "id")})
+            return data
+        result = subsidy.compute(rows, a=data["a"], b=data["b"], t=data["t"], weights=weights, rank=data["rank"])
+        for message in error_messages(result):
+            self.add_error("file", message)
+        data.update(weights=weights, result=result)
+        return data
+
+
+class UsePlanForm(StyledFormMixin, forms.Form):
+    campaign = forms.ModelChoiceField(label=_("campaign"), queryset=Campaign.objects.none())
+    row = forms.ChoiceField(label=_("row (merchant or product)"), required=False)

@@ -102,7 +102,8 @@ class Campaign(models.Model):
 
     name = models.CharField(_("name"), max_length=100)
     owner = models.ForeignKey(USER, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="coupon_campaigns")
-    department = models.ForeignKey("crm.Department", verbose_name=_("department"), on_delete=models.PROTECT)
+    department = models.ForeignKey("crm.Department", verbose_name=_("department"), on_delete=models.PROTECT,
+                                   related_name="coupon_campaigns")
     budget_account = models.ForeignKey(BudgetAccount, verbose_name=_("budget account"), on_delete=models.PROTECT,
                                        related_name="campaigns")
     goal = models.CharField(_("goal"), max_length=300, blank=True)
@@ -145,6 +146,7 @@ class Batch(models.Model):
         NEW = "new", _("New customers only")
         EXISTING = "existing", _("Existing customers only")
         TAG = "tag", _("Customers with a tag")
+        SEGMENT = "segment", _("Customers in a segment")
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
@@ -183,6 +185,8 @@ class Batch(models.Model):
     audience = models.CharField(_("audience"), max_length=10, choices=Audience.choices, default=Audience.EVERYONE)
     audience_tag = models.ForeignKey("customers.Tag", verbose_name=_("audience tag"), null=True, blank=True,
                                      on_delete=models.PROTECT)
+    audience_segment = models.ForeignKey("marketing.Segment", verbose_name=_("audience segment"), null=True,
+                                         blank=True, on_delete=models.PROTECT, related_name="coupon_batches")
     platform_share = models.PositiveSmallIntegerField(_("platform funds (%)"), default=100)
     merchant_share = models.PositiveSmallIntegerField(_("merchant funds (%)"), default=0)
     agent_share = models.PositiveSmallIntegerField(_("agent funds (%)"), default=0)
@@ -212,6 +216,9 @@ class Batch(models.Model):
         _("product cost ratio for the margin check"), max_digits=4, decimal_places=2, default=Decimal("0.60"),
         help_text=_("Cost / price of the goods in scope; no coupon may push an order below cost."))
     low_stock_alert = models.PositiveIntegerField(_("alert when fewer than this many are left"), default=0)
+    subsidy_version = models.ForeignKey("SubsidyPlanVersion", verbose_name=_("subsidy plan version"), null=True,
+                                        blank=True, on_delete=models.SET_NULL, related_name="batches",
+                                        help_text=_("The subsidy plan the amounts were taken from."))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True)
     reject_reason = models.TextField(_("rejection reason"), blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
@@ -265,11 +272,13 @@ class Coupon(models.Model):
         REDEEMED = "redeemed", _("Redeemed")
         VOID = "void", _("Void")
 
-    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="coupons")
-    code = models.CharField(_("code"), max_length=16, unique=True)
+    # no single-column indexes on batch and customer: the composite indexes below start with them
+    # (fewer indexes to maintain when a million codes are produced)
+    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="coupons", db_index=False)
+    code = models.CharField(_("code"), max_length=16)  # unique: see Meta (no extra LIKE index)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.AVAILABLE)
     customer = models.ForeignKey("customers.Customer", null=True, blank=True, on_delete=models.PROTECT,
-                                 related_name="coupons")
+                                 related_name="coupons", db_index=False)
     channel = models.CharField(_("channel"), max_length=30, blank=True)
     amount = models.DecimalField(_("face value"), max_digits=10, decimal_places=2, default=ZERO)
     reserved = models.DecimalField(max_digits=10, decimal_places=2, default=ZERO)
@@ -283,9 +292,13 @@ class Coupon(models.Model):
         ordering = ["-claimed_at", "-id"]
         verbose_name = _("coupon")
         verbose_name_plural = _("coupons")
+        constraints = [models.UniqueConstraint(fields=["code"], name="coupon_code_unique")]
         indexes = [
-            models.Index(fields=["batch", "status"], name="coupon_batch_status"),
+            # the claim's "first available code of the batch" and the per-batch counts
+            models.Index(fields=["batch", "status", "id"], name="coupon_batch_status_id"),
             models.Index(fields=["customer", "batch", "claim_day"], name="coupon_customer_claims"),
+            models.Index(fields=["claimed_at"], include=["batch"], name="coupon_claimed_at_batch",
+                         condition=Q(claimed_at__isnull=False)),
         ]
 
 
@@ -293,6 +306,8 @@ class Redemption(models.Model):
     """One use of a coupon on an order, with the discount, the subsidy and its split among funders."""
 
     coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="redemptions")
+    # the coupon's batch, copied so that figures per batch and per day need not join the coupons
+    batch = models.ForeignKey(Batch, null=True, on_delete=models.PROTECT, related_name="redemptions")
     order = models.ForeignKey("customers.Order", on_delete=models.PROTECT, related_name="redemptions")
     account = models.ForeignKey(BudgetAccount, on_delete=models.PROTECT, related_name="redemptions")
     order_amount = models.DecimalField(max_digits=12, decimal_places=2)
@@ -313,6 +328,18 @@ class Redemption(models.Model):
             models.UniqueConstraint(fields=["order"], condition=Q(reversed_at__isnull=True),
                                     name="one_coupon_per_order"),
         ]
+        indexes = [
+            # figures per batch, and per day (monitoring), read from the index alone
+            models.Index(fields=["batch"], include=["discount", "subsidy", "order_amount"],
+                         condition=Q(reversed_at__isnull=True), name="redemption_live_batch"),
+            models.Index(fields=["at"], include=["batch", "subsidy", "order_amount"],
+                         condition=Q(reversed_at__isnull=True), name="redemption_live_at"),
+        ]
+
+    def save(self, *args, **kwargs):
+        if self.batch_id is None and self.coupon_id is not None:
+            self.batch_id = Coupon.objects.values_list("batch_id", flat=True).get(pk=self.coupon_id)
+        super().save(*args, **kwargs)
 
 
 class CompensationRule(models.Model):
@@ -378,3 +405,76 @@ class Alert(models.Model):
             models.UniqueConstraint(fields=["kind", "batch", "day"], name="alert_batch_once_a_day"),
             models.UniqueConstraint(fields=["kind", "account", "day"], name="alert_account_once_a_day"),
         ]
+
+
+class SubsidyPlan(models.Model):
+    """补贴策略: a subsidy plan computed from an uploaded file of merchants or products; every save is
+    a new numbered version (earlier versions are kept)."""
+
+    scope_owner_field = "created_by"
+    scope_department_field = "department"
+
+    class Subject(models.TextChoices):
+        PRODUCTS = "products", _("Products (SKUs)")
+        MERCHANTS = "merchants", _("Merchants")
+
+    name = models.CharField(_("name"), max_length=100)
+    subject = models.CharField(_("rows are"), max_length=10, choices=Subject.choices, default=Subject.PRODUCTS)
+    department = models.ForeignKey("crm.Department", verbose_name=_("department"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(USER, verbose_name=_("created by"), null=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("subsidy plan")
+        verbose_name_plural = _("subsidy plans")
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("coupons:subsidy_plan", args=[self.pk])
+
+
+class SubsidyPlanVersion(models.Model):
+    """One saved computation: the input rows, the parameters (a, b, t, weights, scoring) and the
+    result per row (scores, Y, X), with who saved it."""
+
+    scope_owner_field = "plan__created_by"
+    scope_department_field = "plan__department"
+
+    plan = models.ForeignKey(SubsidyPlan, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    source_name = models.CharField(_("file"), max_length=200, blank=True)
+    a = models.DecimalField(_("lowest subsidy a (¥)"), max_digits=10, decimal_places=2)
+    b = models.DecimalField(_("highest subsidy b (¥)"), max_digits=10, decimal_places=2)
+    t = models.FloatField(_("shape factor t"))
+    weights = models.JSONField(_("weights"))
+    rank = models.BooleanField(_("score by rank"), default=False)
+    budget = models.DecimalField(_("budget (¥)"), max_digits=14, decimal_places=2, null=True, blank=True)
+    columns = models.JSONField(default=list)  # the input file's header
+    input_rows = models.JSONField(default=list)  # the input rows (dicts by column)
+    result = models.JSONField(default=list)  # [{"id", "scores": {col: M}, "y", "x"}]
+    row_count = models.PositiveIntegerField(default=0)
+    total = models.DecimalField(_("total subsidy (¥)"), max_digits=16, decimal_places=2, default=ZERO)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_by = models.ForeignKey(USER, verbose_name=_("saved by"), null=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(_("saved at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["plan", "-number"]
+        verbose_name = _("subsidy plan version")
+        verbose_name_plural = _("subsidy plan versions")
+        constraints = [models.UniqueConstraint(fields=["plan", "number"], name="subsidy_plan_version_once")]
+
+    def __str__(self):
+        return f"{self.plan.name} v{self.number}"
+
+    def get_absolute_url(self):
+        return reverse("coupons:subsidy_version", args=[self.plan_id, self.number])
+
+    def amounts(self):
+        return [Decimal(row["x"]) for row in self.result]

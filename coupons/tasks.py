@@ -17,3 +17,13 @@ def check_coupon_alerts():
     from .services.monitoring import check_alerts
 
     return check_alerts()
+
+
+@shared_task(ignore_result=True)
+def warm_dashboard_figures():
+    """Every 5 minutes (proposed beat entry): recompute the cached coupon figures of this year for
+    the coupons dashboard, so that no viewer pays for the cold computation (about 2 s on a million
+    coupons)."""
+    from .services.dashboard import warm
+
+    return warm()

@@ -20,6 +20,12 @@ def _nav(user, path):
             ("home", _("Home"), "bi-house", None),
             ("notifications", _("Notifications"), "bi-bell", None),
         ]),
+        (_("Dashboards"), [
+            ("sales:dashboard", _("Sales dashboard"), "bi-speedometer2", "sales.view"),
+            ("sales:dashboard_performance", _("Performance dashboard"), "bi-bullseye", "sales.view"),
+            ("customers:dashboard", _("Customer overview"), "bi-pie-chart", "customers.view"),
+            ("coupons:dashboard", _("Coupons and campaigns"), "bi-graph-up", "coupons.view"),
+        ]),
         (_("Sales"), [
             ("sales:leads", _("Leads"), "bi-funnel", "sales.view"),
             ("sales:pool", _("Public pool"), "bi-water", "sales.view"),
@@ -42,6 +48,14 @@ def _nav(user, path):
             ("coupons:campaigns", _("Campaigns and batches"), "bi-ticket-perforated", "coupons.view"),
             ("coupons:budgets", _("Budgets"), "bi-piggy-bank", "coupons.view"),
             ("coupons:compensations", _("Compensation"), "bi-bandaid", "coupons.view"),
+            ("coupons:monitoring", _("Monitoring"), "bi-activity", "coupons.view"),
+            ("coupons:subsidy_plans", _("Subsidy plans"), "bi-calculator", "coupons.view"),
+        ]),
+        (_("Marketing"), [
+            ("marketing:campaigns", _("Campaigns"), "bi-megaphone", "marketing.view"),
+            ("marketing:segments", _("Audience segments"), "bi-funnel-fill", "marketing.view"),
+            ("marketing:content_list", _("Content library"), "bi-collection-play", "marketing.view"),
+            ("marketing:plans", _("Nurture plans"), "bi-flower1", "marketing.view"),
         ]),
         (_("Settings"), [
             ("customers:tags", _("Tags"), "bi-tags", "customers.configure"),
@@ -49,6 +63,7 @@ def _nav(user, path):
             ("customers:segment_settings", _("Segmentation rules"), "bi-sliders", "org.manage"),
             ("sales:rules", _("Sales rules"), "bi-gear", "sales.configure"),
             ("sales:stages", _("Opportunity stages"), "bi-signpost-split", "sales.configure"),
+            ("marketing:settings", _("Marketing settings"), "bi-sliders2", "marketing.manage"),
         ]),
         (_("Administration"), [
             ("org:departments", _("Departments"), "bi-diagram-3", "org.view"),

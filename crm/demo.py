@@ -95,3 +95,19 @@ def seed_organization(ctx):
     for key, manager in (("sales1", "manager1"), ("sales2", "manager2"), ("region", "director")):
         Department.objects.filter(pk=ctx.departments[key].pk).update(manager=ctx.users[manager])
     ctx.log(f"  organization: {len(tree)} departments, {len(DEMO_USERS)} users")
+
+
+def existing_context(*, size="large", seed=1, stdout=None):
+    """A context over demo data already loaded (users and departments from ``seed_demo``), for
+    adding one app's part to a database that holds the rest."""
+    from .models import User
+
+    ctx = DemoContext(size=size, seed=seed, stdout=stdout)
+    ctx.users = {user.username: user for user in User.objects.filter(username__in=[
+        "admin", "director", "manager1", "manager2", "rep1", "rep2", "rep3", "rep4", "marketing"])}
+    ctx.departments = {
+        "company": Department.objects.get(pk=ctx.users["admin"].department_id),
+        "region": ctx.users["director"].department, "sales1": ctx.users["manager1"].department,
+        "sales2": ctx.users["manager2"].department, "marketing": ctx.users["marketing"].department,
+    }
+    return ctx

@@ -187,6 +187,7 @@ class ApiScope(models.TextChoices):
     ORDERS = "orders", _("Orders")
     COUPONS = "coupons", _("Coupons")
     CUSTOMERS_READ = "customers:read", _("Read customers")
+    MARKETING = "marketing", _("Event registrations")
 
 
 class ApiClient(models.Model):

@@ -45,6 +45,10 @@ ACTIONS = {
     "coupons.manage": {MK, A},  # budgets, campaigns, batches
     "coupons.approve": {M, D, A},
     "coupons.compensate": SALES | {MK},
+    # marketing
+    "marketing.view": {M, D, MK, A},
+    "marketing.manage": {MK, A},  # segments, campaigns, content, nurture plans
+    "marketing.approve": {M, D, A},
     # organization and system
     "org.manage": {A},
     "org.view": {M, D, A},

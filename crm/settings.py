@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "customers",
     "sales",
     "coupons",
+    "marketing",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -184,6 +185,12 @@ EMAIL_BACKEND = os.environ.get(
     "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
 )
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+# Marketing channel providers (dotted paths); SMS and the official account log by default.
+MARKETING_CHANNEL_BACKENDS = {channel: path for channel, path in {
+    "sms": os.environ.get("MARKETING_SMS_BACKEND"),
+    "wechat_oa": os.environ.get("MARKETING_WECHAT_OA_BACKEND"),
+    "email": os.environ.get("MARKETING_EMAIL_BACKEND"),
+}.items() if path}
 
 # Celery: Redis when REDIS_URL is set, otherwise Kombu's filesystem transport under var/.
 if REDIS_URL:
@@ -219,7 +226,14 @@ CELERY_BEAT_SCHEDULE = {
     "sales-weekly-reports": {"task": "sales.tasks.generate_weekly_reports",
                              "schedule": crontab(hour=20, minute=10, day_of_week=5)},
     "coupons-check-alerts": {"task": "coupons.tasks.check_coupon_alerts", "schedule": 900.0},
+    "coupons-warm-dashboard": {"task": "coupons.tasks.warm_dashboard_figures", "schedule": 300.0},
+    "customers-refresh-dashboard": {"task": "customers.tasks.refresh_customer_dashboard", "schedule": 600.0},
     "customers-apply-tag-rules": {"task": "customers.tasks.apply_tag_rules", "schedule": crontab(hour=2, minute=30)},
+    "marketing-send-due-touches": {"task": "marketing.tasks.send_due_touches", "schedule": 60.0},
+    "marketing-run-nurture-plans": {"task": "marketing.tasks.run_nurture_plans", "schedule": 300.0},
+    "marketing-refresh-campaign-stats": {"task": "marketing.tasks.refresh_campaign_stats", "schedule": 600.0},
+    "marketing-record-segment-sizes": {"task": "marketing.tasks.record_segment_sizes",
+                                       "schedule": crontab(hour=3, minute=0)},
     "notifications-sweep-outbox": {
         "task": "crm.tasks.sweep_outbox",
         "schedule": 60.0,

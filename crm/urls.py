@@ -7,6 +7,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from customers.api import orders as order_api
 from customers.api import views as customer_api
 from coupons.api import views as coupon_api
+from marketing.api import views as marketing_api
+from marketing.views.content import public_urlpatterns as tracking_urls
 from sales.api import leads as lead_api
 
 from . import admin_views, views
@@ -38,6 +40,7 @@ api_v1 = [
     path("orders", order_api.OrderCreateView.as_view(), name="api-orders"),
     path("coupons/claim", coupon_api.ClaimView.as_view(), name="api-coupon-claim"),
     path("coupons/redeem", coupon_api.RedeemView.as_view(), name="api-coupon-redeem"),
+    path("events/<int:pk>/registrations", marketing_api.RegistrationView.as_view(), name="api-event-registrations"),
     path("orders/<str:external_id>/cancel", order_api.OrderCancelView.as_view(), name="api-order-cancel"),
 ]
 
@@ -55,6 +58,8 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("sales/", include("sales.urls")),
     path("coupons/", include("coupons.urls")),
+    path("marketing/", include("marketing.urls")),
+    path("", include((tracking_urls, "track"))),
     path("org/", include(org_patterns)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

@@ -54,6 +54,33 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return "/"
 
 
+def _owner_name(user):
+    return f"{user.last_name}{user.first_name}" or user.username
+
+
+def _customer_figures(customers, *, since, month_start=None):
+    """Every customer figure of the manager's home in ONE grouped scan of the scope: per owner,
+    the customers, the new ones in 30 days (and this month); the totals are their sums. (The
+    page used to count the scope, count the new ones, then group it again per owner.)"""
+    counts = {"total": Count("id"), "recent": Count("id", filter=Q(created_at__gte=since))}
+    if month_start is not None:
+        counts["month"] = Count("id", filter=Q(created_at__gte=month_start))
+    rows = list(customers.order_by().values("owner_id").annotate(**counts))
+    top = sorted(rows, key=lambda row: -row["total"])[:15]
+    owners = User.objects.in_bulk([row["owner_id"] for row in top if row["owner_id"]])
+    team_rows = []
+    for row in top:
+        owner = owners.get(row["owner_id"])
+        team_rows.append({"name": _owner_name(owner) if owner else _("Public pool"), "total": row["total"],
+                          "recent": row["recent"]})
+    return {
+        "customer_total": sum(row["total"] for row in rows),
+        "customer_new_30d": sum(row["recent"] for row in rows),
+        "customer_new_month": sum(row.get("month", 0) for row in rows),
+        "team_rows": team_rows,
+    }
+
+
 @login_required
 def home(request):
     """A home page per role: a rep's workbench, a manager's team view, an admin's overview."""
@@ -62,27 +89,20 @@ def home(request):
     now = timezone.now()
     since = now - datetime.timedelta(days=30)
     context = {
-        "customer_total": customers.count(),
-        "customer_new_30d": customers.filter(created_at__gte=since).count(),
         "recent_customers": customers.order_by("-created_at")[:8],
         "recent_notifications": Notification.objects.filter(recipient=user)[:6],
         "show_mobile": may_see_mobile(user),
     }
     if user.role in (Role.MANAGER, Role.DIRECTOR, Role.ADMIN, Role.MARKETING) or user.is_superuser:
-        per_owner = (
-            customers.values("owner__username", "owner__first_name", "owner__last_name")
-            .annotate(total=Count("id"), recent=Count("id", filter=Q(created_at__gte=since)))
-            .order_by("-total")[:15]
-        )
-        context["team_rows"] = [
-            {
-                "name": (f"{row['owner__last_name']}{row['owner__first_name']}" or row["owner__username"])
-                if row["owner__username"] else _("Public pool"),
-                "total": row["total"],
-                "recent": row["recent"],
-            }
-            for row in per_owner
-        ]
+        sales_view = permissions.can(user, "sales.view")
+        month_start = None
+        if sales_view:
+            from sales.views.work import month_start_of
+
+            month_start = month_start_of(now)
+        figures = _customer_figures(customers, since=since, month_start=month_start)
+        context.update(customer_total=figures["customer_total"], customer_new_30d=figures["customer_new_30d"],
+                       team_rows=figures["team_rows"])
         daily = (
             customers.filter(created_at__gte=since)
             .annotate(day=TruncDate("created_at"))
@@ -105,14 +125,19 @@ def home(request):
             "series": [{"type": "bar", "name": str(context["chart"]["title"]), "data": context["chart"]["values"],
                         "itemStyle": {"color": "#1f6feb"}}],
         }
-        if permissions.can(user, "sales.view"):
+        if sales_view:
             from sales.views.work import workbench_for_manager
 
-            context.update(workbench_for_manager(user, now))
+            context.update(workbench_for_manager(user, now, new_customers=figures["customer_new_month"]))
+        from marketing.views.work import home_panel
+
+        context.update(home_panel(user))
         template = "crm/home_manager.html"
     else:
         from sales.views.work import workbench_for_rep
 
+        context.update(customers.aggregate(customer_total=Count("id"),
+                                           customer_new_30d=Count("id", filter=Q(created_at__gte=since))))
         context.update(workbench_for_rep(user, now))
         template = "crm/home_rep.html"
     return render(request, template, context)

@@ -1,14 +1,39 @@
+import datetime
+
 import django_filters
 from django import forms
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm import permissions
 from crm.models import Department, User
 from crm.ui import StyledFormMixin
 
-from .models import Customer, CustomerTag, LifecycleStage, SatisfactionLevel, Tag, ValueSegment
+from .models import (
+    Customer,
+    CustomerTag,
+    LifecycleChange,
+    LifecycleStage,
+    Order,
+    SatisfactionLevel,
+    SegmentationSettings,
+    Tag,
+    ValueSegment,
+)
 from .services.segmentation import GRID
+
+
+RECENCY_STATES = [("active", _("Active")), ("at_risk", _("At risk")), ("churned", _("Churned"))]
+
+
+def _day_start(day):
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=timezone.get_current_timezone())
+
+
+def _day_end(day):
+    """The start of the day after ``day`` (exclusive bound)."""
+    return _day_start(day + datetime.timedelta(days=1))
 
 
 class CustomerFilter(django_filters.FilterSet):
@@ -32,6 +57,28 @@ class CustomerFilter(django_filters.FilterSet):
     grid_class = django_filters.ChoiceFilter(choices=[(c, c) for c in sorted(GRID.values())], label=_("3×3 class"))
     lifecycle_stage = django_filters.ChoiceFilter(choices=LifecycleStage.choices, label=_("lifecycle stage"))
     satisfaction_level = django_filters.ChoiceFilter(choices=SatisfactionLevel.choices, label=_("satisfaction"))
+    # --- drill-downs of the customer dashboard (hidden: set by its links, applied in filter_queryset) ---
+    total_min = django_filters.NumberFilter(label=_("spent at least (¥)"), method="filter_nothing",
+                                            widget=forms.HiddenInput)
+    state = django_filters.ChoiceFilter(choices=RECENCY_STATES, label=_("state by last order"),
+                                        method="filter_nothing", widget=forms.HiddenInput)
+    state_on = django_filters.DateFilter(label=_("state on"), method="filter_nothing", widget=forms.HiddenInput)
+    first_order_from = django_filters.DateFilter(label=_("first order from"), method="filter_nothing",
+                                                 widget=forms.HiddenInput)
+    first_order_to = django_filters.DateFilter(label=_("first order to"), method="filter_nothing",
+                                               widget=forms.HiddenInput)
+    ordered_from = django_filters.DateFilter(label=_("ordered from"), method="filter_nothing",
+                                             widget=forms.HiddenInput)
+    ordered_to = django_filters.DateFilter(label=_("ordered to"), method="filter_nothing", widget=forms.HiddenInput)
+    changed_from = django_filters.ChoiceFilter(choices=[("new", _("(new)"))] + list(LifecycleStage.choices),
+                                               label=_("stage changed from"), method="filter_nothing",
+                                               widget=forms.HiddenInput)
+    changed_to = django_filters.ChoiceFilter(choices=LifecycleStage.choices, label=_("stage changed to"),
+                                             method="filter_nothing", widget=forms.HiddenInput)
+    changed_since = django_filters.DateFilter(label=_("stage changed from date"), method="filter_nothing",
+                                              widget=forms.HiddenInput)
+    changed_until = django_filters.DateFilter(label=_("stage changed to date"), method="filter_nothing",
+                                              widget=forms.HiddenInput)
 
     class Meta:
         model = Customer
@@ -49,6 +96,59 @@ class CustomerFilter(django_filters.FilterSet):
 
     def filter_nothing(self, queryset, name, value):
         return queryset  # read by filter_tags
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        return self.filter_drilldowns(queryset, self.form.cleaned_data)
+
+    def filter_drilldowns(self, queryset, data):
+        """The dashboard's drill-downs (see customers.selectors_dashboard): each narrows to exactly the
+        customers a dashboard figure counts."""
+        paid = Order.objects.filter(status=Order.Status.PAID)
+        if data.get("total_min") is not None:
+            queryset = queryset.filter(order_count__gt=0, total_amount__gte=data["total_min"])
+        if data.get("state") and data.get("state_on"):
+            day = data["state_on"]
+            settings = SegmentationSettings.current()
+            active_from = _day_start(day - datetime.timedelta(days=settings.at_risk_days - 1))
+            risk_from = _day_start(day - datetime.timedelta(days=settings.churn_days - 1))
+            end = _day_end(day)
+            # by the last paid order on or before ``day``: an order in its window and none after it
+            # ("an order before" the churn window: the customer's first order is before it)
+
+            def orders_between(start, stop):
+                return Exists(paid.filter(customer_id=OuterRef("pk"), placed_at__gte=start, placed_at__lt=stop))
+
+            if data["state"] == "active":
+                queryset = queryset.filter(orders_between(active_from, end))
+            elif data["state"] == "at_risk":
+                queryset = queryset.filter(orders_between(risk_from, active_from)).exclude(
+                    orders_between(active_from, end))
+            else:
+                queryset = queryset.filter(first_order_at__lt=risk_from).exclude(orders_between(risk_from, end))
+        if data.get("first_order_from"):
+            queryset = queryset.filter(first_order_at__gte=_day_start(data["first_order_from"]))
+        if data.get("first_order_to"):
+            queryset = queryset.filter(first_order_at__lt=_day_end(data["first_order_to"]))
+        if data.get("ordered_from") or data.get("ordered_to"):
+            orders = paid
+            if data.get("ordered_from"):
+                orders = orders.filter(placed_at__gte=_day_start(data["ordered_from"]))
+            if data.get("ordered_to"):
+                orders = orders.filter(placed_at__lt=_day_end(data["ordered_to"]))
+            queryset = queryset.filter(pk__in=orders.order_by().values("customer_id"))
+        if data.get("changed_from") or data.get("changed_to"):
+            changes = LifecycleChange.objects.order_by()
+            if data.get("changed_from"):
+                changes = changes.filter(from_stage="" if data["changed_from"] == "new" else data["changed_from"])
+            if data.get("changed_to"):
+                changes = changes.filter(to_stage=data["changed_to"])
+            if data.get("changed_since"):
+                changes = changes.filter(changed_at__gte=_day_start(data["changed_since"]))
+            if data.get("changed_until"):
+                changes = changes.filter(changed_at__lt=_day_end(data["changed_until"]))
+            queryset = queryset.filter(pk__in=changes.values("customer_id"))
+        return queryset
 
     def filter_tags(self, queryset, name, value):
         """Customers holding any (default) or all of the chosen tags, without duplicate rows."""

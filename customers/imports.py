@@ -980,7 +980,7 @@ create_customer = _in_our_transaction(services.create_customer)
 update_customer = _in_our_transaction(services.update_customer)
 link_customers = _in_our_transaction(services.link_customers)
 add_tags = _in_our_transaction(services.add_tags)
-record_order = _in_our_transaction(services.record_order)
+from .services.orders import build_order  # noqa: E402 (orders are checked per row, stored set-based)
 
 
 def _empty(customer, name):
@@ -1016,7 +1016,7 @@ class Writer:
         for tag_ids, members in groups.items():
             try:
                 add_tags(customer_ids=[cid for _row, cid in members], tags=[tags[t] for t in tag_ids],
-                                  source=CustomerTag.Source.IMPORT)
+                         source=CustomerTag.Source.IMPORT, actor=self.user)
             except KeyError:
                 raise RowFailure(members[0][0], "tags", _("A tag was deleted since the check."))
             except ValidationError as exc:
@@ -1102,7 +1102,7 @@ class Writer:
                 row_of.setdefault(entry["customer_id"], entry["row"])
         customers = self._existing(row_of, row_of)
         now_taken = _customers_by_mobile({e["values"]["mobile"] for e in self.rows if not e["customer_id"]})
-        created, affected = {}, set()
+        created, affected, built = {}, set(), []
         for external_id, entries in orders.items():
             first, values = entries[0], entries[0]["values"]
             row = first["row"]
@@ -1121,12 +1121,12 @@ class Writer:
                         actor=self.user, name=values["name"] or values["mobile"], mobile=values["mobile"])
                 lines = [{"sku": e["values"]["sku"], "category": e["values"]["category"],
                           "quantity": e["values"]["quantity"], "price": e["values"]["price"]} for e in line_entries]
-                record_order(
+                built.append(build_order(
                     customer=customer, actor=self.user, amount=Decimal(values["amount"]),
                     cost=None if values["cost"] is None else Decimal(values["cost"]), channel=values["channel"],
                     placed_at=datetime.datetime.fromisoformat(values["placed_at"]), lines=lines,
-                    external_id=external_id, refresh=False,
-                )
+                    external_id=external_id,
+                ))
             except ValidationError as exc:
                 failure = _failure(row, exc)
                 line = re.match(r"items\[(\d+)\]", next(iter(getattr(exc, "error_dict", {})), ""))
@@ -1137,6 +1137,10 @@ class Writer:
                 self.touched[entry["row"]] = customer.pk
             affected.add(customer.pk)
             self.progress.advance(len(entries))
+        # checked row by row above; stored set-based (bulk_create of orders, lines and audit entries)
+        from .services.orders import save_orders
+
+        save_orders(built, actor=self.user)
         self.progress.phase = "refresh"  # every row is written; the customers' figures follow
         self.progress.write()
         # set-based: one grouped read and one bulk update per 5,000 customers

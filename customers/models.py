@@ -143,6 +143,15 @@ class Customer(models.Model):
             models.Index(fields=["owner", "-created_at"], name="customer_owner_recent"),
             models.Index(fields=["department", "-created_at"], name="customer_dept_recent"),
             models.Index(fields=["name", "birthday"], name="customer_name_birthday"),
+            # the list's default order, with the scope columns (owner = me OR department in my
+            # subtree): deep pages skip rows in this index alone (SubqueryPaginator, an index-only
+            # scan even for a department's scope) and the list's total count reads it instead of the table
+            models.Index(fields=["-created_at", "-id"], include=["owner", "department"], name="customer_recent_scope"),
+            # search by name (``name__icontains``, any length): the count of matches reads this small
+            # index alone (the filter evaluates UPPER(name) and the scope on the index tuples) instead
+            # of the wide table; on PostgreSQL a trigram GIN index on UPPER(name) (migration 0010)
+            # serves queries of three or more characters
+            models.Index(fields=["name"], include=["owner", "department"], name="customer_name_scope"),
         ]
 
     def __str__(self):
@@ -301,8 +310,11 @@ class TagRule(models.Model):
 
     name = models.CharField(_("name"), max_length=100)
     tag = models.ForeignKey(Tag, verbose_name=_("tag"), on_delete=models.CASCADE, related_name="rules")
-    query = models.CharField(_("filter"), max_length=1000,
+    query = models.CharField(_("filter"), max_length=1000, blank=True,
                              help_text=_("The customer list's filter, as in its address after the question mark."))
+    segment = models.ForeignKey("marketing.Segment", verbose_name=_("or a segment"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="tag_rules",
+                                help_text=_("Tag everyone in a saved customer segment instead of a list filter."))
     is_active = models.BooleanField(_("active"), default=True)
     last_run_at = models.DateTimeField(_("last run"), null=True, blank=True)
     last_count = models.PositiveIntegerField(_("matching customers"), default=0)
@@ -527,3 +539,101 @@ class ImportJob(models.Model):
     @property
     def percent(self):
         return int(100 * self.processed / self.total) if self.total else 0
+
+
+# --- rollups of the customer overview dashboard (客户大盘) -------------------------------------------
+# Rebuilt by ``customers.services.dashboard.refresh_dashboard`` (Celery beat); the dashboard reads only
+# these small tables, never the customers or orders, so its cost does not grow with the data. Each row
+# holds the figures of the customers of one (owner, department, source channel) as they were at the
+# refresh, so the viewer's data scope and the dashboard's filters are sums over rows.
+
+class RollupKey(models.Model):
+    scope_owner_field = "owner"
+    scope_department_field = "department"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                              related_name="+", db_constraint=False)
+    department = models.ForeignKey("crm.Department", null=True, blank=True, on_delete=models.CASCADE,
+                                   related_name="+", db_constraint=False)
+    source = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class CustomerStateRollup(RollupKey):
+    """Customers and revenue per (lifecycle stage, value segment, 3×3 class), as of the refresh."""
+
+    lifecycle_stage = models.CharField(max_length=20)
+    value_segment = models.CharField(max_length=20)
+    grid_class = models.CharField(max_length=1, blank=True)
+    customers = models.PositiveIntegerField(default=0)
+    revenue = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    unrated = models.PositiveIntegerField(default=0)
+
+
+class CustomerSpendRollup(RollupKey):
+    """Customers with orders per band of total spent (the band's lower bound, two significant
+    digits: 1,200 ≤ total < 1,300): the 80/20 curve is read from these bands."""
+
+    floor = models.DecimalField(max_digits=16, decimal_places=2)
+    customers = models.PositiveIntegerField(default=0)
+    revenue = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+
+
+class CustomerMonthRollup(RollupKey):
+    """One calendar month: customers created; the cohort whose first paid order fell in the month
+    (size, how many ordered again, their orders and revenue to date); buyers, orders and revenue of
+    the month; and at the month's end (today for the current month) how many customers with orders
+    were active / at risk / churned by the days since their last order."""
+
+    month = models.DateField()
+    new_customers = models.PositiveIntegerField(default=0)
+    first_buyers = models.PositiveIntegerField(default=0)
+    repeaters = models.PositiveIntegerField(default=0)
+    cohort_orders = models.PositiveIntegerField(default=0)
+    cohort_revenue = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    buyers = models.PositiveIntegerField(default=0)
+    orders = models.PositiveIntegerField(default=0)
+    revenue = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    active = models.PositiveIntegerField(default=0)
+    at_risk = models.PositiveIntegerField(default=0)
+    churned = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["month"], name="month_rollup_month")]
+
+
+class CohortRollup(RollupKey):
+    """Of the customers whose first paid order fell in ``cohort``: how many ordered (and their
+    orders and revenue) ``months_since`` calendar months later (0 … 11)."""
+
+    cohort = models.DateField()
+    months_since = models.PositiveSmallIntegerField()
+    customers = models.PositiveIntegerField(default=0)
+    orders = models.PositiveIntegerField(default=0)
+    revenue = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["cohort"], name="cohort_rollup_cohort")]
+
+
+class StageFlowRollup(RollupKey):
+    """Lifecycle stage changes per day and (from, to)."""
+
+    day = models.DateField()
+    from_stage = models.CharField(max_length=20, blank=True)
+    to_stage = models.CharField(max_length=20)
+    changes = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="flow_rollup_day")]
+
+
+class RollupRun(models.Model):
+    """When a rollup was last rebuilt (the dashboard shows "figures as of")."""
+
+    name = models.CharField(max_length=50, unique=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    seconds = models.FloatField(default=0)
+    rows = models.PositiveIntegerField(default=0)

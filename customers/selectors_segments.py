@@ -7,9 +7,11 @@ size: one grouped query (quadrant, 3×3 grid and stage counts together), the sca
 No per-customer rows reach Python except the scatter points.
 """
 import datetime
+import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import BigIntegerField, Count, ExpressionWrapper, F, Q, Sum
 from django.utils import timezone
@@ -18,9 +20,20 @@ from django.utils.translation import gettext_lazy as _
 from crm import permissions
 from crm.models import DataScope
 
-from .models import CustomerTag, LifecycleChange, LifecycleStage, SatisfactionLevel, ValueSegment, VolumeLevel
+from .models import (
+    CustomerStateRollup,
+    CustomerTag,
+    LifecycleChange,
+    LifecycleStage,
+    RollupRun,
+    SatisfactionLevel,
+    StageFlowRollup,
+    ValueSegment,
+    VolumeLevel,
+)
 from .selectors import customers_for
 from .services import segmentation
+from .services.dashboard import RUN_NAME, generation
 
 SCATTER_LIMIT = 2000
 PARETO_TILES = 20
@@ -311,17 +324,100 @@ def pareto(user, *, tiles=PARETO_TILES, **filters):
 
 # --- the whole page ---------------------------------------------------------------------------------
 
-def segmentation_overview(user, *, since, until, **filters):
+#: how long the heavy live parts (scatter sample, 80/20) are kept per scope when the counts come from
+#: the rollups; they are recomputed at the latest after the next rollup refresh
+HEAVY_CACHE_SECONDS = 15 * 60
+
+
+def rollup_run():
+    """The last refresh of the dashboard rollups (None when they were never built)."""
+    run = RollupRun.objects.filter(name=RUN_NAME).first()
+    return run if run is not None and run.refreshed_at else None
+
+
+def _rollup_qs(user, model, *, department=None, owner=None):
+    qs = permissions.visible(user, model.objects.order_by())
+    if department is not None:
+        qs = qs.filter(department=department)
+    if owner is not None:
+        qs = qs.filter(owner=owner)
+    return qs
+
+
+def rollup_customer_figures(user, *, department=None, owner=None):
+    """``customer_figures`` read from the dashboard's state rollup (customers as of its last refresh):
+    the same rows, summed over the (owner, department, source channel) keys of the viewer's scope."""
+    return list(_rollup_qs(user, CustomerStateRollup, department=department, owner=owner)
+                .values("value_segment", "grid_class", "lifecycle_stage")
+                .annotate(n=Sum("customers"), revenue=Sum("revenue"), unrated=Sum("unrated")))
+
+
+def rollup_lifecycle_flows(user, *, since, until, department=None, owner=None):
+    """``lifecycle_flows`` read from the dashboard's stage-flow rollup (changes up to its last refresh)."""
+    rows = (_rollup_qs(user, StageFlowRollup, department=department, owner=owner)
+            .filter(day__gte=since, day__lte=until)
+            .values("from_stage", "to_stage").annotate(n=Sum("changes")).order_by("-n", "from_stage", "to_stage"))
+    labels = dict(LifecycleStage.choices)
+    flows = [{"from": row["from_stage"], "to": row["to_stage"], "count": row["n"],
+              "from_label": labels.get(row["from_stage"], _("(new)")),
+              "to_label": labels.get(row["to_stage"], row["to_stage"])} for row in rows]
+    return {"flows": flows, "total": sum(f["count"] for f in flows), "since": since, "until": until}
+
+
+def _heavy_key(user, run, filters):
+    """Cache key of the scatter + 80/20 of one scope: the SQL of the scope's customers (it holds the
+    viewer's departments / owner and the filters) under the token of the last rollup refresh."""
+    sql, params = segment_customers(user, **filters).values("id").query.sql_with_params()
+    digest = hashlib.sha256(repr((sql, params, connection.settings_dict["NAME"], SCATTER_LIMIT, PARETO_TILES)).encode()).hexdigest()
+    return f"customers:segments:heavy:{generation()}:{run.refreshed_at.timestamp()}:{digest}"
+
+
+def heavy_parts(user, *, total, run, **filters):
+    """The scatter sample and the 80/20 of the scope, computed live and kept for a while per scope and
+    rollup refresh (they scan every customer of the scope). Returns (scatter, pareto, computed_at)."""
+    key = _heavy_key(user, run, filters)
+    found = cache.get(key)
+    if found is not None and found["scatter"]["total"] == total:
+        return found["scatter"], found["pareto"], found["computed_at"]
+    computed_at = timezone.now()
+    scatter = value_scatter(user, total=total, **filters)
+    result = pareto(user, **filters)
+    cache.set(key, {"scatter": scatter, "pareto": result, "computed_at": computed_at}, HEAVY_CACHE_SECONDS)
+    return scatter, result, computed_at
+
+
+def segmentation_overview(user, *, since, until, live=False, **filters):
     """Everything the segmentation page shows, for the scope narrowed by ``filters`` (see
-    ``segment_customers``); lifecycle flows over the dates [since, until]."""
-    rows = customer_figures(user, **filters)
+    ``segment_customers``); lifecycle flows over the dates [since, until].
+
+    When the dashboard rollups have been built and no tag filter is set (the rollups do not know the
+    tags), the counts (quadrant, grid, stages) and the flows come from the rollups, as of their last
+    refresh (``as_of``), and the scatter sample and the 80/20 from a per-scope cache of their live
+    computation (``heavy_as_of``). Otherwise (or with ``live``) everything is computed live
+    (``as_of`` None)."""
+    run = None if live or filters.get("tags") else rollup_run()
+    if run is None:
+        rows = customer_figures(user, **filters)
+        quadrant = value_quadrant(user, rows=rows)
+        return {
+            "quadrant": quadrant,
+            "scatter": value_scatter(user, total=quadrant["total_count"], **filters),
+            "grid": grid(user, rows=rows),
+            "lifecycle": lifecycle_counts(user, rows=rows),
+            "flows": lifecycle_flows(user, since=since, until=until, **filters),
+            "pareto": pareto(user, **filters),
+            "as_of": None, "heavy_as_of": None,
+        }
+    narrowing = {name: filters.get(name) for name in ("department", "owner")}
+    rows = rollup_customer_figures(user, **narrowing)
     quadrant = value_quadrant(user, rows=rows)
+    scatter, pareto_figures, heavy_as_of = heavy_parts(user, total=quadrant["total_count"], run=run, **filters)
     return {
         "quadrant": quadrant,
-        "scatter": value_scatter(user, total=quadrant["total_count"], **filters),
+        "scatter": scatter,
         "grid": grid(user, rows=rows),
         "lifecycle": lifecycle_counts(user, rows=rows),
-        "flows": lifecycle_flows(user, since=since, until=until, **filters),
-        "pareto": pareto(user, **filters),
+        "flows": rollup_lifecycle_flows(user, since=since, until=until, **narrowing),
+        "pareto": pareto_figures,
+        "as_of": run.refreshed_at, "heavy_as_of": heavy_as_of,
     }
-

@@ -2,6 +2,7 @@ import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 
 from crm.phone import mask_mobile
+from crm.ui import LocalDateTimeColumn
 
 from .models import Customer
 
@@ -13,7 +14,7 @@ class CustomerTable(tables.Table):
     mobile = tables.Column()
     owner = tables.Column(verbose_name=_("owner"), order_by=("owner__username",))
     department = tables.Column(order_by=("department__name",))
-    created_at = tables.DateTimeColumn(format="Y-m-d H:i")
+    created_at = LocalDateTimeColumn(format="Y-m-d H:i")
 
     class Meta:
         model = Customer

@@ -14,3 +14,12 @@ def recompute_segments():
 def apply_tag_rules():
     """Nightly: re-apply every active tag rule."""
     services.apply_all_rules()
+
+
+@shared_task(ignore_result=True)
+def refresh_customer_dashboard():
+    """Every 10 minutes: rebuild the rollups of the customer overview dashboard (客户大盘)."""
+    from .services.dashboard import refresh_dashboard
+
+    run = refresh_dashboard()
+    return {"rows": run.rows, "seconds": run.seconds}

@@ -140,7 +140,7 @@ class Panel:
 
 
 #: the slots the 360 view has; until an app registers one, it shows its empty state
-PANEL_SLOTS = ("opportunities", "tasks", "coupons")
+PANEL_SLOTS = ("opportunities", "tasks", "coupons", "marketing")
 _panels: dict[str, Panel] = {}
 
 
@@ -304,6 +304,9 @@ def _describe_changes(logged):
                 rows.append({"field": name, "label": label, "old": "", "new": f"{sign} {objects}"})
                 continue
             old, new = _pair(values)
+            if isinstance(old, list) or isinstance(new, list):  # a set of names, e.g. the tags before → after
+                rows.append({"field": name, "label": label, "old": _names(old), "new": _names(new)})
+                continue
             if _is_fk(model_field):
                 known = names.get(model_field.related_model, {})
                 old, new = known.get(str(old), old), known.get(str(new), new)
@@ -345,6 +348,10 @@ def _json_text(value):
 
 def _text(value):
     return "" if value in (None, "None") else str(value)
+
+
+def _names(values):
+    return ", ".join(str(v) for v in values) if isinstance(values, list) else _text(values)
 
 
 def _pair(values):

@@ -223,7 +223,37 @@ def rep_pages(s):
     return [("notifications", notifications)]
 
 
-PLAN = [("manager1", manager_pages), ("admin", admin_pages), ("rep1", rep_pages)]
+def simple_pages(shots):
+    """Pages that only need opening: ``shots`` is [(name, path)] or [(name, path, link)] where
+    ``link`` is a CSS selector of a link on that page to follow first (e.g. the first campaign)."""
+    def make(s):
+        def action_for(name, path, link=None):
+            def action():
+                s.goto(path)
+                if link:
+                    with s.page.expect_navigation():
+                        s.page.locator(link).first.click()
+                s.page.wait_for_load_state("networkidle")
+                wait_for_charts(s.page)
+                s.shot(name)
+            return action
+        return [(shot[0], action_for(*shot)) for shot in shots]
+    return make
+
+
+PLAN = [
+    ("manager1", manager_pages), ("admin", admin_pages), ("rep1", rep_pages),
+    ("rep1", simple_pages([("11-rep-workbench", "/"), ("12-leads", "/sales/leads/"),
+                           ("13-pipeline-board", "/sales/opportunities/board/")])),
+    ("director", simple_pages([("14-sales-dashboard", "/sales/dashboard/"),
+                               ("15-customer-overview", "/customers/dashboard/"),
+                               ("16-segmentation", "/customers/segments/")])),
+    ("marketing", simple_pages([("17-marketing-home", "/"), ("18-campaigns", "/marketing/"),
+                                ("19-campaign", "/marketing/", "main table tbody a[href^='/marketing/campaigns/']"),
+                                ("20-segment-builder", "/marketing/segments/new/"),
+                                ("21-coupon-batches", "/coupons/"), ("22-coupon-monitoring", "/coupons/monitoring/"),
+                                ("23-coupons-dashboard", "/coupons/dashboard/")])),
+]
 
 
 def take(browser, base):

@@ -16,5 +16,7 @@ class SalesConfig(AppConfig):
                       models.ServiceTicket, models.SalesSettings):
             auditlog.register(model, exclude_fields=["stage_entered_at", "updated_at", "last_followup_at"])
         from .integration import register
+        from .signals import connect
 
         register()
+        connect()

@@ -121,6 +121,7 @@ def seed(ctx):
             Reminder.objects.bulk_create(reminders)
             reminders = []
     Reminder.objects.bulk_create(reminders)
+    _targets(ctx)
     ctx.log(f"  sales: {size['leads']} leads, {size['opportunities']} opportunities, {size['followups']} follow-ups, "
             f"{size['reminders']} reminders")
 
@@ -131,3 +132,24 @@ def _save_opportunities(batch):
         created = list(Opportunity.objects.order_by("-id")[:len(batch)])[::-1]
     StageHistory.objects.bulk_create([StageHistory(opportunity_id=o.pk, stage_id=o.stage_id, entered_at=o.stage_entered_at)
                                       for o in created])
+
+
+def _targets(ctx):
+    """Monthly targets for every rep over the last 12 months and the next 2, so the performance
+    dashboard has attainment to show."""
+    from .models import Target
+
+    scale = 1 if ctx.size == "small" else 40
+    month = ctx.anchor.date().replace(day=1)
+    starts = []
+    for offset in range(-12, 3):
+        year, index = divmod(month.month - 1 + offset, 12)
+        starts.append(month.replace(year=month.year + year, month=index + 1))
+    rows = []
+    for rep in ctx.reps:
+        for start in starts:
+            rows.append(Target(user=rep, metric=Target.Metric.AMOUNT_WON, start=start,
+                               value=Decimal(ctx.rng.choice([20_000, 30_000, 40_000]) * scale)))
+            rows.append(Target(user=rep, metric=Target.Metric.FOLLOWUPS, start=start,
+                               value=Decimal(ctx.rng.choice([30, 40, 60]) * scale)))
+    Target.objects.bulk_create(rows, ignore_conflicts=True)

@@ -6,13 +6,13 @@ from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from crm import permissions
-from crm.models import User
+from crm.models import Department, User
 from crm.ui import StyledFormMixin
 from customers.models import Customer
 
 from .models import Grade, Lead
 
-OPEN, ALL = "open", "all"
+OPEN, ALL, QUALIFIED_ON = "open", "all", "qualified_on"
 
 
 class LeadFilter(django_filters.FilterSet):
@@ -21,18 +21,22 @@ class LeadFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Name or mobile"), method="search")
     status = django_filters.ChoiceFilter(
         label=_("status"), method="filter_status", empty_label=None,
-        choices=[(OPEN, _("Open (new to qualified)")), (ALL, _("All statuses"))] + list(Lead.Status.choices),
+        choices=[(OPEN, _("Open (new to qualified)")), (ALL, _("All statuses")),
+                 (QUALIFIED_ON, _("Qualified or converted"))] + list(Lead.Status.choices),
     )
     grade = django_filters.ChoiceFilter(choices=Grade.choices, label=_("grade"))
     source = django_filters.ChoiceFilter(choices=Customer.Source.choices, label=_("source channel"))
     owner = django_filters.ModelChoiceFilter(queryset=User.objects.none(), label=_("owner"))
     created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte", label=_("created from"))
     created_before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte", label=_("created to"))
+    department = django_filters.ModelChoiceFilter(queryset=Department.objects.all(), label=_("department"),
+                                                  method="filter_department")
     mine = django_filters.BooleanFilter(label=_("Only mine"), method="filter_mine", widget=forms.CheckboxInput)
 
     class Meta:
         model = Lead
-        fields = ["q", "status", "grade", "source", "owner", "created_after", "created_before", "mine"]
+        fields = ["q", "status", "grade", "source", "owner", "created_after", "created_before", "department",
+                  "mine"]
 
     def __init__(self, data=None, *args, request=None, **kwargs):
         if data is None or not data.get("status"):
@@ -51,7 +55,12 @@ class LeadFilter(django_filters.FilterSet):
             return queryset.filter(status__in=Lead.OPEN_STATUSES)
         if value == ALL:
             return queryset
+        if value == QUALIFIED_ON:
+            return queryset.filter(status__in=[Lead.Status.QUALIFIED, Lead.Status.CONVERTED])
         return queryset.filter(status=value)
+
+    def filter_department(self, queryset, name, value):
+        return queryset.filter(department__path__startswith=value.path) if value else queryset
 
     def filter_mine(self, queryset, name, value):
         if value and self.request is not None:

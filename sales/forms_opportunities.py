@@ -1,20 +1,33 @@
 """Forms of the opportunity pages (input parsing only; sales/services/opportunities.py does the
 writes and enforces the stage rules and the key control points)."""
+import datetime
 from decimal import Decimal
 
 import django_filters
 from django import forms
 from django.db.models import Q
 from django.http import QueryDict
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm import permissions
-from crm.models import User
+from crm.models import Department, User
 from crm.ui import StyledFormMixin
+from customers.models import Customer
 
 from .models import Opportunity, OpportunityStage
 
 OPEN, CLOSED, WON, LOST, ALL = "open", "closed", "won", "lost", "all"
+
+
+def day_start(day):
+    """The aware start (00:00 local time) of a date."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def in_subtree(queryset, field, department):
+    """Records whose ``field`` (a department) is ``department`` or one below it."""
+    return queryset.filter(**{f"{field}__path__startswith": department.path})
 
 
 class StageChoiceField(forms.ModelChoiceField):
@@ -42,10 +55,23 @@ class OpportunityFilter(django_filters.FilterSet):
                                             label=_("expected close from"))
     close_before = django_filters.DateFilter(field_name="expected_close", lookup_expr="lte",
                                              label=_("expected close to"))
+    # the narrowing of the dashboards' drill-downs (sales/views/dashboard.py)
+    department = django_filters.ModelChoiceFilter(queryset=Department.objects.all(), label=_("department"),
+                                                  method="filter_department")
+    source = django_filters.ChoiceFilter(choices=Customer.Source.choices, field_name="customer__source",
+                                         label=_("source channel"))
+    closed_after = django_filters.DateFilter(label=_("closed from"), method="filter_closed_after")
+    closed_before = django_filters.DateFilter(label=_("closed to"), method="filter_closed_before")
+    created_after = django_filters.DateFilter(label=_("created from"), method="filter_created_after")
+    created_before = django_filters.DateFilter(label=_("created to"), method="filter_created_before")
+    lost_reason = django_filters.CharFilter(label=_("lost reason"), field_name="lost_reason")
+    stuck_days = django_filters.NumberFilter(label=_("no stage change for (days)"), method="filter_stuck",
+                                             min_value=0)
 
     class Meta:
         model = Opportunity
-        fields = ["q", "status", "stage", "owner", "close_after", "close_before"]
+        fields = ["q", "status", "stage", "owner", "close_after", "close_before", "department", "source",
+                  "closed_after", "closed_before", "created_after", "created_before", "lost_reason", "stuck_days"]
 
     def __init__(self, data=None, *args, request=None, **kwargs):
         if data is None or not data.get("status"):
@@ -75,6 +101,27 @@ class OpportunityFilter(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(Q(name__icontains=value) | Q(customer__name__icontains=value))
+
+    def filter_department(self, queryset, name, value):
+        return in_subtree(queryset, "department", value) if value else queryset
+
+    # date bounds in local time (the same as the dashboards count), on the raw column
+    def filter_closed_after(self, queryset, name, value):
+        return queryset.filter(closed_at__gte=day_start(value))
+
+    def filter_closed_before(self, queryset, name, value):
+        return queryset.filter(closed_at__lt=day_start(value + datetime.timedelta(days=1)))
+
+    def filter_created_after(self, queryset, name, value):
+        return queryset.filter(created_at__gte=day_start(value))
+
+    def filter_created_before(self, queryset, name, value):
+        return queryset.filter(created_at__lt=day_start(value + datetime.timedelta(days=1)))
+
+    def filter_stuck(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return queryset.filter(stage_entered_at__lt=timezone.now() - datetime.timedelta(days=int(value)))
 
 
 class BoardFilterForm(StyledFormMixin, forms.Form):

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import Role
-from customers.models import Customer
+from customers.models import Customer, ImportJob
 
 USER = settings.AUTH_USER_MODEL
 
@@ -293,7 +293,12 @@ class Opportunity(models.Model):
         verbose_name_plural = _("opportunities")
         indexes = [models.Index(fields=["owner", "stage"], name="opportunity_owner_stage"),
                    models.Index(fields=["stage_entered_at", "id"], name="opportunity_stuck"),
-                   models.Index(fields=["department", "stage"], name="opportunity_dept_stage")]
+                   # per stage in a team (the board), and a team's opportunities stuck in an open
+                   # stage counted from the index alone (the home page)
+                   models.Index(fields=["department", "stage", "stage_entered_at"], name="opportunity_dept_stuck"),
+                   # the list's default order (by expected close): a page reads the first rows of the
+                   # index instead of sorting every opportunity in scope joined with its customer
+                   models.Index(fields=["expected_close", "id"], name="opportunity_close")]
 
     def __str__(self):
         return self.name
@@ -387,7 +392,9 @@ class FollowUp(models.Model):
         verbose_name_plural = _("follow-ups")
         indexes = [models.Index(fields=["customer", "at"], name="followup_customer_time"),
                    models.Index(fields=["lead", "at"], name="followup_lead_time"),
-                   models.Index(fields=["created_by", "at"], name="followup_user_time")]
+                   models.Index(fields=["created_by", "at"], name="followup_user_time"),
+                   # a team's follow-ups in a period, counted from the index alone (the home page)
+                   models.Index(fields=["department", "at"], include=["created_by"], name="followup_dept_time_by")]
         constraints = [models.CheckConstraint(
             condition=models.Q(customer__isnull=False) | models.Q(lead__isnull=False), name="followup_has_subject")]
 
@@ -569,3 +576,34 @@ class ServiceTicket(models.Model):
         ordering = ["-created_at"]
         verbose_name = _("service ticket")
         verbose_name_plural = _("service tickets")
+
+
+class LeadImportJob(models.Model):
+    """A lead file import (线索导入): checked in full first (preview), then written all or nothing in
+    Celery through ``capture_lead``. The same life cycle as ``customers.ImportJob``."""
+
+    Status = ImportJob.Status
+
+    file_name = models.CharField(_("file"), max_length=255)
+    rows = models.JSONField(default=list)
+    errors = models.JSONField(default=list)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=20, choices=ImportJob.Status.choices, default=ImportJob.Status.VALIDATED)
+    message = models.TextField(blank=True)
+    created_by = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("lead import")
+        verbose_name_plural = _("lead imports")
+        indexes = [models.Index(fields=["created_by", "-created_at"], name="leadimport_user")]
+
+    def __str__(self):
+        return self.file_name
+
+    @property
+    def percent(self):
+        return int(100 * self.processed / self.total) if self.total else 0

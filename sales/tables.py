@@ -1,13 +1,22 @@
 """Tables of the sales lists."""
+import datetime
+
 import django_tables2 as tables
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from crm.phone import mask_mobile
+from crm.ui import LocalDateTimeColumn
 
 from .models import Lead
 
 GRADE_BADGES = {"A": "text-bg-success", "B": "text-bg-primary", "C": "text-bg-warning", "D": "text-bg-secondary"}
+
+
+def iso_or_none(value):
+    """A date-time as django-tables2's ``DateTimeColumn`` exports it (``isoformat(sep=" ")``, UTC as
+    read from the database): the export of the sales lists keeps that text."""
+    return value.isoformat(sep=" ") if isinstance(value, datetime.datetime) else value
 
 
 def grade_badge(grade):
@@ -23,13 +32,14 @@ class LeadTable(tables.Table):
     grade = tables.Column()
     owner = tables.Column(verbose_name=_("owner"), order_by=("owner__last_name", "owner__first_name"),
                           default=_("Public pool"))
-    created_at = tables.DateTimeColumn(format="Y-m-d H:i")
+    created_at = LocalDateTimeColumn(format="Y-m-d H:i")
 
     class Meta:
         model = Lead
         fields = ("selection", "name", "mobile", "source", "grade", "score", "status", "owner", "created_at")
         attrs = {"class": "table table-hover align-middle mb-0"}
         empty_text = _("No leads match.")
+        template_name = "sales/table.html"  # the rows rendered in Python (same HTML)
         order_by = ("-created_at",)
 
     def __init__(self, *args, show_mobile=True, **kwargs):

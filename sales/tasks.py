@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from . import services
+from .imports import run_lead_import  # noqa: F401  (registered for the worker)
 
 
 @shared_task(ignore_result=True)
@@ -27,3 +28,11 @@ def generate_weekly_reports():
     from .services.performance import generate_reports
 
     return generate_reports(kind="weekly")
+
+
+@shared_task(ignore_result=True)
+def rescore_leads(token=None):
+    """After a scoring rule or a grade threshold changed: rescore and regrade the open leads."""
+    from .services.scoring import run_rescore
+
+    return run_rescore(token=token)

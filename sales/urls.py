@@ -1,5 +1,5 @@
-from .views import leads, opportunities, performance, pool, rules, work
+from .views import dashboard, imports, leads, opportunities, performance, pool, rules, work
 
 app_name = "sales"
-urlpatterns = (leads.urlpatterns + opportunities.urlpatterns + work.urlpatterns + performance.urlpatterns
-               + pool.urlpatterns + rules.urlpatterns)
+urlpatterns = (leads.urlpatterns + imports.urlpatterns + opportunities.urlpatterns + work.urlpatterns
+               + performance.urlpatterns + pool.urlpatterns + rules.urlpatterns + dashboard.urlpatterns)

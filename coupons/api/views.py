@@ -65,8 +65,12 @@ class ClaimView(APIView):
         incoming = ClaimInSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
-        coupon = claims.claim(batch_code=data["batch"], customer=find_customer(data["customer"]),
-                              channel=data["channel"])
+        ref = data["customer"]
+        try:  # the customer is looked up and locked in the claim's first statement
+            coupon = claims.claim(batch_code=data["batch"], customer_id=ref.get("id") or None,
+                                  customer_mobile=None if ref.get("id") else ref["mobile"], channel=data["channel"])
+        except Customer.DoesNotExist:
+            raise exceptions.NotFound("No customer with this id or mobile.")
         return Response(CouponOutSerializer(coupon).data, status=status.HTTP_201_CREATED)
 
 

@@ -78,6 +78,9 @@ def validate_batch(batch):
         add("per_day_limit", _("The daily limit cannot be above the per-customer limit."))
     if batch.audience == Batch.Audience.TAG and not batch.audience_tag_id:
         add("audience_tag", _("Choose the tag."))
+    if batch.audience == Batch.Audience.SEGMENT and (
+            not batch.audience_segment_id or batch.audience_segment.subject != "customers"):
+        add("audience_segment", _("Choose a segment of customers."))
     if batch.scope in (Batch.Scope.CATEGORIES, Batch.Scope.SKUS) and not batch.scope_list():
         add("scope_values", _("List the categories or SKUs."))
     if batch.decay_factor <= 0 or batch.decay_factor > 1:

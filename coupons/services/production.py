@@ -55,7 +55,7 @@ def produce(batch, count=None):
     while done < wanted:
         size = min(CHUNK, wanted - done)
         with transaction.atomic():
-            inserted = insert(batch.pk, [codes.new_code() for _ in range(size)])
+            inserted = insert(batch.pk, codes.new_codes(size))
             Batch.objects.filter(pk=batch.pk).update(produced=F("produced") + inserted)
         done += inserted
         cache.set(progress_key(batch.pk), {"done": done, "total": wanted}, 3600)

@@ -55,6 +55,54 @@ def read_csv(text):
     return reader.fieldnames, list(reader)
 
 
+def read_xlsx(data):
+    """The first sheet of an XLSX workbook, header row first, as (fieldnames, rows of text)."""
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # a broken zip, a zip that is no workbook, an encrypted file...
+        raise PlanError("This XLSX file cannot be read; save it again as .xlsx or CSV.")
+    try:
+        cells = [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
+    finally:
+        book.close()
+    cells = [row for row in cells if any(value not in (None, "") for value in row)]
+    if not cells:
+        raise PlanError("The file is empty.")
+    header = [str(value).strip() if value is not None else "" for value in cells[0]]
+    if "id" not in header:
+        raise PlanError("The file needs a header row with an 'id' column.")
+
+    def text(value):
+        if value is None:
+            return ""
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value).strip()
+
+    rows = [{name: text(row[i]) if i < len(row) else "" for i, name in enumerate(header) if name}
+            for row in cells[1:]]
+    return [name for name in header if name], rows
+
+
+def read_upload(name, data):
+    """(fieldnames, rows) of an uploaded CSV or XLSX file."""
+    if name.lower().endswith(".xlsx") or data[:2] == b"PK":
+        return read_xlsx(data)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("gb18030")
+        except UnicodeDecodeError:
+            raise PlanError("The file is neither UTF-8 nor GBK text, nor an XLSX workbook.")
+    try:
+        return read_csv(text)
+    except csv.Error as exc:
+        raise PlanError(f"The CSV file cannot be read: {exc}")
+
+
 def _scores(values, rank):
     if rank:
         order = sorted(range(len(values)), key=lambda i: values[i])
@@ -97,7 +145,13 @@ def compute(rows, *, a, b, t, weights, rank=False):
         for column in weights:
             raw = row.get(column)
             if raw is None:
-                raise PlanError(f"Column '{column}' is not in the file.")
+                if column not in row:
+                    raise PlanError(f"Column '{column}' is not in the file.")
+                raw = ""
+            if not str(raw).strip():
+                result.errors.append((number, column, "empty"))
+                bad = True
+                continue
             try:
                 values[column] = float(str(raw).strip().rstrip("%"))
             except ValueError:

@@ -1,38 +1,22 @@
 """Many parallel claims and redemptions on PostgreSQL: no over-issue, no limit passed, no budget
 below zero, no coupon redeemed twice."""
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.db.models import Sum
 
 from coupons import services
 from coupons.models import Batch, BudgetAccount, Coupon, Redemption
 from coupons.tests.factories import make_batch, make_budget
 from crm.api.errors import BusinessRuleError
+from crm.tests.parallel import run_parallel as _run_parallel
 from customers.tests.factories import CustomerFactory, make_order
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
 def run_parallel(targets):
-    barrier = threading.Barrier(len(targets))
-    results = []
-
-    def wrap(fn):
-        try:
-            barrier.wait()
-            results.append(fn())
-        except BusinessRuleError as exc:
-            results.append(exc.error_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=wrap, args=(fn,)) for fn in targets]
-    [t.start() for t in threads]
-    [t.join() for t in threads]
-    return results
+    return _run_parallel(targets, refusals=[(BusinessRuleError, lambda exc: exc.error_code)])
 
 
 @pytest.fixture

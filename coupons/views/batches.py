@@ -17,7 +17,7 @@ from ..forms import BatchForm, CampaignForm, ClaimForCustomerForm, CompensationF
 from ..models import Batch, Campaign, Compensation
 from ..services import batches as batch_rules
 from ..services import compensation as compensation_rules
-from ..services import production
+from ..services import production, subsidy_plans
 from ..services.monitoring import batch_figures, open_alerts
 from .budgets import accounts_for
 
@@ -33,12 +33,21 @@ def batches_for(user):
 @login_required
 def campaign_list(request):
     permissions.require(request.user, "coupons.view")
-    batches = list(batches_for(request.user).order_by("-created_at")[:100])
+    batches, campaigns = batches_for(request.user), campaigns_for(request.user)
+    department = None
+    if request.GET.get("department", "").isdigit():  # drill-down from the dashboard: this department and below
+        from crm.models import Department
+
+        department = Department.objects.filter(pk=request.GET["department"]).first()
+        if department is not None:
+            batches = batches.filter(campaign__department__path__startswith=department.path)
+            campaigns = campaigns.filter(department__path__startswith=department.path)
+    batches = list(batches.order_by("-created_at")[:100])
     figures = batch_figures([b.pk for b in batches])
     for batch in batches:
         batch.figures = figures[batch.pk]
     return render(request, "coupons/campaigns.html", {
-        "campaigns": campaigns_for(request.user)[:100], "batches": batches,
+        "campaigns": campaigns[:100], "batches": batches, "department": department,
         "alerts": open_alerts().filter(batch__in=[b.pk for b in batches]).select_related("batch"),
         "can_manage": permissions.can(request.user, "coupons.manage"),
     })
@@ -83,7 +92,14 @@ def batch_form(request, campaign_pk=None, pk=None):
     else:
         campaign = get_object_or_404(campaigns_for(request.user), pk=campaign_pk)
         batch = Batch(campaign=campaign)
-    form = BatchForm(request.POST or None, instance=batch)
+    from .subsidy import versions_for
+
+    versions = versions_for(request.user)
+    initial = {}
+    if request.method == "GET" and not pk and request.GET.get("subsidy_version", "").isdigit():
+        version = get_object_or_404(versions, pk=request.GET["subsidy_version"])
+        initial = subsidy_plans.batch_initial(version, request.GET.get("row") or None)
+    form = BatchForm(request.POST or None, instance=batch, initial=initial, versions=versions)
     if request.method == "POST" and form.is_valid():
         try:
             batch = services.save_batch(actor=request.user, batch=form.save(commit=False))

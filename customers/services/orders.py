@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from ..models import Customer, LifecycleChange, Order, OrderLine, Satisfaction, SegmentationSettings
 from . import segmentation
+from .bulk import update_rows
 
 CENT = Decimal("0.01")
 
@@ -30,6 +31,22 @@ def record_order(*, customer, amount, actor=None, cost=None, channel=Order.Chann
 
     ``lines``: dicts with sku, category, quantity, price. Raises ``ValidationError`` naming the field.
     """
+    order, built = build_order(customer=customer, amount=amount, actor=actor, cost=cost, channel=channel,
+                               placed_at=placed_at, lines=lines, external_id=external_id, client=client,
+                               fingerprint=fingerprint)
+    order.save()
+    for line in built:
+        line.order = order
+    OrderLine.objects.bulk_create(built)
+    if refresh:
+        refresh_value_figures(customer.pk)
+    return order
+
+
+def build_order(*, customer, amount, actor=None, cost=None, channel=Order.Channel.STORE, placed_at=None,
+                lines=(), external_id="", client=None, fingerprint=""):
+    """The checked, unsaved order and its lines (without ``order`` set): ``record_order`` saves them
+    one by one, an import saves thousands with ``bulk_create``. No query. Raises ``ValidationError``."""
     order = Order(
         customer=customer, amount=_money(amount, "amount"),
         cost=None if cost in (None, "") else _money(cost, "cost"),
@@ -42,7 +59,6 @@ def record_order(*, customer, amount, actor=None, cost=None, channel=Order.Chann
     # the database's CHECK constraints stay the last line of defence; validating them here would
     # cost a savepoint and a query per order (imports write thousands)
     order.full_clean(exclude=["customer", "client", "created_by"], validate_constraints=False)
-    order.save()
     built = []
     for index, line in enumerate(lines):
         sku = str(line.get("sku", "")).strip()
@@ -54,12 +70,46 @@ def record_order(*, customer, amount, actor=None, cost=None, channel=Order.Chann
             quantity = 0
         if quantity < 1:
             raise ValidationError({f"items[{index}].quantity": _("Quantity must be at least 1.")})
-        built.append(OrderLine(order=order, sku=sku[:64], category=str(line.get("category", ""))[:64],
+        built.append(OrderLine(sku=sku[:64], category=str(line.get("category", ""))[:64],
                                quantity=quantity, price=_money(line.get("price", 0), f"items[{index}].price")))
-    OrderLine.objects.bulk_create(built)
-    if refresh:
-        refresh_value_figures(customer.pk)
-    return order
+    return order, built
+
+
+def save_orders(built, *, actor=None, batch_size=1000):
+    """Store many orders from :func:`build_order` — ``[(order, lines)]`` — with ``bulk_create``
+    (orders, lines, and auditlog's "created" entries, which ``bulk_create`` would not write),
+    a few queries per ``batch_size`` orders. The caller refreshes the customers' figures
+    (``rebuild_value_figures``) and holds the transaction."""
+    from auditlog.cid import get_cid
+    from auditlog.diff import model_instance_diff
+    from auditlog.models import LogEntry
+    from django.conf import settings as django_settings
+    from django.contrib.contenttypes.models import ContentType
+
+    from .tags import _fill_from_request
+
+    content_type = ContentType.objects.get_for_model(Order)
+    actor = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    cid, now = get_cid(), timezone.now()
+    as_json = getattr(django_settings, "AUDITLOG_STORE_JSON_CHANGES", False)
+    for start in range(0, len(built), batch_size):
+        chunk = built[start:start + batch_size]
+        orders = Order.objects.bulk_create([order for order, _lines in chunk])
+        lines = []
+        for order, order_lines in chunk:
+            for line in order_lines:
+                line.order = order
+                lines.append(line)
+        OrderLine.objects.bulk_create(lines)
+        entries = [
+            LogEntry(content_type=content_type, object_pk=str(order.pk), object_id=order.pk, object_repr=str(order),
+                     action=LogEntry.Action.CREATE, changes=model_instance_diff(None, order, use_json_for_changes=as_json),
+                     actor=actor, actor_email=getattr(actor, "email", None) if actor else None, cid=cid, timestamp=now)
+            for order in orders
+        ]
+        _fill_from_request(entries)
+        LogEntry.objects.bulk_create(entries)
+    return len(built)
 
 
 @transaction.atomic
@@ -131,9 +181,17 @@ def record_satisfaction(*, customer, kind, score, source, comment="", actor=None
     return record
 
 
+#: what the segmentation rules derive from the stored figures
+CLASS_FIELDS = ["satisfaction_level", "value_segment", "volume_level", "grid_class", "lifecycle_stage"]
+#: the figures kept from the paid orders
+FIGURE_FIELDS = ["order_count", "total_amount", "avg_order_value", "first_order_at", "last_order_at",
+                 "previous_order_at", "median_interval_days"]
+
+
 def recompute_all(*, now=None, batch_size=5000):
     """The nightly job: re-derive satisfaction, segment, grid class and stage for every customer,
-    in batches with set-based reads and ``bulk_update``; record stage changes. Returns counts."""
+    in batches with set-based reads, writing only the customers whose classes changed (with
+    ``UPDATE ... FROM (VALUES ...)`` on PostgreSQL); record stage changes. Returns counts."""
     settings = SegmentationSettings.current()
     now = now or timezone.now()
     window = segmentation.satisfaction_window_start(now=now, settings=settings)
@@ -163,18 +221,9 @@ def recompute_all(*, now=None, batch_size=5000):
             if old_stage != customer.lifecycle_stage:
                 stage_changes.append(LifecycleChange(customer_id=customer.id, from_stage=old_stage,
                                                      to_stage=customer.lifecycle_stage, changed_at=now))
-        # customers sharing the same new classes are updated together: a few dozen UPDATEs per
-        # batch instead of one CASE per row (which is what makes bulk_update slow)
-        groups = {}
-        for customer in dirty:
-            key = (customer.satisfaction_level, customer.value_segment, customer.volume_level, customer.grid_class,
-                   customer.lifecycle_stage)
-            groups.setdefault(key, []).append(customer.id)
+        # one UPDATE ... FROM (VALUES ...) per 1,000 changed customers (bulk_update's CASE per row is slow)
         with transaction.atomic():
-            for (satisfaction, segment, volume, grid, stage), ids_in_group in groups.items():
-                Customer.objects.filter(id__in=ids_in_group).update(
-                    satisfaction_level=satisfaction, value_segment=segment, volume_level=volume, grid_class=grid,
-                    lifecycle_stage=stage)
+            update_rows(Customer, CLASS_FIELDS, [(c.id, *(getattr(c, f) for f in CLASS_FIELDS)) for c in dirty])
             LifecycleChange.objects.bulk_create(stage_changes, batch_size=1000)
         updated += len(dirty)
         changes += len(stage_changes)
@@ -183,8 +232,9 @@ def recompute_all(*, now=None, batch_size=5000):
 
 def rebuild_value_figures(*, customer_ids=None, batch_size=5000, now=None):
     """Recompute the stored figures of many customers from their paid orders, set-based (for bulk
-    loads and imports): one grouped query and one time list per batch, then ``bulk_update``;
-    segments and stages follow through ``recompute_all``'s rules. Returns the customers updated."""
+    loads and imports): one ordered read of the orders per batch, then the customers whose figures
+    or classes changed are written with ``UPDATE ... FROM (VALUES ...)`` (PostgreSQL; ``bulk_update``
+    elsewhere); segments and stages follow ``recompute_all``'s rules. Returns the customers updated."""
     from collections import defaultdict
 
     settings = SegmentationSettings.current()
@@ -193,6 +243,7 @@ def rebuild_value_figures(*, customer_ids=None, batch_size=5000, now=None):
     if customer_ids is not None:
         ids_qs = ids_qs.filter(id__in=list(customer_ids))
     all_ids = list(ids_qs)
+    fields = FIGURE_FIELDS + [f for f in CLASS_FIELDS if f != "satisfaction_level"]
     updated = 0
     for start in range(0, len(all_ids), batch_size):
         ids = all_ids[start:start + batch_size]
@@ -203,26 +254,27 @@ def rebuild_value_figures(*, customer_ids=None, batch_size=5000, now=None):
                                                .values_list("customer_id", "placed_at", "amount")):
             times[customer_id].append(placed_at)
             totals[customer_id] += amount
-        customers = list(Customer.objects.filter(id__in=ids))
-        stage_changes = []
+        customers = list(Customer.objects.filter(id__in=ids).only("id", "satisfaction_level", *fields))
+        stage_changes, rows = [], []
         for customer in customers:
+            before = tuple(getattr(customer, f) for f in fields)
             placed = times.get(customer.id, [])
             customer.order_count = len(placed)
-            customer.total_amount = totals[customer.id].quantize(CENT) if placed else Decimal(0)
-            customer.avg_order_value = (customer.total_amount / len(placed)).quantize(CENT) if placed else Decimal(0)
+            customer.total_amount = totals[customer.id].quantize(CENT) if placed else Decimal("0.00")
+            customer.avg_order_value = (customer.total_amount / len(placed)).quantize(CENT) if placed else Decimal("0.00")
             customer.first_order_at = placed[0] if placed else None
             customer.last_order_at = placed[-1] if placed else None
             customer.previous_order_at = placed[-2] if len(placed) >= 2 else None
             customer.median_interval_days = segmentation.median_interval_days(placed)
             _changed, old_stage = segmentation.classify(customer, settings=settings, now=now)
+            after = tuple(getattr(customer, f) for f in fields)
+            if after != before:
+                rows.append((customer.id, *after))
             if old_stage != customer.lifecycle_stage:
                 stage_changes.append(LifecycleChange(customer_id=customer.id, from_stage=old_stage,
                                                      to_stage=customer.lifecycle_stage, changed_at=now))
         with transaction.atomic():
             LifecycleChange.objects.bulk_create(stage_changes, batch_size=1000)
-            Customer.objects.bulk_update(customers, [
-                "order_count", "total_amount", "avg_order_value", "first_order_at", "last_order_at",
-                "previous_order_at", "median_interval_days", "value_segment", "volume_level", "grid_class",
-                "lifecycle_stage"], batch_size=1000)
-        updated += len(customers)
+            update_rows(Customer, fields, rows)
+        updated += len(rows)
     return updated

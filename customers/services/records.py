@@ -166,7 +166,10 @@ def merge_customers(*, actor, survivor, duplicate):
         except IntegrityError:
             relation.delete()
     # tags: keep the survivor's, add the duplicate's others
-    held = set(CustomerTag.objects.filter(customer=survivor).values_list("tag_id", flat=True))
+    from .tags import held_tags, log_tag_changes
+
+    tags_before = held_tags([survivor.pk])
+    held = tags_before.get(survivor.pk, set())
     CustomerTag.objects.filter(customer=duplicate, tag_id__in=held).delete()
     CustomerTag.objects.filter(customer=duplicate).update(customer=survivor)
     # everything else that points at a customer, in this app and in later ones
@@ -194,6 +197,7 @@ def merge_customers(*, actor, survivor, duplicate):
     from .orders import refresh_value_figures
 
     survivor = refresh_value_figures(survivor.pk)
+    log_tag_changes(tags_before, held_tags([survivor.pk]), actor=actor, customer_ids=[survivor.pk])
     LogEntry.objects.log_create(
         survivor, action=LogEntry.Action.UPDATE, force_log=True,
         changes={"merged": [f"{duplicate_name} (#{duplicate_id})", survivor.name]},

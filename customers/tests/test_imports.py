@@ -165,6 +165,11 @@ def test_orders_import_refreshes_value_figures(client, org, django_capture_on_co
     new = Customer.objects.get(mobile="13600009999")
     assert new.name == "王芳" and new.owner == org.rep1 and new.order_count == 1
     assert OrderLine.objects.get(order__external_id="SO-3").price == Decimal("299.00")
+    # stored set-based, yet each order has its "created" audit entry, by the importer
+    from auditlog.models import LogEntry
+
+    created = LogEntry.objects.get_for_object(order).get(action=LogEntry.Action.CREATE)
+    assert created.actor == org.rep1 and created.changes["external_id"] == ["None", "SO-1"]
 
 
 def test_order_rows_must_agree_on_the_amount(client, org):

@@ -314,7 +314,7 @@ def tags_edit(request, pk):
     form = TagsForm(request.POST, tags=list(Tag.objects.select_related("group")), current=current)
     if form.is_valid():
         try:
-            services.set_customer_tags(customer=customer, tags=form.selected_tags())
+            services.set_customer_tags(customer=customer, tags=form.selected_tags(), actor=request.user)
         except ValidationError as exc:
             _add_service_errors(form, exc, {})
         else:

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm import permissions
-from crm.ui import ScopedListView, StyledFormMixin, history_for
+from crm.ui import LocalDateTimeColumn, ScopedListView, StyledFormMixin, history_for
 
 from .. import services
 from ..models import Order
@@ -24,7 +24,7 @@ class OrderTable(tables.Table):
     id = tables.Column(verbose_name="#", linkify=True)
     customer = tables.Column(linkify=True, order_by=("customer__name",))
     amount = tables.Column(attrs={"td": {"class": "text-end"}})
-    placed_at = tables.DateTimeColumn(format="Y-m-d H:i")
+    placed_at = LocalDateTimeColumn(format="Y-m-d H:i")
 
     class Meta:
         model = Order
@@ -71,6 +71,8 @@ class OrderListView(ScopedListView):
     export_action = "customers.export"
     title = gettext_lazy("Orders")
     export_name = "orders"
+    export_fields = {}  # every column read straight from values_list (fast export)
+    paginate_by_subquery = True
     empty_text = gettext_lazy("No orders yet. Record one from a customer's page, import a file, or push them through the API.")
 
     def base_queryset(self):

@@ -158,6 +158,8 @@ def segment_overview(request):
         "sankey_option": _sankey_option(flows["flows"]) if flows["flows"] else None,
         "pareto": data["pareto"],
         "pareto_option": _pareto_option(data["pareto"]),
+        "as_of": data["as_of"],
+        "heavy_as_of": data["heavy_as_of"],
         "drill_segment": f"{list_url}?value_segment=__value__{scope_qs}",
         "drill_stage": f"{list_url}?lifecycle_stage=__value__{scope_qs}",
     }

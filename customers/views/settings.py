@@ -31,12 +31,21 @@ class TagForm(StyledFormMixin, forms.ModelForm):
 class TagRuleForm(StyledFormMixin, forms.ModelForm):
     class Meta:
         model = TagRule
-        fields = ["name", "tag", "query", "is_active"]
+        fields = ["name", "tag", "query", "segment", "is_active"]
         widgets = {"query": forms.TextInput(attrs={"placeholder": "region=上海&source=website"})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["tag"].queryset = Tag.objects.select_related("group")
+        from marketing.models import Segment
+
+        self.fields["segment"].queryset = Segment.objects.filter(subject=Segment.Subject.CUSTOMERS)
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("query") and not data.get("segment") and not self.has_error("query"):
+            self.add_error("query", _("Give a list filter or choose a segment."))
+        return data
 
     def clean_query(self):
         query = self.cleaned_data["query"].strip().lstrip("?")
@@ -73,7 +82,7 @@ def tag_overview(request):
     groups = TagGroup.objects.prefetch_related(
         Prefetch("tags", queryset=Tag.objects.annotate(customer_count=Count("customer_links")))
     )
-    rules = TagRule.objects.select_related("tag", "tag__group")
+    rules = TagRule.objects.select_related("tag", "tag__group", "segment")
     return render(request, "customers/settings/tags.html", {"groups": groups, "rules": rules})
 
 
@@ -121,7 +130,8 @@ def tag_delete(request, pk):
 @require_http_methods(["GET", "POST"])
 def tag_rule_form(request, pk=None):
     _require(request)
-    instance = get_object_or_404(TagRule, pk=pk) if pk else TagRule(query=request.GET.get("query", ""))
+    instance = get_object_or_404(TagRule, pk=pk) if pk else TagRule(
+        query=request.GET.get("query", ""), segment_id=request.GET.get("segment") or None)
     page, form = _simple_form(request, TagRuleForm, instance, _("Edit tag rule") if pk else _("New tag rule"),
                               _("Tag rule saved. It runs every night; run it now from the list."))
     return page or redirect("customers:tags")
@@ -132,7 +142,7 @@ def tag_rule_form(request, pk=None):
 def tag_rule_run(request, pk):
     _require(request)
     rule = get_object_or_404(TagRule, pk=pk)
-    result = services.apply_rule(rule)
+    result = services.apply_rule(rule, actor=request.user)
     messages.success(request, _("Rule applied: %(matching)d customers match, %(added)d tagged, %(removed)d untagged.")
                      % result)
     return redirect("customers:tags")

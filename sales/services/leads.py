@@ -14,10 +14,10 @@ from customers.services import add_tags, create_customer, tags_by_name
 from ..models import AssignmentRule, Grade, Lead, PoolMove, RoundRobinCursor, SalesSettings, ScoringRule
 
 
-def score_of(lead, rules=None):
-    """The sum of the points of every active scoring rule the lead meets."""
+def score_of(lead, rules=None, *, tag_names=None):
+    """The sum of the points of every active scoring rule the lead meets. ``tag_names``: the
+    lead's tag names when it is not saved yet (an import's preview); else they are read."""
     rules = list(rules if rules is not None else ScoringRule.objects.filter(is_active=True))
-    tag_names = None
     score = 0
     for rule in rules:
         c, v = rule.criterion, rule.value.strip()
@@ -32,9 +32,9 @@ def score_of(lead, rules=None):
         elif c == ScoringRule.Criterion.HAS_NEED:
             hit = bool(lead.need.strip())
         elif c == ScoringRule.Criterion.VISITS_AT_LEAST:
-            hit = lead.visits >= int(v or 1)
+            hit = lead.visits >= _at_least(v)
         elif c == ScoringRule.Criterion.EVENTS_AT_LEAST:
-            hit = lead.events_attended >= int(v or 1)
+            hit = lead.events_attended >= _at_least(v)
         elif c == ScoringRule.Criterion.HAS_TAG:
             if tag_names is None:
                 tag_names = set(lead.tags.values_list("name", flat=True)) if lead.pk else set()
@@ -44,6 +44,12 @@ def score_of(lead, rules=None):
         if hit:
             score += rule.points
     return score
+
+
+def _at_least(value):
+    """The number of a "visits/events at least" rule (1 when empty or not a number)."""
+    value = (value or "").strip()
+    return int(value) if value.isdigit() else 1
 
 
 def grade_of(score, settings=None):

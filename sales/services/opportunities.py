@@ -41,6 +41,28 @@ def open_opportunity(*, actor, customer, name, amount=0, owner=None, stage=None,
     return opportunity
 
 
+EDITABLE_FIELDS = ("name", "amount", "probability", "expected_close", "products")
+
+
+@transaction.atomic
+def update_opportunity(*, actor, opportunity, **changes):
+    """Edit the name, amount, probability override, expected close and products. The stage changes
+    only through ``move_stage`` (control points), the owner only through re-assignment."""
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"update_opportunity does not change {', '.join(sorted(unknown))}")
+    probability = changes.get("probability")
+    if probability is not None and not 0 <= probability <= 100:
+        raise ValidationError({"probability": _("Enter a win probability between 0 and 100.")})
+    opportunity = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
+    for name, value in changes.items():
+        setattr(opportunity, name, value)
+    opportunity.full_clean(exclude=["department", "lead"])
+    if changes:
+        opportunity.save(update_fields=list(changes))
+    return opportunity
+
+
 def blocking_approval(opportunity, target):
     """The control point that stops a move from the current stage to ``target``: a stage at or
     before the current one, passed by the move, that needs an approval not yet given."""

@@ -481,7 +481,7 @@ def test_manager_workbench_runs_a_bounded_number_of_queries(client, org, clock, 
         ServiceTicket.objects.create(customer=customer, owner=org.rep1, title=f"k{n}",
                                      due_at=T0 + datetime.timedelta(hours=n - 50))
     client.force_login(org.manager1)
-    with django_assert_max_num_queries(26):
+    with django_assert_max_num_queries(29):  # 26 + the marketing panel (3)
         assert client.get("/").status_code == 200
     with django_assert_max_num_queries(12):
         assert client.get("/sales/tickets/").status_code == 200

@@ -19,8 +19,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from crm import permissions
-from crm.models import Notification
-from crm.ui import ScopedListView, history_for
+from crm.models import DataScope, Notification, User
+from crm.ui import LocalDateTimeColumn, ScopedListView, history_for
 from customers.selectors import customers_for
 
 from .. import services
@@ -33,8 +33,10 @@ from ..forms_work import (
     TicketForm,
     apply_service_errors,
 )
-from ..models import FollowUp, Grade, Lead, Opportunity, Reminder, ServiceTicket, StageApproval, Target, Task
+from ..models import (FollowUp, Grade, Lead, Opportunity, OpportunityStage, Reminder, ServiceTicket, StageApproval,
+                      Target, Task)
 from ..services import tickets as ticket_services
+from ..tables import iso_or_none
 
 PANEL_SIZE = 8
 STUCK_AFTER_DAYS = 14
@@ -108,12 +110,45 @@ def workbench_for_rep(user, now=None):
     return context
 
 
-def team_figures(user, now=None):
-    """This month in the user's scope: amount and deals won against the team target, new
-    customers, follow-ups, and overdue reminders of the team."""
-    now = now or timezone.now()
+def count_in_scope(user, queryset):
+    """``permissions.visible(user, queryset).count()``, in parts that each read one index: the
+    records of the user's departments, plus the user's own outside them (disjoint, so they add
+    up). The scope's single "owner = me OR department IN (...)" makes PostgreSQL read the rows."""
+    model = queryset.model
+    scope = permissions.effective_scope(user)
+    ids = []
+    if user.is_active and scope in (DataScope.DEPARTMENT, DataScope.DEPARTMENT_TREE):
+        ids = sorted(permissions.scope_department_ids(user))
+    if not ids:
+        return permissions.visible(user, queryset).count()
+    in_departments = {f"{model.scope_department_field}__in": ids}
+    return (queryset.filter(**in_departments).count()
+            + queryset.filter(**{model.scope_owner_field: user}).exclude(**in_departments).count())
+
+
+def _owners_in_scope(user):
+    """The ids of the users whose records (owned by them) ``user`` sees: themself and the users
+    of the departments in scope; None when that is everyone."""
+    scope = permissions.effective_scope(user)
+    if scope == DataScope.ALL:
+        return None
+    ids = sorted(permissions.scope_department_ids(user)) if scope != DataScope.SELF else []
+    return sorted({user.pk} | set(User.objects.filter(department_id__in=ids).values_list("pk", flat=True)))
+
+
+def month_start_of(now):
+    """The start of ``now``'s month (local time)."""
     month = timezone.localdate(now).replace(day=1)
-    start = timezone.make_aware(datetime.datetime.combine(month, datetime.time.min))
+    return timezone.make_aware(datetime.datetime.combine(month, datetime.time.min))
+
+
+def team_figures(user, now=None, *, new_customers=None):
+    """This month in the user's scope: amount and deals won against the team target, new
+    customers (counted here unless the caller has counted them), follow-ups, and overdue
+    reminders of the team."""
+    now = now or timezone.now()
+    start = month_start_of(now)
+    month = timezone.localdate(start)
     won = permissions.visible(user, Opportunity.objects.filter(stage__is_won=True, closed_at__gte=start)).aggregate(
         amount=Sum("amount"), deals=Count("id"))
     target = None
@@ -128,30 +163,45 @@ def team_figures(user, now=None):
         "deals_won": won["deals"],
         "target": target,
         "attainment": round(float(amount) * 100 / float(target), 1) if target else None,
-        "new_customers": customers_for(user).filter(created_at__gte=start).count(),
-        "followups": permissions.visible(user, FollowUp.objects.filter(at__gte=start)).count(),
-        "overdue_reminders": permissions.visible(
-            user, Reminder.objects.filter(status=Reminder.Status.OPEN, due_at__lt=now)).count(),
+        "new_customers": new_customers if new_customers is not None
+        else customers_for(user).filter(created_at__gte=start).count(),
+        "followups": count_in_scope(user, FollowUp.objects.filter(at__gte=start)),
+        "overdue_reminders": _overdue_reminders(user, now),
     }
 
 
-def workbench_for_manager(user, now=None):
+def _overdue_reminders(user, now):
+    """The team's open reminders past due. A reminder's scope is its owner's (department), so
+    this is the reminders of the users in scope: one read of the (owner, status, due) index."""
+    overdue = Reminder.objects.filter(status=Reminder.Status.OPEN, due_at__lt=now)
+    if not user.is_active:
+        return 0
+    owners = _owners_in_scope(user)
+    return overdue.count() if owners is None else overdue.filter(owner_id__in=owners).count()
+
+
+def workbench_for_manager(user, now=None, *, new_customers=None):
     """A manager's or director's workbench: team figures, approvals waiting for the user's role
-    in scope, opportunities stuck in a stage for 14 days, and the user's own reminders."""
+    in scope, opportunities stuck in a stage for 14 days, and the user's own reminders.
+    ``new_customers``: this month's new customers in scope, when the caller counted them already."""
     now = now or timezone.now()
     context = reminder_panel(user, now)
-    context["team"] = team_figures(user, now)
+    context["team"] = team_figures(user, now, new_customers=new_customers)
     opportunities = permissions.visible(user, Opportunity.objects.all())
-    approvals = StageApproval.objects.filter(status=StageApproval.Status.PENDING,
-                                             opportunity__in=opportunities.values("pk"))
+    # the pending approvals (few), each checked against the scope through its opportunity
+    approvals = StageApproval.objects.filter(
+        permissions.scope_q(user, owner_field="opportunity__owner", department_field="opportunity__department"),
+        status=StageApproval.Status.PENDING)
     if not user.is_superuser:
         approvals = approvals.filter(role=user.role)
     context["approvals_count"] = approvals.count()
     context["approvals"] = list(approvals.select_related("opportunity", "opportunity__customer", "stage",
                                                          "requested_by").order_by("requested_at")[:PANEL_SIZE])
-    stuck = opportunities.filter(stage__is_won=False, stage__is_lost=False,
-                                 stage_entered_at__lt=now - datetime.timedelta(days=STUCK_AFTER_DAYS))
-    context["stuck_count"] = stuck.count()
+    open_stages = list(OpportunityStage.objects.filter(is_won=False, is_lost=False).values_list("pk", flat=True))
+    stuck_since = now - datetime.timedelta(days=STUCK_AFTER_DAYS)
+    stuck = opportunities.filter(stage_id__in=open_stages, stage_entered_at__lt=stuck_since)
+    context["stuck_count"] = count_in_scope(
+        user, Opportunity.objects.filter(stage_id__in=open_stages, stage_entered_at__lt=stuck_since))
     context["stuck_opportunities"] = list(stuck.select_related("customer", "owner", "stage")
                                           .order_by("stage_entered_at", "id")[:PANEL_SIZE])
     context["stuck_after_days"] = STUCK_AFTER_DAYS
@@ -357,8 +407,8 @@ class TicketTable(tables.Table):
                              order_by=("customer__name",))
     status = tables.Column()
     owner = tables.Column(order_by=("owner__last_name", "owner__first_name"), default="—")
-    due_at = tables.DateTimeColumn(format="Y-m-d H:i", default="—")
-    created_at = tables.DateTimeColumn(format="Y-m-d H:i")
+    due_at = LocalDateTimeColumn(format="Y-m-d H:i", default="—")
+    created_at = LocalDateTimeColumn(format="Y-m-d H:i")
 
     class Meta:
         model = ServiceTicket
@@ -367,6 +417,7 @@ class TicketTable(tables.Table):
         row_attrs = {"class": lambda record: "table-danger" if is_overdue(record) else "",
                      "data-overdue": lambda record: "1" if is_overdue(record) else "0"}
         order_by = ("due_at",)
+        template_name = "sales/table.html"  # the rows rendered in Python (same HTML)
 
     def render_due_at(self, value, record):
         text = timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
@@ -388,6 +439,8 @@ class TicketListView(ScopedListView):
     title = gettext_lazy("Service tickets")
     empty_text = gettext_lazy("No service tickets match. Open one from a customer's page.")
     export_name = "service-tickets"
+    # every column read straight from values_list (fast export); the creation time as before
+    export_fields = {"created_at": ("created_at", iso_or_none)}
 
     @property
     def create_url(self):

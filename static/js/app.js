@@ -32,6 +32,11 @@
   });
 
   document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-print]")) {  // dashboards: print, or save as PDF from the dialog
+      event.preventDefault();
+      window.print();
+      return;
+    }
     var button = event.target.closest("[data-bulk]");
     if (!button) { return; }
     event.preventDefault();
@@ -73,10 +78,21 @@
       var chart = echarts.init(el);
       chart.setOption(option);
       el.dataset.drawn = "1";
-      if (el.dataset.drill) {
+      if (el.dataset.drill) {  // one URL pattern: "__value__" becomes the clicked category
         chart.on("click", function (params) {
           var url = el.dataset.drill.replace("__value__", encodeURIComponent(params.name));
           window.location.href = url;
+        });
+      } else if (el.dataset.drillUrls) {  // one URL per data index, from a json_script
+        var urlSource = document.getElementById(el.dataset.drillUrls);
+        var urls = urlSource ? (JSON.parse(urlSource.textContent) || []) : [];
+        chart.on("click", function (params) {
+          if (urls[params.dataIndex]) { window.location.href = urls[params.dataIndex]; }
+        });
+      } else if (el.hasAttribute("data-drill-items")) {  // each data item carries its own "drill" URL
+        chart.on("click", function (params) {
+          var item = params.data;
+          if (item && typeof item === "object" && item.drill) { window.location.href = item.drill; }
         });
       }
       window.addEventListener("resize", function () { chart.resize(); });

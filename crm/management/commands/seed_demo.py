@@ -38,6 +38,9 @@ class Command(BaseCommand):
                         raise
                     continue
                 module.seed(ctx)
+        from customers.services.dashboard import refresh_dashboard
+
+        refresh_dashboard()  # the customer overview's rollups, so the dashboard has figures at once
         self.stdout.write(self.style.SUCCESS(
             f"Demo data ({size}, seed {seed}) loaded in {time.monotonic() - started:.1f}s. "
             f"Logins: {', '.join(u[0] for u in DEMO_USERS)} / password {DEMO_PASSWORD}"

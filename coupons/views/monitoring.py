@@ -1,0 +1,99 @@
+"""监控: claims, redemptions, subsidy spent and GMV per day and department over a chosen period
+(filters in the URL), as charts and a table, inside the viewer's data scope."""
+import datetime
+from decimal import Decimal
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+from django.urls import path
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from crm import permissions
+from crm.models import Department
+from crm.ui import StyledFormMixin
+
+from ..models import Campaign
+from ..services.monitoring import daily_series
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 366
+
+
+class MonitoringFilter(StyledFormMixin, forms.Form):
+    start = forms.DateField(label=gettext_lazy("from"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=gettext_lazy("to"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    department = forms.ModelChoiceField(label=gettext_lazy("department"), queryset=Department.objects.none(),
+                                        required=False, empty_label=gettext_lazy("All departments in my scope"))
+
+    def clean(self):
+        data = super().clean()
+        today = timezone.localdate()
+        end = data.get("end") or today
+        start = data.get("start") or end - datetime.timedelta(days=DEFAULT_DAYS - 1)
+        if start > end:
+            self.add_error("start", _("The period must start before it ends."))
+        elif (end - start).days >= MAX_DAYS:
+            self.add_error("start", _("At most %(n)d days.") % {"n": MAX_DAYS})
+        data.update(start=start, end=end)
+        return data
+
+
+def _departments_for(user):
+    """The departments of the campaigns the user sees (the filter's choices)."""
+    campaigns = permissions.visible(user, Campaign.objects.all()).values("department_id")
+    return Department.objects.filter(pk__in=campaigns).order_by("path")
+
+
+METRICS = (
+    ("claims", gettext_lazy("Claims")),
+    ("redemptions", gettext_lazy("Redemptions")),
+    ("subsidy", gettext_lazy("Subsidy spent (¥)")),
+    ("gmv", gettext_lazy("GMV (¥)")),
+)
+
+
+@login_required
+def monitoring(request):
+    permissions.require(request.user, "coupons.view")
+    form = MonitoringFilter(request.GET or None)
+    form.fields["department"].queryset = _departments_for(request.user)
+    if request.GET and not form.is_valid():
+        today = timezone.localdate()
+        start, end, department = today - datetime.timedelta(days=DEFAULT_DAYS - 1), today, None
+    elif request.GET:
+        start, end, department = form.cleaned_data["start"], form.cleaned_data["end"], form.cleaned_data["department"]
+    else:
+        form = MonitoringFilter(initial={"end": timezone.localdate(),
+                                         "start": timezone.localdate() - datetime.timedelta(days=DEFAULT_DAYS - 1)})
+        form.fields["department"].queryset = _departments_for(request.user)
+        start, end, department = form.initial["start"], form.initial["end"], None
+    days, departments, cells = daily_series(request.user, start=start, end=end, department=department)
+    labels = [d.isoformat() for d in days]
+    charts = []
+    for key, title in METRICS:
+        series = [{"name": dept.name, "type": "line", "smooth": True, "showSymbol": len(days) <= 31,
+                   "data": [float(cells.get((day, dept.pk), {}).get(key, 0)) for day in days]}
+                  for dept in departments]
+        charts.append({"id": f"chart-{key}", "title": title, "option": {
+            "tooltip": {"trigger": "axis"}, "legend": {"type": "scroll", "bottom": 0},
+            "grid": {"left": 56, "right": 16, "top": 16, "bottom": 56},
+            "xAxis": {"type": "category", "data": labels}, "yAxis": {"type": "value"}, "series": series}})
+    rows, totals = [], {key: 0 for key, _title in METRICS}
+    for day in days:
+        for dept in departments:
+            figures = cells.get((day, dept.pk))
+            if figures:
+                rows.append({"day": day, "department": dept, **figures})
+                for key in totals:
+                    totals[key] += figures[key]
+    totals["subsidy_per_gmv"] = (totals["subsidy"] / totals["gmv"]).quantize(Decimal("0.0001")) if totals["gmv"] else None
+    return render(request, "coupons/monitoring.html", {
+        "form": form, "charts": charts, "rows": rows, "totals": totals, "start": start, "end": end,
+        "department": department, "departments": departments,
+    })
+
+
+urlpatterns = [path("monitoring/", monitoring, name="monitoring")]

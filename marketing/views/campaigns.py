@@ -1,0 +1,457 @@
+"""Campaign pages: the comparison list, the campaign with its funnel, events and touches, approval,
+registrations and check-in, sending with a preview of who is held back."""
+import csv
+import io
+
+import django_filters
+import django_tables2 as tables
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse, reverse_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from coupons.models import Batch, BudgetAccount
+from crm import permissions
+from crm.models import User
+from crm.ui import ScopedListView, StyledFormMixin
+from customers.selectors import may_see_mobile
+
+from ..forms import CampaignForm, EventForm, RegistrationForm, RegistrationImportForm, RejectForm, TouchForm
+from ..models import Campaign, CampaignStats, Event, Registration, Touch
+from ..services import campaigns as campaign_rules
+from ..services import sending, stats
+from .segments import segments_for
+
+
+def campaigns_for(user):
+    return permissions.visible(user, Campaign.objects.select_related("owner", "department", "segment"))
+
+
+class FigureColumn(tables.Column):
+    """A figure from the campaign's rolled-up statistics."""
+
+    def __init__(self, key, *args, money=False, **kwargs):
+        self.key, self.money = key, money
+        kwargs.setdefault("orderable", False)
+        kwargs.setdefault("empty_values", ())
+        kwargs.setdefault("attrs", {"td": {"class": "text-end"}, "th": {"class": "text-end"}})
+        super().__init__(*args, accessor="pk", **kwargs)
+
+    def render(self, record):
+        try:
+            figures = record.stats.figures
+        except CampaignStats.DoesNotExist:
+            figures = {}
+        value = figures.get(self.key)
+        if value is None:
+            return "—"
+        return f"¥{value}" if self.money else value
+
+    def value(self, record):
+        try:
+            return record.stats.figures.get(self.key)
+        except CampaignStats.DoesNotExist:
+            return None
+
+
+class CampaignTable(tables.Table):
+    name = tables.Column(linkify=True)
+    reached = FigureColumn("reached", verbose_name=gettext_lazy("reached"))
+    registered = FigureColumn("registered", verbose_name=gettext_lazy("registered"))
+    attended = FigureColumn("attended", verbose_name=gettext_lazy("attended"))
+    leads = FigureColumn("leads", verbose_name=gettext_lazy("leads"))
+    deals = FigureColumn("deals", verbose_name=gettext_lazy("deals"))
+    gmv = FigureColumn("gmv", verbose_name="GMV", money=True)
+    cost = FigureColumn("cost", verbose_name=gettext_lazy("cost"), money=True)
+    cost_per_deal = FigureColumn("cost_per_deal", verbose_name=gettext_lazy("cost per deal"), money=True)
+    roi = FigureColumn("roi", verbose_name="ROI")
+
+    class Meta:
+        model = Campaign
+        fields = ["name", "kind", "status", "start", "end", "owner"]
+        sequence = ["name", "kind", "status", "start", "end", "owner", "reached", "registered", "attended", "leads",
+                    "deals", "gmv", "cost", "cost_per_deal", "roi"]
+        attrs = {"class": "table table-hover align-middle mb-0"}
+        order_by = ("-start",)
+
+
+class CampaignFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label=gettext_lazy("Name"))
+    kind = django_filters.ChoiceFilter(choices=Campaign.Kind.choices, label=gettext_lazy("type"))
+    status = django_filters.ChoiceFilter(choices=Campaign.Status.choices, label=gettext_lazy("status"))
+    owner = django_filters.ModelChoiceFilter(queryset=User.objects.none(), label=gettext_lazy("owner"))
+    start_after = django_filters.DateFilter(field_name="end", lookup_expr="gte", label=gettext_lazy("running from"))
+    start_before = django_filters.DateFilter(field_name="start", lookup_expr="lte",
+                                             label=gettext_lazy("running until"))
+
+    class Meta:
+        model = Campaign
+        fields = ["q", "kind", "status", "owner", "start_after", "start_before"]
+
+    def __init__(self, *args, request=None, **kwargs):
+        super().__init__(*args, request=request, **kwargs)
+        if request is not None:
+            self.filters["owner"].queryset = permissions.assignable_users(request.user)
+
+    def get_form_class(self):
+        return type("StyledFilterForm", (StyledFormMixin, super().get_form_class()), {})
+
+
+class CampaignListView(ScopedListView):
+    """The campaigns, each with its figures: the comparison table across campaigns."""
+
+    model = Campaign
+    table_class = CampaignTable
+    filterset_class = CampaignFilter
+    view_action = "marketing.view"
+    export_action = "marketing.view"
+    create_url = reverse_lazy("marketing:campaign_create")
+    create_action = "marketing.manage"
+    title = gettext_lazy("Marketing campaigns")
+    export_name = "campaigns"
+    empty_text = gettext_lazy("No campaigns yet. Create one for a segment: an open day, a live stream, a push.")
+
+    def base_queryset(self):
+        return Campaign.objects.select_related("owner", "stats")
+
+
+def _form_querysets(user):
+    return {
+        "segments": segments_for(user),
+        "accounts": permissions.visible(user, BudgetAccount.objects.select_related("period", "department")),
+        "batches": permissions.visible(user, Batch.objects.select_related("campaign")).exclude(
+            status__in=["rejected", "ended"]).order_by("-created_at"),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def campaign_form(request, pk=None):
+    permissions.require(request.user, "marketing.manage")
+    campaign = get_object_or_404(campaigns_for(request.user), pk=pk) if pk else Campaign()
+    initial = {}
+    if not pk and request.GET.get("segment"):
+        initial["segment"] = request.GET["segment"]
+    form = CampaignForm(request.POST or None, instance=campaign, initial=initial, **_form_querysets(request.user))
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                campaign = campaign_rules.save_campaign(actor=request.user, campaign=form.save(commit=False),
+                                                        batches=list(form.cleaned_data["batches"]))
+        except ValidationError as exc:
+            for field, errors in (exc.message_dict.items() if hasattr(exc, "error_dict") else [(None, exc.messages)]):
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, _("Campaign saved. Add events and touches, then submit it for approval."))
+            return redirect(campaign)
+    return render(request, "crm/admin/form.html", {
+        "form": form, "title": campaign.name if pk else _("New campaign"),
+        "cancel_url": campaign.get_absolute_url() if pk else reverse("marketing:campaigns")})
+
+
+def funnel_chart(figures):
+    steps = [(_("Reached"), figures.get("reached", 0)), (_("Opened"), figures.get("opened", 0)),
+             (_("Clicked"), figures.get("clicked", 0)), (_("Registered"), figures.get("registered", 0)),
+             (_("Attended"), figures.get("attended", 0)), (_("Leads"), figures.get("leads", 0)),
+             (_("Deals"), figures.get("deals", 0))]
+    top = max([v for _label, v in steps] + [1])
+    return {
+        "tooltip": {"trigger": "item", "formatter": "{b}: {c}"},
+        "series": [{"type": "funnel", "sort": "none", "min": 0, "max": top, "gap": 2,
+                    "left": "10%", "width": "80%", "label": {"show": True, "position": "inside", "formatter": "{b} {c}"},
+                    "data": [{"name": str(label), "value": value} for label, value in steps]}],
+    }
+
+
+@login_required
+def campaign_detail(request, pk):
+    permissions.require(request.user, "marketing.view")
+    campaign = get_object_or_404(campaigns_for(request.user).select_related("budget_account", "approved_by"), pk=pk)
+    record = CampaignStats.objects.filter(campaign=campaign).first()
+    figures = record.figures if record else {}
+    events = list(campaign.events.all())
+    by_event = figures.get("by_event", {})
+    for event in events:
+        event.figures = by_event.get(str(event.pk), {})
+    can_manage = permissions.can(request.user, "marketing.manage")
+    return render(request, "marketing/campaigns/detail.html", {
+        "campaign": campaign, "figures": figures, "refreshed_at": record.refreshed_at if record else None,
+        "funnel": funnel_chart(figures) if figures else None, "events": events,
+        "touches": campaign.touches.select_related("event", "content"),
+        "batches": campaign.batches.select_related("campaign"), "plans": campaign.nurture_plans.all(),
+        "by_channel": figures.get("by_channel", {}), "channel_labels": dict(Touch._meta.get_field("channel").choices),
+        "can_manage": can_manage, "reject_form": RejectForm(),
+        "can_approve": campaign.status == Campaign.Status.SUBMITTED and campaign_rules.can_approve(request.user,
+                                                                                                  campaign),
+        "attribution_days": stats.MarketingSettings.current().attribution_days,
+    })
+
+
+@login_required
+@require_POST
+def campaign_action(request, pk, action):
+    campaign = get_object_or_404(campaigns_for(request.user), pk=pk)
+    if action not in ("approve", "reject", "refresh") and action not in campaign_rules.TRANSITIONS:
+        raise PermissionDenied
+    try:
+        if action == "refresh":
+            permissions.require(request.user, "marketing.view")
+            stats.attribute()
+            stats.refresh(campaign.pk)
+            messages.success(request, _("Figures refreshed."))
+        else:
+            if action not in ("approve", "reject"):
+                permissions.require(request.user, "marketing.manage")
+            campaign = campaign_rules.change_status(actor=request.user, campaign=campaign, action=action,
+                                                    reason=request.POST.get("reason", ""))
+            messages.success(request, _("The campaign is now %(status)s.") % {
+                "status": campaign.get_status_display().lower()})
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect(campaign)
+
+
+# -- events and registrations ---------------------------------------------------------------------
+
+def events_for(user):
+    return Event.objects.filter(campaign__in=campaigns_for(user)).select_related("campaign")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def event_form(request, campaign_pk=None, pk=None):
+    permissions.require(request.user, "marketing.manage")
+    if pk:
+        event = get_object_or_404(events_for(request.user), pk=pk)
+        campaign = event.campaign
+    else:
+        campaign = get_object_or_404(campaigns_for(request.user), pk=campaign_pk)
+        event = Event(campaign=campaign)
+    form = EventForm(request.POST or None, instance=event)
+    if request.method == "POST" and form.is_valid():
+        try:
+            event = campaign_rules.save_event(event=form.save(commit=False))
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, _("Event saved."))
+            return redirect(event)
+    return render(request, "crm/admin/form.html", {
+        "form": form, "title": event.name if pk else _("New event for %(c)s") % {"c": campaign.name},
+        "cancel_url": campaign.get_absolute_url()})
+
+
+@login_required
+def event_detail(request, pk):
+    permissions.require(request.user, "marketing.view")
+    event = get_object_or_404(events_for(request.user), pk=pk)
+    status = request.GET.get("status", "")
+    registrations = event.registrations.select_related("customer", "lead").order_by("-registered_at")
+    if status in Registration.Status.values:
+        registrations = registrations.filter(status=status)
+    page = Paginator(registrations, 50).get_page(request.GET.get("page"))
+    return render(request, "marketing/campaigns/event.html", {
+        "event": event, "campaign": event.campaign, "registrations": page.object_list, "page": page, "status": status,
+        "statuses": Registration.Status.choices, "form": RegistrationForm(), "import_form": RegistrationImportForm(),
+        "touches": event.touches.all(), "show_mobile": may_see_mobile(request.user),
+        "can_manage": permissions.can(request.user, "marketing.manage"),
+    })
+
+
+@login_required
+@require_POST
+def registration_add(request, pk):
+    permissions.require(request.user, "marketing.manage")
+    event = get_object_or_404(events_for(request.user), pk=pk)
+    form = RegistrationForm(request.POST)
+    if form.is_valid():
+        try:
+            registration = campaign_rules.register(
+                event=event, mobile=form.cleaned_data["mobile"], name=form.cleaned_data["name"],
+                attended=form.cleaned_data["attended"], actor=request.user)
+        except ValidationError as exc:
+            for field, errors in (exc.message_dict.items() if hasattr(exc, "error_dict") else [(None, exc.messages)]):
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, _("%(name)s is %(status)s.") % {
+                "name": registration.name, "status": registration.get_status_display().lower()})
+            return redirect(event)
+    return render(request, "marketing/campaigns/event.html", {
+        "event": event, "campaign": event.campaign, "registrations": event.registrations.all()[:50],
+        "statuses": Registration.Status.choices, "form": form, "import_form": RegistrationImportForm(),
+        "touches": event.touches.all(), "show_mobile": may_see_mobile(request.user), "can_manage": True,
+    }, status=422)
+
+
+@login_required
+@require_POST
+def registration_action(request, pk, action):
+    permissions.require(request.user, "marketing.manage")
+    registration = get_object_or_404(Registration.objects.filter(event__in=events_for(request.user)), pk=pk)
+    try:
+        if action == "check_in":
+            campaign_rules.check_in(registration=registration)
+            messages.success(request, _("%(name)s checked in.") % {"name": registration.name})
+        elif action == "cancel":
+            campaign_rules.cancel_registration(registration=registration)
+            messages.success(request, _("Registration of %(name)s cancelled.") % {"name": registration.name})
+        else:
+            raise PermissionDenied
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect(registration.event)
+
+
+def _truthy(value):
+    return str(value or "").strip().lower() in ("1", "y", "yes", "true", "是", "已到", "到", "签到")
+
+
+def read_registration_rows(data):
+    """Rows of a registration CSV (UTF-8 with or without BOM, or GBK) as dicts."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ValidationError(_("The file is neither UTF-8 nor GBK text."))
+    reader = csv.DictReader(io.StringIO(text))
+    headers = {h.strip().lower(): h for h in reader.fieldnames or []}
+    aliases = {"mobile": ("mobile", "手机", "手机号"), "name": ("name", "姓名"), "attended": ("attended", "签到", "到场")}
+    columns = {}
+    for key, names in aliases.items():
+        for name in names:
+            if name in headers:
+                columns[key] = headers[name]
+                break
+    if "mobile" not in columns:
+        raise ValidationError(_("The file needs a mobile column."))
+    return [{key: (row.get(column) or "").strip() for key, column in columns.items()} for row in reader]
+
+
+@login_required
+@require_POST
+def registration_import(request, pk):
+    """All or nothing: every row is registered, or none and the errors are listed by row."""
+    permissions.require(request.user, "marketing.manage")
+    event = get_object_or_404(events_for(request.user), pk=pk)
+    form = RegistrationImportForm(request.POST, request.FILES)
+    errors = []
+    if form.is_valid():
+        try:
+            rows = read_registration_rows(form.cleaned_data["file"].read())
+        except ValidationError as exc:
+            errors.append(" ".join(exc.messages))
+            rows = []
+        try:
+            with transaction.atomic():
+                for number, row in enumerate(rows, start=2):
+                    try:
+                        with transaction.atomic():
+                            campaign_rules.register(event=event, mobile=row.get("mobile", ""),
+                                                    name=row.get("name", ""), attended=_truthy(row.get("attended")),
+                                                    source=Registration.Source.IMPORT, actor=request.user)
+                    except ValidationError as exc:
+                        detail = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items()) \
+                            if hasattr(exc, "error_dict") else " ".join(exc.messages)
+                        errors.append(_("Row %(n)s: %(detail)s") % {"n": number, "detail": detail})
+                if errors:
+                    raise ValidationError("rollback")
+        except ValidationError:
+            pass
+        if not errors:
+            messages.success(request, _("%(n)s rows imported.") % {"n": len(rows)})
+            return redirect(event)
+    else:
+        errors.append(" ".join(e for errs in form.errors.values() for e in errs))
+    messages.error(request, _("Nothing was imported. Fix these rows and upload the file again:"))
+    for error in errors[:50]:
+        messages.error(request, error)
+    return redirect(event)
+
+
+# -- touches ------------------------------------------------------------------------------------
+
+def touches_for(user):
+    return Touch.objects.filter(campaign__in=campaigns_for(user)).select_related("campaign", "event", "content")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def touch_form(request, campaign_pk=None, pk=None):
+    permissions.require(request.user, "marketing.manage")
+    if pk:
+        touch = get_object_or_404(touches_for(request.user), pk=pk)
+        campaign = touch.campaign
+        if touch.status not in (Touch.Status.DRAFT, Touch.Status.SCHEDULED):
+            messages.error(request, _("A touch that went out cannot be changed."))
+            return redirect(campaign)
+    else:
+        campaign = get_object_or_404(campaigns_for(request.user), pk=campaign_pk)
+        touch = Touch(campaign=campaign, created_by=request.user,
+                      channel=(campaign.channels or ["sms"])[0])
+        if request.GET.get("event"):
+            touch.event = campaign.events.filter(pk=request.GET["event"]).first()
+    form = TouchForm(request.POST or None, instance=touch, campaign=campaign)
+    if request.method == "POST" and form.is_valid():
+        touch = form.save(commit=False)
+        touch.status = Touch.Status.SCHEDULED if touch.scheduled_at else Touch.Status.DRAFT
+        touch.save()
+        messages.success(request, _("Touch saved.") + " " + (
+            _("It goes out at the scheduled time once the campaign is approved.") if touch.scheduled_at else
+            _("Press Send when you are ready.")))
+        return redirect(campaign)
+    return render(request, "crm/admin/form.html", {
+        "form": form, "title": _("Touch for %(c)s") % {"c": campaign.name}, "cancel_url": campaign.get_absolute_url()})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def touch_send(request, pk):
+    """GET: who would get it and who is held back. POST: send."""
+    permissions.require(request.user, "marketing.manage")
+    touch = get_object_or_404(touches_for(request.user), pk=pk)
+    if request.method == "POST":
+        try:
+            touch = sending.start_send(actor=request.user, touch=touch)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Sending to %(n)s people; the figures update as it goes.") % {
+                "n": touch.recipients})
+        return redirect(touch.campaign)
+    try:
+        estimate = sending.estimate(touch)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(touch.campaign)
+    held = [(sending.HOLD_REASONS[k], v) for k, v in estimate["held"].items() if v]
+    return render(request, "marketing/campaigns/send.html", {
+        "touch": touch, "campaign": touch.campaign, "estimate": estimate, "held": held,
+        "can_send": touch.campaign.can_send and touch.status in (Touch.Status.DRAFT, Touch.Status.SCHEDULED)})
+
+
+urlpatterns = [
+    path("", CampaignListView.as_view(), name="campaigns"),
+    path("campaigns/new/", campaign_form, name="campaign_create"),
+    path("campaigns/<int:pk>/", campaign_detail, name="campaign"),
+    path("campaigns/<int:pk>/edit/", campaign_form, name="campaign_edit"),
+    path("campaigns/<int:pk>/<str:action>/", campaign_action, name="campaign_action"),
+    path("campaigns/<int:campaign_pk>/events/new/", event_form, name="event_create"),
+    path("events/<int:pk>/", event_detail, name="event"),
+    path("events/<int:pk>/edit/", event_form, name="event_edit"),
+    path("events/<int:pk>/register/", registration_add, name="registration_add"),
+    path("events/<int:pk>/import/", registration_import, name="registration_import"),
+    path("registrations/<int:pk>/<str:action>/", registration_action, name="registration_action"),
+    path("campaigns/<int:campaign_pk>/touches/new/", touch_form, name="touch_create"),
+    path("touches/<int:pk>/edit/", touch_form, name="touch_edit"),
+    path("touches/<int:pk>/send/", touch_send, name="touch_send"),
+]
