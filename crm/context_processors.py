@@ -31,6 +31,7 @@ def _nav(user, path):
             ("sales:pool", _("Public pool"), "bi-water", "sales.view"),
             ("sales:opportunities", _("Opportunities"), "bi-briefcase", "sales.view"),
             ("sales:board", _("Pipeline board"), "bi-kanban", "sales.view"),
+            ("sales:followups", _("Follow-ups"), "bi-chat-dots", "sales.view"),
             ("sales:reminders", _("Reminders"), "bi-alarm", "sales.view"),
             ("sales:tasks", _("Tasks"), "bi-check2-square", "sales.view"),
             ("sales:approvals", _("Approvals"), "bi-patch-check", "sales.assign"),

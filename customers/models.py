@@ -82,7 +82,8 @@ class Customer(models.Model):
     gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, blank=True, default="")
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     region = models.CharField(_("region"), max_length=100, blank=True, db_index=True)
-    source = models.CharField(_("source channel"), max_length=20, choices=Source.choices, default=Source.OTHER)
+    source = models.CharField(_("source channel"), max_length=20, choices=Source.choices, default=Source.OTHER,
+                              db_index=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("owner"),

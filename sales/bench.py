@@ -36,6 +36,8 @@ register(
     Scenario("sales.workbench.rep1", "rep1", "/"),
     Scenario("sales.workbench.manager1", "manager1", "/"),
     Scenario("sales.reminders", "rep1", "/sales/reminders/"),
+    Scenario("sales.followups", "manager1", "/sales/followups/"),
+    Scenario("sales.followups.director", "director", "/sales/followups/"),
     Scenario("sales.tasks", "rep1", "/sales/tasks/"),
 )
 

@@ -10,7 +10,7 @@ from crm.models import Department, User
 from crm.ui import StyledFormMixin
 from customers.models import Customer
 
-from .models import Grade, Lead
+from .models import FollowUp, Grade, Lead
 
 OPEN, ALL, QUALIFIED_ON = "open", "all", "qualified_on"
 
@@ -76,3 +76,46 @@ class LeadFilter(django_filters.FilterSet):
         if len(digits) >= 4:
             q |= Q(mobile__contains=digits)
         return queryset.filter(q)
+
+
+class FollowUpFilter(django_filters.FilterSet):
+    """The follow-up list: by rep, department (and below), channel, direction and time."""
+
+    created_by = django_filters.ModelChoiceFilter(queryset=User.objects.none(), label=_("by"))
+    department = django_filters.ModelChoiceFilter(queryset=None, label=_("department"), method="filter_department")
+    channel = django_filters.ChoiceFilter(choices=FollowUp.Channel.choices, label=_("channel"))
+    direction = django_filters.ChoiceFilter(choices=FollowUp.Direction.choices, label=_("direction"))
+    at_after = django_filters.DateFilter(label=_("from"), method="filter_after")
+    at_before = django_filters.DateFilter(label=_("to"), method="filter_before")
+
+    class Meta:
+        model = FollowUp
+        fields = ["created_by", "department", "channel", "direction", "at_after", "at_before"]
+
+    def __init__(self, *args, request=None, **kwargs):
+        from crm.models import Department
+
+        super().__init__(*args, request=request, **kwargs)
+        self.filters["department"].queryset = Department.objects.all()
+        if request is not None:
+            self.filters["created_by"].queryset = permissions.assignable_users(request.user).order_by("username")
+
+    def get_form_class(self):
+        return type("StyledFilterForm", (StyledFormMixin, super().get_form_class()), {})
+
+    def filter_department(self, queryset, name, value):
+        from .forms_opportunities import in_subtree
+
+        return in_subtree(queryset, "department", value) if value else queryset
+
+    def filter_after(self, queryset, name, value):
+        from .forms_opportunities import day_start
+
+        return queryset.filter(at__gte=day_start(value))
+
+    def filter_before(self, queryset, name, value):
+        import datetime
+
+        from .forms_opportunities import day_start
+
+        return queryset.filter(at__lt=day_start(value + datetime.timedelta(days=1)))

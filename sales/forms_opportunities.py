@@ -15,7 +15,7 @@ from crm.models import Department, User
 from crm.ui import StyledFormMixin
 from customers.models import Customer
 
-from .models import Opportunity, OpportunityStage
+from .models import Opportunity, OpportunityStage, StageHistory
 
 OPEN, CLOSED, WON, LOST, ALL = "open", "closed", "won", "lost", "all"
 
@@ -67,11 +67,16 @@ class OpportunityFilter(django_filters.FilterSet):
     lost_reason = django_filters.CharFilter(label=_("lost reason"), field_name="lost_reason")
     stuck_days = django_filters.NumberFilter(label=_("no stage change for (days)"), method="filter_stuck",
                                              min_value=0)
+    left_stage = django_filters.ModelChoiceFilter(queryset=OpportunityStage.objects.order_by("position", "id"),
+                                                  label=_("left the stage"), method="filter_left_stage")
+    left_after = django_filters.DateFilter(label=_("left it from"), method="filter_with_left_stage")
+    left_before = django_filters.DateFilter(label=_("left it until"), method="filter_with_left_stage")
 
     class Meta:
         model = Opportunity
         fields = ["q", "status", "stage", "owner", "close_after", "close_before", "department", "source",
-                  "closed_after", "closed_before", "created_after", "created_before", "lost_reason", "stuck_days"]
+                  "closed_after", "closed_before", "created_after", "created_before", "lost_reason", "stuck_days",
+                  "left_stage", "left_after", "left_before"]
 
     def __init__(self, data=None, *args, request=None, **kwargs):
         if data is None or not data.get("status"):
@@ -117,6 +122,22 @@ class OpportunityFilter(django_filters.FilterSet):
 
     def filter_created_before(self, queryset, name, value):
         return queryset.filter(created_at__lt=day_start(value + datetime.timedelta(days=1)))
+
+    def filter_left_stage(self, queryset, name, value):
+        """Opportunities with a stay in ``value`` that ended within left_after..left_before (the
+        dashboard's time-per-stage bars)."""
+        if not value:
+            return queryset
+        stays = StageHistory.objects.filter(stage=value, left_at__isnull=False)
+        after, before = self.form.cleaned_data.get("left_after"), self.form.cleaned_data.get("left_before")
+        if after:
+            stays = stays.filter(left_at__gte=day_start(after))
+        if before:
+            stays = stays.filter(left_at__lt=day_start(before + datetime.timedelta(days=1)))
+        return queryset.filter(pk__in=stays.values("opportunity_id"))
+
+    def filter_with_left_stage(self, queryset, name, value):
+        return queryset  # read by filter_left_stage
 
     def filter_stuck(self, queryset, name, value):
         if value is None:

@@ -57,3 +57,27 @@ class LeadTable(tables.Table):
 
     def value_grade(self, value):
         return value
+
+
+class FollowUpTable(tables.Table):
+    """跟进记录: every touch in scope, newest first."""
+
+    at = LocalDateTimeColumn(verbose_name=_("time"))
+    subject = tables.Column(verbose_name=_("customer or lead"), accessor="pk", orderable=False,
+                            exclude_from_export=True)
+    content = tables.Column(verbose_name=_("content"))
+
+    class Meta:
+        from .models import FollowUp
+
+        model = FollowUp
+        fields = ["at", "subject", "channel", "direction", "outcome", "content", "created_by"]
+        attrs = {"class": "table table-hover align-middle mb-0"}
+        order_by = ("-at",)
+
+    def render_subject(self, record):
+        target = record.customer or record.lead
+        return format_html('<a href="{}">{}</a>', target.get_absolute_url(), target.name) if target else "—"
+
+    def render_content(self, value):
+        return value if len(value) <= 80 else value[:79] + "…"

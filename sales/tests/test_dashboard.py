@@ -215,7 +215,15 @@ def test_drill_down_lists_total_what_the_chart_shows(client, org, data):
         assert _list_totals(client, row["url"])[0] == row["count"]
     for row in ctx["activity"]["rows"]:
         assert _list_totals(client, row["won_url"])[0] == row["won_count"]
+    charts_by_id = {c["id"]: c for c in ctx["charts"]}
+    for day, url in zip(ctx["activity"]["days"], charts_by_id["chart-daily"]["urls"]):
+        if day["followups"]:
+            assert _list_totals(client, url)[0] == day["followups"], url
     assert _list_totals(client, ctx["stuck"]["url"])[0] == ctx["stuck"]["count"] == 2
+    stays = [row for row in ctx["stage_times"] if row["stays"]]
+    assert stays  # the data set has stays that ended in November
+    for row in stays:  # one stay per opportunity here, so the list counts the stays
+        assert _list_totals(client, row["url"])[0] == row["stays"], row["url"]
     assert f'department={org.sales1.pk}' in ctx["stuck"]["url"]
     # the chart carries the same URLs by data index
     charts = {c["id"]: c for c in ctx["charts"]}
@@ -304,3 +312,22 @@ def test_queries_are_bounded_whatever_the_data_size(client, org, data, django_as
         assert client.get(SALES_URL, NOVEMBER).status_code == 200
     with django_assert_max_num_queries(20):
         assert client.get(PERFORMANCE_URL, {"date": "2026-11-10"}).status_code == 200
+
+
+
+def test_follow_up_and_new_customer_figures_open_their_lists(client, org, data, django_assert_max_num_queries):
+    for metric in ("followups", "new_customers"):
+        perf = get(client, org.director, PERFORMANCE_URL, {"date": "2026-11-10", "metric": metric}).context
+        for row in perf["reps"]:
+            response = client.get(row["url"])
+            assert response.status_code == 200, row["url"]
+            assert response.context["table"].paginator.count == row["value"], (metric, row["url"])
+        november = perf["trend"][10]
+        assert client.get(november["url"]).context["table"].paginator.count == november["value"], november["url"]
+    with django_assert_max_num_queries(12):
+        assert client.get("/sales/followups/").status_code == 200
+    client.force_login(org.rep1)
+    listed = client.get("/sales/followups/").context["table"].paginator.count
+    from sales.models import FollowUp
+
+    assert listed == FollowUp.objects.filter(created_by=org.rep1).count()

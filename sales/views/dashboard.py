@@ -105,6 +105,9 @@ def _sales_context(request):
 
     # time per stage
     stage_times = data["stage_times"]
+    for row in stage_times:
+        row["url"] = _url(opp_list, [("status", "all"), ("left_stage", row["stage"].pk),
+                                     ("left_after", f.since.isoformat()), ("left_before", f.until.isoformat())], scope)
     stage_time_option = _chart({
         "grid": {"left": 48, "right": 16, "top": 36, "bottom": 48},
         "xAxis": {"type": "category", "data": [r["stage"].name for r in stage_times],
@@ -213,13 +216,16 @@ def _sales_context(request):
 
     charts = _charts([
         ("funnel", funnel_option, [s["url"] for s in funnel["steps"]]),
-        ("stage-time", stage_time_option, None),
+        ("stage-time", stage_time_option, [r["url"] for r in stage_times]),
         ("pipeline-stage", pipeline_stage_option, [r["url"] for r in pipe["stages"]]),
         ("pipeline-owner", pipeline_owner_option, [r["url"] for r in pipe["owners"]]),
         ("forecast", forecast_option, [r["url"] for r in forecast["months"]]),
         ("lost-reasons", reasons_option, [r["url"] for r in closed["reasons"]]),
         ("activity", activity_option, [r["won_url"] for r in activity["rows"]]),
-        ("daily", daily_option, None),
+        ("daily", daily_option, [
+            _url(reverse("sales:followups"), [("at_after", d["day"].isoformat()), ("at_before", d["day"].isoformat())],
+                 [("created_by" if k == "owner" else k, v) for k, v in scope if k in ("owner", "department")])
+            for d in activity["days"]]),
     ])
     tables = {
         "funnel": ([_("Step"), _("Count"), _("Conversion from the step before (%)")],
@@ -282,6 +288,8 @@ def _performance_context(request):
     span_closed = [("closed_after", data["start"].isoformat()), ("closed_before", data["last"].isoformat())]
     span_created = [("created_after", data["start"].isoformat()), ("created_before", data["last"].isoformat())]
     opp_list, customer_list = reverse("sales:opportunities"), reverse("customers:list")
+    followup_list = reverse("sales:followups")
+    span_at = [("at_after", data["start"].isoformat()), ("at_before", data["last"].isoformat())]
     for row in data["reps"]:
         if metric in WON_METRICS:
             row["url"] = _url(opp_list, [("status", "won"), ("owner", row["user"].pk)], span_closed, without_owner)
@@ -289,11 +297,21 @@ def _performance_context(request):
             row["url"] = _url(customer_list, [("owner", row["user"].pk)], span_created,
                               [(k, v) for k, v in without_owner if k == "source"])
         else:
-            row["url"] = ""
+            row["url"] = _url(followup_list, [("created_by", row["user"].pk)], span_at,
+                              [(k, v) for k, v in without_owner if k == "department"])
     for row in data["trend"]:
-        row["url"] = (_url(opp_list, [("status", "won"), ("closed_after", row["month"].isoformat()),
-                                      ("closed_before", row["end"].isoformat())], scope)
-                      if metric in WON_METRICS else "")
+        month = [("closed_after", row["month"].isoformat()), ("closed_before", row["end"].isoformat())]
+        if metric in WON_METRICS:
+            row["url"] = _url(opp_list, [("status", "won")], month, scope)
+        elif metric == Target.Metric.NEW_CUSTOMERS:
+            row["url"] = _url(customer_list, [("created_after", row["month"].isoformat()),
+                                              ("created_before", row["end"].isoformat())],
+                              [(k, v) for k, v in scope if k in ("owner", "department", "source")])
+        else:
+            row["url"] = _url(followup_list, [("at_after", row["month"].isoformat()),
+                                              ("at_before", row["end"].isoformat())],
+                              [("created_by" if k == "owner" else k, v) for k, v in scope
+                               if k in ("owner", "department")])
     metric_label = dict(Target.Metric.choices)[metric]
     reps = data["reps"]
     board_option = _chart({

@@ -36,7 +36,8 @@ from ..forms_work import (
 from ..models import (FollowUp, Grade, Lead, Opportunity, OpportunityStage, Reminder, ServiceTicket, StageApproval,
                       Target, Task)
 from ..services import tickets as ticket_services
-from ..tables import iso_or_none
+from ..filters import FollowUpFilter
+from ..tables import FollowUpTable, iso_or_none
 
 PANEL_SIZE = 8
 STUCK_AFTER_DAYS = 14
@@ -429,6 +430,22 @@ class TicketTable(tables.Table):
         return value
 
 
+class FollowUpListView(ScopedListView):
+    """Every follow-up in the user's scope: the list behind the dashboards' activity figures."""
+
+    model = FollowUp
+    table_class = FollowUpTable
+    filterset_class = FollowUpFilter
+    view_action = "sales.view"
+    export_action = "sales.view"
+    title = gettext_lazy("Follow-ups")
+    empty_text = gettext_lazy("No follow-ups match. Record one from a customer's or a lead's page.")
+    export_name = "follow-ups"
+
+    def base_queryset(self):
+        return FollowUp.objects.select_related("customer", "lead", "created_by")
+
+
 class TicketListView(ScopedListView):
     model = ServiceTicket
     table_class = TicketTable
@@ -542,6 +559,7 @@ def ticket_resolve(request, pk):
 
 urlpatterns = [
     path("followups/new/", followup_create, name="followup_create"),
+    path("followups/", FollowUpListView.as_view(), name="followups"),
     path("reminders/", reminder_list, name="reminders"),
     path("reminders/<int:pk>/complete/", reminder_complete, name="reminder_complete"),
     path("reminders/<int:pk>/snooze/", reminder_snooze, name="reminder_snooze"),
