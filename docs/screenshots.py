@@ -249,7 +249,7 @@ PLAN = [
                                ("15-customer-overview", "/customers/dashboard/"),
                                ("16-segmentation", "/customers/segments/")])),
     ("marketing", simple_pages([("17-marketing-home", "/"), ("18-campaigns", "/marketing/"),
-                                ("19-campaign", "/marketing/", "main table tbody a[href^='/marketing/campaigns/']"),
+                                ("19-campaign", "/marketing/", "main table tbody tr:last-child a[href^='/marketing/campaigns/']"),
                                 ("20-segment-builder", "/marketing/segments/new/"),
                                 ("21-coupon-batches", "/coupons/"), ("22-coupon-monitoring", "/coupons/monitoring/"),
                                 ("23-coupons-dashboard", "/coupons/dashboard/")])),
