@@ -4,6 +4,7 @@ Development needs nothing: SQLite and a filesystem message broker under ``var/``
 Set ``DATABASE_URL`` / ``REDIS_URL`` for PostgreSQL and Redis, and ``DJANGO_ENV=production``
 for a deployment (which then refuses to start without a real ``SECRET_KEY``).
 """
+import datetime
 import os
 from pathlib import Path
 
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "django_tables2",
     "django_celery_beat",
     "auditlog",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -72,7 +74,19 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
     "crm.middleware.ContentSecurityPolicyMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Login brute-force protection (django-axes): 5 failed logins for one username from one address
+# lock that pair for 15 minutes; a success resets the count. Admins can unlock with
+# `python manage.py axes_reset_username <name>`.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", 15)))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "crm.urls"
 WSGI_APPLICATION = "crm.wsgi.application"
