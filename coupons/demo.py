@@ -426,22 +426,13 @@ def check(stdout=None):
 def seed_existing(*, size="large", random_seed=1):
     """Add the coupons part to a database that already holds the rest of the demo set (users and
     departments from ``seed_demo``, customers and orders), in one transaction."""
-    from crm.demo import DemoContext
-    from crm.models import Department, User
-
-    ctx = DemoContext(size=size, seed=random_seed)
-    ctx.users = {user.username: user for user in User.objects.filter(username__in=[
-        "admin", "director", "manager1", "manager2", "rep1", "rep2", "rep3", "rep4", "marketing"])}
-    ctx.departments = {
-        "company": Department.objects.get(parent__isnull=True, pk=ctx.users["admin"].department_id),
-        "region": ctx.users["director"].department, "sales1": ctx.users["manager1"].department,
-        "sales2": ctx.users["manager2"].department, "marketing": ctx.users["marketing"].department,
-    }
     import sys
 
     from django.core.management.base import OutputWrapper
 
-    ctx.stdout = OutputWrapper(sys.stdout)
+    from crm.demo import existing_context
+
+    ctx = existing_context(size=size, seed=random_seed, stdout=OutputWrapper(sys.stdout))
     with transaction.atomic():
         seed(ctx)
     return ctx

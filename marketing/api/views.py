@@ -7,29 +7,19 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from coupons.api.views import CouponCustomerRefSerializer
 from crm.api.base import idempotent
 from crm.api.errors import BusinessRuleError
-from crm.phone import normalize_mobile
 from customers.models import Customer
 
 from ..models import Event, Registration
 from ..services import campaigns as campaign_rules
 
 
-class PersonSerializer(serializers.Serializer):
-    id = serializers.IntegerField(required=False, help_text="A customer id.")
-    mobile = serializers.CharField(required=False, max_length=30)
-    name = serializers.CharField(required=False, max_length=100, help_text="Needed for someone new.")
+class PersonSerializer(CouponCustomerRefSerializer):
+    """A customer by id or mobile (normalized), with a name for someone new."""
 
-    def validate(self, data):
-        if not data.get("id") and not data.get("mobile"):
-            raise serializers.ValidationError("Give the customer's id or a mobile.")
-        if data.get("mobile"):
-            try:
-                data["mobile"] = normalize_mobile(data["mobile"])
-            except ValidationError as exc:
-                raise serializers.ValidationError({"mobile": exc.messages})
-        return data
+    name = serializers.CharField(required=False, max_length=100, help_text="Needed for someone new.")
 
 
 class RegistrationInSerializer(serializers.Serializer):

@@ -19,7 +19,7 @@ from django.db.models import DateTimeField, IntegerField, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..models import Enrollment, Message, NurturePlan, OptOut, Segment
+from ..models import Enrollment, Message, NurturePlan, NurtureStep, OptOut, Segment
 from . import segments, sending
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ def step_due(*, now=None, limit=500):
         steps_by_plan = {}
         for enrollment in due:
             plan = enrollment.plan
-            steps = steps_by_plan.setdefault(plan.pk, list(plan.steps.order_by("day", "id")))
+            steps = steps_by_plan.setdefault(plan.pk, list(plan.steps.select_related("content").order_by("day", "id")))
             reason = _stop_reason(enrollment, plan)
             if reason:
                 _finish(enrollment, Enrollment.Status.STOPPED, reason, now)
@@ -131,15 +131,13 @@ def step_due(*, now=None, limit=500):
                 due_at = max(now, enrollment.enrolled_at + datetime.timedelta(days=steps[nxt].day))
                 Enrollment.objects.filter(pk=enrollment.pk).update(step_index=nxt, next_due_at=due_at, deferrals=0)
             outcome["sent"] += held is None
-    bodies = {}
-
     def body_for(message):
-        key = (message.enrollment_id, message.step_index)
-        if key not in bodies:
-            enrollment = Enrollment.objects.select_related("plan").get(pk=message.enrollment_id)
-            step = list(enrollment.plan.steps.order_by("day", "id"))[message.step_index]
-            bodies[key] = (step.subject or (step.content.title if step.content else ""), step.body)
-        return bodies[key]
+        plan_id = message.enrollment.plan_id
+        if plan_id not in steps_by_plan:
+            steps_by_plan[plan_id] = list(NurtureStep.objects.filter(plan_id=plan_id).select_related("content")
+                                          .order_by("day", "id"))
+        step = steps_by_plan[plan_id][message.step_index]
+        return step.subject or (step.content.title if step.content else ""), step.body
 
     queued = Message.objects.filter(enrollment__isnull=False)
     while sending.deliver_chunk(queued, body_for=body_for, now=now):

@@ -226,7 +226,7 @@ def deliver_chunk(queryset, *, body_for, now=None):
     never sent twice. ``body_for(message)`` gives (subject, body). Returns how many were handled."""
     with transaction.atomic():
         batch = list(queryset.filter(status=Message.Status.QUEUED)
-                     .select_related("customer__owner", "lead__owner")
+                     .select_related("customer__owner", "lead__owner", "enrollment")
                      .select_for_update(skip_locked=True, of=("self",)).order_by("pk")[:CHUNK])
         sent, failed = [], []
         for message in batch:
