@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test bench prepare install install-dev translations messages screenshots clean
+.PHONY: run test bench loadtest faults backup-check upgrade-check prepare install install-dev translations messages screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 
 $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+$(VENV)/.installed-load: requirements-load.txt $(VENV)/.installed-dev
+	$(BIN)/pip install -q -r requirements-load.txt
 	touch $@
 
 install: $(VENV)/.installed
@@ -43,6 +47,23 @@ test: install-dev translations
 
 bench: install-dev translations
 	$(BIN)/python -m bench
+
+# Load through gunicorn + locust; DATABASE_URL must name a copy of the large demo set (it is written to).
+loadtest: $(VENV)/.installed-load translations
+	$(BIN)/python -m bench.loadtest
+
+# Faults against private PostgreSQL and Redis instances it starts itself: Redis stopped, a worker
+# killed mid-batch, two beats, PostgreSQL restarted under load.
+faults: install-dev translations
+	$(BIN)/python -m bench.faults
+
+# Backup round trip (pg_dump, restore into a scratch database, compare) of DATABASE_URL, read only.
+backup-check: install
+	$(BIN)/python -m bench.backup
+
+# Upgrade rehearsal: copy DATABASE_URL, migrate back to an earlier release, time migrating forward.
+upgrade-check: install
+	$(BIN)/python -m bench.upgrade
 
 # Refresh the translation catalogue after changing strings (needs GNU gettext).
 messages: install

@@ -71,6 +71,7 @@ def _nav(user, path):
             ("org:users", _("Users"), "bi-person-badge", "org.view"),
             ("org:api_clients", _("API clients"), "bi-plug", "api.manage"),
             ("org:audit", _("Audit log"), "bi-clock-history", "audit.view"),
+            ("org:privacy", _("Personal data"), "bi-shield-lock", "privacy.manage"),
         ]),
     ]
     result = []

@@ -276,3 +276,71 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["client", "key"], name="one_response_per_idempotency_key")]
+
+
+class SettingsRow(models.Model):
+    """A settings table of one row (id 1), created with its defaults on first read."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def current(cls):
+        obj, _created = cls.objects.get_or_create(pk=1)
+        return obj
+
+
+class PrivacySettings(SettingsRow):
+    """One row: how long personal data of leads that never became customers is kept."""
+
+    lead_retention_days = models.PositiveIntegerField(
+        _("keep unconverted leads (days)"), null=True, blank=True, default=730,
+        help_text=_("A lead that never became a customer and has had no activity for this many days is "
+                    "anonymized each night: its name and contact details are erased, its figures kept. "
+                    "Empty: keep them."))
+
+    class Meta:
+        verbose_name = _("privacy settings")
+
+
+class AccessLog(models.Model):
+    """个人信息访问记录: who viewed, revealed, exported or erased which people's personal data."""
+
+    class Action(models.TextChoices):
+        VIEW = "view", _("Viewed")
+        REVEAL = "reveal", _("Revealed contact details")
+        EXPORT = "export", _("Exported a list")
+        API_READ = "api_read", _("Read through the API")
+        DATA_EXPORT = "data_export", _("Exported all personal data")
+        ANONYMIZE = "anonymize", _("Anonymized")
+
+    class Subject(models.TextChoices):
+        CUSTOMER = "customer", _("Customers")
+        LEAD = "lead", _("Leads")
+
+    at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    user = models.ForeignKey("crm.User", verbose_name=_("user"), null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
+    client = models.ForeignKey(ApiClient, verbose_name=_("API client"), null=True, blank=True,
+                               on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices, db_index=True)
+    subject = models.CharField(_("whose data"), max_length=10, choices=Subject.choices)
+    count = models.PositiveIntegerField(_("people"), default=0)
+    detail = models.CharField(_("detail"), max_length=300, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("personal data access")
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["user", "-at"], name="accesslog_user_at")]
+
+
+class AccessLogRecord(models.Model):
+    """One person in an access log entry (a list export names every exported person)."""
+
+    log = models.ForeignKey(AccessLog, on_delete=models.CASCADE, related_name="records")
+    subject = models.CharField(max_length=10, choices=AccessLog.Subject.choices)
+    object_id = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["subject", "object_id"], name="accessrecord_subject")]

@@ -68,11 +68,15 @@ def enqueue(delivery_ids, countdown=None):
     """Queue deliveries; if the broker is unreachable they wait in the outbox for the sweeper."""
     from .tasks import send_delivery
 
-    for delivery_id in delivery_ids:
+    delivery_ids = list(delivery_ids)
+    for index, delivery_id in enumerate(delivery_ids):
         try:
             send_delivery.apply_async((delivery_id,), countdown=countdown)
-        except Exception:  # broker down: the pending row is the truth, the sweeper retries
-            log.warning("Could not queue delivery %s; it stays in the outbox", delivery_id, exc_info=True)
+        except Exception:  # broker down: the pending rows are the truth, the sweeper retries
+            # stop at the first failure: each further try would wait for the broker again
+            log.warning("Could not queue deliveries (%d of them); they stay in the outbox",
+                        len(delivery_ids) - index, exc_info=True)
+            return
 
 
 def _send_email(delivery):

@@ -53,6 +53,7 @@ ACTIONS = {
     "org.manage": {A},
     "org.view": {M, D, A},
     "audit.view": {A},
+    "privacy.manage": {A},  # the personal-data access log, a customer's data export and anonymization
     "api.manage": {A},
 }
 

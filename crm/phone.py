@@ -36,3 +36,18 @@ def mask_mobile(mobile):
     if not mobile or len(mobile) < 7:
         return mobile or ""
     return f"{mobile[:3]}****{mobile[-4:]}"
+
+
+def mask_email(email):
+    """z***@example.com"""
+    if not email or "@" not in email:
+        return mask_text(email)
+    local, domain = email.split("@", 1)
+    return f"{local[:1]}***@{domain}"
+
+
+def mask_text(value):
+    """The first character and ***: enough to tell two people apart, not to reach them."""
+    if not value:
+        return value or ""
+    return f"{value[:1]}***"

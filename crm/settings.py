@@ -86,6 +86,9 @@ AXES_COOLOFF_TIME = datetime.timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
+# Personal information: contact details masked on every page until revealed (each reveal logged).
+MASK_PERSONAL_DATA = env_bool("MASK_PERSONAL_DATA", True)
 AXES_VERBOSE = False
 
 ROOT_URLCONF = "crm.urls"
@@ -129,7 +132,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # crm.cache: a Redis outage reads as "not cached" instead of an error (the truth is in the database)
+    CACHES = {"default": {"BACKEND": "crm.cache.ResilientRedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {
         "default": {
@@ -228,6 +232,9 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A request that queues work must not hang while the broker is down: one quick retry, then the
+# outbox row (or the job row) waits for the minute-by-minute sweep.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 from celery.schedules import crontab  # noqa: E402
@@ -236,6 +243,7 @@ CELERY_BEAT_SCHEDULE = {
     "customers-recompute-segments": {"task": "customers.tasks.recompute_segments", "schedule": crontab(hour=2, minute=0)},
     "sales-dispatch-reminders": {"task": "sales.tasks.dispatch_reminders", "schedule": 60.0},
     "sales-recycle-pool": {"task": "sales.tasks.recycle_pool", "schedule": crontab(minute=15)},
+    "sales-lead-retention": {"task": "sales.tasks.anonymize_stale_leads", "schedule": crontab(hour=3, minute=40)},
     "sales-daily-reports": {"task": "sales.tasks.generate_daily_reports", "schedule": crontab(hour=20, minute=0)},
     "sales-weekly-reports": {"task": "sales.tasks.generate_weekly_reports",
                              "schedule": crontab(hour=20, minute=10, day_of_week=5)},
@@ -262,7 +270,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "crm.api.errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "crm.api.schema.ApiAutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": None,
 }

@@ -1,6 +1,31 @@
+import datetime
+import logging
+
 from celery import shared_task
+from kombu.exceptions import OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from . import notifications
+
+log = logging.getLogger(__name__)
+
+#: what publishing raises while the broker is unreachable
+BROKER_ERRORS = (OperationalError, RedisConnectionError, RedisTimeoutError, OSError)
+#: a background job still waiting this long after it was queued is queued again by the sweep
+REQUEUE_AFTER = datetime.timedelta(minutes=2)
+
+
+def enqueue_or_log(task, *args, **kwargs):
+    """Queue ``task(*args, **kwargs)``; when the broker is unreachable, log it and return False
+    instead of raising. For jobs whose database row says they are waiting: ``sweep_outbox`` queues
+    them again."""
+    try:
+        task.apply_async(args, kwargs)
+    except BROKER_ERRORS:  # the caller's row is the truth
+        log.warning("Could not queue %s%s; the sweep queues it again", task.name, args, exc_info=True)
+        return False
+    return True
 
 
 @shared_task(ignore_result=True)
@@ -10,6 +35,19 @@ def send_delivery(delivery_id):
 
 @shared_task(ignore_result=True)
 def sweep_outbox():
-    """Re-queue every due delivery (lost tasks, broker outages, retries)."""
+    """Every minute: send every due delivery (lost tasks, broker outages, retries), and queue again
+    the background jobs whose task a broker outage lost (imports still waiting, codes of an
+    approved batch not produced)."""
     for delivery_id in notifications.due_delivery_ids():
         notifications.deliver(delivery_id)
+    requeue_lost_jobs()
+
+
+def requeue_lost_jobs(older_than=REQUEUE_AFTER):
+    """Queue again the jobs waiting longer than ``older_than``; each task takes its job only once,
+    so a job whose first task is merely late runs once all the same. Returns how many."""
+    from coupons.services.production import requeue_unfinished
+    from customers.imports import requeue_waiting as requeue_imports
+    from sales.imports import requeue_waiting as requeue_lead_imports
+
+    return requeue_imports(older_than) + requeue_lead_imports(older_than) + requeue_unfinished(older_than)

@@ -55,6 +55,12 @@ def neutralize(value):
     return text
 
 
+def search_text(request, name="q", limit=100):
+    """A search box's text: stripped, at most ``limit`` characters, without NUL characters
+    (PostgreSQL refuses them in a query: a NUL typed or pasted into a search was a server error)."""
+    return request.GET.get(name, "").replace("\x00", "").strip()[:limit]
+
+
 class _Echo:
     def write(self, value):
         return value
@@ -130,6 +136,19 @@ class SubqueryPaginator(Paginator):
             return self._get_page(rows[bottom:top], number, self)
         sliced = queryset.filter(pk__in=queryset.values("pk")[bottom:top])
         return self._get_page(BoundRows(data=sliced, table=rows.table, pinned_data=rows.pinned_data), number, self)
+
+
+class ListPaginator(Paginator):
+    """The list pages' paginator: only the page sizes a list offers. django-tables2's
+    ``RequestConfig`` passes ``?per_page=`` from the URL as it is, over the view's choice: a
+    negative size failed with a server error, a huge one rendered every row on one page."""
+
+    def __init__(self, object_list, per_page, *args, **kwargs):
+        super().__init__(object_list, per_page if per_page in PAGE_SIZES else PAGE_SIZES[0], *args, **kwargs)
+
+
+class ListSubqueryPaginator(ListPaginator, SubqueryPaginator):
+    """``SubqueryPaginator`` with the list page sizes only."""
 
 
 class _NotExportable(Exception):
@@ -302,10 +321,8 @@ class ScopedListView(LoginRequiredMixin, SingleTableMixin, FilterView):
             size = int(self.request.GET.get("per_page", PAGE_SIZES[0]))
         except ValueError:
             size = PAGE_SIZES[0]
-        pagination = {"per_page": size if size in PAGE_SIZES else PAGE_SIZES[0]}
-        if self.paginate_by_subquery:
-            pagination["paginator_class"] = SubqueryPaginator
-        return pagination
+        return {"per_page": size if size in PAGE_SIZES else PAGE_SIZES[0],
+                "paginator_class": ListSubqueryPaginator if self.paginate_by_subquery else ListPaginator}
 
     def get_table_kwargs(self):
         kwargs = super().get_table_kwargs()
@@ -353,8 +370,21 @@ class ScopedListView(LoginRequiredMixin, SingleTableMixin, FilterView):
                     return export_values(ordered, *plan)
         return table.as_values(exclude_columns=("selection", "actions"))
 
+    #: whose personal data the list holds (``crm.privacy.Subject``) and the path to that person's id:
+    #: an export then names every exported person in the access log
+    access_subject = None
+    access_id_path = "pk"
+
     def on_export(self, queryset):
-        """Hook for an access log of exports."""
+        """Log the export in the personal-data access log when the list holds personal data."""
+        if self.access_subject:
+            from . import privacy
+
+            path = self.access_id_path
+            ids = (queryset.order_by().filter(**{f"{path}__isnull": False})
+                   .values_list(path, flat=True).distinct())
+            privacy.log_access(action=privacy.Action.EXPORT, subject=self.access_subject, queryset=ids,
+                               request=self.request, detail=self.request.GET.urlencode())
 
     def post(self, request, *args, **kwargs):
         name = request.POST.get("bulk_action")

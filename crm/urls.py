@@ -11,7 +11,7 @@ from marketing.api import views as marketing_api
 from marketing.views.content import public_urlpatterns as tracking_urls
 from sales.api import leads as lead_api
 
-from . import admin_views, views
+from . import admin_views, privacy_views, views
 from .api import views as api_views
 
 org_patterns = (
@@ -28,6 +28,8 @@ org_patterns = (
         path("api-clients/<int:pk>/edit/", admin_views.api_client_form, name="api_client_edit"),
         path("api-tokens/<int:pk>/revoke/", admin_views.api_token_revoke, name="api_token_revoke"),
         path("audit/", admin_views.AuditLogView.as_view(), name="audit"),
+        path("privacy/", privacy_views.AccessLogView.as_view(), name="privacy"),
+        path("privacy/retention/", privacy_views.retention_update, name="privacy_retention"),
     ],
     "org",
 )

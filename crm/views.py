@@ -21,7 +21,7 @@ from customers.selectors import customers_for, may_see_mobile
 from . import notifications, permissions
 from .models import Notification, Role, User
 from .phone import mask_mobile
-from .ui import StyledFormMixin
+from .ui import StyledFormMixin, search_text
 
 
 class LoginForm(StyledFormMixin, AuthenticationForm):
@@ -146,7 +146,7 @@ def home(request):
 @login_required
 def search(request):
     """Global search: name or mobile, over the records the user may see."""
-    query = request.GET.get("q", "").strip()[:100]
+    query = search_text(request)
     results = []
     if query:
         digits = "".join(ch for ch in query if ch.isdigit())
@@ -194,7 +194,11 @@ def notification_mark_read(request):
     if request.headers.get("HX-Request"):
         return notification_badge(request)
     messages.success(request, _("%(count)d notifications marked as read.") % {"count": count})
-    return redirect(request.POST.get("next") or "notifications")
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        target = "notifications"  # only back to a page of this site
+    return redirect(target)
 
 
 @login_required
@@ -236,7 +240,11 @@ def error_500(request):
         from django.http import JsonResponse
 
         return JsonResponse({"error": {"code": "server_error", "message": "Internal error."}}, status=500)
-    return render(request, "errors/500.html", status=500)
+    from django.http import HttpResponseServerError
+    from django.template.loader import render_to_string
+
+    # without the request: its context processors need the database, which may be what failed
+    return HttpResponseServerError(render_to_string("errors/500.html"))
 
 
 def csrf_failure(request, reason=""):

@@ -38,7 +38,7 @@ def candidates(customers, *, exclude_pk, query=""):
     from django.db.models import Q
 
     qs = customers.exclude(pk=exclude_pk)
-    query = (query or "").strip()[:100]
+    query = (query or "").replace("\x00", "").strip()[:100]  # PostgreSQL refuses a NUL in a query
     if query:
         q = Q(name__icontains=query)
         digits = "".join(ch for ch in query if ch.isdigit())

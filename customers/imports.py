@@ -37,6 +37,7 @@ from crm import permissions
 from crm.db import advisory_lock
 from crm.models import User
 from crm.phone import normalize_mobile
+from crm.tasks import enqueue_or_log
 
 from . import services
 from .models import (
@@ -860,7 +861,7 @@ def start_import(*, user, kind, file_name, data):
         job.save()
         Progress(job, "check")
         language = translation.get_language()
-        transaction.on_commit(lambda: check_import.delay(job.pk, language=language))
+        transaction.on_commit(lambda: enqueue_or_log(check_import, job.pk, language=language))
         return job
     job.rows, job.errors, ignored = check_records(kind=kind, user=user, header=header, records=records)
     _finish_check(job, ignored)
@@ -914,8 +915,18 @@ def commit_import(*, job, user):
     job.status = ImportJob.Status.QUEUED
     Progress(job, "import")
     language = translation.get_language()
-    transaction.on_commit(lambda: run_import.delay(job.pk, language=language))
+    transaction.on_commit(lambda: enqueue_or_log(run_import, job.pk, language=language))
     return True
+
+
+def requeue_waiting(older_than):
+    """Queue again the checks and imports still waiting ``older_than`` after the job was created
+    (their task was lost, e.g. the broker was down). Returns how many were queued."""
+    waiting = ImportJob.objects.filter(status=ImportJob.Status.QUEUED, created_at__lt=timezone.now() - older_than)
+    checks = list(waiting.filter(rows__has_key="records").values_list("pk", flat=True))
+    imports = list(waiting.exclude(pk__in=checks).values_list("pk", flat=True))
+    return (sum(enqueue_or_log(check_import, job_id) for job_id in checks)
+            + sum(enqueue_or_log(run_import, job_id) for job_id in imports))
 
 
 @shared_task(name="customers.imports.run_import", ignore_result=True)

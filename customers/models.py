@@ -6,6 +6,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from crm.models import SettingsRow
+
 
 class LifecycleStage(models.TextChoices):
     """生命周期"""
@@ -133,8 +135,12 @@ class Customer(models.Model):
     last_inbound_at = models.DateTimeField(_("last reply or visit"), null=True, blank=True)
     resting_since = models.DateTimeField(_("resting since"), null=True, blank=True,
                                          help_text=_("Left alone after repeated unanswered touches."))
+    anonymized_at = models.DateTimeField(_("anonymized"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    #: erased on anonymization (crm.privacy); orders, totals and figures stay
+    personal_fields = ("name", "mobile", "wechat_id", "email", "gender", "birthday", "active_hours", "notes", "custom")
 
     class Meta:
         verbose_name = _("customer")
@@ -414,6 +420,7 @@ class Satisfaction(models.Model):
     score = models.PositiveSmallIntegerField(_("score"))
     source = models.CharField(_("source"), max_length=20, choices=Source.choices, default=Source.SURVEY)
     comment = models.TextField(_("comment"), blank=True)
+    personal_fields = ("comment",)
     recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+")
@@ -473,7 +480,7 @@ class OwnershipChange(models.Model):
         verbose_name_plural = _("ownership changes")
 
 
-class SegmentationSettings(models.Model):
+class SegmentationSettings(SettingsRow):
     """Thresholds for the value quadrant, the 3×3 grid and the lifecycle (one row)."""
 
     aov_threshold = models.DecimalField(_("high average order value from (¥)"), max_digits=10, decimal_places=2,
@@ -498,11 +505,6 @@ class SegmentationSettings(models.Model):
 
     class Meta:
         verbose_name = _("segmentation settings")
-
-    @classmethod
-    def current(cls):
-        obj, _created = cls.objects.get_or_create(pk=1)
-        return obj
 
 
 class ImportJob(models.Model):

@@ -1,5 +1,5 @@
 """Reads of customer records, always through the permission layer."""
-from crm import permissions
+from crm import permissions, privacy
 
 from .models import Customer
 
@@ -9,4 +9,6 @@ def customers_for(user):
 
 
 def may_see_mobile(user):
-    return permissions.can(user, "customers.view_mobile")
+    """Whether pages show this user mobiles (and other contact details) in full; when masking is on
+    (``MASK_PERSONAL_DATA``), nobody does and allowed roles reveal one person at a time."""
+    return privacy.may_see_contact(user)

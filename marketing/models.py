@@ -8,6 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.models import SettingsRow
+
 USER = settings.AUTH_USER_MODEL
 ZERO = decimal.Decimal("0.00")
 
@@ -22,7 +24,7 @@ class Channel(models.TextChoices):
     WECOM = "wecom", _("WeChat Work (via the rep)")
 
 
-class MarketingSettings(models.Model):
+class MarketingSettings(SettingsRow):
     """One row: frequency protection for pushes and the attribution window."""
 
     push_cap = models.PositiveIntegerField(
@@ -37,11 +39,6 @@ class MarketingSettings(models.Model):
 
     class Meta:
         verbose_name = _("marketing settings")
-
-    @classmethod
-    def current(cls):
-        obj, _created = cls.objects.get_or_create(pk=1)
-        return obj
 
 
 class Segment(models.Model):
@@ -224,6 +221,7 @@ class Registration(models.Model):
                              related_name="registrations")
     name = models.CharField(_("name"), max_length=100)
     mobile = models.CharField(_("mobile"), max_length=11, blank=True)
+    personal_fields = ("name", "mobile")
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.REGISTERED)
     source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.HAND)
     registered_at = models.DateTimeField(_("registered at"), default=timezone.now)

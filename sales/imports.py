@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy
 from crm import permissions
 from crm.db import advisory_lock
 from crm.models import User
+from crm.tasks import enqueue_or_log
 from customers import imports as base
 from customers.imports import (  # noqa: F401  (re-exported for the views)
     MAX_FILE_SIZE,
@@ -266,8 +267,15 @@ def commit_import(*, job, user):
     job.status = Status.QUEUED
     Progress(job, "import")
     language = translation.get_language()
-    transaction.on_commit(lambda: run_lead_import.delay(job.pk, language=language))
+    transaction.on_commit(lambda: enqueue_or_log(run_lead_import, job.pk, language=language))
     return True
+
+
+def requeue_waiting(older_than):
+    """Queue again the imports still waiting ``older_than`` after the job was created (their task
+    was lost, e.g. the broker was down). Returns how many were queued."""
+    waiting = LeadImportJob.objects.filter(status=Status.QUEUED, created_at__lt=timezone.now() - older_than)
+    return sum(enqueue_or_log(run_lead_import, job_id) for job_id in waiting.values_list("pk", flat=True))
 
 
 #: ``capture_lead`` without its own savepoint: the import is one transaction (see customers.imports)

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import Role
+from crm.models import Role, SettingsRow
 from customers.models import Customer, ImportJob
 
 USER = settings.AUTH_USER_MODEL
@@ -67,6 +67,10 @@ class Lead(models.Model):
     converted_at = models.DateTimeField(_("converted at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    anonymized_at = models.DateTimeField(_("anonymized"), null=True, blank=True, editable=False)
+
+    #: erased on anonymization and by the retention rule for leads that never converted (crm.privacy)
+    personal_fields = ("name", "mobile", "email", "need", "note")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -120,7 +124,7 @@ class ScoringRule(models.Model):
         return f"{self.get_criterion_display()} {self.value} → {self.points:+d}"
 
 
-class SalesSettings(models.Model):
+class SalesSettings(SettingsRow):
     """One row: grade thresholds and the contact-protection policy."""
 
     grade_a = models.IntegerField(_("grade A from (points)"), default=70)
@@ -138,11 +142,6 @@ class SalesSettings(models.Model):
 
     class Meta:
         verbose_name = _("sales settings")
-
-    @classmethod
-    def current(cls):
-        obj, _created = cls.objects.get_or_create(pk=1)
-        return obj
 
 
 class AssignmentRule(models.Model):
@@ -386,6 +385,8 @@ class FollowUp(models.Model):
     department = models.ForeignKey("crm.Department", null=True, blank=True, on_delete=models.PROTECT)
     at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
 
+    personal_fields = ("content",)
+
     class Meta:
         ordering = ["-at", "-id"]
         verbose_name = _("follow-up")
@@ -467,6 +468,7 @@ class Task(models.Model):
 
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), blank=True)
+    personal_fields = ("description",)
     assignee = models.ForeignKey(USER, verbose_name=_("assignee"), on_delete=models.CASCADE, related_name="tasks")
     due_at = models.DateTimeField(_("due"), null=True, blank=True)
     priority = models.CharField(_("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL)
@@ -564,6 +566,7 @@ class ServiceTicket(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.REQUEST)
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), blank=True)
+    personal_fields = ("description", "resolution")
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.OPEN)
     owner = models.ForeignKey(USER, verbose_name=_("owner"), null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="tickets")

@@ -36,3 +36,11 @@ def rescore_leads(token=None):
     from .services.scoring import run_rescore
 
     return run_rescore(token=token)
+
+
+@shared_task(ignore_result=True)
+def anonymize_stale_leads():
+    """The retention rule for leads that never converted (PrivacySettings.lead_retention_days)."""
+    from .services.retention import anonymize_stale_leads as run
+
+    return run()

@@ -8,6 +8,8 @@ from rest_framework.views import APIView
 
 from crm.api.base import idempotent
 from crm.api.errors import BusinessRuleError
+from crm.api.fields import MoneyField
+from crm.api.schema import conflict, not_found
 from crm.phone import normalize_mobile
 from customers.models import Customer, Order
 from customers.services import record_order
@@ -59,7 +61,10 @@ class CouponOutSerializer(serializers.Serializer):
 class ClaimView(APIView):
     required_scope = "coupons"
 
-    @extend_schema(request=ClaimInSerializer, responses={201: CouponOutSerializer})
+    @extend_schema(request=ClaimInSerializer, responses={
+        201: CouponOutSerializer, 404: not_found("No customer with this id or mobile."),
+        409: conflict("batch_not_active", "sold_out", "per_customer_limit", "daily_limit", "not_eligible",
+                      "budget_exhausted")})
     @idempotent
     def post(self, request):
         incoming = ClaimInSerializer(data=request.data)
@@ -76,8 +81,8 @@ class ClaimView(APIView):
 
 class OrderRefSerializer(serializers.Serializer):
     external_id = serializers.CharField(max_length=100)
-    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
-    cost = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True)
+    amount = MoneyField()
+    cost = MoneyField(required=False, allow_null=True)
 
 
 class RedeemInSerializer(serializers.Serializer):
@@ -96,7 +101,10 @@ class RedeemOutSerializer(serializers.Serializer):
 class RedeemView(APIView):
     required_scope = "coupons"
 
-    @extend_schema(request=RedeemInSerializer, responses={200: RedeemOutSerializer})
+    @extend_schema(request=RedeemInSerializer, responses={
+        200: RedeemOutSerializer, 404: not_found("No customer with this id or mobile."),
+        409: conflict("not_found", "not_owner", "already_redeemed", "not_yet_valid", "expired", "threshold_not_met",
+                      "order_has_coupon", "negative_margin", "budget_exhausted")})
     @idempotent
     def post(self, request):
         incoming = RedeemInSerializer(data=request.data)

@@ -136,7 +136,7 @@ def submit(*, actor, batch):
 def can_approve(user, batch):
     from crm import permissions
 
-    return (user.is_superuser or user.role in (Role.MANAGER, Role.DIRECTOR)) and permissions.is_visible(user, batch)
+    return permissions.can(user, "coupons.approve") and permissions.is_visible(user, batch)
 
 
 @transaction.atomic
@@ -155,7 +155,10 @@ def approve(*, actor, batch):
     if batch.production == Batch.Production.ON_APPROVAL:
         from ..tasks import produce_batch
 
-        transaction.on_commit(lambda: produce_batch.delay(batch.pk))
+        from crm.tasks import enqueue_or_log
+
+        # a lost task (broker down) is queued again by the sweep (production.requeue_unfinished)
+        transaction.on_commit(lambda: enqueue_or_log(produce_batch, batch.pk))
     return batch
 
 

@@ -1,11 +1,14 @@
 """Code production (生产): set-based inserts — PostgreSQL COPY into a staging table, then one
 INSERT … ON CONFLICT DO NOTHING, repeated for the (rare) codes that collided."""
+import contextlib
 import io
 import time
+import zlib
 
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from ..models import Batch, Coupon
 from . import codes
@@ -42,21 +45,61 @@ def _insert_generic(batch_id, new_codes):
     return Coupon.objects.filter(batch_id=batch_id).count() - before
 
 
+@contextlib.contextmanager
+def _producing(batch_id):
+    """True while this session is the batch's only producer. PostgreSQL: an advisory lock — for
+    the session (the end of a killed worker's session releases it), or for the caller's transaction
+    when there is one; SQLite runs one writer at a time."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    key = [zlib.crc32(b"coupon-production") & 0x7FFFFFFF, batch_id & 0x7FFFFFFF]
+    session = not connection.in_atomic_block
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT pg_try_advisory{'' if session else '_xact'}_lock(%s, %s)", key)
+        locked = cursor.fetchone()[0]
+    try:
+        yield locked
+    finally:
+        if locked and session:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+
+
 def produce(batch, count=None):
     """Produce ``count`` codes (default: up to the batch's quantity) for an approved batch.
-    Returns (produced, seconds). Safe to call twice: it never produces more than the quantity."""
-    batch = Batch.objects.get(pk=batch.pk)
-    if batch.status not in (Batch.Status.APPROVED, Batch.Status.ACTIVE, Batch.Status.PAUSED):
-        raise ValueError("Only an approved batch produces codes.")
-    wanted = min(count or batch.quantity, batch.quantity - batch.produced)
+    Returns (produced, seconds). Safe to call twice, even at once: it never produces more than the
+    quantity, and a second producer of the same batch returns (0, 0.0) at once."""
     started = time.monotonic()
-    done = 0
-    insert = _insert_pg if connection.vendor == "postgresql" else _insert_generic
-    while done < wanted:
-        size = min(CHUNK, wanted - done)
-        with transaction.atomic():
-            inserted = insert(batch.pk, codes.new_codes(size))
-            Batch.objects.filter(pk=batch.pk).update(produced=F("produced") + inserted)
-        done += inserted
-        cache.set(progress_key(batch.pk), {"done": done, "total": wanted}, 3600)
+    with _producing(batch.pk) as alone:
+        if not alone:
+            return 0, 0.0
+        batch = Batch.objects.get(pk=batch.pk)
+        if batch.status not in (Batch.Status.APPROVED, Batch.Status.ACTIVE, Batch.Status.PAUSED):
+            raise ValueError("Only an approved batch produces codes.")
+        wanted = min(count or batch.quantity, batch.quantity - batch.produced)
+        done = 0
+        insert = _insert_pg if connection.vendor == "postgresql" else _insert_generic
+        while done < wanted:
+            size = min(CHUNK, wanted - done)
+            with transaction.atomic():
+                inserted = insert(batch.pk, codes.new_codes(size))
+                Batch.objects.filter(pk=batch.pk).update(produced=F("produced") + inserted)
+            done += inserted
+            cache.set(progress_key(batch.pk), {"done": done, "total": wanted}, 3600)
     return done, time.monotonic() - started
+
+
+def requeue_unfinished(older_than):
+    """Queue again the production of batches produced on approval whose codes are not all there
+    ``older_than`` after the approval (the task was lost, or the worker died half-way). Returns how
+    many were queued; a batch already being produced ignores the extra task."""
+    from crm.tasks import enqueue_or_log
+
+    from ..tasks import produce_batch
+
+    unfinished = Batch.objects.filter(
+        production=Batch.Production.ON_APPROVAL, produced__lt=F("quantity"),
+        status__in=[Batch.Status.APPROVED, Batch.Status.ACTIVE, Batch.Status.PAUSED],
+        approved_at__lt=timezone.now() - older_than)
+    return sum(enqueue_or_log(produce_batch, batch_id) for batch_id in unfinished.values_list("pk", flat=True))

@@ -151,10 +151,14 @@ def batch_action(request, pk, action):
             permissions.require(request.user, "coupons.manage")
             if batch.status not in (Batch.Status.APPROVED, Batch.Status.ACTIVE, Batch.Status.PAUSED):
                 raise ValidationError(_("Only an approved batch produces codes."))
+            from crm.tasks import enqueue_or_log
+
             from ..tasks import produce_batch
 
-            produce_batch.delay(batch.pk)
-            messages.info(request, _("Producing codes; the progress shows below."))
+            if enqueue_or_log(produce_batch, batch.pk):
+                messages.info(request, _("Producing codes; the progress shows below."))
+            else:
+                messages.error(request, _("The background queue is unavailable; try again in a minute."))
         else:
             raise PermissionDenied
     except ValidationError as exc:
@@ -164,6 +168,7 @@ def batch_action(request, pk, action):
 
 @login_required
 def batch_progress(request, pk):
+    permissions.require(request.user, "coupons.view")
     batch = get_object_or_404(batches_for(request.user), pk=pk)
     return render(request, "coupons/_progress.html", {"batch": batch, "progress": production.progress(batch.pk)})
 

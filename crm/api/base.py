@@ -11,6 +11,8 @@ from crm.models import IdempotencyRecord
 
 from .errors import BusinessRuleError
 
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+
 
 def _request_hash(request):
     canonical = json.dumps(request.data, sort_keys=True, default=str, ensure_ascii=False)
@@ -28,8 +30,10 @@ def idempotent(handler):
         key = request.headers.get("Idempotency-Key", "").strip()
         if not key:
             return handler(view, request, *args, **kwargs)
-        if len(key) > 255:
+        if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
             raise exceptions.ValidationError({"Idempotency-Key": ["At most 255 characters."]})
+        if not key.isprintable():  # a control character (NUL cannot even be stored by PostgreSQL)
+            raise exceptions.ValidationError({"Idempotency-Key": ["Only printable characters."]})
         client = request.auth.client
         digest = _request_hash(request)
         with transaction.atomic():
@@ -56,4 +60,5 @@ def idempotent(handler):
             record.save(update_fields=["status_code", "response_body"])
             return response
 
+    wrapper.accepts_idempotency_key = True  # the schema documents the header on this write
     return wrapper

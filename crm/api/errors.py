@@ -3,6 +3,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
@@ -24,13 +25,31 @@ def error_body(code, message, fields=None):
     return body
 
 
-def _flatten(detail):
+def _messages(detail, path=""):
+    """Readable messages of a field's errors; a nested field's carry its path (``mobile: …``,
+    ``[1].price: …``) instead of the repr of DRF's nested error structure."""
     if isinstance(detail, dict):
-        return {key: [str(item) for item in (value if isinstance(value, list) else [value])]
-                for key, value in detail.items()}
-    if isinstance(detail, list):
-        return {"non_field_errors": [str(item) for item in detail]}
-    return {"non_field_errors": [str(detail)]}
+        for key, value in detail.items():
+            if isinstance(key, int):
+                name = f"{path}[{key}]"
+            elif key == api_settings.NON_FIELD_ERRORS_KEY:
+                name = path
+            else:
+                name = f"{path}.{key}" if path else str(key)
+            yield from _messages(value, name)
+    elif isinstance(detail, list) and any(isinstance(item, (dict, list)) for item in detail):
+        for index, item in enumerate(detail):  # one entry per list item, empty for a valid one
+            yield from _messages(item, f"{path}[{index}]")
+    else:
+        for message in detail if isinstance(detail, list) else [detail]:
+            yield f"{path}: {message}" if path else str(message)
+
+
+def _flatten(detail):
+    """``{"field": [messages]}`` keyed by the request's top-level fields."""
+    if isinstance(detail, dict):
+        return {str(key): list(_messages(value)) for key, value in detail.items()}
+    return {api_settings.NON_FIELD_ERRORS_KEY: list(_messages(detail))}
 
 
 def exception_handler(exc, context):

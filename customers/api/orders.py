@@ -4,18 +4,21 @@ import json
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm.api.base import idempotent
 from crm.api.errors import BusinessRuleError
+from crm.api.fields import MoneyField
+from crm.api.schema import conflict
 from crm.db import advisory_lock
 from crm.phone import normalize_mobile
 
 from .. import services
 from ..models import Customer, Order
+from ..services.orders import MAX_QUANTITY
 
 
 class OrderCustomerRefSerializer(serializers.Serializer):
@@ -37,15 +40,15 @@ class OrderCustomerRefSerializer(serializers.Serializer):
 class OrderItemSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     category = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
-    quantity = serializers.IntegerField(min_value=1, default=1)
-    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, default=1)
+    price = MoneyField()
 
 
 class OrderInSerializer(serializers.Serializer):
     external_id = serializers.CharField(max_length=100)
     customer = OrderCustomerRefSerializer()
-    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
-    cost = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True)
+    amount = MoneyField()
+    cost = MoneyField(required=False, allow_null=True)
     placed_at = serializers.DateTimeField(required=False)
     channel = serializers.ChoiceField(choices=Order.Channel.choices, required=False, default=Order.Channel.ONLINE)
     items = OrderItemSerializer(many=True, required=False, default=list)
@@ -63,7 +66,8 @@ class OrderOutSerializer(serializers.ModelSerializer):
         fields = ["id", "external_id", "customer", "status", "amount", "cost", "discount", "channel", "placed_at",
                   "cancelled_at", "items"]
 
-    def get_items(self, obj) -> list[dict]:
+    @extend_schema_field(OrderItemSerializer(many=True))
+    def get_items(self, obj):
         return [{"sku": line.sku, "category": line.category, "quantity": line.quantity, "price": f"{line.price:.2f}"}
                 for line in obj.lines.all()]
 
@@ -97,13 +101,20 @@ def _redeem_coupon(*, code, order, customer):
     redeem_for_order(code=code, order=order, customer=customer)
 
 
+# the redeem codes of POST /api/v1/coupons/redeem (the coupons app may not be installed)
+COUPON_REFUSALS = ("not_found", "not_owner", "already_redeemed", "not_yet_valid", "expired", "threshold_not_met",
+                   "order_has_coupon", "negative_margin", "budget_exhausted")
+
+
 class OrderCreateView(APIView):
     required_scope = "orders"
 
     @extend_schema(
         request=OrderInSerializer,
         responses={201: OrderOutSerializer, 200: OrderOutSerializer,
-                   409: OpenApiResponse(description="external_id used with another body, or a coupon refused")},
+                   409: conflict("conflict", *COUPON_REFUSALS,
+                                 description="`conflict`: the external_id was used with another body; "
+                                             "otherwise the coupon was refused and no order is stored.")},
     )
     @idempotent
     def post(self, request):
@@ -144,7 +155,9 @@ class OrderCancelView(APIView):
     @extend_schema(request=None, responses={200: OrderOutSerializer})
     @idempotent
     def post(self, request, external_id):
-        order = Order.objects.filter(client=request.auth.client, external_id=external_id).first()
+        # an external_id with NUL was never stored (and PostgreSQL cannot compare one)
+        order = (None if "\x00" in external_id
+                 else Order.objects.filter(client=request.auth.client, external_id=external_id).first())
         if order is None:
             raise exceptions.NotFound("No order with this external_id for this client.")
         order = services.cancel_order(order=order, actor=request.user)

@@ -3,10 +3,17 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crm import privacy
 from crm.phone import normalize_mobile
 
 from ..selectors import customers_for
 from .serializers import CustomerSummarySerializer
+
+
+def _log_read(request, pks):
+    if pks:
+        privacy.log_access(action=privacy.Action.API_READ, subject=privacy.Subject.CUSTOMER, ids=pks,
+                           client=request.auth.client, user=None, request=None)
 
 
 def _context(request):
@@ -29,7 +36,8 @@ class CustomerLookupView(APIView):
             mobile = normalize_mobile(raw)
         except Exception as exc:
             raise exceptions.ValidationError({"mobile": list(getattr(exc, "messages", [str(exc)]))})
-        customers = customers_for(request.user).filter(mobile=mobile).prefetch_related("tags")[:20]
+        customers = list(customers_for(request.user).filter(mobile=mobile).prefetch_related("tags")[:20])
+        _log_read(request, [customer.pk for customer in customers])
         return Response(CustomerSummarySerializer(customers, many=True, context=_context(request)).data)
 
 
@@ -41,4 +49,5 @@ class CustomerDetailView(APIView):
         customer = customers_for(request.user).filter(pk=pk).prefetch_related("tags").first()
         if customer is None:
             raise exceptions.NotFound("No customer with this id.")
+        _log_read(request, [customer.pk])
         return Response(CustomerSummarySerializer(customer, context=_context(request)).data)

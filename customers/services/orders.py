@@ -1,4 +1,5 @@
 """Orders, and the customer value figures they keep current (in the same transaction)."""
+import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -12,6 +13,10 @@ from . import segmentation
 from .bulk import update_rows
 
 CENT = Decimal("0.01")
+MAX_QUANTITY = 2**31 - 1  # the largest quantity the database column holds (PostgreSQL integer)
+# An earlier order time is a typing error (and Asia/Shanghai's offset before 1901, +08:05:43, has
+# seconds, which an ISO 8601 time cannot carry).
+EARLIEST_ORDER_TIME = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 
 def _money(value, field):
@@ -56,6 +61,8 @@ def build_order(*, customer, amount, actor=None, cost=None, channel=Order.Channe
     )
     if order.placed_at > timezone.now() + timezone.timedelta(days=1):
         raise ValidationError({"placed_at": _("The order time is in the future.")})
+    if order.placed_at < EARLIEST_ORDER_TIME:
+        raise ValidationError({"placed_at": _("The order time is before 1970.")})
     # the database's CHECK constraints stay the last line of defence; validating them here would
     # cost a savepoint and a query per order (imports write thousands)
     order.full_clean(exclude=["customer", "client", "created_by"], validate_constraints=False)
@@ -70,6 +77,8 @@ def build_order(*, customer, amount, actor=None, cost=None, channel=Order.Channe
             quantity = 0
         if quantity < 1:
             raise ValidationError({f"items[{index}].quantity": _("Quantity must be at least 1.")})
+        if quantity > MAX_QUANTITY:
+            raise ValidationError({f"items[{index}].quantity": _("Quantity is too large.")})
         built.append(OrderLine(sku=sku[:64], category=str(line.get("category", ""))[:64],
                                quantity=quantity, price=_money(line.get("price", 0), f"items[{index}].price")))
     return order, built

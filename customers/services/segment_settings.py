@@ -96,6 +96,9 @@ def _save(values):
 
 
 def _enqueue_recompute():
+    from crm.tasks import enqueue_or_log
+
     from ..tasks import recompute_segments
 
-    recompute_segments.delay()
+    # broker down: the settings are saved, and the nightly recompute applies them
+    enqueue_or_log(recompute_segments)

@@ -158,3 +158,17 @@ def test_filter_by_tags_any_and_all(client, org):
     assert "两门都学" in any_page and "只学数学" in any_page and "都不学" not in any_page
     all_page = client.get(f"/customers/?tags={math.pk}&tags={art.pk}&tags_match=all").content.decode()
     assert "两门都学" in all_page and "只学数学" not in all_page
+
+
+def test_deleting_a_customer_with_orders_is_refused_with_a_message(client, org):
+    from decimal import Decimal
+
+    from customers.tests.factories import make_order
+
+    customer = CustomerFactory(owner=org.rep1)
+    make_order(customer, Decimal("10"))
+    client.force_login(org.manager1)
+    response = client.post(f"/customers/{customer.pk}/delete/", follow=True, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert "cannot be deleted" in response.content.decode()
+    assert Customer.objects.filter(pk=customer.pk).exists()

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from crm import permissions
+from crm import permissions, privacy
 from crm.phone import mask_mobile
 
 from .. import services, timeline
@@ -19,6 +19,7 @@ from ..models import (
     READINGS, SYMMETRIC_KINDS, CustomAttribute, CustomerRelation, CustomerTag, RelationKind, Tag,
 )
 from ..selectors import customers_for, may_see_mobile
+from .privacy import contact_details
 
 RECENT_SATISFACTION = 5
 REFERRALS_SHOWN = 20
@@ -168,6 +169,10 @@ def _detail_context(request, customer, *, relation_form=None, tag_form=None, sat
     context = {
         "customer": customer,
         "mobile": customer.mobile if show_mobile else mask_mobile(customer.mobile),
+        "contact": contact_details(customer, revealed=show_mobile),
+        "revealed": show_mobile,
+        "can_reveal": privacy.may_reveal(user) and not customer.anonymized_at,
+        "can_manage_privacy": permissions.can(user, "privacy.manage"),
         "show_mobile": show_mobile,
         "can_change": can_change,
         "can_delete": permissions.can(user, "customers.delete"),
@@ -219,6 +224,8 @@ def _add_service_errors(form, exc, mapping):
 def customer_detail(request, pk):
     permissions.require(request.user, "customers.view")
     customer = _customer_or_404(request, pk)
+    privacy.log_access(action=privacy.Action.VIEW, subject=privacy.Subject.CUSTOMER, ids=[customer.pk],
+                       request=request)
     return _render_detail(request, customer)
 
 

@@ -69,6 +69,8 @@ class OrderListView(ScopedListView):
     filterset_class = OrderFilter
     view_action = "customers.view"
     export_action = "customers.export"
+    access_subject = "customer"
+    access_id_path = "customer_id"
     title = gettext_lazy("Orders")
     export_name = "orders"
     export_fields = {}  # every column read straight from values_list (fast export)

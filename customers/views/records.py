@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from crm import permissions
+from crm import permissions, privacy
 from crm.models import User
 from crm.phone import mask_mobile
 from crm.ui import BulkAction, ScopedListView, history_for
@@ -49,6 +49,7 @@ class CustomerListView(ScopedListView):
     filterset_class = CustomerFilter
     view_action = "customers.view"
     export_action = "customers.export"
+    access_subject = "customer"
     create_url = reverse_lazy("customers:create")
     create_action = "customers.add"
     title = gettext_lazy("Customers")
@@ -90,6 +91,9 @@ def customer_form(request, pk=None):
     else:
         permissions.require(request.user, "customers.change")
         customer = get_object_or_404(customers_for(request.user), pk=pk)
+        if request.method == "GET":  # the form shows the contact details in full
+            privacy.log_access(action=privacy.Action.REVEAL, subject=privacy.Subject.CUSTOMER, ids=[customer.pk],
+                               request=request, detail=_("edit form"))
     form = CustomerForm(request.POST or None, instance=customer, user=request.user)
     if request.method == "POST" and form.is_valid():
         fields = form.model_fields()
@@ -118,7 +122,11 @@ def customer_delete(request, pk):
     permissions.require(request.user, "customers.delete")
     customer = get_object_or_404(customers_for(request.user), pk=pk)
     if request.method == "POST":
-        services.delete_customers(actor=request.user, customers=[customer])
+        try:
+            services.delete_customers(actor=request.user, customers=[customer])
+        except ValidationError as exc:  # has orders: refused, the customer stays
+            messages.error(request, " ".join(exc.messages))
+            return redirect(customer)
         messages.success(request, _("Customer %(name)s deleted.") % {"name": customer.name})
         return redirect("customers:list")
     return render(request, "crm/confirm_delete.html", {

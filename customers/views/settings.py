@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -92,9 +93,11 @@ def _simple_form(request, form_class, instance, title, success):
         form.save()
         messages.success(request, success)
         return None, form
-    return render(request, "crm/admin/form.html", {
-        "form": form, "title": title, "cancel_url": request.GET.get("back") or reverse("customers:tags"),
-    }), form
+    back = request.GET.get("back", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        back = reverse("customers:tags")  # never a link to another site, nor a javascript: URL
+    return render(request, "crm/admin/form.html", {"form": form, "title": title, "cancel_url": back}), form
 
 
 @login_required

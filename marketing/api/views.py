@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from coupons.api.views import CouponCustomerRefSerializer
 from crm.api.base import idempotent
 from crm.api.errors import BusinessRuleError
+from crm.api.schema import conflict
 from customers.models import Customer
 
 from ..models import Event, Registration
@@ -43,8 +44,9 @@ class RegistrationView(APIView):
 
     required_scope = "marketing"
 
-    @extend_schema(request=RegistrationInSerializer, responses={201: RegistrationOutSerializer,
-                                                                200: RegistrationOutSerializer})
+    @extend_schema(request=RegistrationInSerializer, responses={
+        201: RegistrationOutSerializer, 200: RegistrationOutSerializer,
+        409: conflict("event_full", "event_closed")})
     @idempotent
     def post(self, request, pk):
         event = get_object_or_404(Event.objects.select_related("campaign"), pk=pk)

@@ -112,9 +112,15 @@ def _person(*, customer=None, mobile="", name="", actor=None):
     found = Customer.objects.filter(mobile=mobile).order_by("pk").first()
     if found is not None:
         return found, mobile, found.name
-    if not (name or "").strip():
+    name = (name or "").strip()
+    if not name:
         raise ValidationError({"name": _("Enter the name of this new person.")})
-    return None, mobile, name.strip()
+    if "\x00" in name:  # from an imported file: PostgreSQL refuses it
+        raise ValidationError({"name": _("Null characters are not allowed.")})
+    if len(name) > Registration._meta.get_field("name").max_length:
+        raise ValidationError({"name": _("At most %(max)d characters.")
+                               % {"max": Registration._meta.get_field("name").max_length}})
+    return None, mobile, name
 
 
 @transaction.atomic

@@ -313,8 +313,14 @@ def _truthy(value):
     return str(value or "").strip().lower() in ("1", "y", "yes", "true", "是", "已到", "到", "签到")
 
 
+#: every row registers someone (and may capture a lead) inside the request and its one transaction
+#: (about 10 ms a row): a large event's list fits, a bigger file is refused before anything is written
+MAX_REGISTRATION_ROWS = 2_000
+
+
 def read_registration_rows(data):
-    """Rows of a registration CSV (UTF-8 with or without BOM, or GBK) as dicts."""
+    """Rows of a registration CSV (UTF-8 with or without BOM, or GBK) as dicts. Raises
+    ``ValidationError`` for a file that cannot be read, has no rows or too many."""
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = data.decode(encoding)
@@ -324,7 +330,11 @@ def read_registration_rows(data):
     else:
         raise ValidationError(_("The file is neither UTF-8 nor GBK text."))
     reader = csv.DictReader(io.StringIO(text))
-    headers = {h.strip().lower(): h for h in reader.fieldnames or []}
+    try:
+        headers = {h.strip().lower(): h for h in reader.fieldnames or []}
+        rows = list(reader)
+    except csv.Error as exc:  # e.g. a cell longer than the csv module accepts
+        raise ValidationError(_("The CSV file cannot be read: %(error)s") % {"error": exc})
     aliases = {"mobile": ("mobile", "手机", "手机号"), "name": ("name", "姓名"), "attended": ("attended", "签到", "到场")}
     columns = {}
     for key, names in aliases.items():
@@ -334,7 +344,12 @@ def read_registration_rows(data):
                 break
     if "mobile" not in columns:
         raise ValidationError(_("The file needs a mobile column."))
-    return [{key: (row.get(column) or "").strip() for key, column in columns.items()} for row in reader]
+    if not rows:
+        raise ValidationError(_("The file has a header but no data rows."))
+    if len(rows) > MAX_REGISTRATION_ROWS:
+        raise ValidationError(_("The file has more than %(max)s rows; split it into smaller files.")
+                              % {"max": f"{MAX_REGISTRATION_ROWS:,}"})
+    return [{key: (row.get(column) or "").strip() for key, column in columns.items()} for row in rows]
 
 
 @login_required
@@ -398,7 +413,7 @@ def touch_form(request, campaign_pk=None, pk=None):
         campaign = get_object_or_404(campaigns_for(request.user), pk=campaign_pk)
         touch = Touch(campaign=campaign, created_by=request.user,
                       channel=(campaign.channels or ["sms"])[0])
-        if request.GET.get("event"):
+        if request.GET.get("event", "").isdigit():  # opened from an event's page
             touch.event = campaign.events.filter(pk=request.GET["event"]).first()
     form = TouchForm(request.POST or None, instance=touch, campaign=campaign)
     if request.method == "POST" and form.is_valid():

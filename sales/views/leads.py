@@ -3,15 +3,15 @@ lead page with its actions (convert, release to the pool, assign). Claiming live
 from auditlog.models import LogEntry
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse, reverse_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from crm import permissions
-from crm.phone import mask_mobile
+from crm import permissions, privacy
+from crm.phone import mask_email, mask_mobile
 from crm.ui import BulkAction, ScopedListView
 from customers.forms import AssignForm
 from customers.selectors import customers_for, may_see_mobile
@@ -58,6 +58,7 @@ class LeadListView(ScopedListView):
     filterset_class = LeadFilter
     view_action = "sales.view"
     export_action = "sales.view"
+    access_subject = "lead"
     create_url = reverse_lazy("sales:lead_create")
     create_action = "sales.change"
     title = gettext_lazy("Leads")
@@ -106,6 +107,9 @@ def _duplicate_links(user, form):
 def lead_form(request, pk=None):
     permissions.require(request.user, "sales.change")
     lead = get_object_or_404(leads_for(request.user), pk=pk) if pk is not None else None
+    if lead is not None and request.method == "GET":  # the form shows the contact details in full
+        privacy.log_access(action=privacy.Action.REVEAL, subject=privacy.Subject.LEAD, ids=[lead.pk],
+                           request=request, detail=_("edit form"))
     form = LeadForm(request.POST or None, instance=lead, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
@@ -158,6 +162,12 @@ def _history(lead):
     return LogEntry.objects.get_for_object(lead).select_related("actor", "content_type").order_by("-timestamp")[:50]
 
 
+def _contact(lead, *, revealed):
+    if revealed:
+        return {"mobile": lead.mobile, "email": lead.email, "revealed": True}
+    return {"mobile": mask_mobile(lead.mobile), "email": mask_email(lead.email), "revealed": False}
+
+
 def _render_detail(request, lead, *, convert_form=None, assign_form=None, status=200):
     user = request.user
     can_change = permissions.can(user, "sales.change")
@@ -169,7 +179,8 @@ def _render_detail(request, lead, *, convert_form=None, assign_form=None, status
     score_lines = _score_lines(lead)
     return render(request, "sales/lead_detail.html", {
         "lead": lead,
-        "mobile": lead.mobile if may_see_mobile(user) else mask_mobile(lead.mobile),
+        **_contact(lead, revealed=may_see_mobile(user)),
+        "can_reveal": privacy.may_reveal(user) and not lead.anonymized_at,
         "tags": lead.tags.select_related("group"),
         "score_lines": score_lines,
         "score_now": sum(line["points"] for line in score_lines),
@@ -199,7 +210,20 @@ def lead_detail(request, pk):
     permissions.require(request.user, "sales.view")
     lead = get_object_or_404(leads_for(request.user).select_related("duplicate_of", "existing_customer", "customer"),
                              pk=pk)
+    privacy.log_access(action=privacy.Action.VIEW, subject=privacy.Subject.LEAD, ids=[lead.pk], request=request)
     return _render_detail(request, lead)
+
+
+@login_required
+@require_POST
+def lead_reveal(request, pk):
+    """Show one lead's contact details in full (htmx swaps them in) and log it."""
+    permissions.require(request.user, "sales.view")
+    lead = get_object_or_404(leads_for(request.user), pk=pk)
+    if not privacy.may_reveal(request.user):
+        raise PermissionDenied("customers.view_mobile")
+    privacy.log_access(action=privacy.Action.REVEAL, subject=privacy.Subject.LEAD, ids=[lead.pk], request=request)
+    return render(request, "sales/leads/_contact.html", {"lead": lead, **_contact(lead, revealed=True)})
 
 
 @login_required
@@ -277,6 +301,7 @@ urlpatterns = [
     path("leads/new/", lead_form, name="lead_create"),
     path("leads/<int:pk>/", lead_detail, name="lead"),
     path("leads/<int:pk>/edit/", lead_form, name="lead_edit"),
+    path("leads/<int:pk>/reveal/", lead_reveal, name="lead_reveal"),
     path("leads/<int:pk>/convert/", lead_convert, name="lead_convert"),
     path("leads/<int:pk>/release/", lead_release, name="lead_release"),
     path("leads/<int:pk>/assign/", lead_assign, name="lead_assign"),

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from crm import permissions
 from crm.models import DataScope, User
 from crm.phone import mask_mobile
-from crm.ui import PAGE_SIZES
+from crm.ui import PAGE_SIZES, search_text
 from customers.models import Customer
 from customers.selectors import customers_for
 
@@ -67,7 +67,7 @@ def pool(request):
     in_pool = pool_q(user)
     leads = Lead.objects.filter(in_pool, status__in=Lead.OPEN_STATUSES)
     customers = Customer.objects.filter(in_pool)
-    text = request.GET.get("q", "")
+    text = search_text(request)
     leads, customers = _search(leads, text), _search(customers, text)
     counts = {"leads": leads.count(), "customers": customers.count()}
     if tab == "leads":

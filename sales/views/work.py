@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from crm import permissions
 from crm.models import DataScope, Notification, User
-from crm.ui import LocalDateTimeColumn, ScopedListView, history_for
+from crm.ui import LocalDateTimeColumn, ScopedListView, history_for, search_text
 from customers.selectors import customers_for
 
 from .. import services
@@ -452,6 +452,8 @@ class TicketListView(ScopedListView):
     filterset_class = TicketFilter
     view_action = "sales.view"
     export_action = "sales.view"
+    access_subject = "customer"
+    access_id_path = "customer_id"
     create_action = "sales.change"
     title = gettext_lazy("Service tickets")
     empty_text = gettext_lazy("No service tickets match. Open one from a customer's page.")
@@ -473,7 +475,7 @@ def ticket_create(request):
     permissions.require(request.user, "sales.change")
     customer, _lead = _open_subject(request)
     if customer is None:
-        query = request.GET.get("q", "").strip()[:100]
+        query = search_text(request)
         found = []
         if query:
             digits = "".join(ch for ch in query if ch.isdigit())

@@ -1,0 +1,118 @@
+"""Personal information protection (个人信息保护): masking, the access log, erasure.
+
+- Contact details are masked on every page unless ``MASK_PERSONAL_DATA`` is off; users whose role
+  may see them press "Reveal" on one person's page, and each reveal is logged.
+- ``log_access`` records who viewed, revealed, exported or erased which people's data; a list
+  export names every exported person, written with one ``INSERT … SELECT``.
+- Models declare the fields that hold personal data in ``personal_fields``; ``erase`` blanks them
+  set-based and ``redact_history`` blanks the same fields in the audit log, so an anonymized
+  person cannot be read back from history. Figures (orders, totals, counts) are untouched.
+"""
+from auditlog.models import LogEntry
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection, models
+
+from . import permissions
+from .models import AccessLog, AccessLogRecord
+
+REDACTED = "***"
+Action = AccessLog.Action
+Subject = AccessLog.Subject
+
+
+def reveal_required():
+    """Whether contact details stay masked until revealed (the ``MASK_PERSONAL_DATA`` setting)."""
+    return getattr(settings, "MASK_PERSONAL_DATA", True)
+
+
+def may_reveal(user):
+    return permissions.can(user, "customers.view_mobile")
+
+
+def may_see_contact(user):
+    """Whether pages show this user full contact details without a reveal."""
+    return may_reveal(user) and not reveal_required()
+
+
+def client_ip(request):
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def log_access(*, action, subject, ids=(), queryset=None, user=None, client=None, request=None, detail=""):
+    """Record one access. ``ids``: the people concerned, or ``queryset``: a ``values_list`` of
+    their ids (an export), inserted in the database without reading them into Python."""
+    user = user if user is not None else getattr(request, "user", None)
+    if user is not None and not getattr(user, "is_authenticated", False):
+        user = None
+    ids = list(ids)
+    log = AccessLog.objects.create(action=action, subject=subject, user=user, client=client,
+                                   ip=client_ip(request), detail=detail[:300], count=len(ids))
+    if queryset is not None:
+        sql, params = queryset.query.sql_with_params()
+        table = AccessLogRecord._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (log_id, subject, object_id) SELECT %s, %s, ids.* FROM ({sql}) ids",
+                [log.pk, subject, *params],
+            )
+            log.count = cursor.rowcount
+        AccessLog.objects.filter(pk=log.pk).update(count=log.count)
+    elif ids:
+        AccessLogRecord.objects.bulk_create(
+            [AccessLogRecord(log=log, subject=subject, object_id=pk) for pk in ids], batch_size=2000)
+    return log
+
+
+def history(subject, object_id):
+    """The access log of one person, newest first."""
+    return (AccessLog.objects.filter(records__subject=subject, records__object_id=object_id)
+            .select_related("user", "client").order_by("-at", "-pk"))
+
+
+def _blank(field):
+    if isinstance(field, models.JSONField):
+        return {}
+    if field.null:
+        return None
+    return ""
+
+
+def personal_fields(model):
+    return [model._meta.get_field(name) for name in getattr(model, "personal_fields", ())]
+
+
+def erase(queryset, *, keep=None):
+    """Blank every personal field of the rows in ``queryset`` (one UPDATE). ``keep``: values to
+    write instead of blanks, e.g. a placeholder name."""
+    fields = personal_fields(queryset.model)
+    if not fields:
+        return 0
+    values = {field.name: _blank(field) for field in fields}
+    values.update(keep or {})
+    return queryset.update(**values)
+
+
+def redact_history(model, pks):
+    """Blank the personal fields of ``model`` rows ``pks`` in the audit log (before and after values
+    and the record's name), so history keeps who changed what and when but not the data."""
+    names = {field.name for field in personal_fields(model)}
+    if not names or not pks:
+        return 0
+    content_type = ContentType.objects.get_for_model(model)
+    entries = LogEntry.objects.filter(content_type=content_type, object_pk__in=[str(pk) for pk in pks])
+    changed = []
+    for entry in entries.only("pk", "changes", "object_repr"):
+        entry.serialized_data = None
+        entry.changes_text = ""
+        changes = entry.changes if isinstance(entry.changes, dict) else {}
+        for key in names & set(changes):
+            changes[key] = [REDACTED for _value in changes[key]] if isinstance(changes[key], list) else REDACTED
+        entry.changes = changes
+        entry.object_repr = REDACTED
+        changed.append(entry)
+    LogEntry.objects.bulk_update(changed, ["changes", "object_repr", "serialized_data", "changes_text"],
+                              batch_size=500)
+    return len(changed)
