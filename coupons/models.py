@@ -380,6 +380,7 @@ class Compensation(models.Model):
     coupon = models.OneToOneField(Coupon, null=True, blank=True, on_delete=models.SET_NULL)
 
     class Meta:
+        verbose_name = _("compensation")
         ordering = ["-requested_at"]
 
 

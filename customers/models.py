@@ -397,6 +397,7 @@ class OrderLine(models.Model):
     price = models.DecimalField(_("price"), max_digits=12, decimal_places=2)
 
     class Meta:
+        verbose_name = _("order line")
         ordering = ["id"]
 
 
@@ -447,6 +448,7 @@ class LifecycleChange(models.Model):
     changed_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
+        verbose_name = _("lifecycle change")
         ordering = ["-changed_at", "-id"]
 
 

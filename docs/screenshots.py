@@ -212,7 +212,21 @@ def admin_pages(s):
         s.goto("/org/audit/")
         s.shot("08-audit-log")
 
-    return [("users", users), ("api clients", api_clients), ("audit log", audit)]
+    def personal_data():
+        s.goto("/customers/")
+        with s.page.expect_navigation():
+            s.page.locator("main table tbody tr td a[href^='/customers/']").first.click()
+        with s.page.expect_navigation():
+            s.page.locator("[data-testid=personal-data]").click()
+        s.page.wait_for_load_state("networkidle")
+        s.shot("24-personal-data")
+
+    def access_log():
+        s.goto("/org/privacy/")
+        s.shot("25-access-log")
+
+    return [("users", users), ("api clients", api_clients), ("audit log", audit),
+            ("personal data", personal_data), ("access log", access_log)]
 
 
 def rep_pages(s):

@@ -292,6 +292,9 @@ class TrackingLink(models.Model):
     def get_absolute_url(self):
         return reverse("track:link", args=[self.code])
 
+    class Meta:
+        verbose_name = _("tracking link")
+
 
 class Touch(models.Model):
     """A planned push of a campaign: an invitation before the event, a reminder, a survey after it."""
@@ -423,6 +426,7 @@ class Enrollment(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("nurture enrollment")
         constraints = [models.UniqueConstraint(fields=["plan", "customer"], name="enrollment_once")]
         indexes = [models.Index(fields=["status", "next_due_at"], name="enrollment_due")]
 
@@ -454,6 +458,7 @@ class Message(models.Model):
     clicked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("marketing message")
         constraints = [
             models.UniqueConstraint(fields=["touch", "customer"], condition=models.Q(touch__isnull=False),
                                     name="message_touch_customer"),
@@ -506,6 +511,7 @@ class Attribution(models.Model):
     touched_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("attribution")
         constraints = [models.UniqueConstraint(fields=["kind", "object_id"], name="attribution_once")]
         indexes = [models.Index(fields=["campaign", "kind"], name="attribution_campaign")]
 

@@ -209,6 +209,7 @@ class PoolMove(models.Model):
     at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
+        verbose_name = _("pool move")
         ordering = ["-at", "-id"]
         indexes = [
             models.Index(fields=["from_owner", "reason", "at"], name="poolmove_cooldown"),
@@ -227,6 +228,7 @@ class PoolWarning(models.Model):
     sent_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("pool warning")
         constraints = [
             models.UniqueConstraint(fields=["lead", "owner", "deadline"], name="pool_warning_lead_once"),
             models.UniqueConstraint(fields=["customer", "owner", "deadline"], name="pool_warning_customer_once"),

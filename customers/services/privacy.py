@@ -64,8 +64,9 @@ def customer_data(customer):
         if rows:
             data["related"].setdefault(_label(model), []).extend(rows)
     order_ids = list(Order.objects.filter(customer=customer).values_list("pk", flat=True))
-    if order_ids:
-        data["related"][_label(OrderLine)] = _rows(OrderLine.objects.filter(order_id__in=order_ids).order_by("pk"))
+    lines = _rows(OrderLine.objects.filter(order_id__in=order_ids).order_by("pk")) if order_ids else []
+    if lines:
+        data["related"][_label(OrderLine)] = lines
     lead_model = apps.get_model("sales", "Lead")
     lead_ids = {row["id"] for row in data["related"].get(_label(lead_model), [])}
     if lead_ids:  # what was recorded on the leads they came from

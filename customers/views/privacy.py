@@ -1,6 +1,7 @@
 """One customer's personal data: reveal contact details, export everything held, anonymize."""
 import json
 
+from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -63,7 +64,8 @@ def personal_data(request, pk):
                        request=request, detail=_("personal data page"))
     return render(request, "customers/privacy.html", {
         "customer": customer,
-        "held": sorted((label, len(rows)) for label, rows in held["related"].items()),
+        "held": sorted((str(apps.get_model(label)._meta.verbose_name), len(rows))
+                       for label, rows in held["related"].items()),
         "history": privacy.history(privacy.Subject.CUSTOMER, customer.pk)[:HISTORY_SHOWN],
     })
 
