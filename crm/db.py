@@ -1,7 +1,55 @@
 """Database helpers shared by the apps."""
+import contextlib
+import functools
 import zlib
 
 from django.db import connection
+
+
+def _lock_key(namespace, key):
+    return [zlib.crc32(namespace.encode()) & 0x7FFFFFFF, zlib.crc32(str(key).encode()) & 0x7FFFFFFF]
+
+
+@contextlib.contextmanager
+def exclusive(namespace, key):
+    """True while this session alone holds (namespace, key); False at once when another does.
+    PostgreSQL: an advisory lock for the session — the end of a killed worker's session releases
+    it — or for the caller's transaction when there is one. SQLite runs one writer at a time."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    lock = _lock_key(namespace, key)
+    session = not connection.in_atomic_block
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT pg_try_advisory{'' if session else '_xact'}_lock(%s, %s)", lock)
+        held = cursor.fetchone()[0]
+    try:
+        yield held
+    finally:
+        if held and session:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", lock)
+
+
+def one_runner(namespace):
+    """Run the decorated job function (first argument: the job's id) in one process at a time;
+    a second call while the first runs returns None at once. Together with ``takeable`` a job left
+    "running" by a killed worker is taken over by the next call: its lock died with the worker."""
+    def decorate(func):
+        @functools.wraps(func)
+        def run(job_id, *args, **kwargs):
+            with exclusive(namespace, job_id) as alone:
+                if alone:
+                    return func(job_id, *args, **kwargs)
+            return None
+        return run
+    return decorate
+
+
+def takeable(queued, running):
+    """The statuses a job runner holding the job's lock may take: waiting, or — on PostgreSQL,
+    where the lock proves nobody else works on it — running with a dead worker."""
+    return [queued, running] if connection.vendor == "postgresql" else [queued]
 
 
 def advisory_lock(namespace, key):

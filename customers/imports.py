@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm import permissions
-from crm.db import advisory_lock
+from crm.db import advisory_lock, one_runner, takeable
 from crm.models import User
 from crm.phone import normalize_mobile
 from crm.tasks import enqueue_or_log
@@ -877,9 +877,11 @@ def _finish_check(job, ignored):
 
 
 @shared_task(name="customers.imports.check_import", ignore_result=True)
+@one_runner("customer-import")
 def check_import(job_id, language=None):
-    """Check a large file in the background (safe to run twice: only a queued check is taken)."""
-    claimed = (ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED, rows__has_key="records")
+    """Check a large file in the background (safe to run twice: only a queued check is taken, or
+    one whose worker died)."""
+    claimed = (ImportJob.objects.filter(pk=job_id, status__in=_takeable(), rows__has_key="records")
                .update(status=ImportJob.Status.RUNNING))
     if not claimed:
         return
@@ -921,19 +923,25 @@ def commit_import(*, job, user):
 
 def requeue_waiting(older_than):
     """Queue again the checks and imports still waiting ``older_than`` after the job was created
-    (their task was lost, e.g. the broker was down). Returns how many were queued."""
-    waiting = ImportJob.objects.filter(status=ImportJob.Status.QUEUED, created_at__lt=timezone.now() - older_than)
+    (their task was lost, e.g. the broker was down), and those left running by a killed worker (the
+    task sees whether anyone still works on it). Returns how many were queued."""
+    waiting = ImportJob.objects.filter(status__in=_takeable(), created_at__lt=timezone.now() - older_than)
     checks = list(waiting.filter(rows__has_key="records").values_list("pk", flat=True))
     imports = list(waiting.exclude(pk__in=checks).values_list("pk", flat=True))
     return (sum(enqueue_or_log(check_import, job_id) for job_id in checks)
             + sum(enqueue_or_log(run_import, job_id) for job_id in imports))
 
 
+def _takeable():
+    return takeable(ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
+
+
 @shared_task(name="customers.imports.run_import", ignore_result=True)
+@one_runner("customer-import")
 def run_import(job_id, language=None):
     """Write every row of a checked job in one transaction (all or nothing). Safe to run twice:
-    only a queued job is taken."""
-    claimed = (ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED)
+    only a queued job is taken, or one whose worker died (its transaction was rolled back)."""
+    claimed = (ImportJob.objects.filter(pk=job_id, status__in=_takeable())
                .exclude(rows__has_key="records").update(status=ImportJob.Status.RUNNING))
     if not claimed:
         return

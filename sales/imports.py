@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm import permissions
-from crm.db import advisory_lock
+from crm.db import advisory_lock, one_runner, takeable
 from crm.models import User
 from crm.tasks import enqueue_or_log
 from customers import imports as base
@@ -273,8 +273,9 @@ def commit_import(*, job, user):
 
 def requeue_waiting(older_than):
     """Queue again the imports still waiting ``older_than`` after the job was created (their task
-    was lost, e.g. the broker was down). Returns how many were queued."""
-    waiting = LeadImportJob.objects.filter(status=Status.QUEUED, created_at__lt=timezone.now() - older_than)
+    was lost, e.g. the broker was down) or left running by a killed worker. Returns how many."""
+    waiting = LeadImportJob.objects.filter(status__in=takeable(Status.QUEUED, Status.RUNNING),
+                                           created_at__lt=timezone.now() - older_than)
     return sum(enqueue_or_log(run_lead_import, job_id) for job_id in waiting.values_list("pk", flat=True))
 
 
@@ -283,10 +284,12 @@ capture = base._in_our_transaction(capture_lead)
 
 
 @shared_task(name="sales.imports.run_lead_import", ignore_result=True)
+@one_runner("lead-import")
 def run_lead_import(job_id, language=None):
     """Capture every row of a checked job in one transaction (all or nothing). Safe to run
-    twice: only a queued job is taken."""
-    if not LeadImportJob.objects.filter(pk=job_id, status=Status.QUEUED).update(status=Status.RUNNING):
+    twice: only a queued job is taken, or one whose worker died (its transaction was rolled back)."""
+    if not LeadImportJob.objects.filter(pk=job_id, status__in=takeable(Status.QUEUED, Status.RUNNING)).update(
+            status=Status.RUNNING):
         return
     job = LeadImportJob.objects.select_related("created_by").get(pk=job_id)
     progress = Progress(job, "import")

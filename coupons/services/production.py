@@ -1,14 +1,14 @@
 """Code production (生产): set-based inserts — PostgreSQL COPY into a staging table, then one
 INSERT … ON CONFLICT DO NOTHING, repeated for the (rare) codes that collided."""
-import contextlib
 import io
 import time
-import zlib
 
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+
+from crm.db import exclusive
 
 from ..models import Batch, Coupon
 from . import codes
@@ -45,25 +45,9 @@ def _insert_generic(batch_id, new_codes):
     return Coupon.objects.filter(batch_id=batch_id).count() - before
 
 
-@contextlib.contextmanager
 def _producing(batch_id):
-    """True while this session is the batch's only producer. PostgreSQL: an advisory lock — for
-    the session (the end of a killed worker's session releases it), or for the caller's transaction
-    when there is one; SQLite runs one writer at a time."""
-    if connection.vendor != "postgresql":
-        yield True
-        return
-    key = [zlib.crc32(b"coupon-production") & 0x7FFFFFFF, batch_id & 0x7FFFFFFF]
-    session = not connection.in_atomic_block
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT pg_try_advisory{'' if session else '_xact'}_lock(%s, %s)", key)
-        locked = cursor.fetchone()[0]
-    try:
-        yield locked
-    finally:
-        if locked and session:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+    """True while this session is the batch's only producer (see ``crm.db.exclusive``)."""
+    return exclusive("coupon-production", batch_id)
 
 
 def produce(batch, count=None):
