@@ -9,16 +9,20 @@
   person cannot be read back from history. Figures (orders, totals, counts) are untouched.
 """
 from auditlog.models import LogEntry
+from django.apps import apps
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models
 
 from . import permissions
 from .models import AccessLog, AccessLogRecord
+from .phone import mask_email, mask_mobile, mask_text
 
 REDACTED = "***"
 Action = AccessLog.Action
 Subject = AccessLog.Subject
+#: contact details and how each is masked
+CONTACT_MASKS = {"mobile": mask_mobile, "wechat_id": mask_text, "email": mask_email}
 
 
 def reveal_required():
@@ -33,6 +37,12 @@ def may_reveal(user):
 def may_see_contact(user):
     """Whether pages show this user full contact details without a reveal."""
     return may_reveal(user) and not reveal_required()
+
+
+def contact(person, *, revealed):
+    """The contact details ``person`` (a customer, a lead) has: in full when ``revealed``, else masked."""
+    return {name: getattr(person, name) if revealed else mask(getattr(person, name))
+            for name, mask in CONTACT_MASKS.items() if hasattr(person, name)}
 
 
 def client_ip(request):
@@ -82,6 +92,28 @@ def _blank(field):
 
 def personal_fields(model):
     return [model._meta.get_field(name) for name in getattr(model, "personal_fields", ())]
+
+
+def relations_to(target):
+    """``(model, foreign key name)`` for every concrete foreign key pointing at ``target``."""
+    return [(model, field.name) for model in apps.get_models() for field in model._meta.concrete_fields
+            if isinstance(field, models.ForeignKey) and field.related_model is target]
+
+
+def anonymize(model, ids, *, now, keep=None):
+    """Erase the personal fields of ``model`` rows ``ids`` (``keep``: values to write instead, see
+    ``erase``) and of every row pointing at them, redact all of it in the audit log, and mark the
+    rows anonymized (the first time)."""
+    erase(model._default_manager.filter(pk__in=ids), keep=keep)
+    model._default_manager.filter(pk__in=ids, anonymized_at__isnull=True).update(anonymized_at=now)
+    redact_history(model, ids)
+    for related, field in relations_to(model):
+        if not personal_fields(related):
+            continue
+        pks = list(related._default_manager.filter(**{f"{field}__in": ids}).values_list("pk", flat=True))
+        if pks:
+            erase(related._default_manager.filter(pk__in=pks))
+            redact_history(related, pks)
 
 
 def erase(queryset, *, keep=None):

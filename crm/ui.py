@@ -29,7 +29,7 @@ from django_tables2 import columns as table_columns
 from django_tables2.columns.linkcolumn import BaseLinkColumn
 from django_tables2.rows import BoundRows
 
-from . import permissions
+from . import permissions, privacy
 
 logger = logging.getLogger(__name__)
 
@@ -378,8 +378,6 @@ class ScopedListView(LoginRequiredMixin, SingleTableMixin, FilterView):
     def on_export(self, queryset):
         """Log the export in the personal-data access log when the list holds personal data."""
         if self.access_subject:
-            from . import privacy
-
             path = self.access_id_path
             ids = (queryset.order_by().filter(**{f"{path}__isnull": False})
                    .values_list(path, flat=True).distinct())

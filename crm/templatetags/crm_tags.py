@@ -1,6 +1,7 @@
 from django import template
 
-from crm.phone import mask_email, mask_mobile, mask_text
+from crm import privacy
+from crm.phone import mask_mobile
 
 register = template.Library()
 
@@ -9,9 +10,6 @@ register = template.Library()
 def mobile(value, show):
     """A mobile number in full, or masked for users who may not see it."""
     return value if show else mask_mobile(value)
-
-
-CONTACT_MASKS = {"mobile": mask_mobile, "email": mask_email, "wechat_id": mask_text}
 
 
 @register.simple_tag
@@ -24,7 +22,7 @@ def history_changes(entry, show_contact=False):
     if model is None:
         return changes
     masked = dict(changes)
-    for name, mask in CONTACT_MASKS.items():
+    for name, mask in privacy.CONTACT_MASKS.items():
         try:
             label = str(model._meta.get_field(name).verbose_name)
         except Exception:

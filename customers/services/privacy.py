@@ -20,16 +20,6 @@ from crm import privacy
 from ..models import Customer, CustomerRelation, CustomerTag, Order, OrderLine
 
 
-def _relations_to(target):
-    """``(model, foreign key name)`` for every concrete foreign key pointing at ``target``."""
-    found = []
-    for model in apps.get_models():
-        for field in model._meta.concrete_fields:
-            if isinstance(field, models.ForeignKey) and field.related_model is target:
-                found.append((model, field.name))
-    return found
-
-
 def _plain(value):
     if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
         return value.isoformat()
@@ -57,7 +47,7 @@ def customer_data(customer):
         "related": {},
     }
     skip = {CustomerTag, LogEntry}
-    for model, field in _relations_to(Customer):
+    for model, field in privacy.relations_to(Customer):
         if model in skip:
             continue
         rows = _rows(model._default_manager.filter(**{field: customer}).order_by("pk"))
@@ -70,24 +60,13 @@ def customer_data(customer):
     lead_model = apps.get_model("sales", "Lead")
     lead_ids = {row["id"] for row in data["related"].get(_label(lead_model), [])}
     if lead_ids:  # what was recorded on the leads they came from
-        for model, field in _relations_to(lead_model):
+        for model, field in privacy.relations_to(lead_model):
             seen = {row["id"] for row in data["related"].get(_label(model), [])}
             rows = [row for row in _rows(model._default_manager.filter(**{f"{field}__in": lead_ids}).order_by("pk"))
                     if row["id"] not in seen]
             if rows:
                 data["related"].setdefault(_label(model), []).extend(rows)
     return data
-
-
-def _erase_pointing_at(target, ids):
-    """Erase the personal fields of every row that points at ``target`` rows ``ids``."""
-    for model, field in _relations_to(target):
-        if getattr(model, "personal_fields", None):
-            queryset = model._default_manager.filter(**{f"{field}__in": ids})
-            pks = list(queryset.values_list("pk", flat=True))
-            if pks:
-                privacy.erase(model._default_manager.filter(pk__in=pks))
-                privacy.redact_history(model, pks)
 
 
 def anonymized_name(pk):
@@ -103,20 +82,13 @@ def anonymize_customer(*, actor, customer, request=None):
     """Erase ``customer``'s personal data (see the module docstring). Idempotent."""
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     now = timezone.now()
-    privacy.erase(Customer.objects.filter(pk=customer.pk), keep={"name": anonymized_name(customer.pk)})
-    Customer.objects.filter(pk=customer.pk).update(anonymized_at=customer.anonymized_at or now)
-    privacy.redact_history(Customer, [customer.pk])
+    privacy.anonymize(Customer, [customer.pk], now=now, keep={"name": anonymized_name(customer.pk)})
     CustomerRelation.objects.filter(models.Q(from_customer=customer) | models.Q(to_customer=customer)).delete()
-    _erase_pointing_at(Customer, [customer.pk])
-
     lead_model = apps.get_model("sales", "Lead")
     lead_ids = list(lead_model.objects.filter(models.Q(customer=customer) | models.Q(existing_customer=customer))
                     .values_list("pk", flat=True))
     if lead_ids:
-        privacy.erase(lead_model.objects.filter(pk__in=lead_ids))
-        lead_model.objects.filter(pk__in=lead_ids, anonymized_at__isnull=True).update(anonymized_at=now)
-        privacy.redact_history(lead_model, lead_ids)
-        _erase_pointing_at(lead_model, lead_ids)
+        privacy.anonymize(lead_model, lead_ids, now=now)
 
     customer.refresh_from_db()
     LogEntry.objects.log_create(customer, action=LogEntry.Action.UPDATE, force_log=True,

@@ -19,7 +19,6 @@ from ..models import (
     READINGS, SYMMETRIC_KINDS, CustomAttribute, CustomerRelation, CustomerTag, RelationKind, Tag,
 )
 from ..selectors import customers_for, may_see_mobile
-from .privacy import contact_details
 
 RECENT_SATISFACTION = 5
 REFERRALS_SHOWN = 20
@@ -168,8 +167,7 @@ def _detail_context(request, customer, *, relation_form=None, tag_form=None, sat
 
     context = {
         "customer": customer,
-        "mobile": customer.mobile if show_mobile else mask_mobile(customer.mobile),
-        "contact": contact_details(customer, revealed=show_mobile),
+        "contact": privacy.contact(customer, revealed=show_mobile),
         "revealed": show_mobile,
         "can_reveal": privacy.may_reveal(user) and not customer.anonymized_at,
         "can_manage_privacy": permissions.can(user, "privacy.manage"),

@@ -14,20 +14,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from crm import permissions, privacy
-from crm.phone import mask_email, mask_mobile, mask_text
 
 from ..selectors import customers_for
 from ..services import privacy as services
 
 HISTORY_SHOWN = 50
-
-
-def contact_details(customer, *, revealed):
-    """The contact rows of the 360 view, masked unless ``revealed``."""
-    if revealed:
-        return {"mobile": customer.mobile, "wechat_id": customer.wechat_id, "email": customer.email}
-    return {"mobile": mask_mobile(customer.mobile), "wechat_id": mask_text(customer.wechat_id),
-            "email": mask_email(customer.email)}
 
 
 def _customer(request, pk):
@@ -45,7 +36,7 @@ def reveal(request, pk):
     privacy.log_access(action=privacy.Action.REVEAL, subject=privacy.Subject.CUSTOMER, ids=[customer.pk],
                        request=request)
     return render(request, "customers/detail/contact.html", {
-        "customer": customer, "contact": contact_details(customer, revealed=True), "revealed": True,
+        "customer": customer, "contact": privacy.contact(customer, revealed=True), "revealed": True,
     })
 
 

@@ -7,7 +7,6 @@ stay, so funnel and channel figures do not move.
 """
 import datetime
 
-from django.apps import apps
 from django.db import transaction
 from django.db.models import CharField, Q, Value
 from django.db.models.functions import Cast, Concat
@@ -34,17 +33,6 @@ def stale_leads(now=None, days=None):
             .filter(Q(last_followup_at__isnull=True) | Q(last_followup_at__lt=cutoff)))
 
 
-def _pointing_at_lead():
-    from django.db import models
-
-    for model in apps.get_models():
-        if not getattr(model, "personal_fields", None):
-            continue
-        for field in model._meta.concrete_fields:
-            if isinstance(field, models.ForeignKey) and field.related_model is Lead:
-                yield model, field.name
-
-
 def anonymize_stale_leads(now=None):
     """Anonymize every stale lead, in chunks; returns how many."""
     now = now or timezone.now()
@@ -54,15 +42,7 @@ def anonymize_stale_leads(now=None):
             ids = list(stale_leads(now).order_by("pk").values_list("pk", flat=True)[:CHUNK])
             if not ids:
                 return total
-            leads = Lead.objects.filter(pk__in=ids)
-            privacy.erase(leads, keep={"name": Concat(Value("#"), Cast("id", CharField()))})
-            Lead.objects.filter(pk__in=ids).update(anonymized_at=now)
-            privacy.redact_history(Lead, ids)
-            for model, field in _pointing_at_lead():
-                pks = list(model._default_manager.filter(**{f"{field}__in": ids}).values_list("pk", flat=True))
-                if pks:
-                    privacy.erase(model._default_manager.filter(pk__in=pks))
-                    privacy.redact_history(model, pks)
+            privacy.anonymize(Lead, ids, now=now, keep={"name": Concat(Value("#"), Cast("id", CharField()))})
             privacy.log_access(action=privacy.Action.ANONYMIZE, subject=privacy.Subject.LEAD, ids=ids,
                                detail="retention")
             total += len(ids)

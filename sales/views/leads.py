@@ -11,7 +11,6 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm import permissions, privacy
-from crm.phone import mask_email, mask_mobile
 from crm.ui import BulkAction, ScopedListView
 from customers.forms import AssignForm
 from customers.selectors import customers_for, may_see_mobile
@@ -163,9 +162,7 @@ def _history(lead):
 
 
 def _contact(lead, *, revealed):
-    if revealed:
-        return {"mobile": lead.mobile, "email": lead.email, "revealed": True}
-    return {"mobile": mask_mobile(lead.mobile), "email": mask_email(lead.email), "revealed": False}
+    return {**privacy.contact(lead, revealed=revealed), "revealed": revealed}
 
 
 def _render_detail(request, lead, *, convert_form=None, assign_form=None, status=200):
