@@ -820,8 +820,10 @@ class Progress:
     """Writes "processed so far" to the cache every ``PROGRESS_EVERY`` rows: the database row of
     the job cannot show it while the import's transaction is open."""
 
+    key_of = staticmethod(progress_key)  # the cache key of a job's progress
+
     def __init__(self, job, phase):
-        self.key, self.total, self.phase = progress_key(job.pk), job.total, phase
+        self.key, self.total, self.phase = self.key_of(job.pk), job.total, phase
         self.done = self.written = 0
         self.write()
 
@@ -836,9 +838,9 @@ class Progress:
                   timeout=24 * 3600)
 
 
-def read_progress(job):
+def read_progress(job, key_of=progress_key):
     """(phase, processed) of a queued or running job."""
-    value = cache.get(progress_key(job.pk)) or {}
+    value = cache.get(key_of(job.pk)) or {}
     return value.get("phase", ""), value.get("processed", job.processed)
 
 

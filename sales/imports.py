@@ -16,7 +16,6 @@ The same two steps, so that a file is stored entirely or not at all:
 import logging
 
 from celery import shared_task
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -241,18 +240,14 @@ def progress_key(job_id):
 
 
 class Progress(base.Progress):
-    """The customer import's progress (in the cache while the transaction is open), own key."""
+    """The lead import's progress (in the cache while the transaction is open), under its own key."""
 
-    def __init__(self, job, phase):
-        self.key, self.total, self.phase = progress_key(job.pk), job.total, phase
-        self.done = self.written = 0
-        self.write()
+    key_of = staticmethod(progress_key)
 
 
 def read_progress(job):
     """(phase, processed) of a queued or running job."""
-    value = cache.get(progress_key(job.pk)) or {}
-    return value.get("phase", ""), value.get("processed", job.processed)
+    return base.read_progress(job, key_of=progress_key)
 
 
 def commit_import(*, job, user):

@@ -133,14 +133,27 @@ def _preview(job, user, limit=imports.PREVIEW_ROWS):
     return headers, table
 
 
-def _progress_context(job):
+def _urls(job):
+    results = [(_("Customers"), reverse("customers:list"))]
+    if job.kind == ImportJob.Kind.ORDERS:
+        results.append((_("Orders"), reverse("customers:orders")))
+    return {"list": reverse("customers:list"), "list_label": _("Customers"), "upload": reverse("customers:import"),
+            "job": reverse("customers:import_job", args=[job.pk]),
+            "progress": reverse("customers:import_progress", args=[job.pk]),
+            "errors": reverse("customers:import_errors", args=[job.pk]),
+            "commit": reverse("customers:import_commit", args=[job.pk]), "results": results}
+
+
+def progress_context(job, urls, read_progress=imports.read_progress):
+    """What the import pages (customers/import/job.html, progress.html) show of a job — of
+    customers, or of leads with their ``urls`` and progress reader."""
     running = job.status in RUNNING
-    phase, processed = imports.read_progress(job) if running else ("", job.processed)
+    phase, processed = read_progress(job) if running else ("", job.processed)
     if job.status == ImportJob.Status.DONE:
         processed = job.total
     percent = int(100 * processed / job.total) if job.total else 0
     return {"job": job, "running": running, "phase": phase, "processed": processed, "percent": min(percent, 100),
-            "status_css": STATUS_CSS.get(job.status, "secondary")}
+            "status_css": STATUS_CSS.get(job.status, "secondary"), "urls": urls}
 
 
 @login_required
@@ -148,7 +161,7 @@ def _progress_context(job):
 def import_job(request, pk):
     permissions.require(request.user, "customers.import")
     job = get_object_or_404(_jobs_of(request.user), pk=pk)
-    context = _progress_context(job)
+    context = progress_context(job, _urls(job))
     if job.status not in RUNNING:
         headers, rows = _preview(job, request.user)
         context.update(
@@ -167,7 +180,7 @@ def import_progress(request, pk):
     comes back without the polling trigger, and an htmx request reloads the page for the result."""
     permissions.require(request.user, "customers.import")
     job = get_object_or_404(_jobs_of(request.user).defer("rows", "errors"), pk=pk)
-    response = render(request, "customers/import/progress.html", _progress_context(job))
+    response = render(request, "customers/import/progress.html", progress_context(job, _urls(job)))
     if job.status not in RUNNING and request.headers.get("HX-Request"):
         response["HX-Refresh"] = "true"
     return response

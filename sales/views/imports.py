@@ -15,7 +15,7 @@ from crm.phone import mask_mobile
 from crm.ui import StyledFormMixin, export_rows
 from customers.models import Customer
 from customers.selectors import customers_for, may_see_mobile
-from customers.views.imports import SAMPLES_DIR, STATUS_CSS
+from customers.views.imports import RUNNING, SAMPLES_DIR, STATUS_CSS, progress_context
 
 from .. import imports
 from ..models import Lead, LeadImportJob
@@ -23,7 +23,6 @@ from .leads import leads_for
 
 SAMPLE = "leads.csv"
 MAX_ERRORS_SHOWN = 200
-RUNNING = (LeadImportJob.Status.QUEUED, LeadImportJob.Status.RUNNING)
 
 
 class LeadImportForm(StyledFormMixin, forms.Form):
@@ -123,13 +122,13 @@ def _preview(job, user, limit=imports.PREVIEW_ROWS):
 
 
 def _progress_context(job):
-    running = job.status in RUNNING
-    phase, processed = imports.read_progress(job) if running else ("", job.processed)
-    if job.status == LeadImportJob.Status.DONE:
-        processed = job.total
-    percent = int(100 * processed / job.total) if job.total else 0
-    return {"job": job, "running": running, "phase": phase, "processed": processed, "percent": min(percent, 100),
-            "status_css": STATUS_CSS.get(job.status, "secondary")}
+    return progress_context(job, {
+        "list": reverse("sales:leads"), "list_label": _("Leads"), "upload": reverse("sales:lead_import"),
+        "job": reverse("sales:lead_import_job", args=[job.pk]),
+        "progress": reverse("sales:lead_import_progress", args=[job.pk]),
+        "errors": reverse("sales:lead_import_errors", args=[job.pk]),
+        "commit": reverse("sales:lead_import_commit", args=[job.pk]), "results": [(_("Leads"), reverse("sales:leads"))],
+    }, imports.read_progress)
 
 
 @login_required
@@ -145,7 +144,7 @@ def lead_import_job(request, pk):
             errors=job.errors[:MAX_ERRORS_SHOWN], more_errors=max(0, len(job.errors) - MAX_ERRORS_SHOWN),
             can_commit=job.status == LeadImportJob.Status.VALIDATED and not job.errors,
         )
-    return render(request, "sales/imports/job.html", context)
+    return render(request, "customers/import/job.html", context)
 
 
 @login_required
@@ -155,7 +154,7 @@ def lead_import_progress(request, pk):
     reloads the page for the result."""
     _require(request.user)
     job = get_object_or_404(_jobs_of(request.user).defer("rows", "errors"), pk=pk)
-    response = render(request, "sales/imports/progress.html", _progress_context(job))
+    response = render(request, "customers/import/progress.html", _progress_context(job))
     if job.status not in RUNNING and request.headers.get("HX-Request"):
         response["HX-Refresh"] = "true"
     return response
