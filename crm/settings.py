@@ -63,6 +63,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "crm.addresses.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -86,6 +87,14 @@ AXES_COOLOFF_TIME = datetime.timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The client's address (crm.addresses): X-Forwarded-For is read only from these proxies (addresses or
+# networks); by default the loopback addresses of a reverse proxy on the same machine.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "127.0.0.1,::1")
+AXES_CLIENT_IP_CALLABLE = "crm.addresses.client_ip"
+# An address with this many failed logins (any usernames) within the lockout time is refused
+# altogether until the time has passed: guessing across many accounts from one place is slowed down,
+# while the pair lock above keeps one attacker from locking a user out everywhere.
+LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("LOGIN_ADDRESS_FAILURE_LIMIT", 30))
 
 # Personal information: contact details masked on every page until revealed (each reveal logged).
 MASK_PERSONAL_DATA = env_bool("MASK_PERSONAL_DATA", True)

@@ -7,7 +7,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -32,10 +32,35 @@ class LoginForm(StyledFormMixin, AuthenticationForm):
                                         params={"username": self.username_field.verbose_name})
 
 
+def address_failures(address):
+    """Failed logins from ``address`` (any usernames) within the lockout time."""
+    from axes.models import AccessAttempt
+    from django.conf import settings
+
+    since = timezone.now() - settings.AXES_COOLOFF_TIME
+    total = (AccessAttempt.objects.filter(ip_address=address, attempt_time__gte=since)
+             .aggregate(n=Sum("failures_since_start"))["n"])
+    return total or 0
+
+
 class LoginView(auth_views.LoginView):
+    """Sign-in. Wrong passwords lock the (username, address) pair (django-axes); an address with
+    ``LOGIN_ADDRESS_FAILURE_LIMIT`` failures across any usernames is refused for the lockout time,
+    whatever it tries. Neither stops a user from signing in from another address."""
+
     template_name = "registration/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        from django.conf import settings
+
+        address = request.META.get("REMOTE_ADDR")
+        if address and address_failures(address) >= settings.LOGIN_ADDRESS_FAILURE_LIMIT:
+            minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+            return render(request, "registration/locked_out.html",
+                          {"cooloff_minutes": minutes, "address_locked": True}, status=429)
+        return super().post(request, *args, **kwargs)
 
 
 class PasswordChangeForm(StyledFormMixin, auth_views.PasswordChangeForm):
