@@ -37,12 +37,16 @@ def test_weak_passwords_are_refused_beside_the_field(client, org):
 def test_forms_refuse_a_post_without_the_csrf_token(org):
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(org.rep1)
-    assert browser.post("/customers/new/", {"name": "无令牌"}).status_code == 403
+    from customers.models import Customer
+
+    assert browser.post("/customers/new/", {"name": "无令牌", "kind": "individual", "source": "other"}).status_code == 403
+    assert not Customer.objects.filter(name="无令牌").exists()
     page = browser.get("/customers/new/")
     token = page.cookies[settings.CSRF_COOKIE_NAME].value
     response = browser.post("/customers/new/", {"name": "有令牌", "kind": "individual", "source": "other",
                                                 "csrfmiddlewaretoken": token})
-    assert response.status_code in (200, 302)
+    created = Customer.objects.get(name="有令牌")
+    assert response.status_code == 302 and response["Location"] == created.get_absolute_url()
 
 
 def test_production_sends_secure_cookies_and_hsts():
