@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import permissions, services
+from . import outbound, permissions, services
 from .models import DEFAULT_SCOPE, ApiClient, ApiScope, ApiToken, Department, Role, User
 from .ui import ScopedListView, StyledFormMixin
 
@@ -35,6 +35,11 @@ class DepartmentForm(StyledFormMixin, forms.ModelForm):
         self.fields["manager"].queryset = User.objects.filter(is_service=False, is_active=True)
         if self.instance.pk:
             self.fields["parent"].queryset = Department.objects.exclude(path__startswith=self.instance.path)
+
+    def clean_wecom_webhook(self):
+        url = self.cleaned_data.get("wecom_webhook", "")
+        outbound.validate_url(url)
+        return url
 
     def clean(self):
         data = super().clean()

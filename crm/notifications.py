@@ -6,15 +6,14 @@ down the task is not lost, because ``sweep_outbox`` (Celery beat) re-queues ever
 A failing channel is retried with backoff and never touches the in-app notification.
 """
 import datetime
-import json
 import logging
-import urllib.request
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
+from . import outbound
 from .models import Delivery, DeliveryAttempt, Notification
 
 log = logging.getLogger(__name__)
@@ -95,12 +94,8 @@ def _send_wecom(delivery):
         content += f"\n{notification.body}"
     if notification.url:
         content += f"\n[{settings.SITE_URL}{notification.url}]({settings.SITE_URL}{notification.url})"
-    payload = json.dumps({"msgtype": "markdown", "markdown": {"content": content}}).encode()
-    request = urllib.request.Request(
-        delivery.target, data=payload, headers={"Content-Type": "application/json"}, method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        answer = json.loads(response.read().decode() or "{}")
+    # through the guarded helper: allowed hosts, https, public addresses only, no redirects
+    answer = outbound.post_json(delivery.target, {"msgtype": "markdown", "markdown": {"content": content}})
     if answer.get("errcode", 0) != 0:
         raise RuntimeError(f"WeChat Work answered {answer.get('errcode')}: {answer.get('errmsg', '')}")
 
@@ -128,7 +123,8 @@ def deliver(delivery_id):
             error = f"{type(exc).__name__}: {exc}"[:2000]
             DeliveryAttempt.objects.create(delivery=delivery, ok=False, error=error)
             delivery.last_error = error
-            if delivery.attempts >= MAX_ATTEMPTS:
+            # a target the guard refuses (host, scheme, private address) is refused again on retry
+            if delivery.attempts >= MAX_ATTEMPTS or isinstance(exc, outbound.OutboundRefused):
                 delivery.status = Delivery.Status.FAILED
             else:
                 retry_in = BACKOFF_SECONDS * 2 ** (delivery.attempts - 1)

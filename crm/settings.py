@@ -212,6 +212,13 @@ EMAIL_BACKEND = os.environ.get(
     "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
 )
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+# Outbound HTTP (crm.outbound): the only hosts the product calls (WeChat Work webhooks, providers),
+# https only, public addresses only. OUTBOUND_INSECURE_HOSTS: hosts allowed over http at any address,
+# for a local test server or development stub only.
+OUTBOUND_ALLOWED_HOSTS = env_list("OUTBOUND_ALLOWED_HOSTS", "qyapi.weixin.qq.com")
+OUTBOUND_INSECURE_HOSTS = env_list("OUTBOUND_INSECURE_HOSTS")
+OUTBOUND_TIMEOUT = float(os.environ.get("OUTBOUND_TIMEOUT", 5))
+OUTBOUND_MAX_RESPONSE_BYTES = 64 * 1024
 # Marketing channel providers (dotted paths); SMS and the official account log by default.
 MARKETING_CHANNEL_BACKENDS = {channel: path for channel, path in {
     "sms": os.environ.get("MARKETING_SMS_BACKEND"),

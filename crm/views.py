@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from customers.selectors import customers_for, may_see_mobile
 
-from . import notifications, permissions
+from . import notifications, outbound, permissions
 from .models import Notification, Role, User
 from .phone import mask_mobile
 from .ui import StyledFormMixin, search_text
@@ -236,6 +236,12 @@ class PreferencesForm(StyledFormMixin, forms.ModelForm):
     class Meta:
         model = User
         fields = ["first_name", "last_name", "email", "mobile", "notify_by_email", "notify_by_wecom", "wecom_webhook"]
+
+    def clean_wecom_webhook(self):
+        """The server will POST to this URL: only an allowed host, over https, at a public address."""
+        url = self.cleaned_data.get("wecom_webhook", "")
+        outbound.validate_url(url)
+        return url
 
 
 @login_required

@@ -31,7 +31,8 @@ class _Bot(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def wecom_bot():
+def wecom_bot(settings):
+    settings.OUTBOUND_INSECURE_HOSTS = ["127.0.0.1"]  # the local stand-in for the WeCom host
     _Bot.answers, _Bot.received = [], []
     server = HTTPServer(("127.0.0.1", 0), _Bot)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
