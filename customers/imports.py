@@ -38,6 +38,7 @@ from crm.db import advisory_lock, one_runner, takeable
 from crm.models import User
 from crm.phone import normalize_mobile
 from crm.tasks import enqueue_or_log
+from crm.uploads import UploadRefused, csv_rows, xlsx_rows
 
 from . import services
 from .models import (
@@ -168,15 +169,24 @@ class RowFailure(Exception):
 
 # --- reading files -----------------------------------------------------------------------------
 
-def read_table(file_name, data):
+def read_table(file_name, data, *, max_rows=MAX_ROWS):
     """(header, records) of a CSV or XLSX file: ``records`` are (spreadsheet row number, cells),
-    the header being row 1; empty rows are skipped but keep their numbers."""
+    the header being row 1; empty rows are skipped but keep their numbers. Files go through the
+    upload guard (``crm.uploads``): an .xlsx archive is checked before it is opened and rows are
+    streamed, so a file with more than ``max_rows`` rows is refused without reading the rest."""
+    try:
+        return _read_table(file_name, data, max_rows)
+    except UploadRefused as exc:
+        raise ImportFileError(str(exc))
+
+
+def _read_table(file_name, data, max_rows):
     if data[:4] == b"PK\x03\x04" or file_name.lower().endswith((".xlsx", ".xlsm")):
-        rows = _xlsx_rows(data)
+        rows = _xlsx_rows(data, max_rows)
     elif data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise ImportFileError(_("This is an old Excel file (.xls). Save it as .xlsx or CSV and upload it again."))
     else:
-        rows = _csv_rows(data)
+        rows = _csv_rows(data, max_rows)
     header, records = None, []
     for number, cells in enumerate(rows, start=1):
         cells = [_cell_text(cell) for cell in cells]
@@ -188,9 +198,9 @@ def read_table(file_name, data):
             header = cells
             continue
         records.append((number, cells))
-        if len(records) > MAX_ROWS:
+        if len(records) > max_rows:
             raise ImportFileError(_("The file has more than %(max)s rows; split it into smaller files.")
-                                  % {"max": f"{MAX_ROWS:,}"})
+                                  % {"max": f"{max_rows:,}"})
     if header is None:
         raise ImportFileError(_("The file is empty."))
     if not records:
@@ -210,31 +220,22 @@ def _decode(data):
     raise ImportFileError(_("This file is neither a CSV text file (UTF-8 or GBK) nor an XLSX workbook."))
 
 
-def _csv_rows(data):
+def _csv_rows(data, max_rows=MAX_ROWS):
+    """Rows streamed from the text (stopping past ``max_rows``), errors of the csv module named."""
     text = _decode(data)
     first_line = text.split("\n", 1)[0]
     delimiter = ","
     if "," not in first_line:
         delimiter = "\t" if "\t" in first_line else (";" if ";" in first_line else ",")
     try:
-        return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        yield from csv_rows(text, max_rows=max_rows, delimiter=delimiter)
     except csv.Error as exc:
         raise ImportFileError(_("The CSV file cannot be read: %(error)s") % {"error": exc})
 
 
-def _xlsx_rows(data):
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # a broken zip, a zip that is no workbook, an encrypted file...
-        raise ImportFileError(_("This XLSX file cannot be read. Open it in a spreadsheet program, "
-                                "save it again as .xlsx (or CSV) and upload it again."))
-    try:
-        sheet = book.worksheets[0]
-        return [list(row) for row in sheet.iter_rows(values_only=True)]
-    finally:
-        book.close()
+def _xlsx_rows(data, max_rows=MAX_ROWS):
+    """Rows of the first sheet, streamed after the archive is checked (``crm.uploads``)."""
+    return xlsx_rows(data, max_rows=max_rows)
 
 
 def _cell_text(value):

@@ -220,7 +220,7 @@ def start_import(*, user, file_name, data):
         raise PermissionDenied("sales.change")
     if len(data) > MAX_FILE_SIZE:
         raise ImportFileError(_("The file is larger than 20 MB; split it into smaller files."))
-    header, records = read_table(file_name, data)
+    header, records = read_table(file_name, data, max_rows=MAX_ROWS)
     if len(records) > MAX_ROWS:
         raise ImportFileError(_("The file has more than %(max)s rows; split it into smaller files.")
                               % {"max": f"{MAX_ROWS:,}"})

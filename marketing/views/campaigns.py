@@ -2,6 +2,7 @@
 registrations and check-in, sending with a preview of who is held back."""
 import csv
 import io
+import itertools
 
 import django_filters
 import django_tables2 as tables
@@ -20,6 +21,7 @@ from coupons.models import Batch, BudgetAccount
 from crm import permissions
 from crm.models import User
 from crm.ui import ScopedListView, StyledFormMixin
+from crm.uploads import UploadRefused, read_upload
 from customers.selectors import may_see_mobile
 
 from ..forms import CampaignForm, EventForm, RegistrationForm, RegistrationImportForm, RejectForm, TouchForm
@@ -316,6 +318,7 @@ def _truthy(value):
 #: every row registers someone (and may capture a lead) inside the request and its one transaction
 #: (about 10 ms a row): a large event's list fits, a bigger file is refused before anything is written
 MAX_REGISTRATION_ROWS = 2_000
+MAX_REGISTRATION_BYTES = 5 * 1024 * 1024
 
 
 def read_registration_rows(data):
@@ -332,7 +335,8 @@ def read_registration_rows(data):
     reader = csv.DictReader(io.StringIO(text))
     try:
         headers = {h.strip().lower(): h for h in reader.fieldnames or []}
-        rows = list(reader)
+        # streamed and stopped one row past the cap (crm.uploads): a huge file is never read whole
+        rows = list(itertools.islice(reader, MAX_REGISTRATION_ROWS + 1))
     except csv.Error as exc:  # e.g. a cell longer than the csv module accepts
         raise ValidationError(_("The CSV file cannot be read: %(error)s") % {"error": exc})
     aliases = {"mobile": ("mobile", "手机", "手机号"), "name": ("name", "姓名"), "attended": ("attended", "签到", "到场")}
@@ -362,7 +366,10 @@ def registration_import(request, pk):
     errors = []
     if form.is_valid():
         try:
-            rows = read_registration_rows(form.cleaned_data["file"].read())
+            rows = read_registration_rows(read_upload(form.cleaned_data["file"], max_bytes=MAX_REGISTRATION_BYTES))
+        except UploadRefused as exc:
+            errors.append(str(exc))
+            rows = []
         except ValidationError as exc:
             errors.append(" ".join(exc.messages))
             rows = []
