@@ -8,11 +8,14 @@
   set-based and ``redact_history`` blanks the same fields in the audit log, so an anonymized
   person cannot be read back from history. Figures (orders, totals, counts) are untouched.
 """
+import re
+
 from auditlog.models import LogEntry
 from django.apps import apps
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models
+from django.db.models import Q
 
 from . import permissions
 from .models import AccessLog, AccessLogRecord
@@ -148,3 +151,28 @@ def redact_history(model, pks):
     LogEntry.objects.bulk_update(changed, ["changes", "object_repr", "serialized_data", "changes_text"],
                               batch_size=500)
     return len(changed)
+
+
+MASKED_MOBILE = re.compile(r"^(1\d{2})[*＊xX]{4}(\d{4})$")
+
+
+def mobile_search_q(user, text, field="mobile"):
+    """The ``Q`` matching a search text against mobile numbers, or ``None`` (no mobile match).
+
+    Someone who may see a full mobile (a role that may reveal one) finds people by any 4+ digits of
+    it. Anyone else — the marketing role, whose pages show 138****8000 — matches only what they
+    can already see: a whole 11-digit number, the last four digits, or the masked form itself. Any
+    partial match against the hidden middle digits would let them recover those digits one search
+    at a time (130 + d for d = 0…9, keeping the d that finds the customer)."""
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if may_reveal(user):
+        return Q(**{f"{field}__contains": digits}) if len(digits) >= 4 else None
+    compact = re.sub(r"[\s\-]", "", text)
+    masked = MASKED_MOBILE.match(compact)
+    if masked:
+        return Q(**{f"{field}__startswith": masked.group(1), f"{field}__endswith": masked.group(2)})
+    if compact.isdigit() and len(compact) == 11:
+        return Q(**{field: compact})
+    if compact.isdigit() and len(compact) == 4:
+        return Q(**{f"{field}__endswith": compact})
+    return None

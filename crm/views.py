@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from customers.selectors import customers_for, may_see_mobile
 
-from . import notifications, outbound, permissions
+from . import notifications, outbound, permissions, privacy
 from .models import Notification, Role, User
 from .phone import mask_mobile
 from .ui import StyledFormMixin, search_text
@@ -174,10 +174,10 @@ def search(request):
     query = search_text(request)
     results = []
     if query:
-        digits = "".join(ch for ch in query if ch.isdigit())
         q = Q(name__icontains=query)
-        if len(digits) >= 4:
-            q |= Q(mobile__contains=digits)
+        by_mobile = privacy.mobile_search_q(request.user, query)  # no partial match on hidden digits
+        if by_mobile is not None:
+            q |= by_mobile
         show = may_see_mobile(request.user)
         for customer in customers_for(request.user).filter(q).order_by("-created_at")[:50]:
             results.append({

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm import permissions
 from crm.models import Department, User
+from crm.privacy import mobile_search_q
 from crm.ui import StyledFormMixin
 
 from .models import (
@@ -165,8 +166,8 @@ class CustomerFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        digits = "".join(ch for ch in value if ch.isdigit())
         q = Q(name__icontains=value)
-        if len(digits) >= 4:
-            q |= Q(mobile__contains=digits)
+        by_mobile = mobile_search_q(getattr(self.request, "user", None), value)
+        if by_mobile is not None:
+            q |= by_mobile
         return queryset.filter(q)

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from crm.phone import mask_mobile
+from crm.privacy import mobile_search_q
 from crm.ui import StyledFormMixin
 
 from .models import RelationKind, Satisfaction
@@ -32,7 +33,7 @@ ROLE_CHOICES = [
 CANDIDATE_LIMIT = 50
 
 
-def candidates(customers, *, exclude_pk, query=""):
+def candidates(customers, *, exclude_pk, query="", user=None):
     """Up to 50 customers (of a queryset already narrowed to the user's scope) matching a name or
     (4+ digits of) a mobile number, for the "other customer" select."""
     from django.db.models import Q
@@ -41,9 +42,9 @@ def candidates(customers, *, exclude_pk, query=""):
     query = (query or "").replace("\x00", "").strip()[:100]  # PostgreSQL refuses a NUL in a query
     if query:
         q = Q(name__icontains=query)
-        digits = "".join(ch for ch in query if ch.isdigit())
-        if len(digits) >= 4:
-            q |= Q(mobile__contains=digits)
+        by_mobile = mobile_search_q(user, query)
+        if by_mobile is not None:
+            q |= by_mobile
         if query.isdigit():
             q |= Q(pk=int(query[:18]))
         qs = qs.filter(q)

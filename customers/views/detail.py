@@ -256,7 +256,8 @@ def relation_candidates(request, pk):
     permissions.require(request.user, "customers.change")
     customer = _customer_or_404(request, pk)
     show_mobile = may_see_mobile(request.user)
-    found = candidates(customers_for(request.user), exclude_pk=customer.pk, query=request.GET.get("q", ""))
+    found = candidates(customers_for(request.user), exclude_pk=customer.pk, query=request.GET.get("q", ""),
+                       user=request.user)
     return render(request, "customers/detail/relation_options.html", {
         "options": [(c.pk, candidate_label(c, show_mobile=show_mobile)) for c in found],
     })

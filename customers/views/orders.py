@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm import permissions
+from crm.privacy import mobile_search_q
 from crm.ui import LocalDateTimeColumn, ScopedListView, StyledFormMixin, history_for
 
 from .. import services
@@ -57,9 +58,9 @@ class OrderFilter(django_filters.FilterSet):
     def search(self, queryset, name, value):
         value = value.strip()
         q = Q(customer__name__icontains=value) | Q(external_id=value)
-        digits = "".join(ch for ch in value if ch.isdigit())
-        if len(digits) >= 4:
-            q |= Q(customer__mobile__contains=digits)
+        by_mobile = mobile_search_q(getattr(self.request, "user", None), value, field="customer__mobile")
+        if by_mobile is not None:
+            q |= by_mobile
         return queryset.filter(q)
 
 

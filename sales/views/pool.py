@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from crm import permissions
 from crm.models import DataScope, User
 from crm.phone import mask_mobile
+from crm.privacy import mobile_search_q
 from crm.ui import PAGE_SIZES, search_text
 from customers.models import Customer
 from customers.selectors import customers_for
@@ -37,14 +38,14 @@ def _pool_annotations(subject):
     }
 
 
-def _search(queryset, text):
+def _search(queryset, text, user):
     text = (text or "").strip()
     if not text:
         return queryset
-    digits = "".join(ch for ch in text if ch.isdigit())
     q = Q(name__icontains=text)
-    if len(digits) >= 4:
-        q |= Q(mobile__contains=digits)
+    by_mobile = mobile_search_q(user, text)
+    if by_mobile is not None:
+        q |= by_mobile
     return queryset.filter(q)
 
 
@@ -68,7 +69,7 @@ def pool(request):
     leads = Lead.objects.filter(in_pool, status__in=Lead.OPEN_STATUSES)
     customers = Customer.objects.filter(in_pool)
     text = search_text(request)
-    leads, customers = _search(leads, text), _search(customers, text)
+    leads, customers = _search(leads, text, request.user), _search(customers, text, request.user)
     counts = {"leads": leads.count(), "customers": customers.count()}
     if tab == "leads":
         rows = leads.select_related("department").annotate(**_pool_annotations("lead")).order_by(

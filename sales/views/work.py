@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from crm import permissions
 from crm.models import DataScope, Notification, User
+from crm.privacy import mobile_search_q
 from crm.ui import LocalDateTimeColumn, ScopedListView, history_for, search_text
 from customers.selectors import customers_for
 
@@ -478,10 +479,10 @@ def ticket_create(request):
         query = search_text(request)
         found = []
         if query:
-            digits = "".join(ch for ch in query if ch.isdigit())
             q = Q(name__icontains=query)
-            if len(digits) >= 4:
-                q |= Q(mobile__contains=digits)
+            by_mobile = mobile_search_q(request.user, query)
+            if by_mobile is not None:
+                q |= by_mobile
             found = customers_for(request.user).filter(q).order_by("name")[:20]
         return render(request, "sales/work/ticket_pick_customer.html", {"query": query, "found": found})
     form = TicketForm(request.POST or None, user=request.user)
