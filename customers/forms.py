@@ -7,6 +7,7 @@ from crm.phone import normalize_mobile
 from crm.ui import StyledFormMixin
 
 from .models import Customer, CustomAttribute
+from .selectors import customers_for
 from .services import duplicates_of
 
 
@@ -73,12 +74,31 @@ class CustomerForm(StyledFormMixin, forms.ModelForm):
         ).select_related("owner").first()
         if self.duplicate is not None:
             field = "mobile" if data.get("mobile") and self.duplicate.mobile == data.get("mobile") else "name"
-            self.add_error(field, ValidationError(
-                _("%(name)s already exists (owner: %(owner)s)."),
-                params={"name": self.duplicate.name, "owner": self.duplicate.owner or _("public pool")},
-                code="duplicate",
-            ))
+            self.duplicate_visible = customers_for(self.user).filter(pk=self.duplicate.pk).exists()
+            if self.duplicate_visible:
+                error = ValidationError(_("%(name)s already exists (owner: %(owner)s)."), code="duplicate", params={
+                    "name": self.duplicate.name, "owner": self.duplicate.owner or _("public pool")})
+            else:  # outside the user's scope: say whom to ask, never whose record it is
+                self.duplicate_contact = duplicate_contact(self.duplicate)
+                error = ValidationError(
+                    _("A customer with this %(what)s already exists in another team (%(team)s). "
+                      "Ask %(contact)s to hand the customer over."), code="duplicate_elsewhere",
+                    params={"what": _("mobile") if field == "mobile" else _("name and birthday"),
+                            **self.duplicate_contact})
+            self.add_error(field, error)
         return data
+
+
+def duplicate_contact(customer):
+    """Whom to ask about a customer outside one's scope: the manager of the department the record
+    is filed under (or of the nearest department above with one), else an administrator."""
+    department = customer.department
+    while department is not None:
+        if department.manager_id and department.manager.is_active:
+            return {"team": department.name, "contact": str(department.manager)}
+        department = department.parent
+    return {"team": customer.department.name if customer.department_id else _("public pool"),
+            "contact": _("an administrator")}
 
 
 class AssignForm(StyledFormMixin, forms.Form):
