@@ -87,9 +87,16 @@ class LeadForm(StyledFormMixin, forms.ModelForm):
             self.duplicate_lead, self.duplicate_customer = lead, customer
             if (lead or customer) and not self.confirmed_duplicate:
                 found = lead or customer
-                self.add_error("mobile", ValidationError(
-                    _("%(name)s already has this mobile (owner: %(owner)s)."),
-                    params={"name": found.name, "owner": found.owner or _("public pool")}, code="duplicate"))
+                if permissions.visible(self.user, type(found)._default_manager.filter(pk=found.pk)).exists():
+                    self.add_error("mobile", ValidationError(
+                        _("%(name)s already has this mobile (owner: %(owner)s)."),
+                        params={"name": found.name, "owner": found.owner or _("public pool")}, code="duplicate"))
+                else:  # outside the user's scope: never named
+                    from customers.forms import duplicate_contact
+
+                    self.add_error("mobile", ValidationError(
+                        _("A record of another team (%(team)s) already has this mobile. Ask %(contact)s."),
+                        params=duplicate_contact(found), code="duplicate_elsewhere"))
         return data
 
     def capture_kwargs(self):

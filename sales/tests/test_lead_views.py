@@ -145,7 +145,8 @@ def test_duplicate_warning_without_a_link_when_the_record_is_someone_elses(clien
     LeadFactory(owner=org.rep3, name="别人的老线索", mobile="13912340000")
     client.force_login(org.rep1)
     page = client.post(f"{URL}new/", lead_data()).content.decode()
-    assert 'data-testid="duplicate-warning"' in page and "别人的老线索" in page
+    assert 'data-testid="duplicate-warning"' in page and "别人的老线索" not in page
+    assert "An open lead of another team (销售二部) has this mobile. Ask an administrator." in page
     assert "Open the existing lead" not in page
 
 

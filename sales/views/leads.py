@@ -92,12 +92,19 @@ class LeadListView(ScopedListView):
 
 def _duplicate_links(user, form):
     """The existing lead / customer a duplicate warning points to, and whether the user may open it."""
+    from customers.forms import duplicate_contact
+
     lead, customer = form.duplicate_lead, form.duplicate_customer
-    return {
+    lead_visible = lead is not None and leads_for(user).filter(pk=lead.pk).exists()
+    customer_visible = customer is not None and customers_for(user).filter(pk=customer.pk).exists()
+    return {  # a record outside the scope is never named: its team and whom to ask instead
         "duplicate_lead": lead,
-        "duplicate_lead_visible": lead is not None and leads_for(user).filter(pk=lead.pk).exists(),
+        "duplicate_lead_visible": lead_visible,
+        "duplicate_lead_contact": duplicate_contact(lead) if lead is not None and not lead_visible else None,
         "duplicate_customer": customer,
-        "duplicate_customer_visible": customer is not None and customers_for(user).filter(pk=customer.pk).exists(),
+        "duplicate_customer_visible": customer_visible,
+        "duplicate_customer_contact": (duplicate_contact(customer) if customer is not None and not customer_visible
+                                       else None),
     }
 
 
@@ -132,8 +139,12 @@ def _after_save(request, lead, *, created):
         messages.success(request, _("Changes saved. Score %(score)d, grade %(grade)s.") % score)
         return redirect(lead)
     if lead.status == Lead.Status.DUPLICATE:
-        messages.warning(request, _("Lead %(name)s recorded as a duplicate of %(other)s; nobody new was assigned.")
-                         % {"name": lead.name, "other": lead.duplicate_of.name})
+        if leads_for(request.user).filter(pk=lead.duplicate_of_id).exists():
+            messages.warning(request, _("Lead %(name)s recorded as a duplicate of %(other)s; nobody new was assigned.")
+                             % {"name": lead.name, "other": lead.duplicate_of.name})
+        else:  # the earlier lead is outside the user's scope: not named
+            messages.warning(request, _("Lead %(name)s recorded as a duplicate of an open lead of another team; "
+                                        "nobody new was assigned.") % {"name": lead.name})
     else:
         messages.success(request, _("Lead %(name)s created. Score %(score)d, grade %(grade)s.")
                          % {"name": lead.name, **score})
