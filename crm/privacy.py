@@ -14,6 +14,7 @@ from auditlog.models import LogEntry
 from django.apps import apps
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, models
 from django.db.models import Q
 
@@ -64,7 +65,10 @@ def log_access(*, action, subject, ids=(), queryset=None, user=None, client=None
     log = AccessLog.objects.create(action=action, subject=subject, user=user, client=client,
                                    ip=client_ip(request), detail=detail[:300], count=len(ids))
     if queryset is not None:
-        sql, params = queryset.query.sql_with_params()
+        try:
+            sql, params = queryset.query.sql_with_params()
+        except EmptyResultSet:  # a filter that can match nothing (``.none()``, an invalid value)
+            return log
         table = AccessLogRecord._meta.db_table
         with connection.cursor() as cursor:
             cursor.execute(

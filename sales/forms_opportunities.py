@@ -66,7 +66,7 @@ class OpportunityFilter(django_filters.FilterSet):
     created_before = django_filters.DateFilter(label=_("created to"), method="filter_created_before")
     lost_reason = django_filters.CharFilter(label=_("lost reason"), field_name="lost_reason")
     stuck_days = django_filters.NumberFilter(label=_("no stage change for (days)"), method="filter_stuck",
-                                             min_value=0)
+                                             min_value=0, max_value=3650)
     left_stage = django_filters.ModelChoiceFilter(queryset=OpportunityStage.objects.order_by("position", "id"),
                                                   label=_("left the stage"), method="filter_left_stage")
     left_after = django_filters.DateFilter(label=_("left it from"), method="filter_with_left_stage")
