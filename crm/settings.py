@@ -284,12 +284,15 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["crm.api.auth.ClientRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"client": os.environ.get("API_RATE_LIMIT", "600/min")},
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["crm.api.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "crm.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "crm.api.schema.ApiAutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": None,
 }
+# The API's request bodies (crm.api.parsers): larger is 413, deeper nesting is 400.
+API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", 1024 * 1024))
+API_MAX_JSON_DEPTH = int(os.environ.get("API_MAX_JSON_DEPTH", 20))
 SPECTACULAR_SETTINGS = {
     "TITLE": "CRM integration API",
     "DESCRIPTION": "Leads, orders, coupons and customers for other systems. Bearer tokens with scopes.",
