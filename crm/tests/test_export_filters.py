@@ -12,7 +12,7 @@ from crm import permissions
 from crm.models import Role
 from crm.ui import ScopedListView
 
-BAD_VALUES = ["999999999", "-1", "abc", "2026-13-45", "\u0000"]
+BAD_VALUES = ["999999999", "99999999999999999999", "-1", "abc", "2026-13-45", "\u0000"]
 
 
 def _walk(patterns, prefix=""):
