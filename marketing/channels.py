@@ -8,6 +8,10 @@ real SMS or WeChat official-account provider plugs in by configuration::
 A backend has one method, ``send(outgoing)``; it raises :class:`ChannelError` when the provider
 refuses. The logging backend (the default for SMS and the official account) writes each message to
 the log and keeps it in ``LoggingBackend.outbox`` for development and tests.
+
+A backend that calls its provider over HTTP does so through ``crm.outbound.post_json`` (allowed
+hosts, https, public addresses only, no redirects, short timeouts); the provider's host goes into
+``OUTBOUND_ALLOWED_HOSTS``.
 """
 import logging
 from dataclasses import dataclass
