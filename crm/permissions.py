@@ -132,6 +132,8 @@ def visible_or_reviewing(user, queryset):
     model = queryset.model
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return queryset.none()
+    if effective_scope(user) == DataScope.ALL:
+        return queryset  # (an empty Q or-ed with another would narrow it)
     q = scope_q(user, owner_field=model.scope_owner_field, department_field=model.scope_department_field)
     return queryset.filter(q | reviewing_q(user, model))
 
