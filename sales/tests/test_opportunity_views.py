@@ -411,6 +411,7 @@ def test_dragging_cards_on_the_board(chromium, live_server, org):
     # past the control point: refused, the card returns, the approval is offered right there
     card(locked).drag_to(column(all_stages[3]).locator("[data-dropzone]"))
     expect(page.locator("[data-testid=approval-modal]")).to_contain_text("方案/试听课")
+    expect(page.locator("[data-testid=approval-request]")).to_be_focused()  # shown: the modal may close
     page.locator("[data-testid=approval-modal] .btn-close").click()
     expect(page.locator("[data-testid=approval-modal]")).to_be_hidden()
     expect(column(all_stages[2]).locator(f".kanban-card[data-id='{locked.pk}']")).to_have_count(1)

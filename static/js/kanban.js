@@ -185,6 +185,12 @@
     bootstrap.Modal.getOrCreateInstance(approvalModal).show();
   }
 
+  approvalModal.addEventListener("shown.bs.modal", function () {
+    var primary = approvalModal.querySelector(".js-approval-submit:not(.d-none)") ||
+      approvalModal.querySelector(".js-approval-open:not(.d-none)") || approvalModal.querySelector(".btn-close");
+    primary.focus();
+  });
+
   approvalForm.addEventListener("submit", function (event) {
     event.preventDefault();
     if (!approvalOffer || !approvalOffer.request_url) { return; }
