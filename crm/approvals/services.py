@@ -88,7 +88,7 @@ def request_approval(*, kind: str, obj, requester: User, key: str = "") -> Appro
     return request
 
 
-def _advance(request, spec, obj, *, actor):
+def _advance(request, spec, obj, *, actor, comment=""):
     """Open the next step (a step whose approvers include someone who approved an earlier step
     passes with that approval), or finish the request. Runs under the request's lock."""
     steps = list(request.steps.prefetch_related("assignees").order_by("position"))
@@ -117,9 +117,7 @@ def _advance(request, spec, obj, *, actor):
     last = steps[-1] if steps else None
     request.status, request.position = ApprovalRequest.Status.APPROVED, 0
     request.decided_by_id = last.decided_by_id if last else None
-    request.decided_at = now
-    request.comment = next((step.comment for step in reversed(steps) if actor is not None
-                            and step.decided_by_id == actor.pk), "")
+    request.decided_at, request.comment = now, comment
     request.save()
     if obj is not None:
         spec.on_approved(request, obj, actor or request.decided_by)
@@ -157,7 +155,7 @@ def decide(*, step: ApprovalStep, actor: User, approve: bool, comment: str = "")
     spec = kinds.get(request.kind)
     obj = _subject(request)
     if approve:
-        following = _advance(request, spec, obj, actor=actor)
+        following = _advance(request, spec, obj, actor=actor, comment=comment)
         if following is not None:
             names = "、".join(str(a.approver) for a in following.assignees.select_related("approver"))
             notify(recipient=request.requested_by, kind="approval", url=_url(request),

@@ -298,3 +298,100 @@ def test_two_approvers_deciding_the_same_step_at_once_one_wins(postgres):
     if_rejected = ("rejected", "rejected", 0)
     assert (step.status, request.status, request.position) == (if_approved if winner == "manager1" else if_rejected)
     assert ApprovalAssignee.objects.filter(step=step, is_open=True).count() == 0
+
+
+# --- in a real browser: drop → request → the manager approves -----------------------------------------
+
+@pytest.fixture
+def chromium():
+    import os
+    import shutil
+
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's loop runs in this thread
+    path = os.environ.get("CRM_CHROMIUM", "/usr/bin/chromium")
+    if not (os.path.exists(path) or shutil.which(path)):
+        if os.environ.get("CRM_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"needs Chromium at {path}")
+        pytest.skip(f"needs Chromium at {path}")
+    from django.db import connections
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=path, args=["--headless=new", "--no-sandbox", "--disable-gpu"])
+        yield browser
+        browser.close()
+        connections.close_all()
+
+
+def _page(chromium, live_server, user, viewport):
+    session = Client()
+    session.force_login(user)
+    context = chromium.new_context(viewport=viewport, locale="zh-CN")
+    context.set_default_timeout(10_000)
+    context.add_cookies([{"name": "sessionid", "value": session.cookies["sessionid"].value, "url": live_server.url}])
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page.on("console", lambda msg: page.errors.append(msg.text) if msg.type == "error" and "409" not in msg.text
+            else None)
+    return page
+
+
+def drop(page, opportunity, source, target):
+    """Drag the card onto the next column with the mouse. On a phone the board scrolls sideways:
+    first scroll it so that the end of the card's column and the start of the next one show."""
+    column = page.locator(f".kanban-column[data-stage='{source.pk}']")
+    column.scroll_into_view_if_needed()
+    box = column.bounding_box()
+    page.locator("[data-testid=board]").evaluate("(el, dx) => { el.scrollLeft += dx; }", box["x"] + 120)
+    card = page.locator(f".kanban-card[data-id='{opportunity.pk}']").bounding_box()
+    zone = page.locator(f".kanban-column[data-stage='{target.pk}'] [data-dropzone]").bounding_box()
+    page.mouse.move(card["x"] + card["width"] * 0.8, card["y"] + 20)
+    page.mouse.down()
+    page.mouse.move(zone["x"] + 30, zone["y"] + 40, steps=8)
+    page.mouse.up()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("viewport", [{"width": 1366, "height": 768}, {"width": 390, "height": 844}],
+                         ids=["desk", "phone"])
+def test_drop_on_a_locked_stage_requests_the_approval_and_the_manager_approves(chromium, live_server, org,
+                                                                               viewport):
+    from playwright.sync_api import expect
+
+    opportunity, stages = at_control_point(org.rep1, name="暑期全科班")
+    OpportunityStage.objects.filter(pk=stages[2].pk).update(approval_role=Role.MANAGER)  # the manager decides
+    rep = _page(chromium, live_server, org.rep1, viewport)
+    rep.goto(f"{live_server.url}{reverse('sales:board')}")
+    drop(rep, opportunity, stages[2], stages[3])
+    modal = rep.locator("[data-testid=approval-modal]")
+    expect(modal).to_contain_text("“方案/试听课”需要审批通过后，商机才能继续推进。")
+    expect(rep.locator("[data-testid=approval-request]")).to_be_focused()
+    rep.locator("[data-testid=approval-request]").click()
+    expect(rep.locator("#board-alerts .alert-success")).to_contain_text(f"已提交审批；下一位审批人：{org.manager1}")
+    expect(modal).to_be_hidden()
+    expect(rep.locator(f".kanban-column[data-stage='{stages[2].pk}'] .kanban-card[data-id='{opportunity.pk}']"
+                       " .badge.text-bg-warning")).to_have_count(1)  # the card waits where it was
+    request = ApprovalRequest.objects.get()
+    assert approvers(request) == [["manager1"], ["manager1"]]
+    assert rep.errors == []
+
+    manager = _page(chromium, live_server, org.manager1, viewport)
+    manager.goto(f"{live_server.url}/")
+    expect(manager.locator("[data-testid=approvals-count]")).to_have_text("1")
+    manager.goto(f"{live_server.url}{reverse('approvals:inbox')}")
+    expect(manager.locator("[data-testid=approval-row]")).to_have_count(1)
+    expect(manager.locator("[data-testid=approval-row]")).to_contain_text("暑期全科班")
+    manager.locator("[data-testid=approval-row] [data-testid=reject]").click()  # no comment: beside the field
+    expect(manager.locator("[data-testid=comment-error]")).to_have_text("请填写驳回原因。")
+    manager.locator("textarea[name=comment]").fill("同意，尽快签约")
+    manager.locator("[data-testid=decision] [data-testid=approve]").click()
+    expect(manager.locator(".alert-success")).to_contain_text("已通过")
+    assert manager.errors == []
+    request.refresh_from_db()
+    assert (request.status, request.decided_by, request.comment) == ("approved", org.manager1, "同意，尽快签约")
+
+    rep.reload()
+    drop(rep, opportunity, stages[2], stages[3])
+    expect(rep.locator("#board-alerts .alert-success")).to_be_visible()
+    assert Opportunity.objects.get(pk=opportunity.pk).stage_id == stages[3].pk
