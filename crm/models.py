@@ -361,7 +361,7 @@ class ApprovalRule(models.Model):
     A step applies when the request's amount is over ``min_amount`` (empty: always). ``role`` is the
     role asked by a ``role`` step, and the fallback of the other relations when nobody is found."""
 
-    kind = models.CharField(_("kind of request"), max_length=50, db_index=True)
+    kind = models.CharField(_("kind of request"), max_length=50, db_index=True, editable=False)
     position = models.PositiveSmallIntegerField(_("order"), default=1)
     relation = models.CharField(_("approver"), max_length=20, choices=ApprovalRelation.choices)
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, blank=True,
@@ -388,10 +388,10 @@ class ApprovalRequest(models.Model):
         REJECTED = "rejected", _("Rejected")
         WITHDRAWN = "withdrawn", _("Withdrawn")
 
-    kind = models.CharField(_("kind"), max_length=50, db_index=True)
+    kind = models.CharField(_("kind"), max_length=50, db_index=True, editable=False)
     content_type = models.ForeignKey("contenttypes.ContentType", on_delete=models.CASCADE, related_name="+")
     object_id = models.PositiveBigIntegerField()
-    key = models.CharField(max_length=50, blank=True, help_text="e.g. the stage of a control point")
+    key = models.CharField(max_length=50, blank=True, editable=False)  # e.g. the stage of a control point
     title = models.CharField(_("what"), max_length=300)
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2, null=True, blank=True)
     department = models.ForeignKey(Department, verbose_name=_("department"), null=True, blank=True,

@@ -158,8 +158,9 @@ def chains(request):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def chain_edit(request, kind):
+def chain_edit(request, approval_kind):
     permissions.require(request.user, "org.manage")
+    kind = approval_kind
     try:
         spec = kinds.get(kind)
     except KeyError:
@@ -186,7 +187,7 @@ def chain_edit(request, kind):
 urlpatterns = [
     path("", inbox, name="inbox"),
     path("chains/", chains, name="chains"),
-    path("chains/<slug:kind>/", chain_edit, name="chain_edit"),
+    path("chains/<slug:approval_kind>/", chain_edit, name="chain_edit"),
     path("<int:pk>/", detail, name="detail"),
     path("<int:pk>/decide/", decide, name="decide"),
 ]
