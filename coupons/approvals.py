@@ -41,6 +41,12 @@ def _compensation_rejected(request, compensation, actor, comment):
     on_decided(compensation=compensation, actor=actor, approve=False)
 
 
+def _model(name):
+    from django.apps import apps
+
+    return apps.get_model("coupons", name)
+
+
 def _sees(action):
     return lambda user, obj: permissions.can(user, action) and permissions.is_visible(user, obj)
 
@@ -55,6 +61,8 @@ def register():
         # of maximum subsidy a director approves too
         default_steps=((ApprovalRelation.REQUESTER_MANAGER, Role.DIRECTOR, None),
                        (ApprovalRelation.ROLE, Role.DIRECTOR, Decimal("50000"))),
+        waiting=lambda: _model("Batch").objects.filter(status="submitted").select_related("campaign"),
+        requester=lambda batch: batch.created_by or batch.campaign.owner,
     ))
     kinds.register(kinds.Kind(
         code=COMPENSATION, label=_("Compensation review"), model="coupons.Compensation",
@@ -64,4 +72,6 @@ def register():
         amount=lambda item: item.amount, department=lambda item: item.customer.department,
         url=lambda item: "/coupons/compensations/", may_view=_sees("coupons.view"),
         default_steps=((ApprovalRelation.REQUESTER_MANAGER, Role.MANAGER, None),),
+        waiting=lambda: _model("Compensation").objects.filter(status="review").select_related("customer"),
+        requester=lambda item: item.requested_by,
     ))

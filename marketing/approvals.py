@@ -20,6 +20,12 @@ def _rejected(request, campaign, actor, comment):
     on_decided(campaign=campaign, actor=actor, approve=False, reason=comment)
 
 
+def _campaigns():
+    from django.apps import apps
+
+    return apps.get_model("marketing", "Campaign").objects.all()
+
+
 def register():
     kinds.register(kinds.Kind(
         code=CAMPAIGN, label=_("Marketing campaign"), model="marketing.Campaign",
@@ -29,4 +35,6 @@ def register():
         may_view=lambda user, obj: permissions.can(user, "marketing.view") and permissions.is_visible(user, obj),
         # the requester's manager; a marketing team at head office has none above it: a director
         default_steps=((ApprovalRelation.REQUESTER_MANAGER, Role.DIRECTOR, None),),
+        waiting=lambda: _campaigns().filter(status="submitted"),
+        requester=lambda campaign: campaign.created_by or campaign.owner,
     ))

@@ -50,6 +50,10 @@ class Kind:
     may_view: Callable = _visible
     url: Callable = lambda obj: obj.get_absolute_url()
     default_steps: tuple = field(default_factory=tuple)
+    #: records waiting for approval that may lack a request (made before the engine, or by the
+    #: demo data), and who asked: ``services.adopt_waiting`` opens their requests
+    waiting: Optional[Callable] = None
+    requester: Optional[Callable] = None
 
     @property
     def model_class(self):

@@ -203,3 +203,26 @@ def withdraw(*, kind: str, obj, key: Optional[str] = None) -> int:
         for request in ApprovalRequest.objects.filter(pk__in=ids):
             _audit(request, None, {"status": (ApprovalRequest.Status.PENDING, ApprovalRequest.Status.WITHDRAWN)})
     return len(ids)
+
+
+def adopt_waiting(kind: Optional[str] = None) -> int:
+    """Open a request for every record a kind says is waiting for approval without one (records
+    submitted before the engine, demo data). Returns how many."""
+    opened = 0
+    for spec in kinds.all_kinds():
+        if (kind and spec.code != kind) or spec.waiting is None:
+            continue
+        model = spec.model_class
+        asked = ApprovalRequest.objects.filter(kind=spec.code, status=ApprovalRequest.Status.PENDING,
+                                               content_type=ContentType.objects.get_for_model(model))
+        for obj in spec.waiting().exclude(pk__in=asked.values("object_id")):
+            requester = spec.requester(obj)
+            if requester is None:
+                continue
+            try:
+                with transaction.atomic():
+                    request_approval(kind=spec.code, obj=obj, requester=requester)
+            except ValidationError:  # nobody to ask: left for an admin to resubmit
+                continue
+            opened += 1
+    return opened
