@@ -395,3 +395,24 @@ def test_drop_on_a_locked_stage_requests_the_approval_and_the_manager_approves(c
     drop(rep, opportunity, stages[2], stages[3])
     expect(rep.locator("#board-alerts .alert-success")).to_be_visible()
     assert Opportunity.objects.get(pk=opportunity.pk).stage_id == stages[3].pk
+
+
+def test_the_demo_data_leaves_its_submitted_campaign_in_the_directors_inbox(client, db):
+    import io
+
+    from django.core.management import call_command
+
+    from crm.models import User
+
+    call_command("seed_demo", "--size", "small", stdout=io.StringIO())
+    director = User.objects.get(username="director")
+    campaign = Campaign.objects.get(name="老带新推荐季")
+    waiting = ApprovalRequest.objects.filter(status="pending")
+    assert waiting.filter(kind="marketing_campaign").count() == 1
+    assert waiting.filter(kind="coupon_batch").count() == Batch.objects.filter(status="submitted").count()
+    assert [step.request.object_id for step in selectors.inbox_for(director).filter(
+        request__kind="marketing_campaign")] == [campaign.pk]
+    client.force_login(director)
+    page = client.get(campaign.get_absolute_url())
+    assert page.status_code == 200
+    assert reverse("marketing:campaign_action", args=[campaign.pk, "approve"]) in page.content.decode()
