@@ -19,3 +19,6 @@ class CouponsConfig(AppConfig):
         from .integration import register
 
         register()
+        from .approvals import register as register_approvals
+
+        register_approvals()

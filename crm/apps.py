@@ -15,5 +15,8 @@ class CrmConfig(AppConfig):
         auditlog.register(models.User, include_fields=[
             "username", "first_name", "last_name", "email", "mobile", "department", "role", "data_scope",
             "is_active", "notify_by_email", "notify_by_wecom", "wecom_webhook"])
+        auditlog.register(models.ApprovalRule)
+        auditlog.register(models.ApprovalRequest, include_fields=["status", "decided_by", "comment"])
+        auditlog.register(models.ApprovalStep, include_fields=["status", "decided_by", "comment"])
         auditlog.register(models.ApiClient, include_fields=["name", "description", "department", "can_see_mobile",
                                                             "is_active"])

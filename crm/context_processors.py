@@ -1,8 +1,9 @@
+from django.db.models import Count, Subquery
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from . import permissions
-from .models import Notification
+from .models import ApprovalAssignee, Notification, User
 
 
 def _url(name):
@@ -13,12 +14,13 @@ def _url(name):
         return None
 
 
-def _nav(user, path):
+def _nav(user, path, waiting=0):
     """The sidebar: sections by app, each entry shown only to roles that may use it."""
     sections = [
         (_("Workspace"), [
             ("home", _("Home"), "bi-house", None),
             ("notifications", _("Notifications"), "bi-bell", None),
+            ("approvals:inbox", _("Approvals waiting for me"), "bi-patch-check", None),
         ]),
         (_("Dashboards"), [
             ("sales:dashboard", _("Sales dashboard"), "bi-speedometer2", "sales.view"),
@@ -34,7 +36,6 @@ def _nav(user, path):
             ("sales:followups", _("Follow-ups"), "bi-chat-dots", "sales.view"),
             ("sales:reminders", _("Reminders"), "bi-alarm", "sales.view"),
             ("sales:tasks", _("Tasks"), "bi-check2-square", "sales.view"),
-            ("sales:approvals", _("Approvals"), "bi-patch-check", "sales.assign"),
             ("sales:tickets", _("Service tickets"), "bi-life-preserver", "sales.view"),
             ("sales:leaderboard", _("Performance"), "bi-trophy", "sales.view"),
             ("sales:reports", _("Reports"), "bi-journal-text", "sales.view"),
@@ -65,6 +66,7 @@ def _nav(user, path):
             ("sales:rules", _("Sales rules"), "bi-gear", "sales.configure"),
             ("sales:stages", _("Opportunity stages"), "bi-signpost-split", "sales.configure"),
             ("marketing:settings", _("Marketing settings"), "bi-sliders2", "marketing.manage"),
+            ("approvals:chains", _("Approval chains"), "bi-diagram-2", "org.manage"),
         ]),
         (_("Administration"), [
             ("org:departments", _("Departments"), "bi-diagram-3", "org.view"),
@@ -78,6 +80,7 @@ def _nav(user, path):
     for title, items in sections:
         visible_items = [
             {"url": url, "label": label, "icon": icon, "name": name,
+             "badge": waiting if name == "approvals:inbox" else None,
              "active": path == url or (url != "/" and path.startswith(url))}
             for name, label, icon, action, url in ((*item, _url(item[0])) for item in items)
             if url is not None
@@ -99,8 +102,15 @@ def shell(request):
         return {}
     cached = getattr(request, "_shell_context", None)
     if cached is None:  # computed once per request, even when a template renders a nested context
+        counts = User.objects.filter(pk=user.pk).values(  # both badges in one query
+            unread=Subquery(Notification.objects.filter(recipient=user, read_at__isnull=True).order_by()
+                            .values("recipient").annotate(n=Count("pk")).values("n")[:1]),
+            waiting=Subquery(ApprovalAssignee.objects.filter(approver=user, is_open=True).order_by()
+                             .values("approver").annotate(n=Count("pk")).values("n")[:1]),
+        ).first() or {}
         cached = request._shell_context = {
-            "nav_sections": _nav(user, request.path),
-            "unread_count": Notification.objects.filter(recipient=user, read_at__isnull=True).count(),
+            "nav_sections": _nav(user, request.path, counts.get("waiting") or 0),
+            "unread_count": counts.get("unread") or 0,
+            "approvals_waiting": counts.get("waiting") or 0,
         }
     return cached

@@ -344,3 +344,130 @@ class AccessLogRecord(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["subject", "object_id"], name="accessrecord_subject")]
+
+
+class ApprovalRelation(models.TextChoices):
+    """Who a step of an approval chain asks (see ``crm.approvals.routing``)."""
+
+    REQUESTER_MANAGER = "requester_manager", _("The requester's manager")
+    DEPARTMENT_HEAD = "department_head", _("The head of the record's department")
+    ROLE = "role", _("The nearest holder of a role up the department tree")
+    RECORD_ROLE = "record_role", _("The role the record names (e.g. the stage's)")
+
+
+class ApprovalRule(models.Model):
+    """审批流 step: one step of the chain an admin configures for a kind of request.
+
+    A step applies when the request's amount is over ``min_amount`` (empty: always). ``role`` is the
+    role asked by a ``role`` step, and the fallback of the other relations when nobody is found."""
+
+    kind = models.CharField(_("kind of request"), max_length=50, db_index=True, editable=False)
+    position = models.PositiveSmallIntegerField(_("order"), default=1)
+    relation = models.CharField(_("approver"), max_length=20, choices=ApprovalRelation.choices)
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, blank=True,
+                            help_text=_("For a role step: the role asked. Otherwise: who is asked when nobody "
+                                        "is found up the tree."))
+    min_amount = models.DecimalField(_("only when the amount is over (¥)"), max_digits=14, decimal_places=2,
+                                     null=True, blank=True, help_text=_("Empty: always."))
+
+    class Meta:
+        ordering = ["kind", "position", "id"]
+        verbose_name = _("approval step")
+        verbose_name_plural = _("approval chain")
+
+
+class ApprovalRequest(models.Model):
+    """审批申请: a request to approve something (any object, by a generic relation).
+
+    Its steps are copied from the kind's chain when it is made; ``position`` is the step waiting
+    (0 once decided). At most one request per object and ``key`` waits at a time."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    kind = models.CharField(_("kind"), max_length=50, db_index=True, editable=False)
+    content_type = models.ForeignKey("contenttypes.ContentType", on_delete=models.CASCADE, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    key = models.CharField(max_length=50, blank=True, editable=False)  # e.g. the stage of a control point
+    title = models.CharField(_("what"), max_length=300)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2, null=True, blank=True)
+    department = models.ForeignKey(Department, verbose_name=_("department"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    requested_by = models.ForeignKey(User, verbose_name=_("requested by"), on_delete=models.PROTECT,
+                                     related_name="approval_requests")
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now, db_index=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    position = models.PositiveSmallIntegerField(default=1)
+    decided_by = models.ForeignKey(User, verbose_name=_("decided by"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("approval request")
+        verbose_name_plural = _("approval requests")
+        indexes = [models.Index(fields=["content_type", "object_id"], name="approval_request_object")]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "content_type", "object_id", "key"],
+                                    condition=Q(status="pending"), name="one_pending_approval_per_object"),
+            models.CheckConstraint(condition=~Q(decided_by=models.F("requested_by")),
+                                   name="approval_not_decided_by_requester"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class ApprovalStep(models.Model):
+    """One step of a request: who is asked (``ApprovalAssignee``) and what was decided."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("Not reached yet")
+        PENDING = "pending", _("Waiting for a decision")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        SKIPPED = "skipped", _("Not needed")
+
+    request = models.ForeignKey(ApprovalRequest, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField()
+    relation = models.CharField(max_length=20, choices=ApprovalRelation.choices)
+    role = models.CharField(max_length=20, choices=Role.choices, blank=True)
+    requester = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.WAITING)
+    decided_by = models.ForeignKey(User, verbose_name=_("decided by"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+
+    class Meta:
+        ordering = ["request", "position"]
+        verbose_name = _("approval step")
+        constraints = [
+            models.UniqueConstraint(fields=["request", "position"], name="approval_step_once"),
+            # nobody decides their own request: the last line of defence under the service's check
+            models.CheckConstraint(condition=~Q(decided_by=models.F("requester")),
+                                   name="approval_step_not_by_requester"),
+        ]
+
+    def __str__(self):
+        return f"{self.request.title} · {self.position}"
+
+
+class ApprovalAssignee(models.Model):
+    """One person asked to decide a step (待我审批 reads these rows)."""
+
+    step = models.ForeignKey(ApprovalStep, on_delete=models.CASCADE, related_name="assignees")
+    approver = models.ForeignKey(User, on_delete=models.CASCADE, related_name="approval_assignments")
+    requester = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    is_open = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["approver", "is_open"], name="approval_inbox")]
+        constraints = [
+            models.UniqueConstraint(fields=["step", "approver"], name="approval_assignee_once"),
+            models.CheckConstraint(condition=~Q(approver=models.F("requester")), name="approval_not_own_request"),
+        ]

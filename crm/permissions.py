@@ -124,6 +124,20 @@ def visible(user, queryset):
     return queryset.filter(scope_q(user, owner_field=owner_field, department_field=department_field))
 
 
+def visible_or_reviewing(user, queryset):
+    """``visible`` plus the records the user was asked to approve (an approver routed up the tree
+    opens the record they decide on, even outside their data scope)."""
+    from .approvals.selectors import reviewing_q
+
+    model = queryset.model
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return queryset.none()
+    if effective_scope(user) == DataScope.ALL:
+        return queryset  # (an empty Q or-ed with another would narrow it)
+    q = scope_q(user, owner_field=model.scope_owner_field, department_field=model.scope_department_field)
+    return queryset.filter(q | reviewing_q(user, model))
+
+
 def get_visible_or_404(user, queryset, **lookup):
     try:
         return visible(user, queryset).get(**lookup)

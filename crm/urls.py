@@ -12,6 +12,7 @@ from marketing.views.content import public_urlpatterns as tracking_urls
 from sales.api import leads as lead_api
 
 from . import admin_views, privacy_views, views
+from .approvals import views as approval_views
 from .api import views as api_views
 
 org_patterns = (
@@ -63,6 +64,7 @@ urlpatterns = [
     path("marketing/", include("marketing.urls")),
     path("", include((tracking_urls, "track"))),
     path("org/", include(org_patterns)),
+    path("approvals/", include((approval_views.urlpatterns, "approvals"))),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("api/v1/", include(api_v1)),

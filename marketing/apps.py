@@ -21,3 +21,6 @@ class MarketingConfig(AppConfig):
         from .integration import register
 
         register()
+        from .approvals import register as register_approvals
+
+        register_approvals()

@@ -20,3 +20,6 @@ class SalesConfig(AppConfig):
 
         register()
         connect()
+        from .approvals import register as register_approvals
+
+        register_approvals()

@@ -1,6 +1,7 @@
 """Sales: leads and the public pool, opportunities and control points, follow-ups, reminders,
 tasks, targets, reports and after-sales tickets."""
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -287,6 +288,8 @@ class Opportunity(models.Model):
     stage_entered_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    #: key control points asked through the approval engine (``sales.approvals``)
+    approvals = GenericRelation("crm.ApprovalRequest")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -321,30 +324,6 @@ class StageHistory(models.Model):
 
     class Meta:
         ordering = ["entered_at", "id"]
-
-
-class StageApproval(models.Model):
-    """A key control point's decision: approve or reject moving past ``stage``."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Waiting")
-        APPROVED = "approved", _("Approved")
-        REJECTED = "rejected", _("Rejected")
-
-    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="approvals")
-    stage = models.ForeignKey(OpportunityStage, on_delete=models.PROTECT, related_name="+")
-    role = models.CharField(max_length=20)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    requested_by = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
-    requested_at = models.DateTimeField(default=timezone.now)
-    decided_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    decided_at = models.DateTimeField(null=True, blank=True)
-    comment = models.TextField(_("comment"), blank=True)
-
-    class Meta:
-        ordering = ["-requested_at"]
-        constraints = [models.UniqueConstraint(fields=["opportunity", "stage"], condition=models.Q(status="pending"),
-                                               name="one_pending_approval_per_stage")]
 
 
 class FollowUp(models.Model):

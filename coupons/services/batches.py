@@ -3,14 +3,16 @@
 import datetime
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.models import Role
-from crm.notifications import notify
+from crm.approvals import selectors as approval_selectors
+from crm.approvals import services as approvals
+from crm.models import ApprovalRequest
 
+from ..approvals import BATCH
 from ..models import Batch
 
 MAX_CLAIM_DAYS = 90
@@ -116,42 +118,61 @@ def _lock(batch):
 
 @transaction.atomic
 def submit(*, actor, batch):
+    """Submit for approval through the approval engine (kind ``coupon_batch``): routed to the
+    requester's manager, and to a director too over ¥50,000 of maximum subsidy (the defaults)."""
     batch = _lock(batch)
     if batch.status not in (Batch.Status.DRAFT, Batch.Status.REJECTED):
         raise ValidationError(_("Only a draft can be submitted."))
     validate_batch(batch)
     batch.status, batch.submitted_at = Batch.Status.SUBMITTED, timezone.now()
     batch.save()
-    from crm import permissions
-    from crm.models import User
-
-    for approver in User.objects.filter(role__in=[Role.MANAGER, Role.DIRECTOR], is_active=True, is_service=False):
-        if permissions.is_visible(approver, batch):
-            notify(recipient=approver, kind="approval", url=batch.get_absolute_url(),
-                   title=_("Coupon batch to approve: %(batch)s") % {"batch": batch.name},
-                   body=_("Submitted by %(who)s") % {"who": actor})
+    approvals.request_approval(kind=BATCH, obj=batch, requester=actor)
     return batch
 
 
-def can_approve(user, batch):
-    from crm import permissions
+def pending_request(batch):
+    return approval_selectors.with_steps(ApprovalRequest.objects.filter(
+        kind=BATCH, object_id=batch.pk, status=ApprovalRequest.Status.PENDING)).first()
 
-    return permissions.can(user, "coupons.approve") and permissions.is_visible(user, batch)
+
+def can_approve(user, batch):
+    """Whether ``user`` decides the batch's waiting approval step."""
+    request = pending_request(batch)
+    return request is not None and approval_selectors.may_decide(user, request)
+
+
+def _decide(*, actor, batch, approve, reason=""):
+    batch = _lock(batch)
+    if batch.status != Batch.Status.SUBMITTED:
+        raise ValidationError(_("Only a submitted batch can be approved.") if approve else
+                              _("Only a submitted batch can be rejected."))
+    request = pending_request(batch)
+    if request is None:
+        raise ValidationError(_("No approval is waiting for this batch."))
+    approvals.decide_current(request=request, actor=actor, approve=approve, comment=reason)
+    return Batch.objects.get(pk=batch.pk)
 
 
 @transaction.atomic
 def approve(*, actor, batch):
+    """Approve the waiting step; the last approval approves the batch (``on_approved``)."""
+    return _decide(actor=actor, batch=batch, approve=True)
+
+
+@transaction.atomic
+def reject(*, actor, batch, reason):
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why it is rejected.")})
+    return _decide(actor=actor, batch=batch, approve=False, reason=reason)
+
+
+def on_approved(*, batch, actor):
+    """The approval engine's final approval: check again (the budget may have moved since the
+    submission), approve, queue the production."""
     batch = _lock(batch)
-    if not can_approve(actor, batch):
-        raise PermissionDenied
-    if batch.status != Batch.Status.SUBMITTED:
-        raise ValidationError(_("Only a submitted batch can be approved."))
-    validate_batch(batch)  # the budget may have moved since submission
+    validate_batch(batch)
     batch.status, batch.approved_by, batch.approved_at = Batch.Status.APPROVED, actor, timezone.now()
     batch.save()
-    if batch.created_by_id:
-        notify(recipient=batch.created_by, kind="approval", url=batch.get_absolute_url(),
-               title=_("Approved: %(batch)s") % {"batch": batch.name})
     if batch.production == Batch.Production.ON_APPROVAL:
         from ..tasks import produce_batch
 
@@ -159,24 +180,12 @@ def approve(*, actor, batch):
 
         # a lost task (broker down) is queued again by the sweep (production.requeue_unfinished)
         transaction.on_commit(lambda: enqueue_or_log(produce_batch, batch.pk))
-    return batch
 
 
-@transaction.atomic
-def reject(*, actor, batch, reason):
+def on_rejected(*, batch, actor, reason):
     batch = _lock(batch)
-    if not can_approve(actor, batch):
-        raise PermissionDenied
-    if batch.status != Batch.Status.SUBMITTED:
-        raise ValidationError(_("Only a submitted batch can be rejected."))
-    if not reason.strip():
-        raise ValidationError({"reason": _("Say why it is rejected.")})
     batch.status, batch.reject_reason = Batch.Status.REJECTED, reason.strip()
     batch.save()
-    if batch.created_by_id:
-        notify(recipient=batch.created_by, kind="approval", url=batch.get_absolute_url(),
-               title=_("Rejected: %(batch)s") % {"batch": batch.name}, body=reason)
-    return batch
 
 
 TRANSITIONS = {

@@ -8,8 +8,11 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.approvals import services as approvals
+from crm.models import ApprovalRequest
 from crm.notifications import notify
 
+from ..approvals import COMPENSATION
 from ..models import Compensation, CompensationRule
 from . import claims
 
@@ -71,19 +74,34 @@ def request_compensation(*, actor, customer, amount, reason, order=None, complai
         customer=customer, order=order, complaint=complaint, amount=amount, reason=reason.strip(),
         status=Compensation.Status.REVIEW if reasons else Compensation.Status.APPROVED, review_reasons=reasons,
         requested_by=actor)
-    if not reasons:
+    if reasons:  # manual review through the approval engine (kind ``compensation``)
+        approvals.request_approval(kind=COMPENSATION, obj=compensation, requester=actor)
+    else:
         _grant(compensation, rule)
     return compensation
 
 
 @transaction.atomic
-def decide(*, actor, compensation, approve):
+def decide(*, actor, compensation, approve, comment=""):
+    """Decide the review's waiting step (a rejection needs a comment); the last approval grants
+    the coupon (``on_decided``). Never the requester."""
     compensation = Compensation.objects.select_for_update().get(pk=compensation.pk)
     if compensation.status != Compensation.Status.REVIEW:
         raise ValidationError(_("This request was decided already."))
+    request = ApprovalRequest.objects.filter(kind=COMPENSATION, object_id=compensation.pk,
+                                             status=ApprovalRequest.Status.PENDING).first()
+    if request is None:
+        raise ValidationError(_("No approval is waiting for this compensation."))
+    approvals.decide_current(request=request, actor=actor, approve=approve, comment=comment)
+    compensation.refresh_from_db()
+    return compensation
+
+
+def on_decided(*, compensation, actor, approve):
+    """The approval engine's final decision: grant the coupon, or record the rejection."""
+    compensation = Compensation.objects.select_for_update().get(pk=compensation.pk)
     compensation.status = Compensation.Status.APPROVED if approve else Compensation.Status.REJECTED
     compensation.decided_by, compensation.decided_at = actor, timezone.now()
     compensation.save()
     if approve:
         _grant(compensation, rule_for(compensation.requested_by.department))
-    return compensation

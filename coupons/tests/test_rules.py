@@ -93,9 +93,11 @@ def test_approval_flow_with_rejection_and_production(org, django_capture_on_comm
 
     with pytest.raises(PermissionDenied):
         services.approve(actor=org.rep1, batch=batch)
+    with pytest.raises(PermissionDenied):  # routed to one approver: head office has no manager, so a director
+        services.approve(actor=org.manager1, batch=batch)
     with pytest.raises(ValidationError):
-        services.reject(actor=org.manager1, batch=batch, reason=" ")
-    services.reject(actor=org.manager1, batch=batch, reason="面额太大")
+        services.reject(actor=org.director, batch=batch, reason=" ")
+    services.reject(actor=org.director, batch=batch, reason="面额太大")
     batch.refresh_from_db()
     assert batch.status == "rejected" and batch.reject_reason == "面额太大"
     services.submit(actor=org.marketing, batch=batch)

@@ -9,10 +9,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm import permissions
+from crm.approvals import selectors as approval_selectors
 from crm.api.errors import BusinessRuleError
 from customers.selectors import customers_for
 
 from .. import services
+from ..approvals import BATCH, COMPENSATION
 from ..forms import BatchForm, CampaignForm, ClaimForCustomerForm, CompensationForm, RejectForm
 from ..models import Batch, Campaign, Compensation
 from ..services import batches as batch_rules
@@ -114,9 +116,13 @@ def batch_form(request, campaign_pk=None, pk=None):
 
 @login_required
 def batch_detail(request, pk):
+    """The batch; also open to an approver routed to it from outside their scope."""
     permissions.require(request.user, "coupons.view")
-    batch = get_object_or_404(batches_for(request.user), pk=pk)
+    batch = get_object_or_404(permissions.visible_or_reviewing(
+        request.user, Batch.objects.select_related("campaign", "campaign__budget_account")), pk=pk)
     return render(request, "coupons/batch_detail.html", {
+        "approval_history": approval_selectors.history_for(batch, BATCH),
+        "approval_empty_text": _("Not submitted for approval yet."),
         "batch": batch, "figures": batch_figures([batch.pk])[batch.pk],
         "max_subsidy": batch_rules.max_subsidy(batch), "reject_form": RejectForm(),
         "can_manage": permissions.can(request.user, "coupons.manage"),
@@ -130,15 +136,18 @@ def batch_detail(request, pk):
 @login_required
 @require_POST
 def batch_action(request, pk, action):
-    batch = get_object_or_404(batches_for(request.user), pk=pk)
+    queryset = Batch.objects.select_related("campaign", "campaign__budget_account")
+    batch = get_object_or_404(permissions.visible_or_reviewing(request.user, queryset) if action in (
+        "approve", "reject") else batches_for(request.user), pk=pk)
     try:
         if action == "submit":
             permissions.require(request.user, "coupons.manage")
             services.submit(actor=request.user, batch=batch)
             messages.success(request, _("Submitted for approval."))
         elif action == "approve":
-            services.approve(actor=request.user, batch=batch)
-            messages.success(request, _("Approved."))
+            batch = services.approve(actor=request.user, batch=batch)
+            messages.success(request, _("Approved.") if batch.status != Batch.Status.SUBMITTED else
+                             _("Approved; the next approver has been notified."))
         elif action == "reject":
             services.reject(actor=request.user, batch=batch, reason=request.POST.get("reason", ""))
             messages.success(request, _("Rejected."))
@@ -225,19 +234,26 @@ def compensation_form(request, customer_pk):
 
 @login_required
 def compensation_list(request):
+    """Compensation requests in scope (and those the user reviews); the review is decided by the
+    approver the request was routed to, a rejection with a comment."""
     permissions.require(request.user, "coupons.view")
-    items = permissions.visible(request.user, Compensation.objects.select_related("customer", "requested_by"))
-    return render(request, "coupons/compensations.html", {
-        "items": items[:100], "can_decide": permissions.can(request.user, "coupons.approve")})
+    items = list(permissions.visible_or_reviewing(
+        request.user, Compensation.objects.select_related("customer", "requested_by"))[:100])
+    waiting = {step.request.object_id for step in approval_selectors.inbox_for(request.user).filter(
+        request__kind=COMPENSATION, request__object_id__in=[c.pk for c in items])}
+    for item in items:
+        item.may_decide = item.pk in waiting
+    return render(request, "coupons/compensations.html", {"items": items})
 
 
 @login_required
 @require_POST
 def compensation_decide(request, pk):
     permissions.require(request.user, "coupons.approve")
-    item = get_object_or_404(permissions.visible(request.user, Compensation.objects.all()), pk=pk)
+    item = get_object_or_404(permissions.visible_or_reviewing(request.user, Compensation.objects.all()), pk=pk)
     try:
-        compensation_rules.decide(actor=request.user, compensation=item, approve=request.POST.get("approve") == "1")
+        compensation_rules.decide(actor=request.user, compensation=item, approve=request.POST.get("approve") == "1",
+                                  comment=request.POST.get("comment", ""))
     except (ValidationError, BusinessRuleError) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
     return redirect("coupons:compensations")

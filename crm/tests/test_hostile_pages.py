@@ -103,7 +103,8 @@ def _extra_records(users):
     from marketing.services import segments
     from marketing.views.content import _rep_link
     from sales import imports as lead_imports
-    from sales.models import Opportunity, OpportunityStage, Report, ServiceTicket, StageApproval, Task
+    from crm.approvals import services as approvals
+    from sales.models import Opportunity, OpportunityStage, Report, ServiceTicket, Task
 
     admin, rep = users["admin"], users["rep1"]
     now = timezone.now()
@@ -133,8 +134,10 @@ def _extra_records(users):
     if stage is None:
         stage = OpportunityStage.objects.order_by("position").last()
         OpportunityStage.objects.filter(pk=stage.pk).update(approval_role="manager")
-    StageApproval.objects.create(opportunity=opportunity, stage=stage, role="manager", requested_by=rep,
-                                 comment=_payload())
+    request = approvals.request_approval(kind="opportunity_control_point", obj=opportunity, requester=rep,
+                                         key=f"stage:{stage.pk}")
+    approvals.decide_current(request=request, actor=request.steps.get(position=1).assignees.first().approver,
+                             approve=True, comment=_payload())
     Task.objects.create(title=_payload(), description=_payload(1), assignee=admin, customer=customer,
                         due_at=now + datetime.timedelta(days=1), created_by=admin)
     Task.objects.create(title=_payload(2), assignee=rep, customer=customer, created_by=admin)
@@ -225,7 +228,7 @@ PATH_MODELS = {
     "customers/import/": "customers.ImportJob", "tags/groups/": "customers.TagGroup", "tags/": "customers.Tag",
     "tags/rules/": "customers.TagRule", "attributes/": "customers.CustomAttribute",
     "leads/": L, "leads/import/": "sales.LeadImportJob", "opportunities/": O,
-    "opportunities/stages/": "sales.OpportunityStage", "approvals/": "sales.StageApproval",
+    "opportunities/stages/": "sales.OpportunityStage", "approvals/": "crm.ApprovalRequest",
     "reminders/": "sales.Reminder", "tasks/": "sales.Task", "tickets/": "sales.ServiceTicket",
     "reports/": "sales.Report", "rules/scoring/": "sales.ScoringRule", "rules/assignment/": "sales.AssignmentRule",
     "rules/pool/": "sales.PoolRule",
@@ -242,6 +245,7 @@ URL_ARGS = {
     "action": lambda world: "submit",  # POST-only actions
     "token": lambda world: world.message_token,  # a marketing message's tracked link
     "code": lambda world: world.link_code,  # a rep's tracked link
+    "approval_kind": lambda world: "coupon_batch",  # an approval chain
 }
 
 
@@ -512,7 +516,7 @@ TYPED_MODELS = (
     "crm.Department", "crm.User", "customers.Customer", "customers.CustomerRelation", "customers.TagGroup",
     "customers.Tag", "customers.CustomAttribute", "customers.Order", "customers.OrderLine", "customers.Satisfaction",
     "sales.Lead", "sales.Opportunity", "sales.FollowUp", "sales.Reminder", "sales.Task", "sales.ServiceTicket",
-    "sales.StageApproval", "coupons.FiscalPeriod", "coupons.BudgetAllocation", "coupons.Campaign", "coupons.Batch",
+    "crm.ApprovalRequest", "crm.ApprovalStep", "coupons.FiscalPeriod", "coupons.BudgetAllocation", "coupons.Campaign", "coupons.Batch",
     "coupons.Compensation", "coupons.SubsidyPlan", "marketing.Segment", "marketing.Campaign", "marketing.Event",
     "marketing.Registration", "marketing.ContentItem", "marketing.Touch", "marketing.NurturePlan",
     "marketing.NurtureStep",

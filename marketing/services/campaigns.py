@@ -5,11 +5,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm import permissions
-from crm.models import Role
+from crm.approvals import selectors as approval_selectors
+from crm.approvals import services as approvals
+from crm.models import ApprovalRequest
 from crm.phone import normalize_mobile
 from customers.models import Customer
 
+from ..approvals import CAMPAIGN
 from ..models import Campaign, Channel, Event, OptOut, Registration
 
 TRANSITIONS = {
@@ -56,26 +58,44 @@ def save_campaign(*, actor, campaign, batches=None):
     return campaign
 
 
+def pending_request(campaign):
+    return approval_selectors.with_steps(ApprovalRequest.objects.filter(
+        kind=CAMPAIGN, object_id=campaign.pk, status=ApprovalRequest.Status.PENDING)).first()
+
+
 def can_approve(user, campaign):
-    return ((user.is_superuser or user.role in (Role.MANAGER, Role.DIRECTOR, Role.ADMIN))
-            and user.pk != campaign.created_by_id and permissions.is_visible(user, campaign))
+    """Whether ``user`` decides the campaign's waiting approval step (never its requester)."""
+    request = pending_request(campaign)
+    return request is not None and approval_selectors.may_decide(user, request)
+
+
+def on_decided(*, campaign, actor, approve, reason=""):
+    """The approval engine's final decision (kind ``marketing_campaign``)."""
+    campaign = _lock(campaign)
+    if approve:
+        campaign.status, campaign.approved_by, campaign.approved_at = Campaign.Status.APPROVED, actor, timezone.now()
+        campaign.reject_reason = ""
+    else:
+        campaign.status, campaign.reject_reason = Campaign.Status.REJECTED, reason.strip()
+    campaign.save()
 
 
 @transaction.atomic
 def change_status(*, actor, campaign, action, reason=""):
+    """Submit (asks the approval engine: the requester's manager, or a director), approve or reject
+    (the routed approver only; a rejection needs a reason), start, finish, cancel (a waiting
+    approval is withdrawn)."""
     campaign = _lock(campaign)
     if action in ("approve", "reject"):
-        if not can_approve(actor, campaign):
-            raise PermissionDenied
         if campaign.status != Campaign.Status.SUBMITTED:
             raise ValidationError(_("Only a submitted campaign can be approved or rejected."))
-        if action == "reject":
-            if not reason.strip():
-                raise ValidationError({"reason": _("Say why, so the owner can fix it.")})
-            campaign.status, campaign.reject_reason = Campaign.Status.REJECTED, reason.strip()
-        else:
-            campaign.status, campaign.approved_by, campaign.approved_at = Campaign.Status.APPROVED, actor, timezone.now()
-            campaign.reject_reason = ""
+        request = pending_request(campaign)
+        if request is None or not approval_selectors.may_decide(actor, request):
+            raise PermissionDenied
+        if action == "reject" and not reason.strip():
+            raise ValidationError({"reason": _("Say why, so the owner can fix it.")})
+        approvals.decide_current(request=request, actor=actor, approve=action == "approve", comment=reason)
+        return Campaign.objects.get(pk=campaign.pk)
     else:
         allowed, target = TRANSITIONS[action]
         if campaign.status not in allowed:
@@ -85,8 +105,12 @@ def change_status(*, actor, campaign, action, reason=""):
             if campaign.segment_id is None and not campaign.events.exists():
                 raise ValidationError(_("Choose an audience segment or add an event before submitting."))
             campaign.submitted_at = timezone.now()
+        if action == "cancel":
+            approvals.withdraw(kind=CAMPAIGN, obj=campaign)
         campaign.status = target
     campaign.save()
+    if action == "submit":
+        approvals.request_approval(kind=CAMPAIGN, obj=campaign, requester=actor)
     return campaign
 
 

@@ -32,13 +32,15 @@ def test_approval_flow(org):
         rules.change_status(actor=org.marketing, campaign=campaign, action="approve")  # not one's own
     with pytest.raises(PermissionDenied):
         rules.change_status(actor=org.rep1, campaign=campaign, action="approve")
+    # routed to one approver: head office's marketing has no manager above it, so the director
+    assert rules.can_approve(org.director, campaign) is True and rules.can_approve(org.admin, campaign) is False
     with pytest.raises(ValidationError):
-        rules.change_status(actor=org.admin, campaign=campaign, action="reject", reason=" ")
-    rules.change_status(actor=org.admin, campaign=campaign, action="reject", reason="预算过高")
+        rules.change_status(actor=org.director, campaign=campaign, action="reject", reason=" ")
+    rules.change_status(actor=org.director, campaign=campaign, action="reject", reason="预算过高")
     assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.REJECTED
     rules.change_status(actor=org.marketing, campaign=campaign, action="submit")
-    campaign = rules.change_status(actor=org.admin, campaign=campaign, action="approve")
-    assert campaign.status == Campaign.Status.APPROVED and campaign.approved_by == org.admin
+    campaign = rules.change_status(actor=org.director, campaign=campaign, action="approve")
+    assert campaign.status == Campaign.Status.APPROVED and campaign.approved_by == org.director
 
 
 def test_campaign_changes_are_audited(client, org):
@@ -250,11 +252,12 @@ def test_scope_and_roles(client, org):
 def test_home_shows_running_campaigns_and_approvals(client, org, django_assert_max_num_queries):
     running = make_campaign(org, name="进行中的活动", status=Campaign.Status.RUNNING)
     stats.refresh(running.pk)
-    make_campaign(org, name="待审批活动", status=Campaign.Status.SUBMITTED)
+    waiting = make_campaign(org, name="待审批活动", status=Campaign.Status.DRAFT, segment=make_segment(org))
+    rules.change_status(actor=org.marketing, campaign=waiting, action="submit")
     client.force_login(org.marketing)
     body = client.get("/").content.decode()
     assert "进行中的活动" in body and "待审批活动" not in body  # one's own campaigns are approved by others
-    client.force_login(org.admin)
+    client.force_login(org.director)  # the approver it was routed to
     body = client.get("/").content.decode()
     assert "待审批活动" in body
     client.force_login(org.rep1)

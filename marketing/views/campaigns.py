@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from coupons.models import Batch, BudgetAccount
 from crm import permissions
+from crm.approvals import selectors as approval_selectors
 from crm.models import User
 from crm.ui import ScopedListView, StyledFormMixin
 from crm.uploads import UploadRefused, read_upload
@@ -173,8 +174,11 @@ def funnel_chart(figures):
 
 @login_required
 def campaign_detail(request, pk):
+    """The campaign; also open to the approver it was routed to (a director outside its scope)."""
     permissions.require(request.user, "marketing.view")
-    campaign = get_object_or_404(campaigns_for(request.user).select_related("budget_account", "approved_by"), pk=pk)
+    campaign = get_object_or_404(permissions.visible_or_reviewing(request.user, Campaign.objects.select_related(
+        "owner", "department", "segment", "budget_account", "approved_by")), pk=pk)
+    pending = campaign_rules.pending_request(campaign) if campaign.status == Campaign.Status.SUBMITTED else None
     record = CampaignStats.objects.filter(campaign=campaign).first()
     figures = record.figures if record else {}
     events = list(campaign.events.all())
@@ -189,8 +193,8 @@ def campaign_detail(request, pk):
         "batches": campaign.batches.select_related("campaign"), "plans": campaign.nurture_plans.all(),
         "by_channel": figures.get("by_channel", {}), "channel_labels": dict(Touch._meta.get_field("channel").choices),
         "can_manage": can_manage, "reject_form": RejectForm(),
-        "can_approve": campaign.status == Campaign.Status.SUBMITTED and campaign_rules.can_approve(request.user,
-                                                                                                  campaign),
+        "can_approve": pending is not None and approval_selectors.may_decide(request.user, pending),
+        "next_approvers": [str(u) for u in approval_selectors.next_approvers(pending)] if pending else [],
         "attribution_days": stats.MarketingSettings.current().attribution_days,
     })
 
@@ -198,7 +202,9 @@ def campaign_detail(request, pk):
 @login_required
 @require_POST
 def campaign_action(request, pk, action):
-    campaign = get_object_or_404(campaigns_for(request.user), pk=pk)
+    queryset = Campaign.objects.all()
+    campaign = get_object_or_404(permissions.visible_or_reviewing(request.user, queryset) if action in (
+        "approve", "reject") else campaigns_for(request.user), pk=pk)
     if action not in ("approve", "reject", "refresh") and action not in campaign_rules.TRANSITIONS:
         raise PermissionDenied
     try:

@@ -1,13 +1,13 @@
 """Opportunities (商机): stages with win probability and key control points."""
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.models import User
-from crm.notifications import notify
+from crm.approvals import services as approvals
 
-from ..models import Opportunity, OpportunityStage, StageApproval, StageHistory
+from ..approvals import KIND, stage_key
+from ..models import Opportunity, OpportunityStage, StageHistory
 
 DEFAULT_STAGES = [
     # name, probability, won, lost, approval role
@@ -63,18 +63,28 @@ def update_opportunity(*, actor, opportunity, **changes):
     return opportunity
 
 
+def approval_requests(opportunity):
+    from crm.models import ApprovalRequest
+
+    return ApprovalRequest.objects.filter(kind=KIND, content_type__app_label="sales",
+                                          content_type__model="opportunity", object_id=opportunity.pk)
+
+
 def blocking_approval(opportunity, target):
     """The control point that stops a move from the current stage to ``target``: a stage at or
     before the current one, passed by the move, that needs an approval not yet given."""
+    from crm.models import ApprovalRequest
+
     if target.position <= opportunity.stage.position and not target.is_closed:
         return None  # moving back never needs approval
     if target.is_lost:
         return None  # giving up never needs approval
     passed = OpportunityStage.objects.filter(position__gte=opportunity.stage.position,
                                              position__lt=target.position).exclude(approval_role="")
+    approved = set(approval_requests(opportunity).filter(status=ApprovalRequest.Status.APPROVED)
+                   .values_list("key", flat=True))
     for stage in passed.order_by("position"):
-        if not StageApproval.objects.filter(opportunity=opportunity, stage=stage,
-                                            status=StageApproval.Status.APPROVED).exists():
+        if stage_key(stage) not in approved:
             return stage
     return None
 
@@ -106,54 +116,18 @@ def move_stage(*, actor, opportunity, stage, lost_reason=""):
     return opportunity
 
 
-def approvers_for(role, opportunity):
-    """Users with the role whose scope covers the opportunity's department."""
-    from crm import permissions
-
-    candidates = User.objects.filter(role=role, is_active=True, is_service=False).select_related("department")
-    return [user for user in candidates if permissions.is_visible(user, opportunity)]
-
-
 @transaction.atomic
 def request_approval(*, actor, opportunity, stage=None):
-    """Ask the control point's role to approve moving past ``stage`` (default: the blocking one)."""
-    opportunity = Opportunity.objects.select_related("stage").get(pk=opportunity.pk)
+    """Ask for the control point of ``stage`` (default: the current stage) through the approval
+    engine: the requester's manager, then the stage's role up the tree (``sales.approvals``)."""
+    opportunity = Opportunity.objects.select_related("stage", "owner__department", "department").get(
+        pk=opportunity.pk)
     stage = stage or opportunity.stage
     if not stage.approval_role:
         raise ValidationError(_("This stage needs no approval."))
-    try:
-        with transaction.atomic():
-            approval = StageApproval.objects.create(opportunity=opportunity, stage=stage, role=stage.approval_role,
-                                                    requested_by=actor)
-    except IntegrityError:
-        raise ValidationError(_("An approval is already waiting."))
-    for approver in approvers_for(stage.approval_role, opportunity):
-        notify(recipient=approver, kind="approval", url=opportunity.get_absolute_url(),
-               title=_("Approval needed: %(opportunity)s at “%(stage)s”") % {"opportunity": opportunity.name,
-                                                                             "stage": stage.name},
-               body=_("%(who)s asks to move past this stage.") % {"who": actor})
-    return approval
+    return approvals.request_approval(kind=KIND, obj=opportunity, requester=actor, key=stage_key(stage))
 
 
-@transaction.atomic
 def decide_approval(*, actor, approval, approve, comment=""):
-    approval = StageApproval.objects.select_for_update().select_related("opportunity", "stage").get(pk=approval.pk)
-    if approval.status != StageApproval.Status.PENDING:
-        raise ValidationError(_("This approval was decided already."))
-    from crm import permissions
-
-    if not (actor.is_superuser or actor.role == approval.role) or not permissions.is_visible(actor, approval.opportunity):
-        raise PermissionDenied
-    if not approve and not comment.strip():
-        raise ValidationError({"comment": _("Say why you reject it.")})
-    approval.status = StageApproval.Status.APPROVED if approve else StageApproval.Status.REJECTED
-    approval.decided_by = actor
-    approval.decided_at = timezone.now()
-    approval.comment = comment.strip()
-    approval.save()
-    notify(recipient=approval.opportunity.owner, kind="approval", url=approval.opportunity.get_absolute_url(),
-           title=(_("Approved: %(opportunity)s may move past “%(stage)s”") if approve else
-                  _("Rejected: %(opportunity)s at “%(stage)s”")) % {"opportunity": approval.opportunity.name,
-                                                                    "stage": approval.stage.name},
-           body=comment)
-    return approval
+    """Decide the waiting step of a control point's request (see ``crm.approvals.services.decide``)."""
+    return approvals.decide_current(request=approval, actor=actor, approve=approve, comment=comment)

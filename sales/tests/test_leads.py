@@ -8,7 +8,8 @@ from crm.models import Notification
 from customers.models import Customer
 from customers.tests.factories import CustomerFactory, TagFactory
 from sales import services
-from sales.models import AssignmentRule, FollowUp, Lead, PoolMove, ScoringRule, StageApproval, Task
+from crm.models import ApprovalRequest
+from sales.models import AssignmentRule, FollowUp, Lead, PoolMove, ScoringRule, Task
 
 
 @pytest.fixture
@@ -125,15 +126,21 @@ def test_control_point_stops_the_opportunity_until_a_director_approves(org):
         services.move_stage(actor=org.rep1, opportunity=opportunity, stage=stages[3])
     assert exc.value.code == "approval_required"
     approval = services.request_approval(actor=org.rep1, opportunity=opportunity)
-    assert Notification.objects.filter(recipient=org.director, kind="approval").exists()
+    # routed: the rep's manager first, then the stage's role (a director) up the tree
+    assert Notification.objects.filter(recipient=org.manager1, kind="approval").count() == 1
     from django.core.exceptions import PermissionDenied
 
     with pytest.raises(PermissionDenied):
-        services.decide_approval(actor=org.manager1, approval=approval, approve=True)
+        services.decide_approval(actor=org.director, approval=approval, approve=True)  # not his step yet
+    services.decide_approval(actor=org.manager1, approval=approval, approve=True)
+    assert Notification.objects.filter(recipient=org.director, kind="approval").count() == 1
+    with pytest.raises(ValidationError) as exc:
+        services.move_stage(actor=org.rep1, opportunity=opportunity, stage=stages[3])
+    assert exc.value.code == "approval_required"
     with pytest.raises(ValidationError):
         services.decide_approval(actor=org.director, approval=approval, approve=False, comment="")
     services.decide_approval(actor=org.director, approval=approval, approve=True, comment="方案可行")
-    assert StageApproval.objects.get().status == "approved"
+    assert ApprovalRequest.objects.get().status == "approved"
     opportunity = services.move_stage(actor=org.rep1, opportunity=opportunity, stage=stages[4])
     assert opportunity.stage.is_won and opportunity.closed_at is not None
     assert [h.stage.position for h in opportunity.stage_history.all()] == [0, 2, 4]

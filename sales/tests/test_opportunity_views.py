@@ -10,10 +10,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from crm.models import Notification
+from crm.models import ApprovalRequest, Notification
 from customers.tests.factories import CustomerFactory
 from sales import services
-from sales.models import Opportunity, OpportunityStage, StageApproval
+from sales.models import Opportunity, OpportunityStage
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +34,8 @@ def open_for(user, *, name="全年课程", amount=12000, at_stage=0):
 
 
 def at_control_point(org):
-    """rep1's opportunity at "方案/试听课", which needs a director's approval to move on."""
+    """rep1's opportunity at "方案/试听课", which needs a director's approval to move on (asked of
+    rep1's manager first, then of the director)."""
     opportunity = open_for(org.rep1, at_stage=2)
     assert opportunity.stage.approval_role == "director"
     return opportunity
@@ -57,13 +58,14 @@ def test_rep_gets_404_for_another_reps_opportunity_on_every_url(client, org):
     assert client.post(reverse("sales:opportunity_move", args=[opportunity.pk]), {"stage": target.pk},
                        **JSON).status_code == 404
     assert client.post(reverse("sales:opportunity_request_approval", args=[opportunity.pk])).status_code == 404
-    assert client.post(reverse("sales:approval_decide", args=[approval.pk]),
+    assert client.post(reverse("approvals:decide", args=[approval.pk]),
                        {"decision": "approve", "comment": "ok"}).status_code == 404
+    assert client.get(reverse("approvals:detail", args=[approval.pk])).status_code == 404
     # and it is on neither the list nor the board
     assert opportunity.name not in client.get(reverse("sales:opportunities")).content.decode()
     assert f'data-id="{opportunity.pk}"' not in client.get(reverse("sales:board")).content.decode()
     approval.refresh_from_db()
-    assert approval.status == StageApproval.Status.PENDING
+    assert approval.status == ApprovalRequest.Status.PENDING
     assert Opportunity.objects.get(pk=opportunity.pk).stage.position == 2
 
 
@@ -145,68 +147,76 @@ def test_lost_needs_a_reason(client, org):
     assert Opportunity.objects.get(pk=opportunity.pk).stage_id == lost.pk
 
 
-def test_director_approves_in_the_browser_then_the_move_succeeds(client, org):
+def test_manager_then_director_approve_in_the_browser_then_the_move_succeeds(client, org):
+    """Routed: rep1's manager first (his team's request is in his 待我审批), then the director (the
+    stage's role); the rep sees who approves next; the decisions are on the record."""
     opportunity = at_control_point(org)
     detail = reverse("sales:opportunity", args=[opportunity.pk])
     rep = login(Client(), org.rep1)
     page = rep.get(detail).content.decode()
     assert reverse("sales:opportunity_request_approval", args=[opportunity.pk]) in page
     assert rep.post(reverse("sales:opportunity_request_approval", args=[opportunity.pk])).status_code == 302
-    approval = StageApproval.objects.get()
-    assert Notification.objects.filter(recipient=org.director, kind="approval").exists()
-    # the rep sees it waiting and cannot decide it
+    approval = ApprovalRequest.objects.get()
+    decide_url = reverse("approvals:decide", args=[approval.pk])
+    assert Notification.objects.filter(recipient=org.manager1, kind="approval").count() == 1
+    assert Notification.objects.filter(recipient=org.director, kind="approval").count() == 0
+    # the rep sees it waiting, and who decides next, and cannot decide it
     page = rep.get(detail).content.decode()
-    assert 'data-testid="decision"' not in page
-    assert reverse("sales:approval_decide", args=[approval.pk]) not in page
+    assert 'data-testid="decision"' not in page and decide_url not in page
+    assert f'data-testid="next-approver">下一位审批人: {org.manager1}' in page
+
+    manager = login(Client(), org.manager1)
+    inbox = manager.get(reverse("approvals:inbox")).content.decode()
+    assert opportunity.name in inbox and decide_url in inbox and 'data-testid="inbox-count">1<' in inbox
+    response = manager.post(decide_url, {"decision": "approve", "comment": "同意", "next": reverse("approvals:inbox")})
+    assert response.status_code == 302 and response.url == reverse("approvals:inbox")
+    assert 'data-testid="approval-row"' not in manager.get(reverse("approvals:inbox")).content.decode()
+    assert f'data-testid="next-approver">下一位审批人: {org.director}' in rep.get(detail).content.decode()
 
     director = login(Client(), org.director)
-    inbox = director.get(reverse("sales:approvals")).content.decode()
-    assert opportunity.name in inbox and reverse("sales:approval_decide", args=[approval.pk]) in inbox
     page = director.get(detail).content.decode()
     assert 'data-testid="decision"' in page
-    response = director.post(reverse("sales:approval_decide", args=[approval.pk]),
-                             {"decision": "approve", "comment": "方案可行", "next": reverse("sales:approvals")})
-    assert response.status_code == 302 and response.url == reverse("sales:approvals")
+    response = director.post(decide_url, {"decision": "approve", "comment": "方案可行", "next": detail})
+    assert response.status_code == 302 and response.url == detail
     approval.refresh_from_db()
     assert (approval.status, approval.decided_by, approval.comment) == ("approved", org.director, "方案可行")
-    assert 'data-testid="approval-row"' not in director.get(reverse("sales:approvals")).content.decode()
 
-    # the decision is on the record, and the move now goes through
+    # the decisions are on the record, and the move now goes through
     page = rep.get(detail).content.decode()
-    assert "方案可行" in page and str(org.director) in page
+    assert "方案可行" in page and "同意" in page and str(org.director) in page
     moved = rep.post(reverse("sales:opportunity_move", args=[opportunity.pk]), {"stage": stages()[3].pk}, **JSON)
     assert moved.status_code == 200 and moved.json()["ok"] is True
     assert Opportunity.objects.get(pk=opportunity.pk).stage.position == 3
 
 
-def test_manager_cannot_approve_a_directors_control_point(client, org):
-    opportunity = at_control_point(org)
-    approval = services.request_approval(actor=org.rep1, opportunity=opportunity)
-    login(client, org.manager1)
-    page = client.get(reverse("sales:opportunity", args=[opportunity.pk]))
-    assert page.status_code == 200  # in the manager's scope, but not the manager's decision
-    assert 'data-testid="decision"' not in page.content.decode()
-    assert 'data-testid="approval-row"' not in client.get(reverse("sales:approvals")).content.decode()
-    response = client.post(reverse("sales:approval_decide", args=[approval.pk]), {"decision": "approve", "comment": ""})
-    assert response.status_code == 403
-    approval.refresh_from_db()
-    assert approval.status == StageApproval.Status.PENDING
-
-
-def test_reject_without_a_comment_shows_an_error(client, org):
+def test_director_cannot_approve_before_the_managers_step(client, org):
     opportunity = at_control_point(org)
     approval = services.request_approval(actor=org.rep1, opportunity=opportunity)
     login(client, org.director)
-    url = reverse("sales:approval_decide", args=[approval.pk])
-    response = client.post(url, {"decision": "reject", "comment": "  "})
-    assert response.status_code == 422
-    body = response.content.decode()
-    assert "invalid-feedback" in body and ("Say why you reject it." in body or "驳回" in body or "拒绝" in body)
+    page = client.get(reverse("sales:opportunity", args=[opportunity.pk]))
+    assert page.status_code == 200  # in the director's scope, but not his step yet
+    assert 'data-testid="decision"' not in page.content.decode()
+    assert 'data-testid="approval-row"' not in client.get(reverse("approvals:inbox")).content.decode()
+    response = client.post(reverse("approvals:decide", args=[approval.pk]), {"decision": "approve", "comment": ""})
+    assert response.status_code == 403
     approval.refresh_from_db()
-    assert approval.status == StageApproval.Status.PENDING
+    assert approval.status == ApprovalRequest.Status.PENDING
+
+
+def test_reject_without_a_comment_shows_an_error_beside_the_field(client, org):
+    opportunity = at_control_point(org)
+    approval = services.request_approval(actor=org.rep1, opportunity=opportunity)
+    login(client, org.manager1)
+    url = reverse("approvals:decide", args=[approval.pk])
+    response = client.post(url, {"decision": "reject", "comment": "  ", "next": reverse("approvals:inbox")})
+    assert response.status_code == 200  # the page again, not a bare error page
+    body = response.content.decode()
+    assert 'data-testid="comment-error">请填写驳回原因。<' in body and 'data-testid="decision"' in body
+    approval.refresh_from_db()
+    assert approval.status == ApprovalRequest.Status.PENDING
     assert client.post(url, {"decision": "reject", "comment": "价格太低"}).status_code == 302
     approval.refresh_from_db()
-    assert approval.status == StageApproval.Status.REJECTED
+    assert approval.status == ApprovalRequest.Status.REJECTED
     rep = login(Client(), org.rep1)
     page = rep.get(reverse("sales:opportunity", args=[opportunity.pk])).content.decode()
     assert "价格太低" in page
@@ -240,7 +250,7 @@ def test_board_and_list_run_a_bounded_number_of_queries(client, org, count, djan
         listing = client.get(reverse("sales:opportunities") + "?per_page=100")
     assert listing.status_code == 200
     with django_assert_max_num_queries(16):
-        assert client.get(reverse("sales:approvals")).status_code == 200
+        assert client.get(reverse("approvals:inbox")).status_code == 200
 
 
 def test_board_columns_show_counts_sums_locks_and_cap_the_cards(client, org, monkeypatch):
@@ -398,9 +408,12 @@ def test_dragging_cards_on_the_board(chromium, live_server, org):
     def column(stage):
         return page.locator(f".kanban-column[data-stage='{stage.pk}']")
 
-    # past the control point: refused, the card returns, the message shows
+    # past the control point: refused, the card returns, the approval is offered right there
     card(locked).drag_to(column(all_stages[3]).locator("[data-dropzone]"))
-    expect(page.locator("#board-alerts .alert-danger")).to_contain_text("方案/试听课")
+    expect(page.locator("[data-testid=approval-modal]")).to_contain_text("方案/试听课")
+    expect(page.locator("[data-testid=approval-request]")).to_be_focused()  # shown: the modal may close
+    page.locator("[data-testid=approval-modal] .btn-close").click()
+    expect(page.locator("[data-testid=approval-modal]")).to_be_hidden()
     expect(column(all_stages[2]).locator(f".kanban-card[data-id='{locked.pk}']")).to_have_count(1)
     expect(column(all_stages[3]).locator(".kanban-card")).to_have_count(0)
     assert Opportunity.objects.get(pk=locked.pk).stage_id == all_stages[2].pk

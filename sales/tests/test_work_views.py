@@ -9,7 +9,8 @@ from django.utils import timezone
 from customers.models import Satisfaction
 from customers.tests.factories import CustomerFactory
 from sales import services
-from sales.models import FollowUp, Reminder, ScoringRule, ServiceTicket, StageApproval, Task
+from crm.models import ApprovalRequest
+from sales.models import FollowUp, Reminder, ScoringRule, ServiceTicket, Task
 from sales.services import tickets as ticket_services
 from sales.tests.factories import LeadFactory
 
@@ -424,11 +425,18 @@ def test_director_workbench_shows_pending_approvals_stuck_deals_and_team_figures
     opportunity = services.open_opportunity(actor=org.rep1, customer=customer, name="全年课程", amount=12000)
     stages = list(opportunity.stage.__class__.objects.order_by("position"))
     opportunity = services.move_stage(actor=org.rep1, opportunity=opportunity, stage=stages[2])
-    services.request_approval(actor=org.rep1, opportunity=opportunity)
+    approval = services.request_approval(actor=org.rep1, opportunity=opportunity)
     with time_machine.travel(T0 - datetime.timedelta(days=20), tick=False):
         services.open_opportunity(actor=org.rep3, customer=CustomerFactory(owner=org.rep3), name="卡住的商机")
     services.create_reminder(owner=org.rep1, title="逾期", due_at=T0 - datetime.timedelta(hours=5),
                              customer=customer)
+
+    client.force_login(org.manager1)  # his team's request comes to him first (then to the director)
+    page = client.get("/").content.decode()
+    approvals = panel(page, "panel-approvals")
+    assert 'data-testid="approvals-count">1<' in approvals and "全年课程" in approvals
+    assert 'data-testid="nav-approvals-count">1<' in page
+    services.decide_approval(actor=org.manager1, approval=approval, approve=True)
 
     client.force_login(org.director)
     page = client.get("/").content.decode()
@@ -438,10 +446,10 @@ def test_director_workbench_shows_pending_approvals_stuck_deals_and_team_figures
     assert "卡住的商机" in stuck and "全年课程" not in stuck
     assert 'data-testid="panel-team"' in page and "New customers, last 30 days" in page  # the chart stays
 
-    client.force_login(org.manager1)  # a manager is not the approver of a director's control point
+    client.force_login(org.manager1)  # his step is done: the director's step is not his
     page = client.get("/").content.decode()
     assert 'data-testid="approvals-count">0<' in page and "No approvals are waiting for you." in page
-    assert StageApproval.objects.filter(status="pending").count() == 1
+    assert ApprovalRequest.objects.filter(status="pending").count() == 1
 
 
 def test_marketing_home_has_no_sales_panels(client, org, clock):

@@ -8,8 +8,7 @@ from decimal import Decimal
 import django_tables2 as tables
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum, Value, Window
 from django.db.models.functions import Coalesce, RowNumber
@@ -21,7 +20,6 @@ from django.template.defaultfilters import floatformat
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, mark_safe
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
@@ -29,15 +27,16 @@ from django_tables2 import RequestConfig
 from django_tables2.data import TableQuerysetData
 
 from crm import permissions
-from crm.models import Role
+from crm.approvals import selectors as approval_selectors
+from crm.models import ApprovalRequest, Role
 from crm.ui import LocalDateTimeColumn, ScopedListView, _NotExportable, export_plan, export_values, history_for
 from customers.selectors import customers_for
 
 from .. import services
-from ..forms_opportunities import (BoardFilterForm, DecisionForm, MoveForm, OpportunityFilter, OpportunityForm,
-                                   StageForm)
-from ..models import Opportunity, OpportunityStage, StageApproval
-from ..services.opportunities import ensure_default_stages
+from ..approvals import KIND, stage_key
+from ..forms_opportunities import BoardFilterForm, DecisionForm, MoveForm, OpportunityFilter, OpportunityForm, StageForm
+from ..models import Opportunity, OpportunityStage
+from ..services.opportunities import approval_requests, ensure_default_stages
 
 BOARD_LIMIT = 50  # cards per column; the rest are in the list
 BOARD_CLOSED_DAYS = 30  # won / lost columns show what closed recently
@@ -85,11 +84,6 @@ def _form_errors(form, exc):
 
 def _wants_json(request):
     return "application/json" in request.headers.get("Accept", "")
-
-
-def may_decide(user, approval):
-    """Whether ``user`` may approve or reject (the record being in their scope is checked by the caller)."""
-    return approval.status == StageApproval.Status.PENDING and (user.is_superuser or user.role == approval.role)
 
 
 # --- the list -------------------------------------------------------------------------------
@@ -286,9 +280,9 @@ def _board_context(request):
     totals = {row["stage_id"]: row for row in
               queryset.order_by().values("stage_id").annotate(count=Count("id"), amount=Sum("amount"))}
     cards = _board_cards(queryset, [stage.pk for stage in stages])
-    waiting = set(StageApproval.objects.filter(opportunity_id__in=[c.pk for c in cards],
-                                               status=StageApproval.Status.PENDING)
-                  .values_list("opportunity_id", flat=True)) if cards else set()
+    waiting = set(ApprovalRequest.objects.filter(kind=KIND, object_id__in=[c.pk for c in cards],
+                                                 status=ApprovalRequest.Status.PENDING)
+                  .values_list("object_id", flat=True)) if cards else set()
     by_stage = {}
     # the two links of a card, reversed once (not twice per card: 600 reverses on a full board)
     detail_url, move_url = reverse("sales:opportunity", args=[0]), reverse("sales:opportunity_move", args=[0])
@@ -355,8 +349,11 @@ def opportunity_move(request, pk):
     except ValidationError as exc:
         message = " ".join(exc.messages)
         if _wants_json(request):
-            return JsonResponse({"ok": False, "message": message, "code": getattr(exc, "code", None) or "",
-                                 "url": opportunity.get_absolute_url()}, status=409)
+            answer = {"ok": False, "message": message, "code": getattr(exc, "code", None) or "",
+                      "url": opportunity.get_absolute_url()}
+            if answer["code"] == "approval_required":
+                answer.update(_approval_offer(request.user, opportunity, stage))
+            return JsonResponse(answer, status=409)
         _form_errors(form, exc)
         return _render_detail(request, opportunity, move_form=form, status=409)
     message = _("%(opportunity)s moved to “%(stage)s”.") % {"opportunity": opportunity.name, "stage": stage.name}
@@ -364,6 +361,23 @@ def opportunity_move(request, pk):
         return JsonResponse({"ok": True, "message": message, "stage": stage.pk})
     messages.success(request, message)
     return redirect(opportunity)
+
+
+def _approval_offer(user, opportunity, target):
+    """What the board offers when a drop needs an approval: ask for it there, or see the request
+    already waiting (and who decides next)."""
+    blocker = services.opportunities.blocking_approval(opportunity, target)
+    if blocker is None:
+        return {}
+    waiting = approval_selectors.with_steps(approval_requests(opportunity).filter(
+        key=stage_key(blocker), status=ApprovalRequest.Status.PENDING)).first()
+    offer = {"stage_name": blocker.name, "waiting": waiting is not None}
+    if waiting is not None:
+        offer["next_approvers"] = [str(u) for u in approval_selectors.next_approvers(waiting)]
+        offer["request_page"] = reverse("approvals:detail", args=[waiting.pk])
+    elif blocker.pk == opportunity.stage_id and permissions.can(user, "sales.change"):
+        offer["request_url"] = reverse("sales:opportunity_request_approval", args=[opportunity.pk])
+    return offer
 
 
 # --- the opportunity page -------------------------------------------------------------------
@@ -381,41 +395,39 @@ def _control_point(opportunity, approvals):
     stage = opportunity.stage
     if not stage.approval_role or stage.is_closed:
         return None
+    key = stage_key(stage)
     for approval in approvals:  # newest first
-        if approval.stage_id == stage.pk:
-            if approval.status == StageApproval.Status.APPROVED:
+        if approval.key == key and approval.status != ApprovalRequest.Status.WITHDRAWN:
+            if approval.status == ApprovalRequest.Status.APPROVED:
                 return {"state": "approved", "approval": approval}
-            if approval.status == StageApproval.Status.PENDING:
-                return {"state": "waiting", "approval": approval}
+            if approval.status == ApprovalRequest.Status.PENDING:
+                return {"state": "waiting", "approval": approval,
+                        "next": [str(u) for u in approval_selectors.next_approvers(approval)]}
             return {"state": "rejected", "approval": approval}
     return {"state": "needed", "approval": None}
 
 
-def _render_detail(request, opportunity, *, move_form=None, decision_form=None, decision_for=None, status=200):
+def _render_detail(request, opportunity, *, move_form=None, status=200):
     user = request.user
     now = timezone.now()
-    can_change = permissions.can(user, "sales.change")
+    can_change = permissions.can(user, "sales.change") and permissions.is_visible(user, opportunity)
     stages = list(OpportunityStage.objects.order_by("position", "id"))
-    approvals = list(opportunity.approvals.select_related("stage", "requested_by", "decided_by"))
-    approved = {a.stage_id for a in approvals if a.status == StageApproval.Status.APPROVED}
+    approvals = approval_selectors.history_for(opportunity, KIND)
+    approved = {a.key for a in approvals if a.status == ApprovalRequest.Status.APPROVED}
     current = opportunity.stage
     path_steps = [{"stage": s, "state": "current" if s.pk == current.pk else
                    "done" if s.position < current.position else "todo",
-                   "approved": s.pk in approved, "role": ROLE_LABELS.get(s.approval_role, "")}
+                   "approved": stage_key(s) in approved, "role": ROLE_LABELS.get(s.approval_role, "")}
                   for s in stages if not s.is_lost or s.pk == current.pk]
     control = _control_point(opportunity, approvals)
-    decisions = []
-    for approval in approvals:
-        approval.role_label = ROLE_LABELS.get(approval.role, approval.role)
-        if may_decide(user, approval):
-            bound = decision_form if decision_for == approval.pk else None
-            decisions.append({"approval": approval, "form": bound or DecisionForm()})
+    decisions = [{"approval": approval, "form": DecisionForm()} for approval in approvals
+                 if approval_selectors.may_decide(user, approval)]
     return render(request, "sales/opportunity_detail.html", {
         "opportunity": opportunity,
         "path_steps": path_steps,
         "control": control,
         "control_role": ROLE_LABELS.get(current.approval_role, ""),
-        "approvals": approvals,
+        "approval_history": approvals,
         "decisions": decisions,
         "stage_history": _stage_history(opportunity, now),
         "days_in_stage": days_since(opportunity.stage_entered_at, now),
@@ -431,60 +443,34 @@ def _render_detail(request, opportunity, *, move_form=None, decision_form=None, 
 
 @login_required
 def opportunity_detail(request, pk):
+    """The opportunity; also open to an approver routed to it from outside their scope."""
     permissions.require(request.user, "sales.view")
-    opportunity = get_object_or_404(opportunities_for(request.user), pk=pk)
+    opportunity = get_object_or_404(permissions.visible_or_reviewing(
+        request.user, Opportunity.objects.select_related("customer", "owner", "stage")), pk=pk)
     return _render_detail(request, opportunity)
 
 
 @login_required
 @require_POST
 def opportunity_request_approval(request, pk):
-    """Ask the current stage's role to approve moving past it; the approvers are notified."""
+    """Ask for the current stage's control point (the page's button and the board's drop); the
+    answer names who approves next."""
     permissions.require(request.user, "sales.change")
     opportunity = get_object_or_404(opportunities_for(request.user), pk=pk)
     try:
-        services.request_approval(actor=request.user, opportunity=opportunity)
+        approval = services.request_approval(actor=request.user, opportunity=opportunity)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("Approval requested from: %(role)s. They have been notified.")
-                         % {"role": ROLE_LABELS.get(opportunity.stage.approval_role, opportunity.stage.approval_role)})
-    return redirect(opportunity)
-
-
-@login_required
-@require_POST
-def approval_decide(request, pk):
-    """Approve or reject a control point. Out of scope: 404; not the approver's role: 403."""
-    permissions.require(request.user, "sales.view")
-    approval = get_object_or_404(StageApproval.objects.select_related("stage"), pk=pk)
-    opportunity = get_object_or_404(opportunities_for(request.user), pk=approval.opportunity_id)
-    if not (request.user.is_superuser or request.user.role == approval.role):
-        raise PermissionDenied
-    form = DecisionForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Choose approve or reject."))
-        return redirect(opportunity)
-    approve = form.cleaned_data["decision"] == "approve"
-    try:
-        services.decide_approval(actor=request.user, approval=approval, approve=approve,
-                                 comment=form.cleaned_data["comment"])
-    except ValidationError as exc:
-        if hasattr(exc, "error_dict"):
-            _form_errors(form, exc)
-            return _render_detail(request, opportunity, decision_form=form, decision_for=approval.pk, status=422)
+        if _wants_json(request):
+            return JsonResponse({"ok": False, "message": " ".join(exc.messages)}, status=409)
         messages.error(request, " ".join(exc.messages))
         return redirect(opportunity)
-    if approve:
-        messages.success(request, _("Approved: %(opportunity)s may move past “%(stage)s”.")
-                         % {"opportunity": opportunity.name, "stage": approval.stage.name})
-    else:
-        messages.success(request, _("Rejected: %(opportunity)s stays at “%(stage)s”; the owner was told why.")
-                         % {"opportunity": opportunity.name, "stage": approval.stage.name})
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                  require_https=request.is_secure()):
-        return redirect(target)
+    approval = approval_selectors.with_steps(ApprovalRequest.objects.filter(pk=approval.pk)).get()
+    names = "、".join(str(u) for u in approval_selectors.next_approvers(approval))
+    message = _("Approval requested; next approver: %(names)s. They have been notified.") % {"names": names}
+    if _wants_json(request):
+        return JsonResponse({"ok": True, "message": message, "request_page": reverse("approvals:detail",
+                                                                                     args=[approval.pk])})
+    messages.success(request, message)
     return redirect(opportunity)
 
 
@@ -543,23 +529,8 @@ def opportunity_edit(request, pk):
 
 @login_required
 def approvals(request):
-    """Control points waiting for the user's role, on records in the user's scope."""
-    user = request.user
-    permissions.require(user, "sales.view")
-    in_scope = permissions.visible(user, Opportunity.objects.all())
-    pending = (StageApproval.objects.filter(status=StageApproval.Status.PENDING, opportunity__in=in_scope)
-               .select_related("opportunity__customer", "opportunity__owner", "opportunity__stage", "stage",
-                               "requested_by")
-               .order_by("requested_at", "id"))
-    to_decide = pending if user.is_superuser else pending.filter(role=user.role)
-    page = Paginator(to_decide, 50).get_page(request.GET.get("page"))
-    for approval in page:
-        approval.role_label = ROLE_LABELS.get(approval.role, approval.role)
-    mine = list(pending.filter(requested_by=user).exclude(pk__in=[a.pk for a in page])[:20])
-    for approval in mine:
-        approval.role_label = ROLE_LABELS.get(approval.role, approval.role)
-    return render(request, "sales/opportunities/approvals.html", {
-        "page": page, "mine": mine, "decision_form": DecisionForm(), "next": request.get_full_path()})
+    """The control points now live in the one approvals inbox."""
+    return redirect(reverse("approvals:inbox") + f"?kind={KIND}")
 
 
 # --- stage settings -------------------------------------------------------------------------
@@ -604,5 +575,4 @@ urlpatterns = [
     path("opportunities/<int:pk>/request-approval/", opportunity_request_approval,
          name="opportunity_request_approval"),
     path("approvals/", approvals, name="approvals"),
-    path("approvals/<int:pk>/decide/", approval_decide, name="approval_decide"),
 ]

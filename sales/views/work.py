@@ -19,6 +19,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from crm import permissions
+from crm.approvals import kinds as approval_kinds
+from crm.approvals import selectors as approval_selectors
 from crm.models import DataScope, Notification, User
 from crm.privacy import mobile_search_q
 from crm.ui import LocalDateTimeColumn, ScopedListView, history_for, search_text
@@ -34,8 +36,7 @@ from ..forms_work import (
     TicketForm,
     apply_service_errors,
 )
-from ..models import (FollowUp, Grade, Lead, Opportunity, OpportunityStage, Reminder, ServiceTicket, StageApproval,
-                      Target, Task)
+from ..models import FollowUp, Grade, Lead, Opportunity, OpportunityStage, Reminder, ServiceTicket, Target, Task
 from ..services import tickets as ticket_services
 from ..filters import FollowUpFilter
 from ..tables import FollowUpTable, iso_or_none
@@ -190,15 +191,11 @@ def workbench_for_manager(user, now=None, *, new_customers=None):
     context = reminder_panel(user, now)
     context["team"] = team_figures(user, now, new_customers=new_customers)
     opportunities = permissions.visible(user, Opportunity.objects.all())
-    # the pending approvals (few), each checked against the scope through its opportunity
-    approvals = StageApproval.objects.filter(
-        permissions.scope_q(user, owner_field="opportunity__owner", department_field="opportunity__department"),
-        status=StageApproval.Status.PENDING)
-    if not user.is_superuser:
-        approvals = approvals.filter(role=user.role)
-    context["approvals_count"] = approvals.count()
-    context["approvals"] = list(approvals.select_related("opportunity", "opportunity__customer", "stage",
-                                                         "requested_by").order_by("requested_at")[:PANEL_SIZE])
+    # 待我审批: every kind of request routed to the user (the approval engine's inbox)
+    context["approvals_count"] = approval_selectors.inbox_count(user)
+    context["approvals"] = [step.request for step in approval_selectors.inbox_for(user)[:PANEL_SIZE]]
+    for approval in context["approvals"]:
+        approval.kind_label = approval_kinds.label_of(approval.kind)
     open_stages = list(OpportunityStage.objects.filter(is_won=False, is_lost=False).values_list("pk", flat=True))
     stuck_since = now - datetime.timedelta(days=STUCK_AFTER_DAYS)
     stuck = opportunities.filter(stage_id__in=open_stages, stage_entered_at__lt=stuck_since)

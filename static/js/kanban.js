@@ -91,6 +91,10 @@
           return refresh().catch(function () { window.location.reload(); });
         }
         putBack(card, from);
+        if (result.data.code === "approval_required" && (result.data.request_url || result.data.waiting)) {
+          offerApproval(result.data);
+          return;
+        }
         showAlert(result.data.message || board.dataset.errorLabel, "danger", result.data.url);
       })
       .catch(function () {
@@ -159,6 +163,61 @@
       openLostModal(request);
     }
   }
+
+  /* A drop on a stage past a key control point: offer to ask for the approval right here (or
+     say who decides the request already waiting). The card stays where it was until approved. */
+  var approvalModal = document.getElementById("approval-modal");
+  var approvalForm = approvalModal.querySelector("form");
+  var approvalOffer = null;
+
+  function offerApproval(offer) {
+    approvalOffer = offer;
+    approvalModal.querySelector(".js-approval-text").textContent =
+      (board.dataset.needsLabel || "{stage}").replace("{stage}", offer.stage_name || "");
+    var waiting = !!offer.waiting;
+    approvalModal.querySelector(".js-approval-ask").classList.toggle("d-none", waiting);
+    approvalModal.querySelector(".js-approval-waiting").classList.toggle("d-none", !waiting);
+    approvalModal.querySelector(".js-approval-next").textContent = (offer.next_approvers || []).join("、");
+    approvalModal.querySelector(".js-approval-submit").classList.toggle("d-none", waiting || !offer.request_url);
+    var open = approvalModal.querySelector(".js-approval-open");
+    open.classList.toggle("d-none", !offer.request_page);
+    open.href = offer.request_page || "#";
+    bootstrap.Modal.getOrCreateInstance(approvalModal).show();
+  }
+
+  approvalModal.addEventListener("shown.bs.modal", function () {
+    var primary = approvalModal.querySelector(".js-approval-submit:not(.d-none)") ||
+      approvalModal.querySelector(".js-approval-open:not(.d-none)") || approvalModal.querySelector(".btn-close");
+    primary.focus();
+  });
+
+  approvalForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (!approvalOffer || !approvalOffer.request_url) { return; }
+    var url = approvalOffer.request_url;
+    approvalOffer = null;
+    var button = approvalForm.querySelector(".js-approval-submit");
+    button.disabled = true;
+    fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken(), "Accept": "application/json" }
+    })
+      .then(function (response) {
+        return response.json()
+          .catch(function () { return { ok: false, message: board.dataset.errorLabel }; });
+      })
+      .then(function (data) {
+        button.disabled = false;
+        bootstrap.Modal.getOrCreateInstance(approvalModal).hide();
+        showAlert(data.message || board.dataset.errorLabel, data.ok ? "success" : "danger");
+        if (data.ok) { return refresh().catch(function () { window.location.reload(); }); }
+      })
+      .catch(function () {
+        button.disabled = false;
+        showAlert(board.dataset.errorLabel, "danger");
+      });
+  });
 
   function clearHighlights() {
     board.querySelectorAll(".kanban-column.drag-over").forEach(function (c) { c.classList.remove("drag-over"); });

@@ -38,6 +38,9 @@ class Command(BaseCommand):
                         raise
                     continue
                 module.seed(ctx)
+            from crm.approvals.services import adopt_waiting
+
+            adopt_waiting()  # what the demo data left waiting for approval is in someone's inbox
         from customers.services.dashboard import refresh_dashboard
 
         refresh_dashboard()  # the customer overview's rollups, so the dashboard has figures at once
