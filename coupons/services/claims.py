@@ -361,6 +361,16 @@ def discount_for(coupon, base):
     return _money(min(coupon.amount, base))
 
 
+def split_discount(discount, batch):
+    """The discount's split among its funders, in cents: the platform's part (the subsidy charged to
+    the budget) is its share rounded half up, as reserved at claim; the merchant's is its share
+    rounded half up but never more than what is left; the agent takes the rest. Each part is at
+    least ¥0 and the three add up to the discount exactly (50/50 on ¥9.99: 5.00 + 4.99 + 0.00)."""
+    platform = _money(discount * batch.platform_share / HUNDRED)
+    merchant = min(_money(discount * batch.merchant_share / HUNDRED), discount - platform)
+    return platform, merchant, discount - platform - merchant
+
+
 @transaction.atomic
 def redeem(*, code, customer, order, lines=None, now=None):
     """Use a claimed coupon on ``order`` (an Order already stored in this transaction). Returns
@@ -391,9 +401,7 @@ def redeem(*, code, customer, order, lines=None, now=None):
     discount = discount_for(coupon, base)
     if order.cost is not None and order.amount - discount < order.cost:
         raise BusinessRuleError("negative_margin", "This coupon would sell the order below cost.")
-    platform = _money(discount * batch.platform_share / HUNDRED)
-    merchant = _money(discount * batch.merchant_share / HUNDRED)
-    agent = discount - platform - merchant
+    platform, merchant, agent = split_discount(discount, batch)
     account_id = batch.campaign.budget_account_id
     try:
         with transaction.atomic():
