@@ -225,6 +225,9 @@ class Batch(models.Model):
     approved_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     approved_at = models.DateTimeField(null=True, blank=True)
     produced = models.PositiveIntegerField(_("codes produced"), default=0, editable=False)
+    production_state = models.CharField(_("code production"), max_length=10, blank=True, editable=False,
+                                        choices=[("queued", _("Waiting for a worker")), ("running", _("Producing")),
+                                                 ("done", _("Done"))])
     created_by = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 

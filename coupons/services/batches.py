@@ -87,6 +87,8 @@ def validate_batch(batch):
         add("scope_values", _("List the categories or SKUs."))
     if batch.decay_factor <= 0 or batch.decay_factor > 1:
         add("decay_factor", _("Between 0 and 1 (1 = no decay)."))
+    elif batch.decay_factor < 1:
+        _check_decay(batch, cost_ratio, add)
     if not errors:
         account = batch.campaign.budget_account
         needed = max_subsidy(batch)
@@ -95,6 +97,24 @@ def validate_batch(batch):
                 % {"needed": needed, "account": account, "balance": account.balance})
     if errors:
         raise ValidationError(errors)
+
+
+def _check_decay(batch, cost_ratio, add):
+    """A decaying coupon never falls to ¥0 nor rises above its face value: the floor is above ¥0,
+    at most the face value, and passes the margin check as the face value does. Percentage coupons
+    do not decay."""
+    if batch.discount_type == Batch.DiscountType.PERCENT:
+        add("decay_factor", _("Percentage coupons do not decay: keep 1.00."))
+    elif batch.decay_floor <= 0:
+        add("decay_floor", _("With decay, set a floor above ¥0, so that no coupon is worth nothing."))
+    elif batch.decay_floor > batch.amount:
+        add("decay_floor", _("The floor cannot be above the face value (¥%(amount)s).") % {"amount": batch.amount})
+    elif batch.threshold * (1 - cost_ratio) < batch.decay_floor + batch.new_customer_bonus:
+        needed = ((batch.decay_floor + batch.new_customer_bonus) / (1 - cost_ratio)).quantize(Decimal("0.01"))
+        add("decay_floor", _("Negative margin: with goods costing %(ratio)s of the price, a floor of ¥%(amount)s off "
+                             "needs a minimum spend of at least ¥%(needed)s.")
+            % {"ratio": f"{cost_ratio:.0%}", "amount": batch.decay_floor + batch.new_customer_bonus,
+               "needed": needed})
 
 
 @transaction.atomic

@@ -1,17 +1,18 @@
 """Claiming (领券) and redeeming (核销) coupons, with every rule enforced in the database.
 
-Claim: the batch must be active and inside its claim window; the customer's row is locked so that
-their per-batch and per-day counts cannot race; stock is taken by ``UPDATE … SET issued = issued + 1
-WHERE issued < quantity``; a reserve-mode batch reserves the amount with a conditional UPDATE on the
-budget. Redeem: the coupon row is locked, partial unique indexes allow one live redemption per
-coupon and per order, and the budget is charged with a conditional UPDATE — so no batch over-issues,
-no customer passes a limit and no budget goes below zero, whatever the concurrency.
+Claim (one path on PostgreSQL and SQLite): the batch must be active and inside its claim window;
+the customer's row is locked so that their per-batch, per-day and decay counts cannot race; stock
+is taken by ``UPDATE … SET issued = issued + 1 WHERE issued < quantity``; a reserve-mode batch
+reserves the amount with a conditional UPDATE on the budget. Redeem: the coupon row is locked,
+partial unique indexes allow one live redemption per coupon and per order, and the budget is
+charged with a conditional UPDATE — so no batch over-issues, no customer passes a limit and no
+budget goes below zero, whatever the concurrency.
 """
 import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from crm.api.errors import BusinessRuleError
@@ -29,10 +30,14 @@ def _money(value):
 
 
 def decayed_amount(batch, *, previous_claims, is_new):
-    """Repeated claims in the same channel decay ("lucky red packets"): face × factor^n, never below
-    the floor; new customers get the batch's bonus on top."""
-    amount = batch.amount * (batch.decay_factor ** previous_claims)
-    amount = max(amount, batch.decay_floor) if batch.decay_factor < 1 else batch.amount
+    """Repeated claims of one coupon type in one channel decay ("lucky red packets"): the face value
+    × factor^n for the customer's n earlier claims, rounded to cents, never below the floor (nor
+    below one cent: never ¥0) and never above the face value; new customers get the batch's bonus
+    on top. Percentage coupons do not decay (their configuration refuses a factor below 1)."""
+    amount = batch.amount
+    if batch.decay_factor < 1 and batch.discount_type != Batch.DiscountType.PERCENT and amount > 0:
+        floor = max(batch.decay_floor, CENT)
+        amount = min(max(_money(amount * batch.decay_factor ** previous_claims), floor), amount)
     if is_new:
         amount += batch.new_customer_bonus
     return _money(amount)
@@ -59,15 +64,25 @@ def _validity(batch, now):
     return batch.use_start, batch.use_end
 
 
-# How many decayed amounts the claim statement carries (one per earlier claim in the channel); a
-# customer with more earlier claims in the channel than this takes the slower two-statement path.
-DECAY_STEPS = 64
+def _row_lock(*, of=(), skip_locked=False):
+    """The clause that locks the rows a SELECT reads, as the ORM's ``select_for_update`` writes it;
+    nothing where the database has no row locks: SQLite runs one writing transaction at a time
+    (``transaction_mode`` IMMEDIATE takes the database's write lock at BEGIN), which serializes
+    claims more strictly than any row lock."""
+    features = connection.features
+    if not features.has_select_for_update:
+        return ""
+    return " " + connection.ops.for_update_sql(
+        of=of if features.has_select_for_update_of else (),
+        skip_locked=skip_locked and features.has_select_for_update_skip_locked)
 
 
 def _lock_customer_and_read_batch(batch_code, customer_id, customer_mobile):
-    """Statement 1: lock the customer's row (so that their per-batch and per-day counts cannot race)
-    and read the batch with its budget account in the same round trip. Returns ``(batch or None,
-    account_id, balance, customer_id, order_count)``; raises ``Customer.DoesNotExist``."""
+    """Statement 1: lock the customer's row — every claim of a customer waits for the one before,
+    so their counts (per batch, per day, and of the coupon type across batches for the decay)
+    cannot race — and read the batch with its budget account in the same round trip. Returns
+    ``(batch or None, account_id, balance, customer_id, order_count)``; raises
+    ``Customer.DoesNotExist``."""
     fields = [f for f in Batch._meta.concrete_fields]
     columns = ", ".join(f'b."{f.column}"' for f in fields)
     if customer_id is not None:
@@ -78,7 +93,7 @@ def _lock_customer_and_read_batch(batch_code, customer_id, customer_mobile):
            f"FROM customers_customer c LEFT JOIN ({Batch._meta.db_table} b "
            f"JOIN {Campaign._meta.db_table} k ON k.id = b.campaign_id "
            f"JOIN {BudgetAccount._meta.db_table} a ON a.id = k.budget_account_id) ON b.code = %s "
-           f"WHERE {where} FOR UPDATE OF c")
+           f"WHERE {where}{_row_lock(of=('c',))}")
     with connection.cursor() as cursor:
         cursor.execute(sql, [(batch_code or "").lower(), param])
         row = cursor.fetchone()
@@ -87,91 +102,75 @@ def _lock_customer_and_read_batch(batch_code, customer_id, customer_mobile):
     customer_pk, order_count, account_id, balance = row[:4]
     batch = None
     if row[4] is not None:
-        values = [f.from_db_value(v, None, connection) if hasattr(f, "from_db_value") else v
-                  for f, v in zip(fields, row[4:])]
-        batch = Batch.from_db(connection.alias, [f.attname for f in fields], values)
-    return batch, account_id, balance, customer_pk, order_count
+        batch = Batch.from_db(connection.alias, [f.attname for f in fields], _converted(fields, row[4:]))
+    return batch, account_id, _decimal(balance), customer_pk, order_count
 
 
-def _take_code(*, batch, account_id, customer_id, channel, today, amounts, reserves, take, limits,
-               in_channel_bound, values):
-    """Statement 2, the last before the commit: count what the customer holds of the batch (total,
-    today, in this channel) and — when the limits allow and stock is left — take the first free code
-    with ``FOR UPDATE SKIP LOCKED`` and fill it in, then take the stock (``issued < quantity``) and,
-    in reserve mode, reserve the budget (``total >= reserved + used + amount``) by conditional
-    UPDATEs, all in one statement. Its snapshot is taken after the customer's lock was granted, so
-    it sees every claim of this customer committed before; the rows every claim of the batch
-    touches (stock, budget) are locked only from here to the commit.
+def _converted(fields, raw):
+    """Column values as the ORM would give them (SQLite returns decimals, dates and booleans raw)."""
+    values = []
+    for f, value in zip(fields, raw):
+        expression = f.get_col(Batch._meta.db_table)
+        for converter in connection.ops.get_db_converters(expression) + f.get_db_converters(connection):
+            value = converter(value, expression, connection)
+        values.append(value)
+    return values
 
-    ``amounts[n]`` / ``reserves[n]``: the amount and the reservation after n earlier claims in the
-    channel (the last entry for any n beyond). Returns ``(total, today, in_channel, coupon_id, code,
-    amount, reserved, budget_reserved, stock_taken)``; the coupon fields are ``None`` when nothing
-    was taken. The budget row is locked before the batch's (read left to right), as before."""
-    table = Coupon._meta.db_table
 
-    def by_count(values_by_n):
-        if len(set(values_by_n)) == 1:
-            return "%s", [values_by_n[0]]
-        whens = " ".join("WHEN %s THEN %s" for _ in values_by_n[:-1])
-        return (f"CASE h.in_channel {whens} ELSE %s END",
-                [p for n, v in enumerate(values_by_n[:-1]) for p in (n, v)] + [values_by_n[-1]])
+def _decimal(value):
+    return None if value is None else _money(value)
 
-    amount_sql, amount_params = by_count(amounts)
-    reserved_sql, reserved_params = by_count(reserves)
-    per_customer, per_day = limits
+
+def _held(*, batch, customer_id, channel, today):
+    """Statement 2, read after the customer's lock was granted (so it sees every claim of this
+    customer committed before): how many coupons of the batch the customer holds, how many of
+    them were claimed today, and how many coupons of the same type (discount method and scope)
+    the customer claimed before through this channel, in any batch — the decay's count."""
+    coupon, batch_table = Coupon._meta.db_table, Batch._meta.db_table
+    same_type = "c.channel = %s AND b.discount_type = %s AND b.scope = %s AND b.scope_values = %s"
     sql = f"""
-        WITH h AS (
-            SELECT count(*) AS total,
-                   count(*) FILTER (WHERE claim_day = %s) AS today,
-                   count(*) FILTER (WHERE channel = %s) AS in_channel
-            FROM {table} WHERE batch_id = %s AND customer_id = %s
-        ), pick AS (
-            SELECT p.id FROM {table} p, h
-            WHERE p.batch_id = %s AND p.status = %s AND %s
-              AND h.total < %s AND h.today < %s AND h.in_channel < %s
-            ORDER BY p.id LIMIT 1 FOR UPDATE OF p SKIP LOCKED
-        ), took AS (
-            UPDATE {table} c SET status = %s, customer_id = %s, channel = %s, amount = {amount_sql},
-                   reserved = {reserved_sql}, claimed_at = %s, claim_day = %s, valid_from = %s,
-                   valid_until = %s, is_compensation = %s
-            FROM pick, h WHERE c.id = pick.id
-            RETURNING c.id, c.code, c.amount, c.reserved
-        ), s AS (
-            UPDATE {Batch._meta.db_table} SET issued = issued + 1
-            WHERE id = %s AND issued < quantity AND EXISTS (SELECT 1 FROM took)
-            RETURNING 1
-        ), b AS (
-            UPDATE {BudgetAccount._meta.db_table} a SET reserved = a.reserved + t.reserved FROM took t
-            WHERE a.id = %s AND t.reserved > 0 AND a.total >= a.reserved + a.used + t.reserved
-            RETURNING 1
-        )
-        SELECT h.total, h.today, h.in_channel, took.id, took.code, took.amount, took.reserved,
-               (SELECT count(*) FROM b) AS budget_reserved, (SELECT count(*) FROM s) AS stock_taken
-        FROM h LEFT JOIN took ON true
-    """
-    params = [today, channel, batch.pk, customer_id,
-              batch.pk, Coupon.Status.AVAILABLE, take, per_customer, per_day, in_channel_bound,
-              Coupon.Status.CLAIMED, customer_id, channel, *amount_params, *reserved_params,
-              values["claimed_at"], today, values["valid_from"], values["valid_until"], values["is_compensation"],
-              batch.pk, account_id]
+        SELECT COALESCE(SUM(CASE WHEN c.batch_id = %s THEN 1 ELSE 0 END), 0),
+               COALESCE(SUM(CASE WHEN c.batch_id = %s AND c.claim_day = %s THEN 1 ELSE 0 END), 0),
+               COALESCE(SUM(CASE WHEN {same_type} AND NOT c.is_compensation THEN 1 ELSE 0 END), 0)
+        FROM {coupon} c JOIN {batch_table} b ON b.id = c.batch_id
+        WHERE c.customer_id = %s AND (c.batch_id = %s OR c.channel = %s)"""
+    kind = [channel, batch.discount_type, batch.scope, batch.scope_values]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [batch.pk, batch.pk, connection.ops.adapt_datefield_value(today), *kind,
+                             customer_id, batch.pk, channel])
+        return [int(n) for n in cursor.fetchone()]
+
+
+def _take_produced_code(batch, values):
+    """Statement 3: fill in the first free produced code of the batch (``SKIP LOCKED``: parallel
+    claims take different codes). Returns ``(id, code)`` or None when no produced code is free."""
+    table = Coupon._meta.db_table
+    names = list(values)
+    fields = [Coupon._meta.get_field(name) for name in names]
+    assignments = ", ".join(f'"{f.column}" = %s' for f in fields)
+    params = [f.get_db_prep_save(values[name], connection) for f, name in zip(fields, names)]
+    sql = (f"UPDATE {table} SET {assignments} WHERE id = (SELECT id FROM {table} WHERE batch_id = %s AND "
+           f"status = %s ORDER BY id LIMIT 1{_row_lock(skip_locked=True)}) RETURNING id, code")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, batch.pk, Coupon.Status.AVAILABLE])
         return cursor.fetchone()
 
 
-def _take_stock(*, batch_id, account_id, reserve_amount):
-    """For a coupon not taken by ``_take_code`` (issued at claim): take the stock and (reserve mode)
-    the budget by conditional UPDATEs in one statement, the last before the commit. Returns
-    ``(budget_reserved, stock_taken)``."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"""
-            WITH b AS (UPDATE {BudgetAccount._meta.db_table} SET reserved = reserved + %s
-                       WHERE id = %s AND %s > 0 AND total >= reserved + used + %s RETURNING 1),
-                 s AS (UPDATE {Batch._meta.db_table} SET issued = issued + 1
-                       WHERE id = %s AND issued < quantity RETURNING 1)
-            SELECT EXISTS (SELECT 1 FROM b), EXISTS (SELECT 1 FROM s)""",
-            [reserve_amount, account_id, reserve_amount, reserve_amount, batch_id])
-        return cursor.fetchone()
+def _refuse(code):
+    raise BusinessRuleError(code, REFUSALS[code])
+
+
+#: Every refusal of a claim, with the contract's code (API.md) and its message.
+REFUSALS = {
+    "no_batch": "No batch with this code.",
+    "batch_not_active": "This batch is not open for claims now.",
+    "channel": "This batch is not offered in this channel.",
+    "not_eligible": "This customer is not in the batch's audience.",
+    "per_customer_limit": "This customer already holds the most coupons allowed.",
+    "daily_limit": "This customer reached today's limit for this batch.",
+    "sold_out": "This batch has no coupons left.",
+    "budget_exhausted": "The campaign's budget is used up.",
+}
 
 
 @transaction.atomic
@@ -179,153 +178,67 @@ def claim(*, batch_code, customer=None, customer_id=None, customer_mobile=None, 
           compensation=False):
     """Issue one coupon of the batch to the customer (a Customer, or ``customer_id`` /
     ``customer_mobile``) through ``channel``; raises ``BusinessRuleError`` with the contract's codes,
-    or ``Customer.DoesNotExist``.
+    or ``Customer.DoesNotExist``. ``compensation``: the amount of a compensation coupon, issued
+    whatever the batch's window, channels, audience and limits.
 
-    On PostgreSQL two statements: (1) lock the customer and read the batch, (2) count the customer's
-    coupons of the batch, take a free code, take the stock and (reserve mode) the budget — the hot
-    rows last, locked only until the commit. Elsewhere the ORM path ``_claim_orm``."""
+    One path on every database, each rule and refusal once: (1) lock the customer and read the
+    batch; (2) count what the customer holds; (3) take a free produced code, or issue a new one;
+    then the rows every claim of the batch touches, changed last so that their locks are held only
+    until the commit: (4) in reserve mode the budget, ``total >= reserved + used + amount``, and
+    (5) the stock, ``issued < quantity``, by conditional UPDATEs. A refusal at (4) or (5) rolls the
+    code back with the rest. On PostgreSQL the customer's row lock serializes one customer's claims
+    and ``SKIP LOCKED`` lets parallel claims take different codes; SQLite runs one writing
+    transaction at a time."""
     now = now or timezone.now()
-    if connection.vendor != "postgresql":
-        if customer is None:
-            customer = (Customer.objects.get(pk=customer_id) if customer_id is not None
-                        else Customer.objects.filter(mobile=customer_mobile).order_by("id").first())
-            if customer is None:
-                raise Customer.DoesNotExist
-        return _claim_orm(batch_code=batch_code, customer=customer, channel=channel, now=now,
-                          compensation=compensation)
     channel = channel[:30]
     if customer is not None:
         customer_id = customer.pk
     batch, account_id, balance, customer_id, order_count = _lock_customer_and_read_batch(
         batch_code, customer_id, customer_mobile)
     if batch is None:
-        raise BusinessRuleError("batch_not_active", "No batch with this code.")
-    if not compensation and (batch.status != Batch.Status.ACTIVE or not batch.claim_start <= now <= batch.claim_end):
-        raise BusinessRuleError("batch_not_active", "This batch is not open for claims now.")
-    if not compensation and batch.channel_list() and channel not in batch.channel_list():
-        raise BusinessRuleError("not_eligible", "This batch is not offered in this channel.")
-    if not compensation and batch.audience != Batch.Audience.EVERYONE:
-        full = customer if customer is not None else Customer.objects.get(pk=customer_id)
-        full.order_count = order_count  # as read under the lock
-        if not _eligible(batch, full):
-            raise BusinessRuleError("not_eligible", "This customer is not in the batch's audience.")
+        raise BusinessRuleError("batch_not_active", REFUSALS["no_batch"])
+    if not compensation:
+        if batch.status != Batch.Status.ACTIVE or not batch.claim_start <= now <= batch.claim_end:
+            _refuse("batch_not_active")
+        if batch.channel_list() and channel not in batch.channel_list():
+            raise BusinessRuleError("not_eligible", REFUSALS["channel"])
+        if batch.audience != Batch.Audience.EVERYONE:
+            full = customer if customer is not None else Customer.objects.get(pk=customer_id)
+            full.order_count = order_count  # as read under the lock
+            if not _eligible(batch, full):
+                _refuse("not_eligible")
     today = timezone.localdate(now)
-    is_new = order_count == 0
-    reserve = batch.budget_mode == Batch.BudgetMode.RESERVE_AT_CLAIM or bool(compensation)
-    if compensation:
-        amounts, limits = [_money(compensation)], (2**62, 2**62)
-    else:
-        limits = (batch.per_customer_limit, batch.per_day_limit)
-        steps = min(batch.per_customer_limit, DECAY_STEPS) if batch.decay_factor < 1 else 1
-        amounts = [decayed_amount(batch, previous_claims=n, is_new=is_new) for n in range(max(steps, 1))]
-    # amounts[n] is the amount after n earlier claims in the channel (the last one for any n beyond,
-    # which the per-customer limit refuses anyway) — unless the table stops short of the limit.
-    in_channel_bound = len(amounts) if not compensation and batch.decay_factor < 1 and \
-        batch.per_customer_limit > len(amounts) else 2**62
-    valid_from, valid_until = _validity(batch, now)
-    values = dict(status=Coupon.Status.CLAIMED, customer_id=customer_id, channel=channel,
-                  claimed_at=now, claim_day=today, valid_from=valid_from, valid_until=valid_until,
-                  is_compensation=bool(compensation))
-
-    def cap_for(amount):
-        cap = amount if batch.discount_type != Batch.DiscountType.PERCENT else (batch.cap or Decimal(0))
-        return _money(cap * batch.platform_share / HUNDRED)
-
-    reserves = [cap_for(a) if reserve else Decimal(0) for a in amounts]
-    (total, held_today, in_channel, coupon_id, code, amount, reserved, budget_reserved,
-     stock_taken) = _take_code(
-        batch=batch, account_id=account_id, customer_id=customer_id, channel=channel, today=today,
-        amounts=amounts, reserves=reserves, take=batch.issued < batch.quantity, limits=limits,
-        in_channel_bound=in_channel_bound, values=values)
+    total, held_today, same_type = _held(batch=batch, customer_id=customer_id, channel=channel, today=today)
     if not compensation:
         if total >= batch.per_customer_limit:
-            raise BusinessRuleError("per_customer_limit", "This customer already holds the most coupons allowed.")
+            _refuse("per_customer_limit")
         if held_today >= batch.per_day_limit:
-            raise BusinessRuleError("daily_limit", "This customer reached today's limit for this batch.")
+            _refuse("daily_limit")
     if batch.issued >= batch.quantity:  # early answer; the conditional UPDATE decides
-        raise BusinessRuleError("sold_out", "This batch has no coupons left.")
-    if coupon_id is None:
-        amount = amounts[0] if compensation else decayed_amount(batch, previous_claims=in_channel, is_new=is_new)
-    subsidy_cap = cap_for(amount)
-    if not reserve and balance < subsidy_cap:
-        raise BusinessRuleError("budget_exhausted", "The campaign's budget is used up.")
-    values.update(amount=amount, reserved=subsidy_cap if reserve else Decimal(0))
-    if coupon_id is not None:
-        coupon = Coupon(id=coupon_id, batch=batch, code=code, **values)
-    else:  # no free code (lazy batch, more claims than produced codes), or a decay beyond the table
-        coupon = None if in_channel < in_channel_bound else (
-            Coupon.objects.select_for_update(skip_locked=True)
-            .filter(batch=batch, status=Coupon.Status.AVAILABLE).order_by("id").first())
-        if coupon is not None:
-            for name, value in values.items():
-                setattr(coupon, name, value)
-            coupon.save()
-        else:
-            coupon = _issue_new_code(batch, values)
-        budget_reserved, stock_taken = _take_stock(batch_id=batch.pk, account_id=account_id,
-                                                   reserve_amount=values["reserved"])
-    if values["reserved"] > 0 and not budget_reserved:
-        raise BusinessRuleError("budget_exhausted", "The campaign's budget is used up.")
-    if not stock_taken:
-        raise BusinessRuleError("sold_out", "This batch has no coupons left.")
-    coupon.batch = batch  # the caller's answer shows the batch: no second look-up
-    return coupon
-
-
-def _claim_orm(*, batch_code, customer, channel, now, compensation):
-    """``claim`` on databases other than PostgreSQL (SQLite in development and quick test runs):
-    the same rules through the ORM, one statement per step."""
-    batch = (Batch.objects.select_related("campaign", "campaign__budget_account")
-             .filter(code=(batch_code or "").lower()).first())
-    if batch is None:
-        raise BusinessRuleError("batch_not_active", "No batch with this code.")
-    if not compensation and (batch.status != Batch.Status.ACTIVE or not batch.claim_start <= now <= batch.claim_end):
-        raise BusinessRuleError("batch_not_active", "This batch is not open for claims now.")
-    if not compensation and batch.channel_list() and channel not in batch.channel_list():
-        raise BusinessRuleError("not_eligible", "This batch is not offered in this channel.")
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
-    if not compensation and not _eligible(batch, customer):
-        raise BusinessRuleError("not_eligible", "This customer is not in the batch's audience.")
-    today = timezone.localdate(now)
-    held = Coupon.objects.filter(batch=batch, customer=customer).aggregate(
-        total=Count("id"), today=Count("id", filter=Q(claim_day=today)),
-        channel=Count("id", filter=Q(channel=channel[:30])))
-    if not compensation:
-        if held["total"] >= batch.per_customer_limit:
-            raise BusinessRuleError("per_customer_limit", "This customer already holds the most coupons allowed.")
-        if held["today"] >= batch.per_day_limit:
-            raise BusinessRuleError("daily_limit", "This customer reached today's limit for this batch.")
-    if batch.issued >= batch.quantity:  # early answer; the conditional UPDATE below decides
-        raise BusinessRuleError("sold_out", "This batch has no coupons left.")
+        _refuse("sold_out")
     amount = (_money(compensation) if compensation else
-              decayed_amount(batch, previous_claims=held["channel"], is_new=customer.order_count == 0))
-    account = batch.campaign.budget_account
-    subsidy_cap = (amount if batch.discount_type != Batch.DiscountType.PERCENT else (batch.cap or Decimal(0)))
-    subsidy_cap = _money(subsidy_cap * batch.platform_share / HUNDRED)
+              decayed_amount(batch, previous_claims=same_type, is_new=order_count == 0))
+    cap = amount if batch.discount_type != Batch.DiscountType.PERCENT else (batch.cap or Decimal(0))
+    subsidy_cap = _money(cap * batch.platform_share / HUNDRED)
     reserve = batch.budget_mode == Batch.BudgetMode.RESERVE_AT_CLAIM or bool(compensation)
-    if not reserve and account.balance < subsidy_cap:
-        raise BusinessRuleError("budget_exhausted", "The campaign's budget is used up.")
+    if not reserve and balance < subsidy_cap:  # early answer; redemption charges the budget
+        _refuse("budget_exhausted")
     valid_from, valid_until = _validity(batch, now)
-    values = dict(status=Coupon.Status.CLAIMED, customer=customer, channel=channel[:30], amount=amount,
+    values = dict(status=Coupon.Status.CLAIMED, customer_id=customer_id, channel=channel, amount=amount,
                   reserved=subsidy_cap if reserve else Decimal(0), claimed_at=now, claim_day=today,
                   valid_from=valid_from, valid_until=valid_until, is_compensation=bool(compensation))
-    coupon = (Coupon.objects.select_for_update(skip_locked=True)
-              .filter(batch=batch, status=Coupon.Status.AVAILABLE).order_by("id").first())
-    if coupon is not None:
-        for name, value in values.items():
-            setattr(coupon, name, value)
-        coupon.save()
-    else:
+    taken = _take_produced_code(batch, values) if batch.produced else None
+    if taken is not None:
+        coupon = Coupon(id=taken[0], batch=batch, code=taken[1], **values)
+    else:  # a lazy batch, or more claims than produced codes
         coupon = _issue_new_code(batch, values)
-    # The rows every claim of the batch touches (the batch's stock, the budget) are changed last, so
-    # that their locks are held only until the commit. A refusal rolls the coupon back with the rest.
     if reserve:
         try:
-            budgets.reserve(account.pk, subsidy_cap)
+            budgets.reserve(account_id, values["reserved"])
         except budgets.BudgetExhausted:
-            raise BusinessRuleError("budget_exhausted", "The campaign's budget is used up.")
+            _refuse("budget_exhausted")
     if not Batch.objects.filter(pk=batch.pk, issued__lt=F("quantity")).update(issued=F("issued") + 1):
-        raise BusinessRuleError("sold_out", "This batch has no coupons left.")
+        _refuse("sold_out")
     coupon.batch = batch  # the caller's answer shows the batch: no second look-up
     return coupon
 
@@ -361,6 +274,16 @@ def discount_for(coupon, base):
     return _money(min(coupon.amount, base))
 
 
+def split_discount(discount, batch):
+    """The discount's split among its funders, in cents: the platform's part (the subsidy charged to
+    the budget) is its share rounded half up, as reserved at claim; the merchant's is its share
+    rounded half up but never more than what is left; the agent takes the rest. Each part is at
+    least ¥0 and the three add up to the discount exactly (50/50 on ¥9.99: 5.00 + 4.99 + 0.00)."""
+    platform = _money(discount * batch.platform_share / HUNDRED)
+    merchant = min(_money(discount * batch.merchant_share / HUNDRED), discount - platform)
+    return platform, merchant, discount - platform - merchant
+
+
 @transaction.atomic
 def redeem(*, code, customer, order, lines=None, now=None):
     """Use a claimed coupon on ``order`` (an Order already stored in this transaction). Returns
@@ -391,9 +314,7 @@ def redeem(*, code, customer, order, lines=None, now=None):
     discount = discount_for(coupon, base)
     if order.cost is not None and order.amount - discount < order.cost:
         raise BusinessRuleError("negative_margin", "This coupon would sell the order below cost.")
-    platform = _money(discount * batch.platform_share / HUNDRED)
-    merchant = _money(discount * batch.merchant_share / HUNDRED)
-    agent = discount - platform - merchant
+    platform, merchant, agent = split_discount(discount, batch)
     account_id = batch.campaign.budget_account_id
     try:
         with transaction.atomic():

@@ -69,6 +69,8 @@ def request_compensation(*, actor, customer, amount, reason, order=None, complai
     from crm.db import advisory_lock
 
     advisory_lock("compensation", actor.pk)  # a rep's period totals are checked one request at a time
+    if order is not None:
+        advisory_lock("compensation-order", order.pk)  # and an order's compensations, whoever asks
     reasons = review_reasons(actor=actor, customer=customer, amount=amount, order=order, rule=rule, now=now)
     compensation = Compensation.objects.create(
         customer=customer, order=order, complaint=complaint, amount=amount, reason=reason.strip(),

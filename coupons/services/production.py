@@ -4,9 +4,11 @@ import io
 import time
 
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crm.db import exclusive
 
@@ -14,6 +16,8 @@ from ..models import Batch, Coupon
 from . import codes
 
 CHUNK = 100_000
+STEP_MIN = 1_000
+QUEUED, RUNNING, DONE = "queued", "running", "done"
 
 
 def progress_key(batch_id):
@@ -64,18 +68,58 @@ def produce(batch, count=None):
         wanted = min(count or batch.quantity, batch.quantity - batch.produced)
         done = 0
         insert = _insert_pg if connection.vendor == "postgresql" else _insert_generic
+        Batch.objects.filter(pk=batch.pk).update(production_state=RUNNING)
+        # about twenty steps, so that the batch page's progress bar moves (each step commits)
+        step = min(CHUNK, max(STEP_MIN, wanted // 20))
         while done < wanted:
-            size = min(CHUNK, wanted - done)
+            size = min(step, wanted - done)
             with transaction.atomic():
                 inserted = insert(batch.pk, codes.new_codes(size))
                 Batch.objects.filter(pk=batch.pk).update(produced=F("produced") + inserted)
             done += inserted
             cache.set(progress_key(batch.pk), {"done": done, "total": wanted}, 3600)
+        Batch.objects.filter(pk=batch.pk).update(production_state=DONE)
     return done, time.monotonic() - started
 
 
+def request(*, batch):
+    """Queue the production of the batch's remaining codes ("Produce codes"). The batch shows
+    "waiting for a worker" at once, so its page follows the progress from the first moment.
+    Returns False (and changes nothing) when the queue cannot be reached."""
+    from crm.tasks import enqueue_or_log
+
+    from ..tasks import produce_batch
+
+    if batch.status not in (Batch.Status.APPROVED, Batch.Status.ACTIVE, Batch.Status.PAUSED):
+        raise ValidationError(_("Only an approved batch produces codes."))
+    before = Batch.objects.filter(pk=batch.pk).values_list("production_state", flat=True).get()
+    Batch.objects.filter(pk=batch.pk).exclude(production_state=RUNNING).update(production_state=QUEUED)
+    if enqueue_or_log(produce_batch, batch.pk):
+        return True
+    Batch.objects.filter(pk=batch.pk, production_state=QUEUED).update(production_state=before)
+    return False
+
+
+def progress_for(batch):
+    """What the batch page's progress bar shows: codes produced of the quantity (with thousands
+    separators), the percentage, and whether the page keeps polling."""
+    return {"under_way": under_way(batch), "done": f"{batch.produced:,}", "total": f"{batch.quantity:,}",
+            "percent": batch.produced * 100 // batch.quantity if batch.quantity else 0}
+
+
+def under_way(batch):
+    """Whether codes are being produced (or waiting for a worker) — the page then polls its progress:
+    asked for by hand, or produced on approval and not all there yet."""
+    if batch.produced >= batch.quantity:
+        return False
+    if batch.production_state in (QUEUED, RUNNING):
+        return True
+    return (batch.production == Batch.Production.ON_APPROVAL
+            and batch.status in (Batch.Status.APPROVED, Batch.Status.ACTIVE, Batch.Status.PAUSED))
+
+
 def requeue_unfinished(older_than):
-    """Queue again the production of batches produced on approval whose codes are not all there
+    """Queue again the production of batches produced on approval (or asked for by hand) whose codes are not all there
     ``older_than`` after the approval (the task was lost, or the worker died half-way). Returns how
     many were queued; a batch already being produced ignores the extra task."""
     from crm.tasks import enqueue_or_log
@@ -83,7 +127,8 @@ def requeue_unfinished(older_than):
     from ..tasks import produce_batch
 
     unfinished = Batch.objects.filter(
-        production=Batch.Production.ON_APPROVAL, produced__lt=F("quantity"),
+        Q(production=Batch.Production.ON_APPROVAL) | Q(production_state__in=[QUEUED, RUNNING]),
+        produced__lt=F("quantity"),
         status__in=[Batch.Status.APPROVED, Batch.Status.ACTIVE, Batch.Status.PAUSED],
         approved_at__lt=timezone.now() - older_than)
     return sum(enqueue_or_log(produce_batch, batch_id) for batch_id in unfinished.values_list("pk", flat=True))

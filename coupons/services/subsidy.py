@@ -9,6 +9,7 @@ head merchants or products get a high subsidy.
 import csv
 import io
 import itertools
+import math
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -171,24 +172,42 @@ def compute(rows, *, a, b, t, weights, rank=False):
     return result
 
 
+#: the largest shape factor tried (far past it, only the rows with the top score keep more than a)
+T_LIMIT = 1e6
+#: a suggested t is shown (and typed back) with this many decimals
+T_DECIMALS = 4
+
+
 def fit_to_budget(rows, *, a, b, t, weights, rank, budget):
     """When the total exceeds the budget: the smallest t (searching up from t) that fits, and the
-    largest b (searching down from b) that fits with the chosen t. None where nothing fits."""
+    largest b (searching down from b) that fits with the chosen t. None where nothing fits.
+
+    The total only falls as t grows (Y ≤ 1), so the suggested t is rounded up to its shown decimals
+    — the safe side — and checked again: the t it returns always keeps the total within the budget.
+    ``t`` is None when no t up to ``T_LIMIT`` fits (the top rows alone, at b, exceed it)."""
     budget = Decimal(str(budget))
     suggestion = {"t": None, "b": None}
-    if compute(rows, a=a, b=b, t=t, weights=weights, rank=rank).total <= budget:
+
+    def fits(shape):
+        return compute(rows, a=a, b=b, t=shape, weights=weights, rank=rank).total <= budget
+
+    if fits(t):
         return suggestion
     low, high = t, t
-    while compute(rows, a=a, b=b, t=high, weights=weights, rank=rank).total > budget and high < 1e6:
+    while not fits(high) and high < T_LIMIT:
         low, high = high, high * 2
-    if compute(rows, a=a, b=b, t=high, weights=weights, rank=rank).total <= budget:
+    if fits(high):
         for _ in range(60):
             middle = (low + high) / 2
-            if compute(rows, a=a, b=b, t=middle, weights=weights, rank=rank).total <= budget:
+            if fits(middle):
                 high = middle
             else:
                 low = middle
-        suggestion["t"] = round(high, 4)
+        step = 10 ** -T_DECIMALS
+        shown = round(math.ceil(high / step) * step, T_DECIMALS)
+        while not fits(shown):  # float rounding only; the total cannot rise as t grows
+            shown = round(shown + step, T_DECIMALS)
+        suggestion["t"] = shown
     low_b, high_b = Decimal(str(a)), Decimal(str(b))
     if compute(rows, a=a, b=low_b, t=t, weights=weights, rank=rank).total <= budget:
         for _ in range(60):

@@ -96,7 +96,8 @@ def batch_initial(version, row_id=None):
     factor = (median / face).quantize(CENT, rounding=ROUND_HALF_UP) if face > 0 else Decimal("1.00")
     initial = {
         "discount_type": Batch.DiscountType.FIXED, "amount": face.quantize(CENT),
-        "decay_floor": min(amounts).quantize(CENT), "decay_factor": min(max(factor, Decimal("0.50")), Decimal("1.00")),
+        "decay_floor": min(max(min(amounts), CENT), face).quantize(CENT),  # a decay floor is never ¥0
+        "decay_factor": min(max(factor, Decimal("0.50")), Decimal("1.00")),
         "subsidy_version": version.pk,
         "name": (f"{version.plan.name} v{version.number}" + (f" · {row['id']}" if row else ""))[:100],
     }

@@ -3,17 +3,21 @@ URL, drill-down links, XLSX export, caching with live today, bounded queries."""
 import datetime
 import io
 import json
+import zoneinfo
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from coupons.models import Alert, BudgetAccount, Coupon, FiscalPeriod, Redemption
 from coupons.services import dashboard as board
+from coupons.tasks import warm_dashboard_figures
 from coupons.tests.factories import make_batch
 from customers.tests.factories import CustomerFactory, make_order
 
 MAX_QUERIES = 18
+SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 
 
 class Data:
@@ -202,7 +206,7 @@ def test_scope_manager2_does_not_see_sales1(client, org, data, django_assert_max
     assert "一部满减A" not in html and "一部开放日" not in html and "销售一部" not in html
     # a department outside the scope in the URL is refused by the filter, not shown
     page = _get(client, org.manager2, data.query + f"&department={org.sales1.pk}")
-    assert page.context["data"]["coupon_totals"]["claimed"] != 6
+    assert page.context["data"]["coupon_totals"]["claimed"] == 5
     assert "一部满减A" not in page.content.decode()
     client.force_login(org.rep1)
     assert client.get("/coupons/dashboard/").status_code == 403
@@ -311,14 +315,18 @@ def test_default_is_this_month_and_the_form_keeps_the_filters(client, org, data)
     assert json.loads(json.dumps(page.context["charts"], default=str))  # serialisable for json_script
 
 
-def test_the_beat_task_recomputes_the_cached_figures(client, org, data):
-    from coupons.tasks import warm_dashboard_figures
-
-    first = _get(client, org.director, data.query).context["data"]["coupons_computed_at"]
-    Coupon.objects.create(batch=data.b3, code="PAST2", status="claimed", customer=CustomerFactory(owner=org.rep1),
-                          channel="app", claimed_at=timezone.now() - datetime.timedelta(days=3))
-    warm_dashboard_figures()
-    page = _get(client, org.director, "period=year")
-    if page.context["filters"].start <= timezone.localdate() - datetime.timedelta(days=3):
-        assert page.context["data"]["coupons_computed_at"] >= first
-        assert page.context["data"]["coupon_totals"]["claimed"] == 13
+def test_the_beat_task_recomputes_the_cached_figures(client, org):
+    # mid-year, so that "this year" holds the claim of three days ago whatever day the suite runs
+    with time_machine.travel(datetime.datetime(2026, 6, 15, 12, 0, tzinfo=SHANGHAI), tick=False) as clock:
+        data = Data(org)
+        first = _get(client, org.director, "period=year").context["data"]
+        assert first["coupon_totals"]["claimed"] == 12  # the 11 of the last 30 days and the 40-day-old one
+        Coupon.objects.create(batch=data.b3, code="PAST2", status="claimed", customer=CustomerFactory(owner=org.rep1),
+                              channel="app", claimed_at=timezone.now() - datetime.timedelta(days=3))
+        clock.shift(datetime.timedelta(minutes=1))
+        cached = _get(client, org.director, "period=year").context["data"]
+        assert cached["coupon_totals"]["claimed"] == 12  # earlier days come from the cache
+        warm_dashboard_figures()
+        page = _get(client, org.director, "period=year").context["data"]
+        assert page["coupon_totals"]["claimed"] == 13
+        assert page["coupons_computed_at"] == first["coupons_computed_at"] + datetime.timedelta(minutes=1)

@@ -39,22 +39,24 @@ def test_bulk_codes_are_all_well_formed(count):
     assert len(made) == count and all(codes.is_well_formed(code) for code in made)
 
 
-@given(amount=MONEY, factor=st.decimals(min_value=Decimal("0.50"), max_value=Decimal("1.00"), places=2),
-       floor_share=st.decimals(min_value=Decimal("0"), max_value=Decimal("1"), places=2),
+@given(amount=MONEY, factor=st.decimals(min_value=Decimal("0.01"), max_value=Decimal("1.00"), places=2),
+       floor_share=st.decimals(min_value=Decimal("0"), max_value=Decimal("1.5"), places=2),
        bonus=st.decimals(min_value=Decimal("0"), max_value=Decimal("100"), places=2),
-       claims=st.integers(0, 60), is_new=st.booleans())
-def test_decay_never_rises_never_passes_the_floor_nor_the_face_value(amount, factor, floor_share, bonus, claims,
-                                                                     is_new):
+       claims=st.integers(0, 200), is_new=st.booleans())
+def test_decay_never_rises_never_passes_the_floor_nor_the_face_value_and_is_never_zero(amount, factor, floor_share,
+                                                                                         bonus, claims, is_new):
+    # the floor may be stored at ¥0 or above the face value (older rows): the amount still keeps its promises
     floor = (amount * floor_share).quantize(Decimal("0.01"))
-    batch = Batch(amount=amount, decay_factor=factor, decay_floor=floor, new_customer_bonus=bonus)
+    batch = Batch(discount_type=Batch.DiscountType.THRESHOLD, amount=amount, decay_factor=factor, decay_floor=floor,
+                  new_customer_bonus=bonus)
     now = decayed_amount(batch, previous_claims=claims, is_new=is_new)
     after = decayed_amount(batch, previous_claims=claims + 1, is_new=is_new)
     extra = bonus if is_new else Decimal(0)
+    assert now == now.quantize(Decimal("0.01"))  # in cents
     assert after <= now  # a further claim is never worth more
-    assert now <= amount + extra
-    if factor < 1:
-        assert now >= floor + extra - Decimal("0.01")
-    else:
+    assert now - extra <= amount  # never above the face value
+    assert now - extra >= min(max(floor, Decimal("0.01")), amount)  # never below the floor, never ¥0
+    if factor == 1:
         assert now == amount + extra
 
 

@@ -3,13 +3,15 @@ a customer's behalf; compensation requests and their review."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from crm import permissions
+from crm import permissions, privacy
 from crm.approvals import selectors as approval_selectors
+from crm.ui import export_rows
 from crm.api.errors import BusinessRuleError
 from customers.selectors import customers_for
 
@@ -19,7 +21,7 @@ from ..forms import BatchForm, CampaignForm, ClaimForCustomerForm, CompensationF
 from ..models import Batch, Campaign, Compensation
 from ..services import batches as batch_rules
 from ..services import compensation as compensation_rules
-from ..services import production, subsidy_plans
+from ..services import export_codes, production, subsidy_plans
 from ..services.monitoring import batch_figures, open_alerts
 from .budgets import accounts_for
 
@@ -120,6 +122,7 @@ def batch_detail(request, pk):
     permissions.require(request.user, "coupons.view")
     batch = get_object_or_404(permissions.visible_or_reviewing(
         request.user, Batch.objects.select_related("campaign", "campaign__budget_account")), pk=pk)
+    code_count = batch.coupons.count() if permissions.can(request.user, "coupons.manage") else 0
     return render(request, "coupons/batch_detail.html", {
         "approval_history": approval_selectors.history_for(batch, BATCH),
         "approval_empty_text": _("Not submitted for approval yet."),
@@ -127,7 +130,8 @@ def batch_detail(request, pk):
         "max_subsidy": batch_rules.max_subsidy(batch), "reject_form": RejectForm(),
         "can_manage": permissions.can(request.user, "coupons.manage"),
         "can_approve": batch.status == Batch.Status.SUBMITTED and batch_rules.can_approve(request.user, batch),
-        "progress": production.progress(batch.pk),
+        "progress": production.progress_for(batch),
+        "code_count": code_count, "export_confirm": code_count > EXPORT_CONFIRM_OVER,
         "alerts": open_alerts().filter(batch=batch),
         "recent": batch.coupons.exclude(status="available").select_related("customer")[:20],
     })
@@ -158,13 +162,7 @@ def batch_action(request, pk, action):
                 "status": Batch.objects.get(pk=batch.pk).get_status_display()})
         elif action == "produce":
             permissions.require(request.user, "coupons.manage")
-            if batch.status not in (Batch.Status.APPROVED, Batch.Status.ACTIVE, Batch.Status.PAUSED):
-                raise ValidationError(_("Only an approved batch produces codes."))
-            from crm.tasks import enqueue_or_log
-
-            from ..tasks import produce_batch
-
-            if enqueue_or_log(produce_batch, batch.pk):
+            if production.request(batch=batch):
                 messages.info(request, _("Producing codes; the progress shows below."))
             else:
                 messages.error(request, _("The background queue is unavailable; try again in a minute."))
@@ -179,7 +177,27 @@ def batch_action(request, pk, action):
 def batch_progress(request, pk):
     permissions.require(request.user, "coupons.view")
     batch = get_object_or_404(batches_for(request.user), pk=pk)
-    return render(request, "coupons/_progress.html", {"batch": batch, "progress": production.progress(batch.pk)})
+    return render(request, "coupons/_progress.html", {"batch": batch, "progress": production.progress_for(batch)})
+
+
+#: more codes than this and the export asks first (a large file takes a while)
+EXPORT_CONFIRM_OVER = 10_000
+
+
+@login_required
+def batch_codes_export(request, pk):
+    """The batch's codes as CSV or XLSX (for printing or handing out): every produced or issued
+    code with its state, and the customer who holds it when that customer is in the viewer's
+    scope; logged in the personal-data access log, naming each exported customer."""
+    permissions.require(request.user, "coupons.manage")
+    batch = get_object_or_404(batches_for(request.user), pk=pk)
+    fmt = request.GET.get("format")
+    if fmt not in ("csv", "xlsx"):
+        raise Http404
+    rows, customer_ids = export_codes.rows_for(request.user, batch)
+    privacy.log_access(action=privacy.Action.EXPORT, subject=privacy.Subject.CUSTOMER, queryset=customer_ids,
+                       request=request, detail=f"coupon batch {batch.code}")
+    return export_rows(rows, fmt=fmt, filename=f"coupons-{batch.code}")
 
 
 @login_required
@@ -267,6 +285,7 @@ urlpatterns = [
     path("batches/<int:pk>/", batch_detail, name="batch"),
     path("batches/<int:pk>/edit/", batch_form, name="batch_edit"),
     path("batches/<int:pk>/progress/", batch_progress, name="batch_progress"),
+    path("batches/<int:pk>/codes/export/", batch_codes_export, name="batch_codes_export"),
     path("batches/<int:pk>/<slug:action>/", batch_action, name="batch_action"),
     path("customers/<int:customer_pk>/claim/", claim_for_customer, name="claim_for_customer"),
     path("customers/<int:customer_pk>/compensate/", compensation_form, name="compensate"),

@@ -457,6 +457,8 @@ def specs():
                   Op("edit", _u("coupons:batch_edit"), "coupons.manage", shows=True),
                   Op("edit", _u("coupons:batch_edit"), "coupons.manage", "POST", {"name": "changed"}, full=True),
                   Op("progress", _u("coupons:batch_progress"), "coupons.view"),
+                  Op("codes_export", lambda r, w: reverse("coupons:batch_codes_export", args=[r.pk]) + "?format=csv",
+                     "coupons.manage", full=True),
                   Op("submit", lambda r, w: reverse("coupons:batch_action", args=[r.pk, "submit"]),
                      "coupons.manage", "POST"),
                   Op("approve", lambda r, w: reverse("coupons:batch_action", args=[r.pk, "approve"]),
