@@ -85,10 +85,12 @@ class CustomerFilter(django_filters.FilterSet):
         fields = ["q", "kind", "source", "region", "owner", "department", "tags", "tags_match", "created_after",
                   "created_before"]
 
-    def __init__(self, *args, request=None, **kwargs):
+    def __init__(self, *args, request=None, rule_check=False, **kwargs):
         super().__init__(*args, request=request, **kwargs)
         if request is not None:
             self.filters["owner"].queryset = permissions.assignable_users(request.user)
+        elif rule_check:  # a tag rule's stored filter: any user may be named as the owner
+            self.filters["owner"].queryset = User.objects.all()
 
     def get_form_class(self):
         base = super().get_form_class()

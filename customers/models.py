@@ -325,6 +325,7 @@ class TagRule(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     last_run_at = models.DateTimeField(_("last run"), null=True, blank=True)
     last_count = models.PositiveIntegerField(_("matching customers"), default=0)
+    last_error = models.CharField(_("problem at the last run"), max_length=500, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]

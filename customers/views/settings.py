@@ -49,15 +49,17 @@ class TagRuleForm(StyledFormMixin, forms.ModelForm):
         return data
 
     def clean_query(self):
-        query = self.cleaned_data["query"].strip().lstrip("?")
+        """Every key a known filter of the customer list, every value valid for it (an error here,
+        beside the field, instead of a rule that tags everyone)."""
         from django.core.exceptions import ValidationError
 
-        probe = TagRule(query=query)
+        query = self.cleaned_data["query"].strip().lstrip("?")
+        if not query:
+            return ""
         try:
-            services.tags.rule_queryset(probe)
+            return services.tags.clean_rule_query(query)
         except ValidationError as exc:
             raise forms.ValidationError(exc.messages)
-        return query
 
 
 class CustomAttributeForm(StyledFormMixin, forms.ModelForm):
@@ -146,6 +148,10 @@ def tag_rule_run(request, pk):
     _require(request)
     rule = get_object_or_404(TagRule, pk=pk)
     result = services.apply_rule(rule, actor=request.user)
+    if result["error"]:
+        messages.error(request, _("The rule's filter is not valid, so it matches nobody: %(error)s")
+                       % {"error": result["error"]})
+        return redirect("customers:tags")
     messages.success(request, _("Rule applied: %(matching)d customers match, %(added)d tagged, %(removed)d untagged.")
                      % result)
     return redirect("customers:tags")
