@@ -4,18 +4,20 @@ import django_filters
 import django_tables2 as tables
 from auditlog.models import LogEntry
 from django import forms
+from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.html import format_html, format_html_join
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import permissions, services
+from . import audit, permissions, privacy, services
 from .models import DEFAULT_SCOPE, ApiClient, ApiScope, ApiToken, Department, Role, User
 from .ui import ScopedListView, StyledFormMixin
 
@@ -249,14 +251,13 @@ def api_token_revoke(request, pk):
 # ---------------------------------------------------------------- audit log
 class AuditTable(tables.Table):
     timestamp = tables.DateTimeColumn(format="Y-m-d H:i:s", verbose_name=gettext_lazy("time"))
-    actor = tables.Column(verbose_name=gettext_lazy("who"), default="—", order_by=("actor__username",))
+    actor = tables.Column(verbose_name=gettext_lazy("who"), default="—", order_by=("actor__username",),
+                          empty_values=())
     remote_addr = tables.Column(verbose_name=gettext_lazy("IP address"), default="—")
     action = tables.Column(verbose_name=gettext_lazy("action"))
     content_type = tables.Column(verbose_name=gettext_lazy("record type"), order_by=("content_type__model",))
     object_repr = tables.Column(verbose_name=gettext_lazy("record"))
-    changes = tables.TemplateColumn(
-        template_name="crm/admin/audit_changes.html", verbose_name=gettext_lazy("changes"), orderable=False
-    )
+    changes = tables.Column(verbose_name=gettext_lazy("changes"), orderable=False, empty_values=())
 
     class Meta:
         model = LogEntry
@@ -267,6 +268,10 @@ class AuditTable(tables.Table):
     ACTIONS = {0: gettext_lazy("Created"), 1: gettext_lazy("Changed"), 2: gettext_lazy("Deleted"),
                3: gettext_lazy("Viewed")}
 
+    def __init__(self, *args, mask=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.mask = mask  # contact details masked unless the viewer may see them (crm.privacy)
+
     def render_action(self, record):
         return self.ACTIONS.get(record.action, record.get_action_display())
 
@@ -274,8 +279,50 @@ class AuditTable(tables.Table):
         model = value.model_class()
         return model._meta.verbose_name if model else value.model
 
+    def render_actor(self, record):
+        return audit.who(record)
+
+    def value_actor(self, record):
+        return audit.who(record)
+
+    def render_object_repr(self, record):
+        return audit.record_name(record)
+
+    def value_object_repr(self, record):
+        return audit.record_name(record)
+
+    def value_timestamp(self, record):
+        return audit.local_time(record.timestamp)
+
+    def value_action(self, record):
+        return str(self.render_action(record))
+
+    def value_content_type(self, record):
+        return str(self.render_content_type(record.content_type))
+
+    def _lines(self, record):
+        """The changes of the records on this page, read together (one query per related model)."""
+        cache = getattr(self, "_change_rows", None)
+        if cache is None or record.pk not in cache:
+            page = getattr(self, "page", None)
+            records = [row.record for row in page.object_list] if page is not None else []
+            if record not in records:
+                records = [record]
+            cache = self._change_rows = audit.change_rows(records, mask=self.mask)
+        return cache.get(record.pk, [])
+
+    def render_changes(self, record):
+        lines = self._lines(record)
+        if not lines:
+            return ""
+        show_before = record.action == LogEntry.Action.UPDATE
+        return format_html('<ul class="small mb-0 ps-3">{}</ul>', format_html_join(
+            "", "<li><strong>{}</strong>: {}{}</li>",
+            ((label, format_html("{} → ", old or "—") if show_before else "", new or ("—" if show_before else old))
+             for label, old, new in lines)))
+
     def value_changes(self, record):
-        return str(record.changes_dict)
+        return audit.changes_text(audit.change_rows([record], mask=self.mask).get(record.pk, []), record.action)
 
 
 class AuditFilter(django_filters.FilterSet):
@@ -308,3 +355,17 @@ class AuditLogView(ScopedListView):
 
     def get_queryset(self):
         return LogEntry.objects.select_related("actor", "content_type")
+
+    def get_table_kwargs(self):
+        return {**super().get_table_kwargs(), "mask": not privacy.may_see_contact(self.request.user)}
+
+    def on_export(self, queryset):
+        """The export holds the history of customers and leads: it is logged in the personal-data
+        access log like the customer exports, naming every person whose history was exported."""
+        for label, subject in (("customers.Customer", privacy.Subject.CUSTOMER), ("sales.Lead", privacy.Subject.LEAD)):
+            model = apps.get_model(label)
+            ids = (queryset.order_by().filter(content_type=ContentType.objects.get_for_model(model))
+                   .exclude(object_id__isnull=True).values_list("object_id", flat=True).distinct())
+            privacy.log_access(action=privacy.Action.EXPORT, subject=subject, queryset=ids, request=self.request,
+                               detail=_("Audit log export") + (f" ?{self.request.GET.urlencode()}"
+                                                                 if self.request.GET else ""))

@@ -24,6 +24,7 @@ import re
 from collections import OrderedDict
 from decimal import Decimal, InvalidOperation
 
+from auditlog.context import set_actor
 from celery import shared_task
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -952,7 +953,7 @@ def run_import(job_id, language=None):
     with translation.override(language or translation.get_language()):
         writer = Writer(job=job, user=job.created_by, progress=progress)
         try:
-            with transaction.atomic():
+            with transaction.atomic(), set_actor(job.created_by):  # the audit log names the importing user
                 writer.run()
         except RowFailure as failure:
             job.status, job.errors = ImportJob.Status.FAILED, [failure.as_dict()]

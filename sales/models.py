@@ -161,6 +161,9 @@ class AssignmentRule(models.Model):
         verbose_name = _("assignment rule")
         verbose_name_plural = _("assignment rules")
 
+    def __str__(self):
+        return _("Assignment rule %(position)s") % {"position": self.position}
+
 
 class RoundRobinCursor(models.Model):
     """The last member of a team who received a lead (locked while choosing the next)."""
@@ -187,6 +190,9 @@ class PoolRule(models.Model):
     class Meta:
         verbose_name = _("public pool rule")
         verbose_name_plural = _("public pool rules")
+
+    def __str__(self):
+        return _("Pool rule of %(department)s") % {"department": self.department}
 
 
 class PoolMove(models.Model):
