@@ -39,6 +39,7 @@ api_v1 = [
     path("customers", customer_api.CustomerLookupView.as_view(), name="api-customers"),
     path("customers/<int:pk>", customer_api.CustomerDetailView.as_view(), name="api-customer"),
     path("leads", lead_api.LeadCreateView.as_view(), name="api-leads"),
+    path("lead-sources", lead_api.LeadSourceListView.as_view(), name="api-lead-sources"),
     path("orders", order_api.OrderCreateView.as_view(), name="api-orders"),
     path("coupons/claim", coupon_api.ClaimView.as_view(), name="api-coupon-claim"),
     path("coupons/redeem", coupon_api.RedeemView.as_view(), name="api-coupon-redeem"),

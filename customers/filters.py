@@ -22,6 +22,7 @@ from .models import (
     ValueSegment,
 )
 from .services.segmentation import GRID
+from .services.sources import all_source_choices
 
 
 RECENCY_STATES = [("active", _("Active")), ("at_risk", _("At risk")), ("churned", _("Churned"))]
@@ -39,7 +40,7 @@ def _day_end(day):
 class CustomerFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Name or mobile"), method="search")
     kind = django_filters.ChoiceFilter(choices=Customer.Kind.choices, label=_("kind"))
-    source = django_filters.ChoiceFilter(choices=Customer.Source.choices, label=_("source channel"))
+    source = django_filters.ChoiceFilter(choices=all_source_choices, label=_("source channel"))
     region = django_filters.CharFilter(lookup_expr="icontains", label=_("region"))
     owner = django_filters.ModelChoiceFilter(queryset=User.objects.none(), label=_("owner"))
     department = django_filters.ModelChoiceFilter(queryset=Department.objects.all(), label=_("department"))

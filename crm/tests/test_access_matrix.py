@@ -945,6 +945,7 @@ def _api_endpoints(w):
         "customer_lookup": ("GET", f"/api/v1/customers?mobile={customer.mobile}", None, ApiScope.CUSTOMERS_READ),
         "leads": ("POST", "/api/v1/leads", {"name": "zqapi-lead", "mobile": "13700009999", "source": "website"},
                   ApiScope.LEADS),
+        "lead_sources": ("GET", "/api/v1/lead-sources", None, ApiScope.LEADS),
         "orders": ("POST", "/api/v1/orders", {"external_id": "zqapi-order", "amount": "10.00",
                                               "customer": {"mobile": "13600009999", "name": "zqapi-buyer"}},
                    ApiScope.ORDERS),
@@ -960,7 +961,7 @@ def _api_endpoints(w):
     }
 
 
-API_NAMES = ["ping", "customer", "customer_lookup", "leads", "orders", "order_cancel", "coupon_claim",
+API_NAMES = ["ping", "customer", "customer_lookup", "leads", "lead_sources", "orders", "order_cancel", "coupon_claim",
              "coupon_redeem", "registrations"]
 REFUSED_CREDENTIALS = ["none", "garbage", "not_bearer", "revoked", "expired", "inactive_client", "browser_session"]
 

@@ -14,7 +14,8 @@ from crm import permissions
 from crm.ui import StyledFormMixin
 
 from .. import services
-from ..models import CustomAttribute, Tag, TagGroup, TagRule
+from ..services.sources import save_source
+from ..models import CustomAttribute, LeadSource, Tag, TagGroup, TagRule
 
 
 class TagGroupForm(StyledFormMixin, forms.ModelForm):
@@ -179,7 +180,44 @@ def attribute_form(request, pk=None):
     })
 
 
+class LeadSourceForm(StyledFormMixin, forms.ModelForm):
+    class Meta:
+        model = LeadSource
+        fields = ["code", "name", "group", "is_active", "position"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:  # records keep the code: it never changes once saved
+            self.fields["code"].disabled = True
+
+
+@login_required
+def source_list(request):
+    _require(request)
+    sources = LeadSource.objects.all()
+    return render(request, "customers/settings/sources.html", {"sources": sources})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def source_form(request, pk=None):
+    _require(request)
+    instance = get_object_or_404(LeadSource, pk=pk) if pk else None
+    form = LeadSourceForm(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        save_source(source=form.save(commit=False))
+        messages.success(request, _("Lead source saved."))
+        return redirect("customers:sources")
+    return render(request, "crm/admin/form.html", {
+        "form": form, "title": _("Edit lead source") if pk else _("New lead source"),
+        "cancel_url": reverse("customers:sources"),
+    })
+
+
 urlpatterns = [
+    path("sources/", source_list, name="sources"),
+    path("sources/new/", source_form, name="source_create"),
+    path("sources/<int:pk>/edit/", source_form, name="source_edit"),
     path("tags/", tag_overview, name="tags"),
     path("tags/groups/new/", tag_group_form, name="tag_group_create"),
     path("tags/groups/<int:pk>/edit/", tag_group_form, name="tag_group_edit"),

@@ -94,7 +94,13 @@ def _lead_fields():
 
 
 def fields_for(subject):
-    return CUSTOMER_FIELDS if subject == Segment.Subject.CUSTOMERS else _lead_fields()
+    """The fields a condition can test; the source's values are the lead sources defined now."""
+    from customers.services.sources import all_source_choices
+
+    fields = dict(CUSTOMER_FIELDS if subject == Segment.Subject.CUSTOMERS else _lead_fields())
+    fields["source"] = FieldSpec("source", _("Source channel"), ("in", "not_in"), "choices",
+                                 tuple(all_source_choices()))
+    return fields
 
 
 def base_queryset(subject, user):
