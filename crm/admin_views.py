@@ -10,9 +10,12 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Q
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.html import format_html, format_html_join
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -249,6 +252,25 @@ def api_token_revoke(request, pk):
 
 
 # ---------------------------------------------------------------- audit log
+@login_required
+@require_POST
+def audit_reveal(request, pk):
+    """One entry's changes with the contact details in full: the same rule as the reveal on a
+    customer's or lead's page (roles that may reveal, one person at a time), logged as a reveal."""
+    _require_admin(request, "audit.view")
+    if not privacy.may_reveal(request.user):
+        raise PermissionDenied
+    entry = get_object_or_404(LogEntry.objects.select_related("actor", "content_type"), pk=pk)
+    subject = audit.person_subject(entry)
+    if subject is None or entry.object_id is None:
+        raise Http404
+    privacy.log_access(action=privacy.Action.REVEAL, subject=subject, ids=[entry.object_id], request=request,
+                       detail=_("Audit log entry %(id)s") % {"id": entry.pk})
+    lines = audit.change_rows([entry], mask=False).get(entry.pk, [])
+    return render(request, "crm/admin/audit_reveal.html", {
+        "entry": entry, "lines": lines, "who": audit.who(entry), "record": audit.record_name(entry)})
+
+
 class AuditTable(tables.Table):
     timestamp = tables.DateTimeColumn(format="Y-m-d H:i:s", verbose_name=gettext_lazy("time"))
     actor = tables.Column(verbose_name=gettext_lazy("who"), default="—", order_by=("actor__username",),
@@ -268,9 +290,10 @@ class AuditTable(tables.Table):
     ACTIONS = {0: gettext_lazy("Created"), 1: gettext_lazy("Changed"), 2: gettext_lazy("Deleted"),
                3: gettext_lazy("Viewed")}
 
-    def __init__(self, *args, mask=True, **kwargs):
+    def __init__(self, *args, mask=True, can_reveal=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.mask = mask  # contact details masked unless the viewer may see them (crm.privacy)
+        self.can_reveal = can_reveal  # one entry at a time, logged like a reveal on the person's page
 
     def render_action(self, record):
         return self.ACTIONS.get(record.action, record.get_action_display())
@@ -316,10 +339,16 @@ class AuditTable(tables.Table):
         if not lines:
             return ""
         show_before = record.action == LogEntry.Action.UPDATE
-        return format_html('<ul class="small mb-0 ps-3">{}</ul>', format_html_join(
+        listed = format_html('<ul class="small mb-0 ps-3">{}</ul>', format_html_join(
             "", "<li><strong>{}</strong>: {}{}</li>",
             ((label, format_html("{} → ", old or "—") if show_before else "", new or ("—" if show_before else old))
              for label, old, new in lines)))
+        if self.mask and self.can_reveal and audit.person_subject(record) and audit.holds_contact(record):
+            listed = format_html(
+                '{}<form method="post" action="{}" class="d-inline"><input type="hidden" name="csrfmiddlewaretoken" '
+                'value="{}"><button class="btn btn-link btn-sm p-0" type="submit">{}</button></form>', listed,
+                reverse("org:audit_reveal", args=[record.pk]), get_token(self.request), _("Reveal"))
+        return listed
 
     def value_changes(self, record):
         return audit.changes_text(audit.change_rows([record], mask=self.mask).get(record.pk, []), record.action)
@@ -357,7 +386,8 @@ class AuditLogView(ScopedListView):
         return LogEntry.objects.select_related("actor", "content_type")
 
     def get_table_kwargs(self):
-        return {**super().get_table_kwargs(), "mask": not privacy.may_see_contact(self.request.user)}
+        return {**super().get_table_kwargs(), "mask": not privacy.may_see_contact(self.request.user),
+                "can_reveal": privacy.may_reveal(self.request.user)}
 
     def on_export(self, queryset):
         """The export holds the history of customers and leads: it is logged in the personal-data

@@ -108,7 +108,7 @@ def _readable(field, value, related):
         objects = "、".join(str(o) for o in value.get("objects", []))
         return f"+ {objects}" if value.get("operation") == "add" else f"− {objects}"
     if isinstance(value, (list, tuple)):
-        return "、".join(str(v) for v in value)
+        return ", ".join(str(v) for v in value)
     text = str(value)
     choices = dict(field.flatchoices) if getattr(field, "choices", None) else None
     if choices:
@@ -217,3 +217,18 @@ def connect_jobs():
 
     task_prerun.connect(_job_started, dispatch_uid="crm-audit-job-started", weak=False)
     task_postrun.connect(_job_finished, dispatch_uid="crm-audit-job-finished", weak=False)
+
+
+def person_subject(entry):
+    """The personal-data subject (crm.privacy) of an entry about a customer or a lead, else None."""
+    from .privacy import Subject
+
+    label = (entry.content_type.app_label, entry.content_type.model) if entry.content_type_id else None
+    return {("customers", "customer"): Subject.CUSTOMER, ("sales", "lead"): Subject.LEAD}.get(label)
+
+
+def holds_contact(entry):
+    """Whether the entry's changes include a contact detail (a mobile, a WeChat id, an email)."""
+    from .privacy import CONTACT_MASKS
+
+    return any(name in CONTACT_MASKS for name in (entry.changes_dict or {}))

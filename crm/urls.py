@@ -28,6 +28,7 @@ org_patterns = (
         path("api-clients/<int:pk>/edit/", admin_views.api_client_form, name="api_client_edit"),
         path("api-tokens/<int:pk>/revoke/", admin_views.api_token_revoke, name="api_token_revoke"),
         path("audit/", admin_views.AuditLogView.as_view(), name="audit"),
+        path("audit/<int:pk>/reveal/", admin_views.audit_reveal, name="audit_reveal"),
         path("privacy/", privacy_views.AccessLogView.as_view(), name="privacy"),
         path("privacy/retention/", privacy_views.retention_update, name="privacy_retention"),
     ],

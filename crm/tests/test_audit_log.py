@@ -102,3 +102,35 @@ def test_the_nightly_tag_rule_job_names_the_rule():
     apply_tag_rules.delay()
     tag_entry = LogEntry.objects.filter(object_repr="沪客", changes__has_key="tags").get()
     assert tag_entry.additional_data["by"]["name"] == "上海客户规则"
+
+
+def test_a_reveal_on_the_audit_log_shows_one_entry_in_full_and_is_logged(client, org):
+    customer = CustomerFactory(name="王五", mobile="13700137000")
+    entry = LogEntry.objects.get_for_object(customer).get()
+    client.force_login(org.admin)
+    page = client.get(URL, {"object_repr": "王五"}).content.decode()
+    assert f'action="/org/audit/{entry.pk}/reveal/"' in page
+    assert "13700137000" not in page
+    revealed = client.post(f"/org/audit/{entry.pk}/reveal/").content.decode()
+    assert "13700137000" in revealed
+    log = AccessLog.objects.get(action=AccessLog.Action.REVEAL)
+    assert (log.user, log.subject, list(log.records.values_list("object_id", flat=True))) == (
+        org.admin, AccessLog.Subject.CUSTOMER, [customer.pk])
+
+
+def test_imported_customers_name_the_importing_user(client, org, django_capture_on_commit_callbacks):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from customers.imports import run_import
+    from customers.models import ImportJob
+
+    client.force_login(org.manager1)
+    data = "姓名,手机\n赵六,13600136000\n".encode()
+    response = client.post("/customers/import/", {"kind": "customers", "file": SimpleUploadedFile("c.csv", data)})
+    job = ImportJob.objects.get(pk=response.url.rstrip("/").rsplit("/", 1)[1])
+    with django_capture_on_commit_callbacks(execute=False):  # the worker runs it, outside any request
+        client.post(f"/customers/import/{job.pk}/commit/")
+    client.logout()
+    run_import(job.pk)
+    customer = Customer.objects.get(mobile="13600136000")
+    assert LogEntry.objects.get_for_object(customer).get().actor == org.manager1
