@@ -4,18 +4,23 @@ import django_filters
 import django_tables2 as tables
 from auditlog.models import LogEntry
 from django import forms
+from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Q
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse_lazy
+from django.utils.html import format_html, format_html_join
+from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import outbound, permissions, services
+from . import audit, outbound, permissions, privacy, services
 from .models import DEFAULT_SCOPE, ApiClient, ApiScope, ApiToken, Department, Role, User
 from .ui import ScopedListView, StyledFormMixin
 
@@ -252,16 +257,34 @@ def api_token_revoke(request, pk):
 
 
 # ---------------------------------------------------------------- audit log
+@login_required
+@require_POST
+def audit_reveal(request, pk):
+    """One entry's changes with the contact details in full: the same rule as the reveal on a
+    customer's or lead's page (roles that may reveal, one person at a time), logged as a reveal."""
+    _require_admin(request, "audit.view")
+    if not privacy.may_reveal(request.user):
+        raise PermissionDenied
+    entry = get_object_or_404(LogEntry.objects.select_related("actor", "content_type"), pk=pk)
+    subject = audit.person_subject(entry)
+    if subject is None or entry.object_id is None:
+        raise Http404
+    privacy.log_access(action=privacy.Action.REVEAL, subject=subject, ids=[entry.object_id], request=request,
+                       detail=_("Audit log entry %(id)s") % {"id": entry.pk})
+    lines = audit.change_rows([entry], mask=False).get(entry.pk, [])
+    return render(request, "crm/admin/audit_reveal.html", {
+        "entry": entry, "lines": lines, "who": audit.who(entry), "record": audit.record_name(entry)})
+
+
 class AuditTable(tables.Table):
     timestamp = tables.DateTimeColumn(format="Y-m-d H:i:s", verbose_name=gettext_lazy("time"))
-    actor = tables.Column(verbose_name=gettext_lazy("who"), default="—", order_by=("actor__username",))
+    actor = tables.Column(verbose_name=gettext_lazy("who"), default="—", order_by=("actor__username",),
+                          empty_values=())
     remote_addr = tables.Column(verbose_name=gettext_lazy("IP address"), default="—")
     action = tables.Column(verbose_name=gettext_lazy("action"))
     content_type = tables.Column(verbose_name=gettext_lazy("record type"), order_by=("content_type__model",))
     object_repr = tables.Column(verbose_name=gettext_lazy("record"))
-    changes = tables.TemplateColumn(
-        template_name="crm/admin/audit_changes.html", verbose_name=gettext_lazy("changes"), orderable=False
-    )
+    changes = tables.Column(verbose_name=gettext_lazy("changes"), orderable=False, empty_values=())
 
     class Meta:
         model = LogEntry
@@ -272,6 +295,11 @@ class AuditTable(tables.Table):
     ACTIONS = {0: gettext_lazy("Created"), 1: gettext_lazy("Changed"), 2: gettext_lazy("Deleted"),
                3: gettext_lazy("Viewed")}
 
+    def __init__(self, *args, mask=True, can_reveal=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.mask = mask  # contact details masked unless the viewer may see them (crm.privacy)
+        self.can_reveal = can_reveal  # one entry at a time, logged like a reveal on the person's page
+
     def render_action(self, record):
         return self.ACTIONS.get(record.action, record.get_action_display())
 
@@ -279,8 +307,56 @@ class AuditTable(tables.Table):
         model = value.model_class()
         return model._meta.verbose_name if model else value.model
 
+    def render_actor(self, record):
+        return audit.who(record)
+
+    def value_actor(self, record):
+        return audit.who(record)
+
+    def render_object_repr(self, record):
+        return audit.record_name(record)
+
+    def value_object_repr(self, record):
+        return audit.record_name(record)
+
+    def value_timestamp(self, record):
+        return audit.local_time(record.timestamp)
+
+    def value_action(self, record):
+        return str(self.render_action(record))
+
+    def value_content_type(self, record):
+        return str(self.render_content_type(record.content_type))
+
+    def _lines(self, record):
+        """The changes of the records on this page, read together (one query per related model)."""
+        cache = getattr(self, "_change_rows", None)
+        if cache is None or record.pk not in cache:
+            page = getattr(self, "page", None)
+            records = [row.record for row in page.object_list] if page is not None else []
+            if record not in records:
+                records = [record]
+            cache = self._change_rows = audit.change_rows(records, mask=self.mask)
+        return cache.get(record.pk, [])
+
+    def render_changes(self, record):
+        lines = self._lines(record)
+        if not lines:
+            return ""
+        show_before = record.action == LogEntry.Action.UPDATE
+        listed = format_html('<ul class="small mb-0 ps-3">{}</ul>', format_html_join(
+            "", "<li><strong>{}</strong>: {}{}</li>",
+            ((label, format_html("{} → ", old or "—") if show_before else "", new or ("—" if show_before else old))
+             for label, old, new in lines)))
+        if self.mask and self.can_reveal and audit.person_subject(record) and audit.holds_contact(record):
+            listed = format_html(
+                '{}<form method="post" action="{}" class="d-inline"><input type="hidden" name="csrfmiddlewaretoken" '
+                'value="{}"><button class="btn btn-link btn-sm p-0" type="submit">{}</button></form>', listed,
+                reverse("org:audit_reveal", args=[record.pk]), get_token(self.request), _("Reveal"))
+        return listed
+
     def value_changes(self, record):
-        return str(record.changes_dict)
+        return audit.changes_text(audit.change_rows([record], mask=self.mask).get(record.pk, []), record.action)
 
 
 class AuditFilter(django_filters.FilterSet):
@@ -313,3 +389,18 @@ class AuditLogView(ScopedListView):
 
     def get_queryset(self):
         return LogEntry.objects.select_related("actor", "content_type")
+
+    def get_table_kwargs(self):
+        return {**super().get_table_kwargs(), "mask": not privacy.may_see_contact(self.request.user),
+                "can_reveal": privacy.may_reveal(self.request.user)}
+
+    def on_export(self, queryset):
+        """The export holds the history of customers and leads: it is logged in the personal-data
+        access log like the customer exports, naming every person whose history was exported."""
+        for label, subject in (("customers.Customer", privacy.Subject.CUSTOMER), ("sales.Lead", privacy.Subject.LEAD)):
+            model = apps.get_model(label)
+            ids = (queryset.order_by().filter(content_type=ContentType.objects.get_for_model(model))
+                   .exclude(object_id__isnull=True).values_list("object_id", flat=True).distinct())
+            privacy.log_access(action=privacy.Action.EXPORT, subject=subject, queryset=ids, request=self.request,
+                               detail=_("Audit log export") + (f" ?{self.request.GET.urlencode()}"
+                                                                 if self.request.GET else ""))

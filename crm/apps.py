@@ -9,8 +9,9 @@ class CrmConfig(AppConfig):
     def ready(self):
         from auditlog.registry import auditlog
 
-        from . import models
+        from . import audit, models
 
+        audit.connect_jobs()
         auditlog.register(models.Department, include_fields=["name", "kind", "parent", "manager", "wecom_webhook"])
         auditlog.register(models.User, include_fields=[
             "username", "first_name", "last_name", "email", "mobile", "department", "role", "data_scope",

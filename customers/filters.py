@@ -23,6 +23,7 @@ from .models import (
     ValueSegment,
 )
 from .services.segmentation import GRID
+from .services.sources import all_source_choices
 
 
 RECENCY_STATES = [("active", _("Active")), ("at_risk", _("At risk")), ("churned", _("Churned"))]
@@ -40,7 +41,7 @@ def _day_end(day):
 class CustomerFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Name or mobile"), method="search")
     kind = django_filters.ChoiceFilter(choices=Customer.Kind.choices, label=_("kind"))
-    source = django_filters.ChoiceFilter(choices=Customer.Source.choices, label=_("source channel"))
+    source = django_filters.ChoiceFilter(choices=all_source_choices, label=_("source channel"))
     region = django_filters.CharFilter(lookup_expr="icontains", label=_("region"))
     owner = django_filters.ModelChoiceFilter(queryset=User.objects.none(), label=_("owner"))
     department = django_filters.ModelChoiceFilter(queryset=Department.objects.all(), label=_("department"))
@@ -86,10 +87,12 @@ class CustomerFilter(django_filters.FilterSet):
         fields = ["q", "kind", "source", "region", "owner", "department", "tags", "tags_match", "created_after",
                   "created_before"]
 
-    def __init__(self, *args, request=None, **kwargs):
+    def __init__(self, *args, request=None, rule_check=False, **kwargs):
         super().__init__(*args, request=request, **kwargs)
         if request is not None:
             self.filters["owner"].queryset = permissions.assignable_users(request.user)
+        elif rule_check:  # a tag rule's stored filter: any user may be named as the owner
+            self.filters["owner"].queryset = User.objects.all()
 
     def get_form_class(self):
         base = super().get_form_class()

@@ -25,6 +25,7 @@ class CustomerForm(StyledFormMixin, forms.ModelForm):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        self._source_field()
         if permissions.can(user, "customers.assign"):
             self.fields["owner"].queryset = permissions.assignable_users(user)
         else:
@@ -33,6 +34,20 @@ class CustomerForm(StyledFormMixin, forms.ModelForm):
         current = (self.instance.custom or {}) if self.instance.pk else {}
         for attribute in self.custom_attributes:
             self.fields[f"custom_{attribute.key}"] = self._custom_field(attribute, current.get(attribute.key))
+
+    def _source_field(self):
+        """The active lead sources (and the record's own, even if inactive since)."""
+        from customers.services.sources import source_choices
+        from customers.models import LeadSource
+
+        current = self.instance.source if self.instance.pk else None
+        choices = source_choices()
+        if current and current not in dict(choices):
+            choices.append((current, LeadSource.objects.filter(code=current).values_list("name", flat=True).first()
+                            or current))
+        field = self.fields["source"]
+        self.fields["source"] = forms.ChoiceField(choices=choices, label=field.label, required=True,
+                                                  initial=field.initial, help_text="")
 
     @staticmethod
     def _custom_field(attribute, value):

@@ -37,6 +37,12 @@ def period_dates(period, today):
     return add_months(today.replace(day=1), -11), today
 
 
+def _channel_choices():
+    from customers.services.sources import all_source_choices
+
+    return [("", _("All channels"))] + all_source_choices()
+
+
 class DashboardFilterForm(StyledFormMixin, forms.Form):
     period = forms.ChoiceField(choices=PERIODS, required=False, label=_("period"))
     date_from = forms.DateField(required=False, label=_("from"), widget=forms.DateInput(attrs={"type": "date"}))
@@ -45,7 +51,7 @@ class DashboardFilterForm(StyledFormMixin, forms.Form):
                                         empty_label=_("All in my scope"))
     owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False, label=_("owner"),
                                    empty_label=_("Everyone in my scope"))
-    source = forms.ChoiceField(choices=[("", _("All channels"))] + list(Customer.Source.choices), required=False,
+    source = forms.ChoiceField(choices=_channel_choices, required=False,
                                label=_("source channel"))
 
     def __init__(self, data=None, *, user, today=None, **kwargs):

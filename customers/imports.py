@@ -24,6 +24,7 @@ import re
 from collections import OrderedDict
 from decimal import Decimal, InvalidOperation
 
+from auditlog.context import set_actor
 from celery import shared_task
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -140,7 +141,6 @@ SYNONYMS = {
 CHOICES = {
     "gender": Customer.Gender.choices,
     "kind": Customer.Kind.choices,
-    "source": Customer.Source.choices,
     "channel": Order.Channel.choices,
     "relation": RelationKind.choices,
 }
@@ -355,12 +355,20 @@ def _quantity(raw):
 _choice_maps = {}
 
 
+def _choices_of(field):
+    if field == "source":  # admins define the sources: read when a check starts (see Check)
+        from .services.sources import source_choices
+
+        return source_choices()
+    return CHOICES[field]
+
+
 def _choice(raw, field):
     language = translation.get_language()
     key = (field, language)
     if key not in _choice_maps:
         accepted = {}
-        for value, label in CHOICES[field]:
+        for value, label in _choices_of(field):
             accepted[str(value).lower()] = value
             accepted[str(label).lower()] = value
             with translation.override("zh-hans"):
@@ -371,7 +379,7 @@ def _choice(raw, field):
     value = _choice_maps[key].get(raw.strip().lower())
     if value is None:
         raise CellError(_("Choose one of: %(choices)s")
-                        % {"choices": ", ".join(str(label) for value, label in CHOICES[field] if value)})
+                        % {"choices": ", ".join(str(label) for value, label in _choices_of(field) if value)})
     return value
 
 
@@ -445,6 +453,8 @@ class Check:
     """One pass over a file's records: collects the cleaned rows and the errors."""
 
     def __init__(self, *, kind, user, index, records, progress=None):
+        for key in [key for key in _choice_maps if key[0] == "source"]:
+            _choice_maps.pop(key, None)  # the sources as they are now (admins may have changed them)
         self.kind, self.user, self.index, self.records = kind, user, index, records
         self.errors, self.progress = [], progress
 
@@ -953,7 +963,7 @@ def run_import(job_id, language=None):
     with translation.override(language or translation.get_language()):
         writer = Writer(job=job, user=job.created_by, progress=progress)
         try:
-            with transaction.atomic():
+            with transaction.atomic(), set_actor(job.created_by):  # the audit log names the importing user
                 writer.run()
         except RowFailure as failure:
             job.status, job.errors = ImportJob.Status.FAILED, [failure.as_dict()]

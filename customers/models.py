@@ -43,6 +43,33 @@ class VolumeLevel(models.TextChoices):
     LOW = "low", _("Low")
 
 
+class LeadSource(models.Model):
+    """来源渠道: where leads and customers come from (官网, 直播, 转介绍 …), defined by admins.
+    Records keep the code; an inactive source stays readable on old records but is not offered
+    for new ones. Scoring, assignment, segments, dashboards, imports and the API use this table."""
+
+    code = models.SlugField(_("code"), max_length=20, unique=True,
+                            help_text=_("Letters, digits, - and _; what other systems send as the source."))
+    name = models.CharField(_("name"), max_length=50)
+    group = models.CharField(_("channel group"), max_length=50, blank=True,
+                             help_text=_("e.g. 线上, 线下, 口碑: dashboards can be read by group."))
+    is_active = models.BooleanField(_("active"), default=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "code"]
+        verbose_name = _("lead source")
+        verbose_name_plural = _("lead sources")
+
+    def __str__(self):
+        return self.name
+
+
+def source_name(code):
+    """The name of the source ``code`` (the code itself when it is not defined)."""
+    return LeadSource.objects.filter(code=code).values_list("name", flat=True).first() or code
+
+
 class Customer(models.Model):
     """客户: an individual (a parent, a student) or an organization (a store, a school)."""
 
@@ -66,6 +93,9 @@ class Customer(models.Model):
         VISIT = "visit", _("Visit")
 
     class Source(models.TextChoices):
+        """The codes every installation starts with (seeded into ``LeadSource``); the sources
+        themselves are rows of ``LeadSource``, which admins extend."""
+
         WEBSITE = "website", _("Official website")
         WECHAT_OA = "wechat_oa", _("WeChat official account")
         LIVE = "live", _("Live stream")
@@ -84,8 +114,8 @@ class Customer(models.Model):
     gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, blank=True, default="")
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     region = models.CharField(_("region"), max_length=100, blank=True, db_index=True)
-    source = models.CharField(_("source channel"), max_length=20, choices=Source.choices, default=Source.OTHER,
-                              db_index=True)
+    source = models.CharField(_("source channel"), max_length=20, default=Source.OTHER, db_index=True,
+                              help_text=_("A lead source code (LeadSource)."))
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("owner"),
@@ -166,6 +196,9 @@ class Customer(models.Model):
 
     def get_absolute_url(self):
         return reverse("customers:detail", args=[self.pk])
+
+    def get_source_display(self):
+        return source_name(self.source)
 
 
 class CustomAttribute(models.Model):
@@ -325,6 +358,7 @@ class TagRule(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     last_run_at = models.DateTimeField(_("last run"), null=True, blank=True)
     last_count = models.PositiveIntegerField(_("matching customers"), default=0)
+    last_error = models.CharField(_("problem at the last run"), max_length=500, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]

@@ -32,3 +32,16 @@ class CustomerTable(tables.Table):
 
     def value_mobile(self, value):
         return value if self.show_mobile else mask_mobile(value)
+
+    def _source_names(self):
+        if not hasattr(self, "_names_of_sources"):
+            from customers.services.sources import source_names
+
+            self._names_of_sources = source_names()  # one query per table
+        return self._names_of_sources
+
+    def render_source(self, value):
+        return self._source_names().get(value, value)
+
+    def value_source(self, value):
+        return self._source_names().get(value, value)

@@ -12,7 +12,7 @@ class MarketingConfig(AppConfig):
         from . import models
 
         auditlog.register(models.Campaign, m2m_fields={"batches"})
-        auditlog.register(models.Segment, exclude_fields=["size", "counted_at"])
+        auditlog.register(models.Segment, exclude_fields=["size", "counted_at", "problem"])
         auditlog.register(models.Event, exclude_fields=["registered_count", "attended_count"])
         auditlog.register(models.Touch, exclude_fields=["recipients", "held_back"])
         auditlog.register(models.NurturePlan, exclude_fields=["enrolled_at"])

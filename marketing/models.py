@@ -53,13 +53,15 @@ class Segment(models.Model):
 
     name = models.CharField(_("name"), max_length=100)
     description = models.CharField(_("description"), max_length=300, blank=True)
-    subject = models.CharField(_("who"), max_length=10, choices=Subject.choices, default=Subject.CUSTOMERS)
+    subject = models.CharField(_("segment of"), max_length=10, choices=Subject.choices, default=Subject.CUSTOMERS)
     definition = models.JSONField(_("conditions"), default=dict)
     owner = models.ForeignKey(USER, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="segments")
     department = models.ForeignKey("crm.Department", verbose_name=_("department"), null=True, blank=True,
                                    on_delete=models.PROTECT)
     size = models.PositiveIntegerField(_("size"), default=0)
     counted_at = models.DateTimeField(_("counted at"), null=True, blank=True)
+    problem = models.CharField(_("problem"), max_length=300, blank=True, editable=False,
+                               help_text=_("Why the saved conditions match nobody (found when counting)."))
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

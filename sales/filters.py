@@ -9,6 +9,7 @@ from crm import permissions
 from crm.models import Department, User
 from crm.privacy import mobile_search_q
 from crm.ui import StyledFormMixin
+from customers.services.sources import all_source_choices
 from customers.models import Customer
 
 from .models import FollowUp, Grade, Lead
@@ -26,7 +27,7 @@ class LeadFilter(django_filters.FilterSet):
                  (QUALIFIED_ON, _("Qualified or converted"))] + list(Lead.Status.choices),
     )
     grade = django_filters.ChoiceFilter(choices=Grade.choices, label=_("grade"))
-    source = django_filters.ChoiceFilter(choices=Customer.Source.choices, label=_("source channel"))
+    source = django_filters.ChoiceFilter(choices=all_source_choices, label=_("source channel"))
     owner = django_filters.ModelChoiceFilter(queryset=User.objects.none(), label=_("owner"))
     created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte", label=_("created from"))
     created_before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte", label=_("created to"))

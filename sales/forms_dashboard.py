@@ -18,12 +18,18 @@ from .services import dashboard as figures
 MAX_DAYS = 366 * 3
 
 
+def _channel_choices():
+    from customers.services.sources import all_source_choices
+
+    return [("", _("All channels"))] + all_source_choices()
+
+
 class _ScopeFilterForm(StyledFormMixin, forms.Form):
     department = forms.ModelChoiceField(queryset=Department.objects.none(), required=False, label=_("department"),
                                         empty_label=_("All in my scope"))
     owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False, label=_("rep"),
                                    empty_label=_("Everyone in my scope"))
-    source = forms.ChoiceField(choices=[("", _("All channels"))] + list(Customer.Source.choices), required=False,
+    source = forms.ChoiceField(choices=_channel_choices, required=False,
                                label=_("channel"))
 
     def __init__(self, data=None, *, user, **kwargs):

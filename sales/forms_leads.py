@@ -10,6 +10,7 @@ from crm import permissions
 from crm.models import Department, User
 from crm.phone import normalize_mobile
 from crm.ui import StyledFormMixin
+from customers.services.sources import source_choices
 from customers.models import Customer, Tag
 
 from .models import AssignmentRule, Grade, Lead, OpportunityStage, PoolRule, SalesSettings, ScoringRule
@@ -50,6 +51,11 @@ class LeadForm(StyledFormMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.user = user
         self.duplicate_lead = self.duplicate_customer = None
+        current = self.instance.source if self.instance.pk else None
+        self.fields["source"] = forms.ChoiceField(  # the active lead sources (and the lead's own)
+            choices=source_choices() + ([(current, self.instance.get_source_display())]
+                                        if current and current not in dict(source_choices()) else []),
+            label=self.fields["source"].label, initial=self.fields["source"].initial)
         creating = self.instance.pk is None
         if creating:
             # a new lead starts without engagement and with its status set by capture
@@ -141,9 +147,12 @@ class ScoringRuleForm(StyledFormMixin, forms.ModelForm):
         criterion, value = data.get("criterion"), (data.get("value") or "").strip()
         C = ScoringRule.Criterion
         if criterion == C.SOURCE:
-            if value not in Customer.Source.values:
-                self.add_error("value", _("Use one of the source codes: %(codes)s.")
-                               % {"codes": ", ".join(Customer.Source.values)})
+            from customers.services.sources import check_source
+
+            try:
+                data["value"] = check_source(value)
+            except ValidationError as exc:
+                self.add_error("value", exc.message_dict["source"])
         elif criterion in (C.VISITS_AT_LEAST, C.EVENTS_AT_LEAST):
             if not value.isdigit() or int(value) < 1:
                 self.add_error("value", _("Enter a whole number of at least 1."))
@@ -191,7 +200,9 @@ class AssignmentRuleForm(StyledFormMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["user"].queryset = User.objects.filter(is_active=True, is_service=False).order_by("username")
         self.fields["grade"].choices = [("", _("Any grade"))] + list(Grade.choices)
-        self.fields["source"].choices = [("", _("Any source"))] + list(Customer.Source.choices)
+        self.fields["source"] = forms.ChoiceField(
+            choices=lambda: [("", _("Any source"))] + source_choices(), required=False,
+            label=AssignmentRule._meta.get_field("source").verbose_name)
 
     def clean(self):
         data = super().clean()
@@ -227,7 +238,7 @@ class PoolRuleForm(StyledFormMixin, forms.ModelForm):
 class ScoreExampleForm(StyledFormMixin, forms.Form):
     """An example lead for the scoring page: what would it score, which grade would it get?"""
 
-    source = forms.ChoiceField(choices=Customer.Source.choices, label=_("source channel"), initial="referral")
+    source = forms.ChoiceField(choices=lambda: source_choices(), label=_("source channel"), initial="referral")
     has_mobile = forms.BooleanField(label=_("Has a mobile number"), required=False, initial=True)
     has_email = forms.BooleanField(label=_("Has an email"), required=False)
     has_region = forms.BooleanField(label=_("Has a region"), required=False, initial=True)

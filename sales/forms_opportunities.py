@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from crm import permissions
 from crm.models import Department, User
 from crm.ui import StyledFormMixin
+from customers.services.sources import all_source_choices
 from customers.models import Customer
 
 from .models import Opportunity, OpportunityStage, StageHistory
@@ -58,7 +59,7 @@ class OpportunityFilter(django_filters.FilterSet):
     # the narrowing of the dashboards' drill-downs (sales/views/dashboard.py)
     department = django_filters.ModelChoiceFilter(queryset=Department.objects.all(), label=_("department"),
                                                   method="filter_department")
-    source = django_filters.ChoiceFilter(choices=Customer.Source.choices, field_name="customer__source",
+    source = django_filters.ChoiceFilter(choices=all_source_choices, field_name="customer__source",
                                          label=_("source channel"))
     closed_after = django_filters.DateFilter(label=_("closed from"), method="filter_closed_after")
     closed_before = django_filters.DateFilter(label=_("closed to"), method="filter_closed_before")

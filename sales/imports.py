@@ -15,6 +15,7 @@ The same two steps, so that a file is stored entirely or not at all:
 """
 import logging
 
+from auditlog.context import set_actor
 from celery import shared_task
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
@@ -291,7 +292,7 @@ def run_lead_import(job_id, language=None):
     with translation.override(language or translation.get_language()):
         touched = {}
         try:
-            with transaction.atomic():
+            with transaction.atomic(), set_actor(job.created_by):  # the audit log names the importing user
                 _write(job, progress, touched)
         except RowFailure as failure:
             job.status, job.errors = Status.FAILED, [failure.as_dict()]

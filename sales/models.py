@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import Role, SettingsRow
-from customers.models import Customer, ImportJob
+from customers.models import Customer, ImportJob, source_name
 
 USER = settings.AUTH_USER_MODEL
 
@@ -39,8 +39,7 @@ class Lead(models.Model):
 
     name = models.CharField(_("name"), max_length=100)
     mobile = models.CharField(_("mobile"), max_length=11, blank=True, db_index=True)
-    source = models.CharField(_("source channel"), max_length=20, choices=Customer.Source.choices,
-                              default=Customer.Source.OTHER)
+    source = models.CharField(_("source channel"), max_length=20, default=Customer.Source.OTHER)
     region = models.CharField(_("region"), max_length=100, blank=True)
     need = models.TextField(_("stated need"), blank=True)
     note = models.TextField(_("note"), blank=True)
@@ -92,6 +91,9 @@ class Lead(models.Model):
     def get_absolute_url(self):
         return reverse("sales:lead", args=[self.pk])
 
+    def get_source_display(self):
+        return source_name(self.source)
+
     @property
     def is_open(self):
         return self.status in self.OPEN_STATUSES
@@ -122,7 +124,11 @@ class ScoringRule(models.Model):
         verbose_name_plural = _("scoring rules")
 
     def __str__(self):
-        return f"{self.get_criterion_display()} {self.value} → {self.points:+d}"
+        return f"{self.get_criterion_display()} {self.value_display()} → {self.points:+d}"
+
+    def value_display(self):
+        """The value as people read it: a source by its name ("来源为 活动/会议", not "event")."""
+        return source_name(self.value) if self.criterion == self.Criterion.SOURCE and self.value else self.value
 
 
 class SalesSettings(SettingsRow):
@@ -150,7 +156,10 @@ class AssignmentRule(models.Model):
 
     position = models.PositiveIntegerField(_("position"), default=0)
     grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices, blank=True)
-    source = models.CharField(_("source channel"), max_length=20, choices=Customer.Source.choices, blank=True)
+    source = models.CharField(_("source channel"), max_length=20, blank=True)
+
+    def get_source_display(self):
+        return source_name(self.source) if self.source else ""
     region_contains = models.CharField(_("region contains"), max_length=50, blank=True)
     team = models.ForeignKey("crm.Department", verbose_name=_("team (round-robin)"), null=True, blank=True,
                              on_delete=models.CASCADE)
@@ -161,6 +170,9 @@ class AssignmentRule(models.Model):
         ordering = ["position", "id"]
         verbose_name = _("assignment rule")
         verbose_name_plural = _("assignment rules")
+
+    def __str__(self):
+        return _("Assignment rule %(position)s") % {"position": self.position}
 
 
 class RoundRobinCursor(models.Model):
@@ -188,6 +200,9 @@ class PoolRule(models.Model):
     class Meta:
         verbose_name = _("public pool rule")
         verbose_name_plural = _("public pool rules")
+
+    def __str__(self):
+        return _("Pool rule of %(department)s") % {"department": self.department}
 
 
 class PoolMove(models.Model):

@@ -51,7 +51,7 @@ def _eligible(batch, customer):
     if batch.audience == Batch.Audience.TAG:
         return customer.tag_links.filter(tag_id=batch.audience_tag_id).exists()
     if batch.audience == Batch.Audience.SEGMENT:
-        from marketing.services.segments import definition_q
+        from marketing.services.segments import stored_definition_q as definition_q
 
         condition = definition_q("customers", batch.audience_segment.definition)
         return condition is None or type(customer).objects.filter(condition, pk=customer.pk).exists()

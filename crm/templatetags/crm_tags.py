@@ -1,6 +1,5 @@
 from django import template
 
-from crm import privacy
 from crm.phone import mask_mobile
 
 register = template.Library()
@@ -14,20 +13,20 @@ def mobile(value, show):
 
 @register.simple_tag
 def history_changes(entry, show_contact=False):
-    """An audit entry's changes for display, with contact details masked unless ``show_contact``."""
-    changes = entry.changes_display_dict
-    if show_contact or not changes:
-        return changes
-    model = entry.content_type.model_class() if entry.content_type_id else None
-    if model is None:
-        return changes
-    masked = dict(changes)
-    for name, mask in privacy.CONTACT_MASKS.items():
-        try:
-            label = str(model._meta.get_field(name).verbose_name)
-        except Exception:
-            continue
-        for key in (label, label.capitalize(), name):
-            if key in masked:
-                masked[key] = [value if value in ("None", "", None) else mask(str(value)) for value in masked[key]]
-    return masked
+    """An audit entry's changes for display ({label: [before, after]}): only the record's real
+    fields, in words, contact details masked unless ``show_contact`` (crm.audit)."""
+    from crm import audit
+
+    lines = audit.change_rows([entry], mask=not show_contact).get(entry.pk, [])
+    return {label: [old, new] for label, old, new in lines}
+
+
+@register.simple_tag
+def history_who(entry):
+    """Who made the change: a user, a rule, a job (crm.audit), or "system"."""
+    from django.utils.translation import gettext
+
+    from crm import audit
+
+    author = audit.who(entry)
+    return gettext("system") if author == "—" else author

@@ -947,6 +947,7 @@ def _api_endpoints(w):
         "customer_lookup": ("GET", f"/api/v1/customers?mobile={customer.mobile}", None, ApiScope.CUSTOMERS_READ),
         "leads": ("POST", "/api/v1/leads", {"name": "zqapi-lead", "mobile": "13700009999", "source": "website"},
                   ApiScope.LEADS),
+        "lead_sources": ("GET", "/api/v1/lead-sources", None, ApiScope.LEADS),
         "orders": ("POST", "/api/v1/orders", {"external_id": "zqapi-order", "amount": "10.00",
                                               "customer": {"mobile": "13600009999", "name": "zqapi-buyer"}},
                    ApiScope.ORDERS),
@@ -962,7 +963,7 @@ def _api_endpoints(w):
     }
 
 
-API_NAMES = ["ping", "customer", "customer_lookup", "leads", "orders", "order_cancel", "coupon_claim",
+API_NAMES = ["ping", "customer", "customer_lookup", "leads", "lead_sources", "orders", "order_cancel", "coupon_claim",
              "coupon_redeem", "registrations"]
 REFUSED_CREDENTIALS = ["none", "garbage", "not_bearer", "revoked", "expired", "inactive_client", "browser_session"]
 
@@ -1047,3 +1048,31 @@ def test_browser_session_cannot_read_outside_its_scope_through_the_api(world, db
             assert response.status_code == 401
             assert customer.name.encode() not in response.content and customer.mobile.encode() not in response.content
         assert client.get(reverse("customers:detail", args=[customer.pk])).status_code == 404
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_lead_source_pages_and_the_audit_reveal_follow_the_role(db, role):
+    """The lead source pages need ``customers.configure``; a reveal on the audit log needs
+    ``audit.view`` and the right to reveal contact details. Refused writes change nothing."""
+    from auditlog.models import LogEntry
+
+    from crm import privacy
+    from customers.models import LeadSource
+    from customers.tests.factories import CustomerFactory
+
+    user = UserFactory(role=role, department=DepartmentFactory(name="zq部门"))
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    source = LeadSource.objects.get(code="web")
+    configure = role in ACTIONS["customers.configure"]
+    for url in ("/customers/sources/", "/customers/sources/new/", f"/customers/sources/{source.pk}/edit/"):
+        CHECKS["pages"] += 1
+        assert client.get(url).status_code == (200 if configure else 403), url
+    response = client.post(f"/customers/sources/{source.pk}/edit/", {"name": "zq改名", "group": "", "position": 1})
+    assert response.status_code == (302 if configure else 403)
+    assert LeadSource.objects.get(pk=source.pk).name == ("zq改名" if configure else "网页表单")
+    entry = LogEntry.objects.get_for_object(CustomerFactory(name="zq客户", mobile="13700001234")).get()
+    reveal = client.post(f"/org/audit/{entry.pk}/reveal/")
+    allowed = role in ACTIONS["audit.view"] and privacy.may_reveal(user)
+    assert reveal.status_code == (200 if allowed else 403)
+    assert (b"13700001234" in reveal.content) is allowed

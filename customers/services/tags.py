@@ -55,7 +55,7 @@ def _fill_from_request(entries):
             pre_save.send(sender=LogEntry, instance=entry, raw=False, using="default", update_fields=None)
 
 
-def log_tag_changes(before, after, *, actor=None, customer_ids=None, now=None):
+def log_tag_changes(before, after, *, actor=None, customer_ids=None, now=None, rule=None):
     """One auditlog ``LogEntry`` (an update of the customer) for each customer whose tag set differs
     between the snapshots ``before`` and ``after`` (from :func:`held_tags`), written with
     ``bulk_create``: a fixed number of queries however many customers changed. Returns the count."""
@@ -79,6 +79,10 @@ def log_tag_changes(before, after, *, actor=None, customer_ids=None, now=None):
         names.update(Customer.objects.filter(pk__in=chunk).values_list("pk", "name"))
     content_type = ContentType.objects.get_for_model(Customer)
     fields = _audit_fields(actor)
+    if rule is not None:  # the entry names the rule that changed the tags (crm.audit)
+        from crm.audit import by_rule
+
+        fields["additional_data"] = by_rule(rule)
     now = now or timezone.now()
     entries = [
         LogEntry(content_type=content_type, object_pk=str(cid), object_id=cid, object_repr=names.get(cid, str(cid)),
@@ -128,7 +132,7 @@ def _add(customer_ids, tags, *, source, rule, actor, log=True):
     CustomerTag.objects.bulk_create(links, ignore_conflicts=True, batch_size=2000)
     after = held_tags(candidates)
     if log:
-        log_tag_changes(before, after, actor=actor, customer_ids=candidates)
+        log_tag_changes(before, after, actor=actor, customer_ids=candidates, rule=rule)
     return sum(len((after.get(cid, set()) - before.get(cid, set())) & wanted) for cid in candidates)
 
 
@@ -166,29 +170,73 @@ def set_customer_tags(*, customer, tags, source=CustomerTag.Source.MANUAL, actor
     log_tag_changes(before, held_tags([customer.pk]), actor=actor, customer_ids=[customer.pk])
 
 
+#: list parameters that change how the list looks, not whom it holds: dropped from a rule's filter
+PRESENTATION_PARAMS = ("sort", "page", "per_page")
+
+
+def clean_rule_query(query):
+    """The customer list filter ``query`` (as in the list's address after "?"), checked against the
+    list's known filters: every key must be one of them and every value valid for it, and at least
+    one must narrow the list. Raises ValidationError({"query": [...]}) naming each bad field, so a
+    misspelt ``regoin=上海`` is refused instead of matching every customer. Returns the query
+    without presentation parameters (sort, page, page size)."""
+    from ..filters import CustomerFilter
+
+    params = QueryDict((query or "").strip().lstrip("?"), mutable=True)
+    for name in PRESENTATION_PARAMS:
+        params.pop(name, None)
+    known = CustomerFilter.base_filters
+    errors = []
+    for name in params:
+        if name not in known:
+            errors.append(_("“%(name)s” is not a filter of the customer list (known: %(known)s).")
+                          % {"name": name, "known": ", ".join(sorted(known))})
+        elif not any(value.strip() for value in params.getlist(name)):
+            errors.append(_("Give a value for “%(name)s”.") % {"name": name})
+    if not errors:
+        filterset = CustomerFilter(params, queryset=Customer.objects.none(), rule_check=True)
+        if not filterset.is_valid():
+            for name, messages in filterset.errors.items():
+                for message in messages:
+                    errors.append(_("“%(name)s”: %(message)s") % {"name": name, "message": message})
+    if not errors and not params:
+        errors.append(_("Give a list filter or choose a segment."))
+    if errors:
+        raise ValidationError({"query": errors})
+    return params.urlencode()
+
+
 def rule_queryset(rule):
     """The customers a rule tags: its saved segment's members (whole database, not a user's scope),
-    or the customer list filter it keeps."""
+    or the customer list filter it keeps. A stored filter that is no longer valid raises
+    ValidationError (the caller matches nobody and reports it) — never "every customer"."""
     from ..filters import CustomerFilter
 
     if rule.segment_id:
-        from marketing.services.segments import definition_q
+        from marketing.services.segments import stored_definition_q
 
         if rule.segment.subject != "customers":
             raise ValidationError({"segment": _("Choose a segment of customers.")})
-        condition = definition_q("customers", rule.segment.definition)
+        condition = stored_definition_q("customers", rule.segment.definition)
         return Customer.objects.filter(condition) if condition is not None else Customer.objects.all()
-    filterset = CustomerFilter(QueryDict(rule.query), queryset=Customer.objects.all())
-    if not filterset.is_valid():
-        raise ValidationError({"query": _("The filter is not valid: %(errors)s") % {"errors": filterset.errors}})
+    query = clean_rule_query(rule.query)
+    filterset = CustomerFilter(QueryDict(query), queryset=Customer.objects.all(), rule_check=True)
+    filterset.is_valid()
     return filterset.qs
 
 
 @transaction.atomic
 def apply_rule(rule, *, now=None, actor=None):
     """Tag every customer the rule's filter matches; take the tag back from those it tagged
-    before that no longer match (tags set by hand are left alone). Both are audited."""
-    matching = rule_queryset(rule).values("pk")
+    before that no longer match (tags set by hand are left alone). Both are audited, naming the
+    rule. A rule whose stored filter is no longer valid matches nobody: its tags are taken back
+    and the problem is kept on the rule (``last_error``) and returned as ``error``."""
+    error = ""
+    try:
+        matching = rule_queryset(rule).values("pk")
+    except ValidationError as exc:
+        error = "; ".join(exc.messages)
+        matching = Customer.objects.none().values("pk")
     added = _add(list(matching.values_list("pk", flat=True)), [rule.tag], source=CustomerTag.Source.RULE, rule=rule,
                  actor=actor)
     stale = CustomerTag.objects.filter(rule=rule).exclude(customer_id__in=matching)
@@ -197,11 +245,14 @@ def apply_rule(rule, *, now=None, actor=None):
     if losing:
         before = held_tags(losing)
         removed = stale.delete()[0]
-        log_tag_changes(before, held_tags(losing), actor=actor, customer_ids=losing)
+        log_tag_changes(before, held_tags(losing), actor=actor, customer_ids=losing, rule=rule)
     rule.last_run_at = now or timezone.now()
     rule.last_count = CustomerTag.objects.filter(tag=rule.tag, customer_id__in=matching).count()
-    rule.save(update_fields=["last_run_at", "last_count"])
-    return {"added": added, "removed": removed, "matching": rule.last_count}
+    rule.last_error = error[:500]
+    rule.save(update_fields=["last_run_at", "last_count", "last_error"])
+    return {"added": added, "removed": removed, "matching": rule.last_count, "error": error}
+
+
 def apply_all_rules():
     return {rule.pk: apply_rule(rule) for rule in TagRule.objects.filter(is_active=True).select_related("tag")}
 

@@ -14,7 +14,8 @@ from crm import permissions
 from crm.ui import StyledFormMixin
 
 from .. import services
-from ..models import CustomAttribute, Tag, TagGroup, TagRule
+from ..services.sources import save_source
+from ..models import CustomAttribute, LeadSource, Tag, TagGroup, TagRule
 
 
 class TagGroupForm(StyledFormMixin, forms.ModelForm):
@@ -49,15 +50,17 @@ class TagRuleForm(StyledFormMixin, forms.ModelForm):
         return data
 
     def clean_query(self):
-        query = self.cleaned_data["query"].strip().lstrip("?")
+        """Every key a known filter of the customer list, every value valid for it (an error here,
+        beside the field, instead of a rule that tags everyone)."""
         from django.core.exceptions import ValidationError
 
-        probe = TagRule(query=query)
+        query = self.cleaned_data["query"].strip().lstrip("?")
+        if not query:
+            return ""
         try:
-            services.tags.rule_queryset(probe)
+            return services.tags.clean_rule_query(query)
         except ValidationError as exc:
             raise forms.ValidationError(exc.messages)
-        return query
 
 
 class CustomAttributeForm(StyledFormMixin, forms.ModelForm):
@@ -146,6 +149,10 @@ def tag_rule_run(request, pk):
     _require(request)
     rule = get_object_or_404(TagRule, pk=pk)
     result = services.apply_rule(rule, actor=request.user)
+    if result["error"]:
+        messages.error(request, _("The rule's filter is not valid, so it matches nobody: %(error)s")
+                       % {"error": result["error"]})
+        return redirect("customers:tags")
     messages.success(request, _("Rule applied: %(matching)d customers match, %(added)d tagged, %(removed)d untagged.")
                      % result)
     return redirect("customers:tags")
@@ -173,7 +180,44 @@ def attribute_form(request, pk=None):
     })
 
 
+class LeadSourceForm(StyledFormMixin, forms.ModelForm):
+    class Meta:
+        model = LeadSource
+        fields = ["code", "name", "group", "is_active", "position"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:  # records keep the code: it never changes once saved
+            self.fields["code"].disabled = True
+
+
+@login_required
+def source_list(request):
+    _require(request)
+    sources = LeadSource.objects.all()
+    return render(request, "customers/settings/sources.html", {"sources": sources})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def source_form(request, pk=None):
+    _require(request)
+    instance = get_object_or_404(LeadSource, pk=pk) if pk else None
+    form = LeadSourceForm(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        save_source(source=form.save(commit=False))
+        messages.success(request, _("Lead source saved."))
+        return redirect("customers:sources")
+    return render(request, "crm/admin/form.html", {
+        "form": form, "title": _("Edit lead source") if pk else _("New lead source"),
+        "cancel_url": reverse("customers:sources"),
+    })
+
+
 urlpatterns = [
+    path("sources/", source_list, name="sources"),
+    path("sources/new/", source_form, name="source_create"),
+    path("sources/<int:pk>/edit/", source_form, name="source_edit"),
     path("tags/", tag_overview, name="tags"),
     path("tags/groups/new/", tag_group_form, name="tag_group_create"),
     path("tags/groups/<int:pk>/edit/", tag_group_form, name="tag_group_edit"),

@@ -11,6 +11,7 @@ An empty definition means everyone in the viewer's scope.
 """
 import datetime
 import decimal
+import logging
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -24,6 +25,7 @@ from customers.models import Customer, CustomerTag, LifecycleStage, Satisfaction
 
 from ..models import Message, Registration, Segment, SegmentSize
 
+logger = logging.getLogger(__name__)
 GRID_CLASSES = [(c, c) for c in "ABCDEFGHI"]
 OPS = {
     "any": _("has any of"), "all": _("has all of"), "none": _("has none of"),
@@ -92,7 +94,13 @@ def _lead_fields():
 
 
 def fields_for(subject):
-    return CUSTOMER_FIELDS if subject == Segment.Subject.CUSTOMERS else _lead_fields()
+    """The fields a condition can test; the source's values are the lead sources defined now."""
+    from customers.services.sources import all_source_choices
+
+    fields = dict(CUSTOMER_FIELDS if subject == Segment.Subject.CUSTOMERS else _lead_fields())
+    fields["source"] = FieldSpec("source", _("Source channel"), ("in", "not_in"), "choices",
+                                 tuple(all_source_choices()))
+    return fields
 
 
 def base_queryset(subject, user):
@@ -186,7 +194,52 @@ def clean_definition(subject, definition):
             groups.append({"match": "any" if group.get("match") == "any" else "all", "conditions": conditions})
     if errors:
         raise ValidationError(errors)
+    _check_references(subject, groups)
     return {"match": match, "groups": groups}
+
+
+def _check_references(subject, groups):
+    """Every tag, user, department and campaign a condition names must exist: a condition on a
+    deleted tag is an error beside it, never a condition that silently matches all or nothing."""
+    kinds = {"tags", "users", "departments", "campaigns"}
+    wanted = {kind: set() for kind in kinds}
+    specs = fields_for(subject)
+    for group in groups:
+        for condition in group["conditions"]:
+            kind = specs[condition["field"]].value
+            if kind in kinds and condition["value"] is not None:
+                wanted[kind].update(_as_list(condition["value"]))
+    found = {kind: set(_names(kind, ids)) if ids else set() for kind, ids in wanted.items()}
+    errors = {}
+    for i, group in enumerate(groups):
+        for j, condition in enumerate(group["conditions"]):
+            kind = specs[condition["field"]].value
+            if kind in kinds and condition["value"] is not None and not set(_as_list(condition["value"])) <= found[kind]:
+                errors[f"g{i}-c{j}"] = [_("A chosen value no longer exists; choose again.")]
+    if errors:
+        raise ValidationError(errors)
+
+
+def stored_definition_q(subject, definition, now=None):
+    """The condition of a saved definition, checked again at run time: fields, operators and
+    values must still be known (a tag may have been deleted, a definition written by an older
+    version). An invalid stored definition matches nobody (``pk IS NULL``: valid SQL everywhere,
+also inside ``INSERT … SELECT``) — never everyone;
+    ``stored_problem`` says what is wrong."""
+    try:
+        cleaned = clean_definition(subject, definition)
+    except ValidationError:
+        return Q(pk__isnull=True)
+    return definition_q(subject, cleaned, now)
+
+
+def stored_problem(subject, definition):
+    """"" when a saved definition is valid, else what is wrong with it (for the segment's pages)."""
+    try:
+        clean_definition(subject, definition)
+    except ValidationError as exc:
+        return "; ".join(exc.messages)
+    return ""
 
 
 # -- compiling to a query ------------------------------------------------------------------------
@@ -277,20 +330,24 @@ def definition_q(subject, definition, now=None):
     return _combine(groups, definition.get("match", "all"))
 
 
-def members(user, *, subject, definition, now=None):
-    """The queryset of people matching ``definition`` inside ``user``'s scope."""
+def members(user, *, subject, definition, now=None, stored=False):
+    """The queryset of people matching ``definition`` inside ``user``'s scope (``stored``: a saved
+    definition, checked again; an invalid one matches nobody)."""
     qs = base_queryset(subject, user)
-    q = definition_q(subject, definition, now)
+    q = (stored_definition_q if stored else definition_q)(subject, definition, now)
     return qs.filter(q) if q is not None else qs
 
 
-def segment_members(segment, user=None):
-    return members(user or segment.owner, subject=segment.subject, definition=segment.definition)
+def segment_members(segment, user=None, now=None):
+    """The members of a saved segment; a definition no longer valid matches nobody."""
+    qs = base_queryset(segment.subject, user or segment.owner)
+    q = stored_definition_q(segment.subject, segment.definition, now)
+    return qs.filter(q) if q is not None else qs
 
 
-def preview(user, *, subject, definition, sample_size=10):
+def preview(user, *, subject, definition, sample_size=10, stored=False):
     """The live count and a small sample, for the builder."""
-    qs = members(user, subject=subject, definition=definition)
+    qs = members(user, subject=subject, definition=definition, stored=stored)
     sample = list(qs.select_related("owner").order_by("-pk")[:sample_size])
     return {"count": qs.count(), "sample": sample}
 
@@ -301,9 +358,12 @@ def record_size(segment, *, now=None):
     """Count the segment now and keep today's size for the chart."""
     now = now or timezone.now()
     size = segment_members(segment).count()
-    Segment.objects.filter(pk=segment.pk).update(size=size, counted_at=now)
+    problem = stored_problem(segment.subject, segment.definition)[:300]
+    if problem:
+        logger.warning("segment %s matches nobody: its conditions are not valid (%s)", segment.pk, problem)
+    Segment.objects.filter(pk=segment.pk).update(size=size, counted_at=now, problem=problem)
     SegmentSize.objects.update_or_create(segment=segment, day=timezone.localdate(now), defaults={"size": size})
-    segment.size, segment.counted_at = size, now
+    segment.size, segment.counted_at, segment.problem = size, now, problem
     return size
 
 

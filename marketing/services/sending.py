@@ -6,11 +6,25 @@ run add nobody twice. Messages then go out in chunks claimed with ``SKIP LOCKED`
 """
 import datetime
 import logging
+import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, DateTimeField, Exists, IntegerField, OuterRef, Q, Subquery, Value
+from django.core.cache import cache
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DateTimeField,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 from django.utils import timezone
@@ -151,6 +165,79 @@ def estimate(touch):
     return {"recipients": eligible.count(), "held": held}
 
 
+PREVIEW_KEY = "marketing:send-preview:{token}"
+PREVIEW_SECONDS = 3600
+PREVIEW_SAMPLE = 200
+
+
+class PreviewChanged(ValidationError):
+    """The people a send would reach are not the people the sender confirmed in the preview."""
+
+    def __init__(self, message, *, joined, dropped):
+        super().__init__(message)
+        self.joined, self.dropped = joined, dropped
+
+
+def _person_model(subject):
+    if subject == Segment.Subject.LEADS:
+        from sales.models import Lead
+
+        return Lead
+    return Customer
+
+
+def preview(touch, *, now=None, sample=PREVIEW_SAMPLE):
+    """Exactly whom pressing Send would reach and who is held back, each with the first reason
+    that holds them (the same rules, in the same order, as ``screen``). The lists are kept for an
+    hour under ``token``: sending with the token sends to exactly these people or explains what
+    changed. Returns {"token", "recipients": [people], "recipient_count", "held": [(person,
+    reason label)], "held_count", "held_counts": {reason: n}}; the people lists are the first
+    ``sample`` of each (by name)."""
+    now = now or timezone.now()
+    subject = subject_of(touch)
+    qs = _annotated(audience(touch), subject, now=now)
+    reason = Case(*[When(q, then=Value(key)) for key, q in protection_rules(subject, touch.channel, now=now)],
+                  default=Value(""), output_field=CharField())
+    rows = list(qs.order_by().annotate(_hold=reason).values_list("pk", "_hold"))
+    recipients = sorted(pk for pk, why in rows if not why)
+    held = {pk: why for pk, why in rows if why}
+    token = uuid.uuid4().hex
+    cache.set(PREVIEW_KEY.format(token=token), {"touch": touch.pk, "recipients": recipients, "held": held},
+              PREVIEW_SECONDS)
+    model = _person_model(subject)
+    shown = model.objects.select_related("owner").order_by("name", "pk")
+    counts = {key: 0 for key in HOLD_REASONS}
+    for why in held.values():
+        counts[why] += 1
+    return {
+        "token": token, "recipient_count": len(recipients), "held_count": len(held),
+        "recipients": list(shown.filter(pk__in=recipients)[:sample]),
+        "held": [(person, HOLD_REASONS[held[person.pk]]) for person in shown.filter(pk__in=list(held))[:sample]],
+        "held_counts": {key: n for key, n in counts.items() if n},
+    }
+
+
+def _check_preview(touch, token, subject):
+    """Raise PreviewChanged unless the touch's recipient list (just written) is the previewed one."""
+    snapshot = cache.get(PREVIEW_KEY.format(token=token)) if token else None
+    if not snapshot or snapshot.get("touch") != touch.pk:
+        raise PreviewChanged(_("The preview is more than an hour old. Look at who gets it again, then send."),
+                             joined=[], dropped=[])
+    column = "lead_id" if subject == Segment.Subject.LEADS else "customer_id"
+    now_ids = set(touch.messages.values_list(column, flat=True))
+    previewed = set(snapshot["recipients"])
+    if now_ids == previewed:
+        return
+    model = _person_model(subject)
+    joined = list(model.objects.filter(pk__in=sorted(now_ids - previewed)[:20]).order_by("name"))
+    dropped = list(model.objects.filter(pk__in=sorted(previewed - now_ids)[:20]).order_by("name"))
+    raise PreviewChanged(
+        _("Nothing was sent: since the preview, %(dropped)d of the people shown can no longer get it and "
+          "%(joined)d others now would. Check the new preview and send again.")
+        % {"dropped": len(previewed - now_ids), "joined": len(now_ids - previewed)},
+        joined=joined, dropped=dropped)
+
+
 # -- building the recipient list -------------------------------------------------------------------
 
 def _insert_messages(touch, eligible, subject, now):
@@ -169,8 +256,10 @@ def _insert_messages(touch, eligible, subject, now):
         return cursor.rowcount
 
 
-def start_send(*, actor, touch, now=None):
-    """Build the recipient list of a touch (once) and queue the delivery. Returns the touch."""
+def start_send(*, actor, touch, now=None, preview_token=None):
+    """Build the recipient list of a touch (once) and queue the delivery. Returns the touch.
+    With ``preview_token`` (a send confirmed on the preview page) the list must be exactly the
+    previewed one; otherwise nothing is sent and PreviewChanged says who changed."""
     now = now or timezone.now()
     campaign = touch.campaign
     if not campaign.can_send:
@@ -183,6 +272,8 @@ def start_send(*, actor, touch, now=None):
         subject = subject_of(touch)
         eligible, held = screen(audience(touch), subject, touch.channel, now=now)
         _insert_messages(touch, eligible, subject, now)
+        if preview_token is not None:
+            _check_preview(touch, preview_token, subject)  # rolls the whole send back when it differs
         recipients = touch.messages.count()
         Touch.objects.filter(pk=touch.pk).update(recipients=recipients, held_back=held, sent_at=now)
         if campaign.status == Campaign.Status.APPROVED:

@@ -230,3 +230,10 @@ def test_a_coupon_batch_for_a_segment_only(org, people):
     with pytest.raises(ValidationError) as invalid:
         validate(batch)
     assert "audience_segment" in invalid.value.message_dict
+
+
+def test_segment_form_names_whom_it_selects_in_chinese(client, org):
+    client.force_login(org.marketing)
+    page = client.get(reverse("marketing:segment_create"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert '<label class="form-label" for="id_subject">分群对象 <span class="text-danger"' in page
+    assert "操作人" not in page

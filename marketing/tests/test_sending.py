@@ -176,7 +176,8 @@ def test_send_page_previews_and_sends(client, org, audience, django_capture_on_c
     page = client.get(reverse("marketing:touch_send", args=[touch.pk]))
     assert 'data-testid="send-recipients">6<' in page.content.decode()
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("marketing:touch_send", args=[touch.pk]))
+        response = client.post(reverse("marketing:touch_send", args=[touch.pk]),
+                               {"preview": page.context["preview"]["token"]})
     assert response.status_code == 302
     assert Message.objects.filter(touch=touch, status=Message.Status.SENT).count() == 6
 
@@ -194,3 +195,59 @@ def test_a_lead_segment_gets_messages_too(org, send):
     message = Message.objects.get(touch=touch)
     assert message.lead.name == "L1" and message.status == Message.Status.SENT
     assert LoggingBackend.outbox[-1].person_name == "L1"
+
+
+def cap_reached(campaign, person):
+    """``person`` got as many pushes in the window as the cap allows."""
+    for _ in range(MarketingSettings.current().push_cap):
+        Message.objects.create(touch=make_touch(campaign), campaign=campaign, customer=person, channel="sms",
+                               status=Message.Status.SENT, sent_at=timezone.now() - datetime.timedelta(days=1))
+
+
+def test_send_page_names_every_recipient_and_every_held_back_person_with_the_reason_before_sending(
+        client, org, audience, django_capture_on_commit_callbacks, django_assert_max_num_queries):
+    people, segment, campaign = audience
+    cap_reached(campaign, people[0])
+    cap_reached(campaign, people[1])
+    touch = make_touch(campaign)
+    client.force_login(org.marketing)
+    with django_assert_max_num_queries(25):
+        page = client.get(reverse("marketing:touch_send", args=[touch.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    html = page.content.decode()
+    preview = page.context["preview"]
+    assert [p.name for p in preview["recipients"]] == ["P2", "P3", "P4", "P5"]
+    assert [(p.name, str(reason)) for p, reason in preview["held"]] == [
+        ("P0", "已达触达频次上限"), ("P1", "已达触达频次上限")]
+    assert 'data-testid="send-recipients">4<' in html
+    assert "发送给 4 人" in html
+    assert 'data-confirm="确定立即向 4 人发送此消息吗' in html
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("marketing:touch_send", args=[touch.pk]), {"preview": preview["token"]})
+    assert response.status_code == 302
+    sent = Message.objects.filter(touch=touch, status=Message.Status.SENT)
+    assert sorted(sent.values_list("customer__name", flat=True)) == ["P2", "P3", "P4", "P5"]
+    assert Touch.objects.get(pk=touch.pk).recipients == 4
+
+
+def test_a_change_between_preview_and_send_sends_nothing_and_names_who_changed(
+        client, org, audience, django_capture_on_commit_callbacks):
+    people, segment, campaign = audience
+    touch = make_touch(campaign)
+    client.force_login(org.marketing)
+    page = client.get(reverse("marketing:touch_send", args=[touch.pk]))
+    assert page.context["preview"]["recipient_count"] == 6
+    cap_reached(campaign, people[3])  # another campaign reached P3 meanwhile
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("marketing:touch_send", args=[touch.pk]),
+                               {"preview": page.context["preview"]["token"]}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert response.status_code == 409
+    assert Message.objects.filter(touch=touch).count() == 0
+    assert Touch.objects.get(pk=touch.pk).status == Touch.Status.DRAFT
+    html = response.content.decode()
+    assert "预览之后，所示人员中有 1 人已不能接收，另有 0 人现在会收到" in html
+    assert "不再收到： P3" in html
+    again = response.context["preview"]
+    assert again["recipient_count"] == 5
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("marketing:touch_send", args=[touch.pk]), {"preview": again["token"]})
+    assert Message.objects.filter(touch=touch, status=Message.Status.SENT).count() == 5

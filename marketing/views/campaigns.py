@@ -444,27 +444,36 @@ def touch_form(request, campaign_pk=None, pk=None):
 @login_required
 @require_http_methods(["GET", "POST"])
 def touch_send(request, pk):
-    """GET: who would get it and who is held back. POST: send."""
+    """GET: exactly who would get it and who is held back, and why. POST: send to exactly the
+    people previewed (or explain what changed since and show the new preview)."""
     permissions.require(request.user, "marketing.manage")
     touch = get_object_or_404(touches_for(request.user), pk=pk)
+    changed = None
     if request.method == "POST":
         try:
-            touch = sending.start_send(actor=request.user, touch=touch)
+            touch = sending.start_send(actor=request.user, touch=touch,
+                                       preview_token=request.POST.get("preview", ""))
+        except sending.PreviewChanged as exc:
+            changed = exc
+            messages.error(request, " ".join(exc.messages))
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
+            return redirect(touch.campaign)
         else:
             messages.success(request, _("Sending to %(n)s people; the figures update as it goes.") % {
                 "n": touch.recipients})
-        return redirect(touch.campaign)
+            return redirect(touch.campaign)
     try:
-        estimate = sending.estimate(touch)
+        preview = sending.preview(touch)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(touch.campaign)
-    held = [(sending.HOLD_REASONS[k], v) for k, v in estimate["held"].items() if v]
+    held = [(sending.HOLD_REASONS[k], v) for k, v in preview["held_counts"].items()]
     return render(request, "marketing/campaigns/send.html", {
-        "touch": touch, "campaign": touch.campaign, "estimate": estimate, "held": held,
-        "can_send": touch.campaign.can_send and touch.status in (Touch.Status.DRAFT, Touch.Status.SCHEDULED)})
+        "touch": touch, "campaign": touch.campaign, "preview": preview, "held": held, "changed": changed,
+        "show_mobile": may_see_mobile(request.user),
+        "can_send": touch.campaign.can_send and touch.status in (Touch.Status.DRAFT, Touch.Status.SCHEDULED)},
+        status=409 if changed else 200)
 
 
 urlpatterns = [

@@ -198,9 +198,9 @@ def segment_detail(request, pk):
     stats = {s.campaign_id: s.figures for s in CampaignStats.objects.filter(campaign__in=campaigns)}
     for campaign in campaigns:
         campaign.figures = stats.get(campaign.pk, {})
-    sample = rules.preview(request.user, subject=segment.subject, definition=segment.definition)
+    sample = rules.preview(request.user, subject=segment.subject, definition=segment.definition, stored=True)
     return render(request, "marketing/segments/detail.html", {
-        "segment": segment, "summary": rules.describe(segment), "chart": chart, "campaigns": campaigns,
+        "segment": segment, "problem": rules.stored_problem(segment.subject, segment.definition), "summary": rules.describe(segment), "chart": chart, "campaigns": campaigns,
         "plans": segment.nurture_plans.all(), "preview": sample, "show_mobile": may_see_mobile(request.user),
         "can_manage": permissions.can(request.user, "marketing.manage"),
         "history": permissions.can(request.user, "marketing.manage"),

@@ -17,11 +17,19 @@ from ..models import Lead
 class LeadInSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     mobile = serializers.CharField(max_length=30)
-    source = serializers.ChoiceField(choices=Customer.Source.choices)
+    source = serializers.CharField(max_length=20, help_text="An active lead source code (GET /api/v1/lead-sources).")
     note = serializers.CharField(required=False, allow_blank=True, default="")
     external_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     tags = serializers.ListField(child=serializers.CharField(max_length=101), required=False, default=list)
 
+
+    def validate_source(self, value):
+        from customers.services.sources import check_source
+
+        try:
+            return check_source(value)
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict["source"])
 
     def validate_mobile(self, value):
         try:
@@ -64,3 +72,23 @@ class LeadCreateView(APIView):
             existing = Lead.objects.get(client=client, external_id=data["external_id"])
             return Response(LeadOutSerializer(existing).data, status=status.HTTP_200_OK)
         return Response(LeadOutSerializer(lead).data, status=status.HTTP_201_CREATED)
+
+
+class LeadSourceSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="What to send as `source` in POST /api/v1/leads.")
+    name = serializers.CharField()
+    group = serializers.CharField(help_text="The channel group (线上, 线下 …); may be empty.")
+
+
+class LeadSourceListView(APIView):
+    """``GET /api/v1/lead-sources`` (scope ``leads``): the active lead sources."""
+
+    required_scope = "leads"
+
+    @extend_schema(summary="List the active lead sources", responses={200: LeadSourceSerializer(many=True)},
+                   description="The codes `POST /api/v1/leads` accepts as `source`; an unknown or inactive "
+                               "code there is 422 on `source`.")
+    def get(self, request):
+        from customers.services.sources import active_sources
+
+        return Response(LeadSourceSerializer(active_sources(), many=True).data)

@@ -135,8 +135,9 @@ def capture_lead(*, name, mobile="", source=Customer.Source.OTHER, note="", need
     if not name:
         raise ValidationError({"name": _("Enter a name.")})
     mobile = normalize_mobile(mobile) if mobile else ""
-    if source not in Customer.Source.values:
-        raise ValidationError({"source": _("Unknown source channel %(source)s.") % {"source": source}})
+    from customers.services.sources import check_source
+
+    source = check_source(source)
     if mobile:
         advisory_lock("lead-mobile", mobile)  # two captures of one new mobile: the second sees the first
     duplicate_lead, existing_customer = find_duplicate(mobile)

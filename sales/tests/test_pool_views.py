@@ -209,7 +209,7 @@ def test_admin_saves_scoring_rules_and_sees_an_example_score(client, org):
                                                          "is_active": "on"})
     assert response.status_code == 302
     response = client.post("/sales/rules/scoring/new/", {"criterion": "source", "value": "nowhere", "points": 5})
-    assert response.status_code == 200 and "Use one of the source codes" in response.content.decode()
+    assert response.status_code == 200 and "Unknown or inactive source nowhere." in response.content.decode()
     client.post("/sales/rules/scoring/new/", {"criterion": "visits", "value": "2", "points": 15, "is_active": "on"})
     assert ScoringRule.objects.count() == 2
     page = client.get("/sales/rules/", {"source": "referral", "visits": 3, "events": 0}).content.decode()

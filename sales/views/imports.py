@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from crm import permissions
 from crm.phone import mask_mobile
 from crm.ui import StyledFormMixin, export_rows
+from customers.services.sources import source_choices, source_names
 from customers.models import Customer
 from customers.selectors import customers_for, may_see_mobile
 from customers.views.imports import RUNNING, SAMPLES_DIR, STATUS_CSS, progress_context
@@ -67,14 +68,14 @@ def lead_import(request):
         job.css = STATUS_CSS.get(job.status, "secondary")
     return render(request, "sales/imports/index.html", {
         "form": form, "recent": recent, "columns": _column_help(), "max_rows": f"{imports.MAX_ROWS:,}",
-        "sources": Customer.Source.choices, "may_assign": permissions.can(request.user, "sales.assign"),
+        "sources": source_choices(), "may_assign": permissions.can(request.user, "sales.assign"),
     })
 
 
 def _preview(job, user, limit=imports.PREVIEW_ROWS):
     """(headers, rows) of the first rows, with what each becomes (or became)."""
     show_mobile = may_see_mobile(user)
-    sources = dict(Customer.Source.choices)
+    sources = source_names()
     rows = job.rows[:limit] if isinstance(job.rows, list) else []
     done = job.status == LeadImportJob.Status.DONE
     lead_ids = {e.get("lead_id") for e in rows} | {e.get("duplicate_lead_id") for e in rows}

@@ -1,0 +1,45 @@
+"""Lead sources (来源渠道): the one place that says which source codes exist and may be used.
+
+Forms, filters, imports, scoring and assignment rules, segments and the API all ask here, so a
+source an admin adds is usable everywhere at once and an inactive one is refused everywhere for
+new records while old records keep showing its name."""
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from ..models import LeadSource
+
+
+def active_sources():
+    return LeadSource.objects.filter(is_active=True).order_by("position", "code")
+
+
+def source_choices():
+    """(code, name) of the active sources, for choice fields (a callable: read when rendered)."""
+    return list(active_sources().values_list("code", "name"))
+
+
+def all_source_choices():
+    """(code, name) of every source, active or not: filters and reports over existing records."""
+    return list(LeadSource.objects.order_by("position", "code").values_list("code", "name"))
+
+
+def source_names():
+    """{code: name} of every source (one query), for lists and exports."""
+    return dict(LeadSource.objects.values_list("code", "name"))
+
+
+def check_source(code):
+    """``code`` when it names an active source; else ValidationError on ``source``."""
+    code = (code or "").strip()
+    if not code or not LeadSource.objects.filter(code=code, is_active=True).exists():
+        raise ValidationError({"source": _("Unknown or inactive source %(source)s. Use one of: %(codes)s.")
+                               % {"source": code or "—",
+                                  "codes": ", ".join(active_sources().values_list("code", flat=True))}})
+    return code
+
+
+def save_source(*, source):
+    """Create or change a source (the code is fixed once records may use it)."""
+    source.full_clean()
+    source.save()
+    return source
