@@ -23,7 +23,7 @@ from customers.selectors import customers_for
 
 from .. import services
 from ..models import Lead, PoolMove
-from ..services.pool import RECYCLE_REASONS, PoolError, pool_q, private_count, rules_by_department
+from ..services.pool import LET_GO_REASONS, PoolError, pool_q, private_count, rules_by_department
 
 TABS = ("leads", "customers")
 
@@ -90,7 +90,7 @@ def pool(request):
     if longest and records:
         subject = "lead_id" if tab == "leads" else "customer_id"
         for record_id, at in PoolMove.objects.filter(
-                from_owner=user, reason__in=RECYCLE_REASONS, at__gte=now - datetime.timedelta(days=longest),
+                from_owner=user, reason__in=LET_GO_REASONS, at__gte=now - datetime.timedelta(days=longest),
                 **{f"{subject}__in": [r.pk for r in records]}).values_list(subject, "at"):
             recent[record_id] = max(at, recent.get(record_id, at))
     for record in records:
