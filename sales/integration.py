@@ -51,6 +51,7 @@ def register():
     )
     timeline.register_panel("opportunities", "sales/panels/opportunities.html", _opportunities_panel)
     timeline.register_panel("tasks", "sales/panels/tasks.html", _tasks_panel)
+    timeline.register_action("followup", "sales/panels/customer_actions.html")
 
 
 __all__ = ["register"]

@@ -187,6 +187,7 @@ def _detail_context(request, customer, *, relation_form=None, tag_form=None, sat
         "timeline": timeline.page(customer, kind=kind),
         "timeline_sources": timeline.sources(),
         "panels": {slot: _panel(slot, customer, user) for slot in timeline.PANEL_SLOTS},
+        "header_actions": timeline.actions(),
     }
     if can_change:
         context["tag_form"] = tag_form or TagsForm(tags=all_tags, current=current_tags)

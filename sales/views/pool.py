@@ -7,7 +7,7 @@ from django.core.paginator import Paginator
 from django.db.models import OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -176,8 +176,24 @@ def claim_customer(request, pk):
     return _back(request, reverse("sales:pool") + "?tab=customers")
 
 
+@login_required
+@require_POST
+def release_customer(request, pk):
+    """The owner gives a customer back to the pool (the cool-down then applies to them)."""
+    permissions.require(request.user, "sales.change")
+    customer = get_object_or_404(customers_for(request.user), pk=pk)
+    try:
+        services.release_customer(user=request.user, customer=customer)
+    except PoolError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(customer)
+    messages.success(request, _("%(name)s went back to the public pool.") % {"name": customer.name})
+    return redirect(reverse("customers:list"))
+
+
 urlpatterns = [
     path("pool/", pool, name="pool"),
     path("pool/leads/<int:pk>/claim/", claim_lead, name="pool_claim_lead"),
     path("pool/customers/<int:pk>/claim/", claim_customer, name="pool_claim_customer"),
+    path("pool/customers/<int:pk>/release/", release_customer, name="pool_release_customer"),
 ]
