@@ -157,6 +157,20 @@ def panel(slot):
     return _panels.get(slot)
 
 
+#: buttons other apps add to the 360 view's header (e.g. sales' "write a follow-up")
+_actions: dict[str, str] = {}
+
+
+def register_action(name, template_name):
+    """Add a header action of the 360 view: ``template_name`` is included beside the page's own
+    buttons with the page's context (``customer``, ``can_change``, ``user``)."""
+    _actions[name] = template_name
+
+
+def actions():
+    return list(_actions.values())
+
+
 # -- the customers app's own sources ------------------------------------------------------------
 
 def _orders(customer):

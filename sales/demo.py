@@ -2,11 +2,13 @@
 import datetime
 from decimal import Decimal
 
+from django.utils import timezone
+
 from crm.demo import REGIONS
 from customers.models import Customer
 
 from .models import (AssignmentRule, FollowUp, Lead, Opportunity, OpportunityStage, PoolRule, Reminder,
-                     ScoringRule, StageHistory)
+                     SalesSettings, ScoringRule, StageHistory)
 from .services.leads import grade_of
 from .services.opportunities import ensure_default_stages
 
@@ -15,6 +17,13 @@ SIZES = {
     "large": {"leads": 50_000, "opportunities": 30_000, "followups": 300_000, "reminders": 100_000},
 }
 BATCH = 5000
+#: every owned record was touched within this many days (the pool's rule allows 30)
+RECENT_TOUCH_DAYS = 21
+#: records the demo leaves at the pool's door: returned by the first recycle run (owners warned
+#: days ago) and warned by it (back in two days); the same handful in both sizes
+STALE = {"customers": 3, "leads": 2}
+DUE_SOON = {"customers": 2, "leads": 3}
+REMINDERS_DUE_TODAY = 4
 NEEDS = ["想给孩子报数学提高班", "咨询少儿英语外教课", "暑假托管", "编程兴趣课试听", "钢琴一对一", "", ""]
 CONTENTS = ["电话沟通了课程安排，家长比较关心师资", "微信发送了课程介绍和价格", "约了周六来校区试听",
             "家长说再考虑一下，下周回访", "没接电话", "到店参观，孩子很喜欢老师", "发了暑期班优惠信息"]
@@ -95,35 +104,155 @@ def seed(ctx):
 
     followups = []
     for index in range(size["followups"]):
-        customer_id, owner_id, department_id = owned[(index * 13) % len(owned)]
+        customer_id, owner_id, department_id = owned[index if index < len(owned) else (index * 13) % len(owned)]
+        # a working team: every owned customer was touched in the last three weeks, older
+        # touches go back months
+        at = (ctx.anchor - datetime.timedelta(days=rng.uniform(0.2, RECENT_TOUCH_DAYS)) if index < len(owned)
+              else ctx.moment(90 if ctx.size == "small" else 365))
         followups.append(FollowUp(
             customer_id=customer_id, created_by_id=owner_id, department_id=department_id,
             channel=rng.choice([c for c, _ in FollowUp.Channel.choices]),
             direction=FollowUp.Direction.INBOUND if rng.random() < 0.2 else FollowUp.Direction.OUTBOUND,
             outcome=rng.choice([o for o, _ in FollowUp.Outcome.choices]), content=rng.choice(CONTENTS),
-            at=ctx.moment(90 if ctx.size == "small" else 365),
+            at=at,
         ))
         if len(followups) >= BATCH:
             FollowUp.objects.bulk_create(followups)
             followups = []
     FollowUp.objects.bulk_create(followups)
 
-    reminders = []
-    for index in range(size["reminders"]):
-        customer_id, owner_id, _department_id = owned[(index * 11) % len(owned)]
-        due = ctx.anchor + datetime.timedelta(hours=rng.uniform(-48, 24 * 14))
-        reminders.append(Reminder(
-            owner_id=owner_id, customer_id=customer_id, due_at=due, title="回访客户",
-            next_notice_at=due - datetime.timedelta(days=1),
-            created_at=ctx.anchor - datetime.timedelta(days=3),
-        ))
-        if len(reminders) >= BATCH:
-            Reminder.objects.bulk_create(reminders)
-            reminders = []
-    Reminder.objects.bulk_create(reminders)
+    _reminders(ctx, owned, size["reminders"])
+    _living_pool(ctx)
     _targets(ctx)
     ctx.log(f"  sales: {size['leads']} leads, {size['opportunities']} opportunities, {size['followups']} follow-ups, "
             f"{size['reminders']} reminders")
+
+
+def _reminders(ctx, owned, count):
+    """Reminders set over the last days: some overdue (up to two days), a few due today (one per
+    rep, ``REMINDERS_DUE_TODAY`` in all), the rest over the next two weeks. The notices whose time has come
+    were sent when it came (their rows are written), so nothing old goes out at start-up."""
+    from .services.reminders import _schedule, parse_offsets
+
+    rng = ctx.rng
+    now = timezone.now()
+    today = timezone.localtime(ctx.anchor).replace(hour=0, minute=0, second=0, microsecond=0)
+    tomorrow = today + datetime.timedelta(days=1)
+    rows = []
+    for index in range(count):
+        customer_id, owner_id, _department_id = owned[(index * 11) % len(owned)]
+        if rng.random() < 0.15:  # overdue: due in the two days before today
+            due = today - datetime.timedelta(hours=rng.uniform(1, 47))
+        else:
+            due = tomorrow + datetime.timedelta(hours=rng.uniform(8, 24 * 13))
+        rows.append((owner_id, customer_id, due, "回访客户"))
+    by_owner = {}
+    for customer_id, owner_id, _department_id in owned:
+        by_owner.setdefault(owner_id, customer_id)
+    for hour, rep in zip((14, 15, 16, 17)[:REMINDERS_DUE_TODAY], ctx.reps):
+        if rep.pk in by_owner:
+            rows.append((rep.pk, by_owner[rep.pk], today + datetime.timedelta(hours=hour, minutes=30), "今天回访：确认试听时间"))
+    offsets = parse_offsets(SalesSettings.current().reminder_offsets)
+    escalate = SalesSettings.current().escalate_after_minutes
+    reminders, notices = [], []
+    for owner_id, customer_id, due, title in rows:
+        set_at = min(due - datetime.timedelta(days=rng.uniform(2, 6)), now - datetime.timedelta(hours=1))
+        reminder = Reminder(owner_id=owner_id, customer_id=customer_id, due_at=due, title=title,
+                            created_at=set_at, scheduled_at=set_at)
+        schedule = _schedule(reminder, offsets, escalate)
+        upcoming = [at for _o, at in schedule if at > now]
+        reminder.next_notice_at = min(upcoming) if upcoming else None
+        reminders.append(reminder)
+        notices.append([(offset, at) for offset, at in schedule if at <= now])
+        if len(reminders) >= BATCH:
+            _save_reminders(reminders, notices)
+            reminders, notices = [], []
+    _save_reminders(reminders, notices)
+
+
+def _save_reminders(reminders, notices):
+    from .models import ReminderNotice
+
+    created = Reminder.objects.bulk_create(reminders)
+    if created and created[0].pk is None:
+        created = list(Reminder.objects.order_by("-id")[:len(reminders)])[::-1]
+    ReminderNotice.objects.bulk_create([
+        ReminderNotice(reminder_id=reminder.pk, offset=offset, due_at=reminder.due_at, sent_at=at)
+        for reminder, sent in zip(created, notices) for offset, at in sent])
+
+
+def _living_pool(ctx):
+    """A business that has been running: the last touch of every record is where its follow-ups
+    say, prospects were taken over within the last months, and only a handful of records are at
+    the pool's door on day one — ``STALE`` owned records whose owners were warned days ago (the
+    first recycle run returns them), and ``DUE_SOON`` whose return date is two days away (the
+    first run warns their owners). Everything else is protected for a week or more."""
+    from django.db.models import Max, OuterRef, Subquery
+
+    from customers import deals
+    from crm.models import Notification
+
+    from .models import PoolMove, PoolWarning
+
+    rng = ctx.rng
+    anchor = ctx.anchor
+    last_touch = FollowUp.objects.filter(customer=OuterRef("pk")).order_by().values("customer")
+    Customer.objects.filter(followups__isnull=False).update(
+        last_followup_at=Subquery(last_touch.annotate(last=Max("at")).values("last")[:1]))
+    # prospects (never bought) were taken over within the last five months (before "no deal" is due)
+    prospects = list(Customer.objects.filter(owner__isnull=False).annotate(latest_deal=deals.latest_deal_at())
+                     .filter(latest_deal__isnull=True).order_by("id").values_list("pk", "created_at"))
+    for pk, created in prospects:
+        owned_since = max(created, anchor - datetime.timedelta(days=rng.uniform(25, 150)))
+        Customer.objects.filter(pk=pk).update(owned_since=owned_since)
+    # owned open leads: each touched lately (a follow-up row behind each touch)
+    leads = list(Lead.objects.filter(owner__isnull=False, status__in=Lead.OPEN_STATUSES).order_by("id")
+                 .values_list("pk", "owner_id", "department_id", "assigned_at"))
+    touches = []
+    for pk, owner_id, department_id, assigned in leads:
+        at = max(assigned, anchor - datetime.timedelta(days=rng.uniform(0.2, RECENT_TOUCH_DAYS)))
+        touches.append(FollowUp(lead_id=pk, created_by_id=owner_id, department_id=department_id,
+                                channel=FollowUp.Channel.PHONE, content=rng.choice(CONTENTS), at=at))
+    for start in range(0, len(touches), BATCH):
+        FollowUp.objects.bulk_create(touches[start:start + BATCH])
+    lead_touch = FollowUp.objects.filter(lead=OuterRef("pk")).order_by().values("lead")
+    Lead.objects.filter(followups__isnull=False).update(
+        last_followup_at=Subquery(lead_touch.annotate(last=Max("at")).values("last")[:1]))
+
+    rule = PoolRule.objects.first()
+    stale_at = anchor - datetime.timedelta(days=rule.days_without_followup + 5)
+    soon_at = anchor - datetime.timedelta(days=rule.days_without_followup - 2)
+    with_opportunity = set(Opportunity.objects.values_list("customer_id", flat=True))
+    candidates = [pk for pk, _created in prospects if pk not in with_opportunity]
+    customer_picks = [("customer", pk) for pk in candidates[:STALE["customers"] + DUE_SOON["customers"]]]
+    lead_picks = [("lead", pk) for pk, *_rest in leads[:STALE["leads"] + DUE_SOON["leads"]]]
+    stale = set(customer_picks[:STALE["customers"]] + lead_picks[:STALE["leads"]])
+    picks = customer_picks + lead_picks
+    for kind, pk in picks:
+        touched = stale_at if (kind, pk) in stale else soon_at
+        model = Customer if kind == "customer" else Lead
+        FollowUp.objects.filter(**{kind: pk}).filter(at__gt=touched).delete()
+        FollowUp.objects.filter(**{kind: pk}).update(at=touched)
+        record = model.objects.get(pk=pk)
+        if not FollowUp.objects.filter(**{kind: pk}).exists():
+            FollowUp.objects.create(**{kind: record}, created_by_id=record.owner_id,
+                                    department_id=record.department_id, content=rng.choice(CONTENTS), at=touched)
+        since = anchor - datetime.timedelta(days=rule.days_without_followup + 20)
+        if kind == "customer":
+            model.objects.filter(pk=pk).update(last_followup_at=touched, owned_since=since)
+        else:
+            model.objects.filter(pk=pk).update(last_followup_at=touched, assigned_at=since,
+                                               created_at=min(record.created_at, since))
+        if (kind, pk) in stale:  # warned four days ago, as the job did then
+            warned = anchor - datetime.timedelta(days=rule.warn_days + 1)
+            PoolWarning.objects.create(owner_id=record.owner_id, deadline=timezone.localdate(
+                warned + datetime.timedelta(days=rule.warn_days)), sent_at=warned, **{kind: record})
+            Notification.objects.create(recipient_id=record.owner_id, kind="pool_warning", created_at=warned,
+                                        url="/sales/leads/?mine=1", read_at=warned + datetime.timedelta(hours=2),
+                                        title=f"1 条记录将在 {rule.warn_days} 天内回收到公海", body=record.name)
+    # a history behind the pool: some records came back earlier and were claimed again
+    ctx.log(f"  pool: {len(stale)} records due back today (owners warned), "
+            f"{len(picks) - len(stale)} due within days; {PoolMove.objects.count()} moves so far")
 
 
 def _save_opportunities(batch):

@@ -217,7 +217,7 @@ class PoolRuleForm(StyledFormMixin, forms.ModelForm):
     class Meta:
         model = PoolRule
         fields = ["department", "days_without_followup", "days_without_deal", "exempt_stage", "warn_days", "cap",
-                  "reclaim_cooldown_days", "is_active"]
+                  "reclaim_cooldown_days", "recycle_paying_customers", "is_active"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

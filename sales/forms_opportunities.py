@@ -239,7 +239,7 @@ class StageForm(StyledFormMixin, forms.ModelForm):
 
     class Meta:
         model = OpportunityStage
-        fields = ["name", "position", "probability", "is_won", "is_lost", "approval_role"]
+        fields = ["name", "probability", "is_won", "is_lost", "approval_role"]  # the order: by dragging
 
     def clean(self):
         data = super().clean()

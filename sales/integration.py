@@ -1,8 +1,9 @@
 """What the sales app adds to the customer 360 view: follow-ups, opportunities and tickets in the
 timeline, and the open opportunities and reminders/tasks panels."""
+from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext_lazy as _
 
-from customers import timeline
+from customers import deals, timeline
 
 from .models import FollowUp, Opportunity, Reminder, ServiceTicket, Task
 
@@ -23,7 +24,13 @@ def _tasks_panel(customer, user):
     }
 
 
+def _latest_won_opportunity():
+    return Subquery(Opportunity.objects.filter(customer=OuterRef("pk"), stage__is_won=True, closed_at__isnull=False)
+                    .order_by("-closed_at").values("closed_at")[:1])
+
+
 def register():
+    deals.register("won_opportunity", _latest_won_opportunity)
     timeline.register(
         "follow_up", _("Follow-ups"),
         lambda customer: timeline.entries(FollowUp.objects.filter(customer=customer), "follow_up", "at"),
@@ -44,6 +51,7 @@ def register():
     )
     timeline.register_panel("opportunities", "sales/panels/opportunities.html", _opportunities_panel)
     timeline.register_panel("tasks", "sales/panels/tasks.html", _tasks_panel)
+    timeline.register_action("followup", "sales/panels/customer_actions.html")
 
 
 __all__ = ["register"]

@@ -195,6 +195,10 @@ class PoolRule(models.Model):
     warn_days = models.PositiveIntegerField(_("warn the owner days before"), default=3)
     cap = models.PositiveIntegerField(_("private records per rep, at most"), default=200)
     reclaim_cooldown_days = models.PositiveIntegerField(_("a rep may not re-claim a record for (days)"), default=7)
+    recycle_paying_customers = models.BooleanField(
+        _("paying customers return to the pool too"), default=False,
+        help_text=_("Off: a customer who ever bought (an order, a won opportunity) stays with the owner. On: such a "
+                    "customer returns after the days without a deal, never for lack of follow-ups within them."))
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -423,6 +427,9 @@ class Reminder(models.Model):
                                           help_text="When the next notice is due (the dispatcher's index).")
     completed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    scheduled_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                        help_text="When the due time was last set (created or rescheduled): a notice "
+                                                  "whose time was already past then is never sent.")
 
     class Meta:
         ordering = ["due_at", "id"]

@@ -381,6 +381,8 @@ def specs():
                     touches=("tracking_links",)),
                  Op("opportunity_new", _customer_query("sales:opportunity_create"), "sales.change", shows=True),
                  Op("followup_new", _customer_query("sales:followup_create"), "sales.change", shows=True),
+                 Op("release", lambda r, w: reverse("sales:pool_release_customer", args=[r.pk]), "sales.change",
+                    "POST", touches=("pool_moves", "ownership_changes")),
                  Op("task_new", _customer_query("sales:task_create"), "sales.change", shows=True),
                  Op("ticket_new", _customer_query("sales:ticket_create"), "sales.change", shows=True),
                  *_installed("customers:reveal", "customers.view_mobile",

@@ -135,12 +135,18 @@ def test_list_query_count_does_not_grow_with_rows(client, org, rows, django_asse
 
 
 def test_detail_page_shows_history(client, org):
-    customer = CustomerFactory(owner=org.rep1)
+    customer = CustomerFactory(owner=org.rep1, name="原名")
     client.force_login(org.rep1)
-    client.post(f"/customers/{customer.pk}/edit/", {"kind": "individual", "name": "改名", "source": "other",
-                                                     "mobile": customer.mobile})
+    response = client.post(f"/customers/{customer.pk}/edit/", {"kind": "individual", "name": "改名",
+                                                                "source": "other", "mobile": customer.mobile})
+    assert response.status_code == 302
     page = client.get(f"/customers/{customer.pk}/").content.decode()
-    assert "改名" in page
+    history = page[page.index('<i class="bi bi-clock-history"></i> 变更历史'):]
+    history = history[:history.index("</div></div>")]
+    # the edit is an entry of the history card, with who made it and the name before and after
+    assert history.count('class="history-item"') == 2  # created, then the edit
+    assert str(org.rep1) in history
+    assert "<strong>名称</strong>: 原名 → 改名" in history
 
 
 def test_filter_by_tags_any_and_all(client, org):

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from crm import permissions, privacy
+from crm.ui import history_for
 from crm.phone import mask_mobile
 
 from .. import services, timeline
@@ -187,6 +188,8 @@ def _detail_context(request, customer, *, relation_form=None, tag_form=None, sat
         "timeline": timeline.page(customer, kind=kind),
         "timeline_sources": timeline.sources(),
         "panels": {slot: _panel(slot, customer, user) for slot in timeline.PANEL_SLOTS},
+        "header_actions": timeline.actions(),
+        "history": history_for(customer, limit=10),
     }
     if can_change:
         context["tag_form"] = tag_form or TagsForm(tags=all_tags, current=current_tags)

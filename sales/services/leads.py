@@ -216,6 +216,9 @@ def convert_lead(*, lead, actor, opportunity_name="", opportunity_amount=None):
             notes="\n".join(filter(None, [lead.need, lead.note])),
         )
     lead.followups.update(customer=customer)
+    # open reminders and tasks follow the lead into the customer's 360 view
+    lead.reminders.filter(customer__isnull=True).update(customer=customer)
+    lead.tasks.filter(customer__isnull=True).update(customer=customer)
     tag_ids = list(lead.tags.values_list("pk", flat=True))
     if tag_ids:
         from customers.models import Tag

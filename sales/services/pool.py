@@ -1,15 +1,29 @@
 """公海: the public pool of leads and customers, protection, caps, cool-downs and recycling.
 
-A record with no owner sits in the pool of its department. Each department's ``PoolRule`` (or the
-nearest one above it) says when an owned record returns to the pool: N days without a follow-up,
-or M days without a deal; records with an open opportunity at or past the exempt stage stay. The
-owner is warned K days before. A rep holds at most ``cap`` private prospects (open leads plus
-customers who have not bought yet) and cannot re-claim a record the pool took from them for X days.
+Membership: a pool belongs to the department whose ``PoolRule`` governs it; the unowned records of
+that department and of every department below it that shares the rule sit in one pool, and every
+rep under that department sees and may claim them (``pool_q``).
+
+Protection: an owned record returns to the pool after N days without a follow-up or M days without
+a deal. A deal is an order, a won opportunity or a signed contract (``customers.deals``); "no deal"
+counts from the latest one (or from when the owner got the record, if later). A customer who
+bought within the last M days is never recycled for lack of follow-ups, and customers who ever
+bought stay with their owner altogether unless the rule's ``recycle_paying_customers`` is on.
+Records with an open opportunity at or past the exempt stage stay.
+
+Warnings: the owner is warned K days before the return date, once per record and return date
+(``PoolWarning``, unique per record, owner and date); a record is recycled only when its owner was
+warned at least K days before (unless K = 0), so a record found overdue is warned first and
+returns K days later.
+
+Caps and cool-down: a rep holds at most ``cap`` private prospects (open leads plus customers who
+have not bought yet) and cannot re-claim, for X days, a record they let go of in any way: recycled,
+released, or re-assigned away.
 """
 import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
@@ -17,11 +31,14 @@ from django.utils.translation import gettext as _
 
 from crm.models import Department, User
 from crm.notifications import notify
+from customers import deals
 from customers.models import Customer, LifecycleStage, OwnershipChange
 
 from ..models import Lead, Opportunity, PoolMove, PoolRule, PoolWarning
 
 RECYCLE_REASONS = (PoolMove.Reason.RECYCLED_NO_FOLLOWUP, PoolMove.Reason.RECYCLED_NO_DEAL)
+#: every way a rep lets go of a record (the cool-down applies to each)
+LET_GO_REASONS = RECYCLE_REASONS + (PoolMove.Reason.RELEASED, PoolMove.Reason.REASSIGNED)
 
 
 class PoolError(ValidationError):
@@ -52,6 +69,15 @@ def private_count(user):
     return leads + customers
 
 
+def let_go_recently(user, *, lead=None, customer=None, since):
+    """Whether ``user`` let go of the record (recycled, released, re-assigned away) since ``since``."""
+    if lead is not None:
+        return PoolMove.objects.filter(lead=lead, from_owner=user, at__gte=since).exclude(to_owner=user).exists()
+    return (PoolMove.objects.filter(customer=customer, from_owner=user, at__gte=since).exclude(to_owner=user).exists()
+            or OwnershipChange.objects.filter(customer=customer, from_owner=user, changed_at__gte=since)
+            .exclude(to_owner=user).exists())
+
+
 def _check_claim(user, *, rule, lead=None, customer=None, now):
     if rule is None:
         return
@@ -59,10 +85,8 @@ def _check_claim(user, *, rule, lead=None, customer=None, now):
         raise PoolError(_("You already hold %(cap)d private records, the most allowed.") % {"cap": rule.cap},
                         code="cap")
     since = now - datetime.timedelta(days=rule.reclaim_cooldown_days)
-    recent = PoolMove.objects.filter(from_owner=user, reason__in=RECYCLE_REASONS, at__gte=since)
-    recent = recent.filter(lead=lead) if lead is not None else recent.filter(customer=customer)
-    if rule.reclaim_cooldown_days and recent.exists():
-        raise PoolError(_("The pool took this record from you recently; you may claim it again after "
+    if rule.reclaim_cooldown_days and let_go_recently(user, lead=lead, customer=customer, since=since):
+        raise PoolError(_("You let go of this record recently; you may claim it again after "
                           "%(days)d days.") % {"days": rule.reclaim_cooldown_days}, code="cooldown")
 
 
@@ -104,48 +128,86 @@ def claim_customer(*, user, customer_id, now=None):
 
 
 @transaction.atomic
-def release_lead(*, user, lead):
-    """The owner gives a lead back to the pool."""
-    if lead.owner_id != user.pk:
+def release_lead(*, user, lead, now=None):
+    """The owner gives a lead back to the pool (the cool-down then keeps them from re-claiming it)."""
+    now = now or timezone.now()
+    if lead.owner_id != user.pk or not Lead.objects.filter(pk=lead.pk, owner=user).update(owner=None):
         raise PoolError(_("Only the owner can release this lead."), code="not_owner")
-    Lead.objects.filter(pk=lead.pk).update(owner=None)
-    PoolMove.objects.create(lead=lead, from_owner=user, reason=PoolMove.Reason.RELEASED, by=user)
+    PoolMove.objects.create(lead=lead, from_owner=user, reason=PoolMove.Reason.RELEASED, by=user, at=now)
 
+
+@transaction.atomic
+def release_customer(*, user, customer, now=None):
+    """The owner gives a customer back to the pool of its department (the cool-down applies)."""
+    now = now or timezone.now()
+    if customer.owner_id != user.pk or not Customer.objects.filter(pk=customer.pk, owner=user).update(owner=None):
+        raise PoolError(_("Only the owner can release this customer."), code="not_owner")
+    PoolMove.objects.create(customer=customer, from_owner=user, reason=PoolMove.Reason.RELEASED, by=user, at=now)
+    OwnershipChange.objects.create(customer=customer, from_owner=user, changed_by=user,
+                                   reason=OwnershipChange.Reason.POOL, changed_at=now)
+
+
+# --- recycling ------------------------------------------------------------------------------
 
 def _exempt_customer_ids(rule):
-    if rule.exempt_stage is None:
-        return Opportunity.objects.none().values("customer_id")
     return (Opportunity.objects.filter(closed_at__isnull=True, stage__position__gte=rule.exempt_stage.position)
             .values("customer_id"))
 
 
-def _deadlines(rule, now):
-    return (now - datetime.timedelta(days=rule.days_without_followup),
-            now - datetime.timedelta(days=rule.days_without_deal))
+def _days(n):
+    return datetime.timedelta(days=n)
 
 
-def _lead_candidates(department_ids, rule, now):
-    no_followup, no_deal = _deadlines(rule, now)
+def _lead_candidates(department_ids, rule, horizon):
+    """Owned open leads whose return date falls before ``horizon``: (pk, owner, name, due, reason)."""
     base = Lead.objects.filter(department_id__in=department_ids, owner__isnull=False, status__in=Lead.OPEN_STATUSES)
     if rule.exempt_stage is not None:
         base = base.exclude(pk__in=Opportunity.objects.filter(
             closed_at__isnull=True, stage__position__gte=rule.exempt_stage.position, lead__isnull=False,
         ).values("lead_id"))
-    touched = Greatest(Coalesce("last_followup_at", "assigned_at", "created_at"),
-                       Coalesce("assigned_at", "created_at"))
-    base = base.annotate(touched=touched, since=Coalesce("assigned_at", "created_at"))
-    return (base.filter(touched__lt=no_followup), base.filter(since__lt=no_deal).exclude(touched__lt=no_followup))
+    since = Coalesce("assigned_at", "created_at")
+    base = base.annotate(touched=Greatest(Coalesce("last_followup_at", since), since), since=since)
+    rows = base.filter(Q(touched__lt=horizon - _days(rule.days_without_followup))
+                       | Q(since__lt=horizon - _days(rule.days_without_deal)))
+    result = []
+    for pk, owner_id, name, touched, since_at in rows.values_list("pk", "owner_id", "name", "touched", "since"):
+        result.append(_due("lead", pk, owner_id, name, rule, touched=touched, dealt=since_at, latest_deal=None))
+    return result
 
 
-def _customer_candidates(department_ids, rule, now):
-    no_followup, no_deal = _deadlines(rule, now)
-    base = Customer.objects.filter(department_id__in=department_ids, owner__isnull=False).exclude(
-        pk__in=_exempt_customer_ids(rule))
-    touched = Greatest(Coalesce("last_followup_at", "owned_since", "created_at"),
-                       Coalesce("owned_since", "created_at"))
-    dealt = Greatest(Coalesce("last_order_at", "owned_since", "created_at"), Coalesce("owned_since", "created_at"))
-    base = base.annotate(touched=touched, dealt=dealt)
-    return base.filter(touched__lt=no_followup), base.filter(dealt__lt=no_deal).exclude(touched__lt=no_followup)
+def _customer_candidates(department_ids, rule, horizon):
+    """Owned customers whose return date falls before ``horizon``: (kind, pk, owner, name, due, reason)."""
+    base = Customer.objects.filter(department_id__in=department_ids, owner__isnull=False)
+    if rule.exempt_stage is not None:
+        base = base.exclude(pk__in=_exempt_customer_ids(rule))
+    since = Coalesce("owned_since", "created_at")
+    base = base.annotate(touched=Greatest(Coalesce("last_followup_at", since), since), since=since,
+                         latest_deal=deals.latest_deal_at())
+    if not rule.recycle_paying_customers:
+        base = base.filter(latest_deal__isnull=True)
+    no_deal_since = horizon - _days(rule.days_without_deal)
+    rows = base.filter(
+        Q(touched__lt=horizon - _days(rule.days_without_followup))
+        & (Q(latest_deal__isnull=True) | Q(latest_deal__lt=no_deal_since))
+        | Q(since__lt=no_deal_since) & (Q(latest_deal__isnull=True) | Q(latest_deal__lt=no_deal_since)))
+    result = []
+    for pk, owner_id, name, touched, since_at, latest in rows.values_list(
+            "pk", "owner_id", "name", "touched", "since", "latest_deal"):
+        dealt = max(since_at, latest) if latest else since_at
+        result.append(_due("customer", pk, owner_id, name, rule, touched=touched, dealt=dealt, latest_deal=latest))
+    return result
+
+
+def _due(kind, pk, owner_id, name, rule, *, touched, dealt, latest_deal):
+    """When the record returns and why: N days after the last touch (but not while a deal is
+    fresher than M days), or M days after the last deal (or the owner's start)."""
+    followup_due = touched + _days(rule.days_without_followup)
+    if latest_deal is not None:
+        followup_due = max(followup_due, latest_deal + _days(rule.days_without_deal))
+    deal_due = dealt + _days(rule.days_without_deal)
+    if followup_due < deal_due:
+        return kind, pk, owner_id, name, followup_due, PoolMove.Reason.RECYCLED_NO_FOLLOWUP
+    return kind, pk, owner_id, name, deal_due, PoolMove.Reason.RECYCLED_NO_DEAL
 
 
 def _group_departments():
@@ -155,64 +217,100 @@ def _group_departments():
     return groups.values()
 
 
+def due_records(rule, department_ids, *, horizon):
+    """Every owned record governed by ``rule`` whose return date is before ``horizon``."""
+    return _lead_candidates(department_ids, rule, horizon) + _customer_candidates(department_ids, rule, horizon)
+
+
 def recycle(*, now=None, batch_size=2000):
-    """The beat job: return every record whose protection ran out to its department's pool, with
-    a PoolMove saying why; warn owners K days ahead (once per record and deadline)."""
+    """The beat job: warn owners K days before a record's return date (once per record and date),
+    and return to the pool every record whose date has come and whose owner was warned at least K
+    days ago, with a PoolMove saying why. Safe to run twice and at any hour."""
     now = now or timezone.now()
     moved = {"leads": 0, "customers": 0, "warned": 0}
     for rule, department_ids in _group_departments():
-        for reason, queryset in zip(RECYCLE_REASONS, _lead_candidates(department_ids, rule, now)):
-            ids = list(queryset.values_list("pk", "owner_id"))
-            for start in range(0, len(ids), batch_size):
-                chunk = ids[start:start + batch_size]
-                with transaction.atomic():
-                    Lead.objects.filter(pk__in=[pk for pk, _ in chunk], owner__isnull=False).update(owner=None)
-                    PoolMove.objects.bulk_create([PoolMove(lead_id=pk, from_owner_id=owner, reason=reason, at=now)
-                                                  for pk, owner in chunk])
-                moved["leads"] += len(chunk)
-        for reason, queryset in zip(RECYCLE_REASONS, _customer_candidates(department_ids, rule, now)):
-            ids = list(queryset.values_list("pk", "owner_id"))
-            for start in range(0, len(ids), batch_size):
-                chunk = ids[start:start + batch_size]
-                with transaction.atomic():
-                    Customer.objects.filter(pk__in=[pk for pk, _ in chunk], owner__isnull=False).update(owner=None)
-                    PoolMove.objects.bulk_create([PoolMove(customer_id=pk, from_owner_id=owner, reason=reason, at=now)
-                                                  for pk, owner in chunk])
-                    OwnershipChange.objects.bulk_create([
-                        OwnershipChange(customer_id=pk, from_owner_id=owner, reason=OwnershipChange.Reason.POOL,
-                                        changed_at=now) for pk, owner in chunk])
-                moved["customers"] += len(chunk)
-        if rule.warn_days:
-            moved["warned"] += _warn(rule, department_ids, now)
+        candidates = due_records(rule, department_ids, horizon=now + _days(rule.warn_days))
+        warned = _warnings_of(candidates)
+        to_warn, to_recycle = [], []
+        for record in candidates:
+            kind, pk, owner_id, _name, due, _reason = record
+            if rule.warn_days == 0:
+                if due <= now:
+                    to_recycle.append(record)
+                continue
+            sent = [at for at in warned.get((kind, pk, owner_id), ()) if at >= due - _days(rule.warn_days)]
+            if not sent:
+                to_warn.append(record)
+            elif due <= now and min(sent) <= now - _days(rule.warn_days):
+                to_recycle.append(record)
+        moved["warned"] += _warn(rule, to_warn, now)
+        for start in range(0, len(to_recycle), batch_size):
+            leads, customers = _return_to_pool(to_recycle[start:start + batch_size], now)
+            moved["leads"] += leads
+            moved["customers"] += customers
     return moved
 
 
-def _warn(rule, department_ids, now):
-    """Tell owners about records that will return to the pool within K days (once each)."""
-    ahead = now + datetime.timedelta(days=rule.warn_days)
-    sent = 0
+def _warnings_of(candidates):
+    """(kind, pk, owner) → the times warnings were sent for it."""
+    result = {}
+    for kind in ("lead", "customer"):
+        ids = [pk for k, pk, *_rest in candidates if k == kind]
+        for start in range(0, len(ids), 5000):
+            for pk, owner_id, sent_at in PoolWarning.objects.filter(**{f"{kind}_id__in": ids[start:start + 5000]}) \
+                    .values_list(f"{kind}_id", "owner_id", "sent_at"):
+                result.setdefault((kind, pk, owner_id), []).append(sent_at)
+    return result
+
+
+def _return_to_pool(records, now):
+    """Recycle ``records`` (still owned by the owner they were chosen for) in one transaction."""
+    counts = []
+    with transaction.atomic():
+        for kind, model in (("lead", Lead), ("customer", Customer)):
+            planned = {pk: (owner_id, reason) for k, pk, owner_id, _n, _d, reason in records if k == kind}
+            if not planned:
+                counts.append(0)
+                continue
+            locked = model.objects.select_for_update().filter(pk__in=list(planned)).values_list("pk", "owner_id")
+            chosen = [(pk, owner_id) for pk, owner_id in locked if owner_id is not None and planned[pk][0] == owner_id]
+            model.objects.filter(pk__in=[pk for pk, _o in chosen]).update(owner=None)
+            PoolMove.objects.bulk_create([PoolMove(**{f"{kind}_id": pk}, from_owner_id=owner_id, at=now,
+                                                   reason=planned[pk][1]) for pk, owner_id in chosen])
+            if kind == "customer":
+                OwnershipChange.objects.bulk_create([
+                    OwnershipChange(customer_id=pk, from_owner_id=owner_id, reason=OwnershipChange.Reason.POOL,
+                                    changed_at=now) for pk, owner_id in chosen])
+            counts.append(len(chosen))
+    return counts
+
+
+def _warn(rule, records, now):
+    """Tell owners which records return to the pool and when (one warning per record, owner and
+    return date; the date is the record's return date, or K days from now if that is later)."""
     per_owner = {}
-    for kind, candidates in (("lead", _lead_candidates(department_ids, rule, ahead)),
-                             ("customer", _customer_candidates(department_ids, rule, ahead))):
-        for queryset in candidates:
-            for pk, owner_id, name in queryset.values_list("pk", "owner_id", "name")[:5000]:
-                per_owner.setdefault(owner_id, []).append((kind, pk, name))
-    deadline = ahead.date()
-    for owner_id, records in per_owner.items():
-        fresh = []
-        for kind, pk, name in records:
+    for kind, pk, owner_id, name, due, _reason in records:
+        deadline = timezone.localdate(max(due, now + _days(rule.warn_days)))
+        try:
             with transaction.atomic():
                 _warning, created = PoolWarning.objects.get_or_create(
-                    owner_id=owner_id, deadline=deadline, **{kind + "_id": pk})
-            if created:
-                fresh.append(name)
-        if fresh:
-            with transaction.atomic():
-                notify(recipient=User.objects.get(pk=owner_id), kind="pool_warning", url="/sales/leads/?mine=1",
-                       title=_("%(count)d of your records return to the public pool within %(days)d days")
-                       % {"count": len(fresh), "days": rule.warn_days},
-                       body="、".join(fresh[:20]) + ("…" if len(fresh) > 20 else ""))
-            sent += len(fresh)
+                    owner_id=owner_id, deadline=deadline, **{kind + "_id": pk}, defaults={"sent_at": now})
+                if not created:  # the same date again after the record was reset: warn afresh
+                    PoolWarning.objects.filter(pk=_warning.pk).update(sent_at=now)
+        except IntegrityError:  # a parallel run wrote it first
+            continue
+        per_owner.setdefault(owner_id, []).append((name, deadline))
+    sent = 0
+    for owner_id, items in per_owner.items():
+        names = [name for name, _d in items]
+        first = min(deadline for _n, deadline in items)
+        with transaction.atomic():
+            notify(recipient=User.objects.get(pk=owner_id), kind="pool_warning", url="/sales/leads/?mine=1",
+                   title=_("%(count)d of your records return to the public pool within %(days)d days")
+                   % {"count": len(items), "days": rule.warn_days},
+                   body=_("From %(date)s: ") % {"date": first.strftime("%Y-%m-%d")}
+                   + "、".join(names[:20]) + ("…" if len(names) > 20 else ""))
+        sent += len(items)
     return sent
 
 
@@ -221,18 +319,35 @@ def last_moves(lead=None, customer=None):
     return qs.filter(lead=lead) if lead is not None else qs.filter(customer=customer)
 
 
-def pool_q(user):
-    """The pool a user sees: unowned records of their department and the ones below it (or of
-    every department in a wider data scope)."""
+def pool_department_ids(user):
+    """The departments whose unowned records form the pool ``user`` sees: every department that
+    shares the pool rule governing the user's department (the pool of the department that owns
+    the rule, from the team up to it and down to every department below that shares it); with no
+    rule, the user's department and those below it without a rule of their own; plus, for the
+    department scopes, the departments in the user's data scope."""
     from crm import permissions
     from crm.models import DataScope
 
-    scope = permissions.effective_scope(user)
-    if scope == DataScope.ALL:
+    ids = set()
+    if user.department_id:
+        rules = rules_by_department()
+        rule = rules.get(user.department_id)
+        if rule is not None:
+            ids = {department_id for department_id, other in rules.items() if other.pk == rule.pk}
+        else:
+            below = Department.objects.filter(path__startswith=user.department.path).values_list("id", flat=True)
+            ids = {department_id for department_id in below if department_id not in rules}
+    if permissions.effective_scope(user) in (DataScope.DEPARTMENT, DataScope.DEPARTMENT_TREE):
+        ids |= permissions.scope_department_ids(user)
+    return ids
+
+
+def pool_q(user):
+    """The pool a user sees: the unowned records of ``pool_department_ids`` (every unowned record
+    in the "everything" scope)."""
+    from crm import permissions
+    from crm.models import DataScope
+
+    if permissions.effective_scope(user) == DataScope.ALL:
         return Q(owner__isnull=True)
-    if scope == DataScope.SELF:
-        ids = set(Department.objects.filter(path__startswith=user.department.path).values_list("id", flat=True)) \
-            if user.department_id else set()
-    else:
-        ids = permissions.scope_department_ids(user)
-    return Q(owner__isnull=True, department_id__in=sorted(ids))
+    return Q(owner__isnull=True, department_id__in=sorted(pool_department_ids(user)))

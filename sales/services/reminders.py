@@ -7,7 +7,8 @@ owner's manager (escalation). The proof of a sent notice is a ``ReminderNotice``
 locks the reminders it works on (SKIP LOCKED), so a second beat process, a duplicate tick or a
 retried task finds the notices already written or the rows busy; a killed worker's transaction
 rolls back and the next tick sends what it had not committed. A notice whose time has passed is
-still sent (late, but sent), unless its time was before the reminder existed.
+still sent (late, but sent), unless its time had already passed when the reminder was created or
+last rescheduled (``scheduled_at``): an overdue reminder never announces "in 1 day".
 """
 import datetime
 
@@ -53,8 +54,9 @@ def _next_notice_at(reminder, settings=None, after=None):
 @transaction.atomic
 def create_reminder(*, owner, title, due_at, customer=None, lead=None, followup=None, task=None, offsets=""):
     parse_offsets(offsets)
+    now = timezone.now()
     reminder = Reminder(owner=owner, title=title[:200], due_at=due_at, customer=customer, lead=lead,
-                        followup=followup, task=task, offsets=offsets, created_at=timezone.now())
+                        followup=followup, task=task, offsets=offsets, created_at=now, scheduled_at=now)
     reminder.next_notice_at = _next_notice_at(reminder)
     reminder.save()
     return reminder
@@ -74,11 +76,14 @@ def complete_reminder(*, reminder, actor=None):
 @transaction.atomic
 def reschedule_reminder(*, reminder, due_at):
     """Snooze or move a reminder; its notices start over for the new time."""
-    if due_at <= timezone.now():
+    now = timezone.now()
+    if due_at <= now:
         raise ValidationError({"due_at": _("Choose a time in the future.")})
     reminder.due_at = due_at
+    reminder.scheduled_at = now
     Reminder.objects.filter(pk=reminder.pk).update(due_at=due_at, status=Reminder.Status.OPEN, completed_at=None,
-                                                   next_notice_at=_next_notice_at(reminder, after=timezone.now()))
+                                                   scheduled_at=now,
+                                                   next_notice_at=_next_notice_at(reminder, after=now))
 
 
 def manager_of(user):
@@ -100,7 +105,8 @@ def _schedule(reminder, default_offsets, escalate_after):
     pairs = [(o, reminder.due_at - datetime.timedelta(minutes=o)) for o in offsets]
     pairs.append((DUE, reminder.due_at))
     pairs.append((-escalate_after, reminder.due_at + datetime.timedelta(minutes=escalate_after)))
-    return [(o, at) for o, at in pairs if at >= reminder.created_at - datetime.timedelta(minutes=1)]
+    start = reminder.scheduled_at or reminder.created_at
+    return [(o, at) for o, at in pairs if at >= start - datetime.timedelta(minutes=1)]
 
 
 def _text(reminder, offset, now):

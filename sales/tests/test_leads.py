@@ -43,6 +43,10 @@ def test_score_and_grade_follow_the_rules(org, scoring):
 
 
 def test_api_capture_scores_assigns_round_robin_and_reports_duplicates(client, org, scoring, leads_api):
+    from crm.models import Role
+    from crm.tests.factories import UserFactory
+
+    rep5 = UserFactory(username="rep5", role=Role.REP, department=org.sales1)  # 销售一部: rep2 and rep5
     AssignmentRule.objects.create(team=org.sales1, position=1)
     first = post_lead(client, leads_api)
     assert first.status_code == 201
@@ -53,8 +57,9 @@ def test_api_capture_scores_assigns_round_robin_and_reports_duplicates(client, o
     assert second.json()["status"] == "duplicate"
     assert Lead.objects.get(pk=second.json()["id"]).owner is None  # never assigned twice
     third = post_lead(client, leads_api, name="周先生", mobile="13912340001")
-    owners = [Lead.objects.get(pk=first.json()["id"]).owner, Lead.objects.get(pk=third.json()["id"]).owner]
-    assert set(owners) == {org.rep2} or owners[0] != owners[1]  # round-robin over the team's reps
+    fourth = post_lead(client, leads_api, name="吴女士", mobile="13912340002")
+    owners = [Lead.objects.get(pk=response.json()["id"]).owner for response in (first, third, fourth)]
+    assert owners == [org.rep2, rep5, org.rep2]  # round-robin over the team's reps, in turn
 
 
 def test_api_lead_validation_names_the_field(client, org, leads_api):

@@ -31,6 +31,7 @@ def claim(client, lead, **extra):
 
 
 def test_pool_lists_only_unowned_records_of_the_users_departments(client, org, rule):
+    PoolRule.objects.create(department=org.sales2)  # 销售二部 keeps a pool of its own
     LeadFactory(owner=None, department=org.team1, name="一组公海线索", mobile="13911112222")
     LeadFactory(owner=None, department=org.sales2, name="二部公海线索")
     LeadFactory(owner=org.rep2, name="有主的线索")
@@ -87,6 +88,7 @@ def test_claiming_twice_oneself_says_it_is_yours(client, org, rule):
 
 
 def test_claim_outside_the_users_pool_is_404(client, org, rule):
+    PoolRule.objects.create(department=org.sales2)  # 销售二部 keeps a pool of its own
     lead = LeadFactory(owner=None, department=org.sales2)
     client.force_login(org.rep1)
     assert client.post(f"{URL}leads/{lead.pk}/claim/").status_code == 404
@@ -113,6 +115,7 @@ def test_cap_refusal_is_shown_and_the_count_against_the_cap(client, org, rule):
 def test_cooldown_refusal_is_shown_and_marked_on_the_row(client, org, rule):
     now = timezone.now()
     lead = LeadFactory(owner=org.rep1, assigned_at=now - datetime.timedelta(days=20), name="回收的线索")
+    services.recycle(now=now - datetime.timedelta(days=3))  # the owner is warned first
     services.recycle(now=now)
     lead.refresh_from_db()
     assert lead.owner is None
@@ -120,7 +123,7 @@ def test_cooldown_refusal_is_shown_and_marked_on_the_row(client, org, rule):
     page = client.get(URL).content.decode()
     assert "回收的线索" in page and 'data-testid="cooldown"' in page
     response = claim(client, lead)
-    assert "The pool took this record from you recently" in response.content.decode()
+    assert "You let go of this record recently" in response.content.decode()
     client.force_login(org.rep2)  # another rep may take it
     assert "回收的线索 is yours now." in claim(client, lead).content.decode()
 
@@ -128,7 +131,10 @@ def test_cooldown_refusal_is_shown_and_marked_on_the_row(client, org, rule):
 def test_cooldown_ends_after_x_days(client, org, rule):
     start = datetime.datetime(2026, 3, 2, 2, 0, tzinfo=datetime.timezone.utc)
     lead = LeadFactory(owner=org.rep1, assigned_at=start - datetime.timedelta(days=20))
+    services.recycle(now=start - datetime.timedelta(days=3))
     services.recycle(now=start)
+    lead.refresh_from_db()
+    assert lead.owner is None
     client.force_login(org.rep1)
     with time_machine.travel(start + datetime.timedelta(days=7, minutes=1), tick=False):
         claim(client, lead)

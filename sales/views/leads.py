@@ -1,5 +1,7 @@
 """Lead pages: the inbox (list, filters, bulk assign, export), the create and edit forms, and the
 lead page with its actions (convert, release to the pool, assign). Claiming lives in pool.py."""
+import datetime
+
 from auditlog.models import LogEntry
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -18,7 +20,7 @@ from customers.selectors import customers_for, may_see_mobile
 from .. import services
 from ..filters import LeadFilter
 from ..forms_leads import ConvertForm, LeadForm
-from ..models import Lead, SalesSettings, ScoringRule
+from ..models import Lead, PoolMove, SalesSettings, ScoringRule
 from ..services.leads import score_of
 from ..services.pool import PoolError
 from ..tables import LeadTable, iso_or_none
@@ -167,6 +169,20 @@ def _score_lines(lead):
     return lines
 
 
+def _moves(lead):
+    """The lead's moves, newest first; a move from nobody reads "public pool" only when the lead
+    was in the pool before it (claimed, returned earlier, or left unassigned for a while), never
+    for a lead assigned as it arrived."""
+    moves = list(lead.moves.select_related("from_owner", "to_owner", "by")[:50])
+    in_pool = False
+    for move in reversed(moves):  # oldest first
+        move.from_pool = move.from_owner_id is None and (
+            in_pool or move.reason == PoolMove.Reason.CLAIMED
+            or move.at - lead.created_at > datetime.timedelta(minutes=1))
+        in_pool = move.to_owner_id is None
+    return moves
+
+
 def _history(lead):
     """``history_for`` with the content type joined (the change display reads it per entry)."""
     return LogEntry.objects.get_for_object(lead).select_related("actor", "content_type").order_by("-timestamp")[:50]
@@ -201,11 +217,12 @@ def _render_detail(request, lead, *, convert_form=None, assign_form=None, status
         "existing_customer_visible": lead.existing_customer_id in open_customers,
         "customer_visible": lead.customer_id in open_customers,
         "followups": lead.followups.select_related("created_by")[:50],
-        "moves": lead.moves.select_related("from_owner", "to_owner", "by")[:50],
+        "moves": _moves(lead),
         "history": _history(lead),
         "can_change": can_change,
         "can_convert": can_change and lead.status != Lead.Status.CONVERTED,
         "can_release": lead.owner_id == user.pk and lead.is_open,
+        "can_followup": can_change and lead.anonymized_at is None,
         "can_assign": can_assign and lead.is_open,
         "can_claim": can_change and lead.owner_id is None and lead.is_open,
         "convert_form": convert_form or ConvertForm(),

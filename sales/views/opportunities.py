@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum, Value, Window
 from django.db.models.functions import Coalesce, RowNumber
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import Context
 from django.template.base import render_value_in_context
@@ -554,7 +554,9 @@ def stage_form(request, pk=None):
     instance = get_object_or_404(OpportunityStage, pk=pk) if pk else None
     form = StageForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
-        form.save()  # configuration, like the other sales rules
+        from ..services.stages import save_stage
+
+        save_stage(stage=form.save(commit=False))  # configuration, like the other sales rules
         messages.success(request, _("Stage %(name)s saved.") % {"name": form.instance.name})
         return redirect("sales:stages")
     return render(request, "crm/admin/form.html", {
@@ -562,8 +564,37 @@ def stage_form(request, pk=None):
         "title": _("Edit stage") if pk else _("New stage")})
 
 
+@login_required
+@require_POST
+def stage_order(request):
+    """The stages page's drag and drop: the ids in their new order (JSON answer), or one stage a
+    step up or down (the buttons, for keyboards and phones)."""
+    from ..services.stages import move_stage_position, reorder_stages
+
+    permissions.require(request.user, "sales.configure")
+    try:
+        if request.POST.get("stage"):
+            stage = get_object_or_404(OpportunityStage, pk=request.POST["stage"]) \
+                if request.POST["stage"].isdigit() else None
+            if stage is None:
+                raise Http404
+            move_stage_position(stage=stage, step=-1 if request.POST.get("direction") == "up" else 1)
+        else:
+            reorder_stages(ids=request.POST.getlist("order"))
+    except ValidationError as exc:
+        if _wants_json(request):
+            return JsonResponse({"ok": False, "message": " ".join(exc.messages), "code": exc.code}, status=409)
+        messages.error(request, " ".join(exc.messages))
+        return redirect("sales:stages")
+    if _wants_json(request):
+        return JsonResponse({"ok": True, "message": _("Stage order saved.")})
+    messages.success(request, _("Stage order saved."))
+    return redirect("sales:stages")
+
+
 urlpatterns = [
     path("opportunities/", OpportunityListView.as_view(), name="opportunities"),
+    path("opportunities/stages/order/", stage_order, name="stage_order"),
     path("opportunities/board/", board, name="board"),
     path("opportunities/new/", opportunity_create, name="opportunity_create"),
     path("opportunities/stages/", stages, name="stages"),

@@ -7,7 +7,7 @@ from django.core.paginator import Paginator
 from django.db.models import OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -24,7 +24,7 @@ from customers.selectors import customers_for
 
 from .. import services
 from ..models import Lead, PoolMove
-from ..services.pool import RECYCLE_REASONS, PoolError, pool_q, private_count, rules_by_department
+from ..services.pool import LET_GO_REASONS, PoolError, pool_q, private_count, rules_by_department
 
 TABS = ("leads", "customers")
 
@@ -91,7 +91,7 @@ def pool(request):
     if longest and records:
         subject = "lead_id" if tab == "leads" else "customer_id"
         for record_id, at in PoolMove.objects.filter(
-                from_owner=user, reason__in=RECYCLE_REASONS, at__gte=now - datetime.timedelta(days=longest),
+                from_owner=user, reason__in=LET_GO_REASONS, at__gte=now - datetime.timedelta(days=longest),
                 **{f"{subject}__in": [r.pk for r in records]}).values_list(subject, "at"):
             recent[record_id] = max(at, recent.get(record_id, at))
     for record in records:
@@ -177,8 +177,24 @@ def claim_customer(request, pk):
     return _back(request, reverse("sales:pool") + "?tab=customers")
 
 
+@login_required
+@require_POST
+def release_customer(request, pk):
+    """The owner gives a customer back to the pool (the cool-down then applies to them)."""
+    permissions.require(request.user, "sales.change")
+    customer = get_object_or_404(customers_for(request.user), pk=pk)
+    try:
+        services.release_customer(user=request.user, customer=customer)
+    except PoolError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(customer)
+    messages.success(request, _("%(name)s went back to the public pool.") % {"name": customer.name})
+    return redirect(reverse("customers:list"))
+
+
 urlpatterns = [
     path("pool/", pool, name="pool"),
     path("pool/leads/<int:pk>/claim/", claim_lead, name="pool_claim_lead"),
     path("pool/customers/<int:pk>/claim/", claim_customer, name="pool_claim_customer"),
+    path("pool/customers/<int:pk>/release/", release_customer, name="pool_release_customer"),
 ]
