@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test bench loadtest faults backup-check upgrade-check prepare install install-dev translations messages screenshots clean
+.PHONY: run test bench simulate loadtest faults backup-check upgrade-check prepare install install-dev translations messages screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,13 @@ test: install-dev translations
 
 bench: install-dev translations
 	$(BIN)/python -m bench
+
+# A month of operation on a database of its own: DAYS=45 SEED=1 START=<today>; KEEP_GOING=1 checks every day.
+DAYS ?= 45
+SEED ?= 1
+simulate: install-dev translations
+	$(BIN)/python -m bench.simulation --days $(DAYS) --seed $(SEED) $(if $(START),--start $(START)) \
+		$(if $(KEEP_GOING),--keep-going)
 
 # Load through gunicorn + locust; DATABASE_URL must name a copy of the large demo set (it is written to).
 loadtest: $(VENV)/.installed-load translations
