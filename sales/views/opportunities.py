@@ -525,14 +525,6 @@ def opportunity_edit(request, pk):
         "cancel_url": opportunity.get_absolute_url()})
 
 
-# --- the approvals inbox --------------------------------------------------------------------
-
-@login_required
-def approvals(request):
-    """The control points now live in the one approvals inbox."""
-    return redirect(reverse("approvals:inbox") + f"?kind={KIND}")
-
-
 # --- stage settings -------------------------------------------------------------------------
 
 @login_required
@@ -574,5 +566,4 @@ urlpatterns = [
     path("opportunities/<int:pk>/move/", opportunity_move, name="opportunity_move"),
     path("opportunities/<int:pk>/request-approval/", opportunity_request_approval,
          name="opportunity_request_approval"),
-    path("approvals/", approvals, name="approvals"),
 ]
