@@ -1,7 +1,7 @@
 """Opportunity pages (商机): the list with totals, the kanban board (drag to move, the control
-points still enforced by ``services.move_stage``), the opportunity page (stage path, move,
-approvals, stage history with time in each stage), create and edit, the approvals inbox, and the
-stage settings."""
+points still enforced by ``services.move_stage``; a drop that needs an approval offers to ask for
+it), the opportunity page (stage path, move, approvals through ``crm.approvals``, stage history
+with time in each stage), create and edit, and the stage settings."""
 import datetime
 from decimal import Decimal
 
