@@ -50,6 +50,8 @@ def inbox(request):
     user = request.user
     tab = request.GET.get("tab", "todo")
     kind = request.GET.get("kind", "")
+    if kind not in {spec.code for spec in kinds.all_kinds()}:
+        kind = ""
     if tab == "mine":
         rows = selectors.with_steps(selectors.requested_by(user)).order_by("-requested_at", "-id")
         if kind:

@@ -1078,3 +1078,54 @@ def test_lead_source_pages_and_the_audit_reveal_follow_the_role(db, role):
     allowed = role in ACTIONS["audit.view"] and privacy.may_reveal(user)
     assert reveal.status_code == (200 if allowed else 403)
     assert (b"13700001234" in reveal.content) is allowed
+
+# --- the approvals inbox and its actions ---------------------------------------------------------------
+
+@pytest.mark.parametrize("role", ROLES)
+def test_approvals_inbox_and_decisions_follow_the_routing(world, db, role):
+    """A control point asked on the colleague's opportunity (in 一组) and on the sibling's (in 二组):
+    every user has the one inbox (200), showing exactly the requests waiting for them; a request's
+    page opens for its requester, the people asked at any step and whoever sees the record (else 404); deciding
+    is for the people asked at the waiting step only (403 for anyone else who sees it, 404 for the
+    rest, nothing changed); the approval chains are the admins' (403)."""
+    from crm.approvals import services as approvals
+    from crm.models import ApprovalRequest
+    from sales.approvals import KIND, stage_key
+    from sales.models import OpportunityStage
+
+    stage = OpportunityStage.objects.exclude(approval_role="").order_by("position").first()
+    with transaction.atomic():
+        requests = {}
+        for pos in ("colleague", "sibling"):
+            opportunity = world.objects["opportunity"][pos]
+            requests[pos] = approvals.request_approval(kind=KIND, obj=opportunity, requester=opportunity.owner,
+                                                       key=stage_key(stage))
+        for scope in SCOPES:
+            user = world.users[(role, scope)]
+            client = Client(raise_request_exception=False)
+            client.cookies[settings.SESSION_COOKIE_NAME] = world.sessions[user.pk]
+            inbox = client.get(reverse("approvals:inbox"))
+            CHECKS["approvals"] += 1
+            assert inbox.status_code == 200
+            text = body(inbox)
+            for pos, request in requests.items():
+                rec = next(r for r in world.recs["opportunity"] if r.pos == pos)
+                asked = request.steps.get(position=1).assignees.filter(approver=user).exists()
+                in_chain = request.steps.filter(assignees__approver=user).exists()  # a later step too
+                sees = in_chain or world.in_scope(user, SPEC["opportunity"], rec)
+                label = f"{role}/{scope} {pos}'s request"
+                assert (rec.marker in text) == asked, f"{label}: inbox {'misses' if asked else 'LEAKS'} it"
+                detail = client.get(reverse("approvals:detail", args=[request.pk]))
+                assert detail.status_code == (200 if sees else 404), f"{label}: page {detail.status_code}"
+                with transaction.atomic():
+                    decided = client.post(reverse("approvals:decide", args=[request.pk]),
+                                          {"decision": "approve", "comment": ""})
+                    expected = 302 if asked else 403 if sees else 404
+                    assert decided.status_code == expected, f"{label}: decide {decided.status_code}"
+                    if not asked:
+                        assert ApprovalRequest.objects.get(pk=request.pk).steps.get(position=1).status == "pending"
+                    transaction.set_rollback(True)
+                CHECKS["approvals"] += 3
+            chains = client.get(reverse("approvals:chains"))
+            assert chains.status_code == (200 if role == Role.ADMIN else 403)
+        transaction.set_rollback(True)

@@ -416,3 +416,45 @@ def test_the_demo_data_leaves_its_submitted_campaign_in_the_directors_inbox(clie
     page = client.get(campaign.get_absolute_url())
     assert page.status_code == 200
     assert reverse("marketing:campaign_action", args=[campaign.pk, "approve"]) in page.content.decode()
+
+
+# --- the data migration of the old control-point approvals -------------------------------------------
+
+@pytest.mark.django_db(transaction=True)
+def test_old_control_point_approvals_become_requests():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("sales", "0008_verbose_names"), ("crm", "0004_approval_engine")]
+    after = [("sales", "0009_control_points_on_approval_engine")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    Department, User = old.get_model("crm", "Department"), old.get_model("crm", "User")
+    region = Department.objects.create(name="华东", kind="region", path="")
+    Department.objects.filter(pk=region.pk).update(path=f"/{region.pk}/")
+    team = Department.objects.create(name="一组", kind="team", parent=region, path="")
+    Department.objects.filter(pk=team.pk).update(path=f"/{region.pk}/{team.pk}/")
+    director = User.objects.create(username="d", last_name="周", first_name="总监", role="director", department=region)
+    rep = User.objects.create(username="r", last_name="王", first_name="小明", role="rep", department=team)
+    customer = old.get_model("customers", "Customer").objects.create(name="客户", owner=rep, department=team)
+    stage = old.get_model("sales", "OpportunityStage").objects.create(name="方案", position=2, approval_role="director")
+    opportunity = old.get_model("sales", "Opportunity").objects.create(
+        name="全年课程", customer=customer, owner=rep, department=team, stage=stage, amount=Decimal("12000"))
+    StageApproval = old.get_model("sales", "StageApproval")
+    StageApproval.objects.create(opportunity=opportunity, stage=stage, role="director", requested_by=rep)
+    StageApproval.objects.create(opportunity=opportunity, stage=stage, role="director", requested_by=director,
+                                 status="approved", decided_by=director, comment="自批")
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    waiting = ApprovalRequest.objects.get(status="pending")
+    assert (waiting.kind, waiting.key, waiting.requested_by.username) == (
+        "opportunity_control_point", f"stage:{stage.pk}", "r")
+    assert [[a.approver.username for a in s.assignees.all()] for s in waiting.steps.all()] == [["d"]]
+    from crm.models import User as CurrentUser
+
+    assert selectors.inbox_count(CurrentUser.objects.get(pk=director.pk)) == 1
+    own = ApprovalRequest.objects.get(status="approved")
+    assert (own.decided_by, own.comment) == (None, "自批 (周总监)")  # a decision by the requester is not kept as one

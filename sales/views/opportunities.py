@@ -1,7 +1,7 @@
 """Opportunity pages (商机): the list with totals, the kanban board (drag to move, the control
-points still enforced by ``services.move_stage``), the opportunity page (stage path, move,
-approvals, stage history with time in each stage), create and edit, the approvals inbox, and the
-stage settings."""
+points still enforced by ``services.move_stage``; a drop that needs an approval offers to ask for
+it), the opportunity page (stage path, move, approvals through ``crm.approvals``, stage history
+with time in each stage), create and edit, and the stage settings."""
 import datetime
 from decimal import Decimal
 
@@ -525,14 +525,6 @@ def opportunity_edit(request, pk):
         "cancel_url": opportunity.get_absolute_url()})
 
 
-# --- the approvals inbox --------------------------------------------------------------------
-
-@login_required
-def approvals(request):
-    """The control points now live in the one approvals inbox."""
-    return redirect(reverse("approvals:inbox") + f"?kind={KIND}")
-
-
 # --- stage settings -------------------------------------------------------------------------
 
 @login_required
@@ -605,5 +597,4 @@ urlpatterns = [
     path("opportunities/<int:pk>/move/", opportunity_move, name="opportunity_move"),
     path("opportunities/<int:pk>/request-approval/", opportunity_request_approval,
          name="opportunity_request_approval"),
-    path("approvals/", approvals, name="approvals"),
 ]
