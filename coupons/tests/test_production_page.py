@@ -136,3 +136,7 @@ def test_a_large_export_asks_first(client, org, monkeypatch):
     monkeypatch.setattr(views, "EXPORT_CONFIRM_OVER", 4)
     html = client.get(f"/coupons/batches/{batch.pk}/").content.decode()
     assert html.count("导出 5 个券码？文件较大，需要一些时间。") == 2
+    Batch.objects.filter(pk=batch.pk).update(quantity=20_000)
+    production.produce(batch)
+    html = client.get(f"/coupons/batches/{batch.pk}/").content.decode()
+    assert html.count("导出 20,000 个券码？文件较大，需要一些时间。") == 2

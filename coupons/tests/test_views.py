@@ -49,7 +49,7 @@ def test_marketing_admin_flow_from_budget_to_produced_codes(client, org, django_
     assert batch.status == "approved" and batch.produced == 1000
     assert Coupon.objects.filter(batch=batch).count() == 1000
     page = client.get(f"/coupons/batches/{batch.pk}/").content.decode()
-    assert "1000 / 1000" in page
+    assert 'data-testid="production-count">1,000 / 1,000<' in page
     assert "100%" in client.get(f"/coupons/batches/{batch.pk}/progress/").content.decode()
 
 

@@ -131,7 +131,8 @@ def batch_detail(request, pk):
         "can_manage": permissions.can(request.user, "coupons.manage"),
         "can_approve": batch.status == Batch.Status.SUBMITTED and batch_rules.can_approve(request.user, batch),
         "progress": production.progress_for(batch),
-        "code_count": code_count, "export_confirm": code_count > EXPORT_CONFIRM_OVER,
+        "code_count": code_count, "code_count_shown": f"{code_count:,}",
+        "export_confirm": code_count > EXPORT_CONFIRM_OVER,
         "alerts": open_alerts().filter(batch=batch),
         "recent": batch.coupons.exclude(status="available").select_related("customer")[:20],
     })
