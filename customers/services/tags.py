@@ -213,10 +213,13 @@ def rule_queryset(rule):
     from ..filters import CustomerFilter
 
     if rule.segment_id:
-        from marketing.services.segments import stored_definition_q
+        from marketing.services.segments import stored_definition_q, stored_problem
 
         if rule.segment.subject != "customers":
             raise ValidationError({"segment": _("Choose a segment of customers.")})
+        problem = stored_problem("customers", rule.segment.definition)
+        if problem:  # reported by apply_rule; the rule matches nobody
+            raise ValidationError({"segment": problem})
         condition = stored_definition_q("customers", rule.segment.definition)
         return Customer.objects.filter(condition) if condition is not None else Customer.objects.all()
     query = clean_rule_query(rule.query)

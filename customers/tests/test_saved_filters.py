@@ -1,6 +1,7 @@
 """Saved filters (tag rules, segments) are checked against the known fields when saved, and a
 stored filter that is no longer valid matches nobody at run time and says so — never everyone."""
 import pytest
+from django.utils import translation
 
 from customers import services
 from customers.models import CustomerTag, TagRule
@@ -50,7 +51,8 @@ def test_the_correct_tag_rule_saves_and_tags_the_two_in_shanghai(client, org, sh
 def test_a_stored_tag_rule_with_an_unknown_field_tags_nobody_and_says_why(client, org, shanghai):
     tag = TagFactory(name="上海客户")
     rule = TagRule.objects.create(name="错拼", tag=tag, query="regoin=上海")  # saved before the check existed
-    result = services.apply_rule(rule)
+    with translation.override("zh-hans"):
+        result = services.apply_rule(rule)
     assert result["matching"] == 0
     assert CustomerTag.objects.filter(tag=tag).count() == 0
     rule.refresh_from_db()
@@ -78,7 +80,8 @@ def test_a_stored_segment_that_is_no_longer_valid_matches_nobody_and_says_so(cli
     assert segments.segment_members(segment).count() == 5
     tag.delete()
     assert segments.segment_members(segment).count() == 0
-    assert segments.record_size(segment) == 0
+    with translation.override("zh-hans"):
+        assert segments.record_size(segment) == 0
     segment.refresh_from_db()
     assert segment.problem == "所选的值已不存在，请重新选择。"
     client.force_login(org.marketing)
@@ -90,3 +93,18 @@ def test_a_stored_segment_with_an_unknown_field_matches_nobody(org, shanghai):
     segment = Segment.objects.create(name="错拼", owner=org.marketing, definition={"match": "all", "groups": [
         {"match": "all", "conditions": [{"field": "regoin", "op": "contains", "value": "上海"}]}]})
     assert segments.segment_members(segment).count() == 0
+
+
+def test_a_tag_rule_on_a_segment_no_longer_valid_tags_nobody_and_says_why(org, shanghai):
+    old = TagFactory(name="旧标签")
+    segment = Segment.objects.create(name="没有旧标签的人", owner=org.marketing, definition={"match": "all", "groups": [
+        {"match": "all", "conditions": [{"field": "tags", "op": "none", "value": [old.pk]}]}]})
+    tag = TagFactory(name="目标")
+    rule = TagRule.objects.create(name="按分群", tag=tag, segment=segment)
+    assert services.apply_rule(rule)["matching"] == 5
+    old.delete()
+    with translation.override("zh-hans"):
+        result = services.apply_rule(rule)
+    assert (result["matching"], result["removed"]) == (0, 5)
+    rule.refresh_from_db()
+    assert rule.last_error == "所选的值已不存在，请重新选择。"

@@ -127,9 +127,9 @@ def _ids(value):
         raise ValidationError(_("Choose from the list.")) from None
 
 
-def clean_condition(subject, condition):
+def clean_condition(subject, condition, fields=None):
     """The condition with its value converted, or ValidationError naming what is wrong."""
-    spec = fields_for(subject).get(condition.get("field"))
+    spec = (fields or fields_for(subject)).get(condition.get("field"))
     if spec is None:
         raise ValidationError(_("Choose a field."))
     op = condition.get("op")
@@ -183,27 +183,27 @@ def clean_definition(subject, definition):
     if match not in ("all", "any"):
         raise ValidationError({"match": _("Choose all or any.")})
     groups, errors = [], {}
+    fields = fields_for(subject)  # read once (the lead sources come from the database)
     for i, group in enumerate(definition.get("groups") or []):
         conditions = []
         for j, condition in enumerate(group.get("conditions") or []):
             try:
-                conditions.append(clean_condition(subject, condition))
+                conditions.append(clean_condition(subject, condition, fields))
             except ValidationError as exc:
                 errors[f"g{i}-c{j}"] = exc.messages
         if conditions:
             groups.append({"match": "any" if group.get("match") == "any" else "all", "conditions": conditions})
     if errors:
         raise ValidationError(errors)
-    _check_references(subject, groups)
+    _check_references(subject, groups, fields)
     return {"match": match, "groups": groups}
 
 
-def _check_references(subject, groups):
+def _check_references(subject, groups, specs):
     """Every tag, user, department and campaign a condition names must exist: a condition on a
     deleted tag is an error beside it, never a condition that silently matches all or nothing."""
     kinds = {"tags", "users", "departments", "campaigns"}
     wanted = {kind: set() for kind in kinds}
-    specs = fields_for(subject)
     for group in groups:
         for condition in group["conditions"]:
             kind = specs[condition["field"]].value
@@ -387,8 +387,8 @@ def _names(kind, ids):
     return {obj.pk: str(obj) for obj in model.objects.filter(pk__in=ids)}
 
 
-def _referenced(subject, definition, wanted):
-    fields = fields_for(subject)
+def _referenced(subject, definition, wanted, fields=None):
+    fields = fields or fields_for(subject)
     for group in definition.get("groups", []):
         for c in group["conditions"]:
             spec = fields.get(c["field"])
@@ -400,22 +400,23 @@ def _referenced(subject, definition, wanted):
 def describe_many(items):
     """``describe`` for many segments with one query per kind of referenced object."""
     wanted = {}
+    fields = {subject: fields_for(subject) for subject in {item.subject for item in items}}
     for item in items:
-        _referenced(item.subject, item.definition, wanted)
+        _referenced(item.subject, item.definition, wanted, fields[item.subject])
     names = {kind: _names(kind, ids) for kind, ids in wanted.items()}
-    return [describe(item.subject, item.definition, names=names) for item in items]
+    return [describe(item.subject, item.definition, names=names, fields=fields[item.subject]) for item in items]
 
 
-def describe(segment_or_subject, definition=None, names=None):
+def describe(segment_or_subject, definition=None, names=None, fields=None):
     """A readable sentence of the conditions, for lists and confirmations."""
     if definition is None:
         subject, definition = segment_or_subject.subject, segment_or_subject.definition
     else:
         subject = segment_or_subject
-    fields = fields_for(subject)
+    fields = fields or fields_for(subject)
     joiner = {"all": " AND ", "any": " OR "}
     if names is None:
-        names = {kind: _names(kind, ids) for kind, ids in _referenced(subject, definition, {}).items()}
+        names = {kind: _names(kind, ids) for kind, ids in _referenced(subject, definition, {}, fields).items()}
     groups = []
     for group in definition.get("groups", []):
         parts = []

@@ -106,7 +106,7 @@ def builder_context(user, subject, definition, *, errors=None, with_preview=True
                 row["input"] = ("select" if spec.value in LIST_VALUES + ("campaigns",) else
                                 "number" if spec.value in ("int", "days", "decimal") else "text")
                 try:
-                    valid.append(rules.clean_condition(subject, condition))
+                    valid.append(rules.clean_condition(subject, condition, fields))
                 except ValidationError as exc:
                     row["incomplete"] = exc.messages[0]
             rows.append(row)
@@ -198,9 +198,12 @@ def segment_detail(request, pk):
     stats = {s.campaign_id: s.figures for s in CampaignStats.objects.filter(campaign__in=campaigns)}
     for campaign in campaigns:
         campaign.figures = stats.get(campaign.pk, {})
-    sample = rules.preview(request.user, subject=segment.subject, definition=segment.definition, stored=True)
+    problem = rules.stored_problem(segment.subject, segment.definition)
+    # checked just above: only a definition no longer valid needs the stored path (matches nobody)
+    sample = rules.preview(request.user, subject=segment.subject, definition=segment.definition,
+                           stored=bool(problem))
     return render(request, "marketing/segments/detail.html", {
-        "segment": segment, "problem": rules.stored_problem(segment.subject, segment.definition), "summary": rules.describe(segment), "chart": chart, "campaigns": campaigns,
+        "segment": segment, "problem": problem, "summary": rules.describe(segment), "chart": chart, "campaigns": campaigns,
         "plans": segment.nurture_plans.all(), "preview": sample, "show_mobile": may_see_mobile(request.user),
         "can_manage": permissions.can(request.user, "marketing.manage"),
         "history": permissions.can(request.user, "marketing.manage"),
