@@ -24,6 +24,8 @@ def parse_args(argv=None):
     parser.add_argument("--keep-going", action="store_true", help="go on after a day that broke a rule")
     parser.add_argument("--exact", action="store_true", help="run every beat tick, also those that would find "
                                                               "nothing new (slow; to check the skipping)")
+    parser.add_argument("--name", default="simulation",
+                        help="the run's database: var/NAME.sqlite3, or the configured name + _NAME (simulation)")
     parser.add_argument("--check-only", action="store_true",
                         help="only check the rules on the configured database, as it is now")
     args = parser.parse_args(argv)
@@ -46,25 +48,22 @@ def setup_django():
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     django.setup()
-    import logging
-
-    logging.getLogger("django.request").setLevel(logging.ERROR)  # the API's 409 refusals are expected
     from crm.celery import app
 
     app.conf.task_always_eager = True
     app.conf.task_eager_propagates = True
 
 
-def fresh_database():
+def fresh_database(suffix):
     """Create (or re-create) the simulation's own database, migrated; returns its name."""
     from django.conf import settings
     from django.db import connection
 
     database = settings.DATABASES["default"]
     if connection.vendor == "sqlite":
-        name = str(Path(settings.VAR_DIR) / "simulation.sqlite3")
+        name = str(Path(settings.VAR_DIR) / f"{suffix}.sqlite3")
     else:
-        name = f"{database['NAME']}_simulation"
+        name = f"{database['NAME']}_{suffix}"
     database.setdefault("TEST", {})["NAME"] = name
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     return name
@@ -87,7 +86,7 @@ def main(argv=None):
         return 1 if found else 0
     start = args.start or timezone.localdate()
     print(f"simulation: {args.days} days from {start}, seed {args.seed}, {connection.vendor}", flush=True)
-    name = fresh_database()
+    name = fresh_database(args.name)
     print(f"database {name} (kept after the run)", flush=True)
     simulation = Simulation(days=args.days, seed=args.seed, start=start, keep_going=args.keep_going,
                             exact=args.exact, out=lambda line: print(line, flush=True))

@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from .invariants import Violation, money
+from .invariants import Violation
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
@@ -473,5 +473,3 @@ def check_dashboards(org, *, viewers, now):
                                        f"could not be built or read: {type(error).__name__}: {error}"))
     return found
 
-
-__all__ = ["check_dashboards", "money"]
