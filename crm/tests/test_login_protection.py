@@ -113,3 +113,18 @@ def test_an_address_guessing_across_many_accounts_is_refused_but_others_sign_in(
     assert not signed_in(client, rep)
     response = via_proxy(client, "rep1", DEMO_PASSWORD, VICTIM)
     assert response.status_code == 302 and signed_in(client, rep)
+
+
+def test_the_audit_log_records_the_clients_real_address_not_a_forwarded_one(client, behind_proxy, org):
+    """django-auditlog reads X-Forwarded-For from anyone: a client could write any address into the
+    audit log. The address is resolved once, before it, like the lockout's."""
+    from auditlog.models import LogEntry
+
+    client.force_login(org.rep1)
+    client.post("/customers/new/", {"name": "直连客户", "kind": "individual", "source": "other"},
+                REMOTE_ADDR=ATTACKER, HTTP_X_FORWARDED_FOR="192.0.2.1")
+    client.post("/customers/new/", {"name": "代理客户", "kind": "individual", "source": "other"},
+                REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=f"192.0.2.1, {VICTIM}")
+    addresses = dict(LogEntry.objects.filter(object_repr__in=["直连客户", "代理客户"], action=0)
+                     .values_list("object_repr", "remote_addr"))
+    assert addresses == {"直连客户": ATTACKER, "代理客户": VICTIM}
