@@ -192,7 +192,7 @@ def batch_codes_export(request, pk):
     scope; logged in the personal-data access log, naming each exported customer."""
     permissions.require(request.user, "coupons.manage")
     batch = get_object_or_404(batches_for(request.user), pk=pk)
-    fmt = request.GET.get("format")
+    fmt = request.GET.get("format") or "csv"
     if fmt not in ("csv", "xlsx"):
         raise Http404
     rows, customer_ids = export_codes.rows_for(request.user, batch)
