@@ -190,7 +190,6 @@ def _living_pool(ctx):
     from django.db.models import Max, OuterRef, Subquery
 
     from customers import deals
-    from crm.models import Notification
 
     from .models import PoolMove, PoolWarning
 
@@ -247,9 +246,6 @@ def _living_pool(ctx):
             warned = anchor - datetime.timedelta(days=rule.warn_days + 1)
             PoolWarning.objects.create(owner_id=record.owner_id, deadline=timezone.localdate(
                 warned + datetime.timedelta(days=rule.warn_days)), sent_at=warned, **{kind: record})
-            Notification.objects.create(recipient_id=record.owner_id, kind="pool_warning", created_at=warned,
-                                        url="/sales/leads/?mine=1", read_at=warned + datetime.timedelta(hours=2),
-                                        title=f"1 条记录将在 {rule.warn_days} 天内回收到公海", body=record.name)
     # a history behind the pool: some records came back earlier and were claimed again
     ctx.log(f"  pool: {len(stale)} records due back today (owners warned), "
             f"{len(picks) - len(stale)} due within days; {PoolMove.objects.count()} moves so far")
