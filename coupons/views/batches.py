@@ -150,10 +150,12 @@ def batch_action(request, pk, action):
             services.submit(actor=request.user, batch=batch)
             messages.success(request, _("Submitted for approval."))
         elif action == "approve":
+            permissions.require(request.user, "coupons.approve")  # the role first, then the routing
             batch = services.approve(actor=request.user, batch=batch)
             messages.success(request, _("Approved.") if batch.status != Batch.Status.SUBMITTED else
                              _("Approved; the next approver has been notified."))
         elif action == "reject":
+            permissions.require(request.user, "coupons.approve")
             services.reject(actor=request.user, batch=batch, reason=request.POST.get("reason", ""))
             messages.success(request, _("Rejected."))
         elif action in batch_rules.TRANSITIONS:
