@@ -227,6 +227,7 @@ PATH_MODELS = {
     "customers/": C, "relations/": "customers.CustomerRelation", "orders/": "customers.Order",
     "customers/import/": "customers.ImportJob", "tags/groups/": "customers.TagGroup", "tags/": "customers.Tag",
     "tags/rules/": "customers.TagRule", "attributes/": "customers.CustomAttribute",
+    "sources/": "customers.LeadSource", "audit/": "auditlog.LogEntry",
     "leads/": L, "leads/import/": "sales.LeadImportJob", "opportunities/": O,
     "opportunities/stages/": "sales.OpportunityStage", "approvals/": "crm.ApprovalRequest",
     "reminders/": "sales.Reminder", "tasks/": "sales.Task", "tickets/": "sales.ServiceTicket",

@@ -9,7 +9,25 @@ from django.utils.translation import gettext as _
 from ..models import LeadSource
 
 
+#: the sources every installation starts with (also seeded by the migration that made the table)
+DEFAULTS = [
+    ("website", "官网", "线上"), ("web", "网页表单", "线上"), ("wechat_oa", "微信公众号", "线上"),
+    ("mini_program", "小程序", "线上"), ("live", "直播", "线上"), ("event", "活动/会议", "线下"),
+    ("visit", "陌生拜访", "线下"), ("store", "门店到访", "线下"), ("referral", "转介绍", "口碑"),
+    ("api", "系统对接", "对接"), ("other", "其他", "其他"),
+]
+
+
+def ensure_defaults():
+    """An empty table (a database flushed after migrating) gets the default sources again."""
+    if not LeadSource.objects.exists():
+        for position, (code, name, group) in enumerate(DEFAULTS, start=1):
+            LeadSource.objects.get_or_create(code=code, defaults={"name": name, "group": group,
+                                                                  "position": position * 10})
+
+
 def active_sources():
+    ensure_defaults()
     return LeadSource.objects.filter(is_active=True).order_by("position", "code")
 
 
@@ -20,6 +38,7 @@ def source_choices():
 
 def all_source_choices():
     """(code, name) of every source, active or not: filters and reports over existing records."""
+    ensure_defaults()
     return list(LeadSource.objects.order_by("position", "code").values_list("code", "name"))
 
 
@@ -31,6 +50,8 @@ def source_names():
 def check_source(code):
     """``code`` when it names an active source; else ValidationError on ``source``."""
     code = (code or "").strip()
+    if not LeadSource.objects.filter(code=code, is_active=True).exists() and code:
+        ensure_defaults()
     if not code or not LeadSource.objects.filter(code=code, is_active=True).exists():
         raise ValidationError({"source": _("Unknown or inactive source %(source)s. Use one of: %(codes)s.")
                                % {"source": code or "—",
