@@ -112,6 +112,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "crm.context_processors.shell",
             ],
+            "builtins": ["crm.templatetags.crm_tags"],  # |money, |money_short, |person on every page
         },
     },
 ]
@@ -152,6 +153,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["crm.formats"]  # amounts with thousands separators in zh-hans too
 USE_I18N = True
 TIME_ZONE = "Asia/Shanghai"
 USE_TZ = True
@@ -294,8 +296,9 @@ SPECTACULAR_SETTINGS = {
 AUDITLOG_INCLUDE_ALL_MODELS = False
 AUDITLOG_DISABLE_REMOTE_ADDR = False
 
-DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5-responsive.html"
+DJANGO_TABLES2_TEMPLATE = "crm/table.html"  # bootstrap5-responsive, headers capitalised
 DJANGO_TABLES2_PAGE_RANGE = 7
+FILTERS_EMPTY_CHOICE_LABEL = _("All")  # a filter left empty reads "全部" / "All", never "---------"
 
 LOGGING = {
     "version": 1,

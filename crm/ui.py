@@ -312,6 +312,11 @@ class ScopedListView(LoginRequiredMixin, SingleTableMixin, FilterView):
             permissions.require(request.user, self.view_action)
         return super().dispatch(request, *args, **kwargs)
 
+    def get_filterset(self, filterset_class):
+        filterset = super().get_filterset(filterset_class)
+        tidy_filter_form(filterset.form, self.request.user)
+        return filterset
+
     #: fetch pages after the first with ``pk IN (subquery with LIMIT/OFFSET)`` (see SubqueryPaginator)
     paginate_by_subquery = False
 
@@ -420,6 +425,24 @@ class ScopedListView(LoginRequiredMixin, SingleTableMixin, FilterView):
             ),
         )
         return context
+
+
+#: what Django and django-filter put first in a select when nothing is chosen
+BLANK_LABELS = ("---------", "")
+
+
+def tidy_filter_form(form, user):
+    """A list's filter form as people read it: an empty choice says "All" (never "---------"), and
+    a department filter offers only the departments in the user's data scope."""
+    from .models import Department
+
+    for field in form.fields.values():
+        if getattr(field, "empty_label", None) in BLANK_LABELS[:1]:
+            field.empty_label = gettext_lazy("All")
+        queryset = getattr(field, "queryset", None)
+        if isinstance(queryset, QuerySet) and queryset.model is Department:
+            field.queryset = queryset.filter(pk__in=permissions.departments_for(user).values("pk"))
+    return form
 
 
 class StyledFormMixin:

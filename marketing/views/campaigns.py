@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from coupons.models import Batch, BudgetAccount
 from crm import permissions
 from crm.models import User
+from crm.money import money
 from crm.ui import ScopedListView, StyledFormMixin
 from customers.selectors import may_see_mobile
 
@@ -51,7 +52,7 @@ class FigureColumn(tables.Column):
         value = figures.get(self.key)
         if value is None:
             return "—"
-        return f"¥{value}" if self.money else value
+        return money(value) if self.money else value
 
     def value(self, record):
         try:
