@@ -204,7 +204,25 @@ EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
 )
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+
+
+def site_url_for(host, port):
+    """The address of the server ``make run`` starts on HOST:PORT, for links in emails and WeChat Work
+    messages (a server listening on every address, 0.0.0.0, is reached as 127.0.0.1 here)."""
+    host = (host or "").strip() or "127.0.0.1"
+    if host in ("0.0.0.0", "::", "[::]", "*"):
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{(port or '').strip() or '8000'}"
+
+
+# Links in messages point at SITE_URL; without it, at the server `make run` started (HOST and the web
+# server's port: CRM_WEB_PORT, which `make run` sets, since honcho gives each process its own PORT).
+# Never the address of the request that caused a message: messages are also made by background jobs,
+# and a request's Host header is the client's to choose.
+SITE_URL = (os.environ.get("SITE_URL") or site_url_for(
+    os.environ.get("HOST"), os.environ.get("CRM_WEB_PORT") or os.environ.get("PORT"))).rstrip("/")
 # Marketing channel providers (dotted paths); SMS and the official account log by default.
 MARKETING_CHANNEL_BACKENDS = {channel: path for channel, path in {
     "sms": os.environ.get("MARKETING_SMS_BACKEND"),
