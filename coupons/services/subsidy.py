@@ -11,6 +11,8 @@ import io
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.utils.translation import gettext as _
+
 CENT = Decimal("0.01")
 
 
@@ -35,23 +37,23 @@ def parse_weights(text):
         if not part.strip():
             continue
         if "=" not in part:
-            raise PlanError(f"Weight '{part}' must look like column=weight.")
+            raise PlanError(_("Weight '%(part)s' must look like column=weight.") % {"part": part})
         name, value = part.split("=", 1)
         try:
             weights[name.strip()] = float(value)
         except ValueError:
-            raise PlanError(f"Weight of '{name.strip()}' is not a number.")
+            raise PlanError(_("Weight of '%(name)s' is not a number.") % {"name": name.strip()})
         if weights[name.strip()] < 0:
-            raise PlanError(f"Weight of '{name.strip()}' is negative.")
+            raise PlanError(_("Weight of '%(name)s' is negative.") % {"name": name.strip()})
     if not weights:
-        raise PlanError("Give at least one weight.")
+        raise PlanError(_("Give at least one weight."))
     return weights
 
 
 def read_csv(text):
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     if not reader.fieldnames or "id" not in reader.fieldnames:
-        raise PlanError("The file needs a header row with an 'id' column.")
+        raise PlanError(_("The file needs a header row with an 'id' column."))
     return reader.fieldnames, list(reader)
 
 
@@ -62,17 +64,17 @@ def read_xlsx(data):
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # a broken zip, a zip that is no workbook, an encrypted file...
-        raise PlanError("This XLSX file cannot be read; save it again as .xlsx or CSV.")
+        raise PlanError(_("This XLSX file cannot be read; save it again as .xlsx or CSV."))
     try:
         cells = [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
     finally:
         book.close()
     cells = [row for row in cells if any(value not in (None, "") for value in row)]
     if not cells:
-        raise PlanError("The file is empty.")
+        raise PlanError(_("The file is empty."))
     header = [str(value).strip() if value is not None else "" for value in cells[0]]
     if "id" not in header:
-        raise PlanError("The file needs a header row with an 'id' column.")
+        raise PlanError(_("The file needs a header row with an 'id' column."))
 
     def text(value):
         if value is None:
@@ -96,11 +98,11 @@ def read_upload(name, data):
         try:
             text = data.decode("gb18030")
         except UnicodeDecodeError:
-            raise PlanError("The file is neither UTF-8 nor GBK text, nor an XLSX workbook.")
+            raise PlanError(_("The file is neither UTF-8 nor GBK text, nor an XLSX workbook."))
     try:
         return read_csv(text)
     except csv.Error as exc:
-        raise PlanError(f"The CSV file cannot be read: {exc}")
+        raise PlanError(_("The CSV file cannot be read: %(error)s") % {"error": exc})
 
 
 def _scores(values, rank):
@@ -126,13 +128,13 @@ def compute(rows, *, a, b, t, weights, rank=False):
     """Score the rows (dicts with 'id' and metric columns) and return a PlanResult."""
     a, b = Decimal(str(a)), Decimal(str(b))
     if b < a:
-        raise PlanError("b must not be below a.")
+        raise PlanError(_("b must not be below a."))
     if t <= 0:
-        raise PlanError("t must be positive.")
+        raise PlanError(_("t must be positive."))
     result = PlanResult(rows=[])
     total_weight = sum(weights.values())
     if total_weight <= 0:
-        raise PlanError("The weights add up to zero.")
+        raise PlanError(_("The weights add up to zero."))
     if abs(total_weight - 1) > 1e-9:
         result.warnings.append(f"Weights add up to {total_weight:g}, not 1: they were normalized.")
         weights = {k: v / total_weight for k, v in weights.items()}
@@ -146,7 +148,7 @@ def compute(rows, *, a, b, t, weights, rank=False):
             raw = row.get(column)
             if raw is None:
                 if column not in row:
-                    raise PlanError(f"Column '{column}' is not in the file.")
+                    raise PlanError(_("Column '%(column)s' is not in the file.") % {"column": column})
                 raw = ""
             if not str(raw).strip():
                 result.errors.append((number, column, "empty"))
