@@ -28,8 +28,8 @@ def money(value, places=2) -> str:
 
 
 def money_short(value) -> str:
-    """A large amount for a figure card: in 万 / 亿 in Chinese (``¥57.18万``), in thousands
-    separators without cents in English (``¥571,800``); small amounts as ``money`` without cents."""
+    """A large amount for a figure card: in 万 / 亿 in Chinese (``¥57.18万``), in K / M from
+    ¥100,000 in English (``¥571.8K``); smaller amounts as ``money`` without cents."""
     amount = _decimal(value)
     if amount is None:
         return "–"
@@ -41,4 +41,14 @@ def money_short(value) -> str:
         text = f"{abs(short):,.2f}".rstrip("0").rstrip(".")  # ¥57.18万, ¥1.5万, ¥3万
         sign = "-" if short < 0 else ""
         return f"{sign}¥{text}{unit}"
+    if size >= 1000000:  # English cards: ¥1.25M, ¥153.4K
+        return _compact(amount, Decimal(1000000), "M")
+    if size >= 100000:
+        return _compact(amount, Decimal(1000), "K")
     return money(amount, 0)
+
+
+def _compact(amount, divisor, unit):
+    short = (amount / divisor).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    text = f"{abs(short):,.2f}".rstrip("0").rstrip(".")
+    return f"{'-' if short < 0 else ''}¥{text}{unit}"

@@ -105,4 +105,5 @@ def test_money_formatting():
         assert (money(57180), money_short(571800), money_short(9999), money_short(123456789)) == (
             "¥57,180.00", "¥57.18万", "¥9,999", "¥1.23亿")
     with translation.override("en"):
-        assert (money("12800.5"), money_short(571800), money(None)) == ("¥12,800.50", "¥571,800", "–")
+        assert (money("12800.5"), money_short(57180), money_short(571800), money_short(1250000), money(None)) == (
+            "¥12,800.50", "¥57,180", "¥571.8K", "¥1.25M", "–")
