@@ -40,7 +40,7 @@ run: prepare
 	@echo "  Demo logins (password crm-demo): admin, director, manager1, manager2, rep1, rep2, rep3, rep4, marketing"
 	@echo "  API docs: http://$(HOST):$(PORT)/api/docs/   Stop with Ctrl-C."
 	@echo ""
-	$(BIN)/honcho -f Procfile.dev start
+	CRM_WEB_PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start
 
 test: install-dev translations
 	$(BIN)/pytest

@@ -8,6 +8,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .names import person_name
+
 
 class Department(models.Model):
     """部门: one node of the organization tree (company → region → department → team).
@@ -114,12 +116,14 @@ class User(AbstractUser):
         ordering = ["username"]
 
     def __str__(self):
-        # Chinese order: family name first, no space
-        return f"{self.last_name}{self.first_name}".strip() or self.username
+        return person_name(self)
+
+    def get_full_name(self):
+        return person_name(self)
 
     @property
     def display_name(self):
-        return str(self)
+        return person_name(self)
 
 
 class Notification(models.Model):

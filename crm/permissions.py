@@ -160,3 +160,19 @@ def assignable_users(user):
     if scope == DataScope.SELF:
         return qs.filter(pk=user.pk)
     return qs.filter(Q(pk=user.pk) | Q(department_id__in=sorted(scope_department_ids(user))))
+
+
+def departments_for(user):
+    """The departments a user may filter by: every one with the ALL scope, the departments of the
+    scope with a department scope, and the user's own department (and those below it) otherwise."""
+    scope = effective_scope(user)
+    departments = Department.objects.all()
+    if scope == DataScope.ALL:
+        return departments
+    ids = scope_department_ids(user)
+    if ids:
+        return departments.filter(pk__in=sorted(ids))
+    if not user.department_id:
+        return departments.none()
+    root = Department.objects.only("path").get(pk=user.department_id)
+    return departments.filter(path__startswith=root.path)

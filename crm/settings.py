@@ -121,6 +121,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "crm.context_processors.shell",
             ],
+            "builtins": ["crm.templatetags.crm_tags"],  # |money, |money_short, |person on every page
         },
     },
 ]
@@ -161,6 +162,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["crm.formats"]  # amounts with thousands separators in zh-hans too
 USE_I18N = True
 TIME_ZONE = "Asia/Shanghai"
 USE_TZ = True
@@ -211,7 +213,25 @@ EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
 )
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+
+
+def site_url_for(host, port):
+    """The address of the server ``make run`` starts on HOST:PORT, for links in emails and WeChat Work
+    messages (a server listening on every address, 0.0.0.0, is reached as 127.0.0.1 here)."""
+    host = (host or "").strip() or "127.0.0.1"
+    if host in ("0.0.0.0", "::", "[::]", "*"):
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{(port or '').strip() or '8000'}"
+
+
+# Links in messages point at SITE_URL; without it, at the server `make run` started (HOST and the web
+# server's port: CRM_WEB_PORT, which `make run` sets, since honcho gives each process its own PORT).
+# Never the address of the request that caused a message: messages are also made by background jobs,
+# and a request's Host header is the client's to choose.
+SITE_URL = (os.environ.get("SITE_URL") or site_url_for(
+    os.environ.get("HOST"), os.environ.get("CRM_WEB_PORT") or os.environ.get("PORT"))).rstrip("/")
 # Outbound HTTP (crm.outbound): the only hosts the product calls (WeChat Work webhooks, providers),
 # https only, public addresses only. OUTBOUND_INSECURE_HOSTS: hosts allowed over http at any address,
 # for a local test server or development stub only.
@@ -295,7 +315,8 @@ API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", 1024 * 1024))
 API_MAX_JSON_DEPTH = int(os.environ.get("API_MAX_JSON_DEPTH", 20))
 SPECTACULAR_SETTINGS = {
     "TITLE": "CRM integration API",
-    "DESCRIPTION": "Leads, orders, coupons and customers for other systems. Bearer tokens with scopes.",
+    # how to get a token, the scopes, a first order, 200 against 201 (docs/api-guide.md, shown on /api/docs/)
+    "DESCRIPTION": (BASE_DIR / "docs" / "api-guide.md").read_text(encoding="utf-8"),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -304,17 +325,15 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SERVE_AUTHENTICATION": ["rest_framework.authentication.SessionAuthentication"],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
-    },
-    "SECURITY": [{"bearerAuth": []}],
+    # the bearer scheme comes from crm.api.auth.BearerTokenScheme, on each operation once
 }
 
 AUDITLOG_INCLUDE_ALL_MODELS = False
 AUDITLOG_DISABLE_REMOTE_ADDR = False
 
-DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5-responsive.html"
+DJANGO_TABLES2_TEMPLATE = "crm/table.html"  # bootstrap5-responsive, headers capitalised
 DJANGO_TABLES2_PAGE_RANGE = 7
+FILTERS_EMPTY_CHOICE_LABEL = _("All")  # a filter left empty reads "全部" / "All", never "---------"
 
 LOGGING = {
     "version": 1,

@@ -6,6 +6,7 @@ import inspect
 import io
 import itertools
 import logging
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -66,17 +67,48 @@ class _Echo:
         return value
 
 
-def export_rows(rows, *, fmt, filename):
-    """Stream ``rows`` (header first) as CSV, or return them as an XLSX workbook."""
+SHEET_NAME_FORBIDDEN = re.compile(r"[\\/*?:\[\]]")
+
+
+def sheet_title(title):
+    """A worksheet name from a list's title: at most 31 characters, none of \\ / * ? : [ ]."""
+    return SHEET_NAME_FORBIDDEN.sub(" ", force_str(title or "")).strip()[:31] or "Sheet1"
+
+
+def xlsx_cell(sheet, value):
+    """A typed spreadsheet cell: dates and times as dates (local time, shown as 2026-11-10 or
+    2026-11-10 09:30), numbers as numbers, text neutralized against formulas."""
+    from openpyxl.cell import WriteOnlyCell
+
+    if isinstance(value, datetime.datetime):
+        if timezone.is_aware(value):
+            value = timezone.make_naive(timezone.localtime(value))
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = "yyyy-mm-dd hh:mm"
+        return cell
+    if isinstance(value, datetime.date):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = "yyyy-mm-dd"
+        return cell
+    if isinstance(value, bool) or value is None:
+        return neutralize(value)
+    if isinstance(value, (int, float)) or hasattr(value, "quantize"):
+        return value
+    return neutralize(value)
+
+
+def export_rows(rows, *, fmt, filename, sheet=None):
+    """Stream ``rows`` (header first) as CSV, or return them as an XLSX workbook whose one
+    worksheet is named ``sheet`` (the list's title) with typed cells (see ``xlsx_cell``)."""
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     name = f"{slugify(filename) or 'export'}-{stamp}"
     if fmt == "xlsx":
         from openpyxl import Workbook
 
         book = Workbook(write_only=True)
-        sheet = book.create_sheet()
+        worksheet = book.create_sheet(title=sheet_title(sheet or filename))
         for row in rows:
-            sheet.append([neutralize(cell) for cell in row])
+            worksheet.append([xlsx_cell(worksheet, cell) for cell in row])
         buffer = io.BytesIO()
         book.save(buffer)
         response = HttpResponse(
@@ -236,6 +268,8 @@ def export_plan(table, queryset, declared):
             if not _only_value(custom):
                 raise _NotExportable(bound.name)
             transform = custom
+        if hasattr(transform, "prefetch"):  # reads its values per chunk of rows (e.g. tag names by id)
+            related.append((len(paths), transform))
         path, fields = _field_path(model, spec)
         last = fields[-1]
         if last.is_relation:  # a foreign key: its id, shown as the related object
@@ -312,6 +346,11 @@ class ScopedListView(LoginRequiredMixin, SingleTableMixin, FilterView):
             permissions.require(request.user, self.view_action)
         return super().dispatch(request, *args, **kwargs)
 
+    def get_filterset(self, filterset_class):
+        filterset = super().get_filterset(filterset_class)
+        tidy_filter_form(filterset.form, self.request.user)
+        return filterset
+
     #: fetch pages after the first with ``pk IN (subquery with LIMIT/OFFSET)`` (see SubqueryPaginator)
     paginate_by_subquery = False
 
@@ -348,7 +387,8 @@ class ScopedListView(LoginRequiredMixin, SingleTableMixin, FilterView):
         table = self.get_table_class()(queryset, **self.get_table_kwargs())
         RequestConfig(self.request, paginate=False).configure(table)
         self.on_export(queryset)
-        return export_rows(self.export_row_values(table, queryset), fmt=fmt, filename=self.export_name)
+        return export_rows(self.export_row_values(table, queryset), fmt=fmt, filename=self.export_name,
+                           sheet=self.title or self.model._meta.verbose_name_plural)
 
     #: Set (to a dict, ``{}`` for "infer every column") to export from ``values_list`` instead of
     #: rendering every cell through the table: ``{column name: "orm__path"}`` or
@@ -420,6 +460,24 @@ class ScopedListView(LoginRequiredMixin, SingleTableMixin, FilterView):
             ),
         )
         return context
+
+
+#: what Django and django-filter put first in a select when nothing is chosen
+BLANK_LABELS = ("---------", "")
+
+
+def tidy_filter_form(form, user):
+    """A list's filter form as people read it: an empty choice says "All" (never "---------"), and
+    a department filter offers only the departments in the user's data scope."""
+    from .models import Department
+
+    for field in form.fields.values():
+        if getattr(field, "empty_label", None) in BLANK_LABELS[:1]:
+            field.empty_label = gettext_lazy("All")
+        queryset = getattr(field, "queryset", None)
+        if isinstance(queryset, QuerySet) and queryset.model is Department:
+            field.queryset = queryset.filter(pk__in=permissions.departments_for(user).values("pk"))
+    return form
 
 
 class StyledFormMixin:

@@ -20,6 +20,7 @@ from customers.selectors import customers_for, may_see_mobile
 
 from . import notifications, outbound, permissions, privacy
 from .models import Notification, Role, User
+from .names import person_name
 from .phone import mask_mobile
 from .ui import StyledFormMixin, search_text
 
@@ -80,7 +81,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 
 def _owner_name(user):
-    return f"{user.last_name}{user.first_name}" or user.username
+    return person_name(user)
 
 
 def _customer_figures(customers, *, since, month_start=None):

@@ -68,6 +68,11 @@ class OpportunityFilter(django_filters.FilterSet):
     lost_reason = django_filters.CharFilter(label=_("lost reason"), field_name="lost_reason")
     stuck_days = django_filters.NumberFilter(label=_("no stage change for (days)"), method="filter_stuck",
                                              min_value=0, max_value=3650)
+    # the sales dashboard's funnel: opportunities of the leads created in a period
+    lead_created_after = django_filters.DateFilter(label=_("lead created from"), method="filter_lead_created_after",
+                                                   widget=forms.HiddenInput)
+    lead_created_before = django_filters.DateFilter(label=_("lead created to"), method="filter_lead_created_before",
+                                                    widget=forms.HiddenInput)
     left_stage = django_filters.ModelChoiceFilter(queryset=OpportunityStage.objects.order_by("position", "id"),
                                                   label=_("left the stage"), method="filter_left_stage")
     left_after = django_filters.DateFilter(label=_("left it from"), method="filter_with_left_stage")
@@ -77,7 +82,7 @@ class OpportunityFilter(django_filters.FilterSet):
         model = Opportunity
         fields = ["q", "status", "stage", "owner", "close_after", "close_before", "department", "source",
                   "closed_after", "closed_before", "created_after", "created_before", "lost_reason", "stuck_days",
-                  "left_stage", "left_after", "left_before"]
+                  "left_stage", "left_after", "left_before", "lead_created_after", "lead_created_before"]
 
     def __init__(self, data=None, *args, request=None, **kwargs):
         if data is None or not data.get("status"):
@@ -123,6 +128,12 @@ class OpportunityFilter(django_filters.FilterSet):
 
     def filter_created_before(self, queryset, name, value):
         return queryset.filter(created_at__lt=day_start(value + datetime.timedelta(days=1)))
+
+    def filter_lead_created_after(self, queryset, name, value):
+        return queryset.filter(lead__created_at__gte=day_start(value))
+
+    def filter_lead_created_before(self, queryset, name, value):
+        return queryset.filter(lead__created_at__lt=day_start(value + datetime.timedelta(days=1)))
 
     def filter_left_stage(self, queryset, name, value):
         """Opportunities with a stay in ``value`` that ended within left_after..left_before (the

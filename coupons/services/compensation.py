@@ -52,7 +52,7 @@ def _grant(compensation, rule):
     if owner is not None:
         notify(recipient=owner, kind="compensation", url=compensation.customer.get_absolute_url(),
                title=_("%(name)s received a compensation coupon of ¥%(amount)s")
-               % {"name": compensation.customer.name, "amount": compensation.amount}, body=compensation.reason)
+               % {"name": compensation.customer.name, "amount": f"{compensation.amount:,.2f}"}, body=compensation.reason)
 
 
 @transaction.atomic

@@ -96,7 +96,7 @@ def check_alerts(now=None):
                                                                                           "period"):
         if account.balance < account.low_balance_alert:
             raised += _raise(Alert.Kind.LOW_BALANCE, _("Budget %(account)s: only ¥%(balance)s left") % {
-                "account": account, "balance": account.balance}, [account.owner], account=account,
+                "account": account, "balance": f"{account.balance:,.2f}"}, [account.owner], account=account,
                 url=account.get_absolute_url())
     return raised
 

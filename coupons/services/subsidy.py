@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.utils.translation import gettext as _
+
 CENT = Decimal("0.01")
 
 
@@ -37,16 +39,16 @@ def parse_weights(text):
         if not part.strip():
             continue
         if "=" not in part:
-            raise PlanError(f"Weight '{part}' must look like column=weight.")
+            raise PlanError(_("Weight '%(part)s' must look like column=weight.") % {"part": part})
         name, value = part.split("=", 1)
         try:
             weights[name.strip()] = float(value)
         except ValueError:
-            raise PlanError(f"Weight of '{name.strip()}' is not a number.")
+            raise PlanError(_("Weight of '%(name)s' is not a number.") % {"name": name.strip()})
         if weights[name.strip()] < 0:
-            raise PlanError(f"Weight of '{name.strip()}' is negative.")
+            raise PlanError(_("Weight of '%(name)s' is negative.") % {"name": name.strip()})
     if not weights:
-        raise PlanError("Give at least one weight.")
+        raise PlanError(_("Give at least one weight."))
     return weights
 
 
@@ -57,7 +59,7 @@ MAX_READ_ROWS = 20_000
 def read_csv(text):
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     if not reader.fieldnames or "id" not in reader.fieldnames:
-        raise PlanError("The file needs a header row with an 'id' column.")
+        raise PlanError(_("The file needs a header row with an 'id' column."))
     return reader.fieldnames, list(itertools.islice(reader, MAX_READ_ROWS + 1))
 
 
@@ -71,10 +73,10 @@ def read_xlsx(data):
         raise PlanError(str(exc))
     cells = [row for row in cells if any(value not in (None, "") for value in row)]
     if not cells:
-        raise PlanError("The file is empty.")
+        raise PlanError(_("The file is empty."))
     header = [str(value).strip() if value is not None else "" for value in cells[0]]
     if "id" not in header:
-        raise PlanError("The file needs a header row with an 'id' column.")
+        raise PlanError(_("The file needs a header row with an 'id' column."))
 
     def text(value):
         if value is None:
@@ -98,11 +100,11 @@ def read_upload(name, data):
         try:
             text = data.decode("gb18030")
         except UnicodeDecodeError:
-            raise PlanError("The file is neither UTF-8 nor GBK text, nor an XLSX workbook.")
+            raise PlanError(_("The file is neither UTF-8 nor GBK text, nor an XLSX workbook."))
     try:
         return read_csv(text)
     except csv.Error as exc:
-        raise PlanError(f"The CSV file cannot be read: {exc}")
+        raise PlanError(_("The CSV file cannot be read: %(error)s") % {"error": exc})
 
 
 def _scores(values, rank):
@@ -128,13 +130,13 @@ def compute(rows, *, a, b, t, weights, rank=False):
     """Score the rows (dicts with 'id' and metric columns) and return a PlanResult."""
     a, b = Decimal(str(a)), Decimal(str(b))
     if b < a:
-        raise PlanError("b must not be below a.")
+        raise PlanError(_("b must not be below a."))
     if t <= 0:
-        raise PlanError("t must be positive.")
+        raise PlanError(_("t must be positive."))
     result = PlanResult(rows=[])
     total_weight = sum(weights.values())
     if total_weight <= 0:
-        raise PlanError("The weights add up to zero.")
+        raise PlanError(_("The weights add up to zero."))
     if abs(total_weight - 1) > 1e-9:
         result.warnings.append(f"Weights add up to {total_weight:g}, not 1: they were normalized.")
         weights = {k: v / total_weight for k, v in weights.items()}
@@ -148,7 +150,7 @@ def compute(rows, *, a, b, t, weights, rank=False):
             raw = row.get(column)
             if raw is None:
                 if column not in row:
-                    raise PlanError(f"Column '{column}' is not in the file.")
+                    raise PlanError(_("Column '%(column)s' is not in the file.") % {"column": column})
                 raw = ""
             if not str(raw).strip():
                 result.errors.append((number, column, "empty"))

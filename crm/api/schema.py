@@ -62,6 +62,25 @@ def is_idempotent_write(view, method):
     return getattr(getattr(view, method.lower(), None), "accepts_idempotency_key", False)
 
 
+#: what each operation does, in one line ("METHOD path" → summary); a new operation needs one here
+#: (or ``extend_schema(summary=…)``), the docs test fails otherwise
+SUMMARIES = {
+    "GET /api/v1/ping": "Check a token",
+    "GET /api/v1/customers": "Find customers by mobile",
+    "GET /api/v1/customers/{id}": "Read a customer's summary",
+    "POST /api/v1/leads": "Capture a lead",
+    "POST /api/v1/orders": "Record an order",
+    "POST /api/v1/orders/{external_id}/cancel": "Cancel an order",
+    "POST /api/v1/coupons/claim": "Claim a coupon for a customer",
+    "POST /api/v1/coupons/redeem": "Redeem a coupon on an order",
+    "POST /api/v1/events/{id}/registrations": "Register a person for an event",
+    "GET /api/v1/lead-sources": "List the active lead sources",
+}
+CREATED = "Created: the first time this request was received."
+REPEATED = ("Nothing new was created: the same request was received before (same key and body); "
+            "the first answer again.")
+
+
 class ApiAutoSchema(AutoSchema):
     """Adds what every operation of the API has in common: the bearer token's 401 and (for a
     scoped endpoint) 403, 429, and for writes 400, 415, 422 and the ``Idempotency-Key`` header."""
@@ -104,7 +123,22 @@ class ApiAutoSchema(AutoSchema):
         if operation is None:
             return None
         self.registry.register_on_missing(ERROR_COMPONENT)
+        if not operation.get("summary"):
+            summary = SUMMARIES.get(f"{self.method} {self.path}")
+            if summary:
+                operation["summary"] = summary
+        scope = getattr(self.view, "required_scope", None)
+        if scope:
+            operation["x-required-scope"] = scope
+            note = f"**Scope:** `{scope}`."
+            operation["description"] = f"{note}\n\n{operation.get('description', '')}".strip()
         responses = operation.setdefault("responses", {})
+        if "201" in responses:
+            responses["201"]["description"] = CREATED
+            if "200" in responses:
+                responses["200"]["description"] = REPEATED
+        elif "200" in responses and not responses["200"].get("description"):
+            responses["200"]["description"] = "OK: done; nothing new was created."
         for status, error in self._common_errors().items():
             own = responses.get(str(status))
             if own is None:

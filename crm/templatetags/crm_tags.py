@@ -1,5 +1,8 @@
 from django import template
 
+from crm.money import money as format_money
+from crm.money import money_short as format_money_short
+from crm.names import person_name
 from crm.phone import mask_mobile
 
 register = template.Library()
@@ -30,3 +33,33 @@ def history_who(entry):
 
     author = audit.who(entry)
     return gettext("system") if author == "—" else author
+
+
+@register.filter
+def person(value):
+    """A user's or customer's name as every page shows it (family name first)."""
+    return person_name(value)
+
+
+@register.filter
+def money(value, places=2):
+    """``¥12,800.00`` (``|money:0`` without cents)."""
+    return format_money(value, int(places))
+
+
+@register.filter
+def money_short(value):
+    """A figure card's amount: ``¥57.18万`` in Chinese, ``¥571,800`` in English."""
+    return format_money_short(value)
+
+
+@register.filter
+def filter_columns(field):
+    """Grid classes of a list filter: a select with long options (a status such as
+    "进行中（新建至合格）") gets a wider column, so no option is cut off."""
+    from django import forms
+
+    widest = 0
+    if isinstance(field.field, forms.ChoiceField) and not isinstance(field.field, forms.ModelChoiceField):
+        widest = max((len(str(label)) for _value, label in field.field.choices), default=0)
+    return "col-sm-6 col-md-4 col-xl-3" if widest > 8 else "col-sm-6 col-md-4 col-xl-2"

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from crm import permissions
 from crm.phone import mask_mobile
+from crm.money import money
 from crm.ui import StyledFormMixin, export_rows
 
 from .. import imports
@@ -112,9 +113,9 @@ def _preview(job, user, limit=imports.PREVIEW_ROWS):
             cells = [mobile(v["mobile"]), v["customer_name"], "; ".join(v["tags"])]
             result = _("Tagged") if done else _("Add tags")
         else:
-            cells = [v["external_id"], mobile(v["mobile"]), v["name"], f"¥{v['amount']}",
+            cells = [v["external_id"], mobile(v["mobile"]), v["name"], money(v['amount']),
                      v["placed_at"][:16].replace("T", " "), v["sku"], v["quantity"] if v["sku"] else "",
-                     f"¥{v['price']}" if v["price"] else ""]
+                     money(v['price']) if v["price"] else ""]
             if entry["action"] == "line":
                 result = _("Another line of the order above")
             elif entry.get("new_customer"):

@@ -117,7 +117,7 @@ def order_create(request, customer_pk):
                 form.add_error(field if field in form.fields else None, errors)
         else:
             messages.success(request, _("Order of ¥%(amount)s recorded for %(name)s.")
-                             % {"amount": order.amount, "name": customer.name})
+                             % {"amount": f"{order.amount:,.2f}", "name": customer.name})
             return redirect(customer)
     return render(request, "customers/order_form.html", {"form": form, "lines": lines, "customer": customer})
 

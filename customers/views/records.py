@@ -15,9 +15,9 @@ from crm.ui import BulkAction, ScopedListView, history_for
 from .. import services
 from ..filters import CustomerFilter
 from ..forms import AssignForm, BulkTagForm, CustomerForm, MergeForm
-from ..models import Customer
+from ..models import CustomAttribute, Customer
 from ..selectors import customers_for, may_see_mobile
-from ..tables import CustomerTable
+from ..tables import CustomerTable, TagNames, attribute_columns
 
 
 def _bulk_assign(request, queryset):
@@ -74,12 +74,23 @@ class CustomerListView(ScopedListView):
     )
 
     def base_queryset(self):
-        return Customer.objects.select_related("owner", "department")
+        return Customer.objects.select_related("owner", "department").prefetch_related("tags")
+
+    def _attribute_columns(self):
+        if not hasattr(self, "_attributes"):
+            self._attributes = attribute_columns(CustomAttribute.objects.order_by("position", "id"))
+        return self._attributes
 
     def get_table_kwargs(self):
         kwargs = super().get_table_kwargs()
         kwargs["show_mobile"] = may_see_mobile(self.request.user)
+        kwargs["extra_columns"] = self._attribute_columns()[0]  # the admin's custom attributes
         return kwargs
+
+    def export_row_values(self, table, queryset):
+        # the visible columns, custom attributes and tags included, read in chunks
+        self.export_fields = {"tags": ("id", TagNames()), **self._attribute_columns()[1]}
+        return super().export_row_values(table, queryset)
 
 
 @login_required

@@ -200,7 +200,7 @@ def test_marketing_admin_runs_an_open_day(browser, live_server, world):
     expect(page.locator("[data-testid=fig-registered]")).to_have_text("2 / 1")
     expect(page.locator("[data-testid=fig-leads]")).to_contain_text("1")
     expect(page.locator("[data-testid=fig-deals]")).to_have_text("1")
-    expect(page.locator("[data-testid=fig-gmv]")).to_have_text("¥3600.00")
+    expect(page.locator("[data-testid=fig-gmv]")).to_have_text("¥3,600.00")
     expect(page.locator("[data-testid=fig-roi]")).to_have_text("6.20")  # (3600 - 500) / 500
     assert page.locator("[data-chart=campaign-funnel] canvas").count() == 1
     page.screenshot(path=os.environ.get("CRM_SCREENSHOT", "/tmp/marketing-campaign.png"), full_page=True)

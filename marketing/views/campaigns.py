@@ -21,6 +21,7 @@ from coupons.models import Batch, BudgetAccount
 from crm import permissions
 from crm.approvals import selectors as approval_selectors
 from crm.models import User
+from crm.money import money
 from crm.ui import ScopedListView, StyledFormMixin
 from crm.uploads import UploadRefused, read_upload
 from customers.selectors import may_see_mobile
@@ -54,7 +55,7 @@ class FigureColumn(tables.Column):
         value = figures.get(self.key)
         if value is None:
             return "—"
-        return f"¥{value}" if self.money else value
+        return money(value) if self.money else value
 
     def value(self, record):
         try:

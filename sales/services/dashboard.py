@@ -10,7 +10,7 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, Sum
+from django.db.models import Avg, Case, Count, DurationField, Exists, ExpressionWrapper, F, OuterRef, Q, Sum, Value, When
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
@@ -126,36 +126,44 @@ def _users(ids):
 # --- the sales dashboard ------------------------------------------------------------------------
 
 def funnel(user, filters):
-    """Leads created in the period → qualified (or further) → converted; opportunities opened in
-    the period → of those, won. Conversion of each step against the one before."""
-    lead_figures = leads(user, filters).filter(created_at__gte=filters.lo, created_at__lt=filters.hi).aggregate(
+    """The leads created in the period, followed through: qualified (or further) → converted → of
+    those converted, the ones with an opportunity → of those, the ones with a won opportunity. Each
+    step is a subset of the one before, so its conversion (against the step before) is at most 100%.
+    Opportunities opened in the period (also without a lead) are counted beside the funnel, as counts."""
+    cohort = leads(user, filters).filter(created_at__gte=filters.lo, created_at__lt=filters.hi)
+    with_opportunity = Opportunity.objects.filter(lead_id=OuterRef("pk"))
+    lead_figures = cohort.annotate(
+        has_opportunity=Exists(with_opportunity), has_won=Exists(with_opportunity.filter(stage__is_won=True)),
+    ).aggregate(
         total=Count("id"),
         qualified=Count("id", filter=Q(status__in=[Lead.Status.QUALIFIED, Lead.Status.CONVERTED])),
         converted=Count("id", filter=Q(status=Lead.Status.CONVERTED)),
+        opportunities=Count("id", filter=Q(status=Lead.Status.CONVERTED, has_opportunity=True)),
+        won=Count("id", filter=Q(status=Lead.Status.CONVERTED, has_won=True)),
     )
     opp_figures = opportunities(user, filters).filter(created_at__gte=filters.lo, created_at__lt=filters.hi).aggregate(
         opened=Count("id"), won=Count("id", filter=Q(stage__is_won=True)),
         won_amount=Sum("amount", filter=Q(stage__is_won=True)),
     )
-    steps = [
-        ("leads", lead_figures["total"]),
-        ("qualified", lead_figures["qualified"]),
-        ("converted", lead_figures["converted"]),
-        ("opportunities", opp_figures["opened"]),
-        ("won", opp_figures["won"]),
-    ]
+    steps = [(key, lead_figures[key]) for key in ("total", "qualified", "converted", "opportunities", "won")]
     rows, previous = [], None
     for key, count in steps:
-        rows.append({"key": key, "count": count, "rate": rate(count, previous) if previous is not None else None})
+        rows.append({"key": "leads" if key == "total" else key, "count": count,
+                     "rate": rate(count, previous) if previous is not None else None})
         previous = count
     return {"steps": rows, "won_amount": opp_figures["won_amount"] or ZERO,
-            "overall": rate(opp_figures["won"], lead_figures["total"])}
+            "opened": opp_figures["opened"], "opened_won": opp_figures["won"],
+            "overall": rate(lead_figures["won"], lead_figures["total"])}
 
 
 def stage_times(user, filters, stages):
     """Average time spent in each stage, over the stays that ended in the period (from the stage
     history of the opportunities in scope)."""
     duration = ExpressionWrapper(F("left_at") - F("entered_at"), output_field=DurationField())
+    # a stay cannot last less than nothing: rows whose end was written before their start (a
+    # back-dated move, clocks of two servers) count as a stay of 0 days, never as negative time
+    duration = Case(When(left_at__lt=F("entered_at"), then=Value(datetime.timedelta(0))), default=duration,
+                    output_field=DurationField())
     rows = (StageHistory.objects.filter(opportunity__in=opportunities(user, filters).values("pk"),
                                         left_at__gte=filters.lo, left_at__lt=filters.hi)
             .order_by().values("stage_id").annotate(n=Count("id"), avg=Avg(duration)))

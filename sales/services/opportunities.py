@@ -1,6 +1,8 @@
 """Opportunities (商机): stages with win probability and key control points."""
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -105,7 +107,10 @@ def move_stage(*, actor, opportunity, stage, lost_reason=""):
     if stage.is_lost and not lost_reason.strip():
         raise ValidationError({"lost_reason": _("Say why it was lost.")})
     now = timezone.now()
-    StageHistory.objects.filter(opportunity=opportunity, left_at__isnull=True).update(left_at=now)
+    # a stay ends no earlier than it began (a stay entered "in the future" by a back-dated record
+    # ends when it began): no negative time in a stage
+    StageHistory.objects.filter(opportunity=opportunity, left_at__isnull=True).update(
+        left_at=Greatest(Value(now), F("entered_at")))
     StageHistory.objects.create(opportunity=opportunity, stage=stage, by=actor, entered_at=now)
     opportunity.stage = stage
     opportunity.stage_entered_at = now

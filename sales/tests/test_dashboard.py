@@ -107,10 +107,13 @@ def test_sales_dashboard_figures_for_the_director(client, org, data):
     assert response.status_code == 200
     ctx = response.context
     steps = {s["key"]: s for s in ctx["funnel"]["steps"]}
-    assert [steps[k]["count"] for k in ("leads", "qualified", "converted", "opportunities", "won")] == [4, 3, 2, 6, 2]
+    # the funnel follows the leads; none of them has an opportunity yet (the 6 opened in November,
+    # 2 of them won, are counted beside it)
+    assert [steps[k]["count"] for k in ("leads", "qualified", "converted", "opportunities", "won")] == [4, 3, 2, 0, 0]
     assert steps["leads"]["rate"] is None
-    assert (steps["qualified"]["rate"], steps["converted"]["rate"], steps["won"]["rate"]) == (75.0, 66.7, 33.3)
-    assert ctx["funnel"]["overall"] == 50.0  # 2 won of 4 leads
+    assert (steps["qualified"]["rate"], steps["converted"]["rate"], steps["won"]["rate"]) == (75.0, 66.7, None)
+    assert (ctx["funnel"]["opened"], ctx["funnel"]["opened_won"]) == (6, 2)
+    assert ctx["funnel"]["overall"] == 0.0  # no lead of November won yet
     times = {r["stage"].name: r for r in ctx["stage_times"]}
     assert times["Contact"]["avg_days"] == 2.3 and times["Contact"]["stays"] == 3  # (3 + 2 + 2) / 3
     assert times["Proposal"]["avg_days"] == 1.0
@@ -173,7 +176,8 @@ def test_scope_manager2_does_not_see_sales1_and_a_rep_sees_only_their_own(client
     assert ctx["closed"]["won"]["amount"] == Decimal("8000")
     ctx = get(client, org.rep1, SALES_URL, NOVEMBER).context
     assert {r["owner"].username for r in ctx["pipeline"]["owners"]} == {"rep1"}
-    assert [s["count"] for s in ctx["funnel"]["steps"]] == [3, 2, 1, 3, 1]
+    assert [s["count"] for s in ctx["funnel"]["steps"]] == [3, 2, 1, 0, 0]
+    assert (ctx["funnel"]["opened"], ctx["funnel"]["opened_won"]) == (3, 1)
     assert "department" not in ctx["form"].fields
     # a rep cannot widen the scope through the query string
     ctx = get(client, org.rep1, SALES_URL, {**NOVEMBER, "owner": org.rep3.pk}).context

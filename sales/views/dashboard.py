@@ -15,6 +15,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 
 from crm import permissions
+from crm.names import person_name
 from crm.ui import export_rows
 
 from ..forms_dashboard import DashboardFilterForm, PerformanceFilterForm
@@ -50,7 +51,7 @@ def _money(value):
 
 
 def _name(user):
-    return user.get_full_name() or user.username
+    return person_name(user)
 
 
 def _export(request, tables, filename):
@@ -66,8 +67,8 @@ def _export(request, tables, filename):
 
 FUNNEL_LABELS = {
     "leads": lambda: _("New leads"), "qualified": lambda: _("Qualified leads"),
-    "converted": lambda: _("Converted leads"), "opportunities": lambda: _("Opportunities opened"),
-    "won": lambda: _("Won"),
+    "converted": lambda: _("Converted leads"), "opportunities": lambda: _("With an opportunity"),
+    "won": lambda: _("With a won deal"),
 }
 
 
@@ -81,6 +82,7 @@ def _sales_context(request):
     without_owner = [(k, v) for k, v in scope if k != "owner"]
     period_created = [("created_after", f.since.isoformat()), ("created_before", f.until.isoformat())]
     period_closed = [("closed_after", f.since.isoformat()), ("closed_before", f.until.isoformat())]
+    lead_created = [("lead_created_after", f.since.isoformat()), ("lead_created_before", f.until.isoformat())]
 
     # funnel
     funnel = data["funnel"]
@@ -88,12 +90,13 @@ def _sales_context(request):
         "leads": _url(lead_list, [("status", "all")], period_created, scope),
         "qualified": _url(lead_list, [("status", "qualified_on")], period_created, scope),
         "converted": _url(lead_list, [("status", "converted")], period_created, scope),
-        "opportunities": _url(opp_list, [("status", "all")], period_created, scope),
-        "won": _url(opp_list, [("status", "won")], period_created, scope),
+        "opportunities": _url(opp_list, [("status", "all")], lead_created, scope),
+        "won": _url(opp_list, [("status", "won")], lead_created, scope),
     }
     for step in funnel["steps"]:
         step["label"] = FUNNEL_LABELS[step["key"]]()
         step["url"] = step_urls[step["key"]]
+    funnel["opened_url"] = _url(opp_list, [("status", "all")], period_created, scope)
     top = max([s["count"] for s in funnel["steps"]] + [1])
     funnel_option = _chart({
         "tooltip": {"trigger": "item"},

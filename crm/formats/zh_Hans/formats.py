@@ -1,0 +1,6 @@
+"""Simplified Chinese number formats: amounts group by thousands ("¥12,800.00"), as on Chinese
+invoices and bank statements (Django's own zh_Hans formats group by nothing)."""
+from django.conf.locale.zh_Hans.formats import *  # noqa: F401,F403
+
+THOUSAND_SEPARATOR = ","
+NUMBER_GROUPING = 3
