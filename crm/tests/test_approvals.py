@@ -425,8 +425,8 @@ def test_old_control_point_approvals_become_requests():
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
 
-    before = [("sales", "0008_verbose_names"), ("crm", "0004_approval_engine")]
-    after = [("sales", "0009_control_points_on_approval_engine")]
+    before = [("sales", "0010_pool_rule_paying_customers_reminder_scheduled_at"), ("crm", "0004_approval_engine")]
+    after = [("sales", "0011_control_points_on_approval_engine")]
     executor = MigrationExecutor(connection)
     executor.migrate(before)
     old = executor.loader.project_state(before).apps

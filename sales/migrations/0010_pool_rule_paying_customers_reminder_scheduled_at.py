@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sales', '0008_verbose_names'),
+        ('sales', '0009_lead_source_codes'),
     ]
 
     operations = [

@@ -57,7 +57,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("contenttypes", "0002_remove_content_type_name"),
         ("crm", "0004_approval_engine"),
-        ("sales", "0008_verbose_names"),
+        ("sales", "0010_pool_rule_paying_customers_reminder_scheduled_at"),
     ]
 
     operations = [

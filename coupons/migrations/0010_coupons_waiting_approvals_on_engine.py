@@ -2,16 +2,16 @@
 chain, so that they are in their approvers' inbox (no request is opened when none waits)."""
 from django.db import migrations
 
-WAITING = {"Campaign": "submitted"}
+WAITING = {"Batch": "submitted", "Compensation": "review"}
 
 
 def forwards(apps, schema_editor):
-    if not any(apps.get_model("marketing", model).objects.filter(status=status).exists()
+    if not any(apps.get_model("coupons", model).objects.filter(status=status).exists()
                for model, status in WAITING.items()):
         return  # a fresh database: nothing to adopt (and the live models are not read)
     from crm.approvals.services import adopt_waiting
 
-    for kind in "marketing_campaign".split(","):
+    for kind in "coupon_batch,compensation".split(","):
         adopt_waiting(kind)
 
 
@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("crm", "0004_approval_engine"),
-        ("marketing", "0002_verbose_names"),
+        ("coupons", "0009_batch_production_state"),
     ]
 
     operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]

@@ -2,16 +2,16 @@
 chain, so that they are in their approvers' inbox (no request is opened when none waits)."""
 from django.db import migrations
 
-WAITING = {"Batch": "submitted", "Compensation": "review"}
+WAITING = {"Campaign": "submitted"}
 
 
 def forwards(apps, schema_editor):
-    if not any(apps.get_model("coupons", model).objects.filter(status=status).exists()
+    if not any(apps.get_model("marketing", model).objects.filter(status=status).exists()
                for model, status in WAITING.items()):
         return  # a fresh database: nothing to adopt (and the live models are not read)
     from crm.approvals.services import adopt_waiting
 
-    for kind in "coupon_batch,compensation".split(","):
+    for kind in "marketing_campaign".split(","):
         adopt_waiting(kind)
 
 
@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("crm", "0004_approval_engine"),
-        ("coupons", "0008_verbose_names"),
+        ("marketing", "0003_segment_problem_and_subject_label"),
     ]
 
     operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]
