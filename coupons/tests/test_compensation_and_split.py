@@ -46,7 +46,7 @@ def test_the_total_per_period_counts_every_request_not_rejected(org, rule):
     assert second.status == "approved"
     third = ask(org.rep1, "10.01")  # ¥100.01 in the period
     assert third.status == "review" and third.review_reasons == ["total_over_limit"]
-    rules.decide(actor=org.manager1, compensation=third, approve=False)
+    rules.decide(actor=org.manager1, compensation=third, approve=False, comment="超出本期限额")
     assert ask(org.rep1, "10").status == "approved"  # the rejected ¥10.01 does not count: exactly ¥100
 
 

@@ -18,6 +18,16 @@ from crm import notifications, outbound
 from crm.models import Delivery
 
 
+@pytest.fixture(autouse=True)
+def _english():
+    """The messages below are asserted in English, whatever language an earlier test left active."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+
 class _Server(BaseHTTPRequestHandler):
     hits = []
     mode = "ok"

@@ -16,6 +16,16 @@ from crm import uploads
 from crm.tests.files import csv_bomb, xlsx, xlsx_bomb
 from customers.models import Customer, ImportJob
 
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The messages below are asserted in English, whatever language an earlier test left active."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 #: seconds: far below the 11-45 s the same files took, loose enough for a busy CI machine
 BOUND = 5.0
 
