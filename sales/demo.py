@@ -88,7 +88,8 @@ def seed(ctx):
         customer_id, owner_id, department_id = owned[(index * 7) % len(owned)]
         stage = rng.choice(open_stages + [won, lost]) if rng.random() < 0.9 else rng.choice(open_stages)
         created = ctx.moment(120 if ctx.size == "small" else 365)
-        entered = created + datetime.timedelta(days=rng.uniform(0, 20))
+        # entered its stage after it was created, never after today (no stay may have a negative length)
+        entered = min(created + datetime.timedelta(days=rng.uniform(0, 20)), ctx.anchor)
         opportunities.append(Opportunity(
             name=rng.choice(["数学提高班", "英语外教课", "暑期托管", "编程启蒙", "钢琴一对一"]) + f" #{index + 1}",
             customer_id=customer_id, owner_id=owner_id, department_id=department_id, stage=stage,

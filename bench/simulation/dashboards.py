@@ -176,14 +176,24 @@ def check_sales(org, user, now):
     stages, opps, leads, followups, stays = _sales_rows(scope)
     lo, hi = f.lo, f.hi
 
-    # funnel
+    # funnel: the leads created in the period followed through (each step a part of the one before);
+    # the opportunities opened in the period are counted beside it
+    from sales.models import Opportunity
+
     period_leads = [x for x in leads if lo <= x["created_at"] < hi]
     period_opps = [o for o in opps if lo <= o["created_at"] < hi]
     won_opps = [o for o in period_opps if stages[o["stage_id"]]["is_won"]]
+    lead_opps = defaultdict(list)
+    for lead_id, stage_id in Opportunity.objects.filter(lead_id__isnull=False).values_list("lead_id", "stage_id"):
+        lead_opps[lead_id].append(stage_id)
+    converted = [x for x in period_leads if x["status"] == "converted"]
     counts = {"leads": len(period_leads),
               "qualified": sum(x["status"] in ("qualified", "converted") for x in period_leads),
-              "converted": sum(x["status"] == "converted" for x in period_leads),
-              "opportunities": len(period_opps), "won": len(won_opps)}
+              "converted": len(converted),
+              "opportunities": sum(bool(lead_opps[x["id"]]) for x in converted),
+              "won": sum(any(stages[s]["is_won"] for s in lead_opps[x["id"]]) for x in converted)}
+    report.same("opportunities opened", data["funnel"]["opened"], len(period_opps))
+    report.same("opportunities opened and won", data["funnel"]["opened_won"], len(won_opps))
     previous = None
     for step in data["funnel"]["steps"]:
         if step["key"] in counts:

@@ -106,7 +106,8 @@ def _schedule(reminder, default_offsets, escalate_after):
     pairs.append((DUE, reminder.due_at))
     pairs.append((-escalate_after, reminder.due_at + datetime.timedelta(minutes=escalate_after)))
     start = reminder.scheduled_at or reminder.created_at
-    return [(o, at) for o, at in pairs if at >= start - datetime.timedelta(minutes=1)]
+    # an offset whose time had come by then (a 1-hour notice of a reminder snoozed by one hour) is skipped
+    return [(o, at) for o, at in pairs if at > start]
 
 
 def _text(reminder, offset, now):
