@@ -90,6 +90,9 @@ def seed(ctx):
         created = ctx.moment(120 if ctx.size == "small" else 365)
         # entered its stage after it was created, never after today (no stay may have a negative length)
         entered = min(created + datetime.timedelta(days=rng.uniform(0, 20)), ctx.anchor)
+        if stage.is_closed and index % 4 == 0:
+            # some deals closed in the last days, so this month's dashboards have figures from day one
+            entered = max(created, ctx.anchor - datetime.timedelta(days=index % 5, hours=2))
         opportunities.append(Opportunity(
             name=rng.choice(["数学提高班", "英语外教课", "暑期托管", "编程启蒙", "钢琴一对一"]) + f" #{index + 1}",
             customer_id=customer_id, owner_id=owner_id, department_id=department_id, stage=stage,
@@ -125,6 +128,7 @@ def seed(ctx):
     _reminders(ctx, owned, size["reminders"])
     _living_pool(ctx)
     _targets(ctx)
+    _waiting_control_point(ctx)
     ctx.log(f"  sales: {size['leads']} leads, {size['opportunities']} opportunities, {size['followups']} follow-ups, "
             f"{size['reminders']} reminders")
 
@@ -250,6 +254,17 @@ def _living_pool(ctx):
     # a history behind the pool: some records came back earlier and were claimed again
     ctx.log(f"  pool: {len(stale)} records due back today (owners warned), "
             f"{len(picks) - len(stale)} due within days; {PoolMove.objects.count()} moves so far")
+
+
+def _waiting_control_point(ctx):
+    """rep1 has asked for one control point, so his manager finds it waiting on day one."""
+    from .services.opportunities import request_approval
+
+    rep = ctx.users.get("rep1")
+    opportunity = (Opportunity.objects.filter(owner=rep, closed_at__isnull=True).exclude(stage__approval_role="")
+                   .order_by("id").first()) if rep else None
+    if opportunity is not None:
+        request_approval(actor=rep, opportunity=opportunity)
 
 
 def _save_opportunities(batch):
