@@ -4,7 +4,7 @@ import os
 import pytest
 from django.conf import settings
 
-from crm.celery import app as celery_app
+from config.celery import app as celery_app
 
 
 def pytest_configure(config):

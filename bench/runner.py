@@ -232,7 +232,7 @@ def main(argv=None):
     args = parse_args(argv)
     if str(PROJECT_DIR) not in sys.path:
         sys.path.insert(0, str(PROJECT_DIR))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     # The per-client API throttle (600/min) would answer 429 in long runs; it still runs, just never trips.
     os.environ.setdefault("API_RATE_LIMIT", "1000000/min")
 

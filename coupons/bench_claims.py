@@ -43,7 +43,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 def setup_django():
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     sys.path.insert(0, str(PROJECT_DIR))
     import django
 
@@ -152,7 +152,7 @@ class Server:
         self.port = port
         self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
-            [str(PROJECT_DIR / ".venv" / "bin" / "gunicorn"), "crm.wsgi:application", "-b", f"127.0.0.1:{port}",
+            [str(PROJECT_DIR / ".venv" / "bin" / "gunicorn"), "config.wsgi:application", "-b", f"127.0.0.1:{port}",
              "-w", str(workers), "--log-level", "warning", "--keep-alive", "5",
              "--worker-class", worker_class, "--threads", str(threads)],
             cwd=PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=self.log, start_new_session=True)

@@ -3,7 +3,7 @@ with readable values, and contact details masked like on every other page.
 
 Who: an entry names a user (``actor``), or — for changes no person made in a request — what made
 it, kept in ``additional_data["by"]``: a tag rule (``by_rule``), a background job (``acting``
-around the job's work; every Celery task is wrapped by ``crm.celery``). API clients act through
+around the job's work; every Celery task is wrapped by ``config.celery``). API clients act through
 their service user; imports run as the user who started them.
 """
 import contextlib

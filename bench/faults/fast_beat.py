@@ -6,7 +6,7 @@ every ``FAULTS_BEAT_SECONDS`` (default 1) instead of every minute. The tasks are
 """
 import os
 
-from crm.celery import app
+from config.celery import app
 
 SECONDS = float(os.environ.get("FAULTS_BEAT_SECONDS", "1"))
 

@@ -96,7 +96,7 @@ class Stack:
     def env(self, **extra):
         """The environment of every process of the run (and of the run's own Django)."""
         return {**os.environ, "DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url,
-                "CRM_VAR_DIR": str(self.root / "var"), "DJANGO_SETTINGS_MODULE": "crm.settings",
+                "CRM_VAR_DIR": str(self.root / "var"), "DJANGO_SETTINGS_MODULE": "config.settings",
                 "DB_CONN_MAX_AGE": "60", "DEBUG": "0", "API_RATE_LIMIT": "1000000/min",
                 "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
                 "CELERY_TASK_ALWAYS_EAGER": "0", "PYTHONPATH": str(PROJECT_DIR), **extra}
@@ -183,7 +183,7 @@ class Stack:
         return process
 
     def start_web(self, workers=2):
-        self.start("web", [str(BIN / "gunicorn"), "crm.wsgi:application", "-b", f"127.0.0.1:{self.web_port}",
+        self.start("web", [str(BIN / "gunicorn"), "config.wsgi:application", "-b", f"127.0.0.1:{self.web_port}",
                            "-w", str(workers), "--timeout", "60", "--log-level", "warning"])
 
         def answers():
@@ -197,7 +197,7 @@ class Stack:
         wait_until(answers, 60, "gunicorn")
 
     def start_worker(self, name):
-        return self.start(name, [PYTHON, "-m", "celery", "-A", "crm", "worker", "-P", "solo", "-n", f"{name}@%h",
+        return self.start(name, [PYTHON, "-m", "celery", "-A", "config", "worker", "-P", "solo", "-n", f"{name}@%h",
                                  "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"])
 
     def start_beat(self, name, seconds):

@@ -10,7 +10,7 @@ follow-ups, API clients, a few coupon batches), so point it at a copy of the ben
         .venv/bin/python -m bench.loadtest [--users 8,32,64] [--workers 2,4] [--run-time 45]
 
 Steps: migrate (a copy may predate the code), check that the data reconciles, set up API clients
-and claimable batches, note the counters; then per worker count start gunicorn (``crm.wsgi``,
+and claimable batches, note the counters; then per worker count start gunicorn (``config.wsgi``,
 ``DEBUG=0``, sync workers as in the README's deployment, the API throttle out of the way) and per
 user count run locust headless (every user logs in — the warm-up — then ``--run-time`` seconds are
 measured); stop gunicorn, reconcile again, compare what locust wrote with what the database
@@ -66,7 +66,7 @@ def parse_args(argv=None):
 def setup_django():
     if str(PROJECT_DIR) not in sys.path:
         sys.path.insert(0, str(PROJECT_DIR))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
     django.setup()
@@ -217,7 +217,7 @@ def markdown(report):
     lines = [
         f"# Load test — {report['date']}",
         "",
-        f"{report['database']}, {report['customers']:,} customers; gunicorn `crm.wsgi` on 127.0.0.1, "
+        f"{report['database']}, {report['customers']:,} customers; gunicorn `config.wsgi` on 127.0.0.1, "
         f"{report['worker_class']} workers, DEBUG off; locust {report['locust']} (FastHttpUser) on the same "
         f"machine ({report['machine']['cpus']} cores); {report['run_time']:.0f} s measured per row after every "
         f"user logged in; think time {report['think'][0]}–{report['think'][1]} s; reps : channels = 3 : 1.",

@@ -84,7 +84,7 @@ class Simulation:
 
     def run(self):
         import time_machine
-        from crm.celery import app
+        from config.celery import app
 
         began = time.monotonic()
         opening = timezone.make_aware(datetime.datetime.combine(self.start, OPENING))

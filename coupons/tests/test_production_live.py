@@ -9,7 +9,7 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 from coupons.models import Batch, Coupon  # noqa: E402
 from coupons.tests.factories import make_batch  # noqa: E402
-from crm.celery import app as celery_app  # noqa: E402
+from config.celery import app as celery_app  # noqa: E402
 from crm.tests.test_browser import CHROMIUM_ARGS, browser  # noqa: E402,F401
 from crm.tests.test_faults import processes, service_env, use_broker, wait_for, worker_args  # noqa: E402,F401
 

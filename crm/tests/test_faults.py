@@ -35,7 +35,7 @@ from django.utils import timezone
 from coupons.models import Batch, BudgetAccount, Coupon
 from coupons.tests.factories import make_batch
 from crm import services as crm_services
-from crm.celery import app as celery_app
+from config.celery import app as celery_app
 from crm.models import Delivery, DeliveryAttempt, Notification
 from crm.notifications import notify_many
 from crm.tasks import sweep_outbox
@@ -286,7 +286,7 @@ def processes(tmp_path, redis_url):
 
 
 def worker_args(name):
-    return ["-A", "crm", "worker", "-P", "solo", "-n", f"{name}-{os.getpid()}@%h", "--without-gossip",
+    return ["-A", "config", "worker", "-P", "solo", "-n", f"{name}-{os.getpid()}@%h", "--without-gossip",
             "--without-mingle", "--without-heartbeat", "-l", "WARNING"]
 
 

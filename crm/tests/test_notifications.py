@@ -139,7 +139,7 @@ def test_real_worker_sends_queued_notification(redis_url, org):
     """A real Celery worker (threads) consumes the task from Redis and sends the email."""
     from celery.contrib.testing.worker import start_worker
 
-    from crm.celery import app
+    from config.celery import app
 
     app.conf.task_always_eager = False
     try:

@@ -13,7 +13,7 @@ from bench.simulation import dashboards, invariants
 from bench.simulation.beat import Beat
 from bench.simulation.engine import Simulation
 from bench.simulation.invariants import Journal, Org
-from crm.celery import app
+from config.celery import app
 from customers.models import Order
 from customers.tests.factories import CustomerFactory
 from sales.models import FollowUp, PoolMove, PoolRule, PoolWarning, Reminder, ReminderNotice

@@ -14,7 +14,7 @@ def site_url(**env):
     clean = {k: v for k, v in os.environ.items() if k not in ("SITE_URL", "HOST", "PORT", "CRM_WEB_PORT")}
     code = "import django, json; django.setup(); from django.conf import settings; print(settings.SITE_URL)"
     result = subprocess.run([sys.executable, "-c", code], cwd=BASE, capture_output=True, text=True, check=True,
-                            env={**clean, "DJANGO_SETTINGS_MODULE": "crm.settings", **env})
+                            env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **env})
     return result.stdout.strip().splitlines()[-1]
 
 

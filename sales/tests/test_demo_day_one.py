@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 
-from crm.celery import app as celery_app
+from config.celery import app as celery_app
 from crm.models import Notification
 from sales import demo
 from sales.models import Lead, PoolMove, PoolWarning, Reminder, ReminderNotice
