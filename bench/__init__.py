@@ -4,5 +4,5 @@ Loads the large demo data set once into the configured database, then times each
 scenario in-process with ``django.test.Client``: median and p95 in milliseconds and the number of
 SQL queries. See ``docs/benchmarks.md``.
 
-Apps add scenarios with a ``<app>/bench.py`` module that calls :func:`bench.scenarios.register`.
+Each app's scenarios live in ``bench/<app>.py``, a module that calls :func:`bench.scenarios.register`.
 """

@@ -1,7 +1,7 @@
 """The scenario registry and the scenarios of the shell and the customers app.
 
 A scenario is one request, made as one user, with the status it must answer. Other apps add
-theirs in ``<app>/bench.py``, imported by :func:`load_app_scenarios`, for example::
+theirs in ``bench/<app>.py`` (named after the app's label), imported by :func:`load_app_scenarios`, for example::
 
     from bench.scenarios import Scenario, register
 
@@ -52,7 +52,7 @@ def register(*scenarios):
 
 
 def load_app_scenarios():
-    """Import ``<app>.bench`` for each of the project's apps that has one; they register their scenarios."""
+    """Import ``bench.<app>`` for each of the project's apps that has one; they register their scenarios."""
     import os
 
     from django.apps import apps
@@ -61,7 +61,7 @@ def load_app_scenarios():
     for config in apps.get_app_configs():
         if not config.path.startswith(str(settings.BASE_DIR)) or f"{os.sep}.venv{os.sep}" in config.path:
             continue  # third-party apps
-        module_name = f"{config.name}.bench"
+        module_name = f"bench.{config.label}"
         try:
             importlib.import_module(module_name)
         except ModuleNotFoundError as exc:

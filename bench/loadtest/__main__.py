@@ -97,7 +97,7 @@ def prepare(stamp):
     from django.db.models import F
     from django.utils import timezone
 
-    from coupons.bench_claims import _scratch
+    from bench.coupon_claims import _scratch
     from coupons.models import Batch
     from coupons.services import production
     from crm.models import ApiClient, ApiScope, User
@@ -304,7 +304,7 @@ def main(argv=None):
 
     from bench import dataset
     from bench.loadtest.reconcile import failures, reconcile
-    from coupons.bench_claims import Server, free_port
+    from bench.coupon_claims import Server, free_port
     from customers.models import Customer
 
     call_command("migrate", interactive=False, verbosity=0)

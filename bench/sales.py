@@ -3,11 +3,11 @@
 The pages of issue 4's benchmark: the lead list (per role, filtered, searched), the public pool,
 the kanban board, the opportunity list, the rep's workbench (the home page of a rep) and the
 reminders. The two jobs (the pool recycle over all records, dispatching 100,000 due reminder
-notices) are timed by ``sales/bench_jobs.py``, which runs them in a transaction it rolls back.
+notices) are timed by ``bench/sales_jobs.py``, which runs them in a transaction it rolls back.
 """
 from bench.scenarios import Scenario, register
 
-from .models import Lead
+from sales.models import Lead
 
 
 def _lead_detail_url(ctx):

@@ -1,5 +1,5 @@
 """Benchmark scenarios of the coupons app (see bench/scenarios.py). Code production and claim
-throughput through gunicorn are measured by ``python -m coupons.bench_claims``."""
+throughput through gunicorn are measured by ``python -m bench.coupon_claims``."""
 import datetime
 
 from bench.scenarios import Scenario, register

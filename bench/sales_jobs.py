@@ -1,6 +1,6 @@
 """Time the sales Celery jobs on the large demo set, in a transaction that is rolled back.
 
-    DATABASE_URL=postgres://…/crm_bench .venv/bin/python -m sales.bench_jobs [--runs 3]
+    DATABASE_URL=postgres://…/crm_bench .venv/bin/python -m bench.sales_jobs [--runs 3]
 
 - ``recycle``: the hourly pool job (``services.recycle``) over every lead and customer.
 - ``dispatch``: 100,000 due reminder notices (``services.dispatch_due``): every open reminder is
@@ -86,7 +86,7 @@ def run_dispatch():
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m sales.bench_jobs", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.sales_jobs", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--only", choices=["recycle", "dispatch"])
     args = parser.parse_args(argv)

@@ -19,7 +19,7 @@
 
 Run against the large demo set::
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_bench .venv/bin/python -m coupons.bench_claims \
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_bench .venv/bin/python -m bench.coupon_claims \
         [production] [claims] [--clients 16] [--seconds 20] [--workers 4] [--batches 1] \
         [--worker-class sync --threads 1] [--output /tmp/work/bench-coupons.json]
 """
@@ -277,7 +277,7 @@ def bench_claims(*, clients, seconds, workers, port, quantity, sellout_quantity,
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE coupons_coupon")
     client = ApiClient.objects.filter(name="bench-claims").first() or create_api_client(
-        name="bench-claims", description="python -m coupons.bench_claims", can_see_mobile=False)
+        name="bench-claims", description="python -m bench.coupon_claims", can_see_mobile=False)
     token, raw = issue_token(client=client, scopes=list(ApiScope.values), name="bench-claims")
     customers = list(Customer.objects.order_by("id").values_list("id", flat=True)[:200_000])
     headers = {"Authorization": f"Bearer {raw}", "Content-Type": "application/json"}
@@ -350,7 +350,7 @@ def bench_claims(*, clients, seconds, workers, port, quantity, sellout_quantity,
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m coupons.bench_claims", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.coupon_claims", description=__doc__.split("\n\n")[0])
     parser.add_argument("what", nargs="*", choices=["production", "claims"], default=["production", "claims"])
     parser.add_argument("--count", type=int, default=1_000_000, help="codes to produce (1,000,000)")
     parser.add_argument("--clients", type=int, default=16)

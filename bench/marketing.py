@@ -1,11 +1,11 @@
 """Benchmark scenarios of the marketing app (see bench/scenarios.py).
 
 Issue 6's targets: the segment count preview over 100,000 customers (the builder's live count),
-campaign statistics pages, and — timed by ``python -m marketing.bench_jobs`` — building the
+campaign statistics pages, and — timed by ``python -m bench.marketing_jobs`` — building the
 recipient list of a 50,000-person push."""
 from bench.scenarios import Scenario, register
 
-from .models import Campaign, Event, Segment
+from marketing.models import Campaign, Event, Segment
 from customers.models import Tag
 
 #: the builder's request for "high intent, primary-school parents, no order in 60 days"

@@ -5,7 +5,7 @@
 - rolling up one campaign's statistics;
 - one attribution pass over the last 30 days.
 
-Run: ``DATABASE_URL=... python -m marketing.bench_jobs``
+Run: ``DATABASE_URL=... python -m bench.marketing_jobs``
 """
 import os
 import statistics
