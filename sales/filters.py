@@ -106,18 +106,18 @@ class FollowUpFilter(django_filters.FilterSet):
         return type("StyledFilterForm", (StyledFormMixin, super().get_form_class()), {})
 
     def filter_department(self, queryset, name, value):
-        from .forms_opportunities import in_subtree
+        from .forms.opportunities import in_subtree
 
         return in_subtree(queryset, "department", value) if value else queryset
 
     def filter_after(self, queryset, name, value):
-        from .forms_opportunities import day_start
+        from .forms.opportunities import day_start
 
         return queryset.filter(at__gte=day_start(value))
 
     def filter_before(self, queryset, name, value):
         import datetime
 
-        from .forms_opportunities import day_start
+        from .forms.opportunities import day_start
 
         return queryset.filter(at__lt=day_start(value + datetime.timedelta(days=1)))

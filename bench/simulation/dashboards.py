@@ -162,7 +162,7 @@ def _sales_rows(scope):
 
 
 def check_sales(org, user, now):
-    from sales.forms_dashboard import DashboardFilterForm, PerformanceFilterForm
+    from sales.forms.dashboard import DashboardFilterForm, PerformanceFilterForm
     from sales.services import dashboard as service
 
     from crm.models import User
@@ -297,7 +297,7 @@ def won_all(opps, stages):
 # --- the customer overview --------------------------------------------------------------------------------
 
 def check_customers(org, user, now):
-    from customers.forms_dashboard import DashboardFilterForm
+    from customers.forms.dashboard import DashboardFilterForm
     from customers.models import Customer, LifecycleChange, Order, SegmentationSettings
     from customers.selectors_dashboard import dashboard
 

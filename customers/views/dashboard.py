@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from crm import permissions
 from crm.ui import export_rows
 
-from ..forms_dashboard import DashboardFilterForm
+from ..forms.dashboard import DashboardFilterForm
 from ..selectors_dashboard import dashboard
 from ..selectors_segments import flow_matrix
 from ..services.dashboard import COHORT_MONTHS, add_months

@@ -15,7 +15,7 @@ from crm.ui import history_for
 from crm.phone import mask_mobile
 
 from .. import services, timeline
-from ..forms_detail import RelationForm, SatisfactionForm, TagsForm, candidate_label, candidates
+from ..forms.detail import RelationForm, SatisfactionForm, TagsForm, candidate_label, candidates
 from ..models import (
     READINGS, SYMMETRIC_KINDS, CustomAttribute, CustomerRelation, CustomerTag, RelationKind, Tag,
 )

@@ -14,7 +14,7 @@ from crm.ui import BulkAction, ScopedListView, history_for
 
 from .. import services
 from ..filters import CustomerFilter
-from ..forms import AssignForm, BulkTagForm, CustomerForm, MergeForm
+from ..forms.records import AssignForm, BulkTagForm, CustomerForm, MergeForm
 from ..models import CustomAttribute, Customer
 from ..selectors import customers_for, may_see_mobile
 from ..tables import CustomerTable, TagNames, attribute_columns

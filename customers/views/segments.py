@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from crm import permissions
 
-from ..forms_segments import SegmentationSettingsForm, SegmentFilterForm
+from ..forms.segments import SegmentationSettingsForm, SegmentFilterForm
 from ..models import SegmentationSettings, ValueSegment
 from ..selectors_segments import (
     SERVICE_MODEL_HINTS,

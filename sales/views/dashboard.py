@@ -18,7 +18,7 @@ from crm import permissions
 from crm.names import person_name
 from crm.ui import export_rows
 
-from ..forms_dashboard import DashboardFilterForm, PerformanceFilterForm
+from ..forms.dashboard import DashboardFilterForm, PerformanceFilterForm
 from ..models import Target
 from ..services import dashboard as figures
 

@@ -14,12 +14,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from crm import permissions, privacy
 from crm.ui import BulkAction, ScopedListView
-from customers.forms import AssignForm
+from customers.forms.records import AssignForm
 from customers.selectors import customers_for, may_see_mobile
 
 from .. import services
 from ..filters import LeadFilter
-from ..forms_leads import ConvertForm, LeadForm
+from ..forms.leads import ConvertForm, LeadForm
 from ..models import Lead, PoolMove, SalesSettings, ScoringRule
 from ..services.leads import score_of
 from ..services.pool import PoolError
@@ -94,7 +94,7 @@ class LeadListView(ScopedListView):
 
 def _duplicate_links(user, form):
     """The existing lead / customer a duplicate warning points to, and whether the user may open it."""
-    from customers.forms import duplicate_contact
+    from customers.forms.records import duplicate_contact
 
     lead, customer = form.duplicate_lead, form.duplicate_customer
     lead_visible = lead is not None and leads_for(user).filter(pk=lead.pk).exists()

@@ -34,7 +34,7 @@ from customers.selectors import customers_for
 
 from .. import services
 from ..approvals import KIND, stage_key
-from ..forms_opportunities import BoardFilterForm, DecisionForm, MoveForm, OpportunityFilter, OpportunityForm, StageForm
+from ..forms.opportunities import BoardFilterForm, DecisionForm, MoveForm, OpportunityFilter, OpportunityForm, StageForm
 from ..models import Opportunity, OpportunityStage
 from ..services.opportunities import approval_requests, ensure_default_stages
 

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from crm import permissions
 
-from ..forms_leads import AssignmentRuleForm, PoolRuleForm, SalesSettingsForm, ScoreExampleForm, ScoringRuleForm
+from ..forms.leads import AssignmentRuleForm, PoolRuleForm, SalesSettingsForm, ScoreExampleForm, ScoringRuleForm
 from ..models import AssignmentRule, PoolRule, SalesSettings, ScoringRule
 from ..services.leads import grade_of, score_of
 from ..services.opportunities import ensure_default_stages

@@ -27,7 +27,7 @@ from crm.ui import LocalDateTimeColumn, ScopedListView, history_for, search_text
 from customers.selectors import customers_for
 
 from .. import services
-from ..forms_work import (
+from ..forms.work import (
     FollowUpForm,
     RescheduleForm,
     ResolveForm,

@@ -12,9 +12,9 @@ from crm import permissions
 from crm.models import DataScope, Department, User
 from crm.ui import StyledFormMixin
 
-from .models import Customer
-from .selectors_dashboard import Filters
-from .services.dashboard import HORIZON_MONTHS, add_months
+from ..models import Customer
+from ..selectors_dashboard import Filters
+from ..services.dashboard import HORIZON_MONTHS, add_months
 
 PERIODS = [
     ("month", _("This month")),

@@ -12,8 +12,8 @@ from crm.models import DataScope, Department, User
 from crm.ui import StyledFormMixin
 from customers.models import Customer
 
-from .models import Target
-from .services import dashboard as figures
+from ..models import Target
+from ..services import dashboard as figures
 
 MAX_DAYS = 366 * 3
 

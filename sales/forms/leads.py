@@ -13,9 +13,9 @@ from crm.ui import StyledFormMixin
 from customers.services.sources import source_choices
 from customers.models import Customer, Tag
 
-from .models import AssignmentRule, Grade, Lead, OpportunityStage, PoolRule, SalesSettings, ScoringRule
-from .services.leads import find_duplicate
-from .services.reminders import parse_offsets
+from ..models import AssignmentRule, Grade, Lead, OpportunityStage, PoolRule, SalesSettings, ScoringRule
+from ..services.leads import find_duplicate
+from ..services.reminders import parse_offsets
 
 
 class DepartmentChoiceField(forms.ModelChoiceField):
@@ -98,7 +98,7 @@ class LeadForm(StyledFormMixin, forms.ModelForm):
                         _("%(name)s already has this mobile (owner: %(owner)s)."),
                         params={"name": found.name, "owner": found.owner or _("public pool")}, code="duplicate"))
                 else:  # outside the user's scope: never named
-                    from customers.forms import duplicate_contact
+                    from customers.forms.records import duplicate_contact
 
                     self.add_error("mobile", ValidationError(
                         _("A record of another team (%(team)s) already has this mobile. Ask %(contact)s."),

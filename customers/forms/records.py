@@ -6,9 +6,9 @@ from crm import permissions
 from crm.phone import normalize_mobile
 from crm.ui import StyledFormMixin
 
-from .models import Customer, CustomAttribute
-from .selectors import customers_for
-from .services import duplicates_of
+from ..models import Customer, CustomAttribute
+from ..selectors import customers_for
+from ..services import duplicates_of
 
 
 class CustomerForm(StyledFormMixin, forms.ModelForm):
@@ -129,7 +129,7 @@ class BulkTagForm(StyledFormMixin, forms.Form):
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        from .models import Tag
+        from ..models import Tag
 
         self.fields["tag"].queryset = Tag.objects.select_related("group")
 

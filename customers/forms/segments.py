@@ -12,8 +12,8 @@ from crm import permissions
 from crm.models import DataScope, Department, User
 from crm.ui import StyledFormMixin
 
-from .models import SegmentationSettings, Tag
-from .services.segment_settings import THRESHOLD_FIELDS
+from ..models import SegmentationSettings, Tag
+from ..services.segment_settings import THRESHOLD_FIELDS
 
 FLOW_DAYS = 30
 MAX_FLOW_DAYS = 366 * 3

@@ -11,8 +11,8 @@ from crm import permissions
 from crm.models import User
 from crm.ui import StyledFormMixin
 
-from .models import FollowUp, ServiceTicket, Task
-from .services.reminders import parse_offsets
+from ..models import FollowUp, ServiceTicket, Task
+from ..services.reminders import parse_offsets
 
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"
 

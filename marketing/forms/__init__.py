@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.ui import StyledFormMixin
 from customers.models import LifecycleStage, Tag
 
-from .models import Campaign, Channel, ContentItem, Event, MarketingSettings, NurturePlan, NurtureStep, Segment, Touch
+from ..models import Campaign, Channel, ContentItem, Event, MarketingSettings, NurturePlan, NurtureStep, Segment, Touch
 
 
 class SegmentForm(StyledFormMixin, forms.ModelForm):

@@ -16,7 +16,7 @@ from crm.ui import StyledFormMixin
 from customers.services.sources import all_source_choices
 from customers.models import Customer
 
-from .models import Opportunity, OpportunityStage, StageHistory
+from ..models import Opportunity, OpportunityStage, StageHistory
 
 OPEN, CLOSED, WON, LOST, ALL = "open", "closed", "won", "lost", "all"
 

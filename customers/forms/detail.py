@@ -7,7 +7,7 @@ from crm.phone import mask_mobile
 from crm.privacy import mobile_search_q
 from crm.ui import StyledFormMixin
 
-from .models import RelationKind, Satisfaction
+from ..models import RelationKind, Satisfaction
 
 #: what the other customer is to this one -> (relation kind, whether the other one is the "from" side)
 ROLES = {

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.models import Department
 from crm.ui import StyledFormMixin
 
-from .models import Batch, BudgetAccount, Campaign, FiscalPeriod, SubsidyPlan, SubsidyPlanVersion
+from ..models import Batch, BudgetAccount, Campaign, FiscalPeriod, SubsidyPlan, SubsidyPlanVersion
 
 
 class PeriodForm(StyledFormMixin, forms.ModelForm):
@@ -122,7 +122,7 @@ class SubsidyPlanForm(StyledFormMixin, forms.Form):
     def _load(self):
         from django.core import signing
 
-        from .services import subsidy
+        from ..services import subsidy
 
         upload = self.cleaned_data.get("file")
         if upload:
@@ -148,8 +148,8 @@ class SubsidyPlanForm(StyledFormMixin, forms.Form):
         return columns, rows, source
 
     def clean(self):
-        from .services import subsidy
-        from .services.subsidy_plans import error_messages
+        from ..services import subsidy
+        from ..services.subsidy_plans import error_messages
 
         data = super().clean()
         if self.errors:
