@@ -26,6 +26,7 @@ from decimal import Decimal, InvalidOperation
 
 from auditlog.context import set_actor
 from celery import shared_task
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
@@ -1201,3 +1202,25 @@ def summary(job):
                    (gettext_lazy("Order lines"), sum(bool(r["values"]["sku"]) for r in rows), "secondary"),
                    (gettext_lazy("New customers"), len(new_customers), "info")]
     return figures + [(gettext_lazy("Errors"), errors, "danger" if errors else "secondary")]
+
+
+# --- what the import pages show (customers' and leads' imports) ------------------------------
+
+SAMPLES_DIR = settings.BASE_DIR / "docs" / "import-samples"
+RUNNING = (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
+STATUS_CSS = {
+    ImportJob.Status.VALIDATED: "primary", ImportJob.Status.INVALID: "danger", ImportJob.Status.QUEUED: "secondary",
+    ImportJob.Status.RUNNING: "info", ImportJob.Status.DONE: "success", ImportJob.Status.FAILED: "danger",
+}
+
+
+def progress_context(job, urls, read_progress=read_progress):
+    """What the import pages (customers/import/job.html, progress.html) show of a job — of
+    customers, or of leads with their ``urls`` and progress reader."""
+    running = job.status in RUNNING
+    phase, processed = read_progress(job) if running else ("", job.processed)
+    if job.status == ImportJob.Status.DONE:
+        processed = job.total
+    percent = int(100 * processed / job.total) if job.total else 0
+    return {"job": job, "running": running, "phase": phase, "processed": processed, "percent": min(percent, 100),
+            "status_css": STATUS_CSS.get(job.status, "secondary"), "urls": urls}

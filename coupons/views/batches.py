@@ -18,20 +18,12 @@ from customers.selectors import customers_for
 from .. import services
 from ..approvals import BATCH, COMPENSATION
 from ..forms import BatchForm, CampaignForm, ClaimForCustomerForm, CompensationForm, RejectForm
-from ..models import Batch, Campaign, Compensation
+from ..models import Batch, Compensation
 from ..services import batches as batch_rules
 from ..services import compensation as compensation_rules
 from ..services import export_codes, production, subsidy_plans
+from ..selectors import accounts_for, batches_for, campaigns_for, versions_for
 from ..services.monitoring import batch_figures, open_alerts
-from .budgets import accounts_for
-
-
-def campaigns_for(user):
-    return permissions.visible(user, Campaign.objects.select_related("budget_account", "owner", "department"))
-
-
-def batches_for(user):
-    return permissions.visible(user, Batch.objects.select_related("campaign", "campaign__budget_account"))
 
 
 @login_required
@@ -96,8 +88,6 @@ def batch_form(request, campaign_pk=None, pk=None):
     else:
         campaign = get_object_or_404(campaigns_for(request.user), pk=campaign_pk)
         batch = Batch(campaign=campaign)
-    from .subsidy import versions_for
-
     versions = versions_for(request.user)
     initial = {}
     if request.method == "GET" and not pk and request.GET.get("subsidy_version", "").isdigit():

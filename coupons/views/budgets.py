@@ -11,12 +11,9 @@ from crm import permissions
 
 from .. import services
 from ..forms import AccountForm, AllocateForm, PeriodForm
-from ..models import BudgetAccount, FiscalPeriod
+from ..models import FiscalPeriod
+from ..selectors import accounts_for
 from ..services.monitoring import open_alerts
-
-
-def accounts_for(user):
-    return permissions.visible(user, BudgetAccount.objects.select_related("period", "department", "owner"))
 
 
 @login_required

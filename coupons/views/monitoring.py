@@ -15,7 +15,7 @@ from crm import permissions
 from crm.models import Department
 from crm.ui import StyledFormMixin
 
-from ..models import Campaign
+from ..selectors import campaign_departments_for
 from ..services.monitoring import daily_series
 
 DEFAULT_DAYS = 30
@@ -41,12 +41,6 @@ class MonitoringFilter(StyledFormMixin, forms.Form):
         return data
 
 
-def _departments_for(user):
-    """The departments of the campaigns the user sees (the filter's choices)."""
-    campaigns = permissions.visible(user, Campaign.objects.all()).values("department_id")
-    return Department.objects.filter(pk__in=campaigns).order_by("path")
-
-
 METRICS = (
     ("claims", gettext_lazy("Claims")),
     ("redemptions", gettext_lazy("Redemptions")),
@@ -59,7 +53,7 @@ METRICS = (
 def monitoring(request):
     permissions.require(request.user, "coupons.view")
     form = MonitoringFilter(request.GET or None)
-    form.fields["department"].queryset = _departments_for(request.user)
+    form.fields["department"].queryset = campaign_departments_for(request.user)
     if request.GET and not form.is_valid():
         today = timezone.localdate()
         start, end, department = today - datetime.timedelta(days=DEFAULT_DAYS - 1), today, None
@@ -68,7 +62,7 @@ def monitoring(request):
     else:
         form = MonitoringFilter(initial={"end": timezone.localdate(),
                                          "start": timezone.localdate() - datetime.timedelta(days=DEFAULT_DAYS - 1)})
-        form.fields["department"].queryset = _departments_for(request.user)
+        form.fields["department"].queryset = campaign_departments_for(request.user)
         start, end, department = form.initial["start"], form.initial["end"], None
     days, departments, cells = daily_series(request.user, start=start, end=end, department=department)
     labels = [d.isoformat() for d in days]

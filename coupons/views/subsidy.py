@@ -17,16 +17,9 @@ from django.views.decorators.http import require_http_methods
 from crm import permissions
 
 from ..forms import SubsidyPlanForm, UsePlanForm
-from ..models import SubsidyPlan, SubsidyPlanVersion
+from ..models import SubsidyPlan
+from ..selectors import campaigns_for, plans_for, versions_for
 from ..services import subsidy_plans
-
-
-def plans_for(user):
-    return permissions.visible(user, SubsidyPlan.objects.select_related("created_by", "department"))
-
-
-def versions_for(user):
-    return permissions.visible(user, SubsidyPlanVersion.objects.select_related("plan", "created_by"))
 
 
 def _chart(series, low, high, *, title=""):
@@ -139,8 +132,6 @@ def version_detail(request, pk, number):
     can_manage = permissions.can(request.user, "coupons.manage")
     use_form = None
     if can_manage:
-        from .batches import campaigns_for
-
         use_form = UsePlanForm()
         use_form.fields["campaign"].queryset = campaigns_for(request.user)
         use_form.fields["row"].choices = [("", _("the whole plan (highest subsidy)"))] + [
@@ -159,8 +150,6 @@ def version_use(request, pk, number):
     """Open the new-batch form of the chosen campaign, pre-filled from the version."""
     permissions.require(request.user, "coupons.manage")
     version = _version(request, pk, number)
-    from .batches import campaigns_for
-
     form = UsePlanForm(request.GET)
     form.fields["campaign"].queryset = campaigns_for(request.user)
     form.fields["row"].choices = [("", "")] + [(r["id"], r["id"]) for r in version.result]

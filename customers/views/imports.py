@@ -17,16 +17,11 @@ from crm.money import money
 from crm.ui import StyledFormMixin, export_rows
 
 from .. import imports
+from ..imports import RUNNING, SAMPLES_DIR, STATUS_CSS, progress_context
 from ..models import ImportJob, RelationKind
 from ..selectors import may_see_mobile
 
-SAMPLES_DIR = settings.BASE_DIR / "docs" / "import-samples"
 MAX_ERRORS_SHOWN = 200
-RUNNING = (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
-STATUS_CSS = {
-    ImportJob.Status.VALIDATED: "primary", ImportJob.Status.INVALID: "danger", ImportJob.Status.QUEUED: "secondary",
-    ImportJob.Status.RUNNING: "info", ImportJob.Status.DONE: "success", ImportJob.Status.FAILED: "danger",
-}
 
 
 class ImportForm(StyledFormMixin, forms.Form):
@@ -143,18 +138,6 @@ def _urls(job):
             "progress": reverse("customers:import_progress", args=[job.pk]),
             "errors": reverse("customers:import_errors", args=[job.pk]),
             "commit": reverse("customers:import_commit", args=[job.pk]), "results": results}
-
-
-def progress_context(job, urls, read_progress=imports.read_progress):
-    """What the import pages (customers/import/job.html, progress.html) show of a job — of
-    customers, or of leads with their ``urls`` and progress reader."""
-    running = job.status in RUNNING
-    phase, processed = read_progress(job) if running else ("", job.processed)
-    if job.status == ImportJob.Status.DONE:
-        processed = job.total
-    percent = int(100 * processed / job.total) if job.total else 0
-    return {"job": job, "running": running, "phase": phase, "processed": processed, "percent": min(percent, 100),
-            "status_css": STATUS_CSS.get(job.status, "secondary"), "urls": urls}
 
 
 @login_required

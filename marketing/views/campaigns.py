@@ -28,13 +28,9 @@ from customers.selectors import may_see_mobile
 
 from ..forms import CampaignForm, EventForm, RegistrationForm, RegistrationImportForm, RejectForm, TouchForm
 from ..models import Campaign, CampaignStats, Event, Registration, Touch
+from ..selectors import campaigns_for, events_for, segments_for, touches_for
 from ..services import campaigns as campaign_rules
 from ..services import sending, stats
-from .segments import segments_for
-
-
-def campaigns_for(user):
-    return permissions.visible(user, Campaign.objects.select_related("owner", "department", "segment"))
 
 
 class FigureColumn(tables.Column):
@@ -228,10 +224,6 @@ def campaign_action(request, pk, action):
 
 # -- events and registrations ---------------------------------------------------------------------
 
-def events_for(user):
-    return Event.objects.filter(campaign__in=campaigns_for(user)).select_related("campaign")
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def event_form(request, campaign_pk=None, pk=None):
@@ -408,10 +400,6 @@ def registration_import(request, pk):
 
 
 # -- touches ------------------------------------------------------------------------------------
-
-def touches_for(user):
-    return Touch.objects.filter(campaign__in=campaigns_for(user)).select_related("campaign", "event", "content")
-
 
 @login_required
 @require_http_methods(["GET", "POST"])

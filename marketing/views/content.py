@@ -20,10 +20,9 @@ from customers.selectors import customers_for
 from .. import tracking
 from ..forms import ContentForm, NurturePlanForm, SettingsForm, StepFormSet
 from ..models import ContentItem, Enrollment, MarketingSettings, Message, NurturePlan, OptOut, Registration, TrackingLink
+from ..selectors import campaigns_for, plans_for, segments_for
 from ..services import campaigns as campaign_rules
 from ..services import nurture
-from .campaigns import campaigns_for
-from .segments import segments_for
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
@@ -114,10 +113,6 @@ def opt(request, customer_pk):
 
 
 # -- nurture plans ------------------------------------------------------------------------------
-
-def plans_for(user):
-    return permissions.visible(user, NurturePlan.objects.select_related("segment", "campaign", "owner"))
-
 
 @login_required
 def plan_list(request):

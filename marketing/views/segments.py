@@ -17,15 +17,12 @@ from customers.selectors import may_see_mobile
 
 from ..forms import SegmentForm
 from ..models import Campaign, CampaignStats, Segment
+from ..selectors import segments_for
 from ..services import segments as rules
 
 CONDITION_KEY = re.compile(r"^g(\d+)-c(\d+)-field$")
 GROUP_KEY = re.compile(r"^g(\d+)-match$")
 LIST_VALUES = ("choices", "tags", "users", "departments")
-
-
-def segments_for(user):
-    return permissions.visible(user, Segment.objects.select_related("owner"))
 
 
 # -- the builder --------------------------------------------------------------------------------

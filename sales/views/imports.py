@@ -16,11 +16,11 @@ from crm.ui import StyledFormMixin, export_rows
 from customers.services.sources import source_choices, source_names
 from customers.models import Customer
 from customers.selectors import customers_for, may_see_mobile
-from customers.views.imports import RUNNING, SAMPLES_DIR, STATUS_CSS, progress_context
+from customers.imports import RUNNING, SAMPLES_DIR, STATUS_CSS, progress_context
 
 from .. import imports
 from ..models import Lead, LeadImportJob
-from .leads import leads_for
+from ..selectors import leads_for
 
 SAMPLE = "leads.csv"
 MAX_ERRORS_SHOWN = 200

@@ -21,14 +21,10 @@ from .. import services
 from ..filters import LeadFilter
 from ..forms.leads import ConvertForm, LeadForm
 from ..models import Lead, PoolMove, SalesSettings, ScoringRule
+from ..selectors import leads_for
 from ..services.leads import score_of
 from ..services.pool import PoolError
 from ..tables import LeadTable, iso_or_none
-
-
-def leads_for(user):
-    """The leads a user may open and act on (their data scope)."""
-    return permissions.visible(user, Lead.objects.select_related("owner", "department"))
 
 
 def _form_errors(form, exc):

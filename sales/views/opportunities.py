@@ -36,17 +36,13 @@ from .. import services
 from ..approvals import KIND, stage_key
 from ..forms.opportunities import BoardFilterForm, DecisionForm, MoveForm, OpportunityFilter, OpportunityForm, StageForm
 from ..models import Opportunity, OpportunityStage
+from ..selectors import opportunities_for
 from ..services.opportunities import approval_requests, ensure_default_stages
 
 BOARD_LIMIT = 50  # cards per column; the rest are in the list
 BOARD_CLOSED_DAYS = 30  # won / lost columns show what closed recently
 ROLE_LABELS = dict(Role.choices)
 MONEY = DecimalField(max_digits=14, decimal_places=2)
-
-
-def opportunities_for(user):
-    """The opportunities a user may open and act on (their data scope)."""
-    return permissions.visible(user, Opportunity.objects.select_related("customer", "owner", "stage"))
 
 
 def with_figures(queryset):

@@ -24,6 +24,7 @@ from customers.selectors import customers_for
 
 from .. import services
 from ..models import Lead, PoolMove
+from ..selectors import leads_for
 from ..services.pool import LET_GO_REASONS, PoolError, pool_q, private_count, rules_by_department
 
 TABS = ("leads", "customers")
@@ -151,8 +152,6 @@ def _refused(request, exc, model, pk, yours):
 @require_POST
 def claim_lead(request, pk):
     permissions.require(request.user, "sales.change")
-    from .leads import leads_for
-
     _claim_target_or_404(request.user, Lead.objects.all(), pk, leads_for(request.user), "lead_id")
     try:
         lead = services.claim_lead(user=request.user, lead_id=pk)
