@@ -1,10 +1,13 @@
-"""What the coupons app adds to the customer 360 view: coupons claimed and used in the timeline,
-and the coupons-held panel."""
+"""What the coupons app adds to the apps below it: coupons claimed and used in the 360 timeline, the
+coupons-held panel, the coupon of an order (redeemed with it, given back on cancel), and the
+re-queuing of code production a broker outage lost."""
 from django.utils.translation import gettext_lazy as _
 
-from customers import timeline
+from crm import tasks as crm_tasks
+from customers import registry, timeline
 
 from .models import Coupon
+from .services import claims, production
 
 
 def _coupons_panel(customer, user):
@@ -26,3 +29,5 @@ def register():
         "coupons/timeline/coupon.html", icon="bi-ticket-perforated",
     )
     timeline.register_panel("coupons", "coupons/panels/coupons.html", _coupons_panel)
+    registry.register_order_coupons(redeem=claims.redeem_for_order, release=claims.release_for_cancelled_order)
+    crm_tasks.register_requeue("coupon_production", production.requeue_unfinished)

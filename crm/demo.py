@@ -111,3 +111,12 @@ def existing_context(*, size="large", seed=1, stdout=None):
         "sales2": ctx.users["manager2"].department, "marketing": ctx.users["marketing"].department,
     }
     return ctx
+
+
+#: name -> step(), run by ``seed_demo`` once every app's data is committed; an app that keeps
+#: figures derived from the demo data registers its step in ``AppConfig.ready()``
+AFTER_SEED: dict = {}
+
+
+def register_after_seed(name, step):
+    AFTER_SEED[name] = step

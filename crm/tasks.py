@@ -1,5 +1,6 @@
 import datetime
 import logging
+from collections.abc import Callable
 
 from celery import shared_task
 from kombu.exceptions import OperationalError
@@ -43,11 +44,16 @@ def sweep_outbox():
     requeue_lost_jobs()
 
 
-def requeue_lost_jobs(older_than=REQUEUE_AFTER):
+#: name -> requeue(older_than) -> how many jobs it queued again; each app with background jobs
+#: registers its own in ``AppConfig.ready()`` (crm imports no app)
+REQUEUERS: dict[str, Callable[[datetime.timedelta], int]] = {}
+
+
+def register_requeue(name: str, requeue: Callable[[datetime.timedelta], int]) -> None:
+    REQUEUERS[name] = requeue
+
+
+def requeue_lost_jobs(older_than: datetime.timedelta = REQUEUE_AFTER) -> int:
     """Queue again the jobs waiting longer than ``older_than``; each task takes its job only once,
     so a job whose first task is merely late runs once all the same. Returns how many."""
-    from coupons.services.production import requeue_unfinished
-    from customers.imports import requeue_waiting as requeue_imports
-    from sales.imports import requeue_waiting as requeue_lead_imports
-
-    return requeue_imports(older_than) + requeue_lead_imports(older_than) + requeue_unfinished(older_than)
+    return sum(requeue(older_than) for requeue in REQUEUERS.values())

@@ -1,14 +1,11 @@
 """The shell: home pages, global search, notifications, the user's own settings, error pages."""
-import datetime
-
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Sum
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -16,12 +13,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from customers.selectors import customers_for, may_see_mobile
-
-from . import notifications, outbound, permissions, privacy
+from . import home as home_panels
+from . import notifications, outbound
+from . import search as search_sources
 from .models import Notification, Role, User
-from .names import person_name
-from .phone import mask_mobile
 from .ui import StyledFormMixin, search_text
 
 
@@ -80,92 +75,15 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return "/"
 
 
-def _owner_name(user):
-    return person_name(user)
-
-
-def _customer_figures(customers, *, since, month_start=None):
-    """Every customer figure of the manager's home in ONE grouped scan of the scope: per owner,
-    the customers, the new ones in 30 days (and this month); the totals are their sums. (The
-    page used to count the scope, count the new ones, then group it again per owner.)"""
-    counts = {"total": Count("id"), "recent": Count("id", filter=Q(created_at__gte=since))}
-    if month_start is not None:
-        counts["month"] = Count("id", filter=Q(created_at__gte=month_start))
-    rows = list(customers.order_by().values("owner_id").annotate(**counts))
-    top = sorted(rows, key=lambda row: -row["total"])[:15]
-    owners = User.objects.in_bulk([row["owner_id"] for row in top if row["owner_id"]])
-    team_rows = []
-    for row in top:
-        owner = owners.get(row["owner_id"])
-        team_rows.append({"name": _owner_name(owner) if owner else _("Public pool"), "total": row["total"],
-                          "recent": row["recent"]})
-    return {
-        "customer_total": sum(row["total"] for row in rows),
-        "customer_new_30d": sum(row["recent"] for row in rows),
-        "customer_new_month": sum(row.get("month", 0) for row in rows),
-        "team_rows": team_rows,
-    }
-
-
 @login_required
 def home(request):
-    """A home page per role: a rep's workbench, a manager's team view, an admin's overview."""
+    """A home page per role: a rep's workbench, a manager's team view, an admin's overview. The
+    panels come from the apps (crm.home)."""
     user = request.user
-    customers = customers_for(user)
-    now = timezone.now()
-    since = now - datetime.timedelta(days=30)
-    context = {
-        "recent_customers": customers.order_by("-created_at")[:8],
-        "recent_notifications": Notification.objects.filter(recipient=user)[:6],
-        "show_mobile": may_see_mobile(user),
-    }
-    if user.role in (Role.MANAGER, Role.DIRECTOR, Role.ADMIN, Role.MARKETING) or user.is_superuser:
-        sales_view = permissions.can(user, "sales.view")
-        month_start = None
-        if sales_view:
-            from sales.views.work import month_start_of
-
-            month_start = month_start_of(now)
-        figures = _customer_figures(customers, since=since, month_start=month_start)
-        context.update(customer_total=figures["customer_total"], customer_new_30d=figures["customer_new_30d"],
-                       team_rows=figures["team_rows"])
-        daily = (
-            customers.filter(created_at__gte=since)
-            .annotate(day=TruncDate("created_at"))
-            .values("day")
-            .annotate(n=Count("id"))
-            .order_by("day")
-        )
-        by_day = {row["day"]: row["n"] for row in daily}
-        days = [(timezone.localdate() - datetime.timedelta(days=offset)) for offset in range(29, -1, -1)]
-        context["chart"] = {
-            "title": _("New customers, last 30 days"),
-            "labels": [d.strftime("%m-%d") for d in days],
-            "values": [by_day.get(d, 0) for d in days],
-        }
-        context["chart_option"] = {
-            "tooltip": {"trigger": "axis"},
-            "grid": {"left": 40, "right": 16, "top": 16, "bottom": 28},
-            "xAxis": {"type": "category", "data": context["chart"]["labels"]},
-            "yAxis": {"type": "value", "minInterval": 1},
-            "series": [{"type": "bar", "name": str(context["chart"]["title"]), "data": context["chart"]["values"],
-                        "itemStyle": {"color": "#1f6feb"}}],
-        }
-        if sales_view:
-            from sales.views.work import workbench_for_manager
-
-            context.update(workbench_for_manager(user, now, new_customers=figures["customer_new_month"]))
-        from marketing.views.work import home_panel
-
-        context.update(home_panel(user))
-        template = "crm/home_manager.html"
-    else:
-        from sales.views.work import workbench_for_rep
-
-        context.update(customers.aggregate(customer_total=Count("id"),
-                                           customer_new_30d=Count("id", filter=Q(created_at__gte=since))))
-        context.update(workbench_for_rep(user, now))
-        template = "crm/home_rep.html"
+    manager = user.role in (Role.MANAGER, Role.DIRECTOR, Role.ADMIN, Role.MARKETING) or user.is_superuser
+    context = {"recent_notifications": Notification.objects.filter(recipient=user)[:6]}
+    context.update(home_panels.panels_context(user, now=timezone.now(), manager=manager))
+    template = "crm/home_manager.html" if manager else "crm/home_rep.html"
     return render(request, template, context)
 
 
@@ -173,21 +91,7 @@ def home(request):
 def search(request):
     """Global search: name or mobile, over the records the user may see."""
     query = search_text(request)
-    results = []
-    if query:
-        q = Q(name__icontains=query)
-        by_mobile = privacy.mobile_search_q(request.user, query)  # no partial match on hidden digits
-        if by_mobile is not None:
-            q |= by_mobile
-        show = may_see_mobile(request.user)
-        for customer in customers_for(request.user).filter(q).order_by("-created_at")[:50]:
-            results.append({
-                "kind": _("Customer"),
-                "title": customer.name,
-                "subtitle": customer.mobile if show else mask_mobile(customer.mobile),
-                "extra": customer.owner or _("Public pool"),
-                "url": customer.get_absolute_url(),
-            })
+    results = search_sources.results_for(request.user, query) if query else []
     return render(request, "crm/search.html", {"query": query, "results": results})
 
 

@@ -25,3 +25,6 @@ class CustomersConfig(AppConfig):
         auditlog.register(models.TagRule, exclude_fields=["last_run_at", "last_count", "last_error"])
         auditlog.register(models.CustomAttribute)
         auditlog.register(models.SegmentationSettings)
+        from .integration import register
+
+        register()

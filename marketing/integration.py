@@ -1,10 +1,17 @@
-"""What the marketing app adds to the customer 360 view: messages and event registrations in the
-timeline, and the marketing panel (suggested content with the rep's tracked links, opt-outs)."""
+"""What the marketing app adds to the apps below it: messages and event registrations in the 360
+timeline, the marketing panel (suggested content with the rep's tracked links, opt-outs), saved
+segments as conditions on customers (tag rules, coupon audiences), the campaigns of the coupons
+dashboard and the home page's marketing panel."""
 from django.utils.translation import gettext_lazy as _
 
-from customers import timeline
+from coupons.services import dashboard as coupon_dashboard
+from crm import home
+from customers import registry, timeline
 
+from . import home as marketing_home
+from . import selectors
 from .models import Channel, ContentItem, Message, OptOut, Registration
+from .services import segments
 
 
 def suggested_content(customer, limit=3):
@@ -50,3 +57,6 @@ def register():
     )
     if "marketing" in timeline.PANEL_SLOTS:
         timeline.register_panel("marketing", "marketing/panels/marketing.html", _panel)
+    registry.register_segment_definitions(condition=segments.stored_definition_q, problem=segments.stored_problem)
+    coupon_dashboard.register_campaign_rows(selectors.campaign_roi_rows)
+    home.register("marketing", order=30, manager=marketing_home.manager_panel)

@@ -1,10 +1,15 @@
-"""What the sales app adds to the customer 360 view: follow-ups, opportunities and tickets in the
-timeline, and the open opportunities and reminders/tasks panels."""
+"""What the sales app adds to the apps below it: follow-ups, opportunities and tickets in the 360
+timeline, the open opportunities and reminders/tasks panels, won opportunities as deals, the
+workbench panels of the home pages and the re-queuing of lead imports a broker outage lost."""
 from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext_lazy as _
 
+from crm import home
+from crm import tasks as crm_tasks
 from customers import deals, timeline
 
+from . import home as sales_home
+from . import imports
 from .models import FollowUp, Opportunity, Reminder, ServiceTicket, Task
 
 
@@ -52,6 +57,8 @@ def register():
     timeline.register_panel("opportunities", "sales/panels/opportunities.html", _opportunities_panel)
     timeline.register_panel("tasks", "sales/panels/tasks.html", _tasks_panel)
     timeline.register_action("followup", "sales/panels/customer_actions.html")
+    home.register("sales", order=20, manager=sales_home.manager_panel, rep=sales_home.rep_panel)
+    crm_tasks.register_requeue("lead_imports", imports.requeue_waiting)
 
 
 __all__ = ["register"]

@@ -54,9 +54,9 @@ class BatchForm(StyledFormMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["subsidy_version"].queryset = (
             versions if versions is not None else SubsidyPlanVersion.objects.none()).select_related("plan")
-        from marketing.models import Segment
-
-        self.fields["audience_segment"].queryset = Segment.objects.filter(subject=Segment.Subject.CUSTOMERS)
+        # a segment (marketing, an app above this one) of customers
+        segment = Batch._meta.get_field("audience_segment").related_model
+        self.fields["audience_segment"].queryset = segment.objects.filter(subject=segment.Subject.CUSTOMERS)
 
 
 class RejectForm(StyledFormMixin, forms.Form):

@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from crm.api.errors import BusinessRuleError
+from customers import registry
 from customers.models import Customer, Order
 
 from ..models import Batch, BudgetAccount, Campaign, Coupon, Redemption
@@ -51,9 +52,7 @@ def _eligible(batch, customer):
     if batch.audience == Batch.Audience.TAG:
         return customer.tag_links.filter(tag_id=batch.audience_tag_id).exists()
     if batch.audience == Batch.Audience.SEGMENT:
-        from marketing.services.segments import stored_definition_q as definition_q
-
-        condition = definition_q("customers", batch.audience_segment.definition)
+        condition = registry.segment_condition("customers", batch.audience_segment.definition)
         return condition is None or type(customer).objects.filter(condition, pk=customer.pk).exists()
     return True
 

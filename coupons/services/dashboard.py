@@ -221,7 +221,7 @@ def _ratio(numerator, denominator):
     return (Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.0001"))
 
 
-def _dec(value):
+def decimal_or_none(value):
     if value in (None, ""):
         return None
     try:
@@ -348,32 +348,18 @@ def alert_rows(user, filters, limit=50):
     return rows
 
 
-def campaign_rows(user, filters, limit=200):
-    """Marketing campaigns in scope that overlap the period, ranked by ROI (from CampaignStats)."""
-    from marketing.models import Campaign as MarketingCampaign
+#: the marketing campaigns of the dashboard, ranked by ROI: ``rows(user, filters) -> [dict]``; the
+#: marketing app (above this one) registers it in its ``AppConfig.ready()``
+_campaign_rows = []
 
-    campaigns = (permissions.visible(user, MarketingCampaign.objects.all())
-                 .filter(start__lte=filters.end, end__gte=filters.start)
-                 .exclude(status__in=[MarketingCampaign.Status.DRAFT, MarketingCampaign.Status.SUBMITTED,
-                                      MarketingCampaign.Status.REJECTED]))
-    if filters.department is not None:
-        campaigns = campaigns.filter(department__path__startswith=filters.department.path)
-    statuses = dict(MarketingCampaign.Status.choices)
-    rows = []
-    for c in campaigns.values("id", "name", "status", "start", "end", "department__name", "stats__figures",
-                              "stats__refreshed_at").order_by("-start", "-id")[:limit]:
-        figures = c["stats__figures"] or {}
-        rows.append({
-            "id": c["id"], "name": c["name"], "status": statuses.get(c["status"], c["status"]),
-            "department": c["department__name"], "start": c["start"], "end": c["end"],
-            "reached": figures.get("reached"), "leads": figures.get("leads"), "deals": figures.get("deals"),
-            "gmv": _dec(figures.get("gmv")), "cost": _dec(figures.get("cost")), "roi": _dec(figures.get("roi")),
-            "cost_per_deal": _dec(figures.get("cost_per_deal")), "refreshed_at": c["stats__refreshed_at"],
-        })
-    rows.sort(key=lambda r: (r["roi"] is None, -(r["roi"] or 0), r["name"]))
-    for rank, row in enumerate(rows, 1):
-        row["rank"] = rank
-    return rows
+
+def register_campaign_rows(rows) -> None:
+    _campaign_rows[:] = [rows]
+
+
+def campaign_rows(user, filters, limit=200):
+    """Marketing campaigns in scope that overlap the period, ranked by ROI; none without marketing."""
+    return _campaign_rows[0](user, filters, limit) if _campaign_rows else []
 
 
 def dashboard(user, filters, *, now=None):

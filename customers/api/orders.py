@@ -16,7 +16,7 @@ from crm.api.schema import conflict
 from crm.db import advisory_lock
 from crm.phone import normalize_mobile
 
-from .. import services
+from .. import registry, services
 from ..models import Customer, Order
 from ..services.orders import MAX_QUANTITY
 
@@ -94,9 +94,8 @@ def _resolve_customer(client, ref):
 
 def _redeem_coupon(*, code, order, customer):
     """The coupon is redeemed in the order's transaction; a refusal rolls the order back."""
-    try:
-        from coupons.services import redeem_for_order
-    except ImportError:
+    redeem_for_order = registry.order_coupon_hook("redeem")  # the coupons app may not be installed
+    if redeem_for_order is None:
         raise BusinessRuleError("not_found", "No coupon with this code.")
     redeem_for_order(code=code, order=order, customer=customer)
 

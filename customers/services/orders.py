@@ -8,6 +8,7 @@ from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .. import registry
 from ..models import Customer, LifecycleChange, Order, OrderLine, Satisfaction, SegmentationSettings
 from . import segmentation
 from .bulk import update_rows
@@ -127,7 +128,7 @@ def cancel_order(*, order, actor=None):
     order = Order.objects.select_for_update().get(pk=order.pk)
     if order.status == Order.Status.CANCELLED:
         return order
-    release = getattr(_coupon_hooks(), "release_for_cancelled_order", None)
+    release = registry.order_coupon_hook("release")
     if release is not None:
         release(order=order)
     order.status = Order.Status.CANCELLED
@@ -135,15 +136,6 @@ def cancel_order(*, order, actor=None):
     order.save(update_fields=["status", "cancelled_at"])
     refresh_value_figures(order.customer_id)
     return order
-
-
-def _coupon_hooks():
-    """The coupons app gives a redeemed coupon back when its order is cancelled (if installed)."""
-    try:
-        from coupons import services as coupon_services
-    except ImportError:
-        return None
-    return coupon_services
 
 
 def refresh_value_figures(customer_id, *, settings=None, now=None):

@@ -12,6 +12,7 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .. import registry
 from ..models import Customer, CustomerTag, Tag, TagRule
 
 CHUNK = 10000
@@ -213,14 +214,12 @@ def rule_queryset(rule):
     from ..filters import CustomerFilter
 
     if rule.segment_id:
-        from marketing.services.segments import stored_definition_q, stored_problem
-
         if rule.segment.subject != "customers":
             raise ValidationError({"segment": _("Choose a segment of customers.")})
-        problem = stored_problem("customers", rule.segment.definition)
+        problem = registry.segment_problem("customers", rule.segment.definition)
         if problem:  # reported by apply_rule; the rule matches nobody
             raise ValidationError({"segment": problem})
-        condition = stored_definition_q("customers", rule.segment.definition)
+        condition = registry.segment_condition("customers", rule.segment.definition)
         return Customer.objects.filter(condition) if condition is not None else Customer.objects.all()
     query = clean_rule_query(rule.query)
     filterset = CustomerFilter(QueryDict(query), queryset=Customer.objects.all(), rule_check=True)

@@ -1,6 +1,5 @@
 """Import pages (导入): upload and check a file, preview it, commit it, follow the progress."""
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied

@@ -39,9 +39,9 @@ class TagRuleForm(StyledFormMixin, forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["tag"].queryset = Tag.objects.select_related("group")
-        from marketing.models import Segment
-
-        self.fields["segment"].queryset = Segment.objects.filter(subject=Segment.Subject.CUSTOMERS)
+        # a segment (marketing, an app above this one) of customers
+        segment = TagRule._meta.get_field("segment").related_model
+        self.fields["segment"].queryset = segment.objects.filter(subject=segment.Subject.CUSTOMERS)
 
     def clean(self):
         data = super().clean()

@@ -12,7 +12,7 @@ from customers.models import Customer
 from customers.tests.factories import CustomerFactory
 from sales import services
 from sales.models import FollowUp, Opportunity, Reminder
-from sales.views.work import count_in_scope, month_start_of
+from sales.home import count_in_scope, month_start_of
 
 T0 = datetime.datetime(2026, 11, 24, 1, 0, tzinfo=datetime.timezone.utc)
 

@@ -4,7 +4,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from crm.demo import DEMO_PASSWORD, DEMO_USERS, DemoContext, seed_organization
+from crm.demo import AFTER_SEED, DEMO_PASSWORD, DEMO_USERS, DemoContext, seed_organization
 from crm.models import User
 
 #: apps whose ``demo.seed(ctx)`` adds data, in dependency order
@@ -41,9 +41,8 @@ class Command(BaseCommand):
             from crm.approvals.services import adopt_waiting
 
             adopt_waiting()  # what the demo data left waiting for approval is in someone's inbox
-        from customers.services.dashboard import refresh_dashboard
-
-        refresh_dashboard()  # the customer overview's rollups, so the dashboard has figures at once
+        for step in AFTER_SEED.values():
+            step()  # e.g. the customer overview's rollups, so the dashboard has figures at once
         self.stdout.write(self.style.SUCCESS(
             f"Demo data ({size}, seed {seed}) loaded in {time.monotonic() - started:.1f}s. "
             f"Logins: {', '.join(u[0] for u in DEMO_USERS)} / password {DEMO_PASSWORD}"

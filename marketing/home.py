@@ -1,11 +1,13 @@
 """What the home page shows about marketing: running campaigns with their figures, campaigns that
 await the viewer's approval, scheduled touches."""
+import datetime
+
 from crm import permissions
-
 from crm.approvals.selectors import inbox_for
+from crm.models import User
 
-from ..approvals import CAMPAIGN
-from ..models import Campaign, CampaignStats, Touch
+from .approvals import CAMPAIGN
+from .models import Campaign, CampaignStats, Touch
 
 
 def home_panel(user, limit=6):
@@ -27,3 +29,8 @@ def home_panel(user, limit=6):
         "campaign").order_by("scheduled_at")[:limit]
     return {"marketing_panel": {"running": running, "awaiting": awaiting, "scheduled": scheduled,
                                 "can_manage": permissions.can(user, "marketing.manage")}}
+
+
+def manager_panel(user: User, *, now: datetime.datetime, context: dict) -> dict:
+    """Registered into crm.home by MarketingConfig.ready() (marketing/integration.py)."""
+    return home_panel(user)
