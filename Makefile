@@ -6,7 +6,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test bench simulate loadtest faults backup-check upgrade-check prepare install install-dev translations messages screenshots clean
+# `make lint`: ruff (lint and format, pyproject.toml), the import contract (.importlinter) and no
+# model change without its migration; `make test` runs it before the suite.
+.PHONY: run test lint bench simulate loadtest faults backup-check upgrade-check prepare install install-dev translations messages screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +44,13 @@ run: prepare
 	@echo ""
 	CRM_WEB_PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start
 
-test: install-dev translations
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+test: lint translations
 	$(BIN)/pytest
 
 bench: install-dev translations

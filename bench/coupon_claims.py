@@ -54,7 +54,7 @@ def percentile(values, fraction):
     ordered = sorted(values)
     if not ordered:
         return None
-    return ordered[min(len(ordered) - 1, max(0, int(round(fraction * len(ordered) + 0.5)) - 1))]
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered) + 0.5) - 1))]
 
 
 # --- production ---------------------------------------------------------------------------------

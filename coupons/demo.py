@@ -25,6 +25,9 @@ from .models import (Batch, BudgetAccount, BudgetAllocation, Campaign, Compensat
                      Redemption)
 from .services import codes, production
 from .services.batches import max_subsidy, validate_batch
+from customers.demo import PRODUCTS
+from .services.subsidy_plans import save_version
+from crm.demo import existing_context
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
@@ -113,7 +116,6 @@ def _plan(ctx, size):
 
 def seed(ctx):
     size = SIZES[ctx.size]
-    rng = ctx.rng
     plans = _plan(ctx, size)
     periods = _periods(ctx, min(p["start"] for p in plans).date())
     admin = ctx.users["admin"]
@@ -369,10 +371,6 @@ def reconcile_counters():
 
 def _subsidy_plan(ctx):
     """A saved subsidy plan over the demo products (two versions: t = 1, then t = 2)."""
-    from customers.demo import PRODUCTS
-
-    from .services.subsidy_plans import save_version
-
     rng = ctx.rng
     rows = [{"id": sku, "name": category, "conversion": f"{rng.uniform(0.02, 0.25):.3f}",
              "repurchase": f"{rng.uniform(0.05, 0.6):.3f}", "aov": str(price)} for sku, category, price in PRODUCTS]
@@ -429,8 +427,6 @@ def seed_existing(*, size="large", random_seed=1):
     import sys
 
     from django.core.management.base import OutputWrapper
-
-    from crm.demo import existing_context
 
     ctx = existing_context(size=size, seed=random_seed, stdout=OutputWrapper(sys.stdout))
     with transaction.atomic():

@@ -8,11 +8,10 @@ from customers import registry, timeline
 
 from .models import Coupon
 from .services import claims, production
+from crm import permissions
 
 
 def _coupons_panel(customer, user):
-    from crm import permissions
-
     return {
         "items": list(Coupon.objects.filter(customer=customer, status=Coupon.Status.CLAIMED)
                       .select_related("batch").order_by("valid_until")[:10]),

@@ -2,6 +2,8 @@ from celery import shared_task
 
 from .models import Batch
 from .services import production
+from .services.monitoring import check_alerts
+from .services.dashboard import warm
 
 
 @shared_task(ignore_result=True)
@@ -14,8 +16,6 @@ def produce_batch(batch_id, count=None):
 @shared_task(ignore_result=True)
 def check_coupon_alerts():
     """Every 15 minutes: coupon stock, budget balance and low-efficiency alerts."""
-    from .services.monitoring import check_alerts
-
     return check_alerts()
 
 
@@ -24,6 +24,4 @@ def warm_dashboard_figures():
     """Every 5 minutes (proposed beat entry): recompute the cached coupon figures of this year for
     the coupons dashboard, so that no viewer pays for the cold computation (about 2 s on a million
     coupons)."""
-    from .services.dashboard import warm
-
     return warm()

@@ -17,6 +17,8 @@ from django.db.models.signals import pre_save
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
+from .privacy import CONTACT_MASKS
+from .privacy import Subject
 
 _acting = contextvars.ContextVar("crm_audit_acting", default=None)
 #: fields that hold contact details, and how each is masked (as crm.privacy masks them)
@@ -131,8 +133,6 @@ def _readable(field, value, related):
 
 
 def _masked(name, text, mask):
-    from .privacy import CONTACT_MASKS
-
     if mask and name in CONTACT_MASKS and text:
         return CONTACT_MASKS[name](text)
     return text
@@ -221,14 +221,10 @@ def connect_jobs():
 
 def person_subject(entry):
     """The personal-data subject (crm.privacy) of an entry about a customer or a lead, else None."""
-    from .privacy import Subject
-
     label = (entry.content_type.app_label, entry.content_type.model) if entry.content_type_id else None
     return {("customers", "customer"): Subject.CUSTOMER, ("sales", "lead"): Subject.LEAD}.get(label)
 
 
 def holds_contact(entry):
     """Whether the entry's changes include a contact detail (a mobile, a WeChat id, an email)."""
-    from .privacy import CONTACT_MASKS
-
     return any(name in CONTACT_MASKS for name in (entry.changes_dict or {}))

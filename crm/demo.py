@@ -100,8 +100,6 @@ def seed_organization(ctx):
 def existing_context(*, size="large", seed=1, stdout=None):
     """A context over demo data already loaded (users and departments from ``seed_demo``), for
     adding one app's part to a database that holds the rest."""
-    from .models import User
-
     ctx = DemoContext(size=size, seed=seed, stdout=stdout)
     ctx.users = {user.username: user for user in User.objects.filter(username__in=[
         "admin", "director", "manager1", "manager2", "rep1", "rep2", "rep3", "rep4", "marketing"])}

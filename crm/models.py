@@ -46,10 +46,6 @@ class Department(models.Model):
     def __str__(self):
         return self.name
 
-    @property
-    def depth(self):
-        return max(self.path.count("/") - 2, 0)
-
     def save(self, *args, **kwargs):
         """Keep ``path`` (and the paths below, when the department moves) consistent."""
         super().save(*args, **kwargs)
@@ -62,6 +58,10 @@ class Department(models.Model):
                 for child in Department.objects.filter(path__startswith=old_path).exclude(pk=self.pk):
                     child.path = new_path + child.path[len(old_path):]
                     Department.objects.filter(pk=child.pk).update(path=child.path)
+
+    @property
+    def depth(self):
+        return max(self.path.count("/") - 2, 0)
 
     def descendant_ids(self):
         return list(Department.objects.filter(path__startswith=self.path).values_list("id", flat=True))

@@ -16,6 +16,8 @@ from django.db.models import Q
 from django.http import Http404
 
 from .models import DataScope, Department, Role
+from .approvals.selectors import reviewing_q
+from .models import User
 
 R, M, D, MK, A = Role.REP, Role.MANAGER, Role.DIRECTOR, Role.MARKETING, Role.ADMIN
 SALES = {R, M, D, A}
@@ -127,8 +129,6 @@ def visible(user, queryset):
 def visible_or_reviewing(user, queryset):
     """``visible`` plus the records the user was asked to approve (an approver routed up the tree
     opens the record they decide on, even outside their data scope)."""
-    from .approvals.selectors import reviewing_q
-
     model = queryset.model
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return queryset.none()
@@ -141,8 +141,8 @@ def visible_or_reviewing(user, queryset):
 def get_visible_or_404(user, queryset, **lookup):
     try:
         return visible(user, queryset).get(**lookup)
-    except queryset.model.DoesNotExist:
-        raise Http404
+    except queryset.model.DoesNotExist as exc:
+        raise Http404 from exc
 
 
 def is_visible(user, obj):
@@ -151,8 +151,6 @@ def is_visible(user, obj):
 
 def assignable_users(user):
     """Users a record may be handed to by ``user``: within the user's department scope."""
-    from .models import User
-
     qs = User.objects.filter(is_active=True, is_service=False)
     scope = effective_scope(user)
     if scope == DataScope.ALL:

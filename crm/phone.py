@@ -23,8 +23,8 @@ def normalize_mobile(raw):
         cleaned = "+" + cleaned
     try:
         number = phonenumbers.parse(cleaned, "CN")
-    except phonenumbers.NumberParseException:
-        raise ValidationError(_("Enter a valid China mobile number (11 digits starting with 1)."), code="invalid")
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError(_("Enter a valid China mobile number (11 digits starting with 1)."), code="invalid") from exc
     national = str(number.national_number)
     if number.country_code != 86 or not MOBILE_RE.match(national):
         raise ValidationError(_("Enter a valid China mobile number (11 digits starting with 1)."), code="invalid")

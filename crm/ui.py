@@ -31,6 +31,7 @@ from django_tables2.columns.linkcolumn import BaseLinkColumn
 from django_tables2.rows import BoundRows
 
 from . import permissions, privacy
+from .models import Department
 
 logger = logging.getLogger(__name__)
 
@@ -231,8 +232,8 @@ def _field_path(model, lookup):
             raise _NotExportable(lookup)
         try:
             field = model._meta.get_field(part)
-        except FieldDoesNotExist:
-            raise _NotExportable(lookup)
+        except FieldDoesNotExist as exc:
+            raise _NotExportable(lookup) from exc
         if field.many_to_many or field.one_to_many:
             raise _NotExportable(lookup)
         fields.append(field)
@@ -469,8 +470,6 @@ BLANK_LABELS = ("---------", "")
 def tidy_filter_form(form, user):
     """A list's filter form as people read it: an empty choice says "All" (never "---------"), and
     a department filter offers only the departments in the user's data scope."""
-    from .models import Department
-
     for field in form.fields.values():
         if getattr(field, "empty_label", None) in BLANK_LABELS[:1]:
             field.empty_label = gettext_lazy("All")
@@ -485,7 +484,7 @@ class StyledFormMixin:
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name, field in self.fields.items():
+        for field in self.fields.values():
             widget = field.widget
             if isinstance(widget, (forms.CheckboxInput,)):
                 css = "form-check-input"

@@ -55,8 +55,8 @@ def check_xlsx(data, *, max_rows):
     worksheet with more than ``max_rows`` data rows (the header row comes on top)."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, EOFError):
-        raise _unreadable()
+    except (zipfile.BadZipFile, ValueError, EOFError) as exc:
+        raise _unreadable() from exc
     with archive:
         entries = archive.infolist()
         if len(entries) > MAX_XLSX_ENTRIES:
@@ -89,8 +89,8 @@ def _count_rows(archive, entry, limit):
                     raise too_many_rows(limit - 1)
                 position += len(chunk)
                 tail = block[-16:]
-    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError):
-        raise _unreadable()
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
+        raise _unreadable() from exc
 
 
 def xlsx_rows(data, *, max_rows):
@@ -102,8 +102,8 @@ def xlsx_rows(data, *, max_rows):
 
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # a broken zip, a zip that is no workbook, an encrypted file...
-        raise _unreadable()
+    except Exception as exc:  # a broken zip, a zip that is no workbook, an encrypted file...
+        raise _unreadable() from exc
     try:
         sheet = book.worksheets[0]
         seen = 0

@@ -20,6 +20,7 @@ from typing import Callable
 
 from django.db.models import DateTimeField, F, Value
 from django.db.models.functions import Coalesce, Greatest, NullIf
+from .models import Customer
 
 #: stands for "never" inside the expression (GREATEST is NULL on SQLite as soon as one argument is)
 NEVER = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
@@ -47,7 +48,5 @@ def latest_deal_at():
 
 def latest_deal_for(customer_id: int):
     """The latest deal of one customer (None when never)."""
-    from .models import Customer
-
     return (Customer.objects.filter(pk=customer_id).annotate(latest_deal=latest_deal_at())
             .values_list("latest_deal", flat=True).first())

@@ -55,6 +55,8 @@ from .models import (
     RelationKind,
     Tag,
 )
+from .services.orders import rebuild_value_figures, save_orders
+from .services.sources import source_choices
 from .selectors import customers_for
 
 logger = logging.getLogger(__name__)
@@ -178,7 +180,7 @@ def read_table(file_name, data, *, max_rows=MAX_ROWS):
     try:
         return _read_table(file_name, data, max_rows)
     except UploadRefused as exc:
-        raise ImportFileError(str(exc))
+        raise ImportFileError(str(exc)) from exc
 
 
 def _read_table(file_name, data, max_rows):
@@ -231,7 +233,7 @@ def _csv_rows(data, max_rows=MAX_ROWS):
     try:
         yield from csv_rows(text, max_rows=max_rows, delimiter=delimiter)
     except csv.Error as exc:
-        raise ImportFileError(_("The CSV file cannot be read: %(error)s") % {"error": exc})
+        raise ImportFileError(_("The CSV file cannot be read: %(error)s") % {"error": exc}) from exc
 
 
 def _xlsx_rows(data, max_rows=MAX_ROWS):
@@ -305,22 +307,22 @@ def _mobile(raw):
     try:
         return normalize_mobile(raw)
     except ValidationError as exc:
-        raise CellError(exc.messages[0])
+        raise CellError(exc.messages[0]) from exc
 
 
 def _date(raw):
     text = (raw.split() or [""])[0].replace("/", "-").replace(".", "-")
     try:
         return datetime.date.fromisoformat("-".join(part.zfill(2) for part in text.split("-")))
-    except ValueError:
-        raise CellError(_("Enter a date as YYYY-MM-DD."))
+    except ValueError as exc:
+        raise CellError(_("Enter a date as YYYY-MM-DD.")) from exc
 
 
 def _datetime(raw):
     text = re.sub(r"\s+", " ", raw.strip().replace("/", "-").replace("T", " "))
     for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
         try:
-            value = datetime.datetime.strptime(text, fmt)
+            value = datetime.datetime.strptime(text, fmt)  # noqa: DTZ007 (made aware just below)
         except ValueError:
             continue
         value = timezone.make_aware(value)
@@ -334,8 +336,8 @@ def _money(raw):
     text = re.sub(r"[¥￥,\s]", "", raw)
     try:
         amount = Decimal(text).quantize(Decimal("0.01"))
-    except (InvalidOperation, ValueError):
-        raise CellError(_("Enter an amount such as 128.00."))
+    except (InvalidOperation, ValueError) as exc:
+        raise CellError(_("Enter an amount such as 128.00.")) from exc
     if amount < 0:
         raise CellError(_("The amount cannot be negative."))
     if amount >= Decimal("10000000000"):
@@ -358,7 +360,6 @@ _choice_maps = {}
 
 def _choices_of(field):
     if field == "source":  # admins define the sources: read when a check starts (see Check)
-        from .services.sources import source_choices
 
         return source_choices()
     return CHOICES[field]
@@ -1050,10 +1051,10 @@ class Writer:
             try:
                 add_tags(customer_ids=[cid for _row, cid in members], tags=[tags[t] for t in tag_ids],
                          source=CustomerTag.Source.IMPORT, actor=self.user)
-            except KeyError:
-                raise RowFailure(members[0][0], "tags", _("A tag was deleted since the check."))
+            except KeyError as exc:
+                raise RowFailure(members[0][0], "tags", _("A tag was deleted since the check.")) from exc
             except ValidationError as exc:
-                raise _failure(members[0][0], exc, "tags")
+                raise _failure(members[0][0], exc, "tags") from exc
 
     def write_customers(self):
         links = {r["customer_id"]: r["row"] for r in self.rows if r["action"] == "link"}
@@ -1084,7 +1085,7 @@ class Writer:
                     if fill:
                         customer = update_customer(customer=customer, actor=self.user, **fill)
             except ValidationError as exc:
-                raise _failure(row, exc)
+                raise _failure(row, exc) from exc
             self.touched[row] = customer.pk
             if values.get("tag_ids"):
                 groups.setdefault(tuple(values["tag_ids"]), []).append((row, customer.pk))
@@ -1106,7 +1107,7 @@ class Writer:
                                             to_customer=customers[values["to_id"]], kind=values["kind"],
                                             note=values["note"])
                 except ValidationError as exc:
-                    raise _failure(entry["row"], exc, "kind")
+                    raise _failure(entry["row"], exc, "kind") from exc
             self.progress.advance()
 
     def write_tags(self):
@@ -1165,19 +1166,17 @@ class Writer:
                 line = re.match(r"items\[(\d+)\]", next(iter(getattr(exc, "error_dict", {})), ""))
                 if line and int(line.group(1)) < len(line_entries):
                     failure.row = line_entries[int(line.group(1))]["row"]
-                raise failure
+                raise failure from exc
             for entry in entries:
                 self.touched[entry["row"]] = customer.pk
             affected.add(customer.pk)
             self.progress.advance(len(entries))
         # checked row by row above; stored set-based (bulk_create of orders, lines and audit entries)
-        from .services.orders import save_orders
 
         save_orders(built, actor=self.user)
         self.progress.phase = "refresh"  # every row is written; the customers' figures follow
         self.progress.write()
         # set-based: one grouped read and one bulk update per 5,000 customers
-        from .services.orders import rebuild_value_figures
 
         rebuild_value_figures(customer_ids=sorted(affected))
 

@@ -5,6 +5,8 @@ from crm.phone import mask_mobile
 from crm.ui import LocalDateTimeColumn
 
 from .models import Customer
+from customers.services.sources import source_names
+from .models import CustomerTag
 
 
 class CustomerTable(tables.Table):
@@ -43,8 +45,6 @@ class CustomerTable(tables.Table):
 
     def _source_names(self):
         if not hasattr(self, "_names_of_sources"):
-            from customers.services.sources import source_names
-
             self._names_of_sources = source_names()  # one query per table
         return self._names_of_sources
 
@@ -61,8 +61,6 @@ class TagNames:
         self.names = {}
 
     def prefetch(self, ids):
-        from .models import CustomerTag
-
         missing = sorted(pk for pk in ids if pk not in self.names)
         for pk in missing:
             self.names[pk] = []

@@ -2,6 +2,7 @@ from celery import shared_task
 
 from . import services
 from .imports import run_import  # noqa: F401
+from .services.dashboard import refresh_dashboard
 
 
 @shared_task(ignore_result=True)
@@ -19,7 +20,5 @@ def apply_tag_rules():
 @shared_task(ignore_result=True)
 def refresh_customer_dashboard():
     """Every 10 minutes: rebuild the rollups of the customer overview dashboard (客户大盘)."""
-    from .services.dashboard import refresh_dashboard
-
     run = refresh_dashboard()
     return {"rows": run.rows, "seconds": run.seconds}

@@ -29,6 +29,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from django.db.models import CharField, F, Value
+from .models import Order
+from .models import Satisfaction
+from .models import OwnershipChange
+from .models import LifecycleChange
+from .models import READINGS, CustomerRelation
+from .models import Customer
 
 PAGE_SIZE = 20
 
@@ -174,67 +180,47 @@ def actions():
 # -- the customers app's own sources ------------------------------------------------------------
 
 def _orders(customer):
-    from .models import Order
-
     return entries(Order.objects.filter(customer=customer), "order", "placed_at")
 
 
 def _load_orders(ids):
     from django.db.models import Count
 
-    from .models import Order
-
     return Order.objects.filter(pk__in=ids).annotate(line_count=Count("lines"))
 
 
 def _satisfaction(customer):
-    from .models import Satisfaction
-
     return entries(Satisfaction.objects.filter(customer=customer), "satisfaction", "recorded_at")
 
 
 def _load_satisfaction(ids):
-    from .models import Satisfaction
-
     return Satisfaction.objects.filter(pk__in=ids).select_related("recorded_by")
 
 
 def _ownership(customer):
-    from .models import OwnershipChange
-
     return entries(OwnershipChange.objects.filter(customer=customer), "ownership", "changed_at")
 
 
 def _load_ownership(ids):
-    from .models import OwnershipChange
-
     return OwnershipChange.objects.filter(pk__in=ids).select_related("from_owner", "to_owner", "changed_by")
 
 
 def _lifecycle(customer):
-    from .models import LifecycleChange
-
     return entries(LifecycleChange.objects.filter(customer=customer), "lifecycle", "changed_at")
 
 
 def _load_lifecycle(ids):
-    from .models import LifecycleChange
-
     return LifecycleChange.objects.filter(pk__in=ids)
 
 
 def _relations(customer):
     from django.db.models import Q
 
-    from .models import CustomerRelation
-
     return entries(CustomerRelation.objects.filter(Q(from_customer=customer) | Q(to_customer=customer)),
                    "relation", "created_at")
 
 
 def _load_relations(ids):
-    from .models import READINGS, CustomerRelation
-
     relations = list(CustomerRelation.objects.filter(pk__in=ids)
                      .select_related("from_customer", "to_customer", "created_by"))
     for relation in relations:
@@ -245,8 +231,6 @@ def _load_relations(ids):
 def _audit(customer):
     from auditlog.models import LogEntry
     from django.contrib.contenttypes.models import ContentType
-
-    from .models import Customer
 
     content_type = ContentType.objects.get_for_model(Customer)
     return entries(

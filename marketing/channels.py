@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+from crm.notifications import notify
 
 log = logging.getLogger("marketing.channels")
 
@@ -71,8 +72,6 @@ class WeComRepBackend:
     the tracked link (in the CRM and on their WeChat Work webhook) and forwards it to the customer."""
 
     def send(self, outgoing):
-        from crm.notifications import notify
-
         if outgoing.rep is None:
             raise ChannelError(_("The customer has no owner to forward the message."))
         notify(recipient=outgoing.rep, kind="marketing",

@@ -15,6 +15,9 @@ from .models import (Campaign, ContentItem, Event, MarketingSettings, Message, N
                      Registration, Segment, Touch)
 from .services import campaigns as campaign_rules
 from .services import nurture, segments, stats
+from .services.sending import _insert_messages, screen, subject_of, audience
+from customers.services import record_order
+from coupons.models import Batch
 
 CONTENT = [
     ("幼小衔接：家长必读的 5 件事", "article", "https://example.com/articles/bridge", ["potential", "first_order"],
@@ -78,8 +81,6 @@ def _campaign(ctx, **values):
 def _push(touch, *, sent_at, limit=None):
     """Build the recipient list through the real service, then mark it delivered at ``sent_at``
     (demo data does not go through a provider)."""
-    from .services.sending import _insert_messages, screen, subject_of, audience
-
     subject = subject_of(touch)
     eligible, held = screen(audience(touch), subject, touch.channel, now=sent_at)
     if limit:
@@ -125,7 +126,6 @@ def seed(ctx):
                                                    at=anchor - datetime.timedelta(days=18 - index % 5))
             if rng.random() < 0.6:
                 campaign_rules.check_in(registration=registration, at=event.starts_at)
-    from customers.services import record_order
 
     attended = list(Registration.objects.filter(event=event, status=Registration.Status.ATTENDED,
                                                 customer__isnull=False).select_related("customer"))
@@ -135,7 +135,6 @@ def seed(ctx):
                          cost=None, placed_at=event.starts_at + datetime.timedelta(days=rng.uniform(0.2, 8)),
                          lines=[{"sku": "TRIAL-PKG", "category": "课程包", "quantity": 1,
                                  "price": Decimal(rng.choice([1980, 2680, 3600]))}][:0])
-    from coupons.models import Batch
 
     batch = Batch.objects.filter(status__in=["active", "approved", "ended"]).select_related("campaign").first()
     if batch is not None:

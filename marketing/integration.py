@@ -12,6 +12,7 @@ from . import home as marketing_home
 from . import selectors
 from .models import Channel, ContentItem, Message, OptOut, Registration
 from .services import segments
+from crm import permissions
 
 
 def suggested_content(customer, limit=3):
@@ -29,8 +30,6 @@ def suggested_content(customer, limit=3):
 
 
 def _panel(customer, user):
-    from crm import permissions
-
     opted = set(OptOut.objects.filter(customer=customer).values_list("channel", flat=True))
     return {
         "content": suggested_content(customer),

@@ -291,11 +291,11 @@ class TrackingLink(models.Model):
     last_clicked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
-    def get_absolute_url(self):
-        return reverse("track:link", args=[self.code])
-
     class Meta:
         verbose_name = _("tracking link")
+
+    def get_absolute_url(self):
+        return reverse("track:link", args=[self.code])
 
 
 class Touch(models.Model):

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.approvals import kinds
 from crm.models import ApprovalRelation
+from .models import OpportunityStage
 
 KIND = "opportunity_control_point"
 
@@ -13,8 +14,6 @@ def stage_key(stage):
 
 
 def _stage(key):
-    from .models import OpportunityStage
-
     if not key.startswith("stage:"):
         return None
     return OpportunityStage.objects.filter(pk=key.split(":", 1)[1]).first()

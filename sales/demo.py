@@ -11,6 +11,12 @@ from .models import (AssignmentRule, FollowUp, Lead, Opportunity, OpportunitySta
                      SalesSettings, ScoringRule, StageHistory)
 from .services.leads import grade_of
 from .services.opportunities import ensure_default_stages
+from .services.reminders import _schedule, parse_offsets
+from .models import ReminderNotice
+from customers import deals
+from .models import PoolMove, PoolWarning
+from .services.opportunities import request_approval
+from .models import Target
 
 SIZES = {
     "small": {"leads": 150, "opportunities": 40, "followups": 500, "reminders": 80},
@@ -137,8 +143,6 @@ def _reminders(ctx, owned, count):
     """Reminders set over the last days: some overdue (up to two days), a few due today (one per
     rep, ``REMINDERS_DUE_TODAY`` in all), the rest over the next two weeks. The notices whose time has come
     were sent when it came (their rows are written), so nothing old goes out at start-up."""
-    from .services.reminders import _schedule, parse_offsets
-
     rng = ctx.rng
     now = timezone.now()
     today = timezone.localtime(ctx.anchor).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -176,8 +180,6 @@ def _reminders(ctx, owned, count):
 
 
 def _save_reminders(reminders, notices):
-    from .models import ReminderNotice
-
     created = Reminder.objects.bulk_create(reminders)
     if created and created[0].pk is None:
         created = list(Reminder.objects.order_by("-id")[:len(reminders)])[::-1]
@@ -193,10 +195,6 @@ def _living_pool(ctx):
     first recycle run returns them), and ``DUE_SOON`` whose return date is two days away (the
     first run warns their owners). Everything else is protected for a week or more."""
     from django.db.models import Max, OuterRef, Subquery
-
-    from customers import deals
-
-    from .models import PoolMove, PoolWarning
 
     rng = ctx.rng
     anchor = ctx.anchor
@@ -258,8 +256,6 @@ def _living_pool(ctx):
 
 def _waiting_control_point(ctx):
     """rep1 has asked for one control point, so his manager finds it waiting on day one."""
-    from .services.opportunities import request_approval
-
     rep = ctx.users.get("rep1")
     opportunity = (Opportunity.objects.filter(owner=rep, closed_at__isnull=True).exclude(stage__approval_role="")
                    .order_by("id").first()) if rep else None
@@ -278,8 +274,6 @@ def _save_opportunities(batch):
 def _targets(ctx):
     """Monthly targets for every rep over the last 12 months and the next 2, so the performance
     dashboard has attainment to show."""
-    from .models import Target
-
     scale = 1 if ctx.size == "small" else 40
     month = ctx.anchor.date().replace(day=1)
     starts = []

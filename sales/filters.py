@@ -13,6 +13,8 @@ from customers.services.sources import all_source_choices
 from customers.models import Customer
 
 from .models import FollowUp, Grade, Lead
+from .forms.opportunities import in_subtree
+from .forms.opportunities import day_start
 
 OPEN, ALL, QUALIFIED_ON = "open", "all", "qualified_on"
 
@@ -95,8 +97,6 @@ class FollowUpFilter(django_filters.FilterSet):
         fields = ["created_by", "department", "channel", "direction", "at_after", "at_before"]
 
     def __init__(self, *args, request=None, **kwargs):
-        from crm.models import Department
-
         super().__init__(*args, request=request, **kwargs)
         self.filters["department"].queryset = Department.objects.all()
         if request is not None:
@@ -106,18 +106,12 @@ class FollowUpFilter(django_filters.FilterSet):
         return type("StyledFilterForm", (StyledFormMixin, super().get_form_class()), {})
 
     def filter_department(self, queryset, name, value):
-        from .forms.opportunities import in_subtree
-
         return in_subtree(queryset, "department", value) if value else queryset
 
     def filter_after(self, queryset, name, value):
-        from .forms.opportunities import day_start
-
         return queryset.filter(at__gte=day_start(value))
 
     def filter_before(self, queryset, name, value):
         import datetime
-
-        from .forms.opportunities import day_start
 
         return queryset.filter(at__lt=day_start(value + datetime.timedelta(days=1)))

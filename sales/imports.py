@@ -340,7 +340,7 @@ def _write(job, progress, touched):
                 note=values.get("note", ""), tags=values.get("tags", ()), actor=user, owner=owner,
             )
         except ValidationError as exc:
-            raise base._failure(row, exc, "mobile")
+            raise base._failure(row, exc, "mobile") from exc
         touched[row] = lead.pk
         progress.advance()
 

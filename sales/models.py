@@ -157,9 +157,6 @@ class AssignmentRule(models.Model):
     position = models.PositiveIntegerField(_("position"), default=0)
     grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices, blank=True)
     source = models.CharField(_("source channel"), max_length=20, blank=True)
-
-    def get_source_display(self):
-        return source_name(self.source) if self.source else ""
     region_contains = models.CharField(_("region contains"), max_length=50, blank=True)
     team = models.ForeignKey("crm.Department", verbose_name=_("team (round-robin)"), null=True, blank=True,
                              on_delete=models.CASCADE)
@@ -173,6 +170,9 @@ class AssignmentRule(models.Model):
 
     def __str__(self):
         return _("Assignment rule %(position)s") % {"position": self.position}
+
+    def get_source_display(self):
+        return source_name(self.source) if self.source else ""
 
 
 class RoundRobinCursor(models.Model):

@@ -1,4 +1,6 @@
 """Signal handlers of the sales app (connected in ``SalesConfig.ready``)."""
+from .services.scoring import request_rescore
+from .models import ScoringRule
 
 
 def scoring_rule_changed(sender, **kwargs):
@@ -6,15 +8,12 @@ def scoring_rule_changed(sender, **kwargs):
     open leads are rescored in Celery once the change commits."""
     if kwargs.get("raw"):  # loading fixtures
         return
-    from .services.scoring import request_rescore
 
     request_rescore()
 
 
 def connect():
     from django.db.models.signals import post_delete, post_save
-
-    from .models import ScoringRule
 
     post_save.connect(scoring_rule_changed, sender=ScoringRule, dispatch_uid="sales-scoring-rule-saved")
     post_delete.connect(scoring_rule_changed, sender=ScoringRule, dispatch_uid="sales-scoring-rule-deleted")

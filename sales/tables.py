@@ -8,7 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from crm.phone import mask_mobile
 from crm.ui import LocalDateTimeColumn
 
-from .models import Lead
+from .models import FollowUp, Lead
+from customers.services.sources import source_names
 
 GRADE_BADGES = {"A": "text-bg-success", "B": "text-bg-primary", "C": "text-bg-warning", "D": "text-bg-secondary"}
 
@@ -51,8 +52,6 @@ class LeadTable(tables.Table):
 
     def _source_names(self):
         if not hasattr(self, "_names_of_sources"):
-            from customers.services.sources import source_names
-
             self._names_of_sources = source_names()  # one query per table
         return self._names_of_sources
 
@@ -81,8 +80,6 @@ class FollowUpTable(tables.Table):
     content = tables.Column(verbose_name=_("content"))
 
     class Meta:
-        from .models import FollowUp
-
         model = FollowUp
         fields = ["at", "subject", "channel", "direction", "outcome", "content", "created_by"]
         attrs = {"class": "table table-hover align-middle mb-0"}

@@ -115,13 +115,13 @@ class Traffic:
         customer = rng.choice(self.customers)
         body = None
         if kind == "page":
-            method, path = "GET", rng.choice(PAGES).format(customer=customer)
+            path = rng.choice(PAGES).format(customer=customer)
         elif kind == "lead":
-            method, path = "POST", "/api/v1/leads"
+            path = "/api/v1/leads"
             body = {"name": f"故障线索{n}", "mobile": f"137{self.run_id[-4:]}{n % 10000:04d}", "source": "website",
                     "external_id": f"FAULT-{self.run_id}-L{n}"}
         elif kind == "order":
-            method, path = "POST", "/api/v1/orders"
+            path = "/api/v1/orders"
             external_id = f"FAULT-{self.run_id}-O{n}"
             body = {"external_id": external_id, "customer": {"id": customer}, "amount": "300.00", "cost": "150.00",
                     "items": [{"sku": "FAULT-A", "category": "课程", "quantity": 1, "price": "100.00"},
@@ -129,12 +129,12 @@ class Traffic:
             with self._lock:
                 self.sent_orders.add(external_id)
         elif kind == "claim":
-            method, path = "POST", "/api/v1/coupons/claim"
+            path = "/api/v1/coupons/claim"
             body = {"batch": self.batch_code, "customer": {"id": customer}, "channel": "app"}
         else:
             with self._lock:
                 code, customer = self._to_redeem.pop(rng.randrange(len(self._to_redeem)))
-            method, path = "POST", "/api/v1/coupons/redeem"
+            path = "/api/v1/coupons/redeem"
             external_id = f"FAULT-{self.run_id}-R{n}"
             body = {"code": code, "order": {"external_id": external_id, "amount": "300.00", "cost": "150.00"},
                     "customer": {"id": customer}}

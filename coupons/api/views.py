@@ -28,7 +28,7 @@ class CouponCustomerRefSerializer(serializers.Serializer):
             try:
                 data["mobile"] = normalize_mobile(data["mobile"])
             except ValidationError as exc:
-                raise serializers.ValidationError({"mobile": exc.messages})
+                raise serializers.ValidationError({"mobile": exc.messages}) from exc
         return data
 
 
@@ -74,8 +74,8 @@ class ClaimView(APIView):
         try:  # the customer is looked up and locked in the claim's first statement
             coupon = claims.claim(batch_code=data["batch"], customer_id=ref.get("id") or None,
                                   customer_mobile=None if ref.get("id") else ref["mobile"], channel=data["channel"])
-        except Customer.DoesNotExist:
-            raise exceptions.NotFound("No customer with this id or mobile.")
+        except Customer.DoesNotExist as exc:
+            raise exceptions.NotFound("No customer with this id or mobile.") from exc
         return Response(CouponOutSerializer(coupon).data, status=status.HTTP_201_CREATED)
 
 

@@ -5,6 +5,8 @@ from crm.models import Department
 from crm.ui import StyledFormMixin
 
 from ..models import Batch, BudgetAccount, Campaign, FiscalPeriod, SubsidyPlan, SubsidyPlanVersion
+from ..services import subsidy
+from ..services.subsidy_plans import error_messages
 
 
 class PeriodForm(StyledFormMixin, forms.ModelForm):
@@ -122,8 +124,6 @@ class SubsidyPlanForm(StyledFormMixin, forms.Form):
     def _load(self):
         from django.core import signing
 
-        from ..services import subsidy
-
         upload = self.cleaned_data.get("file")
         if upload:
             if upload.size > MAX_PLAN_BYTES:
@@ -131,13 +131,13 @@ class SubsidyPlanForm(StyledFormMixin, forms.Form):
             try:
                 columns, rows = subsidy.read_upload(upload.name, upload.read())
             except subsidy.PlanError as exc:
-                raise forms.ValidationError({"file": str(exc)})
+                raise forms.ValidationError({"file": str(exc)}) from exc
             source = upload.name
         elif self.cleaned_data.get("data"):
             try:
                 payload = signing.loads(self.cleaned_data["data"], salt=PLAN_SALT)
-            except signing.BadSignature:
-                raise forms.ValidationError({"file": _("Upload the file again.")})
+            except signing.BadSignature as exc:
+                raise forms.ValidationError({"file": _("Upload the file again.")}) from exc
             columns, rows, source = payload["columns"], payload["rows"], payload["source"]
         else:
             raise forms.ValidationError({"file": _("Choose a CSV or XLSX file.")})
@@ -148,9 +148,6 @@ class SubsidyPlanForm(StyledFormMixin, forms.Form):
         return columns, rows, source
 
     def clean(self):
-        from ..services import subsidy
-        from ..services.subsidy_plans import error_messages
-
         data = super().clean()
         if self.errors:
             return data

@@ -14,6 +14,8 @@ from crm.models import ApprovalRequest
 
 from ..approvals import BATCH
 from ..models import Batch
+from ..tasks import produce_batch
+from crm.tasks import enqueue_or_log
 
 MAX_CLAIM_DAYS = 90
 MAX_USE_DAYS = 7
@@ -194,10 +196,6 @@ def on_approved(*, batch, actor):
     batch.status, batch.approved_by, batch.approved_at = Batch.Status.APPROVED, actor, timezone.now()
     batch.save()
     if batch.production == Batch.Production.ON_APPROVAL:
-        from ..tasks import produce_batch
-
-        from crm.tasks import enqueue_or_log
-
         # a lost task (broker down) is queued again by the sweep (production.requeue_unfinished)
         transaction.on_commit(lambda: enqueue_or_log(produce_batch, batch.pk))
 

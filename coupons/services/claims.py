@@ -82,7 +82,7 @@ def _lock_customer_and_read_batch(batch_code, customer_id, customer_mobile):
     cannot race — and read the batch with its budget account in the same round trip. Returns
     ``(batch or None, account_id, balance, customer_id, order_count)``; raises
     ``Customer.DoesNotExist``."""
-    fields = [f for f in Batch._meta.concrete_fields]
+    fields = list(Batch._meta.concrete_fields)
     columns = ", ".join(f'b."{f.column}"' for f in fields)
     if customer_id is not None:
         where, param = "c.id = %s", customer_id
@@ -320,12 +320,12 @@ def redeem(*, code, customer, order, lines=None, now=None):
             redemption = Redemption.objects.create(
                 coupon=coupon, batch_id=coupon.batch_id, order=order, account_id=account_id, order_amount=order.amount, discount=discount,
                 subsidy=platform, platform_amount=platform, merchant_amount=merchant, agent_amount=agent, at=now)
-    except IntegrityError:
-        raise BusinessRuleError("order_has_coupon", "This order already uses a coupon.")
+    except IntegrityError as exc:
+        raise BusinessRuleError("order_has_coupon", "This order already uses a coupon.") from exc
     try:
         budgets.use(account_id, platform, reserved=coupon.reserved, gmv=order.amount)
-    except budgets.BudgetExhausted:
-        raise BusinessRuleError("budget_exhausted", "The campaign's budget is used up.")
+    except budgets.BudgetExhausted as exc:
+        raise BusinessRuleError("budget_exhausted", "The campaign's budget is used up.") from exc
     coupon.status, coupon.reserved = Coupon.Status.REDEEMED, Decimal(0)
     coupon.save(update_fields=["status", "reserved"])
     Order.objects.filter(pk=order.pk).update(discount=discount)

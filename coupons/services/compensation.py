@@ -15,6 +15,7 @@ from crm.notifications import notify
 from ..approvals import COMPENSATION
 from ..models import Compensation, CompensationRule
 from . import claims
+from crm.db import advisory_lock
 
 
 def rule_for(department):
@@ -66,7 +67,6 @@ def request_compensation(*, actor, customer, amount, reason, order=None, complai
     if rule is None:
         raise ValidationError(_("No compensation rule is set up for your department."))
     now = timezone.now()
-    from crm.db import advisory_lock
 
     advisory_lock("compensation", actor.pk)  # a rep's period totals are checked one request at a time
     if order is not None:

@@ -185,7 +185,7 @@ def coupon_figures(start, end, *, batch_ids, channel="", now=None):
         if missing:
             by_day = _figures_by_day(min(u[1] for u in missing), max(u[2] for u in missing), tz)
             fresh = {}
-            for key, (kind, first, last) in keys.items():
+            for key, (_kind, first, last) in keys.items():
                 if key in found:
                     continue
                 rows = {}

@@ -17,6 +17,8 @@ from crm.notifications import notify
 from customers.models import Order, OrderLine
 
 from ..models import Alert, Batch, BudgetAccount, Coupon, Redemption
+from crm import permissions
+from crm.models import Department
 
 
 def batch_figures(batch_ids):
@@ -140,9 +142,6 @@ def daily_series(user, *, start, end, department=None):
     Returns (days, departments, {(day, department_id): {"claims", "redemptions", "subsidy", "gmv"}}).
     """
     from django.core.cache import cache
-
-    from crm import permissions
-    from crm.models import Department
 
     tz = timezone.get_current_timezone()
     today = timezone.localdate()

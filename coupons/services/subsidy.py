@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.translation import gettext as _
+from crm.uploads import UploadRefused, xlsx_rows
 
 CENT = Decimal("0.01")
 
@@ -43,8 +44,8 @@ def parse_weights(text):
         name, value = part.split("=", 1)
         try:
             weights[name.strip()] = float(value)
-        except ValueError:
-            raise PlanError(_("Weight of '%(name)s' is not a number.") % {"name": name.strip()})
+        except ValueError as exc:
+            raise PlanError(_("Weight of '%(name)s' is not a number.") % {"name": name.strip()}) from exc
         if weights[name.strip()] < 0:
             raise PlanError(_("Weight of '%(name)s' is negative.") % {"name": name.strip()})
     if not weights:
@@ -65,12 +66,10 @@ def read_csv(text):
 
 def read_xlsx(data):
     """The first sheet of an XLSX workbook, header row first, as (fieldnames, rows of text)."""
-    from crm.uploads import UploadRefused, xlsx_rows
-
     try:  # the upload guard: the archive checked before it is opened, rows streamed up to the cap
         cells = [list(row) for row in xlsx_rows(data, max_rows=MAX_READ_ROWS)]
     except UploadRefused as exc:
-        raise PlanError(str(exc))
+        raise PlanError(str(exc)) from exc
     cells = [row for row in cells if any(value not in (None, "") for value in row)]
     if not cells:
         raise PlanError(_("The file is empty."))
@@ -99,12 +98,12 @@ def read_upload(name, data):
     except UnicodeDecodeError:
         try:
             text = data.decode("gb18030")
-        except UnicodeDecodeError:
-            raise PlanError(_("The file is neither UTF-8 nor GBK text, nor an XLSX workbook."))
+        except UnicodeDecodeError as exc:
+            raise PlanError(_("The file is neither UTF-8 nor GBK text, nor an XLSX workbook.")) from exc
     try:
         return read_csv(text)
     except csv.Error as exc:
-        raise PlanError(_("The CSV file cannot be read: %(error)s") % {"error": exc})
+        raise PlanError(_("The CSV file cannot be read: %(error)s") % {"error": exc}) from exc
 
 
 def _scores(values, rank):

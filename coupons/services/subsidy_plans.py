@@ -34,7 +34,7 @@ def save_version(*, actor, columns, rows, a, b, t, weights, rank=False, budget=N
     try:
         result = subsidy.compute(rows, a=a, b=b, t=t, weights=weights, rank=rank)
     except subsidy.PlanError as exc:
-        raise ValidationError({"weights": [str(exc)]})
+        raise ValidationError({"weights": [str(exc)]}) from exc
     if result.errors:
         raise ValidationError({"file": error_messages(result)})
     if not result.rows:

@@ -1,5 +1,6 @@
 """Property-based tests (hypothesis) of the coupon rules and the subsidy formula: for any input the
 rules keep their promises, not only for the examples the other tests pick."""
+import itertools
 from decimal import Decimal
 
 from hypothesis import given, settings
@@ -93,6 +94,6 @@ def test_the_subsidy_stays_between_a_and_b_and_follows_the_score(values, a, spre
         assert Decimal(a) <= row["x"] <= Decimal(b)
         assert 0.0 <= row["y"] <= 1.0
     by_value = sorted(zip(values, (row["x"] for row in result.rows)))
-    for (v1, x1), (v2, x2) in zip(by_value, by_value[1:]):
+    for (v1, x1), (v2, x2) in itertools.pairwise(by_value):
         if v2 > v1:
             assert x2 >= x1

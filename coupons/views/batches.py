@@ -24,6 +24,7 @@ from ..services import compensation as compensation_rules
 from ..services import export_codes, production, subsidy_plans
 from ..selectors import accounts_for, batches_for, campaigns_for, versions_for
 from ..services.monitoring import batch_figures, open_alerts
+from crm.models import Department
 
 
 @login_required
@@ -32,7 +33,6 @@ def campaign_list(request):
     batches, campaigns = batches_for(request.user), campaigns_for(request.user)
     department = None
     if request.GET.get("department", "").isdigit():  # drill-down from the dashboard: this department and below
-        from crm.models import Department
 
         department = Department.objects.filter(pk=request.GET["department"]).first()
         if department is not None:

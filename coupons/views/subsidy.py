@@ -170,8 +170,8 @@ def version_compare(request, pk):
     try:
         left_n = int(request.GET.get("left") or (numbers[-2] if len(numbers) > 1 else numbers[0]))
         right_n = int(request.GET.get("right") or numbers[-1])
-    except (ValueError, IndexError):
-        raise Http404
+    except (ValueError, IndexError) as exc:
+        raise Http404 from exc
     left, right = _version(request, pk, left_n), _version(request, pk, right_n)
     low, high = min(left.a, right.a), max(left.b, right.b)
     return render(request, "coupons/subsidy/compare.html", {

@@ -42,12 +42,12 @@ def idempotent(handler):
                     record = IdempotencyRecord.objects.create(
                         client=client, key=key, method=request.method, path=request.path, request_hash=digest
                     )
-            except IntegrityError:
+            except IntegrityError as exc:
                 record = IdempotencyRecord.objects.get(client=client, key=key)
                 if record.request_hash != digest:
                     raise BusinessRuleError(
                         "idempotency_conflict", "This Idempotency-Key was used with a different request."
-                    )
+                    ) from exc
                 response = Response(record.response_body, status=record.status_code)
                 response["Idempotent-Replayed"] = "true"
                 return response

@@ -46,10 +46,10 @@ class JSONParser(parsers.JSONParser):
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
             value = json.loads(data.decode(encoding), parse_constant=_refuse_constant)
-        except RecursionError:
-            raise exceptions.ParseError("JSON parse error - the body nests too deeply.")
+        except RecursionError as exc:
+            raise exceptions.ParseError("JSON parse error - the body nests too deeply.") from exc
         except (ValueError, UnicodeDecodeError) as exc:
-            raise exceptions.ParseError(f"JSON parse error - {exc}")
+            raise exceptions.ParseError(f"JSON parse error - {exc}") from exc
         max_depth = getattr(settings, "API_MAX_JSON_DEPTH", 20)
         if depth_of(value) > max_depth:
             raise exceptions.ParseError(f"JSON parse error - the body nests deeper than {max_depth} levels.")

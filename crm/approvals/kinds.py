@@ -4,6 +4,7 @@ from decimal import Decimal
 from typing import Any, Callable, Optional
 
 from django.apps import apps
+from crm import permissions
 
 
 def _no_amount(obj) -> Optional[Decimal]:
@@ -23,8 +24,6 @@ def _own_department(obj):
 
 
 def _visible(user, obj) -> bool:
-    from crm import permissions
-
     return permissions.is_visible(user, obj)
 
 

@@ -35,7 +35,7 @@ def with_steps(queryset: QuerySet) -> QuerySet:
         .order_by("position")))
 
 
-def history_for(obj, kind: str = None) -> list[ApprovalRequest]:
+def history_for(obj, kind: str | None = None) -> list[ApprovalRequest]:
     """Every request on ``obj``, newest first, with steps, approvers and decisions."""
     requests = ApprovalRequest.objects.filter(content_type=ContentType.objects.get_for_model(obj),
                                               object_id=obj.pk).select_related("requested_by", "decided_by")

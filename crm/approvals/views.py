@@ -165,8 +165,8 @@ def chain_edit(request, approval_kind):
     kind = approval_kind
     try:
         spec = kinds.get(kind)
-    except KeyError:
-        raise Http404
+    except KeyError as exc:
+        raise Http404 from exc
     services.chain_for(kind)
     queryset = ApprovalRule.objects.filter(kind=kind).order_by("position", "id")
     formset = RuleFormSet(request.POST or None, queryset=queryset, prefix="rules")

@@ -4,6 +4,7 @@ from crm.money import money as format_money
 from crm.money import money_short as format_money_short
 from crm.names import person_name
 from crm.phone import mask_mobile
+from crm import audit
 
 register = template.Library()
 
@@ -18,8 +19,6 @@ def mobile(value, show):
 def history_changes(entry, show_contact=False):
     """An audit entry's changes for display ({label: [before, after]}): only the record's real
     fields, in words, contact details masked unless ``show_contact`` (crm.audit)."""
-    from crm import audit
-
     lines = audit.change_rows([entry], mask=not show_contact).get(entry.pk, [])
     return {label: [old, new] for label, old, new in lines}
 
@@ -28,8 +27,6 @@ def history_changes(entry, show_contact=False):
 def history_who(entry):
     """Who made the change: a user, a rule, a job (crm.audit), or "system"."""
     from django.utils.translation import gettext
-
-    from crm import audit
 
     author = audit.who(entry)
     return gettext("system") if author == "—" else author

@@ -446,7 +446,7 @@ def test_the_resilient_cache_answers_like_an_empty_cache_without_redis():
     assert cache.get("figures") is None and cache.get("figures", "default") == "default"
     assert cache.add("lock", 1) is False and cache.get_many(["a", "b"]) == {}
     assert cache.set_many({"a": 1}) == ["a"] and cache.has_key("a") is False
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not found"):
         cache.incr("counter")
     cache.delete("figures")
     cache.delete_many(["a"])

@@ -220,7 +220,7 @@ def routes():
 
 #: which record fills a URL parameter, by the path before it (the longest match wins); every
 #: ``customer_pk`` is a customer. A new page with a new kind of record needs a line here.
-C, L, O = "customers.Customer", "sales.Lead", "sales.Opportunity"
+C, L, O = "customers.Customer", "sales.Lead", "sales.Opportunity"  # noqa: E741
 PATH_MODELS = {
     "notifications/": "crm.Notification", "departments/": "crm.Department", "users/": "crm.User",
     "api-clients/": "crm.ApiClient", "api-tokens/": "crm.ApiToken",

@@ -33,7 +33,7 @@ class OrderCustomerRefSerializer(serializers.Serializer):
             try:
                 data["mobile"] = normalize_mobile(data["mobile"])
             except ValidationError as exc:
-                raise serializers.ValidationError({"mobile": exc.messages})
+                raise serializers.ValidationError({"mobile": exc.messages}) from exc
         return data
 
 
@@ -139,7 +139,7 @@ class OrderCreateView(APIView):
         except IntegrityError:  # the same external_id was stored by a concurrent request
             return self._replay(Order.objects.get(client=client, external_id=data["external_id"]), fingerprint)
         except ValidationError as exc:
-            raise exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+            raise exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages) from exc
         return Response(OrderOutSerializer(order).data, status=status.HTTP_201_CREATED)
 
     def _replay(self, order, fingerprint):

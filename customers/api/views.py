@@ -35,7 +35,7 @@ class CustomerLookupView(APIView):
         try:
             mobile = normalize_mobile(raw)
         except Exception as exc:
-            raise exceptions.ValidationError({"mobile": list(getattr(exc, "messages", [str(exc)]))})
+            raise exceptions.ValidationError({"mobile": list(getattr(exc, "messages", [str(exc)]))}) from exc
         customers = list(customers_for(request.user).filter(mobile=mobile).prefetch_related("tags")[:20])
         _log_read(request, [customer.pk for customer in customers])
         return Response(CustomerSummarySerializer(customers, many=True, context=_context(request)).data)

@@ -15,6 +15,7 @@ from crm.ui import StyledFormMixin
 from ..models import Customer
 from ..selectors_dashboard import Filters
 from ..services.dashboard import HORIZON_MONTHS, add_months
+from customers.services.sources import all_source_choices
 
 PERIODS = [
     ("month", _("This month")),
@@ -38,8 +39,6 @@ def period_dates(period, today):
 
 
 def _channel_choices():
-    from customers.services.sources import all_source_choices
-
     return [("", _("All channels"))] + all_source_choices()
 
 

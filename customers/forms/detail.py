@@ -132,7 +132,7 @@ class TagsForm(forms.Form):
 
     def selected_tags(self):
         chosen = []
-        for name, value in self.cleaned_data.items():
+        for value in self.cleaned_data.values():
             values = value if isinstance(value, list) else [value]
             chosen += [self.tags_by_id[v] for v in values if v in self.tags_by_id]
         return chosen

@@ -9,6 +9,9 @@ from crm.ui import StyledFormMixin
 from ..models import Customer, CustomAttribute
 from ..selectors import customers_for
 from ..services import duplicates_of
+from customers.services.sources import source_choices
+from customers.models import LeadSource
+from ..models import Tag
 
 
 class CustomerForm(StyledFormMixin, forms.ModelForm):
@@ -37,9 +40,6 @@ class CustomerForm(StyledFormMixin, forms.ModelForm):
 
     def _source_field(self):
         """The active lead sources (and the record's own, even if inactive since)."""
-        from customers.services.sources import source_choices
-        from customers.models import LeadSource
-
         current = self.instance.source if self.instance.pk else None
         choices = source_choices()
         if current and current not in dict(choices):
@@ -129,7 +129,6 @@ class BulkTagForm(StyledFormMixin, forms.Form):
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        from ..models import Tag
 
         self.fields["tag"].queryset = Tag.objects.select_related("group")
 

@@ -12,6 +12,7 @@ from .. import registry
 from ..models import Customer, LifecycleChange, Order, OrderLine, Satisfaction, SegmentationSettings
 from . import segmentation
 from .bulk import update_rows
+from .tags import _fill_from_request
 
 CENT = Decimal("0.01")
 MAX_QUANTITY = 2**31 - 1  # the largest quantity the database column holds (PostgreSQL integer)
@@ -23,8 +24,8 @@ EARLIEST_ORDER_TIME = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc
 def _money(value, field):
     try:
         amount = Decimal(str(value)).quantize(CENT)
-    except Exception:
-        raise ValidationError({field: _("Enter an amount such as 128.00.")})
+    except Exception as exc:
+        raise ValidationError({field: _("Enter an amount such as 128.00.")}) from exc
     if amount < 0:
         raise ValidationError({field: _("The amount cannot be negative.")})
     return amount
@@ -95,8 +96,6 @@ def save_orders(built, *, actor=None, batch_size=1000):
     from auditlog.models import LogEntry
     from django.conf import settings as django_settings
     from django.contrib.contenttypes.models import ContentType
-
-    from .tags import _fill_from_request
 
     content_type = ContentType.objects.get_for_model(Order)
     actor = actor if actor is not None and getattr(actor, "is_authenticated", False) else None

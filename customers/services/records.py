@@ -8,6 +8,9 @@ from django.utils.translation import gettext as _
 from crm import permissions
 
 from ..models import Customer, CustomerRelation, CustomerTag, OwnershipChange
+from ..models import CustomAttribute
+from .tags import held_tags, log_tag_changes
+from .orders import refresh_value_figures
 
 
 def duplicates_of(*, mobile="", name="", birthday=None, exclude_pk=None):
@@ -25,8 +28,6 @@ def duplicates_of(*, mobile="", name="", birthday=None, exclude_pk=None):
 
 def validate_custom(values):
     """Check ``values`` against the admin-defined attributes; returns the cleaned dict."""
-    from ..models import CustomAttribute
-
     cleaned, errors = {}, {}
     for attribute in CustomAttribute.objects.all():
         raw = values.get(attribute.key)
@@ -166,7 +167,6 @@ def merge_customers(*, actor, survivor, duplicate):
         except IntegrityError:
             relation.delete()
     # tags: keep the survivor's, add the duplicate's others
-    from .tags import held_tags, log_tag_changes
 
     tags_before = held_tags([survivor.pk])
     held = tags_before.get(survivor.pk, set())
@@ -194,7 +194,6 @@ def merge_customers(*, actor, survivor, duplicate):
     duplicate_name, duplicate_id = duplicate.name, duplicate.pk
     duplicate.delete()
     survivor.save()
-    from .orders import refresh_value_figures
 
     survivor = refresh_value_figures(survivor.pk)
     log_tag_changes(tags_before, held_tags([survivor.pk]), actor=actor, customer_ids=[survivor.pk])

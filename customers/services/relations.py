@@ -37,8 +37,8 @@ def link_customers(*, actor=None, from_customer, to_customer, kind, note=""):
     try:
         with transaction.atomic():
             relation.save()
-    except IntegrityError:  # a concurrent request stored the same pair first
-        raise ValidationError({"to_customer": _("This link exists already.")})
+    except IntegrityError as exc:  # a concurrent request stored the same pair first
+        raise ValidationError({"to_customer": _("This link exists already.")}) from exc
     return relation
 
 

@@ -8,6 +8,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from ..models import SegmentationSettings
+from crm.tasks import enqueue_or_log
+from ..tasks import recompute_segments
 
 #: every threshold an admin may set, in the order the settings page shows them
 THRESHOLD_FIELDS = (
@@ -96,9 +98,5 @@ def _save(values):
 
 
 def _enqueue_recompute():
-    from crm.tasks import enqueue_or_log
-
-    from ..tasks import recompute_segments
-
     # broker down: the settings are saved, and the nightly recompute applies them
     enqueue_or_log(recompute_segments)

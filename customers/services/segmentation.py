@@ -17,6 +17,7 @@ Defaults (an admin changes them on the segmentation page; see ``SegmentationSett
   after a churn-length gap is reactivated for 60 days.
 """
 import datetime
+import itertools
 import statistics
 from decimal import Decimal
 
@@ -82,7 +83,7 @@ def median_interval_days(order_times):
     times = sorted(order_times)
     if len(times) < 2:
         return None
-    gaps = [(later - earlier).total_seconds() / 86400 for earlier, later in zip(times, times[1:])]
+    gaps = [(later - earlier).total_seconds() / 86400 for earlier, later in itertools.pairwise(times)]
     return Decimal(str(round(statistics.median(gaps), 1)))
 
 

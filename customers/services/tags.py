@@ -14,6 +14,9 @@ from django.utils.translation import gettext as _
 
 from .. import registry
 from ..models import Customer, CustomerTag, Tag, TagRule
+from crm.audit import by_rule
+from ..filters import CustomerFilter
+from ..models import TagGroup
 
 CHUNK = 10000
 
@@ -81,7 +84,6 @@ def log_tag_changes(before, after, *, actor=None, customer_ids=None, now=None, r
     content_type = ContentType.objects.get_for_model(Customer)
     fields = _audit_fields(actor)
     if rule is not None:  # the entry names the rule that changed the tags (crm.audit)
-        from crm.audit import by_rule
 
         fields["additional_data"] = by_rule(rule)
     now = now or timezone.now()
@@ -181,8 +183,6 @@ def clean_rule_query(query):
     one must narrow the list. Raises ValidationError({"query": [...]}) naming each bad field, so a
     misspelt ``regoin=上海`` is refused instead of matching every customer. Returns the query
     without presentation parameters (sort, page, page size)."""
-    from ..filters import CustomerFilter
-
     params = QueryDict((query or "").strip().lstrip("?"), mutable=True)
     for name in PRESENTATION_PARAMS:
         params.pop(name, None)
@@ -211,8 +211,6 @@ def rule_queryset(rule):
     """The customers a rule tags: its saved segment's members (whole database, not a user's scope),
     or the customer list filter it keeps. A stored filter that is no longer valid raises
     ValidationError (the caller matches nobody and reports it) — never "every customer"."""
-    from ..filters import CustomerFilter
-
     if rule.segment_id:
         if rule.segment.subject != "customers":
             raise ValidationError({"segment": _("Choose a segment of customers.")})
@@ -261,8 +259,6 @@ def apply_all_rules():
 
 def tags_by_name(names, *, create=False):
     """Resolve "group:tag" (or a bare tag name, unique across groups) to tags."""
-    from ..models import TagGroup
-
     tags = []
     for name in names:
         name = str(name).strip()

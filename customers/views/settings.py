@@ -60,7 +60,7 @@ class TagRuleForm(StyledFormMixin, forms.ModelForm):
         try:
             return services.tags.clean_rule_query(query)
         except ValidationError as exc:
-            raise forms.ValidationError(exc.messages)
+            raise forms.ValidationError(exc.messages) from exc
 
 
 class CustomAttributeForm(StyledFormMixin, forms.ModelForm):

@@ -69,7 +69,7 @@ class RegistrationView(APIView):
                 attended=data["attended"], source=Registration.Source.API, actor=request.user)
         except ValidationError as exc:
             if not hasattr(exc, "error_dict"):
-                raise BusinessRuleError("event_full", " ".join(exc.messages))
-            raise serializers.ValidationError(exc.message_dict)
+                raise BusinessRuleError("event_full", " ".join(exc.messages)) from exc
+            raise serializers.ValidationError(exc.message_dict) from exc
         return Response(RegistrationOutSerializer(registration).data,
                         status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED)

@@ -13,6 +13,11 @@ from customers.models import Customer
 
 from ..approvals import CAMPAIGN
 from ..models import Campaign, Channel, Event, OptOut, Registration
+from sales.services.leads import capture_lead
+from sales.services.followups import mark_inbound
+from sales.models import Lead
+from sales.services.leads import rescore
+from .nurture import stop_for_opt_out
 
 TRANSITIONS = {
     # action: (allowed from, to)
@@ -169,8 +174,6 @@ def register(*, event, customer=None, mobile="", name="", source=Registration.So
         _take_seat(event)
         lead = None
         if customer is None:
-            from sales.services.leads import capture_lead
-
             lead = capture_lead(name=name, mobile=mobile, source=Customer.Source.EVENT, actor=actor,
                                 note=_("Registered for %(event)s") % {"event": event.name})
         try:
@@ -205,13 +208,8 @@ def check_in(*, registration, at=None):
         _take_seat(registration.event)
     Event.objects.filter(pk=registration.event_id).update(attended_count=F("attended_count") + 1)
     if registration.customer_id:
-        from sales.services.followups import mark_inbound
-
         mark_inbound(customer=registration.customer, at=at)
     if registration.lead_id:
-        from sales.models import Lead
-        from sales.services.leads import rescore
-
         Lead.objects.filter(pk=registration.lead_id).update(events_attended=F("events_attended") + 1)
         rescore(Lead.objects.get(pk=registration.lead_id))
     return True
@@ -232,7 +230,6 @@ def opt_out(*, customer, channel, actor=None, source="hand"):
     if channel not in Channel.values and channel != OptOut.ALL:
         raise ValidationError({"channel": _("Unknown channel.")})
     OptOut.objects.get_or_create(customer=customer, channel=channel, defaults={"by": actor, "source": source})
-    from .nurture import stop_for_opt_out
 
     stop_for_opt_out(customer=customer, channel=channel)
 

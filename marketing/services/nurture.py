@@ -117,7 +117,6 @@ def step_due(*, now=None, limit=500):
                                                                    deferrals=enrollment.deferrals + 1)
                 outcome["deferred"] += 1
                 continue
-            step = steps[enrollment.step_index]
             if held is None:
                 Message.objects.get_or_create(
                     enrollment=enrollment, step_index=enrollment.step_index,

@@ -24,6 +24,11 @@ from crm.models import Department
 from customers.models import Customer, CustomerTag, LifecycleStage, SatisfactionLevel, ValueSegment
 
 from ..models import Message, Registration, Segment, SegmentSize
+from sales.models import Grade, Lead
+from customers.services.sources import all_source_choices
+from customers.models import Tag
+from crm.models import User
+from ..models import Campaign
 
 logger = logging.getLogger(__name__)
 GRID_CLASSES = [(c, c) for c in "ABCDEFGHI"]
@@ -49,8 +54,6 @@ class FieldSpec:
 
 
 def _lead_choices():
-    from sales.models import Grade, Lead
-
     return Lead.Status.choices, Grade.choices
 
 
@@ -95,8 +98,6 @@ def _lead_fields():
 
 def fields_for(subject):
     """The fields a condition can test; the source's values are the lead sources defined now."""
-    from customers.services.sources import all_source_choices
-
     fields = dict(CUSTOMER_FIELDS if subject == Segment.Subject.CUSTOMERS else _lead_fields())
     fields["source"] = FieldSpec("source", _("Source channel"), ("in", "not_in"), "choices",
                                  tuple(all_source_choices()))
@@ -106,8 +107,6 @@ def fields_for(subject):
 def base_queryset(subject, user):
     """Everyone the user may target: the user's data scope over customers or leads."""
     if subject == Segment.Subject.LEADS:
-        from sales.models import Lead
-
         return permissions.visible(user, Lead.objects.all())
     return permissions.visible(user, Customer.objects.all())
 
@@ -260,8 +259,6 @@ def _department_ids(ids):
 
 def _tag_q(subject, op, tag_ids):
     if subject == Segment.Subject.LEADS:
-        from sales.models import Lead
-
         links = Lead.tags.through.objects.filter(tag_id__in=tag_ids)
         key = "lead_id"
     else:
@@ -378,11 +375,6 @@ def save_segment(*, actor, segment, definition):
 
 
 def _names(kind, ids):
-    from customers.models import Tag
-    from crm.models import User
-
-    from ..models import Campaign
-
     model = {"tags": Tag, "users": User, "departments": Department, "campaigns": Campaign}[kind]
     return {obj.pk: str(obj) for obj in model.objects.filter(pk__in=ids)}
 

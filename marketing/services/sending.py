@@ -37,6 +37,10 @@ from .. import tracking
 from ..channels import ChannelError, Outgoing, backend_for
 from ..models import Campaign, Channel, MarketingSettings, Message, OptOut, Registration, Segment, Touch
 from . import segments
+from sales.models import FollowUp
+from sales.models import SalesSettings
+from sales.models import Lead
+from .stats import refresh
 
 log = logging.getLogger(__name__)
 CHUNK = 500
@@ -93,8 +97,6 @@ def _recent_pushes(person, since):
 
 
 def _rep_touches(since):
-    from sales.models import FollowUp
-
     since_value = Value(since, output_field=DateTimeField())
     counted = (FollowUp.objects.filter(customer=OuterRef("pk"), direction=FollowUp.Direction.OUTBOUND,
                                        at__gt=Greatest(since_value, Coalesce(OuterRef("last_inbound_at"), since_value)))
@@ -105,8 +107,6 @@ def _rep_touches(since):
 def protection_rules(subject, channel, *, now=None):
     """(reason, Q that holds a person back) in the order they are checked. Shared by campaign
     pushes and nurture plans, so both honour the same opt-outs, resting state and caps."""
-    from sales.models import SalesSettings
-
     now = now or timezone.now()
     mk = MarketingSettings.current()
     address = ADDRESS[channel]
@@ -126,8 +126,6 @@ def protection_rules(subject, channel, *, now=None):
 
 
 def _annotated(qs, subject, *, now):
-    from sales.models import SalesSettings
-
     mk = MarketingSettings.current()
     person = "lead" if subject == Segment.Subject.LEADS else "customer"
     qs = qs.annotate(_recent_pushes=_recent_pushes(person, now - datetime.timedelta(days=mk.push_window_days)))
@@ -180,8 +178,6 @@ class PreviewChanged(ValidationError):
 
 def _person_model(subject):
     if subject == Segment.Subject.LEADS:
-        from sales.models import Lead
-
         return Lead
     return Customer
 
@@ -344,7 +340,6 @@ def deliver_touch(touch_id):
         pass
     if not touch.messages.filter(status=Message.Status.QUEUED).exists():
         Touch.objects.filter(pk=touch.pk, status=Touch.Status.SENDING).update(status=Touch.Status.SENT)
-    from .stats import refresh
 
     refresh(touch.campaign_id)
 

@@ -20,6 +20,8 @@ from django.utils import timezone
 from customers.models import Order
 
 from ..models import Attribution, Campaign, CampaignStats, MarketingSettings, Message, Registration
+from sales.models import Lead, Opportunity
+from coupons.models import Redemption
 
 ZERO = decimal.Decimal("0.00")
 CHUNK = 2000
@@ -75,8 +77,6 @@ def _attribute_rows(rows, kind, window):
 
 def attribute(*, now=None):
     """Attribute what appeared since the watermark. Returns the number of attributions made."""
-    from sales.models import Lead, Opportunity
-
     now = now or timezone.now()
     with transaction.atomic():
         settings = MarketingSettings.objects.select_for_update().get(pk=MarketingSettings.current().pk)
@@ -140,9 +140,6 @@ def _money(value):
 
 def figures(campaign):
     """Compute a campaign's figures (a handful of grouped, indexed queries)."""
-    from coupons.models import Redemption
-    from sales.models import Lead, Opportunity
-
     by_channel = {}
     totals = {"reached": 0, "failed": 0, "opened": 0, "clicked": 0}
     for row in (Message.objects.filter(campaign=campaign).values("channel")

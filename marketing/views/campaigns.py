@@ -337,7 +337,7 @@ def read_registration_rows(data):
         # streamed and stopped one row past the cap (crm.uploads): a huge file is never read whole
         rows = list(itertools.islice(reader, MAX_REGISTRATION_ROWS + 1))
     except csv.Error as exc:  # e.g. a cell longer than the csv module accepts
-        raise ValidationError(_("The CSV file cannot be read: %(error)s") % {"error": exc})
+        raise ValidationError(_("The CSV file cannot be read: %(error)s") % {"error": exc}) from exc
     aliases = {"mobile": ("mobile", "手机", "手机号"), "name": ("name", "姓名"), "attended": ("attended", "签到", "到场")}
     columns = {}
     for key, names in aliases.items():

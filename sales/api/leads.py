@@ -12,6 +12,8 @@ from customers.models import Customer
 
 from .. import services
 from ..models import Lead
+from customers.services.sources import check_source
+from customers.services.sources import active_sources
 
 
 class LeadInSerializer(serializers.Serializer):
@@ -24,18 +26,16 @@ class LeadInSerializer(serializers.Serializer):
 
 
     def validate_source(self, value):
-        from customers.services.sources import check_source
-
         try:
             return check_source(value)
         except ValidationError as exc:
-            raise serializers.ValidationError(exc.message_dict["source"])
+            raise serializers.ValidationError(exc.message_dict["source"]) from exc
 
     def validate_mobile(self, value):
         try:
             return normalize_mobile(value)
         except ValidationError as exc:
-            raise serializers.ValidationError(exc.messages)
+            raise serializers.ValidationError(exc.messages) from exc
 
 
 class LeadOutSerializer(serializers.ModelSerializer):
@@ -67,7 +67,7 @@ class LeadCreateView(APIView):
             lead = services.capture_lead(client=client, actor=None, **data)
         except ValidationError as exc:
             raise exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else
-                                             {"non_field_errors": exc.messages})
+                                             {"non_field_errors": exc.messages}) from exc
         except IntegrityError:
             existing = Lead.objects.get(client=client, external_id=data["external_id"])
             return Response(LeadOutSerializer(existing).data, status=status.HTTP_200_OK)
@@ -89,6 +89,4 @@ class LeadSourceListView(APIView):
                    description="The codes `POST /api/v1/leads` accepts as `source`; an unknown or inactive "
                                "code there is 422 on `source`.")
     def get(self, request):
-        from customers.services.sources import active_sources
-
         return Response(LeadSourceSerializer(active_sources(), many=True).data)

@@ -14,13 +14,12 @@ from customers.models import Customer
 
 from ..models import Target
 from ..services import dashboard as figures
+from customers.services.sources import all_source_choices
 
 MAX_DAYS = 366 * 3
 
 
 def _channel_choices():
-    from customers.services.sources import all_source_choices
-
     return [("", _("All channels"))] + all_source_choices()
 
 

@@ -16,6 +16,8 @@ from customers.models import Customer, Tag
 from ..models import AssignmentRule, Grade, Lead, OpportunityStage, PoolRule, SalesSettings, ScoringRule
 from ..services.leads import find_duplicate
 from ..services.reminders import parse_offsets
+from customers.forms.records import duplicate_contact
+from customers.services.sources import check_source
 
 
 class DepartmentChoiceField(forms.ModelChoiceField):
@@ -98,7 +100,6 @@ class LeadForm(StyledFormMixin, forms.ModelForm):
                         _("%(name)s already has this mobile (owner: %(owner)s)."),
                         params={"name": found.name, "owner": found.owner or _("public pool")}, code="duplicate"))
                 else:  # outside the user's scope: never named
-                    from customers.forms.records import duplicate_contact
 
                     self.add_error("mobile", ValidationError(
                         _("A record of another team (%(team)s) already has this mobile. Ask %(contact)s."),
@@ -147,8 +148,6 @@ class ScoringRuleForm(StyledFormMixin, forms.ModelForm):
         criterion, value = data.get("criterion"), (data.get("value") or "").strip()
         C = ScoringRule.Criterion
         if criterion == C.SOURCE:
-            from customers.services.sources import check_source
-
             try:
                 data["value"] = check_source(value)
             except ValidationError as exc:
@@ -178,7 +177,7 @@ class SalesSettingsForm(StyledFormMixin, forms.ModelForm):
         try:
             offsets = parse_offsets(text)
         except ValidationError as exc:
-            raise forms.ValidationError(exc.messages)
+            raise forms.ValidationError(exc.messages) from exc
         return ",".join(str(o) for o in offsets)
 
     def clean(self):

@@ -75,7 +75,7 @@ class FollowUpForm(StyledFormMixin, forms.Form):
         try:
             offsets = parse_offsets(text)
         except ValidationError as exc:
-            raise forms.ValidationError(exc.messages)
+            raise forms.ValidationError(exc.messages) from exc
         return ",".join(str(o) for o in offsets)
 
 

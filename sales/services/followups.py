@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from customers.models import Customer
 
 from ..models import FollowUp, Lead, SalesSettings
+from .reminders import create_reminder
 
 
 def contact_status(customer, *, now=None, settings=None):
@@ -75,8 +76,6 @@ def record_followup(*, actor, content, customer=None, lead=None, opportunity=Non
             updates["status"] = Lead.Status.CONTACTED
         Lead.objects.filter(pk=lead.pk).update(**updates)
     if next_followup_at is not None:
-        from .reminders import create_reminder
-
         subject = customer.name if customer is not None else lead.name
         create_reminder(owner=actor, title=_("Follow up with %(name)s") % {"name": subject}, due_at=next_followup_at,
                         customer=customer, lead=lead, followup=followup, offsets=reminder_offsets)

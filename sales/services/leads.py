@@ -12,6 +12,12 @@ from customers.models import Customer, CustomerTag
 from customers.services import add_tags, create_customer, tags_by_name
 
 from ..models import AssignmentRule, Grade, Lead, PoolMove, RoundRobinCursor, SalesSettings, ScoringRule
+from .automation import on_lead_assigned
+from customers.services.sources import check_source
+from .followups import mark_inbound
+from crm import permissions
+from customers.models import Tag
+from .opportunities import open_opportunity
 
 
 def score_of(lead, rules=None, *, tag_names=None):
@@ -121,7 +127,6 @@ def _assign(lead, owner, *, by=None, reason=PoolMove.Reason.ASSIGNED):
         lead.status = Lead.Status.ASSIGNED
     lead.save()
     PoolMove.objects.create(lead=lead, from_owner_id=previous, to_owner=owner, reason=reason, by=by)
-    from .automation import on_lead_assigned
 
     on_lead_assigned(lead)
 
@@ -135,7 +140,6 @@ def capture_lead(*, name, mobile="", source=Customer.Source.OTHER, note="", need
     if not name:
         raise ValidationError({"name": _("Enter a name.")})
     mobile = normalize_mobile(mobile) if mobile else ""
-    from customers.services.sources import check_source
 
     source = check_source(source)
     if mobile:
@@ -159,8 +163,6 @@ def capture_lead(*, name, mobile="", source=Customer.Source.OTHER, note="", need
         rescore(Lead.objects.get(pk=duplicate_lead.pk))
         return lead
     if existing_customer is not None:
-        from .followups import mark_inbound
-
         mark_inbound(customer=existing_customer)  # an inbound lead lifts "resting"
         if existing_customer.owner_id:
             _assign(lead, existing_customer.owner, by=actor)
@@ -188,8 +190,6 @@ def update_lead(*, lead, actor, **fields):
 @transaction.atomic
 def assign_leads(*, actor, leads, owner):
     """A manager assigns or re-assigns leads by hand (within their scope)."""
-    from crm import permissions
-
     if owner.pk not in set(permissions.assignable_users(actor).values_list("pk", flat=True)):
         raise ValidationError(_("You cannot assign records to %(user)s.") % {"user": owner})
     count = 0
@@ -221,8 +221,6 @@ def convert_lead(*, lead, actor, opportunity_name="", opportunity_amount=None):
     lead.tasks.filter(customer__isnull=True).update(customer=customer)
     tag_ids = list(lead.tags.values_list("pk", flat=True))
     if tag_ids:
-        from customers.models import Tag
-
         add_tags(customer_ids=[customer.pk], tags=Tag.objects.filter(pk__in=tag_ids).select_related("group"),
                  source=CustomerTag.Source.IMPORT)
     if lead.last_followup_at and (customer.last_followup_at is None or customer.last_followup_at < lead.last_followup_at):
@@ -233,8 +231,6 @@ def convert_lead(*, lead, actor, opportunity_name="", opportunity_amount=None):
     lead.save()
     opportunity = None
     if opportunity_name:
-        from .opportunities import open_opportunity
-
         opportunity = open_opportunity(actor=actor, customer=customer, name=opportunity_name,
                                        amount=opportunity_amount or 0, owner=lead.owner or actor, lead=lead)
     return customer, opportunity

@@ -10,6 +10,7 @@ from crm.approvals import services as approvals
 
 from ..approvals import KIND, stage_key
 from ..models import Opportunity, OpportunityStage, StageHistory
+from crm.models import ApprovalRequest
 
 DEFAULT_STAGES = [
     # name, probability, won, lost, approval role
@@ -66,8 +67,6 @@ def update_opportunity(*, actor, opportunity, **changes):
 
 
 def approval_requests(opportunity):
-    from crm.models import ApprovalRequest
-
     return ApprovalRequest.objects.filter(kind=KIND, content_type__app_label="sales",
                                           content_type__model="opportunity", object_id=opportunity.pk)
 
@@ -75,8 +74,6 @@ def approval_requests(opportunity):
 def blocking_approval(opportunity, target):
     """The control point that stops a move from the current stage to ``target``: a stage at or
     before the current one, passed by the move, that needs an approval not yet given."""
-    from crm.models import ApprovalRequest
-
     if target.position <= opportunity.stage.position and not target.is_closed:
         return None  # moving back never needs approval
     if target.is_lost:

@@ -35,6 +35,8 @@ from customers import deals
 from customers.models import Customer, LifecycleStage, OwnershipChange
 
 from ..models import Lead, Opportunity, PoolMove, PoolRule, PoolWarning
+from crm import permissions
+from crm.models import DataScope
 
 RECYCLE_REASONS = (PoolMove.Reason.RECYCLED_NO_FOLLOWUP, PoolMove.Reason.RECYCLED_NO_DEAL)
 #: every way a rep lets go of a record (the cool-down applies to each)
@@ -325,9 +327,6 @@ def pool_department_ids(user):
     the rule, from the team up to it and down to every department below that shares it); with no
     rule, the user's department and those below it without a rule of their own; plus, for the
     department scopes, the departments in the user's data scope."""
-    from crm import permissions
-    from crm.models import DataScope
-
     ids = set()
     if user.department_id:
         rules = rules_by_department()
@@ -345,9 +344,6 @@ def pool_department_ids(user):
 def pool_q(user):
     """The pool a user sees: the unowned records of ``pool_department_ids`` (every unowned record
     in the "everything" scope)."""
-    from crm import permissions
-    from crm.models import DataScope
-
     if permissions.effective_scope(user) == DataScope.ALL:
         return Q(owner__isnull=True)
     return Q(owner__isnull=True, department_id__in=sorted(pool_department_ids(user)))

@@ -22,6 +22,7 @@ from crm.models import Department, User
 from crm.notifications import notify_many
 
 from ..models import Reminder, ReminderNotice, SalesSettings
+from ..models import Task
 
 DUE = 0
 MAX_OFFSET_MINUTES = 7 * 24 * 60
@@ -36,8 +37,8 @@ def parse_offsets(text):
             continue
         try:
             value = int(part)
-        except ValueError:
-            raise ValidationError({"offsets": _("Use minutes, separated by commas, e.g. 1440,60.")})
+        except ValueError as exc:
+            raise ValidationError({"offsets": _("Use minutes, separated by commas, e.g. 1440,60.")}) from exc
         if not 0 < value <= MAX_OFFSET_MINUTES:
             raise ValidationError({"offsets": _("Each offset is between 1 minute and 7 days.")})
         offsets.append(value)
@@ -67,8 +68,6 @@ def complete_reminder(*, reminder, actor=None):
     Reminder.objects.filter(pk=reminder.pk, status=Reminder.Status.OPEN).update(
         status=Reminder.Status.DONE, completed_at=timezone.now())
     if reminder.task_id:
-        from ..models import Task
-
         Task.objects.filter(pk=reminder.task_id, status=Task.Status.OPEN).update(
             status=Task.Status.DONE, completed_at=timezone.now())
 

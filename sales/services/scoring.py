@@ -20,6 +20,7 @@ from crm.db import advisory_lock
 
 from ..models import Grade, Lead, SalesSettings, ScoringRule
 from .leads import _at_least
+from ..tasks import rescore_leads
 
 logger = logging.getLogger(__name__)
 
@@ -116,8 +117,6 @@ def _set_status(**values):
 
 
 def _queue(token):
-    from ..tasks import rescore_leads
-
     try:
         rescore_leads.delay(token=token)
     except Exception:  # the broker is down: say so; the next rule change queues it again

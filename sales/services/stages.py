@@ -31,8 +31,8 @@ def reorder_stages(*, ids):
     stages = {stage.pk: stage for stage in OpportunityStage.objects.select_for_update().order_by("position", "id")}
     try:
         wanted = [int(pk) for pk in ids]
-    except (TypeError, ValueError):
-        raise ValidationError(_("The page was out of date; reload it and try again."), code="stale_order")
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(_("The page was out of date; reload it and try again."), code="stale_order") from exc
     if sorted(wanted) != sorted(stages) or len(set(wanted)) != len(wanted):
         raise ValidationError(_("The page was out of date; reload it and try again."), code="stale_order")
     ordered = [stages[pk] for pk in wanted]

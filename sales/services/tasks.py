@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 
 from ..models import Task
 from .reminders import create_reminder
+from ..models import Reminder
 
 
 @transaction.atomic
@@ -25,7 +26,6 @@ def create_task(*, actor, assignee, title, due_at=None, priority=Task.Priority.N
 def complete_task(*, task, actor=None):
     Task.objects.filter(pk=task.pk, status=Task.Status.OPEN).update(status=Task.Status.DONE,
                                                                      completed_at=timezone.now())
-    from ..models import Reminder
 
     Reminder.objects.filter(task=task, status=Reminder.Status.OPEN).update(status=Reminder.Status.DONE,
                                                                            completed_at=timezone.now())

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from customers.models import Satisfaction
 
 from ..models import ServiceTicket
+from customers.services import record_satisfaction
 
 S = ServiceTicket.Status
 OPEN_STATUSES = (S.OPEN, S.IN_PROGRESS)
@@ -73,8 +74,6 @@ def resolve_ticket(*, actor, ticket, resolution, csat=None, comment=""):
     """Resolve an open or in-progress ticket with a written resolution. ``csat`` (1–5, optional)
     is recorded as the customer's satisfaction with source "service" through
     ``customers.services.record_satisfaction``; a ticket is resolved (and scored) once."""
-    from customers.services import record_satisfaction
-
     ticket = ServiceTicket.objects.select_for_update().select_related("customer").get(pk=ticket.pk)
     if ticket.status not in OPEN_STATUSES:
         raise ValidationError(_("This ticket is resolved already."))

@@ -25,6 +25,7 @@ from ..selectors import leads_for
 from ..services.leads import score_of
 from ..services.pool import PoolError
 from ..tables import LeadTable, iso_or_none
+from customers.forms.records import duplicate_contact
 
 
 def _form_errors(form, exc):
@@ -90,8 +91,6 @@ class LeadListView(ScopedListView):
 
 def _duplicate_links(user, form):
     """The existing lead / customer a duplicate warning points to, and whether the user may open it."""
-    from customers.forms.records import duplicate_contact
-
     lead, customer = form.duplicate_lead, form.duplicate_customer
     lead_visible = lead is not None and leads_for(user).filter(pk=lead.pk).exists()
     customer_visible = customer is not None and customers_for(user).filter(pk=customer.pk).exists()

@@ -38,6 +38,8 @@ from ..forms.opportunities import BoardFilterForm, DecisionForm, MoveForm, Oppor
 from ..models import Opportunity, OpportunityStage
 from ..selectors import opportunities_for
 from ..services.opportunities import approval_requests, ensure_default_stages
+from ..services.stages import save_stage
+from ..services.stages import move_stage_position, reorder_stages
 
 BOARD_LIMIT = 50  # cards per column; the rest are in the list
 BOARD_CLOSED_DAYS = 30  # won / lost columns show what closed recently
@@ -542,8 +544,6 @@ def stage_form(request, pk=None):
     instance = get_object_or_404(OpportunityStage, pk=pk) if pk else None
     form = StageForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
-        from ..services.stages import save_stage
-
         save_stage(stage=form.save(commit=False))  # configuration, like the other sales rules
         messages.success(request, _("Stage %(name)s saved.") % {"name": form.instance.name})
         return redirect("sales:stages")
@@ -557,8 +557,6 @@ def stage_form(request, pk=None):
 def stage_order(request):
     """The stages page's drag and drop: the ids in their new order (JSON answer), or one stage a
     step up or down (the buttons, for keyboards and phones)."""
-    from ..services.stages import move_stage_position, reorder_stages
-
     permissions.require(request.user, "sales.configure")
     try:
         if request.POST.get("stage"):

@@ -25,7 +25,7 @@ class Command(BaseCommand):
             result = subsidy.compute(rows, a=options["a"], b=options["b"], t=options["t"], weights=weights,
                                      rank=options["rank"])
         except (OSError, UnicodeDecodeError, subsidy.PlanError) as exc:
-            raise CommandError(str(exc))
+            raise CommandError(str(exc)) from exc
         for warning in result.warnings:
             self.stderr.write(f"warning: {warning}")
         for number, column, reason in result.errors:

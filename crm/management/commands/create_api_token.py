@@ -24,6 +24,6 @@ class Command(BaseCommand):
         try:
             token, raw = services.issue_token(client=client, scopes=[s.strip() for s in scopes.split(",") if s.strip()])
         except ValidationError as exc:
-            raise CommandError("; ".join(exc.messages))
+            raise CommandError("; ".join(exc.messages)) from exc
         self.stdout.write(f"Scopes: {', '.join(token.scopes)}")
         self.stdout.write(raw)

@@ -6,6 +6,7 @@ from django.db import transaction
 
 from crm.demo import AFTER_SEED, DEMO_PASSWORD, DEMO_USERS, DemoContext, seed_organization
 from crm.models import User
+from crm.approvals.services import adopt_waiting
 
 #: apps whose ``demo.seed(ctx)`` adds data, in dependency order
 DEMO_APPS = ["customers", "sales", "coupons", "marketing"]
@@ -38,7 +39,6 @@ class Command(BaseCommand):
                         raise
                     continue
                 module.seed(ctx)
-            from crm.approvals.services import adopt_waiting
 
             adopt_waiting()  # what the demo data left waiting for approval is in someone's inbox
         for step in AFTER_SEED.values():

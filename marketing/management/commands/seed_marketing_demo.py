@@ -3,6 +3,9 @@ import time
 
 from django.core.management.base import BaseCommand, OutputWrapper
 from django.db import transaction
+from crm.demo import existing_context
+from marketing import demo
+from marketing.models import Campaign
 
 
 class Command(BaseCommand):
@@ -13,10 +16,6 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1)
 
     def handle(self, *args, size, seed, **options):
-        from crm.demo import existing_context
-        from marketing import demo
-        from marketing.models import Campaign
-
         if Campaign.objects.exists():
             self.stdout.write("Marketing demo data is already there; nothing done.")
             return
