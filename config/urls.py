@@ -1,4 +1,5 @@
 """The root URL configuration: every app's pages, the API and the admin."""
+
 from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
@@ -44,6 +45,6 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
 ]
 
-handler403 = "crm.views.error_403"
-handler404 = "crm.views.error_404"
-handler500 = "crm.views.error_500"
+handler403 = "crm.views.shell.error_403"
+handler404 = "crm.views.shell.error_404"
+handler500 = "crm.views.shell.error_500"

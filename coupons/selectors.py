@@ -1,4 +1,5 @@
 """Reads of coupon records, always through the permission layer (crm/permissions.py)."""
+
 from django.db.models import QuerySet
 
 from crm import permissions

@@ -1,6 +1,7 @@
 """Demo data shared by every app: the organization, users and the random helpers."""
 import datetime
 import random
+from collections.abc import Callable
 
 from django.utils import timezone
 
@@ -113,8 +114,8 @@ def existing_context(*, size="large", seed=1, stdout=None):
 
 #: name -> step(), run by ``seed_demo`` once every app's data is committed; an app that keeps
 #: figures derived from the demo data registers its step in ``AppConfig.ready()``
-AFTER_SEED: dict = {}
+AFTER_SEED: dict[str, Callable[[], object]] = {}
 
 
-def register_after_seed(name, step):
+def register_after_seed(name: str, step: Callable[[], object]) -> None:
     AFTER_SEED[name] = step

@@ -1,7 +1,8 @@
 """The home page's panels (首页). crm imports no other app, so each app that shows something on the
-home page registers its panels here from its ``AppConfig.ready()``; ``crm.views.home`` calls them
+home page registers its panels here from its ``AppConfig.ready()``; ``crm.views.shell.home`` calls them
 in their order, each seeing what the panels before it put in the context (the sales workbench
 reads the month's new customers the customers panel counted)."""
+
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,8 +26,7 @@ class Panel:
 PANELS: dict[str, Panel] = {}
 
 
-def register(name: str, *, order: int, manager: PanelFunction | None = None,
-             rep: PanelFunction | None = None) -> None:
+def register(name: str, *, order: int, manager: PanelFunction | None = None, rep: PanelFunction | None = None) -> None:
     PANELS[name] = Panel(name, order, manager, rep)
 
 

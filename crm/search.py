@@ -1,6 +1,7 @@
 """The global search's sources (全局搜索). crm imports no other app, so each app whose records the
 search finds registers a source here from its ``AppConfig.ready()``: ``source(user, query)`` returns
 result rows (kind, title, subtitle, extra, url), already narrowed to the user's data scope."""
+
 from collections.abc import Callable
 
 from .models import User

@@ -1,8 +1,11 @@
 """The organization's pages: home, sign-in, search, notifications and the administration of the org."""
+
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import admin_views, privacy_views, views
+from .views import admin as admin_views
+from .views import privacy as privacy_views
+from .views import shell as views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -37,4 +40,3 @@ org_patterns = (
     ],
     "org",
 )
-

@@ -24,6 +24,7 @@ from .models import (
 )
 from .services.segmentation import GRID
 from .services.sources import all_source_choices
+from django.utils.translation import gettext_lazy
 
 
 RECENCY_STATES = [("active", _("Active")), ("at_risk", _("At risk")), ("churned", _("Churned"))]
@@ -171,6 +172,30 @@ class CustomerFilter(django_filters.FilterSet):
             return queryset
         q = Q(name__icontains=value)
         by_mobile = mobile_search_q(getattr(self.request, "user", None), value)
+        if by_mobile is not None:
+            q |= by_mobile
+        return queryset.filter(q)
+
+
+class OrderFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=gettext_lazy("Customer or order"), method="search")
+    status = django_filters.ChoiceFilter(choices=Order.Status.choices, label=gettext_lazy("status"))
+    channel = django_filters.ChoiceFilter(choices=Order.Channel.choices, label=gettext_lazy("channel"))
+    placed_after = django_filters.DateFilter(field_name="placed_at", lookup_expr="date__gte", label=gettext_lazy("from"))
+    placed_before = django_filters.DateFilter(field_name="placed_at", lookup_expr="date__lte", label=gettext_lazy("to"))
+    amount_min = django_filters.NumberFilter(field_name="amount", lookup_expr="gte", label=gettext_lazy("amount from"))
+
+    class Meta:
+        model = Order
+        fields = ["q", "status", "channel", "placed_after", "placed_before", "amount_min"]
+
+    def get_form_class(self):
+        return type("StyledFilterForm", (StyledFormMixin, super().get_form_class()), {})
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        q = Q(customer__name__icontains=value) | Q(external_id=value)
+        by_mobile = mobile_search_q(getattr(self.request, "user", None), value, field="customer__mobile")
         if by_mobile is not None:
             q |= by_mobile
         return queryset.filter(q)

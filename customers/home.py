@@ -1,9 +1,10 @@
 """What the shell shows of customers: the customers panel of the home pages (recent customers, and
 for managers every customer figure of the scope with a chart of the last 30 days) and the customers
 the global search finds. Registered into crm.home and crm.search by customers/integration.py."""
+
 import datetime
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,11 +18,13 @@ from crm.phone import mask_mobile
 from .selectors import customers_for, may_see_mobile
 
 
-def _owner_name(user):
+def _owner_name(user: User) -> str:
     return person_name(user)
 
 
-def _customer_figures(customers, *, since, month_start=None):
+def _customer_figures(
+    customers: QuerySet, *, since: datetime.datetime, month_start: datetime.datetime | None = None
+) -> dict:
     """Every customer figure of the manager's home in ONE grouped scan of the scope: per owner,
     the customers, the new ones in 30 days (and this month); the totals are their sums. (The
     page used to count the scope, count the new ones, then group it again per owner.)"""
@@ -34,8 +37,9 @@ def _customer_figures(customers, *, since, month_start=None):
     team_rows = []
     for row in top:
         owner = owners.get(row["owner_id"])
-        team_rows.append({"name": _owner_name(owner) if owner else _("Public pool"), "total": row["total"],
-                          "recent": row["recent"]})
+        team_rows.append(
+            {"name": _owner_name(owner) if owner else _("Public pool"), "total": row["total"], "recent": row["recent"]}
+        )
     return {
         "customer_total": sum(row["total"] for row in rows),
         "customer_new_30d": sum(row["recent"] for row in rows),
@@ -53,8 +57,12 @@ def manager_panel(user: User, *, now: datetime.datetime, context: dict) -> dict:
     }
     month_start = month_start_of(now) if permissions.can(user, "sales.view") else None
     figures = _customer_figures(customers, since=since, month_start=month_start)
-    context.update(customer_total=figures["customer_total"], customer_new_30d=figures["customer_new_30d"],
-                   customer_new_month=figures["customer_new_month"], team_rows=figures["team_rows"])
+    context.update(
+        customer_total=figures["customer_total"],
+        customer_new_30d=figures["customer_new_30d"],
+        customer_new_month=figures["customer_new_month"],
+        team_rows=figures["team_rows"],
+    )
     daily = (
         customers.filter(created_at__gte=since)
         .annotate(day=TruncDate("created_at"))
@@ -74,8 +82,14 @@ def manager_panel(user: User, *, now: datetime.datetime, context: dict) -> dict:
         "grid": {"left": 40, "right": 16, "top": 16, "bottom": 28},
         "xAxis": {"type": "category", "data": context["chart"]["labels"]},
         "yAxis": {"type": "value", "minInterval": 1},
-        "series": [{"type": "bar", "name": str(context["chart"]["title"]), "data": context["chart"]["values"],
-                    "itemStyle": {"color": "#1f6feb"}}],
+        "series": [
+            {
+                "type": "bar",
+                "name": str(context["chart"]["title"]),
+                "data": context["chart"]["values"],
+                "itemStyle": {"color": "#1f6feb"},
+            }
+        ],
     }
     return context
 
@@ -87,8 +101,9 @@ def rep_panel(user: User, *, now: datetime.datetime, context: dict) -> dict:
         "recent_customers": customers.order_by("-created_at")[:8],
         "show_mobile": may_see_mobile(user),
     }
-    context.update(customers.aggregate(customer_total=Count("id"),
-                                       customer_new_30d=Count("id", filter=Q(created_at__gte=since))))
+    context.update(
+        customers.aggregate(customer_total=Count("id"), customer_new_30d=Count("id", filter=Q(created_at__gte=since)))
+    )
     return context
 
 
@@ -101,11 +116,13 @@ def search_results(user: User, query: str) -> list[dict]:
         q |= by_mobile
     show = may_see_mobile(user)
     for customer in customers_for(user).filter(q).order_by("-created_at")[:50]:
-        results.append({
-            "kind": _("Customer"),
-            "title": customer.name,
-            "subtitle": customer.mobile if show else mask_mobile(customer.mobile),
-            "extra": customer.owner or _("Public pool"),
-            "url": customer.get_absolute_url(),
-        })
+        results.append(
+            {
+                "kind": _("Customer"),
+                "title": customer.name,
+                "subtitle": customer.mobile if show else mask_mobile(customer.mobile),
+                "extra": customer.owner or _("Public pool"),
+                "url": customer.get_absolute_url(),
+            }
+        )
     return results

@@ -1,6 +1,7 @@
 """What the customers app adds to crm (which imports no app): the customers panel of the home
 pages, the customers in the global search, the re-queuing of imports a broker outage lost, and the
 dashboard's rollups once the demo data is loaded."""
+
 from crm import demo, home, search
 from crm import tasks as crm_tasks
 

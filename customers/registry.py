@@ -6,6 +6,7 @@ none of them; see also ``timeline.py`` and ``deals.py``):
 - the coupon of an order (coupons): redeemed in the order's transaction, given back when the order
   is cancelled.
 """
+
 from collections.abc import Callable
 
 from django.db.models import Q

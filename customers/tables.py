@@ -7,6 +7,7 @@ from crm.ui import LocalDateTimeColumn
 from .models import Customer
 from customers.services.sources import source_names
 from .models import CustomerTag
+from .models import Order
 
 
 class CustomerTable(tables.Table):
@@ -104,3 +105,22 @@ def attribute_columns(attributes):
                                             orderable=False, default="—")))
         export[name] = ("custom", attribute_value(attribute))
     return columns, export
+
+
+class OrderTable(tables.Table):
+    id = tables.Column(verbose_name="#", linkify=True)
+    customer = tables.Column(linkify=True, order_by=("customer__name",))
+    amount = tables.Column(attrs={"td": {"class": "text-end"}})
+    placed_at = LocalDateTimeColumn(format="Y-m-d H:i")
+
+    class Meta:
+        model = Order
+        fields = ("id", "external_id", "customer", "amount", "cost", "channel", "status", "placed_at")
+        attrs = {"class": "table table-hover align-middle mb-0"}
+        order_by = ("-placed_at",)
+
+    def render_amount(self, value):
+        return f"¥{value:,.2f}"
+
+    def value_amount(self, value):
+        return value

@@ -10,7 +10,7 @@ from .approvals import CAMPAIGN
 from .models import Campaign, CampaignStats, Touch
 
 
-def home_panel(user, limit=6):
+def home_panel(user: User, limit: int = 6) -> dict:
     if not permissions.can(user, "marketing.view"):
         return {}
     campaigns = permissions.visible(user, Campaign.objects.all())

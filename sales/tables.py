@@ -10,6 +10,12 @@ from crm.ui import LocalDateTimeColumn
 
 from .models import FollowUp, Lead
 from customers.services.sources import source_names
+from .models import Opportunity
+from django.utils.translation import gettext_lazy
+from django.utils.html import mark_safe
+from django.utils import timezone
+from .models import ServiceTicket
+from django.urls import reverse
 
 GRADE_BADGES = {"A": "text-bg-success", "B": "text-bg-primary", "C": "text-bg-warning", "D": "text-bg-secondary"}
 
@@ -23,6 +29,18 @@ def iso_or_none(value):
 def grade_badge(grade):
     return format_html('<span class="badge {}" data-grade="{}">{}</span>',
                        GRADE_BADGES.get(grade, "text-bg-secondary"), grade, grade)
+
+
+
+def days_since(moment, now=None):
+    return max(((now or timezone.now()) - moment).days, 0)
+
+
+UNRESOLVED = (ServiceTicket.Status.OPEN, ServiceTicket.Status.IN_PROGRESS)
+
+
+def is_overdue(ticket, now=None):
+    return bool(ticket.due_at and ticket.status in UNRESOLVED and ticket.due_at < (now or timezone.now()))
 
 
 class LeadTable(tables.Table):
@@ -91,3 +109,93 @@ class FollowUpTable(tables.Table):
 
     def render_content(self, value):
         return value if len(value) <= 80 else value[:79] + "…"
+
+
+class OpportunityTable(tables.Table):
+    name = tables.Column(linkify=True)
+    customer = tables.Column(order_by=("customer__name",))
+    owner = tables.Column(order_by=("owner__last_name", "owner__first_name"))
+    stage = tables.Column(order_by=("stage__position",))
+    amount = tables.Column(attrs={"td": {"class": "text-end"}, "th": {"class": "text-end"}})
+    win_prob = tables.Column(verbose_name=gettext_lazy("Win probability"),
+                             attrs={"td": {"class": "text-end"}, "th": {"class": "text-end"}})
+    weighted = tables.Column(verbose_name=gettext_lazy("Weighted amount"),
+                             attrs={"td": {"class": "text-end"}, "th": {"class": "text-end"}})
+    expected_close = LocalDateTimeColumn(format="Y-m-d")
+    days_in_stage = tables.Column(accessor="stage_entered_at", verbose_name=gettext_lazy("Days in stage"),
+                                  order_by=("-stage_entered_at",), attrs={"td": {"class": "text-end"}})
+
+    class Meta:
+        model = Opportunity
+        fields = ("name", "customer", "owner", "stage", "amount", "win_prob", "weighted", "expected_close",
+                  "days_in_stage")
+        attrs = {"class": "table table-hover align-middle mb-0"}
+        empty_text = gettext_lazy("No opportunities match.")
+        template_name = "sales/table.html"  # the rows rendered in Python (same HTML)
+        order_by = ("expected_close",)
+
+    def __init__(self, *args, **kwargs):
+        self.now = timezone.now()
+        super().__init__(*args, **kwargs)
+
+    def render_stage(self, record):
+        stage = record.stage
+        css = "text-bg-success" if stage.is_won else "text-bg-danger" if stage.is_lost else "text-bg-light border"
+        lock = '<i class="bi bi-lock-fill ms-1" aria-hidden="true"></i>' if stage.approval_role else ""
+        return format_html('<span class="badge {}">{}{}</span>', css, stage.name, mark_safe(lock))
+
+    def value_stage(self, record):
+        return record.stage.name
+
+    def render_amount(self, value):
+        return f"¥{value:,.2f}"
+
+    def value_amount(self, value):
+        return value
+
+    def render_win_prob(self, value):
+        return f"{value}%"
+
+    def value_win_prob(self, value):
+        return value
+
+    def render_weighted(self, value):
+        return f"¥{value:,.2f}"
+
+    def value_weighted(self, value):
+        return value
+
+    def render_days_in_stage(self, value):
+        return days_since(value, self.now)
+
+    def value_days_in_stage(self, value):
+        return days_since(value, self.now)
+
+
+class TicketTable(tables.Table):
+    kind = tables.Column()
+    title = tables.Column(linkify=lambda record: reverse("sales:ticket", args=[record.pk]))
+    customer = tables.Column(linkify=lambda record: record.customer.get_absolute_url(),
+                             order_by=("customer__name",))
+    status = tables.Column()
+    owner = tables.Column(order_by=("owner__last_name", "owner__first_name"), default="—")
+    due_at = LocalDateTimeColumn(format="Y-m-d H:i", default="—")
+    created_at = LocalDateTimeColumn(format="Y-m-d H:i")
+
+    class Meta:
+        model = ServiceTicket
+        fields = ("kind", "title", "customer", "status", "owner", "due_at", "created_at")
+        attrs = {"class": "table table-hover align-middle mb-0"}
+        row_attrs = {"class": lambda record: "table-danger" if is_overdue(record) else "",
+                     "data-overdue": lambda record: "1" if is_overdue(record) else "0"}
+        order_by = ("due_at",)
+        template_name = "sales/table.html"  # the rows rendered in Python (same HTML)
+
+    def render_due_at(self, value, record):
+        text = timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+        if is_overdue(record):
+            return format_html('{} <span class="badge text-bg-danger">{}</span>', text, _("Overdue"))
+        return text
+
+    def value_due_at(self, value):
+        return value

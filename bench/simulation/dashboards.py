@@ -386,7 +386,7 @@ def check_customers(org, user, now):
 def check_coupons(org, user, now):
     from coupons.models import Batch, BudgetAccount, Coupon, Redemption
     from coupons.services import dashboard as board
-    from coupons.views.dashboard import DashboardFilter
+    from coupons.forms.dashboard import DashboardFilter
     from marketing.models import Campaign as MarketingCampaign
     from marketing.models import Message
 

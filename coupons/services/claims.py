@@ -44,7 +44,7 @@ def decayed_amount(batch, *, previous_claims, is_new):
     return _money(amount)
 
 
-def _eligible(batch, customer):
+def _eligible(batch: Batch, customer: Customer) -> bool:
     if batch.audience == Batch.Audience.NEW:
         return customer.order_count == 0
     if batch.audience == Batch.Audience.EXISTING:

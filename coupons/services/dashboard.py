@@ -20,6 +20,7 @@ Definitions (per batch, summed per department of the batch's campaign):
   subsidy and order amount; subsidy per GMV = Σ subsidy / Σ order amount.
 """
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -30,6 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm import permissions
+from crm.models import User
 
 from ..models import Alert, Batch, BudgetAccount, Coupon, Redemption
 
@@ -350,14 +352,14 @@ def alert_rows(user, filters, limit=50):
 
 #: the marketing campaigns of the dashboard, ranked by ROI: ``rows(user, filters) -> [dict]``; the
 #: marketing app (above this one) registers it in its ``AppConfig.ready()``
-_campaign_rows = []
+_campaign_rows: list[Callable[..., list[dict]]] = []
 
 
-def register_campaign_rows(rows) -> None:
+def register_campaign_rows(rows: Callable[..., list[dict]]) -> None:
     _campaign_rows[:] = [rows]
 
 
-def campaign_rows(user, filters, limit=200):
+def campaign_rows(user: User, filters: Filters, limit: int = 200) -> list[dict]:
     """Marketing campaigns in scope that overlap the period, ranked by ROI; none without marketing."""
     return _campaign_rows[0](user, filters, limit) if _campaign_rows else []
 

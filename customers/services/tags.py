@@ -8,6 +8,7 @@ from collections import defaultdict
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -207,7 +208,7 @@ def clean_rule_query(query):
     return params.urlencode()
 
 
-def rule_queryset(rule):
+def rule_queryset(rule: TagRule) -> QuerySet[Customer]:
     """The customers a rule tags: its saved segment's members (whole database, not a user's scope),
     or the customer list filter it keeps. A stored filter that is no longer valid raises
     ValidationError (the caller matches nobody and reports it) — never "every customer"."""

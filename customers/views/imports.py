@@ -1,5 +1,4 @@
 """Import pages (导入): upload and check a file, preview it, commit it, follow the progress."""
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -7,37 +6,20 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm import permissions
 from crm.phone import mask_mobile
 from crm.money import money
-from crm.ui import StyledFormMixin, export_rows
+from crm.ui import export_rows
 
 from .. import imports
 from ..imports import RUNNING, SAMPLES_DIR, STATUS_CSS, progress_context
 from ..models import ImportJob, RelationKind
 from ..selectors import may_see_mobile
+from ..forms.imports import ImportForm
 
 MAX_ERRORS_SHOWN = 200
-
-
-class ImportForm(StyledFormMixin, forms.Form):
-    kind = forms.ChoiceField(label=gettext_lazy("What the file holds"))
-    file = forms.FileField(label=gettext_lazy("File (CSV or XLSX, at most 20 MB)"),
-                           widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv"}))
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = [(value, label) for value, label in ImportJob.Kind.choices
-                                       if imports.may_import(user, value)]
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > imports.MAX_FILE_SIZE:
-            raise forms.ValidationError(_("The file is larger than 20 MB; split it into smaller files."))
-        return upload
 
 
 def _jobs_of(user):

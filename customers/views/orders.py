@@ -1,11 +1,8 @@
 """Orders: the list (scoped), recording an order with its lines, the order page and cancelling."""
-import django_filters
-import django_tables2 as tables
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
@@ -13,55 +10,14 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm import permissions
-from crm.privacy import mobile_search_q
-from crm.ui import LocalDateTimeColumn, ScopedListView, StyledFormMixin, history_for
+from crm.ui import ScopedListView, history_for
 
 from .. import services
 from ..models import Order
 from ..selectors import customers_for
-
-
-class OrderTable(tables.Table):
-    id = tables.Column(verbose_name="#", linkify=True)
-    customer = tables.Column(linkify=True, order_by=("customer__name",))
-    amount = tables.Column(attrs={"td": {"class": "text-end"}})
-    placed_at = LocalDateTimeColumn(format="Y-m-d H:i")
-
-    class Meta:
-        model = Order
-        fields = ("id", "external_id", "customer", "amount", "cost", "channel", "status", "placed_at")
-        attrs = {"class": "table table-hover align-middle mb-0"}
-        order_by = ("-placed_at",)
-
-    def render_amount(self, value):
-        return f"¥{value:,.2f}"
-
-    def value_amount(self, value):
-        return value
-
-
-class OrderFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(label=gettext_lazy("Customer or order"), method="search")
-    status = django_filters.ChoiceFilter(choices=Order.Status.choices, label=gettext_lazy("status"))
-    channel = django_filters.ChoiceFilter(choices=Order.Channel.choices, label=gettext_lazy("channel"))
-    placed_after = django_filters.DateFilter(field_name="placed_at", lookup_expr="date__gte", label=gettext_lazy("from"))
-    placed_before = django_filters.DateFilter(field_name="placed_at", lookup_expr="date__lte", label=gettext_lazy("to"))
-    amount_min = django_filters.NumberFilter(field_name="amount", lookup_expr="gte", label=gettext_lazy("amount from"))
-
-    class Meta:
-        model = Order
-        fields = ["q", "status", "channel", "placed_after", "placed_before", "amount_min"]
-
-    def get_form_class(self):
-        return type("StyledFilterForm", (StyledFormMixin, super().get_form_class()), {})
-
-    def search(self, queryset, name, value):
-        value = value.strip()
-        q = Q(customer__name__icontains=value) | Q(external_id=value)
-        by_mobile = mobile_search_q(getattr(self.request, "user", None), value, field="customer__mobile")
-        if by_mobile is not None:
-            q |= by_mobile
-        return queryset.filter(q)
+from ..tables import OrderTable
+from ..filters import OrderFilter
+from ..forms.orders import OrderForm, OrderLineForm
 
 
 class OrderListView(ScopedListView):
@@ -80,22 +36,6 @@ class OrderListView(ScopedListView):
 
     def base_queryset(self):
         return Order.objects.select_related("customer")
-
-
-class OrderForm(StyledFormMixin, forms.Form):
-    amount = forms.DecimalField(label=gettext_lazy("amount"), max_digits=12, decimal_places=2, min_value=0)
-    cost = forms.DecimalField(label=gettext_lazy("cost"), max_digits=12, decimal_places=2, min_value=0, required=False)
-    channel = forms.ChoiceField(label=gettext_lazy("channel"), choices=Order.Channel.choices, initial=Order.Channel.SALES)
-    placed_at = forms.DateTimeField(label=gettext_lazy("placed at"), widget=forms.DateTimeInput(), required=False,
-                                    help_text=gettext_lazy("Leave empty for now."))
-    external_id = forms.CharField(label=gettext_lazy("external id"), max_length=100, required=False)
-
-
-class OrderLineForm(StyledFormMixin, forms.Form):
-    sku = forms.CharField(label=gettext_lazy("SKU"), max_length=64)
-    category = forms.CharField(label=gettext_lazy("category"), max_length=64, required=False)
-    quantity = forms.IntegerField(label=gettext_lazy("quantity"), min_value=1, initial=1)
-    price = forms.DecimalField(label=gettext_lazy("price"), max_digits=12, decimal_places=2, min_value=0)
 
 
 OrderLineFormSet = forms.formset_factory(OrderLineForm, extra=3, max_num=50)

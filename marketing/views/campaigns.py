@@ -4,8 +4,6 @@ import csv
 import io
 import itertools
 
-import django_filters
-import django_tables2 as tables
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,9 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from coupons.models import Batch, BudgetAccount
 from crm import permissions
 from crm.approvals import selectors as approval_selectors
-from crm.models import User
-from crm.money import money
-from crm.ui import ScopedListView, StyledFormMixin
+from crm.ui import ScopedListView
 from crm.uploads import UploadRefused, read_upload
 from customers.selectors import may_see_mobile
 
@@ -31,76 +27,8 @@ from ..models import Campaign, CampaignStats, Event, Registration, Touch
 from ..selectors import campaigns_for, events_for, segments_for, touches_for
 from ..services import campaigns as campaign_rules
 from ..services import sending, stats
-
-
-class FigureColumn(tables.Column):
-    """A figure from the campaign's rolled-up statistics."""
-
-    def __init__(self, key, *args, money=False, **kwargs):
-        self.key, self.money = key, money
-        kwargs.setdefault("orderable", False)
-        kwargs.setdefault("empty_values", ())
-        kwargs.setdefault("attrs", {"td": {"class": "text-end"}, "th": {"class": "text-end"}})
-        super().__init__(*args, accessor="pk", **kwargs)
-
-    def render(self, record):
-        try:
-            figures = record.stats.figures
-        except CampaignStats.DoesNotExist:
-            figures = {}
-        value = figures.get(self.key)
-        if value is None:
-            return "—"
-        return money(value) if self.money else value
-
-    def value(self, record):
-        try:
-            return record.stats.figures.get(self.key)
-        except CampaignStats.DoesNotExist:
-            return None
-
-
-class CampaignTable(tables.Table):
-    name = tables.Column(linkify=True)
-    reached = FigureColumn("reached", verbose_name=gettext_lazy("reached"))
-    registered = FigureColumn("registered", verbose_name=gettext_lazy("registered"))
-    attended = FigureColumn("attended", verbose_name=gettext_lazy("attended"))
-    leads = FigureColumn("leads", verbose_name=gettext_lazy("leads"))
-    deals = FigureColumn("deals", verbose_name=gettext_lazy("deals"))
-    gmv = FigureColumn("gmv", verbose_name="GMV", money=True)
-    cost = FigureColumn("cost", verbose_name=gettext_lazy("cost"), money=True)
-    cost_per_deal = FigureColumn("cost_per_deal", verbose_name=gettext_lazy("cost per deal"), money=True)
-    roi = FigureColumn("roi", verbose_name="ROI")
-
-    class Meta:
-        model = Campaign
-        fields = ["name", "kind", "status", "start", "end", "owner"]
-        sequence = ["name", "kind", "status", "start", "end", "owner", "reached", "registered", "attended", "leads",
-                    "deals", "gmv", "cost", "cost_per_deal", "roi"]
-        attrs = {"class": "table table-hover align-middle mb-0"}
-        order_by = ("-start",)
-
-
-class CampaignFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label=gettext_lazy("Name"))
-    kind = django_filters.ChoiceFilter(choices=Campaign.Kind.choices, label=gettext_lazy("type"))
-    status = django_filters.ChoiceFilter(choices=Campaign.Status.choices, label=gettext_lazy("status"))
-    owner = django_filters.ModelChoiceFilter(queryset=User.objects.none(), label=gettext_lazy("owner"))
-    start_after = django_filters.DateFilter(field_name="end", lookup_expr="gte", label=gettext_lazy("running from"))
-    start_before = django_filters.DateFilter(field_name="start", lookup_expr="lte",
-                                             label=gettext_lazy("running until"))
-
-    class Meta:
-        model = Campaign
-        fields = ["q", "kind", "status", "owner", "start_after", "start_before"]
-
-    def __init__(self, *args, request=None, **kwargs):
-        super().__init__(*args, request=request, **kwargs)
-        if request is not None:
-            self.filters["owner"].queryset = permissions.assignable_users(request.user)
-
-    def get_form_class(self):
-        return type("StyledFilterForm", (StyledFormMixin, super().get_form_class()), {})
+from ..tables import CampaignTable
+from ..filters import CampaignFilter
 
 
 class CampaignListView(ScopedListView):

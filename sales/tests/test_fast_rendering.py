@@ -7,8 +7,8 @@ from django.conf import settings
 
 from sales.tables import LeadTable
 from sales.tests.factories import LeadFactory
-from sales.views.opportunities import OpportunityTable
-from sales.views.work import TicketTable
+from sales.tables import OpportunityTable
+from sales.tables import TicketTable
 
 TABLES = (LeadTable, OpportunityTable, TicketTable)
 

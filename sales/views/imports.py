@@ -1,40 +1,27 @@
 """Lead import pages (线索导入): upload and check a file, preview it, commit it, follow the
 progress — the customer import's pages, for leads (``sales.imports``)."""
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm import permissions
 from crm.phone import mask_mobile
-from crm.ui import StyledFormMixin, export_rows
+from crm.ui import export_rows
 from customers.services.sources import source_choices, source_names
-from customers.models import Customer
 from customers.selectors import customers_for, may_see_mobile
 from customers.imports import RUNNING, SAMPLES_DIR, STATUS_CSS, progress_context
 
 from .. import imports
 from ..models import Lead, LeadImportJob
 from ..selectors import leads_for
+from ..forms.imports import LeadImportForm
 
 SAMPLE = "leads.csv"
 MAX_ERRORS_SHOWN = 200
-
-
-class LeadImportForm(StyledFormMixin, forms.Form):
-    file = forms.FileField(label=gettext_lazy("File (CSV or XLSX, at most 20 MB)"),
-                           widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv"}))
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > imports.MAX_FILE_SIZE:
-            raise forms.ValidationError(_("The file is larger than 20 MB; split it into smaller files."))
-        return upload
 
 
 def _require(user):

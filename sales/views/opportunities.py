@@ -5,7 +5,6 @@ with time in each stage), create and edit, and the stage settings."""
 import datetime
 from decimal import Decimal
 
-import django_tables2 as tables
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -19,7 +18,7 @@ from django.template.base import render_value_in_context
 from django.template.defaultfilters import floatformat
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, mark_safe
+from django.utils.html import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
@@ -29,7 +28,7 @@ from django_tables2.data import TableQuerysetData
 from crm import permissions
 from crm.approvals import selectors as approval_selectors
 from crm.models import ApprovalRequest, Role
-from crm.ui import LocalDateTimeColumn, ScopedListView, _NotExportable, export_plan, export_values, history_for
+from crm.ui import ScopedListView, _NotExportable, export_plan, export_values, history_for
 from customers.selectors import customers_for
 
 from .. import services
@@ -40,6 +39,7 @@ from ..selectors import opportunities_for
 from ..services.opportunities import approval_requests, ensure_default_stages
 from ..services.stages import save_stage
 from ..services.stages import move_stage_position, reorder_stages
+from ..tables import OpportunityTable, days_since
 
 BOARD_LIMIT = 50  # cards per column; the rest are in the list
 BOARD_CLOSED_DAYS = 30  # won / lost columns show what closed recently
@@ -68,10 +68,6 @@ def format_duration(delta):
     return _("%(minutes)d min") % {"minutes": minutes}
 
 
-def days_since(moment, now=None):
-    return max(((now or timezone.now()) - moment).days, 0)
-
-
 def _form_errors(form, exc):
     if hasattr(exc, "error_dict"):
         for field, errors in exc.message_dict.items():
@@ -85,67 +81,6 @@ def _wants_json(request):
 
 
 # --- the list -------------------------------------------------------------------------------
-
-class OpportunityTable(tables.Table):
-    name = tables.Column(linkify=True)
-    customer = tables.Column(order_by=("customer__name",))
-    owner = tables.Column(order_by=("owner__last_name", "owner__first_name"))
-    stage = tables.Column(order_by=("stage__position",))
-    amount = tables.Column(attrs={"td": {"class": "text-end"}, "th": {"class": "text-end"}})
-    win_prob = tables.Column(verbose_name=gettext_lazy("Win probability"),
-                             attrs={"td": {"class": "text-end"}, "th": {"class": "text-end"}})
-    weighted = tables.Column(verbose_name=gettext_lazy("Weighted amount"),
-                             attrs={"td": {"class": "text-end"}, "th": {"class": "text-end"}})
-    expected_close = LocalDateTimeColumn(format="Y-m-d")
-    days_in_stage = tables.Column(accessor="stage_entered_at", verbose_name=gettext_lazy("Days in stage"),
-                                  order_by=("-stage_entered_at",), attrs={"td": {"class": "text-end"}})
-
-    class Meta:
-        model = Opportunity
-        fields = ("name", "customer", "owner", "stage", "amount", "win_prob", "weighted", "expected_close",
-                  "days_in_stage")
-        attrs = {"class": "table table-hover align-middle mb-0"}
-        empty_text = gettext_lazy("No opportunities match.")
-        template_name = "sales/table.html"  # the rows rendered in Python (same HTML)
-        order_by = ("expected_close",)
-
-    def __init__(self, *args, **kwargs):
-        self.now = timezone.now()
-        super().__init__(*args, **kwargs)
-
-    def render_stage(self, record):
-        stage = record.stage
-        css = "text-bg-success" if stage.is_won else "text-bg-danger" if stage.is_lost else "text-bg-light border"
-        lock = '<i class="bi bi-lock-fill ms-1" aria-hidden="true"></i>' if stage.approval_role else ""
-        return format_html('<span class="badge {}">{}{}</span>', css, stage.name, mark_safe(lock))
-
-    def value_stage(self, record):
-        return record.stage.name
-
-    def render_amount(self, value):
-        return f"¥{value:,.2f}"
-
-    def value_amount(self, value):
-        return value
-
-    def render_win_prob(self, value):
-        return f"{value}%"
-
-    def value_win_prob(self, value):
-        return value
-
-    def render_weighted(self, value):
-        return f"¥{value:,.2f}"
-
-    def value_weighted(self, value):
-        return value
-
-    def render_days_in_stage(self, value):
-        return days_since(value, self.now)
-
-    def value_days_in_stage(self, value):
-        return days_since(value, self.now)
-
 
 class OpportunityListView(ScopedListView):
     """商机 list: filters, totals of what is shown, export."""

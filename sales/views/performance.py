@@ -1,33 +1,21 @@
 """Targets, attainment and the leaderboard; daily and weekly reports."""
 import datetime
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm import permissions
-from crm.models import Department, DataScope, Role, User
-from crm.ui import StyledFormMixin
+from crm.models import Department
 
 from ..models import Report, Target
 from ..services import performance
-
-
-def _team_users(user):
-    """The reps whose figures the user may see."""
-    reps = User.objects.filter(is_active=True, is_service=False, role=Role.REP).select_related("department")
-    scope = permissions.effective_scope(user)
-    if scope == DataScope.ALL:
-        return reps
-    if scope == DataScope.SELF:
-        return reps.filter(pk=user.pk)
-    return reps.filter(department_id__in=sorted(permissions.scope_department_ids(user)))
+from ..forms.performance import TargetForm
+from ..selectors import reps_for
 
 
 def _period(request):
@@ -48,7 +36,7 @@ def leaderboard(request):
     metric = request.GET.get("metric", Target.Metric.AMOUNT_WON)
     if metric not in Target.Metric.values:
         metric = Target.Metric.AMOUNT_WON
-    board = performance.leaderboard(users=_team_users(request.user), period=period, start=start, metric=metric)
+    board = performance.leaderboard(users=reps_for(request.user), period=period, start=start, metric=metric)
     teams = []
     if permissions.can(request.user, "sales.assign"):
         ids = permissions.scope_department_ids(request.user) or set(Department.objects.values_list("pk", flat=True))
@@ -71,29 +59,6 @@ def leaderboard(request):
     })
 
 
-class TargetForm(StyledFormMixin, forms.Form):
-    user = forms.ModelChoiceField(queryset=User.objects.none(), required=False, label=gettext_lazy("Rep"))
-    department = forms.ModelChoiceField(queryset=Department.objects.none(), required=False,
-                                        label=gettext_lazy("or team"))
-    metric = forms.ChoiceField(choices=Target.Metric.choices, label=gettext_lazy("metric"))
-    period = forms.ChoiceField(choices=Target.Period.choices, label=gettext_lazy("period"))
-    start = forms.DateField(label=gettext_lazy("period start"), widget=forms.DateInput())
-    value = forms.DecimalField(label=gettext_lazy("target"), min_value=0, max_digits=14, decimal_places=2)
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = _team_users(user)
-        ids = permissions.scope_department_ids(user)
-        self.fields["department"].queryset = (Department.objects.filter(pk__in=ids) if ids
-                                              else Department.objects.all())
-
-    def clean(self):
-        data = super().clean()
-        if bool(data.get("user")) == bool(data.get("department")):
-            raise forms.ValidationError(_("Choose a rep or a team (one of them)."))
-        return data
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def target_form(request):
@@ -111,7 +76,7 @@ def target_form(request):
 @login_required
 def report_list(request):
     permissions.require(request.user, "sales.view")
-    reports = Report.objects.filter(user__in=_team_users(request.user)).select_related("user", "read_by")[:60]
+    reports = Report.objects.filter(user__in=reps_for(request.user)).select_related("user", "read_by")[:60]
     return render(request, "sales/performance/reports.html", {"reports": reports})
 
 
@@ -129,7 +94,7 @@ def report_note(request, pk):
 @require_POST
 def report_read(request, pk):
     permissions.require(request.user, "sales.assign")
-    report = get_object_or_404(Report.objects.filter(user__in=_team_users(request.user)), pk=pk)
+    report = get_object_or_404(Report.objects.filter(user__in=reps_for(request.user)), pk=pk)
     report.read_by, report.read_at = request.user, timezone.now()
     report.save(update_fields=["read_by", "read_at"])
     return redirect("sales:reports")

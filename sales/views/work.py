@@ -2,7 +2,6 @@
 pages are in ``sales/home.py``."""
 import datetime
 
-import django_tables2 as tables
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -12,7 +11,6 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -20,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from crm import permissions
 from crm.privacy import mobile_search_q
-from crm.ui import LocalDateTimeColumn, ScopedListView, history_for, search_text
+from crm.ui import ScopedListView, history_for, search_text
 from customers.selectors import customers_for
 
 from .. import services
@@ -37,7 +35,7 @@ from ..home import end_of_today, reminder_panel
 from ..models import FollowUp, Lead, Opportunity, Reminder, ServiceTicket, Task
 from ..services import tickets as ticket_services
 from ..filters import FollowUpFilter
-from ..tables import FollowUpTable, iso_or_none
+from ..tables import UNRESOLVED, FollowUpTable, TicketTable, is_overdue, iso_or_none
 
 def _is_htmx(request):
     return request.headers.get("HX-Request") == "true"
@@ -252,42 +250,6 @@ def task_complete(request, pk):
 
 
 # --- after-sales service tickets --------------------------------------------------------------
-
-UNRESOLVED = (ServiceTicket.Status.OPEN, ServiceTicket.Status.IN_PROGRESS)
-
-
-def is_overdue(ticket, now=None):
-    return bool(ticket.due_at and ticket.status in UNRESOLVED and ticket.due_at < (now or timezone.now()))
-
-
-class TicketTable(tables.Table):
-    kind = tables.Column()
-    title = tables.Column(linkify=lambda record: reverse("sales:ticket", args=[record.pk]))
-    customer = tables.Column(linkify=lambda record: record.customer.get_absolute_url(),
-                             order_by=("customer__name",))
-    status = tables.Column()
-    owner = tables.Column(order_by=("owner__last_name", "owner__first_name"), default="—")
-    due_at = LocalDateTimeColumn(format="Y-m-d H:i", default="—")
-    created_at = LocalDateTimeColumn(format="Y-m-d H:i")
-
-    class Meta:
-        model = ServiceTicket
-        fields = ("kind", "title", "customer", "status", "owner", "due_at", "created_at")
-        attrs = {"class": "table table-hover align-middle mb-0"}
-        row_attrs = {"class": lambda record: "table-danger" if is_overdue(record) else "",
-                     "data-overdue": lambda record: "1" if is_overdue(record) else "0"}
-        order_by = ("due_at",)
-        template_name = "sales/table.html"  # the rows rendered in Python (same HTML)
-
-    def render_due_at(self, value, record):
-        text = timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
-        if is_overdue(record):
-            return format_html('{} <span class="badge text-bg-danger">{}</span>', text, _("Overdue"))
-        return text
-
-    def value_due_at(self, value):
-        return value
-
 
 class FollowUpListView(ScopedListView):
     """Every follow-up in the user's scope: the list behind the dashboards' activity figures."""

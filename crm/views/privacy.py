@@ -9,9 +9,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from . import permissions
-from .models import AccessLog, PrivacySettings, User
-from .ui import LocalDateTimeColumn, ScopedListView, StyledFormMixin
+from .. import permissions
+from ..models import AccessLog, PrivacySettings, User
+from ..ui import LocalDateTimeColumn, ScopedListView, StyledFormMixin
 
 
 class AccessLogTable(tables.Table):

@@ -13,11 +13,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from . import home as home_panels
-from . import notifications, outbound
-from . import search as search_sources
-from .models import Notification, Role, User
-from .ui import StyledFormMixin, search_text
+from .. import home as home_panels
+from .. import notifications, outbound
+from .. import search as search_sources
+from ..models import Notification, Role, User
+from ..ui import StyledFormMixin, search_text
 
 
 class LoginForm(StyledFormMixin, AuthenticationForm):

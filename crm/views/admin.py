@@ -20,9 +20,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import audit, outbound, permissions, privacy, services
-from .models import DEFAULT_SCOPE, ApiClient, ApiScope, ApiToken, Department, Role, User
-from .ui import ScopedListView, StyledFormMixin
+from .. import audit, outbound, permissions, privacy, services
+from ..models import DEFAULT_SCOPE, ApiClient, ApiScope, ApiToken, Department, Role, User
+from ..ui import ScopedListView, StyledFormMixin
 
 
 def _require_admin(request, action="org.manage"):

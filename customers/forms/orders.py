@@ -1,0 +1,30 @@
+"""The order form and its lines (the order page records an order by hand)."""
+
+from django import forms
+from django.utils.translation import gettext_lazy
+
+from crm.ui import StyledFormMixin
+
+from ..models import Order
+
+
+class OrderForm(StyledFormMixin, forms.Form):
+    amount = forms.DecimalField(label=gettext_lazy("amount"), max_digits=12, decimal_places=2, min_value=0)
+    cost = forms.DecimalField(label=gettext_lazy("cost"), max_digits=12, decimal_places=2, min_value=0, required=False)
+    channel = forms.ChoiceField(
+        label=gettext_lazy("channel"), choices=Order.Channel.choices, initial=Order.Channel.SALES
+    )
+    placed_at = forms.DateTimeField(
+        label=gettext_lazy("placed at"),
+        widget=forms.DateTimeInput(),
+        required=False,
+        help_text=gettext_lazy("Leave empty for now."),
+    )
+    external_id = forms.CharField(label=gettext_lazy("external id"), max_length=100, required=False)
+
+
+class OrderLineForm(StyledFormMixin, forms.Form):
+    sku = forms.CharField(label=gettext_lazy("SKU"), max_length=64)
+    category = forms.CharField(label=gettext_lazy("category"), max_length=64, required=False)
+    quantity = forms.IntegerField(label=gettext_lazy("quantity"), min_value=1, initial=1)
+    price = forms.DecimalField(label=gettext_lazy("price"), max_digits=12, decimal_places=2, min_value=0)
