@@ -701,7 +701,7 @@ def world(django_db_setup, django_db_blocker):
             yield built
             transaction.set_rollback(True)
     quiet.setLevel(level)
-    print(f"\naccess matrix: {sum(CHECKS.values())} checks ("  # noqa: T201 (the summary, shown with -s)
+    print(f"\naccess matrix: {sum(CHECKS.values())} checks ("
           + ", ".join(f"{kind} {count}" for kind, count in sorted(CHECKS.items()))
           + f") in {sum(REQUESTS.values())} requests ("
           + ", ".join(f"{status}: {count}" for status, count in sorted(REQUESTS.items())) + ")")
