@@ -22,3 +22,9 @@ class CouponsConfig(AppConfig):
         from .approvals import register as register_approvals
 
         register_approvals()
+        # an order's coupon is redeemed in the order's transaction, and given back when it is cancelled
+        from customers.services.orders import register_coupon_hooks
+
+        from .services.claims import redeem_for_order, release_for_cancelled_order
+
+        register_coupon_hooks(redeem=redeem_for_order, release=release_for_cancelled_order)

@@ -519,6 +519,23 @@ class StyledFormMixin:
                 widget.attrs["aria-invalid"] = "true"
 
 
+def add_domain_error(form, exc, field=None):
+    """Show a service's refusal on the form: each of a :class:`crm.errors.DomainError`'s ``fields``
+    beside that field (a field the form does not have goes to the top of the form), or — with no
+    fields — its message beside ``field`` (``None``: at the top). A Django ``ValidationError`` with
+    a dict of fields is placed the same way. A domain message (English, the API's) is shown in the
+    page's language when the catalogue has it."""
+    fields = getattr(exc, "fields", None)
+    if fields is None and hasattr(exc, "error_dict"):
+        fields = exc.message_dict
+    if not fields:
+        messages = exc.messages if hasattr(exc, "error_list") else [getattr(exc, "message", None) or str(exc)]
+        fields = {field: messages}
+    for name, errors in fields.items():
+        form.add_error(name if name in form.fields else None, [_(str(message)) for message in errors])
+    return form
+
+
 def history_for(obj, limit=50):
     """The audit-log entries of one record, newest first, with the actor in the same query.
 

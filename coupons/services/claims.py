@@ -15,7 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from crm.api.errors import BusinessRuleError
+from crm.errors import Conflict
 from customers.models import Customer, Order
 
 from ..models import Batch, BudgetAccount, Campaign, Coupon, Redemption
@@ -157,7 +157,7 @@ def _take_produced_code(batch, values):
 
 
 def _refuse(code):
-    raise BusinessRuleError(code, REFUSALS[code])
+    raise Conflict(code, REFUSALS[code])
 
 
 #: Every refusal of a claim, with the contract's code (API.md) and its message.
@@ -177,7 +177,7 @@ REFUSALS = {
 def claim(*, batch_code, customer=None, customer_id=None, customer_mobile=None, channel, now=None,
           compensation=False):
     """Issue one coupon of the batch to the customer (a Customer, or ``customer_id`` /
-    ``customer_mobile``) through ``channel``; raises ``BusinessRuleError`` with the contract's codes,
+    ``customer_mobile``) through ``channel``; raises ``Conflict`` with the contract's codes,
     or ``Customer.DoesNotExist``. ``compensation``: the amount of a compensation coupon, issued
     whatever the batch's window, channels, audience and limits.
 
@@ -196,12 +196,12 @@ def claim(*, batch_code, customer=None, customer_id=None, customer_mobile=None, 
     batch, account_id, balance, customer_id, order_count = _lock_customer_and_read_batch(
         batch_code, customer_id, customer_mobile)
     if batch is None:
-        raise BusinessRuleError("batch_not_active", REFUSALS["no_batch"])
+        raise Conflict("batch_not_active", REFUSALS["no_batch"])
     if not compensation:
         if batch.status != Batch.Status.ACTIVE or not batch.claim_start <= now <= batch.claim_end:
             _refuse("batch_not_active")
         if batch.channel_list() and channel not in batch.channel_list():
-            raise BusinessRuleError("not_eligible", REFUSALS["channel"])
+            raise Conflict("not_eligible", REFUSALS["channel"])
         if batch.audience != Batch.Audience.EVERYONE:
             full = customer if customer is not None else Customer.objects.get(pk=customer_id)
             full.order_count = order_count  # as read under the lock
@@ -251,7 +251,7 @@ def _issue_new_code(batch, values):
                 return Coupon.objects.create(batch=batch, code=codes.new_code(), **values)
         except IntegrityError:
             continue
-    raise BusinessRuleError("sold_out", "Could not issue a code; try again.")
+    raise Conflict("sold_out", "Could not issue a code; try again.")
 
 
 def _in_scope_amount(batch, order_amount, lines):
@@ -287,33 +287,33 @@ def split_discount(discount, batch):
 @transaction.atomic
 def redeem(*, code, customer, order, lines=None, now=None):
     """Use a claimed coupon on ``order`` (an Order already stored in this transaction). Returns
-    the Redemption; raises ``BusinessRuleError`` with the contract's codes."""
+    the Redemption; raises ``Conflict`` with the contract's codes."""
     now = now or timezone.now()
     if not codes.is_well_formed(code):
-        raise BusinessRuleError("not_found", "No coupon with this code.")
+        raise Conflict("not_found", "No coupon with this code.")
     coupon = (Coupon.objects.select_for_update(of=("self",)).select_related("batch", "batch__campaign")
               .filter(code=codes.normalize(code)).first())
     if coupon is None or coupon.status == Coupon.Status.AVAILABLE:
-        raise BusinessRuleError("not_found", "No coupon with this code.")
+        raise Conflict("not_found", "No coupon with this code.")
     if coupon.customer_id != customer.pk:
-        raise BusinessRuleError("not_owner", "This coupon belongs to another customer.")
+        raise Conflict("not_owner", "This coupon belongs to another customer.")
     if coupon.status == Coupon.Status.REDEEMED:
-        raise BusinessRuleError("already_redeemed", "This coupon was used already.")
+        raise Conflict("already_redeemed", "This coupon was used already.")
     if coupon.status != Coupon.Status.CLAIMED:
-        raise BusinessRuleError("not_found", "This coupon cannot be used.")
+        raise Conflict("not_found", "This coupon cannot be used.")
     if coupon.valid_from and now < coupon.valid_from:
-        raise BusinessRuleError("not_yet_valid", "This coupon is not valid yet.")
+        raise Conflict("not_yet_valid", "This coupon is not valid yet.")
     if coupon.valid_until and now > coupon.valid_until:
-        raise BusinessRuleError("expired", "This coupon has expired.")
+        raise Conflict("expired", "This coupon has expired.")
     batch = coupon.batch
     base = _in_scope_amount(batch, order.amount, lines)
     if base <= 0 or base < batch.threshold:
-        raise BusinessRuleError("threshold_not_met", "The order does not reach the coupon's minimum spend.")
+        raise Conflict("threshold_not_met", "The order does not reach the coupon's minimum spend.")
     if Redemption.objects.filter(order=order, reversed_at__isnull=True).exists():
-        raise BusinessRuleError("order_has_coupon", "This order already uses a coupon.")
+        raise Conflict("order_has_coupon", "This order already uses a coupon.")
     discount = discount_for(coupon, base)
     if order.cost is not None and order.amount - discount < order.cost:
-        raise BusinessRuleError("negative_margin", "This coupon would sell the order below cost.")
+        raise Conflict("negative_margin", "This coupon would sell the order below cost.")
     platform, merchant, agent = split_discount(discount, batch)
     account_id = batch.campaign.budget_account_id
     try:
@@ -322,11 +322,11 @@ def redeem(*, code, customer, order, lines=None, now=None):
                 coupon=coupon, batch_id=coupon.batch_id, order=order, account_id=account_id, order_amount=order.amount, discount=discount,
                 subsidy=platform, platform_amount=platform, merchant_amount=merchant, agent_amount=agent, at=now)
     except IntegrityError:
-        raise BusinessRuleError("order_has_coupon", "This order already uses a coupon.")
+        raise Conflict("order_has_coupon", "This order already uses a coupon.")
     try:
         budgets.use(account_id, platform, reserved=coupon.reserved, gmv=order.amount)
     except budgets.BudgetExhausted:
-        raise BusinessRuleError("budget_exhausted", "The campaign's budget is used up.")
+        raise Conflict("budget_exhausted", "The campaign's budget is used up.")
     coupon.status, coupon.reserved = Coupon.Status.REDEEMED, Decimal(0)
     coupon.save(update_fields=["status", "reserved"])
     Order.objects.filter(pk=order.pk).update(discount=discount)

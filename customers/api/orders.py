@@ -13,7 +13,6 @@ from crm.api.base import idempotent
 from crm.api.errors import BusinessRuleError
 from crm.api.fields import MoneyField
 from crm.api.schema import conflict
-from crm.db import advisory_lock
 from crm.phone import normalize_mobile
 
 from .. import services
@@ -76,31 +75,6 @@ def _fingerprint(data):
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _resolve_customer(client, ref):
-    if ref.get("id"):
-        customer = Customer.objects.filter(pk=ref["id"]).first()
-        if customer is None:
-            raise exceptions.ValidationError({"customer": ["No customer with this id."]})
-        return customer
-    advisory_lock("customer-mobile", ref["mobile"])
-    customer = Customer.objects.filter(mobile=ref["mobile"]).order_by("id").first()
-    if customer is None:  # unknown mobile: the order creates the customer (in the client's department pool)
-        customer = services.create_customer(
-            actor=client.service_user, name=ref.get("name") or ref["mobile"], mobile=ref["mobile"],
-            source=Customer.Source.API, department=client.department, owner=None,
-        )
-    return customer
-
-
-def _redeem_coupon(*, code, order, customer):
-    """The coupon is redeemed in the order's transaction; a refusal rolls the order back."""
-    try:
-        from coupons.services import redeem_for_order
-    except ImportError:
-        raise BusinessRuleError("not_found", "No coupon with this code.")
-    redeem_for_order(code=code, order=order, customer=customer)
-
-
 # the redeem codes of POST /api/v1/coupons/redeem (the coupons app may not be installed)
 COUPON_REFUSALS = ("not_found", "not_owner", "already_redeemed", "not_yet_valid", "expired", "threshold_not_met",
                    "order_has_coupon", "negative_margin", "budget_exhausted")
@@ -128,15 +102,15 @@ class OrderCreateView(APIView):
             return self._replay(existing, fingerprint)
         try:
             with transaction.atomic():
-                customer = _resolve_customer(client, data["customer"])
-                order = services.record_order(
-                    customer=customer, amount=data["amount"], cost=data.get("cost"), channel=data["channel"],
+                # an unknown mobile creates the customer in the client's department pool
+                order = services.place_order(
+                    customer_ref=data["customer"], new_customer={
+                        "actor": client.service_user, "department": client.department, "owner": None,
+                        "source": Customer.Source.API},
+                    amount=data["amount"], cost=data.get("cost"), channel=data["channel"],
                     placed_at=data.get("placed_at"), lines=data["items"], external_id=data["external_id"],
-                    client=client, actor=request.user, fingerprint=fingerprint,
+                    client=client, actor=request.user, fingerprint=fingerprint, coupon_code=data.get("coupon_code"),
                 )
-                if data.get("coupon_code"):
-                    _redeem_coupon(code=data["coupon_code"], order=order, customer=customer)
-                    order.refresh_from_db()
         except IntegrityError:  # the same external_id was stored by a concurrent request
             return self._replay(Order.objects.get(client=client, external_id=data["external_id"]), fingerprint)
         except ValidationError as exc:

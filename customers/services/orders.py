@@ -8,9 +8,12 @@ from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.errors import Conflict, Invalid
+
 from ..models import Customer, LifecycleChange, Order, OrderLine, Satisfaction, SegmentationSettings
 from . import segmentation
 from .bulk import update_rows
+from .references import CustomerRef, resolve_or_create_customer
 
 CENT = Decimal("0.01")
 MAX_QUANTITY = 2**31 - 1  # the largest quantity the database column holds (PostgreSQL integer)
@@ -46,6 +49,61 @@ def record_order(*, customer, amount, actor=None, cost=None, channel=Order.Chann
     if refresh:
         refresh_value_figures(customer.pk)
     return order
+
+
+class CouponHooks:
+    """What the coupons app plugs into orders (``customers`` may not import ``coupons``): it
+    registers both in its ``AppConfig.ready()``. ``redeem(code=, order=, customer=, lines=)`` uses
+    a coupon on an order stored in the current transaction and returns the redemption, raising a
+    ``DomainError`` when refused; ``release(order=)`` gives a cancelled order's coupon back."""
+
+    redeem = None
+    release = None
+
+
+def register_coupon_hooks(*, redeem, release):
+    CouponHooks.redeem, CouponHooks.release = redeem, release
+
+
+@transaction.atomic
+def place_order(*, customer=None, customer_ref=None, new_customer=None, amount, lines=(), coupon_code="",
+                actor=None, cost=None, channel=Order.Channel.STORE, placed_at=None, external_id="", client=None,
+                fingerprint="") -> Order:
+    """下单: the one path that places an order — the order form, the orders API, the coupon redeem API.
+
+    The customer is ``customer``, or the one ``customer_ref`` names (``{"id"}`` or ``{"mobile",
+    "name"}``); an unknown mobile creates the customer with ``new_customer``'s fields (``actor``,
+    department, owner, source), under the per-mobile advisory lock. The order and its lines are
+    stored and, with ``coupon_code``, the coupon is redeemed — all in one transaction: a refused
+    coupon leaves no order and no new customer. Returns the order with its ``discount`` current and
+    ``redemption`` set (None without a coupon).
+
+    Raises ``Invalid`` (on ``customer``) for an unknown customer id, ``ValidationError`` naming the
+    field for a bad amount, time or line, and the coupon's ``Conflict`` (``not_found``, ``expired``,
+    … as in the API contract) when the redemption is refused."""
+    if customer is None:
+        fields = dict(new_customer or {})
+        creator = fields.pop("actor", actor)
+        customer, _created = resolve_or_create_customer(CustomerRef.of(customer_ref or {}), actor=creator, **fields)
+        if customer is None:
+            raise Invalid(fields={"customer": ["No customer with this id."]})
+    order = record_order(customer=customer, amount=amount, actor=actor, cost=cost, channel=channel,
+                         placed_at=placed_at, lines=lines, external_id=external_id, client=client,
+                         fingerprint=fingerprint)
+    redemption = None
+    if coupon_code:
+        redemption = redeem_coupon(code=coupon_code, order=order, customer=customer)
+        order.refresh_from_db()
+    order.redemption = redemption
+    return order
+
+
+def redeem_coupon(*, code, order, customer, lines=None):
+    """Use a coupon on an order stored in this transaction, through the coupons app's hook; raises
+    its ``Conflict`` when refused (``not_found`` when the coupons app is not installed)."""
+    if CouponHooks.redeem is None:
+        raise Conflict("not_found", "No coupon with this code.")
+    return CouponHooks.redeem(code=code, order=order, customer=customer, lines=lines)
 
 
 def build_order(*, customer, amount, actor=None, cost=None, channel=Order.Channel.STORE, placed_at=None,
@@ -127,23 +185,13 @@ def cancel_order(*, order, actor=None):
     order = Order.objects.select_for_update().get(pk=order.pk)
     if order.status == Order.Status.CANCELLED:
         return order
-    release = getattr(_coupon_hooks(), "release_for_cancelled_order", None)
-    if release is not None:
-        release(order=order)
+    if CouponHooks.release is not None:
+        CouponHooks.release(order=order)
     order.status = Order.Status.CANCELLED
     order.cancelled_at = timezone.now()
     order.save(update_fields=["status", "cancelled_at"])
     refresh_value_figures(order.customer_id)
     return order
-
-
-def _coupon_hooks():
-    """The coupons app gives a redeemed coupon back when its order is cancelled (if installed)."""
-    try:
-        from coupons import services as coupon_services
-    except ImportError:
-        return None
-    return coupon_services
 
 
 def refresh_value_figures(customer_id, *, settings=None, now=None):

@@ -13,8 +13,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm import permissions
+from crm.errors import DomainError
 from crm.privacy import mobile_search_q
-from crm.ui import LocalDateTimeColumn, ScopedListView, StyledFormMixin, history_for
+from crm.ui import LocalDateTimeColumn, ScopedListView, StyledFormMixin, add_domain_error, history_for
 
 from .. import services
 from ..models import Order
@@ -89,6 +90,8 @@ class OrderForm(StyledFormMixin, forms.Form):
     placed_at = forms.DateTimeField(label=gettext_lazy("placed at"), widget=forms.DateTimeInput(), required=False,
                                     help_text=gettext_lazy("Leave empty for now."))
     external_id = forms.CharField(label=gettext_lazy("external id"), max_length=100, required=False)
+    coupon_code = forms.CharField(label=gettext_lazy("coupon code"), max_length=32, required=False,
+                                  help_text=gettext_lazy("A coupon the customer holds, used on this order."))
 
 
 class OrderLineForm(StyledFormMixin, forms.Form):
@@ -111,10 +114,11 @@ def order_create(request, customer_pk):
     if request.method == "POST" and form.is_valid() and lines.is_valid():
         line_data = [f.cleaned_data for f in lines.forms if f.cleaned_data and f.cleaned_data.get("sku")]
         try:
-            order = services.record_order(customer=customer, actor=request.user, lines=line_data, **form.cleaned_data)
+            order = services.place_order(customer=customer, actor=request.user, lines=line_data, **form.cleaned_data)
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_domain_error(form, exc)
+        except DomainError as exc:  # a refused coupon: its reason beside the coupon code
+            add_domain_error(form, exc, "coupon_code")
         else:
             messages.success(request, _("Order of ¥%(amount)s recorded for %(name)s.")
                              % {"amount": f"{order.amount:,.2f}", "name": customer.name})

@@ -11,7 +11,7 @@ from coupons.api.views import CouponCustomerRefSerializer
 from crm.api.base import idempotent
 from crm.api.errors import BusinessRuleError
 from crm.api.schema import conflict
-from customers.models import Customer
+from customers.services import find_customer
 
 from ..models import Event, Registration
 from ..services import campaigns as campaign_rules
@@ -58,7 +58,7 @@ class RegistrationView(APIView):
         person = data["customer"]
         customer = None
         if person.get("id"):
-            customer = Customer.objects.filter(pk=person["id"]).first()
+            customer = find_customer({"id": person["id"]})
             if customer is None:
                 raise serializers.ValidationError({"customer": ["No customer with this id."]})
         existed = Registration.objects.filter(event=event).filter(

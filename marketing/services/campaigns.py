@@ -10,6 +10,7 @@ from crm.approvals import services as approvals
 from crm.models import ApprovalRequest
 from crm.phone import normalize_mobile
 from customers.models import Customer
+from customers.services import find_customer
 
 from ..approvals import CAMPAIGN
 from ..models import Campaign, Channel, Event, OptOut, Registration
@@ -133,7 +134,7 @@ def _person(*, customer=None, mobile="", name="", actor=None):
     mobile = normalize_mobile(mobile) if mobile else ""
     if not mobile:
         raise ValidationError({"mobile": _("Enter a mobile number.")})
-    found = Customer.objects.filter(mobile=mobile).order_by("pk").first()
+    found = find_customer({"mobile": mobile})
     if found is not None:
         return found, mobile, found.name
     name = (name or "").strip()
