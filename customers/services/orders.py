@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from crm.errors import Conflict, Invalid
 
@@ -102,7 +103,7 @@ def redeem_coupon(*, code, order, customer, lines=None):
     """Use a coupon on an order stored in this transaction, through the coupons app's hook; raises
     its ``Conflict`` when refused (``not_found`` when the coupons app is not installed)."""
     if CouponHooks.redeem is None:
-        raise Conflict("not_found", "No coupon with this code.")
+        raise Conflict("not_found", gettext_noop("No coupon with this code."))
     return CouponHooks.redeem(code=code, order=order, customer=customer, lines=lines)
 
 
