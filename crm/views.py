@@ -175,10 +175,7 @@ def search(request):
     query = search_text(request)
     results = []
     if query:
-        q = Q(name__icontains=query)
-        by_mobile = privacy.mobile_search_q(request.user, query)  # no partial match on hidden digits
-        if by_mobile is not None:
-            q |= by_mobile
+        q = privacy.name_or_mobile_q(request.user, query)  # no partial match on hidden digits
         show = may_see_mobile(request.user)
         for customer in customers_for(request.user).filter(q).order_by("-created_at")[:50]:
             results.append({

@@ -2,13 +2,13 @@ import datetime
 
 import django_filters
 from django import forms
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm import permissions
 from crm.models import Department, User
-from crm.privacy import mobile_search_q
+from crm.privacy import search_name_or_mobile
 from crm.ui import StyledFormMixin
 
 from .models import (
@@ -166,11 +166,4 @@ class CustomerFilter(django_filters.FilterSet):
         return queryset.filter(pk__in=links.values("customer_id"))
 
     def search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        q = Q(name__icontains=value)
-        by_mobile = mobile_search_q(getattr(self.request, "user", None), value)
-        if by_mobile is not None:
-            q |= by_mobile
-        return queryset.filter(q)
+        return search_name_or_mobile(queryset, getattr(self.request, "user", None), value)

@@ -1,13 +1,12 @@
 """Filters of the sales lists."""
 import django_filters
 from django import forms
-from django.db.models import Q
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from crm import permissions
 from crm.models import Department, User
-from crm.privacy import mobile_search_q
+from crm.privacy import search_name_or_mobile
 from crm.ui import StyledFormMixin
 from customers.services.sources import all_source_choices
 from customers.models import Customer
@@ -70,14 +69,7 @@ class LeadFilter(django_filters.FilterSet):
         return queryset
 
     def search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        q = Q(name__icontains=value)
-        by_mobile = mobile_search_q(getattr(self.request, "user", None), value)
-        if by_mobile is not None:
-            q |= by_mobile
-        return queryset.filter(q)
+        return search_name_or_mobile(queryset, getattr(self.request, "user", None), value)
 
 
 class FollowUpFilter(django_filters.FilterSet):

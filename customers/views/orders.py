@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from crm import permissions
 from crm.errors import DomainError
-from crm.privacy import mobile_search_q
+from crm.privacy import name_or_mobile_q
 from crm.ui import LocalDateTimeColumn, ScopedListView, StyledFormMixin, add_domain_error, history_for
 
 from .. import services
@@ -58,11 +58,9 @@ class OrderFilter(django_filters.FilterSet):
 
     def search(self, queryset, name, value):
         value = value.strip()
-        q = Q(customer__name__icontains=value) | Q(external_id=value)
-        by_mobile = mobile_search_q(getattr(self.request, "user", None), value, field="customer__mobile")
-        if by_mobile is not None:
-            q |= by_mobile
-        return queryset.filter(q)
+        customer = name_or_mobile_q(getattr(self.request, "user", None), value, name_field="customer__name",
+                                    mobile_field="customer__mobile")
+        return queryset.filter(customer | Q(external_id=value))
 
 
 class OrderListView(ScopedListView):

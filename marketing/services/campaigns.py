@@ -7,7 +7,6 @@ from django.utils.translation import gettext as _
 
 from crm.approvals import selectors as approval_selectors
 from crm.approvals import services as approvals
-from crm.models import ApprovalRequest
 from crm.phone import normalize_mobile
 from customers.models import Customer
 from customers.services import find_customer
@@ -60,14 +59,12 @@ def save_campaign(*, actor, campaign, batches=None):
 
 
 def pending_request(campaign):
-    return approval_selectors.with_steps(ApprovalRequest.objects.filter(
-        kind=CAMPAIGN, object_id=campaign.pk, status=ApprovalRequest.Status.PENDING)).first()
+    return approval_selectors.pending_request(CAMPAIGN, campaign)
 
 
 def can_approve(user, campaign):
     """Whether ``user`` decides the campaign's waiting approval step (never its requester)."""
-    request = pending_request(campaign)
-    return request is not None and approval_selectors.may_decide(user, request)
+    return approval_selectors.may_decide_on(user, CAMPAIGN, campaign)
 
 
 def on_decided(*, campaign, actor, approve, reason=""):

@@ -4,7 +4,7 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from crm import permissions
 from crm.models import DataScope, User
 from crm.phone import mask_mobile
-from crm.privacy import mobile_search_q
+from crm.privacy import search_name_or_mobile
 from crm.ui import PAGE_SIZES, search_text
 from customers.models import Customer
 from customers.selectors import customers_for
@@ -39,14 +39,7 @@ def _pool_annotations(subject):
 
 
 def _search(queryset, text, user):
-    text = (text or "").strip()
-    if not text:
-        return queryset
-    q = Q(name__icontains=text)
-    by_mobile = mobile_search_q(user, text)
-    if by_mobile is not None:
-        q |= by_mobile
-    return queryset.filter(q)
+    return search_name_or_mobile(queryset, user, text)
 
 
 def _page_size(request):

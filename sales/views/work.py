@@ -22,7 +22,7 @@ from crm import permissions
 from crm.approvals import kinds as approval_kinds
 from crm.approvals import selectors as approval_selectors
 from crm.models import DataScope, Notification, User
-from crm.privacy import mobile_search_q
+from crm.privacy import search_name_or_mobile
 from crm.ui import LocalDateTimeColumn, ScopedListView, history_for, search_text
 from customers.selectors import customers_for
 
@@ -476,11 +476,7 @@ def ticket_create(request):
         query = search_text(request)
         found = []
         if query:
-            q = Q(name__icontains=query)
-            by_mobile = mobile_search_q(request.user, query)
-            if by_mobile is not None:
-                q |= by_mobile
-            found = customers_for(request.user).filter(q).order_by("name")[:20]
+            found = search_name_or_mobile(customers_for(request.user), request.user, query).order_by("name")[:20]
         return render(request, "sales/work/ticket_pick_customer.html", {"query": query, "found": found})
     form = TicketForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
