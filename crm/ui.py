@@ -480,6 +480,27 @@ def tidy_filter_form(form, user):
     return form
 
 
+def narrow_to_scope(form, user, *, owners_by=None):
+    """The one scope narrowing of a filter form's ``department`` and ``owner`` fields: someone who
+    sees only their own records gets neither (nothing to narrow); anyone else picks among the
+    departments of their data scope and the people they may assign to (ordered by ``owners_by``).
+    Returns the user's effective scope."""
+    from .models import DataScope, Department
+
+    scope = permissions.effective_scope(user)
+    if scope == DataScope.SELF:
+        form.fields.pop("department", None)
+        form.fields.pop("owner", None)
+        return scope
+    departments = Department.objects.all()
+    if scope != DataScope.ALL:
+        departments = departments.filter(pk__in=sorted(permissions.scope_department_ids(user)))
+    form.fields["department"].queryset = departments
+    owners = permissions.assignable_users(user)
+    form.fields["owner"].queryset = owners.order_by(*owners_by) if owners_by else owners
+    return scope
+
+
 class StyledFormMixin:
     """Bootstrap classes on every widget, and ``is-invalid`` on fields with errors."""
 
@@ -519,12 +540,12 @@ class StyledFormMixin:
                 widget.attrs["aria-invalid"] = "true"
 
 
-def add_domain_error(form, exc, field=None):
+def add_domain_error(form, exc, field=None, *, field_map=None):
     """Show a service's refusal on the form: each of a :class:`crm.errors.DomainError`'s ``fields``
     beside that field (a field the form does not have goes to the top of the form), or — with no
     fields — its message beside ``field`` (``None``: at the top). A Django ``ValidationError`` with
-    a dict of fields is placed the same way. A domain message (English, the API's) is shown in the
-    page's language when the catalogue has it."""
+    a dict of fields is placed the same way (``field_map`` renames a service's field to the form's).
+    A domain message (English, the API's) is shown in the page's language when the catalogue has it."""
     fields = getattr(exc, "fields", None)
     if fields is None and hasattr(exc, "error_dict"):
         fields = exc.message_dict
@@ -532,6 +553,7 @@ def add_domain_error(form, exc, field=None):
         messages = exc.messages if hasattr(exc, "error_list") else [getattr(exc, "message", None) or str(exc)]
         fields = {field: messages}
     for name, errors in fields.items():
+        name = (field_map or {}).get(name, name)
         form.add_error(name if name in form.fields else None, [_(str(message)) for message in errors])
     return form
 

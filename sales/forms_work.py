@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm import permissions
 from crm.models import User
-from crm.ui import StyledFormMixin
+from crm.ui import StyledFormMixin, add_domain_error
 
 from .models import FollowUp, ServiceTicket, Task
 from .services.reminders import parse_offsets
@@ -24,15 +24,7 @@ def local_datetime_widget(**attrs):
 
 def apply_service_errors(form, error, field_map=None):
     """Put a service's ``ValidationError`` beside the form fields it names (the rest on top)."""
-    field_map = field_map or {}
-    if hasattr(error, "error_dict"):
-        for name, errors in error.message_dict.items():
-            name = field_map.get(name, name)
-            for message in errors:
-                form.add_error(name if name in form.fields else None, message)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)
+    add_domain_error(form, error, field_map=field_map)
 
 
 class FollowUpForm(StyledFormMixin, forms.Form):

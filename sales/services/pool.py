@@ -128,23 +128,29 @@ def claim_customer(*, user, customer_id, now=None):
 
 
 @transaction.atomic
+def release_to_pool(*, user, record, now=None):
+    """The owner gives a lead or a customer back to the public pool of its department (the
+    cool-down then keeps them from re-claiming it). Only the owner may, checked by the conditional
+    UPDATE itself (``owner = user``), so a record claimed away meanwhile is not released; raises
+    ``PoolError`` ``not_owner``. A customer's ownership history records the move."""
+    now = now or timezone.now()
+    is_lead = isinstance(record, Lead)
+    if record.owner_id != user.pk or not type(record).objects.filter(pk=record.pk, owner=user).update(owner=None):
+        raise PoolError(_("Only the owner can release this lead.") if is_lead
+                        else _("Only the owner can release this customer."), code="not_owner")
+    PoolMove.objects.create(**{"lead" if is_lead else "customer": record}, from_owner=user,
+                            reason=PoolMove.Reason.RELEASED, by=user, at=now)
+    if not is_lead:
+        OwnershipChange.objects.create(customer=record, from_owner=user, changed_by=user,
+                                       reason=OwnershipChange.Reason.POOL, changed_at=now)
+
+
 def release_lead(*, user, lead, now=None):
-    """The owner gives a lead back to the pool (the cool-down then keeps them from re-claiming it)."""
-    now = now or timezone.now()
-    if lead.owner_id != user.pk or not Lead.objects.filter(pk=lead.pk, owner=user).update(owner=None):
-        raise PoolError(_("Only the owner can release this lead."), code="not_owner")
-    PoolMove.objects.create(lead=lead, from_owner=user, reason=PoolMove.Reason.RELEASED, by=user, at=now)
+    return release_to_pool(user=user, record=lead, now=now)
 
 
-@transaction.atomic
 def release_customer(*, user, customer, now=None):
-    """The owner gives a customer back to the pool of its department (the cool-down applies)."""
-    now = now or timezone.now()
-    if customer.owner_id != user.pk or not Customer.objects.filter(pk=customer.pk, owner=user).update(owner=None):
-        raise PoolError(_("Only the owner can release this customer."), code="not_owner")
-    PoolMove.objects.create(customer=customer, from_owner=user, reason=PoolMove.Reason.RELEASED, by=user, at=now)
-    OwnershipChange.objects.create(customer=customer, from_owner=user, changed_by=user,
-                                   reason=OwnershipChange.Reason.POOL, changed_at=now)
+    return release_to_pool(user=user, record=customer, now=now)
 
 
 # --- recycling ------------------------------------------------------------------------------

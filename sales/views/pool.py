@@ -172,16 +172,21 @@ def claim_customer(request, pk):
 
 @login_required
 @require_POST
-def release_customer(request, pk):
-    """The owner gives a customer back to the pool (the cool-down then applies to them)."""
+def release(request, pk, kind):
+    """The owner gives a lead or a customer back to the pool (the cool-down then applies to them).
+    Afterwards a lead the user may still see (a manager's scope) opens again; otherwise its list."""
     permissions.require(request.user, "sales.change")
-    customer = get_object_or_404(customers_for(request.user), pk=pk)
+    model = Lead if kind == "lead" else Customer
+    visible = permissions.visible(request.user, model.objects.select_related("owner", "department"))
+    record = get_object_or_404(visible, pk=pk)
     try:
-        services.release_customer(user=request.user, customer=customer)
+        services.release_to_pool(user=request.user, record=record)
     except PoolError as exc:
         messages.error(request, " ".join(exc.messages))
-        return redirect(customer)
-    messages.success(request, _("%(name)s went back to the public pool.") % {"name": customer.name})
+        return redirect(record)
+    messages.success(request, _("%(name)s went back to the public pool.") % {"name": record.name})
+    if kind == "lead":
+        return redirect(record) if visible.filter(pk=record.pk).exists() else redirect("sales:leads")
     return redirect(reverse("customers:list"))
 
 
@@ -189,5 +194,6 @@ urlpatterns = [
     path("pool/", pool, name="pool"),
     path("pool/leads/<int:pk>/claim/", claim_lead, name="pool_claim_lead"),
     path("pool/customers/<int:pk>/claim/", claim_customer, name="pool_claim_customer"),
-    path("pool/customers/<int:pk>/release/", release_customer, name="pool_release_customer"),
+    path("pool/customers/<int:pk>/release/", release, {"kind": "customer"}, name="pool_release_customer"),
+    path("leads/<int:pk>/release/", release, {"kind": "lead"}, name="lead_release"),
 ]
