@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 Status = ImportJobBase.Status
 PROGRESS_EVERY = 200
+MAX_FILE_SIZE = 20 * 1024 * 1024  # the upload's limit, before the upload guard reads it
 
 
 class ImportFileError(Exception):

@@ -37,6 +37,7 @@ from crm import permissions
 from crm import imports as framework
 from crm.db import advisory_lock, one_runner
 from crm.imports import (  # noqa: F401  (the framework's names, as the views and sales.imports read them)
+    MAX_FILE_SIZE,
     ImportFileError,
     Progress,
     RowFailure,
@@ -66,7 +67,6 @@ from .selectors import customers_for
 
 logger = logging.getLogger(__name__)
 
-MAX_FILE_SIZE = 20 * 1024 * 1024
 MAX_ROWS = 100_000
 ASYNC_CHECK_ROWS = 2_000
 PREVIEW_ROWS = 20
