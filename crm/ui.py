@@ -17,13 +17,14 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseRedirect, QueryDict, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
 from django.utils.encoding import force_str
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+import django_filters
 from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin
 from django_tables2 import columns as table_columns
@@ -556,6 +557,26 @@ def add_domain_error(form, exc, field=None, *, field_map=None):
         name = (field_map or {}).get(name, name)
         form.add_error(name if name in form.fields else None, [_(str(message)) for message in errors])
     return form
+
+
+class ListFilterSet(django_filters.FilterSet):
+    """The base of a list's filters: the form styled like every form, the ``owner`` filter offering
+    the people the user may assign to (ordered by ``owners_by``), and — with ``default_status`` —
+    the ``status`` filter set to it when the query names no status (a list opens on what is open)."""
+
+    default_status = None
+    owners_by = ("username",)
+
+    def __init__(self, data=None, *args, request=None, **kwargs):
+        if self.default_status is not None and (data is None or not data.get("status")):
+            data = data.copy() if data is not None else QueryDict(mutable=True)
+            data["status"] = self.default_status
+        super().__init__(data, *args, request=request, **kwargs)
+        if request is not None and "owner" in self.filters:
+            self.filters["owner"].queryset = permissions.assignable_users(request.user).order_by(*self.owners_by)
+
+    def get_form_class(self):
+        return type("StyledFilterForm", (StyledFormMixin, super().get_form_class()), {})
 
 
 def history_for(obj, limit=50):

@@ -1,13 +1,12 @@
 """Filters of the sales lists."""
 import django_filters
 from django import forms
-from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from crm import permissions
 from crm.models import Department, User
 from crm.privacy import search_name_or_mobile
-from crm.ui import StyledFormMixin
+from crm.ui import ListFilterSet, StyledFormMixin
 from customers.services.sources import all_source_choices
 from customers.models import Customer
 
@@ -16,7 +15,7 @@ from .models import FollowUp, Grade, Lead
 OPEN, ALL, QUALIFIED_ON = "open", "all", "qualified_on"
 
 
-class LeadFilter(django_filters.FilterSet):
+class LeadFilter(ListFilterSet):
     """The lead inbox. Without a status in the query it shows the open leads (new to qualified)."""
 
     q = django_filters.CharFilter(label=_("Name or mobile"), method="search")
@@ -39,17 +38,7 @@ class LeadFilter(django_filters.FilterSet):
         fields = ["q", "status", "grade", "source", "owner", "created_after", "created_before", "department",
                   "mine"]
 
-    def __init__(self, data=None, *args, request=None, **kwargs):
-        if data is None or not data.get("status"):
-            data = data.copy() if data is not None else QueryDict(mutable=True)
-            data["status"] = OPEN
-        super().__init__(data, *args, request=request, **kwargs)
-        if request is not None:
-            self.filters["owner"].queryset = permissions.assignable_users(request.user).order_by("username")
-
-    def get_form_class(self):
-        base = super().get_form_class()
-        return type("StyledFilterForm", (StyledFormMixin, base), {})
+    default_status = OPEN
 
     def filter_status(self, queryset, name, value):
         if value == OPEN:

@@ -1,5 +1,4 @@
 """``POST /api/v1/coupons/claim`` and ``POST /api/v1/coupons/redeem`` (scope ``coupons``)."""
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -7,30 +6,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm.api.base import idempotent
-from crm.api.errors import BusinessRuleError
 from crm.api.fields import MoneyField
 from crm.api.schema import conflict, not_found
-from crm.phone import normalize_mobile
-from customers.models import Customer, Order
-from crm.errors import NotFound
+from crm.errors import Conflict, NotFound
 from customers import services as customer_services
+from customers.api.serializers import CustomerRefSerializer
+from customers.models import Customer, Order
 
 from ..services import claims
 
 
-class CouponCustomerRefSerializer(serializers.Serializer):
-    id = serializers.IntegerField(required=False)
-    mobile = serializers.CharField(required=False, max_length=30)
-
-    def validate(self, data):
-        if not data.get("id") and not data.get("mobile"):
-            raise serializers.ValidationError("Give the customer's id or mobile.")
-        if data.get("mobile"):
-            try:
-                data["mobile"] = normalize_mobile(data["mobile"])
-            except ValidationError as exc:
-                raise serializers.ValidationError({"mobile": exc.messages})
-        return data
+class CouponCustomerRefSerializer(CustomerRefSerializer):
+    """The coupon's customer (never created here: unknown is 404)."""
 
 
 def find_customer(ref):
@@ -120,7 +107,7 @@ class RedeemView(APIView):
                     channel=Order.Channel.ONLINE, external_id=data["order"]["external_id"], client=client,
                     actor=request.user, coupon_code=data["code"]).redemption
             elif order.customer_id != customer.pk:
-                raise BusinessRuleError("not_owner", "This order belongs to another customer.")
+                raise Conflict("not_owner", "This order belongs to another customer.")
             else:  # the client's order stored before: the coupon is used on it
                 redemption = customer_services.redeem_coupon(code=data["code"], customer=customer, order=order,
                                                              lines=[])

@@ -10,30 +10,20 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm.api.base import idempotent
-from crm.api.errors import BusinessRuleError
 from crm.api.fields import MoneyField
 from crm.api.schema import conflict
-from crm.phone import normalize_mobile
+from crm.errors import Conflict
 
 from .. import services
 from ..models import Customer, Order
 from ..services.orders import MAX_QUANTITY
+from .serializers import CustomerRefSerializer
 
 
-class OrderCustomerRefSerializer(serializers.Serializer):
-    id = serializers.IntegerField(required=False)
-    mobile = serializers.CharField(required=False, max_length=30)
+class OrderCustomerRefSerializer(CustomerRefSerializer):
+    """The order's customer; an unknown mobile creates one with this name."""
+
     name = serializers.CharField(required=False, max_length=100)
-
-    def validate(self, data):
-        if not data.get("id") and not data.get("mobile"):
-            raise serializers.ValidationError("Give the customer's id or mobile.")
-        if data.get("mobile"):
-            try:
-                data["mobile"] = normalize_mobile(data["mobile"])
-            except ValidationError as exc:
-                raise serializers.ValidationError({"mobile": exc.messages})
-        return data
 
 
 class OrderItemSerializer(serializers.Serializer):
@@ -119,7 +109,7 @@ class OrderCreateView(APIView):
 
     def _replay(self, order, fingerprint):
         if order.fingerprint and order.fingerprint != fingerprint:
-            raise BusinessRuleError("conflict", "This external_id was already used for a different order.")
+            raise Conflict("conflict", "This external_id was already used for a different order.")
         return Response(OrderOutSerializer(order).data, status=status.HTTP_200_OK)
 
 

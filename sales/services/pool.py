@@ -91,40 +91,38 @@ def _check_claim(user, *, rule, lead=None, customer=None, now):
 
 
 @transaction.atomic
+def claim_from_pool(*, user, model, pk, now=None):
+    """A rep takes a lead or a customer (``model``) from the pool. Two reps, one record: exactly
+    one wins (conditional UPDATE on ``owner IS NULL``); the rep's own row is locked so that parallel
+    claims by one rep cannot pass the cap. Raises ``PoolError`` (``taken``, ``cap``, ``cooldown``).
+    A customer's ownership history records the claim."""
+    now = now or timezone.now()
+    is_lead = model is Lead
+    taken = (_("Someone else claimed this lead first.") if is_lead
+             else _("Someone else claimed this customer first."))
+    User.objects.select_for_update().filter(pk=user.pk).first()
+    record = model.objects.filter(pk=pk).first()
+    if record is None or record.owner_id is not None or (is_lead and not record.is_open):
+        raise PoolError(taken, code="taken")
+    subject = "lead" if is_lead else "customer"
+    _check_claim(user, rule=rule_for(record.department_id), **{subject: record}, now=now)
+    changes = {"assigned_at": now, "status": Lead.Status.ASSIGNED} if is_lead else {"owned_since": now}
+    if not model.objects.filter(pk=pk, owner__isnull=True).update(
+            owner=user, department=user.department_id or record.department_id, **changes):
+        raise PoolError(taken, code="taken")
+    PoolMove.objects.create(**{f"{subject}_id": pk}, to_owner=user, reason=PoolMove.Reason.CLAIMED, by=user, at=now)
+    if not is_lead:
+        OwnershipChange.objects.create(customer_id=pk, to_owner=user, changed_by=user,
+                                       reason=OwnershipChange.Reason.CLAIMED, changed_at=now)
+    return model.objects.get(pk=pk)
+
+
 def claim_lead(*, user, lead_id, now=None):
-    """A rep takes a lead from the pool. Two reps, one lead: exactly one wins (conditional UPDATE);
-    the rep's own row is locked so that parallel claims by one rep cannot pass the cap."""
-    now = now or timezone.now()
-    User.objects.select_for_update().filter(pk=user.pk).first()
-    lead = Lead.objects.filter(pk=lead_id).first()
-    if lead is None or lead.owner_id is not None or not lead.is_open:
-        raise PoolError(_("Someone else claimed this lead first."), code="taken")
-    _check_claim(user, rule=rule_for(lead.department_id), lead=lead, now=now)
-    won = Lead.objects.filter(pk=lead_id, owner__isnull=True).update(
-        owner=user, department=user.department_id or lead.department_id, assigned_at=now,
-        status=Lead.Status.ASSIGNED)
-    if not won:
-        raise PoolError(_("Someone else claimed this lead first."), code="taken")
-    PoolMove.objects.create(lead_id=lead_id, to_owner=user, reason=PoolMove.Reason.CLAIMED, by=user, at=now)
-    return Lead.objects.get(pk=lead_id)
+    return claim_from_pool(user=user, model=Lead, pk=lead_id, now=now)
 
 
-@transaction.atomic
 def claim_customer(*, user, customer_id, now=None):
-    now = now or timezone.now()
-    User.objects.select_for_update().filter(pk=user.pk).first()
-    customer = Customer.objects.filter(pk=customer_id).first()
-    if customer is None or customer.owner_id is not None:
-        raise PoolError(_("Someone else claimed this customer first."), code="taken")
-    _check_claim(user, rule=rule_for(customer.department_id), customer=customer, now=now)
-    won = Customer.objects.filter(pk=customer_id, owner__isnull=True).update(
-        owner=user, department=user.department_id or customer.department_id, owned_since=now)
-    if not won:
-        raise PoolError(_("Someone else claimed this customer first."), code="taken")
-    PoolMove.objects.create(customer_id=customer_id, to_owner=user, reason=PoolMove.Reason.CLAIMED, by=user, at=now)
-    OwnershipChange.objects.create(customer_id=customer_id, to_owner=user, changed_by=user,
-                                   reason=OwnershipChange.Reason.CLAIMED, changed_at=now)
-    return Customer.objects.get(pk=customer_id)
+    return claim_from_pool(user=user, model=Customer, pk=customer_id, now=now)
 
 
 @transaction.atomic

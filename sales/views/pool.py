@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from crm import permissions
@@ -20,7 +21,6 @@ from crm.phone import mask_mobile
 from crm.privacy import search_name_or_mobile
 from crm.ui import PAGE_SIZES, search_text
 from customers.models import Customer
-from customers.selectors import customers_for
 
 from .. import services
 from ..models import Lead, PoolMove
@@ -140,34 +140,26 @@ def _refused(request, exc, model, pk, yours):
         messages.error(request, " ".join(exc.messages))
 
 
-@login_required
-@require_POST
-def claim_lead(request, pk):
-    permissions.require(request.user, "sales.change")
-    from .leads import leads_for
-
-    _claim_target_or_404(request.user, Lead.objects.all(), pk, leads_for(request.user), "lead_id")
-    try:
-        lead = services.claim_lead(user=request.user, lead_id=pk)
-    except PoolError as exc:
-        _refused(request, exc, Lead, pk, _("This lead is yours already."))
-    else:
-        messages.success(request, _("%(name)s is yours now.") % {"name": lead.name})
-    return _back(request, reverse("sales:pool"))
+#: what the pool's claim and release pages say of each kind of record
+YOURS_ALREADY = {"lead": gettext_lazy("This lead is yours already."),
+                 "customer": gettext_lazy("This customer is yours already.")}
 
 
 @login_required
 @require_POST
-def claim_customer(request, pk):
+def claim(request, pk, kind):
+    """Take a lead or a customer from the pool (the loser of a race reads that it was taken)."""
     permissions.require(request.user, "sales.change")
-    _claim_target_or_404(request.user, Customer.objects.all(), pk, customers_for(request.user), "customer_id")
+    model = Lead if kind == "lead" else Customer
+    visible = permissions.visible(request.user, model.objects.all())
+    _claim_target_or_404(request.user, model.objects.all(), pk, visible, f"{kind}_id")
     try:
-        customer = services.claim_customer(user=request.user, customer_id=pk)
+        record = services.claim_from_pool(user=request.user, model=model, pk=pk)
     except PoolError as exc:
-        _refused(request, exc, Customer, pk, _("This customer is yours already."))
+        _refused(request, exc, model, pk, YOURS_ALREADY[kind])
     else:
-        messages.success(request, _("%(name)s is yours now.") % {"name": customer.name})
-    return _back(request, reverse("sales:pool") + "?tab=customers")
+        messages.success(request, _("%(name)s is yours now.") % {"name": record.name})
+    return _back(request, reverse("sales:pool") + ("" if kind == "lead" else "?tab=customers"))
 
 
 @login_required
@@ -192,8 +184,8 @@ def release(request, pk, kind):
 
 urlpatterns = [
     path("pool/", pool, name="pool"),
-    path("pool/leads/<int:pk>/claim/", claim_lead, name="pool_claim_lead"),
-    path("pool/customers/<int:pk>/claim/", claim_customer, name="pool_claim_customer"),
+    path("pool/leads/<int:pk>/claim/", claim, {"kind": "lead"}, name="pool_claim_lead"),
+    path("pool/customers/<int:pk>/claim/", claim, {"kind": "customer"}, name="pool_claim_customer"),
     path("pool/customers/<int:pk>/release/", release, {"kind": "customer"}, name="pool_release_customer"),
     path("leads/<int:pk>/release/", release, {"kind": "lead"}, name="lead_release"),
 ]
