@@ -23,7 +23,7 @@ from customers.models import Customer, Order
 
 from .models import (Batch, BudgetAccount, BudgetAllocation, Campaign, CompensationRule, Coupon, FiscalPeriod,
                      Redemption)
-from .services import codes, production
+from .services import production
 from .services.batches import max_subsidy, validate_batch
 from customers.demo import PRODUCTS
 from .services.subsidy_plans import save_version

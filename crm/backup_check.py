@@ -19,7 +19,6 @@ import subprocess
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
 
 SCHEMA = "public"
 

@@ -475,3 +475,35 @@ class ApprovalAssignee(models.Model):
             models.UniqueConstraint(fields=["step", "approver"], name="approval_assignee_once"),
             models.CheckConstraint(condition=~Q(approver=models.F("requester")), name="approval_not_own_request"),
         ]
+
+
+class ImportJobBase(models.Model):
+    """A file import's job (导入任务), the same for every import (``customers.ImportJob``,
+    ``sales.LeadImportJob``, …): the checked rows and row errors (the preview), the progress
+    counters and the life cycle that ``crm.imports`` runs — checked, queued, running, done or failed."""
+
+    class Status(models.TextChoices):
+        VALIDATED = "validated", _("Checked")
+        INVALID = "invalid", _("Has errors")
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    file_name = models.CharField(_("file"), max_length=255)
+    rows = models.JSONField(default=list)
+    errors = models.JSONField(default=list)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.VALIDATED)
+    message = models.TextField(blank=True)
+    created_by = models.ForeignKey("crm.User", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def percent(self):
+        return int(100 * self.processed / self.total) if self.total else 0

@@ -180,3 +180,18 @@ def mobile_search_q(user, text, field="mobile"):
     if compact.isdigit() and len(compact) == 4:
         return Q(**{f"{field}__endswith": compact})
     return None
+
+
+def name_or_mobile_q(user, text, *, name_field="name", mobile_field="mobile"):
+    """The one name-or-mobile search every list and picker uses: the name contains ``text``, or the
+    mobile matches it as :func:`mobile_search_q` allows for this user (no partial match on hidden
+    digits)."""
+    q = Q(**{f"{name_field}__icontains": text})
+    by_mobile = mobile_search_q(user, text, field=mobile_field)
+    return q | by_mobile if by_mobile is not None else q
+
+
+def search_name_or_mobile(queryset, user, text, **fields):
+    """``queryset`` narrowed to :func:`name_or_mobile_q` (stripped ``text``; empty: unchanged)."""
+    text = (text or "").strip()
+    return queryset.filter(name_or_mobile_q(user, text, **fields)) if text else queryset

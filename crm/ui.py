@@ -17,13 +17,14 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseRedirect, QueryDict, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
 from django.utils.encoding import force_str
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+import django_filters
 from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin
 from django_tables2 import columns as table_columns
@@ -479,6 +480,27 @@ def tidy_filter_form(form, user):
     return form
 
 
+def narrow_to_scope(form, user, *, owners_by=None):
+    """The one scope narrowing of a filter form's ``department`` and ``owner`` fields: someone who
+    sees only their own records gets neither (nothing to narrow); anyone else picks among the
+    departments of their data scope and the people they may assign to (ordered by ``owners_by``).
+    Returns the user's effective scope."""
+    from .models import DataScope, Department
+
+    scope = permissions.effective_scope(user)
+    if scope == DataScope.SELF:
+        form.fields.pop("department", None)
+        form.fields.pop("owner", None)
+        return scope
+    departments = Department.objects.all()
+    if scope != DataScope.ALL:
+        departments = departments.filter(pk__in=sorted(permissions.scope_department_ids(user)))
+    form.fields["department"].queryset = departments
+    owners = permissions.assignable_users(user)
+    form.fields["owner"].queryset = owners.order_by(*owners_by) if owners_by else owners
+    return scope
+
+
 class StyledFormMixin:
     """Bootstrap classes on every widget, and ``is-invalid`` on fields with errors."""
 
@@ -516,6 +538,44 @@ class StyledFormMixin:
                 if "is-invalid" not in widget.attrs.get("class", ""):
                     widget.attrs["class"] = (widget.attrs.get("class", "") + " is-invalid").strip()
                 widget.attrs["aria-invalid"] = "true"
+
+
+def add_domain_error(form, exc, field=None, *, field_map=None):
+    """Show a service's refusal on the form: each of a :class:`crm.errors.DomainError`'s ``fields``
+    beside that field (a field the form does not have goes to the top of the form), or — with no
+    fields — its message beside ``field`` (``None``: at the top). A Django ``ValidationError`` with
+    a dict of fields is placed the same way (``field_map`` renames a service's field to the form's).
+    A domain message (English, the API's) is shown in the page's language when the catalogue has it."""
+    fields = getattr(exc, "fields", None)
+    if fields is None and hasattr(exc, "error_dict"):
+        fields = exc.message_dict
+    if not fields:
+        messages = exc.messages if hasattr(exc, "error_list") else [getattr(exc, "message", None) or str(exc)]
+        fields = {field: messages}
+    for name, errors in fields.items():
+        name = (field_map or {}).get(name, name)
+        form.add_error(name if name in form.fields else None, [_(str(message)) for message in errors])
+    return form
+
+
+class ListFilterSet(django_filters.FilterSet):
+    """The base of a list's filters: the form styled like every form, the ``owner`` filter offering
+    the people the user may assign to (ordered by ``owners_by``), and — with ``default_status`` —
+    the ``status`` filter set to it when the query names no status (a list opens on what is open)."""
+
+    default_status = None
+    owners_by = ("username",)
+
+    def __init__(self, data=None, *args, request=None, **kwargs):
+        if self.default_status is not None and (data is None or not data.get("status")):
+            data = data.copy() if data is not None else QueryDict(mutable=True)
+            data["status"] = self.default_status
+        super().__init__(data, *args, request=request, **kwargs)
+        if request is not None and "owner" in self.filters:
+            self.filters["owner"].queryset = permissions.assignable_users(request.user).order_by(*self.owners_by)
+
+    def get_form_class(self):
+        return type("StyledFilterForm", (StyledFormMixin, super().get_form_class()), {})
 
 
 def history_for(obj, limit=50):

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm import permissions
 from crm.models import Department, User
-from crm.privacy import mobile_search_q
+from crm.privacy import name_or_mobile_q, search_name_or_mobile
 from crm.ui import StyledFormMixin
 
 from .models import (
@@ -167,14 +167,7 @@ class CustomerFilter(django_filters.FilterSet):
         return queryset.filter(pk__in=links.values("customer_id"))
 
     def search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        q = Q(name__icontains=value)
-        by_mobile = mobile_search_q(getattr(self.request, "user", None), value)
-        if by_mobile is not None:
-            q |= by_mobile
-        return queryset.filter(q)
+        return search_name_or_mobile(queryset, getattr(self.request, "user", None), value)
 
 
 class OrderFilter(django_filters.FilterSet):
@@ -194,8 +187,6 @@ class OrderFilter(django_filters.FilterSet):
 
     def search(self, queryset, name, value):
         value = value.strip()
-        q = Q(customer__name__icontains=value) | Q(external_id=value)
-        by_mobile = mobile_search_q(getattr(self.request, "user", None), value, field="customer__mobile")
-        if by_mobile is not None:
-            q |= by_mobile
-        return queryset.filter(q)
+        customer = name_or_mobile_q(getattr(self.request, "user", None), value, name_field="customer__name",
+                                    mobile_field="customer__mobile")
+        return queryset.filter(customer | Q(external_id=value))

@@ -110,10 +110,7 @@ def rep_panel(user: User, *, now: datetime.datetime, context: dict) -> dict:
 def search_results(user: User, query: str) -> list[dict]:
     """The customers the global search finds: name or mobile, in the user's scope (crm.search)."""
     results = []
-    q = Q(name__icontains=query)
-    by_mobile = privacy.mobile_search_q(user, query)  # no partial match on hidden digits
-    if by_mobile is not None:
-        q |= by_mobile
+    q = privacy.name_or_mobile_q(user, query)  # no partial match on hidden digits
     show = may_see_mobile(user)
     for customer in customers_for(user).filter(q).order_by("-created_at")[:50]:
         results.append(

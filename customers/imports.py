@@ -18,15 +18,12 @@ export neutralizes them (``crm.ui.neutralize``).
 """
 import csv
 import datetime
-import io
 import logging
 import re
 from collections import OrderedDict
 from decimal import Decimal, InvalidOperation
 
-from auditlog.context import set_actor
 from celery import shared_task
-from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
@@ -36,7 +33,17 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm import permissions
-from crm.db import advisory_lock, one_runner, takeable
+from crm import imports as framework
+from crm.db import advisory_lock, one_runner
+from crm.imports import (  # noqa: F401  (the framework's names, as the views and sales.imports read them)
+    MAX_FILE_SIZE,
+    ImportFileError,
+    Progress,
+    RowFailure,
+    finish_check,
+    progress_key,
+    read_progress,
+)
 from crm.models import User
 from crm.phone import normalize_mobile
 from crm.tasks import enqueue_or_log
@@ -61,10 +68,8 @@ from .selectors import customers_for
 
 logger = logging.getLogger(__name__)
 
-MAX_FILE_SIZE = 20 * 1024 * 1024
 MAX_ROWS = 100_000
 ASYNC_CHECK_ROWS = 2_000
-PROGRESS_EVERY = 200
 PREVIEW_ROWS = 20
 CHUNK = 2_000
 KINDS = ImportJob.Kind
@@ -153,21 +158,6 @@ CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 def _out_of_scope():
     return _("A customer with this mobile exists but belongs to another owner.")
-
-
-class ImportFileError(Exception):
-    """The file as a whole cannot be read (wrong format, no header, too many rows)."""
-
-
-class RowFailure(Exception):
-    """A row failed while writing: the transaction is rolled back and the job names the row."""
-
-    def __init__(self, row, column, message):
-        super().__init__(message)
-        self.row, self.column, self.message = row, column, str(message)
-
-    def as_dict(self):
-        return {"row": self.row, "column": self.column, "message": self.message}
 
 
 # --- reading files -----------------------------------------------------------------------------
@@ -825,38 +815,6 @@ def check_records(*, kind, user, header, records, progress=None):
 
 # --- the job -----------------------------------------------------------------------------------
 
-def progress_key(job_id):
-    return f"import-progress:{job_id}"
-
-
-class Progress:
-    """Writes "processed so far" to the cache every ``PROGRESS_EVERY`` rows: the database row of
-    the job cannot show it while the import's transaction is open."""
-
-    key_of = staticmethod(progress_key)  # the cache key of a job's progress
-
-    def __init__(self, job, phase):
-        self.key, self.total, self.phase = self.key_of(job.pk), job.total, phase
-        self.done = self.written = 0
-        self.write()
-
-    def advance(self, count=1):
-        self.done += count
-        if self.done - self.written >= PROGRESS_EVERY or self.done >= self.total:
-            self.write()
-
-    def write(self):
-        self.written = self.done
-        cache.set(self.key, {"phase": self.phase, "processed": min(self.done, self.total), "total": self.total},
-                  timeout=24 * 3600)
-
-
-def read_progress(job, key_of=progress_key):
-    """(phase, processed) of a queued or running job."""
-    value = cache.get(key_of(job.pk)) or {}
-    return value.get("phase", ""), value.get("processed", job.processed)
-
-
 def may_import(user, kind):
     return permissions.can(user, "customers.import") and permissions.can(user, REQUIRED_ACTION[kind])
 
@@ -879,16 +837,9 @@ def start_import(*, user, kind, file_name, data):
         transaction.on_commit(lambda: enqueue_or_log(check_import, job.pk, language=language))
         return job
     job.rows, job.errors, ignored = check_records(kind=kind, user=user, header=header, records=records)
-    _finish_check(job, ignored)
+    finish_check(job, ignored)
     job.save()
     return job
-
-
-def _finish_check(job, ignored):
-    job.status = ImportJob.Status.INVALID if job.errors else ImportJob.Status.VALIDATED
-    job.total = len(job.rows) if not job.errors else job.total
-    job.processed = 0
-    job.message = (_("Columns ignored (unknown): %(names)s") % {"names": ", ".join(ignored)}) if ignored else ""
 
 
 @shared_task(name="customers.imports.check_import", ignore_result=True)
@@ -896,7 +847,7 @@ def _finish_check(job, ignored):
 def check_import(job_id, language=None):
     """Check a large file in the background (safe to run twice: only a queued check is taken, or
     one whose worker died)."""
-    claimed = (ImportJob.objects.filter(pk=job_id, status__in=_takeable(), rows__has_key="records")
+    claimed = (framework.takeable_jobs(ImportJob).filter(pk=job_id, rows__has_key="records")
                .update(status=ImportJob.Status.RUNNING))
     if not claimed:
         return
@@ -908,7 +859,7 @@ def check_import(job_id, language=None):
                 kind=job.kind, user=job.created_by, header=raw["header"],
                 records=[(number, cells) for number, cells in raw["records"]], progress=Progress(job, "check"),
             )
-            _finish_check(job, ignored)
+            finish_check(job, ignored)
         except Exception:
             logger.exception("import %s: the check failed", job_id)
             job.rows, job.status = [], ImportJob.Status.FAILED
@@ -923,67 +874,35 @@ def commit_import(*, job, user):
     longer) waiting for a commit, e.g. after a double click."""
     if not may_import(user, job.kind):
         raise PermissionDenied(REQUIRED_ACTION[job.kind])
-    if job.errors:
-        return False
-    claimed = (ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.VALIDATED)
-               .update(status=ImportJob.Status.QUEUED))
-    if not claimed:
-        return False
-    job.status = ImportJob.Status.QUEUED
-    Progress(job, "import")
-    language = translation.get_language()
-    transaction.on_commit(lambda: enqueue_or_log(run_import, job.pk, language=language))
-    return True
+    return framework.commit(job, task=run_import)
 
 
 def requeue_waiting(older_than):
     """Queue again the checks and imports still waiting ``older_than`` after the job was created
     (their task was lost, e.g. the broker was down), and those left running by a killed worker (the
     task sees whether anyone still works on it). Returns how many were queued."""
-    waiting = ImportJob.objects.filter(status__in=_takeable(), created_at__lt=timezone.now() - older_than)
+    waiting = framework.waiting(ImportJob, older_than)
     checks = list(waiting.filter(rows__has_key="records").values_list("pk", flat=True))
     imports = list(waiting.exclude(pk__in=checks).values_list("pk", flat=True))
-    return (sum(enqueue_or_log(check_import, job_id) for job_id in checks)
-            + sum(enqueue_or_log(run_import, job_id) for job_id in imports))
-
-
-def _takeable():
-    return takeable(ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
+    return framework.requeue(checks, check_import) + framework.requeue(imports, run_import)
 
 
 @shared_task(name="customers.imports.run_import", ignore_result=True)
 @one_runner("customer-import")
 def run_import(job_id, language=None):
-    """Write every row of a checked job in one transaction (all or nothing). Safe to run twice:
-    only a queued job is taken, or one whose worker died (its transaction was rolled back)."""
-    claimed = (ImportJob.objects.filter(pk=job_id, status__in=_takeable())
-               .exclude(rows__has_key="records").update(status=ImportJob.Status.RUNNING))
-    if not claimed:
-        return
-    job = ImportJob.objects.select_related("created_by").get(pk=job_id)
-    progress = Progress(job, "import")
-    with translation.override(language or translation.get_language()):
+    """Write every row of a checked job in one transaction (all or nothing), through the import
+    framework: safe to run twice, progress in the cache, a failing row named."""
+    def write(job, progress):
         writer = Writer(job=job, user=job.created_by, progress=progress)
-        try:
-            with transaction.atomic(), set_actor(job.created_by):  # the audit log names the importing user
-                writer.run()
-        except RowFailure as failure:
-            job.status, job.errors = ImportJob.Status.FAILED, [failure.as_dict()]
-            job.processed = progress.done
-            job.message = _("Nothing was imported: row %(row)s failed (%(column)s: %(reason)s).") % {
-                "row": failure.row, "column": failure.column or "-", "reason": failure.message}
-        except Exception:
-            logger.exception("import %s failed", job_id)
-            job.status, job.processed = ImportJob.Status.FAILED, progress.done
-            job.message = _("Nothing was imported because of an unexpected error. Try again, or ask an administrator.")
-        else:
-            job.status, job.processed, job.errors = ImportJob.Status.DONE, job.total, []
-            for entry in job.rows:  # the result links each row to the customer it touched
-                entry["customer_id"] = writer.touched.get(entry["row"], entry.get("customer_id"))
-        job.finished_at = timezone.now()
-        job.save()
-    progress.done = job.processed
-    progress.write()
+        writer.run()
+        return writer.touched
+
+    def done(job, touched):
+        for entry in job.rows:  # the result links each row to the customer it touched
+            entry["customer_id"] = touched.get(entry["row"], entry.get("customer_id"))
+
+    framework.run(ImportJob, job_id, write=write, done=done, language=language, name="import",
+                  claim=lambda jobs: jobs.exclude(rows__has_key="records"))
 
 
 # --- writing -----------------------------------------------------------------------------------
@@ -1202,24 +1121,3 @@ def summary(job):
                    (gettext_lazy("New customers"), len(new_customers), "info")]
     return figures + [(gettext_lazy("Errors"), errors, "danger" if errors else "secondary")]
 
-
-# --- what the import pages show (customers' and leads' imports) ------------------------------
-
-SAMPLES_DIR = settings.BASE_DIR / "docs" / "import-samples"
-RUNNING = (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
-STATUS_CSS = {
-    ImportJob.Status.VALIDATED: "primary", ImportJob.Status.INVALID: "danger", ImportJob.Status.QUEUED: "secondary",
-    ImportJob.Status.RUNNING: "info", ImportJob.Status.DONE: "success", ImportJob.Status.FAILED: "danger",
-}
-
-
-def progress_context(job, urls, read_progress=read_progress):
-    """What the import pages (customers/import/job.html, progress.html) show of a job — of
-    customers, or of leads with their ``urls`` and progress reader."""
-    running = job.status in RUNNING
-    phase, processed = read_progress(job) if running else ("", job.processed)
-    if job.status == ImportJob.Status.DONE:
-        processed = job.total
-    percent = int(100 * processed / job.total) if job.total else 0
-    return {"job": job, "running": running, "phase": phase, "processed": processed, "percent": min(percent, 100),
-            "status_css": STATUS_CSS.get(job.status, "secondary"), "urls": urls}

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from crm.models import SettingsRow
+from crm.models import ImportJobBase, SettingsRow
 
 
 class LifecycleStage(models.TextChoices):
@@ -543,7 +543,7 @@ class SegmentationSettings(SettingsRow):
         verbose_name = _("segmentation settings")
 
 
-class ImportJob(models.Model):
+class ImportJob(ImportJobBase):
     """A file import: validated in full first (preview), then committed all or nothing in Celery."""
 
     class Kind(models.TextChoices):
@@ -552,32 +552,10 @@ class ImportJob(models.Model):
         TAGS = "tags", _("Tags")
         ORDERS = "orders", _("Orders")
 
-    class Status(models.TextChoices):
-        VALIDATED = "validated", _("Checked")
-        INVALID = "invalid", _("Has errors")
-        QUEUED = "queued", _("Queued")
-        RUNNING = "running", _("Importing")
-        DONE = "done", _("Done")
-        FAILED = "failed", _("Failed")
-
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
-    file_name = models.CharField(_("file"), max_length=255)
-    rows = models.JSONField(default=list)
-    errors = models.JSONField(default=list)
-    total = models.PositiveIntegerField(default=0)
-    processed = models.PositiveIntegerField(default=0)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.VALIDATED)
-    message = models.TextField(blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
-
-    @property
-    def percent(self):
-        return int(100 * self.processed / self.total) if self.total else 0
 
 
 # --- rollups of the customer overview dashboard (客户大盘) -------------------------------------------

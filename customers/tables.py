@@ -5,12 +5,38 @@ from crm.phone import mask_mobile
 from crm.ui import LocalDateTimeColumn
 
 from .models import Customer
-from customers.services.sources import source_names
-from .models import CustomerTag
-from .models import Order
+from .models import CustomerTag, Order
+from .services.sources import source_names
 
 
-class CustomerTable(tables.Table):
+class ContactColumns:
+    """The columns a person's row shares in every list (customers, leads): the mobile, masked unless
+    the viewer may see it (``show_mobile``), and the lead source's name for its code (the names read
+    once per table)."""
+
+    def __init__(self, *args, show_mobile=True, **kwargs):
+        self.show_mobile = show_mobile
+        super().__init__(*args, **kwargs)
+
+    def render_mobile(self, value):
+        return value if self.show_mobile else mask_mobile(value)
+
+    def value_mobile(self, value):
+        return value if self.show_mobile else mask_mobile(value)
+
+    def _source_names(self):
+        if not hasattr(self, "_names_of_sources"):
+            self._names_of_sources = source_names()  # one query per table
+        return self._names_of_sources
+
+    def render_source(self, value):
+        return self._source_names().get(value, value)
+
+    def value_source(self, value):
+        return self._source_names().get(value, value)
+
+
+class CustomerTable(ContactColumns, tables.Table):
     selection = tables.CheckBoxColumn(accessor="pk", attrs={"th__input": {"class": "form-check-input js-select-all"},
                                                             "td__input": {"class": "form-check-input js-select-row"}})
     name = tables.Column(linkify=True)
@@ -31,29 +57,9 @@ class CustomerTable(tables.Table):
         empty_text = _("No customers match.")
         order_by = ("-created_at",)
 
-    def __init__(self, *args, show_mobile=True, **kwargs):
-        self.show_mobile = show_mobile
-        super().__init__(*args, **kwargs)
-
     def render_tags(self, record):
         return ", ".join(tag.name for tag in record.tags.all()) or "—"
 
-    def render_mobile(self, value):
-        return value if self.show_mobile else mask_mobile(value)
-
-    def value_mobile(self, value):
-        return value if self.show_mobile else mask_mobile(value)
-
-    def _source_names(self):
-        if not hasattr(self, "_names_of_sources"):
-            self._names_of_sources = source_names()  # one query per table
-        return self._names_of_sources
-
-    def render_source(self, value):
-        return self._source_names().get(value, value)
-
-    def value_source(self, value):
-        return self._source_names().get(value, value)
 
 class TagNames:
     """The exported tags column: each customer's tag names, read once per chunk of exported rows."""

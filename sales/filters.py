@@ -1,16 +1,13 @@
 """Filters of the sales lists."""
 import django_filters
 from django import forms
-from django.db.models import Q
-from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from crm import permissions
 from crm.models import Department, User
-from crm.privacy import mobile_search_q
-from crm.ui import StyledFormMixin
+from crm.privacy import search_name_or_mobile
+from crm.ui import ListFilterSet, StyledFormMixin
 from customers.services.sources import all_source_choices
-from customers.models import Customer
 
 from .models import FollowUp, Grade, Lead
 from .forms.opportunities import in_subtree
@@ -19,7 +16,7 @@ from .forms.opportunities import day_start
 OPEN, ALL, QUALIFIED_ON = "open", "all", "qualified_on"
 
 
-class LeadFilter(django_filters.FilterSet):
+class LeadFilter(ListFilterSet):
     """The lead inbox. Without a status in the query it shows the open leads (new to qualified)."""
 
     q = django_filters.CharFilter(label=_("Name or mobile"), method="search")
@@ -42,17 +39,7 @@ class LeadFilter(django_filters.FilterSet):
         fields = ["q", "status", "grade", "source", "owner", "created_after", "created_before", "department",
                   "mine"]
 
-    def __init__(self, data=None, *args, request=None, **kwargs):
-        if data is None or not data.get("status"):
-            data = data.copy() if data is not None else QueryDict(mutable=True)
-            data["status"] = OPEN
-        super().__init__(data, *args, request=request, **kwargs)
-        if request is not None:
-            self.filters["owner"].queryset = permissions.assignable_users(request.user).order_by("username")
-
-    def get_form_class(self):
-        base = super().get_form_class()
-        return type("StyledFilterForm", (StyledFormMixin, base), {})
+    default_status = OPEN
 
     def filter_status(self, queryset, name, value):
         if value == OPEN:
@@ -72,14 +59,7 @@ class LeadFilter(django_filters.FilterSet):
         return queryset
 
     def search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        q = Q(name__icontains=value)
-        by_mobile = mobile_search_q(getattr(self.request, "user", None), value)
-        if by_mobile is not None:
-            q |= by_mobile
-        return queryset.filter(q)
+        return search_name_or_mobile(queryset, getattr(self.request, "user", None), value)
 
 
 class FollowUpFilter(django_filters.FilterSet):

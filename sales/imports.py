@@ -1,5 +1,6 @@
-"""线索导入: leads from a CSV or XLSX file, with the customer import's machinery
-(``customers.imports``: reading files, header aliases, cell parsers, row failures, progress).
+"""线索导入: leads from a CSV or XLSX file, on the import framework (``crm.imports``: preview,
+commit, all-or-nothing run, progress, recovery) with the customer import's readers
+(``customers.imports``: reading files, header aliases, cell parsers).
 
 The same two steps, so that a file is stored entirely or not at all:
 
@@ -15,19 +16,16 @@ The same two steps, so that a file is stored entirely or not at all:
 """
 import logging
 
-from auditlog.context import set_actor
 from celery import shared_task
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
-from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crm import imports as framework
 from crm import permissions
-from crm.db import advisory_lock, one_runner, takeable
+from crm.db import advisory_lock, one_runner
 from crm.models import User
-from crm.tasks import enqueue_or_log
 from customers import imports as base
 from customers.imports import (  # noqa: F401  (re-exported for the views)
     MAX_FILE_SIZE,
@@ -227,9 +225,7 @@ def start_import(*, user, file_name, data):
                               % {"max": f"{MAX_ROWS:,}"})
     job = LeadImportJob(file_name=file_name[:255], created_by=user, total=len(records))
     job.rows, job.errors, ignored = check_records(user=user, header=header, records=records)
-    job.status = Status.INVALID if job.errors else Status.VALIDATED
-    job.total = len(job.rows) if not job.errors else job.total
-    job.message = (_("Columns ignored (unknown): %(names)s") % {"names": ", ".join(ignored)}) if ignored else ""
+    framework.finish_check(job, ignored)
     job.save()
     return job
 
@@ -240,7 +236,7 @@ def progress_key(job_id):
     return f"lead-import-progress:{job_id}"
 
 
-class Progress(base.Progress):
+class Progress(framework.Progress):
     """The lead import's progress (in the cache while the transaction is open), under its own key."""
 
     key_of = staticmethod(progress_key)
@@ -248,7 +244,7 @@ class Progress(base.Progress):
 
 def read_progress(job):
     """(phase, processed) of a queued or running job."""
-    return base.read_progress(job, key_of=progress_key)
+    return framework.read_progress(job, key_of=progress_key)
 
 
 def commit_import(*, job, user):
@@ -256,23 +252,14 @@ def commit_import(*, job, user):
     waiting for a commit, e.g. after a double click."""
     if not may_import(user):
         raise PermissionDenied("sales.change")
-    if job.errors:
-        return False
-    if not LeadImportJob.objects.filter(pk=job.pk, status=Status.VALIDATED).update(status=Status.QUEUED):
-        return False
-    job.status = Status.QUEUED
-    Progress(job, "import")
-    language = translation.get_language()
-    transaction.on_commit(lambda: enqueue_or_log(run_lead_import, job.pk, language=language))
-    return True
+    return framework.commit(job, task=run_lead_import, progress=Progress)
 
 
 def requeue_waiting(older_than):
     """Queue again the imports still waiting ``older_than`` after the job was created (their task
     was lost, e.g. the broker was down) or left running by a killed worker. Returns how many."""
-    waiting = LeadImportJob.objects.filter(status__in=takeable(Status.QUEUED, Status.RUNNING),
-                                           created_at__lt=timezone.now() - older_than)
-    return sum(enqueue_or_log(run_lead_import, job_id) for job_id in waiting.values_list("pk", flat=True))
+    waiting = framework.waiting(LeadImportJob, older_than)
+    return framework.requeue(waiting.values_list("pk", flat=True), run_lead_import)
 
 
 #: ``capture_lead`` without its own savepoint: the import is one transaction (see customers.imports)
@@ -282,35 +269,19 @@ capture = base._in_our_transaction(capture_lead)
 @shared_task(name="sales.imports.run_lead_import", ignore_result=True)
 @one_runner("lead-import")
 def run_lead_import(job_id, language=None):
-    """Capture every row of a checked job in one transaction (all or nothing). Safe to run
-    twice: only a queued job is taken, or one whose worker died (its transaction was rolled back)."""
-    if not LeadImportJob.objects.filter(pk=job_id, status__in=takeable(Status.QUEUED, Status.RUNNING)).update(
-            status=Status.RUNNING):
-        return
-    job = LeadImportJob.objects.select_related("created_by").get(pk=job_id)
-    progress = Progress(job, "import")
-    with translation.override(language or translation.get_language()):
+    """Capture every row of a checked job in one transaction (all or nothing), through the import
+    framework: safe to run twice, progress in the cache, a failing row named."""
+    def write(job, progress):
         touched = {}
-        try:
-            with transaction.atomic(), set_actor(job.created_by):  # the audit log names the importing user
-                _write(job, progress, touched)
-        except RowFailure as failure:
-            job.status, job.errors = Status.FAILED, [failure.as_dict()]
-            job.processed = progress.done
-            job.message = _("Nothing was imported: row %(row)s failed (%(column)s: %(reason)s).") % {
-                "row": failure.row, "column": failure.column or "-", "reason": failure.message}
-        except Exception:
-            logger.exception("lead import %s failed", job_id)
-            job.status, job.processed = Status.FAILED, progress.done
-            job.message = _("Nothing was imported because of an unexpected error. Try again, or ask an administrator.")
-        else:
-            job.status, job.processed, job.errors = Status.DONE, job.total, []
-            for entry in job.rows:
-                entry["lead_id"] = touched.get(entry["row"])
-        job.finished_at = timezone.now()
-        job.save()
-    progress.done = job.processed
-    progress.write()
+        _write(job, progress, touched)
+        return touched
+
+    def done(job, touched):
+        for entry in job.rows:
+            entry["lead_id"] = touched.get(entry["row"])
+
+    framework.run(LeadImportJob, job_id, write=write, done=done, progress=Progress, language=language,
+                  name="lead import")
 
 
 def _write(job, progress, touched):

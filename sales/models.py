@@ -7,8 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import Role, SettingsRow
-from customers.models import Customer, ImportJob, source_name
+from crm.models import ImportJobBase, Role, SettingsRow
+from customers.models import Customer, source_name
 
 USER = settings.AUTH_USER_MODEL
 
@@ -584,22 +584,10 @@ class ServiceTicket(models.Model):
         verbose_name_plural = _("service tickets")
 
 
-class LeadImportJob(models.Model):
+class LeadImportJob(ImportJobBase):
     """A lead file import (线索导入): checked in full first (preview), then written all or nothing in
-    Celery through ``capture_lead``. The same life cycle as ``customers.ImportJob``."""
-
-    Status = ImportJob.Status
-
-    file_name = models.CharField(_("file"), max_length=255)
-    rows = models.JSONField(default=list)
-    errors = models.JSONField(default=list)
-    total = models.PositiveIntegerField(default=0)
-    processed = models.PositiveIntegerField(default=0)
-    status = models.CharField(max_length=20, choices=ImportJob.Status.choices, default=ImportJob.Status.VALIDATED)
-    message = models.TextField(blank=True)
-    created_by = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    Celery through ``capture_lead``. The same job and life cycle as ``customers.ImportJob``
+    (``crm.imports``)."""
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -609,7 +597,3 @@ class LeadImportJob(models.Model):
 
     def __str__(self):
         return self.file_name
-
-    @property
-    def percent(self):
-        return int(100 * self.processed / self.total) if self.total else 0

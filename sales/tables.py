@@ -5,11 +5,10 @@ import django_tables2 as tables
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from crm.phone import mask_mobile
 from crm.ui import LocalDateTimeColumn
+from customers.tables import ContactColumns
 
 from .models import FollowUp, Lead
-from customers.services.sources import source_names
 from .models import Opportunity
 from django.utils.translation import gettext_lazy
 from django.utils.html import mark_safe
@@ -32,6 +31,7 @@ def grade_badge(grade):
 
 
 
+
 def days_since(moment, now=None):
     return max(((now or timezone.now()) - moment).days, 0)
 
@@ -43,7 +43,7 @@ def is_overdue(ticket, now=None):
     return bool(ticket.due_at and ticket.status in UNRESOLVED and ticket.due_at < (now or timezone.now()))
 
 
-class LeadTable(tables.Table):
+class LeadTable(ContactColumns, tables.Table):
     selection = tables.CheckBoxColumn(accessor="pk", attrs={"th__input": {"class": "form-check-input js-select-all"},
                                                             "td__input": {"class": "form-check-input js-select-row"}})
     name = tables.Column(linkify=True)
@@ -60,27 +60,6 @@ class LeadTable(tables.Table):
         empty_text = _("No leads match.")
         template_name = "sales/table.html"  # the rows rendered in Python (same HTML)
         order_by = ("-created_at",)
-
-    def __init__(self, *args, show_mobile=True, **kwargs):
-        self.show_mobile = show_mobile
-        super().__init__(*args, **kwargs)
-
-    def render_mobile(self, value):
-        return value if self.show_mobile else mask_mobile(value)
-
-    def _source_names(self):
-        if not hasattr(self, "_names_of_sources"):
-            self._names_of_sources = source_names()  # one query per table
-        return self._names_of_sources
-
-    def render_source(self, value):
-        return self._source_names().get(value, value)
-
-    def value_source(self, value):
-        return self._source_names().get(value, value)
-
-    def value_mobile(self, value):
-        return value if self.show_mobile else mask_mobile(value)
 
     def render_grade(self, value):
         return grade_badge(value)

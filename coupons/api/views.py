@@ -1,42 +1,29 @@
 """``POST /api/v1/coupons/claim`` and ``POST /api/v1/coupons/redeem`` (scope ``coupons``)."""
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, serializers, status
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm.api.base import idempotent
-from crm.api.errors import BusinessRuleError
 from crm.api.fields import MoneyField
 from crm.api.schema import conflict, not_found
-from crm.phone import normalize_mobile
+from crm.errors import Conflict, NotFound
+from customers import services as customer_services
+from customers.api.serializers import CustomerRefSerializer
 from customers.models import Customer, Order
-from customers.services import record_order
 
 from ..services import claims
 
 
-class CouponCustomerRefSerializer(serializers.Serializer):
-    id = serializers.IntegerField(required=False)
-    mobile = serializers.CharField(required=False, max_length=30)
-
-    def validate(self, data):
-        if not data.get("id") and not data.get("mobile"):
-            raise serializers.ValidationError("Give the customer's id or mobile.")
-        if data.get("mobile"):
-            try:
-                data["mobile"] = normalize_mobile(data["mobile"])
-            except ValidationError as exc:
-                raise serializers.ValidationError({"mobile": exc.messages}) from exc
-        return data
+class CouponCustomerRefSerializer(CustomerRefSerializer):
+    """The coupon's customer (never created here: unknown is 404)."""
 
 
 def find_customer(ref):
-    customer = (Customer.objects.filter(pk=ref["id"]).first() if ref.get("id")
-                else Customer.objects.filter(mobile=ref["mobile"]).order_by("id").first())
+    customer = customer_services.find_customer(ref)
     if customer is None:
-        raise exceptions.NotFound("No customer with this id or mobile.")
+        raise NotFound("No customer with this id or mobile.")
     return customer
 
 
@@ -75,7 +62,7 @@ class ClaimView(APIView):
             coupon = claims.claim(batch_code=data["batch"], customer_id=ref.get("id") or None,
                                   customer_mobile=None if ref.get("id") else ref["mobile"], channel=data["channel"])
         except Customer.DoesNotExist as exc:
-            raise exceptions.NotFound("No customer with this id or mobile.") from exc
+            raise NotFound("No customer with this id or mobile.") from exc
         return Response(CouponOutSerializer(coupon).data, status=status.HTTP_201_CREATED)
 
 
@@ -114,13 +101,16 @@ class RedeemView(APIView):
         client = request.auth.client
         with transaction.atomic():
             order = Order.objects.filter(client=client, external_id=data["order"]["external_id"]).first()
-            if order is None:
-                order = record_order(customer=customer, amount=data["order"]["amount"], cost=data["order"].get("cost"),
-                                     channel=Order.Channel.ONLINE, external_id=data["order"]["external_id"],
-                                     client=client, actor=request.user)
+            if order is None:  # a new order, placed with the coupon in one transaction
+                redemption = customer_services.place_order(
+                    customer=customer, amount=data["order"]["amount"], cost=data["order"].get("cost"),
+                    channel=Order.Channel.ONLINE, external_id=data["order"]["external_id"], client=client,
+                    actor=request.user, coupon_code=data["code"]).redemption
             elif order.customer_id != customer.pk:
-                raise BusinessRuleError("not_owner", "This order belongs to another customer.")
-            redemption = claims.redeem(code=data["code"], customer=customer, order=order, lines=[])
+                raise Conflict("not_owner", "This order belongs to another customer.")
+            else:  # the client's order stored before: the coupon is used on it
+                redemption = customer_services.redeem_coupon(code=data["code"], customer=customer, order=order,
+                                                             lines=[])
         return Response(RedeemOutSerializer({
             "code": redemption.coupon.code, "discount": redemption.discount,
             "payable": redemption.order_amount - redemption.discount, "subsidy": redemption.subsidy,

@@ -10,7 +10,6 @@ from django.utils.translation import gettext as _
 
 from crm.approvals import selectors as approval_selectors
 from crm.approvals import services as approvals
-from crm.models import ApprovalRequest
 
 from ..approvals import BATCH
 from ..models import Batch
@@ -153,14 +152,12 @@ def submit(*, actor, batch):
 
 
 def pending_request(batch):
-    return approval_selectors.with_steps(ApprovalRequest.objects.filter(
-        kind=BATCH, object_id=batch.pk, status=ApprovalRequest.Status.PENDING)).first()
+    return approval_selectors.pending_request(BATCH, batch)
 
 
 def can_approve(user, batch):
-    """Whether ``user`` decides the batch's waiting approval step."""
-    request = pending_request(batch)
-    return request is not None and approval_selectors.may_decide(user, request)
+    """Whether ``user`` decides the batch's waiting approval step (never its requester)."""
+    return approval_selectors.may_decide_on(user, BATCH, batch)
 
 
 def _decide(*, actor, batch, approve, reason=""):

@@ -14,8 +14,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_noop as N_
 
-from crm.api.errors import BusinessRuleError
+from crm.errors import Conflict
 from customers import registry
 from customers.models import Customer, Order
 
@@ -156,19 +157,20 @@ def _take_produced_code(batch, values):
 
 
 def _refuse(code):
-    raise BusinessRuleError(code, REFUSALS[code])
+    raise Conflict(code, REFUSALS[code])
 
 
-#: Every refusal of a claim, with the contract's code (API.md) and its message.
+#: Every refusal of a claim, with the contract's code (API.md) and its message (in English for the
+#: API; marked for the catalogue, which pages show it from).
 REFUSALS = {
-    "no_batch": "No batch with this code.",
-    "batch_not_active": "This batch is not open for claims now.",
-    "channel": "This batch is not offered in this channel.",
-    "not_eligible": "This customer is not in the batch's audience.",
-    "per_customer_limit": "This customer already holds the most coupons allowed.",
-    "daily_limit": "This customer reached today's limit for this batch.",
-    "sold_out": "This batch has no coupons left.",
-    "budget_exhausted": "The campaign's budget is used up.",
+    "no_batch": N_("No batch with this code."),
+    "batch_not_active": N_("This batch is not open for claims now."),
+    "channel": N_("This batch is not offered in this channel."),
+    "not_eligible": N_("This customer is not in the batch's audience."),
+    "per_customer_limit": N_("This customer already holds the most coupons allowed."),
+    "daily_limit": N_("This customer reached today's limit for this batch."),
+    "sold_out": N_("This batch has no coupons left."),
+    "budget_exhausted": N_("The campaign's budget is used up."),
 }
 
 
@@ -176,7 +178,7 @@ REFUSALS = {
 def claim(*, batch_code, customer=None, customer_id=None, customer_mobile=None, channel, now=None,
           compensation=False):
     """Issue one coupon of the batch to the customer (a Customer, or ``customer_id`` /
-    ``customer_mobile``) through ``channel``; raises ``BusinessRuleError`` with the contract's codes,
+    ``customer_mobile``) through ``channel``; raises ``Conflict`` with the contract's codes,
     or ``Customer.DoesNotExist``. ``compensation``: the amount of a compensation coupon, issued
     whatever the batch's window, channels, audience and limits.
 
@@ -195,12 +197,12 @@ def claim(*, batch_code, customer=None, customer_id=None, customer_mobile=None, 
     batch, account_id, balance, customer_id, order_count = _lock_customer_and_read_batch(
         batch_code, customer_id, customer_mobile)
     if batch is None:
-        raise BusinessRuleError("batch_not_active", REFUSALS["no_batch"])
+        raise Conflict("batch_not_active", REFUSALS["no_batch"])
     if not compensation:
         if batch.status != Batch.Status.ACTIVE or not batch.claim_start <= now <= batch.claim_end:
             _refuse("batch_not_active")
         if batch.channel_list() and channel not in batch.channel_list():
-            raise BusinessRuleError("not_eligible", REFUSALS["channel"])
+            raise Conflict("not_eligible", REFUSALS["channel"])
         if batch.audience != Batch.Audience.EVERYONE:
             full = customer if customer is not None else Customer.objects.get(pk=customer_id)
             full.order_count = order_count  # as read under the lock
@@ -250,7 +252,7 @@ def _issue_new_code(batch, values):
                 return Coupon.objects.create(batch=batch, code=codes.new_code(), **values)
         except IntegrityError:
             continue
-    raise BusinessRuleError("sold_out", "Could not issue a code; try again.")
+    raise Conflict("sold_out", N_("Could not issue a code; try again."))
 
 
 def _in_scope_amount(batch, order_amount, lines):
@@ -286,33 +288,33 @@ def split_discount(discount, batch):
 @transaction.atomic
 def redeem(*, code, customer, order, lines=None, now=None):
     """Use a claimed coupon on ``order`` (an Order already stored in this transaction). Returns
-    the Redemption; raises ``BusinessRuleError`` with the contract's codes."""
+    the Redemption; raises ``Conflict`` with the contract's codes."""
     now = now or timezone.now()
     if not codes.is_well_formed(code):
-        raise BusinessRuleError("not_found", "No coupon with this code.")
+        raise Conflict("not_found", N_("No coupon with this code."))
     coupon = (Coupon.objects.select_for_update(of=("self",)).select_related("batch", "batch__campaign")
               .filter(code=codes.normalize(code)).first())
     if coupon is None or coupon.status == Coupon.Status.AVAILABLE:
-        raise BusinessRuleError("not_found", "No coupon with this code.")
+        raise Conflict("not_found", N_("No coupon with this code."))
     if coupon.customer_id != customer.pk:
-        raise BusinessRuleError("not_owner", "This coupon belongs to another customer.")
+        raise Conflict("not_owner", N_("This coupon belongs to another customer."))
     if coupon.status == Coupon.Status.REDEEMED:
-        raise BusinessRuleError("already_redeemed", "This coupon was used already.")
+        raise Conflict("already_redeemed", N_("This coupon was used already."))
     if coupon.status != Coupon.Status.CLAIMED:
-        raise BusinessRuleError("not_found", "This coupon cannot be used.")
+        raise Conflict("not_found", N_("This coupon cannot be used."))
     if coupon.valid_from and now < coupon.valid_from:
-        raise BusinessRuleError("not_yet_valid", "This coupon is not valid yet.")
+        raise Conflict("not_yet_valid", N_("This coupon is not valid yet."))
     if coupon.valid_until and now > coupon.valid_until:
-        raise BusinessRuleError("expired", "This coupon has expired.")
+        raise Conflict("expired", N_("This coupon has expired."))
     batch = coupon.batch
     base = _in_scope_amount(batch, order.amount, lines)
     if base <= 0 or base < batch.threshold:
-        raise BusinessRuleError("threshold_not_met", "The order does not reach the coupon's minimum spend.")
+        raise Conflict("threshold_not_met", N_("The order does not reach the coupon's minimum spend."))
     if Redemption.objects.filter(order=order, reversed_at__isnull=True).exists():
-        raise BusinessRuleError("order_has_coupon", "This order already uses a coupon.")
+        raise Conflict("order_has_coupon", N_("This order already uses a coupon."))
     discount = discount_for(coupon, base)
     if order.cost is not None and order.amount - discount < order.cost:
-        raise BusinessRuleError("negative_margin", "This coupon would sell the order below cost.")
+        raise Conflict("negative_margin", N_("This coupon would sell the order below cost."))
     platform, merchant, agent = split_discount(discount, batch)
     account_id = batch.campaign.budget_account_id
     try:
@@ -321,11 +323,11 @@ def redeem(*, code, customer, order, lines=None, now=None):
                 coupon=coupon, batch_id=coupon.batch_id, order=order, account_id=account_id, order_amount=order.amount, discount=discount,
                 subsidy=platform, platform_amount=platform, merchant_amount=merchant, agent_amount=agent, at=now)
     except IntegrityError as exc:
-        raise BusinessRuleError("order_has_coupon", "This order already uses a coupon.") from exc
+        raise Conflict("order_has_coupon", N_("This order already uses a coupon.")) from exc
     try:
         budgets.use(account_id, platform, reserved=coupon.reserved, gmv=order.amount)
     except budgets.BudgetExhausted as exc:
-        raise BusinessRuleError("budget_exhausted", "The campaign's budget is used up.") from exc
+        raise Conflict("budget_exhausted", N_("The campaign's budget is used up.")) from exc
     coupon.status, coupon.reserved = Coupon.Status.REDEEMED, Decimal(0)
     coupon.save(update_fields=["status", "reserved"])
     Order.objects.filter(pk=order.pk).update(discount=discount)

@@ -14,7 +14,6 @@ from coupons.models import Batch, BudgetAccount, Compensation, CompensationRule,
 from coupons.services import compensation as rules
 from coupons.services.claims import split_discount
 from coupons.tests.factories import make_batch, make_budget
-from crm.api.errors import BusinessRuleError
 from crm.tests.parallel import run_parallel
 from customers.tests.factories import CustomerFactory, make_order
 

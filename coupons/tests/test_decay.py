@@ -13,7 +13,6 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from coupons import services
-from coupons.models import Batch
 from coupons.tests.factories import make_batch, make_budget
 from customers.tests.factories import CustomerFactory
 

@@ -11,8 +11,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from crm import permissions, privacy
 from crm.approvals import selectors as approval_selectors
-from crm.ui import export_rows
-from crm.api.errors import BusinessRuleError
+from crm.errors import DomainError
+from crm.ui import add_domain_error, export_rows
 from customers.selectors import customers_for
 
 from .. import services
@@ -203,8 +203,8 @@ def claim_for_customer(request, customer_pk):
     if request.method == "POST" and form.is_valid():
         try:
             coupon = services.claim(batch_code=form.cleaned_data["batch"].code, customer=customer, channel="sales")
-        except BusinessRuleError as exc:
-            form.add_error("batch", str(exc.detail))
+        except DomainError as exc:
+            add_domain_error(form, exc, "batch")
         else:
             messages.success(request, _("Coupon %(code)s (¥%(amount)s) is now in %(name)s's account.")
                              % {"code": coupon.code, "amount": coupon.amount, "name": customer.name})
@@ -230,7 +230,7 @@ def compensation_form(request, customer_pk):
                 result = compensation_rules.request_compensation(
                     actor=request.user, customer=customer, amount=data["amount"], reason=data["reason"],
                     order=order, complaint=data["complaint"])
-            except (ValidationError, BusinessRuleError) as exc:
+            except (ValidationError, DomainError) as exc:
                 form.add_error(None, getattr(exc, "messages", None) or str(exc))
             else:
                 if result.status == Compensation.Status.REVIEW:
@@ -265,7 +265,7 @@ def compensation_decide(request, pk):
     try:
         compensation_rules.decide(actor=request.user, compensation=item, approve=request.POST.get("approve") == "1",
                                   comment=request.POST.get("comment", ""))
-    except (ValidationError, BusinessRuleError) as exc:
+    except (ValidationError, DomainError) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
     return redirect("coupons:compensations")
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from crm import permissions
+from crm.ui import add_domain_error
 
 from ..forms import SubsidyPlanForm, UsePlanForm
 from ..models import SubsidyPlan
@@ -84,8 +85,7 @@ def plan_upload(request, pk=None):
                         rank=data["rank"], budget=data.get("budget"), source_name=data["source"],
                         note=data.get("note", ""))
                 except ValidationError as exc:
-                    for field, errors in exc.message_dict.items():
-                        form.add_error(field if field in form.fields else None, errors)
+                    add_domain_error(form, exc)
                 else:
                     messages.success(request, _("Saved as version %(n)d.") % {"n": version.number})
                     return redirect(version)

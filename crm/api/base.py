@@ -7,9 +7,8 @@ from django.db import IntegrityError, transaction
 from rest_framework import exceptions
 from rest_framework.response import Response
 
+from crm.errors import Conflict
 from crm.models import IdempotencyRecord
-
-from .errors import BusinessRuleError
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 
@@ -45,7 +44,7 @@ def idempotent(handler):
             except IntegrityError as exc:
                 record = IdempotencyRecord.objects.get(client=client, key=key)
                 if record.request_hash != digest:
-                    raise BusinessRuleError(
+                    raise Conflict(
                         "idempotency_conflict", "This Idempotency-Key was used with a different request."
                     ) from exc
                 response = Response(record.response_body, status=record.status_code)

@@ -1,21 +1,19 @@
-"""The error shape of the API contract: ``{"error": {"code", "message", "fields"}}``."""
+"""The error shape of the API contract: ``{"error": {"code", "message", "fields"}}``.
+
+Services raise :class:`crm.errors.DomainError`; this handler maps it (and DRF's own exceptions)
+to the contract's shape and status."""
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import exception_handler as drf_exception_handler, set_rollback
 
+from crm.errors import Conflict, DomainError
 
-class BusinessRuleError(exceptions.APIException):
-    """A business rule refuses the request: 409 with a stable code (``sold_out``, …)."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-
-    def __init__(self, code, message):
-        super().__init__(detail=message, code=code)
-        self.error_code = code
+#: A business rule refuses the request: 409 with a stable code (``sold_out``, …). The name API
+#: views have always raised; it is the domain's ``Conflict``, so the one handler maps both.
+BusinessRuleError = Conflict
 
 
 def error_body(code, message, fields=None):
@@ -52,7 +50,15 @@ def _flatten(detail):
     return {api_settings.NON_FIELD_ERRORS_KEY: list(_messages(detail))}
 
 
+def domain_error_response(exc):
+    """The contract's answer to a :class:`DomainError`: its status, code, message and fields."""
+    return Response(error_body(exc.code, exc.message, exc.fields or None), status=exc.status)
+
+
 def exception_handler(exc, context):
+    if isinstance(exc, DomainError):
+        set_rollback()  # as DRF does for its own exceptions: the request's atomic block rolls back
+        return domain_error_response(exc)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -60,9 +66,7 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
-    if isinstance(exc, BusinessRuleError):
-        body = error_body(exc.error_code, exc.detail)
-    elif isinstance(exc, exceptions.ValidationError):
+    if isinstance(exc, exceptions.ValidationError):
         response.status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
         body = error_body("invalid", "Some fields are not valid.", _flatten(exc.detail))
     elif isinstance(exc, exceptions.ParseError):

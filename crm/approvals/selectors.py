@@ -63,6 +63,19 @@ def may_decide(user: User, request: ApprovalRequest) -> bool:
         assignee.approver_id == user.pk for assignee in step.assignees.all())
 
 
+def pending_request(kind: str, obj) -> ApprovalRequest | None:
+    """The request of ``kind`` waiting on ``obj`` (with its steps and approvers), or None."""
+    return with_steps(ApprovalRequest.objects.filter(
+        kind=kind, object_id=obj.pk, status=ApprovalRequest.Status.PENDING)).first()
+
+
+def may_decide_on(user: User, kind: str, obj) -> bool:
+    """Whether ``user`` decides the waiting step of ``obj``'s ``kind`` request (never its requester):
+    the one approver check every kind (coupon batches, campaigns, …) uses."""
+    request = pending_request(kind, obj)
+    return request is not None and may_decide(user, request)
+
+
 def may_view(user: User, request: ApprovalRequest) -> bool:
     """The requester, anyone asked at a step, and whoever the kind lets see the record."""
     if user.pk == request.requested_by_id:

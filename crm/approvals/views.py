@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from crm import permissions
 from crm.models import ApprovalRequest, ApprovalRule
-from crm.ui import StyledFormMixin
+from crm.ui import StyledFormMixin, add_domain_error
 
 from . import kinds, selectors, services
 
@@ -116,8 +116,7 @@ def decide(request, pk):
             services.decide(step=step, actor=request.user, approve=approve, comment=form.cleaned_data["comment"])
         except ValidationError as exc:
             if hasattr(exc, "error_dict"):
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                add_domain_error(form, exc)
             else:
                 messages.error(request, " ".join(exc.messages))
                 return redirect("approvals:detail", pk=approval.pk)

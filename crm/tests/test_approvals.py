@@ -2,7 +2,6 @@
 amount condition, never the requester), the one inbox and its counts, the history on the record,
 the database's refusal of a decision by the requester, one winner when two approvers decide at
 once (PostgreSQL), and the board's drop → request → the manager approves in Chromium."""
-import datetime
 import threading
 from decimal import Decimal
 

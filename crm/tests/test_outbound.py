@@ -4,7 +4,6 @@ timeouts, capped answers; and no product code calls another server except throug
 import json
 import pathlib
 import re
-import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer

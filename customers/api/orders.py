@@ -10,31 +10,20 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm.api.base import idempotent
-from crm.api.errors import BusinessRuleError
 from crm.api.fields import MoneyField
 from crm.api.schema import conflict
-from crm.db import advisory_lock
-from crm.phone import normalize_mobile
+from crm.errors import Conflict
 
-from .. import registry, services
+from .. import services
 from ..models import Customer, Order
 from ..services.orders import MAX_QUANTITY
+from .serializers import CustomerRefSerializer
 
 
-class OrderCustomerRefSerializer(serializers.Serializer):
-    id = serializers.IntegerField(required=False)
-    mobile = serializers.CharField(required=False, max_length=30)
+class OrderCustomerRefSerializer(CustomerRefSerializer):
+    """The order's customer; an unknown mobile creates one with this name."""
+
     name = serializers.CharField(required=False, max_length=100)
-
-    def validate(self, data):
-        if not data.get("id") and not data.get("mobile"):
-            raise serializers.ValidationError("Give the customer's id or mobile.")
-        if data.get("mobile"):
-            try:
-                data["mobile"] = normalize_mobile(data["mobile"])
-            except ValidationError as exc:
-                raise serializers.ValidationError({"mobile": exc.messages}) from exc
-        return data
 
 
 class OrderItemSerializer(serializers.Serializer):
@@ -76,30 +65,6 @@ def _fingerprint(data):
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _resolve_customer(client, ref):
-    if ref.get("id"):
-        customer = Customer.objects.filter(pk=ref["id"]).first()
-        if customer is None:
-            raise exceptions.ValidationError({"customer": ["No customer with this id."]})
-        return customer
-    advisory_lock("customer-mobile", ref["mobile"])
-    customer = Customer.objects.filter(mobile=ref["mobile"]).order_by("id").first()
-    if customer is None:  # unknown mobile: the order creates the customer (in the client's department pool)
-        customer = services.create_customer(
-            actor=client.service_user, name=ref.get("name") or ref["mobile"], mobile=ref["mobile"],
-            source=Customer.Source.API, department=client.department, owner=None,
-        )
-    return customer
-
-
-def _redeem_coupon(*, code, order, customer):
-    """The coupon is redeemed in the order's transaction; a refusal rolls the order back."""
-    redeem_for_order = registry.order_coupon_hook("redeem")  # the coupons app may not be installed
-    if redeem_for_order is None:
-        raise BusinessRuleError("not_found", "No coupon with this code.")
-    redeem_for_order(code=code, order=order, customer=customer)
-
-
 # the redeem codes of POST /api/v1/coupons/redeem (the coupons app may not be installed)
 COUPON_REFUSALS = ("not_found", "not_owner", "already_redeemed", "not_yet_valid", "expired", "threshold_not_met",
                    "order_has_coupon", "negative_margin", "budget_exhausted")
@@ -127,15 +92,15 @@ class OrderCreateView(APIView):
             return self._replay(existing, fingerprint)
         try:
             with transaction.atomic():
-                customer = _resolve_customer(client, data["customer"])
-                order = services.record_order(
-                    customer=customer, amount=data["amount"], cost=data.get("cost"), channel=data["channel"],
+                # an unknown mobile creates the customer in the client's department pool
+                order = services.place_order(
+                    customer_ref=data["customer"], new_customer={
+                        "actor": client.service_user, "department": client.department, "owner": None,
+                        "source": Customer.Source.API},
+                    amount=data["amount"], cost=data.get("cost"), channel=data["channel"],
                     placed_at=data.get("placed_at"), lines=data["items"], external_id=data["external_id"],
-                    client=client, actor=request.user, fingerprint=fingerprint,
+                    client=client, actor=request.user, fingerprint=fingerprint, coupon_code=data.get("coupon_code"),
                 )
-                if data.get("coupon_code"):
-                    _redeem_coupon(code=data["coupon_code"], order=order, customer=customer)
-                    order.refresh_from_db()
         except IntegrityError:  # the same external_id was stored by a concurrent request
             return self._replay(Order.objects.get(client=client, external_id=data["external_id"]), fingerprint)
         except ValidationError as exc:
@@ -144,7 +109,7 @@ class OrderCreateView(APIView):
 
     def _replay(self, order, fingerprint):
         if order.fingerprint and order.fingerprint != fingerprint:
-            raise BusinessRuleError("conflict", "This external_id was already used for a different order.")
+            raise Conflict("conflict", "This external_id was already used for a different order.")
         return Response(OrderOutSerializer(order).data, status=status.HTTP_200_OK)
 
 

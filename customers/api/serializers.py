@@ -1,8 +1,27 @@
+from django.core.exceptions import ValidationError
 from rest_framework import serializers
 
-from crm.phone import mask_mobile
+from crm.phone import mask_mobile, normalize_mobile
 
 from ..models import Customer
+
+
+class CustomerRefSerializer(serializers.Serializer):
+    """A customer named by a request: ``{"id"}`` or ``{"mobile"}`` (normalized here), as every
+    endpoint takes one (``customers.services.find_customer`` resolves it)."""
+
+    id = serializers.IntegerField(required=False)
+    mobile = serializers.CharField(required=False, max_length=30)
+
+    def validate(self, data):
+        if not data.get("id") and not data.get("mobile"):
+            raise serializers.ValidationError("Give the customer's id or mobile.")
+        if data.get("mobile"):
+            try:
+                data["mobile"] = normalize_mobile(data["mobile"])
+            except ValidationError as exc:
+                raise serializers.ValidationError({"mobile": exc.messages})
+        return data
 
 
 class CustomerSummarySerializer(serializers.ModelSerializer):

@@ -8,11 +8,9 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm import permissions
-from crm.models import DataScope, Department, User
-from crm.ui import StyledFormMixin
+from crm.models import Department, User
+from crm.ui import StyledFormMixin, narrow_to_scope
 
-from ..models import Customer
 from ..selectors_dashboard import Filters
 from ..services.dashboard import HORIZON_MONTHS, add_months
 from customers.services.sources import all_source_choices
@@ -56,16 +54,7 @@ class DashboardFilterForm(StyledFormMixin, forms.Form):
     def __init__(self, data=None, *, user, today=None, **kwargs):
         super().__init__(data, **kwargs)
         self.today = today or timezone.localdate()
-        scope = permissions.effective_scope(user)
-        if scope == DataScope.SELF:
-            del self.fields["department"]
-            del self.fields["owner"]
-        else:
-            departments = Department.objects.all()
-            if scope != DataScope.ALL:
-                departments = departments.filter(pk__in=sorted(permissions.scope_department_ids(user)))
-            self.fields["department"].queryset = departments
-            self.fields["owner"].queryset = permissions.assignable_users(user)
+        narrow_to_scope(self, user)
         self.fields["period"].initial = DEFAULT_PERIOD
 
     def clean(self):

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from crm.phone import mask_mobile
-from crm.privacy import mobile_search_q
+from crm.privacy import name_or_mobile_q
 from crm.ui import StyledFormMixin
 
 from ..models import RelationKind, Satisfaction
@@ -41,10 +41,7 @@ def candidates(customers, *, exclude_pk, query="", user=None):
     qs = customers.exclude(pk=exclude_pk)
     query = (query or "").replace("\x00", "").strip()[:100]  # PostgreSQL refuses a NUL in a query
     if query:
-        q = Q(name__icontains=query)
-        by_mobile = mobile_search_q(user, query)
-        if by_mobile is not None:
-            q |= by_mobile
+        q = name_or_mobile_q(user, query)
         if query.isdigit():
             q |= Q(pk=int(query[:18]))
         qs = qs.filter(q)

@@ -21,6 +21,12 @@ class OrderForm(StyledFormMixin, forms.Form):
         help_text=gettext_lazy("Leave empty for now."),
     )
     external_id = forms.CharField(label=gettext_lazy("external id"), max_length=100, required=False)
+    coupon_code = forms.CharField(
+        label=gettext_lazy("coupon code"),
+        max_length=32,
+        required=False,
+        help_text=gettext_lazy("A coupon the customer holds, used on this order."),
+    )
 
 
 class OrderLineForm(StyledFormMixin, forms.Form):

@@ -8,9 +8,8 @@ from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
-from crm import permissions
-from crm.models import DataScope, Department, User
-from crm.ui import StyledFormMixin
+from crm.models import Department, User
+from crm.ui import StyledFormMixin, narrow_to_scope
 
 from ..models import SegmentationSettings, Tag
 from ..services.segment_settings import THRESHOLD_FIELDS
@@ -35,17 +34,8 @@ class SegmentFilterForm(StyledFormMixin, forms.Form):
 
     def __init__(self, data=None, *, user, **kwargs):
         super().__init__(data, **kwargs)
-        scope = permissions.effective_scope(user)
-        if scope == DataScope.SELF:
-            # a rep sees only their own customers: nothing to narrow
-            del self.fields["department"]
-            del self.fields["owner"]
-        else:
-            departments = Department.objects.all()
-            if scope != DataScope.ALL:
-                departments = departments.filter(pk__in=sorted(permissions.scope_department_ids(user)))
-            self.fields["department"].queryset = departments
-            self.fields["owner"].queryset = permissions.assignable_users(user)
+        # a rep sees only their own customers: nothing to narrow
+        narrow_to_scope(self, user)
         today = timezone.localdate()
         self.fields["since"].initial = today - datetime.timedelta(days=FLOW_DAYS)
         self.fields["until"].initial = today

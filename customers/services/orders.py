@@ -7,11 +7,15 @@ from django.db import transaction
 from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from crm.errors import Conflict, Invalid
 
 from .. import registry
 from ..models import Customer, LifecycleChange, Order, OrderLine, Satisfaction, SegmentationSettings
 from . import segmentation
 from .bulk import update_rows
+from .references import CustomerRef, resolve_or_create_customer
 from .tags import _fill_from_request
 
 CENT = Decimal("0.01")
@@ -48,6 +52,48 @@ def record_order(*, customer, amount, actor=None, cost=None, channel=Order.Chann
     if refresh:
         refresh_value_figures(customer.pk)
     return order
+
+
+@transaction.atomic
+def place_order(*, customer=None, customer_ref=None, new_customer=None, amount, lines=(), coupon_code="",
+                actor=None, cost=None, channel=Order.Channel.STORE, placed_at=None, external_id="", client=None,
+                fingerprint="") -> Order:
+    """下单: the one path that places an order — the order form, the orders API, the coupon redeem API.
+
+    The customer is ``customer``, or the one ``customer_ref`` names (``{"id"}`` or ``{"mobile",
+    "name"}``); an unknown mobile creates the customer with ``new_customer``'s fields (``actor``,
+    department, owner, source), under the per-mobile advisory lock. The order and its lines are
+    stored and, with ``coupon_code``, the coupon is redeemed — all in one transaction: a refused
+    coupon leaves no order and no new customer. Returns the order with its ``discount`` current and
+    ``redemption`` set (None without a coupon).
+
+    Raises ``Invalid`` (on ``customer``) for an unknown customer id, ``ValidationError`` naming the
+    field for a bad amount, time or line, and the coupon's ``Conflict`` (``not_found``, ``expired``,
+    … as in the API contract) when the redemption is refused."""
+    if customer is None:
+        fields = dict(new_customer or {})
+        creator = fields.pop("actor", actor)
+        customer, _created = resolve_or_create_customer(CustomerRef.of(customer_ref or {}), actor=creator, **fields)
+        if customer is None:
+            raise Invalid(fields={"customer": ["No customer with this id."]})
+    order = record_order(customer=customer, amount=amount, actor=actor, cost=cost, channel=channel,
+                         placed_at=placed_at, lines=lines, external_id=external_id, client=client,
+                         fingerprint=fingerprint)
+    redemption = None
+    if coupon_code:
+        redemption = redeem_coupon(code=coupon_code, order=order, customer=customer)
+        order.refresh_from_db()
+    order.redemption = redemption
+    return order
+
+
+def redeem_coupon(*, code, order, customer, lines=None):
+    """Use a coupon on an order stored in this transaction, through the coupons app's hook; raises
+    its ``Conflict`` when refused (``not_found`` when the coupons app is not installed)."""
+    redeem = registry.order_coupon_hook("redeem")
+    if redeem is None:
+        raise Conflict("not_found", gettext_noop("No coupon with this code."))
+    return redeem(code=code, order=order, customer=customer, lines=lines)
 
 
 def build_order(*, customer, amount, actor=None, cost=None, channel=Order.Channel.STORE, placed_at=None,

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from crm import permissions
 from crm.ui import export_rows
 
+from ..charts import stage_sankey
 from ..forms.dashboard import DashboardFilterForm
 from ..selectors_dashboard import dashboard
 from ..selectors_segments import flow_matrix
@@ -22,7 +23,6 @@ from ..services.dashboard import COHORT_MONTHS, add_months
 
 SAVE_AS_IMAGE = "saveAsImage"
 COLORS = {"new": "#1f6feb", "active": "#1a7f37", "at_risk": "#bf8700", "churned": "#cf222e"}
-TO_MARK = "\u200b"  # the right-hand side of the sankey (a stage may appear on both sides)
 
 
 def _toolbox():
@@ -61,22 +61,9 @@ def _stage_option(stages, drill):
 
 
 def _sankey_option(flows, drill, since, until):
-    nodes, seen, links = [], set(), []
-    for flow in flows:
-        source, target = str(flow["from_label"]), str(flow["to_label"]) + TO_MARK
-        for name in (source, target):
-            if name not in seen:
-                seen.add(name)
-                nodes.append({"name": name})
-        links.append({"source": source, "target": target, "value": flow["count"],
-                      "drill": drill(changed_from=flow["from"] or "new", changed_to=flow["to"],
-                                     changed_since=since.isoformat(), changed_until=until.isoformat())})
-    return {
-        "toolbox": _toolbox(), "tooltip": {"trigger": "item"},
-        "series": [{"type": "sankey", "left": 8, "right": 120, "top": 32, "bottom": 8, "nodeAlign": "justify",
-                    "emphasis": {"focus": "adjacency"}, "lineStyle": {"color": "gradient", "curveness": 0.5},
-                    "data": nodes, "links": links}],
-    }
+    return stage_sankey(flows, top=32, toolbox=_toolbox(), link=lambda flow: {
+        "drill": drill(changed_from=flow["from"] or "new", changed_to=flow["to"],
+                       changed_since=since.isoformat(), changed_until=until.isoformat())})
 
 
 def _segment_option(segments, drill):

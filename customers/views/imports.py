@@ -1,26 +1,21 @@
 """Import pages (导入): upload and check a file, preview it, commit it, follow the progress."""
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from crm import import_pages as pages
 from crm import permissions
 from crm.phone import mask_mobile
 from crm.money import money
-from crm.ui import export_rows
 
 from .. import imports
-from ..imports import RUNNING, SAMPLES_DIR, STATUS_CSS, progress_context
 from ..models import ImportJob, RelationKind
-from ..selectors import may_see_mobile
 from ..forms.imports import ImportForm
-
-MAX_ERRORS_SHOWN = 200
-
+from ..selectors import may_see_mobile
 
 def _jobs_of(user):
     """The user's own jobs; the rows and errors (large) are only loaded where shown."""
@@ -49,9 +44,7 @@ def import_index(request):
             form.add_error("file", str(exc))
         else:
             return redirect("customers:import_job", pk=job.pk)
-    recent = list(_jobs_of(request.user).defer("rows", "errors")[:10])
-    for job in recent:
-        job.css = STATUS_CSS.get(job.status, "secondary")
+    recent = pages.recent_jobs(_jobs_of(request.user))
     kinds = [(value, label) for value, label in ImportJob.Kind.choices if imports.may_import(request.user, value)]
     return render(request, "customers/import/index.html", {
         "form": form, "recent": recent, "kinds": kinds, "column_help": _column_help(kinds),
@@ -126,29 +119,17 @@ def _urls(job):
 def import_job(request, pk):
     permissions.require(request.user, "customers.import")
     job = get_object_or_404(_jobs_of(request.user), pk=pk)
-    context = progress_context(job, _urls(job))
-    if job.status not in RUNNING:
-        headers, rows = _preview(job, request.user)
-        context.update(
-            headers=headers, rows=rows, figures=imports.summary(job),
-            errors=job.errors[:MAX_ERRORS_SHOWN], more_errors=max(0, len(job.errors) - MAX_ERRORS_SHOWN),
-            can_commit=(job.status == ImportJob.Status.VALIDATED and not job.errors
-                        and imports.may_import(request.user, job.kind)),
-        )
-    return render(request, "customers/import/job.html", context)
+    return pages.job_page(request, job, urls=_urls(job), preview=_preview, figures=imports.summary,
+                          may_commit=imports.may_import(request.user, job.kind))
 
 
 @login_required
 @require_GET
 def import_progress(request, pk):
-    """The progress bar alone, polled by htmx every second while the job runs. Once finished it
-    comes back without the polling trigger, and an htmx request reloads the page for the result."""
+    """The progress bar alone, polled by htmx while the job runs."""
     permissions.require(request.user, "customers.import")
     job = get_object_or_404(_jobs_of(request.user).defer("rows", "errors"), pk=pk)
-    response = render(request, "customers/import/progress.html", progress_context(job, _urls(job)))
-    if job.status not in RUNNING and request.headers.get("HX-Request"):
-        response["HX-Refresh"] = "true"
-    return response
+    return pages.progress_page(request, job, urls=_urls(job))
 
 
 @login_required
@@ -158,11 +139,8 @@ def import_commit(request, pk):
     job = get_object_or_404(_jobs_of(request.user), pk=pk)
     if not imports.may_import(request.user, job.kind):
         raise PermissionDenied
-    if imports.commit_import(job=job, user=request.user):
-        messages.info(request, _("Import started. Nothing is stored until every row is written."))
-    else:
-        messages.warning(request, _("This file cannot be imported (it has errors, or it is already being imported)."))
-    return redirect("customers:import_job", pk=job.pk)
+    return pages.commit_job(request, job, commit=imports.commit_import,
+                            job_url=reverse("customers:import_job", args=[job.pk]))
 
 
 @login_required
@@ -171,8 +149,7 @@ def import_errors(request, pk):
     """Every error of a job as a spreadsheet (row, column, reason), for files with many."""
     permissions.require(request.user, "customers.import")
     job = get_object_or_404(_jobs_of(request.user).defer("rows"), pk=pk)
-    rows = [[_("row"), _("column"), _("reason")]] + [[e["row"], e["column"], e["message"]] for e in job.errors]
-    return export_rows(rows, fmt="csv", filename=f"import-{job.pk}-errors")
+    return pages.errors_file(job, filename=f"import-{job.pk}-errors")
 
 
 @login_required
@@ -181,11 +158,7 @@ def import_sample(request, kind):
     permissions.require(request.user, "customers.import")
     if kind not in ImportJob.Kind.values:
         raise Http404
-    sample = SAMPLES_DIR / f"{kind}.csv"
-    if not sample.is_file():
-        raise Http404
-    return FileResponse(sample.open("rb"), as_attachment=True, filename=f"{kind}-sample.csv",
-                        content_type="text/csv; charset=utf-8")
+    return pages.sample_file(f"{kind}.csv", filename=f"{kind}-sample.csv")
 
 
 urlpatterns = [

@@ -10,14 +10,15 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm import permissions
-from crm.ui import ScopedListView, history_for
+from crm.errors import DomainError
+from crm.ui import ScopedListView, add_domain_error, history_for
 
 from .. import services
 from ..models import Order
 from ..selectors import customers_for
-from ..tables import OrderTable
 from ..filters import OrderFilter
 from ..forms.orders import OrderForm, OrderLineForm
+from ..tables import OrderTable
 
 
 class OrderListView(ScopedListView):
@@ -51,10 +52,11 @@ def order_create(request, customer_pk):
     if request.method == "POST" and form.is_valid() and lines.is_valid():
         line_data = [f.cleaned_data for f in lines.forms if f.cleaned_data and f.cleaned_data.get("sku")]
         try:
-            order = services.record_order(customer=customer, actor=request.user, lines=line_data, **form.cleaned_data)
+            order = services.place_order(customer=customer, actor=request.user, lines=line_data, **form.cleaned_data)
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_domain_error(form, exc)
+        except DomainError as exc:  # a refused coupon: its reason beside the coupon code
+            add_domain_error(form, exc, "coupon_code")
         else:
             messages.success(request, _("Order of ¥%(amount)s recorded for %(name)s.")
                              % {"amount": f"{order.amount:,.2f}", "name": customer.name})

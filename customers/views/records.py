@@ -8,9 +8,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from crm import permissions, privacy
-from crm.models import User
-from crm.phone import mask_mobile
-from crm.ui import BulkAction, ScopedListView, history_for
+from crm.ui import BulkAction, ScopedListView, add_domain_error
 
 from .. import services
 from ..filters import CustomerFilter
@@ -116,8 +114,7 @@ def customer_form(request, pk=None):
                 saved = services.update_customer(customer=customer, actor=request.user, **fields)
                 messages.success(request, _("Changes saved."))
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_domain_error(form, exc)
         else:
             return redirect(saved)
     duplicate = getattr(form, "duplicate", None)

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from crm import permissions
 
+from ..charts import stage_sankey
 from ..forms.segments import SegmentationSettingsForm, SegmentFilterForm
 from ..models import SegmentationSettings, ValueSegment
 from ..selectors_segments import (
@@ -33,7 +34,6 @@ SEGMENT_COLORS = {
 }
 #: a zero-width space marks the right-hand ("to") side of the sankey, so that a stage may appear on
 #: both sides (a sankey must not have cycles) while reading the same
-TO_MARK = "\u200b"
 
 
 def _scatter_option(scatter, quadrant, settings):
@@ -85,21 +85,7 @@ def _lifecycle_option(stages):
 
 
 def _sankey_option(flows):
-    nodes, seen = [], set()
-    links = []
-    for flow in flows:
-        source, target = str(flow["from_label"]), str(flow["to_label"]) + TO_MARK
-        for name in (source, target):
-            if name not in seen:
-                seen.add(name)
-                nodes.append({"name": name})
-        links.append({"source": source, "target": target, "value": flow["count"]})
-    return {
-        "tooltip": {"trigger": "item"},
-        "series": [{"type": "sankey", "left": 8, "right": 120, "top": 8, "bottom": 8, "nodeAlign": "justify",
-                    "emphasis": {"focus": "adjacency"}, "lineStyle": {"color": "gradient", "curveness": 0.5},
-                    "data": nodes, "links": links}],
-    }
+    return stage_sankey(flows)
 
 
 def _pareto_option(pareto):

@@ -7,17 +7,17 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from coupons.api.views import CouponCustomerRefSerializer
 from crm.api.base import idempotent
-from crm.api.errors import BusinessRuleError
 from crm.api.schema import conflict
-from customers.models import Customer
+from crm.errors import Conflict
+from customers.api.serializers import CustomerRefSerializer
+from customers.services import find_customer
 
 from ..models import Event, Registration
 from ..services import campaigns as campaign_rules
 
 
-class PersonSerializer(CouponCustomerRefSerializer):
+class PersonSerializer(CustomerRefSerializer):
     """A customer by id or mobile (normalized), with a name for someone new."""
 
     name = serializers.CharField(required=False, max_length=100, help_text="Needed for someone new.")
@@ -54,11 +54,11 @@ class RegistrationView(APIView):
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
         if not event.campaign.can_send:
-            raise BusinessRuleError("event_closed", "The event's campaign is not approved or running.")
+            raise Conflict("event_closed", "The event's campaign is not approved or running.")
         person = data["customer"]
         customer = None
         if person.get("id"):
-            customer = Customer.objects.filter(pk=person["id"]).first()
+            customer = find_customer({"id": person["id"]})
             if customer is None:
                 raise serializers.ValidationError({"customer": ["No customer with this id."]})
         existed = Registration.objects.filter(event=event).filter(
@@ -69,7 +69,7 @@ class RegistrationView(APIView):
                 attended=data["attended"], source=Registration.Source.API, actor=request.user)
         except ValidationError as exc:
             if not hasattr(exc, "error_dict"):
-                raise BusinessRuleError("event_full", " ".join(exc.messages)) from exc
+                raise Conflict("event_full", " ".join(exc.messages)) from exc
             raise serializers.ValidationError(exc.message_dict) from exc
         return Response(RegistrationOutSerializer(registration).data,
                         status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED)

@@ -7,9 +7,9 @@ from django.utils.translation import gettext as _
 
 from crm.approvals import selectors as approval_selectors
 from crm.approvals import services as approvals
-from crm.models import ApprovalRequest
 from crm.phone import normalize_mobile
 from customers.models import Customer
+from customers.services import find_customer
 
 from ..approvals import CAMPAIGN
 from ..models import Campaign, Channel, Event, OptOut, Registration
@@ -64,14 +64,12 @@ def save_campaign(*, actor, campaign, batches=None):
 
 
 def pending_request(campaign):
-    return approval_selectors.with_steps(ApprovalRequest.objects.filter(
-        kind=CAMPAIGN, object_id=campaign.pk, status=ApprovalRequest.Status.PENDING)).first()
+    return approval_selectors.pending_request(CAMPAIGN, campaign)
 
 
 def can_approve(user, campaign):
     """Whether ``user`` decides the campaign's waiting approval step (never its requester)."""
-    request = pending_request(campaign)
-    return request is not None and approval_selectors.may_decide(user, request)
+    return approval_selectors.may_decide_on(user, CAMPAIGN, campaign)
 
 
 def on_decided(*, campaign, actor, approve, reason=""):
@@ -138,7 +136,7 @@ def _person(*, customer=None, mobile="", name="", actor=None):
     mobile = normalize_mobile(mobile) if mobile else ""
     if not mobile:
         raise ValidationError({"mobile": _("Enter a mobile number.")})
-    found = Customer.objects.filter(mobile=mobile).order_by("pk").first()
+    found = find_customer({"mobile": mobile})
     if found is not None:
         return found, mobile, found.name
     name = (name or "").strip()

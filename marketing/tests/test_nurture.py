@@ -5,7 +5,6 @@ import datetime
 import pytest
 import time_machine
 from django.urls import reverse
-from django.utils import timezone
 
 from customers.tests.factories import CustomerFactory, make_order
 from marketing.channels import LoggingBackend

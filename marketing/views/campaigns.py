@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from coupons.models import Batch, BudgetAccount
 from crm import permissions
 from crm.approvals import selectors as approval_selectors
-from crm.ui import ScopedListView
+from crm.ui import ScopedListView, add_domain_error
 from crm.uploads import UploadRefused, read_upload
 from customers.selectors import may_see_mobile
 
@@ -73,8 +73,7 @@ def campaign_form(request, pk=None):
                 campaign = campaign_rules.save_campaign(actor=request.user, campaign=form.save(commit=False),
                                                         batches=list(form.cleaned_data["batches"]))
         except ValidationError as exc:
-            for field, errors in (exc.message_dict.items() if hasattr(exc, "error_dict") else [(None, exc.messages)]):
-                form.add_error(field if field in form.fields else None, errors)
+            add_domain_error(form, exc)
         else:
             messages.success(request, _("Campaign saved. Add events and touches, then submit it for approval."))
             return redirect(campaign)
@@ -167,8 +166,7 @@ def event_form(request, campaign_pk=None, pk=None):
         try:
             event = campaign_rules.save_event(event=form.save(commit=False))
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_domain_error(form, exc)
         else:
             messages.success(request, _("Event saved."))
             return redirect(event)
@@ -206,8 +204,7 @@ def registration_add(request, pk):
                 event=event, mobile=form.cleaned_data["mobile"], name=form.cleaned_data["name"],
                 attended=form.cleaned_data["attended"], actor=request.user)
         except ValidationError as exc:
-            for field, errors in (exc.message_dict.items() if hasattr(exc, "error_dict") else [(None, exc.messages)]):
-                form.add_error(field if field in form.fields else None, errors)
+            add_domain_error(form, exc)
         else:
             messages.success(request, _("%(name)s is %(status)s.") % {
                 "name": registration.name, "status": registration.get_status_display().lower()})

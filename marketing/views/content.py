@@ -19,7 +19,7 @@ from customers.selectors import customers_for
 
 from .. import tracking
 from ..forms import ContentForm, NurturePlanForm, SettingsForm, StepFormSet
-from ..models import ContentItem, Enrollment, MarketingSettings, Message, NurturePlan, OptOut, Registration, TrackingLink
+from ..models import ContentItem, Enrollment, MarketingSettings, Message, NurturePlan, Registration, TrackingLink
 from ..selectors import campaigns_for, plans_for, segments_for
 from ..services import campaigns as campaign_rules
 from ..services import nurture

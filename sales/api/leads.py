@@ -8,7 +8,6 @@ from rest_framework.views import APIView
 
 from crm.api.base import idempotent
 from crm.phone import normalize_mobile
-from customers.models import Customer
 
 from .. import services
 from ..models import Lead

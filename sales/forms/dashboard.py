@@ -7,10 +7,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm import permissions
-from crm.models import DataScope, Department, User
-from crm.ui import StyledFormMixin
-from customers.models import Customer
+from crm.models import Department, User
+from crm.ui import StyledFormMixin, narrow_to_scope
 
 from ..models import Target
 from ..services import dashboard as figures
@@ -33,16 +31,7 @@ class _ScopeFilterForm(StyledFormMixin, forms.Form):
 
     def __init__(self, data=None, *, user, **kwargs):
         super().__init__(data, **kwargs)
-        scope = permissions.effective_scope(user)
-        if scope == DataScope.SELF:
-            del self.fields["department"]
-            del self.fields["owner"]
-        else:
-            departments = Department.objects.all()
-            if scope != DataScope.ALL:
-                departments = departments.filter(pk__in=sorted(permissions.scope_department_ids(user)))
-            self.fields["department"].queryset = departments
-            self.fields["owner"].queryset = permissions.assignable_users(user).order_by("username")
+        narrow_to_scope(self, user, owners_by=["username"])
 
     def _data(self):
         return self.cleaned_data if self.is_valid() else {}

@@ -11,7 +11,7 @@ from crm.models import Department, User
 from crm.phone import normalize_mobile
 from crm.ui import StyledFormMixin
 from customers.services.sources import source_choices
-from customers.models import Customer, Tag
+from customers.models import Tag
 
 from ..models import AssignmentRule, Grade, Lead, OpportunityStage, PoolRule, SalesSettings, ScoringRule
 from ..services.leads import find_duplicate

@@ -6,15 +6,13 @@ from decimal import Decimal
 import django_filters
 from django import forms
 from django.db.models import Q
-from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm import permissions
 from crm.models import Department, User
-from crm.ui import StyledFormMixin
+from crm.ui import ListFilterSet, StyledFormMixin
 from customers.services.sources import all_source_choices
-from customers.models import Customer
 
 from ..models import Opportunity, OpportunityStage, StageHistory
 
@@ -40,7 +38,7 @@ class StageChoiceField(forms.ModelChoiceField):
         return obj.name
 
 
-class OpportunityFilter(django_filters.FilterSet):
+class OpportunityFilter(ListFilterSet):
     """The opportunity list. Without a status in the query it shows the open opportunities."""
 
     q = django_filters.CharFilter(label=_("Name or customer"), method="search")
@@ -84,16 +82,7 @@ class OpportunityFilter(django_filters.FilterSet):
                   "closed_after", "closed_before", "created_after", "created_before", "lost_reason", "stuck_days",
                   "left_stage", "left_after", "left_before", "lead_created_after", "lead_created_before"]
 
-    def __init__(self, data=None, *args, request=None, **kwargs):
-        if data is None or not data.get("status"):
-            data = data.copy() if data is not None else QueryDict(mutable=True)
-            data["status"] = OPEN
-        super().__init__(data, *args, request=request, **kwargs)
-        if request is not None:
-            self.filters["owner"].queryset = permissions.assignable_users(request.user).order_by("username")
-
-    def get_form_class(self):
-        return type("StyledFilterForm", (StyledFormMixin, super().get_form_class()), {})
+    default_status = OPEN
 
     def filter_status(self, queryset, name, value):
         closed = Q(stage__is_won=True) | Q(stage__is_lost=True)

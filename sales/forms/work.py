@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm import permissions
 from crm.models import User
-from crm.ui import StyledFormMixin
+from crm.ui import ListFilterSet, StyledFormMixin, add_domain_error
 
 from ..models import FollowUp, ServiceTicket, Task
 from ..services.reminders import parse_offsets
@@ -24,15 +24,7 @@ def local_datetime_widget(**attrs):
 
 def apply_service_errors(form, error, field_map=None):
     """Put a service's ``ValidationError`` beside the form fields it names (the rest on top)."""
-    field_map = field_map or {}
-    if hasattr(error, "error_dict"):
-        for name, errors in error.message_dict.items():
-            name = field_map.get(name, name)
-            for message in errors:
-                form.add_error(name if name in form.fields else None, message)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)
+    add_domain_error(form, error, field_map=field_map)
 
 
 class FollowUpForm(StyledFormMixin, forms.Form):
@@ -148,10 +140,11 @@ class ResolveForm(StyledFormMixin, forms.Form):
     comment = forms.CharField(label=_("customer's comment"), required=False, max_length=500)
 
 
-class TicketFilter(django_filters.FilterSet):
+class TicketFilter(ListFilterSet):
     """Service tickets; without a status in the query it shows the unresolved ones."""
 
     OPEN, ALL = "open", "all"
+    default_status = OPEN
 
     q = django_filters.CharFilter(label=_("Title or customer"), method="search")
     status = django_filters.ChoiceFilter(
@@ -165,18 +158,6 @@ class TicketFilter(django_filters.FilterSet):
     class Meta:
         model = ServiceTicket
         fields = ["q", "status", "kind", "owner", "overdue"]
-
-    def __init__(self, data=None, *args, request=None, **kwargs):
-        if data is None or not data.get("status"):
-            data = data.copy() if data is not None else {}
-            data["status"] = self.OPEN
-        super().__init__(data, *args, request=request, **kwargs)
-        if request is not None:
-            self.filters["owner"].queryset = permissions.assignable_users(request.user).order_by("username")
-
-    def get_form_class(self):
-        base = super().get_form_class()
-        return type("StyledFilterForm", (StyledFormMixin, base), {})
 
     def filter_status(self, queryset, name, value):
         if value == self.OPEN:

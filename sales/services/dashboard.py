@@ -75,48 +75,36 @@ class Filters:
 
 # --- scoped querysets -------------------------------------------------------------------------
 
-def opportunities(user, filters, *, channel=True):
-    qs = permissions.visible(user, Opportunity.objects.all())
+def _scoped(user, model, filters, *, owner="owner_id", source=None):
+    """The one narrowing of every dashboard figure: the viewer's scope (``permissions.visible``),
+    then the department (and below), the owner (``owner``: the field naming the person) and the
+    channel (``source``: a function of the channel code giving the ``Q``; None: not narrowed)."""
+    qs = permissions.visible(user, model.objects.all())
     if filters.department is not None:
         qs = qs.filter(department__path__startswith=filters.department.path)
     if filters.owner is not None:
-        qs = qs.filter(owner_id=filters.owner.pk)
-    if channel and filters.source:
-        qs = qs.filter(customer__source=filters.source)
+        qs = qs.filter(**{owner: filters.owner.pk})
+    if source is not None and filters.source:
+        qs = qs.filter(source(filters.source))
     return qs.order_by()
+
+
+def opportunities(user, filters, *, channel=True):
+    return _scoped(user, Opportunity, filters,
+                   source=(lambda code: Q(customer__source=code)) if channel else None)
 
 
 def leads(user, filters):
-    qs = permissions.visible(user, Lead.objects.all())
-    if filters.department is not None:
-        qs = qs.filter(department__path__startswith=filters.department.path)
-    if filters.owner is not None:
-        qs = qs.filter(owner_id=filters.owner.pk)
-    if filters.source:
-        qs = qs.filter(source=filters.source)
-    return qs.order_by()
+    return _scoped(user, Lead, filters, source=lambda code: Q(source=code))
 
 
 def followups(user, filters):
-    qs = permissions.visible(user, FollowUp.objects.all())
-    if filters.department is not None:
-        qs = qs.filter(department__path__startswith=filters.department.path)
-    if filters.owner is not None:
-        qs = qs.filter(created_by_id=filters.owner.pk)
-    if filters.source:
-        qs = qs.filter(Q(customer__source=filters.source) | Q(lead__source=filters.source))
-    return qs.order_by()
+    return _scoped(user, FollowUp, filters, owner="created_by_id",
+                   source=lambda code: Q(customer__source=code) | Q(lead__source=code))
 
 
 def customers(user, filters):
-    qs = permissions.visible(user, Customer.objects.all())
-    if filters.department is not None:
-        qs = qs.filter(department__path__startswith=filters.department.path)
-    if filters.owner is not None:
-        qs = qs.filter(owner_id=filters.owner.pk)
-    if filters.source:
-        qs = qs.filter(source=filters.source)
-    return qs.order_by()
+    return _scoped(user, Customer, filters, source=lambda code: Q(source=code))
 
 
 def _users(ids):

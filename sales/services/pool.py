@@ -93,60 +93,64 @@ def _check_claim(user, *, rule, lead=None, customer=None, now):
 
 
 @transaction.atomic
+def claim_from_pool(*, user, model, pk, now=None):
+    """A rep takes a lead or a customer (``model``) from the pool. Two reps, one record: exactly
+    one wins (conditional UPDATE on ``owner IS NULL``); the rep's own row is locked so that parallel
+    claims by one rep cannot pass the cap. Raises ``PoolError`` (``taken``, ``cap``, ``cooldown``).
+    A customer's ownership history records the claim."""
+    now = now or timezone.now()
+    is_lead = model is Lead
+    taken = (_("Someone else claimed this lead first.") if is_lead
+             else _("Someone else claimed this customer first."))
+    User.objects.select_for_update().filter(pk=user.pk).first()
+    record = model.objects.filter(pk=pk).first()
+    if record is None or record.owner_id is not None or (is_lead and not record.is_open):
+        raise PoolError(taken, code="taken")
+    subject = "lead" if is_lead else "customer"
+    _check_claim(user, rule=rule_for(record.department_id), **{subject: record}, now=now)
+    changes = {"assigned_at": now, "status": Lead.Status.ASSIGNED} if is_lead else {"owned_since": now}
+    if not model.objects.filter(pk=pk, owner__isnull=True).update(
+            owner=user, department=user.department_id or record.department_id, **changes):
+        raise PoolError(taken, code="taken")
+    PoolMove.objects.create(**{f"{subject}_id": pk}, to_owner=user, reason=PoolMove.Reason.CLAIMED, by=user, at=now)
+    if not is_lead:
+        OwnershipChange.objects.create(customer_id=pk, to_owner=user, changed_by=user,
+                                       reason=OwnershipChange.Reason.CLAIMED, changed_at=now)
+    return model.objects.get(pk=pk)
+
+
 def claim_lead(*, user, lead_id, now=None):
-    """A rep takes a lead from the pool. Two reps, one lead: exactly one wins (conditional UPDATE);
-    the rep's own row is locked so that parallel claims by one rep cannot pass the cap."""
-    now = now or timezone.now()
-    User.objects.select_for_update().filter(pk=user.pk).first()
-    lead = Lead.objects.filter(pk=lead_id).first()
-    if lead is None or lead.owner_id is not None or not lead.is_open:
-        raise PoolError(_("Someone else claimed this lead first."), code="taken")
-    _check_claim(user, rule=rule_for(lead.department_id), lead=lead, now=now)
-    won = Lead.objects.filter(pk=lead_id, owner__isnull=True).update(
-        owner=user, department=user.department_id or lead.department_id, assigned_at=now,
-        status=Lead.Status.ASSIGNED)
-    if not won:
-        raise PoolError(_("Someone else claimed this lead first."), code="taken")
-    PoolMove.objects.create(lead_id=lead_id, to_owner=user, reason=PoolMove.Reason.CLAIMED, by=user, at=now)
-    return Lead.objects.get(pk=lead_id)
+    return claim_from_pool(user=user, model=Lead, pk=lead_id, now=now)
 
 
-@transaction.atomic
 def claim_customer(*, user, customer_id, now=None):
-    now = now or timezone.now()
-    User.objects.select_for_update().filter(pk=user.pk).first()
-    customer = Customer.objects.filter(pk=customer_id).first()
-    if customer is None or customer.owner_id is not None:
-        raise PoolError(_("Someone else claimed this customer first."), code="taken")
-    _check_claim(user, rule=rule_for(customer.department_id), customer=customer, now=now)
-    won = Customer.objects.filter(pk=customer_id, owner__isnull=True).update(
-        owner=user, department=user.department_id or customer.department_id, owned_since=now)
-    if not won:
-        raise PoolError(_("Someone else claimed this customer first."), code="taken")
-    PoolMove.objects.create(customer_id=customer_id, to_owner=user, reason=PoolMove.Reason.CLAIMED, by=user, at=now)
-    OwnershipChange.objects.create(customer_id=customer_id, to_owner=user, changed_by=user,
-                                   reason=OwnershipChange.Reason.CLAIMED, changed_at=now)
-    return Customer.objects.get(pk=customer_id)
+    return claim_from_pool(user=user, model=Customer, pk=customer_id, now=now)
 
 
 @transaction.atomic
+def release_to_pool(*, user, record, now=None):
+    """The owner gives a lead or a customer back to the public pool of its department (the
+    cool-down then keeps them from re-claiming it). Only the owner may, checked by the conditional
+    UPDATE itself (``owner = user``), so a record claimed away meanwhile is not released; raises
+    ``PoolError`` ``not_owner``. A customer's ownership history records the move."""
+    now = now or timezone.now()
+    is_lead = isinstance(record, Lead)
+    if record.owner_id != user.pk or not type(record).objects.filter(pk=record.pk, owner=user).update(owner=None):
+        raise PoolError(_("Only the owner can release this lead.") if is_lead
+                        else _("Only the owner can release this customer."), code="not_owner")
+    PoolMove.objects.create(**{"lead" if is_lead else "customer": record}, from_owner=user,
+                            reason=PoolMove.Reason.RELEASED, by=user, at=now)
+    if not is_lead:
+        OwnershipChange.objects.create(customer=record, from_owner=user, changed_by=user,
+                                       reason=OwnershipChange.Reason.POOL, changed_at=now)
+
+
 def release_lead(*, user, lead, now=None):
-    """The owner gives a lead back to the pool (the cool-down then keeps them from re-claiming it)."""
-    now = now or timezone.now()
-    if lead.owner_id != user.pk or not Lead.objects.filter(pk=lead.pk, owner=user).update(owner=None):
-        raise PoolError(_("Only the owner can release this lead."), code="not_owner")
-    PoolMove.objects.create(lead=lead, from_owner=user, reason=PoolMove.Reason.RELEASED, by=user, at=now)
+    return release_to_pool(user=user, record=lead, now=now)
 
 
-@transaction.atomic
 def release_customer(*, user, customer, now=None):
-    """The owner gives a customer back to the pool of its department (the cool-down applies)."""
-    now = now or timezone.now()
-    if customer.owner_id != user.pk or not Customer.objects.filter(pk=customer.pk, owner=user).update(owner=None):
-        raise PoolError(_("Only the owner can release this customer."), code="not_owner")
-    PoolMove.objects.create(customer=customer, from_owner=user, reason=PoolMove.Reason.RELEASED, by=user, at=now)
-    OwnershipChange.objects.create(customer=customer, from_owner=user, changed_by=user,
-                                   reason=OwnershipChange.Reason.POOL, changed_at=now)
+    return release_to_pool(user=user, record=customer, now=now)
 
 
 # --- recycling ------------------------------------------------------------------------------

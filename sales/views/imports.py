@@ -1,27 +1,22 @@
 """Lead import pages (线索导入): upload and check a file, preview it, commit it, follow the
-progress — the customer import's pages, for leads (``sales.imports``)."""
-from django.contrib import messages
+progress — the import framework's pages (``crm.import_pages``), for leads (``sales.imports``)."""
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from crm import import_pages as pages
 from crm import permissions
 from crm.phone import mask_mobile
-from crm.ui import export_rows
 from customers.services.sources import source_choices, source_names
 from customers.selectors import customers_for, may_see_mobile
-from customers.imports import RUNNING, SAMPLES_DIR, STATUS_CSS, progress_context
 
 from .. import imports
 from ..models import Lead, LeadImportJob
 from ..selectors import leads_for
-from ..forms.imports import LeadImportForm
 
 SAMPLE = "leads.csv"
-MAX_ERRORS_SHOWN = 200
 
 
 def _require(user):
@@ -41,7 +36,7 @@ def _column_help():
 @require_http_methods(["GET", "POST"])
 def lead_import(request):
     _require(request.user)
-    form = LeadImportForm(request.POST or None, request.FILES or None)
+    form = pages.ImportFileForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
@@ -50,9 +45,7 @@ def lead_import(request):
             form.add_error("file", str(exc))
         else:
             return redirect("sales:lead_import_job", pk=job.pk)
-    recent = list(_jobs_of(request.user).defer("rows", "errors")[:10])
-    for job in recent:
-        job.css = STATUS_CSS.get(job.status, "secondary")
+    recent = pages.recent_jobs(_jobs_of(request.user))
     return render(request, "sales/imports/index.html", {
         "form": form, "recent": recent, "columns": _column_help(), "max_rows": f"{imports.MAX_ROWS:,}",
         "sources": source_choices(), "may_assign": permissions.can(request.user, "sales.assign"),
@@ -109,14 +102,14 @@ def _preview(job, user, limit=imports.PREVIEW_ROWS):
     return headers, table
 
 
-def _progress_context(job):
-    return progress_context(job, {
+def _urls(job):
+    return {
         "list": reverse("sales:leads"), "list_label": _("Leads"), "upload": reverse("sales:lead_import"),
         "job": reverse("sales:lead_import_job", args=[job.pk]),
         "progress": reverse("sales:lead_import_progress", args=[job.pk]),
         "errors": reverse("sales:lead_import_errors", args=[job.pk]),
         "commit": reverse("sales:lead_import_commit", args=[job.pk]), "results": [(_("Leads"), reverse("sales:leads"))],
-    }, imports.read_progress)
+    }
 
 
 @login_required
@@ -124,28 +117,17 @@ def _progress_context(job):
 def lead_import_job(request, pk):
     _require(request.user)
     job = get_object_or_404(_jobs_of(request.user), pk=pk)
-    context = _progress_context(job)
-    if job.status not in RUNNING:
-        headers, rows = _preview(job, request.user)
-        context.update(
-            headers=headers, rows=rows, figures=imports.summary(job),
-            errors=job.errors[:MAX_ERRORS_SHOWN], more_errors=max(0, len(job.errors) - MAX_ERRORS_SHOWN),
-            can_commit=job.status == LeadImportJob.Status.VALIDATED and not job.errors,
-        )
-    return render(request, "customers/import/job.html", context)
+    return pages.job_page(request, job, urls=_urls(job), preview=_preview, figures=imports.summary,
+                          read=imports.read_progress)
 
 
 @login_required
 @require_GET
 def lead_import_progress(request, pk):
-    """The progress bar alone, polled by htmx while the job runs; once finished an htmx request
-    reloads the page for the result."""
+    """The progress bar alone, polled by htmx while the job runs."""
     _require(request.user)
     job = get_object_or_404(_jobs_of(request.user).defer("rows", "errors"), pk=pk)
-    response = render(request, "customers/import/progress.html", _progress_context(job))
-    if job.status not in RUNNING and request.headers.get("HX-Request"):
-        response["HX-Refresh"] = "true"
-    return response
+    return pages.progress_page(request, job, urls=_urls(job), read=imports.read_progress)
 
 
 @login_required
@@ -153,11 +135,8 @@ def lead_import_progress(request, pk):
 def lead_import_commit(request, pk):
     _require(request.user)
     job = get_object_or_404(_jobs_of(request.user), pk=pk)
-    if imports.commit_import(job=job, user=request.user):
-        messages.info(request, _("Import started. Nothing is stored until every row is written."))
-    else:
-        messages.warning(request, _("This file cannot be imported (it has errors, or it is already being imported)."))
-    return redirect("sales:lead_import_job", pk=job.pk)
+    return pages.commit_job(request, job, commit=imports.commit_import,
+                            job_url=reverse("sales:lead_import_job", args=[job.pk]))
 
 
 @login_required
@@ -166,19 +145,14 @@ def lead_import_errors(request, pk):
     """Every error of a job as a spreadsheet (row, column, reason)."""
     _require(request.user)
     job = get_object_or_404(_jobs_of(request.user).defer("rows"), pk=pk)
-    rows = [[_("row"), _("column"), _("reason")]] + [[e["row"], e["column"], e["message"]] for e in job.errors]
-    return export_rows(rows, fmt="csv", filename=f"lead-import-{job.pk}-errors")
+    return pages.errors_file(job, filename=f"lead-import-{job.pk}-errors")
 
 
 @login_required
 @require_GET
 def lead_import_sample(request):
     _require(request.user)
-    sample = SAMPLES_DIR / SAMPLE
-    if not sample.is_file():
-        raise Http404
-    return FileResponse(sample.open("rb"), as_attachment=True, filename="leads-sample.csv",
-                        content_type="text/csv; charset=utf-8")
+    return pages.sample_file(SAMPLE, filename="leads-sample.csv")
 
 
 urlpatterns = [

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm import permissions, privacy
-from crm.ui import BulkAction, ScopedListView
+from crm.ui import BulkAction, ScopedListView, add_domain_error
 from customers.forms.records import AssignForm
 from customers.selectors import customers_for, may_see_mobile
 
@@ -23,17 +23,8 @@ from ..forms.leads import ConvertForm, LeadForm
 from ..models import Lead, PoolMove, SalesSettings, ScoringRule
 from ..selectors import leads_for
 from ..services.leads import score_of
-from ..services.pool import PoolError
 from ..tables import LeadTable, iso_or_none
 from customers.forms.records import duplicate_contact
-
-
-def _form_errors(form, exc):
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 # --- the inbox ------------------------------------------------------------------------------
@@ -121,7 +112,7 @@ def lead_form(request, pk=None):
             else:
                 saved = services.update_lead(lead=lead, actor=request.user, **form.update_kwargs())
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_domain_error(form, exc)
         else:
             return _after_save(request, saved, created=lead is None)
     return render(request, "sales/leads/form.html", {
@@ -262,7 +253,7 @@ def lead_convert(request, pk):
             if not hasattr(exc, "error_dict"):  # e.g. converted already: nothing to fix in the form
                 messages.error(request, " ".join(exc.messages))
                 return redirect(lead)
-            _form_errors(form, exc)
+            add_domain_error(form, exc)
         else:
             if opportunity is not None:
                 messages.success(request, _("%(lead)s is now a customer, with the opportunity %(opportunity)s.")
@@ -276,23 +267,6 @@ def lead_convert(request, pk):
             return redirect(lead)
     messages.error(request, _("The lead was not converted; see the form below."))
     return _render_detail(request, lead, convert_form=form, status=422)
-
-
-@login_required
-@require_POST
-def lead_release(request, pk):
-    """The owner gives the lead back to the public pool of its department."""
-    permissions.require(request.user, "sales.change")
-    lead = get_object_or_404(leads_for(request.user), pk=pk)
-    try:
-        services.release_lead(user=request.user, lead=lead)
-    except PoolError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return redirect(lead)
-    messages.success(request, _("%(lead)s went back to the public pool.") % {"lead": lead.name})
-    if leads_for(request.user).filter(pk=lead.pk).exists():
-        return redirect(lead)
-    return redirect("sales:leads")
 
 
 @login_required
@@ -323,6 +297,5 @@ urlpatterns = [
     path("leads/<int:pk>/edit/", lead_form, name="lead_edit"),
     path("leads/<int:pk>/reveal/", lead_reveal, name="lead_reveal"),
     path("leads/<int:pk>/convert/", lead_convert, name="lead_convert"),
-    path("leads/<int:pk>/release/", lead_release, name="lead_release"),
     path("leads/<int:pk>/assign/", lead_assign, name="lead_assign"),
 ]

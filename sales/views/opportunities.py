@@ -28,7 +28,7 @@ from django_tables2.data import TableQuerysetData
 from crm import permissions
 from crm.approvals import selectors as approval_selectors
 from crm.models import ApprovalRequest, Role
-from crm.ui import ScopedListView, _NotExportable, export_plan, export_values, history_for
+from crm.ui import ScopedListView, _NotExportable, add_domain_error, export_plan, export_values, history_for
 from customers.selectors import customers_for
 
 from .. import services
@@ -68,12 +68,6 @@ def format_duration(delta):
     return _("%(minutes)d min") % {"minutes": minutes}
 
 
-def _form_errors(form, exc):
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _wants_json(request):
@@ -287,7 +281,7 @@ def opportunity_move(request, pk):
             if answer["code"] == "approval_required":
                 answer.update(_approval_offer(request.user, opportunity, stage))
             return JsonResponse(answer, status=409)
-        _form_errors(form, exc)
+        add_domain_error(form, exc)
         return _render_detail(request, opportunity, move_form=form, status=409)
     message = _("%(opportunity)s moved to “%(stage)s”.") % {"opportunity": opportunity.name, "stage": stage.name}
     if _wants_json(request):
@@ -428,7 +422,7 @@ def opportunity_create(request):
         try:
             opportunity = services.open_opportunity(actor=user, customer=customer, **form.open_kwargs())
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_domain_error(form, exc)
         else:
             messages.success(request, _("Opportunity %(name)s opened at “%(stage)s”.")
                              % {"name": opportunity.name, "stage": opportunity.stage.name})
@@ -449,7 +443,7 @@ def opportunity_edit(request, pk):
         try:
             services.update_opportunity(actor=request.user, opportunity=opportunity, **form.changes())
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_domain_error(form, exc)
         else:
             messages.success(request, _("Changes saved."))
             return redirect(opportunity)

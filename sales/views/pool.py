@@ -4,7 +4,7 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,19 +12,18 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from crm import permissions
 from crm.models import DataScope, User
 from crm.phone import mask_mobile
-from crm.privacy import mobile_search_q
+from crm.privacy import search_name_or_mobile
 from crm.ui import PAGE_SIZES, search_text
 from customers.models import Customer
-from customers.selectors import customers_for
 
 from .. import services
 from ..models import Lead, PoolMove
-from ..selectors import leads_for
 from ..services.pool import LET_GO_REASONS, PoolError, pool_q, private_count, rules_by_department
 
 TABS = ("leads", "customers")
@@ -40,14 +39,7 @@ def _pool_annotations(subject):
 
 
 def _search(queryset, text, user):
-    text = (text or "").strip()
-    if not text:
-        return queryset
-    q = Q(name__icontains=text)
-    by_mobile = mobile_search_q(user, text)
-    if by_mobile is not None:
-        q |= by_mobile
-    return queryset.filter(q)
+    return search_name_or_mobile(queryset, user, text)
 
 
 def _page_size(request):
@@ -148,52 +140,52 @@ def _refused(request, exc, model, pk, yours):
         messages.error(request, " ".join(exc.messages))
 
 
+#: what the pool's claim and release pages say of each kind of record
+YOURS_ALREADY = {"lead": gettext_lazy("This lead is yours already."),
+                 "customer": gettext_lazy("This customer is yours already.")}
+
+
 @login_required
 @require_POST
-def claim_lead(request, pk):
+def claim(request, pk, kind):
+    """Take a lead or a customer from the pool (the loser of a race reads that it was taken)."""
     permissions.require(request.user, "sales.change")
-    _claim_target_or_404(request.user, Lead.objects.all(), pk, leads_for(request.user), "lead_id")
+    model = Lead if kind == "lead" else Customer
+    visible = permissions.visible(request.user, model.objects.all())
+    _claim_target_or_404(request.user, model.objects.all(), pk, visible, f"{kind}_id")
     try:
-        lead = services.claim_lead(user=request.user, lead_id=pk)
+        record = services.claim_from_pool(user=request.user, model=model, pk=pk)
     except PoolError as exc:
-        _refused(request, exc, Lead, pk, _("This lead is yours already."))
+        _refused(request, exc, model, pk, YOURS_ALREADY[kind])
     else:
-        messages.success(request, _("%(name)s is yours now.") % {"name": lead.name})
-    return _back(request, reverse("sales:pool"))
+        messages.success(request, _("%(name)s is yours now.") % {"name": record.name})
+    return _back(request, reverse("sales:pool") + ("" if kind == "lead" else "?tab=customers"))
 
 
 @login_required
 @require_POST
-def claim_customer(request, pk):
+def release(request, pk, kind):
+    """The owner gives a lead or a customer back to the pool (the cool-down then applies to them).
+    Afterwards a lead the user may still see (a manager's scope) opens again; otherwise its list."""
     permissions.require(request.user, "sales.change")
-    _claim_target_or_404(request.user, Customer.objects.all(), pk, customers_for(request.user), "customer_id")
+    model = Lead if kind == "lead" else Customer
+    visible = permissions.visible(request.user, model.objects.select_related("owner", "department"))
+    record = get_object_or_404(visible, pk=pk)
     try:
-        customer = services.claim_customer(user=request.user, customer_id=pk)
-    except PoolError as exc:
-        _refused(request, exc, Customer, pk, _("This customer is yours already."))
-    else:
-        messages.success(request, _("%(name)s is yours now.") % {"name": customer.name})
-    return _back(request, reverse("sales:pool") + "?tab=customers")
-
-
-@login_required
-@require_POST
-def release_customer(request, pk):
-    """The owner gives a customer back to the pool (the cool-down then applies to them)."""
-    permissions.require(request.user, "sales.change")
-    customer = get_object_or_404(customers_for(request.user), pk=pk)
-    try:
-        services.release_customer(user=request.user, customer=customer)
+        services.release_to_pool(user=request.user, record=record)
     except PoolError as exc:
         messages.error(request, " ".join(exc.messages))
-        return redirect(customer)
-    messages.success(request, _("%(name)s went back to the public pool.") % {"name": customer.name})
+        return redirect(record)
+    messages.success(request, _("%(name)s went back to the public pool.") % {"name": record.name})
+    if kind == "lead":
+        return redirect(record) if visible.filter(pk=record.pk).exists() else redirect("sales:leads")
     return redirect(reverse("customers:list"))
 
 
 urlpatterns = [
     path("pool/", pool, name="pool"),
-    path("pool/leads/<int:pk>/claim/", claim_lead, name="pool_claim_lead"),
-    path("pool/customers/<int:pk>/claim/", claim_customer, name="pool_claim_customer"),
-    path("pool/customers/<int:pk>/release/", release_customer, name="pool_release_customer"),
+    path("pool/leads/<int:pk>/claim/", claim, {"kind": "lead"}, name="pool_claim_lead"),
+    path("pool/customers/<int:pk>/claim/", claim, {"kind": "customer"}, name="pool_claim_customer"),
+    path("pool/customers/<int:pk>/release/", release, {"kind": "customer"}, name="pool_release_customer"),
+    path("leads/<int:pk>/release/", release, {"kind": "lead"}, name="lead_release"),
 ]

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import F, Q
+from django.db.models import F
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from crm import permissions
-from crm.privacy import mobile_search_q
+from crm.privacy import search_name_or_mobile
 from crm.ui import ScopedListView, history_for, search_text
 from customers.selectors import customers_for
 
@@ -299,11 +299,7 @@ def ticket_create(request):
         query = search_text(request)
         found = []
         if query:
-            q = Q(name__icontains=query)
-            by_mobile = mobile_search_q(request.user, query)
-            if by_mobile is not None:
-                q |= by_mobile
-            found = customers_for(request.user).filter(q).order_by("name")[:20]
+            found = search_name_or_mobile(customers_for(request.user), request.user, query).order_by("name")[:20]
         return render(request, "sales/work/ticket_pick_customer.html", {"query": query, "found": found})
     form = TicketForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
