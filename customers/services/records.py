@@ -7,10 +7,9 @@ from django.utils.translation import gettext as _
 
 from crm import permissions
 
-from ..models import Customer, CustomerRelation, CustomerTag, OwnershipChange
-from ..models import CustomAttribute
+from ..models import CustomAttribute, Customer, CustomerRelation, CustomerTag, OwnershipChange
+from . import orders as order_services
 from .tags import held_tags, log_tag_changes
-from .orders import refresh_value_figures
 
 
 def duplicates_of(*, mobile="", name="", birthday=None, exclude_pk=None):
@@ -195,7 +194,7 @@ def merge_customers(*, actor, survivor, duplicate):
     duplicate.delete()
     survivor.save()
 
-    survivor = refresh_value_figures(survivor.pk)
+    survivor = order_services.refresh_value_figures(survivor.pk)
     log_tag_changes(tags_before, held_tags([survivor.pk]), actor=actor, customer_ids=[survivor.pk])
     LogEntry.objects.log_create(
         survivor, action=LogEntry.Action.UPDATE, force_log=True,
