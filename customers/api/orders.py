@@ -17,6 +17,7 @@ from crm.db import advisory_lock
 from crm.phone import normalize_mobile
 
 from .. import services
+from .. import regions
 from ..models import Customer, Order
 from ..services.orders import MAX_QUANTITY
 
@@ -25,6 +26,13 @@ class OrderCustomerRefSerializer(serializers.Serializer):
     id = serializers.IntegerField(required=False)
     mobile = serializers.CharField(required=False, max_length=30)
     name = serializers.CharField(required=False, max_length=100)
+    region = serializers.CharField(required=False, allow_blank=True, max_length=6,
+                                   help_text="省/市/区 code (6-digit GB/T 2260 adcode) of a customer the order creates.")
+
+    def validate_region(self, value):
+        if value and not regions.is_code(value):
+            raise serializers.ValidationError("Unknown region code; give a 6-digit province, city or district code.")
+        return value
 
     def validate(self, data):
         if not data.get("id") and not data.get("mobile"):
@@ -87,7 +95,7 @@ def _resolve_customer(client, ref):
     if customer is None:  # unknown mobile: the order creates the customer (in the client's department pool)
         customer = services.create_customer(
             actor=client.service_user, name=ref.get("name") or ref["mobile"], mobile=ref["mobile"],
-            source=Customer.Source.API, department=client.department, owner=None,
+            source=Customer.Source.API, department=client.department, owner=None, region=ref.get("region", ""),
         )
     return customer
 
