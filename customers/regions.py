@@ -44,7 +44,8 @@ def _names() -> dict[str, str]:
 def _nations() -> tuple[str, ...]:
     with open(_resource("56_nations.csv"), encoding="utf-8") as handle:
         names = [line.strip() for line in handle if line.strip()]
-    # "族" alone also ends names such as 各族, and longer names first so 维吾尔族 wins over 族.
+    # Names also carry a nationality without its 族 (克孜勒苏柯尔克孜自治州); longest first, so that
+    # 维吾尔族 is dropped whole rather than in part.
     return tuple(sorted(set(names) | {n[:-1] for n in names if n.endswith("族") and len(n) > 2}, key=len,
                         reverse=True))
 
