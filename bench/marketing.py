@@ -26,7 +26,7 @@ def _preview_or(client, ctx):
         "subject": "customers", "match": "any", "g0-match": "all",
         "g0-c0-field": "lifecycle_stage", "g0-c0-op": "in", "g0-c0-value": ["at_risk", "churned"],
         "g1-match": "all", "g1-c0-field": "total_amount", "g1-c0-op": "gte", "g1-c0-value": "20000",
-        "g1-c1-field": "region", "g1-c1-op": "contains", "g1-c1-value": "上海",
+        "g1-c1-field": "region", "g1-c1-op": "in_region", "g1-c1-value": "310000",
     })
 
 

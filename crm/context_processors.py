@@ -63,6 +63,7 @@ def _nav(user, path, waiting=0):
             ("customers:tags", _("Tags"), "bi-tags", "customers.configure"),
             ("customers:attributes", _("Custom attributes"), "bi-ui-checks", "customers.configure"),
             ("customers:sources", _("Lead sources"), "bi-signpost", "customers.configure"),
+            ("customers:unmatched_regions", _("Unmatched regions"), "bi-geo-alt", "customers.configure"),
             ("customers:segment_settings", _("Segmentation rules"), "bi-sliders", "org.manage"),
             ("sales:rules", _("Sales rules"), "bi-gear", "sales.configure"),
             ("sales:stages", _("Opportunity stages"), "bi-signpost-split", "sales.configure"),

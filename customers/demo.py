@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from crm.demo import REGIONS
 
+from . import regions
 from .models import (Customer, CustomerRelation, CustomerTag, Order, OrderLine, RelationKind, Satisfaction, Tag,
                      TagGroup)
 from .services.orders import rebuild_value_figures, recompute_all
@@ -37,7 +38,7 @@ def seed(ctx):
             name=ctx.name() + ("便利店" if is_store else ""),
             mobile=ctx.mobile(index),
             gender="" if is_store else rng.choice(["female", "male"]),
-            region=rng.choice(REGIONS),
+            **regions.normalized(regions.match(rng.choice(REGIONS))),
             source=rng.choice(sources),
             owner=owner,
             department=department,

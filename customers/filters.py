@@ -11,6 +11,7 @@ from crm.models import Department, User
 from crm.privacy import name_or_mobile_q, search_name_or_mobile
 from crm.ui import StyledFormMixin
 
+from . import regions
 from .models import (
     Customer,
     CustomerTag,
@@ -43,7 +44,8 @@ class CustomerFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Name or mobile"), method="search")
     kind = django_filters.ChoiceFilter(choices=Customer.Kind.choices, label=_("kind"))
     source = django_filters.ChoiceFilter(choices=all_source_choices, label=_("source channel"))
-    region = django_filters.CharFilter(lookup_expr="icontains", label=_("region"))
+    region = django_filters.CharFilter(label=_("region"), method="filter_region",
+                                       help_text=_("A province, city or district: its name or its code."))
     owner = django_filters.ModelChoiceFilter(queryset=User.objects.none(), label=_("owner"))
     department = django_filters.ModelChoiceFilter(queryset=Department.objects.all(), label=_("department"))
     tags = django_filters.ModelMultipleChoiceFilter(
@@ -165,6 +167,12 @@ class CustomerFilter(django_filters.FilterSet):
             matching = links.values("customer_id").annotate(n=Count("tag_id", distinct=True)).filter(n=len(tag_ids))
             return queryset.filter(pk__in=matching.values("customer_id"))
         return queryset.filter(pk__in=links.values("customer_id"))
+
+    def filter_region(self, queryset, name, value):
+        """A code (``330000``) or a name (``浙江``, ``杭州市西湖区``) matched to one; text that names no
+        region matches nobody."""
+        code = regions.match(value)
+        return regions.customers_in_region(queryset, code) if code else queryset.none()
 
     def search(self, queryset, name, value):
         return search_name_or_mobile(queryset, getattr(self.request, "user", None), value)

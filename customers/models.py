@@ -8,6 +8,8 @@ from django.utils.translation import pgettext_lazy
 
 from crm.models import ImportJobBase, SettingsRow
 
+from . import regions
+
 
 class LifecycleStage(models.TextChoices):
     """生命周期"""
@@ -113,7 +115,15 @@ class Customer(models.Model):
     email = models.EmailField(_("email"), blank=True)
     gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, blank=True, default="")
     birthday = models.DateField(_("birthday"), null=True, blank=True)
-    region = models.CharField(_("region"), max_length=100, blank=True, db_index=True)
+    # 省/市/区 as a 6-digit adcode (customers.regions): the most precise level known. The province and
+    # city columns are derived from it on save, so "in a region" is an equality on an indexed column.
+    region = models.CharField(_("region"), max_length=6, blank=True, db_index=True, choices=regions.choices,
+                              help_text=_("Province, city or district."))
+    region_province = models.CharField(_("province"), max_length=6, blank=True, db_index=True, editable=False)
+    region_city = models.CharField(_("city"), max_length=6, blank=True, db_index=True, editable=False)
+    region_text = models.CharField(_("region as written"), max_length=100, blank=True,
+                                   help_text=_("Text no region code was found for (entered before codes, or "
+                                               "imported); listed under Settings → Unmatched regions."))
     source = models.CharField(_("source channel"), max_length=20, default=Source.OTHER, db_index=True,
                               help_text=_("A lead source code (LeadSource)."))
     owner = models.ForeignKey(
@@ -193,6 +203,28 @@ class Customer(models.Model):
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        self.normalize_region()
+        if kwargs.get("update_fields") is not None and "region" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "region_province", "region_city", "region_text"}
+        super().save(*args, **kwargs)
+
+    def normalize_region(self):
+        """Keep the region columns consistent: text given where a code belongs (an import, a lead's
+        region, an older caller) becomes its code, or stays in ``region_text`` when none is found."""
+        if self.region and not regions.is_code(self.region):
+            text, self.region = self.region, regions.match(self.region)
+            self.region_text = "" if self.region else text[:100]
+        elif self.region:
+            self.region_text = ""
+        self.region_province = regions.province_of(self.region)
+        self.region_city = regions.city_of(self.region)
+
+    @property
+    def region_name(self):
+        """"浙江省 杭州市 西湖区", or the text as written when it has no code."""
+        return regions.full_name(self.region) or self.region_text
 
     def get_absolute_url(self):
         return reverse("customers:detail", args=[self.pk])

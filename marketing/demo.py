@@ -47,7 +47,7 @@ def _segments(ctx):
             {"field": "lifecycle_stage", "op": "in", "value": ["at_risk", "churned"]}]}]},
         "上海高价值客户": {"match": "all", "groups": [{"match": "all", "conditions": [
             {"field": "value_segment", "op": "in", "value": ["high", "high_aov"]},
-            {"field": "region", "op": "contains", "value": "上海"}]}]},
+            {"field": "region", "op": "in_region", "value": "310000"}]}]},
     }
     made = {}
     for name, definition in definitions.items():

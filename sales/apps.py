@@ -14,7 +14,7 @@ class SalesConfig(AppConfig):
         for model in (models.Lead, models.Opportunity, models.FollowUp, models.Task, models.PoolRule,
                       models.OpportunityStage, models.ScoringRule, models.AssignmentRule, models.Target,
                       models.ServiceTicket, models.SalesSettings):
-            auditlog.register(model, exclude_fields=["stage_entered_at", "updated_at", "last_followup_at"])
+            auditlog.register(model, exclude_fields=["stage_entered_at", "updated_at", "last_followup_at", "region_code"])
         from .integration import register
         from .signals import connect
 
@@ -23,3 +23,9 @@ class SalesConfig(AppConfig):
         from .approvals import register as register_approvals
 
         register_approvals()
+        from customers.selectors import register_unmatched_regions
+
+        from .selectors_regions import unmatched_lead_regions, unmatched_rule_regions
+
+        register_unmatched_regions(_("Leads"), unmatched_lead_regions)
+        register_unmatched_regions(_("Assignment rules"), unmatched_rule_regions)

@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from crm.demo import REGIONS
+from customers import regions
 from customers.models import Customer
 
 from .models import (AssignmentRule, FollowUp, Lead, Opportunity, OpportunityStage, PoolRule, Reminder,
@@ -41,7 +42,7 @@ def _rules(ctx):
                                      ("visits", "2", 15), ("events", "1", 20)]:
         ScoringRule.objects.create(criterion=criterion, value=value, points=points)
     AssignmentRule.objects.create(position=1, grade="A", team=ctx.departments["sales1_team1"])
-    AssignmentRule.objects.create(position=2, region_contains="上海", team=ctx.departments["sales1_team2"])
+    AssignmentRule.objects.create(position=2, region="310000", team=ctx.departments["sales1_team2"])
     AssignmentRule.objects.create(position=3, team=ctx.departments["sales2"])
     ensure_default_stages()
     stages = list(OpportunityStage.objects.order_by("position"))
@@ -71,7 +72,8 @@ def seed(ctx):
                  + rng.choice([0, 0, 15, 20]))
         created = ctx.moment(60 if ctx.size == "small" else 365)
         leads.append(Lead(
-            name=ctx.name(), mobile=ctx.mobile(1_000_000 + index), source=source, region=rng.choice(REGIONS),
+            name=ctx.name(), mobile=ctx.mobile(1_000_000 + index), source=source, region=(region := rng.choice(REGIONS)),
+            region_code=regions.match(region),
             need=need, score=score, grade=grade_of(score), owner=owner,
             department=owner.department if owner else ctx.departments[rng.choice(["sales1", "sales2"])],
             status=rng.choice([Lead.Status.ASSIGNED, Lead.Status.CONTACTED, Lead.Status.QUALIFIED]) if owner

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import ImportJobBase, Role, SettingsRow
+from customers import regions
 from customers.models import Customer, source_name
 
 USER = settings.AUTH_USER_MODEL
@@ -41,6 +42,8 @@ class Lead(models.Model):
     mobile = models.CharField(_("mobile"), max_length=11, blank=True, db_index=True)
     source = models.CharField(_("source channel"), max_length=20, default=Customer.Source.OTHER)
     region = models.CharField(_("region"), max_length=100, blank=True)
+    # The region's 6-digit adcode (customers.regions), matched from the text on save.
+    region_code = models.CharField(_("region code"), max_length=6, blank=True, db_index=True, editable=False)
     need = models.TextField(_("stated need"), blank=True)
     note = models.TextField(_("note"), blank=True)
     email = models.EmailField(_("email"), blank=True)
@@ -87,6 +90,12 @@ class Lead(models.Model):
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        self.region_code = regions.match(self.region)
+        if kwargs.get("update_fields") is not None and "region" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "region_code"}
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         return reverse("sales:lead", args=[self.pk])
@@ -157,7 +166,10 @@ class AssignmentRule(models.Model):
     position = models.PositiveIntegerField(_("position"), default=0)
     grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices, blank=True)
     source = models.CharField(_("source channel"), max_length=20, blank=True)
-    region_contains = models.CharField(_("region contains"), max_length=50, blank=True)
+    region = models.CharField(_("region"), max_length=6, blank=True,
+                              help_text=_("Leads in this province, city or district."))
+    region_text = models.CharField(_("region as written"), max_length=50, blank=True, editable=False,
+                                   help_text=_("An old \"region contains\" text no code was found for."))
     team = models.ForeignKey("crm.Department", verbose_name=_("team (round-robin)"), null=True, blank=True,
                              on_delete=models.CASCADE)
     user = models.ForeignKey(USER, verbose_name=_("or this user"), null=True, blank=True, on_delete=models.CASCADE)
@@ -173,6 +185,10 @@ class AssignmentRule(models.Model):
 
     def get_source_display(self):
         return source_name(self.source) if self.source else ""
+
+    @property
+    def region_name(self):
+        return regions.full_name(self.region)
 
 
 class RoundRobinCursor(models.Model):

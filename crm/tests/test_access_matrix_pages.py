@@ -62,6 +62,8 @@ PAGES = [
     ("attribute_new", lambda t: reverse("customers:attribute_create"), "customers.configure", True),
     ("attribute_edit", lambda t: reverse("customers:attribute_edit", args=[t["attribute"].pk]),
      "customers.configure", True),
+    ("unmatched_regions", lambda t: reverse("customers:unmatched_regions"), "customers.configure", False),
+    ("region_picker", lambda t: reverse("customers:region_picker") + "?name=region&region_0=330000", None, False),
     ("content", lambda t: reverse("marketing:content_list"), "marketing.view", False),
     ("content_new", lambda t: reverse("marketing:content_create"), "marketing.manage", True),
     ("content_item", lambda t: reverse("marketing:content", args=[t["content"].pk]), "marketing.view", False),

@@ -151,9 +151,12 @@ def _extra_records(users):
     Alert.objects.create(kind=Alert.Kind.LOW_BALANCE, account=BudgetAccount.objects.order_by("pk").first(),
                          message=_payload(1), day=timezone.localdate())
     # text inside JSON: a segment condition, a subsidy plan's ids and names, a content share link
-    segments.save_segment(actor=users["marketing"], segment=Segment(name=_payload()), definition={
+    # (a region condition in text, as saved before regions became codes: shown, and matching nobody)
+    hostile = segments.save_segment(actor=users["marketing"], segment=Segment(name=_payload()), definition={
         "match": "all", "groups": [{"match": "all", "conditions": [
-            {"field": "region", "op": "contains", "value": _payload(1)}]}]})
+            {"field": "region", "op": "in_region", "value": "310000"}]}]})
+    Segment.objects.filter(pk=hostile.pk).update(definition={"match": "all", "groups": [{"match": "all", "conditions": [
+        {"field": "region", "op": "contains", "value": _payload(1)}]}]})
     plan_rows = [{"id": _payload(i, 60), "name": _payload(i + 1), "conversion": "0.1", "repurchase": "0.2",
                   "aov": "100"} for i in range(3)]
     save_version(actor=users["marketing"], name=_payload(), columns=["id", "name", "conversion", "repurchase", "aov"],
@@ -264,6 +267,7 @@ URL_QUERY = {
     "sales:followup_create": lambda world: f"?customer={world.first(C)}",
     "sales:opportunity_create": lambda world: f"?customer={world.first(C)}",
     "coupons:subsidy_use": lambda world: f"?campaign={world.first('coupons.Campaign')}",
+    "customers:region_picker": lambda world: "?name=region&region_0=330000&region_1=330100",
 }
 #: pages that are not the browser UI: the API (tested by its own suite) and Django's admin
 NOT_PAGES = ("api/", "django-admin/")

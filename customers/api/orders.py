@@ -15,6 +15,7 @@ from crm.api.schema import conflict
 from crm.errors import Conflict
 
 from .. import services
+from .. import regions
 from ..models import Customer, Order
 from ..services.orders import MAX_QUANTITY
 from .serializers import CustomerRefSerializer
@@ -24,6 +25,13 @@ class OrderCustomerRefSerializer(CustomerRefSerializer):
     """The order's customer; an unknown mobile creates one with this name."""
 
     name = serializers.CharField(required=False, max_length=100)
+    region = serializers.CharField(required=False, allow_blank=True, max_length=6,
+                                   help_text="省/市/区 code (6-digit GB/T 2260 adcode) of a customer the order creates.")
+
+    def validate_region(self, value):
+        if value and not regions.is_code(value):
+            raise serializers.ValidationError("Unknown region code; give a 6-digit province, city or district code.")
+        return value
 
 
 class OrderItemSerializer(serializers.Serializer):
@@ -96,7 +104,7 @@ class OrderCreateView(APIView):
                 order = services.place_order(
                     customer_ref=data["customer"], new_customer={
                         "actor": client.service_user, "department": client.department, "owner": None,
-                        "source": Customer.Source.API},
+                        "source": Customer.Source.API, "region": data["customer"].get("region", "")},
                     amount=data["amount"], cost=data.get("cost"), channel=data["channel"],
                     placed_at=data.get("placed_at"), lines=data["items"], external_id=data["external_id"],
                     client=client, actor=request.user, fingerprint=fingerprint, coupon_code=data.get("coupon_code"),

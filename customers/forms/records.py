@@ -7,6 +7,7 @@ from crm.phone import normalize_mobile
 from crm.ui import StyledFormMixin
 
 from ..models import Customer, CustomAttribute
+from ..region_field import RegionField
 from ..selectors import customers_for
 from ..services import duplicates_of
 from customers.services.sources import source_choices
@@ -16,6 +17,7 @@ from ..models import Tag
 
 class CustomerForm(StyledFormMixin, forms.ModelForm):
     mobile = forms.CharField(label=_("mobile"), max_length=30, required=False)
+    region = RegionField(label=_("region"), required=False, help_text=_("Province, city or district."))
 
     class Meta:
         model = Customer

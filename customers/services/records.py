@@ -80,6 +80,7 @@ def create_customer(*, actor, allow_duplicate=False, **fields):
         if duplicate is not None:
             raise ValidationError({"mobile" if duplicate.mobile == customer.mobile and customer.mobile else "name":
                                    _("Duplicate of %(name)s (#%(id)s).") % {"name": duplicate.name, "id": duplicate.pk}})
+    customer.normalize_region()  # region text (an import, a lead) becomes its code before validation
     customer.full_clean()
     customer.save()
     _record_ownership(customer, from_owner_id=None, actor=actor, reason=OwnershipChange.Reason.CREATED)
@@ -93,6 +94,7 @@ def update_customer(*, customer, actor, **fields):
         setattr(customer, name, value)
     if customer.owner_id != previous_owner and customer.owner_id and "department" not in fields:
         customer.department_id = customer.owner.department_id
+    customer.normalize_region()
     customer.full_clean()
     changed = set(fields) | {"updated_at"}
     if customer.owner_id != previous_owner:

@@ -318,7 +318,7 @@ def test_timeline_shows_field_changes_from_the_audit_log(client, org):
                                                     "region": "北京"})
     page = page_of(client, customer)
     text = " ".join(re.sub(r"<[^>]+>", " ", page[page.index('id="timeline-list"'):]).split())
-    assert "region : 上海 → 北京" in text and "name : 旧名 → 新名" in text
+    assert "region : 上海市 → 北京市" in text and "name : 旧名 → 新名" in text
     assert "Record created" in text
 
 

@@ -214,7 +214,7 @@ def test_duplicate_mobile_links_to_the_existing_customer(client, org, tags, djan
     commit(client, job, django_capture_on_commit_callbacks)
     assert Customer.objects.count() == 1
     existing.refresh_from_db()
-    assert existing.name == "张伟" and existing.region == "上海"  # empty fields filled, nothing overwritten
+    assert existing.name == "张伟" and existing.region == "310000"  # empty fields filled (上海 as its code)
     assert list(existing.tags.all()) == [tags["low"]]
 
 

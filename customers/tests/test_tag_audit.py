@@ -107,7 +107,7 @@ def test_rules_log_tagging_and_untagging_as_the_system(org, tags):
     assert [e.changes for e in tag_entries(shanghai)] == [{"tags": [[], ["兴趣:数学"]]}]
     assert tag_entries(shanghai)[0].actor is None
     assert tag_entries(beijing) == []
-    Customer.objects.filter(pk=shanghai.pk).update(region="杭州")
+    Customer.objects.filter(pk=shanghai.pk).update(region="330100", region_province="330000", region_city="330100")
     result = services.apply_rule(rule)
     assert result["removed"] == 1
     assert tag_entries(shanghai)[-1].changes == {"tags": [["兴趣:数学"], []]}

@@ -184,6 +184,10 @@ def _tables(data, since, until):
                     [[row["cohort"].strftime("%Y-%m"), row["size"], month["repurchase_rate"], month["cohort_aov"],
                       month["frequency"]] + [cell["rate"] if cell else None for cell in row["cells"]]
                      for row, month in zip(data["cohorts"], data["monthly"]) if not month["future"]]),
+        "provinces": (_("Customers per province"),
+                      [_("Province"), _("Customers"), _("% of customers"), _("Revenue (¥)"), _("% of revenue")],
+                      [[str(p["name"]), p["count"], p["customer_share"], p["revenue"], p["revenue_share"]]
+                       for p in data["provinces"]]),
     }
     return tables
 
@@ -229,6 +233,8 @@ def customer_dashboard(request):
         s["drill"] = drill(lifecycle_stage=s["value"])
     for s in state["segments"]:
         s["drill"] = drill(value_segment=s["value"])
+    for p in data["provinces"]:
+        p["drill"] = drill(region=p["code"]) if p["code"] else None
     for row in state["grid"]:
         for c in row["cells"]:
             c["drill"] = drill(grid_class=c["value"])
@@ -242,7 +248,7 @@ def customer_dashboard(request):
         "form": form, "since": since, "until": until, "run": data["run"],
         "state": state, "pareto": pareto, "flows": flows, "flow_matrix": flow_matrix(flows["flows"]),
         "monthly": [m for m in monthly if not m["future"]], "cohort_rows": cohort_rows,
-        "cohort_columns": list(range(COHORT_MONTHS)),
+        "cohort_columns": list(range(COHORT_MONTHS)), "provinces": data["provinces"],
         "export_qs": form.querystring(),
         "table_titles": {name: title for name, (title, _h, _r) in tables.items()},
         "stage_option": _stage_option(state["stages"], drill),

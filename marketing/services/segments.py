@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm import permissions
 from crm.models import Department
+from customers import regions
 from customers.models import Customer, CustomerTag, LifecycleStage, SatisfactionLevel, ValueSegment
 
 from ..models import Message, Registration, Segment, SegmentSize
@@ -39,6 +40,7 @@ OPS = {
     "more_than": _("more than N days ago, or never"), "within": _("within the last N days"),
     "reached": _("was reached by"), "registered": _("registered for"), "attended": _("attended"),
     "not_reached": _("was not reached by"),
+    "in_region": _("is in"), "not_in_region": _("is not in"),
 }
 
 
@@ -49,7 +51,8 @@ class FieldSpec:
     name: str
     label: object
     ops: tuple
-    value: str  # "choices", "tags", "users", "departments", "campaigns", "int", "decimal", "text", "days"
+    value: str  # "choices", "tags", "users", "departments", "campaigns", "int", "decimal", "text", "days",
+    # "region" (a 6-digit 省/市/区 code, customers.regions)
     choices: tuple = field(default=())
 
 
@@ -66,7 +69,7 @@ CUSTOMER_FIELDS = {f.name: f for f in (
               tuple(SatisfactionLevel.choices)),
     FieldSpec("kind", _("Kind"), ("in",), "choices", tuple(Customer.Kind.choices)),
     FieldSpec("source", _("Source channel"), ("in", "not_in"), "choices", tuple(Customer.Source.choices)),
-    FieldSpec("region", _("Region"), ("contains", "in"), "text"),
+    FieldSpec("region", _("Region"), ("in_region", "not_in_region", "empty"), "region"),
     FieldSpec("owner", _("Owner"), ("in", "empty"), "users"),
     FieldSpec("department", _("Department (and below)"), ("in",), "departments"),
     FieldSpec("order_count", _("Number of orders"), ("gte", "lte"), "int"),
@@ -87,7 +90,7 @@ def _lead_fields():
         FieldSpec("grade", _("Grade"), ("in", "not_in"), "choices", tuple(grade)),
         FieldSpec("source", _("Source channel"), ("in", "not_in"), "choices", tuple(Customer.Source.choices)),
         FieldSpec("score", _("Score"), ("gte", "lte"), "int"),
-        FieldSpec("region", _("Region"), ("contains", "in"), "text"),
+        FieldSpec("region", _("Region"), ("in_region", "not_in_region", "empty"), "region"),
         FieldSpec("owner", _("Owner"), ("in", "empty"), "users"),
         FieldSpec("department", _("Department (and below)"), ("in",), "departments"),
         FieldSpec("days_since_touch", _("Last follow-up"), ("more_than", "within"), "days"),
@@ -159,6 +162,10 @@ def clean_condition(subject, condition, fields=None):
             raise ValidationError(_("Enter a whole number.")) from None
         if value < 0:
             raise ValidationError(_("Enter zero or more."))
+    elif spec.value == "region":
+        value = str(value or "").strip()
+        if not regions.is_code(value):
+            raise ValidationError(_("Choose a province, city or district."))
     elif spec.value == "decimal":
         try:
             value = str(decimal.Decimal(str(value).strip()).quantize(decimal.Decimal("0.01")))
@@ -283,6 +290,16 @@ def _campaign_q(subject, op, campaign_id):
     return ~Exists(inner) if op == "not_reached" else Exists(inner)
 
 
+def _region_q(subject, op, code):
+    """Customers match through their normalized region columns, leads through the code matched from
+    their text; both by prefix at the region's level (customers.regions)."""
+    column = "region_code" if subject == Segment.Subject.LEADS else "region"
+    if op == "empty":
+        return Q(**{column: ""})
+    q = regions.in_region_q(code, column) if subject == Segment.Subject.LEADS else regions.customer_region_q(code)
+    return ~q if op == "not_in_region" else q
+
+
 def condition_q(subject, condition, now):
     name, op, value = condition["field"], condition["op"], condition["value"]
     if name == "tags":
@@ -293,6 +310,8 @@ def condition_q(subject, condition, now):
         return Q(department_id__in=_department_ids(value))
     if name == "owner":
         return Q(owner__isnull=True) if op == "empty" else Q(owner_id__in=value)
+    if name == "region":
+        return _region_q(subject, op, value)
     if name in ("days_since_order", "days_since_touch", "created"):
         column = {"days_since_order": "last_order_at", "days_since_touch": "last_followup_at",
                   "created": "created_at"}[name]
@@ -422,6 +441,8 @@ def describe(segment_or_subject, definition=None, names=None, fields=None):
                 value = ", ".join(str(labels.get(v, v)) for v in value)
             elif spec.value in names:
                 value = ", ".join(names[spec.value].get(v, str(v)) for v in _as_list(value))
+            elif spec.value == "region" and value:
+                value = regions.full_name(str(value)) or value
             elif isinstance(value, list):
                 value = ", ".join(str(v) for v in value)
             parts.append(f"{spec.label} {OPS[c['op']]} {value if value is not None else ''}".strip())

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from crm import permissions
 from crm.models import Department
+from customers import region_field
 from customers.models import Tag
 from customers.selectors import may_see_mobile
 
@@ -44,7 +45,10 @@ def parse_builder(data, subject):
             if spec is not None and op not in spec.ops:
                 op = spec.ops[0]
             values = [v for v in data.getlist(prefix + "value") if v != ""]
-            value = values if spec is None or spec.value in LIST_VALUES else (values[0] if values else "")
+            if spec is not None and spec.value == "region":  # the picker's three selects: the deepest pick
+                value = region_field.deepest(values)
+            else:
+                value = values if spec is None or spec.value in LIST_VALUES else (values[0] if values else "")
             conditions.append({"field": name, "op": op, "value": value, "key": f"g{i}-c{j}"})
         groups.append({"match": data.get(f"g{i}-match", "all"), "conditions": conditions, "key": f"g{i}"})
     action = data.get("builder_action", "")
@@ -101,7 +105,10 @@ def builder_context(user, subject, definition, *, errors=None, with_preview=True
                 row["choices"] = (spec.choices if spec.value == "choices" else
                                   options.get(spec.value, []))
                 row["input"] = ("select" if spec.value in LIST_VALUES + ("campaigns",) else
-                                "number" if spec.value in ("int", "days", "decimal") else "text")
+                                "number" if spec.value in ("int", "days", "decimal") else
+                                "region" if spec.value == "region" else "text")
+                if spec.value == "region":
+                    row["levels"] = region_field.levels(str(condition["value"] or ""))
                 try:
                     valid.append(rules.clean_condition(subject, condition, fields))
                 except ValidationError as exc:

@@ -11,7 +11,8 @@ from crm.models import Department, User
 from crm.phone import normalize_mobile
 from crm.ui import StyledFormMixin
 from customers.services.sources import source_choices
-from customers.models import Tag
+from customers.models import Customer, Tag
+from customers.region_field import RegionField
 
 from ..models import AssignmentRule, Grade, Lead, OpportunityStage, PoolRule, SalesSettings, ScoringRule
 from ..services.leads import find_duplicate
@@ -193,7 +194,8 @@ class AssignmentRuleForm(StyledFormMixin, forms.ModelForm):
 
     class Meta:
         model = AssignmentRule
-        fields = ["position", "grade", "source", "region_contains", "team", "user", "is_active"]
+        fields = ["position", "grade", "source", "region", "team", "user", "is_active"]
+        field_classes = {"region": RegionField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from crm.db import advisory_lock
 from crm.models import User
 from crm.phone import normalize_mobile
+from customers import regions
 from customers.models import Customer, CustomerTag
 from customers.services import add_tags, create_customer, tags_by_name
 
@@ -103,13 +104,14 @@ def _round_robin(team):
 
 
 def choose_owner(lead):
-    """The first active assignment rule that matches decides: a user, or round-robin in a team."""
+    """The first active assignment rule that matches decides: a user, or round-robin in a team. A rule
+    with a region takes leads whose region code lies in it (customers.regions.in_region)."""
     for rule in AssignmentRule.objects.filter(is_active=True).select_related("team", "user"):
         if rule.grade and rule.grade != lead.grade:
             continue
         if rule.source and rule.source != lead.source:
             continue
-        if rule.region_contains and rule.region_contains not in lead.region:
+        if rule.region and not regions.in_region(lead.region_code, rule.region):
             continue
         if rule.user_id:
             return rule.user
@@ -212,7 +214,7 @@ def convert_lead(*, lead, actor, opportunity_name="", opportunity_amount=None):
     if customer is None:
         customer = create_customer(
             actor=actor, allow_duplicate=True, name=lead.name, mobile=lead.mobile, email=lead.email,
-            region=lead.region, source=lead.source, owner=lead.owner or actor,
+            region=lead.region_code or lead.region, source=lead.source, owner=lead.owner or actor,
             notes="\n".join(filter(None, [lead.need, lead.note])),
         )
     lead.followups.update(customer=customer)

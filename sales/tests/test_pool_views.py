@@ -243,16 +243,17 @@ def test_admin_saves_grade_thresholds_and_contact_protection(client, org):
 def test_admin_saves_assignment_rules_with_a_team_or_a_user(client, org):
     client.force_login(org.admin)
     response = client.post("/sales/rules/assignment/new/", {"position": 1, "grade": "A", "source": "",
-                                                            "region_contains": "", "is_active": "on"})
+                                                            "region": "", "is_active": "on"})
     assert response.status_code == 200 and not AssignmentRule.objects.exists()
     response = client.post("/sales/rules/assignment/new/", {"position": 1, "grade": "A", "source": "",
-                                                            "region_contains": "", "team": org.sales1.pk,
+                                                            "region": "", "team": org.sales1.pk,
                                                             "is_active": "on"})
     assert response.status_code == 302
     client.post("/sales/rules/assignment/new/", {"position": 2, "grade": "", "source": "referral",
-                                                 "region_contains": "上海", "user": org.rep3.pk, "is_active": "on"})
+                                                 "region_0": "310000", "user": org.rep3.pk, "is_active": "on"})
     assert list(AssignmentRule.objects.values_list("position", "team", "user")) == [
         (1, org.sales1.pk, None), (2, None, org.rep3.pk)]
+    assert AssignmentRule.objects.get(position=2).region == "310000"
     assert str(org.rep3) in client.get("/sales/rules/").content.decode()
 
 
