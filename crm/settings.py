@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "customers",
     "sales",
     "coupons",
+    "catalog",
     "marketing",
     "django.contrib.admin",
     "django.contrib.auth",

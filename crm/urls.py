@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from customers.api import orders as order_api
 from customers.api import views as customer_api
+from catalog.api import views as catalog_api
 from coupons.api import views as coupon_api
 from marketing.api import views as marketing_api
 from marketing.views.content import public_urlpatterns as tracking_urls
@@ -46,6 +47,8 @@ api_v1 = [
     path("coupons/claim", coupon_api.ClaimView.as_view(), name="api-coupon-claim"),
     path("coupons/redeem", coupon_api.RedeemView.as_view(), name="api-coupon-redeem"),
     path("events/<int:pk>/registrations", marketing_api.RegistrationView.as_view(), name="api-event-registrations"),
+    path("products", catalog_api.ProductListView.as_view(), name="api-products"),
+    path("entitlements/<int:pk>/consume", catalog_api.EntitlementConsumeView.as_view(), name="api-entitlement-consume"),
     path("orders/<str:external_id>/cancel", order_api.OrderCancelView.as_view(), name="api-order-cancel"),
 ]
 
@@ -63,6 +66,7 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("sales/", include("sales.urls")),
     path("coupons/", include("coupons.urls")),
+    path("catalog/", include("catalog.urls")),
     path("marketing/", include("marketing.urls")),
     path("", include((tracking_urls, "track"))),
     path("org/", include(org_patterns)),

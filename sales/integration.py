@@ -52,6 +52,17 @@ def register():
     timeline.register_panel("opportunities", "sales/panels/opportunities.html", _opportunities_panel)
     timeline.register_panel("tasks", "sales/panels/tasks.html", _tasks_panel)
     timeline.register_action("followup", "sales/panels/customer_actions.html")
+    from customers import hooks
+
+    hooks.register_task_creator(_create_task)
+
+
+def _create_task(*, assignee, title, description="", customer=None, due_at=None, by_rule=""):
+    """Tasks asked for by apps that do not import sales (e.g. the catalogue's renewal tasks)."""
+    from .services.tasks import create_task
+
+    return create_task(actor=None, assignee=assignee, title=title, description=description, customer=customer,
+                       due_at=due_at, by_rule=by_rule)
 
 
 __all__ = ["register"]
