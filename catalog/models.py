@@ -123,7 +123,8 @@ class Sku(models.Model):
                                      validators=[MinValueValidator(ZERO)])
     cost = models.DecimalField(_("cost"), max_digits=12, decimal_places=2, default=ZERO,
                                validators=[MinValueValidator(ZERO)])
-    tax_rate = models.DecimalField(_("tax rate (%)"), max_digits=5, decimal_places=2, default=Decimal("6.00"),
+    tax_rate = models.DecimalField(_("tax rate"), max_digits=5, decimal_places=2, default=Decimal("6.00"),
+                                   help_text=_("A percentage, e.g. 6."),
                                    validators=[MinValueValidator(ZERO), MaxValueValidator(Decimal("100"))])
     is_active = models.BooleanField(_("active"), default=True)
     grants_name = models.CharField(_("grants entitlement"), max_length=50, blank=True,
