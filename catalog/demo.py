@@ -110,7 +110,7 @@ def seed(ctx):
         entitlement = entitlements.grant(customer=customer, name=sku.grants_name, quantity=sku.grants_quantity,
                                          expires_on=granted.date() + datetime.timedelta(days=sku.grants_valid_days),
                                          sku=sku, renewal_threshold=sku.renewal_threshold, actor=admin)
-        used = sku.grants_quantity - sku.renewal_threshold - 1 if index == 0 else rng.randint(0, sku.grants_quantity // 2)
+        used = sku.grants_quantity - sku.renewal_threshold if index == 0 else rng.randint(0, sku.grants_quantity // 2)
         for step in range(used):
             entitlements.consume(entitlement=entitlement, quantity=1, reference=f"demo-{entitlement.pk}-{step}",
                                  actor=customer.owner, note="")
