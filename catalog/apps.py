@@ -15,7 +15,10 @@ class CatalogConfig(AppConfig):
         auditlog.register(models.Product, exclude_fields=["updated_at"])
         auditlog.register(models.Sku, exclude_fields=["updated_at"])
         auditlog.register(models.SalesPolicy)
-        auditlog.register(models.Entitlement, exclude_fields=["balance", "updated_at", "renewal_flagged_at"])
+        auditlog.register(
+            models.Entitlement,
+            exclude_fields=["balance", "updated_at", "renewal_flagged_at"],
+        )
         auditlog.register(models.EntitlementUse)
         from .approvals import register as register_approvals
         from .integration import register

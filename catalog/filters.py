@@ -16,12 +16,21 @@ class _Form(StyledFormMixin, forms.Form):
 
 class ProductFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
-    category = django_filters.ModelChoiceFilter(label=_("category"), queryset=Category.objects.order_by("path"),
-                                                method="in_category")
-    status = django_filters.ChoiceFilter(label=_("status"), choices=Product.Status.choices)
-    on_sale = django_filters.BooleanFilter(label=_("on sale today"), method="filter_on_sale",
-                                           widget=forms.Select(choices=[("", _("All")), ("true", _("Yes")),
-                                                                        ("false", _("No"))]))
+    category = django_filters.ModelChoiceFilter(
+        label=_("category"),
+        queryset=Category.objects.order_by("path"),
+        method="in_category",
+    )
+    status = django_filters.ChoiceFilter(
+        label=_("status"), choices=Product.Status.choices
+    )
+    on_sale = django_filters.BooleanFilter(
+        label=_("on sale today"),
+        method="filter_on_sale",
+        widget=forms.Select(
+            choices=[("", _("All")), ("true", _("Yes")), ("false", _("No"))]
+        ),
+    )
 
     class Meta:
         model = Product
@@ -30,11 +39,23 @@ class ProductFilter(django_filters.FilterSet):
 
     def search(self, queryset, name, value):
         value = value.strip()[:100]
-        return queryset.filter(Q(code__icontains=value) | Q(name__icontains=value) | Q(skus__code__icontains=value)
-                               | Q(skus__name__icontains=value)).distinct() if value else queryset
+        return (
+            queryset.filter(
+                Q(code__icontains=value)
+                | Q(name__icontains=value)
+                | Q(skus__code__icontains=value)
+                | Q(skus__name__icontains=value)
+            ).distinct()
+            if value
+            else queryset
+        )
 
     def in_category(self, queryset, name, value):
-        return queryset.filter(category__path__startswith=value.path) if value else queryset
+        return (
+            queryset.filter(category__path__startswith=value.path)
+            if value
+            else queryset
+        )
 
     def filter_on_sale(self, queryset, name, value):
         from .selectors import on_sale_q
@@ -46,24 +67,52 @@ class ProductFilter(django_filters.FilterSet):
 
 
 class PolicyFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(label=_("Search"), field_name="name", lookup_expr="icontains")
-    kind = django_filters.ChoiceFilter(label=_("kind"), choices=SalesPolicy.Kind.choices)
-    channel = django_filters.ChoiceFilter(label=_("channel"), choices=Order.Channel.choices)
-    value_segment = django_filters.ChoiceFilter(label=_("value segment"), choices=ValueSegment.choices)
-    lifecycle_stage = django_filters.ChoiceFilter(label=_("lifecycle stage"), choices=LifecycleStage.choices)
-    is_active = django_filters.BooleanFilter(label=_("active"), widget=forms.Select(
-        choices=[("", _("All")), ("true", _("Yes")), ("false", _("No"))]))
+    q = django_filters.CharFilter(
+        label=_("Search"), field_name="name", lookup_expr="icontains"
+    )
+    kind = django_filters.ChoiceFilter(
+        label=_("kind"), choices=SalesPolicy.Kind.choices
+    )
+    channel = django_filters.ChoiceFilter(
+        label=_("channel"), choices=Order.Channel.choices
+    )
+    value_segment = django_filters.ChoiceFilter(
+        label=_("value segment"), choices=ValueSegment.choices
+    )
+    lifecycle_stage = django_filters.ChoiceFilter(
+        label=_("lifecycle stage"), choices=LifecycleStage.choices
+    )
+    is_active = django_filters.BooleanFilter(
+        label=_("active"),
+        widget=forms.Select(
+            choices=[("", _("All")), ("true", _("Yes")), ("false", _("No"))]
+        ),
+    )
 
     class Meta:
         model = SalesPolicy
-        fields = ["q", "kind", "channel", "value_segment", "lifecycle_stage", "is_active"]
+        fields = [
+            "q",
+            "kind",
+            "channel",
+            "value_segment",
+            "lifecycle_stage",
+            "is_active",
+        ]
         form = _Form
 
 
 class EntitlementFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
-    state = django_filters.ChoiceFilter(label=_("state"), method="filter_state", choices=[
-        ("usable", _("Usable")), ("used_up", _("Used up")), ("expired", _("Expired"))])
+    state = django_filters.ChoiceFilter(
+        label=_("state"),
+        method="filter_state",
+        choices=[
+            ("usable", _("Usable")),
+            ("used_up", _("Used up")),
+            ("expired", _("Expired")),
+        ],
+    )
 
     class Meta:
         model = Entitlement
@@ -72,7 +121,13 @@ class EntitlementFilter(django_filters.FilterSet):
 
     def search(self, queryset, name, value):
         value = value.strip()[:100]
-        return queryset.filter(Q(customer__name__icontains=value) | Q(name__icontains=value)) if value else queryset
+        return (
+            queryset.filter(
+                Q(customer__name__icontains=value) | Q(name__icontains=value)
+            )
+            if value
+            else queryset
+        )
 
     def filter_state(self, queryset, name, value):
         today = timezone.localdate()

@@ -1,5 +1,6 @@
 """What the catalogue adds to the customers layer: the 360 view's entitlements panel and the
 grant of entitlements when an order is placed (``customers.hooks``)."""
+
 from django.db.models import Q
 from django.utils import timezone
 
@@ -11,9 +12,17 @@ def _entitlements_panel(customer, user):
     from .models import Entitlement
 
     today = timezone.localdate()
-    items = list(Entitlement.objects.filter(customer=customer).filter(Q(expires_on__isnull=True) | Q(expires_on__gte=today))
-                 .select_related("sku").order_by("expires_on", "id")[:10])
-    return {"items": items, "customer": customer, "can_consume": permissions.can(user, "catalog.consume")}
+    items = list(
+        Entitlement.objects.filter(customer=customer)
+        .filter(Q(expires_on__isnull=True) | Q(expires_on__gte=today))
+        .select_related("sku")
+        .order_by("expires_on", "id")[:10]
+    )
+    return {
+        "items": items,
+        "customer": customer,
+        "can_consume": permissions.can(user, "catalog.consume"),
+    }
 
 
 def _grant(order):
@@ -23,5 +32,7 @@ def _grant(order):
 
 
 def register():
-    timeline.register_panel("entitlements", "catalog/panels/entitlements.html", _entitlements_panel)
+    timeline.register_panel(
+        "entitlements", "catalog/panels/entitlements.html", _entitlements_panel
+    )
     hooks.register_order_placed("catalog.entitlements", _grant)

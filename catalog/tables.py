@@ -17,7 +17,16 @@ class ProductTable(tables.Table):
 
     class Meta:
         model = Product
-        fields = ("code", "name", "category", "status", "sku_count", "sale_from", "sale_until", "updated_at")
+        fields = (
+            "code",
+            "name",
+            "category",
+            "status",
+            "sku_count",
+            "sale_from",
+            "sale_until",
+            "updated_at",
+        )
         attrs = {"class": "table table-hover align-middle mb-0"}
         order_by = ("code",)
 
@@ -25,14 +34,29 @@ class ProductTable(tables.Table):
 class PolicyTable(tables.Table):
     name = tables.Column(linkify=True)
     target = tables.Column(accessor="pk", verbose_name=_("applies to"), orderable=False)
-    figure = tables.Column(accessor="pk", verbose_name=_("price or discount"), orderable=False)
+    figure = tables.Column(
+        accessor="pk", verbose_name=_("price or discount"), orderable=False
+    )
     valid_from = tables.DateColumn(format="Y-m-d")
     valid_until = tables.DateColumn(format="Y-m-d")
 
     class Meta:
         model = SalesPolicy
-        fields = ("name", "kind", "target", "figure", "channel", "region", "value_segment", "grid_class",
-                  "lifecycle_stage", "valid_from", "valid_until", "priority", "is_active")
+        fields = (
+            "name",
+            "kind",
+            "target",
+            "figure",
+            "channel",
+            "region",
+            "value_segment",
+            "grid_class",
+            "lifecycle_stage",
+            "valid_from",
+            "valid_until",
+            "priority",
+            "is_active",
+        )
         attrs = {"class": "table table-hover align-middle mb-0"}
         order_by = ("-priority", "name")
 
@@ -51,13 +75,29 @@ class PolicyTable(tables.Table):
 
 class EntitlementTable(tables.Table):
     name = tables.Column(linkify=True)
-    customer = tables.Column(linkify=lambda record: record.customer.get_absolute_url(), order_by=("customer__name",))
-    owner = tables.Column(accessor="customer__owner", verbose_name=_("owner"), order_by=("customer__owner__username",))
+    customer = tables.Column(
+        linkify=lambda record: record.customer.get_absolute_url(),
+        order_by=("customer__name",),
+    )
+    owner = tables.Column(
+        accessor="customer__owner",
+        verbose_name=_("owner"),
+        order_by=("customer__owner__username",),
+    )
     expires_on = tables.DateColumn(format="Y-m-d")
     granted_at = LocalDateTimeColumn(format="Y-m-d H:i")
 
     class Meta:
         model = Entitlement
-        fields = ("name", "customer", "owner", "sku", "quantity", "balance", "expires_on", "granted_at")
+        fields = (
+            "name",
+            "customer",
+            "owner",
+            "sku",
+            "quantity",
+            "balance",
+            "expires_on",
+            "granted_at",
+        )
         attrs = {"class": "table table-hover align-middle mb-0"}
         order_by = ("-granted_at",)

@@ -7,10 +7,12 @@ so that customers never imports them and they never import each other.
 - ``task_creator``: the function that creates a task for a rep (sales fills it); an app below or
   beside sales asks for a task through :func:`create_task` without importing sales.
 """
-from typing import Any, Callable, Optional
+
+from collections.abc import Callable
+from typing import Any
 
 _order_placed: dict[str, Callable] = {}
-_task_creator: Optional[Callable] = None
+_task_creator: Callable | None = None
 
 
 def register_order_placed(name: str, handler: Callable) -> None:
@@ -30,7 +32,7 @@ def register_task_creator(creator: Callable) -> None:
     _task_creator = creator
 
 
-def create_task(**kwargs) -> Optional[Any]:
+def create_task(**kwargs) -> Any | None:
     """A task through the registered creator, or ``None`` when no app creates tasks."""
     if _task_creator is None:
         return None

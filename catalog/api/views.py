@@ -1,5 +1,6 @@
 """``GET /api/v1/products`` (scope ``products:read``) and ``POST /api/v1/entitlements/{id}/consume``
 (scope ``entitlements``)."""
+
 from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -30,12 +31,16 @@ class SkuOutSerializer(serializers.Serializer):
     name = serializers.CharField()
     product_code = serializers.CharField(source="product.code")
     product_name = serializers.CharField(source="product.name")
-    category_path = serializers.SerializerMethodField(help_text='The category and those above it, e.g. "教育培训/一对一".')
+    category_path = serializers.SerializerMethodField(
+        help_text='The category and those above it, e.g. "教育培训/一对一".'
+    )
     spec = serializers.CharField()
     unit = serializers.CharField()
     list_price = serializers.DecimalField(max_digits=12, decimal_places=2)
     tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2)
-    status = serializers.SerializerMethodField(help_text='"on_sale": every SKU listed is on sale today.')
+    status = serializers.SerializerMethodField(
+        help_text='"on_sale": every SKU listed is on sale today.'
+    )
     sale_until = serializers.DateField(source="product.sale_until", allow_null=True)
     updated_at = serializers.DateTimeField()
 
@@ -54,9 +59,20 @@ class ProductListView(APIView):
     @extend_schema(
         summary="List the SKUs on sale",
         parameters=[
-            OpenApiParameter("category", int, description="A category id: its SKUs and those of the categories below it."),
-            OpenApiParameter("updated_since", str, description="ISO 8601 time: only SKUs changed since then."),
-            OpenApiParameter("page", int), OpenApiParameter("page_size", int, description="At most 500 (100 by default)."),
+            OpenApiParameter(
+                "category",
+                int,
+                description="A category id: its SKUs and those of the categories below it.",
+            ),
+            OpenApiParameter(
+                "updated_since",
+                str,
+                description="ISO 8601 time: only SKUs changed since then.",
+            ),
+            OpenApiParameter("page", int),
+            OpenApiParameter(
+                "page_size", int, description="At most 500 (100 by default)."
+            ),
         ],
         responses={200: SkuOutSerializer(many=True)},
     )
@@ -77,7 +93,9 @@ class ProductListView(APIView):
             except ValueError:
                 since = None
             if since is None or since.tzinfo is None:
-                raise exceptions.ValidationError({"updated_since": ["Enter an ISO 8601 time with its offset."]})
+                raise exceptions.ValidationError(
+                    {"updated_since": ["Enter an ISO 8601 time with its offset."]}
+                )
         skus = selectors.skus_on_sale(category=category, updated_since=since)
         paginator = ProductPagination()
         page = paginator.paginate_queryset(skus, request, view=self)
@@ -88,8 +106,11 @@ class ProductListView(APIView):
 
 class ConsumeInSerializer(serializers.Serializer):
     quantity = serializers.IntegerField(min_value=1, max_value=entitlements.MAX_USE)
-    reference = serializers.CharField(max_length=100, help_text="Your id of this use: the same reference again "
-                                                                "takes nothing and answers the first result.")
+    reference = serializers.CharField(
+        max_length=100,
+        help_text="Your id of this use: the same reference again "
+        "takes nothing and answers the first result.",
+    )
 
 
 class ConsumeOutSerializer(serializers.Serializer):
@@ -102,9 +123,15 @@ class ConsumeOutSerializer(serializers.Serializer):
 class EntitlementConsumeView(APIView):
     required_scope = "entitlements"
 
-    @extend_schema(summary="Use units of a customer's entitlement", request=ConsumeInSerializer, responses={
-        200: ConsumeOutSerializer, 404: not_found("No entitlement with this id."),
-        409: conflict("insufficient_balance", "expired")})
+    @extend_schema(
+        summary="Use units of a customer's entitlement",
+        request=ConsumeInSerializer,
+        responses={
+            200: ConsumeOutSerializer,
+            404: not_found("No entitlement with this id."),
+            409: conflict("insufficient_balance", "expired"),
+        },
+    )
     @idempotent
     def post(self, request, pk):
         incoming = ConsumeInSerializer(data=request.data)
@@ -114,11 +141,23 @@ class EntitlementConsumeView(APIView):
             raise exceptions.NotFound("No entitlement with this id.")
         data = incoming.validated_data
         try:
-            use = entitlements.consume(entitlement=entitlement, quantity=data["quantity"],
-                                       reference=data["reference"], actor=request.user)
+            use = entitlements.consume(
+                entitlement=entitlement,
+                quantity=data["quantity"],
+                reference=data["reference"],
+                actor=request.user,
+            )
         except ValidationError as exc:
-            raise exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+            raise exceptions.ValidationError(
+                exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+            )
         except DomainError as exc:
             raise BusinessRuleError(exc.code, str(exc))
-        return Response({"entitlement": entitlement.pk, "quantity": use.quantity, "reference": use.reference,
-                         "balance": use.balance_after})
+        return Response(
+            {
+                "entitlement": entitlement.pk,
+                "quantity": use.quantity,
+                "reference": use.reference,
+                "balance": use.balance_after,
+            }
+        )

@@ -14,8 +14,8 @@ decrement included — is rolled back, and it returns the first use.
 owner of the customer gets a renewal task; ``renewal_flagged_at`` is set by a conditional UPDATE
 (``WHERE renewal_flagged_at IS NULL``) in the same transaction, so it happens exactly once.
 """
+
 import datetime
-from typing import Optional
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -33,15 +33,36 @@ MAX_USE = 100_000
 
 
 @transaction.atomic
-def grant(*, customer, name: str, quantity: int, expires_on: Optional[datetime.date] = None, sku: Optional[Sku] = None,
-          order=None, renewal_threshold: int = 0, actor=None) -> Entitlement:
+def grant(
+    *,
+    customer,
+    name: str,
+    quantity: int,
+    expires_on: datetime.date | None = None,
+    sku: Sku | None = None,
+    order=None,
+    renewal_threshold: int = 0,
+    actor=None,
+) -> Entitlement:
     """Give ``customer`` ``quantity`` units of ``name`` (valid through ``expires_on``)."""
     if not isinstance(quantity, int) or quantity < 1:
-        raise ValidationError({"quantity": [_("Quantity must be a whole number of at least 1.")]})
-    entitlement = Entitlement(customer=customer, name=name.strip(), quantity=quantity, balance=quantity,
-                              expires_on=expires_on, sku=sku, order=order, renewal_threshold=renewal_threshold,
-                              granted_by=actor if getattr(actor, "is_authenticated", False) else None)
-    entitlement.full_clean(exclude=["customer", "sku", "order", "granted_by"], validate_constraints=False)
+        raise ValidationError(
+            {"quantity": [_("Quantity must be a whole number of at least 1.")]}
+        )
+    entitlement = Entitlement(
+        customer=customer,
+        name=name.strip(),
+        quantity=quantity,
+        balance=quantity,
+        expires_on=expires_on,
+        sku=sku,
+        order=order,
+        renewal_threshold=renewal_threshold,
+        granted_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    entitlement.full_clean(
+        exclude=["customer", "sku", "order", "granted_by"], validate_constraints=False
+    )
     entitlement.save()
     return entitlement
 
@@ -59,59 +80,113 @@ def grant_for_order(order) -> list[Entitlement]:
     quantities = {}
     for line in lines:
         quantities[line.sku] = quantities.get(line.sku, 0) + line.quantity
-    skus = Sku.objects.filter(code__in=list(quantities), grants_quantity__gt=0).exclude(grants_name="")
+    skus = Sku.objects.filter(code__in=list(quantities), grants_quantity__gt=0).exclude(
+        grants_name=""
+    )
     day = timezone.localtime(order.placed_at).date()
     granted = []
     for sku in skus:
         quantity = sku.grants_quantity * quantities[sku.code]
-        entitlement, created = Entitlement.objects.get_or_create(order=order, sku=sku, defaults={
-            "customer_id": order.customer_id, "name": sku.grants_name, "quantity": quantity, "balance": quantity,
-            "expires_on": day + datetime.timedelta(days=sku.grants_valid_days) if sku.grants_valid_days else None,
-            "renewal_threshold": sku.renewal_threshold, "granted_at": order.placed_at,
-            "granted_by": order.created_by})
+        entitlement, created = Entitlement.objects.get_or_create(
+            order=order,
+            sku=sku,
+            defaults={
+                "customer_id": order.customer_id,
+                "name": sku.grants_name,
+                "quantity": quantity,
+                "balance": quantity,
+                "expires_on": day + datetime.timedelta(days=sku.grants_valid_days)
+                if sku.grants_valid_days
+                else None,
+                "renewal_threshold": sku.renewal_threshold,
+                "granted_at": order.placed_at,
+                "granted_by": order.created_by,
+            },
+        )
         if created:
             granted.append(entitlement)
     return granted
 
 
-def consume(*, entitlement: Entitlement, quantity: int, reference: str = "", note: str = "", actor=None,
-            on: Optional[datetime.date] = None) -> EntitlementUse:
+def consume(
+    *,
+    entitlement: Entitlement,
+    quantity: int,
+    reference: str = "",
+    note: str = "",
+    actor=None,
+    on: datetime.date | None = None,
+) -> EntitlementUse:
     """Use ``quantity`` units of ``entitlement`` (see the module's docstring for the guarantees).
     Returns the use (``balance_after`` is the balance it left). Raises ``ValidationError`` on
     ``quantity``, ``DomainError("expired")`` or ``DomainError("insufficient_balance")``."""
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_USE:
-        raise ValidationError({"quantity": [_("Quantity must be a whole number from 1 to %(max)s.")
-                                            % {"max": f"{MAX_USE:,}"}]})
+    if (
+        isinstance(quantity, bool)
+        or not isinstance(quantity, int)
+        or not 1 <= quantity <= MAX_USE
+    ):
+        raise ValidationError(
+            {
+                "quantity": [
+                    _("Quantity must be a whole number from 1 to %(max)s.")
+                    % {"max": f"{MAX_USE:,}"}
+                ]
+            }
+        )
     reference = (reference or "").strip()[:100]
     if reference:
-        earlier = EntitlementUse.objects.filter(entitlement_id=entitlement.pk, reference=reference).first()
+        earlier = EntitlementUse.objects.filter(
+            entitlement_id=entitlement.pk, reference=reference
+        ).first()
         if earlier is not None:
             return earlier
     try:
-        return _consume(entitlement=entitlement, quantity=quantity, reference=reference, note=note, actor=actor,
-                        on=on or timezone.localdate())
+        return _consume(
+            entitlement=entitlement,
+            quantity=quantity,
+            reference=reference,
+            note=note,
+            actor=actor,
+            on=on or timezone.localdate(),
+        )
     except IntegrityError:
         if not reference:
             raise
         # a concurrent request with the same reference won; ours was rolled back whole
-        return EntitlementUse.objects.get(entitlement_id=entitlement.pk, reference=reference)
+        return EntitlementUse.objects.get(
+            entitlement_id=entitlement.pk, reference=reference
+        )
 
 
 @transaction.atomic
 def _consume(*, entitlement, quantity, reference, note, actor, on):
-    taken = (Entitlement.objects.filter(pk=entitlement.pk, balance__gte=quantity)
-             .filter(Q(expires_on__isnull=True) | Q(expires_on__gte=on))
-             .update(balance=F("balance") - quantity, updated_at=timezone.now()))
-    current = Entitlement.objects.select_related("customer__owner", "customer__owner__department").get(
-        pk=entitlement.pk)
+    taken = (
+        Entitlement.objects.filter(pk=entitlement.pk, balance__gte=quantity)
+        .filter(Q(expires_on__isnull=True) | Q(expires_on__gte=on))
+        .update(balance=F("balance") - quantity, updated_at=timezone.now())
+    )
+    current = Entitlement.objects.select_related(
+        "customer__owner", "customer__owner__department"
+    ).get(pk=entitlement.pk)
     if not taken:
         if current.is_expired(on):
-            raise DomainError("expired", _("This entitlement expired on %(day)s.") % {"day": current.expires_on})
-        raise DomainError("insufficient_balance", _("Only %(balance)s left; cannot use %(quantity)s.")
-                          % {"balance": current.balance, "quantity": quantity})
+            raise DomainError(
+                "expired",
+                _("This entitlement expired on %(day)s.") % {"day": current.expires_on},
+            )
+        raise DomainError(
+            "insufficient_balance",
+            _("Only %(balance)s left; cannot use %(quantity)s.")
+            % {"balance": current.balance, "quantity": quantity},
+        )
     use = EntitlementUse.objects.create(
-        entitlement=current, quantity=quantity, reference=reference, note=note[:200], balance_after=current.balance,
-        used_by=actor if getattr(actor, "is_authenticated", False) else None)
+        entitlement=current,
+        quantity=quantity,
+        reference=reference,
+        note=note[:200],
+        balance_after=current.balance,
+        used_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
     if current.balance <= current.renewal_threshold:
         _ask_for_renewal(current)
     return use
@@ -122,15 +197,31 @@ def _ask_for_renewal(entitlement: Entitlement) -> None:
     customer = entitlement.customer
     if customer.owner_id is None:
         return  # nobody to ask; the next use asks again, once the customer has an owner
-    flagged = (Entitlement.objects.filter(pk=entitlement.pk, renewal_flagged_at__isnull=True)
-               .update(renewal_flagged_at=timezone.now()))
+    flagged = Entitlement.objects.filter(
+        pk=entitlement.pk, renewal_flagged_at__isnull=True
+    ).update(renewal_flagged_at=timezone.now())
     if not flagged:
         return
     title = _("Renewal: %(customer)s has %(balance)s %(name)s left") % {
-        "customer": customer.name, "balance": entitlement.balance, "name": entitlement.name}
-    task = hooks.create_task(assignee=customer.owner, title=title, customer=customer,
-                             description=_("The entitlement's balance reached the renewal threshold (%(threshold)s).")
-                             % {"threshold": entitlement.renewal_threshold},
-                             due_at=timezone.now() + datetime.timedelta(days=1), by_rule="entitlement_renewal")
+        "customer": customer.name,
+        "balance": entitlement.balance,
+        "name": entitlement.name,
+    }
+    task = hooks.create_task(
+        assignee=customer.owner,
+        title=title,
+        customer=customer,
+        description=_(
+            "The entitlement's balance reached the renewal threshold (%(threshold)s)."
+        )
+        % {"threshold": entitlement.renewal_threshold},
+        due_at=timezone.now() + datetime.timedelta(days=1),
+        by_rule="entitlement_renewal",
+    )
     if task is None:  # no app creates tasks: a notification says the same
-        notify(recipient=customer.owner, title=title, url=entitlement.get_absolute_url(), kind="renewal")
+        notify(
+            recipient=customer.owner,
+            title=title,
+            url=entitlement.get_absolute_url(),
+            kind="renewal",
+        )

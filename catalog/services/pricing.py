@@ -22,10 +22,11 @@ No policy matches: the list price, and no policy. Prices never go below ¥0.00 a
 half up to the cent. Pricing an order of many lines costs two queries (policies, price-list
 lines) whatever the number of lines, plus one to load the SKUs by code.
 """
+
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Iterable, Optional
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q
@@ -35,7 +36,7 @@ from django.utils.translation import gettext as _
 from ..models import PolicyPrice, SalesPolicy, Sku, region_prefix
 
 CENT = Decimal("0.01")
-HUNDRED = Decimal("100")
+HUNDRED = Decimal(100)
 ZERO = Decimal("0.00")
 SKU_TARGET = 1000  # a SKU is narrower than any category depth
 
@@ -47,7 +48,7 @@ class Quote:
     sku: Sku
     list_price: Decimal
     price: Decimal
-    policy: Optional[SalesPolicy]
+    policy: SalesPolicy | None
     cost: Decimal
 
     @property
@@ -78,15 +79,23 @@ def category_ids(sku: Sku) -> list[int]:
 
 
 def _conditions(policy: SalesPolicy) -> int:
-    return sum(bool(value) for value in (policy.channel, policy.region, policy.value_segment, policy.grid_class,
-                                         policy.lifecycle_stage)) + bool(policy.valid_from or policy.valid_until)
+    return sum(
+        bool(value)
+        for value in (
+            policy.channel,
+            policy.region,
+            policy.value_segment,
+            policy.grid_class,
+            policy.lifecycle_stage,
+        )
+    ) + bool(policy.valid_from or policy.valid_until)
 
 
 def _region_depth(code: str) -> int:
     return {2: 1, 4: 2, 6: 3}[len(region_prefix(code))] if code else 0
 
 
-def _target(policy: SalesPolicy, sku: Sku, depth_of: dict) -> Optional[int]:
+def _target(policy: SalesPolicy, sku: Sku, depth_of: dict) -> int | None:
     """How narrowly ``policy`` targets ``sku`` (None: it does not apply to it)."""
     if policy.kind == SalesPolicy.Kind.PRICE_LIST:
         return SKU_TARGET if sku.pk in policy.price_of else None
@@ -99,7 +108,13 @@ def _target(policy: SalesPolicy, sku: Sku, depth_of: dict) -> Optional[int]:
 
 def rank(policy: SalesPolicy, target: int) -> tuple:
     """The precedence key: the highest wins (see the module's docstring)."""
-    return (_conditions(policy), _region_depth(policy.region), target, policy.priority, policy.pk)
+    return (
+        _conditions(policy),
+        _region_depth(policy.region),
+        target,
+        policy.priority,
+        policy.pk,
+    )
 
 
 def _price(policy: SalesPolicy, sku: Sku) -> Decimal:
@@ -113,10 +128,14 @@ def _price(policy: SalesPolicy, sku: Sku) -> Decimal:
     return max(Decimal(price).quantize(CENT, rounding=ROUND_HALF_UP), ZERO)
 
 
-def candidate_policies(*, customer=None, channel: str = "", on: date) -> list[SalesPolicy]:
+def candidate_policies(
+    *, customer=None, channel: str = "", on: date
+) -> list[SalesPolicy]:
     """The active policies whose period and customer conditions hold (the region is checked by
     prefix in :func:`prices_for`). One query."""
-    when = (Q(valid_from__isnull=True) | Q(valid_from__lte=on)) & (Q(valid_until__isnull=True) | Q(valid_until__gte=on))
+    when = (Q(valid_from__isnull=True) | Q(valid_from__lte=on)) & (
+        Q(valid_until__isnull=True) | Q(valid_until__gte=on)
+    )
     who = Q(channel="") | Q(channel=channel) if channel else Q(channel="")
     for field in ("value_segment", "grid_class", "lifecycle_stage"):
         value = getattr(customer, field, "") if customer is not None else ""
@@ -124,20 +143,26 @@ def candidate_policies(*, customer=None, channel: str = "", on: date) -> list[Sa
     return list(SalesPolicy.objects.filter(when & who, is_active=True))
 
 
-def prices_for(*, skus: Iterable[Sku], customer=None, channel: str = "", on: Optional[date] = None) -> dict:
+def prices_for(
+    *, skus: Iterable[Sku], customer=None, channel: str = "", on: date | None = None
+) -> dict:
     """``{sku.pk: Quote}`` for each SKU (loaded with ``product__category``): the price for
     ``customer`` (or anyone) through ``channel`` (an ``Order.Channel`` value, or "" for any) on
     day ``on`` (today in Asia/Shanghai by default). Two queries for any number of SKUs."""
     skus = list(skus)
     on = on or timezone.localdate()
     region = customer_region_code(customer)
-    policies = [p for p in candidate_policies(customer=customer, channel=channel, on=on)
-                if not p.region or (region and region.startswith(region_prefix(p.region)))]
+    policies = [
+        p
+        for p in candidate_policies(customer=customer, channel=channel, on=on)
+        if not p.region or (region and region.startswith(region_prefix(p.region)))
+    ]
     list_ids = [p.pk for p in policies if p.kind == SalesPolicy.Kind.PRICE_LIST]
     prices = {}
     if list_ids and skus:
         for policy_id, sku_id, price in PolicyPrice.objects.filter(
-                policy_id__in=list_ids, sku_id__in=[s.pk for s in skus]).values_list("policy_id", "sku_id", "price"):
+            policy_id__in=list_ids, sku_id__in=[s.pk for s in skus]
+        ).values_list("policy_id", "sku_id", "price"):
             prices.setdefault(policy_id, {})[sku_id] = price
     for policy in policies:
         policy.price_of = prices.get(policy.pk, {})
@@ -154,11 +179,15 @@ def prices_for(*, skus: Iterable[Sku], customer=None, channel: str = "", on: Opt
             if best_rank is None or key > best_rank:
                 best, best_rank = policy, key
         price = _price(best, sku) if best is not None else sku.list_price
-        quotes[sku.pk] = Quote(sku=sku, list_price=sku.list_price, price=price, policy=best, cost=sku.cost)
+        quotes[sku.pk] = Quote(
+            sku=sku, list_price=sku.list_price, price=price, policy=best, cost=sku.cost
+        )
     return quotes
 
 
-def price_for(*, sku: Sku, customer=None, channel: str = "", on: Optional[date] = None) -> Quote:
+def price_for(
+    *, sku: Sku, customer=None, channel: str = "", on: date | None = None
+) -> Quote:
     """The price of one SKU for ``customer`` through ``channel`` on ``on``, and the policy that
     gave it (see the module's docstring for the precedence)."""
     if not hasattr(sku, "_state") or "product" not in sku._state.fields_cache:
@@ -168,17 +197,27 @@ def price_for(*, sku: Sku, customer=None, channel: str = "", on: Optional[date] 
 
 # --- finding SKUs by code ----------------------------------------------------------------------
 
+
 def skus_by_code(codes: Iterable[str]) -> dict[str, Sku]:
     """``{code: Sku}`` of the known, active codes among ``codes`` (with product and category), one query."""
     wanted = {str(code).strip() for code in codes if str(code).strip()}
     if not wanted:
         return {}
-    return {sku.code: sku for sku in Sku.objects.filter(code__in=wanted, is_active=True)
-            .select_related("product__category")}
+    return {
+        sku.code: sku
+        for sku in Sku.objects.filter(code__in=wanted, is_active=True).select_related(
+            "product__category"
+        )
+    }
 
 
-def resolve_skus(codes: list[str], *, field: str = "items[{index}].sku", on: Optional[date] = None,
-                 on_sale_only: bool = False) -> list[Sku]:
+def resolve_skus(
+    codes: list[str],
+    *,
+    field: str = "items[{index}].sku",
+    on: date | None = None,
+    on_sale_only: bool = False,
+) -> list[Sku]:
     """The SKUs of ``codes`` in the same order, or ``ValidationError`` naming every unknown one
     (``{"items[2].sku": ["Unknown SKU: X."]}``); with ``on_sale_only`` a SKU whose product is not
     on sale on ``on`` is refused too. One query."""

@@ -21,7 +21,9 @@ class ProductFactory(DjangoModelFactory):
     name = factory.Sequence(lambda n: f"产品{n}")
     category = factory.LazyFunction(lambda: category(f"品类{Category.objects.count()}"))
     status = Product.Status.APPROVED
-    sale_from = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=30))
+    sale_from = factory.LazyFunction(
+        lambda: timezone.localdate() - datetime.timedelta(days=30)
+    )
 
 
 class SkuFactory(DjangoModelFactory):
@@ -41,4 +43,4 @@ class PolicyFactory(DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"政策{n}")
     kind = SalesPolicy.Kind.PERCENT
-    percent_off = Decimal("10")
+    percent_off = Decimal(10)

@@ -1,5 +1,6 @@
 """Launch management (产品上线): a product goes on sale through an approved request from a day and
 is withdrawn on a day; every change is in the audit log."""
+
 import datetime
 
 import pytest
@@ -18,48 +19,81 @@ from crm.models import ApprovalRequest, Notification
 
 @pytest.fixture
 def draft(org):
-    product = ProductFactory(code="EDU-ART", name="少儿美术周末班", status=Product.Status.DRAFT, sale_from=None,
-                             created_by=org.marketing)
+    product = ProductFactory(
+        code="EDU-ART",
+        name="少儿美术周末班",
+        status=Product.Status.DRAFT,
+        sale_from=None,
+        created_by=org.marketing,
+    )
     SkuFactory(product=product, code="EDU-ART-16")
     return product
 
 
 def _launch(product, org, days=3, until=None):
     today = timezone.localdate()
-    return catalogue.request_launch(product=product, sale_from=today + datetime.timedelta(days=days),
-                                    sale_until=until, actor=org.marketing)
+    return catalogue.request_launch(
+        product=product,
+        sale_from=today + datetime.timedelta(days=days),
+        sale_until=until,
+        actor=org.marketing,
+    )
 
 
-def test_a_launch_request_asks_the_director_and_the_product_is_not_on_sale_yet(draft, org):
+def test_a_launch_request_asks_the_director_and_the_product_is_not_on_sale_yet(
+    draft, org
+):
     _launch(draft, org)
     draft.refresh_from_db()
     request = ApprovalRequest.objects.get()
-    assert (draft.status, draft.on_sale(), request.kind, request.status) == ("pending", False, "product_launch", "pending")
-    assert list(Notification.objects.filter(kind="approval").values_list("recipient__username", flat=True)) == ["director"]
+    assert (draft.status, draft.on_sale(), request.kind, request.status) == (
+        "pending",
+        False,
+        "product_launch",
+        "pending",
+    )
+    assert list(
+        Notification.objects.filter(kind="approval").values_list(
+            "recipient__username", flat=True
+        )
+    ) == ["director"]
 
 
 def test_once_approved_it_is_on_sale_from_its_first_day(draft, org):
     _launch(draft, org, days=3)
-    approvals.decide_current(request=ApprovalRequest.objects.get(), actor=org.director, approve=True)
+    approvals.decide_current(
+        request=ApprovalRequest.objects.get(), actor=org.director, approve=True
+    )
     draft.refresh_from_db()
     today = timezone.localdate()
     assert draft.status == "approved"
-    assert (draft.on_sale(today + datetime.timedelta(days=2)), draft.on_sale(today + datetime.timedelta(days=3))) == (
-        False, True)
+    assert (
+        draft.on_sale(today + datetime.timedelta(days=2)),
+        draft.on_sale(today + datetime.timedelta(days=3)),
+    ) == (False, True)
 
 
 def test_a_rejected_launch_never_goes_on_sale(draft, org):
     _launch(draft, org)
-    approvals.decide_current(request=ApprovalRequest.objects.get(), actor=org.director, approve=False,
-                             comment="价格再议")
+    approvals.decide_current(
+        request=ApprovalRequest.objects.get(),
+        actor=org.director,
+        approve=False,
+        comment="价格再议",
+    )
     draft.refresh_from_db()
-    assert (draft.status, draft.on_sale(timezone.localdate() + datetime.timedelta(days=5))) == ("rejected", False)
+    assert (
+        draft.status,
+        draft.on_sale(timezone.localdate() + datetime.timedelta(days=5)),
+    ) == ("rejected", False)
 
 
 def test_the_requester_cannot_approve_their_own_launch(draft, org):
     _launch(draft, org)
     with pytest.raises(approvals.NotYourDecision):
-        approvals.decide_current(request=ApprovalRequest.objects.get(), actor=org.marketing, approve=True)
+        approvals.decide_current(
+            request=ApprovalRequest.objects.get(), actor=org.marketing, approve=True
+        )
     draft.refresh_from_db()
     assert draft.status == "pending"
 
@@ -90,7 +124,11 @@ def test_withdrawing_on_a_later_day_keeps_it_on_sale_until_then(org):
     later = timezone.localdate() + datetime.timedelta(days=10)
     catalogue.withdraw_product(product=product, on=later, actor=org.admin)
     product.refresh_from_db()
-    assert (product.status, product.on_sale(), product.on_sale(later)) == ("approved", True, False)
+    assert (product.status, product.on_sale(), product.on_sale(later)) == (
+        "approved",
+        True,
+        False,
+    )
 
 
 def test_withdrawing_today_ends_the_sale_now(org):
@@ -102,8 +140,13 @@ def test_withdrawing_today_ends_the_sale_now(org):
 
 def test_the_decision_is_in_the_products_audit_log(draft, org):
     _launch(draft, org)
-    approvals.decide_current(request=ApprovalRequest.objects.get(), actor=org.director, approve=True)
-    changes = [entry.changes_dict.get("status") for entry in LogEntry.objects.get_for_object(draft).order_by("pk")]
+    approvals.decide_current(
+        request=ApprovalRequest.objects.get(), actor=org.director, approve=True
+    )
+    changes = [
+        entry.changes_dict.get("status")
+        for entry in LogEntry.objects.get_for_object(draft).order_by("pk")
+    ]
     assert changes[-2:] == [["draft", "pending"], ["pending", "approved"]]
 
 
@@ -142,6 +185,10 @@ def test_marketing_launches_through_the_page_and_a_rep_may_not(client, draft, or
 
 def test_a_first_day_in_the_past_is_refused_beside_its_field(client, draft, org):
     client.force_login(org.marketing)
-    response = client.post(reverse("catalog:product_launch", args=[draft.pk]), {"sale_from": "2020-01-01"})
+    response = client.post(
+        reverse("catalog:product_launch", args=[draft.pk]), {"sale_from": "2020-01-01"}
+    )
     assert response.status_code == 422
-    assert response.context["launch_form"].errors == {"sale_from": ["The first day of sale cannot be in the past."]}
+    assert response.context["launch_form"].errors == {
+        "sale_from": ["The first day of sale cannot be in the past."]
+    }

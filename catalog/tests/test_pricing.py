@@ -1,5 +1,6 @@
 """The price of a SKU for a customer, a channel and a day: which policy wins (most specific, then
 priority), and what it costs."""
+
 import datetime
 from decimal import Decimal
 
@@ -53,7 +54,9 @@ def test_a_policy_with_more_conditions_beats_a_higher_priority(tree):
     PolicyFactory(name="全场", percent_off=D("30"), priority=100)
     channel = PolicyFactory(name="小程序", percent_off=D("5"), channel="mini_program")
     customer = CustomerFactory()
-    quote = price_for(sku=tree["sku"], customer=customer, channel="mini_program", on=TODAY)
+    quote = price_for(
+        sku=tree["sku"], customer=customer, channel="mini_program", on=TODAY
+    )
     assert (quote.policy, quote.price) == (channel, D("13110.00"))
 
 
@@ -71,12 +74,19 @@ def test_equal_priority_goes_to_the_newer_policy(tree):
 
 def test_a_sku_target_beats_a_category_which_beats_everything(tree):
     PolicyFactory(name="全场", percent_off=D("10"), priority=50)
-    category_policy = PolicyFactory(name="教育", percent_off=D("15"), category=tree["edu"], priority=20)
+    category_policy = PolicyFactory(
+        name="教育", percent_off=D("15"), category=tree["edu"], priority=20
+    )
     assert price_for(sku=tree["sku"], on=TODAY).policy == category_policy
     deeper = PolicyFactory(name="一对一", percent_off=D("12"), category=tree["one"])
     assert price_for(sku=tree["sku"], on=TODAY).policy == deeper
-    sku_policy = PolicyFactory(name="单品", kind=SalesPolicy.Kind.AMOUNT, percent_off=None, amount_off=D("800"),
-                               sku=tree["sku"])
+    sku_policy = PolicyFactory(
+        name="单品",
+        kind=SalesPolicy.Kind.AMOUNT,
+        percent_off=None,
+        amount_off=D("800"),
+        sku=tree["sku"],
+    )
     quote = price_for(sku=tree["sku"], on=TODAY)
     assert (quote.policy, quote.price) == (sku_policy, D("13000.00"))
 
@@ -88,19 +98,38 @@ def test_a_category_policy_does_not_touch_other_categories(tree):
 
 
 def test_a_price_list_gives_its_price_for_the_skus_it_names(tree):
-    price_list = PolicyFactory(kind=SalesPolicy.Kind.PRICE_LIST, percent_off=None, value_segment=ValueSegment.HIGH)
+    price_list = PolicyFactory(
+        kind=SalesPolicy.Kind.PRICE_LIST,
+        percent_off=None,
+        value_segment=ValueSegment.HIGH,
+    )
     PolicyPrice.objects.create(policy=price_list, sku=tree["sku"], price=D("12800.00"))
     other = SkuFactory(product=tree["sku"].product, list_price=D("500.00"))
     vip = CustomerFactory(value_segment=ValueSegment.HIGH)
     quotes = prices_for(skus=[tree["sku"], other], customer=vip, on=TODAY)
-    assert (quotes[tree["sku"].pk].price, quotes[tree["sku"].pk].policy) == (D("12800.00"), price_list)
+    assert (quotes[tree["sku"].pk].price, quotes[tree["sku"].pk].policy) == (
+        D("12800.00"),
+        price_list,
+    )
     assert (quotes[other.pk].price, quotes[other.pk].policy) == (D("500.00"), None)
 
 
 def test_customer_class_conditions_must_all_hold(tree):
-    PolicyFactory(value_segment=ValueSegment.HIGH, lifecycle_stage=LifecycleStage.STABLE, grid_class="A")
-    almost = CustomerFactory(value_segment=ValueSegment.HIGH, lifecycle_stage=LifecycleStage.STABLE, grid_class="B")
-    exact = CustomerFactory(value_segment=ValueSegment.HIGH, lifecycle_stage=LifecycleStage.STABLE, grid_class="A")
+    PolicyFactory(
+        value_segment=ValueSegment.HIGH,
+        lifecycle_stage=LifecycleStage.STABLE,
+        grid_class="A",
+    )
+    almost = CustomerFactory(
+        value_segment=ValueSegment.HIGH,
+        lifecycle_stage=LifecycleStage.STABLE,
+        grid_class="B",
+    )
+    exact = CustomerFactory(
+        value_segment=ValueSegment.HIGH,
+        lifecycle_stage=LifecycleStage.STABLE,
+        grid_class="A",
+    )
     assert price_for(sku=tree["sku"], customer=almost, on=TODAY).policy is None
     assert price_for(sku=tree["sku"], customer=exact, on=TODAY).price == D("12420.00")
 
@@ -118,11 +147,18 @@ def test_a_region_policy_matches_by_code_prefix_and_the_district_beats_the_city(
 
 def test_a_region_policy_does_not_match_a_customer_without_a_region_code(tree):
     PolicyFactory(region="310000")
-    assert price_for(sku=tree["sku"], customer=CustomerFactory(region="上海"), on=TODAY).policy is None
+    assert (
+        price_for(
+            sku=tree["sku"], customer=CustomerFactory(region="上海"), on=TODAY
+        ).policy
+        is None
+    )
 
 
 def test_a_policy_applies_only_inside_its_period_both_days_included(tree):
-    summer = PolicyFactory(valid_from=datetime.date(2026, 7, 1), valid_until=datetime.date(2026, 8, 31))
+    summer = PolicyFactory(
+        valid_from=datetime.date(2026, 7, 1), valid_until=datetime.date(2026, 8, 31)
+    )
     assert price_for(sku=tree["sku"], on=datetime.date(2026, 6, 30)).policy is None
     assert price_for(sku=tree["sku"], on=datetime.date(2026, 7, 1)).policy == summer
     assert price_for(sku=tree["sku"], on=datetime.date(2026, 8, 31)).policy == summer
@@ -131,7 +167,9 @@ def test_a_policy_applies_only_inside_its_period_both_days_included(tree):
 
 def test_a_bounded_period_counts_as_a_condition(tree):
     PolicyFactory(name="常年", percent_off=D("10"), priority=10)
-    season = PolicyFactory(name="季节", percent_off=D("3"), valid_until=datetime.date(2026, 12, 31))
+    season = PolicyFactory(
+        name="季节", percent_off=D("3"), valid_until=datetime.date(2026, 12, 31)
+    )
     assert price_for(sku=tree["sku"], on=TODAY).policy == season
 
 
@@ -147,8 +185,9 @@ def test_pricing_twenty_lines_costs_two_queries(tree, django_assert_num_queries)
         PolicyPrice.objects.create(policy=price_list, sku=sku, price=D("1.00"))
     PolicyFactory(percent_off=D("10"), category=tree["one"])
     customer = CustomerFactory()
-    for sku in skus:
-        sku.product.category  # loaded by the caller (resolve_skus does it in its one query)
+    skus = resolve_skus(
+        [sku.code for sku in skus]
+    )  # the caller loads them with their category, one query
     with django_assert_num_queries(2):
         quotes = prices_for(skus=skus, customer=customer, channel="store", on=TODAY)
     assert [quotes[s.pk].price for s in skus] == [D("1.00")] * 5 + [D("900.00")] * 15
@@ -157,35 +196,60 @@ def test_pricing_twenty_lines_costs_two_queries(tree, django_assert_num_queries)
 def test_resolve_skus_names_every_unknown_code(tree):
     with pytest.raises(ValidationError) as caught:
         resolve_skus(["EDU-48", "NOPE", "EDU-48", ""])
-    assert caught.value.message_dict == {"items[1].sku": ["Unknown SKU: NOPE."], "items[3].sku": ["Unknown SKU: -."]}
+    assert caught.value.message_dict == {
+        "items[1].sku": ["Unknown SKU: NOPE."],
+        "items[3].sku": ["Unknown SKU: -."],
+    }
 
 
 def test_resolve_skus_refuses_a_sku_not_on_sale_when_asked(tree):
     product = ProductFactory(status="draft", sale_from=None)
     SkuFactory(product=product, code="DRAFT-1")
-    assert [s.code for s in resolve_skus(["EDU-48", "DRAFT-1"])] == ["EDU-48", "DRAFT-1"]
+    assert [s.code for s in resolve_skus(["EDU-48", "DRAFT-1"])] == [
+        "EDU-48",
+        "DRAFT-1",
+    ]
     with pytest.raises(ValidationError) as caught:
         resolve_skus(["EDU-48", "DRAFT-1"], on_sale_only=True, on=timezone.localdate())
-    assert caught.value.message_dict == {"items[1].sku": ["SKU DRAFT-1 is not on sale."]}
+    assert caught.value.message_dict == {
+        "items[1].sku": ["SKU DRAFT-1 is not on sale."]
+    }
 
 
 def test_a_percentage_policy_needs_its_figure(db):
     with pytest.raises(ValidationError) as caught:
-        policies.save_policy(policy=SalesPolicy(name="x", kind=SalesPolicy.Kind.PERCENT))
+        policies.save_policy(
+            policy=SalesPolicy(name="x", kind=SalesPolicy.Kind.PERCENT)
+        )
     assert list(caught.value.message_dict) == ["percent_off"]
 
 
 def test_a_policy_region_must_be_a_six_digit_code(db):
     with pytest.raises(ValidationError) as caught:
-        policies.save_policy(policy=SalesPolicy(name="x", kind=SalesPolicy.Kind.PERCENT, percent_off=D("5"),
-                                                region="上海"))
+        policies.save_policy(
+            policy=SalesPolicy(
+                name="x",
+                kind=SalesPolicy.Kind.PERCENT,
+                percent_off=D("5"),
+                region="上海",
+            )
+        )
     assert list(caught.value.message_dict) == ["region"]
 
 
 def test_price_list_lines_are_parsed_and_unknown_skus_named(tree):
-    price_list = policies.save_policy(policy=SalesPolicy(name="价目表", kind=SalesPolicy.Kind.PRICE_LIST))
-    assert policies.set_prices(policy=price_list, prices=policies.parse_prices("EDU-48\t¥12800\n\n")) == 1
-    assert list(price_list.prices.values_list("sku__code", "price")) == [("EDU-48", D("12800.00"))]
+    price_list = policies.save_policy(
+        policy=SalesPolicy(name="价目表", kind=SalesPolicy.Kind.PRICE_LIST)
+    )
+    assert (
+        policies.set_prices(
+            policy=price_list, prices=policies.parse_prices("EDU-48\t¥12800\n\n")
+        )
+        == 1
+    )
+    assert list(price_list.prices.values_list("sku__code", "price")) == [
+        ("EDU-48", D("12800.00"))
+    ]
     with pytest.raises(ValidationError) as caught:
         policies.set_prices(policy=price_list, prices=policies.parse_prices("GHOST 1"))
     assert caught.value.message_dict == {"prices": ["Unknown SKU: GHOST."]}

@@ -1,4 +1,5 @@
 """Customer entitlements (客户权益): the list, one entitlement with its uses, and consuming it."""
+
 import uuid
 
 from django.contrib import messages
@@ -32,7 +33,9 @@ class EntitlementListView(ScopedListView):
     export_action = "catalog.export"
     export_name = "entitlements"
     title = gettext_lazy("Customer entitlements")
-    empty_text = gettext_lazy("No entitlements. Buying a SKU that grants one adds it here.")
+    empty_text = gettext_lazy(
+        "No entitlements. Buying a SKU that grants one adds it here."
+    )
 
     def get_queryset(self):
         return selectors.entitlements_for(self.request.user)
@@ -49,11 +52,19 @@ def _entitlement(request, pk):
 
 def _render(request, entitlement, form=None, status=200):
     can_consume = permissions.can(request.user, "catalog.consume")
-    return render(request, "catalog/entitlement_detail.html", {
-        "entitlement": entitlement, "uses": selectors.uses_of(entitlement), "can_consume": can_consume,
-        "expired": entitlement.is_expired(),
-        "form": form or ConsumeForm(initial={"reference": uuid.uuid4().hex}),
-        "history": history_for(entitlement, limit=10)}, status=status)
+    return render(
+        request,
+        "catalog/entitlement_detail.html",
+        {
+            "entitlement": entitlement,
+            "uses": selectors.uses_of(entitlement),
+            "can_consume": can_consume,
+            "expired": entitlement.is_expired(),
+            "form": form or ConsumeForm(initial={"reference": uuid.uuid4().hex}),
+            "history": history_for(entitlement, limit=10),
+        },
+        status=status,
+    )
 
 
 @login_required
@@ -72,17 +83,28 @@ def entitlement_consume(request: HttpRequest, pk) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         try:
-            use = entitlements.consume(entitlement=entitlement, quantity=data["quantity"], note=data["note"],
-                                       reference=data["reference"] or uuid.uuid4().hex, actor=request.user)
+            use = entitlements.consume(
+                entitlement=entitlement,
+                quantity=data["quantity"],
+                note=data["note"],
+                reference=data["reference"] or uuid.uuid4().hex,
+                actor=request.user,
+            )
         except ValidationError as exc:
             add_errors(form, exc)
         except DomainError as exc:
             form.add_error("quantity", str(exc))
         else:
-            messages.success(request, _("Used %(quantity)s; %(balance)s left.")
-                             % {"quantity": use.quantity, "balance": use.balance_after})
-            return redirect(request.POST.get("next") if request.POST.get("next", "").startswith("/customers/")
-                            else entitlement.get_absolute_url())
+            messages.success(
+                request,
+                _("Used %(quantity)s; %(balance)s left.")
+                % {"quantity": use.quantity, "balance": use.balance_after},
+            )
+            return redirect(
+                request.POST.get("next")
+                if request.POST.get("next", "").startswith("/customers/")
+                else entitlement.get_absolute_url()
+            )
     entitlement.refresh_from_db()
     return _render(request, entitlement, form=form, status=422)
 
@@ -90,5 +112,9 @@ def entitlement_consume(request: HttpRequest, pk) -> HttpResponse:
 urlpatterns = [
     path("entitlements/", EntitlementListView.as_view(), name="entitlements"),
     path("entitlements/<int:pk>/", entitlement_detail, name="entitlement"),
-    path("entitlements/<int:pk>/consume/", entitlement_consume, name="entitlement_consume"),
+    path(
+        "entitlements/<int:pk>/consume/",
+        entitlement_consume,
+        name="entitlement_consume",
+    ),
 ]

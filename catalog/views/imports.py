@@ -1,4 +1,5 @@
 """Catalogue import: upload → row report → commit (all or nothing)."""
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -26,14 +27,23 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         upload = form.cleaned_data["file"]
         try:
             data = read_upload(upload, max_bytes=imports.MAX_FILE_SIZE)
-            job = imports.start_import(user=request.user, file_name=upload.name, data=data)
+            job = imports.start_import(
+                user=request.user, file_name=upload.name, data=data
+            )
         except (UploadRefused, ImportFileError) as exc:
             form.add_error("file", str(exc))
         else:
             return redirect(job)
-    return render(request, "catalog/import.html", {
-        "form": form, "columns": imports.EXPORT_HEADER, "required": imports.REQUIRED,
-        "jobs": ProductImport.objects.filter(created_by=request.user)[:10]})
+    return render(
+        request,
+        "catalog/import.html",
+        {
+            "form": form,
+            "columns": imports.EXPORT_HEADER,
+            "required": imports.REQUIRED,
+            "jobs": ProductImport.objects.filter(created_by=request.user)[:10],
+        },
+    )
 
 
 def _job(request, pk):
@@ -44,9 +54,16 @@ def _job(request, pk):
 def import_job(request: HttpRequest, pk) -> HttpResponse:
     permissions.require(request.user, "catalog.manage")
     job = _job(request, pk)
-    return render(request, "catalog/import_job.html", {
-        "job": job, "errors": job.errors[:REPORT_ROWS], "more_errors": max(len(job.errors) - REPORT_ROWS, 0),
-        "preview": job.rows[:20]})
+    return render(
+        request,
+        "catalog/import_job.html",
+        {
+            "job": job,
+            "errors": job.errors[:REPORT_ROWS],
+            "more_errors": max(len(job.errors) - REPORT_ROWS, 0),
+            "preview": job.rows[:20],
+        },
+    )
 
 
 @login_required

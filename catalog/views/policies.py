@@ -1,4 +1,5 @@
 """Sales policies (销售政策) and the price check."""
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -30,7 +31,9 @@ class PolicyListView(ScopedListView):
     create_url = reverse_lazy("catalog:policy_create")
     create_action = "catalog.manage"
     title = gettext_lazy("Sales policies")
-    empty_text = gettext_lazy("No sales policies yet: every SKU sells at its list price.")
+    empty_text = gettext_lazy(
+        "No sales policies yet: every SKU sells at its list price."
+    )
 
     def get_queryset(self):
         return selectors.policies_for(self.request.user)
@@ -49,36 +52,62 @@ def policy_form(request: HttpRequest, pk=None) -> HttpResponse:
         else:
             messages.success(request, _("Policy saved."))
             return redirect(policy)
-    return render(request, "crm/admin/form.html", {
-        "form": form, "title": policy.name if pk else _("New sales policy"),
-        "cancel_url": policy.get_absolute_url() if pk else reverse("catalog:policies")})
+    return render(
+        request,
+        "crm/admin/form.html",
+        {
+            "form": form,
+            "title": policy.name if pk else _("New sales policy"),
+            "cancel_url": policy.get_absolute_url()
+            if pk
+            else reverse("catalog:policies"),
+        },
+    )
 
 
 @login_required
 def policy_detail(request: HttpRequest, pk) -> HttpResponse:
     permissions.require(request.user, "catalog.view")
-    policy = get_object_or_404(SalesPolicy.objects.select_related("sku", "category", "created_by"), pk=pk)
+    policy = get_object_or_404(
+        SalesPolicy.objects.select_related("sku", "category", "created_by"), pk=pk
+    )
     prices = list(policy.prices.select_related("sku").order_by("sku__code"))
     form = None
     can_manage = permissions.can(request.user, "catalog.manage")
     if policy.kind == SalesPolicy.Kind.PRICE_LIST and can_manage:
-        form = PricesForm(request.POST or None, initial={
-            "prices": "\n".join(f"{p.sku.code} {p.price}" for p in prices)})
+        form = PricesForm(
+            request.POST or None,
+            initial={"prices": "\n".join(f"{p.sku.code} {p.price}" for p in prices)},
+        )
         if request.method == "POST" and form.is_valid():
             try:
-                count = policies.set_prices(policy=policy, prices=policies.parse_prices(form.cleaned_data["prices"]),
-                                            actor=request.user)
+                count = policies.set_prices(
+                    policy=policy,
+                    prices=policies.parse_prices(form.cleaned_data["prices"]),
+                    actor=request.user,
+                )
             except ValidationError as exc:
                 add_errors(form, exc)
             else:
-                messages.success(request, _("%(count)s prices saved.") % {"count": count})
+                messages.success(
+                    request, _("%(count)s prices saved.") % {"count": count}
+                )
                 return redirect(policy)
     elif request.method == "POST":
         permissions.require(request.user, "catalog.manage")
         return redirect(policy)
-    return render(request, "catalog/policy_detail.html", {
-        "policy": policy, "prices": prices, "form": form, "can_manage": can_manage,
-        "history": history_for(policy, limit=20)}, status=422 if form is not None and form.errors else 200)
+    return render(
+        request,
+        "catalog/policy_detail.html",
+        {
+            "policy": policy,
+            "prices": prices,
+            "form": form,
+            "can_manage": can_manage,
+            "history": history_for(policy, limit=20),
+        },
+        status=422 if form is not None and form.errors else 200,
+    )
 
 
 @login_required
@@ -94,8 +123,17 @@ def price_check(request: HttpRequest) -> HttpResponse:
             if customer is None:
                 form.add_error("customer", _("No customer with this id in your scope."))
         if not form.errors:
-            quote = pricing.price_for(sku=data["sku"], customer=customer, channel=data["channel"], on=data["on"])
-    return render(request, "catalog/price_check.html", {"form": form, "quote": quote, "customer": customer})
+            quote = pricing.price_for(
+                sku=data["sku"],
+                customer=customer,
+                channel=data["channel"],
+                on=data["on"],
+            )
+    return render(
+        request,
+        "catalog/price_check.html",
+        {"form": form, "quote": quote, "customer": customer},
+    )
 
 
 urlpatterns = [

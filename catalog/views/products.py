@@ -1,4 +1,5 @@
 """Catalogue pages: products and their SKUs, categories, launch and withdrawal, export."""
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -46,8 +47,10 @@ class ProductListView(ScopedListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        context.update(can_manage=permissions.can(user, "catalog.manage"),
-                       can_export_catalogue=permissions.can(user, "catalog.export"))
+        context.update(
+            can_manage=permissions.can(user, "catalog.manage"),
+            can_export_catalogue=permissions.can(user, "catalog.export"),
+        )
         return context
 
 
@@ -57,8 +60,12 @@ def product_export(request: HttpRequest) -> HttpResponse:
     permissions.require(request.user, "catalog.export")
     fmt = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
     skus = selectors.skus_for(request.user).order_by("product__code", "code")
-    return export_rows(imports.export_rows(skus.iterator(chunk_size=2000)), fmt=fmt, filename="catalogue",
-                       sheet=_("Products"))
+    return export_rows(
+        imports.export_rows(skus.iterator(chunk_size=2000)),
+        fmt=fmt,
+        filename="catalogue",
+        sheet=_("Products"),
+    )
 
 
 @login_required
@@ -74,30 +81,57 @@ def product_form(request: HttpRequest, pk=None) -> HttpResponse:
         else:
             messages.success(request, _("Product saved."))
             return redirect(product)
-    return render(request, "crm/admin/form.html", {
-        "form": form, "title": str(product) if pk else _("New product"),
-        "cancel_url": product.get_absolute_url() if pk else reverse("catalog:products")})
+    return render(
+        request,
+        "crm/admin/form.html",
+        {
+            "form": form,
+            "title": str(product) if pk else _("New product"),
+            "cancel_url": product.get_absolute_url()
+            if pk
+            else reverse("catalog:products"),
+        },
+    )
 
 
 @login_required
 def product_detail(request: HttpRequest, pk) -> HttpResponse:
     permissions.require(request.user, "catalog.view")
-    product = get_object_or_404(Product.objects.select_related("category", "created_by"), pk=pk)
+    product = get_object_or_404(
+        Product.objects.select_related("category", "created_by"), pk=pk
+    )
     return _render_detail(request, product)
 
 
-def _render_detail(request, product, *, launch_form=None, withdraw_form=None, status=200):
+def _render_detail(
+    request, product, *, launch_form=None, withdraw_form=None, status=200
+):
     from django.contrib.contenttypes.models import ContentType
 
-    approval = (ApprovalRequest.objects.filter(content_type=ContentType.objects.get_for_model(Product),
-                                               object_id=product.pk).order_by("-pk").first())
-    return render(request, "catalog/product_detail.html", {
-        "product": product, "skus": list(product.skus.all()), "approval": approval,
-        "category_path": imports.category_path(product.category),
-        "on_sale": product.on_sale(), "can_manage": permissions.can(request.user, "catalog.manage"),
-        "launch_form": launch_form or LaunchForm(), "withdraw_form": withdraw_form or WithdrawForm(),
-        "history": history_for(product, limit=20),
-    }, status=status)
+    approval = (
+        ApprovalRequest.objects.filter(
+            content_type=ContentType.objects.get_for_model(Product),
+            object_id=product.pk,
+        )
+        .order_by("-pk")
+        .first()
+    )
+    return render(
+        request,
+        "catalog/product_detail.html",
+        {
+            "product": product,
+            "skus": list(product.skus.all()),
+            "approval": approval,
+            "category_path": imports.category_path(product.category),
+            "on_sale": product.on_sale(),
+            "can_manage": permissions.can(request.user, "catalog.manage"),
+            "launch_form": launch_form or LaunchForm(),
+            "withdraw_form": withdraw_form or WithdrawForm(),
+            "history": history_for(product, limit=20),
+        },
+        status=status,
+    )
 
 
 @login_required
@@ -108,13 +142,17 @@ def product_launch(request: HttpRequest, pk) -> HttpResponse:
     form = LaunchForm(request.POST)
     if form.is_valid():
         try:
-            catalogue.request_launch(product=product, actor=request.user, **form.cleaned_data)
+            catalogue.request_launch(
+                product=product, actor=request.user, **form.cleaned_data
+            )
         except ValidationError as exc:
             add_errors(form, exc)
         except DomainError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, _("Launch requested; the approver has been notified."))
+            messages.success(
+                request, _("Launch requested; the approver has been notified.")
+            )
             return redirect(product)
     product.refresh_from_db()
     return _render_detail(request, product, launch_form=form, status=422)
@@ -128,7 +166,9 @@ def product_withdraw(request: HttpRequest, pk) -> HttpResponse:
     form = WithdrawForm(request.POST)
     if form.is_valid():
         try:
-            catalogue.withdraw_product(product=product, on=form.cleaned_data["sale_until"], actor=request.user)
+            catalogue.withdraw_product(
+                product=product, on=form.cleaned_data["sale_until"], actor=request.user
+            )
         except ValidationError as exc:
             add_errors(form, exc)
         except DomainError as exc:
@@ -157,16 +197,30 @@ def sku_form(request: HttpRequest, product_pk=None, pk=None) -> HttpResponse:
         else:
             messages.success(request, _("SKU saved."))
             return redirect(product)
-    return render(request, "crm/admin/form.html", {
-        "form": form, "title": str(sku) if pk else _("New SKU of %(product)s") % {"product": product.name},
-        "cancel_url": product.get_absolute_url()})
+    return render(
+        request,
+        "crm/admin/form.html",
+        {
+            "form": form,
+            "title": str(sku)
+            if pk
+            else _("New SKU of %(product)s") % {"product": product.name},
+            "cancel_url": product.get_absolute_url(),
+        },
+    )
 
 
 @login_required
 def category_list(request: HttpRequest) -> HttpResponse:
     permissions.require(request.user, "catalog.view")
-    return render(request, "catalog/category_list.html", {
-        "categories": list(selectors.categories()), "can_manage": permissions.can(request.user, "catalog.manage")})
+    return render(
+        request,
+        "catalog/category_list.html",
+        {
+            "categories": list(selectors.categories()),
+            "can_manage": permissions.can(request.user, "catalog.manage"),
+        },
+    )
 
 
 @login_required
@@ -182,8 +236,15 @@ def category_form(request: HttpRequest, pk=None) -> HttpResponse:
         else:
             messages.success(request, _("Category saved."))
             return redirect("catalog:categories")
-    return render(request, "crm/admin/form.html", {
-        "form": form, "title": category.name if pk else _("New category"), "cancel_url": reverse("catalog:categories")})
+    return render(
+        request,
+        "crm/admin/form.html",
+        {
+            "form": form,
+            "title": category.name if pk else _("New category"),
+            "cancel_url": reverse("catalog:categories"),
+        },
+    )
 
 
 urlpatterns = [
