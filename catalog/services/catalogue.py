@@ -170,3 +170,23 @@ def withdraw_product(
             product.status = Product.Status.WITHDRAWN
     product.save()
     return product
+
+
+def close_withdrawn(*, today: datetime.date | None = None) -> int:
+    """Approved products whose withdrawal day has come become ``withdrawn`` (each in the audit log)."""
+    today = today or timezone.localdate()
+    done = 0
+    for product in Product.objects.filter(
+        status=Product.Status.APPROVED, sale_until__lte=today
+    ):
+        with transaction.atomic():
+            if Product.objects.filter(
+                pk=product.pk, status=Product.Status.APPROVED
+            ).update(status=Product.Status.WITHDRAWN):
+                _audit(
+                    product,
+                    None,
+                    {"status": (Product.Status.APPROVED, Product.Status.WITHDRAWN)},
+                )
+                done += 1
+    return done

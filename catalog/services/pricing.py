@@ -237,3 +237,37 @@ def resolve_skus(
     if errors:
         raise ValidationError(errors)
     return result
+
+
+def price_lines(
+    *, lines: list[dict], customer=None, channel: str = "", on: date | None = None
+) -> list[dict]:
+    """Order lines priced from the catalogue, for the one order-placing service.
+
+    ``lines``: dicts with ``sku`` (a code), optional ``quantity`` (1) and ``price`` (a unit price the
+    caller fixed; absent or ``None``: the catalogue's price for this customer, channel and day).
+    Returns one dict per line: ``sku`` (the code), ``quantity``, ``price`` (unit), ``list_price``,
+    ``cost`` (unit cost from the SKU), ``category`` (the category's name), ``policy_id`` and
+    ``policy_name`` ("" and ``None`` when the list price applies or the caller fixed the price).
+    Raises ``ValidationError`` naming ``items[n].sku`` for each unknown code. At most three queries."""
+    skus = resolve_skus([str(line.get("sku", "")) for line in lines])
+    quotes = prices_for(skus=skus, customer=customer, channel=channel, on=on)
+    priced = []
+    for line, sku in zip(lines, skus, strict=True):
+        quote = quotes[sku.pk]
+        fixed = line.get("price") not in (None, "")
+        priced.append(
+            {
+                "sku": sku.code,
+                "quantity": int(line.get("quantity") or 1),
+                "price": Decimal(str(line["price"])).quantize(CENT)
+                if fixed
+                else quote.price,
+                "list_price": quote.list_price,
+                "cost": quote.cost,
+                "category": sku.product.category.name,
+                "policy_id": None if fixed or quote.policy is None else quote.policy.pk,
+                "policy_name": "" if fixed else quote.policy_name,
+            }
+        )
+    return priced
