@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from catalog.api import views as catalog_api
 from coupons.api import views as coupon_api
 from crm.api import views as api_views
 from crm.approvals import views as approval_views
@@ -25,6 +26,8 @@ api_v1 = [
     path("coupons/claim", coupon_api.ClaimView.as_view(), name="api-coupon-claim"),
     path("coupons/redeem", coupon_api.RedeemView.as_view(), name="api-coupon-redeem"),
     path("events/<int:pk>/registrations", marketing_api.RegistrationView.as_view(), name="api-event-registrations"),
+    path("products", catalog_api.ProductListView.as_view(), name="api-products"),
+    path("entitlements/<int:pk>/consume", catalog_api.EntitlementConsumeView.as_view(), name="api-entitlement-consume"),
     path("orders/<str:external_id>/cancel", order_api.OrderCancelView.as_view(), name="api-order-cancel"),
 ]
 
@@ -33,6 +36,7 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("sales/", include("sales.urls")),
     path("coupons/", include("coupons.urls")),
+    path("catalog/", include("catalog.urls")),
     path("marketing/", include("marketing.urls")),
     path("", include((tracking_urls, "track"))),
     path("org/", include(org_patterns)),

@@ -53,6 +53,13 @@ def _nav(user, path, waiting=0):
             ("coupons:monitoring", _("Monitoring"), "bi-activity", "coupons.view"),
             ("coupons:subsidy_plans", _("Subsidy plans"), "bi-calculator", "coupons.view"),
         ]),
+        (_("Products"), [
+            ("catalog:products", _("Products"), "bi-box-seam", "catalog.view"),
+            ("catalog:policies", _("Sales policies"), "bi-tags-fill", "catalog.view"),
+            ("catalog:price_check", _("Price check"), "bi-calculator-fill", "catalog.view"),
+            ("catalog:entitlements", _("Customer entitlements"), "bi-award", "catalog.view"),
+            ("catalog:categories", _("Categories"), "bi-diagram-2-fill", "catalog.view"),
+        ]),
         (_("Marketing"), [
             ("marketing:campaigns", _("Campaigns"), "bi-megaphone", "marketing.view"),
             ("marketing:segments", _("Audience segments"), "bi-funnel-fill", "marketing.view"),

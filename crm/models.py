@@ -192,6 +192,8 @@ class ApiScope(models.TextChoices):
     COUPONS = "coupons", _("Coupons")
     CUSTOMERS_READ = "customers:read", _("Read customers")
     MARKETING = "marketing", _("Event registrations")
+    PRODUCTS_READ = "products:read", _("Read the catalogue")
+    ENTITLEMENTS = "entitlements", _("Use entitlements")
 
 
 class ApiClient(models.Model):

@@ -51,6 +51,13 @@ ACTIONS = {
     "marketing.view": {M, D, MK, A},
     "marketing.manage": {MK, A},  # segments, campaigns, content, nurture plans
     "marketing.approve": {M, D, A},
+    # products and sales policies (catalog): everyone sees prices; admins and marketing (运营)
+    # edit the catalogue and the policies; a launch is approved through the approval engine;
+    # reps and their managers use a customer's entitlements (inside their data scope)
+    "catalog.view": EVERYONE,
+    "catalog.manage": {MK, A},
+    "catalog.export": {M, D, MK, A},
+    "catalog.consume": SALES,
     # organization and system
     "org.manage": {A},
     "org.view": {M, D, A},

@@ -4,10 +4,16 @@ none of them; see also ``timeline.py`` and ``deals.py``):
 - saved segments (marketing): a stored definition as a condition on customers, used by tag rules
   and by coupon batches whose audience is a segment;
 - the coupon of an order (coupons): redeemed in the order's transaction, given back when the order
-  is cancelled.
+  is cancelled;
+- orders placed (catalog): functions called with a just-stored order inside the order's
+  transaction (the catalogue grants the entitlements its SKUs carry); ``place_order`` calls
+  :func:`order_placed` after the order and its lines are saved;
+- the task creator (sales): an app below or beside sales asks for a task for a rep through
+  :func:`create_task` without importing sales.
 """
 
 from collections.abc import Callable
+from typing import Any
 
 from django.db.models import Q
 
@@ -37,3 +43,31 @@ def register_order_coupons(*, redeem: Callable, release: Callable) -> None:
 def order_coupon_hook(name: str) -> Callable | None:
     """``"redeem"`` or ``"release"``; None when no app handles coupons."""
     return _order_coupons.get(name)
+
+
+_order_placed: dict[str, Callable] = {}
+_task_creator: Callable | None = None
+
+
+def register_order_placed(name: str, handler: Callable) -> None:
+    """Add (or replace) ``handler(order)``; safe to call from ``AppConfig.ready``."""
+    _order_placed[name] = handler
+
+
+def order_placed(order) -> None:
+    """Run every registered handler for ``order`` (in the caller's transaction)."""
+    for handler in list(_order_placed.values()):
+        handler(order)
+
+
+def register_task_creator(creator: Callable) -> None:
+    """``creator(*, assignee, title, description, customer, due_at, by_rule)`` → the task."""
+    global _task_creator
+    _task_creator = creator
+
+
+def create_task(**kwargs) -> Any | None:
+    """A task through the registered creator, or ``None`` when no app creates tasks."""
+    if _task_creator is None:
+        return None
+    return _task_creator(**kwargs)

@@ -6,11 +6,12 @@ from django.utils.translation import gettext_lazy as _
 
 from crm import home
 from crm import tasks as crm_tasks
-from customers import deals, timeline
+from customers import deals, registry, timeline
 
 from . import home as sales_home
 from . import imports
 from .models import FollowUp, Opportunity, Reminder, ServiceTicket, Task
+from .services.tasks import create_task
 
 
 def _opportunities_panel(customer, user):
@@ -59,6 +60,13 @@ def register():
     timeline.register_action("followup", "sales/panels/customer_actions.html")
     home.register("sales", order=20, manager=sales_home.manager_panel, rep=sales_home.rep_panel)
     crm_tasks.register_requeue("lead_imports", imports.requeue_waiting)
+    registry.register_task_creator(_create_task)
+
+
+def _create_task(*, assignee, title, description="", customer=None, due_at=None, by_rule=""):
+    """Tasks asked for by apps that do not import sales (e.g. the catalogue's renewal tasks)."""
+    return create_task(actor=None, assignee=assignee, title=title, description=description, customer=customer,
+                       due_at=due_at, by_rule=by_rule)
 
 
 __all__ = ["register"]

@@ -303,7 +303,14 @@ def make_nurture_plan(w, owner, dept, marker, pos):
     return NurturePlan.objects.create(name=marker, segment=w.shared_segment, owner=owner, department=dept)
 
 
+def make_entitlement(w, owner, dept, marker, pos):
+    from catalog.models import Entitlement
+
+    return Entitlement.objects.create(customer=w.hosts[pos], name=marker, quantity=10, balance=10)
+
+
 MAKERS = {
+    "entitlement": make_entitlement,
     "customer": make_customer, "order": make_order, "lead": make_lead, "opportunity": make_opportunity,
     "followup": make_followup, "task": make_task, "reminder": make_reminder, "ticket": make_ticket,
     "budget": make_budget, "coupon_campaign": make_coupon_campaign, "batch": make_batch,
@@ -342,6 +349,7 @@ def _plain_customers(rec):
 # --- the declarative table ------------------------------------------------------------------------
 
 def specs():
+    from catalog import models as catalog
     from coupons import models as coupons
     from customers import models as customers
     from marketing import models as marketing
@@ -525,6 +533,12 @@ def specs():
              related=("steps", "enrollments")),
         Spec("relation", customers.CustomerRelation, "rel",
              ops=(Op("delete", _u("customers:relation_delete"), "customers.change", "POST"),)),
+        Spec("entitlement", catalog.Entitlement, "ent", pool=True, cross=True,
+             lists=(("catalog:entitlements", "catalog.view"),), export=("catalog:entitlements", "catalog.export"),
+             ops=(Op("detail", _u("catalog:entitlement"), "catalog.view", shows=True, full=True),
+                  Op("consume", _u("catalog:entitlement_consume"), "catalog.consume", "POST",
+                     {"quantity": "1", "reference": "zq"})),
+             related=("uses",)),
     ]
 
 
@@ -585,7 +599,7 @@ class World:
             self._add("customer", host, owner, dept, pos)
         order = ["customer", "order", "lead", "opportunity", "followup", "task", "reminder", "ticket", "budget",
                  "coupon_campaign", "batch", "compensation", "subsidy_plan", "subsidy_version", "segment",
-                 "marketing_campaign", "event", "touch", "nurture_plan"]
+                 "marketing_campaign", "event", "touch", "nurture_plan", "entitlement"]
         for key in order:
             spec = SPEC[key]
             self.objects[key] = {}
@@ -962,16 +976,20 @@ def _api_endpoints(w):
                           ApiScope.COUPONS),
         "registrations": ("POST", f"/api/v1/events/{event.pk}/registrations",
                           {"customer": {"mobile": "13500009999", "name": "zqapi-guest"}}, ApiScope.MARKETING),
+        "products": ("GET", "/api/v1/products", None, ApiScope.PRODUCTS_READ),
+        "entitlement_consume": ("POST", f"/api/v1/entitlements/{w.objects['entitlement']['sibling'].pk}/consume",
+                                {"quantity": 1, "reference": "zqapi-use"}, ApiScope.ENTITLEMENTS),
     }
 
 
 API_NAMES = ["ping", "customer", "customer_lookup", "leads", "lead_sources", "orders", "order_cancel", "coupon_claim",
-             "coupon_redeem", "registrations"]
+             "coupon_redeem", "registrations", "products", "entitlement_consume"]
 REFUSED_CREDENTIALS = ["none", "garbage", "not_bearer", "revoked", "expired", "inactive_client", "browser_session"]
 
 
 def _written(w):
     """What a refused API call must not have changed."""
+    from catalog.models import EntitlementUse
     from coupons.models import Coupon
     from crm.models import IdempotencyRecord
     from customers.models import Customer, Order
@@ -980,7 +998,7 @@ def _written(w):
 
     return (Lead.objects.count(), Order.objects.count(), Order.objects.filter(status="cancelled").count(),
             Customer.objects.count(), Coupon.objects.exclude(status="available").count(),
-            Registration.objects.count(), IdempotencyRecord.objects.count())
+            Registration.objects.count(), IdempotencyRecord.objects.count(), EntitlementUse.objects.count())
 
 
 def _api_call(client, method, path, payload, token=None, header=None):

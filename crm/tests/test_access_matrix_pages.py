@@ -27,7 +27,14 @@ def things(org):
     content = ContentItem.objects.create(title="开放日介绍", url="https://example.com/open-day")
     api = services.create_api_client(name="mx-shop", department=org.company)
     token, _raw = services.issue_token(client=api, scopes=[ApiScope.LEADS])
-    return {"group": group, "tag": tag, "rule": rule, "attribute": attribute, "content": content, "api": api,
+    from catalog.models import Category, Product, SalesPolicy, Sku
+
+    category = Category.objects.create(name="教育培训", path="000001/")
+    product = Product.objects.create(code="EDU-1", name="数学", category=category, status="approved",
+                                     sale_from="2020-01-01")
+    sku = Sku.objects.create(product=product, code="EDU-1-24", name="24课时", list_price="100")
+    policy = SalesPolicy.objects.create(name="价目表", kind="price_list")
+    return {"category": category, "product": product, "sku": sku, "policy": policy, "group": group, "tag": tag, "rule": rule, "attribute": attribute, "content": content, "api": api,
             "token": token, "user": org.rep3, "department": org.sales2}
 
 
@@ -68,12 +75,38 @@ PAGES = [
     ("content_new", lambda t: reverse("marketing:content_create"), "marketing.manage", True),
     ("content_item", lambda t: reverse("marketing:content", args=[t["content"].pk]), "marketing.view", False),
     ("content_edit", lambda t: reverse("marketing:content_edit", args=[t["content"].pk]), "marketing.manage", True),
+    ("products", lambda t: reverse("catalog:products"), "catalog.view", False),
+    ("product_export", lambda t: reverse("catalog:product_export"), "catalog.export", False),
+    ("product_new", lambda t: reverse("catalog:product_create"), "catalog.manage", True),
+    ("product", lambda t: reverse("catalog:product", args=[t["product"].pk]), "catalog.view", False),
+    ("product_edit", lambda t: reverse("catalog:product_edit", args=[t["product"].pk]), "catalog.manage", True),
+    ("product_launch", lambda t: reverse("catalog:product_launch", args=[t["product"].pk]), "catalog.manage", "only"),
+    ("product_withdraw", lambda t: reverse("catalog:product_withdraw", args=[t["product"].pk]), "catalog.manage",
+     "only"),
+    ("sku_new", lambda t: reverse("catalog:sku_create", args=[t["product"].pk]), "catalog.manage", True),
+    ("sku_edit", lambda t: reverse("catalog:sku_edit", args=[t["sku"].pk]), "catalog.manage", True),
+    ("categories", lambda t: reverse("catalog:categories"), "catalog.view", False),
+    ("category_new", lambda t: reverse("catalog:category_create"), "catalog.manage", True),
+    ("category_edit", lambda t: reverse("catalog:category_edit", args=[t["category"].pk]), "catalog.manage", True),
+    ("catalog_import", lambda t: reverse("catalog:import"), "catalog.manage", True),
+    ("policies", lambda t: reverse("catalog:policies"), "catalog.view", False),
+    ("policy_new", lambda t: reverse("catalog:policy_create"), "catalog.manage", True),
+    ("policy", lambda t: reverse("catalog:policy", args=[t["policy"].pk]), "catalog.view", False),
+    ("policy_prices", lambda t: reverse("catalog:policy", args=[t["policy"].pk]), "catalog.manage", "only"),
+    ("policy_edit", lambda t: reverse("catalog:policy_edit", args=[t["policy"].pk]), "catalog.manage", True),
+    ("price_check", lambda t: reverse("catalog:price_check"), "catalog.view", False),
 ]
 
 
 def state():
     """Everything a refused POST on these pages could change."""
-    return (list(Department.objects.values_list("pk", "name", "parent_id", "wecom_webhook").order_by("pk")),
+    from catalog.models import Category, PolicyPrice, Product, SalesPolicy, Sku
+
+    return (list(Product.objects.values_list("pk", "code", "name", "status", "sale_from", "sale_until").order_by("pk")),
+            list(Sku.objects.values_list("pk", "code", "name", "list_price").order_by("pk")),
+            list(Category.objects.values_list("pk", "name", "parent_id").order_by("pk")),
+            list(SalesPolicy.objects.values_list("pk", "name", "kind").order_by("pk")), PolicyPrice.objects.count(),
+            list(Department.objects.values_list("pk", "name", "parent_id", "wecom_webhook").order_by("pk")),
             list(User.objects.values_list("pk", "username", "role", "data_scope", "is_active").order_by("pk")),
             list(ApiClient.objects.values_list("pk", "name", "can_see_mobile", "is_active").order_by("pk")),
             list(ApiToken.objects.values_list("pk", "revoked_at").order_by("pk")),

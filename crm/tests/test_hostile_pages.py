@@ -129,6 +129,12 @@ def _extra_records(users):
             writer.writerow([f"1380013{i:04d}" if c == "mobile" else _payload(5) if c == "owner" and i == 4
                              else "" if c == "owner" else _payload(i) for c in columns.split(",")])
         imports.start_import(user=admin, file_name=_payload(6) + ".csv", data=buffer.getvalue().encode(), **extra)
+    from catalog.services import imports as catalogue_imports
+
+    buffer = io.StringIO()  # a catalogue file with a bad price: its row report repeats the text
+    csv.writer(buffer).writerows([["product_code", "product_name", "category", "sku_code", "list_price"],
+                                  ["P-1", _payload(1, 90), _payload(2, 90), "S-1", _payload(3)]])
+    catalogue_imports.start_import(user=admin, file_name=_payload(7) + ".csv", data=buffer.getvalue().encode())
     opportunity = Opportunity.objects.filter(owner=rep).order_by("pk").first()
     stage = OpportunityStage.objects.exclude(approval_role="").order_by("position").first()
     if stage is None:
@@ -241,6 +247,9 @@ PATH_MODELS = {
     "marketing/campaigns/": "marketing.Campaign", "events/": "marketing.Event",
     "registrations/": "marketing.Registration", "touches/": "marketing.Touch", "segments/": "marketing.Segment",
     "content/": "marketing.ContentItem", "plans/": "marketing.NurturePlan",
+    "catalog/products/": "catalog.Product", "catalog/skus/": "catalog.Sku", "catalog/categories/": "catalog.Category",
+    "catalog/policies/": "catalog.SalesPolicy", "catalog/entitlements/": "catalog.Entitlement",
+    "catalog/import/": "catalog.ProductImport",
 }
 #: parameters that are not a record's id
 URL_ARGS = {

@@ -79,6 +79,7 @@ def place_order(*, customer=None, customer_ref=None, new_customer=None, amount, 
     order = record_order(customer=customer, amount=amount, actor=actor, cost=cost, channel=channel,
                          placed_at=placed_at, lines=lines, external_id=external_id, client=client,
                          fingerprint=fingerprint)
+    registry.order_placed(order)  # e.g. the catalogue grants the entitlements the SKUs carry
     redemption = None
     if coupon_code:
         redemption = redeem_coupon(code=coupon_code, order=order, customer=customer)

@@ -1,0 +1,38 @@
+"""What the catalogue adds to the customers layer: the 360 view's entitlements panel and the
+grant of entitlements when an order is placed (``customers.registry``)."""
+
+from django.db.models import Q
+from django.utils import timezone
+
+from crm import permissions
+from customers import registry, timeline
+
+
+def _entitlements_panel(customer, user):
+    from .models import Entitlement
+
+    today = timezone.localdate()
+    items = list(
+        Entitlement.objects.filter(customer=customer)
+        .filter(Q(expires_on__isnull=True) | Q(expires_on__gte=today))
+        .select_related("sku")
+        .order_by("expires_on", "id")[:10]
+    )
+    return {
+        "items": items,
+        "customer": customer,
+        "can_consume": permissions.can(user, "catalog.consume"),
+    }
+
+
+def _grant(order):
+    from .services.entitlements import grant_for_order
+
+    grant_for_order(order)
+
+
+def register():
+    timeline.register_panel(
+        "entitlements", "catalog/panels/entitlements.html", _entitlements_panel
+    )
+    registry.register_order_placed("catalog.entitlements", _grant)

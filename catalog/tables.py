@@ -1,0 +1,103 @@
+import django_tables2 as tables
+from django.utils.translation import gettext_lazy as _
+
+from crm.ui import LocalDateTimeColumn
+
+from .models import Entitlement, Product, SalesPolicy
+
+
+class ProductTable(tables.Table):
+    code = tables.Column(linkify=True)
+    name = tables.Column(linkify=True)
+    category = tables.Column(order_by=("category__path",))
+    sku_count = tables.Column(verbose_name=_("SKUs"))
+    sale_from = tables.DateColumn(format="Y-m-d")
+    sale_until = tables.DateColumn(format="Y-m-d")
+    updated_at = LocalDateTimeColumn(verbose_name=_("updated"), format="Y-m-d H:i")
+
+    class Meta:
+        model = Product
+        fields = (
+            "code",
+            "name",
+            "category",
+            "status",
+            "sku_count",
+            "sale_from",
+            "sale_until",
+            "updated_at",
+        )
+        attrs = {"class": "table table-hover align-middle mb-0"}
+        order_by = ("code",)
+
+
+class PolicyTable(tables.Table):
+    name = tables.Column(linkify=True)
+    target = tables.Column(accessor="pk", verbose_name=_("applies to"), orderable=False)
+    figure = tables.Column(
+        accessor="pk", verbose_name=_("price or discount"), orderable=False
+    )
+    valid_from = tables.DateColumn(format="Y-m-d")
+    valid_until = tables.DateColumn(format="Y-m-d")
+
+    class Meta:
+        model = SalesPolicy
+        fields = (
+            "name",
+            "kind",
+            "target",
+            "figure",
+            "channel",
+            "region",
+            "value_segment",
+            "grid_class",
+            "lifecycle_stage",
+            "valid_from",
+            "valid_until",
+            "priority",
+            "is_active",
+        )
+        attrs = {"class": "table table-hover align-middle mb-0"}
+        order_by = ("-priority", "name")
+
+    def render_target(self, record):
+        if record.kind == SalesPolicy.Kind.PRICE_LIST:
+            return _("%(count)s SKUs") % {"count": record.price_count}
+        return record.sku or record.category or _("Everything")
+
+    def render_figure(self, record):
+        if record.kind == SalesPolicy.Kind.PERCENT:
+            return f"{record.percent_off:,.2f}%"
+        if record.kind == SalesPolicy.Kind.AMOUNT:
+            return f"¥{record.amount_off:,.2f}"
+        return "—"
+
+
+class EntitlementTable(tables.Table):
+    name = tables.Column(linkify=True)
+    customer = tables.Column(
+        linkify=lambda record: record.customer.get_absolute_url(),
+        order_by=("customer__name",),
+    )
+    owner = tables.Column(
+        accessor="customer__owner",
+        verbose_name=_("owner"),
+        order_by=("customer__owner__username",),
+    )
+    expires_on = tables.DateColumn(format="Y-m-d")
+    granted_at = LocalDateTimeColumn(format="Y-m-d H:i")
+
+    class Meta:
+        model = Entitlement
+        fields = (
+            "name",
+            "customer",
+            "owner",
+            "sku",
+            "quantity",
+            "balance",
+            "expires_on",
+            "granted_at",
+        )
+        attrs = {"class": "table table-hover align-middle mb-0"}
+        order_by = ("-granted_at",)
