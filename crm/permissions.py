@@ -49,6 +49,10 @@ ACTIONS = {
     "marketing.view": {M, D, MK, A},
     "marketing.manage": {MK, A},  # segments, campaigns, content, nurture plans
     "marketing.approve": {M, D, A},
+    # field work (打卡, 外勤签到)
+    "field.use": SALES,  # clock in and out, check in at customers
+    "field.team": {M, D, A},  # the team's attendance and visits
+    "field.configure": {A},  # work sites and hours per department
     # organization and system
     "org.manage": {A},
     "org.view": {M, D, A},

@@ -64,6 +64,7 @@ urlpatterns = [
     path("sales/", include("sales.urls")),
     path("coupons/", include("coupons.urls")),
     path("marketing/", include("marketing.urls")),
+    path("field/", include("field.urls")),
     path("", include((tracking_urls, "track"))),
     path("org/", include(org_patterns)),
     path("approvals/", include((approval_views.urlpatterns, "approvals"))),

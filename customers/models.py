@@ -114,6 +114,10 @@ class Customer(models.Model):
     gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, blank=True, default="")
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     region = models.CharField(_("region"), max_length=100, blank=True, db_index=True)
+    address = models.CharField(_("street address"), max_length=200, blank=True)
+    # where the customer is (WGS-84, as browsers report), for visit check-ins and navigation
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     source = models.CharField(_("source channel"), max_length=20, default=Source.OTHER, db_index=True,
                               help_text=_("A lead source code (LeadSource)."))
     owner = models.ForeignKey(

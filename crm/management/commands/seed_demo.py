@@ -8,7 +8,7 @@ from crm.demo import DEMO_PASSWORD, DEMO_USERS, DemoContext, seed_organization
 from crm.models import User
 
 #: apps whose ``demo.seed(ctx)`` adds data, in dependency order
-DEMO_APPS = ["customers", "sales", "coupons", "marketing"]
+DEMO_APPS = ["customers", "sales", "coupons", "marketing", "field"]
 
 
 class Command(BaseCommand):
