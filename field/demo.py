@@ -33,6 +33,25 @@ def _at(ctx, days_back, hour, minute):
     return ctx.anchor.replace(year=day.year, month=day.month, day=day.day, hour=hour, minute=minute)
 
 
+def _storefront():
+    """A small picture of a shop front, as a phone camera would upload it."""
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (640, 480), (236, 240, 245))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([80, 120, 560, 440], fill=(255, 255, 255), outline=(100, 116, 139), width=6)
+    draw.rectangle([80, 80, 560, 160], fill=(31, 111, 235))
+    draw.rectangle([260, 260, 380, 440], fill=(148, 163, 184))
+    draw.rectangle([120, 220, 230, 320], fill=(191, 219, 254))
+    draw.rectangle([410, 220, 520, 320], fill=(191, 219, 254))
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=80)
+    return SimpleUploadedFile("storefront.jpg", out.getvalue(), content_type="image/jpeg")
+
+
 def seed(ctx):
     for key, department in ctx.departments.items():
         name, lat, lng = OFFICES.get(key, (f"{department.name}办公室", "31.230400", "121.473700"))
@@ -58,9 +77,10 @@ def seed(ctx):
     visits = [(1, (10, 30), (11, 15), "介绍春季班课程，家长关心时间安排", Decimal("0.000400")),
               (1, (14, 0), (14, 50), "试听课反馈良好，约下周签约", Decimal("0.000100")),
               (0, (8, 10), (8, 40), "上课前送资料", Decimal("0.002500"))]
-    for customer, (days_back, start, end, notes, offset) in zip(customers, visits):
+    for index, (customer, (days_back, start, end, notes, offset)) in enumerate(zip(customers, visits)):
         visit = visit_services.check_in(user=rep1, customer=customer, latitude=customer.latitude + offset,
                                         longitude=customer.longitude, accuracy=25, notes=notes,
+                                        photo=_storefront() if index == 0 else None,
                                         now=_at(ctx, days_back, *start))
         visit_services.check_out(visit=visit, user=rep1, now=_at(ctx, days_back, *end))
     ctx.log(f"  field work: {len(ctx.departments)} work sites, {ClockIn.objects.count()} clock-ins, "

@@ -238,6 +238,7 @@ PATH_MODELS = {
     "marketing/campaigns/": "marketing.Campaign", "events/": "marketing.Event",
     "registrations/": "marketing.Registration", "touches/": "marketing.Touch", "segments/": "marketing.Segment",
     "content/": "marketing.ContentItem", "plans/": "marketing.NurturePlan",
+    "field/visits/": "field.Visit", "settings/sites/": "field.WorkSite", "settings/hours/": "field.WorkHours",
 }
 #: parameters that are not a record's id
 URL_ARGS = {
@@ -271,7 +272,8 @@ NOT_PAGES = ("api/", "django-admin/")
 PICK = {
     C: {"owner__username": "rep1"}, O: {"owner__username": "rep1"}, L: {"owner__username": "rep1"},
     "marketing.Touch": {"status": "draft"}, "coupons.SubsidyPlan": {"versions__source_name__contains": "alert"},
-    "crm.Notification": {"recipient__username": "admin"},  # the demo's approval requests notify others first
+    "crm.Notification": {"recipient__username": "admin"},
+    "field.Visit": {"user__username": "rep1", "photo__gt": ""},  # the demo's visit with a photo  # the demo's approval requests notify others first
 }
 
 

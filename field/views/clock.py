@@ -105,7 +105,7 @@ def _xlsx(table, first):
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet(first.strftime("%Y-%m"))
-    sheet.append([_("Name"), _("Department"), _("Days present"), _("Late"), _("Left early"), _("Outside"),
+    sheet.append([_("Person"), _("Department"), _("Days present"), _("Late"), _("Left early"), _("Outside"),
                   *[day.strftime("%m-%d") for day in table["days"]]])
     for row in table["rows"]:
         person = row["person"]

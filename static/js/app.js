@@ -115,7 +115,7 @@
       set("longitude", pos.coords.longitude.toFixed(6));
       set("accuracy", Math.ceil(pos.coords.accuracy));
       delete form.dataset.locating;
-      if (status) { say(status.dataset.found.replace("%s", Math.ceil(pos.coords.accuracy))); }
+      if (status) { say(status.dataset.found.replace("{m}", Math.ceil(pos.coords.accuracy))); }
       status && status.setAttribute("data-located", "1");
     }, function () {
       delete form.dataset.locating;
