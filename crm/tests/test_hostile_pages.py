@@ -510,7 +510,8 @@ STATIC_FILES = {"customers:import_sample", "sales:lead_import_sample", "javascri
 #: tracking pixel
 NO_RECORD_TEXT = {"customers:import_sample", "customers:import_progress", "sales:lead_import_progress",
                   "coupons:batch_progress", "track:pixel",
-                  "coupons:batch_codes_export"}  # the codes of a batch, not its name
+                  "coupons:batch_codes_export",  # the codes of a batch, not its name
+                  "field:visit_photo"}  # a visit's photo
 #: the admin's pages as the page test reads them (url -> HTML, None when not a page): the
 #: parameter harvest of the SQL test below reads them from here instead of fetching them again
 PAGE_HTML = {}

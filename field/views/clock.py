@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm import permissions
+from crm.ui import neutralize
 
 from .. import selectors
 from ..forms import ClockForm, apply_service_errors
@@ -109,8 +110,9 @@ def _xlsx(table, first):
                   *[day.strftime("%m-%d") for day in table["days"]]])
     for row in table["rows"]:
         person = row["person"]
-        sheet.append([person.display_name, str(person.department or ""), row["present"], row["late"], row["early"],
-                      row["outside"], *[_cell_text(cell) for cell in row["cell_list"]]])
+        sheet.append([neutralize(value) for value in (
+            person.display_name, str(person.department or ""), row["present"], row["late"], row["early"],
+            row["outside"], *[_cell_text(cell) for cell in row["cell_list"]])])
     sheet.append([])
     sheet.append([_("L: late · E: left early · O: outside the work sites")])
     response = HttpResponse(content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
