@@ -35,7 +35,7 @@ def test_lists_show_a_card_per_row_on_phones(client, org):
 def test_a_customer_page_has_the_phone_actions(client, org, customer):
     client.force_login(org.rep1)
     page = client.get(customer.get_absolute_url()).content.decode()
-    for testid in ("phone-followup", "phone-call", "phone-wechat", "phone-navigate", "phone-check-in"):
+    for testid in ("write-followup", "phone-call", "phone-wechat", "phone-navigate", "phone-check-in"):
         assert f'data-testid="{testid}"' in page
     assert "https://uri.amap.com/marker?position=121.405300,31.176800" in page
 
