@@ -76,8 +76,11 @@ def record_card(row, fields):
     title_field, *fact_fields = fields
     url = record.get_absolute_url() if hasattr(record, "get_absolute_url") else ""
     facts = []
+    from decimal import Decimal
+
     for name in fact_fields:
-        value = strip_tags(str(row.get_cell_value(name) or "")).strip()
+        value = row.get_cell_value(name)
+        value = format_money(value) if isinstance(value, Decimal) else strip_tags(str(value or "")).strip()
         if value and value != table.columns[name].column.default:
             facts.append((table.columns[name].header, value))
     return format_html(

@@ -73,3 +73,16 @@ def test_today_shows_the_reminders_due_with_thumb_actions(client, org, customer,
         page = client.get(reverse("field:today")).content.decode()
     assert "回访张三丰" in page
     assert page.count('data-testid="today-reminders"') == 1 and "/snooze/" in page and "/reschedule/" in page
+
+
+def test_an_opportunity_card_shows_the_customer_stage_and_amount_with_separators(client, org, customer):
+    from decimal import Decimal
+
+    from sales.services.opportunities import open_opportunity
+
+    open_opportunity(actor=org.rep1, customer=customer, name="数学提高班", amount=Decimal("12800"))
+    client.force_login(org.rep1)
+    page = client.get(reverse("sales:opportunities")).content.decode()
+    card = page[page.index('data-testid="record-card"'):]
+    card = card[:card.index("</a>")]
+    assert "数学提高班" in card and "张三丰" in card and "¥12,800.00" in card
