@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "coupons",
     "catalog",
     "marketing",
+    "field",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -203,6 +204,16 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = VAR_DIR / "media"
+
+# Field work (打卡, 外勤签到): the map provider of the "navigate" links and of the team's visit map
+# ("amap", "baidu" or "none": no link, no map). The links open the provider's site or app; the map
+# on the team's visits page is drawn only with a key (nothing loads from outside without one).
+MAP_PROVIDER = os.environ.get("MAP_PROVIDER", "amap")
+MAP_PROVIDER_KEY = os.environ.get("MAP_PROVIDER_KEY", "")
+#: a visit photo is refused above this size (bytes, checked before reading) and unless JPEG/PNG/WebP
+FIELD_PHOTO_MAX_BYTES = int(os.environ.get("FIELD_PHOTO_MAX_BYTES", 8 * 1024 * 1024))
+#: the storage (a key of STORAGES) visit photos are kept in; "default" is MEDIA_ROOT
+FIELD_PHOTO_STORAGE = os.environ.get("FIELD_PHOTO_STORAGE", "default")
 
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", 60 * 60 * 12))
 SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", False)

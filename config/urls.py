@@ -38,6 +38,7 @@ urlpatterns = [
     path("coupons/", include("coupons.urls")),
     path("catalog/", include("catalog.urls")),
     path("marketing/", include("marketing.urls")),
+    path("field/", include("field.urls")),
     path("", include((tracking_urls, "track"))),
     path("org/", include(org_patterns)),
     path("approvals/", include((approval_views.urlpatterns, "approvals"))),

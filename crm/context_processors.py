@@ -105,6 +105,25 @@ def _nav(user, path, waiting=0):
     return result
 
 
+def _tabs(user, path):
+    """The phone's bottom tab bar: 工作台, 客户, 线索, 商机, 我的 (each only to roles that may use it)."""
+    items = [
+        ("home", _("Workbench"), "bi-grid-1x2", None),
+        ("customers:list", _("Customers"), "bi-people", "customers.view"),
+        ("sales:leads", _("Leads"), "bi-funnel", "sales.view"),
+        ("sales:opportunities", _("Opportunities"), "bi-briefcase", "sales.view"),
+        ("field:me", _("Mine"), "bi-person-circle", None),
+    ]
+    tabs = [{"url": url, "label": label, "icon": icon, "name": name}
+            for name, label, icon, action, url in ((*item, _url(item[0])) for item in items)
+            if url is not None and (action is None or permissions.can(user, action))]
+    best = max((tab for tab in tabs if path == tab["url"] or (tab["url"] != "/" and path.startswith(tab["url"]))),
+               key=lambda tab: len(tab["url"]), default=None)
+    for tab in tabs:
+        tab["active"] = tab is best
+    return tabs
+
+
 def shell(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
@@ -119,6 +138,7 @@ def shell(request):
         ).first() or {}
         cached = request._shell_context = {
             "nav_sections": _nav(user, request.path, counts.get("waiting") or 0),
+            "tab_items": _tabs(user, request.path),
             "unread_count": counts.get("unread") or 0,
             "approvals_waiting": counts.get("waiting") or 0,
         }

@@ -58,6 +58,10 @@ ACTIONS = {
     "catalog.manage": {MK, A},
     "catalog.export": {M, D, MK, A},
     "catalog.consume": SALES,
+    # field work (打卡, 外勤签到)
+    "field.use": SALES,  # clock in and out, check in at customers
+    "field.team": {M, D, A},  # the team's attendance and visits
+    "field.configure": {A},  # work sites and hours per department
     # organization and system
     "org.manage": {A},
     "org.view": {M, D, A},

@@ -335,6 +335,8 @@ class ScopedListView(LoginRequiredMixin, SingleTableMixin, FilterView):
     create_action = None
     title = ""
     empty_text = gettext_lazy("Nothing here yet.")
+    #: on phones the list shows cards: the first field as the title, the others as facts
+    card_fields: tuple = ()
     export_name = "export"
 
     def base_queryset(self):
@@ -457,6 +459,7 @@ class ScopedListView(LoginRequiredMixin, SingleTableMixin, FilterView):
             if self.create_url and (not self.create_action or permissions.can(self.request.user, self.create_action))
             else None,
             empty_text=self.empty_text,
+            card_fields=self.card_fields,
             filters_active=any(
                 v for k, v in self.request.GET.items() if k not in ("page", "per_page", "sort")
             ),

@@ -60,3 +60,55 @@ def filter_columns(field):
     if isinstance(field.field, forms.ChoiceField) and not isinstance(field.field, forms.ModelChoiceField):
         widest = max((len(str(label)) for _value, label in field.field.choices), default=0)
     return "col-sm-6 col-md-4 col-xl-3" if widest > 8 else "col-sm-6 col-md-4 col-xl-2"
+
+
+@register.simple_tag
+def record_card(row, fields):
+    """One row of a list as a phone card: the first field as the title, the others as small facts
+    (the same values the table shows, without its links: the whole card opens the record)."""
+    from django.utils.html import format_html, format_html_join, strip_tags
+
+    table = row.table
+    record = row.record
+    title_field, *fact_fields = fields
+    url = record.get_absolute_url() if hasattr(record, "get_absolute_url") else ""
+    facts = []
+    from decimal import Decimal
+
+    for name in fact_fields:
+        value = row.get_cell_value(name)
+        value = format_money(value) if isinstance(value, Decimal) else strip_tags(str(value or "")).strip()
+        if value and value != table.columns[name].column.default:
+            facts.append((table.columns[name].header, value))
+    return format_html(
+        '<a class="record-card" href="{}" data-testid="record-card"><div class="title">{}</div>'
+        '<div class="facts">{}</div></a>',
+        url, strip_tags(str(row.get_cell_value(title_field))),
+        format_html_join("", '<span><span class="visually-hidden">{}: </span>{}</span>', facts))
+
+
+@register.simple_tag
+def map_url(record):
+    """导航: the record's place as a link of the configured map provider, or ""."""
+    from crm.maps import map_link_for
+
+    return map_link_for(record)
+
+
+@register.simple_tag(takes_context=True)
+def allowed(context, action):
+    """Whether the page's user may ``action`` (crm.permissions.can)."""
+    from crm import permissions
+
+    return permissions.can(context.get("user"), action)
+
+
+@register.simple_tag
+def optional_url(name, *args):
+    """The URL of ``name``, or "" when the page's app is not installed."""
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return ""

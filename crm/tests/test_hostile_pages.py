@@ -250,6 +250,7 @@ PATH_MODELS = {
     "catalog/products/": "catalog.Product", "catalog/skus/": "catalog.Sku", "catalog/categories/": "catalog.Category",
     "catalog/policies/": "catalog.SalesPolicy", "catalog/entitlements/": "catalog.Entitlement",
     "catalog/import/": "catalog.ProductImport",
+    "field/visits/": "field.Visit", "settings/sites/": "field.WorkSite", "settings/hours/": "field.WorkHours",
 }
 #: parameters that are not a record's id
 URL_ARGS = {
@@ -284,7 +285,8 @@ NOT_PAGES = ("api/", "django-admin/")
 PICK = {
     C: {"owner__username": "rep1"}, O: {"owner__username": "rep1"}, L: {"owner__username": "rep1"},
     "marketing.Touch": {"status": "draft"}, "coupons.SubsidyPlan": {"versions__source_name__contains": "alert"},
-    "crm.Notification": {"recipient__username": "admin"},  # the demo's approval requests notify others first
+    "crm.Notification": {"recipient__username": "admin"},
+    "field.Visit": {"user__username": "rep1", "photo__gt": ""},  # the demo's visit with a photo  # the demo's approval requests notify others first
 }
 
 
@@ -521,7 +523,8 @@ STATIC_FILES = {"customers:import_sample", "sales:lead_import_sample", "javascri
 #: tracking pixel
 NO_RECORD_TEXT = {"customers:import_sample", "customers:import_progress", "sales:lead_import_progress",
                   "coupons:batch_progress", "track:pixel",
-                  "coupons:batch_codes_export"}  # the codes of a batch, not its name
+                  "coupons:batch_codes_export",  # the codes of a batch, not its name
+                  "field:visit_photo"}  # a visit's photo
 #: the admin's pages as the page test reads them (url -> HTML, None when not a page): the
 #: parameter harvest of the SQL test below reads them from here instead of fetching them again
 PAGE_HTML = {}

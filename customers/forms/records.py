@@ -22,7 +22,7 @@ class CustomerForm(StyledFormMixin, forms.ModelForm):
     class Meta:
         model = Customer
         fields = [
-            "kind", "name", "mobile", "wechat_id", "email", "gender", "birthday", "region", "source",
+            "kind", "name", "mobile", "wechat_id", "email", "gender", "birthday", "region", "address", "source",
             "preferred_channel", "active_hours", "owner", "notes",
         ]
         widgets = {"birthday": forms.DateInput(), "notes": forms.Textarea(attrs={"rows": 3})}

@@ -51,6 +51,7 @@ class CustomerListView(ScopedListView):
     create_url = reverse_lazy("customers:create")
     create_action = "customers.add"
     title = gettext_lazy("Customers")
+    card_fields = ("name", "mobile", "lifecycle_stage", "owner")  # the phone's cards
     export_name = "customers"
     export_fields = {}  # every column read straight from values_list (fast export)
     paginate_by_subquery = True

@@ -51,6 +51,7 @@ class LeadListView(ScopedListView):
     create_url = reverse_lazy("sales:lead_create")
     create_action = "sales.change"
     title = gettext_lazy("Leads")
+    card_fields = ("name", "grade", "status", "mobile")  # the phone's cards
     export_name = "leads"
     # every column read straight from values_list (fast export); the creation time as before
     export_fields = {"created_at": ("created_at", iso_or_none)}

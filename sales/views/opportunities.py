@@ -87,6 +87,7 @@ class OpportunityListView(ScopedListView):
     export_action = "sales.view"
     title = gettext_lazy("Opportunities")
     export_name = "opportunities"
+    card_fields = ("name", "customer", "stage", "amount")  # the phone's cards
     empty_text = gettext_lazy("No opportunities here. Open one from a customer's page, or clear the filters.")
 
     #: the fast export (values_list); the two annotated figures are read by their annotation names

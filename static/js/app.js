@@ -99,6 +99,78 @@
     });
   }
 
+  // Field work: a form marked data-geo asks the browser for the position once the user agrees
+  // (the consent box), and fills the hidden latitude/longitude/accuracy fields.
+  function locate(form) {
+    var status = form.querySelector("[data-geo-status]");
+    var consent = form.querySelector("input[name=consent]");
+    function set(name, value) { var input = form.querySelector("input[name=" + name + "]"); if (input) { input.value = value; } }
+    function say(text) { if (status) { status.textContent = text; } }
+    if (!consent || !consent.checked) { set("latitude", ""); set("longitude", ""); set("accuracy", ""); if (status) { say(status.dataset.off); } return; }
+    if (!navigator.geolocation) { if (status) { say(status.dataset.failed); } return; }
+    if (status) { say(status.dataset.waiting); }
+    form.dataset.locating = "1";
+    navigator.geolocation.getCurrentPosition(function (pos) {
+      set("latitude", pos.coords.latitude.toFixed(6));
+      set("longitude", pos.coords.longitude.toFixed(6));
+      set("accuracy", Math.ceil(pos.coords.accuracy));
+      delete form.dataset.locating;
+      if (status) { say(status.dataset.found.replace("{m}", Math.ceil(pos.coords.accuracy))); }
+      status && status.setAttribute("data-located", "1");
+    }, function () {
+      delete form.dataset.locating;
+      if (status) { say(status.dataset.failed); }
+    }, {enableHighAccuracy: true, timeout: 15000, maximumAge: 60000});
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-geo]").forEach(locate);
+  });
+  document.addEventListener("change", function (event) {
+    if (event.target.name === "consent" && event.target.form && event.target.form.hasAttribute("data-geo")) {
+      locate(event.target.form);
+    }
+  });
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.hasAttribute("data-geo") && form.dataset.locating) {  // wait (a few seconds at most) for the position
+      event.preventDefault();
+      var waited = 0;
+      var timer = setInterval(function () {
+        waited += 200;
+        if (!form.dataset.locating || waited > 8000) { clearInterval(timer); delete form.dataset.locating; form.submit(); }
+      }, 200);
+    }
+  });
+
+  // 复制微信号: copy an input's value (the clipboard API where there is one, else the selection).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) { return; }
+    var input = document.querySelector(button.dataset.copy);
+    if (!input) { return; }
+    function done() { button.textContent = button.dataset.copied; }
+    input.select();
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(input.value).then(done, function () { document.execCommand("copy"); done(); });
+    } else {
+      document.execCommand("copy");
+      done();
+    }
+  });
+
+  // 打电话: after the dialler opens, bring the "log the call" form into view.
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest("[data-call]")) { return; }
+    var log = document.querySelector("[data-call-log]");
+    if (!log) { return; }
+    setTimeout(function () {
+      log.classList.add("border-primary");
+      log.scrollIntoView({block: "start"});
+      var first = log.querySelector("textarea, select");
+      if (first) { first.focus({preventScroll: true}); }
+    }, 600);
+  });
+
   document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
   document.body.addEventListener("htmx:afterSwap", function (e) { drawCharts(e.target); });
 })();

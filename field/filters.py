@@ -1,0 +1,1 @@
+"""Field work's lists filter by month, day and department in their views (see ``views``)."""

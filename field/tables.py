@@ -1,0 +1,1 @@
+"""The attendance table is a month grid rendered by its template (``field/attendance.html``)."""

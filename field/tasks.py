@@ -1,0 +1,1 @@
+"""Field work has no background jobs yet (clock-ins and visits are written in the request)."""
