@@ -37,14 +37,13 @@ class CustomerForm(StyledFormMixin, forms.ModelForm):
 
     def _source_field(self):
         """The active lead sources (and the record's own, even if inactive since)."""
+        from customers.models import source_name
         from customers.services.sources import source_choices
-        from customers.models import LeadSource
 
         current = self.instance.source if self.instance.pk else None
         choices = source_choices()
         if current and current not in dict(choices):
-            choices.append((current, LeadSource.objects.filter(code=current).values_list("name", flat=True).first()
-                            or current))
+            choices.append((current, source_name(current)))
         field = self.fields["source"]
         self.fields["source"] = forms.ChoiceField(choices=choices, label=field.label, required=True,
                                                   initial=field.initial, help_text="")
