@@ -15,6 +15,23 @@ def pytest_configure(config):
     celery_app.conf.task_eager_propagates = True
 
 
+@pytest.fixture(autouse=True)
+def _fresh_process_state():
+    """Each test starts from the state a fresh process has, whatever the test before it left:
+    the default language (a request through LocaleMiddleware leaves its language active in the
+    thread) and Celery allowed to join results (an eager task run in several threads at once
+    restores the "would block" flag out of order and can leave it set, so every later
+    ``task.apply().get()`` raises "Never call result.get() within a task")."""
+    from celery import _state as celery_state
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    celery_state._set_task_join_will_block(False)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+    celery_state._set_task_join_will_block(False)
+
+
 def require_services():
     return os.environ.get("CRM_REQUIRE_SERVICES") == "1"
 

@@ -12,7 +12,7 @@ A model is scoped by declaring ``scope_owner_field`` and ``scope_department_fiel
 its department is the user's department (or one below it).
 """
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
-from django.db.models import Q
+from django.db.models import Q, Subquery
 from django.http import Http404
 
 from .models import DataScope, Department, Role
@@ -97,8 +97,9 @@ def scope_department_ids(user):
     if scope == DataScope.DEPARTMENT and user.department_id:
         ids = {user.department_id}
     elif scope == DataScope.DEPARTMENT_TREE and user.department_id:
-        root = Department.objects.only("path").get(pk=user.department_id)
-        ids = set(Department.objects.filter(path__startswith=root.path).values_list("id", flat=True))
+        # the tree below the user's department in one query (its path read inside it)
+        root_path = Department.objects.filter(pk=user.department_id).values("path")[:1]
+        ids = set(Department.objects.filter(path__startswith=Subquery(root_path)).values_list("id", flat=True))
     else:
         ids = set()
     user._scope_department_ids = ids

@@ -8,8 +8,15 @@ class CustomersConfig(AppConfig):
 
     def ready(self):
         from auditlog.registry import auditlog
+        from django.db.models.signals import post_delete, post_migrate, post_save
 
         from . import models
+        from .services import sources
+
+        # the default lead sources come with the schema: after migrate and after a flush
+        post_migrate.connect(sources.ensure_defaults, sender=self, dispatch_uid="lead-source-defaults")
+        post_save.connect(sources.forget, sender=models.LeadSource, dispatch_uid="lead-source-forget")
+        post_delete.connect(sources.forget, sender=models.LeadSource, dispatch_uid="lead-source-forget-deleted")
 
         derived = ["order_count", "total_amount", "avg_order_value", "first_order_at", "last_order_at",
                    "previous_order_at", "median_interval_days", "satisfaction_level", "volume_level", "grid_class",

@@ -68,8 +68,10 @@ class LeadSource(models.Model):
 
 
 def source_name(code):
-    """The name of the source ``code`` (the code itself when it is not defined)."""
-    return LeadSource.objects.filter(code=code).values_list("name", flat=True).first() or code
+    """The name of the source ``code`` (the code itself when it is not defined); read once per request."""
+    from .services.sources import source_names
+
+    return source_names().get(code) or code
 
 
 class Customer(models.Model):

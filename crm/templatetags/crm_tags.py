@@ -15,12 +15,21 @@ def mobile(value, show):
     return value if show else mask_mobile(value)
 
 
-@register.simple_tag
-def history_changes(entry, show_contact=False):
+@register.simple_tag(takes_context=True)
+def history_changes(context, entry, show_contact=False):
     """An audit entry's changes for display ({label: [before, after]}): only the record's real
-    fields, in words, contact details masked unless ``show_contact`` (crm.audit)."""
-    lines = audit.change_rows([entry], mask=not show_contact).get(entry.pk, [])
-    return {label: [old, new] for label, old, new in lines}
+    fields, in words, contact details masked unless ``show_contact`` (crm.audit). The entries of
+    the card (``history`` in the context) are read together, so the names of related records
+    (owners, departments) cost one query per model for the whole card, not one per entry."""
+    key = ("history_changes", bool(show_contact))
+    batch = context.render_context.get(key)
+    if batch is None or entry.pk not in batch:
+        entries = [e for e in (context.get("history") or []) if getattr(e, "pk", None) is not None]
+        if entry not in entries:
+            entries = [entry]
+        batch = audit.change_rows(entries, mask=not show_contact)
+        context.render_context[key] = batch
+    return {label: [old, new] for label, old, new in batch.get(entry.pk, [])}
 
 
 @register.simple_tag

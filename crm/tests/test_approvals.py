@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.test import Client
 from django.urls import reverse
 
 from coupons import services as coupon_services
@@ -17,6 +16,7 @@ from coupons.services import compensation as compensation_rules
 from coupons.tests.factories import make_batch, make_budget
 from crm.approvals import selectors, services as approvals
 from crm.models import ApprovalAssignee, ApprovalRequest, ApprovalRule, ApprovalStep, Role
+from crm.tests.browser import VIEWPORTS, chromium, drop, signed_in_page  # noqa: F401 (chromium: a fixture)
 from crm.tests.factories import UserFactory
 from customers.tests.factories import CustomerFactory
 from marketing.models import Campaign, Touch
@@ -35,6 +35,12 @@ def at_control_point(user, name="全年课程"):
     return sales_services.move_stage(actor=user, opportunity=opportunity, stage=stages[2]), stages
 
 
+def requested(user, name="全年课程"):
+    """``user``'s opportunity at the control point with its approval requested: (opportunity, stages, request)."""
+    opportunity, stages = at_control_point(user, name)
+    return opportunity, stages, sales_services.request_approval(actor=user, opportunity=opportunity)
+
+
 def approvers(request):
     return [[a.approver.username for a in step.assignees.order_by("pk")] for step in request.steps.order_by("position")]
 
@@ -42,8 +48,7 @@ def approvers(request):
 # --- routing -----------------------------------------------------------------------------------
 
 def test_a_reps_control_point_goes_to_his_manager_then_up_to_the_director(org):
-    opportunity, stages = at_control_point(org.rep1)
-    request = sales_services.request_approval(actor=org.rep1, opportunity=opportunity)
+    opportunity, stages, request = requested(org.rep1)
     assert approvers(request) == [["manager1"], ["director"]]
     assert [s.status for s in request.steps.order_by("position")] == ["pending", "waiting"]
     assert selectors.inbox_count(org.manager1) == 1 and selectors.inbox_count(org.director) == 0
@@ -111,8 +116,7 @@ def test_an_admin_configures_the_chain(client, org):
 # --- nobody approves their own request -----------------------------------------------------------
 
 def test_a_director_cannot_approve_his_own_control_point_it_goes_up(org):
-    opportunity, stages = at_control_point(org.director)
-    request = sales_services.request_approval(actor=org.director, opportunity=opportunity)
+    _opportunity, _stages, request = requested(org.director)
     # nobody above the director holds a manager's or a director's seat: the system admin decides
     assert approvers(request) == [["admin"], ["admin"]]
     with pytest.raises(PermissionDenied):
@@ -124,8 +128,7 @@ def test_a_director_cannot_approve_his_own_control_point_it_goes_up(org):
 
 def test_a_second_director_above_takes_a_directors_request(org):
     above = UserFactory(username="vp", role=Role.DIRECTOR, department=org.company)
-    opportunity, stages = at_control_point(org.director)
-    request = sales_services.request_approval(actor=org.director, opportunity=opportunity)
+    _opportunity, _stages, request = requested(org.director)
     assert approvers(request) == [["vp"], ["vp"]]
     assert selectors.inbox_count(above) == 1 and selectors.inbox_count(org.director) == 0
 
@@ -163,8 +166,7 @@ def test_the_creator_of_a_campaign_cannot_approve_it(org):
 
 
 def test_the_database_refuses_a_decision_by_the_requester(org):
-    opportunity, stages = at_control_point(org.rep1)
-    request = sales_services.request_approval(actor=org.rep1, opportunity=opportunity)
+    _opportunity, _stages, request = requested(org.rep1)
     step = request.steps.get(position=1)
     with pytest.raises(IntegrityError), transaction.atomic():
         ApprovalAssignee.objects.create(step=step, approver=org.rep1, requester=org.rep1)
@@ -177,8 +179,7 @@ def test_the_database_refuses_a_decision_by_the_requester(org):
 # --- the inbox, its count, the history -------------------------------------------------------------
 
 def test_the_managers_inbox_counts_every_kind_and_the_shell_shows_it(client, org, django_assert_max_num_queries):
-    opportunity, stages = at_control_point(org.rep1)
-    sales_services.request_approval(actor=org.rep1, opportunity=opportunity)
+    requested(org.rep1)
     account = make_budget(org)
     batch = make_batch(org, account=account, code="comp", quantity=100)
     CompensationRule.objects.create(department=org.region, batch=batch, max_amount_per_coupon=Decimal("50"))
@@ -203,8 +204,7 @@ def test_the_managers_inbox_counts_every_kind_and_the_shell_shows_it(client, org
 
 
 def test_history_of_the_request_is_on_the_record_and_on_its_page(client, org):
-    opportunity, stages = at_control_point(org.rep1)
-    request = sales_services.request_approval(actor=org.rep1, opportunity=opportunity)
+    opportunity, _stages, request = requested(org.rep1)
     sales_services.decide_approval(actor=org.manager1, approval=request, approve=True, comment="同意推进")
     sales_services.decide_approval(actor=org.director, approval=request, approve=False, comment="报价太低")
     client.force_login(org.rep1)
@@ -260,8 +260,7 @@ def test_two_approvers_deciding_the_same_step_at_once_one_wins(postgres):
 
     org = OrgFixture()
     second = UserFactory(username="manager1b", role=Role.MANAGER, department=org.sales1)
-    opportunity, stages = at_control_point(org.rep1)
-    request = sales_services.request_approval(actor=org.rep1, opportunity=opportunity)
+    _opportunity, _stages, request = requested(org.rep1)
     step = request.steps.get(position=1)
     assert sorted(a.approver.username for a in step.assignees.all()) == ["manager1", "manager1b"]
     barrier = threading.Barrier(2)
@@ -301,66 +300,15 @@ def test_two_approvers_deciding_the_same_step_at_once_one_wins(postgres):
 
 # --- in a real browser: drop → request → the manager approves -----------------------------------------
 
-@pytest.fixture
-def chromium():
-    import os
-    import shutil
-
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's loop runs in this thread
-    path = os.environ.get("CRM_CHROMIUM", "/usr/bin/chromium")
-    if not (os.path.exists(path) or shutil.which(path)):
-        if os.environ.get("CRM_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"needs Chromium at {path}")
-        pytest.skip(f"needs Chromium at {path}")
-    from django.db import connections
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=path, args=["--headless=new", "--no-sandbox", "--disable-gpu"])
-        yield browser
-        browser.close()
-        connections.close_all()
-
-
-def _page(chromium, live_server, user, viewport):
-    session = Client()
-    session.force_login(user)
-    context = chromium.new_context(viewport=viewport, locale="zh-CN")
-    context.set_default_timeout(10_000)
-    context.add_cookies([{"name": "sessionid", "value": session.cookies["sessionid"].value, "url": live_server.url}])
-    page = context.new_page()
-    page.errors = []
-    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-    page.on("console", lambda msg: page.errors.append(msg.text) if msg.type == "error" and "409" not in msg.text
-            else None)
-    return page
-
-
-def drop(page, opportunity, source, target):
-    """Drag the card onto the next column with the mouse. On a phone the board scrolls sideways:
-    first scroll it so that the end of the card's column and the start of the next one show."""
-    column = page.locator(f".kanban-column[data-stage='{source.pk}']")
-    column.scroll_into_view_if_needed()
-    box = column.bounding_box()
-    page.locator("[data-testid=board]").evaluate("(el, dx) => { el.scrollLeft += dx; }", box["x"] + 120)
-    card = page.locator(f".kanban-card[data-id='{opportunity.pk}']").bounding_box()
-    zone = page.locator(f".kanban-column[data-stage='{target.pk}'] [data-dropzone]").bounding_box()
-    page.mouse.move(card["x"] + card["width"] * 0.8, card["y"] + 20)
-    page.mouse.down()
-    page.mouse.move(zone["x"] + 30, zone["y"] + 40, steps=8)
-    page.mouse.up()
-
-
 @pytest.mark.browser
-@pytest.mark.parametrize("viewport", [{"width": 1366, "height": 768}, {"width": 390, "height": 844}],
-                         ids=["desk", "phone"])
-def test_drop_on_a_locked_stage_requests_the_approval_and_the_manager_approves(chromium, live_server, org,
+@pytest.mark.parametrize("viewport", list(VIEWPORTS.values()), ids=list(VIEWPORTS))
+def test_drop_on_a_locked_stage_requests_the_approval_and_the_manager_approves(chromium, live_server, org,  # noqa: F811
                                                                                viewport):
     from playwright.sync_api import expect
 
     opportunity, stages = at_control_point(org.rep1, name="暑期全科班")
     OpportunityStage.objects.filter(pk=stages[2].pk).update(approval_role=Role.MANAGER)  # the manager decides
-    rep = _page(chromium, live_server, org.rep1, viewport)
+    rep = signed_in_page(chromium, live_server.url, org.rep1, viewport)
     rep.goto(f"{live_server.url}{reverse('sales:board')}")
     drop(rep, opportunity, stages[2], stages[3])
     modal = rep.locator("[data-testid=approval-modal]")
@@ -375,7 +323,7 @@ def test_drop_on_a_locked_stage_requests_the_approval_and_the_manager_approves(c
     assert approvers(request) == [["manager1"], ["manager1"]]
     assert rep.errors == []
 
-    manager = _page(chromium, live_server, org.manager1, viewport)
+    manager = signed_in_page(chromium, live_server.url, org.manager1, viewport)
     manager.goto(f"{live_server.url}/")
     expect(manager.locator("[data-testid=approvals-count]")).to_have_text("1")
     manager.goto(f"{live_server.url}{reverse('approvals:inbox')}")

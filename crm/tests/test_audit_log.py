@@ -134,3 +134,26 @@ def test_imported_customers_name_the_importing_user(client, org, django_capture_
     run_import(job.pk)
     customer = Customer.objects.get(mobile="13600136000")
     assert LogEntry.objects.get_for_object(customer).get().actor == org.manager1
+
+
+def test_the_history_card_reads_the_owner_names_of_all_its_entries_at_once(org, django_assert_max_num_queries):
+    from django.template.loader import render_to_string
+
+    from crm.tests.factories import UserFactory
+    from crm.ui import history_for
+
+    customer = CustomerFactory(owner=org.rep1, department=org.rep1.department)
+    owners = [UserFactory(username=f"owner{n}", last_name="钱", first_name=f"{n}号", department=org.sales1)
+              for n in range(8)]
+    for owner in owners:  # eight hand-overs: eight entries, each naming two owners
+        customer.owner = owner
+        customer.save()
+    history = history_for(customer, limit=10)
+    assert len(history) == 9
+    with django_assert_max_num_queries(2):  # the users and the department named by all entries: one query each
+        page = render_to_string("includes/history.html", {"history": history, "revealed": False})
+    assert page.count('class="history-item"') == 9
+    from crm.names import person_name
+
+    assert "<strong>负责人</strong>: 钱6号 → 钱7号" in page
+    assert f"<strong>负责人</strong>: {person_name(org.rep1)} → 钱0号" in page

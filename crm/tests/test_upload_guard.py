@@ -19,7 +19,7 @@ from customers.models import Customer, ImportJob
 
 @pytest.fixture(autouse=True)
 def _english():
-    """The messages below are asserted in English, whatever language an earlier test left active."""
+    """The messages below are asserted in English (each test starts in the default language)."""
     from django.utils import translation
 
     with translation.override("en"):

@@ -6,7 +6,7 @@ from crm import permissions
 from crm.phone import normalize_mobile
 from crm.ui import StyledFormMixin
 
-from ..models import Customer, CustomAttribute
+from ..models import Customer, CustomAttribute, source_name
 from ..region_field import RegionField
 from ..selectors import customers_for
 from ..services import duplicates_of
@@ -45,8 +45,7 @@ class CustomerForm(StyledFormMixin, forms.ModelForm):
         current = self.instance.source if self.instance.pk else None
         choices = source_choices()
         if current and current not in dict(choices):
-            choices.append((current, LeadSource.objects.filter(code=current).values_list("name", flat=True).first()
-                            or current))
+            choices.append((current, source_name(current)))
         field = self.fields["source"]
         self.fields["source"] = forms.ChoiceField(choices=choices, label=field.label, required=True,
                                                   initial=field.initial, help_text="")

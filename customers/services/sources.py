@@ -3,7 +3,10 @@
 Forms, filters, imports, scoring and assignment rules, segments and the API all ask here, so a
 source an admin adds is usable everywhere at once and an inactive one is refused everywhere for
 new records while old records keep showing its name."""
+import threading
+
 from django.core.exceptions import ValidationError
+from django.core.signals import request_finished, request_started
 from django.utils.translation import gettext as _
 
 from ..models import LeadSource
@@ -18,40 +21,73 @@ DEFAULTS = [
 ]
 
 
-def ensure_defaults():
-    """An empty table (a database flushed after migrating) gets the default sources again."""
+def ensure_defaults(**_signal_kwargs):
+    """An empty table gets the default sources. Runs after ``migrate`` and after a flush (both send
+    ``post_migrate``; connected in ``CustomersConfig.ready``), never on a read."""
     if not LeadSource.objects.exists():
         for position, (code, name, group) in enumerate(DEFAULTS, start=1):
             LeadSource.objects.get_or_create(code=code, defaults={"name": name, "group": group,
                                                                   "position": position * 10})
 
 
+# Every source, read once per request: a page shows source names in its filter, its columns and its
+# charts, and each used to read the table. The cache lives from ``request_started`` to
+# ``request_finished`` in the thread serving the request and is dropped when a source is saved;
+# outside a request (tasks, commands, tests calling services) every call reads the table.
+_request = threading.local()
+
+
+def _start_request(**_kwargs):
+    _request.rows = None
+    _request.active = True
+
+
+def _end_request(**_kwargs):
+    _request.rows = None
+    _request.active = False
+
+
+def forget(**_kwargs):
+    """Drop the cached rows (a source was saved or deleted)."""
+    _request.rows = None
+
+
+request_started.connect(_start_request, dispatch_uid="lead-sources-start")
+request_finished.connect(_end_request, dispatch_uid="lead-sources-end")
+
+
+def _rows():
+    """(code, name, is_active) of every source in display order."""
+    rows = getattr(_request, "rows", None)
+    if rows is None:
+        rows = list(LeadSource.objects.order_by("position", "code").values_list("code", "name", "is_active"))
+        if getattr(_request, "active", False):
+            _request.rows = rows
+    return rows
+
+
 def active_sources():
-    ensure_defaults()
     return LeadSource.objects.filter(is_active=True).order_by("position", "code")
 
 
 def source_choices():
     """(code, name) of the active sources, for choice fields (a callable: read when rendered)."""
-    return list(active_sources().values_list("code", "name"))
+    return [(code, name) for code, name, active in _rows() if active]
 
 
 def all_source_choices():
     """(code, name) of every source, active or not: filters and reports over existing records."""
-    ensure_defaults()
-    return list(LeadSource.objects.order_by("position", "code").values_list("code", "name"))
+    return [(code, name) for code, name, _active in _rows()]
 
 
 def source_names():
-    """{code: name} of every source (one query), for lists and exports."""
-    return dict(LeadSource.objects.values_list("code", "name"))
+    """{code: name} of every source, for lists and exports (read once per request)."""
+    return {code: name for code, name, _active in _rows()}
 
 
 def check_source(code):
     """``code`` when it names an active source; else ValidationError on ``source``."""
     code = (code or "").strip()
-    if not LeadSource.objects.filter(code=code, is_active=True).exists() and code:
-        ensure_defaults()
     if not code or not LeadSource.objects.filter(code=code, is_active=True).exists():
         raise ValidationError({"source": _("Unknown or inactive source %(source)s. Use one of: %(codes)s.")
                                % {"source": code or "—",

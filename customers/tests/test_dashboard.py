@@ -232,7 +232,7 @@ def test_bad_custom_period_shows_the_error(client, org, data):
 
 def test_query_count_is_bounded(client, org, data, django_assert_max_num_queries):
     client.force_login(org.director)
-    with django_assert_max_num_queries(19):  # +2: the lead source names of the filter and the chart; +1: provinces
+    with django_assert_max_num_queries(17):  # lead source names once for the filter and the chart; +1: provinces
         assert client.get(URL + PERIOD).status_code == 200
 
 

@@ -147,3 +147,39 @@ def test_an_import_reads_an_admin_defined_source_by_name_or_code(client, org, dj
     with django_capture_on_commit_callbacks(execute=True):
         client.post(f"/sales/leads/import/{job.pk}/commit/")
     assert sorted(Lead.objects.values_list("name", "source")) == [("乙", "douyin"), ("甲", "douyin")]
+
+
+def test_a_page_reads_the_source_names_once(client, org):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    LeadFactory.create_batch(3, owner=org.rep1)
+    client.force_login(org.manager1)
+    for url in ("/sales/leads/", "/customers/", "/customers/dashboard/"):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        assert sum('"customers_leadsource"' in q["sql"] for q in queries.captured_queries) == 1, url
+
+
+def test_reading_the_sources_never_writes_and_a_saved_source_is_seen_at_once(client, org):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from customers.services.sources import source_choices
+
+    with CaptureQueriesContext(connection) as queries:
+        assert ("referral", "转介绍") in source_choices()
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["SELECT"]
+    client.force_login(org.admin)
+    assert client.post("/customers/sources/new/", {"code": "douyin", "name": "抖音", "group": "线上",
+                                                   "is_active": "on", "position": 5}).status_code == 302
+    assert ("douyin", "抖音") in source_choices()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_flushed_database_gets_the_default_sources_again():
+    from django.core.management import call_command
+
+    call_command("flush", interactive=False, verbosity=0)
+    assert LeadSource.objects.filter(code="referral").values_list("name", flat=True).get() == "转介绍"
+    assert LeadSource.objects.count() == 11

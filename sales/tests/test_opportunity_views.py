@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.models import ApprovalRequest, Notification
+from crm.tests.browser import chromium, signed_in_page  # noqa: F401 (chromium: a fixture)
 from customers.tests.factories import CustomerFactory
 from sales import services
 from sales.models import Opportunity, OpportunityStage
@@ -357,49 +358,17 @@ def test_only_directors_and_admins_configure_stages(client, org):
 
 # --- the board in a real browser ------------------------------------------------------------
 
-@pytest.fixture
-def chromium():
-    import os
-    import shutil
-
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's loop runs in this thread
-    path = os.environ.get("CRM_CHROMIUM", "/usr/bin/chromium")
-    if not (os.path.exists(path) or shutil.which(path)):
-        if os.environ.get("CRM_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"needs Chromium at {path}")
-        pytest.skip(f"needs Chromium at {path}")
-    from django.db import connections
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=path, args=["--headless=new", "--no-sandbox", "--disable-gpu"])
-        yield browser
-        browser.close()
-        # Playwright's loop gives the test its own database connection; close it, or PostgreSQL
-        # refuses to drop the test database at the end ("being accessed by other users")
-        connections.close_all()
-
-
 @pytest.mark.browser
-def test_dragging_cards_on_the_board(chromium, live_server, org):
+def test_dragging_cards_on_the_board(chromium, live_server, org):  # noqa: F811
     from playwright.sync_api import expect
 
     locked = at_control_point(org)
     free = open_for(org.rep1, name="周末班", amount=5000)
     all_stages = stages()
     lost = next(s for s in all_stages if s.is_lost)
-    session = Client()
-    session.force_login(org.rep1)
     # wide enough for every column: a board that scrolls sideways moves the cards under the pointer
-    context = chromium.new_context(viewport={"width": 2200, "height": 1000})
-    context.set_default_timeout(10_000)
-    context.add_cookies([{"name": "sessionid", "value": session.cookies["sessionid"].value,
-                          "url": live_server.url}])
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" and "409" not in msg.text
-            else None)
+    page = signed_in_page(chromium, live_server.url, org.rep1, {"width": 2200, "height": 1000})
+    errors = page.errors
     page.goto(f"{live_server.url}{reverse('sales:board')}")
 
     def card(opportunity):
@@ -444,4 +413,4 @@ def test_dragging_cards_on_the_board(chromium, live_server, org):
     free.refresh_from_db()
     assert free.stage_id == lost.pk and free.lost_reason == "选了竞品"
     assert not errors, errors
-    context.close()
+    page.context.close()
