@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test bench simulate loadtest faults backup-check upgrade-check prepare install install-dev translations messages screenshots clean
+.PHONY: run test bench simulate loadtest faults backup-check upgrade-check prepare install install-dev translations messages screenshots persona-screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -79,6 +79,10 @@ messages: install
 
 screenshots: install-dev translations
 	$(BIN)/python docs/screenshots.py --prepare
+
+# Each persona's day in Chromium, with a screenshot of every page at 1366x768 and 390x844.
+persona-screenshots: install-dev translations
+	$(BIN)/pytest crm/tests/persona_days --persona-shots -q
 
 clean:
 	rm -rf $(VENV) var
