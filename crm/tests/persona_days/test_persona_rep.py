@@ -94,6 +94,7 @@ def test_he_writes_a_followup_from_a_lead_a_customer_and_an_opportunity(demo_day
         expect(page.locator("main")).to_contain_text(content)
     # the opportunity page names its owner family name first and shows the amount with separators
     me.go(opportunity.get_absolute_url())
+    expect(page.locator("main dl")).to_contain_text("赢单率（%）")  # not "（%%）"
     expect(page.locator("main dl")).to_contain_text("王小明")
     expect(page.locator("main dl")).to_contain_text(yuan(opportunity.amount))
     me.done()
