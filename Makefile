@@ -8,7 +8,7 @@ export HOST PORT
 
 # `make lint`: ruff (lint and format, pyproject.toml), the import contract (.importlinter) and no
 # model change without its migration; `make test` runs it before the suite.
-.PHONY: run test lint bench simulate loadtest faults backup-check upgrade-check prepare install install-dev translations messages screenshots clean
+.PHONY: run test lint bench simulate loadtest faults backup-check upgrade-check prepare install install-dev translations messages screenshots persona-screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -87,6 +87,10 @@ messages: install
 
 screenshots: install-dev translations
 	$(BIN)/python docs/screenshots.py --prepare
+
+# Each persona's day in Chromium, with a screenshot of every page at 1366x768 and 390x844.
+persona-screenshots: install-dev translations
+	$(BIN)/pytest crm/tests/persona_days --persona-shots -q
 
 clean:
 	rm -rf $(VENV) var

@@ -7,7 +7,14 @@ from django.conf import settings
 from config.celery import app as celery_app
 
 
+def pytest_addoption(parser):
+    parser.addoption("--persona-shots", action="store_true", default=False,
+                     help="persona tests save a screenshot of every page they visit (docs/screenshots/personas/)")
+
+
 def pytest_configure(config):
+    if config.getoption("persona_shots"):
+        os.environ["CRM_PERSONA_SHOTS"] = "1"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

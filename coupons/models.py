@@ -304,6 +304,13 @@ class Coupon(models.Model):
                          condition=Q(claimed_at__isnull=False)),
         ]
 
+    @property
+    def channel_label(self):
+        """The claim channel in words ("小程序"), the code itself for a channel without a name."""
+        from .services.dashboard import CHANNELS
+
+        return dict(CHANNELS).get(self.channel, self.channel)
+
 
 class Redemption(models.Model):
     """One use of a coupon on an order, with the discount, the subsidy and its split among funders."""
@@ -358,6 +365,10 @@ class CompensationRule(models.Model):
                                                 decimal_places=2, default=Decimal("500"))
     batch = models.ForeignKey(Batch, verbose_name=_("compensation batch"), on_delete=models.PROTECT,
                               related_name="+")
+
+    class Meta:
+        verbose_name = _("compensation rule")
+        verbose_name_plural = _("compensation rules")
 
 
 class Compensation(models.Model):

@@ -66,7 +66,10 @@ def filter_columns(field):
     from django import forms
 
     widest = 0
-    if isinstance(field.field, forms.ChoiceField) and not isinstance(field.field, forms.ModelChoiceField):
+    if isinstance(field.field, forms.ModelChoiceField):
+        # the records are not read for this: their "all" label ("权限范围内全部部门") is the long one
+        widest = len(str(field.field.empty_label or ""))
+    elif isinstance(field.field, forms.ChoiceField):
         widest = max((len(str(label)) for _value, label in field.field.choices), default=0)
     return "col-sm-6 col-md-4 col-xl-3" if widest > 8 else "col-sm-6 col-md-4 col-xl-2"
 

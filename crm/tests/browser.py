@@ -18,7 +18,7 @@ PHONE = {"width": 390, "height": 844}
 VIEWPORTS = {"desk": DESK, "phone": PHONE}
 
 
-def launch():
+def launch(*, extra_args=()):
     """A context manager yielding a Chromium browser; skips (fails in CI) without Chromium."""
     from contextlib import contextmanager
 
@@ -33,7 +33,7 @@ def launch():
         from django.db import connections
 
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args])
             try:
                 yield browser
             finally:

@@ -59,7 +59,7 @@ def department_list(request):
     _require_admin(request, "org.view")
     departments = Department.objects.select_related("parent", "manager").annotate(
         member_count=Count("members")
-    )
+    ).order_by("path")  # the tree's order (Meta.ordering is dropped in a query with GROUP BY)
     return render(request, "crm/admin/departments.html", {
         "departments": departments, "can_manage": permissions.can(request.user, "org.manage"),
     })
@@ -359,11 +359,19 @@ class AuditTable(tables.Table):
         return audit.changes_text(audit.change_rows([record], mask=self.mask).get(record.pk, []), record.action)
 
 
+def _audited_types():
+    """The record types the audit log holds (the models registered with auditlog), not every
+    internal table (rollups, cursors, outbox rows), which have no entries and no Chinese names."""
+    from auditlog.registry import auditlog
+
+    types = ContentType.objects.get_for_models(*auditlog.get_models()).values()
+    return ContentType.objects.filter(pk__in=sorted(t.pk for t in types))
+
+
 class AuditFilter(django_filters.FilterSet):
     object_repr = django_filters.CharFilter(lookup_expr="icontains", label=gettext_lazy("record"))
     content_type = django_filters.ModelChoiceFilter(
-        queryset=ContentType.objects.filter(app_label__in=["crm", "customers", "sales", "coupons", "marketing"]),
-        label=gettext_lazy("record type"),
+        queryset=lambda request: _audited_types(), label=gettext_lazy("record type"),
     )
     actor = django_filters.ModelChoiceFilter(queryset=User.objects.all(), label=gettext_lazy("who"))
     action = django_filters.ChoiceFilter(choices=list(AuditTable.ACTIONS.items()), label=gettext_lazy("action"))

@@ -118,7 +118,7 @@ def duplicate_contact(customer):
 
 
 class AssignForm(StyledFormMixin, forms.Form):
-    owner = forms.ModelChoiceField(queryset=None, label=_("New owner"))
+    owner = forms.ModelChoiceField(queryset=None, label=_("New owner"), empty_label=_("Choose the new owner…"))
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -126,7 +126,7 @@ class AssignForm(StyledFormMixin, forms.Form):
 
 
 class BulkTagForm(StyledFormMixin, forms.Form):
-    tag = forms.ModelChoiceField(queryset=None, label=_("Tag"))
+    tag = forms.ModelChoiceField(queryset=None, label=_("Tag"), empty_label=_("Choose a tag…"))
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -2,6 +2,7 @@
 
 from django import forms
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from crm.ui import StyledFormMixin
 
@@ -73,6 +74,7 @@ class LeadSourceForm(StyledFormMixin, forms.ModelForm):
     class Meta:
         model = LeadSource
         fields = ["code", "name", "group", "is_active", "position"]
+        labels = {"code": gettext_lazy("source code")}  # the model's "code" reads "券码" (a coupon's) in Chinese
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

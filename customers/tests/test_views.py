@@ -179,3 +179,12 @@ def test_deleting_a_customer_with_orders_is_refused_with_a_message(client, org):
     assert response.status_code == 200
     assert "cannot be deleted" in response.content.decode()
     assert Customer.objects.filter(pk=customer.pk).exists()
+
+
+def test_the_bulk_action_dialogs_ask_in_words_not_dashes(client, org):
+    CustomerFactory(owner=org.rep1)
+    client.force_login(org.manager1)
+    page = client.get("/customers/").content.decode()
+    assert "---------" not in page
+    assert '<option value="" selected>请选择新负责人…</option>' in page
+    assert '<option value="" selected>请选择标签…</option>' in page

@@ -167,7 +167,7 @@ def test_lead_page_explains_the_score_and_lists_moves_and_followups(client, org,
     services.record_followup(actor=org.rep1, lead=lead, content="第一次电话")
     client.force_login(org.rep1)
     page = client.get(f"{URL}{lead.pk}/").content.decode()
-    assert "Source is referral" in page and "+40" in page and "Has a mobile number" in page
+    assert "Source is 转介绍" in page and "+40" in page and "Has a mobile number" in page
     assert "States a need" not in page  # the rule did not contribute
     assert "第一次电话" in page
     assert 'data-testid="moves"' in page and "Assigned" in page
@@ -319,3 +319,12 @@ def test_edit_form_warns_when_the_new_mobile_is_taken(client, org):
     assert client.post(f"{URL}{lead.pk}/edit/", {**data, "confirm_duplicate": "1"}).status_code == 302
     lead.refresh_from_db()
     assert lead.mobile == "13912345678"
+
+
+def test_the_score_breakdown_names_the_source_not_its_code(client, org):
+    ScoringRule.objects.create(criterion="source", value="event", points=25)
+    lead = LeadFactory(owner=org.rep1, source="event")
+    client.force_login(org.rep1)
+    page = client.get(lead.get_absolute_url()).content.decode()  # in English (the fixture): names are data
+    assert re.search(r"<span>Source is 活动/会议</span><span class=\"fw-semibold\">\+25</span>", page)
+    assert "Source is event" not in page
