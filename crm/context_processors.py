@@ -97,6 +97,10 @@ def _nav(user, path, waiting=0):
     return result
 
 
+#: pages opened from 我的, so the tab stays lit on them
+MINE_PREFIXES = ("/field/", "/approvals/", "/notifications/", "/preferences/", "/password/", "/search/")
+
+
 def _tabs(user, path):
     """The phone's bottom tab bar: 工作台, 客户, 线索, 商机, 我的 (each only to roles that may use it)."""
     items = [
@@ -111,6 +115,8 @@ def _tabs(user, path):
             if url is not None and (action is None or permissions.can(user, action))]
     best = max((tab for tab in tabs if path == tab["url"] or (tab["url"] != "/" and path.startswith(tab["url"]))),
                key=lambda tab: len(tab["url"]), default=None)
+    if best is None and path.startswith(MINE_PREFIXES):  # the pages reached from 我的
+        best = next((tab for tab in tabs if tab["name"] == "field:me"), None)
     for tab in tabs:
         tab["active"] = tab is best
     return tabs

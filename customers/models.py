@@ -114,7 +114,7 @@ class Customer(models.Model):
     gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, blank=True, default="")
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     region = models.CharField(_("region"), max_length=100, blank=True, db_index=True)
-    address = models.CharField(_("street address"), max_length=200, blank=True)
+    address = models.CharField(_("street address"), max_length=200, blank=True, default="", db_default="")
     # where the customer is (WGS-84, as browsers report), for visit check-ins and navigation
     latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)

@@ -86,3 +86,10 @@ def test_an_opportunity_card_shows_the_customer_stage_and_amount_with_separators
     card = page[page.index('data-testid="record-card"'):]
     card = card[:card.index("</a>")]
     assert "数学提高班" in card and "张三丰" in card and "¥12,800.00" in card
+
+
+def test_the_pages_reached_from_mine_keep_its_tab_lit(client, org):
+    client.force_login(org.rep1)
+    for url in (reverse("field:clock"), reverse("approvals:inbox"), reverse("notifications")):
+        page = client.get(url).content.decode()
+        assert 'class="tab active" aria-current="page" href="/field/me/"' in page, url
