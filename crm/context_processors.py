@@ -21,6 +21,7 @@ def _nav(user, path, waiting=0):
             ("home", _("Home"), "bi-house", None),
             ("notifications", _("Notifications"), "bi-bell", None),
             ("approvals:inbox", _("Approvals waiting for me"), "bi-patch-check", None),
+            ("field:clock", _("Clock in"), "bi-fingerprint", "field.use"),
         ]),
         (_("Dashboards"), [
             ("sales:dashboard", _("Sales dashboard"), "bi-speedometer2", "sales.view"),
@@ -37,6 +38,8 @@ def _nav(user, path, waiting=0):
             ("sales:reminders", _("Reminders"), "bi-alarm", "sales.view"),
             ("sales:tasks", _("Tasks"), "bi-check2-square", "sales.view"),
             ("sales:tickets", _("Service tickets"), "bi-life-preserver", "sales.view"),
+            ("field:team_visits", _("Team visits"), "bi-geo-alt", "field.team"),
+            ("field:attendance", _("Attendance"), "bi-table", "field.team"),
             ("sales:leaderboard", _("Performance"), "bi-trophy", "sales.view"),
             ("sales:reports", _("Reports"), "bi-journal-text", "sales.view"),
         ]),
@@ -76,6 +79,7 @@ def _nav(user, path, waiting=0):
             ("sales:stages", _("Opportunity stages"), "bi-signpost-split", "sales.configure"),
             ("marketing:settings", _("Marketing settings"), "bi-sliders2", "marketing.manage"),
             ("approvals:chains", _("Approval chains"), "bi-diagram-2", "org.manage"),
+            ("field:settings", _("Work sites and hours"), "bi-building-gear", "field.configure"),
         ]),
         (_("Administration"), [
             ("org:departments", _("Departments"), "bi-diagram-3", "org.view"),
@@ -105,6 +109,10 @@ def _nav(user, path, waiting=0):
     return result
 
 
+#: pages opened from 我的, so the tab stays lit on them
+MINE_PREFIXES = ("/field/", "/approvals/", "/notifications/", "/preferences/", "/password/", "/search/")
+
+
 def _tabs(user, path):
     """The phone's bottom tab bar: 工作台, 客户, 线索, 商机, 我的 (each only to roles that may use it)."""
     items = [
@@ -119,6 +127,8 @@ def _tabs(user, path):
             if url is not None and (action is None or permissions.can(user, action))]
     best = max((tab for tab in tabs if path == tab["url"] or (tab["url"] != "/" and path.startswith(tab["url"]))),
                key=lambda tab: len(tab["url"]), default=None)
+    if best is None and path.startswith(MINE_PREFIXES):  # the pages reached from 我的
+        best = next((tab for tab in tabs if tab["name"] == "field:me"), None)
     for tab in tabs:
         tab["active"] = tab is best
     return tabs

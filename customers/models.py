@@ -126,7 +126,7 @@ class Customer(models.Model):
     region_text = models.CharField(_("region as written"), max_length=100, blank=True,
                                    help_text=_("Text no region code was found for (entered before codes, or "
                                                "imported); listed under Settings → Unmatched regions."))
-    address = models.CharField(_("street address"), max_length=200, blank=True)
+    address = models.CharField(_("street address"), max_length=200, blank=True, default="", db_default="")
     # where the customer is (WGS-84, as browsers report), for visit check-ins and navigation
     latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)

@@ -103,10 +103,12 @@ def test_a_rep_opens_no_visit_photo_or_contact_of_another_rep(client, org):
 def test_a_rep_sees_only_his_own_clock_ins_and_the_manager_his_teams(org):
     from field.selectors import clock_ins_for
 
-    now = datetime.datetime(2026, 12, 7, 1, 0, tzinfo=datetime.timezone.utc)
+    now = datetime.datetime(2026, 12, 7, 1, 0, tzinfo=datetime.UTC)
     for user in (org.rep1, org.rep2, org.rep3):
         ClockIn.objects.create(user=user, department=user.department, kind="start", day=now.date(), at=now)
-    names = lambda user: sorted(clock_ins_for(user).values_list("user__username", flat=True))  # noqa: E731
+    def names(user):
+        return sorted(clock_ins_for(user).values_list("user__username", flat=True))
+
     assert names(org.rep1) == ["rep1"]
     assert names(org.manager1) == ["rep1", "rep2"]
     assert names(org.manager2) == ["rep3"]

@@ -47,7 +47,8 @@ def test_without_a_map_provider_there_is_no_navigate_link(client, org, customer,
 
 
 def test_the_web_app_manifest_names_the_icons_that_exist(client):
-    manifest = json.loads(open(finders.find("manifest.webmanifest"), encoding="utf-8").read())
+    with open(finders.find("manifest.webmanifest"), encoding="utf-8") as handle:
+        manifest = json.load(handle)
     assert (manifest["display"], manifest["start_url"]) == ("standalone", "/")
     assert [finders.find(icon["src"]) is not None for icon in manifest["icons"]] == [True, True, True, True]
 
@@ -80,9 +81,16 @@ def test_an_opportunity_card_shows_the_customer_stage_and_amount_with_separators
 
     from sales.services.opportunities import open_opportunity
 
-    open_opportunity(actor=org.rep1, customer=customer, name="数学提高班", amount=Decimal("12800"))
+    open_opportunity(actor=org.rep1, customer=customer, name="数学提高班", amount=Decimal(12800))
     client.force_login(org.rep1)
     page = client.get(reverse("sales:opportunities")).content.decode()
     card = page[page.index('data-testid="record-card"'):]
     card = card[:card.index("</a>")]
     assert "数学提高班" in card and "张三丰" in card and "¥12,800.00" in card
+
+
+def test_the_pages_reached_from_mine_keep_its_tab_lit(client, org):
+    client.force_login(org.rep1)
+    for url in (reverse("field:clock"), reverse("approvals:inbox"), reverse("notifications")):
+        page = client.get(url).content.decode()
+        assert 'class="tab active" aria-current="page" href="/field/me/"' in page, url

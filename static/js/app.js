@@ -120,7 +120,7 @@
     }, function () {
       delete form.dataset.locating;
       if (status) { say(status.dataset.failed); }
-    }, {enableHighAccuracy: true, timeout: 15000, maximumAge: 60000});
+    }, {enableHighAccuracy: true, timeout: 15000, maximumAge: 0});
   }
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form[data-geo]").forEach(locate);
