@@ -10,8 +10,8 @@ from django.utils import timezone
 # Playwright's sync API runs an asyncio loop in this thread (see crm/tests/test_browser.py)
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-from crm.demo import DemoContext, seed_organization  # noqa: E402
-from crm.tests.test_browser import _log_in, browser  # noqa: E402, F401 — the module's browser fixture
+from crm.demo import DemoContext, seed_organization
+from crm.tests.test_browser import _log_in, browser  # noqa: F401 — the browser fixture
 
 pytestmark = pytest.mark.browser
 
@@ -33,20 +33,22 @@ def shelf(transactional_db):
             product=product,
             code="EDU-MATH-48",
             name="48课时",
-            list_price=Decimal("13800"),
+            list_price=Decimal(13800),
         )
     )
     policies.save_policy(
         policy=SalesPolicy(
-            name="一对一九折", kind="percent", percent_off=Decimal("10"), category=one
+            name="一对一九折", kind="percent", percent_off=Decimal(10), category=one
         )
     )
     return product
 
 
 def test_marketing_launches_the_director_approves_and_a_rep_sees_the_price(
-    browser, live_server, shelf
-):  # noqa: F811
+    browser,  # noqa: F811 — the fixture imported above
+    live_server,
+    shelf,
+):
     base = live_server.url
     today = timezone.localdate().isoformat()
 
