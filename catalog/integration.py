@@ -1,6 +1,8 @@
 """What the catalogue adds to the customers layer: the 360 view's entitlements panel and the
 grant of entitlements when an order is placed (``customers.hooks``)."""
 
+import uuid
+
 from django.db.models import Q
 from django.utils import timezone
 

@@ -318,3 +318,25 @@ def test_the_navigation_offers_the_catalogue(client, org, shelf):
     assert (
         reverse("catalog:products") in page and reverse("catalog:entitlements") in page
     )
+
+
+def test_a_rep_uses_one_unit_from_the_360_view_and_lands_back_on_it(client, org, held):
+    client.force_login(org.rep1)
+    customer_url = held["mine"].customer.get_absolute_url()
+    page = client.get(customer_url).content.decode()
+    assert 'data-testid="use-one"' in page
+    response = client.post(
+        reverse("catalog:entitlement_consume", args=[held["mine"].pk]),
+        {"quantity": "1", "reference": "panel-1", "next": customer_url},
+    )
+    held["mine"].refresh_from_db()
+    assert (response["Location"], held["mine"].balance) == (customer_url, 47)
+
+
+def test_the_next_address_must_be_a_customer_page(client, org, held):
+    client.force_login(org.rep1)
+    response = client.post(
+        reverse("catalog:entitlement_consume", args=[held["mine"].pk]),
+        {"quantity": "1", "next": "https://evil.example.com/"},
+    )
+    assert response["Location"] == held["mine"].get_absolute_url()
