@@ -1,6 +1,7 @@
 """The catalogue's pages: who may open and change what, what they show, and bounded query counts."""
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -325,6 +326,7 @@ def test_a_rep_uses_one_unit_from_the_360_view_and_lands_back_on_it(client, org,
     customer_url = held["mine"].customer.get_absolute_url()
     page = client.get(customer_url).content.decode()
     assert 'data-testid="use-one"' in page
+    assert re.search(r'name="reference" value="[0-9a-f]{32}"', page) is not None
     response = client.post(
         reverse("catalog:entitlement_consume", args=[held["mine"].pk]),
         {"quantity": "1", "reference": "panel-1", "next": customer_url},
