@@ -1,6 +1,8 @@
 """What the catalogue adds to the customers layer: the 360 view's entitlements panel and the
 grant of entitlements when an order is placed (``customers.registry``)."""
 
+import uuid
+
 from django.db.models import Q
 from django.utils import timezone
 
@@ -18,6 +20,10 @@ def _entitlements_panel(customer, user):
         .select_related("sku")
         .order_by("expires_on", "id")[:10]
     )
+    for (
+        item
+    ) in items:  # a one-time reference per button: a double tap uses one unit, not two
+        item.use_reference = uuid.uuid4().hex
     return {
         "items": items,
         "customer": customer,

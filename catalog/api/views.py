@@ -51,6 +51,17 @@ class SkuOutSerializer(serializers.Serializer):
         return "on_sale"
 
 
+class SkuPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="How many SKUs match, on every page.")
+    next = serializers.URLField(
+        allow_null=True, help_text="The next page, or null on the last."
+    )
+    previous = serializers.URLField(
+        allow_null=True, help_text="The previous page, or null on the first."
+    )
+    results = SkuOutSerializer(many=True)
+
+
 class ProductListView(APIView):
     """The SKUs on sale today."""
 
@@ -74,7 +85,7 @@ class ProductListView(APIView):
                 "page_size", int, description="At most 500 (100 by default)."
             ),
         ],
-        responses={200: SkuOutSerializer(many=True)},
+        responses={200: SkuPageSerializer},
     )
     def get(self, request):
         category = None
@@ -98,7 +109,10 @@ class ProductListView(APIView):
                 )
         skus = selectors.skus_on_sale(category=category, updated_since=since)
         paginator = ProductPagination()
-        page = paginator.paginate_queryset(skus, request, view=self)
+        try:
+            page = paginator.paginate_queryset(skus, request, view=self)
+        except exceptions.NotFound:  # a page number past the last, or not a number
+            raise exceptions.ValidationError({"page": ["No such page."]}) from None
         names = dict(Category.objects.values_list("pk", "name"))
         data = SkuOutSerializer(page, many=True, context={"category_names": names}).data
         return paginator.get_paginated_response(data)

@@ -98,6 +98,8 @@ def test_products_filter_by_updated_since(client, token, shelf):
         ("category=999999", "category"),
         ("updated_since=yesterday", "updated_since"),
         ("updated_since=2026-01-01T00:00:00", "updated_since"),
+        ("page=9", "page"),
+        ("page=abc", "page"),
     ],
 )
 def test_bad_filters_are_422_naming_the_parameter(client, token, shelf, query, field):

@@ -1,6 +1,7 @@
 """The catalogue's pages: who may open and change what, what they show, and bounded query counts."""
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -318,3 +319,26 @@ def test_the_navigation_offers_the_catalogue(client, org, shelf):
     assert (
         reverse("catalog:products") in page and reverse("catalog:entitlements") in page
     )
+
+
+def test_a_rep_uses_one_unit_from_the_360_view_and_lands_back_on_it(client, org, held):
+    client.force_login(org.rep1)
+    customer_url = held["mine"].customer.get_absolute_url()
+    page = client.get(customer_url).content.decode()
+    assert 'data-testid="use-one"' in page
+    assert re.search(r'name="reference" value="[0-9a-f]{32}"', page) is not None
+    response = client.post(
+        reverse("catalog:entitlement_consume", args=[held["mine"].pk]),
+        {"quantity": "1", "reference": "panel-1", "next": customer_url},
+    )
+    held["mine"].refresh_from_db()
+    assert (response["Location"], held["mine"].balance) == (customer_url, 47)
+
+
+def test_the_next_address_must_be_a_customer_page(client, org, held):
+    client.force_login(org.rep1)
+    response = client.post(
+        reverse("catalog:entitlement_consume", args=[held["mine"].pk]),
+        {"quantity": "1", "next": "https://evil.example.com/"},
+    )
+    assert response["Location"] == held["mine"].get_absolute_url()

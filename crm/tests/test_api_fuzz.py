@@ -112,6 +112,11 @@ class World:
                         for _ in range(3)]
         self.event = make_event(make_campaign(self.org), capacity=20)
         self.closed_event = make_event(make_campaign(self.org, name="草稿", status=Campaign.Status.DRAFT))
+        from catalog.services import entitlements
+        from catalog.tests.factories import SkuFactory
+
+        self.sku = SkuFactory(code="FZ-SKU")
+        self.entitlements = [entitlements.grant(customer=self.customers[0], name="课时", quantity=1000).pk]
 
     @property
     def mobiles(self):
@@ -215,6 +220,11 @@ def _realistic(world, label):
     elif label == "POST /api/v1/events/{id}/registrations":
         path = {"id": st.sampled_from([world.event.pk, world.closed_event.pk])}
         body = {"customer": _customer_ref(world, with_name=True)}
+    elif label == "GET /api/v1/products":
+        query = {"category": st.sampled_from([str(world.sku.product.category_id), "999999"])}
+    elif label == "POST /api/v1/entitlements/{id}/consume":
+        path = {"id": st.sampled_from(world.entitlements + [10**6])}
+        body = {"quantity": st.integers(1, 3), "reference": st.from_regex(r"\Afz-[a-z0-9]{1,8}\Z")}
     parts = {name: st.fixed_dictionaries(value) if isinstance(value, dict) else value
              for name, value in {"body": body, "path": path, "query": query}.items() if value is not None}
     if label.startswith("POST "):  # a generated key often repeats: mostly send none or a fresh one
