@@ -1,4 +1,5 @@
 """Test set-up shared by every app: eager Celery, fast hashing, a clock, and service checks."""
+
 import os
 
 import pytest
@@ -8,8 +9,12 @@ from config.celery import app as celery_app
 
 
 def pytest_addoption(parser):
-    parser.addoption("--persona-shots", action="store_true", default=False,
-                     help="persona tests save a screenshot of every page they visit (docs/screenshots/personas/)")
+    parser.addoption(
+        "--persona-shots",
+        action="store_true",
+        default=False,
+        help="persona tests save a screenshot of every page they visit (docs/screenshots/personas/)",
+    )
 
 
 def pytest_configure(config):

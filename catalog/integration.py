@@ -20,9 +20,7 @@ def _entitlements_panel(customer, user):
         .select_related("sku")
         .order_by("expires_on", "id")[:10]
     )
-    for (
-        item
-    ) in items:  # a one-time reference per button: a double tap uses one unit, not two
+    for item in items:  # a one-time reference per button: a double tap uses one unit, not two
         item.use_reference = uuid.uuid4().hex
     return {
         "items": items,
@@ -38,7 +36,5 @@ def _grant(order):
 
 
 def register():
-    timeline.register_panel(
-        "entitlements", "catalog/panels/entitlements.html", _entitlements_panel
-    )
+    timeline.register_panel("entitlements", "catalog/panels/entitlements.html", _entitlements_panel)
     registry.register_order_placed("catalog.entitlements", _grant)

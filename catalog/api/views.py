@@ -38,9 +38,7 @@ class SkuOutSerializer(serializers.Serializer):
     unit = serializers.CharField()
     list_price = serializers.DecimalField(max_digits=12, decimal_places=2)
     tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2)
-    status = serializers.SerializerMethodField(
-        help_text='"on_sale": every SKU listed is on sale today.'
-    )
+    status = serializers.SerializerMethodField(help_text='"on_sale": every SKU listed is on sale today.')
     sale_until = serializers.DateField(source="product.sale_until", allow_null=True)
     updated_at = serializers.DateTimeField()
 
@@ -53,12 +51,8 @@ class SkuOutSerializer(serializers.Serializer):
 
 class SkuPageSerializer(serializers.Serializer):
     count = serializers.IntegerField(help_text="How many SKUs match, on every page.")
-    next = serializers.URLField(
-        allow_null=True, help_text="The next page, or null on the last."
-    )
-    previous = serializers.URLField(
-        allow_null=True, help_text="The previous page, or null on the first."
-    )
+    next = serializers.URLField(allow_null=True, help_text="The next page, or null on the last.")
+    previous = serializers.URLField(allow_null=True, help_text="The previous page, or null on the first.")
     results = SkuOutSerializer(many=True)
 
 
@@ -81,9 +75,7 @@ class ProductListView(APIView):
                 description="ISO 8601 time: only SKUs changed since then.",
             ),
             OpenApiParameter("page", int),
-            OpenApiParameter(
-                "page_size", int, description="At most 500 (100 by default)."
-            ),
+            OpenApiParameter("page_size", int, description="At most 500 (100 by default)."),
         ],
         responses={200: SkuPageSerializer},
     )
@@ -104,9 +96,7 @@ class ProductListView(APIView):
             except ValueError:
                 since = None
             if since is None or since.tzinfo is None:
-                raise exceptions.ValidationError(
-                    {"updated_since": ["Enter an ISO 8601 time with its offset."]}
-                )
+                raise exceptions.ValidationError({"updated_since": ["Enter an ISO 8601 time with its offset."]})
         skus = selectors.skus_on_sale(category=category, updated_since=since)
         paginator = ProductPagination()
         try:
@@ -122,8 +112,7 @@ class ConsumeInSerializer(serializers.Serializer):
     quantity = serializers.IntegerField(min_value=1, max_value=entitlements.MAX_USE)
     reference = serializers.CharField(
         max_length=100,
-        help_text="Your id of this use: the same reference again "
-        "takes nothing and answers the first result.",
+        help_text="Your id of this use: the same reference again takes nothing and answers the first result.",
     )
 
 
@@ -162,11 +151,9 @@ class EntitlementConsumeView(APIView):
                 actor=request.user,
             )
         except ValidationError as exc:
-            raise exceptions.ValidationError(
-                exc.message_dict if hasattr(exc, "error_dict") else exc.messages
-            )
+            raise exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages) from exc
         except DomainError as exc:
-            raise BusinessRuleError(exc.code, str(exc))
+            raise BusinessRuleError(exc.code, str(exc)) from exc
         return Response(
             {
                 "entitlement": entitlement.pk,

@@ -36,16 +36,12 @@ def shelf(transactional_db):
             list_price=Decimal(13800),
         )
     )
-    policies.save_policy(
-        policy=SalesPolicy(
-            name="一对一九折", kind="percent", percent_off=Decimal(10), category=one
-        )
-    )
+    policies.save_policy(policy=SalesPolicy(name="一对一九折", kind="percent", percent_off=Decimal(10), category=one))
     return product
 
 
 def test_marketing_launches_the_director_approves_and_a_rep_sees_the_price(
-    browser,  # noqa: F811 — the fixture imported above
+    browser,
     live_server,
     shelf,
 ):

@@ -4,14 +4,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('coupons', '0010_coupons_waiting_approvals_on_engine'),
+        ("coupons", "0010_coupons_waiting_approvals_on_engine"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='compensationrule',
-            options={'verbose_name': 'compensation rule', 'verbose_name_plural': 'compensation rules'},
+            name="compensationrule",
+            options={"verbose_name": "compensation rule", "verbose_name_plural": "compensation rules"},
         ),
     ]

@@ -11,6 +11,7 @@ or are the demo's documented day-one facts, never read off the screen.
 Screenshots of every page a persona visits, at both sizes: ``pytest --persona-shots`` (or
 ``CRM_PERSONA_SHOTS=1``) writes them to docs/screenshots/personas/.
 """
+
 import datetime
 import importlib
 import io
@@ -99,10 +100,20 @@ class Person:
         self.size = size
         self.errors = []
         page.on("pageerror", lambda exc: self.errors.append(f"{page.url}: {exc}"))
-        page.on("console", lambda msg: self.errors.append(f"{page.url}: {msg.text}")
-                if msg.type == "error" and "409" not in msg.text else None)
-        page.on("response", lambda r: self.errors.append(f"HTTP {r.status} {r.url}")
-                if r.status >= 400 and r.url.startswith(base_url) and r.status != 409 else None)
+        page.on(
+            "console",
+            lambda msg: (
+                self.errors.append(f"{page.url}: {msg.text}") if msg.type == "error" and "409" not in msg.text else None
+            ),
+        )
+        page.on(
+            "response",
+            lambda r: (
+                self.errors.append(f"HTTP {r.status} {r.url}")
+                if r.status >= 400 and r.url.startswith(base_url) and r.status != 409
+                else None
+            ),
+        )
 
     def go(self, path, shot=None):
         self.page.goto(self.base_url + path)
@@ -134,31 +145,42 @@ class Person:
         right = self.page.evaluate("""() => Math.max(...[...document.querySelectorAll('main *')].filter(
             el => !el.closest('.table-responsive, .kanban, [data-testid=board]') && el.getClientRects().length)
             .map(el => el.getBoundingClientRect().right))""")
-        assert right <= VIEWPORTS[self.size]["width"] + 0.5, f"{self.page.url}: content reaches {right}px at {self.size}"
+        assert right <= VIEWPORTS[self.size]["width"] + 0.5, (
+            f"{self.page.url}: content reaches {right}px at {self.size}"
+        )
 
     def no_broken_words(self, selector="main table"):
         """On a phone a table scrolls sideways instead of breaking a name or a date into one
         character per line: no cell is more than three lines high for a short text."""
-        broken = self.page.evaluate("""(sel) => [...document.querySelectorAll(sel + ' td')].filter(td => {
+        broken = self.page.evaluate(
+            """(sel) => [...document.querySelectorAll(sel + ' td')].filter(td => {
             const text = td.innerText.trim(); const line = parseFloat(getComputedStyle(td).lineHeight) || 24;
             return text && text.length <= 16 && td.getBoundingClientRect().height > line * 3 + 24; })
-            .map(td => td.innerText.trim())""", selector)
+            .map(td => td.innerText.trim())""",
+            selector,
+        )
         assert broken == [], f"{self.page.url}: cells broken into lines at {self.size}: {broken[:5]}"
 
     def selects_show_their_text(self, selector="main form select"):
         """Every select is wide enough for the option it shows (no "权限范围内全部部" cut off)."""
-        cut = self.page.evaluate("""(sel) => { const ctx = document.createElement('canvas').getContext('2d');
+        cut = self.page.evaluate(
+            """(sel) => { const ctx = document.createElement('canvas').getContext('2d');
             return [...document.querySelectorAll(sel)].filter(s => s.offsetParent !== null).filter(s => {
                 const style = getComputedStyle(s); ctx.font = style.font;
                 const text = s.options[s.selectedIndex] ? s.options[s.selectedIndex].text : '';
                 const room = s.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
-                return ctx.measureText(text).width > room + 1; }).map(s => s.name); }""", selector)
+                return ctx.measureText(text).width > room + 1; }).map(s => s.name); }""",
+            selector,
+        )
         assert cut == [], f"{self.page.url}: selects too narrow for their text at {self.size}: {cut}"
 
     def values_fit(self, selector):
         """Figures on cards show whole, not cut with an ellipsis."""
-        cut = self.page.evaluate("""(sel) => [...document.querySelectorAll(sel)]
-            .filter(el => el.scrollWidth > el.clientWidth + 1).map(el => el.innerText)""", selector)
+        cut = self.page.evaluate(
+            """(sel) => [...document.querySelectorAll(sel)]
+            .filter(el => el.scrollWidth > el.clientWidth + 1).map(el => el.innerText)""",
+            selector,
+        )
         assert cut == [], f"{self.page.url}: figures cut at {self.size}: {cut}"
 
     def no_wrapped_buttons(self):

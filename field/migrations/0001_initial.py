@@ -11,115 +11,252 @@ import field.models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('crm', '0004_approval_engine'),
-        ('customers', '0019_customer_location'),
-        ('sales', '0011_control_points_on_approval_engine'),
+        ("crm", "0004_approval_engine"),
+        ("customers", "0019_customer_location"),
+        ("sales", "0011_control_points_on_approval_engine"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WorkSite',
+            name="WorkSite",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('latitude', models.DecimalField(decimal_places=6, max_digits=9, verbose_name='latitude')),
-                ('longitude', models.DecimalField(decimal_places=6, max_digits=9, verbose_name='longitude')),
-                ('radius_m', models.PositiveIntegerField(default=300, verbose_name='radius (m)')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('department', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='work_sites', to='crm.department', verbose_name='department')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("latitude", models.DecimalField(decimal_places=6, max_digits=9, verbose_name="latitude")),
+                ("longitude", models.DecimalField(decimal_places=6, max_digits=9, verbose_name="longitude")),
+                ("radius_m", models.PositiveIntegerField(default=300, verbose_name="radius (m)")),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "department",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="work_sites",
+                        to="crm.department",
+                        verbose_name="department",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'work site',
-                'verbose_name_plural': 'work sites',
-                'ordering': ['department__path', 'name', 'id'],
+                "verbose_name": "work site",
+                "verbose_name_plural": "work sites",
+                "ordering": ["department__path", "name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ClockIn',
+            name="ClockIn",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('start', 'Start of day'), ('end', 'End of day')], max_length=10, verbose_name='kind')),
-                ('day', models.DateField(verbose_name='day')),
-                ('at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='time')),
-                ('latitude', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, verbose_name='latitude')),
-                ('longitude', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, verbose_name='longitude')),
-                ('accuracy_m', models.PositiveIntegerField(blank=True, null=True, verbose_name='accuracy (m)')),
-                ('distance_m', models.PositiveIntegerField(blank=True, null=True, verbose_name='distance (m)')),
-                ('is_late', models.BooleanField(default=False, verbose_name='late')),
-                ('is_early', models.BooleanField(default=False, verbose_name='left early')),
-                ('is_outside', models.BooleanField(default=False, verbose_name='outside the work sites')),
-                ('device', models.CharField(blank=True, max_length=200, verbose_name='device')),
-                ('department', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='crm.department')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='clock_ins', to=settings.AUTH_USER_MODEL, verbose_name='user')),
-                ('site', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='field.worksite', verbose_name='work site')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("start", "Start of day"), ("end", "End of day")], max_length=10, verbose_name="kind"
+                    ),
+                ),
+                ("day", models.DateField(verbose_name="day")),
+                ("at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="time")),
+                (
+                    "latitude",
+                    models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, verbose_name="latitude"),
+                ),
+                (
+                    "longitude",
+                    models.DecimalField(
+                        blank=True, decimal_places=6, max_digits=9, null=True, verbose_name="longitude"
+                    ),
+                ),
+                ("accuracy_m", models.PositiveIntegerField(blank=True, null=True, verbose_name="accuracy (m)")),
+                ("distance_m", models.PositiveIntegerField(blank=True, null=True, verbose_name="distance (m)")),
+                ("is_late", models.BooleanField(default=False, verbose_name="late")),
+                ("is_early", models.BooleanField(default=False, verbose_name="left early")),
+                ("is_outside", models.BooleanField(default=False, verbose_name="outside the work sites")),
+                ("device", models.CharField(blank=True, max_length=200, verbose_name="device")),
+                (
+                    "department",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="crm.department",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="clock_ins",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
+                (
+                    "site",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="field.worksite",
+                        verbose_name="work site",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'clock-in',
-                'verbose_name_plural': 'clock-ins',
-                'ordering': ['-at', '-id'],
+                "verbose_name": "clock-in",
+                "verbose_name_plural": "clock-ins",
+                "ordering": ["-at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Visit',
+            name="Visit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('started_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='checked in')),
-                ('ended_at', models.DateTimeField(blank=True, null=True, verbose_name='checked out')),
-                ('duration_minutes', models.PositiveIntegerField(blank=True, null=True, verbose_name='duration (minutes)')),
-                ('latitude', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, verbose_name='latitude')),
-                ('longitude', models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, verbose_name='longitude')),
-                ('accuracy_m', models.PositiveIntegerField(blank=True, null=True, verbose_name='accuracy (m)')),
-                ('distance_m', models.PositiveIntegerField(blank=True, null=True, verbose_name='distance to the customer (m)')),
-                ('photo', models.FileField(blank=True, storage=field.models.photo_storage, upload_to='visits/%Y/%m/', verbose_name='photo')),
-                ('photo_sha256', models.CharField(blank=True, editable=False, max_length=64)),
-                ('notes', models.TextField(blank=True, verbose_name='notes')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='visits', to='customers.customer', verbose_name='customer')),
-                ('department', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='crm.department')),
-                ('followup', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='visit', to='sales.followup')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='visits', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "started_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name="checked in"),
+                ),
+                ("ended_at", models.DateTimeField(blank=True, null=True, verbose_name="checked out")),
+                (
+                    "duration_minutes",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="duration (minutes)"),
+                ),
+                (
+                    "latitude",
+                    models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, verbose_name="latitude"),
+                ),
+                (
+                    "longitude",
+                    models.DecimalField(
+                        blank=True, decimal_places=6, max_digits=9, null=True, verbose_name="longitude"
+                    ),
+                ),
+                ("accuracy_m", models.PositiveIntegerField(blank=True, null=True, verbose_name="accuracy (m)")),
+                (
+                    "distance_m",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="distance to the customer (m)"),
+                ),
+                (
+                    "photo",
+                    models.FileField(
+                        blank=True, storage=field.models.photo_storage, upload_to="visits/%Y/%m/", verbose_name="photo"
+                    ),
+                ),
+                ("photo_sha256", models.CharField(blank=True, editable=False, max_length=64)),
+                ("notes", models.TextField(blank=True, verbose_name="notes")),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="visits",
+                        to="customers.customer",
+                        verbose_name="customer",
+                    ),
+                ),
+                (
+                    "department",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="crm.department",
+                    ),
+                ),
+                (
+                    "followup",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="visit",
+                        to="sales.followup",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="visits",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'visit',
-                'verbose_name_plural': 'visits',
-                'ordering': ['-started_at', '-id'],
-                'indexes': [models.Index(fields=['department', 'started_at'], name='visit_department_time')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('ended_at__isnull', True)), fields=('user',), name='one_open_visit_per_user'), models.CheckConstraint(condition=models.Q(('ended_at__isnull', True), ('ended_at__gte', models.F('started_at')), _connector='OR'), name='visit_ends_after_start')],
+                "verbose_name": "visit",
+                "verbose_name_plural": "visits",
+                "ordering": ["-started_at", "-id"],
+                "indexes": [models.Index(fields=["department", "started_at"], name="visit_department_time")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("ended_at__isnull", True)), fields=("user",), name="one_open_visit_per_user"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("ended_at__isnull", True), ("ended_at__gte", models.F("started_at")), _connector="OR"
+                        ),
+                        name="visit_ends_after_start",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='WorkHours',
+            name="WorkHours",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start', models.TimeField(default=datetime.time(9, 0), verbose_name='start of day')),
-                ('end', models.TimeField(default=datetime.time(18, 0), verbose_name='end of day')),
-                ('grace_minutes', models.PositiveSmallIntegerField(default=0, help_text='A clock-in this many minutes late is not late.', verbose_name='grace (minutes)')),
-                ('department', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='work_hours', to='crm.department', verbose_name='department')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("start", models.TimeField(default=datetime.time(9, 0), verbose_name="start of day")),
+                ("end", models.TimeField(default=datetime.time(18, 0), verbose_name="end of day")),
+                (
+                    "grace_minutes",
+                    models.PositiveSmallIntegerField(
+                        default=0,
+                        help_text="A clock-in this many minutes late is not late.",
+                        verbose_name="grace (minutes)",
+                    ),
+                ),
+                (
+                    "department",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="work_hours",
+                        to="crm.department",
+                        verbose_name="department",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'work hours',
-                'verbose_name_plural': 'work hours',
-                'constraints': [models.CheckConstraint(condition=models.Q(('start__lt', models.F('end'))), name='work_hours_order')],
+                "verbose_name": "work hours",
+                "verbose_name_plural": "work hours",
+                "constraints": [
+                    models.CheckConstraint(condition=models.Q(("start__lt", models.F("end"))), name="work_hours_order")
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='worksite',
-            constraint=models.CheckConstraint(condition=models.Q(('latitude__gte', -90), ('latitude__lte', 90), ('longitude__gte', -180), ('longitude__lte', 180)), name='work_site_coordinates'),
+            model_name="worksite",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("latitude__gte", -90), ("latitude__lte", 90), ("longitude__gte", -180), ("longitude__lte", 180)
+                ),
+                name="work_site_coordinates",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='worksite',
-            constraint=models.CheckConstraint(condition=models.Q(('radius_m__gte', 10), ('radius_m__lte', 50000)), name='work_site_radius'),
+            model_name="worksite",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("radius_m__gte", 10), ("radius_m__lte", 50000)), name="work_site_radius"
+            ),
         ),
         migrations.AddIndex(
-            model_name='clockin',
-            index=models.Index(fields=['department', 'day'], name='clockin_department_day'),
+            model_name="clockin",
+            index=models.Index(fields=["department", "day"], name="clockin_department_day"),
         ),
         migrations.AddConstraint(
-            model_name='clockin',
-            constraint=models.UniqueConstraint(fields=('user', 'day', 'kind'), name='one_clock_in_per_kind_and_day'),
+            model_name="clockin",
+            constraint=models.UniqueConstraint(fields=("user", "day", "kind"), name="one_clock_in_per_kind_and_day"),
         ),
     ]

@@ -1,6 +1,7 @@
 """The administrator's day (admin, 系统管理员) in Chromium on the demo business, at 1366×768 and 390×844:
 users and departments, the pool rules, the lead sources, the approval chains and the audit log —
 each list equal to the rows behind it, in Chinese only. On the phone every step goes by address."""
+
 import re
 
 import pytest
@@ -28,8 +29,10 @@ def test_the_admin_reads_users_and_departments(demo_day, size):
     for user in User.objects.filter(username__startswith="rep"):
         expect(table).to_contain_text(person_name(user))  # family name first: 王小明, 李晓红 …
     me.go("/org/departments/", shot="departments")
-    names = [cell.strip().lstrip("└").strip() for cell in page.locator("main table tbody tr td:first-child")
-             .all_inner_texts()]
+    names = [
+        cell.strip().lstrip("└").strip()
+        for cell in page.locator("main table tbody tr td:first-child").all_inner_texts()
+    ]
     assert names == list(Department.objects.order_by("path").values_list("name", flat=True))  # the tree's order
     me.done()
 
@@ -47,10 +50,13 @@ def test_the_admin_reads_pool_rules_sources_and_approval_chains(demo_day, size):
     main = page.locator("main")
     for rule in PoolRule.objects.select_related("department"):
         expect(main).to_contain_text(rule.department.name)
-        expect(main).to_contain_text(f"连续 {rule.days_without_followup} 天未跟进或 {rule.days_without_deal} 天未成交"
-                                     f"将退回公海；提前 {rule.warn_days} 天提醒负责人。")
-        expect(main).to_contain_text(f"每位销售代表最多持有 {rule.cap} 条私有记录；"
-                                     f"退回后 {rule.reclaim_cooldown_days} 天内不可重新领取。")
+        expect(main).to_contain_text(
+            f"连续 {rule.days_without_followup} 天未跟进或 {rule.days_without_deal} 天未成交"
+            f"将退回公海；提前 {rule.warn_days} 天提醒负责人。"
+        )
+        expect(main).to_contain_text(
+            f"每位销售代表最多持有 {rule.cap} 条私有记录；退回后 {rule.reclaim_cooldown_days} 天内不可重新领取。"
+        )
 
     me.go("/customers/sources/", shot="lead-sources")
     table = page.locator("[data-testid=lead-sources]")

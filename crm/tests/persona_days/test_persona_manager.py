@@ -3,6 +3,7 @@ demo business, at 1366×768 and 390×844: the team's figures on the home page an
 equal to a recount from the rows, the control point rep1 asked for approved from "待我审批", the pool
 of the department, and the director's view of the whole region. On the phone every step goes by
 address or by a link in the page, never through the menu."""
+
 import re
 from decimal import Decimal
 
@@ -43,8 +44,12 @@ def closed_this_month(departments, *, won):
     from sales.models import Opportunity
 
     start, end = month_bounds()
-    rows = Opportunity.objects.filter(department__in=departments, closed_at__gte=start, closed_at__lt=end,
-                                      **({"stage__is_won": True} if won else {"stage__is_lost": True}))
+    rows = Opportunity.objects.filter(
+        department__in=departments,
+        closed_at__gte=start,
+        closed_at__lt=end,
+        **({"stage__is_won": True} if won else {"stage__is_lost": True}),
+    )
     totals = rows.aggregate(n=Count("id"), amount=Sum("amount"))
     return totals["n"], totals["amount"] or Decimal(0)
 
@@ -99,8 +104,9 @@ def test_the_manager_approves_rep1s_control_point_from_his_inbox(demo_day, secon
     users = demo_day.users()
     manager = users["manager1"]
     # desk: the one the demo left waiting on day one; phone: the one rep1 asked for this morning
-    asked = ApprovalRequest.objects.filter(kind="opportunity_control_point", requested_by=users["rep1"]) \
-        .order_by("pk")[SIZES.index(size)]
+    asked = ApprovalRequest.objects.filter(kind="opportunity_control_point", requested_by=users["rep1"]).order_by("pk")[
+        SIZES.index(size)
+    ]
     opportunity = Opportunity.objects.get(pk=asked.object_id)
     waiting = ApprovalAssignee.objects.filter(approver=manager, is_open=True).count()
     me = demo_day.open("manager1", size)
@@ -118,8 +124,9 @@ def test_the_manager_approves_rep1s_control_point_from_his_inbox(demo_day, secon
     step = asked.steps.get(position=1)
     assert (step.status, step.decided_by, step.comment) == ("approved", manager, "同意，尽快安排试听")
     # the stage needs a director: the request goes on to 周总监
-    assert list(ApprovalAssignee.objects.filter(step__request=asked, is_open=True)
-                .values_list("approver__username", flat=True)) == ["director"]
+    assert list(
+        ApprovalAssignee.objects.filter(step__request=asked, is_open=True).values_list("approver__username", flat=True)
+    ) == ["director"]
     me.go(opportunity.get_absolute_url())
     expect(page.locator("[data-testid=next-approver]")).to_have_text("下一位审批人: 周总监")
     me.done()
@@ -137,9 +144,11 @@ def test_the_manager_sees_the_pool_of_his_department(demo_day, size):
     page = me.page
     me.go("/sales/pool/", shot="pool")
     expect(page.locator("[data-testid=count-leads]")).to_have_text(
-        str(Lead.objects.filter(owner__isnull=True, department__in=team).count()))
+        str(Lead.objects.filter(owner__isnull=True, department__in=team).count())
+    )
     expect(page.locator("[data-testid=count-customers]")).to_have_text(
-        str(Customer.objects.filter(owner__isnull=True, department__in=team).count()))
+        str(Customer.objects.filter(owner__isnull=True, department__in=team).count())
+    )
     me.no_broken_words()
     me.done()
 
@@ -159,7 +168,8 @@ def test_the_director_sees_the_whole_region(demo_day, size):
     page = me.page
     me.shot("home")
     expect(page.locator("[data-testid=customer-total]")).to_have_text(
-        str(Customer.objects.filter(department__in=region).count()))
+        str(Customer.objects.filter(department__in=region).count())
+    )
     expect(page.locator("[data-testid=team-amount]")).to_have_text(yuan(won_amount))
     me.go("/sales/dashboard/", shot="sales-dashboard")
     kpis = page.locator("[data-testid=kpis]")

@@ -2,6 +2,7 @@
 the coupon batches with their issue and production progress, one batch in detail, the budgets and
 the campaigns — every figure equal to a recount from the rows. On the phone every step goes by
 address or by a link in the page."""
+
 from decimal import Decimal
 
 import pytest

@@ -2,6 +2,7 @@
 the workbench with today's reminders, a lead, "写跟进" on a lead, a customer and an opportunity, an
 opportunity moved on a stage, a claim from the pool of 销售一部, and his control point waiting for his
 manager. On the phone every step goes by address or by a link in the page, never through the menu."""
+
 import re
 
 import pytest
@@ -70,12 +71,16 @@ def test_he_writes_a_followup_from_a_lead_a_customer_and_an_opportunity(demo_day
     index = SIZES.index(size)  # a different record at each size
     lead = Lead.objects.filter(owner=rep, status__in=Lead.OPEN_STATUSES).order_by("id")[index]
     customer = Customer.objects.filter(owner=rep).order_by("id")[index]
-    opportunity = Opportunity.objects.filter(owner=rep, closed_at__isnull=True, stage__approval_role="") \
-        .order_by("id")[index]
+    opportunity = Opportunity.objects.filter(owner=rep, closed_at__isnull=True, stage__approval_role="").order_by("id")[
+        index
+    ]
     me = demo_day.open("rep1", size)
     page = me.page
-    for record, where, shot in [(lead, "lead", "lead"), (customer, "customer", "customer-360"),
-                                (opportunity, "opportunity", "opportunity")]:
+    for record, where, shot in [
+        (lead, "lead", "lead"),
+        (customer, "customer", "customer-360"),
+        (opportunity, "opportunity", "opportunity"),
+    ]:
         me.go(record.get_absolute_url(), shot=shot)
         expect(page.locator("h1")).to_contain_text(record.name)
         assert ENGLISH_WORD.findall(me.main()) == []
@@ -163,11 +168,16 @@ def test_his_control_point_waits_for_approval(demo_day, size):
 
     users = demo_day.users()
     # the one the demo left waiting on day one (for 陈经理, or for 周总监 once the manager has passed it)
-    asked = ApprovalRequest.objects.filter(kind="opportunity_control_point", requested_by=users["rep1"]) \
-        .order_by("pk").first()
+    asked = (
+        ApprovalRequest.objects.filter(kind="opportunity_control_point", requested_by=users["rep1"])
+        .order_by("pk")
+        .first()
+    )
     opportunity = Opportunity.objects.get(pk=asked.object_id)
-    next_approvers = [person_name(a.approver) for a in ApprovalAssignee.objects.filter(
-        step__request=asked, is_open=True).select_related("approver")]
+    next_approvers = [
+        person_name(a.approver)
+        for a in ApprovalAssignee.objects.filter(step__request=asked, is_open=True).select_related("approver")
+    ]
     assert len(next_approvers) == 1
     me = demo_day.open("rep1", size)
     page = me.page
