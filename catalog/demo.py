@@ -339,7 +339,9 @@ def seed(ctx):
     rng = ctx.rng
     for index, customer in enumerate(owned):
         sku = skus[plans[index % len(plans)]]
-        granted = ctx.anchor - datetime.timedelta(days=rng.randint(20, 200))
+        # granted 20–200 days ago, but never so long ago that it has run out (it is used below)
+        age = min(rng.randint(20, 200), max(sku.grants_valid_days - 30, 1))
+        granted = ctx.anchor - datetime.timedelta(days=age)
         entitlement = entitlements.grant(
             customer=customer,
             name=sku.grants_name,

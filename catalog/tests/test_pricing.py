@@ -143,7 +143,13 @@ def test_a_region_policy_matches_by_code_prefix_and_the_district_beats_the_city(
 
 def test_a_region_policy_does_not_match_a_customer_without_a_region_code(tree):
     PolicyFactory(region="310000")
-    assert price_for(sku=tree["sku"], customer=CustomerFactory(region="上海"), on=TODAY).policy is None
+    assert price_for(sku=tree["sku"], customer=CustomerFactory(region=""), on=TODAY).policy is None
+    assert price_for(sku=tree["sku"], customer=CustomerFactory(region="火星"), on=TODAY).policy is None  # no code
+
+
+def test_a_region_policy_matches_a_customer_whose_region_text_became_its_code(tree):
+    shanghai = PolicyFactory(region="310000")
+    assert price_for(sku=tree["sku"], customer=CustomerFactory(region="上海浦东新区"), on=TODAY).policy == shanghai
 
 
 def test_a_policy_applies_only_inside_its_period_both_days_included(tree):

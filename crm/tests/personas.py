@@ -44,7 +44,7 @@ def demo_day(django_db_setup, django_db_blocker):
     from django.core.management import call_command
     from pytest_django.live_server_helper import LiveServer
 
-    from crm.celery import app as celery_app
+    from config.celery import app as celery_app
 
     with django_db_blocker.unblock(), time_machine.travel(day_one_moment(), tick=True):
         call_command("seed_demo", "--size", "small", stdout=io.StringIO())

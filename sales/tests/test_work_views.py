@@ -338,7 +338,7 @@ def test_a_new_a_grade_leads_24h_task_shows_on_the_reps_workbench(client, org, c
     assert lead.grade == "A"
     client.force_login(org.rep1)
     page = client.get("/").content.decode()
-    assert "Call A-grade lead 王先生 within 24 hours" in panel(page, "panel-tasks")
+    assert "24 小时内致电 A 级线索 王先生" in panel(page, "panel-tasks")  # written in the default language
     assert "王先生" in panel(page, "panel-hot-leads")
 
 
