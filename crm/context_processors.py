@@ -60,6 +60,10 @@ def _nav(user, path, waiting=0):
             ("catalog:entitlements", _("Customer entitlements"), "bi-award", "catalog.view"),
             ("catalog:categories", _("Categories"), "bi-diagram-2-fill", "catalog.view"),
         ]),
+        (_("Partners"), [
+            ("partners:list", _("Partners"), "bi-building", "partners.view"),
+            ("partners:board", _("Partner pipeline"), "bi-kanban", "partners.view"),
+        ]),
         (_("Marketing"), [
             ("marketing:campaigns", _("Campaigns"), "bi-megaphone", "marketing.view"),
             ("marketing:segments", _("Audience segments"), "bi-funnel-fill", "marketing.view"),

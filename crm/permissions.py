@@ -62,6 +62,12 @@ ACTIONS = {
     "field.use": SALES,  # clock in and out, check in at customers
     "field.team": {M, D, A},  # the team's attendance and visits
     "field.configure": {A},  # work sites and hours per department
+    # partners and agents (代理商及合作伙伴): channel managers are sales people; a partner is
+    # scoped like a customer (its channel manager and department)
+    "partners.view": SALES,
+    "partners.change": SALES,  # add and edit partners, contacts, follow-ups, move through the pipeline
+    "partners.grade": {M, D, A},  # set a partner's grade by hand
+    "partners.export": {M, D, A},
     # organization and system
     "org.manage": {A},
     "org.view": {M, D, A},

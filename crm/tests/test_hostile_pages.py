@@ -251,6 +251,7 @@ PATH_MODELS = {
     "catalog/policies/": "catalog.SalesPolicy", "catalog/entitlements/": "catalog.Entitlement",
     "catalog/import/": "catalog.ProductImport",
     "field/visits/": "field.Visit", "settings/sites/": "field.WorkSite", "settings/hours/": "field.WorkHours",
+    "partners/": "partners.Partner",
 }
 #: parameters that are not a record's id
 URL_ARGS = {

@@ -1,0 +1,100 @@
+"""The access matrix of partners (代理商及合作伙伴): for every role, a GET is 200 for the roles
+``crm.permissions.ACTIONS`` allows and 403 for the others; a refused POST changes nothing; a partner
+outside the user's scope is 404."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from crm import permissions
+from crm.models import Role
+from crm.tests.factories import UserFactory
+from partners.models import Partner, PartnerContact, PartnerFollowUp, PartnerStatusChange
+
+ROLES = [Role.REP, Role.MANAGER, Role.DIRECTOR, Role.MARKETING, Role.ADMIN]
+
+
+def _partner(user, name="矩阵渠道"):
+    return Partner.objects.create(name=name, code=f"M{user.pk:07d}", owner=user, department=user.department)
+
+
+#: (name, url of the partner, ACTIONS entry, whether to try a POST: True, False or "only")
+PAGES = [
+    ("list", lambda p: reverse("partners:list"), "partners.view", False),
+    ("list_xlsx", lambda p: reverse("partners:list") + "?export=xlsx", "partners.export", False),
+    ("board", lambda p: reverse("partners:board"), "partners.view", False),
+    ("create", lambda p: reverse("partners:create"), "partners.change", True),
+    ("detail", lambda p: reverse("partners:detail", args=[p.pk]), "partners.view", False),
+    ("edit", lambda p: reverse("partners:edit", args=[p.pk]), "partners.change", True),
+    ("move", lambda p: reverse("partners:move", args=[p.pk]), "partners.change", "only"),
+    ("grade", lambda p: reverse("partners:grade", args=[p.pk]), "partners.grade", "only"),
+    ("contact_add", lambda p: reverse("partners:contact_add", args=[p.pk]), "partners.change", "only"),
+    ("follow_up_add", lambda p: reverse("partners:follow_up_add", args=[p.pk]), "partners.change", "only"),
+]
+
+
+def state():
+    return (
+        list(Partner.objects.values_list("pk", "name", "status", "grade").order_by("pk")),
+        PartnerContact.objects.count(),
+        PartnerFollowUp.objects.count(),
+        PartnerStatusChange.objects.count(),
+    )
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_partner_page_answers_as_the_role_allows(org, role):
+    user = UserFactory(username=f"partners-{role}", role=role, department=org.sales1)
+    partner = _partner(user)
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    failures = []
+    for name, url_of, action, post in PAGES:
+        url = url_of(partner)
+        ok = role in permissions.ACTIONS[action]
+        if post != "only":
+            status = client.get(url).status_code
+            if status != (200 if ok else 403):
+                failures.append(f"GET {name} {url}: {status}, expected {200 if ok else 403}")
+        if post and not ok:
+            before = state()
+            status = client.post(
+                url,
+                {
+                    "name": "changed",
+                    "kind": "agent",
+                    "owner": user.pk,
+                    "department": org.sales1.pk,
+                    "status": "negotiating",
+                    "grade": "A",
+                    "content": "changed",
+                    "is_primary": "on",
+                },
+            ).status_code
+            if status != 403:
+                failures.append(f"POST {name} {url}: {status}, expected 403")
+            if state() != before:
+                failures.append(f"POST {name} {url}: FORBIDDEN WRITE")
+    assert failures == []
+
+
+def test_a_rep_opens_and_changes_no_partner_of_another_rep(client, org):
+    theirs = _partner(org.rep2)
+    client.force_login(org.rep1)
+    before = state()
+    for name in ("detail", "edit"):
+        assert client.get(reverse(f"partners:{name}", args=[theirs.pk])).status_code == 404, name
+    for name in ("edit", "move", "contact_add", "follow_up_add"):
+        response = client.post(
+            reverse(f"partners:{name}", args=[theirs.pk]),
+            {"name": "changed", "status": "negotiating", "content": "x", "kind": "call"},
+        )
+        assert response.status_code == 404, name
+    assert state() == before
+
+
+def test_a_manager_sees_his_departments_partners_and_not_the_other_departments(client, org):
+    mine, other = _partner(org.rep1, "一部渠道"), _partner(org.rep3, "二部渠道")
+    client.force_login(org.manager1)
+    assert client.get(reverse("partners:detail", args=[mine.pk])).status_code == 200
+    assert client.get(reverse("partners:detail", args=[other.pk])).status_code == 404

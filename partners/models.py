@@ -1,0 +1,187 @@
+"""Partners and agents (代理商及合作伙伴): the companies that sell for us, developed through a pipeline
+(合作伙伴开发过程), graded (合作级别), with their contacts and follow-ups.
+
+A partner is scoped like a customer: its channel manager (``owner``) and department."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import Department
+from customers import regions
+
+USER = settings.AUTH_USER_MODEL
+
+
+class PartnerKind(models.TextChoices):
+    AGENT = "agent", _("Agent")
+    RESELLER = "reseller", _("Reseller")
+    REFERRAL = "referral", _("Referral partner")
+    DEALER = "dealer", _("Dealer")
+
+
+class PartnerStatus(models.TextChoices):
+    """The development pipeline: prospect → negotiating → signed → active → suspended / terminated."""
+
+    PROSPECT = "prospect", _("Prospect")
+    NEGOTIATING = "negotiating", _("Negotiating")
+    SIGNED = "signed", _("Signed")
+    ACTIVE = "active", _("Active")
+    SUSPENDED = "suspended", _("Suspended")
+    TERMINATED = "terminated", _("Terminated")
+
+
+#: status -> the statuses it may move to (terminated is final)
+TRANSITIONS = {
+    PartnerStatus.PROSPECT: (PartnerStatus.NEGOTIATING, PartnerStatus.TERMINATED),
+    PartnerStatus.NEGOTIATING: (PartnerStatus.PROSPECT, PartnerStatus.SIGNED, PartnerStatus.TERMINATED),
+    PartnerStatus.SIGNED: (PartnerStatus.ACTIVE, PartnerStatus.TERMINATED),
+    PartnerStatus.ACTIVE: (PartnerStatus.SUSPENDED, PartnerStatus.TERMINATED),
+    PartnerStatus.SUSPENDED: (PartnerStatus.ACTIVE, PartnerStatus.TERMINATED),
+    PartnerStatus.TERMINATED: (),
+}
+
+
+class PartnerGrade(models.TextChoices):
+    """合作级别: A is the highest."""
+
+    A = "A", _("Grade A")
+    B = "B", _("Grade B")
+    C = "C", _("Grade C")
+    D = "D", _("Grade D")
+
+
+class Partner(models.Model):
+    """合作伙伴: a company that brings us orders (agent, reseller, referral partner or dealer)."""
+
+    scope_owner_field = "owner"
+    scope_department_field = "department"
+
+    name = models.CharField(_("company"), max_length=100, db_index=True)
+    kind = models.CharField(_("partner type"), max_length=20, choices=PartnerKind.choices, default=PartnerKind.AGENT)
+    code = models.CharField(
+        _("referral code"),
+        max_length=20,
+        unique=True,
+        help_text=_("Orders that carry this code are attributed to the partner."),
+    )
+    region = models.CharField(_("region"), max_length=6, blank=True, db_index=True, choices=regions.choices)
+    address = models.CharField(_("street address"), max_length=200, blank=True)
+    owner = models.ForeignKey(
+        USER, verbose_name=_("channel manager"), on_delete=models.PROTECT, related_name="managed_partners"
+    )
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="partners"
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=PartnerStatus.choices, default=PartnerStatus.PROSPECT, db_index=True
+    )
+    grade = models.CharField(_("grade"), max_length=1, choices=PartnerGrade.choices, default=PartnerGrade.D)
+    contract_start = models.DateField(_("contract start"), null=True, blank=True)
+    contract_end = models.DateField(_("contract end"), null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    next_follow_up_at = models.DateTimeField(_("next follow-up"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("partner")
+        verbose_name_plural = _("partners")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(contract_start__isnull=True)
+                | Q(contract_end__isnull=True)
+                | Q(contract_end__gte=models.F("contract_start")),
+                name="partner_contract_period_ordered",
+            ),
+            models.CheckConstraint(condition=Q(status__in=PartnerStatus.values), name="partner_status_known"),
+        ]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], include=["owner", "department"], name="partner_recent_scope")
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("partners:detail", args=[self.pk])
+
+    @property
+    def next_statuses(self):
+        """The stages this partner may move to next, as (value, label)."""
+        return [(s, PartnerStatus(s).label) for s in TRANSITIONS.get(self.status, ())]
+
+    @property
+    def region_name(self):
+        return regions.full_name(self.region) if self.region else ""
+
+
+class PartnerContact(models.Model):
+    """A person at the partner we deal with."""
+
+    scope_owner_field = "partner__owner"
+    scope_department_field = "partner__department"
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(_("name"), max_length=50)
+    title = models.CharField(_("job title"), max_length=50, blank=True)
+    mobile = models.CharField(_("mobile"), max_length=11, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    is_primary = models.BooleanField(_("primary contact"), default=False)
+
+    class Meta:
+        ordering = ["-is_primary", "id"]
+        verbose_name = _("partner contact")
+        verbose_name_plural = _("partner contacts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner"], condition=Q(is_primary=True), name="partner_one_primary_contact"
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class PartnerFollowUp(models.Model):
+    """跟进: a call, visit or meeting with a partner, optionally with the next follow-up's time
+    (which becomes a reminder of the channel manager)."""
+
+    scope_owner_field = "partner__owner"
+    scope_department_field = "partner__department"
+
+    class Kind(models.TextChoices):
+        CALL = "call", _("Phone call")
+        VISIT = "visit", _("Visit")
+        WECHAT = "wechat", _("WeChat")
+        MEETING = "meeting", _("Meeting")
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="follow_ups")
+    author = models.ForeignKey(USER, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.CALL)
+    content = models.TextField(_("content"))
+    next_at = models.DateTimeField(_("next follow-up"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("partner follow-up")
+        verbose_name_plural = _("partner follow-ups")
+
+
+class PartnerStatusChange(models.Model):
+    """One move of a partner through the pipeline (the history the kanban's moves leave)."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=20, choices=PartnerStatus.choices)
+    to_status = models.CharField(max_length=20, choices=PartnerStatus.choices)
+    actor = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]

@@ -1,0 +1,4 @@
+from .views import partners
+
+app_name = "partners"
+urlpatterns = partners.urlpatterns
