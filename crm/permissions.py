@@ -68,6 +68,8 @@ ACTIONS = {
     "partners.change": SALES,  # add and edit partners, contacts, follow-ups, move through the pipeline
     "partners.grade": {M, D, A},  # set a partner's grade by hand
     "partners.export": {M, D, A},
+    "partners.attribute": {M, D, A},  # attribute an order to a partner by hand (with the reason)
+    "partners.configure": {D, A},  # commission rules
     # organization and system
     "org.manage": {A},
     "org.view": {M, D, A},

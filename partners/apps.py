@@ -9,8 +9,15 @@ class PartnersConfig(AppConfig):
     def ready(self):
         from auditlog.registry import auditlog
 
+        from customers.registry import register_order_placed
+
         from . import models
+        from .services.commission import on_order_placed
+
+        register_order_placed("partners", on_order_placed)
 
         auditlog.register(models.Partner)
         auditlog.register(models.PartnerContact)
         auditlog.register(models.PartnerFollowUp)
+        auditlog.register(models.CommissionRule)
+        auditlog.register(models.Attribution)

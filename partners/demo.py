@@ -2,10 +2,21 @@
 and the moves that brought them there (the large set adds 500 partners)."""
 
 import datetime
+from decimal import Decimal
 
 from django.utils import timezone
 
-from .models import Partner, PartnerContact, PartnerFollowUp, PartnerStatus, PartnerStatusChange
+from customers.models import Order
+
+from .models import (
+    Attribution,
+    CommissionRule,
+    Partner,
+    PartnerContact,
+    PartnerFollowUp,
+    PartnerStatus,
+    PartnerStatusChange,
+)
 
 #: (company, type, region adcode, status, grade, channel manager)
 PARTNERS = [
@@ -76,6 +87,27 @@ def seed(ctx):
             kind=PartnerFollowUp.Kind.VISIT,
             content=f"拜访{contact_name}，介绍合作政策。",
             created_at=created + datetime.timedelta(days=3),
+        )
+    CommissionRule.objects.create(name="通用返佣 5%", mode="percent", rate=Decimal("5.00"), cap=Decimal("2000.00"))
+    CommissionRule.objects.create(
+        name="新客首单加成", customer_kind="new", mode="percent", rate=Decimal("8.00"), priority=1
+    )
+    CommissionRule.objects.create(
+        name="推荐伙伴每单固定", partner_kind="referral", mode="fixed", amount=Decimal("50.00")
+    )
+    # the active partners' share of last month's orders, attributed by code and by hand
+    active = list(Partner.objects.filter(status=PartnerStatus.ACTIVE).order_by("pk"))
+    orders = Order.objects.filter(status=Order.Status.PAID).order_by("pk")[:12]
+    for index, order in enumerate(orders):
+        partner = active[index % len(active)]
+        by_code = index % 3 != 2
+        Attribution.objects.create(
+            order=order,
+            partner=partner,
+            at=order.placed_at,
+            reason=Attribution.Reason.CODE if by_code else Attribution.Reason.MANUAL,
+            note=partner.code if by_code else "客户到店时出示了合作伙伴的介绍信",
+            by=None if by_code else partner.owner,
         )
     if ctx.size == "large":
         users = ctx.reps

@@ -185,3 +185,103 @@ class PartnerStatusChange(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
+
+
+class CommissionRule(models.Model):
+    """返佣规则: what a partner earns on an order it brought — a percentage of the paid amount (of the
+    lines the rule covers) or a fixed sum per order, capped per order. A rule narrows by SKU or product
+    category (catalog), partner type, grade and new or repeat customer; the most specific active rule
+    wins (SKU over category, a deeper category over a shallower one, then the number of conditions,
+    then the higher priority)."""
+
+    class Mode(models.TextChoices):
+        PERCENT = "percent", _("Percentage of the paid amount")
+        FIXED = "fixed", _("Fixed sum per order")
+
+    class CustomerKind(models.TextChoices):
+        ANY = "", _("Any customer")
+        NEW = "new", _("New customer")
+        REPEAT = "repeat", _("Repeat customer")
+
+    name = models.CharField(_("name"), max_length=100)
+    sku = models.ForeignKey(
+        "catalog.Sku", verbose_name=_("SKU"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    category = models.ForeignKey(
+        "catalog.Category",
+        verbose_name=_("category"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    partner_kind = models.CharField(_("partner type"), max_length=20, choices=PartnerKind.choices, blank=True)
+    grade = models.CharField(_("grade"), max_length=1, choices=PartnerGrade.choices, blank=True)
+    customer_kind = models.CharField(_("customer"), max_length=10, choices=CustomerKind.choices, blank=True)
+    mode = models.CharField(_("commission"), max_length=10, choices=Mode.choices, default=Mode.PERCENT)
+    rate = models.DecimalField(_("rate %"), max_digits=5, decimal_places=2, null=True, blank=True)
+    amount = models.DecimalField(_("sum per order"), max_digits=12, decimal_places=2, null=True, blank=True)
+    cap = models.DecimalField(_("cap per order"), max_digits=12, decimal_places=2, null=True, blank=True)
+    priority = models.PositiveSmallIntegerField(_("priority"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-is_active", "-priority", "id"]
+        verbose_name = _("commission rule")
+        verbose_name_plural = _("commission rules")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sku__isnull=True) | Q(category__isnull=True), name="commission_rule_sku_or_category"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(mode="percent", rate__isnull=False, rate__gt=0, rate__lte=100)
+                    | Q(mode="fixed", amount__isnull=False, amount__gt=0)
+                ),
+                name="commission_rule_figure",
+            ),
+            models.CheckConstraint(condition=Q(cap__isnull=True) | Q(cap__gt=0), name="commission_rule_cap_positive"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("partners:rule_edit", args=[self.pk])
+
+
+class Attribution(models.Model):
+    """订单归属: the one partner an order is attributed to, and why. The order is the primary key of
+    the row, so a second attribution of the same order fails in the database."""
+
+    scope_owner_field = "partner__owner"
+    scope_department_field = "partner__department"
+
+    class Reason(models.TextChoices):
+        CODE = "code", _("Referral code")
+        LEAD = "lead", _("Registered lead")
+        MANUAL = "manual", _("By hand")
+
+    order = models.OneToOneField(
+        "customers.Order",
+        verbose_name=_("order"),
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="partner_attribution",
+    )
+    partner = models.ForeignKey(
+        Partner, verbose_name=_("partner"), on_delete=models.PROTECT, related_name="attributions"
+    )
+    reason = models.CharField(_("reason"), max_length=10, choices=Reason.choices)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    by = models.ForeignKey(
+        USER, verbose_name=_("by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(_("attributed at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("order attribution")
+        verbose_name_plural = _("order attributions")
+        indexes = [models.Index(fields=["partner", "at"], name="attribution_partner_time")]

@@ -1,4 +1,4 @@
-from .views import partners
+from .views import commission, partners
 
 app_name = "partners"
-urlpatterns = partners.urlpatterns
+urlpatterns = partners.urlpatterns + commission.urlpatterns

@@ -2,6 +2,8 @@
 ``crm.permissions.ACTIONS`` allows and 403 for the others; a refused POST changes nothing; a partner
 outside the user's scope is 404."""
 
+from decimal import Decimal
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -9,13 +11,20 @@ from django.urls import reverse
 from crm import permissions
 from crm.models import Role
 from crm.tests.factories import UserFactory
-from partners.models import Partner, PartnerContact, PartnerFollowUp, PartnerStatusChange
+from customers.models import Order
+from customers.tests.factories import CustomerFactory
+from partners.models import Attribution, CommissionRule, Partner, PartnerContact, PartnerFollowUp, PartnerStatusChange
 
 ROLES = [Role.REP, Role.MANAGER, Role.DIRECTOR, Role.MARKETING, Role.ADMIN]
 
 
 def _partner(user, name="矩阵渠道"):
-    return Partner.objects.create(name=name, code=f"M{user.pk:07d}", owner=user, department=user.department)
+    partner = Partner.objects.create(
+        name=name, code=f"M{user.pk:07d}", owner=user, department=user.department, status="active"
+    )
+    partner.rule = CommissionRule.objects.create(name="矩阵规则", rate=Decimal("5"))
+    partner.order = Order.objects.create(customer=CustomerFactory(owner=user), amount=Decimal("100"))
+    return partner
 
 
 #: (name, url of the partner, ACTIONS entry, whether to try a POST: True, False or "only")
@@ -30,6 +39,10 @@ PAGES = [
     ("grade", lambda p: reverse("partners:grade", args=[p.pk]), "partners.grade", "only"),
     ("contact_add", lambda p: reverse("partners:contact_add", args=[p.pk]), "partners.change", "only"),
     ("follow_up_add", lambda p: reverse("partners:follow_up_add", args=[p.pk]), "partners.change", "only"),
+    ("attribute", lambda p: reverse("partners:attribute", args=[p.pk]), "partners.attribute", "only"),
+    ("rules", lambda p: reverse("partners:rules"), "partners.configure", False),
+    ("rule_new", lambda p: reverse("partners:rule_create"), "partners.configure", True),
+    ("rule_edit", lambda p: reverse("partners:rule_edit", args=[p.rule.pk]), "partners.configure", True),
 ]
 
 
@@ -98,3 +111,14 @@ def test_a_manager_sees_his_departments_partners_and_not_the_other_departments(c
     client.force_login(org.manager1)
     assert client.get(reverse("partners:detail", args=[mine.pk])).status_code == 200
     assert client.get(reverse("partners:detail", args=[other.pk])).status_code == 404
+
+
+def test_a_manager_attributes_no_order_outside_his_scope_to_no_partner_outside_it(client, org):
+    mine, other = _partner(org.rep1, "一部渠道"), _partner(org.rep3, "二部渠道")
+    client.force_login(org.manager1)
+    response = client.post(reverse("partners:attribute", args=[other.pk]), {"order": mine.order.pk, "note": "x"})
+    assert response.status_code == 404
+    response = client.post(reverse("partners:attribute", args=[mine.pk]), {"order": other.order.pk, "note": "x"})
+    assert response.status_code == 422
+    assert response.context["attribute_form"].errors == {"order": ["没有这个编号的订单。"]}
+    assert Attribution.objects.count() == 0

@@ -57,7 +57,7 @@ def record_order(*, customer, amount, actor=None, cost=None, channel=Order.Chann
 @transaction.atomic
 def place_order(*, customer=None, customer_ref=None, new_customer=None, amount, lines=(), coupon_code="",
                 actor=None, cost=None, channel=Order.Channel.STORE, placed_at=None, external_id="", client=None,
-                fingerprint="") -> Order:
+                fingerprint="", partner_code="") -> Order:
     """下单: the one path that places an order — the order form, the orders API, the coupon redeem API.
 
     The customer is ``customer``, or the one ``customer_ref`` names (``{"id"}`` or ``{"mobile",
@@ -65,7 +65,8 @@ def place_order(*, customer=None, customer_ref=None, new_customer=None, amount, 
     department, owner, source), under the per-mobile advisory lock. The order and its lines are
     stored and, with ``coupon_code``, the coupon is redeemed — all in one transaction: a refused
     coupon leaves no order and no new customer. Returns the order with its ``discount`` current and
-    ``redemption`` set (None without a coupon).
+    ``redemption`` set (None without a coupon). A ``partner_code`` is handed to the ``order_placed``
+    hooks (the partners app attributes the order to that partner, or refuses an unknown code).
 
     Raises ``Invalid`` (on ``customer``) for an unknown customer id, ``ValidationError`` naming the
     field for a bad amount, time or line, and the coupon's ``Conflict`` (``not_found``, ``expired``,
@@ -79,6 +80,7 @@ def place_order(*, customer=None, customer_ref=None, new_customer=None, amount, 
     order = record_order(customer=customer, amount=amount, actor=actor, cost=cost, channel=channel,
                          placed_at=placed_at, lines=lines, external_id=external_id, client=client,
                          fingerprint=fingerprint)
+    order.partner_code = partner_code  # read by the partners' hook (attribution by referral code)
     registry.order_placed(order)  # e.g. the catalogue grants the entitlements the SKUs carry
     redemption = None
     if coupon_code:

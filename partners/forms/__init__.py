@@ -59,3 +59,39 @@ class MoveForm(StyledFormMixin, forms.Form):
 
 class GradeForm(StyledFormMixin, forms.Form):
     grade = forms.ChoiceField(label=_("grade"), choices=PartnerGrade.choices)
+
+
+class CommissionRuleForm(StyledFormMixin, forms.ModelForm):
+    class Meta:
+        from ..models import CommissionRule
+
+        model = CommissionRule
+        fields = [
+            "name",
+            "sku",
+            "category",
+            "partner_kind",
+            "grade",
+            "customer_kind",
+            "mode",
+            "rate",
+            "amount",
+            "cap",
+            "priority",
+            "is_active",
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("sku") and data.get("category"):
+            self.add_error("category", _("Choose a SKU or a category, not both."))
+        if data.get("mode") == "percent" and not data.get("rate"):
+            self.add_error("rate", _("Enter the rate."))
+        if data.get("mode") == "fixed" and not data.get("amount"):
+            self.add_error("amount", _("Enter the sum per order."))
+        return data
+
+
+class AttributeForm(StyledFormMixin, forms.Form):
+    order = forms.IntegerField(label=_("order number"), min_value=1)
+    note = forms.CharField(label=_("reason"), max_length=200)

@@ -16,7 +16,7 @@ from crm.ui import ScopedListView, add_domain_error, history_for
 
 from .. import selectors
 from ..filters import PartnerFilter
-from ..forms import ContactForm, FollowUpForm, GradeForm, MoveForm, PartnerForm
+from ..forms import AttributeForm, ContactForm, FollowUpForm, GradeForm, MoveForm, PartnerForm
 from ..models import Partner, PartnerContact
 from ..services import partners as services
 from ..tables import PartnerTable
@@ -73,6 +73,9 @@ def _render_detail(request, partner, *, status=200, **forms_):
         "follow_up_form": forms_.get("follow_up_form") or FollowUpForm(),
         "grade_form": forms_.get("grade_form") or GradeForm(initial={"grade": partner.grade}),
         "history": history_for(partner),
+        "can_attribute": permissions.can(user, "partners.attribute"),
+        "attribute_form": forms_.get("attribute_form") or AttributeForm(),
+        "attributions": list(partner.attributions.select_related("order__customer", "by").order_by("-at")[:20]),
     }
     return render(request, "partners/partner_detail.html", context, status=status)
 
