@@ -322,6 +322,8 @@ CELERY_BEAT_SCHEDULE = {
     "customers-apply-tag-rules": {"task": "customers.tasks.apply_tag_rules", "schedule": crontab(hour=2, minute=30)},
     "marketing-send-due-touches": {"task": "marketing.tasks.send_due_touches", "schedule": 60.0},
     "catalog-close-withdrawn": {"task": "catalog.tasks.close_withdrawn_products", "schedule": crontab(hour=0, minute=5)},
+    "partners-monthly-statements": {"task": "partners.tasks.generate_last_months_statements",
+                                    "schedule": crontab(day_of_month=1, hour=2, minute=0)},
     "marketing-run-nurture-plans": {"task": "marketing.tasks.run_nurture_plans", "schedule": 300.0},
     "marketing-refresh-campaign-stats": {"task": "marketing.tasks.refresh_campaign_stats", "schedule": 600.0},
     "marketing-record-segment-sizes": {"task": "marketing.tasks.record_segment_sizes",

@@ -15,9 +15,14 @@ class PartnersConfig(AppConfig):
         from .services.commission import on_order_placed
 
         register_order_placed("partners", on_order_placed)
+        from .approvals import register as register_approvals
+
+        register_approvals()
 
         auditlog.register(models.Partner)
         auditlog.register(models.PartnerContact)
         auditlog.register(models.PartnerFollowUp)
         auditlog.register(models.CommissionRule)
         auditlog.register(models.Attribution)
+        auditlog.register(models.Statement)
+        auditlog.register(models.StatementLine)

@@ -285,3 +285,79 @@ class Attribution(models.Model):
         verbose_name = _("order attribution")
         verbose_name_plural = _("order attributions")
         indexes = [models.Index(fields=["partner", "at"], name="attribution_partner_time")]
+
+
+class Statement(models.Model):
+    """结算单: what a partner earned in a month. Its ``total`` is the sum of its lines, recomputed in
+    the transaction that adds any line; lines are never edited (a correction is a new line), and an
+    approved statement takes no new line."""
+
+    scope_owner_field = "partner__owner"
+    scope_department_field = "partner__department"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SUBMITTED = "submitted", _("Waiting for approval")
+        APPROVED = "approved", _("Approved")
+        PAID = "paid", _("Paid")
+
+    partner = models.ForeignKey(Partner, verbose_name=_("partner"), on_delete=models.PROTECT, related_name="statements")
+    period = models.DateField(_("month"), help_text=_("The first day of the month."))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    total = models.DecimalField(_("total"), max_digits=14, decimal_places=2, default=0)
+    prepared_by = models.ForeignKey(
+        USER, verbose_name=_("prepared by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-period", "partner_id"]
+        verbose_name = _("settlement statement")
+        verbose_name_plural = _("settlement statements")
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "period"], name="statement_one_per_partner_month"),
+            models.CheckConstraint(condition=Q(period__day=1), name="statement_period_first_of_month"),
+        ]
+
+    def __str__(self):
+        return f"{self.partner} {self.period:%Y-%m}"
+
+    def get_absolute_url(self):
+        return reverse("partners:statement", args=[self.pk])
+
+
+class StatementLine(models.Model):
+    """One signed line of a statement: an order's commission (accrual), its reversal when the order
+    is cancelled (clawback, in the next statement), or an adjustment. An order accrues once and is
+    clawed back once, whatever the number of generators (unique per order and kind)."""
+
+    class Kind(models.TextChoices):
+        ACCRUAL = "accrual", _("Commission")
+        CLAWBACK = "clawback", _("Clawback")
+        ADJUSTMENT = "adjustment", _("Adjustment")
+
+    statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="lines")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    order = models.ForeignKey(
+        "customers.Order", verbose_name=_("order"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    rule = models.ForeignKey(
+        CommissionRule, verbose_name=_("rule"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    base = models.DecimalField(_("base"), max_digits=14, decimal_places=2, default=0)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "kind"],
+                condition=Q(order__isnull=False) & Q(kind__in=["accrual", "clawback"]),
+                name="statement_line_once_per_order",
+            ),
+        ]
