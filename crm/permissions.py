@@ -70,6 +70,7 @@ ACTIONS = {
     "partners.export": {M, D, A},
     "partners.attribute": {M, D, A},  # attribute an order to a partner by hand (with the reason)
     "partners.configure": {D, A},  # commission rules
+    "partners.settle": {M, D, A},  # generate, adjust and submit statements, record payments
     # organization and system
     "org.manage": {A},
     "org.view": {M, D, A},

@@ -1,4 +1,4 @@
-from .views import commission, partners
+from .views import commission, partners, statements
 
 app_name = "partners"
-urlpatterns = partners.urlpatterns + commission.urlpatterns
+urlpatterns = partners.urlpatterns + commission.urlpatterns + statements.urlpatterns

@@ -2,6 +2,7 @@
 ``crm.permissions.ACTIONS`` allows and 403 for the others; a refused POST changes nothing; a partner
 outside the user's scope is 404."""
 
+import datetime
 from decimal import Decimal
 
 import pytest
@@ -13,7 +14,16 @@ from crm.models import Role
 from crm.tests.factories import UserFactory
 from customers.models import Order
 from customers.tests.factories import CustomerFactory
-from partners.models import Attribution, CommissionRule, Partner, PartnerContact, PartnerFollowUp, PartnerStatusChange
+from partners.models import (
+    Attribution,
+    CommissionRule,
+    Partner,
+    PartnerContact,
+    PartnerFollowUp,
+    PartnerStatusChange,
+    Statement,
+    StatementLine,
+)
 
 ROLES = [Role.REP, Role.MANAGER, Role.DIRECTOR, Role.MARKETING, Role.ADMIN]
 
@@ -24,6 +34,7 @@ def _partner(user, name="矩阵渠道"):
     )
     partner.rule = CommissionRule.objects.create(name="矩阵规则", rate=Decimal("5"))
     partner.order = Order.objects.create(customer=CustomerFactory(owner=user), amount=Decimal("100"))
+    partner.statement = Statement.objects.create(partner=partner, period=datetime.date(2026, 11, 1))
     return partner
 
 
@@ -41,6 +52,21 @@ PAGES = [
     ("follow_up_add", lambda p: reverse("partners:follow_up_add", args=[p.pk]), "partners.change", "only"),
     ("attribute", lambda p: reverse("partners:attribute", args=[p.pk]), "partners.attribute", "only"),
     ("rules", lambda p: reverse("partners:rules"), "partners.configure", False),
+    ("statements", lambda p: reverse("partners:statements"), "partners.view", False),
+    ("statement", lambda p: reverse("partners:statement", args=[p.statement.pk]), "partners.view", False),
+    ("statement_generate", lambda p: reverse("partners:statement_generate"), "partners.settle", "only"),
+    (
+        "statement_adjust",
+        lambda p: reverse("partners:statement_adjust", args=[p.statement.pk]),
+        "partners.settle",
+        "only",
+    ),
+    (
+        "statement_submit",
+        lambda p: reverse("partners:statement_action", args=[p.statement.pk, "submit"]),
+        "partners.settle",
+        "only",
+    ),
     ("rule_new", lambda p: reverse("partners:rule_create"), "partners.configure", True),
     ("rule_edit", lambda p: reverse("partners:rule_edit", args=[p.rule.pk]), "partners.configure", True),
 ]
@@ -52,6 +78,10 @@ def state():
         PartnerContact.objects.count(),
         PartnerFollowUp.objects.count(),
         PartnerStatusChange.objects.count(),
+        list(CommissionRule.objects.values_list("pk", "name", "rate").order_by("pk")),
+        Attribution.objects.count(),
+        list(Statement.objects.values_list("pk", "status", "total").order_by("pk")),
+        StatementLine.objects.count(),
     )
 
 
@@ -82,6 +112,13 @@ def test_every_partner_page_answers_as_the_role_allows(org, role):
                     "grade": "A",
                     "content": "changed",
                     "is_primary": "on",
+                    "order": partner.order.pk,
+                    "note": "changed",
+                    "mode": "percent",
+                    "rate": "9",
+                    "priority": "0",
+                    "month": "2026-11",
+                    "amount": "5",
                 },
             ).status_code
             if status != 403:

@@ -95,3 +95,16 @@ class CommissionRuleForm(StyledFormMixin, forms.ModelForm):
 class AttributeForm(StyledFormMixin, forms.Form):
     order = forms.IntegerField(label=_("order number"), min_value=1)
     note = forms.CharField(label=_("reason"), max_length=200)
+
+
+class AdjustmentForm(StyledFormMixin, forms.Form):
+    amount = forms.DecimalField(label=_("amount"), max_digits=14, decimal_places=2, help_text=_("Negative to deduct."))
+    note = forms.CharField(label=_("reason"), max_length=200)
+
+
+class GenerateForm(StyledFormMixin, forms.Form):
+    month = forms.DateField(
+        label=_("month"),
+        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+        input_formats=["%Y-%m", "%Y-%m-%d"],
+    )
