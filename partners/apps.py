@@ -26,3 +26,5 @@ class PartnersConfig(AppConfig):
         auditlog.register(models.Attribution)
         auditlog.register(models.Statement)
         auditlog.register(models.StatementLine)
+        auditlog.register(models.RebatePlan)
+        auditlog.register(models.RebateTier)

@@ -109,6 +109,10 @@ def seed(ctx):
             note=partner.code if by_code else "客户到店时出示了合作伙伴的介绍信",
             by=None if by_code else partner.owner,
         )
+    # last month's statements (the lines of every attributed order up to its end)
+    from .services.statements import generate_statements
+
+    generate_statements(period=(today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1))
     if ctx.size == "large":
         users = ctx.reps
         statuses = list(PartnerStatus.values)

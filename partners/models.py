@@ -337,6 +337,7 @@ class StatementLine(models.Model):
         ACCRUAL = "accrual", _("Commission")
         CLAWBACK = "clawback", _("Clawback")
         ADJUSTMENT = "adjustment", _("Adjustment")
+        REBATE = "rebate", _("Rebate")
 
     statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="lines")
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
@@ -348,6 +349,9 @@ class StatementLine(models.Model):
     )
     base = models.DecimalField(_("base"), max_digits=14, decimal_places=2, default=0)
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    rebate_plan = models.ForeignKey(
+        "partners.RebatePlan", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     note = models.CharField(_("note"), max_length=200, blank=True)
     created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
@@ -360,4 +364,54 @@ class StatementLine(models.Model):
                 condition=Q(order__isnull=False) & Q(kind__in=["accrual", "clawback"]),
                 name="statement_line_once_per_order",
             ),
+            models.UniqueConstraint(
+                fields=["statement", "rebate_plan"],
+                condition=Q(rebate_plan__isnull=False),
+                name="statement_line_one_rebate_per_plan",
+            ),
+        ]
+
+
+class RebatePlan(models.Model):
+    """返点: a rebate on a partner's volume (paid GMV of its attributed orders) over a period, by tiers.
+    Retroactive: the rate of the highest tier reached applies to the whole volume from the first
+    yuan. Marginal: each tier's rate applies to the part of the volume inside that tier."""
+
+    class Period(models.TextChoices):
+        MONTH = "month", _("Monthly")
+        QUARTER = "quarter", _("Quarterly")
+        YEAR = "year", _("Yearly")
+
+    class Mode(models.TextChoices):
+        RETROACTIVE = "retroactive", _("Retroactive from the first yuan")
+        MARGINAL = "marginal", _("Marginal per tier")
+
+    name = models.CharField(_("name"), max_length=100)
+    period = models.CharField(_("period"), max_length=10, choices=Period.choices, default=Period.QUARTER)
+    mode = models.CharField(_("calculation"), max_length=12, choices=Mode.choices, default=Mode.RETROACTIVE)
+    partner_kind = models.CharField(_("partner type"), max_length=20, choices=PartnerKind.choices, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("rebate plan")
+        verbose_name_plural = _("rebate plans")
+
+    def __str__(self):
+        return self.name
+
+
+class RebateTier(models.Model):
+    """A tier of a rebate plan: from ``threshold`` (¥, inclusive) of period volume, ``rate`` %."""
+
+    plan = models.ForeignKey(RebatePlan, on_delete=models.CASCADE, related_name="tiers")
+    threshold = models.DecimalField(_("volume from"), max_digits=14, decimal_places=2)
+    rate = models.DecimalField(_("rate %"), max_digits=5, decimal_places=2)
+
+    class Meta:
+        ordering = ["plan", "threshold"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "threshold"], name="rebate_tier_threshold_once"),
+            models.CheckConstraint(condition=Q(threshold__gte=0), name="rebate_tier_threshold_not_negative"),
+            models.CheckConstraint(condition=Q(rate__gt=0, rate__lte=100), name="rebate_tier_rate_range"),
         ]

@@ -13,7 +13,7 @@ import datetime
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Exists, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -21,8 +21,9 @@ from crm.approvals.services import request_approval
 from crm.errors import Conflict, Invalid
 from customers.models import Order
 
-from ..models import Attribution, Statement, StatementLine
+from ..models import Attribution, Partner, RebatePlan, Statement, StatementLine
 from .commission import commission_for
+from .rebates import period_bounds, rebate_for, volume_of
 
 STATEMENT_KIND = "partner_statement"
 
@@ -54,6 +55,7 @@ def generate_statement(*, partner_id: int, period: datetime.date) -> Statement:
     """The partner's statement of ``period`` with every line due up to the month's end."""
     period = month_start(period)
     statement = _locked(partner_id, period)
+    statement.partner = Partner.objects.get(pk=partner_id)
     if statement.status != Statement.Status.DRAFT:
         return statement
     end = month_end(period)
@@ -101,8 +103,37 @@ def generate_statement(*, partner_id: int, period: datetime.date) -> Statement:
                 note=gettext_noop("Order cancelled"),
             )
         )
+    lines += _rebate_lines(statement)
     StatementLine.objects.bulk_create(lines)
     return _recount(statement)
+
+
+def _rebate_lines(statement: Statement) -> list[StatementLine]:
+    """返点 on the statement of the month that closes a plan's period (a quarterly plan: March, June,
+    September, December): one line per plan, never two (unique per statement and plan)."""
+    partner = statement.partner
+    following = month_end(statement.period).date()
+    done = set(statement.lines.filter(rebate_plan__isnull=False).values_list("rebate_plan_id", flat=True))
+    lines = []
+    plans = RebatePlan.objects.filter(Q(partner_kind="") | Q(partner_kind=partner.kind), is_active=True)
+    for plan in plans.prefetch_related("tiers"):
+        start, end = period_bounds(plan, statement.period)
+        if end != following or plan.pk in done:
+            continue
+        volume = volume_of(partner, start, end)
+        amount = rebate_for(plan, volume, list(plan.tiers.all()))
+        if amount > 0:
+            lines.append(
+                StatementLine(
+                    statement=statement,
+                    kind=StatementLine.Kind.REBATE,
+                    rebate_plan=plan,
+                    base=volume,
+                    amount=amount,
+                    note=plan.name[:200],
+                )
+            )
+    return lines
 
 
 def generate_statements(*, period: datetime.date) -> int:
