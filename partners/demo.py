@@ -16,6 +16,8 @@ from .models import (
     PartnerFollowUp,
     PartnerStatus,
     PartnerStatusChange,
+    RebatePlan,
+    RebateTier,
 )
 
 #: (company, type, region adcode, status, grade, channel manager)
@@ -109,6 +111,9 @@ def seed(ctx):
             note=partner.code if by_code else "客户到店时出示了合作伙伴的介绍信",
             by=None if by_code else partner.owner,
         )
+    quarterly = RebatePlan.objects.create(name="季度销量返点", period="quarter", mode="retroactive")
+    for threshold, rate in (("100000", "1"), ("1000000", "3")):
+        RebateTier.objects.create(plan=quarterly, threshold=Decimal(threshold), rate=Decimal(rate))
     # last month's statements (the lines of every attributed order up to its end)
     from .services.statements import generate_statements
 

@@ -52,6 +52,8 @@ PAGES = [
     ("follow_up_add", lambda p: reverse("partners:follow_up_add", args=[p.pk]), "partners.change", "only"),
     ("attribute", lambda p: reverse("partners:attribute", args=[p.pk]), "partners.attribute", "only"),
     ("rules", lambda p: reverse("partners:rules"), "partners.configure", False),
+    ("rebates", lambda p: reverse("partners:rebates"), "partners.configure", False),
+    ("rebate_new", lambda p: reverse("partners:rebate_create"), "partners.configure", True),
     ("statements", lambda p: reverse("partners:statements"), "partners.view", False),
     ("statement", lambda p: reverse("partners:statement", args=[p.statement.pk]), "partners.view", False),
     ("statement_generate", lambda p: reverse("partners:statement_generate"), "partners.settle", "only"),

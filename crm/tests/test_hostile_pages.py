@@ -252,7 +252,7 @@ PATH_MODELS = {
     "catalog/import/": "catalog.ProductImport",
     "field/visits/": "field.Visit", "settings/sites/": "field.WorkSite", "settings/hours/": "field.WorkHours",
     "partners/": "partners.Partner", "partners/rules/": "partners.CommissionRule",
-    "partners/statements/": "partners.Statement",
+    "partners/statements/": "partners.Statement", "partners/rebates/": "partners.RebatePlan",
 }
 #: parameters that are not a record's id
 URL_ARGS = {

@@ -108,3 +108,24 @@ class GenerateForm(StyledFormMixin, forms.Form):
         widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
         input_formats=["%Y-%m", "%Y-%m-%d"],
     )
+
+
+class RebatePlanForm(StyledFormMixin, forms.ModelForm):
+    class Meta:
+        from ..models import RebatePlan
+
+        model = RebatePlan
+        fields = ["name", "period", "mode", "partner_kind", "is_active"]
+
+
+def tier_formset():
+    from ..models import RebatePlan, RebateTier
+
+    return forms.inlineformset_factory(
+        RebatePlan,
+        RebateTier,
+        fields=["threshold", "rate"],
+        extra=3,
+        can_delete=True,
+        form=type("TierForm", (StyledFormMixin, forms.ModelForm), {}),
+    )

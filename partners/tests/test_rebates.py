@@ -96,3 +96,34 @@ def test_the_quarters_rebate_lands_once_on_the_statement_of_its_last_month(org):
     assert list(december.lines.filter(kind="rebate").values_list("base", "amount")) == [
         (Decimal("1200000.00"), Decimal("36000.00"))
     ]
+
+
+def test_the_director_saves_a_plan_with_its_tiers(client, org):
+    from django.urls import reverse
+
+    client.force_login(org.director)
+    response = client.post(
+        reverse("partners:rebate_create"),
+        {
+            "name": "季度销量返点",
+            "period": "quarter",
+            "mode": "marginal",
+            "partner_kind": "",
+            "is_active": "on",
+            "tiers-TOTAL_FORMS": "3",
+            "tiers-INITIAL_FORMS": "0",
+            "tiers-0-threshold": "100000",
+            "tiers-0-rate": "1",
+            "tiers-1-threshold": "1000000",
+            "tiers-1-rate": "3",
+            "tiers-2-threshold": "",
+            "tiers-2-rate": "",
+        },
+    )
+    assert response.status_code == 302
+    saved = RebatePlan.objects.get()
+    assert list(saved.tiers.values_list("threshold", "rate")) == [
+        (Decimal("100000.00"), Decimal("1.00")),
+        (Decimal("1000000.00"), Decimal("3.00")),
+    ]
+    assert "≥ ¥1,000,000.00 → 3.00%" in client.get(reverse("partners:rebates")).content.decode()
