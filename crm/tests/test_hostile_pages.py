@@ -637,7 +637,8 @@ def harvest_parameters(client, urls):
             found.setdefault(target.split("?")[0], ({}, {}))[1].update(fields)
         for link in audit.links | audit.fragments:
             target, _mark, query = (url.split("?")[0] + link if link.startswith("?") else link).partition("?")
-            if not query or not target.startswith("/") or target.startswith("//") or "export=" in query:
+            if (not query or not target.startswith("/") or target.startswith("//") or "export=" in query
+                    or target.endswith("/export/")):  # a file download (checked by check_export), not a page
                 continue
             base, params = found.setdefault(target, ({}, {}))
             for key, value in parse_qsl(query, keep_blank_values=True):
