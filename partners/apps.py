@@ -28,3 +28,4 @@ class PartnersConfig(AppConfig):
         auditlog.register(models.StatementLine)
         auditlog.register(models.RebatePlan)
         auditlog.register(models.RebateTier)
+        auditlog.register(models.LeadRegistration)

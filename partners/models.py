@@ -415,3 +415,38 @@ class RebateTier(models.Model):
             models.CheckConstraint(condition=Q(threshold__gte=0), name="rebate_tier_threshold_not_negative"),
             models.CheckConstraint(condition=Q(rate__gt=0, rate__lte=100), name="rebate_tier_rate_range"),
         ]
+
+
+class LeadRegistration(models.Model):
+    """报备: a partner registers a prospective customer (by mobile) and is protected on it for a
+    number of days. At most one registration per mobile is protected at a time (a partial unique
+    index); a registration of a mobile another partner holds, or of a customer we already have, is
+    stored as a conflict for the channel manager, never protected twice."""
+
+    scope_owner_field = "partner__owner"
+    scope_department_field = "partner__department"
+
+    class Status(models.TextChoices):
+        PROTECTED = "protected", _("Protected")
+        CONFLICT = "conflict", _("Conflict")
+        EXPIRED = "expired", _("Expired")
+
+    partner = models.ForeignKey(
+        Partner, verbose_name=_("partner"), on_delete=models.CASCADE, related_name="registrations"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    mobile = models.CharField(_("mobile"), max_length=11, db_index=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    conflict_reason = models.CharField(_("conflict"), max_length=20, blank=True)
+    protected_until = models.DateTimeField(_("protected until"), null=True, blank=True)
+    created_at = models.DateTimeField(_("registered at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("lead registration")
+        verbose_name_plural = _("lead registrations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mobile"], condition=Q(status="protected"), name="registration_one_protected_per_mobile"
+            ),
+        ]
