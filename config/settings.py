@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "catalog",
     "marketing",
     "field",
+    "partners",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -338,6 +339,10 @@ CELERY_BEAT_SCHEDULE = {
     "catalog-close-withdrawn": {
         "task": "catalog.tasks.close_withdrawn_products",
         "schedule": crontab(hour=0, minute=5),
+    },
+    "partners-monthly-statements": {
+        "task": "partners.tasks.generate_last_months_statements",
+        "schedule": crontab(day_of_month=1, hour=2, minute=0),
     },
     "marketing-run-nurture-plans": {"task": "marketing.tasks.run_nurture_plans", "schedule": 300.0},
     "marketing-refresh-campaign-stats": {"task": "marketing.tasks.refresh_campaign_stats", "schedule": 600.0},

@@ -82,6 +82,16 @@ def _nav(user, path, waiting=0):
             ],
         ),
         (
+            _("Partners"),
+            [
+                ("partners:list", _("Partners"), "bi-building", "partners.view"),
+                ("partners:board", _("Partner pipeline"), "bi-kanban", "partners.view"),
+                ("partners:statements", _("Settlement statements"), "bi-receipt-cutoff", "partners.view"),
+                ("partners:rules", _("Commission rules"), "bi-percent", "partners.configure"),
+                ("partners:rebates", _("Rebate plans"), "bi-graph-up-arrow", "partners.configure"),
+            ],
+        ),
+        (
             _("Marketing"),
             [
                 ("marketing:campaigns", _("Campaigns"), "bi-megaphone", "marketing.view"),

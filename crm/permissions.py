@@ -62,6 +62,15 @@ ACTIONS = {
     "field.use": SALES,  # clock in and out, check in at customers
     "field.team": {M, D, A},  # the team's attendance and visits
     "field.configure": {A},  # work sites and hours per department
+    # partners and agents (代理商及合作伙伴): channel managers are sales people; a partner is
+    # scoped like a customer (its channel manager and department)
+    "partners.view": SALES,
+    "partners.change": SALES,  # add and edit partners, contacts, follow-ups, move through the pipeline
+    "partners.grade": {M, D, A},  # set a partner's grade by hand
+    "partners.export": {M, D, A},
+    "partners.attribute": {M, D, A},  # attribute an order to a partner by hand (with the reason)
+    "partners.configure": {D, A},  # commission rules
+    "partners.settle": {M, D, A},  # generate, adjust and submit statements, record payments
     # organization and system
     "org.manage": {A},
     "org.view": {M, D, A},

@@ -44,7 +44,7 @@ XSS = (
     "</textarea><svg onload=alert(1)>",
 )
 FORMULAS = ("=cmd|' /C calc'!A0", "+1+1", "-1", "@SUM(1)")
-APPS = ("crm", "customers", "sales", "coupons", "marketing")
+APPS = ("crm", "customers", "sales", "coupons", "marketing", "partners")
 
 #: text fields that hold a code, a number, a parsed list or a system value (a payload there is not
 #: something a user can type through any form, so it is no test of the pages)
@@ -383,6 +383,10 @@ PATH_MODELS = {
     "field/visits/": "field.Visit",
     "settings/sites/": "field.WorkSite",
     "settings/hours/": "field.WorkHours",
+    "partners/": "partners.Partner",
+    "partners/rules/": "partners.CommissionRule",
+    "partners/statements/": "partners.Statement",
+    "partners/rebates/": "partners.RebatePlan",
 }
 #: parameters that are not a record's id
 URL_ARGS = {
@@ -823,7 +827,13 @@ def harvest_parameters(client, urls):
             found.setdefault(target.split("?")[0], ({}, {}))[1].update(fields)
         for link in audit.links | audit.fragments:
             target, _mark, query = (url.split("?")[0] + link if link.startswith("?") else link).partition("?")
-            if not query or not target.startswith("/") or target.startswith("//") or "export=" in query:
+            if (
+                not query
+                or not target.startswith("/")
+                or target.startswith("//")
+                or "export=" in query
+                or target.endswith("/export/")
+            ):  # a file download (checked by check_export), not a page
                 continue
             base, params = found.setdefault(target, ({}, {}))
             for key, value in parse_qsl(query, keep_blank_values=True):

@@ -23,7 +23,7 @@ from django.utils.translation import trans_real
 from django.utils.translation.template import templatize
 
 BASE = Path(settings.BASE_DIR)
-APPS = ("crm", "customers", "sales", "coupons", "catalog", "marketing")
+APPS = ("crm", "customers", "sales", "coupons", "catalog", "marketing", "partners")
 GETTEXT_NAMES = {
     "_",
     "gettext",

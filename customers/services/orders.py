@@ -92,6 +92,7 @@ def place_order(
     external_id="",
     client=None,
     fingerprint="",
+    partner_code="",
 ) -> Order:
     """下单: the one path that places an order — the order form, the orders API, the coupon redeem API.
 
@@ -100,7 +101,8 @@ def place_order(
     department, owner, source), under the per-mobile advisory lock. The order and its lines are
     stored and, with ``coupon_code``, the coupon is redeemed — all in one transaction: a refused
     coupon leaves no order and no new customer. Returns the order with its ``discount`` current and
-    ``redemption`` set (None without a coupon).
+    ``redemption`` set (None without a coupon). A ``partner_code`` is handed to the ``order_placed``
+    hooks (the partners app attributes the order to that partner, or refuses an unknown code).
 
     Raises ``Invalid`` (on ``customer``) for an unknown customer id, ``ValidationError`` naming the
     field for a bad amount, time or line, and the coupon's ``Conflict`` (``not_found``, ``expired``,
@@ -123,6 +125,7 @@ def place_order(
         client=client,
         fingerprint=fingerprint,
     )
+    order.partner_code = partner_code  # read by the partners' hook (attribution by referral code)
     registry.order_placed(order)  # e.g. the catalogue grants the entitlements the SKUs carry
     redemption = None
     if coupon_code:

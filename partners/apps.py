@@ -1,0 +1,31 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class PartnersConfig(AppConfig):
+    name = "partners"
+    verbose_name = _("Partners")
+
+    def ready(self):
+        from auditlog.registry import auditlog
+
+        from customers.registry import register_order_placed
+
+        from . import models
+        from .services.commission import on_order_placed
+
+        register_order_placed("partners", on_order_placed)
+        from .approvals import register as register_approvals
+
+        register_approvals()
+
+        auditlog.register(models.Partner)
+        auditlog.register(models.PartnerContact)
+        auditlog.register(models.PartnerFollowUp)
+        auditlog.register(models.CommissionRule)
+        auditlog.register(models.Attribution)
+        auditlog.register(models.Statement)
+        auditlog.register(models.StatementLine)
+        auditlog.register(models.RebatePlan)
+        auditlog.register(models.RebateTier)
+        auditlog.register(models.LeadRegistration)

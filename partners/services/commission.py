@@ -1,0 +1,161 @@
+"""返佣: attributing an order to a partner and computing what the partner earns on it.
+
+One partner per order: the ``Attribution`` row's primary key is the order, so two attributions of
+the same order (a referral code and a hand attribution racing) cannot both be stored — the second
+gets ``Conflict("already_attributed")``."""
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils.translation import gettext_noop
+
+from catalog.services.pricing import category_ids, skus_by_code
+from crm.errors import Conflict, Invalid
+from customers.models import Order
+
+from ..models import Attribution, CommissionRule, Partner, PartnerStatus
+
+CENT = Decimal("0.01")
+#: partners that may be credited with new orders
+CREDITABLE = (PartnerStatus.SIGNED, PartnerStatus.ACTIVE)
+
+
+def cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@transaction.atomic
+def attribute_order(*, order: Order, partner: Partner, reason: str, actor=None, note: str = "") -> Attribution:
+    """Attribute ``order`` to ``partner`` for ``reason`` (code, lead or by hand).
+
+    Raises ``Invalid`` (on ``partner``) when the partner is not signed or active, and
+    ``Conflict("already_attributed")`` when the order already has a partner (the primary key on
+    the order decides under concurrency)."""
+    if partner.status not in CREDITABLE:
+        raise Invalid(
+            gettext_noop("Only a signed or active partner can be credited with orders."),
+            code="partner_inactive",
+            fields={"partner": gettext_noop("Only a signed or active partner can be credited with orders.")},
+        )
+    try:
+        with transaction.atomic():
+            return Attribution.objects.create(order=order, partner=partner, reason=reason, by=actor, note=note[:200])
+    except IntegrityError as exc:
+        raise Conflict("already_attributed", gettext_noop("This order is already attributed to a partner.")) from exc
+
+
+def partner_by_code(code: str) -> Partner:
+    """The creditable partner whose referral code is ``code`` (case-insensitive), or ``Invalid``
+    naming ``partner_code``."""
+    partner = Partner.objects.filter(code__iexact=code.strip(), status__in=CREDITABLE).first()
+    if partner is None:
+        raise Invalid(
+            gettext_noop("Unknown referral code."),
+            code="unknown_partner_code",
+            fields={"partner_code": gettext_noop("Unknown referral code.")},
+        )
+    return partner
+
+
+def on_order_placed(order: Order) -> None:
+    """The ``order_placed`` hook (customers.registry): an order placed with a ``partner_code`` is
+    attributed to that partner in the order's transaction; an unknown code refuses the order."""
+    code = (getattr(order, "partner_code", "") or "").strip()
+    if code:
+        attribute_order(order=order, partner=partner_by_code(code), reason=Attribution.Reason.CODE, note=code)
+
+
+@dataclass(frozen=True)
+class Share:
+    """The commission one rule gives on one order: the base it applies to and the sum."""
+
+    rule: CommissionRule
+    base: Decimal
+    amount: Decimal
+
+
+def is_new_customer(order: Order) -> bool:
+    """New: no earlier paid order of the customer."""
+    return (
+        not Order.objects.filter(customer_id=order.customer_id, status=Order.Status.PAID)
+        .filter(Q(placed_at__lt=order.placed_at) | Q(placed_at=order.placed_at, pk__lt=order.pk))
+        .exists()
+    )
+
+
+def rules_for(partner: Partner, *, new_customer: bool) -> list[CommissionRule]:
+    """The active rules whose partner type, grade and customer conditions admit this order."""
+    return list(
+        CommissionRule.objects.filter(
+            Q(partner_kind="") | Q(partner_kind=partner.kind),
+            Q(grade="") | Q(grade=partner.grade),
+            Q(customer_kind="") | Q(customer_kind="new" if new_customer else "repeat"),
+            is_active=True,
+        )
+    )
+
+
+def _conditions(rule: CommissionRule) -> int:
+    return bool(rule.partner_kind) + bool(rule.grade) + bool(rule.customer_kind)
+
+
+def best_rule(rules: list[CommissionRule], sku=None) -> CommissionRule | None:
+    """The most specific rule for a line of ``sku`` (None: the order as a whole): a rule on the SKU,
+    then on the deepest of its categories, then a rule on no product; ties by conditions, priority,
+    then the oldest rule."""
+    ancestry = category_ids(sku) if sku is not None else []
+    best, best_key = None, None
+    for rule in rules:
+        if rule.sku_id is not None:
+            if sku is None or rule.sku_id != sku.pk:
+                continue
+            target = 1000
+        elif rule.category_id is not None:
+            if rule.category_id not in ancestry:
+                continue
+            target = 1 + ancestry.index(rule.category_id)
+        else:
+            target = 0
+        key = (target, _conditions(rule), rule.priority, -rule.pk)
+        if best_key is None or key > best_key:
+            best, best_key = rule, key
+    return best
+
+
+def commission_for(order: Order, partner: Partner, *, rules: list[CommissionRule] | None = None) -> list[Share]:
+    """What ``partner`` earns on ``order``: the paid amount (amount less the coupon discount) is
+    spread over the lines by their value (the last line takes the rounding remainder, so the bases
+    add up to the paid amount to the cent); each line goes to its best rule; per rule a percentage
+    of its base or its fixed sum once per order, then its cap. Lines no rule covers earn nothing."""
+    paid = max(order.amount - (order.discount or 0), Decimal(0))
+    if rules is None:
+        rules = rules_for(partner, new_customer=is_new_customer(order))
+    lines = list(order.lines.all())
+    skus = skus_by_code(line.sku for line in lines)
+    values = [line.price * line.quantity for line in lines]
+    total = sum(values, Decimal(0))
+    bases: dict[int, Decimal] = {}
+    by_id = {}
+    if total > 0:
+        allocated = Decimal(0)
+        for index, (line, value) in enumerate(zip(lines, values, strict=True)):
+            base = paid - allocated if index == len(lines) - 1 else cents(paid * value / total)
+            allocated += base
+            rule = best_rule(rules, skus.get(line.sku))
+            if rule is not None:
+                bases[rule.pk] = bases.get(rule.pk, Decimal(0)) + base
+                by_id[rule.pk] = rule
+    else:
+        rule = best_rule(rules)
+        if rule is not None:
+            bases[rule.pk], by_id[rule.pk] = paid, rule
+    shares = []
+    for pk in sorted(bases):
+        rule, base = by_id[pk], bases[pk]
+        amount = cents(base * rule.rate / 100) if rule.mode == CommissionRule.Mode.PERCENT else rule.amount
+        if rule.cap is not None:
+            amount = min(amount, rule.cap)
+        shares.append(Share(rule=rule, base=base, amount=amount))
+    return shares

@@ -1,0 +1,141 @@
+"""结算单: monthly statements — one per partner and month, Σ lines = total, clawbacks of cancelled
+orders in the next statement, approval never by the preparer."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.db.models import Sum
+from django.utils import timezone
+
+from crm.approvals.services import decide_current
+from crm.errors import Conflict
+from crm.tests.parallel import run_parallel
+from customers.models import Order
+from customers.tests.factories import CustomerFactory
+from partners.models import Attribution, CommissionRule, Statement, StatementLine
+from partners.services import statements
+from partners.tasks import generate_last_months_statements
+
+from .factories import PartnerFactory
+
+NOVEMBER = datetime.date(2026, 11, 1)
+DECEMBER = datetime.date(2026, 12, 1)
+
+
+def at(day, hour=10):
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour)))
+
+
+def attributed(partner, amount, placed_at):
+    order = Order.objects.create(
+        customer=CustomerFactory(owner=partner.owner), amount=Decimal(amount), placed_at=placed_at
+    )
+    Attribution.objects.create(order=order, partner=partner, reason="manual")
+    return order
+
+
+@pytest.fixture
+def world(org):
+    partner = PartnerFactory(owner=org.rep1, status="active", name="杭州云帆")
+    CommissionRule.objects.create(name="通用 3.33%", mode="percent", rate=Decimal("3.33"))
+    return partner
+
+
+def test_a_month_gives_one_line_per_order_and_the_total_is_their_sum_to_the_cent(world):
+    for amount in ("100.01", "333.33", "999.99"):
+        attributed(world, amount, at(datetime.date(2026, 11, 15)))
+    attributed(world, "500.00", at(datetime.date(2026, 12, 2)))  # next month
+    statement = statements.generate_statement(partner_id=world.pk, period=NOVEMBER)
+    amounts = list(statement.lines.values_list("amount", flat=True))
+    assert amounts == [Decimal("3.33"), Decimal("11.10"), Decimal("33.30")]
+    assert statement.total == Decimal("47.73")
+    assert Statement.objects.get().total == statement.lines.aggregate(s=Sum("amount"))["s"]
+
+
+def test_generating_the_same_month_twice_gives_one_statement_and_no_second_line(world):
+    attributed(world, "100.00", at(datetime.date(2026, 11, 15)))
+    statements.generate_statements(period=NOVEMBER)
+    statements.generate_statements(period=NOVEMBER)
+    assert Statement.objects.count() == 1
+    assert StatementLine.objects.count() == 1
+
+
+def test_a_cancelled_order_is_clawed_back_in_the_next_statement_once(world):
+    order = attributed(world, "1000.00", at(datetime.date(2026, 11, 15)))
+    november = statements.generate_statement(partner_id=world.pk, period=NOVEMBER)
+    Order.objects.filter(pk=order.pk).update(status=Order.Status.CANCELLED)
+    december = statements.generate_statement(partner_id=world.pk, period=DECEMBER)
+    statements.generate_statement(partner_id=world.pk, period=DECEMBER)
+    assert november.total == Decimal("33.30")
+    assert list(december.lines.values_list("kind", "amount")) == [("clawback", Decimal("-33.30"))]
+    assert Statement.objects.get(pk=december.pk).total == Decimal("-33.30")
+
+
+def test_an_order_that_arrives_after_a_generation_lands_in_the_next_statement(world):
+    attributed(world, "100.00", at(datetime.date(2026, 11, 10)))
+    statements.generate_statement(partner_id=world.pk, period=NOVEMBER)
+    late = attributed(
+        world,
+        "200.00",
+        at(
+            datetime.date(
+                2026,
+                11,
+                30,
+            ),
+            23,
+        ),
+    )
+    december = statements.generate_statement(partner_id=world.pk, period=DECEMBER)
+    assert list(december.lines.values_list("order_id", "amount")) == [(late.pk, Decimal("6.66"))]
+
+
+def test_adjustments_are_new_lines_and_a_submitted_statement_takes_none(org, world):
+    attributed(world, "100.00", at(datetime.date(2026, 11, 10)))
+    statement = statements.generate_statement(partner_id=world.pk, period=NOVEMBER)
+    statements.add_adjustment(statement=statement, amount=Decimal("-1.33"), note="扣减物料费", actor=org.rep1)
+    assert Statement.objects.get(pk=statement.pk).total == Decimal("2.00")
+    statements.submit_statement(statement=statement, actor=org.rep1)
+    with pytest.raises(Conflict):
+        statements.add_adjustment(statement=statement, amount=Decimal("5"), note="x", actor=org.rep1)
+    assert StatementLine.objects.count() == 2
+
+
+def test_the_preparer_cannot_approve_and_the_director_approves_then_payment_is_recorded(org, world):
+    attributed(world, "100.00", at(datetime.date(2026, 11, 10)))
+    statement = statements.generate_statement(partner_id=world.pk, period=NOVEMBER)
+    statements.submit_statement(statement=statement, actor=org.director)
+    from crm.models import ApprovalRequest
+
+    request = ApprovalRequest.objects.get(kind="partner_statement")
+    with pytest.raises(PermissionDenied):
+        decide_current(request=request, actor=org.director, approve=True)
+    assert Statement.objects.get(pk=statement.pk).status == "submitted"
+    decide_current(request=request, actor=org.admin, approve=True)
+    assert Statement.objects.get(pk=statement.pk).status == "approved"
+    statements.record_payment(statement=statement, actor=org.admin)
+    assert Statement.objects.get(pk=statement.pk).status == "paid"
+
+
+def test_the_beat_task_generates_last_month(world, time_machine):
+    attributed(world, "100.00", at(datetime.date(2026, 11, 10)))
+    time_machine.move_to(at(datetime.date(2026, 12, 1), 2))
+    assert generate_last_months_statements() == 1
+    assert list(Statement.objects.values_list("period", "total")) == [(NOVEMBER, Decimal("3.33"))]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_generators_at_once_make_one_statement_with_one_line_per_order():
+    from crm.tests.factories import OrgFixture
+
+    org = OrgFixture()
+    partner = PartnerFactory(owner=org.rep1, status="active")
+    CommissionRule.objects.create(name="通用", mode="percent", rate=Decimal("5"))
+    for day in (3, 4, 5):
+        attributed(partner, "100.00", at(datetime.date(2026, 11, day)))
+    results = run_parallel([lambda: statements.generate_statement(partner_id=partner.pk, period=NOVEMBER).pk] * 2)
+    assert len(set(results)) == 1
+    assert StatementLine.objects.count() == 3
+    assert Statement.objects.get().total == Decimal("15.00")
