@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "catalog",
     "marketing",
     "field",
+    "resources",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -62,6 +62,12 @@ ACTIONS = {
     "field.use": SALES,  # clock in and out, check in at customers
     "field.team": {M, D, A},  # the team's attendance and visits
     "field.configure": {A},  # work sites and hours per department
+    # courses, classes and teachers (resources): everyone reads the timetable; sales people enrol
+    # students, record attendance and book trials (their customers only); directors and admins
+    # keep courses, teachers, rooms and classes
+    "resources.view": EVERYONE,
+    "resources.enrol": SALES,
+    "resources.manage": {D, A},
     # organization and system
     "org.manage": {A},
     "org.view": {M, D, A},
