@@ -19,14 +19,16 @@ from customers import registry
 from sales.models import Opportunity, OpportunityStage
 from sales.services.opportunities import move_stage
 
-from ..models import Session, TrialLesson
+from ..models import SchoolClass, Session, TrialLesson
 
 LIVE = [TrialLesson.Status.BOOKED, TrialLesson.Status.ATTENDED]
 
 
 def free_seats(session: Session) -> int:
-    trials = session.trials.filter(status__in=LIVE).count()
-    return max(0, session.school_class.capacity - session.school_class.enrolled - trials)
+    """The session's seats not taken by the class's students or live trials (read fresh)."""
+    capacity, enrolled = SchoolClass.objects.filter(pk=session.school_class_id).values_list("capacity", "enrolled").get()
+    trials = TrialLesson.objects.filter(session_id=session.pk, status__in=LIVE).count()
+    return max(0, capacity - enrolled - trials)
 
 
 @transaction.atomic
