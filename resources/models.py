@@ -46,9 +46,7 @@ class Teacher(models.Model):
         on_delete=models.PROTECT,
         related_name="teachers",
     )
-    skills = models.CharField(
-        _("subjects"), max_length=200, blank=True, help_text=_("Comma-separated.")
-    )
+    skills = models.CharField(_("subjects"), max_length=200, blank=True, help_text=_("Comma-separated."))
     #: weekday (0 = Monday) -> [["09:00", "18:00"], ...]
     availability = models.JSONField(_("weekly availability"), default=dict, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
@@ -71,9 +69,9 @@ class Teacher(models.Model):
         total = 0
         for spans in (self.availability or {}).values():
             for start, end in spans:
-                a = datetime.datetime.strptime(start, "%H:%M")
-                b = datetime.datetime.strptime(end, "%H:%M")
-                total += max(0, int((b - a).total_seconds() // 60))
+                a = datetime.time.fromisoformat(start)
+                b = datetime.time.fromisoformat(end)
+                total += max(0, (b.hour * 60 + b.minute) - (a.hour * 60 + a.minute))
         return total
 
     def is_available(self, starts_at, ends_at) -> bool:
@@ -92,9 +90,7 @@ class Teacher(models.Model):
 class TeacherLeave(models.Model):
     """老师请假: a teacher is not scheduled from ``starts_on`` to ``ends_on`` (inclusive)."""
 
-    teacher = models.ForeignKey(
-        Teacher, verbose_name=_("teacher"), on_delete=models.CASCADE, related_name="leaves"
-    )
+    teacher = models.ForeignKey(Teacher, verbose_name=_("teacher"), on_delete=models.CASCADE, related_name="leaves")
     starts_on = models.DateField(_("from"))
     ends_on = models.DateField(_("until"))
     reason = models.CharField(_("reason"), max_length=100, blank=True)
@@ -103,11 +99,7 @@ class TeacherLeave(models.Model):
         ordering = ["starts_on", "id"]
         verbose_name = _("teacher leave")
         verbose_name_plural = _("teacher leaves")
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(ends_on__gte=F("starts_on")), name="resources_leave_order"
-            )
-        ]
+        constraints = [models.CheckConstraint(condition=Q(ends_on__gte=F("starts_on")), name="resources_leave_order")]
 
     def __str__(self):
         return f"{self.teacher}: {self.starts_on}–{self.ends_on}"
@@ -182,11 +174,7 @@ class Course(models.Model):
         ordering = ["subject", "level", "name", "id"]
         verbose_name = _("course")
         verbose_name_plural = _("courses")
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(lesson_count__gte=1), name="resources_course_lessons"
-            )
-        ]
+        constraints = [models.CheckConstraint(condition=Q(lesson_count__gte=1), name="resources_course_lessons")]
 
     def __str__(self):
         return self.name
@@ -198,9 +186,7 @@ class SchoolClass(models.Model):
     scope_owner_field = None
     scope_department_field = "department"
 
-    course = models.ForeignKey(
-        Course, verbose_name=_("course"), on_delete=models.PROTECT, related_name="classes"
-    )
+    course = models.ForeignKey(Course, verbose_name=_("course"), on_delete=models.PROTECT, related_name="classes")
     name = models.CharField(_("name"), max_length=100)
     department = models.ForeignKey(
         "crm.Department",
@@ -208,12 +194,8 @@ class SchoolClass(models.Model):
         on_delete=models.PROTECT,
         related_name="school_classes",
     )
-    teacher = models.ForeignKey(
-        Teacher, verbose_name=_("teacher"), on_delete=models.PROTECT, related_name="classes"
-    )
-    room = models.ForeignKey(
-        Room, verbose_name=_("room"), on_delete=models.PROTECT, related_name="classes"
-    )
+    teacher = models.ForeignKey(Teacher, verbose_name=_("teacher"), on_delete=models.PROTECT, related_name="classes")
+    room = models.ForeignKey(Room, verbose_name=_("room"), on_delete=models.PROTECT, related_name="classes")
     capacity = models.PositiveIntegerField(_("capacity"))
     enrolled = models.PositiveIntegerField(_("enrolled"), default=0, editable=False)
     #: the schedule rule: weekdays (0 = Monday), a start time and a length, from a first day
@@ -228,12 +210,8 @@ class SchoolClass(models.Model):
         verbose_name = _("class")
         verbose_name_plural = _("classes")
         constraints = [
-            models.CheckConstraint(
-                condition=Q(enrolled__lte=F("capacity")), name="resources_class_seats"
-            ),
-            models.CheckConstraint(
-                condition=Q(capacity__gte=1), name="resources_class_capacity"
-            ),
+            models.CheckConstraint(condition=Q(enrolled__lte=F("capacity")), name="resources_class_seats"),
+            models.CheckConstraint(condition=Q(capacity__gte=1), name="resources_class_capacity"),
         ]
 
     def __str__(self):
@@ -259,29 +237,19 @@ class Session(models.Model):
         SchoolClass, verbose_name=_("class"), on_delete=models.CASCADE, related_name="sessions"
     )
     number = models.PositiveIntegerField(_("lesson no."))
-    teacher = models.ForeignKey(
-        Teacher, verbose_name=_("teacher"), on_delete=models.PROTECT, related_name="sessions"
-    )
-    room = models.ForeignKey(
-        Room, verbose_name=_("room"), on_delete=models.PROTECT, related_name="sessions"
-    )
+    teacher = models.ForeignKey(Teacher, verbose_name=_("teacher"), on_delete=models.PROTECT, related_name="sessions")
+    room = models.ForeignKey(Room, verbose_name=_("room"), on_delete=models.PROTECT, related_name="sessions")
     starts_at = models.DateTimeField(_("starts at"), db_index=True)
     ends_at = models.DateTimeField(_("ends at"))
-    status = models.CharField(
-        _("status"), max_length=10, choices=Status.choices, default=Status.SCHEDULED
-    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.SCHEDULED)
 
     class Meta:
         ordering = ["starts_at", "id"]
         verbose_name = _("session")
         verbose_name_plural = _("sessions")
         constraints = [
-            models.CheckConstraint(
-                condition=Q(ends_at__gt=F("starts_at")), name="resources_session_order"
-            ),
-            models.UniqueConstraint(
-                fields=["school_class", "number"], name="resources_session_number"
-            ),
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="resources_session_order"),
+            models.UniqueConstraint(fields=["school_class", "number"], name="resources_session_number"),
             # PostgreSQL only (the migration skips them elsewhere): no double booking
             ExclusionConstraint(
                 name="resources_teacher_no_overlap",
@@ -329,9 +297,7 @@ class Enrolment(models.Model):
         on_delete=models.CASCADE,
         related_name="enrolments",
     )
-    status = models.CharField(
-        _("status"), max_length=10, choices=Status.choices, default=Status.ENROLLED
-    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ENROLLED)
     entitlement = models.ForeignKey(
         "catalog.Entitlement",
         verbose_name=_("lesson hours"),
@@ -341,9 +307,7 @@ class Enrolment(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(_("enrolled at"), default=timezone.now)
-    created_by = models.ForeignKey(
-        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -372,28 +336,20 @@ class Attendance(models.Model):
         ABSENT = "absent", _("Absent")
         LEAVE = "leave", _("On leave")
 
-    session = models.ForeignKey(
-        Session, verbose_name=_("session"), on_delete=models.CASCADE, related_name="attendance"
-    )
+    session = models.ForeignKey(Session, verbose_name=_("session"), on_delete=models.CASCADE, related_name="attendance")
     enrolment = models.ForeignKey(
         Enrolment, verbose_name=_("enrolment"), on_delete=models.CASCADE, related_name="attendance"
     )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices)
     is_makeup = models.BooleanField(_("make-up lesson"), default=False)
     recorded_at = models.DateTimeField(default=timezone.now)
-    recorded_by = models.ForeignKey(
-        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    recorded_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["session__starts_at", "id"]
         verbose_name = _("attendance")
         verbose_name_plural = _("attendance")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["session", "enrolment"], name="resources_attendance_once"
-            )
-        ]
+        constraints = [models.UniqueConstraint(fields=["session", "enrolment"], name="resources_attendance_once")]
 
     def __str__(self):
         return f"{self.enrolment.customer} · {self.session}: {self.get_status_display()}"
@@ -421,11 +377,7 @@ class RenewalRequest(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("renewal request")
         verbose_name_plural = _("renewal requests")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["enrolment", "threshold"], name="resources_renewal_once"
-            )
-        ]
+        constraints = [models.UniqueConstraint(fields=["enrolment", "threshold"], name="resources_renewal_once")]
 
     def __str__(self):
         return f"{self.enrolment}: {self.threshold}"
@@ -449,16 +401,10 @@ class TrialLesson(models.Model):
         on_delete=models.CASCADE,
         related_name="trial_lessons",
     )
-    session = models.ForeignKey(
-        Session, verbose_name=_("session"), on_delete=models.PROTECT, related_name="trials"
-    )
-    status = models.CharField(
-        _("status"), max_length=10, choices=Status.choices, default=Status.BOOKED
-    )
+    session = models.ForeignKey(Session, verbose_name=_("session"), on_delete=models.PROTECT, related_name="trials")
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.BOOKED)
     booked_at = models.DateTimeField(default=timezone.now)
-    booked_by = models.ForeignKey(
-        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    booked_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["-booked_at", "-id"]

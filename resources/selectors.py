@@ -96,9 +96,11 @@ def teacher_load(start: datetime.date) -> list[dict]:
     end = begin + datetime.timedelta(days=7)
     teachers = list(Teacher.objects.filter(is_active=True).order_by("name", "id")[:MAX_ROWS])
     booked = {}
-    for teacher_id, starts_at, ends_at in Session.objects.filter(
-        starts_at__gte=begin, starts_at__lt=end, teacher__in=teachers
-    ).exclude(status=Session.Status.CANCELLED).values_list("teacher_id", "starts_at", "ends_at"):
+    for teacher_id, starts_at, ends_at in (
+        Session.objects.filter(starts_at__gte=begin, starts_at__lt=end, teacher__in=teachers)
+        .exclude(status=Session.Status.CANCELLED)
+        .values_list("teacher_id", "starts_at", "ends_at")
+    ):
         booked[teacher_id] = booked.get(teacher_id, 0) + int((ends_at - starts_at).total_seconds() // 60)
     rows = []
     for teacher in teachers:

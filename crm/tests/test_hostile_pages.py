@@ -38,7 +38,7 @@ from crm.ui import FORMULA_PREFIXES
 XSS = ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "javascript:alert(1)", "{{7*7}}",
        "</textarea><svg onload=alert(1)>")
 FORMULAS = ("=cmd|' /C calc'!A0", "+1+1", "-1", "@SUM(1)")
-APPS = ("crm", "customers", "sales", "coupons", "marketing")
+APPS = ("crm", "customers", "sales", "coupons", "marketing", "resources")
 
 #: text fields that hold a code, a number, a parsed list or a system value (a payload there is not
 #: something a user can type through any form, so it is no test of the pages)
@@ -251,6 +251,11 @@ PATH_MODELS = {
     "catalog/policies/": "catalog.SalesPolicy", "catalog/entitlements/": "catalog.Entitlement",
     "catalog/import/": "catalog.ProductImport",
     "field/visits/": "field.Visit", "settings/sites/": "field.WorkSite", "settings/hours/": "field.WorkHours",
+    "resources/classes/": "resources.SchoolClass", "resources/enrolments/": "resources.Enrolment",
+    "resources/sessions/": "resources.Session", "resources/opportunities/": O,
+    "resources/trials/": "resources.TrialLesson", "resources/courses/": "resources.Course",
+    "resources/teachers/": "resources.Teacher", "resources/rooms/": "resources.Room",
+    "resources/holidays/": "resources.Holiday",
 }
 #: parameters that are not a record's id
 URL_ARGS = {

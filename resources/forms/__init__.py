@@ -88,8 +88,18 @@ class SchoolClassForm(forms.ModelForm):
 
     class Meta:
         model = SchoolClass
-        fields = ["course", "name", "department", "teacher", "room", "capacity", "weekdays", "start_time",
-                  "minutes", "first_day"]
+        fields = [
+            "course",
+            "name",
+            "department",
+            "teacher",
+            "room",
+            "capacity",
+            "weekdays",
+            "start_time",
+            "minutes",
+            "first_day",
+        ]
         widgets = {
             "first_day": forms.DateInput(attrs={"type": "date"}),
             "start_time": forms.TimeInput(attrs={"type": "time"}),

@@ -3,9 +3,10 @@
 import django.contrib.postgres.constraints
 import django.db.models.deletion
 import django.utils.timezone
-import resources.models
 from django.conf import settings
 from django.db import migrations, models
+
+import resources.models
 
 
 class PostgresOnlyAddConstraint(migrations.AddConstraint):
@@ -27,260 +28,525 @@ def btree_gist(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0001_initial'),
-        ('crm', '0004_approval_engine'),
-        ('customers', '0019_customer_location'),
-        ('sales', '0013_region_text_to_codes'),
+        ("catalog", "0001_initial"),
+        ("crm", "0004_approval_engine"),
+        ("customers", "0019_customer_location"),
+        ("sales", "0013_region_text_to_codes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RunPython(btree_gist, migrations.RunPython.noop, elidable=False),
         migrations.CreateModel(
-            name='Holiday',
+            name="Holiday",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField(unique=True, verbose_name='day')),
-                ('name', models.CharField(max_length=50, verbose_name='name')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField(unique=True, verbose_name="day")),
+                ("name", models.CharField(max_length=50, verbose_name="name")),
             ],
             options={
-                'verbose_name': 'holiday',
-                'verbose_name_plural': 'holidays',
-                'ordering': ['day'],
+                "verbose_name": "holiday",
+                "verbose_name_plural": "holidays",
+                "ordering": ["day"],
             },
         ),
         migrations.CreateModel(
-            name='Course',
+            name="Course",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('subject', models.CharField(max_length=50, verbose_name='subject')),
-                ('level', models.CharField(blank=True, max_length=50, verbose_name='level')),
-                ('lesson_count', models.PositiveIntegerField(default=20, verbose_name='lessons')),
-                ('renewal_threshold', models.PositiveIntegerField(default=4, help_text='At this many lesson hours left, the owner is asked to renew.', verbose_name='renewal at hours left')),
-                ('sku', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='courses', to='catalog.sku', verbose_name='SKU')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("subject", models.CharField(max_length=50, verbose_name="subject")),
+                ("level", models.CharField(blank=True, max_length=50, verbose_name="level")),
+                ("lesson_count", models.PositiveIntegerField(default=20, verbose_name="lessons")),
+                (
+                    "renewal_threshold",
+                    models.PositiveIntegerField(
+                        default=4,
+                        help_text="At this many lesson hours left, the owner is asked to renew.",
+                        verbose_name="renewal at hours left",
+                    ),
+                ),
+                (
+                    "sku",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="courses",
+                        to="catalog.sku",
+                        verbose_name="SKU",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'course',
-                'verbose_name_plural': 'courses',
-                'ordering': ['subject', 'level', 'name', 'id'],
+                "verbose_name": "course",
+                "verbose_name_plural": "courses",
+                "ordering": ["subject", "level", "name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Enrolment',
+            name="Enrolment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('enrolled', 'Enrolled'), ('waiting', 'Waiting'), ('left', 'Left')], default='enrolled', max_length=10, verbose_name='status')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='enrolled at')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='enrolments', to='customers.customer', verbose_name='student')),
-                ('entitlement', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='catalog.entitlement', verbose_name='lesson hours')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("enrolled", "Enrolled"), ("waiting", "Waiting"), ("left", "Left")],
+                        default="enrolled",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="enrolled at")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="enrolments",
+                        to="customers.customer",
+                        verbose_name="student",
+                    ),
+                ),
+                (
+                    "entitlement",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="catalog.entitlement",
+                        verbose_name="lesson hours",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'enrolment',
-                'verbose_name_plural': 'enrolments',
-                'ordering': ['created_at', 'id'],
+                "verbose_name": "enrolment",
+                "verbose_name_plural": "enrolments",
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='RenewalRequest',
+            name="RenewalRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('threshold', models.PositiveIntegerField(verbose_name='threshold')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('enrolment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='renewals', to='resources.enrolment', verbose_name='enrolment')),
-                ('opportunity', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='sales.opportunity', verbose_name='opportunity')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("threshold", models.PositiveIntegerField(verbose_name="threshold")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "enrolment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="renewals",
+                        to="resources.enrolment",
+                        verbose_name="enrolment",
+                    ),
+                ),
+                (
+                    "opportunity",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="sales.opportunity",
+                        verbose_name="opportunity",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'renewal request',
-                'verbose_name_plural': 'renewal requests',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "renewal request",
+                "verbose_name_plural": "renewal requests",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Room',
+            name="Room",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=50, verbose_name='name')),
-                ('seats', models.PositiveIntegerField(default=20, verbose_name='seats')),
-                ('is_venue', models.BooleanField(default=False, verbose_name='meeting venue')),
-                ('department', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='rooms', to='crm.department', verbose_name='department')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=50, verbose_name="name")),
+                ("seats", models.PositiveIntegerField(default=20, verbose_name="seats")),
+                ("is_venue", models.BooleanField(default=False, verbose_name="meeting venue")),
+                (
+                    "department",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="rooms",
+                        to="crm.department",
+                        verbose_name="department",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'room',
-                'verbose_name_plural': 'rooms',
-                'ordering': ['name', 'id'],
+                "verbose_name": "room",
+                "verbose_name_plural": "rooms",
+                "ordering": ["name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='SchoolClass',
+            name="SchoolClass",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('capacity', models.PositiveIntegerField(verbose_name='capacity')),
-                ('enrolled', models.PositiveIntegerField(default=0, editable=False, verbose_name='enrolled')),
-                ('weekdays', models.JSONField(default=list, verbose_name='weekdays')),
-                ('start_time', models.TimeField(verbose_name='start time')),
-                ('minutes', models.PositiveIntegerField(default=90, verbose_name='minutes')),
-                ('first_day', models.DateField(verbose_name='first day')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('course', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='classes', to='resources.course', verbose_name='course')),
-                ('department', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='school_classes', to='crm.department', verbose_name='department')),
-                ('room', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='classes', to='resources.room', verbose_name='room')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("capacity", models.PositiveIntegerField(verbose_name="capacity")),
+                ("enrolled", models.PositiveIntegerField(default=0, editable=False, verbose_name="enrolled")),
+                ("weekdays", models.JSONField(default=list, verbose_name="weekdays")),
+                ("start_time", models.TimeField(verbose_name="start time")),
+                ("minutes", models.PositiveIntegerField(default=90, verbose_name="minutes")),
+                ("first_day", models.DateField(verbose_name="first day")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "course",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="classes",
+                        to="resources.course",
+                        verbose_name="course",
+                    ),
+                ),
+                (
+                    "department",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="school_classes",
+                        to="crm.department",
+                        verbose_name="department",
+                    ),
+                ),
+                (
+                    "room",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="classes",
+                        to="resources.room",
+                        verbose_name="room",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'class',
-                'verbose_name_plural': 'classes',
-                'ordering': ['course__subject', 'name', 'id'],
+                "verbose_name": "class",
+                "verbose_name_plural": "classes",
+                "ordering": ["course__subject", "name", "id"],
             },
         ),
         migrations.AddField(
-            model_name='enrolment',
-            name='school_class',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='enrolments', to='resources.schoolclass', verbose_name='class'),
+            model_name="enrolment",
+            name="school_class",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="enrolments",
+                to="resources.schoolclass",
+                verbose_name="class",
+            ),
         ),
         migrations.CreateModel(
-            name='Session',
+            name="Session",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField(verbose_name='lesson no.')),
-                ('starts_at', models.DateTimeField(db_index=True, verbose_name='starts at')),
-                ('ends_at', models.DateTimeField(verbose_name='ends at')),
-                ('status', models.CharField(choices=[('scheduled', 'Scheduled'), ('done', 'Done'), ('cancelled', 'Cancelled')], default='scheduled', max_length=10, verbose_name='status')),
-                ('room', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='sessions', to='resources.room', verbose_name='room')),
-                ('school_class', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sessions', to='resources.schoolclass', verbose_name='class')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.PositiveIntegerField(verbose_name="lesson no.")),
+                ("starts_at", models.DateTimeField(db_index=True, verbose_name="starts at")),
+                ("ends_at", models.DateTimeField(verbose_name="ends at")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("scheduled", "Scheduled"), ("done", "Done"), ("cancelled", "Cancelled")],
+                        default="scheduled",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "room",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sessions",
+                        to="resources.room",
+                        verbose_name="room",
+                    ),
+                ),
+                (
+                    "school_class",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sessions",
+                        to="resources.schoolclass",
+                        verbose_name="class",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'session',
-                'verbose_name_plural': 'sessions',
-                'ordering': ['starts_at', 'id'],
+                "verbose_name": "session",
+                "verbose_name_plural": "sessions",
+                "ordering": ["starts_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Attendance',
+            name="Attendance",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('present', 'Present'), ('absent', 'Absent'), ('leave', 'On leave')], max_length=10, verbose_name='status')),
-                ('is_makeup', models.BooleanField(default=False, verbose_name='make-up lesson')),
-                ('recorded_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('recorded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('enrolment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attendance', to='resources.enrolment', verbose_name='enrolment')),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attendance', to='resources.session', verbose_name='session')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("present", "Present"), ("absent", "Absent"), ("leave", "On leave")],
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("is_makeup", models.BooleanField(default=False, verbose_name="make-up lesson")),
+                ("recorded_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "enrolment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attendance",
+                        to="resources.enrolment",
+                        verbose_name="enrolment",
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attendance",
+                        to="resources.session",
+                        verbose_name="session",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'attendance',
-                'verbose_name_plural': 'attendance',
-                'ordering': ['session__starts_at', 'id'],
+                "verbose_name": "attendance",
+                "verbose_name_plural": "attendance",
+                "ordering": ["session__starts_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Teacher',
+            name="Teacher",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=50, verbose_name='name')),
-                ('skills', models.CharField(blank=True, help_text='Comma-separated.', max_length=200, verbose_name='subjects')),
-                ('availability', models.JSONField(blank=True, default=dict, verbose_name='weekly availability')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('department', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='teachers', to='crm.department', verbose_name='department')),
-                ('user', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='teacher', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=50, verbose_name="name")),
+                (
+                    "skills",
+                    models.CharField(blank=True, help_text="Comma-separated.", max_length=200, verbose_name="subjects"),
+                ),
+                ("availability", models.JSONField(blank=True, default=dict, verbose_name="weekly availability")),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "department",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="teachers",
+                        to="crm.department",
+                        verbose_name="department",
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="teacher",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'teacher',
-                'verbose_name_plural': 'teachers',
-                'ordering': ['name', 'id'],
+                "verbose_name": "teacher",
+                "verbose_name_plural": "teachers",
+                "ordering": ["name", "id"],
             },
         ),
         migrations.AddField(
-            model_name='session',
-            name='teacher',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='sessions', to='resources.teacher', verbose_name='teacher'),
+            model_name="session",
+            name="teacher",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="sessions",
+                to="resources.teacher",
+                verbose_name="teacher",
+            ),
         ),
         migrations.AddField(
-            model_name='schoolclass',
-            name='teacher',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='classes', to='resources.teacher', verbose_name='teacher'),
+            model_name="schoolclass",
+            name="teacher",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="classes",
+                to="resources.teacher",
+                verbose_name="teacher",
+            ),
         ),
         migrations.CreateModel(
-            name='TeacherLeave',
+            name="TeacherLeave",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('starts_on', models.DateField(verbose_name='from')),
-                ('ends_on', models.DateField(verbose_name='until')),
-                ('reason', models.CharField(blank=True, max_length=100, verbose_name='reason')),
-                ('teacher', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='leaves', to='resources.teacher', verbose_name='teacher')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("starts_on", models.DateField(verbose_name="from")),
+                ("ends_on", models.DateField(verbose_name="until")),
+                ("reason", models.CharField(blank=True, max_length=100, verbose_name="reason")),
+                (
+                    "teacher",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="leaves",
+                        to="resources.teacher",
+                        verbose_name="teacher",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'teacher leave',
-                'verbose_name_plural': 'teacher leaves',
-                'ordering': ['starts_on', 'id'],
+                "verbose_name": "teacher leave",
+                "verbose_name_plural": "teacher leaves",
+                "ordering": ["starts_on", "id"],
             },
         ),
         migrations.CreateModel(
-            name='TrialLesson',
+            name="TrialLesson",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('booked', 'Booked'), ('attended', 'Attended'), ('no_show', 'No-show'), ('cancelled', 'Cancelled')], default='booked', max_length=10, verbose_name='status')),
-                ('booked_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('booked_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('opportunity', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='trial_lessons', to='sales.opportunity', verbose_name='opportunity')),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='trials', to='resources.session', verbose_name='session')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("booked", "Booked"),
+                            ("attended", "Attended"),
+                            ("no_show", "No-show"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="booked",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("booked_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "booked_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "opportunity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="trial_lessons",
+                        to="sales.opportunity",
+                        verbose_name="opportunity",
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="trials",
+                        to="resources.session",
+                        verbose_name="session",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'trial lesson',
-                'verbose_name_plural': 'trial lessons',
-                'ordering': ['-booked_at', '-id'],
+                "verbose_name": "trial lesson",
+                "verbose_name_plural": "trial lessons",
+                "ordering": ["-booked_at", "-id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='course',
-            constraint=models.CheckConstraint(condition=models.Q(('lesson_count__gte', 1)), name='resources_course_lessons'),
+            model_name="course",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("lesson_count__gte", 1)), name="resources_course_lessons"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='renewalrequest',
-            constraint=models.UniqueConstraint(fields=('enrolment', 'threshold'), name='resources_renewal_once'),
+            model_name="renewalrequest",
+            constraint=models.UniqueConstraint(fields=("enrolment", "threshold"), name="resources_renewal_once"),
         ),
         migrations.AddConstraint(
-            model_name='enrolment',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'left'), _negated=True), fields=('school_class', 'customer'), name='resources_enrolment_once'),
+            model_name="enrolment",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "left"), _negated=True),
+                fields=("school_class", "customer"),
+                name="resources_enrolment_once",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='attendance',
-            constraint=models.UniqueConstraint(fields=('session', 'enrolment'), name='resources_attendance_once'),
+            model_name="attendance",
+            constraint=models.UniqueConstraint(fields=("session", "enrolment"), name="resources_attendance_once"),
         ),
         migrations.AddConstraint(
-            model_name='session',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_at__gt', models.F('starts_at'))), name='resources_session_order'),
+            model_name="session",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("ends_at__gt", models.F("starts_at"))), name="resources_session_order"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='session',
-            constraint=models.UniqueConstraint(fields=('school_class', 'number'), name='resources_session_number'),
+            model_name="session",
+            constraint=models.UniqueConstraint(fields=("school_class", "number"), name="resources_session_number"),
         ),
         PostgresOnlyAddConstraint(
-            model_name='session',
-            constraint=django.contrib.postgres.constraints.ExclusionConstraint(condition=models.Q(('status', 'cancelled'), _negated=True), expressions=[(resources.models.TsTzRange('starts_at', 'ends_at'), '&&'), ('teacher', '=')], name='resources_teacher_no_overlap'),
+            model_name="session",
+            constraint=django.contrib.postgres.constraints.ExclusionConstraint(
+                condition=models.Q(("status", "cancelled"), _negated=True),
+                expressions=[(resources.models.TsTzRange("starts_at", "ends_at"), "&&"), ("teacher", "=")],
+                name="resources_teacher_no_overlap",
+            ),
         ),
         PostgresOnlyAddConstraint(
-            model_name='session',
-            constraint=django.contrib.postgres.constraints.ExclusionConstraint(condition=models.Q(('status', 'cancelled'), _negated=True), expressions=[(resources.models.TsTzRange('starts_at', 'ends_at'), '&&'), ('room', '=')], name='resources_room_no_overlap'),
+            model_name="session",
+            constraint=django.contrib.postgres.constraints.ExclusionConstraint(
+                condition=models.Q(("status", "cancelled"), _negated=True),
+                expressions=[(resources.models.TsTzRange("starts_at", "ends_at"), "&&"), ("room", "=")],
+                name="resources_room_no_overlap",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='schoolclass',
-            constraint=models.CheckConstraint(condition=models.Q(('enrolled__lte', models.F('capacity'))), name='resources_class_seats'),
+            model_name="schoolclass",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("enrolled__lte", models.F("capacity"))), name="resources_class_seats"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='schoolclass',
-            constraint=models.CheckConstraint(condition=models.Q(('capacity__gte', 1)), name='resources_class_capacity'),
+            model_name="schoolclass",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("capacity__gte", 1)), name="resources_class_capacity"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='teacherleave',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_on__gte', models.F('starts_on'))), name='resources_leave_order'),
+            model_name="teacherleave",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("ends_on__gte", models.F("starts_on"))), name="resources_leave_order"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='triallesson',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'cancelled'), _negated=True), fields=('opportunity', 'session'), name='resources_trial_once'),
+            model_name="triallesson",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "cancelled"), _negated=True),
+                fields=("opportunity", "session"),
+                name="resources_trial_once",
+            ),
         ),
     ]

@@ -24,7 +24,11 @@ def record(*, session: Session, enrolment: Enrolment, status: str, actor=None, i
     ``not_enrolled``, ``wrong_class``, ``cancelled``, ``already_recorded``, ``no_free_seat`` or the
     catalogue's ``insufficient_balance`` / ``expired``."""
     if status not in Attendance.Status.values:
-        raise DomainError("invalid_status", _("Choose present, absent or leave."), fields={"status": _("Choose present, absent or leave.")})
+        raise DomainError(
+            "invalid_status",
+            _("Choose present, absent or leave."),
+            fields={"status": _("Choose present, absent or leave.")},
+        )
     try:
         return _record(session=session, enrolment=enrolment, status=status, actor=actor, is_makeup=is_makeup)
     except IntegrityError as exc:
@@ -36,17 +40,27 @@ def record(*, session: Session, enrolment: Enrolment, status: str, actor=None, i
 @transaction.atomic
 def _record(*, session, enrolment, status, actor, is_makeup):
     session = Session.objects.select_for_update().select_related("school_class__course").get(pk=session.pk)
-    enrolment = Enrolment.objects.select_related("school_class__course", "customer__owner", "entitlement").get(pk=enrolment.pk)
+    enrolment = Enrolment.objects.select_related("school_class__course", "customer__owner", "entitlement").get(
+        pk=enrolment.pk
+    )
     if enrolment.status != Enrolment.Status.ENROLLED:
-        raise DomainError("not_enrolled", _("%(student)s holds no seat in this class.") % {"student": enrolment.customer.name})
+        raise DomainError(
+            "not_enrolled", _("%(student)s holds no seat in this class.") % {"student": enrolment.customer.name}
+        )
     if session.status == Session.Status.CANCELLED:
         raise DomainError("cancelled", _("This session is cancelled."))
     if is_makeup:
-        if session.school_class.course_id != enrolment.school_class.course_id or session.school_class_id == enrolment.school_class_id:
+        if (
+            session.school_class.course_id != enrolment.school_class.course_id
+            or session.school_class_id == enrolment.school_class_id
+        ):
             raise DomainError("wrong_class", _("A make-up lesson is taken in another class of the same course."))
         if status == Attendance.Status.LEAVE:
-            raise DomainError("invalid_status", _("A make-up lesson is attended or missed, not taken as leave."),
-                              fields={"status": _("Choose present or absent.")})
+            raise DomainError(
+                "invalid_status",
+                _("A make-up lesson is attended or missed, not taken as leave."),
+                fields={"status": _("Choose present or absent.")},
+            )
         makeups = Attendance.objects.filter(session=session, is_makeup=True).count()
         if session.school_class.enrolled + makeups >= session.school_class.capacity:
             raise DomainError("no_free_seat", _("This session has no free seat for a make-up lesson."))

@@ -22,9 +22,7 @@ from ..models import Enrolment, SchoolClass
 
 def _take_seat(school_class_id: int) -> bool:
     return bool(
-        SchoolClass.objects.filter(pk=school_class_id, enrolled__lt=F("capacity")).update(
-            enrolled=F("enrolled") + 1
-        )
+        SchoolClass.objects.filter(pk=school_class_id, enrolled__lt=F("capacity")).update(enrolled=F("enrolled") + 1)
     )
 
 
@@ -43,9 +41,11 @@ def _grant_hours(enrolment: Enrolment, actor=None) -> None:
 def enrol(*, school_class: SchoolClass, customer, actor=None) -> Enrolment:
     """Enrol ``customer`` in ``school_class``: a seat and the course's lesson hours when one is
     free, else a place on the waiting list. Raises ``DomainError("already_enrolled")``."""
-    if Enrolment.objects.filter(school_class=school_class, customer=customer).exclude(
-        status=Enrolment.Status.LEFT
-    ).exists():
+    if (
+        Enrolment.objects.filter(school_class=school_class, customer=customer)
+        .exclude(status=Enrolment.Status.LEFT)
+        .exists()
+    ):
         raise DomainError(
             "already_enrolled",
             _("%(student)s is already in %(class)s.") % {"student": customer.name, "class": school_class.name},

@@ -56,7 +56,9 @@ def check_free(*, teacher: Teacher, room: Room, starts_at, ends_at, exclude_pk=N
     """Raise ``DomainError("double_booked")`` naming the session in the way."""
     if ends_at <= starts_at:
         raise DomainError(
-            "invalid_time", _("The end must be after the start."), fields={"ends_at": _("The end must be after the start.")}
+            "invalid_time",
+            _("The end must be after the start."),
+            fields={"ends_at": _("The end must be after the start.")},
         )
     found = conflicts(teacher=teacher, room=room, starts_at=starts_at, ends_at=ends_at, exclude_pk=exclude_pk)
     if found:

@@ -26,7 +26,9 @@ LIVE = [TrialLesson.Status.BOOKED, TrialLesson.Status.ATTENDED]
 
 def free_seats(session: Session) -> int:
     """The session's seats not taken by the class's students or live trials (read fresh)."""
-    capacity, enrolled = SchoolClass.objects.filter(pk=session.school_class_id).values_list("capacity", "enrolled").get()
+    capacity, enrolled = (
+        SchoolClass.objects.filter(pk=session.school_class_id).values_list("capacity", "enrolled").get()
+    )
     trials = TrialLesson.objects.filter(session_id=session.pk, status__in=LIVE).count()
     return max(0, capacity - enrolled - trials)
 
@@ -38,11 +40,19 @@ def book_trial(*, opportunity: Opportunity, session: Session, actor=None) -> Tri
     if opportunity.closed_at is not None:
         raise DomainError("closed", _("This opportunity is closed."))
     if session.status != Session.Status.SCHEDULED or session.starts_at <= timezone.now():
-        raise DomainError("past", _("Choose a session that has not started."), fields={"session": _("Choose a session that has not started.")})
+        raise DomainError(
+            "past",
+            _("Choose a session that has not started."),
+            fields={"session": _("Choose a session that has not started.")},
+        )
     if TrialLesson.objects.filter(opportunity=opportunity, session=session, status__in=LIVE).exists():
-        raise DomainError("already_booked", _("This trial is already booked."), fields={"session": _("This trial is already booked.")})
+        raise DomainError(
+            "already_booked", _("This trial is already booked."), fields={"session": _("This trial is already booked.")}
+        )
     if free_seats(session) < 1:
-        raise DomainError("no_free_seat", _("This session has no free seat."), fields={"session": _("This session has no free seat.")})
+        raise DomainError(
+            "no_free_seat", _("This session has no free seat."), fields={"session": _("This session has no free seat.")}
+        )
     return TrialLesson.objects.create(
         opportunity=opportunity,
         session=session,
@@ -63,8 +73,11 @@ def mark_trial(*, trial: TrialLesson, attended: bool, actor=None) -> TrialLesson
     """Attended: the opportunity moves to its next open stage (unless a control point needs an
     approval first: then it stays) and the customer is no longer resting. No-show: a task for
     the opportunity's owner to call."""
-    trial = TrialLesson.objects.select_for_update().select_related("opportunity__stage", "opportunity__customer",
-                                                                 "session__school_class").get(pk=trial.pk)
+    trial = (
+        TrialLesson.objects.select_for_update()
+        .select_related("opportunity__stage", "opportunity__customer", "session__school_class")
+        .get(pk=trial.pk)
+    )
     if trial.status != TrialLesson.Status.BOOKED:
         raise DomainError("already_recorded", _("This trial is already recorded."))
     opportunity = trial.opportunity

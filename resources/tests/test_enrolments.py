@@ -18,7 +18,7 @@ def test_enrolling_takes_a_seat_and_grants_the_courses_lesson_hours(make_class, 
     school_class.refresh_from_db()
     assert (enrolment.status, school_class.enrolled) == ("enrolled", 1)
     held = Entitlement.objects.get(customer=students[0])
-    assert (held.name, held.quantity, held.balance, held.sku.code) == ("Lesson hours: 三年级数学", 10, 10, "MATH-3-20")
+    assert (held.name, held.quantity, held.balance, held.sku.code) == ("课时：三年级数学", 10, 10, "MATH-3-20")
     assert enrolment.entitlement == held
 
 
@@ -36,7 +36,7 @@ def test_a_student_is_enrolled_once(make_class, students):
     with pytest.raises(DomainError) as refused:
         enrolments.enrol(school_class=school_class, customer=students[0])
     assert refused.value.code == "already_enrolled"
-    assert refused.value.fields == {"customer": ["Already in this class."]}
+    assert refused.value.fields == {"customer": ["已在本班。"]}
 
 
 def test_a_freed_seat_goes_to_the_first_waiting_student_with_hours(make_class, students):
@@ -65,10 +65,16 @@ def test_twelve_students_at_once_fill_five_seats_and_seven_wait(postgres):
     org = OrgFixture()
     course = Course.objects.create(name="数学", subject="数学", lesson_count=8)
     school_class = SchoolClass.objects.create(
-        course=course, name="数学1班", department=org.sales1,
+        course=course,
+        name="数学1班",
+        department=org.sales1,
         teacher=Teacher.objects.create(name="王老师", department=org.sales1),
-        room=Room.objects.create(name="301", department=org.sales1), capacity=5, weekdays=[0],
-        start_time=datetime.time(10), first_day=MONDAY)
+        room=Room.objects.create(name="301", department=org.sales1),
+        capacity=5,
+        weekdays=[0],
+        start_time=datetime.time(10),
+        first_day=MONDAY,
+    )
     customers = [CustomerFactory(name=f"学生{i}") for i in range(12)]
 
     def enrol(customer):

@@ -52,7 +52,7 @@ def test_a_no_show_gives_the_rep_a_task_to_call(opportunity, session, org):
     trial = trials.book_trial(opportunity=opportunity, session=session, actor=org.rep1)
     trials.mark_trial(trial=trial, attended=False, actor=org.rep1)
     task = Task.objects.get()
-    assert (task.assignee, task.title, task.customer.name) == (org.rep1, "No-show at the trial lesson: call 陈小东", "陈小东")
+    assert (task.assignee, task.title, task.customer.name) == (org.rep1, "试听未到：致电 陈小东", "陈小东")
     assert Opportunity.objects.get().stage.name == "初步接触"
 
 

@@ -47,7 +47,9 @@ def class_detail(request: HttpRequest, pk: int) -> HttpResponse:
     query = request.GET.get("q", "")[:50]
     candidates = []
     if can_enrol and query.strip():
-        candidates = list(search_name_or_mobile(customers_for(request.user), request.user, query).order_by("name", "id")[:20])
+        candidates = list(
+            search_name_or_mobile(customers_for(request.user), request.user, query).order_by("name", "id")[:20]
+        )
     return render(
         request,
         "resources/class_detail.html",
@@ -81,7 +83,9 @@ def enrol(request: HttpRequest, pk: int) -> HttpResponse:
         if enrolment.status == Enrolment.Status.ENROLLED:
             messages.success(request, _("%(student)s is enrolled.") % {"student": customer.name})
         else:
-            messages.warning(request, _("The class is full: %(student)s is on the waiting list.") % {"student": customer.name})
+            messages.warning(
+                request, _("The class is full: %(student)s is on the waiting list.") % {"student": customer.name}
+            )
     return redirect(school_class)
 
 
@@ -89,7 +93,9 @@ def enrol(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     permissions.require(request.user, "resources.enrol")
-    enrolment = get_object_or_404(selectors.enrolments_for(request.user).select_related("school_class", "customer"), pk=pk)
+    enrolment = get_object_or_404(
+        selectors.enrolments_for(request.user).select_related("school_class", "customer"), pk=pk
+    )
     moved = enrolment_services.withdraw(enrolment=enrolment, actor=request.user)
     messages.success(request, _("%(student)s left the class.") % {"student": enrolment.customer.name})
     if moved is not None:
@@ -102,12 +108,11 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     permissions.require(request.user, "resources.view")
     session = get_object_or_404(Session.objects.select_related("school_class__course", "teacher", "room"), pk=pk)
     roster = selectors.roster(request.user, session.school_class)
-    recorded = {
-        a.enrolment_id: a
-        for a in Attendance.objects.filter(session=session, enrolment__in=roster["enrolled"])
-    }
+    recorded = {a.enrolment_id: a for a in Attendance.objects.filter(session=session, enrolment__in=roster["enrolled"])}
     trials = list(
-        selectors.trials_for(request.user).filter(session=session).select_related("opportunity__customer", "opportunity__owner")
+        selectors.trials_for(request.user)
+        .filter(session=session)
+        .select_related("opportunity__customer", "opportunity__owner")
     )
     return render(
         request,

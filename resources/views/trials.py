@@ -44,7 +44,9 @@ def book(request: HttpRequest, pk: int) -> HttpResponse:
             "opportunity": opportunity,
             "sessions": selectors.upcoming_with_seats(),
             "booked": list(
-                opportunity.trial_lessons.select_related("session__school_class", "session__teacher").order_by("-booked_at")[:20]
+                opportunity.trial_lessons.select_related("session__school_class", "session__teacher").order_by(
+                    "-booked_at"
+                )[:20]
             ),
         },
     )
