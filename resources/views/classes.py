@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from crm import permissions
 from crm.errors import DomainError
 from crm.privacy import search_name_or_mobile
+from crm.ui import search_text
 from customers.selectors import customers_for
 
 from .. import selectors
@@ -44,9 +45,9 @@ def class_detail(request: HttpRequest, pk: int) -> HttpResponse:
     permissions.require(request.user, "resources.view")
     school_class = get_object_or_404(selectors.classes_for(request.user), pk=pk)
     can_enrol = permissions.can(request.user, "resources.enrol")
-    query = request.GET.get("q", "")[:50]
+    query = search_text(request, limit=50)
     candidates = []
-    if can_enrol and query.strip():
+    if can_enrol and query:
         candidates = list(
             search_name_or_mobile(customers_for(request.user), request.user, query).order_by("name", "id")[:20]
         )

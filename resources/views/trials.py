@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from crm import permissions
 from crm.errors import DomainError
@@ -53,11 +54,10 @@ def book(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_POST
 def mark(request: HttpRequest, pk: int) -> HttpResponse:
     permissions.require(request.user, "resources.enrol")
     trial = get_object_or_404(selectors.trials_for(request.user).select_related("session"), pk=pk)
-    if request.method != "POST":
-        return redirect(trial.session)
     try:
         trials.mark_trial(trial=trial, attended=request.POST.get("attended") == "1", actor=request.user)
     except DomainError as exc:
