@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "marketing",
     "field",
     "resources",
+    "members",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
