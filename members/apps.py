@@ -11,10 +11,11 @@ class MembersConfig(AppConfig):
 
         from customers import registry
 
-        from . import models
+        from . import models, panels
         from .services import points
 
         auditlog.register(models.Tier)
         auditlog.register(models.Member)
         auditlog.register(models.PointsEntry)
         registry.register_order_placed("members.points", points.earn_for_order)
+        panels.register()
