@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "marketing",
     "field",
     "partners",
+    "resources",
+    "members",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

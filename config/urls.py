@@ -40,6 +40,7 @@ urlpatterns = [
     path("marketing/", include("marketing.urls")),
     path("field/", include("field.urls")),
     path("partners/", include("partners.urls")),
+    path("resources/", include("resources.urls")),
     path("", include((tracking_urls, "track"))),
     path("org/", include(org_patterns)),
     path("approvals/", include((approval_views.urlpatterns, "approvals"))),

@@ -71,6 +71,12 @@ ACTIONS = {
     "partners.attribute": {M, D, A},  # attribute an order to a partner by hand (with the reason)
     "partners.configure": {D, A},  # commission rules
     "partners.settle": {M, D, A},  # generate, adjust and submit statements, record payments
+    # courses, classes and teachers (resources): everyone reads the timetable; sales people enrol
+    # students, record attendance and book trials (their customers only); directors and admins
+    # keep courses, teachers, rooms and classes
+    "resources.view": EVERYONE,
+    "resources.enrol": SALES,
+    "resources.manage": {D, A},
     # organization and system
     "org.manage": {A},
     "org.view": {M, D, A},

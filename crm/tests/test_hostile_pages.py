@@ -44,7 +44,7 @@ XSS = (
     "</textarea><svg onload=alert(1)>",
 )
 FORMULAS = ("=cmd|' /C calc'!A0", "+1+1", "-1", "@SUM(1)")
-APPS = ("crm", "customers", "sales", "coupons", "marketing", "partners")
+APPS = ("crm", "customers", "sales", "coupons", "marketing", "partners", "resources", "contracts")
 
 #: text fields that hold a code, a number, a parsed list or a system value (a payload there is not
 #: something a user can type through any form, so it is no test of the pages)
@@ -387,6 +387,15 @@ PATH_MODELS = {
     "partners/rules/": "partners.CommissionRule",
     "partners/statements/": "partners.Statement",
     "partners/rebates/": "partners.RebatePlan",
+    "resources/classes/": "resources.SchoolClass",
+    "resources/enrolments/": "resources.Enrolment",
+    "resources/sessions/": "resources.Session",
+    "resources/opportunities/": O,
+    "resources/trials/": "resources.TrialLesson",
+    "resources/courses/": "resources.Course",
+    "resources/teachers/": "resources.Teacher",
+    "resources/rooms/": "resources.Room",
+    "resources/holidays/": "resources.Holiday",
 }
 #: parameters that are not a record's id
 URL_ARGS = {

@@ -1,0 +1,21 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class MembersConfig(AppConfig):
+    name = "members"
+    verbose_name = _("Membership")
+
+    def ready(self):
+        from auditlog.registry import auditlog
+
+        from customers import registry
+
+        from . import models, panels
+        from .services import points
+
+        auditlog.register(models.Tier)
+        auditlog.register(models.Member)
+        auditlog.register(models.PointsEntry)
+        registry.register_order_placed("members.points", points.earn_for_order)
+        panels.register()

@@ -1,0 +1,1 @@
+"""Filters of resources (the class list filters by course in its view)."""

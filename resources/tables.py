@@ -1,0 +1,1 @@
+"""Tables of resources (the pages render their own)."""
