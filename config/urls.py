@@ -39,6 +39,7 @@ urlpatterns = [
     path("catalog/", include("catalog.urls")),
     path("marketing/", include("marketing.urls")),
     path("field/", include("field.urls")),
+    path("contracts/", include("contracts.urls")),
     path("", include((tracking_urls, "track"))),
     path("org/", include(org_patterns)),
     path("approvals/", include((approval_views.urlpatterns, "approvals"))),

@@ -9,7 +9,7 @@ from crm.models import User
 from crm.approvals.services import adopt_waiting
 
 #: apps whose ``demo.seed(ctx)`` adds data, in dependency order
-DEMO_APPS = ["customers", "sales", "coupons", "catalog", "marketing", "field"]
+DEMO_APPS = ["customers", "sales", "coupons", "catalog", "marketing", "field", "contracts"]
 
 
 class Command(BaseCommand):
