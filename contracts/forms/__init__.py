@@ -17,9 +17,9 @@ class ContractForm(StyledFormMixin, forms.Form):
     number = forms.CharField(label=_("contract number"), max_length=40)
     title = forms.CharField(label=_("title"), max_length=200, required=False)
     amount = forms.DecimalField(label=_("contract amount"), max_digits=14, decimal_places=2, min_value=0.01)
-    signed_on = forms.DateField(label=_("signed on"), widget=forms.DateInput)
-    starts_on = forms.DateField(label=_("starts on"), widget=forms.DateInput)
-    ends_on = forms.DateField(label=_("ends on"), widget=forms.DateInput)
+    signed_on = forms.DateField(label=_("signed on"), widget=forms.DateInput(format="%Y-%m-%d"))
+    starts_on = forms.DateField(label=_("starts on"), widget=forms.DateInput(format="%Y-%m-%d"))
+    ends_on = forms.DateField(label=_("ends on"), widget=forms.DateInput(format="%Y-%m-%d"))
 
     def clean(self):
         data = super().clean()
@@ -41,7 +41,7 @@ class LineForm(StyledFormMixin, forms.Form):
 
 
 class InstalmentForm(StyledFormMixin, forms.Form):
-    due_on = forms.DateField(label=_("due on"), widget=forms.DateInput, required=False)
+    due_on = forms.DateField(label=_("due on"), widget=forms.DateInput(format="%Y-%m-%d"), required=False)
     amount = forms.DecimalField(label=_("amount"), max_digits=14, decimal_places=2, min_value=0.01, required=False)
 
     def clean(self):
@@ -60,7 +60,7 @@ InstalmentFormSet = forms.formset_factory(InstalmentForm, extra=3, max_num=MAX_I
 
 class PaymentForm(StyledFormMixin, forms.Form):
     amount = forms.DecimalField(label=_("amount"), max_digits=14, decimal_places=2, min_value=0.01)
-    received_on = forms.DateField(label=_("received on"), widget=forms.DateInput)
+    received_on = forms.DateField(label=_("received on"), widget=forms.DateInput(format="%Y-%m-%d"))
     reference = forms.CharField(label=_("reference"), max_length=100, required=False)
     instalments = forms.ModelMultipleChoiceField(
         label=_("instalments"),
@@ -84,7 +84,9 @@ class PaymentForm(StyledFormMixin, forms.Form):
 class InvoiceForm(StyledFormMixin, forms.Form):
     number = forms.CharField(label=_("invoice number"), max_length=60)
     amount = forms.DecimalField(label=_("amount"), max_digits=14, decimal_places=2, min_value=0.01)
-    issued_on = forms.DateField(label=_("issued on"), widget=forms.DateInput, initial=datetime.date.today)
+    issued_on = forms.DateField(
+        label=_("issued on"), widget=forms.DateInput(format="%Y-%m-%d"), initial=datetime.date.today
+    )
 
 
 class AttachmentForm(StyledFormMixin, forms.Form):

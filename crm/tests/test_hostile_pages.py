@@ -250,6 +250,8 @@ PATH_MODELS = {
     "catalog/products/": "catalog.Product", "catalog/skus/": "catalog.Sku", "catalog/categories/": "catalog.Category",
     "catalog/policies/": "catalog.SalesPolicy", "catalog/entitlements/": "catalog.Entitlement",
     "catalog/import/": "catalog.ProductImport",
+    "contracts/": "contracts.Contract", "contracts/attachments/": "contracts.ContractAttachment",
+    "contracts/competitors/": "contracts.Competitor", "contracts/opportunities/": O,
     "field/visits/": "field.Visit", "settings/sites/": "field.WorkSite", "settings/hours/": "field.WorkHours",
 }
 #: parameters that are not a record's id
@@ -524,7 +526,8 @@ STATIC_FILES = {"customers:import_sample", "sales:lead_import_sample", "javascri
 NO_RECORD_TEXT = {"customers:import_sample", "customers:import_progress", "sales:lead_import_progress",
                   "coupons:batch_progress", "track:pixel",
                   "coupons:batch_codes_export",  # the codes of a batch, not its name
-                  "field:visit_photo"}  # a visit's photo
+                  "field:visit_photo",
+                  "contracts:attachment"}  # a contract's scanned file  # a visit's photo
 #: the admin's pages as the page test reads them (url -> HTML, None when not a page): the
 #: parameter harvest of the SQL test below reads them from here instead of fetching them again
 PAGE_HTML = {}

@@ -22,7 +22,7 @@ from django.utils.translation import trans_real
 from django.utils.translation.template import templatize
 
 BASE = Path(settings.BASE_DIR)
-APPS = ("crm", "customers", "sales", "coupons", "catalog", "marketing")
+APPS = ("crm", "customers", "sales", "coupons", "catalog", "marketing", "contracts")
 GETTEXT_NAMES = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy", "pgettext", "pgettext_lazy",
                  "npgettext", "npgettext_lazy", "gettext_noop"}
 #: strings that read the same in Chinese (codes, abbreviations): translated to themselves in the catalogue
