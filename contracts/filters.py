@@ -3,6 +3,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.models import User
 from crm.ui import ListFilterSet, StyledFormMixin
 
 from .models import Contract, Instalment
@@ -19,6 +20,7 @@ BUCKET_LABELS = {
 class ContractFilter(ListFilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
     status = django_filters.ChoiceFilter(label=_("status"), choices=Contract.Status.choices)
+    owner = django_filters.ModelChoiceFilter(queryset=User.objects.none(), label=_("owner"))
 
     class Meta:
         model = Contract
