@@ -321,6 +321,8 @@ CELERY_BEAT_SCHEDULE = {
     "customers-refresh-dashboard": {"task": "customers.tasks.refresh_customer_dashboard", "schedule": 600.0},
     "customers-apply-tag-rules": {"task": "customers.tasks.apply_tag_rules", "schedule": crontab(hour=2, minute=30)},
     "marketing-send-due-touches": {"task": "marketing.tasks.send_due_touches", "schedule": 60.0},
+    "sales-monthly-reports": {"task": "sales.tasks.generate_monthly_reports",
+                              "schedule": crontab(hour=0, minute=30, day_of_month=1)},
     "contracts-dispatch-dunning": {"task": "contracts.tasks.dispatch_dunning", "schedule": crontab(hour=9, minute=0)},
     "catalog-close-withdrawn": {"task": "catalog.tasks.close_withdrawn_products", "schedule": crontab(hour=0, minute=5)},
     "marketing-run-nurture-plans": {"task": "marketing.tasks.run_nurture_plans", "schedule": 300.0},
