@@ -60,6 +60,11 @@ def _nav(user, path, waiting=0):
             ("catalog:entitlements", _("Customer entitlements"), "bi-award", "catalog.view"),
             ("catalog:categories", _("Categories"), "bi-diagram-2-fill", "catalog.view"),
         ]),
+        (_("Contracts"), [
+            ("contracts:contracts", _("Contracts"), "bi-file-earmark-text", "contracts.view"),
+            ("contracts:collections", _("Collections"), "bi-cash-coin", "contracts.view"),
+            ("contracts:competitors", _("Competitors"), "bi-flag", "contracts.competitors"),
+        ]),
         (_("Marketing"), [
             ("marketing:campaigns", _("Campaigns"), "bi-megaphone", "marketing.view"),
             ("marketing:segments", _("Audience segments"), "bi-funnel-fill", "marketing.view"),
