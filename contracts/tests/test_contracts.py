@@ -140,3 +140,12 @@ def test_period_must_not_end_before_it_starts(org, won_stage):
     with pytest.raises(DomainError) as caught:
         make_contract_for(opportunity, ends_on=today - datetime.timedelta(days=1))
     assert list(caught.value.fields) == ["ends_on"]
+
+
+def test_a_customer_with_a_recent_contract_is_not_recycled_for_lack_of_deals(org, won_stage):
+    """The pool's "no deal for M days" reads every kind of deal: a contract signed today is one,
+    even when the opportunity it came from was won long ago."""
+    contract = make_contract(org.rep1, won_stage)
+    won_at = timezone.now() - datetime.timedelta(days=400)
+    type(contract.opportunity).objects.filter(pk=contract.opportunity_id).update(closed_at=won_at)
+    assert deals.latest_deal_for(contract.customer_id) == contract.signed_at
