@@ -107,13 +107,13 @@ def test_the_manager_sees_the_teams_collections_and_drills_down(client, org, won
     assert [(g["name"], g["overdue"]) for g in data["groups"]] == [("rep1", Decimal("16000.00"))]
     drill = client.get(reverse("contracts:instalments") + f"?owner={org.rep1.pk}&bucket=d60")
     assert [row.record.sequence for row in drill.context["table"].page.object_list] == [1]
-    xlsx = client.get(reverse("contracts:collections") + "?format=xlsx")
+    xlsx = client.get(reverse("contracts:collections") + "?export=xlsx")
     assert xlsx["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def test_a_rep_may_not_export_collections(client, org, won_stage):
     client.force_login(org.rep1)
-    assert client.get(reverse("contracts:collections") + "?format=xlsx").status_code == 403
+    assert client.get(reverse("contracts:collections") + "?export=xlsx").status_code == 403
 
 
 def test_the_contract_page_has_bounded_queries(client, org, won_stage, django_assert_max_num_queries):

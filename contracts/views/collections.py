@@ -29,7 +29,7 @@ def collections(request: HttpRequest) -> HttpResponse:
     permissions.require(request.user, "contracts.view")
     group = "department" if request.GET.get("group") == "department" else "owner"
     data = selectors.collections(request.user, year=_year(request), group=group)
-    if request.GET.get("format") == "xlsx":
+    if request.GET.get("export") == "xlsx":
         permissions.require(request.user, "contracts.export")
         labels = [str(BUCKET_LABELS[code]) for code, _v in data["ageing"]]
         rows = [[_("Rep") if group == "owner" else _("Department"), _("Planned"), _("Received"), _("Overdue"), *labels]]

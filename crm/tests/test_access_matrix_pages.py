@@ -100,7 +100,7 @@ PAGES = [
     ("price_check", lambda t: reverse("catalog:price_check"), "catalog.view", False),
     ("contract_new", lambda t: reverse("contracts:contract_new"), "contracts.change", False),
     ("collections", lambda t: reverse("contracts:collections"), "contracts.view", False),
-    ("collections_xlsx", lambda t: reverse("contracts:collections") + "?format=xlsx", "contracts.export", False),
+    ("collections_xlsx", lambda t: reverse("contracts:collections") + "?export=xlsx", "contracts.export", False),
     ("instalments", lambda t: reverse("contracts:instalments"), "contracts.view", False),
     ("competitors", lambda t: reverse("contracts:competitors"), "contracts.competitors", True),
     ("competitor", lambda t: reverse("contracts:competitor", args=[t["competitor"].pk]), "contracts.competitors",
