@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sales', '0013_region_text_to_codes'),
+        ("sales", "0013_region_text_to_codes"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='report',
-            name='kind',
-            field=models.CharField(choices=[('daily', 'Daily'), ('weekly', 'Weekly'), ('monthly', 'Monthly')], max_length=10),
+            model_name="report",
+            name="kind",
+            field=models.CharField(
+                choices=[("daily", "Daily"), ("weekly", "Weekly"), ("monthly", "Monthly")], max_length=10
+            ),
         ),
     ]

@@ -16,9 +16,11 @@ FIRST = datetime.datetime(2026, 11, 30, 16, 30, tzinfo=datetime.UTC)
 
 def test_the_monthly_report_on_the_first_covers_the_month_just_ended(client, org):
     customer = CustomerFactory(owner=org.rep1)
-    for day in (datetime.datetime(2026, 11, 3, 3, tzinfo=datetime.UTC),
-                datetime.datetime(2026, 11, 28, 3, tzinfo=datetime.UTC),
-                datetime.datetime(2026, 10, 30, 3, tzinfo=datetime.UTC)):
+    for day in (
+        datetime.datetime(2026, 11, 3, 3, tzinfo=datetime.UTC),
+        datetime.datetime(2026, 11, 28, 3, tzinfo=datetime.UTC),
+        datetime.datetime(2026, 10, 30, 3, tzinfo=datetime.UTC),
+    ):
         with time_machine.travel(day, tick=False):
             services.record_followup(actor=org.rep1, customer=customer, content="回访")
     with time_machine.travel(FIRST, tick=False):
