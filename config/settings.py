@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "partners",
     "resources",
     "members",
+    "contracts",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -338,6 +339,11 @@ CELERY_BEAT_SCHEDULE = {
     "customers-refresh-dashboard": {"task": "customers.tasks.refresh_customer_dashboard", "schedule": 600.0},
     "customers-apply-tag-rules": {"task": "customers.tasks.apply_tag_rules", "schedule": crontab(hour=2, minute=30)},
     "marketing-send-due-touches": {"task": "marketing.tasks.send_due_touches", "schedule": 60.0},
+    "sales-monthly-reports": {
+        "task": "sales.tasks.generate_monthly_reports",
+        "schedule": crontab(hour=0, minute=30, day_of_month=1),
+    },
+    "contracts-dispatch-dunning": {"task": "contracts.tasks.dispatch_dunning", "schedule": crontab(hour=9, minute=0)},
     "catalog-close-withdrawn": {
         "task": "catalog.tasks.close_withdrawn_products",
         "schedule": crontab(hour=0, minute=5),
@@ -404,3 +410,10 @@ LOGGING = {
 
 # Demo data and services
 CRM_REQUIRE_SERVICES = env_bool("CRM_REQUIRE_SERVICES", False)
+
+# contracts (合同、回款): above this amount a contract waits for approval; overdue instalments remind
+# their owner this many days after due, and escalate to the manager from CONTRACT_ESCALATE_AFTER_DAYS
+CONTRACT_APPROVAL_OVER = os.environ.get("CRM_CONTRACT_APPROVAL_OVER", "500000")
+CONTRACT_DUNNING_DAYS = (1, 7, 15, 30, 60, 90)
+CONTRACT_ESCALATE_AFTER_DAYS = 15
+CONTRACT_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024

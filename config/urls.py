@@ -41,6 +41,7 @@ urlpatterns = [
     path("field/", include("field.urls")),
     path("partners/", include("partners.urls")),
     path("resources/", include("resources.urls")),
+    path("contracts/", include("contracts.urls")),
     path("", include((tracking_urls, "track"))),
     path("org/", include(org_patterns)),
     path("approvals/", include((approval_views.urlpatterns, "approvals"))),

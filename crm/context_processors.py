@@ -92,6 +92,14 @@ def _nav(user, path, waiting=0):
             ],
         ),
         (
+            _("Contracts"),
+            [
+                ("contracts:contracts", _("Contracts"), "bi-file-earmark-text", "contracts.view"),
+                ("contracts:collections", _("Collections"), "bi-cash-coin", "contracts.view"),
+                ("contracts:competitors", _("Competitors"), "bi-flag", "contracts.competitors"),
+            ],
+        ),
+        (
             _("Marketing"),
             [
                 ("marketing:campaigns", _("Campaigns"), "bi-megaphone", "marketing.view"),

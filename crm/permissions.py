@@ -58,6 +58,12 @@ ACTIONS = {
     "catalog.manage": {MK, A},
     "catalog.export": {M, D, MK, A},
     "catalog.consume": SALES,
+    # contracts and collections (合同、回款): reps sign and collect on their own contracts;
+    # managers and above see their teams' collections; competitors are everyone's in sales
+    "contracts.view": SALES,
+    "contracts.change": SALES,
+    "contracts.export": {M, D, A},
+    "contracts.competitors": SALES | {MK},
     # field work (打卡, 外勤签到)
     "field.use": SALES,  # clock in and out, check in at customers
     "field.team": {M, D, A},  # the team's attendance and visits

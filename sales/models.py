@@ -617,11 +617,13 @@ class Target(models.Model):
 
 
 class Report(models.Model):
-    """A rep's daily or weekly report, generated from the data; the rep annotates, the manager reads."""
+    """A rep's daily, weekly or monthly (月报) report, generated from the data; the rep annotates, the
+    manager reads."""
 
     class Kind(models.TextChoices):
         DAILY = "daily", _("Daily")
         WEEKLY = "weekly", _("Weekly")
+        MONTHLY = "monthly", _("Monthly")
 
     user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="reports")
     kind = models.CharField(max_length=10, choices=Kind.choices)

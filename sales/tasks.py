@@ -31,6 +31,18 @@ def generate_weekly_reports():
 
 
 @shared_task(ignore_result=True)
+def generate_monthly_reports():
+    """On the 1st: the month just ended (the report of the month containing yesterday)."""
+    import datetime
+
+    from django.utils import timezone
+
+    from .services.performance import generate_reports
+
+    return generate_reports(kind="monthly", day=timezone.localdate() - datetime.timedelta(days=1))
+
+
+@shared_task(ignore_result=True)
 def rescore_leads(token=None):
     """After a scoring rule or a grade threshold changed: rescore and regrade the open leads."""
     from .services.scoring import run_rescore

@@ -368,8 +368,27 @@ def make_entitlement(w, owner, dept, marker, pos):
     return Entitlement.objects.create(customer=w.hosts[pos], name=marker, quantity=10, balance=10)
 
 
+def make_contract(w, owner, dept, marker, pos):
+    from contracts.models import Contract
+
+    today = timezone.localdate()
+    return Contract.objects.create(
+        number=marker,
+        title=marker,
+        customer=w.hosts[pos],
+        owner=owner,
+        department=dept,
+        amount=Decimal("1000"),
+        signed_on=today,
+        starts_on=today,
+        ends_on=today,
+        signed_at=timezone.now(),
+    )
+
+
 MAKERS = {
     "entitlement": make_entitlement,
+    "contract": make_contract,
     "customer": make_customer,
     "order": make_order,
     "lead": make_lead,
@@ -425,6 +444,7 @@ def _plain_customers(rec):
 
 def specs():
     from catalog import models as catalog
+    from contracts import models as contracts
     from coupons import models as coupons
     from customers import models as customers
     from marketing import models as marketing
@@ -870,6 +890,32 @@ def specs():
             ),
             related=("uses",),
         ),
+        Spec(
+            "contract",
+            contracts.Contract,
+            "ctr",
+            cross=True,
+            lists=(("contracts:contracts", "contracts.view"),),
+            export=("contracts:contracts", "contracts.export"),
+            ops=(
+                Op("detail", _u("contracts:contract"), "contracts.view", shows=True, full=True),
+                Op(
+                    "payment",
+                    _u("contracts:payment_add"),
+                    "contracts.change",
+                    "POST",
+                    {"amount": "1", "received_on": "2026-01-05"},
+                ),
+                Op(
+                    "invoice",
+                    _u("contracts:invoice_add"),
+                    "contracts.change",
+                    "POST",
+                    {"number": "zq-invoice", "amount": "1", "issued_on": "2026-01-05"},
+                ),
+            ),
+            related=("payments", "invoices", "instalments"),
+        ),
     ]
 
 
@@ -953,6 +999,7 @@ class World:
             "touch",
             "nurture_plan",
             "entitlement",
+            "contract",
         ]
         for key in order:
             spec = SPEC[key]
@@ -1015,6 +1062,7 @@ class World:
             "compensation": lambda: obj.reason,
             "subsidy_version": lambda: obj.note,
             "touch": lambda: obj.subject,
+            "contract": lambda: obj.number,
         }.get(key, lambda: obj.name)()
         self.recs[key].append(
             Rec(obj.pk, marker, owner.pk if owner else None, dept.pk if dept else None, pos, args=args)

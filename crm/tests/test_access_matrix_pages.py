@@ -36,7 +36,11 @@ def things(org):
     )
     sku = Sku.objects.create(product=product, code="EDU-1-24", name="24课时", list_price="100")
     policy = SalesPolicy.objects.create(name="价目表", kind="price_list")
+    from contracts.models import Competitor
+
+    competitor = Competitor.objects.create(name="学而思")
     return {
+        "competitor": competitor,
         "category": category,
         "product": product,
         "sku": sku,
@@ -123,14 +127,27 @@ PAGES = [
     ("policy_prices", lambda t: reverse("catalog:policy", args=[t["policy"].pk]), "catalog.manage", "only"),
     ("policy_edit", lambda t: reverse("catalog:policy_edit", args=[t["policy"].pk]), "catalog.manage", True),
     ("price_check", lambda t: reverse("catalog:price_check"), "catalog.view", False),
+    ("contract_new", lambda t: reverse("contracts:contract_new"), "contracts.change", False),
+    ("collections", lambda t: reverse("contracts:collections"), "contracts.view", False),
+    ("collections_xlsx", lambda t: reverse("contracts:collections") + "?export=xlsx", "contracts.export", False),
+    ("instalments", lambda t: reverse("contracts:instalments"), "contracts.view", False),
+    ("competitors", lambda t: reverse("contracts:competitors"), "contracts.competitors", True),
+    (
+        "competitor",
+        lambda t: reverse("contracts:competitor", args=[t["competitor"].pk]),
+        "contracts.competitors",
+        False,
+    ),
 ]
 
 
 def state():
     """Everything a refused POST on these pages could change."""
     from catalog.models import Category, PolicyPrice, Product, SalesPolicy, Sku
+    from contracts.models import Competitor
 
     return (
+        list(Competitor.objects.values_list("pk", "name").order_by("pk")),
         list(Product.objects.values_list("pk", "code", "name", "status", "sale_from", "sale_until").order_by("pk")),
         list(Sku.objects.values_list("pk", "code", "name", "list_price").order_by("pk")),
         list(Category.objects.values_list("pk", "name", "parent_id").order_by("pk")),

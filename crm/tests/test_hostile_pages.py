@@ -380,6 +380,10 @@ PATH_MODELS = {
     "catalog/policies/": "catalog.SalesPolicy",
     "catalog/entitlements/": "catalog.Entitlement",
     "catalog/import/": "catalog.ProductImport",
+    "contracts/": "contracts.Contract",
+    "contracts/attachments/": "contracts.ContractAttachment",
+    "contracts/competitors/": "contracts.Competitor",
+    "contracts/opportunities/": O,
     "field/visits/": "field.Visit",
     "settings/sites/": "field.WorkSite",
     "settings/hours/": "field.WorkHours",
@@ -696,7 +700,8 @@ NO_RECORD_TEXT = {
     "track:pixel",
     "coupons:batch_codes_export",  # the codes of a batch, not its name
     "field:visit_photo",
-}  # a visit's photo
+    "contracts:attachment",
+}  # a contract's scanned file, a visit's photo
 #: the admin's pages as the page test reads them (url -> HTML, None when not a page): the
 #: parameter harvest of the SQL test below reads them from here instead of fetching them again
 PAGE_HTML = {}

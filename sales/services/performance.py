@@ -117,10 +117,14 @@ def report_figures(user, start, end):
 
 @transaction.atomic
 def generate_reports(*, kind, day=None):
-    """Create (or refresh) the daily report of ``day`` (default today) or the weekly report of the
-    week containing it, for every active sales rep; the rep's note is kept."""
+    """Create (or refresh) the daily report of ``day`` (default today), the weekly report of the
+    week containing it or the monthly report (月报) of the month containing it, for every active
+    sales rep; the rep's note is kept."""
     day = day or timezone.localdate()
-    if kind == Report.Kind.WEEKLY:
+    if kind == Report.Kind.MONTHLY:
+        start = day.replace(day=1)
+        end = (start + datetime.timedelta(days=32)).replace(day=1)
+    elif kind == Report.Kind.WEEKLY:
         start = day - datetime.timedelta(days=day.weekday())
         end = start + datetime.timedelta(days=7)
     else:

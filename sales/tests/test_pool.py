@@ -272,7 +272,7 @@ def test_latest_deal_is_the_latest_of_orders_and_won_opportunities(org):
     _order(customer, NOW - datetime.timedelta(days=30))
     _won(org, customer, NOW - datetime.timedelta(days=3))
     assert deals.latest_deal_for(customer.pk) == NOW - datetime.timedelta(days=3)
-    assert deals.kinds() == ["order", "won_opportunity"]
+    assert deals.kinds() == ["order", "won_opportunity", "contract"]
 
 
 # --- warnings ---------------------------------------------------------------------------------

@@ -1,0 +1,53 @@
+import django_filters
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import User
+from crm.ui import ListFilterSet, StyledFormMixin
+
+from .models import Contract, Instalment
+from .selectors import AGEING, bucket_q
+
+BUCKET_LABELS = {
+    "d30": _("1–30 days"),
+    "d60": _("31–60 days"),
+    "d90": _("61–90 days"),
+    "d90plus": _("over 90 days"),
+}
+
+
+class ContractFilter(ListFilterSet):
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    status = django_filters.ChoiceFilter(label=_("status"), choices=Contract.Status.choices)
+    owner = django_filters.ModelChoiceFilter(queryset=User.objects.none(), label=_("owner"))
+
+    class Meta:
+        model = Contract
+        fields = ["q", "status", "owner"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(
+            Q(number__icontains=value) | Q(title__icontains=value) | Q(customer__name__icontains=value)
+        )
+
+
+class InstalmentFilter(django_filters.FilterSet):
+    bucket = django_filters.ChoiceFilter(
+        label=_("overdue"), choices=[(code, BUCKET_LABELS[code]) for code, _a, _b in AGEING], method="in_bucket"
+    )
+    year = django_filters.NumberFilter(field_name="due_on__year", label=_("year"))
+    month = django_filters.NumberFilter(field_name="due_on__month", label=_("month"))
+    department = django_filters.NumberFilter(field_name="contract__department", label=_("department"))
+    owner = django_filters.NumberFilter(field_name="contract__owner", label=_("owner"))
+
+    class Meta:
+        model = Instalment
+        fields = ["bucket", "year", "month", "owner", "department"]
+
+    def get_form_class(self):
+        return type("StyledFilterForm", (StyledFormMixin, super().get_form_class()), {})
+
+    def in_bucket(self, queryset, name, value):
+        return queryset.filter(bucket_q(value, timezone.localdate()))

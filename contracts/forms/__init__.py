@@ -1,0 +1,105 @@
+import datetime
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from catalog.models import Sku
+from crm.ui import StyledFormMixin
+
+from ..models import Competitor, Instalment
+
+MAX_INSTALMENTS = 12
+MAX_LINES = 5
+
+
+class ContractForm(StyledFormMixin, forms.Form):
+    number = forms.CharField(label=_("contract number"), max_length=40)
+    title = forms.CharField(label=_("title"), max_length=200, required=False)
+    amount = forms.DecimalField(label=_("contract amount"), max_digits=14, decimal_places=2, min_value=0.01)
+    signed_on = forms.DateField(label=_("signed on"), widget=forms.DateInput(format="%Y-%m-%d"))
+    starts_on = forms.DateField(label=_("starts on"), widget=forms.DateInput(format="%Y-%m-%d"))
+    ends_on = forms.DateField(label=_("ends on"), widget=forms.DateInput(format="%Y-%m-%d"))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("starts_on") and data.get("ends_on") and data["ends_on"] < data["starts_on"]:
+            self.add_error("ends_on", _("The contract ends before it starts."))
+        return data
+
+
+class LineForm(StyledFormMixin, forms.Form):
+    sku = forms.ModelChoiceField(label=_("SKU"), queryset=Sku.objects.order_by("code"), required=False)
+    quantity = forms.IntegerField(label=_("quantity"), min_value=1, initial=1, required=False)
+    unit_price = forms.DecimalField(label=_("unit price"), max_digits=12, decimal_places=2, min_value=0, required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("sku") and data.get("unit_price") is None:
+            data["unit_price"] = data["sku"].list_price
+        return data
+
+
+class InstalmentForm(StyledFormMixin, forms.Form):
+    due_on = forms.DateField(label=_("due on"), widget=forms.DateInput(format="%Y-%m-%d"), required=False)
+    amount = forms.DecimalField(label=_("amount"), max_digits=14, decimal_places=2, min_value=0.01, required=False)
+
+    def clean(self):
+        data = super().clean()
+        if bool(data.get("due_on")) != bool(data.get("amount")):
+            self.add_error(
+                "amount" if data.get("due_on") else "due_on",
+                _("Give each instalment both a due date and an amount."),
+            )
+        return data
+
+
+LineFormSet = forms.formset_factory(LineForm, extra=3, max_num=MAX_LINES, validate_max=True)
+InstalmentFormSet = forms.formset_factory(InstalmentForm, extra=3, max_num=MAX_INSTALMENTS, validate_max=True)
+
+
+class PaymentForm(StyledFormMixin, forms.Form):
+    amount = forms.DecimalField(label=_("amount"), max_digits=14, decimal_places=2, min_value=0.01)
+    received_on = forms.DateField(label=_("received on"), widget=forms.DateInput(format="%Y-%m-%d"))
+    reference = forms.CharField(label=_("reference"), max_length=100, required=False)
+    instalments = forms.ModelMultipleChoiceField(
+        label=_("instalments"),
+        queryset=Instalment.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Empty: the oldest open instalments first."),
+    )
+    confirm_over = forms.BooleanField(label=_("Record it even beyond the contract amount"), required=False)
+
+    def __init__(self, *args, contract=None, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("received_on", timezone.localdate())
+        super().__init__(*args, **kwargs)
+        if contract is not None:
+            self.fields["instalments"].queryset = contract.instalments.filter(settled_at__isnull=True)
+            self.fields["instalments"].label_from_instance = lambda i: (
+                f"#{i.sequence} {i.due_on:%Y-%m-%d} {i.outstanding:,.2f}"
+            )
+
+
+class InvoiceForm(StyledFormMixin, forms.Form):
+    number = forms.CharField(label=_("invoice number"), max_length=60)
+    amount = forms.DecimalField(label=_("amount"), max_digits=14, decimal_places=2, min_value=0.01)
+    issued_on = forms.DateField(
+        label=_("issued on"), widget=forms.DateInput(format="%Y-%m-%d"), initial=datetime.date.today
+    )
+
+
+class AttachmentForm(StyledFormMixin, forms.Form):
+    file = forms.FileField(label=_("file"))
+
+
+class CompetitorForm(StyledFormMixin, forms.Form):
+    name = forms.CharField(label=_("name"), max_length=100)
+    website = forms.CharField(label=_("website"), max_length=200, required=False)
+    notes = forms.CharField(label=_("notes"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class QuoteForm(StyledFormMixin, forms.Form):
+    competitor = forms.ModelChoiceField(label=_("competitor"), queryset=Competitor.objects.all())
+    price = forms.DecimalField(label=_("quoted price"), max_digits=14, decimal_places=2, min_value=0, required=False)
+    lost_to = forms.BooleanField(label=_("lost to this competitor"), required=False)

@@ -1,0 +1,162 @@
+"""Reads of contracts and collections, each through the permission layer (``crm.permissions``)."""
+
+import datetime
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, Sum
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from crm import permissions
+
+from .models import Competitor, CompetitorQuote, Contract, Instalment, Payment
+
+ZERO = Decimal("0")
+#: overdue ageing (账龄) buckets: (code, first day late, last day late or None)
+AGEING = (("d30", 1, 30), ("d60", 31, 60), ("d90", 61, 90), ("d90plus", 91, None))
+
+
+def contracts_for(user):
+    return permissions.visible(user, Contract.objects.select_related("customer", "owner", "department"))
+
+
+def instalments_for(user):
+    return permissions.visible(user, Instalment.objects.select_related("contract__customer", "contract__owner"))
+
+
+def payments_for(user):
+    return permissions.visible(user, Payment.objects.select_related("contract"))
+
+
+def won_opportunities_without_contract(user):
+    from sales.models import Opportunity
+
+    return permissions.visible(
+        user,
+        Opportunity.objects.filter(stage__is_won=True, contract__isnull=True).select_related("customer"),
+    )
+
+
+def bucket_q(code: str, today: datetime.date) -> Q:
+    """The unsettled instalments of one ageing bucket."""
+    for name, first, last in AGEING:
+        if name == code:
+            q = Q(settled_at__isnull=True, due_on__lte=today - datetime.timedelta(days=first))
+            if last is not None:
+                q &= Q(due_on__gte=today - datetime.timedelta(days=last))
+            return q
+    raise KeyError(code)
+
+
+def _outstanding():
+    return ExpressionWrapper(F("amount") - F("received"), output_field=DecimalField(max_digits=14, decimal_places=2))
+
+
+def collections(user, *, year: int, today: datetime.date | None = None, group: str = "owner") -> dict:
+    """回款看板: planned (instalments due) against received (payments) per month of ``year``,
+    overdue ageing, and the same per rep, team or department (``group``: owner or department).
+    Four grouped queries whatever the data size."""
+    today = today or timezone.localdate()
+    instalments = instalments_for(user).filter(contract__status=Contract.Status.ACTIVE)
+    payments = payments_for(user).filter(contract__status=Contract.Status.ACTIVE)
+    planned = {
+        row["month"].month: row["total"]
+        for row in instalments.filter(due_on__year=year)
+        .annotate(month=TruncMonth("due_on"))
+        .values("month")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    }
+    received = {
+        row["month"].month: row["total"]
+        for row in payments.filter(received_on__year=year)
+        .annotate(month=TruncMonth("received_on"))
+        .values("month")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    }
+    months = [
+        {
+            "month": m,
+            "planned": planned.get(m, ZERO),
+            "received": received.get(m, ZERO),
+        }
+        for m in range(1, 13)
+    ]
+    aggregates = {code: Sum(_outstanding(), filter=bucket_q(code, today), default=ZERO) for code, _a, _b in AGEING}
+    ageing = instalments.aggregate(**aggregates)
+    key = "contract__department" if group == "department" else "contract__owner"
+    label = "contract__department__name" if group == "department" else "contract__owner__username"
+    rows = (
+        instalments.values(key, label)
+        .annotate(
+            planned=Sum("amount", filter=Q(due_on__year=year), default=ZERO),
+            received_total=Sum("received", filter=Q(due_on__year=year), default=ZERO),
+            overdue=Sum(_outstanding(), filter=Q(settled_at__isnull=True, due_on__lt=today), default=ZERO),
+            **aggregates,
+        )
+        .order_by(label)
+    )
+    groups = [
+        {
+            "id": row[key],
+            "name": row[label] or "-",
+            "planned": row["planned"],
+            "received": row["received_total"],
+            "overdue": row["overdue"],
+            "ageing": [row[code] for code, _a, _b in AGEING],
+        }
+        for row in rows
+    ]
+    return {
+        "year": year,
+        "months": months,
+        "planned_total": sum((m["planned"] for m in months), ZERO),
+        "received_total": sum((m["received"] for m in months), ZERO),
+        "ageing": [(code, ageing[code]) for code, _a, _b in AGEING],
+        "overdue_total": sum((ageing[code] for code, _a, _b in AGEING), ZERO),
+        "groups": groups,
+        "group": group,
+    }
+
+
+def competitors_for(user):
+    return Competitor.objects.all()
+
+
+def competitor_stats(user) -> list[dict]:
+    """竞品分析: per competitor, the opportunities it was in (in the user's scope), how many of the
+    closed ones we won and lost, the win rate, and the average gap between its quoted price and our
+    amount (our amount minus its price: positive when we were dearer)."""
+    quotes = permissions.visible(user, CompetitorQuote.objects.all())
+    gap = ExpressionWrapper(
+        F("opportunity__amount") - F("price"), output_field=DecimalField(max_digits=14, decimal_places=2)
+    )
+    rows = (
+        quotes.values("competitor_id", "competitor__name")
+        .annotate(
+            involved=Count("id"),
+            won=Count("id", filter=Q(opportunity__stage__is_won=True)),
+            lost=Count("id", filter=Q(opportunity__stage__is_lost=True)),
+            lost_to=Count("id", filter=Q(lost_to=True)),
+            quoted=Count("id", filter=Q(price__isnull=False)),
+            gap_sum=Sum(gap, filter=Q(price__isnull=False), default=ZERO),
+        )
+        .order_by("competitor__name")
+    )
+    result = []
+    for row in rows:
+        closed = row["won"] + row["lost"]
+        result.append(
+            {
+                "id": row["competitor_id"],
+                "name": row["competitor__name"],
+                "involved": row["involved"],
+                "won": row["won"],
+                "lost": row["lost"],
+                "lost_to": row["lost_to"],
+                "win_rate": round(100 * row["won"] / closed) if closed else None,
+                "price_gap": (row["gap_sum"] / row["quoted"]).quantize(Decimal("0.01")) if row["quoted"] else None,
+            }
+        )
+    return result

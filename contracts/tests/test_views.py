@@ -1,0 +1,128 @@
+import datetime
+from decimal import Decimal
+
+from django.urls import reverse
+from django.utils import timezone
+
+from contracts.models import Contract, Payment
+from contracts.services import payments
+
+from .factories import make_contract, won_opportunity
+
+
+def test_rep_signs_a_contract_with_three_instalments_from_the_page(client, org, won_stage):
+    opportunity = won_opportunity(org.rep1, won_stage, amount=Decimal("30000"))
+    client.force_login(org.rep1)
+    today = timezone.localdate()
+    data = {
+        "number": "HT-2026-001",
+        "title": "年度辅导",
+        "amount": "30000",
+        "signed_on": today,
+        "starts_on": today,
+        "ends_on": today + datetime.timedelta(days=365),
+        "lines-TOTAL_FORMS": "3",
+        "lines-INITIAL_FORMS": "0",
+        "plan-TOTAL_FORMS": "3",
+        "plan-INITIAL_FORMS": "0",
+    }
+    for i in range(3):
+        data[f"plan-{i}-due_on"] = today + datetime.timedelta(days=30 * i)
+        data[f"plan-{i}-amount"] = "10000"
+    response = client.post(reverse("contracts:contract_new") + f"?opportunity={opportunity.pk}", data)
+    contract = Contract.objects.get(number="HT-2026-001")
+    assert response.status_code == 302
+    assert (contract.amount, contract.instalments.count()) == (Decimal("30000.00"), 3)
+
+
+def test_a_plan_that_does_not_add_up_is_shown_beside_the_plan(client, org, won_stage):
+    opportunity = won_opportunity(org.rep1, won_stage)
+    client.force_login(org.rep1)
+    today = timezone.localdate()
+    data = {
+        "number": "HT-X",
+        "amount": "30000",
+        "signed_on": today,
+        "starts_on": today,
+        "ends_on": today,
+        "lines-TOTAL_FORMS": "0",
+        "lines-INITIAL_FORMS": "0",
+        "plan-TOTAL_FORMS": "1",
+        "plan-INITIAL_FORMS": "0",
+        "plan-0-due_on": today,
+        "plan-0-amount": "100",
+    }
+    response = client.post(reverse("contracts:contract_new") + f"?opportunity={opportunity.pk}", data)
+    assert response.status_code == 400
+    assert "The instalments add up to 100.00, not the contract amount 30,000.00." in response.content.decode()
+
+
+def test_recording_a_payment_on_the_page(client, org, won_stage):
+    contract = make_contract(org.rep1, won_stage)
+    client.force_login(org.rep1)
+    response = client.post(
+        reverse("contracts:payment_add", args=[contract.pk]),
+        {"amount": "12000", "received_on": timezone.localdate(), "reference": "转账"},
+    )
+    contract.refresh_from_db()
+    assert (response.status_code, contract.received) == (302, Decimal("12000.00"))
+
+
+def test_an_over_payment_asks_for_the_confirmation(client, org, won_stage):
+    contract = make_contract(org.rep1, won_stage)
+    client.force_login(org.rep1)
+    response = client.post(
+        reverse("contracts:payment_add", args=[contract.pk]),
+        {"amount": "40000", "received_on": timezone.localdate()},
+    )
+    assert response.status_code == 400
+    assert "Confirm to record it anyway." in response.content.decode()
+    assert Payment.objects.count() == 0
+
+
+def test_another_reps_contract_is_not_found(client, org, won_stage):
+    contract = make_contract(org.rep3, won_stage)
+    client.force_login(org.rep1)
+    assert client.get(reverse("contracts:contract", args=[contract.pk])).status_code == 404
+
+
+def test_the_manager_sees_the_teams_collections_and_drills_down(client, org, won_stage, django_assert_max_num_queries):
+    today = timezone.localdate()
+    contract = make_contract(
+        org.rep1, won_stage, first_due=today - datetime.timedelta(days=40), parts=("10000", "10000", "10000")
+    )
+    payments.record_payment(contract=contract, amount=Decimal("4000"), received_on=today, actor=org.rep1)
+    make_contract(org.rep3, won_stage)  # another department: not in manager1's figures
+    client.force_login(org.manager1)
+    with django_assert_max_num_queries(20):
+        response = client.get(reverse("contracts:collections") + f"?year={today.year}")
+    data = response.context["data"]
+    # 40 days ago: 31–60 bucket holds 6,000 of the first; 10 days ago: the second, 10,000 in 1–30
+    assert {code: value for code, _label, value in data["ageing"]} == {
+        "d30": Decimal("10000.00"),
+        "d60": Decimal("6000.00"),
+        "d90": Decimal("0"),
+        "d90plus": Decimal("0"),
+    }
+    assert [(g["name"], g["overdue"]) for g in data["groups"]] == [("rep1", Decimal("16000.00"))]
+    drill = client.get(reverse("contracts:instalments") + f"?owner={org.rep1.pk}&bucket=d60")
+    assert [row.record.sequence for row in drill.context["table"].page.object_list] == [1]
+    xlsx = client.get(reverse("contracts:collections") + "?export=xlsx")
+    assert xlsx["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def test_a_rep_may_not_export_collections(client, org, won_stage):
+    client.force_login(org.rep1)
+    assert client.get(reverse("contracts:collections") + "?export=xlsx").status_code == 403
+
+
+def test_the_contract_page_has_bounded_queries(client, org, won_stage, django_assert_max_num_queries):
+    contract = make_contract(org.rep1, won_stage)
+    for _i in range(3):
+        payments.record_payment(
+            contract=contract, amount=Decimal("3000"), received_on=timezone.localdate(), actor=org.rep1
+        )
+    client.force_login(org.rep1)
+    with django_assert_max_num_queries(25):
+        response = client.get(reverse("contracts:contract", args=[contract.pk]))
+    assert response.status_code == 200
