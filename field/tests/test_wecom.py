@@ -264,3 +264,14 @@ def test_an_entity_laden_callback_is_refused(client, org, fake):
     body = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><xml><Encrypt>&a;</Encrypt></xml>'
     assert client.post("/field/wecom/callback/?msg_signature=x&timestamp=1&nonce=1", body,
                        content_type="text/xml").status_code == 403
+
+
+def test_wecom_link_command_links_once_and_refuses_a_taken_userid(org, fake):
+    from django.core.management import CommandError, call_command
+
+    call_command("wecom_link", "rep1", "rep1_wx")
+    assert WeComAccount.objects.get(user=org.rep1).userid == "rep1_wx"
+    with pytest.raises(CommandError, match="rep1"):
+        call_command("wecom_link", "rep2", "rep1_wx")
+    call_command("wecom_link", "rep1", "--unlink")
+    assert WeComAccount.objects.count() == 0
