@@ -37,8 +37,10 @@ class ContactColumns:
 
 
 class CustomerTable(ContactColumns, tables.Table):
-    selection = tables.CheckBoxColumn(accessor="pk", attrs={"th__input": {"class": "form-check-input js-select-all"},
-                                                            "td__input": {"class": "form-check-input js-select-row"}})
+    selection = tables.CheckBoxColumn(accessor="pk", attrs={"th__input": {"class": "form-check-input js-select-all",
+                                                                          "aria-label": _("Select all")},
+                                                            "td__input": {"class": "form-check-input js-select-row",
+                                                                          "aria-label": _("Select this row")}})
     name = tables.Column(linkify=True)
     mobile = tables.Column()
     owner = tables.Column(verbose_name=_("owner"), order_by=("owner__username",))

@@ -11,7 +11,7 @@ import pytest
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-from crm.tests.test_browser import TIMEOUT_MS, _log_in, browser  # noqa: E402,F401
+from crm.tests.test_browser import TIMEOUT_MS, _log_in, browser  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -20,6 +20,15 @@ SIZES = {"desk": {"width": 1366, "height": 768}, "phone": {"width": 390, "height
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 #: (user, path) held at 0 violations
 AXE_PAGES = [
+    ("rep1", "/field/me/"),
+    ("rep1", "/field/clock/"),
+    ("rep1", "/field/today/"),
+    ("rep1", "/field/visits/new/"),
+    ("rep1", "/customers/"),
+    ("rep1", "/sales/leads/"),
+    ("rep1", "/approvals/"),
+    ("manager1", "/field/visits/team/"),
+    ("manager1", "/field/attendance/"),
     ("rep1", "/field/wecom/sidebar/"),
     ("rep1", "/field/wecom/sidebar/?external_userid=wmAXE&q=张"),
 ]
@@ -39,7 +48,7 @@ def violations(page):
 
 
 @pytest.mark.parametrize("size", sorted(SIZES))
-def test_pages_have_no_axe_violations(browser, live_server, demo, size):  # noqa: F811
+def test_pages_have_no_axe_violations(browser, live_server, demo, size):
     context = browser.new_context(viewport=SIZES[size], locale="zh-CN", timezone_id="Asia/Shanghai",
                                   bypass_csp=True)  # axe is injected by the test only
     page = context.new_page()
