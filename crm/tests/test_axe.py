@@ -27,6 +27,9 @@ AXE_PAGES = [
     ("rep1", "/customers/"),
     ("rep1", "/sales/leads/"),
     ("rep1", "/approvals/"),
+    ("rep1", "/sales/opportunities/board/"),
+    ("rep1", "/customers/{customer}/"),
+    ("rep1", "/sales/leads/{lead}/"),
     ("manager1", "/field/visits/team/"),
     ("manager1", "/field/attendance/"),
     ("rep1", "/field/wecom/sidebar/"),
@@ -39,6 +42,14 @@ def demo(transactional_db):
     from django.core.management import call_command
 
     call_command("seed_demo", "--size", "small", stdout=io.StringIO())
+
+
+def first_records():
+    from customers.models import Customer
+    from sales.models import Lead
+
+    return {"customer": Customer.objects.filter(owner__username="rep1").order_by("pk").values_list("pk", flat=True)[0],
+            "lead": Lead.objects.filter(owner__username="rep1").order_by("pk").values_list("pk", flat=True)[0]}
 
 
 def violations(page):
@@ -54,6 +65,7 @@ def test_pages_have_no_axe_violations(browser, live_server, demo, size):
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     found = {}
+    records = first_records()
     try:
         signed_in = None
         for user, path in AXE_PAGES:
@@ -61,6 +73,7 @@ def test_pages_have_no_axe_violations(browser, live_server, demo, size):
                 context.clear_cookies()
                 _log_in(page, live_server.url, user)
                 signed_in = user
+            path = path.format(**records)
             page.goto(live_server.url + path)
             problems = violations(page)
             if problems:
