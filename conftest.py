@@ -1,4 +1,5 @@
 """Test set-up shared by every app: eager Celery, fast hashing, a clock, and service checks."""
+
 import os
 
 import pytest

@@ -6,6 +6,7 @@ counts come from one exported snapshot, so writers may keep working), restores t
 every table, the total of every money column and every sequence, prints the timings and PASS or
 FAIL, and drops the scratch database. Exit status: 0 PASS, 1 FAIL, 2 could not run.
 """
+
 import argparse
 import os
 import sys
@@ -17,8 +18,9 @@ from crm.backup_check import BackupError, Database, client_tools, colliding_sequ
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.backup", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--jobs", type=int, default=2,
-                        help="parallel pg_restore jobs (2); 1 restores in a single transaction")
+    parser.add_argument(
+        "--jobs", type=int, default=2, help="parallel pg_restore jobs (2); 1 restores in a single transaction"
+    )
     parser.add_argument("--keep-dump", metavar="PATH", help="write the dump here and keep it")
     parser.add_argument("--scratch", metavar="NAME", help="scratch database (<name>_restore_check)")
     return parser.parse_args(argv)
@@ -30,8 +32,10 @@ def load():
 
 
 def describe(snapshot):
-    return (f"{len(snapshot.counts)} tables, {snapshot.rows:,} rows, {len(snapshot.totals)} money columns, "
-            f"{len(snapshot.sequences)} sequences")
+    return (
+        f"{len(snapshot.counts)} tables, {snapshot.rows:,} rows, {len(snapshot.totals)} money columns, "
+        f"{len(snapshot.sequences)} sequences"
+    )
 
 
 def report(result, *, jobs):
@@ -43,16 +47,20 @@ def report(result, *, jobs):
     print(f"  compare        {result.check_seconds:.1f} s (both databases)")
     unused = colliding_sequences(result.before)
     if unused:
-        print(f"  note           {len(unused)} sequences never used, as in the source "
-              f"(rows stored with explicit ids): {', '.join(unused)}")
+        print(
+            f"  note           {len(unused)} sequences never used, as in the source "
+            f"(rows stored with explicit ids): {', '.join(unused)}"
+        )
     problems = result.problems
     if problems:
         print(f"FAIL: {len(problems)} differences after the restore")
         for problem in problems:
             print(f"  - {problem}")
         return 1
-    print(f"PASS: every row count ({len(result.before.counts)} tables), money total "
-          f"({len(result.before.totals)} columns) and sequence ({len(result.before.sequences)}) is unchanged")
+    print(
+        f"PASS: every row count ({len(result.before.counts)} tables), money total "
+        f"({len(result.before.totals)} columns) and sequence ({len(result.before.sequences)}) is unchanged"
+    )
     return 0
 
 

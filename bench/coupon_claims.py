@@ -23,6 +23,7 @@ Run against the large demo set::
         [production] [claims] [--clients 16] [--seconds 20] [--workers 4] [--batches 1] \
         [--worker-class sync --threads 1] [--output /tmp/work/bench-coupons.json]
 """
+
 import argparse
 import datetime
 import http.client
@@ -68,19 +69,42 @@ def _scratch(quantity, *, code, status="approved", production_mode="manual", bud
     from crm.models import User
 
     marketing = User.objects.get(username="marketing")
-    period, _ = FiscalPeriod.objects.get_or_create(name="BENCH", defaults={
-        "kind": "quarter", "start": datetime.date(2000, 1, 1), "end": datetime.date(2000, 3, 31)})
-    account, _ = BudgetAccount.objects.get_or_create(period=period, department=marketing.department,
-                                                     defaults={"total": Decimal("100000000")})
-    campaign, _ = Campaign.objects.get_or_create(name="BENCH", budget_account=account, defaults={
-        "owner": marketing, "department": marketing.department, "start": timezone.localdate(),
-        "end": timezone.localdate()})
+    period, _ = FiscalPeriod.objects.get_or_create(
+        name="BENCH",
+        defaults={"kind": "quarter", "start": datetime.date(2000, 1, 1), "end": datetime.date(2000, 3, 31)},
+    )
+    account, _ = BudgetAccount.objects.get_or_create(
+        period=period, department=marketing.department, defaults={"total": Decimal("100000000")}
+    )
+    campaign, _ = Campaign.objects.get_or_create(
+        name="BENCH",
+        budget_account=account,
+        defaults={
+            "owner": marketing,
+            "department": marketing.department,
+            "start": timezone.localdate(),
+            "end": timezone.localdate(),
+        },
+    )
     now = timezone.now()
     return Batch.objects.create(
-        campaign=campaign, code=code, name=code, discount_type="threshold", amount=Decimal("10"),
-        threshold=Decimal("100"), quantity=quantity, per_customer_limit=1, per_day_limit=1,
-        claim_start=now - datetime.timedelta(hours=1), claim_end=now + datetime.timedelta(days=1), use_days=7,
-        status=status, production=production_mode, budget_mode=budget_mode, created_by=marketing)
+        campaign=campaign,
+        code=code,
+        name=code,
+        discount_type="threshold",
+        amount=Decimal("10"),
+        threshold=Decimal("100"),
+        quantity=quantity,
+        per_customer_limit=1,
+        per_day_limit=1,
+        claim_start=now - datetime.timedelta(hours=1),
+        claim_end=now + datetime.timedelta(days=1),
+        use_days=7,
+        status=status,
+        production=production_mode,
+        budget_mode=budget_mode,
+        created_by=marketing,
+    )
 
 
 def _drop_scratch():
@@ -120,7 +144,9 @@ def bench_production(count):
     rows = "".join(f"1\t{code}\tavailable\t\t0\t0\tf\n" for code in generated)
     columns = "(batch_id, code, status, channel, amount, reserved, is_compensation)"
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"CREATE TEMP TABLE bench_copy_bare (LIKE {table} INCLUDING DEFAULTS INCLUDING IDENTITY) ON COMMIT DROP")
+        cursor.execute(
+            f"CREATE TEMP TABLE bench_copy_bare (LIKE {table} INCLUDING DEFAULTS INCLUDING IDENTITY) ON COMMIT DROP"
+        )
         started = time.monotonic()
         cursor.cursor.copy_expert(f"COPY bench_copy_bare {columns} FROM STDIN", io.StringIO(rows))
         results["raw_copy_bare_s"] = round(time.monotonic() - started, 2)
@@ -152,10 +178,28 @@ class Server:
         self.port = port
         self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
-            [str(PROJECT_DIR / ".venv" / "bin" / "gunicorn"), "config.wsgi:application", "-b", f"127.0.0.1:{port}",
-             "-w", str(workers), "--log-level", "warning", "--keep-alive", "5",
-             "--worker-class", worker_class, "--threads", str(threads)],
-            cwd=PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=self.log, start_new_session=True)
+            [
+                str(PROJECT_DIR / ".venv" / "bin" / "gunicorn"),
+                "config.wsgi:application",
+                "-b",
+                f"127.0.0.1:{port}",
+                "-w",
+                str(workers),
+                "--log-level",
+                "warning",
+                "--keep-alive",
+                "5",
+                "--worker-class",
+                worker_class,
+                "--threads",
+                str(threads),
+            ],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:  # e.g. the port is taken: never time someone else's server
@@ -239,18 +283,33 @@ def summary(runs, expected_status):
         for key, value in run["statuses"].items():
             statuses[str(key)] = statuses.get(str(key), 0) + value
     elapsed = sum(run["seconds"] for run in runs)
-    return {"requests": len(latencies), "seconds": round(elapsed, 2),
-            "per_second": round(len(latencies) / elapsed, 1) if elapsed else None,
-            "ok_per_second": round(statuses.get(str(expected_status), 0) / elapsed, 1) if elapsed else None,
-            "median_ms": round(statistics.median(latencies), 1) if latencies else None,
-            "p99_ms": round(percentile(latencies, 0.99), 1) if latencies else None,
-            "statuses": dict(sorted(statuses.items())),
-            "errors": sum(v for k, v in statuses.items() if k != str(expected_status)),
-            "server_errors": [e for run in runs for e in run["errors"]][:3]}
+    return {
+        "requests": len(latencies),
+        "seconds": round(elapsed, 2),
+        "per_second": round(len(latencies) / elapsed, 1) if elapsed else None,
+        "ok_per_second": round(statuses.get(str(expected_status), 0) / elapsed, 1) if elapsed else None,
+        "median_ms": round(statistics.median(latencies), 1) if latencies else None,
+        "p99_ms": round(percentile(latencies, 0.99), 1) if latencies else None,
+        "statuses": dict(sorted(statuses.items())),
+        "errors": sum(v for k, v in statuses.items() if k != str(expected_status)),
+        "server_errors": [e for run in runs for e in run["errors"]][:3],
+    }
 
 
-def bench_claims(*, clients, seconds, workers, port, quantity, sellout_quantity, sellout_requests, rounds=4,
-                 batches=1, worker_class="sync", threads=1):
+def bench_claims(
+    *,
+    clients,
+    seconds,
+    workers,
+    port,
+    quantity,
+    sellout_quantity,
+    sellout_requests,
+    rounds=4,
+    batches=1,
+    worker_class="sync",
+    threads=1,
+):
     from django.db.models import Count, Sum
 
     from coupons import demo
@@ -277,7 +336,8 @@ def bench_claims(*, clients, seconds, workers, port, quantity, sellout_quantity,
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE coupons_coupon")
     client = ApiClient.objects.filter(name="bench-claims").first() or create_api_client(
-        name="bench-claims", description="python -m bench.coupon_claims", can_see_mobile=False)
+        name="bench-claims", description="python -m bench.coupon_claims", can_see_mobile=False
+    )
     token, raw = issue_token(client=client, scopes=list(ApiScope.values), name="bench-claims")
     customers = list(Customer.objects.order_by("id").values_list("id", flat=True)[:200_000])
     headers = {"Authorization": f"Bearer {raw}", "Content-Type": "application/json"}
@@ -287,17 +347,31 @@ def bench_claims(*, clients, seconds, workers, port, quantity, sellout_quantity,
     env = dict(os.environ, DEBUG="0", API_RATE_LIMIT="1000000/s", DB_CONN_MAX_AGE="60")
     env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/3")  # the throttle's counters: not in files
     server = Server(port, workers, env, worker_class=worker_class, threads=threads)
-    results = {"clients": clients, "seconds": seconds, "rounds": rounds, "gunicorn_workers": workers,
-               "worker_class": worker_class, "threads": threads, "batches": batches,
-               "load_average_before": os.getloadavg(), "load_average_rounds": []}
+    results = {
+        "clients": clients,
+        "seconds": seconds,
+        "rounds": rounds,
+        "gunicorn_workers": workers,
+        "worker_class": worker_class,
+        "threads": threads,
+        "batches": batches,
+        "load_average_before": os.getloadavg(),
+        "load_average_rounds": [],
+    }
     try:
         ping = lambda n: ("GET", "/api/v1/ping", None, headers)  # noqa: E731
 
         def claim(*codes):
             def make(n):
-                body = json.dumps({"batch": codes[n % len(codes)], "customer": {"id": customers[n % len(customers)]},
-                                   "channel": "app"})
+                body = json.dumps(
+                    {
+                        "batch": codes[n % len(codes)],
+                        "customer": {"id": customers[n % len(customers)]},
+                        "channel": "app",
+                    }
+                )
                 return "POST", "/api/v1/coupons/claim", body, headers
+
             return make
 
         load(port, clients=clients, seconds=2, make_request=ping)  # warm-up: workers, connections
@@ -307,40 +381,75 @@ def bench_claims(*, clients, seconds, workers, port, quantity, sellout_quantity,
         pings, claims_runs, offset = [], [], 1000
         for _round in range(rounds):
             pings.append(load(port, clients=clients, seconds=seconds / rounds, make_request=ping))
-            claims_runs.append(load(port, clients=clients, seconds=seconds / rounds, offset=offset,
-                                    make_request=claim(*codes)))
+            claims_runs.append(
+                load(port, clients=clients, seconds=seconds / rounds, offset=offset, make_request=claim(*codes))
+            )
             offset = claims_runs[-1]["next"]
             results["load_average_rounds"].append(os.getloadavg()[0])
         results["ping"] = summary(pings, 200)
         results["claim"] = summary(claims_runs, 201)
-        results["claim_vs_ping"] = (round(results["claim"]["ok_per_second"] / results["ping"]["ok_per_second"], 2)
-                                    if results["ping"]["ok_per_second"] else None)
-        results["sellout"] = summary([load(port, clients=clients, seconds=120, max_requests=sellout_requests,
-                                           offset=len(customers) // 2, make_request=claim(sellout.code))], 201)
+        results["claim_vs_ping"] = (
+            round(results["claim"]["ok_per_second"] / results["ping"]["ok_per_second"], 2)
+            if results["ping"]["ok_per_second"]
+            else None
+        )
+        results["sellout"] = summary(
+            [
+                load(
+                    port,
+                    clients=clients,
+                    seconds=120,
+                    max_requests=sellout_requests,
+                    offset=len(customers) // 2,
+                    make_request=claim(sellout.code),
+                )
+            ],
+            201,
+        )
     finally:
         server.stop()
         revoke_token(token=token)
     results["load_average_after"] = os.getloadavg()
     checks = {}
-    for name, scratch in [(f"claim-{index}", scratch) for index, scratch in enumerate(throughput)] + [("sellout", sellout)]:
+    for name, scratch in [(f"claim-{index}", scratch) for index, scratch in enumerate(throughput)] + [
+        ("sellout", sellout)
+    ]:
         scratch.refresh_from_db()
         rows = Coupon.objects.filter(batch=scratch).exclude(status="available").count()
-        per_customer = (Coupon.objects.filter(batch=scratch).exclude(status="available").values("customer_id")
-                        .annotate(n=Count("id")).filter(n__gt=1).count())
-        checks[name] = {"quantity": scratch.quantity, "issued": scratch.issued, "claimed_rows": rows,
-                        "customers_over_limit": per_customer, "ok": scratch.issued == rows <= scratch.quantity
-                        and not per_customer}
+        per_customer = (
+            Coupon.objects.filter(batch=scratch)
+            .exclude(status="available")
+            .values("customer_id")
+            .annotate(n=Count("id"))
+            .filter(n__gt=1)
+            .count()
+        )
+        checks[name] = {
+            "quantity": scratch.quantity,
+            "issued": scratch.issued,
+            "claimed_rows": rows,
+            "customers_over_limit": per_customer,
+            "ok": scratch.issued == rows <= scratch.quantity and not per_customer,
+        }
     created = results["sellout"]["statuses"].get("201", 0)
     checks["sellout"]["created_responses"] = created
     checks["sellout"]["ok"] &= created == sellout.quantity == checks["sellout"]["issued"]
     account = sellout.campaign.budget_account
     account.refresh_from_db()
     reserved = Coupon.objects.filter(batch__campaign__budget_account=account, status="claimed").aggregate(
-        s=Sum("reserved"))["s"] or Decimal(0)
-    checks["budget"] = {"reserved": str(account.reserved), "sum_of_reservations": str(reserved),
-                        "balance": str(account.balance), "ok": account.reserved == reserved and account.balance >= 0}
-    changed = [pk for pk, figures in accounts_before.items()
-               if BudgetAccount.objects.filter(pk=pk).values_list("total", "reserved", "used").first() != figures]
+        s=Sum("reserved")
+    )["s"] or Decimal(0)
+    checks["budget"] = {
+        "reserved": str(account.reserved),
+        "sum_of_reservations": str(reserved),
+        "balance": str(account.balance),
+        "ok": account.reserved == reserved and account.balance >= 0,
+    }
+    changed = [
+        pk
+        for pk, figures in accounts_before.items()
+        if BudgetAccount.objects.filter(pk=pk).values_list("total", "reserved", "used").first() != figures
+    ]
     checks["other_budgets_unchanged"] = not changed
     _drop_scratch()
     problems = demo.check()
@@ -357,8 +466,12 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (4)")
     parser.add_argument("--rounds", type=int, default=4, help="alternating ping / claim rounds (4)")
-    parser.add_argument("--batches", type=int, default=1,
-                        help="batches the throughput claims go round-robin over (1: every claim on one stock row)")
+    parser.add_argument(
+        "--batches",
+        type=int,
+        default=1,
+        help="batches the throughput claims go round-robin over (1: every claim on one stock row)",
+    )
     parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"], help="gunicorn worker class")
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (gthread)")
     parser.add_argument("--port", type=int, default=0, help="port for gunicorn (default: a free one)")
@@ -373,16 +486,26 @@ def main(argv=None):
         results["production"] = bench_production(args.count)
         print(json.dumps({"production": results["production"]}, indent=2), flush=True)
     if "claims" in args.what:
-        results["claims"] = bench_claims(clients=args.clients, seconds=args.seconds, workers=args.workers,
-                                         port=args.port or free_port(), quantity=args.quantity,
-                                         sellout_quantity=args.sellout_quantity,
-                                         sellout_requests=args.sellout_requests, rounds=args.rounds,
-                                         batches=args.batches, worker_class=args.worker_class, threads=args.threads)
+        results["claims"] = bench_claims(
+            clients=args.clients,
+            seconds=args.seconds,
+            workers=args.workers,
+            port=args.port or free_port(),
+            quantity=args.quantity,
+            sellout_quantity=args.sellout_quantity,
+            sellout_requests=args.sellout_requests,
+            rounds=args.rounds,
+            batches=args.batches,
+            worker_class=args.worker_class,
+            threads=args.threads,
+        )
         print(json.dumps({"claims": results["claims"]}, indent=2, default=str), flush=True)
     if args.output:
         Path(args.output).write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
-    ok = all(check.get("ok", True) if isinstance(check, dict) else check
-             for check in results.get("claims", {}).get("checks", {}).values())
+    ok = all(
+        check.get("ok", True) if isinstance(check, dict) else check
+        for check in results.get("claims", {}).get("checks", {}).values()
+    )
     return 0 if ok else 1
 
 

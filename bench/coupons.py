@@ -1,5 +1,6 @@
 """Benchmark scenarios of the coupons app (see bench/scenarios.py). Code production and claim
 throughput through gunicorn are measured by ``python -m bench.coupon_claims``."""
+
 import datetime
 
 from bench.scenarios import Scenario, register
@@ -49,13 +50,23 @@ register(
     Scenario("coupons.monitoring.department", "manager1", _monitoring_department),
     Scenario("coupons.subsidy_plans", "marketing", "/coupons/subsidy/"),
     Scenario("coupons.dashboard", "director", "/coupons/dashboard/", note="this month, every department in scope"),
-    Scenario("coupons.dashboard.year", "marketing", "/coupons/dashboard/?period=year",
-             note="the whole year (every claim and redemption of the set)"),
+    Scenario(
+        "coupons.dashboard.year",
+        "marketing",
+        "/coupons/dashboard/?period=year",
+        note="the whole year (every claim and redemption of the set)",
+    ),
     Scenario("coupons.dashboard.department", "manager1", _dashboard_department, note="this quarter, one department"),
     Scenario("coupons.dashboard.channel", "director", "/coupons/dashboard/?period=year&channel=app"),
-    Scenario("coupons.dashboard.year.cold", "marketing", "/coupons/dashboard/?period=year", runs=1, warmups=0,
-             request=lambda client, ctx: (_forget_dashboard_cache(), client.get("/coupons/dashboard/?period=year"))[1],
-             note="the year with an empty figures cache (first view after ten minutes)"),
+    Scenario(
+        "coupons.dashboard.year.cold",
+        "marketing",
+        "/coupons/dashboard/?period=year",
+        runs=1,
+        warmups=0,
+        request=lambda client, ctx: (_forget_dashboard_cache(), client.get("/coupons/dashboard/?period=year"))[1],
+        note="the year with an empty figures cache (first view after ten minutes)",
+    ),
     Scenario("coupons.dashboard.export", "director", "/coupons/dashboard/?period=year&export=xlsx&table=batches"),
 )
 
@@ -69,5 +80,9 @@ def _forget_dashboard_cache():
     from coupons.services.dashboard import CACHE_PREFIX, _units
 
     today = timezone.localdate()
-    cache.delete_many([f"{CACHE_PREFIX}:{kind}:{first.isoformat()}"
-                       for kind, first, _last in _units(datetime.date(today.year, 1, 1), today)])
+    cache.delete_many(
+        [
+            f"{CACHE_PREFIX}:{kind}:{first.isoformat()}"
+            for kind, first, _last in _units(datetime.date(today.year, 1, 1), today)
+        ]
+    )

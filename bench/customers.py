@@ -1,4 +1,5 @@
 """Benchmark scenarios of the customers app (see bench/scenarios.py)."""
+
 import datetime
 
 from bench.scenarios import Scenario, register
@@ -33,8 +34,10 @@ def _dashboard_department_url(ctx):
 
 def _dashboard_custom_url(ctx):
     today = datetime.date.today()
-    return f"/customers/dashboard/?period=custom&date_from={today.replace(day=1).replace(year=today.year - 2)}" \
-           f"&date_to={today}"
+    return (
+        f"/customers/dashboard/?period=custom&date_from={today.replace(day=1).replace(year=today.year - 2)}"
+        f"&date_to={today}"
+    )
 
 
 register(
@@ -44,11 +47,19 @@ register(
     Scenario("customers.dashboard.director", "director", "/customers/dashboard/"),
     Scenario("customers.dashboard.manager1", "manager1", "/customers/dashboard/"),
     Scenario("customers.dashboard.rep1", "rep1", "/customers/dashboard/"),
-    Scenario("customers.dashboard.filtered", "director", _dashboard_department_url,
-             note="this year, one department, one channel"),
+    Scenario(
+        "customers.dashboard.filtered",
+        "director",
+        _dashboard_department_url,
+        note="this year, one department, one channel",
+    ),
     Scenario("customers.dashboard.custom25m", "admin", _dashboard_custom_url, note="25 months, 25 cohorts"),
-    Scenario("customers.dashboard.export", "admin", "/customers/dashboard/?export=xlsx&table=cohorts",
-             note="XLSX of the cohort table"),
+    Scenario(
+        "customers.dashboard.export",
+        "admin",
+        "/customers/dashboard/?export=xlsx&table=cohorts",
+        note="XLSX of the cohort table",
+    ),
 )
 
 register(
@@ -63,6 +74,7 @@ register(
     Scenario("customers.orders.page500", "admin", "/customers/orders/?page=500"),
     Scenario("customers.tag_filter", "director", "/customers/?tags=1&tags=4&tags_match=any"),
     Scenario("customers.sort.total", "director", "/customers/?sort=-total_amount"),
-    Scenario("customers.list.page4000.director", "director", "/customers/?page=4000&per_page=20",
-             note="near the last page"),
+    Scenario(
+        "customers.list.page4000.director", "director", "/customers/?page=4000&per_page=20", note="near the last page"
+    ),
 )

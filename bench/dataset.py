@@ -3,6 +3,7 @@
 The benchmark never adds 100,000 customers to a database that already holds other data (such as
 the small demo set of ``make run``): it asks for a separate database instead.
 """
+
 import os
 import time
 
@@ -117,8 +118,10 @@ def prepare(*, size, seed, log=print):
             analyze_seconds = time.monotonic() - started
         log(f"Loaded in {seed_seconds:.1f}s (migrate {migrate_seconds:.1f}s, VACUUM ANALYZE {analyze_seconds:.1f}s).")
         return {
-            "action": "seeded", "migrate_seconds": round(migrate_seconds, 2),
-            "seed_seconds": round(seed_seconds, 2), "analyze_seconds": round(analyze_seconds, 2),
+            "action": "seeded",
+            "migrate_seconds": round(migrate_seconds, 2),
+            "seed_seconds": round(seed_seconds, 2),
+            "analyze_seconds": round(analyze_seconds, 2),
         }
     if found != size:
         if found == "other":

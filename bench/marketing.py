@@ -3,35 +3,60 @@
 Issue 6's targets: the segment count preview over 100,000 customers (the builder's live count),
 campaign statistics pages, and — timed by ``python -m bench.marketing_jobs`` — building the
 recipient list of a 50,000-person push."""
-from bench.scenarios import Scenario, register
 
-from marketing.models import Campaign, Event, Segment
+from bench.scenarios import Scenario, register
 from customers.models import Tag
+from marketing.models import Campaign, Event, Segment
 
 #: the builder's request for "high intent, primary-school parents, no order in 60 days"
 
 
 def _preview(client, ctx):
     tags = ctx.cached("marketing.tags", lambda: dict(Tag.objects.values_list("name", "pk")))
-    return client.post("/marketing/segments/builder/", {
-        "subject": "customers", "match": "all", "g0-match": "all",
-        "g0-c0-field": "tags", "g0-c0-op": "any", "g0-c0-value": [tags.get("高意向", 0)],
-        "g0-c1-field": "tags", "g0-c1-op": "any", "g0-c1-value": [tags.get("小学", 0), tags.get("学龄前", 0)],
-        "g0-c2-field": "days_since_order", "g0-c2-op": "more_than", "g0-c2-value": "60",
-    })
+    return client.post(
+        "/marketing/segments/builder/",
+        {
+            "subject": "customers",
+            "match": "all",
+            "g0-match": "all",
+            "g0-c0-field": "tags",
+            "g0-c0-op": "any",
+            "g0-c0-value": [tags.get("高意向", 0)],
+            "g0-c1-field": "tags",
+            "g0-c1-op": "any",
+            "g0-c1-value": [tags.get("小学", 0), tags.get("学龄前", 0)],
+            "g0-c2-field": "days_since_order",
+            "g0-c2-op": "more_than",
+            "g0-c2-value": "60",
+        },
+    )
 
 
 def _preview_or(client, ctx):
-    return client.post("/marketing/segments/builder/", {
-        "subject": "customers", "match": "any", "g0-match": "all",
-        "g0-c0-field": "lifecycle_stage", "g0-c0-op": "in", "g0-c0-value": ["at_risk", "churned"],
-        "g1-match": "all", "g1-c0-field": "total_amount", "g1-c0-op": "gte", "g1-c0-value": "20000",
-        "g1-c1-field": "region", "g1-c1-op": "in_region", "g1-c1-value": "310000",
-    })
+    return client.post(
+        "/marketing/segments/builder/",
+        {
+            "subject": "customers",
+            "match": "any",
+            "g0-match": "all",
+            "g0-c0-field": "lifecycle_stage",
+            "g0-c0-op": "in",
+            "g0-c0-value": ["at_risk", "churned"],
+            "g1-match": "all",
+            "g1-c0-field": "total_amount",
+            "g1-c0-op": "gte",
+            "g1-c0-value": "20000",
+            "g1-c1-field": "region",
+            "g1-c1-op": "in_region",
+            "g1-c1-value": "310000",
+        },
+    )
 
 
 def _campaign(ctx):
-    campaign = ctx.cached("marketing.campaign", lambda: Campaign.objects.filter(status="finished").order_by("pk").first())
+    campaign = ctx.cached(
+        "marketing.campaign", lambda: Campaign.objects.filter(status="finished").order_by("pk").first()
+    )
     return f"/marketing/campaigns/{campaign.pk}/"
 
 

@@ -7,6 +7,7 @@
 
 Run: ``DATABASE_URL=... python -m bench.marketing_jobs``
 """
+
 import os
 import statistics
 import sys
@@ -32,11 +33,11 @@ def main():
     from django.db import transaction
     from django.utils import timezone
 
+    from crm.models import User
     from customers.models import Customer
     from marketing.models import Campaign, Segment, Touch
     from marketing.services import sending, stats
     from marketing.services.segments import save_segment
-    from crm.models import User
 
     marketing = User.objects.get(username="marketing")
 
@@ -47,12 +48,23 @@ def main():
     try:
         with transaction.atomic():
             cutoff = Customer.objects.exclude(mobile="").order_by("pk").values_list("pk", flat=True)[49_999]
-            segment = save_segment(actor=marketing, segment=Segment(name="bench 50k"), definition={
-                "match": "all", "groups": [{"match": "all", "conditions": [
-                    {"field": "order_count", "op": "gte", "value": 0}]}]})
-            campaign = Campaign.objects.create(name="bench push", owner=marketing, department=marketing.department,
-                                               segment=segment, status=Campaign.Status.APPROVED,
-                                               start=timezone.localdate(), end=timezone.localdate())
+            segment = save_segment(
+                actor=marketing,
+                segment=Segment(name="bench 50k"),
+                definition={
+                    "match": "all",
+                    "groups": [{"match": "all", "conditions": [{"field": "order_count", "op": "gte", "value": 0}]}],
+                },
+            )
+            campaign = Campaign.objects.create(
+                name="bench push",
+                owner=marketing,
+                department=marketing.department,
+                segment=segment,
+                status=Campaign.Status.APPROVED,
+                start=timezone.localdate(),
+                end=timezone.localdate(),
+            )
             audience = sending.audience
 
             def limited(touch):  # the first 50,000 customers with a mobile
@@ -65,8 +77,13 @@ def main():
             build_ms = (time.perf_counter() - started) * 1000
             sending.audience = audience
             touch.refresh_from_db()
-            rows.append(("recipient list of a push", build_ms, f"{touch.recipients} messages, held back "
-                                                               f"{sum(touch.held_back.values())}"))
+            rows.append(
+                (
+                    "recipient list of a push",
+                    build_ms,
+                    f"{touch.recipients} messages, held back {sum(touch.held_back.values())}",
+                )
+            )
             ms, _ = _timed(lambda: stats.refresh(campaign.pk))
             rows.append(("campaign statistics roll-up (50k messages)", ms, ""))
             raise Rollback

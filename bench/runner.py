@@ -1,4 +1,5 @@
 """Run the scenarios, print the table, write ``var/bench/results-<timestamp>.json`` and ``latest.json``."""
+
 import argparse
 import datetime
 import json
@@ -15,8 +16,7 @@ DEFAULT_RUNS = 30
 DEFAULT_WARMUPS = 3
 PAGE_BUDGET_MS = 100
 
-COLUMNS = (("scenario", 32, "<"), ("median ms", 10, ">"), ("p95 ms", 10, ">"), ("queries", 8, ">"),
-           ("status", 7, "<"))
+COLUMNS = (("scenario", 32, "<"), ("median ms", 10, ">"), ("p95 ms", 10, ">"), ("queries", 8, ">"), ("status", 7, "<"))
 
 
 def parse_args(argv=None):
@@ -25,10 +25,12 @@ def parse_args(argv=None):
         description="Time the main pages and API endpoints against the large demo data set.",
     )
     parser.add_argument("--runs", type=int, default=DEFAULT_RUNS, help=f"measured runs per scenario ({DEFAULT_RUNS})")
-    parser.add_argument("--warmups", type=int, default=DEFAULT_WARMUPS,
-                        help=f"unmeasured runs first ({DEFAULT_WARMUPS})")
-    parser.add_argument("--only", action="append", metavar="SUBSTRING",
-                        help="run only scenarios whose name contains this (repeatable)")
+    parser.add_argument(
+        "--warmups", type=int, default=DEFAULT_WARMUPS, help=f"unmeasured runs first ({DEFAULT_WARMUPS})"
+    )
+    parser.add_argument(
+        "--only", action="append", metavar="SUBSTRING", help="run only scenarios whose name contains this (repeatable)"
+    )
     parser.add_argument("--size", choices=["small", "large"], default="large", help="demo data set (large)")
     parser.add_argument("--seed", type=int, default=1, help="demo data seed (1)")
     args = parser.parse_args(argv)
@@ -69,7 +71,9 @@ class BenchContext:
             from crm.services import create_api_client, issue_token
 
             client = ApiClient.objects.filter(name=self.API_CLIENT_NAME).first() or create_api_client(
-                name=self.API_CLIENT_NAME, description="Used by python -m bench.", can_see_mobile=True,
+                name=self.API_CLIENT_NAME,
+                description="Used by python -m bench.",
+                can_see_mobile=True,
             )
             self.api_token, self.raw_token = issue_token(client=client, scopes=list(ApiScope.values), name="bench")
         return {"HTTP_AUTHORIZATION": f"Bearer {self.raw_token}"}
@@ -143,8 +147,7 @@ def measure(perform, client, *, runs, warmups):
 def run_scenario(scenario, ctx, clients, *, runs, warmups):
     from django.test import Client
 
-    result = {"name": scenario.name, "user": scenario.user, "expected_status": scenario.status,
-              "note": scenario.note}
+    result = {"name": scenario.name, "user": scenario.user, "expected_status": scenario.status, "note": scenario.note}
     try:
         perform, url = scenario.resolve(ctx)
         result["url"] = url
@@ -164,7 +167,7 @@ def run_scenario(scenario, ctx, clients, *, runs, warmups):
 
 
 def format_row(values):
-    return "  ".join(f"{str(value):{align}{width}}" for value, (_, width, align) in zip(values, COLUMNS)).rstrip()
+    return "  ".join(f"{value!s:{align}{width}}" for value, (_, width, align) in zip(values, COLUMNS)).rstrip()
 
 
 def table_header():
@@ -211,8 +214,12 @@ def database_info():
         version = connection.Database.sqlite_version
     else:
         version = ""
-    return {"vendor": connection.vendor, "version": version, "name": str(connection.settings_dict["NAME"]),
-            "description": describe_database()}
+    return {
+        "vendor": connection.vendor,
+        "version": version,
+        "name": str(connection.settings_dict["NAME"]),
+        "description": describe_database(),
+    }
 
 
 def write_results(report):
@@ -269,8 +276,10 @@ def main(argv=None):
     clients = {}
     load_before = [round(value, 2) for value in os.getloadavg()]
     results = []
-    print(f"\n{len(scenarios)} scenarios, {args.runs} runs each after {args.warmups} warm-ups, "
-          f"on {dataset.describe_database()}\n")
+    print(
+        f"\n{len(scenarios)} scenarios, {args.runs} runs each after {args.warmups} warm-ups, "
+        f"on {dataset.describe_database()}\n"
+    )
     for line in table_header():
         print(line)
     try:

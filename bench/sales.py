@@ -5,8 +5,8 @@ the kanban board, the opportunity list, the rep's workbench (the home page of a 
 reminders. The two jobs (the pool recycle over all records, dispatching 100,000 due reminder
 notices) are timed by ``bench/sales_jobs.py``, which runs them in a transaction it rolls back.
 """
-from bench.scenarios import Scenario, register
 
+from bench.scenarios import Scenario, register
 from sales.models import Lead
 
 
@@ -52,6 +52,9 @@ register(
     Scenario("sales.dashboard_performance", "director", "/sales/dashboard/performance/"),
     Scenario("sales.dashboard_performance.manager1", "manager1", "/sales/dashboard/performance/"),
     Scenario("sales.dashboard_performance.year", "director", "/sales/dashboard/performance/?granularity=year"),
-    Scenario("sales.dashboard_performance.customers", "director",
-             "/sales/dashboard/performance/?granularity=year&metric=new_customers"),
+    Scenario(
+        "sales.dashboard_performance.customers",
+        "director",
+        "/sales/dashboard/performance/?granularity=year&metric=new_customers",
+    ),
 )

@@ -10,6 +10,7 @@
 Each run rolls back, so the data set is unchanged (no notification, pool move or reminder notice
 is kept) and runs can be repeated. Prints median seconds and the number of queries.
 """
+
 import argparse
 import datetime
 import os
@@ -70,8 +71,13 @@ def run_dispatch():
     try:
         with transaction.atomic():
             made_due = Reminder.objects.update(
-                status=Reminder.Status.OPEN, completed_at=None, offsets="", due_at=now + datetime.timedelta(hours=2),
-                created_at=now - datetime.timedelta(days=3), next_notice_at=now - datetime.timedelta(minutes=1))
+                status=Reminder.Status.OPEN,
+                completed_at=None,
+                offsets="",
+                due_at=now + datetime.timedelta(hours=2),
+                created_at=now - datetime.timedelta(days=3),
+                next_notice_at=now - datetime.timedelta(minutes=1),
+            )
             ReminderNotice.objects.all().delete()
             notifications_before = Notification.objects.count()
             outcome["reminders"] = made_due
@@ -101,8 +107,10 @@ def main(argv=None):
             continue
         outcomes = [job() for _ in range(args.runs)]
         seconds = [o["seconds"] for o in outcomes]
-        print(f"{name}: median {statistics.median(seconds):.2f} s (runs: {', '.join(f'{s:.2f}' for s in seconds)}), "
-              f"{outcomes[-1]['queries']} queries")
+        print(
+            f"{name}: median {statistics.median(seconds):.2f} s (runs: {', '.join(f'{s:.2f}' for s in seconds)}), "
+            f"{outcomes[-1]['queries']} queries"
+        )
         print(f"  last run: { {k: v for k, v in outcomes[-1].items() if k not in ('seconds', 'queries')} }")
     return 0
 

@@ -15,9 +15,10 @@ look-ups it does are not measured). For anything but a GET, pass ``request(clien
 response`` instead. ``user`` is a username to log in as, or ``None`` for an anonymous client
 (API scenarios send ``ctx.bearer()`` headers instead).
 """
+
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 #: name -> Scenario, in registration order
 REGISTRY = {}
@@ -85,8 +86,9 @@ def _sample_customer(ctx):
     """The newest customer of rep1: in scope for rep1, manager1, director and admin."""
     from customers.models import Customer
 
-    return ctx.cached("customer", lambda: Customer.objects.filter(owner__username="rep1").order_by("-created_at")
-                      .first())
+    return ctx.cached(
+        "customer", lambda: Customer.objects.filter(owner__username="rep1").order_by("-created_at").first()
+    )
 
 
 def _customer_detail_url(ctx):
@@ -118,8 +120,14 @@ register(
     Scenario("customers.sort.name", "director", "/customers/?sort=name"),
     Scenario("customers.detail", "manager1", _customer_detail_url),
     # Streams every row in scope: measured once, the time is until the last byte is consumed.
-    Scenario("customers.export.csv", "director", "/customers/?export=csv", runs=1, warmups=0,
-             note="one run, full stream consumed"),
+    Scenario(
+        "customers.export.csv",
+        "director",
+        "/customers/?export=csv",
+        runs=1,
+        warmups=0,
+        note="one run, full stream consumed",
+    ),
     Scenario("search.global", "director", "/search/?q=王"),
     Scenario("notifications", "rep1", "/notifications/"),
     Scenario("api.customer", None, _api_customer_url, headers=_bearer),

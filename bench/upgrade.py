@@ -12,6 +12,7 @@
 
 Exit status: 0 PASS, 1 FAIL, 2 could not run.
 """
+
 import argparse
 import os
 import re
@@ -48,10 +49,18 @@ APPLYING = re.compile(r"Applying (\S+)\.\.\. OK \(([\d.]+)s\)")
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.upgrade", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--release", choices=sorted(RELEASES), default=DEFAULT_RELEASE,
-                        help=f"earlier release to upgrade from ({DEFAULT_RELEASE})")
-    parser.add_argument("--to", action="append", metavar="APP:MIGRATION",
-                        help="migrate APP back to MIGRATION instead (repeatable; 'zero' for none)")
+    parser.add_argument(
+        "--release",
+        choices=sorted(RELEASES),
+        default=DEFAULT_RELEASE,
+        help=f"earlier release to upgrade from ({DEFAULT_RELEASE})",
+    )
+    parser.add_argument(
+        "--to",
+        action="append",
+        metavar="APP:MIGRATION",
+        help="migrate APP back to MIGRATION instead (repeatable; 'zero' for none)",
+    )
     parser.add_argument("--copy", default="crm_upgrade", metavar="NAME", help="the copy's database (crm_upgrade)")
     parser.add_argument("--jobs", type=int, default=2, help="parallel pg_restore jobs (2)")
     parser.add_argument("--keep", action="store_true", help="keep the copy afterwards")
@@ -70,8 +79,9 @@ def manage(db, *args):
     """Run ``manage.py`` against ``db`` the way an operator would; returns (seconds, output)."""
     env = dict(os.environ, DATABASE_URL=db.url)
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT_DIR, env=env,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=PROJECT_DIR, env=env, capture_output=True, text=True
+    )
     seconds = time.monotonic() - started
     if result.returncode != 0:
         raise BackupError(f"manage.py {' '.join(args)} failed: {(result.stderr or result.stdout).strip()[-2000:]}")
@@ -82,32 +92,41 @@ def upgrade(source, copy, targets, *, jobs):
     with tempfile.TemporaryDirectory(prefix="crm-upgrade-") as directory:
         copied = copy_database(source, copy, Path(directory) / "crm.dump", jobs=jobs)
     print(f"  source         {describe(copied.before)}")
-    print(f"  copy           {copied.dump_bytes / 1e6:,.1f} MB dump in {copied.dump_seconds:.1f} s, "
-          f"restored in {copied.restore_seconds:.1f} s (-j {jobs})")
+    print(
+        f"  copy           {copied.dump_bytes / 1e6:,.1f} MB dump in {copied.dump_seconds:.1f} s, "
+        f"restored in {copied.restore_seconds:.1f} s (-j {jobs})"
+    )
     back_seconds = 0.0
     for app, target in targets.items():
         seconds, _ = manage(copy, "migrate", app, target, "--noinput")
         back_seconds += seconds
     old = snapshot_of(copy)
     dropped = [table for table in copied.before.counts if table not in old.counts]
-    print(f"  back           {', '.join(f'{app} {target}' for app, target in targets.items())} "
-          f"in {back_seconds:.1f} s: {describe(old)} ({len(dropped)} newer tables dropped)")
+    print(
+        f"  back           {', '.join(f'{app} {target}' for app, target in targets.items())} "
+        f"in {back_seconds:.1f} s: {describe(old)} ({len(dropped)} newer tables dropped)"
+    )
 
     forward_seconds, output = manage(copy, "migrate", "--noinput", "-v", "2")
     applied = APPLYING.findall(output)
     idle_seconds, _ = manage(copy, "migrate", "--noinput")
     manage(copy, "migrate", "--check")  # fails if anything is left unapplied
     new = snapshot_of(copy)
-    print(f"  forward        manage.py migrate: {len(applied)} migrations in {forward_seconds:.1f} s "
-          f"(of which start-up {idle_seconds:.1f} s, measured as a migrate with nothing to apply)")
+    print(
+        f"  forward        manage.py migrate: {len(applied)} migrations in {forward_seconds:.1f} s "
+        f"(of which start-up {idle_seconds:.1f} s, measured as a migrate with nothing to apply)"
+    )
     per_app = {}
     for name, _ in applied:
         per_app[name.split(".")[0]] = per_app.get(name.split(".")[0], 0) + 1
     print(f"    applied: {', '.join(f'{app} {count}' for app, count in per_app.items())}; the slowest:")
     for name, seconds in sorted(applied, key=lambda item: -float(item[1]))[:5]:
         print(f"    {float(seconds):7.2f} s  {name}")
-    grown = ", ".join(f"{table} +{new.counts[table] - old.counts[table]}" for table in BOOKKEEPING
-                      if new.counts.get(table, 0) > old.counts.get(table, 0))
+    grown = ", ".join(
+        f"{table} +{new.counts[table] - old.counts[table]}"
+        for table in BOOKKEEPING
+        if new.counts.get(table, 0) > old.counts.get(table, 0)
+    )
     print(f"  after          {describe(new)}; bookkeeping rows added: {grown or 'none'}")
     return compare(old, new, allow_new=True, may_grow=BOOKKEEPING)
 
@@ -124,8 +143,10 @@ def main(argv=None):
     if copy.name == source.name:
         print("bench.upgrade: --copy must name a database other than the source", file=sys.stderr)
         return 2
-    print(f"Upgrade of a copy of {source.name} ({copy.name}) from "
-          f"{'release ' + args.release if not args.to else 'the given migrations'} ({load()})")
+    print(
+        f"Upgrade of a copy of {source.name} ({copy.name}) from "
+        f"{'release ' + args.release if not args.to else 'the given migrations'} ({load()})"
+    )
     try:
         problems = upgrade(source, copy, args.targets, jobs=args.jobs)
     except BackupError as exc:

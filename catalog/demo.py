@@ -210,9 +210,7 @@ def seed(ctx):
             key = path[: depth + 1]
             if key not in categories:
                 categories[key] = catalogue.save_category(
-                    category=Category(
-                        name=path[depth], parent=parent, position=len(categories)
-                    ),
+                    category=Category(name=path[depth], parent=parent, position=len(categories)),
                     actor=admin,
                 )
             parent = categories[key]
@@ -260,16 +258,10 @@ def seed(ctx):
             )
     # the summer class sells only in its season; the art class waits for the director's approval
     summer = Product.objects.get(code="EDU-CLS-SUMMER")
-    Product.objects.filter(pk=summer.pk).update(
-        sale_until=today + datetime.timedelta(days=60)
-    )
+    Product.objects.filter(pk=summer.pk).update(sale_until=today + datetime.timedelta(days=60))
     art = Product.objects.get(code="EDU-CLS-ART")
-    Product.objects.filter(pk=art.pk).update(
-        status=Product.Status.DRAFT, sale_from=None
-    )
-    catalogue.request_launch(
-        product=art, sale_from=today + datetime.timedelta(days=7), actor=marketing
-    )
+    Product.objects.filter(pk=art.pk).update(status=Product.Status.DRAFT, sale_from=None)
+    catalogue.request_launch(product=art, sale_from=today + datetime.timedelta(days=7), actor=marketing)
 
     edu, home = categories[("教育培训",)], categories[("家政服务",)]
     policies.save_policy(
@@ -334,9 +326,7 @@ def seed(ctx):
 
     # entitlements of customers served by the reps, some used, one at its renewal threshold
     owned = list(
-        Customer.objects.filter(owner__username__in=["rep1", "rep2"])
-        .order_by("pk")
-        .select_related("owner")[:24]
+        Customer.objects.filter(owner__username__in=["rep1", "rep2"]).order_by("pk").select_related("owner")[:24]
     )
     plans = [
         "EDU-1V1-MATH-48",
@@ -359,11 +349,7 @@ def seed(ctx):
             renewal_threshold=sku.renewal_threshold,
             actor=admin,
         )
-        used = (
-            sku.grants_quantity - sku.renewal_threshold
-            if index == 0
-            else rng.randint(0, sku.grants_quantity // 2)
-        )
+        used = sku.grants_quantity - sku.renewal_threshold if index == 0 else rng.randint(0, sku.grants_quantity // 2)
         for step in range(used):
             entitlements.consume(
                 entitlement=entitlement,
@@ -372,6 +358,4 @@ def seed(ctx):
                 actor=customer.owner,
                 note="",
             )
-    ctx.log(
-        f"catalog: {len(skus)} SKUs, {SalesPolicy.objects.count()} policies, {len(owned)} entitlements"
-    )
+    ctx.log(f"catalog: {len(skus)} SKUs, {SalesPolicy.objects.count()} policies, {len(owned)} entitlements")

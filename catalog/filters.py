@@ -21,15 +21,11 @@ class ProductFilter(django_filters.FilterSet):
         queryset=Category.objects.order_by("path"),
         method="in_category",
     )
-    status = django_filters.ChoiceFilter(
-        label=_("status"), choices=Product.Status.choices
-    )
+    status = django_filters.ChoiceFilter(label=_("status"), choices=Product.Status.choices)
     on_sale = django_filters.BooleanFilter(
         label=_("on sale today"),
         method="filter_on_sale",
-        widget=forms.Select(
-            choices=[("", _("All")), ("true", _("Yes")), ("false", _("No"))]
-        ),
+        widget=forms.Select(choices=[("", _("All")), ("true", _("Yes")), ("false", _("No"))]),
     )
 
     class Meta:
@@ -51,11 +47,7 @@ class ProductFilter(django_filters.FilterSet):
         )
 
     def in_category(self, queryset, name, value):
-        return (
-            queryset.filter(category__path__startswith=value.path)
-            if value
-            else queryset
-        )
+        return queryset.filter(category__path__startswith=value.path) if value else queryset
 
     def filter_on_sale(self, queryset, name, value):
         from .selectors import on_sale_q
@@ -67,26 +59,14 @@ class ProductFilter(django_filters.FilterSet):
 
 
 class PolicyFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(
-        label=_("Search"), field_name="name", lookup_expr="icontains"
-    )
-    kind = django_filters.ChoiceFilter(
-        label=_("kind"), choices=SalesPolicy.Kind.choices
-    )
-    channel = django_filters.ChoiceFilter(
-        label=_("channel"), choices=Order.Channel.choices
-    )
-    value_segment = django_filters.ChoiceFilter(
-        label=_("value segment"), choices=ValueSegment.choices
-    )
-    lifecycle_stage = django_filters.ChoiceFilter(
-        label=_("lifecycle stage"), choices=LifecycleStage.choices
-    )
+    q = django_filters.CharFilter(label=_("Search"), field_name="name", lookup_expr="icontains")
+    kind = django_filters.ChoiceFilter(label=_("kind"), choices=SalesPolicy.Kind.choices)
+    channel = django_filters.ChoiceFilter(label=_("channel"), choices=Order.Channel.choices)
+    value_segment = django_filters.ChoiceFilter(label=_("value segment"), choices=ValueSegment.choices)
+    lifecycle_stage = django_filters.ChoiceFilter(label=_("lifecycle stage"), choices=LifecycleStage.choices)
     is_active = django_filters.BooleanFilter(
         label=_("active"),
-        widget=forms.Select(
-            choices=[("", _("All")), ("true", _("Yes")), ("false", _("No"))]
-        ),
+        widget=forms.Select(choices=[("", _("All")), ("true", _("Yes")), ("false", _("No"))]),
     )
 
     class Meta:
@@ -121,13 +101,7 @@ class EntitlementFilter(django_filters.FilterSet):
 
     def search(self, queryset, name, value):
         value = value.strip()[:100]
-        return (
-            queryset.filter(
-                Q(customer__name__icontains=value) | Q(name__icontains=value)
-            )
-            if value
-            else queryset
-        )
+        return queryset.filter(Q(customer__name__icontains=value) | Q(name__icontains=value)) if value else queryset
 
     def filter_state(self, queryset, name, value):
         today = timezone.localdate()

@@ -32,7 +32,5 @@ def _grant(order):
 
 
 def register():
-    timeline.register_panel(
-        "entitlements", "catalog/panels/entitlements.html", _entitlements_panel
-    )
+    timeline.register_panel("entitlements", "catalog/panels/entitlements.html", _entitlements_panel)
     registry.register_order_placed("catalog.entitlements", _grant)

@@ -23,9 +23,7 @@ USER = settings.AUTH_USER_MODEL
 ZERO = Decimal(0)
 GRID_CLASSES = [(letter, letter) for letter in "ABCDEFGHI"]
 #: a region is a GB/T 2260 adcode: 6 digits (province "310000", city "310100", district "310104")
-region_code_validator = RegexValidator(
-    r"^\d{6}$", _("Enter a 6-digit region code (GB/T 2260), e.g. 310000.")
-)
+region_code_validator = RegexValidator(r"^\d{6}$", _("Enter a 6-digit region code (GB/T 2260), e.g. 310000."))
 
 
 def region_prefix(code: str) -> str:
@@ -59,11 +57,7 @@ class Category(models.Model):
         ordering = ["path"]
         verbose_name = _("category")
         verbose_name_plural = _("categories")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["parent", "name"], name="catalog_category_unique_name"
-            )
-        ]
+        constraints = [models.UniqueConstraint(fields=["parent", "name"], name="catalog_category_unique_name")]
 
     def __str__(self):
         return self.name
@@ -109,9 +103,7 @@ class Product(models.Model):
         blank=True,
         help_text=_("The first day it is no longer sold; empty: until withdrawn."),
     )
-    created_by = models.ForeignKey(
-        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
@@ -189,15 +181,11 @@ class Sku(models.Model):
         help_text=_("e.g. lesson hours; empty: buying it grants nothing."),
     )
     grants_quantity = models.PositiveIntegerField(_("entitlement quantity"), default=0)
-    grants_valid_days = models.PositiveIntegerField(
-        _("entitlement valid (days)"), default=365
-    )
+    grants_valid_days = models.PositiveIntegerField(_("entitlement valid (days)"), default=365)
     renewal_threshold = models.PositiveIntegerField(
         _("renewal at balance"),
         default=0,
-        help_text=_(
-            "When the balance falls to this or below, the owner gets a renewal task (once)."
-        ),
+        help_text=_("When the balance falls to this or below, the owner gets a renewal task (once)."),
     )
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
@@ -235,9 +223,7 @@ class SalesPolicy(models.Model):
         AMOUNT = "amount", _("Amount off")
 
     name = models.CharField(_("name"), max_length=100)
-    kind = models.CharField(
-        _("kind"), max_length=20, choices=Kind.choices, default=Kind.PERCENT
-    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.PERCENT)
     percent_off = models.DecimalField(
         _("percent off"),
         max_digits=5,
@@ -272,41 +258,27 @@ class SalesPolicy(models.Model):
         related_name="policies",
     )
     # for whom
-    channel = models.CharField(
-        _("channel"), max_length=20, choices=Order.Channel.choices, blank=True
-    )
+    channel = models.CharField(_("channel"), max_length=20, choices=Order.Channel.choices, blank=True)
     region = models.CharField(
         _("region code"),
         max_length=6,
         blank=True,
         validators=[region_code_validator],
-        help_text=_(
-            "A GB/T 2260 code: a province (310000), a city (310100) or a district."
-        ),
+        help_text=_("A GB/T 2260 code: a province (310000), a city (310100) or a district."),
     )
-    value_segment = models.CharField(
-        _("value segment"), max_length=20, choices=ValueSegment.choices, blank=True
-    )
-    grid_class = models.CharField(
-        _("3×3 class"), max_length=1, choices=GRID_CLASSES, blank=True
-    )
-    lifecycle_stage = models.CharField(
-        _("lifecycle stage"), max_length=20, choices=LifecycleStage.choices, blank=True
-    )
+    value_segment = models.CharField(_("value segment"), max_length=20, choices=ValueSegment.choices, blank=True)
+    grid_class = models.CharField(_("3×3 class"), max_length=1, choices=GRID_CLASSES, blank=True)
+    lifecycle_stage = models.CharField(_("lifecycle stage"), max_length=20, choices=LifecycleStage.choices, blank=True)
     # when
     valid_from = models.DateField(_("valid from"), null=True, blank=True)
-    valid_until = models.DateField(
-        _("valid until"), null=True, blank=True, help_text=_("The last day it applies.")
-    )
+    valid_until = models.DateField(_("valid until"), null=True, blank=True, help_text=_("The last day it applies."))
     priority = models.IntegerField(
         _("priority"),
         default=0,
         help_text=_("Breaks ties between equally specific policies: the higher wins."),
     )
     is_active = models.BooleanField(_("active"), default=True)
-    created_by = models.ForeignKey(
-        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -342,9 +314,7 @@ class SalesPolicy(models.Model):
 class PolicyPrice(models.Model):
     """One SKU's price in a price-list policy."""
 
-    policy = models.ForeignKey(
-        SalesPolicy, on_delete=models.CASCADE, related_name="prices"
-    )
+    policy = models.ForeignKey(SalesPolicy, on_delete=models.CASCADE, related_name="prices")
     sku = models.ForeignKey(
         Sku,
         verbose_name=_("SKU"),
@@ -362,12 +332,8 @@ class PolicyPrice(models.Model):
         verbose_name = _("policy price")
         verbose_name_plural = _("policy prices")
         constraints = [
-            models.UniqueConstraint(
-                fields=["policy", "sku"], name="catalog_one_price_per_sku"
-            ),
-            models.CheckConstraint(
-                condition=Q(price__gte=0), name="catalog_policy_price_positive"
-            ),
+            models.UniqueConstraint(fields=["policy", "sku"], name="catalog_one_price_per_sku"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="catalog_policy_price_positive"),
         ]
 
 
@@ -410,13 +376,9 @@ class Entitlement(models.Model):
         help_text=_("The last day it can be used; empty: never expires."),
     )
     renewal_threshold = models.PositiveIntegerField(_("renewal at balance"), default=0)
-    renewal_flagged_at = models.DateTimeField(
-        _("renewal task created"), null=True, blank=True, editable=False
-    )
+    renewal_flagged_at = models.DateTimeField(_("renewal task created"), null=True, blank=True, editable=False)
     granted_at = models.DateTimeField(_("granted"), default=timezone.now)
-    granted_by = models.ForeignKey(
-        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    granted_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -439,11 +401,7 @@ class Entitlement(models.Model):
                 name="catalog_one_grant_per_order_sku",
             ),
         ]
-        indexes = [
-            models.Index(
-                fields=["customer", "expires_on"], name="catalog_entitlement_customer"
-            )
-        ]
+        indexes = [models.Index(fields=["customer", "expires_on"], name="catalog_entitlement_customer")]
 
     def __str__(self):
         return f"{self.name} {self.balance}/{self.quantity}"
@@ -452,26 +410,19 @@ class Entitlement(models.Model):
         return reverse("catalog:entitlement", args=[self.pk])
 
     def is_expired(self, day=None) -> bool:
-        return (
-            self.expires_on is not None
-            and (day or timezone.localdate()) > self.expires_on
-        )
+        return self.expires_on is not None and (day or timezone.localdate()) > self.expires_on
 
 
 class EntitlementUse(models.Model):
     """One consumption (核销) of an entitlement; ``reference`` makes a retry a no-op."""
 
-    entitlement = models.ForeignKey(
-        Entitlement, on_delete=models.CASCADE, related_name="uses"
-    )
+    entitlement = models.ForeignKey(Entitlement, on_delete=models.CASCADE, related_name="uses")
     quantity = models.PositiveIntegerField(_("quantity"))
     reference = models.CharField(_("reference"), max_length=100, blank=True)
     note = models.CharField(_("note"), max_length=200, blank=True)
     balance_after = models.IntegerField(_("balance after"))
     used_at = models.DateTimeField(_("used at"), default=timezone.now)
-    used_by = models.ForeignKey(
-        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    used_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["-used_at", "-id"]
@@ -483,9 +434,7 @@ class EntitlementUse(models.Model):
                 condition=~Q(reference=""),
                 name="catalog_one_use_per_reference",
             ),
-            models.CheckConstraint(
-                condition=Q(quantity__gte=1), name="catalog_use_quantity_positive"
-            ),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="catalog_use_quantity_positive"),
         ]
 
 
@@ -503,9 +452,7 @@ class ProductImport(models.Model):
     rows = models.JSONField(default=list)
     errors = models.JSONField(default=list)
     total = models.PositiveIntegerField(_("rows"), default=0)
-    status = models.CharField(
-        _("status"), max_length=20, choices=Status.choices, default=Status.VALIDATED
-    )
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.VALIDATED)
     message = models.TextField(blank=True)
     created_by = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)

@@ -33,11 +33,8 @@ def skus_for(user) -> QuerySet:
 
 def on_sale_q(day: datetime.date, prefix: str = "") -> Q:
     """The products (or, with ``prefix="product__"``, the SKUs) on sale on ``day``."""
-    return Q(
-        **{f"{prefix}status": Product.Status.APPROVED, f"{prefix}sale_from__lte": day}
-    ) & (
-        Q(**{f"{prefix}sale_until__isnull": True})
-        | Q(**{f"{prefix}sale_until__gt": day})
+    return Q(**{f"{prefix}status": Product.Status.APPROVED, f"{prefix}sale_from__lte": day}) & (
+        Q(**{f"{prefix}sale_until__isnull": True}) | Q(**{f"{prefix}sale_until__gt": day})
     )
 
 
@@ -50,38 +47,26 @@ def skus_on_sale(
     """Active SKUs of products on sale on ``day`` (today), optionally of a category (and those
     below it) and changed since a time — what the API lists."""
     day = day or timezone.localdate()
-    queryset = Sku.objects.filter(
-        on_sale_q(day, "product__"), is_active=True
-    ).select_related("product__category")
+    queryset = Sku.objects.filter(on_sale_q(day, "product__"), is_active=True).select_related("product__category")
     if category is not None:
         queryset = queryset.filter(product__category__path__startswith=category.path)
     if updated_since is not None:
-        queryset = queryset.filter(
-            Q(updated_at__gte=updated_since) | Q(product__updated_at__gte=updated_since)
-        )
+        queryset = queryset.filter(Q(updated_at__gte=updated_since) | Q(product__updated_at__gte=updated_since))
     return queryset.order_by("code", "pk")
 
 
 def policies_for(user) -> QuerySet:
     if not permissions.can(user, "catalog.view"):
         return SalesPolicy.objects.none()
-    return SalesPolicy.objects.select_related("sku", "category").annotate(
-        price_count=Count("prices")
-    )
+    return SalesPolicy.objects.select_related("sku", "category").annotate(price_count=Count("prices"))
 
 
 def entitlements_for(user) -> QuerySet:
     """The entitlements of the customers in the user's data scope."""
     if not permissions.can(user, "catalog.view"):
         return Entitlement.objects.none()
-    return permissions.visible(
-        user, Entitlement.objects.select_related("customer", "customer__owner", "sku")
-    )
+    return permissions.visible(user, Entitlement.objects.select_related("customer", "customer__owner", "sku"))
 
 
 def uses_of(entitlement: Entitlement, limit: int = 50) -> list:
-    return list(
-        EntitlementUse.objects.filter(entitlement=entitlement).select_related(
-            "used_by"
-        )[:limit]
-    )
+    return list(EntitlementUse.objects.filter(entitlement=entitlement).select_related("used_by")[:limit])

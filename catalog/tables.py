@@ -34,9 +34,7 @@ class ProductTable(tables.Table):
 class PolicyTable(tables.Table):
     name = tables.Column(linkify=True)
     target = tables.Column(accessor="pk", verbose_name=_("applies to"), orderable=False)
-    figure = tables.Column(
-        accessor="pk", verbose_name=_("price or discount"), orderable=False
-    )
+    figure = tables.Column(accessor="pk", verbose_name=_("price or discount"), orderable=False)
     valid_from = tables.DateColumn(format="Y-m-d")
     valid_until = tables.DateColumn(format="Y-m-d")
 

@@ -1,9 +1,4 @@
 from .views import entitlements, imports, policies, products
 
 app_name = "catalog"
-urlpatterns = (
-    products.urlpatterns
-    + imports.urlpatterns
-    + policies.urlpatterns
-    + entitlements.urlpatterns
-)
+urlpatterns = products.urlpatterns + imports.urlpatterns + policies.urlpatterns + entitlements.urlpatterns

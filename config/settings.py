@@ -4,6 +4,7 @@ Development needs nothing: SQLite and a filesystem message broker under ``var/``
 Set ``DATABASE_URL`` / ``REDIS_URL`` for PostgreSQL and Redis, and ``DJANGO_ENV=production``
 for a deployment (which then refuses to start without a real ``SECRET_KEY``).
 """
+
 import datetime
 import os
 from pathlib import Path
@@ -157,10 +158,13 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Several processes (web, worker, beat) share the file: wait for locks instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {}).update({
-        "timeout": 20, "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-    })
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -263,8 +267,10 @@ def site_url_for(host, port):
 # server's port: CRM_WEB_PORT, which `make run` sets, since honcho gives each process its own PORT).
 # Never the address of the request that caused a message: messages are also made by background jobs,
 # and a request's Host header is the client's to choose.
-SITE_URL = (os.environ.get("SITE_URL") or site_url_for(
-    os.environ.get("HOST"), os.environ.get("CRM_WEB_PORT") or os.environ.get("PORT"))).rstrip("/")
+SITE_URL = (
+    os.environ.get("SITE_URL")
+    or site_url_for(os.environ.get("HOST"), os.environ.get("CRM_WEB_PORT") or os.environ.get("PORT"))
+).rstrip("/")
 # Outbound HTTP (crm.outbound): the only hosts the product calls (WeChat Work webhooks, providers),
 # https only, public addresses only. OUTBOUND_INSECURE_HOSTS: hosts allowed over http at any address,
 # for a local test server or development stub only.
@@ -283,11 +289,15 @@ WECOM_JSSDK_URL = os.environ.get("WECOM_JSSDK_URL", "")
 OUTBOUND_TIMEOUT = float(os.environ.get("OUTBOUND_TIMEOUT", 5))
 OUTBOUND_MAX_RESPONSE_BYTES = 64 * 1024
 # Marketing channel providers (dotted paths); SMS and the official account log by default.
-MARKETING_CHANNEL_BACKENDS = {channel: path for channel, path in {
-    "sms": os.environ.get("MARKETING_SMS_BACKEND"),
-    "wechat_oa": os.environ.get("MARKETING_WECHAT_OA_BACKEND"),
-    "email": os.environ.get("MARKETING_EMAIL_BACKEND"),
-}.items() if path}
+MARKETING_CHANNEL_BACKENDS = {
+    channel: path
+    for channel, path in {
+        "sms": os.environ.get("MARKETING_SMS_BACKEND"),
+        "wechat_oa": os.environ.get("MARKETING_WECHAT_OA_BACKEND"),
+        "email": os.environ.get("MARKETING_EMAIL_BACKEND"),
+    }.items()
+    if path
+}
 
 # Celery: Redis when REDIS_URL is set, otherwise Kombu's filesystem transport under var/.
 if REDIS_URL:
@@ -319,23 +329,33 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 from celery.schedules import crontab  # noqa: E402
 
 CELERY_BEAT_SCHEDULE = {
-    "customers-recompute-segments": {"task": "customers.tasks.recompute_segments", "schedule": crontab(hour=2, minute=0)},
+    "customers-recompute-segments": {
+        "task": "customers.tasks.recompute_segments",
+        "schedule": crontab(hour=2, minute=0),
+    },
     "sales-dispatch-reminders": {"task": "sales.tasks.dispatch_reminders", "schedule": 60.0},
     "sales-recycle-pool": {"task": "sales.tasks.recycle_pool", "schedule": crontab(minute=15)},
     "sales-lead-retention": {"task": "sales.tasks.anonymize_stale_leads", "schedule": crontab(hour=3, minute=40)},
     "sales-daily-reports": {"task": "sales.tasks.generate_daily_reports", "schedule": crontab(hour=20, minute=0)},
-    "sales-weekly-reports": {"task": "sales.tasks.generate_weekly_reports",
-                             "schedule": crontab(hour=20, minute=10, day_of_week=5)},
+    "sales-weekly-reports": {
+        "task": "sales.tasks.generate_weekly_reports",
+        "schedule": crontab(hour=20, minute=10, day_of_week=5),
+    },
     "coupons-check-alerts": {"task": "coupons.tasks.check_coupon_alerts", "schedule": 900.0},
     "coupons-warm-dashboard": {"task": "coupons.tasks.warm_dashboard_figures", "schedule": 300.0},
     "customers-refresh-dashboard": {"task": "customers.tasks.refresh_customer_dashboard", "schedule": 600.0},
     "customers-apply-tag-rules": {"task": "customers.tasks.apply_tag_rules", "schedule": crontab(hour=2, minute=30)},
     "marketing-send-due-touches": {"task": "marketing.tasks.send_due_touches", "schedule": 60.0},
-    "catalog-close-withdrawn": {"task": "catalog.tasks.close_withdrawn_products", "schedule": crontab(hour=0, minute=5)},
+    "catalog-close-withdrawn": {
+        "task": "catalog.tasks.close_withdrawn_products",
+        "schedule": crontab(hour=0, minute=5),
+    },
     "marketing-run-nurture-plans": {"task": "marketing.tasks.run_nurture_plans", "schedule": 300.0},
     "marketing-refresh-campaign-stats": {"task": "marketing.tasks.refresh_campaign_stats", "schedule": 600.0},
-    "marketing-record-segment-sizes": {"task": "marketing.tasks.record_segment_sizes",
-                                       "schedule": crontab(hour=3, minute=0)},
+    "marketing-record-segment-sizes": {
+        "task": "marketing.tasks.record_segment_sizes",
+        "schedule": crontab(hour=3, minute=0),
+    },
     "notifications-sweep-outbox": {
         "task": "crm.tasks.sweep_outbox",
         "schedule": 60.0,

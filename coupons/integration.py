@@ -1,20 +1,24 @@
 """What the coupons app adds to the apps below it: coupons claimed and used in the 360 timeline, the
 coupons-held panel, the coupon of an order (redeemed with it, given back on cancel), and the
 re-queuing of code production a broker outage lost."""
+
 from django.utils.translation import gettext_lazy as _
 
+from crm import permissions
 from crm import tasks as crm_tasks
 from customers import registry, timeline
 
 from .models import Coupon
 from .services import claims, production
-from crm import permissions
 
 
 def _coupons_panel(customer, user):
     return {
-        "items": list(Coupon.objects.filter(customer=customer, status=Coupon.Status.CLAIMED)
-                      .select_related("batch").order_by("valid_until")[:10]),
+        "items": list(
+            Coupon.objects.filter(customer=customer, status=Coupon.Status.CLAIMED)
+            .select_related("batch")
+            .order_by("valid_until")[:10]
+        ),
         "customer": customer,
         "can_compensate": permissions.can(user, "coupons.compensate"),
     }
@@ -22,10 +26,12 @@ def _coupons_panel(customer, user):
 
 def register():
     timeline.register(
-        "coupon", _("Coupons"),
+        "coupon",
+        _("Coupons"),
         lambda customer: timeline.entries(Coupon.objects.filter(customer=customer), "coupon", "claimed_at"),
         lambda ids: Coupon.objects.filter(pk__in=ids).select_related("batch"),
-        "coupons/timeline/coupon.html", icon="bi-ticket-perforated",
+        "coupons/timeline/coupon.html",
+        icon="bi-ticket-perforated",
     )
     timeline.register_panel("coupons", "coupons/panels/coupons.html", _coupons_panel)
     registry.register_order_coupons(redeem=claims.redeem_for_order, release=claims.release_for_cancelled_order)

@@ -4,6 +4,7 @@ Counters that limits depend on (a batch's issued count, a budget's reserved and 
 changed only by conditional UPDATEs in the services, and CHECK constraints refuse any row that would
 break them — the last line of defence under concurrency.
 """
+
 from decimal import Decimal
 
 from django.conf import settings
@@ -43,19 +44,28 @@ class BudgetAccount(models.Model):
     scope_owner_field = "owner"
     scope_department_field = "department"
 
-    period = models.ForeignKey(FiscalPeriod, verbose_name=_("fiscal period"), on_delete=models.PROTECT,
-                               related_name="accounts")
-    department = models.ForeignKey("crm.Department", verbose_name=_("department"), on_delete=models.PROTECT,
-                                   related_name="budget_accounts")
-    owner = models.ForeignKey(USER, verbose_name=_("budget owner"), null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="budget_accounts")
+    period = models.ForeignKey(
+        FiscalPeriod, verbose_name=_("fiscal period"), on_delete=models.PROTECT, related_name="accounts"
+    )
+    department = models.ForeignKey(
+        "crm.Department", verbose_name=_("department"), on_delete=models.PROTECT, related_name="budget_accounts"
+    )
+    owner = models.ForeignKey(
+        USER,
+        verbose_name=_("budget owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="budget_accounts",
+    )
     total = models.DecimalField(_("total"), max_digits=14, decimal_places=2, default=ZERO)
     reserved = models.DecimalField(_("reserved"), max_digits=14, decimal_places=2, default=ZERO)
     used = models.DecimalField(_("used"), max_digits=14, decimal_places=2, default=ZERO)
     target_gmv = models.DecimalField(_("target GMV"), max_digits=16, decimal_places=2, default=ZERO)
     gmv = models.DecimalField(_("GMV produced"), max_digits=16, decimal_places=2, default=ZERO)
-    low_balance_alert = models.DecimalField(_("alert when the balance falls below"), max_digits=14,
-                                            decimal_places=2, default=ZERO)
+    low_balance_alert = models.DecimalField(
+        _("alert when the balance falls below"), max_digits=14, decimal_places=2, default=ZERO
+    )
 
     class Meta:
         ordering = ["period", "department__path"]
@@ -102,10 +112,12 @@ class Campaign(models.Model):
 
     name = models.CharField(_("name"), max_length=100)
     owner = models.ForeignKey(USER, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="coupon_campaigns")
-    department = models.ForeignKey("crm.Department", verbose_name=_("department"), on_delete=models.PROTECT,
-                                   related_name="coupon_campaigns")
-    budget_account = models.ForeignKey(BudgetAccount, verbose_name=_("budget account"), on_delete=models.PROTECT,
-                                       related_name="campaigns")
+    department = models.ForeignKey(
+        "crm.Department", verbose_name=_("department"), on_delete=models.PROTECT, related_name="coupon_campaigns"
+    )
+    budget_account = models.ForeignKey(
+        BudgetAccount, verbose_name=_("budget account"), on_delete=models.PROTECT, related_name="campaigns"
+    )
     goal = models.CharField(_("goal"), max_length=300, blank=True)
     target_gmv = models.DecimalField(_("target GMV"), max_digits=16, decimal_places=2, default=ZERO)
     start = models.DateField(_("start"))
@@ -166,27 +178,37 @@ class Batch(models.Model):
         MANUAL = "manual", _("Produce codes by hand")
         LAZY = "lazy", _("Issue codes at claim")
 
-    campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"), on_delete=models.PROTECT,
-                                 related_name="batches")
+    campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"), on_delete=models.PROTECT, related_name="batches")
     code = models.SlugField(_("batch code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=100)
-    discount_type = models.CharField(_("discount method"), max_length=10, choices=DiscountType.choices,
-                                     default=DiscountType.FIXED)
+    discount_type = models.CharField(
+        _("discount method"), max_length=10, choices=DiscountType.choices, default=DiscountType.FIXED
+    )
     amount = models.DecimalField(_("face value (¥ off)"), max_digits=10, decimal_places=2, default=ZERO)
     percent = models.DecimalField(_("percent off"), max_digits=5, decimal_places=2, default=ZERO)
-    cap = models.DecimalField(_("maximum discount (percentage)"), max_digits=10, decimal_places=2, null=True,
-                              blank=True)
+    cap = models.DecimalField(
+        _("maximum discount (percentage)"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
     threshold = models.DecimalField(_("spend at least (¥)"), max_digits=10, decimal_places=2, default=ZERO)
     scope = models.CharField(_("scope"), max_length=12, choices=Scope.choices, default=Scope.ALL)
-    scope_values = models.CharField(_("categories or SKUs"), max_length=500, blank=True,
-                                    help_text=_("Comma-separated."))
-    channels = models.CharField(_("channels"), max_length=200, blank=True,
-                                help_text=_("Comma-separated channel codes; empty = every channel."))
+    scope_values = models.CharField(
+        _("categories or SKUs"), max_length=500, blank=True, help_text=_("Comma-separated.")
+    )
+    channels = models.CharField(
+        _("channels"), max_length=200, blank=True, help_text=_("Comma-separated channel codes; empty = every channel.")
+    )
     audience = models.CharField(_("audience"), max_length=10, choices=Audience.choices, default=Audience.EVERYONE)
-    audience_tag = models.ForeignKey("customers.Tag", verbose_name=_("audience tag"), null=True, blank=True,
-                                     on_delete=models.PROTECT)
-    audience_segment = models.ForeignKey("marketing.Segment", verbose_name=_("audience segment"), null=True,
-                                         blank=True, on_delete=models.PROTECT, related_name="coupon_batches")
+    audience_tag = models.ForeignKey(
+        "customers.Tag", verbose_name=_("audience tag"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    audience_segment = models.ForeignKey(
+        "marketing.Segment",
+        verbose_name=_("audience segment"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="coupon_batches",
+    )
     platform_share = models.PositiveSmallIntegerField(_("platform funds (%)"), default=100)
     merchant_share = models.PositiveSmallIntegerField(_("merchant funds (%)"), default=0)
     agent_share = models.PositiveSmallIntegerField(_("agent funds (%)"), default=0)
@@ -199,35 +221,59 @@ class Batch(models.Model):
     use_days = models.PositiveIntegerField(_("usable for (days after claim)"), null=True, blank=True)
     use_start = models.DateTimeField(_("usable from"), null=True, blank=True)
     use_end = models.DateTimeField(_("usable until"), null=True, blank=True)
-    fixed_promotion = models.BooleanField(_("fixed promotion period"), default=False,
-                                          help_text=_("Allows windows longer than 90 / 7 days, e.g. Singles' Day."))
+    fixed_promotion = models.BooleanField(
+        _("fixed promotion period"),
+        default=False,
+        help_text=_("Allows windows longer than 90 / 7 days, e.g. Singles' Day."),
+    )
     stacks_with_promotions = models.BooleanField(_("stacks with promotions"), default=True)
-    budget_mode = models.CharField(_("budget"), max_length=10, choices=BudgetMode.choices,
-                                   default=BudgetMode.AT_REDEMPTION)
-    production = models.CharField(_("production"), max_length=10, choices=Production.choices,
-                                  default=Production.ON_APPROVAL)
+    budget_mode = models.CharField(
+        _("budget"), max_length=10, choices=BudgetMode.choices, default=BudgetMode.AT_REDEMPTION
+    )
+    production = models.CharField(
+        _("production"), max_length=10, choices=Production.choices, default=Production.ON_APPROVAL
+    )
     decay_factor = models.DecimalField(
-        _("decay per repeated claim"), max_digits=4, decimal_places=2, default=Decimal("1.00"),
-        help_text=_("1.00 = no decay; 0.80 = each further claim in the same channel is worth 80% of the previous."))
+        _("decay per repeated claim"),
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("1.00"),
+        help_text=_("1.00 = no decay; 0.80 = each further claim in the same channel is worth 80% of the previous."),
+    )
     decay_floor = models.DecimalField(_("decay never below (¥)"), max_digits=10, decimal_places=2, default=ZERO)
-    new_customer_bonus = models.DecimalField(_("extra for new customers (¥)"), max_digits=10, decimal_places=2,
-                                             default=ZERO)
+    new_customer_bonus = models.DecimalField(
+        _("extra for new customers (¥)"), max_digits=10, decimal_places=2, default=ZERO
+    )
     expected_cost_ratio = models.DecimalField(
-        _("product cost ratio for the margin check"), max_digits=4, decimal_places=2, default=Decimal("0.60"),
-        help_text=_("Cost / price of the goods in scope; no coupon may push an order below cost."))
+        _("product cost ratio for the margin check"),
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("0.60"),
+        help_text=_("Cost / price of the goods in scope; no coupon may push an order below cost."),
+    )
     low_stock_alert = models.PositiveIntegerField(_("alert when fewer than this many are left"), default=0)
-    subsidy_version = models.ForeignKey("SubsidyPlanVersion", verbose_name=_("subsidy plan version"), null=True,
-                                        blank=True, on_delete=models.SET_NULL, related_name="batches",
-                                        help_text=_("The subsidy plan the amounts were taken from."))
+    subsidy_version = models.ForeignKey(
+        "SubsidyPlanVersion",
+        verbose_name=_("subsidy plan version"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="batches",
+        help_text=_("The subsidy plan the amounts were taken from."),
+    )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True)
     reject_reason = models.TextField(_("rejection reason"), blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     approved_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     approved_at = models.DateTimeField(null=True, blank=True)
     produced = models.PositiveIntegerField(_("codes produced"), default=0, editable=False)
-    production_state = models.CharField(_("code production"), max_length=10, blank=True, editable=False,
-                                        choices=[("queued", _("Waiting for a worker")), ("running", _("Producing")),
-                                                 ("done", _("Done"))])
+    production_state = models.CharField(
+        _("code production"),
+        max_length=10,
+        blank=True,
+        editable=False,
+        choices=[("queued", _("Waiting for a worker")), ("running", _("Producing")), ("done", _("Done"))],
+    )
     created_by = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -237,8 +283,10 @@ class Batch(models.Model):
         verbose_name_plural = _("coupon batches")
         constraints = [
             models.CheckConstraint(condition=Q(issued__lte=F("quantity")), name="batch_never_over_issued"),
-            models.CheckConstraint(condition=Q(platform_share__lte=100) & Q(merchant_share__lte=100)
-                                   & Q(agent_share__lte=100), name="batch_shares_percent"),
+            models.CheckConstraint(
+                condition=Q(platform_share__lte=100) & Q(merchant_share__lte=100) & Q(agent_share__lte=100),
+                name="batch_shares_percent",
+            ),
         ]
 
     def __str__(self):
@@ -280,8 +328,9 @@ class Coupon(models.Model):
     batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="coupons", db_index=False)
     code = models.CharField(_("code"), max_length=16)  # unique: see Meta (no extra LIKE index)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.AVAILABLE)
-    customer = models.ForeignKey("customers.Customer", null=True, blank=True, on_delete=models.PROTECT,
-                                 related_name="coupons", db_index=False)
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="coupons", db_index=False
+    )
     channel = models.CharField(_("channel"), max_length=30, blank=True)
     amount = models.DecimalField(_("face value"), max_digits=10, decimal_places=2, default=ZERO)
     reserved = models.DecimalField(max_digits=10, decimal_places=2, default=ZERO)
@@ -300,8 +349,12 @@ class Coupon(models.Model):
             # the claim's "first available code of the batch" and the per-batch counts
             models.Index(fields=["batch", "status", "id"], name="coupon_batch_status_id"),
             models.Index(fields=["customer", "batch", "claim_day"], name="coupon_customer_claims"),
-            models.Index(fields=["claimed_at"], include=["batch"], name="coupon_claimed_at_batch",
-                         condition=Q(claimed_at__isnull=False)),
+            models.Index(
+                fields=["claimed_at"],
+                include=["batch"],
+                name="coupon_claimed_at_batch",
+                condition=Q(claimed_at__isnull=False),
+            ),
         ]
 
 
@@ -326,17 +379,27 @@ class Redemption(models.Model):
         ordering = ["-at"]
         constraints = [
             # a coupon is redeemed at most once at a time, and an order takes one coupon
-            models.UniqueConstraint(fields=["coupon"], condition=Q(reversed_at__isnull=True),
-                                    name="coupon_redeemed_once"),
-            models.UniqueConstraint(fields=["order"], condition=Q(reversed_at__isnull=True),
-                                    name="one_coupon_per_order"),
+            models.UniqueConstraint(
+                fields=["coupon"], condition=Q(reversed_at__isnull=True), name="coupon_redeemed_once"
+            ),
+            models.UniqueConstraint(
+                fields=["order"], condition=Q(reversed_at__isnull=True), name="one_coupon_per_order"
+            ),
         ]
         indexes = [
             # figures per batch, and per day (monitoring), read from the index alone
-            models.Index(fields=["batch"], include=["discount", "subsidy", "order_amount"],
-                         condition=Q(reversed_at__isnull=True), name="redemption_live_batch"),
-            models.Index(fields=["at"], include=["batch", "subsidy", "order_amount"],
-                         condition=Q(reversed_at__isnull=True), name="redemption_live_at"),
+            models.Index(
+                fields=["batch"],
+                include=["discount", "subsidy", "order_amount"],
+                condition=Q(reversed_at__isnull=True),
+                name="redemption_live_batch",
+            ),
+            models.Index(
+                fields=["at"],
+                include=["batch", "subsidy", "order_amount"],
+                condition=Q(reversed_at__isnull=True),
+                name="redemption_live_at",
+            ),
         ]
 
     def save(self, *args, **kwargs):
@@ -348,16 +411,18 @@ class Redemption(models.Model):
 class CompensationRule(models.Model):
     """Limits for compensation coupons (赔付) of one department (or the whole company)."""
 
-    department = models.OneToOneField("crm.Department", null=True, blank=True, on_delete=models.CASCADE,
-                                      related_name="compensation_rule")
-    max_amount_per_coupon = models.DecimalField(_("one coupon at most (¥)"), max_digits=10, decimal_places=2,
-                                                default=Decimal("50"))
+    department = models.OneToOneField(
+        "crm.Department", null=True, blank=True, on_delete=models.CASCADE, related_name="compensation_rule"
+    )
+    max_amount_per_coupon = models.DecimalField(
+        _("one coupon at most (¥)"), max_digits=10, decimal_places=2, default=Decimal("50")
+    )
     period_days = models.PositiveIntegerField(_("period (days)"), default=30)
     max_count_per_period = models.PositiveIntegerField(_("coupons per rep per period, at most"), default=20)
-    max_amount_per_period = models.DecimalField(_("amount per rep per period, at most (¥)"), max_digits=12,
-                                                decimal_places=2, default=Decimal("500"))
-    batch = models.ForeignKey(Batch, verbose_name=_("compensation batch"), on_delete=models.PROTECT,
-                              related_name="+")
+    max_amount_per_period = models.DecimalField(
+        _("amount per rep per period, at most (¥)"), max_digits=12, decimal_places=2, default=Decimal("500")
+    )
+    batch = models.ForeignKey(Batch, verbose_name=_("compensation batch"), on_delete=models.PROTECT, related_name="+")
 
 
 class Compensation(models.Model):
@@ -424,10 +489,17 @@ class SubsidyPlan(models.Model):
 
     name = models.CharField(_("name"), max_length=100)
     subject = models.CharField(_("rows are"), max_length=10, choices=Subject.choices, default=Subject.PRODUCTS)
-    department = models.ForeignKey("crm.Department", verbose_name=_("department"), null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
-    created_by = models.ForeignKey(USER, verbose_name=_("created by"), null=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    department = models.ForeignKey(
+        "crm.Department",
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_by = models.ForeignKey(
+        USER, verbose_name=_("created by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -464,8 +536,9 @@ class SubsidyPlanVersion(models.Model):
     row_count = models.PositiveIntegerField(default=0)
     total = models.DecimalField(_("total subsidy (¥)"), max_digits=16, decimal_places=2, default=ZERO)
     note = models.CharField(_("note"), max_length=200, blank=True)
-    created_by = models.ForeignKey(USER, verbose_name=_("saved by"), null=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        USER, verbose_name=_("saved by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(_("saved at"), default=timezone.now)
 
     class Meta:

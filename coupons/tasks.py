@@ -2,8 +2,8 @@ from celery import shared_task
 
 from .models import Batch
 from .services import production
-from .services.monitoring import check_alerts
 from .services.dashboard import warm
+from .services.monitoring import check_alerts
 
 
 @shared_task(ignore_result=True)

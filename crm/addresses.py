@@ -10,6 +10,7 @@ wrote to the left of that is ignored.
 so every consumer — the login lockout (django-axes), the audit log, the personal-data access log —
 sees the same, unspoofable address.
 """
+
 import ipaddress
 from functools import lru_cache
 
@@ -30,7 +31,7 @@ def _networks(entries):
 def _parse(value):
     value = (value or "").strip()
     if value.startswith("[") and "]" in value:  # [v6]:port
-        value = value[1:value.index("]")]
+        value = value[1 : value.index("]")]
     elif value.count(":") == 1 and "." in value:  # v4:port
         value = value.split(":", 1)[0]
     try:

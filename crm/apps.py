@@ -13,11 +13,26 @@ class CrmConfig(AppConfig):
 
         audit.connect_jobs()
         auditlog.register(models.Department, include_fields=["name", "kind", "parent", "manager", "wecom_webhook"])
-        auditlog.register(models.User, include_fields=[
-            "username", "first_name", "last_name", "email", "mobile", "department", "role", "data_scope",
-            "is_active", "notify_by_email", "notify_by_wecom", "wecom_webhook"])
+        auditlog.register(
+            models.User,
+            include_fields=[
+                "username",
+                "first_name",
+                "last_name",
+                "email",
+                "mobile",
+                "department",
+                "role",
+                "data_scope",
+                "is_active",
+                "notify_by_email",
+                "notify_by_wecom",
+                "wecom_webhook",
+            ],
+        )
         auditlog.register(models.ApprovalRule)
         auditlog.register(models.ApprovalRequest, include_fields=["status", "decided_by", "comment"])
         auditlog.register(models.ApprovalStep, include_fields=["status", "decided_by", "comment"])
-        auditlog.register(models.ApiClient, include_fields=["name", "description", "department", "can_see_mobile",
-                                                            "is_active"])
+        auditlog.register(
+            models.ApiClient, include_fields=["name", "description", "department", "can_see_mobile", "is_active"]
+        )

@@ -6,6 +6,7 @@ it, kept in ``additional_data["by"]``: a tag rule (``by_rule``), a background jo
 around the job's work; every Celery task is wrapped by ``config.celery``). API clients act through
 their service user; imports run as the user who started them.
 """
+
 import contextlib
 import contextvars
 import datetime
@@ -17,8 +18,8 @@ from django.db.models.signals import pre_save
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
-from .privacy import CONTACT_MASKS
-from .privacy import Subject
+
+from .privacy import CONTACT_MASKS, Subject
 
 _acting = contextvars.ContextVar("crm_audit_acting", default=None)
 #: fields that hold contact details, and how each is masked (as crm.privacy masks them)
@@ -122,12 +123,12 @@ def _readable(field, value, related):
         parsed = parse_datetime(text.replace(" ", "T", 1)) if "T" not in text else parse_datetime(text)
         if parsed is not None:
             if timezone.is_naive(parsed):
-                parsed = timezone.make_aware(parsed, datetime.timezone.utc)
+                parsed = timezone.make_aware(parsed, datetime.UTC)
             return local_time(parsed)
     if internal == "DateField":
         parsed = parse_date(text[:10])
         return parsed.isoformat() if parsed else text
-    if field.is_relation and field.many_to_one or internal in ("ForeignKey", "OneToOneField"):
+    if (field.is_relation and field.many_to_one) or internal in ("ForeignKey", "OneToOneField"):
         return related.get((field.related_model, text), text)
     return text
 
@@ -164,8 +165,11 @@ def change_rows(entries, *, mask=True):
         parsed.append((entry, rows))
     related = {}
     for model, pks in wanted.items():
-        keys = [pk for pk in pks if pk.isdigit()] if model._meta.pk.get_internal_type() in (
-            "AutoField", "BigAutoField", "IntegerField") else list(pks)
+        keys = (
+            [pk for pk in pks if pk.isdigit()]
+            if model._meta.pk.get_internal_type() in ("AutoField", "BigAutoField", "IntegerField")
+            else list(pks)
+        )
         for obj in model._default_manager.filter(pk__in=keys):
             related[(model, str(obj.pk))] = _name(obj)
     result = {}

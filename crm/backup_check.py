@@ -13,6 +13,7 @@ What "nothing was lost" means here:
 - **sequences**: every sequence that feeds a column (``serial`` or identity) stands where it stood,
   above the column's largest value, so the first insert after a restore does not collide.
 """
+
 import os
 import shutil
 import subprocess
@@ -62,9 +63,13 @@ class Database:
 
     @classmethod
     def from_settings(cls, settings_dict):
-        return cls(name=settings_dict["NAME"], user=settings_dict.get("USER") or "",
-                   password=settings_dict.get("PASSWORD") or "", host=settings_dict.get("HOST") or "",
-                   port=str(settings_dict.get("PORT") or ""))
+        return cls(
+            name=settings_dict["NAME"],
+            user=settings_dict.get("USER") or "",
+            password=settings_dict.get("PASSWORD") or "",
+            host=settings_dict.get("HOST") or "",
+            port=str(settings_dict.get("PORT") or ""),
+        )
 
     @classmethod
     def from_url(cls, url):
@@ -85,8 +90,13 @@ class Database:
     def connect(self, *, name=None):
         import psycopg2
 
-        params = {"dbname": name or self.name, "user": self.user, "password": self.password,
-                  "host": self.host, "port": self.port}
+        params = {
+            "dbname": name or self.name,
+            "user": self.user,
+            "password": self.password,
+            "host": self.host,
+            "port": self.port,
+        }
         return psycopg2.connect(**{key: value for key, value in params.items() if value})
 
     def client_args(self):
@@ -117,8 +127,8 @@ def client_tools():
 class Snapshot:
     """Row counts, money totals and sequence positions of one database at one moment."""
 
-    counts: dict = field(default_factory=dict)     # table -> rows
-    totals: dict = field(default_factory=dict)     # "table.column" -> Decimal sum (None: no rows)
+    counts: dict = field(default_factory=dict)  # table -> rows
+    totals: dict = field(default_factory=dict)  # "table.column" -> Decimal sum (None: no rows)
     sequences: dict = field(default_factory=dict)  # "table.column" -> (next value, largest value)
 
     @property
@@ -140,9 +150,9 @@ def take_snapshot(cursor, *, schema=SCHEMA):
     for table in tables:
         columns = numeric.get(table, [])
         query = sql.SQL("SELECT {} FROM {}").format(
-            sql.SQL(", ").join([sql.SQL("count(*)")] + [sql.SQL("sum({})").format(sql.Identifier(c))
-                                                       for c in columns]),
-            sql.Identifier(schema, table))
+            sql.SQL(", ").join([sql.SQL("count(*)")] + [sql.SQL("sum({})").format(sql.Identifier(c)) for c in columns]),
+            sql.Identifier(schema, table),
+        )
         cursor.execute(query)
         count, *sums = cursor.fetchone()
         snapshot.counts[table] = count
@@ -219,8 +229,11 @@ def compare(before, after, *, allow_new=False, may_grow=()):
         elif after.sequences[key][0] < next_value:
             problems.append(f"sequence of {key}: next value {next_value} before, {after.sequences[key][0]} after")
     already = set(colliding_sequences(before))
-    problems += [f"sequence of {key} would hand out {after.sequences[key][0]}, but {after.sequences[key][1]} is taken"
-                 for key in colliding_sequences(after) if key not in already]
+    problems += [
+        f"sequence of {key} would hand out {after.sequences[key][0]}, but {after.sequences[key][1]} is taken"
+        for key in colliding_sequences(after)
+        if key not in already
+    ]
     return problems
 
 
@@ -230,8 +243,11 @@ def colliding_sequences(snapshot):
     In the CRM only the singleton settings rows (stored with the explicit id 1, their sequence
     never used) look like this; :func:`compare` only blames a restore for new ones.
     """
-    return [key for key, (next_value, largest) in snapshot.sequences.items()
-            if largest is not None and next_value <= largest]
+    return [
+        key
+        for key, (next_value, largest) in snapshot.sequences.items()
+        if largest is not None and next_value <= largest
+    ]
 
 
 def _run(command, db, what):
@@ -257,8 +273,7 @@ def restore(path, db, *, jobs=1):
     commit instead of one per object); more jobs restore tables and indexes in parallel.
     """
     parallel = ["-j", str(jobs)] if jobs > 1 else ["--single-transaction"]
-    command = [client_tools()["pg_restore"], "--exit-on-error", *parallel, *db.client_args(),
-               "-d", db.name, str(path)]
+    command = [client_tools()["pg_restore"], "--exit-on-error", *parallel, *db.client_args(), "-d", db.name, str(path)]
     return _run(command, db, f"pg_restore into {db.name}")
 
 
@@ -291,12 +306,18 @@ def create_database(db, *, like):
     if db.name == like.name:
         raise BackupError(f"refusing to recreate the source database {like.name}")
     with _maintenance_cursor(db) as cursor:
-        cursor.execute("SELECT pg_encoding_to_char(encoding), datcollate, datctype FROM pg_database "
-                       "WHERE datname = %s", [like.name])
+        cursor.execute(
+            "SELECT pg_encoding_to_char(encoding), datcollate, datctype FROM pg_database WHERE datname = %s",
+            [like.name],
+        )
         encoding, collate, ctype = cursor.fetchone()
         _drop(cursor, db.name)
-        cursor.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING %s LC_COLLATE %s LC_CTYPE %s")
-                       .format(sql.Identifier(db.name)), [encoding, collate, ctype])
+        cursor.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING %s LC_COLLATE %s LC_CTYPE %s").format(
+                sql.Identifier(db.name)
+            ),
+            [encoding, collate, ctype],
+        )
 
 
 def drop_database(db, *, keep=()):
@@ -309,8 +330,8 @@ def drop_database(db, *, keep=()):
 
 @dataclass
 class RoundTrip:
-    before: Snapshot          # the source, as dumped
-    after: Snapshot = None    # the restored copy
+    before: Snapshot  # the source, as dumped
+    after: Snapshot = None  # the restored copy
     dump_bytes: int = 0
     dump_seconds: float = 0.0
     restore_seconds: float = 0.0

@@ -9,6 +9,7 @@ and the first failure of an outage is logged once. Short socket timeouts keep a 
 
 While Redis is down the API throttle lets requests through (it cannot count them).
 """
+
 import logging
 import time
 
@@ -78,8 +79,9 @@ class ResilientRedisCache(RedisCache):
         return self._guard(lambda: super(ResilientRedisCache, self).incr(key, delta, version), missing)
 
     def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
-        return self._guard(lambda: super(ResilientRedisCache, self).set_many(data, timeout, version),
-                           lambda: list(data))
+        return self._guard(
+            lambda: super(ResilientRedisCache, self).set_many(data, timeout, version), lambda: list(data)
+        )
 
     def delete_many(self, keys, version=None):
         return self._guard(lambda: super(ResilientRedisCache, self).delete_many(keys, version), lambda: None)

@@ -17,80 +17,112 @@ def _url(name):
 def _nav(user, path, waiting=0):
     """The sidebar: sections by app, each entry shown only to roles that may use it."""
     sections = [
-        (_("Workspace"), [
-            ("home", _("Home"), "bi-house", None),
-            ("notifications", _("Notifications"), "bi-bell", None),
-            ("approvals:inbox", _("Approvals waiting for me"), "bi-patch-check", None),
-        ]),
-        (_("Dashboards"), [
-            ("sales:dashboard", _("Sales dashboard"), "bi-speedometer2", "sales.view"),
-            ("sales:dashboard_performance", _("Performance dashboard"), "bi-bullseye", "sales.view"),
-            ("customers:dashboard", _("Customer overview"), "bi-pie-chart", "customers.view"),
-            ("coupons:dashboard", _("Coupons and campaigns"), "bi-graph-up", "coupons.view"),
-        ]),
-        (_("Sales"), [
-            ("sales:leads", _("Leads"), "bi-funnel", "sales.view"),
-            ("sales:pool", _("Public pool"), "bi-water", "sales.view"),
-            ("sales:opportunities", _("Opportunities"), "bi-briefcase", "sales.view"),
-            ("sales:board", _("Pipeline board"), "bi-kanban", "sales.view"),
-            ("sales:followups", _("Follow-ups"), "bi-chat-dots", "sales.view"),
-            ("sales:reminders", _("Reminders"), "bi-alarm", "sales.view"),
-            ("sales:tasks", _("Tasks"), "bi-check2-square", "sales.view"),
-            ("sales:tickets", _("Service tickets"), "bi-life-preserver", "sales.view"),
-            ("sales:leaderboard", _("Performance"), "bi-trophy", "sales.view"),
-            ("sales:reports", _("Reports"), "bi-journal-text", "sales.view"),
-        ]),
-        (_("Customers"), [
-            ("customers:list", _("Customers"), "bi-people", "customers.view"),
-            ("customers:orders", _("Orders"), "bi-receipt", "customers.view"),
-            ("customers:segments", _("Segmentation"), "bi-grid-3x3", "customers.view"),
-            ("customers:import", _("Import"), "bi-upload", "customers.import"),
-        ]),
-        (_("Coupons"), [
-            ("coupons:campaigns", _("Campaigns and batches"), "bi-ticket-perforated", "coupons.view"),
-            ("coupons:budgets", _("Budgets"), "bi-piggy-bank", "coupons.view"),
-            ("coupons:compensations", _("Compensation"), "bi-bandaid", "coupons.view"),
-            ("coupons:monitoring", _("Monitoring"), "bi-activity", "coupons.view"),
-            ("coupons:subsidy_plans", _("Subsidy plans"), "bi-calculator", "coupons.view"),
-        ]),
-        (_("Products"), [
-            ("catalog:products", _("Products"), "bi-box-seam", "catalog.view"),
-            ("catalog:policies", _("Sales policies"), "bi-tags-fill", "catalog.view"),
-            ("catalog:price_check", _("Price check"), "bi-calculator-fill", "catalog.view"),
-            ("catalog:entitlements", _("Customer entitlements"), "bi-award", "catalog.view"),
-            ("catalog:categories", _("Categories"), "bi-diagram-2-fill", "catalog.view"),
-        ]),
-        (_("Marketing"), [
-            ("marketing:campaigns", _("Campaigns"), "bi-megaphone", "marketing.view"),
-            ("marketing:segments", _("Audience segments"), "bi-funnel-fill", "marketing.view"),
-            ("marketing:content_list", _("Content library"), "bi-collection-play", "marketing.view"),
-            ("marketing:plans", _("Nurture plans"), "bi-flower1", "marketing.view"),
-        ]),
-        (_("Settings"), [
-            ("customers:tags", _("Tags"), "bi-tags", "customers.configure"),
-            ("customers:attributes", _("Custom attributes"), "bi-ui-checks", "customers.configure"),
-            ("customers:sources", _("Lead sources"), "bi-signpost", "customers.configure"),
-            ("customers:unmatched_regions", _("Unmatched regions"), "bi-geo-alt", "customers.configure"),
-            ("customers:segment_settings", _("Segmentation rules"), "bi-sliders", "org.manage"),
-            ("sales:rules", _("Sales rules"), "bi-gear", "sales.configure"),
-            ("sales:stages", _("Opportunity stages"), "bi-signpost-split", "sales.configure"),
-            ("marketing:settings", _("Marketing settings"), "bi-sliders2", "marketing.manage"),
-            ("approvals:chains", _("Approval chains"), "bi-diagram-2", "org.manage"),
-        ]),
-        (_("Administration"), [
-            ("org:departments", _("Departments"), "bi-diagram-3", "org.view"),
-            ("org:users", _("Users"), "bi-person-badge", "org.view"),
-            ("org:api_clients", _("API clients"), "bi-plug", "api.manage"),
-            ("org:audit", _("Audit log"), "bi-clock-history", "audit.view"),
-            ("org:privacy", _("Personal data"), "bi-shield-lock", "privacy.manage"),
-        ]),
+        (
+            _("Workspace"),
+            [
+                ("home", _("Home"), "bi-house", None),
+                ("notifications", _("Notifications"), "bi-bell", None),
+                ("approvals:inbox", _("Approvals waiting for me"), "bi-patch-check", None),
+            ],
+        ),
+        (
+            _("Dashboards"),
+            [
+                ("sales:dashboard", _("Sales dashboard"), "bi-speedometer2", "sales.view"),
+                ("sales:dashboard_performance", _("Performance dashboard"), "bi-bullseye", "sales.view"),
+                ("customers:dashboard", _("Customer overview"), "bi-pie-chart", "customers.view"),
+                ("coupons:dashboard", _("Coupons and campaigns"), "bi-graph-up", "coupons.view"),
+            ],
+        ),
+        (
+            _("Sales"),
+            [
+                ("sales:leads", _("Leads"), "bi-funnel", "sales.view"),
+                ("sales:pool", _("Public pool"), "bi-water", "sales.view"),
+                ("sales:opportunities", _("Opportunities"), "bi-briefcase", "sales.view"),
+                ("sales:board", _("Pipeline board"), "bi-kanban", "sales.view"),
+                ("sales:followups", _("Follow-ups"), "bi-chat-dots", "sales.view"),
+                ("sales:reminders", _("Reminders"), "bi-alarm", "sales.view"),
+                ("sales:tasks", _("Tasks"), "bi-check2-square", "sales.view"),
+                ("sales:tickets", _("Service tickets"), "bi-life-preserver", "sales.view"),
+                ("sales:leaderboard", _("Performance"), "bi-trophy", "sales.view"),
+                ("sales:reports", _("Reports"), "bi-journal-text", "sales.view"),
+            ],
+        ),
+        (
+            _("Customers"),
+            [
+                ("customers:list", _("Customers"), "bi-people", "customers.view"),
+                ("customers:orders", _("Orders"), "bi-receipt", "customers.view"),
+                ("customers:segments", _("Segmentation"), "bi-grid-3x3", "customers.view"),
+                ("customers:import", _("Import"), "bi-upload", "customers.import"),
+            ],
+        ),
+        (
+            _("Coupons"),
+            [
+                ("coupons:campaigns", _("Campaigns and batches"), "bi-ticket-perforated", "coupons.view"),
+                ("coupons:budgets", _("Budgets"), "bi-piggy-bank", "coupons.view"),
+                ("coupons:compensations", _("Compensation"), "bi-bandaid", "coupons.view"),
+                ("coupons:monitoring", _("Monitoring"), "bi-activity", "coupons.view"),
+                ("coupons:subsidy_plans", _("Subsidy plans"), "bi-calculator", "coupons.view"),
+            ],
+        ),
+        (
+            _("Products"),
+            [
+                ("catalog:products", _("Products"), "bi-box-seam", "catalog.view"),
+                ("catalog:policies", _("Sales policies"), "bi-tags-fill", "catalog.view"),
+                ("catalog:price_check", _("Price check"), "bi-calculator-fill", "catalog.view"),
+                ("catalog:entitlements", _("Customer entitlements"), "bi-award", "catalog.view"),
+                ("catalog:categories", _("Categories"), "bi-diagram-2-fill", "catalog.view"),
+            ],
+        ),
+        (
+            _("Marketing"),
+            [
+                ("marketing:campaigns", _("Campaigns"), "bi-megaphone", "marketing.view"),
+                ("marketing:segments", _("Audience segments"), "bi-funnel-fill", "marketing.view"),
+                ("marketing:content_list", _("Content library"), "bi-collection-play", "marketing.view"),
+                ("marketing:plans", _("Nurture plans"), "bi-flower1", "marketing.view"),
+            ],
+        ),
+        (
+            _("Settings"),
+            [
+                ("customers:tags", _("Tags"), "bi-tags", "customers.configure"),
+                ("customers:attributes", _("Custom attributes"), "bi-ui-checks", "customers.configure"),
+                ("customers:sources", _("Lead sources"), "bi-signpost", "customers.configure"),
+                ("customers:unmatched_regions", _("Unmatched regions"), "bi-geo-alt", "customers.configure"),
+                ("customers:segment_settings", _("Segmentation rules"), "bi-sliders", "org.manage"),
+                ("sales:rules", _("Sales rules"), "bi-gear", "sales.configure"),
+                ("sales:stages", _("Opportunity stages"), "bi-signpost-split", "sales.configure"),
+                ("marketing:settings", _("Marketing settings"), "bi-sliders2", "marketing.manage"),
+                ("approvals:chains", _("Approval chains"), "bi-diagram-2", "org.manage"),
+            ],
+        ),
+        (
+            _("Administration"),
+            [
+                ("org:departments", _("Departments"), "bi-diagram-3", "org.view"),
+                ("org:users", _("Users"), "bi-person-badge", "org.view"),
+                ("org:api_clients", _("API clients"), "bi-plug", "api.manage"),
+                ("org:audit", _("Audit log"), "bi-clock-history", "audit.view"),
+                ("org:privacy", _("Personal data"), "bi-shield-lock", "privacy.manage"),
+            ],
+        ),
     ]
     result = []
     for title, items in sections:
         visible_items = [
-            {"url": url, "label": label, "icon": icon, "name": name,
-             "badge": waiting if name == "approvals:inbox" else None,
-             "active": path == url or (url != "/" and path.startswith(url))}
+            {
+                "url": url,
+                "label": label,
+                "icon": icon,
+                "name": name,
+                "badge": waiting if name == "approvals:inbox" else None,
+                "active": path == url or (url != "/" and path.startswith(url)),
+            }
             for name, label, icon, action, url in ((*item, _url(item[0])) for item in items)
             if url is not None
             if action is None or permissions.can(user, action)
@@ -114,11 +146,16 @@ def _tabs(user, path):
         ("sales:opportunities", _("Opportunities"), "bi-briefcase", "sales.view"),
         ("field:me", _("Mine"), "bi-person-circle", None),
     ]
-    tabs = [{"url": url, "label": label, "icon": icon, "name": name}
-            for name, label, icon, action, url in ((*item, _url(item[0])) for item in items)
-            if url is not None and (action is None or permissions.can(user, action))]
-    best = max((tab for tab in tabs if path == tab["url"] or (tab["url"] != "/" and path.startswith(tab["url"]))),
-               key=lambda tab: len(tab["url"]), default=None)
+    tabs = [
+        {"url": url, "label": label, "icon": icon, "name": name}
+        for name, label, icon, action, url in ((*item, _url(item[0])) for item in items)
+        if url is not None and (action is None or permissions.can(user, action))
+    ]
+    best = max(
+        (tab for tab in tabs if path == tab["url"] or (tab["url"] != "/" and path.startswith(tab["url"]))),
+        key=lambda tab: len(tab["url"]),
+        default=None,
+    )
     for tab in tabs:
         tab["active"] = tab is best
     return tabs
@@ -130,12 +167,27 @@ def shell(request):
         return {}
     cached = getattr(request, "_shell_context", None)
     if cached is None:  # computed once per request, even when a template renders a nested context
-        counts = User.objects.filter(pk=user.pk).values(  # both badges in one query
-            unread=Subquery(Notification.objects.filter(recipient=user, read_at__isnull=True).order_by()
-                            .values("recipient").annotate(n=Count("pk")).values("n")[:1]),
-            waiting=Subquery(ApprovalAssignee.objects.filter(approver=user, is_open=True).order_by()
-                             .values("approver").annotate(n=Count("pk")).values("n")[:1]),
-        ).first() or {}
+        counts = (
+            User.objects.filter(pk=user.pk)
+            .values(  # both badges in one query
+                unread=Subquery(
+                    Notification.objects.filter(recipient=user, read_at__isnull=True)
+                    .order_by()
+                    .values("recipient")
+                    .annotate(n=Count("pk"))
+                    .values("n")[:1]
+                ),
+                waiting=Subquery(
+                    ApprovalAssignee.objects.filter(approver=user, is_open=True)
+                    .order_by()
+                    .values("approver")
+                    .annotate(n=Count("pk"))
+                    .values("n")[:1]
+                ),
+            )
+            .first()
+            or {}
+        )
         cached = request._shell_context = {
             "nav_sections": _nav(user, request.path, counts.get("waiting") or 0),
             "tab_items": _tabs(user, request.path),

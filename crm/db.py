@@ -1,4 +1,5 @@
 """Database helpers shared by the apps."""
+
 import contextlib
 import functools
 import zlib
@@ -35,6 +36,7 @@ def one_runner(namespace):
     """Run the decorated job function (first argument: the job's id) in one process at a time;
     a second call while the first runs returns None at once. Together with ``takeable`` a job left
     "running" by a killed worker is taken over by the next call: its lock died with the worker."""
+
     def decorate(func):
         @functools.wraps(func)
         def run(job_id, *args, **kwargs):
@@ -42,7 +44,9 @@ def one_runner(namespace):
                 if alone:
                     return func(job_id, *args, **kwargs)
             return None
+
         return run
+
     return decorate
 
 
@@ -59,5 +63,7 @@ def advisory_lock(namespace, key):
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)",
-                       [zlib.crc32(namespace.encode()) & 0x7FFFFFFF, zlib.crc32(str(key).encode()) & 0x7FFFFFFF])
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s)",
+            [zlib.crc32(namespace.encode()) & 0x7FFFFFFF, zlib.crc32(str(key).encode()) & 0x7FFFFFFF],
+        )

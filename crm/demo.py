@@ -1,4 +1,5 @@
 """Demo data shared by every app: the organization, users and the random helpers."""
+
 import datetime
 import random
 from collections.abc import Callable
@@ -12,12 +13,52 @@ DEMO_PASSWORD = "crm-demo"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红娥玲芬燕彬鹏辉宇浩然子涵欣怡梓轩雨桐一诺思远嘉怡俊杰佳琪博文晨曦若汐沐阳梓萱诗涵"
 REGIONS = [
-    "上海市浦东新区", "上海市徐汇区", "上海市闵行区", "杭州市西湖区", "杭州市滨江区", "南京市鼓楼区", "南京市江宁区",
-    "苏州市工业园区", "宁波市鄞州区", "无锡市滨湖区", "合肥市蜀山区", "北京市海淀区", "北京市朝阳区", "广州市天河区",
-    "深圳市南山区", "成都市高新区", "武汉市洪山区", "西安市雁塔区",
+    "上海市浦东新区",
+    "上海市徐汇区",
+    "上海市闵行区",
+    "杭州市西湖区",
+    "杭州市滨江区",
+    "南京市鼓楼区",
+    "南京市江宁区",
+    "苏州市工业园区",
+    "宁波市鄞州区",
+    "无锡市滨湖区",
+    "合肥市蜀山区",
+    "北京市海淀区",
+    "北京市朝阳区",
+    "广州市天河区",
+    "深圳市南山区",
+    "成都市高新区",
+    "武汉市洪山区",
+    "西安市雁塔区",
 ]
-MOBILE_PREFIXES = ["130", "131", "132", "135", "136", "137", "138", "139", "150", "151", "152", "157", "158", "159",
-                   "176", "177", "178", "180", "181", "182", "186", "187", "188", "189", "199"]
+MOBILE_PREFIXES = [
+    "130",
+    "131",
+    "132",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "157",
+    "158",
+    "159",
+    "176",
+    "177",
+    "178",
+    "180",
+    "181",
+    "182",
+    "186",
+    "187",
+    "188",
+    "189",
+    "199",
+]
 
 # (username, last name, first name, role, department key)
 DEMO_USERS = [
@@ -80,14 +121,18 @@ def seed_organization(ctx):
         ("marketing", "市场部", Department.Kind.DEPARTMENT, "company"),
     ]
     for key, name, kind, parent in tree:
-        ctx.departments[key] = Department.objects.create(
-            name=name, kind=kind, parent=ctx.departments.get(parent)
-        )
+        ctx.departments[key] = Department.objects.create(name=name, kind=kind, parent=ctx.departments.get(parent))
     for username, last, first, role, dept in DEMO_USERS:
         user = User(
-            username=username, last_name=last, first_name=first, role=role, data_scope=DEFAULT_SCOPE[role],
-            department=ctx.departments[dept], email=f"{username}@demo.crm.local",
-            is_staff=role == Role.ADMIN, is_superuser=role == Role.ADMIN,
+            username=username,
+            last_name=last,
+            first_name=first,
+            role=role,
+            data_scope=DEFAULT_SCOPE[role],
+            department=ctx.departments[dept],
+            email=f"{username}@demo.crm.local",
+            is_staff=role == Role.ADMIN,
+            is_superuser=role == Role.ADMIN,
             notify_by_email=False,
         )
         user.set_password(DEMO_PASSWORD)
@@ -102,12 +147,18 @@ def existing_context(*, size="large", seed=1, stdout=None):
     """A context over demo data already loaded (users and departments from ``seed_demo``), for
     adding one app's part to a database that holds the rest."""
     ctx = DemoContext(size=size, seed=seed, stdout=stdout)
-    ctx.users = {user.username: user for user in User.objects.filter(username__in=[
-        "admin", "director", "manager1", "manager2", "rep1", "rep2", "rep3", "rep4", "marketing"])}
+    ctx.users = {
+        user.username: user
+        for user in User.objects.filter(
+            username__in=["admin", "director", "manager1", "manager2", "rep1", "rep2", "rep3", "rep4", "marketing"]
+        )
+    }
     ctx.departments = {
         "company": Department.objects.get(pk=ctx.users["admin"].department_id),
-        "region": ctx.users["director"].department, "sales1": ctx.users["manager1"].department,
-        "sales2": ctx.users["manager2"].department, "marketing": ctx.users["marketing"].department,
+        "region": ctx.users["director"].department,
+        "sales1": ctx.users["manager1"].department,
+        "sales2": ctx.users["manager2"].department,
+        "marketing": ctx.users["marketing"].department,
     }
     return ctx
 

@@ -6,6 +6,7 @@ called it. The API's exception handler (``crm.api.errors``) turns it into the co
 ``{"error": {"code", "message", "fields"}}`` with the class's ``status``; a page puts ``fields``
 beside the form's fields (``crm.ui.add_domain_error``). Nothing here imports DRF.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -23,8 +24,9 @@ class DomainError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-        self.fields = {name: [str(m) for m in ([msgs] if isinstance(msgs, str) else msgs)]
-                       for name, msgs in (fields or {}).items()}
+        self.fields = {
+            name: [str(m) for m in ([msgs] if isinstance(msgs, str) else msgs)] for name, msgs in (fields or {}).items()
+        }
 
     @property
     def error_code(self) -> str:

@@ -2,6 +2,7 @@
 the job page (preview or result, errors, the commit button), the progress bar htmx polls, the
 commit, the errors as a CSV file and the sample file. Each app's views give what is their own —
 which jobs the user may open, the preview's rows, the figures and the addresses."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -21,16 +22,22 @@ SAMPLES_DIR = settings.BASE_DIR / "docs" / "import-samples"
 MAX_ERRORS_SHOWN = 200
 RUNNING = (Status.QUEUED, Status.RUNNING)
 STATUS_CSS = {
-    Status.VALIDATED: "primary", Status.INVALID: "danger", Status.QUEUED: "secondary",
-    Status.RUNNING: "info", Status.DONE: "success", Status.FAILED: "danger",
+    Status.VALIDATED: "primary",
+    Status.INVALID: "danger",
+    Status.QUEUED: "secondary",
+    Status.RUNNING: "info",
+    Status.DONE: "success",
+    Status.FAILED: "danger",
 }
 
 
 class ImportFileForm(StyledFormMixin, forms.Form):
     """The upload: a CSV or XLSX file of at most 20 MB (the upload guard checks the rest)."""
 
-    file = forms.FileField(label=gettext_lazy("File (CSV or XLSX, at most 20 MB)"),
-                           widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv"}))
+    file = forms.FileField(
+        label=gettext_lazy("File (CSV or XLSX, at most 20 MB)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv"}),
+    )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -55,20 +62,31 @@ def progress_context(job, urls, read=read_progress):
     if job.status == Status.DONE:
         processed = job.total
     percent = int(100 * processed / job.total) if job.total else 0
-    return {"job": job, "running": running, "phase": phase, "processed": processed, "percent": min(percent, 100),
-            "status_css": STATUS_CSS.get(job.status, "secondary"), "urls": urls}
+    return {
+        "job": job,
+        "running": running,
+        "phase": phase,
+        "processed": processed,
+        "percent": min(percent, 100),
+        "status_css": STATUS_CSS.get(job.status, "secondary"),
+        "urls": urls,
+    }
 
 
-def job_page(request: HttpRequest, job, *, urls, preview: Callable, figures: Callable, may_commit=True,
-             read=read_progress) -> HttpResponse:
+def job_page(
+    request: HttpRequest, job, *, urls, preview: Callable, figures: Callable, may_commit=True, read=read_progress
+) -> HttpResponse:
     """The job's page: while it runs, the progress; otherwise the preview (or the result), the
     figures, the first errors and — for a checked job without errors — the commit button."""
     context = progress_context(job, urls, read)
     if job.status not in RUNNING:
         headers, rows = preview(job, request.user)
         context.update(
-            headers=headers, rows=rows, figures=figures(job),
-            errors=job.errors[:MAX_ERRORS_SHOWN], more_errors=max(0, len(job.errors) - MAX_ERRORS_SHOWN),
+            headers=headers,
+            rows=rows,
+            figures=figures(job),
+            errors=job.errors[:MAX_ERRORS_SHOWN],
+            more_errors=max(0, len(job.errors) - MAX_ERRORS_SHOWN),
             can_commit=job.status == Status.VALIDATED and not job.errors and may_commit,
         )
     return render(request, "customers/import/job.html", context)
@@ -103,5 +121,6 @@ def sample_file(name: str, *, filename: str) -> FileResponse:
     sample = SAMPLES_DIR / name
     if not sample.is_file():
         raise Http404
-    return FileResponse(sample.open("rb"), as_attachment=True, filename=filename,
-                        content_type="text/csv; charset=utf-8")
+    return FileResponse(
+        sample.open("rb"), as_attachment=True, filename=filename, content_type="text/csv; charset=utf-8"
+    )

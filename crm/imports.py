@@ -16,6 +16,7 @@ runs the same life cycle for all, on a job model built on ``crm.models.ImportJob
 4. **Recovery**: :func:`requeue` queues again the jobs whose task was lost (the broker was down)
    or whose worker was killed; the beat sweep calls each app's ``requeue_waiting``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -78,8 +79,11 @@ class Progress:
 
     def write(self):
         self.written = self.done
-        cache.set(self.key, {"phase": self.phase, "processed": min(self.done, self.total), "total": self.total},
-                  timeout=24 * 3600)
+        cache.set(
+            self.key,
+            {"phase": self.phase, "processed": min(self.done, self.total), "total": self.total},
+            timeout=24 * 3600,
+        )
 
 
 def read_progress(job, key_of=progress_key):
@@ -115,9 +119,17 @@ def takeable_jobs(model) -> QuerySet:
     return model.objects.filter(status__in=takeable(Status.QUEUED, Status.RUNNING))
 
 
-def run(model, job_id, *, write: Callable[[Any, Progress], Any], done: Callable[[Any, Any], None] | None = None,
-        progress: type[Progress] = Progress, language=None, claim: Callable[[QuerySet], QuerySet] | None = None,
-        name="import") -> None:
+def run(
+    model,
+    job_id,
+    *,
+    write: Callable[[Any, Progress], Any],
+    done: Callable[[Any, Any], None] | None = None,
+    progress: type[Progress] = Progress,
+    language=None,
+    claim: Callable[[QuerySet], QuerySet] | None = None,
+    name="import",
+) -> None:
     """Write every row of a checked job in one transaction (all or nothing). Safe to run twice:
     only a queued job is taken, or one whose worker died (its transaction was rolled back).
 
@@ -137,7 +149,10 @@ def run(model, job_id, *, write: Callable[[Any, Progress], Any], done: Callable[
             job.status, job.errors = Status.FAILED, [failure.as_dict()]
             job.processed = tracker.done
             job.message = _("Nothing was imported: row %(row)s failed (%(column)s: %(reason)s).") % {
-                "row": failure.row, "column": failure.column or "-", "reason": failure.message}
+                "row": failure.row,
+                "column": failure.column or "-",
+                "reason": failure.message,
+            }
         except Exception:
             logger.exception("%s %s failed", name, job_id)
             job.status, job.processed = Status.FAILED, tracker.done

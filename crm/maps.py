@@ -2,6 +2,7 @@
 
 A link opens the provider's page (or its app on a phone); nothing is loaded from the provider
 by our pages."""
+
 from urllib.parse import quote
 
 from django.conf import settings
@@ -19,8 +20,10 @@ def map_link(*, address="", latitude=None, longitude=None, name=""):
             return f"https://uri.amap.com/search?keyword={quote(address)}&src=crm"
     elif provider == "baidu":
         if has_point:
-            return (f"https://api.map.baidu.com/marker?location={latitude},{longitude}&title={label}"
-                    f"&content={quote(address or name or '')}&coord_type=wgs84&output=html&src=crm")
+            return (
+                f"https://api.map.baidu.com/marker?location={latitude},{longitude}&title={label}"
+                f"&content={quote(address or name or '')}&coord_type=wgs84&output=html&src=crm"
+            )
         if address:
             return f"https://api.map.baidu.com/geocoder?address={quote(address)}&output=html&src=crm"
     return ""
@@ -29,9 +32,12 @@ def map_link(*, address="", latitude=None, longitude=None, name=""):
 def map_link_for(record):
     """The link for a customer or a lead: its coordinates when known, else its address or region."""
     region = getattr(record, "region_name", None) or getattr(record, "region", "")  # a customer's region is a code
-    return map_link(address=getattr(record, "address", "") or region or "",
-                    latitude=getattr(record, "latitude", None), longitude=getattr(record, "longitude", None),
-                    name=getattr(record, "name", ""))
+    return map_link(
+        address=getattr(record, "address", "") or region or "",
+        latitude=getattr(record, "latitude", None),
+        longitude=getattr(record, "longitude", None),
+        name=getattr(record, "name", ""),
+    )
 
 
 def static_map(points, *, width=600, height=320):
@@ -47,6 +53,8 @@ def static_map(points, *, width=600, height=320):
         return f"https://restapi.amap.com/v3/staticmap?size={width}*{height}&markers=mid,,A:{markers}&key={quote(key)}"
     if provider == "baidu":
         markers = "|".join(f"{lng:.6f},{lat:.6f}" for lat, lng in points)
-        return (f"https://api.map.baidu.com/staticimage/v2?ak={quote(key)}&width={width}&height={height}"
-                f"&coordtype=wgs84ll&markers={markers}")
+        return (
+            f"https://api.map.baidu.com/staticimage/v2?ak={quote(key)}&width={width}&height={height}"
+            f"&coordtype=wgs84ll&markers={markers}"
+        )
     return ""

@@ -1,4 +1,5 @@
 """The organization (departments, users, roles, data scopes), notifications and API clients."""
+
 import hashlib
 import secrets
 
@@ -56,7 +57,7 @@ class Department(models.Model):
             self.path = new_path
             if old_path:
                 for child in Department.objects.filter(path__startswith=old_path).exclude(pk=self.pk):
-                    child.path = new_path + child.path[len(old_path):]
+                    child.path = new_path + child.path[len(old_path) :]
                     Department.objects.filter(pk=child.pk).update(path=child.path)
 
     @property
@@ -95,7 +96,12 @@ DEFAULT_SCOPE = {
 
 class User(AbstractUser):
     department = models.ForeignKey(
-        Department, verbose_name=_("department"), null=True, blank=True, on_delete=models.PROTECT, related_name="members"
+        Department,
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="members",
     )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.REP)
     data_scope = models.CharField(_("data scope"), max_length=20, choices=DataScope.choices, default=DataScope.SELF)
@@ -104,7 +110,9 @@ class User(AbstractUser):
     notify_by_email = models.BooleanField(_("notify by email"), default=True)
     notify_by_wecom = models.BooleanField(_("notify by WeChat Work"), default=False)
     is_service = models.BooleanField(
-        _("service account"), default=False, editable=False,
+        _("service account"),
+        default=False,
+        editable=False,
         help_text=_("Acts for an API client; cannot log in to the web UI."),
     )
 
@@ -133,7 +141,9 @@ class Notification(models.Model):
     title = models.CharField(_("title"), max_length=200)
     body = models.TextField(_("body"), blank=True)
     url = models.CharField(_("link"), max_length=500, blank=True)
-    kind = models.CharField(_("kind"), max_length=50, blank=True, help_text=_("What raised it, e.g. reminder, approval."))
+    kind = models.CharField(
+        _("kind"), max_length=50, blank=True, help_text=_("What raised it, e.g. reminder, approval.")
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     read_at = models.DateTimeField(null=True, blank=True)
 
@@ -300,10 +310,16 @@ class PrivacySettings(SettingsRow):
     """One row: how long personal data of leads that never became customers is kept."""
 
     lead_retention_days = models.PositiveIntegerField(
-        _("keep unconverted leads (days)"), null=True, blank=True, default=730,
-        help_text=_("A lead that never became a customer and has had no activity for this many days is "
-                    "anonymized each night: its name and contact details are erased, its figures kept. "
-                    "Empty: keep them."))
+        _("keep unconverted leads (days)"),
+        null=True,
+        blank=True,
+        default=730,
+        help_text=_(
+            "A lead that never became a customer and has had no activity for this many days is "
+            "anonymized each night: its name and contact details are erased, its figures kept. "
+            "Empty: keep them."
+        ),
+    )
 
     class Meta:
         verbose_name = _("privacy settings")
@@ -325,10 +341,12 @@ class AccessLog(models.Model):
         LEAD = "lead", _("Leads")
 
     at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
-    user = models.ForeignKey("crm.User", verbose_name=_("user"), null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="+")
-    client = models.ForeignKey(ApiClient, verbose_name=_("API client"), null=True, blank=True,
-                               on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        "crm.User", verbose_name=_("user"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    client = models.ForeignKey(
+        ApiClient, verbose_name=_("API client"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     action = models.CharField(_("action"), max_length=20, choices=Action.choices, db_index=True)
     subject = models.CharField(_("whose data"), max_length=10, choices=Subject.choices)
     count = models.PositiveIntegerField(_("people"), default=0)
@@ -370,11 +388,21 @@ class ApprovalRule(models.Model):
     kind = models.CharField(_("kind of request"), max_length=50, db_index=True, editable=False)
     position = models.PositiveSmallIntegerField(_("order"), default=1)
     relation = models.CharField(_("approver"), max_length=20, choices=ApprovalRelation.choices)
-    role = models.CharField(_("role"), max_length=20, choices=Role.choices, blank=True,
-                            help_text=_("For a role step: the role asked. Otherwise: who is asked when nobody "
-                                        "is found up the tree."))
-    min_amount = models.DecimalField(_("only when the amount is over (¥)"), max_digits=14, decimal_places=2,
-                                     null=True, blank=True, help_text=_("Empty: always."))
+    role = models.CharField(
+        _("role"),
+        max_length=20,
+        choices=Role.choices,
+        blank=True,
+        help_text=_("For a role step: the role asked. Otherwise: who is asked when nobody is found up the tree."),
+    )
+    min_amount = models.DecimalField(
+        _("only when the amount is over (¥)"),
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Empty: always."),
+    )
 
     class Meta:
         ordering = ["kind", "position", "id"]
@@ -400,15 +428,18 @@ class ApprovalRequest(models.Model):
     key = models.CharField(max_length=50, blank=True, editable=False)  # e.g. the stage of a control point
     title = models.CharField(_("what"), max_length=300)
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2, null=True, blank=True)
-    department = models.ForeignKey(Department, verbose_name=_("department"), null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
-    requested_by = models.ForeignKey(User, verbose_name=_("requested by"), on_delete=models.PROTECT,
-                                     related_name="approval_requests")
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_by = models.ForeignKey(
+        User, verbose_name=_("requested by"), on_delete=models.PROTECT, related_name="approval_requests"
+    )
     requested_at = models.DateTimeField(_("requested at"), default=timezone.now, db_index=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     position = models.PositiveSmallIntegerField(default=1)
-    decided_by = models.ForeignKey(User, verbose_name=_("decided by"), null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    decided_by = models.ForeignKey(
+        User, verbose_name=_("decided by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     comment = models.TextField(_("comment"), blank=True)
 
@@ -418,10 +449,14 @@ class ApprovalRequest(models.Model):
         verbose_name_plural = _("approval requests")
         indexes = [models.Index(fields=["content_type", "object_id"], name="approval_request_object")]
         constraints = [
-            models.UniqueConstraint(fields=["kind", "content_type", "object_id", "key"],
-                                    condition=Q(status="pending"), name="one_pending_approval_per_object"),
-            models.CheckConstraint(condition=~Q(decided_by=models.F("requested_by")),
-                                   name="approval_not_decided_by_requester"),
+            models.UniqueConstraint(
+                fields=["kind", "content_type", "object_id", "key"],
+                condition=Q(status="pending"),
+                name="one_pending_approval_per_object",
+            ),
+            models.CheckConstraint(
+                condition=~Q(decided_by=models.F("requested_by")), name="approval_not_decided_by_requester"
+            ),
         ]
 
     def __str__(self):
@@ -444,8 +479,9 @@ class ApprovalStep(models.Model):
     role = models.CharField(max_length=20, choices=Role.choices, blank=True)
     requester = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.WAITING)
-    decided_by = models.ForeignKey(User, verbose_name=_("decided by"), null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    decided_by = models.ForeignKey(
+        User, verbose_name=_("decided by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     comment = models.TextField(_("comment"), blank=True)
 
@@ -455,8 +491,9 @@ class ApprovalStep(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["request", "position"], name="approval_step_once"),
             # nobody decides their own request: the last line of defence under the service's check
-            models.CheckConstraint(condition=~Q(decided_by=models.F("requester")),
-                                   name="approval_step_not_by_requester"),
+            models.CheckConstraint(
+                condition=~Q(decided_by=models.F("requester")), name="approval_step_not_by_requester"
+            ),
         ]
 
     def __str__(self):

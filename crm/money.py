@@ -1,4 +1,5 @@
 """How amounts of money are shown: one formatter for every page, chart label and message."""
+
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.utils.translation import get_language

@@ -1,4 +1,5 @@
 """How people are named on every page, chart and export: one function for users and customers."""
+
 import re
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")

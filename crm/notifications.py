@@ -5,6 +5,7 @@ transaction; sending happens in Celery after commit. The rows are the outbox: if
 down the task is not lost, because ``sweep_outbox`` (Celery beat) re-queues every due delivery.
 A failing channel is retried with backoff and never touches the in-app notification.
 """
+
 import datetime
 import logging
 
@@ -41,15 +42,24 @@ def notify_many(items):
     """Bulk form of ``notify`` for jobs that send thousands at once. ``items``: dicts with
     recipient (a User with its department loaded), title, body, url, kind. Same channels, same
     outbox; the caller's transaction covers all of them."""
-    notifications = [Notification(recipient=item["recipient"], title=item["title"][:200], body=item.get("body", ""),
-                                  url=item.get("url", ""), kind=item.get("kind", "")) for item in items]
+    notifications = [
+        Notification(
+            recipient=item["recipient"],
+            title=item["title"][:200],
+            body=item.get("body", ""),
+            url=item.get("url", ""),
+            kind=item.get("kind", ""),
+        )
+        for item in items
+    ]
     Notification.objects.bulk_create(notifications, batch_size=1000)
     deliveries = []
     for notification, item in zip(notifications, items):
         recipient = item["recipient"]
         if recipient.notify_by_email and recipient.email:
-            deliveries.append(Delivery(notification=notification, channel=Delivery.Channel.EMAIL,
-                                       target=recipient.email))
+            deliveries.append(
+                Delivery(notification=notification, channel=Delivery.Channel.EMAIL, target=recipient.email)
+            )
         webhook = recipient.wecom_webhook or (recipient.department.wecom_webhook if recipient.department_id else "")
         if recipient.notify_by_wecom and webhook:
             deliveries.append(Delivery(notification=notification, channel=Delivery.Channel.WECOM, target=webhook))
@@ -73,8 +83,11 @@ def enqueue(delivery_ids, countdown=None):
             send_delivery.apply_async((delivery_id,), countdown=countdown)
         except Exception:  # broker down: the pending rows are the truth, the sweeper retries
             # stop at the first failure: each further try would wait for the broker again
-            log.warning("Could not queue deliveries (%d of them); they stay in the outbox",
-                        len(delivery_ids) - index, exc_info=True)
+            log.warning(
+                "Could not queue deliveries (%d of them); they stay in the outbox",
+                len(delivery_ids) - index,
+                exc_info=True,
+            )
             return
 
 

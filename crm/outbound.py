@@ -17,6 +17,7 @@ URL). A URL someone typed must not turn the server into a proxy into its own net
 ``OUTBOUND_INSECURE_HOSTS`` lists hosts that may be reached over plain http and at any address: for
 a local test server or a development stub only, empty by default and never needed in production.
 """
+
 import http.client
 import ipaddress
 import json
@@ -57,9 +58,17 @@ def is_public(address):
     """Whether ``address`` (an ip_address) is one the internet routes to a third party."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
-    return bool(address.is_global and not (address.is_multicast or address.is_reserved or address.is_loopback
-                                          or address.is_link_local or address.is_private
-                                          or address.is_unspecified))
+    return bool(
+        address.is_global
+        and not (
+            address.is_multicast
+            or address.is_reserved
+            or address.is_loopback
+            or address.is_link_local
+            or address.is_private
+            or address.is_unspecified
+        )
+    )
 
 
 def _resolve(host, port):
@@ -93,8 +102,10 @@ def check_url(url):
         raise OutboundRefused(_("The address may not contain a user name or password."))
     insecure = _host_allowed(host, _setting("OUTBOUND_INSECURE_HOSTS", ()))
     if not insecure and not _host_allowed(host, _setting("OUTBOUND_ALLOWED_HOSTS", ())):
-        raise OutboundRefused(_("Only these hosts can be called: %(hosts)s.")
-                              % {"hosts": ", ".join(_setting("OUTBOUND_ALLOWED_HOSTS", ())) or "-"})
+        raise OutboundRefused(
+            _("Only these hosts can be called: %(hosts)s.")
+            % {"hosts": ", ".join(_setting("OUTBOUND_ALLOWED_HOSTS", ())) or "-"}
+        )
     if scheme != "https" and not insecure:
         raise OutboundRefused(_("The address must start with https://."))
     port = port or (443 if scheme == "https" else 80)
@@ -104,8 +115,9 @@ def check_url(url):
     if not insecure:
         for address in addresses:
             if not is_public(ipaddress.ip_address(address.split("%", 1)[0])):
-                raise OutboundRefused(_("The host %(host)s points into a private network; it cannot be called.")
-                                      % {"host": host})
+                raise OutboundRefused(
+                    _("The host %(host)s points into a private network; it cannot be called.") % {"host": host}
+                )
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query

@@ -11,13 +11,13 @@ A model is scoped by declaring ``scope_owner_field`` and ``scope_department_fiel
 ``None``). A record belongs to a user's scope when the user owns it, or — for wider scopes — when
 its department is the user's department (or one below it).
 """
+
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db.models import Q, Subquery
 from django.http import Http404
 
-from .models import DataScope, Department, Role
 from .approvals.selectors import reviewing_q
-from .models import User
+from .models import DataScope, Department, Role, User
 
 R, M, D, MK, A = Role.REP, Role.MANAGER, Role.DIRECTOR, Role.MARKETING, Role.ADMIN
 SALES = {R, M, D, A}

@@ -1,4 +1,5 @@
 """China mobile numbers: validated with ``phonenumbers``, stored as 11 national digits."""
+
 import re
 
 import phonenumbers
@@ -24,7 +25,9 @@ def normalize_mobile(raw):
     try:
         number = phonenumbers.parse(cleaned, "CN")
     except phonenumbers.NumberParseException as exc:
-        raise ValidationError(_("Enter a valid China mobile number (11 digits starting with 1)."), code="invalid") from exc
+        raise ValidationError(
+            _("Enter a valid China mobile number (11 digits starting with 1)."), code="invalid"
+        ) from exc
     national = str(number.national_number)
     if number.country_code != 86 or not MOBILE_RE.match(national):
         raise ValidationError(_("Enter a valid China mobile number (11 digits starting with 1)."), code="invalid")

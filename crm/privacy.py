@@ -8,6 +8,7 @@
   set-based and ``redact_history`` blanks the same fields in the audit log, so an anonymized
   person cannot be read back from history. Figures (orders, totals, counts) are untouched.
 """
+
 import re
 
 from auditlog.models import LogEntry
@@ -45,8 +46,11 @@ def may_see_contact(user):
 
 def contact(person, *, revealed):
     """The contact details ``person`` (a customer, a lead) has: in full when ``revealed``, else masked."""
-    return {name: getattr(person, name) if revealed else mask(getattr(person, name))
-            for name, mask in CONTACT_MASKS.items() if hasattr(person, name)}
+    return {
+        name: getattr(person, name) if revealed else mask(getattr(person, name))
+        for name, mask in CONTACT_MASKS.items()
+        if hasattr(person, name)
+    }
 
 
 def client_ip(request):
@@ -62,8 +66,15 @@ def log_access(*, action, subject, ids=(), queryset=None, user=None, client=None
     if user is not None and not getattr(user, "is_authenticated", False):
         user = None
     ids = list(ids)
-    log = AccessLog.objects.create(action=action, subject=subject, user=user, client=client,
-                                   ip=client_ip(request), detail=detail[:300], count=len(ids))
+    log = AccessLog.objects.create(
+        action=action,
+        subject=subject,
+        user=user,
+        client=client,
+        ip=client_ip(request),
+        detail=detail[:300],
+        count=len(ids),
+    )
     if queryset is not None:
         try:
             sql, params = queryset.query.sql_with_params()
@@ -79,14 +90,18 @@ def log_access(*, action, subject, ids=(), queryset=None, user=None, client=None
         AccessLog.objects.filter(pk=log.pk).update(count=log.count)
     elif ids:
         AccessLogRecord.objects.bulk_create(
-            [AccessLogRecord(log=log, subject=subject, object_id=pk) for pk in ids], batch_size=2000)
+            [AccessLogRecord(log=log, subject=subject, object_id=pk) for pk in ids], batch_size=2000
+        )
     return log
 
 
 def history(subject, object_id):
     """The access log of one person, newest first."""
-    return (AccessLog.objects.filter(records__subject=subject, records__object_id=object_id)
-            .select_related("user", "client").order_by("-at", "-pk"))
+    return (
+        AccessLog.objects.filter(records__subject=subject, records__object_id=object_id)
+        .select_related("user", "client")
+        .order_by("-at", "-pk")
+    )
 
 
 def _blank(field):
@@ -103,8 +118,12 @@ def personal_fields(model):
 
 def relations_to(target):
     """``(model, foreign key name)`` for every concrete foreign key pointing at ``target``."""
-    return [(model, field.name) for model in apps.get_models() for field in model._meta.concrete_fields
-            if isinstance(field, models.ForeignKey) and field.related_model is target]
+    return [
+        (model, field.name)
+        for model in apps.get_models()
+        for field in model._meta.concrete_fields
+        if isinstance(field, models.ForeignKey) and field.related_model is target
+    ]
 
 
 def anonymize(model, ids, *, now, keep=None):
@@ -152,8 +171,7 @@ def redact_history(model, pks):
         entry.changes = changes
         entry.object_repr = REDACTED
         changed.append(entry)
-    LogEntry.objects.bulk_update(changed, ["changes", "object_repr", "serialized_data", "changes_text"],
-                              batch_size=500)
+    LogEntry.objects.bulk_update(changed, ["changes", "object_repr", "serialized_data", "changes_text"], batch_size=500)
     return len(changed)
 
 

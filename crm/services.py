@@ -1,4 +1,5 @@
 """Writes to the organization: API clients and their tokens."""
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -10,14 +11,23 @@ from .models import ApiClient, ApiScope, ApiToken, DataScope, Role, User, hash_t
 def create_api_client(*, actor=None, name, description="", department=None, can_see_mobile=False, is_active=True):
     """An integration client and the service user it acts as (which cannot log in)."""
     service_user = User(
-        username=f"api:{name}"[:150], first_name=name[:150], role=Role.REP, data_scope=DataScope.ALL,
-        is_service=True, department=department,
+        username=f"api:{name}"[:150],
+        first_name=name[:150],
+        role=Role.REP,
+        data_scope=DataScope.ALL,
+        is_service=True,
+        department=department,
     )
     service_user.set_unusable_password()
     service_user.save()
     return ApiClient.objects.create(
-        name=name, description=description, department=department, can_see_mobile=can_see_mobile,
-        is_active=is_active, service_user=service_user, created_by=actor,
+        name=name,
+        description=description,
+        department=department,
+        can_see_mobile=can_see_mobile,
+        is_active=is_active,
+        service_user=service_user,
+        created_by=actor,
     )
 
 
@@ -28,7 +38,11 @@ def issue_token(*, client, scopes, name="", expires_at=None):
         raise ValidationError({"scopes": f"Unknown or missing scopes: {', '.join(sorted(unknown)) or '-'}"})
     raw = ApiToken.generate()
     token = ApiToken.objects.create(
-        client=client, name=name, prefix=raw[:12], token_hash=hash_token(raw), scopes=sorted(set(scopes)),
+        client=client,
+        name=name,
+        prefix=raw[:12],
+        token_hash=hash_token(raw),
+        scopes=sorted(set(scopes)),
         expires_at=expires_at,
     )
     return token, raw

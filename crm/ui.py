@@ -1,5 +1,6 @@
 """Shared UI patterns: the scoped list (table, filters, page size, export, bulk actions),
 the form styling, and the detail page's history panel."""
+
 import csv
 import datetime
 import inspect
@@ -7,9 +8,10 @@ import io
 import itertools
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
+import django_filters
 from auditlog.models import LogEntry
 from django import forms
 from django.contrib import messages
@@ -24,7 +26,6 @@ from django.utils.encoding import force_str
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-import django_filters
 from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin
 from django_tables2 import columns as table_columns
@@ -166,7 +167,12 @@ class SubqueryPaginator(Paginator):
             top = self.count
         rows = self.object_list
         queryset = getattr(getattr(rows, "data", None), "data", None)
-        if bottom == 0 or not isinstance(rows, BoundRows) or not isinstance(queryset, QuerySet) or queryset.query.distinct:
+        if (
+            bottom == 0
+            or not isinstance(rows, BoundRows)
+            or not isinstance(queryset, QuerySet)
+            or queryset.query.distinct
+        ):
             return self._get_page(rows[bottom:top], number, self)
         sliced = queryset.filter(pk__in=queryset.values("pk")[bottom:top])
         return self._get_page(BoundRows(data=sliced, table=rows.table, pinned_data=rows.pinned_data), number, self)
@@ -261,9 +267,13 @@ def export_plan(table, queryset, declared):
         custom = getattr(table, "value_" + bound.name, None) or getattr(table, "render_" + bound.name, None)
         if spec is None:
             kind = type(column)
-            plain = (kind.render is table_columns.Column.render and kind.value is table_columns.Column.value)
-            if not (plain or getattr(column, "export_raw", False) or isinstance(column, _RAW_COLUMNS)
-                    or (isinstance(column, BaseLinkColumn) and column.text is None)):
+            plain = kind.render is table_columns.Column.render and kind.value is table_columns.Column.value
+            if not (
+                plain
+                or getattr(column, "export_raw", False)
+                or isinstance(column, _RAW_COLUMNS)
+                or (isinstance(column, BaseLinkColumn) and column.text is None)
+            ):
                 raise _NotExportable(bound.name)
             spec = str(bound.accessor)
         if custom is not None and transform is None:
@@ -364,8 +374,10 @@ class ScopedListView(LoginRequiredMixin, SingleTableMixin, FilterView):
             size = int(self.request.GET.get("per_page", PAGE_SIZES[0]))
         except ValueError:
             size = PAGE_SIZES[0]
-        return {"per_page": size if size in PAGE_SIZES else PAGE_SIZES[0],
-                "paginator_class": ListSubqueryPaginator if self.paginate_by_subquery else ListPaginator}
+        return {
+            "per_page": size if size in PAGE_SIZES else PAGE_SIZES[0],
+            "paginator_class": ListSubqueryPaginator if self.paginate_by_subquery else ListPaginator,
+        }
 
     def get_table_kwargs(self):
         kwargs = super().get_table_kwargs()
@@ -391,8 +403,12 @@ class ScopedListView(LoginRequiredMixin, SingleTableMixin, FilterView):
         table = self.get_table_class()(queryset, **self.get_table_kwargs())
         RequestConfig(self.request, paginate=False).configure(table)
         self.on_export(queryset)
-        return export_rows(self.export_row_values(table, queryset), fmt=fmt, filename=self.export_name,
-                           sheet=self.title or self.model._meta.verbose_name_plural)
+        return export_rows(
+            self.export_row_values(table, queryset),
+            fmt=fmt,
+            filename=self.export_name,
+            sheet=self.title or self.model._meta.verbose_name_plural,
+        )
 
     #: Set (to a dict, ``{}`` for "infer every column") to export from ``values_list`` instead of
     #: rendering every cell through the table: ``{column name: "orm__path"}`` or
@@ -423,10 +439,14 @@ class ScopedListView(LoginRequiredMixin, SingleTableMixin, FilterView):
         """Log the export in the personal-data access log when the list holds personal data."""
         if self.access_subject:
             path = self.access_id_path
-            ids = (queryset.order_by().filter(**{f"{path}__isnull": False})
-                   .values_list(path, flat=True).distinct())
-            privacy.log_access(action=privacy.Action.EXPORT, subject=self.access_subject, queryset=ids,
-                               request=self.request, detail=self.request.GET.urlencode())
+            ids = queryset.order_by().filter(**{f"{path}__isnull": False}).values_list(path, flat=True).distinct()
+            privacy.log_access(
+                action=privacy.Action.EXPORT,
+                subject=self.access_subject,
+                queryset=ids,
+                request=self.request,
+                detail=self.request.GET.urlencode(),
+            )
 
     def post(self, request, *args, **kwargs):
         name = request.POST.get("bulk_action")
@@ -460,9 +480,7 @@ class ScopedListView(LoginRequiredMixin, SingleTableMixin, FilterView):
             else None,
             empty_text=self.empty_text,
             card_fields=self.card_fields,
-            filters_active=any(
-                v for k, v in self.request.GET.items() if k not in ("page", "per_page", "sort")
-            ),
+            filters_active=any(v for k, v in self.request.GET.items() if k not in ("page", "per_page", "sort")),
         )
         return context
 
@@ -587,9 +605,7 @@ def history_for(obj, limit=50):
     Entries that record a set of names (``{"tags": [[before...], [after...]]}``, written by
     services that change a through table directly) are shown as comma-separated lists."""
     entries = list(
-        LogEntry.objects.get_for_object(obj)
-        .select_related("actor", "content_type")
-        .order_by("-timestamp")[:limit]
+        LogEntry.objects.get_for_object(obj).select_related("actor", "content_type").order_by("-timestamp")[:limit]
     )
     for entry in entries:
         if isinstance(entry.changes, dict) and any(_holds_lists(v) for v in entry.changes.values()):

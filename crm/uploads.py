@@ -13,6 +13,7 @@ work is spent on a file:
 
 Each refusal is an ``UploadRefused`` whose message says why, for the form beside the file field.
 """
+
 import csv
 import io
 import re
@@ -33,21 +34,28 @@ class UploadRefused(Exception):
 
 
 def too_many_rows(max_rows):
-    return UploadRefused(_("The file has more than %(max)s rows; split it into smaller files.")
-                         % {"max": f"{max_rows:,}"})
+    return UploadRefused(
+        _("The file has more than %(max)s rows; split it into smaller files.") % {"max": f"{max_rows:,}"}
+    )
 
 
 def read_upload(upload, *, max_bytes):
     """The bytes of an uploaded file, after checking its size (never reading a larger one)."""
     if upload.size > max_bytes:
-        raise UploadRefused(_("The file is larger than %(size)s MB; split it into smaller files.")
-                            % {"size": f"{max_bytes / 1024 / 1024:g}"})
-    return upload.read(max_bytes + 1)[:max_bytes + 1]
+        raise UploadRefused(
+            _("The file is larger than %(size)s MB; split it into smaller files.")
+            % {"size": f"{max_bytes / 1024 / 1024:g}"}
+        )
+    return upload.read(max_bytes + 1)[: max_bytes + 1]
 
 
 def _unreadable():
-    return UploadRefused(_("This XLSX file cannot be read. Open it in a spreadsheet program, "
-                           "save it again as .xlsx (or CSV) and upload it again."))
+    return UploadRefused(
+        _(
+            "This XLSX file cannot be read. Open it in a spreadsheet program, "
+            "save it again as .xlsx (or CSV) and upload it again."
+        )
+    )
 
 
 def check_xlsx(data, *, max_rows):
@@ -60,11 +68,15 @@ def check_xlsx(data, *, max_rows):
     with archive:
         entries = archive.infolist()
         if len(entries) > MAX_XLSX_ENTRIES:
-            raise UploadRefused(_("The workbook holds too many parts (%(count)s); save it again as .xlsx or CSV.")
-                                % {"count": f"{len(entries):,}"})
+            raise UploadRefused(
+                _("The workbook holds too many parts (%(count)s); save it again as .xlsx or CSV.")
+                % {"count": f"{len(entries):,}"}
+            )
         if sum(entry.file_size for entry in entries) > MAX_XLSX_UNCOMPRESSED:
-            raise UploadRefused(_("The workbook is larger than %(size)s MB once unzipped; split it into "
-                                  "smaller files.") % {"size": MAX_XLSX_UNCOMPRESSED // 1024 // 1024})
+            raise UploadRefused(
+                _("The workbook is larger than %(size)s MB once unzipped; split it into smaller files.")
+                % {"size": MAX_XLSX_UNCOMPRESSED // 1024 // 1024}
+            )
         for entry in entries:
             if entry.filename.startswith("xl/worksheets/") and entry.filename.endswith(".xml"):
                 _count_rows(archive, entry, max_rows + 1)

@@ -18,10 +18,25 @@ class CustomersConfig(AppConfig):
         post_save.connect(sources.forget, sender=models.LeadSource, dispatch_uid="lead-source-forget")
         post_delete.connect(sources.forget, sender=models.LeadSource, dispatch_uid="lead-source-forget-deleted")
 
-        derived = ["order_count", "total_amount", "avg_order_value", "first_order_at", "last_order_at",
-                   "previous_order_at", "median_interval_days", "satisfaction_level", "volume_level", "grid_class",
-                   "value_segment", "lifecycle_stage", "updated_at", "last_followup_at", "last_inbound_at",
-                   "region_province", "region_city"]
+        derived = [
+            "order_count",
+            "total_amount",
+            "avg_order_value",
+            "first_order_at",
+            "last_order_at",
+            "previous_order_at",
+            "median_interval_days",
+            "satisfaction_level",
+            "volume_level",
+            "grid_class",
+            "value_segment",
+            "lifecycle_stage",
+            "updated_at",
+            "last_followup_at",
+            "last_inbound_at",
+            "region_province",
+            "region_city",
+        ]
         # reverse relations are not the customer's fields ("tag_links: customers.CustomerTag.None")
         reverse = [f.name for f in models.Customer._meta.get_fields() if f.auto_created and not f.concrete]
         auditlog.register(models.Customer, exclude_fields=derived + reverse, m2m_fields={"tags"})

@@ -16,10 +16,23 @@ def stage_sankey(flows, *, link=None, top=8, toolbox=None):
                 nodes.append({"name": name})
         links.append({"source": source, "target": target, "value": flow["count"], **(link(flow) if link else {})})
     option = {"toolbox": toolbox} if toolbox else {}
-    option.update({
-        "tooltip": {"trigger": "item"},
-        "series": [{"type": "sankey", "left": 8, "right": 120, "top": top, "bottom": 8, "nodeAlign": "justify",
-                    "emphasis": {"focus": "adjacency"}, "lineStyle": {"color": "gradient", "curveness": 0.5},
-                    "data": nodes, "links": links}],
-    })
+    option.update(
+        {
+            "tooltip": {"trigger": "item"},
+            "series": [
+                {
+                    "type": "sankey",
+                    "left": 8,
+                    "right": 120,
+                    "top": top,
+                    "bottom": 8,
+                    "nodeAlign": "justify",
+                    "emphasis": {"focus": "adjacency"},
+                    "lineStyle": {"color": "gradient", "curveness": 0.5},
+                    "data": nodes,
+                    "links": links,
+                }
+            ],
+        }
+    )
     return option

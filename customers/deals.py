@@ -15,15 +15,17 @@ the order services); other apps add their kind in ``AppConfig.ready``::
 A source is a function returning an expression evaluated on a ``Customer`` queryset: the time of
 that customer's latest deal of its kind, or NULL.
 """
+
 import datetime
-from typing import Callable
+from collections.abc import Callable
 
 from django.db.models import DateTimeField, F, Value
 from django.db.models.functions import Coalesce, Greatest, NullIf
+
 from .models import Customer
 
 #: stands for "never" inside the expression (GREATEST is NULL on SQLite as soon as one argument is)
-NEVER = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+NEVER = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 _sources: dict[str, Callable] = {"order": lambda: F("last_order_at")}
 
@@ -48,5 +50,9 @@ def latest_deal_at():
 
 def latest_deal_for(customer_id: int):
     """The latest deal of one customer (None when never)."""
-    return (Customer.objects.filter(pk=customer_id).annotate(latest_deal=latest_deal_at())
-            .values_list("latest_deal", flat=True).first())
+    return (
+        Customer.objects.filter(pk=customer_id)
+        .annotate(latest_deal=latest_deal_at())
+        .values_list("latest_deal", flat=True)
+        .first()
+    )

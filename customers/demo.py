@@ -1,19 +1,27 @@
 """Demo customers: hundreds for ``small``, 100,000 with 1,000,000 orders for ``large`` (bulk inserts),
 with households, referrals, tags and satisfaction records."""
+
 import datetime
 from decimal import Decimal
 
 from crm.demo import REGIONS
 
 from . import regions
-from .models import (Customer, CustomerRelation, CustomerTag, Order, OrderLine, RelationKind, Satisfaction, Tag,
-                     TagGroup)
+from .models import Customer, CustomerRelation, CustomerTag, Order, OrderLine, RelationKind, Satisfaction, Tag, TagGroup
 from .services.orders import rebuild_value_figures, recompute_all
 
 SIZES = {"small": {"customers": 300, "orders": 1500}, "large": {"customers": 100_000, "orders": 1_000_000}}
 BATCH = 5000
-PRODUCTS = [("MATH-01", "数学", 2980), ("ENG-01", "英语", 3680), ("CODE-01", "编程", 4280), ("ART-01", "美术", 1880),
-            ("PIANO-01", "钢琴", 5800), ("CAMP-01", "夏令营", 6800), ("BOOK-01", "教辅", 128), ("TRIAL-01", "试听课", 99)]
+PRODUCTS = [
+    ("MATH-01", "数学", 2980),
+    ("ENG-01", "英语", 3680),
+    ("CODE-01", "编程", 4280),
+    ("ART-01", "美术", 1880),
+    ("PIANO-01", "钢琴", 5800),
+    ("CAMP-01", "夏令营", 6800),
+    ("BOOK-01", "教辅", 128),
+    ("TRIAL-01", "试听课", 99),
+]
 TAG_GROUPS = [
     ("意向", False, "danger", ["高意向", "中意向", "低意向"]),
     ("兴趣", True, "primary", ["数学", "英语", "编程", "美术", "钢琴"]),
@@ -33,20 +41,22 @@ def seed(ctx):
         department = owner.department if owner else ctx.departments[rng.choice(["sales1", "sales2"])]
         is_store = rng.random() < 0.1
         created = ctx.moment(720 if ctx.size == "large" else 400)
-        batch.append(Customer(
-            kind=Customer.Kind.ORGANIZATION if is_store else Customer.Kind.INDIVIDUAL,
-            name=ctx.name() + ("便利店" if is_store else ""),
-            mobile=ctx.mobile(index),
-            gender="" if is_store else rng.choice(["female", "male"]),
-            **regions.normalized(regions.match(rng.choice(REGIONS))),
-            source=rng.choice(sources),
-            owner=owner,
-            department=department,
-            preferred_channel=rng.choice(channels),
-            active_hours=rng.choice(["", "09:00-12:00", "19:00-21:00", "周末"]),
-            created_at=created,
-            owned_since=created if owner else None,
-        ))
+        batch.append(
+            Customer(
+                kind=Customer.Kind.ORGANIZATION if is_store else Customer.Kind.INDIVIDUAL,
+                name=ctx.name() + ("便利店" if is_store else ""),
+                mobile=ctx.mobile(index),
+                gender="" if is_store else rng.choice(["female", "male"]),
+                **regions.normalized(regions.match(rng.choice(REGIONS))),
+                source=rng.choice(sources),
+                owner=owner,
+                department=department,
+                preferred_channel=rng.choice(channels),
+                active_hours=rng.choice(["", "09:00-12:00", "19:00-21:00", "周末"]),
+                created_at=created,
+                owned_since=created if owner else None,
+            )
+        )
         if len(batch) >= BATCH:
             Customer.objects.bulk_create(batch)
             batch = []
@@ -70,19 +80,31 @@ def _households(ctx, ids):
     links = []
     used = set()
     for position in range(0, len(ids) - 4, 5):
-        parent, spouse, child1, child2 = ids[position:position + 4]
+        parent, spouse, child1, child2 = ids[position : position + 4]
         links.append(CustomerRelation(from_customer_id=parent, to_customer_id=child1, kind=RelationKind.PARENT))
         if rng.random() < 0.5:
             links.append(CustomerRelation(from_customer_id=parent, to_customer_id=child2, kind=RelationKind.PARENT))
-            links.append(CustomerRelation(from_customer_id=min(child1, child2), to_customer_id=max(child1, child2),
-                                          kind=RelationKind.SIBLING))
+            links.append(
+                CustomerRelation(
+                    from_customer_id=min(child1, child2), to_customer_id=max(child1, child2), kind=RelationKind.SIBLING
+                )
+            )
         if rng.random() < 0.4:
-            links.append(CustomerRelation(from_customer_id=min(parent, spouse), to_customer_id=max(parent, spouse),
-                                          kind=RelationKind.SPOUSE))
+            links.append(
+                CustomerRelation(
+                    from_customer_id=min(parent, spouse), to_customer_id=max(parent, spouse), kind=RelationKind.SPOUSE
+                )
+            )
         used.update((parent, spouse, child1, child2))
         if rng.random() < 0.15 and position >= 10:
-            links.append(CustomerRelation(from_customer_id=ids[position - 5], to_customer_id=parent,
-                                          kind=RelationKind.REFERRER, is_family=False))
+            links.append(
+                CustomerRelation(
+                    from_customer_id=ids[position - 5],
+                    to_customer_id=parent,
+                    kind=RelationKind.REFERRER,
+                    is_family=False,
+                )
+            )
         if len(links) >= BATCH:
             CustomerRelation.objects.bulk_create(links, ignore_conflicts=True)
             links = []
@@ -123,10 +145,16 @@ def _orders(ctx, ids, created_at, total):
         start = created_at[customer_id]
         span = max((ctx.anchor - start).total_seconds(), 3600)
         placed = start + datetime.timedelta(seconds=rng.uniform(0, span))
-        order = Order(customer_id=customer_id, amount=amount, cost=(amount * Decimal("0.55")).quantize(Decimal("0.01")),
-                      channel=rng.choice(["store", "online", "mini_program", "sales"]), placed_at=placed,
-                      created_at=placed, external_id=f"DEMO-{index + 1:07d}",
-                      status=Order.Status.CANCELLED if rng.random() < 0.03 else Order.Status.PAID)
+        order = Order(
+            customer_id=customer_id,
+            amount=amount,
+            cost=(amount * Decimal("0.55")).quantize(Decimal("0.01")),
+            channel=rng.choice(["store", "online", "mini_program", "sales"]),
+            placed_at=placed,
+            created_at=placed,
+            external_id=f"DEMO-{index + 1:07d}",
+            status=Order.Status.CANCELLED if rng.random() < 0.03 else Order.Status.PAID,
+        )
         orders.append(order)
         if with_lines:
             lines.append((order, OrderLine(sku=sku, category=category, quantity=quantity, price=Decimal(price))))
@@ -141,8 +169,9 @@ def _flush(orders, lines):
     Order.objects.bulk_create(orders)
     if lines:
         if orders and orders[0].pk is None:
-            by_external = dict(Order.objects.filter(external_id__in=[o.external_id for o in orders])
-                               .values_list("external_id", "pk"))
+            by_external = dict(
+                Order.objects.filter(external_id__in=[o.external_id for o in orders]).values_list("external_id", "pk")
+            )
             for order in orders:
                 order.pk = by_external[order.external_id]
         for order, line in lines:
@@ -153,15 +182,21 @@ def _flush(orders, lines):
 def _satisfaction(ctx, ids):
     rng = ctx.rng
     records = []
-    for customer_id in ids[:: 3]:
+    for customer_id in ids[::3]:
         for _ in range(rng.choice([1, 1, 2])):
             if rng.random() < 0.7:
                 kind, score = Satisfaction.Kind.CSAT, rng.choice([2, 3, 4, 4, 5, 5, 5])
             else:
                 kind, score = Satisfaction.Kind.NPS, rng.choice([3, 6, 7, 8, 9, 10])
-            records.append(Satisfaction(customer_id=customer_id, kind=kind, score=score,
-                                        source=rng.choice(["survey", "service", "follow_up"]),
-                                        recorded_at=ctx.moment(300)))
+            records.append(
+                Satisfaction(
+                    customer_id=customer_id,
+                    kind=kind,
+                    score=score,
+                    source=rng.choice(["survey", "service", "follow_up"]),
+                    recorded_at=ctx.moment(300),
+                )
+            )
         if len(records) >= BATCH:
             Satisfaction.objects.bulk_create(records)
             records = []

@@ -4,6 +4,7 @@ import django_filters
 from django import forms
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from crm import permissions
@@ -25,8 +26,6 @@ from .models import (
 )
 from .services.segmentation import GRID
 from .services.sources import all_source_choices
-from django.utils.translation import gettext_lazy
-
 
 RECENCY_STATES = [("active", _("Active")), ("at_risk", _("At risk")), ("churned", _("Churned"))]
 
@@ -44,17 +43,22 @@ class CustomerFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Name or mobile"), method="search")
     kind = django_filters.ChoiceFilter(choices=Customer.Kind.choices, label=_("kind"))
     source = django_filters.ChoiceFilter(choices=all_source_choices, label=_("source channel"))
-    region = django_filters.CharFilter(label=_("region"), method="filter_region",
-                                       help_text=_("A province, city or district: its name or its code."))
+    region = django_filters.CharFilter(
+        label=_("region"), method="filter_region", help_text=_("A province, city or district: its name or its code.")
+    )
     owner = django_filters.ModelChoiceFilter(queryset=User.objects.none(), label=_("owner"))
     department = django_filters.ModelChoiceFilter(queryset=Department.objects.all(), label=_("department"))
     tags = django_filters.ModelMultipleChoiceFilter(
-        queryset=Tag.objects.select_related("group"), label=_("tags"), method="filter_tags",
+        queryset=Tag.objects.select_related("group"),
+        label=_("tags"),
+        method="filter_tags",
         widget=forms.SelectMultiple(attrs={"size": 3}),
     )
     tags_match = django_filters.ChoiceFilter(
-        choices=[("any", _("any of the tags")), ("all", _("all of the tags"))], label=_("tags match"),
-        method="filter_nothing", empty_label=None,
+        choices=[("any", _("any of the tags")), ("all", _("all of the tags"))],
+        label=_("tags match"),
+        method="filter_nothing",
+        empty_label=None,
     )
     created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte", label=_("created from"))
     created_before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte", label=_("created to"))
@@ -63,32 +67,51 @@ class CustomerFilter(django_filters.FilterSet):
     lifecycle_stage = django_filters.ChoiceFilter(choices=LifecycleStage.choices, label=_("lifecycle stage"))
     satisfaction_level = django_filters.ChoiceFilter(choices=SatisfactionLevel.choices, label=_("satisfaction"))
     # --- drill-downs of the customer dashboard (hidden: set by its links, applied in filter_queryset) ---
-    total_min = django_filters.NumberFilter(label=_("spent at least (¥)"), method="filter_nothing",
-                                            widget=forms.HiddenInput)
-    state = django_filters.ChoiceFilter(choices=RECENCY_STATES, label=_("state by last order"),
-                                        method="filter_nothing", widget=forms.HiddenInput)
+    total_min = django_filters.NumberFilter(
+        label=_("spent at least (¥)"), method="filter_nothing", widget=forms.HiddenInput
+    )
+    state = django_filters.ChoiceFilter(
+        choices=RECENCY_STATES, label=_("state by last order"), method="filter_nothing", widget=forms.HiddenInput
+    )
     state_on = django_filters.DateFilter(label=_("state on"), method="filter_nothing", widget=forms.HiddenInput)
-    first_order_from = django_filters.DateFilter(label=_("first order from"), method="filter_nothing",
-                                                 widget=forms.HiddenInput)
-    first_order_to = django_filters.DateFilter(label=_("first order to"), method="filter_nothing",
-                                               widget=forms.HiddenInput)
-    ordered_from = django_filters.DateFilter(label=_("ordered from"), method="filter_nothing",
-                                             widget=forms.HiddenInput)
+    first_order_from = django_filters.DateFilter(
+        label=_("first order from"), method="filter_nothing", widget=forms.HiddenInput
+    )
+    first_order_to = django_filters.DateFilter(
+        label=_("first order to"), method="filter_nothing", widget=forms.HiddenInput
+    )
+    ordered_from = django_filters.DateFilter(label=_("ordered from"), method="filter_nothing", widget=forms.HiddenInput)
     ordered_to = django_filters.DateFilter(label=_("ordered to"), method="filter_nothing", widget=forms.HiddenInput)
-    changed_from = django_filters.ChoiceFilter(choices=[("new", _("(new)"))] + list(LifecycleStage.choices),
-                                               label=_("stage changed from"), method="filter_nothing",
-                                               widget=forms.HiddenInput)
-    changed_to = django_filters.ChoiceFilter(choices=LifecycleStage.choices, label=_("stage changed to"),
-                                             method="filter_nothing", widget=forms.HiddenInput)
-    changed_since = django_filters.DateFilter(label=_("stage changed from date"), method="filter_nothing",
-                                              widget=forms.HiddenInput)
-    changed_until = django_filters.DateFilter(label=_("stage changed to date"), method="filter_nothing",
-                                              widget=forms.HiddenInput)
+    changed_from = django_filters.ChoiceFilter(
+        choices=[("new", _("(new)"))] + list(LifecycleStage.choices),
+        label=_("stage changed from"),
+        method="filter_nothing",
+        widget=forms.HiddenInput,
+    )
+    changed_to = django_filters.ChoiceFilter(
+        choices=LifecycleStage.choices, label=_("stage changed to"), method="filter_nothing", widget=forms.HiddenInput
+    )
+    changed_since = django_filters.DateFilter(
+        label=_("stage changed from date"), method="filter_nothing", widget=forms.HiddenInput
+    )
+    changed_until = django_filters.DateFilter(
+        label=_("stage changed to date"), method="filter_nothing", widget=forms.HiddenInput
+    )
 
     class Meta:
         model = Customer
-        fields = ["q", "kind", "source", "region", "owner", "department", "tags", "tags_match", "created_after",
-                  "created_before"]
+        fields = [
+            "q",
+            "kind",
+            "source",
+            "region",
+            "owner",
+            "department",
+            "tags",
+            "tags_match",
+            "created_after",
+            "created_before",
+        ]
 
     def __init__(self, *args, request=None, rule_check=False, **kwargs):
         super().__init__(*args, request=request, **kwargs)
@@ -130,7 +153,8 @@ class CustomerFilter(django_filters.FilterSet):
                 queryset = queryset.filter(orders_between(active_from, end))
             elif data["state"] == "at_risk":
                 queryset = queryset.filter(orders_between(risk_from, active_from)).exclude(
-                    orders_between(active_from, end))
+                    orders_between(active_from, end)
+                )
             else:
                 queryset = queryset.filter(first_order_at__lt=risk_from).exclude(orders_between(risk_from, end))
         if data.get("first_order_from"):
@@ -182,7 +206,9 @@ class OrderFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=gettext_lazy("Customer or order"), method="search")
     status = django_filters.ChoiceFilter(choices=Order.Status.choices, label=gettext_lazy("status"))
     channel = django_filters.ChoiceFilter(choices=Order.Channel.choices, label=gettext_lazy("channel"))
-    placed_after = django_filters.DateFilter(field_name="placed_at", lookup_expr="date__gte", label=gettext_lazy("from"))
+    placed_after = django_filters.DateFilter(
+        field_name="placed_at", lookup_expr="date__gte", label=gettext_lazy("from")
+    )
     placed_before = django_filters.DateFilter(field_name="placed_at", lookup_expr="date__lte", label=gettext_lazy("to"))
     amount_min = django_filters.NumberFilter(field_name="amount", lookup_expr="gte", label=gettext_lazy("amount from"))
 
@@ -195,6 +221,7 @@ class OrderFilter(django_filters.FilterSet):
 
     def search(self, queryset, name, value):
         value = value.strip()
-        customer = name_or_mobile_q(getattr(self.request, "user", None), value, name_field="customer__name",
-                                    mobile_field="customer__mobile")
+        customer = name_or_mobile_q(
+            getattr(self.request, "user", None), value, name_field="customer__name", mobile_field="customer__mobile"
+        )
         return queryset.filter(customer | Q(external_id=value))

@@ -16,6 +16,7 @@ customer an import touches must be inside the importer's data scope.
 Cells are stored as typed, formulas included: they only become dangerous in an export, and the
 export neutralizes them (``crm.ui.neutralize``).
 """
+
 import csv
 import datetime
 import logging
@@ -32,8 +33,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm import permissions
 from crm import imports as framework
+from crm import permissions
 from crm.db import advisory_lock, one_runner
 from crm.imports import (  # noqa: F401  (the framework's names, as the views and sales.imports read them)
     MAX_FILE_SIZE,
@@ -62,9 +63,9 @@ from .models import (
     RelationKind,
     Tag,
 )
+from .selectors import customers_for
 from .services.orders import rebuild_value_figures, save_orders
 from .services.sources import source_choices
-from .selectors import customers_for
 
 logger = logging.getLogger(__name__)
 
@@ -132,19 +133,70 @@ REQUIRED_COLUMNS = {
 
 #: Chinese (and other) words accepted for choice columns, besides the values and their labels
 SYNONYMS = {
-    "gender": {"男": "male", "女": "female", "m": "male", "f": "female", "先生": "male", "女士": "female",
-               "未知": "", "unknown": ""},
-    "kind": {"个人": "individual", "机构": "organization", "组织": "organization", "企业": "organization",
-             "公司": "organization", "门店": "organization", "学校": "organization"},
-    "source": {"官网": "website", "网站": "website", "公众号": "wechat_oa", "微信公众号": "wechat_oa",
-               "直播": "live", "活动": "event", "会议": "event", "转介绍": "referral", "推荐": "referral",
-               "陌拜": "visit", "地推": "visit", "门店": "store", "到店": "store", "接口": "api", "其他": "other"},
-    "channel": {"门店": "store", "线下": "store", "网店": "online", "线上": "online", "商城": "online",
-                "小程序": "mini_program", "销售": "sales", "其他": "other"},
-    "relation": {"父母": "parent", "父亲": "parent", "母亲": "parent", "爸爸": "parent", "妈妈": "parent",
-                 "配偶": "spouse", "夫妻": "spouse", "丈夫": "spouse", "妻子": "spouse",
-                 "监护人": "guardian", "兄弟姐妹": "sibling", "兄弟": "sibling", "姐妹": "sibling",
-                 "推荐人": "referrer", "转介绍": "referrer", "推荐": "referrer"},
+    "gender": {
+        "男": "male",
+        "女": "female",
+        "m": "male",
+        "f": "female",
+        "先生": "male",
+        "女士": "female",
+        "未知": "",
+        "unknown": "",
+    },
+    "kind": {
+        "个人": "individual",
+        "机构": "organization",
+        "组织": "organization",
+        "企业": "organization",
+        "公司": "organization",
+        "门店": "organization",
+        "学校": "organization",
+    },
+    "source": {
+        "官网": "website",
+        "网站": "website",
+        "公众号": "wechat_oa",
+        "微信公众号": "wechat_oa",
+        "直播": "live",
+        "活动": "event",
+        "会议": "event",
+        "转介绍": "referral",
+        "推荐": "referral",
+        "陌拜": "visit",
+        "地推": "visit",
+        "门店": "store",
+        "到店": "store",
+        "接口": "api",
+        "其他": "other",
+    },
+    "channel": {
+        "门店": "store",
+        "线下": "store",
+        "网店": "online",
+        "线上": "online",
+        "商城": "online",
+        "小程序": "mini_program",
+        "销售": "sales",
+        "其他": "other",
+    },
+    "relation": {
+        "父母": "parent",
+        "父亲": "parent",
+        "母亲": "parent",
+        "爸爸": "parent",
+        "妈妈": "parent",
+        "配偶": "spouse",
+        "夫妻": "spouse",
+        "丈夫": "spouse",
+        "妻子": "spouse",
+        "监护人": "guardian",
+        "兄弟姐妹": "sibling",
+        "兄弟": "sibling",
+        "姐妹": "sibling",
+        "推荐人": "referrer",
+        "转介绍": "referrer",
+        "推荐": "referrer",
+    },
 }
 CHOICES = {
     "gender": Customer.Gender.choices,
@@ -161,6 +213,7 @@ def _out_of_scope():
 
 
 # --- reading files -----------------------------------------------------------------------------
+
 
 def read_table(file_name, data, *, max_rows=MAX_ROWS):
     """(header, records) of a CSV or XLSX file: ``records`` are (spreadsheet row number, cells),
@@ -192,8 +245,9 @@ def _read_table(file_name, data, max_rows):
             continue
         records.append((number, cells))
         if len(records) > max_rows:
-            raise ImportFileError(_("The file has more than %(max)s rows; split it into smaller files.")
-                                  % {"max": f"{max_rows:,}"})
+            raise ImportFileError(
+                _("The file has more than %(max)s rows; split it into smaller files.") % {"max": f"{max_rows:,}"}
+            )
     if header is None:
         raise ImportFileError(_("The file is empty."))
     if not records:
@@ -278,8 +332,13 @@ def map_header(kind, header, *, attributes=()):
     if kind == KINDS.CUSTOMERS:
         for attribute in attributes:
             if attribute.required and f"custom:{attribute.key}" not in index:
-                errors.append(_error(1, attribute.key, _("The required attribute %(label)s has no column.")
-                                     % {"label": attribute.label}))
+                errors.append(
+                    _error(
+                        1,
+                        attribute.key,
+                        _("The required attribute %(label)s has no column.") % {"label": attribute.label},
+                    )
+                )
     return index, errors, ignored
 
 
@@ -288,6 +347,7 @@ def _error(row, column, message):
 
 
 # --- cells -------------------------------------------------------------------------------------
+
 
 class CellError(Exception):
     pass
@@ -350,7 +410,6 @@ _choice_maps = {}
 
 def _choices_of(field):
     if field == "source":  # admins define the sources: read when a check starts (see Check)
-
         return source_choices()
     return CHOICES[field]
 
@@ -370,8 +429,10 @@ def _choice(raw, field):
         _choice_maps[key] = accepted
     value = _choice_maps[key].get(raw.strip().lower())
     if value is None:
-        raise CellError(_("Choose one of: %(choices)s")
-                        % {"choices": ", ".join(str(label) for value, label in _choices_of(field) if value)})
+        raise CellError(
+            _("Choose one of: %(choices)s")
+            % {"choices": ", ".join(str(label) for value, label in _choices_of(field) if value)}
+        )
     return value
 
 
@@ -419,15 +480,18 @@ class TagIndex:
 def _chunks(values, size=CHUNK):
     values = list(values)
     for start in range(0, len(values), size):
-        yield values[start:start + size]
+        yield values[start : start + size]
 
 
 def _customers_by_mobile(mobiles):
     """The oldest customer for each mobile (all customers: scope is checked separately)."""
     found = {}
     for chunk in _chunks(sorted(mobiles)):
-        for customer in (Customer.objects.filter(mobile__in=chunk).order_by("id")
-                         .only("id", "name", "mobile", "birthday", "owner_id", "department_id")):
+        for customer in (
+            Customer.objects.filter(mobile__in=chunk)
+            .order_by("id")
+            .only("id", "name", "mobile", "birthday", "owner_id", "department_id")
+        ):
             found.setdefault(customer.mobile, customer)
     return found
 
@@ -440,6 +504,7 @@ def _visible_ids(user, ids):
 
 
 # --- checking ----------------------------------------------------------------------------------
+
 
 class Check:
     """One pass over a file's records: collects the cleaned rows and the errors."""
@@ -475,15 +540,22 @@ class Check:
     def check_customers(self):
         attributes = {a.key: a for a in CustomAttribute.objects.all()}
         need_custom_check = any(column.startswith("custom:") for column in self.index) or any(
-            a.required for a in attributes.values())
+            a.required for a in attributes.values()
+        )
         tag_index = TagIndex() if "tags" in self.index else None
         usernames = set()
         if "owner" in self.index:
-            usernames = {cells[self.index["owner"]].strip() for _n, cells in self.records
-                         if self.index["owner"] < len(cells) and cells[self.index["owner"]].strip()}
+            usernames = {
+                cells[self.index["owner"]].strip()
+                for _n, cells in self.records
+                if self.index["owner"] < len(cells) and cells[self.index["owner"]].strip()
+            }
         owners = {u.username: u for u in User.objects.filter(username__in=usernames)}
-        assignable = set(permissions.assignable_users(self.user).filter(username__in=usernames)
-                         .values_list("pk", flat=True)) if usernames else set()
+        assignable = (
+            set(permissions.assignable_users(self.user).filter(username__in=usernames).values_list("pk", flat=True))
+            if usernames
+            else set()
+        )
         items = []
         for row, cells in self.cells():
             errors_before = len(self.errors)
@@ -527,20 +599,32 @@ class Check:
             custom = {column[7:]: text for column, text in cells.items() if column.startswith("custom:") and text}
             if custom:
                 values["custom"] = custom
-            items.append({"row": row, "values": values, "ok": len(self.errors) == errors_before,
-                          "need_custom_check": need_custom_check})
+            items.append(
+                {
+                    "row": row,
+                    "values": values,
+                    "ok": len(self.errors) == errors_before,
+                    "need_custom_check": need_custom_check,
+                }
+            )
         return self._match_customers(items)
 
     def _match_customers(self, items):
         """Duplicates inside the file are errors; a match in the database is a link (in scope) or
         an error (outside it)."""
         by_mobile = _customers_by_mobile({i["values"]["mobile"] for i in items if i["values"].get("mobile")})
-        pairs = {(i["values"]["name"], i["values"]["birthday"]) for i in items
-                 if i["values"].get("name") and i["values"].get("birthday")}
+        pairs = {
+            (i["values"]["name"], i["values"]["birthday"])
+            for i in items
+            if i["values"].get("name") and i["values"].get("birthday")
+        }
         by_pair = {}
         for chunk in _chunks(sorted({name for name, _b in pairs})):
-            for customer in (Customer.objects.filter(name__in=chunk, birthday__isnull=False).order_by("id")
-                             .only("id", "name", "mobile", "birthday", "owner_id", "department_id", "custom")):
+            for customer in (
+                Customer.objects.filter(name__in=chunk, birthday__isnull=False)
+                .order_by("id")
+                .only("id", "name", "mobile", "birthday", "owner_id", "department_id", "custom")
+            ):
                 if (customer.name, customer.birthday) in pairs:
                     by_pair.setdefault((customer.name, customer.birthday), customer)
         matches = {c.pk for c in by_mobile.values()} | {c.pk for c in by_pair.values()}
@@ -563,11 +647,16 @@ class Check:
                 seen_mobile[mobile] = row
             if pair[0] and pair[1]:
                 seen_pair[pair] = row
-            match, column = (by_mobile.get(mobile), "mobile") if mobile and mobile in by_mobile else (
-                by_pair.get(pair), "name")
+            match, column = (
+                (by_mobile.get(mobile), "mobile") if mobile and mobile in by_mobile else (by_pair.get(pair), "name")
+            )
             if match is not None and match.pk not in visible:
-                self.error(row, column, _("A customer with this %(what)s exists but belongs to another owner.")
-                           % {"what": _("mobile") if column == "mobile" else _("name and birthday")})
+                self.error(
+                    row,
+                    column,
+                    _("A customer with this %(what)s exists but belongs to another owner.")
+                    % {"what": _("mobile") if column == "mobile" else _("name and birthday")},
+                )
                 continue
             if match is not None and match.pk in seen_target:
                 self.error(row, column, _("Same existing customer as row %(row)s.") % {"row": seen_target[match.pk]})
@@ -633,14 +722,18 @@ class Check:
             item["ok"] = len(self.errors) == errors_before
             items.append(item)
         self._resolve(items, ("from_mobile", "to_mobile"))
-        ids = {item[f"{c}_customer"].pk for item in items for c in ("from_mobile", "to_mobile")
-               if f"{c}_customer" in item}
+        ids = {
+            item[f"{c}_customer"].pk for item in items for c in ("from_mobile", "to_mobile") if f"{c}_customer" in item
+        }
         existing = {}
         for chunk in _chunks(sorted(ids)):
             for relation in CustomerRelation.objects.filter(from_customer_id__in=chunk):
                 if relation.to_customer_id in ids:
-                    key = (min(relation.from_customer_id, relation.to_customer_id),
-                           max(relation.from_customer_id, relation.to_customer_id), relation.is_family)
+                    key = (
+                        min(relation.from_customer_id, relation.to_customer_id),
+                        max(relation.from_customer_id, relation.to_customer_id),
+                        relation.is_family,
+                    )
                     existing[key] = relation
         seen, rows = {}, []
         for item in items:
@@ -664,13 +757,30 @@ class Check:
                 if relation.kind == kind and relation.from_customer_id == source.pk:
                     action = "skip"
                 else:
-                    self.error(row, "kind", _("%(a)s and %(b)s are already linked as %(kind)s; remove that link first.")
-                               % {"a": source.name, "b": target.name, "kind": relation.get_kind_display()})
+                    self.error(
+                        row,
+                        "kind",
+                        _("%(a)s and %(b)s are already linked as %(kind)s; remove that link first.")
+                        % {"a": source.name, "b": target.name, "kind": relation.get_kind_display()},
+                    )
                     continue
-            rows.append({"row": row, "action": action, "customer_id": source.pk, "values": {
-                "from_mobile": source.mobile, "to_mobile": target.mobile, "kind": kind, "note": item["note"],
-                "from_id": source.pk, "to_id": target.pk, "from_name": source.name, "to_name": target.name,
-            }})
+            rows.append(
+                {
+                    "row": row,
+                    "action": action,
+                    "customer_id": source.pk,
+                    "values": {
+                        "from_mobile": source.mobile,
+                        "to_mobile": target.mobile,
+                        "kind": kind,
+                        "note": item["note"],
+                        "from_id": source.pk,
+                        "to_id": target.pk,
+                        "from_name": source.name,
+                        "to_name": target.name,
+                    },
+                }
+            )
         return rows
 
     # tags --------------------------------------------------------------------------------------
@@ -691,10 +801,21 @@ class Check:
             item["ok"] = len(self.errors) == errors_before
             items.append(item)
         self._resolve(items, ("mobile",))
-        return [{"row": item["row"], "action": "tag", "customer_id": item["mobile_customer"].pk, "values": {
-            "mobile": item["mobile"], "customer_name": item["mobile_customer"].name,
-            "tags": [str(t) for t in item["tags"]], "tag_ids": [t.pk for t in item["tags"]],
-        }} for item in items if item["ok"]]
+        return [
+            {
+                "row": item["row"],
+                "action": "tag",
+                "customer_id": item["mobile_customer"].pk,
+                "values": {
+                    "mobile": item["mobile"],
+                    "customer_name": item["mobile_customer"].name,
+                    "tags": [str(t) for t in item["tags"]],
+                    "tag_ids": [t.pk for t in item["tags"]],
+                },
+            }
+            for item in items
+            if item["ok"]
+        ]
 
     # orders ------------------------------------------------------------------------------------
     def check_orders(self):
@@ -703,8 +824,9 @@ class Check:
             errors_before = len(self.errors)
             item = {"row": row}
             if not cells.get("external_id"):
-                self.error(row, "external_id",
-                           _("Enter the order number; it keeps an order from being imported twice."))
+                self.error(
+                    row, "external_id", _("Enter the order number; it keeps an order from being imported twice.")
+                )
             else:
                 item["external_id"] = self.clean(row, "external_id", _text, cells["external_id"], 100)
             if not cells.get("mobile"):
@@ -717,8 +839,11 @@ class Check:
             else:
                 item["amount"] = self.clean(row, "amount", _money, cells["amount"])
             item["cost"] = self.clean(row, "cost", _money, cells["cost"]) if cells.get("cost") else None
-            item["channel"] = (self.clean(row, "channel", _choice, cells["channel"], "channel")
-                               if cells.get("channel") else Order.Channel.STORE)
+            item["channel"] = (
+                self.clean(row, "channel", _choice, cells["channel"], "channel")
+                if cells.get("channel")
+                else Order.Channel.STORE
+            )
             if not cells.get("placed_at"):
                 self.error(row, "placed_at", _("Enter the order time."))
             else:
@@ -741,13 +866,19 @@ class Check:
             first["lines"] += 1
             item["first_row"] = first["row"]
             if None not in (item.get("amount"), first.get("amount")) and item["amount"] != first["amount"]:
-                self.error(item["row"], "amount",
-                           _("Row %(row)s has the same order number with another amount (%(amount)s).")
-                           % {"row": first["row"], "amount": first["amount"]})
+                self.error(
+                    item["row"],
+                    "amount",
+                    _("Row %(row)s has the same order number with another amount (%(amount)s).")
+                    % {"row": first["row"], "amount": first["amount"]},
+                )
                 item["ok"] = False
             if None not in (item.get("mobile"), first.get("mobile")) and item["mobile"] != first["mobile"]:
-                self.error(item["row"], "mobile", _("Row %(row)s has the same order number with another mobile.")
-                           % {"row": first["row"]})
+                self.error(
+                    item["row"],
+                    "mobile",
+                    _("Row %(row)s has the same order number with another mobile.") % {"row": first["row"]},
+                )
                 item["ok"] = False
         for item in items:
             first = orders.get(item.get("external_id"), item)
@@ -759,11 +890,13 @@ class Check:
                 item["ok"] = False
         taken = set()
         for chunk in _chunks(sorted(orders)):
-            taken.update(Order.objects.filter(client__isnull=True, external_id__in=chunk)
-                         .values_list("external_id", flat=True))
+            taken.update(
+                Order.objects.filter(client__isnull=True, external_id__in=chunk).values_list("external_id", flat=True)
+            )
         for external_id in taken:
-            self.error(orders[external_id]["row"], "external_id",
-                       _("Order %(id)s was imported before.") % {"id": external_id})
+            self.error(
+                orders[external_id]["row"], "external_id", _("Order %(id)s was imported before.") % {"id": external_id}
+            )
             orders[external_id]["ok"] = False
         by_mobile = _customers_by_mobile({item["mobile"] for item in items if item.get("mobile")})
         visible = _visible_ids(self.user, {c.pk for c in by_mobile.values()})
@@ -782,19 +915,28 @@ class Check:
             price = item["price"]
             if item["sku"] and price is None:  # a one-line order: the line costs the amount
                 price = (item["amount"] / item["quantity"]).quantize(Decimal("0.01"))
-            rows.append({
-                "row": item["row"], "action": "line" if "first_row" in item else "create",
-                "customer_id": customer.pk if customer else None, "customer_name": customer.name if customer else "",
-                "new_customer": customer is None,
-                "values": {
-                    "external_id": item["external_id"], "mobile": item["mobile"],
-                    "name": customer.name if customer else new_names.get(item["mobile"], item["mobile"]),
-                    "amount": str(item["amount"]), "cost": None if item["cost"] is None else str(item["cost"]),
-                    "channel": item["channel"], "placed_at": item["placed_at"].isoformat(),
-                    "sku": item["sku"], "category": item["category"], "quantity": item["quantity"],
-                    "price": None if price is None else str(price),
-                },
-            })
+            rows.append(
+                {
+                    "row": item["row"],
+                    "action": "line" if "first_row" in item else "create",
+                    "customer_id": customer.pk if customer else None,
+                    "customer_name": customer.name if customer else "",
+                    "new_customer": customer is None,
+                    "values": {
+                        "external_id": item["external_id"],
+                        "mobile": item["mobile"],
+                        "name": customer.name if customer else new_names.get(item["mobile"], item["mobile"]),
+                        "amount": str(item["amount"]),
+                        "cost": None if item["cost"] is None else str(item["cost"]),
+                        "channel": item["channel"],
+                        "placed_at": item["placed_at"].isoformat(),
+                        "sku": item["sku"],
+                        "category": item["category"],
+                        "quantity": item["quantity"],
+                        "price": None if price is None else str(price),
+                    },
+                }
+            )
         if self.errors:  # an order is only imported whole; keep the rows' order numbers consistent
             bad = {e["row"] for e in self.errors}
             bad_orders = {item["external_id"] for item in items if item["row"] in bad and item.get("external_id")}
@@ -814,6 +956,7 @@ def check_records(*, kind, user, header, records, progress=None):
 
 
 # --- the job -----------------------------------------------------------------------------------
+
 
 def may_import(user, kind):
     return permissions.can(user, "customers.import") and permissions.can(user, REQUIRED_ACTION[kind])
@@ -847,8 +990,11 @@ def start_import(*, user, kind, file_name, data):
 def check_import(job_id, language=None):
     """Check a large file in the background (safe to run twice: only a queued check is taken, or
     one whose worker died)."""
-    claimed = (framework.takeable_jobs(ImportJob).filter(pk=job_id, rows__has_key="records")
-               .update(status=ImportJob.Status.RUNNING))
+    claimed = (
+        framework.takeable_jobs(ImportJob)
+        .filter(pk=job_id, rows__has_key="records")
+        .update(status=ImportJob.Status.RUNNING)
+    )
     if not claimed:
         return
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
@@ -856,8 +1002,11 @@ def check_import(job_id, language=None):
         try:
             raw = job.rows
             job.rows, job.errors, ignored = check_records(
-                kind=job.kind, user=job.created_by, header=raw["header"],
-                records=[(number, cells) for number, cells in raw["records"]], progress=Progress(job, "check"),
+                kind=job.kind,
+                user=job.created_by,
+                header=raw["header"],
+                records=[(number, cells) for number, cells in raw["records"]],
+                progress=Progress(job, "check"),
             )
             finish_check(job, ignored)
         except Exception:
@@ -892,6 +1041,7 @@ def requeue_waiting(older_than):
 def run_import(job_id, language=None):
     """Write every row of a checked job in one transaction (all or nothing), through the import
     framework: safe to run twice, progress in the cache, a failing row named."""
+
     def write(job, progress):
         writer = Writer(job=job, user=job.created_by, progress=progress)
         writer.run()
@@ -901,14 +1051,26 @@ def run_import(job_id, language=None):
         for entry in job.rows:  # the result links each row to the customer it touched
             entry["customer_id"] = touched.get(entry["row"], entry.get("customer_id"))
 
-    framework.run(ImportJob, job_id, write=write, done=done, language=language, name="import",
-                  claim=lambda jobs: jobs.exclude(rows__has_key="records"))
+    framework.run(
+        ImportJob,
+        job_id,
+        write=write,
+        done=done,
+        language=language,
+        name="import",
+        claim=lambda jobs: jobs.exclude(rows__has_key="records"),
+    )
 
 
 # --- writing -----------------------------------------------------------------------------------
 
-SERVICE_FIELDS = {"to_customer": "to_mobile", "from_customer": "from_mobile", "customer": "mobile",
-                  "__all__": "", "items": "sku"}
+SERVICE_FIELDS = {
+    "to_customer": "to_mobile",
+    "from_customer": "from_mobile",
+    "customer": "mobile",
+    "__all__": "",
+    "items": "sku",
+}
 
 
 def _failure(row, exc, default_column=""):
@@ -959,8 +1121,11 @@ class Writer:
             customers.update({c.pk: c for c in customers_for(self.user).filter(pk__in=chunk)})
         for customer_id in ids:
             if customer_id not in customers:
-                raise RowFailure(row_of[customer_id], "mobile",
-                                 _("The customer was deleted or moved out of your scope since the check."))
+                raise RowFailure(
+                    row_of[customer_id],
+                    "mobile",
+                    _("The customer was deleted or moved out of your scope since the check."),
+                )
         return customers
 
     def _tag(self, groups):
@@ -968,8 +1133,12 @@ class Writer:
         tags = {t.pk: t for t in Tag.objects.select_related("group")}
         for tag_ids, members in groups.items():
             try:
-                add_tags(customer_ids=[cid for _row, cid in members], tags=[tags[t] for t in tag_ids],
-                         source=CustomerTag.Source.IMPORT, actor=self.user)
+                add_tags(
+                    customer_ids=[cid for _row, cid in members],
+                    tags=[tags[t] for t in tag_ids],
+                    source=CustomerTag.Source.IMPORT,
+                    actor=self.user,
+                )
             except KeyError as exc:
                 raise RowFailure(members[0][0], "tags", _("A tag was deleted since the check.")) from exc
             except ValidationError as exc:
@@ -996,8 +1165,11 @@ class Writer:
                     customer = create_customer(actor=self.user, **fields)
                 else:  # link: fill the existing customer's empty fields, never overwrite (nor change owner)
                     customer = linked[entry["customer_id"]]
-                    fill = {name: value for name, value in fields.items()
-                            if name not in ("custom", "kind") and value not in ("", None) and _empty(customer, name)}
+                    fill = {
+                        name: value
+                        for name, value in fields.items()
+                        if name not in ("custom", "kind") and value not in ("", None) and _empty(customer, name)
+                    }
                     missing = {k: v for k, v in fields.get("custom", {}).items() if k not in customer.custom}
                     if missing:
                         fill["custom"] = {**customer.custom, **missing}
@@ -1022,9 +1194,13 @@ class Writer:
             values = entry["values"]
             if entry["action"] == "create":
                 try:
-                    link_customers(actor=self.user, from_customer=customers[values["from_id"]],
-                                            to_customer=customers[values["to_id"]], kind=values["kind"],
-                                            note=values["note"])
+                    link_customers(
+                        actor=self.user,
+                        from_customer=customers[values["from_id"]],
+                        to_customer=customers[values["to_id"]],
+                        kind=values["kind"],
+                        note=values["note"],
+                    )
                 except ValidationError as exc:
                     raise _failure(entry["row"], exc, "kind") from exc
             self.progress.advance()
@@ -1047,8 +1223,9 @@ class Writer:
             orders.setdefault(entry["values"]["external_id"], []).append(entry)
         taken = set()
         for chunk in _chunks(sorted(orders)):
-            taken.update(Order.objects.filter(client__isnull=True, external_id__in=chunk)
-                         .values_list("external_id", flat=True))
+            taken.update(
+                Order.objects.filter(client__isnull=True, external_id__in=chunk).values_list("external_id", flat=True)
+            )
         row_of = {}
         for entry in self.rows:
             if entry["customer_id"]:
@@ -1071,15 +1248,29 @@ class Writer:
                     raise RowFailure(row, "mobile", _("A customer with this mobile was added since the check."))
                 else:
                     customer = created[values["mobile"]] = create_customer(
-                        actor=self.user, name=values["name"] or values["mobile"], mobile=values["mobile"])
-                lines = [{"sku": e["values"]["sku"], "category": e["values"]["category"],
-                          "quantity": e["values"]["quantity"], "price": e["values"]["price"]} for e in line_entries]
-                built.append(build_order(
-                    customer=customer, actor=self.user, amount=Decimal(values["amount"]),
-                    cost=None if values["cost"] is None else Decimal(values["cost"]), channel=values["channel"],
-                    placed_at=datetime.datetime.fromisoformat(values["placed_at"]), lines=lines,
-                    external_id=external_id,
-                ))
+                        actor=self.user, name=values["name"] or values["mobile"], mobile=values["mobile"]
+                    )
+                lines = [
+                    {
+                        "sku": e["values"]["sku"],
+                        "category": e["values"]["category"],
+                        "quantity": e["values"]["quantity"],
+                        "price": e["values"]["price"],
+                    }
+                    for e in line_entries
+                ]
+                built.append(
+                    build_order(
+                        customer=customer,
+                        actor=self.user,
+                        amount=Decimal(values["amount"]),
+                        cost=None if values["cost"] is None else Decimal(values["cost"]),
+                        channel=values["channel"],
+                        placed_at=datetime.datetime.fromisoformat(values["placed_at"]),
+                        lines=lines,
+                        external_id=external_id,
+                    )
+                )
             except ValidationError as exc:
                 failure = _failure(row, exc)
                 line = re.match(r"items\[(\d+)\]", next(iter(getattr(exc, "error_dict", {})), ""))
@@ -1102,22 +1293,28 @@ class Writer:
 
 # --- the preview -------------------------------------------------------------------------------
 
+
 def summary(job):
     """[(label, number, css)] for the preview and the result."""
     rows = job.rows if isinstance(job.rows, list) else []
     errors = len(job.errors)
     if job.kind == KINDS.CUSTOMERS:
-        figures = [(gettext_lazy("New customers"), sum(r["action"] == "create" for r in rows), "success"),
-                   (gettext_lazy("Link to / update existing"), sum(r["action"] == "link" for r in rows), "info")]
+        figures = [
+            (gettext_lazy("New customers"), sum(r["action"] == "create" for r in rows), "success"),
+            (gettext_lazy("Link to / update existing"), sum(r["action"] == "link" for r in rows), "info"),
+        ]
     elif job.kind == KINDS.RELATIONS:
-        figures = [(gettext_lazy("New links"), sum(r["action"] == "create" for r in rows), "success"),
-                   (gettext_lazy("Already linked"), sum(r["action"] == "skip" for r in rows), "secondary")]
+        figures = [
+            (gettext_lazy("New links"), sum(r["action"] == "create" for r in rows), "success"),
+            (gettext_lazy("Already linked"), sum(r["action"] == "skip" for r in rows), "secondary"),
+        ]
     elif job.kind == KINDS.TAGS:
         figures = [(gettext_lazy("Customers to tag"), len({r["customer_id"] for r in rows}), "success")]
     else:
         new_customers = {r["values"]["mobile"] for r in rows if r.get("new_customer")}
-        figures = [(gettext_lazy("Orders"), sum(r["action"] == "create" for r in rows), "success"),
-                   (gettext_lazy("Order lines"), sum(bool(r["values"]["sku"]) for r in rows), "secondary"),
-                   (gettext_lazy("New customers"), len(new_customers), "info")]
+        figures = [
+            (gettext_lazy("Orders"), sum(r["action"] == "create" for r in rows), "success"),
+            (gettext_lazy("Order lines"), sum(bool(r["values"]["sku"]) for r in rows), "secondary"),
+            (gettext_lazy("New customers"), len(new_customers), "info"),
+        ]
     return figures + [(gettext_lazy("Errors"), errors, "danger" if errors else "secondary")]
-

@@ -1,4 +1,5 @@
 """客户档案: the people (and stores) the business serves."""
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
@@ -50,11 +51,19 @@ class LeadSource(models.Model):
     Records keep the code; an inactive source stays readable on old records but is not offered
     for new ones. Scoring, assignment, segments, dashboards, imports and the API use this table."""
 
-    code = models.SlugField(_("code"), max_length=20, unique=True,
-                            help_text=_("Letters, digits, - and _; what other systems send as the source."))
+    code = models.SlugField(
+        _("code"),
+        max_length=20,
+        unique=True,
+        help_text=_("Letters, digits, - and _; what other systems send as the source."),
+    )
     name = models.CharField(_("name"), max_length=50)
-    group = models.CharField(_("channel group"), max_length=50, blank=True,
-                             help_text=_("e.g. 线上, 线下, 口碑: dashboards can be read by group."))
+    group = models.CharField(
+        _("channel group"),
+        max_length=50,
+        blank=True,
+        help_text=_("e.g. 线上, 线下, 口碑: dashboards can be read by group."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     position = models.PositiveIntegerField(_("position"), default=0)
 
@@ -119,19 +128,36 @@ class Customer(models.Model):
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     # 省/市/区 as a 6-digit adcode (customers.regions): the most precise level known. The province and
     # city columns are derived from it on save, so "in a region" is an equality on an indexed column.
-    region = models.CharField(_("region"), max_length=6, blank=True, db_index=True, choices=regions.choices,
-                              help_text=_("Province, city or district."))
+    region = models.CharField(
+        _("region"),
+        max_length=6,
+        blank=True,
+        db_index=True,
+        choices=regions.choices,
+        help_text=_("Province, city or district."),
+    )
     region_province = models.CharField(_("province"), max_length=6, blank=True, db_index=True, editable=False)
     region_city = models.CharField(_("city"), max_length=6, blank=True, db_index=True, editable=False)
-    region_text = models.CharField(_("region as written"), max_length=100, blank=True,
-                                   help_text=_("Text no region code was found for (entered before codes, or "
-                                               "imported); listed under Settings → Unmatched regions."))
+    region_text = models.CharField(
+        _("region as written"),
+        max_length=100,
+        blank=True,
+        help_text=_(
+            "Text no region code was found for (entered before codes, or "
+            "imported); listed under Settings → Unmatched regions."
+        ),
+    )
     address = models.CharField(_("street address"), max_length=200, blank=True)
     # where the customer is (WGS-84, as browsers report), for visit check-ins and navigation
     latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
-    source = models.CharField(_("source channel"), max_length=20, default=Source.OTHER, db_index=True,
-                              help_text=_("A lead source code (LeadSource)."))
+    source = models.CharField(
+        _("source channel"),
+        max_length=20,
+        default=Source.OTHER,
+        db_index=True,
+        help_text=_("A lead source code (LeadSource)."),
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("owner"),
@@ -166,10 +192,14 @@ class Customer(models.Model):
     )
     grid_class = models.CharField(_("3×3 class"), max_length=1, blank=True, db_index=True)
     custom = models.JSONField(_("custom attributes"), default=dict, blank=True)
-    tags = models.ManyToManyField("customers.Tag", through="customers.CustomerTag", related_name="customers",
-                                  blank=True)
+    tags = models.ManyToManyField(
+        "customers.Tag", through="customers.CustomerTag", related_name="customers", blank=True
+    )
     lifecycle_stage = models.CharField(
-        _("lifecycle stage"), max_length=20, choices=LifecycleStage.choices, default=LifecycleStage.POTENTIAL,
+        _("lifecycle stage"),
+        max_length=20,
+        choices=LifecycleStage.choices,
+        default=LifecycleStage.POTENTIAL,
         db_index=True,
     )
     value_segment = models.CharField(
@@ -179,8 +209,9 @@ class Customer(models.Model):
     owned_since = models.DateTimeField(_("owned since"), null=True, blank=True)
     last_followup_at = models.DateTimeField(_("last follow-up"), null=True, blank=True, db_index=True)
     last_inbound_at = models.DateTimeField(_("last reply or visit"), null=True, blank=True)
-    resting_since = models.DateTimeField(_("resting since"), null=True, blank=True,
-                                         help_text=_("Left alone after repeated unanswered touches."))
+    resting_since = models.DateTimeField(
+        _("resting since"), null=True, blank=True, help_text=_("Left alone after repeated unanswered touches.")
+    )
     anonymized_at = models.DateTimeField(_("anonymized"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -229,7 +260,7 @@ class Customer(models.Model):
 
     @property
     def region_name(self):
-        """"浙江省 杭州市 西湖区", or the text as written when it has no code."""
+        """ "浙江省 杭州市 西湖区", or the text as written when it has no code."""
         return regions.full_name(self.region) or self.region_text
 
     def get_absolute_url(self):
@@ -248,8 +279,12 @@ class CustomAttribute(models.Model):
         DATE = "date", _("Date")
         CHOICE = "choice", _("Choice")
 
-    key = models.SlugField(_("key"), max_length=50, unique=True,
-                           help_text=_("Letters, digits and underscores; used in imports and exports."))
+    key = models.SlugField(
+        _("key"),
+        max_length=50,
+        unique=True,
+        help_text=_("Letters, digits and underscores; used in imports and exports."),
+    )
     label = models.CharField(_("label"), max_length=100)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.TEXT)
     choices = models.TextField(_("choices"), blank=True, help_text=_("One choice per line (for the choice kind)."))
@@ -302,12 +337,15 @@ class CustomerRelation(models.Model):
     is_family = models.BooleanField(default=True, editable=False)
     note = models.CharField(_("note"), max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=~models.Q(from_customer=models.F("to_customer")), name="relation_not_self"),
+            models.CheckConstraint(
+                condition=~models.Q(from_customer=models.F("to_customer")), name="relation_not_self"
+            ),
             models.UniqueConstraint(
                 models.functions.Least("from_customer", "to_customer"),
                 models.functions.Greatest("from_customer", "to_customer"),
@@ -335,10 +373,15 @@ class TagGroup(models.Model):
     """标签组: e.g. intent (single choice: high/medium/low), interests (multiple)."""
 
     name = models.CharField(_("name"), max_length=50, unique=True)
-    multiple = models.BooleanField(_("multiple choice"), default=True,
-                                   help_text=_("Off: a customer holds at most one tag of this group."))
-    color = models.CharField(_("colour"), max_length=20, default="primary",
-                             choices=[(c, c) for c in ("primary", "success", "warning", "danger", "info", "secondary")])
+    multiple = models.BooleanField(
+        _("multiple choice"), default=True, help_text=_("Off: a customer holds at most one tag of this group.")
+    )
+    color = models.CharField(
+        _("colour"),
+        max_length=20,
+        default="primary",
+        choices=[(c, c) for c in ("primary", "success", "warning", "danger", "info", "secondary")],
+    )
     position = models.PositiveIntegerField(_("position"), default=0)
 
     class Meta:
@@ -388,11 +431,21 @@ class TagRule(models.Model):
 
     name = models.CharField(_("name"), max_length=100)
     tag = models.ForeignKey(Tag, verbose_name=_("tag"), on_delete=models.CASCADE, related_name="rules")
-    query = models.CharField(_("filter"), max_length=1000, blank=True,
-                             help_text=_("The customer list's filter, as in its address after the question mark."))
-    segment = models.ForeignKey("marketing.Segment", verbose_name=_("or a segment"), null=True, blank=True,
-                                on_delete=models.PROTECT, related_name="tag_rules",
-                                help_text=_("Tag everyone in a saved customer segment instead of a list filter."))
+    query = models.CharField(
+        _("filter"),
+        max_length=1000,
+        blank=True,
+        help_text=_("The customer list's filter, as in its address after the question mark."),
+    )
+    segment = models.ForeignKey(
+        "marketing.Segment",
+        verbose_name=_("or a segment"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tag_rules",
+        help_text=_("Tag everyone in a saved customer segment instead of a list filter."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     last_run_at = models.DateTimeField(_("last run"), null=True, blank=True)
     last_count = models.PositiveIntegerField(_("matching customers"), default=0)
@@ -432,21 +485,29 @@ class Order(models.Model):
     cost = models.DecimalField(_("cost"), max_digits=12, decimal_places=2, null=True, blank=True)
     discount = models.DecimalField(_("coupon discount"), max_digits=12, decimal_places=2, default=0)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PAID)
-    fingerprint = models.CharField(max_length=64, blank=True, editable=False,
-                                   help_text="Hash of the API request body, to tell a replay from a conflict.")
+    fingerprint = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="Hash of the API request body, to tell a replay from a conflict.",
+    )
     placed_at = models.DateTimeField(_("placed at"), default=timezone.now)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-placed_at", "-id"]
         verbose_name = _("order")
         verbose_name_plural = _("orders")
         constraints = [
-            models.UniqueConstraint(fields=["client", "external_id"], condition=~models.Q(external_id=""),
-                                    name="order_external_id_per_client"),
+            models.UniqueConstraint(
+                fields=["client", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="order_external_id_per_client",
+            ),
             models.CheckConstraint(condition=models.Q(amount__gte=0), name="order_amount_not_negative"),
         ]
         indexes = [
@@ -495,8 +556,9 @@ class Satisfaction(models.Model):
     comment = models.TextField(_("comment"), blank=True)
     personal_fields = ("comment",)
     recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-recorded_at", "-id"]
@@ -528,10 +590,13 @@ class OwnershipChange(models.Model):
     """Who owned a customer when, and why it moved (hand-over, pool, merge)."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="ownership_changes")
-    from_owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
-    to_owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="+")
+    from_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    to_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
     class Reason(models.TextChoices):
         CREATED = "created", _("Created")
         EDITED = "edited", _("Edited")
@@ -543,8 +608,9 @@ class OwnershipChange(models.Model):
 
     reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices, default=Reason.EDITED)
     note = models.CharField(_("note"), max_length=200, blank=True)
-    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     changed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -557,20 +623,25 @@ class OwnershipChange(models.Model):
 class SegmentationSettings(SettingsRow):
     """Thresholds for the value quadrant, the 3×3 grid and the lifecycle (one row)."""
 
-    aov_threshold = models.DecimalField(_("high average order value from (¥)"), max_digits=10, decimal_places=2,
-                                        default=500)
+    aov_threshold = models.DecimalField(
+        _("high average order value from (¥)"), max_digits=10, decimal_places=2, default=500
+    )
     frequency_threshold = models.PositiveIntegerField(_("frequent from (orders)"), default=4)
-    volume_high = models.DecimalField(_("high purchase volume from (¥ total)"), max_digits=12, decimal_places=2,
-                                      default=10000)
-    volume_medium = models.DecimalField(_("medium purchase volume from (¥ total)"), max_digits=12, decimal_places=2,
-                                        default=2000)
+    volume_high = models.DecimalField(
+        _("high purchase volume from (¥ total)"), max_digits=12, decimal_places=2, default=10000
+    )
+    volume_medium = models.DecimalField(
+        _("medium purchase volume from (¥ total)"), max_digits=12, decimal_places=2, default=2000
+    )
     satisfaction_window_days = models.PositiveIntegerField(_("satisfaction looks back (days)"), default=365)
     stable_after_orders = models.PositiveIntegerField(_("stable after (orders)"), default=9)
     developing_after_orders = models.PositiveIntegerField(_("developing from (orders)"), default=2)
-    at_risk_multiple = models.DecimalField(_("at risk after (× own median interval)"), max_digits=4,
-                                           decimal_places=1, default=2)
-    churn_multiple = models.DecimalField(_("churned after (× own median interval)"), max_digits=4, decimal_places=1,
-                                         default=4)
+    at_risk_multiple = models.DecimalField(
+        _("at risk after (× own median interval)"), max_digits=4, decimal_places=1, default=2
+    )
+    churn_multiple = models.DecimalField(
+        _("churned after (× own median interval)"), max_digits=4, decimal_places=1, default=4
+    )
     min_orders_for_interval = models.PositiveIntegerField(_("own interval needs at least (orders)"), default=3)
     at_risk_days = models.PositiveIntegerField(_("at risk after (days, few orders)"), default=90)
     churn_days = models.PositiveIntegerField(_("churned after (days, few orders)"), default=180)
@@ -602,14 +673,17 @@ class ImportJob(ImportJobBase):
 # holds the figures of the customers of one (owner, department, source channel) as they were at the
 # refresh, so the viewer's data scope and the dashboard's filters are sums over rows.
 
+
 class RollupKey(models.Model):
     scope_owner_field = "owner"
     scope_department_field = "department"
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
-                              related_name="+", db_constraint=False)
-    department = models.ForeignKey("crm.Department", null=True, blank=True, on_delete=models.CASCADE,
-                                   related_name="+", db_constraint=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    department = models.ForeignKey(
+        "crm.Department", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     source = models.CharField(max_length=20, blank=True)
 
     class Meta:

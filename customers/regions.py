@@ -25,8 +25,24 @@ PREFIX_LENGTH = {PROVINCE: 2, CITY: 4, DISTRICT: 6}
 CODE_RE = re.compile(r"^\d{6}$")
 
 # Suffixes dropped to get the short name people write ("浙江" for 浙江省, "延边" for 延边朝鲜族自治州).
-_SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "自治旗", "地区", "新区", "林区", "矿区", "特区", "省", "市", "区",
-             "县", "盟", "旗")
+_SUFFIXES = (
+    "特别行政区",
+    "自治区",
+    "自治州",
+    "自治县",
+    "自治旗",
+    "地区",
+    "新区",
+    "林区",
+    "矿区",
+    "特区",
+    "省",
+    "市",
+    "区",
+    "县",
+    "盟",
+    "旗",
+)
 _NOISE = re.compile(r"[\s\u3000,，、/\\\-—_·.。()（）]+")
 
 
@@ -46,8 +62,7 @@ def _nations() -> tuple[str, ...]:
         names = [line.strip() for line in handle if line.strip()]
     # Names also carry a nationality without its 族 (克孜勒苏柯尔克孜自治州); longest first, so that
     # 维吾尔族 is dropped whole rather than in part.
-    return tuple(sorted(set(names) | {n[:-1] for n in names if n.endswith("族") and len(n) > 2}, key=len,
-                        reverse=True))
+    return tuple(sorted(set(names) | {n[:-1] for n in names if n.endswith("族") and len(n) > 2}, key=len, reverse=True))
 
 
 def is_code(code: str | None) -> bool:
@@ -125,7 +140,7 @@ def path(code: str | None) -> list[tuple[str, str]]:
 
 
 def full_name(code: str | None) -> str:
-    """"浙江省 杭州市 西湖区"; a municipality's city row (北京市 北京市) is said once."""
+    """ "浙江省 杭州市 西湖区"; a municipality's city row (北京市 北京市) is said once."""
     names: list[str] = []
     for _code, title in path(code):
         if not names or names[-1] != title:
@@ -146,7 +161,7 @@ def in_region(code: str | None, region_code: str | None) -> bool:
 def prefix(region_code: str) -> str:
     """The prefix every code in the region starts with ("33" for 浙江省); "" for an unknown code."""
     lvl = level(region_code)
-    return region_code[:PREFIX_LENGTH[lvl]] if lvl else ""
+    return region_code[: PREFIX_LENGTH[lvl]] if lvl else ""
 
 
 def in_region_q(region_code: str, field: str = "region") -> Q:
@@ -184,8 +199,9 @@ def normalized(code: str | None) -> dict[str, str]:
 
 # Free text to a code -------------------------------------------------------------------------------
 
+
 def short_name(title: str) -> str:
-    """"浙江省" → "浙江", "广西壮族自治区" → "广西", "延边朝鲜族自治州" → "延边"; the name itself when the
+    """ "浙江省" → "浙江", "广西壮族自治区" → "广西", "延边朝鲜族自治州" → "延边"; the name itself when the
     short form would be a single character (a 区 or 县 named 城区, 郊区)."""
     short = title
     for suffix in _SUFFIXES:
@@ -206,8 +222,7 @@ def short_name(title: str) -> str:
 @functools.cache
 def _aliases() -> dict[str, tuple[str, ...]]:
     """Every code's names people write, longest first."""
-    return {code: tuple(sorted({title, short_name(title)}, key=len, reverse=True))
-            for code, title in _names().items()}
+    return {code: tuple(sorted({title, short_name(title)}, key=len, reverse=True)) for code, title in _names().items()}
 
 
 def _descendants(code: str) -> list[str]:
@@ -222,7 +237,7 @@ def _match_in(text: str, candidates: list[str]) -> list[tuple[str, str]]:
     for code in candidates:
         for alias in _aliases()[code]:
             if text.startswith(alias):
-                hits.append((len(alias), code, text[len(alias):]))
+                hits.append((len(alias), code, text[len(alias) :]))
                 break
     hits.sort(key=lambda hit: -hit[0])
     if not hits:

@@ -1,4 +1,5 @@
 """Reads of customer records, always through the permission layer."""
+
 from crm import permissions, privacy
 
 from .models import Customer
@@ -29,8 +30,14 @@ def unmatched_customer_regions(user):
     from django.db.models import Count
 
     base = Customer.objects.all() if user is None else customers_for(user)  # None: a management command
-    rows = (base.filter(region="").exclude(region_text="").order_by()
-            .values("region_text").annotate(n=Count("id")).order_by("-n", "region_text"))
+    rows = (
+        base.filter(region="")
+        .exclude(region_text="")
+        .order_by()
+        .values("region_text")
+        .annotate(n=Count("id"))
+        .order_by("-n", "region_text")
+    )
     return [(row["region_text"], row["n"]) for row in rows]
 
 
@@ -39,5 +46,6 @@ def unmatched_regions(user):
     from django.utils.translation import gettext
 
     readers = [(gettext("Customers"), unmatched_customer_regions)] + _UNMATCHED_REGION_READERS
-    return [{"kind": str(label), "text": text, "count": count}
-            for label, reader in readers for text, count in reader(user)]
+    return [
+        {"kind": str(label), "text": text, "count": count} for label, reader in readers for text, count in reader(user)
+    ]

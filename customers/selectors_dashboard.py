@@ -5,6 +5,7 @@ scope fields: owner and department), narrowed by the dashboard's filters, so a f
 a customer outside the viewer's data scope. One grouped query per part, over a few rows per
 (owner, department, source channel): the cost does not grow with the number of customers or orders.
 """
+
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -58,11 +59,14 @@ def freshness():
 
 # --- current state: lifecycle stages, value quadrant, 3×3 grid --------------------------------------
 
+
 def current_state(user, filters):
     """Stage counts, quadrant and grid (counts and revenue share) from one grouped query."""
-    rows = list(rollup(user, CustomerStateRollup, filters)
-                .values("lifecycle_stage", "value_segment", "grid_class")
-                .annotate(n=Sum("customers"), revenue=Sum("revenue"), unrated=Sum("unrated")))
+    rows = list(
+        rollup(user, CustomerStateRollup, filters)
+        .values("lifecycle_stage", "value_segment", "grid_class")
+        .annotate(n=Sum("customers"), revenue=Sum("revenue"), unrated=Sum("unrated"))
+    )
     total = sum(r["n"] for r in rows)
     revenue = money(sum((Decimal(r["revenue"] or 0) for r in rows), ZERO))
 
@@ -77,9 +81,15 @@ def current_state(user, filters):
 
     def entry(value, label, found):
         row = found.get(value, {"n": 0, "revenue": ZERO, "unrated": 0})
-        return {"value": value, "label": label, "count": row["n"], "revenue": money(row["revenue"]),
-                "customer_share": percent(row["n"], total), "revenue_share": percent(row["revenue"], revenue),
-                "unrated": row["unrated"]}
+        return {
+            "value": value,
+            "label": label,
+            "count": row["n"],
+            "revenue": money(row["revenue"]),
+            "customer_share": percent(row["n"], total),
+            "revenue_share": percent(row["revenue"], revenue),
+            "unrated": row["unrated"],
+        }
 
     stages = fold("lifecycle_stage")
     segments = fold("value_segment")
@@ -94,7 +104,8 @@ def current_state(user, filters):
             cells.append(cell)
         grid_rows.append({"level": satisfaction, "label": satisfaction.label, "cells": cells})
     return {
-        "total": total, "revenue": revenue,
+        "total": total,
+        "revenue": revenue,
         "stages": [entry(stage.value, stage.label, stages) for stage in LIFECYCLE_STAGES],
         "segments": [entry(segment.value, segment.label, segments) for segment in VALUE_SEGMENTS],
         "grid": grid_rows,
@@ -104,13 +115,18 @@ def current_state(user, filters):
 
 # --- 80/20 -------------------------------------------------------------------------------------------
 
+
 def pareto(user, filters):
     """Cumulative share of revenue by share of customers (largest spenders first), read from the
     spend bands. Each point sits on a band's lower bound ``floor``: its customers are exactly those
     who spent at least ``floor`` (the drill-down). The top 20% share counts the whole bands above the
     cut and the band it falls in at that band's average."""
-    bands = list(rollup(user, CustomerSpendRollup, filters).values("floor")
-                 .annotate(n=Sum("customers"), revenue=Sum("revenue")).order_by("-floor"))
+    bands = list(
+        rollup(user, CustomerSpendRollup, filters)
+        .values("floor")
+        .annotate(n=Sum("customers"), revenue=Sum("revenue"))
+        .order_by("-floor")
+    )
     customers = sum(b["n"] for b in bands)
     revenue = money(sum((Decimal(b["revenue"] or 0) for b in bands), ZERO))
     top_customers = -(-customers // 5)
@@ -126,19 +142,37 @@ def pareto(user, filters):
         seen_revenue += amount
         x = percent(seen_n, customers)
         if x >= next_step or index == len(bands) - 1:
-            points.append({"x": float(x), "y": float(percent(seen_revenue, revenue)), "floor": band["floor"],
-                           "customers": seen_n})
+            points.append(
+                {"x": float(x), "y": float(percent(seen_revenue, revenue)), "floor": band["floor"], "customers": seen_n}
+            )
             while next_step <= x:
                 next_step += PARETO_STEP
     top_revenue = money(top_revenue)
-    return {"customers": customers, "revenue": revenue, "top_customers": top_customers, "top_revenue": top_revenue,
-            "top_share": percent(top_revenue, revenue), "points": points}
+    return {
+        "customers": customers,
+        "revenue": revenue,
+        "top_customers": top_customers,
+        "top_revenue": top_revenue,
+        "top_share": percent(top_revenue, revenue),
+        "points": points,
+    }
 
 
 # --- monthly series ------------------------------------------------------------------------------------
 
-MONTH_FIELDS = ("new_customers", "first_buyers", "repeaters", "cohort_orders", "cohort_revenue", "buyers", "orders",
-                "revenue", "active", "at_risk", "churned")
+MONTH_FIELDS = (
+    "new_customers",
+    "first_buyers",
+    "repeaters",
+    "cohort_orders",
+    "cohort_revenue",
+    "buyers",
+    "orders",
+    "revenue",
+    "active",
+    "at_risk",
+    "churned",
+)
 
 
 def period_months(since, until):
@@ -151,9 +185,13 @@ def monthly(user, filters, *, since, until, today):
     churned at the month's end (``as_of``), and the month's cohort figures (size, repurchase rate,
     average order value, purchase frequency — to date)."""
     months = period_months(since, until)
-    found = {r["month"]: r for r in rollup(user, CustomerMonthRollup, filters)
-             .filter(month__gte=months[0], month__lte=months[-1])
-             .values("month").annotate(**{name: Sum(name) for name in MONTH_FIELDS})}
+    found = {
+        r["month"]: r
+        for r in rollup(user, CustomerMonthRollup, filters)
+        .filter(month__gte=months[0], month__lte=months[-1])
+        .values("month")
+        .annotate(**{name: Sum(name) for name in MONTH_FIELDS})
+    }
     result = []
     for month in months:
         row = {name: found.get(month, {}).get(name) or 0 for name in MONTH_FIELDS}
@@ -162,8 +200,11 @@ def monthly(user, filters, *, since, until, today):
         row.update(month=month, as_of=month_end(month, today), future=month > today)
         row["repurchase_rate"] = percent(row["repeaters"], row["first_buyers"])
         row["cohort_aov"] = money(row["cohort_revenue"] / row["cohort_orders"]) if row["cohort_orders"] else None
-        row["frequency"] = (Decimal(row["cohort_orders"]) / row["first_buyers"]).quantize(Decimal("0.01")) \
-            if row["first_buyers"] else None
+        row["frequency"] = (
+            (Decimal(row["cohort_orders"]) / row["first_buyers"]).quantize(Decimal("0.01"))
+            if row["first_buyers"]
+            else None
+        )
         result.append(row)
     return result
 
@@ -173,8 +214,12 @@ def cohort_table(user, filters, *, since, until, today, months=None):
     0 … 11 months later (None for months still to come)."""
     months = months or period_months(since, until)
     cells = defaultdict(dict)
-    for r in (rollup(user, CohortRollup, filters).filter(cohort__gte=months[0], cohort__lte=months[-1])
-              .values("cohort", "months_since").annotate(n=Sum("customers"))):
+    for r in (
+        rollup(user, CohortRollup, filters)
+        .filter(cohort__gte=months[0], cohort__lte=months[-1])
+        .values("cohort", "months_since")
+        .annotate(n=Sum("customers"))
+    ):
         cells[r["cohort"]][r["months_since"]] = r["n"]
     current = today.replace(day=1)
     rows = []
@@ -194,13 +239,26 @@ def cohort_table(user, filters, *, since, until, today, months=None):
 
 # --- stage flows ---------------------------------------------------------------------------------------
 
+
 def flows(user, filters, *, since, until):
-    rows = (rollup(user, StageFlowRollup, filters).filter(day__gte=since, day__lte=until)
-            .values("from_stage", "to_stage").annotate(n=Sum("changes")).order_by("-n", "from_stage", "to_stage"))
+    rows = (
+        rollup(user, StageFlowRollup, filters)
+        .filter(day__gte=since, day__lte=until)
+        .values("from_stage", "to_stage")
+        .annotate(n=Sum("changes"))
+        .order_by("-n", "from_stage", "to_stage")
+    )
     labels = dict(LifecycleStage.choices)
-    result = [{"from": r["from_stage"], "to": r["to_stage"], "count": r["n"],
-               "from_label": labels.get(r["from_stage"], _("(new)")),
-               "to_label": labels.get(r["to_stage"], r["to_stage"])} for r in rows]
+    result = [
+        {
+            "from": r["from_stage"],
+            "to": r["to_stage"],
+            "count": r["n"],
+            "from_label": labels.get(r["from_stage"], _("(new)")),
+            "to_label": labels.get(r["to_stage"], r["to_stage"]),
+        }
+        for r in rows
+    ]
     return {"flows": result, "total": sum(f["count"] for f in result)}
 
 
@@ -213,14 +271,26 @@ def by_province(user, filters):
     from . import regions
     from .models import Customer
 
-    rows = list(rollup(user, Customer, filters).values("region_province")
-                .annotate(n=Count("id"), revenue=Sum("total_amount")).order_by("-n", "region_province"))
+    rows = list(
+        rollup(user, Customer, filters)
+        .values("region_province")
+        .annotate(n=Count("id"), revenue=Sum("total_amount"))
+        .order_by("-n", "region_province")
+    )
     total = sum(r["n"] for r in rows)
     revenue = money(sum((Decimal(r["revenue"] or 0) for r in rows), ZERO))
     known = [r for r in rows if r["region_province"]] + [r for r in rows if not r["region_province"]]
-    return [{"code": r["region_province"], "name": regions.name(r["region_province"]) or _("No region"),
-             "count": r["n"], "revenue": money(Decimal(r["revenue"] or 0)), "customer_share": percent(r["n"], total),
-             "revenue_share": percent(Decimal(r["revenue"] or 0), revenue)} for r in known]
+    return [
+        {
+            "code": r["region_province"],
+            "name": regions.name(r["region_province"]) or _("No region"),
+            "count": r["n"],
+            "revenue": money(Decimal(r["revenue"] or 0)),
+            "customer_share": percent(r["n"], total),
+            "revenue_share": percent(Decimal(r["revenue"] or 0), revenue),
+        }
+        for r in known
+    ]
 
 
 def dashboard(user, filters, *, since, until, today):

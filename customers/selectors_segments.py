@@ -6,6 +6,7 @@ size: one grouped query (quadrant, 3×3 grid and stage counts together), the sca
 ``SCATTER_LIMIT`` rows), the stage changes grouped by (from, to), and the 80/20 tiles (≤ 20 rows).
 No per-customer rows reach Python except the scatter points.
 """
+
 import datetime
 import hashlib
 from dataclasses import dataclass, field
@@ -60,8 +61,13 @@ STANCE_LABELS = {
 GRID_LEVELS = (SatisfactionLevel.HIGH, SatisfactionLevel.MEDIUM, SatisfactionLevel.LOW)
 VOLUME_LEVELS = (VolumeLevel.HIGH, VolumeLevel.MEDIUM, VolumeLevel.LOW)
 #: the quadrant's segments in the order the page lists them
-VALUE_SEGMENTS = (ValueSegment.HIGH, ValueSegment.HIGH_AOV, ValueSegment.FREQUENT, ValueSegment.LOW,
-                  ValueSegment.POTENTIAL)
+VALUE_SEGMENTS = (
+    ValueSegment.HIGH,
+    ValueSegment.HIGH_AOV,
+    ValueSegment.FREQUENT,
+    ValueSegment.LOW,
+    ValueSegment.POTENTIAL,
+)
 LIFECYCLE_STAGES = tuple(LifecycleStage)
 
 
@@ -97,14 +103,16 @@ def segment_customers(user, *, department=None, owner=None, tags=(), tags_match=
 
 # --- the one grouped query behind the quadrant, the grid and the stage counts -----------------------
 
+
 def customer_figures(user, **filters):
     """Count, revenue and unrated count per (value segment, 3×3 class, lifecycle stage): ONE grouped
     query, at most 5 × 10 × 7 rows whatever the number of customers. The quadrant, the grid and the
     stage counts are folded from these rows, so the page scans the customers once for all three."""
-    return list(segment_customers(user, **filters)
-                .values("value_segment", "grid_class", "lifecycle_stage")
-                .annotate(n=Count("id"), revenue=Sum("total_amount"),
-                          unrated=Count("id", filter=Q(satisfaction_level=""))))
+    return list(
+        segment_customers(user, **filters)
+        .values("value_segment", "grid_class", "lifecycle_stage")
+        .annotate(n=Count("id"), revenue=Sum("total_amount"), unrated=Count("id", filter=Q(satisfaction_level="")))
+    )
 
 
 def _fold(rows, key):
@@ -120,6 +128,7 @@ def _fold(rows, key):
 
 # --- value quadrant (价值象限) ---------------------------------------------------------------------
 
+
 def value_quadrant(user, *, rows=None, **filters):
     """Count and revenue per value segment (``rows``: ``customer_figures`` already fetched)."""
     found = _fold(customer_figures(user, **filters) if rows is None else rows, "value_segment")
@@ -129,16 +138,22 @@ def value_quadrant(user, *, rows=None, **filters):
     for segment in VALUE_SEGMENTS:
         row = found.get(segment.value, {})
         count, revenue = row.get("n", 0), money(row.get("revenue"))
-        segments.append({
-            "value": segment.value, "label": segment.label, "count": count, "revenue": revenue,
-            "customer_share": percent(count, total_count), "revenue_share": percent(revenue, total_revenue),
-        })
+        segments.append(
+            {
+                "value": segment.value,
+                "label": segment.label,
+                "count": count,
+                "revenue": revenue,
+                "customer_share": percent(count, total_count),
+                "revenue_share": percent(revenue, total_revenue),
+            }
+        )
     return {"segments": segments, "total_count": total_count, "total_revenue": total_revenue}
 
 
 #: Weyl sampling: id ↦ (id mod 2³¹) × A mod 2³¹ is a bijection that spreads any run of ids (every id,
 #: every 4th id of a round-robin owner, …) evenly over [0, 2³¹)
-SAMPLE_MODULUS = 2 ** 31
+SAMPLE_MODULUS = 2**31
 SAMPLE_MULTIPLIER = 1103515245
 
 
@@ -155,8 +170,9 @@ def value_scatter(user, *, total, limit=None, **filters):
     if sampled:
         cutoff = SAMPLE_MODULUS * limit * 49 // (total * 50)  # aim a little under the limit
         scrambled = (F("id") % SAMPLE_MODULUS) * SAMPLE_MULTIPLIER % SAMPLE_MODULUS
-        qs = qs.alias(scrambled=ExpressionWrapper(scrambled, output_field=BigIntegerField())) \
-            .filter(scrambled__lt=cutoff)
+        qs = qs.alias(scrambled=ExpressionWrapper(scrambled, output_field=BigIntegerField())).filter(
+            scrambled__lt=cutoff
+        )
     points = {segment.value: [] for segment in VALUE_SEGMENTS}
     shown = 0
     rows = qs.order_by("id").values_list("value_segment", "order_count", "avg_order_value")[:limit]
@@ -167,6 +183,7 @@ def value_scatter(user, *, total, limit=None, **filters):
 
 
 # --- the 3×3 grid (九宫格) -------------------------------------------------------------------------
+
 
 @dataclass
 class GridCell:
@@ -221,8 +238,14 @@ def grid(user, *, rows=None, **filters):
         for volume in VOLUME_LEVELS:
             letter = segmentation.GRID[(satisfaction, volume)]
             row = found.get(letter, {})
-            cell = GridCell(letter=letter, satisfaction=satisfaction.value, volume=volume.value,
-                            count=row.get("n", 0), revenue=money(row.get("revenue")), unrated=row.get("unrated", 0))
+            cell = GridCell(
+                letter=letter,
+                satisfaction=satisfaction.value,
+                volume=volume.value,
+                count=row.get("n", 0),
+                revenue=money(row.get("revenue")),
+                unrated=row.get("unrated", 0),
+            )
             cell.revenue_share = percent(cell.revenue, result.total_revenue)
             cell.customer_share = percent(cell.count, result.total_count)
             result.unrated += cell.unrated
@@ -233,13 +256,23 @@ def grid(user, *, rows=None, **filters):
 
 # --- lifecycle (生命周期) --------------------------------------------------------------------------
 
+
 def lifecycle_counts(user, *, rows=None, **filters):
     """Customers per stage (from ``customer_figures``)."""
-    found = {stage: row["n"] for stage, row in
-             _fold(customer_figures(user, **filters) if rows is None else rows, "lifecycle_stage").items()}
+    found = {
+        stage: row["n"]
+        for stage, row in _fold(customer_figures(user, **filters) if rows is None else rows, "lifecycle_stage").items()
+    }
     total = sum(found.values())
-    return [{"value": stage.value, "label": stage.label, "count": found.get(stage.value, 0),
-             "share": percent(found.get(stage.value, 0), total)} for stage in LIFECYCLE_STAGES]
+    return [
+        {
+            "value": stage.value,
+            "label": stage.label,
+            "count": found.get(stage.value, 0),
+            "share": percent(found.get(stage.value, 0), total),
+        }
+        for stage in LIFECYCLE_STAGES
+    ]
 
 
 def period_bounds(since, until):
@@ -258,12 +291,18 @@ def lifecycle_flows(user, *, since, until, **filters):
     if narrowed or permissions.effective_scope(user) != DataScope.ALL:
         changes = changes.filter(customer__in=segment_customers(user, **filters).values("id"))
     # else every customer is in scope: no need to join the customers at all
-    rows = (changes.values("from_stage", "to_stage").annotate(n=Count("id"))
-            .order_by("-n", "from_stage", "to_stage"))
+    rows = changes.values("from_stage", "to_stage").annotate(n=Count("id")).order_by("-n", "from_stage", "to_stage")
     labels = dict(LifecycleStage.choices)
-    flows = [{"from": row["from_stage"], "to": row["to_stage"], "count": row["n"],
-              "from_label": labels.get(row["from_stage"], _("(new)")),
-              "to_label": labels.get(row["to_stage"], row["to_stage"])} for row in rows]
+    flows = [
+        {
+            "from": row["from_stage"],
+            "to": row["to_stage"],
+            "count": row["n"],
+            "from_label": labels.get(row["from_stage"], _("(new)")),
+            "to_label": labels.get(row["to_stage"], row["to_stage"]),
+        }
+        for row in rows
+    ]
     return {"flows": flows, "total": sum(f["count"] for f in flows), "since": since, "until": until}
 
 
@@ -276,12 +315,20 @@ def flow_matrix(flows):
     targets = [s for s in order if any(f["to"] == s for f in flows)]
     return {
         "columns": [{"value": t, "label": labels.get(t, t)} for t in targets],
-        "rows": [{"value": s, "label": labels.get(s, s), "cells": [counts.get((s, t), 0) for t in targets],
-                  "total": sum(counts.get((s, t), 0) for t in targets)} for s in sources],
+        "rows": [
+            {
+                "value": s,
+                "label": labels.get(s, s),
+                "cells": [counts.get((s, t), 0) for t in targets],
+                "total": sum(counts.get((s, t), 0) for t in targets),
+            }
+            for s in sources
+        ],
     }
 
 
 # --- 80/20 (帕累托) --------------------------------------------------------------------------------
+
 
 def pareto(user, *, tiles=PARETO_TILES, **filters):
     """Revenue concentration among the customers with orders: the share of revenue of the top 20%
@@ -316,8 +363,11 @@ def pareto(user, *, tiles=PARETO_TILES, **filters):
         seen_revenue += Decimal(str(amount or 0))
         curve.append([float(percent(seen_customers, customers)), float(percent(seen_revenue, revenue))])
     return {
-        "customers": customers, "revenue": revenue,
-        "top_customers": top_customers, "top_revenue": top_revenue, "top_share": percent(top_revenue, revenue),
+        "customers": customers,
+        "revenue": revenue,
+        "top_customers": top_customers,
+        "top_revenue": top_revenue,
+        "top_share": percent(top_revenue, revenue),
         "curve": curve,
     }
 
@@ -347,20 +397,33 @@ def _rollup_qs(user, model, *, department=None, owner=None):
 def rollup_customer_figures(user, *, department=None, owner=None):
     """``customer_figures`` read from the dashboard's state rollup (customers as of its last refresh):
     the same rows, summed over the (owner, department, source channel) keys of the viewer's scope."""
-    return list(_rollup_qs(user, CustomerStateRollup, department=department, owner=owner)
-                .values("value_segment", "grid_class", "lifecycle_stage")
-                .annotate(n=Sum("customers"), revenue=Sum("revenue"), unrated=Sum("unrated")))
+    return list(
+        _rollup_qs(user, CustomerStateRollup, department=department, owner=owner)
+        .values("value_segment", "grid_class", "lifecycle_stage")
+        .annotate(n=Sum("customers"), revenue=Sum("revenue"), unrated=Sum("unrated"))
+    )
 
 
 def rollup_lifecycle_flows(user, *, since, until, department=None, owner=None):
     """``lifecycle_flows`` read from the dashboard's stage-flow rollup (changes up to its last refresh)."""
-    rows = (_rollup_qs(user, StageFlowRollup, department=department, owner=owner)
-            .filter(day__gte=since, day__lte=until)
-            .values("from_stage", "to_stage").annotate(n=Sum("changes")).order_by("-n", "from_stage", "to_stage"))
+    rows = (
+        _rollup_qs(user, StageFlowRollup, department=department, owner=owner)
+        .filter(day__gte=since, day__lte=until)
+        .values("from_stage", "to_stage")
+        .annotate(n=Sum("changes"))
+        .order_by("-n", "from_stage", "to_stage")
+    )
     labels = dict(LifecycleStage.choices)
-    flows = [{"from": row["from_stage"], "to": row["to_stage"], "count": row["n"],
-              "from_label": labels.get(row["from_stage"], _("(new)")),
-              "to_label": labels.get(row["to_stage"], row["to_stage"])} for row in rows]
+    flows = [
+        {
+            "from": row["from_stage"],
+            "to": row["to_stage"],
+            "count": row["n"],
+            "from_label": labels.get(row["from_stage"], _("(new)")),
+            "to_label": labels.get(row["to_stage"], row["to_stage"]),
+        }
+        for row in rows
+    ]
     return {"flows": flows, "total": sum(f["count"] for f in flows), "since": since, "until": until}
 
 
@@ -368,7 +431,9 @@ def _heavy_key(user, run, filters):
     """Cache key of the scatter + 80/20 of one scope: the SQL of the scope's customers (it holds the
     viewer's departments / owner and the filters) under the token of the last rollup refresh."""
     sql, params = segment_customers(user, **filters).values("id").query.sql_with_params()
-    digest = hashlib.sha256(repr((sql, params, connection.settings_dict["NAME"], SCATTER_LIMIT, PARETO_TILES)).encode()).hexdigest()
+    digest = hashlib.sha256(
+        repr((sql, params, connection.settings_dict["NAME"], SCATTER_LIMIT, PARETO_TILES)).encode()
+    ).hexdigest()
     return f"customers:segments:heavy:{generation()}:{run.refreshed_at.timestamp()}:{digest}"
 
 
@@ -406,7 +471,8 @@ def segmentation_overview(user, *, since, until, live=False, **filters):
             "lifecycle": lifecycle_counts(user, rows=rows),
             "flows": lifecycle_flows(user, since=since, until=until, **filters),
             "pareto": pareto(user, **filters),
-            "as_of": None, "heavy_as_of": None,
+            "as_of": None,
+            "heavy_as_of": None,
         }
     narrowing = {name: filters.get(name) for name in ("department", "owner")}
     rows = rollup_customer_figures(user, **narrowing)
@@ -419,5 +485,6 @@ def segmentation_overview(user, *, since, until, live=False, **filters):
         "lifecycle": lifecycle_counts(user, rows=rows),
         "flows": rollup_lifecycle_flows(user, since=since, until=until, **narrowing),
         "pareto": pareto_figures,
-        "as_of": run.refreshed_at, "heavy_as_of": heavy_as_of,
+        "as_of": run.refreshed_at,
+        "heavy_as_of": heavy_as_of,
     }

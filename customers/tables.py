@@ -4,8 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.phone import mask_mobile
 from crm.ui import LocalDateTimeColumn
 
-from .models import Customer
-from .models import CustomerTag, Order
+from .models import Customer, CustomerTag, Order
 from .services.sources import source_names
 
 
@@ -37,10 +36,13 @@ class ContactColumns:
 
 
 class CustomerTable(ContactColumns, tables.Table):
-    selection = tables.CheckBoxColumn(accessor="pk", attrs={"th__input": {"class": "form-check-input js-select-all",
-                                                                          "aria-label": _("Select all")},
-                                                            "td__input": {"class": "form-check-input js-select-row",
-                                                                          "aria-label": _("Select this row")}})
+    selection = tables.CheckBoxColumn(
+        accessor="pk",
+        attrs={
+            "th__input": {"class": "form-check-input js-select-all", "aria-label": _("Select all")},
+            "td__input": {"class": "form-check-input js-select-row", "aria-label": _("Select this row")},
+        },
+    )
     name = tables.Column(linkify=True)
     mobile = tables.Column()
     owner = tables.Column(verbose_name=_("owner"), order_by=("owner__username",))
@@ -53,8 +55,21 @@ class CustomerTable(ContactColumns, tables.Table):
 
     class Meta:
         model = Customer
-        fields = ("selection", "name", "kind", "mobile", "region", "source", "owner", "department", "lifecycle_stage",
-                  "value_segment", "grid_class", "tags", "created_at")
+        fields = (
+            "selection",
+            "name",
+            "kind",
+            "mobile",
+            "region",
+            "source",
+            "owner",
+            "department",
+            "lifecycle_stage",
+            "value_segment",
+            "grid_class",
+            "tags",
+            "created_at",
+        )
         attrs = {"class": "table table-hover align-middle mb-0"}
         empty_text = _("No customers match.")
         order_by = ("-created_at",)
@@ -73,8 +88,11 @@ class TagNames:
         missing = sorted(pk for pk in ids if pk not in self.names)
         for pk in missing:
             self.names[pk] = []
-        for customer_id, name in (CustomerTag.objects.filter(customer_id__in=missing)
-                                  .order_by("tag__group__position", "tag__group__name", "tag__name").values_list("customer_id", "tag__name")):
+        for customer_id, name in (
+            CustomerTag.objects.filter(customer_id__in=missing)
+            .order_by("tag__group__position", "tag__group__name", "tag__name")
+            .values_list("customer_id", "tag__name")
+        ):
             self.names[customer_id].append(name)
 
     def __call__(self, value):
@@ -101,6 +119,7 @@ def attribute_value(attribute):
             except ValueError:
                 return raw
         return raw
+
     return value_of
 
 
@@ -109,8 +128,14 @@ def attribute_columns(attributes):
     columns, export = [], {}
     for attribute in attributes:
         name = f"custom_{attribute.key}"
-        columns.append((name, tables.Column(accessor=f"custom__{attribute.key}", verbose_name=attribute.label,
-                                            orderable=False, default="—")))
+        columns.append(
+            (
+                name,
+                tables.Column(
+                    accessor=f"custom__{attribute.key}", verbose_name=attribute.label, orderable=False, default="—"
+                ),
+            )
+        )
         export[name] = ("custom", attribute_value(attribute))
     return columns, export
 

@@ -25,16 +25,14 @@ whatever the length of the history. Other apps add their sources in ``AppConfig.
 The same module keeps the 360 view's *panels* (open opportunities, reminders and tasks, coupons
 held): an app that fills one calls :func:`register_panel` with its template and a context function.
 """
+
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from django.db.models import CharField, F, Value
-from .models import Order
-from .models import Satisfaction
-from .models import OwnershipChange
-from .models import LifecycleChange
-from .models import READINGS, CustomerRelation
-from .models import Customer
+
+from .models import READINGS, Customer, CustomerRelation, LifecycleChange, Order, OwnershipChange, Satisfaction
 
 PAGE_SIZE = 20
 
@@ -115,7 +113,7 @@ def page(customer, *, offset=0, limit=PAGE_SIZE, kind=""):
         return Page(offset=offset, kind=kind)
     querysets = [s.source_fn(customer) for s in chosen]
     combined = querysets[0].union(*querysets[1:], all=True) if len(querysets) > 1 else querysets[0]
-    rows = list(combined.order_by(f"-{AT}", f"-{ID}")[offset:offset + limit + 1])
+    rows = list(combined.order_by(f"-{AT}", f"-{ID}")[offset : offset + limit + 1])
     has_more = len(rows) > limit
     rows = rows[:limit]
 
@@ -137,6 +135,7 @@ def page(customer, *, offset=0, limit=PAGE_SIZE, kind=""):
 
 
 # -- panels of the 360 view ---------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Panel:
@@ -179,6 +178,7 @@ def actions():
 
 # -- the customers app's own sources ------------------------------------------------------------
 
+
 def _orders(customer):
     return entries(Order.objects.filter(customer=customer), "order", "placed_at")
 
@@ -216,13 +216,15 @@ def _load_lifecycle(ids):
 def _relations(customer):
     from django.db.models import Q
 
-    return entries(CustomerRelation.objects.filter(Q(from_customer=customer) | Q(to_customer=customer)),
-                   "relation", "created_at")
+    return entries(
+        CustomerRelation.objects.filter(Q(from_customer=customer) | Q(to_customer=customer)), "relation", "created_at"
+    )
 
 
 def _load_relations(ids):
-    relations = list(CustomerRelation.objects.filter(pk__in=ids)
-                     .select_related("from_customer", "to_customer", "created_by"))
+    relations = list(
+        CustomerRelation.objects.filter(pk__in=ids).select_related("from_customer", "to_customer", "created_by")
+    )
     for relation in relations:
         relation.from_reading = READINGS[relation.kind][1]
     return relations
@@ -234,9 +236,13 @@ def _audit(customer):
 
     content_type = ContentType.objects.get_for_model(Customer)
     return entries(
-        LogEntry.objects.filter(content_type=content_type, object_id=customer.pk,
-                                action__in=[LogEntry.Action.CREATE, LogEntry.Action.UPDATE]),
-        "audit", "timestamp",
+        LogEntry.objects.filter(
+            content_type=content_type,
+            object_id=customer.pk,
+            action__in=[LogEntry.Action.CREATE, LogEntry.Action.UPDATE],
+        ),
+        "audit",
+        "timestamp",
     )
 
 
@@ -361,18 +367,42 @@ def _pair(values):
 def _register_builtin():
     from django.utils.translation import gettext_lazy as _
 
-    register("order", _("Orders"), _orders, _load_orders, "customers/detail/timeline/order.html",
-             icon="bi-receipt")
-    register("satisfaction", _("Satisfaction"), _satisfaction, _load_satisfaction,
-             "customers/detail/timeline/satisfaction.html", icon="bi-emoji-smile")
-    register("ownership", _("Ownership"), _ownership, _load_ownership, "customers/detail/timeline/ownership.html",
-             icon="bi-person-check")
-    register("lifecycle", _("Lifecycle"), _lifecycle, _load_lifecycle, "customers/detail/timeline/lifecycle.html",
-             icon="bi-arrow-repeat")
-    register("relation", _("Relations"), _relations, _load_relations, "customers/detail/timeline/relation.html",
-             icon="bi-diagram-3")
-    register("audit", _("Changes"), _audit, _load_audit, "customers/detail/timeline/audit.html",
-             icon="bi-pencil-square")
+    register("order", _("Orders"), _orders, _load_orders, "customers/detail/timeline/order.html", icon="bi-receipt")
+    register(
+        "satisfaction",
+        _("Satisfaction"),
+        _satisfaction,
+        _load_satisfaction,
+        "customers/detail/timeline/satisfaction.html",
+        icon="bi-emoji-smile",
+    )
+    register(
+        "ownership",
+        _("Ownership"),
+        _ownership,
+        _load_ownership,
+        "customers/detail/timeline/ownership.html",
+        icon="bi-person-check",
+    )
+    register(
+        "lifecycle",
+        _("Lifecycle"),
+        _lifecycle,
+        _load_lifecycle,
+        "customers/detail/timeline/lifecycle.html",
+        icon="bi-arrow-repeat",
+    )
+    register(
+        "relation",
+        _("Relations"),
+        _relations,
+        _load_relations,
+        "customers/detail/timeline/relation.html",
+        icon="bi-diagram-3",
+    )
+    register(
+        "audit", _("Changes"), _audit, _load_audit, "customers/detail/timeline/audit.html", icon="bi-pencil-square"
+    )
 
 
 _register_builtin()

@@ -2,6 +2,13 @@ from .views import dashboard, detail, imports, orders, privacy, records, regions
 
 app_name = "customers"
 urlpatterns = (
-    records.urlpatterns + detail.urlpatterns + orders.urlpatterns + imports.urlpatterns + segments.urlpatterns
-    + settings.urlpatterns + dashboard.urlpatterns + privacy.urlpatterns + regions.urlpatterns
+    records.urlpatterns
+    + detail.urlpatterns
+    + orders.urlpatterns
+    + imports.urlpatterns
+    + segments.urlpatterns
+    + settings.urlpatterns
+    + dashboard.urlpatterns
+    + privacy.urlpatterns
+    + regions.urlpatterns
 )

@@ -9,6 +9,7 @@ logs in as manager1, admin and rep1 (password ``crm-demo``) and writes full-page
 docs/screenshots/. Browser console errors, failed requests and HTTP errors are printed as warnings;
 the exit status is 1 if any page could not be captured, 2 if the browser reported problems.
 """
+
 import argparse
 import os
 import shutil
@@ -26,8 +27,14 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
 CHROMIUM = os.environ.get("CRM_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--lang=zh-CN",  # date inputs and other browser-drawn controls follow the browser's own language
 ]
 VIEWPORT = {"width": 1440, "height": 900}
@@ -50,7 +57,10 @@ def start_server(port):
     log = tempfile.NamedTemporaryFile("w", prefix="crm-screenshots-server-", suffix=".log", delete=False)
     proc = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -94,8 +104,10 @@ class Session:
         page.on("console", lambda m: m.type == "error" and self._add(f"console error: {m.text}"))
         page.on("pageerror", lambda e: self._add(f"page error: {e}"))
         page.on("requestfailed", lambda r: self._add(f"request failed: {r.url} ({r.failure})"))
-        page.on("response", lambda r: r.status >= 400 and r.url.startswith(origin)
-                and self._add(f"HTTP {r.status}: {r.url}"))
+        page.on(
+            "response",
+            lambda r: r.status >= 400 and r.url.startswith(origin) and self._add(f"HTTP {r.status}: {r.url}"),
+        )
 
     def _add(self, text):
         self.problems.append(f"{self.username} [{self.step}] {text}")
@@ -112,8 +124,10 @@ class Session:
         with self.page.expect_navigation():
             self.page.click("form button[type=submit]")
         if urlsplit(self.page.url).path == "/login/":
-            raise RuntimeError(f"could not log in as {self.username}: is the demo data loaded? "
-                             "(manage.py seed_demo --size small --if-empty)")
+            raise RuntimeError(
+                f"could not log in as {self.username}: is the demo data loaded? "
+                "(manage.py seed_demo --size small --if-empty)"
+            )
 
     def language(self, code):
         """Switch with the top-bar <select> (it submits itself), as a user would."""
@@ -190,8 +204,13 @@ def manager_pages(s):
         finally:
             s.language("zh-hans")  # leave the user's language as it was
 
-    return [("manager home", home), ("customer list", customer_list), ("customer detail", customer_detail),
-            ("customer form errors", customer_form_errors), ("customer list en", customer_list_en)]
+    return [
+        ("manager home", home),
+        ("customer list", customer_list),
+        ("customer detail", customer_detail),
+        ("customer form errors", customer_form_errors),
+        ("customer list en", customer_list_en),
+    ]
 
 
 def admin_pages(s):
@@ -225,8 +244,13 @@ def admin_pages(s):
         s.goto("/org/privacy/")
         s.shot("25-access-log")
 
-    return [("users", users), ("api clients", api_clients), ("audit log", audit),
-            ("personal data", personal_data), ("access log", access_log)]
+    return [
+        ("users", users),
+        ("api clients", api_clients),
+        ("audit log", audit),
+        ("personal data", personal_data),
+        ("access log", access_log),
+    ]
 
 
 def rep_pages(s):
@@ -240,6 +264,7 @@ def rep_pages(s):
 def simple_pages(shots):
     """Pages that only need opening: ``shots`` is [(name, path)] or [(name, path, link)] where
     ``link`` is a CSS selector of a link on that page to follow first (e.g. the first campaign)."""
+
     def make(s):
         def action_for(name, path, link=None):
             def action():
@@ -250,23 +275,52 @@ def simple_pages(shots):
                 s.page.wait_for_load_state("networkidle")
                 wait_for_charts(s.page)
                 s.shot(name)
+
             return action
+
         return [(shot[0], action_for(*shot)) for shot in shots]
+
     return make
 
 
 PLAN = [
-    ("manager1", manager_pages), ("admin", admin_pages), ("rep1", rep_pages),
-    ("rep1", simple_pages([("11-rep-workbench", "/"), ("12-leads", "/sales/leads/"),
-                           ("13-pipeline-board", "/sales/opportunities/board/")])),
-    ("director", simple_pages([("14-sales-dashboard", "/sales/dashboard/"),
-                               ("15-customer-overview", "/customers/dashboard/"),
-                               ("16-segmentation", "/customers/segments/")])),
-    ("marketing", simple_pages([("17-marketing-home", "/"), ("18-campaigns", "/marketing/"),
-                                ("19-campaign", "/marketing/", "main table tbody tr:last-child a[href^='/marketing/campaigns/']"),
-                                ("20-segment-builder", "/marketing/segments/new/"),
-                                ("21-coupon-batches", "/coupons/"), ("22-coupon-monitoring", "/coupons/monitoring/"),
-                                ("23-coupons-dashboard", "/coupons/dashboard/")])),
+    ("manager1", manager_pages),
+    ("admin", admin_pages),
+    ("rep1", rep_pages),
+    (
+        "rep1",
+        simple_pages(
+            [
+                ("11-rep-workbench", "/"),
+                ("12-leads", "/sales/leads/"),
+                ("13-pipeline-board", "/sales/opportunities/board/"),
+            ]
+        ),
+    ),
+    (
+        "director",
+        simple_pages(
+            [
+                ("14-sales-dashboard", "/sales/dashboard/"),
+                ("15-customer-overview", "/customers/dashboard/"),
+                ("16-segmentation", "/customers/segments/"),
+            ]
+        ),
+    ),
+    (
+        "marketing",
+        simple_pages(
+            [
+                ("17-marketing-home", "/"),
+                ("18-campaigns", "/marketing/"),
+                ("19-campaign", "/marketing/", "main table tbody tr:last-child a[href^='/marketing/campaigns/']"),
+                ("20-segment-builder", "/marketing/segments/new/"),
+                ("21-coupon-batches", "/coupons/"),
+                ("22-coupon-monitoring", "/coupons/monitoring/"),
+                ("23-coupons-dashboard", "/coupons/dashboard/"),
+            ]
+        ),
+    ),
 ]
 
 
@@ -304,8 +358,9 @@ def take(browser, base):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--prepare", action="store_true",
-                        help="run migrate and seed_demo --size small --if-empty first")
+    parser.add_argument(
+        "--prepare", action="store_true", help="run migrate and seed_demo --size small --if-empty first"
+    )
     parser.add_argument("--base-url", help="use a server that is already running instead of starting one")
     options = parser.parse_args()
 
@@ -317,8 +372,12 @@ def main():
         manage("migrate", "--noinput")
         manage("seed_demo", "--size", "small", "--if-empty")
     elif not options.base_url:
-        pending = subprocess.run([sys.executable, "manage.py", "migrate", "--check"], cwd=ROOT,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        pending = subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--check"],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         if pending.returncode:
             print("warning: the database has unapplied migrations; pages may fail (use --prepare)")
 

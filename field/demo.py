@@ -1,6 +1,7 @@
 """Demo field work: a work site and hours per department, rep1's clock-ins and visits of
 yesterday and this morning (and rep2's clock-in today). rep1 has not clocked in today: that is
 his first tap of the day."""
+
 import datetime
 from decimal import Decimal
 
@@ -55,33 +56,65 @@ def _storefront():
 def seed(ctx):
     for key, department in ctx.departments.items():
         name, lat, lng = OFFICES.get(key, (f"{department.name}办公室", "31.230400", "121.473700"))
-        WorkSite.objects.create(department=department, name=name, latitude=Decimal(lat), longitude=Decimal(lng),
-                                radius_m=500)
+        WorkSite.objects.create(
+            department=department, name=name, latitude=Decimal(lat), longitude=Decimal(lng), radius_m=500
+        )
     for key in ("sales1", "sales2", "marketing"):
-        WorkHours.objects.create(department=ctx.departments[key], start=datetime.time(9, 0),
-                                 end=datetime.time(18, 0), grace_minutes=5)
+        WorkHours.objects.create(
+            department=ctx.departments[key], start=datetime.time(9, 0), end=datetime.time(18, 0), grace_minutes=5
+        )
     rep1, rep2 = ctx.users["rep1"], ctx.users["rep2"]
     team1 = OFFICES["sales1_team1"]
     near = (Decimal(team1[1]) + Decimal("0.000300"), Decimal(team1[2]) + Decimal("0.000200"))
     # yesterday: rep1 in a little late, out on time; today: rep2 in on time
-    clock_services.clock(user=rep1, kind=ClockIn.Kind.START, latitude=near[0], longitude=near[1], accuracy=18,
-                         now=_at(ctx, 1, 9, 7), device="demo")
-    clock_services.clock(user=rep1, kind=ClockIn.Kind.END, latitude=near[0], longitude=near[1], accuracy=22,
-                         now=_at(ctx, 1, 18, 12), device="demo")
-    clock_services.clock(user=rep2, kind=ClockIn.Kind.START, latitude=near[0], longitude=near[1], accuracy=15,
-                         now=_at(ctx, 0, 8, 51), device="demo")
+    clock_services.clock(
+        user=rep1,
+        kind=ClockIn.Kind.START,
+        latitude=near[0],
+        longitude=near[1],
+        accuracy=18,
+        now=_at(ctx, 1, 9, 7),
+        device="demo",
+    )
+    clock_services.clock(
+        user=rep1,
+        kind=ClockIn.Kind.END,
+        latitude=near[0],
+        longitude=near[1],
+        accuracy=22,
+        now=_at(ctx, 1, 18, 12),
+        device="demo",
+    )
+    clock_services.clock(
+        user=rep2,
+        kind=ClockIn.Kind.START,
+        latitude=near[0],
+        longitude=near[1],
+        accuracy=15,
+        now=_at(ctx, 0, 8, 51),
+        device="demo",
+    )
     customers = list(Customer.objects.filter(owner=rep1, anonymized_at__isnull=True).order_by("id")[:3])
     for customer, (address, lat, lng) in zip(customers, CUSTOMER_PLACES):
         Customer.objects.filter(pk=customer.pk).update(address=address, latitude=Decimal(lat), longitude=Decimal(lng))
         customer.address, customer.latitude, customer.longitude = address, Decimal(lat), Decimal(lng)
-    visits = [(1, (10, 30), (11, 15), "介绍春季班课程，家长关心时间安排", Decimal("0.000400")),
-              (1, (14, 0), (14, 50), "试听课反馈良好，约下周签约", Decimal("0.000100")),
-              (0, (8, 10), (8, 40), "上课前送资料", Decimal("0.002500"))]
+    visits = [
+        (1, (10, 30), (11, 15), "介绍春季班课程，家长关心时间安排", Decimal("0.000400")),
+        (1, (14, 0), (14, 50), "试听课反馈良好，约下周签约", Decimal("0.000100")),
+        (0, (8, 10), (8, 40), "上课前送资料", Decimal("0.002500")),
+    ]
     for index, (customer, (days_back, start, end, notes, offset)) in enumerate(zip(customers, visits)):
-        visit = visit_services.check_in(user=rep1, customer=customer, latitude=customer.latitude + offset,
-                                        longitude=customer.longitude, accuracy=25, notes=notes,
-                                        photo=_storefront() if index == 0 else None,
-                                        now=_at(ctx, days_back, *start))
+        visit = visit_services.check_in(
+            user=rep1,
+            customer=customer,
+            latitude=customer.latitude + offset,
+            longitude=customer.longitude,
+            accuracy=25,
+            notes=notes,
+            photo=_storefront() if index == 0 else None,
+            now=_at(ctx, days_back, *start),
+        )
         visit_services.check_out(visit=visit, user=rep1, now=_at(ctx, days_back, *end))
-    ctx.log(f"  field work: {len(ctx.departments)} work sites, {ClockIn.objects.count()} clock-ins, "
-            f"{len(customers)} visits")
+    ctx.log(
+        f"  field work: {len(ctx.departments)} work sites, {ClockIn.objects.count()} clock-ins, {len(customers)} visits"
+    )

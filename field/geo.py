@@ -1,4 +1,5 @@
 """Distances on the earth, and positions as the browser sends them."""
+
 import math
 from decimal import Decimal, InvalidOperation
 
@@ -29,18 +30,26 @@ def parse_position(latitude, longitude, accuracy):
     for name, raw, low, high in (("latitude", latitude, -90, 90), ("longitude", longitude, -180, 180)):
         try:
             value = Decimal(str(raw)).quantize(Decimal("0.000001"))
-        except (InvalidOperation, ValueError):
-            raise ValidationError({name: _("Enter a number between %(low)s and %(high)s.") % {"low": low, "high": high}})
+        except (InvalidOperation, ValueError) as exc:
+            raise ValidationError(
+                {name: _("Enter a number between %(low)s and %(high)s.") % {"low": low, "high": high}}
+            ) from exc
         if not (low <= value <= high) or not value.is_finite():
-            raise ValidationError({name: _("Enter a number between %(low)s and %(high)s.") % {"low": low, "high": high}})
+            raise ValidationError(
+                {name: _("Enter a number between %(low)s and %(high)s.") % {"low": low, "high": high}}
+            )
         values[name] = value
     acc = None
     if accuracy not in (None, ""):
         try:
             acc = math.ceil(float(accuracy))
-        except (TypeError, ValueError):
-            raise ValidationError({"accuracy": _("Enter the accuracy in metres.")})
+        except (TypeError, ValueError) as exc:
+            raise ValidationError({"accuracy": _("Enter the accuracy in metres.")}) from exc
         if not (0 <= acc <= MAX_ACCURACY_M):
-            raise ValidationError({"accuracy": _("The position is too imprecise (more than %(max)s m); try again "
-                                                 "outdoors.") % {"max": f"{MAX_ACCURACY_M:,}"}})
+            raise ValidationError(
+                {
+                    "accuracy": _("The position is too imprecise (more than %(max)s m); try again outdoors.")
+                    % {"max": f"{MAX_ACCURACY_M:,}"}
+                }
+            )
     return values["latitude"], values["longitude"], acc

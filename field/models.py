@@ -1,5 +1,6 @@
 """Field work (外勤): clock-in at the start and end of the day (打卡) against the work sites and
 hours an admin sets per department, and visit check-ins at a customer (签到)."""
+
 import datetime
 
 from django.conf import settings
@@ -27,8 +28,9 @@ class WorkSite(models.Model):
     scope_owner_field = None
     scope_department_field = "department"
 
-    department = models.ForeignKey("crm.Department", verbose_name=_("department"), on_delete=models.CASCADE,
-                                   related_name="work_sites")
+    department = models.ForeignKey(
+        "crm.Department", verbose_name=_("department"), on_delete=models.CASCADE, related_name="work_sites"
+    )
     name = models.CharField(_("name"), max_length=100)
     latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6)
     longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6)
@@ -40,8 +42,10 @@ class WorkSite(models.Model):
         verbose_name = _("work site")
         verbose_name_plural = _("work sites")
         constraints = [
-            models.CheckConstraint(condition=Q(latitude__gte=-90, latitude__lte=90, longitude__gte=-180,
-                                               longitude__lte=180), name="work_site_coordinates"),
+            models.CheckConstraint(
+                condition=Q(latitude__gte=-90, latitude__lte=90, longitude__gte=-180, longitude__lte=180),
+                name="work_site_coordinates",
+            ),
             models.CheckConstraint(condition=Q(radius_m__gte=10, radius_m__lte=50_000), name="work_site_radius"),
         ]
 
@@ -53,12 +57,14 @@ class WorkHours(models.Model):
     """考勤时间: when a department's day starts and ends; a team without its own follows the
     nearest department above it."""
 
-    department = models.OneToOneField("crm.Department", verbose_name=_("department"), on_delete=models.CASCADE,
-                                      related_name="work_hours")
+    department = models.OneToOneField(
+        "crm.Department", verbose_name=_("department"), on_delete=models.CASCADE, related_name="work_hours"
+    )
     start = models.TimeField(_("start of day"), default=datetime.time(9, 0))
     end = models.TimeField(_("end of day"), default=datetime.time(18, 0))
-    grace_minutes = models.PositiveSmallIntegerField(_("grace (minutes)"), default=0,
-                                                     help_text=_("A clock-in this many minutes late is not late."))
+    grace_minutes = models.PositiveSmallIntegerField(
+        _("grace (minutes)"), default=0, help_text=_("A clock-in this many minutes late is not late.")
+    )
 
     class Meta:
         verbose_name = _("work hours")
@@ -80,16 +86,16 @@ class ClockIn(models.Model):
         END = "end", _("End of day")
 
     user = models.ForeignKey(USER, verbose_name=_("user"), on_delete=models.CASCADE, related_name="clock_ins")
-    department = models.ForeignKey("crm.Department", null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    department = models.ForeignKey("crm.Department", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     day = models.DateField(_("day"))
     at = models.DateTimeField(_("time"), default=timezone.now)
     latitude = _coordinate(_("latitude"))
     longitude = _coordinate(_("longitude"))
     accuracy_m = models.PositiveIntegerField(_("accuracy (m)"), null=True, blank=True)
-    site = models.ForeignKey(WorkSite, verbose_name=_("work site"), null=True, blank=True,
-                             on_delete=models.SET_NULL, related_name="+")
+    site = models.ForeignKey(
+        WorkSite, verbose_name=_("work site"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     distance_m = models.PositiveIntegerField(_("distance (m)"), null=True, blank=True)
     is_late = models.BooleanField(_("late"), default=False)
     is_early = models.BooleanField(_("left early"), default=False)
@@ -119,10 +125,10 @@ class Visit(models.Model):
     scope_department_field = "department"
 
     user = models.ForeignKey(USER, verbose_name=_("user"), on_delete=models.CASCADE, related_name="visits")
-    department = models.ForeignKey("crm.Department", null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
-    customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"), on_delete=models.CASCADE,
-                                 related_name="visits")
+    department = models.ForeignKey("crm.Department", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    customer = models.ForeignKey(
+        "customers.Customer", verbose_name=_("customer"), on_delete=models.CASCADE, related_name="visits"
+    )
     started_at = models.DateTimeField(_("checked in"), default=timezone.now, db_index=True)
     ended_at = models.DateTimeField(_("checked out"), null=True, blank=True)
     duration_minutes = models.PositiveIntegerField(_("duration (minutes)"), null=True, blank=True)
@@ -133,8 +139,9 @@ class Visit(models.Model):
     photo = models.FileField(_("photo"), upload_to="visits/%Y/%m/", storage=photo_storage, blank=True)
     photo_sha256 = models.CharField(max_length=64, blank=True, editable=False)
     notes = models.TextField(_("notes"), blank=True)
-    followup = models.OneToOneField("sales.FollowUp", null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="visit")
+    followup = models.OneToOneField(
+        "sales.FollowUp", null=True, blank=True, on_delete=models.SET_NULL, related_name="visit"
+    )
 
     personal_fields = ("notes",)
 
@@ -143,9 +150,13 @@ class Visit(models.Model):
         verbose_name = _("visit")
         verbose_name_plural = _("visits")
         constraints = [
-            models.UniqueConstraint(fields=["user"], condition=Q(ended_at__isnull=True), name="one_open_visit_per_user"),
-            models.CheckConstraint(condition=Q(ended_at__isnull=True) | Q(ended_at__gte=models.F("started_at")),
-                                   name="visit_ends_after_start"),
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(ended_at__isnull=True), name="one_open_visit_per_user"
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gte=models.F("started_at")),
+                name="visit_ends_after_start",
+            ),
         ]
         indexes = [models.Index(fields=["department", "started_at"], name="visit_department_time")]
 
@@ -185,14 +196,20 @@ class WeChatIdentity(models.Model):
         OPENID = "openid", _("Official account openid")
         UNIONID = "unionid", _("WeChat unionid")
 
-    customer = models.ForeignKey("customers.Customer", verbose_name=_("customer"), on_delete=models.CASCADE,
-                                 related_name="wechat_identities")
+    customer = models.ForeignKey(
+        "customers.Customer", verbose_name=_("customer"), on_delete=models.CASCADE, related_name="wechat_identities"
+    )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
-    issuer = models.CharField(_("corp or account"), max_length=64, blank=True,
-                              help_text=_("The WeCom corp id or the official account's app id; empty for a unionid."))
+    issuer = models.CharField(
+        _("corp or account"),
+        max_length=64,
+        blank=True,
+        help_text=_("The WeCom corp id or the official account's app id; empty for a unionid."),
+    )
     value = models.CharField(_("id"), max_length=128)
-    bound_by = models.ForeignKey(USER, verbose_name=_("bound by"), null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="+")
+    bound_by = models.ForeignKey(
+        USER, verbose_name=_("bound by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     bound_at = models.DateTimeField(_("bound at"), default=timezone.now)
 
     class Meta:

@@ -1,4 +1,5 @@
 """Reads of field work, every one through the permission layer."""
+
 import calendar
 import datetime
 
@@ -34,18 +35,30 @@ def my_day(user, day: datetime.date | None = None) -> dict:
     day = day or timezone.localdate()
     start, end = day_bounds(day)
     clocks = {c.kind: c for c in ClockIn.objects.filter(user=user, day=day).select_related("site")}
-    visits = list(Visit.objects.filter(user=user, started_at__gte=start, started_at__lt=end)
-                  .select_related("customer").order_by("-started_at", "-id")[:50])
+    visits = list(
+        Visit.objects.filter(user=user, started_at__gte=start, started_at__lt=end)
+        .select_related("customer")
+        .order_by("-started_at", "-id")[:50]
+    )
     open_visit = Visit.objects.filter(user=user, ended_at__isnull=True).select_related("customer").first()
-    return {"day": day, "start_clock": clocks.get(ClockIn.Kind.START), "end_clock": clocks.get(ClockIn.Kind.END),
-            "visits": visits, "open_visit": open_visit}
+    return {
+        "day": day,
+        "start_clock": clocks.get(ClockIn.Kind.START),
+        "end_clock": clocks.get(ClockIn.Kind.END),
+        "visits": visits,
+        "open_visit": open_visit,
+    }
 
 
 def team_visits(user, day: datetime.date) -> list[Visit]:
     """The visits started on ``day`` that ``user`` may see (a manager: the team's), by time."""
     start, end = day_bounds(day)
-    return list(visits_for(user).filter(started_at__gte=start, started_at__lt=end)
-                .select_related("user", "customer").order_by("started_at", "id")[:MAX_VISITS])
+    return list(
+        visits_for(user)
+        .filter(started_at__gte=start, started_at__lt=end)
+        .select_related("user", "customer")
+        .order_by("started_at", "id")[:MAX_VISITS]
+    )
 
 
 def people_for(user, department: Department | None = None) -> QuerySet:
@@ -65,11 +78,20 @@ def attendance_month(user, *, year: int, month: int, department: Department | No
     """The monthly attendance table: one row per person in scope, one cell per day (start and end
     clock-ins with their flags) and the month's totals. Three queries whatever the size."""
     days = [datetime.date(year, month, d) for d in range(1, calendar.monthrange(year, month)[1] + 1)]
-    people = list(people_for(user, department)[:MAX_PEOPLE + 1])
+    people = list(people_for(user, department)[: MAX_PEOPLE + 1])
     truncated = len(people) > MAX_PEOPLE
     people = people[:MAX_PEOPLE]
-    by_person = {person.pk: {"person": person, "cells": {day: {} for day in days},
-                             "present": 0, "late": 0, "early": 0, "outside": 0} for person in people}
+    by_person = {
+        person.pk: {
+            "person": person,
+            "cells": {day: {} for day in days},
+            "present": 0,
+            "late": 0,
+            "early": 0,
+            "outside": 0,
+        }
+        for person in people
+    }
     rows = clock_ins_for(user).filter(day__gte=days[0], day__lte=days[-1], user_id__in=list(by_person))
     for clock in rows.order_by("day", "kind"):
         row = by_person[clock.user_id]

@@ -1,4 +1,5 @@
 """Field work's background jobs: WeCom callbacks are processed here, after the answer to WeCom."""
+
 from celery import shared_task
 
 

@@ -10,6 +10,7 @@ empty: the sidebar works by its search only).
 Every request goes through ``crm.outbound`` (its host list must hold the API host). The access token
 is shared through the cache by every process until shortly before WeCom's expiry.
 """
+
 import base64
 import hashlib
 import hmac
@@ -46,9 +47,19 @@ def configured():
 
 def oauth_url(*, redirect_uri, state):
     """WeCom's authorize page for a silent sign-in (snsapi_base) inside WeCom."""
-    query = urlencode({"appid": setting("WECOM_CORP_ID"), "redirect_uri": redirect_uri, "response_type": "code",
-                       "scope": "snsapi_base", "state": state, "agentid": setting("WECOM_AGENT_ID")})
-    return f"{setting('WECOM_OAUTH_URL', 'https://open.weixin.qq.com/connect/oauth2/authorize')}?{query}#wechat_redirect"
+    query = urlencode(
+        {
+            "appid": setting("WECOM_CORP_ID"),
+            "redirect_uri": redirect_uri,
+            "response_type": "code",
+            "scope": "snsapi_base",
+            "state": state,
+            "agentid": setting("WECOM_AGENT_ID"),
+        }
+    )
+    return (
+        f"{setting('WECOM_OAUTH_URL', 'https://open.weixin.qq.com/connect/oauth2/authorize')}?{query}#wechat_redirect"
+    )
 
 
 class Client:
@@ -97,6 +108,7 @@ class Client:
 
 # -- callbacks ------------------------------------------------------------------------------------
 
+
 def signature(token, timestamp, nonce, encrypted):
     """WeCom's msg_signature: SHA1 over the sorted token, timestamp, nonce and encrypted text."""
     return hashlib.sha1("".join(sorted([token, str(timestamp), str(nonce), encrypted])).encode()).hexdigest()
@@ -133,7 +145,7 @@ def decrypt(encrypted, *, aes_key, receive_id):
         raise SignatureError("bad padding")
     data = data[:-pad]
     (length,) = struct.unpack(">I", data[16:20])
-    message, rest = data[20:20 + length], data[20 + length:]
+    message, rest = data[20 : 20 + length], data[20 + length :]
     if not hmac.compare_digest(rest, receive_id.encode()):
         raise SignatureError("the message is for another corp")
     return message.decode()

@@ -1,4 +1,5 @@
 """Marketing campaigns as a kind of the approval engine (``crm.approvals``)."""
+
 from django.utils.translation import gettext_lazy as _
 
 from crm import permissions
@@ -27,14 +28,20 @@ def _campaigns():
 
 
 def register():
-    kinds.register(kinds.Kind(
-        code=CAMPAIGN, label=_("Marketing campaign"), model="marketing.Campaign",
-        describe=lambda campaign, key: _("Marketing campaign %(name)s") % {"name": campaign.name},
-        on_approved=_approved, on_rejected=_rejected, amount=lambda campaign: campaign.budget,
-        department=lambda campaign: campaign.department,
-        may_view=lambda user, obj: permissions.can(user, "marketing.view") and permissions.is_visible(user, obj),
-        # the requester's manager; a marketing team at head office has none above it: a director
-        default_steps=((ApprovalRelation.REQUESTER_MANAGER, Role.DIRECTOR, None),),
-        waiting=lambda: _campaigns().filter(status="submitted"),
-        requester=lambda campaign: campaign.created_by or campaign.owner,
-    ))
+    kinds.register(
+        kinds.Kind(
+            code=CAMPAIGN,
+            label=_("Marketing campaign"),
+            model="marketing.Campaign",
+            describe=lambda campaign, key: _("Marketing campaign %(name)s") % {"name": campaign.name},
+            on_approved=_approved,
+            on_rejected=_rejected,
+            amount=lambda campaign: campaign.budget,
+            department=lambda campaign: campaign.department,
+            may_view=lambda user, obj: permissions.can(user, "marketing.view") and permissions.is_visible(user, obj),
+            # the requester's manager; a marketing team at head office has none above it: a director
+            default_steps=((ApprovalRelation.REQUESTER_MANAGER, Role.DIRECTOR, None),),
+            waiting=lambda: _campaigns().filter(status="submitted"),
+            requester=lambda campaign: campaign.created_by or campaign.owner,
+        )
+    )

@@ -13,6 +13,7 @@ A backend that calls its provider over HTTP does so through ``crm.outbound.post_
 hosts, https, public addresses only, no redirects, short timeouts); the provider's host goes into
 ``OUTBOUND_ALLOWED_HOSTS``.
 """
+
 import logging
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+
 from crm.notifications import notify
 
 log = logging.getLogger("marketing.channels")
@@ -61,8 +63,13 @@ class LoggingBackend:
 class EmailBackend:
     def send(self, outgoing):
         try:
-            send_mail(outgoing.subject or outgoing.text[:60], f"{outgoing.text}\n\n{outgoing.link}",
-                      settings.DEFAULT_FROM_EMAIL, [outgoing.to], fail_silently=False)
+            send_mail(
+                outgoing.subject or outgoing.text[:60],
+                f"{outgoing.text}\n\n{outgoing.link}",
+                settings.DEFAULT_FROM_EMAIL,
+                [outgoing.to],
+                fail_silently=False,
+            )
         except Exception as exc:  # SMTP errors of every kind end as a failed message
             raise ChannelError(str(exc)[:300]) from exc
 
@@ -74,9 +81,12 @@ class WeComRepBackend:
     def send(self, outgoing):
         if outgoing.rep is None:
             raise ChannelError(_("The customer has no owner to forward the message."))
-        notify(recipient=outgoing.rep, kind="marketing",
-               title=_("Please forward to %(name)s") % {"name": outgoing.person_name},
-               body=f"{outgoing.text}\n{outgoing.link}")
+        notify(
+            recipient=outgoing.rep,
+            kind="marketing",
+            title=_("Please forward to %(name)s") % {"name": outgoing.person_name},
+            body=f"{outgoing.text}\n{outgoing.link}",
+        )
 
 
 def backend_for(channel):

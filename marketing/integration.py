@@ -2,17 +2,17 @@
 timeline, the marketing panel (suggested content with the rep's tracked links, opt-outs), saved
 segments as conditions on customers (tag rules, coupon audiences), the campaigns of the coupons
 dashboard and the home page's marketing panel."""
+
 from django.utils.translation import gettext_lazy as _
 
 from coupons.services import dashboard as coupon_dashboard
-from crm import home
+from crm import home, permissions
 from customers import registry, timeline
 
 from . import home as marketing_home
 from . import selectors
 from .models import Channel, ContentItem, Message, OptOut, Registration
 from .services import segments
-from crm import permissions
 
 
 def suggested_content(customer, limit=3):
@@ -41,18 +41,24 @@ def _panel(customer, user):
 
 def register():
     timeline.register(
-        "marketing_message", _("Marketing messages"),
+        "marketing_message",
+        _("Marketing messages"),
         lambda customer: timeline.entries(
-            Message.objects.filter(customer=customer, status=Message.Status.SENT), "marketing_message", "sent_at"),
+            Message.objects.filter(customer=customer, status=Message.Status.SENT), "marketing_message", "sent_at"
+        ),
         lambda ids: Message.objects.filter(pk__in=ids).select_related("campaign", "touch"),
-        "marketing/timeline/message.html", icon="bi-send",
+        "marketing/timeline/message.html",
+        icon="bi-send",
     )
     timeline.register(
-        "registration", _("Event registrations"),
-        lambda customer: timeline.entries(Registration.objects.filter(customer=customer), "registration",
-                                          "registered_at"),
+        "registration",
+        _("Event registrations"),
+        lambda customer: timeline.entries(
+            Registration.objects.filter(customer=customer), "registration", "registered_at"
+        ),
         lambda ids: Registration.objects.filter(pk__in=ids).select_related("event", "campaign"),
-        "marketing/timeline/registration.html", icon="bi-calendar-event",
+        "marketing/timeline/registration.html",
+        icon="bi-calendar-event",
     )
     if "marketing" in timeline.PANEL_SLOTS:
         timeline.register_panel("marketing", "marketing/panels/marketing.html", _panel)

@@ -1,5 +1,6 @@
 """Marketing: audience segments, campaigns and events with their touches, the content library with
 tracking links, nurture plans, channel opt-outs, and what each campaign produced (attribution)."""
+
 import decimal
 
 from django.conf import settings
@@ -28,13 +29,19 @@ class MarketingSettings(SettingsRow):
     """One row: frequency protection for pushes and the attribution window."""
 
     push_cap = models.PositiveIntegerField(
-        _("marketing messages per person, at most"), default=3,
-        help_text=_("Within the window below; more pushes are held back. Sales touches count separately."))
+        _("marketing messages per person, at most"),
+        default=3,
+        help_text=_("Within the window below; more pushes are held back. Sales touches count separately."),
+    )
     push_window_days = models.PositiveIntegerField(_("window (days)"), default=7)
     attribution_days = models.PositiveIntegerField(
-        _("attribution window (days)"), default=30,
-        help_text=_("A lead, opportunity or order counts for the campaign that touched the person last within "
-                    "this many days before it."))
+        _("attribution window (days)"),
+        default=30,
+        help_text=_(
+            "A lead, opportunity or order counts for the campaign that touched the person last within "
+            "this many days before it."
+        ),
+    )
     attributed_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
@@ -56,12 +63,18 @@ class Segment(models.Model):
     subject = models.CharField(_("segment of"), max_length=10, choices=Subject.choices, default=Subject.CUSTOMERS)
     definition = models.JSONField(_("conditions"), default=dict)
     owner = models.ForeignKey(USER, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="segments")
-    department = models.ForeignKey("crm.Department", verbose_name=_("department"), null=True, blank=True,
-                                   on_delete=models.PROTECT)
+    department = models.ForeignKey(
+        "crm.Department", verbose_name=_("department"), null=True, blank=True, on_delete=models.PROTECT
+    )
     size = models.PositiveIntegerField(_("size"), default=0)
     counted_at = models.DateTimeField(_("counted at"), null=True, blank=True)
-    problem = models.CharField(_("problem"), max_length=300, blank=True, editable=False,
-                               help_text=_("Why the saved conditions match nobody (found when counting)."))
+    problem = models.CharField(
+        _("problem"),
+        max_length=300,
+        blank=True,
+        editable=False,
+        help_text=_("Why the saved conditions match nobody (found when counting)."),
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -113,21 +126,39 @@ class Campaign(models.Model):
 
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("type"), max_length=10, choices=Kind.choices, default=Kind.MEETING)
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT,
-                              db_index=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True)
     description = models.TextField(_("description"), blank=True)
-    owner = models.ForeignKey(USER, verbose_name=_("owner"), on_delete=models.PROTECT,
-                              related_name="marketing_campaigns")
+    owner = models.ForeignKey(
+        USER, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="marketing_campaigns"
+    )
     department = models.ForeignKey("crm.Department", verbose_name=_("department"), on_delete=models.PROTECT)
-    segment = models.ForeignKey(Segment, verbose_name=_("audience segment"), null=True, blank=True,
-                                on_delete=models.PROTECT, related_name="campaigns")
+    segment = models.ForeignKey(
+        Segment,
+        verbose_name=_("audience segment"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="campaigns",
+    )
     budget_account = models.ForeignKey(
-        "coupons.BudgetAccount", verbose_name=_("budget account"), null=True, blank=True, on_delete=models.PROTECT,
-        related_name="marketing_campaigns", help_text=_("Needed when the campaign gives out coupons."))
-    budget = models.DecimalField(_("budget (¥)"), max_digits=14, decimal_places=2, default=ZERO,
-                                 help_text=_("Planned spending besides coupons (venue, ads, gifts)."))
-    spent = models.DecimalField(_("spent (¥)"), max_digits=14, decimal_places=2, default=ZERO,
-                                help_text=_("Actual spending besides coupons."))
+        "coupons.BudgetAccount",
+        verbose_name=_("budget account"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="marketing_campaigns",
+        help_text=_("Needed when the campaign gives out coupons."),
+    )
+    budget = models.DecimalField(
+        _("budget (¥)"),
+        max_digits=14,
+        decimal_places=2,
+        default=ZERO,
+        help_text=_("Planned spending besides coupons (venue, ads, gifts)."),
+    )
+    spent = models.DecimalField(
+        _("spent (¥)"), max_digits=14, decimal_places=2, default=ZERO, help_text=_("Actual spending besides coupons.")
+    )
     start = models.DateField(_("start"))
     end = models.DateField(_("end"))
     channels = models.JSONField(_("channels"), default=list, blank=True)
@@ -136,8 +167,9 @@ class Campaign(models.Model):
     goal_leads = models.PositiveIntegerField(_("goal: leads"), default=0)
     goal_deals = models.PositiveIntegerField(_("goal: deals"), default=0)
     goal_gmv = models.DecimalField(_("goal: GMV (¥)"), max_digits=16, decimal_places=2, default=ZERO)
-    batches = models.ManyToManyField("coupons.Batch", verbose_name=_("coupon batches"), blank=True,
-                                     related_name="marketing_campaigns")
+    batches = models.ManyToManyField(
+        "coupons.Batch", verbose_name=_("coupon batches"), blank=True, related_name="marketing_campaigns"
+    )
     submitted_at = models.DateTimeField(null=True, blank=True)
     approved_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     approved_at = models.DateTimeField(null=True, blank=True)
@@ -172,14 +204,14 @@ class Campaign(models.Model):
 class Event(models.Model):
     """A dated occasion within a campaign: an open day, a live session. People register and attend."""
 
-    campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"), on_delete=models.CASCADE,
-                                 related_name="events")
+    campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"), on_delete=models.CASCADE, related_name="events")
     name = models.CharField(_("name"), max_length=100)
     starts_at = models.DateTimeField(_("starts at"))
     ends_at = models.DateTimeField(_("ends at"))
     location = models.CharField(_("place or link"), max_length=200, blank=True)
-    capacity = models.PositiveIntegerField(_("capacity"), null=True, blank=True,
-                                           help_text=_("Leave empty for no limit."))
+    capacity = models.PositiveIntegerField(
+        _("capacity"), null=True, blank=True, help_text=_("Leave empty for no limit.")
+    )
     registered_count = models.PositiveIntegerField(default=0, editable=False)
     attended_count = models.PositiveIntegerField(default=0, editable=False)
 
@@ -191,7 +223,8 @@ class Event(models.Model):
             models.CheckConstraint(condition=models.Q(ends_at__gte=models.F("starts_at")), name="event_period"),
             models.CheckConstraint(
                 condition=models.Q(capacity__isnull=True) | models.Q(registered_count__lte=models.F("capacity")),
-                name="event_capacity"),
+                name="event_capacity",
+            ),
         ]
 
     def __str__(self):
@@ -217,10 +250,12 @@ class Registration(models.Model):
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="registrations")
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="registrations")
-    customer = models.ForeignKey("customers.Customer", null=True, blank=True, on_delete=models.CASCADE,
-                                 related_name="registrations")
-    lead = models.ForeignKey("sales.Lead", null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="registrations")
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.CASCADE, related_name="registrations"
+    )
+    lead = models.ForeignKey(
+        "sales.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="registrations"
+    )
     name = models.CharField(_("name"), max_length=100)
     mobile = models.CharField(_("mobile"), max_length=11, blank=True)
     personal_fields = ("name", "mobile")
@@ -235,10 +270,14 @@ class Registration(models.Model):
         verbose_name = _("registration")
         verbose_name_plural = _("registrations")
         constraints = [
-            models.UniqueConstraint(fields=["event", "mobile"], condition=~models.Q(mobile=""),
-                                    name="registration_event_mobile"),
-            models.UniqueConstraint(fields=["event", "customer"], condition=models.Q(customer__isnull=False),
-                                    name="registration_event_customer"),
+            models.UniqueConstraint(
+                fields=["event", "mobile"], condition=~models.Q(mobile=""), name="registration_event_mobile"
+            ),
+            models.UniqueConstraint(
+                fields=["event", "customer"],
+                condition=models.Q(customer__isnull=False),
+                name="registration_event_customer",
+            ),
         ]
         indexes = [models.Index(fields=["customer", "-registered_at"], name="registration_customer")]
 
@@ -256,8 +295,9 @@ class ContentItem(models.Model):
     url = models.URLField(_("address"), max_length=500, help_text=_("Where the tracked link leads."))
     summary = models.TextField(_("summary"), blank=True)
     stages = models.JSONField(_("suggested for lifecycle stages"), default=list, blank=True)
-    tags = models.ManyToManyField("customers.Tag", verbose_name=_("suggested for tags"), blank=True,
-                                  related_name="content_items")
+    tags = models.ManyToManyField(
+        "customers.Tag", verbose_name=_("suggested for tags"), blank=True, related_name="content_items"
+    )
     active = models.BooleanField(_("active"), default=True)
     clicks = models.PositiveIntegerField(_("clicks"), default=0, editable=False)
     created_by = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -284,8 +324,9 @@ class TrackingLink(models.Model):
     code = models.CharField(max_length=24, unique=True, help_text="Derived from content, rep and customer.")
     content = models.ForeignKey(ContentItem, on_delete=models.CASCADE, related_name="links")
     rep = models.ForeignKey(USER, null=True, blank=True, on_delete=models.CASCADE, related_name="tracking_links")
-    customer = models.ForeignKey("customers.Customer", null=True, blank=True, on_delete=models.CASCADE,
-                                 related_name="tracking_links")
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.CASCADE, related_name="tracking_links"
+    )
     campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="links")
     clicks = models.PositiveIntegerField(default=0)
     last_clicked_at = models.DateTimeField(null=True, blank=True)
@@ -327,19 +368,24 @@ class Touch(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="touches")
-    event = models.ForeignKey(Event, verbose_name=_("event"), null=True, blank=True, on_delete=models.CASCADE,
-                              related_name="touches")
+    event = models.ForeignKey(
+        Event, verbose_name=_("event"), null=True, blank=True, on_delete=models.CASCADE, related_name="touches"
+    )
     phase = models.CharField(_("phase"), max_length=10, choices=Phase.choices, default=Phase.BEFORE)
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.INVITATION)
     audience = models.CharField(_("audience"), max_length=12, choices=Audience.choices, default=Audience.SEGMENT)
     channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices, default=Channel.SMS)
-    content = models.ForeignKey(ContentItem, verbose_name=_("content"), null=True, blank=True,
-                                on_delete=models.SET_NULL, related_name="touches")
+    content = models.ForeignKey(
+        ContentItem, verbose_name=_("content"), null=True, blank=True, on_delete=models.SET_NULL, related_name="touches"
+    )
     subject = models.CharField(_("subject"), max_length=150, blank=True)
-    body = models.TextField(_("message"), help_text=_("{name} is replaced by the person's name; the tracked "
-                                                     "link and an opt-out line are added."))
-    scheduled_at = models.DateTimeField(_("send at"), null=True, blank=True, db_index=True,
-                                        help_text=_("Leave empty to send when you press Send."))
+    body = models.TextField(
+        _("message"),
+        help_text=_("{name} is replaced by the person's name; the tracked link and an opt-out line are added."),
+    )
+    scheduled_at = models.DateTimeField(
+        _("send at"), null=True, blank=True, db_index=True, help_text=_("Leave empty to send when you press Send.")
+    )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
     recipients = models.PositiveIntegerField(_("recipients"), default=0)
     held_back = models.JSONField(_("held back"), default=dict, blank=True)
@@ -363,17 +409,25 @@ class NurturePlan(models.Model):
     scope_department_field = "department"
 
     name = models.CharField(_("name"), max_length=100)
-    segment = models.ForeignKey(Segment, verbose_name=_("segment"), on_delete=models.PROTECT,
-                                related_name="nurture_plans")
-    campaign = models.ForeignKey(Campaign, verbose_name=_("counts for campaign"), null=True, blank=True,
-                                 on_delete=models.SET_NULL, related_name="nurture_plans")
+    segment = models.ForeignKey(
+        Segment, verbose_name=_("segment"), on_delete=models.PROTECT, related_name="nurture_plans"
+    )
+    campaign = models.ForeignKey(
+        Campaign,
+        verbose_name=_("counts for campaign"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="nurture_plans",
+    )
     channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices, default=Channel.WECOM)
     active = models.BooleanField(_("running"), default=False)
     stop_on_reply = models.BooleanField(_("stop when the person replies"), default=True)
     stop_on_order = models.BooleanField(_("stop when the person orders"), default=True)
     owner = models.ForeignKey(USER, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="nurture_plans")
-    department = models.ForeignKey("crm.Department", verbose_name=_("department"), null=True, blank=True,
-                                   on_delete=models.PROTECT)
+    department = models.ForeignKey(
+        "crm.Department", verbose_name=_("department"), null=True, blank=True, on_delete=models.PROTECT
+    )
     enrolled_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -392,8 +446,9 @@ class NurturePlan(models.Model):
 class NurtureStep(models.Model):
     plan = models.ForeignKey(NurturePlan, on_delete=models.CASCADE, related_name="steps")
     day = models.PositiveIntegerField(_("day"), help_text=_("Days after the person joins the plan (0 = at once)."))
-    content = models.ForeignKey(ContentItem, verbose_name=_("content"), null=True, blank=True,
-                                on_delete=models.SET_NULL, related_name="+")
+    content = models.ForeignKey(
+        ContentItem, verbose_name=_("content"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     subject = models.CharField(_("subject"), max_length=150, blank=True)
     body = models.TextField(_("message"))
 
@@ -443,14 +498,15 @@ class Message(models.Model):
         FAILED = "failed", _("Failed")
 
     touch = models.ForeignKey(Touch, null=True, blank=True, on_delete=models.CASCADE, related_name="messages")
-    enrollment = models.ForeignKey(Enrollment, null=True, blank=True, on_delete=models.CASCADE,
-                                   related_name="messages")
+    enrollment = models.ForeignKey(Enrollment, null=True, blank=True, on_delete=models.CASCADE, related_name="messages")
     step_index = models.PositiveIntegerField(null=True, blank=True)
     campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="messages")
-    customer = models.ForeignKey("customers.Customer", null=True, blank=True, on_delete=models.CASCADE,
-                                 related_name="marketing_messages")
-    lead = models.ForeignKey("sales.Lead", null=True, blank=True, on_delete=models.CASCADE,
-                             related_name="marketing_messages")
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.CASCADE, related_name="marketing_messages"
+    )
+    lead = models.ForeignKey(
+        "sales.Lead", null=True, blank=True, on_delete=models.CASCADE, related_name="marketing_messages"
+    )
     channel = models.CharField(max_length=12, choices=Channel.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     error = models.CharField(max_length=300, blank=True)
@@ -462,12 +518,17 @@ class Message(models.Model):
     class Meta:
         verbose_name = _("marketing message")
         constraints = [
-            models.UniqueConstraint(fields=["touch", "customer"], condition=models.Q(touch__isnull=False),
-                                    name="message_touch_customer"),
-            models.UniqueConstraint(fields=["touch", "lead"], condition=models.Q(touch__isnull=False),
-                                    name="message_touch_lead"),
-            models.UniqueConstraint(fields=["enrollment", "step_index"],
-                                    condition=models.Q(enrollment__isnull=False), name="message_enrollment_step"),
+            models.UniqueConstraint(
+                fields=["touch", "customer"], condition=models.Q(touch__isnull=False), name="message_touch_customer"
+            ),
+            models.UniqueConstraint(
+                fields=["touch", "lead"], condition=models.Q(touch__isnull=False), name="message_touch_lead"
+            ),
+            models.UniqueConstraint(
+                fields=["enrollment", "step_index"],
+                condition=models.Q(enrollment__isnull=False),
+                name="message_enrollment_step",
+            ),
         ]
         indexes = [
             models.Index(fields=["touch", "status"], name="message_touch_status"),
@@ -506,8 +567,9 @@ class Attribution(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="attributions")
     kind = models.CharField(max_length=12, choices=Kind.choices)
     object_id = models.BigIntegerField()
-    customer = models.ForeignKey("customers.Customer", null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="+")
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     amount = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)
     at = models.DateTimeField()
     touched_at = models.DateTimeField()

@@ -1,10 +1,11 @@
 from celery import shared_task
+
+from .models import Segment
+from .services.nurture import run
+from .services.segments import record_size
 from .services.sending import deliver_touch as deliver
 from .services.sending import send_due_touches as send
-from .services.nurture import run
 from .services.stats import refresh_recent
-from .models import Segment
-from .services.segments import record_size
 
 
 @shared_task(ignore_result=True)

@@ -1,5 +1,6 @@
 """Short tracking codes: derived from ids and signed, so nothing needs storing to resolve them and
 nobody can guess another person's link."""
+
 import hashlib
 import hmac
 import string

@@ -1,9 +1,11 @@
 """Key control points (关键控制点) as a kind of the approval engine (``crm.approvals``): moving an
 opportunity past a stage with an approval role needs an approved request for that stage."""
+
 from django.utils.translation import gettext_lazy as _
 
 from crm.approvals import kinds
 from crm.models import ApprovalRelation
+
 from .models import OpportunityStage
 
 KIND = "opportunity_control_point"
@@ -21,8 +23,10 @@ def _stage(key):
 
 def _describe(opportunity, key):
     stage = _stage(key)
-    return _("%(opportunity)s past “%(stage)s”") % {"opportunity": opportunity.name,
-                                                    "stage": stage.name if stage else "—"}
+    return _("%(opportunity)s past “%(stage)s”") % {
+        "opportunity": opportunity.name,
+        "stage": stage.name if stage else "—",
+    }
 
 
 def _record_role(opportunity, key):
@@ -35,12 +39,19 @@ def _nothing(*args):
 
 
 def register():
-    kinds.register(kinds.Kind(
-        code=KIND, label=_("Key control point"), model="sales.Opportunity", describe=_describe,
-        on_approved=_nothing, on_rejected=_nothing, amount=lambda opportunity: opportunity.amount,
-        department=lambda opportunity: opportunity.department or opportunity.owner.department,
-        record_role=_record_role,
-        # the requester's manager first (a team's manager sees his team's requests), then the role
-        # the stage names, up the tree (the manager is not asked twice for a manager's stage)
-        default_steps=((ApprovalRelation.REQUESTER_MANAGER, "", None), (ApprovalRelation.RECORD_ROLE, "", None)),
-    ))
+    kinds.register(
+        kinds.Kind(
+            code=KIND,
+            label=_("Key control point"),
+            model="sales.Opportunity",
+            describe=_describe,
+            on_approved=_nothing,
+            on_rejected=_nothing,
+            amount=lambda opportunity: opportunity.amount,
+            department=lambda opportunity: opportunity.department or opportunity.owner.department,
+            record_role=_record_role,
+            # the requester's manager first (a team's manager sees his team's requests), then the role
+            # the stage names, up the tree (the manager is not asked twice for a manager's stage)
+            default_steps=((ApprovalRelation.REQUESTER_MANAGER, "", None), (ApprovalRelation.RECORD_ROLE, "", None)),
+        )
+    )

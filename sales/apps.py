@@ -11,10 +11,22 @@ class SalesConfig(AppConfig):
 
         from . import models
 
-        for model in (models.Lead, models.Opportunity, models.FollowUp, models.Task, models.PoolRule,
-                      models.OpportunityStage, models.ScoringRule, models.AssignmentRule, models.Target,
-                      models.ServiceTicket, models.SalesSettings):
-            auditlog.register(model, exclude_fields=["stage_entered_at", "updated_at", "last_followup_at", "region_code"])
+        for model in (
+            models.Lead,
+            models.Opportunity,
+            models.FollowUp,
+            models.Task,
+            models.PoolRule,
+            models.OpportunityStage,
+            models.ScoringRule,
+            models.AssignmentRule,
+            models.Target,
+            models.ServiceTicket,
+            models.SalesSettings,
+        ):
+            auditlog.register(
+                model, exclude_fields=["stage_entered_at", "updated_at", "last_followup_at", "region_code"]
+            )
         from .integration import register
         from .signals import connect
 

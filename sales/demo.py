@@ -1,23 +1,33 @@
 """Demo sales data: rules, stages, leads, opportunities, follow-ups and reminders (bulk inserts)."""
+
 import datetime
 from decimal import Decimal
 
 from django.utils import timezone
 
 from crm.demo import REGIONS
-from customers import regions
+from customers import deals, regions
 from customers.models import Customer
 
-from .models import (AssignmentRule, FollowUp, Lead, Opportunity, OpportunityStage, PoolRule, Reminder,
-                     SalesSettings, ScoringRule, StageHistory)
+from .models import (
+    AssignmentRule,
+    FollowUp,
+    Lead,
+    Opportunity,
+    OpportunityStage,
+    PoolMove,
+    PoolRule,
+    PoolWarning,
+    Reminder,
+    ReminderNotice,
+    SalesSettings,
+    ScoringRule,
+    StageHistory,
+    Target,
+)
 from .services.leads import grade_of
-from .services.opportunities import ensure_default_stages
+from .services.opportunities import ensure_default_stages, request_approval
 from .services.reminders import _schedule, parse_offsets
-from .models import ReminderNotice
-from customers import deals
-from .models import PoolMove, PoolWarning
-from .services.opportunities import request_approval
-from .models import Target
 
 SIZES = {
     "small": {"leads": 150, "opportunities": 40, "followups": 500, "reminders": 80},
@@ -32,14 +42,28 @@ STALE = {"customers": 3, "leads": 2}
 DUE_SOON = {"customers": 2, "leads": 3}
 REMINDERS_DUE_TODAY = 4
 NEEDS = ["想给孩子报数学提高班", "咨询少儿英语外教课", "暑假托管", "编程兴趣课试听", "钢琴一对一", "", ""]
-CONTENTS = ["电话沟通了课程安排，家长比较关心师资", "微信发送了课程介绍和价格", "约了周六来校区试听",
-            "家长说再考虑一下，下周回访", "没接电话", "到店参观，孩子很喜欢老师", "发了暑期班优惠信息"]
+CONTENTS = [
+    "电话沟通了课程安排，家长比较关心师资",
+    "微信发送了课程介绍和价格",
+    "约了周六来校区试听",
+    "家长说再考虑一下，下周回访",
+    "没接电话",
+    "到店参观，孩子很喜欢老师",
+    "发了暑期班优惠信息",
+]
 
 
 def _rules(ctx):
-    for criterion, value, points in [("source", "referral", 30), ("source", "event", 25), ("source", "website", 10),
-                                     ("has_mobile", "", 10), ("has_need", "", 20), ("has_region", "", 5),
-                                     ("visits", "2", 15), ("events", "1", 20)]:
+    for criterion, value, points in [
+        ("source", "referral", 30),
+        ("source", "event", 25),
+        ("source", "website", 10),
+        ("has_mobile", "", 10),
+        ("has_need", "", 20),
+        ("has_region", "", 5),
+        ("visits", "2", 15),
+        ("events", "1", 20),
+    ]:
         ScoringRule.objects.create(criterion=criterion, value=value, points=points)
     AssignmentRule.objects.create(position=1, grade="A", team=ctx.departments["sales1_team1"])
     AssignmentRule.objects.create(position=2, region="310000", team=ctx.departments["sales1_team2"])
@@ -47,9 +71,15 @@ def _rules(ctx):
     ensure_default_stages()
     stages = list(OpportunityStage.objects.order_by("position"))
     for key in ("sales1", "sales2"):
-        PoolRule.objects.create(department=ctx.departments[key], days_without_followup=30, days_without_deal=180,
-                                exempt_stage=stages[2], warn_days=3, cap=300 if ctx.size == "small" else 50_000,
-                                reclaim_cooldown_days=7)
+        PoolRule.objects.create(
+            department=ctx.departments[key],
+            days_without_followup=30,
+            days_without_deal=180,
+            exempt_stage=stages[2],
+            warn_days=3,
+            cap=300 if ctx.size == "small" else 50_000,
+            reclaim_cooldown_days=7,
+        )
     return stages
 
 
@@ -68,27 +98,45 @@ def seed(ctx):
         owner = reps[index % len(reps)] if rng.random() > 0.25 else None
         source = rng.choice(sources)
         need = rng.choice(NEEDS)
-        score = (10 + (20 if need else 0) + {"referral": 30, "event": 25, "website": 10}.get(source, 0)
-                 + rng.choice([0, 0, 15, 20]))
+        score = (
+            10
+            + (20 if need else 0)
+            + {"referral": 30, "event": 25, "website": 10}.get(source, 0)
+            + rng.choice([0, 0, 15, 20])
+        )
         created = ctx.moment(60 if ctx.size == "small" else 365)
-        leads.append(Lead(
-            name=ctx.name(), mobile=ctx.mobile(1_000_000 + index), source=source, region=(region := rng.choice(REGIONS)),
-            region_code=regions.match(region),
-            need=need, score=score, grade=grade_of(score), owner=owner,
-            department=owner.department if owner else ctx.departments[rng.choice(["sales1", "sales2"])],
-            status=rng.choice([Lead.Status.ASSIGNED, Lead.Status.CONTACTED, Lead.Status.QUALIFIED]) if owner
-            else Lead.Status.NEW,
-            assigned_at=created if owner else None, created_at=created,
-            last_followup_at=created + datetime.timedelta(days=rng.uniform(0, 10)) if owner and rng.random() < .6
-            else None,
-        ))
+        leads.append(
+            Lead(
+                name=ctx.name(),
+                mobile=ctx.mobile(1_000_000 + index),
+                source=source,
+                region=(region := rng.choice(REGIONS)),
+                region_code=regions.match(region),
+                need=need,
+                score=score,
+                grade=grade_of(score),
+                owner=owner,
+                department=owner.department if owner else ctx.departments[rng.choice(["sales1", "sales2"])],
+                status=rng.choice([Lead.Status.ASSIGNED, Lead.Status.CONTACTED, Lead.Status.QUALIFIED])
+                if owner
+                else Lead.Status.NEW,
+                assigned_at=created if owner else None,
+                created_at=created,
+                last_followup_at=created + datetime.timedelta(days=rng.uniform(0, 10))
+                if owner and rng.random() < 0.6
+                else None,
+            )
+        )
         if len(leads) >= BATCH:
             Lead.objects.bulk_create(leads)
             leads = []
     Lead.objects.bulk_create(leads)
 
-    owned = list(Customer.objects.filter(owner__isnull=False).order_by("id").values_list("id", "owner_id",
-                                                                                          "owner__department_id"))
+    owned = list(
+        Customer.objects.filter(owner__isnull=False)
+        .order_by("id")
+        .values_list("id", "owner_id", "owner__department_id")
+    )
     if not owned:
         return
     opportunities = []
@@ -101,14 +149,21 @@ def seed(ctx):
         if stage.is_closed and index % 4 == 0:
             # some deals closed in the last days, so this month's dashboards have figures from day one
             entered = max(created, ctx.anchor - datetime.timedelta(days=index % 5, hours=2))
-        opportunities.append(Opportunity(
-            name=rng.choice(["数学提高班", "英语外教课", "暑期托管", "编程启蒙", "钢琴一对一"]) + f" #{index + 1}",
-            customer_id=customer_id, owner_id=owner_id, department_id=department_id, stage=stage,
-            amount=Decimal(rng.choice([1980, 3600, 5800, 9800, 12800, 19800])),
-            expected_close=(ctx.anchor + datetime.timedelta(days=rng.randint(-30, 90))).date(),
-            lost_reason=rng.choice(["价格太高", "时间不合适", "选择了竞品"]) if stage.is_lost else "",
-            created_at=created, stage_entered_at=entered, closed_at=entered if stage.is_closed else None,
-        ))
+        opportunities.append(
+            Opportunity(
+                name=rng.choice(["数学提高班", "英语外教课", "暑期托管", "编程启蒙", "钢琴一对一"]) + f" #{index + 1}",
+                customer_id=customer_id,
+                owner_id=owner_id,
+                department_id=department_id,
+                stage=stage,
+                amount=Decimal(rng.choice([1980, 3600, 5800, 9800, 12800, 19800])),
+                expected_close=(ctx.anchor + datetime.timedelta(days=rng.randint(-30, 90))).date(),
+                lost_reason=rng.choice(["价格太高", "时间不合适", "选择了竞品"]) if stage.is_lost else "",
+                created_at=created,
+                stage_entered_at=entered,
+                closed_at=entered if stage.is_closed else None,
+            )
+        )
         if len(opportunities) >= BATCH:
             _save_opportunities(opportunities)
             opportunities = []
@@ -119,15 +174,23 @@ def seed(ctx):
         customer_id, owner_id, department_id = owned[index if index < len(owned) else (index * 13) % len(owned)]
         # a working team: every owned customer was touched in the last three weeks, older
         # touches go back months
-        at = (ctx.anchor - datetime.timedelta(days=rng.uniform(0.2, RECENT_TOUCH_DAYS)) if index < len(owned)
-              else ctx.moment(90 if ctx.size == "small" else 365))
-        followups.append(FollowUp(
-            customer_id=customer_id, created_by_id=owner_id, department_id=department_id,
-            channel=rng.choice([c for c, _ in FollowUp.Channel.choices]),
-            direction=FollowUp.Direction.INBOUND if rng.random() < 0.2 else FollowUp.Direction.OUTBOUND,
-            outcome=rng.choice([o for o, _ in FollowUp.Outcome.choices]), content=rng.choice(CONTENTS),
-            at=at,
-        ))
+        at = (
+            ctx.anchor - datetime.timedelta(days=rng.uniform(0.2, RECENT_TOUCH_DAYS))
+            if index < len(owned)
+            else ctx.moment(90 if ctx.size == "small" else 365)
+        )
+        followups.append(
+            FollowUp(
+                customer_id=customer_id,
+                created_by_id=owner_id,
+                department_id=department_id,
+                channel=rng.choice([c for c, _ in FollowUp.Channel.choices]),
+                direction=FollowUp.Direction.INBOUND if rng.random() < 0.2 else FollowUp.Direction.OUTBOUND,
+                outcome=rng.choice([o for o, _ in FollowUp.Outcome.choices]),
+                content=rng.choice(CONTENTS),
+                at=at,
+            )
+        )
         if len(followups) >= BATCH:
             FollowUp.objects.bulk_create(followups)
             followups = []
@@ -137,8 +200,10 @@ def seed(ctx):
     _living_pool(ctx)
     _targets(ctx)
     _waiting_control_point(ctx)
-    ctx.log(f"  sales: {size['leads']} leads, {size['opportunities']} opportunities, {size['followups']} follow-ups, "
-            f"{size['reminders']} reminders")
+    ctx.log(
+        f"  sales: {size['leads']} leads, {size['opportunities']} opportunities, {size['followups']} follow-ups, "
+        f"{size['reminders']} reminders"
+    )
 
 
 def _reminders(ctx, owned, count):
@@ -162,14 +227,17 @@ def _reminders(ctx, owned, count):
         by_owner.setdefault(owner_id, customer_id)
     for hour, rep in zip((14, 15, 16, 17)[:REMINDERS_DUE_TODAY], ctx.reps):
         if rep.pk in by_owner:
-            rows.append((rep.pk, by_owner[rep.pk], today + datetime.timedelta(hours=hour, minutes=30), "今天回访：确认试听时间"))
+            rows.append(
+                (rep.pk, by_owner[rep.pk], today + datetime.timedelta(hours=hour, minutes=30), "今天回访：确认试听时间")
+            )
     offsets = parse_offsets(SalesSettings.current().reminder_offsets)
     escalate = SalesSettings.current().escalate_after_minutes
     reminders, notices = [], []
     for owner_id, customer_id, due, title in rows:
         set_at = min(due - datetime.timedelta(days=rng.uniform(2, 6)), now - datetime.timedelta(hours=1))
-        reminder = Reminder(owner_id=owner_id, customer_id=customer_id, due_at=due, title=title,
-                            created_at=set_at, scheduled_at=set_at)
+        reminder = Reminder(
+            owner_id=owner_id, customer_id=customer_id, due_at=due, title=title, created_at=set_at, scheduled_at=set_at
+        )
         schedule = _schedule(reminder, offsets, escalate)
         upcoming = [at for _o, at in schedule if at > now]
         reminder.next_notice_at = min(upcoming) if upcoming else None
@@ -184,10 +252,14 @@ def _reminders(ctx, owned, count):
 def _save_reminders(reminders, notices):
     created = Reminder.objects.bulk_create(reminders)
     if created and created[0].pk is None:
-        created = list(Reminder.objects.order_by("-id")[:len(reminders)])[::-1]
-    ReminderNotice.objects.bulk_create([
-        ReminderNotice(reminder_id=reminder.pk, offset=offset, due_at=reminder.due_at, sent_at=at)
-        for reminder, sent in zip(created, notices) for offset, at in sent])
+        created = list(Reminder.objects.order_by("-id")[: len(reminders)])[::-1]
+    ReminderNotice.objects.bulk_create(
+        [
+            ReminderNotice(reminder_id=reminder.pk, offset=offset, due_at=reminder.due_at, sent_at=at)
+            for reminder, sent in zip(created, notices)
+            for offset, at in sent
+        ]
+    )
 
 
 def _living_pool(ctx):
@@ -202,35 +274,53 @@ def _living_pool(ctx):
     anchor = ctx.anchor
     last_touch = FollowUp.objects.filter(customer=OuterRef("pk")).order_by().values("customer")
     Customer.objects.filter(followups__isnull=False).update(
-        last_followup_at=Subquery(last_touch.annotate(last=Max("at")).values("last")[:1]))
+        last_followup_at=Subquery(last_touch.annotate(last=Max("at")).values("last")[:1])
+    )
     # prospects (never bought) were taken over within the last five months (before "no deal" is due)
-    prospects = list(Customer.objects.filter(owner__isnull=False).annotate(latest_deal=deals.latest_deal_at())
-                     .filter(latest_deal__isnull=True).order_by("id").values_list("pk", "created_at"))
+    prospects = list(
+        Customer.objects.filter(owner__isnull=False)
+        .annotate(latest_deal=deals.latest_deal_at())
+        .filter(latest_deal__isnull=True)
+        .order_by("id")
+        .values_list("pk", "created_at")
+    )
     for pk, created in prospects:
         owned_since = max(created, anchor - datetime.timedelta(days=rng.uniform(25, 150)))
         Customer.objects.filter(pk=pk).update(owned_since=owned_since)
     # owned open leads: each touched lately (a follow-up row behind each touch)
-    leads = list(Lead.objects.filter(owner__isnull=False, status__in=Lead.OPEN_STATUSES).order_by("id")
-                 .values_list("pk", "owner_id", "department_id", "assigned_at"))
+    leads = list(
+        Lead.objects.filter(owner__isnull=False, status__in=Lead.OPEN_STATUSES)
+        .order_by("id")
+        .values_list("pk", "owner_id", "department_id", "assigned_at")
+    )
     touches = []
     for pk, owner_id, department_id, assigned in leads:
         at = max(assigned, anchor - datetime.timedelta(days=rng.uniform(0.2, RECENT_TOUCH_DAYS)))
-        touches.append(FollowUp(lead_id=pk, created_by_id=owner_id, department_id=department_id,
-                                channel=FollowUp.Channel.PHONE, content=rng.choice(CONTENTS), at=at))
+        touches.append(
+            FollowUp(
+                lead_id=pk,
+                created_by_id=owner_id,
+                department_id=department_id,
+                channel=FollowUp.Channel.PHONE,
+                content=rng.choice(CONTENTS),
+                at=at,
+            )
+        )
     for start in range(0, len(touches), BATCH):
-        FollowUp.objects.bulk_create(touches[start:start + BATCH])
+        FollowUp.objects.bulk_create(touches[start : start + BATCH])
     lead_touch = FollowUp.objects.filter(lead=OuterRef("pk")).order_by().values("lead")
     Lead.objects.filter(followups__isnull=False).update(
-        last_followup_at=Subquery(lead_touch.annotate(last=Max("at")).values("last")[:1]))
+        last_followup_at=Subquery(lead_touch.annotate(last=Max("at")).values("last")[:1])
+    )
 
     rule = PoolRule.objects.first()
     stale_at = anchor - datetime.timedelta(days=rule.days_without_followup + 5)
     soon_at = anchor - datetime.timedelta(days=rule.days_without_followup - 2)
     with_opportunity = set(Opportunity.objects.values_list("customer_id", flat=True))
     candidates = [pk for pk, _created in prospects if pk not in with_opportunity]
-    customer_picks = [("customer", pk) for pk in candidates[:STALE["customers"] + DUE_SOON["customers"]]]
-    lead_picks = [("lead", pk) for pk, *_rest in leads[:STALE["leads"] + DUE_SOON["leads"]]]
-    stale = set(customer_picks[:STALE["customers"]] + lead_picks[:STALE["leads"]])
+    customer_picks = [("customer", pk) for pk in candidates[: STALE["customers"] + DUE_SOON["customers"]]]
+    lead_picks = [("lead", pk) for pk, *_rest in leads[: STALE["leads"] + DUE_SOON["leads"]]]
+    stale = set(customer_picks[: STALE["customers"]] + lead_picks[: STALE["leads"]])
     picks = customer_picks + lead_picks
     for kind, pk in picks:
         touched = stale_at if (kind, pk) in stale else soon_at
@@ -239,28 +329,48 @@ def _living_pool(ctx):
         FollowUp.objects.filter(**{kind: pk}).update(at=touched)
         record = model.objects.get(pk=pk)
         if not FollowUp.objects.filter(**{kind: pk}).exists():
-            FollowUp.objects.create(**{kind: record}, created_by_id=record.owner_id,
-                                    department_id=record.department_id, content=rng.choice(CONTENTS), at=touched)
+            FollowUp.objects.create(
+                **{kind: record},
+                created_by_id=record.owner_id,
+                department_id=record.department_id,
+                content=rng.choice(CONTENTS),
+                at=touched,
+            )
         since = anchor - datetime.timedelta(days=rule.days_without_followup + 20)
         if kind == "customer":
             model.objects.filter(pk=pk).update(last_followup_at=touched, owned_since=since)
         else:
-            model.objects.filter(pk=pk).update(last_followup_at=touched, assigned_at=since,
-                                               created_at=min(record.created_at, since))
+            model.objects.filter(pk=pk).update(
+                last_followup_at=touched, assigned_at=since, created_at=min(record.created_at, since)
+            )
         if (kind, pk) in stale:  # warned four days ago, as the job did then
             warned = anchor - datetime.timedelta(days=rule.warn_days + 1)
-            PoolWarning.objects.create(owner_id=record.owner_id, deadline=timezone.localdate(
-                warned + datetime.timedelta(days=rule.warn_days)), sent_at=warned, **{kind: record})
+            PoolWarning.objects.create(
+                owner_id=record.owner_id,
+                deadline=timezone.localdate(warned + datetime.timedelta(days=rule.warn_days)),
+                sent_at=warned,
+                **{kind: record},
+            )
     # a history behind the pool: some records came back earlier and were claimed again
-    ctx.log(f"  pool: {len(stale)} records due back today (owners warned), "
-            f"{len(picks) - len(stale)} due within days; {PoolMove.objects.count()} moves so far")
+    ctx.log(
+        f"  pool: {len(stale)} records due back today (owners warned), "
+        f"{len(picks) - len(stale)} due within days; {PoolMove.objects.count()} moves so far"
+    )
 
 
 def _waiting_control_point(ctx):
     """rep1 has asked for one control point, so his manager finds it waiting on day one."""
     rep = ctx.users.get("rep1")
-    opportunity = (Opportunity.objects.filter(owner=rep, closed_at__isnull=True).exclude(stage__approval_role="")
-                   .order_by("id").first()) if rep else None
+    opportunity = (
+        (
+            Opportunity.objects.filter(owner=rep, closed_at__isnull=True)
+            .exclude(stage__approval_role="")
+            .order_by("id")
+            .first()
+        )
+        if rep
+        else None
+    )
     if opportunity is not None:
         request_approval(actor=rep, opportunity=opportunity)
 
@@ -268,9 +378,10 @@ def _waiting_control_point(ctx):
 def _save_opportunities(batch):
     created = Opportunity.objects.bulk_create(batch)
     if created and created[0].pk is None:  # SQLite before returning ids: fetch them back
-        created = list(Opportunity.objects.order_by("-id")[:len(batch)])[::-1]
-    StageHistory.objects.bulk_create([StageHistory(opportunity_id=o.pk, stage_id=o.stage_id, entered_at=o.stage_entered_at)
-                                      for o in created])
+        created = list(Opportunity.objects.order_by("-id")[: len(batch)])[::-1]
+    StageHistory.objects.bulk_create(
+        [StageHistory(opportunity_id=o.pk, stage_id=o.stage_id, entered_at=o.stage_entered_at) for o in created]
+    )
 
 
 def _targets(ctx):
@@ -285,8 +396,20 @@ def _targets(ctx):
     rows = []
     for rep in ctx.reps:
         for start in starts:
-            rows.append(Target(user=rep, metric=Target.Metric.AMOUNT_WON, start=start,
-                               value=Decimal(ctx.rng.choice([20_000, 30_000, 40_000]) * scale)))
-            rows.append(Target(user=rep, metric=Target.Metric.FOLLOWUPS, start=start,
-                               value=Decimal(ctx.rng.choice([30, 40, 60]) * scale)))
+            rows.append(
+                Target(
+                    user=rep,
+                    metric=Target.Metric.AMOUNT_WON,
+                    start=start,
+                    value=Decimal(ctx.rng.choice([20_000, 30_000, 40_000]) * scale),
+                )
+            )
+            rows.append(
+                Target(
+                    user=rep,
+                    metric=Target.Metric.FOLLOWUPS,
+                    start=start,
+                    value=Decimal(ctx.rng.choice([30, 40, 60]) * scale),
+                )
+            )
     Target.objects.bulk_create(rows, ignore_conflicts=True)

@@ -1,4 +1,5 @@
 """Filters of the sales lists."""
+
 import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -9,9 +10,8 @@ from crm.privacy import search_name_or_mobile
 from crm.ui import ListFilterSet, StyledFormMixin
 from customers.services.sources import all_source_choices
 
+from .forms.opportunities import day_start, in_subtree
 from .models import FollowUp, Grade, Lead
-from .forms.opportunities import in_subtree
-from .forms.opportunities import day_start
 
 OPEN, ALL, QUALIFIED_ON = "open", "all", "qualified_on"
 
@@ -21,23 +21,29 @@ class LeadFilter(ListFilterSet):
 
     q = django_filters.CharFilter(label=_("Name or mobile"), method="search")
     status = django_filters.ChoiceFilter(
-        label=_("status"), method="filter_status", empty_label=None,
-        choices=[(OPEN, _("Open (new to qualified)")), (ALL, _("All statuses")),
-                 (QUALIFIED_ON, _("Qualified or converted"))] + list(Lead.Status.choices),
+        label=_("status"),
+        method="filter_status",
+        empty_label=None,
+        choices=[
+            (OPEN, _("Open (new to qualified)")),
+            (ALL, _("All statuses")),
+            (QUALIFIED_ON, _("Qualified or converted")),
+        ]
+        + list(Lead.Status.choices),
     )
     grade = django_filters.ChoiceFilter(choices=Grade.choices, label=_("grade"))
     source = django_filters.ChoiceFilter(choices=all_source_choices, label=_("source channel"))
     owner = django_filters.ModelChoiceFilter(queryset=User.objects.none(), label=_("owner"))
     created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte", label=_("created from"))
     created_before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte", label=_("created to"))
-    department = django_filters.ModelChoiceFilter(queryset=Department.objects.all(), label=_("department"),
-                                                  method="filter_department")
+    department = django_filters.ModelChoiceFilter(
+        queryset=Department.objects.all(), label=_("department"), method="filter_department"
+    )
     mine = django_filters.BooleanFilter(label=_("Only mine"), method="filter_mine", widget=forms.CheckboxInput)
 
     class Meta:
         model = Lead
-        fields = ["q", "status", "grade", "source", "owner", "created_after", "created_before", "department",
-                  "mine"]
+        fields = ["q", "status", "grade", "source", "owner", "created_after", "created_before", "department", "mine"]
 
     default_status = OPEN
 

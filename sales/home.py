@@ -4,7 +4,7 @@ opportunities). Registered into crm.home by SalesConfig.ready(); crm imports no 
 
 import datetime
 
-from django.db.models import QuerySet, Count, F, Q, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from crm import permissions

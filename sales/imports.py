@@ -14,6 +14,7 @@ The same two steps, so that a file is stored entirely or not at all:
    so normalization, duplicate linking, scoring, grading and assignment are the same — in ONE
    transaction. A row that fails there rolls everything back and the job names it.
 """
+
 import logging
 
 from celery import shared_task
@@ -93,6 +94,7 @@ def map_header(header):
 
 # --- checking ----------------------------------------------------------------------------------
 
+
 class Check(base.Check):
     """One pass over a lead file (the customer import's ``Check``: cells, clean, errors)."""
 
@@ -105,13 +107,15 @@ class Check(base.Check):
         if "owner" not in self.index:
             return {}, set()
         position = self.index["owner"]
-        names = {cells[position].strip() for _n, cells in self.records
-                 if position < len(cells) and cells[position].strip()}
+        names = {
+            cells[position].strip() for _n, cells in self.records if position < len(cells) and cells[position].strip()
+        }
         if not names:
             return {}, set()
         owners = {u.username: u for u in User.objects.filter(username__in=names)}
-        assignable = set(permissions.assignable_users(self.user).filter(username__in=names)
-                         .values_list("pk", flat=True))
+        assignable = set(
+            permissions.assignable_users(self.user).filter(username__in=names).values_list("pk", flat=True)
+        )
         return owners, assignable
 
     def read_rows(self):
@@ -137,8 +141,11 @@ class Check(base.Check):
                     self.error(row, "email", _("Enter a valid email address."))
             if not cells.get("mobile") and not cells.get("email"):
                 self.error(row, "mobile", _("Enter a mobile number or an email, so that someone can reach the lead."))
-            values["source"] = (self.clean(row, "source", base._choice, cells["source"], "source")
-                                if cells.get("source") else Customer.Source.OTHER)
+            values["source"] = (
+                self.clean(row, "source", base._choice, cells["source"], "source")
+                if cells.get("source")
+                else Customer.Source.OTHER
+            )
             if tag_index and cells.get("tags"):
                 tags = self.clean(row, "tags", tag_index.parse, cells["tags"])
                 if tags is not None:
@@ -168,11 +175,19 @@ class Check(base.Check):
         mobiles = sorted({item["values"]["mobile"] for item in items if item["values"].get("mobile")})
         open_leads, customers = {}, {}
         for chunk in base._chunks(mobiles):
-            for lead in (Lead.objects.filter(mobile__in=chunk, status__in=Lead.OPEN_STATUSES)
-                         .order_by("-created_at").select_related("owner").only("pk", "name", "mobile", "owner")):
+            for lead in (
+                Lead.objects.filter(mobile__in=chunk, status__in=Lead.OPEN_STATUSES)
+                .order_by("-created_at")
+                .select_related("owner")
+                .only("pk", "name", "mobile", "owner")
+            ):
                 open_leads[lead.mobile] = lead  # the oldest wins, as in ``find_duplicate``
-            for customer in (Customer.objects.filter(mobile__in=chunk).order_by("-id").select_related("owner")
-                             .only("pk", "name", "mobile", "owner")):
+            for customer in (
+                Customer.objects.filter(mobile__in=chunk)
+                .order_by("-id")
+                .select_related("owner")
+                .only("pk", "name", "mobile", "owner")
+            ):
                 customers[customer.mobile] = customer
         rules = list(ScoringRule.objects.filter(is_active=True))
         settings = SalesSettings.current()
@@ -181,21 +196,41 @@ class Check(base.Check):
         for item in items:
             row, values = item["row"], item["values"]
             mobile = values.get("mobile", "")
-            lead = Lead(name=values.get("name", ""), mobile=mobile, email=values.get("email", ""),
-                        source=values["source"], region=values.get("region", ""), need=values.get("need", ""))
+            lead = Lead(
+                name=values.get("name", ""),
+                mobile=mobile,
+                email=values.get("email", ""),
+                source=values["source"],
+                region=values.get("region", ""),
+                need=values.get("need", ""),
+            )
             score = score_of(lead, rules, tag_names=set(values.get("tag_names", ())))
-            entry = {"row": row, "values": values, "action": "create", "score": score,
-                     "grade": grade_of(score, settings), "lead_id": None}
+            entry = {
+                "row": row,
+                "values": values,
+                "action": "create",
+                "score": score,
+                "grade": grade_of(score, settings),
+                "lead_id": None,
+            }
             if mobile and mobile in open_leads:
                 found = open_leads[mobile]
-                entry.update(action="duplicate", duplicate_lead_id=found.pk, duplicate_name=found.name,
-                             duplicate_owner=str(found.owner or ""))
+                entry.update(
+                    action="duplicate",
+                    duplicate_lead_id=found.pk,
+                    duplicate_name=found.name,
+                    duplicate_owner=str(found.owner or ""),
+                )
             elif mobile and mobile in first_row:
                 entry.update(action="duplicate", duplicate_row=first_row[mobile])
             elif mobile and mobile in customers:
                 found = customers[mobile]
-                entry.update(action="customer", customer_id=found.pk, customer_name=found.name,
-                             customer_owner=str(found.owner or ""))
+                entry.update(
+                    action="customer",
+                    customer_id=found.pk,
+                    customer_name=found.name,
+                    customer_owner=str(found.owner or ""),
+                )
             if mobile:
                 first_row.setdefault(mobile, row)
             rows.append(entry)
@@ -221,8 +256,9 @@ def start_import(*, user, file_name, data):
         raise ImportFileError(_("The file is larger than 20 MB; split it into smaller files."))
     header, records = read_table(file_name, data, max_rows=MAX_ROWS)
     if len(records) > MAX_ROWS:
-        raise ImportFileError(_("The file has more than %(max)s rows; split it into smaller files.")
-                              % {"max": f"{MAX_ROWS:,}"})
+        raise ImportFileError(
+            _("The file has more than %(max)s rows; split it into smaller files.") % {"max": f"{MAX_ROWS:,}"}
+        )
     job = LeadImportJob(file_name=file_name[:255], created_by=user, total=len(records))
     job.rows, job.errors, ignored = check_records(user=user, header=header, records=records)
     framework.finish_check(job, ignored)
@@ -231,6 +267,7 @@ def start_import(*, user, file_name, data):
 
 
 # --- the job -----------------------------------------------------------------------------------
+
 
 def progress_key(job_id):
     return f"lead-import-progress:{job_id}"
@@ -271,6 +308,7 @@ capture = base._in_our_transaction(capture_lead)
 def run_lead_import(job_id, language=None):
     """Capture every row of a checked job in one transaction (all or nothing), through the import
     framework: safe to run twice, progress in the cache, a failing row named."""
+
     def write(job, progress):
         touched = {}
         _write(job, progress, touched)
@@ -280,8 +318,9 @@ def run_lead_import(job_id, language=None):
         for entry in job.rows:
             entry["lead_id"] = touched.get(entry["row"])
 
-    framework.run(LeadImportJob, job_id, write=write, done=done, progress=Progress, language=language,
-                  name="lead import")
+    framework.run(
+        LeadImportJob, job_id, write=write, done=done, progress=Progress, language=language, name="lead import"
+    )
 
 
 def _write(job, progress, touched):
@@ -302,13 +341,21 @@ def _write(job, progress, touched):
         if values.get("owner_id"):
             owner = owners.get(values["owner_id"])
             if owner is None or owner.pk not in allowed:
-                raise RowFailure(row, "owner", _("%(user)s can no longer be given leads.")
-                                 % {"user": values.get("owner", "")})
+                raise RowFailure(
+                    row, "owner", _("%(user)s can no longer be given leads.") % {"user": values.get("owner", "")}
+                )
         try:
             lead = capture(
-                name=values.get("name", ""), mobile=values.get("mobile", ""), email=values.get("email", ""),
-                source=values["source"], region=values.get("region", ""), need=values.get("need", ""),
-                note=values.get("note", ""), tags=values.get("tags", ()), actor=user, owner=owner,
+                name=values.get("name", ""),
+                mobile=values.get("mobile", ""),
+                email=values.get("email", ""),
+                source=values["source"],
+                region=values.get("region", ""),
+                need=values.get("need", ""),
+                note=values.get("note", ""),
+                tags=values.get("tags", ()),
+                actor=user,
+                owner=owner,
             )
         except ValidationError as exc:
             raise base._failure(row, exc, "mobile") from exc
@@ -317,6 +364,7 @@ def _write(job, progress, touched):
 
 
 # --- the preview -------------------------------------------------------------------------------
+
 
 def summary(job):
     """[(label, number, css)] for the preview and the result."""

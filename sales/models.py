@@ -1,5 +1,6 @@
 """Sales: leads and the public pool, opportunities and control points, follow-ups, reminders,
 tasks, targets, reports and after-sales tickets."""
+
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
@@ -55,16 +56,36 @@ class Lead(models.Model):
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.NEW, db_index=True)
     score = models.IntegerField(_("score"), default=0)
     grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices, default=Grade.D, db_index=True)
-    owner = models.ForeignKey(USER, verbose_name=_("owner"), null=True, blank=True, on_delete=models.PROTECT,
-                              related_name="leads")
-    department = models.ForeignKey("crm.Department", verbose_name=_("department"), null=True, blank=True,
-                                   on_delete=models.PROTECT)
-    duplicate_of = models.ForeignKey("self", verbose_name=_("duplicate of"), null=True, blank=True,
-                                     on_delete=models.SET_NULL, related_name="duplicates")
-    existing_customer = models.ForeignKey(Customer, verbose_name=_("existing customer"), null=True, blank=True,
-                                          on_delete=models.SET_NULL, related_name="duplicate_leads")
-    customer = models.ForeignKey(Customer, verbose_name=_("converted to"), null=True, blank=True,
-                                 on_delete=models.SET_NULL, related_name="converted_leads")
+    owner = models.ForeignKey(
+        USER, verbose_name=_("owner"), null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
+    )
+    department = models.ForeignKey(
+        "crm.Department", verbose_name=_("department"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    duplicate_of = models.ForeignKey(
+        "self",
+        verbose_name=_("duplicate of"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="duplicates",
+    )
+    existing_customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("existing customer"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="duplicate_leads",
+    )
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("converted to"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="converted_leads",
+    )
     assigned_at = models.DateTimeField(_("assigned at"), null=True, blank=True)
     last_followup_at = models.DateTimeField(_("last follow-up"), null=True, blank=True, db_index=True)
     converted_at = models.DateTimeField(_("converted at"), null=True, blank=True)
@@ -84,8 +105,11 @@ class Lead(models.Model):
             models.Index(fields=["department", "owner", "-created_at"], name="lead_pool"),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["client", "external_id"], condition=~models.Q(external_id=""),
-                                    name="lead_external_id_per_client"),
+            models.UniqueConstraint(
+                fields=["client", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="lead_external_id_per_client",
+            ),
         ]
 
     def __str__(self):
@@ -122,8 +146,12 @@ class ScoringRule(models.Model):
         HAS_TAG = "tag", _("Has tag")
 
     criterion = models.CharField(_("criterion"), max_length=20, choices=Criterion.choices)
-    value = models.CharField(_("value"), max_length=100, blank=True,
-                             help_text=_("The source code, the number of visits/events, or the tag name."))
+    value = models.CharField(
+        _("value"),
+        max_length=100,
+        blank=True,
+        help_text=_("The source code, the number of visits/events, or the tag name."),
+    )
     points = models.IntegerField(_("points"))
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -149,12 +177,15 @@ class SalesSettings(SettingsRow):
     touch_cap = models.PositiveIntegerField(_("outbound touches without a reply, at most"), default=3)
     touch_window_days = models.PositiveIntegerField(_("within (days)"), default=14)
     rest_after_touches = models.PositiveIntegerField(
-        _("a customer rests after this many unanswered touches"), default=5)
+        _("a customer rests after this many unanswered touches"), default=5
+    )
     reminder_offsets = models.CharField(
-        _("default reminder offsets (minutes before)"), max_length=100, default="1440,60",
-        help_text=_("Comma-separated; 1440 = one day before."))
-    escalate_after_minutes = models.PositiveIntegerField(_("escalate an overdue reminder after (minutes)"),
-                                                         default=240)
+        _("default reminder offsets (minutes before)"),
+        max_length=100,
+        default="1440,60",
+        help_text=_("Comma-separated; 1440 = one day before."),
+    )
+    escalate_after_minutes = models.PositiveIntegerField(_("escalate an overdue reminder after (minutes)"), default=240)
 
     class Meta:
         verbose_name = _("sales settings")
@@ -166,12 +197,19 @@ class AssignmentRule(models.Model):
     position = models.PositiveIntegerField(_("position"), default=0)
     grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices, blank=True)
     source = models.CharField(_("source channel"), max_length=20, blank=True)
-    region = models.CharField(_("region"), max_length=6, blank=True,
-                              help_text=_("Leads in this province, city or district."))
-    region_text = models.CharField(_("region as written"), max_length=50, blank=True, editable=False,
-                                   help_text=_("An old \"region contains\" text no code was found for."))
-    team = models.ForeignKey("crm.Department", verbose_name=_("team (round-robin)"), null=True, blank=True,
-                             on_delete=models.CASCADE)
+    region = models.CharField(
+        _("region"), max_length=6, blank=True, help_text=_("Leads in this province, city or district.")
+    )
+    region_text = models.CharField(
+        _("region as written"),
+        max_length=50,
+        blank=True,
+        editable=False,
+        help_text=_('An old "region contains" text no code was found for.'),
+    )
+    team = models.ForeignKey(
+        "crm.Department", verbose_name=_("team (round-robin)"), null=True, blank=True, on_delete=models.CASCADE
+    )
     user = models.ForeignKey(USER, verbose_name=_("or this user"), null=True, blank=True, on_delete=models.CASCADE)
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -201,20 +239,30 @@ class RoundRobinCursor(models.Model):
 class PoolRule(models.Model):
     """公海规则 of a department (used by the departments below it unless they have their own)."""
 
-    department = models.OneToOneField("crm.Department", verbose_name=_("department"), on_delete=models.CASCADE,
-                                      related_name="pool_rule")
+    department = models.OneToOneField(
+        "crm.Department", verbose_name=_("department"), on_delete=models.CASCADE, related_name="pool_rule"
+    )
     days_without_followup = models.PositiveIntegerField(_("return after days without a follow-up"), default=15)
     days_without_deal = models.PositiveIntegerField(_("return after days without a deal"), default=90)
-    exempt_stage = models.ForeignKey("sales.OpportunityStage", verbose_name=_("exempt from stage on"), null=True,
-                                     blank=True, on_delete=models.SET_NULL,
-                                     help_text=_("Records with an open opportunity at or past this stage stay."))
+    exempt_stage = models.ForeignKey(
+        "sales.OpportunityStage",
+        verbose_name=_("exempt from stage on"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        help_text=_("Records with an open opportunity at or past this stage stay."),
+    )
     warn_days = models.PositiveIntegerField(_("warn the owner days before"), default=3)
     cap = models.PositiveIntegerField(_("private records per rep, at most"), default=200)
     reclaim_cooldown_days = models.PositiveIntegerField(_("a rep may not re-claim a record for (days)"), default=7)
     recycle_paying_customers = models.BooleanField(
-        _("paying customers return to the pool too"), default=False,
-        help_text=_("Off: a customer who ever bought (an order, a won opportunity) stays with the owner. On: such a "
-                    "customer returns after the days without a deal, never for lack of follow-ups within them."))
+        _("paying customers return to the pool too"),
+        default=False,
+        help_text=_(
+            "Off: a customer who ever bought (an order, a won opportunity) stays with the owner. On: such a "
+            "customer returns after the days without a deal, never for lack of follow-ups within them."
+        ),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -280,10 +328,13 @@ class OpportunityStage(models.Model):
     is_won = models.BooleanField(_("won"), default=False)
     is_lost = models.BooleanField(_("lost"), default=False)
     approval_role = models.CharField(
-        _("approval needed from"), max_length=20, blank=True,
+        _("approval needed from"),
+        max_length=20,
+        blank=True,
         choices=[("", _("No approval"))] + list(Role.choices),
-        help_text=_("Key control point: the opportunity may not move past this stage until someone with this "
-                    "role approves."),
+        help_text=_(
+            "Key control point: the opportunity may not move past this stage until someone with this role approves."
+        ),
     )
 
     class Meta:
@@ -306,16 +357,20 @@ class Opportunity(models.Model):
     scope_department_field = "department"
 
     name = models.CharField(_("name"), max_length=200)
-    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.PROTECT,
-                                 related_name="opportunities")
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="opportunities"
+    )
     owner = models.ForeignKey(USER, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="opportunities")
-    department = models.ForeignKey("crm.Department", verbose_name=_("department"), null=True, blank=True,
-                                   on_delete=models.PROTECT)
-    stage = models.ForeignKey(OpportunityStage, verbose_name=_("stage"), on_delete=models.PROTECT,
-                              related_name="opportunities")
+    department = models.ForeignKey(
+        "crm.Department", verbose_name=_("department"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    stage = models.ForeignKey(
+        OpportunityStage, verbose_name=_("stage"), on_delete=models.PROTECT, related_name="opportunities"
+    )
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2, default=0)
-    probability = models.PositiveSmallIntegerField(_("win probability (%)"), null=True, blank=True,
-                                                   help_text=_("Empty: the stage's default."))
+    probability = models.PositiveSmallIntegerField(
+        _("win probability (%)"), null=True, blank=True, help_text=_("Empty: the stage's default.")
+    )
     expected_close = models.DateField(_("expected close"), null=True, blank=True)
     products = models.CharField(_("products"), max_length=300, blank=True)
     lost_reason = models.CharField(_("lost reason"), max_length=200, blank=True)
@@ -330,14 +385,16 @@ class Opportunity(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("opportunity")
         verbose_name_plural = _("opportunities")
-        indexes = [models.Index(fields=["owner", "stage"], name="opportunity_owner_stage"),
-                   models.Index(fields=["stage_entered_at", "id"], name="opportunity_stuck"),
-                   # per stage in a team (the board), and a team's opportunities stuck in an open
-                   # stage counted from the index alone (the home page)
-                   models.Index(fields=["department", "stage", "stage_entered_at"], name="opportunity_dept_stuck"),
-                   # the list's default order (by expected close): a page reads the first rows of the
-                   # index instead of sorting every opportunity in scope joined with its customer
-                   models.Index(fields=["expected_close", "id"], name="opportunity_close")]
+        indexes = [
+            models.Index(fields=["owner", "stage"], name="opportunity_owner_stage"),
+            models.Index(fields=["stage_entered_at", "id"], name="opportunity_stuck"),
+            # per stage in a team (the board), and a team's opportunities stuck in an open
+            # stage counted from the index alone (the home page)
+            models.Index(fields=["department", "stage", "stage_entered_at"], name="opportunity_dept_stuck"),
+            # the list's default order (by expected close): a page reads the first rows of the
+            # index instead of sorting every opportunity in scope joined with its customer
+            models.Index(fields=["expected_close", "id"], name="opportunity_close"),
+        ]
 
     def __str__(self):
         return self.name
@@ -389,11 +446,11 @@ class FollowUp(models.Model):
 
     customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="followups")
     lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="followups")
-    opportunity = models.ForeignKey(Opportunity, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="followups")
+    opportunity = models.ForeignKey(
+        Opportunity, null=True, blank=True, on_delete=models.SET_NULL, related_name="followups"
+    )
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, default=Channel.PHONE)
-    direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices,
-                                 default=Direction.OUTBOUND)
+    direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices, default=Direction.OUTBOUND)
     outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, default=Outcome.TALKED)
     content = models.TextField(_("content"))
     next_followup_at = models.DateTimeField(_("next follow-up"), null=True, blank=True)
@@ -407,13 +464,18 @@ class FollowUp(models.Model):
         ordering = ["-at", "-id"]
         verbose_name = _("follow-up")
         verbose_name_plural = _("follow-ups")
-        indexes = [models.Index(fields=["customer", "at"], name="followup_customer_time"),
-                   models.Index(fields=["lead", "at"], name="followup_lead_time"),
-                   models.Index(fields=["created_by", "at"], name="followup_user_time"),
-                   # a team's follow-ups in a period, counted from the index alone (the home page)
-                   models.Index(fields=["department", "at"], include=["created_by"], name="followup_dept_time_by")]
-        constraints = [models.CheckConstraint(
-            condition=models.Q(customer__isnull=False) | models.Q(lead__isnull=False), name="followup_has_subject")]
+        indexes = [
+            models.Index(fields=["customer", "at"], name="followup_customer_time"),
+            models.Index(fields=["lead", "at"], name="followup_lead_time"),
+            models.Index(fields=["created_by", "at"], name="followup_user_time"),
+            # a team's follow-ups in a period, counted from the index alone (the home page)
+            models.Index(fields=["department", "at"], include=["created_by"], name="followup_dept_time_by"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(customer__isnull=False) | models.Q(lead__isnull=False), name="followup_has_subject"
+            )
+        ]
 
 
 class Reminder(models.Model):
@@ -431,28 +493,38 @@ class Reminder(models.Model):
     owner = models.ForeignKey(USER, verbose_name=_("owner"), on_delete=models.CASCADE, related_name="reminders")
     title = models.CharField(_("title"), max_length=200)
     due_at = models.DateTimeField(_("due"), db_index=True)
-    offsets = models.CharField(_("notify before (minutes)"), max_length=100, blank=True,
-                               help_text=_("Comma-separated; empty: the owner's default."))
+    offsets = models.CharField(
+        _("notify before (minutes)"),
+        max_length=100,
+        blank=True,
+        help_text=_("Comma-separated; empty: the owner's default."),
+    )
     customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="reminders")
     lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="reminders")
     followup = models.ForeignKey(FollowUp, null=True, blank=True, on_delete=models.SET_NULL, related_name="reminders")
-    task = models.OneToOneField("sales.Task", null=True, blank=True, on_delete=models.CASCADE,
-                                related_name="reminder")
+    task = models.OneToOneField("sales.Task", null=True, blank=True, on_delete=models.CASCADE, related_name="reminder")
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
-    next_notice_at = models.DateTimeField(null=True, blank=True, editable=False,
-                                          help_text="When the next notice is due (the dispatcher's index).")
+    next_notice_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the next notice is due (the dispatcher's index)."
+    )
     completed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
-    scheduled_at = models.DateTimeField(null=True, blank=True, editable=False,
-                                        help_text="When the due time was last set (created or rescheduled): a notice "
-                                                  "whose time was already past then is never sent.")
+    scheduled_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the due time was last set (created or rescheduled): a notice "
+        "whose time was already past then is never sent.",
+    )
 
     class Meta:
         ordering = ["due_at", "id"]
         verbose_name = _("reminder")
         verbose_name_plural = _("reminders")
-        indexes = [models.Index(fields=["status", "next_notice_at"], name="reminder_next_notice"),
-                   models.Index(fields=["owner", "status", "due_at"], name="reminder_owner_due")]
+        indexes = [
+            models.Index(fields=["status", "next_notice_at"], name="reminder_next_notice"),
+            models.Index(fields=["owner", "status", "due_at"], name="reminder_owner_due"),
+        ]
 
 
 class ReminderNotice(models.Model):
@@ -524,8 +596,9 @@ class Target(models.Model):
         QUARTER = "quarter", _("Quarter")
 
     user = models.ForeignKey(USER, null=True, blank=True, on_delete=models.CASCADE, related_name="targets")
-    department = models.ForeignKey("crm.Department", null=True, blank=True, on_delete=models.CASCADE,
-                                   related_name="targets")
+    department = models.ForeignKey(
+        "crm.Department", null=True, blank=True, on_delete=models.CASCADE, related_name="targets"
+    )
     metric = models.CharField(_("metric"), max_length=20, choices=Metric.choices)
     period = models.CharField(_("period"), max_length=10, choices=Period.choices, default=Period.MONTH)
     start = models.DateField(_("period start"))
@@ -535,8 +608,9 @@ class Target(models.Model):
         verbose_name = _("target")
         verbose_name_plural = _("targets")
         constraints = [
-            models.CheckConstraint(condition=models.Q(user__isnull=False) | models.Q(department__isnull=False),
-                                   name="target_has_holder"),
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False) | models.Q(department__isnull=False), name="target_has_holder"
+            ),
             models.UniqueConstraint(fields=["user", "metric", "period", "start"], name="target_user_once"),
             models.UniqueConstraint(fields=["department", "metric", "period", "start"], name="target_dept_once"),
         ]
@@ -580,15 +654,15 @@ class ServiceTicket(models.Model):
         RESOLVED = "resolved", _("Resolved")
         CLOSED = "closed", _("Closed")
 
-    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.CASCADE,
-                                 related_name="tickets")
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="tickets")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.REQUEST)
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), blank=True)
     personal_fields = ("description", "resolution")
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.OPEN)
-    owner = models.ForeignKey(USER, verbose_name=_("owner"), null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="tickets")
+    owner = models.ForeignKey(
+        USER, verbose_name=_("owner"), null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
     due_at = models.DateTimeField(_("due"), null=True, blank=True)
     resolution = models.TextField(_("resolution"), blank=True)
     created_at = models.DateTimeField(default=timezone.now)

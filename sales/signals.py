@@ -1,6 +1,7 @@
 """Signal handlers of the sales app (connected in ``SalesConfig.ready``)."""
-from .services.scoring import request_rescore
+
 from .models import ScoringRule
+from .services.scoring import request_rescore
 
 
 def scoring_rule_changed(sender, **kwargs):

@@ -1,20 +1,18 @@
 """Tables of the sales lists."""
+
 import datetime
 
 import django_tables2 as tables
-from django.utils.html import format_html
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, mark_safe
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from crm.ui import LocalDateTimeColumn
 from customers.tables import ContactColumns
 
-from .models import FollowUp, Lead
-from .models import Opportunity
-from django.utils.translation import gettext_lazy
-from django.utils.html import mark_safe
-from django.utils import timezone
-from .models import ServiceTicket
-from django.urls import reverse
+from .models import FollowUp, Lead, Opportunity, ServiceTicket
 
 GRADE_BADGES = {"A": "text-bg-success", "B": "text-bg-primary", "C": "text-bg-warning", "D": "text-bg-secondary"}
 
@@ -26,10 +24,9 @@ def iso_or_none(value):
 
 
 def grade_badge(grade):
-    return format_html('<span class="badge {}" data-grade="{}">{}</span>',
-                       GRADE_BADGES.get(grade, "text-bg-secondary"), grade, grade)
-
-
+    return format_html(
+        '<span class="badge {}" data-grade="{}">{}</span>', GRADE_BADGES.get(grade, "text-bg-secondary"), grade, grade
+    )
 
 
 def days_since(moment, now=None):
@@ -44,15 +41,19 @@ def is_overdue(ticket, now=None):
 
 
 class LeadTable(ContactColumns, tables.Table):
-    selection = tables.CheckBoxColumn(accessor="pk", attrs={"th__input": {"class": "form-check-input js-select-all",
-                                                                          "aria-label": _("Select all")},
-                                                            "td__input": {"class": "form-check-input js-select-row",
-                                                                          "aria-label": _("Select this row")}})
+    selection = tables.CheckBoxColumn(
+        accessor="pk",
+        attrs={
+            "th__input": {"class": "form-check-input js-select-all", "aria-label": _("Select all")},
+            "td__input": {"class": "form-check-input js-select-row", "aria-label": _("Select this row")},
+        },
+    )
     name = tables.Column(linkify=True)
     mobile = tables.Column()
     grade = tables.Column()
-    owner = tables.Column(verbose_name=_("owner"), order_by=("owner__last_name", "owner__first_name"),
-                          default=_("Public pool"))
+    owner = tables.Column(
+        verbose_name=_("owner"), order_by=("owner__last_name", "owner__first_name"), default=_("Public pool")
+    )
     created_at = LocalDateTimeColumn(format="Y-m-d H:i")
 
     class Meta:
@@ -74,8 +75,9 @@ class FollowUpTable(tables.Table):
     """跟进记录: every touch in scope, newest first."""
 
     at = LocalDateTimeColumn(verbose_name=_("time"))
-    subject = tables.Column(verbose_name=_("customer or lead"), accessor="pk", orderable=False,
-                            exclude_from_export=True)
+    subject = tables.Column(
+        verbose_name=_("customer or lead"), accessor="pk", orderable=False, exclude_from_export=True
+    )
     content = tables.Column(verbose_name=_("content"))
 
     class Meta:
@@ -98,18 +100,33 @@ class OpportunityTable(tables.Table):
     owner = tables.Column(order_by=("owner__last_name", "owner__first_name"))
     stage = tables.Column(order_by=("stage__position",))
     amount = tables.Column(attrs={"td": {"class": "text-end"}, "th": {"class": "text-end"}})
-    win_prob = tables.Column(verbose_name=gettext_lazy("Win probability"),
-                             attrs={"td": {"class": "text-end"}, "th": {"class": "text-end"}})
-    weighted = tables.Column(verbose_name=gettext_lazy("Weighted amount"),
-                             attrs={"td": {"class": "text-end"}, "th": {"class": "text-end"}})
+    win_prob = tables.Column(
+        verbose_name=gettext_lazy("Win probability"), attrs={"td": {"class": "text-end"}, "th": {"class": "text-end"}}
+    )
+    weighted = tables.Column(
+        verbose_name=gettext_lazy("Weighted amount"), attrs={"td": {"class": "text-end"}, "th": {"class": "text-end"}}
+    )
     expected_close = LocalDateTimeColumn(format="Y-m-d")
-    days_in_stage = tables.Column(accessor="stage_entered_at", verbose_name=gettext_lazy("Days in stage"),
-                                  order_by=("-stage_entered_at",), attrs={"td": {"class": "text-end"}})
+    days_in_stage = tables.Column(
+        accessor="stage_entered_at",
+        verbose_name=gettext_lazy("Days in stage"),
+        order_by=("-stage_entered_at",),
+        attrs={"td": {"class": "text-end"}},
+    )
 
     class Meta:
         model = Opportunity
-        fields = ("name", "customer", "owner", "stage", "amount", "win_prob", "weighted", "expected_close",
-                  "days_in_stage")
+        fields = (
+            "name",
+            "customer",
+            "owner",
+            "stage",
+            "amount",
+            "win_prob",
+            "weighted",
+            "expected_close",
+            "days_in_stage",
+        )
         attrs = {"class": "table table-hover align-middle mb-0"}
         empty_text = gettext_lazy("No opportunities match.")
         template_name = "sales/table.html"  # the rows rendered in Python (same HTML)
@@ -156,8 +173,7 @@ class OpportunityTable(tables.Table):
 class TicketTable(tables.Table):
     kind = tables.Column()
     title = tables.Column(linkify=lambda record: reverse("sales:ticket", args=[record.pk]))
-    customer = tables.Column(linkify=lambda record: record.customer.get_absolute_url(),
-                             order_by=("customer__name",))
+    customer = tables.Column(linkify=lambda record: record.customer.get_absolute_url(), order_by=("customer__name",))
     status = tables.Column()
     owner = tables.Column(order_by=("owner__last_name", "owner__first_name"), default="—")
     due_at = LocalDateTimeColumn(format="Y-m-d H:i", default="—")
@@ -167,8 +183,10 @@ class TicketTable(tables.Table):
         model = ServiceTicket
         fields = ("kind", "title", "customer", "status", "owner", "due_at", "created_at")
         attrs = {"class": "table table-hover align-middle mb-0"}
-        row_attrs = {"class": lambda record: "table-danger" if is_overdue(record) else "",
-                     "data-overdue": lambda record: "1" if is_overdue(record) else "0"}
+        row_attrs = {
+            "class": lambda record: "table-danger" if is_overdue(record) else "",
+            "data-overdue": lambda record: "1" if is_overdue(record) else "0",
+        }
         order_by = ("due_at",)
         template_name = "sales/table.html"  # the rows rendered in Python (same HTML)
 

@@ -1,5 +1,13 @@
 from .views import dashboard, imports, leads, opportunities, performance, pool, rules, work
 
 app_name = "sales"
-urlpatterns = (leads.urlpatterns + imports.urlpatterns + opportunities.urlpatterns + work.urlpatterns
-               + performance.urlpatterns + pool.urlpatterns + rules.urlpatterns + dashboard.urlpatterns)
+urlpatterns = (
+    leads.urlpatterns
+    + imports.urlpatterns
+    + opportunities.urlpatterns
+    + work.urlpatterns
+    + performance.urlpatterns
+    + pool.urlpatterns
+    + rules.urlpatterns
+    + dashboard.urlpatterns
+)

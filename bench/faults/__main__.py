@@ -1,4 +1,5 @@
 """``python -m bench.faults [--only redis worker beats postgres] [--outage-seconds 20] ...``"""
+
 import argparse
 import json
 import signal
@@ -31,8 +32,11 @@ def main(argv=None):
     stack = Stack(PROJECT_DIR / "var" / "faults", pg_port=args.pg_port, redis_port=args.redis_port)
     results = []
     try:
-        print(f"faults: private PostgreSQL :{stack.pg_port} and Redis :{stack.redis_port}, gunicorn "
-              f":{stack.web_port}; logs in {stack.logs}", flush=True)
+        print(
+            f"faults: private PostgreSQL :{stack.pg_port} and Redis :{stack.redis_port}, gunicorn "
+            f":{stack.web_port}; logs in {stack.logs}",
+            flush=True,
+        )
         stack.init_postgres()
         stack.start_redis()
         ctx = scenarios.prepare(stack)
@@ -44,17 +48,20 @@ def main(argv=None):
         traffics = []
         for name in args.only:
             if name == "redis":
-                result, traffic = scenarios.redis_stopped(stack, ctx, outage_seconds=args.outage_seconds,
-                                                          clients=args.clients)
+                result, traffic = scenarios.redis_stopped(
+                    stack, ctx, outage_seconds=args.outage_seconds, clients=args.clients
+                )
                 traffics.append(traffic)
             elif name == "worker":
                 result = scenarios.worker_killed(stack, ctx, reminders=args.reminders, kills=args.kills)
             elif name == "beats":
-                result = scenarios.two_beats(stack, ctx, reminders=args.beat_reminders, spread_seconds=15,
-                                             beat_seconds=args.beat_seconds)
+                result = scenarios.two_beats(
+                    stack, ctx, reminders=args.beat_reminders, spread_seconds=15, beat_seconds=args.beat_seconds
+                )
             else:
-                result, traffic = scenarios.postgres_restarted(stack, ctx, down_seconds=args.pg_down_seconds,
-                                                               clients=args.clients)
+                result, traffic = scenarios.postgres_restarted(
+                    stack, ctx, down_seconds=args.pg_down_seconds, clients=args.clients
+                )
                 traffics.append(traffic)
             results.append(result)
             print(f"{'PASS' if result.passed else 'FAIL'} {result.line}", flush=True)
@@ -67,8 +74,9 @@ def main(argv=None):
     finally:
         stack.close()
     failed = sum(not r.passed for r in results)
-    (stack.root / "results.json").write_text(json.dumps(
-        {r.name: {"passed": r.passed, "line": r.line, **r.figures} for r in results}, indent=2, default=str))
+    (stack.root / "results.json").write_text(
+        json.dumps({r.name: {"passed": r.passed, "line": r.line, **r.figures} for r in results}, indent=2, default=str)
+    )
     print(f"faults: {time.monotonic() - started:.0f} s")
     print(f"{len(results) - failed} passed, {failed} failed")
     return 1 if failed else 0

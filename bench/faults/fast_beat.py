@@ -4,6 +4,7 @@
 jobs whose "exactly once" the fault runs check — the reminder dispatcher and the outbox sweep —
 every ``FAULTS_BEAT_SECONDS`` (default 1) instead of every minute. The tasks are the product's own.
 """
+
 import os
 
 from config.celery import app

@@ -1,6 +1,7 @@
 """The private stack of a fault run: its own PostgreSQL cluster and Redis server under
 ``var/faults/``, and gunicorn, Celery workers and beats against them. The shared PostgreSQL and
 Redis are never touched: these two are the only ones the run stops and restarts."""
+
 import atexit
 import glob
 import os
@@ -95,11 +96,20 @@ class Stack:
 
     def env(self, **extra):
         """The environment of every process of the run (and of the run's own Django)."""
-        return {**os.environ, "DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url,
-                "CRM_VAR_DIR": str(self.root / "var"), "DJANGO_SETTINGS_MODULE": "config.settings",
-                "DB_CONN_MAX_AGE": "60", "DEBUG": "0", "API_RATE_LIMIT": "1000000/min",
-                "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-                "CELERY_TASK_ALWAYS_EAGER": "0", "PYTHONPATH": str(PROJECT_DIR), **extra}
+        return {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis_url,
+            "CRM_VAR_DIR": str(self.root / "var"),
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DB_CONN_MAX_AGE": "60",
+            "DEBUG": "0",
+            "API_RATE_LIMIT": "1000000/min",
+            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+            "PYTHONPATH": str(PROJECT_DIR),
+            **extra,
+        }
 
     # --- PostgreSQL ----------------------------------------------------------------------------
 
@@ -112,8 +122,9 @@ class Stack:
             shutil.chown(path, "postgres", "postgres")
 
     def _pg(self, tool, *args):
-        return subprocess.run(self._as_postgres([str(self.pg_bin / tool), *args]), check=True,
-                              capture_output=True, text=True, cwd="/")
+        return subprocess.run(
+            self._as_postgres([str(self.pg_bin / tool), *args]), check=True, capture_output=True, text=True, cwd="/"
+        )
 
     def init_postgres(self):
         """A fresh cluster (the previous run's is removed), started, with an empty database."""
@@ -129,10 +140,23 @@ class Stack:
         self._pg("createdb", "-h", "127.0.0.1", "-p", str(self.pg_port), "-U", "postgres", self.database)
 
     def start_postgres(self):
-        options = (f"-p {self.pg_port} -k {self.run_dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c full_page_writes=off -c max_connections=100")
-        self._pg("pg_ctl", "-D", str(self.pg_data), "-o", options, "-l", str(self.run_dir / "postgres.log"),
-                 "-w", "-t", "60", "start")
+        options = (
+            f"-p {self.pg_port} -k {self.run_dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c full_page_writes=off -c max_connections=100"
+        )
+        self._pg(
+            "pg_ctl",
+            "-D",
+            str(self.pg_data),
+            "-o",
+            options,
+            "-l",
+            str(self.run_dir / "postgres.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
 
     def stop_postgres(self, mode="fast", quiet=False):
         if not (self.pg_data / "postmaster.pid").exists():
@@ -151,10 +175,29 @@ class Stack:
         if port_open(self.redis_port):
             raise RuntimeError(f"port {self.redis_port} is taken by another server: choose --redis-port")
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        subprocess.run([self.redis_server, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
-                        "--appendonly", "no", "--daemonize", "yes", "--dir", str(self.run_dir),
-                        "--pidfile", str(self.run_dir / "redis.pid"), "--logfile", str(self.run_dir / "redis.log")],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [
+                self.redis_server,
+                "--port",
+                str(self.redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "yes",
+                "--dir",
+                str(self.run_dir),
+                "--pidfile",
+                str(self.run_dir / "redis.pid"),
+                "--logfile",
+                str(self.run_dir / "redis.log"),
+            ],
+            check=True,
+            capture_output=True,
+        )
         wait_until(lambda: port_open(self.redis_port), 10, "Redis to listen")
 
     def stop_redis(self):
@@ -176,15 +219,34 @@ class Stack:
     def start(self, name, args, **extra_env):
         self.logs.mkdir(parents=True, exist_ok=True)
         log = open(self.logs / f"{name}.log", "ab")
-        process = subprocess.Popen(args, cwd=PROJECT_DIR, env=self.env(**extra_env), stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            args,
+            cwd=PROJECT_DIR,
+            env=self.env(**extra_env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         log.close()
         self.processes[name] = process
         return process
 
     def start_web(self, workers=2):
-        self.start("web", [str(BIN / "gunicorn"), "config.wsgi:application", "-b", f"127.0.0.1:{self.web_port}",
-                           "-w", str(workers), "--timeout", "60", "--log-level", "warning"])
+        self.start(
+            "web",
+            [
+                str(BIN / "gunicorn"),
+                "config.wsgi:application",
+                "-b",
+                f"127.0.0.1:{self.web_port}",
+                "-w",
+                str(workers),
+                "--timeout",
+                "60",
+                "--log-level",
+                "warning",
+            ],
+        )
 
         def answers():
             if self.processes["web"].poll() is not None:
@@ -197,13 +259,48 @@ class Stack:
         wait_until(answers, 60, "gunicorn")
 
     def start_worker(self, name):
-        return self.start(name, [PYTHON, "-m", "celery", "-A", "config", "worker", "-P", "solo", "-n", f"{name}@%h",
-                                 "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"])
+        return self.start(
+            name,
+            [
+                PYTHON,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-P",
+                "solo",
+                "-n",
+                f"{name}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-l",
+                "WARNING",
+            ],
+        )
 
     def start_beat(self, name, seconds):
-        return self.start(name, [PYTHON, "-m", "celery", "-A", "bench.faults.fast_beat", "beat",
-                                 "-S", "celery.beat:PersistentScheduler", "-s", str(self.root / f"{name}-schedule"),
-                                 "--max-interval", "1", "-l", "INFO"], FAULTS_BEAT_SECONDS=str(seconds))
+        return self.start(
+            name,
+            [
+                PYTHON,
+                "-m",
+                "celery",
+                "-A",
+                "bench.faults.fast_beat",
+                "beat",
+                "-S",
+                "celery.beat:PersistentScheduler",
+                "-s",
+                str(self.root / f"{name}-schedule"),
+                "--max-interval",
+                "1",
+                "-l",
+                "INFO",
+            ],
+            FAULTS_BEAT_SECONDS=str(seconds),
+        )
 
     def log_text(self, name):
         path = self.logs / f"{name}.log"

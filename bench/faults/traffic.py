@@ -2,6 +2,7 @@
 writes of the contract (leads, orders with items, coupon claims and redemptions). Every request
 is recorded with its time and outcome, and every write the server acknowledged is kept, so the
 checks afterwards can ask the database whether it holds exactly what was acknowledged."""
+
 import itertools
 import random
 import re
@@ -11,8 +12,16 @@ from dataclasses import dataclass, field
 
 import requests
 
-PAGES = ["/", "/customers/", "/customers/{customer}/", "/customers/dashboard/", "/sales/dashboard/",
-         "/coupons/dashboard/", "/sales/leads/", "/notifications/"]
+PAGES = [
+    "/",
+    "/customers/",
+    "/customers/{customer}/",
+    "/customers/dashboard/",
+    "/sales/dashboard/",
+    "/coupons/dashboard/",
+    "/sales/leads/",
+    "/notifications/",
+]
 OPERATIONS = ["page", "lead", "page", "order", "claim", "redeem"]
 
 
@@ -86,9 +95,12 @@ class Traffic:
             try:
                 page = session.get(f"{self.base_url}/login/", timeout=10)
                 token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-                answer = session.post(f"{self.base_url}/login/", timeout=10, allow_redirects=False,
-                                      data={"username": self.username, "password": self.password,
-                                            "csrfmiddlewaretoken": token})
+                answer = session.post(
+                    f"{self.base_url}/login/",
+                    timeout=10,
+                    allow_redirects=False,
+                    data={"username": self.username, "password": self.password, "csrfmiddlewaretoken": token},
+                )
                 if answer.status_code == 302:
                     return True
             except (requests.RequestException, AttributeError):
@@ -118,14 +130,25 @@ class Traffic:
             path = rng.choice(PAGES).format(customer=customer)
         elif kind == "lead":
             path = "/api/v1/leads"
-            body = {"name": f"故障线索{n}", "mobile": f"137{self.run_id[-4:]}{n % 10000:04d}", "source": "website",
-                    "external_id": f"FAULT-{self.run_id}-L{n}"}
+            body = {
+                "name": f"故障线索{n}",
+                "mobile": f"137{self.run_id[-4:]}{n % 10000:04d}",
+                "source": "website",
+                "external_id": f"FAULT-{self.run_id}-L{n}",
+            }
         elif kind == "order":
             path = "/api/v1/orders"
             external_id = f"FAULT-{self.run_id}-O{n}"
-            body = {"external_id": external_id, "customer": {"id": customer}, "amount": "300.00", "cost": "150.00",
-                    "items": [{"sku": "FAULT-A", "category": "课程", "quantity": 1, "price": "100.00"},
-                              {"sku": "FAULT-B", "category": "教材", "quantity": 2, "price": "100.00"}]}
+            body = {
+                "external_id": external_id,
+                "customer": {"id": customer},
+                "amount": "300.00",
+                "cost": "150.00",
+                "items": [
+                    {"sku": "FAULT-A", "category": "课程", "quantity": 1, "price": "100.00"},
+                    {"sku": "FAULT-B", "category": "教材", "quantity": 2, "price": "100.00"},
+                ],
+            }
             with self._lock:
                 self.sent_orders.add(external_id)
         elif kind == "claim":
@@ -136,8 +159,11 @@ class Traffic:
                 code, customer = self._to_redeem.pop(rng.randrange(len(self._to_redeem)))
             path = "/api/v1/coupons/redeem"
             external_id = f"FAULT-{self.run_id}-R{n}"
-            body = {"code": code, "order": {"external_id": external_id, "amount": "300.00", "cost": "150.00"},
-                    "customer": {"id": customer}}
+            body = {
+                "code": code,
+                "order": {"external_id": external_id, "amount": "300.00", "cost": "150.00"},
+                "customer": {"id": customer},
+            }
             with self._lock:
                 self.sent_orders.add(external_id)
         started = time.monotonic()
@@ -147,12 +173,14 @@ class Traffic:
             else:
                 answer = session.post(self.base_url + path, json=body, headers=api, timeout=30)
             status = answer.status_code
-            clean = status < 500 or ('"server_error"' in answer.text if path.startswith("/api/")
-                                     else "<title>500</title>" in answer.text)
+            clean = status < 500 or (
+                '"server_error"' in answer.text if path.startswith("/api/") else "<title>500</title>" in answer.text
+            )
         except requests.RequestException as exc:
             status, answer, clean = type(exc).__name__, None, False
-        outcome = Outcome(at=time.monotonic(), kind=kind, status=status, ms=(time.monotonic() - started) * 1000,
-                          clean=clean)
+        outcome = Outcome(
+            at=time.monotonic(), kind=kind, status=status, ms=(time.monotonic() - started) * 1000, clean=clean
+        )
         with self._lock:
             self.outcomes.append(outcome)
             if outcome.ok and kind == "order":
@@ -176,8 +204,13 @@ def summarize(outcomes):
         by_kind[o.kind] = by_kind.get(o.kind, 0) + 1
         statuses[str(o.status)] = statuses.get(str(o.status), 0) + 1
     latencies = sorted(o.ms for o in outcomes)
-    return {"requests": len(outcomes), "ok": sum(o.ok for o in outcomes),
-            "refused": sum(o.refused for o in outcomes), "errors": sum(o.error for o in outcomes),
-            "unclean": sum(not o.clean for o in outcomes),
-            "by_kind": by_kind, "statuses": statuses,
-            "p95_ms": round(latencies[int(len(latencies) * 0.95)]) if latencies else None}
+    return {
+        "requests": len(outcomes),
+        "ok": sum(o.ok for o in outcomes),
+        "refused": sum(o.refused for o in outcomes),
+        "errors": sum(o.error for o in outcomes),
+        "unclean": sum(not o.clean for o in outcomes),
+        "by_kind": by_kind,
+        "statuses": statuses,
+        "p95_ms": round(latencies[int(len(latencies) * 0.95)]) if latencies else None,
+    }

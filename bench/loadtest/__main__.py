@@ -17,6 +17,7 @@ measured); stop gunicorn, reconcile again, compare what locust wrote with what t
 gained, print a markdown table and PASS/FAIL lines, write ``var/loadtest/results.md`` and
 ``results.json``. Exit status 1 on any 5xx, broken rule or lost/doubled write.
 """
+
 import argparse
 import datetime
 import importlib.metadata
@@ -48,20 +49,34 @@ def parse_args(argv=None):
     parser.add_argument("--users", type=int_list, default=[8, 32, 64], help="concurrent users (8,32,64)")
     parser.add_argument("--workers", type=int_list, default=[2, 4], help="gunicorn workers (2,4)")
     parser.add_argument("--run-time", type=float, default=45, help="measured seconds per combination (45)")
-    parser.add_argument("--warmup-max", type=float, default=120,
-                        help="at most this long for every user to log in before measuring (120)")
-    parser.add_argument("--think", type=float, nargs=2, default=[0.5, 1.5], metavar=("MIN", "MAX"),
-                        help="think time between a user's requests, seconds (0.5 1.5)")
+    parser.add_argument(
+        "--warmup-max",
+        type=float,
+        default=120,
+        help="at most this long for every user to log in before measuring (120)",
+    )
+    parser.add_argument(
+        "--think",
+        type=float,
+        nargs=2,
+        default=[0.5, 1.5],
+        metavar=("MIN", "MAX"),
+        help="think time between a user's requests, seconds (0.5 1.5)",
+    )
     parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
     parser.add_argument("--threads", type=int, default=1, help="threads per worker with gthread (1)")
     parser.add_argument("--port", type=int, default=0, help="gunicorn port (default: a free one)")
-    parser.add_argument("--allow-small", action="store_true",
-                        help="run on a database without the large demo set (to try the test, not for figures)")
+    parser.add_argument(
+        "--allow-small",
+        action="store_true",
+        help="run on a database without the large demo set (to try the test, not for figures)",
+    )
     parser.add_argument("--output", default=None, help="folder for the results (var/loadtest)")
     return parser.parse_args(argv)
 
 
 # --- set-up (Django) ----------------------------------------------------------------------------
+
 
 def setup_django():
     if str(PROJECT_DIR) not in sys.path:
@@ -107,7 +122,8 @@ def prepare(stamp):
     tokens, raw = [], []
     for name in CHANNEL_CLIENTS:
         client = ApiClient.objects.filter(name=name).first() or create_api_client(
-            name=name, description="python -m bench.loadtest")
+            name=name, description="python -m bench.loadtest"
+        )
         token, secret = issue_token(client=client, scopes=list(ApiScope.values), name=f"loadtest-{stamp}")
         tokens.append(token)
         raw.append(secret)
@@ -116,28 +132,43 @@ def prepare(stamp):
     scratch = [
         (f"lt{stamp}-soldout", 20, {}),
         (f"lt{stamp}-percust", 100_000, {"per_customer_limit": 2, "per_day_limit": 5}),
-        (f"lt{stamp}-perday", 100_000, {"per_customer_limit": 5, "per_day_limit": 1,
-                                        "decay_factor": "0.80", "decay_floor": "2"}),
+        (
+            f"lt{stamp}-perday",
+            100_000,
+            {"per_customer_limit": 5, "per_day_limit": 1, "decay_factor": "0.80", "decay_floor": "2"},
+        ),
     ]
     for code, quantity, extra in scratch:
         batch = _scratch(quantity, code=code, budget_mode="reserve")
         production.produce(batch)
         Batch.objects.filter(pk=batch.pk).update(status=Batch.Status.ACTIVE, **extra)
     now = timezone.now()
-    open_batches = (Batch.objects.filter(status=Batch.Status.ACTIVE, claim_start__lte=now,
-                                         claim_end__gt=now + datetime.timedelta(hours=2),
-                                         issued__lt=F("quantity"), audience=Batch.Audience.EVERYONE)
-                    .order_by("code").values("code", "threshold", "channels"))
+    open_batches = (
+        Batch.objects.filter(
+            status=Batch.Status.ACTIVE,
+            claim_start__lte=now,
+            claim_end__gt=now + datetime.timedelta(hours=2),
+            issued__lt=F("quantity"),
+            audience=Batch.Audience.EVERYONE,
+        )
+        .order_by("code")
+        .values("code", "threshold", "channels")
+    )
     batches = []
     for row in open_batches:
         scratch_batch = row["code"].startswith(f"lt{stamp}-")
         if row["code"].startswith("lt") and not scratch_batch:
             continue  # an earlier run's scratch batch
-        batches.append({"code": row["code"], "threshold": str(row["threshold"]),
-                        "channels": [c.strip() for c in row["channels"].split(",") if c.strip()],
-                        "repeat": row["code"].endswith(("-percust", "-perday")),
-                        # the scratch batches get a bigger share of the claims, so their limits are met
-                        "weight": 8 if scratch_batch else 1})
+        batches.append(
+            {
+                "code": row["code"],
+                "threshold": str(row["threshold"]),
+                "channels": [c.strip() for c in row["channels"].split(",") if c.strip()],
+                "repeat": row["code"].endswith(("-percust", "-perday")),
+                # the scratch batches get a bigger share of the claims, so their limits are met
+                "weight": 8 if scratch_batch else 1,
+            }
+        )
     customers = list(Customer.objects.order_by("?").values_list("id", flat=True)[:CUSTOMER_SAMPLE])
     logins = [name for name in REP_LOGINS if User.objects.filter(username=name, is_active=True).exists()]
     clients = [token.client_id for token in tokens]
@@ -166,27 +197,63 @@ def queued_tasks():
 
 # --- one combination ----------------------------------------------------------------------------
 
+
 def run_locust(*, base_config, users, workers, port, args, folder):
     name = f"w{workers}-u{users}"
     summary_path = folder / f"summary-{name}.json"
     summary_path.unlink(missing_ok=True)
     # the run id prefixes the orders' external ids: unique per combination
-    config = dict(base_config, run=f"{base_config['run']}w{workers}u{users}", summary=str(summary_path),
-                  run_time=args.run_time, warmup_max=args.warmup_max, settle=3, think=args.think)
+    config = dict(
+        base_config,
+        run=f"{base_config['run']}w{workers}u{users}",
+        summary=str(summary_path),
+        run_time=args.run_time,
+        warmup_max=args.warmup_max,
+        settle=3,
+        think=args.think,
+    )
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, dir=folder) as handle:
         json.dump(config, handle)  # holds the bearer tokens: removed below, and revoked after the run
         config_path = handle.name
     os.chmod(config_path, 0o600)
     cap = int(args.warmup_max + args.run_time + 60)  # locust stops by itself at the latest then
-    command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "-u", str(users),
-               "-r", str(users), "--run-time", f"{cap}s", "--host", f"http://127.0.0.1:{port}",
-               "--csv", str(folder / "csv" / name), "--only-summary", "--stop-timeout", "30",
-               "--loglevel", "WARNING", "--exit-code-on-error", "0"]
+    command = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        "--headless",
+        "-u",
+        str(users),
+        "-r",
+        str(users),
+        "--run-time",
+        f"{cap}s",
+        "--host",
+        f"http://127.0.0.1:{port}",
+        "--csv",
+        str(folder / "csv" / name),
+        "--only-summary",
+        "--stop-timeout",
+        "30",
+        "--loglevel",
+        "WARNING",
+        "--exit-code-on-error",
+        "0",
+    ]
     (folder / "csv").mkdir(exist_ok=True)
     try:
         with open(folder / f"locust-{name}.log", "w") as log:
-            subprocess.run(command, cwd=PROJECT_DIR, env=dict(os.environ, LOADTEST_CONFIG=config_path),
-                           stdout=log, stderr=subprocess.STDOUT, timeout=cap + 120, check=False)
+            subprocess.run(
+                command,
+                cwd=PROJECT_DIR,
+                env=dict(os.environ, LOADTEST_CONFIG=config_path),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=cap + 120,
+                check=False,
+            )
     finally:
         os.unlink(config_path)
     if not summary_path.exists():
@@ -203,15 +270,20 @@ def figures(result):
         return None
     refusals = sum(sum(codes.values()) for codes in result.get("refusals", {}).values())
     return {
-        "rps": stats["rps"], "median_ms": stats["median_ms"], "p99_ms": stats["p99_ms"],
-        "requests": stats["requests"], "failures": stats["failures"],
+        "rps": stats["rps"],
+        "median_ms": stats["median_ms"],
+        "p99_ms": stats["p99_ms"],
+        "requests": stats["requests"],
+        "failures": stats["failures"],
         "error_pct": round(100 * stats["failures"] / stats["requests"], 2) if stats["requests"] else 0.0,
-        "refusals": refusals, "server_errors": result.get("server_errors", 0),
+        "refusals": refusals,
+        "server_errors": result.get("server_errors", 0),
         "load": round(result.get("load_average_after", [0])[0], 2),
     }
 
 
 # --- report -------------------------------------------------------------------------------------
+
 
 def markdown(report):
     lines = [
@@ -229,23 +301,34 @@ def markdown(report):
     for result in report["results"]:
         row = figures(result)
         if row is None:
-            lines.append(f"| {result['workers']} | {result['users']} | – | – | – | – | – | – | – | "
-                         f"{result.get('error', 'not measured')} |")
+            lines.append(
+                f"| {result['workers']} | {result['users']} | – | – | – | – | – | – | – | "
+                f"{result.get('error', 'not measured')} |"
+            )
             continue
-        lines.append(f"| {result['workers']} | {result['users']} | {row['rps']:.1f} | {row['median_ms']:.0f} | "
-                     f"{row['p99_ms']:.0f} | {row['error_pct']:.2f} % | {row['server_errors']} | {row['requests']} | "
-                     f"{row['refusals']} | {row['load']} |")
-    lines += ["", "Errors: failed requests / requests in the measured window (a business refusal such as 409 "
-              "`sold_out` is a success); 5xx: over the whole run, warm-up included.", ""]
+        lines.append(
+            f"| {result['workers']} | {result['users']} | {row['rps']:.1f} | {row['median_ms']:.0f} | "
+            f"{row['p99_ms']:.0f} | {row['error_pct']:.2f} % | {row['server_errors']} | {row['requests']} | "
+            f"{row['refusals']} | {row['load']} |"
+        )
+    lines += [
+        "",
+        "Errors: failed requests / requests in the measured window (a business refusal such as 409 "
+        "`sold_out` is a success); 5xx: over the whole run, warm-up included.",
+        "",
+    ]
     lines += ["## Checks", ""] + [f"- {line}" for line in report["check_lines"]] + [""]
     lines += ["## Per request", ""]
     for result in report["results"]:
         endpoints = (result.get("stats") or {}).get("endpoints") or {}
         if not endpoints:
             continue
-        lines += [f"<details><summary>{result['workers']} workers, {result['users']} users</summary>", "",
-                  "| request | count | req/s | median ms | p99 ms | failures | statuses |",
-                  "|---|---:|---:|---:|---:|---:|---|"]
+        lines += [
+            f"<details><summary>{result['workers']} workers, {result['users']} users</summary>",
+            "",
+            "| request | count | req/s | median ms | p99 ms | failures | statuses |",
+            "|---|---:|---:|---:|---:|---:|---|",
+        ]
         for name, entry in endpoints.items():
             if not entry["requests"]:
                 continue
@@ -253,8 +336,10 @@ def markdown(report):
             refused = result.get("refusals", {}).get(name.split(" ", 1)[1], {})
             if refused:
                 statuses += " (" + ", ".join(f"{code} {n}" for code, n in sorted(refused.items())) + ")"
-            lines.append(f"| {name} | {entry['requests']} | {entry['rps']:.2f} | {entry['median_ms']:.0f} | "
-                         f"{entry['p99_ms']:.0f} | {entry['failures']} | {statuses} |")
+            lines.append(
+                f"| {name} | {entry['requests']} | {entry['rps']:.2f} | {entry['median_ms']:.0f} | "
+                f"{entry['p99_ms']:.0f} | {entry['failures']} | {statuses} |"
+            )
         lines += ["", "</details>", ""]
     return "\n".join(lines) + "\n"
 
@@ -277,16 +362,31 @@ def delta_checks(before, after, written):
         "leads": written.get("leads", 0),
         "followups": written.get("followups", 0),
     }
-    labels = {"issued": "coupons issued (Σ batch.issued)", "live_redemptions": "live redemptions",
-              "orders": "orders", "leads": "leads", "followups": "follow-ups"}
+    labels = {
+        "issued": "coupons issued (Σ batch.issued)",
+        "live_redemptions": "live redemptions",
+        "orders": "orders",
+        "leads": "leads",
+        "followups": "follow-ups",
+    }
     checks = []
     for key, want in expected.items():
         gained = after[key] - before[key]
-        checks.append(Check(f"{labels[key]}: the database gained what the clients were told was written",
-                            gained == want, f"gained {gained}, answered {want}"))
+        checks.append(
+            Check(
+                f"{labels[key]}: the database gained what the clients were told was written",
+                gained == want,
+                f"gained {gained}, answered {want}",
+            )
+        )
     broken = written.get("idempotency_broken", 0)
-    checks.append(Check("a retried claim with the same Idempotency-Key issued nothing twice", not broken,
-                        f"{broken} second coupons" if broken else ""))
+    checks.append(
+        Check(
+            "a retried claim with the same Idempotency-Key issued nothing twice",
+            not broken,
+            f"{broken} second coupons" if broken else "",
+        )
+    )
     return checks
 
 
@@ -294,24 +394,30 @@ def main(argv=None):
     args = parse_args(argv)
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://", "pgsql://")):
-        print("The load test runs on PostgreSQL: set DATABASE_URL to a copy of the large demo set, e.g.\n\n"
-              "    createdb -h 127.0.0.1 -U postgres -T crm_bench crm_load\n"
-              "    DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_load make loadtest\n", file=sys.stderr)
+        print(
+            "The load test runs on PostgreSQL: set DATABASE_URL to a copy of the large demo set, e.g.\n\n"
+            "    createdb -h 127.0.0.1 -U postgres -T crm_bench crm_load\n"
+            "    DATABASE_URL=postgres://postgres@127.0.0.1:5432/crm_load make loadtest\n",
+            file=sys.stderr,
+        )
         return 2
     setup_django()  # (locust is not imported here: it monkey-patches the process for gevent)
     from django.core.management import call_command
     from django.db import connections
 
     from bench import dataset
-    from bench.loadtest.reconcile import failures, reconcile
     from bench.coupon_claims import Server, free_port
+    from bench.loadtest.reconcile import failures, reconcile
     from customers.models import Customer
 
     call_command("migrate", interactive=False, verbosity=0)
     size = dataset.detect_size()
     if size != "large" and not args.allow_small:
-        print(f"{dataset.describe_database()} holds {size or 'no'} demo data; the load test needs the large set "
-              f"(manage.py seed_demo --size large), or --allow-small to try it.", file=sys.stderr)
+        print(
+            f"{dataset.describe_database()} holds {size or 'no'} demo data; the load test needs the large set "
+            f"(manage.py seed_demo --size large), or --allow-small to try it.",
+            file=sys.stderr,
+        )
         return 2
     folder = Path(args.output) if args.output else PROJECT_DIR / "var" / "loadtest"
     folder.mkdir(parents=True, exist_ok=True)
@@ -329,8 +435,11 @@ def main(argv=None):
 
     env = dict(os.environ, DEBUG="0", API_RATE_LIMIT="1000000/s", DB_CONN_MAX_AGE="60")
     results, written, uptime_before = [], {}, uptime()
-    print(f"{len(base_config['batches'])} claimable batches, {len(base_config['customers'])} sampled customers, "
-          f"logins {sorted(set(base_config['logins']))}; machine: {uptime_before}\n", flush=True)
+    print(
+        f"{len(base_config['batches'])} claimable batches, {len(base_config['customers'])} sampled customers, "
+        f"logins {sorted(set(base_config['logins']))}; machine: {uptime_before}\n",
+        flush=True,
+    )
     try:
         for workers in args.workers:
             port = args.port or free_port()
@@ -338,15 +447,21 @@ def main(argv=None):
             try:
                 for users in args.users:
                     print(f"  {workers} workers, {users} users ...", end=" ", flush=True)
-                    result = run_locust(base_config=base_config, users=users, workers=workers, port=port,
-                                        args=args, folder=folder)
+                    result = run_locust(
+                        base_config=base_config, users=users, workers=workers, port=port, args=args, folder=folder
+                    )
                     for key, value in (result.get("written") or {}).items():
                         written[key] = written.get(key, 0) + value
                     row = figures(result)
-                    print(result.get("error", "not measured") if row is None else
-                          (f"{row['rps']:.1f} req/s, median {row['median_ms']:.0f} ms, p99 {row['p99_ms']:.0f} ms, "
-                           f"errors {row['error_pct']:.2f} %, 5xx {row['server_errors']}, load {row['load']}"),
-                          flush=True)
+                    print(
+                        result.get("error", "not measured")
+                        if row is None
+                        else (
+                            f"{row['rps']:.1f} req/s, median {row['median_ms']:.0f} ms, p99 {row['p99_ms']:.0f} ms, "
+                            f"errors {row['error_pct']:.2f} %, 5xx {row['server_errors']}, load {row['load']}"
+                        ),
+                        flush=True,
+                    )
                     results.append(result)
                     time.sleep(2)
             finally:
@@ -372,17 +487,27 @@ def main(argv=None):
 
     server_errors = sum(result.get("server_errors", 0) for result in results)
     samples = [sample for result in results for sample in result.get("server_error_samples", [])]
-    checks.insert(0, Check("no 5xx", server_errors == 0, f"{server_errors} answers: {samples[:3]}" if server_errors
-                           else f"{sum((figures(r) or {}).get('requests', 0) for r in results)} measured requests"))
+    checks.insert(
+        0,
+        Check(
+            "no 5xx",
+            server_errors == 0,
+            f"{server_errors} answers: {samples[:3]}"
+            if server_errors
+            else f"{sum((figures(r) or {}).get('requests', 0) for r in results)} measured requests",
+        ),
+    )
     unmeasured = [f"{r['workers']}w/{r['users']}u" for r in results if figures(r) is None or not r.get("warmup_ok")]
-    checks.insert(1, Check("every combination measured after every user logged in", not unmeasured,
-                           ", ".join(unmeasured)))
+    checks.insert(
+        1, Check("every combination measured after every user logged in", not unmeasured, ", ".join(unmeasured))
+    )
     other = sum(result.get("unexpected", 0) + result.get("connection_errors", 0) for result in results)
     check_lines = [check.line() for check in checks]
     if other:
         notes = [s for r in results for s in r.get("unexpected_samples", [])][:3]
-        check_lines.append(f"WARN  {other} failed requests that are not 5xx (unexpected status or connection "
-                           f"error): {notes}")
+        check_lines.append(
+            f"WARN  {other} failed requests that are not 5xx (unexpected status or connection error): {notes}"
+        )
     tasks_after = queued_tasks()
     if tasks_before is not None and tasks_after is not None:
         check_lines.append(f"INFO  Celery messages queued during the run: {tasks_after - tasks_before}")
@@ -391,22 +516,35 @@ def main(argv=None):
 
     report = {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "database": dataset.describe_database(), "size": size, "customers": customers,
-        "worker_class": args.worker_class, "threads": args.threads, "run_time": args.run_time, "think": args.think,
-        "locust": importlib.metadata.version("locust"), "django": django.get_version(),
+        "database": dataset.describe_database(),
+        "size": size,
+        "customers": customers,
+        "worker_class": args.worker_class,
+        "threads": args.threads,
+        "run_time": args.run_time,
+        "think": args.think,
+        "locust": importlib.metadata.version("locust"),
+        "django": django.get_version(),
         "python": platform.python_version(),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-        "uptime_before": uptime_before, "uptime_after": uptime_after,
-        "counters_before": before, "counters_after": after, "written": written,
+        "uptime_before": uptime_before,
+        "uptime_after": uptime_after,
+        "counters_before": before,
+        "counters_after": after,
+        "written": written,
         "baseline_failures": [check.line() for check in failures(baseline)],
-        "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in checks], "check_lines": check_lines,
-        "results": [{key: value for key, value in result.items() if key not in ("refused_orders", "pushed_with_items")}
-                    for result in results],
+        "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in checks],
+        "check_lines": check_lines,
+        "results": [
+            {key: value for key, value in result.items() if key not in ("refused_orders", "pushed_with_items")}
+            for result in results
+        ],
     }
     text = markdown(report)
     (folder / "results.md").write_text(text, encoding="utf-8")
-    (folder / "results.json").write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str),
-                                         encoding="utf-8")
+    (folder / "results.json").write_text(
+        json.dumps(report, ensure_ascii=False, indent=1, default=str), encoding="utf-8"
+    )
     print()
     print(text.split("\n## Per request")[0])
     print(f"Results: {folder / 'results.md'} and results.json")

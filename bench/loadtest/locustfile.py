@@ -25,6 +25,7 @@ of the whole run and a ledger of what was written (claims issued, redemptions, c
 follow-ups, leads, orders) go to ``summary`` in the config; the runner compares the ledger with
 the database afterwards.
 """
+
 import itertools
 import json
 import os
@@ -40,8 +41,11 @@ import gevent
 from locust import between, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
-CONFIG = json.loads(open(os.environ["LOADTEST_CONFIG"], encoding="utf-8").read()) \
-    if os.environ.get("LOADTEST_CONFIG") else {}
+CONFIG = (
+    json.loads(open(os.environ["LOADTEST_CONFIG"], encoding="utf-8").read())
+    if os.environ.get("LOADTEST_CONFIG")
+    else {}
+)
 THINK = CONFIG.get("think", [0.5, 1.5])
 
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -56,6 +60,7 @@ CHANNELS = ["app", "mini_program", "store"]
 
 
 # --- what the runner reads back -----------------------------------------------------------------
+
 
 class Ledger:
     """Counts that span the whole run (warm-up included): status codes per request in the measured
@@ -132,6 +137,7 @@ def _refused(response, name):
 
 # --- measurement window -------------------------------------------------------------------------
 
+
 def _stats_summary(stats):
     def entry(item):
         return {
@@ -157,8 +163,9 @@ def _controller(environment):
     statistics, measure for ``run_time`` s, keep the figures, then stop the users gracefully."""
     runner = environment.runner
     deadline = time.monotonic() + CONFIG.get("warmup_max", 90)
-    while time.monotonic() < deadline and (LEDGER.ready < (runner.target_user_count or 0)
-                                           or runner.user_count < (runner.target_user_count or 0)):
+    while time.monotonic() < deadline and (
+        LEDGER.ready < (runner.target_user_count or 0) or runner.user_count < (runner.target_user_count or 0)
+    ):
         gevent.sleep(0.5)
     warmup_ok = LEDGER.ready >= (runner.target_user_count or 0)
     gevent.sleep(CONFIG.get("settle", 3))
@@ -170,8 +177,12 @@ def _controller(environment):
     gevent.sleep(CONFIG.get("run_time", 45))
     LEDGER.measuring = False
     CONFIG["_measured"] = {
-        "stats": _stats_summary(environment.stats), "started": started, "warmup_ok": warmup_ok,
-        "ready_users": LEDGER.ready, "load_average_before": load_before, "load_average_after": os.getloadavg(),
+        "stats": _stats_summary(environment.stats),
+        "started": started,
+        "warmup_ok": warmup_ok,
+        "ready_users": LEDGER.ready,
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
         "statuses": {name: {str(k): v for k, v in counts.items()} for name, counts in LEDGER.window.items()},
         "refusals": {name: dict(counts) for name, counts in LEDGER.refusals.items()},
     }
@@ -190,17 +201,24 @@ def _on_test_stop(environment, **_kwargs):
     if not path:
         return
     summary = dict(CONFIG.get("_measured") or {"stats": None})
-    summary.update({
-        "server_errors": LEDGER.server_errors, "server_error_samples": LEDGER.server_error_samples,
-        "connection_errors": LEDGER.connection_errors, "unexpected": LEDGER.unexpected,
-        "unexpected_samples": LEDGER.unexpected_samples, "written": dict(LEDGER.written),
-        "refused_orders": LEDGER.refused_orders, "pushed_with_items": LEDGER.pushed_with_items,
-    })
+    summary.update(
+        {
+            "server_errors": LEDGER.server_errors,
+            "server_error_samples": LEDGER.server_error_samples,
+            "connection_errors": LEDGER.connection_errors,
+            "unexpected": LEDGER.unexpected,
+            "unexpected_samples": LEDGER.unexpected_samples,
+            "written": dict(LEDGER.written),
+            "refused_orders": LEDGER.refused_orders,
+            "pushed_with_items": LEDGER.pushed_with_items,
+        }
+    )
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(summary, handle, ensure_ascii=False, indent=1)
 
 
 # --- the users ----------------------------------------------------------------------------------
+
 
 class Rep(FastHttpUser):
     """A rep (or a manager) in the browser; think time between clicks."""
@@ -217,11 +235,22 @@ class Rep(FastHttpUser):
             if not _expect(response, 200) or not token:
                 LEDGER.ready += 1  # counted anyway: the warm-up must not wait for a user that failed
                 return
-        body = urlencode({"username": self.username, "password": CONFIG["password"],
-                          "csrfmiddlewaretoken": token.group(1), "next": "/"})
-        with self.client.post("/login/", data=body, name="/login/ (POST)", allow_redirects=False,
-                              headers={"Content-Type": "application/x-www-form-urlencoded"},
-                              catch_response=True) as response:
+        body = urlencode(
+            {
+                "username": self.username,
+                "password": CONFIG["password"],
+                "csrfmiddlewaretoken": token.group(1),
+                "next": "/",
+            }
+        )
+        with self.client.post(
+            "/login/",
+            data=body,
+            name="/login/ (POST)",
+            allow_redirects=False,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            catch_response=True,
+        ) as response:
             _expect(response, 302)
         LEDGER.ready += 1
 
@@ -246,10 +275,14 @@ class Rep(FastHttpUser):
         elif choice < 0.7:
             self._page(f"/customers/?q={random.choice(SURNAMES)}", "/customers/?q= (search)")
         else:
-            query = random.choice([{"lifecycle_stage": random.choice(STAGES)},
-                                   {"value_segment": random.choice(SEGMENTS)},
-                                   {"sort": random.choice(["-total_amount", "-last_order_at", "name"])},
-                                   {"page": random.randint(2, 5)}])
+            query = random.choice(
+                [
+                    {"lifecycle_stage": random.choice(STAGES)},
+                    {"value_segment": random.choice(SEGMENTS)},
+                    {"sort": random.choice(["-total_amount", "-last_order_at", "name"])},
+                    {"page": random.randint(2, 5)},
+                ]
+            )
             self._page(f"/customers/?{urlencode(query)}", "/customers/?filter")
 
     @task(6)
@@ -265,8 +298,10 @@ class Rep(FastHttpUser):
     def customer_timeline(self):
         if self.customers:
             customer = random.choice(self.customers)
-            self._page(f"/customers/{customer}/timeline/?kind={random.choice(TIMELINE_KINDS)}&card=1",
-                       "/customers/[id]/timeline/?kind=")
+            self._page(
+                f"/customers/{customer}/timeline/?kind={random.choice(TIMELINE_KINDS)}&card=1",
+                "/customers/[id]/timeline/?kind=",
+            )
 
     @task(2)
     def leads(self):
@@ -296,15 +331,25 @@ class Rep(FastHttpUser):
             if not _expect(response, 200) or not token:
                 return
         when = time.strftime("%Y-%m-%dT%H:%M", time.localtime(time.time() + random.randint(1, 7) * 86400))
-        body = urlencode({
-            "csrfmiddlewaretoken": token.group(1), "channel": random.choice(["phone", "wechat", "visit"]),
-            "direction": "outbound", "outcome": "talked", "content": "负载测试：电话回访，确认上课时间",
-            "next_followup_at": when, "reminder_offsets": "",
-        })
-        with self.client.post(url, data=body, name="/sales/followups/new/ (POST)", allow_redirects=False,
-                              headers={"Content-Type": "application/x-www-form-urlencoded",
-                                       "Referer": self.host + url},
-                              catch_response=True) as response:
+        body = urlencode(
+            {
+                "csrfmiddlewaretoken": token.group(1),
+                "channel": random.choice(["phone", "wechat", "visit"]),
+                "direction": "outbound",
+                "outcome": "talked",
+                "content": "负载测试：电话回访，确认上课时间",
+                "next_followup_at": when,
+                "reminder_offsets": "",
+            }
+        )
+        with self.client.post(
+            url,
+            data=body,
+            name="/sales/followups/new/ (POST)",
+            allow_redirects=False,
+            headers={"Content-Type": "application/x-www-form-urlencoded", "Referer": self.host + url},
+            catch_response=True,
+        ) as response:
             if _expect(response, 302):
                 LEDGER.written["followups"] += 1
 
@@ -319,8 +364,7 @@ class Channel(FastHttpUser):
         number = next_id()
         tokens = CONFIG["tokens"]
         self.prefix = f"lt{CONFIG['run']}-{number}"
-        self.headers = {"Authorization": f"Bearer {tokens[number % len(tokens)]}",
-                        "Content-Type": "application/json"}
+        self.headers = {"Authorization": f"Bearer {tokens[number % len(tokens)]}", "Content-Type": "application/json"}
         self.held = []  # (code, customer id, threshold) claimed and not used yet
         self.coupon_orders = []  # external ids of orders that used a coupon
         self.regulars = random.sample(CONFIG["customers"], min(5, len(CONFIG["customers"])))
@@ -334,8 +378,9 @@ class Channel(FastHttpUser):
         headers = dict(self.headers)
         if key:
             headers["Idempotency-Key"] = key
-        with self.client.post(path, data=json.dumps(payload), headers=headers, name=name,
-                              catch_response=True) as response:
+        with self.client.post(
+            path, data=json.dumps(payload), headers=headers, name=name, catch_response=True
+        ) as response:
             if response.status_code == 409:
                 return response, _refused(response, name), False
             ok = _expect(response, *created)
@@ -350,16 +395,20 @@ class Channel(FastHttpUser):
             customer = random.choice(self.regulars)
         else:
             customer = random.choice(CONFIG["customers"])
-        payload = {"batch": batch["code"], "customer": {"id": customer},
-                   "channel": random.choice(batch.get("channels") or CHANNELS)}
+        payload = {
+            "batch": batch["code"],
+            "customer": {"id": customer},
+            "channel": random.choice(batch.get("channels") or CHANNELS),
+        }
         key = f"{self._external_id()}-claim" if random.random() < 0.1 else None
         response, ok, _replayed = self._post("/api/v1/coupons/claim", payload, "/api/v1/coupons/claim", key=key)
         if ok is True and response.status_code == 201:
             LEDGER.written["claims"] += 1
             self.held = self.held[-49:] + [(response.json()["code"], customer, Decimal(batch["threshold"]))]
             if key and random.random() < 0.5:  # the app lost the answer and tries again: same key, same body
-                again, ok, replayed = self._post("/api/v1/coupons/claim", payload,
-                                                 "/api/v1/coupons/claim (retry, same key)", key=key)
+                again, ok, replayed = self._post(
+                    "/api/v1/coupons/claim", payload, "/api/v1/coupons/claim (retry, same key)", key=key
+                )
                 if ok is True and not replayed:  # a second coupon for one request: the runner fails the run
                     LEDGER.written["claims"] += 1
                     LEDGER.written["idempotency_broken"] += 1
@@ -378,10 +427,14 @@ class Channel(FastHttpUser):
         if short:
             amount, cost = threshold - 1, ((threshold - 1) * Decimal("0.5")).quantize(Decimal("0.01"))
         external_id = self._external_id()
-        payload = {"code": code, "customer": {"id": customer},
-                   "order": {"external_id": external_id, "amount": str(amount), "cost": str(cost)}}
-        response, ok, _replayed = self._post("/api/v1/coupons/redeem", payload, "/api/v1/coupons/redeem",
-                                             created=(200,))
+        payload = {
+            "code": code,
+            "customer": {"id": customer},
+            "order": {"external_id": external_id, "amount": str(amount), "cost": str(cost)},
+        }
+        response, ok, _replayed = self._post(
+            "/api/v1/coupons/redeem", payload, "/api/v1/coupons/redeem", created=(200,)
+        )
         if ok is True and response.status_code == 200:
             LEDGER.written["redemptions"] += 1
             LEDGER.written["orders"] += 1
@@ -393,8 +446,10 @@ class Channel(FastHttpUser):
 
     def _items(self, amount):
         first = (amount * Decimal("0.6")).quantize(Decimal("0.01"))
-        return [{"sku": "PIANO-1V1", "category": "music", "quantity": 1, "price": str(first)},
-                {"sku": "BOOK-01", "category": "books", "quantity": 1, "price": str(amount - first)}]
+        return [
+            {"sku": "PIANO-1V1", "category": "music", "quantity": 1, "price": str(first)},
+            {"sku": "BOOK-01", "category": "books", "quantity": 1, "price": str(amount - first)},
+        ]
 
     @task(3)
     def order(self):
@@ -410,8 +465,14 @@ class Channel(FastHttpUser):
             else:
                 ref = {"id": random.choice(CONFIG["customers"])}
         external_id = self._external_id()
-        payload = {"external_id": external_id, "customer": ref, "amount": str(amount), "cost": str(cost),
-                   "channel": "mini_program", "items": self._items(amount)}
+        payload = {
+            "external_id": external_id,
+            "customer": ref,
+            "amount": str(amount),
+            "cost": str(cost),
+            "channel": "mini_program",
+            "items": self._items(amount),
+        }
         if with_coupon:
             payload["coupon_code"] = code
         name = "/api/v1/orders (with coupon)" if with_coupon else "/api/v1/orders"
@@ -430,15 +491,25 @@ class Channel(FastHttpUser):
         if not self.coupon_orders:
             return self.order()
         external_id = self.coupon_orders.pop(random.randrange(len(self.coupon_orders)))
-        with self.client.post(f"/api/v1/orders/{external_id}/cancel", data="{}", headers=self.headers,
-                              name="/api/v1/orders/[external_id]/cancel", catch_response=True) as response:
+        with self.client.post(
+            f"/api/v1/orders/{external_id}/cancel",
+            data="{}",
+            headers=self.headers,
+            name="/api/v1/orders/[external_id]/cancel",
+            catch_response=True,
+        ) as response:
             if _expect(response, 200):
                 LEDGER.written["cancellations"] += 1
 
     @task(3)
     def lead(self):
-        payload = {"name": "负载测试线索", "mobile": f"18{random.randint(0, 999_999_999):09d}",
-                   "source": random.choice(LEAD_SOURCES), "note": "想了解暑期班", "tags": []}
+        payload = {
+            "name": "负载测试线索",
+            "mobile": f"18{random.randint(0, 999_999_999):09d}",
+            "source": random.choice(LEAD_SOURCES),
+            "note": "想了解暑期班",
+            "tags": [],
+        }
         response, ok, _replayed = self._post("/api/v1/leads", payload, "/api/v1/leads")
         if ok is True:
             LEDGER.written["leads"] += 1
@@ -446,6 +517,7 @@ class Channel(FastHttpUser):
     @task(1)
     def lookup(self):
         customer = random.choice(CONFIG["customers"])
-        with self.client.get(f"/api/v1/customers/{customer}", headers=self.headers,
-                             name="/api/v1/customers/[id]", catch_response=True) as response:
+        with self.client.get(
+            f"/api/v1/customers/{customer}", headers=self.headers, name="/api/v1/customers/[id]", catch_response=True
+        ) as response:
             _expect(response, 200)

@@ -5,6 +5,7 @@ look (SQLite: ``var/simulation.sqlite3``; PostgreSQL: the configured database's 
 ``_simulation``), so the configured database is never written. ``--check-only`` checks the rules
 on the configured database as it is, and changes nothing.
 """
+
 import argparse
 import datetime
 import os
@@ -17,17 +18,29 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.simulation", description=__doc__.split("\n\n")[0])
     parser.add_argument("--days", type=int, default=int(os.environ.get("DAYS") or 45), help="days to run (45)")
-    parser.add_argument("--seed", type=int, default=int(os.environ.get("SEED") or 1),
-                        help="seed of the people's choices (1)")
-    parser.add_argument("--start", type=datetime.date.fromisoformat, default=os.environ.get("START") or None,
-                        help="the first day (today)")
+    parser.add_argument(
+        "--seed", type=int, default=int(os.environ.get("SEED") or 1), help="seed of the people's choices (1)"
+    )
+    parser.add_argument(
+        "--start",
+        type=datetime.date.fromisoformat,
+        default=os.environ.get("START") or None,
+        help="the first day (today)",
+    )
     parser.add_argument("--keep-going", action="store_true", help="go on after a day that broke a rule")
-    parser.add_argument("--exact", action="store_true", help="run every beat tick, also those that would find "
-                                                              "nothing new (slow; to check the skipping)")
-    parser.add_argument("--name", default="simulation",
-                        help="the run's database: var/NAME.sqlite3, or the configured name + _NAME (simulation)")
-    parser.add_argument("--check-only", action="store_true",
-                        help="only check the rules on the configured database, as it is now")
+    parser.add_argument(
+        "--exact",
+        action="store_true",
+        help="run every beat tick, also those that would find nothing new (slow; to check the skipping)",
+    )
+    parser.add_argument(
+        "--name",
+        default="simulation",
+        help="the run's database: var/NAME.sqlite3, or the configured name + _NAME (simulation)",
+    )
+    parser.add_argument(
+        "--check-only", action="store_true", help="only check the rules on the configured database, as it is now"
+    )
     args = parser.parse_args(argv)
     if isinstance(args.start, str):
         args.start = datetime.date.fromisoformat(args.start)
@@ -88,8 +101,14 @@ def main(argv=None):
     print(f"simulation: {args.days} days from {start}, seed {args.seed}, {connection.vendor}", flush=True)
     name = fresh_database(args.name)
     print(f"database {name} (kept after the run)", flush=True)
-    simulation = Simulation(days=args.days, seed=args.seed, start=start, keep_going=args.keep_going,
-                            exact=args.exact, out=lambda line: print(line, flush=True))
+    simulation = Simulation(
+        days=args.days,
+        seed=args.seed,
+        start=start,
+        keep_going=args.keep_going,
+        exact=args.exact,
+        out=lambda line: print(line, flush=True),
+    )
     outcome = simulation.run()
     print()
     if outcome.notes:
@@ -98,11 +117,15 @@ def main(argv=None):
     if outcome.refusals:
         print("refused (as the rules say): " + ", ".join(f"{name} {n}" for name, n in sorted(outcome.refusals.items())))
     busy = sorted(outcome.jobs, key=lambda job: -job[3])
-    print("beat jobs (runs / ticks skipped / seconds): " + ", ".join(
-        f"{name} {runs}/{skipped}/{seconds:.1f}" for name, runs, skipped, seconds in busy))
+    print(
+        "beat jobs (runs / ticks skipped / seconds): "
+        + ", ".join(f"{name} {runs}/{skipped}/{seconds:.1f}" for name, runs, skipped, seconds in busy)
+    )
     print("time (s): " + ", ".join(f"{name} {seconds:.0f}" for name, seconds in outcome.spent.most_common()))
-    print(f"{outcome.seconds:.0f} s on {connection.vendor}; repeat with: make simulate DAYS={args.days} "
-          f"SEED={args.seed} START={start}")
+    print(
+        f"{outcome.seconds:.0f} s on {connection.vendor}; repeat with: make simulate DAYS={args.days} "
+        f"SEED={args.seed} START={start}"
+    )
     print()
     if outcome.ok:
         print(outcome.report())

@@ -29,6 +29,7 @@ An interval job without a rule in ``INTERVAL_RULES`` runs at every tick (exact, 
 one-minute job is simulated faithfully until someone gives it a rule here. ``exact=True``
 (``--exact``) runs every tick of every job, to check that the rules change nothing.
 """
+
 import datetime
 import re
 from dataclasses import dataclass, field
@@ -36,8 +37,9 @@ from dataclasses import dataclass, field
 from celery.schedules import crontab, schedule
 from django.utils import timezone
 
-WRITE_RE = re.compile(r'(?<!FOR\s)\b(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?([A-Za-z0-9_]+)"?',
-                      re.IGNORECASE)
+WRITE_RE = re.compile(
+    r'(?<!FOR\s)\b(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?([A-Za-z0-9_]+)"?', re.IGNORECASE
+)
 TABLE_RE = re.compile(r'\b(?:FROM|JOIN|INTO|UPDATE)\s+"?([A-Za-z0-9_]+)"?', re.IGNORECASE)
 
 
@@ -122,11 +124,17 @@ def _outbox_due():
     from sales.models import LeadImportJob
 
     delivery = Delivery.objects.filter(status=Delivery.Status.PENDING).aggregate(t=Min("next_attempt_at"))["t"]
-    batch = Batch.objects.filter(production=Batch.Production.ON_APPROVAL, produced__lt=F("quantity"),
-                                 status__in=[Batch.Status.APPROVED, Batch.Status.ACTIVE, Batch.Status.PAUSED]
-                                 ).aggregate(t=Min("approved_at"))["t"]
-    imports = [model.objects.filter(status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING])
-               .aggregate(t=Min("created_at"))["t"] for model in (ImportJob, LeadImportJob)]
+    batch = Batch.objects.filter(
+        production=Batch.Production.ON_APPROVAL,
+        produced__lt=F("quantity"),
+        status__in=[Batch.Status.APPROVED, Batch.Status.ACTIVE, Batch.Status.PAUSED],
+    ).aggregate(t=Min("approved_at"))["t"]
+    imports = [
+        model.objects.filter(status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]).aggregate(
+            t=Min("created_at")
+        )["t"]
+        for model in (ImportJob, LeadImportJob)
+    ]
     later = [t + REQUEUE_AFTER for t in [batch, *imports] if t is not None]
     return _min_time(delivery, *later)
 
@@ -177,8 +185,10 @@ class JobError(Exception):
     """A beat job raised: the simulation stops (a job that crashes is a broken rule too)."""
 
     def __init__(self, job, when, error):
-        super().__init__(f"{job.name} ({job.task_name}) raised at {timezone.localtime(when):%Y-%m-%d %H:%M}: "
-                         f"{type(error).__name__}: {error}")
+        super().__init__(
+            f"{job.name} ({job.task_name}) raised at {timezone.localtime(when):%Y-%m-%d %H:%M}: "
+            f"{type(error).__name__}: {error}"
+        )
         self.job, self.when, self.error = job, when, error
 
 
@@ -221,17 +231,29 @@ def load_jobs(app):
             raise TypeError(f"beat entry {name}: schedule {every!r} is neither a crontab nor an interval")
         if entry["task"] not in app.tasks:
             raise LookupError(f"beat entry {name}: no task {entry['task']} is registered")
-        jobs.append(Job(name=name, task_name=entry["task"], schedule=every, args=tuple(entry.get("args") or ()),
-                        kwargs=dict(entry.get("kwargs") or {}), rule=INTERVAL_RULES.get(entry["task"])))
+        jobs.append(
+            Job(
+                name=name,
+                task_name=entry["task"],
+                schedule=every,
+                args=tuple(entry.get("args") or ()),
+                kwargs=dict(entry.get("kwargs") or {}),
+                rule=INTERVAL_RULES.get(entry["task"]),
+            )
+        )
     return jobs
 
 
 def cron_matches(cron, moment):
     """Whether ``crontab`` fires at the minute ``moment`` (aware; compared in Celery's time zone)."""
     local = moment.astimezone(cron.tz) if cron.tz is not None else moment
-    return (local.minute in cron.minute and local.hour in cron.hour
-            and local.isoweekday() % 7 in cron.day_of_week and local.day in cron.day_of_month
-            and local.month in cron.month_of_year)
+    return (
+        local.minute in cron.minute
+        and local.hour in cron.hour
+        and local.isoweekday() % 7 in cron.day_of_week
+        and local.day in cron.day_of_month
+        and local.month in cron.month_of_year
+    )
 
 
 class Beat:
@@ -295,7 +317,8 @@ class Beat:
         if last and new_day:
             return True
         if self.watch.changed_since(job.serial, job.reads) and (
-                rule.coalesce is None or last or now - job.last_run >= rule.coalesce):
+            rule.coalesce is None or last or now - job.last_run >= rule.coalesce
+        ):
             return True
         return rule.floor is not None and now - job.last_run >= rule.floor
 

@@ -15,6 +15,7 @@ used, reserved, GMV and balance; claimed, redeemed, redemptions, subsidy and GMV
 total; each campaign's reach and cost). Every percentage shown (rates and shares, not attainment
 or growth, which may pass 100) is checked to be within 0–100, and every duration to be ≥ 0.
 """
+
 import datetime
 from collections import defaultdict
 from decimal import Decimal
@@ -26,8 +27,20 @@ from .invariants import Violation
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
 #: keys whose numbers are percentages of a whole (≤ 100)
-PERCENT_KEYS = {"rate", "overall", "win_rate", "share", "overall_rate", "customer_share", "revenue_share",
-                "repurchase_rate", "top_share", "claim_rate", "redemption_rate", "used_share"}
+PERCENT_KEYS = {
+    "rate",
+    "overall",
+    "win_rate",
+    "share",
+    "overall_rate",
+    "customer_share",
+    "revenue_share",
+    "repurchase_rate",
+    "top_share",
+    "claim_rate",
+    "redemption_rate",
+    "used_share",
+}
 #: keys whose numbers are durations (≥ 0)
 DURATION_KEYS = {"avg_days", "days_in_stage", "median_interval_days"}
 
@@ -85,8 +98,13 @@ class Report:
                 return
         elif _normal(shown) == _normal(counted):
             return
-        self.found.append(Violation("dashboard_recount", f"{self.where}: {label}",
-                                    f"shows {_show(shown)}, the raw rows give {_show(counted)}"))
+        self.found.append(
+            Violation(
+                "dashboard_recount",
+                f"{self.where}: {label}",
+                f"shows {_show(shown)}, the raw rows give {_show(counted)}",
+            )
+        )
 
     def walk(self, data, path="", depth=0):
         """Every percentage within 0–100 and every duration ≥ 0, wherever it sits in the data."""
@@ -97,19 +115,28 @@ class Report:
                 label = f"{path}.{key}" if path else str(key)
                 if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
                     if key in PERCENT_KEYS and not 0 <= value <= 100:
-                        self.found.append(Violation("percent_at_most_100", f"{self.where}: {_label(data, label)}",
-                                                    f"shows {value}%"))
+                        self.found.append(
+                            Violation("percent_at_most_100", f"{self.where}: {_label(data, label)}", f"shows {value}%")
+                        )
                     if key in DURATION_KEYS and value < 0:
-                        self.found.append(Violation("no_negative_duration", f"{self.where}: {_label(data, label)}",
-                                                    f"shows {value} days"))
+                        self.found.append(
+                            Violation(
+                                "no_negative_duration", f"{self.where}: {_label(data, label)}", f"shows {value} days"
+                            )
+                        )
                 else:
                     self.walk(value, label, depth + 1)
         elif isinstance(data, (list, tuple)):
             for index, item in enumerate(data):
                 self.walk(item, f"{path}[{index}]", depth + 1)
         elif hasattr(data, "days_in_stage") and data.days_in_stage is not None and data.days_in_stage < 0:
-            self.found.append(Violation("no_negative_duration", f"{self.where}: {path} (opportunity {data.pk})",
-                                        f"shows {data.days_in_stage} days in stage"))
+            self.found.append(
+                Violation(
+                    "no_negative_duration",
+                    f"{self.where}: {path} (opportunity {data.pk})",
+                    f"shows {data.days_in_stage} days in stage",
+                )
+            )
 
 
 def _label(row, label):
@@ -142,30 +169,54 @@ def _users(org, viewers):
 
 # --- sales ------------------------------------------------------------------------------------------
 
+
 def _sales_rows(scope):
     from sales.models import FollowUp, Lead, Opportunity, OpportunityStage, StageHistory
 
-    stages = {s["id"]: s for s in OpportunityStage.objects.values("id", "name", "position", "probability", "is_won",
-                                                                  "is_lost")}
-    opps = [o for o in Opportunity.objects.values("id", "owner_id", "department_id", "stage_id", "amount",
-                                                  "probability", "created_at", "closed_at", "stage_entered_at",
-                                                  "expected_close", "lost_reason")
-            if scope.sees(o["owner_id"], o["department_id"])]
-    leads = [lead for lead in Lead.objects.values("id", "owner_id", "department_id", "status", "created_at")
-             if scope.sees(lead["owner_id"], lead["department_id"])]
-    followups = [f for f in FollowUp.objects.values("id", "created_by_id", "department_id", "at")
-                 if scope.sees(f["created_by_id"], f["department_id"])]
+    stages = {
+        s["id"]: s
+        for s in OpportunityStage.objects.values("id", "name", "position", "probability", "is_won", "is_lost")
+    }
+    opps = [
+        o
+        for o in Opportunity.objects.values(
+            "id",
+            "owner_id",
+            "department_id",
+            "stage_id",
+            "amount",
+            "probability",
+            "created_at",
+            "closed_at",
+            "stage_entered_at",
+            "expected_close",
+            "lost_reason",
+        )
+        if scope.sees(o["owner_id"], o["department_id"])
+    ]
+    leads = [
+        lead
+        for lead in Lead.objects.values("id", "owner_id", "department_id", "status", "created_at")
+        if scope.sees(lead["owner_id"], lead["department_id"])
+    ]
+    followups = [
+        f
+        for f in FollowUp.objects.values("id", "created_by_id", "department_id", "at")
+        if scope.sees(f["created_by_id"], f["department_id"])
+    ]
     ids = {o["id"] for o in opps}
-    stays = [s for s in StageHistory.objects.values("opportunity_id", "stage_id", "entered_at", "left_at")
-             if s["opportunity_id"] in ids]
+    stays = [
+        s
+        for s in StageHistory.objects.values("opportunity_id", "stage_id", "entered_at", "left_at")
+        if s["opportunity_id"] in ids
+    ]
     return stages, opps, leads, followups, stays
 
 
 def check_sales(org, user, now):
+    from crm.models import User
     from sales.forms.dashboard import DashboardFilterForm, PerformanceFilterForm
     from sales.services import dashboard as service
-
-    from crm.models import User
 
     viewer = User.objects.get(pk=user["id"])
     f = DashboardFilterForm(None, user=viewer).filters()
@@ -187,11 +238,13 @@ def check_sales(org, user, now):
     for lead_id, stage_id in Opportunity.objects.filter(lead_id__isnull=False).values_list("lead_id", "stage_id"):
         lead_opps[lead_id].append(stage_id)
     converted = [x for x in period_leads if x["status"] == "converted"]
-    counts = {"leads": len(period_leads),
-              "qualified": sum(x["status"] in ("qualified", "converted") for x in period_leads),
-              "converted": len(converted),
-              "opportunities": sum(bool(lead_opps[x["id"]]) for x in converted),
-              "won": sum(any(stages[s]["is_won"] for s in lead_opps[x["id"]]) for x in converted)}
+    counts = {
+        "leads": len(period_leads),
+        "qualified": sum(x["status"] in ("qualified", "converted") for x in period_leads),
+        "converted": len(converted),
+        "opportunities": sum(bool(lead_opps[x["id"]]) for x in converted),
+        "won": sum(any(stages[s]["is_won"] for s in lead_opps[x["id"]]) for x in converted),
+    }
     report.same("opportunities opened", data["funnel"]["opened"], len(period_opps))
     report.same("opportunities opened and won", data["funnel"]["opened_won"], len(won_opps))
     previous = None
@@ -220,11 +273,19 @@ def check_sales(org, user, now):
         here = [o for o in open_opps if o["stage_id"] == row["stage"].pk]
         report.same(f"pipeline {row['stage'].name} count", row["count"], len(here))
         report.same(f"pipeline {row['stage'].name} amount", row["amount"], sum((o["amount"] for o in here), ZERO))
-        weighted = sum((o["amount"] * (o["probability"] if o["probability"] is not None
-                                       else stages[o["stage_id"]]["probability"]) / 100 for o in here), ZERO)
+        weighted = sum(
+            (
+                o["amount"]
+                * (o["probability"] if o["probability"] is not None else stages[o["stage_id"]]["probability"])
+                / 100
+                for o in here
+            ),
+            ZERO,
+        )
         owners = len({o["owner_id"] for o in here}) or 1
-        report.same(f"pipeline {row['stage'].name} weighted", row["weighted"], weighted.quantize(CENT),
-                    tolerance=CENT * owners)  # each owner's part is rounded to cents on its own
+        report.same(
+            f"pipeline {row['stage'].name} weighted", row["weighted"], weighted.quantize(CENT), tolerance=CENT * owners
+        )  # each owner's part is rounded to cents on its own
 
     # forecast: open opportunities expected to close in each of the coming months
     for month in data["forecast"]["months"]:
@@ -244,8 +305,13 @@ def check_sales(org, user, now):
         report.same(f"win rate of {row['owner'].username}", (row["won"], row["closed"]), (won, closed))
 
     # won and lost in the period, by close time
-    closed = [o for o in opps if o["closed_at"] and lo <= o["closed_at"] < hi
-              and (stages[o["stage_id"]]["is_won"] or stages[o["stage_id"]]["is_lost"])]
+    closed = [
+        o
+        for o in opps
+        if o["closed_at"]
+        and lo <= o["closed_at"] < hi
+        and (stages[o["stage_id"]]["is_won"] or stages[o["stage_id"]]["is_lost"])
+    ]
     won = [o for o in closed if stages[o["stage_id"]]["is_won"]]
     lost = [o for o in closed if stages[o["stage_id"]]["is_lost"]]
     report.same("won count", data["closed"]["won"]["count"], len(won))
@@ -275,14 +341,21 @@ def check_sales(org, user, now):
         options = form.options()
         perf = service.performance(viewer, form.filters(), **options)
         preport = Report(f"performance ({metric})", user["username"], f"{perf['start']} … {perf['last']}")
-        preport.walk({"reps": [{k: v for k, v in r.items() if k not in ("attainment", "change")}
-                               for r in perf["reps"]]})
+        preport.walk(
+            {"reps": [{k: v for k, v in r.items() if k not in ("attainment", "change")} for r in perf["reps"]]}
+        )
         plo, phi = day_start(perf["start"]), day_start(perf["end"])
         for row in perf["reps"]:
             rep = row["user"].pk
             if metric == "amount_won":
-                value = sum((o["amount"] for o in won_all(opps, stages) if o["owner_id"] == rep
-                             and plo <= o["closed_at"] < phi), ZERO)
+                value = sum(
+                    (
+                        o["amount"]
+                        for o in won_all(opps, stages)
+                        if o["owner_id"] == rep and plo <= o["closed_at"] < phi
+                    ),
+                    ZERO,
+                )
             else:
                 value = sum(1 for x in followups if x["created_by_id"] == rep and plo <= x["at"] < phi)
             preport.same(f"{row['user'].username}", row["value"], value)
@@ -296,12 +369,12 @@ def won_all(opps, stages):
 
 # --- the customer overview --------------------------------------------------------------------------------
 
+
 def check_customers(org, user, now):
+    from crm.models import User
     from customers.forms.dashboard import DashboardFilterForm
     from customers.models import Customer, LifecycleChange, Order, SegmentationSettings
     from customers.selectors_dashboard import dashboard
-
-    from crm.models import User
 
     viewer = User.objects.get(pk=user["id"])
     form = DashboardFilterForm(None, user=viewer)
@@ -311,19 +384,29 @@ def check_customers(org, user, now):
     report = Report("customer overview", user["username"], f"{since} … {until}")
     report.walk({key: value for key, value in data.items() if key != "run"})
     scope = Scope(org, user)
-    customers = {c["id"]: c for c in Customer.objects.values("id", "owner_id", "department_id", "lifecycle_stage",
-                                                             "total_amount", "created_at")
-                 if scope.sees(c["owner_id"], c["department_id"])}
+    customers = {
+        c["id"]: c
+        for c in Customer.objects.values(
+            "id", "owner_id", "department_id", "lifecycle_stage", "total_amount", "created_at"
+        )
+        if scope.sees(c["owner_id"], c["department_id"])
+    }
     state = data["state"]
     report.same("customers", state["total"], len(customers))
     report.same("revenue", state["revenue"], sum((c["total_amount"] for c in customers.values()), ZERO))
     for row in state["stages"]:
-        report.same(f"stage {row['value']}", row["count"],
-                    sum(1 for c in customers.values() if c["lifecycle_stage"] == row["value"]))
+        report.same(
+            f"stage {row['value']}",
+            row["count"],
+            sum(1 for c in customers.values() if c["lifecycle_stage"] == row["value"]),
+        )
 
     orders = defaultdict(list)  # customer → [(local day, amount)] of paid orders
-    for o in Order.objects.filter(status=Order.Status.PAID, customer_id__in=list(customers)).values(
-            "customer_id", "placed_at", "amount").order_by("placed_at", "id"):
+    for o in (
+        Order.objects.filter(status=Order.Status.PAID, customer_id__in=list(customers))
+        .values("customer_id", "placed_at", "amount")
+        .order_by("placed_at", "id")
+    ):
         orders[o["customer_id"]].append((local_day(o["placed_at"]), o["amount"]))
     settings = SegmentationSettings.current()
     first_month = since.replace(day=1)
@@ -339,9 +422,17 @@ def check_customers(org, user, now):
             continue
         nxt = add_months(month, 1)
         judged = min(nxt - datetime.timedelta(days=1), today)
-        figures = {"new_customers": sum(1 for c in customers.values() if month <= local_day(c["created_at"]) < nxt),
-                   "buyers": 0, "orders": 0, "revenue": ZERO, "first_buyers": 0, "repeaters": 0,
-                   "active": 0, "at_risk": 0, "churned": 0}
+        figures = {
+            "new_customers": sum(1 for c in customers.values() if month <= local_day(c["created_at"]) < nxt),
+            "buyers": 0,
+            "orders": 0,
+            "revenue": ZERO,
+            "first_buyers": 0,
+            "repeaters": 0,
+            "active": 0,
+            "at_risk": 0,
+            "churned": 0,
+        }
         for items in orders.values():
             inside = [amount for day, amount in items if month <= day < nxt]
             if inside:
@@ -369,28 +460,32 @@ def check_customers(org, user, now):
         report.same(f"cohort {row['cohort']:%Y-%m} size", row["size"], by_cohort[row["cohort"]][0])
         for cell in row["cells"]:
             if cell is not None:
-                report.same(f"cohort {row['cohort']:%Y-%m} +{cell['k']}", cell["count"],
-                            by_cohort[row["cohort"]][cell["k"]])
+                report.same(
+                    f"cohort {row['cohort']:%Y-%m} +{cell['k']}", cell["count"], by_cohort[row["cohort"]][cell["k"]]
+                )
 
     pareto = data["pareto"]
     report.same("80/20 customers", pareto["customers"], sum(1 for items in orders.values() if items))
     report.same("80/20 revenue", pareto["revenue"], sum((a for items in orders.values() for _d, a in items), ZERO))
-    flows = sum(1 for ch in LifecycleChange.objects.filter(customer_id__in=list(customers)).values("changed_at")
-                if since <= local_day(ch["changed_at"]) <= until)
+    flows = sum(
+        1
+        for ch in LifecycleChange.objects.filter(customer_id__in=list(customers)).values("changed_at")
+        if since <= local_day(ch["changed_at"]) <= until
+    )
     report.same("lifecycle changes", data["flows"]["total"], flows)
     return report.found
 
 
 # --- coupons and campaigns ---------------------------------------------------------------------------------
 
+
 def check_coupons(org, user, now):
+    from coupons.forms.dashboard import DashboardFilter
     from coupons.models import Batch, BudgetAccount, Coupon, Redemption
     from coupons.services import dashboard as board
-    from coupons.forms.dashboard import DashboardFilter
+    from crm.models import User
     from marketing.models import Campaign as MarketingCampaign
     from marketing.models import Message
-
-    from crm.models import User
 
     viewer = User.objects.get(pk=user["id"])
     f = DashboardFilter(None, user=viewer).filters()
@@ -401,34 +496,49 @@ def check_coupons(org, user, now):
     lo, hi = day_start(f.start), day_start(f.end + datetime.timedelta(days=1))
 
     used, gmv, reserved = defaultdict(lambda: ZERO), defaultdict(lambda: ZERO), defaultdict(lambda: ZERO)
-    redemptions = list(Redemption.objects.filter(reversed_at__isnull=True).values(
-        "account_id", "batch_id", "subsidy", "order_amount", "at"))
+    redemptions = list(
+        Redemption.objects.filter(reversed_at__isnull=True).values(
+            "account_id", "batch_id", "subsidy", "order_amount", "at"
+        )
+    )
     for r in redemptions:
         used[r["account_id"]] += r["subsidy"]
         gmv[r["account_id"]] += r["order_amount"]
-    for c in Coupon.objects.filter(status=Coupon.Status.CLAIMED).values("reserved",
-                                                                        "batch__campaign__budget_account_id"):
+    for c in Coupon.objects.filter(status=Coupon.Status.CLAIMED).values(
+        "reserved", "batch__campaign__budget_account_id"
+    ):
         reserved[c["batch__campaign__budget_account_id"]] += c["reserved"]
-    accounts = {a["id"]: a for a in BudgetAccount.objects.values("id", "owner_id", "department_id", "total",
-                                                               "period__start", "period__end")}
+    accounts = {
+        a["id"]: a
+        for a in BudgetAccount.objects.values(
+            "id", "owner_id", "department_id", "total", "period__start", "period__end"
+        )
+    }
     listed = {row["id"] for row in data["budgets"]}
-    expected = {pk for pk, a in accounts.items() if scope.sees(a["owner_id"], a["department_id"])
-                and a["period__start"] <= f.end and a["period__end"] >= f.start}
+    expected = {
+        pk
+        for pk, a in accounts.items()
+        if scope.sees(a["owner_id"], a["department_id"]) and a["period__start"] <= f.end and a["period__end"] >= f.start
+    }
     report.same("budget accounts listed", sorted(listed), sorted(expected))
     for row in data["budgets"]:
         name = f"budget {row['department']} · {row['period']}"
         report.same(f"{name} used", row["used"], used[row["id"]])
         report.same(f"{name} reserved", row["reserved"], reserved[row["id"]])
         report.same(f"{name} GMV", row["gmv"], gmv[row["id"]])
-        report.same(f"{name} balance", row["balance"], accounts[row["id"]]["total"] - used[row["id"]]
-                    - reserved[row["id"]])
+        report.same(
+            f"{name} balance", row["balance"], accounts[row["id"]]["total"] - used[row["id"]] - reserved[row["id"]]
+        )
 
-    batches = {b["id"]: b for b in Batch.objects.values("id", "code", "quantity", "campaign__owner_id",
-                                                        "campaign__department_id")
-               if scope.sees(b["campaign__owner_id"], b["campaign__department_id"])}
+    batches = {
+        b["id"]: b
+        for b in Batch.objects.values("id", "code", "quantity", "campaign__owner_id", "campaign__department_id")
+        if scope.sees(b["campaign__owner_id"], b["campaign__department_id"])
+    }
     per_batch = defaultdict(lambda: {"claimed": 0, "redeemed": 0, "redemptions": 0, "subsidy": ZERO, "gmv": ZERO})
     for c in Coupon.objects.filter(claimed_at__gte=lo, claimed_at__lt=hi, batch_id__in=list(batches)).values(
-            "batch_id", "status"):
+        "batch_id", "status"
+    ):
         per_batch[c["batch_id"]]["claimed"] += 1
         per_batch[c["batch_id"]]["redeemed"] += c["status"] == Coupon.Status.REDEEMED
     for r in redemptions:
@@ -443,13 +553,19 @@ def check_coupons(org, user, now):
             report.same(f"batch {row['code']} {key}", row[key], counted[key])
         report.same(f"batch {row['code']} offered", row["offered"], batches[row["id"]]["quantity"])
     shown_ids = {row["id"] for row in data["batches"]}
-    missing = sorted(batches[pk]["code"] for pk, figures in per_batch.items()
-                     if pk not in shown_ids and (figures["claimed"] or figures["redemptions"]))
+    missing = sorted(
+        batches[pk]["code"]
+        for pk, figures in per_batch.items()
+        if pk not in shown_ids and (figures["claimed"] or figures["redemptions"])
+    )
     report.same("batches with claims or redemptions in the period but not listed", missing, [])
     totals = data["coupon_totals"]
     for key in ("claimed", "redeemed", "redemptions", "subsidy", "gmv"):
-        report.same(f"total {key}", totals[key], sum((per_batch[pk][key] for pk in shown_ids),
-                                                      ZERO if key in ("subsidy", "gmv") else 0))
+        report.same(
+            f"total {key}",
+            totals[key],
+            sum((per_batch[pk][key] for pk in shown_ids), ZERO if key in ("subsidy", "gmv") else 0),
+        )
 
     sent = defaultdict(int)
     for m in Message.objects.filter(status=Message.Status.SENT, campaign__isnull=False).values("campaign_id"):
@@ -462,8 +578,9 @@ def check_coupons(org, user, now):
         if row["refreshed_at"] is None:
             continue
         report.same(f"campaign {row['name']} reached", row["reached"], sent[row["id"]])
-        cost = (campaigns[row["id"]]["spent"] or ZERO) + sum((r["subsidy"] for r in redemptions
-                                                             if r["batch_id"] in links[row["id"]]), ZERO)
+        cost = (campaigns[row["id"]]["spent"] or ZERO) + sum(
+            (r["subsidy"] for r in redemptions if r["batch_id"] in links[row["id"]]), ZERO
+        )
         report.same(f"campaign {row['name']} cost", row["cost"], cost.quantize(CENT))
     return report.found
 
@@ -479,7 +596,11 @@ def check_dashboards(org, *, viewers, now):
             try:
                 found += page(org, user, now)
             except Exception as error:  # the page would be a 500 for this viewer
-                found.append(Violation("dashboard_recount", f"{page.__name__[6:]} dashboard of {user['username']}",
-                                       f"could not be built or read: {type(error).__name__}: {error}"))
+                found.append(
+                    Violation(
+                        "dashboard_recount",
+                        f"{page.__name__[6:]} dashboard of {user['username']}",
+                        f"could not be built or read: {type(error).__name__}: {error}",
+                    )
+                )
     return found
-

@@ -1,5 +1,6 @@
 """The day loop: the clock moved by time-machine, beat jobs and people in time order, the rules
 checked after every day, one line printed per day."""
+
 import datetime
 import heapq
 import random
@@ -76,14 +77,25 @@ class Simulation:
     opening moment). ``keep_going``: check every day even after a rule broke. ``exact``: run every
     beat tick (slow). ``out``: where the lines go."""
 
-    def __init__(self, *, days=45, seed=1, start=None, seed_data=True, keep_going=False, exact=False, out=print,
-                 viewers=("manager1", "director", "admin")):
+    def __init__(
+        self,
+        *,
+        days=45,
+        seed=1,
+        start=None,
+        seed_data=True,
+        keep_going=False,
+        exact=False,
+        out=print,
+        viewers=("manager1", "director", "admin"),
+    ):
         self.days, self.seed, self.seed_data = days, seed, seed_data
         self.start = start or timezone.localdate()
         self.keep_going, self.exact, self.out, self.viewers = keep_going, exact, out, viewers
 
     def run(self):
         import time_machine
+
         from config.celery import app
 
         began = time.monotonic()
@@ -103,8 +115,10 @@ class Simulation:
             world = World(rng=random.Random(self.seed), journal=journal)
             beat = Beat(app, started=opening, exact=self.exact, watch=watch)
             for job in beat.unruled():
-                self.out(f"note: beat job {job.name} has no wake-up rule (bench/simulation/beat.py): "
-                         f"it runs at every tick of {job.interval}")
+                self.out(
+                    f"note: beat job {job.name} has no wake-up rule (bench/simulation/beat.py): "
+                    f"it runs at every tick of {job.interval}"
+                )
             queue, serial = [], 0
             for number in range(1, self.days + 1):
                 day = self.start + datetime.timedelta(days=number - 1)
@@ -134,8 +148,7 @@ class Simulation:
                     except StopIteration:
                         continue
                     except Exception as error:  # a person's action failed: the rest of their session is dropped
-                        failures.append(Violation("answers_allowed", f"{item.name} at {moment:%H:%M}",
-                                                  _trace(error)))
+                        failures.append(Violation("answers_allowed", f"{item.name} at {moment:%H:%M}", _trace(error)))
                         continue
                     finally:
                         outcome.spent["people"] += time.monotonic() - mark
@@ -175,8 +188,10 @@ def day_line(number, day, begin, end, world):
     def between(field_name):
         return {f"{field_name}__{op}": value for op, value in window.items()}
 
-    in_pool = (Customer.objects.filter(owner__isnull=True).count()
-               + Lead.objects.filter(owner__isnull=True, status__in=Lead.OPEN_STATUSES).count())
+    in_pool = (
+        Customer.objects.filter(owner__isnull=True).count()
+        + Lead.objects.filter(owner__isnull=True, status__in=Lead.OPEN_STATUSES).count()
+    )
     recycled = PoolMove.objects.filter(reason__in=["no_followup", "no_deal"], **between("at")).count()
     warned = PoolWarning.objects.filter(**between("sent_at")).count()
     notices = ReminderNotice.objects.filter(**between("sent_at")).count()
@@ -185,8 +200,11 @@ def day_line(number, day, begin, end, world):
     pool_claims = PoolMove.objects.filter(reason="claimed", **between("at")).count()
     coupon_claims = Coupon.objects.filter(**between("claimed_at")).count()
     accounts = BudgetAccount.objects.filter(Q(period__start__lte=day) & Q(period__end__gte=day)).aggregate(
-        total=Sum("total"), reserved=Sum("reserved"), used=Sum("used"))
+        total=Sum("total"), reserved=Sum("reserved"), used=Sum("used")
+    )
     left = (accounts["total"] or Decimal(0)) - (accounts["reserved"] or Decimal(0)) - (accounts["used"] or Decimal(0))
-    return (f"day {number:>2} {day} {day:%a} | in pool {in_pool:>3} | recycled {recycled:>3} | warned {warned:>3} | "
-            f"reminders sent {notices:>3} | orders {orders:>2} ({cancelled} cancelled) | "
-            f"claims pool {pool_claims} coupons {coupon_claims:>2} | budget left {money(left)}")
+    return (
+        f"day {number:>2} {day} {day:%a} | in pool {in_pool:>3} | recycled {recycled:>3} | warned {warned:>3} | "
+        f"reminders sent {notices:>3} | orders {orders:>2} ({cancelled} cancelled) | "
+        f"claims pool {pool_claims} coupons {coupon_claims:>2} | budget left {money(left)}"
+    )

@@ -14,6 +14,7 @@ budget. Every choice comes from one seeded random generator, so a seed gives the
 A session is a generator: it does one thing, then yields how many seconds pass before the next;
 the engine moves the clock and runs the beat jobs that fall due in between.
 """
+
 import datetime
 import json
 import logging
@@ -25,10 +26,25 @@ from django.test import Client
 from django.utils import timezone
 
 REPS = ("rep1", "rep2", "rep3", "rep4")
-PRODUCTS = [("MATH-01", "数学", 2980), ("ENG-01", "英语", 3680), ("CODE-01", "编程", 4280), ("ART-01", "美术", 1880),
-            ("PIANO-01", "钢琴", 5800), ("BOOK-01", "教辅", 128), ("TRIAL-01", "试听课", 99), ("BOOK-02", "练习册", 36)]
-CONTENTS = ["电话沟通了课程安排，家长比较关心师资", "微信发送了课程介绍和价格", "约了周六来校区试听",
-            "家长说再考虑一下，下周回访", "没接电话", "到店参观，孩子很喜欢老师", "发了寒假班优惠信息"]
+PRODUCTS = [
+    ("MATH-01", "数学", 2980),
+    ("ENG-01", "英语", 3680),
+    ("CODE-01", "编程", 4280),
+    ("ART-01", "美术", 1880),
+    ("PIANO-01", "钢琴", 5800),
+    ("BOOK-01", "教辅", 128),
+    ("TRIAL-01", "试听课", 99),
+    ("BOOK-02", "练习册", 36),
+]
+CONTENTS = [
+    "电话沟通了课程安排，家长比较关心师资",
+    "微信发送了课程介绍和价格",
+    "约了周六来校区试听",
+    "家长说再考虑一下，下周回访",
+    "没接电话",
+    "到店参观，孩子很喜欢老师",
+    "发了寒假班优惠信息",
+]
 LEAD_SOURCES = ["website", "wechat_oa", "live", "referral", "store", "other"]
 LUCKY_BATCH = "sim-lucky"
 CLUB_SIZE = 40
@@ -53,8 +69,12 @@ class World:
         self.journal = journal
         self.users = {u.username: u for u in User.objects.select_related("department")}
         self.reps = [self.users[name] for name in REPS if name in self.users]
-        shop = create_api_client(name="simulated-shop", description="The simulation's shop and web form.",
-                                 department=self.users["manager1"].department, can_see_mobile=True)
+        shop = create_api_client(
+            name="simulated-shop",
+            description="The simulation's shop and web form.",
+            department=self.users["manager1"].department,
+            can_see_mobile=True,
+        )
         _token, raw = issue_token(client=shop, scopes=list(ApiScope.values), name="simulation")
         self.http = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
         self.count = Counter()
@@ -90,16 +110,19 @@ class World:
         code in ``allowed``) stops the simulation."""
         logging.disable(logging.WARNING)  # a 409 refusal is an answer the rules allow, not news
         try:
-            response = self.http.post(f"/api/v1/{path}", data=json.dumps(body, default=str),
-                                      content_type="application/json")
+            response = self.http.post(
+                f"/api/v1/{path}", data=json.dumps(body, default=str), content_type="application/json"
+            )
         finally:
             logging.disable(logging.NOTSET)
         data = response.json() if response.content else {}
         code = (data.get("error") or {}).get("code") if isinstance(data, dict) else None
         if response.status_code in allowed or (response.status_code == 409 and code in allowed):
             return response.status_code, data
-        raise SimulationError(f"POST /api/v1/{path} {json.dumps(body, ensure_ascii=False, default=str)} answered "
-                              f"{response.status_code}: {response.content[:500].decode(errors='replace')}")
+        raise SimulationError(
+            f"POST /api/v1/{path} {json.dumps(body, ensure_ascii=False, default=str)} answered "
+            f"{response.status_code}: {response.content[:500].decode(errors='replace')}"
+        )
 
     # --- the plan of a day -------------------------------------------------------------------------
 
@@ -110,8 +133,9 @@ class World:
             items.append((local(day, hour, minute), "web form", self.leads_arrive()))
         for index, rep in enumerate(self.reps):
             items.append((local(day, 9, 2 + 12 * index), f"{rep.username} morning", self.rep_morning(rep.username)))
-            items.append((local(day, 14, 5 + 10 * index), f"{rep.username} afternoon",
-                          self.rep_afternoon(rep.username)))
+            items.append(
+                (local(day, 14, 5 + 10 * index), f"{rep.username} afternoon", self.rep_afternoon(rep.username))
+            )
         if number == 1:
             items.append((local(day, 10, 0), "marketing: lucky red packets", self.configure_lucky_batch()))
             items.append((local(day, 10, 40), "manager: approvals", self.approve_batches()))
@@ -150,10 +174,15 @@ class World:
             offsets = self.rng.choice(["", "", "", "120,15", "30"])
         kwargs = {"customer": record} if isinstance(record, Customer) else {"lead": record}
         followup = services.record_followup(
-            actor=rep, content=self.rng.choice(CONTENTS), channel=self.rng.choice(list(FollowUp.Channel.values)),
+            actor=rep,
+            content=self.rng.choice(CONTENTS),
+            channel=self.rng.choice(list(FollowUp.Channel.values)),
             outcome=self.rng.choice(["no_answer", "talked", "talked", "interested", "appointment"]),
-            direction="inbound" if self.rng.random() < 0.15 else "outbound", next_followup_at=next_at,
-            reminder_offsets=offsets, **kwargs)
+            direction="inbound" if self.rng.random() < 0.15 else "outbound",
+            next_followup_at=next_at,
+            reminder_offsets=offsets,
+            **kwargs,
+        )
         self.count["follow-ups"] += 1
         for reminder in followup.reminders.all():
             self.journal.reminder_due(reminder.pk, reminder.due_at, reminder.created_at)
@@ -167,8 +196,11 @@ class World:
         now = timezone.now()
         end_of_day = local(timezone.localdate(now) + datetime.timedelta(days=1), 0)
         # the reminders due today (and those left overdue): done, snoozed, or left
-        due = list(Reminder.objects.filter(owner=rep, status=Reminder.Status.OPEN, due_at__lt=end_of_day)
-                   .order_by("due_at", "pk")[:8])
+        due = list(
+            Reminder.objects.filter(owner=rep, status=Reminder.Status.OPEN, due_at__lt=end_of_day).order_by(
+                "due_at", "pk"
+            )[:8]
+        )
         for reminder in due:
             roll = self.rng.random()
             if roll < 0.55:
@@ -219,14 +251,21 @@ class World:
 
         rep = self.user(rep.username)
         pool_customers = list(Customer.objects.filter(pool_q(rep)).order_by("pk").values_list("pk", flat=True))
-        pool_leads = list(Lead.objects.filter(pool_q(rep), status__in=Lead.OPEN_STATUSES).order_by("pk")
-                          .values_list("pk", flat=True))
+        pool_leads = list(
+            Lead.objects.filter(pool_q(rep), status__in=Lead.OPEN_STATUSES).order_by("pk").values_list("pk", flat=True)
+        )
         picks = [("customer", pk) for pk in self.rng.sample(pool_customers, min(len(pool_customers), 1))]
         picks += [("lead", pk) for pk in self.rng.sample(pool_leads, min(len(pool_leads), self.rng.choice([0, 1, 1])))]
         # now and then, a record this rep let go of in the last week (released, or taken by the pool)
-        lost = list(PoolMove.objects.filter(from_owner=rep, at__gte=timezone.now() - datetime.timedelta(days=7),
-                                            reason__in=["released", "no_followup", "no_deal"])
-                    .order_by("pk").values_list("lead_id", "customer_id"))
+        lost = list(
+            PoolMove.objects.filter(
+                from_owner=rep,
+                at__gte=timezone.now() - datetime.timedelta(days=7),
+                reason__in=["released", "no_followup", "no_deal"],
+            )
+            .order_by("pk")
+            .values_list("lead_id", "customer_id")
+        )
         if lost and self.rng.random() < 0.5:
             lead_id, customer_id = self.rng.choice(lost)
             picks.append(("lead", lead_id) if lead_id else ("customer", customer_id))
@@ -265,13 +304,17 @@ class World:
         if customers and self.rng.random() < 0.3:
             customer = self.rng.choice(customers)
             services.open_opportunity(
-                actor=rep, customer=customer, name=f"{self.rng.choice(['寒假班', '春季班', '一对一'])} · {customer.name}",
+                actor=rep,
+                customer=customer,
+                name=f"{self.rng.choice(['寒假班', '春季班', '一对一'])} · {customer.name}",
                 amount=Decimal(self.rng.choice([1980, 3600, 5800, 9800])),
-                expected_close=timezone.localdate() + datetime.timedelta(days=self.rng.randint(5, 60)))
+                expected_close=timezone.localdate() + datetime.timedelta(days=self.rng.randint(5, 60)),
+            )
             self.count["opportunities opened"] += 1
             yield 30
-        mine = list(Opportunity.objects.filter(owner=rep, closed_at__isnull=True).select_related("stage")
-                    .order_by("pk"))
+        mine = list(
+            Opportunity.objects.filter(owner=rep, closed_at__isnull=True).select_related("stage").order_by("pk")
+        )
         if mine and self.rng.random() < 0.5:
             opportunity = self.rng.choice(mine)
             roll = self.rng.random()
@@ -295,8 +338,16 @@ class World:
 
     def leads_arrive(self):
         for _ in range(self.rng.choice([0, 1, 1, 2])):
-            self.api("leads", {"name": self.name(), "mobile": self.mobile("167"),
-                               "source": self.rng.choice(LEAD_SOURCES), "note": "官网表单"}, allowed={201})
+            self.api(
+                "leads",
+                {
+                    "name": self.name(),
+                    "mobile": self.mobile("167"),
+                    "source": self.rng.choice(LEAD_SOURCES),
+                    "note": "官网表单",
+                },
+                allowed={201},
+            )
             self.count["leads captured"] += 1
             yield 40
 
@@ -315,10 +366,15 @@ class World:
             ids = list(Customer.objects.order_by("pk").values_list("pk", flat=True))
             self.club = self.rng.sample(ids, min(CLUB_SIZE, len(ids)))
         for customer_id in self.rng.sample(self.club, min(len(self.club), 14)):
-            status, data = self.api("coupons/claim", {
-                "batch": LUCKY_BATCH, "customer": {"id": customer_id},
-                "channel": "app" if self.rng.random() < 0.85 else "mini_program"},
-                allowed={201, "per_customer_limit", "daily_limit", "sold_out", "budget_exhausted", "not_eligible"})
+            status, data = self.api(
+                "coupons/claim",
+                {
+                    "batch": LUCKY_BATCH,
+                    "customer": {"id": customer_id},
+                    "channel": "app" if self.rng.random() < 0.85 else "mini_program",
+                },
+                allowed={201, "per_customer_limit", "daily_limit", "sold_out", "budget_exhausted", "not_eligible"},
+            )
             if status == 201:
                 self.wallet[customer_id].append(data["code"])
                 self.count["coupon claims"] += 1
@@ -345,17 +401,33 @@ class World:
             sku, category, price = self.rng.choice(PRODUCTS)
             quantity = 1 if price > 500 else self.rng.randint(1, 3)
             amount = Decimal(price * quantity)
-            body = {"external_id": f"SIM-{self.next_serial():06d}", "customer": customer, "amount": f"{amount:.2f}",
-                    "cost": f"{(amount * Decimal('0.55')).quantize(Decimal('0.01')):.2f}",
-                    "channel": self.rng.choice(["online", "mini_program", "store"]),
-                    "items": [{"sku": sku, "category": category, "quantity": quantity, "price": f"{price:.2f}"}]}
+            body = {
+                "external_id": f"SIM-{self.next_serial():06d}",
+                "customer": customer,
+                "amount": f"{amount:.2f}",
+                "cost": f"{(amount * Decimal('0.55')).quantize(Decimal('0.01')):.2f}",
+                "channel": self.rng.choice(["online", "mini_program", "store"]),
+                "items": [{"sku": sku, "category": category, "quantity": quantity, "price": f"{price:.2f}"}],
+            }
             codes = self.wallet.get(customer.get("id"), [])
             if codes:
                 body["coupon_code"] = codes[-1]
-            status, data = self.api("orders", body, allowed={201, "not_found", "not_owner", "already_redeemed",
-                                                             "not_yet_valid", "expired", "threshold_not_met",
-                                                             "order_has_coupon", "negative_margin",
-                                                             "budget_exhausted"})
+            status, data = self.api(
+                "orders",
+                body,
+                allowed={
+                    201,
+                    "not_found",
+                    "not_owner",
+                    "already_redeemed",
+                    "not_yet_valid",
+                    "expired",
+                    "threshold_not_met",
+                    "order_has_coupon",
+                    "negative_margin",
+                    "budget_exhausted",
+                },
+            )
             if codes:
                 codes.pop()
             if status == 409:  # the shop takes the order without the coupon
@@ -381,7 +453,7 @@ class World:
     # --- marketing and managers --------------------------------------------------------------------
 
     def configure_lucky_batch(self):
-        """"天天领红包": ¥2 off from ¥10, each further claim in the same channel worth a tenth of the
+        """ "天天领红包": ¥2 off from ¥10, each further claim in the same channel worth a tenth of the
         one before. The admin first leaves the decay floor at ¥0; if the configuration check refuses
         that, they set ¥0.50."""
         from coupons import services as coupons
@@ -390,20 +462,43 @@ class World:
 
         marketing = self.user("marketing")
         today = timezone.localdate()
-        account = (BudgetAccount.objects.filter(department=self.users["manager1"].department,
-                                                period__start__lte=today, period__end__gte=today)
-                   .order_by("pk").first())
+        account = (
+            BudgetAccount.objects.filter(
+                department=self.users["manager1"].department, period__start__lte=today, period__end__gte=today
+            )
+            .order_by("pk")
+            .first()
+        )
         if account is None:
             raise SimulationError("no budget account of 销售一部 for today: the demo data has none")
         campaign = CouponCampaign.objects.create(
-            name="天天领红包", owner=marketing, department=account.department, budget_account=account,
-            goal="老客复购", start=today, end=today + datetime.timedelta(days=59))
+            name="天天领红包",
+            owner=marketing,
+            department=account.department,
+            budget_account=account,
+            goal="老客复购",
+            start=today,
+            end=today + datetime.timedelta(days=59),
+        )
         now = timezone.now()
-        batch = Batch(campaign=campaign, code=LUCKY_BATCH, name="天天领红包", discount_type=Batch.DiscountType.FIXED,
-                      amount=Decimal("2.00"), threshold=Decimal("10.00"), quantity=3000, per_customer_limit=8,
-                      per_day_limit=2, claim_start=now, claim_end=now + datetime.timedelta(days=59), use_days=7,
-                      channels="app,mini_program", decay_factor=Decimal("0.10"), decay_floor=Decimal("0"),
-                      production=Batch.Production.ON_APPROVAL)
+        batch = Batch(
+            campaign=campaign,
+            code=LUCKY_BATCH,
+            name="天天领红包",
+            discount_type=Batch.DiscountType.FIXED,
+            amount=Decimal("2.00"),
+            threshold=Decimal("10.00"),
+            quantity=3000,
+            per_customer_limit=8,
+            per_day_limit=2,
+            claim_start=now,
+            claim_end=now + datetime.timedelta(days=59),
+            use_days=7,
+            channels="app,mini_program",
+            decay_factor=Decimal("0.10"),
+            decay_floor=Decimal("0"),
+            production=Batch.Production.ON_APPROVAL,
+        )
         try:
             batch = coupons.save_batch(actor=marketing, batch=batch)
         except ValidationError as refusal:
@@ -436,14 +531,25 @@ class World:
         from marketing.models import Campaign, Touch
 
         marketing = self.user("marketing")
-        campaign = (Campaign.objects.filter(status__in=[Campaign.Status.RUNNING, Campaign.Status.APPROVED],
-                                            segment__isnull=False, end__gte=timezone.localdate())
-                    .order_by("pk").first())
+        campaign = (
+            Campaign.objects.filter(
+                status__in=[Campaign.Status.RUNNING, Campaign.Status.APPROVED],
+                segment__isnull=False,
+                end__gte=timezone.localdate(),
+            )
+            .order_by("pk")
+            .first()
+        )
         if campaign is None:
             self.notes.append(f"{timezone.localdate()}: no running campaign to push to")
             return
-        touch = Touch.objects.create(campaign=campaign, kind=Touch.Kind.CONTENT, channel="sms",
-                                     body="{name}您好，寒假班开始报名，点击查看课程：", created_by=marketing)
+        touch = Touch.objects.create(
+            campaign=campaign,
+            kind=Touch.Kind.CONTENT,
+            channel="sms",
+            body="{name}您好，寒假班开始报名，点击查看课程：",
+            created_by=marketing,
+        )
         send_touch(marketing, touch)
         self.count["pushes sent"] += 1
         yield 60
@@ -459,15 +565,35 @@ class World:
             return
         latest = plan.versions.order_by("-number").first()
         budget = (latest.total * Decimal(self.rng.choice(["0.95", "0.9", "0.85", "0.8"]))).quantize(Decimal("1"))
-        base = subsidy_plans.save_version(actor=marketing, plan=plan, columns=latest.columns, rows=latest.input_rows,
-                                          a=latest.a, b=latest.b, t=latest.t, weights=latest.weights,
-                                          rank=latest.rank, budget=budget, note="预算收紧")
+        base = subsidy_plans.save_version(
+            actor=marketing,
+            plan=plan,
+            columns=latest.columns,
+            rows=latest.input_rows,
+            a=latest.a,
+            b=latest.b,
+            t=latest.t,
+            weights=latest.weights,
+            rank=latest.rank,
+            budget=budget,
+            note="预算收紧",
+        )
         yield 60
         suggestion = subsidy_plans.fit(base)
         if suggestion and suggestion.get("t"):
-            fitted = subsidy_plans.save_version(actor=marketing, plan=plan, columns=base.columns, rows=base.input_rows,
-                                                a=base.a, b=base.b, t=suggestion["t"], weights=base.weights,
-                                                rank=base.rank, budget=budget, note="按预算拟合 t")
+            fitted = subsidy_plans.save_version(
+                actor=marketing,
+                plan=plan,
+                columns=base.columns,
+                rows=base.input_rows,
+                a=base.a,
+                b=base.b,
+                t=suggestion["t"],
+                weights=base.weights,
+                rank=base.rank,
+                budget=budget,
+                note="按预算拟合 t",
+            )
             self.journal.fitted_versions.add(fitted.pk)
             self.count["plans fitted"] += 1
         yield 30

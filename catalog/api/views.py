@@ -38,9 +38,7 @@ class SkuOutSerializer(serializers.Serializer):
     unit = serializers.CharField()
     list_price = serializers.DecimalField(max_digits=12, decimal_places=2)
     tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2)
-    status = serializers.SerializerMethodField(
-        help_text='"on_sale": every SKU listed is on sale today.'
-    )
+    status = serializers.SerializerMethodField(help_text='"on_sale": every SKU listed is on sale today.')
     sale_until = serializers.DateField(source="product.sale_until", allow_null=True)
     updated_at = serializers.DateTimeField()
 
@@ -70,9 +68,7 @@ class ProductListView(APIView):
                 description="ISO 8601 time: only SKUs changed since then.",
             ),
             OpenApiParameter("page", int),
-            OpenApiParameter(
-                "page_size", int, description="At most 500 (100 by default)."
-            ),
+            OpenApiParameter("page_size", int, description="At most 500 (100 by default)."),
         ],
         responses={200: SkuOutSerializer(many=True)},
     )
@@ -93,9 +89,7 @@ class ProductListView(APIView):
             except ValueError:
                 since = None
             if since is None or since.tzinfo is None:
-                raise exceptions.ValidationError(
-                    {"updated_since": ["Enter an ISO 8601 time with its offset."]}
-                )
+                raise exceptions.ValidationError({"updated_since": ["Enter an ISO 8601 time with its offset."]})
         skus = selectors.skus_on_sale(category=category, updated_since=since)
         paginator = ProductPagination()
         page = paginator.paginate_queryset(skus, request, view=self)
@@ -108,8 +102,7 @@ class ConsumeInSerializer(serializers.Serializer):
     quantity = serializers.IntegerField(min_value=1, max_value=entitlements.MAX_USE)
     reference = serializers.CharField(
         max_length=100,
-        help_text="Your id of this use: the same reference again "
-        "takes nothing and answers the first result.",
+        help_text="Your id of this use: the same reference again takes nothing and answers the first result.",
     )
 
 
@@ -148,11 +141,9 @@ class EntitlementConsumeView(APIView):
                 actor=request.user,
             )
         except ValidationError as exc:
-            raise exceptions.ValidationError(
-                exc.message_dict if hasattr(exc, "error_dict") else exc.messages
-            )
+            raise exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages) from exc
         except DomainError as exc:
-            raise BusinessRuleError(exc.code, str(exc))
+            raise BusinessRuleError(exc.code, str(exc)) from exc
         return Response(
             {
                 "entitlement": entitlement.pk,

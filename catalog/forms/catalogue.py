@@ -17,9 +17,7 @@ class CategoryForm(StyledFormMixin, forms.ModelForm):
         self.fields["parent"].queryset = Category.objects.order_by("path")
         self.fields["parent"].empty_label = _("(top level)")
         if self.instance.pk:
-            self.fields["parent"].queryset = Category.objects.exclude(
-                path__startswith=self.instance.path
-            )
+            self.fields["parent"].queryset = Category.objects.exclude(path__startswith=self.instance.path)
 
 
 class ProductForm(StyledFormMixin, forms.ModelForm):
@@ -63,9 +61,7 @@ class LaunchForm(StyledFormMixin, forms.Form):
     def clean_sale_from(self):
         value = self.cleaned_data["sale_from"]
         if value < timezone.localdate():
-            raise forms.ValidationError(
-                _("The first day of sale cannot be in the past.")
-            )
+            raise forms.ValidationError(_("The first day of sale cannot be in the past."))
         return value
 
 

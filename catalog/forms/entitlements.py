@@ -5,10 +5,6 @@ from crm.ui import StyledFormMixin
 
 
 class ConsumeForm(StyledFormMixin, forms.Form):
-    quantity = forms.IntegerField(
-        label=_("quantity"), min_value=1, max_value=100_000, initial=1
-    )
+    quantity = forms.IntegerField(label=_("quantity"), min_value=1, max_value=100_000, initial=1)
     note = forms.CharField(label=_("note"), max_length=200, required=False)
-    reference = forms.CharField(
-        widget=forms.HiddenInput, required=False, max_length=100
-    )
+    reference = forms.CharField(widget=forms.HiddenInput, required=False, max_length=100)

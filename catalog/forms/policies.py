@@ -37,9 +37,7 @@ class PolicyForm(StyledFormMixin, forms.ModelForm):
         for name in ("sku", "category"):
             self.fields[name].empty_label = _("Everything")
         for name in ("channel", "value_segment", "grid_class", "lifecycle_stage"):
-            self.fields[name].choices = [("", _("Any"))] + [
-                c for c in self.fields[name].choices if c[0]
-            ]
+            self.fields[name].choices = [("", _("Any"))] + [c for c in self.fields[name].choices if c[0]]
 
 
 class PricesForm(StyledFormMixin, forms.Form):
@@ -47,9 +45,7 @@ class PricesForm(StyledFormMixin, forms.Form):
         label=_("prices"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 8}),
-        help_text=_(
-            "One SKU a line: the SKU code and the price, e.g. EDU-1V1-48 9800."
-        ),
+        help_text=_("One SKU a line: the SKU code and the price, e.g. EDU-1V1-48 9800."),
     )
 
 

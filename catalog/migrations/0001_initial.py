@@ -33,9 +33,7 @@ class Migration(migrations.Migration):
                 ("name", models.CharField(max_length=50, verbose_name="name")),
                 (
                     "path",
-                    models.CharField(
-                        db_index=True, default="", editable=False, max_length=255
-                    ),
+                    models.CharField(db_index=True, default="", editable=False, max_length=255),
                 ),
                 (
                     "position",
@@ -85,9 +83,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "renewal_threshold",
-                    models.PositiveIntegerField(
-                        default=0, verbose_name="renewal at balance"
-                    ),
+                    models.PositiveIntegerField(default=0, verbose_name="renewal at balance"),
                 ),
                 (
                     "renewal_flagged_at",
@@ -100,9 +96,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "granted_at",
-                    models.DateTimeField(
-                        default=django.utils.timezone.now, verbose_name="granted"
-                    ),
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="granted"),
                 ),
                 ("updated_at", models.DateTimeField(auto_now=True)),
                 (
@@ -157,9 +151,7 @@ class Migration(migrations.Migration):
                 ("quantity", models.PositiveIntegerField(verbose_name="quantity")),
                 (
                     "reference",
-                    models.CharField(
-                        blank=True, max_length=100, verbose_name="reference"
-                    ),
+                    models.CharField(blank=True, max_length=100, verbose_name="reference"),
                 ),
                 (
                     "note",
@@ -168,9 +160,7 @@ class Migration(migrations.Migration):
                 ("balance_after", models.IntegerField(verbose_name="balance after")),
                 (
                     "used_at",
-                    models.DateTimeField(
-                        default=django.utils.timezone.now, verbose_name="used at"
-                    ),
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="used at"),
                 ),
                 (
                     "entitlement",
@@ -236,9 +226,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "sale_from",
-                    models.DateField(
-                        blank=True, null=True, verbose_name="on sale from"
-                    ),
+                    models.DateField(blank=True, null=True, verbose_name="on sale from"),
                 ),
                 (
                     "sale_until",
@@ -339,16 +327,12 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "code",
-                    models.CharField(
-                        max_length=64, unique=True, verbose_name="SKU code"
-                    ),
+                    models.CharField(max_length=64, unique=True, verbose_name="SKU code"),
                 ),
                 ("name", models.CharField(max_length=100, verbose_name="name")),
                 (
                     "spec",
-                    models.CharField(
-                        blank=True, max_length=100, verbose_name="specification"
-                    ),
+                    models.CharField(blank=True, max_length=100, verbose_name="specification"),
                 ),
                 (
                     "unit",
@@ -359,9 +343,7 @@ class Migration(migrations.Migration):
                     models.DecimalField(
                         decimal_places=2,
                         max_digits=12,
-                        validators=[
-                            django.core.validators.MinValueValidator(Decimal(0))
-                        ],
+                        validators=[django.core.validators.MinValueValidator(Decimal(0))],
                         verbose_name="list price",
                     ),
                 ),
@@ -371,9 +353,7 @@ class Migration(migrations.Migration):
                         decimal_places=2,
                         default=Decimal(0),
                         max_digits=12,
-                        validators=[
-                            django.core.validators.MinValueValidator(Decimal(0))
-                        ],
+                        validators=[django.core.validators.MinValueValidator(Decimal(0))],
                         verbose_name="cost",
                     ),
                 ),
@@ -403,15 +383,11 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "grants_quantity",
-                    models.PositiveIntegerField(
-                        default=0, verbose_name="entitlement quantity"
-                    ),
+                    models.PositiveIntegerField(default=0, verbose_name="entitlement quantity"),
                 ),
                 (
                     "grants_valid_days",
-                    models.PositiveIntegerField(
-                        default=365, verbose_name="entitlement valid (days)"
-                    ),
+                    models.PositiveIntegerField(default=365, verbose_name="entitlement valid (days)"),
                 ),
                 (
                     "renewal_threshold",
@@ -485,9 +461,7 @@ class Migration(migrations.Migration):
                         decimal_places=2,
                         max_digits=12,
                         null=True,
-                        validators=[
-                            django.core.validators.MinValueValidator(Decimal(0))
-                        ],
+                        validators=[django.core.validators.MinValueValidator(Decimal(0))],
                         verbose_name="amount off",
                     ),
                 ),
@@ -651,9 +625,7 @@ class Migration(migrations.Migration):
                     models.DecimalField(
                         decimal_places=2,
                         max_digits=12,
-                        validators=[
-                            django.core.validators.MinValueValidator(Decimal(0))
-                        ],
+                        validators=[django.core.validators.MinValueValidator(Decimal(0))],
                         verbose_name="price",
                     ),
                 ),
@@ -694,9 +666,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name="category",
-            constraint=models.UniqueConstraint(
-                fields=("parent", "name"), name="catalog_category_unique_name"
-            ),
+            constraint=models.UniqueConstraint(fields=("parent", "name"), name="catalog_category_unique_name"),
         ),
         migrations.AddConstraint(
             model_name="entitlementuse",
@@ -761,17 +731,13 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name="salespolicy",
             constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("category__isnull", False), ("sku__isnull", False), _negated=True
-                ),
+                condition=models.Q(("category__isnull", False), ("sku__isnull", False), _negated=True),
                 name="catalog_policy_one_target",
             ),
         ),
         migrations.AddConstraint(
             model_name="policyprice",
-            constraint=models.UniqueConstraint(
-                fields=("policy", "sku"), name="catalog_one_price_per_sku"
-            ),
+            constraint=models.UniqueConstraint(fields=("policy", "sku"), name="catalog_one_price_per_sku"),
         ),
         migrations.AddConstraint(
             model_name="policyprice",
@@ -782,9 +748,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="entitlement",
-            index=models.Index(
-                fields=["customer", "expires_on"], name="catalog_entitlement_customer"
-            ),
+            index=models.Index(fields=["customer", "expires_on"], name="catalog_entitlement_customer"),
         ),
         migrations.AddConstraint(
             model_name="entitlement",

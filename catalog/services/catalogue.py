@@ -29,9 +29,7 @@ def _audit(obj, actor, changes):
         force_log=True,
         action=LogEntry.Action.UPDATE,
         actor=actor,
-        changes={
-            name: [str(before), str(after)] for name, (before, after) in changes.items()
-        },
+        changes={name: [str(before), str(after)] for name, (before, after) in changes.items()},
     )
 
 
@@ -40,11 +38,7 @@ def save_category(*, category: Category, actor=None) -> Category:
     """Save a category and keep the paths of it and every category below it. Refuses a parent
     that is the category itself or one below it (a loop)."""
     parent = category.parent
-    if (
-        category.pk
-        and parent is not None
-        and (parent.pk == category.pk or parent.path.startswith(category.path))
-    ):
+    if category.pk and parent is not None and (parent.pk == category.pk or parent.path.startswith(category.path)):
         raise ValidationError({"parent": _("A category cannot sit below itself.")})
     category.full_clean(exclude=["path"])
     old_path = category.path
@@ -53,9 +47,7 @@ def save_category(*, category: Category, actor=None) -> Category:
     category.path = f"{parent.path if parent else ''}{category.pk:06d}/"
     category.save()
     if old_path and old_path != category.path:
-        for child in Category.objects.filter(path__startswith=old_path).exclude(
-            pk=category.pk
-        ):
+        for child in Category.objects.filter(path__startswith=old_path).exclude(pk=category.pk):
             child.path = category.path + child.path[len(old_path) :]
             child.save(update_fields=["path"])
     return category
@@ -94,21 +86,11 @@ def request_launch(
     already waiting (``DomainError("launch_waiting")``)."""
     product = Product.objects.select_for_update().get(pk=product.pk)
     if product.status == Product.Status.PENDING:
-        raise DomainError(
-            "launch_waiting", _("This product is already waiting for approval.")
-        )
+        raise DomainError("launch_waiting", _("This product is already waiting for approval."))
     if not product.skus.filter(is_active=True).exists():
-        raise ValidationError(
-            {
-                "sale_from": _(
-                    "Add at least one active SKU before launching the product."
-                )
-            }
-        )
+        raise ValidationError({"sale_from": _("Add at least one active SKU before launching the product.")})
     if sale_until is not None and sale_until <= sale_from:
-        raise ValidationError(
-            {"sale_until": _("The withdrawal day must be after the first day of sale.")}
-        )
+        raise ValidationError({"sale_until": _("The withdrawal day must be after the first day of sale.")})
     product.status, product.sale_from, product.sale_until = (
         Product.Status.PENDING,
         sale_from,
@@ -126,44 +108,28 @@ def request_launch(
 
 def on_launch_approved(*, product: Product, actor) -> None:
     """Called by the approval engine inside its transaction."""
-    Product.objects.filter(pk=product.pk, status=Product.Status.PENDING).update(
-        status=Product.Status.APPROVED
-    )
-    _audit(
-        product, actor, {"status": (Product.Status.PENDING, Product.Status.APPROVED)}
-    )
+    Product.objects.filter(pk=product.pk, status=Product.Status.PENDING).update(status=Product.Status.APPROVED)
+    _audit(product, actor, {"status": (Product.Status.PENDING, Product.Status.APPROVED)})
 
 
 def on_launch_rejected(*, product: Product, actor, reason: str = "") -> None:
-    Product.objects.filter(pk=product.pk, status=Product.Status.PENDING).update(
-        status=Product.Status.REJECTED
-    )
-    _audit(
-        product, actor, {"status": (Product.Status.PENDING, Product.Status.REJECTED)}
-    )
+    Product.objects.filter(pk=product.pk, status=Product.Status.PENDING).update(status=Product.Status.REJECTED)
+    _audit(product, actor, {"status": (Product.Status.PENDING, Product.Status.REJECTED)})
 
 
 @transaction.atomic
-def withdraw_product(
-    *, product: Product, on: datetime.date | None = None, actor
-) -> Product:
+def withdraw_product(*, product: Product, on: datetime.date | None = None, actor) -> Product:
     """End the sale of an approved product: it is no longer sold from ``on`` (today by default).
     A withdrawal day in the past is refused; a later one keeps it on sale until then."""
     product = Product.objects.select_for_update().get(pk=product.pk)
     today = timezone.localdate()
     on = on or today
     if product.status != Product.Status.APPROVED:
-        raise DomainError(
-            "not_launched", _("Only a launched product can be withdrawn.")
-        )
+        raise DomainError("not_launched", _("Only a launched product can be withdrawn."))
     if on < today:
-        raise ValidationError(
-            {"sale_until": _("The withdrawal day cannot be in the past.")}
-        )
+        raise ValidationError({"sale_until": _("The withdrawal day cannot be in the past.")})
     if product.sale_from and on <= product.sale_from:
-        product.status = (
-            Product.Status.WITHDRAWN
-        )  # withdrawn before its first day of sale
+        product.status = Product.Status.WITHDRAWN  # withdrawn before its first day of sale
     else:
         product.sale_until = on
         if on <= today:
@@ -176,13 +142,11 @@ def close_withdrawn(*, today: datetime.date | None = None) -> int:
     """Approved products whose withdrawal day has come become ``withdrawn`` (each in the audit log)."""
     today = today or timezone.localdate()
     done = 0
-    for product in Product.objects.filter(
-        status=Product.Status.APPROVED, sale_until__lte=today
-    ):
+    for product in Product.objects.filter(status=Product.Status.APPROVED, sale_until__lte=today):
         with transaction.atomic():
-            if Product.objects.filter(
-                pk=product.pk, status=Product.Status.APPROVED
-            ).update(status=Product.Status.WITHDRAWN):
+            if Product.objects.filter(pk=product.pk, status=Product.Status.APPROVED).update(
+                status=Product.Status.WITHDRAWN
+            ):
                 _audit(
                     product,
                     None,

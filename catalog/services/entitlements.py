@@ -46,9 +46,7 @@ def grant(
 ) -> Entitlement:
     """Give ``customer`` ``quantity`` units of ``name`` (valid through ``expires_on``)."""
     if not isinstance(quantity, int) or quantity < 1:
-        raise ValidationError(
-            {"quantity": [_("Quantity must be a whole number of at least 1.")]}
-        )
+        raise ValidationError({"quantity": [_("Quantity must be a whole number of at least 1.")]})
     entitlement = Entitlement(
         customer=customer,
         name=name.strip(),
@@ -60,9 +58,7 @@ def grant(
         renewal_threshold=renewal_threshold,
         granted_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
-    entitlement.full_clean(
-        exclude=["customer", "sku", "order", "granted_by"], validate_constraints=False
-    )
+    entitlement.full_clean(exclude=["customer", "sku", "order", "granted_by"], validate_constraints=False)
     entitlement.save()
     return entitlement
 
@@ -80,9 +76,7 @@ def grant_for_order(order) -> list[Entitlement]:
     quantities = {}
     for line in lines:
         quantities[line.sku] = quantities.get(line.sku, 0) + line.quantity
-    skus = Sku.objects.filter(code__in=list(quantities), grants_quantity__gt=0).exclude(
-        grants_name=""
-    )
+    skus = Sku.objects.filter(code__in=list(quantities), grants_quantity__gt=0).exclude(grants_name="")
     day = timezone.localtime(order.placed_at).date()
     granted = []
     for sku in skus:
@@ -95,9 +89,7 @@ def grant_for_order(order) -> list[Entitlement]:
                 "name": sku.grants_name,
                 "quantity": quantity,
                 "balance": quantity,
-                "expires_on": day + datetime.timedelta(days=sku.grants_valid_days)
-                if sku.grants_valid_days
-                else None,
+                "expires_on": day + datetime.timedelta(days=sku.grants_valid_days) if sku.grants_valid_days else None,
                 "renewal_threshold": sku.renewal_threshold,
                 "granted_at": order.placed_at,
                 "granted_by": order.created_by,
@@ -120,24 +112,13 @@ def consume(
     """Use ``quantity`` units of ``entitlement`` (see the module's docstring for the guarantees).
     Returns the use (``balance_after`` is the balance it left). Raises ``ValidationError`` on
     ``quantity``, ``DomainError("expired")`` or ``DomainError("insufficient_balance")``."""
-    if (
-        isinstance(quantity, bool)
-        or not isinstance(quantity, int)
-        or not 1 <= quantity <= MAX_USE
-    ):
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_USE:
         raise ValidationError(
-            {
-                "quantity": [
-                    _("Quantity must be a whole number from 1 to %(max)s.")
-                    % {"max": f"{MAX_USE:,}"}
-                ]
-            }
+            {"quantity": [_("Quantity must be a whole number from 1 to %(max)s.") % {"max": f"{MAX_USE:,}"}]}
         )
     reference = (reference or "").strip()[:100]
     if reference:
-        earlier = EntitlementUse.objects.filter(
-            entitlement_id=entitlement.pk, reference=reference
-        ).first()
+        earlier = EntitlementUse.objects.filter(entitlement_id=entitlement.pk, reference=reference).first()
         if earlier is not None:
             return earlier
     try:
@@ -153,9 +134,7 @@ def consume(
         if not reference:
             raise
         # a concurrent request with the same reference won; ours was rolled back whole
-        return EntitlementUse.objects.get(
-            entitlement_id=entitlement.pk, reference=reference
-        )
+        return EntitlementUse.objects.get(entitlement_id=entitlement.pk, reference=reference)
 
 
 @transaction.atomic
@@ -165,9 +144,9 @@ def _consume(*, entitlement, quantity, reference, note, actor, on):
         .filter(Q(expires_on__isnull=True) | Q(expires_on__gte=on))
         .update(balance=F("balance") - quantity, updated_at=timezone.now())
     )
-    current = Entitlement.objects.select_related(
-        "customer__owner", "customer__owner__department"
-    ).get(pk=entitlement.pk)
+    current = Entitlement.objects.select_related("customer__owner", "customer__owner__department").get(
+        pk=entitlement.pk
+    )
     if not taken:
         if current.is_expired(on):
             raise DomainError(
@@ -176,8 +155,7 @@ def _consume(*, entitlement, quantity, reference, note, actor, on):
             )
         raise DomainError(
             "insufficient_balance",
-            _("Only %(balance)s left; cannot use %(quantity)s.")
-            % {"balance": current.balance, "quantity": quantity},
+            _("Only %(balance)s left; cannot use %(quantity)s.") % {"balance": current.balance, "quantity": quantity},
         )
     use = EntitlementUse.objects.create(
         entitlement=current,
@@ -197,9 +175,9 @@ def _ask_for_renewal(entitlement: Entitlement) -> None:
     customer = entitlement.customer
     if customer.owner_id is None:
         return  # nobody to ask; the next use asks again, once the customer has an owner
-    flagged = Entitlement.objects.filter(
-        pk=entitlement.pk, renewal_flagged_at__isnull=True
-    ).update(renewal_flagged_at=timezone.now())
+    flagged = Entitlement.objects.filter(pk=entitlement.pk, renewal_flagged_at__isnull=True).update(
+        renewal_flagged_at=timezone.now()
+    )
     if not flagged:
         return
     title = _("Renewal: %(customer)s has %(balance)s %(name)s left") % {
@@ -211,9 +189,7 @@ def _ask_for_renewal(entitlement: Entitlement) -> None:
         assignee=customer.owner,
         title=title,
         customer=customer,
-        description=_(
-            "The entitlement's balance reached the renewal threshold (%(threshold)s)."
-        )
+        description=_("The entitlement's balance reached the renewal threshold (%(threshold)s).")
         % {"threshold": entitlement.renewal_threshold},
         due_at=timezone.now() + datetime.timedelta(days=1),
         by_rule="entitlement_renewal",

@@ -61,8 +61,8 @@ def _money(raw, *, required=False, limit=Decimal(10000000000)):
         return None
     try:
         value = Decimal(text).quantize(Decimal("0.01"))
-    except InvalidOperation:
-        raise ValueError(_("Enter an amount such as 128.00."))
+    except InvalidOperation as exc:
+        raise ValueError(_("Enter an amount such as 128.00.")) from exc
     if value < 0:
         raise ValueError(_("The amount cannot be negative."))
     if value >= limit:
@@ -84,9 +84,7 @@ def _whole(raw):
 
 def check_rows(header, records):
     """(rows, errors, ignored header names): each row a dict of cleaned cells, as strings."""
-    aliases = {
-        _key(name): column for column, names in COLUMNS.items() for name in names
-    }
+    aliases = {_key(name): column for column, names in COLUMNS.items() for name in names}
     index, errors, ignored = {}, [], []
     for position, name in enumerate(header):
         column = aliases.get(_key(name))
@@ -111,8 +109,7 @@ def check_rows(header, records):
     rows, seen = [], {}
     for number, cells in records:
         cell = {
-            column: (cells[position] if position < len(cells) else "").strip()
-            for column, position in index.items()
+            column: (cells[position] if position < len(cells) else "").strip() for column, position in index.items()
         }
         row = {"row": number}
         for column in REQUIRED:
@@ -145,9 +142,7 @@ def check_rows(header, records):
                 errors.append(_error(number, column, exc))
                 continue
             if column == "tax_rate" and value is not None and value > 100:
-                errors.append(
-                    _error(number, column, _("A tax rate is between 0 and 100."))
-                )
+                errors.append(_error(number, column, _("A tax rate is between 0 and 100.")))
             row[column] = None if value is None else str(value)
         for column in ("grants_quantity", "grants_valid_days"):
             try:
@@ -186,14 +181,8 @@ def start_import(*, user, file_name: str, data: bytes) -> ProductImport:
         total=len(records),
         rows=rows,
         errors=errors,
-        status=ProductImport.Status.INVALID
-        if errors
-        else ProductImport.Status.VALIDATED,
-        message=(
-            _("Columns ignored (unknown): %(names)s") % {"names": ", ".join(ignored)}
-        )
-        if ignored
-        else "",
+        status=ProductImport.Status.INVALID if errors else ProductImport.Status.VALIDATED,
+        message=(_("Columns ignored (unknown): %(names)s") % {"names": ", ".join(ignored)}) if ignored else "",
     )
     job.save()
     return job
@@ -222,9 +211,9 @@ def _category(path, cache, actor):
 def commit_import(*, job: ProductImport, user) -> ProductImport:
     """Write every row of a checked job in one transaction (all or nothing). A job that is not
     waiting for a commit (e.g. a double click) is returned unchanged."""
-    claimed = ProductImport.objects.filter(
-        pk=job.pk, status=ProductImport.Status.VALIDATED
-    ).update(status=ProductImport.Status.FAILED, message=_("Importing…"))
+    claimed = ProductImport.objects.filter(pk=job.pk, status=ProductImport.Status.VALIDATED).update(
+        status=ProductImport.Status.FAILED, message=_("Importing…")
+    )
     if not claimed:
         job.refresh_from_db()
         return job
@@ -239,18 +228,13 @@ def commit_import(*, job: ProductImport, user) -> ProductImport:
                     column = "product_code"
                     product = products.get(row["product_code"])
                     if product is None:
-                        product = (
-                            Product.objects.filter(code=row["product_code"]).first()
-                            or Product()
-                        )
+                        product = Product.objects.filter(code=row["product_code"]).first() or Product()
                         product.code, product.name, product.category = (
                             row["product_code"],
                             row["product_name"],
                             category,
                         )
-                        products[product.code] = catalogue.save_product(
-                            product=product, actor=user
-                        )
+                        products[product.code] = catalogue.save_product(product=product, actor=user)
                         product = products[product.code]
                     column = "sku_code"
                     sku = Sku.objects.filter(code=row["sku_code"]).first()
@@ -274,23 +258,23 @@ def commit_import(*, job: ProductImport, user) -> ProductImport:
                     created, updated = created + is_new, updated + (not is_new)
                 except ValidationError as exc:
                     field, messages = (
-                        next(iter(exc.message_dict.items()))
-                        if hasattr(exc, "error_dict")
-                        else (column, exc.messages)
+                        next(iter(exc.message_dict.items())) if hasattr(exc, "error_dict") else (column, exc.messages)
                     )
                     raise RowFailure(
                         row["row"],
                         {"code": column, "__all__": column}.get(field, field),
                         messages[0],
-                    )
+                    ) from exc
     except RowFailure as failure:
         job.status, job.errors = (
             ProductImport.Status.FAILED,
             [_error(failure.row, failure.column, failure.message)],
         )
-        job.message = _(
-            "Nothing was imported: row %(row)s failed (%(column)s: %(reason)s)."
-        ) % {"row": failure.row, "column": failure.column, "reason": failure.message}
+        job.message = _("Nothing was imported: row %(row)s failed (%(column)s: %(reason)s).") % {
+            "row": failure.row,
+            "column": failure.column,
+            "reason": failure.message,
+        }
     else:
         job.status = ProductImport.Status.DONE
         job.message = _("%(created)s SKUs created, %(updated)s updated.") % {
@@ -306,9 +290,7 @@ def export_rows(skus):
     """The rows of a catalogue export, header first — the import's columns, so an exported file
     imports back unchanged."""
     yield EXPORT_HEADER
-    names = dict(
-        Category.objects.values_list("pk", "name")
-    )  # a catalogue has tens of categories
+    names = dict(Category.objects.values_list("pk", "name"))  # a catalogue has tens of categories
     for sku in skus:
         category = sku.product.category
         yield [

@@ -20,21 +20,11 @@ def save_policy(*, policy: SalesPolicy, actor=None) -> SalesPolicy:
         errors["percent_off"] = [_("Enter the percentage off, e.g. 10.")]
     if policy.kind == SalesPolicy.Kind.AMOUNT and policy.amount_off is None:
         errors["amount_off"] = [_("Enter the amount off, e.g. 200.00.")]
-    if policy.kind == SalesPolicy.Kind.PRICE_LIST and (
-        policy.sku_id or policy.category_id
-    ):
-        errors["sku"] = [
-            _(
-                "A price list names its SKUs in its prices; leave SKU and category empty."
-            )
-        ]
+    if policy.kind == SalesPolicy.Kind.PRICE_LIST and (policy.sku_id or policy.category_id):
+        errors["sku"] = [_("A price list names its SKUs in its prices; leave SKU and category empty.")]
     if policy.sku_id and policy.category_id:
         errors["category"] = [_("Choose a SKU or a category, not both.")]
-    if (
-        policy.valid_from
-        and policy.valid_until
-        and policy.valid_until < policy.valid_from
-    ):
+    if policy.valid_from and policy.valid_until and policy.valid_until < policy.valid_from:
         errors["valid_until"] = [_("The last day cannot be before the first day.")]
     if errors:
         raise ValidationError(errors)
@@ -59,34 +49,16 @@ def parse_prices(text: str) -> dict[str, Decimal]:
             continue
         if len(parts) != 2:
             raise ValidationError(
-                {
-                    "prices": [
-                        _(
-                            "Line %(n)s: write the SKU code and the price, e.g. EDU-1V1-48 9800."
-                        )
-                        % {"n": number}
-                    ]
-                }
+                {"prices": [_("Line %(n)s: write the SKU code and the price, e.g. EDU-1V1-48 9800.") % {"n": number}]}
             )
         try:
             price = Decimal(parts[1].replace("¥", "")).quantize(CENT)
-        except InvalidOperation:
+        except InvalidOperation as exc:
             raise ValidationError(
-                {
-                    "prices": [
-                        _("Line %(n)s: %(value)s is not a price.")
-                        % {"n": number, "value": parts[1]}
-                    ]
-                }
-            )
+                {"prices": [_("Line %(n)s: %(value)s is not a price.") % {"n": number, "value": parts[1]}]}
+            ) from exc
         if price < 0:
-            raise ValidationError(
-                {
-                    "prices": [
-                        _("Line %(n)s: a price cannot be negative.") % {"n": number}
-                    ]
-                }
-            )
+            raise ValidationError({"prices": [_("Line %(n)s: a price cannot be negative.") % {"n": number}]})
         result[parts[0]] = price
     return result
 
@@ -100,15 +72,11 @@ def set_prices(*, policy: SalesPolicy, prices: dict[str, Decimal], actor=None) -
     skus = {sku.code: sku for sku in Sku.objects.filter(code__in=list(prices))}
     unknown = [code for code in prices if code not in skus]
     if unknown:
-        raise ValidationError(
-            {"prices": [_("Unknown SKU: %(code)s.") % {"code": ", ".join(unknown)}]}
-        )
+        raise ValidationError({"prices": [_("Unknown SKU: %(code)s.") % {"code": ", ".join(unknown)}]})
     before = {p.sku.code: p.price for p in policy.prices.select_related("sku")}
     policy.prices.exclude(sku__code__in=list(prices)).delete()
     for code, price in prices.items():
-        PolicyPrice.objects.update_or_create(
-            policy=policy, sku=skus[code], defaults={"price": price}
-        )
+        PolicyPrice.objects.update_or_create(policy=policy, sku=skus[code], defaults={"price": price})
     if before != prices:
         from auditlog.models import LogEntry
 

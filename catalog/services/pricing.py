@@ -128,14 +128,10 @@ def _price(policy: SalesPolicy, sku: Sku) -> Decimal:
     return max(Decimal(price).quantize(CENT, rounding=ROUND_HALF_UP), ZERO)
 
 
-def candidate_policies(
-    *, customer=None, channel: str = "", on: date
-) -> list[SalesPolicy]:
+def candidate_policies(*, customer=None, channel: str = "", on: date) -> list[SalesPolicy]:
     """The active policies whose period and customer conditions hold (the region is checked by
     prefix in :func:`prices_for`). One query."""
-    when = (Q(valid_from__isnull=True) | Q(valid_from__lte=on)) & (
-        Q(valid_until__isnull=True) | Q(valid_until__gte=on)
-    )
+    when = (Q(valid_from__isnull=True) | Q(valid_from__lte=on)) & (Q(valid_until__isnull=True) | Q(valid_until__gte=on))
     who = Q(channel="") | Q(channel=channel) if channel else Q(channel="")
     for field in ("value_segment", "grid_class", "lifecycle_stage"):
         value = getattr(customer, field, "") if customer is not None else ""
@@ -143,9 +139,7 @@ def candidate_policies(
     return list(SalesPolicy.objects.filter(when & who, is_active=True))
 
 
-def prices_for(
-    *, skus: Iterable[Sku], customer=None, channel: str = "", on: date | None = None
-) -> dict:
+def prices_for(*, skus: Iterable[Sku], customer=None, channel: str = "", on: date | None = None) -> dict:
     """``{sku.pk: Quote}`` for each SKU (loaded with ``product__category``): the price for
     ``customer`` (or anyone) through ``channel`` (an ``Order.Channel`` value, or "" for any) on
     day ``on`` (today in Asia/Shanghai by default). Two queries for any number of SKUs."""
@@ -179,15 +173,11 @@ def prices_for(
             if best_rank is None or key > best_rank:
                 best, best_rank = policy, key
         price = _price(best, sku) if best is not None else sku.list_price
-        quotes[sku.pk] = Quote(
-            sku=sku, list_price=sku.list_price, price=price, policy=best, cost=sku.cost
-        )
+        quotes[sku.pk] = Quote(sku=sku, list_price=sku.list_price, price=price, policy=best, cost=sku.cost)
     return quotes
 
 
-def price_for(
-    *, sku: Sku, customer=None, channel: str = "", on: date | None = None
-) -> Quote:
+def price_for(*, sku: Sku, customer=None, channel: str = "", on: date | None = None) -> Quote:
     """The price of one SKU for ``customer`` through ``channel`` on ``on``, and the policy that
     gave it (see the module's docstring for the precedence)."""
     if not hasattr(sku, "_state") or "product" not in sku._state.fields_cache:
@@ -204,10 +194,7 @@ def skus_by_code(codes: Iterable[str]) -> dict[str, Sku]:
     if not wanted:
         return {}
     return {
-        sku.code: sku
-        for sku in Sku.objects.filter(code__in=wanted, is_active=True).select_related(
-            "product__category"
-        )
+        sku.code: sku for sku in Sku.objects.filter(code__in=wanted, is_active=True).select_related("product__category")
     }
 
 
@@ -239,9 +226,7 @@ def resolve_skus(
     return result
 
 
-def price_lines(
-    *, lines: list[dict], customer=None, channel: str = "", on: date | None = None
-) -> list[dict]:
+def price_lines(*, lines: list[dict], customer=None, channel: str = "", on: date | None = None) -> list[dict]:
     """Order lines priced from the catalogue, for the one order-placing service.
 
     ``lines``: dicts with ``sku`` (a code), optional ``quantity`` (1) and ``price`` (a unit price the
@@ -260,9 +245,7 @@ def price_lines(
             {
                 "sku": sku.code,
                 "quantity": int(line.get("quantity") or 1),
-                "price": Decimal(str(line["price"])).quantize(CENT)
-                if fixed
-                else quote.price,
+                "price": Decimal(str(line["price"])).quantize(CENT) if fixed else quote.price,
                 "list_price": quote.list_price,
                 "cost": quote.cost,
                 "category": sku.product.category.name,

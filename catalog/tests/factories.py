@@ -21,9 +21,7 @@ class ProductFactory(DjangoModelFactory):
     name = factory.Sequence(lambda n: f"产品{n}")
     category = factory.LazyFunction(lambda: category(f"品类{Category.objects.count()}"))
     status = Product.Status.APPROVED
-    sale_from = factory.LazyFunction(
-        lambda: timezone.localdate() - datetime.timedelta(days=30)
-    )
+    sale_from = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=30))
 
 
 class SkuFactory(DjangoModelFactory):

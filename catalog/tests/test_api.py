@@ -20,9 +20,7 @@ def bearer(raw):
 @pytest.fixture
 def token(db):
     client = services.create_api_client(name="shop")
-    _token, raw = services.issue_token(
-        client=client, scopes=["products:read", "entitlements"]
-    )
+    _token, raw = services.issue_token(client=client, scopes=["products:read", "entitlements"])
     return raw
 
 
@@ -31,15 +29,11 @@ def shelf(db):
     edu = category("教育培训")
     one = category("一对一", edu)
     home = category("家政服务")
-    on_sale = SkuFactory(
-        code="EDU-48", product=ProductFactory(code="EDU", name="数学", category=one)
-    )
+    on_sale = SkuFactory(code="EDU-48", product=ProductFactory(code="EDU", name="数学", category=one))
     SkuFactory(code="HOME-1", product=ProductFactory(code="HOME", category=home))
     SkuFactory(
         code="DRAFT-1",
-        product=ProductFactory(
-            status=Product.Status.DRAFT, sale_from=None, category=home
-        ),
+        product=ProductFactory(status=Product.Status.DRAFT, sale_from=None, category=home),
     )
     SkuFactory(code="OFF-1", is_active=False, product=on_sale.product)
     return {"edu": edu, "home": home, "sku": on_sale}
@@ -74,20 +68,14 @@ def test_products_lists_the_active_skus_on_sale(client, token, shelf):
     }
 
 
-def test_products_filter_by_category_includes_the_categories_below(
-    client, token, shelf
-):
-    body = client.get(
-        f"/api/v1/products?category={shelf['edu'].pk}", **bearer(token)
-    ).json()
+def test_products_filter_by_category_includes_the_categories_below(client, token, shelf):
+    body = client.get(f"/api/v1/products?category={shelf['edu'].pk}", **bearer(token)).json()
     assert [row["code"] for row in body["results"]] == ["EDU-48"]
 
 
 def test_products_filter_by_updated_since(client, token, shelf):
     later = (timezone.now() + datetime.timedelta(minutes=5)).isoformat()
-    body = client.get(
-        "/api/v1/products", {"updated_since": later}, **bearer(token)
-    ).json()
+    body = client.get("/api/v1/products", {"updated_since": later}, **bearer(token)).json()
     assert body["count"] == 0
 
 
@@ -118,9 +106,7 @@ def test_products_are_paginated(client, token, shelf):
     )
 
 
-def test_products_query_count_is_flat(
-    client, token, shelf, django_assert_max_num_queries
-):
+def test_products_query_count_is_flat(client, token, shelf, django_assert_max_num_queries):
     for index in range(30):
         SkuFactory(product=shelf["sku"].product)
     with django_assert_max_num_queries(6):

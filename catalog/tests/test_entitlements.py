@@ -31,9 +31,7 @@ def held(org):
 
 
 def test_a_use_takes_the_quantity_and_records_the_balance_it_left(held, org):
-    use = entitlements.consume(
-        entitlement=held, quantity=3, reference="lesson-1", actor=org.rep1
-    )
+    use = entitlements.consume(entitlement=held, quantity=3, reference="lesson-1", actor=org.rep1)
     held.refresh_from_db()
     assert (held.balance, use.balance_after, use.quantity, use.used_by) == (
         7,
@@ -70,18 +68,11 @@ def test_an_expired_entitlement_cannot_be_used(held):
 
 def test_it_can_be_used_on_its_last_day(held):
     Entitlement.objects.filter(pk=held.pk).update(expires_on=datetime.date(2030, 1, 1))
-    assert (
-        entitlements.consume(
-            entitlement=held, quantity=1, on=datetime.date(2030, 1, 1)
-        ).balance_after
-        == 9
-    )
+    assert entitlements.consume(entitlement=held, quantity=1, on=datetime.date(2030, 1, 1)).balance_after == 9
 
 
 @pytest.mark.parametrize("quantity", [0, -1, 1.5, "2", True, 100_001])
-def test_a_quantity_that_is_not_a_positive_whole_number_is_refused_on_its_field(
-    held, quantity
-):
+def test_a_quantity_that_is_not_a_positive_whole_number_is_refused_on_its_field(held, quantity):
     with pytest.raises(ValidationError) as caught:
         entitlements.consume(entitlement=held, quantity=quantity)
     assert list(caught.value.message_dict) == ["quantity"]
@@ -95,29 +86,17 @@ def test_the_database_refuses_a_negative_balance(held):
 def test_reaching_the_threshold_creates_one_renewal_task_for_the_owner(held, org):
     entitlements.consume(entitlement=held, quantity=7, reference="a")
     assert Task.objects.count() == 0
-    entitlements.consume(
-        entitlement=held, quantity=1, reference="b"
-    )  # balance 2 = threshold
-    entitlements.consume(
-        entitlement=held, quantity=1, reference="c"
-    )  # below: no second task
-    tasks = list(
-        Task.objects.values_list(
-            "assignee__username", "title", "customer__name", "by_rule"
-        )
-    )
-    assert tasks == [
-        ("rep1", "Renewal: 王小明 has 2 课时 left", "王小明", "entitlement_renewal")
-    ]
+    entitlements.consume(entitlement=held, quantity=1, reference="b")  # balance 2 = threshold
+    entitlements.consume(entitlement=held, quantity=1, reference="c")  # below: no second task
+    tasks = list(Task.objects.values_list("assignee__username", "title", "customer__name", "by_rule"))
+    assert tasks == [("rep1", "Renewal: 王小明 has 2 课时 left", "王小明", "entitlement_renewal")]
     held.refresh_from_db()
     assert held.renewal_flagged_at is not None
 
 
 def test_without_an_owner_no_task_is_made_until_the_customer_has_one(org):
     customer = CustomerFactory(owner=None)
-    held = entitlements.grant(
-        customer=customer, name="次数", quantity=3, renewal_threshold=1
-    )
+    held = entitlements.grant(customer=customer, name="次数", quantity=3, renewal_threshold=1)
     entitlements.consume(entitlement=held, quantity=2, reference="a")
     assert Task.objects.count() == 0
     customer.owner = org.rep2
@@ -176,9 +155,7 @@ def test_an_order_grants_its_skus_entitlements_once(org):
 
 def test_a_cancelled_order_grants_nothing(org):
     SkuFactory(code="HOME-12", grants_name="保洁次数", grants_quantity=12)
-    order = make_order(
-        CustomerFactory(), Decimal(1980), lines=[{"sku": "HOME-12", "price": "1980"}]
-    )
+    order = make_order(CustomerFactory(), Decimal(1980), lines=[{"sku": "HOME-12", "price": "1980"}])
     order.status = "cancelled"
     assert entitlements.grant_for_order(order) == []
 
@@ -192,21 +169,14 @@ def test_concurrent_uses_never_take_the_balance_below_zero(postgres):
     held = entitlements.grant(customer=customer, name="课时", quantity=5)
 
     def use(index):
-        return lambda: (
-            entitlements.consume(
-                entitlement=held, quantity=1, reference=f"r{index}"
-            ).balance_after
-        )
+        return lambda: entitlements.consume(entitlement=held, quantity=1, reference=f"r{index}").balance_after
 
     results = run_parallel(
         [use(index) for index in range(12)],
         refusals=[(DomainError, lambda exc: exc.code)],
     )
     held.refresh_from_db()
-    assert (
-        sorted(str(r) for r in results)
-        == ["0", "1", "2", "3", "4"] + ["insufficient_balance"] * 7
-    )
+    assert sorted(str(r) for r in results) == ["0", "1", "2", "3", "4"] + ["insufficient_balance"] * 7
     assert (held.balance, EntitlementUse.objects.count()) == (0, 5)
 
 
@@ -233,16 +203,10 @@ def test_concurrent_uses_across_the_threshold_make_one_renewal_task(postgres):
 
     owner = UserFactory(username="owner")
     customer = CustomerFactory(owner=owner)
-    held = entitlements.grant(
-        customer=customer, name="课时", quantity=6, renewal_threshold=3
-    )
+    held = entitlements.grant(customer=customer, name="课时", quantity=6, renewal_threshold=3)
 
     def use(index):
-        return lambda: (
-            entitlements.consume(
-                entitlement=held, quantity=1, reference=f"r{index}"
-            ).balance_after
-        )
+        return lambda: entitlements.consume(entitlement=held, quantity=1, reference=f"r{index}").balance_after
 
     run_parallel([use(index) for index in range(6)])
     assert Task.objects.filter(assignee=owner).count() == 1

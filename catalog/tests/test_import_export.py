@@ -22,9 +22,7 @@ GOOD = (
 
 
 def _start(org, text, name="catalogue.csv"):
-    return imports.start_import(
-        user=org.marketing, file_name=name, data=text.encode("utf-8")
-    )
+    return imports.start_import(user=org.marketing, file_name=name, data=text.encode("utf-8"))
 
 
 def test_a_good_file_is_checked_then_written_whole(org):
@@ -37,11 +35,7 @@ def test_a_good_file_is_checked_then_written_whole(org):
     )
     job = imports.commit_import(job=job, user=org.marketing)
     assert (job.status, job.message) == ("done", "3 SKUs created, 0 updated.")
-    rows = list(
-        Sku.objects.order_by("code").values_list(
-            "code", "product__code", "list_price", "grants_quantity"
-        )
-    )
+    rows = list(Sku.objects.order_by("code").values_list("code", "product__code", "list_price", "grants_quantity"))
     assert rows == [
         ("EDU-1V1-24", "EDU-1V1", Decimal("7200.00"), 24),
         ("EDU-1V1-48", "EDU-1V1", Decimal("13800.00"), 48),
@@ -52,10 +46,7 @@ def test_a_good_file_is_checked_then_written_whole(org):
         "家政服务",
         "教育培训",
     ]
-    assert (
-        LogEntry.objects.filter(actor=org.marketing, content_type__model="sku").count()
-        == 3
-    )
+    assert LogEntry.objects.filter(actor=org.marketing, content_type__model="sku").count() == 3
 
 
 def test_every_bad_cell_is_reported_with_its_row_and_column_and_nothing_is_written(org):
@@ -94,13 +85,9 @@ def test_a_row_failing_at_write_time_rolls_back_every_row(org):
     SkuFactory(code="TAKEN")
     job = _start(
         org,
-        HEADER
-        + "P9,新品,教育培训,NEW-1,规格,,件,10,,,,,\n"
-        + "P9,新品,教育培训,NEW-2,规格,,件,10,,,,,\n",
+        HEADER + "P9,新品,教育培训,NEW-1,规格,,件,10,,,,,\n" + "P9,新品,教育培训,NEW-2,规格,,件,10,,,,,\n",
     )
-    ProductImport.objects.filter(pk=job.pk).update(
-        rows=job.rows[:1] + [dict(job.rows[1], unit="x" * 30)]
-    )
+    ProductImport.objects.filter(pk=job.pk).update(rows=job.rows[:1] + [dict(job.rows[1], unit="x" * 30)])
     job.refresh_from_db()
     job = imports.commit_import(job=job, user=org.marketing)
     assert (job.status, job.errors[0]["row"], job.errors[0]["column"]) == (
@@ -138,9 +125,7 @@ def test_an_xlsx_file_imports_like_a_csv(org):
         sheet.append(next(iter(__import__("csv").reader([line]))))
     buffer = io.BytesIO()
     book.save(buffer)
-    job = imports.start_import(
-        user=org.marketing, file_name="c.xlsx", data=buffer.getvalue()
-    )
+    job = imports.start_import(user=org.marketing, file_name="c.xlsx", data=buffer.getvalue())
     assert (job.status, job.total) == ("validated", 3)
 
 
@@ -155,9 +140,7 @@ def test_the_export_imports_back_unchanged(client, org):
         lines[1]
         == "EDU-1V1,初中数学一对一,教育培训/一对一,EDU-1V1-24,24课时,24课时,课时包,7200.00,3100.00,6.00,课时,24,365"
     )
-    job = imports.start_import(
-        user=org.marketing, file_name="again.csv", data=text.encode()
-    )
+    job = imports.start_import(user=org.marketing, file_name="again.csv", data=text.encode())
     assert (job.status, imports.commit_import(job=job, user=org.marketing).message) == (
         "validated",
         "0 SKUs created, 3 updated.",
@@ -174,9 +157,7 @@ def test_the_upload_page_checks_then_commits(client, org):
     upload = SimpleUploadedFile("c.csv", GOOD.encode(), content_type="text/csv")
     response = client.post(reverse("catalog:import"), {"file": upload})
     job = ProductImport.objects.get()
-    assert (
-        response.status_code == 302 and response["Location"] == job.get_absolute_url()
-    )
+    assert response.status_code == 302 and response["Location"] == job.get_absolute_url()
     page = client.get(job.get_absolute_url()).content.decode()
     assert "3 rows checked, no problems" in page
     client.post(reverse("catalog:import_commit", args=[job.pk]))
@@ -185,14 +166,10 @@ def test_the_upload_page_checks_then_commits(client, org):
 
 def test_an_old_excel_file_is_refused_beside_the_file_field(client, org):
     client.force_login(org.marketing)
-    upload = SimpleUploadedFile(
-        "c.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100
-    )
+    upload = SimpleUploadedFile("c.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100)
     response = client.post(reverse("catalog:import"), {"file": upload})
     assert response.context["form"].errors == {
-        "file": [
-            "This is an old Excel file (.xls). Save it as .xlsx or CSV and upload it again."
-        ]
+        "file": ["This is an old Excel file (.xls). Save it as .xlsx or CSV and upload it again."]
     }
 
 

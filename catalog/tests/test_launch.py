@@ -40,9 +40,7 @@ def _launch(product, org, days=3, until=None):
     )
 
 
-def test_a_launch_request_asks_the_director_and_the_product_is_not_on_sale_yet(
-    draft, org
-):
+def test_a_launch_request_asks_the_director_and_the_product_is_not_on_sale_yet(draft, org):
     _launch(draft, org)
     draft.refresh_from_db()
     request = ApprovalRequest.objects.get()
@@ -52,18 +50,14 @@ def test_a_launch_request_asks_the_director_and_the_product_is_not_on_sale_yet(
         "product_launch",
         "pending",
     )
-    assert list(
-        Notification.objects.filter(kind="approval").values_list(
-            "recipient__username", flat=True
-        )
-    ) == ["director"]
+    assert list(Notification.objects.filter(kind="approval").values_list("recipient__username", flat=True)) == [
+        "director"
+    ]
 
 
 def test_once_approved_it_is_on_sale_from_its_first_day(draft, org):
     _launch(draft, org, days=3)
-    approvals.decide_current(
-        request=ApprovalRequest.objects.get(), actor=org.director, approve=True
-    )
+    approvals.decide_current(request=ApprovalRequest.objects.get(), actor=org.director, approve=True)
     draft.refresh_from_db()
     today = timezone.localdate()
     assert draft.status == "approved"
@@ -91,9 +85,7 @@ def test_a_rejected_launch_never_goes_on_sale(draft, org):
 def test_the_requester_cannot_approve_their_own_launch(draft, org):
     _launch(draft, org)
     with pytest.raises(approvals.NotYourDecision):
-        approvals.decide_current(
-            request=ApprovalRequest.objects.get(), actor=org.marketing, approve=True
-        )
+        approvals.decide_current(request=ApprovalRequest.objects.get(), actor=org.marketing, approve=True)
     draft.refresh_from_db()
     assert draft.status == "pending"
 
@@ -140,13 +132,8 @@ def test_withdrawing_today_ends_the_sale_now(org):
 
 def test_the_decision_is_in_the_products_audit_log(draft, org):
     _launch(draft, org)
-    approvals.decide_current(
-        request=ApprovalRequest.objects.get(), actor=org.director, approve=True
-    )
-    changes = [
-        entry.changes_dict.get("status")
-        for entry in LogEntry.objects.get_for_object(draft).order_by("pk")
-    ]
+    approvals.decide_current(request=ApprovalRequest.objects.get(), actor=org.director, approve=True)
+    changes = [entry.changes_dict.get("status") for entry in LogEntry.objects.get_for_object(draft).order_by("pk")]
     assert changes[-2:] == [["draft", "pending"], ["pending", "approved"]]
 
 
@@ -185,10 +172,6 @@ def test_marketing_launches_through_the_page_and_a_rep_may_not(client, draft, or
 
 def test_a_first_day_in_the_past_is_refused_beside_its_field(client, draft, org):
     client.force_login(org.marketing)
-    response = client.post(
-        reverse("catalog:product_launch", args=[draft.pk]), {"sale_from": "2020-01-01"}
-    )
+    response = client.post(reverse("catalog:product_launch", args=[draft.pk]), {"sale_from": "2020-01-01"})
     assert response.status_code == 422
-    assert response.context["launch_form"].errors == {
-        "sale_from": ["The first day of sale cannot be in the past."]
-    }
+    assert response.context["launch_form"].errors == {"sale_from": ["The first day of sale cannot be in the past."]}

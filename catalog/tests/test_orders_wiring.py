@@ -35,16 +35,10 @@ def skus(db):
     }
 
 
-def test_lines_get_the_policy_price_cost_and_category_unless_the_price_is_given(
-    skus, django_assert_num_queries
-):
-    policy = PolicyFactory(
-        name="小程序九折", percent_off=Decimal(10), channel="mini_program"
-    )
+def test_lines_get_the_policy_price_cost_and_category_unless_the_price_is_given(skus, django_assert_num_queries):
+    policy = PolicyFactory(name="小程序九折", percent_off=Decimal(10), channel="mini_program")
     customer = CustomerFactory()
-    with django_assert_num_queries(
-        2
-    ):  # the SKUs, the policies (a price list would add one)
+    with django_assert_num_queries(2):  # the SKUs, the policies (a price list would add one)
         lines = price_lines(
             lines=[
                 {"sku": "MATH-48", "quantity": 2},
@@ -89,6 +83,7 @@ def test_the_nightly_job_closes_products_whose_withdrawal_day_has_come(skus):
     later = ProductFactory(sale_until=today + datetime.timedelta(days=1))
     close_withdrawn_products()
     close_withdrawn_products()
-    assert dict(
-        Product.objects.filter(pk__in=[due.pk, later.pk]).values_list("pk", "status")
-    ) == {due.pk: "withdrawn", later.pk: "approved"}
+    assert dict(Product.objects.filter(pk__in=[due.pk, later.pk]).values_list("pk", "status")) == {
+        due.pk: "withdrawn",
+        later.pk: "approved",
+    }

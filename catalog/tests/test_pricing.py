@@ -54,9 +54,7 @@ def test_a_policy_with_more_conditions_beats_a_higher_priority(tree):
     PolicyFactory(name="全场", percent_off=D("30"), priority=100)
     channel = PolicyFactory(name="小程序", percent_off=D("5"), channel="mini_program")
     customer = CustomerFactory()
-    quote = price_for(
-        sku=tree["sku"], customer=customer, channel="mini_program", on=TODAY
-    )
+    quote = price_for(sku=tree["sku"], customer=customer, channel="mini_program", on=TODAY)
     assert (quote.policy, quote.price) == (channel, D("13110.00"))
 
 
@@ -74,9 +72,7 @@ def test_equal_priority_goes_to_the_newer_policy(tree):
 
 def test_a_sku_target_beats_a_category_which_beats_everything(tree):
     PolicyFactory(name="全场", percent_off=D("10"), priority=50)
-    category_policy = PolicyFactory(
-        name="教育", percent_off=D("15"), category=tree["edu"], priority=20
-    )
+    category_policy = PolicyFactory(name="教育", percent_off=D("15"), category=tree["edu"], priority=20)
     assert price_for(sku=tree["sku"], on=TODAY).policy == category_policy
     deeper = PolicyFactory(name="一对一", percent_off=D("12"), category=tree["one"])
     assert price_for(sku=tree["sku"], on=TODAY).policy == deeper
@@ -147,18 +143,11 @@ def test_a_region_policy_matches_by_code_prefix_and_the_district_beats_the_city(
 
 def test_a_region_policy_does_not_match_a_customer_without_a_region_code(tree):
     PolicyFactory(region="310000")
-    assert (
-        price_for(
-            sku=tree["sku"], customer=CustomerFactory(region="上海"), on=TODAY
-        ).policy
-        is None
-    )
+    assert price_for(sku=tree["sku"], customer=CustomerFactory(region="上海"), on=TODAY).policy is None
 
 
 def test_a_policy_applies_only_inside_its_period_both_days_included(tree):
-    summer = PolicyFactory(
-        valid_from=datetime.date(2026, 7, 1), valid_until=datetime.date(2026, 8, 31)
-    )
+    summer = PolicyFactory(valid_from=datetime.date(2026, 7, 1), valid_until=datetime.date(2026, 8, 31))
     assert price_for(sku=tree["sku"], on=datetime.date(2026, 6, 30)).policy is None
     assert price_for(sku=tree["sku"], on=datetime.date(2026, 7, 1)).policy == summer
     assert price_for(sku=tree["sku"], on=datetime.date(2026, 8, 31)).policy == summer
@@ -167,9 +156,7 @@ def test_a_policy_applies_only_inside_its_period_both_days_included(tree):
 
 def test_a_bounded_period_counts_as_a_condition(tree):
     PolicyFactory(name="常年", percent_off=D("10"), priority=10)
-    season = PolicyFactory(
-        name="季节", percent_off=D("3"), valid_until=datetime.date(2026, 12, 31)
-    )
+    season = PolicyFactory(name="季节", percent_off=D("3"), valid_until=datetime.date(2026, 12, 31))
     assert price_for(sku=tree["sku"], on=TODAY).policy == season
 
 
@@ -185,9 +172,7 @@ def test_pricing_twenty_lines_costs_two_queries(tree, django_assert_num_queries)
         PolicyPrice.objects.create(policy=price_list, sku=sku, price=D("1.00"))
     PolicyFactory(percent_off=D("10"), category=tree["one"])
     customer = CustomerFactory()
-    skus = resolve_skus(
-        [sku.code for sku in skus]
-    )  # the caller loads them with their category, one query
+    skus = resolve_skus([sku.code for sku in skus])  # the caller loads them with their category, one query
     with django_assert_num_queries(2):
         quotes = prices_for(skus=skus, customer=customer, channel="store", on=TODAY)
     assert [quotes[s.pk].price for s in skus] == [D("1.00")] * 5 + [D("900.00")] * 15
@@ -211,16 +196,12 @@ def test_resolve_skus_refuses_a_sku_not_on_sale_when_asked(tree):
     ]
     with pytest.raises(ValidationError) as caught:
         resolve_skus(["EDU-48", "DRAFT-1"], on_sale_only=True, on=timezone.localdate())
-    assert caught.value.message_dict == {
-        "items[1].sku": ["SKU DRAFT-1 is not on sale."]
-    }
+    assert caught.value.message_dict == {"items[1].sku": ["SKU DRAFT-1 is not on sale."]}
 
 
 def test_a_percentage_policy_needs_its_figure(db):
     with pytest.raises(ValidationError) as caught:
-        policies.save_policy(
-            policy=SalesPolicy(name="x", kind=SalesPolicy.Kind.PERCENT)
-        )
+        policies.save_policy(policy=SalesPolicy(name="x", kind=SalesPolicy.Kind.PERCENT))
     assert list(caught.value.message_dict) == ["percent_off"]
 
 
@@ -238,18 +219,9 @@ def test_a_policy_region_must_be_a_six_digit_code(db):
 
 
 def test_price_list_lines_are_parsed_and_unknown_skus_named(tree):
-    price_list = policies.save_policy(
-        policy=SalesPolicy(name="价目表", kind=SalesPolicy.Kind.PRICE_LIST)
-    )
-    assert (
-        policies.set_prices(
-            policy=price_list, prices=policies.parse_prices("EDU-48\t¥12800\n\n")
-        )
-        == 1
-    )
-    assert list(price_list.prices.values_list("sku__code", "price")) == [
-        ("EDU-48", D("12800.00"))
-    ]
+    price_list = policies.save_policy(policy=SalesPolicy(name="价目表", kind=SalesPolicy.Kind.PRICE_LIST))
+    assert policies.set_prices(policy=price_list, prices=policies.parse_prices("EDU-48\t¥12800\n\n")) == 1
+    assert list(price_list.prices.values_list("sku__code", "price")) == [("EDU-48", D("12800.00"))]
     with pytest.raises(ValidationError) as caught:
         policies.set_prices(policy=price_list, prices=policies.parse_prices("GHOST 1"))
     assert caught.value.message_dict == {"prices": ["Unknown SKU: GHOST."]}

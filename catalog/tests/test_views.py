@@ -17,9 +17,7 @@ from customers.tests.factories import CustomerFactory
 def shelf(db):
     one = category("一对一", category("教育培训"))
     product = ProductFactory(code="EDU-MATH", name="初中数学一对一", category=one)
-    sku = SkuFactory(
-        product=product, code="EDU-MATH-48", list_price=Decimal("13800.00")
-    )
+    sku = SkuFactory(product=product, code="EDU-MATH-48", list_price=Decimal("13800.00"))
     return {"category": one, "product": product, "sku": sku}
 
 
@@ -27,9 +25,7 @@ def test_every_role_sees_the_product_list(client, org, shelf):
     client.force_login(org.rep1)
     response = client.get(reverse("catalog:products"))
     assert response.status_code == 200
-    assert [p.code for p in response.context["table"].page.object_list.data] == [
-        "EDU-MATH"
-    ]
+    assert [p.code for p in response.context["table"].page.object_list.data] == ["EDU-MATH"]
 
 
 def test_the_product_list_costs_the_same_whatever_the_number_of_products(
@@ -45,9 +41,7 @@ def test_the_product_list_costs_the_same_whatever_the_number_of_products(
 
 def test_the_product_page_shows_its_skus_with_prices(client, org, shelf):
     client.force_login(org.rep1)
-    page = client.get(
-        reverse("catalog:product", args=[shelf["product"].pk])
-    ).content.decode()
+    page = client.get(reverse("catalog:product", args=[shelf["product"].pk])).content.decode()
     assert "EDU-MATH-48" in page and "¥13,800.00" in page and "教育培训/一对一" in page
 
 
@@ -81,15 +75,10 @@ def test_marketing_creates_a_product_and_a_sku_and_both_are_audited(client, org,
             "renewal_threshold": "0",
         },
     )
-    assert list(
-        Sku.objects.filter(product=product).values_list("code", "list_price")
-    ) == [("HOME-AC-1", Decimal("120.00"))]
-    assert (
-        LogEntry.objects.filter(
-            actor=org.marketing, action=LogEntry.Action.CREATE
-        ).count()
-        == 2
-    )
+    assert list(Sku.objects.filter(product=product).values_list("code", "list_price")) == [
+        ("HOME-AC-1", Decimal("120.00"))
+    ]
+    assert LogEntry.objects.filter(actor=org.marketing, action=LogEntry.Action.CREATE).count() == 2
 
 
 def test_a_duplicate_sku_code_is_refused_beside_the_field(client, org, shelf):
@@ -158,22 +147,16 @@ def test_a_policy_is_created_and_its_price_list_filled_on_the_page(client, org, 
     policy = SalesPolicy.objects.get()
     response = client.post(policy.get_absolute_url(), {"prices": "EDU-MATH-48 12800"})
     assert response.status_code == 302
-    assert list(policy.prices.values_list("sku__code", "price")) == [
-        ("EDU-MATH-48", Decimal("12800.00"))
-    ]
+    assert list(policy.prices.values_list("sku__code", "price")) == [("EDU-MATH-48", Decimal("12800.00"))]
 
 
-def test_a_discount_without_its_percentage_is_refused_beside_the_field(
-    client, org, shelf
-):
+def test_a_discount_without_its_percentage_is_refused_beside_the_field(client, org, shelf):
     client.force_login(org.marketing)
     response = client.post(
         reverse("catalog:policy_create"),
         {"name": "九折", "kind": "percent", "priority": "0"},
     )
-    assert response.context["form"].errors == {
-        "percent_off": ["Enter the percentage off, e.g. 10."]
-    }
+    assert response.context["form"].errors == {"percent_off": ["Enter the percentage off, e.g. 10."]}
 
 
 def test_the_policy_list_costs_the_same_whatever_the_number_of_policies(
@@ -241,9 +224,7 @@ def held(org, shelf):
 def test_a_rep_lists_only_the_entitlements_of_his_customers(client, org, held):
     client.force_login(org.rep1)
     response = client.get(reverse("catalog:entitlements"))
-    assert [
-        e.customer.name for e in response.context["table"].page.object_list.data
-    ] == ["王小明"]
+    assert [e.customer.name for e in response.context["table"].page.object_list.data] == ["王小明"]
 
 
 def test_another_reps_entitlement_is_404(client, org, held):
@@ -257,9 +238,7 @@ def test_another_reps_entitlement_is_404(client, org, held):
     assert Entitlement.objects.get(pk=held["theirs"].pk).balance == 12
 
 
-def test_a_rep_uses_hours_on_the_page_and_a_double_submit_takes_them_once(
-    client, org, held
-):
+def test_a_rep_uses_hours_on_the_page_and_a_double_submit_takes_them_once(client, org, held):
     client.force_login(org.rep1)
     url = reverse("catalog:entitlement_consume", args=[held["mine"].pk])
     form = {"quantity": "2", "note": "周六课", "reference": "form-123"}
@@ -296,9 +275,7 @@ def test_the_360_view_shows_the_customers_entitlements(client, org, held):
     assert 'id="panel-entitlements"' in page and "48 / 48" in page and "课时" in page
 
 
-def test_the_entitlement_list_costs_the_same_whatever_the_number(
-    client, org, shelf, django_assert_max_num_queries
-):
+def test_the_entitlement_list_costs_the_same_whatever_the_number(client, org, shelf, django_assert_max_num_queries):
     for index in range(30):
         entitlements.grant(
             customer=CustomerFactory(owner=org.rep1),
@@ -315,6 +292,4 @@ def test_the_entitlement_list_costs_the_same_whatever_the_number(
 def test_the_navigation_offers_the_catalogue(client, org, shelf):
     client.force_login(org.rep1)
     page = client.get(reverse("home")).content.decode()
-    assert (
-        reverse("catalog:products") in page and reverse("catalog:entitlements") in page
-    )
+    assert reverse("catalog:products") in page and reverse("catalog:entitlements") in page

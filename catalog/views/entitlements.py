@@ -33,9 +33,7 @@ class EntitlementListView(ScopedListView):
     export_action = "catalog.export"
     export_name = "entitlements"
     title = gettext_lazy("Customer entitlements")
-    empty_text = gettext_lazy(
-        "No entitlements. Buying a SKU that grants one adds it here."
-    )
+    empty_text = gettext_lazy("No entitlements. Buying a SKU that grants one adds it here.")
 
     def get_queryset(self):
         return selectors.entitlements_for(self.request.user)
@@ -97,8 +95,7 @@ def entitlement_consume(request: HttpRequest, pk) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("Used %(quantity)s; %(balance)s left.")
-                % {"quantity": use.quantity, "balance": use.balance_after},
+                _("Used %(quantity)s; %(balance)s left.") % {"quantity": use.quantity, "balance": use.balance_after},
             )
             return redirect(
                 request.POST.get("next")

@@ -27,9 +27,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         upload = form.cleaned_data["file"]
         try:
             data = read_upload(upload, max_bytes=imports.MAX_FILE_SIZE)
-            job = imports.start_import(
-                user=request.user, file_name=upload.name, data=data
-            )
+            job = imports.start_import(user=request.user, file_name=upload.name, data=data)
         except (UploadRefused, ImportFileError) as exc:
             form.add_error("file", str(exc))
         else:

@@ -31,9 +31,7 @@ class PolicyListView(ScopedListView):
     create_url = reverse_lazy("catalog:policy_create")
     create_action = "catalog.manage"
     title = gettext_lazy("Sales policies")
-    empty_text = gettext_lazy(
-        "No sales policies yet: every SKU sells at its list price."
-    )
+    empty_text = gettext_lazy("No sales policies yet: every SKU sells at its list price.")
 
     def get_queryset(self):
         return selectors.policies_for(self.request.user)
@@ -58,9 +56,7 @@ def policy_form(request: HttpRequest, pk=None) -> HttpResponse:
         {
             "form": form,
             "title": policy.name if pk else _("New sales policy"),
-            "cancel_url": policy.get_absolute_url()
-            if pk
-            else reverse("catalog:policies"),
+            "cancel_url": policy.get_absolute_url() if pk else reverse("catalog:policies"),
         },
     )
 
@@ -68,9 +64,7 @@ def policy_form(request: HttpRequest, pk=None) -> HttpResponse:
 @login_required
 def policy_detail(request: HttpRequest, pk) -> HttpResponse:
     permissions.require(request.user, "catalog.view")
-    policy = get_object_or_404(
-        SalesPolicy.objects.select_related("sku", "category", "created_by"), pk=pk
-    )
+    policy = get_object_or_404(SalesPolicy.objects.select_related("sku", "category", "created_by"), pk=pk)
     prices = list(policy.prices.select_related("sku").order_by("sku__code"))
     form = None
     can_manage = permissions.can(request.user, "catalog.manage")
@@ -89,9 +83,7 @@ def policy_detail(request: HttpRequest, pk) -> HttpResponse:
             except ValidationError as exc:
                 add_errors(form, exc)
             else:
-                messages.success(
-                    request, _("%(count)s prices saved.") % {"count": count}
-                )
+                messages.success(request, _("%(count)s prices saved.") % {"count": count})
                 return redirect(policy)
     elif request.method == "POST":
         permissions.require(request.user, "catalog.manage")

@@ -87,9 +87,7 @@ def product_form(request: HttpRequest, pk=None) -> HttpResponse:
         {
             "form": form,
             "title": str(product) if pk else _("New product"),
-            "cancel_url": product.get_absolute_url()
-            if pk
-            else reverse("catalog:products"),
+            "cancel_url": product.get_absolute_url() if pk else reverse("catalog:products"),
         },
     )
 
@@ -97,15 +95,11 @@ def product_form(request: HttpRequest, pk=None) -> HttpResponse:
 @login_required
 def product_detail(request: HttpRequest, pk) -> HttpResponse:
     permissions.require(request.user, "catalog.view")
-    product = get_object_or_404(
-        Product.objects.select_related("category", "created_by"), pk=pk
-    )
+    product = get_object_or_404(Product.objects.select_related("category", "created_by"), pk=pk)
     return _render_detail(request, product)
 
 
-def _render_detail(
-    request, product, *, launch_form=None, withdraw_form=None, status=200
-):
+def _render_detail(request, product, *, launch_form=None, withdraw_form=None, status=200):
     from django.contrib.contenttypes.models import ContentType
 
     approval = (
@@ -142,17 +136,13 @@ def product_launch(request: HttpRequest, pk) -> HttpResponse:
     form = LaunchForm(request.POST)
     if form.is_valid():
         try:
-            catalogue.request_launch(
-                product=product, actor=request.user, **form.cleaned_data
-            )
+            catalogue.request_launch(product=product, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
             add_errors(form, exc)
         except DomainError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(
-                request, _("Launch requested; the approver has been notified.")
-            )
+            messages.success(request, _("Launch requested; the approver has been notified."))
             return redirect(product)
     product.refresh_from_db()
     return _render_detail(request, product, launch_form=form, status=422)
@@ -166,9 +156,7 @@ def product_withdraw(request: HttpRequest, pk) -> HttpResponse:
     form = WithdrawForm(request.POST)
     if form.is_valid():
         try:
-            catalogue.withdraw_product(
-                product=product, on=form.cleaned_data["sale_until"], actor=request.user
-            )
+            catalogue.withdraw_product(product=product, on=form.cleaned_data["sale_until"], actor=request.user)
         except ValidationError as exc:
             add_errors(form, exc)
         except DomainError as exc:
@@ -202,9 +190,7 @@ def sku_form(request: HttpRequest, product_pk=None, pk=None) -> HttpResponse:
         "crm/admin/form.html",
         {
             "form": form,
-            "title": str(sku)
-            if pk
-            else _("New SKU of %(product)s") % {"product": product.name},
+            "title": str(sku) if pk else _("New SKU of %(product)s") % {"product": product.name},
             "cancel_url": product.get_absolute_url(),
         },
     )

@@ -1,4 +1,5 @@
 """``POST /api/v1/coupons/claim`` and ``POST /api/v1/coupons/redeem`` (scope ``coupons``)."""
+
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -48,10 +49,16 @@ class CouponOutSerializer(serializers.Serializer):
 class ClaimView(APIView):
     required_scope = "coupons"
 
-    @extend_schema(request=ClaimInSerializer, responses={
-        201: CouponOutSerializer, 404: not_found("No customer with this id or mobile."),
-        409: conflict("batch_not_active", "sold_out", "per_customer_limit", "daily_limit", "not_eligible",
-                      "budget_exhausted")})
+    @extend_schema(
+        request=ClaimInSerializer,
+        responses={
+            201: CouponOutSerializer,
+            404: not_found("No customer with this id or mobile."),
+            409: conflict(
+                "batch_not_active", "sold_out", "per_customer_limit", "daily_limit", "not_eligible", "budget_exhausted"
+            ),
+        },
+    )
     @idempotent
     def post(self, request):
         incoming = ClaimInSerializer(data=request.data)
@@ -59,8 +66,12 @@ class ClaimView(APIView):
         data = incoming.validated_data
         ref = data["customer"]
         try:  # the customer is looked up and locked in the claim's first statement
-            coupon = claims.claim(batch_code=data["batch"], customer_id=ref.get("id") or None,
-                                  customer_mobile=None if ref.get("id") else ref["mobile"], channel=data["channel"])
+            coupon = claims.claim(
+                batch_code=data["batch"],
+                customer_id=ref.get("id") or None,
+                customer_mobile=None if ref.get("id") else ref["mobile"],
+                channel=data["channel"],
+            )
         except Customer.DoesNotExist as exc:
             raise NotFound("No customer with this id or mobile.") from exc
         return Response(CouponOutSerializer(coupon).data, status=status.HTTP_201_CREATED)
@@ -88,10 +99,24 @@ class RedeemOutSerializer(serializers.Serializer):
 class RedeemView(APIView):
     required_scope = "coupons"
 
-    @extend_schema(request=RedeemInSerializer, responses={
-        200: RedeemOutSerializer, 404: not_found("No customer with this id or mobile."),
-        409: conflict("not_found", "not_owner", "already_redeemed", "not_yet_valid", "expired", "threshold_not_met",
-                      "order_has_coupon", "negative_margin", "budget_exhausted")})
+    @extend_schema(
+        request=RedeemInSerializer,
+        responses={
+            200: RedeemOutSerializer,
+            404: not_found("No customer with this id or mobile."),
+            409: conflict(
+                "not_found",
+                "not_owner",
+                "already_redeemed",
+                "not_yet_valid",
+                "expired",
+                "threshold_not_met",
+                "order_has_coupon",
+                "negative_margin",
+                "budget_exhausted",
+            ),
+        },
+    )
     @idempotent
     def post(self, request):
         incoming = RedeemInSerializer(data=request.data)
@@ -103,15 +128,28 @@ class RedeemView(APIView):
             order = Order.objects.filter(client=client, external_id=data["order"]["external_id"]).first()
             if order is None:  # a new order, placed with the coupon in one transaction
                 redemption = customer_services.place_order(
-                    customer=customer, amount=data["order"]["amount"], cost=data["order"].get("cost"),
-                    channel=Order.Channel.ONLINE, external_id=data["order"]["external_id"], client=client,
-                    actor=request.user, coupon_code=data["code"]).redemption
+                    customer=customer,
+                    amount=data["order"]["amount"],
+                    cost=data["order"].get("cost"),
+                    channel=Order.Channel.ONLINE,
+                    external_id=data["order"]["external_id"],
+                    client=client,
+                    actor=request.user,
+                    coupon_code=data["code"],
+                ).redemption
             elif order.customer_id != customer.pk:
                 raise Conflict("not_owner", "This order belongs to another customer.")
             else:  # the client's order stored before: the coupon is used on it
-                redemption = customer_services.redeem_coupon(code=data["code"], customer=customer, order=order,
-                                                             lines=[])
-        return Response(RedeemOutSerializer({
-            "code": redemption.coupon.code, "discount": redemption.discount,
-            "payable": redemption.order_amount - redemption.discount, "subsidy": redemption.subsidy,
-        }).data)
+                redemption = customer_services.redeem_coupon(
+                    code=data["code"], customer=customer, order=order, lines=[]
+                )
+        return Response(
+            RedeemOutSerializer(
+                {
+                    "code": redemption.coupon.code,
+                    "discount": redemption.discount,
+                    "payable": redemption.order_amount - redemption.discount,
+                    "subsidy": redemption.subsidy,
+                }
+            ).data
+        )

@@ -42,20 +42,51 @@ class BatchForm(StyledFormMixin, forms.ModelForm):
     class Meta:
         model = Batch
         fields = [
-            "code", "name", "discount_type", "amount", "threshold", "percent", "cap", "scope", "scope_values",
-            "channels", "audience", "audience_tag", "audience_segment", "quantity", "per_customer_limit", "per_day_limit",
-            "claim_start", "claim_end", "use_days", "use_start", "use_end", "fixed_promotion",
-            "stacks_with_promotions", "budget_mode", "production", "platform_share", "merchant_share", "agent_share",
-            "expected_cost_ratio", "decay_factor", "decay_floor", "new_customer_bonus", "low_stock_alert",
+            "code",
+            "name",
+            "discount_type",
+            "amount",
+            "threshold",
+            "percent",
+            "cap",
+            "scope",
+            "scope_values",
+            "channels",
+            "audience",
+            "audience_tag",
+            "audience_segment",
+            "quantity",
+            "per_customer_limit",
+            "per_day_limit",
+            "claim_start",
+            "claim_end",
+            "use_days",
+            "use_start",
+            "use_end",
+            "fixed_promotion",
+            "stacks_with_promotions",
+            "budget_mode",
+            "production",
+            "platform_share",
+            "merchant_share",
+            "agent_share",
+            "expected_cost_ratio",
+            "decay_factor",
+            "decay_floor",
+            "new_customer_bonus",
+            "low_stock_alert",
             "subsidy_version",
         ]
-        widgets = {name: forms.DateTimeInput(format="%Y-%m-%dT%H:%M")
-                   for name in ("claim_start", "claim_end", "use_start", "use_end")}
+        widgets = {
+            name: forms.DateTimeInput(format="%Y-%m-%dT%H:%M")
+            for name in ("claim_start", "claim_end", "use_start", "use_end")
+        }
 
     def __init__(self, *args, versions=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["subsidy_version"].queryset = (
-            versions if versions is not None else SubsidyPlanVersion.objects.none()).select_related("plan")
+            versions if versions is not None else SubsidyPlanVersion.objects.none()
+        ).select_related("plan")
         # a segment (marketing, an app above this one) of customers
         segment = Batch._meta.get_field("audience_segment").related_model
         self.fields["audience_segment"].queryset = segment.objects.filter(subject=segment.Subject.CUSTOMERS)
@@ -90,20 +121,31 @@ class SubsidyPlanForm(StyledFormMixin, forms.Form):
     parameters. ``cleaned_data`` then holds ``columns``, ``rows``, ``weights`` and ``result``."""
 
     name = forms.CharField(label=_("plan name"), max_length=100, required=False)
-    subject = forms.ChoiceField(label=_("rows are"), choices=SubsidyPlan.Subject.choices,
-                                initial=SubsidyPlan.Subject.PRODUCTS, required=False)
-    file = forms.FileField(label=_("file (CSV or XLSX)"), required=False,
-                           help_text=_("An 'id' column and one column per metric, e.g. conversion, repurchase, "
-                                       "aov. Leave empty to keep the file already loaded."))
+    subject = forms.ChoiceField(
+        label=_("rows are"), choices=SubsidyPlan.Subject.choices, initial=SubsidyPlan.Subject.PRODUCTS, required=False
+    )
+    file = forms.FileField(
+        label=_("file (CSV or XLSX)"),
+        required=False,
+        help_text=_(
+            "An 'id' column and one column per metric, e.g. conversion, repurchase, "
+            "aov. Leave empty to keep the file already loaded."
+        ),
+    )
     a = forms.DecimalField(label=_("lowest subsidy a (¥)"), max_digits=10, decimal_places=2, min_value=0)
     b = forms.DecimalField(label=_("highest subsidy b (¥)"), max_digits=10, decimal_places=2, min_value=0)
-    t = forms.FloatField(label=_("shape factor t"), initial=1.0,
-                         help_text=_("The larger t, the fewer head rows get a high subsidy."))
-    weights = forms.CharField(label=_("metric weights"), max_length=500,
-                              help_text=_("column=weight, separated by commas; they should add up to 1."))
+    t = forms.FloatField(
+        label=_("shape factor t"), initial=1.0, help_text=_("The larger t, the fewer head rows get a high subsidy.")
+    )
+    weights = forms.CharField(
+        label=_("metric weights"),
+        max_length=500,
+        help_text=_("column=weight, separated by commas; they should add up to 1."),
+    )
     rank = forms.BooleanField(label=_("score metrics by rank instead of min-max"), required=False)
-    budget = forms.DecimalField(label=_("budget to fit (¥)"), max_digits=14, decimal_places=2, min_value=0,
-                                required=False)
+    budget = forms.DecimalField(
+        label=_("budget to fit (¥)"), max_digits=14, decimal_places=2, min_value=0, required=False
+    )
     note = forms.CharField(label=_("note"), max_length=200, required=False)
     data = forms.CharField(widget=forms.HiddenInput, required=False)
 
@@ -118,8 +160,7 @@ class SubsidyPlanForm(StyledFormMixin, forms.Form):
     def pack(columns, rows, source_name):
         from django.core import signing
 
-        return signing.dumps({"columns": columns, "rows": rows, "source": source_name}, salt=PLAN_SALT,
-                             compress=True)
+        return signing.dumps({"columns": columns, "rows": rows, "source": source_name}, salt=PLAN_SALT, compress=True)
 
     def _load(self):
         from django.core import signing
@@ -172,8 +213,11 @@ class SubsidyPlanForm(StyledFormMixin, forms.Form):
             return data
         missing = [c for c in weights if c not in columns]
         if missing:
-            self.add_error("weights", _("Not a column of the file: %(columns)s (columns: %(all)s).") % {
-                "columns": ", ".join(missing), "all": ", ".join(c for c in columns if c != "id")})
+            self.add_error(
+                "weights",
+                _("Not a column of the file: %(columns)s (columns: %(all)s).")
+                % {"columns": ", ".join(missing), "all": ", ".join(c for c in columns if c != "id")},
+            )
             return data
         result = subsidy.compute(rows, a=data["a"], b=data["b"], t=data["t"], weights=weights, rank=data["rank"])
         for message in error_messages(result):

@@ -6,27 +6,57 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('coupons', '0001_initial'),
+        ("coupons", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Alert',
+            name="Alert",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('low_stock', 'Coupon stock running out'), ('low_balance', 'Budget running out'), ('low_efficiency', 'Low efficiency')], max_length=20)),
-                ('message', models.CharField(max_length=300)),
-                ('day', models.DateField()),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('account', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='alerts', to='coupons.budgetaccount')),
-                ('batch', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='alerts', to='coupons.batch')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("low_stock", "Coupon stock running out"),
+                            ("low_balance", "Budget running out"),
+                            ("low_efficiency", "Low efficiency"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("message", models.CharField(max_length=300)),
+                ("day", models.DateField()),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="alerts",
+                        to="coupons.budgetaccount",
+                    ),
+                ),
+                (
+                    "batch",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="alerts",
+                        to="coupons.batch",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
-                'constraints': [models.UniqueConstraint(fields=('kind', 'batch', 'day'), name='alert_batch_once_a_day'), models.UniqueConstraint(fields=('kind', 'account', 'day'), name='alert_account_once_a_day')],
+                "ordering": ["-created_at"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("kind", "batch", "day"), name="alert_batch_once_a_day"),
+                    models.UniqueConstraint(fields=("kind", "account", "day"), name="alert_account_once_a_day"),
+                ],
             },
         ),
     ]

@@ -4,19 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('coupons', '0003_subsidy_plans_monitoring'),
-        ('customers', '0005_customer_customer_recent'),
+        ("coupons", "0003_subsidy_plans_monitoring"),
+        ("customers", "0005_customer_customer_recent"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='coupon',
-            name='coupon_batch_status',
+            model_name="coupon",
+            name="coupon_batch_status",
         ),
         migrations.AddIndex(
-            model_name='coupon',
-            index=models.Index(fields=['batch', 'status', 'id'], name='coupon_batch_status_id'),
+            model_name="coupon",
+            index=models.Index(fields=["batch", "status", "id"], name="coupon_batch_status_id"),
         ),
     ]

@@ -11,36 +11,53 @@ def copy_batches(apps, schema_editor):
     Redemption = apps.get_model("coupons", "Redemption")
     Coupon = apps.get_model("coupons", "Coupon")
     Redemption.objects.filter(batch__isnull=True).update(
-        batch=Subquery(Coupon.objects.filter(pk=OuterRef("coupon_id")).values("batch_id")[:1]))
+        batch=Subquery(Coupon.objects.filter(pk=OuterRef("coupon_id")).values("batch_id")[:1])
+    )
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('coupons', '0004_claim_index'),
+        ("coupons", "0004_claim_index"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='coupon',
-            name='coupon_claimed_at',
+            model_name="coupon",
+            name="coupon_claimed_at",
         ),
         migrations.AddField(
-            model_name='redemption',
-            name='batch',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='redemptions', to='coupons.batch'),
+            model_name="redemption",
+            name="batch",
+            field=models.ForeignKey(
+                null=True, on_delete=django.db.models.deletion.PROTECT, related_name="redemptions", to="coupons.batch"
+            ),
         ),
         migrations.RunPython(copy_batches, migrations.RunPython.noop),
         migrations.AddIndex(
-            model_name='coupon',
-            index=models.Index(condition=models.Q(('claimed_at__isnull', False)), fields=['claimed_at'], include=('batch',), name='coupon_claimed_at_batch'),
+            model_name="coupon",
+            index=models.Index(
+                condition=models.Q(("claimed_at__isnull", False)),
+                fields=["claimed_at"],
+                include=("batch",),
+                name="coupon_claimed_at_batch",
+            ),
         ),
         migrations.AddIndex(
-            model_name='redemption',
-            index=models.Index(condition=models.Q(('reversed_at__isnull', True)), fields=['batch'], include=('discount', 'subsidy', 'order_amount'), name='redemption_live_batch'),
+            model_name="redemption",
+            index=models.Index(
+                condition=models.Q(("reversed_at__isnull", True)),
+                fields=["batch"],
+                include=("discount", "subsidy", "order_amount"),
+                name="redemption_live_batch",
+            ),
         ),
         migrations.AddIndex(
-            model_name='redemption',
-            index=models.Index(condition=models.Q(('reversed_at__isnull', True)), fields=['at'], include=('batch', 'subsidy', 'order_amount'), name='redemption_live_at'),
+            model_name="redemption",
+            index=models.Index(
+                condition=models.Q(("reversed_at__isnull", True)),
+                fields=["at"],
+                include=("batch", "subsidy", "order_amount"),
+                name="redemption_live_at",
+            ),
         ),
     ]

@@ -5,29 +5,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('coupons', '0005_redemption_batch'),
+        ("coupons", "0005_redemption_batch"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='coupon',
-            name='batch',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='coupons', to='coupons.batch'),
+            model_name="coupon",
+            name="batch",
+            field=models.ForeignKey(
+                db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name="coupons", to="coupons.batch"
+            ),
         ),
         migrations.AlterField(
-            model_name='coupon',
-            name='code',
-            field=models.CharField(max_length=16, verbose_name='code'),
+            model_name="coupon",
+            name="code",
+            field=models.CharField(max_length=16, verbose_name="code"),
         ),
         migrations.AlterField(
-            model_name='coupon',
-            name='customer',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='coupons', to='customers.customer'),
+            model_name="coupon",
+            name="customer",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="coupons",
+                to="customers.customer",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='coupon',
-            constraint=models.UniqueConstraint(fields=('code',), name='coupon_code_unique'),
+            model_name="coupon",
+            constraint=models.UniqueConstraint(fields=("code",), name="coupon_code_unique"),
         ),
     ]

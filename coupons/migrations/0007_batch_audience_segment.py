@@ -5,21 +5,38 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('coupons', '0006_fewer_coupon_indexes'),
-        ('marketing', '0001_initial'),
+        ("coupons", "0006_fewer_coupon_indexes"),
+        ("marketing", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='batch',
-            name='audience_segment',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='coupon_batches', to='marketing.segment', verbose_name='audience segment'),
+            model_name="batch",
+            name="audience_segment",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="coupon_batches",
+                to="marketing.segment",
+                verbose_name="audience segment",
+            ),
         ),
         migrations.AlterField(
-            model_name='batch',
-            name='audience',
-            field=models.CharField(choices=[('everyone', 'Everyone'), ('new', 'New customers only'), ('existing', 'Existing customers only'), ('tag', 'Customers with a tag'), ('segment', 'Customers in a segment')], default='everyone', max_length=10, verbose_name='audience'),
+            model_name="batch",
+            name="audience",
+            field=models.CharField(
+                choices=[
+                    ("everyone", "Everyone"),
+                    ("new", "New customers only"),
+                    ("existing", "Existing customers only"),
+                    ("tag", "Customers with a tag"),
+                    ("segment", "Customers in a segment"),
+                ],
+                default="everyone",
+                max_length=10,
+                verbose_name="audience",
+            ),
         ),
     ]

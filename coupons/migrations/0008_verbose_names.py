@@ -4,14 +4,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('coupons', '0007_batch_audience_segment'),
+        ("coupons", "0007_batch_audience_segment"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='compensation',
-            options={'ordering': ['-requested_at'], 'verbose_name': 'compensation'},
+            name="compensation",
+            options={"ordering": ["-requested_at"], "verbose_name": "compensation"},
         ),
     ]

@@ -4,15 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('coupons', '0008_verbose_names'),
+        ("coupons", "0008_verbose_names"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='batch',
-            name='production_state',
-            field=models.CharField(blank=True, choices=[('queued', 'Waiting for a worker'), ('running', 'Producing'), ('done', 'Done')], editable=False, max_length=10, verbose_name='code production'),
+            model_name="batch",
+            name="production_state",
+            field=models.CharField(
+                blank=True,
+                choices=[("queued", "Waiting for a worker"), ("running", "Producing"), ("done", "Done")],
+                editable=False,
+                max_length=10,
+                verbose_name="code production",
+            ),
         ),
     ]

@@ -1,13 +1,15 @@
 """Records submitted before the approval engine get their approval request, routed by today's
 chain, so that they are in their approvers' inbox (no request is opened when none waits)."""
+
 from django.db import migrations
 
 WAITING = {"Batch": "submitted", "Compensation": "review"}
 
 
 def forwards(apps, schema_editor):
-    if not any(apps.get_model("coupons", model).objects.filter(status=status).exists()
-               for model, status in WAITING.items()):
+    if not any(
+        apps.get_model("coupons", model).objects.filter(status=status).exists() for model, status in WAITING.items()
+    ):
         return  # a fresh database: nothing to adopt (and the live models are not read)
     from crm.approvals.services import adopt_waiting
 
@@ -16,7 +18,6 @@ def forwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("crm", "0004_approval_engine"),
         ("coupons", "0009_batch_production_state"),

@@ -1,4 +1,5 @@
 """Writes of the coupons app; views, the API, commands and Celery tasks call these."""
+
 from .batches import approve, change_status, reject, save_batch, submit, validate_batch  # noqa: F401
 from .budgets import allocate  # noqa: F401
 from .claims import claim, redeem, redeem_for_order, release_for_cancelled_order  # noqa: F401

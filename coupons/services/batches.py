@@ -1,5 +1,6 @@
 """Campaigns and batches: configuration checks and the approval flow
 (draft → submitted → approved → active → paused / ended; rejected with a reason)."""
+
 import datetime
 from decimal import Decimal
 
@@ -10,11 +11,11 @@ from django.utils.translation import gettext as _
 
 from crm.approvals import selectors as approval_selectors
 from crm.approvals import services as approvals
+from crm.tasks import enqueue_or_log
 
 from ..approvals import BATCH
 from ..models import Batch
 from ..tasks import produce_batch
-from crm.tasks import enqueue_or_log
 
 MAX_CLAIM_DAYS = 90
 MAX_USE_DAYS = 7
@@ -39,7 +40,9 @@ def validate_batch(batch):
     if batch.claim_start and batch.claim_end:
         if batch.claim_end <= batch.claim_start:
             add("claim_end", _("The claim window must end after it starts."))
-        elif batch.claim_end - batch.claim_start > datetime.timedelta(days=MAX_CLAIM_DAYS) and not batch.fixed_promotion:
+        elif (
+            batch.claim_end - batch.claim_start > datetime.timedelta(days=MAX_CLAIM_DAYS) and not batch.fixed_promotion
+        ):
             add("claim_end", _("The claim window may be at most 90 days (unless this is a fixed promotion period)."))
     if batch.use_days is None and not (batch.use_start and batch.use_end):
         add("use_days", _("Give the days a coupon stays usable after the claim, or fixed dates."))
@@ -62,15 +65,23 @@ def validate_batch(batch):
             add("amount", _("A coupon must be worth something."))
         elif batch.threshold * (1 - cost_ratio) < batch.amount + batch.new_customer_bonus:
             needed = ((batch.amount + batch.new_customer_bonus) / (1 - cost_ratio)).quantize(Decimal("0.01"))
-            add("threshold", _("Negative margin: with goods costing %(ratio)s of the price, ¥%(amount)s off needs a "
-                               "minimum spend of at least ¥%(needed)s.")
-                % {"ratio": f"{cost_ratio:.0%}", "amount": batch.amount + batch.new_customer_bonus, "needed": needed})
+            add(
+                "threshold",
+                _(
+                    "Negative margin: with goods costing %(ratio)s of the price, ¥%(amount)s off needs a "
+                    "minimum spend of at least ¥%(needed)s."
+                )
+                % {"ratio": f"{cost_ratio:.0%}", "amount": batch.amount + batch.new_customer_bonus, "needed": needed},
+            )
     else:
         if not 0 < batch.percent < 100:
             add("percent", _("A percentage between 0 and 100."))
         elif batch.percent / HUNDRED > 1 - cost_ratio:
-            add("percent", _("Negative margin: goods costing %(ratio)s of the price allow at most %(max)s%% off.")
-                % {"ratio": f"{cost_ratio:.0%}", "max": f"{(1 - cost_ratio) * 100:.0f}"})
+            add(
+                "percent",
+                _("Negative margin: goods costing %(ratio)s of the price allow at most %(max)s%% off.")
+                % {"ratio": f"{cost_ratio:.0%}", "max": f"{(1 - cost_ratio) * 100:.0f}"},
+            )
         if batch.cap is None or batch.cap <= 0:
             add("cap", _("Set a maximum discount, so that the budget check can work."))
     if batch.platform_share + batch.merchant_share + batch.agent_share != 100:
@@ -82,7 +93,8 @@ def validate_batch(batch):
     if batch.audience == Batch.Audience.TAG and not batch.audience_tag_id:
         add("audience_tag", _("Choose the tag."))
     if batch.audience == Batch.Audience.SEGMENT and (
-            not batch.audience_segment_id or batch.audience_segment.subject != "customers"):
+        not batch.audience_segment_id or batch.audience_segment.subject != "customers"
+    ):
         add("audience_segment", _("Choose a segment of customers."))
     if batch.scope in (Batch.Scope.CATEGORIES, Batch.Scope.SKUS) and not batch.scope_list():
         add("scope_values", _("List the categories or SKUs."))
@@ -94,8 +106,11 @@ def validate_batch(batch):
         account = batch.campaign.budget_account
         needed = max_subsidy(batch)
         if needed is not None and needed > account.balance:
-            add("quantity", _("The batch can cost up to ¥%(needed)s but the budget %(account)s has ¥%(balance)s left.")
-                % {"needed": needed, "account": account, "balance": account.balance})
+            add(
+                "quantity",
+                _("The batch can cost up to ¥%(needed)s but the budget %(account)s has ¥%(balance)s left.")
+                % {"needed": needed, "account": account, "balance": account.balance},
+            )
     if errors:
         raise ValidationError(errors)
 
@@ -112,16 +127,22 @@ def _check_decay(batch, cost_ratio, add):
         add("decay_floor", _("The floor cannot be above the face value (¥%(amount)s).") % {"amount": batch.amount})
     elif batch.threshold * (1 - cost_ratio) < batch.decay_floor + batch.new_customer_bonus:
         needed = ((batch.decay_floor + batch.new_customer_bonus) / (1 - cost_ratio)).quantize(Decimal("0.01"))
-        add("decay_floor", _("Negative margin: with goods costing %(ratio)s of the price, a floor of ¥%(amount)s off "
-                             "needs a minimum spend of at least ¥%(needed)s.")
-            % {"ratio": f"{cost_ratio:.0%}", "amount": batch.decay_floor + batch.new_customer_bonus,
-               "needed": needed})
+        add(
+            "decay_floor",
+            _(
+                "Negative margin: with goods costing %(ratio)s of the price, a floor of ¥%(amount)s off "
+                "needs a minimum spend of at least ¥%(needed)s."
+            )
+            % {"ratio": f"{cost_ratio:.0%}", "amount": batch.decay_floor + batch.new_customer_bonus, "needed": needed},
+        )
 
 
 @transaction.atomic
 def save_batch(*, actor, batch):
-    if batch.pk and Batch.objects.filter(pk=batch.pk).exclude(status__in=[Batch.Status.DRAFT,
-                                                                           Batch.Status.REJECTED]).exists():
+    if (
+        batch.pk
+        and Batch.objects.filter(pk=batch.pk).exclude(status__in=[Batch.Status.DRAFT, Batch.Status.REJECTED]).exists()
+    ):
         raise ValidationError(_("Only a draft or rejected batch can be changed."))
     batch.code = batch.code.lower()
     batch.full_clean(exclude=["created_by"])
@@ -163,8 +184,9 @@ def can_approve(user, batch):
 def _decide(*, actor, batch, approve, reason=""):
     batch = _lock(batch)
     if batch.status != Batch.Status.SUBMITTED:
-        raise ValidationError(_("Only a submitted batch can be approved.") if approve else
-                              _("Only a submitted batch can be rejected."))
+        raise ValidationError(
+            _("Only a submitted batch can be approved.") if approve else _("Only a submitted batch can be rejected.")
+        )
     request = pending_request(batch)
     if request is None:
         raise ValidationError(_("No approval is waiting for this batch."))

@@ -1,4 +1,5 @@
 """预算管控: allocation, reservation and use of budget accounts — never below zero."""
+
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -18,7 +19,8 @@ def allocate(*, actor, account, amount, note=""):
     """Add (or, negative, take back) budget. Taking back more than the balance is refused."""
     amount = Decimal(amount)
     updated = BudgetAccount.objects.filter(pk=account.pk, total__gte=F("reserved") + F("used") - amount).update(
-        total=F("total") + amount)
+        total=F("total") + amount
+    )
     if not updated:
         raise ValidationError({"amount": _("The balance cannot cover taking back this much.")})
     account.refresh_from_db()
@@ -31,7 +33,8 @@ def reserve(account_id, amount):
     if amount <= 0:
         return
     if not BudgetAccount.objects.filter(pk=account_id, total__gte=F("reserved") + F("used") + amount).update(
-            reserved=F("reserved") + amount):
+        reserved=F("reserved") + amount
+    ):
         raise BudgetExhausted
 
 
@@ -44,7 +47,8 @@ def use(account_id, amount, *, reserved=Decimal(0), gmv=Decimal(0)):
     """Turn a reservation (if any) into use and charge the rest; refuses to go below zero."""
     extra = amount - reserved
     updated = BudgetAccount.objects.filter(pk=account_id, total__gte=F("reserved") + F("used") + max(extra, 0)).update(
-        reserved=F("reserved") - reserved, used=F("used") + amount, gmv=F("gmv") + gmv)
+        reserved=F("reserved") - reserved, used=F("used") + amount, gmv=F("gmv") + gmv
+    )
     if not updated:
         raise BudgetExhausted
 

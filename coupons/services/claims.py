@@ -8,6 +8,7 @@ partial unique indexes allow one live redemption per coupon and per order, and t
 charged with a conditional UPDATE — so no batch over-issues, no customer passes a limit and no
 budget goes below zero, whatever the concurrency.
 """
+
 import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -39,7 +40,7 @@ def decayed_amount(batch, *, previous_claims, is_new):
     amount = batch.amount
     if batch.decay_factor < 1 and batch.discount_type != Batch.DiscountType.PERCENT and amount > 0:
         floor = max(batch.decay_floor, CENT)
-        amount = min(max(_money(amount * batch.decay_factor ** previous_claims), floor), amount)
+        amount = min(max(_money(amount * batch.decay_factor**previous_claims), floor), amount)
     if is_new:
         amount += batch.new_customer_bonus
     return _money(amount)
@@ -74,7 +75,8 @@ def _row_lock(*, of=(), skip_locked=False):
         return ""
     return " " + connection.ops.for_update_sql(
         of=of if features.has_select_for_update_of else (),
-        skip_locked=skip_locked and features.has_select_for_update_skip_locked)
+        skip_locked=skip_locked and features.has_select_for_update_skip_locked,
+    )
 
 
 def _lock_customer_and_read_batch(batch_code, customer_id, customer_mobile):
@@ -88,12 +90,17 @@ def _lock_customer_and_read_batch(batch_code, customer_id, customer_mobile):
     if customer_id is not None:
         where, param = "c.id = %s", customer_id
     else:
-        where, param = "c.id = (SELECT id FROM customers_customer WHERE mobile = %s ORDER BY id LIMIT 1)", customer_mobile
-    sql = (f"SELECT c.id, c.order_count, a.id, a.total - a.reserved - a.used, {columns} "
-           f"FROM customers_customer c LEFT JOIN ({Batch._meta.db_table} b "
-           f"JOIN {Campaign._meta.db_table} k ON k.id = b.campaign_id "
-           f"JOIN {BudgetAccount._meta.db_table} a ON a.id = k.budget_account_id) ON b.code = %s "
-           f"WHERE {where}{_row_lock(of=('c',))}")
+        where, param = (
+            "c.id = (SELECT id FROM customers_customer WHERE mobile = %s ORDER BY id LIMIT 1)",
+            customer_mobile,
+        )
+    sql = (
+        f"SELECT c.id, c.order_count, a.id, a.total - a.reserved - a.used, {columns} "
+        f"FROM customers_customer c LEFT JOIN ({Batch._meta.db_table} b "
+        f"JOIN {Campaign._meta.db_table} k ON k.id = b.campaign_id "
+        f"JOIN {BudgetAccount._meta.db_table} a ON a.id = k.budget_account_id) ON b.code = %s "
+        f"WHERE {where}{_row_lock(of=('c',))}"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, [(batch_code or "").lower(), param])
         row = cursor.fetchone()
@@ -136,8 +143,10 @@ def _held(*, batch, customer_id, channel, today):
         WHERE c.customer_id = %s AND (c.batch_id = %s OR c.channel = %s)"""
     kind = [channel, batch.discount_type, batch.scope, batch.scope_values]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [batch.pk, batch.pk, connection.ops.adapt_datefield_value(today), *kind,
-                             customer_id, batch.pk, channel])
+        cursor.execute(
+            sql,
+            [batch.pk, batch.pk, connection.ops.adapt_datefield_value(today), *kind, customer_id, batch.pk, channel],
+        )
         return [int(n) for n in cursor.fetchone()]
 
 
@@ -149,8 +158,10 @@ def _take_produced_code(batch, values):
     fields = [Coupon._meta.get_field(name) for name in names]
     assignments = ", ".join(f'"{f.column}" = %s' for f in fields)
     params = [f.get_db_prep_save(values[name], connection) for f, name in zip(fields, names)]
-    sql = (f"UPDATE {table} SET {assignments} WHERE id = (SELECT id FROM {table} WHERE batch_id = %s AND "
-           f"status = %s ORDER BY id LIMIT 1{_row_lock(skip_locked=True)}) RETURNING id, code")
+    sql = (
+        f"UPDATE {table} SET {assignments} WHERE id = (SELECT id FROM {table} WHERE batch_id = %s AND "
+        f"status = %s ORDER BY id LIMIT 1{_row_lock(skip_locked=True)}) RETURNING id, code"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, batch.pk, Coupon.Status.AVAILABLE])
         return cursor.fetchone()
@@ -175,8 +186,7 @@ REFUSALS = {
 
 
 @transaction.atomic
-def claim(*, batch_code, customer=None, customer_id=None, customer_mobile=None, channel, now=None,
-          compensation=False):
+def claim(*, batch_code, customer=None, customer_id=None, customer_mobile=None, channel, now=None, compensation=False):
     """Issue one coupon of the batch to the customer (a Customer, or ``customer_id`` /
     ``customer_mobile``) through ``channel``; raises ``Conflict`` with the contract's codes,
     or ``Customer.DoesNotExist``. ``compensation``: the amount of a compensation coupon, issued
@@ -195,7 +205,8 @@ def claim(*, batch_code, customer=None, customer_id=None, customer_mobile=None, 
     if customer is not None:
         customer_id = customer.pk
     batch, account_id, balance, customer_id, order_count = _lock_customer_and_read_batch(
-        batch_code, customer_id, customer_mobile)
+        batch_code, customer_id, customer_mobile
+    )
     if batch is None:
         raise Conflict("batch_not_active", REFUSALS["no_batch"])
     if not compensation:
@@ -217,17 +228,29 @@ def claim(*, batch_code, customer=None, customer_id=None, customer_mobile=None, 
             _refuse("daily_limit")
     if batch.issued >= batch.quantity:  # early answer; the conditional UPDATE decides
         _refuse("sold_out")
-    amount = (_money(compensation) if compensation else
-              decayed_amount(batch, previous_claims=same_type, is_new=order_count == 0))
+    amount = (
+        _money(compensation)
+        if compensation
+        else decayed_amount(batch, previous_claims=same_type, is_new=order_count == 0)
+    )
     cap = amount if batch.discount_type != Batch.DiscountType.PERCENT else (batch.cap or Decimal(0))
     subsidy_cap = _money(cap * batch.platform_share / HUNDRED)
     reserve = batch.budget_mode == Batch.BudgetMode.RESERVE_AT_CLAIM or bool(compensation)
     if not reserve and balance < subsidy_cap:  # early answer; redemption charges the budget
         _refuse("budget_exhausted")
     valid_from, valid_until = _validity(batch, now)
-    values = dict(status=Coupon.Status.CLAIMED, customer_id=customer_id, channel=channel, amount=amount,
-                  reserved=subsidy_cap if reserve else Decimal(0), claimed_at=now, claim_day=today,
-                  valid_from=valid_from, valid_until=valid_until, is_compensation=bool(compensation))
+    values = dict(
+        status=Coupon.Status.CLAIMED,
+        customer_id=customer_id,
+        channel=channel,
+        amount=amount,
+        reserved=subsidy_cap if reserve else Decimal(0),
+        claimed_at=now,
+        claim_day=today,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        is_compensation=bool(compensation),
+    )
     taken = _take_produced_code(batch, values) if batch.produced else None
     if taken is not None:
         coupon = Coupon(id=taken[0], batch=batch, code=taken[1], **values)
@@ -260,11 +283,15 @@ def _in_scope_amount(batch, order_amount, lines):
         return order_amount
     wanted = set(batch.scope_list())
     if batch.scope == Batch.Scope.CATEGORIES:
-        return sum((Decimal(line["price"]) * int(line.get("quantity", 1)) for line in lines
-                    if line.get("category") in wanted), Decimal(0))
+        return sum(
+            (Decimal(line["price"]) * int(line.get("quantity", 1)) for line in lines if line.get("category") in wanted),
+            Decimal(0),
+        )
     if batch.scope == Batch.Scope.SKUS:
-        return sum((Decimal(line["price"]) * int(line.get("quantity", 1)) for line in lines
-                    if line.get("sku") in wanted), Decimal(0))
+        return sum(
+            (Decimal(line["price"]) * int(line.get("quantity", 1)) for line in lines if line.get("sku") in wanted),
+            Decimal(0),
+        )
     return order_amount
 
 
@@ -292,8 +319,12 @@ def redeem(*, code, customer, order, lines=None, now=None):
     now = now or timezone.now()
     if not codes.is_well_formed(code):
         raise Conflict("not_found", N_("No coupon with this code."))
-    coupon = (Coupon.objects.select_for_update(of=("self",)).select_related("batch", "batch__campaign")
-              .filter(code=codes.normalize(code)).first())
+    coupon = (
+        Coupon.objects.select_for_update(of=("self",))
+        .select_related("batch", "batch__campaign")
+        .filter(code=codes.normalize(code))
+        .first()
+    )
     if coupon is None or coupon.status == Coupon.Status.AVAILABLE:
         raise Conflict("not_found", N_("No coupon with this code."))
     if coupon.customer_id != customer.pk:
@@ -320,8 +351,18 @@ def redeem(*, code, customer, order, lines=None, now=None):
     try:
         with transaction.atomic():
             redemption = Redemption.objects.create(
-                coupon=coupon, batch_id=coupon.batch_id, order=order, account_id=account_id, order_amount=order.amount, discount=discount,
-                subsidy=platform, platform_amount=platform, merchant_amount=merchant, agent_amount=agent, at=now)
+                coupon=coupon,
+                batch_id=coupon.batch_id,
+                order=order,
+                account_id=account_id,
+                order_amount=order.amount,
+                discount=discount,
+                subsidy=platform,
+                platform_amount=platform,
+                merchant_amount=merchant,
+                agent_amount=agent,
+                at=now,
+            )
     except IntegrityError as exc:
         raise Conflict("order_has_coupon", N_("This order already uses a coupon.")) from exc
     try:
@@ -337,8 +378,10 @@ def redeem(*, code, customer, order, lines=None, now=None):
 def redeem_for_order(*, code, order, customer, lines=None):
     """The orders API's ``coupon_code``: redeemed in the order's transaction."""
     if lines is None:
-        lines = [{"sku": line.sku, "category": line.category, "quantity": line.quantity, "price": line.price}
-                 for line in order.lines.all()]
+        lines = [
+            {"sku": line.sku, "category": line.category, "quantity": line.quantity, "price": line.price}
+            for line in order.lines.all()
+        ]
     return redeem(code=code, customer=customer, order=order, lines=lines)
 
 
@@ -346,8 +389,12 @@ def redeem_for_order(*, code, order, customer, lines=None):
 def release_for_cancelled_order(*, order):
     """Cancelling an order gives its coupon back (usable again inside its window) and returns the
     subsidy and the GMV to the budget."""
-    redemption = (Redemption.objects.select_for_update().filter(order=order, reversed_at__isnull=True)
-                  .select_related("coupon").first())
+    redemption = (
+        Redemption.objects.select_for_update()
+        .filter(order=order, reversed_at__isnull=True)
+        .select_related("coupon")
+        .first()
+    )
     if redemption is None:
         return None
     redemption.reversed_at = timezone.now()

@@ -1,5 +1,6 @@
 """Coupon codes: random, from an alphabet without look-alikes (no 0/O, 1/I/L), with a check
 character so that a mistyped code is caught before any lookup."""
+
 import secrets
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # 31 symbols: a prime, so the check catches any single typo
@@ -47,7 +48,7 @@ def new_codes(count):
     weighted = _WEIGHTED
     out = []
     for start in range(0, need, BODY_LENGTH):
-        body = text[start:start + BODY_LENGTH]
+        body = text[start : start + BODY_LENGTH]
         total = 0
         for position, char in enumerate(body):
             total += weighted[position][char]

@@ -1,4 +1,5 @@
 """赔付: compensation coupons within limits; past a limit the request goes to manual review."""
+
 import datetime
 from decimal import Decimal
 
@@ -9,13 +10,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.approvals import services as approvals
+from crm.db import advisory_lock
 from crm.models import ApprovalRequest
 from crm.notifications import notify
 
 from ..approvals import COMPENSATION
 from ..models import Compensation, CompensationRule
 from . import claims
-from crm.db import advisory_lock
 
 
 def rule_for(department):
@@ -32,28 +33,42 @@ def review_reasons(*, actor, customer, amount, order, rule, now):
     if amount > rule.max_amount_per_coupon:
         reasons.append("amount_over_cap")
     since = now - datetime.timedelta(days=rule.period_days)
-    mine = Compensation.objects.filter(requested_by=actor, requested_at__gte=since).exclude(
-        status=Compensation.Status.REJECTED).aggregate(n=Count("id"), total=Sum("amount"))
+    mine = (
+        Compensation.objects.filter(requested_by=actor, requested_at__gte=since)
+        .exclude(status=Compensation.Status.REJECTED)
+        .aggregate(n=Count("id"), total=Sum("amount"))
+    )
     if (mine["n"] or 0) + 1 > rule.max_count_per_period:
         reasons.append("count_over_limit")
     if (mine["total"] or Decimal(0)) + amount > rule.max_amount_per_period:
         reasons.append("total_over_limit")
-    if order is not None and Compensation.objects.filter(order=order).exclude(
-            status=Compensation.Status.REJECTED).exists():
+    if (
+        order is not None
+        and Compensation.objects.filter(order=order).exclude(status=Compensation.Status.REJECTED).exists()
+    ):
         reasons.append("order_compensated_before")
     return reasons
 
 
 def _grant(compensation, rule):
-    coupon = claims.claim(batch_code=rule.batch.code, customer=compensation.customer, channel="compensation",
-                          compensation=compensation.amount)
+    coupon = claims.claim(
+        batch_code=rule.batch.code,
+        customer=compensation.customer,
+        channel="compensation",
+        compensation=compensation.amount,
+    )
     compensation.coupon = coupon
     compensation.save(update_fields=["coupon"])
     owner = compensation.customer.owner
     if owner is not None:
-        notify(recipient=owner, kind="compensation", url=compensation.customer.get_absolute_url(),
-               title=_("%(name)s received a compensation coupon of ¥%(amount)s")
-               % {"name": compensation.customer.name, "amount": f"{compensation.amount:,.2f}"}, body=compensation.reason)
+        notify(
+            recipient=owner,
+            kind="compensation",
+            url=compensation.customer.get_absolute_url(),
+            title=_("%(name)s received a compensation coupon of ¥%(amount)s")
+            % {"name": compensation.customer.name, "amount": f"{compensation.amount:,.2f}"},
+            body=compensation.reason,
+        )
 
 
 @transaction.atomic
@@ -73,9 +88,15 @@ def request_compensation(*, actor, customer, amount, reason, order=None, complai
         advisory_lock("compensation-order", order.pk)  # and an order's compensations, whoever asks
     reasons = review_reasons(actor=actor, customer=customer, amount=amount, order=order, rule=rule, now=now)
     compensation = Compensation.objects.create(
-        customer=customer, order=order, complaint=complaint, amount=amount, reason=reason.strip(),
-        status=Compensation.Status.REVIEW if reasons else Compensation.Status.APPROVED, review_reasons=reasons,
-        requested_by=actor)
+        customer=customer,
+        order=order,
+        complaint=complaint,
+        amount=amount,
+        reason=reason.strip(),
+        status=Compensation.Status.REVIEW if reasons else Compensation.Status.APPROVED,
+        review_reasons=reasons,
+        requested_by=actor,
+    )
     if reasons:  # manual review through the approval engine (kind ``compensation``)
         approvals.request_approval(kind=COMPENSATION, obj=compensation, requester=actor)
     else:
@@ -90,8 +111,9 @@ def decide(*, actor, compensation, approve, comment=""):
     compensation = Compensation.objects.select_for_update().get(pk=compensation.pk)
     if compensation.status != Compensation.Status.REVIEW:
         raise ValidationError(_("This request was decided already."))
-    request = ApprovalRequest.objects.filter(kind=COMPENSATION, object_id=compensation.pk,
-                                             status=ApprovalRequest.Status.PENDING).first()
+    request = ApprovalRequest.objects.filter(
+        kind=COMPENSATION, object_id=compensation.pk, status=ApprovalRequest.Status.PENDING
+    ).first()
     if request is None:
         raise ValidationError(_("No approval is waiting for this compensation."))
     approvals.decide_current(request=request, actor=actor, approve=approve, comment=comment)

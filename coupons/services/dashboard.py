@@ -19,6 +19,7 @@ Definitions (per batch, summed per department of the batch's campaign):
 - *redemptions*, *subsidy*, *GMV*: live (not reversed) redemptions made in the period, with their
   subsidy and order amount; subsidy per GMV = Σ subsidy / Σ order amount.
 """
+
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -91,6 +92,7 @@ class Filters:
 
 # --- coupon figures per (batch, channel), cached by month and day -----------------------------------
 
+
 def _units(start, end):
     """Split the days start … end into cache units: ("m", first of month) for whole months,
     ("d", day) for the rest."""
@@ -130,15 +132,22 @@ def _figures_by_day(first, last, tz, batch_ids=None, channel=None):
         claims, used = claims.filter(channel=channel), used.filter(coupon__channel=channel)
         channel_of_redemption = "batch_id"  # any column: the key below uses ``channel``
     days = {}
-    for row in (claims.annotate(day=TruncDate("claimed_at", tzinfo=tz)).values("day", "batch_id", "channel")
-                .annotate(n=Count("id"), redeemed=Count("id", filter=Q(status=Coupon.Status.REDEEMED)))
-                .order_by()):
+    for row in (
+        claims.annotate(day=TruncDate("claimed_at", tzinfo=tz))
+        .values("day", "batch_id", "channel")
+        .annotate(n=Count("id"), redeemed=Count("id", filter=Q(status=Coupon.Status.REDEEMED)))
+        .order_by()
+    ):
         cell = days.setdefault(row["day"], {}).setdefault((row["batch_id"], row["channel"]), [0, 0, 0, 0, 0])
         cell[0] += row["n"]
         cell[1] += row["redeemed"]
     values = ("day", "batch_id") if channel is not None else ("day", "batch_id", channel_of_redemption)
-    for row in (used.annotate(day=TruncDate("at", tzinfo=tz)).values(*values)
-                .annotate(n=Count("id"), subsidy=Sum("subsidy"), gmv=Sum("order_amount")).order_by()):
+    for row in (
+        used.annotate(day=TruncDate("at", tzinfo=tz))
+        .values(*values)
+        .annotate(n=Count("id"), subsidy=Sum("subsidy"), gmv=Sum("order_amount"))
+        .order_by()
+    ):
         key = (row["batch_id"], channel if channel is not None else row[channel_of_redemption])
         cell = days.setdefault(row["day"], {}).setdefault(key, [0, 0, 0, 0, 0])
         cell[2] += row["n"]
@@ -203,13 +212,15 @@ def coupon_figures(start, end, *, batch_ids, channel="", now=None):
             computed_at = stamp if computed_at is None or stamp < computed_at else computed_at
             _add(totals, {key: cell for key, cell in rows.items() if key[0] in wanted})
     if end >= today and batch_ids:
-        for rows in _figures_by_day(max(start, today), today, tz, batch_ids=list(batch_ids),
-                                    channel=channel or None).values():
+        for rows in _figures_by_day(
+            max(start, today), today, tz, batch_ids=list(batch_ids), channel=channel or None
+        ).values():
             _add(totals, rows)
     return totals, computed_at
 
 
 # --- the dashboard -------------------------------------------------------------------------------
+
 
 def _rate(numerator, denominator, digits=1):
     if not denominator:
@@ -261,26 +272,49 @@ def budget_rows(user, filters):
     """Budget accounts whose fiscal period overlaps the period: total, used, reserved, balance, GMV
     produced against target GMV (live counters)."""
     rows = []
-    for a in (scoped_accounts(user, filters.department)
-              .filter(period__start__lte=filters.end, period__end__gte=filters.start)
-              .values("id", "total", "used", "reserved", "gmv", "target_gmv", "department_id", "department__name",
-                      "department__path", "period__name")
-              .order_by("department__path", "period__start", "id")):
+    for a in (
+        scoped_accounts(user, filters.department)
+        .filter(period__start__lte=filters.end, period__end__gte=filters.start)
+        .values(
+            "id",
+            "total",
+            "used",
+            "reserved",
+            "gmv",
+            "target_gmv",
+            "department_id",
+            "department__name",
+            "department__path",
+            "period__name",
+        )
+        .order_by("department__path", "period__start", "id")
+    ):
         balance = a["total"] - a["reserved"] - a["used"]
-        rows.append({
-            "id": a["id"], "department_id": a["department_id"], "department": a["department__name"],
-            "period": a["period__name"], "total": a["total"], "used": a["used"], "reserved": a["reserved"],
-            "balance": balance, "gmv": a["gmv"], "target_gmv": a["target_gmv"],
-            "gmv_to_reach": max(a["target_gmv"] - a["gmv"], ZERO),
-            "used_share": _rate(a["used"], a["total"]),
-            "target_share": _rate(a["gmv"], a["target_gmv"]),
-        })
+        rows.append(
+            {
+                "id": a["id"],
+                "department_id": a["department_id"],
+                "department": a["department__name"],
+                "period": a["period__name"],
+                "total": a["total"],
+                "used": a["used"],
+                "reserved": a["reserved"],
+                "balance": balance,
+                "gmv": a["gmv"],
+                "target_gmv": a["target_gmv"],
+                "gmv_to_reach": max(a["target_gmv"] - a["gmv"], ZERO),
+                "used_share": _rate(a["used"], a["total"]),
+                "target_share": _rate(a["gmv"], a["target_gmv"]),
+            }
+        )
     return rows
 
 
 def budget_totals(rows):
-    totals = {key: sum((r[key] for r in rows), ZERO)
-              for key in ("total", "used", "reserved", "balance", "gmv", "target_gmv", "gmv_to_reach")}
+    totals = {
+        key: sum((r[key] for r in rows), ZERO)
+        for key in ("total", "used", "reserved", "balance", "gmv", "target_gmv", "gmv_to_reach")
+    }
     totals["used_share"] = _rate(totals["used"], totals["total"])
     totals["target_share"] = _rate(totals["gmv"], totals["target_gmv"])
     return totals
@@ -288,11 +322,24 @@ def budget_totals(rows):
 
 def coupon_rows(user, filters, *, now=None):
     """(batch rows, department rows, totals, computed_at) of claims, redemptions, subsidy and GMV."""
-    batches = {b["id"]: b for b in scoped_batches(user, filters.department).values(
-        "id", "code", "name", "quantity", "status", "claim_start", "claim_end", "campaign_id", "campaign__name",
-        "campaign__department_id", "campaign__department__name", "campaign__department__path")}
-    cells, computed_at = coupon_figures(filters.start, filters.end, batch_ids=batches, channel=filters.channel,
-                                        now=now)
+    batches = {
+        b["id"]: b
+        for b in scoped_batches(user, filters.department).values(
+            "id",
+            "code",
+            "name",
+            "quantity",
+            "status",
+            "claim_start",
+            "claim_end",
+            "campaign_id",
+            "campaign__name",
+            "campaign__department_id",
+            "campaign__department__name",
+            "campaign__department__path",
+        )
+    }
+    cells, computed_at = coupon_figures(filters.start, filters.end, batch_ids=batches, channel=filters.channel, now=now)
     tz = timezone.get_current_timezone()
     since = _moment(filters.start, tz)
     until = _moment(filters.end + datetime.timedelta(days=1), tz)
@@ -309,20 +356,42 @@ def coupon_rows(user, filters, *, now=None):
     for f in per_batch.values():
         f["subsidy"], f["gmv"] = Decimal(f["subsidy"]) / 100, Decimal(f["gmv"]) / 100
     for batch_id, b in batches.items():
-        if batch_id not in per_batch and b["status"] in OFFERED_STATES and b["claim_start"] < until \
-                and b["claim_end"] >= since:
+        if (
+            batch_id not in per_batch
+            and b["status"] in OFFERED_STATES
+            and b["claim_start"] < until
+            and b["claim_end"] >= since
+        ):
             per_batch[batch_id] = _empty_figures()
     batch_rows, departments = [], {}
     for batch_id, f in per_batch.items():
         b = batches[batch_id]
         f["offered"] = b["quantity"]
-        batch_rows.append(_finish({**f, "id": batch_id, "code": b["code"], "name": b["name"], "status": b["status"],
-                                   "campaign_id": b["campaign_id"], "campaign": b["campaign__name"],
-                                   "department_id": b["campaign__department_id"],
-                                   "department": b["campaign__department__name"]}))
-        d = departments.setdefault(b["campaign__department_id"], {
-            **_empty_figures(), "id": b["campaign__department_id"], "department": b["campaign__department__name"],
-            "path": b["campaign__department__path"], "batches": 0})
+        batch_rows.append(
+            _finish(
+                {
+                    **f,
+                    "id": batch_id,
+                    "code": b["code"],
+                    "name": b["name"],
+                    "status": b["status"],
+                    "campaign_id": b["campaign_id"],
+                    "campaign": b["campaign__name"],
+                    "department_id": b["campaign__department_id"],
+                    "department": b["campaign__department__name"],
+                }
+            )
+        )
+        d = departments.setdefault(
+            b["campaign__department_id"],
+            {
+                **_empty_figures(),
+                "id": b["campaign__department_id"],
+                "department": b["campaign__department__name"],
+                "path": b["campaign__department__path"],
+                "batches": 0,
+            },
+        )
         d["batches"] += 1
         for key in ("offered", "claimed", "redeemed", "redemptions", "subsidy", "gmv"):
             d[key] += f[key]
@@ -341,10 +410,12 @@ def alert_rows(user, filters, limit=50):
     accounts = scoped_accounts(user, filters.department).values("id")
     kinds = dict(Alert.Kind.choices)
     rows = []
-    for a in (Alert.objects.filter(resolved_at__isnull=True, day__gte=timezone.localdate() - datetime.timedelta(days=1))
-              .filter(Q(batch_id__in=batches) | Q(account_id__in=accounts))
-              .values("id", "kind", "message", "day", "created_at", "batch_id", "account_id")
-              .order_by("-created_at", "-id")[:limit]):
+    for a in (
+        Alert.objects.filter(resolved_at__isnull=True, day__gte=timezone.localdate() - datetime.timedelta(days=1))
+        .filter(Q(batch_id__in=batches) | Q(account_id__in=accounts))
+        .values("id", "kind", "message", "day", "created_at", "batch_id", "account_id")
+        .order_by("-created_at", "-id")[:limit]
+    ):
         rows.append({**a, "kind_label": kinds.get(a["kind"], a["kind"])})
     rows.sort(key=lambda r: r["kind"] != Alert.Kind.LOW_EFFICIENCY)  # stable: newest first within each group
     return rows
@@ -371,11 +442,15 @@ def dashboard(user, filters, *, now=None):
     campaigns = campaign_rows(user, filters)
     stamps = [r["refreshed_at"] for r in campaigns if r["refreshed_at"]]
     return {
-        "budgets": budgets, "budget_totals": budget_totals(budgets),
-        "batches": batch_rows, "departments": department_rows, "coupon_totals": coupon_totals,
+        "budgets": budgets,
+        "budget_totals": budget_totals(budgets),
+        "batches": batch_rows,
+        "departments": department_rows,
+        "coupon_totals": coupon_totals,
         "coupons_computed_at": computed_at,
         "alerts": alert_rows(user, filters),
         "campaigns": campaigns,
-        "campaigns_oldest": min(stamps) if stamps else None, "campaigns_newest": max(stamps) if stamps else None,
+        "campaigns_oldest": min(stamps) if stamps else None,
+        "campaigns_newest": max(stamps) if stamps else None,
         "campaigns_without_stats": sum(1 for r in campaigns if r["refreshed_at"] is None),
     }

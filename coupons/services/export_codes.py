@@ -1,4 +1,5 @@
 """The codes of a batch as rows for an export (CSV or XLSX, through ``crm.ui.export_rows``)."""
+
 from django.db.models import Case, F, When
 from django.utils.translation import gettext as _
 
@@ -14,18 +15,30 @@ def rows_for(user: User, batch: Batch):
     channel, amount and dates, and the customer's name only where ``user`` may see that customer
     (others show "—"); the ids are those of the customers named, for the access log."""
     visible = permissions.visible(user, Customer.objects.all()).values("pk")
-    coupons = (Coupon.objects.filter(batch=batch).order_by("id")
-               .annotate(holder=Case(When(customer_id__in=visible, then=F("customer__name")), default=None),
-                         holder_id=Case(When(customer_id__in=visible, then=F("customer_id")), default=None)))
+    coupons = (
+        Coupon.objects.filter(batch=batch)
+        .order_by("id")
+        .annotate(
+            holder=Case(When(customer_id__in=visible, then=F("customer__name")), default=None),
+            holder_id=Case(When(customer_id__in=visible, then=F("customer_id")), default=None),
+        )
+    )
     statuses = dict(Coupon.Status.choices)
-    header = [_("code"), _("status"), _("customer"), _("channel"), _("face value"), _("claimed at"),
-              _("valid until")]
+    header = [_("code"), _("status"), _("customer"), _("channel"), _("face value"), _("claimed at"), _("valid until")]
 
     def rows():
         yield header
         for code, status, holder, channel, amount, claimed_at, valid_until in coupons.values_list(
-                "code", "status", "holder", "channel", "amount", "claimed_at", "valid_until").iterator(2000):
-            yield [code, str(statuses.get(status, status)), holder or "—", channel,
-                   amount if status != Coupon.Status.AVAILABLE else None, claimed_at, valid_until]
+            "code", "status", "holder", "channel", "amount", "claimed_at", "valid_until"
+        ).iterator(2000):
+            yield [
+                code,
+                str(statuses.get(status, status)),
+                holder or "—",
+                channel,
+                amount if status != Coupon.Status.AVAILABLE else None,
+                claimed_at,
+                valid_until,
+            ]
 
     return rows(), coupons.filter(holder_id__isnull=False).order_by().values_list("holder_id", flat=True)

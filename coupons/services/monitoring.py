@@ -5,6 +5,7 @@ subsidizes (its categories or SKUs; for all-goods batches, the customers who red
 with the growth of comparable goods without the subsidy (everything else), each against the same
 length of time just before. A batch whose subsidized growth does not beat the rest is flagged.
 """
+
 import datetime
 from decimal import Decimal
 
@@ -13,23 +14,28 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm import permissions
+from crm.models import Department
 from crm.notifications import notify
 from customers.models import Order, OrderLine
 
 from ..models import Alert, Batch, BudgetAccount, Coupon, Redemption
-from crm import permissions
-from crm.models import Department
 
 
 def batch_figures(batch_ids):
     """issued, redeemed, discount, subsidy and GMV per batch id (two grouped queries)."""
-    figures = {bid: {"redeemed": 0, "discount": Decimal(0), "subsidy": Decimal(0), "gmv": Decimal(0)}
-               for bid in batch_ids}
-    for row in (Redemption.objects.filter(batch_id__in=batch_ids, reversed_at__isnull=True)
-                .values("batch_id").annotate(n=Count("batch_id"), discount=Sum("discount"), subsidy=Sum("subsidy"),
-                                             gmv=Sum("order_amount")).order_by()):
-        figures[row["batch_id"]].update(redeemed=row["n"], discount=row["discount"], subsidy=row["subsidy"],
-                                        gmv=row["gmv"])
+    figures = {
+        bid: {"redeemed": 0, "discount": Decimal(0), "subsidy": Decimal(0), "gmv": Decimal(0)} for bid in batch_ids
+    }
+    for row in (
+        Redemption.objects.filter(batch_id__in=batch_ids, reversed_at__isnull=True)
+        .values("batch_id")
+        .annotate(n=Count("batch_id"), discount=Sum("discount"), subsidy=Sum("subsidy"), gmv=Sum("order_amount"))
+        .order_by()
+    ):
+        figures[row["batch_id"]].update(
+            redeemed=row["n"], discount=row["discount"], subsidy=row["subsidy"], gmv=row["gmv"]
+        )
     for batch in Batch.objects.filter(pk__in=batch_ids).only("id", "issued", "quantity"):
         f = figures[batch.pk]
         f["issued"], f["quantity"] = batch.issued, batch.quantity
@@ -39,9 +45,9 @@ def batch_figures(batch_ids):
 
 
 def _gmv(q, start, end):
-    return (OrderLine.objects.filter(q, order__status=Order.Status.PAID, order__placed_at__gte=start,
-                                     order__placed_at__lt=end)
-            .aggregate(s=Sum("price"))["s"] or Decimal(0))
+    return OrderLine.objects.filter(
+        q, order__status=Order.Status.PAID, order__placed_at__gte=start, order__placed_at__lt=end
+    ).aggregate(s=Sum("price"))["s"] or Decimal(0)
 
 
 def efficiency(batch, now=None):
@@ -69,8 +75,9 @@ def efficiency(batch, now=None):
 def _raise(kind, message, recipients, *, batch=None, account=None, url=""):
     try:
         with transaction.atomic():
-            Alert.objects.create(kind=kind, batch=batch, account=account, message=message[:300],
-                                 day=timezone.localdate())
+            Alert.objects.create(
+                kind=kind, batch=batch, account=account, message=message[:300], day=timezone.localdate()
+            )
     except IntegrityError:
         return False  # already raised today
     for user in {r for r in recipients if r is not None}:
@@ -82,24 +89,40 @@ def check_alerts(now=None):
     """The beat job: low stock, low balance and low efficiency, each raised at most once a day."""
     raised = 0
     live = Batch.objects.filter(status__in=[Batch.Status.ACTIVE, Batch.Status.PAUSED]).select_related(
-        "campaign__owner", "campaign__budget_account__owner", "created_by")
+        "campaign__owner", "campaign__budget_account__owner", "created_by"
+    )
     for batch in live:
         owners = [batch.campaign.owner, batch.created_by, batch.campaign.budget_account.owner]
         if batch.low_stock_alert and batch.remaining < batch.low_stock_alert:
-            raised += _raise(Alert.Kind.LOW_STOCK, _("%(batch)s: only %(n)d coupons left") % {
-                "batch": batch.name, "n": batch.remaining}, owners, batch=batch, url=batch.get_absolute_url())
+            raised += _raise(
+                Alert.Kind.LOW_STOCK,
+                _("%(batch)s: only %(n)d coupons left") % {"batch": batch.name, "n": batch.remaining},
+                owners,
+                batch=batch,
+                url=batch.get_absolute_url(),
+            )
         result = efficiency(batch, now)
         if result is not None and result[0] <= result[1]:
-            raised += _raise(Alert.Kind.LOW_EFFICIENCY, _(
-                "%(batch)s: subsidized GMV grew %(inside).0f%%, unsubsidized %(outside).0f%% — low efficiency") % {
-                "batch": batch.name, "inside": result[0] * 100, "outside": result[1] * 100},
-                owners, batch=batch, url=batch.get_absolute_url())
-    for account in BudgetAccount.objects.filter(low_balance_alert__gt=0).select_related("owner", "department",
-                                                                                          "period"):
+            raised += _raise(
+                Alert.Kind.LOW_EFFICIENCY,
+                _("%(batch)s: subsidized GMV grew %(inside).0f%%, unsubsidized %(outside).0f%% — low efficiency")
+                % {"batch": batch.name, "inside": result[0] * 100, "outside": result[1] * 100},
+                owners,
+                batch=batch,
+                url=batch.get_absolute_url(),
+            )
+    for account in BudgetAccount.objects.filter(low_balance_alert__gt=0).select_related(
+        "owner", "department", "period"
+    ):
         if account.balance < account.low_balance_alert:
-            raised += _raise(Alert.Kind.LOW_BALANCE, _("Budget %(account)s: only ¥%(balance)s left") % {
-                "account": account, "balance": f"{account.balance:,.2f}"}, [account.owner], account=account,
-                url=account.get_absolute_url())
+            raised += _raise(
+                Alert.Kind.LOW_BALANCE,
+                _("Budget %(account)s: only ¥%(balance)s left")
+                % {"account": account, "balance": f"{account.balance:,.2f}"},
+                [account.owner],
+                account=account,
+                url=account.get_absolute_url(),
+            )
     return raised
 
 
@@ -120,11 +143,19 @@ def _day_figures(since, until, tz, batch_ids=None):
     used = Redemption.objects.filter(at__gte=since, at__lt=until, reversed_at__isnull=True)
     if batch_ids is not None:
         claims, used = claims.filter(batch_id__in=batch_ids), used.filter(batch_id__in=batch_ids)
-    for row in (claims.annotate(day=TruncDate("claimed_at", tzinfo=tz)).values("day", "batch_id")
-                .annotate(n=Count("batch_id")).order_by()):
+    for row in (
+        claims.annotate(day=TruncDate("claimed_at", tzinfo=tz))
+        .values("day", "batch_id")
+        .annotate(n=Count("batch_id"))
+        .order_by()
+    ):
         figures.setdefault((row["day"], row["batch_id"]), [0, 0, Decimal(0), Decimal(0)])[0] = row["n"]
-    for row in (used.annotate(day=TruncDate("at", tzinfo=tz)).values("day", "batch_id")
-                .annotate(n=Count("batch_id"), subsidy=Sum("subsidy"), gmv=Sum("order_amount")).order_by()):
+    for row in (
+        used.annotate(day=TruncDate("at", tzinfo=tz))
+        .values("day", "batch_id")
+        .annotate(n=Count("batch_id"), subsidy=Sum("subsidy"), gmv=Sum("order_amount"))
+        .order_by()
+    ):
         entry = figures.setdefault((row["day"], row["batch_id"]), [0, 0, Decimal(0), Decimal(0)])
         entry[1:] = [row["n"], row["subsidy"] or Decimal(0), row["gmv"] or Decimal(0)]
     return figures
@@ -163,15 +194,19 @@ def daily_series(user, *, start, end, department=None):
             cache.set(key, history, HISTORY_CACHE_SECONDS)
         figures.update(history)
     if end >= today:
-        figures.update(_day_figures(moment(max(start, today)), moment(end + datetime.timedelta(days=1)), tz,
-                                    batch_ids=list(department_of)))
+        figures.update(
+            _day_figures(
+                moment(max(start, today)), moment(end + datetime.timedelta(days=1)), tz, batch_ids=list(department_of)
+            )
+        )
     cells = {}
     for (day, batch_id), (claims, redemptions, subsidy, gmv) in figures.items():
         department_id = department_of.get(batch_id)
         if department_id is None:
             continue
-        cell = cells.setdefault((day, department_id), {"claims": 0, "redemptions": 0, "subsidy": Decimal(0),
-                                                       "gmv": Decimal(0)})
+        cell = cells.setdefault(
+            (day, department_id), {"claims": 0, "redemptions": 0, "subsidy": Decimal(0), "gmv": Decimal(0)}
+        )
         cell["claims"] += claims
         cell["redemptions"] += redemptions
         cell["subsidy"] += subsidy

@@ -1,5 +1,6 @@
 """Code production (生产): set-based inserts — PostgreSQL COPY into a staging table, then one
 INSERT … ON CONFLICT DO NOTHING, repeated for the (rare) codes that collided."""
+
 import io
 import time
 
@@ -36,7 +37,9 @@ def _insert_pg(batch_id, new_codes):
         cursor.execute(
             f"""INSERT INTO {Coupon._meta.db_table} (batch_id, code, status, channel, amount, reserved, is_compensation)
                 SELECT %s, code, 'available', '', 0, 0, false FROM coupon_codes_in
-                ON CONFLICT (code) DO NOTHING""", [batch_id])
+                ON CONFLICT (code) DO NOTHING""",
+            [batch_id],
+        )
         inserted = cursor.rowcount
         cursor.execute("TRUNCATE coupon_codes_in")
     return inserted
@@ -44,8 +47,9 @@ def _insert_pg(batch_id, new_codes):
 
 def _insert_generic(batch_id, new_codes):
     before = Coupon.objects.filter(batch_id=batch_id).count()
-    Coupon.objects.bulk_create([Coupon(batch_id=batch_id, code=code) for code in new_codes], ignore_conflicts=True,
-                               batch_size=5000)
+    Coupon.objects.bulk_create(
+        [Coupon(batch_id=batch_id, code=code) for code in new_codes], ignore_conflicts=True, batch_size=5000
+    )
     return Coupon.objects.filter(batch_id=batch_id).count() - before
 
 
@@ -103,8 +107,12 @@ def request(*, batch):
 def progress_for(batch):
     """What the batch page's progress bar shows: codes produced of the quantity (with thousands
     separators), the percentage, and whether the page keeps polling."""
-    return {"under_way": under_way(batch), "done": f"{batch.produced:,}", "total": f"{batch.quantity:,}",
-            "percent": batch.produced * 100 // batch.quantity if batch.quantity else 0}
+    return {
+        "under_way": under_way(batch),
+        "done": f"{batch.produced:,}",
+        "total": f"{batch.quantity:,}",
+        "percent": batch.produced * 100 // batch.quantity if batch.quantity else 0,
+    }
 
 
 def under_way(batch):
@@ -114,8 +122,11 @@ def under_way(batch):
         return False
     if batch.production_state in (QUEUED, RUNNING):
         return True
-    return (batch.production == Batch.Production.ON_APPROVAL
-            and batch.status in (Batch.Status.APPROVED, Batch.Status.ACTIVE, Batch.Status.PAUSED))
+    return batch.production == Batch.Production.ON_APPROVAL and batch.status in (
+        Batch.Status.APPROVED,
+        Batch.Status.ACTIVE,
+        Batch.Status.PAUSED,
+    )
 
 
 def requeue_unfinished(older_than):
@@ -130,5 +141,6 @@ def requeue_unfinished(older_than):
         Q(production=Batch.Production.ON_APPROVAL) | Q(production_state__in=[QUEUED, RUNNING]),
         produced__lt=F("quantity"),
         status__in=[Batch.Status.APPROVED, Batch.Status.ACTIVE, Batch.Status.PAUSED],
-        approved_at__lt=timezone.now() - older_than)
+        approved_at__lt=timezone.now() - older_than,
+    )
     return sum(enqueue_or_log(produce_batch, batch_id) for batch_id in unfinished.values_list("pk", flat=True))

@@ -6,6 +6,7 @@ highest value scoring 1). Y_i = Σ N_j M_j with weights N_j that sum to 1 (other
 a warning), and the subsidy is X_i = a + Y_i^t (b − a): the larger the shape factor t, the fewer
 head merchants or products get a high subsidy.
 """
+
 import csv
 import io
 import itertools
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.translation import gettext as _
+
 from crm.uploads import UploadRefused, xlsx_rows
 
 CENT = Decimal("0.01")
@@ -84,8 +86,7 @@ def read_xlsx(data):
             return str(int(value))
         return str(value).strip()
 
-    rows = [{name: text(row[i]) if i < len(row) else "" for i, name in enumerate(header) if name}
-            for row in cells[1:]]
+    rows = [{name: text(row[i]) if i < len(row) else "" for i, name in enumerate(header) if name} for row in cells[1:]]
     return [name for name in header if name], rows
 
 
@@ -168,7 +169,7 @@ def compute(rows, *, a, b, t, weights, rank=False):
     for index, (row, _values) in enumerate(good):
         scores = {c: columns[c][index] for c in weights}
         y = min(max(sum(weights[c] * scores[c] for c in weights), 0.0), 1.0)
-        x = (a + Decimal(str(y ** t)) * (b - a)).quantize(CENT, rounding=ROUND_HALF_UP)
+        x = (a + Decimal(str(y**t)) * (b - a)).quantize(CENT, rounding=ROUND_HALF_UP)
         result.rows.append({"id": str(row["id"]).strip(), "scores": scores, "y": y, "x": x})
     return result
 
@@ -204,7 +205,7 @@ def fit_to_budget(rows, *, a, b, t, weights, rank, budget):
                 high = middle
             else:
                 low = middle
-        step = 10 ** -T_DECIMALS
+        step = 10**-T_DECIMALS
         shown = round(math.ceil(high / step) * step, T_DECIMALS)
         while not fits(shown):  # float rounding only; the total cannot rise as t grows
             shown = round(shown + step, T_DECIMALS)
@@ -228,5 +229,7 @@ def write_csv(result, weights):
     writer = csv.writer(out)
     writer.writerow(["id", *[f"score_{c}" for c in weights], "y", "x"])
     for row in result.rows:
-        writer.writerow([row["id"], *[f"{row['scores'][c]:.6f}" for c in weights], f"{row['y']:.6f}", f"{row['x']:.2f}"])
+        writer.writerow(
+            [row["id"], *[f"{row['scores'][c]:.6f}" for c in weights], f"{row['y']:.6f}", f"{row['x']:.2f}"]
+        )
     return out.getvalue()

@@ -6,6 +6,7 @@ product; without a row, the plan's highest X), the decay floor is the plan's low
 decay factor is the plan's median X divided by the face value (between 0.50 and 1.00) — so a
 repeated claim in the same channel falls towards what the typical row gets, never below the lowest.
 """
+
 import statistics
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -22,13 +23,30 @@ CENT = Decimal("0.01")
 
 def error_messages(result):
     """'Row 3, field conversion: not a number' for every bad row of a computation."""
-    return [_("Row %(row)s, field %(field)s: %(reason)s") % {"row": number, "field": column, "reason": reason}
-            for number, column, reason in result.errors]
+    return [
+        _("Row %(row)s, field %(field)s: %(reason)s") % {"row": number, "field": column, "reason": reason}
+        for number, column, reason in result.errors
+    ]
 
 
 @transaction.atomic
-def save_version(*, actor, columns, rows, a, b, t, weights, rank=False, budget=None, source_name="", note="",
-                 plan=None, name="", subject=SubsidyPlan.Subject.PRODUCTS):
+def save_version(
+    *,
+    actor,
+    columns,
+    rows,
+    a,
+    b,
+    t,
+    weights,
+    rank=False,
+    budget=None,
+    source_name="",
+    note="",
+    plan=None,
+    name="",
+    subject=SubsidyPlan.Subject.PRODUCTS,
+):
     """Compute and store the next version of ``plan`` (a new plan named ``name`` when none).
     Bad rows refuse the save; they are reported by row and field."""
     try:
@@ -42,26 +60,46 @@ def save_version(*, actor, columns, rows, a, b, t, weights, rank=False, budget=N
     if plan is None:
         if not (name or "").strip():
             raise ValidationError({"name": [_("Name the plan.")]})
-        plan = SubsidyPlan.objects.create(name=name.strip(), subject=subject, created_by=actor,
-                                          department=getattr(actor, "department", None))
+        plan = SubsidyPlan.objects.create(
+            name=name.strip(), subject=subject, created_by=actor, department=getattr(actor, "department", None)
+        )
     else:
         plan = SubsidyPlan.objects.select_for_update().get(pk=plan.pk)
     number = (plan.versions.aggregate(n=Max("number"))["n"] or 0) + 1
     total = sum(weights.values())
     return SubsidyPlanVersion.objects.create(
-        plan=plan, number=number, source_name=source_name[:200], a=Decimal(str(a)), b=Decimal(str(b)), t=float(t),
-        weights={k: v / total for k, v in weights.items()}, rank=rank, budget=budget, columns=list(columns),
+        plan=plan,
+        number=number,
+        source_name=source_name[:200],
+        a=Decimal(str(a)),
+        b=Decimal(str(b)),
+        t=float(t),
+        weights={k: v / total for k, v in weights.items()},
+        rank=rank,
+        budget=budget,
+        columns=list(columns),
         input_rows=[{c: row.get(c) for c in columns} for row in rows],
         result=[{"id": row["id"], "scores": row["scores"], "y": row["y"], "x": str(row["x"])} for row in result.rows],
-        row_count=len(result.rows), total=result.total, note=note[:200], created_by=actor)
+        row_count=len(result.rows),
+        total=result.total,
+        note=note[:200],
+        created_by=actor,
+    )
 
 
 def fit(version):
     """What would fit the version's budget (smallest t, largest b) when its total exceeds it."""
     if version.budget is None or version.total <= version.budget:
         return None
-    return subsidy.fit_to_budget(version.input_rows, a=version.a, b=version.b, t=version.t, weights=version.weights,
-                                 rank=version.rank, budget=version.budget)
+    return subsidy.fit_to_budget(
+        version.input_rows,
+        a=version.a,
+        b=version.b,
+        t=version.t,
+        weights=version.weights,
+        rank=version.rank,
+        budget=version.budget,
+    )
 
 
 def histogram(amounts, low, high, bins=10):
@@ -81,8 +119,9 @@ def compare(left, right):
     lefts = {row["id"]: Decimal(row["x"]) for row in left.result}
     rights = {row["id"]: Decimal(row["x"]) for row in right.result}
     ids = list(lefts) + [i for i in rights if i not in lefts]
-    return [(i, lefts.get(i), rights.get(i),
-             (rights[i] - lefts[i]) if i in lefts and i in rights else None) for i in ids]
+    return [
+        (i, lefts.get(i), rights.get(i), (rights[i] - lefts[i]) if i in lefts and i in rights else None) for i in ids
+    ]
 
 
 def batch_initial(version, row_id=None):
@@ -95,7 +134,8 @@ def batch_initial(version, row_id=None):
     median = Decimal(str(statistics.median(amounts))).quantize(CENT)
     factor = (median / face).quantize(CENT, rounding=ROUND_HALF_UP) if face > 0 else Decimal("1.00")
     initial = {
-        "discount_type": Batch.DiscountType.FIXED, "amount": face.quantize(CENT),
+        "discount_type": Batch.DiscountType.FIXED,
+        "amount": face.quantize(CENT),
         "decay_floor": min(max(min(amounts), CENT), face).quantize(CENT),  # a decay floor is never ¥0
         "decay_factor": min(max(factor, Decimal("0.50")), Decimal("1.00")),
         "subsidy_version": version.pk,

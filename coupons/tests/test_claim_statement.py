@@ -1,6 +1,7 @@
 """The claim runs as a few statements (lock the customer and read the batch; count what the customer
 holds; take a produced code; reserve the budget; take the stock). These tests fire claims at
 batches with produced codes and at lazy batches in parallel on PostgreSQL, and check every rule."""
+
 import json
 from decimal import Decimal
 
@@ -43,8 +44,12 @@ def claimed(batch):
 
 def test_parallel_claims_take_distinct_produced_codes_and_never_more_than_the_quantity(org):
     batch = produced_batch(org, quantity=10, per_customer_limit=1)
-    results = run_parallel([lambda c=c: services.claim(batch_code=batch.code, customer=c, channel="app").code
-                            for c in [CustomerFactory() for _ in range(30)]])
+    results = run_parallel(
+        [
+            lambda c=c: services.claim(batch_code=batch.code, customer=c, channel="app").code
+            for c in [CustomerFactory() for _ in range(30)]
+        ]
+    )
     codes = [r for r in results if r != "sold_out"]
     assert results.count("sold_out") == 20 and len(set(codes)) == 10
     assert claimed(batch).count() == 10 == Batch.objects.get(pk=batch.pk).issued
@@ -54,8 +59,12 @@ def test_parallel_claims_take_distinct_produced_codes_and_never_more_than_the_qu
 
 def test_more_claims_than_produced_codes_issue_new_codes_up_to_the_quantity(org):
     batch = produced_batch(org, count=3, quantity=6, per_customer_limit=1)
-    results = run_parallel([lambda c=c: services.claim(batch_code=batch.code, customer=c, channel="app").code
-                            for c in [CustomerFactory() for _ in range(10)]])
+    results = run_parallel(
+        [
+            lambda c=c: services.claim(batch_code=batch.code, customer=c, channel="app").code
+            for c in [CustomerFactory() for _ in range(10)]
+        ]
+    )
     assert results.count("sold_out") == 4
     assert claimed(batch).count() == 6 == Batch.objects.get(pk=batch.pk).issued
 
@@ -63,8 +72,9 @@ def test_more_claims_than_produced_codes_issue_new_codes_up_to_the_quantity(org)
 def test_one_customer_in_parallel_never_passes_the_limits_on_produced_codes(org):
     batch = produced_batch(org, quantity=100, per_customer_limit=3, per_day_limit=2)
     customer = CustomerFactory()
-    results = run_parallel([lambda: services.claim(batch_code=batch.code, customer=customer, channel="app")
-                            for _ in range(12)])
+    results = run_parallel(
+        [lambda: services.claim(batch_code=batch.code, customer=customer, channel="app") for _ in range(12)]
+    )
     assert results.count("daily_limit") == 10
     assert claimed(batch).filter(customer=customer).count() == 2 == Batch.objects.get(pk=batch.pk).issued
 
@@ -72,19 +82,33 @@ def test_one_customer_in_parallel_never_passes_the_limits_on_produced_codes(org)
 def test_reserving_claims_on_two_batches_of_one_budget_never_take_it_below_zero(org):
     account = make_budget(org, total="100.00")
     batches = [produced_batch(org, account=account, quantity=50, budget_mode="reserve") for _ in range(2)]
-    results = run_parallel([lambda i=i: services.claim(batch_code=batches[i % 2].code, customer=CustomerFactory(),
-                                                       channel="app") for i in range(16)])
+    results = run_parallel(
+        [
+            lambda i=i: services.claim(batch_code=batches[i % 2].code, customer=CustomerFactory(), channel="app")
+            for i in range(16)
+        ]
+    )
     account.refresh_from_db()
     assert results.count("budget_exhausted") == 11
     assert account.reserved == Decimal("100.00") and account.balance == 0
     assert Coupon.objects.filter(status="claimed").aggregate(s=Sum("reserved"))["s"] == Decimal("100.00")
-    assert sum(Batch.objects.get(pk=b.pk).issued for b in batches) == 5 == Coupon.objects.filter(status="claimed").count()
+    assert (
+        sum(Batch.objects.get(pk=b.pk).issued for b in batches) == 5 == Coupon.objects.filter(status="claimed").count()
+    )
 
 
 def test_decay_and_its_reservation_by_claim_count(org):
-    batch = produced_batch(org, quantity=20, per_customer_limit=5, per_day_limit=5, decay_factor=Decimal("0.5"),
-                           decay_floor=Decimal("6"), new_customer_bonus=Decimal("1.50"), budget_mode="reserve",
-                           platform_share=50)
+    batch = produced_batch(
+        org,
+        quantity=20,
+        per_customer_limit=5,
+        per_day_limit=5,
+        decay_factor=Decimal("0.5"),
+        decay_floor=Decimal("6"),
+        new_customer_bonus=Decimal("1.50"),
+        budget_mode="reserve",
+        platform_share=50,
+    )
     customer = CustomerFactory()  # no orders: new, gets the bonus
     coupons = [services.claim(batch_code=batch.code, customer=customer, channel="red-packet") for _ in range(5)]
     assert [c.amount for c in coupons] == [Decimal(x) for x in ("21.50", "11.50", "7.50", "7.50", "7.50")]
@@ -125,8 +149,12 @@ def test_api_claim_takes_five_statements_and_answers_the_contract(org, client, d
     _, raw = crm_services.issue_token(client=api_client, scopes=["coupons"])
     headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
     body = {"batch": batch.code, "customer": {"id": CustomerFactory().pk}, "channel": "app"}
-    client.post("/api/v1/coupons/claim", json.dumps({**body, "customer": {"id": CustomerFactory().pk}}),
-                content_type="application/json", **headers)  # the token's last_used_at is written once
+    client.post(
+        "/api/v1/coupons/claim",
+        json.dumps({**body, "customer": {"id": CustomerFactory().pk}}),
+        content_type="application/json",
+        **headers,
+    )  # the token's last_used_at is written once
     with django_assert_max_num_queries(7) as captured:
         response = client.post("/api/v1/coupons/claim", json.dumps(body), content_type="application/json", **headers)
     statements = [q["sql"] for q in captured.captured_queries if q["sql"] not in ("BEGIN", "COMMIT")]
@@ -134,12 +162,25 @@ def test_api_claim_takes_five_statements_and_answers_the_contract(org, client, d
     assert len(statements) == 5
     assert response.status_code == 201
     data = response.json()
-    assert set(data) == {"code", "batch", "discount_type", "amount", "percent", "threshold", "valid_from",
-                         "valid_until", "channel"}
+    assert set(data) == {
+        "code",
+        "batch",
+        "discount_type",
+        "amount",
+        "percent",
+        "threshold",
+        "valid_from",
+        "valid_until",
+        "channel",
+    }
     assert data["batch"] == batch.code and data["amount"] == "20.00" and data["channel"] == "app"
     assert Coupon.objects.get(code=data["code"]).status == Coupon.Status.CLAIMED
     again = client.post("/api/v1/coupons/claim", json.dumps(body), content_type="application/json", **headers)
     assert again.status_code == 409 and again.json()["error"]["code"] == "per_customer_limit"
-    missing = client.post("/api/v1/coupons/claim", json.dumps({**body, "customer": {"id": 10**9}}),
-                          content_type="application/json", **headers)
+    missing = client.post(
+        "/api/v1/coupons/claim",
+        json.dumps({**body, "customer": {"id": 10**9}}),
+        content_type="application/json",
+        **headers,
+    )
     assert missing.status_code == 404

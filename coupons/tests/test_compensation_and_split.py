@@ -1,13 +1,14 @@
 """Compensation limits per period (count, total, the same order twice) and the split of a
 redemption's discount among its funders on odd cents."""
+
 import datetime
 from decimal import Decimal
 
 import pytest
 import time_machine
+from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
-from django.utils import timezone
 
 from coupons import services
 from coupons.models import Batch, BudgetAccount, Compensation, CompensationRule, Redemption
@@ -21,9 +22,14 @@ from customers.tests.factories import CustomerFactory, make_order
 @pytest.fixture
 def rule(org):
     batch = make_batch(org, code="comp", quantity=100, status=Batch.Status.ACTIVE)
-    return CompensationRule.objects.create(department=org.region, batch=batch, max_amount_per_coupon=Decimal("50"),
-                                           period_days=30, max_count_per_period=3,
-                                           max_amount_per_period=Decimal("100"))
+    return CompensationRule.objects.create(
+        department=org.region,
+        batch=batch,
+        max_amount_per_coupon=Decimal("50"),
+        period_days=30,
+        max_count_per_period=3,
+        max_amount_per_period=Decimal("100"),
+    )
 
 
 def ask(actor, amount, customer=None, order=None):
@@ -73,8 +79,12 @@ def test_a_coupon_over_the_single_cap_and_every_other_limit_lists_each_reason(or
     for n in range(3):
         ask(org.rep1, "30", customer, order if n == 0 else None)
     late = ask(org.rep1, "60", customer, order)
-    assert late.review_reasons == ["amount_over_cap", "count_over_limit", "total_over_limit",
-                                   "order_compensated_before"]
+    assert late.review_reasons == [
+        "amount_over_cap",
+        "count_over_limit",
+        "total_over_limit",
+        "order_compensated_before",
+    ]
 
 
 @pytest.mark.services
@@ -96,8 +106,15 @@ def test_two_reps_compensating_one_order_at_once_give_one_coupon(postgres):
 # ------------------------------------------------------------ the split of a redemption
 def test_a_half_shared_discount_of_odd_cents_splits_exactly_without_a_negative_part(org):
     account = make_budget(org, total="1000.00")
-    batch = make_batch(org, account=account, amount=Decimal("9.99"), threshold=Decimal("100"), platform_share=50,
-                       merchant_share=50, agent_share=0)
+    batch = make_batch(
+        org,
+        account=account,
+        amount=Decimal("9.99"),
+        threshold=Decimal("100"),
+        platform_share=50,
+        merchant_share=50,
+        agent_share=0,
+    )
     customer = CustomerFactory()
     coupon = services.claim(batch_code=batch.code, customer=customer, channel="app")
     services.redeem(code=coupon.code, customer=customer, order=make_order(customer, "300.00", cost="100.00"))
@@ -114,7 +131,10 @@ def test_a_three_way_split_of_odd_cents_gives_the_agent_the_rest(org):
     assert split_discount(Decimal("0.10"), batch) == (Decimal("0.03"), Decimal("0.03"), Decimal("0.04"))
     assert split_discount(Decimal("0.01"), batch) == (Decimal("0.00"), Decimal("0.00"), Decimal("0.01"))
     assert split_discount(Decimal("12.35"), Batch(platform_share=70, merchant_share=30, agent_share=0)) == (
-        Decimal("8.65"), Decimal("3.70"), Decimal("0.00"))
+        Decimal("8.65"),
+        Decimal("3.70"),
+        Decimal("0.00"),
+    )
 
 
 SHARES = st.integers(0, 100).flatmap(lambda p: st.tuples(st.just(p), st.integers(0, 100 - p)))
@@ -123,13 +143,17 @@ SHARES = st.integers(0, 100).flatmap(lambda p: st.tuples(st.just(p), st.integers
 @given(cents=st.integers(1, 10_000_000), shares=SHARES)
 def test_the_split_always_adds_up_to_the_discount_and_no_part_is_negative(cents, shares):
     platform_share, merchant_share = shares
-    batch = Batch(platform_share=platform_share, merchant_share=merchant_share,
-                  agent_share=100 - platform_share - merchant_share)
+    batch = Batch(
+        platform_share=platform_share, merchant_share=merchant_share, agent_share=100 - platform_share - merchant_share
+    )
     discount = Decimal(cents) / 100
     platform, merchant, agent = split_discount(discount, batch)
     assert platform + merchant + agent == discount
     assert min(platform, merchant, agent) >= 0
-    for part, share in ((platform, platform_share), (merchant, merchant_share),
-                        (agent, 100 - platform_share - merchant_share)):
+    for part, share in (
+        (platform, platform_share),
+        (merchant, merchant_share),
+        (agent, 100 - platform_share - merchant_share),
+    ):
         assert abs(part - discount * share / 100) <= Decimal("0.01")  # each within a cent of its share
     assert platform == (discount * platform_share / 100).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")

@@ -1,5 +1,6 @@
 """The coupons and campaigns dashboard: figures against hand-computed values, scope, filters in the
 URL, drill-down links, XLSX export, caching with live today, bounded queries."""
+
 import datetime
 import io
 import json
@@ -34,18 +35,37 @@ class Data:
     def __init__(self, org):
         today = timezone.localdate()
         now = timezone.now()
-        period = FiscalPeriod.objects.create(name="FY-now", kind="year", start=today - datetime.timedelta(days=200),
-                                             end=today + datetime.timedelta(days=160))
-        old = FiscalPeriod.objects.create(name="FY-2020", kind="year", start=datetime.date(2020, 1, 1),
-                                          end=datetime.date(2020, 12, 31))
-        self.a1 = BudgetAccount.objects.create(period=period, department=org.sales1, total=Decimal("10000"),
-                                               used=Decimal("1200"), reserved=Decimal("300"), gmv=Decimal("30000"),
-                                               target_gmv=Decimal("100000"), owner=org.manager1)
-        self.a2 = BudgetAccount.objects.create(period=period, department=org.sales2, total=Decimal("5000"),
-                                               used=Decimal("500"), gmv=Decimal("8000"), target_gmv=Decimal("20000"),
-                                               owner=org.manager2)
-        self.a_old = BudgetAccount.objects.create(period=old, department=org.sales1, total=Decimal("999"),
-                                                  target_gmv=Decimal("1"))
+        period = FiscalPeriod.objects.create(
+            name="FY-now",
+            kind="year",
+            start=today - datetime.timedelta(days=200),
+            end=today + datetime.timedelta(days=160),
+        )
+        old = FiscalPeriod.objects.create(
+            name="FY-2020", kind="year", start=datetime.date(2020, 1, 1), end=datetime.date(2020, 12, 31)
+        )
+        self.a1 = BudgetAccount.objects.create(
+            period=period,
+            department=org.sales1,
+            total=Decimal("10000"),
+            used=Decimal("1200"),
+            reserved=Decimal("300"),
+            gmv=Decimal("30000"),
+            target_gmv=Decimal("100000"),
+            owner=org.manager1,
+        )
+        self.a2 = BudgetAccount.objects.create(
+            period=period,
+            department=org.sales2,
+            total=Decimal("5000"),
+            used=Decimal("500"),
+            gmv=Decimal("8000"),
+            target_gmv=Decimal("20000"),
+            owner=org.manager2,
+        )
+        self.a_old = BudgetAccount.objects.create(
+            period=old, department=org.sales1, total=Decimal("999"), target_gmv=Decimal("1")
+        )
         self.b1 = make_batch(org, account=self.a1, code="d1", name="一部满减A", quantity=100)
         self.b2 = make_batch(org, account=self.a1, code="d2", name="=SUM(A1)满减B", quantity=50)
         self.b3 = make_batch(org, account=self.a2, code="d3", name="二部满减C", quantity=40)
@@ -54,13 +74,27 @@ class Data:
         n = iter(range(1000))
 
         def coupon(batch, channel, status="claimed", at=when):
-            return Coupon.objects.create(batch=batch, code=f"K{next(n)}", status=status, customer=customer,
-                                         channel=channel, claimed_at=at, amount=Decimal("20"))
+            return Coupon.objects.create(
+                batch=batch,
+                code=f"K{next(n)}",
+                status=status,
+                customer=customer,
+                channel=channel,
+                claimed_at=at,
+                amount=Decimal("20"),
+            )
 
         def redeem(c, account, amount, subsidy, at=now - datetime.timedelta(days=1), reversed_at=None):
-            Redemption.objects.create(coupon=c, order=make_order(customer, amount=Decimal(amount)), account=account,
-                                      order_amount=Decimal(amount), discount=Decimal(subsidy),
-                                      subsidy=Decimal(subsidy), at=at, reversed_at=reversed_at)
+            Redemption.objects.create(
+                coupon=c,
+                order=make_order(customer, amount=Decimal(amount)),
+                account=account,
+                order_amount=Decimal(amount),
+                discount=Decimal(subsidy),
+                subsidy=Decimal(subsidy),
+                at=at,
+                reversed_at=reversed_at,
+            )
 
         c1 = coupon(self.b1, "app", "redeemed")
         c2 = coupon(self.b1, "app")
@@ -77,31 +111,54 @@ class Data:
         for _ in range(4):
             coupon(self.b3, "app")
         redeem(c5, self.a2, "400", "40")
-        self.alert_efficiency = Alert.objects.create(kind=Alert.Kind.LOW_EFFICIENCY, batch=self.b1, day=today,
-                                                     message="一部满减A: low efficiency")
-        self.alert_balance = Alert.objects.create(kind=Alert.Kind.LOW_BALANCE, account=self.a2, day=today,
-                                                  message="二部预算: only ¥4500 left")
-        Alert.objects.create(kind=Alert.Kind.LOW_STOCK, batch=self.b1, day=today, message="resolved one",
-                             resolved_at=now)
+        self.alert_efficiency = Alert.objects.create(
+            kind=Alert.Kind.LOW_EFFICIENCY, batch=self.b1, day=today, message="一部满减A: low efficiency"
+        )
+        self.alert_balance = Alert.objects.create(
+            kind=Alert.Kind.LOW_BALANCE, account=self.a2, day=today, message="二部预算: only ¥4500 left"
+        )
+        Alert.objects.create(
+            kind=Alert.Kind.LOW_STOCK, batch=self.b1, day=today, message="resolved one", resolved_at=now
+        )
         self.m1, self.m2 = self._campaigns(org, today)
-        self.query = (f"start={(today - datetime.timedelta(days=30)).isoformat()}&end={today.isoformat()}"
-                      "&period=custom")
+        self.query = f"start={(today - datetime.timedelta(days=30)).isoformat()}&end={today.isoformat()}&period=custom"
 
     def _campaigns(self, org, today):
         from marketing.models import Campaign, CampaignStats
 
         span = dict(start=today - datetime.timedelta(days=10), end=today + datetime.timedelta(days=10))
-        m1 = Campaign.objects.create(name="一部开放日", owner=org.marketing, department=org.sales1,
-                                     status=Campaign.Status.RUNNING, **span)
-        m2 = Campaign.objects.create(name="二部直播", owner=org.marketing, department=org.sales2,
-                                     status=Campaign.Status.FINISHED, **span)
+        m1 = Campaign.objects.create(
+            name="一部开放日", owner=org.marketing, department=org.sales1, status=Campaign.Status.RUNNING, **span
+        )
+        m2 = Campaign.objects.create(
+            name="二部直播", owner=org.marketing, department=org.sales2, status=Campaign.Status.FINISHED, **span
+        )
         Campaign.objects.create(name="草稿活动", owner=org.marketing, department=org.sales1, **span)  # draft: not shown
-        CampaignStats.objects.create(campaign=m1, figures={
-            "reached": 1000, "leads": 50, "deals": 10, "gmv": "20000.00", "cost": "5000.00", "roi": "3.00",
-            "cost_per_deal": "500.00"})
-        CampaignStats.objects.create(campaign=m2, figures={
-            "reached": 400, "leads": 20, "deals": 4, "gmv": "3000.00", "cost": "2000.00", "roi": "0.50",
-            "cost_per_deal": "500.00"}, refreshed_at=timezone.now() - datetime.timedelta(hours=1))
+        CampaignStats.objects.create(
+            campaign=m1,
+            figures={
+                "reached": 1000,
+                "leads": 50,
+                "deals": 10,
+                "gmv": "20000.00",
+                "cost": "5000.00",
+                "roi": "3.00",
+                "cost_per_deal": "500.00",
+            },
+        )
+        CampaignStats.objects.create(
+            campaign=m2,
+            figures={
+                "reached": 400,
+                "leads": 20,
+                "deals": 4,
+                "gmv": "3000.00",
+                "cost": "2000.00",
+                "roi": "0.50",
+                "cost_per_deal": "500.00",
+            },
+            refreshed_at=timezone.now() - datetime.timedelta(hours=1),
+        )
         return m1, m2
 
 
@@ -132,39 +189,80 @@ def test_figures_match_hand_computed_values(client, org, data, django_assert_max
     assert (b1["claim_rate"], b1["redemption_rate"], b1["subsidy_per_gmv"]) == (4.0, 50.0, Decimal("0.0700"))
     b2 = batches["d2"]
     assert (b2["claimed"], b2["redeemed"], b2["claim_rate"], b2["redemption_rate"], b2["subsidy_per_gmv"]) == (
-        2, 0, 4.0, 0.0, None)
+        2,
+        0,
+        4.0,
+        0.0,
+        None,
+    )
     departments = {r["id"]: r for r in d["departments"]}
     s1, s2 = departments[org.sales1.pk], departments[org.sales2.pk]
     assert (s1["offered"], s1["claimed"], s1["redeemed"], s1["redemptions"], s1["batches"]) == (150, 6, 2, 3, 2)
     assert (s1["claim_rate"], s1["redemption_rate"], s1["subsidy_per_gmv"]) == (4.0, 33.3, Decimal("0.0700"))
-    assert (s2["offered"], s2["claimed"], s2["redeemed"], s2["subsidy"], s2["gmv"]) == (40, 5, 1, Decimal("40"),
-                                                                                         Decimal("400"))
+    assert (s2["offered"], s2["claimed"], s2["redeemed"], s2["subsidy"], s2["gmv"]) == (
+        40,
+        5,
+        1,
+        Decimal("40"),
+        Decimal("400"),
+    )
     assert (s2["claim_rate"], s2["redemption_rate"], s2["subsidy_per_gmv"]) == (12.5, 20.0, Decimal("0.1000"))
     t = d["coupon_totals"]
     assert (t["offered"], t["claimed"], t["redeemed"], t["redemptions"]) == (190, 11, 3, 4)
     assert (t["subsidy"], t["gmv"], t["claim_rate"], t["redemption_rate"], t["subsidy_per_gmv"]) == (
-        Decimal("110"), Decimal("1400"), 5.8, 27.3, Decimal("0.0786"))
+        Decimal("110"),
+        Decimal("1400"),
+        5.8,
+        27.3,
+        Decimal("0.0786"),
+    )
     # budgets: the old fiscal period does not overlap
     budgets = {r["id"]: r for r in d["budgets"]}
     assert set(budgets) == {data.a1.pk, data.a2.pk}
     a1 = budgets[data.a1.pk]
     assert (a1["total"], a1["used"], a1["reserved"], a1["balance"], a1["gmv"], a1["target_gmv"]) == (
-        Decimal("10000"), Decimal("1200"), Decimal("300"), Decimal("8500"), Decimal("30000"), Decimal("100000"))
+        Decimal("10000"),
+        Decimal("1200"),
+        Decimal("300"),
+        Decimal("8500"),
+        Decimal("30000"),
+        Decimal("100000"),
+    )
     assert a1["target_share"] == 30.0 and budgets[data.a2.pk]["target_share"] == 40.0
     bt = d["budget_totals"]
     assert (bt["total"], bt["used"], bt["balance"], bt["used_share"], bt["target_share"]) == (
-        Decimal("15000"), Decimal("1700"), Decimal("13000"), 11.3, 31.7)
+        Decimal("15000"),
+        Decimal("1700"),
+        Decimal("13000"),
+        11.3,
+        31.7,
+    )
     # alerts: open ones, low efficiency first; campaigns ranked by ROI, drafts left out
     assert [a["id"] for a in d["alerts"]] == [data.alert_efficiency.pk, data.alert_balance.pk]
     assert [(c["name"], c["rank"], c["roi"]) for c in d["campaigns"]] == [
-        ("一部开放日", 1, Decimal("3.00")), ("二部直播", 2, Decimal("0.50"))]
+        ("一部开放日", 1, Decimal("3.00")),
+        ("二部直播", 2, Decimal("0.50")),
+    ]
     m1 = d["campaigns"][0]
     assert (m1["reached"], m1["leads"], m1["deals"], m1["gmv"], m1["cost"], m1["cost_per_deal"]) == (
-        1000, 50, 10, Decimal("20000.00"), Decimal("5000.00"), Decimal("500.00"))
+        1000,
+        50,
+        10,
+        Decimal("20000.00"),
+        Decimal("5000.00"),
+        Decimal("500.00"),
+    )
     assert d["campaigns_oldest"] == data.m2.stats.refreshed_at
     html = page.content.decode()
-    for chart in ("budget-use", "budget-gmv", "department-rates", "department-subsidy", "batch-rates",
-                  "batch-subsidy", "campaign-roi"):
+    for chart in (
+        "budget-use",
+        "budget-gmv",
+        "department-rates",
+        "department-subsidy",
+        "batch-rates",
+        "batch-subsidy",
+        "campaign-roi",
+    ):
         assert f'data-chart="chart-{chart}"' in html
     assert "saveAsImage" in html and 'data-testid="freshness"' in html
 
@@ -185,8 +283,11 @@ def test_channel_and_department_filters_in_the_url(english, client, org, data):
     assert [a["id"] for a in d["alerts"]] == [data.alert_balance.pk]
     # a period without the claims: the 40-day-old claim alone
     today = timezone.localdate()
-    page = _get(client, org.director, f"period=custom&start={today - datetime.timedelta(days=45)}"
-                                      f"&end={today - datetime.timedelta(days=35)}")
+    page = _get(
+        client,
+        org.director,
+        f"period=custom&start={today - datetime.timedelta(days=45)}&end={today - datetime.timedelta(days=35)}",
+    )
     assert page.context["data"]["coupon_totals"]["claimed"] == 1
     assert page.context["data"]["coupon_totals"]["redemptions"] == 0
     bad = client.get(f"/coupons/dashboard/?period=custom&start={today}&end={today - datetime.timedelta(days=2)}")
@@ -227,12 +328,16 @@ def test_every_chart_drills_down_to_the_records_behind_it(client, org, data):
     charts = page.context["charts"]
     budgets = page.context["data"]["budgets"]
     assert drills["budget_use"] == [f"/coupons/budgets/{r['id']}/" for r in budgets]
-    assert drills["department_rates"] == [f"/coupons/?department={r['id']}"
-                                          for r in page.context["data"]["departments"]]
+    assert drills["department_rates"] == [
+        f"/coupons/?department={r['id']}" for r in page.context["data"]["departments"]
+    ]
     batch_urls = dict(zip(charts["batch_rates"]["option"]["xAxis"]["data"], drills["batch_rates"]))
     assert batch_urls["一部满减A"] == f"/coupons/batches/{data.b1.pk}/"
     roi = dict(zip(charts["campaign_roi"]["option"]["yAxis"]["data"], drills["campaign_roi"]))
-    assert roi == {"一部开放日": f"/marketing/campaigns/{data.m1.pk}/", "二部直播": f"/marketing/campaigns/{data.m2.pk}/"}
+    assert roi == {
+        "一部开放日": f"/marketing/campaigns/{data.m1.pk}/",
+        "二部直播": f"/marketing/campaigns/{data.m2.pk}/",
+    }
     # the department's list holds exactly the batches of the department's bar
     listing = client.get(f"/coupons/?department={org.sales1.pk}")
     assert listing.status_code == 200
@@ -276,10 +381,17 @@ def test_earlier_days_are_cached_and_today_is_live(client, org, data, django_ass
     assert first.context["data"]["coupons_computed_at"] is not None
     customer = CustomerFactory(owner=org.rep1)
     now = timezone.now()
-    Coupon.objects.create(batch=data.b3, code="LIVE1", status="claimed", customer=customer, channel="app",
-                          claimed_at=now)
-    Coupon.objects.create(batch=data.b3, code="PAST1", status="claimed", customer=customer, channel="app",
-                          claimed_at=now - datetime.timedelta(days=3))
+    Coupon.objects.create(
+        batch=data.b3, code="LIVE1", status="claimed", customer=customer, channel="app", claimed_at=now
+    )
+    Coupon.objects.create(
+        batch=data.b3,
+        code="PAST1",
+        status="claimed",
+        customer=customer,
+        channel="app",
+        claimed_at=now - datetime.timedelta(days=3),
+    )
     page = _get(client, org.director, data.query, assert_max=django_assert_max_num_queries)
     assert page.context["data"]["coupon_totals"]["claimed"] == 12  # today's claim shows at once
     assert page.context["data"]["coupons_computed_at"] == first.context["data"]["coupons_computed_at"]
@@ -293,13 +405,17 @@ def test_period_ranges_and_cache_units():
     day = datetime.date(2026, 11, 25)
     assert board.period_range("month", day) == (datetime.date(2026, 11, 1), datetime.date(2026, 11, 30))
     assert board.period_range("quarter", day) == (datetime.date(2026, 10, 1), datetime.date(2026, 12, 31))
-    assert board.period_range("quarter", datetime.date(2026, 2, 3)) == (datetime.date(2026, 1, 1),
-                                                                        datetime.date(2026, 3, 31))
+    assert board.period_range("quarter", datetime.date(2026, 2, 3)) == (
+        datetime.date(2026, 1, 1),
+        datetime.date(2026, 3, 31),
+    )
     assert board.period_range("year", day) == (datetime.date(2026, 1, 1), datetime.date(2026, 12, 31))
     assert board.period_range("custom", day, datetime.date(2026, 9, 1), None) == (datetime.date(2026, 9, 1), day)
     units = board._units(datetime.date(2026, 9, 29), datetime.date(2026, 11, 2))
-    assert units[:2] == [("d", datetime.date(2026, 9, 29), datetime.date(2026, 9, 29)),
-                         ("d", datetime.date(2026, 9, 30), datetime.date(2026, 9, 30))]
+    assert units[:2] == [
+        ("d", datetime.date(2026, 9, 29), datetime.date(2026, 9, 29)),
+        ("d", datetime.date(2026, 9, 30), datetime.date(2026, 9, 30)),
+    ]
     assert units[2] == ("m", datetime.date(2026, 10, 1), datetime.date(2026, 10, 31))
     assert [u[0] for u in units[3:]] == ["d", "d"] and len(units) == 5
 
@@ -321,8 +437,14 @@ def test_the_beat_task_recomputes_the_cached_figures(client, org):
         data = Data(org)
         first = _get(client, org.director, "period=year").context["data"]
         assert first["coupon_totals"]["claimed"] == 12  # the 11 of the last 30 days and the 40-day-old one
-        Coupon.objects.create(batch=data.b3, code="PAST2", status="claimed", customer=CustomerFactory(owner=org.rep1),
-                              channel="app", claimed_at=timezone.now() - datetime.timedelta(days=3))
+        Coupon.objects.create(
+            batch=data.b3,
+            code="PAST2",
+            status="claimed",
+            customer=CustomerFactory(owner=org.rep1),
+            channel="app",
+            claimed_at=timezone.now() - datetime.timedelta(days=3),
+        )
         clock.shift(datetime.timedelta(minutes=1))
         cached = _get(client, org.director, "period=year").context["data"]
         assert cached["coupon_totals"]["claimed"] == 12  # earlier days come from the cache

@@ -3,6 +3,7 @@ coupon type (discount method + scope) in the same channel count across batches; 
 rounded to cents, never below the floor, never ¥0, never above the face value; the configuration
 refuses a floor of ¥0, a floor above the face value or one that fails the margin check, and decay
 on percentage coupons."""
+
 import os
 import subprocess
 import sys
@@ -47,21 +48,39 @@ def test_another_type_or_another_channel_or_another_customer_starts_again(org):
 
 def test_the_amount_is_rounded_to_cents_and_never_zero_even_with_a_stored_floor_of_zero(org):
     # stored before the configuration check refused a floor of ¥0
-    batch = make_batch(org, amount=Decimal("0.05"), per_customer_limit=5, per_day_limit=5,
-                       decay_factor=Decimal("0.10"), decay_floor=Decimal("0"))
+    batch = make_batch(
+        org,
+        amount=Decimal("0.05"),
+        per_customer_limit=5,
+        per_day_limit=5,
+        decay_factor=Decimal("0.10"),
+        decay_floor=Decimal("0"),
+    )
     assert amounts(batch, CustomerFactory(), "red-packet", 4) == [
-        Decimal("0.05"), Decimal("0.01"), Decimal("0.01"), Decimal("0.01")]
+        Decimal("0.05"),
+        Decimal("0.01"),
+        Decimal("0.01"),
+        Decimal("0.01"),
+    ]
 
 
 def test_a_stored_floor_above_the_face_value_never_lifts_the_amount_above_it(org):
-    batch = make_batch(org, per_customer_limit=3, per_day_limit=3, decay_factor=Decimal("0.5"),
-                       decay_floor=Decimal("35"))
+    batch = make_batch(
+        org, per_customer_limit=3, per_day_limit=3, decay_factor=Decimal("0.5"), decay_floor=Decimal("35")
+    )
     assert amounts(batch, CustomerFactory(), "red-packet", 3) == [Decimal("20.00")] * 3
 
 
 def test_rounding_half_up_to_the_cent(org):
-    batch = make_batch(org, amount=Decimal("9.99"), threshold=Decimal("100"), per_customer_limit=3,
-                       per_day_limit=3, decay_factor=Decimal("0.55"), decay_floor=Decimal("1.00"))
+    batch = make_batch(
+        org,
+        amount=Decimal("9.99"),
+        threshold=Decimal("100"),
+        per_customer_limit=3,
+        per_day_limit=3,
+        decay_factor=Decimal("0.55"),
+        decay_floor=Decimal("1.00"),
+    )
     # 9.99 × 0.55 = 5.4945 → 5.49; 9.99 × 0.3025 = 3.021975 → 3.02
     assert amounts(batch, CustomerFactory(), "red-packet", 3) == [Decimal("9.99"), Decimal("5.49"), Decimal("3.02")]
 
@@ -89,8 +108,14 @@ def test_the_floor_may_not_exceed_the_face_value(org):
 
 def test_the_floor_passes_the_margin_check_like_the_face_value(org):
     # goods at 60% of the price, ¥200 minimum spend: at most ¥80 off; a ¥70 bonus leaves ¥10 for the floor
-    batch = make_batch(org, status="draft", decay_factor=Decimal("0.8"), amount=Decimal("10"),
-                       new_customer_bonus=Decimal("70"), decay_floor=Decimal("10"))
+    batch = make_batch(
+        org,
+        status="draft",
+        decay_factor=Decimal("0.8"),
+        amount=Decimal("10"),
+        new_customer_bonus=Decimal("70"),
+        decay_floor=Decimal("10"),
+    )
     services.validate_batch(batch)
     batch.amount, batch.decay_floor, batch.new_customer_bonus = Decimal("20"), Decimal("15"), Decimal("70")
     found = errors(batch)
@@ -99,8 +124,16 @@ def test_the_floor_passes_the_margin_check_like_the_face_value(org):
 
 
 def test_percentage_coupons_do_not_decay(org):
-    batch = make_batch(org, status="draft", discount_type="percent", percent=Decimal("20"), amount=0,
-                       cap=Decimal("30"), decay_factor=Decimal("0.8"), decay_floor=Decimal("1"))
+    batch = make_batch(
+        org,
+        status="draft",
+        discount_type="percent",
+        percent=Decimal("20"),
+        amount=0,
+        cap=Decimal("30"),
+        decay_factor=Decimal("0.8"),
+        decay_floor=Decimal("1"),
+    )
     assert list(errors(batch)) == ["decay_factor"]
     batch.decay_factor = Decimal("1")
     services.validate_batch(batch)
@@ -121,9 +154,25 @@ def test_the_claim_rules_hold_on_sqlite_as_well(postgres, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CRM_REQUIRE_SERVICES")}
     env["CRM_VAR_DIR"] = str(tmp_path)
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "coupons/tests/test_decay.py",
-         "coupons/tests/test_rules.py", "coupons/tests/test_compensation_and_split.py", "-k", "not sqlite"],
-        cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "coupons/tests/test_decay.py",
+            "coupons/tests/test_rules.py",
+            "coupons/tests/test_compensation_and_split.py",
+            "-k",
+            "not sqlite",
+        ],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr[-2000:]
     assert result.returncode == 0, result.stdout[-4000:]
     assert " failed" not in summary and " passed" in summary

@@ -16,10 +16,19 @@ def test_small_demo_reconciles_and_fills_the_pages(client, db, django_assert_max
         assert redemption.order.customer_id == redemption.coupon.customer_id
     client.force_login(User.objects.get(username="director"))
     with django_assert_max_num_queries(15):
-        page = client.get("/coupons/monitoring/?start=" + str((Redemption.objects.earliest("at").at.date())))
-    assert page.status_code == 200 and page.context["totals"]["redemptions"] == Redemption.objects.filter(
-        coupon__batch__campaign__department__path__startswith=page.context["request"].user.department.path).count()
-    for url in ("/coupons/", "/coupons/budgets/", f"/coupons/batches/{Batch.objects.filter(status='active').first().pk}/"):
+        page = client.get("/coupons/monitoring/?start=" + str(Redemption.objects.earliest("at").at.date()))
+    assert (
+        page.status_code == 200
+        and page.context["totals"]["redemptions"]
+        == Redemption.objects.filter(
+            coupon__batch__campaign__department__path__startswith=page.context["request"].user.department.path
+        ).count()
+    )
+    for url in (
+        "/coupons/",
+        "/coupons/budgets/",
+        f"/coupons/batches/{Batch.objects.filter(status='active').first().pk}/",
+    ):
         assert client.get(url).status_code == 200
 
 

@@ -15,17 +15,45 @@ def _activity(org):
     two = make_batch(org, account=make_budget(org, department=org.sales2), code="s2")
     customer = CustomerFactory(owner=org.rep1)
     made = []
-    for index, (batch, when) in enumerate([(one, now - datetime.timedelta(days=1)), (one, now - datetime.timedelta(days=1)),
-                                           (one, now), (two, now - datetime.timedelta(days=5))]):
-        made.append(Coupon.objects.create(batch=batch, code=f"C{index}", status="claimed", customer=customer,
-                                          claimed_at=when, amount=Decimal("20")))
+    for index, (batch, when) in enumerate(
+        [
+            (one, now - datetime.timedelta(days=1)),
+            (one, now - datetime.timedelta(days=1)),
+            (one, now),
+            (two, now - datetime.timedelta(days=5)),
+        ]
+    ):
+        made.append(
+            Coupon.objects.create(
+                batch=batch,
+                code=f"C{index}",
+                status="claimed",
+                customer=customer,
+                claimed_at=when,
+                amount=Decimal("20"),
+            )
+        )
     order = make_order(customer, amount=Decimal("300"))
-    Redemption.objects.create(coupon=made[2], order=order, account=one.campaign.budget_account,
-                              order_amount=Decimal("300"), discount=Decimal("20"), subsidy=Decimal("20"), at=now)
+    Redemption.objects.create(
+        coupon=made[2],
+        order=order,
+        account=one.campaign.budget_account,
+        order_amount=Decimal("300"),
+        discount=Decimal("20"),
+        subsidy=Decimal("20"),
+        at=now,
+    )
     reversed_order = make_order(customer, amount=Decimal("500"))
-    Redemption.objects.create(coupon=made[0], order=reversed_order, account=one.campaign.budget_account,
-                              order_amount=Decimal("500"), discount=Decimal("20"), subsidy=Decimal("20"), at=now,
-                              reversed_at=now)
+    Redemption.objects.create(
+        coupon=made[0],
+        order=reversed_order,
+        account=one.campaign.budget_account,
+        order_amount=Decimal("500"),
+        discount=Decimal("20"),
+        subsidy=Decimal("20"),
+        at=now,
+        reversed_at=now,
+    )
     return one, two
 
 
@@ -76,8 +104,9 @@ def test_todays_figures_are_live_and_earlier_days_cached_for_ten_minutes(client,
     customer = CustomerFactory(owner=org.rep1)
     now = timezone.now()
     Coupon.objects.create(batch=one, code="T1", status="claimed", customer=customer, claimed_at=now)
-    Coupon.objects.create(batch=one, code="T2", status="claimed", customer=customer,
-                          claimed_at=now - datetime.timedelta(days=2))
+    Coupon.objects.create(
+        batch=one, code="T2", status="claimed", customer=customer, claimed_at=now - datetime.timedelta(days=2)
+    )
     assert client.get("/coupons/monitoring/").context["totals"]["claims"] == 5  # today's at once
     cache.clear()  # what ten minutes do
     assert client.get("/coupons/monitoring/").context["totals"]["claims"] == 6

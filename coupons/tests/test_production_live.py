@@ -1,5 +1,6 @@
 """Producing codes in Chromium with a real Celery worker (PostgreSQL + Redis): after "Produce codes"
 the batch page shows the progress and follows it to the end without a reload."""
+
 import os
 
 import pytest
@@ -7,11 +8,11 @@ import pytest
 # Playwright's sync API runs an asyncio loop in this thread; the ORM of the live server runs beside it.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-from coupons.models import Batch, Coupon  # noqa: E402
-from coupons.tests.factories import make_batch  # noqa: E402
-from config.celery import app as celery_app  # noqa: E402
-from crm.tests.test_browser import CHROMIUM_ARGS, browser  # noqa: E402,F401
-from crm.tests.test_faults import processes, service_env, use_broker, wait_for, worker_args  # noqa: E402,F401
+from config.celery import app as celery_app
+from coupons.models import Batch, Coupon
+from coupons.tests.factories import make_batch
+from crm.tests.test_browser import CHROMIUM_ARGS, browser  # noqa: F401
+from crm.tests.test_faults import processes, service_env, use_broker, wait_for, worker_args  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
 
@@ -26,8 +27,9 @@ def real_broker(redis_url):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_production_progress_updates_live_with_a_real_worker(postgres, redis_url, real_broker, processes, browser,
-                                                             live_server, client):
+def test_production_progress_updates_live_with_a_real_worker(
+    postgres, redis_url, real_broker, processes, browser, live_server, client
+):
     from crm.tests.factories import OrgFixture
 
     org = OrgFixture()

@@ -1,5 +1,6 @@
 """Code production shows its progress live (the batch page polls a progress partial from the first
 moment), and the produced codes export as CSV or XLSX — scoped, formulas neutralised, logged."""
+
 import csv
 import io
 
@@ -59,7 +60,7 @@ def test_a_queue_that_cannot_be_reached_leaves_the_batch_as_it_was(client, org, 
     client.force_login(org.marketing)
     page = client.post(f"/coupons/batches/{approved.pk}/produce/", follow=True)
     assert Batch.objects.get(pk=approved.pk).production_state == ""
-    assert "hx-trigger=\"every 1s\"" not in page.content.decode()
+    assert 'hx-trigger="every 1s"' not in page.content.decode()
 
 
 def test_a_production_left_running_by_a_dead_worker_is_queued_again(org, approved, monkeypatch):
@@ -69,8 +70,9 @@ def test_a_production_left_running_by_a_dead_worker_is_queued_again(org, approve
 
     queued = []
     monkeypatch.setattr("crm.tasks.enqueue_or_log", lambda task, *args: queued.append(args) or True)
-    Batch.objects.filter(pk=approved.pk).update(production_state="running",
-                                                approved_at=timezone.now() - datetime.timedelta(hours=1))
+    Batch.objects.filter(pk=approved.pk).update(
+        production_state="running", approved_at=timezone.now() - datetime.timedelta(hours=1)
+    )
     assert production.requeue_unfinished(datetime.timedelta(minutes=2)) == 1
     assert queued == [(approved.pk,)]
 
@@ -97,7 +99,8 @@ def test_the_codes_export_as_csv_with_holders_in_scope_and_formulas_neutralised(
     assert claimed[0][4] == "20.00"
     log = AccessLog.objects.get(action="export")
     assert log.count == 1 and list(AccessLogRecord.objects.filter(log=log).values_list("object_id", flat=True)) == [
-        mine.pk]
+        mine.pk
+    ]
 
 
 def test_the_codes_export_as_xlsx_and_hides_holders_outside_the_scope(client, org, settings):

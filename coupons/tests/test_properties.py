@@ -1,5 +1,6 @@
 """Property-based tests (hypothesis) of the coupon rules and the subsidy formula: for any input the
 rules keep their promises, not only for the examples the other tests pick."""
+
 import itertools
 from decimal import Decimal
 
@@ -21,7 +22,7 @@ def test_any_single_typo_in_a_code_is_caught(body, position, replacement):
     code = body + codes.check_character(body)
     assert codes.is_well_formed(code)
     if code[position] != replacement:
-        typo = code[:position] + replacement + code[position + 1:]
+        typo = code[:position] + replacement + code[position + 1 :]
         assert not codes.is_well_formed(typo)
 
 
@@ -29,7 +30,7 @@ def test_any_single_typo_in_a_code_is_caught(body, position, replacement):
 def test_any_swap_of_neighbouring_characters_is_caught(body, position):
     code = body + codes.check_character(body)
     if code[position] != code[position + 1]:
-        swapped = code[:position] + code[position + 1] + code[position] + code[position + 2:]
+        swapped = code[:position] + code[position + 1] + code[position] + code[position + 2 :]
         assert not codes.is_well_formed(swapped)
 
 
@@ -40,16 +41,26 @@ def test_bulk_codes_are_all_well_formed(count):
     assert len(made) == count and all(codes.is_well_formed(code) for code in made)
 
 
-@given(amount=MONEY, factor=st.decimals(min_value=Decimal("0.01"), max_value=Decimal("1.00"), places=2),
-       floor_share=st.decimals(min_value=Decimal("0"), max_value=Decimal("1.5"), places=2),
-       bonus=st.decimals(min_value=Decimal("0"), max_value=Decimal("100"), places=2),
-       claims=st.integers(0, 200), is_new=st.booleans())
-def test_decay_never_rises_never_passes_the_floor_nor_the_face_value_and_is_never_zero(amount, factor, floor_share,
-                                                                                         bonus, claims, is_new):
+@given(
+    amount=MONEY,
+    factor=st.decimals(min_value=Decimal("0.01"), max_value=Decimal("1.00"), places=2),
+    floor_share=st.decimals(min_value=Decimal("0"), max_value=Decimal("1.5"), places=2),
+    bonus=st.decimals(min_value=Decimal("0"), max_value=Decimal("100"), places=2),
+    claims=st.integers(0, 200),
+    is_new=st.booleans(),
+)
+def test_decay_never_rises_never_passes_the_floor_nor_the_face_value_and_is_never_zero(
+    amount, factor, floor_share, bonus, claims, is_new
+):
     # the floor may be stored at ¥0 or above the face value (older rows): the amount still keeps its promises
     floor = (amount * floor_share).quantize(Decimal("0.01"))
-    batch = Batch(discount_type=Batch.DiscountType.THRESHOLD, amount=amount, decay_factor=factor, decay_floor=floor,
-                  new_customer_bonus=bonus)
+    batch = Batch(
+        discount_type=Batch.DiscountType.THRESHOLD,
+        amount=amount,
+        decay_factor=factor,
+        decay_floor=floor,
+        new_customer_bonus=bonus,
+    )
     now = decayed_amount(batch, previous_claims=claims, is_new=is_new)
     after = decayed_amount(batch, previous_claims=claims + 1, is_new=is_new)
     extra = bonus if is_new else Decimal(0)
@@ -68,8 +79,11 @@ def test_a_fixed_discount_never_exceeds_the_order_or_the_face_value(face, base):
     assert Decimal(0) <= discount <= min(face, base)
 
 
-@given(percent=st.decimals(min_value=Decimal("1"), max_value=Decimal("99"), places=2), base=MONEY,
-       cap=st.one_of(st.none(), MONEY))
+@given(
+    percent=st.decimals(min_value=Decimal("1"), max_value=Decimal("99"), places=2),
+    base=MONEY,
+    cap=st.one_of(st.none(), MONEY),
+)
 def test_a_percentage_discount_respects_the_rate_and_the_cap(percent, base, cap):
     batch = Batch(discount_type=Batch.DiscountType.PERCENT, percent=percent, cap=cap)
     discount = discount_for(Coupon(batch=batch, amount=Decimal(0)), base)
@@ -78,12 +92,16 @@ def test_a_percentage_discount_respects_the_rate_and_the_cap(percent, base, cap)
         assert discount <= cap
 
 
-ROWS = st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False, allow_infinity=False), min_size=1,
-                max_size=40)
+ROWS = st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False, allow_infinity=False), min_size=1, max_size=40)
 
 
-@given(values=ROWS, a=st.integers(0, 50), spread=st.integers(0, 200),
-       t=st.floats(min_value=0.1, max_value=5, allow_nan=False), rank=st.booleans())
+@given(
+    values=ROWS,
+    a=st.integers(0, 50),
+    spread=st.integers(0, 200),
+    t=st.floats(min_value=0.1, max_value=5, allow_nan=False),
+    rank=st.booleans(),
+)
 def test_the_subsidy_stays_between_a_and_b_and_follows_the_score(values, a, spread, t, rank):
     """X = a + Y^t (b − a): every subsidy is within [a, b], and a higher metric never gets less."""
     b = a + spread

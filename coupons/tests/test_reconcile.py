@@ -1,5 +1,6 @@
 """The load test's reconciliation (bench/loadtest/reconcile.py): it passes on data written through
 the services — claims, redemptions, a cancelled order — and it fails when a row is tampered with."""
+
 import datetime
 from decimal import Decimal
 
@@ -23,33 +24,56 @@ def traded(org):
     orders, a cancelled order that gave its coupon and subsidy back, a refused over-limit claim."""
     account = make_budget(org, total="5000.00")
     plain = make_batch(org, account=account, quantity=5, per_customer_limit=2, per_day_limit=2)
-    reserving = make_batch(org, account=account, quantity=50, per_customer_limit=1, per_day_limit=1,
-                           budget_mode=Batch.BudgetMode.RESERVE_AT_CLAIM, amount=Decimal("30"),
-                           threshold=Decimal("300"))
+    reserving = make_batch(
+        org,
+        account=account,
+        quantity=50,
+        per_customer_limit=1,
+        per_day_limit=1,
+        budget_mode=Batch.BudgetMode.RESERVE_AT_CLAIM,
+        amount=Decimal("30"),
+        threshold=Decimal("300"),
+    )
     customers = [CustomerFactory() for _ in range(4)]
-    coupons = [services.claim(batch_code=plain.code, customer=customers[0], channel="app"),
-               services.claim(batch_code=plain.code, customer=customers[0], channel="app"),
-               services.claim(batch_code=plain.code, customer=customers[1], channel="store")]
+    coupons = [
+        services.claim(batch_code=plain.code, customer=customers[0], channel="app"),
+        services.claim(batch_code=plain.code, customer=customers[0], channel="app"),
+        services.claim(batch_code=plain.code, customer=customers[1], channel="store"),
+    ]
     held = [services.claim(batch_code=reserving.code, customer=c, channel="mini_program") for c in customers]
     with pytest.raises(BusinessRuleError):  # the per-customer limit refuses a third one
         services.claim(batch_code=plain.code, customer=customers[0], channel="app")
     orders = []
     for coupon, customer in [(coupons[0], customers[0]), (coupons[2], customers[1]), (held[0], customers[0])]:
-        order = make_order(customer, Decimal("400.00"), cost=Decimal("200.00"),
-                           lines=[{"sku": "A-1", "price": "400.00"}])
+        order = make_order(
+            customer, Decimal("400.00"), cost=Decimal("200.00"), lines=[{"sku": "A-1", "price": "400.00"}]
+        )
         services.redeem(code=coupon.code, customer=customer, order=order)
         orders.append(order)
     cancel_order(order=orders[1])  # coupon back to claimed, subsidy back to the budget
     client = crm_services.create_api_client(name="shop")
-    pushed = make_order(customers[2], Decimal("150.00"), lines=[{"sku": "B-1", "price": "50.00", "quantity": 3}],
-                        external_id="shop-1", client=client)
-    return {"account": account, "plain": plain, "reserving": reserving, "customers": customers,
-            "orders": orders, "client": client, "pushed": pushed}
+    pushed = make_order(
+        customers[2],
+        Decimal("150.00"),
+        lines=[{"sku": "B-1", "price": "50.00", "quantity": 3}],
+        external_id="shop-1",
+        client=client,
+    )
+    return {
+        "account": account,
+        "plain": plain,
+        "reserving": reserving,
+        "customers": customers,
+        "orders": orders,
+        "client": client,
+        "pushed": pushed,
+    }
 
 
 def test_data_written_through_the_services_reconciles(traded):
-    checks = reconcile(client_ids=[traded["client"].pk], pushed_with_items=["shop-1"],
-                       refused_external_ids=["shop-refused"])
+    checks = reconcile(
+        client_ids=[traded["client"].pk], pushed_with_items=["shop-1"], refused_external_ids=["shop-refused"]
+    )
     assert failures(checks) == []
     names = {check.name for check in checks}
     assert "orders pushed with items were stored with them (lines add up to the amount)" in names
@@ -80,10 +104,12 @@ def test_a_batch_over_its_quantity_fails(postgres, traded):
 
 
 def test_a_customer_over_the_per_customer_limit_fails(traded):
-    extra = Coupon.objects.filter(batch=traded["plain"], status=Coupon.Status.CLAIMED,
-                                  customer=traded["customers"][1]).get()
-    Coupon.objects.filter(pk=extra.pk).update(customer=traded["customers"][0],
-                                              claim_day=extra.claim_day - datetime.timedelta(days=1))
+    extra = Coupon.objects.filter(
+        batch=traded["plain"], status=Coupon.Status.CLAIMED, customer=traded["customers"][1]
+    ).get()
+    Coupon.objects.filter(pk=extra.pk).update(
+        customer=traded["customers"][0], claim_day=extra.claim_day - datetime.timedelta(days=1)
+    )
     assert _failed() == {"per-customer limit"}
 
 
@@ -109,10 +135,18 @@ def test_a_coupon_redeemed_twice_fails(postgres, traded):
     with postgres.cursor() as cursor:
         cursor.execute("DROP INDEX coupon_redeemed_once")
     first = Redemption.objects.filter(reversed_at__isnull=True).first()
-    Redemption.objects.create(coupon=first.coupon, batch=first.batch, order=traded["orders"][1],
-                              account=first.account, order_amount=first.order_amount, discount=first.discount,
-                              subsidy=Decimal(0), platform_amount=Decimal(0), merchant_amount=Decimal(0),
-                              agent_amount=first.discount)
+    Redemption.objects.create(
+        coupon=first.coupon,
+        batch=first.batch,
+        order=traded["orders"][1],
+        account=first.account,
+        order_amount=first.order_amount,
+        discount=first.discount,
+        subsidy=Decimal(0),
+        platform_amount=Decimal(0),
+        merchant_amount=Decimal(0),
+        agent_amount=first.discount,
+    )
     assert "each coupon redeemed at most once" in _failed()
 
 
@@ -123,8 +157,9 @@ def test_customer_figures_out_of_step_with_the_orders_fail(traded):
 
 def test_a_pushed_order_without_its_items_or_a_refused_order_stored_fails(traded):
     traded["pushed"].lines.all().delete()
-    failed = _failed(client_ids=[traded["client"].pk], pushed_with_items=["shop-1"],
-                     refused_external_ids=["shop-1"])
-    assert failed == {"orders pushed with items were stored with them (lines add up to the amount)",
-                      "orders whose coupon was refused were not stored"}
+    failed = _failed(client_ids=[traded["client"].pk], pushed_with_items=["shop-1"], refused_external_ids=["shop-1"])
+    assert failed == {
+        "orders pushed with items were stored with them (lines add up to the amount)",
+        "orders whose coupon was refused were not stored",
+    }
     assert Order.objects.filter(external_id="shop-1").exists()

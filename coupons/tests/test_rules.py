@@ -121,7 +121,7 @@ def test_codes_are_unique_well_formed_and_catch_typos():
     for position in range(len(code)):
         for replacement in codes.ALPHABET:
             if replacement != code[position]:
-                typo = code[:position] + replacement + code[position + 1:]
+                typo = code[:position] + replacement + code[position + 1 :]
                 assert not codes.is_well_formed(typo)
     assert not set("01OIL") & set(codes.ALPHABET)
 
@@ -130,8 +130,12 @@ def test_codes_are_unique_well_formed_and_catch_typos():
 def test_claim_through_the_api(client, org, api):
     batch = make_batch(org)
     customer = CustomerFactory(mobile="13800001111")
-    response = call(client, "/api/v1/coupons/claim", {"batch": batch.code, "customer": {"mobile": "13800001111"},
-                                                      "channel": "mini_program"}, api)
+    response = call(
+        client,
+        "/api/v1/coupons/claim",
+        {"batch": batch.code, "customer": {"mobile": "13800001111"}, "channel": "mini_program"},
+        api,
+    )
     assert response.status_code == 201
     body = response.json()
     assert body["batch"] == batch.code and body["amount"] == "20.00" and body["threshold"] == "200.00"
@@ -141,21 +145,28 @@ def test_claim_through_the_api(client, org, api):
     assert batch.issued == 1
 
 
-@pytest.mark.parametrize("setup, code", [
-    ({"status": "paused"}, "batch_not_active"),
-    ({"claim_start_days": 1}, "batch_not_active"),
-    ({"quantity": 0}, "sold_out"),
-    ({"audience": "existing"}, "not_eligible"),
-    ({"channels": "store"}, "not_eligible"),
-])
+@pytest.mark.parametrize(
+    "setup, code",
+    [
+        ({"status": "paused"}, "batch_not_active"),
+        ({"claim_start_days": 1}, "batch_not_active"),
+        ({"quantity": 0}, "sold_out"),
+        ({"audience": "existing"}, "not_eligible"),
+        ({"channels": "store"}, "not_eligible"),
+    ],
+)
 def test_claim_refusals_use_the_contract_codes(client, org, api, setup, code):
     overrides = {k: v for k, v in setup.items() if k != "claim_start_days"}
     batch = make_batch(org, **overrides)
     if "claim_start_days" in setup:
         Batch.objects.filter(pk=batch.pk).update(claim_start=timezone.now() + datetime.timedelta(days=1))
     CustomerFactory(mobile="13800002222")
-    response = call(client, "/api/v1/coupons/claim", {"batch": batch.code, "customer": {"mobile": "13800002222"},
-                                                      "channel": "app"}, api)
+    response = call(
+        client,
+        "/api/v1/coupons/claim",
+        {"batch": batch.code, "customer": {"mobile": "13800002222"}, "channel": "app"},
+        api,
+    )
     assert response.status_code == 409 and response.json()["error"]["code"] == code
 
 
@@ -190,11 +201,16 @@ def test_reserve_mode_budget_runs_out(org):
 
 
 def test_repeated_claims_in_one_channel_decay(org):
-    batch = make_batch(org, per_customer_limit=5, per_day_limit=5, decay_factor=Decimal("0.5"),
-                       decay_floor=Decimal("6"), new_customer_bonus=Decimal("0"))
+    batch = make_batch(
+        org,
+        per_customer_limit=5,
+        per_day_limit=5,
+        decay_factor=Decimal("0.5"),
+        decay_floor=Decimal("6"),
+        new_customer_bonus=Decimal("0"),
+    )
     customer = CustomerFactory()
-    amounts = [services.claim(batch_code=batch.code, customer=customer, channel="red-packet").amount
-               for _ in range(4)]
+    amounts = [services.claim(batch_code=batch.code, customer=customer, channel="red-packet").amount for _ in range(4)]
     assert amounts == [Decimal("20.00"), Decimal("10.00"), Decimal("6.00"), Decimal("6.00")]
     assert services.claim(batch_code=batch.code, customer=customer, channel="other").amount == Decimal("20.00")
 
@@ -207,8 +223,11 @@ def _claimed(org, **overrides):
 
 
 def redeem_body(coupon, amount="300.00", cost="150.00", external_id="O-1", mobile="13800003333"):
-    return {"code": coupon.code, "order": {"external_id": external_id, "amount": amount, "cost": cost},
-            "customer": {"mobile": mobile}}
+    return {
+        "code": coupon.code,
+        "order": {"external_id": external_id, "amount": amount, "cost": cost},
+        "customer": {"mobile": mobile},
+    }
 
 
 def test_redeem_then_cancel_gives_the_budget_back(client, org, api):
@@ -227,12 +246,15 @@ def test_redeem_then_cancel_gives_the_budget_back(client, org, api):
     assert account.used == 0 and account.gmv == 0 and coupon.status == "claimed"
 
 
-@pytest.mark.parametrize("body_change, code", [
-    ({"amount": "199.99"}, "threshold_not_met"),
-    ({"cost": "290.00"}, "negative_margin"),
-    ({"mobile": "13800009999"}, "not_owner"),
-    ({"code": "ABCDEFGHJK2"}, "not_found"),
-])
+@pytest.mark.parametrize(
+    "body_change, code",
+    [
+        ({"amount": "199.99"}, "threshold_not_met"),
+        ({"cost": "290.00"}, "negative_margin"),
+        ({"mobile": "13800009999"}, "not_owner"),
+        ({"code": "ABCDEFGHJK2"}, "not_found"),
+    ],
+)
 def test_redeem_refusals_use_the_contract_codes(client, org, api, body_change, code):
     coupon, _customer = _claimed(org)
     CustomerFactory(mobile="13800009999")
@@ -269,8 +291,13 @@ def test_one_coupon_per_order(org):
 
 def test_order_api_with_a_refused_coupon_stores_no_order(client, org, api):
     coupon, _customer = _claimed(org)
-    body = {"external_id": "SHOP-9", "customer": {"mobile": "13800003333"}, "amount": "100.00", "cost": "50.00",
-            "coupon_code": coupon.code}
+    body = {
+        "external_id": "SHOP-9",
+        "customer": {"mobile": "13800003333"},
+        "amount": "100.00",
+        "cost": "50.00",
+        "coupon_code": coupon.code,
+    }
     response = call(client, "/api/v1/orders", body, api)
     assert response.status_code == 409 and response.json()["error"]["code"] == "threshold_not_met"
     assert not Order.objects.filter(external_id="SHOP-9").exists()
@@ -281,9 +308,15 @@ def test_order_api_with_a_refused_coupon_stores_no_order(client, org, api):
 
 def test_category_scope_counts_only_matching_lines(org):
     coupon, customer = _claimed(org, scope="categories", scope_values="数学")
-    order = make_order(customer, "300.00", cost="100.00", lines=[
-        {"sku": "M1", "category": "数学", "quantity": 1, "price": "150.00"},
-        {"sku": "E1", "category": "英语", "quantity": 1, "price": "150.00"}])
+    order = make_order(
+        customer,
+        "300.00",
+        cost="100.00",
+        lines=[
+            {"sku": "M1", "category": "数学", "quantity": 1, "price": "150.00"},
+            {"sku": "E1", "category": "英语", "quantity": 1, "price": "150.00"},
+        ],
+    )
     with pytest.raises(BusinessRuleError) as exc:
         services.redeem_for_order(code=coupon.code, customer=customer, order=order)
     assert exc.value.error_code == "threshold_not_met"

@@ -56,8 +56,20 @@ def test_bad_rows_are_reported_not_skipped_silently(tmp_path, capsys):
 def test_command_writes_the_output_file(tmp_path):
     path, out = tmp_path / "in.csv", tmp_path / "out.csv"
     path.write_text("id,conversion,aov\nm1,0.10,100\nm2,0.20,300\nm3,0.30,200\n", encoding="utf-8")
-    call_command("subsidy_plan", str(path), "--a", "10", "--b", "50", "--t", "2", "--weights",
-                 "conversion=0.5,aov=0.5", "--output", str(out))
+    call_command(
+        "subsidy_plan",
+        str(path),
+        "--a",
+        "10",
+        "--b",
+        "50",
+        "--t",
+        "2",
+        "--weights",
+        "conversion=0.5,aov=0.5",
+        "--output",
+        str(out),
+    )
     text = out.read_text(encoding="utf-8").splitlines()
     assert text[2] == "m2,0.500000,1.000000,0.750000,32.50"
 
@@ -84,8 +96,14 @@ def test_when_no_t_fits_it_says_so_and_b_may_still_fit():
 
 
 @hyp_settings(max_examples=60, deadline=None)
-@given(values=st.lists(st.integers(0, 1000), min_size=1, max_size=12), a=st.integers(0, 50),
-       spread=st.integers(1, 300), t=st.floats(min_value=0.2, max_value=4), share=st.floats(0, 1), rank=st.booleans())
+@given(
+    values=st.lists(st.integers(0, 1000), min_size=1, max_size=12),
+    a=st.integers(0, 50),
+    spread=st.integers(1, 300),
+    t=st.floats(min_value=0.2, max_value=4),
+    share=st.floats(0, 1),
+    rank=st.booleans(),
+)
 def test_a_suggested_t_always_keeps_the_total_within_the_budget(values, a, spread, t, share, rank):
     rows = [{"id": f"m{i}", "gmv": str(v)} for i, v in enumerate(values)]
     weights = {"gmv": 1.0}

@@ -46,11 +46,12 @@ def test_save_creates_numbered_versions_and_keeps_earlier_ones(english, client, 
     start = client.get(f"/coupons/subsidy/{plan.pk}/new/?from=1")
     data_field = start.context["form"]["data"].value()
     assert data_field
-    second = client.post(f"/coupons/subsidy/{plan.pk}/new/", {**PARAMS, "t": "1", "data": data_field,
-                                                            "action": "save"})
+    second = client.post(f"/coupons/subsidy/{plan.pk}/new/", {**PARAMS, "t": "1", "data": data_field, "action": "save"})
     assert second.status_code == 302
     assert list(plan.versions.order_by("number").values_list("number", "total")) == [
-        (1, Decimal("75.00")), (2, Decimal("10.00") + Decimal("40.00") + Decimal("40.00"))]
+        (1, Decimal("75.00")),
+        (2, Decimal("10.00") + Decimal("40.00") + Decimal("40.00")),
+    ]
     listing = client.get(plan.get_absolute_url()).content.decode()
     assert "v1" in listing and "v2" in listing and str(org.marketing) in listing
     compared = client.get(f"/coupons/subsidy/{plan.pk}/compare/?left=1&right=2").content.decode()
@@ -88,8 +89,9 @@ def test_over_budget_proposes_t_and_b(client, org):
     client.force_login(org.marketing)
     html = upload(client, action="preview", budget="60").content.decode()
     assert 'data-testid="over-budget"' in html
-    fit = subsidy.fit_to_budget(subsidy.read_csv(CSV)[1], a=10, b=50, t=2, weights={"conversion": .5, "aov": .5},
-                                rank=False, budget=60)
+    fit = subsidy.fit_to_budget(
+        subsidy.read_csv(CSV)[1], a=10, b=50, t=2, weights={"conversion": 0.5, "aov": 0.5}, rank=False, budget=60
+    )
     assert f"t = {fit['t']}" in html and f"b = ¥{fit['b']}" in html
 
 
@@ -105,8 +107,9 @@ def test_a_version_prefills_a_new_batch(client, org):
     assert form.initial["decay_factor"] == Decimal("1.00")  # median 32.50 / 32.50
     assert form.initial["scope"] == Batch.Scope.SKUS and form.initial["scope_values"] == "m2"
     assert form.initial["subsidy_version"] == version.pk
-    whole = client.get(reverse("coupons:batch_create", args=[batch.campaign_id]),
-                       {"subsidy_version": version.pk}).context["form"]
+    whole = client.get(
+        reverse("coupons:batch_create", args=[batch.campaign_id]), {"subsidy_version": version.pk}
+    ).context["form"]
     assert whole.initial["amount"] == Decimal("32.50") and whole.initial["scope"] == Batch.Scope.ALL
 
 

@@ -10,29 +10,66 @@ from customers.tests.factories import CustomerFactory
 
 def test_marketing_admin_flow_from_budget_to_produced_codes(client, org, django_capture_on_commit_callbacks):
     client.force_login(org.marketing)
-    client.post("/coupons/budgets/periods/new/", {"name": "2026Q4", "kind": "quarter", "start": "2026-10-01",
-                                                  "end": "2026-12-31"})
+    client.post(
+        "/coupons/budgets/periods/new/",
+        {"name": "2026Q4", "kind": "quarter", "start": "2026-10-01", "end": "2026-12-31"},
+    )
     period = FiscalPeriod.objects.get()
-    response = client.post("/coupons/budgets/new/", {"period": period.pk, "department": org.sales1.pk,
-                                                     "owner": org.manager1.pk, "target_gmv": "500000",
-                                                     "low_balance_alert": "0"})
+    response = client.post(
+        "/coupons/budgets/new/",
+        {
+            "period": period.pk,
+            "department": org.sales1.pk,
+            "owner": org.manager1.pk,
+            "target_gmv": "500000",
+            "low_balance_alert": "0",
+        },
+    )
     account = BudgetAccount.objects.get()
     assert response.status_code == 302
     client.post(f"/coupons/budgets/{account.pk}/allocate/", {"amount": "50000", "note": "Q4"})
     account.refresh_from_db()
     assert account.total == Decimal("50000") and account.allocations.count() == 1
-    client.post("/coupons/campaigns/new/", {"name": "寒假招生", "budget_account": account.pk, "goal": "新生",
-                                            "target_gmv": "200000", "start": "2026-11-01", "end": "2026-12-31"})
+    client.post(
+        "/coupons/campaigns/new/",
+        {
+            "name": "寒假招生",
+            "budget_account": account.pk,
+            "goal": "新生",
+            "target_gmv": "200000",
+            "start": "2026-11-01",
+            "end": "2026-12-31",
+        },
+    )
     campaign = Campaign.objects.get()
     now = timezone.localtime()
     fmt = "%Y-%m-%dT%H:%M"
     form = {
-        "code": "winter20", "name": "满100减20", "discount_type": "threshold", "amount": "20", "threshold": "40",
-        "percent": "0", "scope": "all", "audience": "everyone", "quantity": "1000", "per_customer_limit": "1",
-        "per_day_limit": "1", "claim_start": now.strftime(fmt), "claim_end": (now + datetime.timedelta(days=30)).strftime(fmt),
-        "use_days": "7", "budget_mode": "redeem", "production": "auto", "platform_share": "100",
-        "merchant_share": "0", "agent_share": "0", "expected_cost_ratio": "0.60", "decay_factor": "1.00",
-        "decay_floor": "0", "new_customer_bonus": "0", "low_stock_alert": "0", "stacks_with_promotions": "on",
+        "code": "winter20",
+        "name": "满100减20",
+        "discount_type": "threshold",
+        "amount": "20",
+        "threshold": "40",
+        "percent": "0",
+        "scope": "all",
+        "audience": "everyone",
+        "quantity": "1000",
+        "per_customer_limit": "1",
+        "per_day_limit": "1",
+        "claim_start": now.strftime(fmt),
+        "claim_end": (now + datetime.timedelta(days=30)).strftime(fmt),
+        "use_days": "7",
+        "budget_mode": "redeem",
+        "production": "auto",
+        "platform_share": "100",
+        "merchant_share": "0",
+        "agent_share": "0",
+        "expected_cost_ratio": "0.60",
+        "decay_factor": "1.00",
+        "decay_floor": "0",
+        "new_customer_bonus": "0",
+        "low_stock_alert": "0",
+        "stacks_with_promotions": "on",
     }
     refused = client.post(f"/coupons/campaigns/{campaign.pk}/batches/new/", form)
     assert refused.status_code == 200 and "¥50.00" in refused.content.decode()  # margin check, beside the field

@@ -1,5 +1,6 @@
 """Campaigns and batches: configuration, approval, production with progress, figures; claiming on
 a customer's behalf; compensation requests and their review."""
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from crm import permissions, privacy
 from crm.approvals import selectors as approval_selectors
 from crm.errors import DomainError
+from crm.models import Department
 from crm.ui import add_domain_error, export_rows
 from customers.selectors import customers_for
 
@@ -19,12 +21,11 @@ from .. import services
 from ..approvals import BATCH, COMPENSATION
 from ..forms import BatchForm, CampaignForm, ClaimForCustomerForm, CompensationForm, RejectForm
 from ..models import Batch, Compensation
+from ..selectors import accounts_for, batches_for, campaigns_for, versions_for
 from ..services import batches as batch_rules
 from ..services import compensation as compensation_rules
 from ..services import export_codes, production, subsidy_plans
-from ..selectors import accounts_for, batches_for, campaigns_for, versions_for
 from ..services.monitoring import batch_figures, open_alerts
-from crm.models import Department
 
 
 @login_required
@@ -33,7 +34,6 @@ def campaign_list(request):
     batches, campaigns = batches_for(request.user), campaigns_for(request.user)
     department = None
     if request.GET.get("department", "").isdigit():  # drill-down from the dashboard: this department and below
-
         department = Department.objects.filter(pk=request.GET["department"]).first()
         if department is not None:
             batches = batches.filter(campaign__department__path__startswith=department.path)
@@ -42,11 +42,17 @@ def campaign_list(request):
     figures = batch_figures([b.pk for b in batches])
     for batch in batches:
         batch.figures = figures[batch.pk]
-    return render(request, "coupons/campaigns.html", {
-        "campaigns": campaigns[:100], "batches": batches, "department": department,
-        "alerts": open_alerts().filter(batch__in=[b.pk for b in batches]).select_related("batch"),
-        "can_manage": permissions.can(request.user, "coupons.manage"),
-    })
+    return render(
+        request,
+        "coupons/campaigns.html",
+        {
+            "campaigns": campaigns[:100],
+            "batches": batches,
+            "department": department,
+            "alerts": open_alerts().filter(batch__in=[b.pk for b in batches]).select_related("batch"),
+            "can_manage": permissions.can(request.user, "coupons.manage"),
+        },
+    )
 
 
 @login_required
@@ -62,8 +68,11 @@ def campaign_form(request):
         campaign.save()
         messages.success(request, _("Campaign created. Add a coupon batch."))
         return redirect(campaign)
-    return render(request, "crm/admin/form.html", {"form": form, "title": _("New campaign"),
-                                                   "cancel_url": reverse("coupons:campaigns")})
+    return render(
+        request,
+        "crm/admin/form.html",
+        {"form": form, "title": _("New campaign"), "cancel_url": reverse("coupons:campaigns")},
+    )
 
 
 @login_required
@@ -74,8 +83,11 @@ def campaign_detail(request, pk):
     figures = batch_figures([b.pk for b in batches])
     for batch in batches:
         batch.figures = figures[batch.pk]
-    return render(request, "coupons/campaign_detail.html", {
-        "campaign": campaign, "batches": batches, "can_manage": permissions.can(request.user, "coupons.manage")})
+    return render(
+        request,
+        "coupons/campaign_detail.html",
+        {"campaign": campaign, "batches": batches, "can_manage": permissions.can(request.user, "coupons.manage")},
+    )
 
 
 @login_required
@@ -98,7 +110,7 @@ def batch_form(request, campaign_pk=None, pk=None):
         try:
             batch = services.save_batch(actor=request.user, batch=form.save(commit=False))
         except ValidationError as exc:
-            for field, errors in (exc.message_dict.items() if hasattr(exc, "error_dict") else [(None, exc.messages)]):
+            for field, errors in exc.message_dict.items() if hasattr(exc, "error_dict") else [(None, exc.messages)]:
                 form.add_error(field if field in form.fields else None, errors)
         else:
             messages.success(request, _("Batch saved as a draft. Submit it for approval when it is ready."))
@@ -110,30 +122,45 @@ def batch_form(request, campaign_pk=None, pk=None):
 def batch_detail(request, pk):
     """The batch; also open to an approver routed to it from outside their scope."""
     permissions.require(request.user, "coupons.view")
-    batch = get_object_or_404(permissions.visible_or_reviewing(
-        request.user, Batch.objects.select_related("campaign", "campaign__budget_account")), pk=pk)
+    batch = get_object_or_404(
+        permissions.visible_or_reviewing(
+            request.user, Batch.objects.select_related("campaign", "campaign__budget_account")
+        ),
+        pk=pk,
+    )
     code_count = batch.coupons.count() if permissions.can(request.user, "coupons.manage") else 0
-    return render(request, "coupons/batch_detail.html", {
-        "approval_history": approval_selectors.history_for(batch, BATCH),
-        "approval_empty_text": _("Not submitted for approval yet."),
-        "batch": batch, "figures": batch_figures([batch.pk])[batch.pk],
-        "max_subsidy": batch_rules.max_subsidy(batch), "reject_form": RejectForm(),
-        "can_manage": permissions.can(request.user, "coupons.manage"),
-        "can_approve": batch.status == Batch.Status.SUBMITTED and batch_rules.can_approve(request.user, batch),
-        "progress": production.progress_for(batch),
-        "code_count": code_count, "code_count_shown": f"{code_count:,}",
-        "export_confirm": code_count > EXPORT_CONFIRM_OVER,
-        "alerts": open_alerts().filter(batch=batch),
-        "recent": batch.coupons.exclude(status="available").select_related("customer")[:20],
-    })
+    return render(
+        request,
+        "coupons/batch_detail.html",
+        {
+            "approval_history": approval_selectors.history_for(batch, BATCH),
+            "approval_empty_text": _("Not submitted for approval yet."),
+            "batch": batch,
+            "figures": batch_figures([batch.pk])[batch.pk],
+            "max_subsidy": batch_rules.max_subsidy(batch),
+            "reject_form": RejectForm(),
+            "can_manage": permissions.can(request.user, "coupons.manage"),
+            "can_approve": batch.status == Batch.Status.SUBMITTED and batch_rules.can_approve(request.user, batch),
+            "progress": production.progress_for(batch),
+            "code_count": code_count,
+            "code_count_shown": f"{code_count:,}",
+            "export_confirm": code_count > EXPORT_CONFIRM_OVER,
+            "alerts": open_alerts().filter(batch=batch),
+            "recent": batch.coupons.exclude(status="available").select_related("customer")[:20],
+        },
+    )
 
 
 @login_required
 @require_POST
 def batch_action(request, pk, action):
     queryset = Batch.objects.select_related("campaign", "campaign__budget_account")
-    batch = get_object_or_404(permissions.visible_or_reviewing(request.user, queryset) if action in (
-        "approve", "reject") else batches_for(request.user), pk=pk)
+    batch = get_object_or_404(
+        permissions.visible_or_reviewing(request.user, queryset)
+        if action in ("approve", "reject")
+        else batches_for(request.user),
+        pk=pk,
+    )
     try:
         if action == "submit":
             permissions.require(request.user, "coupons.manage")
@@ -142,8 +169,12 @@ def batch_action(request, pk, action):
         elif action == "approve":
             permissions.require(request.user, "coupons.approve")  # the role first, then the routing
             batch = services.approve(actor=request.user, batch=batch)
-            messages.success(request, _("Approved.") if batch.status != Batch.Status.SUBMITTED else
-                             _("Approved; the next approver has been notified."))
+            messages.success(
+                request,
+                _("Approved.")
+                if batch.status != Batch.Status.SUBMITTED
+                else _("Approved; the next approver has been notified."),
+            )
         elif action == "reject":
             permissions.require(request.user, "coupons.approve")
             services.reject(actor=request.user, batch=batch, reason=request.POST.get("reason", ""))
@@ -151,8 +182,9 @@ def batch_action(request, pk, action):
         elif action in batch_rules.TRANSITIONS:
             permissions.require(request.user, "coupons.manage")
             services.change_status(actor=request.user, batch=batch, action=action)
-            messages.success(request, _("Batch is now %(status)s.") % {
-                "status": Batch.objects.get(pk=batch.pk).get_status_display()})
+            messages.success(
+                request, _("Batch is now %(status)s.") % {"status": Batch.objects.get(pk=batch.pk).get_status_display()}
+            )
         elif action == "produce":
             permissions.require(request.user, "coupons.manage")
             if production.request(batch=batch):
@@ -188,8 +220,13 @@ def batch_codes_export(request, pk):
     if fmt not in ("csv", "xlsx"):
         raise Http404
     rows, customer_ids = export_codes.rows_for(request.user, batch)
-    privacy.log_access(action=privacy.Action.EXPORT, subject=privacy.Subject.CUSTOMER, queryset=customer_ids,
-                       request=request, detail=f"coupon batch {batch.code}")
+    privacy.log_access(
+        action=privacy.Action.EXPORT,
+        subject=privacy.Subject.CUSTOMER,
+        queryset=customer_ids,
+        request=request,
+        detail=f"coupon batch {batch.code}",
+    )
     return export_rows(rows, fmt=fmt, filename=f"coupons-{batch.code}")
 
 
@@ -206,12 +243,21 @@ def claim_for_customer(request, customer_pk):
         except DomainError as exc:
             add_domain_error(form, exc, "batch")
         else:
-            messages.success(request, _("Coupon %(code)s (¥%(amount)s) is now in %(name)s's account.")
-                             % {"code": coupon.code, "amount": coupon.amount, "name": customer.name})
+            messages.success(
+                request,
+                _("Coupon %(code)s (¥%(amount)s) is now in %(name)s's account.")
+                % {"code": coupon.code, "amount": coupon.amount, "name": customer.name},
+            )
             return redirect(customer)
-    return render(request, "crm/admin/form.html", {
-        "form": form, "title": _("Give %(name)s a coupon") % {"name": customer.name},
-        "cancel_url": customer.get_absolute_url()})
+    return render(
+        request,
+        "crm/admin/form.html",
+        {
+            "form": form,
+            "title": _("Give %(name)s a coupon") % {"name": customer.name},
+            "cancel_url": customer.get_absolute_url(),
+        },
+    )
 
 
 @login_required
@@ -228,8 +274,13 @@ def compensation_form(request, customer_pk):
         else:
             try:
                 result = compensation_rules.request_compensation(
-                    actor=request.user, customer=customer, amount=data["amount"], reason=data["reason"],
-                    order=order, complaint=data["complaint"])
+                    actor=request.user,
+                    customer=customer,
+                    amount=data["amount"],
+                    reason=data["reason"],
+                    order=order,
+                    complaint=data["complaint"],
+                )
             except (ValidationError, DomainError) as exc:
                 form.add_error(None, getattr(exc, "messages", None) or str(exc))
             else:
@@ -238,9 +289,15 @@ def compensation_form(request, customer_pk):
                 else:
                     messages.success(request, _("Compensation coupon issued to %(name)s.") % {"name": customer.name})
                 return redirect(customer)
-    return render(request, "crm/admin/form.html", {
-        "form": form, "title": _("Compensate %(name)s") % {"name": customer.name},
-        "cancel_url": customer.get_absolute_url()})
+    return render(
+        request,
+        "crm/admin/form.html",
+        {
+            "form": form,
+            "title": _("Compensate %(name)s") % {"name": customer.name},
+            "cancel_url": customer.get_absolute_url(),
+        },
+    )
 
 
 @login_required
@@ -248,10 +305,17 @@ def compensation_list(request):
     """Compensation requests in scope (and those the user reviews); the review is decided by the
     approver the request was routed to, a rejection with a comment."""
     permissions.require(request.user, "coupons.view")
-    items = list(permissions.visible_or_reviewing(
-        request.user, Compensation.objects.select_related("customer", "requested_by"))[:100])
-    waiting = {step.request.object_id for step in approval_selectors.inbox_for(request.user).filter(
-        request__kind=COMPENSATION, request__object_id__in=[c.pk for c in items])}
+    items = list(
+        permissions.visible_or_reviewing(request.user, Compensation.objects.select_related("customer", "requested_by"))[
+            :100
+        ]
+    )
+    waiting = {
+        step.request.object_id
+        for step in approval_selectors.inbox_for(request.user).filter(
+            request__kind=COMPENSATION, request__object_id__in=[c.pk for c in items]
+        )
+    }
     for item in items:
         item.may_decide = item.pk in waiting
     return render(request, "coupons/compensations.html", {"items": items})
@@ -263,8 +327,12 @@ def compensation_decide(request, pk):
     permissions.require(request.user, "coupons.approve")
     item = get_object_or_404(permissions.visible_or_reviewing(request.user, Compensation.objects.all()), pk=pk)
     try:
-        compensation_rules.decide(actor=request.user, compensation=item, approve=request.POST.get("approve") == "1",
-                                  comment=request.POST.get("comment", ""))
+        compensation_rules.decide(
+            actor=request.user,
+            compensation=item,
+            approve=request.POST.get("approve") == "1",
+            comment=request.POST.get("comment", ""),
+        )
     except (ValidationError, DomainError) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
     return redirect("coupons:compensations")

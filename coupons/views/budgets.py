@@ -1,4 +1,5 @@
 """Budget pages: fiscal periods and accounts, allocation with history."""
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -22,7 +23,8 @@ def budget_list(request):
     accounts = accounts_for(request.user)
     alerts = open_alerts().filter(account__in=accounts).select_related("account")
     chart = {
-        "tooltip": {"trigger": "axis"}, "legend": {},
+        "tooltip": {"trigger": "axis"},
+        "legend": {},
         "grid": {"left": 60, "right": 16, "top": 36, "bottom": 60},
         "xAxis": {"type": "category", "data": [str(a) for a in accounts], "axisLabel": {"rotate": 20}},
         "yAxis": {"type": "value"},
@@ -32,10 +34,17 @@ def budget_list(request):
             {"name": _("Balance"), "type": "bar", "stack": "b", "data": [float(a.balance) for a in accounts]},
         ],
     }
-    return render(request, "coupons/budgets.html", {
-        "accounts": accounts, "periods": FiscalPeriod.objects.all(), "alerts": alerts, "chart": chart,
-        "can_manage": permissions.can(request.user, "coupons.manage"),
-    })
+    return render(
+        request,
+        "coupons/budgets.html",
+        {
+            "accounts": accounts,
+            "periods": FiscalPeriod.objects.all(),
+            "alerts": alerts,
+            "chart": chart,
+            "can_manage": permissions.can(request.user, "coupons.manage"),
+        },
+    )
 
 
 @login_required
@@ -47,8 +56,11 @@ def period_form(request):
         form.save()
         messages.success(request, _("Fiscal period saved."))
         return redirect("coupons:budgets")
-    return render(request, "crm/admin/form.html", {"form": form, "title": _("New fiscal period"),
-                                                   "cancel_url": reverse("coupons:budgets")})
+    return render(
+        request,
+        "crm/admin/form.html",
+        {"form": form, "title": _("New fiscal period"), "cancel_url": reverse("coupons:budgets")},
+    )
 
 
 @login_required
@@ -60,19 +72,28 @@ def account_form(request):
         account = form.save()
         messages.success(request, _("Budget account created. Allocate its budget now."))
         return redirect(account)
-    return render(request, "crm/admin/form.html", {"form": form, "title": _("New budget account"),
-                                                   "cancel_url": reverse("coupons:budgets")})
+    return render(
+        request,
+        "crm/admin/form.html",
+        {"form": form, "title": _("New budget account"), "cancel_url": reverse("coupons:budgets")},
+    )
 
 
 @login_required
 def budget_detail(request, pk):
     permissions.require(request.user, "coupons.view")
     account = get_object_or_404(accounts_for(request.user), pk=pk)
-    return render(request, "coupons/budget_detail.html", {
-        "account": account, "allocations": account.allocations.select_related("by")[:50],
-        "campaigns": account.campaigns.all()[:50], "form": AllocateForm(),
-        "can_manage": permissions.can(request.user, "coupons.manage"),
-    })
+    return render(
+        request,
+        "coupons/budget_detail.html",
+        {
+            "account": account,
+            "allocations": account.allocations.select_related("by")[:50],
+            "campaigns": account.campaigns.all()[:50],
+            "form": AllocateForm(),
+            "can_manage": permissions.can(request.user, "coupons.manage"),
+        },
+    )
 
 
 @login_required

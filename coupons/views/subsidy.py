@@ -1,6 +1,7 @@
 """补贴策略 pages: upload a file of merchants or products, see the computed plan (table, chart,
 total against the budget), save it as a numbered version, compare versions, and feed a version's
 amounts into a new batch."""
+
 from decimal import Decimal
 
 from django.contrib import messages
@@ -27,12 +28,16 @@ def _chart(series, low, high, *, title=""):
     """A histogram of the subsidies: ``series`` is [(name, amounts)]."""
     labels = subsidy_plans.histogram([], low, high)[0]
     return {
-        "tooltip": {"trigger": "axis"}, "legend": {}, "title": {"text": title, "left": "center", "textStyle": {"fontSize": 13}},
+        "tooltip": {"trigger": "axis"},
+        "legend": {},
+        "title": {"text": title, "left": "center", "textStyle": {"fontSize": 13}},
         "grid": {"left": 48, "right": 16, "top": 48, "bottom": 48},
         "xAxis": {"type": "category", "data": labels, "name": "¥"},
         "yAxis": {"type": "value", "name": _("rows"), "minInterval": 1},
-        "series": [{"name": name, "type": "bar", "data": subsidy_plans.histogram(amounts, low, high)[1]}
-                   for name, amounts in series],
+        "series": [
+            {"name": name, "type": "bar", "data": subsidy_plans.histogram(amounts, low, high)[1]}
+            for name, amounts in series
+        ],
     }
 
 
@@ -40,8 +45,11 @@ def _chart(series, low, high, *, title=""):
 def plan_list(request):
     permissions.require(request.user, "coupons.view")
     plans = plans_for(request.user).annotate(version_count=Count("versions"), latest=Max("versions__number"))[:200]
-    return render(request, "coupons/subsidy/plans.html", {
-        "plans": plans, "can_manage": permissions.can(request.user, "coupons.manage")})
+    return render(
+        request,
+        "coupons/subsidy/plans.html",
+        {"plans": plans, "can_manage": permissions.can(request.user, "coupons.manage")},
+    )
 
 
 def _preview_context(form):
@@ -50,13 +58,29 @@ def _preview_context(form):
     budget = data.get("budget")
     fit = None
     if budget is not None and result.total > budget:
-        fit = subsidy_plans.subsidy.fit_to_budget(data["rows"], a=data["a"], b=data["b"], t=data["t"],
-                                                  weights=data["weights"], rank=data["rank"], budget=budget)
-    rows = [{"id": r["id"], "scores": [r["scores"][c] for c in data["weights"]], "y": r["y"], "x": r["x"]}
-            for r in result.rows]
+        fit = subsidy_plans.subsidy.fit_to_budget(
+            data["rows"],
+            a=data["a"],
+            b=data["b"],
+            t=data["t"],
+            weights=data["weights"],
+            rank=data["rank"],
+            budget=budget,
+        )
+    rows = [
+        {"id": r["id"], "scores": [r["scores"][c] for c in data["weights"]], "y": r["y"], "x": r["x"]}
+        for r in result.rows
+    ]
     return {
-        "preview": {"rows": rows, "total": result.total, "warnings": result.warnings, "budget": budget, "fit": fit,
-                    "over": budget is not None and result.total > budget, "columns": list(data["weights"])},
+        "preview": {
+            "rows": rows,
+            "total": result.total,
+            "warnings": result.warnings,
+            "budget": budget,
+            "fit": fit,
+            "over": budget is not None and result.total > budget,
+            "columns": list(data["weights"]),
+        },
         "chart": _chart([(_("subsidy"), [r["x"] for r in result.rows])], data["a"], data["b"]),
     }
 
@@ -79,11 +103,21 @@ def plan_upload(request, pk=None):
                 data = form.cleaned_data
                 try:
                     version = subsidy_plans.save_version(
-                        actor=request.user, plan=plan, name=data.get("name", ""),
-                        subject=data.get("subject") or SubsidyPlan.Subject.PRODUCTS, columns=data["columns"],
-                        rows=data["rows"], a=data["a"], b=data["b"], t=data["t"], weights=data["weights"],
-                        rank=data["rank"], budget=data.get("budget"), source_name=data["source"],
-                        note=data.get("note", ""))
+                        actor=request.user,
+                        plan=plan,
+                        name=data.get("name", ""),
+                        subject=data.get("subject") or SubsidyPlan.Subject.PRODUCTS,
+                        columns=data["columns"],
+                        rows=data["rows"],
+                        a=data["a"],
+                        b=data["b"],
+                        t=data["t"],
+                        weights=data["weights"],
+                        rank=data["rank"],
+                        budget=data.get("budget"),
+                        source_name=data["source"],
+                        note=data.get("note", ""),
+                    )
                 except ValidationError as exc:
                     add_domain_error(form, exc)
                 else:
@@ -93,12 +127,21 @@ def plan_upload(request, pk=None):
                 context.update(_preview_context(form))
     else:
         initial = {"t": 1.0}
-        source = versions_for(request.user).filter(plan=plan, number=request.GET.get("from")).first() if plan and \
-            request.GET.get("from", "").isdigit() else None
+        source = (
+            versions_for(request.user).filter(plan=plan, number=request.GET.get("from")).first()
+            if plan and request.GET.get("from", "").isdigit()
+            else None
+        )
         if source is not None:
-            initial.update(a=source.a, b=source.b, t=source.t, rank=source.rank, budget=source.budget,
-                           weights=",".join(f"{k}={v:g}" for k, v in source.weights.items()),
-                           data=SubsidyPlanForm.pack(source.columns, source.input_rows, source.source_name))
+            initial.update(
+                a=source.a,
+                b=source.b,
+                t=source.t,
+                rank=source.rank,
+                budget=source.budget,
+                weights=",".join(f"{k}={v:g}" for k, v in source.weights.items()),
+                data=SubsidyPlanForm.pack(source.columns, source.input_rows, source.source_name),
+            )
             context["source"] = source
         form = SubsidyPlanForm(initial=initial, plan=plan)
     context["form"] = form
@@ -111,8 +154,11 @@ def plan_detail(request, pk):
     permissions.require(request.user, "coupons.view")
     plan = get_object_or_404(plans_for(request.user), pk=pk)
     versions = list(plan.versions.select_related("created_by").defer("input_rows", "result"))
-    return render(request, "coupons/subsidy/plan.html", {
-        "plan": plan, "versions": versions, "can_manage": permissions.can(request.user, "coupons.manage")})
+    return render(
+        request,
+        "coupons/subsidy/plan.html",
+        {"plan": plan, "versions": versions, "can_manage": permissions.can(request.user, "coupons.manage")},
+    )
 
 
 def _version(request, pk, number):
@@ -127,22 +173,34 @@ def version_detail(request, pk, number):
     permissions.require(request.user, "coupons.view")
     version = _version(request, pk, number)
     columns = list(version.weights)
-    rows = [{"id": r["id"], "scores": [r["scores"].get(c) for c in columns], "y": r["y"], "x": Decimal(r["x"])}
-            for r in version.result]
+    rows = [
+        {"id": r["id"], "scores": [r["scores"].get(c) for c in columns], "y": r["y"], "x": Decimal(r["x"])}
+        for r in version.result
+    ]
     can_manage = permissions.can(request.user, "coupons.manage")
     use_form = None
     if can_manage:
         use_form = UsePlanForm()
         use_form.fields["campaign"].queryset = campaigns_for(request.user)
         use_form.fields["row"].choices = [("", _("the whole plan (highest subsidy)"))] + [
-            (r["id"], f"{r['id']} · ¥{r['x']}") for r in version.result]
-    return render(request, "coupons/subsidy/version.html", {
-        "version": version, "plan": version.plan, "columns": columns, "rows": rows, "fit": subsidy_plans.fit(version),
-        "over": version.budget is not None and version.total > version.budget,
-        "chart": _chart([(_("subsidy"), version.amounts())], version.a, version.b),
-        "use_form": use_form, "can_manage": can_manage,
-        "batches": version.batches.select_related("campaign")[:20],
-    })
+            (r["id"], f"{r['id']} · ¥{r['x']}") for r in version.result
+        ]
+    return render(
+        request,
+        "coupons/subsidy/version.html",
+        {
+            "version": version,
+            "plan": version.plan,
+            "columns": columns,
+            "rows": rows,
+            "fit": subsidy_plans.fit(version),
+            "over": version.budget is not None and version.total > version.budget,
+            "chart": _chart([(_("subsidy"), version.amounts())], version.a, version.b),
+            "use_form": use_form,
+            "can_manage": can_manage,
+            "batches": version.batches.select_related("campaign")[:20],
+        },
+    )
 
 
 @login_required
@@ -174,12 +232,19 @@ def version_compare(request, pk):
         raise Http404 from exc
     left, right = _version(request, pk, left_n), _version(request, pk, right_n)
     low, high = min(left.a, right.a), max(left.b, right.b)
-    return render(request, "coupons/subsidy/compare.html", {
-        "plan": plan, "left": left, "right": right, "numbers": numbers,
-        "rows": subsidy_plans.compare(left, right),
-        "chart": _chart([(f"v{left.number}", left.amounts()), (f"v{right.number}", right.amounts())], low, high),
-        "change": right.total - left.total,
-    })
+    return render(
+        request,
+        "coupons/subsidy/compare.html",
+        {
+            "plan": plan,
+            "left": left,
+            "right": right,
+            "numbers": numbers,
+            "rows": subsidy_plans.compare(left, right),
+            "chart": _chart([(f"v{left.number}", left.amounts()), (f"v{right.number}", right.amounts())], low, high),
+            "change": right.total - left.total,
+        },
+    )
 
 
 urlpatterns = [

@@ -1,4 +1,5 @@
 """Bearer tokens of integration clients, their scopes, and per-client rate limits."""
+
 from auditlog.context import auditlog_value
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension

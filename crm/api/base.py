@@ -1,4 +1,5 @@
 """Shared pieces of API views: the ``Idempotency-Key`` handling of writes."""
+
 import functools
 import hashlib
 import json

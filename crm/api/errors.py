@@ -2,12 +2,14 @@
 
 Services raise :class:`crm.errors.DomainError`; this handler maps it (and DRF's own exceptions)
 to the contract's shape and status."""
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.views import exception_handler as drf_exception_handler, set_rollback
+from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 from crm.errors import Conflict, DomainError
 

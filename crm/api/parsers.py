@@ -1,6 +1,7 @@
 """The API's JSON parser: the body size and the nesting depth are capped, and anything that is not
 well-formed JSON within them is the contract's 400 ``malformed`` (a body of 5,000 ``[`` was a 500:
 the decoder ran out of stack). A body over ``API_MAX_BODY_BYTES`` is 413 ``too_large``."""
+
 import json
 
 from django.conf import settings

@@ -1,6 +1,7 @@
 """The OpenAPI description of the API's error answers (the contract in shared API.md): every
 operation documents the errors it can give, each with the one error shape
 ``{"error": {"code", "message", "fields"}}`` and the codes that status can carry."""
+
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
@@ -8,19 +9,26 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from .base import IDEMPOTENCY_KEY_MAX_LENGTH
 
 ERROR_COMPONENT = ResolvedComponent(
-    name="Error", type=ResolvedComponent.SCHEMA, object="Error",
+    name="Error",
+    type=ResolvedComponent.SCHEMA,
+    object="Error",
     schema={
         "type": "object",
-        "properties": {"error": {
-            "type": "object",
-            "properties": {
-                "code": {"type": "string", "description": "Stable machine code."},
-                "message": {"type": "string", "description": "For people; may change."},
-                "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
-                           "description": "Messages per field (`non_field_errors` for the request as a whole)."},
-            },
-            "required": ["code", "message"],
-        }},
+        "properties": {
+            "error": {
+                "type": "object",
+                "properties": {
+                    "code": {"type": "string", "description": "Stable machine code."},
+                    "message": {"type": "string", "description": "For people; may change."},
+                    "fields": {
+                        "type": "object",
+                        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                        "description": "Messages per field (`non_field_errors` for the request as a whole).",
+                    },
+                },
+                "required": ["code", "message"],
+            }
+        },
         "required": ["error"],
     },
 )
@@ -77,8 +85,7 @@ SUMMARIES = {
     "GET /api/v1/lead-sources": "List the active lead sources",
 }
 CREATED = "Created: the first time this request was received."
-REPEATED = ("Nothing new was created: the same request was received before (same key and body); "
-            "the first answer again.")
+REPEATED = "Nothing new was created: the same request was received before (same key and body); the first answer again."
 
 
 class ApiAutoSchema(AutoSchema):
@@ -88,11 +95,15 @@ class ApiAutoSchema(AutoSchema):
     def get_override_parameters(self):
         parameters = list(super().get_override_parameters())
         if is_idempotent_write(self.view, self.method):
-            parameters.append(OpenApiParameter(
-                "Idempotency-Key", {"type": "string", "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH},
-                OpenApiParameter.HEADER,
-                description="The same key with the same body returns the first result again and changes nothing; "
-                            "with another body it is 409 `idempotency_conflict`."))
+            parameters.append(
+                OpenApiParameter(
+                    "Idempotency-Key",
+                    {"type": "string", "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH},
+                    OpenApiParameter.HEADER,
+                    description="The same key with the same body returns the first result again and changes nothing; "
+                    "with another body it is 409 `idempotency_conflict`.",
+                )
+            )
         return parameters
 
     def _common_errors(self):
@@ -102,7 +113,8 @@ class ApiAutoSchema(AutoSchema):
         }
         if getattr(self.view, "required_scope", None):
             errors[403] = ErrorResponse(
-                "forbidden", description=f"The token lacks the scope `{self.view.required_scope}`.")
+                "forbidden", description=f"The token lacks the scope `{self.view.required_scope}`."
+            )
         if self.method in ("POST", "PUT", "PATCH"):
             errors[400] = ErrorResponse("malformed", description="The body is not valid JSON.")
             errors[415] = ErrorResponse("unsupported_media_type", description="The body is not `application/json`.")
@@ -115,8 +127,10 @@ class ApiAutoSchema(AutoSchema):
         return errors
 
     def _has_query_parameters(self):
-        return any(isinstance(parameter, OpenApiParameter) and parameter.location == OpenApiParameter.QUERY
-                   for parameter in self.get_override_parameters())
+        return any(
+            isinstance(parameter, OpenApiParameter) and parameter.location == OpenApiParameter.QUERY
+            for parameter in self.get_override_parameters()
+        )
 
     def get_operation(self, *args, **kwargs):
         operation = super().get_operation(*args, **kwargs)

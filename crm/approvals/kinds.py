@@ -1,13 +1,16 @@
 """The registry of approval kinds: each app registers what it asks approval for."""
+
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable, Optional
+from typing import Any
 
 from django.apps import apps
+
 from crm import permissions
 
 
-def _no_amount(obj) -> Optional[Decimal]:
+def _no_amount(obj) -> Decimal | None:
     return None
 
 
@@ -51,8 +54,8 @@ class Kind:
     default_steps: tuple = field(default_factory=tuple)
     #: records waiting for approval that may lack a request (made before the engine, or by the
     #: demo data), and who asked: ``services.adopt_waiting`` opens their requests
-    waiting: Optional[Callable] = None
-    requester: Optional[Callable] = None
+    waiting: Callable | None = None
+    requester: Callable | None = None
 
     @property
     def model_class(self):

@@ -1,4 +1,5 @@
 """Who decides a step: the next person up the department tree, never the requester."""
+
 from django.db.models import Q
 
 from crm.models import ApprovalRelation, Department, Role, User
@@ -22,8 +23,12 @@ def heads(department, *, exclude):
     manager = department.manager
     if manager is not None and manager.is_active and manager.pk != exclude.pk:
         return [manager]
-    return list(_people().filter(department=department, role__in=[Role.MANAGER, Role.DIRECTOR])
-                .exclude(pk=exclude.pk).order_by("pk"))
+    return list(
+        _people()
+        .filter(department=department, role__in=[Role.MANAGER, Role.DIRECTOR])
+        .exclude(pk=exclude.pk)
+        .order_by("pk")
+    )
 
 
 def role_holders(department, role, *, exclude):

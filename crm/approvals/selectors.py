@@ -1,4 +1,5 @@
 """Reads of the approval engine: the inbox of every kind, its count, a record's history."""
+
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Prefetch, Q, QuerySet
 
@@ -9,10 +10,13 @@ from . import kinds
 
 def inbox_for(user: User) -> QuerySet:
     """待我审批: the waiting steps the user is asked to decide, oldest request first."""
-    return (ApprovalStep.objects.filter(assignees__approver=user, assignees__is_open=True,
-                                        status=ApprovalStep.Status.PENDING)
-            .select_related("request", "request__requested_by", "request__department")
-            .order_by("request__requested_at", "request_id"))
+    return (
+        ApprovalStep.objects.filter(
+            assignees__approver=user, assignees__is_open=True, status=ApprovalStep.Status.PENDING
+        )
+        .select_related("request", "request__requested_by", "request__department")
+        .order_by("request__requested_at", "request_id")
+    )
 
 
 def inbox_count(user: User) -> int:
@@ -24,21 +28,30 @@ def requested_by(user: User) -> QuerySet:
 
 
 def decided_by(user: User) -> QuerySet:
-    return (ApprovalStep.objects.filter(decided_by=user).exclude(request__requested_by=user)
-            .select_related("request", "request__requested_by").order_by("-decided_at", "-id"))
+    return (
+        ApprovalStep.objects.filter(decided_by=user)
+        .exclude(request__requested_by=user)
+        .select_related("request", "request__requested_by")
+        .order_by("-decided_at", "-id")
+    )
 
 
 def with_steps(queryset: QuerySet) -> QuerySet:
-    return queryset.prefetch_related(Prefetch(
-        "steps", ApprovalStep.objects.select_related("decided_by").prefetch_related(
-            Prefetch("assignees", ApprovalAssignee.objects.select_related("approver").order_by("pk")))
-        .order_by("position")))
+    return queryset.prefetch_related(
+        Prefetch(
+            "steps",
+            ApprovalStep.objects.select_related("decided_by")
+            .prefetch_related(Prefetch("assignees", ApprovalAssignee.objects.select_related("approver").order_by("pk")))
+            .order_by("position"),
+        )
+    )
 
 
 def history_for(obj, kind: str | None = None) -> list[ApprovalRequest]:
     """Every request on ``obj``, newest first, with steps, approvers and decisions."""
-    requests = ApprovalRequest.objects.filter(content_type=ContentType.objects.get_for_model(obj),
-                                              object_id=obj.pk).select_related("requested_by", "decided_by")
+    requests = ApprovalRequest.objects.filter(
+        content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk
+    ).select_related("requested_by", "decided_by")
     if kind:
         requests = requests.filter(kind=kind)
     return list(with_steps(requests).order_by("-requested_at", "-id"))
@@ -59,14 +72,18 @@ def next_approvers(request: ApprovalRequest) -> list[User]:
 
 def may_decide(user: User, request: ApprovalRequest) -> bool:
     step = waiting_step(request)
-    return step is not None and user.pk != request.requested_by_id and any(
-        assignee.approver_id == user.pk for assignee in step.assignees.all())
+    return (
+        step is not None
+        and user.pk != request.requested_by_id
+        and any(assignee.approver_id == user.pk for assignee in step.assignees.all())
+    )
 
 
 def pending_request(kind: str, obj) -> ApprovalRequest | None:
     """The request of ``kind`` waiting on ``obj`` (with its steps and approvers), or None."""
-    return with_steps(ApprovalRequest.objects.filter(
-        kind=kind, object_id=obj.pk, status=ApprovalRequest.Status.PENDING)).first()
+    return with_steps(
+        ApprovalRequest.objects.filter(kind=kind, object_id=obj.pk, status=ApprovalRequest.Status.PENDING)
+    ).first()
 
 
 def may_decide_on(user: User, kind: str, obj) -> bool:

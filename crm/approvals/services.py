@@ -1,5 +1,4 @@
 """Writes of the approval engine: ask, decide, withdraw. See ``crm.approvals`` for the rules."""
-from typing import Optional
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,8 +17,13 @@ def _audit(obj, actor, changes):
     """An audit-log entry for a change written by a conditional UPDATE (no save signal)."""
     from auditlog.models import LogEntry
 
-    LogEntry.objects.log_create(obj, force_log=True, action=LogEntry.Action.UPDATE, actor=actor,
-                                changes={name: [str(before), str(after)] for name, (before, after) in changes.items()})
+    LogEntry.objects.log_create(
+        obj,
+        force_log=True,
+        action=LogEntry.Action.UPDATE,
+        actor=actor,
+        changes={name: [str(before), str(after)] for name, (before, after) in changes.items()},
+    )
 
 
 class NotYourDecision(PermissionDenied):
@@ -33,8 +37,9 @@ def chain_for(kind_code: str) -> list[ApprovalRule]:
         return rules
     kind = kinds.get(kind_code)
     for position, (relation, role, min_amount) in enumerate(kind.default_steps, start=1):
-        rules.append(ApprovalRule(kind=kind_code, position=position, relation=relation, role=role or "",
-                                  min_amount=min_amount))
+        rules.append(
+            ApprovalRule(kind=kind_code, position=position, relation=relation, role=role or "", min_amount=min_amount)
+        )
     return ApprovalRule.objects.bulk_create(rules)
 
 
@@ -56,9 +61,16 @@ def request_approval(*, kind: str, obj, requester: User, key: str = "") -> Appro
     spec = kinds.get(kind)
     amount = spec.amount(obj)
     department = spec.department(obj)
-    request = ApprovalRequest(kind=kind, content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk,
-                              key=key, title=str(spec.describe(obj, key))[:300], amount=amount,
-                              department=department, requested_by=requester)
+    request = ApprovalRequest(
+        kind=kind,
+        content_type=ContentType.objects.get_for_model(obj),
+        object_id=obj.pk,
+        key=key,
+        title=str(spec.describe(obj, key))[:300],
+        amount=amount,
+        department=department,
+        requested_by=requester,
+    )
     try:
         with transaction.atomic():
             request.save()
@@ -69,21 +81,31 @@ def request_approval(*, kind: str, obj, requester: User, key: str = "") -> Appro
         if rule.min_amount is not None and (amount is None or amount <= rule.min_amount):
             continue
         record_role = spec.record_role(obj, key) if rule.relation == ApprovalRelation.RECORD_ROLE else ""
-        approvers = routing.resolve(rule.relation, rule.role, requester=requester, department=department,
-                                    record_role=record_role)
+        approvers = routing.resolve(
+            rule.relation, rule.role, requester=requester, department=department, record_role=record_role
+        )
         if approvers is None:
             continue
         if not approvers:
-            raise ValidationError(_("Nobody can approve this request: ask an administrator to set up the approval "
-                                    "chain."), code="no_approver")
+            raise ValidationError(
+                _("Nobody can approve this request: ask an administrator to set up the approval chain."),
+                code="no_approver",
+            )
         position += 1
-        step = ApprovalStep.objects.create(request=request, position=position, relation=rule.relation,
-                                           role=record_role or rule.role, requester=requester)
-        ApprovalAssignee.objects.bulk_create([ApprovalAssignee(step=step, approver=user, requester=requester)
-                                              for user in approvers])
+        step = ApprovalStep.objects.create(
+            request=request,
+            position=position,
+            relation=rule.relation,
+            role=record_role or rule.role,
+            requester=requester,
+        )
+        ApprovalAssignee.objects.bulk_create(
+            [ApprovalAssignee(step=step, approver=user, requester=requester) for user in approvers]
+        )
     if position == 0:
-        raise ValidationError(_("Nobody can approve this request: ask an administrator to set up the approval "
-                                "chain."), code="no_approver")
+        raise ValidationError(
+            _("Nobody can approve this request: ask an administrator to set up the approval chain."), code="no_approver"
+        )
     _advance(request, spec, obj, actor=None)
     return request
 
@@ -110,9 +132,13 @@ def _advance(request, spec, obj, *, actor, comment=""):
         request.position = step.position
         request.save(update_fields=["position"])
         for assignee in step.assignees.select_related("approver", "approver__department"):
-            notify(recipient=assignee.approver, kind="approval", url=_url(request),
-                   title=_("Approval needed: %(what)s") % {"what": request.title},
-                   body=_("Asked by %(who)s.") % {"who": request.requested_by})
+            notify(
+                recipient=assignee.approver,
+                kind="approval",
+                url=_url(request),
+                title=_("Approval needed: %(what)s") % {"what": request.title},
+                body=_("Asked by %(who)s.") % {"who": request.requested_by},
+            )
         return step
     last = steps[-1] if steps else None
     request.status, request.position = ApprovalRequest.Status.APPROVED, 0
@@ -121,8 +147,13 @@ def _advance(request, spec, obj, *, actor, comment=""):
     request.save()
     if obj is not None:
         spec.on_approved(request, obj, actor or request.decided_by)
-    notify(recipient=request.requested_by, kind="approval", url=_url(request),
-           title=_("Approved: %(what)s") % {"what": request.title}, body=request.comment)
+    notify(
+        recipient=request.requested_by,
+        kind="approval",
+        url=_url(request),
+        title=_("Approved: %(what)s") % {"what": request.title},
+        body=request.comment,
+    )
     return None
 
 
@@ -146,31 +177,46 @@ def decide(*, step: ApprovalStep, actor: User, approve: bool, comment: str = "")
     now = timezone.now()
     status = ApprovalStep.Status.APPROVED if approve else ApprovalStep.Status.REJECTED
     taken = ApprovalStep.objects.filter(pk=step.pk, status=ApprovalStep.Status.PENDING).update(
-        status=status, decided_by=actor, decided_at=now, comment=comment)
+        status=status, decided_by=actor, decided_at=now, comment=comment
+    )
     if not taken:
         raise ValidationError(_("This request was decided already."), code="decided")
     ApprovalAssignee.objects.filter(step_id=step.pk).update(is_open=False)
-    _audit(step, actor, {"status": (ApprovalStep.Status.PENDING, status), "decided_by": ("", actor),
-                         "comment": ("", comment)})
+    _audit(
+        step,
+        actor,
+        {"status": (ApprovalStep.Status.PENDING, status), "decided_by": ("", actor), "comment": ("", comment)},
+    )
     spec = kinds.get(request.kind)
     obj = _subject(request)
     if approve:
         following = _advance(request, spec, obj, actor=actor, comment=comment)
         if following is not None:
             names = "、".join(str(a.approver) for a in following.assignees.select_related("approver"))
-            notify(recipient=request.requested_by, kind="approval", url=_url(request),
-                   title=_("%(who)s approved a step of %(what)s; next: %(next)s")
-                   % {"who": actor, "what": request.title, "next": names}, body=comment)
+            notify(
+                recipient=request.requested_by,
+                kind="approval",
+                url=_url(request),
+                title=_("%(who)s approved a step of %(what)s; next: %(next)s")
+                % {"who": actor, "what": request.title, "next": names},
+                body=comment,
+            )
         return request
     request.status, request.position = ApprovalRequest.Status.REJECTED, 0
     request.decided_by, request.decided_at, request.comment = actor, now, comment
     request.save()
     ApprovalStep.objects.filter(request=request, status=ApprovalStep.Status.WAITING).update(
-        status=ApprovalStep.Status.SKIPPED)
+        status=ApprovalStep.Status.SKIPPED
+    )
     if obj is not None:
         spec.on_rejected(request, obj, actor, comment)
-    notify(recipient=request.requested_by, kind="approval", url=_url(request),
-           title=_("Rejected: %(what)s") % {"what": request.title}, body=comment)
+    notify(
+        recipient=request.requested_by,
+        kind="approval",
+        url=_url(request),
+        title=_("Rejected: %(what)s") % {"what": request.title},
+        body=comment,
+    )
     return request
 
 
@@ -184,28 +230,32 @@ def decide_current(*, request: ApprovalRequest, actor: User, approve: bool, comm
 
 
 @transaction.atomic
-def withdraw(*, kind: str, obj, key: Optional[str] = None) -> int:
+def withdraw(*, kind: str, obj, key: str | None = None) -> int:
     """Close the waiting requests of ``obj`` (the record was cancelled or changed): nobody is asked
     any more. Returns how many."""
     requests = ApprovalRequest.objects.select_for_update().filter(
-        kind=kind, content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk,
-        status=ApprovalRequest.Status.PENDING)
+        kind=kind,
+        content_type=ContentType.objects.get_for_model(obj),
+        object_id=obj.pk,
+        status=ApprovalRequest.Status.PENDING,
+    )
     if key is not None:
         requests = requests.filter(key=key)
     ids = list(requests.values_list("pk", flat=True))
     if ids:
         ApprovalAssignee.objects.filter(step__request_id__in=ids).update(is_open=False)
-        ApprovalStep.objects.filter(request_id__in=ids, status__in=[ApprovalStep.Status.WAITING,
-                                                                   ApprovalStep.Status.PENDING]).update(
-            status=ApprovalStep.Status.SKIPPED)
-        ApprovalRequest.objects.filter(pk__in=ids).update(status=ApprovalRequest.Status.WITHDRAWN, position=0,
-                                                          decided_at=timezone.now())
+        ApprovalStep.objects.filter(
+            request_id__in=ids, status__in=[ApprovalStep.Status.WAITING, ApprovalStep.Status.PENDING]
+        ).update(status=ApprovalStep.Status.SKIPPED)
+        ApprovalRequest.objects.filter(pk__in=ids).update(
+            status=ApprovalRequest.Status.WITHDRAWN, position=0, decided_at=timezone.now()
+        )
         for request in ApprovalRequest.objects.filter(pk__in=ids):
             _audit(request, None, {"status": (ApprovalRequest.Status.PENDING, ApprovalRequest.Status.WITHDRAWN)})
     return len(ids)
 
 
-def adopt_waiting(kind: Optional[str] = None) -> int:
+def adopt_waiting(kind: str | None = None) -> int:
     """Open a request for every record a kind says is waiting for approval without one (records
     submitted before the engine, demo data). Returns how many."""
     opened = 0
@@ -213,8 +263,9 @@ def adopt_waiting(kind: Optional[str] = None) -> int:
         if (kind and spec.code != kind) or spec.waiting is None:
             continue
         model = spec.model_class
-        asked = ApprovalRequest.objects.filter(kind=spec.code, status=ApprovalRequest.Status.PENDING,
-                                               content_type=ContentType.objects.get_for_model(model))
+        asked = ApprovalRequest.objects.filter(
+            kind=spec.code, status=ApprovalRequest.Status.PENDING, content_type=ContentType.objects.get_for_model(model)
+        )
         for obj in spec.waiting().exclude(pk__in=asked.values("object_id")):
             requester = spec.requester(obj)
             if requester is None:

@@ -1,5 +1,6 @@
 """Pages of the approval engine: the one "待我审批" inbox, a request with its steps and the
 decision form, and the chains an admin configures per kind."""
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -25,8 +26,9 @@ class DecisionForm(StyledFormMixin, forms.Form):
     """Approve or reject; a rejection needs a comment (the service says so, beside the field)."""
 
     decision = forms.ChoiceField(choices=[("approve", gettext_lazy("Approve")), ("reject", gettext_lazy("Reject"))])
-    comment = forms.CharField(label=gettext_lazy("Comment"), required=False, max_length=1000,
-                              widget=forms.Textarea(attrs={"rows": 2}))
+    comment = forms.CharField(
+        label=gettext_lazy("Comment"), required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 def label_requests(requests):
@@ -67,26 +69,45 @@ def inbox(request):
             rows = rows.filter(request__kind=kind)
     page = Paginator(rows, 30).get_page(request.GET.get("page"))
     label_requests([row if tab == "mine" else row.request for row in page])
-    return render(request, "crm/approvals/inbox.html", {
-        "tab": tab, "page": page, "kind": kind, "kinds": kinds.all_kinds(), "form": DecisionForm(),
-        "todo_count": selectors.inbox_count(user), "next": request.get_full_path(),
-    })
+    return render(
+        request,
+        "crm/approvals/inbox.html",
+        {
+            "tab": tab,
+            "page": page,
+            "kind": kind,
+            "kinds": kinds.all_kinds(),
+            "form": DecisionForm(),
+            "todo_count": selectors.inbox_count(user),
+            "next": request.get_full_path(),
+        },
+    )
 
 
 def _render_request(request, approval, *, form=None, status=200):
     step = selectors.waiting_step(approval)
     can_decide = selectors.may_decide(request.user, approval)
     label_requests([approval])
-    return render(request, "crm/approvals/detail.html", {
-        "approval": approval, "steps": list(approval.steps.all()), "waiting": step,
-        "next_approvers": selectors.next_approvers(approval), "can_decide": can_decide,
-        "form": form or DecisionForm(), "subject_url": _subject_url(approval),
-    }, status=status)
+    return render(
+        request,
+        "crm/approvals/detail.html",
+        {
+            "approval": approval,
+            "steps": list(approval.steps.all()),
+            "waiting": step,
+            "next_approvers": selectors.next_approvers(approval),
+            "can_decide": can_decide,
+            "form": form or DecisionForm(),
+            "subject_url": _subject_url(approval),
+        },
+        status=status,
+    )
 
 
 def _get_request(request, pk):
-    approval = get_object_or_404(selectors.with_steps(ApprovalRequest.objects.select_related(
-        "requested_by", "decided_by", "department")), pk=pk)
+    approval = get_object_or_404(
+        selectors.with_steps(ApprovalRequest.objects.select_related("requested_by", "decided_by", "department")), pk=pk
+    )
     if not selectors.may_view(request.user, approval):
         raise Http404
     return approval
@@ -121,17 +142,20 @@ def decide(request, pk):
                 messages.error(request, " ".join(exc.messages))
                 return redirect("approvals:detail", pk=approval.pk)
         else:
-            messages.success(request, (_("Approved: %(what)s.") if approve else _("Rejected: %(what)s."))
-                             % {"what": approval.title})
+            messages.success(
+                request, (_("Approved: %(what)s.") if approve else _("Rejected: %(what)s.")) % {"what": approval.title}
+            )
             target = request.POST.get("next", "")
-            if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                          require_https=request.is_secure()):
+            if target and url_has_allowed_host_and_scheme(
+                target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+            ):
                 return redirect(target)
             return redirect("approvals:detail", pk=approval.pk)
     return _render_request(request, _get_request(request, pk), form=form)
 
 
 # --- the chains -----------------------------------------------------------------------------
+
 
 class RuleForm(StyledFormMixin, forms.ModelForm):
     class Meta:
@@ -179,8 +203,9 @@ def chain_edit(request, approval_kind):
                 rule.save()
             for rule in formset.deleted_objects:
                 rule.delete()
-            messages.success(request, _("Approval chain of %(kind)s saved; new requests follow it.")
-                             % {"kind": spec.label})
+            messages.success(
+                request, _("Approval chain of %(kind)s saved; new requests follow it.") % {"kind": spec.label}
+            )
             return redirect("approvals:chains")
     return render(request, "crm/approvals/chain_form.html", {"formset": formset, "kind": spec})
 

@@ -4,33 +4,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0001_initial'),
+        ("crm", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='apitoken',
-            options={'ordering': ['-created_at'], 'verbose_name': 'API token', 'verbose_name_plural': 'API tokens'},
+            name="apitoken",
+            options={"ordering": ["-created_at"], "verbose_name": "API token", "verbose_name_plural": "API tokens"},
         ),
         migrations.AlterModelOptions(
-            name='delivery',
-            options={'verbose_name': 'delivery', 'verbose_name_plural': 'deliveries'},
+            name="delivery",
+            options={"verbose_name": "delivery", "verbose_name_plural": "deliveries"},
         ),
         migrations.AlterField(
-            model_name='delivery',
-            name='target',
-            field=models.CharField(help_text='Email address or webhook URL.', max_length=500, verbose_name='target'),
+            model_name="delivery",
+            name="target",
+            field=models.CharField(help_text="Email address or webhook URL.", max_length=500, verbose_name="target"),
         ),
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(blank=True, help_text='What raised it, e.g. reminder, approval.', max_length=50, verbose_name='kind'),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                blank=True, help_text="What raised it, e.g. reminder, approval.", max_length=50, verbose_name="kind"
+            ),
         ),
         migrations.AlterField(
-            model_name='user',
-            name='is_service',
-            field=models.BooleanField(default=False, editable=False, help_text='Acts for an API client; cannot log in to the web UI.', verbose_name='service account'),
+            model_name="user",
+            name="is_service",
+            field=models.BooleanField(
+                default=False,
+                editable=False,
+                help_text="Acts for an API client; cannot log in to the web UI.",
+                verbose_name="service account",
+            ),
         ),
     ]

@@ -7,55 +7,108 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0002_alter_apitoken_options_alter_delivery_options_and_more'),
+        ("crm", "0002_alter_apitoken_options_alter_delivery_options_and_more"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PrivacySettings',
+            name="PrivacySettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('lead_retention_days', models.PositiveIntegerField(blank=True, default=730, help_text='A lead that never became a customer and has had no activity for this many days is anonymized each night: its name and contact details are erased, its figures kept. Empty: keep them.', null=True, verbose_name='keep unconverted leads (days)')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "lead_retention_days",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        default=730,
+                        help_text="A lead that never became a customer and has had no activity for this many days is anonymized each night: its name and contact details are erased, its figures kept. Empty: keep them.",
+                        null=True,
+                        verbose_name="keep unconverted leads (days)",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'privacy settings',
+                "verbose_name": "privacy settings",
             },
         ),
         migrations.CreateModel(
-            name='AccessLog',
+            name="AccessLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='when')),
-                ('action', models.CharField(choices=[('view', 'Viewed'), ('reveal', 'Revealed contact details'), ('export', 'Exported a list'), ('api_read', 'Read through the API'), ('data_export', 'Exported all personal data'), ('anonymize', 'Anonymized')], db_index=True, max_length=20, verbose_name='action')),
-                ('subject', models.CharField(choices=[('customer', 'Customers'), ('lead', 'Leads')], max_length=10, verbose_name='whose data')),
-                ('count', models.PositiveIntegerField(default=0, verbose_name='people')),
-                ('detail', models.CharField(blank=True, max_length=300, verbose_name='detail')),
-                ('ip', models.GenericIPAddressField(blank=True, null=True, verbose_name='IP address')),
-                ('client', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='crm.apiclient', verbose_name='API client')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("at", models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name="when")),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("view", "Viewed"),
+                            ("reveal", "Revealed contact details"),
+                            ("export", "Exported a list"),
+                            ("api_read", "Read through the API"),
+                            ("data_export", "Exported all personal data"),
+                            ("anonymize", "Anonymized"),
+                        ],
+                        db_index=True,
+                        max_length=20,
+                        verbose_name="action",
+                    ),
+                ),
+                (
+                    "subject",
+                    models.CharField(
+                        choices=[("customer", "Customers"), ("lead", "Leads")], max_length=10, verbose_name="whose data"
+                    ),
+                ),
+                ("count", models.PositiveIntegerField(default=0, verbose_name="people")),
+                ("detail", models.CharField(blank=True, max_length=300, verbose_name="detail")),
+                ("ip", models.GenericIPAddressField(blank=True, null=True, verbose_name="IP address")),
+                (
+                    "client",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="crm.apiclient",
+                        verbose_name="API client",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'personal data access',
-                'ordering': ['-at', '-pk'],
+                "verbose_name": "personal data access",
+                "ordering": ["-at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='AccessLogRecord',
+            name="AccessLogRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('subject', models.CharField(choices=[('customer', 'Customers'), ('lead', 'Leads')], max_length=10)),
-                ('object_id', models.BigIntegerField()),
-                ('log', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='records', to='crm.accesslog')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("subject", models.CharField(choices=[("customer", "Customers"), ("lead", "Leads")], max_length=10)),
+                ("object_id", models.BigIntegerField()),
+                (
+                    "log",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="records", to="crm.accesslog"
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='accesslog',
-            index=models.Index(fields=['user', '-at'], name='accesslog_user_at'),
+            model_name="accesslog",
+            index=models.Index(fields=["user", "-at"], name="accesslog_user_at"),
         ),
         migrations.AddIndex(
-            model_name='accesslogrecord',
-            index=models.Index(fields=['subject', 'object_id'], name='accessrecord_subject'),
+            model_name="accesslogrecord",
+            index=models.Index(fields=["subject", "object_id"], name="accessrecord_subject"),
         ),
     ]

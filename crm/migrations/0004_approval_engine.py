@@ -7,113 +7,291 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contenttypes', '0002_remove_content_type_name'),
-        ('crm', '0003_privacy'),
+        ("contenttypes", "0002_remove_content_type_name"),
+        ("crm", "0003_privacy"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ApprovalRule',
+            name="ApprovalRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(db_index=True, editable=False, max_length=50, verbose_name='kind of request')),
-                ('position', models.PositiveSmallIntegerField(default=1, verbose_name='order')),
-                ('relation', models.CharField(choices=[('requester_manager', "The requester's manager"), ('department_head', "The head of the record's department"), ('role', 'The nearest holder of a role up the department tree'), ('record_role', "The role the record names (e.g. the stage's)")], max_length=20, verbose_name='approver')),
-                ('role', models.CharField(blank=True, choices=[('rep', 'Sales rep'), ('manager', 'Sales manager'), ('director', 'Sales director'), ('marketing', 'Marketing admin'), ('admin', 'System admin')], help_text='For a role step: the role asked. Otherwise: who is asked when nobody is found up the tree.', max_length=20, verbose_name='role')),
-                ('min_amount', models.DecimalField(blank=True, decimal_places=2, help_text='Empty: always.', max_digits=14, null=True, verbose_name='only when the amount is over (¥)')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(db_index=True, editable=False, max_length=50, verbose_name="kind of request"),
+                ),
+                ("position", models.PositiveSmallIntegerField(default=1, verbose_name="order")),
+                (
+                    "relation",
+                    models.CharField(
+                        choices=[
+                            ("requester_manager", "The requester's manager"),
+                            ("department_head", "The head of the record's department"),
+                            ("role", "The nearest holder of a role up the department tree"),
+                            ("record_role", "The role the record names (e.g. the stage's)"),
+                        ],
+                        max_length=20,
+                        verbose_name="approver",
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("rep", "Sales rep"),
+                            ("manager", "Sales manager"),
+                            ("director", "Sales director"),
+                            ("marketing", "Marketing admin"),
+                            ("admin", "System admin"),
+                        ],
+                        help_text="For a role step: the role asked. Otherwise: who is asked when nobody is found up the tree.",
+                        max_length=20,
+                        verbose_name="role",
+                    ),
+                ),
+                (
+                    "min_amount",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        help_text="Empty: always.",
+                        max_digits=14,
+                        null=True,
+                        verbose_name="only when the amount is over (¥)",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'approval step',
-                'verbose_name_plural': 'approval chain',
-                'ordering': ['kind', 'position', 'id'],
+                "verbose_name": "approval step",
+                "verbose_name_plural": "approval chain",
+                "ordering": ["kind", "position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ApprovalRequest',
+            name="ApprovalRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(db_index=True, editable=False, max_length=50, verbose_name='kind')),
-                ('object_id', models.PositiveBigIntegerField()),
-                ('key', models.CharField(blank=True, editable=False, max_length=50)),
-                ('title', models.CharField(max_length=300, verbose_name='what')),
-                ('amount', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True, verbose_name='amount')),
-                ('requested_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='requested at')),
-                ('status', models.CharField(choices=[('pending', 'Waiting'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('withdrawn', 'Withdrawn')], default='pending', max_length=10, verbose_name='status')),
-                ('position', models.PositiveSmallIntegerField(default=1)),
-                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='decided at')),
-                ('comment', models.TextField(blank=True, verbose_name='comment')),
-                ('content_type', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='contenttypes.contenttype')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='decided by')),
-                ('department', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='crm.department', verbose_name='department')),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='approval_requests', to=settings.AUTH_USER_MODEL, verbose_name='requested by')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("kind", models.CharField(db_index=True, editable=False, max_length=50, verbose_name="kind")),
+                ("object_id", models.PositiveBigIntegerField()),
+                ("key", models.CharField(blank=True, editable=False, max_length=50)),
+                ("title", models.CharField(max_length=300, verbose_name="what")),
+                (
+                    "amount",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True, verbose_name="amount"),
+                ),
+                (
+                    "requested_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name="requested at"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("withdrawn", "Withdrawn"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(default=1)),
+                ("decided_at", models.DateTimeField(blank=True, null=True, verbose_name="decided at")),
+                ("comment", models.TextField(blank=True, verbose_name="comment")),
+                (
+                    "content_type",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="contenttypes.contenttype"
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="decided by",
+                    ),
+                ),
+                (
+                    "department",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="crm.department",
+                        verbose_name="department",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="approval_requests",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="requested by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'approval request',
-                'verbose_name_plural': 'approval requests',
-                'ordering': ['-requested_at', '-id'],
+                "verbose_name": "approval request",
+                "verbose_name_plural": "approval requests",
+                "ordering": ["-requested_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ApprovalStep',
+            name="ApprovalStep",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField()),
-                ('relation', models.CharField(choices=[('requester_manager', "The requester's manager"), ('department_head', "The head of the record's department"), ('role', 'The nearest holder of a role up the department tree'), ('record_role', "The role the record names (e.g. the stage's)")], max_length=20)),
-                ('role', models.CharField(blank=True, choices=[('rep', 'Sales rep'), ('manager', 'Sales manager'), ('director', 'Sales director'), ('marketing', 'Marketing admin'), ('admin', 'System admin')], max_length=20)),
-                ('status', models.CharField(choices=[('waiting', 'Not reached yet'), ('pending', 'Waiting for a decision'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('skipped', 'Not needed')], default='waiting', max_length=10, verbose_name='status')),
-                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='decided at')),
-                ('comment', models.TextField(blank=True, verbose_name='comment')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='decided by')),
-                ('request', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='crm.approvalrequest')),
-                ('requester', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveSmallIntegerField()),
+                (
+                    "relation",
+                    models.CharField(
+                        choices=[
+                            ("requester_manager", "The requester's manager"),
+                            ("department_head", "The head of the record's department"),
+                            ("role", "The nearest holder of a role up the department tree"),
+                            ("record_role", "The role the record names (e.g. the stage's)"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("rep", "Sales rep"),
+                            ("manager", "Sales manager"),
+                            ("director", "Sales director"),
+                            ("marketing", "Marketing admin"),
+                            ("admin", "System admin"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("waiting", "Not reached yet"),
+                            ("pending", "Waiting for a decision"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("skipped", "Not needed"),
+                        ],
+                        default="waiting",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("decided_at", models.DateTimeField(blank=True, null=True, verbose_name="decided at")),
+                ("comment", models.TextField(blank=True, verbose_name="comment")),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="decided by",
+                    ),
+                ),
+                (
+                    "request",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="steps", to="crm.approvalrequest"
+                    ),
+                ),
+                (
+                    "requester",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'approval step',
-                'ordering': ['request', 'position'],
+                "verbose_name": "approval step",
+                "ordering": ["request", "position"],
             },
         ),
         migrations.CreateModel(
-            name='ApprovalAssignee',
+            name="ApprovalAssignee",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('is_open', models.BooleanField(default=False)),
-                ('approver', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='approval_assignments', to=settings.AUTH_USER_MODEL)),
-                ('requester', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('step', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assignees', to='crm.approvalstep')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("is_open", models.BooleanField(default=False)),
+                (
+                    "approver",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="approval_assignments",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "requester",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "step",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="assignees", to="crm.approvalstep"
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='approvalrequest',
-            index=models.Index(fields=['content_type', 'object_id'], name='approval_request_object'),
+            model_name="approvalrequest",
+            index=models.Index(fields=["content_type", "object_id"], name="approval_request_object"),
         ),
         migrations.AddConstraint(
-            model_name='approvalrequest',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'pending')), fields=('kind', 'content_type', 'object_id', 'key'), name='one_pending_approval_per_object'),
+            model_name="approvalrequest",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "pending")),
+                fields=("kind", "content_type", "object_id", "key"),
+                name="one_pending_approval_per_object",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='approvalrequest',
-            constraint=models.CheckConstraint(condition=models.Q(('decided_by', models.F('requested_by')), _negated=True), name='approval_not_decided_by_requester'),
+            model_name="approvalrequest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("decided_by", models.F("requested_by")), _negated=True),
+                name="approval_not_decided_by_requester",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='approvalstep',
-            constraint=models.UniqueConstraint(fields=('request', 'position'), name='approval_step_once'),
+            model_name="approvalstep",
+            constraint=models.UniqueConstraint(fields=("request", "position"), name="approval_step_once"),
         ),
         migrations.AddConstraint(
-            model_name='approvalstep',
-            constraint=models.CheckConstraint(condition=models.Q(('decided_by', models.F('requester')), _negated=True), name='approval_step_not_by_requester'),
+            model_name="approvalstep",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("decided_by", models.F("requester")), _negated=True),
+                name="approval_step_not_by_requester",
+            ),
         ),
         migrations.AddIndex(
-            model_name='approvalassignee',
-            index=models.Index(fields=['approver', 'is_open'], name='approval_inbox'),
+            model_name="approvalassignee",
+            index=models.Index(fields=["approver", "is_open"], name="approval_inbox"),
         ),
         migrations.AddConstraint(
-            model_name='approvalassignee',
-            constraint=models.UniqueConstraint(fields=('step', 'approver'), name='approval_assignee_once'),
+            model_name="approvalassignee",
+            constraint=models.UniqueConstraint(fields=("step", "approver"), name="approval_assignee_once"),
         ),
         migrations.AddConstraint(
-            model_name='approvalassignee',
-            constraint=models.CheckConstraint(condition=models.Q(('approver', models.F('requester')), _negated=True), name='approval_not_own_request'),
+            model_name="approvalassignee",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("approver", models.F("requester")), _negated=True), name="approval_not_own_request"
+            ),
         ),
     ]

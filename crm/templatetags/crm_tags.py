@@ -1,10 +1,10 @@
 from django import template
 
+from crm import audit
 from crm.money import money as format_money
 from crm.money import money_short as format_money_short
 from crm.names import person_name
 from crm.phone import mask_mobile
-from crm import audit
 
 register = template.Library()
 
@@ -92,8 +92,10 @@ def record_card(row, fields):
     return format_html(
         '<a class="record-card" href="{}" data-testid="record-card"><div class="title">{}</div>'
         '<div class="facts">{}</div></a>',
-        url, strip_tags(str(row.get_cell_value(title_field))),
-        format_html_join("", '<span><span class="visually-hidden">{}: </span>{}</span>', facts))
+        url,
+        strip_tags(str(row.get_cell_value(title_field))),
+        format_html_join("", '<span><span class="visually-hidden">{}: </span>{}</span>', facts),
+    )
 
 
 @register.simple_tag

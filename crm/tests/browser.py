@@ -1,5 +1,6 @@
 """What the browser tests share: headless Chromium, a page signed in as a user, and a card dragged
 across the opportunity board with the mouse (also on a phone, where the board scrolls sideways)."""
+
 import os
 import shutil
 
@@ -10,8 +11,14 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 CHROMIUM = os.environ.get("CRM_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 DESK = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
@@ -64,8 +71,9 @@ def signed_in_page(browser, base_url, user, viewport, *, timeout_ms=10_000):
     page = context.new_page()
     page.errors = []
     page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-    page.on("console", lambda msg: page.errors.append(msg.text) if msg.type == "error" and "409" not in msg.text
-            else None)
+    page.on(
+        "console", lambda msg: page.errors.append(msg.text) if msg.type == "error" and "409" not in msg.text else None
+    )
     return page
 
 

@@ -42,13 +42,14 @@ joins the matrix by adding a row. Not in it: scoped models without pages of thei
 records, coupons, redemptions, tracking links, the dashboards' rollups), the dashboards and the public
 pool. Run with ``-s`` to see how many checks and requests were made.
 """
+
 import datetime
 import json
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Callable
 
 import pytest
 from django.conf import settings
@@ -69,8 +70,12 @@ CHECKS = Counter()  # kind of check -> how many were made
 REQUESTS = Counter()  # status -> how many requests answered it
 
 #: who owns the records besides the matrix users: (position, owner, department of the record)
-FIXED = [("colleague", "colleague", "A"), ("child", "child", "A1"), ("sibling", "sibling", "B"),
-         ("region", "region", "R")]
+FIXED = [
+    ("colleague", "colleague", "A"),
+    ("child", "child", "A1"),
+    ("sibling", "sibling", "B"),
+    ("region", "region", "R"),
+]
 POOLS = [("poolA", None, "A"), ("poolB", None, "B")]
 CROSSINGS = [("foreignInA", "sibling", "A"), ("colleagueInB", "colleague", "B")]
 #: the positions probed record by record, from the nearest to the user to the farthest (the parent
@@ -161,6 +166,7 @@ def _lead_query(name):
 
 # --- the records of each model ------------------------------------------------------------------
 
+
 def _now():
     return timezone.now()
 
@@ -183,15 +189,22 @@ def make_lead(w, owner, dept, marker, pos):
     from sales.models import Lead
 
     w.seq += 1
-    return Lead.objects.create(name=marker, mobile=f"137{w.seq:08d}", owner=owner, department=dept,
-                               status=Lead.Status.ASSIGNED if owner else Lead.Status.NEW, source="website")
+    return Lead.objects.create(
+        name=marker,
+        mobile=f"137{w.seq:08d}",
+        owner=owner,
+        department=dept,
+        status=Lead.Status.ASSIGNED if owner else Lead.Status.NEW,
+        source="website",
+    )
 
 
 def make_opportunity(w, owner, dept, marker, pos):
     from sales.models import Opportunity
 
-    return Opportunity.objects.create(name=marker, customer=w.hosts[pos], owner=owner, department=dept,
-                                      stage=w.first_stage, amount=Decimal("1000"))
+    return Opportunity.objects.create(
+        name=marker, customer=w.hosts[pos], owner=owner, department=dept, stage=w.first_stage, amount=Decimal("1000")
+    )
 
 
 def make_followup(w, owner, dept, marker, pos):
@@ -229,8 +242,14 @@ def make_coupon_campaign(w, owner, dept, marker, pos):
     from coupons.models import Campaign
 
     account = w.objects["budget"][pos]
-    return Campaign.objects.create(name=marker, owner=owner, department=dept, budget_account=account,
-                                   start=datetime.date(2026, 1, 1), end=datetime.date(2026, 12, 31))
+    return Campaign.objects.create(
+        name=marker,
+        owner=owner,
+        department=dept,
+        budget_account=account,
+        start=datetime.date(2026, 1, 1),
+        end=datetime.date(2026, 12, 31),
+    )
 
 
 def make_batch(w, owner, dept, marker, pos):
@@ -238,17 +257,30 @@ def make_batch(w, owner, dept, marker, pos):
 
     now = _now()
     return Batch.objects.create(
-        campaign=w.objects["coupon_campaign"][pos], code=marker, name=marker, discount_type="fixed",
-        amount=Decimal("10"), quantity=100, claim_start=now - datetime.timedelta(days=1),
-        claim_end=now + datetime.timedelta(days=30), use_days=7, status=Batch.Status.SUBMITTED,
-        production=Batch.Production.LAZY)
+        campaign=w.objects["coupon_campaign"][pos],
+        code=marker,
+        name=marker,
+        discount_type="fixed",
+        amount=Decimal("10"),
+        quantity=100,
+        claim_start=now - datetime.timedelta(days=1),
+        claim_end=now + datetime.timedelta(days=30),
+        use_days=7,
+        status=Batch.Status.SUBMITTED,
+        production=Batch.Production.LAZY,
+    )
 
 
 def make_compensation(w, owner, dept, marker, pos):
     from coupons.models import Compensation
 
-    return Compensation.objects.create(customer=w.hosts[pos], amount=Decimal("20"), reason=marker,
-                                       status=Compensation.Status.REVIEW, requested_by=owner)
+    return Compensation.objects.create(
+        customer=w.hosts[pos],
+        amount=Decimal("20"),
+        reason=marker,
+        status=Compensation.Status.REVIEW,
+        requested_by=owner,
+    )
 
 
 def make_subsidy_plan(w, owner, dept, marker, pos):
@@ -262,10 +294,21 @@ def make_subsidy_version(w, owner, dept, marker, pos):
 
     plan = w.objects["subsidy_plan"][pos]
     return SubsidyPlanVersion.objects.create(
-        plan=plan, number=1, source_name=marker, note=marker, a=Decimal("5"), b=Decimal("20"), t=1.0,
-        weights={"gmv": 1.0}, columns=["id", "gmv"], input_rows=[{"id": "sku1", "gmv": "100"}],
-        result=[{"id": "sku1", "scores": {"gmv": 1.0}, "y": 1.0, "x": "20.00"}], row_count=1,
-        total=Decimal("20"), created_by=owner)
+        plan=plan,
+        number=1,
+        source_name=marker,
+        note=marker,
+        a=Decimal("5"),
+        b=Decimal("20"),
+        t=1.0,
+        weights={"gmv": 1.0},
+        columns=["id", "gmv"],
+        input_rows=[{"id": "sku1", "gmv": "100"}],
+        result=[{"id": "sku1", "scores": {"gmv": 1.0}, "y": 1.0, "x": "20.00"}],
+        row_count=1,
+        total=Decimal("20"),
+        created_by=owner,
+    )
 
 
 def make_segment(w, owner, dept, marker, pos):
@@ -278,23 +321,39 @@ def make_marketing_campaign(w, owner, dept, marker, pos):
     from marketing.models import Campaign
 
     today = timezone.localdate()
-    return Campaign.objects.create(name=marker, owner=owner, department=dept, created_by=owner, start=today,
-                                   end=today + datetime.timedelta(days=30), channels=["sms"])
+    return Campaign.objects.create(
+        name=marker,
+        owner=owner,
+        department=dept,
+        created_by=owner,
+        start=today,
+        end=today + datetime.timedelta(days=30),
+        channels=["sms"],
+    )
 
 
 def make_event(w, owner, dept, marker, pos):
     from marketing.models import Event
 
     start = _now() + datetime.timedelta(days=7)
-    return Event.objects.create(campaign=w.objects["marketing_campaign"][pos], name=marker, starts_at=start,
-                                ends_at=start + datetime.timedelta(hours=2))
+    return Event.objects.create(
+        campaign=w.objects["marketing_campaign"][pos],
+        name=marker,
+        starts_at=start,
+        ends_at=start + datetime.timedelta(hours=2),
+    )
 
 
 def make_touch(w, owner, dept, marker, pos):
     from marketing.models import Touch
 
-    return Touch.objects.create(campaign=w.objects["marketing_campaign"][pos], subject=marker, body=marker + " {name}",
-                                channel="sms", created_by=owner)
+    return Touch.objects.create(
+        campaign=w.objects["marketing_campaign"][pos],
+        subject=marker,
+        body=marker + " {name}",
+        channel="sms",
+        created_by=owner,
+    )
 
 
 def make_nurture_plan(w, owner, dept, marker, pos):
@@ -311,16 +370,30 @@ def make_entitlement(w, owner, dept, marker, pos):
 
 MAKERS = {
     "entitlement": make_entitlement,
-    "customer": make_customer, "order": make_order, "lead": make_lead, "opportunity": make_opportunity,
-    "followup": make_followup, "task": make_task, "reminder": make_reminder, "ticket": make_ticket,
-    "budget": make_budget, "coupon_campaign": make_coupon_campaign, "batch": make_batch,
-    "compensation": make_compensation, "subsidy_plan": make_subsidy_plan, "subsidy_version": make_subsidy_version,
-    "segment": make_segment, "marketing_campaign": make_marketing_campaign, "event": make_event,
-    "touch": make_touch, "nurture_plan": make_nurture_plan,
+    "customer": make_customer,
+    "order": make_order,
+    "lead": make_lead,
+    "opportunity": make_opportunity,
+    "followup": make_followup,
+    "task": make_task,
+    "reminder": make_reminder,
+    "ticket": make_ticket,
+    "budget": make_budget,
+    "coupon_campaign": make_coupon_campaign,
+    "batch": make_batch,
+    "compensation": make_compensation,
+    "subsidy_plan": make_subsidy_plan,
+    "subsidy_version": make_subsidy_version,
+    "segment": make_segment,
+    "marketing_campaign": make_marketing_campaign,
+    "event": make_event,
+    "touch": make_touch,
+    "nurture_plan": make_nurture_plan,
 }
 
 
 # --- effects of the bulk actions ------------------------------------------------------------------
+
 
 def _has_tag(w, rec, user):
     from customers.models import CustomerTag
@@ -333,6 +406,7 @@ def _owned_by(model_path):
         from django.apps import apps
 
         return apps.get_model(model_path).objects.filter(pk=rec.pk, owner=user).exists()
+
     return check
 
 
@@ -348,6 +422,7 @@ def _plain_customers(rec):
 
 # --- the declarative table ------------------------------------------------------------------------
 
+
 def specs():
     from catalog import models as catalog
     from coupons import models as coupons
@@ -356,189 +431,445 @@ def specs():
     from sales import models as sales
 
     return [
-        Spec("customer", customers.Customer, "cus", pool=True, cross=True,
-             lists=(("customers:list", "customers.view"), ("search", None)),
-             export=("customers:list", "customers.export"),
-             ops=(
-                 Op("detail", _u("customers:detail"), "customers.view", shows=True, full=True),
-                 Op("timeline", _u("customers:timeline"), "customers.view"),
-                 Op("edit", _u("customers:edit"), "customers.change", shows=True),
-                 Op("edit", _u("customers:edit"), "customers.change", "POST", {"name": "changed"}, full=True,
-                    touches=()),
-                 Op("delete", _u("customers:delete"), "customers.delete", shows=True),
-                 Op("delete", _u("customers:delete"), "customers.delete", "POST", full=True, touches=()),
-                 Op("tags", _u("customers:tags_edit"), "customers.change", "POST", touches=("tag_links",)),
-                 Op("satisfaction", _u("customers:satisfaction_add"), "customers.change", "POST",
-                    {"kind": "csat", "score": "1", "source": "survey"}, touches=("satisfaction_records",)),
-                 Op("relation_add", _u("customers:relation_add"), "customers.change", "POST",
-                    touches=("relations_in", "relations_out")),
-                 Op("relation_candidates", _u("customers:relation_candidates"), "customers.change"),
-                 Op("order_new", lambda r, w: reverse("customers:order_create", args=[r.pk]), "customers.change",
-                    shows=True),
-                 Op("order_new", lambda r, w: reverse("customers:order_create", args=[r.pk]), "customers.change",
-                    "POST", {"amount": "10", "channel": "sales", "lines-TOTAL_FORMS": "0",
-                             "lines-INITIAL_FORMS": "0"}, touches=("orders",)),
-                 Op("coupon_for", lambda r, w: reverse("coupons:claim_for_customer", args=[r.pk]),
-                    "customers.change", shows=True),
-                 Op("compensate", lambda r, w: reverse("coupons:compensate", args=[r.pk]), "coupons.compensate",
-                    shows=True),
-                 Op("opt_out", lambda r, w: reverse("marketing:opt", args=[r.pk]),
-                    ("customers.change", "marketing.manage"), "POST", {"channel": "sms", "state": "out"},
-                    touches=("opt_outs",)),
-                 Op("share", lambda r, w: reverse("marketing:share", args=[w.content.pk, r.pk]), None, "POST",
-                    touches=("tracking_links",)),
-                 Op("opportunity_new", _customer_query("sales:opportunity_create"), "sales.change", shows=True),
-                 Op("followup_new", _customer_query("sales:followup_create"), "sales.change", shows=True),
-                 Op("release", lambda r, w: reverse("sales:pool_release_customer", args=[r.pk]), "sales.change",
-                    "POST", touches=("pool_moves", "ownership_changes")),
-                 Op("task_new", _customer_query("sales:task_create"), "sales.change", shows=True),
-                 Op("ticket_new", _customer_query("sales:ticket_create"), "sales.change", shows=True),
-                 *_installed("customers:reveal", "customers.view_mobile",
-                             Op("reveal", _u("customers:reveal"), "customers.view_mobile", "POST", touches=())),
-                 *_installed("customers:personal_data", "privacy.manage",
-                             Op("personal_data", _u("customers:personal_data"), "privacy.manage", shows=True),
-                             Op("personal_data_export", _u("customers:personal_data_export"), "privacy.manage",
-                                "POST", touches=()),
-                             Op("anonymize", _u("customers:anonymize"), "privacy.manage", "POST", touches=())),
-             ),
-             bulk=(
-                 Bulk("tag", "customers.change", {}, _has_tag, related=("tag_links",)),
-                 Bulk("assign", "customers.assign", {}, _owned_by("customers.Customer")),
-                 Bulk("delete", "customers.delete", {}, _deleted, only=_plain_customers),
-             )),
-        Spec("order", customers.Order, "ord", pool=True, cross=True,
-             lists=(("customers:orders", "customers.view"),), export=("customers:orders", "customers.export"),
-             ops=(Op("detail", _u("customers:order"), "customers.view", shows=True, full=True),
-                  Op("cancel", _u("customers:order_cancel"), "customers.change", "POST")),
-             related=("redemptions",)),
-        Spec("lead", sales.Lead, "led", pool=True, cross=True,
-             lists=(("sales:leads", "sales.view"),), export=("sales:leads", "sales.view"),
-             ops=(Op("detail", _u("sales:lead"), "sales.view", shows=True, full=True),
-                  Op("edit", _u("sales:lead_edit"), "sales.change", shows=True),
-                  Op("edit", _u("sales:lead_edit"), "sales.change", "POST", {"name": "changed"}, full=True),
-                  Op("convert", _u("sales:lead_convert"), "sales.change", "POST"),
-                  Op("release", _u("sales:lead_release"), "sales.change", "POST"),
-                  Op("assign", _u("sales:lead_assign"), "sales.assign", "POST"),
-                  Op("followup_new", _lead_query("sales:followup_create"), "sales.change", shows=True),
-                  Op("task_new", _lead_query("sales:task_create"), "sales.change", shows=True),
-                  *_installed("sales:lead_reveal", "sales.view",
-                              Op("reveal", _u("sales:lead_reveal"), "sales.view", "POST", touches=()))),
-             bulk=(Bulk("assign", "sales.assign", {}, _owned_by("sales.Lead")),),
-             related=("followups", "moves", "tasks", "reminders", "opportunities")),
-        Spec("opportunity", sales.Opportunity, "opp", cross=True,
-             lists=(("sales:opportunities", "sales.view"), ("sales:board", "sales.view")),
-             export=("sales:opportunities", "sales.view"),
-             ops=(Op("detail", _u("sales:opportunity"), "sales.view", shows=True, full=True),
-                  Op("edit", _u("sales:opportunity_edit"), "sales.change", shows=True),
-                  Op("edit", _u("sales:opportunity_edit"), "sales.change", "POST", {"name": "changed"}, full=True),
-                  Op("move", _u("sales:opportunity_move"), "sales.change", "POST"),
-                  Op("request_approval", _u("sales:opportunity_request_approval"), "sales.change", "POST")),
-             related=("stage_history", "approvals", "followups", "tasks")),
-        Spec("followup", sales.FollowUp, "fup", cross=True,
-             lists=(("sales:followups", "sales.view"),), export=("sales:followups", "sales.view")),
-        Spec("task", sales.Task, "tsk", lists=(("sales:tasks", "sales.view"),),
-             ops=(Op("complete", _u("sales:task_complete"), "sales.change", "POST"),)),
-        Spec("reminder", sales.Reminder, "rem", personal=True, lists=(("sales:reminders", None),),
-             ops=(Op("complete", _u("sales:reminder_complete"), None, "POST"),
-                  Op("snooze", _u("sales:reminder_snooze"), None, "POST", {"until": "1h"}),
-                  Op("reschedule", _u("sales:reminder_reschedule"), None, "POST",
-                     {"due_at": "2030-01-01T09:00"})),
-             related=("notices",)),
-        Spec("ticket", sales.ServiceTicket, "tkt", pool=True, cross=True,
-             lists=(("sales:tickets", "sales.view"),), export=("sales:tickets", "sales.view"),
-             ops=(Op("detail", _u("sales:ticket"), "sales.view", shows=True, full=True),
-                  Op("edit", _u("sales:ticket"), "sales.change", "POST", {"title": "changed", "kind": "request",
-                                                                        "status": "closed"}, full=True),
-                  Op("resolve", _u("sales:ticket_resolve"), "sales.change", "POST", {"resolution": "done"}))),
-        Spec("budget", coupons.BudgetAccount, "bud", pool=True, cross=True,
-             lists=(("coupons:budgets", "coupons.view"),),
-             ops=(Op("detail", _u("coupons:budget"), "coupons.view", shows=True, full=True),
-                  Op("allocate", _u("coupons:budget_allocate"), "coupons.manage", "POST", {"amount": "5"})),
-             related=("allocations",)),
-        Spec("coupon_campaign", coupons.Campaign, "ccp", cross=True,
-             lists=(("coupons:campaigns", "coupons.view"),),
-             ops=(Op("detail", _u("coupons:campaign"), "coupons.view", shows=True, full=True),
-                  Op("batch_new", _u("coupons:batch_create"), "coupons.manage", shows=True),
-                  Op("batch_new", _u("coupons:batch_create"), "coupons.manage", "POST", {"name": "x"})),
-             related=("batches",)),
-        Spec("batch", coupons.Batch, "bat", cross=True,
-             lists=(("coupons:campaigns", "coupons.view"),),
-             ops=(Op("detail", _u("coupons:batch"), "coupons.view", shows=True, full=True),
-                  Op("edit", _u("coupons:batch_edit"), "coupons.manage", shows=True),
-                  Op("edit", _u("coupons:batch_edit"), "coupons.manage", "POST", {"name": "changed"}, full=True),
-                  Op("progress", _u("coupons:batch_progress"), "coupons.view"),
-                  Op("codes_export", lambda r, w: reverse("coupons:batch_codes_export", args=[r.pk]) + "?format=csv",
-                     "coupons.manage", full=True),
-                  Op("submit", lambda r, w: reverse("coupons:batch_action", args=[r.pk, "submit"]),
-                     "coupons.manage", "POST"),
-                  Op("approve", lambda r, w: reverse("coupons:batch_action", args=[r.pk, "approve"]),
-                     "coupons.approve", "POST"),
-                  Op("reject", lambda r, w: reverse("coupons:batch_action", args=[r.pk, "reject"]),
-                     "coupons.approve", "POST", {"reason": "no"}),
-                  Op("end", lambda r, w: reverse("coupons:batch_action", args=[r.pk, "end"]),
-                     "coupons.manage", "POST")),
-             related=("coupons",)),
-        Spec("compensation", coupons.Compensation, "cmp", cross=True,
-             lists=(("coupons:compensations", "coupons.view"),),
-             ops=(Op("decide", _u("coupons:compensation_decide"), "coupons.approve", "POST", {"approve": "0"}),)),
-        Spec("subsidy_plan", coupons.SubsidyPlan, "sub", pool=True, cross=True,
-             lists=(("coupons:subsidy_plans", "coupons.view"),),
-             ops=(Op("detail", _u("coupons:subsidy_plan"), "coupons.view", shows=True, full=True),
-                  Op("compare", _u("coupons:subsidy_compare"), "coupons.view", shows=True),
-                  Op("version_new", _u("coupons:subsidy_version_create"), "coupons.manage", shows=True),
-                  Op("version_new", _u("coupons:subsidy_version_create"), "coupons.manage", "POST")),
-             related=("versions",)),
-        Spec("subsidy_version", coupons.SubsidyPlanVersion, "ver", pool=True, cross=True,
-             ops=(Op("detail", _u("coupons:subsidy_version"), "coupons.view", shows=True),
-                  Op("use", _u("coupons:subsidy_use"), "coupons.manage", ok=frozenset({302})))),
-        Spec("segment", marketing.Segment, "seg", cross=True,
-             lists=(("marketing:segments", "marketing.view"),),
-             ops=(Op("detail", _u("marketing:segment"), "marketing.view", shows=True, full=True),
-                  Op("edit", _u("marketing:segment_edit"), "marketing.manage", shows=True),
-                  Op("edit", _u("marketing:segment_edit"), "marketing.manage", "POST", {"name": "changed"}, full=True),
-                  Op("recount", _u("marketing:segment_recount"), "marketing.manage", "POST")),
-             related=("sizes",)),
-        Spec("marketing_campaign", marketing.Campaign, "mcp", cross=True,
-             lists=(("marketing:campaigns", "marketing.view"),), export=("marketing:campaigns", "marketing.view"),
-             ops=(Op("detail", _u("marketing:campaign"), "marketing.view", shows=True, full=True),
-                  Op("edit", _u("marketing:campaign_edit"), "marketing.manage", shows=True),
-                  Op("edit", _u("marketing:campaign_edit"), "marketing.manage", "POST", {"name": "changed"}, full=True),
-                  Op("submit", lambda r, w: reverse("marketing:campaign_action", args=[r.pk, "submit"]),
-                     "marketing.manage", "POST"),
-                  Op("cancel", lambda r, w: reverse("marketing:campaign_action", args=[r.pk, "cancel"]),
-                     "marketing.manage", "POST"),
-                  Op("refresh", lambda r, w: reverse("marketing:campaign_action", args=[r.pk, "refresh"]),
-                     "marketing.view", "POST"),
-                  Op("event_new", _u("marketing:event_create"), "marketing.manage", shows=True),
-                  Op("touch_new", _u("marketing:touch_create"), "marketing.manage", shows=True)),
-             related=("events", "touches", "registrations")),
-        Spec("event", marketing.Event, "evt", cross=True,
-             ops=(Op("detail", _u("marketing:event"), "marketing.view", shows=True, full=True),
-                  Op("edit", _u("marketing:event_edit"), "marketing.manage", shows=True),
-                  Op("register", _u("marketing:registration_add"), "marketing.manage", "POST",
-                     {"mobile": "13800001111", "name": "x"})),
-             related=("registrations",)),
-        Spec("touch", marketing.Touch, "tch", cross=True,
-             ops=(Op("edit", _u("marketing:touch_edit"), "marketing.manage", shows=True),
-                  Op("edit", _u("marketing:touch_edit"), "marketing.manage", "POST", {"body": "changed"}),
-                  Op("send", _u("marketing:touch_send"), "marketing.manage", ok=frozenset({200, 302})),
-                  Op("send", _u("marketing:touch_send"), "marketing.manage", "POST")),
-             related=("messages",)),
-        Spec("nurture_plan", marketing.NurturePlan, "nur", cross=True,
-             lists=(("marketing:plans", "marketing.view"),),
-             ops=(Op("detail", _u("marketing:plan"), "marketing.view", shows=True, full=True),
-                  Op("edit", _u("marketing:plan_edit"), "marketing.manage", shows=True),
-                  Op("start", lambda r, w: reverse("marketing:plan_action", args=[r.pk, "start"]),
-                     "marketing.manage", "POST")),
-             related=("steps", "enrollments")),
-        Spec("relation", customers.CustomerRelation, "rel",
-             ops=(Op("delete", _u("customers:relation_delete"), "customers.change", "POST"),)),
-        Spec("entitlement", catalog.Entitlement, "ent", pool=True, cross=True,
-             lists=(("catalog:entitlements", "catalog.view"),), export=("catalog:entitlements", "catalog.export"),
-             ops=(Op("detail", _u("catalog:entitlement"), "catalog.view", shows=True, full=True),
-                  Op("consume", _u("catalog:entitlement_consume"), "catalog.consume", "POST",
-                     {"quantity": "1", "reference": "zq"})),
-             related=("uses",)),
+        Spec(
+            "customer",
+            customers.Customer,
+            "cus",
+            pool=True,
+            cross=True,
+            lists=(("customers:list", "customers.view"), ("search", None)),
+            export=("customers:list", "customers.export"),
+            ops=(
+                Op("detail", _u("customers:detail"), "customers.view", shows=True, full=True),
+                Op("timeline", _u("customers:timeline"), "customers.view"),
+                Op("edit", _u("customers:edit"), "customers.change", shows=True),
+                Op(
+                    "edit", _u("customers:edit"), "customers.change", "POST", {"name": "changed"}, full=True, touches=()
+                ),
+                Op("delete", _u("customers:delete"), "customers.delete", shows=True),
+                Op("delete", _u("customers:delete"), "customers.delete", "POST", full=True, touches=()),
+                Op("tags", _u("customers:tags_edit"), "customers.change", "POST", touches=("tag_links",)),
+                Op(
+                    "satisfaction",
+                    _u("customers:satisfaction_add"),
+                    "customers.change",
+                    "POST",
+                    {"kind": "csat", "score": "1", "source": "survey"},
+                    touches=("satisfaction_records",),
+                ),
+                Op(
+                    "relation_add",
+                    _u("customers:relation_add"),
+                    "customers.change",
+                    "POST",
+                    touches=("relations_in", "relations_out"),
+                ),
+                Op("relation_candidates", _u("customers:relation_candidates"), "customers.change"),
+                Op(
+                    "order_new",
+                    lambda r, w: reverse("customers:order_create", args=[r.pk]),
+                    "customers.change",
+                    shows=True,
+                ),
+                Op(
+                    "order_new",
+                    lambda r, w: reverse("customers:order_create", args=[r.pk]),
+                    "customers.change",
+                    "POST",
+                    {"amount": "10", "channel": "sales", "lines-TOTAL_FORMS": "0", "lines-INITIAL_FORMS": "0"},
+                    touches=("orders",),
+                ),
+                Op(
+                    "coupon_for",
+                    lambda r, w: reverse("coupons:claim_for_customer", args=[r.pk]),
+                    "customers.change",
+                    shows=True,
+                ),
+                Op(
+                    "compensate",
+                    lambda r, w: reverse("coupons:compensate", args=[r.pk]),
+                    "coupons.compensate",
+                    shows=True,
+                ),
+                Op(
+                    "opt_out",
+                    lambda r, w: reverse("marketing:opt", args=[r.pk]),
+                    ("customers.change", "marketing.manage"),
+                    "POST",
+                    {"channel": "sms", "state": "out"},
+                    touches=("opt_outs",),
+                ),
+                Op(
+                    "share",
+                    lambda r, w: reverse("marketing:share", args=[w.content.pk, r.pk]),
+                    None,
+                    "POST",
+                    touches=("tracking_links",),
+                ),
+                Op("opportunity_new", _customer_query("sales:opportunity_create"), "sales.change", shows=True),
+                Op("followup_new", _customer_query("sales:followup_create"), "sales.change", shows=True),
+                Op(
+                    "release",
+                    lambda r, w: reverse("sales:pool_release_customer", args=[r.pk]),
+                    "sales.change",
+                    "POST",
+                    touches=("pool_moves", "ownership_changes"),
+                ),
+                Op("task_new", _customer_query("sales:task_create"), "sales.change", shows=True),
+                Op("ticket_new", _customer_query("sales:ticket_create"), "sales.change", shows=True),
+                *_installed(
+                    "customers:reveal",
+                    "customers.view_mobile",
+                    Op("reveal", _u("customers:reveal"), "customers.view_mobile", "POST", touches=()),
+                ),
+                *_installed(
+                    "customers:personal_data",
+                    "privacy.manage",
+                    Op("personal_data", _u("customers:personal_data"), "privacy.manage", shows=True),
+                    Op(
+                        "personal_data_export",
+                        _u("customers:personal_data_export"),
+                        "privacy.manage",
+                        "POST",
+                        touches=(),
+                    ),
+                    Op("anonymize", _u("customers:anonymize"), "privacy.manage", "POST", touches=()),
+                ),
+            ),
+            bulk=(
+                Bulk("tag", "customers.change", {}, _has_tag, related=("tag_links",)),
+                Bulk("assign", "customers.assign", {}, _owned_by("customers.Customer")),
+                Bulk("delete", "customers.delete", {}, _deleted, only=_plain_customers),
+            ),
+        ),
+        Spec(
+            "order",
+            customers.Order,
+            "ord",
+            pool=True,
+            cross=True,
+            lists=(("customers:orders", "customers.view"),),
+            export=("customers:orders", "customers.export"),
+            ops=(
+                Op("detail", _u("customers:order"), "customers.view", shows=True, full=True),
+                Op("cancel", _u("customers:order_cancel"), "customers.change", "POST"),
+            ),
+            related=("redemptions",),
+        ),
+        Spec(
+            "lead",
+            sales.Lead,
+            "led",
+            pool=True,
+            cross=True,
+            lists=(("sales:leads", "sales.view"),),
+            export=("sales:leads", "sales.view"),
+            ops=(
+                Op("detail", _u("sales:lead"), "sales.view", shows=True, full=True),
+                Op("edit", _u("sales:lead_edit"), "sales.change", shows=True),
+                Op("edit", _u("sales:lead_edit"), "sales.change", "POST", {"name": "changed"}, full=True),
+                Op("convert", _u("sales:lead_convert"), "sales.change", "POST"),
+                Op("release", _u("sales:lead_release"), "sales.change", "POST"),
+                Op("assign", _u("sales:lead_assign"), "sales.assign", "POST"),
+                Op("followup_new", _lead_query("sales:followup_create"), "sales.change", shows=True),
+                Op("task_new", _lead_query("sales:task_create"), "sales.change", shows=True),
+                *_installed(
+                    "sales:lead_reveal",
+                    "sales.view",
+                    Op("reveal", _u("sales:lead_reveal"), "sales.view", "POST", touches=()),
+                ),
+            ),
+            bulk=(Bulk("assign", "sales.assign", {}, _owned_by("sales.Lead")),),
+            related=("followups", "moves", "tasks", "reminders", "opportunities"),
+        ),
+        Spec(
+            "opportunity",
+            sales.Opportunity,
+            "opp",
+            cross=True,
+            lists=(("sales:opportunities", "sales.view"), ("sales:board", "sales.view")),
+            export=("sales:opportunities", "sales.view"),
+            ops=(
+                Op("detail", _u("sales:opportunity"), "sales.view", shows=True, full=True),
+                Op("edit", _u("sales:opportunity_edit"), "sales.change", shows=True),
+                Op("edit", _u("sales:opportunity_edit"), "sales.change", "POST", {"name": "changed"}, full=True),
+                Op("move", _u("sales:opportunity_move"), "sales.change", "POST"),
+                Op("request_approval", _u("sales:opportunity_request_approval"), "sales.change", "POST"),
+            ),
+            related=("stage_history", "approvals", "followups", "tasks"),
+        ),
+        Spec(
+            "followup",
+            sales.FollowUp,
+            "fup",
+            cross=True,
+            lists=(("sales:followups", "sales.view"),),
+            export=("sales:followups", "sales.view"),
+        ),
+        Spec(
+            "task",
+            sales.Task,
+            "tsk",
+            lists=(("sales:tasks", "sales.view"),),
+            ops=(Op("complete", _u("sales:task_complete"), "sales.change", "POST"),),
+        ),
+        Spec(
+            "reminder",
+            sales.Reminder,
+            "rem",
+            personal=True,
+            lists=(("sales:reminders", None),),
+            ops=(
+                Op("complete", _u("sales:reminder_complete"), None, "POST"),
+                Op("snooze", _u("sales:reminder_snooze"), None, "POST", {"until": "1h"}),
+                Op("reschedule", _u("sales:reminder_reschedule"), None, "POST", {"due_at": "2030-01-01T09:00"}),
+            ),
+            related=("notices",),
+        ),
+        Spec(
+            "ticket",
+            sales.ServiceTicket,
+            "tkt",
+            pool=True,
+            cross=True,
+            lists=(("sales:tickets", "sales.view"),),
+            export=("sales:tickets", "sales.view"),
+            ops=(
+                Op("detail", _u("sales:ticket"), "sales.view", shows=True, full=True),
+                Op(
+                    "edit",
+                    _u("sales:ticket"),
+                    "sales.change",
+                    "POST",
+                    {"title": "changed", "kind": "request", "status": "closed"},
+                    full=True,
+                ),
+                Op("resolve", _u("sales:ticket_resolve"), "sales.change", "POST", {"resolution": "done"}),
+            ),
+        ),
+        Spec(
+            "budget",
+            coupons.BudgetAccount,
+            "bud",
+            pool=True,
+            cross=True,
+            lists=(("coupons:budgets", "coupons.view"),),
+            ops=(
+                Op("detail", _u("coupons:budget"), "coupons.view", shows=True, full=True),
+                Op("allocate", _u("coupons:budget_allocate"), "coupons.manage", "POST", {"amount": "5"}),
+            ),
+            related=("allocations",),
+        ),
+        Spec(
+            "coupon_campaign",
+            coupons.Campaign,
+            "ccp",
+            cross=True,
+            lists=(("coupons:campaigns", "coupons.view"),),
+            ops=(
+                Op("detail", _u("coupons:campaign"), "coupons.view", shows=True, full=True),
+                Op("batch_new", _u("coupons:batch_create"), "coupons.manage", shows=True),
+                Op("batch_new", _u("coupons:batch_create"), "coupons.manage", "POST", {"name": "x"}),
+            ),
+            related=("batches",),
+        ),
+        Spec(
+            "batch",
+            coupons.Batch,
+            "bat",
+            cross=True,
+            lists=(("coupons:campaigns", "coupons.view"),),
+            ops=(
+                Op("detail", _u("coupons:batch"), "coupons.view", shows=True, full=True),
+                Op("edit", _u("coupons:batch_edit"), "coupons.manage", shows=True),
+                Op("edit", _u("coupons:batch_edit"), "coupons.manage", "POST", {"name": "changed"}, full=True),
+                Op("progress", _u("coupons:batch_progress"), "coupons.view"),
+                Op(
+                    "codes_export",
+                    lambda r, w: reverse("coupons:batch_codes_export", args=[r.pk]) + "?format=csv",
+                    "coupons.manage",
+                    full=True,
+                ),
+                Op(
+                    "submit",
+                    lambda r, w: reverse("coupons:batch_action", args=[r.pk, "submit"]),
+                    "coupons.manage",
+                    "POST",
+                ),
+                Op(
+                    "approve",
+                    lambda r, w: reverse("coupons:batch_action", args=[r.pk, "approve"]),
+                    "coupons.approve",
+                    "POST",
+                ),
+                Op(
+                    "reject",
+                    lambda r, w: reverse("coupons:batch_action", args=[r.pk, "reject"]),
+                    "coupons.approve",
+                    "POST",
+                    {"reason": "no"},
+                ),
+                Op("end", lambda r, w: reverse("coupons:batch_action", args=[r.pk, "end"]), "coupons.manage", "POST"),
+            ),
+            related=("coupons",),
+        ),
+        Spec(
+            "compensation",
+            coupons.Compensation,
+            "cmp",
+            cross=True,
+            lists=(("coupons:compensations", "coupons.view"),),
+            ops=(Op("decide", _u("coupons:compensation_decide"), "coupons.approve", "POST", {"approve": "0"}),),
+        ),
+        Spec(
+            "subsidy_plan",
+            coupons.SubsidyPlan,
+            "sub",
+            pool=True,
+            cross=True,
+            lists=(("coupons:subsidy_plans", "coupons.view"),),
+            ops=(
+                Op("detail", _u("coupons:subsidy_plan"), "coupons.view", shows=True, full=True),
+                Op("compare", _u("coupons:subsidy_compare"), "coupons.view", shows=True),
+                Op("version_new", _u("coupons:subsidy_version_create"), "coupons.manage", shows=True),
+                Op("version_new", _u("coupons:subsidy_version_create"), "coupons.manage", "POST"),
+            ),
+            related=("versions",),
+        ),
+        Spec(
+            "subsidy_version",
+            coupons.SubsidyPlanVersion,
+            "ver",
+            pool=True,
+            cross=True,
+            ops=(
+                Op("detail", _u("coupons:subsidy_version"), "coupons.view", shows=True),
+                Op("use", _u("coupons:subsidy_use"), "coupons.manage", ok=frozenset({302})),
+            ),
+        ),
+        Spec(
+            "segment",
+            marketing.Segment,
+            "seg",
+            cross=True,
+            lists=(("marketing:segments", "marketing.view"),),
+            ops=(
+                Op("detail", _u("marketing:segment"), "marketing.view", shows=True, full=True),
+                Op("edit", _u("marketing:segment_edit"), "marketing.manage", shows=True),
+                Op("edit", _u("marketing:segment_edit"), "marketing.manage", "POST", {"name": "changed"}, full=True),
+                Op("recount", _u("marketing:segment_recount"), "marketing.manage", "POST"),
+            ),
+            related=("sizes",),
+        ),
+        Spec(
+            "marketing_campaign",
+            marketing.Campaign,
+            "mcp",
+            cross=True,
+            lists=(("marketing:campaigns", "marketing.view"),),
+            export=("marketing:campaigns", "marketing.view"),
+            ops=(
+                Op("detail", _u("marketing:campaign"), "marketing.view", shows=True, full=True),
+                Op("edit", _u("marketing:campaign_edit"), "marketing.manage", shows=True),
+                Op("edit", _u("marketing:campaign_edit"), "marketing.manage", "POST", {"name": "changed"}, full=True),
+                Op(
+                    "submit",
+                    lambda r, w: reverse("marketing:campaign_action", args=[r.pk, "submit"]),
+                    "marketing.manage",
+                    "POST",
+                ),
+                Op(
+                    "cancel",
+                    lambda r, w: reverse("marketing:campaign_action", args=[r.pk, "cancel"]),
+                    "marketing.manage",
+                    "POST",
+                ),
+                Op(
+                    "refresh",
+                    lambda r, w: reverse("marketing:campaign_action", args=[r.pk, "refresh"]),
+                    "marketing.view",
+                    "POST",
+                ),
+                Op("event_new", _u("marketing:event_create"), "marketing.manage", shows=True),
+                Op("touch_new", _u("marketing:touch_create"), "marketing.manage", shows=True),
+            ),
+            related=("events", "touches", "registrations"),
+        ),
+        Spec(
+            "event",
+            marketing.Event,
+            "evt",
+            cross=True,
+            ops=(
+                Op("detail", _u("marketing:event"), "marketing.view", shows=True, full=True),
+                Op("edit", _u("marketing:event_edit"), "marketing.manage", shows=True),
+                Op(
+                    "register",
+                    _u("marketing:registration_add"),
+                    "marketing.manage",
+                    "POST",
+                    {"mobile": "13800001111", "name": "x"},
+                ),
+            ),
+            related=("registrations",),
+        ),
+        Spec(
+            "touch",
+            marketing.Touch,
+            "tch",
+            cross=True,
+            ops=(
+                Op("edit", _u("marketing:touch_edit"), "marketing.manage", shows=True),
+                Op("edit", _u("marketing:touch_edit"), "marketing.manage", "POST", {"body": "changed"}),
+                Op("send", _u("marketing:touch_send"), "marketing.manage", ok=frozenset({200, 302})),
+                Op("send", _u("marketing:touch_send"), "marketing.manage", "POST"),
+            ),
+            related=("messages",),
+        ),
+        Spec(
+            "nurture_plan",
+            marketing.NurturePlan,
+            "nur",
+            cross=True,
+            lists=(("marketing:plans", "marketing.view"),),
+            ops=(
+                Op("detail", _u("marketing:plan"), "marketing.view", shows=True, full=True),
+                Op("edit", _u("marketing:plan_edit"), "marketing.manage", shows=True),
+                Op(
+                    "start",
+                    lambda r, w: reverse("marketing:plan_action", args=[r.pk, "start"]),
+                    "marketing.manage",
+                    "POST",
+                ),
+            ),
+            related=("steps", "enrollments"),
+        ),
+        Spec(
+            "relation",
+            customers.CustomerRelation,
+            "rel",
+            ops=(Op("delete", _u("customers:relation_delete"), "customers.change", "POST"),),
+        ),
+        Spec(
+            "entitlement",
+            catalog.Entitlement,
+            "ent",
+            pool=True,
+            cross=True,
+            lists=(("catalog:entitlements", "catalog.view"),),
+            export=("catalog:entitlements", "catalog.export"),
+            ops=(
+                Op("detail", _u("catalog:entitlement"), "catalog.view", shows=True, full=True),
+                Op(
+                    "consume",
+                    _u("catalog:entitlement_consume"),
+                    "catalog.consume",
+                    "POST",
+                    {"quantity": "1", "reference": "zq"},
+                ),
+            ),
+            related=("uses",),
+        ),
     ]
 
 
@@ -548,6 +879,7 @@ SPEC = {spec.key: spec for spec in SPECS}
 
 # --- the world ------------------------------------------------------------------------------------
 
+
 class World:
     def __init__(self):
         self.seq = 0
@@ -556,7 +888,7 @@ class World:
         self.recs = {key: [] for key in SPEC}
 
     def build(self):
-        from customers.models import Customer, CustomerRelation, TagGroup, Tag
+        from customers.models import Customer, CustomerRelation, Tag, TagGroup
         from marketing.models import ContentItem, Segment
         from sales.models import OpportunityStage
         from sales.services.opportunities import ensure_default_stages
@@ -568,8 +900,7 @@ class World:
         team_b = DepartmentFactory(name="二组", kind=Department.Kind.TEAM, parent=region)
         self.depts = {"HQ": hq, "R": region, "A": team_a, "A1": team_a1, "B": team_b}
         # the tree as built, for the expected scope (not Department.path)
-        self.parent = {hq.pk: None, region.pk: hq.pk, team_a.pk: region.pk, team_a1.pk: team_a.pk,
-                       team_b.pk: region.pk}
+        self.parent = {hq.pk: None, region.pk: hq.pk, team_a.pk: region.pk, team_a1.pk: team_a.pk, team_b.pk: region.pk}
         self.people = {
             "colleague": UserFactory(username="mx-colleague", role=Role.REP, department=team_a),
             "child": UserFactory(username="mx-child", role=Role.REP, department=team_a1),
@@ -588,8 +919,12 @@ class World:
         self.first_stage = OpportunityStage.objects.filter(is_won=False, is_lost=False).order_by("position").first()
         self.tag = Tag.objects.create(group=TagGroup.objects.create(name="mx-group"), name="mx-tag")
         self.content = ContentItem.objects.create(title="mx-content", url="https://example.com/a")
-        self.shared_segment = Segment.objects.create(name="mx-shared-segment", owner=self.people["region"],
-                                                     department=hq, definition={"match": "all", "groups": []})
+        self.shared_segment = Segment.objects.create(
+            name="mx-shared-segment",
+            owner=self.people["region"],
+            department=hq,
+            definition={"match": "all", "groups": []},
+        )
 
         positions = self._positions()
         # the customers dependent records hang on, one per position (they are customers of the matrix too)
@@ -597,9 +932,28 @@ class World:
             host = make_customer(self, owner, dept, self._marker("hst"), pos)
             self.hosts[pos] = host
             self._add("customer", host, owner, dept, pos)
-        order = ["customer", "order", "lead", "opportunity", "followup", "task", "reminder", "ticket", "budget",
-                 "coupon_campaign", "batch", "compensation", "subsidy_plan", "subsidy_version", "segment",
-                 "marketing_campaign", "event", "touch", "nurture_plan", "entitlement"]
+        order = [
+            "customer",
+            "order",
+            "lead",
+            "opportunity",
+            "followup",
+            "task",
+            "reminder",
+            "ticket",
+            "budget",
+            "coupon_campaign",
+            "batch",
+            "compensation",
+            "subsidy_plan",
+            "subsidy_version",
+            "segment",
+            "marketing_campaign",
+            "event",
+            "touch",
+            "nurture_plan",
+            "entitlement",
+        ]
         for key in order:
             spec = SPEC[key]
             self.objects[key] = {}
@@ -611,8 +965,14 @@ class World:
                 rec_owner, rec_dept = owner, dept
                 if key in ("task", "reminder"):
                     rec_dept = owner.department
-                self._add(key, obj, rec_owner, rec_dept, pos,
-                          args=(obj.plan_id, obj.number) if key == "subsidy_version" else ())
+                self._add(
+                    key,
+                    obj,
+                    rec_owner,
+                    rec_dept,
+                    pos,
+                    args=(obj.plan_id, obj.number) if key == "subsidy_version" else (),
+                )
         # household links: a colleague's customer linked with every other position's customer
         plain = {rec.pos: rec for rec in self.recs["customer"] if rec.marker.startswith("zqcus")}
         hub = plain["colleague"]
@@ -620,8 +980,9 @@ class World:
             if pos == "colleague":
                 continue
             link = CustomerRelation.objects.create(from_customer_id=hub.pk, to_customer_id=rec.pk, kind="referrer")
-            self.recs["relation"].append(Rec(link.pk, f"relation:{pos}", rec.owner_id, rec.dept_id, pos,
-                                             ends=(hub, rec)))
+            self.recs["relation"].append(
+                Rec(link.pk, f"relation:{pos}", rec.owner_id, rec.dept_id, pos, ends=(hub, rec))
+            )
         self.api = self._api()
         assert Customer.objects.count() == len(self.recs["customer"])
 
@@ -644,12 +1005,20 @@ class World:
         return f"zq{code}{self.seq:04d}x"
 
     def _add(self, key, obj, owner, dept, pos, args=()):
-        marker = {"order": lambda: obj.external_id, "followup": lambda: obj.content,
-                  "task": lambda: obj.title, "reminder": lambda: obj.title, "ticket": lambda: obj.title,
-                  "budget": lambda: obj.period.name, "compensation": lambda: obj.reason,
-                  "subsidy_version": lambda: obj.note, "touch": lambda: obj.subject}.get(key, lambda: obj.name)()
-        self.recs[key].append(Rec(obj.pk, marker, owner.pk if owner else None, dept.pk if dept else None, pos,
-                                  args=args))
+        marker = {
+            "order": lambda: obj.external_id,
+            "followup": lambda: obj.content,
+            "task": lambda: obj.title,
+            "reminder": lambda: obj.title,
+            "ticket": lambda: obj.title,
+            "budget": lambda: obj.period.name,
+            "compensation": lambda: obj.reason,
+            "subsidy_version": lambda: obj.note,
+            "touch": lambda: obj.subject,
+        }.get(key, lambda: obj.name)()
+        self.recs[key].append(
+            Rec(obj.pk, marker, owner.pk if owner else None, dept.pk if dept else None, pos, args=args)
+        )
 
     def _api(self):
         client = crm_services.create_api_client(name="mx-shop", department=self.depts["A"])
@@ -657,11 +1026,13 @@ class World:
         tokens = {"all": crm_services.issue_token(client=client, scopes=everything)[1]}
         for scope in everything:  # every scope but one
             tokens[f"without:{scope}"] = crm_services.issue_token(
-                client=client, scopes=[s for s in everything if s != scope])[1]
+                client=client, scopes=[s for s in everything if s != scope]
+            )[1]
         revoked, tokens["revoked"] = crm_services.issue_token(client=client, scopes=everything)
         crm_services.revoke_token(token=revoked)
-        tokens["expired"] = crm_services.issue_token(client=client, scopes=everything,
-                                                     expires_at=_now() - datetime.timedelta(minutes=1))[1]
+        tokens["expired"] = crm_services.issue_token(
+            client=client, scopes=everything, expires_at=_now() - datetime.timedelta(minutes=1)
+        )[1]
         dormant = crm_services.create_api_client(name="mx-dormant", is_active=False)
         tokens["inactive_client"] = crm_services.issue_token(client=dormant, scopes=everything)[1]
         return tokens
@@ -715,13 +1086,17 @@ def world(django_db_setup, django_db_blocker):
             yield built
             transaction.set_rollback(True)
     quiet.setLevel(level)
-    print(f"\naccess matrix: {sum(CHECKS.values())} checks ("
-          + ", ".join(f"{kind} {count}" for kind, count in sorted(CHECKS.items()))
-          + f") in {sum(REQUESTS.values())} requests ("
-          + ", ".join(f"{status}: {count}" for status, count in sorted(REQUESTS.items())) + ")")
+    print(
+        f"\naccess matrix: {sum(CHECKS.values())} checks ("
+        + ", ".join(f"{kind} {count}" for kind, count in sorted(CHECKS.items()))
+        + f") in {sum(REQUESTS.values())} requests ("
+        + ", ".join(f"{status}: {count}" for status, count in sorted(REQUESTS.items()))
+        + ")"
+    )
 
 
 # --- checking -------------------------------------------------------------------------------------
+
 
 def role_allows(role, action):
     if action is None:
@@ -791,9 +1166,11 @@ class Checker:
             if url_name == "search" and not rec.marker.startswith("zqcus"):
                 continue
             shown = rec.marker in text
-            self.check("list-row", shown == expected,
-                       f"{label}: {world.position(user, rec)} record {rec.marker} "
-                       f"{'missing' if expected else 'LEAKED'}")
+            self.check(
+                "list-row",
+                shown == expected,
+                f"{label}: {world.position(user, rec)} record {rec.marker} {'missing' if expected else 'LEAKED'}",
+            )
 
     def probes(self, spec, op):
         """The records to act on, chosen so that every outcome the rules allow is met without
@@ -872,8 +1249,11 @@ class Checker:
         elif refused:
             self.check("status", status in (403, 404), f"{label}: {status}, expected 403/404")
         else:
-            self.check("status", status not in (403, 404) and status < 500,
-                       f"{label}: {status}, expected the write to be accepted")
+            self.check(
+                "status",
+                status not in (403, 404) and status < 500,
+                f"{label}: {status}, expected the write to be accepted",
+            )
         if rec is not None and not rec.ends:
             if refused:
                 self.check("no-leak", rec.marker not in text, f"{label}: refused but shows {rec.marker}")
@@ -903,24 +1283,35 @@ class Checker:
         with transaction.atomic():
             response = self.request("POST", reverse(list_url), data)
             status = response.status_code
-            self.check("status", status == (302 if role_ok else 403),
-                       f"{label}: {status}, expected {302 if role_ok else 403}")
+            self.check(
+                "status", status == (302 if role_ok else 403), f"{label}: {status}, expected {302 if role_ok else 403}"
+            )
             for rec in outside:
                 after = self.snapshot(spec, rec.pk, bulk.related)
-                self.check("unchanged", after == before[rec.pk],
-                           f"{label}: FORBIDDEN WRITE on {world.position(user, rec)} {rec.marker}, "
-                           f"{changes(before[rec.pk], after)}")
+                self.check(
+                    "unchanged",
+                    after == before[rec.pk],
+                    f"{label}: FORBIDDEN WRITE on {world.position(user, rec)} {rec.marker}, "
+                    f"{changes(before[rec.pk], after)}",
+                )
             for rec in inside:
-                self.check("bulk-effect", bulk.effect(world, rec, user),
-                           f"{label}: in-scope {world.position(user, rec)} {rec.marker} was not reached")
+                self.check(
+                    "bulk-effect",
+                    bulk.effect(world, rec, user),
+                    f"{label}: in-scope {world.position(user, rec)} {rec.marker} was not reached",
+                )
             transaction.set_rollback(True)
 
     def verdict(self):
         assert not self.failures, f"{len(self.failures)} violations:\n" + "\n".join(self.failures)
 
 
-CASES = [pytest.param(role, scope, spec.key, id=f"{role}-{scope}-{spec.key}")
-         for role in ROLES for scope in SCOPES for spec in SPECS]
+CASES = [
+    pytest.param(role, scope, spec.key, id=f"{role}-{scope}-{spec.key}")
+    for role in ROLES
+    for scope in SCOPES
+    for spec in SPECS
+]
 
 
 @pytest.mark.parametrize("role,scope,model", CASES)
@@ -952,6 +1343,7 @@ def test_access_matrix(world, db, role, scope, model):
 
 # --- the integration API ----------------------------------------------------------------------------
 
+
 def _api_endpoints(w):
     """(name, method, path, body, the token scope it needs)"""
     customer = w.objects["customer"]["sibling"]
@@ -961,29 +1353,66 @@ def _api_endpoints(w):
         "ping": ("GET", "/api/v1/ping", None, None),
         "customer": ("GET", f"/api/v1/customers/{customer.pk}", None, ApiScope.CUSTOMERS_READ),
         "customer_lookup": ("GET", f"/api/v1/customers?mobile={customer.mobile}", None, ApiScope.CUSTOMERS_READ),
-        "leads": ("POST", "/api/v1/leads", {"name": "zqapi-lead", "mobile": "13700009999", "source": "website"},
-                  ApiScope.LEADS),
+        "leads": (
+            "POST",
+            "/api/v1/leads",
+            {"name": "zqapi-lead", "mobile": "13700009999", "source": "website"},
+            ApiScope.LEADS,
+        ),
         "lead_sources": ("GET", "/api/v1/lead-sources", None, ApiScope.LEADS),
-        "orders": ("POST", "/api/v1/orders", {"external_id": "zqapi-order", "amount": "10.00",
-                                              "customer": {"mobile": "13600009999", "name": "zqapi-buyer"}},
-                   ApiScope.ORDERS),
+        "orders": (
+            "POST",
+            "/api/v1/orders",
+            {
+                "external_id": "zqapi-order",
+                "amount": "10.00",
+                "customer": {"mobile": "13600009999", "name": "zqapi-buyer"},
+            },
+            ApiScope.ORDERS,
+        ),
         "order_cancel": ("POST", f"/api/v1/orders/{order.external_id}/cancel", {}, ApiScope.ORDERS),
-        "coupon_claim": ("POST", "/api/v1/coupons/claim", {"batch": w.objects["batch"]["sibling"].code,
-                                                            "customer": {"id": customer.pk}, "channel": "api"},
-                         ApiScope.COUPONS),
-        "coupon_redeem": ("POST", "/api/v1/coupons/redeem", {"code": "NOPE", "customer": {"id": customer.pk},
-                                                              "order": {"external_id": "x", "amount": "100.00"}},
-                          ApiScope.COUPONS),
-        "registrations": ("POST", f"/api/v1/events/{event.pk}/registrations",
-                          {"customer": {"mobile": "13500009999", "name": "zqapi-guest"}}, ApiScope.MARKETING),
+        "coupon_claim": (
+            "POST",
+            "/api/v1/coupons/claim",
+            {"batch": w.objects["batch"]["sibling"].code, "customer": {"id": customer.pk}, "channel": "api"},
+            ApiScope.COUPONS,
+        ),
+        "coupon_redeem": (
+            "POST",
+            "/api/v1/coupons/redeem",
+            {"code": "NOPE", "customer": {"id": customer.pk}, "order": {"external_id": "x", "amount": "100.00"}},
+            ApiScope.COUPONS,
+        ),
+        "registrations": (
+            "POST",
+            f"/api/v1/events/{event.pk}/registrations",
+            {"customer": {"mobile": "13500009999", "name": "zqapi-guest"}},
+            ApiScope.MARKETING,
+        ),
         "products": ("GET", "/api/v1/products", None, ApiScope.PRODUCTS_READ),
-        "entitlement_consume": ("POST", f"/api/v1/entitlements/{w.objects['entitlement']['sibling'].pk}/consume",
-                                {"quantity": 1, "reference": "zqapi-use"}, ApiScope.ENTITLEMENTS),
+        "entitlement_consume": (
+            "POST",
+            f"/api/v1/entitlements/{w.objects['entitlement']['sibling'].pk}/consume",
+            {"quantity": 1, "reference": "zqapi-use"},
+            ApiScope.ENTITLEMENTS,
+        ),
     }
 
 
-API_NAMES = ["ping", "customer", "customer_lookup", "leads", "lead_sources", "orders", "order_cancel", "coupon_claim",
-             "coupon_redeem", "registrations", "products", "entitlement_consume"]
+API_NAMES = [
+    "ping",
+    "customer",
+    "customer_lookup",
+    "leads",
+    "lead_sources",
+    "orders",
+    "order_cancel",
+    "coupon_claim",
+    "coupon_redeem",
+    "registrations",
+    "products",
+    "entitlement_consume",
+]
 REFUSED_CREDENTIALS = ["none", "garbage", "not_bearer", "revoked", "expired", "inactive_client", "browser_session"]
 
 
@@ -996,9 +1425,16 @@ def _written(w):
     from marketing.models import Registration
     from sales.models import Lead
 
-    return (Lead.objects.count(), Order.objects.count(), Order.objects.filter(status="cancelled").count(),
-            Customer.objects.count(), Coupon.objects.exclude(status="available").count(),
-            Registration.objects.count(), IdempotencyRecord.objects.count(), EntitlementUse.objects.count())
+    return (
+        Lead.objects.count(),
+        Order.objects.count(),
+        Order.objects.filter(status="cancelled").count(),
+        Customer.objects.count(),
+        Coupon.objects.exclude(status="available").count(),
+        Registration.objects.count(),
+        IdempotencyRecord.objects.count(),
+        EntitlementUse.objects.count(),
+    )
 
 
 def _api_call(client, method, path, payload, token=None, header=None):
@@ -1097,7 +1533,9 @@ def test_lead_source_pages_and_the_audit_reveal_follow_the_role(db, role):
     assert reveal.status_code == (200 if allowed else 403)
     assert (b"13700001234" in reveal.content) is allowed
 
+
 # --- the approvals inbox and its actions ---------------------------------------------------------------
+
 
 @pytest.mark.parametrize("role", ROLES)
 def test_approvals_inbox_and_decisions_follow_the_routing(world, db, role):
@@ -1116,8 +1554,9 @@ def test_approvals_inbox_and_decisions_follow_the_routing(world, db, role):
         requests = {}
         for pos in ("colleague", "sibling"):
             opportunity = world.objects["opportunity"][pos]
-            requests[pos] = approvals.request_approval(kind=KIND, obj=opportunity, requester=opportunity.owner,
-                                                       key=stage_key(stage))
+            requests[pos] = approvals.request_approval(
+                kind=KIND, obj=opportunity, requester=opportunity.owner, key=stage_key(stage)
+            )
         for scope in SCOPES:
             user = world.users[(role, scope)]
             client = Client(raise_request_exception=False)
@@ -1136,8 +1575,9 @@ def test_approvals_inbox_and_decisions_follow_the_routing(world, db, role):
                 detail = client.get(reverse("approvals:detail", args=[request.pk]))
                 assert detail.status_code == (200 if sees else 404), f"{label}: page {detail.status_code}"
                 with transaction.atomic():
-                    decided = client.post(reverse("approvals:decide", args=[request.pk]),
-                                          {"decision": "approve", "comment": ""})
+                    decided = client.post(
+                        reverse("approvals:decide", args=[request.pk]), {"decision": "approve", "comment": ""}
+                    )
                     expected = 302 if asked else 403 if sees else 404
                     assert decided.status_code == expected, f"{label}: decide {decided.status_code}"
                     if not asked:

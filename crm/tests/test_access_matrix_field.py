@@ -1,6 +1,7 @@
 """The access matrix of field work (打卡, 外勤签到) and the phone pages: for every role, a GET is 200
 for the roles ``crm.permissions.ACTIONS`` allows and 403 for the others; a refused POST changes
 nothing; a record outside the user's scope is 404."""
+
 import datetime
 from decimal import Decimal
 
@@ -21,8 +22,9 @@ ROLES = [Role.REP, Role.MANAGER, Role.DIRECTOR, Role.MARKETING, Role.ADMIN]
 def _things(org, user):
     customer = CustomerFactory(name="矩阵客户", owner=user, wechat_id="wx_matrix")
     lead = Lead.objects.create(name="矩阵线索", mobile="13700002222", owner=user, department=user.department)
-    site = WorkSite.objects.create(department=org.sales1, name="办公室", latitude=Decimal("31.1"),
-                                   longitude=Decimal("121.4"))
+    site = WorkSite.objects.create(
+        department=org.sales1, name="办公室", latitude=Decimal("31.1"), longitude=Decimal("121.4")
+    )
     hours = WorkHours.objects.create(department=org.sales1)
     visit = Visit.objects.create(user=user, department=user.department, customer=customer)
     return {"customer": customer, "lead": lead, "site": site, "hours": hours, "visit": visit}
@@ -48,18 +50,27 @@ PAGES = [
     ("site_edit", lambda t: reverse("field:site_edit", args=[t["site"].pk]), "field.configure", True),
     ("hours_new", lambda t: reverse("field:hours_create"), "field.configure", True),
     ("hours_edit", lambda t: reverse("field:hours_edit", args=[t["hours"].pk]), "field.configure", True),
-    ("wecom_sidebar", lambda t: reverse("field:wecom_sidebar") + "?external_userid=wmMATRIX&q=矩阵", "field.use", False),
+    (
+        "wecom_sidebar",
+        lambda t: reverse("field:wecom_sidebar") + "?external_userid=wmMATRIX&q=矩阵",
+        "field.use",
+        False,
+    ),
     ("wecom_bind", lambda t: reverse("field:wecom_bind"), "field.use", "only"),
     ("wecom_create", lambda t: reverse("field:wecom_create"), "field.use", "only"),
 ]
 
 
 def state():
-    return (list(ClockIn.objects.values_list("pk", "kind").order_by("pk")),
-            list(Visit.objects.values_list("pk", "ended_at", "notes").order_by("pk")),
-            list(WorkSite.objects.values_list("pk", "name", "radius_m").order_by("pk")),
-            list(WorkHours.objects.values_list("pk", "start", "end").order_by("pk")),
-            FollowUp.objects.count(), WeChatIdentity.objects.count(), WeComEvent.objects.count())
+    return (
+        list(ClockIn.objects.values_list("pk", "kind").order_by("pk")),
+        list(Visit.objects.values_list("pk", "ended_at", "notes").order_by("pk")),
+        list(WorkSite.objects.values_list("pk", "name", "radius_m").order_by("pk")),
+        list(WorkHours.objects.values_list("pk", "start", "end").order_by("pk")),
+        FollowUp.objects.count(),
+        WeChatIdentity.objects.count(),
+        WeComEvent.objects.count(),
+    )
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -78,11 +89,25 @@ def test_every_field_page_answers_as_the_role_allows(org, role):
                 failures.append(f"GET {name} {url}: {status}, expected {200 if ok else 403}")
         if post and not ok:
             before = state()
-            status = client.post(url, {"kind": "start", "name": "changed", "department": org.sales1.pk,
-                                       "latitude": "31.1", "longitude": "121.4", "radius_m": "100",
-                                       "start": "08:00", "end": "17:00", "grace_minutes": "0",
-                                       "outcome": "talked", "content": "changed", "notes": "changed",
-                                       "customer": things["customer"].pk, "external_userid": "wmMATRIX"}).status_code
+            status = client.post(
+                url,
+                {
+                    "kind": "start",
+                    "name": "changed",
+                    "department": org.sales1.pk,
+                    "latitude": "31.1",
+                    "longitude": "121.4",
+                    "radius_m": "100",
+                    "start": "08:00",
+                    "end": "17:00",
+                    "grace_minutes": "0",
+                    "outcome": "talked",
+                    "content": "changed",
+                    "notes": "changed",
+                    "customer": things["customer"].pk,
+                    "external_userid": "wmMATRIX",
+                },
+            ).status_code
             if status != 403:
                 failures.append(f"POST {name} {url}: {status}, expected 403")
             if state() != before:
@@ -93,11 +118,13 @@ def test_every_field_page_answers_as_the_role_allows(org, role):
 def test_a_rep_opens_no_visit_photo_or_contact_of_another_rep(client, org):
     theirs = _things(org, org.rep2)
     client.force_login(org.rep1)
-    for url in (reverse("field:visit", args=[theirs["visit"].pk]),
-                reverse("field:visit_photo", args=[theirs["visit"].pk]),
-                reverse("field:contact_customer", args=[theirs["customer"].pk]),
-                reverse("field:contact_lead", args=[theirs["lead"].pk]),
-                reverse("field:visit_new") + f"?customer={theirs['customer'].pk}"):
+    for url in (
+        reverse("field:visit", args=[theirs["visit"].pk]),
+        reverse("field:visit_photo", args=[theirs["visit"].pk]),
+        reverse("field:contact_customer", args=[theirs["customer"].pk]),
+        reverse("field:contact_lead", args=[theirs["lead"].pk]),
+        reverse("field:visit_new") + f"?customer={theirs['customer'].pk}",
+    ):
         assert client.get(url).status_code == 404, url
     response = client.post(reverse("field:visit_checkout", args=[theirs["visit"].pk]))
     assert response.status_code == 404
@@ -107,7 +134,7 @@ def test_a_rep_opens_no_visit_photo_or_contact_of_another_rep(client, org):
 def test_a_rep_sees_only_his_own_clock_ins_and_the_manager_his_teams(org):
     from field.selectors import clock_ins_for
 
-    now = datetime.datetime(2026, 12, 7, 1, 0, tzinfo=datetime.timezone.utc)
+    now = datetime.datetime(2026, 12, 7, 1, 0, tzinfo=datetime.UTC)
     for user in (org.rep1, org.rep2, org.rep3):
         ClockIn.objects.create(user=user, department=user.department, kind="start", day=now.date(), at=now)
     names = lambda user: sorted(clock_ins_for(user).values_list("user__username", flat=True))  # noqa: E731
@@ -121,8 +148,11 @@ def test_wecom_entry_points_for_visitors(client, org):
     the sidebar wants a signed-in user."""
     assert client.get(reverse("field:wecom_start")).status_code == 404
     assert client.get(reverse("field:wecom_oauth") + "?code=x&state=y").status_code == 404
-    response = client.post(reverse("field:wecom_callback") + "?msg_signature=x&timestamp=1&nonce=1",
-                           "<xml><Encrypt>abc</Encrypt></xml>", content_type="text/xml")
+    response = client.post(
+        reverse("field:wecom_callback") + "?msg_signature=x&timestamp=1&nonce=1",
+        "<xml><Encrypt>abc</Encrypt></xml>",
+        content_type="text/xml",
+    )
     assert response.status_code == 403 and WeComEvent.objects.count() == 0
     response = client.get(reverse("field:wecom_sidebar"))
     assert response.status_code == 302 and response.url.startswith(reverse("login"))

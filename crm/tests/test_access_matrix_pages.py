@@ -5,6 +5,7 @@ library — for every role: a GET is 200 for the roles ``crm.permissions.ACTIONS
 for the others; a refused POST changes nothing. Also pinned: what an API client's service user
 may see (every customer, full mobiles only with the client's right, each read logged) and what it
 may not do (sign in, appear among users, be handed records)."""
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -30,12 +31,26 @@ def things(org):
     from catalog.models import Category, Product, SalesPolicy, Sku
 
     category = Category.objects.create(name="教育培训", path="000001/")
-    product = Product.objects.create(code="EDU-1", name="数学", category=category, status="approved",
-                                     sale_from="2020-01-01")
+    product = Product.objects.create(
+        code="EDU-1", name="数学", category=category, status="approved", sale_from="2020-01-01"
+    )
     sku = Sku.objects.create(product=product, code="EDU-1-24", name="24课时", list_price="100")
     policy = SalesPolicy.objects.create(name="价目表", kind="price_list")
-    return {"category": category, "product": product, "sku": sku, "policy": policy, "group": group, "tag": tag, "rule": rule, "attribute": attribute, "content": content, "api": api,
-            "token": token, "user": org.rep3, "department": org.sales2}
+    return {
+        "category": category,
+        "product": product,
+        "sku": sku,
+        "policy": policy,
+        "group": group,
+        "tag": tag,
+        "rule": rule,
+        "attribute": attribute,
+        "content": content,
+        "api": api,
+        "token": token,
+        "user": org.rep3,
+        "department": org.sales2,
+    }
 
 
 #: (name, url of the things, ACTIONS entry or None for every logged-in user, whether to try a POST)
@@ -58,7 +73,12 @@ PAGES = [
     ("preferences", lambda t: reverse("preferences"), None, False),
     ("tags", lambda t: reverse("customers:tags"), "customers.configure", False),
     ("tag_group_new", lambda t: reverse("customers:tag_group_create"), "customers.configure", True),
-    ("tag_group_edit", lambda t: reverse("customers:tag_group_edit", args=[t["group"].pk]), "customers.configure", True),
+    (
+        "tag_group_edit",
+        lambda t: reverse("customers:tag_group_edit", args=[t["group"].pk]),
+        "customers.configure",
+        True,
+    ),
     ("tag_new", lambda t: reverse("customers:tag_create"), "customers.configure", True),
     ("tag_edit", lambda t: reverse("customers:tag_edit", args=[t["tag"].pk]), "customers.configure", True),
     ("tag_delete", lambda t: reverse("customers:tag_delete", args=[t["tag"].pk]), "customers.configure", "only"),
@@ -67,8 +87,12 @@ PAGES = [
     ("tag_rule_run", lambda t: reverse("customers:tag_rule_run", args=[t["rule"].pk]), "customers.configure", "only"),
     ("attributes", lambda t: reverse("customers:attributes"), "customers.configure", False),
     ("attribute_new", lambda t: reverse("customers:attribute_create"), "customers.configure", True),
-    ("attribute_edit", lambda t: reverse("customers:attribute_edit", args=[t["attribute"].pk]),
-     "customers.configure", True),
+    (
+        "attribute_edit",
+        lambda t: reverse("customers:attribute_edit", args=[t["attribute"].pk]),
+        "customers.configure",
+        True,
+    ),
     ("unmatched_regions", lambda t: reverse("customers:unmatched_regions"), "customers.configure", False),
     ("region_picker", lambda t: reverse("customers:region_picker") + "?name=region&region_0=330000", None, False),
     ("content", lambda t: reverse("marketing:content_list"), "marketing.view", False),
@@ -81,8 +105,12 @@ PAGES = [
     ("product", lambda t: reverse("catalog:product", args=[t["product"].pk]), "catalog.view", False),
     ("product_edit", lambda t: reverse("catalog:product_edit", args=[t["product"].pk]), "catalog.manage", True),
     ("product_launch", lambda t: reverse("catalog:product_launch", args=[t["product"].pk]), "catalog.manage", "only"),
-    ("product_withdraw", lambda t: reverse("catalog:product_withdraw", args=[t["product"].pk]), "catalog.manage",
-     "only"),
+    (
+        "product_withdraw",
+        lambda t: reverse("catalog:product_withdraw", args=[t["product"].pk]),
+        "catalog.manage",
+        "only",
+    ),
     ("sku_new", lambda t: reverse("catalog:sku_create", args=[t["product"].pk]), "catalog.manage", True),
     ("sku_edit", lambda t: reverse("catalog:sku_edit", args=[t["sku"].pk]), "catalog.manage", True),
     ("categories", lambda t: reverse("catalog:categories"), "catalog.view", False),
@@ -102,20 +130,23 @@ def state():
     """Everything a refused POST on these pages could change."""
     from catalog.models import Category, PolicyPrice, Product, SalesPolicy, Sku
 
-    return (list(Product.objects.values_list("pk", "code", "name", "status", "sale_from", "sale_until").order_by("pk")),
-            list(Sku.objects.values_list("pk", "code", "name", "list_price").order_by("pk")),
-            list(Category.objects.values_list("pk", "name", "parent_id").order_by("pk")),
-            list(SalesPolicy.objects.values_list("pk", "name", "kind").order_by("pk")), PolicyPrice.objects.count(),
-            list(Department.objects.values_list("pk", "name", "parent_id", "wecom_webhook").order_by("pk")),
-            list(User.objects.values_list("pk", "username", "role", "data_scope", "is_active").order_by("pk")),
-            list(ApiClient.objects.values_list("pk", "name", "can_see_mobile", "is_active").order_by("pk")),
-            list(ApiToken.objects.values_list("pk", "revoked_at").order_by("pk")),
-            list(TagGroup.objects.values_list("pk", "name").order_by("pk")),
-            list(Tag.objects.values_list("pk", "name").order_by("pk")),
-            list(TagRule.objects.values_list("pk", "name", "query", "last_run_at").order_by("pk")),
-            list(CustomAttribute.objects.values_list("pk", "key", "label").order_by("pk")),
-            list(ContentItem.objects.values_list("pk", "title", "url").order_by("pk")),
-            Customer.objects.filter(tags__isnull=False).count())
+    return (
+        list(Product.objects.values_list("pk", "code", "name", "status", "sale_from", "sale_until").order_by("pk")),
+        list(Sku.objects.values_list("pk", "code", "name", "list_price").order_by("pk")),
+        list(Category.objects.values_list("pk", "name", "parent_id").order_by("pk")),
+        list(SalesPolicy.objects.values_list("pk", "name", "kind").order_by("pk")),
+        PolicyPrice.objects.count(),
+        list(Department.objects.values_list("pk", "name", "parent_id", "wecom_webhook").order_by("pk")),
+        list(User.objects.values_list("pk", "username", "role", "data_scope", "is_active").order_by("pk")),
+        list(ApiClient.objects.values_list("pk", "name", "can_see_mobile", "is_active").order_by("pk")),
+        list(ApiToken.objects.values_list("pk", "revoked_at").order_by("pk")),
+        list(TagGroup.objects.values_list("pk", "name").order_by("pk")),
+        list(Tag.objects.values_list("pk", "name").order_by("pk")),
+        list(TagRule.objects.values_list("pk", "name", "query", "last_run_at").order_by("pk")),
+        list(CustomAttribute.objects.values_list("pk", "key", "label").order_by("pk")),
+        list(ContentItem.objects.values_list("pk", "title", "url").order_by("pk")),
+        Customer.objects.filter(tags__isnull=False).count(),
+    )
 
 
 def allowed(role, action):
@@ -137,9 +168,20 @@ def test_every_administration_and_configuration_page_answers_as_the_role_allows(
                 failures.append(f"GET {name} {url}: {status}, expected {200 if ok else 403}")
         if post and not ok:
             before = state()
-            status = client.post(url, {"name": "changed", "title": "changed", "key": "changed", "label": "changed",
-                                       "username": "changed", "role": Role.ADMIN, "data_scope": "all",
-                                       "url": "https://example.com/x", "scopes": [ApiScope.COUPONS]}).status_code
+            status = client.post(
+                url,
+                {
+                    "name": "changed",
+                    "title": "changed",
+                    "key": "changed",
+                    "label": "changed",
+                    "username": "changed",
+                    "role": Role.ADMIN,
+                    "data_scope": "all",
+                    "url": "https://example.com/x",
+                    "scopes": [ApiScope.COUPONS],
+                },
+            ).status_code
             if status != 403:
                 failures.append(f"POST {name} {url}: {status}, expected 403")
             if state() != before:
@@ -150,15 +192,33 @@ def test_every_administration_and_configuration_page_answers_as_the_role_allows(
 def test_preferences_change_only_the_users_own_harmless_fields(client, org):
     """No role, scope, department, username or superuser flag can be posted onto oneself."""
     client.force_login(org.rep1)
-    response = client.post(reverse("preferences"), {
-        "first_name": "小明", "last_name": "王", "email": "rep1@example.com", "notify_by_email": "on",
-        "role": Role.ADMIN, "data_scope": "all", "department": org.company.pk, "username": "boss",
-        "is_superuser": "on", "is_staff": "on", "is_service": "on"})
+    response = client.post(
+        reverse("preferences"),
+        {
+            "first_name": "小明",
+            "last_name": "王",
+            "email": "rep1@example.com",
+            "notify_by_email": "on",
+            "role": Role.ADMIN,
+            "data_scope": "all",
+            "department": org.company.pk,
+            "username": "boss",
+            "is_superuser": "on",
+            "is_staff": "on",
+            "is_service": "on",
+        },
+    )
     assert response.status_code == 302
     org.rep1.refresh_from_db()
-    assert (org.rep1.role, org.rep1.data_scope, org.rep1.department_id, org.rep1.username,
-            org.rep1.is_superuser, org.rep1.is_staff, org.rep1.is_service) == (
-        Role.REP, "self", org.team1.pk, "rep1", False, False, False)
+    assert (
+        org.rep1.role,
+        org.rep1.data_scope,
+        org.rep1.department_id,
+        org.rep1.username,
+        org.rep1.is_superuser,
+        org.rep1.is_staff,
+        org.rep1.is_service,
+    ) == (Role.REP, "self", org.team1.pk, "rep1", False, False, False)
     assert (org.rep1.last_name, org.rep1.first_name) == ("王", "小明")
 
 
@@ -171,16 +231,19 @@ def test_a_manager_sees_the_users_of_his_scope_only(client, org):
 
 # --- API clients and their service users ---------------------------------------------------------
 
+
 def _client(org, *, can_see_mobile):
-    api = services.create_api_client(name=f"shop-{can_see_mobile}", department=org.sales1,
-                                     can_see_mobile=can_see_mobile)
+    api = services.create_api_client(
+        name=f"shop-{can_see_mobile}", department=org.sales1, can_see_mobile=can_see_mobile
+    )
     raw = services.issue_token(client=api, scopes=[ApiScope.CUSTOMERS_READ, ApiScope.LEADS])[1]
     return api, {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
 
 
 @pytest.mark.parametrize("can_see_mobile,shown", [(True, "13900001111"), (False, "139****1111")])
 def test_an_api_client_sees_full_mobiles_only_with_the_right_and_every_read_is_logged(
-        client, org, can_see_mobile, shown):
+    client, org, can_see_mobile, shown
+):
     customer = Customer.objects.create(name="远方客户", mobile="13900001111", owner=org.rep3, department=org.sales2)
     api, auth = _client(org, can_see_mobile=can_see_mobile)
     by_id = client.get(f"/api/v1/customers/{customer.pk}", **auth)
@@ -200,11 +263,17 @@ def test_an_api_service_user_sees_every_customer_but_cannot_sign_in_or_be_handed
     api, auth = _client(org, can_see_mobile=False)
     service = api.service_user
     assert (service.role, service.data_scope, service.is_service, service.has_usable_password()) == (
-        Role.REP, "all", True, False)
+        Role.REP,
+        "all",
+        True,
+        False,
+    )
     far = Customer.objects.create(name="别部门客户", mobile="13900002222", owner=org.rep3, department=org.sales2)
     assert client.get(f"/api/v1/customers/{far.pk}", **auth).status_code == 200
-    assert not any(permissions.can(service, action) for action in ("org.manage", "org.view", "api.manage",
-                                                                   "audit.view", "coupons.approve"))
+    assert not any(
+        permissions.can(service, action)
+        for action in ("org.manage", "org.view", "api.manage", "audit.view", "coupons.approve")
+    )
     service.set_password("Service-pass-2026!")
     service.save()
     login = client.post(reverse("login"), {"username": service.username, "password": "Service-pass-2026!"})
@@ -213,7 +282,11 @@ def test_an_api_service_user_sees_every_customer_but_cannot_sign_in_or_be_handed
     assert service.username not in client.get(reverse("org:users") + "?per_page=100").content.decode()
     assert not permissions.assignable_users(org.admin).filter(pk=service.pk).exists()
     client.logout()
-    created = client.post("/api/v1/leads", data={"name": "接口线索", "mobile": "13700003333", "source": "website"},
-                          content_type="application/json", **auth)
+    created = client.post(
+        "/api/v1/leads",
+        data={"name": "接口线索", "mobile": "13700003333", "source": "website"},
+        content_type="application/json",
+        **auth,
+    )
     assert created.status_code == 201
     assert Lead.objects.get(pk=created.json()["id"]).department_id == org.sales1.pk

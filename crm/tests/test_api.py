@@ -76,10 +76,10 @@ def test_unknown_api_path_is_json_404(client, db):
 
 
 def test_rate_limit_is_429(client, api_client_token, settings):
-    from rest_framework.settings import api_settings
-    from crm.api.auth import ClientRateThrottle
-
     from django.core.cache import cache
+    from rest_framework.settings import api_settings
+
+    from crm.api.auth import ClientRateThrottle
 
     cache.clear()
     _, raw = api_client_token
@@ -185,9 +185,13 @@ def test_concurrent_requests_with_one_idempotency_key_write_once(postgres):
     def send():
         try:
             barrier.wait()
-            response = Client().post("/api/v1/test-create", json.dumps({"name": "并发"}),
-                                     content_type="application/json", HTTP_IDEMPOTENCY_KEY="same",
-                                     **bearer(raw))
+            response = Client().post(
+                "/api/v1/test-create",
+                json.dumps({"name": "并发"}),
+                content_type="application/json",
+                HTTP_IDEMPOTENCY_KEY="same",
+                **bearer(raw),
+            )
             results.append((response.status_code, response.json()))
         finally:
             connection.close()

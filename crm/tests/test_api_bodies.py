@@ -1,6 +1,7 @@
 """Hostile API bodies (issue 14, item 7): malformed JSON, JSON nested thousands deep (5,000 ``[``
 was a 500), NaN, and oversized bodies get the contract's error shape — 400 ``malformed`` or 413
 ``too_large`` — for every write endpoint, and nothing is written."""
+
 import json
 
 import pytest
@@ -29,15 +30,20 @@ def post(client, url, body, auth):
 
 
 @pytest.mark.parametrize("url", WRITES)
-@pytest.mark.parametrize("body,message", [
-    ("[" * 5000, "the body nests too deeply"),
-    ('{"name": ' + "[" * 900 + "]" * 900 + "}", "the body nests deeper than 20 levels"),
-    (json.dumps({"name": "x", "tags": [[[[[[[[[[[[[[[[[[[[["deep"]]]]]]]]]]]]]]]]]]]]]}),
-     "the body nests deeper than 20 levels"),
-    ('{"name": "x", "mobile": ', "JSON parse error"),
-    ('{"amount": NaN}', "NaN is not valid JSON"),
-    ("\xff\xfe{}", "JSON parse error"),
-])
+@pytest.mark.parametrize(
+    "body,message",
+    [
+        ("[" * 5000, "the body nests too deeply"),
+        ('{"name": ' + "[" * 900 + "]" * 900 + "}", "the body nests deeper than 20 levels"),
+        (
+            json.dumps({"name": "x", "tags": [[[[[[[[[[[[[[[[[[[[["deep"]]]]]]]]]]]]]]]]]]]]]}),
+            "the body nests deeper than 20 levels",
+        ),
+        ('{"name": "x", "mobile": ', "JSON parse error"),
+        ('{"amount": NaN}', "NaN is not valid JSON"),
+        ("\xff\xfe{}", "JSON parse error"),
+    ],
+)
 def test_malformed_or_too_deep_json_is_400(client, auth, url, body, message):
     before = written()
     response = post(client, url, body.encode("latin-1") if body.startswith("\xff") else body, auth)
@@ -53,13 +59,13 @@ def test_an_oversized_body_is_413(client, auth, settings, url):
     before = written()
     response = post(client, url, json.dumps({"name": "x", "note": "y" * 20_000}), auth)
     assert response.status_code == 413
-    assert response.json()["error"] == {"code": "too_large",
-                                         "message": "The request body is larger than 10000 bytes."}
+    assert response.json()["error"] == {"code": "too_large", "message": "The request body is larger than 10000 bytes."}
     assert written() == before
 
 
 def test_an_ordinary_body_within_the_limits_is_accepted(client, auth):
-    response = post(client, "/api/v1/leads", json.dumps({"name": "张伟", "mobile": "13800138001",
-                                                          "source": "website"}), auth)
+    response = post(
+        client, "/api/v1/leads", json.dumps({"name": "张伟", "mobile": "13800138001", "source": "website"}), auth
+    )
     assert response.status_code == 201
     assert Lead.objects.get().name == "张伟"

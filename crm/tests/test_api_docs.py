@@ -1,6 +1,7 @@
 """/api/docs/ is enough to make a first order (issue 13, item 28): it says how to get a token, which
 scope each operation needs and what 200 and 201 mean; every operation has a summary and the
 security requirement is listed once. The last test follows the documented steps literally."""
+
 import json
 import re
 import shlex

@@ -6,6 +6,7 @@ single scope, no token and garbled Authorization headers. Every answer must be a
 a missing or bad one always 401, whatever the request.
 
 The regression tests at the end pin what the fuzzing found."""
+
 import json
 import os
 import re
@@ -49,14 +50,22 @@ from sales.tests.factories import LeadFactory
 # is answered before the request is read, so fewer examples show it is refused whatever it says.
 MAX_EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "30"))
 REFUSED_EXAMPLES = max(1, MAX_EXAMPLES // 3)
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
-          response_schema_conformance, negative_data_rejection]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
 
 # Collected from the generator that serves /api/schema/ (no database needed);
 # test_the_served_schema_lists_exactly_the_fuzzed_operations compares them with what is served.
-OPERATIONS = sorted(f"{method.upper()} {path}"
-                    for path, item in SchemaGenerator().get_schema(request=None, public=True)["paths"].items()
-                    for method in item)
+OPERATIONS = sorted(
+    f"{method.upper()} {path}"
+    for path, item in SchemaGenerator().get_schema(request=None, public=True)["paths"].items()
+    for method in item
+)
 TOKEN_KINDS = ["all-scopes", *(f"scope={scope}" for scope in ApiScope.values), "no-token", "bad-token"]
 
 
@@ -102,14 +111,17 @@ class World:
             self.tokens[f"scope={scope}"] = crm_services.issue_token(client=self.client, scopes=[scope])[1]
         self.customers = [CustomerFactory(name=f"客户{n}", mobile=f"1391234567{n}") for n in range(3)]
         self.customers[0].tags.add(TagFactory(name="家长"))
-        make_order(self.customers[0], Decimal("320.00"), cost=Decimal("180.00"), external_id="fz-paid",
-                   client=self.client)
+        make_order(
+            self.customers[0], Decimal("320.00"), cost=Decimal("180.00"), external_id="fz-paid", client=self.client
+        )
         make_order(self.customers[1], Decimal("88.00"), external_id="fz-second", client=self.client)
         LeadFactory(name="老线索", mobile="13712345670")
         batch = make_batch(self.org, code="fz-open", per_customer_limit=5, per_day_limit=5)
         make_batch(self.org, account=batch.campaign.budget_account, code="fz-paused", status="paused")
-        self.coupons = [claims.claim(batch_code="fz-open", customer=self.customers[0], channel="mini_program").code
-                        for _ in range(3)]
+        self.coupons = [
+            claims.claim(batch_code="fz-open", customer=self.customers[0], channel="mini_program").code
+            for _ in range(3)
+        ]
         self.event = make_event(make_campaign(self.org), capacity=20)
         self.closed_event = make_event(make_campaign(self.org, name="草稿", status=Campaign.Status.DRAFT))
 
@@ -165,8 +177,9 @@ def _mobiles(world):
 
 def _customer_ref(world, *, with_name=False):
     by_id = st.fixed_dictionaries({"id": st.sampled_from([c.pk for c in world.customers])})
-    by_mobile = st.fixed_dictionaries({"mobile": _mobiles(world)},
-                                      optional={"name": st.just("新客")} if with_name else {})
+    by_mobile = st.fixed_dictionaries(
+        {"mobile": _mobiles(world)}, optional={"name": st.just("新客")} if with_name else {}
+    )
     return st.one_of(by_id, by_mobile)
 
 
@@ -198,11 +211,18 @@ def _realistic(world, label):
     elif label == "POST /api/v1/leads":
         body = {"mobile": _mobiles(world), "source": st.sampled_from(["website", "api", "event"])}
     elif label == "POST /api/v1/orders":
-        line = st.fixed_dictionaries({"sku": st.sampled_from(["A1", "B2"]), "price": _money(),
-                                      "quantity": st.integers(1, 5)})
-        body = {"customer": _customer_ref(world, with_name=True), "amount": _money(), "external_id": _external_ids(),
-                "coupon_code": _maybe(st.sampled_from(world.coupons)), "cost": _maybe(_money()),
-                "items": _maybe(st.lists(line, max_size=3)), "placed_at": _maybe(st.just("2026-01-01T10:00:00+08:00"))}
+        line = st.fixed_dictionaries(
+            {"sku": st.sampled_from(["A1", "B2"]), "price": _money(), "quantity": st.integers(1, 5)}
+        )
+        body = {
+            "customer": _customer_ref(world, with_name=True),
+            "amount": _money(),
+            "external_id": _external_ids(),
+            "coupon_code": _maybe(st.sampled_from(world.coupons)),
+            "cost": _maybe(_money()),
+            "items": _maybe(st.lists(line, max_size=3)),
+            "placed_at": _maybe(st.just("2026-01-01T10:00:00+08:00")),
+        }
     elif label == "POST /api/v1/orders/{external_id}/cancel":
         path = {"external_id": _external_ids()}
     elif label == "POST /api/v1/coupons/claim":
@@ -210,13 +230,19 @@ def _realistic(world, label):
     elif label == "POST /api/v1/coupons/redeem":
         order = st.fixed_dictionaries({"external_id": _external_ids(), "amount": _money()}, optional={"cost": _money()})
         owner = st.just({"id": world.customers[0].pk})
-        body = {"code": st.sampled_from(world.coupons), "customer": st.one_of(owner, owner, _customer_ref(world)),
-                "order": order}
+        body = {
+            "code": st.sampled_from(world.coupons),
+            "customer": st.one_of(owner, owner, _customer_ref(world)),
+            "order": order,
+        }
     elif label == "POST /api/v1/events/{id}/registrations":
         path = {"id": st.sampled_from([world.event.pk, world.closed_event.pk])}
         body = {"customer": _customer_ref(world, with_name=True)}
-    parts = {name: st.fixed_dictionaries(value) if isinstance(value, dict) else value
-             for name, value in {"body": body, "path": path, "query": query}.items() if value is not None}
+    parts = {
+        name: st.fixed_dictionaries(value) if isinstance(value, dict) else value
+        for name, value in {"body": body, "path": path, "query": query}.items()
+        if value is not None
+    }
     if label.startswith("POST "):  # a generated key often repeats: mostly send none or a fresh one
         parts["idempotency_key"] = st.one_of(st.just(DROP), st.uuids().map(str), st.just(KEEP))
     return st.fixed_dictionaries(parts)
@@ -238,8 +264,12 @@ def _apply(case, parts):
 
 def _bad_authorizations():
     printable = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=60)
-    return st.one_of(st.just("Bearer crm_" + "x" * 43), printable.map("Bearer {}".format), printable,
-                     st.sampled_from(["Bearer", "Bearer ", "bearer a b", "Basic YWRtaW46YWRtaW4=", "Token crm_x"]))
+    return st.one_of(
+        st.just("Bearer crm_" + "x" * 43),
+        printable.map("Bearer {}".format),
+        printable,
+        st.sampled_from(["Bearer", "Bearer ", "bearer a b", "Basic YWRtaW46YWRtaW4=", "Token crm_x"]),
+    )
 
 
 def _view_class(path_template):
@@ -265,14 +295,22 @@ def test_operation_answers_hostile_input_as_documented(api_schema, world, server
     strategies = [operation.as_strategy(generation_mode=GenerationMode.POSITIVE)]
     if operation.path_parameters or operation.query or operation.body:
         # the token kind decides the Authorization header, so cases that leave it out are dropped
-        strategies.append(operation.as_strategy(generation_mode=GenerationMode.NEGATIVE).filter(
-            lambda case: not api_schema.is_security_param_negated(case)))
+        strategies.append(
+            operation.as_strategy(generation_mode=GenerationMode.NEGATIVE).filter(
+                lambda case: not api_schema.is_security_param_negated(case)
+            )
+        )
     checks = CHECKS + ([ignored_auth] if kind == "all-scopes" else [])
     realistic, bad_authorizations = _realistic(world, label), _bad_authorizations()
     statuses = Counter()
 
-    @settings(max_examples=MAX_EXAMPLES if accepted else REFUSED_EXAMPLES, deadline=None, derandomize=True,
-              database=None, suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=MAX_EXAMPLES if accepted else REFUSED_EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=st.one_of(strategies), data=st.data())
     def send(case, data):
         if case.meta.generation.mode.is_positive:
@@ -315,8 +353,9 @@ def test_every_operation_documents_the_contracts_errors(api_schema):
 
 # -- regressions: what the fuzzing found ---------------------------------------------------------
 def _post(client, token, path, body, **headers):
-    return client.post(path, json.dumps(body), content_type="application/json",
-                       HTTP_AUTHORIZATION=f"Bearer {token}", **headers)
+    return client.post(
+        path, json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}", **headers
+    )
 
 
 def test_cancelling_an_external_id_with_a_nul_character_is_404(client, world):
@@ -328,8 +367,12 @@ def test_cancelling_an_external_id_with_a_nul_character_is_404(client, world):
 
 def test_an_order_line_quantity_beyond_the_database_column_is_422(client, world):
     # the quantity column is a 32-bit integer on PostgreSQL: this was a 500
-    body = {"external_id": "big", "customer": {"id": world.customers[0].pk}, "amount": "10.00",
-            "items": [{"sku": "A1", "price": "1.00", "quantity": 2**31}]}
+    body = {
+        "external_id": "big",
+        "customer": {"id": world.customers[0].pk},
+        "amount": "10.00",
+        "items": [{"sku": "A1", "price": "1.00", "quantity": 2**31}],
+    }
     response = _post(client, world.tokens["scope=orders"], "/api/v1/orders", body)
     assert response.status_code == 422
     assert response.json()["error"]["fields"]["items"][0].startswith("[0].quantity: ")
@@ -338,8 +381,12 @@ def test_an_order_line_quantity_beyond_the_database_column_is_422(client, world)
 
 def test_an_order_placed_before_1970_is_422(client, world):
     # year 1 was stored and answered with Shanghai's 1901 offset "+08:05:43", which is not ISO 8601
-    body = {"external_id": "old", "customer": {"id": world.customers[0].pk}, "amount": "10.00",
-            "placed_at": "0001-01-01T00:00:00-14:00"}
+    body = {
+        "external_id": "old",
+        "customer": {"id": world.customers[0].pk},
+        "amount": "10.00",
+        "placed_at": "0001-01-01T00:00:00-14:00",
+    }
     response = _post(client, world.tokens["scope=orders"], "/api/v1/orders", body)
     assert response.status_code == 422 and "placed_at" in response.json()["error"]["fields"]
     assert not Order.objects.filter(external_id="old").exists()
@@ -347,8 +394,12 @@ def test_an_order_placed_before_1970_is_422(client, world):
 
 def test_nested_validation_errors_are_readable_messages(client, world):
     # these were the repr of DRF's errors, e.g. "{'mobile': [ErrorDetail(string='…', code='invalid')]}"
-    body = {"external_id": "n1", "customer": {"mobile": "123"}, "amount": "1.00",
-            "items": [{"sku": "A1", "price": "1.00"}, {"sku": "A2", "price": "-1"}]}
+    body = {
+        "external_id": "n1",
+        "customer": {"mobile": "123"},
+        "amount": "1.00",
+        "items": [{"sku": "A1", "price": "1.00"}, {"sku": "A2", "price": "-1"}],
+    }
     fields = _post(client, world.tokens["scope=orders"], "/api/v1/orders", body).json()["error"]["fields"]
     assert set(fields) == {"customer", "items"}
     assert [m.split(": ")[0] for m in fields["customer"]] == ["mobile"]

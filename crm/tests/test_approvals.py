@@ -2,6 +2,7 @@
 amount condition, never the requester), the one inbox and its counts, the history on the record,
 the database's refusal of a decision by the requester, one winner when two approvers decide at
 once (PostgreSQL), and the board's drop → request → the manager approves in Chromium."""
+
 import threading
 from decimal import Decimal
 
@@ -14,7 +15,8 @@ from coupons import services as coupon_services
 from coupons.models import Batch, Compensation, CompensationRule
 from coupons.services import compensation as compensation_rules
 from coupons.tests.factories import make_batch, make_budget
-from crm.approvals import selectors, services as approvals
+from crm.approvals import selectors
+from crm.approvals import services as approvals
 from crm.models import ApprovalAssignee, ApprovalRequest, ApprovalRule, ApprovalStep, Role
 from crm.tests.browser import VIEWPORTS, chromium, drop, signed_in_page  # noqa: F401 (chromium: a fixture)
 from crm.tests.factories import UserFactory
@@ -30,8 +32,9 @@ def at_control_point(user, name="全年课程"):
     """``user``'s opportunity at 方案/试听课 (a director's control point)."""
     sales_services.opportunities.ensure_default_stages()
     stages = list(OpportunityStage.objects.order_by("position"))
-    opportunity = sales_services.open_opportunity(actor=user, customer=CustomerFactory(owner=user), name=name,
-                                                  amount=12000)
+    opportunity = sales_services.open_opportunity(
+        actor=user, customer=CustomerFactory(owner=user), name=name, amount=12000
+    )
     return sales_services.move_stage(actor=user, opportunity=opportunity, stage=stages[2]), stages
 
 
@@ -46,6 +49,7 @@ def approvers(request):
 
 
 # --- routing -----------------------------------------------------------------------------------
+
 
 def test_a_reps_control_point_goes_to_his_manager_then_up_to_the_director(org):
     opportunity, stages, request = requested(org.rep1)
@@ -70,7 +74,9 @@ def test_a_managers_own_stage_is_not_asked_of_him_twice(org):
     request.refresh_from_db()
     assert request.status == "approved"
     assert [(s.status, s.decided_by) for s in request.steps.order_by("position")] == [
-        ("approved", org.manager1), ("approved", org.manager1)]
+        ("approved", org.manager1),
+        ("approved", org.manager1),
+    ]
 
 
 def test_a_batch_over_50000_also_needs_a_director(org):
@@ -99,21 +105,35 @@ def test_an_admin_configures_the_chain(client, org):
     page = client.get(url).content.decode()
     assert page.count('data-testid="rule-form"') == 2  # the default step and an empty one
     rule = ApprovalRule.objects.get(kind="compensation")
-    data = {"rules-TOTAL_FORMS": "2", "rules-INITIAL_FORMS": "1", "rules-MIN_NUM_FORMS": "0",
-            "rules-MAX_NUM_FORMS": "1000", "rules-0-id": str(rule.pk), "rules-0-position": "1",
-            "rules-0-relation": "requester_manager", "rules-0-role": "manager", "rules-0-min_amount": "",
-            "rules-1-position": "2", "rules-1-relation": "role", "rules-1-role": "", "rules-1-min_amount": "100"}
+    data = {
+        "rules-TOTAL_FORMS": "2",
+        "rules-INITIAL_FORMS": "1",
+        "rules-MIN_NUM_FORMS": "0",
+        "rules-MAX_NUM_FORMS": "1000",
+        "rules-0-id": str(rule.pk),
+        "rules-0-position": "1",
+        "rules-0-relation": "requester_manager",
+        "rules-0-role": "manager",
+        "rules-0-min_amount": "",
+        "rules-1-position": "2",
+        "rules-1-relation": "role",
+        "rules-1-role": "",
+        "rules-1-min_amount": "100",
+    }
     refused = client.post(url, data)
     assert refused.status_code == 200 and "请选择这一步审批的角色。" in refused.content.decode()
     data["rules-1-role"] = "director"
     assert client.post(url, data).status_code == 302
     assert list(ApprovalRule.objects.filter(kind="compensation").values_list("relation", "role", "min_amount")) == [
-        ("requester_manager", "manager", None), ("role", "director", Decimal("100.00"))]
+        ("requester_manager", "manager", None),
+        ("role", "director", Decimal("100.00")),
+    ]
     client.force_login(org.manager1)
     assert client.get(reverse("approvals:chains")).status_code == 403
 
 
 # --- nobody approves their own request -----------------------------------------------------------
+
 
 def test_a_director_cannot_approve_his_own_control_point_it_goes_up(org):
     _opportunity, _stages, request = requested(org.director)
@@ -145,8 +165,9 @@ def test_a_manager_cannot_decide_his_own_compensation(org):
     account = make_budget(org)
     batch = make_batch(org, account=account, code="comp", quantity=100)
     CompensationRule.objects.create(department=org.region, batch=batch, max_amount_per_coupon=Decimal("50"))
-    item = compensation_rules.request_compensation(actor=org.manager1, customer=CustomerFactory(owner=org.rep1),
-                                                   amount=Decimal("80"), reason="严重投诉")
+    item = compensation_rules.request_compensation(
+        actor=org.manager1, customer=CustomerFactory(owner=org.rep1), amount=Decimal("80"), reason="严重投诉"
+    )
     assert item.status == Compensation.Status.REVIEW
     with pytest.raises(PermissionDenied):
         compensation_rules.decide(actor=org.manager1, compensation=item, approve=True)
@@ -178,13 +199,15 @@ def test_the_database_refuses_a_decision_by_the_requester(org):
 
 # --- the inbox, its count, the history -------------------------------------------------------------
 
+
 def test_the_managers_inbox_counts_every_kind_and_the_shell_shows_it(client, org, django_assert_max_num_queries):
     requested(org.rep1)
     account = make_budget(org)
     batch = make_batch(org, account=account, code="comp", quantity=100)
     CompensationRule.objects.create(department=org.region, batch=batch, max_amount_per_coupon=Decimal("50"))
-    compensation_rules.request_compensation(actor=org.rep1, customer=CustomerFactory(owner=org.rep1),
-                                            amount=Decimal("80"), reason="严重投诉")
+    compensation_rules.request_compensation(
+        actor=org.rep1, customer=CustomerFactory(owner=org.rep1), amount=Decimal("80"), reason="严重投诉"
+    )
     draft = make_batch(org, account=account, status="draft")
     coupon_services.submit(actor=org.rep2, batch=draft)
     assert selectors.inbox_count(org.manager1) == 3
@@ -219,11 +242,13 @@ def test_history_of_the_request_is_on_the_record_and_on_its_page(client, org):
     from auditlog.models import LogEntry
 
     decisions = LogEntry.objects.get_for_objects(ApprovalStep.objects.filter(request=request))
-    assert [(entry.actor, entry.changes["comment"][1]) for entry in decisions.filter(actor__isnull=False)
-            .order_by("pk")] == [(org.manager1, "同意推进"), (org.director, "报价太低")]
+    assert [
+        (entry.actor, entry.changes["comment"][1]) for entry in decisions.filter(actor__isnull=False).order_by("pk")
+    ] == [(org.manager1, "同意推进"), (org.director, "报价太低")]
 
 
 # --- issue 13, item 19: a director opens and approves the campaign ------------------------------------
+
 
 def test_a_director_opens_and_approves_a_campaign_and_the_creator_sees_who(client, org):
     campaign = make_campaign(org, segment=make_segment(org), status=Campaign.Status.DRAFT)
@@ -244,8 +269,9 @@ def test_a_director_opens_and_approves_a_campaign_and_the_creator_sees_who(clien
 
 def test_the_send_page_of_a_running_campaign_does_not_ask_for_approval(client, org):
     campaign = make_campaign(org, segment=make_segment(org), status=Campaign.Status.RUNNING)
-    touch = Touch.objects.create(campaign=campaign, channel="sms", body="{name}您好", created_by=org.marketing,
-                                 status=Touch.Status.SENT)
+    touch = Touch.objects.create(
+        campaign=campaign, channel="sms", body="{name}您好", created_by=org.marketing, status=Touch.Status.SENT
+    )
     client.force_login(org.marketing)
     page = client.get(reverse("marketing:touch_send", args=[touch.pk])).content.decode()
     assert "活动审批通过后才能发送" not in page
@@ -253,6 +279,7 @@ def test_the_send_page_of_a_running_campaign_does_not_ask_for_approval(client, o
 
 
 # --- two approvers at once -----------------------------------------------------------------------
+
 
 @pytest.mark.django_db(transaction=True)
 def test_two_approvers_deciding_the_same_step_at_once_one_wins(postgres):
@@ -280,8 +307,10 @@ def test_two_approvers_deciding_the_same_step_at_once_one_wins(postgres):
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=decide, args=(org.manager1, True)),
-               threading.Thread(target=decide, args=(second, False))]
+    threads = [
+        threading.Thread(target=decide, args=(org.manager1, True)),
+        threading.Thread(target=decide, args=(second, False)),
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -300,10 +329,10 @@ def test_two_approvers_deciding_the_same_step_at_once_one_wins(postgres):
 
 # --- in a real browser: drop → request → the manager approves -----------------------------------------
 
+
 @pytest.mark.browser
 @pytest.mark.parametrize("viewport", list(VIEWPORTS.values()), ids=list(VIEWPORTS))
-def test_drop_on_a_locked_stage_requests_the_approval_and_the_manager_approves(chromium, live_server, org,  # noqa: F811
-                                                                               viewport):
+def test_drop_on_a_locked_stage_requests_the_approval_and_the_manager_approves(chromium, live_server, org, viewport):
     from playwright.sync_api import expect
 
     opportunity, stages = at_control_point(org.rep1, name="暑期全科班")
@@ -317,8 +346,12 @@ def test_drop_on_a_locked_stage_requests_the_approval_and_the_manager_approves(c
     rep.locator("[data-testid=approval-request]").click()
     expect(rep.locator("#board-alerts .alert-success")).to_contain_text(f"已提交审批；下一位审批人：{org.manager1}")
     expect(modal).to_be_hidden()
-    expect(rep.locator(f".kanban-column[data-stage='{stages[2].pk}'] .kanban-card[data-id='{opportunity.pk}']"
-                       " .badge.text-bg-warning")).to_have_count(1)  # the card waits where it was
+    expect(
+        rep.locator(
+            f".kanban-column[data-stage='{stages[2].pk}'] .kanban-card[data-id='{opportunity.pk}']"
+            " .badge.text-bg-warning"
+        )
+    ).to_have_count(1)  # the card waits where it was
     request = ApprovalRequest.objects.get()
     assert approvers(request) == [["manager1"], ["manager1"]]
     assert rep.errors == []
@@ -357,8 +390,9 @@ def test_the_demo_data_leaves_its_submitted_campaign_in_the_directors_inbox(clie
     waiting = ApprovalRequest.objects.filter(status="pending")
     assert waiting.filter(kind="marketing_campaign").count() == 1
     assert waiting.filter(kind="coupon_batch").count() == Batch.objects.filter(status="submitted").count()
-    assert [step.request.object_id for step in selectors.inbox_for(director).filter(
-        request__kind="marketing_campaign")] == [campaign.pk]
+    assert [
+        step.request.object_id for step in selectors.inbox_for(director).filter(request__kind="marketing_campaign")
+    ] == [campaign.pk]
     client.force_login(director)
     page = client.get(campaign.get_absolute_url())
     assert page.status_code == 200
@@ -366,6 +400,7 @@ def test_the_demo_data_leaves_its_submitted_campaign_in_the_directors_inbox(clie
 
 
 # --- the data migration of the old control-point approvals -------------------------------------------
+
 
 @pytest.mark.django_db(transaction=True)
 def test_old_control_point_approvals_become_requests():
@@ -387,18 +422,29 @@ def test_old_control_point_approvals_become_requests():
     customer = old.get_model("customers", "Customer").objects.create(name="客户", owner=rep, department=team)
     stage = old.get_model("sales", "OpportunityStage").objects.create(name="方案", position=2, approval_role="director")
     opportunity = old.get_model("sales", "Opportunity").objects.create(
-        name="全年课程", customer=customer, owner=rep, department=team, stage=stage, amount=Decimal("12000"))
+        name="全年课程", customer=customer, owner=rep, department=team, stage=stage, amount=Decimal("12000")
+    )
     StageApproval = old.get_model("sales", "StageApproval")
     StageApproval.objects.create(opportunity=opportunity, stage=stage, role="director", requested_by=rep)
-    StageApproval.objects.create(opportunity=opportunity, stage=stage, role="director", requested_by=director,
-                                 status="approved", decided_by=director, comment="自批")
+    StageApproval.objects.create(
+        opportunity=opportunity,
+        stage=stage,
+        role="director",
+        requested_by=director,
+        status="approved",
+        decided_by=director,
+        comment="自批",
+    )
     executor = MigrationExecutor(connection)
     executor.migrate(after)
     executor.loader.build_graph()
     executor.migrate(executor.loader.graph.leaf_nodes())
     waiting = ApprovalRequest.objects.get(status="pending")
     assert (waiting.kind, waiting.key, waiting.requested_by.username) == (
-        "opportunity_control_point", f"stage:{stage.pk}", "r")
+        "opportunity_control_point",
+        f"stage:{stage.pk}",
+        "r",
+    )
     assert [[a.approver.username for a in s.assignees.all()] for s in waiting.steps.all()] == [["d"]]
     from crm.models import User as CurrentUser
 

@@ -1,6 +1,7 @@
 """The audit log as an administrator reads it: who made each change (a user, a rule, a job),
 only the record's real fields in words, readable record names, masked contact details, and an
 export in Shanghai time that is itself logged in the personal-data access log."""
+
 import csv
 import datetime
 import io
@@ -27,8 +28,16 @@ def rows(client, **params):
 
 def test_a_created_customer_lists_only_its_real_fields_with_the_mobile_masked(client, org):
     client.force_login(org.rep1)
-    client.post("/customers/new/", {"kind": "individual", "name": "张三", "mobile": "13800138000",
-                                    "source": "website", "email": "zhang@example.com"})
+    client.post(
+        "/customers/new/",
+        {
+            "kind": "individual",
+            "name": "张三",
+            "mobile": "13800138000",
+            "source": "website",
+            "email": "zhang@example.com",
+        },
+    )
     customer = Customer.objects.get(name="张三")
     client.force_login(org.admin)
     page = client.get(URL, {"object_repr": "张三"}).content.decode()
@@ -56,21 +65,30 @@ def test_tag_groups_and_tags_are_recorded_by_whom(client, org):
     client.post("/customers/tags/groups/new/", {"name": "兴趣", "multiple": "on", "color": "primary", "position": 1})
     group = TagGroup.objects.get(name="兴趣")
     client.post("/customers/tags/new/", {"group": group.pk, "name": "数学"})
-    entries = LogEntry.objects.filter(content_type__app_label="customers",
-                                      content_type__model__in=["taggroup", "tag"]).order_by("pk")
+    entries = LogEntry.objects.filter(
+        content_type__app_label="customers", content_type__model__in=["taggroup", "tag"]
+    ).order_by("pk")
     assert [(e.content_type.model, e.object_repr, e.actor) for e in entries] == [
-        ("taggroup", "兴趣", org.admin), ("tag", "兴趣:数学", org.admin)]
+        ("taggroup", "兴趣", org.admin),
+        ("tag", "兴趣:数学", org.admin),
+    ]
 
 
 def test_records_have_readable_names_and_the_export_reads_as_the_page(client, org):
     rule = PoolRule.objects.create(department=org.sales1)
     entry = LogEntry.objects.get_for_object(rule).get()
     assert entry.object_repr == "销售一部的公海规则"
-    old = LogEntry.objects.create(content_type=ContentType.objects.get_for_model(PoolRule), object_pk="99",
-                                  object_id=99, object_repr="PoolRule object (99)", action=LogEntry.Action.DELETE,
-                                  changes={})
-    LogEntry.objects.filter(pk=old.pk).update(timestamp=datetime.datetime(2026, 3, 1, 2, 5, 6, 789000,
-                                                                          tzinfo=datetime.timezone.utc))
+    old = LogEntry.objects.create(
+        content_type=ContentType.objects.get_for_model(PoolRule),
+        object_pk="99",
+        object_id=99,
+        object_repr="PoolRule object (99)",
+        action=LogEntry.Action.DELETE,
+        changes={},
+    )
+    LogEntry.objects.filter(pk=old.pk).update(
+        timestamp=datetime.datetime(2026, 3, 1, 2, 5, 6, 789000, tzinfo=datetime.UTC)
+    )
     client.force_login(org.admin)
     table = rows(client, content_type=ContentType.objects.get_for_model(PoolRule).pk)
     by_record = {row[4]: row for row in table[1:]}
@@ -115,7 +133,10 @@ def test_a_reveal_on_the_audit_log_shows_one_entry_in_full_and_is_logged(client,
     assert "13700137000" in revealed
     log = AccessLog.objects.get(action=AccessLog.Action.REVEAL)
     assert (log.user, log.subject, list(log.records.values_list("object_id", flat=True))) == (
-        org.admin, AccessLog.Subject.CUSTOMER, [customer.pk])
+        org.admin,
+        AccessLog.Subject.CUSTOMER,
+        [customer.pk],
+    )
 
 
 def test_imported_customers_name_the_importing_user(client, org, django_capture_on_commit_callbacks):
@@ -143,8 +164,9 @@ def test_the_history_card_reads_the_owner_names_of_all_its_entries_at_once(org, 
     from crm.ui import history_for
 
     customer = CustomerFactory(owner=org.rep1, department=org.rep1.department)
-    owners = [UserFactory(username=f"owner{n}", last_name="钱", first_name=f"{n}号", department=org.sales1)
-              for n in range(8)]
+    owners = [
+        UserFactory(username=f"owner{n}", last_name="钱", first_name=f"{n}号", department=org.sales1) for n in range(8)
+    ]
     for owner in owners:  # eight hand-overs: eight entries, each naming two owners
         customer.owner = owner
         customer.save()

@@ -2,6 +2,7 @@
 for the tests only, with its licence) in headless Chromium, WCAG 2.1 A and AA, at desk (1366×768)
 and phone (390×844) sizes. ``AXE_PAGES`` lists the pages held at 0 violations; issue 16 item 6
 grows it to every page of the persona walks."""
+
 import io
 import json
 import os
@@ -48,8 +49,10 @@ def first_records():
     from customers.models import Customer
     from sales.models import Lead
 
-    return {"customer": Customer.objects.filter(owner__username="rep1").order_by("pk").values_list("pk", flat=True)[0],
-            "lead": Lead.objects.filter(owner__username="rep1").order_by("pk").values_list("pk", flat=True)[0]}
+    return {
+        "customer": Customer.objects.filter(owner__username="rep1").order_by("pk").values_list("pk", flat=True)[0],
+        "lead": Lead.objects.filter(owner__username="rep1").order_by("pk").values_list("pk", flat=True)[0],
+    }
 
 
 def violations(page):
@@ -60,8 +63,9 @@ def violations(page):
 
 @pytest.mark.parametrize("size", sorted(SIZES))
 def test_pages_have_no_axe_violations(browser, live_server, demo, size):
-    context = browser.new_context(viewport=SIZES[size], locale="zh-CN", timezone_id="Asia/Shanghai",
-                                  bypass_csp=True)  # axe is injected by the test only
+    context = browser.new_context(
+        viewport=SIZES[size], locale="zh-CN", timezone_id="Asia/Shanghai", bypass_csp=True
+    )  # axe is injected by the test only
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     found = {}

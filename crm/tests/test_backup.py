@@ -1,15 +1,15 @@
 """Backups: a ``pg_dump -Fc`` of the demo data, restored into a new database, keeps every row count,
 every money total and every sequence (docs/operations.md)."""
+
 import io
 from decimal import Decimal
 
 import pytest
-from conftest import skip_or_fail
 from django.core.management import call_command
 
-from crm.backup_check import (BackupError, Database, Snapshot, client_tools, colliding_sequences, compare,
-                              round_trip)
+from conftest import skip_or_fail
 from coupons.models import BudgetAccount, Coupon, Redemption
+from crm.backup_check import BackupError, Database, Snapshot, client_tools, colliding_sequences, compare, round_trip
 from customers.models import Customer, Order
 from marketing.models import Campaign as MarketingCampaign
 from sales.models import FollowUp, Lead, Opportunity
@@ -33,8 +33,7 @@ def test_dump_and_restore_of_the_demo_data_keeps_every_count_total_and_sequence(
     result = round_trip(source, scratch, tmp_path / "crm.dump")
 
     # the demo data reached the dump: every area of the product has rows and money in it
-    for model in (Customer, Order, Lead, Opportunity, FollowUp, Coupon, Redemption, BudgetAccount,
-                  MarketingCampaign):
+    for model in (Customer, Order, Lead, Opportunity, FollowUp, Coupon, Redemption, BudgetAccount, MarketingCampaign):
         assert result.before.counts[model._meta.db_table] > 0, model
     assert result.before.totals[f"{Order._meta.db_table}.amount"] > 0
     assert result.before.totals[f"{Redemption._meta.db_table}.subsidy"] > 0
@@ -54,9 +53,11 @@ def test_dump_and_restore_of_the_demo_data_keeps_every_count_total_and_sequence(
 
 
 def _snapshot():
-    return Snapshot(counts={"customers_order": 3, "crm_user": 2},
-                    totals={"customers_order.amount": Decimal("300.00")},
-                    sequences={"customers_order.id": (4, 3), "crm_user.id": (3, 2)})
+    return Snapshot(
+        counts={"customers_order": 3, "crm_user": 2},
+        totals={"customers_order.amount": Decimal("300.00")},
+        sequences={"customers_order.id": (4, 3), "crm_user.id": (3, 2)},
+    )
 
 
 def test_the_check_names_a_lost_row_a_changed_total_and_a_sequence_left_behind():

@@ -8,6 +8,7 @@ page errors, failed requests and same-origin responses with status >= 400.
 Needs Debian's Chromium at /usr/bin/chromium (Playwright's own browser download is not used).
 Without it the test is skipped, or fails when CRM_REQUIRE_SERVICES=1.
 """
+
 import os
 import shutil
 from urllib.parse import urlsplit
@@ -18,14 +19,20 @@ import pytest
 # and by the seeding below) would otherwise refuse to run next to it.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-from crm.demo import DEMO_PASSWORD, DemoContext, seed_organization  # noqa: E402
+from crm.demo import DEMO_PASSWORD, DemoContext, seed_organization
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = os.environ.get("CRM_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 ROLES = ["admin", "director", "manager1", "rep1", "marketing"]
 # language code -> text the sidebar must show in that language

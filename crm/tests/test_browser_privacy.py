@@ -1,18 +1,19 @@
 """Personal data in a real browser: a rep reveals a masked mobile (htmx), the administrator sees that
 reveal in the access log, then anonymizes the customer through the confirmation dialog."""
+
 import os
 
 import pytest
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-from crm.tests.test_browser import TIMEOUT_MS, Problems, _log_in, browser, demo_org  # noqa: E402,F401
-from customers.models import Customer  # noqa: E402
+from crm.tests.test_browser import TIMEOUT_MS, Problems, _log_in, browser, demo_org  # noqa: F401
+from customers.models import Customer
 
 pytestmark = pytest.mark.browser
 
 
-def test_reveal_is_logged_and_anonymize_asks_first(browser, live_server, demo_org):  # noqa: F811
+def test_reveal_is_logged_and_anonymize_asks_first(browser, live_server, demo_org):
     from playwright.sync_api import expect
 
     customer = Customer.objects.filter(owner__username="rep1").exclude(mobile="").order_by("pk").first()

@@ -21,8 +21,11 @@ def test_login_page_sends_the_policy_with_every_directive(client, db):
 def test_policy_allows_no_other_host_and_no_inline_script(client, db):
     directives = _directives(client.get("/login/")["Content-Security-Policy"])
     assert directives["script-src"] == ["'self'"]
-    assert all(source in ("'self'", "'unsafe-inline'", "data:", "'none'") for sources in directives.values()
-               for source in sources)
+    assert all(
+        source in ("'self'", "'unsafe-inline'", "data:", "'none'")
+        for sources in directives.values()
+        for source in sources
+    )
 
 
 def test_not_found_page_sends_the_policy(client, db):

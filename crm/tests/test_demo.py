@@ -2,7 +2,7 @@ import pytest
 from django.core.management import call_command
 from django.http import HttpRequest
 
-from crm.models import Department, User  # noqa: F401
+from crm.models import Department, User
 from customers.models import Customer
 
 
@@ -14,8 +14,12 @@ def _snapshot():
 def test_seed_demo_is_deterministic_and_loads_once():
     call_command("seed_demo", "--size", "small", "--seed", "7")
     first = _snapshot()
-    assert User.objects.filter(username__in=["admin", "director", "manager1", "manager2", "rep1", "rep2", "rep3",
-                                             "rep4", "marketing"]).count() == 9
+    assert (
+        User.objects.filter(
+            username__in=["admin", "director", "manager1", "manager2", "rep1", "rep2", "rep3", "rep4", "marketing"]
+        ).count()
+        == 9
+    )
     assert Department.objects.filter(name__in=["销售一部", "销售二部", "市场部"]).count() == 3
     assert 100 <= len(first) <= 1000
     call_command("seed_demo", "--if-empty")

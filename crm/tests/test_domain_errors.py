@@ -1,4 +1,5 @@
 """A service's DomainError: the API answers it in the contract's shape, a page shows it beside the field."""
+
 import json
 import re
 
@@ -41,8 +42,9 @@ def test_a_conflict_is_409_with_its_code_and_message():
 def test_a_domain_error_with_fields_carries_them():
     response = _handled(DomainError("not_owner", "Not yours.", fields={"coupon_code": "Not yours."}))
     assert response.status_code == 409
-    assert response.data == {"error": {"code": "not_owner", "message": "Not yours.",
-                                       "fields": {"coupon_code": ["Not yours."]}}}
+    assert response.data == {
+        "error": {"code": "not_owner", "message": "Not yours.", "fields": {"coupon_code": ["Not yours."]}}
+    }
 
 
 def test_not_found_is_404_and_invalid_is_422():
@@ -51,13 +53,21 @@ def test_not_found_is_404_and_invalid_is_422():
     assert missing.data == {"error": {"code": "not_found", "message": "No customer with this id or mobile."}}
     invalid = _handled(Invalid(fields={"customer": ["No customer with this id."]}))
     assert invalid.status_code == 422
-    assert invalid.data == {"error": {"code": "invalid", "message": "Some fields are not valid.",
-                                      "fields": {"customer": ["No customer with this id."]}}}
+    assert invalid.data == {
+        "error": {
+            "code": "invalid",
+            "message": "Some fields are not valid.",
+            "fields": {"customer": ["No customer with this id."]},
+        }
+    }
 
 
 def test_the_redeem_api_answers_an_unknown_customer_in_the_contracts_shape(client, api):
-    body = {"code": "ABCDEFGHJK", "order": {"external_id": "O-1", "amount": "10.00"},
-            "customer": {"mobile": "13800009999"}}
+    body = {
+        "code": "ABCDEFGHJK",
+        "order": {"external_id": "O-1", "amount": "10.00"},
+        "customer": {"mobile": "13800009999"},
+    }
     response = client.post("/api/v1/coupons/redeem", json.dumps(body), content_type="application/json", **api)
     assert response.status_code == 404
     assert response.json() == {"error": {"code": "not_found", "message": "No customer with this id or mobile."}}
@@ -67,8 +77,13 @@ def test_the_orders_api_answers_an_unknown_customer_id_on_the_customer_field(cli
     body = {"external_id": "O-1", "customer": {"id": 987654}, "amount": "10.00"}
     response = client.post("/api/v1/orders", json.dumps(body), content_type="application/json", **api)
     assert response.status_code == 422
-    assert response.json() == {"error": {"code": "invalid", "message": "Some fields are not valid.",
-                                         "fields": {"customer": ["No customer with this id."]}}}
+    assert response.json() == {
+        "error": {
+            "code": "invalid",
+            "message": "Some fields are not valid.",
+            "fields": {"customer": ["No customer with this id."]},
+        }
+    }
     assert Order.objects.count() == 0
 
 
@@ -77,8 +92,7 @@ def test_the_orders_api_answers_a_refused_coupon_with_its_code(client, org, api)
 
     holder = CustomerFactory(mobile="13800003333")
     coupon = coupon_services.claim(batch_code=make_batch(org).code, customer=holder, channel="app")
-    body = {"external_id": "O-1", "customer": {"mobile": "13800004444"}, "amount": "300.00",
-            "coupon_code": coupon.code}
+    body = {"external_id": "O-1", "customer": {"mobile": "13800004444"}, "amount": "300.00", "coupon_code": coupon.code}
     response = client.post("/api/v1/orders", json.dumps(body), content_type="application/json", **api)
     assert response.status_code == 409
     assert response.json() == {"error": {"code": "not_owner", "message": "This coupon belongs to another customer."}}
@@ -86,16 +100,23 @@ def test_the_orders_api_answers_a_refused_coupon_with_its_code(client, org, api)
 
 
 def _order_form(client, customer, coupon_code):
-    return client.post(f"/customers/{customer.pk}/orders/new/", {
-        "amount": "300.00", "channel": "sales", "coupon_code": coupon_code,
-        "lines-TOTAL_FORMS": "0", "lines-INITIAL_FORMS": "0"})
+    return client.post(
+        f"/customers/{customer.pk}/orders/new/",
+        {
+            "amount": "300.00",
+            "channel": "sales",
+            "coupon_code": coupon_code,
+            "lines-TOTAL_FORMS": "0",
+            "lines-INITIAL_FORMS": "0",
+        },
+    )
 
 
 def _coupon_field(html):
     """The coupon code's input, and the page from it up to the next field."""
     match = re.search(r'<input[^>]*name="coupon_code"[^>]*>', html)
-    rest = html[match.end():]
-    return match.group(0), rest[:rest.find("<input")]
+    rest = html[match.end() :]
+    return match.group(0), rest[: rest.find("<input")]
 
 
 def test_the_order_form_shows_a_refused_coupon_beside_the_coupon_field(client, org, settings):

@@ -4,6 +4,7 @@ an ``EmptyResultSet`` server error). The lists are found by walking the URL patt
 ``ScopedListView``; each filter of each list gets values of the wrong kind, out of range, of
 another user's or department's records, and all of them at once, in CSV and XLSX, for each role
 that may export the list."""
+
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -38,8 +39,17 @@ LISTS = list_views()
 
 def test_the_registry_finds_every_list():
     assert [url for url, _view in LISTS] == [
-        "/customers/", "/customers/orders/", "/marketing/", "/org/audit/", "/org/privacy/",
-        "/org/users/", "/sales/followups/", "/sales/leads/", "/sales/opportunities/", "/sales/tickets/"]
+        "/customers/",
+        "/customers/orders/",
+        "/marketing/",
+        "/org/audit/",
+        "/org/privacy/",
+        "/org/users/",
+        "/sales/followups/",
+        "/sales/leads/",
+        "/sales/opportunities/",
+        "/sales/tickets/",
+    ]
 
 
 def _filters(view_class):
@@ -48,8 +58,11 @@ def _filters(view_class):
 
 @pytest.mark.parametrize("url,view_class", LISTS, ids=[url for url, _v in LISTS])
 def test_an_export_with_invalid_filter_values_is_a_file_or_a_400(org, url, view_class):
-    allowed = [u for u in (org.rep1, org.manager1, org.marketing, org.admin)
-               if permissions.can(u, view_class.view_action) and permissions.can(u, view_class.export_action)]
+    allowed = [
+        u
+        for u in (org.rep1, org.manager1, org.marketing, org.admin)
+        if permissions.can(u, view_class.view_action) and permissions.can(u, view_class.export_action)
+    ]
     assert allowed, url
     users = allowed[:1] + allowed[-1:] if len(allowed) > 1 else allowed  # the narrowest and the widest
     queries = []
@@ -58,7 +71,7 @@ def test_an_export_with_invalid_filter_values_is_a_file_or_a_400(org, url, view_
             queries.append({name: value})
         queries.append({name: str(org.rep3.pk)})  # a record id outside most scopes (the issue's owner=6)
         queries.append({name: str(org.sales2.pk)})
-    queries.append({name: "999999999" for name in _filters(view_class)})
+    queries.append(dict.fromkeys(_filters(view_class), "999999999"))
     failures = []
     for user in users:
         client = Client(raise_request_exception=False)

@@ -13,6 +13,7 @@
 The real-process tests need PostgreSQL and Redis. The long versions, against gunicorn, a private
 Redis and a private PostgreSQL that are stopped and restarted, are ``python -m bench.faults``.
 """
+
 import datetime
 import json
 import os
@@ -32,10 +33,10 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from config.celery import app as celery_app
 from coupons.models import Batch, BudgetAccount, Coupon
 from coupons.tests.factories import make_batch
 from crm import services as crm_services
-from config.celery import app as celery_app
 from crm.models import Delivery, DeliveryAttempt, Notification
 from crm.notifications import notify_many
 from crm.tasks import sweep_outbox
@@ -49,6 +50,7 @@ LATER = datetime.timedelta(minutes=3)  # past the sweep's re-queue delay
 
 
 # --- Redis unreachable -------------------------------------------------------------------------
+
 
 def closed_port():
     """A local port where nothing listens (connections are refused at once)."""
@@ -96,9 +98,19 @@ def test_pages_render_while_redis_is_down(client, org, redis_down, caplog):
     make_order(customer, "199.00")
     make_batch(org)
     assert client.post("/login/", {"username": "admin", "password": "pw-123456"}).status_code == 302
-    for url in ["/", "/customers/", f"/customers/{customer.pk}/", "/customers/dashboard/", "/customers/segments/",
-                "/sales/leads/", "/sales/dashboard/", "/sales/dashboard/performance/", "/coupons/",
-                "/coupons/dashboard/", "/notifications/"]:
+    for url in [
+        "/",
+        "/customers/",
+        f"/customers/{customer.pk}/",
+        "/customers/dashboard/",
+        "/customers/segments/",
+        "/sales/leads/",
+        "/sales/dashboard/",
+        "/sales/dashboard/performance/",
+        "/coupons/",
+        "/coupons/dashboard/",
+        "/notifications/",
+    ]:
         response = client.get(url)
         assert response.status_code == 200, url
     assert "断线客户" in client.get(f"/customers/{customer.pk}/").content.decode()
@@ -108,18 +120,39 @@ def test_pages_render_while_redis_is_down(client, org, redis_down, caplog):
 def test_api_writes_succeed_while_redis_is_down(client, org, redis_down):
     headers = bearer("leads", "orders", "coupons")
     batch = make_batch(org, per_customer_limit=1)
-    lead = post_json(client, "/api/v1/leads", {"name": "陈女士", "mobile": "13912340000", "source": "referral"}, headers)
+    lead = post_json(
+        client, "/api/v1/leads", {"name": "陈女士", "mobile": "13912340000", "source": "referral"}, headers
+    )
     assert lead.status_code == 201
-    order = post_json(client, "/api/v1/orders", {
-        "external_id": "OUTAGE-1", "customer": {"mobile": "13800138000", "name": "赵六"}, "amount": "299.00",
-        "items": [{"sku": "MATH-01", "category": "课程", "quantity": 1, "price": "299.00"}]}, headers)
+    order = post_json(
+        client,
+        "/api/v1/orders",
+        {
+            "external_id": "OUTAGE-1",
+            "customer": {"mobile": "13800138000", "name": "赵六"},
+            "amount": "299.00",
+            "items": [{"sku": "MATH-01", "category": "课程", "quantity": 1, "price": "299.00"}],
+        },
+        headers,
+    )
     assert order.status_code == 201
-    claim = post_json(client, "/api/v1/coupons/claim",
-                      {"batch": batch.code, "customer": {"mobile": "13800138000"}, "channel": "app"}, headers)
+    claim = post_json(
+        client,
+        "/api/v1/coupons/claim",
+        {"batch": batch.code, "customer": {"mobile": "13800138000"}, "channel": "app"},
+        headers,
+    )
     assert claim.status_code == 201
-    redeem = post_json(client, "/api/v1/coupons/redeem", {
-        "code": claim.json()["code"], "order": {"external_id": "OUTAGE-2", "amount": "300.00", "cost": "150.00"},
-        "customer": {"mobile": "13800138000"}}, headers)
+    redeem = post_json(
+        client,
+        "/api/v1/coupons/redeem",
+        {
+            "code": claim.json()["code"],
+            "order": {"external_id": "OUTAGE-2", "amount": "300.00", "cost": "150.00"},
+            "customer": {"mobile": "13800138000"},
+        },
+        headers,
+    )
     assert redeem.status_code == 200 and redeem.json()["subsidy"] == "20.00"
     assert Lead.objects.filter(mobile="13912340000").count() == 1
     stored = Order.objects.get(external_id="OUTAGE-1")
@@ -130,11 +163,13 @@ def test_api_writes_succeed_while_redis_is_down(client, org, redis_down):
 
 
 def test_notifications_made_while_redis_is_down_go_out_once_it_is_back(
-        client, org, redis_down, django_capture_on_commit_callbacks):
+    client, org, redis_down, django_capture_on_commit_callbacks
+):
     """A coupon batch submitted and approved during the outage: the approvers' and the creator's
     emails wait in the outbox, the codes wait for production; the sweep does both once."""
-    batch = make_batch(org, status=Batch.Status.DRAFT, production=Batch.Production.ON_APPROVAL, quantity=30,
-                       created_by=org.marketing)
+    batch = make_batch(
+        org, status=Batch.Status.DRAFT, production=Batch.Production.ON_APPROVAL, quantity=30, created_by=org.marketing
+    )
     client.force_login(org.marketing)
     with django_capture_on_commit_callbacks(execute=True):
         assert client.post(f"/coupons/batches/{batch.pk}/submit/").status_code == 302
@@ -158,8 +193,9 @@ def test_notifications_made_while_redis_is_down_go_out_once_it_is_back(
     assert batch.produced == 30 == Coupon.objects.filter(batch=batch).count()
 
 
-def test_a_notification_batch_during_the_outage_tries_the_broker_once(org, redis_down, monkeypatch,
-                                                                      django_capture_on_commit_callbacks):
+def test_a_notification_batch_during_the_outage_tries_the_broker_once(
+    org, redis_down, monkeypatch, django_capture_on_commit_callbacks
+):
     """Twenty emails at once do not wait twenty times for the broker: the rest wait in the outbox."""
     from crm.tasks import send_delivery
 
@@ -175,7 +211,8 @@ def test_a_notification_batch_during_the_outage_tries_the_broker_once(org, redis
 
 
 def test_a_lead_import_committed_while_redis_is_down_runs_once_it_is_back(
-        client, org, redis_down, django_capture_on_commit_callbacks):
+    client, org, redis_down, django_capture_on_commit_callbacks
+):
     client.force_login(org.manager1)
     csv = "姓名,手机号,来源\n王小明家长,13900001111,转介绍\n陈女士,13900002222,官网\n".encode()
     response = client.post("/sales/leads/import/", {"file": SimpleUploadedFile("leads.csv", csv)})
@@ -197,7 +234,8 @@ def test_a_lead_import_committed_while_redis_is_down_runs_once_it_is_back(
 
 
 def test_a_customer_import_committed_while_redis_is_down_runs_once_it_is_back(
-        client, org, redis_down, django_capture_on_commit_callbacks):
+    client, org, redis_down, django_capture_on_commit_callbacks
+):
     from customers.models import Customer, ImportJob
 
     client.force_login(org.rep1)
@@ -229,6 +267,7 @@ def test_producing_codes_by_hand_while_redis_is_down_says_so(client, org, redis_
 
 # --- database unreachable ----------------------------------------------------------------------
 
+
 def test_while_the_database_is_unreachable_pages_and_api_answer_their_error_page(client, org, monkeypatch):
     """The 500 answer needs no database (the session and the menus do): a person gets the
     product's error page, an API client its JSON error, not the server's bare fallback."""
@@ -252,13 +291,20 @@ def test_while_the_database_is_unreachable_pages_and_api_answer_their_error_page
 
 # --- real processes ----------------------------------------------------------------------------
 
+
 def service_env(redis_url):
     """The environment of a worker or beat process on the test database and the test Redis."""
     db = connection.settings_dict
     auth = quote(db["USER"] or "postgres") + (f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else "")
     url = f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    return {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "CELERY_TASK_ALWAYS_EAGER": "0",
-            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend", "PYTHONPATH": str(PROJECT_DIR)}
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "REDIS_URL": redis_url,
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        "PYTHONPATH": str(PROJECT_DIR),
+    }
 
 
 @pytest.fixture
@@ -270,8 +316,14 @@ def processes(tmp_path, redis_url):
 
     def start(name, *args, env):
         log = open(tmp_path / f"{name}.log", "wb")
-        process = subprocess.Popen([sys.executable, "-m", "celery", *args], cwd=PROJECT_DIR, env=env, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", *args],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         process.log_path = tmp_path / f"{name}.log"
         started.append((process, log))
         return process
@@ -286,8 +338,20 @@ def processes(tmp_path, redis_url):
 
 
 def worker_args(name):
-    return ["-A", "config", "worker", "-P", "solo", "-n", f"{name}-{os.getpid()}@%h", "--without-gossip",
-            "--without-mingle", "--without-heartbeat", "-l", "WARNING"]
+    return [
+        "-A",
+        "config",
+        "worker",
+        "-P",
+        "solo",
+        "-n",
+        f"{name}-{os.getpid()}@%h",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "-l",
+        "WARNING",
+    ]
 
 
 def send(task_name):
@@ -314,8 +378,10 @@ def due_reminders(owner, count, *, due_from, spread=datetime.timedelta(0)):
     """``count`` reminders created two days ago, due from ``due_from`` on (spread over ``spread``):
     each has its 1-day and 1-hour notices due at once and its due notice at its due time."""
     with time_machine.travel(timezone.now() - datetime.timedelta(days=2), tick=False):
-        return [sales_services.create_reminder(owner=owner, title=f"回访 {n}", due_at=due_from + spread * n / count)
-                for n in range(count)]
+        return [
+            sales_services.create_reminder(owner=owner, title=f"回访 {n}", due_at=due_from + spread * n / count)
+            for n in range(count)
+        ]
 
 
 def assert_each_notice_and_email_once(reminders, owner):
@@ -366,8 +432,11 @@ def test_a_worker_killed_mid_batch_sends_every_reminder_once(postgres, redis_url
     assert not ReminderNotice.objects.exists() and not Notification.objects.exists()  # rolled back
 
     send("sales.tasks.dispatch_reminders")  # the next beat tick, for the second worker
-    wait_for(lambda: Delivery.objects.filter(status=Delivery.Status.SENT).count() == 120, 60,
-             "the second worker to send the notices and their emails")
+    wait_for(
+        lambda: Delivery.objects.filter(status=Delivery.Status.SENT).count() == 120,
+        60,
+        "the second worker to send the notices and their emails",
+    )
     send("sales.tasks.dispatch_reminders")
     send("crm.tasks.sweep_outbox")
     assert sales_services.dispatch_due() == 0 and sweep_outbox() is None
@@ -385,10 +454,24 @@ def test_two_beat_processes_at_once_send_each_reminder_once(postgres, redis_url,
     env = {**service_env(redis_url), "FAULTS_BEAT_SECONDS": "0.5"}
     for name in ("worker-a", "worker-b"):
         processes(name, *worker_args(f"faults-beat-{name}"), env=env)
-    beats = [processes(name, "-A", "bench.faults.fast_beat", "beat", "-S", "celery.beat:PersistentScheduler",
-                       "-s", str(tmp_path / f"{name}-schedule"),
-                       "--max-interval", "1", "-l", "INFO", env=env)
-             for name in ("beat-a", "beat-b")]
+    beats = [
+        processes(
+            name,
+            "-A",
+            "bench.faults.fast_beat",
+            "beat",
+            "-S",
+            "celery.beat:PersistentScheduler",
+            "-s",
+            str(tmp_path / f"{name}-schedule"),
+            "--max-interval",
+            "1",
+            "-l",
+            "INFO",
+            env=env,
+        )
+        for name in ("beat-a", "beat-b")
+    ]
 
     def ticks():
         return [beat.log_path.read_text(errors="replace").count("sales.tasks.dispatch_reminders") for beat in beats]
@@ -397,8 +480,11 @@ def test_two_beat_processes_at_once_send_each_reminder_once(postgres, redis_url,
     # due while both beats tick: the 1-day and 1-hour notices at once, the due ones over 3 s
     reminders = due_reminders(owner, 80, due_from=timezone.now(), spread=datetime.timedelta(seconds=3))
     before = ticks()
-    wait_for(lambda: Delivery.objects.filter(status=Delivery.Status.SENT).count() == 240, 90,
-             "every notice and email of 80 reminders")
+    wait_for(
+        lambda: Delivery.objects.filter(status=Delivery.Status.SENT).count() == 240,
+        90,
+        "every notice and email of 80 reminders",
+    )
     time.sleep(1.5)  # a few more ticks of both beats: still nothing twice
     for beat in beats:
         os.killpg(beat.pid, signal.SIGKILL)
@@ -417,8 +503,9 @@ def test_two_producers_of_one_batch_never_make_more_codes_than_its_quantity(post
     from crm.tests.factories import OrgFixture
     from crm.tests.parallel import run_parallel
 
-    batch = make_batch(OrgFixture(), status=Batch.Status.APPROVED, production=Batch.Production.ON_APPROVAL,
-                       quantity=3000)
+    batch = make_batch(
+        OrgFixture(), status=Batch.Status.APPROVED, production=Batch.Production.ON_APPROVAL, quantity=3000
+    )
     produced = run_parallel([lambda: production.produce(batch)[0]] * 3)
     batch.refresh_from_db()
     assert sum(produced) == batch.produced == 3000 == Coupon.objects.filter(batch=batch).count()

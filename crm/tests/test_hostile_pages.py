@@ -16,6 +16,7 @@ and the markup payloads (``<script>``, an ``onerror`` image, ``javascript:``, ``
 
 About 35 s on PostgreSQL (most of it the ~500 fuzzing requests), a bit less on SQLite.
 """
+
 import csv
 import datetime
 import io
@@ -35,17 +36,45 @@ from openpyxl import load_workbook
 
 from crm.ui import FORMULA_PREFIXES
 
-XSS = ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "javascript:alert(1)", "{{7*7}}",
-       "</textarea><svg onload=alert(1)>")
+XSS = (
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(1)>',
+    "javascript:alert(1)",
+    "{{7*7}}",
+    "</textarea><svg onload=alert(1)>",
+)
 FORMULAS = ("=cmd|' /C calc'!A0", "+1+1", "-1", "@SUM(1)")
 APPS = ("crm", "customers", "sales", "coupons", "marketing")
 
 #: text fields that hold a code, a number, a parsed list or a system value (a payload there is not
 #: something a user can type through any form, so it is no test of the pages)
 NOT_FREE_TEXT = {
-    "password", "username", "mobile", "code", "key", "prefix", "token_hash", "fingerprint", "url", "path",
-    "method", "request_hash", "offsets", "reminder_offsets", "channels", "channel", "grid_class", "role",
-    "by_rule", "kind", "source", "target", "lifecycle_stage", "value_segment", "from_stage", "to_stage",
+    "password",
+    "username",
+    "mobile",
+    "code",
+    "key",
+    "prefix",
+    "token_hash",
+    "fingerprint",
+    "url",
+    "path",
+    "method",
+    "request_hash",
+    "offsets",
+    "reminder_offsets",
+    "channels",
+    "channel",
+    "grid_class",
+    "role",
+    "by_rule",
+    "kind",
+    "source",
+    "target",
+    "lifecycle_stage",
+    "value_segment",
+    "from_stage",
+    "to_stage",
 }
 #: models that hold derived figures or protocol state, not text anyone types
 NOT_TYPED = {"crm.IdempotencyRecord", "customers.RollupRun", "coupons.Coupon", "marketing.TrackingLink"}
@@ -57,7 +86,7 @@ def hostile_text(max_length, index):
     suffix = f"#{index}"
     text = FORMULAS[index % len(FORMULAS)] + " " + "".join(XSS)
     if max_length:
-        text = text[:max_length - len(suffix)]
+        text = text[: max_length - len(suffix)]
     return text + suffix
 
 
@@ -66,7 +95,8 @@ def free_text_fields(model):
     fields = []
     for field in model._meta.concrete_fields:
         if not isinstance(field, (models.CharField, models.TextField)) or isinstance(
-                field, (models.EmailField, models.URLField, models.SlugField)):
+            field, (models.EmailField, models.URLField, models.SlugField)
+        ):
             continue
         if field.choices or not field.editable or field.name in NOT_FREE_TEXT:
             continue
@@ -95,7 +125,9 @@ def _extra_records(users):
     """Records the small demo data set has none of, made through the services where they exist."""
     from coupons.models import Alert, Batch, BudgetAccount, Compensation
     from coupons.services.subsidy_plans import save_version
-    from crm import notifications, services as org_services
+    from crm import notifications
+    from crm import services as org_services
+    from crm.approvals import services as approvals
     from customers import imports as customer_imports
     from customers.models import CustomAttribute, Customer, OwnershipChange, Tag, TagRule
     from marketing.models import Campaign as MarketingCampaign
@@ -103,7 +135,6 @@ def _extra_records(users):
     from marketing.services import segments
     from marketing.views.content import _rep_link
     from sales import imports as lead_imports
-    from crm.approvals import services as approvals
     from sales.models import Opportunity, OpportunityStage, Report, ServiceTicket, Task
 
     admin, rep = users["admin"], users["rep1"]
@@ -114,64 +145,132 @@ def _extra_records(users):
     org_services.issue_token(client=client, scopes=["leads"], name=_payload())
     attribute = CustomAttribute.objects.create(key="hostile", label=_payload(), kind=CustomAttribute.Kind.TEXT)
     Customer.objects.filter(pk=customer.pk).update(custom={attribute.key: _payload(1)})
-    TagRule.objects.create(name=_payload(), tag=Tag.objects.order_by("pk").first(),
-                           query="q=' OR 1=1 --&region=<script>alert(1)</script>")
-    OwnershipChange.objects.create(customer=customer, from_owner=users["rep2"], to_owner=rep, note=_payload(),
-                                   changed_by=admin)
-    for imports, columns, extra in ((customer_imports, "name,mobile,region,notes,owner", {"kind": "customers"}),
-                                    (lead_imports, "name,mobile,region,need,note,owner", {})):
+    TagRule.objects.create(
+        name=_payload(), tag=Tag.objects.order_by("pk").first(), query="q=' OR 1=1 --&region=<script>alert(1)</script>"
+    )
+    OwnershipChange.objects.create(
+        customer=customer, from_owner=users["rep2"], to_owner=rep, note=_payload(), changed_by=admin
+    )
+    for imports, columns, extra in (
+        (customer_imports, "name,mobile,region,notes,owner", {"kind": "customers"}),
+        (lead_imports, "name,mobile,region,need,note,owner", {}),
+    ):
         # four good rows, then one that names an owner nobody is: the job is invalid, its
         # preview and its error list both repeat the text
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(columns.split(","))
         for i in range(5):
-            writer.writerow([f"1380013{i:04d}" if c == "mobile" else _payload(5) if c == "owner" and i == 4
-                             else "" if c == "owner" else _payload(i) for c in columns.split(",")])
+            writer.writerow(
+                [
+                    f"1380013{i:04d}"
+                    if c == "mobile"
+                    else _payload(5)
+                    if c == "owner" and i == 4
+                    else ""
+                    if c == "owner"
+                    else _payload(i)
+                    for c in columns.split(",")
+                ]
+            )
         imports.start_import(user=admin, file_name=_payload(6) + ".csv", data=buffer.getvalue().encode(), **extra)
     from catalog.services import imports as catalogue_imports
 
     buffer = io.StringIO()  # a catalogue file with a bad price: its row report repeats the text
-    csv.writer(buffer).writerows([["product_code", "product_name", "category", "sku_code", "list_price"],
-                                  ["P-1", _payload(1, 90), _payload(2, 90), "S-1", _payload(3)]])
+    csv.writer(buffer).writerows(
+        [
+            ["product_code", "product_name", "category", "sku_code", "list_price"],
+            ["P-1", _payload(1, 90), _payload(2, 90), "S-1", _payload(3)],
+        ]
+    )
     catalogue_imports.start_import(user=admin, file_name=_payload(7) + ".csv", data=buffer.getvalue().encode())
     opportunity = Opportunity.objects.filter(owner=rep).order_by("pk").first()
     stage = OpportunityStage.objects.exclude(approval_role="").order_by("position").first()
     if stage is None:
         stage = OpportunityStage.objects.order_by("position").last()
         OpportunityStage.objects.filter(pk=stage.pk).update(approval_role="manager")
-    request = approvals.request_approval(kind="opportunity_control_point", obj=opportunity, requester=rep,
-                                         key=f"stage:{stage.pk}")
-    approvals.decide_current(request=request, actor=request.steps.get(position=1).assignees.first().approver,
-                             approve=True, comment=_payload())
-    Task.objects.create(title=_payload(), description=_payload(1), assignee=admin, customer=customer,
-                        due_at=now + datetime.timedelta(days=1), created_by=admin)
+    request = approvals.request_approval(
+        kind="opportunity_control_point", obj=opportunity, requester=rep, key=f"stage:{stage.pk}"
+    )
+    approvals.decide_current(
+        request=request,
+        actor=request.steps.get(position=1).assignees.first().approver,
+        approve=True,
+        comment=_payload(),
+    )
+    Task.objects.create(
+        title=_payload(),
+        description=_payload(1),
+        assignee=admin,
+        customer=customer,
+        due_at=now + datetime.timedelta(days=1),
+        created_by=admin,
+    )
     Task.objects.create(title=_payload(2), assignee=rep, customer=customer, created_by=admin)
-    ServiceTicket.objects.create(customer=customer, title=_payload(), description=_payload(1), owner=rep,
-                                 due_at=now + datetime.timedelta(days=2))
+    ServiceTicket.objects.create(
+        customer=customer, title=_payload(), description=_payload(1), owner=rep, due_at=now + datetime.timedelta(days=2)
+    )
     Report.objects.create(user=rep, kind=Report.Kind.choices[0][0], start=timezone.localdate(), note=_payload())
-    Compensation.objects.create(customer=customer, complaint=_payload(), amount=Decimal("20"), reason=_payload(1),
-                                status=Compensation.Status.REVIEW, review_reasons=[_payload(2)], requested_by=rep)
+    Compensation.objects.create(
+        customer=customer,
+        complaint=_payload(),
+        amount=Decimal("20"),
+        reason=_payload(1),
+        status=Compensation.Status.REVIEW,
+        review_reasons=[_payload(2)],
+        requested_by=rep,
+    )
     batch = Batch.objects.order_by("pk").first()
     Alert.objects.create(kind=Alert.Kind.LOW_STOCK, batch=batch, message=_payload(), day=timezone.localdate())
-    Alert.objects.create(kind=Alert.Kind.LOW_BALANCE, account=BudgetAccount.objects.order_by("pk").first(),
-                         message=_payload(1), day=timezone.localdate())
+    Alert.objects.create(
+        kind=Alert.Kind.LOW_BALANCE,
+        account=BudgetAccount.objects.order_by("pk").first(),
+        message=_payload(1),
+        day=timezone.localdate(),
+    )
     # text inside JSON: a segment condition, a subsidy plan's ids and names, a content share link
     # (a region condition in text, as saved before regions became codes: shown, and matching nobody)
-    hostile = segments.save_segment(actor=users["marketing"], segment=Segment(name=_payload()), definition={
-        "match": "all", "groups": [{"match": "all", "conditions": [
-            {"field": "region", "op": "in_region", "value": "310000"}]}]})
-    Segment.objects.filter(pk=hostile.pk).update(definition={"match": "all", "groups": [{"match": "all", "conditions": [
-        {"field": "region", "op": "contains", "value": _payload(1)}]}]})
-    plan_rows = [{"id": _payload(i, 60), "name": _payload(i + 1), "conversion": "0.1", "repurchase": "0.2",
-                  "aov": "100"} for i in range(3)]
-    save_version(actor=users["marketing"], name=_payload(), columns=["id", "name", "conversion", "repurchase", "aov"],
-                 rows=plan_rows, a=5, b=50, t=1, weights={"conversion": 1, "repurchase": 1, "aov": 1},
-                 source_name=_payload(2) + ".csv", note=_payload(3))
+    hostile = segments.save_segment(
+        actor=users["marketing"],
+        segment=Segment(name=_payload()),
+        definition={
+            "match": "all",
+            "groups": [{"match": "all", "conditions": [{"field": "region", "op": "in_region", "value": "310000"}]}],
+        },
+    )
+    Segment.objects.filter(pk=hostile.pk).update(
+        definition={
+            "match": "all",
+            "groups": [{"match": "all", "conditions": [{"field": "region", "op": "contains", "value": _payload(1)}]}],
+        }
+    )
+    plan_rows = [
+        {"id": _payload(i, 60), "name": _payload(i + 1), "conversion": "0.1", "repurchase": "0.2", "aov": "100"}
+        for i in range(3)
+    ]
+    save_version(
+        actor=users["marketing"],
+        name=_payload(),
+        columns=["id", "name", "conversion", "repurchase", "aov"],
+        rows=plan_rows,
+        a=5,
+        b=50,
+        t=1,
+        weights={"conversion": 1, "repurchase": 1, "aov": 1},
+        source_name=_payload(2) + ".csv",
+        note=_payload(3),
+    )
     _rep_link(ContentItem.objects.order_by("pk").first(), rep, customer)
     campaign = MarketingCampaign.objects.order_by("pk").first()
-    Touch.objects.create(campaign=campaign, kind=Touch.Kind.INVITATION, channel="sms", subject=_payload(),
-                         body=_payload(1), event=campaign.events.first(), created_by=users["marketing"])
+    Touch.objects.create(
+        campaign=campaign,
+        kind=Touch.Kind.INVITATION,
+        channel="sms",
+        subject=_payload(),
+        body=_payload(1),
+        event=campaign.events.first(),
+        created_by=users["marketing"],
+    )
 
 
 def make_everything_hostile():
@@ -191,10 +290,11 @@ def make_everything_hostile():
             updates = {}
             for field in fields:
                 head = hostile_text(field.max_length and field.max_length - 8, index).rsplit("#", 1)[0]
-                updates[field.name] = Concat(Value(head + "#"), Cast("pk", models.TextField()),
-                                             output_field=models.TextField())
+                updates[field.name] = Concat(
+                    Value(head + "#"), Cast("pk", models.TextField()), output_field=models.TextField()
+                )
             for start in range(0, len(group), 1000):
-                queryset.filter(pk__in=group[start:start + 1000]).update(**updates)
+                queryset.filter(pk__in=group[start : start + 1000]).update(**updates)
 
 
 def build_world():
@@ -207,8 +307,10 @@ def build_world():
     cache.clear()  # figures another module's data left in the (local memory) cache
     assert not User.objects.filter(username="admin").exists(), "the demo data set needs an empty database"
     call_command("seed_demo", "--size", "small", stdout=io.StringIO())
-    users = {u.username: u for u in User.objects.filter(
-        username__in=["admin", "director", "manager1", "rep1", "rep2", "marketing"])}
+    users = {
+        u.username: u
+        for u in User.objects.filter(username__in=["admin", "director", "manager1", "rep1", "rep2", "marketing"])
+    }
     _extra_records(users)
     make_everything_hostile()
     return users
@@ -216,6 +318,7 @@ def build_world():
 
 def routes():
     """(route, name, kwarg names) of every URL pattern."""
+
     def walk(patterns, prefix="", namespace=None):
         for pattern in patterns:
             if isinstance(pattern, URLResolver):
@@ -224,6 +327,7 @@ def routes():
             elif isinstance(pattern, URLPattern):
                 name = ":".join(n for n in (namespace, pattern.name) if n)
                 yield prefix + str(pattern.pattern), name, tuple(pattern.pattern.converters)
+
     return list(walk(get_resolver().url_patterns))
 
 
@@ -231,26 +335,54 @@ def routes():
 #: ``customer_pk`` is a customer. A new page with a new kind of record needs a line here.
 C, L, O = "customers.Customer", "sales.Lead", "sales.Opportunity"  # noqa: E741
 PATH_MODELS = {
-    "notifications/": "crm.Notification", "departments/": "crm.Department", "users/": "crm.User",
-    "api-clients/": "crm.ApiClient", "api-tokens/": "crm.ApiToken",
-    "customers/": C, "relations/": "customers.CustomerRelation", "orders/": "customers.Order",
-    "customers/import/": "customers.ImportJob", "tags/groups/": "customers.TagGroup", "tags/": "customers.Tag",
-    "tags/rules/": "customers.TagRule", "attributes/": "customers.CustomAttribute",
-    "sources/": "customers.LeadSource", "audit/": "auditlog.LogEntry",
-    "leads/": L, "leads/import/": "sales.LeadImportJob", "opportunities/": O,
-    "opportunities/stages/": "sales.OpportunityStage", "approvals/": "crm.ApprovalRequest",
-    "reminders/": "sales.Reminder", "tasks/": "sales.Task", "tickets/": "sales.ServiceTicket",
-    "reports/": "sales.Report", "rules/scoring/": "sales.ScoringRule", "rules/assignment/": "sales.AssignmentRule",
+    "notifications/": "crm.Notification",
+    "departments/": "crm.Department",
+    "users/": "crm.User",
+    "api-clients/": "crm.ApiClient",
+    "api-tokens/": "crm.ApiToken",
+    "customers/": C,
+    "relations/": "customers.CustomerRelation",
+    "orders/": "customers.Order",
+    "customers/import/": "customers.ImportJob",
+    "tags/groups/": "customers.TagGroup",
+    "tags/": "customers.Tag",
+    "tags/rules/": "customers.TagRule",
+    "attributes/": "customers.CustomAttribute",
+    "sources/": "customers.LeadSource",
+    "audit/": "auditlog.LogEntry",
+    "leads/": L,
+    "leads/import/": "sales.LeadImportJob",
+    "opportunities/": O,
+    "opportunities/stages/": "sales.OpportunityStage",
+    "approvals/": "crm.ApprovalRequest",
+    "reminders/": "sales.Reminder",
+    "tasks/": "sales.Task",
+    "tickets/": "sales.ServiceTicket",
+    "reports/": "sales.Report",
+    "rules/scoring/": "sales.ScoringRule",
+    "rules/assignment/": "sales.AssignmentRule",
     "rules/pool/": "sales.PoolRule",
-    "budgets/": "coupons.BudgetAccount", "coupons/campaigns/": "coupons.Campaign", "batches/": "coupons.Batch",
-    "compensations/": "coupons.Compensation", "subsidy/": "coupons.SubsidyPlan",
-    "marketing/campaigns/": "marketing.Campaign", "events/": "marketing.Event",
-    "registrations/": "marketing.Registration", "touches/": "marketing.Touch", "segments/": "marketing.Segment",
-    "content/": "marketing.ContentItem", "plans/": "marketing.NurturePlan",
-    "catalog/products/": "catalog.Product", "catalog/skus/": "catalog.Sku", "catalog/categories/": "catalog.Category",
-    "catalog/policies/": "catalog.SalesPolicy", "catalog/entitlements/": "catalog.Entitlement",
+    "budgets/": "coupons.BudgetAccount",
+    "coupons/campaigns/": "coupons.Campaign",
+    "batches/": "coupons.Batch",
+    "compensations/": "coupons.Compensation",
+    "subsidy/": "coupons.SubsidyPlan",
+    "marketing/campaigns/": "marketing.Campaign",
+    "events/": "marketing.Event",
+    "registrations/": "marketing.Registration",
+    "touches/": "marketing.Touch",
+    "segments/": "marketing.Segment",
+    "content/": "marketing.ContentItem",
+    "plans/": "marketing.NurturePlan",
+    "catalog/products/": "catalog.Product",
+    "catalog/skus/": "catalog.Sku",
+    "catalog/categories/": "catalog.Category",
+    "catalog/policies/": "catalog.SalesPolicy",
+    "catalog/entitlements/": "catalog.Entitlement",
     "catalog/import/": "catalog.ProductImport",
-    "field/visits/": "field.Visit", "settings/sites/": "field.WorkSite", "settings/hours/": "field.WorkHours",
+    "field/visits/": "field.Visit",
+    "settings/sites/": "field.WorkSite",
+    "settings/hours/": "field.WorkHours",
 }
 #: parameters that are not a record's id
 URL_ARGS = {
@@ -267,7 +399,7 @@ def model_for(route, param):
     """The model label whose id fills ``param`` of ``route`` (None when no rule matches)."""
     if param == "customer_pk":
         return C
-    before = route[:route.index(f":{param}>")].rsplit("<", 1)[0]
+    before = route[: route.index(f":{param}>")].rsplit("<", 1)[0]
     matches = [path for path in PATH_MODELS if before.endswith(path)]
     return PATH_MODELS[max(matches, key=len)] if matches else None
 
@@ -284,10 +416,16 @@ URL_QUERY = {
 NOT_PAGES = ("api/", "django-admin/", "field/wecom/start/", "field/wecom/oauth/", "field/wecom/callback/")
 #: the records that fill the URLs: the richest one of each kind (others: the first by id)
 PICK = {
-    C: {"owner__username": "rep1"}, O: {"owner__username": "rep1"}, L: {"owner__username": "rep1"},
-    "marketing.Touch": {"status": "draft"}, "coupons.SubsidyPlan": {"versions__source_name__contains": "alert"},
+    C: {"owner__username": "rep1"},
+    O: {"owner__username": "rep1"},
+    L: {"owner__username": "rep1"},
+    "marketing.Touch": {"status": "draft"},
+    "coupons.SubsidyPlan": {"versions__source_name__contains": "alert"},
     "crm.Notification": {"recipient__username": "admin"},
-    "field.Visit": {"user__username": "rep1", "photo__gt": ""},  # the demo's visit with a photo  # the demo's approval requests notify others first
+    "field.Visit": {
+        "user__username": "rep1",
+        "photo__gt": "",
+    },  # the demo's visit with a photo  # the demo's approval requests notify others first
 }
 
 
@@ -301,8 +439,9 @@ class World:
     def first(self, label):
         if label not in self._first:
             model = apps.get_model(label)
-            self._first[label] = (model._default_manager.filter(**PICK.get(label, {})).order_by("pk")
-                                  .values_list("pk", flat=True).first())
+            self._first[label] = (
+                model._default_manager.filter(**PICK.get(label, {})).order_by("pk").values_list("pk", flat=True).first()
+            )
         return self._first[label]
 
     @property
@@ -353,8 +492,22 @@ def world(django_db_setup, django_db_blocker):
 RAW_MARKUP = ("<script>alert(1)", "<img src=x onerror", "<svg onload", "</textarea><svg", "alert(1)49")
 #: the payload as a page shows it when escaped (HTML, or JSON inside a json_script block)
 ESCAPED = ("&lt;script&gt;alert(1)", "\\u003Cscript\\u003Ealert(1)")
-URL_ATTRIBUTES = {"href", "src", "action", "formaction", "srcdoc", "xlink:href", "poster", "ping", "background",
-                  "hx-get", "hx-post", "hx-put", "hx-patch", "hx-delete"}
+URL_ATTRIBUTES = {
+    "href",
+    "src",
+    "action",
+    "formaction",
+    "srcdoc",
+    "xlink:href",
+    "poster",
+    "ping",
+    "background",
+    "hx-get",
+    "hx-post",
+    "hx-put",
+    "hx-patch",
+    "hx-delete",
+}
 DANGEROUS_SCHEMES = re.compile(r"^\s*(javascript|vbscript|data\s*:\s*text/html)", re.IGNORECASE)
 
 
@@ -378,8 +531,9 @@ class PageAudit(HTMLParser):
         for name, value in attrs:
             if name.startswith("on"):
                 self.problems.append(f"<{tag} {name}=...> (event handler attribute)")
-            if (name in URL_ATTRIBUTES or (name.startswith("data-") and ("url" in name or "drill" in name))) \
-                    and DANGEROUS_SCHEMES.match(value):
+            if (
+                name in URL_ATTRIBUTES or (name.startswith("data-") and ("url" in name or "drill" in name))
+            ) and DANGEROUS_SCHEMES.match(value):
                 self.problems.append(f"<{tag} {name}={value[:40]!r}> (script URL)")
         if tag == "script":
             self._script = (values, [])
@@ -522,10 +676,15 @@ REDIRECTS = {"login", "notification_open", "set_language", "track:open", "track:
 STATIC_FILES = {"customers:import_sample", "sales:lead_import_sample", "javascript-catalog"}
 #: pages with a record in the URL that show none of its text: a sample file, progress bars, a
 #: tracking pixel
-NO_RECORD_TEXT = {"customers:import_sample", "customers:import_progress", "sales:lead_import_progress",
-                  "coupons:batch_progress", "track:pixel",
-                  "coupons:batch_codes_export",  # the codes of a batch, not its name
-                  "field:visit_photo"}  # a visit's photo
+NO_RECORD_TEXT = {
+    "customers:import_sample",
+    "customers:import_progress",
+    "sales:lead_import_progress",
+    "coupons:batch_progress",
+    "track:pixel",
+    "coupons:batch_codes_export",  # the codes of a batch, not its name
+    "field:visit_photo",
+}  # a visit's photo
 #: the admin's pages as the page test reads them (url -> HTML, None when not a page): the
 #: parameter harvest of the SQL test below reads them from here instead of fetching them again
 PAGE_HTML = {}
@@ -533,12 +692,37 @@ PAGE_HTML = {}
 
 #: the records a user types most text into: each kind must be in the data set, payloads and all
 TYPED_MODELS = (
-    "crm.Department", "crm.User", "customers.Customer", "customers.CustomerRelation", "customers.TagGroup",
-    "customers.Tag", "customers.CustomAttribute", "customers.Order", "customers.OrderLine", "customers.Satisfaction",
-    "sales.Lead", "sales.Opportunity", "sales.FollowUp", "sales.Reminder", "sales.Task", "sales.ServiceTicket",
-    "crm.ApprovalRequest", "crm.ApprovalStep", "coupons.FiscalPeriod", "coupons.BudgetAllocation", "coupons.Campaign", "coupons.Batch",
-    "coupons.Compensation", "coupons.SubsidyPlan", "marketing.Segment", "marketing.Campaign", "marketing.Event",
-    "marketing.Registration", "marketing.ContentItem", "marketing.Touch", "marketing.NurturePlan",
+    "crm.Department",
+    "crm.User",
+    "customers.Customer",
+    "customers.CustomerRelation",
+    "customers.TagGroup",
+    "customers.Tag",
+    "customers.CustomAttribute",
+    "customers.Order",
+    "customers.OrderLine",
+    "customers.Satisfaction",
+    "sales.Lead",
+    "sales.Opportunity",
+    "sales.FollowUp",
+    "sales.Reminder",
+    "sales.Task",
+    "sales.ServiceTicket",
+    "crm.ApprovalRequest",
+    "crm.ApprovalStep",
+    "coupons.FiscalPeriod",
+    "coupons.BudgetAllocation",
+    "coupons.Campaign",
+    "coupons.Batch",
+    "coupons.Compensation",
+    "coupons.SubsidyPlan",
+    "marketing.Segment",
+    "marketing.Campaign",
+    "marketing.Event",
+    "marketing.Registration",
+    "marketing.ContentItem",
+    "marketing.Touch",
+    "marketing.NurturePlan",
     "marketing.NurtureStep",
 )
 
@@ -556,8 +740,12 @@ def test_every_free_text_field_holds_the_payloads(world, db):
 
 
 def test_every_url_parameter_is_filled_from_a_hostile_record(world, db):
-    unmapped = [(route, param) for route, _name, params in PAGES for param in params
-                if param not in URL_ARGS and model_for(route, param) is None]
+    unmapped = [
+        (route, param)
+        for route, _name, params in PAGES
+        for param in params
+        if param not in URL_ARGS and model_for(route, param) is None
+    ]
     assert not unmapped, "add these to PATH_MODELS: %s" % unmapped
     empty = {model_for(route, p) for route, _n, params in PAGES for p in params if p not in URL_ARGS}
     assert all(world.first(label) for label in empty), [label for label in empty if not world.first(label)]
@@ -648,8 +836,11 @@ def harvest_parameters(client, urls):
 def attempts(base, params, *, list_page):
     """The queries to send: each parameter alone with each hostile value, then all at once."""
     for param, kind in sorted(params.items()):
-        values = EVERY_PARAMETER + (TEXT_PARAMETER if kind in TEXT_INPUTS else ()) + (
-            LINK_PARAMETER if kind == "link" else ())
+        values = (
+            EVERY_PARAMETER
+            + (TEXT_PARAMETER if kind in TEXT_INPUTS else ())
+            + (LINK_PARAMETER if kind == "link" else ())
+        )
         for value in values:
             yield {**base, param: value}
     if list_page:
@@ -659,7 +850,7 @@ def attempts(base, params, *, list_page):
                 # but not ``pk__in=`` (a tag filter, the merge page): a server error on the
                 # development database only; PostgreSQL compares it and finds nothing
                 continue
-            yield {param: value for param in params}
+            yield dict.fromkeys(params, value)
 
 
 def mark_outside_scope(user):
@@ -675,6 +866,7 @@ def mark_outside_scope(user):
 def fuzz(client, path, base, params, *, scoped):
     """GET ``path`` with hostile values in ``params``: the problems found. ``scoped``: the user
     sees part of the data, and no answer may show more of what is outside it than the page does."""
+
     def text(response):  # an export streams its rows
         return (b"".join(response.streaming_content) if response.streaming else response.content).decode()
 
@@ -702,8 +894,11 @@ def parameters(world, django_db_blocker):
     client = Client()
     with django_db_blocker.unblock():
         client.force_login(world.users["admin"])
-        urls = [url_of(world, route, name, params) for route, name, params in PAGES
-                if name not in ("logout", "set_language")]
+        urls = [
+            url_of(world, route, name, params)
+            for route, name, params in PAGES
+            if name not in ("logout", "set_language")
+        ]
         return harvest_parameters(client, urls)
 
 
@@ -731,6 +926,7 @@ def test_sql_looking_input_in_any_parameter_breaks_nothing_and_leaks_nothing(wor
 
 
 # --- regressions of what these tests found ------------------------------------------------------
+
 
 def test_list_export_buttons_download_the_filtered_rows_with_formulas_neutralized(world, client, db):
     """The buttons read ``href="??export=csv"`` (Django 5.2's own ``{% querystring %}`` starts with
@@ -764,8 +960,9 @@ def test_a_page_size_in_the_url_is_one_the_list_offers(world, client, db):
     assert page.count('name="selection"') == 20
 
 
-@pytest.mark.parametrize("path", ["/search/", "/sales/pool/", "/sales/tickets/new/",
-                                  "/customers/{customer}/relations/candidates/"])
+@pytest.mark.parametrize(
+    "path", ["/search/", "/sales/pool/", "/sales/tickets/new/", "/customers/{customer}/relations/candidates/"]
+)
 def test_a_nul_character_in_a_search_box_finds_nothing_instead_of_failing(world, client, db, path):
     client.force_login(world.users["admin"])
     response = client.get(path.format(customer=world.first(C)), {"q": "\x00"})
@@ -774,8 +971,9 @@ def test_a_nul_character_in_a_search_box_finds_nothing_instead_of_failing(world,
 
 def test_new_touch_form_ignores_an_event_id_that_is_not_a_number(world, client, db):
     client.force_login(world.users["admin"])
-    response = client.get(f"/marketing/campaigns/{world.first('marketing.Campaign')}/touches/new/",
-                          {"event": "1 OR 1=1"})
+    response = client.get(
+        f"/marketing/campaigns/{world.first('marketing.Campaign')}/touches/new/", {"event": "1 OR 1=1"}
+    )
     assert response.status_code == 200
 
 

@@ -1,5 +1,6 @@
 """What one test leaves behind in the process does not reach the next (the root conftest resets it).
 The tests run in file order: the first leaves the state a leaking test would, the second checks it."""
+
 from celery import _state as celery_state
 from django.utils import translation
 

@@ -2,6 +2,7 @@
 the right password is then refused too from that address, and the lock lifts after the cool-off time.
 The address is the client's: X-Forwarded-For counts only from a trusted proxy, so one attacker cannot
 lock a user out everywhere; an address guessing across many accounts is refused altogether."""
+
 import datetime
 
 import pytest
@@ -40,7 +41,7 @@ def signed_in(client, user):
 
 
 def test_five_wrong_passwords_lock_the_account_for_a_while(client, rep):
-    start = datetime.datetime(2026, 11, 24, 10, 0, tzinfo=datetime.timezone.utc)
+    start = datetime.datetime(2026, 11, 24, 10, 0, tzinfo=datetime.UTC)
     with time_machine.travel(start, tick=False):
         for _ in range(4):
             assert attempt(client, "rep1", "wrong").status_code == 200
@@ -92,8 +93,10 @@ def test_a_forwarded_address_from_an_untrusted_client_is_ignored(client, behind_
     five failures with five made-up forwarded addresses lock its own address."""
     for n in range(5):
         attempt(client, "rep1", "wrong", REMOTE_ADDR=ATTACKER, HTTP_X_FORWARDED_FOR=f"192.0.2.{n}")
-    assert attempt(client, "rep1", DEMO_PASSWORD, REMOTE_ADDR=ATTACKER,
-                   HTTP_X_FORWARDED_FOR="192.0.2.99").status_code == 429
+    assert (
+        attempt(client, "rep1", DEMO_PASSWORD, REMOTE_ADDR=ATTACKER, HTTP_X_FORWARDED_FOR="192.0.2.99").status_code
+        == 429
+    )
     assert attempt(client, "rep1", DEMO_PASSWORD, REMOTE_ADDR=VICTIM).status_code == 302
 
 
@@ -121,10 +124,21 @@ def test_the_audit_log_records_the_clients_real_address_not_a_forwarded_one(clie
     from auditlog.models import LogEntry
 
     client.force_login(org.rep1)
-    client.post("/customers/new/", {"name": "直连客户", "kind": "individual", "source": "other"},
-                REMOTE_ADDR=ATTACKER, HTTP_X_FORWARDED_FOR="192.0.2.1")
-    client.post("/customers/new/", {"name": "代理客户", "kind": "individual", "source": "other"},
-                REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=f"192.0.2.1, {VICTIM}")
-    addresses = dict(LogEntry.objects.filter(object_repr__in=["直连客户", "代理客户"], action=0)
-                     .values_list("object_repr", "remote_addr"))
+    client.post(
+        "/customers/new/",
+        {"name": "直连客户", "kind": "individual", "source": "other"},
+        REMOTE_ADDR=ATTACKER,
+        HTTP_X_FORWARDED_FOR="192.0.2.1",
+    )
+    client.post(
+        "/customers/new/",
+        {"name": "代理客户", "kind": "individual", "source": "other"},
+        REMOTE_ADDR=PROXY,
+        HTTP_X_FORWARDED_FOR=f"192.0.2.1, {VICTIM}",
+    )
+    addresses = dict(
+        LogEntry.objects.filter(object_repr__in=["直连客户", "代理客户"], action=0).values_list(
+            "object_repr", "remote_addr"
+        )
+    )
     assert addresses == {"直连客户": ATTACKER, "代理客户": VICTIM}

@@ -2,6 +2,7 @@
 130****7074; searching 130+d for d = 0…9 and keeping the digit whose results include the customer
 recovered 13000117074 in a few requests. Users who may not see a full mobile now match only a
 whole number, the last four digits or the masked form — what they already see."""
+
 import pytest
 from django.urls import reverse
 

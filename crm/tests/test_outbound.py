@@ -1,6 +1,7 @@
 """Outbound requests (SSRF): a webhook URL anyone can save reaches only the allowed host, over https,
 at a public address — checked when saved and again at each send, redirects never followed, short
 timeouts, capped answers; and no product code calls another server except through crm.outbound."""
+
 import json
 import pathlib
 import re
@@ -24,7 +25,6 @@ def _english():
 
     with translation.override("en"):
         yield
-
 
 
 class _Server(BaseHTTPRequestHandler):
@@ -89,27 +89,53 @@ def _send(org, url, capture):
     return note.deliveries.get()
 
 
-@pytest.mark.parametrize("url,message", [
-    ("http://127.0.0.1:8000/cgi-bin/webhook/send", "Only these hosts can be called: qyapi.weixin.qq.com."),
-    ("https://169.254.169.254/latest/meta-data/", "Only these hosts can be called: qyapi.weixin.qq.com."),
-    ("https://evil.example/hook", "Only these hosts can be called: qyapi.weixin.qq.com."),
-    ("http://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=1", "The address must start with https://."),
-    ("https://user:pw@qyapi.weixin.qq.com/x", "The address may not contain a user name or password."),
-])
+@pytest.mark.parametrize(
+    "url,message",
+    [
+        ("http://127.0.0.1:8000/cgi-bin/webhook/send", "Only these hosts can be called: qyapi.weixin.qq.com."),
+        ("https://169.254.169.254/latest/meta-data/", "Only these hosts can be called: qyapi.weixin.qq.com."),
+        ("https://evil.example/hook", "Only these hosts can be called: qyapi.weixin.qq.com."),
+        ("http://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=1", "The address must start with https://."),
+        ("https://user:pw@qyapi.weixin.qq.com/x", "The address may not contain a user name or password."),
+    ],
+)
 def test_preferences_refuse_a_webhook_the_server_must_not_call(client, org, url, message):
     client.force_login(org.rep1)
-    response = client.post("/preferences/", {"first_name": "小明", "last_name": "王", "email": "rep1@example.com",
-                                             "wecom_webhook": url, "notify_by_wecom": "on"},
-                           HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post(
+        "/preferences/",
+        {
+            "first_name": "小明",
+            "last_name": "王",
+            "email": "rep1@example.com",
+            "wecom_webhook": url,
+            "notify_by_wecom": "on",
+        },
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
     assert response.status_code == 200
     assert response.context["form"].errors["wecom_webhook"] == [message]
     org.rep1.refresh_from_db()
     assert org.rep1.wecom_webhook == ""
 
 
-@pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "172.16.0.9", "192.168.1.1", "169.254.169.254",
-                                     "100.64.0.1", "0.0.0.0", "224.0.0.1", "240.0.0.1", "::1", "fe80::1",
-                                     "fd00::1", "::ffff:10.0.0.1"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.9",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",
+        "224.0.0.1",
+        "240.0.0.1",
+        "::1",
+        "fe80::1",
+        "fd00::1",
+        "::ffff:10.0.0.1",
+    ],
+)
 def test_an_allowed_host_that_resolves_into_a_private_network_is_refused(settings, address):
     settings.OUTBOUND_ALLOWED_HOSTS = ["hooks.example.com"]
     with mock.patch("crm.outbound._resolve", return_value=[address]):
@@ -120,16 +146,23 @@ def test_an_allowed_host_that_resolves_into_a_private_network_is_refused(setting
 
 def test_the_department_webhook_is_checked_beside_the_field(client, org):
     client.force_login(org.admin)
-    response = client.post(f"/org/departments/{org.team1.pk}/edit/", {
-        "name": org.team1.name, "kind": org.team1.kind, "parent": org.team1.parent_id or "",
-        "wecom_webhook": "http://10.0.0.5/internal"}, HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post(
+        f"/org/departments/{org.team1.pk}/edit/",
+        {
+            "name": org.team1.name,
+            "kind": org.team1.kind,
+            "parent": org.team1.parent_id or "",
+            "wecom_webhook": "http://10.0.0.5/internal",
+        },
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
     assert response.status_code == 200
-    assert response.context["form"].errors["wecom_webhook"] == [
-        "Only these hosts can be called: qyapi.weixin.qq.com."]
+    assert response.context["form"].errors["wecom_webhook"] == ["Only these hosts can be called: qyapi.weixin.qq.com."]
 
 
 def test_a_stored_webhook_into_the_local_network_is_refused_at_send_and_never_called(
-        org, server, django_capture_on_commit_callbacks):
+    org, server, django_capture_on_commit_callbacks
+):
     """A URL saved before the guard (or written by other means) is checked again when sending: the
     server is never called, and the refusal is final (no retries)."""
     delivery = _send(org, f"{server}/cgi-bin/webhook/send?key=x", django_capture_on_commit_callbacks)
@@ -138,8 +171,9 @@ def test_a_stored_webhook_into_the_local_network_is_refused_at_send_and_never_ca
     assert "OutboundRefused" in delivery.last_error
 
 
-def test_an_allowed_local_test_host_receives_the_message(org, server, local_allowed,
-                                                          django_capture_on_commit_callbacks):
+def test_an_allowed_local_test_host_receives_the_message(
+    org, server, local_allowed, django_capture_on_commit_callbacks
+):
     delivery = _send(org, f"{server}/cgi-bin/webhook/send?key=x", django_capture_on_commit_callbacks)
     assert delivery.status == Delivery.Status.SENT
     assert _Server.hits == ["/cgi-bin/webhook/send?key=x"]
@@ -176,8 +210,10 @@ def test_the_connection_goes_to_the_address_that_was_checked(settings):
         connected.append(address)
         raise ConnectionRefusedError("test")
 
-    with mock.patch("crm.outbound._resolve", side_effect=lambda host, port: next(answers)), \
-            mock.patch("crm.outbound.socket.create_connection", side_effect=refuse):
+    with (
+        mock.patch("crm.outbound._resolve", side_effect=lambda host, port: next(answers)),
+        mock.patch("crm.outbound.socket.create_connection", side_effect=refuse),
+    ):
         with pytest.raises(outbound.OutboundError):
             outbound.post_json("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=x", {})
     assert connected == [("93.184.216.34", 443)]
@@ -187,8 +223,10 @@ def test_no_product_code_calls_another_server_except_through_the_guard():
     """Every outbound request goes through crm.outbound: no other module of the product opens an
     HTTP connection itself (benchmarks, fault runs and screenshots drive the local server only)."""
     root = pathlib.Path(django_settings.BASE_DIR)
-    pattern = re.compile(r"\b(urllib\.request|urlopen|import requests|from requests|httpx|http\.client|"
-                         r"aiohttp|pycurl|socket\.create_connection)\b")
+    pattern = re.compile(
+        r"\b(urllib\.request|urlopen|import requests|from requests|httpx|http\.client|"
+        r"aiohttp|pycurl|socket\.create_connection)\b"
+    )
     offenders = []
     for app in ("crm", "customers", "sales", "coupons", "marketing"):
         for path in (root / app).rglob("*.py"):

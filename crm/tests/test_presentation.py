@@ -1,6 +1,7 @@
 """What every page shows, whatever the app (issue 13, items 21 and 30): filters that say "全部" /
 "All" instead of "---------" and offer only the departments in the viewer's scope, options that are
 not cut off, capitalised English labels and headers, and each language named in its own name."""
+
 import re
 
 from customers.tests.factories import CustomerFactory
@@ -57,8 +58,9 @@ def test_english_headers_and_labels_start_with_a_capital(client, org):
     assert re.findall(r"<th[^>]*>([^<]*)</th>", table) == ["Criterion", "Value", "Points", "Active", ""]
     customer = CustomerFactory(owner=org.rep1, satisfaction_level="high")
     detail = client.get(customer.get_absolute_url()).content.decode()
-    line = re.sub(r"<[^>]+>|\s+", " ", re.search(r'data-testid="satisfaction-level">(.*?)</div>', detail, re.S)
-                  .group(1)).split()
+    line = re.sub(
+        r"<[^>]+>|\s+", " ", re.search(r'data-testid="satisfaction-level">(.*?)</div>', detail, re.S).group(1)
+    ).split()
     assert " ".join(line).startswith("Satisfaction: High · Owner: ")
     customers = client.get("/customers/").content.decode()
     headers = re.findall(r'<th [^>]*scope="col">(?:<a [^>]*>)?([^<]*)', customers)

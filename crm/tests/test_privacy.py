@@ -1,5 +1,6 @@
 """Personal information: masking with a logged reveal, the access log, a customer's data export and
 anonymization, and the retention rule for leads that never converted."""
+
 import datetime
 import json
 from decimal import Decimal
@@ -25,13 +26,22 @@ MOBILE = "13912345678"
 
 @pytest.fixture
 def customer(org):
-    return CustomerFactory(name="王小明", mobile=MOBILE, email="wang@example.com", wechat_id="wxming",
-                           owner=org.rep1, notes="孩子对花生过敏")
+    return CustomerFactory(
+        name="王小明",
+        mobile=MOBILE,
+        email="wang@example.com",
+        wechat_id="wxming",
+        owner=org.rep1,
+        notes="孩子对花生过敏",
+    )
 
 
 def _records(action, subject="customer"):
-    return list(AccessLogRecord.objects.filter(log__action=action, subject=subject)
-                .values_list("log__user__username", "object_id"))
+    return list(
+        AccessLogRecord.objects.filter(log__action=action, subject=subject).values_list(
+            "log__user__username", "object_id"
+        )
+    )
 
 
 def test_rep_sees_masked_contact_details_and_a_reveal_that_is_logged(client, org, customer):
@@ -90,7 +100,11 @@ def test_an_export_names_every_exported_customer(client, org, customer):
     outside = CustomerFactory(owner=org.rep3)
     client.force_login(org.rep1)
     response = client.get("/customers/", {"export": "csv"})
-    body = b"".join(response.streaming_content).decode("utf-8-sig") if response.streaming else response.content.decode("utf-8-sig")
+    body = (
+        b"".join(response.streaming_content).decode("utf-8-sig")
+        if response.streaming
+        else response.content.decode("utf-8-sig")
+    )
     assert MOBILE not in body  # masked in the file as on the page
     log = AccessLog.objects.get(action=AccessLog.Action.EXPORT)
     assert log.user == org.rep1 and log.count == 4 and "export=csv" in log.detail
@@ -160,13 +174,16 @@ def test_anonymization_erases_the_person_and_keeps_orders_and_totals(client, org
     after = Customer.objects.get(pk=customer.pk)
     assert after.anonymized_at and after.name.endswith(f"#{customer.pk}")
     assert (after.mobile, after.email, after.wechat_id, after.notes, after.custom) == ("", "", "", "", {})
-    assert (after.order_count, after.total_amount) == (before.order_count, before.total_amount) == (2, Decimal("500.00"))
+    assert (
+        (after.order_count, after.total_amount) == (before.order_count, before.total_amount) == (2, Decimal("500.00"))
+    )
     assert Order.objects.filter(customer=customer).count() == 2
     assert not CustomerRelation.objects.filter(from_customer=customer).exists()
     assert FollowUp.objects.get(customer=customer).content == ""
     assert Lead.objects.get(pk=lead.pk).mobile == "" and Lead.objects.get(pk=lead.pk).anonymized_at
-    history = LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(Customer),
-                                      object_pk=str(customer.pk))
+    history = LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(Customer), object_pk=str(customer.pk)
+    )
     assert history.count() >= 2
     dumped = json.dumps(list(history.values("changes", "object_repr", "serialized_data")), ensure_ascii=False)
     assert MOBILE not in dumped and "13800000000" not in dumped and "王小明" not in dumped
@@ -181,8 +198,7 @@ def test_the_retention_rule_anonymizes_only_quiet_unconverted_leads(org):
     old = now - datetime.timedelta(days=800)
     stale = LeadFactory(name="张三", mobile="13700003333", owner=org.rep1)
     recent = LeadFactory(owner=org.rep1)
-    converted = LeadFactory(owner=org.rep1, status=Lead.Status.CONVERTED,
-                            customer=CustomerFactory(owner=org.rep1))
+    converted = LeadFactory(owner=org.rep1, status=Lead.Status.CONVERTED, customer=CustomerFactory(owner=org.rep1))
     record_followup(actor=org.rep1, lead=stale, content="不感兴趣")
     Lead.objects.filter(pk__in=[stale.pk, converted.pk]).update(created_at=old, updated_at=old, last_followup_at=old)
 

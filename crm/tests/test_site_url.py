@@ -1,4 +1,5 @@
 """Links in emails and WeChat Work messages point at the server `make run` started (issue 13, item 22)."""
+
 import os
 import subprocess
 import sys
@@ -13,8 +14,14 @@ def site_url(**env):
     """SITE_URL as a process started with ``env`` reads it."""
     clean = {k: v for k, v in os.environ.items() if k not in ("SITE_URL", "HOST", "PORT", "CRM_WEB_PORT")}
     code = "import django, json; django.setup(); from django.conf import settings; print(settings.SITE_URL)"
-    result = subprocess.run([sys.executable, "-c", code], cwd=BASE, capture_output=True, text=True, check=True,
-                            env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **env})
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BASE,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+    )
     return result.stdout.strip().splitlines()[-1]
 
 

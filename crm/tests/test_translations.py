@@ -9,6 +9,7 @@ Two checks, both strict, both catching strings added later by anyone:
 * every page of the browser UI (the URL conf walked with the demo data, as each role) is rendered
   in zh-hans while every translation lookup is watched: no msgid of ours may come back untranslated.
 """
+
 import ast
 import gettext as gettext_module
 import re
@@ -23,8 +24,18 @@ from django.utils.translation.template import templatize
 
 BASE = Path(settings.BASE_DIR)
 APPS = ("crm", "customers", "sales", "coupons", "catalog", "marketing")
-GETTEXT_NAMES = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy", "pgettext", "pgettext_lazy",
-                 "npgettext", "npgettext_lazy", "gettext_noop"}
+GETTEXT_NAMES = {
+    "_",
+    "gettext",
+    "gettext_lazy",
+    "ngettext",
+    "ngettext_lazy",
+    "pgettext",
+    "pgettext_lazy",
+    "npgettext",
+    "npgettext_lazy",
+    "gettext_noop",
+}
 #: strings that read the same in Chinese (codes, abbreviations): translated to themselves in the catalogue
 LETTERS = re.compile(r"[A-Za-z]{2,}")
 
@@ -106,11 +117,17 @@ def untranslated(context, msgid, plural):
 def test_every_msgid_of_ours_has_a_chinese_translation():
     missing = []
     for path in _python_files():
-        missing += [f"{where}: {msgid!r}" for context, msgid, plural, where in python_msgids(path)
-                    if untranslated(context, msgid, plural)]
+        missing += [
+            f"{where}: {msgid!r}"
+            for context, msgid, plural, where in python_msgids(path)
+            if untranslated(context, msgid, plural)
+        ]
     for path in _template_files():
-        missing += [f"{where}: {msgid!r}" for context, msgid, plural, where in template_msgids(path)
-                    if untranslated(context, msgid, plural)]
+        missing += [
+            f"{where}: {msgid!r}"
+            for context, msgid, plural, where in template_msgids(path)
+            if untranslated(context, msgid, plural)
+        ]
     assert missing == [], f"{len(missing)} msgids without a zh-hans translation:\n" + "\n".join(missing)
 
 
@@ -124,6 +141,7 @@ def test_the_source_reader_finds_python_and_template_strings():
 
 
 # --- every page, rendered ----------------------------------------------------------------------------
+
 
 def third_party_msgids():
     """The msgids of Django's and the other installed packages' catalogues (not ours to translate)."""
@@ -159,8 +177,11 @@ class Watch:
 
         def ngettext(self_, singular, plural, number):
             result = watch._ngettext(self_, singular, plural, number)
-            if result in (singular, plural) and self_.language() == "zh-hans" \
-                    and self_._catalog.get((singular, 0)) is None:
+            if (
+                result in (singular, plural)
+                and self_.language() == "zh-hans"
+                and self_._catalog.get((singular, 0)) is None
+            ):
                 watch.misses.add(singular.split("\x04")[-1])
             return result
 

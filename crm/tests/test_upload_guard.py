@@ -3,6 +3,7 @@ leads, event registrations and subsidy plans. A 20 KB .xlsx that unzips to 300,0
 needed 11-45 s to read such a file before) and a CSV of 300,000 lines are refused with a clear
 message, quickly (the product's target is under 2 s; the bound asserted leaves room for a loaded
 2-core machine), and nothing is stored."""
+
 import io
 import time
 import zipfile
@@ -41,17 +42,20 @@ def timed(call):
     return result, time.monotonic() - started
 
 
-@pytest.mark.parametrize("kind,header", [("customers", "name"), ("orders", "external_id"),
-                                         ("relations", "from_mobile"), ("tags", "mobile")])
+@pytest.mark.parametrize(
+    "kind,header", [("customers", "name"), ("orders", "external_id"), ("relations", "from_mobile"), ("tags", "mobile")]
+)
 @pytest.mark.parametrize("fmt", ["xlsx", "csv"])
 def test_a_customer_import_bomb_is_refused_at_once(client, org, kind, header, fmt):
     client.force_login(org.admin)
     data = xlsx_bomb(header=header) if fmt == "xlsx" else csv_bomb(header=header)
-    response, seconds = timed(lambda: client.post("/customers/import/", {
-        "kind": kind, "file": SimpleUploadedFile(f"bomb.{fmt}", data)}))
+    response, seconds = timed(
+        lambda: client.post("/customers/import/", {"kind": kind, "file": SimpleUploadedFile(f"bomb.{fmt}", data)})
+    )
     assert response.status_code == 200
     assert response.context["form"].errors["file"] == [
-        "The file has more than 100,000 rows; split it into smaller files."]
+        "The file has more than 100,000 rows; split it into smaller files."
+    ]
     assert seconds < BOUND, seconds
     assert ImportJob.objects.count() == 0 and Customer.objects.count() == 0
 
@@ -62,11 +66,13 @@ def test_a_lead_import_bomb_is_refused_at_once(client, org, fmt):
 
     client.force_login(org.rep1)
     data = xlsx_bomb() if fmt == "xlsx" else csv_bomb()
-    response, seconds = timed(lambda: client.post("/sales/leads/import/", {
-        "file": SimpleUploadedFile(f"bomb.{fmt}", data)}))
+    response, seconds = timed(
+        lambda: client.post("/sales/leads/import/", {"file": SimpleUploadedFile(f"bomb.{fmt}", data)})
+    )
     assert response.status_code == 200
     assert response.context["form"].errors["file"] == [
-        "The file has more than 5,000 rows; split it into smaller files."]
+        "The file has more than 5,000 rows; split it into smaller files."
+    ]
     assert seconds < BOUND, seconds
     assert LeadImportJob.objects.count() == 0 and Lead.objects.count() == 0
 
@@ -77,12 +83,18 @@ def test_a_registration_import_bomb_is_refused_at_once(client, org):
 
     event = make_event(make_campaign(org), capacity=100)
     client.force_login(org.marketing)
-    response, seconds = timed(lambda: client.post(
-        reverse("marketing:registration_import", args=[event.pk]),
-        {"file": SimpleUploadedFile("bomb.csv", csv_bomb(header="mobile,name"), "text/csv")}, follow=True))
+    response, seconds = timed(
+        lambda: client.post(
+            reverse("marketing:registration_import", args=[event.pk]),
+            {"file": SimpleUploadedFile("bomb.csv", csv_bomb(header="mobile,name"), "text/csv")},
+            follow=True,
+        )
+    )
     shown = [str(message) for message in response.context["messages"]]
-    assert shown == ["Nothing was imported. Fix these rows and upload the file again:",
-                     "The file has more than 2,000 rows; split it into smaller files."]
+    assert shown == [
+        "Nothing was imported. Fix these rows and upload the file again:",
+        "The file has more than 2,000 rows; split it into smaller files.",
+    ]
     assert seconds < BOUND, seconds
     assert Registration.objects.count() == 0
 
@@ -94,8 +106,9 @@ def test_an_oversized_registration_file_is_refused_before_it_is_read(client, org
     client.force_login(org.marketing)
     big = SimpleUploadedFile("big.csv", b"mobile,name\n" + b"13800138001,x\n" * 400_000, "text/csv")
     response = client.post(reverse("marketing:registration_import", args=[event.pk]), {"file": big}, follow=True)
-    assert [str(m) for m in response.context["messages"]][1] == \
-        "The file is larger than 5 MB; split it into smaller files."
+    assert [str(m) for m in response.context["messages"]][
+        1
+    ] == "The file is larger than 5 MB; split it into smaller files."
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "csv"])
@@ -104,12 +117,26 @@ def test_a_subsidy_plan_bomb_is_refused_at_once(client, org, fmt):
 
     client.force_login(org.marketing)
     data = xlsx_bomb(header="id") if fmt == "xlsx" else csv_bomb(header="id,gmv")
-    response, seconds = timed(lambda: client.post("/coupons/subsidy/new/", {
-        "name": "炸弹", "subject": "products", "a": "10", "b": "50", "t": "2", "weights": "gmv=1",
-        "action": "preview", "file": SimpleUploadedFile(f"bomb.{fmt}", data)}))
+    response, seconds = timed(
+        lambda: client.post(
+            "/coupons/subsidy/new/",
+            {
+                "name": "炸弹",
+                "subject": "products",
+                "a": "10",
+                "b": "50",
+                "t": "2",
+                "weights": "gmv=1",
+                "action": "preview",
+                "file": SimpleUploadedFile(f"bomb.{fmt}", data),
+            },
+        )
+    )
     assert response.status_code == 200
-    message = {"xlsx": "The file has more than 20,000 rows; split it into smaller files.",
-               "csv": "At most 20000 rows."}[fmt]
+    message = {
+        "xlsx": "The file has more than 20,000 rows; split it into smaller files.",
+        "csv": "At most 20000 rows.",
+    }[fmt]
     assert response.context["form"].errors["file"] == [message]
     assert seconds < BOUND, seconds
     assert SubsidyPlan.objects.count() == 0

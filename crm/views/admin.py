@@ -1,5 +1,6 @@
 """Pages for system admins: departments, users (role and data scope), API clients and tokens,
 and the audit log."""
+
 import django_filters
 import django_tables2 as tables
 from auditlog.models import LogEntry
@@ -9,13 +10,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, Q
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
 from django.http import Http404
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.html import format_html, format_html_join
 from django.urls import reverse, reverse_lazy
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -57,12 +58,15 @@ class DepartmentForm(StyledFormMixin, forms.ModelForm):
 @login_required
 def department_list(request):
     _require_admin(request, "org.view")
-    departments = Department.objects.select_related("parent", "manager").annotate(
-        member_count=Count("members")
+    departments = Department.objects.select_related("parent", "manager").annotate(member_count=Count("members"))
+    return render(
+        request,
+        "crm/admin/departments.html",
+        {
+            "departments": departments,
+            "can_manage": permissions.can(request.user, "org.manage"),
+        },
     )
-    return render(request, "crm/admin/departments.html", {
-        "departments": departments, "can_manage": permissions.can(request.user, "org.manage"),
-    })
 
 
 @login_required
@@ -75,10 +79,15 @@ def department_form(request, pk=None):
         form.save()
         messages.success(request, _("Department %(name)s saved.") % {"name": form.instance.name})
         return redirect("org:departments")
-    return render(request, "crm/admin/form.html", {
-        "form": form, "title": _("Edit department") if department else _("New department"),
-        "cancel_url": reverse_lazy("org:departments"),
-    })
+    return render(
+        request,
+        "crm/admin/form.html",
+        {
+            "form": form,
+            "title": _("Edit department") if department else _("New department"),
+            "cancel_url": reverse_lazy("org:departments"),
+        },
+    )
 
 
 # ---------------------------------------------------------------- users
@@ -103,8 +112,11 @@ class UserFilter(django_filters.FilterSet):
     department = django_filters.ModelChoiceFilter(queryset=Department.objects.all(), label=gettext_lazy("department"))
     role = django_filters.ChoiceFilter(choices=Role.choices, label=gettext_lazy("role"))
     is_active = django_filters.ChoiceFilter(
-        label=gettext_lazy("active"), choices=[("1", gettext_lazy("Yes")), ("0", gettext_lazy("No"))],
-        method="filter_active", empty_label=gettext_lazy("All"))
+        label=gettext_lazy("active"),
+        choices=[("1", gettext_lazy("Yes")), ("0", gettext_lazy("No"))],
+        method="filter_active",
+        empty_label=gettext_lazy("All"),
+    )
 
     class Meta:
         model = User
@@ -117,8 +129,12 @@ class UserFilter(django_filters.FilterSet):
         return queryset.filter(is_active=value == "1")
 
     def search(self, queryset, name, value):
-        return queryset.filter(Q(username__icontains=value) | Q(first_name__icontains=value)
-                               | Q(last_name__icontains=value) | Q(email__icontains=value))
+        return queryset.filter(
+            Q(username__icontains=value)
+            | Q(first_name__icontains=value)
+            | Q(last_name__icontains=value)
+            | Q(email__icontains=value)
+        )
 
 
 class UserListView(ScopedListView):
@@ -142,14 +158,25 @@ class UserListView(ScopedListView):
 
 class UserForm(StyledFormMixin, forms.ModelForm):
     password = forms.CharField(
-        label=gettext_lazy("Password"), required=False, widget=forms.PasswordInput(render_value=False),
+        label=gettext_lazy("Password"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
         help_text=gettext_lazy("Leave empty to keep the current password."),
     )
 
     class Meta:
         model = User
-        fields = ["username", "last_name", "first_name", "email", "mobile", "department", "role", "data_scope",
-                  "is_active"]
+        fields = [
+            "username",
+            "last_name",
+            "first_name",
+            "email",
+            "mobile",
+            "department",
+            "role",
+            "data_scope",
+            "is_active",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -181,9 +208,15 @@ def user_form(request, pk=None):
         account.save()
         messages.success(request, _("User %(name)s saved.") % {"name": account.username})
         return redirect("org:users")
-    return render(request, "crm/admin/form.html", {
-        "form": form, "title": _("Edit user") if user else _("New user"), "cancel_url": reverse_lazy("org:users"),
-    })
+    return render(
+        request,
+        "crm/admin/form.html",
+        {
+            "form": form,
+            "title": _("Edit user") if user else _("New user"),
+            "cancel_url": reverse_lazy("org:users"),
+        },
+    )
 
 
 # ---------------------------------------------------------------- API clients and tokens
@@ -221,10 +254,15 @@ def api_client_form(request, pk=None):
             form.save()
         messages.success(request, _("Client %(name)s saved.") % {"name": client.name})
         return redirect("org:api_client", pk=client.pk)
-    return render(request, "crm/admin/form.html", {
-        "form": form, "title": _("Edit API client") if client else _("New API client"),
-        "cancel_url": reverse_lazy("org:api_clients"),
-    })
+    return render(
+        request,
+        "crm/admin/form.html",
+        {
+            "form": form,
+            "title": _("Edit API client") if client else _("New API client"),
+            "cancel_url": reverse_lazy("org:api_clients"),
+        },
+    )
 
 
 @login_required
@@ -236,14 +274,23 @@ def api_client_detail(request, pk):
     new_token = None
     if request.method == "POST" and form.is_valid():
         token, new_token = services.issue_token(
-            client=client, scopes=form.cleaned_data["scopes"], name=form.cleaned_data["name"],
+            client=client,
+            scopes=form.cleaned_data["scopes"],
+            name=form.cleaned_data["name"],
             expires_at=form.cleaned_data["expires_at"],
         )
         messages.success(request, _("Token created. Copy it now: it will not be shown again."))
         form = TokenForm()
-    return render(request, "crm/admin/api_client_detail.html", {
-        "client": client, "tokens": client.tokens.all(), "form": form, "new_token": new_token,
-    })
+    return render(
+        request,
+        "crm/admin/api_client_detail.html",
+        {
+            "client": client,
+            "tokens": client.tokens.all(),
+            "form": form,
+            "new_token": new_token,
+        },
+    )
 
 
 @login_required
@@ -269,17 +316,24 @@ def audit_reveal(request, pk):
     subject = audit.person_subject(entry)
     if subject is None or entry.object_id is None:
         raise Http404
-    privacy.log_access(action=privacy.Action.REVEAL, subject=subject, ids=[entry.object_id], request=request,
-                       detail=_("Audit log entry %(id)s") % {"id": entry.pk})
+    privacy.log_access(
+        action=privacy.Action.REVEAL,
+        subject=subject,
+        ids=[entry.object_id],
+        request=request,
+        detail=_("Audit log entry %(id)s") % {"id": entry.pk},
+    )
     lines = audit.change_rows([entry], mask=False).get(entry.pk, [])
-    return render(request, "crm/admin/audit_reveal.html", {
-        "entry": entry, "lines": lines, "who": audit.who(entry), "record": audit.record_name(entry)})
+    return render(
+        request,
+        "crm/admin/audit_reveal.html",
+        {"entry": entry, "lines": lines, "who": audit.who(entry), "record": audit.record_name(entry)},
+    )
 
 
 class AuditTable(tables.Table):
     timestamp = tables.DateTimeColumn(format="Y-m-d H:i:s", verbose_name=gettext_lazy("time"))
-    actor = tables.Column(verbose_name=gettext_lazy("who"), default="—", order_by=("actor__username",),
-                          empty_values=())
+    actor = tables.Column(verbose_name=gettext_lazy("who"), default="—", order_by=("actor__username",), empty_values=())
     remote_addr = tables.Column(verbose_name=gettext_lazy("IP address"), default="—")
     action = tables.Column(verbose_name=gettext_lazy("action"))
     content_type = tables.Column(verbose_name=gettext_lazy("record type"), order_by=("content_type__model",))
@@ -292,8 +346,12 @@ class AuditTable(tables.Table):
         attrs = {"class": "table table-sm align-middle mb-0"}
         order_by = ("-timestamp",)
 
-    ACTIONS = {0: gettext_lazy("Created"), 1: gettext_lazy("Changed"), 2: gettext_lazy("Deleted"),
-               3: gettext_lazy("Viewed")}
+    ACTIONS = {
+        0: gettext_lazy("Created"),
+        1: gettext_lazy("Changed"),
+        2: gettext_lazy("Deleted"),
+        3: gettext_lazy("Viewed"),
+    }
 
     def __init__(self, *args, mask=True, can_reveal=False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -344,15 +402,30 @@ class AuditTable(tables.Table):
         if not lines:
             return ""
         show_before = record.action == LogEntry.Action.UPDATE
-        listed = format_html('<ul class="small mb-0 ps-3">{}</ul>', format_html_join(
-            "", "<li><strong>{}</strong>: {}{}</li>",
-            ((label, format_html("{} → ", old or "—") if show_before else "", new or ("—" if show_before else old))
-             for label, old, new in lines)))
+        listed = format_html(
+            '<ul class="small mb-0 ps-3">{}</ul>',
+            format_html_join(
+                "",
+                "<li><strong>{}</strong>: {}{}</li>",
+                (
+                    (
+                        label,
+                        format_html("{} → ", old or "—") if show_before else "",
+                        new or ("—" if show_before else old),
+                    )
+                    for label, old, new in lines
+                ),
+            ),
+        )
         if self.mask and self.can_reveal and audit.person_subject(record) and audit.holds_contact(record):
             listed = format_html(
                 '{}<form method="post" action="{}" class="d-inline"><input type="hidden" name="csrfmiddlewaretoken" '
-                'value="{}"><button class="btn btn-link btn-sm p-0" type="submit">{}</button></form>', listed,
-                reverse("org:audit_reveal", args=[record.pk]), get_token(self.request), _("Reveal"))
+                'value="{}"><button class="btn btn-link btn-sm p-0" type="submit">{}</button></form>',
+                listed,
+                reverse("org:audit_reveal", args=[record.pk]),
+                get_token(self.request),
+                _("Reveal"),
+            )
         return listed
 
     def value_changes(self, record):
@@ -391,16 +464,28 @@ class AuditLogView(ScopedListView):
         return LogEntry.objects.select_related("actor", "content_type")
 
     def get_table_kwargs(self):
-        return {**super().get_table_kwargs(), "mask": not privacy.may_see_contact(self.request.user),
-                "can_reveal": privacy.may_reveal(self.request.user)}
+        return {
+            **super().get_table_kwargs(),
+            "mask": not privacy.may_see_contact(self.request.user),
+            "can_reveal": privacy.may_reveal(self.request.user),
+        }
 
     def on_export(self, queryset):
         """The export holds the history of customers and leads: it is logged in the personal-data
         access log like the customer exports, naming every person whose history was exported."""
         for label, subject in (("customers.Customer", privacy.Subject.CUSTOMER), ("sales.Lead", privacy.Subject.LEAD)):
             model = apps.get_model(label)
-            ids = (queryset.order_by().filter(content_type=ContentType.objects.get_for_model(model))
-                   .exclude(object_id__isnull=True).values_list("object_id", flat=True).distinct())
-            privacy.log_access(action=privacy.Action.EXPORT, subject=subject, queryset=ids, request=self.request,
-                               detail=_("Audit log export") + (f" ?{self.request.GET.urlencode()}"
-                                                                 if self.request.GET else ""))
+            ids = (
+                queryset.order_by()
+                .filter(content_type=ContentType.objects.get_for_model(model))
+                .exclude(object_id__isnull=True)
+                .values_list("object_id", flat=True)
+                .distinct()
+            )
+            privacy.log_access(
+                action=privacy.Action.EXPORT,
+                subject=subject,
+                queryset=ids,
+                request=self.request,
+                detail=_("Audit log export") + (f" ?{self.request.GET.urlencode()}" if self.request.GET else ""),
+            )

@@ -1,4 +1,5 @@
 """The personal-data access log and the retention setting (administrators)."""
+
 import django_filters
 import django_tables2 as tables
 from django import forms
@@ -35,8 +36,7 @@ class AccessLogFilter(django_filters.FilterSet):
     user = django_filters.ModelChoiceFilter(queryset=User.objects.filter(is_service=False), label=gettext_lazy("who"))
     action = django_filters.ChoiceFilter(choices=AccessLog.Action.choices, label=gettext_lazy("action"))
     subject = django_filters.ChoiceFilter(choices=AccessLog.Subject.choices, label=gettext_lazy("whose data"))
-    person = django_filters.NumberFilter(method="filter_person", label=gettext_lazy("customer or lead id"),
-                                         min_value=1)
+    person = django_filters.NumberFilter(method="filter_person", label=gettext_lazy("customer or lead id"), min_value=1)
     since = django_filters.DateFilter(field_name="at", lookup_expr="date__gte", label=gettext_lazy("from"))
     until = django_filters.DateFilter(field_name="at", lookup_expr="date__lte", label=gettext_lazy("to"))
 

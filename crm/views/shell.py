@@ -1,4 +1,5 @@
 """The shell: home pages, global search, notifications, the user's own settings, error pages."""
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -24,8 +25,11 @@ class LoginForm(StyledFormMixin, AuthenticationForm):
     def confirm_login_allowed(self, user):
         super().confirm_login_allowed(user)
         if user.is_service:
-            raise forms.ValidationError(self.error_messages["invalid_login"], code="invalid_login",
-                                        params={"username": self.username_field.verbose_name})
+            raise forms.ValidationError(
+                self.error_messages["invalid_login"],
+                code="invalid_login",
+                params={"username": self.username_field.verbose_name},
+            )
 
 
 def address_failures(address):
@@ -34,8 +38,9 @@ def address_failures(address):
     from django.conf import settings
 
     since = timezone.now() - settings.AXES_COOLOFF_TIME
-    total = (AccessAttempt.objects.filter(ip_address=address, attempt_time__gte=since)
-             .aggregate(n=Sum("failures_since_start"))["n"])
+    total = AccessAttempt.objects.filter(ip_address=address, attempt_time__gte=since).aggregate(
+        n=Sum("failures_since_start")
+    )["n"]
     return total or 0
 
 
@@ -54,8 +59,12 @@ class LoginView(auth_views.LoginView):
         address = request.META.get("REMOTE_ADDR")
         if address and address_failures(address) >= settings.LOGIN_ADDRESS_FAILURE_LIMIT:
             minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
-            return render(request, "registration/locked_out.html",
-                          {"cooloff_minutes": minutes, "address_locked": True}, status=429)
+            return render(
+                request,
+                "registration/locked_out.html",
+                {"cooloff_minutes": minutes, "address_locked": True},
+                status=429,
+            )
         return super().post(request, *args, **kwargs)
 
 
@@ -125,8 +134,9 @@ def notification_mark_read(request):
         return notification_badge(request)
     messages.success(request, _("%(count)d notifications marked as read.") % {"count": count})
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         target = "notifications"  # only back to a page of this site
     return redirect(target)
 
@@ -184,4 +194,9 @@ def error_500(request):
 
 
 def csrf_failure(request, reason=""):
-    return render(request, "errors/403.html", {"reason": gettext_lazy("Your form expired. Go back, reload the page and try again.")}, status=403)
+    return render(
+        request,
+        "errors/403.html",
+        {"reason": gettext_lazy("Your form expired. Go back, reload the page and try again.")},
+        status=403,
+    )

@@ -1,4 +1,5 @@
 """``POST /api/v1/orders`` and ``POST /api/v1/orders/{external_id}/cancel`` (scope ``orders``)."""
+
 import hashlib
 import json
 
@@ -14,8 +15,7 @@ from crm.api.fields import MoneyField
 from crm.api.schema import conflict
 from crm.errors import Conflict
 
-from .. import services
-from .. import regions
+from .. import regions, services
 from ..models import Customer, Order
 from ..services.orders import MAX_QUANTITY
 from .serializers import CustomerRefSerializer
@@ -25,8 +25,12 @@ class OrderCustomerRefSerializer(CustomerRefSerializer):
     """The order's customer; an unknown mobile creates one with this name."""
 
     name = serializers.CharField(required=False, max_length=100)
-    region = serializers.CharField(required=False, allow_blank=True, max_length=6,
-                                   help_text="省/市/区 code (6-digit GB/T 2260 adcode) of a customer the order creates.")
+    region = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=6,
+        help_text="省/市/区 code (6-digit GB/T 2260 adcode) of a customer the order creates.",
+    )
 
     def validate_region(self, value):
         if value and not regions.is_code(value):
@@ -60,13 +64,26 @@ class OrderOutSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Order
-        fields = ["id", "external_id", "customer", "status", "amount", "cost", "discount", "channel", "placed_at",
-                  "cancelled_at", "items"]
+        fields = [
+            "id",
+            "external_id",
+            "customer",
+            "status",
+            "amount",
+            "cost",
+            "discount",
+            "channel",
+            "placed_at",
+            "cancelled_at",
+            "items",
+        ]
 
     @extend_schema_field(OrderItemSerializer(many=True))
     def get_items(self, obj):
-        return [{"sku": line.sku, "category": line.category, "quantity": line.quantity, "price": f"{line.price:.2f}"}
-                for line in obj.lines.all()]
+        return [
+            {"sku": line.sku, "category": line.category, "quantity": line.quantity, "price": f"{line.price:.2f}"}
+            for line in obj.lines.all()
+        ]
 
 
 def _fingerprint(data):
@@ -74,8 +91,17 @@ def _fingerprint(data):
 
 
 # the redeem codes of POST /api/v1/coupons/redeem (the coupons app may not be installed)
-COUPON_REFUSALS = ("not_found", "not_owner", "already_redeemed", "not_yet_valid", "expired", "threshold_not_met",
-                   "order_has_coupon", "negative_margin", "budget_exhausted")
+COUPON_REFUSALS = (
+    "not_found",
+    "not_owner",
+    "already_redeemed",
+    "not_yet_valid",
+    "expired",
+    "threshold_not_met",
+    "order_has_coupon",
+    "negative_margin",
+    "budget_exhausted",
+)
 
 
 class OrderCreateView(APIView):
@@ -83,10 +109,16 @@ class OrderCreateView(APIView):
 
     @extend_schema(
         request=OrderInSerializer,
-        responses={201: OrderOutSerializer, 200: OrderOutSerializer,
-                   409: conflict("conflict", *COUPON_REFUSALS,
-                                 description="`conflict`: the external_id was used with another body; "
-                                             "otherwise the coupon was refused and no order is stored.")},
+        responses={
+            201: OrderOutSerializer,
+            200: OrderOutSerializer,
+            409: conflict(
+                "conflict",
+                *COUPON_REFUSALS,
+                description="`conflict`: the external_id was used with another body; "
+                "otherwise the coupon was refused and no order is stored.",
+            ),
+        },
     )
     @idempotent
     def post(self, request):
@@ -102,12 +134,24 @@ class OrderCreateView(APIView):
             with transaction.atomic():
                 # an unknown mobile creates the customer in the client's department pool
                 order = services.place_order(
-                    customer_ref=data["customer"], new_customer={
-                        "actor": client.service_user, "department": client.department, "owner": None,
-                        "source": Customer.Source.API, "region": data["customer"].get("region", "")},
-                    amount=data["amount"], cost=data.get("cost"), channel=data["channel"],
-                    placed_at=data.get("placed_at"), lines=data["items"], external_id=data["external_id"],
-                    client=client, actor=request.user, fingerprint=fingerprint, coupon_code=data.get("coupon_code"),
+                    customer_ref=data["customer"],
+                    new_customer={
+                        "actor": client.service_user,
+                        "department": client.department,
+                        "owner": None,
+                        "source": Customer.Source.API,
+                        "region": data["customer"].get("region", ""),
+                    },
+                    amount=data["amount"],
+                    cost=data.get("cost"),
+                    channel=data["channel"],
+                    placed_at=data.get("placed_at"),
+                    lines=data["items"],
+                    external_id=data["external_id"],
+                    client=client,
+                    actor=request.user,
+                    fingerprint=fingerprint,
+                    coupon_code=data.get("coupon_code"),
                 )
         except IntegrityError:  # the same external_id was stored by a concurrent request
             return self._replay(Order.objects.get(client=client, external_id=data["external_id"]), fingerprint)
@@ -128,8 +172,11 @@ class OrderCancelView(APIView):
     @idempotent
     def post(self, request, external_id):
         # an external_id with NUL was never stored (and PostgreSQL cannot compare one)
-        order = (None if "\x00" in external_id
-                 else Order.objects.filter(client=request.auth.client, external_id=external_id).first())
+        order = (
+            None
+            if "\x00" in external_id
+            else Order.objects.filter(client=request.auth.client, external_id=external_id).first()
+        )
         if order is None:
             raise exceptions.NotFound("No order with this external_id for this client.")
         order = services.cancel_order(order=order, actor=request.user)

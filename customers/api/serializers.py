@@ -21,7 +21,7 @@ class CustomerRefSerializer(serializers.Serializer):
             try:
                 data["mobile"] = normalize_mobile(data["mobile"])
             except ValidationError as exc:
-                raise serializers.ValidationError({"mobile": exc.messages})
+                raise serializers.ValidationError({"mobile": exc.messages}) from exc
         return data
 
 
@@ -31,7 +31,7 @@ class CustomerSummarySerializer(serializers.ModelSerializer):
     last_order_date = serializers.SerializerMethodField()
     total = serializers.DecimalField(source="total_amount", max_digits=14, decimal_places=2)
     average_order_value = serializers.DecimalField(source="avg_order_value", max_digits=12, decimal_places=2)
-    region = serializers.CharField(help_text="省/市/区 code (6-digit GB/T 2260 adcode), \"\" when unknown.")
+    region = serializers.CharField(help_text='省/市/区 code (6-digit GB/T 2260 adcode), "" when unknown.')
     region_name = serializers.SerializerMethodField(help_text="The region's names from the province down.")
     province = serializers.SerializerMethodField()
     city = serializers.SerializerMethodField()
@@ -39,9 +39,20 @@ class CustomerSummarySerializer(serializers.ModelSerializer):
     class Meta:
         model = Customer
         fields = [
-            "id", "name", "mobile", "tags", "lifecycle_stage", "value_segment",
-            "order_count", "total", "average_order_value", "last_order_date",
-            "region", "region_name", "province", "city",
+            "id",
+            "name",
+            "mobile",
+            "tags",
+            "lifecycle_stage",
+            "value_segment",
+            "order_count",
+            "total",
+            "average_order_value",
+            "last_order_date",
+            "region",
+            "region_name",
+            "province",
+            "city",
         ]
 
     def get_region_name(self, obj) -> str:

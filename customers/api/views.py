@@ -12,8 +12,14 @@ from .serializers import CustomerSummarySerializer
 
 def _log_read(request, pks):
     if pks:
-        privacy.log_access(action=privacy.Action.API_READ, subject=privacy.Subject.CUSTOMER, ids=pks,
-                           client=request.auth.client, user=None, request=None)
+        privacy.log_access(
+            action=privacy.Action.API_READ,
+            subject=privacy.Subject.CUSTOMER,
+            ids=pks,
+            client=request.auth.client,
+            user=None,
+            request=None,
+        )
 
 
 def _context(request):

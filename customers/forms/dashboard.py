@@ -1,6 +1,7 @@
 """The filter of the customer overview dashboard: period, department, owner, source channel.
 
 Everything lives in the query string (a GET form), so a view of the dashboard can be shared."""
+
 import datetime
 from urllib.parse import urlencode
 
@@ -10,10 +11,10 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.models import Department, User
 from crm.ui import StyledFormMixin, narrow_to_scope
+from customers.services.sources import all_source_choices
 
 from ..selectors_dashboard import Filters
 from ..services.dashboard import HORIZON_MONTHS, add_months
-from customers.services.sources import all_source_choices
 
 PERIODS = [
     ("month", _("This month")),
@@ -44,12 +45,13 @@ class DashboardFilterForm(StyledFormMixin, forms.Form):
     period = forms.ChoiceField(choices=PERIODS, required=False, label=_("period"))
     date_from = forms.DateField(required=False, label=_("from"), widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label=_("to"), widget=forms.DateInput(attrs={"type": "date"}))
-    department = forms.ModelChoiceField(queryset=Department.objects.none(), required=False, label=_("department"),
-                                        empty_label=_("All in my scope"))
-    owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False, label=_("owner"),
-                                   empty_label=_("Everyone in my scope"))
-    source = forms.ChoiceField(choices=_channel_choices, required=False,
-                               label=_("source channel"))
+    department = forms.ModelChoiceField(
+        queryset=Department.objects.none(), required=False, label=_("department"), empty_label=_("All in my scope")
+    )
+    owner = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, label=_("owner"), empty_label=_("Everyone in my scope")
+    )
+    source = forms.ChoiceField(choices=_channel_choices, required=False, label=_("source channel"))
 
     def __init__(self, data=None, *, user, today=None, **kwargs):
         super().__init__(data, **kwargs)
@@ -67,8 +69,11 @@ class DashboardFilterForm(StyledFormMixin, forms.Form):
             if since > until:
                 self.add_error("date_from", _("The start must not be after the end."))
             elif since < earliest:
-                self.add_error("date_from", _("The dashboard keeps the last %(n)d months; start on %(date)s or later.")
-                               % {"n": HORIZON_MONTHS, "date": earliest.isoformat()})
+                self.add_error(
+                    "date_from",
+                    _("The dashboard keeps the last %(n)d months; start on %(date)s or later.")
+                    % {"n": HORIZON_MONTHS, "date": earliest.isoformat()},
+                )
             elif until > self.today:
                 self.add_error("date_to", _("The end must not be in the future."))
         else:

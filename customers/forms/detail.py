@@ -1,4 +1,5 @@
 """Forms of the 360 view: add a relation, edit tags, record satisfaction."""
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -116,12 +117,17 @@ class TagsForm(forms.Form):
             chosen = [value for value, _label in choices if value in current_ids]
             if group.multiple:
                 self.fields[name] = forms.MultipleChoiceField(
-                    label=group.name, choices=choices, required=False, initial=chosen,
+                    label=group.name,
+                    choices=choices,
+                    required=False,
+                    initial=chosen,
                     widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
                 )
             else:
                 self.fields[name] = forms.ChoiceField(
-                    label=group.name, choices=[("", _("None"))] + choices, required=False,
+                    label=group.name,
+                    choices=[("", _("None"))] + choices,
+                    required=False,
                     initial=chosen[0] if chosen else "",
                     widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
                 )
@@ -137,10 +143,10 @@ class TagsForm(forms.Form):
 
 class SatisfactionForm(StyledFormMixin, forms.Form):
     kind = forms.ChoiceField(label=_("kind"), choices=Satisfaction.Kind.choices, initial=Satisfaction.Kind.CSAT)
-    score = forms.IntegerField(label=_("score"), min_value=0, max_value=10,
-                               help_text=_("CSAT 1–5, NPS 0–10."))
-    source = forms.ChoiceField(label=_("source"), choices=Satisfaction.Source.choices,
-                               initial=Satisfaction.Source.FOLLOW_UP)
+    score = forms.IntegerField(label=_("score"), min_value=0, max_value=10, help_text=_("CSAT 1–5, NPS 0–10."))
+    source = forms.ChoiceField(
+        label=_("source"), choices=Satisfaction.Source.choices, initial=Satisfaction.Source.FOLLOW_UP
+    )
     comment = forms.CharField(label=_("comment"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def clean(self):

@@ -16,5 +16,6 @@ class ImportForm(pages.ImportFileForm):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = [(value, label) for value, label in ImportJob.Kind.choices
-                                       if imports.may_import(user, value)]
+        self.fields["kind"].choices = [
+            (value, label) for value, label in ImportJob.Kind.choices if imports.may_import(user, value)
+        ]

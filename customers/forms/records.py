@@ -5,14 +5,12 @@ from django.utils.translation import gettext_lazy as _
 from crm import permissions
 from crm.phone import normalize_mobile
 from crm.ui import StyledFormMixin
+from customers.services.sources import source_choices
 
-from ..models import Customer, CustomAttribute, source_name
+from ..models import CustomAttribute, Customer, Tag, source_name
 from ..region_field import RegionField
 from ..selectors import customers_for
 from ..services import duplicates_of
-from customers.services.sources import source_choices
-from customers.models import LeadSource
-from ..models import Tag
 
 
 class CustomerForm(StyledFormMixin, forms.ModelForm):
@@ -22,8 +20,20 @@ class CustomerForm(StyledFormMixin, forms.ModelForm):
     class Meta:
         model = Customer
         fields = [
-            "kind", "name", "mobile", "wechat_id", "email", "gender", "birthday", "region", "address", "source",
-            "preferred_channel", "active_hours", "owner", "notes",
+            "kind",
+            "name",
+            "mobile",
+            "wechat_id",
+            "email",
+            "gender",
+            "birthday",
+            "region",
+            "address",
+            "source",
+            "preferred_channel",
+            "active_hours",
+            "owner",
+            "notes",
         ]
         widgets = {"birthday": forms.DateInput(), "notes": forms.Textarea(attrs={"rows": 3})}
 
@@ -47,8 +57,9 @@ class CustomerForm(StyledFormMixin, forms.ModelForm):
         if current and current not in dict(choices):
             choices.append((current, source_name(current)))
         field = self.fields["source"]
-        self.fields["source"] = forms.ChoiceField(choices=choices, label=field.label, required=True,
-                                                  initial=field.initial, help_text="")
+        self.fields["source"] = forms.ChoiceField(
+            choices=choices, label=field.label, required=True, initial=field.initial, help_text=""
+        )
 
     @staticmethod
     def _custom_field(attribute, value):
@@ -58,8 +69,11 @@ class CustomerForm(StyledFormMixin, forms.ModelForm):
         elif attribute.kind == CustomAttribute.Kind.DATE:
             field = forms.DateField(widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}), **options)
         elif attribute.kind == CustomAttribute.Kind.CHOICE:
-            field = forms.ChoiceField(choices=[("", "—")] + [(c, c) for c in attribute.choice_list],
-                                      widget=forms.Select(attrs={"class": "form-select"}), **options)
+            field = forms.ChoiceField(
+                choices=[("", "—")] + [(c, c) for c in attribute.choice_list],
+                widget=forms.Select(attrs={"class": "form-select"}),
+                **options,
+            )
         else:
             field = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"class": "form-control"}), **options)
         return field
@@ -84,23 +98,38 @@ class CustomerForm(StyledFormMixin, forms.ModelForm):
     def clean(self):
         """查重: warn about (and link to) a customer with the same mobile, or the same name and birthday."""
         data = super().clean()
-        self.duplicate = duplicates_of(
-            mobile=data.get("mobile", ""), name=data.get("name", ""), birthday=data.get("birthday"),
-            exclude_pk=self.instance.pk,
-        ).select_related("owner").first()
+        self.duplicate = (
+            duplicates_of(
+                mobile=data.get("mobile", ""),
+                name=data.get("name", ""),
+                birthday=data.get("birthday"),
+                exclude_pk=self.instance.pk,
+            )
+            .select_related("owner")
+            .first()
+        )
         if self.duplicate is not None:
             field = "mobile" if data.get("mobile") and self.duplicate.mobile == data.get("mobile") else "name"
             self.duplicate_visible = customers_for(self.user).filter(pk=self.duplicate.pk).exists()
             if self.duplicate_visible:
-                error = ValidationError(_("%(name)s already exists (owner: %(owner)s)."), code="duplicate", params={
-                    "name": self.duplicate.name, "owner": self.duplicate.owner or _("public pool")})
+                error = ValidationError(
+                    _("%(name)s already exists (owner: %(owner)s)."),
+                    code="duplicate",
+                    params={"name": self.duplicate.name, "owner": self.duplicate.owner or _("public pool")},
+                )
             else:  # outside the user's scope: say whom to ask, never whose record it is
                 self.duplicate_contact = duplicate_contact(self.duplicate)
                 error = ValidationError(
-                    _("A customer with this %(what)s already exists in another team (%(team)s). "
-                      "Ask %(contact)s to hand the customer over."), code="duplicate_elsewhere",
-                    params={"what": _("mobile") if field == "mobile" else _("name and birthday"),
-                            **self.duplicate_contact})
+                    _(
+                        "A customer with this %(what)s already exists in another team (%(team)s). "
+                        "Ask %(contact)s to hand the customer over."
+                    ),
+                    code="duplicate_elsewhere",
+                    params={
+                        "what": _("mobile") if field == "mobile" else _("name and birthday"),
+                        **self.duplicate_contact,
+                    },
+                )
             self.add_error(field, error)
         return data
 
@@ -113,8 +142,10 @@ def duplicate_contact(customer):
         if department.manager_id and department.manager.is_active:
             return {"team": department.name, "contact": str(department.manager)}
         department = department.parent
-    return {"team": customer.department.name if customer.department_id else _("public pool"),
-            "contact": _("an administrator")}
+    return {
+        "team": customer.department.name if customer.department_id else _("public pool"),
+        "contact": _("an administrator"),
+    }
 
 
 class AssignForm(StyledFormMixin, forms.Form):

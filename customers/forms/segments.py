@@ -1,4 +1,5 @@
 """Forms of the segmentation pages: the scope filter of the overview, and the thresholds."""
+
 import datetime
 from urllib.parse import urlencode
 
@@ -21,14 +22,21 @@ MAX_FLOW_DAYS = 366 * 3
 class SegmentFilterForm(StyledFormMixin, forms.Form):
     """Department / owner within the viewer's scope, and the period of the lifecycle flows."""
 
-    department = forms.ModelChoiceField(queryset=Department.objects.none(), required=False, label=_("department"),
-                                        empty_label=_("All in my scope"))
-    owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False, label=_("owner"),
-                                   empty_label=_("Everyone in my scope"))
-    tags = forms.ModelMultipleChoiceField(queryset=Tag.objects.select_related("group"), required=False,
-                                          label=_("tags"), widget=forms.SelectMultiple(attrs={"size": 3}))
-    tags_match = forms.ChoiceField(choices=[("any", _("any of the tags")), ("all", _("all of the tags"))],
-                                   required=False, label=_("tags match"))
+    department = forms.ModelChoiceField(
+        queryset=Department.objects.none(), required=False, label=_("department"), empty_label=_("All in my scope")
+    )
+    owner = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, label=_("owner"), empty_label=_("Everyone in my scope")
+    )
+    tags = forms.ModelMultipleChoiceField(
+        queryset=Tag.objects.select_related("group"),
+        required=False,
+        label=_("tags"),
+        widget=forms.SelectMultiple(attrs={"size": 3}),
+    )
+    tags_match = forms.ChoiceField(
+        choices=[("any", _("any of the tags")), ("all", _("all of the tags"))], required=False, label=_("tags match")
+    )
     since = forms.DateField(required=False, label=_("stage changes from"))
     until = forms.DateField(required=False, label=_("stage changes to"))
 
@@ -56,8 +64,12 @@ class SegmentFilterForm(StyledFormMixin, forms.Form):
         """The narrowing chosen, for ``selectors_segments.segment_customers`` (nothing when the form is
         invalid: the page then shows the whole scope and the errors)."""
         data = self.cleaned_data if self.is_valid() else {}
-        return {"department": data.get("department"), "owner": data.get("owner"),
-                "tags": list(data.get("tags") or ()), "tags_match": data.get("tags_match") or "any"}
+        return {
+            "department": data.get("department"),
+            "owner": data.get("owner"),
+            "tags": list(data.get("tags") or ()),
+            "tags_match": data.get("tags_match") or "any",
+        }
 
     def period(self):
         if self.is_valid():

@@ -7,48 +7,169 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('crm', '0001_initial'),
+        ("crm", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Customer',
+            name="Customer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('individual', 'Individual'), ('organization', 'Organization')], default='individual', max_length=20, verbose_name='kind')),
-                ('name', models.CharField(db_index=True, max_length=100, verbose_name='name')),
-                ('mobile', models.CharField(blank=True, db_index=True, max_length=11, verbose_name='mobile')),
-                ('wechat_id', models.CharField(blank=True, max_length=64, verbose_name='WeChat id')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email')),
-                ('gender', models.CharField(blank=True, choices=[('', 'Unknown'), ('female', 'Female'), ('male', 'Male')], default='', max_length=10, verbose_name='gender')),
-                ('birthday', models.DateField(blank=True, null=True, verbose_name='birthday')),
-                ('region', models.CharField(blank=True, db_index=True, max_length=100, verbose_name='region')),
-                ('source', models.CharField(choices=[('website', 'Official website'), ('wechat_oa', 'WeChat official account'), ('live', 'Live stream'), ('event', 'Event / meeting'), ('referral', 'Referral'), ('visit', 'Cold visit'), ('store', 'Store / walk-in'), ('api', 'Integration'), ('other', 'Other')], default='other', max_length=20, verbose_name='source channel')),
-                ('preferred_channel', models.CharField(blank=True, choices=[('phone', 'Phone'), ('wechat', 'WeChat'), ('sms', 'SMS'), ('email', 'Email'), ('visit', 'Visit')], max_length=20, verbose_name='preferred contact channel')),
-                ('active_hours', models.CharField(blank=True, help_text='e.g. 19:00-21:00', max_length=50, verbose_name='active hours')),
-                ('notes', models.TextField(blank=True, verbose_name='notes')),
-                ('order_count', models.PositiveIntegerField(db_index=True, default=0, verbose_name='orders')),
-                ('total_amount', models.DecimalField(db_index=True, decimal_places=2, default=0, max_digits=14, verbose_name='total spent')),
-                ('avg_order_value', models.DecimalField(decimal_places=2, default=0, max_digits=12, verbose_name='average order value')),
-                ('first_order_at', models.DateTimeField(blank=True, null=True, verbose_name='first order')),
-                ('last_order_at', models.DateTimeField(blank=True, db_index=True, null=True, verbose_name='last order')),
-                ('lifecycle_stage', models.CharField(choices=[('potential', 'Potential'), ('first_order', 'First order'), ('developing', 'Developing'), ('stable', 'Stable / high value'), ('at_risk', 'At risk'), ('churned', 'Churned'), ('reactivated', 'Reactivated')], db_index=True, default='potential', max_length=20, verbose_name='lifecycle stage')),
-                ('value_segment', models.CharField(choices=[('potential', 'Potential'), ('low', 'Low value'), ('high_aov', 'High AOV, few orders'), ('frequent', 'Frequent, low AOV'), ('high', 'High value')], db_index=True, default='potential', max_length=20, verbose_name='value segment')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('department', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='crm.department', verbose_name='department')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='customers', to=settings.AUTH_USER_MODEL, verbose_name='owner')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("individual", "Individual"), ("organization", "Organization")],
+                        default="individual",
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("name", models.CharField(db_index=True, max_length=100, verbose_name="name")),
+                ("mobile", models.CharField(blank=True, db_index=True, max_length=11, verbose_name="mobile")),
+                ("wechat_id", models.CharField(blank=True, max_length=64, verbose_name="WeChat id")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email")),
+                (
+                    "gender",
+                    models.CharField(
+                        blank=True,
+                        choices=[("", "Unknown"), ("female", "Female"), ("male", "Male")],
+                        default="",
+                        max_length=10,
+                        verbose_name="gender",
+                    ),
+                ),
+                ("birthday", models.DateField(blank=True, null=True, verbose_name="birthday")),
+                ("region", models.CharField(blank=True, db_index=True, max_length=100, verbose_name="region")),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("website", "Official website"),
+                            ("wechat_oa", "WeChat official account"),
+                            ("live", "Live stream"),
+                            ("event", "Event / meeting"),
+                            ("referral", "Referral"),
+                            ("visit", "Cold visit"),
+                            ("store", "Store / walk-in"),
+                            ("api", "Integration"),
+                            ("other", "Other"),
+                        ],
+                        default="other",
+                        max_length=20,
+                        verbose_name="source channel",
+                    ),
+                ),
+                (
+                    "preferred_channel",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("phone", "Phone"),
+                            ("wechat", "WeChat"),
+                            ("sms", "SMS"),
+                            ("email", "Email"),
+                            ("visit", "Visit"),
+                        ],
+                        max_length=20,
+                        verbose_name="preferred contact channel",
+                    ),
+                ),
+                (
+                    "active_hours",
+                    models.CharField(
+                        blank=True, help_text="e.g. 19:00-21:00", max_length=50, verbose_name="active hours"
+                    ),
+                ),
+                ("notes", models.TextField(blank=True, verbose_name="notes")),
+                ("order_count", models.PositiveIntegerField(db_index=True, default=0, verbose_name="orders")),
+                (
+                    "total_amount",
+                    models.DecimalField(
+                        db_index=True, decimal_places=2, default=0, max_digits=14, verbose_name="total spent"
+                    ),
+                ),
+                (
+                    "avg_order_value",
+                    models.DecimalField(decimal_places=2, default=0, max_digits=12, verbose_name="average order value"),
+                ),
+                ("first_order_at", models.DateTimeField(blank=True, null=True, verbose_name="first order")),
+                (
+                    "last_order_at",
+                    models.DateTimeField(blank=True, db_index=True, null=True, verbose_name="last order"),
+                ),
+                (
+                    "lifecycle_stage",
+                    models.CharField(
+                        choices=[
+                            ("potential", "Potential"),
+                            ("first_order", "First order"),
+                            ("developing", "Developing"),
+                            ("stable", "Stable / high value"),
+                            ("at_risk", "At risk"),
+                            ("churned", "Churned"),
+                            ("reactivated", "Reactivated"),
+                        ],
+                        db_index=True,
+                        default="potential",
+                        max_length=20,
+                        verbose_name="lifecycle stage",
+                    ),
+                ),
+                (
+                    "value_segment",
+                    models.CharField(
+                        choices=[
+                            ("potential", "Potential"),
+                            ("low", "Low value"),
+                            ("high_aov", "High AOV, few orders"),
+                            ("frequent", "Frequent, low AOV"),
+                            ("high", "High value"),
+                        ],
+                        db_index=True,
+                        default="potential",
+                        max_length=20,
+                        verbose_name="value segment",
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name="created"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                (
+                    "department",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="crm.department",
+                        verbose_name="department",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="customers",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="owner",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'customer',
-                'verbose_name_plural': 'customers',
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['owner', '-created_at'], name='customer_owner_recent'), models.Index(fields=['department', '-created_at'], name='customer_dept_recent')],
+                "verbose_name": "customer",
+                "verbose_name_plural": "customers",
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["owner", "-created_at"], name="customer_owner_recent"),
+                    models.Index(fields=["department", "-created_at"], name="customer_dept_recent"),
+                ],
             },
         ),
     ]

@@ -8,325 +8,719 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0001_initial'),
-        ('customers', '0001_initial'),
+        ("crm", "0001_initial"),
+        ("customers", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CustomAttribute',
+            name="CustomAttribute",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.SlugField(help_text='Letters, digits and underscores; used in imports and exports.', unique=True, verbose_name='key')),
-                ('label', models.CharField(max_length=100, verbose_name='label')),
-                ('kind', models.CharField(choices=[('text', 'Text'), ('number', 'Number'), ('date', 'Date'), ('choice', 'Choice')], default='text', max_length=10, verbose_name='kind')),
-                ('choices', models.TextField(blank=True, help_text='One choice per line (for the choice kind).', verbose_name='choices')),
-                ('required', models.BooleanField(default=False, verbose_name='required')),
-                ('position', models.PositiveIntegerField(default=0, verbose_name='position')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "key",
+                    models.SlugField(
+                        help_text="Letters, digits and underscores; used in imports and exports.",
+                        unique=True,
+                        verbose_name="key",
+                    ),
+                ),
+                ("label", models.CharField(max_length=100, verbose_name="label")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("text", "Text"), ("number", "Number"), ("date", "Date"), ("choice", "Choice")],
+                        default="text",
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "choices",
+                    models.TextField(
+                        blank=True, help_text="One choice per line (for the choice kind).", verbose_name="choices"
+                    ),
+                ),
+                ("required", models.BooleanField(default=False, verbose_name="required")),
+                ("position", models.PositiveIntegerField(default=0, verbose_name="position")),
             ],
             options={
-                'verbose_name': 'custom attribute',
-                'verbose_name_plural': 'custom attributes',
-                'ordering': ['position', 'id'],
+                "verbose_name": "custom attribute",
+                "verbose_name_plural": "custom attributes",
+                "ordering": ["position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='SegmentationSettings',
+            name="SegmentationSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('aov_threshold', models.DecimalField(decimal_places=2, default=500, max_digits=10, verbose_name='high average order value from (¥)')),
-                ('frequency_threshold', models.PositiveIntegerField(default=4, verbose_name='frequent from (orders)')),
-                ('volume_high', models.DecimalField(decimal_places=2, default=10000, max_digits=12, verbose_name='high purchase volume from (¥ total)')),
-                ('volume_medium', models.DecimalField(decimal_places=2, default=2000, max_digits=12, verbose_name='medium purchase volume from (¥ total)')),
-                ('satisfaction_window_days', models.PositiveIntegerField(default=365, verbose_name='satisfaction looks back (days)')),
-                ('stable_after_orders', models.PositiveIntegerField(default=9, verbose_name='stable after (orders)')),
-                ('developing_after_orders', models.PositiveIntegerField(default=2, verbose_name='developing from (orders)')),
-                ('at_risk_multiple', models.DecimalField(decimal_places=1, default=2, max_digits=4, verbose_name='at risk after (× own median interval)')),
-                ('churn_multiple', models.DecimalField(decimal_places=1, default=4, max_digits=4, verbose_name='churned after (× own median interval)')),
-                ('min_orders_for_interval', models.PositiveIntegerField(default=3, verbose_name='own interval needs at least (orders)')),
-                ('at_risk_days', models.PositiveIntegerField(default=90, verbose_name='at risk after (days, few orders)')),
-                ('churn_days', models.PositiveIntegerField(default=180, verbose_name='churned after (days, few orders)')),
-                ('reactivated_days', models.PositiveIntegerField(default=60, verbose_name='counts as reactivated for (days)')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "aov_threshold",
+                    models.DecimalField(
+                        decimal_places=2, default=500, max_digits=10, verbose_name="high average order value from (¥)"
+                    ),
+                ),
+                ("frequency_threshold", models.PositiveIntegerField(default=4, verbose_name="frequent from (orders)")),
+                (
+                    "volume_high",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=10000,
+                        max_digits=12,
+                        verbose_name="high purchase volume from (¥ total)",
+                    ),
+                ),
+                (
+                    "volume_medium",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=2000,
+                        max_digits=12,
+                        verbose_name="medium purchase volume from (¥ total)",
+                    ),
+                ),
+                (
+                    "satisfaction_window_days",
+                    models.PositiveIntegerField(default=365, verbose_name="satisfaction looks back (days)"),
+                ),
+                ("stable_after_orders", models.PositiveIntegerField(default=9, verbose_name="stable after (orders)")),
+                (
+                    "developing_after_orders",
+                    models.PositiveIntegerField(default=2, verbose_name="developing from (orders)"),
+                ),
+                (
+                    "at_risk_multiple",
+                    models.DecimalField(
+                        decimal_places=1, default=2, max_digits=4, verbose_name="at risk after (× own median interval)"
+                    ),
+                ),
+                (
+                    "churn_multiple",
+                    models.DecimalField(
+                        decimal_places=1, default=4, max_digits=4, verbose_name="churned after (× own median interval)"
+                    ),
+                ),
+                (
+                    "min_orders_for_interval",
+                    models.PositiveIntegerField(default=3, verbose_name="own interval needs at least (orders)"),
+                ),
+                (
+                    "at_risk_days",
+                    models.PositiveIntegerField(default=90, verbose_name="at risk after (days, few orders)"),
+                ),
+                (
+                    "churn_days",
+                    models.PositiveIntegerField(default=180, verbose_name="churned after (days, few orders)"),
+                ),
+                (
+                    "reactivated_days",
+                    models.PositiveIntegerField(default=60, verbose_name="counts as reactivated for (days)"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': 'segmentation settings',
+                "verbose_name": "segmentation settings",
             },
         ),
         migrations.CreateModel(
-            name='Tag',
+            name="Tag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=50, verbose_name='name')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=50, verbose_name="name")),
             ],
             options={
-                'verbose_name': 'tag',
-                'verbose_name_plural': 'tags',
-                'ordering': ['group__position', 'group__name', 'name'],
+                "verbose_name": "tag",
+                "verbose_name_plural": "tags",
+                "ordering": ["group__position", "group__name", "name"],
             },
         ),
         migrations.CreateModel(
-            name='TagGroup',
+            name="TagGroup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=50, unique=True, verbose_name='name')),
-                ('multiple', models.BooleanField(default=True, help_text='Off: a customer holds at most one tag of this group.', verbose_name='multiple choice')),
-                ('color', models.CharField(choices=[('primary', 'primary'), ('success', 'success'), ('warning', 'warning'), ('danger', 'danger'), ('info', 'info'), ('secondary', 'secondary')], default='primary', max_length=20, verbose_name='colour')),
-                ('position', models.PositiveIntegerField(default=0, verbose_name='position')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=50, unique=True, verbose_name="name")),
+                (
+                    "multiple",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Off: a customer holds at most one tag of this group.",
+                        verbose_name="multiple choice",
+                    ),
+                ),
+                (
+                    "color",
+                    models.CharField(
+                        choices=[
+                            ("primary", "primary"),
+                            ("success", "success"),
+                            ("warning", "warning"),
+                            ("danger", "danger"),
+                            ("info", "info"),
+                            ("secondary", "secondary"),
+                        ],
+                        default="primary",
+                        max_length=20,
+                        verbose_name="colour",
+                    ),
+                ),
+                ("position", models.PositiveIntegerField(default=0, verbose_name="position")),
             ],
             options={
-                'verbose_name': 'tag group',
-                'verbose_name_plural': 'tag groups',
-                'ordering': ['position', 'name'],
+                "verbose_name": "tag group",
+                "verbose_name_plural": "tag groups",
+                "ordering": ["position", "name"],
             },
         ),
         migrations.CreateModel(
-            name='TagRule',
+            name="TagRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('query', models.CharField(help_text="The customer list's filter, as in its address after the question mark.", max_length=1000, verbose_name='filter')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('last_run_at', models.DateTimeField(blank=True, null=True, verbose_name='last run')),
-                ('last_count', models.PositiveIntegerField(default=0, verbose_name='matching customers')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                (
+                    "query",
+                    models.CharField(
+                        help_text="The customer list's filter, as in its address after the question mark.",
+                        max_length=1000,
+                        verbose_name="filter",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                ("last_run_at", models.DateTimeField(blank=True, null=True, verbose_name="last run")),
+                ("last_count", models.PositiveIntegerField(default=0, verbose_name="matching customers")),
             ],
             options={
-                'verbose_name': 'tag rule',
-                'verbose_name_plural': 'tag rules',
-                'ordering': ['name'],
+                "verbose_name": "tag rule",
+                "verbose_name_plural": "tag rules",
+                "ordering": ["name"],
             },
         ),
         migrations.AddField(
-            model_name='customer',
-            name='custom',
-            field=models.JSONField(blank=True, default=dict, verbose_name='custom attributes'),
+            model_name="customer",
+            name="custom",
+            field=models.JSONField(blank=True, default=dict, verbose_name="custom attributes"),
         ),
         migrations.AddField(
-            model_name='customer',
-            name='grid_class',
-            field=models.CharField(blank=True, db_index=True, max_length=1, verbose_name='3×3 class'),
+            model_name="customer",
+            name="grid_class",
+            field=models.CharField(blank=True, db_index=True, max_length=1, verbose_name="3×3 class"),
         ),
         migrations.AddField(
-            model_name='customer',
-            name='median_interval_days',
-            field=models.DecimalField(blank=True, decimal_places=1, max_digits=8, null=True, verbose_name='median purchase interval (days)'),
+            model_name="customer",
+            name="median_interval_days",
+            field=models.DecimalField(
+                blank=True, decimal_places=1, max_digits=8, null=True, verbose_name="median purchase interval (days)"
+            ),
         ),
         migrations.AddField(
-            model_name='customer',
-            name='previous_order_at',
+            model_name="customer",
+            name="previous_order_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='customer',
-            name='satisfaction_level',
-            field=models.CharField(blank=True, choices=[('high', 'High'), ('medium', 'Medium'), ('low', 'Low')], db_index=True, max_length=10, verbose_name='satisfaction'),
+            model_name="customer",
+            name="satisfaction_level",
+            field=models.CharField(
+                blank=True,
+                choices=[("high", "High"), ("medium", "Medium"), ("low", "Low")],
+                db_index=True,
+                max_length=10,
+                verbose_name="satisfaction",
+            ),
         ),
         migrations.AddField(
-            model_name='customer',
-            name='volume_level',
-            field=models.CharField(choices=[('high', 'High'), ('medium', 'Medium'), ('low', 'Low')], db_index=True, default='low', max_length=10, verbose_name='purchase volume'),
+            model_name="customer",
+            name="volume_level",
+            field=models.CharField(
+                choices=[("high", "High"), ("medium", "Medium"), ("low", "Low")],
+                db_index=True,
+                default="low",
+                max_length=10,
+                verbose_name="purchase volume",
+            ),
         ),
         migrations.CreateModel(
-            name='CustomerRelation',
+            name="CustomerRelation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('parent', 'Parent / child'), ('spouse', 'Spouse'), ('guardian', 'Guardian / ward'), ('sibling', 'Sibling'), ('referrer', 'Referrer / referred')], max_length=20, verbose_name='relation')),
-                ('is_family', models.BooleanField(default=True, editable=False)),
-                ('note', models.CharField(blank=True, max_length=200, verbose_name='note')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('from_customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='relations_out', to='customers.customer')),
-                ('to_customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='relations_in', to='customers.customer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("parent", "Parent / child"),
+                            ("spouse", "Spouse"),
+                            ("guardian", "Guardian / ward"),
+                            ("sibling", "Sibling"),
+                            ("referrer", "Referrer / referred"),
+                        ],
+                        max_length=20,
+                        verbose_name="relation",
+                    ),
+                ),
+                ("is_family", models.BooleanField(default=True, editable=False)),
+                ("note", models.CharField(blank=True, max_length=200, verbose_name="note")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "from_customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="relations_out",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "to_customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="relations_in",
+                        to="customers.customer",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ImportJob',
+            name="ImportJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('customers', 'Customers'), ('relations', 'Relations'), ('tags', 'Tags'), ('orders', 'Orders')], max_length=20, verbose_name='kind')),
-                ('file_name', models.CharField(max_length=255, verbose_name='file')),
-                ('rows', models.JSONField(default=list)),
-                ('errors', models.JSONField(default=list)),
-                ('total', models.PositiveIntegerField(default=0)),
-                ('processed', models.PositiveIntegerField(default=0)),
-                ('status', models.CharField(choices=[('validated', 'Checked'), ('invalid', 'Has errors'), ('queued', 'Queued'), ('running', 'Importing'), ('done', 'Done'), ('failed', 'Failed')], default='validated', max_length=20)),
-                ('message', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("customers", "Customers"),
+                            ("relations", "Relations"),
+                            ("tags", "Tags"),
+                            ("orders", "Orders"),
+                        ],
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("file_name", models.CharField(max_length=255, verbose_name="file")),
+                ("rows", models.JSONField(default=list)),
+                ("errors", models.JSONField(default=list)),
+                ("total", models.PositiveIntegerField(default=0)),
+                ("processed", models.PositiveIntegerField(default=0)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("validated", "Checked"),
+                            ("invalid", "Has errors"),
+                            ("queued", "Queued"),
+                            ("running", "Importing"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="validated",
+                        max_length=20,
+                    ),
+                ),
+                ("message", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='LifecycleChange',
+            name="LifecycleChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_stage', models.CharField(blank=True, choices=[('potential', 'Potential'), ('first_order', 'First order'), ('developing', 'Developing'), ('stable', 'Stable / high value'), ('at_risk', 'At risk'), ('churned', 'Churned'), ('reactivated', 'Reactivated')], max_length=20)),
-                ('to_stage', models.CharField(choices=[('potential', 'Potential'), ('first_order', 'First order'), ('developing', 'Developing'), ('stable', 'Stable / high value'), ('at_risk', 'At risk'), ('churned', 'Churned'), ('reactivated', 'Reactivated')], max_length=20)),
-                ('changed_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lifecycle_changes', to='customers.customer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "from_stage",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("potential", "Potential"),
+                            ("first_order", "First order"),
+                            ("developing", "Developing"),
+                            ("stable", "Stable / high value"),
+                            ("at_risk", "At risk"),
+                            ("churned", "Churned"),
+                            ("reactivated", "Reactivated"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "to_stage",
+                    models.CharField(
+                        choices=[
+                            ("potential", "Potential"),
+                            ("first_order", "First order"),
+                            ("developing", "Developing"),
+                            ("stable", "Stable / high value"),
+                            ("at_risk", "At risk"),
+                            ("churned", "Churned"),
+                            ("reactivated", "Reactivated"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("changed_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="lifecycle_changes",
+                        to="customers.customer",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-changed_at', '-id'],
+                "ordering": ["-changed_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Order',
+            name="Order",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(blank=True, max_length=100, verbose_name='external id')),
-                ('channel', models.CharField(choices=[('store', 'Store'), ('online', 'Online shop'), ('mini_program', 'Mini-program'), ('sales', 'Sales rep'), ('other', 'Other')], default='store', max_length=20, verbose_name='channel')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='amount')),
-                ('cost', models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True, verbose_name='cost')),
-                ('discount', models.DecimalField(decimal_places=2, default=0, max_digits=12, verbose_name='coupon discount')),
-                ('status', models.CharField(choices=[('paid', 'Paid'), ('cancelled', 'Cancelled')], default='paid', max_length=10, verbose_name='status')),
-                ('placed_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='placed at')),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True, verbose_name='cancelled at')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('client', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='crm.apiclient')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='customers.customer', verbose_name='customer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("external_id", models.CharField(blank=True, max_length=100, verbose_name="external id")),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("store", "Store"),
+                            ("online", "Online shop"),
+                            ("mini_program", "Mini-program"),
+                            ("sales", "Sales rep"),
+                            ("other", "Other"),
+                        ],
+                        default="store",
+                        max_length=20,
+                        verbose_name="channel",
+                    ),
+                ),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="amount")),
+                (
+                    "cost",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True, verbose_name="cost"),
+                ),
+                (
+                    "discount",
+                    models.DecimalField(decimal_places=2, default=0, max_digits=12, verbose_name="coupon discount"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("paid", "Paid"), ("cancelled", "Cancelled")],
+                        default="paid",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("placed_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="placed at")),
+                ("cancelled_at", models.DateTimeField(blank=True, null=True, verbose_name="cancelled at")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "client",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="crm.apiclient",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="orders",
+                        to="customers.customer",
+                        verbose_name="customer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'order',
-                'verbose_name_plural': 'orders',
-                'ordering': ['-placed_at', '-id'],
+                "verbose_name": "order",
+                "verbose_name_plural": "orders",
+                "ordering": ["-placed_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='OrderLine',
+            name="OrderLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sku', models.CharField(max_length=64, verbose_name='SKU')),
-                ('category', models.CharField(blank=True, max_length=64, verbose_name='category')),
-                ('quantity', models.PositiveIntegerField(default=1, verbose_name='quantity')),
-                ('price', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='price')),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='customers.order')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("sku", models.CharField(max_length=64, verbose_name="SKU")),
+                ("category", models.CharField(blank=True, max_length=64, verbose_name="category")),
+                ("quantity", models.PositiveIntegerField(default=1, verbose_name="quantity")),
+                ("price", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="price")),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="lines", to="customers.order"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='OwnershipChange',
+            name="OwnershipChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(blank=True, max_length=200, verbose_name='reason')),
-                ('changed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('changed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ownership_changes', to='customers.customer')),
-                ('from_owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('to_owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("reason", models.CharField(blank=True, max_length=200, verbose_name="reason")),
+                ("changed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="ownership_changes",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "from_owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "to_owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-changed_at', '-id'],
+                "ordering": ["-changed_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Satisfaction',
+            name="Satisfaction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('csat', 'CSAT (1–5)'), ('nps', 'NPS (0–10)')], default='csat', max_length=10, verbose_name='kind')),
-                ('score', models.PositiveSmallIntegerField(verbose_name='score')),
-                ('source', models.CharField(choices=[('survey', 'Survey'), ('service', 'Service'), ('follow_up', 'Follow-up')], default='survey', max_length=20, verbose_name='source')),
-                ('comment', models.TextField(blank=True, verbose_name='comment')),
-                ('recorded_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='recorded at')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='satisfaction_records', to='customers.customer')),
-                ('recorded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("csat", "CSAT (1–5)"), ("nps", "NPS (0–10)")],
+                        default="csat",
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("score", models.PositiveSmallIntegerField(verbose_name="score")),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("survey", "Survey"), ("service", "Service"), ("follow_up", "Follow-up")],
+                        default="survey",
+                        max_length=20,
+                        verbose_name="source",
+                    ),
+                ),
+                ("comment", models.TextField(blank=True, verbose_name="comment")),
+                ("recorded_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="recorded at")),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="satisfaction_records",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-recorded_at', '-id'],
+                "ordering": ["-recorded_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='CustomerTag',
+            name="CustomerTag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(choices=[('manual', 'By hand'), ('bulk', 'Bulk'), ('import', 'Import'), ('rule', 'Rule'), ('api', 'API')], default='manual', max_length=10)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tag_links', to='customers.customer')),
-                ('tag', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='customer_links', to='customers.tag')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("manual", "By hand"),
+                            ("bulk", "Bulk"),
+                            ("import", "Import"),
+                            ("rule", "Rule"),
+                            ("api", "API"),
+                        ],
+                        default="manual",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="tag_links", to="customers.customer"
+                    ),
+                ),
+                (
+                    "tag",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="customer_links", to="customers.tag"
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='customer',
-            name='tags',
-            field=models.ManyToManyField(blank=True, related_name='customers', through='customers.CustomerTag', to='customers.tag'),
+            model_name="customer",
+            name="tags",
+            field=models.ManyToManyField(
+                blank=True, related_name="customers", through="customers.CustomerTag", to="customers.tag"
+            ),
         ),
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['name', 'birthday'], name='customer_name_birthday'),
+            model_name="customer",
+            index=models.Index(fields=["name", "birthday"], name="customer_name_birthday"),
         ),
         migrations.AddField(
-            model_name='tag',
-            name='group',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tags', to='customers.taggroup', verbose_name='tag group'),
+            model_name="tag",
+            name="group",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="tags",
+                to="customers.taggroup",
+                verbose_name="tag group",
+            ),
         ),
         migrations.AddField(
-            model_name='tagrule',
-            name='tag',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rules', to='customers.tag', verbose_name='tag'),
+            model_name="tagrule",
+            name="tag",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="rules",
+                to="customers.tag",
+                verbose_name="tag",
+            ),
         ),
         migrations.AddField(
-            model_name='customertag',
-            name='rule',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='customers.tagrule'),
+            model_name="customertag",
+            name="rule",
+            field=models.ForeignKey(
+                blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to="customers.tagrule"
+            ),
         ),
         migrations.AddIndex(
-            model_name='customerrelation',
-            index=models.Index(fields=['to_customer', 'kind'], name='relation_to_kind'),
+            model_name="customerrelation",
+            index=models.Index(fields=["to_customer", "kind"], name="relation_to_kind"),
         ),
         migrations.AddConstraint(
-            model_name='customerrelation',
-            constraint=models.CheckConstraint(condition=models.Q(('from_customer', models.F('to_customer')), _negated=True), name='relation_not_self'),
+            model_name="customerrelation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("from_customer", models.F("to_customer")), _negated=True), name="relation_not_self"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='customerrelation',
-            constraint=models.UniqueConstraint(django.db.models.functions.comparison.Least('from_customer', 'to_customer'), django.db.models.functions.comparison.Greatest('from_customer', 'to_customer'), models.F('is_family'), name='one_link_per_pair_and_family'),
+            model_name="customerrelation",
+            constraint=models.UniqueConstraint(
+                django.db.models.functions.comparison.Least("from_customer", "to_customer"),
+                django.db.models.functions.comparison.Greatest("from_customer", "to_customer"),
+                models.F("is_family"),
+                name="one_link_per_pair_and_family",
+            ),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['customer', 'status', 'placed_at'], name='order_customer_time'),
+            model_name="order",
+            index=models.Index(fields=["customer", "status", "placed_at"], name="order_customer_time"),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['placed_at'], name='order_time'),
+            model_name="order",
+            index=models.Index(fields=["placed_at"], name="order_time"),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.UniqueConstraint(condition=models.Q(('external_id', ''), _negated=True), fields=('client', 'external_id'), name='order_external_id_per_client'),
+            model_name="order",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("external_id", ""), _negated=True),
+                fields=("client", "external_id"),
+                name="order_external_id_per_client",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gte', 0)), name='order_amount_not_negative'),
+            model_name="order",
+            constraint=models.CheckConstraint(condition=models.Q(("amount__gte", 0)), name="order_amount_not_negative"),
         ),
         migrations.AddIndex(
-            model_name='ownershipchange',
-            index=models.Index(fields=['customer', 'changed_at'], name='ownership_customer_time'),
+            model_name="ownershipchange",
+            index=models.Index(fields=["customer", "changed_at"], name="ownership_customer_time"),
         ),
         migrations.AddIndex(
-            model_name='satisfaction',
-            index=models.Index(fields=['customer', 'recorded_at'], name='satisfaction_customer_time'),
+            model_name="satisfaction",
+            index=models.Index(fields=["customer", "recorded_at"], name="satisfaction_customer_time"),
         ),
         migrations.AddConstraint(
-            model_name='satisfaction',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'csat'), ('score__gte', 1), ('score__lte', 5)), models.Q(('kind', 'nps'), ('score__lte', 10)), _connector='OR'), name='satisfaction_score_in_range'),
+            model_name="satisfaction",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "csat"), ("score__gte", 1), ("score__lte", 5)),
+                    models.Q(("kind", "nps"), ("score__lte", 10)),
+                    _connector="OR",
+                ),
+                name="satisfaction_score_in_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='tag',
-            constraint=models.UniqueConstraint(fields=('group', 'name'), name='tag_unique_in_group'),
+            model_name="tag",
+            constraint=models.UniqueConstraint(fields=("group", "name"), name="tag_unique_in_group"),
         ),
         migrations.AddIndex(
-            model_name='customertag',
-            index=models.Index(fields=['tag', 'customer'], name='tag_customer'),
+            model_name="customertag",
+            index=models.Index(fields=["tag", "customer"], name="tag_customer"),
         ),
         migrations.AddConstraint(
-            model_name='customertag',
-            constraint=models.UniqueConstraint(fields=('customer', 'tag'), name='customer_tag_once'),
+            model_name="customertag",
+            constraint=models.UniqueConstraint(fields=("customer", "tag"), name="customer_tag_once"),
         ),
     ]

@@ -4,37 +4,62 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0002_customattribute_segmentationsettings_tag_taggroup_and_more'),
+        ("customers", "0002_customattribute_segmentationsettings_tag_taggroup_and_more"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='customerrelation',
-            options={'verbose_name': 'relation', 'verbose_name_plural': 'relations'},
+            name="customerrelation",
+            options={"verbose_name": "relation", "verbose_name_plural": "relations"},
         ),
         migrations.AlterModelOptions(
-            name='ownershipchange',
-            options={'ordering': ['-changed_at', '-id'], 'verbose_name': 'ownership change', 'verbose_name_plural': 'ownership changes'},
+            name="ownershipchange",
+            options={
+                "ordering": ["-changed_at", "-id"],
+                "verbose_name": "ownership change",
+                "verbose_name_plural": "ownership changes",
+            },
         ),
         migrations.AlterModelOptions(
-            name='satisfaction',
-            options={'ordering': ['-recorded_at', '-id'], 'verbose_name': 'satisfaction record', 'verbose_name_plural': 'satisfaction records'},
+            name="satisfaction",
+            options={
+                "ordering": ["-recorded_at", "-id"],
+                "verbose_name": "satisfaction record",
+                "verbose_name_plural": "satisfaction records",
+            },
         ),
         migrations.AddField(
-            model_name='order',
-            name='fingerprint',
-            field=models.CharField(blank=True, editable=False, help_text='Hash of the API request body, to tell a replay from a conflict.', max_length=64),
+            model_name="order",
+            name="fingerprint",
+            field=models.CharField(
+                blank=True,
+                editable=False,
+                help_text="Hash of the API request body, to tell a replay from a conflict.",
+                max_length=64,
+            ),
         ),
         migrations.AddField(
-            model_name='ownershipchange',
-            name='note',
-            field=models.CharField(blank=True, max_length=200, verbose_name='note'),
+            model_name="ownershipchange",
+            name="note",
+            field=models.CharField(blank=True, max_length=200, verbose_name="note"),
         ),
         migrations.AlterField(
-            model_name='ownershipchange',
-            name='reason',
-            field=models.CharField(choices=[('created', 'Created'), ('edited', 'Edited'), ('handed_over', 'Handed over'), ('pool', 'Returned to the public pool'), ('claimed', 'Claimed from the public pool'), ('merged', 'Merged'), ('imported', 'Imported')], default='edited', max_length=20, verbose_name='reason'),
+            model_name="ownershipchange",
+            name="reason",
+            field=models.CharField(
+                choices=[
+                    ("created", "Created"),
+                    ("edited", "Edited"),
+                    ("handed_over", "Handed over"),
+                    ("pool", "Returned to the public pool"),
+                    ("claimed", "Claimed from the public pool"),
+                    ("merged", "Merged"),
+                    ("imported", "Imported"),
+                ],
+                default="edited",
+                max_length=20,
+                verbose_name="reason",
+            ),
         ),
     ]

@@ -4,30 +4,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0003_alter_customerrelation_options_and_more'),
+        ("customers", "0003_alter_customerrelation_options_and_more"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='customer',
-            name='last_followup_at',
-            field=models.DateTimeField(blank=True, db_index=True, null=True, verbose_name='last follow-up'),
+            model_name="customer",
+            name="last_followup_at",
+            field=models.DateTimeField(blank=True, db_index=True, null=True, verbose_name="last follow-up"),
         ),
         migrations.AddField(
-            model_name='customer',
-            name='last_inbound_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='last reply or visit'),
+            model_name="customer",
+            name="last_inbound_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="last reply or visit"),
         ),
         migrations.AddField(
-            model_name='customer',
-            name='owned_since',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='owned since'),
+            model_name="customer",
+            name="owned_since",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="owned since"),
         ),
         migrations.AddField(
-            model_name='customer',
-            name='resting_since',
-            field=models.DateTimeField(blank=True, help_text='Left alone after repeated unanswered touches.', null=True, verbose_name='resting since'),
+            model_name="customer",
+            name="resting_since",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="Left alone after repeated unanswered touches.",
+                null=True,
+                verbose_name="resting since",
+            ),
         ),
     ]

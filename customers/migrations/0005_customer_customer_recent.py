@@ -5,16 +5,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0002_alter_apitoken_options_alter_delivery_options_and_more'),
-        ('customers', '0004_customer_last_followup_at_customer_last_inbound_at_and_more'),
+        ("crm", "0002_alter_apitoken_options_alter_delivery_options_and_more"),
+        ("customers", "0004_customer_last_followup_at_customer_last_inbound_at_and_more"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['-created_at', '-id'], name='customer_recent'),
+            model_name="customer",
+            index=models.Index(fields=["-created_at", "-id"], name="customer_recent"),
         ),
     ]

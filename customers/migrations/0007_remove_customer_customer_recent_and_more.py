@@ -5,24 +5,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0002_alter_apitoken_options_alter_delivery_options_and_more'),
-        ('customers', '0006_customer_customer_scope'),
+        ("crm", "0002_alter_apitoken_options_alter_delivery_options_and_more"),
+        ("customers", "0006_customer_customer_scope"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='customer',
-            name='customer_recent',
+            model_name="customer",
+            name="customer_recent",
         ),
         migrations.RemoveIndex(
-            model_name='customer',
-            name='customer_scope',
+            model_name="customer",
+            name="customer_scope",
         ),
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['-created_at', '-id'], include=('owner', 'department'), name='customer_recent_scope'),
+            model_name="customer",
+            index=models.Index(
+                fields=["-created_at", "-id"], include=("owner", "department"), name="customer_recent_scope"
+            ),
         ),
     ]

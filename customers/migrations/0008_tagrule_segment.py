@@ -5,21 +5,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0007_remove_customer_customer_recent_and_more'),
-        ('marketing', '0001_initial'),
+        ("customers", "0007_remove_customer_customer_recent_and_more"),
+        ("marketing", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='tagrule',
-            name='segment',
-            field=models.ForeignKey(blank=True, help_text='Tag everyone in a saved customer segment instead of a list filter.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='tag_rules', to='marketing.segment', verbose_name='or a segment'),
+            model_name="tagrule",
+            name="segment",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="Tag everyone in a saved customer segment instead of a list filter.",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="tag_rules",
+                to="marketing.segment",
+                verbose_name="or a segment",
+            ),
         ),
         migrations.AlterField(
-            model_name='tagrule',
-            name='query',
-            field=models.CharField(blank=True, help_text="The customer list's filter, as in its address after the question mark.", max_length=1000, verbose_name='filter'),
+            model_name="tagrule",
+            name="query",
+            field=models.CharField(
+                blank=True,
+                help_text="The customer list's filter, as in its address after the question mark.",
+                max_length=1000,
+                verbose_name="filter",
+            ),
         ),
     ]

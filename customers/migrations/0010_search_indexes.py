@@ -12,7 +12,8 @@ def create_trigram_index(apps, schema_editor):
     (other databases keep the plain name index)."""
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(
-            f"CREATE INDEX IF NOT EXISTS {TRIGRAM_INDEX} ON customers_customer USING gin (UPPER(name) gin_trgm_ops)")
+            f"CREATE INDEX IF NOT EXISTS {TRIGRAM_INDEX} ON customers_customer USING gin (UPPER(name) gin_trgm_ops)"
+        )
 
 
 def drop_trigram_index(apps, schema_editor):
@@ -21,10 +22,9 @@ def drop_trigram_index(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0002_alter_apitoken_options_alter_delivery_options_and_more'),
-        ('customers', '0009_dashboard_rollups'),
+        ("crm", "0002_alter_apitoken_options_alter_delivery_options_and_more"),
+        ("customers", "0009_dashboard_rollups"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
         TrigramExtension(),  # no-op outside PostgreSQL
         migrations.RunPython(create_trigram_index, drop_trigram_index, elidable=False),
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['name'], include=('owner', 'department'), name='customer_name_scope'),
+            model_name="customer",
+            index=models.Index(fields=["name"], include=("owner", "department"), name="customer_name_scope"),
         ),
     ]

@@ -4,15 +4,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0010_search_indexes'),
+        ("customers", "0010_search_indexes"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='customer',
-            name='source',
-            field=models.CharField(choices=[('website', 'Official website'), ('wechat_oa', 'WeChat official account'), ('live', 'Live stream'), ('event', 'Event / meeting'), ('referral', 'Referral'), ('visit', 'Cold visit'), ('store', 'Store / walk-in'), ('api', 'Integration'), ('other', 'Other')], db_index=True, default='other', max_length=20, verbose_name='source channel'),
+            model_name="customer",
+            name="source",
+            field=models.CharField(
+                choices=[
+                    ("website", "Official website"),
+                    ("wechat_oa", "WeChat official account"),
+                    ("live", "Live stream"),
+                    ("event", "Event / meeting"),
+                    ("referral", "Referral"),
+                    ("visit", "Cold visit"),
+                    ("store", "Store / walk-in"),
+                    ("api", "Integration"),
+                    ("other", "Other"),
+                ],
+                db_index=True,
+                default="other",
+                max_length=20,
+                verbose_name="source channel",
+            ),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0011_customer_source_index'),
+        ("customers", "0011_customer_source_index"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='customer',
-            name='anonymized_at',
-            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='anonymized'),
+            model_name="customer",
+            name="anonymized_at",
+            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name="anonymized"),
         ),
     ]

@@ -4,18 +4,17 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0012_anonymized'),
+        ("customers", "0012_anonymized"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='lifecyclechange',
-            options={'ordering': ['-changed_at', '-id'], 'verbose_name': 'lifecycle change'},
+            name="lifecyclechange",
+            options={"ordering": ["-changed_at", "-id"], "verbose_name": "lifecycle change"},
         ),
         migrations.AlterModelOptions(
-            name='orderline',
-            options={'ordering': ['id'], 'verbose_name': 'order line'},
+            name="orderline",
+            options={"ordering": ["id"], "verbose_name": "order line"},
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0013_verbose_names'),
+        ("customers", "0013_verbose_names"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='tagrule',
-            name='last_error',
-            field=models.CharField(blank=True, editable=False, max_length=500, verbose_name='problem at the last run'),
+            model_name="tagrule",
+            name="last_error",
+            field=models.CharField(blank=True, editable=False, max_length=500, verbose_name="problem at the last run"),
         ),
     ]

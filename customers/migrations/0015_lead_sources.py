@@ -2,13 +2,19 @@
 
 from django.db import migrations, models
 
-
 #: the nine codes every installation had as fixed choices, and sources every client expects
 SEED = [
-    ("website", "官网", "线上"), ("web", "网页表单", "线上"), ("wechat_oa", "微信公众号", "线上"),
-    ("mini_program", "小程序", "线上"), ("live", "直播", "线上"), ("event", "活动/会议", "线下"),
-    ("visit", "陌生拜访", "线下"), ("store", "门店到访", "线下"), ("referral", "转介绍", "口碑"),
-    ("api", "系统对接", "对接"), ("other", "其他", "其他"),
+    ("website", "官网", "线上"),
+    ("web", "网页表单", "线上"),
+    ("wechat_oa", "微信公众号", "线上"),
+    ("mini_program", "小程序", "线上"),
+    ("live", "直播", "线上"),
+    ("event", "活动/会议", "线下"),
+    ("visit", "陌生拜访", "线下"),
+    ("store", "门店到访", "线下"),
+    ("referral", "转介绍", "口碑"),
+    ("api", "系统对接", "对接"),
+    ("other", "其他", "其他"),
 ]
 
 
@@ -26,32 +32,53 @@ def seed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0014_tag_rule_last_error'),
+        ("customers", "0014_tag_rule_last_error"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LeadSource',
+            name="LeadSource",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(help_text='Letters, digits, - and _; what other systems send as the source.', max_length=20, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=50, verbose_name='name')),
-                ('group', models.CharField(blank=True, help_text='e.g. 线上, 线下, 口碑: dashboards can be read by group.', max_length=50, verbose_name='channel group')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('position', models.PositiveIntegerField(default=0, verbose_name='position')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "code",
+                    models.SlugField(
+                        help_text="Letters, digits, - and _; what other systems send as the source.",
+                        max_length=20,
+                        unique=True,
+                        verbose_name="code",
+                    ),
+                ),
+                ("name", models.CharField(max_length=50, verbose_name="name")),
+                (
+                    "group",
+                    models.CharField(
+                        blank=True,
+                        help_text="e.g. 线上, 线下, 口碑: dashboards can be read by group.",
+                        max_length=50,
+                        verbose_name="channel group",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                ("position", models.PositiveIntegerField(default=0, verbose_name="position")),
             ],
             options={
-                'verbose_name': 'lead source',
-                'verbose_name_plural': 'lead sources',
-                'ordering': ['position', 'code'],
+                "verbose_name": "lead source",
+                "verbose_name_plural": "lead sources",
+                "ordering": ["position", "code"],
             },
         ),
         migrations.AlterField(
-            model_name='customer',
-            name='source',
-            field=models.CharField(db_index=True, default='other', help_text='A lead source code (LeadSource).', max_length=20, verbose_name='source channel'),
+            model_name="customer",
+            name="source",
+            field=models.CharField(
+                db_index=True,
+                default="other",
+                help_text="A lead source code (LeadSource).",
+                max_length=20,
+                verbose_name="source channel",
+            ),
         ),
         migrations.RunPython(seed, migrations.RunPython.noop),
     ]

@@ -8,17 +8,24 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddField(
-            model_name="customer", name="region_text",
-            field=models.CharField(blank=True, max_length=100, verbose_name="region as written",
-                                   help_text="Text no region code was found for (entered before codes, or imported); "
-                                             "listed under Settings → Unmatched regions."),
+            model_name="customer",
+            name="region_text",
+            field=models.CharField(
+                blank=True,
+                max_length=100,
+                verbose_name="region as written",
+                help_text="Text no region code was found for (entered before codes, or imported); "
+                "listed under Settings → Unmatched regions.",
+            ),
         ),
         migrations.AddField(
-            model_name="customer", name="region_province",
+            model_name="customer",
+            name="region_province",
             field=models.CharField(blank=True, db_index=True, editable=False, max_length=6, verbose_name="province"),
         ),
         migrations.AddField(
-            model_name="customer", name="region_city",
+            model_name="customer",
+            name="region_city",
             field=models.CharField(blank=True, db_index=True, editable=False, max_length=6, verbose_name="city"),
         ),
     ]

@@ -11,8 +11,11 @@ def forward(apps, schema_editor):
     for text in Customer.objects.exclude(region="").values_list("region", flat=True).distinct().iterator():
         code = regions.match(text)
         Customer.objects.filter(region=text).update(
-            region=code, region_text="" if code else text[:100],
-            region_province=regions.province_of(code), region_city=regions.city_of(code))
+            region=code,
+            region_text="" if code else text[:100],
+            region_province=regions.province_of(code),
+            region_city=regions.city_of(code),
+        )
 
 
 def backward(apps, schema_editor):

@@ -8,8 +8,15 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AlterField(
-            model_name="customer", name="region",
-            field=models.CharField(blank=True, choices=customers.regions.choices, db_index=True, help_text="Province, city or district.", max_length=6,
-                                   verbose_name="region"),
+            model_name="customer",
+            name="region",
+            field=models.CharField(
+                blank=True,
+                choices=customers.regions.choices,
+                db_index=True,
+                help_text="Province, city or district.",
+                max_length=6,
+                verbose_name="region",
+            ),
         ),
     ]

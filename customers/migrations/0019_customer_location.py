@@ -4,25 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0018_region_is_a_code'),
+        ("customers", "0018_region_is_a_code"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='customer',
-            name='address',
-            field=models.CharField(blank=True, max_length=200, verbose_name='street address'),
+            model_name="customer",
+            name="address",
+            field=models.CharField(blank=True, max_length=200, verbose_name="street address"),
         ),
         migrations.AddField(
-            model_name='customer',
-            name='latitude',
-            field=models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, verbose_name='latitude'),
+            model_name="customer",
+            name="latitude",
+            field=models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, verbose_name="latitude"),
         ),
         migrations.AddField(
-            model_name='customer',
-            name='longitude',
-            field=models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, verbose_name='longitude'),
+            model_name="customer",
+            name="longitude",
+            field=models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True, verbose_name="longitude"),
         ),
     ]

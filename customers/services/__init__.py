@@ -1,5 +1,14 @@
 """Writes to customer data. Views, the API, imports, Celery tasks and commands all call these."""
-from .orders import cancel_order, place_order, record_order, redeem_coupon, record_satisfaction, recompute_all, refresh_value_figures  # noqa: F401
+
+from .orders import (  # noqa: F401
+    cancel_order,
+    place_order,
+    recompute_all,
+    record_order,
+    record_satisfaction,
+    redeem_coupon,
+    refresh_value_figures,
+)
 from .records import (  # noqa: F401
     assign_customers,
     create_customer,

@@ -1,10 +1,21 @@
 """Set-based writes of many rows with different values per row."""
+
 from django.db import connection, models
 
 #: fields whose Python values the PostgreSQL driver adapts itself (no ``get_db_prep_save`` needed:
 #: Django's own preparation of a Decimal or a datetime costs more than the UPDATE's SQL text)
-NATIVE = (models.CharField, models.TextField, models.IntegerField, models.DecimalField, models.DateTimeField,
-          models.DateField, models.BooleanField, models.FloatField, models.AutoField, models.BigAutoField)
+NATIVE = (
+    models.CharField,
+    models.TextField,
+    models.IntegerField,
+    models.DecimalField,
+    models.DateTimeField,
+    models.DateField,
+    models.BooleanField,
+    models.FloatField,
+    models.AutoField,
+    models.BigAutoField,
+)
 
 
 def update_rows(model, fields, rows, *, batch_size=1000):
@@ -34,16 +45,19 @@ def update_rows(model, fields, rows, *, batch_size=1000):
     names = [quote(field.column) for field in every]
     placeholder = "(" + ", ".join(f"%s::{field.db_type(connection)}" for field in every) + ")"
     assignments = ", ".join(f"{name} = v.{name}" for name in names[1:])
-    prepare = [None if isinstance(field, NATIVE) and not field.is_relation else field.get_db_prep_save
-               for field in every]
+    prepare = [
+        None if isinstance(field, NATIVE) and not field.is_relation else field.get_db_prep_save for field in every
+    ]
     updated = 0
     with connection.cursor() as cursor:
         for start in range(0, len(rows), batch_size):
-            chunk = rows[start:start + batch_size]
+            chunk = rows[start : start + batch_size]
             params = []
             for row in chunk:
-                params.extend(value if prep is None or value is None else prep(value, connection)
-                              for prep, value in zip(prepare, row))
+                params.extend(
+                    value if prep is None or value is None else prep(value, connection)
+                    for prep, value in zip(prepare, row)
+                )
             cursor.execute(
                 f"UPDATE {quote(meta.db_table)} AS t SET {assignments} "
                 f"FROM (VALUES {', '.join([placeholder] * len(chunk))}) AS v ({', '.join(names)}) "

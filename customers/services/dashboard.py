@@ -15,6 +15,7 @@ Definitions (dates in the local time zone):
   (180); **churned**: earlier. Each month is judged at its last day, the current month today;
 - **repeaters**: customers of a cohort with two or more paid orders to date.
 """
+
 import datetime
 import time
 import uuid
@@ -82,28 +83,68 @@ def spend_floor(amount):
 
 
 def _state_rows():
-    rows = (Customer.objects.order_by()
-            .values("owner_id", "department_id", "source", "lifecycle_stage", "value_segment", "grid_class")
-            .annotate(n=Count("id"), revenue=Sum("total_amount"), unrated=Count("id", filter=Q(satisfaction_level=""))))
-    return [CustomerStateRollup(owner_id=r["owner_id"], department_id=r["department_id"], source=r["source"],
-                                lifecycle_stage=r["lifecycle_stage"], value_segment=r["value_segment"],
-                                grid_class=r["grid_class"], customers=r["n"], revenue=r["revenue"] or ZERO,
-                                unrated=r["unrated"]) for r in rows]
+    rows = (
+        Customer.objects.order_by()
+        .values("owner_id", "department_id", "source", "lifecycle_stage", "value_segment", "grid_class")
+        .annotate(n=Count("id"), revenue=Sum("total_amount"), unrated=Count("id", filter=Q(satisfaction_level="")))
+    )
+    return [
+        CustomerStateRollup(
+            owner_id=r["owner_id"],
+            department_id=r["department_id"],
+            source=r["source"],
+            lifecycle_stage=r["lifecycle_stage"],
+            value_segment=r["value_segment"],
+            grid_class=r["grid_class"],
+            customers=r["n"],
+            revenue=r["revenue"] or ZERO,
+            unrated=r["unrated"],
+        )
+        for r in rows
+    ]
 
 
 def _flow_rows():
-    rows = (LifecycleChange.objects.order_by()
-            .values("customer__owner_id", "customer__department_id", "customer__source", "from_stage", "to_stage",
-                    day=TruncDate("changed_at"))
-            .annotate(n=Count("id")))
-    return [StageFlowRollup(owner_id=r["customer__owner_id"], department_id=r["customer__department_id"],
-                            source=r["customer__source"], day=r["day"], from_stage=r["from_stage"],
-                            to_stage=r["to_stage"], changes=r["n"]) for r in rows]
+    rows = (
+        LifecycleChange.objects.order_by()
+        .values(
+            "customer__owner_id",
+            "customer__department_id",
+            "customer__source",
+            "from_stage",
+            "to_stage",
+            day=TruncDate("changed_at"),
+        )
+        .annotate(n=Count("id"))
+    )
+    return [
+        StageFlowRollup(
+            owner_id=r["customer__owner_id"],
+            department_id=r["customer__department_id"],
+            source=r["customer__source"],
+            day=r["day"],
+            from_stage=r["from_stage"],
+            to_stage=r["to_stage"],
+            changes=r["n"],
+        )
+        for r in rows
+    ]
 
 
 class _Month:
-    __slots__ = ("new_customers", "first_buyers", "repeaters", "cohort_orders", "cohort_revenue", "buyers", "orders",
-                 "revenue", "active", "at_risk", "churned")
+    __slots__ = (
+        "active",
+        "at_risk",
+        "buyers",
+        "churned",
+        "cohort_orders",
+        "cohort_revenue",
+        "first_buyers",
+        "new_customers",
+        "orders",
+        "repeaters",
+        "revenue",
+    )
 
     def __init__(self):
         for name in self.__slots__:
@@ -114,8 +155,11 @@ class _Month:
 
 def _order_stream(chunk=20000):
     """(customer id, local date, amount) of every paid order, by customer then date."""
-    qs = (Order.objects.filter(status=Order.Status.PAID).order_by("customer_id", "placed_at")
-          .values_list("customer_id", TruncDate("placed_at"), "amount"))
+    qs = (
+        Order.objects.filter(status=Order.Status.PAID)
+        .order_by("customer_id", "placed_at")
+        .values_list("customer_id", TruncDate("placed_at"), "amount")
+    )
     return qs.iterator(chunk_size=chunk)
 
 
@@ -144,8 +188,10 @@ def build_rollups(*, today, settings):
     spend = defaultdict(lambda: [0, ZERO])  # (key, floor) -> [customers, revenue]
     cohorts = defaultdict(lambda: [0, 0, ZERO])  # (key, cohort, k) -> [customers, orders, revenue]
     for pk, owner_id, department_id, source, created_at in (
-            Customer.objects.order_by().values_list("id", "owner_id", "department_id", "source",
-                                                    TruncDate("created_at")).iterator(chunk_size=20000)):
+        Customer.objects.order_by()
+        .values_list("id", "owner_id", "department_id", "source", TruncDate("created_at"))
+        .iterator(chunk_size=20000)
+    ):
         key = (owner_id, department_id, source)
         keys[pk] = key
         created = month_start(created_at)
@@ -208,12 +254,18 @@ def build_rollups(*, today, settings):
         return model(owner_id=owner_id, department_id=department_id, source=source, **values)
 
     rows = _state_rows()
-    rows += [keyed(CustomerSpendRollup, key, floor=floor, customers=n, revenue=revenue)
-             for (key, floor), (n, revenue) in spend.items()]
-    rows += [keyed(CustomerMonthRollup, key, month=month, **{name: getattr(m, name) for name in _Month.__slots__})
-             for (key, month), m in monthly.items()]
-    rows += [keyed(CohortRollup, key, cohort=cohort, months_since=k, customers=n, orders=orders, revenue=revenue)
-             for (key, cohort, k), (n, orders, revenue) in cohorts.items()]
+    rows += [
+        keyed(CustomerSpendRollup, key, floor=floor, customers=n, revenue=revenue)
+        for (key, floor), (n, revenue) in spend.items()
+    ]
+    rows += [
+        keyed(CustomerMonthRollup, key, month=month, **{name: getattr(m, name) for name in _Month.__slots__})
+        for (key, month), m in monthly.items()
+    ]
+    rows += [
+        keyed(CohortRollup, key, cohort=cohort, months_since=k, customers=n, orders=orders, revenue=revenue)
+        for (key, cohort, k), (n, orders, revenue) in cohorts.items()
+    ]
     rows += _flow_rows()
     return rows
 

@@ -1,4 +1,5 @@
 """Orders, and the customer value figures they keep current (in the same transaction)."""
+
 import datetime
 from decimal import Decimal
 
@@ -22,7 +23,7 @@ CENT = Decimal("0.01")
 MAX_QUANTITY = 2**31 - 1  # the largest quantity the database column holds (PostgreSQL integer)
 # An earlier order time is a typing error (and Asia/Shanghai's offset before 1901, +08:05:43, has
 # seconds, which an ISO 8601 time cannot carry).
-EARLIEST_ORDER_TIME = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+EARLIEST_ORDER_TIME = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 
 def _money(value, field):
@@ -36,15 +37,36 @@ def _money(value, field):
 
 
 @transaction.atomic
-def record_order(*, customer, amount, actor=None, cost=None, channel=Order.Channel.STORE, placed_at=None,
-                 lines=(), external_id="", client=None, refresh=True, fingerprint=""):
+def record_order(
+    *,
+    customer,
+    amount,
+    actor=None,
+    cost=None,
+    channel=Order.Channel.STORE,
+    placed_at=None,
+    lines=(),
+    external_id="",
+    client=None,
+    refresh=True,
+    fingerprint="",
+):
     """Store an order with its lines and refresh the customer's figures and segment.
 
     ``lines``: dicts with sku, category, quantity, price. Raises ``ValidationError`` naming the field.
     """
-    order, built = build_order(customer=customer, amount=amount, actor=actor, cost=cost, channel=channel,
-                               placed_at=placed_at, lines=lines, external_id=external_id, client=client,
-                               fingerprint=fingerprint)
+    order, built = build_order(
+        customer=customer,
+        amount=amount,
+        actor=actor,
+        cost=cost,
+        channel=channel,
+        placed_at=placed_at,
+        lines=lines,
+        external_id=external_id,
+        client=client,
+        fingerprint=fingerprint,
+    )
     order.save()
     for line in built:
         line.order = order
@@ -55,9 +77,22 @@ def record_order(*, customer, amount, actor=None, cost=None, channel=Order.Chann
 
 
 @transaction.atomic
-def place_order(*, customer=None, customer_ref=None, new_customer=None, amount, lines=(), coupon_code="",
-                actor=None, cost=None, channel=Order.Channel.STORE, placed_at=None, external_id="", client=None,
-                fingerprint="") -> Order:
+def place_order(
+    *,
+    customer=None,
+    customer_ref=None,
+    new_customer=None,
+    amount,
+    lines=(),
+    coupon_code="",
+    actor=None,
+    cost=None,
+    channel=Order.Channel.STORE,
+    placed_at=None,
+    external_id="",
+    client=None,
+    fingerprint="",
+) -> Order:
     """下单: the one path that places an order — the order form, the orders API, the coupon redeem API.
 
     The customer is ``customer``, or the one ``customer_ref`` names (``{"id"}`` or ``{"mobile",
@@ -76,9 +111,18 @@ def place_order(*, customer=None, customer_ref=None, new_customer=None, amount, 
         customer, _created = resolve_or_create_customer(CustomerRef.of(customer_ref or {}), actor=creator, **fields)
         if customer is None:
             raise Invalid(fields={"customer": ["No customer with this id."]})
-    order = record_order(customer=customer, amount=amount, actor=actor, cost=cost, channel=channel,
-                         placed_at=placed_at, lines=lines, external_id=external_id, client=client,
-                         fingerprint=fingerprint)
+    order = record_order(
+        customer=customer,
+        amount=amount,
+        actor=actor,
+        cost=cost,
+        channel=channel,
+        placed_at=placed_at,
+        lines=lines,
+        external_id=external_id,
+        client=client,
+        fingerprint=fingerprint,
+    )
     registry.order_placed(order)  # e.g. the catalogue grants the entitlements the SKUs carry
     redemption = None
     if coupon_code:
@@ -97,14 +141,29 @@ def redeem_coupon(*, code, order, customer, lines=None):
     return redeem(code=code, order=order, customer=customer, lines=lines)
 
 
-def build_order(*, customer, amount, actor=None, cost=None, channel=Order.Channel.STORE, placed_at=None,
-                lines=(), external_id="", client=None, fingerprint=""):
+def build_order(
+    *,
+    customer,
+    amount,
+    actor=None,
+    cost=None,
+    channel=Order.Channel.STORE,
+    placed_at=None,
+    lines=(),
+    external_id="",
+    client=None,
+    fingerprint="",
+):
     """The checked, unsaved order and its lines (without ``order`` set): ``record_order`` saves them
     one by one, an import saves thousands with ``bulk_create``. No query. Raises ``ValidationError``."""
     order = Order(
-        customer=customer, amount=_money(amount, "amount"),
+        customer=customer,
+        amount=_money(amount, "amount"),
         cost=None if cost in (None, "") else _money(cost, "cost"),
-        channel=channel, placed_at=placed_at or timezone.now(), external_id=external_id or "", client=client,
+        channel=channel,
+        placed_at=placed_at or timezone.now(),
+        external_id=external_id or "",
+        client=client,
         fingerprint=fingerprint,
         created_by=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
     )
@@ -128,8 +187,14 @@ def build_order(*, customer, amount, actor=None, cost=None, channel=Order.Channe
             raise ValidationError({f"items[{index}].quantity": _("Quantity must be at least 1.")})
         if quantity > MAX_QUANTITY:
             raise ValidationError({f"items[{index}].quantity": _("Quantity is too large.")})
-        built.append(OrderLine(sku=sku[:64], category=str(line.get("category", ""))[:64],
-                               quantity=quantity, price=_money(line.get("price", 0), f"items[{index}].price")))
+        built.append(
+            OrderLine(
+                sku=sku[:64],
+                category=str(line.get("category", ""))[:64],
+                quantity=quantity,
+                price=_money(line.get("price", 0), f"items[{index}].price"),
+            )
+        )
     return order, built
 
 
@@ -149,7 +214,7 @@ def save_orders(built, *, actor=None, batch_size=1000):
     cid, now = get_cid(), timezone.now()
     as_json = getattr(django_settings, "AUDITLOG_STORE_JSON_CHANGES", False)
     for start in range(0, len(built), batch_size):
-        chunk = built[start:start + batch_size]
+        chunk = built[start : start + batch_size]
         orders = Order.objects.bulk_create([order for order, _lines in chunk])
         lines = []
         for order, order_lines in chunk:
@@ -158,9 +223,18 @@ def save_orders(built, *, actor=None, batch_size=1000):
                 lines.append(line)
         OrderLine.objects.bulk_create(lines)
         entries = [
-            LogEntry(content_type=content_type, object_pk=str(order.pk), object_id=order.pk, object_repr=str(order),
-                     action=LogEntry.Action.CREATE, changes=model_instance_diff(None, order, use_json_for_changes=as_json),
-                     actor=actor, actor_email=getattr(actor, "email", None) if actor else None, cid=cid, timestamp=now)
+            LogEntry(
+                content_type=content_type,
+                object_pk=str(order.pk),
+                object_id=order.pk,
+                object_repr=str(order),
+                action=LogEntry.Action.CREATE,
+                changes=model_instance_diff(None, order, use_json_for_changes=as_json),
+                actor=actor,
+                actor_email=getattr(actor, "email", None) if actor else None,
+                cid=cid,
+                timestamp=now,
+            )
             for order in orders
         ]
         _fill_from_request(entries)
@@ -201,23 +275,31 @@ def refresh_value_figures(customer_id, *, settings=None, now=None):
     customer.previous_order_at = times[-2] if len(times) >= 2 else None
     customer.median_interval_days = segmentation.median_interval_days(times)
     window = segmentation.satisfaction_window_start(now=now, settings=settings)
-    scores = list(Satisfaction.objects.filter(customer_id=customer_id, recorded_at__gte=window)
-                  .values_list("kind", "score"))
+    scores = list(
+        Satisfaction.objects.filter(customer_id=customer_id, recorded_at__gte=window).values_list("kind", "score")
+    )
     _changed, old_stage = segmentation.classify(
         customer, settings=settings, now=now, satisfaction=segmentation.satisfaction_level(scores)
     )
     customer.save()
     if old_stage != customer.lifecycle_stage:
-        LifecycleChange.objects.create(customer=customer, from_stage=old_stage, to_stage=customer.lifecycle_stage,
-                                       changed_at=now)
+        LifecycleChange.objects.create(
+            customer=customer, from_stage=old_stage, to_stage=customer.lifecycle_stage, changed_at=now
+        )
     return customer
 
 
 @transaction.atomic
 def record_satisfaction(*, customer, kind, score, source, comment="", actor=None, recorded_at=None):
-    record = Satisfaction(customer=customer, kind=kind, score=score, source=source, comment=comment,
-                          recorded_at=recorded_at or timezone.now(),
-                          recorded_by=actor if actor is not None and getattr(actor, "is_authenticated", False) else None)
+    record = Satisfaction(
+        customer=customer,
+        kind=kind,
+        score=score,
+        source=source,
+        comment=comment,
+        recorded_at=recorded_at or timezone.now(),
+        recorded_by=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
+    )
     if kind == Satisfaction.Kind.CSAT and not 1 <= score <= 5:
         raise ValidationError({"score": _("CSAT scores go from 1 to 5.")})
     if kind == Satisfaction.Kind.NPS and not 0 <= score <= 10:
@@ -231,8 +313,15 @@ def record_satisfaction(*, customer, kind, score, source, comment="", actor=None
 #: what the segmentation rules derive from the stored figures
 CLASS_FIELDS = ["satisfaction_level", "value_segment", "volume_level", "grid_class", "lifecycle_stage"]
 #: the figures kept from the paid orders
-FIGURE_FIELDS = ["order_count", "total_amount", "avg_order_value", "first_order_at", "last_order_at",
-                 "previous_order_at", "median_interval_days"]
+FIGURE_FIELDS = [
+    "order_count",
+    "total_amount",
+    "avg_order_value",
+    "first_order_at",
+    "last_order_at",
+    "previous_order_at",
+    "median_interval_days",
+]
 
 
 def recompute_all(*, now=None, batch_size=5000):
@@ -242,9 +331,20 @@ def recompute_all(*, now=None, batch_size=5000):
     settings = SegmentationSettings.current()
     now = now or timezone.now()
     window = segmentation.satisfaction_window_start(now=now, settings=settings)
-    fields = ["id", "order_count", "total_amount", "avg_order_value", "last_order_at", "previous_order_at",
-              "median_interval_days", "satisfaction_level", "value_segment", "volume_level", "grid_class",
-              "lifecycle_stage"]
+    fields = [
+        "id",
+        "order_count",
+        "total_amount",
+        "avg_order_value",
+        "last_order_at",
+        "previous_order_at",
+        "median_interval_days",
+        "satisfaction_level",
+        "value_segment",
+        "volume_level",
+        "grid_class",
+        "lifecycle_stage",
+    ]
     updated = changes = 0
     last_id = 0
     while True:
@@ -254,20 +354,26 @@ def recompute_all(*, now=None, batch_size=5000):
         last_id = batch[-1].id
         ids = [c.id for c in batch]
         scores = {}
-        for customer_id, kind, score in (Satisfaction.objects.filter(customer_id__in=ids, recorded_at__gte=window)
-                                         .values_list("customer_id", "kind", "score")):
+        for customer_id, kind, score in Satisfaction.objects.filter(
+            customer_id__in=ids, recorded_at__gte=window
+        ).values_list("customer_id", "kind", "score"):
             scores.setdefault(customer_id, []).append((kind, score))
         dirty, stage_changes = [], []
         for customer in batch:
             changed, old_stage = segmentation.classify(
-                customer, settings=settings, now=now,
+                customer,
+                settings=settings,
+                now=now,
                 satisfaction=segmentation.satisfaction_level(scores.get(customer.id, [])),
             )
             if changed:
                 dirty.append(customer)
             if old_stage != customer.lifecycle_stage:
-                stage_changes.append(LifecycleChange(customer_id=customer.id, from_stage=old_stage,
-                                                     to_stage=customer.lifecycle_stage, changed_at=now))
+                stage_changes.append(
+                    LifecycleChange(
+                        customer_id=customer.id, from_stage=old_stage, to_stage=customer.lifecycle_stage, changed_at=now
+                    )
+                )
         # one UPDATE ... FROM (VALUES ...) per 1,000 changed customers (bulk_update's CASE per row is slow)
         with transaction.atomic():
             update_rows(Customer, CLASS_FIELDS, [(c.id, *(getattr(c, f) for f in CLASS_FIELDS)) for c in dirty])
@@ -293,12 +399,14 @@ def rebuild_value_figures(*, customer_ids=None, batch_size=5000, now=None):
     fields = FIGURE_FIELDS + [f for f in CLASS_FIELDS if f != "satisfaction_level"]
     updated = 0
     for start in range(0, len(all_ids), batch_size):
-        ids = all_ids[start:start + batch_size]
+        ids = all_ids[start : start + batch_size]
         times = defaultdict(list)
         totals = defaultdict(lambda: Decimal(0))
-        for customer_id, placed_at, amount in (Order.objects.filter(customer_id__in=ids, status=Order.Status.PAID)
-                                               .order_by("customer_id", "placed_at")
-                                               .values_list("customer_id", "placed_at", "amount")):
+        for customer_id, placed_at, amount in (
+            Order.objects.filter(customer_id__in=ids, status=Order.Status.PAID)
+            .order_by("customer_id", "placed_at")
+            .values_list("customer_id", "placed_at", "amount")
+        ):
             times[customer_id].append(placed_at)
             totals[customer_id] += amount
         customers = list(Customer.objects.filter(id__in=ids).only("id", "satisfaction_level", *fields))
@@ -308,7 +416,9 @@ def rebuild_value_figures(*, customer_ids=None, batch_size=5000, now=None):
             placed = times.get(customer.id, [])
             customer.order_count = len(placed)
             customer.total_amount = totals[customer.id].quantize(CENT) if placed else Decimal("0.00")
-            customer.avg_order_value = (customer.total_amount / len(placed)).quantize(CENT) if placed else Decimal("0.00")
+            customer.avg_order_value = (
+                (customer.total_amount / len(placed)).quantize(CENT) if placed else Decimal("0.00")
+            )
             customer.first_order_at = placed[0] if placed else None
             customer.last_order_at = placed[-1] if placed else None
             customer.previous_order_at = placed[-2] if len(placed) >= 2 else None
@@ -318,8 +428,11 @@ def rebuild_value_figures(*, customer_ids=None, batch_size=5000, now=None):
             if after != before:
                 rows.append((customer.id, *after))
             if old_stage != customer.lifecycle_stage:
-                stage_changes.append(LifecycleChange(customer_id=customer.id, from_stage=old_stage,
-                                                     to_stage=customer.lifecycle_stage, changed_at=now))
+                stage_changes.append(
+                    LifecycleChange(
+                        customer_id=customer.id, from_stage=old_stage, to_stage=customer.lifecycle_stage, changed_at=now
+                    )
+                )
         with transaction.atomic():
             LifecycleChange.objects.bulk_create(stage_changes, batch_size=1000)
             update_rows(Customer, fields, rows)

@@ -5,6 +5,7 @@ pointing at them (follow-ups, tickets, registrations, leads they came from …) 
 history; family and referral links are removed. Orders, amounts, coupons and every figure stay,
 so totals and dashboards do not move.
 """
+
 import datetime
 import decimal
 import uuid
@@ -62,8 +63,11 @@ def customer_data(customer):
     if lead_ids:  # what was recorded on the leads they came from
         for model, field in privacy.relations_to(lead_model):
             seen = {row["id"] for row in data["related"].get(_label(model), [])}
-            rows = [row for row in _rows(model._default_manager.filter(**{f"{field}__in": lead_ids}).order_by("pk"))
-                    if row["id"] not in seen]
+            rows = [
+                row
+                for row in _rows(model._default_manager.filter(**{f"{field}__in": lead_ids}).order_by("pk"))
+                if row["id"] not in seen
+            ]
             if rows:
                 data["related"].setdefault(_label(model), []).extend(rows)
     return data
@@ -85,14 +89,27 @@ def anonymize_customer(*, actor, customer, request=None):
     privacy.anonymize(Customer, [customer.pk], now=now, keep={"name": anonymized_name(customer.pk)})
     CustomerRelation.objects.filter(models.Q(from_customer=customer) | models.Q(to_customer=customer)).delete()
     lead_model = apps.get_model("sales", "Lead")
-    lead_ids = list(lead_model.objects.filter(models.Q(customer=customer) | models.Q(existing_customer=customer))
-                    .values_list("pk", flat=True))
+    lead_ids = list(
+        lead_model.objects.filter(models.Q(customer=customer) | models.Q(existing_customer=customer)).values_list(
+            "pk", flat=True
+        )
+    )
     if lead_ids:
         privacy.anonymize(lead_model, lead_ids, now=now)
 
     customer.refresh_from_db()
-    LogEntry.objects.log_create(customer, action=LogEntry.Action.UPDATE, force_log=True,
-                                changes={"anonymized_at": ["None", now.isoformat()]}, actor=actor)
-    privacy.log_access(action=privacy.Action.ANONYMIZE, subject=privacy.Subject.CUSTOMER, ids=[customer.pk],
-                       user=actor, request=request)
+    LogEntry.objects.log_create(
+        customer,
+        action=LogEntry.Action.UPDATE,
+        force_log=True,
+        changes={"anonymized_at": ["None", now.isoformat()]},
+        actor=actor,
+    )
+    privacy.log_access(
+        action=privacy.Action.ANONYMIZE,
+        subject=privacy.Subject.CUSTOMER,
+        ids=[customer.pk],
+        user=actor,
+        request=request,
+    )
     return customer

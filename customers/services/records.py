@@ -1,4 +1,5 @@
 """Customer records: create, update, hand over, delete, merge (查重与合并)."""
+
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
@@ -61,8 +62,12 @@ def validate_custom(values):
 def _record_ownership(customer, *, from_owner_id, actor, reason, note=""):
     if from_owner_id != customer.owner_id:
         OwnershipChange.objects.create(
-            customer=customer, from_owner_id=from_owner_id, to_owner_id=customer.owner_id,
-            changed_by=actor if actor and actor.is_authenticated else None, reason=reason, note=note[:200],
+            customer=customer,
+            from_owner_id=from_owner_id,
+            to_owner_id=customer.owner_id,
+            changed_by=actor if actor and actor.is_authenticated else None,
+            reason=reason,
+            note=note[:200],
         )
 
 
@@ -78,8 +83,14 @@ def create_customer(*, actor, allow_duplicate=False, **fields):
     if not allow_duplicate:
         duplicate = duplicates_of(mobile=customer.mobile, name=customer.name, birthday=customer.birthday).first()
         if duplicate is not None:
-            raise ValidationError({"mobile" if duplicate.mobile == customer.mobile and customer.mobile else "name":
-                                   _("Duplicate of %(name)s (#%(id)s).") % {"name": duplicate.name, "id": duplicate.pk}})
+            raise ValidationError(
+                {
+                    "mobile" if duplicate.mobile == customer.mobile and customer.mobile else "name": _(
+                        "Duplicate of %(name)s (#%(id)s)."
+                    )
+                    % {"name": duplicate.name, "id": duplicate.pk}
+                }
+            )
     customer.normalize_region()  # region text (an import, a lead) becomes its code before validation
     customer.full_clean()
     customer.save()
@@ -138,8 +149,18 @@ def delete_customers(*, actor, customers):
 
 
 #: fields a merge fills on the survivor when the survivor's own value is empty
-MERGE_FILL_FIELDS = ("mobile", "wechat_id", "email", "gender", "birthday", "region", "preferred_channel",
-                     "active_hours", "owner", "department")
+MERGE_FILL_FIELDS = (
+    "mobile",
+    "wechat_id",
+    "email",
+    "gender",
+    "birthday",
+    "region",
+    "preferred_channel",
+    "active_hours",
+    "owner",
+    "department",
+)
 
 
 @transaction.atomic
@@ -155,9 +176,12 @@ def merge_customers(*, actor, survivor, duplicate):
 
     # relations: drop the one between the two, then move the rest unless the pair already has one
     CustomerRelation.objects.filter(
-        models.Q(from_customer=duplicate, to_customer=survivor) | models.Q(from_customer=survivor, to_customer=duplicate)
+        models.Q(from_customer=duplicate, to_customer=survivor)
+        | models.Q(from_customer=survivor, to_customer=duplicate)
     ).delete()
-    for relation in CustomerRelation.objects.filter(models.Q(from_customer=duplicate) | models.Q(to_customer=duplicate)):
+    for relation in CustomerRelation.objects.filter(
+        models.Q(from_customer=duplicate) | models.Q(to_customer=duplicate)
+    ):
         if relation.from_customer_id == duplicate.pk:
             relation.from_customer_id = survivor.pk
         else:
@@ -199,7 +223,9 @@ def merge_customers(*, actor, survivor, duplicate):
     survivor = order_services.refresh_value_figures(survivor.pk)
     log_tag_changes(tags_before, held_tags([survivor.pk]), actor=actor, customer_ids=[survivor.pk])
     LogEntry.objects.log_create(
-        survivor, action=LogEntry.Action.UPDATE, force_log=True,
+        survivor,
+        action=LogEntry.Action.UPDATE,
+        force_log=True,
         changes={"merged": [f"{duplicate_name} (#{duplicate_id})", survivor.name]},
         actor=actor if actor and actor.is_authenticated else None,
     )

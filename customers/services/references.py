@@ -1,5 +1,6 @@
 """A customer named by an outside caller: by id, or by mobile (normalized) — the one resolver the
 orders API, the coupon API, event registrations and ``place_order`` use."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,7 +43,9 @@ def find_customer(ref: CustomerRef | dict[str, Any], *, queryset=None) -> Custom
 
 
 @transaction.atomic
-def resolve_or_create_customer(ref: CustomerRef | dict[str, Any], *, actor, **new_fields) -> tuple[Customer | None, bool]:
+def resolve_or_create_customer(
+    ref: CustomerRef | dict[str, Any], *, actor, **new_fields
+) -> tuple[Customer | None, bool]:
     """The customer the reference names, creating one for an unknown mobile (with ``new_fields``:
     department, owner, source …). Returns ``(customer, created)``; ``(None, False)`` for an unknown
     id. Concurrent calls for one new mobile serialize on an advisory lock held to the end of the

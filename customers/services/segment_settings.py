@@ -1,4 +1,5 @@
 """The segmentation thresholds an admin sets (分层阈值), and the reclassification that follows."""
+
 import contextvars
 from decimal import Decimal
 
@@ -7,17 +8,25 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from ..models import SegmentationSettings
 from crm.tasks import enqueue_or_log
+
+from ..models import SegmentationSettings
 from ..tasks import recompute_segments
 
 #: every threshold an admin may set, in the order the settings page shows them
 THRESHOLD_FIELDS = (
-    "aov_threshold", "frequency_threshold",
-    "volume_high", "volume_medium",
+    "aov_threshold",
+    "frequency_threshold",
+    "volume_high",
+    "volume_medium",
     "satisfaction_window_days",
-    "developing_after_orders", "stable_after_orders",
-    "min_orders_for_interval", "at_risk_multiple", "churn_multiple", "at_risk_days", "churn_days",
+    "developing_after_orders",
+    "stable_after_orders",
+    "min_orders_for_interval",
+    "at_risk_multiple",
+    "churn_multiple",
+    "at_risk_days",
+    "churn_days",
     "reactivated_days",
 )
 
@@ -71,8 +80,9 @@ def save_segmentation_settings(*, actor, **values):
         current = auditlog_value.get()
     except LookupError:
         current = {}
-    return contextvars.copy_context().run(_save_as, actor, current.get("remote_addr"), current.get("remote_port"),
-                                          values)
+    return contextvars.copy_context().run(
+        _save_as, actor, current.get("remote_addr"), current.get("remote_port"), values
+    )
 
 
 def _save_as(actor, remote_addr, remote_port, values):

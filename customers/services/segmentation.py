@@ -16,6 +16,7 @@ Defaults (an admin changes them on the segmentation page; see ``SegmentationSett
   past 4× (customers with fewer than 3 orders: 90 and 180 days). A customer whose latest order came
   after a churn-length gap is reactivated for 60 days.
 """
+
 import datetime
 import itertools
 import statistics
@@ -89,8 +90,10 @@ def median_interval_days(order_times):
 
 def _thresholds(*, order_count, median_days, settings):
     if order_count >= settings.min_orders_for_interval and median_days:
-        return (float(median_days) * float(settings.at_risk_multiple),
-                float(median_days) * float(settings.churn_multiple))
+        return (
+            float(median_days) * float(settings.at_risk_multiple),
+            float(median_days) * float(settings.churn_multiple),
+        )
     return float(settings.at_risk_days), float(settings.churn_days)
 
 
@@ -105,8 +108,7 @@ def lifecycle_stage(*, order_count, last_order_at, previous_order_at, median_day
         return LifecycleStage.AT_RISK
     if previous_order_at is not None and gap <= settings.reactivated_days:
         # judged by the thresholds that held before the latest order
-        before_risk, before_churn = _thresholds(order_count=order_count - 1, median_days=median_days,
-                                                settings=settings)
+        before_risk, before_churn = _thresholds(order_count=order_count - 1, median_days=median_days, settings=settings)
         if (last_order_at - previous_order_at).total_seconds() / 86400 > before_churn:
             return LifecycleStage.REACTIVATED
     if order_count >= settings.stable_after_orders:
@@ -118,18 +120,24 @@ def lifecycle_stage(*, order_count, last_order_at, previous_order_at, median_day
 
 def classify(customer, *, settings, now, satisfaction=None):
     """Set the derived fields of ``customer`` in place; return the names that changed."""
-    before = {f: getattr(customer, f) for f in ("value_segment", "volume_level", "grid_class", "lifecycle_stage",
-                                                 "satisfaction_level")}
+    before = {
+        f: getattr(customer, f)
+        for f in ("value_segment", "volume_level", "grid_class", "lifecycle_stage", "satisfaction_level")
+    }
     if satisfaction is not None:
         customer.satisfaction_level = satisfaction
-    customer.value_segment = value_segment(order_count=customer.order_count,
-                                           avg_order_value=customer.avg_order_value, settings=settings)
+    customer.value_segment = value_segment(
+        order_count=customer.order_count, avg_order_value=customer.avg_order_value, settings=settings
+    )
     customer.volume_level = volume_level(total_amount=customer.total_amount, settings=settings)
     customer.grid_class = grid_class(satisfaction=customer.satisfaction_level, volume=customer.volume_level)
     customer.lifecycle_stage = lifecycle_stage(
-        order_count=customer.order_count, last_order_at=customer.last_order_at,
-        previous_order_at=customer.previous_order_at, median_days=customer.median_interval_days,
-        now=now, settings=settings,
+        order_count=customer.order_count,
+        last_order_at=customer.last_order_at,
+        previous_order_at=customer.previous_order_at,
+        median_days=customer.median_interval_days,
+        now=now,
+        settings=settings,
     )
     return [f for f, value in before.items() if getattr(customer, f) != value], before["lifecycle_stage"]
 

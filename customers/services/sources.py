@@ -3,6 +3,7 @@
 Forms, filters, imports, scoring and assignment rules, segments and the API all ask here, so a
 source an admin adds is usable everywhere at once and an inactive one is refused everywhere for
 new records while old records keep showing its name."""
+
 import threading
 
 from django.core.exceptions import ValidationError
@@ -11,13 +12,19 @@ from django.utils.translation import gettext as _
 
 from ..models import LeadSource
 
-
 #: the sources every installation starts with (also seeded by the migration that made the table)
 DEFAULTS = [
-    ("website", "官网", "线上"), ("web", "网页表单", "线上"), ("wechat_oa", "微信公众号", "线上"),
-    ("mini_program", "小程序", "线上"), ("live", "直播", "线上"), ("event", "活动/会议", "线下"),
-    ("visit", "陌生拜访", "线下"), ("store", "门店到访", "线下"), ("referral", "转介绍", "口碑"),
-    ("api", "系统对接", "对接"), ("other", "其他", "其他"),
+    ("website", "官网", "线上"),
+    ("web", "网页表单", "线上"),
+    ("wechat_oa", "微信公众号", "线上"),
+    ("mini_program", "小程序", "线上"),
+    ("live", "直播", "线上"),
+    ("event", "活动/会议", "线下"),
+    ("visit", "陌生拜访", "线下"),
+    ("store", "门店到访", "线下"),
+    ("referral", "转介绍", "口碑"),
+    ("api", "系统对接", "对接"),
+    ("other", "其他", "其他"),
 ]
 
 
@@ -26,8 +33,9 @@ def ensure_defaults(**_signal_kwargs):
     ``post_migrate``; connected in ``CustomersConfig.ready``), never on a read."""
     if not LeadSource.objects.exists():
         for position, (code, name, group) in enumerate(DEFAULTS, start=1):
-            LeadSource.objects.get_or_create(code=code, defaults={"name": name, "group": group,
-                                                                  "position": position * 10})
+            LeadSource.objects.get_or_create(
+                code=code, defaults={"name": name, "group": group, "position": position * 10}
+            )
 
 
 # Every source, read once per request: a page shows source names in its filter, its columns and its
@@ -89,9 +97,12 @@ def check_source(code):
     """``code`` when it names an active source; else ValidationError on ``source``."""
     code = (code or "").strip()
     if not code or not LeadSource.objects.filter(code=code, is_active=True).exists():
-        raise ValidationError({"source": _("Unknown or inactive source %(source)s. Use one of: %(codes)s.")
-                               % {"source": code or "—",
-                                  "codes": ", ".join(active_sources().values_list("code", flat=True))}})
+        raise ValidationError(
+            {
+                "source": _("Unknown or inactive source %(source)s. Use one of: %(codes)s.")
+                % {"source": code or "—", "codes": ", ".join(active_sources().values_list("code", flat=True))}
+            }
+        )
     return code
 
 

@@ -4,6 +4,7 @@ Tags are written to the through table (``CustomerTag``) directly, so auditlog's 
 them; every service here snapshots the tags of the customers it touches before and after, and
 writes one audit entry per customer whose tags changed (``changes={"tags": [before, after]}``),
 set-based with ``bulk_create``."""
+
 from collections import defaultdict
 
 from django.core.exceptions import ValidationError
@@ -13,11 +14,11 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import registry
-from ..models import Customer, CustomerTag, Tag, TagRule
 from crm.audit import by_rule
+
+from .. import registry
 from ..filters import CustomerFilter
-from ..models import TagGroup
+from ..models import Customer, CustomerTag, Tag, TagGroup, TagRule
 
 CHUNK = 10000
 
@@ -25,7 +26,7 @@ CHUNK = 10000
 def _chunks(values, size=CHUNK):
     values = list(values)
     for start in range(0, len(values), size):
-        yield values[start:start + size]
+        yield values[start : start + size]
 
 
 # --- the audit trail of tag changes -------------------------------------------------------------
@@ -35,8 +36,9 @@ def held_tags(customer_ids):
     """{customer id: set of tag ids} for ``customer_ids`` (customers without tags are left out)."""
     held = defaultdict(set)
     for chunk in _chunks(customer_ids):
-        for customer_id, tag_id in CustomerTag.objects.filter(customer_id__in=chunk).values_list("customer_id",
-                                                                                                  "tag_id"):
+        for customer_id, tag_id in CustomerTag.objects.filter(customer_id__in=chunk).values_list(
+            "customer_id", "tag_id"
+        ):
             held[customer_id].add(tag_id)
     return held
 
@@ -72,12 +74,13 @@ def log_tag_changes(before, after, *, actor=None, customer_ids=None, now=None, r
     if not changed:
         return 0
     tag_ids = set().union(*(before.get(cid, set()) | after.get(cid, set()) for cid in changed))
-    order = {tag.pk: (position, str(tag))
-             for position, tag in enumerate(Tag.objects.filter(pk__in=tag_ids).select_related("group"))}
+    order = {
+        tag.pk: (position, str(tag))
+        for position, tag in enumerate(Tag.objects.filter(pk__in=tag_ids).select_related("group"))
+    }
 
     def labels(held):
-        return [order[t][1] for t in sorted(held, key=lambda t: order.get(t, (len(order), "")))
-                if t in order]
+        return [order[t][1] for t in sorted(held, key=lambda t: order.get(t, (len(order), ""))) if t in order]
 
     names = {}
     for chunk in _chunks(changed):
@@ -85,14 +88,21 @@ def log_tag_changes(before, after, *, actor=None, customer_ids=None, now=None, r
     content_type = ContentType.objects.get_for_model(Customer)
     fields = _audit_fields(actor)
     if rule is not None:  # the entry names the rule that changed the tags (crm.audit)
-
         fields["additional_data"] = by_rule(rule)
     now = now or timezone.now()
     entries = [
-        LogEntry(content_type=content_type, object_pk=str(cid), object_id=cid, object_repr=names.get(cid, str(cid)),
-                 action=LogEntry.Action.UPDATE, timestamp=now,
-                 changes={"tags": [labels(before.get(cid, set())), labels(after.get(cid, set()))]}, **fields)
-        for cid in sorted(changed) if cid in names
+        LogEntry(
+            content_type=content_type,
+            object_pk=str(cid),
+            object_id=cid,
+            object_repr=names.get(cid, str(cid)),
+            action=LogEntry.Action.UPDATE,
+            timestamp=now,
+            changes={"tags": [labels(before.get(cid, set())), labels(after.get(cid, set()))]},
+            **fields,
+        )
+        for cid in sorted(changed)
+        if cid in names
     ]
     _fill_from_request(entries)
     LogEntry.objects.bulk_create(entries, batch_size=2000)
@@ -124,15 +134,20 @@ def _add(customer_ids, tags, *, source, rule, actor, log=True):
     group_of = dict(Tag.objects.filter(group_id__in={t.group_id for t in single}).values_list("pk", "group_id"))
     chosen = {t.group_id: t.pk for t in single}
     candidates = [
-        cid for cid in customer_ids
+        cid
+        for cid in customer_ids
         if not wanted <= before.get(cid, set())
         or any(group_of.get(t) in chosen and chosen[group_of[t]] != t for t in before.get(cid, set()))
     ]
     if not candidates:
         return 0
     _drop_siblings_in_single_groups(candidates, tags)
-    links = [CustomerTag(customer_id=cid, tag=tag, source=source, rule=rule) for cid in candidates for tag in tags
-             if tag.pk not in before.get(cid, set())]
+    links = [
+        CustomerTag(customer_id=cid, tag=tag, source=source, rule=rule)
+        for cid in candidates
+        for tag in tags
+        if tag.pk not in before.get(cid, set())
+    ]
     CustomerTag.objects.bulk_create(links, ignore_conflicts=True, batch_size=2000)
     after = held_tags(candidates)
     if log:
@@ -152,8 +167,9 @@ def remove_tags(*, customer_ids, tags, actor=None):
     tags = list(tags)
     holders = set()
     for chunk in _chunks(customer_ids):
-        holders.update(CustomerTag.objects.filter(customer_id__in=chunk, tag__in=tags)
-                       .values_list("customer_id", flat=True))
+        holders.update(
+            CustomerTag.objects.filter(customer_id__in=chunk, tag__in=tags).values_list("customer_id", flat=True)
+        )
     if not holders:
         return 0
     before = held_tags(holders)
@@ -191,8 +207,10 @@ def clean_rule_query(query):
     errors = []
     for name in params:
         if name not in known:
-            errors.append(_("“%(name)s” is not a filter of the customer list (known: %(known)s).")
-                          % {"name": name, "known": ", ".join(sorted(known))})
+            errors.append(
+                _("“%(name)s” is not a filter of the customer list (known: %(known)s).")
+                % {"name": name, "known": ", ".join(sorted(known))}
+            )
         elif not any(value.strip() for value in params.getlist(name)):
             errors.append(_("Give a value for “%(name)s”.") % {"name": name})
     if not errors:
@@ -238,8 +256,9 @@ def apply_rule(rule, *, now=None, actor=None):
     except ValidationError as exc:
         error = "; ".join(exc.messages)
         matching = Customer.objects.none().values("pk")
-    added = _add(list(matching.values_list("pk", flat=True)), [rule.tag], source=CustomerTag.Source.RULE, rule=rule,
-                 actor=actor)
+    added = _add(
+        list(matching.values_list("pk", flat=True)), [rule.tag], source=CustomerTag.Source.RULE, rule=rule, actor=actor
+    )
     stale = CustomerTag.objects.filter(rule=rule).exclude(customer_id__in=matching)
     losing = list(stale.values_list("customer_id", flat=True))
     removed = 0
@@ -283,4 +302,3 @@ def tags_by_name(names, *, create=False):
             raise ValidationError(_("Unknown tag %(name)s.") % {"name": name})
         tags.append(tag)
     return tags
-

@@ -1,4 +1,5 @@
 """Set-based writes of the value figures: UPDATE ... FROM (VALUES ...) on PostgreSQL, bulk_update elsewhere."""
+
 import datetime
 from decimal import Decimal
 
@@ -16,14 +17,23 @@ from customers.tests.factories import CustomerFactory, make_order
 def test_update_rows_writes_each_rows_own_values_including_nulls(db):
     first, second = CustomerFactory(), CustomerFactory()
     moment = timezone.now().replace(microsecond=0)
-    written = update_rows(Customer, ["order_count", "total_amount", "last_order_at", "median_interval_days", "grid_class"], [
-        (first.pk, 3, Decimal("12.50"), moment, None, "A"),
-        (second.pk, 0, Decimal("0"), None, Decimal("4.5"), ""),
-    ])
+    written = update_rows(
+        Customer,
+        ["order_count", "total_amount", "last_order_at", "median_interval_days", "grid_class"],
+        [
+            (first.pk, 3, Decimal("12.50"), moment, None, "A"),
+            (second.pk, 0, Decimal("0"), None, Decimal("4.5"), ""),
+        ],
+    )
     assert written == 2
     first.refresh_from_db(), second.refresh_from_db()
-    assert (first.order_count, first.total_amount, first.last_order_at, first.median_interval_days,
-            first.grid_class) == (3, Decimal("12.50"), moment, None, "A")
+    assert (
+        first.order_count,
+        first.total_amount,
+        first.last_order_at,
+        first.median_interval_days,
+        first.grid_class,
+    ) == (3, Decimal("12.50"), moment, None, "A")
     assert (second.order_count, second.last_order_at, second.median_interval_days) == (0, None, Decimal("4.5"))
     assert update_rows(Customer, ["order_count"], []) == 0
 
@@ -31,8 +41,12 @@ def test_update_rows_writes_each_rows_own_values_including_nulls(db):
 def test_update_rows_on_postgresql_is_one_statement_per_batch(postgres):
     customers = [CustomerFactory() for _ in range(25)]
     with CaptureQueriesContext(connection) as queries:
-        update_rows(Customer, ["order_count", "total_amount"],
-                    [(c.pk, i, Decimal(i) / 4) for i, c in enumerate(customers)], batch_size=10)
+        update_rows(
+            Customer,
+            ["order_count", "total_amount"],
+            [(c.pk, i, Decimal(i) / 4) for i, c in enumerate(customers)],
+            batch_size=10,
+        )
     assert len(queries) == 3 and all("FROM (VALUES" in q["sql"] for q in queries.captured_queries)
     assert dict(Customer.objects.values_list("pk", "total_amount"))[customers[5].pk] == Decimal("1.25")
 
@@ -44,12 +58,23 @@ def test_rebuild_writes_only_changed_customers_and_matches_the_per_order_refresh
         make_order(buyer, "100.00", placed_at=now - datetime.timedelta(days=days))
     expected = Customer.objects.get(pk=buyer.pk)  # as the per-order refresh left it
     rebuild_value_figures(now=now)  # classifies the idle customer (a new one has no 3×3 class yet)
-    Customer.objects.filter(pk=buyer.pk).update(order_count=0, total_amount=0, avg_order_value=0,
-                                                 last_order_at=None, lifecycle_stage="potential")
+    Customer.objects.filter(pk=buyer.pk).update(
+        order_count=0, total_amount=0, avg_order_value=0, last_order_at=None, lifecycle_stage="potential"
+    )
     assert rebuild_value_figures(now=now) == 1  # only the buyer's figures differ
     buyer.refresh_from_db()
-    for name in ("order_count", "total_amount", "avg_order_value", "first_order_at", "last_order_at",
-                 "previous_order_at", "median_interval_days", "value_segment", "volume_level", "lifecycle_stage"):
+    for name in (
+        "order_count",
+        "total_amount",
+        "avg_order_value",
+        "first_order_at",
+        "last_order_at",
+        "previous_order_at",
+        "median_interval_days",
+        "value_segment",
+        "volume_level",
+        "lifecycle_stage",
+    ):
         assert getattr(buyer, name) == getattr(expected, name), name
     assert LifecycleChange.objects.filter(customer=buyer, from_stage="potential").exists()
     assert rebuild_value_figures(now=now) == 0

@@ -15,6 +15,7 @@ c5     rep1    2024-11-20 2024-12-01 ¥100                                  100 
 
 rep1 is in team1 (under sales1), rep2 in sales1, rep3 in sales2.
 """
+
 import datetime
 import io
 import re
@@ -75,14 +76,18 @@ def data(org, travel):
     # stage changes with known dates (the ones the orders wrote are replaced)
     LifecycleChange.objects.all().delete()
     c = customers
-    LifecycleChange.objects.bulk_create([
-        LifecycleChange(customer=c["c1"], from_stage="", to_stage="first_order", changed_at=at(2025, 1, 10)),
-        LifecycleChange(customer=c["c1"], from_stage="first_order", to_stage="developing", changed_at=at(2025, 2, 5)),
-        LifecycleChange(customer=c["c2"], from_stage="", to_stage="first_order", changed_at=at(2025, 1, 20)),
-        LifecycleChange(customer=c["c3"], from_stage="", to_stage="first_order", changed_at=at(2025, 2, 10)),
-        LifecycleChange(customer=c["c2"], from_stage="first_order", to_stage="at_risk", changed_at=at(2025, 4, 20)),
-        LifecycleChange(customer=c["c5"], from_stage="", to_stage="first_order", changed_at=at(2024, 12, 1)),
-    ])
+    LifecycleChange.objects.bulk_create(
+        [
+            LifecycleChange(customer=c["c1"], from_stage="", to_stage="first_order", changed_at=at(2025, 1, 10)),
+            LifecycleChange(
+                customer=c["c1"], from_stage="first_order", to_stage="developing", changed_at=at(2025, 2, 5)
+            ),
+            LifecycleChange(customer=c["c2"], from_stage="", to_stage="first_order", changed_at=at(2025, 1, 20)),
+            LifecycleChange(customer=c["c3"], from_stage="", to_stage="first_order", changed_at=at(2025, 2, 10)),
+            LifecycleChange(customer=c["c2"], from_stage="first_order", to_stage="at_risk", changed_at=at(2025, 4, 20)),
+            LifecycleChange(customer=c["c5"], from_stage="", to_stage="first_order", changed_at=at(2024, 12, 1)),
+        ]
+    )
     refresh_dashboard(now=NOW)
     return customers
 
@@ -97,19 +102,29 @@ def by(rows, key, value):
 
 # --- figures ------------------------------------------------------------------------------------------
 
+
 def test_stage_counts_and_flows(org, data):
     d = board(org.admin)
     stages = {s["value"]: s["count"] for s in d["state"]["stages"]}
     assert Customer.objects.get(name="c1").lifecycle_stage == "developing"
-    assert stages == {"potential": 1, "first_order": 0, "developing": 1, "stable": 0, "at_risk": 2, "churned": 1,
-                      "reactivated": 0}
+    assert stages == {
+        "potential": 1,
+        "first_order": 0,
+        "developing": 1,
+        "stable": 0,
+        "at_risk": 2,
+        "churned": 1,
+        "reactivated": 0,
+    }
     flows = {(f["from"], f["to"]): f["count"] for f in d["flows"]["flows"]}
     # 2024-12-01 is before the period
     assert flows == {("", "first_order"): 3, ("first_order", "developing"): 1, ("first_order", "at_risk"): 1}
     assert d["flows"]["total"] == 5
     narrow = board(org.admin, since=datetime.date(2025, 2, 1), until=datetime.date(2025, 2, 28))
     assert {(f["from"], f["to"]): f["count"] for f in narrow["flows"]["flows"]} == {
-        ("", "first_order"): 1, ("first_order", "developing"): 1}
+        ("", "first_order"): 1,
+        ("first_order", "developing"): 1,
+    }
 
 
 def test_quadrant_and_grid_counts_and_revenue_shares(org, data):
@@ -117,8 +132,11 @@ def test_quadrant_and_grid_counts_and_revenue_shares(org, data):
     assert state["total"] == 5 and state["revenue"] == Decimal("7400.00")
     high_aov = by(state["segments"], "value", "high_aov")  # c1 (AOV 666.67, 3 orders), c3 (2500, 2)
     low = by(state["segments"], "value", "low")  # c2, c5
-    assert (high_aov["count"], high_aov["revenue"], high_aov["revenue_share"]) == (2, Decimal("7000.00"),
-                                                                                   Decimal("94.6"))
+    assert (high_aov["count"], high_aov["revenue"], high_aov["revenue_share"]) == (
+        2,
+        Decimal("7000.00"),
+        Decimal("94.6"),
+    )
     assert (low["count"], low["revenue"], low["revenue_share"]) == (2, Decimal("400.00"), Decimal("5.4"))
     assert by(state["segments"], "value", "potential")["count"] == 1
     cells = {c["value"]: c for row in state["grid"] for c in row["cells"]}
@@ -134,9 +152,18 @@ def test_pareto_points(org, data):
     assert (p["customers"], p["revenue"], p["top_customers"]) == (4, Decimal("7400.00"), 1)
     assert (p["top_revenue"], p["top_share"]) == (Decimal("5000.00"), Decimal("67.6"))
     assert [(pt["x"], pt["y"], pt["customers"]) for pt in p["points"]] == [
-        (0.0, 0.0, 0), (25.0, 67.6, 1), (50.0, 94.6, 2), (75.0, 98.6, 3), (100.0, 100.0, 4)]
-    assert [pt["floor"] for pt in p["points"][1:]] == [Decimal("5000.00"), Decimal("2000.00"), Decimal("300.00"),
-                                                      Decimal("100.00")]
+        (0.0, 0.0, 0),
+        (25.0, 67.6, 1),
+        (50.0, 94.6, 2),
+        (75.0, 98.6, 3),
+        (100.0, 100.0, 4),
+    ]
+    assert [pt["floor"] for pt in p["points"][1:]] == [
+        Decimal("5000.00"),
+        Decimal("2000.00"),
+        Decimal("300.00"),
+        Decimal("100.00"),
+    ]
 
 
 def test_spend_bands_have_two_significant_digits():
@@ -173,12 +200,19 @@ def test_cohort_retention_repurchase_aov_frequency(org, data):
     assert cohorts["03"]["size"] == 0
     months = {m["month"].strftime("%m"): m for m in d["monthly"]}
     assert (months["01"]["repurchase_rate"], months["01"]["cohort_aov"], months["01"]["frequency"]) == (
-        Decimal("50.0"), Decimal("575.00"), Decimal("2.00"))
+        Decimal("50.0"),
+        Decimal("575.00"),
+        Decimal("2.00"),
+    )
     assert (months["02"]["repurchase_rate"], months["02"]["cohort_aov"], months["02"]["frequency"]) == (
-        Decimal("100.0"), Decimal("2500.00"), Decimal("2.00"))
+        Decimal("100.0"),
+        Decimal("2500.00"),
+        Decimal("2.00"),
+    )
 
 
 # --- scope and filters ----------------------------------------------------------------------------------
+
 
 def test_manager2_sees_only_sales2_figures(org, data):
     d = board(org.manager2)
@@ -238,6 +272,7 @@ def test_query_count_is_bounded(client, org, data, django_assert_max_num_queries
 
 # --- drill-downs land on lists with the same totals ---------------------------------------------------------
 
+
 def list_total(client, url):
     response = client.get(url)
     assert response.status_code == 200
@@ -282,6 +317,7 @@ def test_drill_down_keeps_the_dashboard_filter(client, org, data):
 
 # --- exports --------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("table", ["lifecycle", "flows", "quadrant", "grid", "pareto", "monthly", "cohorts"])
 def test_each_table_exports_to_xlsx(client, org, data, table):
     client.force_login(org.admin)
@@ -307,6 +343,7 @@ def test_unknown_export_table_is_404(client, org, data):
 
 
 # --- the refresh -----------------------------------------------------------------------------------------
+
 
 def test_refresh_task_rebuilds_the_rollups(org, data, travel):
     CustomerMonthRollup.objects.all().delete()

@@ -1,4 +1,5 @@
 """The 360 view: relations, household, referrals, tags, satisfaction, the timeline, scope, query count."""
+
 import datetime
 import json
 import re
@@ -50,6 +51,7 @@ def family(org):
 
 # -- profile and figures ----------------------------------------------------------------------
 
+
 def test_page_shows_custom_attributes_and_value_figures(client, org):
     from customers.models import CustomAttribute
 
@@ -70,6 +72,7 @@ def test_page_shows_custom_attributes_and_value_figures(client, org):
 
 
 # -- relations --------------------------------------------------------------------------------
+
 
 def test_linking_through_the_page_shows_the_inverse_reading_on_the_other_customer(client, org):
     mother, child = CustomerFactory(owner=org.rep1, name="王芳"), CustomerFactory(owner=org.rep1, name="小明")
@@ -171,6 +174,7 @@ def test_relation_search_offers_only_customers_in_scope(client, org):
 
 # -- household and referrals -------------------------------------------------------------------
 
+
 def test_household_over_three_levels_appears_on_every_members_page(client, org, family):
     client.force_login(org.rep1)
     expected = {
@@ -183,8 +187,9 @@ def test_household_over_three_levels_appears_on_every_members_page(client, org, 
         page = page_of(client, family[name])
         lines = {line.rsplit(" ", 1)[0] for line in household_text(page)}  # without the mobile
         assert lines == readings, name
-        graph = json.loads(re.search(r'<script id="household-graph" type="application/json">(.*?)</script>',
-                                     page, re.S).group(1))
+        graph = json.loads(
+            re.search(r'<script id="household-graph" type="application/json">(.*?)</script>', page, re.S).group(1)
+        )
         series = graph["series"][0]
         assert series["type"] == "graph" and series["layout"] == "force"
         assert {node["name"] for node in series["data"]} == set(family)
@@ -229,6 +234,7 @@ def test_referral_count_follows_the_chain(client, org):
 
 # -- tags --------------------------------------------------------------------------------------
 
+
 def test_tags_editing_keeps_one_tag_in_a_single_choice_group(client, org):
     customer = CustomerFactory(owner=org.rep1)
     intent = TagGroupFactory(name="意向", multiple=False)
@@ -260,6 +266,7 @@ def test_tags_page_shows_tags_grouped(client, org):
 
 # -- satisfaction ------------------------------------------------------------------------------
 
+
 def satisfaction_badge(page):
     match = re.search(r'data-testid="satisfaction-level">.*?<span class="badge[^"]*">(.*?)</span>', page, re.S)
     return match.group(1)
@@ -287,8 +294,10 @@ def test_an_nps_of_three_makes_the_level_low(client, org):
 def test_out_of_range_score_shows_the_error_beside_the_field(client, org):
     customer = CustomerFactory(owner=org.rep1)
     client.force_login(org.rep1)
-    response = client.post(f"/customers/{customer.pk}/satisfaction/add/",
-                           {"kind": "csat", "score": 9, "source": "survey", "comment": "留着"})
+    response = client.post(
+        f"/customers/{customer.pk}/satisfaction/add/",
+        {"kind": "csat", "score": 9, "source": "survey", "comment": "留着"},
+    )
     page = response.content.decode()
     assert response.status_code == 200
     assert "CSAT scores go from 1 to 5." in page and "留着" in page
@@ -297,14 +306,16 @@ def test_out_of_range_score_shows_the_error_beside_the_field(client, org):
 
 # -- timeline ----------------------------------------------------------------------------------
 
+
 def test_timeline_shows_an_order_and_an_ownership_change(client, org):
     customer = CustomerFactory(owner=org.rep1)
     make_order(customer, "128.00", lines=[{"sku": "A1", "price": "64"}, {"sku": "B2", "price": "64"}])
-    services.assign_customers(actor=org.manager1, customers=type(customer).objects.filter(pk=customer.pk),
-                              owner=org.rep2, reason="交接")
+    services.assign_customers(
+        actor=org.manager1, customers=type(customer).objects.filter(pk=customer.pk), owner=org.rep2, reason="交接"
+    )
     client.force_login(org.manager1)
     page = page_of(client, customer)
-    timeline_html = page[page.index('id="timeline-list"'):]
+    timeline_html = page[page.index('id="timeline-list"') :]
     assert "¥128.00" in timeline_html and "2 lines" in timeline_html
     assert f"{org.rep1} → <strong>{org.rep2}</strong>" in timeline_html
     assert "交接" in timeline_html
@@ -314,21 +325,23 @@ def test_timeline_shows_field_changes_from_the_audit_log(client, org):
     client.force_login(org.rep1)
     client.post("/customers/new/", {"kind": "individual", "name": "旧名", "source": "website", "region": "上海"})
     customer = type(CustomerFactory()).objects.get(name="旧名")
-    client.post(f"/customers/{customer.pk}/edit/", {"kind": "individual", "name": "新名", "source": "website",
-                                                    "region": "北京"})
+    client.post(
+        f"/customers/{customer.pk}/edit/", {"kind": "individual", "name": "新名", "source": "website", "region": "北京"}
+    )
     page = page_of(client, customer)
-    text = " ".join(re.sub(r"<[^>]+>", " ", page[page.index('id="timeline-list"'):]).split())
+    text = " ".join(re.sub(r"<[^>]+>", " ", page[page.index('id="timeline-list"') :]).split())
     assert "region : 上海市 → 北京市" in text and "name : 旧名 → 新名" in text
     assert "Record created" in text
 
 
 def test_mobile_changes_in_the_timeline_are_masked_for_marketing(client, org):
     client.force_login(org.rep1)
-    client.post("/customers/new/", {"kind": "individual", "name": "张三", "source": "website",
-                                    "mobile": "13800138000"})
+    client.post("/customers/new/", {"kind": "individual", "name": "张三", "source": "website", "mobile": "13800138000"})
     customer = type(CustomerFactory()).objects.get(name="张三")
-    client.post(f"/customers/{customer.pk}/edit/", {"kind": "individual", "name": "张三", "source": "website",
-                                                    "mobile": "13900139000"})
+    client.post(
+        f"/customers/{customer.pk}/edit/",
+        {"kind": "individual", "name": "张三", "source": "website", "mobile": "13900139000"},
+    )
     client.force_login(org.marketing)
     page = page_of(client, customer)
     assert "13800138000" not in page and "13900139000" not in page
@@ -365,7 +378,8 @@ def test_timeline_filters_by_kind(client, org):
 def test_other_apps_register_their_own_timeline_source(client, org):
     customer = CustomerFactory(owner=org.rep1, name="登记")
     timeline.register(
-        "note", "Notes",
+        "note",
+        "Notes",
         lambda c: timeline.entries(type(c).objects.filter(pk=c.pk), "note", "created_at"),
         lambda ids: type(customer).objects.filter(pk__in=ids),
         "customers/detail/timeline/lifecycle.html",
@@ -379,6 +393,7 @@ def test_other_apps_register_their_own_timeline_source(client, org):
 
 # -- scope -------------------------------------------------------------------------------------
 
+
 def test_rep_gets_404_for_another_reps_customer_everywhere(client, org):
     mine, theirs = CustomerFactory(owner=org.rep1), CustomerFactory(owner=org.rep3)
     tag = TagFactory()
@@ -388,8 +403,12 @@ def test_rep_gets_404_for_another_reps_customer_everywhere(client, org):
     assert client.get(f"/customers/{theirs.pk}/relations/candidates/").status_code == 404
     assert link(client, theirs, mine, "child").status_code == 404
     assert client.post(f"/customers/{theirs.pk}/tags/", {f"group_{tag.group_id}": [tag.pk]}).status_code == 404
-    assert client.post(f"/customers/{theirs.pk}/satisfaction/add/",
-                       {"kind": "csat", "score": 1, "source": "survey"}).status_code == 404
+    assert (
+        client.post(
+            f"/customers/{theirs.pk}/satisfaction/add/", {"kind": "csat", "score": 1, "source": "survey"}
+        ).status_code
+        == 404
+    )
     relation = services.link_customers(from_customer=mine, to_customer=theirs, kind=RelationKind.SIBLING)
     assert client.post(f"/customers/relations/{relation.pk}/delete/").status_code == 404
     assert CustomerRelation.objects.count() == 1
@@ -409,8 +428,12 @@ def test_marketing_may_look_but_not_edit(client, org):
     customer = CustomerFactory(owner=org.rep1)
     client.force_login(org.marketing)
     assert client.get(f"/customers/{customer.pk}/").status_code == 200
-    assert client.post(f"/customers/{customer.pk}/satisfaction/add/",
-                       {"kind": "csat", "score": 1, "source": "survey"}).status_code == 403
+    assert (
+        client.post(
+            f"/customers/{customer.pk}/satisfaction/add/", {"kind": "csat", "score": 1, "source": "survey"}
+        ).status_code
+        == 403
+    )
 
 
 def test_empty_panels_say_what_will_appear(client, org):
@@ -422,20 +445,28 @@ def test_empty_panels_say_what_will_appear(client, org):
 
 # -- queries -----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("orders", [5, 200])
 def test_360_page_runs_a_bounded_number_of_queries(client, org, family, orders, django_assert_max_num_queries):
     customer = family["王芳"]
     start = timezone.now() - datetime.timedelta(days=400)
     for n in range(orders):
-        make_order(customer, 50 + n, placed_at=start + datetime.timedelta(days=n % 390, hours=n),
-                   lines=[{"sku": f"S{n}", "price": "50"}], refresh=False)
+        make_order(
+            customer,
+            50 + n,
+            placed_at=start + datetime.timedelta(days=n % 390, hours=n),
+            lines=[{"sku": f"S{n}", "price": "50"}],
+            refresh=False,
+        )
     services.refresh_value_figures(customer.pk)
     for score in (5, 4, 2):
         services.record_satisfaction(customer=customer, kind="csat", score=score, source="survey")
-    services.assign_customers(actor=org.manager1, customers=type(customer).objects.filter(pk=customer.pk),
-                              owner=org.rep2)
-    services.assign_customers(actor=org.manager1, customers=type(customer).objects.filter(pk=customer.pk),
-                              owner=org.rep1)
+    services.assign_customers(
+        actor=org.manager1, customers=type(customer).objects.filter(pk=customer.pk), owner=org.rep2
+    )
+    services.assign_customers(
+        actor=org.manager1, customers=type(customer).objects.filter(pk=customer.pk), owner=org.rep1
+    )
     friend = CustomerFactory(owner=org.rep1)
     services.link_customers(from_customer=customer, to_customer=friend, kind=RelationKind.REFERRER)
     intent = TagGroupFactory(multiple=False)

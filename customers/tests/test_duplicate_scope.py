@@ -2,6 +2,7 @@
 creating a customer with another team's customer's mobile says that such a customer exists in
 another team and whom to ask (the manager of the team the record is filed under), without the name
 or the owner; inside the scope the warning links to the existing customer as before."""
+
 import datetime
 
 import pytest
@@ -30,7 +31,8 @@ def test_another_teams_customer_is_not_named_and_the_manager_to_ask_is(client, o
     page = response.content.decode()
     assert response.status_code == 200 and Customer.objects.count() == 1
     assert response.context["form"].errors["mobile"] == [
-        "A customer with this mobile already exists in another team (销售二部). Ask 赵强 to hand the customer over."]
+        "A customer with this mobile already exists in another team (销售二部). Ask 赵强 to hand the customer over."
+    ]
     assert 'data-testid="duplicate-warning"' in page
     assert "This person is already a customer of another team (销售二部). Ask 赵强 to hand the customer over." in page
     assert "卢芬勇" not in page and org.rep3.username not in page and str(org.rep3) not in page
@@ -42,7 +44,8 @@ def test_without_a_manager_up_the_tree_an_administrator_is_named(client, org):
     response = create(client, mobile="13000117074")
     assert response.context["form"].errors["mobile"] == [
         "A customer with this mobile already exists in another team (销售二部). Ask an administrator to hand "
-        "the customer over."]
+        "the customer over."
+    ]
     assert "卢芬勇" not in response.content.decode()
 
 
@@ -52,7 +55,8 @@ def test_name_and_birthday_of_another_teams_customer_is_not_named_either(client,
     response = create(client, name="孙悟空", birthday="2015-05-01")
     assert response.context["form"].errors["name"] == [
         "A customer with this name and birthday already exists in another team (销售二部). Ask an administrator "
-        "to hand the customer over."]
+        "to hand the customer over."
+    ]
 
 
 def test_a_customer_in_scope_is_linked_as_before(client, org):

@@ -1,5 +1,6 @@
 """An import whose worker was killed (its transaction rolled back, the job left "running") is taken
 over by the minute sweep — once, and never while another worker still holds it."""
+
 import contextlib
 import datetime
 
@@ -28,7 +29,7 @@ def another_worker_holding(namespace, key):
         other.close()
 
 
-def test_a_job_left_running_by_a_killed_worker_is_finished_once(client, org, tags, postgres):  # noqa: F811
+def test_a_job_left_running_by_a_killed_worker_is_finished_once(client, org, tags, postgres):
     client.force_login(org.rep1)
     job = upload(client, "customers", CUSTOMERS_CSV)
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)  # taken, then the worker died
@@ -47,7 +48,7 @@ def test_a_job_left_running_by_a_killed_worker_is_finished_once(client, org, tag
     assert Customer.objects.count() == before + 2
 
 
-def test_without_postgresql_a_running_job_is_left_alone(client, org, tags, settings):  # noqa: F811
+def test_without_postgresql_a_running_job_is_left_alone(client, org, tags, settings):
     if connection.vendor == "postgresql":
         pytest.skip("PostgreSQL takes the job over (the test above)")
     client.force_login(org.rep1)

@@ -1,4 +1,5 @@
 """Imports: check, preview, commit all or nothing, progress."""
+
 import io
 from decimal import Decimal
 
@@ -25,8 +26,11 @@ def english(client):
 def tags(db):
     intent = TagGroupFactory(name="意向", multiple=False)
     interest = TagGroupFactory(name="兴趣")
-    return {"high": TagFactory(group=intent, name="高"), "low": TagFactory(group=intent, name="低"),
-            "math": TagFactory(group=interest, name="数学")}
+    return {
+        "high": TagFactory(group=intent, name="高"),
+        "low": TagFactory(group=intent, name="低"),
+        "math": TagFactory(group=interest, name="数学"),
+    }
 
 
 def upload(client, kind, content, name="file.csv", encoding="utf-8"):
@@ -45,7 +49,8 @@ def commit(client, job, callbacks):
 
 
 def test_good_customers_csv_creates_customers_with_normalized_mobiles_and_tags(
-        client, org, tags, django_capture_on_commit_callbacks):
+    client, org, tags, django_capture_on_commit_callbacks
+):
     client.force_login(org.rep1)
     job = upload(client, "customers", CUSTOMERS_CSV)
     assert job.status == ImportJob.Status.VALIDATED and job.errors == [] and job.total == 2
@@ -79,10 +84,14 @@ def test_bad_mobile_at_row_3_is_reported_and_nothing_is_stored(client, org, djan
 
 def test_commit_is_all_or_nothing(client, org):
     client.force_login(org.rep1)
-    job = upload(client, "orders", "external_id,mobile,name,amount,placed_at\n"
-                                   "SO-1,13800138001,张伟,100,2025-03-01\n"
-                                   "SO-2,13800138002,李娜,200,2025-03-02\n"
-                                   "SO-3,13800138003,王芳,300,2025-03-03\n")
+    job = upload(
+        client,
+        "orders",
+        "external_id,mobile,name,amount,placed_at\n"
+        "SO-1,13800138001,张伟,100,2025-03-01\n"
+        "SO-2,13800138002,李娜,200,2025-03-02\n"
+        "SO-3,13800138003,王芳,300,2025-03-03\n",
+    )
     assert job.status == ImportJob.Status.VALIDATED
     # between the check and the commit, SO-2 arrives by another way
     other = CustomerFactory(owner=org.rep1)
@@ -118,16 +127,18 @@ def test_gbk_csv_is_read(client, org):
 
 def test_binary_junk_is_refused_with_a_clear_message(client, org):
     client.force_login(org.rep1)
-    response = client.post("/customers/import/", {"kind": "customers",
-                                                  "file": SimpleUploadedFile("x.csv", bytes(range(256)) * 4)})
+    response = client.post(
+        "/customers/import/", {"kind": "customers", "file": SimpleUploadedFile("x.csv", bytes(range(256)) * 4)}
+    )
     assert response.status_code == 200
     assert "neither a CSV text file" in response.content.decode()
     assert not ImportJob.objects.exists()
 
 
 def test_xlsx_is_read(client, org, django_capture_on_commit_callbacks):
-    from openpyxl import Workbook
     import datetime
+
+    from openpyxl import Workbook
 
     book = Workbook()
     sheet = book.active
@@ -146,11 +157,15 @@ def test_xlsx_is_read(client, org, django_capture_on_commit_callbacks):
 def test_orders_import_refreshes_value_figures(client, org, django_capture_on_commit_callbacks):
     existing = CustomerFactory(owner=org.rep1, mobile="13800138001")
     client.force_login(org.rep1)
-    job = upload(client, "orders", "订单号,手机,姓名,金额,渠道,下单时间,商品编码,数量,单价\n"
-                                   "SO-1,13800138001,,3980,门店,2025-03-01 10:30,MATH-01,1,2980\n"
-                                   "SO-1,13800138001,,3980,门店,2025-03-01 10:30,BOOK-01,2,500\n"
-                                   "SO-2,13800138001,,1000.5,小程序,2025-04-01,,,\n"
-                                   "SO-3,13600009999,王芳,299,网店,2025-04-02 19:05,TRIAL,1,\n")
+    job = upload(
+        client,
+        "orders",
+        "订单号,手机,姓名,金额,渠道,下单时间,商品编码,数量,单价\n"
+        "SO-1,13800138001,,3980,门店,2025-03-01 10:30,MATH-01,1,2980\n"
+        "SO-1,13800138001,,3980,门店,2025-03-01 10:30,BOOK-01,2,500\n"
+        "SO-2,13800138001,,1000.5,小程序,2025-04-01,,,\n"
+        "SO-3,13600009999,王芳,299,网店,2025-04-02 19:05,TRIAL,1,\n",
+    )
     assert job.status == ImportJob.Status.VALIDATED, job.errors
     summary = {str(label): number for label, number, _css in imports.summary(job)}
     assert summary["Orders"] == 3 and summary["New customers"] == 1
@@ -161,7 +176,9 @@ def test_orders_import_refreshes_value_figures(client, org, django_capture_on_co
     order = Order.objects.get(external_id="SO-1")
     assert order.channel == "store" and order.created_by == org.rep1
     assert sorted(order.lines.values_list("sku", "quantity", "price")) == [
-        ("BOOK-01", 2, Decimal("500.00")), ("MATH-01", 1, Decimal("2980.00"))]
+        ("BOOK-01", 2, Decimal("500.00")),
+        ("MATH-01", 1, Decimal("2980.00")),
+    ]
     new = Customer.objects.get(mobile="13600009999")
     assert new.name == "王芳" and new.owner == org.rep1 and new.order_count == 1
     assert OrderLine.objects.get(order__external_id="SO-3").price == Decimal("299.00")
@@ -174,10 +191,14 @@ def test_orders_import_refreshes_value_figures(client, org, django_capture_on_co
 
 def test_order_rows_must_agree_on_the_amount(client, org):
     client.force_login(org.rep1)
-    job = upload(client, "orders", "external_id,mobile,amount,placed_at,sku,price\n"
-                                   "SO-1,13800138001,100,2025-03-01,A,50\n"
-                                   "SO-1,13800138001,120,2025-03-01,B,50\n"
-                                   "SO-2,13800138001,100,2099-03-01,A,100\n")
+    job = upload(
+        client,
+        "orders",
+        "external_id,mobile,amount,placed_at,sku,price\n"
+        "SO-1,13800138001,100,2025-03-01,A,50\n"
+        "SO-1,13800138001,120,2025-03-01,B,50\n"
+        "SO-2,13800138001,100,2099-03-01,A,100\n",
+    )
     assert [(e["row"], e["column"]) for e in job.errors] == [(3, "amount"), (4, "placed_at")]
 
 
@@ -186,8 +207,12 @@ def test_relations_import_creates_links_and_refuses_a_contradiction(client, org,
     kid = CustomerFactory(owner=org.rep1, mobile="13800138002", name="张小明")
     mum = CustomerFactory(owner=org.rep1, mobile="13800138003", name="李娜")
     client.force_login(org.rep1)
-    job = upload(client, "relations", "from_mobile,to_mobile,kind\n13800138001,13800138002,父母\n"
-                                      "13800138003,13800138001,配偶\n13800138003,13800138002,parent\n")
+    job = upload(
+        client,
+        "relations",
+        "from_mobile,to_mobile,kind\n13800138001,13800138002,父母\n"
+        "13800138003,13800138001,配偶\n13800138003,13800138002,parent\n",
+    )
     assert job.status == ImportJob.Status.VALIDATED, job.errors
     commit(client, job, django_capture_on_commit_callbacks)
     assert CustomerRelation.objects.filter(from_customer=dad, to_customer=kid, kind=RelationKind.PARENT).exists()
@@ -297,8 +322,9 @@ def test_large_file_is_checked_in_celery(client, org, django_capture_on_commit_c
 
 def test_progress_partial_renders(client, org):
     client.force_login(org.rep1)
-    job = ImportJob.objects.create(kind="orders", file_name="o.csv", created_by=org.rep1, total=1000,
-                                   status=ImportJob.Status.RUNNING)
+    job = ImportJob.objects.create(
+        kind="orders", file_name="o.csv", created_by=org.rep1, total=1000, status=ImportJob.Status.RUNNING
+    )
     cache.set(imports.progress_key(job.pk), {"phase": "import", "processed": 400, "total": 1000})
     response = client.get(f"/customers/import/{job.pk}/progress/", HTTP_HX_REQUEST="true")
     body = response.content.decode()

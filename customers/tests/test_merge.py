@@ -37,8 +37,9 @@ def test_merge_keeps_relations_tags_orders_and_history_on_the_survivor(org):
     # both records' history, plus three entries of the merge: the email filled in, the tags
     # joined, and the merge itself
     assert entries.count() == survivor_entries + duplicate_entries + 3
-    assert [e.changes["merged"] for e in entries.filter(changes__has_key="merged")] == [["王芳 (#%d)" % duplicate.pk,
-                                                                                         "王芳"]]
+    assert [e.changes["merged"] for e in entries.filter(changes__has_key="merged")] == [
+        ["王芳 (#%d)" % duplicate.pk, "王芳"]
+    ]
 
 
 def test_merge_drops_the_link_between_the_two_and_duplicate_links(org):
@@ -70,8 +71,9 @@ def test_duplicate_by_name_and_birthday_is_caught_in_the_form(client, org):
 
     CustomerFactory(owner=org.rep1, name="孙悟空", mobile="", birthday=datetime.date(2015, 5, 1))
     client.force_login(org.rep1)
-    response = client.post("/customers/new/", {"kind": "individual", "name": "孙悟空", "birthday": "2015-05-01",
-                                               "source": "website"})
+    response = client.post(
+        "/customers/new/", {"kind": "individual", "name": "孙悟空", "birthday": "2015-05-01", "source": "website"}
+    )
     assert response.status_code == 200
     assert 'data-testid="duplicate-warning"' in response.content.decode()
     assert Customer.objects.filter(name="孙悟空").count() == 1
@@ -83,12 +85,14 @@ def test_custom_attributes_appear_on_the_form_and_are_saved(client, org):
     CustomAttribute.objects.create(key="school_grade", label="年级", kind="choice", choices="一年级\n二年级")
     client.force_login(org.rep1)
     assert "年级" in client.get("/customers/new/").content.decode()
-    response = client.post("/customers/new/", {"kind": "individual", "name": "小明", "source": "website",
-                                               "custom_school_grade": "二年级"})
+    response = client.post(
+        "/customers/new/", {"kind": "individual", "name": "小明", "source": "website", "custom_school_grade": "二年级"}
+    )
     assert response.status_code == 302
     assert Customer.objects.get(name="小明").custom == {"school_grade": "二年级"}
-    bad = client.post("/customers/new/", {"kind": "individual", "name": "小红", "source": "website",
-                                          "custom_school_grade": "九年级"})
+    bad = client.post(
+        "/customers/new/", {"kind": "individual", "name": "小红", "source": "website", "custom_school_grade": "九年级"}
+    )
     assert bad.status_code == 200 and not Customer.objects.filter(name="小红").exists()
 
 

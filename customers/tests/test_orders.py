@@ -120,11 +120,20 @@ def test_value_figures_follow_orders(db):
 def test_rep_records_an_order_in_the_browser_form(client, org):
     customer = CustomerFactory(owner=org.rep1)
     client.force_login(org.rep1)
-    response = client.post(f"/customers/{customer.pk}/orders/new/", {
-        "amount": "88.00", "channel": "sales", "external_id": "",
-        "lines-TOTAL_FORMS": "1", "lines-INITIAL_FORMS": "0",
-        "lines-0-sku": "ART-1", "lines-0-category": "美术", "lines-0-quantity": "2", "lines-0-price": "44.00",
-    })
+    response = client.post(
+        f"/customers/{customer.pk}/orders/new/",
+        {
+            "amount": "88.00",
+            "channel": "sales",
+            "external_id": "",
+            "lines-TOTAL_FORMS": "1",
+            "lines-INITIAL_FORMS": "0",
+            "lines-0-sku": "ART-1",
+            "lines-0-category": "美术",
+            "lines-0-quantity": "2",
+            "lines-0-price": "44.00",
+        },
+    )
     assert response.status_code == 302
     order = Order.objects.get(customer=customer)
     assert order.lines.get().sku == "ART-1"

@@ -1,19 +1,20 @@
 """The region picker in a real browser: choosing a province offers its cities (htmx), a city its
 districts, and the customer is saved with the district's code."""
+
 import os
 
 import pytest
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-from crm.demo import DemoContext, seed_organization  # noqa: E402
-from crm.tests.test_browser import Problems, _log_in, browser  # noqa: E402,F401
-from customers.models import Customer  # noqa: E402
+from crm.demo import DemoContext, seed_organization
+from crm.tests.test_browser import Problems, _log_in, browser  # noqa: F401
+from customers.models import Customer
 
 pytestmark = pytest.mark.browser
 
 
-def test_rep_picks_province_city_and_district_on_the_customer_form(browser, live_server, transactional_db):  # noqa: F811
+def test_rep_picks_province_city_and_district_on_the_customer_form(browser, live_server, transactional_db):
     seed_organization(DemoContext(size="small", seed=1))
     context = browser.new_context()
     page = context.new_page()

@@ -1,5 +1,6 @@
 """Regions (省/市/区 codes): look-ups, text matching, the migration of old text, the picker, the list
 filter, the unmatched list, the API and the dashboard by province."""
+
 import importlib
 import json
 
@@ -13,8 +14,8 @@ from customers.models import Customer
 from customers.region_field import deepest
 from customers.tests.factories import CustomerFactory
 
-
 # --- look-ups ------------------------------------------------------------------------------------
+
 
 def test_name_and_level_of_each_kind_of_code():
     assert (regions.name("330000"), regions.level("330000")) == ("浙江省", regions.PROVINCE)
@@ -29,7 +30,11 @@ def test_province_and_city_of_a_code_follow_the_convention():
     assert (regions.province_of("330100"), regions.city_of("330100")) == ("330000", "330100")
     assert (regions.province_of("330000"), regions.city_of("330000")) == ("330000", "")
     # a county-level city governed by the province directly has no city above it
-    assert (regions.province_of("419001"), regions.city_of("419001"), regions.parent("419001")) == ("410000", "", "410000")
+    assert (regions.province_of("419001"), regions.city_of("419001"), regions.parent("419001")) == (
+        "410000",
+        "",
+        "410000",
+    )
 
 
 def test_children_go_one_level_down():
@@ -50,22 +55,46 @@ def test_full_name_says_a_municipality_once():
     assert regions.full_name("") == ""
 
 
-@pytest.mark.parametrize("code,region,inside", [
-    ("330106", "330000", True), ("330106", "330100", True), ("330106", "330106", True),
-    ("330110", "330106", False), ("320106", "330000", False), ("330106", "330200", False),
-    ("330106", "", False), ("", "330000", False), ("330106", "999999", False),
-])
+@pytest.mark.parametrize(
+    "code,region,inside",
+    [
+        ("330106", "330000", True),
+        ("330106", "330100", True),
+        ("330106", "330106", True),
+        ("330110", "330106", False),
+        ("320106", "330000", False),
+        ("330106", "330200", False),
+        ("330106", "", False),
+        ("", "330000", False),
+        ("330106", "999999", False),
+    ],
+)
 def test_in_region_matches_by_prefix_at_the_regions_level(code, region, inside):
     assert regions.in_region(code, region) is inside
 
 
-@pytest.mark.parametrize("text,code", [
-    ("北京", "110000"), ("北京市", "110000"), ("浙江", "330000"), ("浙江省", "330000"),
-    ("浙江杭州", "330100"), ("浙江省杭州市西湖区", "330106"), ("浙江省 杭州市 西湖区", "330106"),
-    ("杭州", "330100"), ("杭州市西湖区", "330106"), ("上海浦东新区", "310115"), ("北京朝阳", "110105"),
-    ("广西", "450000"), ("新疆", "650000"), ("延边", "222400"), ("330106", "330106"),
-    ("广州市天河区体育西路1号", "440106"), ("中国浙江省/杭州市", "330100"),
-])
+@pytest.mark.parametrize(
+    "text,code",
+    [
+        ("北京", "110000"),
+        ("北京市", "110000"),
+        ("浙江", "330000"),
+        ("浙江省", "330000"),
+        ("浙江杭州", "330100"),
+        ("浙江省杭州市西湖区", "330106"),
+        ("浙江省 杭州市 西湖区", "330106"),
+        ("杭州", "330100"),
+        ("杭州市西湖区", "330106"),
+        ("上海浦东新区", "310115"),
+        ("北京朝阳", "110105"),
+        ("广西", "450000"),
+        ("新疆", "650000"),
+        ("延边", "222400"),
+        ("330106", "330106"),
+        ("广州市天河区体育西路1号", "440106"),
+        ("中国浙江省/杭州市", "330100"),
+    ],
+)
 def test_text_is_matched_to_its_code(text, code):
     assert regions.match(text) == code
 
@@ -83,6 +112,7 @@ def test_picker_value_is_the_deepest_consistent_pick():
 
 
 # --- the customer record --------------------------------------------------------------------------
+
 
 def test_saving_a_customer_keeps_the_province_and_city_columns(db):
     customer = CustomerFactory(region="330106")
@@ -116,6 +146,7 @@ def test_queryset_helpers_select_customers_in_a_region_at_each_level(db):
 
 # --- the migration of old text ----------------------------------------------------------------------
 
+
 def _raw_customers(*texts):
     """Customers with text in ``region`` as before the migration (bulk_create skips save())."""
     return Customer.objects.bulk_create([Customer(name=f"旧{i}", region=text) for i, text in enumerate(texts)])
@@ -127,9 +158,13 @@ def test_migration_maps_exact_fuzzy_and_leaves_unmatched_text_listed(db):
     migration.forward(apps, None)
     rows = {c.name: (c.region, c.region_province, c.region_city, c.region_text) for c in Customer.objects.all()}
     assert rows == {
-        "旧0": ("110000", "110000", "", ""), "旧1": ("110000", "110000", "", ""),
-        "旧2": ("330100", "330000", "330100", ""), "旧3": ("330106", "330000", "330100", ""),
-        "旧4": ("", "", "", "朝阳区"), "旧5": ("", "", "", "火星"), "旧6": ("330100", "330000", "330100", ""),
+        "旧0": ("110000", "110000", "", ""),
+        "旧1": ("110000", "110000", "", ""),
+        "旧2": ("330100", "330000", "330100", ""),
+        "旧3": ("330106", "330000", "330100", ""),
+        "旧4": ("", "", "", "朝阳区"),
+        "旧5": ("", "", "", "火星"),
+        "旧6": ("330100", "330000", "330100", ""),
     }
 
 
@@ -155,6 +190,7 @@ def test_unmatched_regions_page_shows_counts_to_an_admin_only(client, org):
 
 # --- the picker in the customer form -----------------------------------------------------------------
 
+
 def test_customer_form_shows_the_picker_with_the_chain_selected(client, org):
     customer = CustomerFactory(region="330106", owner=org.rep1)
     client.force_login(org.rep1)
@@ -179,9 +215,18 @@ def test_picker_offers_the_cities_of_the_chosen_province(client, org):
 
 def test_customer_form_saves_the_picked_district(client, org):
     client.force_login(org.rep1)
-    response = client.post("/customers/new/", {
-        "kind": "individual", "name": "钱七", "mobile": "13900001111", "source": "other",
-        "region_0": "330000", "region_1": "330100", "region_2": "330106"})
+    response = client.post(
+        "/customers/new/",
+        {
+            "kind": "individual",
+            "name": "钱七",
+            "mobile": "13900001111",
+            "source": "other",
+            "region_0": "330000",
+            "region_1": "330100",
+            "region_2": "330106",
+        },
+    )
     assert response.status_code == 302
     customer = Customer.objects.get(name="钱七")
     assert (customer.region, customer.region_province, customer.region_city) == ("330106", "330000", "330100")
@@ -200,6 +245,7 @@ def test_customer_list_filters_by_region_name_or_code(client, org):
 
 # --- API ---------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def api_token(db):
     client = crm_services.create_api_client(name="shop")
@@ -208,8 +254,11 @@ def api_token(db):
 
 
 def test_api_round_trip_of_a_region_code(client, api_token):
-    body = {"external_id": "R-1", "customer": {"mobile": "13800138001", "name": "孙八", "region": "330106"},
-            "amount": "10.00"}
+    body = {
+        "external_id": "R-1",
+        "customer": {"mobile": "13800138001", "name": "孙八", "region": "330106"},
+        "amount": "10.00",
+    }
     response = client.post("/api/v1/orders", json.dumps(body), content_type="application/json", **api_token)
     assert response.status_code == 201
     customer = Customer.objects.get(mobile="13800138001")
@@ -225,7 +274,8 @@ def test_api_refuses_an_unknown_region_code_naming_the_field(client, api_token):
     response = client.post("/api/v1/orders", json.dumps(body), content_type="application/json", **api_token)
     assert response.status_code == 422
     assert response.json()["error"]["fields"] == {
-        "customer": ["region: Unknown region code; give a 6-digit province, city or district code."]}
+        "customer": ["region: Unknown region code; give a 6-digit province, city or district code."]
+    }
 
 
 def test_api_schema_documents_the_region_fields(client, db):
@@ -233,11 +283,12 @@ def test_api_schema_documents_the_region_fields(client, db):
 
     schema = SchemaGenerator().get_schema(request=None, public=True)
     summary = schema["components"]["schemas"]["CustomerSummary"]["properties"]
-    assert summary["region"]["description"] == "省/市/区 code (6-digit GB/T 2260 adcode), \"\" when unknown."
+    assert summary["region"]["description"] == '省/市/区 code (6-digit GB/T 2260 adcode), "" when unknown.'
     assert "region" in schema["components"]["schemas"]["OrderCustomerRef"]["properties"]
 
 
 # --- the dashboard by province --------------------------------------------------------------------------
+
 
 def test_dashboard_breaks_customers_down_by_province(client, org):
     for region in ("330106", "330200", "320106"):

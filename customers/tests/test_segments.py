@@ -1,4 +1,5 @@
 """The segmentation pages: value quadrant, 3×3 grid, lifecycle, 80/20 and the thresholds."""
+
 import datetime
 import re
 from decimal import Decimal
@@ -17,11 +18,11 @@ from customers.models import (
     ValueSegment,
     VolumeLevel,
 )
-from customers.services import record_satisfaction, recompute_all, segmentation
+from customers.services import recompute_all, record_satisfaction, segmentation
 from customers.services.segment_settings import save_segmentation_settings
 from customers.tests.factories import CustomerFactory, TagFactory, make_order
 
-NOW = datetime.datetime(2025, 6, 1, 12, 0, tzinfo=datetime.timezone.utc)
+NOW = datetime.datetime(2025, 6, 1, 12, 0, tzinfo=datetime.UTC)
 DAY = datetime.timedelta(days=1)
 SECOND = datetime.timedelta(seconds=1)
 URL = "/customers/segments/"
@@ -53,43 +54,55 @@ def text_of(page, name):
 
 # --- the rules, at their boundaries (pure functions) ---------------------------------------------------
 
-@pytest.mark.parametrize("order_count, aov, expected", [
-    (0, "0", ValueSegment.POTENTIAL),
-    (0, "9999", ValueSegment.POTENTIAL),
-    (4, "500.00", ValueSegment.HIGH),          # exactly at both thresholds
-    (4, "499.99", ValueSegment.FREQUENT),      # just under the AOV threshold
-    (3, "500.00", ValueSegment.HIGH_AOV),      # just under the frequency threshold
-    (3, "499.99", ValueSegment.LOW),
-    (1, "10", ValueSegment.LOW),
-])
+
+@pytest.mark.parametrize(
+    "order_count, aov, expected",
+    [
+        (0, "0", ValueSegment.POTENTIAL),
+        (0, "9999", ValueSegment.POTENTIAL),
+        (4, "500.00", ValueSegment.HIGH),  # exactly at both thresholds
+        (4, "499.99", ValueSegment.FREQUENT),  # just under the AOV threshold
+        (3, "500.00", ValueSegment.HIGH_AOV),  # just under the frequency threshold
+        (3, "499.99", ValueSegment.LOW),
+        (1, "10", ValueSegment.LOW),
+    ],
+)
 def test_value_segment_boundaries(order_count, aov, expected):
-    assert segmentation.value_segment(order_count=order_count, avg_order_value=Decimal(aov),
-                                      settings=defaults()) == expected
+    assert (
+        segmentation.value_segment(order_count=order_count, avg_order_value=Decimal(aov), settings=defaults())
+        == expected
+    )
 
 
-@pytest.mark.parametrize("total, expected", [
-    ("10000.00", VolumeLevel.HIGH),
-    ("9999.99", VolumeLevel.MEDIUM),
-    ("2000.00", VolumeLevel.MEDIUM),
-    ("1999.99", VolumeLevel.LOW),
-    ("0", VolumeLevel.LOW),
-])
+@pytest.mark.parametrize(
+    "total, expected",
+    [
+        ("10000.00", VolumeLevel.HIGH),
+        ("9999.99", VolumeLevel.MEDIUM),
+        ("2000.00", VolumeLevel.MEDIUM),
+        ("1999.99", VolumeLevel.LOW),
+        ("0", VolumeLevel.LOW),
+    ],
+)
 def test_volume_level_boundaries(total, expected):
     assert segmentation.volume_level(total_amount=Decimal(total), settings=defaults()) == expected
 
 
-@pytest.mark.parametrize("scores, expected", [
-    ([], ""),
-    ([("nps", 8)], SatisfactionLevel.HIGH),                 # average exactly 8
-    ([("nps", 8), ("nps", 7)], SatisfactionLevel.MEDIUM),   # 7.5
-    ([("nps", 6)], SatisfactionLevel.MEDIUM),               # exactly 6
-    ([("nps", 6), ("nps", 5)], SatisfactionLevel.LOW),      # 5.5
-    ([("csat", 5)], SatisfactionLevel.HIGH),                # CSAT 5 → 10
-    ([("csat", 4)], SatisfactionLevel.MEDIUM),              # CSAT 4 → 7.5
-    ([("csat", 3)], SatisfactionLevel.LOW),                 # CSAT 3 → 5
-    ([("csat", 4), ("nps", 9)], SatisfactionLevel.HIGH),    # (7.5 + 9) / 2 = 8.25
-    ([("csat", 4), ("nps", 4)], SatisfactionLevel.LOW),     # (7.5 + 4) / 2 = 5.75
-])
+@pytest.mark.parametrize(
+    "scores, expected",
+    [
+        ([], ""),
+        ([("nps", 8)], SatisfactionLevel.HIGH),  # average exactly 8
+        ([("nps", 8), ("nps", 7)], SatisfactionLevel.MEDIUM),  # 7.5
+        ([("nps", 6)], SatisfactionLevel.MEDIUM),  # exactly 6
+        ([("nps", 6), ("nps", 5)], SatisfactionLevel.LOW),  # 5.5
+        ([("csat", 5)], SatisfactionLevel.HIGH),  # CSAT 5 → 10
+        ([("csat", 4)], SatisfactionLevel.MEDIUM),  # CSAT 4 → 7.5
+        ([("csat", 3)], SatisfactionLevel.LOW),  # CSAT 3 → 5
+        ([("csat", 4), ("nps", 9)], SatisfactionLevel.HIGH),  # (7.5 + 9) / 2 = 8.25
+        ([("csat", 4), ("nps", 4)], SatisfactionLevel.LOW),  # (7.5 + 4) / 2 = 5.75
+    ],
+)
 def test_satisfaction_level_boundaries(scores, expected):
     assert segmentation.satisfaction_level(scores) == expected
 
@@ -105,18 +118,25 @@ def stage(order_count, *, gap, median=None, previous_gap=None):
     last = NOW - gap
     previous = last - previous_gap if previous_gap is not None else (last - DAY if order_count >= 2 else None)
     return segmentation.lifecycle_stage(
-        order_count=order_count, last_order_at=last if order_count else None, previous_order_at=previous,
-        median_days=Decimal(median) if median is not None else None, now=NOW, settings=defaults(),
+        order_count=order_count,
+        last_order_at=last if order_count else None,
+        previous_order_at=previous,
+        median_days=Decimal(median) if median is not None else None,
+        now=NOW,
+        settings=defaults(),
     )
 
 
-@pytest.mark.parametrize("order_count, expected", [
-    (0, LifecycleStage.POTENTIAL),
-    (1, LifecycleStage.FIRST_ORDER),
-    (2, LifecycleStage.DEVELOPING),
-    (8, LifecycleStage.DEVELOPING),
-    (9, LifecycleStage.STABLE),
-])
+@pytest.mark.parametrize(
+    "order_count, expected",
+    [
+        (0, LifecycleStage.POTENTIAL),
+        (1, LifecycleStage.FIRST_ORDER),
+        (2, LifecycleStage.DEVELOPING),
+        (8, LifecycleStage.DEVELOPING),
+        (9, LifecycleStage.STABLE),
+    ],
+)
 def test_lifecycle_by_order_count(order_count, expected):
     assert stage(order_count, gap=DAY, median="10") == expected
 
@@ -164,6 +184,7 @@ def test_reactivated_comes_before_stable():
 
 # --- the 3×3 grid ------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def nine_classes(org):
     """Customers in known classes (revenue ¥42,600 in all)."""
@@ -171,9 +192,9 @@ def nine_classes(org):
         "A": customer_with(org.rep1, ["12000"], nps=9),
         "B": customer_with(org.rep1, ["3000"], nps=10),
         "C": customer_with(org.rep1, ["500"], csat=5),
-        "D": customer_with(org.rep1, ["15000"]),              # unrated, counted as medium
+        "D": customer_with(org.rep1, ["15000"]),  # unrated, counted as medium
         "F": customer_with(org.rep1, ["1000", "1000"], nps=7),  # exactly ¥2,000: medium volume
-        "E": customer_with(org.rep1, ["10000"], nps=2),      # exactly ¥10,000: high volume
+        "E": customer_with(org.rep1, ["10000"], nps=2),  # exactly ¥10,000: high volume
         "G": customer_with(org.rep1, ["100"]),
         "I": customer_with(org.rep1, [], nps=4),
     }
@@ -190,9 +211,15 @@ def test_grid_counts_and_revenue_shares(org, nine_classes, django_assert_num_que
     assert grid.total_revenue == Decimal("42600.00")
     shares = {cell.letter: (cell.count, cell.revenue_share) for _level, cells in grid.rows for cell in cells}
     assert shares == {
-        "A": (1, Decimal("28.2")), "B": (1, Decimal("7.0")), "C": (1, Decimal("1.2")),
-        "D": (1, Decimal("35.2")), "F": (1, Decimal("4.7")), "G": (1, Decimal("0.2")),
-        "E": (1, Decimal("23.5")), "H": (0, Decimal("0.0")), "I": (1, Decimal("0.0")),
+        "A": (1, Decimal("28.2")),
+        "B": (1, Decimal("7.0")),
+        "C": (1, Decimal("1.2")),
+        "D": (1, Decimal("35.2")),
+        "F": (1, Decimal("4.7")),
+        "G": (1, Decimal("0.2")),
+        "E": (1, Decimal("23.5")),
+        "H": (0, Decimal("0.0")),
+        "I": (1, Decimal("0.0")),
     }
     assert grid.unrated == 2
     assert grid.cell("D").service_model == "one_to_one" and grid.cell("D").stance == "improve"
@@ -214,17 +241,21 @@ def test_grid_page_shows_counts_shares_models_and_links(client, org, nine_classe
 
 # --- value quadrant --------------------------------------------------------------------------------------
 
+
 def test_value_quadrant_counts_and_revenue(org):
-    customer_with(org.rep1, ["600"] * 4)        # high value: ¥2,400
-    customer_with(org.rep1, ["800"])            # high AOV, few orders
-    customer_with(org.rep1, ["50"] * 5)         # frequent, low AOV: ¥250
-    customer_with(org.rep1, ["100"])            # low value
-    CustomerFactory(owner=org.rep1)             # potential
+    customer_with(org.rep1, ["600"] * 4)  # high value: ¥2,400
+    customer_with(org.rep1, ["800"])  # high AOV, few orders
+    customer_with(org.rep1, ["50"] * 5)  # frequent, low AOV: ¥250
+    customer_with(org.rep1, ["100"])  # low value
+    CustomerFactory(owner=org.rep1)  # potential
     quadrant = selectors_segments.value_quadrant(org.rep1)
     rows = {row["value"]: (row["count"], row["revenue"]) for row in quadrant["segments"]}
     assert rows == {
-        "high": (1, Decimal("2400.00")), "high_aov": (1, Decimal("800.00")), "frequent": (1, Decimal("250.00")),
-        "low": (1, Decimal("100.00")), "potential": (1, Decimal("0.00")),
+        "high": (1, Decimal("2400.00")),
+        "high_aov": (1, Decimal("800.00")),
+        "frequent": (1, Decimal("250.00")),
+        "low": (1, Decimal("100.00")),
+        "potential": (1, Decimal("0.00")),
     }
     assert quadrant["total_revenue"] == Decimal("3550.00")
 
@@ -244,8 +275,18 @@ def test_scatter_shows_everyone_in_small_scopes_with_threshold_lines(client, org
 
 def test_scatter_samples_large_scopes_deterministically(client, org, monkeypatch):
     owners = [org.rep1, org.rep2, org.rep3]  # round-robin owners: ids with a period of 3
-    Customer.objects.bulk_create([Customer(name=f"c{i}", owner=owners[i % 3], department=owners[i % 3].department,
-                                           order_count=i % 7, avg_order_value=i) for i in range(3000)])
+    Customer.objects.bulk_create(
+        [
+            Customer(
+                name=f"c{i}",
+                owner=owners[i % 3],
+                department=owners[i % 3].department,
+                order_count=i % 7,
+                avg_order_value=i,
+            )
+            for i in range(3000)
+        ]
+    )
     monkeypatch.setattr(selectors_segments, "SCATTER_LIMIT", 300)
     first = selectors_segments.value_scatter(org.admin, total=3000)
     assert first["sampled"] and 250 <= first["shown"] <= 300
@@ -262,12 +303,14 @@ def test_scatter_samples_large_scopes_deterministically(client, org, monkeypatch
 
 # --- lifecycle ------------------------------------------------------------------------------------------
 
+
 def test_lifecycle_counts_and_flows_in_the_period(org):
-    first = customer_with(org.rep1, ["100"])                         # potential → first order, now
-    developing = customer_with(org.rep1, ["100", "100"])             # potential → first → developing
+    first = customer_with(org.rep1, ["100"])  # potential → first order, now
+    developing = customer_with(org.rep1, ["100", "100"])  # potential → first → developing
     old = CustomerFactory(owner=org.rep1)
-    LifecycleChange.objects.create(customer=old, from_stage="developing", to_stage="at_risk",
-                                   changed_at=timezone.now() - 45 * DAY)  # outside the last 30 days
+    LifecycleChange.objects.create(
+        customer=old, from_stage="developing", to_stage="at_risk", changed_at=timezone.now() - 45 * DAY
+    )  # outside the last 30 days
     counts = {row["value"]: row["count"] for row in selectors_segments.lifecycle_counts(org.rep1)}
     assert counts["first_order"] == 1 and counts["developing"] == 1 and counts["potential"] == 1
     today = timezone.localdate()
@@ -276,8 +319,10 @@ def test_lifecycle_counts_and_flows_in_the_period(org):
     assert pairs == {("potential", "first_order"): 2, ("first_order", "developing"): 1}
     # everything in scope (no join with the customers): the same flows, plus nobody else's
     CustomerFactory(owner=org.rep3).lifecycle_changes.create(from_stage="first_order", to_stage="churned")
-    admin = {(f["from"], f["to"]): f["count"] for f in
-             selectors_segments.lifecycle_flows(org.admin, since=today - 30 * DAY, until=today)["flows"]}
+    admin = {
+        (f["from"], f["to"]): f["count"]
+        for f in selectors_segments.lifecycle_flows(org.admin, since=today - 30 * DAY, until=today)["flows"]
+    }
     assert admin == {**pairs, ("first_order", "churned"): 1}
     longer = selectors_segments.lifecycle_flows(org.rep1, since=today - 60 * DAY, until=today)
     assert {(f["from"], f["to"]) for f in longer["flows"]} >= {("developing", "at_risk")}
@@ -286,8 +331,12 @@ def test_lifecycle_counts_and_flows_in_the_period(org):
 
 def test_flow_period_comes_from_the_querystring(client, org):
     customer = CustomerFactory(owner=org.rep1)
-    LifecycleChange.objects.create(customer=customer, from_stage="developing", to_stage="churned",
-                                   changed_at=datetime.datetime(2024, 3, 5, 2, 0, tzinfo=datetime.timezone.utc))
+    LifecycleChange.objects.create(
+        customer=customer,
+        from_stage="developing",
+        to_stage="churned",
+        changed_at=datetime.datetime(2024, 3, 5, 2, 0, tzinfo=datetime.UTC),
+    )
     client.force_login(org.rep1)
     default = client.get(URL, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "No stage changed in this period." in default
@@ -325,12 +374,16 @@ def test_an_order_reclassifies_at_once_and_records_the_change(org):
         make_order(customer, "300")
         customer.refresh_from_db()
     assert customer.lifecycle_stage == LifecycleStage.REACTIVATED
-    stages = list(LifecycleChange.objects.filter(customer=customer).order_by("changed_at", "id")
-                  .values_list("from_stage", "to_stage"))
+    stages = list(
+        LifecycleChange.objects.filter(customer=customer)
+        .order_by("changed_at", "id")
+        .values_list("from_stage", "to_stage")
+    )
     assert stages == [("potential", "first_order"), ("first_order", "churned"), ("churned", "reactivated")]
 
 
 # --- 80/20 -------------------------------------------------------------------------------------------------
+
 
 def test_top_twenty_percent_share_on_ten_customers(org):
     for amount in ["5000", "3000"] + ["250"] * 8:
@@ -345,10 +398,12 @@ def test_top_twenty_percent_share_on_ten_customers(org):
 
 
 def test_pareto_with_more_customers_than_tiles(org):
-    Customer.objects.bulk_create([
-        Customer(name=f"c{i}", owner=org.rep1, department=org.team1, order_count=1, total_amount=100 * i)
-        for i in range(1, 26)
-    ])
+    Customer.objects.bulk_create(
+        [
+            Customer(name=f"c{i}", owner=org.rep1, department=org.team1, order_count=1, total_amount=100 * i)
+            for i in range(1, 26)
+        ]
+    )
     result = selectors_segments.pareto(org.rep1)
     # top 5 of 25: (21 + … + 25) × 100 = 11,500 of 32,500
     assert result["top_customers"] == 5 and result["top_revenue"] == Decimal("11500.00")
@@ -368,15 +423,25 @@ def test_pareto_page(client, org):
 
 # --- data scope ------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def three_reps(org):
-    return (customer_with(org.rep1, ["1000"], nps=9), customer_with(org.rep2, ["2000"], nps=9),
-            customer_with(org.rep3, ["4000"], nps=9))
+    return (
+        customer_with(org.rep1, ["1000"], nps=9),
+        customer_with(org.rep2, ["2000"], nps=9),
+        customer_with(org.rep3, ["4000"], nps=9),
+    )
 
 
-@pytest.mark.parametrize("who, count, revenue", [
-    ("rep1", 1, "1000.00"), ("manager1", 2, "3000.00"), ("manager2", 1, "4000.00"), ("director", 3, "7000.00"),
-])
+@pytest.mark.parametrize(
+    "who, count, revenue",
+    [
+        ("rep1", 1, "1000.00"),
+        ("manager1", 2, "3000.00"),
+        ("manager2", 1, "4000.00"),
+        ("director", 3, "7000.00"),
+    ],
+)
 def test_figures_cover_only_the_viewers_scope(org, three_reps, who, count, revenue):
     user = getattr(org, who)
     grid = selectors_segments.grid(user)
@@ -434,6 +499,7 @@ def test_tag_filter_narrows_the_figures(client, org, three_reps):
 
 # --- drill-down into the customer list ------------------------------------------------------------------
 
+
 def test_customer_list_filters_by_segment_class_stage_and_satisfaction(client, org, nine_classes):
     client.force_login(org.rep1)
 
@@ -442,8 +508,9 @@ def test_customer_list_filters_by_segment_class_stage_and_satisfaction(client, o
         return {row.record.name for row in response.context["table"].page.object_list}
 
     assert names("grid_class=E") == {nine_classes["E"].name}
-    assert names("value_segment=high_aov") == {c.name for k, c in nine_classes.items() if k in "ABCDEFG"
-                                               and c.value_segment == "high_aov"}
+    assert names("value_segment=high_aov") == {
+        c.name for k, c in nine_classes.items() if k in "ABCDEFG" and c.value_segment == "high_aov"
+    }
     assert names("lifecycle_stage=potential") == {nine_classes["I"].name}
     assert names("satisfaction_level=low") == {nine_classes["E"].name, nine_classes["I"].name}
 
@@ -451,10 +518,19 @@ def test_customer_list_filters_by_segment_class_stage_and_satisfaction(client, o
 # --- thresholds page ----------------------------------------------------------------------------------
 
 THRESHOLDS = {
-    "aov_threshold": "500", "frequency_threshold": "4", "volume_high": "10000", "volume_medium": "2000",
-    "satisfaction_window_days": "365", "developing_after_orders": "2", "stable_after_orders": "9",
-    "min_orders_for_interval": "3", "at_risk_multiple": "2", "churn_multiple": "4", "at_risk_days": "90",
-    "churn_days": "180", "reactivated_days": "60",
+    "aov_threshold": "500",
+    "frequency_threshold": "4",
+    "volume_high": "10000",
+    "volume_medium": "2000",
+    "satisfaction_window_days": "365",
+    "developing_after_orders": "2",
+    "stable_after_orders": "9",
+    "min_orders_for_interval": "3",
+    "at_risk_multiple": "2",
+    "churn_multiple": "4",
+    "at_risk_days": "90",
+    "churn_days": "180",
+    "reactivated_days": "60",
 }
 
 
@@ -469,8 +545,14 @@ def test_thresholds_page_is_forbidden_to_non_admins(client, org, who):
 def test_thresholds_page_shows_the_documented_defaults_and_the_rules(client, org):
     client.force_login(org.admin)
     page = client.get(SETTINGS_URL, HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    for text in ("Default: 500", "Default: 10,000", "Default: 2.0", "Default: 180", "How customers are classified",
-                 "counted as medium in the 3×3 grid"):
+    for text in (
+        "Default: 500",
+        "Default: 10,000",
+        "Default: 2.0",
+        "Default: 180",
+        "How customers are classified",
+        "counted as medium in the 3×3 grid",
+    ):
         assert text in page
 
 
@@ -539,19 +621,29 @@ def test_service_refuses_unknown_settings(org):
 
 # --- speed ------------------------------------------------------------------------------------------------
 
+
 def many_customers(org, n, *, start=0):
     owners = [org.rep1, org.rep2, org.rep3]
     letters = "ABCDEFGHI"
-    customers = Customer.objects.bulk_create([
-        Customer(name=f"c{i}", owner=owners[i % 3], department=owners[i % 3].department, order_count=i % 12,
-                 total_amount=Decimal(37 * i), avg_order_value=Decimal(37 * i) / max(i % 12, 1),
-                 grid_class=letters[i % 9], value_segment=list(ValueSegment)[i % 5].value,
-                 lifecycle_stage=list(LifecycleStage)[i % 7].value)
-        for i in range(start, start + n)
-    ])
-    LifecycleChange.objects.bulk_create([
-        LifecycleChange(customer=c, from_stage="developing", to_stage="at_risk") for c in customers[::2]
-    ])
+    customers = Customer.objects.bulk_create(
+        [
+            Customer(
+                name=f"c{i}",
+                owner=owners[i % 3],
+                department=owners[i % 3].department,
+                order_count=i % 12,
+                total_amount=Decimal(37 * i),
+                avg_order_value=Decimal(37 * i) / max(i % 12, 1),
+                grid_class=letters[i % 9],
+                value_segment=list(ValueSegment)[i % 5].value,
+                lifecycle_stage=list(LifecycleStage)[i % 7].value,
+            )
+            for i in range(start, start + n)
+        ]
+    )
+    LifecycleChange.objects.bulk_create(
+        [LifecycleChange(customer=c, from_stage="developing", to_stage="at_risk") for c in customers[::2]]
+    )
     tag = TagFactory()
     for c in customers[:5]:
         c.tags.add(tag)

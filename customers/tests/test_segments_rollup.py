@@ -1,5 +1,6 @@
 """The segmentation page read from the dashboard rollups (counts, grid, stages, flows) and from the
 per-scope cache of its live parts (scatter, 80/20): the same figures as the live computation."""
+
 import datetime
 from zoneinfo import ZoneInfo
 
@@ -40,12 +41,16 @@ def data(org):
             for day, amount in orders:
                 make_order(customer, amount, placed_at=at(*day))
             customers.append(customer)
-        LifecycleChange.objects.bulk_create([
-            LifecycleChange(customer=customers[0], from_stage="first_order", to_stage="developing",
-                            changed_at=at(2025, 2, 5)),
-            LifecycleChange(customer=customers[2], from_stage="developing", to_stage="at_risk",
-                            changed_at=at(2025, 5, 20)),
-        ])
+        LifecycleChange.objects.bulk_create(
+            [
+                LifecycleChange(
+                    customer=customers[0], from_stage="first_order", to_stage="developing", changed_at=at(2025, 2, 5)
+                ),
+                LifecycleChange(
+                    customer=customers[2], from_stage="developing", to_stage="at_risk", changed_at=at(2025, 5, 20)
+                ),
+            ]
+        )
         refresh_dashboard(now=NOW)
     return customers
 
@@ -54,7 +59,8 @@ def figures(data):
     """The parts of the overview that are compared (the freshness fields aside)."""
     return {name: data[name] for name in ("quadrant", "scatter", "lifecycle", "flows", "pareto")} | {
         "grid": [(c.letter, c.count, c.revenue, c.unrated) for _level, cells in data["grid"].rows for c in cells]
-        + [data["grid"].unclassified, data["grid"].total_count, data["grid"].total_revenue]}
+        + [data["grid"].unclassified, data["grid"].total_count, data["grid"].total_revenue]
+    }
 
 
 @pytest.mark.parametrize("username", ["admin", "director", "manager1", "manager2", "rep1", "rep3"])
@@ -84,8 +90,9 @@ def test_tag_filter_is_computed_live(data, org):
     CustomerTag.objects.create(customer=data[0], tag=tag)
     result = selectors_segments.segmentation_overview(org.admin, since=SINCE, until=UNTIL, tags=[tag])
     assert result["as_of"] is None
-    assert result == selectors_segments.segmentation_overview(org.admin, since=SINCE, until=UNTIL, live=True,
-                                                               tags=[tag])
+    assert result == selectors_segments.segmentation_overview(
+        org.admin, since=SINCE, until=UNTIL, live=True, tags=[tag]
+    )
 
 
 def test_new_refresh_recomputes_the_cached_parts(data, org):

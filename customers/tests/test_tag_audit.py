@@ -1,4 +1,5 @@
 """Every tag change is an audit entry on the customer: by hand, in bulk, by import, by rules, by merge."""
+
 import pytest
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
@@ -18,14 +19,21 @@ def english(client, settings):
 def tags(db):
     intent = TagGroupFactory(name="意向", multiple=False, position=1)
     interest = TagGroupFactory(name="兴趣", position=2)
-    return {"high": TagFactory(group=intent, name="高"), "low": TagFactory(group=intent, name="低"),
-            "math": TagFactory(group=interest, name="数学"), "art": TagFactory(group=interest, name="美术")}
+    return {
+        "high": TagFactory(group=intent, name="高"),
+        "low": TagFactory(group=intent, name="低"),
+        "math": TagFactory(group=interest, name="数学"),
+        "art": TagFactory(group=interest, name="美术"),
+    }
 
 
 def tag_entries(customer):
     content_type = ContentType.objects.get_for_model(Customer)
-    return list(LogEntry.objects.filter(content_type=content_type, object_id=customer.pk, changes__has_key="tags")
-                .order_by("timestamp", "pk"))
+    return list(
+        LogEntry.objects.filter(content_type=content_type, object_id=customer.pk, changes__has_key="tags").order_by(
+            "timestamp", "pk"
+        )
+    )
 
 
 def test_editing_tags_on_the_360_view_is_logged_with_actor_and_before_after(client, org, tags):
@@ -33,10 +41,14 @@ def test_editing_tags_on_the_360_view_is_logged_with_actor_and_before_after(clie
     client.force_login(org.rep1)
     url = f"/customers/{customer.pk}/tags/"
     intent, interest = tags["high"].group, tags["math"].group
-    assert client.post(url, {f"group_{intent.pk}": tags["high"].pk, f"group_{interest.pk}": [tags["math"].pk]}
-                       ).status_code == 302
-    assert client.post(url, {f"group_{intent.pk}": tags["low"].pk, f"group_{interest.pk}": [tags["math"].pk]}
-                       ).status_code == 302
+    assert (
+        client.post(url, {f"group_{intent.pk}": tags["high"].pk, f"group_{interest.pk}": [tags["math"].pk]}).status_code
+        == 302
+    )
+    assert (
+        client.post(url, {f"group_{intent.pk}": tags["low"].pk, f"group_{interest.pk}": [tags["math"].pk]}).status_code
+        == 302
+    )
     # saving the same tags again changes nothing and logs nothing
     client.post(url, {f"group_{intent.pk}": tags["low"].pk, f"group_{interest.pk}": [tags["math"].pk]})
     first, second = tag_entries(customer)
@@ -56,13 +68,15 @@ def test_editing_tags_on_the_360_view_is_logged_with_actor_and_before_after(clie
 
 
 def test_bulk_tag_from_the_list_logs_each_changed_customer_in_a_fixed_number_of_queries(
-        client, org, tags, django_assert_max_num_queries):
+    client, org, tags, django_assert_max_num_queries
+):
     customers = [CustomerFactory(owner=org.rep1) for _ in range(30)]
     services.add_tags(customer_ids=[customers[0].pk], tags=[tags["art"]])
     client.force_login(org.manager1)
     with django_assert_max_num_queries(40):
-        response = client.post("/customers/", {"bulk_action": "tag", "selection": [c.pk for c in customers],
-                                               "tag": tags["math"].pk})
+        response = client.post(
+            "/customers/", {"bulk_action": "tag", "selection": [c.pk for c in customers], "tag": tags["math"].pk}
+        )
     assert response.status_code == 302
     for customer in customers[1:]:
         (entry,) = tag_entries(customer)
@@ -124,8 +138,10 @@ def test_tags_import_is_logged_as_the_importer(client, org, tags, django_capture
 
     customer = CustomerFactory(owner=org.rep1, mobile="13800138001")
     client.force_login(org.rep1)
-    response = client.post("/customers/import/", {
-        "kind": "tags", "file": SimpleUploadedFile("t.csv", "手机,标签\n13800138001,意向:高;兴趣:数学\n".encode())})
+    response = client.post(
+        "/customers/import/",
+        {"kind": "tags", "file": SimpleUploadedFile("t.csv", "手机,标签\n13800138001,意向:高;兴趣:数学\n".encode())},
+    )
     job = ImportJob.objects.get(pk=response.url.rstrip("/").rsplit("/", 1)[1])
     with django_capture_on_commit_callbacks(execute=True):
         client.post(f"/customers/import/{job.pk}/commit/")

@@ -45,7 +45,7 @@ def test_rep_export_contains_only_own_customers(client, org, mine_and_theirs):
 
 
 def test_export_neutralizes_formulas(client, org):
-    CustomerFactory(owner=org.rep1, name="=HYPERLINK(\"http://evil\")")
+    CustomerFactory(owner=org.rep1, name='=HYPERLINK("http://evil")')
     client.force_login(org.rep1)
     response = client.get("/customers/?export=xlsx")
     sheet = load_workbook(io.BytesIO(response.content)).active
@@ -87,9 +87,15 @@ def test_rep_may_not_bulk_delete(client, org, mine_and_theirs):
 
 def test_create_customer_normalizes_mobile_and_records_history(client, org):
     client.force_login(org.rep1)
-    response = client.post("/customers/new/", {
-        "kind": "individual", "name": "张三", "mobile": "+86 138-0013-8000", "source": "website",
-    })
+    response = client.post(
+        "/customers/new/",
+        {
+            "kind": "individual",
+            "name": "张三",
+            "mobile": "+86 138-0013-8000",
+            "source": "website",
+        },
+    )
     customer = Customer.objects.get(name="张三")
     assert response.status_code == 302
     assert customer.mobile == "13800138000"
@@ -102,8 +108,10 @@ def test_create_customer_normalizes_mobile_and_records_history(client, org):
 def test_form_errors_show_beside_the_field_and_keep_input(client, org):
     CustomerFactory(owner=org.rep3, mobile="13800138000", name="老客户")
     client.force_login(org.rep1)
-    response = client.post("/customers/new/", {"kind": "individual", "name": "新客户", "mobile": "13800138000",
-                                               "source": "website", "region": "上海"})
+    response = client.post(
+        "/customers/new/",
+        {"kind": "individual", "name": "新客户", "mobile": "13800138000", "source": "website", "region": "上海"},
+    )
     page = response.content.decode()
     assert response.status_code == 200
     assert "老客户" not in page  # another team's customer is never named (issue 14, item 5)
@@ -114,7 +122,9 @@ def test_form_errors_show_beside_the_field_and_keep_input(client, org):
 
 def test_invalid_mobile_is_refused(client, org):
     client.force_login(org.rep1)
-    response = client.post("/customers/new/", {"kind": "individual", "name": "李四", "mobile": "12345", "source": "website"})
+    response = client.post(
+        "/customers/new/", {"kind": "individual", "name": "李四", "mobile": "12345", "source": "website"}
+    )
     assert response.status_code == 200
     assert not Customer.objects.filter(name="李四").exists()
 
@@ -138,12 +148,14 @@ def test_list_query_count_does_not_grow_with_rows(client, org, rows, django_asse
 def test_detail_page_shows_history(client, org):
     customer = CustomerFactory(owner=org.rep1, name="原名")
     client.force_login(org.rep1)
-    response = client.post(f"/customers/{customer.pk}/edit/", {"kind": "individual", "name": "改名",
-                                                                "source": "other", "mobile": customer.mobile})
+    response = client.post(
+        f"/customers/{customer.pk}/edit/",
+        {"kind": "individual", "name": "改名", "source": "other", "mobile": customer.mobile},
+    )
     assert response.status_code == 302
     page = client.get(f"/customers/{customer.pk}/").content.decode()
-    history = page[page.index('<i class="bi bi-clock-history"></i> 变更历史'):]
-    history = history[:history.index("</div></div>")]
+    history = page[page.index('<i class="bi bi-clock-history"></i> 变更历史') :]
+    history = history[: history.index("</div></div>")]
     # the edit is an entry of the history card, with who made it and the name before and after
     assert history.count('class="history-item"') == 2  # created, then the edit
     assert str(org.rep1) in history

@@ -1,4 +1,5 @@
 """The 360 view (360度视图) of one customer, and what is edited from it: relations, tags, satisfaction."""
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -11,13 +12,19 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from crm import permissions, privacy
-from crm.ui import history_for
 from crm.phone import mask_mobile
+from crm.ui import history_for
 
 from .. import services, timeline
 from ..forms.detail import RelationForm, SatisfactionForm, TagsForm, candidate_label, candidates
 from ..models import (
-    READINGS, SYMMETRIC_KINDS, CustomAttribute, CustomerRelation, CustomerTag, RelationKind, Tag,
+    READINGS,
+    SYMMETRIC_KINDS,
+    CustomAttribute,
+    CustomerRelation,
+    CustomerTag,
+    RelationKind,
+    Tag,
 )
 from ..selectors import customers_for, may_see_mobile
 
@@ -63,13 +70,15 @@ def _household(customer, links, visible_ids, *, show_mobile, can_change):
                 seen.add(other.pk)
                 following.append(other.pk)
                 direct = current == customer.pk
-                members.append({
-                    **_person(other, visible=other.pk in visible_ids, show_mobile=show_mobile),
-                    "reading": reading,
-                    "via": None if direct else people[current].name,
-                    "relation_pk": link.pk if direct else None,
-                    "can_unlink": direct and can_change and other.pk in visible_ids,
-                })
+                members.append(
+                    {
+                        **_person(other, visible=other.pk in visible_ids, show_mobile=show_mobile),
+                        "reading": reading,
+                        "via": None if direct else people[current].name,
+                        "relation_pk": link.pk if direct else None,
+                        "can_unlink": direct and can_change and other.pk in visible_ids,
+                    }
+                )
         frontier = following
     graph = None
     if members:
@@ -78,37 +87,43 @@ def _household(customer, links, visible_ids, *, show_mobile, can_change):
             if pk not in seen:
                 continue
             is_self = pk == customer.pk
-            nodes.append({
-                "id": str(pk),
-                "name": _graph_text(person.name),
-                "symbolSize": 44 if is_self else 30,
-                "itemStyle": {"color": "#1f6feb" if is_self else ("#64748b" if pk in visible_ids else "#cbd5e1")},
-                "label": {"show": True, "fontWeight": "bold" if is_self else "normal"},
-            })
+            nodes.append(
+                {
+                    "id": str(pk),
+                    "name": _graph_text(person.name),
+                    "symbolSize": 44 if is_self else 30,
+                    "itemStyle": {"color": "#1f6feb" if is_self else ("#64748b" if pk in visible_ids else "#cbd5e1")},
+                    "label": {"show": True, "fontWeight": "bold" if is_self else "normal"},
+                }
+            )
         edges = []
         for link in links:
             symmetric = link.kind in SYMMETRIC_KINDS
-            edges.append({
-                "source": str(link.from_customer_id),
-                "target": str(link.to_customer_id),
-                "symbol": ["none", "none" if symmetric else "arrow"],
-                "label": {"show": True, "formatter": _graph_text(str(READINGS[link.kind][1]))},
-            })
+            edges.append(
+                {
+                    "source": str(link.from_customer_id),
+                    "target": str(link.to_customer_id),
+                    "symbol": ["none", "none" if symmetric else "arrow"],
+                    "label": {"show": True, "formatter": _graph_text(str(READINGS[link.kind][1]))},
+                }
+            )
         graph = {
             "animationDurationUpdate": 300,
-            "series": [{
-                "type": "graph",
-                "layout": "force",
-                "roam": True,
-                "draggable": True,
-                "force": {"repulsion": 260, "edgeLength": [70, 120]},
-                "edgeSymbolSize": 8,
-                "label": {"position": "bottom", "fontSize": 12},
-                "edgeLabel": {"fontSize": 11, "color": "#475569"},
-                "lineStyle": {"color": "#94a3b8", "width": 1.5, "curveness": 0.08},
-                "data": nodes,
-                "links": edges,
-            }],
+            "series": [
+                {
+                    "type": "graph",
+                    "layout": "force",
+                    "roam": True,
+                    "draggable": True,
+                    "force": {"repulsion": 260, "edgeLength": [70, 120]},
+                    "edgeSymbolSize": 8,
+                    "label": {"position": "bottom", "fontSize": 12},
+                    "edgeLabel": {"fontSize": 11, "color": "#475569"},
+                    "lineStyle": {"color": "#94a3b8", "width": 1.5, "curveness": 0.08},
+                    "data": nodes,
+                    "links": edges,
+                }
+            ],
         }
     return members, graph
 
@@ -125,8 +140,13 @@ def _referrals(customer, relations, visible_ids, *, show_mobile, can_change):
             other, bucket = relation.from_customer, referred_by
         else:
             other, bucket = relation.to_customer, brought
-        bucket.append({**_person(other, visible=other.pk in visible_ids, show_mobile=show_mobile),
-                       "relation_pk": relation.pk, "can_unlink": can_change and other.pk in visible_ids})
+        bucket.append(
+            {
+                **_person(other, visible=other.pk in visible_ids, show_mobile=show_mobile),
+                "relation_pk": relation.pk,
+                "can_unlink": can_change and other.pk in visible_ids,
+            }
+        )
     return referred_by, brought
 
 
@@ -137,8 +157,11 @@ def _detail_context(request, customer, *, relation_form=None, tag_form=None, sat
     visible_customers = customers_for(user)
 
     if can_change:  # every tag (for the editor), each marked whether the customer holds it: one query
-        all_tags = list(Tag.objects.select_related("group").annotate(
-            held=Exists(CustomerTag.objects.filter(customer=customer, tag=OuterRef("pk")))))
+        all_tags = list(
+            Tag.objects.select_related("group").annotate(
+                held=Exists(CustomerTag.objects.filter(customer=customer, tag=OuterRef("pk")))
+            )
+        )
         current_tags = [tag for tag in all_tags if tag.held]
     else:
         current_tags = list(customer.tags.select_related("group"))
@@ -152,15 +175,18 @@ def _detail_context(request, customer, *, relation_form=None, tag_form=None, sat
     referral_links = list(
         CustomerRelation.objects.filter(kind=RelationKind.REFERRER)
         .filter(Q(from_customer=customer) | Q(to_customer=customer))
-        .select_related("from_customer", "to_customer").order_by("-created_at", "-pk")[:REFERRALS_SHOWN + 1]
+        .select_related("from_customer", "to_customer")
+        .order_by("-created_at", "-pk")[: REFERRALS_SHOWN + 1]
     )
-    others = (set(household_ids) | {r.from_customer_id for r in referral_links}
-              | {r.to_customer_id for r in referral_links}) - {customer.pk}
+    others = (
+        set(household_ids) | {r.from_customer_id for r in referral_links} | {r.to_customer_id for r in referral_links}
+    ) - {customer.pk}
     visible_ids = set(visible_customers.filter(pk__in=others).values_list("pk", flat=True)) if others else set()
     visible_ids.add(customer.pk)
     members, graph = _household(customer, family_links, visible_ids, show_mobile=show_mobile, can_change=can_change)
-    referred_by, brought = _referrals(customer, referral_links, visible_ids, show_mobile=show_mobile,
-                                      can_change=can_change)
+    referred_by, brought = _referrals(
+        customer, referral_links, visible_ids, show_mobile=show_mobile, can_change=can_change
+    )
 
     kind = request.GET.get("kind", "")
     if kind not in {s.kind for s in timeline.sources()}:
@@ -183,8 +209,7 @@ def _detail_context(request, customer, *, relation_form=None, tag_form=None, sat
         "referred_by": referred_by,
         "brought": brought[:REFERRALS_SHOWN],
         "referral_total": services.referral_count(customer.pk) if brought else 0,
-        "satisfaction_records": list(customer.satisfaction_records.select_related("recorded_by")
-                                     [:RECENT_SATISFACTION]),
+        "satisfaction_records": list(customer.satisfaction_records.select_related("recorded_by")[:RECENT_SATISFACTION]),
         "timeline": timeline.page(customer, kind=kind),
         "timeline_sources": timeline.sources(),
         "panels": {slot: _panel(slot, customer, user) for slot in timeline.PANEL_SLOTS},
@@ -194,7 +219,9 @@ def _detail_context(request, customer, *, relation_form=None, tag_form=None, sat
     if can_change:
         context["tag_form"] = tag_form or TagsForm(tags=all_tags, current=current_tags)
         context["relation_form"] = relation_form or RelationForm(
-            customer=customer, customers=visible_customers, show_mobile=show_mobile,
+            customer=customer,
+            customers=visible_customers,
+            show_mobile=show_mobile,
             candidates_url=reverse("customers:relation_candidates", args=[customer.pk]),
         )
         context["satisfaction_form"] = satisfaction_form or SatisfactionForm()
@@ -225,8 +252,7 @@ def _add_service_errors(form, exc, mapping):
 def customer_detail(request, pk):
     permissions.require(request.user, "customers.view")
     customer = _customer_or_404(request, pk)
-    privacy.log_access(action=privacy.Action.VIEW, subject=privacy.Subject.CUSTOMER, ids=[customer.pk],
-                       request=request)
+    privacy.log_access(action=privacy.Action.VIEW, subject=privacy.Subject.CUSTOMER, ids=[customer.pk], request=request)
     return _render_detail(request, customer)
 
 
@@ -244,12 +270,16 @@ def customer_timeline(request, pk):
     except ValueError:
         offset = 0
     card = request.GET.get("card") == "1"  # the kind filter swaps the whole card, "Load more" adds entries
-    return render(request, "customers/detail/timeline_card.html" if card else "customers/detail/timeline_items.html", {
-        "customer": customer,
-        "timeline": timeline.page(customer, offset=0 if card else offset, kind=kind),
-        "timeline_sources": timeline.sources(),
-        "show_mobile": may_see_mobile(request.user),
-    })
+    return render(
+        request,
+        "customers/detail/timeline_card.html" if card else "customers/detail/timeline_items.html",
+        {
+            "customer": customer,
+            "timeline": timeline.page(customer, offset=0 if card else offset, kind=kind),
+            "timeline_sources": timeline.sources(),
+            "show_mobile": may_see_mobile(request.user),
+        },
+    )
 
 
 @login_required
@@ -259,11 +289,16 @@ def relation_candidates(request, pk):
     permissions.require(request.user, "customers.change")
     customer = _customer_or_404(request, pk)
     show_mobile = may_see_mobile(request.user)
-    found = candidates(customers_for(request.user), exclude_pk=customer.pk, query=request.GET.get("q", ""),
-                       user=request.user)
-    return render(request, "customers/detail/relation_options.html", {
-        "options": [(c.pk, candidate_label(c, show_mobile=show_mobile)) for c in found],
-    })
+    found = candidates(
+        customers_for(request.user), exclude_pk=customer.pk, query=request.GET.get("q", ""), user=request.user
+    )
+    return render(
+        request,
+        "customers/detail/relation_options.html",
+        {
+            "options": [(c.pk, candidate_label(c, show_mobile=show_mobile)) for c in found],
+        },
+    )
 
 
 @login_required
@@ -272,21 +307,34 @@ def relation_add(request, pk):
     permissions.require(request.user, "customers.change")
     customer = _customer_or_404(request, pk)
     visible_customers = customers_for(request.user)
-    form = RelationForm(request.POST, customer=customer, customers=visible_customers,
-                        show_mobile=may_see_mobile(request.user), options=[])
+    form = RelationForm(
+        request.POST,
+        customer=customer,
+        customers=visible_customers,
+        show_mobile=may_see_mobile(request.user),
+        options=[],
+    )
     valid = form.is_valid()
     chosen = form.cleaned_data.get("other")  # before a service error takes it out of cleaned_data
     if valid:
         from_customer, to_customer, kind = form.link_arguments()
         try:
-            services.link_customers(actor=request.user, from_customer=from_customer, to_customer=to_customer,
-                                    kind=kind, note=form.cleaned_data["note"])
+            services.link_customers(
+                actor=request.user,
+                from_customer=from_customer,
+                to_customer=to_customer,
+                kind=kind,
+                note=form.cleaned_data["note"],
+            )
         except ValidationError as exc:
             _add_service_errors(form, exc, {"to_customer": "other", "from_customer": "other", "kind": "role"})
         else:
             other = form.cleaned_data["other"]
-            messages.success(request, _("%(other)s linked as %(role)s.") % {
-                "other": other.name, "role": dict(form.fields["role"].choices)[form.cleaned_data["role"]]})
+            messages.success(
+                request,
+                _("%(other)s linked as %(role)s.")
+                % {"other": other.name, "role": dict(form.fields["role"].choices)[form.cleaned_data["role"]]},
+            )
             return redirect(customer)
     # shown again with the customer that was chosen still selected
     options = candidates(visible_customers, exclude_pk=customer.pk)

@@ -1,4 +1,5 @@
 """Orders: the list (scoped), recording an order with its lines, the order page and cancelling."""
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,10 +15,10 @@ from crm.errors import DomainError
 from crm.ui import ScopedListView, add_domain_error, history_for
 
 from .. import services
-from ..models import Order
-from ..selectors import customers_for
 from ..filters import OrderFilter
 from ..forms.orders import OrderForm, OrderLineForm
+from ..models import Order
+from ..selectors import customers_for
 from ..tables import OrderTable
 
 
@@ -33,7 +34,9 @@ class OrderListView(ScopedListView):
     export_name = "orders"
     export_fields = {}  # every column read straight from values_list (fast export)
     paginate_by_subquery = True
-    empty_text = gettext_lazy("No orders yet. Record one from a customer's page, import a file, or push them through the API.")
+    empty_text = gettext_lazy(
+        "No orders yet. Record one from a customer's page, import a file, or push them through the API."
+    )
 
     def base_queryset(self):
         return Order.objects.select_related("customer")
@@ -58,8 +61,11 @@ def order_create(request, customer_pk):
         except DomainError as exc:  # a refused coupon: its reason beside the coupon code
             add_domain_error(form, exc, "coupon_code")
         else:
-            messages.success(request, _("Order of ¥%(amount)s recorded for %(name)s.")
-                             % {"amount": f"{order.amount:,.2f}", "name": customer.name})
+            messages.success(
+                request,
+                _("Order of ¥%(amount)s recorded for %(name)s.")
+                % {"amount": f"{order.amount:,.2f}", "name": customer.name},
+            )
             return redirect(customer)
     return render(request, "customers/order_form.html", {"form": form, "lines": lines, "customer": customer})
 
@@ -68,10 +74,16 @@ def order_create(request, customer_pk):
 def order_detail(request, pk):
     permissions.require(request.user, "customers.view")
     order = get_object_or_404(permissions.visible(request.user, Order.objects.select_related("customer")), pk=pk)
-    return render(request, "customers/order_detail.html", {
-        "order": order, "lines": order.lines.all(), "history": history_for(order),
-        "can_cancel": permissions.can(request.user, "customers.change") and order.status == Order.Status.PAID,
-    })
+    return render(
+        request,
+        "customers/order_detail.html",
+        {
+            "order": order,
+            "lines": order.lines.all(),
+            "history": history_for(order),
+            "can_cancel": permissions.can(request.user, "customers.change") and order.status == Order.Status.PAID,
+        },
+    )
 
 
 @login_required

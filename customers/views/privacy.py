@@ -1,4 +1,5 @@
 """One customer's personal data: reveal contact details, export everything held, anonymize."""
+
 import json
 
 from django.apps import apps
@@ -33,11 +34,18 @@ def reveal(request, pk):
     customer = _customer(request, pk)
     if not privacy.may_reveal(request.user):
         raise PermissionDenied("customers.view_mobile")
-    privacy.log_access(action=privacy.Action.REVEAL, subject=privacy.Subject.CUSTOMER, ids=[customer.pk],
-                       request=request)
-    return render(request, "customers/detail/contact.html", {
-        "customer": customer, "contact": privacy.contact(customer, revealed=True), "revealed": True,
-    })
+    privacy.log_access(
+        action=privacy.Action.REVEAL, subject=privacy.Subject.CUSTOMER, ids=[customer.pk], request=request
+    )
+    return render(
+        request,
+        "customers/detail/contact.html",
+        {
+            "customer": customer,
+            "contact": privacy.contact(customer, revealed=True),
+            "revealed": True,
+        },
+    )
 
 
 def _privacy_customer(request, pk):
@@ -51,14 +59,24 @@ def personal_data(request, pk):
     """What is held about the customer, who accessed it, and the export and anonymize actions."""
     customer = _privacy_customer(request, pk)
     held = services.customer_data(customer)
-    privacy.log_access(action=privacy.Action.VIEW, subject=privacy.Subject.CUSTOMER, ids=[customer.pk],
-                       request=request, detail=_("personal data page"))
-    return render(request, "customers/privacy.html", {
-        "customer": customer,
-        "held": sorted((str(apps.get_model(label)._meta.verbose_name), len(rows))
-                       for label, rows in held["related"].items()),
-        "history": privacy.history(privacy.Subject.CUSTOMER, customer.pk)[:HISTORY_SHOWN],
-    })
+    privacy.log_access(
+        action=privacy.Action.VIEW,
+        subject=privacy.Subject.CUSTOMER,
+        ids=[customer.pk],
+        request=request,
+        detail=_("personal data page"),
+    )
+    return render(
+        request,
+        "customers/privacy.html",
+        {
+            "customer": customer,
+            "held": sorted(
+                (str(apps.get_model(label)._meta.verbose_name), len(rows)) for label, rows in held["related"].items()
+            ),
+            "history": privacy.history(privacy.Subject.CUSTOMER, customer.pk)[:HISTORY_SHOWN],
+        },
+    )
 
 
 @login_required
@@ -68,10 +86,13 @@ def personal_data_export(request, pk):
     customer = _privacy_customer(request, pk)
     data = services.customer_data(customer)
     data["exported_at"] = timezone.now().isoformat()
-    privacy.log_access(action=privacy.Action.DATA_EXPORT, subject=privacy.Subject.CUSTOMER, ids=[customer.pk],
-                       request=request)
-    response = HttpResponse(json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2),
-                            content_type="application/json; charset=utf-8")
+    privacy.log_access(
+        action=privacy.Action.DATA_EXPORT, subject=privacy.Subject.CUSTOMER, ids=[customer.pk], request=request
+    )
+    response = HttpResponse(
+        json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2),
+        content_type="application/json; charset=utf-8",
+    )
     response["Content-Disposition"] = f'attachment; filename="customer-{customer.pk}-personal-data.json"'
     return response
 

@@ -1,6 +1,6 @@
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse_lazy
 from django.utils.translation import gettext as _
@@ -31,8 +31,9 @@ def _bulk_tag(request, queryset):
     if not form.is_valid():
         raise ValidationError(_("Choose a tag."))
     tag = form.cleaned_data["tag"]
-    added = services.add_tags(customer_ids=list(queryset.values_list("pk", flat=True)), tags=[tag],
-                              source="bulk", actor=request.user)
+    added = services.add_tags(
+        customer_ids=list(queryset.values_list("pk", flat=True)), tags=[tag], source="bulk", actor=request.user
+    )
     return _("Tag %(tag)s added to %(count)d customers.") % {"tag": tag, "count": added}
 
 
@@ -58,17 +59,28 @@ class CustomerListView(ScopedListView):
     empty_text = gettext_lazy("No customers yet. Add the first one, or import a file.")
     bulk_actions = (
         BulkAction(
-            "assign", gettext_lazy("Hand over"), "customers.assign", _bulk_assign,
+            "assign",
+            gettext_lazy("Hand over"),
+            "customers.assign",
+            _bulk_assign,
             confirm=gettext_lazy("Hand the selected customers over to another owner? Their history stays with them."),
             form_class=AssignForm,
         ),
         BulkAction(
-            "tag", gettext_lazy("Add tag"), "customers.change", _bulk_tag,
-            confirm=gettext_lazy("Add a tag to the selected customers?"), form_class=BulkTagForm,
+            "tag",
+            gettext_lazy("Add tag"),
+            "customers.change",
+            _bulk_tag,
+            confirm=gettext_lazy("Add a tag to the selected customers?"),
+            form_class=BulkTagForm,
         ),
         BulkAction(
-            "delete", gettext_lazy("Delete"), "customers.delete", _bulk_delete,
-            confirm=gettext_lazy("Delete the selected customers? This cannot be undone."), danger=True,
+            "delete",
+            gettext_lazy("Delete"),
+            "customers.delete",
+            _bulk_delete,
+            confirm=gettext_lazy("Delete the selected customers? This cannot be undone."),
+            danger=True,
         ),
     )
 
@@ -102,8 +114,13 @@ def customer_form(request, pk=None):
         permissions.require(request.user, "customers.change")
         customer = get_object_or_404(customers_for(request.user), pk=pk)
         if request.method == "GET":  # the form shows the contact details in full
-            privacy.log_access(action=privacy.Action.REVEAL, subject=privacy.Subject.CUSTOMER, ids=[customer.pk],
-                               request=request, detail=_("edit form"))
+            privacy.log_access(
+                action=privacy.Action.REVEAL,
+                subject=privacy.Subject.CUSTOMER,
+                ids=[customer.pk],
+                request=request,
+                detail=_("edit form"),
+            )
     form = CustomerForm(request.POST or None, instance=customer, user=request.user)
     if request.method == "POST" and form.is_valid():
         fields = form.model_fields()
@@ -119,10 +136,16 @@ def customer_form(request, pk=None):
         else:
             return redirect(saved)
     duplicate = getattr(form, "duplicate", None)
-    return render(request, "customers/form.html", {
-        "form": form, "customer": customer, "duplicate": duplicate,
-        "duplicate_visible": duplicate is not None and customers_for(request.user).filter(pk=duplicate.pk).exists(),
-    })
+    return render(
+        request,
+        "customers/form.html",
+        {
+            "form": form,
+            "customer": customer,
+            "duplicate": duplicate,
+            "duplicate_visible": duplicate is not None and customers_for(request.user).filter(pk=duplicate.pk).exists(),
+        },
+    )
 
 
 @login_required
@@ -138,9 +161,14 @@ def customer_delete(request, pk):
             return redirect(customer)
         messages.success(request, _("Customer %(name)s deleted.") % {"name": customer.name})
         return redirect("customers:list")
-    return render(request, "crm/confirm_delete.html", {
-        "object": customer, "cancel_url": customer.get_absolute_url(),
-    })
+    return render(
+        request,
+        "crm/confirm_delete.html",
+        {
+            "object": customer,
+            "cancel_url": customer.get_absolute_url(),
+        },
+    )
 
 
 @login_required
@@ -158,8 +186,11 @@ def customer_merge(request):
             except ValidationError as exc:
                 form.add_error(None, exc.messages)
             else:
-                messages.success(request, _("%(duplicate)s was merged into %(survivor)s.")
-                                 % {"duplicate": duplicate.name, "survivor": merged.name})
+                messages.success(
+                    request,
+                    _("%(duplicate)s was merged into %(survivor)s.")
+                    % {"duplicate": duplicate.name, "survivor": merged.name},
+                )
                 return redirect(merged)
         return render(request, "customers/merge.html", {"form": form, "survivor": survivor, "duplicate": duplicate})
     return render(request, "customers/merge.html", {"form": form})

@@ -1,4 +1,5 @@
 """The region picker's re-render (htmx) and the list of region text without a code."""
+
 import re
 
 from django.contrib.auth.decorators import login_required

@@ -1,5 +1,6 @@
 """Segmentation pages (客户分层): the overview (value quadrant, 3×3 grid, lifecycle, 80/20) for the
 viewer's data scope, and the thresholds an admin sets."""
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -38,30 +39,53 @@ SEGMENT_COLORS = {
 
 def _scatter_option(scatter, quadrant, settings):
     labels = {row["value"]: str(row["label"]) for row in quadrant["segments"]}
-    dimensions = [{"name": "orders", "displayName": _("orders")},
-                  {"name": "aov", "displayName": _("average order value")},
-                  {"name": "segment", "type": "ordinal"}]
-    series = [{
-        "type": "scatter", "name": _("Thresholds"), "data": [], "silent": True,
-        "markLine": {
-            "silent": True, "symbol": "none", "lineStyle": {"type": "dashed", "color": "#cf222e"},
-            "data": [
-                {"xAxis": settings.frequency_threshold,
-                 "label": {"formatter": _("%(n)s orders") % {"n": settings.frequency_threshold},
-                           "position": "insideEndTop"}},
-                {"yAxis": float(settings.aov_threshold),
-                 "label": {"formatter": "¥%s" % floatformat(settings.aov_threshold, "-2"), "position": "insideEndTop"}},
-            ],
-        },
-    }]
+    dimensions = [
+        {"name": "orders", "displayName": _("orders")},
+        {"name": "aov", "displayName": _("average order value")},
+        {"name": "segment", "type": "ordinal"},
+    ]
+    series = [
+        {
+            "type": "scatter",
+            "name": _("Thresholds"),
+            "data": [],
+            "silent": True,
+            "markLine": {
+                "silent": True,
+                "symbol": "none",
+                "lineStyle": {"type": "dashed", "color": "#cf222e"},
+                "data": [
+                    {
+                        "xAxis": settings.frequency_threshold,
+                        "label": {
+                            "formatter": _("%(n)s orders") % {"n": settings.frequency_threshold},
+                            "position": "insideEndTop",
+                        },
+                    },
+                    {
+                        "yAxis": float(settings.aov_threshold),
+                        "label": {
+                            "formatter": "¥%s" % floatformat(settings.aov_threshold, "-2"),
+                            "position": "insideEndTop",
+                        },
+                    },
+                ],
+            },
+        }
+    ]
     for segment, points in scatter["points"].items():
         if points:
-            series.append({
-                "type": "scatter", "name": labels.get(segment, segment), "symbolSize": 6,
-                "itemStyle": {"color": SEGMENT_COLORS.get(segment, "#57606a"), "opacity": 0.7},
-                "dimensions": dimensions, "encode": {"x": 0, "y": 1, "itemName": 2, "tooltip": [0, 1]},
-                "data": points,
-            })
+            series.append(
+                {
+                    "type": "scatter",
+                    "name": labels.get(segment, segment),
+                    "symbolSize": 6,
+                    "itemStyle": {"color": SEGMENT_COLORS.get(segment, "#57606a"), "opacity": 0.7},
+                    "dimensions": dimensions,
+                    "encode": {"x": 0, "y": 1, "itemName": 2, "tooltip": [0, 1]},
+                    "data": points,
+                }
+            )
     return {
         "tooltip": {"trigger": "item"},
         "legend": {"top": 0, "data": [s["name"] for s in series[1:]]},
@@ -76,11 +100,20 @@ def _lifecycle_option(stages):
     return {
         "tooltip": {"trigger": "axis"},
         "grid": {"left": 48, "right": 16, "top": 16, "bottom": 48},
-        "xAxis": {"type": "category", "data": [row["label"] for row in stages],
-                  "axisLabel": {"interval": 0, "rotate": 20}},
+        "xAxis": {
+            "type": "category",
+            "data": [row["label"] for row in stages],
+            "axisLabel": {"interval": 0, "rotate": 20},
+        },
         "yAxis": {"type": "value", "minInterval": 1},
-        "series": [{"type": "bar", "name": _("Customers"), "itemStyle": {"color": "#1f6feb"},
-                    "data": [{"value": row["count"], "name": row["value"]} for row in stages]}],
+        "series": [
+            {
+                "type": "bar",
+                "name": _("Customers"),
+                "itemStyle": {"color": "#1f6feb"},
+                "data": [{"value": row["count"], "name": row["value"]} for row in stages],
+            }
+        ],
     }
 
 
@@ -92,16 +125,38 @@ def _pareto_option(pareto):
     return {
         "tooltip": {"trigger": "axis"},
         "grid": {"left": 48, "right": 24, "top": 36, "bottom": 44},
-        "xAxis": {"type": "value", "min": 0, "max": 100, "name": _("% of customers (largest first)"),
-                  "nameLocation": "middle", "nameGap": 26},
+        "xAxis": {
+            "type": "value",
+            "min": 0,
+            "max": 100,
+            "name": _("% of customers (largest first)"),
+            "nameLocation": "middle",
+            "nameGap": 26,
+        },
         "yAxis": {"type": "value", "min": 0, "max": 100, "name": _("% of revenue")},
         "series": [
-            {"type": "line", "name": _("Cumulative share of revenue"), "data": pareto["curve"], "smooth": False,
-             "areaStyle": {"opacity": 0.15}, "itemStyle": {"color": "#1f6feb"},
-             "markLine": {"silent": True, "symbol": "none", "lineStyle": {"type": "dashed", "color": "#cf222e"},
-                          "data": [{"xAxis": 20, "label": {"formatter": _("top 20%")}}]}},
-            {"type": "line", "name": _("Equal shares"), "data": [[0, 0], [100, 100]], "showSymbol": False,
-             "lineStyle": {"type": "dotted", "color": "#8c959f"}, "itemStyle": {"color": "#8c959f"}},
+            {
+                "type": "line",
+                "name": _("Cumulative share of revenue"),
+                "data": pareto["curve"],
+                "smooth": False,
+                "areaStyle": {"opacity": 0.15},
+                "itemStyle": {"color": "#1f6feb"},
+                "markLine": {
+                    "silent": True,
+                    "symbol": "none",
+                    "lineStyle": {"type": "dashed", "color": "#cf222e"},
+                    "data": [{"xAxis": 20, "label": {"formatter": _("top 20%")}}],
+                },
+            },
+            {
+                "type": "line",
+                "name": _("Equal shares"),
+                "data": [[0, 0], [100, 100]],
+                "showSymbol": False,
+                "lineStyle": {"type": "dotted", "color": "#8c959f"},
+                "itemStyle": {"color": "#8c959f"},
+            },
         ],
     }
 
@@ -117,11 +172,25 @@ def segment_overview(request):
     scope_qs = form.querystring()
     quadrant, grid, flows = data["quadrant"], data["grid"], data["flows"]
     segments = {row["value"]: row for row in quadrant["segments"]}
-    columns = [{"volume": volume, "label": volume.label, "service_label": SERVICE_MODEL_LABELS[model],
-                "service_hint": SERVICE_MODEL_HINTS[model]}
-               for volume in VOLUME_LEVELS for model in [segmentation.SERVICE_MODEL[volume]]]
-    grid_rows = [{"level": level, "label": level.label, "stance_label": STANCE_LABELS[segmentation.STANCE[level]],
-                  "cells": cells} for level, cells in grid.rows]
+    columns = [
+        {
+            "volume": volume,
+            "label": volume.label,
+            "service_label": SERVICE_MODEL_LABELS[model],
+            "service_hint": SERVICE_MODEL_HINTS[model],
+        }
+        for volume in VOLUME_LEVELS
+        for model in [segmentation.SERVICE_MODEL[volume]]
+    ]
+    grid_rows = [
+        {
+            "level": level,
+            "label": level.label,
+            "stance_label": STANCE_LABELS[segmentation.STANCE[level]],
+            "cells": cells,
+        }
+        for level, cells in grid.rows
+    ]
     context = {
         "form": form,
         "settings": settings,
@@ -129,8 +198,9 @@ def segment_overview(request):
         "list_url": list_url,
         "scope_qs": scope_qs,
         "quadrant": quadrant,
-        "quadrant_cells": [segments[v] for v in (ValueSegment.HIGH_AOV, ValueSegment.HIGH, ValueSegment.LOW,
-                                                 ValueSegment.FREQUENT)],
+        "quadrant_cells": [
+            segments[v] for v in (ValueSegment.HIGH_AOV, ValueSegment.HIGH, ValueSegment.LOW, ValueSegment.FREQUENT)
+        ],
         "potential": segments[ValueSegment.POTENTIAL],
         "scatter": data["scatter"],
         "scatter_option": _scatter_option(data["scatter"], quadrant, settings),
@@ -160,14 +230,17 @@ def segment_settings(request):
     form = SegmentationSettingsForm(request.POST or None, instance=SegmentationSettings.current())
     if request.method == "POST" and form.is_valid():
         try:
-            save_segmentation_settings(actor=request.user,
-                                       **{name: form.cleaned_data[name] for name in THRESHOLD_FIELDS})
+            save_segmentation_settings(
+                actor=request.user, **{name: form.cleaned_data[name] for name in THRESHOLD_FIELDS}
+            )
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
             if form.has_changed():
-                messages.success(request, _("Thresholds saved. Every customer is being reclassified; "
-                                            "the figures update in a moment."))
+                messages.success(
+                    request,
+                    _("Thresholds saved. Every customer is being reclassified; the figures update in a moment."),
+                )
             else:
                 messages.info(request, _("Nothing changed."))
             return redirect("customers:segment_settings")

@@ -1,4 +1,5 @@
 """Configuration pages: tag groups and tags, tag rules, custom attributes."""
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Prefetch
@@ -11,9 +12,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from crm import permissions
 
 from .. import services
-from ..services.sources import save_source
-from ..models import CustomAttribute, LeadSource, Tag, TagGroup, TagRule
 from ..forms.settings import CustomAttributeForm, LeadSourceForm, TagForm, TagGroupForm, TagRuleForm
+from ..models import CustomAttribute, LeadSource, Tag, TagGroup, TagRule
+from ..services.sources import save_source
 
 
 def _require(request):
@@ -37,8 +38,7 @@ def _simple_form(request, form_class, instance, title, success):
         messages.success(request, success)
         return None, form
     back = request.GET.get("back", "")
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         back = reverse("customers:tags")  # never a link to another site, nor a javascript: URL
     return render(request, "crm/admin/form.html", {"form": form, "title": title, "cancel_url": back}), form
 
@@ -48,8 +48,9 @@ def _simple_form(request, form_class, instance, title, success):
 def tag_group_form(request, pk=None):
     _require(request)
     instance = get_object_or_404(TagGroup, pk=pk) if pk else None
-    page, form = _simple_form(request, TagGroupForm, instance,
-                              _("Edit tag group") if pk else _("New tag group"), _("Tag group saved."))
+    page, form = _simple_form(
+        request, TagGroupForm, instance, _("Edit tag group") if pk else _("New tag group"), _("Tag group saved.")
+    )
     return page or redirect("customers:tags")
 
 
@@ -76,10 +77,18 @@ def tag_delete(request, pk):
 @require_http_methods(["GET", "POST"])
 def tag_rule_form(request, pk=None):
     _require(request)
-    instance = get_object_or_404(TagRule, pk=pk) if pk else TagRule(
-        query=request.GET.get("query", ""), segment_id=request.GET.get("segment") or None)
-    page, form = _simple_form(request, TagRuleForm, instance, _("Edit tag rule") if pk else _("New tag rule"),
-                              _("Tag rule saved. It runs every night; run it now from the list."))
+    instance = (
+        get_object_or_404(TagRule, pk=pk)
+        if pk
+        else TagRule(query=request.GET.get("query", ""), segment_id=request.GET.get("segment") or None)
+    )
+    page, form = _simple_form(
+        request,
+        TagRuleForm,
+        instance,
+        _("Edit tag rule") if pk else _("New tag rule"),
+        _("Tag rule saved. It runs every night; run it now from the list."),
+    )
     return page or redirect("customers:tags")
 
 
@@ -90,11 +99,13 @@ def tag_rule_run(request, pk):
     rule = get_object_or_404(TagRule, pk=pk)
     result = services.apply_rule(rule, actor=request.user)
     if result["error"]:
-        messages.error(request, _("The rule's filter is not valid, so it matches nobody: %(error)s")
-                       % {"error": result["error"]})
+        messages.error(
+            request, _("The rule's filter is not valid, so it matches nobody: %(error)s") % {"error": result["error"]}
+        )
         return redirect("customers:tags")
-    messages.success(request, _("Rule applied: %(matching)d customers match, %(added)d tagged, %(removed)d untagged.")
-                     % result)
+    messages.success(
+        request, _("Rule applied: %(matching)d customers match, %(added)d tagged, %(removed)d untagged.") % result
+    )
     return redirect("customers:tags")
 
 
@@ -114,10 +125,15 @@ def attribute_form(request, pk=None):
         form.save()
         messages.success(request, _("Custom attribute saved."))
         return redirect("customers:attributes")
-    return render(request, "crm/admin/form.html", {
-        "form": form, "title": _("Edit custom attribute") if pk else _("New custom attribute"),
-        "cancel_url": reverse("customers:attributes"),
-    })
+    return render(
+        request,
+        "crm/admin/form.html",
+        {
+            "form": form,
+            "title": _("Edit custom attribute") if pk else _("New custom attribute"),
+            "cancel_url": reverse("customers:attributes"),
+        },
+    )
 
 
 @login_required
@@ -137,10 +153,15 @@ def source_form(request, pk=None):
         save_source(source=form.save(commit=False))
         messages.success(request, _("Lead source saved."))
         return redirect("customers:sources")
-    return render(request, "crm/admin/form.html", {
-        "form": form, "title": _("Edit lead source") if pk else _("New lead source"),
-        "cancel_url": reverse("customers:sources"),
-    })
+    return render(
+        request,
+        "crm/admin/form.html",
+        {
+            "form": form,
+            "title": _("Edit lead source") if pk else _("New lead source"),
+            "cancel_url": reverse("customers:sources"),
+        },
+    )
 
 
 urlpatterns = [

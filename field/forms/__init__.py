@@ -1,4 +1,5 @@
 """Forms of field work: each one parses input for one service call."""
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -21,8 +22,7 @@ class PositionMixin(forms.Form):
         data = self.cleaned_data
         if not data.get("consent"):
             return {"latitude": None, "longitude": None, "accuracy": None}
-        return {"latitude": data.get("latitude"), "longitude": data.get("longitude"),
-                "accuracy": data.get("accuracy")}
+        return {"latitude": data.get("latitude"), "longitude": data.get("longitude"), "accuracy": data.get("accuracy")}
 
 
 class ClockForm(StyledFormMixin, PositionMixin):
@@ -30,25 +30,27 @@ class ClockForm(StyledFormMixin, PositionMixin):
 
 
 class VisitForm(StyledFormMixin, PositionMixin):
-    photo = forms.FileField(label=_("Photo"), required=False,
-                            widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp",
-                                                                   "capture": "environment"}))
-    notes = forms.CharField(label=_("Notes"), required=False, max_length=2000,
-                            widget=forms.Textarea(attrs={"rows": 3}))
+    photo = forms.FileField(
+        label=_("Photo"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp", "capture": "environment"}),
+    )
+    notes = forms.CharField(label=_("Notes"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
     remember_location = forms.BooleanField(
-        label=_("Save this place as the customer's location"), required=False, initial=True)
+        label=_("Save this place as the customer's location"), required=False, initial=True
+    )
 
 
 class CheckOutForm(StyledFormMixin, forms.Form):
-    notes = forms.CharField(label=_("What came of the visit"), required=False, max_length=2000,
-                            widget=forms.Textarea(attrs={"rows": 2}))
+    notes = forms.CharField(
+        label=_("What came of the visit"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class CallLogForm(StyledFormMixin, forms.Form):
     """After a call from the phone: how it went, in a few words."""
 
-    outcome = forms.ChoiceField(label=_("Outcome"), choices=FollowUp.Outcome.choices,
-                                initial=FollowUp.Outcome.TALKED)
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=FollowUp.Outcome.choices, initial=FollowUp.Outcome.TALKED)
     content = forms.CharField(label=_("What was said"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
 
 
@@ -66,8 +68,10 @@ class WorkHoursForm(StyledFormMixin, forms.ModelForm):
     class Meta:
         model = WorkHours
         fields = ["department", "start", "end", "grace_minutes"]
-        widgets = {"start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-                   "end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
+        widgets = {
+            "start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        }
 
     def __init__(self, *args, departments, **kwargs):
         super().__init__(*args, **kwargs)

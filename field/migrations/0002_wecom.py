@@ -7,61 +7,112 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0019_customer_location'),
-        ('field', '0001_initial'),
+        ("customers", "0019_customer_location"),
+        ("field", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WeComEvent',
+            name="WeComEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=64, unique=True, verbose_name='event key')),
-                ('change_type', models.CharField(blank=True, max_length=40, verbose_name='change')),
-                ('payload', models.TextField(verbose_name='message')),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='received at')),
-                ('processed_at', models.DateTimeField(blank=True, null=True, verbose_name='processed at')),
-                ('result', models.CharField(blank=True, max_length=200, verbose_name='result')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key", models.CharField(max_length=64, unique=True, verbose_name="event key")),
+                ("change_type", models.CharField(blank=True, max_length=40, verbose_name="change")),
+                ("payload", models.TextField(verbose_name="message")),
+                ("received_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="received at")),
+                ("processed_at", models.DateTimeField(blank=True, null=True, verbose_name="processed at")),
+                ("result", models.CharField(blank=True, max_length=200, verbose_name="result")),
             ],
             options={
-                'verbose_name': 'WeCom event',
-                'verbose_name_plural': 'WeCom events',
-                'ordering': ['-received_at', '-id'],
+                "verbose_name": "WeCom event",
+                "verbose_name_plural": "WeCom events",
+                "ordering": ["-received_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='WeChatIdentity',
+            name="WeChatIdentity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('wecom_external', 'WeCom external contact'), ('openid', 'Official account openid'), ('unionid', 'WeChat unionid')], max_length=20, verbose_name='kind')),
-                ('issuer', models.CharField(blank=True, help_text="The WeCom corp id or the official account's app id; empty for a unionid.", max_length=64, verbose_name='corp or account')),
-                ('value', models.CharField(max_length=128, verbose_name='id')),
-                ('bound_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='bound at')),
-                ('bound_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='bound by')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='wechat_identities', to='customers.customer', verbose_name='customer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("wecom_external", "WeCom external contact"),
+                            ("openid", "Official account openid"),
+                            ("unionid", "WeChat unionid"),
+                        ],
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "issuer",
+                    models.CharField(
+                        blank=True,
+                        help_text="The WeCom corp id or the official account's app id; empty for a unionid.",
+                        max_length=64,
+                        verbose_name="corp or account",
+                    ),
+                ),
+                ("value", models.CharField(max_length=128, verbose_name="id")),
+                ("bound_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="bound at")),
+                (
+                    "bound_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="bound by",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="wechat_identities",
+                        to="customers.customer",
+                        verbose_name="customer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'WeChat identity',
-                'verbose_name_plural': 'WeChat identities',
-                'ordering': ['customer', 'kind', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('kind', 'issuer', 'value'), name='wechat_identity_unique'), models.CheckConstraint(condition=models.Q(('value', ''), _negated=True), name='wechat_identity_value')],
+                "verbose_name": "WeChat identity",
+                "verbose_name_plural": "WeChat identities",
+                "ordering": ["customer", "kind", "id"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("kind", "issuer", "value"), name="wechat_identity_unique"),
+                    models.CheckConstraint(
+                        condition=models.Q(("value", ""), _negated=True), name="wechat_identity_value"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='WeComAccount',
+            name="WeComAccount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('corp_id', models.CharField(max_length=64, verbose_name='WeCom corp id')),
-                ('userid', models.CharField(max_length=64, verbose_name='WeCom userid')),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='wecom_account', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("corp_id", models.CharField(max_length=64, verbose_name="WeCom corp id")),
+                ("userid", models.CharField(max_length=64, verbose_name="WeCom userid")),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="wecom_account",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'WeCom account',
-                'verbose_name_plural': 'WeCom accounts',
-                'constraints': [models.UniqueConstraint(fields=('corp_id', 'userid'), name='wecom_account_unique_userid')],
+                "verbose_name": "WeCom account",
+                "verbose_name_plural": "WeCom accounts",
+                "constraints": [
+                    models.UniqueConstraint(fields=("corp_id", "userid"), name="wecom_account_unique_userid")
+                ],
             },
         ),
     ]

@@ -1,4 +1,5 @@
 """打卡: the start and the end of a working day."""
+
 import datetime
 
 from django.core.exceptions import ValidationError
@@ -41,8 +42,10 @@ def nearest_site(sites, latitude, longitude):
     """(site, distance) of the nearest site, or (None, None) without sites or position."""
     if latitude is None or not sites:
         return None, None
-    return min(((site, distance_m(latitude, longitude, site.latitude, site.longitude)) for site in sites),
-               key=lambda pair: pair[1])
+    return min(
+        ((site, distance_m(latitude, longitude, site.latitude, site.longitude)) for site in sites),
+        key=lambda pair: pair[1],
+    )
 
 
 def clock(*, user, kind, latitude=None, longitude=None, accuracy=None, device="", now=None) -> ClockIn:
@@ -59,11 +62,20 @@ def clock(*, user, kind, latitude=None, longitude=None, accuracy=None, device=""
     hours = hours_for(department)
     sites = sites_for(department)
     site, distance = nearest_site(sites, latitude, longitude)
-    grace_end = (datetime.datetime.combine(local.date(), hours.start)
-                 + datetime.timedelta(minutes=hours.grace_minutes)).time()
+    grace_end = (
+        datetime.datetime.combine(local.date(), hours.start) + datetime.timedelta(minutes=hours.grace_minutes)
+    ).time()
     record = ClockIn(
-        user=user, department=department, kind=kind, day=local.date(), at=now,
-        latitude=latitude, longitude=longitude, accuracy_m=accuracy, site=site, distance_m=distance,
+        user=user,
+        department=department,
+        kind=kind,
+        day=local.date(),
+        at=now,
+        latitude=latitude,
+        longitude=longitude,
+        accuracy_m=accuracy,
+        site=site,
+        distance_m=distance,
         is_late=kind == ClockIn.Kind.START and local.time().replace(microsecond=0) > grace_end,
         is_early=kind == ClockIn.Kind.END and local.time() < hours.end,
         is_outside=bool(sites) and (site is None or distance > site.radius_m),
@@ -72,10 +84,13 @@ def clock(*, user, kind, latitude=None, longitude=None, accuracy=None, device=""
     try:
         with transaction.atomic():
             record.save()
-    except IntegrityError:
+    except IntegrityError as exc:
         done = ClockIn.objects.filter(user=user, day=local.date(), kind=kind).first()
         when = timezone.localtime(done.at).strftime("%H:%M") if done else ""
-        message = (_("You already clocked in for the day at %(time)s.") if kind == ClockIn.Kind.START
-                   else _("You already clocked out for the day at %(time)s."))
-        raise ValidationError({"kind": message % {"time": when}})
+        message = (
+            _("You already clocked in for the day at %(time)s.")
+            if kind == ClockIn.Kind.START
+            else _("You already clocked out for the day at %(time)s.")
+        )
+        raise ValidationError({"kind": message % {"time": when}}) from exc
     return record

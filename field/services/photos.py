@@ -1,5 +1,6 @@
 """A visit photo: refused by size and declared type before it is read, then decoded and written
 again without its metadata (EXIF holds the phone's model, the owner's name, a GPS position)."""
+
 import hashlib
 import io
 
@@ -29,9 +30,11 @@ def clean_photo(upload) -> tuple[ContentFile, str]:
     try:
         data = read_upload(upload, max_bytes=max_bytes)
     except UploadRefused as exc:
-        raise ValidationError({"photo": str(exc)})
+        raise ValidationError({"photo": str(exc)}) from exc
     if len(data) > max_bytes:
-        raise ValidationError({"photo": _("The photo is larger than %(size)s MB.") % {"size": f"{max_bytes / 1024 / 1024:g}"}})
+        raise ValidationError(
+            {"photo": _("The photo is larger than %(size)s MB.") % {"size": f"{max_bytes / 1024 / 1024:g}"}}
+        )
     try:
         with Image.open(io.BytesIO(data)) as probe:
             fmt = probe.format
@@ -47,8 +50,8 @@ def clean_photo(upload) -> tuple[ContentFile, str]:
                 image = image.convert("RGB")
             out = io.BytesIO()
             image.save(out, format=fmt)  # no exif=, no pnginfo=: nothing of the original's metadata
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        raise ValidationError({"photo": _("This photo cannot be read; take it again.")})
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise ValidationError({"photo": _("This photo cannot be read; take it again.")}) from exc
     clean = out.getvalue()
     digest = hashlib.sha256(clean).hexdigest()
     return ContentFile(clean, name=f"{digest[:16]}.{EXTENSIONS[fmt]}"), digest

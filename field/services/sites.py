@@ -1,4 +1,5 @@
 """Work sites and hours: what an admin sets per department."""
+
 from django.db import transaction
 
 from ..models import WorkHours, WorkSite

@@ -1,4 +1,5 @@
 """外勤签到: check in at a customer (with where, a photo and notes), check out."""
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -13,8 +14,18 @@ from ..models import Visit
 from .photos import clean_photo
 
 
-def check_in(*, user, customer, latitude=None, longitude=None, accuracy=None, photo=None, notes="",
-             remember_location=False, now=None) -> Visit:
+def check_in(
+    *,
+    user,
+    customer,
+    latitude=None,
+    longitude=None,
+    accuracy=None,
+    photo=None,
+    notes="",
+    remember_location=False,
+    now=None,
+) -> Visit:
     """Start a visit at ``customer`` (which the caller found inside the user's scope) and record it
     as a "visit" follow-up on the customer through the follow-up service. The distance to the
     customer is kept when both positions are known; ``remember_location`` stores this position as
@@ -30,25 +41,39 @@ def check_in(*, user, customer, latitude=None, longitude=None, accuracy=None, ph
         distance = distance_m(latitude, longitude, customer.latitude, customer.longitude)
     try:
         with transaction.atomic():
-            visit = Visit(user=user, department_id=user.department_id, customer=customer, started_at=now,
-                          latitude=latitude, longitude=longitude, accuracy_m=accuracy, distance_m=distance,
-                          notes=notes, photo_sha256=digest)
+            visit = Visit(
+                user=user,
+                department_id=user.department_id,
+                customer=customer,
+                started_at=now,
+                latitude=latitude,
+                longitude=longitude,
+                accuracy_m=accuracy,
+                distance_m=distance,
+                notes=notes,
+                photo_sha256=digest,
+            )
             visit.save()
             if clean is not None:
                 visit.photo.save(clean.name, clean, save=False)
                 Visit.objects.filter(pk=visit.pk).update(photo=visit.photo.name)
             content = _("Visit (check-in)") + (f": {notes}" if notes else "")
-            visit.followup = record_followup(actor=user, customer=customer, content=content,
-                                             channel=FollowUp.Channel.VISIT, at=now)
+            visit.followup = record_followup(
+                actor=user, customer=customer, content=content, channel=FollowUp.Channel.VISIT, at=now
+            )
             Visit.objects.filter(pk=visit.pk).update(followup=visit.followup)
             if remember_location and latitude is not None and customer.latitude is None:
                 update_customer(customer=customer, actor=user, latitude=latitude, longitude=longitude)
-    except IntegrityError:
+    except IntegrityError as exc:
         if visit.photo:
             visit.photo.storage.delete(visit.photo.name)
         open_visit = Visit.objects.filter(user=user, ended_at__isnull=True).select_related("customer").first()
-        raise ValidationError({"customer": _("Check out of your visit at %(name)s first.") % {
-            "name": open_visit.customer.name if open_visit else ""}})
+        raise ValidationError(
+            {
+                "customer": _("Check out of your visit at %(name)s first.")
+                % {"name": open_visit.customer.name if open_visit else ""}
+            }
+        ) from exc
     return visit
 
 
@@ -62,7 +87,8 @@ def check_out(*, visit, user, notes="", now=None) -> Visit:
     notes = (notes or "").strip()
     with transaction.atomic():
         updated = Visit.objects.filter(pk=visit.pk, ended_at__isnull=True).update(
-            ended_at=now, duration_minutes=minutes, notes=(f"{visit.notes}\n{notes}".strip() if notes else visit.notes))
+            ended_at=now, duration_minutes=minutes, notes=(f"{visit.notes}\n{notes}".strip() if notes else visit.notes)
+        )
         if not updated:
             raise ValidationError({"visit": _("This visit was already checked out.")})
         if visit.followup_id:
@@ -71,8 +97,11 @@ def check_out(*, visit, user, notes="", now=None) -> Visit:
             followup.content = f"{followup.content} ({suffix})" + (f"\n{notes}" if notes else "")
             followup.save(update_fields=["content"])
     visit.refresh_from_db()
-    _audit(visit, user, {"ended_at": (None, timezone.localtime(visit.ended_at).isoformat()),
-                         "duration_minutes": (None, minutes)})
+    _audit(
+        visit,
+        user,
+        {"ended_at": (None, timezone.localtime(visit.ended_at).isoformat()), "duration_minutes": (None, minutes)},
+    )
     return visit
 
 
@@ -80,5 +109,10 @@ def _audit(obj, actor, changes):
     """An audit-log entry for a change written by a conditional UPDATE (no save signal)."""
     from auditlog.models import LogEntry
 
-    LogEntry.objects.log_create(obj, force_log=True, action=LogEntry.Action.UPDATE, actor=actor,
-                                changes={name: [str(before), str(after)] for name, (before, after) in changes.items()})
+    LogEntry.objects.log_create(
+        obj,
+        force_log=True,
+        action=LogEntry.Action.UPDATE,
+        actor=actor,
+        changes={name: [str(before), str(after)] for name, (before, after) in changes.items()},
+    )

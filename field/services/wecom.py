@@ -1,4 +1,5 @@
 """WeCom sign-in, WeChat identities of customers and the external-contact callbacks."""
+
 import hashlib
 import re
 
@@ -22,17 +23,22 @@ def user_for_userid(userid):
     """Our active user stored for a WeCom userid, or None."""
     if not userid:
         return None
-    account = (WeComAccount.objects.select_related("user")
-               .filter(corp_id=wecom.setting("WECOM_CORP_ID"), userid=userid).first())
+    account = (
+        WeComAccount.objects.select_related("user")
+        .filter(corp_id=wecom.setting("WECOM_CORP_ID"), userid=userid)
+        .first()
+    )
     if account is None or not account.user.is_active:
         return None
     return account.user
 
 
 def identity_for_external(external_userid):
-    return (WeChatIdentity.objects.select_related("customer")
-            .filter(kind=WeChatIdentity.Kind.WECOM_EXTERNAL, issuer=wecom.setting("WECOM_CORP_ID"),
-                    value=external_userid).first())
+    return (
+        WeChatIdentity.objects.select_related("customer")
+        .filter(kind=WeChatIdentity.Kind.WECOM_EXTERNAL, issuer=wecom.setting("WECOM_CORP_ID"), value=external_userid)
+        .first()
+    )
 
 
 def bind(*, customer, actor, kind, value, issuer=""):
@@ -42,15 +48,25 @@ def bind(*, customer, actor, kind, value, issuer=""):
         raise ValidationError({"external_userid": _("The WeChat id is missing.")})
     try:
         with transaction.atomic():
-            return WeChatIdentity.objects.create(customer=customer, kind=kind, issuer=issuer, value=value,
-                                                 bound_by=actor if actor and actor.is_authenticated else None)
+            return WeChatIdentity.objects.create(
+                customer=customer,
+                kind=kind,
+                issuer=issuer,
+                value=value,
+                bound_by=actor if actor and actor.is_authenticated else None,
+            )
     except IntegrityError as exc:
         raise ValidationError({"external_userid": _("This WeChat contact is already bound to a customer.")}) from exc
 
 
 def bind_external(*, customer, actor, external_userid):
-    return bind(customer=customer, actor=actor, kind=WeChatIdentity.Kind.WECOM_EXTERNAL, value=external_userid,
-                issuer=wecom.setting("WECOM_CORP_ID"))
+    return bind(
+        customer=customer,
+        actor=actor,
+        kind=WeChatIdentity.Kind.WECOM_EXTERNAL,
+        value=external_userid,
+        issuer=wecom.setting("WECOM_CORP_ID"),
+    )
 
 
 @transaction.atomic
@@ -62,15 +78,18 @@ def create_and_bind(*, actor, external_userid, name, mobile=""):
 
 def event_key(message):
     """One key per WeCom event, the same for every retry of it."""
-    parts = [message.get(name, "") for name in ("ToUserName", "CreateTime", "Event", "ChangeType", "UserID",
-                                                 "ExternalUserID")]
+    parts = [
+        message.get(name, "")
+        for name in ("ToUserName", "CreateTime", "Event", "ChangeType", "UserID", "ExternalUserID")
+    ]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
 def store_event(message, payload):
     """Store a decrypted callback once; returns (event, created)."""
-    return WeComEvent.objects.get_or_create(key=event_key(message), defaults={
-        "change_type": message.get("ChangeType", "")[:40], "payload": payload})
+    return WeComEvent.objects.get_or_create(
+        key=event_key(message), defaults={"change_type": message.get("ChangeType", "")[:40], "payload": payload}
+    )
 
 
 def _remark_mobile(contact, userid):
@@ -90,8 +109,9 @@ def _touch(customer, user, content, direction):
     actor = user or customer.owner
     if actor is None:
         return None
-    return record_followup(actor=actor, customer=customer, content=content, channel=FollowUp.Channel.WECHAT,
-                           direction=direction)
+    return record_followup(
+        actor=actor, customer=customer, content=content, channel=FollowUp.Channel.WECHAT, direction=direction
+    )
 
 
 def process_event(event_id):
@@ -127,16 +147,22 @@ def _handle(message):
             unionid = (contact.get("external_contact") or {}).get("unionid")
             if unionid and not WeChatIdentity.objects.filter(kind=WeChatIdentity.Kind.UNIONID, value=unionid).exists():
                 bind(customer=customer, actor=user, kind=WeChatIdentity.Kind.UNIONID, value=unionid)
-        _touch(customer, user, _("Added on WeCom (by %(member)s).") % {"member": userid},
-               FollowUp.Direction.INBOUND)
+        _touch(customer, user, _("Added on WeCom (by %(member)s).") % {"member": userid}, FollowUp.Direction.INBOUND)
         return f"added; customer {customer.pk}"
     if change in ("del_external_contact", "del_follow_user"):
         if identity is None:
             return "deleted; not bound"
-        text = (_("%(member)s deleted the customer on WeCom.") if change == "del_external_contact"
-                else _("The customer deleted %(member)s on WeCom."))
-        _touch(identity.customer, user, text % {"member": userid}, FollowUp.Direction.OUTBOUND
-               if change == "del_external_contact" else FollowUp.Direction.INBOUND)
+        text = (
+            _("%(member)s deleted the customer on WeCom.")
+            if change == "del_external_contact"
+            else _("The customer deleted %(member)s on WeCom.")
+        )
+        _touch(
+            identity.customer,
+            user,
+            text % {"member": userid},
+            FollowUp.Direction.OUTBOUND if change == "del_external_contact" else FollowUp.Direction.INBOUND,
+        )
         return f"deleted; customer {identity.customer_id}"
     return "ignored"
 
@@ -151,9 +177,13 @@ def sign_in_user(code):
         raise ValidationError({"code": _("WeCom could not confirm who you are; try again.")}) from exc
     user = user_for_userid(userid)
     if user is None:
-        raise ValidationError({"userid": _("The WeCom member %(userid)s is not linked to an active user here. "
-                                           "Ask an administrator to link it, or sign in with your password.")
-                               % {"userid": userid or "-"}})
+        raise ValidationError(
+            {
+                "userid": _(
+                    "The WeCom member %(userid)s is not linked to an active user here. "
+                    "Ask an administrator to link it, or sign in with your password."
+                )
+                % {"userid": userid or "-"}
+            }
+        )
     return user
-
-

@@ -27,16 +27,24 @@ def media(settings, tmp_path):
 
 @pytest.fixture
 def office(org):
-    WorkHours.objects.create(department=org.sales1, start=datetime.time(9, 0), end=datetime.time(18, 0),
-                             grace_minutes=5)
-    return WorkSite.objects.create(department=org.sales1, name="漕河泾办公室", latitude=OFFICE[0],
-                                   longitude=OFFICE[1], radius_m=300)
+    WorkHours.objects.create(
+        department=org.sales1, start=datetime.time(9, 0), end=datetime.time(18, 0), grace_minutes=5
+    )
+    return WorkSite.objects.create(
+        department=org.sales1, name="漕河泾办公室", latitude=OFFICE[0], longitude=OFFICE[1], radius_m=300
+    )
 
 
 @pytest.fixture
 def customer(org):
-    return CustomerFactory(name="张三丰", owner=org.rep1, wechat_id="zsf_wx", address="上海市徐汇区宜山路 700 号",
-                           latitude=CUSTOMER_AT[0], longitude=CUSTOMER_AT[1])
+    return CustomerFactory(
+        name="张三丰",
+        owner=org.rep1,
+        wechat_id="zsf_wx",
+        address="上海市徐汇区宜山路 700 号",
+        latitude=CUSTOMER_AT[0],
+        longitude=CUSTOMER_AT[1],
+    )
 
 
 def local(day, hour, minute=0):

@@ -1,4 +1,5 @@
 """A manager's monthly attendance table of the team, on the page and as XLSX."""
+
 import datetime
 import io
 

@@ -3,6 +3,7 @@ browser grants and fakes the position), sees today's reminders and completes one
 customer with a photo from the camera (a file input), checks out, calls the customer and logs the
 call; manager1 sees the visit among today's team visits and approves rep1's control point with a
 comment. Screenshots of the phone pages go to docs/screenshots/."""
+
 import io
 import os
 from pathlib import Path
@@ -12,7 +13,7 @@ from playwright.sync_api import expect
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-from crm.tests.test_browser import TIMEOUT_MS, Problems, _log_in, browser  # noqa: E402,F401
+from crm.tests.test_browser import TIMEOUT_MS, Problems, _log_in, browser  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -55,7 +56,7 @@ def _located(page):
     page.wait_for_selector("[data-geo-status][data-located]")
 
 
-def test_a_reps_and_a_managers_day_on_the_phone(browser, live_server, demo, tmp_path):  # noqa: F811
+def test_a_reps_and_a_managers_day_on_the_phone(browser, live_server, demo, tmp_path):
     from django.utils import timezone
 
     from crm.models import ApprovalRequest, User
@@ -71,9 +72,16 @@ def test_a_reps_and_a_managers_day_on_the_phone(browser, live_server, demo, tmp_
     due = panel["reminders_overdue"] + panel["reminders_today"]
     waiting = ApprovalRequest.objects.get(requested_by=rep1, status=ApprovalRequest.Status.PENDING)
 
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
-                                  locale="zh-CN", timezone_id="Asia/Shanghai", geolocation=HERE,
-                                  permissions=["geolocation", "clipboard-read", "clipboard-write"])
+    context = browser.new_context(
+        viewport=PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+        geolocation=HERE,
+        permissions=["geolocation", "clipboard-read", "clipboard-write"],
+    )
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     problems = Problems(page, live_server.url)
@@ -97,8 +105,9 @@ def test_a_reps_and_a_managers_day_on_the_phone(browser, live_server, demo, tmp_
         _tap_and_wait(page, page.get_by_test_id("clock-button"))
         clock = ClockIn.objects.get(user=rep1, day=timezone.localdate())
         assert (clock.kind, float(clock.latitude), clock.accuracy_m) == ("start", 31.1775, 20)
-        assert page.get_by_test_id("clock-start").inner_text().split("\n")[1] == timezone.localtime(
-            clock.at).strftime("%H:%M")
+        assert page.get_by_test_id("clock-start").inner_text().split("\n")[1] == timezone.localtime(clock.at).strftime(
+            "%H:%M"
+        )
         _shot(page, "clocked-in")
 
         problems.step = "today's reminders"
@@ -170,8 +179,10 @@ def test_a_reps_and_a_managers_day_on_the_phone(browser, live_server, demo, tmp_
         today = Visit.objects.filter(started_at__gte=start).count()
         lines = page.get_by_test_id("team-visit")
         assert lines.count() == today == 2
-        assert customer.name in lines.nth(today - 1).inner_text() and f"距客户 {expected} 米" in lines.nth(
-            today - 1).inner_text()
+        assert (
+            customer.name in lines.nth(today - 1).inner_text()
+            and f"距客户 {expected} 米" in lines.nth(today - 1).inner_text()
+        )
         _shot(page, "team-visits")
 
         problems.step = "manager1 approves the control point"

@@ -1,5 +1,6 @@
 """打电话 and 复制微信号 from the phone: the full number is a logged reveal; the call is logged as a
 follow-up through the follow-up service."""
+
 from django.urls import reverse
 
 from crm.models import AccessLog
@@ -12,17 +13,25 @@ def test_the_call_page_shows_the_number_as_a_tel_link_and_logs_the_reveal(client
     assert f'href="tel:{customer.mobile}"' in page and 'value="zsf_wx"' in page
     log = AccessLog.objects.get()
     assert (log.action, log.user, list(log.records.values_list("object_id", flat=True))) == (
-        AccessLog.Action.REVEAL, org.rep1, [customer.pk])
+        AccessLog.Action.REVEAL,
+        org.rep1,
+        [customer.pk],
+    )
 
 
 def test_after_the_call_it_is_logged_as_a_phone_follow_up(client, org, customer):
     client.force_login(org.rep1)
-    response = client.post(reverse("field:contact_customer", args=[customer.pk]),
-                           {"outcome": "interested", "content": "想了解春季班"})
+    response = client.post(
+        reverse("field:contact_customer", args=[customer.pk]), {"outcome": "interested", "content": "想了解春季班"}
+    )
     assert response.status_code == 302 and response["Location"] == customer.get_absolute_url()
     followup = FollowUp.objects.get()
     assert (followup.channel, followup.outcome, followup.content, followup.customer) == (
-        "phone", "interested", "想了解春季班", customer)
+        "phone",
+        "interested",
+        "想了解春季班",
+        customer,
+    )
 
 
 def test_an_empty_call_log_is_refused_beside_the_content(client, org, customer):

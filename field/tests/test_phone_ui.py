@@ -1,4 +1,5 @@
 """The phone's shell: the bottom tab bar, lists as cards, the record's phone actions, the manifest."""
+
 import json
 
 from django.contrib.staticfiles import finders
@@ -10,8 +11,8 @@ from customers.tests.factories import CustomerFactory
 def test_the_tab_bar_has_five_labelled_tabs_for_a_rep(client, org):
     client.force_login(org.rep1)
     page = client.get(reverse("customers:list")).content.decode()
-    bar = page[page.index('data-testid="tabbar"'):]
-    bar = bar[:bar.index("</nav>")]
+    bar = page[page.index('data-testid="tabbar"') :]
+    bar = bar[: bar.index("</nav>")]
     labels = [part.split("</span>")[0] for part in bar.split("<span>")[1:]]
     assert labels == ["工作台", "客户", "线索", "商机", "我的"]
     assert bar.count('aria-current="page"') == 1 and 'data-tab="customers:list"' in bar
@@ -66,8 +67,9 @@ def test_today_shows_the_reminders_due_with_thumb_actions(client, org, customer,
 
     from sales.services.reminders import create_reminder
 
-    create_reminder(owner=org.rep1, title="回访张三丰", due_at=timezone.now() + datetime.timedelta(minutes=30),
-                    customer=customer)
+    create_reminder(
+        owner=org.rep1, title="回访张三丰", due_at=timezone.now() + datetime.timedelta(minutes=30), customer=customer
+    )
     client.force_login(org.rep1)
     with django_assert_max_num_queries(14):
         page = client.get(reverse("field:today")).content.decode()
@@ -83,6 +85,6 @@ def test_an_opportunity_card_shows_the_customer_stage_and_amount_with_separators
     open_opportunity(actor=org.rep1, customer=customer, name="数学提高班", amount=Decimal("12800"))
     client.force_login(org.rep1)
     page = client.get(reverse("sales:opportunities")).content.decode()
-    card = page[page.index('data-testid="record-card"'):]
-    card = card[:card.index("</a>")]
+    card = page[page.index('data-testid="record-card"') :]
+    card = card[: card.index("</a>")]
     assert "数学提高班" in card and "张三丰" in card and "¥12,800.00" in card

@@ -1,5 +1,6 @@
 """外勤签到: a visit follow-up on the record, distance, photo checks and stripped metadata, one open
 visit per person (also under concurrency), check-out with its duration, and who sees what."""
+
 import datetime
 import io
 from decimal import Decimal
@@ -25,12 +26,23 @@ def _photo(data=None, name="shop.jpg", content_type="image/jpeg"):
 
 
 def test_a_check_in_records_a_visit_follow_up_with_the_distance(org, customer):
-    visit = check_in(user=org.rep1, customer=customer, latitude=CUSTOMER_AT[0] + Decimal("0.001"),
-                     longitude=CUSTOMER_AT[1], accuracy=30, notes="送资料", now=local(DAY, 10, 0))
+    visit = check_in(
+        user=org.rep1,
+        customer=customer,
+        latitude=CUSTOMER_AT[0] + Decimal("0.001"),
+        longitude=CUSTOMER_AT[1],
+        accuracy=30,
+        notes="送资料",
+        now=local(DAY, 10, 0),
+    )
     assert (visit.distance_m, visit.accuracy_m, visit.department, visit.is_open) == (111, 30, org.team1, True)
     followup = FollowUp.objects.get(customer=customer)
     assert (followup.channel, followup.content, followup.created_by, followup.at) == (
-        FollowUp.Channel.VISIT, "外勤拜访（签到）: 送资料", org.rep1, local(DAY, 10, 0))
+        FollowUp.Channel.VISIT,
+        "外勤拜访（签到）: 送资料",
+        org.rep1,
+        local(DAY, 10, 0),
+    )
     assert visit.followup == followup
     customer.refresh_from_db()
     assert customer.last_followup_at == local(DAY, 10, 0)
@@ -38,8 +50,15 @@ def test_a_check_in_records_a_visit_follow_up_with_the_distance(org, customer):
 
 def test_without_the_customers_coordinates_there_is_no_distance_and_the_place_can_be_saved(org):
     far = CustomerFactory(name="李四", owner=org.rep1)
-    visit = check_in(user=org.rep1, customer=far, latitude="31.2", longitude="121.4", accuracy=10,
-                     remember_location=True, now=local(DAY, 10, 0))
+    visit = check_in(
+        user=org.rep1,
+        customer=far,
+        latitude="31.2",
+        longitude="121.4",
+        accuracy=10,
+        remember_location=True,
+        now=local(DAY, 10, 0),
+    )
     far.refresh_from_db()
     assert (visit.distance_m, far.latitude, far.longitude) == (None, Decimal("31.200000"), Decimal("121.400000"))
 
@@ -50,8 +69,12 @@ def test_the_photo_is_kept_without_its_metadata(org, customer):
     visit = check_in(user=org.rep1, customer=customer, photo=_photo(), now=local(DAY, 10, 0))
     with visit.photo.open("rb") as handle:
         image = Image.open(io.BytesIO(handle.read()))
-        assert (image.format, image.size, dict(image.getexif()), "exif" in image.info) == ("JPEG", (800, 600), {},
-                                                                                          False)
+        assert (image.format, image.size, dict(image.getexif()), "exif" in image.info) == (
+            "JPEG",
+            (800, 600),
+            {},
+            False,
+        )
     assert len(visit.photo_sha256) == 64
     assert visit.photo.name.startswith("visits/2026/12/")
 
@@ -72,13 +95,17 @@ def test_a_photo_larger_than_the_limit_is_refused_before_it_is_read(org, custome
     assert Visit.objects.count() == 0 and FollowUp.objects.count() == 0
 
 
-@pytest.mark.parametrize("data,content_type", [(b"%PDF-1.4 not a photo", "application/pdf"),
-                                               (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "image/svg+xml"),
-                                               (b"not really a jpeg", "image/jpeg")])
+@pytest.mark.parametrize(
+    "data,content_type",
+    [
+        (b"%PDF-1.4 not a photo", "application/pdf"),
+        (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "image/svg+xml"),
+        (b"not really a jpeg", "image/jpeg"),
+    ],
+)
 def test_a_file_that_is_no_photo_is_refused(org, customer, data, content_type):
     with pytest.raises(ValidationError) as error:
-        check_in(user=org.rep1, customer=customer, photo=_photo(data, content_type=content_type),
-                 now=local(DAY, 10, 0))
+        check_in(user=org.rep1, customer=customer, photo=_photo(data, content_type=content_type), now=local(DAY, 10, 0))
     assert list(error.value.message_dict) == ["photo"]
     assert Visit.objects.count() == 0
 
@@ -98,8 +125,9 @@ def test_two_check_ins_at_once_leave_one_open_visit_and_one_follow_up():
 
     org = OrgFixture()
     customer = CustomerFactory(name="张三丰", owner=org.rep1)
-    results = run_parallel([lambda: check_in(user=org.rep1, customer=customer)] * 3,
-                           refusals=[(ValidationError, lambda exc: "refused")])
+    results = run_parallel(
+        [lambda: check_in(user=org.rep1, customer=customer)] * 3, refusals=[(ValidationError, lambda exc: "refused")]
+    )
     assert sorted("refused" if r == "refused" else "made" for r in results) == ["made", "refused", "refused"]
     assert (Visit.objects.count(), FollowUp.objects.filter(channel="visit").count()) == (1, 1)
 
@@ -131,8 +159,17 @@ def test_the_check_in_page_checks_in_with_a_photo_and_opens_the_visit(client, or
     client.force_login(org.rep1)
     url = reverse("field:visit_new") + f"?customer={customer.pk}"
     assert client.get(url).status_code == 200
-    response = client.post(url, {"consent": "on", "latitude": "31.176800", "longitude": "121.405300",
-                                 "accuracy": "8", "notes": "上门拜访", "photo": _photo()})
+    response = client.post(
+        url,
+        {
+            "consent": "on",
+            "latitude": "31.176800",
+            "longitude": "121.405300",
+            "accuracy": "8",
+            "notes": "上门拜访",
+            "photo": _photo(),
+        },
+    )
     visit = Visit.objects.get()
     assert response.status_code == 302 and response["Location"] == reverse("field:visit", args=[visit.pk])
     assert (visit.distance_m, bool(visit.photo)) == (0, True)
@@ -142,8 +179,10 @@ def test_the_check_in_page_checks_in_with_a_photo_and_opens_the_visit(client, or
 
 def test_a_bad_photo_is_named_beside_the_field_on_the_page(client, org, customer):
     client.force_login(org.rep1)
-    page = client.post(reverse("field:visit_new") + f"?customer={customer.pk}",
-                       {"photo": _photo(b"%PDF", content_type="application/pdf")}).content.decode()
+    page = client.post(
+        reverse("field:visit_new") + f"?customer={customer.pk}",
+        {"photo": _photo(b"%PDF", content_type="application/pdf")},
+    ).content.decode()
     assert 'data-testid="photo-error"' in page and "请拍摄 JPEG、PNG 或 WebP 格式的照片。" in page
     assert Visit.objects.count() == 0
 
@@ -157,9 +196,16 @@ def test_a_rep_cannot_check_in_at_another_reps_customer(client, org):
 
 
 def test_the_manager_sees_the_teams_visits_of_the_day_and_another_manager_does_not(
-        client, org, customer, django_assert_max_num_queries):
-    visit = check_in(user=org.rep1, customer=customer, latitude=CUSTOMER_AT[0], longitude=CUSTOMER_AT[1],
-                     accuracy=10, now=local(DAY, 10, 0))
+    client, org, customer, django_assert_max_num_queries
+):
+    visit = check_in(
+        user=org.rep1,
+        customer=customer,
+        latitude=CUSTOMER_AT[0],
+        longitude=CUSTOMER_AT[1],
+        accuracy=10,
+        now=local(DAY, 10, 0),
+    )
     check_out(visit=visit, user=org.rep1, now=local(DAY, 10, 40))
     other = CustomerFactory(name="二部客户", owner=org.rep3)
     check_in(user=org.rep3, customer=other, now=local(DAY, 11, 0))
@@ -176,7 +222,8 @@ def test_the_manager_sees_the_teams_visits_of_the_day_and_another_manager_does_n
 
 
 def test_with_a_map_key_the_team_page_shows_the_providers_map_and_allows_only_its_images(
-        client, org, customer, settings):
+    client, org, customer, settings
+):
     settings.MAP_PROVIDER, settings.MAP_PROVIDER_KEY = "amap", "k123"
     check_in(user=org.rep1, customer=customer, latitude="31.1768", longitude="121.4053", now=local(DAY, 10, 0))
     client.force_login(org.manager1)

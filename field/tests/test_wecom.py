@@ -1,5 +1,6 @@
 """WeCom end to end against a local stand-in for WeCom's server (a thread in the test) that
 implements gettoken, auth/getuserinfo and externalcontact/get and signs callbacks."""
+
 import base64
 import json
 import os
@@ -43,18 +44,27 @@ class FakeWeCom:
                 outer.calls.append(parts.path)
                 if parts.path == "/cgi-bin/gettoken":
                     ok = query.get("corpid") == CORP and query.get("corpsecret") == SECRET
-                    body = ({"errcode": 0, "errmsg": "ok", "access_token": "TOKEN-1", "expires_in": 7200} if ok
-                            else {"errcode": 40001, "errmsg": "invalid credential"})
+                    body = (
+                        {"errcode": 0, "errmsg": "ok", "access_token": "TOKEN-1", "expires_in": 7200}
+                        if ok
+                        else {"errcode": 40001, "errmsg": "invalid credential"}
+                    )
                 elif query.get("access_token") != "TOKEN-1":
                     body = {"errcode": 40014, "errmsg": "invalid access_token"}
                 elif parts.path == "/cgi-bin/auth/getuserinfo":
                     userid = outer.codes.pop(query.get("code"), None)
-                    body = ({"errcode": 0, "errmsg": "ok", "userid": userid} if userid
-                            else {"errcode": 40029, "errmsg": "invalid code"})
+                    body = (
+                        {"errcode": 0, "errmsg": "ok", "userid": userid}
+                        if userid
+                        else {"errcode": 40029, "errmsg": "invalid code"}
+                    )
                 elif parts.path == "/cgi-bin/externalcontact/get":
                     contact = outer.contacts.get(query.get("external_userid"))
-                    body = ({"errcode": 0, "errmsg": "ok", **contact} if contact
-                            else {"errcode": 84061, "errmsg": "not external contact"})
+                    body = (
+                        {"errcode": 0, "errmsg": "ok", **contact}
+                        if contact
+                        else {"errcode": 84061, "errmsg": "not external contact"}
+                    )
                 else:
                     self.send_response(404)
                     self.end_headers()
@@ -79,18 +89,23 @@ class FakeWeCom:
         """The query string and body WeCom posts for a message (signed with ``token``)."""
         encrypted = wecom.encrypt(xml, aes_key=aes_key or AES_KEY, receive_id=CORP)
         timestamp, nonce = str(int(time.time())), "n0nce42"
-        query = (f"msg_signature={wecom.signature(token, timestamp, nonce, encrypted)}"
-                 f"&timestamp={timestamp}&nonce={nonce}")
-        body = f"<xml><ToUserName><![CDATA[{CORP}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt>" \
-               f"<AgentID><![CDATA[1000002]]></AgentID></xml>"
+        query = (
+            f"msg_signature={wecom.signature(token, timestamp, nonce, encrypted)}&timestamp={timestamp}&nonce={nonce}"
+        )
+        body = (
+            f"<xml><ToUserName><![CDATA[{CORP}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt>"
+            f"<AgentID><![CDATA[1000002]]></AgentID></xml>"
+        )
         return query, body
 
 
 def change_xml(change, *, userid="rep1_wx", external="wmEXT001", at=1733550000):
-    return (f"<xml><ToUserName><![CDATA[{CORP}]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName>"
-            f"<CreateTime>{at}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
-            f"<Event><![CDATA[change_external_contact]]></Event><ChangeType><![CDATA[{change}]]></ChangeType>"
-            f"<UserID><![CDATA[{userid}]]></UserID><ExternalUserID><![CDATA[{external}]]></ExternalUserID></xml>")
+    return (
+        f"<xml><ToUserName><![CDATA[{CORP}]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName>"
+        f"<CreateTime>{at}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+        f"<Event><![CDATA[change_external_contact]]></Event><ChangeType><![CDATA[{change}]]></ChangeType>"
+        f"<UserID><![CDATA[{userid}]]></UserID><ExternalUserID><![CDATA[{external}]]></ExternalUserID></xml>"
+    )
 
 
 @pytest.fixture
@@ -113,6 +128,7 @@ def linked(org):
 
 
 # -- 4. sign-in ---------------------------------------------------------------------------------
+
 
 def test_login_page_inside_wecom_goes_through_oauth_and_signs_in_by_userid(client, org, fake, linked):
     response = client.get("/login/?next=/customers/", HTTP_USER_AGENT=WXWORK_UA)
@@ -156,6 +172,7 @@ def test_wecom_pages_are_absent_until_configured(client, org):
 
 # -- 5. sidebar, identities ------------------------------------------------------------------------
 
+
 def test_sidebar_binds_an_existing_customer_then_opens_its_360(client, org, fake):
     customer = CustomerFactory(name="王芳", mobile="13900001111", owner=org.rep1)
     client.force_login(org.rep1)
@@ -165,7 +182,12 @@ def test_sidebar_binds_an_existing_customer_then_opens_its_360(client, org, fake
     assert response.status_code == 302 and response.url == f"/customers/{customer.pk}/"
     identity = WeChatIdentity.objects.get()
     assert (identity.customer, identity.kind, identity.issuer, identity.value, identity.bound_by) == (
-        customer, "wecom_external", CORP, "wmEXT001", org.rep1)
+        customer,
+        "wecom_external",
+        CORP,
+        "wmEXT001",
+        org.rep1,
+    )
     response = client.get("/field/wecom/sidebar/?external_userid=wmEXT001")
     assert response.status_code == 302 and response.url == f"/customers/{customer.pk}/"
 
@@ -181,8 +203,9 @@ def test_sidebar_search_stays_within_scope_and_binding_outside_it_is_refused(cli
 
 def test_sidebar_creates_a_customer_and_binds_it(client, org, fake):
     client.force_login(org.rep1)
-    response = client.post("/field/wecom/sidebar/create/",
-                           {"external_userid": "wmEXT003", "name": "赵敏", "mobile": "13700003333"})
+    response = client.post(
+        "/field/wecom/sidebar/create/", {"external_userid": "wmEXT003", "name": "赵敏", "mobile": "13700003333"}
+    )
     customer = Customer.objects.get(name="赵敏")
     assert response.url == f"/customers/{customer.pk}/" and customer.owner == org.rep1
     assert list(customer.wechat_identities.values_list("value", flat=True)) == ["wmEXT003"]
@@ -199,20 +222,24 @@ def test_binding_a_bound_contact_again_names_the_problem(client, org, fake):
     first, second = CustomerFactory(owner=org.rep1), CustomerFactory(owner=org.rep1)
     WeChatIdentity.objects.create(customer=first, kind="wecom_external", issuer=CORP, value="wmEXT004")
     client.force_login(org.rep1)
-    response = client.post("/field/wecom/sidebar/bind/", {"external_userid": "wmEXT004", "customer": second.pk},
-                           follow=True)
+    response = client.post(
+        "/field/wecom/sidebar/bind/", {"external_userid": "wmEXT004", "customer": second.pk}, follow=True
+    )
     assert "already bound" in response.content.decode() or "已绑定" in response.content.decode()
     assert WeChatIdentity.objects.get(value="wmEXT004").customer == first
 
 
 # -- 5. callbacks ----------------------------------------------------------------------------------
 
+
 def test_a_signed_add_callback_binds_by_the_remark_mobile_and_logs_a_touch_once(
-        client, org, fake, linked, django_capture_on_commit_callbacks):
+    client, org, fake, linked, django_capture_on_commit_callbacks
+):
     customer = CustomerFactory(name="李雷", mobile="13612345678", owner=org.rep1)
     fake.contacts["wmEXT010"] = {
         "external_contact": {"external_userid": "wmEXT010", "name": "Li", "type": 1, "unionid": "UNION-LL"},
-        "follow_user": [{"userid": "rep1_wx", "remark": "李雷 13612345678", "remark_mobiles": []}]}
+        "follow_user": [{"userid": "rep1_wx", "remark": "李雷 13612345678", "remark_mobiles": []}],
+    }
     query, body = fake.signed_callback(change_xml("add_external_contact", external="wmEXT010"))
     for _attempt in range(2):  # WeCom retries: the second delivery does nothing more
         with django_capture_on_commit_callbacks(execute=True):
@@ -222,14 +249,17 @@ def test_a_signed_add_callback_binds_by_the_remark_mobile_and_logs_a_touch_once(
     event = WeComEvent.objects.get()
     assert event.processed_at is not None and event.result == f"added; customer {customer.pk}"
     assert sorted(customer.wechat_identities.values_list("kind", "value")) == [
-        ("unionid", "UNION-LL"), ("wecom_external", "wmEXT010")]
+        ("unionid", "UNION-LL"),
+        ("wecom_external", "wmEXT010"),
+    ]
     touch = FollowUp.objects.get(customer=customer)
     assert (touch.channel, touch.direction, touch.created_by) == ("wechat", "inbound", org.rep1)
     assert "rep1_wx" in touch.content
 
 
-def test_a_delete_callback_logs_a_touch_on_the_bound_customer(client, org, fake, linked,
-                                                              django_capture_on_commit_callbacks):
+def test_a_delete_callback_logs_a_touch_on_the_bound_customer(
+    client, org, fake, linked, django_capture_on_commit_callbacks
+):
     customer = CustomerFactory(name="韩梅梅", owner=org.rep1)
     WeChatIdentity.objects.create(customer=customer, kind="wecom_external", issuer=CORP, value="wmEXT020")
     query, body = fake.signed_callback(change_xml("del_follow_user", external="wmEXT020"))
@@ -262,8 +292,12 @@ def test_the_callback_url_check_echoes_the_decrypted_echostr(client, org, fake):
 
 def test_an_entity_laden_callback_is_refused(client, org, fake):
     body = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><xml><Encrypt>&a;</Encrypt></xml>'
-    assert client.post("/field/wecom/callback/?msg_signature=x&timestamp=1&nonce=1", body,
-                       content_type="text/xml").status_code == 403
+    assert (
+        client.post(
+            "/field/wecom/callback/?msg_signature=x&timestamp=1&nonce=1", body, content_type="text/xml"
+        ).status_code
+        == 403
+    )
 
 
 def test_wecom_link_command_links_once_and_refuses_a_taken_userid(org, fake):

@@ -1,4 +1,5 @@
 """打卡 pages: my day (clock in and out), the team's monthly attendance (with XLSX)."""
+
 import datetime
 
 from django.contrib import messages
@@ -26,8 +27,13 @@ def clock_page(request: HttpRequest) -> HttpResponse:
     context = selectors.my_day(request.user)
     context["hours"] = clock_services.hours_for(request.user.department)
     context["sites"] = clock_services.sites_for(request.user.department)
-    context["next_kind"] = (ClockIn.Kind.START if context["start_clock"] is None
-                            else ClockIn.Kind.END if context["end_clock"] is None else None)
+    context["next_kind"] = (
+        ClockIn.Kind.START
+        if context["start_clock"] is None
+        else ClockIn.Kind.END
+        if context["end_clock"] is None
+        else None
+    )
     context["form"] = ClockForm(initial={"kind": context["next_kind"] or ClockIn.Kind.END})
     return render(request, "field/clock.html", context)
 
@@ -39,14 +45,19 @@ def clock_submit(request: HttpRequest) -> HttpResponse:
     form = ClockForm(request.POST)
     if form.is_valid():
         try:
-            record = clock_services.clock(user=request.user, kind=form.cleaned_data["kind"], **form.position(),
-                                          device=request.headers.get("User-Agent", ""))
+            record = clock_services.clock(
+                user=request.user,
+                kind=form.cleaned_data["kind"],
+                **form.position(),
+                device=request.headers.get("User-Agent", ""),
+            )
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
             when = timezone.localtime(record.at).strftime("%H:%M")
-            text = (_("Clocked in at %(time)s.") if record.kind == ClockIn.Kind.START
-                    else _("Clocked out at %(time)s.")) % {"time": when}
+            text = (
+                _("Clocked in at %(time)s.") if record.kind == ClockIn.Kind.START else _("Clocked out at %(time)s.")
+            ) % {"time": when}
             messages.success(request, text)
             return redirect("field:clock")
     for errors in form.errors.values():
@@ -60,8 +71,8 @@ def _month(request):
     if text:
         try:
             first = datetime.datetime.strptime(text, "%Y-%m").date()
-        except ValueError:
-            raise Http404
+        except ValueError as exc:
+            raise Http404 from exc
     else:
         first = timezone.localdate().replace(day=1)
     return first
@@ -83,9 +94,18 @@ def attendance(request: HttpRequest) -> HttpResponse:
         return _xlsx(table, first)
     previous = (first - datetime.timedelta(days=1)).replace(day=1)
     following = (first + datetime.timedelta(days=32)).replace(day=1)
-    return render(request, "field/attendance.html", {
-        **table, "month": first, "previous": previous, "following": following, "departments": departments,
-        "department": department})
+    return render(
+        request,
+        "field/attendance.html",
+        {
+            **table,
+            "month": first,
+            "previous": previous,
+            "following": following,
+            "departments": departments,
+            "department": department,
+        },
+    )
 
 
 def _cell_text(cell):
@@ -95,8 +115,9 @@ def _cell_text(cell):
         if clock is None:
             parts.append("—")
             continue
-        flags = "".join(flag for flag, on in ((_("L"), clock.is_late), (_("E"), clock.is_early),
-                                              (_("O"), clock.is_outside)) if on)
+        flags = "".join(
+            flag for flag, on in ((_("L"), clock.is_late), (_("E"), clock.is_early), (_("O"), clock.is_outside)) if on
+        )
         parts.append(timezone.localtime(clock.at).strftime("%H:%M") + (f"({flags})" if flags else ""))
     return "" if parts == ["—", "—"] else " / ".join(parts)
 
@@ -106,13 +127,33 @@ def _xlsx(table, first):
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet(first.strftime("%Y-%m"))
-    sheet.append([_("Person"), _("Department"), _("Days present"), _("Late"), _("Left early"), _("Outside"),
-                  *[day.strftime("%m-%d") for day in table["days"]]])
+    sheet.append(
+        [
+            _("Person"),
+            _("Department"),
+            _("Days present"),
+            _("Late"),
+            _("Left early"),
+            _("Outside"),
+            *[day.strftime("%m-%d") for day in table["days"]],
+        ]
+    )
     for row in table["rows"]:
         person = row["person"]
-        sheet.append([neutralize(value) for value in (
-            person.display_name, str(person.department or ""), row["present"], row["late"], row["early"],
-            row["outside"], *[_cell_text(cell) for cell in row["cell_list"]])])
+        sheet.append(
+            [
+                neutralize(value)
+                for value in (
+                    person.display_name,
+                    str(person.department or ""),
+                    row["present"],
+                    row["late"],
+                    row["early"],
+                    row["outside"],
+                    *[_cell_text(cell) for cell in row["cell_list"]],
+                )
+            ]
+        )
     sheet.append([])
     sheet.append([_("L: late · E: left early · O: outside the work sites")])
     response = HttpResponse(content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -1,6 +1,7 @@
 """Contact from the phone: call a customer or a lead (a ``tel:`` link, then the call is logged
 as a follow-up), copy the WeChat id. Opening the page shows the full number, so it is logged as a
 reveal, as the record's "Reveal" button does."""
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -38,27 +39,43 @@ def contact(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     if request.GET.get("opportunity"):
         if not request.GET["opportunity"].isdigit():
             raise Http404
-        opportunity = get_object_or_404(permissions.visible(request.user, Opportunity.objects.all()),
-                                        pk=request.GET["opportunity"])
+        opportunity = get_object_or_404(
+            permissions.visible(request.user, Opportunity.objects.all()), pk=request.GET["opportunity"]
+        )
         owner_id = opportunity.customer_id if kind == "customer" else opportunity.lead_id
         if owner_id != subject.pk:
             raise Http404  # an opportunity of another record
     form = CallLogForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            record_followup(actor=request.user, content=form.cleaned_data["content"],
-                            customer=subject if kind == "customer" else None, lead=subject if kind == "lead" else None,
-                            opportunity=opportunity, channel=FollowUp.Channel.PHONE,
-                            outcome=form.cleaned_data["outcome"])
+            record_followup(
+                actor=request.user,
+                content=form.cleaned_data["content"],
+                customer=subject if kind == "customer" else None,
+                lead=subject if kind == "lead" else None,
+                opportunity=opportunity,
+                channel=FollowUp.Channel.PHONE,
+                outcome=form.cleaned_data["outcome"],
+            )
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
             messages.success(request, _("The call was logged as a follow-up."))
             return redirect(opportunity.get_absolute_url() if opportunity else subject.get_absolute_url())
     if request.method == "GET":
-        privacy.log_access(action=privacy.Action.REVEAL, subject=subject_kind, ids=[subject.pk], request=request,
-                           detail="phone")
-    return render(request, "field/contact.html", {
-        "subject": subject, "kind": kind, "form": form, "opportunity": opportunity,
-        "mobile": subject.mobile, "wechat_id": getattr(subject, "wechat_id", ""),
-        "map_url": map_link_for(subject)})
+        privacy.log_access(
+            action=privacy.Action.REVEAL, subject=subject_kind, ids=[subject.pk], request=request, detail="phone"
+        )
+    return render(
+        request,
+        "field/contact.html",
+        {
+            "subject": subject,
+            "kind": kind,
+            "form": form,
+            "opportunity": opportunity,
+            "mobile": subject.mobile,
+            "wechat_id": getattr(subject, "wechat_id", ""),
+            "map_url": map_link_for(subject),
+        },
+    )

@@ -1,4 +1,5 @@
 """Work sites and hours per department (admins)."""
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -17,9 +18,14 @@ from ..services import sites as site_services
 @login_required
 def field_settings(request: HttpRequest) -> HttpResponse:
     permissions.require(request.user, "field.configure")
-    return render(request, "field/settings.html", {
-        "sites": selectors.sites_for_admin(request.user)[:500],
-        "hours": selectors.hours_for_admin(request.user).order_by("department__path")[:500]})
+    return render(
+        request,
+        "field/settings.html",
+        {
+            "sites": selectors.sites_for_admin(request.user)[:500],
+            "hours": selectors.hours_for_admin(request.user).order_by("department__path")[:500],
+        },
+    )
 
 
 def _edit(request, *, form_class, instance, save, title, saved):
@@ -40,13 +46,25 @@ def _edit(request, *, form_class, instance, save, title, saved):
 def site_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     permissions.require(request.user, "field.configure")
     site = get_object_or_404(selectors.sites_for_admin(request.user), pk=pk) if pk else WorkSite()
-    return _edit(request, form_class=WorkSiteForm, instance=site, title=_("Work site"),
-                 save=lambda obj: site_services.save_work_site(site=obj), saved=_("Work site saved."))
+    return _edit(
+        request,
+        form_class=WorkSiteForm,
+        instance=site,
+        title=_("Work site"),
+        save=lambda obj: site_services.save_work_site(site=obj),
+        saved=_("Work site saved."),
+    )
 
 
 @login_required
 def hours_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     permissions.require(request.user, "field.configure")
     hours = get_object_or_404(selectors.hours_for_admin(request.user), pk=pk) if pk else WorkHours()
-    return _edit(request, form_class=WorkHoursForm, instance=hours, title=_("Work hours"),
-                 save=lambda obj: site_services.save_work_hours(hours=obj), saved=_("Work hours saved."))
+    return _edit(
+        request,
+        form_class=WorkHoursForm,
+        instance=hours,
+        title=_("Work hours"),
+        save=lambda obj: site_services.save_work_hours(hours=obj),
+        saved=_("Work hours saved."),
+    )

@@ -1,4 +1,5 @@
 """外勤签到 pages: check in at a customer, the visit (check out, photo), the team's visits today."""
+
 import datetime
 
 from django.contrib import messages
@@ -51,18 +52,31 @@ def visit_new(request: HttpRequest) -> HttpResponse:
     form = VisitForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            visit = visit_services.check_in(user=request.user, customer=customer, **form.position(),
-                                            photo=form.cleaned_data["photo"], notes=form.cleaned_data["notes"],
-                                            remember_location=form.cleaned_data["remember_location"])
+            visit = visit_services.check_in(
+                user=request.user,
+                customer=customer,
+                **form.position(),
+                photo=form.cleaned_data["photo"],
+                notes=form.cleaned_data["notes"],
+                remember_location=form.cleaned_data["remember_location"],
+            )
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
-            messages.success(request, _("Checked in at %(name)s; the visit is on the customer's record.") % {
-                "name": customer.name})
+            messages.success(
+                request, _("Checked in at %(name)s; the visit is on the customer's record.") % {"name": customer.name}
+            )
             return redirect("field:visit", pk=visit.pk)
-    return render(request, "field/visit_form.html", {
-        "form": form, "customer": customer, "open_visit": selectors.my_day(request.user)["open_visit"],
-        "has_location": customer.latitude is not None})
+    return render(
+        request,
+        "field/visit_form.html",
+        {
+            "form": form,
+            "customer": customer,
+            "open_visit": selectors.my_day(request.user)["open_visit"],
+            "has_location": customer.latitude is not None,
+        },
+    )
 
 
 def _visible_visit(request, pk):
@@ -73,9 +87,16 @@ def _visible_visit(request, pk):
 def visit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     permissions.require(request.user, "field.use")
     visit = _visible_visit(request, pk)
-    return render(request, "field/visit_detail.html", {
-        "visit": visit, "form": CheckOutForm(), "can_check_out": visit.is_open and visit.user_id == request.user.pk,
-        "map_url": map_link(latitude=visit.latitude, longitude=visit.longitude, name=visit.customer.name)})
+    return render(
+        request,
+        "field/visit_detail.html",
+        {
+            "visit": visit,
+            "form": CheckOutForm(),
+            "can_check_out": visit.is_open and visit.user_id == request.user.pk,
+            "map_url": map_link(latitude=visit.latitude, longitude=visit.longitude, name=visit.customer.name),
+        },
+    )
 
 
 @login_required
@@ -116,15 +137,23 @@ def team_visits(request: HttpRequest) -> HttpResponse:
     if request.GET.get("day"):
         try:
             day = datetime.date.fromisoformat(request.GET["day"])
-        except ValueError:
-            raise Http404
+        except ValueError as exc:
+            raise Http404 from exc
     visits = selectors.team_visits(request.user, day)
     for visit in visits:
         visit.map_url = map_link(latitude=visit.latitude, longitude=visit.longitude, name=visit.customer.name)
     map_image = static_map([(float(v.latitude), float(v.longitude)) for v in visits if v.latitude is not None])
-    response = render(request, "field/team_visits.html", {
-        "visits": visits, "day": day, "previous": day - datetime.timedelta(days=1),
-        "following": day + datetime.timedelta(days=1), "map_image": map_image})
+    response = render(
+        request,
+        "field/team_visits.html",
+        {
+            "visits": visits,
+            "day": day,
+            "previous": day - datetime.timedelta(days=1),
+            "following": day + datetime.timedelta(days=1),
+            "map_image": map_image,
+        },
+    )
     if map_image:  # the one image from the provider, and only on this page
         origin = "/".join(map_image.split("/")[:3])
         response._csp_update = {"img-src": [origin]}  # django-csp adds it to the page's policy

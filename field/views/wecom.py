@@ -1,4 +1,5 @@
 """WeCom pages: sign-in through WeCom's OAuth, the chat sidebar, and the contact callback."""
+
 import secrets
 
 from django.contrib import messages
@@ -35,11 +36,9 @@ def wecom_start(request: HttpRequest) -> HttpResponse:
     state = secrets.token_urlsafe(24)
     request.session[STATE_KEY] = state
     next_url = request.GET.get("next", "")
-    if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()},
-                                       require_https=request.is_secure()):
+    if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         request.session[NEXT_KEY] = next_url
-    return redirect(wecom.oauth_url(redirect_uri=request.build_absolute_uri(reverse("field:wecom_oauth")),
-                                    state=state))
+    return redirect(wecom.oauth_url(redirect_uri=request.build_absolute_uri(reverse("field:wecom_oauth")), state=state))
 
 
 def wecom_oauth(request: HttpRequest) -> HttpResponse:
@@ -49,15 +48,21 @@ def wecom_oauth(request: HttpRequest) -> HttpResponse:
     expected = request.session.pop(STATE_KEY, None)
     state = request.GET.get("state", "")
     if not expected or not secrets.compare_digest(expected, state):
-        return render(request, "field/wecom_refused.html",
-                      {"error": _("The sign-in link has expired or was not started here. Open the app from WeCom again.")},
-                      status=400)
+        return render(
+            request,
+            "field/wecom_refused.html",
+            {"error": _("The sign-in link has expired or was not started here. Open the app from WeCom again.")},
+            status=400,
+        )
     try:
         user = wecom_services.sign_in_user(request.GET.get("code", ""))
     except ValidationError as exc:
-        return render(request, "field/wecom_refused.html",
-                      {"error": " ".join(message for messages_ in exc.message_dict.values() for message in messages_)},
-                      status=403)
+        return render(
+            request,
+            "field/wecom_refused.html",
+            {"error": " ".join(message for messages_ in exc.message_dict.values() for message in messages_)},
+            status=403,
+        )
     next_url = request.session.pop(NEXT_KEY, "") or reverse("home")
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     return redirect(next_url)
@@ -121,8 +126,9 @@ def sidebar_create(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("Name: enter the customer's name."))
         return redirect(f"{reverse('field:wecom_sidebar')}?external_userid={external}")
     try:
-        customer = wecom_services.create_and_bind(actor=request.user, external_userid=external, name=name,
-                                                  mobile=mobile)
+        customer = wecom_services.create_and_bind(
+            actor=request.user, external_userid=external, name=name, mobile=mobile
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(f"{m}" for ms in exc.message_dict.values() for m in ms))
         return redirect(f"{reverse('field:wecom_sidebar')}?external_userid={external}")
@@ -135,13 +141,17 @@ def sidebar_create(request: HttpRequest) -> HttpResponse:
 def callback(request: HttpRequest) -> HttpResponse:
     """WeCom's customer-contact callback. GET: the URL check (echo the decrypted echostr). POST: an
     event, verified and decrypted, stored once and processed by a task after the answer."""
-    params = {"msg_signature": request.GET.get("msg_signature", ""), "timestamp": request.GET.get("timestamp", ""),
-              "nonce": request.GET.get("nonce", "")}
+    params = {
+        "msg_signature": request.GET.get("msg_signature", ""),
+        "timestamp": request.GET.get("timestamp", ""),
+        "nonce": request.GET.get("nonce", ""),
+    }
     try:
         if request.method == "GET":
-            return HttpResponse(wecom.verify_and_decrypt(encrypted=request.GET.get("echostr", ""), **params),
-                                content_type="text/plain")
-        envelope = wecom.parse_xml(request.body[:64 * 1024])
+            return HttpResponse(
+                wecom.verify_and_decrypt(encrypted=request.GET.get("echostr", ""), **params), content_type="text/plain"
+            )
+        envelope = wecom.parse_xml(request.body[: 64 * 1024])
         plain = wecom.verify_and_decrypt(encrypted=envelope.get("Encrypt", ""), **params)
         message = wecom.parse_xml(plain)
     except wecom.SignatureError:

@@ -1,5 +1,6 @@
 """``POST /api/v1/events/{id}/registrations`` (scope ``marketing``): a sign-up form, a ticketing
 system or a check-in kiosk registers people for an event and records attendance."""
+
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -44,9 +45,14 @@ class RegistrationView(APIView):
 
     required_scope = "marketing"
 
-    @extend_schema(request=RegistrationInSerializer, responses={
-        201: RegistrationOutSerializer, 200: RegistrationOutSerializer,
-        409: conflict("event_full", "event_closed")})
+    @extend_schema(
+        request=RegistrationInSerializer,
+        responses={
+            201: RegistrationOutSerializer,
+            200: RegistrationOutSerializer,
+            409: conflict("event_full", "event_closed"),
+        },
+    )
     @idempotent
     def post(self, request, pk):
         event = get_object_or_404(Event.objects.select_related("campaign"), pk=pk)
@@ -61,15 +67,26 @@ class RegistrationView(APIView):
             customer = find_customer({"id": person["id"]})
             if customer is None:
                 raise serializers.ValidationError({"customer": ["No customer with this id."]})
-        existed = Registration.objects.filter(event=event).filter(
-            **({"customer": customer} if customer else {"mobile": person.get("mobile", "")})).exists()
+        existed = (
+            Registration.objects.filter(event=event)
+            .filter(**({"customer": customer} if customer else {"mobile": person.get("mobile", "")}))
+            .exists()
+        )
         try:
             registration = campaign_rules.register(
-                event=event, customer=customer, mobile=person.get("mobile", ""), name=person.get("name", ""),
-                attended=data["attended"], source=Registration.Source.API, actor=request.user)
+                event=event,
+                customer=customer,
+                mobile=person.get("mobile", ""),
+                name=person.get("name", ""),
+                attended=data["attended"],
+                source=Registration.Source.API,
+                actor=request.user,
+            )
         except ValidationError as exc:
             if not hasattr(exc, "error_dict"):
                 raise Conflict("event_full", " ".join(exc.messages)) from exc
             raise serializers.ValidationError(exc.message_dict) from exc
-        return Response(RegistrationOutSerializer(registration).data,
-                        status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED)
+        return Response(
+            RegistrationOutSerializer(registration).data,
+            status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
+        )

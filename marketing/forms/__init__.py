@@ -14,23 +14,43 @@ class SegmentForm(StyledFormMixin, forms.ModelForm):
 
 
 class CampaignForm(StyledFormMixin, forms.ModelForm):
-    channels = forms.MultipleChoiceField(label=_("channels"), choices=Channel.choices, required=False,
-                                         widget=forms.CheckboxSelectMultiple)
+    channels = forms.MultipleChoiceField(
+        label=_("channels"), choices=Channel.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
 
     class Meta:
         model = Campaign
-        fields = ["name", "kind", "start", "end", "segment", "channels", "budget_account", "budget", "spent",
-                  "goal_reach", "goal_registrations", "goal_leads", "goal_deals", "goal_gmv", "batches",
-                  "description"]
-        widgets = {"start": forms.DateInput(), "end": forms.DateInput(),
-                   "description": forms.Textarea(attrs={"rows": 3}),
-                   "batches": forms.SelectMultiple(attrs={"size": 4})}
+        fields = [
+            "name",
+            "kind",
+            "start",
+            "end",
+            "segment",
+            "channels",
+            "budget_account",
+            "budget",
+            "spent",
+            "goal_reach",
+            "goal_registrations",
+            "goal_leads",
+            "goal_deals",
+            "goal_gmv",
+            "batches",
+            "description",
+        ]
+        widgets = {
+            "start": forms.DateInput(),
+            "end": forms.DateInput(),
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "batches": forms.SelectMultiple(attrs={"size": 4}),
+        }
 
     def __init__(self, *args, segments=None, accounts=None, batches=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["segment"].queryset = segments if segments is not None else Segment.objects.none()
-        self.fields["budget_account"].queryset = accounts if accounts is not None else self.fields[
-            "budget_account"].queryset.none()
+        self.fields["budget_account"].queryset = (
+            accounts if accounts is not None else self.fields["budget_account"].queryset.none()
+        )
         self.fields["batches"].queryset = batches if batches is not None else self.fields["batches"].queryset.none()
         self.fields["batches"].help_text = _("Coupon batches the campaign gives out; their cost counts in its ROI.")
         if self.instance.pk and not self.instance.editable:
@@ -40,8 +60,16 @@ class CampaignForm(StyledFormMixin, forms.ModelForm):
                     self.fields[name].disabled = True
                     self.fields[name].help_text = _("Fixed by the approval.")
 
-    CHANGEABLE_AFTER_APPROVAL = ("spent", "end", "description", "goal_reach", "goal_registrations", "goal_leads",
-                                 "goal_deals", "goal_gmv")
+    CHANGEABLE_AFTER_APPROVAL = (
+        "spent",
+        "end",
+        "description",
+        "goal_reach",
+        "goal_registrations",
+        "goal_leads",
+        "goal_deals",
+        "goal_gmv",
+    )
 
     def clean(self):
         data = super().clean()
@@ -58,8 +86,10 @@ class EventForm(StyledFormMixin, forms.ModelForm):
     class Meta:
         model = Event
         fields = ["name", "starts_at", "ends_at", "location", "capacity"]
-        widgets = {"starts_at": forms.DateTimeInput(format="%Y-%m-%dT%H:%M"),
-                   "ends_at": forms.DateTimeInput(format="%Y-%m-%dT%H:%M")}
+        widgets = {
+            "starts_at": forms.DateTimeInput(format="%Y-%m-%dT%H:%M"),
+            "ends_at": forms.DateTimeInput(format="%Y-%m-%dT%H:%M"),
+        }
 
     def clean(self):
         data = super().clean()
@@ -76,8 +106,10 @@ class TouchForm(StyledFormMixin, forms.ModelForm):
     class Meta:
         model = Touch
         fields = ["event", "phase", "kind", "audience", "channel", "content", "subject", "body", "scheduled_at"]
-        widgets = {"scheduled_at": forms.DateTimeInput(format="%Y-%m-%dT%H:%M"),
-                   "body": forms.Textarea(attrs={"rows": 3})}
+        widgets = {
+            "scheduled_at": forms.DateTimeInput(format="%Y-%m-%dT%H:%M"),
+            "body": forms.Textarea(attrs={"rows": 3}),
+        }
 
     def __init__(self, *args, campaign, **kwargs):
         super().__init__(*args, **kwargs)
@@ -93,8 +125,12 @@ class TouchForm(StyledFormMixin, forms.ModelForm):
 
 class RegistrationForm(StyledFormMixin, forms.Form):
     mobile = forms.CharField(label=_("mobile"), max_length=20)
-    name = forms.CharField(label=_("name"), max_length=100, required=False,
-                           help_text=_("Needed for someone who is not a customer yet (a lead is created)."))
+    name = forms.CharField(
+        label=_("name"),
+        max_length=100,
+        required=False,
+        help_text=_("Needed for someone who is not a customer yet (a lead is created)."),
+    )
     attended = forms.BooleanField(label=_("Checked in now"), required=False)
 
 
@@ -103,8 +139,12 @@ class RegistrationImportForm(StyledFormMixin, forms.Form):
 
 
 class ContentForm(StyledFormMixin, forms.ModelForm):
-    stages = forms.MultipleChoiceField(label=_("suggested for lifecycle stages"), choices=LifecycleStage.choices,
-                                       required=False, widget=forms.CheckboxSelectMultiple)
+    stages = forms.MultipleChoiceField(
+        label=_("suggested for lifecycle stages"),
+        choices=LifecycleStage.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
 
     class Meta:
         model = ContentItem
@@ -124,7 +164,8 @@ class NurturePlanForm(StyledFormMixin, forms.ModelForm):
     def __init__(self, *args, segments=None, campaigns=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["segment"].queryset = (segments if segments is not None else Segment.objects.none()).filter(
-            subject=Segment.Subject.CUSTOMERS)
+            subject=Segment.Subject.CUSTOMERS
+        )
         self.fields["campaign"].queryset = campaigns if campaigns is not None else Campaign.objects.none()
 
 

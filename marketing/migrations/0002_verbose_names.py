@@ -4,26 +4,25 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('marketing', '0001_initial'),
+        ("marketing", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='attribution',
-            options={'verbose_name': 'attribution'},
+            name="attribution",
+            options={"verbose_name": "attribution"},
         ),
         migrations.AlterModelOptions(
-            name='enrollment',
-            options={'verbose_name': 'nurture enrollment'},
+            name="enrollment",
+            options={"verbose_name": "nurture enrollment"},
         ),
         migrations.AlterModelOptions(
-            name='message',
-            options={'verbose_name': 'marketing message'},
+            name="message",
+            options={"verbose_name": "marketing message"},
         ),
         migrations.AlterModelOptions(
-            name='trackinglink',
-            options={'verbose_name': 'tracking link'},
+            name="trackinglink",
+            options={"verbose_name": "tracking link"},
         ),
     ]

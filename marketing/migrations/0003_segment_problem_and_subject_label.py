@@ -4,20 +4,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('marketing', '0002_verbose_names'),
+        ("marketing", "0002_verbose_names"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='segment',
-            name='problem',
-            field=models.CharField(blank=True, editable=False, help_text='Why the saved conditions match nobody (found when counting).', max_length=300, verbose_name='problem'),
+            model_name="segment",
+            name="problem",
+            field=models.CharField(
+                blank=True,
+                editable=False,
+                help_text="Why the saved conditions match nobody (found when counting).",
+                max_length=300,
+                verbose_name="problem",
+            ),
         ),
         migrations.AlterField(
-            model_name='segment',
-            name='subject',
-            field=models.CharField(choices=[('customers', 'Customers'), ('leads', 'Leads')], default='customers', max_length=10, verbose_name='segment of'),
+            model_name="segment",
+            name="subject",
+            field=models.CharField(
+                choices=[("customers", "Customers"), ("leads", "Leads")],
+                default="customers",
+                max_length=10,
+                verbose_name="segment of",
+            ),
         ),
     ]

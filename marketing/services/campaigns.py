@@ -1,4 +1,5 @@
 """Campaigns and their approval, events with registration and check-in, opt-outs."""
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -10,13 +11,12 @@ from crm.approvals import services as approvals
 from crm.phone import normalize_mobile
 from customers.models import Customer
 from customers.services import find_customer
+from sales.models import Lead
+from sales.services.followups import mark_inbound
+from sales.services.leads import capture_lead, rescore
 
 from ..approvals import CAMPAIGN
 from ..models import Campaign, Channel, Event, OptOut, Registration
-from sales.services.leads import capture_lead
-from sales.services.followups import mark_inbound
-from sales.models import Lead
-from sales.services.leads import rescore
 from .nurture import stop_for_opt_out
 
 TRANSITIONS = {
@@ -24,8 +24,16 @@ TRANSITIONS = {
     "submit": ({Campaign.Status.DRAFT, Campaign.Status.REJECTED}, Campaign.Status.SUBMITTED),
     "start": ({Campaign.Status.APPROVED}, Campaign.Status.RUNNING),
     "finish": ({Campaign.Status.RUNNING, Campaign.Status.APPROVED}, Campaign.Status.FINISHED),
-    "cancel": ({Campaign.Status.DRAFT, Campaign.Status.SUBMITTED, Campaign.Status.APPROVED,
-                Campaign.Status.REJECTED, Campaign.Status.RUNNING}, Campaign.Status.CANCELLED),
+    "cancel": (
+        {
+            Campaign.Status.DRAFT,
+            Campaign.Status.SUBMITTED,
+            Campaign.Status.APPROVED,
+            Campaign.Status.REJECTED,
+            Campaign.Status.RUNNING,
+        },
+        Campaign.Status.CANCELLED,
+    ),
 }
 
 
@@ -46,18 +54,23 @@ def validate(campaign):
 
 @transaction.atomic
 def save_campaign(*, actor, campaign, batches=None):
-    if campaign.pk and not Campaign.objects.filter(pk=campaign.pk).values_list("status", flat=True)[0] in (
-            Campaign.Status.DRAFT, Campaign.Status.REJECTED, Campaign.Status.APPROVED, Campaign.Status.RUNNING):
+    if campaign.pk and Campaign.objects.filter(pk=campaign.pk).values_list("status", flat=True)[0] not in (
+        Campaign.Status.DRAFT,
+        Campaign.Status.REJECTED,
+        Campaign.Status.APPROVED,
+        Campaign.Status.RUNNING,
+    ):
         raise ValidationError(_("A finished or cancelled campaign cannot be changed."))
     validate(campaign)
     if campaign.pk is None:
-        campaign.owner = campaign.owner_id and campaign.owner or actor
+        campaign.owner = (campaign.owner_id and campaign.owner) or actor
         campaign.department_id = campaign.department_id or actor.department_id
         campaign.created_by = actor
     campaign.save()
     if batches is not None:
-        if campaign.budget_account_id and any(b.campaign.budget_account_id != campaign.budget_account_id
-                                              for b in batches):
+        if campaign.budget_account_id and any(
+            b.campaign.budget_account_id != campaign.budget_account_id for b in batches
+        ):
             raise ValidationError({"batches": _("Attach only batches paid from the campaign's budget account.")})
         campaign.batches.set(batches)
     return campaign
@@ -102,8 +115,9 @@ def change_status(*, actor, campaign, action, reason=""):
     else:
         allowed, target = TRANSITIONS[action]
         if campaign.status not in allowed:
-            raise ValidationError(_("A %(status)s campaign cannot do that.") % {
-                "status": campaign.get_status_display().lower()})
+            raise ValidationError(
+                _("A %(status)s campaign cannot do that.") % {"status": campaign.get_status_display().lower()}
+            )
         if action == "submit":
             if campaign.segment_id is None and not campaign.events.exists():
                 raise ValidationError(_("Choose an audience segment or add an event before submitting."))
@@ -118,6 +132,7 @@ def change_status(*, actor, campaign, action, reason=""):
 
 
 # -- events -------------------------------------------------------------------------------------
+
 
 def save_event(*, event):
     if event.ends_at and event.starts_at and event.ends_at < event.starts_at:
@@ -145,21 +160,26 @@ def _person(*, customer=None, mobile="", name="", actor=None):
     if "\x00" in name:  # from an imported file: PostgreSQL refuses it
         raise ValidationError({"name": _("Null characters are not allowed.")})
     if len(name) > Registration._meta.get_field("name").max_length:
-        raise ValidationError({"name": _("At most %(max)d characters.")
-                               % {"max": Registration._meta.get_field("name").max_length}})
+        raise ValidationError(
+            {"name": _("At most %(max)d characters.") % {"max": Registration._meta.get_field("name").max_length}}
+        )
     return None, mobile, name
 
 
 @transaction.atomic
-def register(*, event, customer=None, mobile="", name="", source=Registration.Source.HAND, actor=None,
-             attended=False, at=None):
+def register(
+    *, event, customer=None, mobile="", name="", source=Registration.Source.HAND, actor=None, attended=False, at=None
+):
     """Register someone for an event (idempotent per person) and, with ``attended``, check them in.
     Someone not yet a customer becomes a lead from the event. Capacity holds under concurrency:
     the counter only moves while below it."""
     at = at or timezone.now()
     customer, mobile, name = _person(customer=customer, mobile=mobile, name=name, actor=actor)
-    existing = Registration.objects.select_for_update().filter(
-        Q(event=event) & (Q(customer=customer) if customer else Q(mobile=mobile))).first()
+    existing = (
+        Registration.objects.select_for_update()
+        .filter(Q(event=event) & (Q(customer=customer) if customer else Q(mobile=mobile)))
+        .first()
+    )
     if existing is None and mobile:
         existing = Registration.objects.select_for_update().filter(event=event, mobile=mobile).first()
     if existing is not None:
@@ -172,13 +192,26 @@ def register(*, event, customer=None, mobile="", name="", source=Registration.So
         _take_seat(event)
         lead = None
         if customer is None:
-            lead = capture_lead(name=name, mobile=mobile, source=Customer.Source.EVENT, actor=actor,
-                                note=_("Registered for %(event)s") % {"event": event.name})
+            lead = capture_lead(
+                name=name,
+                mobile=mobile,
+                source=Customer.Source.EVENT,
+                actor=actor,
+                note=_("Registered for %(event)s") % {"event": event.name},
+            )
         try:
             with transaction.atomic():
                 registration = Registration.objects.create(
-                    event=event, campaign_id=event.campaign_id, customer=customer, lead=lead, name=name,
-                    mobile=mobile, source=source, by=actor, registered_at=at)
+                    event=event,
+                    campaign_id=event.campaign_id,
+                    customer=customer,
+                    lead=lead,
+                    name=name,
+                    mobile=mobile,
+                    source=source,
+                    by=actor,
+                    registered_at=at,
+                )
         except IntegrityError:
             raise ValidationError({"mobile": _("This person is already registered.")}) from None
     if attended:
@@ -188,8 +221,11 @@ def register(*, event, customer=None, mobile="", name="", source=Registration.So
 
 
 def _take_seat(event):
-    taken = Event.objects.filter(pk=event.pk).filter(
-        Q(capacity__isnull=True) | Q(registered_count__lt=F("capacity"))).update(registered_count=F("registered_count") + 1)
+    taken = (
+        Event.objects.filter(pk=event.pk)
+        .filter(Q(capacity__isnull=True) | Q(registered_count__lt=F("capacity")))
+        .update(registered_count=F("registered_count") + 1)
+    )
     if not taken:
         raise ValidationError(_("The event is full."))
 
@@ -198,8 +234,11 @@ def _take_seat(event):
 def check_in(*, registration, at=None):
     """Mark attendance once; attending counts as the person re-engaging (resting is lifted)."""
     at = at or timezone.now()
-    changed = Registration.objects.filter(pk=registration.pk).exclude(status=Registration.Status.ATTENDED).update(
-        status=Registration.Status.ATTENDED, checked_in_at=at)
+    changed = (
+        Registration.objects.filter(pk=registration.pk)
+        .exclude(status=Registration.Status.ATTENDED)
+        .update(status=Registration.Status.ATTENDED, checked_in_at=at)
+    )
     if not changed:
         return False
     if registration.status == Registration.Status.CANCELLED:
@@ -216,13 +255,15 @@ def check_in(*, registration, at=None):
 @transaction.atomic
 def cancel_registration(*, registration):
     changed = Registration.objects.filter(pk=registration.pk, status=Registration.Status.REGISTERED).update(
-        status=Registration.Status.CANCELLED)
+        status=Registration.Status.CANCELLED
+    )
     if changed:
         Event.objects.filter(pk=registration.event_id).update(registered_count=F("registered_count") - 1)
     return bool(changed)
 
 
 # -- opt-outs -----------------------------------------------------------------------------------
+
 
 def opt_out(*, customer, channel, actor=None, source="hand"):
     if channel not in Channel.values and channel != OptOut.ALL:

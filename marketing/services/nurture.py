@@ -10,6 +10,7 @@ Every run (``run``) does two things:
    Otherwise the step's message is created — unique per (enrolment, step), so it exists once — and
    sent; the enrolment moves to the next step, or completes.
 """
+
 import datetime
 import logging
 
@@ -47,7 +48,8 @@ def start(*, plan):
 def stop(*, plan):
     NurturePlan.objects.filter(pk=plan.pk).update(active=False)
     Enrollment.objects.filter(plan=plan, status=Enrollment.Status.ACTIVE).update(
-        status=Enrollment.Status.STOPPED, stop_reason=Enrollment.StopReason.PLAN_STOPPED, finished_at=timezone.now())
+        status=Enrollment.Status.STOPPED, stop_reason=Enrollment.StopReason.PLAN_STOPPED, finished_at=timezone.now()
+    )
 
 
 def enrol(plan, *, now=None):
@@ -56,18 +58,27 @@ def enrol(plan, *, now=None):
     first = plan.steps.order_by("day", "id").first()
     if first is None:
         return 0
-    members = segments.segment_members(plan.segment).order_by().annotate(
-        _plan=Value(plan.pk, output_field=IntegerField()), _status=Value(Enrollment.Status.ACTIVE),
-        _reason=Value(""), _step=Value(0, output_field=IntegerField()),
-        _due=Value(now + datetime.timedelta(days=first.day), output_field=DateTimeField()),
-        _def=Value(0, output_field=IntegerField()), _at=Value(now, output_field=DateTimeField()),
-    ).values_list("_plan", "pk", "_status", "_reason", "_step", "_due", "_def", "_at")
+    members = (
+        segments.segment_members(plan.segment)
+        .order_by()
+        .annotate(
+            _plan=Value(plan.pk, output_field=IntegerField()),
+            _status=Value(Enrollment.Status.ACTIVE),
+            _reason=Value(""),
+            _step=Value(0, output_field=IntegerField()),
+            _due=Value(now + datetime.timedelta(days=first.day), output_field=DateTimeField()),
+            _def=Value(0, output_field=IntegerField()),
+            _at=Value(now, output_field=DateTimeField()),
+        )
+        .values_list("_plan", "pk", "_status", "_reason", "_step", "_due", "_def", "_at")
+    )
     sql, params = members.query.sql_with_params()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {Enrollment._meta.db_table} (plan_id, customer_id, status, stop_reason, step_index, "
             f"next_due_at, deferrals, enrolled_at) SELECT * FROM ({sql}) AS src WHERE 1=1 ON CONFLICT DO NOTHING",
-            params)
+            params,
+        )
         joined = cursor.rowcount
         NurturePlan.objects.filter(pk=plan.pk).update(enrolled_at=now)
     return joined
@@ -85,8 +96,9 @@ def _stop_reason(enrollment, plan):
 
 
 def _finish(enrollment, status, reason="", now=None):
-    Enrollment.objects.filter(pk=enrollment.pk).update(status=status, stop_reason=reason, next_due_at=None,
-                                                       finished_at=now or timezone.now())
+    Enrollment.objects.filter(pk=enrollment.pk).update(
+        status=status, stop_reason=reason, next_due_at=None, finished_at=now or timezone.now()
+    )
 
 
 def step_due(*, now=None, limit=500):
@@ -94,10 +106,12 @@ def step_due(*, now=None, limit=500):
     now = now or timezone.now()
     outcome = {"sent": 0, "stopped": 0, "deferred": 0, "completed": 0}
     with transaction.atomic():
-        due = list(Enrollment.objects.filter(status=Enrollment.Status.ACTIVE, next_due_at__lte=now,
-                                             plan__active=True)
-                   .select_related("customer", "plan").select_for_update(skip_locked=True, of=("self",))
-                   .order_by("next_due_at")[:limit])
+        due = list(
+            Enrollment.objects.filter(status=Enrollment.Status.ACTIVE, next_due_at__lte=now, plan__active=True)
+            .select_related("customer", "plan")
+            .select_for_update(skip_locked=True, of=("self",))
+            .order_by("next_due_at")[:limit]
+        )
         steps_by_plan = {}
         for enrollment in due:
             plan = enrollment.plan
@@ -113,15 +127,22 @@ def step_due(*, now=None, limit=500):
                 continue
             held = sending.hold_reason(enrollment.customer, plan.channel, now=now)
             if held in ("resting", "capped") and enrollment.deferrals < MAX_DEFERRALS:
-                Enrollment.objects.filter(pk=enrollment.pk).update(next_due_at=now + RETRY_AFTER,
-                                                                   deferrals=enrollment.deferrals + 1)
+                Enrollment.objects.filter(pk=enrollment.pk).update(
+                    next_due_at=now + RETRY_AFTER, deferrals=enrollment.deferrals + 1
+                )
                 outcome["deferred"] += 1
                 continue
             if held is None:
                 Message.objects.get_or_create(
-                    enrollment=enrollment, step_index=enrollment.step_index,
-                    defaults={"customer": enrollment.customer, "campaign_id": plan.campaign_id,
-                              "channel": plan.channel, "created_at": now})
+                    enrollment=enrollment,
+                    step_index=enrollment.step_index,
+                    defaults={
+                        "customer": enrollment.customer,
+                        "campaign_id": plan.campaign_id,
+                        "channel": plan.channel,
+                        "created_at": now,
+                    },
+                )
             nxt = enrollment.step_index + 1
             if nxt >= len(steps):
                 _finish(enrollment, Enrollment.Status.COMPLETED, now=now)
@@ -130,11 +151,13 @@ def step_due(*, now=None, limit=500):
                 due_at = max(now, enrollment.enrolled_at + datetime.timedelta(days=steps[nxt].day))
                 Enrollment.objects.filter(pk=enrollment.pk).update(step_index=nxt, next_due_at=due_at, deferrals=0)
             outcome["sent"] += held is None
+
     def body_for(message):
         plan_id = message.enrollment.plan_id
         if plan_id not in steps_by_plan:
-            steps_by_plan[plan_id] = list(NurtureStep.objects.filter(plan_id=plan_id).select_related("content")
-                                          .order_by("day", "id"))
+            steps_by_plan[plan_id] = list(
+                NurtureStep.objects.filter(plan_id=plan_id).select_related("content").order_by("day", "id")
+            )
         step = steps_by_plan[plan_id][message.step_index]
         return step.subject or (step.content.title if step.content else ""), step.body
 
@@ -156,5 +179,8 @@ def run(*, now=None):
 def stop_for_opt_out(*, customer, channel):
     plans = NurturePlan.objects.all() if channel == OptOut.ALL else NurturePlan.objects.filter(channel=channel)
     Enrollment.objects.filter(customer=customer, plan__in=plans, status=Enrollment.Status.ACTIVE).update(
-        status=Enrollment.Status.STOPPED, stop_reason=Enrollment.StopReason.OPTED_OUT, finished_at=timezone.now(),
-        next_due_at=None)
+        status=Enrollment.Status.STOPPED,
+        stop_reason=Enrollment.StopReason.OPTED_OUT,
+        finished_at=timezone.now(),
+        next_due_at=None,
+    )

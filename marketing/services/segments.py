@@ -9,6 +9,7 @@ A definition is plain JSON, so it can be saved, compared and audited::
 ``match`` says how groups (and conditions inside a group) combine: ``all`` is AND, ``any`` is OR.
 An empty definition means everyone in the viewer's scope.
 """
+
 import datetime
 import decimal
 import logging
@@ -20,27 +21,34 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm import permissions
-from crm.models import Department
+from crm.models import Department, User
 from customers import regions
-from customers.models import Customer, CustomerTag, LifecycleStage, SatisfactionLevel, ValueSegment
-
-from ..models import Message, Registration, Segment, SegmentSize
-from sales.models import Grade, Lead
+from customers.models import Customer, CustomerTag, LifecycleStage, SatisfactionLevel, Tag, ValueSegment
 from customers.services.sources import all_source_choices
-from customers.models import Tag
-from crm.models import User
-from ..models import Campaign
+from sales.models import Grade, Lead
+
+from ..models import Campaign, Message, Registration, Segment, SegmentSize
 
 logger = logging.getLogger(__name__)
 GRID_CLASSES = [(c, c) for c in "ABCDEFGHI"]
 OPS = {
-    "any": _("has any of"), "all": _("has all of"), "none": _("has none of"),
-    "in": _("is one of"), "not_in": _("is not one of"), "contains": _("contains"), "empty": _("is not set"),
-    "gte": _("at least"), "lte": _("at most"),
-    "more_than": _("more than N days ago, or never"), "within": _("within the last N days"),
-    "reached": _("was reached by"), "registered": _("registered for"), "attended": _("attended"),
+    "any": _("has any of"),
+    "all": _("has all of"),
+    "none": _("has none of"),
+    "in": _("is one of"),
+    "not_in": _("is not one of"),
+    "contains": _("contains"),
+    "empty": _("is not set"),
+    "gte": _("at least"),
+    "lte": _("at most"),
+    "more_than": _("more than N days ago, or never"),
+    "within": _("within the last N days"),
+    "reached": _("was reached by"),
+    "registered": _("registered for"),
+    "attended": _("attended"),
     "not_reached": _("was not reached by"),
-    "in_region": _("is in"), "not_in_region": _("is not in"),
+    "in_region": _("is in"),
+    "not_in_region": _("is not in"),
 }
 
 
@@ -60,50 +68,58 @@ def _lead_choices():
     return Lead.Status.choices, Grade.choices
 
 
-CUSTOMER_FIELDS = {f.name: f for f in (
-    FieldSpec("tags", _("Tags"), ("any", "all", "none"), "tags"),
-    FieldSpec("lifecycle_stage", _("Lifecycle stage"), ("in", "not_in"), "choices", tuple(LifecycleStage.choices)),
-    FieldSpec("value_segment", _("Value segment"), ("in", "not_in"), "choices", tuple(ValueSegment.choices)),
-    FieldSpec("grid_class", _("3×3 class"), ("in", "not_in"), "choices", tuple(GRID_CLASSES)),
-    FieldSpec("satisfaction_level", _("Satisfaction"), ("in", "not_in"), "choices",
-              tuple(SatisfactionLevel.choices)),
-    FieldSpec("kind", _("Kind"), ("in",), "choices", tuple(Customer.Kind.choices)),
-    FieldSpec("source", _("Source channel"), ("in", "not_in"), "choices", tuple(Customer.Source.choices)),
-    FieldSpec("region", _("Region"), ("in_region", "not_in_region", "empty"), "region"),
-    FieldSpec("owner", _("Owner"), ("in", "empty"), "users"),
-    FieldSpec("department", _("Department (and below)"), ("in",), "departments"),
-    FieldSpec("order_count", _("Number of orders"), ("gte", "lte"), "int"),
-    FieldSpec("total_amount", _("Total spent (¥)"), ("gte", "lte"), "decimal"),
-    FieldSpec("avg_order_value", _("Average order value (¥)"), ("gte", "lte"), "decimal"),
-    FieldSpec("days_since_order", _("Last order"), ("more_than", "within"), "days"),
-    FieldSpec("days_since_touch", _("Last follow-up"), ("more_than", "within"), "days"),
-    FieldSpec("created", _("Became a customer"), ("within", "more_than"), "days"),
-    FieldSpec("campaign", _("Campaign"), ("reached", "registered", "attended", "not_reached"), "campaigns"),
-)}
+CUSTOMER_FIELDS = {
+    f.name: f
+    for f in (
+        FieldSpec("tags", _("Tags"), ("any", "all", "none"), "tags"),
+        FieldSpec("lifecycle_stage", _("Lifecycle stage"), ("in", "not_in"), "choices", tuple(LifecycleStage.choices)),
+        FieldSpec("value_segment", _("Value segment"), ("in", "not_in"), "choices", tuple(ValueSegment.choices)),
+        FieldSpec("grid_class", _("3×3 class"), ("in", "not_in"), "choices", tuple(GRID_CLASSES)),
+        FieldSpec(
+            "satisfaction_level", _("Satisfaction"), ("in", "not_in"), "choices", tuple(SatisfactionLevel.choices)
+        ),
+        FieldSpec("kind", _("Kind"), ("in",), "choices", tuple(Customer.Kind.choices)),
+        FieldSpec("source", _("Source channel"), ("in", "not_in"), "choices", tuple(Customer.Source.choices)),
+        FieldSpec("region", _("Region"), ("in_region", "not_in_region", "empty"), "region"),
+        FieldSpec("owner", _("Owner"), ("in", "empty"), "users"),
+        FieldSpec("department", _("Department (and below)"), ("in",), "departments"),
+        FieldSpec("order_count", _("Number of orders"), ("gte", "lte"), "int"),
+        FieldSpec("total_amount", _("Total spent (¥)"), ("gte", "lte"), "decimal"),
+        FieldSpec("avg_order_value", _("Average order value (¥)"), ("gte", "lte"), "decimal"),
+        FieldSpec("days_since_order", _("Last order"), ("more_than", "within"), "days"),
+        FieldSpec("days_since_touch", _("Last follow-up"), ("more_than", "within"), "days"),
+        FieldSpec("created", _("Became a customer"), ("within", "more_than"), "days"),
+        FieldSpec("campaign", _("Campaign"), ("reached", "registered", "attended", "not_reached"), "campaigns"),
+    )
+}
 
 
 def _lead_fields():
     status, grade = _lead_choices()
-    return {f.name: f for f in (
-        FieldSpec("tags", _("Tags"), ("any", "all", "none"), "tags"),
-        FieldSpec("status", _("Status"), ("in", "not_in"), "choices", tuple(status)),
-        FieldSpec("grade", _("Grade"), ("in", "not_in"), "choices", tuple(grade)),
-        FieldSpec("source", _("Source channel"), ("in", "not_in"), "choices", tuple(Customer.Source.choices)),
-        FieldSpec("score", _("Score"), ("gte", "lte"), "int"),
-        FieldSpec("region", _("Region"), ("in_region", "not_in_region", "empty"), "region"),
-        FieldSpec("owner", _("Owner"), ("in", "empty"), "users"),
-        FieldSpec("department", _("Department (and below)"), ("in",), "departments"),
-        FieldSpec("days_since_touch", _("Last follow-up"), ("more_than", "within"), "days"),
-        FieldSpec("created", _("Captured"), ("within", "more_than"), "days"),
-        FieldSpec("campaign", _("Campaign"), ("reached", "registered", "attended", "not_reached"), "campaigns"),
-    )}
+    return {
+        f.name: f
+        for f in (
+            FieldSpec("tags", _("Tags"), ("any", "all", "none"), "tags"),
+            FieldSpec("status", _("Status"), ("in", "not_in"), "choices", tuple(status)),
+            FieldSpec("grade", _("Grade"), ("in", "not_in"), "choices", tuple(grade)),
+            FieldSpec("source", _("Source channel"), ("in", "not_in"), "choices", tuple(Customer.Source.choices)),
+            FieldSpec("score", _("Score"), ("gte", "lte"), "int"),
+            FieldSpec("region", _("Region"), ("in_region", "not_in_region", "empty"), "region"),
+            FieldSpec("owner", _("Owner"), ("in", "empty"), "users"),
+            FieldSpec("department", _("Department (and below)"), ("in",), "departments"),
+            FieldSpec("days_since_touch", _("Last follow-up"), ("more_than", "within"), "days"),
+            FieldSpec("created", _("Captured"), ("within", "more_than"), "days"),
+            FieldSpec("campaign", _("Campaign"), ("reached", "registered", "attended", "not_reached"), "campaigns"),
+        )
+    }
 
 
 def fields_for(subject):
     """The fields a condition can test; the source's values are the lead sources defined now."""
     fields = dict(CUSTOMER_FIELDS if subject == Segment.Subject.CUSTOMERS else _lead_fields())
-    fields["source"] = FieldSpec("source", _("Source channel"), ("in", "not_in"), "choices",
-                                 tuple(all_source_choices()))
+    fields["source"] = FieldSpec(
+        "source", _("Source channel"), ("in", "not_in"), "choices", tuple(all_source_choices())
+    )
     return fields
 
 
@@ -115,6 +131,7 @@ def base_queryset(subject, user):
 
 
 # -- validation ----------------------------------------------------------------------------------
+
 
 def _as_list(value):
     if value in (None, ""):
@@ -220,7 +237,11 @@ def _check_references(subject, groups, specs):
     for i, group in enumerate(groups):
         for j, condition in enumerate(group["conditions"]):
             kind = specs[condition["field"]].value
-            if kind in kinds and condition["value"] is not None and not set(_as_list(condition["value"])) <= found[kind]:
+            if (
+                kind in kinds
+                and condition["value"] is not None
+                and not set(_as_list(condition["value"])) <= found[kind]
+            ):
                 errors[f"g{i}-c{j}"] = [_("A chosen value no longer exists; choose again.")]
     if errors:
         raise ValidationError(errors)
@@ -228,10 +249,10 @@ def _check_references(subject, groups, specs):
 
 def stored_definition_q(subject, definition, now=None):
     """The condition of a saved definition, checked again at run time: fields, operators and
-    values must still be known (a tag may have been deleted, a definition written by an older
-    version). An invalid stored definition matches nobody (``pk IS NULL``: valid SQL everywhere,
-also inside ``INSERT … SELECT``) — never everyone;
-    ``stored_problem`` says what is wrong."""
+        values must still be known (a tag may have been deleted, a definition written by an older
+        version). An invalid stored definition matches nobody (``pk IS NULL``: valid SQL everywhere,
+    also inside ``INSERT … SELECT``) — never everyone;
+        ``stored_problem`` says what is wrong."""
     try:
         cleaned = clean_definition(subject, definition)
     except ValidationError:
@@ -240,7 +261,7 @@ also inside ``INSERT … SELECT``) — never everyone;
 
 
 def stored_problem(subject, definition):
-    """"" when a saved definition is valid, else what is wrong with it (for the segment's pages)."""
+    """ "" when a saved definition is valid, else what is wrong with it (for the segment's pages)."""
     try:
         clean_definition(subject, definition)
     except ValidationError as exc:
@@ -249,6 +270,7 @@ def stored_problem(subject, definition):
 
 
 # -- compiling to a query ------------------------------------------------------------------------
+
 
 def _days_ago(days, now):
     return now - datetime.timedelta(days=days)
@@ -313,8 +335,9 @@ def condition_q(subject, condition, now):
     if name == "region":
         return _region_q(subject, op, value)
     if name in ("days_since_order", "days_since_touch", "created"):
-        column = {"days_since_order": "last_order_at", "days_since_touch": "last_followup_at",
-                  "created": "created_at"}[name]
+        column = {"days_since_order": "last_order_at", "days_since_touch": "last_followup_at", "created": "created_at"}[
+            name
+        ]
         cutoff = _days_ago(value, now)
         if op == "within":
             return Q(**{f"{column}__gte": cutoff})
@@ -369,6 +392,7 @@ def preview(user, *, subject, definition, sample_size=10, stored=False):
 
 
 # -- saving and tracking size ---------------------------------------------------------------------
+
 
 def record_size(segment, *, now=None):
     """Count the segment now and keep today's size for the chart."""

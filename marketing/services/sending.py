@@ -4,14 +4,15 @@ The recipient list is written with one ``INSERT … SELECT`` from the audience q
 50,000 people is built in the database, and the unique (touch, person) constraint makes a second
 run add nobody twice. Messages then go out in chunks claimed with ``SKIP LOCKED``.
 """
+
 import datetime
 import logging
 import uuid
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.core.cache import cache
 from django.db.models import (
     Case,
     CharField,
@@ -32,14 +33,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from customers.models import Customer
+from sales.models import FollowUp, Lead, SalesSettings
 
 from .. import tracking
 from ..channels import ChannelError, Outgoing, backend_for
 from ..models import Campaign, Channel, MarketingSettings, Message, OptOut, Registration, Segment, Touch
 from . import segments
-from sales.models import FollowUp
-from sales.models import SalesSettings
-from sales.models import Lead
 from .stats import refresh
 
 log = logging.getLogger(__name__)
@@ -63,6 +62,7 @@ def stop_link(message_id):
 
 
 # -- audience and protection ---------------------------------------------------------------------
+
 
 def subject_of(touch):
     segment = touch.campaign.segment
@@ -91,16 +91,27 @@ def audience(touch):
 
 
 def _recent_pushes(person, since):
-    counted = (Message.objects.filter(**{person: OuterRef("pk")}, status=Message.Status.SENT, sent_at__gte=since)
-               .values(person).annotate(n=Count("pk")).values("n"))
+    counted = (
+        Message.objects.filter(**{person: OuterRef("pk")}, status=Message.Status.SENT, sent_at__gte=since)
+        .values(person)
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
 def _rep_touches(since):
     since_value = Value(since, output_field=DateTimeField())
-    counted = (FollowUp.objects.filter(customer=OuterRef("pk"), direction=FollowUp.Direction.OUTBOUND,
-                                       at__gt=Greatest(since_value, Coalesce(OuterRef("last_inbound_at"), since_value)))
-               .values("customer").annotate(n=Count("pk")).values("n"))
+    counted = (
+        FollowUp.objects.filter(
+            customer=OuterRef("pk"),
+            direction=FollowUp.Direction.OUTBOUND,
+            at__gt=Greatest(since_value, Coalesce(OuterRef("last_inbound_at"), since_value)),
+        )
+        .values("customer")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
@@ -116,8 +127,7 @@ def protection_rules(subject, channel, *, now=None):
         rules.append(("opted_out", Q(Exists(opted))))
         rules.append(("resting", Q(resting_since__isnull=False)))
         sales = SalesSettings.current()
-        rules.append(("capped", Q(_recent_pushes__gte=mk.push_cap)
-                      | Q(_rep_touches__gte=sales.touch_cap)))
+        rules.append(("capped", Q(_recent_pushes__gte=mk.push_cap) | Q(_rep_touches__gte=sales.touch_cap)))
     else:
         opted = OptOut.objects.filter(customer=OuterRef("existing_customer"), channel__in=[channel, OptOut.ALL])
         rules.append(("opted_out", Q(Exists(opted))))
@@ -192,21 +202,27 @@ def preview(touch, *, now=None, sample=PREVIEW_SAMPLE):
     now = now or timezone.now()
     subject = subject_of(touch)
     qs = _annotated(audience(touch), subject, now=now)
-    reason = Case(*[When(q, then=Value(key)) for key, q in protection_rules(subject, touch.channel, now=now)],
-                  default=Value(""), output_field=CharField())
+    reason = Case(
+        *[When(q, then=Value(key)) for key, q in protection_rules(subject, touch.channel, now=now)],
+        default=Value(""),
+        output_field=CharField(),
+    )
     rows = list(qs.order_by().annotate(_hold=reason).values_list("pk", "_hold"))
     recipients = sorted(pk for pk, why in rows if not why)
     held = {pk: why for pk, why in rows if why}
     token = uuid.uuid4().hex
-    cache.set(PREVIEW_KEY.format(token=token), {"touch": touch.pk, "recipients": recipients, "held": held},
-              PREVIEW_SECONDS)
+    cache.set(
+        PREVIEW_KEY.format(token=token), {"touch": touch.pk, "recipients": recipients, "held": held}, PREVIEW_SECONDS
+    )
     model = _person_model(subject)
     shown = model.objects.select_related("owner").order_by("name", "pk")
-    counts = {key: 0 for key in HOLD_REASONS}
+    counts = dict.fromkeys(HOLD_REASONS, 0)
     for why in held.values():
         counts[why] += 1
     return {
-        "token": token, "recipient_count": len(recipients), "held_count": len(held),
+        "token": token,
+        "recipient_count": len(recipients),
+        "held_count": len(held),
         "recipients": list(shown.filter(pk__in=recipients)[:sample]),
         "held": [(person, HOLD_REASONS[held[person.pk]]) for person in shown.filter(pk__in=list(held))[:sample]],
         "held_counts": {key: n for key, n in counts.items() if n},
@@ -217,8 +233,9 @@ def _check_preview(touch, token, subject):
     """Raise PreviewChanged unless the touch's recipient list (just written) is the previewed one."""
     snapshot = cache.get(PREVIEW_KEY.format(token=token)) if token else None
     if not snapshot or snapshot.get("touch") != touch.pk:
-        raise PreviewChanged(_("The preview is more than an hour old. Look at who gets it again, then send."),
-                             joined=[], dropped=[])
+        raise PreviewChanged(
+            _("The preview is more than an hour old. Look at who gets it again, then send."), joined=[], dropped=[]
+        )
     column = "lead_id" if subject == Segment.Subject.LEADS else "customer_id"
     now_ids = set(touch.messages.values_list(column, flat=True))
     previewed = set(snapshot["recipients"])
@@ -228,27 +245,41 @@ def _check_preview(touch, token, subject):
     joined = list(model.objects.filter(pk__in=sorted(now_ids - previewed)[:20]).order_by("name"))
     dropped = list(model.objects.filter(pk__in=sorted(previewed - now_ids)[:20]).order_by("name"))
     raise PreviewChanged(
-        _("Nothing was sent: since the preview, %(dropped)d of the people shown can no longer get it and "
-          "%(joined)d others now would. Check the new preview and send again.")
+        _(
+            "Nothing was sent: since the preview, %(dropped)d of the people shown can no longer get it and "
+            "%(joined)d others now would. Check the new preview and send again."
+        )
         % {"dropped": len(previewed - now_ids), "joined": len(now_ids - previewed)},
-        joined=joined, dropped=dropped)
+        joined=joined,
+        dropped=dropped,
+    )
 
 
 # -- building the recipient list -------------------------------------------------------------------
 
+
 def _insert_messages(touch, eligible, subject, now):
     person_column = "lead_id" if subject == Segment.Subject.LEADS else "customer_id"
-    rows = eligible.order_by().annotate(
-        _t=Value(touch.pk, output_field=IntegerField()), _c=Value(touch.campaign_id, output_field=IntegerField()),
-        _ch=Value(touch.channel), _st=Value(Message.Status.QUEUED), _er=Value(""),
-        _at=Value(now, output_field=DateTimeField()),
-    ).values_list("_t", "_c", "pk", "_ch", "_st", "_er", "_at")
+    rows = (
+        eligible.order_by()
+        .annotate(
+            _t=Value(touch.pk, output_field=IntegerField()),
+            _c=Value(touch.campaign_id, output_field=IntegerField()),
+            _ch=Value(touch.channel),
+            _st=Value(Message.Status.QUEUED),
+            _er=Value(""),
+            _at=Value(now, output_field=DateTimeField()),
+        )
+        .values_list("_t", "_c", "pk", "_ch", "_st", "_er", "_at")
+    )
     sql, params = rows.query.sql_with_params()
     table = Message._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (touch_id, campaign_id, {person_column}, channel, status, error, created_at) "
-            f"SELECT * FROM ({sql}) AS src WHERE 1=1 ON CONFLICT DO NOTHING", params)
+            f"SELECT * FROM ({sql}) AS src WHERE 1=1 ON CONFLICT DO NOTHING",
+            params,
+        )
         return cursor.rowcount
 
 
@@ -262,7 +293,8 @@ def start_send(*, actor, touch, now=None, preview_token=None):
         raise ValidationError(_("Only an approved or running campaign sends messages."))
     with transaction.atomic():
         claimed = Touch.objects.filter(pk=touch.pk, status__in=[Touch.Status.DRAFT, Touch.Status.SCHEDULED]).update(
-            status=Touch.Status.SENDING)
+            status=Touch.Status.SENDING
+        )
         if not claimed:
             raise ValidationError(_("This touch has already been sent."))
         subject = subject_of(touch)
@@ -274,7 +306,8 @@ def start_send(*, actor, touch, now=None, preview_token=None):
         Touch.objects.filter(pk=touch.pk).update(recipients=recipients, held_back=held, sent_at=now)
         if campaign.status == Campaign.Status.APPROVED:
             Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.APPROVED).update(
-                status=Campaign.Status.RUNNING)
+                status=Campaign.Status.RUNNING
+            )
         transaction.on_commit(lambda: _queue_delivery(touch.pk))
     touch.refresh_from_db()
     return touch
@@ -291,6 +324,7 @@ def _queue_delivery(touch_id):
 
 # -- delivering ---------------------------------------------------------------------------------
 
+
 def render_text(body, name):
     return (body or "").replace("{name}", name or "")
 
@@ -303,18 +337,30 @@ def outgoing_for(message, *, subject_line, body):
     link = settings.SITE_URL + message_link(message.pk)
     text = render_text(body, person.name)
     text += "\n" + _("Reply TD or open %(url)s to stop these messages.") % {
-        "url": settings.SITE_URL + stop_link(message.pk)}
-    return Outgoing(channel=message.channel, to=to, subject=subject_line, text=text, link=link,
-                    person_name=person.name, message_id=message.pk, rep=rep)
+        "url": settings.SITE_URL + stop_link(message.pk)
+    }
+    return Outgoing(
+        channel=message.channel,
+        to=to,
+        subject=subject_line,
+        text=text,
+        link=link,
+        person_name=person.name,
+        message_id=message.pk,
+        rep=rep,
+    )
 
 
 def deliver_chunk(queryset, *, body_for, now=None):
     """Send up to CHUNK queued messages of ``queryset``; each row is locked while it is sent and
     never sent twice. ``body_for(message)`` gives (subject, body). Returns how many were handled."""
     with transaction.atomic():
-        batch = list(queryset.filter(status=Message.Status.QUEUED)
-                     .select_related("customer__owner", "lead__owner", "enrollment")
-                     .select_for_update(skip_locked=True, of=("self",)).order_by("pk")[:CHUNK])
+        batch = list(
+            queryset.filter(status=Message.Status.QUEUED)
+            .select_related("customer__owner", "lead__owner", "enrollment")
+            .select_for_update(skip_locked=True, of=("self",))
+            .order_by("pk")[:CHUNK]
+        )
         sent, failed = [], []
         for message in batch:
             subject_line, body = body_for(message)

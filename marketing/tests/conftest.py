@@ -26,4 +26,5 @@ def send(org, django_capture_on_commit_callbacks):
             touch = start_send(actor=actor or org.marketing, touch=touch)
         touch.refresh_from_db()
         return touch
+
     return run

@@ -13,17 +13,31 @@ def make_segment(org, definition=None, *, subject=Segment.Subject.CUSTOMERS, nam
 
 def make_campaign(org, *, segment=None, status=Campaign.Status.APPROVED, **kwargs):
     today = timezone.localdate()
-    values = dict(name="开放日", kind=Campaign.Kind.MEETING, owner=org.marketing, department=org.company,
-                  segment=segment, status=status, start=today - datetime.timedelta(days=1),
-                  end=today + datetime.timedelta(days=30), created_by=org.marketing, channels=["sms"])
+    values = dict(
+        name="开放日",
+        kind=Campaign.Kind.MEETING,
+        owner=org.marketing,
+        department=org.company,
+        segment=segment,
+        status=status,
+        start=today - datetime.timedelta(days=1),
+        end=today + datetime.timedelta(days=30),
+        created_by=org.marketing,
+        channels=["sms"],
+    )
     values.update(kwargs)
     return Campaign.objects.create(**values)
 
 
 def make_event(campaign, **kwargs):
     start = timezone.now() + datetime.timedelta(days=7)
-    values = dict(campaign=campaign, name="周六开放日", starts_at=start, ends_at=start + datetime.timedelta(hours=3),
-                  location="徐汇校区")
+    values = dict(
+        campaign=campaign,
+        name="周六开放日",
+        starts_at=start,
+        ends_at=start + datetime.timedelta(hours=3),
+        location="徐汇校区",
+    )
     values.update(kwargs)
     return Event.objects.create(**values)
 

@@ -2,6 +2,7 @@
 order in 60 days (live count while editing), create an open-day campaign for it with a coupon batch,
 add the event and the invitation, get it approved, send it (opt-outs held back), record attendance,
 and see the leads, deals, GMV and ROI on the campaign page."""
+
 import datetime
 import os
 from decimal import Decimal
@@ -10,17 +11,19 @@ import pytest
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-from crm.demo import DEMO_PASSWORD, DemoContext, seed_organization  # noqa: E402
-from crm.tests.test_browser import TIMEOUT_MS, Problems, browser  # noqa: E402,F401
+from crm.demo import DEMO_PASSWORD, DemoContext, seed_organization
+from crm.tests.test_browser import TIMEOUT_MS, Problems, browser  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def world(transactional_db):
-    from coupons.models import Batch, BudgetAccount, Campaign as CouponCampaign, FiscalPeriod
-    from customers.models import Customer, CustomerTag, Tag, TagGroup
     from django.utils import timezone
+
+    from coupons.models import Batch, BudgetAccount, FiscalPeriod
+    from coupons.models import Campaign as CouponCampaign
+    from customers.models import Customer, CustomerTag, Tag, TagGroup
 
     ctx = DemoContext(size="small", seed=1)
     seed_organization(ctx)
@@ -31,8 +34,9 @@ def world(transactional_db):
     rep = ctx.users["rep1"]
     target = []
     for index in range(5):
-        customer = Customer.objects.create(name=f"目标家长{index}", mobile=f"1390000100{index}", owner=rep,
-                                           department=rep.department)
+        customer = Customer.objects.create(
+            name=f"目标家长{index}", mobile=f"1390000100{index}", owner=rep, department=rep.department
+        )
         CustomerTag.objects.create(customer=customer, tag=high)
         CustomerTag.objects.create(customer=customer, tag=primary)
         target.append(customer)
@@ -42,18 +46,39 @@ def world(transactional_db):
 
     OptOut.objects.create(customer=target[4], channel="sms")
     today = timezone.localdate()
-    period = FiscalPeriod.objects.create(name="FY", kind="year", start=today.replace(month=1, day=1),
-                                         end=today.replace(month=12, day=31))
-    account = BudgetAccount.objects.create(period=period, department=ctx.departments["marketing"], total=Decimal("50000"),
-                                           owner=ctx.users["marketing"], target_gmv=Decimal("500000"))
-    coupon_campaign = CouponCampaign.objects.create(name="开放日券", owner=ctx.users["marketing"],
-                                                    department=account.department, budget_account=account,
-                                                    start=today, end=today + datetime.timedelta(days=30))
+    period = FiscalPeriod.objects.create(
+        name="FY", kind="year", start=today.replace(month=1, day=1), end=today.replace(month=12, day=31)
+    )
+    account = BudgetAccount.objects.create(
+        period=period,
+        department=ctx.departments["marketing"],
+        total=Decimal("50000"),
+        owner=ctx.users["marketing"],
+        target_gmv=Decimal("500000"),
+    )
+    coupon_campaign = CouponCampaign.objects.create(
+        name="开放日券",
+        owner=ctx.users["marketing"],
+        department=account.department,
+        budget_account=account,
+        start=today,
+        end=today + datetime.timedelta(days=30),
+    )
     now = timezone.now()
-    Batch.objects.create(campaign=coupon_campaign, code="openday100", name="开放日满1000减100", discount_type="threshold",
-                         amount=Decimal("100"), threshold=Decimal("1000"), quantity=100, claim_start=now,
-                         claim_end=now + datetime.timedelta(days=30), use_days=30, status=Batch.Status.ACTIVE,
-                         production="lazy")
+    Batch.objects.create(
+        campaign=coupon_campaign,
+        code="openday100",
+        name="开放日满1000减100",
+        discount_type="threshold",
+        amount=Decimal("100"),
+        threshold=Decimal("1000"),
+        quantity=100,
+        claim_start=now,
+        claim_end=now + datetime.timedelta(days=30),
+        use_days=30,
+        status=Batch.Status.ACTIVE,
+        production="lazy",
+    )
     return {"ctx": ctx, "target": target, "high": high, "primary": primary}
 
 
@@ -100,8 +125,12 @@ def test_marketing_admin_runs_an_open_day(browser, live_server, world):
     page.locator("#id_name").fill("高意向小学家长 · 60天未下单")
     _builder(page, lambda: page.locator("select[name=g0-c0-field]").select_option("tags"))
     _builder(page, lambda: page.locator("select[name=g0-c0-op]").select_option("all"))
-    _builder(page, lambda: page.locator("select[name=g0-c0-value]").select_option(
-        [str(world["high"].pk), str(world["primary"].pk)]))
+    _builder(
+        page,
+        lambda: page.locator("select[name=g0-c0-value]").select_option(
+            [str(world["high"].pk), str(world["primary"].pk)]
+        ),
+    )
     expect(count).to_have_text("5")
     _builder(page, lambda: page.locator("[data-testid=add-condition]").click())
     _builder(page, lambda: page.locator("select[name=g0-c1-field]").select_option("days_since_order"))

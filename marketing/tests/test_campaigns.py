@@ -1,5 +1,6 @@
 """Campaign approval, events with registration and check-in (by hand, import, API), attribution
 (last touch within the window) and the campaign figures."""
+
 import datetime
 import json
 from decimal import Decimal
@@ -47,17 +48,42 @@ def test_campaign_changes_are_audited(client, org):
     from auditlog.models import LogEntry
 
     client.force_login(org.marketing)
-    response = client.post(reverse("marketing:campaign_create"), {
-        "name": "春季开放日", "kind": "meeting", "start": "2026-12-01", "end": "2026-12-20", "budget": "5000",
-        "spent": "0", "goal_reach": "1000", "goal_registrations": "100", "goal_leads": "50", "goal_deals": "10",
-        "goal_gmv": "50000", "channels": ["sms", "wecom"]})
+    response = client.post(
+        reverse("marketing:campaign_create"),
+        {
+            "name": "春季开放日",
+            "kind": "meeting",
+            "start": "2026-12-01",
+            "end": "2026-12-20",
+            "budget": "5000",
+            "spent": "0",
+            "goal_reach": "1000",
+            "goal_registrations": "100",
+            "goal_leads": "50",
+            "goal_deals": "10",
+            "goal_gmv": "50000",
+            "channels": ["sms", "wecom"],
+        },
+    )
     campaign = Campaign.objects.get()
     assert response.status_code == 302 and campaign.channels == ["sms", "wecom"]
     assert LogEntry.objects.get_for_object(campaign).count() == 1
-    bad = client.post(reverse("marketing:campaign_create"), {"name": "x", "kind": "meeting", "start": "2026-12-20",
-                                                             "end": "2026-12-01", "budget": "0", "spent": "0",
-                                                             "goal_reach": 0, "goal_registrations": 0, "goal_leads": 0,
-                                                             "goal_deals": 0, "goal_gmv": 0})
+    bad = client.post(
+        reverse("marketing:campaign_create"),
+        {
+            "name": "x",
+            "kind": "meeting",
+            "start": "2026-12-20",
+            "end": "2026-12-01",
+            "budget": "0",
+            "spent": "0",
+            "goal_reach": 0,
+            "goal_registrations": 0,
+            "goal_leads": 0,
+            "goal_deals": 0,
+            "goal_gmv": 0,
+        },
+    )
     assert bad.status_code == 200 and "invalid-feedback" in bad.content.decode()
 
 
@@ -97,13 +123,18 @@ def test_registration_import_is_all_or_nothing(client, org):
     event = make_event(campaign)
     client.force_login(org.marketing)
     bad = "mobile,name,attended\n13700000001,甲,yes\n12345,乙,no\n".encode()
-    response = client.post(reverse("marketing:registration_import", args=[event.pk]),
-                           {"file": SimpleUploadedFile("r.csv", bad, "text/csv")}, follow=True)
+    response = client.post(
+        reverse("marketing:registration_import", args=[event.pk]),
+        {"file": SimpleUploadedFile("r.csv", bad, "text/csv")},
+        follow=True,
+    )
     assert not Registration.objects.exists()
     assert "3" in response.content.decode()  # the bad row is named
     good = "手机号,姓名,签到\n13700000001,甲,是\n13700000002,乙,\n".encode("gb18030")
-    client.post(reverse("marketing:registration_import", args=[event.pk]),
-                {"file": SimpleUploadedFile("r.csv", good, "text/csv")})
+    client.post(
+        reverse("marketing:registration_import", args=[event.pk]),
+        {"file": SimpleUploadedFile("r.csv", good, "text/csv")},
+    )
     assert Registration.objects.count() == 2
     assert Registration.objects.filter(status=Registration.Status.ATTENDED).count() == 1
 
@@ -136,31 +167,41 @@ def test_api_registers_and_checks_in(client, org, api):
     assert first.status_code == 201 and first.json()["status"] == "registered" and first.json()["lead"]
     again = client.post(url, json.dumps({**body, "attended": True}), content_type="application/json", **api)
     assert again.status_code == 200 and again.json()["status"] == "attended"
-    full = client.post(url, json.dumps({"customer": {"mobile": "13700000022", "name": "x"}}),
-                       content_type="application/json", **api)
+    full = client.post(
+        url, json.dumps({"customer": {"mobile": "13700000022", "name": "x"}}), content_type="application/json", **api
+    )
     assert full.status_code == 409 and full.json()["error"]["code"] == "event_full"
     invalid = client.post(url, json.dumps({"customer": {"mobile": "123"}}), content_type="application/json", **api)
     assert invalid.status_code == 422 and "mobile" in json.dumps(invalid.json()["error"]["fields"])
-    assert client.post(reverse("api-event-registrations", args=[999]), json.dumps(body),
-                       content_type="application/json", **api).status_code == 404
+    assert (
+        client.post(
+            reverse("api-event-registrations", args=[999]), json.dumps(body), content_type="application/json", **api
+        ).status_code
+        == 404
+    )
 
 
 def test_api_needs_the_marketing_scope(client, org):
     client_ = ApiClient.objects.create(name="shop") if False else create_api_client(name="shop", description="")
     token, raw = issue_token(client=client_, scopes=["orders"], name="t")
     event = make_event(make_campaign(org))
-    response = client.post(reverse("api-event-registrations", args=[event.pk]),
-                           json.dumps({"customer": {"mobile": "13700000021"}}), content_type="application/json",
-                           HTTP_AUTHORIZATION=f"Bearer {raw}")
+    response = client.post(
+        reverse("api-event-registrations", args=[event.pk]),
+        json.dumps({"customer": {"mobile": "13700000021"}}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {raw}",
+    )
     assert response.status_code == 403
 
 
 # -- attribution and figures ---------------------------------------------------------------------
 
+
 def _sent(campaign, customer, at):
     touch = make_touch(campaign)
-    return Message.objects.create(touch=touch, campaign=campaign, customer=customer, channel="sms",
-                                  status=Message.Status.SENT, sent_at=at)
+    return Message.objects.create(
+        touch=touch, campaign=campaign, customer=customer, channel="sms", status=Message.Status.SENT, sent_at=at
+    )
 
 
 def test_last_touch_within_the_window_wins(org):
@@ -204,9 +245,16 @@ def test_campaign_figures_match_a_hand_count(org):
     rules.register(event=event, mobile="13700000031", name="新家长")
     order = make_order(people[0], "500.00", placed_at=now - datetime.timedelta(days=1))
     from coupons.models import Coupon
+
     coupon = Coupon.objects.create(batch=batch, code="C1", status="redeemed", customer=people[0], amount=20)
-    Redemption.objects.create(coupon=coupon, order=order, account=batch.campaign.budget_account,
-                              order_amount=Decimal("500"), discount=Decimal("20"), subsidy=Decimal("20"))
+    Redemption.objects.create(
+        coupon=coupon,
+        order=order,
+        account=batch.campaign.budget_account,
+        order_amount=Decimal("500"),
+        discount=Decimal("20"),
+        subsidy=Decimal("20"),
+    )
     stats.attribute()
     figures = stats.refresh(campaign.pk)
     assert (figures["reached"], figures["clicked"], figures["registered"], figures["attended"]) == (3, 1, 2, 1)
@@ -245,8 +293,10 @@ def test_scope_and_roles(client, org):
     assert client.get(reverse("marketing:campaigns")).status_code == 403
     assert client.get(mine.get_absolute_url()).status_code == 403
     event = make_event(mine)
-    assert client.post(reverse("marketing:registration_add", args=[event.pk]), {"mobile": "13700000001"}
-                       ).status_code == 403
+    assert (
+        client.post(reverse("marketing:registration_add", args=[event.pk]), {"mobile": "13700000001"}).status_code
+        == 403
+    )
 
 
 def test_home_shows_running_campaigns_and_approvals(client, org, django_assert_max_num_queries):
@@ -269,11 +319,26 @@ def test_an_approved_campaign_keeps_what_was_approved(client, org):
     other = make_segment(org, name="别的分群")
     campaign = make_campaign(org, segment=segment, budget=Decimal("1000.00"))
     client.force_login(org.marketing)
-    data = {"name": "改名", "kind": "live", "start": "2020-01-01", "end": campaign.end.isoformat(),
-            "segment": other.pk, "budget": "99999", "spent": "450.00", "goal_reach": 0, "goal_registrations": 0,
-            "goal_leads": 0, "goal_deals": 0, "goal_gmv": 0}
+    data = {
+        "name": "改名",
+        "kind": "live",
+        "start": "2020-01-01",
+        "end": campaign.end.isoformat(),
+        "segment": other.pk,
+        "budget": "99999",
+        "spent": "450.00",
+        "goal_reach": 0,
+        "goal_registrations": 0,
+        "goal_leads": 0,
+        "goal_deals": 0,
+        "goal_gmv": 0,
+    }
     response = client.post(reverse("marketing:campaign_edit", args=[campaign.pk]), data)
     assert response.status_code == 302
     campaign.refresh_from_db()
     assert (campaign.name, campaign.segment, campaign.budget, campaign.spent) == (
-        "开放日", segment, Decimal("1000.00"), Decimal("450.00"))
+        "开放日",
+        segment,
+        Decimal("1000.00"),
+        Decimal("450.00"),
+    )

@@ -1,5 +1,6 @@
 """Parallel requests on PostgreSQL: an event never takes more people than its capacity, a touch is
 built and sent once however many press Send, a nurture step goes out once with two runners."""
+
 import datetime
 
 import pytest
@@ -40,8 +41,7 @@ def test_capacity_holds_under_parallel_registrations(org):
 
 def test_same_person_registers_once(org):
     event = make_event(make_campaign(org))
-    results = run_parallel([lambda: rules.register(event=event, mobile="13700000077", name="同一人")
-                            for _ in range(8)])
+    results = run_parallel([lambda: rules.register(event=event, mobile="13700000077", name="同一人") for _ in range(8)])
     assert Registration.objects.filter(event=event).count() == 1
     assert Event.objects.get(pk=event.pk).registered_count == 1
     assert len(results) == 8

@@ -1,4 +1,5 @@
 """The content library, reps' tracked links from the 360 view, opt-outs by hand, settings."""
+
 import pytest
 from django.urls import reverse
 
@@ -12,8 +13,9 @@ from marketing.models import ContentItem, MarketingSettings, OptOut, TrackingLin
 def library(org):
     math = TagFactory(name="数学")
     guide = ContentItem.objects.create(title="幼小衔接指南", url="https://example.com/a", stages=["potential"])
-    video = ContentItem.objects.create(title="数学思维公开课", kind="video", url="https://example.com/v",
-                                       stages=["developing"])
+    video = ContentItem.objects.create(
+        title="数学思维公开课", kind="video", url="https://example.com/v", stages=["developing"]
+    )
     video.tags.add(math)
     ContentItem.objects.create(title="下架内容", url="https://example.com/x", stages=["potential"], active=False)
     return {"math": math, "guide": guide, "video": video}
@@ -47,7 +49,9 @@ def test_rep_cannot_share_to_anothers_customer(client, org, library):
     theirs = CustomerFactory(owner=org.rep3)
     client.force_login(org.rep1)
     assert client.post(reverse("marketing:share", args=[library["guide"].pk, theirs.pk])).status_code == 404
-    assert client.post(reverse("marketing:opt", args=[theirs.pk]), {"channel": "sms", "state": "out"}).status_code == 404
+    assert (
+        client.post(reverse("marketing:opt", args=[theirs.pk]), {"channel": "sms", "state": "out"}).status_code == 404
+    )
     assert not OptOut.objects.exists()
 
 
@@ -78,9 +82,18 @@ def test_library_pages(client, org, library, django_assert_max_num_queries):
     with django_assert_max_num_queries(12):
         detail = client.get(library["video"].get_absolute_url())
     assert "/r/" in detail.content.decode()
-    response = client.post(reverse("marketing:content_create"), {
-        "title": "新海报", "kind": "poster", "url": "https://example.com/p", "summary": "", "stages": ["stable"],
-        "tags": [library["math"].pk], "active": "on"})
+    response = client.post(
+        reverse("marketing:content_create"),
+        {
+            "title": "新海报",
+            "kind": "poster",
+            "url": "https://example.com/p",
+            "summary": "",
+            "stages": ["stable"],
+            "tags": [library["math"].pk],
+            "active": "on",
+        },
+    )
     assert response.status_code == 302 and ContentItem.objects.filter(title="新海报").exists()
     bad = client.post(reverse("marketing:content_create"), {"title": "", "kind": "poster", "url": "not a url"})
     assert bad.status_code == 200 and bad.content.decode().count("invalid-feedback") >= 2
@@ -88,8 +101,9 @@ def test_library_pages(client, org, library, django_assert_max_num_queries):
 
 def test_settings_page(client, org):
     client.force_login(org.marketing)
-    response = client.post(reverse("marketing:settings"), {"push_cap": "2", "push_window_days": "14",
-                                                            "attribution_days": "15"})
+    response = client.post(
+        reverse("marketing:settings"), {"push_cap": "2", "push_window_days": "14", "attribution_days": "15"}
+    )
     assert response.status_code == 302
     settings = MarketingSettings.current()
     assert (settings.push_cap, settings.push_window_days, settings.attribution_days) == (2, 14, 15)

@@ -1,6 +1,7 @@
 """Hostile files for an event's registration import (CSV): broken encodings, a workbook, cells too
 long or with NUL characters, formulas, duplicate people, 100,000 rows. All or nothing: a refused
 file registers nobody, captures no lead and takes no seat."""
+
 import csv
 import io
 import random
@@ -37,8 +38,11 @@ def state(event):
 
 def post(client, event, data, name="registrations.csv"):
     """Upload a registration file as the marketing admin: the messages shown afterwards."""
-    response = client.post(reverse("marketing:registration_import", args=[event.pk]),
-                           {"file": SimpleUploadedFile(name, data, "text/csv")}, follow=True)
+    response = client.post(
+        reverse("marketing:registration_import", args=[event.pk]),
+        {"file": SimpleUploadedFile(name, data, "text/csv")},
+        follow=True,
+    )
     assert response.status_code == 200
     return [str(message) for message in response.context["messages"]]
 
@@ -51,16 +55,27 @@ def refused(client, event, data, name="registrations.csv"):
     return shown[1:]
 
 
-@pytest.mark.parametrize("data,message", [
-    (b"mobile,name\n13800138001,\xff\xfe\n", "The file is neither UTF-8 nor GBK text."),
-    ("mobile,name\n13800138001,张伟\n".encode("utf-16"), "The file is neither UTF-8 nor GBK text."),
-    (random.Random(9).randbytes(4096), "The file is neither UTF-8 nor GBK text."),
-    (garbage_zip("xl/workbook.xml", seed=5, size=1024), "The file is neither UTF-8 nor GBK text."),
-    (b"", "The submitted file is empty."),
-    (b"mobile,name\n", "The file has a header but no data rows."),
-    ("name,attended\n张伟,yes\n".encode(), "The file needs a mobile column."),
-], ids=["invalid-utf8", "utf16-with-bom", "binary-junk", "xlsx-zip-of-garbage", "empty", "header-only",
-        "no-mobile-column"])
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        (b"mobile,name\n13800138001,\xff\xfe\n", "The file is neither UTF-8 nor GBK text."),
+        ("mobile,name\n13800138001,张伟\n".encode("utf-16"), "The file is neither UTF-8 nor GBK text."),
+        (random.Random(9).randbytes(4096), "The file is neither UTF-8 nor GBK text."),
+        (garbage_zip("xl/workbook.xml", seed=5, size=1024), "The file is neither UTF-8 nor GBK text."),
+        (b"", "The submitted file is empty."),
+        (b"mobile,name\n", "The file has a header but no data rows."),
+        ("name,attended\n张伟,yes\n".encode(), "The file needs a mobile column."),
+    ],
+    ids=[
+        "invalid-utf8",
+        "utf16-with-bom",
+        "binary-junk",
+        "xlsx-zip-of-garbage",
+        "empty",
+        "header-only",
+        "no-mobile-column",
+    ],
+)
 def test_a_file_that_cannot_be_read_registers_nobody(client, org, event, data, message):
     client.force_login(org.marketing)
     assert refused(client, event, data) == [message]
@@ -73,11 +88,15 @@ def test_gbk_file_reads_as_chinese(client, org, event):
     assert registration.name == "王小明家长" and registration.status == Registration.Status.ATTENDED
 
 
-@pytest.mark.parametrize("cell,reason", [
-    ("张\x00伟", "Null characters are not allowed."),
-    ("长" * 101, "At most 100 characters."),
-    ("x" * 200_000, "The CSV file cannot be read"),
-], ids=["nul", "longer-than-the-field", "longer-than-csv-reads"])
+@pytest.mark.parametrize(
+    "cell,reason",
+    [
+        ("张\x00伟", "Null characters are not allowed."),
+        ("长" * 101, "At most 100 characters."),
+        ("x" * 200_000, "The CSV file cannot be read"),
+    ],
+    ids=["nul", "longer-than-the-field", "longer-than-csv-reads"],
+)
 def test_a_bad_name_names_its_row_and_registers_nobody(client, org, event, cell, reason):
     """These were server errors: PostgreSQL refuses a NUL and a name longer than the column,
     Python's csv module a cell over 128 KB."""
@@ -104,9 +123,19 @@ def test_formula_names_are_stored_as_typed_and_exported_inert(client, org, event
 def test_the_same_person_twice_takes_one_seat(client, org, event):
     known = CustomerFactory(owner=org.rep1, mobile="13800138009", name="老客户")
     client.force_login(org.marketing)
-    post(client, event, csv_bytes([["mobile", "name", "attended"], ["13800138001", "甲", ""],
-                                   ["+86 138-0013-8001", "甲again", "yes"], ["13800138009", "", ""],
-                                   ["138 0013 8009", "老客户", "yes"]]))
+    post(
+        client,
+        event,
+        csv_bytes(
+            [
+                ["mobile", "name", "attended"],
+                ["13800138001", "甲", ""],
+                ["+86 138-0013-8001", "甲again", "yes"],
+                ["13800138009", "", ""],
+                ["138 0013 8009", "老客户", "yes"],
+            ]
+        ),
+    )
     post(client, event, csv_bytes([["mobile", "name"], ["13800138001", "甲"]]))  # the same file again
     assert Registration.objects.count() == 2 and Lead.objects.count() == 1
     assert Registration.objects.get(customer=known).status == Registration.Status.ATTENDED
@@ -129,5 +158,6 @@ def test_100000_rows_are_refused_quickly_with_the_limit_named(client, org, event
     data = ("mobile,name\n" + "".join(f"13{i % 10}{i:08d},人{i}\n" for i in range(100_000))).encode()
     started = time.monotonic()
     assert refused(client, event, data) == [
-        f"The file has more than {MAX_REGISTRATION_ROWS:,} rows; split it into smaller files."]
+        f"The file has more than {MAX_REGISTRATION_ROWS:,} rows; split it into smaller files."
+    ]
     assert time.monotonic() - started < 30

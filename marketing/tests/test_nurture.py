@@ -1,5 +1,6 @@
 """Nurture plans: enrolment from the segment, steps on their days, stop rules, contact protection,
 exactly one message per step."""
+
 import datetime
 
 import pytest
@@ -15,7 +16,7 @@ from sales.services.followups import mark_inbound
 
 from .factories import make_segment
 
-START = datetime.datetime(2026, 11, 2, 10, 0, tzinfo=datetime.timezone.utc)
+START = datetime.datetime(2026, 11, 2, 10, 0, tzinfo=datetime.UTC)
 
 
 @pytest.fixture
@@ -36,8 +37,11 @@ def run_at(days, hours=0):
 
 
 def steps_sent(customer):
-    return sorted(Message.objects.filter(enrollment__customer=customer, status=Message.Status.SENT)
-                  .values_list("step_index", flat=True))
+    return sorted(
+        Message.objects.filter(enrollment__customer=customer, status=Message.Status.SENT).values_list(
+            "step_index", flat=True
+        )
+    )
 
 
 def test_steps_go_out_on_their_days(org, plan):
@@ -120,10 +124,21 @@ def test_plan_pages(client, org, plan, django_assert_max_num_queries):
 def test_create_plan_through_the_form(client, org):
     segment = make_segment(org)
     client.force_login(org.marketing)
-    data = {"name": "试听培育", "segment": segment.pk, "channel": "sms", "stop_on_reply": "on", "stop_on_order": "on",
-            "steps-TOTAL_FORMS": "2", "steps-INITIAL_FORMS": "0", "steps-MIN_NUM_FORMS": "0",
-            "steps-MAX_NUM_FORMS": "1000", "steps-0-day": "0", "steps-0-body": "欢迎", "steps-1-day": "",
-            "steps-1-body": ""}
+    data = {
+        "name": "试听培育",
+        "segment": segment.pk,
+        "channel": "sms",
+        "stop_on_reply": "on",
+        "stop_on_order": "on",
+        "steps-TOTAL_FORMS": "2",
+        "steps-INITIAL_FORMS": "0",
+        "steps-MIN_NUM_FORMS": "0",
+        "steps-MAX_NUM_FORMS": "1000",
+        "steps-0-day": "0",
+        "steps-0-body": "欢迎",
+        "steps-1-day": "",
+        "steps-1-body": "",
+    }
     response = client.post(reverse("marketing:plan_create"), data)
     plan = NurturePlan.objects.get()
     assert response.status_code == 302 and plan.steps.count() == 1 and not plan.active

@@ -1,5 +1,6 @@
 """Segment conditions on the region: a 省/市/区 code matched at its level, the picker in the builder,
 and the migration of saved text conditions."""
+
 import importlib
 
 import pytest
@@ -20,10 +21,12 @@ def cond(field, op, value):
 
 
 def members(org, subject, *conditions):
-    definition = segments.clean_definition(subject, {"match": "all", "groups": [
-        {"match": "all", "conditions": list(conditions)}]})
-    return sorted(segments.members(org.marketing, subject=subject, definition=definition)
-                  .values_list("name", flat=True))
+    definition = segments.clean_definition(
+        subject, {"match": "all", "groups": [{"match": "all", "conditions": list(conditions)}]}
+    )
+    return sorted(
+        segments.members(org.marketing, subject=subject, definition=definition).values_list("name", flat=True)
+    )
 
 
 @pytest.fixture
@@ -36,9 +39,15 @@ def people(org):
     return org
 
 
-@pytest.mark.parametrize("region,expected", [
-    ("330000", ["宁波", "滨江", "西湖"]), ("330100", ["滨江", "西湖"]), ("330106", ["西湖"]), ("440000", []),
-])
+@pytest.mark.parametrize(
+    "region,expected",
+    [
+        ("330000", ["宁波", "滨江", "西湖"]),
+        ("330100", ["滨江", "西湖"]),
+        ("330106", ["西湖"]),
+        ("440000", []),
+    ],
+)
 def test_customers_in_a_region_at_each_level(people, region, expected):
     assert members(people, "customers", cond("region", "in_region", region)) == expected
 
@@ -59,8 +68,10 @@ def test_leads_in_a_region_by_the_code_of_their_text(org):
 
 def test_an_unknown_region_code_is_an_error_beside_the_condition(org):
     with pytest.raises(ValidationError) as error:
-        segments.clean_definition("customers", {"match": "all", "groups": [
-            {"match": "all", "conditions": [cond("region", "in_region", "上海")]}]})
+        segments.clean_definition(
+            "customers",
+            {"match": "all", "groups": [{"match": "all", "conditions": [cond("region", "in_region", "上海")]}]},
+        )
     assert error.value.message_dict == {"g0-c0": ["请选择省、市或区县。"]}
 
 
@@ -71,9 +82,17 @@ def test_describe_names_the_region(org):
 
 def test_builder_shows_the_picker_with_the_cities_of_the_chosen_province(client, org):
     client.force_login(org.marketing)
-    response = client.post(reverse("marketing:segment_builder"), {
-        "subject": "customers", "match": "all", "g0-match": "all", "g0-c0-field": "region", "g0-c0-op": "in_region",
-        "g0-c0-value": ["330000", "320100"]})  # a city left over from the province chosen before
+    response = client.post(
+        reverse("marketing:segment_builder"),
+        {
+            "subject": "customers",
+            "match": "all",
+            "g0-match": "all",
+            "g0-c0-field": "region",
+            "g0-c0-op": "in_region",
+            "g0-c0-value": ["330000", "320100"],
+        },
+    )  # a city left over from the province chosen before
     html = response.content.decode()
     assert response.status_code == 200
     assert '<option value="330000" selected>浙江省</option>' in html
@@ -83,9 +102,17 @@ def test_builder_shows_the_picker_with_the_cities_of_the_chosen_province(client,
 
 def test_builder_counts_the_picked_city(client, people):
     client.force_login(people.marketing)
-    response = client.post(reverse("marketing:segment_builder"), {
-        "subject": "customers", "match": "all", "g0-match": "all", "g0-c0-field": "region", "g0-c0-op": "in_region",
-        "g0-c0-value": ["330000", "330100", ""]})
+    response = client.post(
+        reverse("marketing:segment_builder"),
+        {
+            "subject": "customers",
+            "match": "all",
+            "g0-match": "all",
+            "g0-c0-field": "region",
+            "g0-c0-op": "in_region",
+            "g0-c0-value": ["330000", "330100", ""],
+        },
+    )
     assert 'data-testid="segment-count">2<' in response.content.decode()
 
 
@@ -97,18 +124,24 @@ def _saved(org, definition, name):
 
 
 def test_migration_turns_saved_region_text_into_codes(org):
-    contains = _saved(org, {"match": "all", "groups": [
-        {"match": "all", "conditions": [cond("region", "contains", "上海")]}]}, "甲")
-    several = _saved(org, {"match": "all", "groups": [
-        {"match": "all", "conditions": [cond("region", "in", ["上海", "浙江杭州"])]}]}, "乙")
-    unknown = _saved(org, {"match": "all", "groups": [
-        {"match": "all", "conditions": [cond("region", "contains", "华东")]}]}, "丙")
+    contains = _saved(
+        org, {"match": "all", "groups": [{"match": "all", "conditions": [cond("region", "contains", "上海")]}]}, "甲"
+    )
+    several = _saved(
+        org,
+        {"match": "all", "groups": [{"match": "all", "conditions": [cond("region", "in", ["上海", "浙江杭州"])]}]},
+        "乙",
+    )
+    unknown = _saved(
+        org, {"match": "all", "groups": [{"match": "all", "conditions": [cond("region", "contains", "华东")]}]}, "丙"
+    )
     migration = importlib.import_module("marketing.migrations.0005_segment_regions_as_codes")
     migration.forward(apps, None)
     for segment in (contains, several, unknown):
         segment.refresh_from_db()
     assert contains.definition["groups"] == [{"match": "all", "conditions": [cond("region", "in_region", "310000")]}]
-    assert several.definition["groups"] == [{"match": "any", "conditions": [
-        cond("region", "in_region", "310000"), cond("region", "in_region", "330100")]}]
+    assert several.definition["groups"] == [
+        {"match": "any", "conditions": [cond("region", "in_region", "310000"), cond("region", "in_region", "330100")]}
+    ]
     assert unknown.definition["groups"] == [{"match": "all", "conditions": [cond("region", "contains", "华东")]}]
     assert segments.stored_problem(Segment.Subject.CUSTOMERS, unknown.definition) == "请选择比较方式。"

@@ -1,4 +1,5 @@
 """Segment logic: every condition kind, AND/OR, the scope of the viewer, validation, and the builder."""
+
 import datetime
 
 import pytest
@@ -45,8 +46,9 @@ def cond(field, op, value=None):
 
 
 def members(org, *groups, match="all", user=None):
-    definition = segments.clean_definition("customers", {"match": match, "groups": [
-        {"match": g[0], "conditions": list(g[1:])} for g in groups]})
+    definition = segments.clean_definition(
+        "customers", {"match": match, "groups": [{"match": g[0], "conditions": list(g[1:])} for g in groups]}
+    )
     return names(segments.members(user or org.marketing, subject="customers", definition=definition))
 
 
@@ -59,8 +61,14 @@ def test_tags_any_all_none(org, people):
 
 def test_high_intent_parents_without_an_order_in_60_days(org, people):
     """The issue's example: tags high-intent AND parent, no order in 60 days (or never)."""
-    result = members(org, ("all", cond("tags", "all", [people["high"].pk, people["parents"].pk]),
-                           cond("days_since_order", "more_than", 60)))
+    result = members(
+        org,
+        (
+            "all",
+            cond("tags", "all", [people["high"].pk, people["parents"].pk]),
+            cond("days_since_order", "more_than", 60),
+        ),
+    )
     assert result == ["A"]
     assert members(org, ("all", cond("days_since_order", "more_than", 60))) == ["A", "C", "D"]
     assert members(org, ("all", cond("days_since_order", "within", 60))) == ["B"]
@@ -78,7 +86,11 @@ def test_order_figures_owner_department_and_region(org, people):
     assert members(org, ("all", cond("owner", "in", [org.rep1.pk]))) == ["A", "B"]
     assert members(org, ("all", cond("department", "in", [org.sales1.pk]))) == ["A", "B"]  # team1 is below sales1
     assert members(org, ("any", cond("region", "in_region", "310000"), cond("region", "in_region", "110000"))) == [
-        "A", "B", "C", "D"]
+        "A",
+        "B",
+        "C",
+        "D",
+    ]
 
 
 def test_campaign_participation(org, people):
@@ -102,22 +114,38 @@ def test_count_respects_the_viewers_scope(org, people):
 def test_lead_segments(org):
     LeadFactory(name="L1", owner=org.rep1, score=80)
     LeadFactory(name="L2", owner=org.rep1, score=20)
-    definition = segments.clean_definition("leads", {"match": "all", "groups": [
-        {"match": "all", "conditions": [cond("score", "gte", "50")]}]})
+    definition = segments.clean_definition(
+        "leads", {"match": "all", "groups": [{"match": "all", "conditions": [cond("score", "gte", "50")]}]}
+    )
     assert names(segments.members(org.marketing, subject="leads", definition=definition)) == ["L1"]
 
 
 def test_bad_conditions_are_named(org):
     with translation.override("en"), pytest.raises(ValidationError) as exc:
-        segments.clean_definition("customers", {"match": "all", "groups": [{"match": "all", "conditions": [
-            cond("order_count", "gte", "many"), cond("nonsense", "in", [1]), cond("lifecycle_stage", "in", [])]}]})
+        segments.clean_definition(
+            "customers",
+            {
+                "match": "all",
+                "groups": [
+                    {
+                        "match": "all",
+                        "conditions": [
+                            cond("order_count", "gte", "many"),
+                            cond("nonsense", "in", [1]),
+                            cond("lifecycle_stage", "in", []),
+                        ],
+                    }
+                ],
+            },
+        )
     assert set(exc.value.message_dict) == {"g0-c0", "g0-c1", "g0-c2"}
     assert "whole number" in exc.value.message_dict["g0-c0"][0]
 
 
 def test_saving_records_size_per_day(org, people):
-    segment = make_segment(org, {"match": "all", "groups": [
-        {"match": "all", "conditions": [cond("tags", "any", [people["high"].pk])]}]})
+    segment = make_segment(
+        org, {"match": "all", "groups": [{"match": "all", "conditions": [cond("tags", "any", [people["high"].pk])]}]}
+    )
     assert segment.size == 2
     assert list(segment.sizes.values_list("size", flat=True)) == [2]
     tag(people["c"], people["high"])
@@ -127,11 +155,20 @@ def test_saving_records_size_per_day(org, people):
 
 def test_builder_shows_live_count_and_sample(client, org, people):
     client.force_login(org.marketing)
-    response = client.post(reverse("marketing:segment_builder"), {
-        "subject": "customers", "match": "all", "g0-match": "all",
-        "g0-c0-field": "tags", "g0-c0-op": "all", "g0-c0-value": [people["high"].pk, people["parents"].pk],
-        "g0-c1-field": "days_since_order", "g0-c1-op": "more_than", "g0-c1-value": "60",
-    })
+    response = client.post(
+        reverse("marketing:segment_builder"),
+        {
+            "subject": "customers",
+            "match": "all",
+            "g0-match": "all",
+            "g0-c0-field": "tags",
+            "g0-c0-op": "all",
+            "g0-c0-value": [people["high"].pk, people["parents"].pk],
+            "g0-c1-field": "days_since_order",
+            "g0-c1-op": "more_than",
+            "g0-c1-value": "60",
+        },
+    )
     assert response.status_code == 200
     body = response.content.decode()
     assert 'data-testid="segment-count">1<' in body
@@ -140,22 +177,52 @@ def test_builder_shows_live_count_and_sample(client, org, people):
 
 def test_builder_adds_and_removes_conditions(client, org):
     client.force_login(org.marketing)
-    response = client.post(reverse("marketing:segment_builder"), {
-        "subject": "customers", "match": "all", "g0-match": "all", "g0-c0-field": "region", "g0-c0-op": "in_region",
-        "g0-c0-value": "310000", "builder_action": "add:g0"})
+    response = client.post(
+        reverse("marketing:segment_builder"),
+        {
+            "subject": "customers",
+            "match": "all",
+            "g0-match": "all",
+            "g0-c0-field": "region",
+            "g0-c0-op": "in_region",
+            "g0-c0-value": "310000",
+            "builder_action": "add:g0",
+        },
+    )
     assert response.content.decode().count('data-testid="condition"') == 2
-    response = client.post(reverse("marketing:segment_builder"), {
-        "subject": "customers", "match": "all", "g0-match": "all", "g0-c0-field": "region", "g0-c0-op": "in_region",
-        "g0-c0-value": "310000", "builder_action": "remove:g0-c0"})
+    response = client.post(
+        reverse("marketing:segment_builder"),
+        {
+            "subject": "customers",
+            "match": "all",
+            "g0-match": "all",
+            "g0-c0-field": "region",
+            "g0-c0-op": "in_region",
+            "g0-c0-value": "310000",
+            "builder_action": "remove:g0-c0",
+        },
+    )
     assert response.content.decode().count('data-testid="condition"') == 0
 
 
 def test_save_segment_through_the_form_and_open_it(client, org, people, django_assert_max_num_queries):
     client.force_login(org.marketing)
-    response = client.post(reverse("marketing:segment_create"), {
-        "name": "高意向家长 60天未下单", "subject": "customers", "description": "", "match": "all", "g0-match": "all",
-        "g0-c0-field": "tags", "g0-c0-op": "all", "g0-c0-value": [people["high"].pk, people["parents"].pk],
-        "g0-c1-field": "days_since_order", "g0-c1-op": "more_than", "g0-c1-value": "60"})
+    response = client.post(
+        reverse("marketing:segment_create"),
+        {
+            "name": "高意向家长 60天未下单",
+            "subject": "customers",
+            "description": "",
+            "match": "all",
+            "g0-match": "all",
+            "g0-c0-field": "tags",
+            "g0-c0-op": "all",
+            "g0-c0-value": [people["high"].pk, people["parents"].pk],
+            "g0-c1-field": "days_since_order",
+            "g0-c1-op": "more_than",
+            "g0-c1-value": "60",
+        },
+    )
     segment = Segment.objects.get()
     assert response.status_code == 302 and response.url == segment.get_absolute_url()
     assert segment.size == 1
@@ -168,9 +235,18 @@ def test_save_segment_through_the_form_and_open_it(client, org, people, django_a
 
 def test_invalid_condition_is_shown_beside_it(client, org):
     client.force_login(org.marketing)
-    response = client.post(reverse("marketing:segment_create"), {
-        "name": "x", "subject": "customers", "match": "all", "g0-match": "all",
-        "g0-c0-field": "order_count", "g0-c0-op": "gte", "g0-c0-value": "abc"})
+    response = client.post(
+        reverse("marketing:segment_create"),
+        {
+            "name": "x",
+            "subject": "customers",
+            "match": "all",
+            "g0-match": "all",
+            "g0-c0-field": "order_count",
+            "g0-c0-op": "gte",
+            "g0-c0-value": "abc",
+        },
+    )
     assert response.status_code == 200
     assert not Segment.objects.exists()
     assert "invalid-feedback" in response.content.decode()
@@ -184,8 +260,19 @@ def test_reps_cannot_build_segments(client, org):
 
 def test_segment_list_reads_names_in_bounded_queries(client, org, people, django_assert_max_num_queries):
     for index in range(6):
-        make_segment(org, {"match": "all", "groups": [{"match": "all", "conditions": [
-            cond("tags", "any", [people["high"].pk]), cond("owner", "in", [org.rep1.pk])]}]}, name=f"S{index}")
+        make_segment(
+            org,
+            {
+                "match": "all",
+                "groups": [
+                    {
+                        "match": "all",
+                        "conditions": [cond("tags", "any", [people["high"].pk]), cond("owner", "in", [org.rep1.pk])],
+                    }
+                ],
+            },
+            name=f"S{index}",
+        )
     client.force_login(org.marketing)
     with django_assert_max_num_queries(10):
         page = client.get(reverse("marketing:segments"))
@@ -196,14 +283,17 @@ def test_a_tag_rule_tags_a_segments_members(client, org, people):
     from customers.models import TagRule
     from customers.services.tags import apply_rule
 
-    segment = make_segment(org, {"match": "all", "groups": [
-        {"match": "all", "conditions": [cond("region", "in_region", "310000")]}]})
+    segment = make_segment(
+        org, {"match": "all", "groups": [{"match": "all", "conditions": [cond("region", "in_region", "310000")]}]}
+    )
     vip = TagFactory(name="上海家长")
     client.force_login(org.admin)
     form = client.get(reverse("customers:tag_rule_create") + f"?segment={segment.pk}")
     assert f'value="{segment.pk}" selected' in form.content.decode()
-    response = client.post(reverse("customers:tag_rule_create"), {"name": "上海", "tag": vip.pk, "query": "",
-                                                                   "segment": segment.pk, "is_active": "on"})
+    response = client.post(
+        reverse("customers:tag_rule_create"),
+        {"name": "上海", "tag": vip.pk, "query": "", "segment": segment.pk, "is_active": "on"},
+    )
     assert response.status_code == 302
     result = apply_rule(TagRule.objects.get())
     assert result["matching"] == 3
@@ -219,8 +309,9 @@ def test_a_coupon_batch_for_a_segment_only(org, people):
     from coupons.tests.factories import make_batch
     from crm.api.errors import BusinessRuleError
 
-    segment = make_segment(org, {"match": "all", "groups": [
-        {"match": "all", "conditions": [cond("tags", "any", [people["high"].pk])]}]})
+    segment = make_segment(
+        org, {"match": "all", "groups": [{"match": "all", "conditions": [cond("tags", "any", [people["high"].pk])]}]}
+    )
     batch = make_batch(org, audience=Batch.Audience.SEGMENT, audience_segment=segment)
     coupon = claims.claim(batch_code=batch.code, customer=people["a"], channel="app")
     assert coupon.customer == people["a"]

@@ -1,5 +1,6 @@
 """Sending touches: opt-outs, resting, frequency caps and addresses hold people back; one message
 per person however often Send is pressed; every channel goes through its backend."""
+
 import datetime
 
 import pytest
@@ -61,14 +62,27 @@ def test_frequency_cap_counts_recent_pushes_and_rep_touches(org, audience):
     settings.push_cap, settings.push_window_days = 1, 7
     settings.save()
     earlier = make_touch(campaign)
-    Message.objects.create(touch=earlier, campaign=campaign, customer=people[0], channel="sms",
-                           status=Message.Status.SENT, sent_at=timezone.now() - datetime.timedelta(days=2))
-    Message.objects.create(touch=earlier, campaign=campaign, customer=people[1], channel="sms",
-                           status=Message.Status.SENT, sent_at=timezone.now() - datetime.timedelta(days=20))
+    Message.objects.create(
+        touch=earlier,
+        campaign=campaign,
+        customer=people[0],
+        channel="sms",
+        status=Message.Status.SENT,
+        sent_at=timezone.now() - datetime.timedelta(days=2),
+    )
+    Message.objects.create(
+        touch=earlier,
+        campaign=campaign,
+        customer=people[1],
+        channel="sms",
+        status=Message.Status.SENT,
+        sent_at=timezone.now() - datetime.timedelta(days=20),
+    )
     sales = SalesSettings.current()
     for _ in range(sales.touch_cap):
-        FollowUp.objects.create(customer=people[2], content="call", created_by=org.rep1,
-                                direction=FollowUp.Direction.OUTBOUND)
+        FollowUp.objects.create(
+            customer=people[2], content="call", created_by=org.rep1, direction=FollowUp.Direction.OUTBOUND
+        )
     estimate = sending.estimate(make_touch(campaign))
     assert estimate["held"]["capped"] == 2  # people[0] by pushes, people[2] by rep touches; people[1] is old
     assert estimate["recipients"] == 4
@@ -110,8 +124,9 @@ class RefusingBackend:
 
 def test_scheduled_touch_goes_out_when_due(org, audience):
     people, segment, campaign = audience
-    touch = make_touch(campaign, status=Touch.Status.SCHEDULED,
-                       scheduled_at=timezone.now() + datetime.timedelta(hours=2))
+    touch = make_touch(
+        campaign, status=Touch.Status.SCHEDULED, scheduled_at=timezone.now() + datetime.timedelta(hours=2)
+    )
     assert sending.send_due_touches() == 0
     assert sending.send_due_touches(now=timezone.now() + datetime.timedelta(hours=3)) == 1
     assert Touch.objects.get(pk=touch.pk).status == Touch.Status.SENT
@@ -176,8 +191,9 @@ def test_send_page_previews_and_sends(client, org, audience, django_capture_on_c
     page = client.get(reverse("marketing:touch_send", args=[touch.pk]))
     assert 'data-testid="send-recipients">6<' in page.content.decode()
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("marketing:touch_send", args=[touch.pk]),
-                               {"preview": page.context["preview"]["token"]})
+        response = client.post(
+            reverse("marketing:touch_send", args=[touch.pk]), {"preview": page.context["preview"]["token"]}
+        )
     assert response.status_code == 302
     assert Message.objects.filter(touch=touch, status=Message.Status.SENT).count() == 6
 
@@ -200,12 +216,19 @@ def test_a_lead_segment_gets_messages_too(org, send):
 def cap_reached(campaign, person):
     """``person`` got as many pushes in the window as the cap allows."""
     for _ in range(MarketingSettings.current().push_cap):
-        Message.objects.create(touch=make_touch(campaign), campaign=campaign, customer=person, channel="sms",
-                               status=Message.Status.SENT, sent_at=timezone.now() - datetime.timedelta(days=1))
+        Message.objects.create(
+            touch=make_touch(campaign),
+            campaign=campaign,
+            customer=person,
+            channel="sms",
+            status=Message.Status.SENT,
+            sent_at=timezone.now() - datetime.timedelta(days=1),
+        )
 
 
 def test_send_page_names_every_recipient_and_every_held_back_person_with_the_reason_before_sending(
-        client, org, audience, django_capture_on_commit_callbacks, django_assert_max_num_queries):
+    client, org, audience, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
     people, segment, campaign = audience
     cap_reached(campaign, people[0])
     cap_reached(campaign, people[1])
@@ -217,7 +240,9 @@ def test_send_page_names_every_recipient_and_every_held_back_person_with_the_rea
     preview = page.context["preview"]
     assert [p.name for p in preview["recipients"]] == ["P2", "P3", "P4", "P5"]
     assert [(p.name, str(reason)) for p, reason in preview["held"]] == [
-        ("P0", "已达触达频次上限"), ("P1", "已达触达频次上限")]
+        ("P0", "已达触达频次上限"),
+        ("P1", "已达触达频次上限"),
+    ]
     assert 'data-testid="send-recipients">4<' in html
     assert "发送给 4 人" in html
     assert 'data-confirm="确定立即向 4 人发送此消息吗' in html
@@ -230,7 +255,8 @@ def test_send_page_names_every_recipient_and_every_held_back_person_with_the_rea
 
 
 def test_a_change_between_preview_and_send_sends_nothing_and_names_who_changed(
-        client, org, audience, django_capture_on_commit_callbacks):
+    client, org, audience, django_capture_on_commit_callbacks
+):
     people, segment, campaign = audience
     touch = make_touch(campaign)
     client.force_login(org.marketing)
@@ -238,8 +264,11 @@ def test_a_change_between_preview_and_send_sends_nothing_and_names_who_changed(
     assert page.context["preview"]["recipient_count"] == 6
     cap_reached(campaign, people[3])  # another campaign reached P3 meanwhile
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("marketing:touch_send", args=[touch.pk]),
-                               {"preview": page.context["preview"]["token"]}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+        response = client.post(
+            reverse("marketing:touch_send", args=[touch.pk]),
+            {"preview": page.context["preview"]["token"]},
+            HTTP_ACCEPT_LANGUAGE="zh-hans",
+        )
     assert response.status_code == 409
     assert Message.objects.filter(touch=touch).count() == 0
     assert Touch.objects.get(pk=touch.pk).status == Touch.Status.DRAFT

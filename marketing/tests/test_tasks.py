@@ -1,4 +1,5 @@
 """The beat jobs, called as Celery tasks."""
+
 import datetime
 
 from django.utils import timezone
@@ -18,7 +19,9 @@ def test_beat_jobs(org):
     assert SegmentSize.objects.get(segment=segment).size == 3
 
     campaign = make_campaign(org, segment=segment)
-    touch = make_touch(campaign, status=Touch.Status.SCHEDULED, scheduled_at=timezone.now() - datetime.timedelta(minutes=1))
+    touch = make_touch(
+        campaign, status=Touch.Status.SCHEDULED, scheduled_at=timezone.now() - datetime.timedelta(minutes=1)
+    )
     tasks.send_due_touches.delay()
     assert Touch.objects.get(pk=touch.pk).status == Touch.Status.SENT
     assert Message.objects.filter(touch=touch, status=Message.Status.SENT).count() == 3

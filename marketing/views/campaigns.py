@@ -1,5 +1,6 @@
 """Campaign pages: the comparison list, the campaign with its funnel, events and touches, approval,
 registrations and check-in, sending with a preview of who is held back."""
+
 import csv
 import io
 import itertools
@@ -22,13 +23,13 @@ from crm.ui import ScopedListView, add_domain_error
 from crm.uploads import UploadRefused, read_upload
 from customers.selectors import may_see_mobile
 
+from ..filters import CampaignFilter
 from ..forms import CampaignForm, EventForm, RegistrationForm, RegistrationImportForm, RejectForm, TouchForm
 from ..models import Campaign, CampaignStats, Event, Registration, Touch
 from ..selectors import campaigns_for, events_for, segments_for, touches_for
 from ..services import campaigns as campaign_rules
 from ..services import sending, stats
 from ..tables import CampaignTable
-from ..filters import CampaignFilter
 
 
 class CampaignListView(ScopedListView):
@@ -53,8 +54,9 @@ def _form_querysets(user):
     return {
         "segments": segments_for(user),
         "accounts": permissions.visible(user, BudgetAccount.objects.select_related("period", "department")),
-        "batches": permissions.visible(user, Batch.objects.select_related("campaign")).exclude(
-            status__in=["rejected", "ended"]).order_by("-created_at"),
+        "batches": permissions.visible(user, Batch.objects.select_related("campaign"))
+        .exclude(status__in=["rejected", "ended"])
+        .order_by("-created_at"),
     }
 
 
@@ -70,29 +72,51 @@ def campaign_form(request, pk=None):
     if request.method == "POST" and form.is_valid():
         try:
             with transaction.atomic():
-                campaign = campaign_rules.save_campaign(actor=request.user, campaign=form.save(commit=False),
-                                                        batches=list(form.cleaned_data["batches"]))
+                campaign = campaign_rules.save_campaign(
+                    actor=request.user, campaign=form.save(commit=False), batches=list(form.cleaned_data["batches"])
+                )
         except ValidationError as exc:
             add_domain_error(form, exc)
         else:
             messages.success(request, _("Campaign saved. Add events and touches, then submit it for approval."))
             return redirect(campaign)
-    return render(request, "crm/admin/form.html", {
-        "form": form, "title": campaign.name if pk else _("New campaign"),
-        "cancel_url": campaign.get_absolute_url() if pk else reverse("marketing:campaigns")})
+    return render(
+        request,
+        "crm/admin/form.html",
+        {
+            "form": form,
+            "title": campaign.name if pk else _("New campaign"),
+            "cancel_url": campaign.get_absolute_url() if pk else reverse("marketing:campaigns"),
+        },
+    )
 
 
 def funnel_chart(figures):
-    steps = [(_("Reached"), figures.get("reached", 0)), (_("Opened"), figures.get("opened", 0)),
-             (_("Clicked"), figures.get("clicked", 0)), (_("Registered"), figures.get("registered", 0)),
-             (_("Attended"), figures.get("attended", 0)), (_("Leads"), figures.get("leads", 0)),
-             (_("Deals"), figures.get("deals", 0))]
+    steps = [
+        (_("Reached"), figures.get("reached", 0)),
+        (_("Opened"), figures.get("opened", 0)),
+        (_("Clicked"), figures.get("clicked", 0)),
+        (_("Registered"), figures.get("registered", 0)),
+        (_("Attended"), figures.get("attended", 0)),
+        (_("Leads"), figures.get("leads", 0)),
+        (_("Deals"), figures.get("deals", 0)),
+    ]
     top = max([v for _label, v in steps] + [1])
     return {
         "tooltip": {"trigger": "item", "formatter": "{b}: {c}"},
-        "series": [{"type": "funnel", "sort": "none", "min": 0, "max": top, "gap": 2,
-                    "left": "10%", "width": "80%", "label": {"show": True, "position": "inside", "formatter": "{b} {c}"},
-                    "data": [{"name": str(label), "value": value} for label, value in steps]}],
+        "series": [
+            {
+                "type": "funnel",
+                "sort": "none",
+                "min": 0,
+                "max": top,
+                "gap": 2,
+                "left": "10%",
+                "width": "80%",
+                "label": {"show": True, "position": "inside", "formatter": "{b} {c}"},
+                "data": [{"name": str(label), "value": value} for label, value in steps],
+            }
+        ],
     }
 
 
@@ -100,8 +124,13 @@ def funnel_chart(figures):
 def campaign_detail(request, pk):
     """The campaign; also open to the approver it was routed to (a director outside its scope)."""
     permissions.require(request.user, "marketing.view")
-    campaign = get_object_or_404(permissions.visible_or_reviewing(request.user, Campaign.objects.select_related(
-        "owner", "department", "segment", "budget_account", "approved_by")), pk=pk)
+    campaign = get_object_or_404(
+        permissions.visible_or_reviewing(
+            request.user,
+            Campaign.objects.select_related("owner", "department", "segment", "budget_account", "approved_by"),
+        ),
+        pk=pk,
+    )
     pending = campaign_rules.pending_request(campaign) if campaign.status == Campaign.Status.SUBMITTED else None
     record = CampaignStats.objects.filter(campaign=campaign).first()
     figures = record.figures if record else {}
@@ -110,25 +139,39 @@ def campaign_detail(request, pk):
     for event in events:
         event.figures = by_event.get(str(event.pk), {})
     can_manage = permissions.can(request.user, "marketing.manage")
-    return render(request, "marketing/campaigns/detail.html", {
-        "campaign": campaign, "figures": figures, "refreshed_at": record.refreshed_at if record else None,
-        "funnel": funnel_chart(figures) if figures else None, "events": events,
-        "touches": campaign.touches.select_related("event", "content"),
-        "batches": campaign.batches.select_related("campaign"), "plans": campaign.nurture_plans.all(),
-        "by_channel": figures.get("by_channel", {}), "channel_labels": dict(Touch._meta.get_field("channel").choices),
-        "can_manage": can_manage, "reject_form": RejectForm(),
-        "can_approve": pending is not None and approval_selectors.may_decide(request.user, pending),
-        "next_approvers": [str(u) for u in approval_selectors.next_approvers(pending)] if pending else [],
-        "attribution_days": stats.MarketingSettings.current().attribution_days,
-    })
+    return render(
+        request,
+        "marketing/campaigns/detail.html",
+        {
+            "campaign": campaign,
+            "figures": figures,
+            "refreshed_at": record.refreshed_at if record else None,
+            "funnel": funnel_chart(figures) if figures else None,
+            "events": events,
+            "touches": campaign.touches.select_related("event", "content"),
+            "batches": campaign.batches.select_related("campaign"),
+            "plans": campaign.nurture_plans.all(),
+            "by_channel": figures.get("by_channel", {}),
+            "channel_labels": dict(Touch._meta.get_field("channel").choices),
+            "can_manage": can_manage,
+            "reject_form": RejectForm(),
+            "can_approve": pending is not None and approval_selectors.may_decide(request.user, pending),
+            "next_approvers": [str(u) for u in approval_selectors.next_approvers(pending)] if pending else [],
+            "attribution_days": stats.MarketingSettings.current().attribution_days,
+        },
+    )
 
 
 @login_required
 @require_POST
 def campaign_action(request, pk, action):
     queryset = Campaign.objects.all()
-    campaign = get_object_or_404(permissions.visible_or_reviewing(request.user, queryset) if action in (
-        "approve", "reject") else campaigns_for(request.user), pk=pk)
+    campaign = get_object_or_404(
+        permissions.visible_or_reviewing(request.user, queryset)
+        if action in ("approve", "reject")
+        else campaigns_for(request.user),
+        pk=pk,
+    )
     if action not in ("approve", "reject", "refresh") and action not in campaign_rules.TRANSITIONS:
         raise PermissionDenied
     try:
@@ -140,16 +183,19 @@ def campaign_action(request, pk, action):
         else:
             if action not in ("approve", "reject"):
                 permissions.require(request.user, "marketing.manage")
-            campaign = campaign_rules.change_status(actor=request.user, campaign=campaign, action=action,
-                                                    reason=request.POST.get("reason", ""))
-            messages.success(request, _("The campaign is now %(status)s.") % {
-                "status": campaign.get_status_display().lower()})
+            campaign = campaign_rules.change_status(
+                actor=request.user, campaign=campaign, action=action, reason=request.POST.get("reason", "")
+            )
+            messages.success(
+                request, _("The campaign is now %(status)s.") % {"status": campaign.get_status_display().lower()}
+            )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect(campaign)
 
 
 # -- events and registrations ---------------------------------------------------------------------
+
 
 @login_required
 @require_http_methods(["GET", "POST"])
@@ -170,9 +216,15 @@ def event_form(request, campaign_pk=None, pk=None):
         else:
             messages.success(request, _("Event saved."))
             return redirect(event)
-    return render(request, "crm/admin/form.html", {
-        "form": form, "title": event.name if pk else _("New event for %(c)s") % {"c": campaign.name},
-        "cancel_url": campaign.get_absolute_url()})
+    return render(
+        request,
+        "crm/admin/form.html",
+        {
+            "form": form,
+            "title": event.name if pk else _("New event for %(c)s") % {"c": campaign.name},
+            "cancel_url": campaign.get_absolute_url(),
+        },
+    )
 
 
 @login_required
@@ -184,12 +236,23 @@ def event_detail(request, pk):
     if status in Registration.Status.values:
         registrations = registrations.filter(status=status)
     page = Paginator(registrations, 50).get_page(request.GET.get("page"))
-    return render(request, "marketing/campaigns/event.html", {
-        "event": event, "campaign": event.campaign, "registrations": page.object_list, "page": page, "status": status,
-        "statuses": Registration.Status.choices, "form": RegistrationForm(), "import_form": RegistrationImportForm(),
-        "touches": event.touches.all(), "show_mobile": may_see_mobile(request.user),
-        "can_manage": permissions.can(request.user, "marketing.manage"),
-    })
+    return render(
+        request,
+        "marketing/campaigns/event.html",
+        {
+            "event": event,
+            "campaign": event.campaign,
+            "registrations": page.object_list,
+            "page": page,
+            "status": status,
+            "statuses": Registration.Status.choices,
+            "form": RegistrationForm(),
+            "import_form": RegistrationImportForm(),
+            "touches": event.touches.all(),
+            "show_mobile": may_see_mobile(request.user),
+            "can_manage": permissions.can(request.user, "marketing.manage"),
+        },
+    )
 
 
 @login_required
@@ -201,19 +264,37 @@ def registration_add(request, pk):
     if form.is_valid():
         try:
             registration = campaign_rules.register(
-                event=event, mobile=form.cleaned_data["mobile"], name=form.cleaned_data["name"],
-                attended=form.cleaned_data["attended"], actor=request.user)
+                event=event,
+                mobile=form.cleaned_data["mobile"],
+                name=form.cleaned_data["name"],
+                attended=form.cleaned_data["attended"],
+                actor=request.user,
+            )
         except ValidationError as exc:
             add_domain_error(form, exc)
         else:
-            messages.success(request, _("%(name)s is %(status)s.") % {
-                "name": registration.name, "status": registration.get_status_display().lower()})
+            messages.success(
+                request,
+                _("%(name)s is %(status)s.")
+                % {"name": registration.name, "status": registration.get_status_display().lower()},
+            )
             return redirect(event)
-    return render(request, "marketing/campaigns/event.html", {
-        "event": event, "campaign": event.campaign, "registrations": event.registrations.all()[:50],
-        "statuses": Registration.Status.choices, "form": form, "import_form": RegistrationImportForm(),
-        "touches": event.touches.all(), "show_mobile": may_see_mobile(request.user), "can_manage": True,
-    }, status=422)
+    return render(
+        request,
+        "marketing/campaigns/event.html",
+        {
+            "event": event,
+            "campaign": event.campaign,
+            "registrations": event.registrations.all()[:50],
+            "statuses": Registration.Status.choices,
+            "form": form,
+            "import_form": RegistrationImportForm(),
+            "touches": event.touches.all(),
+            "show_mobile": may_see_mobile(request.user),
+            "can_manage": True,
+        },
+        status=422,
+    )
 
 
 @login_required
@@ -263,7 +344,11 @@ def read_registration_rows(data):
         rows = list(itertools.islice(reader, MAX_REGISTRATION_ROWS + 1))
     except csv.Error as exc:  # e.g. a cell longer than the csv module accepts
         raise ValidationError(_("The CSV file cannot be read: %(error)s") % {"error": exc}) from exc
-    aliases = {"mobile": ("mobile", "手机", "手机号"), "name": ("name", "姓名"), "attended": ("attended", "签到", "到场")}
+    aliases = {
+        "mobile": ("mobile", "手机", "手机号"),
+        "name": ("name", "姓名"),
+        "attended": ("attended", "签到", "到场"),
+    }
     columns = {}
     for key, names in aliases.items():
         for name in names:
@@ -275,8 +360,10 @@ def read_registration_rows(data):
     if not rows:
         raise ValidationError(_("The file has a header but no data rows."))
     if len(rows) > MAX_REGISTRATION_ROWS:
-        raise ValidationError(_("The file has more than %(max)s rows; split it into smaller files.")
-                              % {"max": f"{MAX_REGISTRATION_ROWS:,}"})
+        raise ValidationError(
+            _("The file has more than %(max)s rows; split it into smaller files.")
+            % {"max": f"{MAX_REGISTRATION_ROWS:,}"}
+        )
     return [{key: (row.get(column) or "").strip() for key, column in columns.items()} for row in rows]
 
 
@@ -302,12 +389,20 @@ def registration_import(request, pk):
                 for number, row in enumerate(rows, start=2):
                     try:
                         with transaction.atomic():
-                            campaign_rules.register(event=event, mobile=row.get("mobile", ""),
-                                                    name=row.get("name", ""), attended=_truthy(row.get("attended")),
-                                                    source=Registration.Source.IMPORT, actor=request.user)
+                            campaign_rules.register(
+                                event=event,
+                                mobile=row.get("mobile", ""),
+                                name=row.get("name", ""),
+                                attended=_truthy(row.get("attended")),
+                                source=Registration.Source.IMPORT,
+                                actor=request.user,
+                            )
                     except ValidationError as exc:
-                        detail = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items()) \
-                            if hasattr(exc, "error_dict") else " ".join(exc.messages)
+                        detail = (
+                            "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())
+                            if hasattr(exc, "error_dict")
+                            else " ".join(exc.messages)
+                        )
                         errors.append(_("Row %(n)s: %(detail)s") % {"n": number, "detail": detail})
                 if errors:
                     raise ValidationError("rollback")
@@ -326,6 +421,7 @@ def registration_import(request, pk):
 
 # -- touches ------------------------------------------------------------------------------------
 
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def touch_form(request, campaign_pk=None, pk=None):
@@ -338,8 +434,7 @@ def touch_form(request, campaign_pk=None, pk=None):
             return redirect(campaign)
     else:
         campaign = get_object_or_404(campaigns_for(request.user), pk=campaign_pk)
-        touch = Touch(campaign=campaign, created_by=request.user,
-                      channel=(campaign.channels or ["sms"])[0])
+        touch = Touch(campaign=campaign, created_by=request.user, channel=(campaign.channels or ["sms"])[0])
         if request.GET.get("event", "").isdigit():  # opened from an event's page
             touch.event = campaign.events.filter(pk=request.GET["event"]).first()
     form = TouchForm(request.POST or None, instance=touch, campaign=campaign)
@@ -347,12 +442,22 @@ def touch_form(request, campaign_pk=None, pk=None):
         touch = form.save(commit=False)
         touch.status = Touch.Status.SCHEDULED if touch.scheduled_at else Touch.Status.DRAFT
         touch.save()
-        messages.success(request, _("Touch saved.") + " " + (
-            _("It goes out at the scheduled time once the campaign is approved.") if touch.scheduled_at else
-            _("Press Send when you are ready.")))
+        messages.success(
+            request,
+            _("Touch saved.")
+            + " "
+            + (
+                _("It goes out at the scheduled time once the campaign is approved.")
+                if touch.scheduled_at
+                else _("Press Send when you are ready.")
+            ),
+        )
         return redirect(campaign)
-    return render(request, "crm/admin/form.html", {
-        "form": form, "title": _("Touch for %(c)s") % {"c": campaign.name}, "cancel_url": campaign.get_absolute_url()})
+    return render(
+        request,
+        "crm/admin/form.html",
+        {"form": form, "title": _("Touch for %(c)s") % {"c": campaign.name}, "cancel_url": campaign.get_absolute_url()},
+    )
 
 
 @login_required
@@ -365,8 +470,7 @@ def touch_send(request, pk):
     changed = None
     if request.method == "POST":
         try:
-            touch = sending.start_send(actor=request.user, touch=touch,
-                                       preview_token=request.POST.get("preview", ""))
+            touch = sending.start_send(actor=request.user, touch=touch, preview_token=request.POST.get("preview", ""))
         except sending.PreviewChanged as exc:
             changed = exc
             messages.error(request, " ".join(exc.messages))
@@ -374,8 +478,9 @@ def touch_send(request, pk):
             messages.error(request, " ".join(exc.messages))
             return redirect(touch.campaign)
         else:
-            messages.success(request, _("Sending to %(n)s people; the figures update as it goes.") % {
-                "n": touch.recipients})
+            messages.success(
+                request, _("Sending to %(n)s people; the figures update as it goes.") % {"n": touch.recipients}
+            )
             return redirect(touch.campaign)
     try:
         preview = sending.preview(touch)
@@ -383,11 +488,20 @@ def touch_send(request, pk):
         messages.error(request, " ".join(exc.messages))
         return redirect(touch.campaign)
     held = [(sending.HOLD_REASONS[k], v) for k, v in preview["held_counts"].items()]
-    return render(request, "marketing/campaigns/send.html", {
-        "touch": touch, "campaign": touch.campaign, "preview": preview, "held": held, "changed": changed,
-        "show_mobile": may_see_mobile(request.user),
-        "can_send": touch.campaign.can_send and touch.status in (Touch.Status.DRAFT, Touch.Status.SCHEDULED)},
-        status=409 if changed else 200)
+    return render(
+        request,
+        "marketing/campaigns/send.html",
+        {
+            "touch": touch,
+            "campaign": touch.campaign,
+            "preview": preview,
+            "held": held,
+            "changed": changed,
+            "show_mobile": may_see_mobile(request.user),
+            "can_send": touch.campaign.can_send and touch.status in (Touch.Status.DRAFT, Touch.Status.SCHEDULED),
+        },
+        status=409 if changed else 200,
+    )
 
 
 urlpatterns = [

@@ -1,5 +1,6 @@
 """The content library, reps' tracked links, nurture plans, opt-outs, settings — and the public
 pages a tracked link opens (no login): click, open pixel, event sign-up, unsubscribe."""
+
 import base64
 
 from django.contrib import messages
@@ -29,6 +30,7 @@ PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRA
 
 # -- content library ----------------------------------------------------------------------------
 
+
 @login_required
 def content_list(request):
     permissions.require(request.user, "marketing.view")
@@ -36,9 +38,16 @@ def content_list(request):
     kind = request.GET.get("kind", "")
     if kind in ContentItem.Kind.values:
         items = items.filter(kind=kind)
-    return render(request, "marketing/content/list.html", {
-        "items": items[:200], "kind": kind, "kinds": ContentItem.Kind.choices,
-        "can_manage": permissions.can(request.user, "marketing.manage")})
+    return render(
+        request,
+        "marketing/content/list.html",
+        {
+            "items": items[:200],
+            "kind": kind,
+            "kinds": ContentItem.Kind.choices,
+            "can_manage": permissions.can(request.user, "marketing.manage"),
+        },
+    )
 
 
 @login_required
@@ -51,8 +60,15 @@ def content_form(request, pk=None):
         item = form.save()
         messages.success(request, _("Content saved."))
         return redirect(item)
-    return render(request, "crm/admin/form.html", {
-        "form": form, "title": item.title if pk else _("New content"), "cancel_url": reverse("marketing:content_list")})
+    return render(
+        request,
+        "crm/admin/form.html",
+        {
+            "form": form,
+            "title": item.title if pk else _("New content"),
+            "cancel_url": reverse("marketing:content_list"),
+        },
+    )
 
 
 @login_required
@@ -60,18 +76,29 @@ def content_detail(request, pk):
     permissions.require(request.user, "marketing.view")
     item = get_object_or_404(ContentItem.objects.prefetch_related("tags"), pk=pk)
     links = permissions.visible(request.user, TrackingLink.objects.filter(content=item))
-    by_rep = links.values("rep__username", "rep__first_name", "rep__last_name").annotate(
-        n=Count("pk"), clicks=Count("pk", filter=Q(clicks__gt=0))).order_by("-clicks")[:20]
-    return render(request, "marketing/content/detail.html", {
-        "item": item, "by_rep": by_rep, "touches": item.touches.select_related("campaign")[:20],
-        "my_link": _absolute(request, _rep_link(item, request.user, None).get_absolute_url()),
-        "can_manage": permissions.can(request.user, "marketing.manage")})
+    by_rep = (
+        links.values("rep__username", "rep__first_name", "rep__last_name")
+        .annotate(n=Count("pk"), clicks=Count("pk", filter=Q(clicks__gt=0)))
+        .order_by("-clicks")[:20]
+    )
+    return render(
+        request,
+        "marketing/content/detail.html",
+        {
+            "item": item,
+            "by_rep": by_rep,
+            "touches": item.touches.select_related("campaign")[:20],
+            "my_link": _absolute(request, _rep_link(item, request.user, None).get_absolute_url()),
+            "can_manage": permissions.can(request.user, "marketing.manage"),
+        },
+    )
 
 
 def _rep_link(item, rep, customer):
     code = tracking.encode("r", item.pk, rep.pk, customer.pk if customer else 0)
     link, _created = TrackingLink.objects.get_or_create(
-        code=code, defaults={"content": item, "rep": rep, "customer": customer})
+        code=code, defaults={"content": item, "rep": rep, "customer": customer}
+    )
     return link
 
 
@@ -86,8 +113,11 @@ def share(request, pk, customer_pk):
     item = get_object_or_404(ContentItem, pk=pk, active=True)
     customer = get_object_or_404(customers_for(request.user), pk=customer_pk)
     link = _rep_link(item, request.user, customer)
-    messages.success(request, _("Your link for %(name)s: %(url)s — clicks are counted for you.") % {
-        "name": customer.name, "url": _absolute(request, link.get_absolute_url())})
+    messages.success(
+        request,
+        _("Your link for %(name)s: %(url)s — clicks are counted for you.")
+        % {"name": customer.name, "url": _absolute(request, link.get_absolute_url())},
+    )
     return redirect(customer)
 
 
@@ -102,11 +132,14 @@ def opt(request, customer_pk):
     try:
         if request.POST.get("state") == "out":
             campaign_rules.opt_out(customer=customer, channel=channel, actor=request.user)
-            messages.success(request, _("%(name)s will get no more marketing on this channel.") % {"name": customer.name})
+            messages.success(
+                request, _("%(name)s will get no more marketing on this channel.") % {"name": customer.name}
+            )
         else:
             campaign_rules.opt_in(customer=customer, channel=channel)
-            messages.success(request, _("Marketing on this channel is allowed again for %(name)s.") % {
-                "name": customer.name})
+            messages.success(
+                request, _("Marketing on this channel is allowed again for %(name)s.") % {"name": customer.name}
+            )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect(customer)
@@ -114,24 +147,33 @@ def opt(request, customer_pk):
 
 # -- nurture plans ------------------------------------------------------------------------------
 
+
 @login_required
 def plan_list(request):
     permissions.require(request.user, "marketing.view")
     plans = plans_for(request.user).annotate(
         steps_n=Count("steps", distinct=True),
-        active_n=Count("enrollments", filter=Q(enrollments__status=Enrollment.Status.ACTIVE), distinct=True))
-    return render(request, "marketing/nurture/list.html", {
-        "plans": plans, "can_manage": permissions.can(request.user, "marketing.manage")})
+        active_n=Count("enrollments", filter=Q(enrollments__status=Enrollment.Status.ACTIVE), distinct=True),
+    )
+    return render(
+        request,
+        "marketing/nurture/list.html",
+        {"plans": plans, "can_manage": permissions.can(request.user, "marketing.manage")},
+    )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def plan_form(request, pk=None):
     permissions.require(request.user, "marketing.manage")
-    plan = get_object_or_404(plans_for(request.user), pk=pk) if pk else NurturePlan(
-        owner=request.user, department_id=request.user.department_id)
-    form = NurturePlanForm(request.POST or None, instance=plan, segments=segments_for(request.user),
-                           campaigns=campaigns_for(request.user))
+    plan = (
+        get_object_or_404(plans_for(request.user), pk=pk)
+        if pk
+        else NurturePlan(owner=request.user, department_id=request.user.department_id)
+    )
+    form = NurturePlanForm(
+        request.POST or None, instance=plan, segments=segments_for(request.user), campaigns=campaigns_for(request.user)
+    )
     formset = StepFormSet(request.POST or None, instance=plan, prefix="steps")
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         kept = [f for f in formset.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
@@ -142,8 +184,10 @@ def plan_form(request, pk=None):
                 plan = form.save()
                 formset.instance = plan
                 formset.save()
-            messages.success(request, _("Nurture plan saved.") + ("" if plan.active else " " + _(
-                "Start it when the steps are ready.")))
+            messages.success(
+                request,
+                _("Nurture plan saved.") + ("" if plan.active else " " + _("Start it when the steps are ready.")),
+            )
             return redirect(plan)
     return render(request, "marketing/nurture/form.html", {"form": form, "formset": formset, "plan": plan})
 
@@ -153,20 +197,36 @@ def plan_detail(request, pk):
     permissions.require(request.user, "marketing.view")
     plan = get_object_or_404(plans_for(request.user), pk=pk)
     counts = {row["status"]: row["n"] for row in plan.enrollments.values("status").annotate(n=Count("pk"))}
-    reasons = {row["stop_reason"]: row["n"] for row in plan.enrollments.filter(
-        status=Enrollment.Status.STOPPED).values("stop_reason").annotate(n=Count("pk"))}
+    reasons = {
+        row["stop_reason"]: row["n"]
+        for row in plan.enrollments.filter(status=Enrollment.Status.STOPPED)
+        .values("stop_reason")
+        .annotate(n=Count("pk"))
+    }
     steps = list(plan.steps.select_related("content"))
-    sent = {row["step_index"]: row for row in Message.objects.filter(enrollment__plan=plan).values(
-        "step_index").annotate(n=Count("pk", filter=Q(status=Message.Status.SENT)),
-                               clicked=Count("pk", filter=Q(clicked_at__isnull=False)))}
+    sent = {
+        row["step_index"]: row
+        for row in Message.objects.filter(enrollment__plan=plan)
+        .values("step_index")
+        .annotate(
+            n=Count("pk", filter=Q(status=Message.Status.SENT)), clicked=Count("pk", filter=Q(clicked_at__isnull=False))
+        )
+    }
     for index, step in enumerate(steps):
         step.sent = sent.get(index, {}).get("n", 0)
         step.clicked = sent.get(index, {}).get("clicked", 0)
-    return render(request, "marketing/nurture/detail.html", {
-        "plan": plan, "steps": steps, "counts": counts,
-        "reasons": [(Enrollment.StopReason(k).label, v) for k, v in reasons.items() if k],
-        "recent": plan.enrollments.select_related("customer").order_by("-enrolled_at")[:20],
-        "can_manage": permissions.can(request.user, "marketing.manage")})
+    return render(
+        request,
+        "marketing/nurture/detail.html",
+        {
+            "plan": plan,
+            "steps": steps,
+            "counts": counts,
+            "reasons": [(Enrollment.StopReason(k).label, v) for k, v in reasons.items() if k],
+            "recent": plan.enrollments.select_related("customer").order_by("-enrolled_at")[:20],
+            "can_manage": permissions.can(request.user, "marketing.manage"),
+        },
+    )
 
 
 @login_required
@@ -177,8 +237,11 @@ def plan_action(request, pk, action):
     try:
         if action == "start":
             nurture.start(plan=plan)
-            messages.success(request, _("The plan is running: %(n)s people enrolled.") % {
-                "n": plan.enrollments.filter(status=Enrollment.Status.ACTIVE).count()})
+            messages.success(
+                request,
+                _("The plan is running: %(n)s people enrolled.")
+                % {"n": plan.enrollments.filter(status=Enrollment.Status.ACTIVE).count()},
+            )
         elif action == "stop":
             nurture.stop(plan=plan)
             messages.success(request, _("The plan is stopped; nobody gets further steps."))
@@ -198,18 +261,25 @@ def settings_form(request):
         form.save()
         messages.success(request, _("Settings saved."))
         return redirect("marketing:settings")
-    return render(request, "crm/admin/form.html", {
-        "form": form, "title": _("Marketing settings"), "cancel_url": reverse("marketing:campaigns")})
+    return render(
+        request,
+        "crm/admin/form.html",
+        {"form": form, "title": _("Marketing settings"), "cancel_url": reverse("marketing:campaigns")},
+    )
 
 
 # -- public pages (no login) ----------------------------------------------------------------------
+
 
 def _message_or_404(token):
     ids = tracking.decode("m", token)
     if not ids:
         raise Http404
-    message = Message.objects.select_related("touch__content", "touch__event", "customer", "lead",
-                                             "enrollment__plan").filter(pk=ids[0]).first()
+    message = (
+        Message.objects.select_related("touch__content", "touch__event", "customer", "lead", "enrollment__plan")
+        .filter(pk=ids[0])
+        .first()
+    )
     if message is None:
         raise Http404
     return message
@@ -236,11 +306,21 @@ def open_message(request, token):
         ContentItem.objects.filter(pk=content.pk).update(clicks=F("clicks") + 1)
         return redirect(content.url)
     event = message.touch.event if message.touch_id else None
-    return render(request, "marketing/public/landing.html", {
-        "message": message, "event": event, "token": token,
-        "registered": event is not None and Registration.objects.filter(
-            event=event, customer=message.customer_id).exclude(status=Registration.Status.CANCELLED).exists()
-        if message.customer_id else False})
+    return render(
+        request,
+        "marketing/public/landing.html",
+        {
+            "message": message,
+            "event": event,
+            "token": token,
+            "registered": event is not None
+            and Registration.objects.filter(event=event, customer=message.customer_id)
+            .exclude(status=Registration.Status.CANCELLED)
+            .exists()
+            if message.customer_id
+            else False,
+        },
+    )
 
 
 def open_pixel(request, token):
@@ -261,8 +341,13 @@ def sign_up(request, token):
         raise Http404
     person = message.customer or message.lead
     try:
-        campaign_rules.register(event=event, customer=message.customer, mobile=person.mobile, name=person.name,
-                                source=Registration.Source.LINK)
+        campaign_rules.register(
+            event=event,
+            customer=message.customer,
+            mobile=person.mobile,
+            name=person.name,
+            source=Registration.Source.LINK,
+        )
         done = _("You are registered for %(event)s. See you there!") % {"event": event.name}
     except ValidationError as exc:
         done = " ".join(exc.messages)
@@ -276,8 +361,9 @@ def stop_messages(request, token):
     if request.method == "POST":
         if message.customer_id:
             campaign_rules.opt_out(customer=message.customer, channel=message.channel, source="link")
-        return render(request, "marketing/public/done.html", {
-            "text": _("Done: you will get no more of these messages.")})
+        return render(
+            request, "marketing/public/done.html", {"text": _("Done: you will get no more of these messages.")}
+        )
     return render(request, "marketing/public/stop.html", {"message": message})
 
 

@@ -1,4 +1,5 @@
 """The segment builder (live count and sample while editing), segment list and detail."""
+
 import re
 
 from django.contrib import messages
@@ -28,14 +29,16 @@ LIST_VALUES = ("choices", "tags", "users", "departments")
 
 # -- the builder --------------------------------------------------------------------------------
 
+
 def parse_builder(data, subject):
     """The definition the builder's inputs describe, with the edit action applied."""
     fields = rules.fields_for(subject)
     group_ids = sorted({int(m.group(1)) for key in data for m in [GROUP_KEY.match(key)] if m})
     groups = []
     for i in group_ids:
-        condition_ids = sorted({int(m.group(2)) for key in data for m in [CONDITION_KEY.match(key)]
-                                if m and int(m.group(1)) == i})
+        condition_ids = sorted(
+            {int(m.group(2)) for key in data for m in [CONDITION_KEY.match(key)] if m and int(m.group(1)) == i}
+        )
         conditions = []
         for j in condition_ids:
             prefix = f"g{i}-c{j}-"
@@ -67,17 +70,23 @@ def parse_builder(data, subject):
 
 
 def _strip(definition):
-    return {"match": definition["match"], "groups": [
-        {"match": g["match"], "conditions": [{k: c[k] for k in ("field", "op", "value")} for c in g["conditions"]]}
-        for g in definition["groups"]]}
+    return {
+        "match": definition["match"],
+        "groups": [
+            {"match": g["match"], "conditions": [{k: c[k] for k in ("field", "op", "value")} for c in g["conditions"]]}
+            for g in definition["groups"]
+        ],
+    }
 
 
 def _options(user, subject):
     """What value pickers offer: tags, people and departments in the user's scope, campaigns."""
     scope_users = permissions.assignable_users(user)
     return {
-        "tags": [(t.pk, f"{t.group.name}: {t.name}") for t in Tag.objects.select_related("group").order_by(
-            "group__name", "name")],
+        "tags": [
+            (t.pk, f"{t.group.name}: {t.name}")
+            for t in Tag.objects.select_related("group").order_by("group__name", "name")
+        ],
         "users": [(u.pk, str(u)) for u in scope_users.order_by("username")],
         "departments": [(d.pk, d.name) for d in Department.objects.order_by("path")],
         "campaigns": [(c.pk, c.name) for c in permissions.visible(user, Campaign.objects.order_by("-start"))[:200]],
@@ -94,19 +103,29 @@ def builder_context(user, subject, definition, *, errors=None, with_preview=True
         for j, condition in enumerate(group["conditions"]):
             spec = fields.get(condition["field"])
             key = f"g{i}-c{j}"
-            row = {"key": key, "field": condition["field"], "op": condition["op"], "spec": spec,
-                   "ops": [(op, rules.OPS[op]) for op in spec.ops] if spec else [],
-                   "error": (errors or {}).get(key)}
+            row = {
+                "key": key,
+                "field": condition["field"],
+                "op": condition["op"],
+                "spec": spec,
+                "ops": [(op, rules.OPS[op]) for op in spec.ops] if spec else [],
+                "error": (errors or {}).get(key),
+            }
             if spec is not None:
                 row["multiple"] = spec.value in LIST_VALUES
                 selected = condition["value"] if isinstance(condition["value"], list) else [condition["value"]]
                 row["selected"] = [str(v) for v in selected]
                 row["value"] = "" if isinstance(condition["value"], list) else condition["value"]
-                row["choices"] = (spec.choices if spec.value == "choices" else
-                                  options.get(spec.value, []))
-                row["input"] = ("select" if spec.value in LIST_VALUES + ("campaigns",) else
-                                "number" if spec.value in ("int", "days", "decimal") else
-                                "region" if spec.value == "region" else "text")
+                row["choices"] = spec.choices if spec.value == "choices" else options.get(spec.value, [])
+                row["input"] = (
+                    "select"
+                    if spec.value in LIST_VALUES + ("campaigns",)
+                    else "number"
+                    if spec.value in ("int", "days", "decimal")
+                    else "region"
+                    if spec.value == "region"
+                    else "text"
+                )
                 if spec.value == "region":
                     row["levels"] = region_field.levels(str(condition["value"] or ""))
                 try:
@@ -117,20 +136,34 @@ def builder_context(user, subject, definition, *, errors=None, with_preview=True
         rows_groups.append({"key": f"g{i}", "match": group["match"], "rows": rows})
         if valid:
             valid_groups.append({"match": "any" if group["match"] == "any" else "all", "conditions": valid})
-    context = {"groups": rows_groups, "match": definition["match"], "subject": subject,
-               "fields": [(name, spec.label) for name, spec in fields.items()]}
+    context = {
+        "groups": rows_groups,
+        "match": definition["match"],
+        "subject": subject,
+        "fields": [(name, spec.label) for name, spec in fields.items()],
+    }
     if with_preview:
-        counted = {"match": definition["match"] if definition["match"] in ("all", "any") else "all",
-                   "groups": valid_groups}
+        counted = {
+            "match": definition["match"] if definition["match"] in ("all", "any") else "all",
+            "groups": valid_groups,
+        }
         context["preview"] = rules.preview(user, subject=subject, definition=counted)
         context["show_mobile"] = may_see_mobile(user)
     return context
 
 
 def _definition_for_display(definition):
-    return {"match": definition.get("match", "all"), "groups": [
-        {"match": g["match"], "conditions": [dict(c, key=f"g{i}-c{j}") for j, c in enumerate(g["conditions"])],
-         "key": f"g{i}"} for i, g in enumerate(definition.get("groups", []))]}
+    return {
+        "match": definition.get("match", "all"),
+        "groups": [
+            {
+                "match": g["match"],
+                "conditions": [dict(c, key=f"g{i}-c{j}") for j, c in enumerate(g["conditions"])],
+                "key": f"g{i}",
+            }
+            for i, g in enumerate(definition.get("groups", []))
+        ],
+    }
 
 
 @login_required
@@ -153,13 +186,15 @@ def segment_form(request, pk=None):
     form = SegmentForm(request.POST or None, instance=segment)
     errors = None
     if request.method == "POST":
-        subject = request.POST.get("subject") if request.POST.get("subject") in Segment.Subject.values else (
-            segment.subject)
+        subject = (
+            request.POST.get("subject") if request.POST.get("subject") in Segment.Subject.values else (segment.subject)
+        )
         definition = parse_builder(request.POST, subject)
         if form.is_valid():
             try:
-                segment = rules.save_segment(actor=request.user, segment=form.save(commit=False),
-                                             definition=_strip(definition))
+                segment = rules.save_segment(
+                    actor=request.user, segment=form.save(commit=False), definition=_strip(definition)
+                )
             except ValidationError as exc:
                 errors = exc.message_dict
                 form.add_error(None, _("Some conditions need fixing; see the marks below."))
@@ -168,22 +203,33 @@ def segment_form(request, pk=None):
                 return redirect(segment)
     else:
         subject = segment.subject
-        definition = _definition_for_display(segment.definition) if segment.pk else parse_builder(
-            request.GET.copy(), subject)
-    return render(request, "marketing/segments/form.html", {
-        "form": form, "segment": segment,
-        "builder": builder_context(request.user, subject, definition, errors=errors)})
+        definition = (
+            _definition_for_display(segment.definition) if segment.pk else parse_builder(request.GET.copy(), subject)
+        )
+    return render(
+        request,
+        "marketing/segments/form.html",
+        {
+            "form": form,
+            "segment": segment,
+            "builder": builder_context(request.user, subject, definition, errors=errors),
+        },
+    )
 
 
 @login_required
 def segment_list(request):
     permissions.require(request.user, "marketing.view")
-    items = list(segments_for(request.user).annotate(n_campaigns=Count("campaigns", distinct=True)).order_by(
-        "-updated_at"))
+    items = list(
+        segments_for(request.user).annotate(n_campaigns=Count("campaigns", distinct=True)).order_by("-updated_at")
+    )
     for item, summary in zip(items, rules.describe_many(items)):
         item.summary = summary
-    return render(request, "marketing/segments/list.html", {
-        "segments": items, "can_manage": permissions.can(request.user, "marketing.manage")})
+    return render(
+        request,
+        "marketing/segments/list.html",
+        {"segments": items, "can_manage": permissions.can(request.user, "marketing.manage")},
+    )
 
 
 @login_required
@@ -192,11 +238,13 @@ def segment_detail(request, pk):
     segment = get_object_or_404(segments_for(request.user), pk=pk)
     sizes = list(segment.sizes.order_by("-day")[:90])[::-1]
     chart = {
-        "tooltip": {"trigger": "axis"}, "grid": {"left": 50, "right": 20, "top": 20, "bottom": 30},
+        "tooltip": {"trigger": "axis"},
+        "grid": {"left": 50, "right": 20, "top": 20, "bottom": 30},
         "xAxis": {"type": "category", "data": [s.day.isoformat() for s in sizes]},
         "yAxis": {"type": "value", "minInterval": 1},
-        "series": [{"type": "line", "name": _("Size"), "data": [s.size for s in sizes], "smooth": True,
-                    "areaStyle": {}}],
+        "series": [
+            {"type": "line", "name": _("Size"), "data": [s.size for s in sizes], "smooth": True, "areaStyle": {}}
+        ],
     }
     campaigns = list(segment.campaigns.order_by("-start")[:20])
     stats = {s.campaign_id: s.figures for s in CampaignStats.objects.filter(campaign__in=campaigns)}
@@ -204,14 +252,23 @@ def segment_detail(request, pk):
         campaign.figures = stats.get(campaign.pk, {})
     problem = rules.stored_problem(segment.subject, segment.definition)
     # checked just above: only a definition no longer valid needs the stored path (matches nobody)
-    sample = rules.preview(request.user, subject=segment.subject, definition=segment.definition,
-                           stored=bool(problem))
-    return render(request, "marketing/segments/detail.html", {
-        "segment": segment, "problem": problem, "summary": rules.describe(segment), "chart": chart, "campaigns": campaigns,
-        "plans": segment.nurture_plans.all(), "preview": sample, "show_mobile": may_see_mobile(request.user),
-        "can_manage": permissions.can(request.user, "marketing.manage"),
-        "history": permissions.can(request.user, "marketing.manage"),
-    })
+    sample = rules.preview(request.user, subject=segment.subject, definition=segment.definition, stored=bool(problem))
+    return render(
+        request,
+        "marketing/segments/detail.html",
+        {
+            "segment": segment,
+            "problem": problem,
+            "summary": rules.describe(segment),
+            "chart": chart,
+            "campaigns": campaigns,
+            "plans": segment.nurture_plans.all(),
+            "preview": sample,
+            "show_mobile": may_see_mobile(request.user),
+            "can_manage": permissions.can(request.user, "marketing.manage"),
+            "history": permissions.can(request.user, "marketing.manage"),
+        },
+    )
 
 
 @login_required

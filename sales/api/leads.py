@@ -1,4 +1,5 @@
 """``POST /api/v1/leads`` (scope ``leads``)."""
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from drf_spectacular.utils import extend_schema
@@ -8,11 +9,10 @@ from rest_framework.views import APIView
 
 from crm.api.base import idempotent
 from crm.phone import normalize_mobile
+from customers.services.sources import active_sources, check_source
 
 from .. import services
 from ..models import Lead
-from customers.services.sources import check_source
-from customers.services.sources import active_sources
 
 
 class LeadInSerializer(serializers.Serializer):
@@ -22,7 +22,6 @@ class LeadInSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="")
     external_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     tags = serializers.ListField(child=serializers.CharField(max_length=101), required=False, default=list)
-
 
     def validate_source(self, value):
         try:
@@ -65,8 +64,9 @@ class LeadCreateView(APIView):
         try:
             lead = services.capture_lead(client=client, actor=None, **data)
         except ValidationError as exc:
-            raise exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else
-                                             {"non_field_errors": exc.messages}) from exc
+            raise exceptions.ValidationError(
+                exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+            ) from exc
         except IntegrityError:
             existing = Lead.objects.get(client=client, external_id=data["external_id"])
             return Response(LeadOutSerializer(existing).data, status=status.HTTP_200_OK)
@@ -84,8 +84,11 @@ class LeadSourceListView(APIView):
 
     required_scope = "leads"
 
-    @extend_schema(summary="List the active lead sources", responses={200: LeadSourceSerializer(many=True)},
-                   description="The codes `POST /api/v1/leads` accepts as `source`; an unknown or inactive "
-                               "code there is 422 on `source`.")
+    @extend_schema(
+        summary="List the active lead sources",
+        responses={200: LeadSourceSerializer(many=True)},
+        description="The codes `POST /api/v1/leads` accepts as `source`; an unknown or inactive "
+        "code there is 422 on `source`.",
+    )
     def get(self, request):
         return Response(LeadSourceSerializer(active_sources(), many=True).data)

@@ -1,5 +1,6 @@
 """The filters of the sales dashboards: a period (a preset or from–to), department, rep and
 channel, all in the query string so that a view can be shared."""
+
 import datetime
 from urllib.parse import urlencode
 
@@ -9,10 +10,10 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.models import Department, User
 from crm.ui import StyledFormMixin, narrow_to_scope
+from customers.services.sources import all_source_choices
 
 from ..models import Target
 from ..services import dashboard as figures
-from customers.services.sources import all_source_choices
 
 MAX_DAYS = 366 * 3
 
@@ -22,12 +23,13 @@ def _channel_choices():
 
 
 class _ScopeFilterForm(StyledFormMixin, forms.Form):
-    department = forms.ModelChoiceField(queryset=Department.objects.none(), required=False, label=_("department"),
-                                        empty_label=_("All in my scope"))
-    owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False, label=_("rep"),
-                                   empty_label=_("Everyone in my scope"))
-    source = forms.ChoiceField(choices=_channel_choices, required=False,
-                               label=_("channel"))
+    department = forms.ModelChoiceField(
+        queryset=Department.objects.none(), required=False, label=_("department"), empty_label=_("All in my scope")
+    )
+    owner = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, label=_("rep"), empty_label=_("Everyone in my scope")
+    )
+    source = forms.ChoiceField(choices=_channel_choices, required=False, label=_("channel"))
 
     def __init__(self, data=None, *, user, **kwargs):
         super().__init__(data, **kwargs)
@@ -46,14 +48,19 @@ class _ScopeFilterForm(StyledFormMixin, forms.Form):
 
 
 class DashboardFilterForm(_ScopeFilterForm):
-    PRESETS = [("month", _("This month")), ("quarter", _("This quarter")), ("year", _("This year")),
-               ("custom", _("From – to"))]
+    PRESETS = [
+        ("month", _("This month")),
+        ("quarter", _("This quarter")),
+        ("year", _("This year")),
+        ("custom", _("From – to")),
+    ]
 
     preset = forms.ChoiceField(choices=PRESETS, required=False, label=_("period"))
     since = forms.DateField(required=False, label=_("from"), widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, label=_("to"), widget=forms.DateInput(attrs={"type": "date"}))
-    stuck_days = forms.IntegerField(required=False, min_value=1, max_value=3650, label=_("stuck after (days)"),
-                                    initial=figures.STUCK_DAYS)
+    stuck_days = forms.IntegerField(
+        required=False, min_value=1, max_value=3650, label=_("stuck after (days)"), initial=figures.STUCK_DAYS
+    )
 
     field_order = ["preset", "since", "until", "department", "owner", "source", "stuck_days"]
 
@@ -84,8 +91,14 @@ class DashboardFilterForm(_ScopeFilterForm):
     def filters(self):
         data = self._data()
         since, until = self.period()
-        return figures.Filters(since=since, until=until, department=data.get("department"), owner=data.get("owner"),
-                               source=data.get("source") or "", stuck_days=data.get("stuck_days") or figures.STUCK_DAYS)
+        return figures.Filters(
+            since=since,
+            until=until,
+            department=data.get("department"),
+            owner=data.get("owner"),
+            source=data.get("source") or "",
+            stuck_days=data.get("stuck_days") or figures.STUCK_DAYS,
+        )
 
     def querystring(self):
         """This view's own query string (for the export links)."""
@@ -104,27 +117,38 @@ class PerformanceFilterForm(_ScopeFilterForm):
     GRANULARITIES = [(figures.MONTH, _("Month")), (figures.QUARTER, _("Quarter")), (figures.YEAR, _("Year"))]
 
     granularity = forms.ChoiceField(choices=GRANULARITIES, required=False, label=_("period"))
-    date = forms.DateField(required=False, label=_("containing the day"),
-                           widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(
+        required=False, label=_("containing the day"), widget=forms.DateInput(attrs={"type": "date"})
+    )
     metric = forms.ChoiceField(choices=Target.Metric.choices, required=False, label=_("metric"))
 
     field_order = ["granularity", "date", "metric", "department", "owner", "source"]
 
     def options(self):
         data = self._data()
-        return {"granularity": data.get("granularity") or figures.MONTH,
-                "anchor": data.get("date") or timezone.localdate(),
-                "metric": data.get("metric") or Target.Metric.AMOUNT_WON}
+        return {
+            "granularity": data.get("granularity") or figures.MONTH,
+            "anchor": data.get("date") or timezone.localdate(),
+            "metric": data.get("metric") or Target.Metric.AMOUNT_WON,
+        }
 
     def filters(self):
         data = self._data()
         options = self.options()
         start, end = figures.span(options["granularity"], options["anchor"])
-        return figures.Filters(since=start, until=end - datetime.timedelta(days=1), department=data.get("department"),
-                               owner=data.get("owner"), source=data.get("source") or "")
+        return figures.Filters(
+            since=start,
+            until=end - datetime.timedelta(days=1),
+            department=data.get("department"),
+            owner=data.get("owner"),
+            source=data.get("source") or "",
+        )
 
     def querystring(self):
         options = self.options()
-        params = [("granularity", options["granularity"]), ("date", options["anchor"].isoformat()),
-                  ("metric", options["metric"])] + self.scope_params()
+        params = [
+            ("granularity", options["granularity"]),
+            ("date", options["anchor"].isoformat()),
+            ("metric", options["metric"]),
+        ] + self.scope_params()
         return urlencode(params)

@@ -1,5 +1,6 @@
 """Forms of the lead pages, the public pool and the sales rules (input parsing only; the
 services in sales/services/ do the writes and enforce the business rules)."""
+
 from decimal import Decimal
 
 from django import forms
@@ -10,15 +11,14 @@ from crm import permissions
 from crm.models import Department, User
 from crm.phone import normalize_mobile
 from crm.ui import StyledFormMixin
-from customers.services.sources import source_choices
-from customers.models import Customer, Tag
+from customers.forms.records import duplicate_contact
+from customers.models import Tag
 from customers.region_field import RegionField
+from customers.services.sources import check_source, source_choices
 
 from ..models import AssignmentRule, Grade, Lead, OpportunityStage, PoolRule, SalesSettings, ScoringRule
 from ..services.leads import find_duplicate
 from ..services.reminders import parse_offsets
-from customers.forms.records import duplicate_contact
-from customers.services.sources import check_source
 
 
 class DepartmentChoiceField(forms.ModelChoiceField):
@@ -36,18 +36,24 @@ class LeadForm(StyledFormMixin, forms.ModelForm):
     confirms (``confirm_duplicate=1``), then the lead is recorded as a duplicate, linked to it."""
 
     mobile = forms.CharField(label=_("mobile"), max_length=30, required=False)
-    tags = forms.ModelMultipleChoiceField(queryset=Tag.objects.none(), required=False, label=_("tags"),
-                                          widget=forms.SelectMultiple(attrs={"size": 4}))
-    owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False, label=_("owner"),
-                                   empty_label=_("By the assignment rules"))
+    tags = forms.ModelMultipleChoiceField(
+        queryset=Tag.objects.none(), required=False, label=_("tags"), widget=forms.SelectMultiple(attrs={"size": 4})
+    )
+    owner = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, label=_("owner"), empty_label=_("By the assignment rules")
+    )
 
-    EDIT_STATUSES = (Lead.Status.NEW, Lead.Status.ASSIGNED, Lead.Status.CONTACTED, Lead.Status.QUALIFIED,
-                     Lead.Status.INVALID)
+    EDIT_STATUSES = (
+        Lead.Status.NEW,
+        Lead.Status.ASSIGNED,
+        Lead.Status.CONTACTED,
+        Lead.Status.QUALIFIED,
+        Lead.Status.INVALID,
+    )
 
     class Meta:
         model = Lead
-        fields = ["name", "mobile", "email", "source", "region", "need", "note", "visits", "events_attended",
-                  "status"]
+        fields = ["name", "mobile", "email", "source", "region", "need", "note", "visits", "events_attended", "status"]
         widgets = {"need": forms.Textarea(attrs={"rows": 2}), "note": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, user, **kwargs):
@@ -56,9 +62,15 @@ class LeadForm(StyledFormMixin, forms.ModelForm):
         self.duplicate_lead = self.duplicate_customer = None
         current = self.instance.source if self.instance.pk else None
         self.fields["source"] = forms.ChoiceField(  # the active lead sources (and the lead's own)
-            choices=source_choices() + ([(current, self.instance.get_source_display())]
-                                        if current and current not in dict(source_choices()) else []),
-            label=self.fields["source"].label, initial=self.fields["source"].initial)
+            choices=source_choices()
+            + (
+                [(current, self.instance.get_source_display())]
+                if current and current not in dict(source_choices())
+                else []
+            ),
+            label=self.fields["source"].label,
+            initial=self.fields["source"].initial,
+        )
         creating = self.instance.pk is None
         if creating:
             # a new lead starts without engagement and with its status set by capture
@@ -97,21 +109,31 @@ class LeadForm(StyledFormMixin, forms.ModelForm):
             if (lead or customer) and not self.confirmed_duplicate:
                 found = lead or customer
                 if permissions.visible(self.user, type(found)._default_manager.filter(pk=found.pk)).exists():
-                    self.add_error("mobile", ValidationError(
-                        _("%(name)s already has this mobile (owner: %(owner)s)."),
-                        params={"name": found.name, "owner": found.owner or _("public pool")}, code="duplicate"))
+                    self.add_error(
+                        "mobile",
+                        ValidationError(
+                            _("%(name)s already has this mobile (owner: %(owner)s)."),
+                            params={"name": found.name, "owner": found.owner or _("public pool")},
+                            code="duplicate",
+                        ),
+                    )
                 else:  # outside the user's scope: never named
-
-                    self.add_error("mobile", ValidationError(
-                        _("A record of another team (%(team)s) already has this mobile. Ask %(contact)s."),
-                        params=duplicate_contact(found), code="duplicate_elsewhere"))
+                    self.add_error(
+                        "mobile",
+                        ValidationError(
+                            _("A record of another team (%(team)s) already has this mobile. Ask %(contact)s."),
+                            params=duplicate_contact(found),
+                            code="duplicate_elsewhere",
+                        ),
+                    )
         return data
 
     def capture_kwargs(self):
         """Keyword arguments for ``services.capture_lead``."""
         data = self.cleaned_data
-        kwargs = {name: data.get(name) or "" for name in ("name", "mobile", "email", "source", "region", "need",
-                                                           "note")}
+        kwargs = {
+            name: data.get(name) or "" for name in ("name", "mobile", "email", "source", "region", "need", "note")
+        }
         kwargs["tags"] = [f"{tag.group.name}:{tag.name}" for tag in data.get("tags") or ()]
         if "owner" in self.fields:
             kwargs["owner"] = data.get("owner")
@@ -125,10 +147,15 @@ class LeadForm(StyledFormMixin, forms.ModelForm):
 
 
 class ConvertForm(StyledFormMixin, forms.Form):
-    opportunity_name = forms.CharField(label=_("Opportunity (optional)"), max_length=200, required=False,
-                                       help_text=_("Give a name to open an opportunity for the new customer."))
-    opportunity_amount = forms.DecimalField(label=_("amount"), max_digits=12, decimal_places=2, required=False,
-                                            min_value=Decimal("0"))
+    opportunity_name = forms.CharField(
+        label=_("Opportunity (optional)"),
+        max_length=200,
+        required=False,
+        help_text=_("Give a name to open an opportunity for the new customer."),
+    )
+    opportunity_amount = forms.DecimalField(
+        label=_("amount"), max_digits=12, decimal_places=2, required=False, min_value=Decimal("0")
+    )
 
     def clean(self):
         data = super().clean()
@@ -138,6 +165,7 @@ class ConvertForm(StyledFormMixin, forms.Form):
 
 
 # --- rules (sales.configure) ---------------------------------------------------------------
+
 
 class ScoringRuleForm(StyledFormMixin, forms.ModelForm):
     class Meta:
@@ -170,8 +198,16 @@ class ScoringRuleForm(StyledFormMixin, forms.ModelForm):
 class SalesSettingsForm(StyledFormMixin, forms.ModelForm):
     class Meta:
         model = SalesSettings
-        fields = ["grade_a", "grade_b", "grade_c", "touch_cap", "touch_window_days", "rest_after_touches",
-                  "reminder_offsets", "escalate_after_minutes"]
+        fields = [
+            "grade_a",
+            "grade_b",
+            "grade_c",
+            "touch_cap",
+            "touch_window_days",
+            "rest_after_touches",
+            "reminder_offsets",
+            "escalate_after_minutes",
+        ]
 
     def clean_reminder_offsets(self):
         text = self.cleaned_data["reminder_offsets"]
@@ -202,8 +238,10 @@ class AssignmentRuleForm(StyledFormMixin, forms.ModelForm):
         self.fields["user"].queryset = User.objects.filter(is_active=True, is_service=False).order_by("username")
         self.fields["grade"].choices = [("", _("Any grade"))] + list(Grade.choices)
         self.fields["source"] = forms.ChoiceField(
-            choices=lambda: [("", _("Any source"))] + source_choices(), required=False,
-            label=AssignmentRule._meta.get_field("source").verbose_name)
+            choices=lambda: [("", _("Any source"))] + source_choices(),
+            required=False,
+            label=AssignmentRule._meta.get_field("source").verbose_name,
+        )
 
     def clean(self):
         data = super().clean()
@@ -217,8 +255,17 @@ class PoolRuleForm(StyledFormMixin, forms.ModelForm):
 
     class Meta:
         model = PoolRule
-        fields = ["department", "days_without_followup", "days_without_deal", "exempt_stage", "warn_days", "cap",
-                  "reclaim_cooldown_days", "recycle_paying_customers", "is_active"]
+        fields = [
+            "department",
+            "days_without_followup",
+            "days_without_deal",
+            "exempt_stage",
+            "warn_days",
+            "cap",
+            "reclaim_cooldown_days",
+            "recycle_paying_customers",
+            "is_active",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -248,9 +295,18 @@ class ScoreExampleForm(StyledFormMixin, forms.Form):
     events = forms.IntegerField(label=_("events attended"), min_value=0, initial=0)
 
     def example_lead(self):
-        data = self.cleaned_data if self.is_bound and self.is_valid() else {
-            name: field.initial for name, field in self.fields.items()}
-        return Lead(name="example", source=data["source"], mobile="13800000000" if data["has_mobile"] else "",
-                    email="lead@example.com" if data["has_email"] else "", region="x" if data["has_region"] else "",
-                    need="x" if data["has_need"] else "", visits=data["visits"] or 0,
-                    events_attended=data["events"] or 0)
+        data = (
+            self.cleaned_data
+            if self.is_bound and self.is_valid()
+            else {name: field.initial for name, field in self.fields.items()}
+        )
+        return Lead(
+            name="example",
+            source=data["source"],
+            mobile="13800000000" if data["has_mobile"] else "",
+            email="lead@example.com" if data["has_email"] else "",
+            region="x" if data["has_region"] else "",
+            need="x" if data["has_need"] else "",
+            visits=data["visits"] or 0,
+            events_attended=data["events"] or 0,
+        )

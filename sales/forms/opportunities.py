@@ -1,5 +1,6 @@
 """Forms of the opportunity pages (input parsing only; sales/services/opportunities.py does the
 writes and enforces the stage rules and the key control points)."""
+
 import datetime
 from decimal import Decimal
 
@@ -43,44 +44,80 @@ class OpportunityFilter(ListFilterSet):
 
     q = django_filters.CharFilter(label=_("Name or customer"), method="search")
     status = django_filters.ChoiceFilter(
-        label=_("status"), method="filter_status", empty_label=None,
-        choices=[(OPEN, _("Open")), (CLOSED, _("Closed (won or lost)")), (WON, _("Won")), (LOST, _("Lost")),
-                 (ALL, _("All"))],
+        label=_("status"),
+        method="filter_status",
+        empty_label=None,
+        choices=[
+            (OPEN, _("Open")),
+            (CLOSED, _("Closed (won or lost)")),
+            (WON, _("Won")),
+            (LOST, _("Lost")),
+            (ALL, _("All")),
+        ],
     )
-    stage = django_filters.ModelChoiceFilter(queryset=OpportunityStage.objects.order_by("position", "id"),
-                                             label=_("stage"))
+    stage = django_filters.ModelChoiceFilter(
+        queryset=OpportunityStage.objects.order_by("position", "id"), label=_("stage")
+    )
     owner = django_filters.ModelChoiceFilter(queryset=User.objects.none(), label=_("owner"))
-    close_after = django_filters.DateFilter(field_name="expected_close", lookup_expr="gte",
-                                            label=_("expected close from"))
-    close_before = django_filters.DateFilter(field_name="expected_close", lookup_expr="lte",
-                                             label=_("expected close to"))
+    close_after = django_filters.DateFilter(
+        field_name="expected_close", lookup_expr="gte", label=_("expected close from")
+    )
+    close_before = django_filters.DateFilter(
+        field_name="expected_close", lookup_expr="lte", label=_("expected close to")
+    )
     # the narrowing of the dashboards' drill-downs (sales/views/dashboard.py)
-    department = django_filters.ModelChoiceFilter(queryset=Department.objects.all(), label=_("department"),
-                                                  method="filter_department")
-    source = django_filters.ChoiceFilter(choices=all_source_choices, field_name="customer__source",
-                                         label=_("source channel"))
+    department = django_filters.ModelChoiceFilter(
+        queryset=Department.objects.all(), label=_("department"), method="filter_department"
+    )
+    source = django_filters.ChoiceFilter(
+        choices=all_source_choices, field_name="customer__source", label=_("source channel")
+    )
     closed_after = django_filters.DateFilter(label=_("closed from"), method="filter_closed_after")
     closed_before = django_filters.DateFilter(label=_("closed to"), method="filter_closed_before")
     created_after = django_filters.DateFilter(label=_("created from"), method="filter_created_after")
     created_before = django_filters.DateFilter(label=_("created to"), method="filter_created_before")
     lost_reason = django_filters.CharFilter(label=_("lost reason"), field_name="lost_reason")
-    stuck_days = django_filters.NumberFilter(label=_("no stage change for (days)"), method="filter_stuck",
-                                             min_value=0, max_value=3650)
+    stuck_days = django_filters.NumberFilter(
+        label=_("no stage change for (days)"), method="filter_stuck", min_value=0, max_value=3650
+    )
     # the sales dashboard's funnel: opportunities of the leads created in a period
-    lead_created_after = django_filters.DateFilter(label=_("lead created from"), method="filter_lead_created_after",
-                                                   widget=forms.HiddenInput)
-    lead_created_before = django_filters.DateFilter(label=_("lead created to"), method="filter_lead_created_before",
-                                                    widget=forms.HiddenInput)
-    left_stage = django_filters.ModelChoiceFilter(queryset=OpportunityStage.objects.order_by("position", "id"),
-                                                  label=_("left the stage"), method="filter_left_stage")
+    lead_created_after = django_filters.DateFilter(
+        label=_("lead created from"), method="filter_lead_created_after", widget=forms.HiddenInput
+    )
+    lead_created_before = django_filters.DateFilter(
+        label=_("lead created to"), method="filter_lead_created_before", widget=forms.HiddenInput
+    )
+    left_stage = django_filters.ModelChoiceFilter(
+        queryset=OpportunityStage.objects.order_by("position", "id"),
+        label=_("left the stage"),
+        method="filter_left_stage",
+    )
     left_after = django_filters.DateFilter(label=_("left it from"), method="filter_with_left_stage")
     left_before = django_filters.DateFilter(label=_("left it until"), method="filter_with_left_stage")
 
     class Meta:
         model = Opportunity
-        fields = ["q", "status", "stage", "owner", "close_after", "close_before", "department", "source",
-                  "closed_after", "closed_before", "created_after", "created_before", "lost_reason", "stuck_days",
-                  "left_stage", "left_after", "left_before", "lead_created_after", "lead_created_before"]
+        fields = [
+            "q",
+            "status",
+            "stage",
+            "owner",
+            "close_after",
+            "close_before",
+            "department",
+            "source",
+            "closed_after",
+            "closed_before",
+            "created_after",
+            "created_before",
+            "lost_reason",
+            "stuck_days",
+            "left_stage",
+            "left_after",
+            "left_before",
+            "lead_created_after",
+            "lead_created_before",
+        ]
 
     default_status = OPEN
 
@@ -149,9 +186,13 @@ class OpportunityFilter(ListFilterSet):
 class BoardFilterForm(StyledFormMixin, forms.Form):
     """The kanban board's owner filter (for users who see more than their own records)."""
 
-    owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False, label=_("owner"),
-                                   empty_label=_("Everyone in my scope"),
-                                   widget=forms.Select(attrs={"class": "form-select-sm js-autosubmit"}))
+    owner = forms.ModelChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        label=_("owner"),
+        empty_label=_("Everyone in my scope"),
+        widget=forms.Select(attrs={"class": "form-select-sm js-autosubmit"}),
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -162,12 +203,17 @@ class OpportunityForm(StyledFormMixin, forms.ModelForm):
     """Create (through ``services.open_opportunity``) or edit an opportunity. The stage is not
     here: it changes only through "Move to", which enforces the control points."""
 
-    owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False, label=_("Owner"),
-                                   empty_label=_("Me"))
-    amount = forms.DecimalField(label=_("Amount"), max_digits=12, decimal_places=2, min_value=Decimal("0"),
-                                initial=Decimal("0"))
-    probability = forms.IntegerField(label=_("Win probability (%)"), min_value=0, max_value=100, required=False,
-                                     help_text=_("Empty: the stage's default."))
+    owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False, label=_("Owner"), empty_label=_("Me"))
+    amount = forms.DecimalField(
+        label=_("Amount"), max_digits=12, decimal_places=2, min_value=Decimal("0"), initial=Decimal("0")
+    )
+    probability = forms.IntegerField(
+        label=_("Win probability (%)"),
+        min_value=0,
+        max_value=100,
+        required=False,
+        help_text=_("Empty: the stage's default."),
+    )
 
     class Meta:
         model = Opportunity
@@ -195,8 +241,13 @@ class OpportunityForm(StyledFormMixin, forms.ModelForm):
     def open_kwargs(self):
         """Keyword arguments for ``services.open_opportunity`` (besides actor and customer)."""
         data = self.cleaned_data
-        return {"name": data["name"], "amount": data["amount"], "expected_close": data.get("expected_close"),
-                "products": data.get("products") or "", "owner": data.get("owner") or self.user}
+        return {
+            "name": data["name"],
+            "amount": data["amount"],
+            "expected_close": data.get("expected_close"),
+            "products": data.get("products") or "",
+            "owner": data.get("owner") or self.user,
+        }
 
     def changes(self):
         """The edited fields, for the update."""
@@ -204,12 +255,14 @@ class OpportunityForm(StyledFormMixin, forms.ModelForm):
 
 
 class MoveForm(StyledFormMixin, forms.Form):
-    """"Move to" a stage (the detail page's form and the kanban board's drop)."""
+    """ "Move to" a stage (the detail page's form and the kanban board's drop)."""
 
-    stage = StageChoiceField(queryset=OpportunityStage.objects.order_by("position", "id"), label=_("Move to"),
-                             empty_label=None)
-    lost_reason = forms.CharField(label=_("Lost reason"), max_length=200, required=False,
-                                  help_text=_("Required when the opportunity is lost."))
+    stage = StageChoiceField(
+        queryset=OpportunityStage.objects.order_by("position", "id"), label=_("Move to"), empty_label=None
+    )
+    lost_reason = forms.CharField(
+        label=_("Lost reason"), max_length=200, required=False, help_text=_("Required when the opportunity is lost.")
+    )
 
     def __init__(self, *args, opportunity=None, stages=None, **kwargs):
         """``stages``: the stages already loaded by the page (saves a query when rendering)."""
@@ -218,8 +271,11 @@ class MoveForm(StyledFormMixin, forms.Form):
         if stages is not None:
             field.choices = [(s.pk, field.label_from_instance(s)) for s in stages]
         if opportunity is not None and not self.is_bound:
-            following = [s for s in (stages if stages is not None else field.queryset)
-                         if s.position > opportunity.stage.position and not s.is_lost]
+            following = [
+                s
+                for s in (stages if stages is not None else field.queryset)
+                if s.position > opportunity.stage.position and not s.is_lost
+            ]
             if following:
                 self.initial.setdefault("stage", following[0].pk)
 
@@ -227,8 +283,7 @@ class MoveForm(StyledFormMixin, forms.Form):
 class DecisionForm(StyledFormMixin, forms.Form):
     """Approve or reject a key control point; the comment is required to reject (the service says so)."""
 
-    decision = forms.ChoiceField(choices=[("approve", _("Approve")), ("reject", _("Reject"))],
-                                 widget=forms.HiddenInput)
+    decision = forms.ChoiceField(choices=[("approve", _("Approve")), ("reject", _("Reject"))], widget=forms.HiddenInput)
     comment = forms.CharField(label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
@@ -246,6 +301,11 @@ class StageForm(StyledFormMixin, forms.ModelForm):
         if data.get("is_won") and data.get("is_lost"):
             self.add_error("is_lost", _("A stage is won or lost, not both."))
         if (data.get("is_won") or data.get("is_lost")) and data.get("approval_role"):
-            self.add_error("approval_role", _("A closed stage is never left, so it needs no approval. Put the "
-                                              "control point on the stage before it."))
+            self.add_error(
+                "approval_role",
+                _(
+                    "A closed stage is never left, so it needs no approval. Put the "
+                    "control point on the stage before it."
+                ),
+            )
         return data

@@ -1,5 +1,6 @@
 """Forms of the daily work pages: follow-ups, reminders, tasks and service tickets (input parsing
 only; the services in sales/services/ do the writes and enforce the business rules)."""
+
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
@@ -31,18 +32,28 @@ class FollowUpForm(StyledFormMixin, forms.Form):
     """A touch with a customer or a lead; the subject comes from the URL."""
 
     channel = forms.ChoiceField(label=_("channel"), choices=FollowUp.Channel.choices, initial=FollowUp.Channel.PHONE)
-    direction = forms.ChoiceField(label=_("direction"), choices=FollowUp.Direction.choices,
-                                  initial=FollowUp.Direction.OUTBOUND)
+    direction = forms.ChoiceField(
+        label=_("direction"), choices=FollowUp.Direction.choices, initial=FollowUp.Direction.OUTBOUND
+    )
     outcome = forms.ChoiceField(label=_("outcome"), choices=FollowUp.Outcome.choices, initial=FollowUp.Outcome.TALKED)
-    opportunity = forms.ModelChoiceField(label=_("opportunity"), queryset=None, required=False,
-                                         empty_label=_("None"))
-    content = forms.CharField(label=_("content"), widget=forms.Textarea(attrs={"rows": 4}),
-                              error_messages={"required": _("Write what happened.")})
-    next_followup_at = forms.DateTimeField(label=_("next follow-up"), required=False, widget=local_datetime_widget(),
-                                           help_text=_("A reminder is created for this time."))
-    reminder_offsets = forms.CharField(label=_("remind me before (minutes)"), required=False, max_length=100,
-                                       help_text=_("Comma-separated, e.g. 1440,60 (a day and an hour before); "
-                                                   "empty: the default."))
+    opportunity = forms.ModelChoiceField(label=_("opportunity"), queryset=None, required=False, empty_label=_("None"))
+    content = forms.CharField(
+        label=_("content"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": _("Write what happened.")},
+    )
+    next_followup_at = forms.DateTimeField(
+        label=_("next follow-up"),
+        required=False,
+        widget=local_datetime_widget(),
+        help_text=_("A reminder is created for this time."),
+    )
+    reminder_offsets = forms.CharField(
+        label=_("remind me before (minutes)"),
+        required=False,
+        max_length=100,
+        help_text=_("Comma-separated, e.g. 1440,60 (a day and an hour before); empty: the default."),
+    )
 
     def __init__(self, *args, opportunities, **kwargs):
         super().__init__(*args, **kwargs)
@@ -80,8 +91,12 @@ class TaskForm(StyledFormMixin, forms.Form):
 
     title = forms.CharField(label=_("title"), max_length=200)
     assignee = forms.ModelChoiceField(label=_("assignee"), queryset=User.objects.none())
-    due_at = forms.DateTimeField(label=_("due"), required=False, widget=local_datetime_widget(),
-                                 help_text=_("The assignee is reminded like for a follow-up."))
+    due_at = forms.DateTimeField(
+        label=_("due"),
+        required=False,
+        widget=local_datetime_widget(),
+        help_text=_("The assignee is reminded like for a follow-up."),
+    )
     priority = forms.ChoiceField(label=_("priority"), choices=Task.Priority.choices, initial=Task.Priority.NORMAL)
     description = forms.CharField(label=_("description"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
@@ -120,8 +135,9 @@ class TicketForm(StyledFormMixin, forms.ModelForm):
             self.fields["status"].choices = [c for c in ServiceTicket.Status.choices if c[0] in allowed]
             # the current owner stays choosable even when outside the editor's hand-over scope
             if self.instance.owner_id:
-                self.fields["owner"].queryset = (self.fields["owner"].queryset
-                                                 | User.objects.filter(pk=self.instance.owner_id)).distinct()
+                self.fields["owner"].queryset = (
+                    self.fields["owner"].queryset | User.objects.filter(pk=self.instance.owner_id)
+                ).distinct()
 
     def _post_clean(self):
         """The service validates and writes; the form only parses."""
@@ -131,12 +147,19 @@ class TicketForm(StyledFormMixin, forms.ModelForm):
 
 
 class ResolveForm(StyledFormMixin, forms.Form):
-    resolution = forms.CharField(label=_("resolution"), widget=forms.Textarea(attrs={"rows": 3}),
-                                 error_messages={"required": _("Write how it was resolved.")})
-    csat = forms.TypedChoiceField(label=_("customer satisfaction (CSAT)"), required=False, coerce=int,
-                                  empty_value=None,
-                                  choices=[("", _("Not asked"))] + [(n, f"{n} ★") for n in range(1, 6)],
-                                  help_text=_("1 = very unhappy, 5 = very happy; recorded on the customer."))
+    resolution = forms.CharField(
+        label=_("resolution"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Write how it was resolved.")},
+    )
+    csat = forms.TypedChoiceField(
+        label=_("customer satisfaction (CSAT)"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", _("Not asked"))] + [(n, f"{n} ★") for n in range(1, 6)],
+        help_text=_("1 = very unhappy, 5 = very happy; recorded on the customer."),
+    )
     comment = forms.CharField(label=_("customer's comment"), required=False, max_length=500)
 
 
@@ -148,12 +171,14 @@ class TicketFilter(ListFilterSet):
 
     q = django_filters.CharFilter(label=_("Title or customer"), method="search")
     status = django_filters.ChoiceFilter(
-        label=_("status"), method="filter_status", empty_label=None,
-        choices=[(OPEN, _("Unresolved")), (ALL, _("All statuses"))] + list(ServiceTicket.Status.choices))
+        label=_("status"),
+        method="filter_status",
+        empty_label=None,
+        choices=[(OPEN, _("Unresolved")), (ALL, _("All statuses"))] + list(ServiceTicket.Status.choices),
+    )
     kind = django_filters.ChoiceFilter(choices=ServiceTicket.Kind.choices, label=_("kind"))
     owner = django_filters.ModelChoiceFilter(queryset=User.objects.none(), label=_("owner"))
-    overdue = django_filters.BooleanFilter(label=_("Only overdue"), method="filter_overdue",
-                                           widget=forms.CheckboxInput)
+    overdue = django_filters.BooleanFilter(label=_("Only overdue"), method="filter_overdue", widget=forms.CheckboxInput)
 
     class Meta:
         model = ServiceTicket
@@ -168,8 +193,9 @@ class TicketFilter(ListFilterSet):
 
     def filter_overdue(self, queryset, name, value):
         if value:
-            return queryset.filter(due_at__lt=timezone.now(),
-                                   status__in=(ServiceTicket.Status.OPEN, ServiceTicket.Status.IN_PROGRESS))
+            return queryset.filter(
+                due_at__lt=timezone.now(), status__in=(ServiceTicket.Status.OPEN, ServiceTicket.Status.IN_PROGRESS)
+            )
         return queryset
 
     def search(self, queryset, name, value):

@@ -5,17 +5,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0002_alter_apitoken_options_alter_delivery_options_and_more'),
-        ('customers', '0004_customer_last_followup_at_customer_last_inbound_at_and_more'),
-        ('sales', '0001_initial'),
+        ("crm", "0002_alter_apitoken_options_alter_delivery_options_and_more"),
+        ("customers", "0004_customer_last_followup_at_customer_last_inbound_at_and_more"),
+        ("sales", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='opportunity',
-            index=models.Index(fields=['stage_entered_at', 'id'], name='opportunity_stuck'),
+            model_name="opportunity",
+            index=models.Index(fields=["stage_entered_at", "id"], name="opportunity_stuck"),
         ),
     ]

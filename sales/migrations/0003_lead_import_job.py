@@ -7,33 +7,51 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sales', '0002_opportunity_stuck_index'),
+        ("sales", "0002_opportunity_stuck_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LeadImportJob',
+            name="LeadImportJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file_name', models.CharField(max_length=255, verbose_name='file')),
-                ('rows', models.JSONField(default=list)),
-                ('errors', models.JSONField(default=list)),
-                ('total', models.PositiveIntegerField(default=0)),
-                ('processed', models.PositiveIntegerField(default=0)),
-                ('status', models.CharField(choices=[('validated', 'Checked'), ('invalid', 'Has errors'), ('queued', 'Queued'), ('running', 'Importing'), ('done', 'Done'), ('failed', 'Failed')], default='validated', max_length=20)),
-                ('message', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("file_name", models.CharField(max_length=255, verbose_name="file")),
+                ("rows", models.JSONField(default=list)),
+                ("errors", models.JSONField(default=list)),
+                ("total", models.PositiveIntegerField(default=0)),
+                ("processed", models.PositiveIntegerField(default=0)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("validated", "Checked"),
+                            ("invalid", "Has errors"),
+                            ("queued", "Queued"),
+                            ("running", "Importing"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="validated",
+                        max_length=20,
+                    ),
+                ),
+                ("message", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'lead import',
-                'verbose_name_plural': 'lead imports',
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['created_by', '-created_at'], name='leadimport_user')],
+                "verbose_name": "lead import",
+                "verbose_name_plural": "lead imports",
+                "ordering": ["-created_at", "-id"],
+                "indexes": [models.Index(fields=["created_by", "-created_at"], name="leadimport_user")],
             },
         ),
     ]

@@ -5,25 +5,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0002_alter_apitoken_options_alter_delivery_options_and_more'),
-        ('customers', '0005_customer_customer_recent'),
-        ('sales', '0003_lead_import_job'),
+        ("crm", "0002_alter_apitoken_options_alter_delivery_options_and_more"),
+        ("customers", "0005_customer_customer_recent"),
+        ("sales", "0003_lead_import_job"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='opportunity',
-            name='opportunity_dept_stage',
+            model_name="opportunity",
+            name="opportunity_dept_stage",
         ),
         migrations.AddIndex(
-            model_name='followup',
-            index=models.Index(fields=['department', 'at'], name='followup_dept_time'),
+            model_name="followup",
+            index=models.Index(fields=["department", "at"], name="followup_dept_time"),
         ),
         migrations.AddIndex(
-            model_name='opportunity',
-            index=models.Index(fields=['department', 'stage', 'stage_entered_at'], name='opportunity_dept_stuck'),
+            model_name="opportunity",
+            index=models.Index(fields=["department", "stage", "stage_entered_at"], name="opportunity_dept_stuck"),
         ),
     ]

@@ -5,21 +5,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0002_alter_apitoken_options_alter_delivery_options_and_more'),
-        ('customers', '0009_dashboard_rollups'),
-        ('sales', '0004_team_figure_indexes'),
+        ("crm", "0002_alter_apitoken_options_alter_delivery_options_and_more"),
+        ("customers", "0009_dashboard_rollups"),
+        ("sales", "0004_team_figure_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='followup',
-            name='followup_dept_time',
+            model_name="followup",
+            name="followup_dept_time",
         ),
         migrations.AddIndex(
-            model_name='followup',
-            index=models.Index(fields=['department', 'at'], include=('created_by',), name='followup_dept_time_by'),
+            model_name="followup",
+            index=models.Index(fields=["department", "at"], include=("created_by",), name="followup_dept_time_by"),
         ),
     ]

@@ -5,17 +5,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0002_alter_apitoken_options_alter_delivery_options_and_more'),
-        ('customers', '0009_dashboard_rollups'),
-        ('sales', '0005_followup_activity_index'),
+        ("crm", "0002_alter_apitoken_options_alter_delivery_options_and_more"),
+        ("customers", "0009_dashboard_rollups"),
+        ("sales", "0005_followup_activity_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='opportunity',
-            index=models.Index(fields=['expected_close', 'id'], name='opportunity_close'),
+            model_name="opportunity",
+            index=models.Index(fields=["expected_close", "id"], name="opportunity_close"),
         ),
     ]

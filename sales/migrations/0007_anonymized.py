@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sales', '0006_opportunity_close_index'),
+        ("sales", "0006_opportunity_close_index"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='lead',
-            name='anonymized_at',
-            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='anonymized'),
+            model_name="lead",
+            name="anonymized_at",
+            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name="anonymized"),
         ),
     ]

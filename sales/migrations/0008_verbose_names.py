@@ -4,18 +4,17 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sales', '0007_anonymized'),
+        ("sales", "0007_anonymized"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='poolmove',
-            options={'ordering': ['-at', '-id'], 'verbose_name': 'pool move'},
+            name="poolmove",
+            options={"ordering": ["-at", "-id"], "verbose_name": "pool move"},
         ),
         migrations.AlterModelOptions(
-            name='poolwarning',
-            options={'verbose_name': 'pool warning'},
+            name="poolwarning",
+            options={"verbose_name": "pool warning"},
         ),
     ]

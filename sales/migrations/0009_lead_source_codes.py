@@ -16,22 +16,21 @@ def existing_codes(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sales', '0008_verbose_names'),
-        ('customers', '0015_lead_sources'),
+        ("sales", "0008_verbose_names"),
+        ("customers", "0015_lead_sources"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='assignmentrule',
-            name='source',
-            field=models.CharField(blank=True, max_length=20, verbose_name='source channel'),
+            model_name="assignmentrule",
+            name="source",
+            field=models.CharField(blank=True, max_length=20, verbose_name="source channel"),
         ),
         migrations.AlterField(
-            model_name='lead',
-            name='source',
-            field=models.CharField(default='other', max_length=20, verbose_name='source channel'),
+            model_name="lead",
+            name="source",
+            field=models.CharField(default="other", max_length=20, verbose_name="source channel"),
         ),
         migrations.RunPython(existing_codes, migrations.RunPython.noop),
     ]

@@ -4,20 +4,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sales', '0009_lead_source_codes'),
+        ("sales", "0009_lead_source_codes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='poolrule',
-            name='recycle_paying_customers',
-            field=models.BooleanField(default=False, help_text='Off: a customer who ever bought (an order, a won opportunity) stays with the owner. On: such a customer returns after the days without a deal, never for lack of follow-ups within them.', verbose_name='paying customers return to the pool too'),
+            model_name="poolrule",
+            name="recycle_paying_customers",
+            field=models.BooleanField(
+                default=False,
+                help_text="Off: a customer who ever bought (an order, a won opportunity) stays with the owner. On: such a customer returns after the days without a deal, never for lack of follow-ups within them.",
+                verbose_name="paying customers return to the pool too",
+            ),
         ),
         migrations.AddField(
-            model_name='reminder',
-            name='scheduled_at',
-            field=models.DateTimeField(blank=True, editable=False, help_text='When the due time was last set (created or rescheduled): a notice whose time was already past then is never sent.', null=True),
+            model_name="reminder",
+            name="scheduled_at",
+            field=models.DateTimeField(
+                blank=True,
+                editable=False,
+                help_text="When the due time was last set (created or rescheduled): a notice whose time was already past then is never sent.",
+                null=True,
+            ),
         ),
     ]

@@ -9,18 +9,27 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddField(
-            model_name="lead", name="region_code",
+            model_name="lead",
+            name="region_code",
             field=models.CharField(blank=True, db_index=True, editable=False, max_length=6, verbose_name="region code"),
         ),
         migrations.RenameField(model_name="assignmentrule", old_name="region_contains", new_name="region_text"),
         migrations.AlterField(
-            model_name="assignmentrule", name="region_text",
-            field=models.CharField(blank=True, editable=False, max_length=50, verbose_name="region as written",
-                                   help_text='An old "region contains" text no code was found for.'),
+            model_name="assignmentrule",
+            name="region_text",
+            field=models.CharField(
+                blank=True,
+                editable=False,
+                max_length=50,
+                verbose_name="region as written",
+                help_text='An old "region contains" text no code was found for.',
+            ),
         ),
         migrations.AddField(
-            model_name="assignmentrule", name="region",
-            field=models.CharField(blank=True, max_length=6, verbose_name="region",
-                                   help_text="Leads in this province, city or district."),
+            model_name="assignmentrule",
+            name="region",
+            field=models.CharField(
+                blank=True, max_length=6, verbose_name="region", help_text="Leads in this province, city or district."
+            ),
         ),
     ]

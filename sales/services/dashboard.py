@@ -6,11 +6,25 @@ Every figure starts from ``crm.permissions.visible`` (the viewer's data scope) a
 the dashboard's filters (``Filters``). Each section is one or two grouped aggregate queries on
 indexed columns, so the number of queries does not grow with the data.
 """
+
 import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Avg, Case, Count, DurationField, Exists, ExpressionWrapper, F, OuterRef, Q, Sum, Value, When
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
@@ -75,6 +89,7 @@ class Filters:
 
 # --- scoped querysets -------------------------------------------------------------------------
 
+
 def _scoped(user, model, filters, *, owner="owner_id", source=None):
     """The one narrowing of every dashboard figure: the viewer's scope (``permissions.visible``),
     then the department (and below), the owner (``owner``: the field naming the person) and the
@@ -90,8 +105,7 @@ def _scoped(user, model, filters, *, owner="owner_id", source=None):
 
 
 def opportunities(user, filters, *, channel=True):
-    return _scoped(user, Opportunity, filters,
-                   source=(lambda code: Q(customer__source=code)) if channel else None)
+    return _scoped(user, Opportunity, filters, source=(lambda code: Q(customer__source=code)) if channel else None)
 
 
 def leads(user, filters):
@@ -99,8 +113,13 @@ def leads(user, filters):
 
 
 def followups(user, filters):
-    return _scoped(user, FollowUp, filters, owner="created_by_id",
-                   source=lambda code: Q(customer__source=code) | Q(lead__source=code))
+    return _scoped(
+        user,
+        FollowUp,
+        filters,
+        owner="created_by_id",
+        source=lambda code: Q(customer__source=code) | Q(lead__source=code),
+    )
 
 
 def customers(user, filters):
@@ -113,6 +132,7 @@ def _users(ids):
 
 # --- the sales dashboard ------------------------------------------------------------------------
 
+
 def funnel(user, filters):
     """The leads created in the period, followed through: qualified (or further) → converted → of
     those converted, the ones with an opportunity → of those, the ones with a won opportunity. Each
@@ -121,7 +141,8 @@ def funnel(user, filters):
     cohort = leads(user, filters).filter(created_at__gte=filters.lo, created_at__lt=filters.hi)
     with_opportunity = Opportunity.objects.filter(lead_id=OuterRef("pk"))
     lead_figures = cohort.annotate(
-        has_opportunity=Exists(with_opportunity), has_won=Exists(with_opportunity.filter(stage__is_won=True)),
+        has_opportunity=Exists(with_opportunity),
+        has_won=Exists(with_opportunity.filter(stage__is_won=True)),
     ).aggregate(
         total=Count("id"),
         qualified=Count("id", filter=Q(status__in=[Lead.Status.QUALIFIED, Lead.Status.CONVERTED])),
@@ -129,19 +150,33 @@ def funnel(user, filters):
         opportunities=Count("id", filter=Q(status=Lead.Status.CONVERTED, has_opportunity=True)),
         won=Count("id", filter=Q(status=Lead.Status.CONVERTED, has_won=True)),
     )
-    opp_figures = opportunities(user, filters).filter(created_at__gte=filters.lo, created_at__lt=filters.hi).aggregate(
-        opened=Count("id"), won=Count("id", filter=Q(stage__is_won=True)),
-        won_amount=Sum("amount", filter=Q(stage__is_won=True)),
+    opp_figures = (
+        opportunities(user, filters)
+        .filter(created_at__gte=filters.lo, created_at__lt=filters.hi)
+        .aggregate(
+            opened=Count("id"),
+            won=Count("id", filter=Q(stage__is_won=True)),
+            won_amount=Sum("amount", filter=Q(stage__is_won=True)),
+        )
     )
     steps = [(key, lead_figures[key]) for key in ("total", "qualified", "converted", "opportunities", "won")]
     rows, previous = [], None
     for key, count in steps:
-        rows.append({"key": "leads" if key == "total" else key, "count": count,
-                     "rate": rate(count, previous) if previous is not None else None})
+        rows.append(
+            {
+                "key": "leads" if key == "total" else key,
+                "count": count,
+                "rate": rate(count, previous) if previous is not None else None,
+            }
+        )
         previous = count
-    return {"steps": rows, "won_amount": opp_figures["won_amount"] or ZERO,
-            "opened": opp_figures["opened"], "opened_won": opp_figures["won"],
-            "overall": rate(lead_figures["won"], lead_figures["total"])}
+    return {
+        "steps": rows,
+        "won_amount": opp_figures["won_amount"] or ZERO,
+        "opened": opp_figures["opened"],
+        "opened_won": opp_figures["won"],
+        "overall": rate(lead_figures["won"], lead_figures["total"]),
+    }
 
 
 def stage_times(user, filters, stages):
@@ -150,11 +185,19 @@ def stage_times(user, filters, stages):
     duration = ExpressionWrapper(F("left_at") - F("entered_at"), output_field=DurationField())
     # a stay cannot last less than nothing: rows whose end was written before their start (a
     # back-dated move, clocks of two servers) count as a stay of 0 days, never as negative time
-    duration = Case(When(left_at__lt=F("entered_at"), then=Value(datetime.timedelta(0))), default=duration,
-                    output_field=DurationField())
-    rows = (StageHistory.objects.filter(opportunity__in=opportunities(user, filters).values("pk"),
-                                        left_at__gte=filters.lo, left_at__lt=filters.hi)
-            .order_by().values("stage_id").annotate(n=Count("id"), avg=Avg(duration)))
+    duration = Case(
+        When(left_at__lt=F("entered_at"), then=Value(datetime.timedelta(0))),
+        default=duration,
+        output_field=DurationField(),
+    )
+    rows = (
+        StageHistory.objects.filter(
+            opportunity__in=opportunities(user, filters).values("pk"), left_at__gte=filters.lo, left_at__lt=filters.hi
+        )
+        .order_by()
+        .values("stage_id")
+        .annotate(n=Count("id"), avg=Avg(duration))
+    )
     by_stage = {row["stage_id"]: row for row in rows}
     result = []
     for stage in stages:
@@ -162,8 +205,13 @@ def stage_times(user, filters, stages):
             continue
         row = by_stage.get(stage.pk, {})
         avg = row.get("avg")
-        result.append({"stage": stage, "stays": row.get("n", 0),
-                       "avg_days": round(avg.total_seconds() / 86400, 1) if avg is not None else None})
+        result.append(
+            {
+                "stage": stage,
+                "stays": row.get("n", 0),
+                "avg_days": round(avg.total_seconds() / 86400, 1) if avg is not None else None,
+            }
+        )
     return result
 
 
@@ -178,11 +226,17 @@ def pipeline(user, filters, stages):
     """The open opportunities (now) by stage and by owner: count, amount, stage-weighted amount."""
     open_ids = [s.pk for s in stages if not s.is_closed]
     probability = {s.pk: s.probability for s in stages}
-    rows = list(opportunities(user, filters).filter(stage_id__in=open_ids)
-                .values("stage_id", "owner_id").annotate(
-                    n=Count("id"), total=Sum("amount"),
-                    with_prob=Sum(F("amount") * F("probability")),
-                    default=Sum("amount", filter=Q(probability__isnull=True))))
+    rows = list(
+        opportunities(user, filters)
+        .filter(stage_id__in=open_ids)
+        .values("stage_id", "owner_id")
+        .annotate(
+            n=Count("id"),
+            total=Sum("amount"),
+            with_prob=Sum(F("amount") * F("probability")),
+            default=Sum("amount", filter=Q(probability__isnull=True)),
+        )
+    )
     by_stage, by_owner = {}, {}
     for row in rows:
         weighted = _weighted(row["with_prob"], row["default"], probability[row["stage_id"]])
@@ -192,12 +246,20 @@ def pipeline(user, filters, stages):
             entry["amount"] += row["total"] or ZERO
             entry["weighted"] += weighted
     users = _users(by_owner)
-    stage_rows = [{"stage": s, **by_stage.get(s.pk, {"count": 0, "amount": ZERO, "weighted": ZERO})}
-                  for s in stages if not s.is_closed]
-    owner_rows = sorted(({"owner": users[pk], **figures} for pk, figures in by_owner.items() if pk in users),
-                        key=lambda r: (-r["amount"], r["owner"].username))
-    total = {"count": sum(r["count"] for r in stage_rows), "amount": sum((r["amount"] for r in stage_rows), ZERO),
-             "weighted": sum((r["weighted"] for r in stage_rows), ZERO)}
+    stage_rows = [
+        {"stage": s, **by_stage.get(s.pk, {"count": 0, "amount": ZERO, "weighted": ZERO})}
+        for s in stages
+        if not s.is_closed
+    ]
+    owner_rows = sorted(
+        ({"owner": users[pk], **figures} for pk, figures in by_owner.items() if pk in users),
+        key=lambda r: (-r["amount"], r["owner"].username),
+    )
+    total = {
+        "count": sum(r["count"] for r in stage_rows),
+        "amount": sum((r["amount"] for r in stage_rows), ZERO),
+        "weighted": sum((r["weighted"] for r in stage_rows), ZERO),
+    }
     return {"stages": stage_rows, "owners": owner_rows, "total": total}
 
 
@@ -206,10 +268,16 @@ def win_rates(user, filters, stages):
     owners without a closed deal)."""
     won_ids = [s.pk for s in stages if s.is_won]
     closed_ids = [s.pk for s in stages if s.is_closed]
-    rows = (opportunities(user, filters)
-            .filter(stage_id__in=closed_ids, closed_at__gte=filters.now - datetime.timedelta(days=WIN_RATE_DAYS),
-                    closed_at__lt=filters.now)
-            .values("owner_id").annotate(closed=Count("id"), won=Count("id", filter=Q(stage_id__in=won_ids))))
+    rows = (
+        opportunities(user, filters)
+        .filter(
+            stage_id__in=closed_ids,
+            closed_at__gte=filters.now - datetime.timedelta(days=WIN_RATE_DAYS),
+            closed_at__lt=filters.now,
+        )
+        .values("owner_id")
+        .annotate(closed=Count("id"), won=Count("id", filter=Q(stage_id__in=won_ids)))
+    )
     per_owner = {row["owner_id"]: (row["won"], row["closed"]) for row in rows}
     won = sum(w for w, _c in per_owner.values())
     closed = sum(c for _w, c in per_owner.values())
@@ -227,12 +295,18 @@ def forecast(user, filters, stages):
     open_ids = [s.pk for s in stages if not s.is_closed]
     probability = {s.pk: s.probability for s in stages}
     rates, overall, history = win_rates(user, filters, stages)
-    rows = (opportunities(user, filters)
-            .filter(stage_id__in=open_ids, expected_close__gte=first, expected_close__lt=end)
-            .annotate(month=TruncMonth("expected_close"))
-            .values("month", "owner_id", "stage_id").annotate(
-                n=Count("id"), total=Sum("amount"), with_prob=Sum(F("amount") * F("probability")),
-                default=Sum("amount", filter=Q(probability__isnull=True))))
+    rows = (
+        opportunities(user, filters)
+        .filter(stage_id__in=open_ids, expected_close__gte=first, expected_close__lt=end)
+        .annotate(month=TruncMonth("expected_close"))
+        .values("month", "owner_id", "stage_id")
+        .annotate(
+            n=Count("id"),
+            total=Sum("amount"),
+            with_prob=Sum(F("amount") * F("probability")),
+            default=Sum("amount", filter=Q(probability__isnull=True)),
+        )
+    )
     by_month = {m: {"month": m, "count": 0, "amount": ZERO, "by_stage": ZERO, "by_win_rate": ZERO} for m in months}
     owners = {}
     for row in rows:
@@ -252,12 +326,17 @@ def forecast(user, filters, stages):
         entry["end"] = add_months(month, 1) - datetime.timedelta(days=1)
         result.append(entry)
     users = _users(set(history) | set(owners))
-    rate_rows = sorted(({"owner": users[pk], "won": w, "closed": c, "rate": rate(w, c)}
-                        for pk, (w, c) in history.items() if pk in users), key=lambda r: r["owner"].username)
+    rate_rows = sorted(
+        (
+            {"owner": users[pk], "won": w, "closed": c, "rate": rate(w, c)}
+            for pk, (w, c) in history.items()
+            if pk in users
+        ),
+        key=lambda r: r["owner"].username,
+    )
     total = {key: sum((m[key] for m in result), ZERO) for key in ("amount", "by_stage", "by_win_rate")}
     total["count"] = sum(m["count"] for m in result)
-    return {"months": result, "total": total, "rates": rate_rows,
-            "overall_rate": round(float(overall) * 100, 1)}
+    return {"months": result, "total": total, "rates": rate_rows, "overall_rate": round(float(overall) * 100, 1)}
 
 
 def closed_in_period(user, filters, stages):
@@ -265,9 +344,12 @@ def closed_in_period(user, filters, stages):
     grouped query."""
     won_ids = {s.pk for s in stages if s.is_won}
     closed_ids = [s.pk for s in stages if s.is_closed]
-    rows = list(opportunities(user, filters)
-                .filter(stage_id__in=closed_ids, closed_at__gte=filters.lo, closed_at__lt=filters.hi)
-                .values("owner_id", "stage_id", "lost_reason").annotate(n=Count("id"), amount=Sum("amount")))
+    rows = list(
+        opportunities(user, filters)
+        .filter(stage_id__in=closed_ids, closed_at__gte=filters.lo, closed_at__lt=filters.hi)
+        .values("owner_id", "stage_id", "lost_reason")
+        .annotate(n=Count("id"), amount=Sum("amount"))
+    )
     won = {"count": 0, "amount": ZERO}
     lost = {"count": 0, "amount": ZERO}
     reasons, won_by_owner = {}, {}
@@ -286,8 +368,13 @@ def closed_in_period(user, filters, stages):
     reason_rows = sorted(reasons.values(), key=lambda r: (-r["count"], r["reason"]))
     for row in reason_rows:
         row["share"] = rate(row["count"], lost["count"])
-    return {"won": won, "lost": lost, "win_rate": rate(won["count"], won["count"] + lost["count"]),
-            "reasons": reason_rows, "won_by_owner": won_by_owner}
+    return {
+        "won": won,
+        "lost": lost,
+        "win_rate": rate(won["count"], won["count"] + lost["count"]),
+        "reasons": reason_rows,
+        "won_by_owner": won_by_owner,
+    }
 
 
 def activity(user, filters, won_by_owner):
@@ -304,9 +391,16 @@ def activity(user, filters, won_by_owner):
     for pk, user_ in users.items():
         touches = per_user.get(pk, 0)
         won = won_by_owner.get(pk, {"count": 0, "amount": ZERO})
-        rows.append({"user": user_, "followups": touches, "per_day": round(touches / filters.days, 1),
-                     "won_count": won["count"], "won_amount": won["amount"],
-                     "amount_per_followup": (won["amount"] / touches).quantize(CENT) if touches else None})
+        rows.append(
+            {
+                "user": user_,
+                "followups": touches,
+                "per_day": round(touches / filters.days, 1),
+                "won_count": won["count"],
+                "won_amount": won["amount"],
+                "amount_per_followup": (won["amount"] / touches).quantize(CENT) if touches else None,
+            }
+        )
     rows.sort(key=lambda r: (-r["followups"], r["user"].username))
     days = []
     day = filters.since
@@ -314,8 +408,12 @@ def activity(user, filters, won_by_owner):
     while day <= last:
         days.append({"day": day, "followups": daily.get(day, 0)})
         day += datetime.timedelta(days=1)
-    return {"rows": rows, "days": days, "total": sum(per_user.values()),
-            "per_day": round(sum(per_user.values()) / filters.days, 1)}
+    return {
+        "rows": rows,
+        "days": days,
+        "total": sum(per_user.values()),
+        "per_day": round(sum(per_user.values()) / filters.days, 1),
+    }
 
 
 def stuck(user, filters, stages):
@@ -323,12 +421,20 @@ def stuck(user, filters, stages):
     and the oldest ones."""
     open_ids = [s.pk for s in stages if not s.is_closed]
     qs = opportunities(user, filters).filter(
-        stage_id__in=open_ids, stage_entered_at__lt=filters.now - datetime.timedelta(days=filters.stuck_days))
+        stage_id__in=open_ids, stage_entered_at__lt=filters.now - datetime.timedelta(days=filters.stuck_days)
+    )
     figures = qs.aggregate(n=Count("id"), amount=Sum("amount"))
     # the oldest ids first (from the stage/age indexes), then their rows with customer and owner
     ids = list(qs.order_by("stage_entered_at", "id").values_list("pk", flat=True)[:STUCK_LIST])
-    items = list(Opportunity.objects.filter(pk__in=ids).select_related("customer", "owner", "stage")
-                 .order_by("stage_entered_at", "id")) if ids else []
+    items = (
+        list(
+            Opportunity.objects.filter(pk__in=ids)
+            .select_related("customer", "owner", "stage")
+            .order_by("stage_entered_at", "id")
+        )
+        if ids
+        else []
+    )
     for item in items:
         item.days_in_stage = max((filters.now - item.stage_entered_at).days, 0)
     return {"count": figures["n"], "amount": figures["amount"] or ZERO, "items": items, "days": filters.stuck_days}
@@ -374,17 +480,29 @@ def monthly_actuals(user, filters, metric, start, end):
     lo, hi = day_start(start), day_start(end)
     if metric in (Target.Metric.AMOUNT_WON, Target.Metric.DEALS_WON):
         won_ids = list(OpportunityStage.objects.filter(is_won=True).values_list("pk", flat=True))
-        qs = (opportunities(user, filters).filter(stage_id__in=won_ids, closed_at__gte=lo, closed_at__lt=hi)
-              .annotate(month=TruncMonth("closed_at")).values("owner_id", "month"))
+        qs = (
+            opportunities(user, filters)
+            .filter(stage_id__in=won_ids, closed_at__gte=lo, closed_at__lt=hi)
+            .annotate(month=TruncMonth("closed_at"))
+            .values("owner_id", "month")
+        )
         value = Sum("amount") if metric == Target.Metric.AMOUNT_WON else Count("id")
         owner = "owner_id"
     elif metric == Target.Metric.NEW_CUSTOMERS:
-        qs = (customers(user, filters).filter(created_at__gte=lo, created_at__lt=hi)
-              .annotate(month=TruncMonth("created_at")).values("owner_id", "month"))
+        qs = (
+            customers(user, filters)
+            .filter(created_at__gte=lo, created_at__lt=hi)
+            .annotate(month=TruncMonth("created_at"))
+            .values("owner_id", "month")
+        )
         value, owner = Count("id"), "owner_id"
     else:
-        qs = (followups(user, filters).filter(at__gte=lo, at__lt=hi)
-              .annotate(month=TruncMonth("at")).values("created_by_id", "month"))
+        qs = (
+            followups(user, filters)
+            .filter(at__gte=lo, at__lt=hi)
+            .annotate(month=TruncMonth("at"))
+            .values("created_by_id", "month")
+        )
         value, owner = Count("id"), "created_by_id"
     result = {}
     for row in qs.annotate(value=value):
@@ -464,12 +582,21 @@ def performance(user, filters, *, granularity, anchor, metric):
     # one query: every month of this year and last year, per owner
     actuals = monthly_actuals(user, filters, metric, _year_back(year_start), year_end)
     owner_ids = {owner_id for owner_id, _m in actuals if owner_id is not None}
-    owner_paths = {u.pk: (u.department.path if u.department_id else "")
-                   for u in User.objects.filter(pk__in=sorted(owner_ids)).select_related("department")} \
-        if departments else {}
+    owner_paths = (
+        {
+            u.pk: (u.department.path if u.department_id else "")
+            for u in User.objects.filter(pk__in=sorted(owner_ids)).select_related("department")
+        }
+        if departments
+        else {}
+    )
     targets = {}
-    for target in Target.objects.filter(Q(user__in=[r.pk for r in reps]) | Q(department__in=[d.pk for d in departments]),
-                                        metric=metric, start__gte=year_start, start__lt=year_end):
+    for target in Target.objects.filter(
+        Q(user__in=[r.pk for r in reps]) | Q(department__in=[d.pk for d in departments]),
+        metric=metric,
+        start__gte=year_start,
+        start__lt=year_end,
+    ):
         holder = ("user", target.user_id) if target.user_id else ("department", target.department_id)
         targets.setdefault((target.period, holder), {})[target.start] = target.value
 
@@ -477,13 +604,19 @@ def performance(user, filters, *, granularity, anchor, metric):
         value = _sum_span(actuals, ids, start, end)
         last_year = _sum_span(actuals, ids, ly_start, ly_end)
         target = _target_in(targets, holder, start, end, granularity)
-        return {**extra, "value": value, "target": target, "attainment": rate(value, target),
-                "last_year": last_year,
-                "change": rate(value - last_year, last_year) if last_year else None}
+        return {
+            **extra,
+            "value": value,
+            "target": target,
+            "attainment": rate(value, target),
+            "last_year": last_year,
+            "change": rate(value - last_year, last_year) if last_year else None,
+        }
 
     rep_rows = [row(("user", rep.pk), {rep.pk}, user=rep) for rep in reps]
-    rep_rows.sort(key=lambda r: (r["attainment"] is None, -(r["attainment"] or 0), -float(r["value"]),
-                                 r["user"].username))
+    rep_rows.sort(
+        key=lambda r: (r["attainment"] is None, -(r["attainment"] or 0), -float(r["value"]), r["user"].username)
+    )
     for rank, item in enumerate(rep_rows, 1):
         item["rank"] = rank
     dept_rows = []
@@ -501,16 +634,33 @@ def performance(user, filters, *, granularity, anchor, metric):
         month = add_months(year_start, i)
         month_targets = [targets.get(("month", ("user", pk)), {}).get(month) for pk in rep_ids]
         month_targets = [t for t in month_targets if t is not None]
-        trend.append({"month": month, "end": add_months(month, 1) - datetime.timedelta(days=1),
-                      "value": _sum_span(actuals, trend_ids, month, add_months(month, 1)),
-                      "last_year": _sum_span(actuals, trend_ids, _year_back(month), _year_back(add_months(month, 1))),
-                      "target": sum(month_targets, ZERO) if month_targets else None})
+        trend.append(
+            {
+                "month": month,
+                "end": add_months(month, 1) - datetime.timedelta(days=1),
+                "value": _sum_span(actuals, trend_ids, month, add_months(month, 1)),
+                "last_year": _sum_span(actuals, trend_ids, _year_back(month), _year_back(add_months(month, 1))),
+                "target": sum(month_targets, ZERO) if month_targets else None,
+            }
+        )
     total_value = sum((r["value"] for r in rep_rows), 0)
     total_target = [r["target"] for r in rep_rows if r["target"] is not None]
     total_last = sum((r["last_year"] for r in rep_rows), 0)
-    totals = {"value": total_value, "target": sum(total_target, ZERO) if total_target else None,
-              "last_year": total_last}
+    totals = {
+        "value": total_value,
+        "target": sum(total_target, ZERO) if total_target else None,
+        "last_year": total_last,
+    }
     totals["attainment"] = rate(total_value, totals["target"])
     totals["change"] = rate(total_value - total_last, total_last) if total_last else None
-    return {"start": start, "end": end, "last": end - datetime.timedelta(days=1), "ly_start": ly_start,
-            "ly_end": ly_end, "reps": rep_rows, "departments": dept_rows, "trend": trend, "totals": totals}
+    return {
+        "start": start,
+        "end": end,
+        "last": end - datetime.timedelta(days=1),
+        "ly_start": ly_start,
+        "ly_end": ly_end,
+        "reps": rep_rows,
+        "departments": dept_rows,
+        "trend": trend,
+        "totals": totals,
+    }

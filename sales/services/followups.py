@@ -1,4 +1,5 @@
 """Follow-ups (跟进记录) and contact protection ("don't harass")."""
+
 import datetime
 
 from django.core.exceptions import ValidationError
@@ -43,9 +44,20 @@ def mark_inbound(*, customer, at=None):
 
 
 @transaction.atomic
-def record_followup(*, actor, content, customer=None, lead=None, opportunity=None, channel=FollowUp.Channel.PHONE,
-                    direction=FollowUp.Direction.OUTBOUND, outcome=FollowUp.Outcome.TALKED, next_followup_at=None,
-                    at=None, reminder_offsets=""):
+def record_followup(
+    *,
+    actor,
+    content,
+    customer=None,
+    lead=None,
+    opportunity=None,
+    channel=FollowUp.Channel.PHONE,
+    direction=FollowUp.Direction.OUTBOUND,
+    outcome=FollowUp.Outcome.TALKED,
+    next_followup_at=None,
+    at=None,
+    reminder_offsets="",
+):
     """Record a touch. Content is required and a next follow-up time must be in the future; with
     one, a follow-up reminder is created. Updates last-touch figures and the resting state."""
     now = timezone.now()
@@ -56,9 +68,17 @@ def record_followup(*, actor, content, customer=None, lead=None, opportunity=Non
     if next_followup_at is not None and next_followup_at <= now:
         raise ValidationError({"next_followup_at": _("The next follow-up must be in the future.")})
     followup = FollowUp.objects.create(
-        customer=customer, lead=lead, opportunity=opportunity, channel=channel, direction=direction,
-        outcome=outcome, content=content.strip(), next_followup_at=next_followup_at, created_by=actor,
-        department_id=actor.department_id, at=at or now,
+        customer=customer,
+        lead=lead,
+        opportunity=opportunity,
+        channel=channel,
+        direction=direction,
+        outcome=outcome,
+        content=content.strip(),
+        next_followup_at=next_followup_at,
+        created_by=actor,
+        department_id=actor.department_id,
+        at=at or now,
     )
     if customer is not None:
         Customer.objects.filter(pk=customer.pk).update(last_followup_at=followup.at)
@@ -77,6 +97,13 @@ def record_followup(*, actor, content, customer=None, lead=None, opportunity=Non
         Lead.objects.filter(pk=lead.pk).update(**updates)
     if next_followup_at is not None:
         subject = customer.name if customer is not None else lead.name
-        create_reminder(owner=actor, title=_("Follow up with %(name)s") % {"name": subject}, due_at=next_followup_at,
-                        customer=customer, lead=lead, followup=followup, offsets=reminder_offsets)
+        create_reminder(
+            owner=actor,
+            title=_("Follow up with %(name)s") % {"name": subject},
+            due_at=next_followup_at,
+            customer=customer,
+            lead=lead,
+            followup=followup,
+            offsets=reminder_offsets,
+        )
     return followup

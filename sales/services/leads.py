@@ -1,23 +1,23 @@
 """Leads: capture (UI, import, API), scoring and grading, assignment, conversion."""
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm import permissions
 from crm.db import advisory_lock
 from crm.models import User
 from crm.phone import normalize_mobile
 from customers import regions
-from customers.models import Customer, CustomerTag
+from customers.models import Customer, CustomerTag, Tag
 from customers.services import add_tags, create_customer, tags_by_name
+from customers.services.sources import check_source
 
 from ..models import AssignmentRule, Grade, Lead, PoolMove, RoundRobinCursor, SalesSettings, ScoringRule
 from .automation import on_lead_assigned
-from customers.services.sources import check_source
 from .followups import mark_inbound
-from crm import permissions
-from customers.models import Tag
 from .opportunities import open_opportunity
 
 
@@ -83,16 +83,23 @@ def find_duplicate(mobile, *, exclude_pk=None):
     """An open lead or a customer with the same normalized mobile: (lead, customer)."""
     if not mobile:
         return None, None
-    lead = (Lead.objects.filter(mobile=mobile, status__in=Lead.OPEN_STATUSES).exclude(pk=exclude_pk)
-            .order_by("created_at").first())
+    lead = (
+        Lead.objects.filter(mobile=mobile, status__in=Lead.OPEN_STATUSES)
+        .exclude(pk=exclude_pk)
+        .order_by("created_at")
+        .first()
+    )
     customer = Customer.objects.filter(mobile=mobile).order_by("id").first()
     return lead, customer
 
 
 def _round_robin(team):
     """The next active member of ``team`` after the last one served (row lock on the cursor)."""
-    members = list(User.objects.filter(department=team, is_active=True, is_service=False,
-                                       role="rep").order_by("id").values_list("id", flat=True))
+    members = list(
+        User.objects.filter(department=team, is_active=True, is_service=False, role="rep")
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
     if not members:
         return None
     cursor, _created = RoundRobinCursor.objects.select_for_update().get_or_create(team=team)
@@ -134,8 +141,23 @@ def _assign(lead, owner, *, by=None, reason=PoolMove.Reason.ASSIGNED):
 
 
 @transaction.atomic
-def capture_lead(*, name, mobile="", source=Customer.Source.OTHER, note="", need="", region="", email="",
-                 tags=(), external_id="", client=None, actor=None, owner=None, department=None, assign=True):
+def capture_lead(
+    *,
+    name,
+    mobile="",
+    source=Customer.Source.OTHER,
+    note="",
+    need="",
+    region="",
+    email="",
+    tags=(),
+    external_id="",
+    client=None,
+    actor=None,
+    owner=None,
+    department=None,
+    assign=True,
+):
     """One inbox for every channel. Normalizes the mobile, records a duplicate (linked, never
     assigned a second time), scores and grades the lead, then assigns it by rule."""
     name = (name or "").strip()
@@ -148,8 +170,17 @@ def capture_lead(*, name, mobile="", source=Customer.Source.OTHER, note="", need
         advisory_lock("lead-mobile", mobile)  # two captures of one new mobile: the second sees the first
     duplicate_lead, existing_customer = find_duplicate(mobile)
     lead = Lead(
-        name=name[:100], mobile=mobile, source=source, note=note, need=need, region=region[:100], email=email,
-        external_id=external_id or "", client=client, duplicate_of=duplicate_lead, existing_customer=existing_customer,
+        name=name[:100],
+        mobile=mobile,
+        source=source,
+        note=note,
+        need=need,
+        region=region[:100],
+        email=email,
+        external_id=external_id or "",
+        client=client,
+        duplicate_of=duplicate_lead,
+        existing_customer=existing_customer,
         department=department or (client.department if client else None) or (actor.department if actor else None),
     )
     lead.full_clean(exclude=["client", "owner", "department", "duplicate_of", "existing_customer", "customer"])
@@ -197,8 +228,9 @@ def assign_leads(*, actor, leads, owner):
     count = 0
     for lead in leads.select_for_update(of=("self",)):
         if lead.owner_id != owner.pk:
-            _assign(lead, owner, by=actor,
-                    reason=PoolMove.Reason.REASSIGNED if lead.owner_id else PoolMove.Reason.ASSIGNED)
+            _assign(
+                lead, owner, by=actor, reason=PoolMove.Reason.REASSIGNED if lead.owner_id else PoolMove.Reason.ASSIGNED
+            )
             count += 1
     return count
 
@@ -213,8 +245,14 @@ def convert_lead(*, lead, actor, opportunity_name="", opportunity_amount=None):
     customer = lead.existing_customer or (Customer.objects.filter(mobile=lead.mobile).first() if lead.mobile else None)
     if customer is None:
         customer = create_customer(
-            actor=actor, allow_duplicate=True, name=lead.name, mobile=lead.mobile, email=lead.email,
-            region=lead.region_code or lead.region, source=lead.source, owner=lead.owner or actor,
+            actor=actor,
+            allow_duplicate=True,
+            name=lead.name,
+            mobile=lead.mobile,
+            email=lead.email,
+            region=lead.region_code or lead.region,
+            source=lead.source,
+            owner=lead.owner or actor,
             notes="\n".join(filter(None, [lead.need, lead.note])),
         )
     lead.followups.update(customer=customer)
@@ -223,9 +261,14 @@ def convert_lead(*, lead, actor, opportunity_name="", opportunity_amount=None):
     lead.tasks.filter(customer__isnull=True).update(customer=customer)
     tag_ids = list(lead.tags.values_list("pk", flat=True))
     if tag_ids:
-        add_tags(customer_ids=[customer.pk], tags=Tag.objects.filter(pk__in=tag_ids).select_related("group"),
-                 source=CustomerTag.Source.IMPORT)
-    if lead.last_followup_at and (customer.last_followup_at is None or customer.last_followup_at < lead.last_followup_at):
+        add_tags(
+            customer_ids=[customer.pk],
+            tags=Tag.objects.filter(pk__in=tag_ids).select_related("group"),
+            source=CustomerTag.Source.IMPORT,
+        )
+    if lead.last_followup_at and (
+        customer.last_followup_at is None or customer.last_followup_at < lead.last_followup_at
+    ):
         Customer.objects.filter(pk=customer.pk).update(last_followup_at=lead.last_followup_at)
     lead.customer = customer
     lead.status = Lead.Status.CONVERTED
@@ -233,8 +276,14 @@ def convert_lead(*, lead, actor, opportunity_name="", opportunity_amount=None):
     lead.save()
     opportunity = None
     if opportunity_name:
-        opportunity = open_opportunity(actor=actor, customer=customer, name=opportunity_name,
-                                       amount=opportunity_amount or 0, owner=lead.owner or actor, lead=lead)
+        opportunity = open_opportunity(
+            actor=actor,
+            customer=customer,
+            name=opportunity_name,
+            amount=opportunity_amount or 0,
+            owner=lead.owner or actor,
+            lead=lead,
+        )
     return customer, opportunity
 
 

@@ -1,4 +1,5 @@
 """Opportunities (商机): stages with win probability and key control points."""
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Value
@@ -7,10 +8,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.approvals import services as approvals
+from crm.models import ApprovalRequest
 
 from ..approvals import KIND, stage_key
 from ..models import Opportunity, OpportunityStage, StageHistory
-from crm.models import ApprovalRequest
 
 DEFAULT_STAGES = [
     # name, probability, won, lost, approval role
@@ -26,18 +27,29 @@ DEFAULT_STAGES = [
 def ensure_default_stages():
     if not OpportunityStage.objects.exists():
         for position, (name, probability, won, lost, role) in enumerate(DEFAULT_STAGES):
-            OpportunityStage.objects.create(name=name, position=position, probability=probability, is_won=won,
-                                            is_lost=lost, approval_role=role)
+            OpportunityStage.objects.create(
+                name=name, position=position, probability=probability, is_won=won, is_lost=lost, approval_role=role
+            )
 
 
 @transaction.atomic
-def open_opportunity(*, actor, customer, name, amount=0, owner=None, stage=None, expected_close=None, products="",
-                     lead=None):
+def open_opportunity(
+    *, actor, customer, name, amount=0, owner=None, stage=None, expected_close=None, products="", lead=None
+):
     ensure_default_stages()
     stage = stage or OpportunityStage.objects.filter(is_won=False, is_lost=False).order_by("position").first()
     owner = owner or actor
-    opportunity = Opportunity(name=name, customer=customer, owner=owner, department_id=owner.department_id,
-                              stage=stage, amount=amount, expected_close=expected_close, products=products, lead=lead)
+    opportunity = Opportunity(
+        name=name,
+        customer=customer,
+        owner=owner,
+        department_id=owner.department_id,
+        stage=stage,
+        amount=amount,
+        expected_close=expected_close,
+        products=products,
+        lead=lead,
+    )
     opportunity.full_clean(exclude=["department", "lead"])
     opportunity.save()
     StageHistory.objects.create(opportunity=opportunity, stage=stage, by=actor)
@@ -67,8 +79,9 @@ def update_opportunity(*, actor, opportunity, **changes):
 
 
 def approval_requests(opportunity):
-    return ApprovalRequest.objects.filter(kind=KIND, content_type__app_label="sales",
-                                          content_type__model="opportunity", object_id=opportunity.pk)
+    return ApprovalRequest.objects.filter(
+        kind=KIND, content_type__app_label="sales", content_type__model="opportunity", object_id=opportunity.pk
+    )
 
 
 def blocking_approval(opportunity, target):
@@ -78,10 +91,12 @@ def blocking_approval(opportunity, target):
         return None  # moving back never needs approval
     if target.is_lost:
         return None  # giving up never needs approval
-    passed = OpportunityStage.objects.filter(position__gte=opportunity.stage.position,
-                                             position__lt=target.position).exclude(approval_role="")
-    approved = set(approval_requests(opportunity).filter(status=ApprovalRequest.Status.APPROVED)
-                   .values_list("key", flat=True))
+    passed = OpportunityStage.objects.filter(
+        position__gte=opportunity.stage.position, position__lt=target.position
+    ).exclude(approval_role="")
+    approved = set(
+        approval_requests(opportunity).filter(status=ApprovalRequest.Status.APPROVED).values_list("key", flat=True)
+    )
     for stage in passed.order_by("position"):
         if stage_key(stage) not in approved:
             return stage
@@ -99,15 +114,18 @@ def move_stage(*, actor, opportunity, stage, lost_reason=""):
         raise ValidationError(_("This opportunity is closed."))
     blocker = blocking_approval(opportunity, stage)
     if blocker is not None:
-        raise ValidationError(_("“%(stage)s” needs an approval before the opportunity moves on.") % {"stage": blocker},
-                              code="approval_required")
+        raise ValidationError(
+            _("“%(stage)s” needs an approval before the opportunity moves on.") % {"stage": blocker},
+            code="approval_required",
+        )
     if stage.is_lost and not lost_reason.strip():
         raise ValidationError({"lost_reason": _("Say why it was lost.")})
     now = timezone.now()
     # a stay ends no earlier than it began (a stay entered "in the future" by a back-dated record
     # ends when it began): no negative time in a stage
     StageHistory.objects.filter(opportunity=opportunity, left_at__isnull=True).update(
-        left_at=Greatest(Value(now), F("entered_at")))
+        left_at=Greatest(Value(now), F("entered_at"))
+    )
     StageHistory.objects.create(opportunity=opportunity, stage=stage, by=actor, entered_at=now)
     opportunity.stage = stage
     opportunity.stage_entered_at = now
@@ -122,8 +140,7 @@ def move_stage(*, actor, opportunity, stage, lost_reason=""):
 def request_approval(*, actor, opportunity, stage=None):
     """Ask for the control point of ``stage`` (default: the current stage) through the approval
     engine: the requester's manager, then the stage's role up the tree (``sales.approvals``)."""
-    opportunity = Opportunity.objects.select_related("stage", "owner__department", "department").get(
-        pk=opportunity.pk)
+    opportunity = Opportunity.objects.select_related("stage", "owner__department", "department").get(pk=opportunity.pk)
     stage = stage or opportunity.stage
     if not stage.approval_role:
         raise ValidationError(_("This stage needs no approval."))

@@ -1,4 +1,5 @@
 """Targets, attainment, the leaderboard (PK) and the reps' daily and weekly reports."""
+
 import datetime
 from decimal import Decimal
 
@@ -36,16 +37,25 @@ def actuals(user_ids, start, end):
     grouped queries whatever the data size."""
     lo, hi = _aware(start), _aware(end)
     result = {uid: {"amount_won": Decimal(0), "deals_won": 0, "new_customers": 0, "followups": 0} for uid in user_ids}
-    won = (Opportunity.objects.filter(owner_id__in=user_ids, stage__is_won=True, closed_at__gte=lo, closed_at__lt=hi)
-           .values("owner_id").annotate(amount=Sum("amount"), n=Count("id")))
+    won = (
+        Opportunity.objects.filter(owner_id__in=user_ids, stage__is_won=True, closed_at__gte=lo, closed_at__lt=hi)
+        .values("owner_id")
+        .annotate(amount=Sum("amount"), n=Count("id"))
+    )
     for row in won:
         result[row["owner_id"]]["amount_won"] = row["amount"] or Decimal(0)
         result[row["owner_id"]]["deals_won"] = row["n"]
-    for row in (Customer.objects.filter(owner_id__in=user_ids, created_at__gte=lo, created_at__lt=hi)
-                .values("owner_id").annotate(n=Count("id"))):
+    for row in (
+        Customer.objects.filter(owner_id__in=user_ids, created_at__gte=lo, created_at__lt=hi)
+        .values("owner_id")
+        .annotate(n=Count("id"))
+    ):
         result[row["owner_id"]]["new_customers"] = row["n"]
-    for row in (FollowUp.objects.filter(created_by_id__in=user_ids, at__gte=lo, at__lt=hi)
-                .values("created_by_id").annotate(n=Count("id"))):
+    for row in (
+        FollowUp.objects.filter(created_by_id__in=user_ids, at__gte=lo, at__lt=hi)
+        .values("created_by_id")
+        .annotate(n=Count("id"))
+    ):
         result[row["created_by_id"]]["followups"] = row["n"]
     return result
 
@@ -55,16 +65,22 @@ def leaderboard(*, users, period, start, metric=Target.Metric.AMOUNT_WON):
     start, end = period_bounds(period, start)
     users = list(users)
     figures = actuals([u.pk for u in users], start, end)
-    targets = {t.user_id: t.value for t in Target.objects.filter(user__in=users, metric=metric, period=period,
-                                                                 start=start)}
+    targets = {
+        t.user_id: t.value for t in Target.objects.filter(user__in=users, metric=metric, period=period, start=start)
+    }
     rows = []
     for user in users:
         value = figures[user.pk][metric]
         target = targets.get(user.pk)
-        rows.append({
-            "user": user, "figures": figures[user.pk], "value": value, "target": target,
-            "attainment": round(float(value) * 100 / float(target), 1) if target else None,
-        })
+        rows.append(
+            {
+                "user": user,
+                "figures": figures[user.pk],
+                "value": value,
+                "target": target,
+                "attainment": round(float(value) * 100 / float(target), 1) if target else None,
+            }
+        )
     rows.sort(key=lambda r: (r["attainment"] is None, -(r["attainment"] or 0), -float(r["value"])))
     for rank, row in enumerate(rows, 1):
         row["rank"] = rank
@@ -74,13 +90,20 @@ def leaderboard(*, users, period, start, metric=Target.Metric.AMOUNT_WON):
 def team_attainment(*, department, period, start, metric=Target.Metric.AMOUNT_WON):
     """The team's total against the team target (members of the department and below)."""
     start, end = period_bounds(period, start)
-    member_ids = list(User.objects.filter(department__path__startswith=department.path, is_active=True,
-                                          is_service=False).values_list("pk", flat=True))
+    member_ids = list(
+        User.objects.filter(department__path__startswith=department.path, is_active=True, is_service=False).values_list(
+            "pk", flat=True
+        )
+    )
     figures = actuals(member_ids, start, end)
     value = sum((f[metric] for f in figures.values()), Decimal(0) if metric == "amount_won" else 0)
     target = Target.objects.filter(department=department, metric=metric, period=period, start=start).first()
-    return {"department": department, "value": value, "target": target.value if target else None,
-            "attainment": round(float(value) * 100 / float(target.value), 1) if target and target.value else None}
+    return {
+        "department": department,
+        "value": value,
+        "target": target.value if target else None,
+        "attainment": round(float(value) * 100 / float(target.value), 1) if target and target.value else None,
+    }
 
 
 def report_figures(user, start, end):
@@ -116,5 +139,6 @@ def generate_reports(*, kind, day=None):
 def set_target(*, actor, metric, period, start, value, user=None, department=None):
     start, _end = period_bounds(period, period_start(period, start))
     target, _created = Target.objects.update_or_create(
-        user=user, department=department, metric=metric, period=period, start=start, defaults={"value": value})
+        user=user, department=department, metric=metric, period=period, start=start, defaults={"value": value}
+    )
     return target

@@ -20,6 +20,7 @@ Caps and cool-down: a rep holds at most ``cap`` private prospects (open leads pl
 have not bought yet) and cannot re-claim, for X days, a record they let go of in any way: recycled,
 released, or re-assigned away.
 """
+
 import datetime
 
 from django.core.exceptions import ValidationError
@@ -29,14 +30,13 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.models import Department, User
+from crm import permissions
+from crm.models import DataScope, Department, User
 from crm.notifications import notify
 from customers import deals
 from customers.models import Customer, LifecycleStage, OwnershipChange
 
 from ..models import Lead, Opportunity, PoolMove, PoolRule, PoolWarning
-from crm import permissions
-from crm.models import DataScope
 
 RECYCLE_REASONS = (PoolMove.Reason.RECYCLED_NO_FOLLOWUP, PoolMove.Reason.RECYCLED_NO_DEAL)
 #: every way a rep lets go of a record (the cool-down applies to each)
@@ -49,7 +49,9 @@ class PoolError(ValidationError):
 
 def rules_by_department():
     """department id → the PoolRule that applies (its own, or the nearest one above)."""
-    rules = {rule.department_id: rule for rule in PoolRule.objects.filter(is_active=True).select_related("exempt_stage")}
+    rules = {
+        rule.department_id: rule for rule in PoolRule.objects.filter(is_active=True).select_related("exempt_stage")
+    }
     result = {}
     for department in Department.objects.only("id", "path"):
         ids = [int(part) for part in department.path.strip("/").split("/") if part]
@@ -75,21 +77,28 @@ def let_go_recently(user, *, lead=None, customer=None, since):
     """Whether ``user`` let go of the record (recycled, released, re-assigned away) since ``since``."""
     if lead is not None:
         return PoolMove.objects.filter(lead=lead, from_owner=user, at__gte=since).exclude(to_owner=user).exists()
-    return (PoolMove.objects.filter(customer=customer, from_owner=user, at__gte=since).exclude(to_owner=user).exists()
-            or OwnershipChange.objects.filter(customer=customer, from_owner=user, changed_at__gte=since)
-            .exclude(to_owner=user).exists())
+    return (
+        PoolMove.objects.filter(customer=customer, from_owner=user, at__gte=since).exclude(to_owner=user).exists()
+        or OwnershipChange.objects.filter(customer=customer, from_owner=user, changed_at__gte=since)
+        .exclude(to_owner=user)
+        .exists()
+    )
 
 
 def _check_claim(user, *, rule, lead=None, customer=None, now):
     if rule is None:
         return
     if private_count(user) >= rule.cap:
-        raise PoolError(_("You already hold %(cap)d private records, the most allowed.") % {"cap": rule.cap},
-                        code="cap")
+        raise PoolError(
+            _("You already hold %(cap)d private records, the most allowed.") % {"cap": rule.cap}, code="cap"
+        )
     since = now - datetime.timedelta(days=rule.reclaim_cooldown_days)
     if rule.reclaim_cooldown_days and let_go_recently(user, lead=lead, customer=customer, since=since):
-        raise PoolError(_("You let go of this record recently; you may claim it again after "
-                          "%(days)d days.") % {"days": rule.reclaim_cooldown_days}, code="cooldown")
+        raise PoolError(
+            _("You let go of this record recently; you may claim it again after %(days)d days.")
+            % {"days": rule.reclaim_cooldown_days},
+            code="cooldown",
+        )
 
 
 @transaction.atomic
@@ -100,8 +109,7 @@ def claim_from_pool(*, user, model, pk, now=None):
     A customer's ownership history records the claim."""
     now = now or timezone.now()
     is_lead = model is Lead
-    taken = (_("Someone else claimed this lead first.") if is_lead
-             else _("Someone else claimed this customer first."))
+    taken = _("Someone else claimed this lead first.") if is_lead else _("Someone else claimed this customer first.")
     User.objects.select_for_update().filter(pk=user.pk).first()
     record = model.objects.filter(pk=pk).first()
     if record is None or record.owner_id is not None or (is_lead and not record.is_open):
@@ -110,12 +118,14 @@ def claim_from_pool(*, user, model, pk, now=None):
     _check_claim(user, rule=rule_for(record.department_id), **{subject: record}, now=now)
     changes = {"assigned_at": now, "status": Lead.Status.ASSIGNED} if is_lead else {"owned_since": now}
     if not model.objects.filter(pk=pk, owner__isnull=True).update(
-            owner=user, department=user.department_id or record.department_id, **changes):
+        owner=user, department=user.department_id or record.department_id, **changes
+    ):
         raise PoolError(taken, code="taken")
     PoolMove.objects.create(**{f"{subject}_id": pk}, to_owner=user, reason=PoolMove.Reason.CLAIMED, by=user, at=now)
     if not is_lead:
-        OwnershipChange.objects.create(customer_id=pk, to_owner=user, changed_by=user,
-                                       reason=OwnershipChange.Reason.CLAIMED, changed_at=now)
+        OwnershipChange.objects.create(
+            customer_id=pk, to_owner=user, changed_by=user, reason=OwnershipChange.Reason.CLAIMED, changed_at=now
+        )
     return model.objects.get(pk=pk)
 
 
@@ -136,13 +146,17 @@ def release_to_pool(*, user, record, now=None):
     now = now or timezone.now()
     is_lead = isinstance(record, Lead)
     if record.owner_id != user.pk or not type(record).objects.filter(pk=record.pk, owner=user).update(owner=None):
-        raise PoolError(_("Only the owner can release this lead.") if is_lead
-                        else _("Only the owner can release this customer."), code="not_owner")
-    PoolMove.objects.create(**{"lead" if is_lead else "customer": record}, from_owner=user,
-                            reason=PoolMove.Reason.RELEASED, by=user, at=now)
+        raise PoolError(
+            _("Only the owner can release this lead.") if is_lead else _("Only the owner can release this customer."),
+            code="not_owner",
+        )
+    PoolMove.objects.create(
+        **{"lead" if is_lead else "customer": record}, from_owner=user, reason=PoolMove.Reason.RELEASED, by=user, at=now
+    )
     if not is_lead:
-        OwnershipChange.objects.create(customer=record, from_owner=user, changed_by=user,
-                                       reason=OwnershipChange.Reason.POOL, changed_at=now)
+        OwnershipChange.objects.create(
+            customer=record, from_owner=user, changed_by=user, reason=OwnershipChange.Reason.POOL, changed_at=now
+        )
 
 
 def release_lead(*, user, lead, now=None):
@@ -155,9 +169,11 @@ def release_customer(*, user, customer, now=None):
 
 # --- recycling ------------------------------------------------------------------------------
 
+
 def _exempt_customer_ids(rule):
-    return (Opportunity.objects.filter(closed_at__isnull=True, stage__position__gte=rule.exempt_stage.position)
-            .values("customer_id"))
+    return Opportunity.objects.filter(closed_at__isnull=True, stage__position__gte=rule.exempt_stage.position).values(
+        "customer_id"
+    )
 
 
 def _days(n):
@@ -168,13 +184,19 @@ def _lead_candidates(department_ids, rule, horizon):
     """Owned open leads whose return date falls before ``horizon``: (pk, owner, name, due, reason)."""
     base = Lead.objects.filter(department_id__in=department_ids, owner__isnull=False, status__in=Lead.OPEN_STATUSES)
     if rule.exempt_stage is not None:
-        base = base.exclude(pk__in=Opportunity.objects.filter(
-            closed_at__isnull=True, stage__position__gte=rule.exempt_stage.position, lead__isnull=False,
-        ).values("lead_id"))
+        base = base.exclude(
+            pk__in=Opportunity.objects.filter(
+                closed_at__isnull=True,
+                stage__position__gte=rule.exempt_stage.position,
+                lead__isnull=False,
+            ).values("lead_id")
+        )
     since = Coalesce("assigned_at", "created_at")
     base = base.annotate(touched=Greatest(Coalesce("last_followup_at", since), since), since=since)
-    rows = base.filter(Q(touched__lt=horizon - _days(rule.days_without_followup))
-                       | Q(since__lt=horizon - _days(rule.days_without_deal)))
+    rows = base.filter(
+        Q(touched__lt=horizon - _days(rule.days_without_followup))
+        | Q(since__lt=horizon - _days(rule.days_without_deal))
+    )
     result = []
     for pk, owner_id, name, touched, since_at in rows.values_list("pk", "owner_id", "name", "touched", "since"):
         result.append(_due("lead", pk, owner_id, name, rule, touched=touched, dealt=since_at, latest_deal=None))
@@ -187,18 +209,21 @@ def _customer_candidates(department_ids, rule, horizon):
     if rule.exempt_stage is not None:
         base = base.exclude(pk__in=_exempt_customer_ids(rule))
     since = Coalesce("owned_since", "created_at")
-    base = base.annotate(touched=Greatest(Coalesce("last_followup_at", since), since), since=since,
-                         latest_deal=deals.latest_deal_at())
+    base = base.annotate(
+        touched=Greatest(Coalesce("last_followup_at", since), since), since=since, latest_deal=deals.latest_deal_at()
+    )
     if not rule.recycle_paying_customers:
         base = base.filter(latest_deal__isnull=True)
     no_deal_since = horizon - _days(rule.days_without_deal)
     rows = base.filter(
         Q(touched__lt=horizon - _days(rule.days_without_followup))
         & (Q(latest_deal__isnull=True) | Q(latest_deal__lt=no_deal_since))
-        | Q(since__lt=no_deal_since) & (Q(latest_deal__isnull=True) | Q(latest_deal__lt=no_deal_since)))
+        | Q(since__lt=no_deal_since) & (Q(latest_deal__isnull=True) | Q(latest_deal__lt=no_deal_since))
+    )
     result = []
     for pk, owner_id, name, touched, since_at, latest in rows.values_list(
-            "pk", "owner_id", "name", "touched", "since", "latest_deal"):
+        "pk", "owner_id", "name", "touched", "since", "latest_deal"
+    ):
         dealt = max(since_at, latest) if latest else since_at
         result.append(_due("customer", pk, owner_id, name, rule, touched=touched, dealt=dealt, latest_deal=latest))
     return result
@@ -251,7 +276,7 @@ def recycle(*, now=None, batch_size=2000):
                 to_recycle.append(record)
         moved["warned"] += _warn(rule, to_warn, now)
         for start in range(0, len(to_recycle), batch_size):
-            leads, customers = _return_to_pool(to_recycle[start:start + batch_size], now)
+            leads, customers = _return_to_pool(to_recycle[start : start + batch_size], now)
             moved["leads"] += leads
             moved["customers"] += customers
     return moved
@@ -263,8 +288,9 @@ def _warnings_of(candidates):
     for kind in ("lead", "customer"):
         ids = [pk for k, pk, *_rest in candidates if k == kind]
         for start in range(0, len(ids), 5000):
-            for pk, owner_id, sent_at in PoolWarning.objects.filter(**{f"{kind}_id__in": ids[start:start + 5000]}) \
-                    .values_list(f"{kind}_id", "owner_id", "sent_at"):
+            for pk, owner_id, sent_at in PoolWarning.objects.filter(
+                **{f"{kind}_id__in": ids[start : start + 5000]}
+            ).values_list(f"{kind}_id", "owner_id", "sent_at"):
                 result.setdefault((kind, pk, owner_id), []).append(sent_at)
     return result
 
@@ -281,12 +307,21 @@ def _return_to_pool(records, now):
             locked = model.objects.select_for_update().filter(pk__in=list(planned)).values_list("pk", "owner_id")
             chosen = [(pk, owner_id) for pk, owner_id in locked if owner_id is not None and planned[pk][0] == owner_id]
             model.objects.filter(pk__in=[pk for pk, _o in chosen]).update(owner=None)
-            PoolMove.objects.bulk_create([PoolMove(**{f"{kind}_id": pk}, from_owner_id=owner_id, at=now,
-                                                   reason=planned[pk][1]) for pk, owner_id in chosen])
+            PoolMove.objects.bulk_create(
+                [
+                    PoolMove(**{f"{kind}_id": pk}, from_owner_id=owner_id, at=now, reason=planned[pk][1])
+                    for pk, owner_id in chosen
+                ]
+            )
             if kind == "customer":
-                OwnershipChange.objects.bulk_create([
-                    OwnershipChange(customer_id=pk, from_owner_id=owner_id, reason=OwnershipChange.Reason.POOL,
-                                    changed_at=now) for pk, owner_id in chosen])
+                OwnershipChange.objects.bulk_create(
+                    [
+                        OwnershipChange(
+                            customer_id=pk, from_owner_id=owner_id, reason=OwnershipChange.Reason.POOL, changed_at=now
+                        )
+                        for pk, owner_id in chosen
+                    ]
+                )
             counts.append(len(chosen))
     return counts
 
@@ -300,7 +335,8 @@ def _warn(rule, records, now):
         try:
             with transaction.atomic():
                 _warning, created = PoolWarning.objects.get_or_create(
-                    owner_id=owner_id, deadline=deadline, **{kind + "_id": pk}, defaults={"sent_at": now})
+                    owner_id=owner_id, deadline=deadline, **{kind + "_id": pk}, defaults={"sent_at": now}
+                )
                 if not created:  # the same date again after the record was reset: warn afresh
                     PoolWarning.objects.filter(pk=_warning.pk).update(sent_at=now)
         except IntegrityError:  # a parallel run wrote it first
@@ -311,11 +347,16 @@ def _warn(rule, records, now):
         names = [name for name, _d in items]
         first = min(deadline for _n, deadline in items)
         with transaction.atomic():
-            notify(recipient=User.objects.get(pk=owner_id), kind="pool_warning", url="/sales/leads/?mine=1",
-                   title=_("%(count)d of your records return to the public pool within %(days)d days")
-                   % {"count": len(items), "days": rule.warn_days},
-                   body=_("From %(date)s: ") % {"date": first.strftime("%Y-%m-%d")}
-                   + "、".join(names[:20]) + ("…" if len(names) > 20 else ""))
+            notify(
+                recipient=User.objects.get(pk=owner_id),
+                kind="pool_warning",
+                url="/sales/leads/?mine=1",
+                title=_("%(count)d of your records return to the public pool within %(days)d days")
+                % {"count": len(items), "days": rule.warn_days},
+                body=_("From %(date)s: ") % {"date": first.strftime("%Y-%m-%d")}
+                + "、".join(names[:20])
+                + ("…" if len(names) > 20 else ""),
+            )
         sent += len(items)
     return sent
 

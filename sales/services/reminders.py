@@ -10,6 +10,7 @@ rolls back and the next tick sends what it had not committed. A notice whose tim
 still sent (late, but sent), unless its time had already passed when the reminder was created or
 last rescheduled (``scheduled_at``): an overdue reminder never announces "in 1 day".
 """
+
 import datetime
 
 from django.core.exceptions import ValidationError
@@ -21,15 +22,14 @@ from django.utils.translation import gettext as _
 from crm.models import Department, User
 from crm.notifications import notify_many
 
-from ..models import Reminder, ReminderNotice, SalesSettings
-from ..models import Task
+from ..models import Reminder, ReminderNotice, SalesSettings, Task
 
 DUE = 0
 MAX_OFFSET_MINUTES = 7 * 24 * 60
 
 
 def parse_offsets(text):
-    """"1440,60" → [1440, 60]; refuses negatives and more than a week."""
+    """ "1440,60" → [1440, 60]; refuses negatives and more than a week."""
     offsets = []
     for part in (text or "").replace("，", ",").split(","):
         part = part.strip()
@@ -47,8 +47,11 @@ def parse_offsets(text):
 
 def _next_notice_at(reminder, settings=None, after=None):
     settings = settings or SalesSettings.current()
-    times = [at for _o, at in _schedule(reminder, parse_offsets(settings.reminder_offsets),
-                                         settings.escalate_after_minutes) if after is None or at > after]
+    times = [
+        at
+        for _o, at in _schedule(reminder, parse_offsets(settings.reminder_offsets), settings.escalate_after_minutes)
+        if after is None or at > after
+    ]
     return min(times) if times else None
 
 
@@ -56,8 +59,18 @@ def _next_notice_at(reminder, settings=None, after=None):
 def create_reminder(*, owner, title, due_at, customer=None, lead=None, followup=None, task=None, offsets=""):
     parse_offsets(offsets)
     now = timezone.now()
-    reminder = Reminder(owner=owner, title=title[:200], due_at=due_at, customer=customer, lead=lead,
-                        followup=followup, task=task, offsets=offsets, created_at=now, scheduled_at=now)
+    reminder = Reminder(
+        owner=owner,
+        title=title[:200],
+        due_at=due_at,
+        customer=customer,
+        lead=lead,
+        followup=followup,
+        task=task,
+        offsets=offsets,
+        created_at=now,
+        scheduled_at=now,
+    )
     reminder.next_notice_at = _next_notice_at(reminder)
     reminder.save()
     return reminder
@@ -66,10 +79,12 @@ def create_reminder(*, owner, title, due_at, customer=None, lead=None, followup=
 @transaction.atomic
 def complete_reminder(*, reminder, actor=None):
     Reminder.objects.filter(pk=reminder.pk, status=Reminder.Status.OPEN).update(
-        status=Reminder.Status.DONE, completed_at=timezone.now())
+        status=Reminder.Status.DONE, completed_at=timezone.now()
+    )
     if reminder.task_id:
         Task.objects.filter(pk=reminder.task_id, status=Task.Status.OPEN).update(
-            status=Task.Status.DONE, completed_at=timezone.now())
+            status=Task.Status.DONE, completed_at=timezone.now()
+        )
 
 
 @transaction.atomic
@@ -80,9 +95,13 @@ def reschedule_reminder(*, reminder, due_at):
         raise ValidationError({"due_at": _("Choose a time in the future.")})
     reminder.due_at = due_at
     reminder.scheduled_at = now
-    Reminder.objects.filter(pk=reminder.pk).update(due_at=due_at, status=Reminder.Status.OPEN, completed_at=None,
-                                                   scheduled_at=now,
-                                                   next_notice_at=_next_notice_at(reminder, after=now))
+    Reminder.objects.filter(pk=reminder.pk).update(
+        due_at=due_at,
+        status=Reminder.Status.OPEN,
+        completed_at=None,
+        scheduled_at=now,
+        next_notice_at=_next_notice_at(reminder, after=now),
+    )
 
 
 def manager_of(user):
@@ -113,13 +132,21 @@ def _text(reminder, offset, now):
     when = timezone.localtime(reminder.due_at).strftime("%m-%d %H:%M")
     if offset > 0:
         hours = offset / 60
-        ahead = _("in %(n)d days") % {"n": hours // 24} if hours >= 24 else _("in %(n)d hours") % {"n": max(1, hours)} \
-            if hours >= 1 else _("in %(n)d minutes") % {"n": offset}
+        ahead = (
+            _("in %(n)d days") % {"n": hours // 24}
+            if hours >= 24
+            else _("in %(n)d hours") % {"n": max(1, hours)}
+            if hours >= 1
+            else _("in %(n)d minutes") % {"n": offset}
+        )
         return _("Reminder %(ahead)s: %(title)s (%(when)s)") % {"ahead": ahead, "title": reminder.title, "when": when}
     if offset == DUE:
         return _("Due now: %(title)s (%(when)s)") % {"title": reminder.title, "when": when}
     return _("Overdue, not done by %(owner)s: %(title)s (due %(when)s)") % {
-        "owner": reminder.owner, "title": reminder.title, "when": when}
+        "owner": reminder.owner,
+        "title": reminder.title,
+        "when": when,
+    }
 
 
 def _url(reminder):
@@ -160,10 +187,18 @@ def dispatch_due(*, now=None, batch_size=500, limit=None):
                     recipient = reminder.owner
                     if offset < 0:
                         recipient = manager_of(reminder.owner)
-                    notices.append(ReminderNotice(reminder=reminder, offset=offset, due_at=reminder.due_at, sent_at=now))
+                    notices.append(
+                        ReminderNotice(reminder=reminder, offset=offset, due_at=reminder.due_at, sent_at=now)
+                    )
                     if recipient is not None:
-                        items.append({"recipient": recipient, "title": _text(reminder, offset, now),
-                                      "url": _url(reminder), "kind": "reminder"})
+                        items.append(
+                            {
+                                "recipient": recipient,
+                                "title": _text(reminder, offset, now),
+                                "url": _url(reminder),
+                                "kind": "reminder",
+                            }
+                        )
             ReminderNotice.objects.bulk_create(notices, batch_size=1000)
             Reminder.objects.bulk_update(batch, ["next_notice_at"], batch_size=1000)
             notify_many(items)

@@ -5,6 +5,7 @@ Each night, a lead that never converted and has been quiet for longer than the r
 follow-ups, tasks and registrations are erased, history redacted; status, source, score and dates
 stay, so funnel and channel figures do not move.
 """
+
 import datetime
 
 from django.db import transaction
@@ -27,10 +28,13 @@ def stale_leads(now=None, days=None):
     if not days:
         return Lead.objects.none()
     cutoff = (now or timezone.now()) - datetime.timedelta(days=days)
-    return (Lead.objects.filter(customer__isnull=True, anonymized_at__isnull=True, created_at__lt=cutoff,
-                                updated_at__lt=cutoff)
-            .exclude(status=Lead.Status.CONVERTED)
-            .filter(Q(last_followup_at__isnull=True) | Q(last_followup_at__lt=cutoff)))
+    return (
+        Lead.objects.filter(
+            customer__isnull=True, anonymized_at__isnull=True, created_at__lt=cutoff, updated_at__lt=cutoff
+        )
+        .exclude(status=Lead.Status.CONVERTED)
+        .filter(Q(last_followup_at__isnull=True) | Q(last_followup_at__lt=cutoff))
+    )
 
 
 def anonymize_stale_leads(now=None):
@@ -43,6 +47,7 @@ def anonymize_stale_leads(now=None):
             if not ids:
                 return total
             privacy.anonymize(Lead, ids, now=now, keep={"name": Concat(Value("#"), Cast("id", CharField()))})
-            privacy.log_access(action=privacy.Action.ANONYMIZE, subject=privacy.Subject.LEAD, ids=ids,
-                               detail="retention")
+            privacy.log_access(
+                action=privacy.Action.ANONYMIZE, subject=privacy.Subject.LEAD, ids=ids, detail="retention"
+            )
             total += len(ids)

@@ -8,6 +8,7 @@ writing only the leads whose score or grade actually changes.
 ``request_rescore`` queues the Celery task once per transaction (after the commit) and keeps a
 status in the cache that the rules page shows ("running", "done: N leads changed").
 """
+
 import logging
 import uuid
 
@@ -19,8 +20,8 @@ from django.utils import timezone
 from crm.db import advisory_lock
 
 from ..models import Grade, Lead, SalesSettings, ScoringRule
-from .leads import _at_least
 from ..tasks import rescore_leads
+from .leads import _at_least
 
 logger = logging.getLogger(__name__)
 
@@ -58,17 +59,20 @@ def score_expression(rules):
         condition = rule_condition(rule)
         if condition is None or not rule.points:
             continue
-        expression = expression + Case(When(condition, then=Value(rule.points)), default=Value(0),
-                                       output_field=IntegerField())
+        expression = expression + Case(
+            When(condition, then=Value(rule.points)), default=Value(0), output_field=IntegerField()
+        )
     return expression
 
 
 def grade_expression(settings):
     """The grade of the ``score`` column (the same thresholds as ``grade_of``)."""
-    return Case(When(score__gte=settings.grade_a, then=Value(Grade.A)),
-                When(score__gte=settings.grade_b, then=Value(Grade.B)),
-                When(score__gte=settings.grade_c, then=Value(Grade.C)),
-                default=Value(Grade.D))
+    return Case(
+        When(score__gte=settings.grade_a, then=Value(Grade.A)),
+        When(score__gte=settings.grade_b, then=Value(Grade.B)),
+        When(score__gte=settings.grade_c, then=Value(Grade.C)),
+        default=Value(Grade.D),
+    )
 
 
 def rescore_open_leads(*, progress=None):
@@ -104,6 +108,7 @@ def rescore_open_leads(*, progress=None):
 
 # --- queueing and status ------------------------------------------------------------------------
 
+
 def rescore_status():
     """{"state": queued | running | done | failed, "requested_at", "finished_at", "changed", ...} or None."""
     return cache.get(STATUS_KEY)
@@ -127,8 +132,9 @@ def _queue(token):
 def request_rescore():
     """Queue a rescore of the open leads after the current transaction commits (once per
     transaction, however many rules it changes)."""
-    if connection.in_atomic_block and any(getattr(entry[1], "sales_rescore_pending", False)
-                                          for entry in connection.run_on_commit):
+    if connection.in_atomic_block and any(
+        getattr(entry[1], "sales_rescore_pending", False) for entry in connection.run_on_commit
+    ):
         return  # already queued for this transaction's commit
     token = uuid.uuid4().hex
 

@@ -7,6 +7,7 @@ order wanted and refuses an order that puts a closed stage before an open one (c
 ``closed_not_last``) or that does not name every stage once (code ``stale_order``). The stage rows
 are locked while positions are written, so two admins reordering at once serialize.
 """
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -38,8 +39,7 @@ def reorder_stages(*, ids):
     ordered = [stages[pk] for pk in wanted]
     ranks = [_closed_rank(stage) for stage in ordered]
     if ranks != sorted(ranks):
-        raise ValidationError(_("Won and lost stay last: put every open stage before them."),
-                              code="closed_not_last")
+        raise ValidationError(_("Won and lost stay last: put every open stage before them."), code="closed_not_last")
     _write(ordered)
     return ordered
 
@@ -51,8 +51,7 @@ def move_stage_position(*, stage, step):
     index = next(i for i, s in enumerate(ordered) if s.pk == stage.pk)
     target = index + step
     if not 0 <= target < len(ordered) or _closed_rank(ordered[target]) != _closed_rank(ordered[index]):
-        raise ValidationError(_("Won and lost stay last: put every open stage before them."),
-                              code="closed_not_last")
+        raise ValidationError(_("Won and lost stay last: put every open stage before them."), code="closed_not_last")
     ordered[index], ordered[target] = ordered[target], ordered[index]
     _write(ordered)
     return ordered
@@ -62,8 +61,7 @@ def move_stage_position(*, stage, step):
 def save_stage(*, stage):
     """Save a new or edited stage and keep the order: a new open stage goes after the last open
     one, a new closed stage to the end; a stage that becomes won or lost moves behind the open ones."""
-    ordered = [s for s in OpportunityStage.objects.select_for_update().order_by("position", "id")
-               if s.pk != stage.pk]
+    ordered = [s for s in OpportunityStage.objects.select_for_update().order_by("position", "id") if s.pk != stage.pk]
     if stage.pk is None:
         stage.position = len(ordered)
         stage.save()

@@ -1,15 +1,16 @@
 """After-sales service tickets (售后): complaints, suggestions and service requests on a customer,
 tracked from open to resolution; resolving may record the customer's CSAT (source "service"),
 which feeds the customer's satisfaction level."""
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Satisfaction
+from customers.services import record_satisfaction
 
 from ..models import ServiceTicket
-from customers.services import record_satisfaction
 
 S = ServiceTicket.Status
 OPEN_STATUSES = (S.OPEN, S.IN_PROGRESS)
@@ -22,16 +23,22 @@ def _check_due(due_at, previous=None):
 
 
 @transaction.atomic
-def open_ticket(*, actor, customer, title, kind=ServiceTicket.Kind.REQUEST, description="", owner=None,
-                due_at=None):
+def open_ticket(*, actor, customer, title, kind=ServiceTicket.Kind.REQUEST, description="", owner=None, due_at=None):
     """Open a ticket on ``customer``; the owner defaults to the actor. A title is required and a
     due time must be in the future (``ValidationError`` naming the field)."""
     title = (title or "").strip()
     if not title:
         raise ValidationError({"title": _("Enter a title.")})
     _check_due(due_at)
-    ticket = ServiceTicket(customer=customer, kind=kind, title=title[:200], description=(description or "").strip(),
-                           owner=owner or actor, due_at=due_at, status=S.OPEN)
+    ticket = ServiceTicket(
+        customer=customer,
+        kind=kind,
+        title=title[:200],
+        description=(description or "").strip(),
+        owner=owner or actor,
+        due_at=due_at,
+        status=S.OPEN,
+    )
     ticket.full_clean()
     ticket.save()
     return ticket
@@ -87,7 +94,12 @@ def resolve_ticket(*, actor, ticket, resolution, csat=None, comment=""):
     ticket.resolved_at = timezone.now()
     ticket.save(update_fields=["status", "resolution", "resolved_at"])
     if csat is not None:
-        record_satisfaction(customer=ticket.customer, kind=Satisfaction.Kind.CSAT, score=int(csat),
-                            source=Satisfaction.Source.SERVICE, comment=(comment or "").strip() or ticket.title,
-                            actor=actor)
+        record_satisfaction(
+            customer=ticket.customer,
+            kind=Satisfaction.Kind.CSAT,
+            score=int(csat),
+            source=Satisfaction.Source.SERVICE,
+            comment=(comment or "").strip() or ticket.title,
+            actor=actor,
+        )
     return ticket

@@ -2,6 +2,7 @@
 same HTML as the ``table.tbody`` block of ``django_tables2/bootstrap5.html`` (whose template loop
 costs more than the cells themselves on a page of 20 to 100 rows). Used by ``sales/table.html``;
 an empty table gives "" and the template falls back to the block."""
+
 from django import template
 from django.template.base import render_value_in_context
 from django.templatetags.l10n import localize, unlocalize

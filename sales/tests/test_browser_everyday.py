@@ -1,14 +1,15 @@
 """In headless Chromium: "写跟进" is on the first screen of every lead, customer and opportunity page
 at desk and phone width and opens the follow-up form in one click; stages are ordered by dragging
 and won/lost stay last."""
+
 import os
 
 import pytest
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-from crm.demo import DemoContext, seed_organization  # noqa: E402
-from crm.tests.test_browser import CHROMIUM_ARGS, TIMEOUT_MS, _log_in, browser  # noqa: E402,F401
+from crm.demo import DemoContext, seed_organization
+from crm.tests.test_browser import CHROMIUM_ARGS, TIMEOUT_MS, _log_in, browser  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -23,14 +24,15 @@ def demo_people(transactional_db):
 
 
 @pytest.mark.parametrize("size", list(SIZES))
-def test_write_a_followup_is_one_click_away_on_every_record_page(browser, live_server, demo_people, size):  # noqa: F811
+def test_write_a_followup_is_one_click_away_on_every_record_page(browser, live_server, demo_people, size):
     from customers.models import Customer
     from sales import services
     from sales.models import Lead
 
     rep = demo_people["rep1"]
-    lead = Lead.objects.create(name="孙丽娜", mobile="13900001111", owner=rep, department=rep.department,
-                               status=Lead.Status.ASSIGNED)
+    lead = Lead.objects.create(
+        name="孙丽娜", mobile="13900001111", owner=rep, department=rep.department, status=Lead.Status.ASSIGNED
+    )
     customer = Customer.objects.create(name="钱家豪", mobile="13900002222", owner=rep, department=rep.department)
     opportunity = services.open_opportunity(actor=rep, customer=customer, name="数学提高班")
     context = browser.new_context(viewport=SIZES[size], locale="zh-CN")
@@ -38,9 +40,11 @@ def test_write_a_followup_is_one_click_away_on_every_record_page(browser, live_s
     page.set_default_timeout(TIMEOUT_MS)
     try:
         _log_in(page, live_server.url, "rep1")
-        for url, form in [(f"/sales/leads/{lead.pk}/", f"lead={lead.pk}"),
-                          (f"/customers/{customer.pk}/", f"customer={customer.pk}"),
-                          (f"/sales/opportunities/{opportunity.pk}/", f"opportunity={opportunity.pk}")]:
+        for url, form in [
+            (f"/sales/leads/{lead.pk}/", f"lead={lead.pk}"),
+            (f"/customers/{customer.pk}/", f"customer={customer.pk}"),
+            (f"/sales/opportunities/{opportunity.pk}/", f"opportunity={opportunity.pk}"),
+        ]:
             page.goto(live_server.url + url)
             button = page.locator('[data-testid="write-followup"]')
             assert button.inner_text().strip() == "写跟进", url
@@ -55,7 +59,7 @@ def test_write_a_followup_is_one_click_away_on_every_record_page(browser, live_s
         context.close()
 
 
-def test_stages_are_ordered_by_dragging_and_won_and_lost_stay_last(browser, live_server, demo_people):  # noqa: F811
+def test_stages_are_ordered_by_dragging_and_won_and_lost_stay_last(browser, live_server, demo_people):
     from sales.models import OpportunityStage
     from sales.services.opportunities import ensure_default_stages
 

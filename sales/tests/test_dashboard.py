@@ -1,5 +1,6 @@
 """The sales and performance dashboards (issue 7): figures against hand-computed values on a small
 fixed data set, the data scope, drill-down totals, XLSX export and a bound on queries."""
+
 import datetime
 import io
 from decimal import Decimal
@@ -14,7 +15,7 @@ from customers.tests.factories import CustomerFactory
 from sales.models import FollowUp, Lead, Opportunity, OpportunityStage, StageHistory, Target
 from sales.tests.factories import LeadFactory
 
-NOW = datetime.datetime(2026, 11, 10, 3, 0, tzinfo=datetime.timezone.utc)  # 11:00 in Shanghai
+NOW = datetime.datetime(2026, 11, 10, 3, 0, tzinfo=datetime.UTC)  # 11:00 in Shanghai
 NOVEMBER = {"preset": "custom", "since": "2026-11-01", "until": "2026-11-30"}
 SALES_URL = "/sales/dashboard/"
 PERFORMANCE_URL = "/sales/dashboard/performance/"
@@ -47,23 +48,61 @@ def data(org, travel):
         owner = getattr(org, rep)
         closed = kwargs.pop("closed", None)
         return Opportunity.objects.create(
-            name=key, customer=customer or customers[rep], owner=owner, department=owner.department, stage=stage,
-            amount=Decimal(amount), created_at=created, closed_at=closed,
-            stage_entered_at=kwargs.pop("entered", closed or created), **kwargs)
+            name=key,
+            customer=customer or customers[rep],
+            owner=owner,
+            department=owner.department,
+            stage=stage,
+            amount=Decimal(amount),
+            created_at=created,
+            closed_at=closed,
+            stage_entered_at=kwargs.pop("entered", closed or created),
+            **kwargs,
+        )
 
     o = {
-        "A": opp("A", "rep1", proposal, 10000, created=at(2026, 11, 2), entered=at(2026, 11, 5),
-                 expected_close=datetime.date(2026, 11, 20)),
-        "B": opp("B", "rep1", contact, 4000, created=at(2026, 11, 3), entered=at(2026, 9, 1), probability=30,
-                 expected_close=datetime.date(2026, 12, 15), customer=referral),
-        "C": opp("C", "rep2", proposal, 6000, created=at(2026, 10, 1), entered=at(2026, 10, 1),
-                 expected_close=datetime.date(2027, 1, 10)),
+        "A": opp(
+            "A",
+            "rep1",
+            proposal,
+            10000,
+            created=at(2026, 11, 2),
+            entered=at(2026, 11, 5),
+            expected_close=datetime.date(2026, 11, 20),
+        ),
+        "B": opp(
+            "B",
+            "rep1",
+            contact,
+            4000,
+            created=at(2026, 11, 3),
+            entered=at(2026, 9, 1),
+            probability=30,
+            expected_close=datetime.date(2026, 12, 15),
+            customer=referral,
+        ),
+        "C": opp(
+            "C",
+            "rep2",
+            proposal,
+            6000,
+            created=at(2026, 10, 1),
+            entered=at(2026, 10, 1),
+            expected_close=datetime.date(2027, 1, 10),
+        ),
         "D": opp("D", "rep1", won, 8000, created=at(2026, 11, 1), closed=at(2026, 11, 4)),
         "E": opp("E", "rep1", lost, 2000, created=at(2026, 10, 20), closed=at(2026, 11, 6), lost_reason="价格太高"),
         "F": opp("F", "rep2", won, 5000, created=at(2026, 5, 1), closed=at(2026, 6, 1)),
         "G": opp("G", "rep3", won, 7000, created=at(2026, 11, 2), closed=at(2026, 11, 5)),
-        "H": opp("H", "rep3", proposal, 3000, created=at(2026, 11, 1), entered=at(2026, 11, 8),
-                 expected_close=datetime.date(2026, 11, 25)),
+        "H": opp(
+            "H",
+            "rep3",
+            proposal,
+            3000,
+            created=at(2026, 11, 1),
+            entered=at(2026, 11, 8),
+            expected_close=datetime.date(2026, 11, 25),
+        ),
         "I": opp("I", "rep2", lost, 1000, created=at(2026, 11, 1), closed=at(2026, 11, 7), lost_reason="选择了竞品"),
         "J": opp("J", "rep1", won, 4000, created=at(2025, 11, 1), closed=at(2025, 11, 15)),
     }
@@ -80,20 +119,39 @@ def data(org, travel):
     LeadFactory(owner=org.rep3, status=Lead.Status.CONVERTED, created_at=at(2026, 11, 4))
     LeadFactory(owner=org.rep2, created_at=at(2026, 10, 4))
     for day in (2, 3, 9):
-        FollowUp.objects.create(customer=customers["rep1"], content="电话", created_by=org.rep1,
-                                department=org.rep1.department, at=at(2026, 11, day))
-    FollowUp.objects.create(customer=customers["rep3"], content="电话", created_by=org.rep3,
-                            department=org.rep3.department, at=at(2026, 11, 9))
-    Target.objects.create(user=org.rep1, metric="amount_won", period="month", start=datetime.date(2026, 10, 1),
-                          value=Decimal("5000"))
-    Target.objects.create(user=org.rep1, metric="amount_won", period="month", start=datetime.date(2026, 11, 1),
-                          value=Decimal("10000"))
-    Target.objects.create(user=org.rep3, metric="amount_won", period="month", start=datetime.date(2026, 11, 1),
-                          value=Decimal("5000"))
-    Target.objects.create(user=org.rep3, metric="amount_won", period="quarter", start=datetime.date(2026, 10, 1),
-                          value=Decimal("20000"))
-    Target.objects.create(department=org.sales1, metric="amount_won", period="month",
-                          start=datetime.date(2026, 11, 1), value=Decimal("20000"))
+        FollowUp.objects.create(
+            customer=customers["rep1"],
+            content="电话",
+            created_by=org.rep1,
+            department=org.rep1.department,
+            at=at(2026, 11, day),
+        )
+    FollowUp.objects.create(
+        customer=customers["rep3"],
+        content="电话",
+        created_by=org.rep3,
+        department=org.rep3.department,
+        at=at(2026, 11, 9),
+    )
+    Target.objects.create(
+        user=org.rep1, metric="amount_won", period="month", start=datetime.date(2026, 10, 1), value=Decimal("5000")
+    )
+    Target.objects.create(
+        user=org.rep1, metric="amount_won", period="month", start=datetime.date(2026, 11, 1), value=Decimal("10000")
+    )
+    Target.objects.create(
+        user=org.rep3, metric="amount_won", period="month", start=datetime.date(2026, 11, 1), value=Decimal("5000")
+    )
+    Target.objects.create(
+        user=org.rep3, metric="amount_won", period="quarter", start=datetime.date(2026, 10, 1), value=Decimal("20000")
+    )
+    Target.objects.create(
+        department=org.sales1,
+        metric="amount_won",
+        period="month",
+        start=datetime.date(2026, 11, 1),
+        value=Decimal("20000"),
+    )
     return {"opps": o, "stages": {"contact": contact, "proposal": proposal, "won": won, "lost": lost}}
 
 
@@ -119,15 +177,24 @@ def test_sales_dashboard_figures_for_the_director(client, org, data):
     assert times["Proposal"]["avg_days"] == 1.0
     pipe = {r["stage"].name: r for r in ctx["pipeline"]["stages"]}
     assert (pipe["Contact"]["count"], pipe["Contact"]["amount"], pipe["Contact"]["weighted"]) == (
-        1, Decimal("4000"), Decimal("1200.00"))  # B's own 30%
+        1,
+        Decimal("4000"),
+        Decimal("1200.00"),
+    )  # B's own 30%
     assert (pipe["Proposal"]["count"], pipe["Proposal"]["amount"], pipe["Proposal"]["weighted"]) == (
-        3, Decimal("19000"), Decimal("9500.00"))
+        3,
+        Decimal("19000"),
+        Decimal("9500.00"),
+    )
     owners = {r["owner"].username: r for r in ctx["pipeline"]["owners"]}
     assert owners["rep1"]["count"] == 2 and owners["rep1"]["amount"] == Decimal("14000")
     # forecast: win rates over the last 12 months: rep1 2/3 (D, J won; E lost), rep2 1/2, rep3 1/1
     months = ctx["forecast"]["months"]
-    assert [m["month"] for m in months] == [datetime.date(2026, 11, 1), datetime.date(2026, 12, 1),
-                                           datetime.date(2027, 1, 1)]
+    assert [m["month"] for m in months] == [
+        datetime.date(2026, 11, 1),
+        datetime.date(2026, 12, 1),
+        datetime.date(2027, 1, 1),
+    ]
     assert (months[0]["count"], months[0]["amount"]) == (2, Decimal("13000"))
     assert months[0]["by_stage"] == Decimal("6500.00")  # A 10000×50% + H 3000×50%
     assert months[0]["by_win_rate"] == Decimal("9666.67")  # A 10000×2/3 + H 3000×1
@@ -228,7 +295,7 @@ def test_drill_down_lists_total_what_the_chart_shows(client, org, data):
     assert stays  # the data set has stays that ended in November
     for row in stays:  # one stay per opportunity here, so the list counts the stays
         assert _list_totals(client, row["url"])[0] == row["stays"], row["url"]
-    assert f'department={org.sales1.pk}' in ctx["stuck"]["url"]
+    assert f"department={org.sales1.pk}" in ctx["stuck"]["url"]
     # the chart carries the same URLs by data index
     charts = {c["id"]: c for c in ctx["charts"]}
     assert charts["chart-pipeline-stage"]["urls"] == [r["url"] for r in ctx["pipeline"]["stages"]]
@@ -246,7 +313,10 @@ def test_performance_attainment_per_rep_team_and_department(client, org, data):
     reps = {r["user"].username: r for r in ctx["reps"]}
     assert [r["user"].username for r in ctx["reps"]] == ["rep3", "rep1", "rep2"]  # 140%, 80%, no target
     assert (reps["rep1"]["value"], reps["rep1"]["target"], reps["rep1"]["attainment"]) == (
-        Decimal("8000"), Decimal("10000"), 80.0)
+        Decimal("8000"),
+        Decimal("10000"),
+        80.0,
+    )
     assert (reps["rep1"]["last_year"], reps["rep1"]["change"]) == (Decimal("4000"), 100.0)
     assert reps["rep3"]["attainment"] == 140.0 and reps["rep2"]["attainment"] is None
     departments = {r["department"].pk: r for r in ctx["departments"]}
@@ -279,8 +349,16 @@ def test_every_table_exports_to_xlsx(client, org, data):
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
     assert len(rows) == 3 and rows[1][:2] == ("Contact", 1) and rows[2][:2] == ("Proposal", 3)
-    for table in ("funnel", "stage_time", "pipeline_owner", "forecast", "win_rates", "lost_reasons", "activity",
-                  "stuck"):
+    for table in (
+        "funnel",
+        "stage_time",
+        "pipeline_owner",
+        "forecast",
+        "win_rates",
+        "lost_reasons",
+        "activity",
+        "stuck",
+    ):
         assert client.get(SALES_URL, {**NOVEMBER, "export": "xlsx", "table": table}).status_code == 200, table
     assert client.get(SALES_URL, {"export": "xlsx", "table": "nope"}).status_code == 404
     for table in ("reps", "departments", "trend"):
@@ -291,7 +369,7 @@ def test_every_table_exports_to_xlsx(client, org, data):
 
 
 def test_a_formula_in_a_lost_reason_is_neutralized_in_the_export(client, org, data):
-    Opportunity.objects.filter(name="E").update(lost_reason="=HYPERLINK(\"x\")")
+    Opportunity.objects.filter(name="E").update(lost_reason='=HYPERLINK("x")')
     response = get(client, org.director, SALES_URL, {**NOVEMBER, "export": "xlsx", "table": "lost_reasons"})
     rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
     assert all(not str(row[0]).startswith("=") for row in rows)
@@ -307,16 +385,23 @@ def test_queries_are_bounded_whatever_the_data_size(client, org, data, django_as
     stage = data["stages"]["proposal"]
     customer = CustomerFactory(owner=org.rep2)
     for i in range(20):
-        Opportunity.objects.create(name=f"more{i}", customer=customer, owner=org.rep2, department=org.sales1,
-                                   stage=stage, amount=100, expected_close=datetime.date(2026, 12, 1),
-                                   created_at=at(2026, 11, 3))
-        FollowUp.objects.create(customer=customer, content="x", created_by=org.rep2, department=org.sales1,
-                                at=at(2026, 11, 3))
+        Opportunity.objects.create(
+            name=f"more{i}",
+            customer=customer,
+            owner=org.rep2,
+            department=org.sales1,
+            stage=stage,
+            amount=100,
+            expected_close=datetime.date(2026, 12, 1),
+            created_at=at(2026, 11, 3),
+        )
+        FollowUp.objects.create(
+            customer=customer, content="x", created_by=org.rep2, department=org.sales1, at=at(2026, 11, 3)
+        )
     with django_assert_max_num_queries(30):
         assert client.get(SALES_URL, NOVEMBER).status_code == 200
     with django_assert_max_num_queries(20):
         assert client.get(PERFORMANCE_URL, {"date": "2026-11-10"}).status_code == 200
-
 
 
 def test_follow_up_and_new_customer_figures_open_their_lists(client, org, data, django_assert_max_num_queries):

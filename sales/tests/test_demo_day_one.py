@@ -1,6 +1,7 @@
 """Day one of ``make run``: the small demo set is a living business, so the first run of every
 beat job returns only the handful of records the demo left stale, warns a few owners, sends no
 notice for a time already past, and a few reminders are due today."""
+
 import datetime
 import importlib
 import io
@@ -16,7 +17,7 @@ from crm.models import Notification
 from sales import demo
 from sales.models import Lead, PoolMove, PoolWarning, Reminder, ReminderNotice
 
-DAY_ONE = datetime.datetime(2026, 11, 24, 3, 20, tzinfo=datetime.timezone.utc)  # 11:20 in Shanghai
+DAY_ONE = datetime.datetime(2026, 11, 24, 3, 20, tzinfo=datetime.UTC)  # 11:20 in Shanghai
 
 
 @pytest.mark.django_db(transaction=True)
@@ -30,8 +31,11 @@ def test_first_run_of_every_beat_job_on_the_small_demo_set():
             results[entry["task"]] = celery_app.tasks[entry["task"]].apply().get()
 
     recycled = results["sales.tasks.recycle_pool"]
-    assert recycled == {"leads": demo.STALE["leads"], "customers": demo.STALE["customers"],
-                        "warned": demo.DUE_SOON["leads"] + demo.DUE_SOON["customers"]}
+    assert recycled == {
+        "leads": demo.STALE["leads"],
+        "customers": demo.STALE["customers"],
+        "warned": demo.DUE_SOON["leads"] + demo.DUE_SOON["customers"],
+    }
     # every record returned had its owner warned at least three days before; none had bought
     moves = PoolMove.objects.filter(reason__in=("no_followup", "no_deal"))
     assert moves.count() == demo.STALE["leads"] + demo.STALE["customers"]
@@ -54,11 +58,18 @@ def test_first_run_of_every_beat_job_on_the_small_demo_set():
     # a few reminders due today, some overdue from the last two days, none older
     today = timezone.localtime(DAY_ONE).replace(hour=0, minute=0, second=0, microsecond=0)
     open_reminders = Reminder.objects.filter(status=Reminder.Status.OPEN)
-    assert open_reminders.filter(due_at__gte=today, due_at__lt=today + datetime.timedelta(days=1)).count() == \
-        demo.REMINDERS_DUE_TODAY
+    assert (
+        open_reminders.filter(due_at__gte=today, due_at__lt=today + datetime.timedelta(days=1)).count()
+        == demo.REMINDERS_DUE_TODAY
+    )
     assert open_reminders.filter(due_at__lt=today - datetime.timedelta(days=2)).count() == 0
     assert open_reminders.filter(next_notice_at__lt=DAY_ONE).count() == 0
     # the owned open leads were all touched lately: nothing else is near the pool
-    assert Lead.objects.filter(owner__isnull=False, status__in=Lead.OPEN_STATUSES,
-                               last_followup_at__lt=DAY_ONE - datetime.timedelta(days=25)).count() == \
-        demo.DUE_SOON["leads"]
+    assert (
+        Lead.objects.filter(
+            owner__isnull=False,
+            status__in=Lead.OPEN_STATUSES,
+            last_followup_at__lt=DAY_ONE - datetime.timedelta(days=25),
+        ).count()
+        == demo.DUE_SOON["leads"]
+    )

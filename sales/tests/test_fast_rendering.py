@@ -1,14 +1,13 @@
 """The sales lists render their rows in Python (``sales/table.html``) and the board its cards
 (``_card_html``): the HTML must stay what the django-tables2 template / the card template gave."""
+
 import re
 
 import pytest
 from django.conf import settings
 
-from sales.tables import LeadTable
+from sales.tables import LeadTable, OpportunityTable, TicketTable
 from sales.tests.factories import LeadFactory
-from sales.tables import OpportunityTable
-from sales.tables import TicketTable
 
 TABLES = (LeadTable, OpportunityTable, TicketTable)
 
@@ -20,9 +19,11 @@ def _without_tokens(content):
 @pytest.fixture
 def stock_template():
     """Render with the project's django-tables2 template instead of ``sales/table.html``."""
+
     def use(stock):
         for table in TABLES:
             table._meta.template_name = settings.DJANGO_TABLES2_TEMPLATE if stock else "sales/table.html"
+
     yield use
     use(False)
 

@@ -1,5 +1,6 @@
 """The manager's home: the customer figures from one grouped scan, the team figures from indexed
 counts — the same numbers as counting the scope directly, in a bounded number of queries."""
+
 import datetime
 import re
 
@@ -11,10 +12,10 @@ from crm import permissions
 from customers.models import Customer
 from customers.tests.factories import CustomerFactory
 from sales import services
-from sales.models import FollowUp, Opportunity, Reminder
 from sales.home import count_in_scope, month_start_of
+from sales.models import FollowUp, Opportunity, Reminder
 
-T0 = datetime.datetime(2026, 11, 24, 1, 0, tzinfo=datetime.timezone.utc)
+T0 = datetime.datetime(2026, 11, 24, 1, 0, tzinfo=datetime.UTC)
 
 
 @pytest.fixture
@@ -37,8 +38,9 @@ def data(org, clock):
             CustomerFactory(owner=org.rep1)
         CustomerFactory(owner=org.rep3)
         CustomerFactory(owner=None, department=org.sales1)  # in the pool of sales1
-        services.open_opportunity(actor=org.rep1, customer=Customer.objects.filter(owner=org.rep1).first(),
-                                  name="老商机")
+        services.open_opportunity(
+            actor=org.rep1, customer=Customer.objects.filter(owner=org.rep1).first(), name="老商机"
+        )
     for _ in range(2):
         CustomerFactory(owner=org.rep1)
     CustomerFactory(owner=org.rep2)
@@ -47,8 +49,9 @@ def data(org, clock):
     services.record_followup(actor=org.rep1, customer=customer, content="电话沟通")
     services.record_followup(actor=org.rep3, customer=Customer.objects.filter(owner=org.rep3).first(), content="微信")
     services.create_reminder(owner=org.rep1, title="逾期", due_at=T0 - datetime.timedelta(hours=2), customer=customer)
-    services.create_reminder(owner=org.manager1, title="我的逾期", due_at=T0 - datetime.timedelta(hours=1),
-                             customer=customer)
+    services.create_reminder(
+        owner=org.manager1, title="我的逾期", due_at=T0 - datetime.timedelta(hours=1), customer=customer
+    )
     return org
 
 
@@ -66,25 +69,31 @@ def test_home_figures_match_counting_the_scope(client, data, username, django_as
     with django_assert_max_num_queries(30):
         page = client.get("/").content.decode()
     assert _stat(page, "customer-total") == str(visible.count())
-    owners = re.findall(r"<tr><td>([^<]*)</td><td class=\"text-end\">(\d+)</td><td class=\"text-end\">(\d+)</td>",
-                        page)
+    owners = re.findall(r"<tr><td>([^<]*)</td><td class=\"text-end\">(\d+)</td><td class=\"text-end\">(\d+)</td>", page)
     expected = {}
     for customer in visible.select_related("owner"):
-        name = (f"{customer.owner.last_name}{customer.owner.first_name}" or customer.owner.username) \
-            if customer.owner else "Public pool"
+        name = (
+            (f"{customer.owner.last_name}{customer.owner.first_name}" or customer.owner.username)
+            if customer.owner
+            else "Public pool"
+        )
         total, recent = expected.get(name, (0, 0))
         expected[name] = (total + 1, recent + (customer.created_at >= since))
     assert {name: (int(total), int(recent)) for name, total, recent in owners} == expected
     assert [int(total) for _name, total, _recent in owners] == sorted((t for t, _r in expected.values()), reverse=True)
-    assert f"New in the last 30 days</div><div class=\"value\">{visible.filter(created_at__gte=since).count()}<" in page
+    assert f'New in the last 30 days</div><div class="value">{visible.filter(created_at__gte=since).count()}<' in page
 
 
 @pytest.mark.parametrize("username", ["rep1", "manager1", "manager2", "director", "admin"])
 def test_indexed_counts_equal_the_scope_counts(data, username):
     user = getattr(data, username)
     start = month_start_of(T0)
-    for queryset in (FollowUp.objects.filter(at__gte=start), Opportunity.objects.all(), Customer.objects.all(),
-                     Reminder.objects.filter(due_at__lt=T0)):
+    for queryset in (
+        FollowUp.objects.filter(at__gte=start),
+        Opportunity.objects.all(),
+        Customer.objects.all(),
+        Reminder.objects.filter(due_at__lt=T0),
+    ):
         assert count_in_scope(user, queryset) == permissions.visible(user, queryset).count(), queryset.model
 
 

@@ -1,5 +1,6 @@
 """Lead import: check and preview, all-or-nothing commit in Celery, capture semantics
 (normalized mobiles, duplicates linked, scoring, assignment), permissions."""
+
 import io
 
 import pytest
@@ -74,7 +75,8 @@ def test_sample_file_is_served_and_checks_clean(client, org, django_capture_on_c
 
 
 def test_good_file_is_previewed_then_captured_like_a_lead_from_the_form(
-        client, org, scoring, round_robin_team1, django_capture_on_commit_callbacks):
+    client, org, scoring, round_robin_team1, django_capture_on_commit_callbacks
+):
     high = TagFactory(group=TagGroupFactory(name="意向", multiple=False), name="高")
     client.force_login(org.manager1)
     job = upload(client, GOOD_CSV)
@@ -105,18 +107,28 @@ def test_good_file_is_previewed_then_captured_like_a_lead_from_the_form(
 
 def test_file_with_bad_rows_reports_each_field_and_stores_nothing(client, org, django_capture_on_commit_callbacks):
     client.force_login(org.manager1)
-    job = upload(client, "name,mobile,email,source,owner\n"
-                         "张伟,13800138001,,官网,\n"
-                         ",13800138002,,官网,\n"              # row 3: no name
-                         "李娜,12345,,官网,\n"                  # row 4: bad mobile
-                         "王芳,,not-an-email,官网,\n"           # row 5: bad email
-                         "周杰,,,官网,\n"                       # row 6: no way to reach
-                         "吴磊,13800138006,,火星,\n"            # row 7: unknown source
-                         "郑爽,13800138007,,官网,nobody\n"      # row 8: unknown owner
-                         "孙丽,13800138008,,官网,rep3\n")       # row 9: outside the manager's scope
+    job = upload(
+        client,
+        "name,mobile,email,source,owner\n"
+        "张伟,13800138001,,官网,\n"
+        ",13800138002,,官网,\n"  # row 3: no name
+        "李娜,12345,,官网,\n"  # row 4: bad mobile
+        "王芳,,not-an-email,官网,\n"  # row 5: bad email
+        "周杰,,,官网,\n"  # row 6: no way to reach
+        "吴磊,13800138006,,火星,\n"  # row 7: unknown source
+        "郑爽,13800138007,,官网,nobody\n"  # row 8: unknown owner
+        "孙丽,13800138008,,官网,rep3\n",
+    )  # row 9: outside the manager's scope
     assert job.status == LeadImportJob.Status.INVALID
     assert [(e["row"], e["column"]) for e in job.errors] == [
-        (3, "name"), (4, "mobile"), (5, "email"), (6, "mobile"), (7, "source"), (8, "owner"), (9, "owner")]
+        (3, "name"),
+        (4, "mobile"),
+        (5, "email"),
+        (6, "mobile"),
+        (7, "source"),
+        (8, "owner"),
+        (9, "owner"),
+    ]
     page = client.get(f"/sales/leads/import/{job.pk}/").content.decode()
     assert "China mobile number" in page and "Enter a valid email address" in page
     assert "/commit/" not in page
@@ -134,15 +146,19 @@ def test_missing_name_column_is_a_header_error(client, org):
 
 
 def test_duplicate_mobiles_are_linked_not_assigned_twice(
-        client, org, round_robin_team1, django_capture_on_commit_callbacks):
+    client, org, round_robin_team1, django_capture_on_commit_callbacks
+):
     earlier = LeadFactory(owner=org.rep2, mobile="13900000001", name="老线索", visits=0)
     customer = CustomerFactory(owner=org.rep2, mobile="13900000002", name="老客户")
     client.force_login(org.manager1)
-    job = upload(client, "name,mobile\n"
-                         "甲,139 0000 0001\n"     # row 2: an open lead has it
-                         "乙,13900000002\n"       # row 3: a customer has it
-                         "丙,13900000003\n"       # row 4: new
-                         "丙的重复,+8613900000003\n")  # row 5: same as row 4
+    job = upload(
+        client,
+        "name,mobile\n"
+        "甲,139 0000 0001\n"  # row 2: an open lead has it
+        "乙,13900000002\n"  # row 3: a customer has it
+        "丙,13900000003\n"  # row 4: new
+        "丙的重复,+8613900000003\n",
+    )  # row 5: same as row 4
     assert job.status == LeadImportJob.Status.VALIDATED, job.errors
     assert [r["action"] for r in job.rows] == ["duplicate", "customer", "create", "duplicate"]
     page = client.get(f"/sales/leads/import/{job.pk}/").content.decode()
@@ -237,7 +253,13 @@ def test_xlsx_file_is_read(client, org):
 def test_too_many_rows_is_refused(client, org, monkeypatch):
     monkeypatch.setattr(imports, "MAX_ROWS", 2)
     client.force_login(org.rep1)
-    response = client.post("/sales/leads/import/", {"file": SimpleUploadedFile(
-        "leads.csv", "name,mobile\n甲,13800138001\n乙,13800138002\n丙,13800138003\n".encode())})
+    response = client.post(
+        "/sales/leads/import/",
+        {
+            "file": SimpleUploadedFile(
+                "leads.csv", "name,mobile\n甲,13800138001\n乙,13800138002\n丙,13800138003\n".encode()
+            )
+        },
+    )
     assert response.status_code == 200 and "more than 2 rows" in response.content.decode()
     assert not LeadImportJob.objects.exists()

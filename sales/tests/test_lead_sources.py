@@ -1,5 +1,6 @@
 """Lead sources (来源渠道) are rows admins define: the API lists the active ones and accepts any
 active code, forms, imports, scoring and assignment rules, segments and lists use them by name."""
+
 import json
 
 import pytest
@@ -27,8 +28,16 @@ def post_lead(client, headers, **body):
 def test_the_nine_codes_and_web_are_seeded_with_names_and_groups(db):
     seeded = dict(LeadSource.objects.values_list("code", "name"))
     assert {code: seeded[code] for code in Customer.Source.values} == {
-        "website": "官网", "wechat_oa": "微信公众号", "live": "直播", "event": "活动/会议", "referral": "转介绍",
-        "visit": "陌生拜访", "store": "门店到访", "api": "系统对接", "other": "其他"}
+        "website": "官网",
+        "wechat_oa": "微信公众号",
+        "live": "直播",
+        "event": "活动/会议",
+        "referral": "转介绍",
+        "visit": "陌生拜访",
+        "store": "门店到访",
+        "api": "系统对接",
+        "other": "其他",
+    }
     assert LeadSource.objects.get(code="web").group == "线上"
 
 
@@ -46,7 +55,8 @@ def test_the_api_lists_the_active_sources(client, org, leads_api):
     body = response.json()
     assert body[0] == {"code": "douyin", "name": "抖音", "group": "线上"}
     assert [s["code"] for s in body] == list(
-        LeadSource.objects.filter(is_active=True).order_by("position", "code").values_list("code", flat=True))
+        LeadSource.objects.filter(is_active=True).order_by("position", "code").values_list("code", flat=True)
+    )
     assert "visit" not in [s["code"] for s in body]
 
 
@@ -63,8 +73,9 @@ def test_an_unknown_or_inactive_source_is_422_on_source_only(client, org, leads_
 
 def test_an_admin_defines_a_source_and_every_form_offers_it(client, org):
     client.force_login(org.admin)
-    response = client.post("/customers/sources/new/", {"code": "douyin", "name": "抖音", "group": "线上",
-                                                        "is_active": "on", "position": 5})
+    response = client.post(
+        "/customers/sources/new/", {"code": "douyin", "name": "抖音", "group": "线上", "is_active": "on", "position": 5}
+    )
     assert response.status_code == 302
     assert client.get("/customers/sources/").content.decode().count("抖音") == 1
     assert '<option value="douyin">抖音</option>' in client.get("/sales/leads/new/").content.decode()
@@ -78,8 +89,10 @@ def test_an_admin_defines_a_source_and_every_form_offers_it(client, org):
 def test_a_source_code_cannot_change_once_saved(client, org):
     source = LeadSource.objects.get(code="web")
     client.force_login(org.admin)
-    client.post(f"/customers/sources/{source.pk}/edit/", {"code": "web2", "name": "网页", "group": "线上",
-                                                            "is_active": "on", "position": 1})
+    client.post(
+        f"/customers/sources/{source.pk}/edit/",
+        {"code": "web2", "name": "网页", "group": "线上", "is_active": "on", "position": 1},
+    )
     source.refresh_from_db()
     assert (source.code, source.name) == ("web", "网页")
 
@@ -101,8 +114,9 @@ def test_scoring_reads_the_source_by_its_name(client, org):
     assert "<td>活动/会议</td>" in page
     assert "<td>event</td>" not in page
     LeadSource.objects.create(code="douyin", name="抖音")
-    response = client.post("/sales/rules/scoring/new/", {"criterion": "source", "value": "douyin", "points": 15,
-                                                         "is_active": "on"})
+    response = client.post(
+        "/sales/rules/scoring/new/", {"criterion": "source", "value": "douyin", "points": 15, "is_active": "on"}
+    )
     assert response.status_code == 302
     lead = services.capture_lead(name="王", mobile="13900000003", source="douyin", assign=False)
     assert lead.score == 15
@@ -119,10 +133,16 @@ def test_a_segment_by_an_admin_defined_source(org):
     LeadSource.objects.create(code="douyin", name="抖音")
     LeadFactory(name="抖音来的", source="douyin", owner=org.rep1)
     LeadFactory(name="官网来的", source="website", owner=org.rep1)
-    definition = segments.clean_definition("leads", {"match": "all", "groups": [
-        {"match": "all", "conditions": [{"field": "source", "op": "in", "value": ["douyin"]}]}]})
-    assert list(segments.members(org.marketing, subject="leads", definition=definition)
-                .values_list("name", flat=True)) == ["抖音来的"]
+    definition = segments.clean_definition(
+        "leads",
+        {
+            "match": "all",
+            "groups": [{"match": "all", "conditions": [{"field": "source", "op": "in", "value": ["douyin"]}]}],
+        },
+    )
+    assert list(
+        segments.members(org.marketing, subject="leads", definition=definition).values_list("name", flat=True)
+    ) == ["抖音来的"]
     assert segments.describe("leads", definition) == "(来源渠道 属于 抖音)"
 
 
@@ -171,8 +191,13 @@ def test_reading_the_sources_never_writes_and_a_saved_source_is_seen_at_once(cli
         assert ("referral", "转介绍") in source_choices()
     assert [q["sql"].split()[0] for q in queries.captured_queries] == ["SELECT"]
     client.force_login(org.admin)
-    assert client.post("/customers/sources/new/", {"code": "douyin", "name": "抖音", "group": "线上",
-                                                   "is_active": "on", "position": 5}).status_code == 302
+    assert (
+        client.post(
+            "/customers/sources/new/",
+            {"code": "douyin", "name": "抖音", "group": "线上", "is_active": "on", "position": 5},
+        ).status_code
+        == 302
+    )
     assert ("douyin", "抖音") in source_choices()
 
 

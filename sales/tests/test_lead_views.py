@@ -33,8 +33,16 @@ def scoring(db):
 
 
 def lead_data(**extra):
-    return {"name": "陈女士", "mobile": "13912340000", "source": "website", "region": "", "email": "", "need": "",
-            "note": "", **extra}
+    return {
+        "name": "陈女士",
+        "mobile": "13912340000",
+        "source": "website",
+        "region": "",
+        "email": "",
+        "need": "",
+        "note": "",
+        **extra,
+    }
 
 
 def test_rep_inbox_shows_only_their_leads(client, org, mine_and_theirs):
@@ -153,9 +161,19 @@ def test_duplicate_warning_without_a_link_when_the_record_is_someone_elses(clien
 def test_edit_form_rescores_and_shows_the_new_grade(client, org, scoring):
     lead = LeadFactory(owner=org.rep1, source="website", mobile="13900000009")
     client.force_login(org.rep1)
-    response = client.post(f"{URL}{lead.pk}/edit/", lead_data(
-        name=lead.name, mobile=lead.mobile, source="referral", need="想报英语", visits=2, events_attended=0,
-        status="contacted"), follow=True)
+    response = client.post(
+        f"{URL}{lead.pk}/edit/",
+        lead_data(
+            name=lead.name,
+            mobile=lead.mobile,
+            source="referral",
+            need="想报英语",
+            visits=2,
+            events_attended=0,
+            status="contacted",
+        ),
+        follow=True,
+    )
     lead.refresh_from_db()
     assert lead.score == 70 and lead.grade == "A" and lead.status == "contacted" and lead.need == "想报英语"
     page = response.content.decode()
@@ -176,8 +194,9 @@ def test_lead_page_explains_the_score_and_lists_moves_and_followups(client, org,
 def test_manager_bulk_assign_moves_the_leads_and_records_it(client, org):
     leads = LeadFactory.create_batch(2, owner=org.rep1)
     client.force_login(org.manager1)
-    response = client.post(URL, {"bulk_action": "assign", "selection": [lead.pk for lead in leads],
-                                 "owner": org.rep2.pk}, follow=True)
+    response = client.post(
+        URL, {"bulk_action": "assign", "selection": [lead.pk for lead in leads], "owner": org.rep2.pk}, follow=True
+    )
     assert "2 leads assigned" in response.content.decode()
     assert set(Lead.objects.values_list("owner", flat=True)) == {org.rep2.pk}
     assert PoolMove.objects.filter(reason=PoolMove.Reason.REASSIGNED, to_owner=org.rep2, by=org.manager1).count() == 2
@@ -193,8 +212,7 @@ def test_bulk_assign_leaves_leads_outside_the_scope_alone(client, org, mine_and_
 
 def test_rep_may_not_bulk_assign(client, org, mine_and_theirs):
     client.force_login(org.rep1)
-    response = client.post(URL, {"bulk_action": "assign", "selection": [mine_and_theirs[0].pk],
-                                 "owner": org.rep1.pk})
+    response = client.post(URL, {"bulk_action": "assign", "selection": [mine_and_theirs[0].pk], "owner": org.rep1.pk})
     assert response.status_code == 403
     assert "data-bulk=" not in client.get(URL).content.decode()
 
@@ -224,8 +242,9 @@ def test_convert_from_the_browser_carries_followups_and_tags_and_lands_on_the_cu
     lead.tags.add(tag)
     services.record_followup(actor=org.rep1, lead=lead, content="电话沟通")
     client.force_login(org.rep1)
-    response = client.post(f"{URL}{lead.pk}/convert/", {"opportunity_name": "刘同学 数学课",
-                                                       "opportunity_amount": "12000.00"})
+    response = client.post(
+        f"{URL}{lead.pk}/convert/", {"opportunity_name": "刘同学 数学课", "opportunity_amount": "12000.00"}
+    )
     lead.refresh_from_db()
     customer = lead.customer
     assert lead.status == "converted" and customer is not None

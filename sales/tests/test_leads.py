@@ -4,11 +4,10 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from crm import services as crm_services
-from crm.models import Notification
+from crm.models import ApprovalRequest, Notification
 from customers.models import Customer
 from customers.tests.factories import CustomerFactory, TagFactory
 from sales import services
-from crm.models import ApprovalRequest
 from sales.models import AssignmentRule, FollowUp, Lead, PoolMove, ScoringRule, Task
 
 

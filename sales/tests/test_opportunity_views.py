@@ -1,5 +1,6 @@
 """Opportunity pages through the browser's eyes: scope (404), control points (409 / 403), the
 approval round trip, the board and the list within a query budget, time in stage, no inline script."""
+
 import datetime
 import re
 from decimal import Decimal
@@ -49,6 +50,7 @@ def login(client, user):
 
 # --- scope ----------------------------------------------------------------------------------
 
+
 def test_rep_gets_404_for_another_reps_opportunity_on_every_url(client, org):
     opportunity = open_for(org.rep2, at_stage=2)
     approval = services.request_approval(actor=org.rep2, opportunity=opportunity)
@@ -56,11 +58,17 @@ def test_rep_gets_404_for_another_reps_opportunity_on_every_url(client, org):
     target = stages()[3]
     assert client.get(reverse("sales:opportunity", args=[opportunity.pk])).status_code == 404
     assert client.get(reverse("sales:opportunity_edit", args=[opportunity.pk])).status_code == 404
-    assert client.post(reverse("sales:opportunity_move", args=[opportunity.pk]), {"stage": target.pk},
-                       **JSON).status_code == 404
+    assert (
+        client.post(reverse("sales:opportunity_move", args=[opportunity.pk]), {"stage": target.pk}, **JSON).status_code
+        == 404
+    )
     assert client.post(reverse("sales:opportunity_request_approval", args=[opportunity.pk])).status_code == 404
-    assert client.post(reverse("approvals:decide", args=[approval.pk]),
-                       {"decision": "approve", "comment": "ok"}).status_code == 404
+    assert (
+        client.post(
+            reverse("approvals:decide", args=[approval.pk]), {"decision": "approve", "comment": "ok"}
+        ).status_code
+        == 404
+    )
     assert client.get(reverse("approvals:detail", args=[approval.pk])).status_code == 404
     # and it is on neither the list nor the board
     assert opportunity.name not in client.get(reverse("sales:opportunities")).content.decode()
@@ -85,8 +93,9 @@ def test_rep_opens_an_opportunity_from_their_customer(client, org):
     url = reverse("sales:opportunity_create") + f"?customer={customer.pk}"
     page = client.get(url)
     assert page.status_code == 200 and customer.name in page.content.decode()
-    response = client.post(url, {"name": "暑期班", "amount": "8800.50", "expected_close": "2031-07-01",
-                                 "products": "暑期数学"})
+    response = client.post(
+        url, {"name": "暑期班", "amount": "8800.50", "expected_close": "2031-07-01", "products": "暑期数学"}
+    )
     opportunity = Opportunity.objects.get()
     assert response.status_code == 302 and response.url == opportunity.get_absolute_url()
     assert (opportunity.customer, opportunity.owner, opportunity.amount) == (customer, org.rep1, Decimal("8800.50"))
@@ -97,8 +106,17 @@ def test_edit_changes_the_fields_but_not_the_stage(client, org):
     opportunity = open_for(org.rep1)
     login(client, org.rep1)
     url = reverse("sales:opportunity_edit", args=[opportunity.pk])
-    response = client.post(url, {"name": "全年课程（加）", "amount": "15000", "probability": "40",
-                                 "expected_close": "2031-01-31", "products": "数学, 英语", "stage": stages()[4].pk})
+    response = client.post(
+        url,
+        {
+            "name": "全年课程（加）",
+            "amount": "15000",
+            "probability": "40",
+            "expected_close": "2031-01-31",
+            "products": "数学, 英语",
+            "stage": stages()[4].pk,
+        },
+    )
     assert response.status_code == 302
     opportunity.refresh_from_db()
     assert (opportunity.name, opportunity.amount, opportunity.probability) == ("全年课程（加）", Decimal("15000"), 40)
@@ -108,6 +126,7 @@ def test_edit_changes_the_fields_but_not_the_stage(client, org):
 
 
 # --- control points -------------------------------------------------------------------------
+
 
 def test_moving_past_a_control_point_answers_409_and_keeps_the_stage(client, org):
     opportunity = at_control_point(org)
@@ -226,14 +245,21 @@ def test_reject_without_a_comment_shows_an_error_beside_the_field(client, org):
 
 # --- board and list -------------------------------------------------------------------------
 
+
 def _many(org, count):
     open_stages = [s for s in stages() if not s.is_closed]
     customers = [CustomerFactory(owner=org.rep1) for _ in range(5)]
     for i in range(count):
         stage = open_stages[i % len(open_stages)]
         opportunity = Opportunity.objects.create(
-            name=f"商机{i}", customer=customers[i % 5], owner=org.rep1, department=org.rep1.department,
-            stage=stage, amount=Decimal("1000.00") + i, stage_entered_at=timezone.now() - datetime.timedelta(days=i))
+            name=f"商机{i}",
+            customer=customers[i % 5],
+            owner=org.rep1,
+            department=org.rep1.department,
+            stage=stage,
+            amount=Decimal("1000.00") + i,
+            stage_entered_at=timezone.now() - datetime.timedelta(days=i),
+        )
         opportunity.stage_history.create(stage=stage, by=org.rep1)
 
 
@@ -275,7 +301,7 @@ def test_board_columns_show_counts_sums_locks_and_cap_the_cards(client, org, mon
 
 
 def test_list_filters_and_totals(client, org):
-    open_for(org.rep1, name="甲", amount=1000)           # stage 0: 10%
+    open_for(org.rep1, name="甲", amount=1000)  # stage 0: 10%
     b = open_for(org.rep1, name="乙", amount=3000, at_stage=1)  # 25%
     lost = next(s for s in stages() if s.is_lost)
     c = open_for(org.rep1, name="丙", amount=500)
@@ -317,8 +343,9 @@ def test_board_has_no_inline_script_and_kanban_js_is_served(client, org, setting
 
 # --- time in stage --------------------------------------------------------------------------
 
+
 def test_time_in_each_stage_is_shown(client, org):
-    start = datetime.datetime(2030, 3, 1, 9, 0, tzinfo=datetime.timezone.utc)
+    start = datetime.datetime(2030, 3, 1, 9, 0, tzinfo=datetime.UTC)
     with time_machine.travel(start, tick=False):
         opportunity = open_for(org.rep1)
     with time_machine.travel(start + datetime.timedelta(days=1, hours=2, minutes=30), tick=False):
@@ -338,6 +365,7 @@ def test_time_in_each_stage_is_shown(client, org):
 
 # --- settings -------------------------------------------------------------------------------
 
+
 def test_only_directors_and_admins_configure_stages(client, org):
     login(client, org.manager1)
     assert client.get(reverse("sales:stages")).status_code == 403
@@ -345,21 +373,25 @@ def test_only_directors_and_admins_configure_stages(client, org):
     login(client, org.director)
     page = client.get(reverse("sales:stages"))
     assert page.status_code == 200 and "方案/试听课" in page.content.decode()
-    response = client.post(reverse("sales:stage_create"), {"name": "合同审核", "position": 35, "probability": 85,
-                                                           "approval_role": "manager"})
+    response = client.post(
+        reverse("sales:stage_create"),
+        {"name": "合同审核", "position": 35, "probability": 85, "approval_role": "manager"},
+    )
     assert response.status_code == 302
     stage = OpportunityStage.objects.get(name="合同审核")
     assert (stage.probability, stage.approval_role) == (85, "manager")
-    bad = client.post(reverse("sales:stage_edit", args=[stage.pk]), {"name": "合同审核", "position": 35,
-                                                                     "probability": 85, "is_won": "on",
-                                                                     "is_lost": "on"})
+    bad = client.post(
+        reverse("sales:stage_edit", args=[stage.pk]),
+        {"name": "合同审核", "position": 35, "probability": 85, "is_won": "on", "is_lost": "on"},
+    )
     assert bad.status_code == 200 and "is-invalid" in bad.content.decode()
 
 
 # --- the board in a real browser ------------------------------------------------------------
 
+
 @pytest.mark.browser
-def test_dragging_cards_on_the_board(chromium, live_server, org):  # noqa: F811
+def test_dragging_cards_on_the_board(chromium, live_server, org):
     from playwright.sync_api import expect
 
     locked = at_control_point(org)

@@ -8,7 +8,7 @@ from sales import services
 from sales.models import OpportunityStage, Report
 from sales.services import performance
 
-DAY = datetime.datetime(2026, 11, 10, 3, 0, tzinfo=datetime.timezone.utc)
+DAY = datetime.datetime(2026, 11, 10, 3, 0, tzinfo=datetime.UTC)
 
 
 def _won(org, rep, amount):
@@ -24,10 +24,22 @@ def test_attainment_and_leaderboard_against_hand_computed_values(org):
         _won(org, org.rep1, Decimal("5000"))
         _won(org, org.rep1, Decimal("3000"))
         _won(org, org.rep2, Decimal("9000"))
-        performance.set_target(actor=org.manager1, user=org.rep1, metric="amount_won", period="month",
-                               start=datetime.date(2026, 11, 1), value=Decimal("10000"))
-        performance.set_target(actor=org.manager1, department=org.sales1, metric="amount_won", period="month",
-                               start=datetime.date(2026, 11, 1), value=Decimal("20000"))
+        performance.set_target(
+            actor=org.manager1,
+            user=org.rep1,
+            metric="amount_won",
+            period="month",
+            start=datetime.date(2026, 11, 1),
+            value=Decimal("10000"),
+        )
+        performance.set_target(
+            actor=org.manager1,
+            department=org.sales1,
+            metric="amount_won",
+            period="month",
+            start=datetime.date(2026, 11, 1),
+            value=Decimal("20000"),
+        )
         board = performance.leaderboard(users=[org.rep1, org.rep2], period="month", start=datetime.date(2026, 11, 1))
     rows = {r["user"].username: r for r in board["rows"]}
     assert rows["rep1"]["value"] == Decimal("8000") and rows["rep1"]["attainment"] == 80.0
@@ -40,8 +52,10 @@ def test_attainment_and_leaderboard_against_hand_computed_values(org):
 
 
 def test_quarter_bounds():
-    assert performance.period_bounds("quarter", datetime.date(2026, 10, 1)) == (datetime.date(2026, 10, 1),
-                                                                                datetime.date(2027, 1, 1))
+    assert performance.period_bounds("quarter", datetime.date(2026, 10, 1)) == (
+        datetime.date(2026, 10, 1),
+        datetime.date(2027, 1, 1),
+    )
     assert performance.period_start("quarter", datetime.date(2026, 11, 24)) == datetime.date(2026, 10, 1)
 
 

@@ -13,20 +13,29 @@ from sales.models import Lead, PoolMove, PoolRule, PoolWarning
 from sales.services.pool import PoolError
 from sales.tests.factories import LeadFactory
 
-NOW = datetime.datetime(2026, 11, 24, 2, 0, tzinfo=datetime.timezone.utc)
+NOW = datetime.datetime(2026, 11, 24, 2, 0, tzinfo=datetime.UTC)
 
 
 @pytest.fixture
 def rule(org):
-    return PoolRule.objects.create(department=org.region, days_without_followup=15, days_without_deal=90, warn_days=3,
-                                   cap=3, reclaim_cooldown_days=7)
+    return PoolRule.objects.create(
+        department=org.region,
+        days_without_followup=15,
+        days_without_deal=90,
+        warn_days=3,
+        cap=3,
+        reclaim_cooldown_days=7,
+    )
 
 
 def test_lead_returns_after_n_days_without_followup_boundary(org, rule):
     rule.warn_days = 0
     rule.save()
-    lead = LeadFactory(owner=org.rep1, assigned_at=NOW - datetime.timedelta(days=20),
-                       last_followup_at=NOW - datetime.timedelta(days=15) + datetime.timedelta(seconds=1))
+    lead = LeadFactory(
+        owner=org.rep1,
+        assigned_at=NOW - datetime.timedelta(days=20),
+        last_followup_at=NOW - datetime.timedelta(days=15) + datetime.timedelta(seconds=1),
+    )
     services.recycle(now=NOW)
     lead.refresh_from_db()
     assert lead.owner == org.rep1  # 15 days minus a second: still protected
@@ -38,8 +47,9 @@ def test_lead_returns_after_n_days_without_followup_boundary(org, rule):
 
 
 def test_lead_returns_after_m_days_without_a_deal_even_if_followed_up(org, rule):
-    lead = LeadFactory(owner=org.rep1, assigned_at=NOW - datetime.timedelta(days=88),
-                       last_followup_at=NOW - datetime.timedelta(days=1))
+    lead = LeadFactory(
+        owner=org.rep1, assigned_at=NOW - datetime.timedelta(days=88), last_followup_at=NOW - datetime.timedelta(days=1)
+    )
     services.recycle(now=NOW)  # due in 2 days: warned
     services.recycle(now=NOW + datetime.timedelta(days=3))
     lead.refresh_from_db()
@@ -48,8 +58,8 @@ def test_lead_returns_after_m_days_without_a_deal_even_if_followed_up(org, rule)
 
 
 def test_customer_with_an_opportunity_past_the_exempt_stage_stays(org, rule):
-    from sales.services.opportunities import ensure_default_stages
     from sales.models import OpportunityStage
+    from sales.services.opportunities import ensure_default_stages
 
     ensure_default_stages()
     rule.exempt_stage = OpportunityStage.objects.get(position=2)
@@ -132,7 +142,7 @@ def test_two_reps_one_lead_exactly_one_wins(postgres):
             results.append("won")
         except PoolError as exc:
             results.append(exc.code)
-        except Exception as exc:  # noqa: BLE001 - any other failure fails the test below
+        except Exception as exc:
             unexpected.append(repr(exc))
         finally:
             connection.close()
@@ -163,7 +173,7 @@ def test_parallel_claims_by_one_rep_never_pass_the_cap(postgres):
             outcomes.append("won")
         except PoolError as exc:
             outcomes.append(exc.code)
-        except Exception as exc:  # noqa: BLE001 - any other failure fails the test below
+        except Exception as exc:
             unexpected.append(repr(exc))
         finally:
             connection.close()
@@ -176,9 +186,8 @@ def test_parallel_claims_by_one_rep_never_pass_the_cap(postgres):
     assert Lead.objects.filter(owner=org.rep1).count() == 5
 
 
-
-
 # --- what protects a record (deals) -----------------------------------------------------------
+
 
 def _order(customer, at, amount="980.00"):
     from decimal import Decimal
@@ -268,6 +277,7 @@ def test_latest_deal_is_the_latest_of_orders_and_won_opportunities(org):
 
 # --- warnings ---------------------------------------------------------------------------------
 
+
 def test_one_warning_per_record_and_return_date_through_the_warning_window(org, rule):
     lead = LeadFactory(owner=org.rep1, assigned_at=NOW - datetime.timedelta(days=12, hours=1), name="快到期的线索")
     _run_days(NOW, 3)  # hourly job seen every 6 hours through the 3-day window
@@ -309,6 +319,7 @@ def test_a_followup_after_the_warning_means_a_new_warning_for_the_new_date(org, 
 
 
 # --- cool-down for every way of letting go ----------------------------------------------------
+
 
 def test_release_then_reclaim_is_refused_by_the_cooldown(org, rule):
     lead = LeadFactory(owner=None, department=org.team1)
@@ -357,6 +368,7 @@ def test_a_customer_handed_over_away_cannot_be_claimed_back_at_once(org, rule):
 
 
 # --- pool membership --------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("scope", ["self", "department", "department_tree"])
 def test_a_rep_in_a_team_sees_the_pool_of_the_department_whose_rule_applies(org, scope):

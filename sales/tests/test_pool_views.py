@@ -22,8 +22,14 @@ def client(client):
 
 @pytest.fixture
 def rule(org):
-    return PoolRule.objects.create(department=org.region, days_without_followup=15, days_without_deal=90, warn_days=3,
-                                   cap=3, reclaim_cooldown_days=7)
+    return PoolRule.objects.create(
+        department=org.region,
+        days_without_followup=15,
+        days_without_deal=90,
+        warn_days=3,
+        cap=3,
+        reclaim_cooldown_days=7,
+    )
 
 
 def claim(client, lead, **extra):
@@ -129,7 +135,7 @@ def test_cooldown_refusal_is_shown_and_marked_on_the_row(client, org, rule):
 
 
 def test_cooldown_ends_after_x_days(client, org, rule):
-    start = datetime.datetime(2026, 3, 2, 2, 0, tzinfo=datetime.timezone.utc)
+    start = datetime.datetime(2026, 3, 2, 2, 0, tzinfo=datetime.UTC)
     lead = LeadFactory(owner=org.rep1, assigned_at=start - datetime.timedelta(days=20))
     services.recycle(now=start - datetime.timedelta(days=3))
     services.recycle(now=start)
@@ -187,8 +193,13 @@ def test_pool_page_runs_a_bounded_number_of_queries(client, org, rule, rows, tab
 
 # --- rules pages ----------------------------------------------------------------------------
 
-RULE_URLS = ["/sales/rules/", "/sales/rules/scoring/new/", "/sales/rules/settings/", "/sales/rules/assignment/new/",
-             "/sales/rules/pool/new/"]
+RULE_URLS = [
+    "/sales/rules/",
+    "/sales/rules/scoring/new/",
+    "/sales/rules/settings/",
+    "/sales/rules/assignment/new/",
+    "/sales/rules/pool/new/",
+]
 
 
 @pytest.mark.parametrize("who", ["rep1", "manager1", "marketing"])
@@ -211,8 +222,9 @@ def test_director_and_admin_open_the_rules_pages(client, org):
 
 def test_admin_saves_scoring_rules_and_sees_an_example_score(client, org):
     client.force_login(org.admin)
-    response = client.post("/sales/rules/scoring/new/", {"criterion": "source", "value": "referral", "points": 40,
-                                                         "is_active": "on"})
+    response = client.post(
+        "/sales/rules/scoring/new/", {"criterion": "source", "value": "referral", "points": 40, "is_active": "on"}
+    )
     assert response.status_code == 302
     response = client.post("/sales/rules/scoring/new/", {"criterion": "source", "value": "nowhere", "points": 5})
     assert response.status_code == 200 and "Unknown or inactive source nowhere." in response.content.decode()
@@ -221,8 +233,9 @@ def test_admin_saves_scoring_rules_and_sees_an_example_score(client, org):
     page = client.get("/sales/rules/", {"source": "referral", "visits": 3, "events": 0}).content.decode()
     assert "This lead scores 55 points: grade B." in page
     rule = ScoringRule.objects.get(criterion="visits")
-    client.post(f"/sales/rules/scoring/{rule.pk}/edit/", {"criterion": "visits", "value": "2", "points": 30,
-                                                         "is_active": "on"})
+    client.post(
+        f"/sales/rules/scoring/{rule.pk}/edit/", {"criterion": "visits", "value": "2", "points": 30, "is_active": "on"}
+    )
     rule.refresh_from_db()
     assert rule.points == 30
     client.post(f"/sales/rules/scoring/{rule.pk}/delete/")
@@ -231,8 +244,16 @@ def test_admin_saves_scoring_rules_and_sees_an_example_score(client, org):
 
 def test_admin_saves_grade_thresholds_and_contact_protection(client, org):
     client.force_login(org.admin)
-    data = {"grade_a": 80, "grade_b": 50, "grade_c": 20, "touch_cap": 2, "touch_window_days": 7,
-            "rest_after_touches": 4, "reminder_offsets": "60, 1440", "escalate_after_minutes": 120}
+    data = {
+        "grade_a": 80,
+        "grade_b": 50,
+        "grade_c": 20,
+        "touch_cap": 2,
+        "touch_window_days": 7,
+        "rest_after_touches": 4,
+        "reminder_offsets": "60, 1440",
+        "escalate_after_minutes": 120,
+    }
     assert client.post("/sales/rules/settings/", data).status_code == 302
     current = SalesSettings.current()
     assert (current.grade_a, current.touch_cap, current.reminder_offsets) == (80, 2, "1440,60")
@@ -242,17 +263,30 @@ def test_admin_saves_grade_thresholds_and_contact_protection(client, org):
 
 def test_admin_saves_assignment_rules_with_a_team_or_a_user(client, org):
     client.force_login(org.admin)
-    response = client.post("/sales/rules/assignment/new/", {"position": 1, "grade": "A", "source": "",
-                                                            "region": "", "is_active": "on"})
+    response = client.post(
+        "/sales/rules/assignment/new/", {"position": 1, "grade": "A", "source": "", "region": "", "is_active": "on"}
+    )
     assert response.status_code == 200 and not AssignmentRule.objects.exists()
-    response = client.post("/sales/rules/assignment/new/", {"position": 1, "grade": "A", "source": "",
-                                                            "region": "", "team": org.sales1.pk,
-                                                            "is_active": "on"})
+    response = client.post(
+        "/sales/rules/assignment/new/",
+        {"position": 1, "grade": "A", "source": "", "region": "", "team": org.sales1.pk, "is_active": "on"},
+    )
     assert response.status_code == 302
-    client.post("/sales/rules/assignment/new/", {"position": 2, "grade": "", "source": "referral",
-                                                 "region_0": "310000", "user": org.rep3.pk, "is_active": "on"})
+    client.post(
+        "/sales/rules/assignment/new/",
+        {
+            "position": 2,
+            "grade": "",
+            "source": "referral",
+            "region_0": "310000",
+            "user": org.rep3.pk,
+            "is_active": "on",
+        },
+    )
     assert list(AssignmentRule.objects.values_list("position", "team", "user")) == [
-        (1, org.sales1.pk, None), (2, None, org.rep3.pk)]
+        (1, org.sales1.pk, None),
+        (2, None, org.rep3.pk),
+    ]
     assert AssignmentRule.objects.get(position=2).region == "310000"
     assert str(org.rep3) in client.get("/sales/rules/").content.decode()
 
@@ -262,8 +296,16 @@ def test_admin_saves_a_pool_rule_with_an_exempt_stage(client, org):
     page = client.get("/sales/rules/pool/new/").content.decode()
     stage = OpportunityStage.objects.get(position=2)
     assert stage.name in page
-    data = {"department": org.sales1.pk, "days_without_followup": 10, "days_without_deal": 60,
-            "exempt_stage": stage.pk, "warn_days": 2, "cap": 50, "reclaim_cooldown_days": 5, "is_active": "on"}
+    data = {
+        "department": org.sales1.pk,
+        "days_without_followup": 10,
+        "days_without_deal": 60,
+        "exempt_stage": stage.pk,
+        "warn_days": 2,
+        "cap": 50,
+        "reclaim_cooldown_days": 5,
+        "is_active": "on",
+    }
     assert client.post("/sales/rules/pool/new/", data).status_code == 302
     rule = PoolRule.objects.get(department=org.sales1)
     assert rule.exempt_stage == stage and rule.cap == 50

@@ -1,4 +1,5 @@
 """Leads and assignment rules by region code (省/市/区, customers.regions)."""
+
 import importlib
 
 import pytest
@@ -28,10 +29,19 @@ def rules(org):
     return org
 
 
-@pytest.mark.parametrize("text,owner", [
-    ("上海浦东新区", "rep1"), ("上海市徐汇区", "rep3"), ("上海", "rep3"), ("杭州西湖区", "rep2"), ("杭州", "rep2"),
-    ("浙江宁波", None), ("火星", None), ("", None),
-])
+@pytest.mark.parametrize(
+    "text,owner",
+    [
+        ("上海浦东新区", "rep1"),
+        ("上海市徐汇区", "rep3"),
+        ("上海", "rep3"),
+        ("杭州西湖区", "rep2"),
+        ("杭州", "rep2"),
+        ("浙江宁波", None),
+        ("火星", None),
+        ("", None),
+    ],
+)
 def test_assignment_rules_match_by_code_at_each_level(rules, text, owner):
     lead = LeadFactory(region=text)
     chosen = choose_owner(lead)

@@ -11,19 +11,22 @@ from customers.tests.factories import CustomerFactory
 from sales import services
 from sales.models import Reminder, ReminderNotice
 
-T0 = datetime.datetime(2026, 11, 24, 9, 0, tzinfo=datetime.timezone.utc)
+T0 = datetime.datetime(2026, 11, 24, 9, 0, tzinfo=datetime.UTC)
 
 
 def titles(user):
-    return list(Notification.objects.filter(recipient=user).order_by("created_at", "id").values_list("title", flat=True))
+    return list(
+        Notification.objects.filter(recipient=user).order_by("created_at", "id").values_list("title", flat=True)
+    )
 
 
 @pytest.fixture
 def reminder(org):
     with time_machine.travel(T0, tick=False):
         customer = CustomerFactory(owner=org.rep1, name="张妈妈")
-        followup = services.record_followup(actor=org.rep1, customer=customer, content="聊了试听课",
-                                            next_followup_at=T0 + datetime.timedelta(days=2))
+        followup = services.record_followup(
+            actor=org.rep1, customer=customer, content="聊了试听课", next_followup_at=T0 + datetime.timedelta(days=2)
+        )
     return followup.reminders.get()
 
 
@@ -122,8 +125,9 @@ def test_two_dispatchers_at_once_send_each_notice_once(postgres):
     with time_machine.travel(T0, tick=False):
         for n in range(60):
             customer = CustomerFactory(owner=org.rep1)
-            services.create_reminder(owner=org.rep1, title=f"r{n}", due_at=T0 + datetime.timedelta(hours=2),
-                                     customer=customer)
+            services.create_reminder(
+                owner=org.rep1, title=f"r{n}", due_at=T0 + datetime.timedelta(hours=2), customer=customer
+            )
     barrier = threading.Barrier(4)
     errors = []
 

@@ -1,4 +1,5 @@
 """Rescoring the open leads when the scoring rules or the grade thresholds change."""
+
 import pytest
 from django.conf import settings
 from django.core.cache import cache
@@ -42,8 +43,15 @@ def every_criterion():
 
 def test_task_rescores_open_leads_exactly_like_score_of(org):
     leads = [
-        LeadFactory(owner=org.rep1, source="referral", email="a@example.com", region="上海", need="数学",
-                    visits=3, events_attended=1),
+        LeadFactory(
+            owner=org.rep1,
+            source="referral",
+            email="a@example.com",
+            region="上海",
+            need="数学",
+            visits=3,
+            events_attended=1,
+        ),
         LeadFactory(owner=org.rep1, source="website", mobile="", email="b@example.com", need="   ", visits=2),
         LeadFactory(owner=None, source="event", region="杭州", need="\n英语 ", events_attended=4),
         LeadFactory(owner=org.rep3, source="referral", visits=9),
@@ -85,8 +93,9 @@ def test_changing_a_rule_in_the_browser_rescores_and_says_so(client, org, django
     lead = LeadFactory(owner=org.rep1, source="referral")
     client.force_login(org.director)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        response = client.post("/sales/rules/scoring/new/", {"criterion": "source", "value": "referral",
-                                                              "points": "80", "is_active": "on"})
+        response = client.post(
+            "/sales/rules/scoring/new/", {"criterion": "source", "value": "referral", "points": "80", "is_active": "on"}
+        )
     assert response.status_code == 302 and len(callbacks) == 1
     lead.refresh_from_db()
     assert (lead.score, lead.grade) == (80, "A")
@@ -96,8 +105,10 @@ def test_changing_a_rule_in_the_browser_rescores_and_says_so(client, org, django
 
     rule = ScoringRule.objects.get()
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(f"/sales/rules/scoring/{rule.pk}/edit/", {"criterion": "source", "value": "referral",
-                                                              "points": "30", "is_active": "on"})
+        client.post(
+            f"/sales/rules/scoring/{rule.pk}/edit/",
+            {"criterion": "source", "value": "referral", "points": "30", "is_active": "on"},
+        )
     lead.refresh_from_db()
     assert (lead.score, lead.grade) == (30, "C")
     with django_capture_on_commit_callbacks(execute=True):
@@ -112,8 +123,16 @@ def test_new_thresholds_regrade_the_open_leads(client, org, django_capture_on_co
         ScoringRule.objects.create(criterion="has_mobile", points=35)
     lead.refresh_from_db()
     assert (lead.score, lead.grade) == (35, "C")
-    data = {"grade_a": 40, "grade_b": 30, "grade_c": 10, "touch_cap": 3, "touch_window_days": 14,
-            "rest_after_touches": 5, "reminder_offsets": "1440,60", "escalate_after_minutes": 60}
+    data = {
+        "grade_a": 40,
+        "grade_b": 30,
+        "grade_c": 10,
+        "touch_cap": 3,
+        "touch_window_days": 14,
+        "rest_after_touches": 5,
+        "reminder_offsets": "1440,60",
+        "escalate_after_minutes": 60,
+    }
     client.force_login(org.director)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = client.post("/sales/rules/settings/", data)

@@ -1,4 +1,5 @@
 """Opportunity stages are ordered by dragging (or the arrows); won and lost always stay last."""
+
 import json
 
 import pytest
@@ -36,9 +37,11 @@ def test_the_stage_form_has_no_bare_position_number(client, org, stages):
 def test_dragging_saves_the_new_order(client, org, stages):
     first, second, third, fourth, won, lost = stages
     client.force_login(org.director)
-    response = client.post("/sales/opportunities/stages/order/",
-                           {"order": [second.pk, first.pk, fourth.pk, third.pk, won.pk, lost.pk]},
-                           HTTP_ACCEPT="application/json")
+    response = client.post(
+        "/sales/opportunities/stages/order/",
+        {"order": [second.pk, first.pk, fourth.pk, third.pk, won.pk, lost.pk]},
+        HTTP_ACCEPT="application/json",
+    )
     assert response.status_code == 200 and json.loads(response.content)["ok"] is True
     assert names() == ["需求分析", "初步接触", "商务谈判", "方案/试听课", "赢单", "输单"]
 
@@ -46,9 +49,11 @@ def test_dragging_saves_the_new_order(client, org, stages):
 def test_an_open_stage_after_won_is_refused_and_nothing_changes(client, org, stages):
     first, second, third, fourth, won, lost = stages
     client.force_login(org.director)
-    response = client.post("/sales/opportunities/stages/order/",
-                           {"order": [first.pk, second.pk, third.pk, won.pk, fourth.pk, lost.pk]},
-                           HTTP_ACCEPT="application/json")
+    response = client.post(
+        "/sales/opportunities/stages/order/",
+        {"order": [first.pk, second.pk, third.pk, won.pk, fourth.pk, lost.pk]},
+        HTTP_ACCEPT="application/json",
+    )
     assert response.status_code == 409
     assert json.loads(response.content)["code"] == "closed_not_last"
     assert names() == ["初步接触", "需求分析", "方案/试听课", "商务谈判", "赢单", "输单"]
@@ -66,8 +71,7 @@ def test_the_arrows_move_an_open_stage_but_never_past_won(client, org, stages):
     client.post("/sales/opportunities/stages/order/", {"stage": fourth.pk, "direction": "up"})
     assert names() == ["初步接触", "需求分析", "商务谈判", "方案/试听课", "赢单", "输单"]
     client.post("/sales/opportunities/stages/order/", {"stage": fourth.pk, "direction": "down"})
-    response = client.post("/sales/opportunities/stages/order/", {"stage": fourth.pk, "direction": "down"},
-                           follow=True)
+    response = client.post("/sales/opportunities/stages/order/", {"stage": fourth.pk, "direction": "down"}, follow=True)
     assert names() == ["初步接触", "需求分析", "方案/试听课", "商务谈判", "赢单", "输单"]
     assert "赢单和输单始终排在最后" in response.content.decode()
 
@@ -75,8 +79,9 @@ def test_the_arrows_move_an_open_stage_but_never_past_won(client, org, stages):
 def test_a_stage_made_won_moves_behind_the_open_ones(client, org, stages):
     client.force_login(org.director)
     second = stages[1]
-    client.post(f"/sales/opportunities/stages/{second.pk}/edit/",
-                {"name": "提前成交", "probability": 100, "is_won": "on"})
+    client.post(
+        f"/sales/opportunities/stages/{second.pk}/edit/", {"name": "提前成交", "probability": 100, "is_won": "on"}
+    )
     assert names() == ["初步接触", "方案/试听课", "商务谈判", "赢单", "提前成交", "输单"]
 
 

@@ -1,4 +1,5 @@
 """Daily work pages: follow-ups, reminders, tasks, service tickets and the workbench panels."""
+
 import datetime
 import re
 
@@ -6,15 +7,15 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from crm.models import ApprovalRequest
 from customers.models import Satisfaction
 from customers.tests.factories import CustomerFactory
 from sales import services
-from crm.models import ApprovalRequest
 from sales.models import FollowUp, Reminder, ScoringRule, ServiceTicket, Task
 from sales.services import tickets as ticket_services
 from sales.tests.factories import LeadFactory
 
-T0 = datetime.datetime(2026, 11, 24, 1, 0, tzinfo=datetime.timezone.utc)  # 09:00 in Shanghai
+T0 = datetime.datetime(2026, 11, 24, 1, 0, tzinfo=datetime.UTC)  # 09:00 in Shanghai
 LOCAL = "%Y-%m-%dT%H:%M"
 
 
@@ -38,7 +39,7 @@ def field_block(html, name):
     """The markup of one field of the form pattern (label, input and its errors)."""
     start = html.index(f"field-{name}")
     following = re.compile(r'class="col-[^"]*field-').search(html, start + 1)
-    return html[start:following.start() if following else len(html)]
+    return html[start : following.start() if following else len(html)]
 
 
 def panel(html, testid):
@@ -48,19 +49,26 @@ def panel(html, testid):
     for match in re.compile(r"<div\b|</div>").finditer(html, start):
         depth += 1 if match.group() == "<div" else -1
         if depth == 0:
-            return html[start:match.end()]
+            return html[start : match.end()]
     return html[start:position]
 
 
 # --- follow-ups -----------------------------------------------------------------------------
 
+
 def test_followup_form_shows_errors_beside_the_fields(client, org, clock):
     customer = CustomerFactory(owner=org.rep1)
     client.force_login(org.rep1)
-    response = client.post(f"/sales/followups/new/?customer={customer.pk}", {
-        "channel": "phone", "direction": "outbound", "outcome": "talked", "content": "  ",
-        "next_followup_at": local_input(T0 - datetime.timedelta(hours=1)),
-    })
+    response = client.post(
+        f"/sales/followups/new/?customer={customer.pk}",
+        {
+            "channel": "phone",
+            "direction": "outbound",
+            "outcome": "talked",
+            "content": "  ",
+            "next_followup_at": local_input(T0 - datetime.timedelta(hours=1)),
+        },
+    )
     assert response.status_code == 200
     page = response.content.decode()
     assert "Write what happened." in field_block(page, "content")
@@ -71,10 +79,17 @@ def test_followup_form_shows_errors_beside_the_fields(client, org, clock):
 def test_bad_reminder_offsets_are_refused_beside_the_field(client, org, clock):
     customer = CustomerFactory(owner=org.rep1)
     client.force_login(org.rep1)
-    page = client.post(f"/sales/followups/new/?customer={customer.pk}", {
-        "channel": "phone", "direction": "outbound", "outcome": "talked", "content": "聊了",
-        "next_followup_at": local_input(T0 + datetime.timedelta(days=1)), "reminder_offsets": "abc",
-    }).content.decode()
+    page = client.post(
+        f"/sales/followups/new/?customer={customer.pk}",
+        {
+            "channel": "phone",
+            "direction": "outbound",
+            "outcome": "talked",
+            "content": "聊了",
+            "next_followup_at": local_input(T0 + datetime.timedelta(days=1)),
+            "reminder_offsets": "abc",
+        },
+    ).content.decode()
     assert "Use minutes, separated by commas" in field_block(page, "reminder_offsets")
     assert not FollowUp.objects.exists()
 
@@ -86,10 +101,18 @@ def test_followup_with_next_time_creates_a_reminder_and_returns_to_the_customer(
     url = f"/sales/followups/new/?customer={customer.pk}&opportunity={opportunity.pk}"
     assert client.get(url).status_code == 200
     nxt = T0 + datetime.timedelta(days=2)
-    response = client.post(url, {
-        "channel": "wechat", "direction": "outbound", "outcome": "interested", "content": "聊了试听课",
-        "opportunity": opportunity.pk, "next_followup_at": local_input(nxt), "reminder_offsets": "60",
-    })
+    response = client.post(
+        url,
+        {
+            "channel": "wechat",
+            "direction": "outbound",
+            "outcome": "interested",
+            "content": "聊了试听课",
+            "opportunity": opportunity.pk,
+            "next_followup_at": local_input(nxt),
+            "reminder_offsets": "60",
+        },
+    )
     assert response.status_code == 302 and response["Location"] == customer.get_absolute_url()
     followup = FollowUp.objects.get()
     assert (followup.channel, followup.outcome, followup.opportunity) == ("wechat", "interested", opportunity)
@@ -101,8 +124,10 @@ def test_followup_with_next_time_creates_a_reminder_and_returns_to_the_customer(
 def test_followup_on_a_lead_returns_to_the_lead(client, org, clock):
     lead = LeadFactory(owner=org.rep1)
     client.force_login(org.rep1)
-    response = client.post(f"/sales/followups/new/?lead={lead.pk}", {
-        "channel": "phone", "direction": "outbound", "outcome": "no_answer", "content": "没接"})
+    response = client.post(
+        f"/sales/followups/new/?lead={lead.pk}",
+        {"channel": "phone", "direction": "outbound", "outcome": "no_answer", "content": "没接"},
+    )
     assert response.status_code == 302 and response["Location"] == lead.get_absolute_url()
     assert lead.followups.count() == 1 and not Reminder.objects.exists()
 
@@ -112,8 +137,9 @@ def test_form_shows_the_last_touches_and_the_contact_cap_warning(client, org, cl
     client.force_login(org.rep1)
     url = f"/sales/followups/new/?customer={customer.pk}"
     for n in range(2):
-        services.record_followup(actor=org.rep1, customer=customer, content=f"第{n}次",
-                                 at=T0 - datetime.timedelta(days=3 - n))
+        services.record_followup(
+            actor=org.rep1, customer=customer, content=f"第{n}次", at=T0 - datetime.timedelta(days=3 - n)
+        )
     page = client.get(url).content.decode()
     assert "第0次" in page and "第1次" in page
     assert "the cap is 3" not in page and "2 of 3 outbound touches" in page
@@ -146,22 +172,27 @@ def test_rep_cannot_record_a_followup_on_another_reps_records(client, org, clock
 
 # --- reminders ------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def reminders(org, clock):
     customer = CustomerFactory(owner=org.rep1, name="李爸爸")
     make = lambda title, delta: services.create_reminder(  # noqa: E731
-        owner=org.rep1, title=title, due_at=T0 + delta, customer=customer)
-    return {"overdue": make("逾期提醒", -datetime.timedelta(hours=3)),
-            "today": make("今天提醒", datetime.timedelta(hours=2)),
-            "later": make("下周提醒", datetime.timedelta(days=7))}
+        owner=org.rep1, title=title, due_at=T0 + delta, customer=customer
+    )
+    return {
+        "overdue": make("逾期提醒", -datetime.timedelta(hours=3)),
+        "today": make("今天提醒", datetime.timedelta(hours=2)),
+        "later": make("下周提醒", datetime.timedelta(days=7)),
+    }
 
 
 def test_reminder_list_shows_overdue_then_today_then_later(client, org, reminders):
     client.force_login(org.rep1)
     page = client.get("/sales/reminders/").content.decode()
     assert page.index("逾期提醒") < page.index("今天提醒") < page.index("下周提醒")
-    assert page.index('data-section="overdue"') < page.index('data-section="today"') < page.index(
-        'data-section="later"')
+    assert (
+        page.index('data-section="overdue"') < page.index('data-section="today"') < page.index('data-section="later"')
+    )
     assert "李爸爸" in page
 
 
@@ -189,8 +220,11 @@ def test_owner_completes_snoozes_and_reschedules_a_reminder(client, org, reminde
 def test_rescheduling_into_the_past_is_refused(client, org, reminders):
     client.force_login(org.rep1)
     later = reminders["later"]
-    response = client.post(f"/sales/reminders/{later.pk}/reschedule/",
-                           {"due_at": local_input(T0 - datetime.timedelta(days=1))}, follow=True)
+    response = client.post(
+        f"/sales/reminders/{later.pk}/reschedule/",
+        {"due_at": local_input(T0 - datetime.timedelta(days=1))},
+        follow=True,
+    )
     assert "Choose a time in the future." in response.content.decode()
     later.refresh_from_db()
     assert later.due_at == T0 + datetime.timedelta(days=7)
@@ -202,8 +236,12 @@ def test_reminder_actions_answer_404_to_anyone_but_the_owner(client, org, remind
         client.force_login(user)
         assert client.post(f"/sales/reminders/{reminder.pk}/complete/").status_code == 404
         assert client.post(f"/sales/reminders/{reminder.pk}/snooze/", {"until": "1h"}).status_code == 404
-        assert client.post(f"/sales/reminders/{reminder.pk}/reschedule/",
-                           {"due_at": local_input(T0 + datetime.timedelta(days=1))}).status_code == 404
+        assert (
+            client.post(
+                f"/sales/reminders/{reminder.pk}/reschedule/", {"due_at": local_input(T0 + datetime.timedelta(days=1))}
+            ).status_code
+            == 404
+        )
     reminder.refresh_from_db()
     assert reminder.status == Reminder.Status.OPEN and reminder.due_at == T0 + datetime.timedelta(hours=2)
 
@@ -217,8 +255,11 @@ def test_workbench_panel_rerenders_after_an_htmx_action(client, org, reminders):
     panel = response.content.decode()
     assert panel.lstrip().startswith('<div class="card" id="panel-reminders"')
     assert "逾期提醒" not in panel and "今天提醒" in panel and "<html" not in panel
-    response = client.post(f"/sales/reminders/{reminders['today'].pk}/reschedule/",
-                           {"due_at": local_input(T0 - datetime.timedelta(days=1))}, HTTP_HX_REQUEST="true")
+    response = client.post(
+        f"/sales/reminders/{reminders['today'].pk}/reschedule/",
+        {"due_at": local_input(T0 - datetime.timedelta(days=1))},
+        HTTP_HX_REQUEST="true",
+    )
     assert "Choose a time in the future." in response.content.decode()
 
 
@@ -233,13 +274,16 @@ def test_reminder_notices_link_to_the_customer(org, reminders):
 
 # --- tasks ----------------------------------------------------------------------------------
 
+
 def test_rep_creates_and_completes_a_task(client, org, clock):
     customer = CustomerFactory(owner=org.rep1, name="王奶奶")
     client.force_login(org.rep1)
     assert client.get(f"/sales/tasks/new/?customer={customer.pk}").status_code == 200
     due = T0 + datetime.timedelta(days=1)
-    response = client.post(f"/sales/tasks/new/?customer={customer.pk}", {
-        "title": "送资料", "assignee": org.rep1.pk, "due_at": local_input(due), "priority": "high"})
+    response = client.post(
+        f"/sales/tasks/new/?customer={customer.pk}",
+        {"title": "送资料", "assignee": org.rep1.pk, "due_at": local_input(due), "priority": "high"},
+    )
     assert response.status_code == 302 and response["Location"] == customer.get_absolute_url()
     task = Task.objects.get()
     assert (task.assignee, task.customer, task.due_at, task.priority) == (org.rep1, customer, due, "high")
@@ -255,8 +299,15 @@ def test_rep_creates_and_completes_a_task(client, org, clock):
 
 def test_task_form_errors_and_scope(client, org, clock):
     client.force_login(org.rep1)
-    page = client.post("/sales/tasks/new/", {"title": "", "assignee": org.rep2.pk, "priority": "normal",
-                                             "due_at": local_input(T0 - datetime.timedelta(hours=1))}).content.decode()
+    page = client.post(
+        "/sales/tasks/new/",
+        {
+            "title": "",
+            "assignee": org.rep2.pk,
+            "priority": "normal",
+            "due_at": local_input(T0 - datetime.timedelta(hours=1)),
+        },
+    ).content.decode()
     assert "This field is required." in field_block(page, "title")
     assert "Select a valid choice." in field_block(page, "assignee")  # a rep assigns only to themself
     assert "Choose a time in the future." in field_block(page, "due_at")
@@ -283,8 +334,7 @@ def test_manager_sees_and_assigns_the_teams_tasks(client, org, clock):
 def test_a_new_a_grade_leads_24h_task_shows_on_the_reps_workbench(client, org, clock):
     ScoringRule.objects.create(criterion="source", value="referral", points=50)
     ScoringRule.objects.create(criterion="has_need", points=30)
-    lead = services.capture_lead(name="王先生", mobile="13900000003", source="referral", need="一对一",
-                                 owner=org.rep1)
+    lead = services.capture_lead(name="王先生", mobile="13900000003", source="referral", need="一对一", owner=org.rep1)
     assert lead.grade == "A"
     client.force_login(org.rep1)
     page = client.get("/").content.decode()
@@ -294,13 +344,20 @@ def test_a_new_a_grade_leads_24h_task_shows_on_the_reps_workbench(client, org, c
 
 # --- service tickets ------------------------------------------------------------------------
 
+
 def test_ticket_lifecycle_with_csat(client, org, clock):
     customer = CustomerFactory(owner=org.rep1, name="陈女士")
     client.force_login(org.rep1)
     assert client.get(f"/sales/tickets/new/?customer={customer.pk}").status_code == 200
-    response = client.post(f"/sales/tickets/new/?customer={customer.pk}", {
-        "kind": "complaint", "title": "老师迟到", "description": "两次迟到",
-        "due_at": local_input(T0 + datetime.timedelta(days=2))})
+    response = client.post(
+        f"/sales/tickets/new/?customer={customer.pk}",
+        {
+            "kind": "complaint",
+            "title": "老师迟到",
+            "description": "两次迟到",
+            "due_at": local_input(T0 + datetime.timedelta(days=2)),
+        },
+    )
     ticket = ServiceTicket.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/sales/tickets/{ticket.pk}/"
     assert (ticket.owner, ticket.customer, ticket.kind, ticket.status) == (org.rep1, customer, "complaint", "open")
@@ -308,17 +365,26 @@ def test_ticket_lifecycle_with_csat(client, org, clock):
     listing = client.get("/sales/tickets/").content.decode()
     assert "老师迟到" in listing and "陈女士" in listing
 
-    response = client.post(f"/sales/tickets/{ticket.pk}/", {
-        "kind": "complaint", "title": "老师迟到（已联系）", "description": "两次迟到", "status": "in_progress",
-        "owner": org.rep1.pk, "due_at": local_input(T0 + datetime.timedelta(days=2))})
+    response = client.post(
+        f"/sales/tickets/{ticket.pk}/",
+        {
+            "kind": "complaint",
+            "title": "老师迟到（已联系）",
+            "description": "两次迟到",
+            "status": "in_progress",
+            "owner": org.rep1.pk,
+            "due_at": local_input(T0 + datetime.timedelta(days=2)),
+        },
+    )
     assert response.status_code == 302
     ticket.refresh_from_db()
     assert ticket.status == "in_progress" and ticket.title == "老师迟到（已联系）"
 
     response = client.post(f"/sales/tickets/{ticket.pk}/resolve/", {"resolution": "", "csat": "4"})
     assert "Write how it was resolved." in field_block(response.content.decode(), "resolution")
-    response = client.post(f"/sales/tickets/{ticket.pk}/resolve/", {
-        "resolution": "换了老师，补一节课", "csat": "4", "comment": "满意"})
+    response = client.post(
+        f"/sales/tickets/{ticket.pk}/resolve/", {"resolution": "换了老师，补一节课", "csat": "4", "comment": "满意"}
+    )
     assert response.status_code == 302
     ticket.refresh_from_db()
     assert ticket.status == "resolved" and ticket.resolved_at == T0
@@ -330,8 +396,10 @@ def test_ticket_lifecycle_with_csat(client, org, clock):
     client.post(f"/sales/tickets/{ticket.pk}/resolve/", {"resolution": "again", "csat": "1"})
     assert Satisfaction.objects.count() == 1
 
-    client.post(f"/sales/tickets/{ticket.pk}/", {"kind": "complaint", "title": "老师迟到（已联系）", "status": "closed",
-                                                 "owner": org.rep1.pk})
+    client.post(
+        f"/sales/tickets/{ticket.pk}/",
+        {"kind": "complaint", "title": "老师迟到（已联系）", "status": "closed", "owner": org.rep1.pk},
+    )
     ticket.refresh_from_db()
     assert ticket.status == "closed"
 
@@ -349,8 +417,9 @@ def test_ticket_status_rules(client, org, clock):
     customer = CustomerFactory(owner=org.rep1)
     ticket = ticket_services.open_ticket(actor=org.rep1, customer=customer, title="改课时")
     client.force_login(org.rep1)
-    page = client.post(f"/sales/tickets/{ticket.pk}/", {"kind": "request", "title": "改课时", "status": "closed",
-                                                        "owner": org.rep1.pk}).content.decode()
+    page = client.post(
+        f"/sales/tickets/{ticket.pk}/", {"kind": "request", "title": "改课时", "status": "closed", "owner": org.rep1.pk}
+    ).content.decode()
     assert "Select a valid choice." in field_block(page, "status")
     from django.core.exceptions import ValidationError
 
@@ -362,10 +431,12 @@ def test_ticket_status_rules(client, org, clock):
 
 def test_ticket_list_highlights_overdue_tickets(client, org, clock):
     customer = CustomerFactory(owner=org.rep1)
-    late = ticket_services.open_ticket(actor=org.rep1, customer=customer, title="逾期工单",
-                                       due_at=T0 + datetime.timedelta(hours=1))
-    ticket_services.open_ticket(actor=org.rep1, customer=customer, title="正常工单",
-                                due_at=T0 + datetime.timedelta(days=3))
+    late = ticket_services.open_ticket(
+        actor=org.rep1, customer=customer, title="逾期工单", due_at=T0 + datetime.timedelta(hours=1)
+    )
+    ticket_services.open_ticket(
+        actor=org.rep1, customer=customer, title="正常工单", due_at=T0 + datetime.timedelta(days=3)
+    )
     client.force_login(org.rep1)
     with time_machine.travel(T0 + datetime.timedelta(hours=2), tick=False):
         page = client.get("/sales/tickets/").content.decode()
@@ -397,14 +468,19 @@ def test_new_ticket_without_customer_searches_the_users_customers(client, org, c
 
 # --- workbenches ----------------------------------------------------------------------------
 
+
 def test_rep_workbench_shows_overdue_reminders_and_empty_states(client, org, clock):
     client.force_login(org.rep1)
     page = client.get("/").content.decode()
     assert "Nothing due today and nothing overdue." in page
     assert "No open tasks." in page and "No open A or B grade leads right now." in page
     assert "None of your records is about to return to the pool." in page
-    services.create_reminder(owner=org.rep1, title="昨天该打的电话", due_at=T0 - datetime.timedelta(days=1),
-                             customer=CustomerFactory(owner=org.rep1))
+    services.create_reminder(
+        owner=org.rep1,
+        title="昨天该打的电话",
+        due_at=T0 - datetime.timedelta(days=1),
+        customer=CustomerFactory(owner=org.rep1),
+    )
     page = client.get("/").content.decode()
     assert "昨天该打的电话" in page and 'data-testid="overdue-count">1<' in page
 
@@ -428,8 +504,7 @@ def test_director_workbench_shows_pending_approvals_stuck_deals_and_team_figures
     approval = services.request_approval(actor=org.rep1, opportunity=opportunity)
     with time_machine.travel(T0 - datetime.timedelta(days=20), tick=False):
         services.open_opportunity(actor=org.rep3, customer=CustomerFactory(owner=org.rep3), name="卡住的商机")
-    services.create_reminder(owner=org.rep1, title="逾期", due_at=T0 - datetime.timedelta(hours=5),
-                             customer=customer)
+    services.create_reminder(owner=org.rep1, title="逾期", due_at=T0 - datetime.timedelta(hours=5), customer=customer)
 
     client.force_login(org.manager1)  # his team's request comes to him first (then to the director)
     page = client.get("/").content.decode()
@@ -464,8 +539,13 @@ def test_rep_workbench_runs_a_bounded_number_of_queries(client, org, clock, djan
     lead = LeadFactory(owner=org.rep1, grade="A")
     for n in range(count):
         due = T0 + datetime.timedelta(hours=(n % 3) - 1, minutes=n)  # overdue, today and later
-        Reminder.objects.create(owner=org.rep1, title=f"r{n}", due_at=due, customer=customer if n % 2 else None,
-                                lead=None if n % 2 else lead)
+        Reminder.objects.create(
+            owner=org.rep1,
+            title=f"r{n}",
+            due_at=due,
+            customer=customer if n % 2 else None,
+            lead=None if n % 2 else lead,
+        )
         Task.objects.create(title=f"t{n}", assignee=org.rep1, due_at=due, customer=customer)
     client.force_login(org.rep1)
     with django_assert_max_num_queries(17):
@@ -478,16 +558,16 @@ def test_rep_workbench_runs_a_bounded_number_of_queries(client, org, clock, djan
 
 
 @pytest.mark.parametrize("count", [5, 100])
-def test_manager_workbench_runs_a_bounded_number_of_queries(client, org, clock, django_assert_max_num_queries,
-                                                            count):
+def test_manager_workbench_runs_a_bounded_number_of_queries(client, org, clock, django_assert_max_num_queries, count):
     with time_machine.travel(T0 - datetime.timedelta(days=20), tick=False):
         for n in range(count // 5):
             services.open_opportunity(actor=org.rep1, customer=CustomerFactory(owner=org.rep1), name=f"o{n}")
     customer = CustomerFactory(owner=org.rep1)
     for n in range(count):
         Reminder.objects.create(owner=org.manager1, title=f"r{n}", due_at=T0 - datetime.timedelta(minutes=n + 1))
-        ServiceTicket.objects.create(customer=customer, owner=org.rep1, title=f"k{n}",
-                                     due_at=T0 + datetime.timedelta(hours=n - 50))
+        ServiceTicket.objects.create(
+            customer=customer, owner=org.rep1, title=f"k{n}", due_at=T0 + datetime.timedelta(hours=n - 50)
+        )
     client.force_login(org.manager1)
     with django_assert_max_num_queries(29):  # 26 + the marketing panel (3)
         assert client.get("/").status_code == 200

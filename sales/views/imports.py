@@ -1,5 +1,6 @@
 """Lead import pages (线索导入): upload and check a file, preview it, commit it, follow the
 progress — the import framework's pages (``crm.import_pages``), for leads (``sales.imports``)."""
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -9,8 +10,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from crm import import_pages as pages
 from crm import permissions
 from crm.phone import mask_mobile
-from customers.services.sources import source_choices, source_names
 from customers.selectors import customers_for, may_see_mobile
+from customers.services.sources import source_choices, source_names
 
 from .. import imports
 from ..models import Lead, LeadImportJob
@@ -28,8 +29,10 @@ def _jobs_of(user):
 
 
 def _column_help():
-    return [(column, next((n for n in names if not n.isascii()), ""), column in imports.REQUIRED_COLUMNS)
-            for column, names in imports.COLUMNS.items()]
+    return [
+        (column, next((n for n in names if not n.isascii()), ""), column in imports.REQUIRED_COLUMNS)
+        for column, names in imports.COLUMNS.items()
+    ]
 
 
 @login_required
@@ -46,10 +49,18 @@ def lead_import(request):
         else:
             return redirect("sales:lead_import_job", pk=job.pk)
     recent = pages.recent_jobs(_jobs_of(request.user))
-    return render(request, "sales/imports/index.html", {
-        "form": form, "recent": recent, "columns": _column_help(), "max_rows": f"{imports.MAX_ROWS:,}",
-        "sources": source_choices(), "may_assign": permissions.can(request.user, "sales.assign"),
-    })
+    return render(
+        request,
+        "sales/imports/index.html",
+        {
+            "form": form,
+            "recent": recent,
+            "columns": _column_help(),
+            "max_rows": f"{imports.MAX_ROWS:,}",
+            "sources": source_choices(),
+            "may_assign": permissions.can(request.user, "sales.assign"),
+        },
+    )
 
 
 def _preview(job, user, limit=imports.PREVIEW_ROWS):
@@ -62,8 +73,16 @@ def _preview(job, user, limit=imports.PREVIEW_ROWS):
     visible_leads = set(leads_for(user).filter(pk__in=lead_ids - {None}).values_list("pk", flat=True))
     customer_ids = {e.get("customer_id") for e in rows} - {None}
     visible_customers = set(customers_for(user).filter(pk__in=customer_ids).values_list("pk", flat=True))
-    created = {lead.pk: lead for lead in Lead.objects.filter(pk__in={e.get("lead_id") for e in rows} - {None})
-               .select_related("owner").only("pk", "status", "score", "grade", "owner")} if done else {}
+    created = (
+        {
+            lead.pk: lead
+            for lead in Lead.objects.filter(pk__in={e.get("lead_id") for e in rows} - {None})
+            .select_related("owner")
+            .only("pk", "status", "score", "grade", "owner")
+        }
+        if done
+        else {}
+    )
     table = []
     for entry in rows:
         v = entry["values"]
@@ -75,11 +94,15 @@ def _preview(job, user, limit=imports.PREVIEW_ROWS):
                 result = _("Duplicate of row %(row)s: linked, not assigned") % {"row": entry["duplicate_row"]}
             else:
                 result = _("Duplicate of lead #%(id)s %(name)s: linked, not assigned") % {
-                    "id": entry["duplicate_lead_id"], "name": entry.get("duplicate_name", "")}
+                    "id": entry["duplicate_lead_id"],
+                    "name": entry.get("duplicate_name", ""),
+                }
             owner = "—"
         elif entry["action"] == "customer":
             result = _("Lead of existing customer #%(id)s %(name)s") % {
-                "id": entry["customer_id"], "name": entry.get("customer_name", "")}
+                "id": entry["customer_id"],
+                "name": entry.get("customer_name", ""),
+            }
             owner = entry.get("customer_owner") or v.get("owner") or _("By the assignment rules")
         else:
             result = _("Created") if done else _("New lead")
@@ -93,22 +116,38 @@ def _preview(job, user, limit=imports.PREVIEW_ROWS):
             link = reverse("sales:lead", args=[entry["duplicate_lead_id"]])
         elif entry.get("customer_id") in visible_customers:
             link = reverse("customers:detail", args=[entry["customer_id"]])
-        table.append({"row": entry["row"], "link": link, "result": result, "linked": entry["action"] != "create",
-                      "cells": [v.get("name", ""), mobile if show_mobile else mask_mobile(mobile), v.get("email", ""),
-                                sources.get(v["source"], v["source"]), v.get("region", ""),
-                                "; ".join(v.get("tags", [])), f"{score} / {grade}", owner]})
-    headers = [_("name"), _("mobile"), _("email"), _("source"), _("region"), _("tags"), _("score / grade"),
-               _("owner")]
+        table.append(
+            {
+                "row": entry["row"],
+                "link": link,
+                "result": result,
+                "linked": entry["action"] != "create",
+                "cells": [
+                    v.get("name", ""),
+                    mobile if show_mobile else mask_mobile(mobile),
+                    v.get("email", ""),
+                    sources.get(v["source"], v["source"]),
+                    v.get("region", ""),
+                    "; ".join(v.get("tags", [])),
+                    f"{score} / {grade}",
+                    owner,
+                ],
+            }
+        )
+    headers = [_("name"), _("mobile"), _("email"), _("source"), _("region"), _("tags"), _("score / grade"), _("owner")]
     return headers, table
 
 
 def _urls(job):
     return {
-        "list": reverse("sales:leads"), "list_label": _("Leads"), "upload": reverse("sales:lead_import"),
+        "list": reverse("sales:leads"),
+        "list_label": _("Leads"),
+        "upload": reverse("sales:lead_import"),
         "job": reverse("sales:lead_import_job", args=[job.pk]),
         "progress": reverse("sales:lead_import_progress", args=[job.pk]),
         "errors": reverse("sales:lead_import_errors", args=[job.pk]),
-        "commit": reverse("sales:lead_import_commit", args=[job.pk]), "results": [(_("Leads"), reverse("sales:leads"))],
+        "commit": reverse("sales:lead_import_commit", args=[job.pk]),
+        "results": [(_("Leads"), reverse("sales:leads"))],
     }
 
 
@@ -117,8 +156,9 @@ def _urls(job):
 def lead_import_job(request, pk):
     _require(request.user)
     job = get_object_or_404(_jobs_of(request.user), pk=pk)
-    return pages.job_page(request, job, urls=_urls(job), preview=_preview, figures=imports.summary,
-                          read=imports.read_progress)
+    return pages.job_page(
+        request, job, urls=_urls(job), preview=_preview, figures=imports.summary, read=imports.read_progress
+    )
 
 
 @login_required
@@ -135,8 +175,9 @@ def lead_import_progress(request, pk):
 def lead_import_commit(request, pk):
     _require(request.user)
     job = get_object_or_404(_jobs_of(request.user), pk=pk)
-    return pages.commit_job(request, job, commit=imports.commit_import,
-                            job_url=reverse("sales:lead_import_job", args=[job.pk]))
+    return pages.commit_job(
+        request, job, commit=imports.commit_import, job_url=reverse("sales:lead_import_job", args=[job.pk])
+    )
 
 
 @login_required

@@ -1,5 +1,6 @@
 """Lead pages: the inbox (list, filters, bulk assign, export), the create and edit forms, and the
 lead page with its actions (convert, release to the pool, assign). Claiming lives in pool.py."""
+
 import datetime
 
 from auditlog.models import LogEntry
@@ -14,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from crm import permissions, privacy
 from crm.ui import BulkAction, ScopedListView, add_domain_error
-from customers.forms.records import AssignForm
+from customers.forms.records import AssignForm, duplicate_contact
 from customers.selectors import customers_for, may_see_mobile
 
 from .. import services
@@ -24,10 +25,9 @@ from ..models import Lead, PoolMove, SalesSettings, ScoringRule
 from ..selectors import leads_for
 from ..services.leads import score_of
 from ..tables import LeadTable, iso_or_none
-from customers.forms.records import duplicate_contact
-
 
 # --- the inbox ------------------------------------------------------------------------------
+
 
 def _bulk_assign(request, queryset):
     form = AssignForm(request.POST, user=request.user)
@@ -59,7 +59,10 @@ class LeadListView(ScopedListView):
     empty_text = gettext_lazy("No leads here. Add one, or clear the filters to see converted and invalid leads.")
     bulk_actions = (
         BulkAction(
-            "assign", gettext_lazy("Assign"), "sales.assign", _bulk_assign,
+            "assign",
+            gettext_lazy("Assign"),
+            "sales.assign",
+            _bulk_assign,
             confirm=gettext_lazy("Assign the selected leads to another owner? Each move is kept in their history."),
             form_class=AssignForm,
         ),
@@ -81,6 +84,7 @@ class LeadListView(ScopedListView):
 
 # --- create and edit ------------------------------------------------------------------------
 
+
 def _duplicate_links(user, form):
     """The existing lead / customer a duplicate warning points to, and whether the user may open it."""
     lead, customer = form.duplicate_lead, form.duplicate_customer
@@ -92,8 +96,9 @@ def _duplicate_links(user, form):
         "duplicate_lead_contact": duplicate_contact(lead) if lead is not None and not lead_visible else None,
         "duplicate_customer": customer,
         "duplicate_customer_visible": customer_visible,
-        "duplicate_customer_contact": (duplicate_contact(customer) if customer is not None and not customer_visible
-                                       else None),
+        "duplicate_customer_contact": (
+            duplicate_contact(customer) if customer is not None and not customer_visible else None
+        ),
     }
 
 
@@ -103,8 +108,13 @@ def lead_form(request, pk=None):
     permissions.require(request.user, "sales.change")
     lead = get_object_or_404(leads_for(request.user), pk=pk) if pk is not None else None
     if lead is not None and request.method == "GET":  # the form shows the contact details in full
-        privacy.log_access(action=privacy.Action.REVEAL, subject=privacy.Subject.LEAD, ids=[lead.pk],
-                           request=request, detail=_("edit form"))
+        privacy.log_access(
+            action=privacy.Action.REVEAL,
+            subject=privacy.Subject.LEAD,
+            ids=[lead.pk],
+            request=request,
+            detail=_("edit form"),
+        )
     form = LeadForm(request.POST or None, instance=lead, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
@@ -116,10 +126,16 @@ def lead_form(request, pk=None):
             add_domain_error(form, exc)
         else:
             return _after_save(request, saved, created=lead is None)
-    return render(request, "sales/leads/form.html", {
-        "form": form, "lead": lead, "cancel_url": lead.get_absolute_url() if lead else reverse("sales:leads"),
-        **_duplicate_links(request.user, form),
-    })
+    return render(
+        request,
+        "sales/leads/form.html",
+        {
+            "form": form,
+            "lead": lead,
+            "cancel_url": lead.get_absolute_url() if lead else reverse("sales:leads"),
+            **_duplicate_links(request.user, form),
+        },
+    )
 
 
 def _after_save(request, lead, *, created):
@@ -129,14 +145,21 @@ def _after_save(request, lead, *, created):
         return redirect(lead)
     if lead.status == Lead.Status.DUPLICATE:
         if leads_for(request.user).filter(pk=lead.duplicate_of_id).exists():
-            messages.warning(request, _("Lead %(name)s recorded as a duplicate of %(other)s; nobody new was assigned.")
-                             % {"name": lead.name, "other": lead.duplicate_of.name})
+            messages.warning(
+                request,
+                _("Lead %(name)s recorded as a duplicate of %(other)s; nobody new was assigned.")
+                % {"name": lead.name, "other": lead.duplicate_of.name},
+            )
         else:  # the earlier lead is outside the user's scope: not named
-            messages.warning(request, _("Lead %(name)s recorded as a duplicate of an open lead of another team; "
-                                        "nobody new was assigned.") % {"name": lead.name})
+            messages.warning(
+                request,
+                _("Lead %(name)s recorded as a duplicate of an open lead of another team; nobody new was assigned.")
+                % {"name": lead.name},
+            )
     else:
-        messages.success(request, _("Lead %(name)s created. Score %(score)d, grade %(grade)s.")
-                         % {"name": lead.name, **score})
+        messages.success(
+            request, _("Lead %(name)s created. Score %(score)d, grade %(grade)s.") % {"name": lead.name, **score}
+        )
     if leads_for(request.user).filter(pk=lead.pk).exists():
         return redirect(lead)
     if lead.owner_id:
@@ -145,6 +168,7 @@ def _after_save(request, lead, *, created):
 
 
 # --- the lead page --------------------------------------------------------------------------
+
 
 def _score_lines(lead):
     """The active scoring rules the lead meets, each with its points (``score_of`` on one rule)."""
@@ -164,8 +188,10 @@ def _moves(lead):
     in_pool = False
     for move in reversed(moves):  # oldest first
         move.from_pool = move.from_owner_id is None and (
-            in_pool or move.reason == PoolMove.Reason.CLAIMED
-            or move.at - lead.created_at > datetime.timedelta(minutes=1))
+            in_pool
+            or move.reason == PoolMove.Reason.CLAIMED
+            or move.at - lead.created_at > datetime.timedelta(minutes=1)
+        )
         in_pool = move.to_owner_id is None
     return moves
 
@@ -185,43 +211,54 @@ def _render_detail(request, lead, *, convert_form=None, assign_form=None, status
     can_assign = permissions.can(user, "sales.assign")
     visible_customers = customers_for(user)
     linked_customer_ids = [pk for pk in (lead.existing_customer_id, lead.customer_id) if pk]
-    open_customers = set(visible_customers.filter(pk__in=linked_customer_ids).values_list("pk", flat=True)) \
-        if linked_customer_ids else set()
+    open_customers = (
+        set(visible_customers.filter(pk__in=linked_customer_ids).values_list("pk", flat=True))
+        if linked_customer_ids
+        else set()
+    )
     score_lines = _score_lines(lead)
-    return render(request, "sales/lead_detail.html", {
-        "lead": lead,
-        **_contact(lead, revealed=may_see_mobile(user)),
-        "can_reveal": privacy.may_reveal(user) and not lead.anonymized_at,
-        "tags": lead.tags.select_related("group"),
-        "score_lines": score_lines,
-        "score_now": sum(line["points"] for line in score_lines),
-        "thresholds": SalesSettings.current(),
-        "duplicate_of": lead.duplicate_of if lead.duplicate_of_id
-        and leads_for(user).filter(pk=lead.duplicate_of_id).exists() else None,
-        "duplicates": permissions.visible(user, Lead.objects.filter(duplicate_of=lead))
-        .only("pk", "name", "created_at")[:20],
-        "existing_customer": lead.existing_customer,
-        "existing_customer_visible": lead.existing_customer_id in open_customers,
-        "customer_visible": lead.customer_id in open_customers,
-        "followups": lead.followups.select_related("created_by")[:50],
-        "moves": _moves(lead),
-        "history": _history(lead),
-        "can_change": can_change,
-        "can_convert": can_change and lead.status != Lead.Status.CONVERTED,
-        "can_release": lead.owner_id == user.pk and lead.is_open,
-        "can_followup": can_change and lead.anonymized_at is None,
-        "can_assign": can_assign and lead.is_open,
-        "can_claim": can_change and lead.owner_id is None and lead.is_open,
-        "convert_form": convert_form or ConvertForm(),
-        "assign_form": assign_form or AssignForm(user=user),
-    }, status=status)
+    return render(
+        request,
+        "sales/lead_detail.html",
+        {
+            "lead": lead,
+            **_contact(lead, revealed=may_see_mobile(user)),
+            "can_reveal": privacy.may_reveal(user) and not lead.anonymized_at,
+            "tags": lead.tags.select_related("group"),
+            "score_lines": score_lines,
+            "score_now": sum(line["points"] for line in score_lines),
+            "thresholds": SalesSettings.current(),
+            "duplicate_of": lead.duplicate_of
+            if lead.duplicate_of_id and leads_for(user).filter(pk=lead.duplicate_of_id).exists()
+            else None,
+            "duplicates": permissions.visible(user, Lead.objects.filter(duplicate_of=lead)).only(
+                "pk", "name", "created_at"
+            )[:20],
+            "existing_customer": lead.existing_customer,
+            "existing_customer_visible": lead.existing_customer_id in open_customers,
+            "customer_visible": lead.customer_id in open_customers,
+            "followups": lead.followups.select_related("created_by")[:50],
+            "moves": _moves(lead),
+            "history": _history(lead),
+            "can_change": can_change,
+            "can_convert": can_change and lead.status != Lead.Status.CONVERTED,
+            "can_release": lead.owner_id == user.pk and lead.is_open,
+            "can_followup": can_change and lead.anonymized_at is None,
+            "can_assign": can_assign and lead.is_open,
+            "can_claim": can_change and lead.owner_id is None and lead.is_open,
+            "convert_form": convert_form or ConvertForm(),
+            "assign_form": assign_form or AssignForm(user=user),
+        },
+        status=status,
+    )
 
 
 @login_required
 def lead_detail(request, pk):
     permissions.require(request.user, "sales.view")
-    lead = get_object_or_404(leads_for(request.user).select_related("duplicate_of", "existing_customer", "customer"),
-                             pk=pk)
+    lead = get_object_or_404(
+        leads_for(request.user).select_related("duplicate_of", "existing_customer", "customer"), pk=pk
+    )
     privacy.log_access(action=privacy.Action.VIEW, subject=privacy.Subject.LEAD, ids=[lead.pk], request=request)
     return _render_detail(request, lead)
 
@@ -248,8 +285,11 @@ def lead_convert(request, pk):
     if form.is_valid():
         try:
             customer, opportunity = services.convert_lead(
-                lead=lead, actor=request.user, opportunity_name=(form.cleaned_data["opportunity_name"] or "").strip(),
-                opportunity_amount=form.cleaned_data["opportunity_amount"])
+                lead=lead,
+                actor=request.user,
+                opportunity_name=(form.cleaned_data["opportunity_name"] or "").strip(),
+                opportunity_amount=form.cleaned_data["opportunity_amount"],
+            )
         except ValidationError as exc:
             if not hasattr(exc, "error_dict"):  # e.g. converted already: nothing to fix in the form
                 messages.error(request, " ".join(exc.messages))
@@ -257,14 +297,20 @@ def lead_convert(request, pk):
             add_domain_error(form, exc)
         else:
             if opportunity is not None:
-                messages.success(request, _("%(lead)s is now a customer, with the opportunity %(opportunity)s.")
-                                 % {"lead": lead.name, "opportunity": opportunity.name})
+                messages.success(
+                    request,
+                    _("%(lead)s is now a customer, with the opportunity %(opportunity)s.")
+                    % {"lead": lead.name, "opportunity": opportunity.name},
+                )
             else:
                 messages.success(request, _("%(lead)s is now a customer.") % {"lead": lead.name})
             if customers_for(request.user).filter(pk=customer.pk).exists():
                 return redirect(customer)
-            messages.info(request, _("The customer belongs to %(owner)s; the follow-ups and tags moved there.")
-                          % {"owner": customer.owner or _("the public pool")})
+            messages.info(
+                request,
+                _("The customer belongs to %(owner)s; the follow-ups and tags moved there.")
+                % {"owner": customer.owner or _("the public pool")},
+            )
             return redirect(lead)
     messages.error(request, _("The lead was not converted; see the form below."))
     return _render_detail(request, lead, convert_form=form, status=422)
@@ -286,8 +332,9 @@ def lead_assign(request, pk):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, _("%(lead)s assigned to %(owner)s.")
-                         % {"lead": lead.name, "owner": form.cleaned_data["owner"]})
+        messages.success(
+            request, _("%(lead)s assigned to %(owner)s.") % {"lead": lead.name, "owner": form.cleaned_data["owner"]}
+        )
     return redirect(lead)
 
 

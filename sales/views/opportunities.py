@@ -2,6 +2,7 @@
 points still enforced by ``services.move_stage``; a drop that needs an approval offers to ask for
 it), the opportunity page (stage path, move, approvals through ``crm.approvals``, stage history
 with time in each stage), create and edit, and the stage settings."""
+
 import datetime
 from decimal import Decimal
 
@@ -37,8 +38,7 @@ from ..forms.opportunities import BoardFilterForm, DecisionForm, MoveForm, Oppor
 from ..models import Opportunity, OpportunityStage
 from ..selectors import opportunities_for
 from ..services.opportunities import approval_requests, ensure_default_stages
-from ..services.stages import save_stage
-from ..services.stages import move_stage_position, reorder_stages
+from ..services.stages import move_stage_position, reorder_stages, save_stage
 from ..tables import OpportunityTable, days_since
 
 BOARD_LIMIT = 50  # cards per column; the rest are in the list
@@ -57,7 +57,7 @@ def with_figures(queryset):
 
 
 def format_duration(delta):
-    """"3 d 4 h", "5 h 12 min", "7 min"."""
+    """ "3 d 4 h", "5 h 12 min", "7 min"."""
     minutes = max(int(delta.total_seconds() // 60), 0)
     days, rest = divmod(minutes, 24 * 60)
     hours, minutes = divmod(rest, 60)
@@ -68,13 +68,12 @@ def format_duration(delta):
     return _("%(minutes)d min") % {"minutes": minutes}
 
 
-
-
 def _wants_json(request):
     return "application/json" in request.headers.get("Accept", "")
 
 
 # --- the list -------------------------------------------------------------------------------
+
 
 class OpportunityListView(ScopedListView):
     """商机 list: filters, totals of what is shown, export."""
@@ -91,8 +90,11 @@ class OpportunityListView(ScopedListView):
     empty_text = gettext_lazy("No opportunities here. Open one from a customer's page, or clear the filters.")
 
     #: the fast export (values_list); the two annotated figures are read by their annotation names
-    export_fields = {"stage": ("stage__name", lambda value: value), "win_prob": ("probability", None),
-                     "weighted": ("amount", None)}
+    export_fields = {
+        "stage": ("stage__name", lambda value: value),
+        "win_prob": ("probability", None),
+        "weighted": ("amount", None),
+    }
     ANNOTATED = ("win_prob", "weighted")
 
     def base_queryset(self):
@@ -100,9 +102,13 @@ class OpportunityListView(ScopedListView):
 
     def _totals(self):
         totals = self.object_list.order_by().aggregate(
-            total_count=Count("id"), total_amount=Sum("amount"), total_weighted=Sum("weighted"))
-        return {"count": totals["total_count"], "amount": totals["total_amount"] or Decimal("0"),
-                "weighted": totals["total_weighted"] or Decimal("0")}
+            total_count=Count("id"), total_amount=Sum("amount"), total_weighted=Sum("weighted")
+        )
+        return {
+            "count": totals["total_count"],
+            "amount": totals["total_amount"] or Decimal("0"),
+            "weighted": totals["total_weighted"] or Decimal("0"),
+        }
 
     def get_table(self, **kwargs):
         """The table, paginated with the row count of the totals' aggregate (not a second COUNT
@@ -123,8 +129,11 @@ class OpportunityListView(ScopedListView):
             except _NotExportable:
                 pass
             else:
-                names = [bound.name for bound in table.columns.iterall()
-                         if not bound.column.exclude_from_export and bound.name not in ("selection", "actions")]
+                names = [
+                    bound.name
+                    for bound in table.columns.iterall()
+                    if not bound.column.exclude_from_export and bound.name not in ("selection", "actions")
+                ]
                 for index, name in enumerate(names):
                     if name in self.ANNOTATED:
                         paths[index], converters[index] = name, (None, None)
@@ -139,26 +148,43 @@ class OpportunityListView(ScopedListView):
 
 # --- the kanban board -----------------------------------------------------------------------
 
+
 def _board_cards(queryset, stage_ids):
     """The newest ``BOARD_LIMIT`` cards of each stage. On PostgreSQL: one UNION ALL of a LIMIT
     per stage (each reads the newest rows of its stage and stops), then the cards by id; else a
     row number over the stages (which numbers every opportunity in scope first)."""
     order = ("-stage_entered_at", "-id")
     if stage_ids and connection.features.supports_slicing_ordering_in_compound:
-        per_stage = [queryset.filter(stage_id=pk).order_by(*order).values_list("pk", flat=True)[:BOARD_LIMIT]
-                     for pk in stage_ids]
+        per_stage = [
+            queryset.filter(stage_id=pk).order_by(*order).values_list("pk", flat=True)[:BOARD_LIMIT] for pk in stage_ids
+        ]
         ids = list(per_stage[0].union(*per_stage[1:], all=True)) if len(per_stage) > 1 else list(per_stage[0])
-        return list(Opportunity.objects.filter(pk__in=ids).select_related("customer", "owner")
-                    .only(*CARD_FIELDS).order_by(*order))
-    ranked = queryset.annotate(rank=Window(RowNumber(), partition_by=[F("stage_id")],
-                                           order_by=[F("stage_entered_at").desc(), F("id").desc()]))
-    return list(ranked.filter(rank__lte=BOARD_LIMIT).select_related("customer", "owner").only(*CARD_FIELDS)
-                .order_by(*order))
+        return list(
+            Opportunity.objects.filter(pk__in=ids)
+            .select_related("customer", "owner")
+            .only(*CARD_FIELDS)
+            .order_by(*order)
+        )
+    ranked = queryset.annotate(
+        rank=Window(RowNumber(), partition_by=[F("stage_id")], order_by=[F("stage_entered_at").desc(), F("id").desc()])
+    )
+    return list(
+        ranked.filter(rank__lte=BOARD_LIMIT).select_related("customer", "owner").only(*CARD_FIELDS).order_by(*order)
+    )
 
 
 #: what a card shows (the customer has ~30 columns; a full board is 300 cards)
-CARD_FIELDS = ("id", "name", "amount", "stage_id", "stage_entered_at", "customer__name",
-               "owner__first_name", "owner__last_name", "owner__username")
+CARD_FIELDS = (
+    "id",
+    "name",
+    "amount",
+    "stage_id",
+    "stage_entered_at",
+    "customer__name",
+    "owner__first_name",
+    "owner__last_name",
+    "owner__username",
+)
 
 #: a card of the board, the same HTML as the template loop rendered (``board_columns.html``) but
 #: built in Python: 300 cards through the template engine cost more than the board's SQL
@@ -168,14 +194,17 @@ CARD_HTML = (
     '        <a class="fw-semibold d-block text-truncate" href="{url}" draggable="false">{name}</a>\n'
     '        <div class="small text-muted text-truncate">{customer}</div>\n'
     '        <div class="d-flex justify-content-between small mt-1">\n'
-    '          <span>¥{amount}</span>\n'
+    "          <span>¥{amount}</span>\n"
     '          <span class="text-muted" title="{days_title}"><i class="bi bi-hourglass-split"></i> {days_label}</span>\n'
-    '        </div>\n'
+    "        </div>\n"
     '        <div class="small text-muted text-truncate"><i class="bi bi-person"></i> {owner}{waiting}</div>\n'
-    '      </div>\n'
-    '    </article>')
-CARD_WAITING = (' <span class="badge text-bg-warning" title="{waiting_title}"><i class="bi bi-hourglass"></i> '
-                '{approval_label}</span>')
+    "      </div>\n"
+    "    </article>"
+)
+CARD_WAITING = (
+    ' <span class="badge text-bg-warning" title="{waiting_title}"><i class="bi bi-hourglass"></i> '
+    "{approval_label}</span>"
+)
 
 
 def _card_html(card, *, draggable, labels, context):
@@ -183,11 +212,21 @@ def _card_html(card, *, draggable, labels, context):
         return render_value_in_context(value, context)
 
     waiting = CARD_WAITING.format(**labels) if card.waiting else ""
-    return mark_safe(CARD_HTML.format(
-        draggable=' draggable="true"' if draggable else "", pk=out(card.pk), move_url=out(card.move_url),
-        url=out(card.url), name=out(card.name), customer=out(card.customer.name),
-        amount=out(floatformat(card.amount, "2g")), days_title=labels["days_title"], days_label=out(card.days_label),
-        owner=out(card.owner), waiting=waiting))
+    return mark_safe(
+        CARD_HTML.format(
+            draggable=' draggable="true"' if draggable else "",
+            pk=out(card.pk),
+            move_url=out(card.move_url),
+            url=out(card.url),
+            name=out(card.name),
+            customer=out(card.customer.name),
+            amount=out(floatformat(card.amount, "2g")),
+            days_title=labels["days_title"],
+            days_label=out(card.days_label),
+            owner=out(card.owner),
+            waiting=waiting,
+        )
+    )
 
 
 def _board_context(request):
@@ -202,15 +241,24 @@ def _board_context(request):
     # the totals and the cards read sales_opportunity alone, without a join to the stages
     open_ids = [stage.pk for stage in stages if not stage.is_closed]
     closed_ids = [stage.pk for stage in stages if stage.is_closed]
-    queryset = queryset.filter(Q(stage_id__in=open_ids)
-                               | Q(stage_id__in=closed_ids,
-                                   closed_at__gte=now - datetime.timedelta(days=BOARD_CLOSED_DAYS)))
-    totals = {row["stage_id"]: row for row in
-              queryset.order_by().values("stage_id").annotate(count=Count("id"), amount=Sum("amount"))}
+    queryset = queryset.filter(
+        Q(stage_id__in=open_ids)
+        | Q(stage_id__in=closed_ids, closed_at__gte=now - datetime.timedelta(days=BOARD_CLOSED_DAYS))
+    )
+    totals = {
+        row["stage_id"]: row
+        for row in queryset.order_by().values("stage_id").annotate(count=Count("id"), amount=Sum("amount"))
+    }
     cards = _board_cards(queryset, [stage.pk for stage in stages])
-    waiting = set(ApprovalRequest.objects.filter(kind=KIND, object_id__in=[c.pk for c in cards],
-                                                 status=ApprovalRequest.Status.PENDING)
-                  .values_list("object_id", flat=True)) if cards else set()
+    waiting = (
+        set(
+            ApprovalRequest.objects.filter(
+                kind=KIND, object_id__in=[c.pk for c in cards], status=ApprovalRequest.Status.PENDING
+            ).values_list("object_id", flat=True)
+        )
+        if cards
+        else set()
+    )
     by_stage = {}
     # the two links of a card, reversed once (not twice per card: 600 reverses on a full board)
     detail_url, move_url = reverse("sales:opportunity", args=[0]), reverse("sales:opportunity_move", args=[0])
@@ -222,14 +270,17 @@ def _board_context(request):
         card.waiting = card.pk in waiting
         by_stage.setdefault(card.stage_id, []).append(card)
     context = Context()
-    labels = {"days_title": render_value_in_context(_("days in stage"), context),
-              "waiting_title": render_value_in_context(_("An approval is waiting"), context),
-              "approval_label": render_value_in_context(_("approval"), context)}
+    labels = {
+        "days_title": render_value_in_context(_("days in stage"), context),
+        "waiting_title": render_value_in_context(_("An approval is waiting"), context),
+        "approval_label": render_value_in_context(_("approval"), context),
+    }
     can_move = permissions.can(user, "sales.change")
     closed_stages = {stage.pk for stage in stages if stage.is_closed}
     for card in cards:
-        card.html = _card_html(card, draggable=can_move and card.stage_id not in closed_stages, labels=labels,
-                               context=context)
+        card.html = _card_html(
+            card, draggable=can_move and card.stage_id not in closed_stages, labels=labels, context=context
+        )
     list_url = reverse("sales:opportunities")
     owner = filter_form.cleaned_data.get("owner") if filter_form.is_valid() else None
     columns = []
@@ -240,12 +291,25 @@ def _board_context(request):
         more_url = f"{list_url}?stage={stage.pk}&status={'all' if stage.is_closed else 'open'}"
         if owner:
             more_url += f"&owner={owner.pk}"
-        columns.append({"stage": stage, "cards": stage_cards, "count": count,
-                        "amount": row.get("amount") or Decimal("0"), "more": count - len(stage_cards),
-                        "more_url": more_url, "approval_label": ROLE_LABELS.get(stage.approval_role, "")})
-    return {"columns": columns, "filter_form": filter_form, "can_move": can_move,
-            "show_owner_filter": permissions.can(user, "sales.assign"),
-            "closed_days": BOARD_CLOSED_DAYS, "limit": BOARD_LIMIT}
+        columns.append(
+            {
+                "stage": stage,
+                "cards": stage_cards,
+                "count": count,
+                "amount": row.get("amount") or Decimal("0"),
+                "more": count - len(stage_cards),
+                "more_url": more_url,
+                "approval_label": ROLE_LABELS.get(stage.approval_role, ""),
+            }
+        )
+    return {
+        "columns": columns,
+        "filter_form": filter_form,
+        "can_move": can_move,
+        "show_owner_filter": permissions.can(user, "sales.assign"),
+        "closed_days": BOARD_CLOSED_DAYS,
+        "limit": BOARD_LIMIT,
+    }
 
 
 @login_required
@@ -272,13 +336,18 @@ def opportunity_move(request, pk):
         return _render_detail(request, opportunity, move_form=form, status=422)
     stage = form.cleaned_data["stage"]
     try:
-        services.move_stage(actor=request.user, opportunity=opportunity, stage=stage,
-                            lost_reason=form.cleaned_data["lost_reason"])
+        services.move_stage(
+            actor=request.user, opportunity=opportunity, stage=stage, lost_reason=form.cleaned_data["lost_reason"]
+        )
     except ValidationError as exc:
         message = " ".join(exc.messages)
         if _wants_json(request):
-            answer = {"ok": False, "message": message, "code": getattr(exc, "code", None) or "",
-                      "url": opportunity.get_absolute_url()}
+            answer = {
+                "ok": False,
+                "message": message,
+                "code": getattr(exc, "code", None) or "",
+                "url": opportunity.get_absolute_url(),
+            }
             if answer["code"] == "approval_required":
                 answer.update(_approval_offer(request.user, opportunity, stage))
             return JsonResponse(answer, status=409)
@@ -297,8 +366,9 @@ def _approval_offer(user, opportunity, target):
     blocker = services.opportunities.blocking_approval(opportunity, target)
     if blocker is None:
         return {}
-    waiting = approval_selectors.with_steps(approval_requests(opportunity).filter(
-        key=stage_key(blocker), status=ApprovalRequest.Status.PENDING)).first()
+    waiting = approval_selectors.with_steps(
+        approval_requests(opportunity).filter(key=stage_key(blocker), status=ApprovalRequest.Status.PENDING)
+    ).first()
     offer = {"stage_name": blocker.name, "waiting": waiting is not None}
     if waiting is not None:
         offer["next_approvers"] = [str(u) for u in approval_selectors.next_approvers(waiting)]
@@ -310,11 +380,17 @@ def _approval_offer(user, opportunity, target):
 
 # --- the opportunity page -------------------------------------------------------------------
 
+
 def _stage_history(opportunity, now):
     rows = []
     for entry in opportunity.stage_history.select_related("stage", "by"):
-        rows.append({"entry": entry, "current": entry.left_at is None,
-                     "duration": format_duration((entry.left_at or now) - entry.entered_at)})
+        rows.append(
+            {
+                "entry": entry,
+                "current": entry.left_at is None,
+                "duration": format_duration((entry.left_at or now) - entry.entered_at),
+            }
+        )
     return rows
 
 
@@ -329,8 +405,11 @@ def _control_point(opportunity, approvals):
             if approval.status == ApprovalRequest.Status.APPROVED:
                 return {"state": "approved", "approval": approval}
             if approval.status == ApprovalRequest.Status.PENDING:
-                return {"state": "waiting", "approval": approval,
-                        "next": [str(u) for u in approval_selectors.next_approvers(approval)]}
+                return {
+                    "state": "waiting",
+                    "approval": approval,
+                    "next": [str(u) for u in approval_selectors.next_approvers(approval)],
+                }
             return {"state": "rejected", "approval": approval}
     return {"state": "needed", "approval": None}
 
@@ -343,38 +422,56 @@ def _render_detail(request, opportunity, *, move_form=None, status=200):
     approvals = approval_selectors.history_for(opportunity, KIND)
     approved = {a.key for a in approvals if a.status == ApprovalRequest.Status.APPROVED}
     current = opportunity.stage
-    path_steps = [{"stage": s, "state": "current" if s.pk == current.pk else
-                   "done" if s.position < current.position else "todo",
-                   "approved": stage_key(s) in approved, "role": ROLE_LABELS.get(s.approval_role, "")}
-                  for s in stages if not s.is_lost or s.pk == current.pk]
+    path_steps = [
+        {
+            "stage": s,
+            "state": "current" if s.pk == current.pk else "done" if s.position < current.position else "todo",
+            "approved": stage_key(s) in approved,
+            "role": ROLE_LABELS.get(s.approval_role, ""),
+        }
+        for s in stages
+        if not s.is_lost or s.pk == current.pk
+    ]
     control = _control_point(opportunity, approvals)
-    decisions = [{"approval": approval, "form": DecisionForm()} for approval in approvals
-                 if approval_selectors.may_decide(user, approval)]
-    return render(request, "sales/opportunity_detail.html", {
-        "opportunity": opportunity,
-        "path_steps": path_steps,
-        "control": control,
-        "control_role": ROLE_LABELS.get(current.approval_role, ""),
-        "approval_history": approvals,
-        "decisions": decisions,
-        "stage_history": _stage_history(opportunity, now),
-        "days_in_stage": days_since(opportunity.stage_entered_at, now),
-        "time_in_stage": format_duration(now - opportunity.stage_entered_at),
-        "weighted": (opportunity.amount * opportunity.win_probability / Decimal("100")).quantize(Decimal("0.01")),
-        "history": history_for(opportunity),
-        "can_change": can_change,
-        "can_move": can_change and not current.is_closed,
-        "can_request": can_change and control is not None and control["state"] in ("needed", "rejected"),
-        "move_form": move_form or MoveForm(opportunity=opportunity, stages=stages),
-    }, status=status)
+    decisions = [
+        {"approval": approval, "form": DecisionForm()}
+        for approval in approvals
+        if approval_selectors.may_decide(user, approval)
+    ]
+    return render(
+        request,
+        "sales/opportunity_detail.html",
+        {
+            "opportunity": opportunity,
+            "path_steps": path_steps,
+            "control": control,
+            "control_role": ROLE_LABELS.get(current.approval_role, ""),
+            "approval_history": approvals,
+            "decisions": decisions,
+            "stage_history": _stage_history(opportunity, now),
+            "days_in_stage": days_since(opportunity.stage_entered_at, now),
+            "time_in_stage": format_duration(now - opportunity.stage_entered_at),
+            "weighted": (opportunity.amount * opportunity.win_probability / Decimal("100")).quantize(Decimal("0.01")),
+            "history": history_for(opportunity),
+            "can_change": can_change,
+            "can_move": can_change and not current.is_closed,
+            "can_request": can_change and control is not None and control["state"] in ("needed", "rejected"),
+            "move_form": move_form or MoveForm(opportunity=opportunity, stages=stages),
+        },
+        status=status,
+    )
 
 
 @login_required
 def opportunity_detail(request, pk):
     """The opportunity; also open to an approver routed to it from outside their scope."""
     permissions.require(request.user, "sales.view")
-    opportunity = get_object_or_404(permissions.visible_or_reviewing(
-        request.user, Opportunity.objects.select_related("customer", "owner", "stage")), pk=pk)
+    opportunity = get_object_or_404(
+        permissions.visible_or_reviewing(
+            request.user, Opportunity.objects.select_related("customer", "owner", "stage")
+        ),
+        pk=pk,
+    )
     return _render_detail(request, opportunity)
 
 
@@ -396,13 +493,15 @@ def opportunity_request_approval(request, pk):
     names = "、".join(str(u) for u in approval_selectors.next_approvers(approval))
     message = _("Approval requested; next approver: %(names)s. They have been notified.") % {"names": names}
     if _wants_json(request):
-        return JsonResponse({"ok": True, "message": message, "request_page": reverse("approvals:detail",
-                                                                                     args=[approval.pk])})
+        return JsonResponse(
+            {"ok": True, "message": message, "request_page": reverse("approvals:detail", args=[approval.pk])}
+        )
     messages.success(request, message)
     return redirect(opportunity)
 
 
 # --- create and edit ------------------------------------------------------------------------
+
 
 @login_required
 @require_http_methods(["GET", "POST"])
@@ -425,13 +524,19 @@ def opportunity_create(request):
         except ValidationError as exc:
             add_domain_error(form, exc)
         else:
-            messages.success(request, _("Opportunity %(name)s opened at “%(stage)s”.")
-                             % {"name": opportunity.name, "stage": opportunity.stage.name})
+            messages.success(
+                request,
+                _("Opportunity %(name)s opened at “%(stage)s”.")
+                % {"name": opportunity.name, "stage": opportunity.stage.name},
+            )
             if opportunities_for(user).filter(pk=opportunity.pk).exists():
                 return redirect(opportunity)
             return redirect(customer)
-    return render(request, "sales/opportunities/form.html", {
-        "form": form, "customer": customer, "opportunity": None, "cancel_url": customer.get_absolute_url()})
+    return render(
+        request,
+        "sales/opportunities/form.html",
+        {"form": form, "customer": customer, "opportunity": None, "cancel_url": customer.get_absolute_url()},
+    )
 
 
 @login_required
@@ -448,12 +553,20 @@ def opportunity_edit(request, pk):
         else:
             messages.success(request, _("Changes saved."))
             return redirect(opportunity)
-    return render(request, "sales/opportunities/form.html", {
-        "form": form, "customer": opportunity.customer, "opportunity": opportunity,
-        "cancel_url": opportunity.get_absolute_url()})
+    return render(
+        request,
+        "sales/opportunities/form.html",
+        {
+            "form": form,
+            "customer": opportunity.customer,
+            "opportunity": opportunity,
+            "cancel_url": opportunity.get_absolute_url(),
+        },
+    )
 
 
 # --- stage settings -------------------------------------------------------------------------
+
 
 @login_required
 def stages(request):
@@ -477,9 +590,11 @@ def stage_form(request, pk=None):
         save_stage(stage=form.save(commit=False))  # configuration, like the other sales rules
         messages.success(request, _("Stage %(name)s saved.") % {"name": form.instance.name})
         return redirect("sales:stages")
-    return render(request, "crm/admin/form.html", {
-        "form": form, "cancel_url": reverse("sales:stages"),
-        "title": _("Edit stage") if pk else _("New stage")})
+    return render(
+        request,
+        "crm/admin/form.html",
+        {"form": form, "cancel_url": reverse("sales:stages"), "title": _("Edit stage") if pk else _("New stage")},
+    )
 
 
 @login_required
@@ -490,8 +605,11 @@ def stage_order(request):
     permissions.require(request.user, "sales.configure")
     try:
         if request.POST.get("stage"):
-            stage = get_object_or_404(OpportunityStage, pk=request.POST["stage"]) \
-                if request.POST["stage"].isdigit() else None
+            stage = (
+                get_object_or_404(OpportunityStage, pk=request.POST["stage"])
+                if request.POST["stage"].isdigit()
+                else None
+            )
             if stage is None:
                 raise Http404
             move_stage_position(stage=stage, step=-1 if request.POST.get("direction") == "up" else 1)
@@ -519,6 +637,5 @@ urlpatterns = [
     path("opportunities/<int:pk>/", opportunity_detail, name="opportunity"),
     path("opportunities/<int:pk>/edit/", opportunity_edit, name="opportunity_edit"),
     path("opportunities/<int:pk>/move/", opportunity_move, name="opportunity_move"),
-    path("opportunities/<int:pk>/request-approval/", opportunity_request_approval,
-         name="opportunity_request_approval"),
+    path("opportunities/<int:pk>/request-approval/", opportunity_request_approval, name="opportunity_request_approval"),
 ]

@@ -1,4 +1,5 @@
 """Targets, attainment and the leaderboard; daily and weekly reports."""
+
 import datetime
 
 from django.contrib import messages
@@ -12,10 +13,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from crm import permissions
 from crm.models import Department
 
-from ..models import Report, Target
-from ..services import performance
 from ..forms.performance import TargetForm
+from ..models import Report, Target
 from ..selectors import reps_for
+from ..services import performance
 
 
 def _period(request):
@@ -45,32 +46,54 @@ def leaderboard(request):
     previous = performance.period_start(period, start - datetime.timedelta(days=1))
     following = performance.period_bounds(period, start)[1]
     chart = {
-        "tooltip": {}, "grid": {"left": 80, "right": 24, "top": 10, "bottom": 24},
+        "tooltip": {},
+        "grid": {"left": 80, "right": 24, "top": 10, "bottom": 24},
         "xAxis": {"type": "value"},
         "yAxis": {"type": "category", "inverse": True, "data": [str(r["user"]) for r in board["rows"]]},
-        "series": [{"type": "bar", "data": [float(r["value"]) for r in board["rows"]], "itemStyle": {"color": "#1f6feb"},
-                    "label": {"show": True, "position": "right"}}],
+        "series": [
+            {
+                "type": "bar",
+                "data": [float(r["value"]) for r in board["rows"]],
+                "itemStyle": {"color": "#1f6feb"},
+                "label": {"show": True, "position": "right"},
+            }
+        ],
     }
-    return render(request, "sales/performance/leaderboard.html", {
-        "board": board, "teams": teams, "period": period, "start": start, "metric": metric,
-        "metrics": Target.Metric.choices, "periods": Target.Period.choices, "chart": chart,
-        "previous": previous, "following": following,
-        "can_set_targets": permissions.can(request.user, "sales.assign"),
-    })
+    return render(
+        request,
+        "sales/performance/leaderboard.html",
+        {
+            "board": board,
+            "teams": teams,
+            "period": period,
+            "start": start,
+            "metric": metric,
+            "metrics": Target.Metric.choices,
+            "periods": Target.Period.choices,
+            "chart": chart,
+            "previous": previous,
+            "following": following,
+            "can_set_targets": permissions.can(request.user, "sales.assign"),
+        },
+    )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def target_form(request):
     permissions.require(request.user, "sales.assign")
-    form = TargetForm(request.POST or None, user=request.user,
-                      initial={"start": timezone.localdate().replace(day=1), "metric": "amount_won"})
+    form = TargetForm(
+        request.POST or None,
+        user=request.user,
+        initial={"start": timezone.localdate().replace(day=1), "metric": "amount_won"},
+    )
     if request.method == "POST" and form.is_valid():
         performance.set_target(actor=request.user, **form.cleaned_data)
         messages.success(request, _("Target saved."))
         return redirect("sales:leaderboard")
-    return render(request, "crm/admin/form.html", {"form": form, "title": _("Set a target"),
-                                                   "cancel_url": "/sales/leaderboard/"})
+    return render(
+        request, "crm/admin/form.html", {"form": form, "title": _("Set a target"), "cancel_url": "/sales/leaderboard/"}
+    )
 
 
 @login_required

@@ -1,4 +1,5 @@
 """公海: the public pool page (leads and customers without an owner that the user may claim)."""
+
 import datetime
 
 from django.contrib import messages
@@ -65,11 +66,17 @@ def pool(request):
     leads, customers = _search(leads, text, request.user), _search(customers, text, request.user)
     counts = {"leads": leads.count(), "customers": customers.count()}
     if tab == "leads":
-        rows = leads.select_related("department").annotate(**_pool_annotations("lead")).order_by(
-            "grade", "-created_at", "-id")
+        rows = (
+            leads.select_related("department")
+            .annotate(**_pool_annotations("lead"))
+            .order_by("grade", "-created_at", "-id")
+        )
     else:
-        rows = customers.select_related("department").annotate(**_pool_annotations("customer")).order_by(
-            "-created_at", "-id")
+        rows = (
+            customers.select_related("department")
+            .annotate(**_pool_annotations("customer"))
+            .order_by("-created_at", "-id")
+        )
     paginator = Paginator(rows, _page_size(request))
     paginator.count = counts[tab]  # counted above; no second COUNT
     page = paginator.get_page(request.GET.get("page"))
@@ -78,14 +85,18 @@ def pool(request):
     rules = rules_by_department()
     now = timezone.now()
     owners = User.objects.in_bulk({r.last_owner_id for r in records if r.last_owner_id})
-    longest = max((rules[r.department_id].reclaim_cooldown_days for r in records if r.department_id in rules),
-                  default=0)
+    longest = max(
+        (rules[r.department_id].reclaim_cooldown_days for r in records if r.department_id in rules), default=0
+    )
     recent = {}
     if longest and records:
         subject = "lead_id" if tab == "leads" else "customer_id"
         for record_id, at in PoolMove.objects.filter(
-                from_owner=user, reason__in=LET_GO_REASONS, at__gte=now - datetime.timedelta(days=longest),
-                **{f"{subject}__in": [r.pk for r in records]}).values_list(subject, "at"):
+            from_owner=user,
+            reason__in=LET_GO_REASONS,
+            at__gte=now - datetime.timedelta(days=longest),
+            **{f"{subject}__in": [r.pk for r in records]},
+        ).values_list(subject, "at"):
             recent[record_id] = max(at, recent.get(record_id, at))
     for record in records:
         record.masked_mobile = mask_mobile(record.mobile)
@@ -97,14 +108,25 @@ def pool(request):
             record.cooldown_until = until if until > now else None
 
     own_rule = rules.get(user.department_id)
-    return render(request, "sales/pool/pool.html", {
-        "tab": tab, "tabs": TABS, "counts": counts, "page": page, "records": records, "q": text,
-        "per_page": paginator.per_page, "page_sizes": PAGE_SIZES,
-        "rule": own_rule, "held": private_count(user),
-        "link_records": permissions.effective_scope(user) != DataScope.SELF,
-        "can_claim": permissions.can(user, "sales.change"),
-        "next_url": request.get_full_path(),
-    })
+    return render(
+        request,
+        "sales/pool/pool.html",
+        {
+            "tab": tab,
+            "tabs": TABS,
+            "counts": counts,
+            "page": page,
+            "records": records,
+            "q": text,
+            "per_page": paginator.per_page,
+            "page_sizes": PAGE_SIZES,
+            "rule": own_rule,
+            "held": private_count(user),
+            "link_records": permissions.effective_scope(user) != DataScope.SELF,
+            "can_claim": permissions.can(user, "sales.change"),
+            "next_url": request.get_full_path(),
+        },
+    )
 
 
 def _claim_target_or_404(user, queryset, pk, visible, subject):
@@ -127,8 +149,7 @@ def _claim_target_or_404(user, queryset, pk, visible, subject):
 
 def _back(request, default):
     target = request.POST.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                       require_https=request.is_secure()):
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return redirect(target)
     return redirect(default)
 
@@ -141,8 +162,10 @@ def _refused(request, exc, model, pk, yours):
 
 
 #: what the pool's claim and release pages say of each kind of record
-YOURS_ALREADY = {"lead": gettext_lazy("This lead is yours already."),
-                 "customer": gettext_lazy("This customer is yours already.")}
+YOURS_ALREADY = {
+    "lead": gettext_lazy("This lead is yours already."),
+    "customer": gettext_lazy("This customer is yours already."),
+}
 
 
 @login_required

@@ -1,5 +1,6 @@
 """Sales rules for directors and admins (``sales.configure``): lead scoring, grade thresholds and
 contact protection, lead assignment, and the public-pool rules of each department."""
+
 import datetime
 
 from django.contrib import messages
@@ -31,17 +32,21 @@ def rules(request):
     example_form = ScoreExampleForm(request.GET if "source" in request.GET else None)
     example_lead = example_form.example_lead()
     example_score = score_of(example_lead, active)
-    return render(request, "sales/rules/rules.html", {
-        "settings": settings,
-        "scoring_rules": scoring,
-        "example_form": example_form,
-        "example_score": example_score,
-        "example_grade": grade_of(example_score, settings),
-        "best_score": sum(rule.points for rule in active if rule.points > 0),
-        "assignment_rules": AssignmentRule.objects.select_related("team", "user"),
-        "pool_rules": PoolRule.objects.select_related("department", "exempt_stage").order_by("department__path"),
-        **_rescore_context(),
-    })
+    return render(
+        request,
+        "sales/rules/rules.html",
+        {
+            "settings": settings,
+            "scoring_rules": scoring,
+            "example_form": example_form,
+            "example_score": example_score,
+            "example_grade": grade_of(example_score, settings),
+            "best_score": sum(rule.points for rule in active if rule.points > 0),
+            "assignment_rules": AssignmentRule.objects.select_related("team", "user"),
+            "pool_rules": PoolRule.objects.select_related("department", "exempt_stage").order_by("department__path"),
+            **_rescore_context(),
+        },
+    )
 
 
 def _rescore_context():
@@ -86,29 +91,47 @@ def _delete(request, model, pk, *, success, anchor):
 def scoring_rule_form(request, pk=None):
     _require(request)
     instance = get_object_or_404(ScoringRule, pk=pk) if pk else None
-    return _form_page(request, ScoringRuleForm, instance, anchor="#scoring",
-                      title=_("Edit scoring rule") if pk else _("New scoring rule"),
-                      success=_("Scoring rule saved. The open leads are being rescored."))
+    return _form_page(
+        request,
+        ScoringRuleForm,
+        instance,
+        anchor="#scoring",
+        title=_("Edit scoring rule") if pk else _("New scoring rule"),
+        success=_("Scoring rule saved. The open leads are being rescored."),
+    )
 
 
 @login_required
 @require_POST
 def scoring_rule_delete(request, pk):
     _require(request)
-    return _delete(request, ScoringRule, pk, success=_("Scoring rule deleted. The open leads are being rescored."),
-                   anchor="#scoring")
+    return _delete(
+        request,
+        ScoringRule,
+        pk,
+        success=_("Scoring rule deleted. The open leads are being rescored."),
+        anchor="#scoring",
+    )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def settings_form(request):
     _require(request)
+
     def regrade(form):
         if {"grade_a", "grade_b", "grade_c"} & set(form.changed_data):
             request_rescore()  # new thresholds: the open leads are regraded
 
-    return _form_page(request, SalesSettingsForm, SalesSettings.current(), anchor="#settings",
-                      title=_("Grades and contact protection"), success=_("Settings saved."), after_save=regrade)
+    return _form_page(
+        request,
+        SalesSettingsForm,
+        SalesSettings.current(),
+        anchor="#settings",
+        title=_("Grades and contact protection"),
+        success=_("Settings saved."),
+        after_save=regrade,
+    )
 
 
 @login_required
@@ -120,9 +143,14 @@ def assignment_rule_form(request, pk=None):
     else:
         last = AssignmentRule.objects.order_by("-position").values_list("position", flat=True).first()
         instance = AssignmentRule(position=(last or 0) + 10)
-    return _form_page(request, AssignmentRuleForm, instance, anchor="#assignment",
-                      title=_("Edit assignment rule") if pk else _("New assignment rule"),
-                      success=_("Assignment rule saved."))
+    return _form_page(
+        request,
+        AssignmentRuleForm,
+        instance,
+        anchor="#assignment",
+        title=_("Edit assignment rule") if pk else _("New assignment rule"),
+        success=_("Assignment rule saved."),
+    )
 
 
 @login_required
@@ -138,9 +166,14 @@ def pool_rule_form(request, pk=None):
     _require(request)
     ensure_default_stages()  # the exempt stage is chosen among them
     instance = get_object_or_404(PoolRule, pk=pk) if pk else None
-    return _form_page(request, PoolRuleForm, instance, anchor="#pool",
-                      title=_("Edit public pool rule") if pk else _("New public pool rule"),
-                      success=_("Public pool rule saved."))
+    return _form_page(
+        request,
+        PoolRuleForm,
+        instance,
+        anchor="#pool",
+        title=_("Edit public pool rule") if pk else _("New public pool rule"),
+        success=_("Public pool rule saved."),
+    )
 
 
 @login_required

@@ -1,5 +1,6 @@
 """Daily work: follow-ups, reminders, tasks, after-sales tickets. The workbench panels of the home
 pages are in ``sales/home.py``."""
+
 import datetime
 
 from django.contrib import messages
@@ -22,6 +23,7 @@ from crm.ui import ScopedListView, history_for, search_text
 from customers.selectors import customers_for
 
 from .. import services
+from ..filters import FollowUpFilter
 from ..forms.work import (
     FollowUpForm,
     RescheduleForm,
@@ -34,8 +36,8 @@ from ..forms.work import (
 from ..home import end_of_today, reminder_panel
 from ..models import FollowUp, Lead, Opportunity, Reminder, ServiceTicket, Task
 from ..services import tickets as ticket_services
-from ..filters import FollowUpFilter
 from ..tables import UNRESOLVED, FollowUpTable, TicketTable, is_overdue, iso_or_none
+
 
 def _is_htmx(request):
     return request.headers.get("HX-Request") == "true"
@@ -43,8 +45,9 @@ def _is_htmx(request):
 
 def _next_or(request, default):
     target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                  require_https=request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return default
 
@@ -59,14 +62,16 @@ def _open_subject(request):
     if lead_id:
         if not lead_id.isdigit():
             raise Http404
-        return None, get_object_or_404(permissions.visible(request.user, Lead.objects.select_related("owner")),
-                                       pk=lead_id)
+        return None, get_object_or_404(
+            permissions.visible(request.user, Lead.objects.select_related("owner")), pk=lead_id
+        )
     return None, None
 
 
 # --- workbench panels (home pages) ----------------------------------------------------------
 
 # --- follow-ups -----------------------------------------------------------------------------
+
 
 @login_required
 def followup_create(request):
@@ -76,8 +81,9 @@ def followup_create(request):
     customer, lead = _open_subject(request)
     if customer is None and lead is None:
         raise Http404
-    opportunities = permissions.visible(request.user, Opportunity.objects.filter(
-        stage__is_won=False, stage__is_lost=False)).select_related("stage")
+    opportunities = permissions.visible(
+        request.user, Opportunity.objects.filter(stage__is_won=False, stage__is_lost=False)
+    ).select_related("stage")
     opportunities = opportunities.filter(customer=customer) if customer else opportunities.filter(lead=lead)
     initial = {}
     opportunity_id = request.GET.get("opportunity", "")
@@ -94,45 +100,62 @@ def followup_create(request):
         data = form.cleaned_data
         try:
             services.record_followup(
-                actor=request.user, customer=customer, lead=lead, opportunity=data.get("opportunity"),
-                content=data["content"], channel=data["channel"], direction=data["direction"],
-                outcome=data["outcome"], next_followup_at=data["next_followup_at"],
-                reminder_offsets=data["reminder_offsets"])
+                actor=request.user,
+                customer=customer,
+                lead=lead,
+                opportunity=data.get("opportunity"),
+                content=data["content"],
+                channel=data["channel"],
+                direction=data["direction"],
+                outcome=data["outcome"],
+                next_followup_at=data["next_followup_at"],
+                reminder_offsets=data["reminder_offsets"],
+            )
         except ValidationError as exc:
             apply_service_errors(form, exc, {"offsets": "reminder_offsets", "customer": None})
         else:
             if data["next_followup_at"]:
-                messages.success(request, _("Follow-up recorded; you will be reminded on %(when)s.") % {
-                    "when": timezone.localtime(data["next_followup_at"]).strftime("%Y-%m-%d %H:%M")})
+                messages.success(
+                    request,
+                    _("Follow-up recorded; you will be reminded on %(when)s.")
+                    % {"when": timezone.localtime(data["next_followup_at"]).strftime("%Y-%m-%d %H:%M")},
+                )
             else:
                 messages.success(request, _("Follow-up recorded."))
             return redirect(subject.get_absolute_url())
-    return render(request, "sales/work/followup_form.html", {
-        "form": form,
-        "customer": customer,
-        "lead": lead,
-        "subject": subject,
-        "recent": subject.followups.select_related("created_by", "opportunity")[:5],
-        "contact": services.contact_status(customer) if customer is not None else None,
-    })
+    return render(
+        request,
+        "sales/work/followup_form.html",
+        {
+            "form": form,
+            "customer": customer,
+            "lead": lead,
+            "subject": subject,
+            "recent": subject.followups.select_related("created_by", "opportunity")[:5],
+            "contact": services.contact_status(customer) if customer is not None else None,
+        },
+    )
 
 
 # --- reminders ------------------------------------------------------------------------------
+
 
 @login_required
 def reminder_list(request):
     """My open reminders: overdue first, then today's, then later ones."""
     now = timezone.now()
     end = end_of_today()
-    qs = (Reminder.objects.filter(owner=request.user, status=Reminder.Status.OPEN)
-          .select_related("customer", "lead", "task").order_by("due_at", "id"))
+    qs = (
+        Reminder.objects.filter(owner=request.user, status=Reminder.Status.OPEN)
+        .select_related("customer", "lead", "task")
+        .order_by("due_at", "id")
+    )
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     rows = []
     for reminder in page.object_list:
         section = "overdue" if reminder.due_at < now else "today" if reminder.due_at < end else "later"
         rows.append((section, reminder))
-    return render(request, "sales/work/reminders.html", {
-        "page": page, "rows": rows, "now": now})
+    return render(request, "sales/work/reminders.html", {"page": page, "rows": rows, "now": now})
 
 
 def _my_reminder(request, pk):
@@ -174,8 +197,9 @@ def reminder_snooze(request, pk):
         return _after_reminder_action(request, _("Choose how long to snooze."))
     services.reschedule_reminder(reminder=reminder, due_at=due_at)
     if not _is_htmx(request):
-        messages.success(request, _("Snoozed until %(when)s.") % {
-            "when": timezone.localtime(due_at).strftime("%Y-%m-%d %H:%M")})
+        messages.success(
+            request, _("Snoozed until %(when)s.") % {"when": timezone.localtime(due_at).strftime("%Y-%m-%d %H:%M")}
+        )
     return _after_reminder_action(request)
 
 
@@ -191,12 +215,16 @@ def reminder_reschedule(request, pk):
     except ValidationError as exc:
         return _after_reminder_action(request, " ".join(exc.messages))
     if not _is_htmx(request):
-        messages.success(request, _("Moved to %(when)s.") % {
-            "when": timezone.localtime(form.cleaned_data["due_at"]).strftime("%Y-%m-%d %H:%M")})
+        messages.success(
+            request,
+            _("Moved to %(when)s.")
+            % {"when": timezone.localtime(form.cleaned_data["due_at"]).strftime("%Y-%m-%d %H:%M")},
+        )
     return _after_reminder_action(request)
 
 
 # --- tasks ----------------------------------------------------------------------------------
+
 
 @login_required
 def task_list(request):
@@ -208,10 +236,16 @@ def task_list(request):
         qs = qs.filter(assignee=request.user)
     qs = qs.select_related("assignee", "customer", "lead").order_by(F("due_at").asc(nulls_last=True), "id")
     page = Paginator(qs, 30).get_page(request.GET.get("page"))
-    return render(request, "sales/work/tasks.html", {
-        "page": page, "mine": mine, "now": timezone.now(),
-        "team_view": permissions.can(request.user, "sales.assign"),
-    })
+    return render(
+        request,
+        "sales/work/tasks.html",
+        {
+            "page": page,
+            "mine": mine,
+            "now": timezone.now(),
+            "team_view": permissions.can(request.user, "sales.assign"),
+        },
+    )
 
 
 @login_required
@@ -224,13 +258,21 @@ def task_create(request):
         data = form.cleaned_data
         subject = customer or lead
         if subject is not None and not permissions.is_visible(data["assignee"], subject):
-            form.add_error("assignee", _("%(user)s cannot open %(record)s.") % {"user": data["assignee"],
-                                                                              "record": subject})
+            form.add_error(
+                "assignee", _("%(user)s cannot open %(record)s.") % {"user": data["assignee"], "record": subject}
+            )
         else:
             try:
-                task = services.create_task(actor=request.user, assignee=data["assignee"], title=data["title"],
-                                            due_at=data["due_at"], priority=data["priority"],
-                                            description=data["description"], customer=customer, lead=lead)
+                task = services.create_task(
+                    actor=request.user,
+                    assignee=data["assignee"],
+                    title=data["title"],
+                    due_at=data["due_at"],
+                    priority=data["priority"],
+                    description=data["description"],
+                    customer=customer,
+                    lead=lead,
+                )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
@@ -250,6 +292,7 @@ def task_complete(request, pk):
 
 
 # --- after-sales service tickets --------------------------------------------------------------
+
 
 class FollowUpListView(ScopedListView):
     """Every follow-up in the user's scope: the list behind the dashboards' activity figures."""
@@ -305,9 +348,15 @@ def ticket_create(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            ticket = ticket_services.open_ticket(actor=request.user, customer=customer, kind=data["kind"],
-                                                 title=data["title"], description=data["description"],
-                                                 owner=data.get("owner"), due_at=data["due_at"])
+            ticket = ticket_services.open_ticket(
+                actor=request.user,
+                customer=customer,
+                kind=data["kind"],
+                title=data["title"],
+                description=data["description"],
+                owner=data.get("owner"),
+                due_at=data["due_at"],
+            )
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
@@ -317,20 +366,26 @@ def ticket_create(request):
 
 
 def _visible_ticket(request, pk):
-    return get_object_or_404(permissions.visible(request.user, ServiceTicket.objects.select_related(
-        "customer", "owner")), pk=pk)
+    return get_object_or_404(
+        permissions.visible(request.user, ServiceTicket.objects.select_related("customer", "owner")), pk=pk
+    )
 
 
 def _ticket_page(request, ticket, form=None, resolve_form=None, status=200):
-    return render(request, "sales/work/ticket_detail.html", {
-        "ticket": ticket,
-        "overdue": is_overdue(ticket),
-        "form": form or TicketForm(instance=ticket, user=request.user),
-        "resolve_form": resolve_form or ResolveForm(),
-        "can_change": permissions.can(request.user, "sales.change"),
-        "is_open": ticket.status in UNRESOLVED,
-        "history": history_for(ticket),
-    }, status=status)
+    return render(
+        request,
+        "sales/work/ticket_detail.html",
+        {
+            "ticket": ticket,
+            "overdue": is_overdue(ticket),
+            "form": form or TicketForm(instance=ticket, user=request.user),
+            "resolve_form": resolve_form or ResolveForm(),
+            "can_change": permissions.can(request.user, "sales.change"),
+            "is_open": ticket.status in UNRESOLVED,
+            "history": history_for(ticket),
+        },
+        status=status,
+    )
 
 
 @login_required
@@ -362,14 +417,22 @@ def ticket_resolve(request, pk):
     if form.is_valid():
         data = form.cleaned_data
         try:
-            ticket_services.resolve_ticket(actor=request.user, ticket=ticket, resolution=data["resolution"],
-                                           csat=data["csat"], comment=data["comment"])
+            ticket_services.resolve_ticket(
+                actor=request.user,
+                ticket=ticket,
+                resolution=data["resolution"],
+                csat=data["csat"],
+                comment=data["comment"],
+            )
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
             if data["csat"] is not None:
-                messages.success(request, _("Ticket resolved; the customer's satisfaction (%(score)d/5) was "
-                                            "recorded.") % {"score": data["csat"]})
+                messages.success(
+                    request,
+                    _("Ticket resolved; the customer's satisfaction (%(score)d/5) was recorded.")
+                    % {"score": data["csat"]},
+                )
             else:
                 messages.success(request, _("Ticket resolved."))
             return redirect("sales:ticket", pk=ticket.pk)

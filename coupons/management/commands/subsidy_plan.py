@@ -22,8 +22,9 @@ class Command(BaseCommand):
             with open(options["input"], encoding="utf-8-sig") as handle:
                 _fields, rows = subsidy.read_csv(handle.read())
             weights = subsidy.parse_weights(options["weights"])
-            result = subsidy.compute(rows, a=options["a"], b=options["b"], t=options["t"], weights=weights,
-                                     rank=options["rank"])
+            result = subsidy.compute(
+                rows, a=options["a"], b=options["b"], t=options["t"], weights=weights, rank=options["rank"]
+            )
         except (OSError, UnicodeDecodeError, subsidy.PlanError) as exc:
             raise CommandError(str(exc)) from exc
         for warning in result.warnings:

@@ -1,6 +1,7 @@
 """Simplified Chinese number formats: amounts group by thousands ("¥12,800.00"), as on Chinese
 invoices and bank statements (Django's own zh_Hans formats group by nothing)."""
-from django.conf.locale.zh_Hans.formats import *  # noqa: F401,F403
+
+from django.conf.locale.zh_Hans.formats import *  # noqa: F403
 
 THOUSAND_SEPARATOR = ","
 NUMBER_GROUPING = 3

@@ -1,4 +1,5 @@
 """Compile the .po catalogues to .mo without GNU gettext (pure Python, via polib)."""
+
 from pathlib import Path
 
 import polib

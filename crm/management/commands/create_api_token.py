@@ -11,7 +11,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("name", help="Client name, e.g. mini-program")
         parser.add_argument(
-            "--scopes", default="leads,orders,coupons,customers:read",
+            "--scopes",
+            default="leads,orders,coupons,customers:read",
             help=f"Comma-separated scopes: {', '.join(ApiScope.values)}",
         )
         parser.add_argument("--see-mobile", action="store_true", help="Let the client see full mobile numbers.")

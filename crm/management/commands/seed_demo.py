@@ -4,9 +4,9 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from crm.approvals.services import adopt_waiting
 from crm.demo import AFTER_SEED, DEMO_PASSWORD, DEMO_USERS, DemoContext, seed_organization
 from crm.models import User
-from crm.approvals.services import adopt_waiting
 
 #: apps whose ``demo.seed(ctx)`` adds data, in dependency order
 DEMO_APPS = ["customers", "sales", "coupons", "catalog", "marketing", "field"]
@@ -43,7 +43,9 @@ class Command(BaseCommand):
             adopt_waiting()  # what the demo data left waiting for approval is in someone's inbox
         for step in AFTER_SEED.values():
             step()  # e.g. the customer overview's rollups, so the dashboard has figures at once
-        self.stdout.write(self.style.SUCCESS(
-            f"Demo data ({size}, seed {seed}) loaded in {time.monotonic() - started:.1f}s. "
-            f"Logins: {', '.join(u[0] for u in DEMO_USERS)} / password {DEMO_PASSWORD}"
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data ({size}, seed {seed}) loaded in {time.monotonic() - started:.1f}s. "
+                f"Logins: {', '.join(u[0] for u in DEMO_USERS)} / password {DEMO_PASSWORD}"
+            )
+        )

@@ -1,5 +1,6 @@
 """Link a user to the WeCom member they sign in as: ``manage.py wecom_link <username> <wecom userid>``
 (``--unlink`` removes the link)."""
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 

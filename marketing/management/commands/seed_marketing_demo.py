@@ -3,6 +3,7 @@ import time
 
 from django.core.management.base import BaseCommand, OutputWrapper
 from django.db import transaction
+
 from crm.demo import existing_context
 from marketing import demo
 from marketing.models import Campaign
