@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "auditlog.middleware.AuditlogMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
+    "field.middleware.WeComLoginMiddleware",
 ]
 
 # Content-Security-Policy (django-csp): pages load scripts, styles, fonts and images from this host
@@ -279,6 +280,16 @@ SITE_URL = (
 # for a local test server or development stub only.
 OUTBOUND_ALLOWED_HOSTS = env_list("OUTBOUND_ALLOWED_HOSTS", "qyapi.weixin.qq.com")
 OUTBOUND_INSECURE_HOSTS = env_list("OUTBOUND_INSECURE_HOSTS")
+# WeChat Work (企业微信) app: sign-in inside WeCom, the chat sidebar and the contact callback
+# (README → "Mobile and WeCom"). Nothing WeCom runs while WECOM_CORP_ID is empty.
+WECOM_CORP_ID = os.environ.get("WECOM_CORP_ID", "")
+WECOM_AGENT_ID = os.environ.get("WECOM_AGENT_ID", "")
+WECOM_SECRET = os.environ.get("WECOM_SECRET", "")
+WECOM_API_BASE = os.environ.get("WECOM_API_BASE", "https://qyapi.weixin.qq.com/cgi-bin/")
+WECOM_OAUTH_URL = os.environ.get("WECOM_OAUTH_URL", "https://open.weixin.qq.com/connect/oauth2/authorize")
+WECOM_CALLBACK_TOKEN = os.environ.get("WECOM_CALLBACK_TOKEN", "")
+WECOM_CALLBACK_AES_KEY = os.environ.get("WECOM_CALLBACK_AES_KEY", "")
+WECOM_JSSDK_URL = os.environ.get("WECOM_JSSDK_URL", "")
 OUTBOUND_TIMEOUT = float(os.environ.get("OUTBOUND_TIMEOUT", 5))
 OUTBOUND_MAX_RESPONSE_BYTES = 64 * 1024
 # Marketing channel providers (dotted paths); SMS and the official account log by default.

@@ -146,20 +146,26 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
 def post_json(url, payload, *, timeout=None, max_bytes=None):
     """POST ``payload`` as JSON to ``url`` under the rules above and return the decoded JSON answer
     (``{}`` for an empty body). Raises ``OutboundRefused`` (do not retry) or ``OutboundError``."""
+    return _call("POST", url, json.dumps(payload).encode(), timeout=timeout, max_bytes=max_bytes)
+
+
+def get_json(url, *, timeout=None, max_bytes=None):
+    """GET ``url`` under the same rules and return the decoded JSON answer (WeChat Work's API reads)."""
+    return _call("GET", url, None, timeout=timeout, max_bytes=max_bytes)
+
+
+def _call(method, url, body, *, timeout=None, max_bytes=None):
     timeout = timeout or _setting("OUTBOUND_TIMEOUT", 5)
     max_bytes = max_bytes or _setting("OUTBOUND_MAX_RESPONSE_BYTES", 64 * 1024)
     target = check_url(url)
     deadline = time.monotonic() + 2 * timeout
-    body = json.dumps(payload).encode()
     connection_class = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
     connection = connection_class(target, timeout)
     try:
-        connection.request(
-            "POST",
-            target.path,
-            body=body,
-            headers={"Content-Type": "application/json", "User-Agent": "crm-outbound/1", "Accept": "application/json"},
-        )
+        headers = {"User-Agent": "crm-outbound/1", "Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        connection.request(method, target.path, body=body, headers=headers)
         response = connection.getresponse()
         if 300 <= response.status < 400:
             raise OutboundError(f"HTTP {response.status}: redirects are not followed")

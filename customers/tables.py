@@ -39,8 +39,8 @@ class CustomerTable(ContactColumns, tables.Table):
     selection = tables.CheckBoxColumn(
         accessor="pk",
         attrs={
-            "th__input": {"class": "form-check-input js-select-all"},
-            "td__input": {"class": "form-check-input js-select-row"},
+            "th__input": {"class": "form-check-input js-select-all", "aria-label": _("Select all")},
+            "td__input": {"class": "form-check-input js-select-row", "aria-label": _("Select this row")},
         },
     )
     name = tables.Column(linkify=True)

@@ -15,3 +15,5 @@ class FieldConfig(AppConfig):
         auditlog.register(models.WorkHours)
         auditlog.register(models.ClockIn, exclude_fields=["device"])
         auditlog.register(models.Visit, exclude_fields=["photo_sha256"])
+        auditlog.register(models.WeComAccount)
+        auditlog.register(models.WeChatIdentity)

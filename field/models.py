@@ -166,3 +166,79 @@ class Visit(models.Model):
     @property
     def is_open(self):
         return self.ended_at is None
+
+
+class WeComAccount(models.Model):
+    """The WeCom member a user signs in as from inside WeCom (企业微信 userid)."""
+
+    user = models.OneToOneField(USER, verbose_name=_("user"), on_delete=models.CASCADE, related_name="wecom_account")
+    corp_id = models.CharField(_("WeCom corp id"), max_length=64)
+    userid = models.CharField(_("WeCom userid"), max_length=64)
+
+    class Meta:
+        verbose_name = _("WeCom account")
+        verbose_name_plural = _("WeCom accounts")
+        constraints = [models.UniqueConstraint(fields=["corp_id", "userid"], name="wecom_account_unique_userid")]
+
+    def __str__(self):
+        return self.userid
+
+
+class WeChatIdentity(models.Model):
+    """One WeChat identity of a customer: a WeCom external contact id (per corp), an official
+    account openid (per account) or the unionid. Each belongs to one customer only."""
+
+    scope_owner_field = "customer__owner"
+    scope_department_field = "customer__department"
+
+    class Kind(models.TextChoices):
+        WECOM_EXTERNAL = "wecom_external", _("WeCom external contact")
+        OPENID = "openid", _("Official account openid")
+        UNIONID = "unionid", _("WeChat unionid")
+
+    customer = models.ForeignKey(
+        "customers.Customer", verbose_name=_("customer"), on_delete=models.CASCADE, related_name="wechat_identities"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    issuer = models.CharField(
+        _("corp or account"),
+        max_length=64,
+        blank=True,
+        help_text=_("The WeCom corp id or the official account's app id; empty for a unionid."),
+    )
+    value = models.CharField(_("id"), max_length=128)
+    bound_by = models.ForeignKey(
+        USER, verbose_name=_("bound by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    bound_at = models.DateTimeField(_("bound at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["customer", "kind", "id"]
+        verbose_name = _("WeChat identity")
+        verbose_name_plural = _("WeChat identities")
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "issuer", "value"], name="wechat_identity_unique"),
+            models.CheckConstraint(condition=~Q(value=""), name="wechat_identity_value"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.value}"
+
+
+class WeComEvent(models.Model):
+    """A WeCom callback, stored once (WeCom retries unanswered callbacks) and processed by a task."""
+
+    key = models.CharField(_("event key"), max_length=64, unique=True)
+    change_type = models.CharField(_("change"), max_length=40, blank=True)
+    payload = models.TextField(_("message"))
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
+    result = models.CharField(_("result"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = _("WeCom event")
+        verbose_name_plural = _("WeCom events")
+
+    def __str__(self):
+        return f"{self.change_type} {self.key[:12]}"

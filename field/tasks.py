@@ -1,1 +1,10 @@
-"""Field work has no background jobs yet (clock-ins and visits are written in the request)."""
+"""Field work's background jobs: WeCom callbacks are processed here, after the answer to WeCom."""
+
+from celery import shared_task
+
+
+@shared_task(ignore_result=True)
+def process_wecom_event(event_id):
+    from .services.wecom import process_event
+
+    return process_event(event_id)

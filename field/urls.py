@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import clock, contact, me, settings, visits
+from .views import clock, contact, me, settings, visits, wecom
 
 app_name = "field"
 urlpatterns = [
@@ -21,4 +21,10 @@ urlpatterns = [
     path("settings/sites/<int:pk>/", settings.site_form, name="site_edit"),
     path("settings/hours/new/", settings.hours_form, name="hours_create"),
     path("settings/hours/<int:pk>/", settings.hours_form, name="hours_edit"),
+    path("wecom/start/", wecom.wecom_start, name="wecom_start"),
+    path("wecom/oauth/", wecom.wecom_oauth, name="wecom_oauth"),
+    path("wecom/sidebar/", wecom.sidebar, name="wecom_sidebar"),
+    path("wecom/sidebar/bind/", wecom.sidebar_bind, name="wecom_bind"),
+    path("wecom/sidebar/create/", wecom.sidebar_create, name="wecom_create"),
+    path("wecom/callback/", wecom.callback, name="wecom_callback"),
 ]

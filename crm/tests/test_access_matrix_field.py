@@ -13,7 +13,7 @@ from crm import permissions
 from crm.models import Role
 from crm.tests.factories import UserFactory
 from customers.tests.factories import CustomerFactory
-from field.models import ClockIn, Visit, WorkHours, WorkSite
+from field.models import ClockIn, Visit, WeChatIdentity, WeComEvent, WorkHours, WorkSite
 from sales.models import FollowUp, Lead
 
 ROLES = [Role.REP, Role.MANAGER, Role.DIRECTOR, Role.MARKETING, Role.ADMIN]
@@ -50,6 +50,14 @@ PAGES = [
     ("site_edit", lambda t: reverse("field:site_edit", args=[t["site"].pk]), "field.configure", True),
     ("hours_new", lambda t: reverse("field:hours_create"), "field.configure", True),
     ("hours_edit", lambda t: reverse("field:hours_edit", args=[t["hours"].pk]), "field.configure", True),
+    (
+        "wecom_sidebar",
+        lambda t: reverse("field:wecom_sidebar") + "?external_userid=wmMATRIX&q=矩阵",
+        "field.use",
+        False,
+    ),
+    ("wecom_bind", lambda t: reverse("field:wecom_bind"), "field.use", "only"),
+    ("wecom_create", lambda t: reverse("field:wecom_create"), "field.use", "only"),
 ]
 
 
@@ -60,6 +68,8 @@ def state():
         list(WorkSite.objects.values_list("pk", "name", "radius_m").order_by("pk")),
         list(WorkHours.objects.values_list("pk", "start", "end").order_by("pk")),
         FollowUp.objects.count(),
+        WeChatIdentity.objects.count(),
+        WeComEvent.objects.count(),
     )
 
 
@@ -94,6 +104,8 @@ def test_every_field_page_answers_as_the_role_allows(org, role):
                     "outcome": "talked",
                     "content": "changed",
                     "notes": "changed",
+                    "customer": things["customer"].pk,
+                    "external_userid": "wmMATRIX",
                 },
             ).status_code
             if status != 403:
@@ -132,3 +144,27 @@ def test_a_rep_sees_only_his_own_clock_ins_and_the_manager_his_teams(org):
     assert names(org.rep1) == ["rep1"]
     assert names(org.manager1) == ["rep1", "rep2"]
     assert names(org.manager2) == ["rep3"]
+
+
+def test_wecom_entry_points_for_visitors(client, org):
+    """Unconfigured, sign-in through WeCom does not exist; the callback refuses what is not signed;
+    the sidebar wants a signed-in user."""
+    assert client.get(reverse("field:wecom_start")).status_code == 404
+    assert client.get(reverse("field:wecom_oauth") + "?code=x&state=y").status_code == 404
+    response = client.post(
+        reverse("field:wecom_callback") + "?msg_signature=x&timestamp=1&nonce=1",
+        "<xml><Encrypt>abc</Encrypt></xml>",
+        content_type="text/xml",
+    )
+    assert response.status_code == 403 and WeComEvent.objects.count() == 0
+    response = client.get(reverse("field:wecom_sidebar"))
+    assert response.status_code == 302 and response.url.startswith(reverse("login"))
+
+
+def test_the_sidebar_opens_no_customer_of_another_rep(client, org):
+    theirs = _things(org, org.rep2)
+    WeChatIdentity.objects.create(customer=theirs["customer"], kind="wecom_external", issuer="", value="wmTHEIRS")
+    client.force_login(org.rep1)
+    response = client.get(reverse("field:wecom_sidebar") + "?external_userid=wmTHEIRS")
+    assert response.status_code == 200 and 'data-testid="wecom-bound-elsewhere"' in response.content.decode()
+    assert "矩阵客户" not in response.content.decode()
