@@ -23,7 +23,19 @@ from django.utils.translation import trans_real
 from django.utils.translation.template import templatize
 
 BASE = Path(settings.BASE_DIR)
-APPS = ("crm", "customers", "sales", "coupons", "catalog", "marketing", "partners", "contracts", "resources", "members", "field")
+APPS = (
+    "crm",
+    "customers",
+    "sales",
+    "coupons",
+    "catalog",
+    "marketing",
+    "partners",
+    "contracts",
+    "resources",
+    "members",
+    "field",
+)
 GETTEXT_NAMES = {
     "_",
     "gettext",

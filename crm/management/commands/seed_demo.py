@@ -9,7 +9,18 @@ from crm.demo import AFTER_SEED, DEMO_PASSWORD, DEMO_USERS, DemoContext, seed_or
 from crm.models import User
 
 #: apps whose ``demo.seed(ctx)`` adds data, in dependency order
-DEMO_APPS = ["customers", "sales", "coupons", "catalog", "marketing", "field", "partners", "resources", "members", "contracts"]
+DEMO_APPS = [
+    "customers",
+    "sales",
+    "coupons",
+    "catalog",
+    "marketing",
+    "field",
+    "partners",
+    "resources",
+    "members",
+    "contracts",
+]
 
 
 class Command(BaseCommand):
