@@ -37,8 +37,8 @@ class InstalmentFilter(django_filters.FilterSet):
     bucket = django_filters.ChoiceFilter(
         label=_("overdue"), choices=[(code, BUCKET_LABELS[code]) for code, _a, _b in AGEING], method="in_bucket"
     )
-    year = django_filters.NumberFilter(field_name="due_on__year", label=_("year"))
-    month = django_filters.NumberFilter(field_name="due_on__month", label=_("month"))
+    year = django_filters.NumberFilter(field_name="due_on__year", label=_("year"), min_value=2000, max_value=2100)
+    month = django_filters.NumberFilter(field_name="due_on__month", label=_("month"), min_value=1, max_value=12)
     department = django_filters.NumberFilter(field_name="contract__department", label=_("department"))
     owner = django_filters.NumberFilter(field_name="contract__owner", label=_("owner"))
 

@@ -357,6 +357,8 @@ class StatementLine(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("statement line")
+        verbose_name_plural = _("statement lines")
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(
@@ -409,6 +411,8 @@ class RebateTier(models.Model):
     rate = models.DecimalField(_("rate %"), max_digits=5, decimal_places=2)
 
     class Meta:
+        verbose_name = _("rebate tier")
+        verbose_name_plural = _("rebate tiers")
         ordering = ["plan", "threshold"]
         constraints = [
             models.UniqueConstraint(fields=["plan", "threshold"], name="rebate_tier_threshold_once"),

@@ -45,13 +45,13 @@ class JSONParser(parsers.JSONParser):
         if len(data) > limit:
             raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        max_depth = getattr(settings, "API_MAX_JSON_DEPTH", 20)
         try:
             value = json.loads(data.decode(encoding), parse_constant=_refuse_constant)
-        except RecursionError as exc:
-            raise exceptions.ParseError("JSON parse error - the body nests too deeply.") from exc
+        except RecursionError as exc:  # deeper than the stack allows: deeper than the cap in any case
+            raise exceptions.ParseError(f"JSON parse error - the body nests deeper than {max_depth} levels.") from exc
         except (ValueError, UnicodeDecodeError) as exc:
             raise exceptions.ParseError(f"JSON parse error - {exc}") from exc
-        max_depth = getattr(settings, "API_MAX_JSON_DEPTH", 20)
         if depth_of(value) > max_depth:
             raise exceptions.ParseError(f"JSON parse error - the body nests deeper than {max_depth} levels.")
         return value

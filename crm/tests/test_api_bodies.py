@@ -33,7 +33,7 @@ def post(client, url, body, auth):
 @pytest.mark.parametrize(
     "body,message",
     [
-        ("[" * 5000, "the body nests too deeply"),
+        ("[" * 5000, "the body nests deeper than 20 levels"),
         ('{"name": ' + "[" * 900 + "]" * 900 + "}", "the body nests deeper than 20 levels"),
         (
             json.dumps({"name": "x", "tags": [[[[[[[[[[[[[[[[[[[[["deep"]]]]]]]]]]]]]]]]]]]]]}),

@@ -884,7 +884,9 @@ def mark_outside_scope(user):
     for model, fields in hostile_models():
         if hasattr(model, "scope_owner_field"):
             hidden = model._default_manager.exclude(pk__in=permissions.visible(user, model._default_manager.all()))
-            hidden.update(**{field.name: f"{OUTSIDE}-{model.__name__}" for field in fields})
+            shared = {field.name: f"{OUTSIDE}-{model.__name__}" for field in fields if not field.unique}
+            if shared:  # a unique field (a contract's number) cannot hold one text on every record
+                hidden.update(**shared)
 
 
 def fuzz(client, path, base, params, *, scoped):

@@ -13,6 +13,9 @@ from customers.models import Customer
 
 pytestmark = pytest.mark.browser
 
+#: no htmx request in flight and no swapped content still settling
+SETTLED = "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+
 
 def test_rep_picks_province_city_and_district_on_the_customer_form(browser, live_server, transactional_db):
     seed_organization(DemoContext(size="small", seed=1))
@@ -24,8 +27,10 @@ def test_rep_picks_province_city_and_district_on_the_customer_form(browser, live
     page.locator("#id_name").fill("钱七")
     page.locator("#id_region").select_option("330000")
     page.locator('#id_region_1 option[value="330100"]').wait_for(state="attached")
+    page.wait_for_function(SETTLED)  # the new selects listen for changes once htmx has settled them
     page.locator("#id_region_1").select_option("330100")
     page.locator('#id_region_2 option[value="330106"]').wait_for(state="attached")
+    page.wait_for_function(SETTLED)
     assert page.locator("#id_region_2 option").count() == 13 + 1  # 杭州's districts and the empty choice
     page.locator("#id_region_2").select_option("330106")
     with page.expect_navigation():
