@@ -6,19 +6,16 @@ from crm import permissions
 from crm.approvals import kinds
 from crm.models import ApprovalRelation, Role
 
+from .services import catalogue
 from .services.catalogue import LAUNCH_KIND
 
 
 def _approved(request, product, actor):
-    from .services.catalogue import on_launch_approved
-
-    on_launch_approved(product=product, actor=actor)
+    catalogue.on_launch_approved(product=product, actor=actor)
 
 
 def _rejected(request, product, actor, comment):
-    from .services.catalogue import on_launch_rejected
-
-    on_launch_rejected(product=product, actor=actor, reason=comment)
+    catalogue.on_launch_rejected(product=product, actor=actor, reason=comment)
 
 
 def _describe(product, key):

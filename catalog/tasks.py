@@ -2,12 +2,12 @@
 
 from celery import shared_task
 
+from .services import catalogue
+
 
 @shared_task(name="catalog.tasks.close_withdrawn_products", ignore_result=True)
 def close_withdrawn_products():
     """Mark as withdrawn the launched products whose withdrawal day has come. Safe to run twice and
     in parallel (a conditional UPDATE per product); whether a product is on sale is decided by its
     dates anyway, this keeps the status column and the lists in step."""
-    from .services.catalogue import close_withdrawn
-
-    return close_withdrawn()
+    return catalogue.close_withdrawn()

@@ -5,19 +5,16 @@ from django.utils.translation import gettext_lazy as _
 from crm.approvals import kinds
 from crm.models import ApprovalRelation
 
+from .services import contracts
 from .services.contracts import APPROVAL_KIND
 
 
 def _approved(request, contract, actor):
-    from .services.contracts import on_approved
-
-    on_approved(contract=contract)
+    contracts.on_approved(contract=contract)
 
 
 def _rejected(request, contract, actor, comment):
-    from .services.contracts import on_rejected
-
-    on_rejected(contract=contract)
+    contracts.on_rejected(contract=contract)
 
 
 def _describe(contract, key):

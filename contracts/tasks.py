@@ -2,11 +2,11 @@
 
 from celery import shared_task
 
+from .services import dunning
+
 
 @shared_task(name="contracts.tasks.dispatch_dunning", ignore_result=True)
 def dispatch_dunning():
     """Remind the owners of overdue instalments (and escalate); safe to run twice and in parallel
     (see ``services.dunning``)."""
-    from .services.dunning import dispatch_overdue
-
-    return dispatch_overdue()
+    return dunning.dispatch_overdue()

@@ -8,38 +8,31 @@ from crm import permissions
 from crm.approvals import kinds
 from crm.models import ApprovalRelation, Role
 
+from .services import batches
+from .services import compensation as compensations
+
 BATCH = "coupon_batch"
 COMPENSATION = "compensation"
 
 
 def _batch_amount(batch):
-    from .services.batches import max_subsidy
-
-    return max_subsidy(batch)
+    return batches.max_subsidy(batch)
 
 
 def _batch_approved(request, batch, actor):
-    from .services.batches import on_approved
-
-    on_approved(batch=batch, actor=actor)
+    batches.on_approved(batch=batch, actor=actor)
 
 
 def _batch_rejected(request, batch, actor, comment):
-    from .services.batches import on_rejected
-
-    on_rejected(batch=batch, actor=actor, reason=comment)
+    batches.on_rejected(batch=batch, actor=actor, reason=comment)
 
 
 def _compensation_approved(request, compensation, actor):
-    from .services.compensation import on_decided
-
-    on_decided(compensation=compensation, actor=actor, approve=True)
+    compensations.on_decided(compensation=compensation, actor=actor, approve=True)
 
 
 def _compensation_rejected(request, compensation, actor, comment):
-    from .services.compensation import on_decided
-
-    on_decided(compensation=compensation, actor=actor, approve=False)
+    compensations.on_decided(compensation=compensation, actor=actor, approve=False)
 
 
 def _model(name):

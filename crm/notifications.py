@@ -14,7 +14,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from . import outbound
+from . import outbound, tasks
 from .models import Delivery, DeliveryAttempt, Notification
 
 log = logging.getLogger(__name__)
@@ -75,12 +75,10 @@ def notify_many(items):
 
 def enqueue(delivery_ids, countdown=None):
     """Queue deliveries; if the broker is unreachable they wait in the outbox for the sweeper."""
-    from .tasks import send_delivery
-
     delivery_ids = list(delivery_ids)
     for index, delivery_id in enumerate(delivery_ids):
         try:
-            send_delivery.apply_async((delivery_id,), countdown=countdown)
+            tasks.send_delivery.apply_async((delivery_id,), countdown=countdown)
         except Exception:  # broker down: the pending rows are the truth, the sweeper retries
             # stop at the first failure: each further try would wait for the broker again
             log.warning(

@@ -2,9 +2,9 @@
 
 from celery import shared_task
 
+from .services import wecom
+
 
 @shared_task(ignore_result=True)
 def process_wecom_event(event_id):
-    from .services.wecom import process_event
-
-    return process_event(event_id)
+    return wecom.process_event(event_id)

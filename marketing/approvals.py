@@ -6,19 +6,17 @@ from crm import permissions
 from crm.approvals import kinds
 from crm.models import ApprovalRelation, Role
 
+from .services import campaigns
+
 CAMPAIGN = "marketing_campaign"
 
 
 def _approved(request, campaign, actor):
-    from .services.campaigns import on_decided
-
-    on_decided(campaign=campaign, actor=actor, approve=True)
+    campaigns.on_decided(campaign=campaign, actor=actor, approve=True)
 
 
 def _rejected(request, campaign, actor, comment):
-    from .services.campaigns import on_decided
-
-    on_decided(campaign=campaign, actor=actor, approve=False, reason=comment)
+    campaigns.on_decided(campaign=campaign, actor=actor, approve=False, reason=comment)
 
 
 def _campaigns():

@@ -5,19 +5,16 @@ from django.utils.translation import gettext_lazy as _
 from crm.approvals import kinds
 from crm.models import ApprovalRelation, Role
 
+from .services import statements
 from .services.statements import STATEMENT_KIND
 
 
 def _approved(request, statement, actor):
-    from .services.statements import on_approved
-
-    on_approved(statement, actor)
+    statements.on_approved(statement, actor)
 
 
 def _rejected(request, statement, actor, comment):
-    from .services.statements import on_rejected
-
-    on_rejected(statement, actor)
+    statements.on_rejected(statement, actor)
 
 
 def register():

@@ -13,9 +13,9 @@ from crm.approvals import selectors as approval_selectors
 from crm.approvals import services as approvals
 from crm.tasks import enqueue_or_log
 
-from ..approvals import BATCH
+from .. import approvals as coupon_kinds
+from .. import tasks
 from ..models import Batch
-from ..tasks import produce_batch
 
 MAX_CLAIM_DAYS = 90
 MAX_USE_DAYS = 7
@@ -168,17 +168,17 @@ def submit(*, actor, batch):
     validate_batch(batch)
     batch.status, batch.submitted_at = Batch.Status.SUBMITTED, timezone.now()
     batch.save()
-    approvals.request_approval(kind=BATCH, obj=batch, requester=actor)
+    approvals.request_approval(kind=coupon_kinds.BATCH, obj=batch, requester=actor)
     return batch
 
 
 def pending_request(batch):
-    return approval_selectors.pending_request(BATCH, batch)
+    return approval_selectors.pending_request(coupon_kinds.BATCH, batch)
 
 
 def can_approve(user, batch):
     """Whether ``user`` decides the batch's waiting approval step (never its requester)."""
-    return approval_selectors.may_decide_on(user, BATCH, batch)
+    return approval_selectors.may_decide_on(user, coupon_kinds.BATCH, batch)
 
 
 def _decide(*, actor, batch, approve, reason=""):
@@ -216,7 +216,7 @@ def on_approved(*, batch, actor):
     batch.save()
     if batch.production == Batch.Production.ON_APPROVAL:
         # a lost task (broker down) is queued again by the sweep (production.requeue_unfinished)
-        transaction.on_commit(lambda: enqueue_or_log(produce_batch, batch.pk))
+        transaction.on_commit(lambda: enqueue_or_log(tasks.produce_batch, batch.pk))
 
 
 def on_rejected(*, batch, actor, reason):

@@ -14,7 +14,7 @@ from crm.db import advisory_lock
 from crm.models import ApprovalRequest
 from crm.notifications import notify
 
-from ..approvals import COMPENSATION
+from .. import approvals as coupon_kinds
 from ..models import Compensation, CompensationRule
 from . import claims
 
@@ -98,7 +98,7 @@ def request_compensation(*, actor, customer, amount, reason, order=None, complai
         requested_by=actor,
     )
     if reasons:  # manual review through the approval engine (kind ``compensation``)
-        approvals.request_approval(kind=COMPENSATION, obj=compensation, requester=actor)
+        approvals.request_approval(kind=coupon_kinds.COMPENSATION, obj=compensation, requester=actor)
     else:
         _grant(compensation, rule)
     return compensation
@@ -112,7 +112,7 @@ def decide(*, actor, compensation, approve, comment=""):
     if compensation.status != Compensation.Status.REVIEW:
         raise ValidationError(_("This request was decided already."))
     request = ApprovalRequest.objects.filter(
-        kind=COMPENSATION, object_id=compensation.pk, status=ApprovalRequest.Status.PENDING
+        kind=coupon_kinds.COMPENSATION, object_id=compensation.pk, status=ApprovalRequest.Status.PENDING
     ).first()
     if request is None:
         raise ValidationError(_("No approval is waiting for this compensation."))

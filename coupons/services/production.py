@@ -11,8 +11,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm import tasks as crm_tasks
 from crm.db import exclusive
 
+from .. import tasks
 from ..models import Batch, Coupon
 from . import codes
 
@@ -90,15 +92,11 @@ def request(*, batch):
     """Queue the production of the batch's remaining codes ("Produce codes"). The batch shows
     "waiting for a worker" at once, so its page follows the progress from the first moment.
     Returns False (and changes nothing) when the queue cannot be reached."""
-    from crm.tasks import enqueue_or_log
-
-    from ..tasks import produce_batch
-
     if batch.status not in (Batch.Status.APPROVED, Batch.Status.ACTIVE, Batch.Status.PAUSED):
         raise ValidationError(_("Only an approved batch produces codes."))
     before = Batch.objects.filter(pk=batch.pk).values_list("production_state", flat=True).get()
     Batch.objects.filter(pk=batch.pk).exclude(production_state=RUNNING).update(production_state=QUEUED)
-    if enqueue_or_log(produce_batch, batch.pk):
+    if crm_tasks.enqueue_or_log(tasks.produce_batch, batch.pk):
         return True
     Batch.objects.filter(pk=batch.pk, production_state=QUEUED).update(production_state=before)
     return False
@@ -133,14 +131,12 @@ def requeue_unfinished(older_than):
     """Queue again the production of batches produced on approval (or asked for by hand) whose codes are not all there
     ``older_than`` after the approval (the task was lost, or the worker died half-way). Returns how
     many were queued; a batch already being produced ignores the extra task."""
-    from crm.tasks import enqueue_or_log
-
-    from ..tasks import produce_batch
-
     unfinished = Batch.objects.filter(
         Q(production=Batch.Production.ON_APPROVAL) | Q(production_state__in=[QUEUED, RUNNING]),
         produced__lt=F("quantity"),
         status__in=[Batch.Status.APPROVED, Batch.Status.ACTIVE, Batch.Status.PAUSED],
         approved_at__lt=timezone.now() - older_than,
     )
-    return sum(enqueue_or_log(produce_batch, batch_id) for batch_id in unfinished.values_list("pk", flat=True))
+    return sum(
+        crm_tasks.enqueue_or_log(tasks.produce_batch, batch_id) for batch_id in unfinished.values_list("pk", flat=True)
+    )

@@ -15,7 +15,7 @@ from sales.models import Lead
 from sales.services.followups import mark_inbound
 from sales.services.leads import capture_lead, rescore
 
-from ..approvals import CAMPAIGN
+from .. import approvals as marketing_kinds
 from ..models import Campaign, Channel, Event, OptOut, Registration
 from .nurture import stop_for_opt_out
 
@@ -77,12 +77,12 @@ def save_campaign(*, actor, campaign, batches=None):
 
 
 def pending_request(campaign):
-    return approval_selectors.pending_request(CAMPAIGN, campaign)
+    return approval_selectors.pending_request(marketing_kinds.CAMPAIGN, campaign)
 
 
 def can_approve(user, campaign):
     """Whether ``user`` decides the campaign's waiting approval step (never its requester)."""
-    return approval_selectors.may_decide_on(user, CAMPAIGN, campaign)
+    return approval_selectors.may_decide_on(user, marketing_kinds.CAMPAIGN, campaign)
 
 
 def on_decided(*, campaign, actor, approve, reason=""):
@@ -123,11 +123,11 @@ def change_status(*, actor, campaign, action, reason=""):
                 raise ValidationError(_("Choose an audience segment or add an event before submitting."))
             campaign.submitted_at = timezone.now()
         if action == "cancel":
-            approvals.withdraw(kind=CAMPAIGN, obj=campaign)
+            approvals.withdraw(kind=marketing_kinds.CAMPAIGN, obj=campaign)
         campaign.status = target
     campaign.save()
     if action == "submit":
-        approvals.request_approval(kind=CAMPAIGN, obj=campaign, requester=actor)
+        approvals.request_approval(kind=marketing_kinds.CAMPAIGN, obj=campaign, requester=actor)
     return campaign
 
 

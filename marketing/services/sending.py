@@ -35,7 +35,7 @@ from django.utils.translation import gettext_lazy
 from customers.models import Customer
 from sales.models import FollowUp, Lead, SalesSettings
 
-from .. import tracking
+from .. import tasks, tracking
 from ..channels import ChannelError, Outgoing, backend_for
 from ..models import Campaign, Channel, MarketingSettings, Message, OptOut, Registration, Segment, Touch
 from . import segments
@@ -314,10 +314,8 @@ def start_send(*, actor, touch, now=None, preview_token=None):
 
 
 def _queue_delivery(touch_id):
-    from ..tasks import deliver_touch
-
     try:
-        deliver_touch.delay(touch_id)
+        tasks.deliver_touch.delay(touch_id)
     except Exception:  # broker down: the queued rows wait, the beat sweep sends them
         log.warning("Could not queue delivery of touch %s; the sweep will send it", touch_id, exc_info=True)
 

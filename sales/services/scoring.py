@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from crm.db import advisory_lock
 
+from .. import tasks
 from ..models import Grade, Lead, SalesSettings, ScoringRule
-from ..tasks import rescore_leads
 from .leads import _at_least
 
 logger = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ def _set_status(**values):
 
 def _queue(token):
     try:
-        rescore_leads.delay(token=token)
+        tasks.rescore_leads.delay(token=token)
     except Exception:  # the broker is down: say so; the next rule change queues it again
         logger.exception("could not queue the lead rescore")
         _set_status(state="failed", finished_at=timezone.now().isoformat())
