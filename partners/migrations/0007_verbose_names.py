@@ -4,18 +4,21 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('partners', '0006_leadregistration'),
+        ("partners", "0006_leadregistration"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='rebatetier',
-            options={'ordering': ['plan', 'threshold'], 'verbose_name': 'rebate tier', 'verbose_name_plural': 'rebate tiers'},
+            name="rebatetier",
+            options={
+                "ordering": ["plan", "threshold"],
+                "verbose_name": "rebate tier",
+                "verbose_name_plural": "rebate tiers",
+            },
         ),
         migrations.AlterModelOptions(
-            name='statementline',
-            options={'ordering': ['id'], 'verbose_name': 'statement line', 'verbose_name_plural': 'statement lines'},
+            name="statementline",
+            options={"ordering": ["id"], "verbose_name": "statement line", "verbose_name_plural": "statement lines"},
         ),
     ]
