@@ -8,6 +8,7 @@ from crm.ui import StyledFormMixin
 from customers.models import LifecycleStage, Order, ValueSegment
 
 from .models import Category, Entitlement, Product, SalesPolicy
+from .selectors import on_sale_q
 
 
 class _Form(StyledFormMixin, forms.Form):
@@ -50,7 +51,6 @@ class ProductFilter(django_filters.FilterSet):
         return queryset.filter(category__path__startswith=value.path) if value else queryset
 
     def filter_on_sale(self, queryset, name, value):
-        from .selectors import on_sale_q
 
         if value is None:
             return queryset

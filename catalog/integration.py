@@ -9,9 +9,11 @@ from django.utils import timezone
 from crm import permissions
 from customers import registry, timeline
 
+from .models import Entitlement
+from .services.entitlements import grant_for_order
+
 
 def _entitlements_panel(customer, user):
-    from .models import Entitlement
 
     today = timezone.localdate()
     items = list(
@@ -30,7 +32,6 @@ def _entitlements_panel(customer, user):
 
 
 def _grant(order):
-    from .services.entitlements import grant_for_order
 
     grant_for_order(order)
 

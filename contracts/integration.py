@@ -5,9 +5,10 @@ from django.db.models import OuterRef, Subquery
 
 from customers import deals
 
+from .models import Contract
+
 
 def _latest_contract():
-    from .models import Contract
 
     return Subquery(
         Contract.objects.filter(customer=OuterRef("pk"), status=Contract.Status.ACTIVE, signed_at__isnull=False)

@@ -8,6 +8,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from crm import permissions
+from sales.models import Opportunity
 
 from .models import Competitor, CompetitorQuote, Contract, Instalment, Payment
 
@@ -29,7 +30,6 @@ def payments_for(user):
 
 
 def won_opportunities_without_contract(user):
-    from sales.models import Opportunity
 
     return permissions.visible(
         user,

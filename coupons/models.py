@@ -18,6 +18,16 @@ USER = settings.AUTH_USER_MODEL
 ZERO = Decimal("0")
 
 
+#: the channels a coupon is claimed through, in words
+CHANNELS = (
+    ("app", _("App")),
+    ("mini_program", _("Mini-program")),
+    ("store", _("Store")),
+    ("sales", _("Sales rep")),
+    ("compensation", _("Compensation")),
+)
+
+
 class FiscalPeriod(models.Model):
     class Kind(models.TextChoices):
         YEAR = "year", _("Year")
@@ -360,8 +370,6 @@ class Coupon(models.Model):
     @property
     def channel_label(self):
         """The claim channel in words ("小程序"), the code itself for a channel without a name."""
-        from .services.dashboard import CHANNELS
-
         return dict(CHANNELS).get(self.channel, self.channel)
 
 

@@ -33,7 +33,7 @@ from django_tables2.columns.linkcolumn import BaseLinkColumn
 from django_tables2.rows import BoundRows
 
 from . import permissions, privacy
-from .models import Department
+from .models import DataScope, Department
 
 logger = logging.getLogger(__name__)
 
@@ -506,7 +506,6 @@ def narrow_to_scope(form, user, *, owners_by=None):
     sees only their own records gets neither (nothing to narrow); anyone else picks among the
     departments of their data scope and the people they may assign to (ordered by ``owners_by``).
     Returns the user's effective scope."""
-    from .models import DataScope, Department
 
     scope = permissions.effective_scope(user)
     if scope == DataScope.SELF:

@@ -78,8 +78,6 @@ class LeadSource(models.Model):
 
 def source_name(code):
     """The name of the source ``code`` (the code itself when it is not defined); read once per request."""
-    from .services.sources import source_names
-
     return source_names().get(code) or code
 
 
@@ -766,3 +764,7 @@ class RollupRun(models.Model):
     refreshed_at = models.DateTimeField(null=True, blank=True)
     seconds = models.FloatField(default=0)
     rows = models.PositiveIntegerField(default=0)
+
+
+# Below the models: the services read and write them (source names are read once per request there).
+from .services.sources import source_names  # noqa: E402

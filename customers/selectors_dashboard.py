@@ -15,8 +15,10 @@ from django.utils.translation import gettext_lazy as _
 
 from crm import permissions
 
+from . import regions
 from .models import (
     CohortRollup,
+    Customer,
     CustomerMonthRollup,
     CustomerSpendRollup,
     CustomerStateRollup,
@@ -267,9 +269,6 @@ def by_province(user, filters):
     ``region_province`` column (one grouped query on an indexed column); customers without a region
     come last as "no region"."""
     from django.db.models import Count
-
-    from . import regions
-    from .models import Customer
 
     rows = list(
         rollup(user, Customer, filters)

@@ -19,6 +19,7 @@ from .models import (
     RebatePlan,
     RebateTier,
 )
+from .services.statements import generate_statements
 
 #: (company, type, region adcode, status, grade, channel manager)
 PARTNERS = [
@@ -115,7 +116,6 @@ def seed(ctx):
     for threshold, rate in (("100000", "1"), ("1000000", "3")):
         RebateTier.objects.create(plan=quarterly, threshold=Decimal(threshold), rate=Decimal(rate))
     # last month's statements (the lines of every attributed order up to its end)
-    from .services.statements import generate_statements
 
     generate_statements(period=(today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1))
     if ctx.size == "large":

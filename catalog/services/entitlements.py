@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from crm.errors import DomainError
 from crm.notifications import notify
 from customers import registry
+from customers.models import Order
 
 from ..models import Entitlement, EntitlementUse, Sku
 
@@ -68,7 +69,6 @@ def grant_for_order(order) -> list[Entitlement]:
     """The entitlements an order's SKUs carry (``Sku.grants_*``), granted once per order and SKU
     however often this runs (a unique index on order and SKU). A cancelled order grants nothing.
     The quantity is the SKU's times the line's quantity; validity counts from the order's day."""
-    from customers.models import Order
 
     if order.status == Order.Status.CANCELLED:
         return []

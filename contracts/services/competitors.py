@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from crm.errors import DomainError
+from sales.models import Opportunity
 
 from ..models import Competitor, CompetitorQuote
 
@@ -39,7 +40,6 @@ def quote(*, opportunity, competitor: Competitor, price: Decimal | None) -> Comp
 def mark_lost_to(*, opportunity, competitor: Competitor) -> CompetitorQuote:
     """输给竞品: the opportunity was lost to this competitor (one per opportunity); it writes the
     opportunity's lost reason as "Lost to competitor X"."""
-    from sales.models import Opportunity
 
     opportunity = Opportunity.objects.select_for_update().select_related("stage").get(pk=opportunity.pk)
     if not opportunity.stage.is_lost:

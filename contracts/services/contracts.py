@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from crm.approvals import services as approvals
 from crm.errors import DomainError
 from crm.uploads import UploadRefused, read_upload
+from sales.models import Opportunity
 
 from ..models import Contract, ContractAttachment, ContractLine, Instalment, Invoice
 
@@ -82,7 +83,6 @@ def create_contract(
     (sku, quantity, unit price); ``instalments`` are (due date, amount) adding up to ``amount``.
     Raises ``DomainError`` naming the field: ``not_won``, ``contract_exists``, ``number_taken``,
     ``period``, ``plan_total``."""
-    from sales.models import Opportunity
 
     opportunity = Opportunity.objects.select_for_update().select_related("stage").get(pk=opportunity.pk)
     if not opportunity.stage.is_won:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.notifications import notify_many
+from sales.services.reminders import manager_of
 
 from ..models import Contract, DunningNotice, Instalment
 
@@ -31,7 +32,6 @@ def escalate_after() -> int:
 def dispatch_overdue(*, today: datetime.date | None = None, batch_size: int = 500) -> int:
     """Send the due notices of overdue instalments; returns how many notifications were written.
     Safe to run twice and in parallel."""
-    from sales.services.reminders import manager_of
 
     today = today or timezone.localdate()
     offsets = dunning_days()

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from crm import permissions
 from crm.errors import DomainError
 from crm.ui import add_domain_error
+from sales.models import Opportunity
 
 from .. import selectors
 from ..forms import CompetitorForm, QuoteForm
@@ -52,7 +53,6 @@ def competitor_detail(request: HttpRequest, pk) -> HttpResponse:
 @login_required
 def opportunity_competitors(request: HttpRequest, pk) -> HttpResponse:
     """The competitors of one opportunity: add a quote, mark the one it was lost to."""
-    from sales.models import Opportunity
 
     permissions.require(request.user, "sales.view")
     opportunity = (

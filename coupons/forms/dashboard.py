@@ -10,7 +10,7 @@ from crm import permissions
 from crm.models import Department
 from crm.ui import StyledFormMixin
 
-from ..models import BudgetAccount, Campaign
+from ..models import CHANNELS, BudgetAccount, Campaign
 from ..services import dashboard as board
 
 
@@ -27,7 +27,7 @@ class DashboardFilter(StyledFormMixin, forms.Form):
     channel = forms.ChoiceField(
         label=gettext_lazy("claim channel"),
         required=False,
-        choices=[("", gettext_lazy("All channels"))] + list(board.CHANNELS),
+        choices=[("", gettext_lazy("All channels"))] + list(CHANNELS),
     )
 
     def __init__(self, *args, user, **kwargs):

@@ -49,13 +49,6 @@ PERIODS = (
 )
 
 #: claim channels (Coupon.channel) offered by the filter
-CHANNELS = (
-    ("app", _("App")),
-    ("mini_program", _("Mini-program")),
-    ("store", _("Store")),
-    ("sales", _("Sales rep")),
-    ("compensation", _("Compensation")),
-)
 
 #: batch states whose batches count as offered in a period (besides any batch with activity in it)
 OFFERED_STATES = (Batch.Status.ACTIVE, Batch.Status.PAUSED, Batch.Status.ENDED)

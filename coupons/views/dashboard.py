@@ -15,6 +15,7 @@ from crm import permissions
 from crm.ui import export_rows
 
 from ..forms.dashboard import DashboardFilter
+from ..models import CHANNELS
 from ..services import dashboard as board
 
 TABLES = ("budgets", "departments", "batches", "alerts", "campaigns")
@@ -387,7 +388,7 @@ def dashboard(request):
             "data": data,
             "charts": _charts(data),
             "query": query,
-            "channel_label": dict(board.CHANNELS).get(filters.channel, ""),
+            "channel_label": dict(CHANNELS).get(filters.channel, ""),
             "campaigns_url": f"{reverse('coupons:campaigns')}?{urlencode(drill_params)}"
             if drill_params
             else reverse("coupons:campaigns"),

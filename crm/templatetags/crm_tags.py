@@ -1,6 +1,7 @@
 from django import template
 
-from crm import audit
+from crm import audit, permissions
+from crm.maps import map_link_for
 from crm.money import money as format_money
 from crm.money import money_short as format_money_short
 from crm.names import person_name
@@ -104,7 +105,6 @@ def record_card(row, fields):
 @register.simple_tag
 def map_url(record):
     """导航: the record's place as a link of the configured map provider, or ""."""
-    from crm.maps import map_link_for
 
     return map_link_for(record)
 
@@ -112,7 +112,6 @@ def map_url(record):
 @register.simple_tag(takes_context=True)
 def allowed(context, action):
     """Whether the page's user may ``action`` (crm.permissions.can)."""
-    from crm import permissions
 
     return permissions.can(context.get("user"), action)
 

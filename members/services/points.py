@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.errors import DomainError
+from customers.models import Order
 
 from ..models import Member, PointsEntry, Tier
 
@@ -80,7 +81,6 @@ def spend(*, member: Member, points: int, reason: str, reference: str) -> Points
 
 
 def spend_last_12_months(customer, now=None) -> Decimal:
-    from customers.models import Order
 
     since = (now or timezone.now()) - datetime.timedelta(days=365)
     total = (
@@ -107,7 +107,6 @@ def recompute_tier(member: Member) -> Tier | None:
 def earn_for_order(order) -> PointsEntry | None:
     """The order_placed hook: points for a paid order at the member's tier's rate (one per whole
     yuan by default), once per order; then the tier at once."""
-    from customers.models import Order
 
     if order.status == Order.Status.CANCELLED or not Tier.objects.exists():
         return None

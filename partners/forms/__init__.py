@@ -5,7 +5,17 @@ from crm import permissions
 from crm.ui import StyledFormMixin
 from customers.region_field import RegionField
 
-from ..models import TRANSITIONS, Partner, PartnerContact, PartnerFollowUp, PartnerGrade, PartnerStatus
+from ..models import (
+    TRANSITIONS,
+    CommissionRule,
+    Partner,
+    PartnerContact,
+    PartnerFollowUp,
+    PartnerGrade,
+    PartnerStatus,
+    RebatePlan,
+    RebateTier,
+)
 
 
 class PartnerForm(StyledFormMixin, forms.ModelForm):
@@ -63,8 +73,6 @@ class GradeForm(StyledFormMixin, forms.Form):
 
 class CommissionRuleForm(StyledFormMixin, forms.ModelForm):
     class Meta:
-        from ..models import CommissionRule
-
         model = CommissionRule
         fields = [
             "name",
@@ -112,14 +120,11 @@ class GenerateForm(StyledFormMixin, forms.Form):
 
 class RebatePlanForm(StyledFormMixin, forms.ModelForm):
     class Meta:
-        from ..models import RebatePlan
-
         model = RebatePlan
         fields = ["name", "period", "mode", "partner_kind", "is_active"]
 
 
 def tier_formset():
-    from ..models import RebatePlan, RebateTier
 
     return forms.inlineformset_factory(
         RebatePlan,

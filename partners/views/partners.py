@@ -13,11 +13,13 @@ from django.views.decorators.http import require_POST
 from crm import permissions
 from crm.errors import DomainError
 from crm.ui import ScopedListView, add_domain_error, history_for
+from customers.models import Order
 
 from .. import selectors
 from ..filters import PartnerFilter
 from ..forms import AttributeForm, ContactForm, FollowUpForm, GradeForm, MoveForm, PartnerForm
-from ..models import Partner, PartnerContact
+from ..models import Attribution, Partner, PartnerContact
+from ..services import commission
 from ..services import partners as services
 from ..tables import PartnerTable
 
@@ -185,6 +187,34 @@ def follow_up_add(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_detail(request, partner, status=422, follow_up_form=form)
 
 
+@login_required
+@require_POST
+def attribute(request: HttpRequest, pk: int) -> HttpResponse:
+    """Attribute an order (one the user may see) to this partner by hand, with the reason."""
+    permissions.require(request.user, "partners.attribute")
+    partner = permissions.get_visible_or_404(request.user, Partner.objects.all(), pk=pk)
+    form = AttributeForm(request.POST)
+    if form.is_valid():
+        order = permissions.visible(request.user, Order.objects.filter(pk=form.cleaned_data["order"])).first()
+        if order is None:
+            form.add_error("order", _("No order with this number."))
+        else:
+            try:
+                commission.attribute_order(
+                    order=order,
+                    partner=partner,
+                    reason=Attribution.Reason.MANUAL,
+                    actor=request.user,
+                    note=form.cleaned_data["note"],
+                )
+            except DomainError as exc:
+                add_domain_error(form, exc, "order")
+            else:
+                messages.success(request, _("Order attributed."))
+                return redirect(partner)
+    return _render_detail(request, partner, status=422, attribute_form=form)
+
+
 urlpatterns = [
     path("", PartnerListView.as_view(), name="list"),
     path("board/", board, name="board"),
@@ -195,4 +225,5 @@ urlpatterns = [
     path("<int:pk>/grade/", partner_grade, name="grade"),
     path("<int:pk>/contacts/", contact_add, name="contact_add"),
     path("<int:pk>/follow-ups/", follow_up_add, name="follow_up_add"),
+    path("<int:pk>/attribute/", attribute, name="attribute"),
 ]
