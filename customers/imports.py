@@ -50,7 +50,7 @@ from crm.phone import normalize_mobile
 from crm.tasks import enqueue_or_log
 from crm.uploads import UploadRefused, csv_rows, xlsx_rows
 
-from . import services
+from . import registry, services
 from .models import (
     FAMILY_KINDS,
     SYMMETRIC_KINDS,
@@ -1284,6 +1284,8 @@ class Writer:
         # checked row by row above; stored set-based (bulk_create of orders, lines and audit entries)
 
         save_orders(built, actor=self.user)
+        for order, _lines in built:  # as for an order placed one by one (entitlements, points)
+            registry.order_placed(order)
         self.progress.phase = "refresh"  # every row is written; the customers' figures follow
         self.progress.write()
         # set-based: one grouped read and one bulk update per 5,000 customers

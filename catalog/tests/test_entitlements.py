@@ -213,3 +213,26 @@ def test_concurrent_uses_across_the_threshold_make_one_renewal_task(postgres):
 
     run_parallel([use(index) for index in range(6)])
     assert Task.objects.filter(assignee=owner).count() == 1
+
+
+def test_an_imported_order_grants_its_skus_entitlements_as_a_placed_one_does(
+    client, org, django_capture_on_commit_callbacks
+):
+    from customers.models import Order
+    from customers.tests.test_imports import commit, upload
+
+    SkuFactory(code="HOME-12", grants_name="保洁次数", grants_quantity=12, grants_valid_days=365)
+    customer = CustomerFactory(owner=org.rep1, mobile="13800138001")
+    client.force_login(org.rep1)
+    job = upload(
+        client,
+        "orders",
+        "订单号,手机,姓名,金额,渠道,下单时间,商品编码,数量,单价\n"
+        "SO-9,13800138001,,3960,门店,2026-03-01 10:30,HOME-12,2,1980\n"
+        "SO-10,13800138001,,100,门店,2026-03-02 10:30,PLAIN-1,1,100\n",
+    )
+    commit(client, job, django_capture_on_commit_callbacks)
+    order = Order.objects.get(external_id="SO-9")
+    assert list(Entitlement.objects.values_list("customer_id", "order_id", "name", "quantity", "balance")) == [
+        (customer.pk, order.pk, "保洁次数", 24, 24)
+    ]
