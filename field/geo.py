@@ -6,8 +6,6 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from crm.maps import map_link, map_link_for  # noqa: F401 (the links, for this app's views)
-
 EARTH_RADIUS_M = 6_371_008.8
 #: a browser reports its accuracy in metres; anything coarser than this is not a position
 MAX_ACCURACY_M = 50_000

@@ -61,15 +61,9 @@ class Quote:
 
 
 def customer_region_code(customer) -> str:
-    """The customer's 6-digit region code (GB/T 2260): ``region_code`` when the customer has one,
-    else ``region`` when it is a code; otherwise none (a region policy then does not match)."""
-    if customer is None:
-        return ""
-    for field in ("region_code", "region"):
-        value = str(getattr(customer, field, "") or "")
-        if len(value) == 6 and value.isdigit():
-            return value
-    return ""
+    """The customer's 6-digit region code (GB/T 2260; customers store the code itself), or "" (a
+    region policy then does not match)."""
+    return (customer.region or "") if customer is not None else ""
 
 
 def category_ids(sku: Sku) -> list[int]:

@@ -10,12 +10,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from crm import permissions, privacy
+from crm.maps import map_link_for
 from customers.selectors import customers_for
 from sales.models import FollowUp, Lead, Opportunity
 from sales.services.followups import record_followup
 
 from ..forms import CallLogForm, apply_service_errors
-from ..geo import map_link_for
 
 
 def _subject(request, kind, pk):

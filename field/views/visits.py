@@ -13,13 +13,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm import permissions
-from crm.maps import static_map
+from crm.maps import map_link, static_map
 from crm.privacy import mobile_search_q
 from customers.selectors import customers_for
 
 from .. import selectors
 from ..forms import CheckOutForm, VisitForm, apply_service_errors
-from ..geo import map_link
 from ..services import visits as visit_services
 
 PICK_LIMIT = 20
