@@ -134,3 +134,47 @@ register(
     Scenario("api.customers.by_mobile", None, _api_mobile_url, headers=_bearer),
     Scenario("api.ping", None, "/api/v1/ping", headers=_bearer),
 )
+
+
+# --- searching by name and mobile (one or two characters, pinyin, part of a mobile) ---------------
+
+
+def _search_query(text):
+    """The search the customer list makes, without the page around it: the count of matches in the
+    director's scope and the first page of 20 (what the ≤ 30 ms target of a short search is about)."""
+
+    def request(client, ctx):
+        from django.http import HttpResponse
+
+        from crm.privacy import search_name_or_mobile
+        from customers.selectors import customers_for
+
+        user = ctx.user("director")
+        found = search_name_or_mobile(customers_for(user), user, text)
+        count = found.count()
+        first = list(found.order_by("-created_at", "-id").values_list("id", flat=True)[:20])
+        return HttpResponse(f"{count} {len(first)}")
+
+    return request
+
+
+def _partial_mobile(ctx):
+    """Six digits from the middle of a mobile of the set: a partial-mobile search."""
+    return _sample_customer(ctx).mobile[3:9]
+
+
+register(
+    Scenario("search.name.1char", "director", request=_search_query("王"), url="王"),
+    Scenario("search.name.2char", "director", request=_search_query("子涵"), url="子涵"),
+    Scenario("search.name.pinyin", "director", request=_search_query("wzh"), url="wzh"),
+    Scenario("search.name.initials2", "director", request=_search_query("wz"), url="wz"),
+    Scenario(
+        "search.mobile.partial",
+        "director",
+        request=lambda client, ctx: _search_query(_partial_mobile(ctx))(client, ctx),
+        url="6 digits",
+    ),
+    Scenario("customers.search.2char", "director", "/customers/?q=子涵"),
+    Scenario("customers.search.pinyin", "director", "/customers/?q=wzh"),
+    Scenario("customers.search.mobile", "director", lambda ctx: f"/customers/?q={_partial_mobile(ctx)}"),
+)

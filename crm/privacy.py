@@ -15,11 +15,11 @@ from auditlog.models import LogEntry
 from django.apps import apps
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import EmptyResultSet, FieldDoesNotExist
 from django.db import connection, models
 from django.db.models import Q
 
-from . import permissions
+from . import name_keys, permissions
 from .models import AccessLog, AccessLogRecord
 from .phone import mask_email, mask_mobile, mask_text
 
@@ -200,16 +200,31 @@ def mobile_search_q(user, text, field="mobile"):
     return None
 
 
-def name_or_mobile_q(user, text, *, name_field="name", mobile_field="mobile"):
-    """The one name-or-mobile search every list and picker uses: the name contains ``text``, or the
-    mobile matches it as :func:`mobile_search_q` allows for this user (no partial match on hidden
-    digits)."""
-    q = Q(**{f"{name_field}__icontains": text})
+def name_or_mobile_q(user, text, *, name_field="name", mobile_field="mobile", keys_field=None):
+    """The one name-or-mobile search every list and picker uses: the name contains ``text`` (through
+    the name's search keys when the model keeps them: one or two characters and pinyin, see
+    :mod:`crm.name_keys`), or the mobile matches it as :func:`mobile_search_q` allows for this user
+    (no partial match on hidden digits)."""
+    q = name_keys.name_q(text, name_field=name_field, keys_field=keys_field)
     by_mobile = mobile_search_q(user, text, field=mobile_field)
     return q | by_mobile if by_mobile is not None else q
 
 
 def search_name_or_mobile(queryset, user, text, **fields):
-    """``queryset`` narrowed to :func:`name_or_mobile_q` (stripped ``text``; empty: unchanged)."""
+    """``queryset`` narrowed to :func:`name_or_mobile_q` (stripped ``text``; empty: unchanged); a
+    model that keeps search keys for its name (a ``name_keys`` field) is searched through them."""
     text = (text or "").strip()
-    return queryset.filter(name_or_mobile_q(user, text, **fields)) if text else queryset
+    if not text:
+        return queryset
+    if "keys_field" not in fields and fields.get("name_field", "name") == "name":
+        fields["keys_field"] = keys_field_of(queryset.model)
+    return queryset.filter(name_or_mobile_q(user, text, **fields))
+
+
+def keys_field_of(model):
+    """``"name_keys"`` when ``model`` keeps search keys for its name, else ``None``."""
+    try:
+        field = model._meta.get_field("name_keys")
+    except FieldDoesNotExist:
+        return None
+    return "name_keys" if isinstance(field, name_keys.NameKeysField) else None

@@ -5,6 +5,7 @@ import datetime
 from decimal import Decimal
 
 from crm.demo import REGIONS
+from crm.name_keys import keys_for
 
 from . import regions
 from .models import Customer, CustomerRelation, CustomerTag, Order, OrderLine, RelationKind, Satisfaction, Tag, TagGroup
@@ -44,7 +45,8 @@ def seed(ctx):
         batch.append(
             Customer(
                 kind=Customer.Kind.ORGANIZATION if is_store else Customer.Kind.INDIVIDUAL,
-                name=ctx.name() + ("便利店" if is_store else ""),
+                name=(name := ctx.name() + ("便利店" if is_store else "")),
+                name_keys=keys_for(name),
                 mobile=ctx.mobile(index),
                 gender="" if is_store else rng.choice(["female", "male"]),
                 **regions.normalized(regions.match(rng.choice(REGIONS))),

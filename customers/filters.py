@@ -222,6 +222,10 @@ class OrderFilter(django_filters.FilterSet):
     def search(self, queryset, name, value):
         value = value.strip()
         customer = name_or_mobile_q(
-            getattr(self.request, "user", None), value, name_field="customer__name", mobile_field="customer__mobile"
+            getattr(self.request, "user", None),
+            value,
+            name_field="customer__name",
+            mobile_field="customer__mobile",
+            keys_field="customer__name_keys",
         )
         return queryset.filter(customer | Q(external_id=value))

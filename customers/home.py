@@ -110,7 +110,7 @@ def rep_panel(user: User, *, now: datetime.datetime, context: dict) -> dict:
 def search_results(user: User, query: str) -> list[dict]:
     """The customers the global search finds: name or mobile, in the user's scope (crm.search)."""
     results = []
-    q = privacy.name_or_mobile_q(user, query)  # no partial match on hidden digits
+    q = privacy.name_or_mobile_q(user, query, keys_field="name_keys")  # no partial match on hidden digits
     show = may_see_mobile(user)
     for customer in customers_for(user).filter(q).order_by("-created_at")[:50]:
         results.append(

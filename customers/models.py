@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from crm.models import ImportJobBase, SettingsRow
+from crm.name_keys import NameKeysField, keys_for
 
 from . import regions
 
@@ -119,6 +120,8 @@ class Customer(models.Model):
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.INDIVIDUAL)
     name = models.CharField(_("name"), max_length=100, db_index=True)
+    #: the name's one- and two-character and pinyin search keys (crm.name_keys), kept on save
+    name_keys = NameKeysField(_("name search keys"))
     mobile = models.CharField(_("mobile"), max_length=11, blank=True, db_index=True)
     wechat_id = models.CharField(_("WeChat id"), max_length=64, blank=True)
     email = models.EmailField(_("email"), blank=True)
@@ -215,7 +218,18 @@ class Customer(models.Model):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     #: erased on anonymization (crm.privacy); orders, totals and figures stay
-    personal_fields = ("name", "mobile", "wechat_id", "email", "gender", "birthday", "active_hours", "notes", "custom")
+    personal_fields = (
+        "name",
+        "name_keys",
+        "mobile",
+        "wechat_id",
+        "email",
+        "gender",
+        "birthday",
+        "active_hours",
+        "notes",
+        "custom",
+    )
 
     class Meta:
         verbose_name = _("customer")
@@ -241,8 +255,14 @@ class Customer(models.Model):
 
     def save(self, *args, **kwargs):
         self.normalize_region()
-        if kwargs.get("update_fields") is not None and "region" in kwargs["update_fields"]:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "region_province", "region_city", "region_text"}
+        self.name_keys = keys_for(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "region" in update_fields:
+            update_fields = {*update_fields, "region_province", "region_city", "region_text"}
+        if update_fields is not None and "name" in update_fields:
+            update_fields = {*update_fields, "name_keys"}
+        if update_fields is not None:
+            kwargs["update_fields"] = update_fields
         super().save(*args, **kwargs)
 
     def normalize_region(self):

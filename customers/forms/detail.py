@@ -42,7 +42,7 @@ def candidates(customers, *, exclude_pk, query="", user=None):
     qs = customers.exclude(pk=exclude_pk)
     query = (query or "").replace("\x00", "").strip()[:100]  # PostgreSQL refuses a NUL in a query
     if query:
-        q = name_or_mobile_q(user, query)
+        q = name_or_mobile_q(user, query, keys_field="name_keys")
         if query.isdigit():
             q |= Q(pk=int(query[:18]))
         qs = qs.filter(q)

@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from crm import privacy
+from crm.name_keys import keys_for
 
 from ..models import Customer, CustomerRelation, CustomerTag, Order, OrderLine
 
@@ -86,7 +87,12 @@ def anonymize_customer(*, actor, customer, request=None):
     """Erase ``customer``'s personal data (see the module docstring). Idempotent."""
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     now = timezone.now()
-    privacy.anonymize(Customer, [customer.pk], now=now, keep={"name": anonymized_name(customer.pk)})
+    privacy.anonymize(
+        Customer,
+        [customer.pk],
+        now=now,
+        keep={"name": (name := anonymized_name(customer.pk)), "name_keys": keys_for(name)},
+    )
     CustomerRelation.objects.filter(models.Q(from_customer=customer) | models.Q(to_customer=customer)).delete()
     lead_model = apps.get_model("sales", "Lead")
     lead_ids = list(
