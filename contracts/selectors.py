@@ -8,6 +8,8 @@ from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from crm import permissions
+from crm.models import User
+from crm.names import person_name
 from sales.models import Opportunity
 
 from .models import Competitor, CompetitorQuote, Contract, Instalment, Payment
@@ -160,10 +162,15 @@ def collections(user, *, year: int, today: datetime.date | None = None, group: s
         )
         .order_by(label)
     )
+    rows = list(rows)
+    names = {}
+    if group == "owner":  # reps by their names, family name first (one query)
+        ids = [row[key] for row in rows if row[key]]
+        names = {user.pk: person_name(user) for user in User.objects.filter(pk__in=ids)}
     groups = [
         {
             "id": row[key],
-            "name": row[label] or "-",
+            "name": names.get(row[key]) or row[label] or "-",
             "planned": row["planned"],
             "received": row["received_total"],
             "overdue": row["overdue"],

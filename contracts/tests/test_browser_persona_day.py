@@ -161,7 +161,7 @@ def test_launch_win_sign_collect_drill_down_and_remind_once(browser, live_server
     groups = page.locator('[data-testid="groups"] tbody tr')
     assert groups.count() == 1
     cells = [c.strip() for c in groups.first.locator("td").all_inner_texts()]
-    assert (cells[0], cells[3], cells[4]) == ("rep1", "9,000.00", "9,000.00")
+    assert (cells[0], cells[3], cells[4]) == ("王小明", "9,000.00", "9,000.00")
     _shot(page, "collections-desk")
     with page.expect_navigation():
         groups.first.locator("td").nth(4).locator("a").click()
