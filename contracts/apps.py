@@ -19,6 +19,7 @@ class ContractsConfig(AppConfig):
         auditlog.register(models.Instalment)
         auditlog.register(models.Payment)
         auditlog.register(models.Invoice)
+        auditlog.register(models.DunningLevel)
         auditlog.register(models.Competitor)
         auditlog.register(models.CompetitorQuote)
         register()

@@ -10,7 +10,7 @@ from django.db.models import Q
 from catalog.models import Sku
 from sales.models import Opportunity
 
-from .models import Contract
+from .models import Contract, DunningLevel
 from .services import competitors, contracts, dunning, payments
 
 COMPETITORS = [
@@ -101,7 +101,42 @@ def seed(ctx):
         competitors.quote(opportunity=opportunity, competitor=rival, price=price)
         if opportunity.stage.is_lost and index % 2 == 0:
             competitors.mark_lost_to(opportunity=opportunity, competitor=rival)
+    _chain_examples(ctx, today)
     dunning.dispatch_overdue(today=today)
     ctx.log(
         f"  contracts: {made} contracts, {Contract.objects.filter(instalments__settled_at__isnull=True, instalments__due_on__lt=today).distinct().count()} with overdue instalments, {len(rivals)} competitors"
     )
+
+
+def _chain_examples(ctx, today):
+    """One contract whose next instalment has its own dunning levels (3 days before due in the CRM,
+    on the due date by each person's channels, a week late to the owner's manager too), and one
+    with a prepayment kept as credit, waiting to be offset."""
+    contracts_with_plan = list(
+        Contract.objects.filter(status=Contract.Status.ACTIVE, instalments__settled_at__isnull=True)
+        .distinct()
+        .order_by("id")[:4]
+    )
+    if len(contracts_with_plan) < 4:
+        return
+    levelled = contracts_with_plan[2]
+    instalment = levelled.instalments.filter(settled_at__isnull=True).order_by("due_on").first()
+    dunning.set_levels(
+        instalment=instalment,
+        levels=[
+            dunning.Level(-3, channel=DunningLevel.Channel.IN_APP),
+            dunning.Level(0),
+            dunning.Level(7, responsible=DunningLevel.Responsible.MANAGER),
+        ],
+        actor=levelled.owner,
+    )
+    prepaid = contracts_with_plan[3]
+    if prepaid.outstanding >= Decimal("500"):
+        payments.record_payment(
+            contract=prepaid,
+            amount=Decimal("500"),
+            received_on=today,
+            reference="预收款 定金",
+            prepayment=True,
+            actor=prepaid.owner,
+        )

@@ -172,6 +172,15 @@ class Payment(models.Model):
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
     received_on = models.DateField(_("received on"))
     reference = models.CharField(_("reference"), max_length=100, blank=True)
+    #: the invoice the payment pays, if the payer named one: its instalment is offset first
+    invoice = models.ForeignKey(
+        "Invoice",
+        verbose_name=_("invoice"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="payments",
+    )
     #: the recorder confirmed a payment beyond the contract amount
     over_confirmed = models.BooleanField(default=False)
     unmatched = models.DecimalField(_("not matched"), max_digits=14, decimal_places=2, default=ZERO)
@@ -202,6 +211,15 @@ class Invoice(models.Model):
     scope_department_field = "contract__department"
 
     contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="invoices")
+    #: the instalment the invoice bills (payment plan → invoice → payment → offset)
+    instalment = models.ForeignKey(
+        "Instalment",
+        verbose_name=_("instalment"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="invoices",
+    )
     number = models.CharField(_("invoice number"), max_length=60, unique=True)
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
     issued_on = models.DateField(_("issued on"))
@@ -217,8 +235,61 @@ class Invoice(models.Model):
         return self.contract.get_absolute_url()
 
 
+class DunningLevel(models.Model):
+    """催款级别: when a notice about an instalment goes out (days before due, negative, or after
+    due), on which channel and to whom. Levels with an instalment belong to that instalment alone;
+    levels without one are the default plan of every instalment that has none of its own (with no
+    rows at all, ``CONTRACT_DUNNING_DAYS`` applies)."""
+
+    class Channel(models.TextChoices):
+        PREFERENCE = "preference", _("As each person has set")
+        IN_APP = "in_app", _("In the CRM only")
+        EMAIL = "email", _("Email")
+        WECOM = "wecom", _("WeCom")
+
+    class Responsible(models.TextChoices):
+        OWNER = "owner", _("The contract's owner")
+        MANAGER = "manager", _("The owner and the owner's manager")
+        USER = "user", _("The owner and a named person")
+
+    instalment = models.ForeignKey(
+        Instalment,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="dunning_levels",
+    )
+    offset_days = models.IntegerField(
+        _("days after due"), help_text=_("Negative: days before the due date; 0: on the due date.")
+    )
+    channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices, default=Channel.PREFERENCE)
+    responsible = models.CharField(
+        _("responsible"), max_length=12, choices=Responsible.choices, default=Responsible.OWNER
+    )
+    user = models.ForeignKey(
+        USER, verbose_name=_("person"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["offset_days"]
+        verbose_name = _("dunning level")
+        verbose_name_plural = _("dunning levels")
+        constraints = [
+            models.UniqueConstraint(fields=["instalment", "offset_days"], name="dunning_level_once"),
+            models.UniqueConstraint(
+                fields=["offset_days"], condition=Q(instalment__isnull=True), name="default_dunning_level_once"
+            ),
+            models.CheckConstraint(
+                condition=~Q(responsible="user") | Q(user__isnull=False), name="dunning_level_user_named"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.offset_days:+d}"
+
+
 class DunningNotice(models.Model):
-    """催款: the proof that one notice of an overdue instalment was sent (days after due); claimed
+    """催款: the proof that one notice of an instalment was sent (days from due, negative before); claimed
     in the transaction that writes the notification, so a notice goes out once per instalment and
     offset whatever the beat does."""
 

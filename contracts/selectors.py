@@ -3,11 +3,13 @@
 import datetime
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from crm import permissions
+from crm.models import User
+from crm.names import person_name
 from sales.models import Opportunity
 
 from .models import Competitor, CompetitorQuote, Contract, Instalment, Payment
@@ -27,6 +29,69 @@ def instalments_for(user):
 
 def payments_for(user):
     return permissions.visible(user, Payment.objects.select_related("contract"))
+
+
+def with_overdue(contracts, *, today: datetime.date | None = None):
+    """``contracts`` with ``overdue``: what is outstanding on their instalments due before today (a
+    subquery, so the contract rows stay one each)."""
+    today = today or timezone.localdate()
+    overdue = (
+        Instalment.objects.filter(contract=OuterRef("pk"), settled_at__isnull=True, due_on__lt=today)
+        .values("contract")
+        .annotate(total=Sum(_outstanding()))
+        .values("total")
+    )
+    return contracts.annotate(
+        overdue=Coalesce(Subquery(overdue, output_field=DecimalField(max_digits=14, decimal_places=2)), ZERO)
+    )
+
+
+def _aware(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _by_owner(rows, owner: str, by_month: bool) -> dict:
+    if not by_month:
+        return {row[owner]: row["total"] for row in rows}
+    result = {}
+    for row in rows:
+        month = row["month"]
+        if isinstance(month, datetime.datetime):
+            month = timezone.localtime(month).date()
+        result[(row[owner], month)] = row["total"]
+    return result
+
+
+def signed_amounts(user_ids, start: datetime.date, end: datetime.date, *, by_month: bool = False) -> dict:
+    """Per owner id (or per owner id and month): the amount of the contracts that became active
+    (signed) in [start, end). One grouped query; a metric source of targets (``sales.metrics``)."""
+    rows = Contract.objects.filter(
+        owner_id__in=user_ids,
+        status=Contract.Status.ACTIVE,
+        signed_at__gte=_aware(start),
+        signed_at__lt=_aware(end),
+    )
+    keys = ["owner_id"]
+    if by_month:
+        rows = rows.annotate(month=TruncMonth("signed_at"))
+        keys.append("month")
+    return _by_owner(rows.values(*keys).annotate(total=Sum("amount")).order_by(), "owner_id", by_month)
+
+
+def collected_amounts(user_ids, start: datetime.date, end: datetime.date, *, by_month: bool = False) -> dict:
+    """Per contract owner id (or per owner id and month): the payments received in [start, end)
+    on active contracts. One grouped query; a metric source of targets (``sales.metrics``)."""
+    rows = Payment.objects.filter(
+        contract__owner_id__in=user_ids,
+        contract__status=Contract.Status.ACTIVE,
+        received_on__gte=start,
+        received_on__lt=end,
+    )
+    keys = ["contract__owner_id"]
+    if by_month:
+        rows = rows.annotate(month=TruncMonth("received_on"))
+        keys.append("month")
+    return _by_owner(rows.values(*keys).annotate(total=Sum("amount")).order_by(), "contract__owner_id", by_month)
 
 
 def won_opportunities_without_contract(user):
@@ -97,10 +162,15 @@ def collections(user, *, year: int, today: datetime.date | None = None, group: s
         )
         .order_by(label)
     )
+    rows = list(rows)
+    names = {}
+    if group == "owner":  # reps by their names, family name first (one query)
+        ids = [row[key] for row in rows if row[key]]
+        names = {user.pk: person_name(user) for user in User.objects.filter(pk__in=ids)}
     groups = [
         {
             "id": row[key],
-            "name": row[label] or "-",
+            "name": names.get(row[key]) or row[label] or "-",
             "planned": row["planned"],
             "received": row["received_total"],
             "overdue": row["overdue"],

@@ -40,8 +40,10 @@ def notify(*, recipient, title, body="", url="", kind=""):
 
 def notify_many(items):
     """Bulk form of ``notify`` for jobs that send thousands at once. ``items``: dicts with
-    recipient (a User with its department loaded), title, body, url, kind. Same channels, same
-    outbox; the caller's transaction covers all of them."""
+    recipient (a User with its department loaded), title, body, url, kind, and optionally
+    channel: "in_app" (the inbox only), "email" or "wecom" (the inbox and that channel, when the
+    person has an address), or "preference" (the default: the channels the person switched on).
+    Same outbox; the caller's transaction covers all of them."""
     notifications = [
         Notification(
             recipient=item["recipient"],
@@ -56,12 +58,15 @@ def notify_many(items):
     deliveries = []
     for notification, item in zip(notifications, items):
         recipient = item["recipient"]
-        if recipient.notify_by_email and recipient.email:
+        channel = item.get("channel") or "preference"
+        by_email = recipient.notify_by_email if channel == "preference" else channel == "email"
+        by_wecom = recipient.notify_by_wecom if channel == "preference" else channel == "wecom"
+        if by_email and recipient.email:
             deliveries.append(
                 Delivery(notification=notification, channel=Delivery.Channel.EMAIL, target=recipient.email)
             )
         webhook = recipient.wecom_webhook or (recipient.department.wecom_webhook if recipient.department_id else "")
-        if recipient.notify_by_wecom and webhook:
+        if by_wecom and webhook:
             deliveries.append(Delivery(notification=notification, channel=Delivery.Channel.WECOM, target=webhook))
     if deliveries:
         Delivery.objects.bulk_create(deliveries, batch_size=1000)

@@ -27,6 +27,8 @@ class SalesConfig(AppConfig):
             auditlog.register(
                 model, exclude_fields=["stage_entered_at", "updated_at", "last_followup_at", "region_code"]
             )
+        # the notes, read marks and comments of reports; not the figures refreshed each night
+        auditlog.register(models.Report, exclude_fields=["figures", "generated_at"])
         from .integration import register
         from .signals import connect
 

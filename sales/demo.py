@@ -9,6 +9,7 @@ from crm.demo import REGIONS
 from customers import deals, regions
 from customers.models import Customer
 
+from . import selectors
 from .models import (
     AssignmentRule,
     FollowUp,
@@ -20,11 +21,13 @@ from .models import (
     PoolWarning,
     Reminder,
     ReminderNotice,
+    Report,
     SalesSettings,
     ScoringRule,
     StageHistory,
     Target,
 )
+from .services import performance
 from .services.leads import grade_of
 from .services.opportunities import ensure_default_stages, request_approval
 from .services.reminders import _schedule, parse_offsets
@@ -199,6 +202,7 @@ def seed(ctx):
     _reminders(ctx, owned, size["reminders"])
     _living_pool(ctx)
     _targets(ctx)
+    _monthly_reports(ctx)
     _waiting_control_point(ctx)
     ctx.log(
         f"  sales: {size['leads']} leads, {size['opportunities']} opportunities, {size['followups']} follow-ups, "
@@ -413,3 +417,18 @@ def _targets(ctx):
                 )
             )
     Target.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def _monthly_reports(ctx):
+    """Last month's reports (月报) of the reps and the teams, as the beat made them on the 1st; two
+    reps wrote their notes, and manager1 has read rep1's (the comment is left to the demo's user)."""
+    last_month = ctx.anchor.date().replace(day=1) - datetime.timedelta(days=1)
+    performance.generate_reports(kind=Report.Kind.MONTHLY, day=last_month)
+    notes = {"rep1": "本月转化率提升，下月重点跟进试听课学员。", "rep2": "老客户转介绍 3 单，新线索跟进偏慢。"}
+    for username, note in notes.items():
+        report = Report.objects.filter(user=ctx.users[username], kind=Report.Kind.MONTHLY).first()
+        if report is not None:
+            performance.annotate_report(report=report, actor=ctx.users[username], note=note)
+    report = Report.objects.filter(user=ctx.users["rep1"], kind=Report.Kind.MONTHLY).first()
+    if report is not None and selectors.may_review(ctx.users["manager1"], report):
+        performance.mark_report_read(report=report, actor=ctx.users["manager1"])

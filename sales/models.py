@@ -186,6 +186,13 @@ class SalesSettings(SettingsRow):
         help_text=_("Comma-separated; 1440 = one day before."),
     )
     escalate_after_minutes = models.PositiveIntegerField(_("escalate an overdue reminder after (minutes)"), default=240)
+    #: what the amount metric of targets counts: a code of ``sales.metrics`` (won, signed, collected)
+    target_amount_source = models.CharField(
+        _("targets' amount counts"),
+        max_length=20,
+        default="won",
+        help_text=_("Won opportunities, signed contract amounts, or collected payments."),
+    )
 
     class Meta:
         verbose_name = _("sales settings")
@@ -617,26 +624,53 @@ class Target(models.Model):
 
 
 class Report(models.Model):
-    """A rep's daily, weekly or monthly (月报) report, generated from the data; the rep annotates, the
-    manager reads."""
+    """A rep's daily, weekly or monthly (月报) report, or a team's monthly report, generated from the
+    data; the rep (for a team, its manager) annotates, the manager above reads and comments."""
 
     class Kind(models.TextChoices):
         DAILY = "daily", _("Daily")
         WEEKLY = "weekly", _("Weekly")
         MONTHLY = "monthly", _("Monthly")
 
-    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="reports")
+    user = models.ForeignKey(USER, null=True, blank=True, on_delete=models.CASCADE, related_name="reports")
+    #: a team's report (月报 of a team) has a department and no user
+    department = models.ForeignKey(
+        "crm.Department", null=True, blank=True, on_delete=models.CASCADE, related_name="reports"
+    )
     kind = models.CharField(max_length=10, choices=Kind.choices)
     start = models.DateField()
     figures = models.JSONField(default=dict)
     note = models.TextField(_("note"), blank=True)
     read_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     read_at = models.DateTimeField(null=True, blank=True)
+    comment = models.TextField(_("manager's comment"), blank=True)
+    commented_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    commented_at = models.DateTimeField(null=True, blank=True)
     generated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-start"]
-        constraints = [models.UniqueConstraint(fields=["user", "kind", "start"], name="report_once")]
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind", "start"], name="report_once"),
+            models.UniqueConstraint(
+                fields=["department", "kind", "start"],
+                condition=models.Q(department__isnull=False),
+                name="team_report_once",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False, department__isnull=True)
+                | models.Q(user__isnull=True, department__isnull=False),
+                name="report_has_one_holder",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user or self.department} {self.get_kind_display()} {self.start:%Y-%m-%d}"
+
+    def get_absolute_url(self):
+        return reverse("sales:report", args=[self.pk])
 
 
 class ServiceTicket(models.Model):

@@ -5,9 +5,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Sku
+from crm.models import User
 from crm.ui import StyledFormMixin
 
-from ..models import Competitor, Instalment
+from ..models import Competitor, DunningLevel, Instalment, Invoice
 
 MAX_INSTALMENTS = 12
 MAX_LINES = 5
@@ -69,12 +70,24 @@ class PaymentForm(StyledFormMixin, forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Empty: the oldest open instalments first."),
     )
+    invoice = forms.ModelChoiceField(
+        label=_("invoice"),
+        queryset=Invoice.objects.none(),
+        required=False,
+        help_text=_("The invoice this payment pays: its instalment is offset first."),
+    )
+    prepayment = forms.BooleanField(
+        label=_("Prepayment: keep it as a credit, offset later"),
+        required=False,
+    )
     confirm_over = forms.BooleanField(label=_("Record it even beyond the contract amount"), required=False)
 
     def __init__(self, *args, contract=None, **kwargs):
         kwargs.setdefault("initial", {}).setdefault("received_on", timezone.localdate())
         super().__init__(*args, **kwargs)
         if contract is not None:
+            self.fields["invoice"].queryset = contract.invoices.all()
+            self.fields["invoice"].label_from_instance = lambda i: f"{i.number} {i.amount:,.2f}"
             self.fields["instalments"].queryset = contract.instalments.filter(settled_at__isnull=True)
             self.fields["instalments"].label_from_instance = lambda i: (
                 f"#{i.sequence} {i.due_on:%Y-%m-%d} {i.outstanding:,.2f}"
@@ -87,6 +100,43 @@ class InvoiceForm(StyledFormMixin, forms.Form):
     issued_on = forms.DateField(
         label=_("issued on"), widget=forms.DateInput(format="%Y-%m-%d"), initial=datetime.date.today
     )
+    instalment = forms.ModelChoiceField(label=_("instalment"), queryset=Instalment.objects.none(), required=False)
+
+    def __init__(self, *args, contract=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if contract is not None:
+            self.fields["instalment"].queryset = contract.instalments.all()
+            self.fields["instalment"].label_from_instance = lambda i: (
+                f"#{i.sequence} {i.due_on:%Y-%m-%d} {i.amount:,.2f}"
+            )
+
+
+class DunningLevelForm(StyledFormMixin, forms.Form):
+    """One level of an instalment's dunning plan (催款级别)."""
+
+    offset_days = forms.IntegerField(
+        label=_("days after due"),
+        min_value=-90,
+        max_value=365,
+        required=False,
+        help_text=_("Negative: days before the due date; 0: on the due date."),
+    )
+    channel = forms.ChoiceField(label=_("channel"), choices=DunningLevel.Channel.choices, required=False)
+    responsible = forms.ChoiceField(label=_("responsible"), choices=DunningLevel.Responsible.choices, required=False)
+    user = forms.ModelChoiceField(label=_("person"), queryset=User.objects.none(), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = User.objects.filter(is_active=True, is_service=False).order_by("username")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("offset_days") is not None and data.get("responsible") == "user" and not data.get("user"):
+            self.add_error("user", _("Name the person."))
+        return data
+
+
+DunningLevelFormSet = forms.formset_factory(DunningLevelForm, extra=0, max_num=8)
 
 
 class AttachmentForm(StyledFormMixin, forms.Form):

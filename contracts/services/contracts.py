@@ -187,9 +187,15 @@ def add_attachment(*, contract: Contract, upload, actor) -> ContractAttachment:
 
 
 @transaction.atomic
-def add_invoice(*, contract: Contract, number: str, amount: Decimal, issued_on: datetime.date, actor) -> Invoice:
-    """发票: invoices of a contract never add up to more than its amount."""
+def add_invoice(
+    *, contract: Contract, number: str, amount: Decimal, issued_on: datetime.date, actor, instalment=None
+) -> Invoice:
+    """发票: invoices of a contract never add up to more than its amount; an invoice may bill one
+    instalment of the contract's plan (``instalment``: another contract's is refused)."""
     contract = Contract.objects.select_for_update().get(pk=contract.pk)
+    if instalment is not None and instalment.contract_id != contract.pk:
+        message = _("Pick an instalment of this contract.")
+        raise DomainError("instalment", message, fields={"instalment": message})
     amount = _money(amount)
     if amount <= 0:
         raise DomainError(
@@ -203,7 +209,9 @@ def add_invoice(*, contract: Contract, number: str, amount: Decimal, issued_on: 
         raise DomainError("over_invoiced", message, fields={"amount": message})
     try:
         with transaction.atomic():
-            return Invoice.objects.create(contract=contract, number=number.strip(), amount=amount, issued_on=issued_on)
+            return Invoice.objects.create(
+                contract=contract, instalment=instalment, number=number.strip(), amount=amount, issued_on=issued_on
+            )
     except IntegrityError as exc:
         raise DomainError(
             "number_taken",

@@ -75,7 +75,7 @@ def test_rep_signs_and_collects_and_the_manager_drills_down(browser, live_server
         page.goto(live_server.url + f"/contracts/collections/?year={today.year}")
         groups = page.locator('[data-testid="groups"] tbody tr')
         assert groups.count() == 1
-        assert groups.first.locator("td").first.inner_text().strip() == "rep1"
+        assert groups.first.locator("td").first.inner_text().strip() == "王小明"
         # first instalment settled; the second (15 days late) has 9,000 outstanding in 1–30 days
         assert groups.first.locator("td").nth(3).inner_text().strip() == "9,000.00"
         groups.first.locator("td").nth(4).locator("a").click()

@@ -104,7 +104,7 @@ def test_the_manager_sees_the_teams_collections_and_drills_down(client, org, won
         "d90": Decimal("0"),
         "d90plus": Decimal("0"),
     }
-    assert [(g["name"], g["overdue"]) for g in data["groups"]] == [("rep1", Decimal("16000.00"))]
+    assert [(g["name"], g["overdue"]) for g in data["groups"]] == [(str(org.rep1), Decimal("16000.00"))]
     drill = client.get(reverse("contracts:instalments") + f"?owner={org.rep1.pk}&bucket=d60")
     assert [row.record.sequence for row in drill.context["table"].page.object_list] == [1]
     xlsx = client.get(reverse("contracts:collections") + "?export=xlsx")
@@ -126,3 +126,68 @@ def test_the_contract_page_has_bounded_queries(client, org, won_stage, django_as
     with django_assert_max_num_queries(25):
         response = client.get(reverse("contracts:contract", args=[contract.pk]))
     assert response.status_code == 200
+
+
+def test_a_prepayment_recorded_on_the_page_is_offset_with_the_button(client, org, won_stage):
+    contract = make_contract(org.rep1, won_stage)
+    client.force_login(org.rep1)
+    today = timezone.localdate().isoformat()
+    client.post(
+        reverse("contracts:payment_add", args=[contract.pk]),
+        {"amount": "12000", "received_on": today, "prepayment": "on"},
+    )
+    page = client.get(contract.get_absolute_url()).content.decode()
+    assert "Prepayments and credit not yet offset: <b>¥12,000.00</b>" in page
+    response = client.post(reverse("contracts:credit_apply", args=[contract.pk]))
+    assert response.status_code == 302
+    received = [str(i.received) for i in contract.instalments.order_by("sequence")]
+    assert received == ["10000.00", "2000.00", "0.00"]
+
+
+def test_the_rep_sets_an_instalments_dunning_levels(client, org, won_stage):
+    contract = make_contract(org.rep1, won_stage)
+    instalment = contract.instalments.get(sequence=2)
+    client.force_login(org.rep1)
+    url = reverse("contracts:instalment_dunning", args=[instalment.pk])
+    page = client.get(url).content.decode()
+    assert 'name="levels-0-offset_days" value="1"' in page  # the defaults are offered
+    response = client.post(
+        url,
+        {
+            "levels-TOTAL_FORMS": "3",
+            "levels-INITIAL_FORMS": "0",
+            "levels-0-offset_days": "-3",
+            "levels-0-channel": "in_app",
+            "levels-0-responsible": "owner",
+            "levels-1-offset_days": "7",
+            "levels-1-channel": "wecom",
+            "levels-1-responsible": "user",
+            "levels-1-user": str(org.admin.pk),
+            "levels-2-offset_days": "",
+        },
+    )
+    assert response.status_code == 302
+    levels = instalment.dunning_levels.order_by("offset_days")
+    assert [(lv.offset_days, lv.channel, lv.responsible, lv.user_id) for lv in levels] == [
+        (-3, "in_app", "owner", None),
+        (7, "wecom", "user", org.admin.pk),
+    ]
+    assert contract.instalments.get(sequence=1).dunning_levels.count() == 0
+
+
+def test_a_named_person_level_needs_the_person(client, org, won_stage):
+    contract = make_contract(org.rep1, won_stage)
+    instalment = contract.instalments.get(sequence=1)
+    client.force_login(org.rep1)
+    response = client.post(
+        reverse("contracts:instalment_dunning", args=[instalment.pk]),
+        {
+            "levels-TOTAL_FORMS": "1",
+            "levels-INITIAL_FORMS": "0",
+            "levels-0-offset_days": "7",
+            "levels-0-channel": "email",
+            "levels-0-responsible": "user",
+        },
+    )
+    assert response.status_code == 400
+    assert "Name the person." in response.content.decode()

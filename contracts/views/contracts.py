@@ -3,13 +3,14 @@ plan, payments, invoices and attachments."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Sum
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from crm import permissions
 from crm.errors import DomainError
@@ -20,14 +21,15 @@ from ..filters import ContractFilter
 from ..forms import (
     AttachmentForm,
     ContractForm,
+    DunningLevelFormSet,
     InstalmentFormSet,
     InvoiceForm,
     LineFormSet,
     PaymentForm,
 )
-from ..models import Contract, ContractAttachment
+from ..models import ZERO, Contract, ContractAttachment
 from ..services import contracts as contract_services
-from ..services import payments
+from ..services import dunning, payments
 from ..tables import ContractTable
 
 
@@ -124,11 +126,12 @@ def _render(request, contract, *, payment_form=None, invoice_form=None, attachme
             "lines": contract.lines.select_related("sku"),
             "instalments": contract.instalments.all(),
             "payments": contract.payments.select_related("recorded_by").prefetch_related("matches__instalment"),
-            "invoices": contract.invoices.all(),
+            "invoices": contract.invoices.select_related("instalment"),
             "attachments": contract.attachments.all(),
             "can_change": can_change,
             "payment_form": payment_form or PaymentForm(contract=contract),
-            "invoice_form": invoice_form or InvoiceForm(),
+            "invoice_form": invoice_form or InvoiceForm(contract=contract),
+            "credit": contract.payments.aggregate(total=Sum("unmatched", default=ZERO))["total"],
             "attachment_form": attachment_form or AttachmentForm(),
             "history": history_for(contract, limit=10),
             "today": timezone.localdate(),
@@ -158,6 +161,8 @@ def payment_add(request: HttpRequest, pk) -> HttpResponse:
                 reference=form.cleaned_data["reference"],
                 instalment_ids=[i.pk for i in form.cleaned_data["instalments"]],
                 confirm_over=form.cleaned_data["confirm_over"],
+                invoice=form.cleaned_data["invoice"],
+                prepayment=form.cleaned_data["prepayment"],
                 actor=request.user,
             )
         except DomainError as exc:
@@ -174,7 +179,7 @@ def payment_add(request: HttpRequest, pk) -> HttpResponse:
 def invoice_add(request: HttpRequest, pk) -> HttpResponse:
     permissions.require(request.user, "contracts.change")
     contract = _contract(request, pk)
-    form = InvoiceForm(request.POST)
+    form = InvoiceForm(request.POST, contract=contract)
     if form.is_valid():
         try:
             contract_services.add_invoice(contract=contract, actor=request.user, **form.cleaned_data)
@@ -204,6 +209,63 @@ def attachment_add(request: HttpRequest, pk) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def credit_apply(request: HttpRequest, pk) -> HttpResponse:
+    """Offset the contract's prepayments and credits against its open instalments, oldest due first."""
+    permissions.require(request.user, "contracts.change")
+    contract = _contract(request, pk)
+    try:
+        applied = payments.apply_credit(contract=contract, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, _("%(amount)s of credit offset against the instalments.") % {"amount": f"{applied:,.2f}"}
+        )
+    return redirect(contract)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def instalment_dunning(request: HttpRequest, pk) -> HttpResponse:
+    """催款级别 of one instalment: when, on which channel and to whom its reminders go."""
+    permissions.require(request.user, "contracts.change")
+    instalment = selectors.instalments_for(request.user).filter(pk=pk).first()
+    if instalment is None:
+        raise Http404
+    own = list(instalment.dunning_levels.order_by("offset_days"))
+    initial = [
+        {"offset_days": lv.offset_days, "channel": lv.channel, "responsible": lv.responsible, "user": lv.user_id}
+        for lv in own
+    ] or [
+        {"offset_days": lv.offset_days, "channel": lv.channel, "responsible": lv.responsible, "user": lv.user_id}
+        for lv in dunning.default_levels()
+    ]
+    formset = DunningLevelFormSet(request.POST or None, initial=initial + [{}] * 2, prefix="levels")
+    if request.method == "POST" and formset.is_valid():
+        levels = {}
+        for form in formset:
+            data = form.cleaned_data
+            if data.get("offset_days") is None:
+                continue
+            levels[data["offset_days"]] = dunning.Level(
+                data["offset_days"],
+                data.get("channel") or "preference",
+                data.get("responsible") or "owner",
+                data["user"].pk if data.get("user") and data.get("responsible") == "user" else None,
+            )
+        dunning.set_levels(instalment=instalment, levels=list(levels.values()), actor=request.user)
+        messages.success(request, _("Dunning levels saved."))
+        return redirect(instalment.contract)
+    return render(
+        request,
+        "contracts/instalment_dunning.html",
+        {"instalment": instalment, "formset": formset, "own": bool(own)},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
 def attachment_download(request: HttpRequest, pk) -> HttpResponse:
     permissions.require(request.user, "contracts.view")
     attachment = ContractAttachment.objects.filter(pk=pk, contract__in=selectors.contracts_for(request.user)).first()
@@ -224,5 +286,7 @@ urlpatterns = [
     path("<int:pk>/payments/", payment_add, name="payment_add"),
     path("<int:pk>/invoices/", invoice_add, name="invoice_add"),
     path("<int:pk>/attachments/", attachment_add, name="attachment_add"),
+    path("<int:pk>/credit/", credit_apply, name="credit_apply"),
+    path("instalments/<int:pk>/dunning/", instalment_dunning, name="instalment_dunning"),
     path("attachments/<int:pk>/", attachment_download, name="attachment"),
 ]

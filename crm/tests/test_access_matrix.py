@@ -369,10 +369,10 @@ def make_entitlement(w, owner, dept, marker, pos):
 
 
 def make_contract(w, owner, dept, marker, pos):
-    from contracts.models import Contract
+    from contracts.models import Contract, Instalment
 
     today = timezone.localdate()
-    return Contract.objects.create(
+    contract = Contract.objects.create(
         number=marker,
         title=marker,
         customer=w.hosts[pos],
@@ -384,6 +384,14 @@ def make_contract(w, owner, dept, marker, pos):
         ends_on=today,
         signed_at=timezone.now(),
     )
+    Instalment.objects.create(contract=contract, sequence=1, due_on=today, amount=Decimal("1000"))
+    return contract
+
+
+def _instalment_dunning(rec, w):
+    from contracts.models import Instalment
+
+    return reverse("contracts:instalment_dunning", args=[Instalment.objects.get(contract_id=rec.pk).pk])
 
 
 MAKERS = {
@@ -912,6 +920,21 @@ def specs():
                     "contracts.change",
                     "POST",
                     {"number": "zq-invoice", "amount": "1", "issued_on": "2026-01-05"},
+                ),
+                Op("credit", _u("contracts:credit_apply"), "contracts.change", "POST"),
+                Op("dunning levels", _instalment_dunning, "contracts.change", shows=False),
+                Op(
+                    "set dunning levels",
+                    _instalment_dunning,
+                    "contracts.change",
+                    "POST",
+                    {
+                        "levels-TOTAL_FORMS": "1",
+                        "levels-INITIAL_FORMS": "0",
+                        "levels-0-offset_days": "3",
+                        "levels-0-channel": "in_app",
+                        "levels-0-responsible": "owner",
+                    },
                 ),
             ),
             related=("payments", "invoices", "instalments"),

@@ -16,6 +16,7 @@ from customers.models import Tag
 from customers.region_field import RegionField
 from customers.services.sources import check_source, source_choices
 
+from .. import metrics
 from ..models import AssignmentRule, Grade, Lead, OpportunityStage, PoolRule, SalesSettings, ScoringRule
 from ..services.leads import find_duplicate
 from ..services.reminders import parse_offsets
@@ -207,7 +208,17 @@ class SalesSettingsForm(StyledFormMixin, forms.ModelForm):
             "rest_after_touches",
             "reminder_offsets",
             "escalate_after_minutes",
+            "target_amount_source",
         ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target_amount_source"] = forms.ChoiceField(
+            label=self.fields["target_amount_source"].label,
+            help_text=self.fields["target_amount_source"].help_text,
+            choices=metrics.amount_source_choices(),
+        )
+        self.fields["target_amount_source"].widget.attrs["class"] = "form-select"
 
     def clean_reminder_offsets(self):
         text = self.cleaned_data["reminder_offsets"]

@@ -32,6 +32,7 @@ from crm import permissions
 from crm.models import DataScope, Department, Role, User
 from customers.models import Customer
 
+from .. import metrics
 from ..models import FollowUp, Lead, Opportunity, OpportunityStage, StageHistory, Target
 
 CENT = Decimal("0.01")
@@ -478,6 +479,10 @@ def _year_back(day):
 def monthly_actuals(user, filters, metric, start, end):
     """{(owner id, first day of month): value} of ``metric`` in [start, end) — one grouped query."""
     lo, hi = day_start(start), day_start(end)
+    source = metrics.current_source() if metric == Target.Metric.AMOUNT_WON else None
+    if source is not None and source.fn is not None:  # signed or collected amounts (目标口径)
+        owner_ids = [rep.pk for rep in scope_reps(user, filters)]
+        return {key: value or 0 for key, value in source.fn(owner_ids, start, end, by_month=True).items()}
     if metric in (Target.Metric.AMOUNT_WON, Target.Metric.DEALS_WON):
         won_ids = list(OpportunityStage.objects.filter(is_won=True).values_list("pk", flat=True))
         qs = (

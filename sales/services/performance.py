@@ -6,10 +6,14 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from crm.models import Role, User
+from crm.errors import DomainError
+from crm.models import Department, Role, User
+from crm.notifications import notify_many
 from customers.models import Customer
 
+from .. import metrics, selectors
 from ..models import FollowUp, Lead, Opportunity, Report, Target
 
 
@@ -33,18 +37,26 @@ def _aware(day):
 
 
 def actuals(user_ids, start, end):
-    """Per user id: amount won, deals won, new customers, follow-ups in [start, end) — four
-    grouped queries whatever the data size."""
+    """Per user id: amount won, deals won, new customers, follow-ups in [start, end) — four or
+    five grouped queries whatever the data size. The amount counts what the setting
+    ``target_amount_source`` says (won opportunities, signed contracts or collected payments,
+    ``sales.metrics``)."""
     lo, hi = _aware(start), _aware(end)
     result = {uid: {"amount_won": Decimal(0), "deals_won": 0, "new_customers": 0, "followups": 0} for uid in user_ids}
+    source = metrics.current_source()
     won = (
         Opportunity.objects.filter(owner_id__in=user_ids, stage__is_won=True, closed_at__gte=lo, closed_at__lt=hi)
         .values("owner_id")
         .annotate(amount=Sum("amount"), n=Count("id"))
     )
     for row in won:
-        result[row["owner_id"]]["amount_won"] = row["amount"] or Decimal(0)
+        if source.fn is None:
+            result[row["owner_id"]]["amount_won"] = row["amount"] or Decimal(0)
         result[row["owner_id"]]["deals_won"] = row["n"]
+    if source.fn is not None:
+        for owner_id, amount in source.fn(list(user_ids), start, end).items():
+            if owner_id in result:
+                result[owner_id]["amount_won"] = amount or Decimal(0)
     for row in (
         Customer.objects.filter(owner_id__in=user_ids, created_at__gte=lo, created_at__lt=hi)
         .values("owner_id")
@@ -115,28 +127,121 @@ def report_figures(user, start, end):
     return figures
 
 
+def team_figures(department, start, end):
+    """A team's figures: the sum of its members' (the team and the departments below it)."""
+    lo, hi = _aware(start), _aware(end)
+    members = User.objects.filter(department__path__startswith=department.path, is_active=True, is_service=False)
+    member_ids = list(members.values_list("pk", flat=True))
+    totals = {"amount_won": Decimal(0), "deals_won": 0, "new_customers": 0, "followups": 0}
+    for row in actuals(member_ids, start, end).values():
+        for key in totals:
+            totals[key] += row[key]
+    totals["amount_won"] = str(totals["amount_won"])
+    totals["new_leads"] = Lead.objects.filter(owner_id__in=member_ids, assigned_at__gte=lo, assigned_at__lt=hi).count()
+    totals["conversions"] = Lead.objects.filter(
+        owner_id__in=member_ids, converted_at__gte=lo, converted_at__lt=hi
+    ).count()
+    totals["members"] = len(member_ids)
+    return totals
+
+
+def report_period(kind, day):
+    """[start, end) of the report of ``kind`` containing ``day``."""
+    if kind == Report.Kind.MONTHLY:
+        start = day.replace(day=1)
+        return start, (start + datetime.timedelta(days=32)).replace(day=1)
+    if kind == Report.Kind.WEEKLY:
+        start = day - datetime.timedelta(days=day.weekday())
+        return start, start + datetime.timedelta(days=7)
+    return day, day + datetime.timedelta(days=1)
+
+
 @transaction.atomic
 def generate_reports(*, kind, day=None):
     """Create (or refresh) the daily report of ``day`` (default today), the weekly report of the
     week containing it or the monthly report (月报) of the month containing it, for every active
-    sales rep; the rep's note is kept."""
+    sales rep — and for a monthly report, for every team too. One report per holder, kind and
+    period (the unique constraints ``report_once`` and ``team_report_once``; ``get_or_create``
+    falls back to the row a parallel run inserted), so running twice refreshes the figures and
+    keeps the notes, read marks and comments."""
     day = day or timezone.localdate()
-    if kind == Report.Kind.MONTHLY:
-        start = day.replace(day=1)
-        end = (start + datetime.timedelta(days=32)).replace(day=1)
-    elif kind == Report.Kind.WEEKLY:
-        start = day - datetime.timedelta(days=day.weekday())
-        end = start + datetime.timedelta(days=7)
-    else:
-        start, end = day, day + datetime.timedelta(days=1)
+    start, end = report_period(kind, day)
     count = 0
+    now = timezone.now()
     for user in User.objects.filter(role=Role.REP, is_active=True, is_service=False):
         report, created = Report.objects.get_or_create(user=user, kind=kind, start=start)
         report.figures = report_figures(user, start, end)
-        report.generated_at = timezone.now()
+        report.generated_at = now
         report.save(update_fields=["figures", "generated_at"])
         count += 1
+    if kind == Report.Kind.MONTHLY:
+        for team in Department.objects.filter(kind=Department.Kind.TEAM):
+            report, created = Report.objects.get_or_create(department=team, kind=kind, start=start)
+            report.figures = team_figures(team, start, end)
+            report.generated_at = now
+            report.save(update_fields=["figures", "generated_at"])
+            count += 1
     return count
+
+
+@transaction.atomic
+def annotate_report(*, report: Report, actor, note: str) -> Report:
+    """The rep (for a team, its manager) writes the report's note. Raises ``DomainError``
+    ``not_author`` for anyone else."""
+    if not selectors.may_annotate(actor, report):
+        raise DomainError("not_author", _("Only the report's author writes its note."))
+    report.note = note.strip()[:5000]
+    report.save(update_fields=["note"])
+    return report
+
+
+@transaction.atomic
+def mark_report_read(*, report: Report, actor) -> Report:
+    """The manager marks a report read (the first reader and time are kept)."""
+    if not selectors.may_review(actor, report):
+        raise DomainError("not_reviewer", _("Only a manager who sees this report reads it."))
+    if report.read_at is None:
+        report.read_by, report.read_at = actor, timezone.now()
+        report.save(update_fields=["read_by", "read_at"])
+    return report
+
+
+@transaction.atomic
+def comment_report(*, report: Report, actor, comment: str) -> Report:
+    """The manager comments a report (点评): the comment replaces the previous one, marks the
+    report read, and notifies its author(s). Raises ``DomainError`` ``not_reviewer`` or
+    ``comment`` (empty)."""
+    if not selectors.may_review(actor, report):
+        raise DomainError("not_reviewer", _("Only a manager who sees this report comments on it."))
+    comment = comment.strip()[:5000]
+    if not comment:
+        message = _("Write a comment.")
+        raise DomainError("comment", message, fields={"comment": message})
+    now = timezone.now()
+    report.comment, report.commented_by, report.commented_at = comment, actor, now
+    fields = ["comment", "commented_by", "commented_at"]
+    if report.read_at is None:
+        report.read_by, report.read_at = actor, now
+        fields += ["read_by", "read_at"]
+    report.save(update_fields=fields)
+    title = _("%(who)s commented on your %(kind)s report of %(start)s") % {
+        "who": actor,
+        "kind": report.get_kind_display(),
+        "start": f"{report.start:%Y-%m-%d}",
+    }
+    notify_many(
+        [
+            {
+                "recipient": author,
+                "title": title,
+                "body": comment[:200],
+                "url": report.get_absolute_url(),
+                "kind": "report",
+            }
+            for author in selectors.report_authors(report)
+        ]
+    )
+    return report
 
 
 @transaction.atomic

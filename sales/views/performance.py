@@ -1,9 +1,10 @@
-"""Targets, attainment and the leaderboard; daily and weekly reports."""
+"""Targets, attainment and the leaderboard; daily, weekly and monthly reports of reps and teams."""
 
 import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils import timezone
@@ -11,8 +12,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm import permissions
+from crm.errors import DomainError
 from crm.models import Department
 
+from .. import selectors
 from ..forms.performance import TargetForm
 from ..models import Report, Target
 from ..selectors import reps_for
@@ -96,37 +99,103 @@ def target_form(request):
     )
 
 
+def _report(request, pk):
+    return get_object_or_404(selectors.reports_for(request.user), pk=pk)
+
+
+def _back(request, report):
+    target = request.POST.get("next", "")
+    return redirect(target if target.startswith("/sales/reports/") else report.get_absolute_url())
+
+
 @login_required
 def report_list(request):
+    """日报、周报、月报: the user's own, their reps' and their teams' reports, newest first."""
     permissions.require(request.user, "sales.view")
-    reports = Report.objects.filter(user__in=reps_for(request.user)).select_related("user", "read_by")[:60]
-    return render(request, "sales/performance/reports.html", {"reports": reports})
+    kind = request.GET.get("kind", "")
+    reports = selectors.reports_for(request.user)
+    if kind in Report.Kind.values:
+        reports = reports.filter(kind=kind)
+    if request.GET.get("team") == "1":
+        reports = reports.filter(department__isnull=False)
+    reports = list(reports.order_by("-start", "department_id", "user__username")[:60])
+    for report in reports:
+        report.can_note = selectors.may_annotate(request.user, report)
+    return render(
+        request,
+        "sales/performance/reports.html",
+        {
+            "reports": reports,
+            "kind": kind,
+            "kinds": Report.Kind.choices,
+            "team_only": request.GET.get("team") == "1",
+            "can_review": permissions.can(request.user, "sales.assign"),
+        },
+    )
+
+
+@login_required
+def report_detail(request, pk):
+    """One report: its figures, the author's note, and the manager's read mark and comment box."""
+    permissions.require(request.user, "sales.view")
+    report = _report(request, pk)
+    return render(
+        request,
+        "sales/performance/report_detail.html",
+        {
+            "report": report,
+            "can_note": selectors.may_annotate(request.user, report),
+            "can_review": selectors.may_review(request.user, report),
+        },
+    )
 
 
 @login_required
 @require_POST
 def report_note(request, pk):
-    report = get_object_or_404(Report, pk=pk, user=request.user)
-    report.note = request.POST.get("note", "")[:5000]
-    report.save(update_fields=["note"])
+    report = _report(request, pk)
+    try:
+        performance.annotate_report(report=report, actor=request.user, note=request.POST.get("note", ""))
+    except DomainError as exc:
+        raise PermissionDenied(exc.code) from exc
     messages.success(request, _("Note saved."))
-    return redirect("sales:reports")
+    return _back(request, report)
 
 
 @login_required
 @require_POST
 def report_read(request, pk):
     permissions.require(request.user, "sales.assign")
-    report = get_object_or_404(Report.objects.filter(user__in=reps_for(request.user)), pk=pk)
-    report.read_by, report.read_at = request.user, timezone.now()
-    report.save(update_fields=["read_by", "read_at"])
-    return redirect("sales:reports")
+    report = _report(request, pk)
+    try:
+        performance.mark_report_read(report=report, actor=request.user)
+    except DomainError as exc:
+        raise PermissionDenied(exc.code) from exc
+    return _back(request, report)
+
+
+@login_required
+@require_POST
+def report_comment(request, pk):
+    permissions.require(request.user, "sales.assign")
+    report = _report(request, pk)
+    try:
+        performance.comment_report(report=report, actor=request.user, comment=request.POST.get("comment", ""))
+    except DomainError as exc:
+        if exc.code == "not_reviewer":
+            raise PermissionDenied(exc.code) from exc
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Comment saved; the author is notified."))
+    return _back(request, report)
 
 
 urlpatterns = [
     path("leaderboard/", leaderboard, name="leaderboard"),
     path("targets/new/", target_form, name="target_create"),
     path("reports/", report_list, name="reports"),
+    path("reports/<int:pk>/", report_detail, name="report"),
     path("reports/<int:pk>/note/", report_note, name="report_note"),
+    path("reports/<int:pk>/comment/", report_comment, name="report_comment"),
     path("reports/<int:pk>/read/", report_read, name="report_read"),
 ]

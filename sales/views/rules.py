@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from crm import permissions
 
+from .. import metrics
 from ..forms.leads import AssignmentRuleForm, PoolRuleForm, SalesSettingsForm, ScoreExampleForm, ScoringRuleForm
 from ..models import AssignmentRule, PoolRule, SalesSettings, ScoringRule
 from ..services.leads import grade_of, score_of
@@ -37,6 +38,7 @@ def rules(request):
         "sales/rules/rules.html",
         {
             "settings": settings,
+            "amount_source": metrics.source(settings.target_amount_source),
             "scoring_rules": scoring,
             "example_form": example_form,
             "example_score": example_score,
