@@ -137,7 +137,7 @@ def warn_expiring_registrations() -> int:
             protected_until__gt=now,
             protected_until__lte=now + datetime.timedelta(days=WARN_DAYS),
         )
-        .select_for_update(skip_locked=True)
+        .select_for_update(skip_locked=True, of=("self",))
         .select_related("partner__owner__department")
         .order_by("id")[:5000]
     )
