@@ -139,8 +139,8 @@ def tier_formset():
 class RegistrationForm(StyledFormMixin, forms.Form):
     """报备 in the portal: the prospect's name and mobile."""
 
-    name = forms.CharField(label=_("name"), max_length=100)
-    mobile = forms.CharField(label=_("mobile"), max_length=11, min_length=11)
+    name = forms.CharField(label=_("Person"), max_length=100)
+    mobile = forms.CharField(label=_("mobile"), max_length=11)
 
 
 class PortalUserForm(StyledFormMixin, forms.Form):
