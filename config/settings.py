@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
     "field.middleware.WeComLoginMiddleware",
+    "crm.permissions.PartnerConfinementMiddleware",
 ]
 
 # Content-Security-Policy (django-csp): pages load scripts, styles, fonts and images from this host
@@ -362,6 +363,15 @@ CELERY_BEAT_SCHEDULE = {
     "partners-monthly-statements": {
         "task": "partners.tasks.generate_last_months_statements",
         "schedule": crontab(day_of_month=1, hour=2, minute=0),
+    },
+    # before the statements: the grade of the new month (the month before keeps its own)
+    "partners-monthly-grades": {
+        "task": "partners.tasks.recompute_grades",
+        "schedule": crontab(day_of_month=1, hour=1, minute=30),
+    },
+    "partners-registration-expiry": {
+        "task": "partners.tasks.registration_expiry",
+        "schedule": crontab(hour=8, minute=0),
     },
     "marketing-run-nurture-plans": {"task": "marketing.tasks.run_nurture_plans", "schedule": 300.0},
     "marketing-refresh-campaign-stats": {"task": "marketing.tasks.refresh_campaign_stats", "schedule": 600.0},

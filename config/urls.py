@@ -14,6 +14,8 @@ from customers.api import orders as order_api
 from customers.api import views as customer_api
 from marketing.api import views as marketing_api
 from marketing.views.content import public_urlpatterns as tracking_urls
+from partners.api import views as partner_api
+from partners.views import portal as portal_views
 from sales.api import leads as lead_api
 
 api_v1 = [
@@ -28,6 +30,8 @@ api_v1 = [
     path("events/<int:pk>/registrations", marketing_api.RegistrationView.as_view(), name="api-event-registrations"),
     path("products", catalog_api.ProductListView.as_view(), name="api-products"),
     path("entitlements/<int:pk>/consume", catalog_api.EntitlementConsumeView.as_view(), name="api-entitlement-consume"),
+    path("partner-leads", partner_api.PartnerLeadView.as_view(), name="api-partner-leads"),
+    path("partners/<int:pk>/statements", partner_api.PartnerStatementsView.as_view(), name="api-partner-statements"),
     path("orders/<str:external_id>/cancel", order_api.OrderCancelView.as_view(), name="api-order-cancel"),
 ]
 
@@ -40,6 +44,7 @@ urlpatterns = [
     path("marketing/", include("marketing.urls")),
     path("field/", include("field.urls")),
     path("partners/", include("partners.urls")),
+    path("portal/", include((portal_views.urlpatterns, "portal"))),
     path("resources/", include("resources.urls")),
     path("contracts/", include("contracts.urls")),
     path("", include((tracking_urls, "track"))),

@@ -86,6 +86,7 @@ def _nav(user, path, waiting=0):
             [
                 ("partners:list", _("Partners"), "bi-building", "partners.view"),
                 ("partners:board", _("Partner pipeline"), "bi-kanban", "partners.view"),
+                ("partners:registrations", _("Lead registrations"), "bi-person-check", "partners.view"),
                 ("partners:statements", _("Settlement statements"), "bi-receipt-cutoff", "partners.view"),
                 ("partners:rules", _("Commission rules"), "bi-percent", "partners.configure"),
                 ("partners:rebates", _("Rebate plans"), "bi-graph-up-arrow", "partners.configure"),
@@ -191,8 +192,8 @@ def _tabs(user, path):
 
 def shell(request):
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return {}
+    if user is None or not user.is_authenticated or permissions.is_partner_user(user):
+        return {}  # (partner users see the portal's own layout)
     cached = getattr(request, "_shell_context", None)
     if cached is None:  # computed once per request, even when a template renders a nested context
         counts = (

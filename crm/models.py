@@ -74,6 +74,13 @@ class Role(models.TextChoices):
     DIRECTOR = "director", _("Sales director")
     MARKETING = "marketing", _("Marketing admin")
     ADMIN = "admin", _("System admin")
+    #: a user of a partner company (代理商账号): signs in to the partner portal only, scoped to
+    #: their partner (``crm.permissions.partner_id_of``)
+    PARTNER = "partner", _("Partner user")
+
+
+#: the roles of the organization's own people (approvers, assignees): every role but partner users
+STAFF_ROLE_CHOICES = [(value, label) for value, label in Role.choices if value != Role.PARTNER]
 
 
 class DataScope(models.TextChoices):
@@ -91,6 +98,7 @@ DEFAULT_SCOPE = {
     Role.DIRECTOR: DataScope.DEPARTMENT_TREE,
     Role.MARKETING: DataScope.ALL,
     Role.ADMIN: DataScope.ALL,
+    Role.PARTNER: DataScope.SELF,
 }
 
 
@@ -204,6 +212,7 @@ class ApiScope(models.TextChoices):
     MARKETING = "marketing", _("Event registrations")
     PRODUCTS_READ = "products:read", _("Read the catalogue")
     ENTITLEMENTS = "entitlements", _("Use entitlements")
+    PARTNER = "partner", _("Partner (register leads, read own statements)")
 
 
 class ApiClient(models.Model):
@@ -391,7 +400,7 @@ class ApprovalRule(models.Model):
     role = models.CharField(
         _("role"),
         max_length=20,
-        choices=Role.choices,
+        choices=STAFF_ROLE_CHOICES,
         blank=True,
         help_text=_("For a role step: the role asked. Otherwise: who is asked when nobody is found up the tree."),
     )
@@ -476,7 +485,7 @@ class ApprovalStep(models.Model):
     request = models.ForeignKey(ApprovalRequest, on_delete=models.CASCADE, related_name="steps")
     position = models.PositiveSmallIntegerField()
     relation = models.CharField(max_length=20, choices=ApprovalRelation.choices)
-    role = models.CharField(max_length=20, choices=Role.choices, blank=True)
+    role = models.CharField(max_length=20, choices=STAFF_ROLE_CHOICES, blank=True)
     requester = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.WAITING)
     decided_by = models.ForeignKey(

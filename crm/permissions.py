@@ -10,16 +10,22 @@ Every list, detail, edit, bulk action, export and API query asks this module:
 A model is scoped by declaring ``scope_owner_field`` and ``scope_department_field`` (either may be
 ``None``). A record belongs to a user's scope when the user owns it, or — for wider scopes — when
 its department is the user's department (or one below it).
+
+Partner users (``Role.PARTNER``, 代理商账号) belong to one partner company and see only what a model
+declares as that partner's through ``scope_partner_field`` (e.g. ``"partner"``); a model without it
+shows them nothing. Which partner a user belongs to is answered by the resolver the partners app
+registers (``register_partner_resolver``), since this layer imports no app. They may open only the
+portal's paths (``PartnerConfinementMiddleware``); every other page answers 403.
 """
 
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db.models import Q, Subquery
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 
 from .approvals.selectors import reviewing_q
 from .models import DataScope, Department, Role, User
 
-R, M, D, MK, A = Role.REP, Role.MANAGER, Role.DIRECTOR, Role.MARKETING, Role.ADMIN
+R, M, D, MK, A, P = Role.REP, Role.MANAGER, Role.DIRECTOR, Role.MARKETING, Role.ADMIN, Role.PARTNER
 SALES = {R, M, D, A}
 EVERYONE = {R, M, D, MK, A}
 
@@ -77,6 +83,7 @@ ACTIONS = {
     "partners.attribute": {M, D, A},  # attribute an order to a partner by hand (with the reason)
     "partners.configure": {D, A},  # commission rules
     "partners.settle": {M, D, A},  # generate, adjust and submit statements, record payments
+    "partners.portal": {P},  # the partner portal: own registrations, orders, statements and grade
     # courses, classes and teachers (resources): everyone reads the timetable; sales people enrol
     # students, record attendance and book trials (their customers only); directors and admins
     # keep courses, teachers, rooms and classes
@@ -90,6 +97,50 @@ ACTIONS = {
     "privacy.manage": {A},  # the personal-data access log, a customer's data export and anonymization
     "api.manage": {A},
 }
+
+
+#: the paths a partner user may open (the portal, signing in and out, the language switch, the API —
+#: which takes tokens only); anything else answers 403, and the home page leads to the portal
+PORTAL_PATH_PREFIXES = ("/portal/", "/login/", "/logout/", "/password/", "/i18n/", "/jsi18n/", "/static/", "/api/")
+PORTAL_HOME = "/portal/"
+
+_partner_resolver = None
+
+
+def register_partner_resolver(resolver) -> None:
+    """The partners app tells this layer which partner a user belongs to: ``resolver(user)`` returns
+    the partner's id or None."""
+    global _partner_resolver
+    _partner_resolver = resolver
+
+
+def is_partner_user(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and getattr(user, "role", None) == P and not user.is_superuser
+
+
+def partner_id_of(user):
+    """The id of the partner a partner user belongs to (None for anyone else), cached on the user."""
+    if not is_partner_user(user):
+        return None
+    if not hasattr(user, "_partner_id"):
+        user._partner_id = _partner_resolver(user) if _partner_resolver is not None else None
+    return user._partner_id
+
+
+class PartnerConfinementMiddleware:
+    """Partner users stay inside the portal: the home page leads there, every other internal page
+    answers 403 (so a link or a guessed URL shows nothing of the organization)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if is_partner_user(user) and not request.path.startswith(PORTAL_PATH_PREFIXES):
+            if request.path == "/":
+                return HttpResponseRedirect(PORTAL_HOME)
+            raise PermissionDenied("partner portal only")
+        return self.get_response(request)
 
 
 def can(user, action):
@@ -135,7 +186,7 @@ def effective_scope(user):
 
 def scope_q(user, *, owner_field, department_field):
     """The ``Q`` that selects the records in the user's data scope."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
+    if not getattr(user, "is_authenticated", False) or not user.is_active or is_partner_user(user):
         return Q(pk__in=[])
     scope = effective_scope(user)
     if scope == DataScope.ALL:
@@ -151,6 +202,12 @@ def scope_q(user, *, owner_field, department_field):
 def visible(user, queryset):
     """Narrow ``queryset`` to the records ``user`` may see."""
     model = queryset.model
+    if is_partner_user(user):
+        field = getattr(model, "scope_partner_field", None)
+        partner_id = partner_id_of(user)
+        if not user.is_active or field is None or partner_id is None:
+            return queryset.none()
+        return queryset.filter(**{field: partner_id})
     try:
         owner_field = model.scope_owner_field
         department_field = model.scope_department_field
@@ -163,6 +220,8 @@ def visible_or_reviewing(user, queryset):
     """``visible`` plus the records the user was asked to approve (an approver routed up the tree
     opens the record they decide on, even outside their data scope)."""
     model = queryset.model
+    if is_partner_user(user):
+        return visible(user, queryset)
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return queryset.none()
     if effective_scope(user) == DataScope.ALL:
@@ -184,7 +243,9 @@ def is_visible(user, obj):
 
 def assignable_users(user):
     """Users a record may be handed to by ``user``: within the user's department scope."""
-    qs = User.objects.filter(is_active=True, is_service=False)
+    qs = User.objects.filter(is_active=True, is_service=False).exclude(role=P)
+    if is_partner_user(user):
+        return qs.none()
     scope = effective_scope(user)
     if scope == DataScope.ALL:
         return qs

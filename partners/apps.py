@@ -9,10 +9,14 @@ class PartnersConfig(AppConfig):
     def ready(self):
         from auditlog.registry import auditlog
 
+        from crm.permissions import register_partner_resolver
         from customers.registry import register_order_placed
 
         from . import models
         from .services.commission import on_order_placed
+        from .services.portal import partner_of_user
+
+        register_partner_resolver(partner_of_user)
 
         register_order_placed("partners", on_order_placed)
         from .approvals import register as register_approvals
@@ -29,3 +33,6 @@ class PartnersConfig(AppConfig):
         auditlog.register(models.RebatePlan)
         auditlog.register(models.RebateTier)
         auditlog.register(models.LeadRegistration)
+        auditlog.register(models.PartnerUser)
+        auditlog.register(models.GradeChange)
+        auditlog.register(models.DealerStore)

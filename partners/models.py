@@ -59,6 +59,7 @@ class Partner(models.Model):
 
     scope_owner_field = "owner"
     scope_department_field = "department"
+    scope_partner_field = "pk"
 
     name = models.CharField(_("company"), max_length=100, db_index=True)
     kind = models.CharField(_("partner type"), max_length=20, choices=PartnerKind.choices, default=PartnerKind.AGENT)
@@ -80,6 +81,15 @@ class Partner(models.Model):
         _("status"), max_length=20, choices=PartnerStatus.choices, default=PartnerStatus.PROSPECT, db_index=True
     )
     grade = models.CharField(_("grade"), max_length=1, choices=PartnerGrade.choices, default=PartnerGrade.D)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("dealer above"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="sub_dealers",
+        help_text=_("For a sub-dealer: the dealer it buys through (its orders and stores roll up there)."),
+    )
     contract_start = models.DateField(_("contract start"), null=True, blank=True)
     contract_end = models.DateField(_("contract end"), null=True, blank=True)
     notes = models.TextField(_("notes"), blank=True)
@@ -257,6 +267,7 @@ class Attribution(models.Model):
 
     scope_owner_field = "partner__owner"
     scope_department_field = "partner__department"
+    scope_partner_field = "partner"
 
     class Reason(models.TextChoices):
         CODE = "code", _("Referral code")
@@ -294,6 +305,7 @@ class Statement(models.Model):
 
     scope_owner_field = "partner__owner"
     scope_department_field = "partner__department"
+    scope_partner_field = "partner"
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
@@ -311,6 +323,8 @@ class Statement(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     approved_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed by the partner"), null=True, blank=True)
+    confirmed_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["-period", "partner_id"]
@@ -429,6 +443,7 @@ class LeadRegistration(models.Model):
 
     scope_owner_field = "partner__owner"
     scope_department_field = "partner__department"
+    scope_partner_field = "partner"
 
     class Status(models.TextChoices):
         PROTECTED = "protected", _("Protected")
@@ -444,6 +459,10 @@ class LeadRegistration(models.Model):
     conflict_reason = models.CharField(_("conflict"), max_length=20, blank=True)
     protected_until = models.DateTimeField(_("protected until"), null=True, blank=True)
     created_at = models.DateTimeField(_("registered at"), default=timezone.now)
+    #: the one extension a registration may get (on the partner's request)
+    extended_at = models.DateTimeField(_("extended at"), null=True, blank=True)
+    #: the expiry warning was sent (once)
+    warned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -454,3 +473,77 @@ class LeadRegistration(models.Model):
                 fields=["mobile"], condition=Q(status="protected"), name="registration_one_protected_per_mobile"
             ),
         ]
+        indexes = [models.Index(fields=["partner", "-created_at"], name="registration_partner_recent")]
+
+    @property
+    def may_extend(self) -> bool:
+        return self.status == self.Status.PROTECTED and self.extended_at is None
+
+
+class PartnerUser(models.Model):
+    """代理商账号: a user of a partner company, who signs in to the portal and sees that partner's
+    registrations, orders, statements and grade only. A user belongs to one partner."""
+
+    scope_owner_field = "partner__owner"
+    scope_department_field = "partner__department"
+    scope_partner_field = "partner"
+
+    user = models.OneToOneField(USER, on_delete=models.CASCADE, related_name="partner_link")
+    partner = models.ForeignKey(Partner, verbose_name=_("partner"), on_delete=models.CASCADE, related_name="users")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("partner user")
+        verbose_name_plural = _("partner users")
+
+
+class GradeChange(models.Model):
+    """One monthly grade computation of a partner (合作级别历史): the figures it used and the grade
+    that applies from ``effective_from`` (the first day of the period after the one measured). One
+    row per partner and month, so running the computation twice keeps one."""
+
+    scope_owner_field = "partner__owner"
+    scope_department_field = "partner__department"
+    scope_partner_field = "partner"
+
+    partner = models.ForeignKey(Partner, verbose_name=_("partner"), on_delete=models.CASCADE, related_name="grades")
+    effective_from = models.DateField(_("applies from"))
+    from_grade = models.CharField(_("previous grade"), max_length=1, choices=PartnerGrade.choices)
+    to_grade = models.CharField(_("grade"), max_length=1, choices=PartnerGrade.choices)
+    gmv = models.DecimalField(_("12-month GMV"), max_digits=16, decimal_places=2, default=0)
+    conversion_rate = models.DecimalField(_("lead conversion %"), max_digits=5, decimal_places=2, default=0)
+    satisfaction = models.DecimalField(_("satisfaction"), max_digits=3, decimal_places=2, null=True, blank=True)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-effective_from", "-id"]
+        verbose_name = _("grade change")
+        verbose_name_plural = _("grade history")
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "effective_from"], name="grade_once_per_partner_month"),
+        ]
+
+
+class DealerStore(models.Model):
+    """门店: an organization customer that buys through a dealer (FMCG). A store belongs to one dealer;
+    dealers nest through ``Partner.parent``, so a dealer's network is its stores and those of the
+    dealers below it, at any depth."""
+
+    scope_owner_field = "dealer__owner"
+    scope_department_field = "dealer__department"
+    scope_partner_field = "dealer"
+
+    customer = models.OneToOneField(
+        "customers.Customer",
+        verbose_name=_("store"),
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="dealer_link",
+    )
+    dealer = models.ForeignKey(Partner, verbose_name=_("dealer"), on_delete=models.PROTECT, related_name="stores")
+    since = models.DateField(_("since"), default=timezone.localdate)
+
+    class Meta:
+        verbose_name = _("store")
+        verbose_name_plural = _("stores")
+        indexes = [models.Index(fields=["dealer"], include=["customer"], name="store_by_dealer")]

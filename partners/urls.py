@@ -1,4 +1,6 @@
-from .views import commission, partners, rebates, statements
+from .views import commission, network, partners, rebates, statements
 
 app_name = "partners"
-urlpatterns = partners.urlpatterns + commission.urlpatterns + statements.urlpatterns + rebates.urlpatterns
+urlpatterns = (
+    partners.urlpatterns + commission.urlpatterns + statements.urlpatterns + rebates.urlpatterns + network.urlpatterns
+)

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import ImportJobBase, Role, SettingsRow
+from crm.models import STAFF_ROLE_CHOICES, ImportJobBase, SettingsRow
 from customers import regions
 from customers.models import Customer, source_name
 
@@ -338,7 +338,7 @@ class OpportunityStage(models.Model):
         _("approval needed from"),
         max_length=20,
         blank=True,
-        choices=[("", _("No approval"))] + list(Role.choices),
+        choices=[("", _("No approval"))] + list(STAFF_ROLE_CHOICES),
         help_text=_(
             "Key control point: the opportunity may not move past this stage until someone with this role approves."
         ),

@@ -1467,6 +1467,13 @@ def _api_endpoints(w):
             {"quantity": 1, "reference": "zqapi-use"},
             ApiScope.ENTITLEMENTS,
         ),
+        "partner_leads": (
+            "POST",
+            "/api/v1/partner-leads",
+            {"name": "zqapi-reg", "mobile": "13400009999"},
+            ApiScope.PARTNER,
+        ),
+        "partner_statements": ("GET", "/api/v1/partners/1/statements", None, ApiScope.PARTNER),
     }
 
 
@@ -1519,8 +1526,12 @@ def _api_call(client, method, path, payload, token=None, header=None):
     return client.post(path, data=json.dumps(payload), content_type="application/json", **extra)
 
 
+#: the partner endpoints answer a partner's token only (see test_partner_user_* below)
+PARTNER_API_NAMES = ["partner_leads", "partner_statements"]
+
+
 @pytest.mark.parametrize("credential", REFUSED_CREDENTIALS)
-@pytest.mark.parametrize("endpoint", API_NAMES)
+@pytest.mark.parametrize("endpoint", API_NAMES + PARTNER_API_NAMES)
 def test_api_refuses_without_a_usable_token(world, db, endpoint, credential):
     """No token, a bad, revoked or expired token, a token of an inactive client, or a logged-in
     browser session: 401 in the contract's error shape, no data, nothing written."""
@@ -1658,3 +1669,134 @@ def test_approvals_inbox_and_decisions_follow_the_routing(world, db, role):
             chains = client.get(reverse("approvals:chains"))
             assert chains.status_code == (200 if role == Role.ADMIN else 403)
         transaction.set_rollback(True)
+
+
+# --- partner users (代理商账号): the portal only, their own partner only -----------------------------
+
+
+def _internal_paths():
+    """Every page of the organization without an argument in its URL (the portal, sign-in and
+    static paths are the partner user's)."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    from crm.permissions import PORTAL_PATH_PREFIXES
+
+    def walk(patterns, prefix):
+        for pattern in patterns:
+            route = str(pattern.pattern)
+            if "<" in route or route.startswith("^"):
+                continue
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns, prefix + route)
+            elif isinstance(pattern, URLPattern):
+                yield "/" + prefix + route
+
+    return sorted(
+        {p for p in walk(get_resolver().url_patterns, "") if not p.startswith(PORTAL_PATH_PREFIXES) and p != "/"}
+    )
+
+
+@pytest.fixture
+def partner_pair(db):
+    from customers.models import Order
+    from customers.tests.factories import CustomerFactory
+    from partners.models import Attribution, Partner, Statement
+    from partners.services.portal import create_portal_user
+
+    owner = UserFactory(role=Role.MANAGER, department=DepartmentFactory(name="zq渠道部"))
+    out = []
+    for code in ("zqA", "zqB"):
+        partner = Partner.objects.create(
+            name=f"zq伙伴{code}", code=code, owner=owner, department=owner.department, status="active"
+        )
+        user = create_portal_user(partner=partner, username=f"user-{code}", name=code, password="zq-secret-123")
+        order = Order.objects.create(customer=CustomerFactory(name=f"zq顾客{code}"), amount=Decimal("10.00"))
+        Attribution.objects.create(order=order, partner=partner, reason="code")
+        statement = Statement.objects.create(partner=partner, period=datetime.date(2026, 11, 1), status="approved")
+        out.append((partner, user, statement))
+    return out
+
+
+def test_partner_user_gets_403_on_every_internal_page_and_the_home_page_leads_to_the_portal(partner_pair):
+    """A partner user opens each of the organization's pages (every URL without an argument):
+    403, without any record; the home page leads to the portal."""
+    _partner, user, _statement = partner_pair[0]
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    assert client.get("/").url == "/portal/"
+    paths = _internal_paths()
+    assert len(paths) > 100
+    for path in paths:
+        response = client.get(path)
+        CHECKS["pages"] += 1
+        assert response.status_code == 403, path
+        assert "zq伙伴".encode() not in response.content and "zq顾客".encode() not in response.content, path
+
+
+def test_partner_user_gets_403_on_internal_record_pages_and_posts(partner_pair):
+    from partners.models import Attribution
+
+    partner, user, statement = partner_pair[0]
+    order = Attribution.objects.get(partner=partner).order
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    for path in (
+        f"/partners/{partner.pk}/",
+        f"/partners/statements/{statement.pk}/",
+        f"/customers/{order.customer_id}/",
+    ):
+        assert client.get(path).status_code == 403, path
+    assert client.post(f"/partners/statements/{statement.pk}/pay/").status_code == 403
+    assert client.post(f"/partners/{partner.pk}/portal-users/", {"username": "x"}).status_code == 403
+
+
+def test_partner_user_never_sees_another_partners_anything(partner_pair):
+    """In the portal, the other partner's statement, registration and orders are 404 or absent; the
+    permission layer shows a partner user nothing of a model that has no partner field."""
+    from crm import permissions
+    from customers.models import Customer, Order
+    from partners.models import Attribution, LeadRegistration, Partner, Statement
+    from partners.services.registrations import register_lead
+
+    (mine, user, _s), (theirs, _u, other_statement) = partner_pair
+    other_registration = register_lead(partner=theirs, name="zq他人", mobile="13400001111")
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    for path in ("/portal/", "/portal/registrations/", "/portal/orders/", "/portal/statements/", "/portal/grade/"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert theirs.name.encode() not in response.content and "zq顾客zqB".encode() not in response.content
+    assert client.get(f"/portal/statements/{other_statement.pk}/").status_code == 404
+    assert client.get(f"/portal/statements/{other_statement.pk}/?export=xlsx").status_code == 404
+    assert client.post(f"/portal/statements/{other_statement.pk}/confirm/").status_code == 404
+    assert client.post(f"/portal/registrations/{other_registration.pk}/extend/").status_code == 404
+    assert set(permissions.visible(user, Partner.objects.all())) == {mine}
+    assert set(permissions.visible(user, Statement.objects.all()).values_list("partner", flat=True)) == {mine.pk}
+    assert set(permissions.visible(user, Attribution.objects.all()).values_list("partner", flat=True)) == {mine.pk}
+    assert permissions.visible(user, LeadRegistration.objects.filter(partner=theirs)).count() == 0
+    assert permissions.visible(user, Customer.objects.all()).count() == 0
+    assert permissions.visible(user, Order.objects.all()).count() == 0
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_internal_users_get_403_in_the_portal(db, role):
+    client = Client(raise_request_exception=False)
+    client.force_login(UserFactory(role=role, data_scope=DataScope.ALL, department=DepartmentFactory(name="zq部")))
+    for path in ("/portal/", "/portal/registrations/", "/portal/orders/", "/portal/statements/", "/portal/grade/"):
+        assert client.get(path).status_code == 403, path
+
+
+def test_a_partner_token_reads_only_its_partners_statements_and_no_other_endpoint(partner_pair):
+    from partners.services.portal import issue_partner_token
+
+    (mine, _u, _s), (theirs, _u2, _s2) = partner_pair
+    _token, raw = issue_partner_token(partner=mine)
+    client = Client(raise_request_exception=False)
+    header = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    assert client.get(f"/api/v1/partners/{mine.pk}/statements", **header).status_code == 200
+    assert client.get(f"/api/v1/partners/{theirs.pk}/statements", **header).status_code == 404
+    for path in ("/api/v1/customers?mobile=13400001111", "/api/v1/lead-sources", "/api/v1/products"):
+        assert client.get(path, **header).status_code == 403, path
+    session = Client(raise_request_exception=False)
+    session.force_login(_u)
+    assert session.get(f"/api/v1/partners/{mine.pk}/statements").status_code == 401

@@ -54,6 +54,12 @@ class OrderInSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=Order.Channel.choices, required=False, default=Order.Channel.ONLINE)
     items = OrderItemSerializer(many=True, required=False, default=list)
     coupon_code = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    partner_code = serializers.CharField(
+        max_length=20,
+        required=False,
+        allow_blank=True,
+        help_text="A partner's referral code: the order is attributed to that partner (422 on an unknown code).",
+    )
 
 
 class OrderOutSerializer(serializers.ModelSerializer):
@@ -152,6 +158,7 @@ class OrderCreateView(APIView):
                     actor=request.user,
                     fingerprint=fingerprint,
                     coupon_code=data.get("coupon_code"),
+                    partner_code=data.get("partner_code", ""),
                 )
         except IntegrityError:  # the same external_id was stored by a concurrent request
             return self._replay(Order.objects.get(client=client, external_id=data["external_id"]), fingerprint)

@@ -134,3 +134,24 @@ def tier_formset():
         can_delete=True,
         form=type("TierForm", (StyledFormMixin, forms.ModelForm), {}),
     )
+
+
+class RegistrationForm(StyledFormMixin, forms.Form):
+    """报备 in the portal: the prospect's name and mobile."""
+
+    name = forms.CharField(label=_("Person"), max_length=100)
+    mobile = forms.CharField(label=_("mobile"), max_length=11)
+
+
+class PortalUserForm(StyledFormMixin, forms.Form):
+    """A sign-in for the partner's portal."""
+
+    username = forms.CharField(label=_("user name"), max_length=150)
+    name = forms.CharField(label=_("name"), max_length=150)
+    password = forms.CharField(label=_("password"), min_length=8, widget=forms.PasswordInput(render_value=False))
+
+
+class StoreForm(StyledFormMixin, forms.Form):
+    """Put an organization customer under this dealer as a store."""
+
+    customer = forms.IntegerField(label=_("customer id"), min_value=1)

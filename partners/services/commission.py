@@ -15,7 +15,7 @@ from catalog.services.pricing import category_ids, skus_by_code
 from crm.errors import Conflict, Invalid
 from customers.models import Order
 
-from ..models import Attribution, CommissionRule, Partner, PartnerStatus
+from ..models import Attribution, CommissionRule, LeadRegistration, Partner, PartnerStatus
 
 CENT = Decimal("0.01")
 #: partners that may be credited with new orders
@@ -61,10 +61,28 @@ def partner_by_code(code: str) -> Partner:
 
 def on_order_placed(order: Order) -> None:
     """The ``order_placed`` hook (customers.registry): an order placed with a ``partner_code`` is
-    attributed to that partner in the order's transaction; an unknown code refuses the order."""
+    attributed to that partner in the order's transaction; an unknown code refuses the order.
+    Without a code, an order of a customer whose mobile a partner holds under a live registration
+    (报备) is attributed to that partner for the registered lead."""
     code = (getattr(order, "partner_code", "") or "").strip()
     if code:
         attribute_order(order=order, partner=partner_by_code(code), reason=Attribution.Reason.CODE, note=code)
+        return
+    mobile = order.customer.mobile if order.customer_id else ""
+    if not mobile:
+        return
+    holder = (
+        LeadRegistration.objects.filter(
+            mobile=mobile,
+            status=LeadRegistration.Status.PROTECTED,
+            protected_until__gt=order.placed_at,
+            partner__status__in=CREDITABLE,
+        )
+        .select_related("partner")
+        .first()
+    )
+    if holder is not None:
+        attribute_order(order=order, partner=holder.partner, reason=Attribution.Reason.LEAD, note=holder.mobile)
 
 
 @dataclass(frozen=True)

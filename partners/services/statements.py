@@ -23,6 +23,7 @@ from customers.models import Order
 
 from ..models import Attribution, Partner, RebatePlan, Statement, StatementLine
 from .commission import commission_for
+from .grades import grade_in_effect
 from .rebates import period_bounds, rebate_for, volume_of
 
 STATEMENT_KIND = "partner_statement"
@@ -58,17 +59,19 @@ def generate_statement(*, partner_id: int, period: datetime.date) -> Statement:
     statement.partner = Partner.objects.get(pk=partner_id)
     if statement.status != Statement.Status.DRAFT:
         return statement
+    # the commission rules of the grade that applied in the month (a new grade moves them next month)
+    statement.partner.grade = grade_in_effect(statement.partner, period)
     end = month_end(period)
     accrued = StatementLine.objects.filter(order=OuterRef("order"), kind=StatementLine.Kind.ACCRUAL)
     due = (
         Attribution.objects.filter(partner_id=partner_id, order__status=Order.Status.PAID, order__placed_at__lt=end)
         .exclude(Exists(accrued))
-        .select_related("order", "partner")
+        .select_related("order")
         .order_by("order__placed_at", "order_id")
     )
     lines = []
     for attribution in due:
-        shares = commission_for(attribution.order, attribution.partner)
+        shares = commission_for(attribution.order, statement.partner)
         if not shares:
             continue
         main = max(shares, key=lambda share: (share.amount, -share.rule.pk))
@@ -199,3 +202,49 @@ def record_payment(*, statement: Statement, actor) -> Statement:
         raise Conflict("statement_not_approved", gettext_noop("Only an approved statement can be paid."))
     statement.refresh_from_db()
     return statement
+
+
+@transaction.atomic
+def confirm_statement(*, statement: Statement, actor) -> Statement:
+    """The partner confirms an approved (or paid) statement, once. Raises
+    ``Conflict("statement_not_approved")`` before approval and ``Conflict("already_confirmed")``."""
+    updated = Statement.objects.filter(
+        pk=statement.pk,
+        status__in=[Statement.Status.APPROVED, Statement.Status.PAID],
+        confirmed_at__isnull=True,
+    ).update(confirmed_at=timezone.now(), confirmed_by=actor)
+    statement.refresh_from_db()
+    if updated != 1:
+        if statement.confirmed_at is not None:
+            raise Conflict("already_confirmed", gettext_noop("This statement was confirmed already."))
+        raise Conflict("statement_not_approved", gettext_noop("Only an approved statement can be confirmed."))
+    return statement
+
+
+def statement_rows(statement: Statement, labels: dict) -> list[list]:
+    """The statement as rows for an XLSX sheet: a header, one row per line, the total (= Σ lines)."""
+    rows = [
+        [
+            labels["kind"],
+            labels["order"],
+            labels["customer"],
+            labels["rule"],
+            labels["base"],
+            labels["amount"],
+            labels["note"],
+        ]
+    ]
+    for line in statement.lines.select_related("order__customer", "rule").order_by("id"):
+        rows.append(
+            [
+                line.get_kind_display(),
+                line.order_id or "",
+                line.order.customer.name if line.order_id else "",
+                line.rule.name if line.rule_id else "",
+                line.base,
+                line.amount,
+                line.note,
+            ]
+        )
+    rows.append([labels["total"], "", "", "", "", statement.total, ""])
+    return rows

@@ -56,3 +56,75 @@ def test_two_partners_registering_the_same_mobile_at_once_get_one_protection():
     )
     assert sorted(results) == ["conflict", "protected"]
     assert LeadRegistration.objects.filter(status="protected").count() == 1
+
+
+def test_a_protection_is_extended_once_by_the_grades_days(org):
+    from crm.errors import Conflict
+    from partners.services.registrations import extend_registration
+
+    registration = register_lead(
+        partner=PartnerFactory(owner=org.rep1, status="active", grade="C"), name="王芳", mobile="13900001111"
+    )
+    before = registration.protected_until
+    assert extend_registration(registration=registration).protected_until - before == datetime.timedelta(days=45)
+    with pytest.raises(Conflict) as refused:
+        extend_registration(registration=registration)
+    assert refused.value.code == "already_extended"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_extension_requests_at_once_extend_once():
+    from crm.errors import Conflict
+    from crm.tests.factories import OrgFixture
+    from partners.services.registrations import extend_registration
+
+    org = OrgFixture()
+    registration = register_lead(
+        partner=PartnerFactory(owner=org.rep1, status="active", grade="D"), name="王芳", mobile="13900001111"
+    )
+    before = registration.protected_until
+    results = run_parallel(
+        [lambda: extend_registration(registration=LeadRegistration.objects.get(pk=registration.pk)) and "ok"] * 2,
+        refusals=[(Conflict, lambda exc: exc.code)],
+    )
+    assert sorted(results) == ["already_extended", "ok"]
+    registration.refresh_from_db()
+    assert registration.protected_until - before == datetime.timedelta(days=30)
+
+
+def test_the_expiry_warning_goes_once_to_the_partners_users_and_channel_manager(org, time_machine):
+    from django.utils import timezone
+
+    from crm.models import Notification
+    from partners.services.portal import create_portal_user
+    from partners.services.registrations import warn_expiring_registrations
+    from partners.tasks import registration_expiry
+
+    time_machine.move_to(timezone.now(), tick=False)
+    partner = PartnerFactory(owner=org.rep1, status="active", grade="D")
+    user = create_portal_user(partner=partner, username="yf", name="云帆", password="crm-demo-123")
+    register_lead(partner=partner, name="王芳", mobile="13900001111")
+    time_machine.shift(datetime.timedelta(days=22))
+    assert warn_expiring_registrations() == 0  # eight days left
+    time_machine.shift(datetime.timedelta(days=1))
+    assert registration_expiry() == 1
+    assert registration_expiry() == 0
+    assert Notification.objects.filter(kind="registration_expiry", recipient=user).count() == 1
+    assert Notification.objects.filter(kind="registration_expiry", recipient=org.rep1).count() == 1
+    time_machine.shift(datetime.timedelta(days=8))
+    registration_expiry()
+    assert LeadRegistration.objects.get().status == "expired"
+
+
+def test_an_order_of_a_registered_lead_is_attributed_to_the_partner_for_the_lead(org):
+    from customers.services.orders import place_order
+
+    partner = PartnerFactory(owner=org.rep1, status="active")
+    register_lead(partner=partner, name="王芳", mobile="13900001111")
+    order = place_order(
+        customer_ref={"mobile": "13900001111", "name": "王芳"},
+        new_customer={"actor": org.rep1, "department": org.team1, "owner": org.rep1},
+        amount=100,
+        actor=org.rep1,
+    )
+    assert (order.partner_attribution.partner, order.partner_attribution.reason) == (partner, "lead")

@@ -139,3 +139,37 @@ def test_two_generators_at_once_make_one_statement_with_one_line_per_order():
     assert len(set(results)) == 1
     assert StatementLine.objects.count() == 3
     assert Statement.objects.get().total == Decimal("15.00")
+
+
+def test_a_refund_after_payment_claws_back_in_the_next_statement_and_never_pays_twice(org, world):
+    """Ledger of signed lines: November accrues and is paid; the order is refunded (cancelled) in
+    December; December carries the clawback, November stays as paid, and regenerating either adds
+    nothing. Over both months the order nets to zero."""
+    from customers.services.orders import cancel_order
+
+    order = attributed(world, "1000.00", at(datetime.date(2026, 11, 20)))
+    november = statements.generate_statement(partner_id=world.pk, period=NOVEMBER)
+    Statement.objects.filter(pk=november.pk).update(status="paid", paid_at=timezone.now())
+    cancel_order(order=order)
+    assert statements.generate_statement(partner_id=world.pk, period=NOVEMBER).total == Decimal("33.30")
+    december = statements.generate_statement(partner_id=world.pk, period=DECEMBER)
+    statements.generate_statement(partner_id=world.pk, period=DECEMBER)
+    assert december.total == Decimal("-33.30")
+    assert list(
+        StatementLine.objects.filter(order=order).order_by("id").values_list("statement__period", "amount")
+    ) == [
+        (NOVEMBER, Decimal("33.30")),
+        (DECEMBER, Decimal("-33.30")),
+    ]
+    assert StatementLine.objects.filter(order=order).aggregate(net=Sum("amount"))["net"] == Decimal("0.00")
+
+
+def test_an_approved_statement_takes_no_line_and_keeps_its_total(org, world):
+    attributed(world, "100.00", at(datetime.date(2026, 11, 3)))
+    november = statements.generate_statement(partner_id=world.pk, period=NOVEMBER)
+    Statement.objects.filter(pk=november.pk).update(status="approved")
+    attributed(world, "200.00", at(datetime.date(2026, 11, 4)))
+    again = statements.generate_statement(partner_id=world.pk, period=NOVEMBER)
+    assert (again.total, again.lines.count()) == (Decimal("3.33"), 1)
+    with pytest.raises(Conflict):
+        statements.add_adjustment(statement=again, amount=Decimal("1"), note="x", actor=org.manager1)

@@ -17,9 +17,9 @@ from customers.models import Order
 
 from .. import selectors
 from ..filters import PartnerFilter
-from ..forms import AttributeForm, ContactForm, FollowUpForm, GradeForm, MoveForm, PartnerForm
+from ..forms import AttributeForm, ContactForm, FollowUpForm, GradeForm, MoveForm, PartnerForm, PortalUserForm
 from ..models import Attribution, Partner, PartnerContact
-from ..services import commission
+from ..services import commission, portal
 from ..services import partners as services
 from ..tables import PartnerTable
 
@@ -78,8 +78,30 @@ def _render_detail(request, partner, *, status=200, **forms_):
         "can_attribute": permissions.can(user, "partners.attribute"),
         "attribute_form": forms_.get("attribute_form") or AttributeForm(),
         "attributions": list(partner.attributions.select_related("order__customer", "by").order_by("-at")[:20]),
+        "grade_history": list(partner.grades.all()[:12]),
+        "portal_users": list(partner.users.select_related("user").filter(user__is_service=False)),
+        "portal_user_form": forms_.get("portal_user_form") or PortalUserForm(),
+        "store_count": partner.stores.count(),
     }
     return render(request, "partners/partner_detail.html", context, status=status)
+
+
+@login_required
+@require_POST
+def portal_user_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """A sign-in to the portal for someone at the partner."""
+    permissions.require(request.user, "partners.change")
+    partner = _partner(request, pk)
+    form = PortalUserForm(request.POST)
+    if form.is_valid():
+        try:
+            portal.create_portal_user(partner=partner, actor=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, _("Portal user created."))
+            return redirect(partner)
+    return _render_detail(request, partner, status=422, portal_user_form=form)
 
 
 @login_required
@@ -226,4 +248,5 @@ urlpatterns = [
     path("<int:pk>/contacts/", contact_add, name="contact_add"),
     path("<int:pk>/follow-ups/", follow_up_add, name="follow_up_add"),
     path("<int:pk>/attribute/", attribute, name="attribute"),
+    path("<int:pk>/portal-users/", portal_user_add, name="portal_user_add"),
 ]

@@ -11,11 +11,12 @@ from django.views.decorators.http import require_POST
 from crm import permissions
 from crm.approvals.selectors import history_for as approvals_for
 from crm.errors import DomainError
-from crm.ui import add_domain_error
+from crm.ui import add_domain_error, export_rows
 
 from ..forms import AdjustmentForm, GenerateForm
 from ..models import Statement
 from ..services import statements as services
+from . import portal
 
 MAX_STATEMENTS = 200
 
@@ -61,6 +62,7 @@ def _render(request, statement, *, status=200, adjustment_form=None):
             "statement": statement,
             "lines": list(statement.lines.select_related("order__customer", "rule")[:1000]),
             "can_settle": permissions.can(request.user, "partners.settle"),
+            "can_export": permissions.can(request.user, "partners.export"),
             "adjustment_form": adjustment_form or AdjustmentForm(),
             "approvals": approvals_for(statement, services.STATEMENT_KIND),
         },
@@ -71,7 +73,13 @@ def _render(request, statement, *, status=200, adjustment_form=None):
 @login_required
 def statement_detail(request: HttpRequest, pk: int) -> HttpResponse:
     permissions.require(request.user, "partners.view")
-    return _render(request, _statement(request, pk))
+    statement = _statement(request, pk)
+    if request.GET.get("export") == "xlsx":
+        permissions.require(request.user, "partners.export")
+        rows = services.statement_rows(statement, portal.statement_labels())
+        name = f"statement-{statement.partner.code}-{statement.period:%Y-%m}"
+        return export_rows(rows, fmt="xlsx", filename=name, sheet=_("Statement"))
+    return _render(request, statement)
 
 
 @login_required
