@@ -2,7 +2,8 @@
 browser grants and fakes the position), sees today's reminders and completes one, checks in at a
 customer with a photo from the camera (a file input), checks out, calls the customer and logs the
 call; manager1 sees the visit among today's team visits and approves rep1's control point with a
-comment. Screenshots of the phone pages go to docs/screenshots/."""
+comment. Screenshots of the phone pages go to docs/screenshots/ only when asked
+(``pytest --persona-shots`` or ``make persona-screenshots``)."""
 
 import io
 import os
@@ -13,6 +14,7 @@ from playwright.sync_api import expect
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
+from crm.tests.personas import shots_wanted
 from crm.tests.test_browser import TIMEOUT_MS, Problems, _log_in, browser  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -44,6 +46,8 @@ def _photo(path):
 
 
 def _shot(page, name):
+    if not shots_wanted():
+        return
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"phone-{name}.png"))
 
@@ -169,6 +173,18 @@ def test_a_reps_and_a_managers_day_on_the_phone(browser, live_server, demo, tmp_
         assert (call.content, call.outcome, call.created_by) == ("约好周六上午试听", "appointment", rep1)
         assert "通话已记为一条跟进。" in page.locator("main").inner_text()
 
+        problems.step = "claim a customer from the pool"
+        _tap_and_wait(page, page.locator('[data-tab="field:me"]'))
+        _tap_and_wait(page, page.get_by_test_id("me-pool"))
+        _tap_and_wait(page, page.locator('.nav-tabs a[href^="?tab=customers"]'))
+        claim = page.locator("[data-testid=pool-customers] tbody form").first
+        pk = int(claim.get_attribute("action").strip("/").split("/")[-2])
+        claim.locator("button[type=submit]").scroll_into_view_if_needed()
+        _shot(page, "pool")
+        _tap_and_wait(page, claim.locator("button[type=submit]"))
+        assert Customer.objects.get(pk=pk).owner == rep1
+        expect(page.locator(".alert-success")).to_contain_text(Customer.objects.get(pk=pk).name)
+
         problems.step = "rep1 logs out"
         _tap_and_wait(page, page.locator('[data-tab="field:me"]'))
         _tap_and_wait(page, page.get_by_role("button", name="退出登录"))
@@ -198,6 +214,64 @@ def test_a_reps_and_a_managers_day_on_the_phone(browser, live_server, demo, tmp_
         assert (step.status, step.comment) == ("approved", "同意，周六前推进签约")
         assert page.get_by_test_id("approval-row").filter(has_text=waiting.title).count() == 0
         # a request cut short by the next tap (net::ERR_ABORTED) is the browser moving on, not a fault
+        assert [item for item in problems.items if "net::ERR_ABORTED" not in item] == []
+    finally:
+        context.close()
+
+
+def test_a_clock_in_made_offline_waits_on_the_phone_and_is_sent_unverified_once_online(browser, live_server, demo):
+    """No network when rep1 taps 上班打卡: the entry stays on the phone as a draft marked 待校验,
+    nothing reaches the server; when the connection returns the phone sends it by itself and the
+    server keeps it as unverified, with the phone's time."""
+    from django.utils import timezone
+
+    from crm.models import User
+    from field.models import ClockIn
+
+    rep1 = User.objects.get(username="rep1")
+    context = browser.new_context(
+        viewport=PHONE,
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+        geolocation=OFFICE,
+        permissions=["geolocation"],
+    )
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    problems = Problems(page, live_server.url)
+    try:
+        problems.step = "rep1 opens the clock page"
+        _log_in(page, live_server.url, "rep1")
+        _tap_and_wait(page, page.locator('[data-tab="field:me"]'))
+        _tap_and_wait(page, page.get_by_test_id("me-clock-link"))
+        _located(page)
+
+        problems.step = "the network goes away; the tap makes a draft"
+        context.set_offline(True)
+        page.wait_for_function("navigator.onLine === false")
+        tapped = timezone.now()
+        page.get_by_test_id("clock-button").tap()
+        drafts = page.get_by_test_id("drafts")
+        expect(drafts.locator("[data-draft]")).to_have_count(1)
+        expect(drafts).to_contain_text("上班打卡")
+        expect(drafts).to_contain_text("待校验")
+        _shot(page, "offline-draft")
+        assert ClockIn.objects.filter(user=rep1, day=timezone.localdate()).count() == 0
+        assert page.evaluate("JSON.parse(localStorage.getItem('crm.field.drafts')).length") == 1
+
+        problems.step = "the network returns; the draft is sent and shown unverified"
+        with page.expect_navigation():  # the page reloads once the draft is in
+            context.set_offline(False)
+        record = ClockIn.objects.get(user=rep1, day=timezone.localdate())
+        assert record.client_at is not None and abs((record.client_at - tapped).total_seconds()) < 30
+        assert record.evidence_check == ("unverified", ["offline"])
+        assert (record.kind, float(record.latitude), record.accuracy_m) == ("start", OFFICE["latitude"], 15)
+        expect(page.get_by_test_id("clock-start").get_by_test_id("evidence")).to_have_text("待校验")
+        assert page.locator('[data-evidence="verified"]').count() == 0
+        assert page.evaluate("JSON.parse(localStorage.getItem('crm.field.drafts') || '[]').length") == 0
+        expect(drafts.locator("[data-draft]")).to_have_count(0)
         assert [item for item in problems.items if "net::ERR_ABORTED" not in item] == []
     finally:
         context.close()
