@@ -275,3 +275,27 @@ def test_a_clock_in_made_offline_waits_on_the_phone_and_is_sent_unverified_once_
         assert [item for item in problems.items if "net::ERR_ABORTED" not in item] == []
     finally:
         context.close()
+
+
+def test_a_phone_never_downloads_the_chart_library_a_desk_draws_with(browser, live_server, demo):
+    """The manager's workbench names ECharts without loading it: a desk (1366×768) loads it and draws
+    the chart, a phone (390×844, the chart hidden) never requests it."""
+    for size, draws in (({"width": 1366, "height": 768}, True), (PHONE, False)):
+        context = browser.new_context(viewport=size, locale="zh-CN", timezone_id="Asia/Shanghai")
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        problems = Problems(page, live_server.url)
+        scripts = []
+        page.on("request", lambda request, seen=scripts: seen.append(request.url))
+        try:
+            problems.step = f"manager1's workbench at {size['width']}"
+            _log_in(page, live_server.url, "manager1")
+            page.goto(live_server.url + "/")
+            page.wait_for_load_state("networkidle")
+            loaded = any("echarts" in url for url in scripts)  # the requests of every kind
+            assert loaded is draws, scripts
+            if draws:
+                expect(page.locator('[data-chart="chart-new-customers"] canvas')).to_have_count(1)
+            assert [item for item in problems.items if "net::ERR_ABORTED" not in item] == []
+        finally:
+            context.close()

@@ -69,8 +69,26 @@
     }
   });
 
+  // ECharts is loaded only when a chart is on screen (a page names it with data-chart-lib): the
+  // phone layout hides the charts, so a phone never downloads it.
+  var chartLibRequested = false;
+  function loadChartLib() {
+    var lib = document.querySelector("[data-chart-lib]");
+    if (!lib || chartLibRequested) { return; }
+    var shown = Array.prototype.some.call(document.querySelectorAll("[data-chart]"), function (el) {
+      return el.getClientRects().length > 0;
+    });
+    if (!shown) { return; }
+    chartLibRequested = true;
+    var script = document.createElement("script");
+    script.src = lib.dataset.chartLib;
+    script.onload = function () { drawCharts(document); };
+    document.body.appendChild(script);
+  }
+  window.addEventListener("resize", loadChartLib);
+
   function drawCharts(root) {
-    if (typeof echarts === "undefined") { return; }
+    if (typeof echarts === "undefined") { loadChartLib(); return; }
     root.querySelectorAll("[data-chart]").forEach(function (el) {
       var source = document.getElementById(el.dataset.chart);
       if (!source || el.dataset.drawn) { return; }
