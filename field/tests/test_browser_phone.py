@@ -1,8 +1,8 @@
 """A phone day in headless Chromium at 390×844, on the demo data, by tapping: rep1 clocks in (the
 browser grants and fakes the position), sees today's reminders and completes one, checks in at a
 customer with a photo from the camera (a file input), checks out, calls the customer and logs the
-call; manager1 sees the visit among today's team visits and approves rep1's control point with a
-comment. Screenshots of the phone pages go to docs/screenshots/ only when asked
+call, claims a customer from the pool; manager1 sees the visit among today's team visits (verified)
+and approves rep1's control point with a comment. Screenshots of the phone pages go to docs/screenshots/ only when asked
 (``pytest --persona-shots`` or ``make persona-screenshots``)."""
 
 import io
@@ -111,6 +111,8 @@ def test_a_reps_and_a_managers_day_on_the_phone(browser, live_server, demo, tmp_
         clock = ClockIn.objects.get(user=rep1, day=timezone.localdate())
         assert (clock.kind, float(clock.latitude), clock.accuracy_m, clock.is_outside) == ("start", 31.1712, 15, False)
         assert clock.site.name == "一部一组 · 漕河泾"
+        assert clock.evidence_check == ("verified", []) and clock.evidence["device"].startswith("Mozilla/")
+        expect(page.get_by_test_id("clock-start").get_by_test_id("evidence")).to_have_text("已验证")
         assert page.get_by_test_id("clock-start").inner_text().split("\n")[1] == timezone.localtime(clock.at).strftime(
             "%H:%M"
         )
@@ -154,6 +156,10 @@ def test_a_reps_and_a_managers_day_on_the_phone(browser, live_server, demo, tmp_
         expect(photo).to_be_visible()
         assert photo.evaluate("img => img.naturalWidth") == 1200 and bool(visit.photo)
         assert visit.followup.channel == FollowUp.Channel.VISIT
+        # the signed bundle holds the photo's hash; the visit is within the customer's learned radius
+        assert visit.evidence_status == "verified" and visit.evidence["photo_sha256"] == visit.photo_sha256
+        assert visit.customer.check_in_radius.radius_m >= expected and not visit.is_outside
+        expect(page.get_by_test_id("visit-evidence").get_by_test_id("evidence")).to_have_text("已验证")
         page.locator("textarea[name=notes]").fill("家长约了周六试听")
         _tap_and_wait(page, page.get_by_test_id("check-out-button"))
         visit.refresh_from_db()
@@ -201,6 +207,7 @@ def test_a_reps_and_a_managers_day_on_the_phone(browser, live_server, demo, tmp_
             customer.name in lines.nth(today - 1).inner_text()
             and f"距客户 {expected} 米" in lines.nth(today - 1).inner_text()
         )
+        expect(lines.nth(today - 1).get_by_test_id("evidence")).to_have_text("已验证")
         _shot(page, "team-visits")
 
         problems.step = "manager1 approves the control point"
