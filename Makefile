@@ -90,7 +90,7 @@ screenshots: install-dev translations
 
 # Each persona's day in Chromium, with a screenshot of every page at 1366x768 and 390x844.
 persona-screenshots: install-dev translations
-	$(BIN)/pytest crm/tests/persona_days --persona-shots -q
+	$(BIN)/pytest crm/tests/persona_days field/tests/test_browser_phone.py --persona-shots -q
 
 clean:
 	rm -rf $(VENV) var

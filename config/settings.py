@@ -224,6 +224,10 @@ MAP_PROVIDER_KEY = os.environ.get("MAP_PROVIDER_KEY", "")
 FIELD_PHOTO_MAX_BYTES = int(os.environ.get("FIELD_PHOTO_MAX_BYTES", 8 * 1024 * 1024))
 #: the storage (a key of STORAGES) visit photos are kept in; "default" is MEDIA_ROOT
 FIELD_PHOTO_STORAGE = os.environ.get("FIELD_PHOTO_STORAGE", "default")
+#: the key clock-in and visit evidence bundles are signed with (HMAC-SHA256); empty: derived from SECRET_KEY
+FIELD_EVIDENCE_KEY = os.environ.get("FIELD_EVIDENCE_KEY", "")
+#: a visit farther than this from the customer is flagged until a verified visit teaches the customer's radius
+FIELD_VISIT_RADIUS_M = int(os.environ.get("FIELD_VISIT_RADIUS_M", 500))
 
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", 60 * 60 * 12))
 SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", False)
@@ -291,6 +295,8 @@ WECOM_OAUTH_URL = os.environ.get("WECOM_OAUTH_URL", "https://open.weixin.qq.com/
 WECOM_CALLBACK_TOKEN = os.environ.get("WECOM_CALLBACK_TOKEN", "")
 WECOM_CALLBACK_AES_KEY = os.environ.get("WECOM_CALLBACK_AES_KEY", "")
 WECOM_JSSDK_URL = os.environ.get("WECOM_JSSDK_URL", "")
+#: WeCom API calls per minute for the corp from all processes together (WeCom's own limit is higher)
+WECOM_RATE_PER_MINUTE = int(os.environ.get("WECOM_RATE_PER_MINUTE", 600))
 OUTBOUND_TIMEOUT = float(os.environ.get("OUTBOUND_TIMEOUT", 5))
 OUTBOUND_MAX_RESPONSE_BYTES = 64 * 1024
 # Marketing channel providers (dotted paths); SMS and the official account log by default.
@@ -334,6 +340,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 from celery.schedules import crontab  # noqa: E402
 
 CELERY_BEAT_SCHEDULE = {
+    "field-wecom-reconcile": {"task": "field.tasks.reconcile_wecom_contacts", "schedule": crontab(hour=1, minute=20)},
     "customers-recompute-segments": {
         "task": "customers.tasks.recompute_segments",
         "schedule": crontab(hour=2, minute=0),

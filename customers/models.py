@@ -281,6 +281,11 @@ class Customer(models.Model):
         """ "浙江省 杭州市 西湖区", or the text as written when it has no code."""
         return regions.full_name(self.region) or self.region_text
 
+    def get_region_display(self):
+        """What Django's own would say (the choice's label, else the value), without flattening the
+        3,000-odd region choices on every call (a list page renders it once per row)."""
+        return regions.full_name(self.region) or self.region
+
     def get_absolute_url(self):  # noqa: DJ012
         return reverse("customers:detail", args=[self.pk])
 

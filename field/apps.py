@@ -13,7 +13,8 @@ class FieldConfig(AppConfig):
 
         auditlog.register(models.WorkSite)
         auditlog.register(models.WorkHours)
-        auditlog.register(models.ClockIn, exclude_fields=["device"])
-        auditlog.register(models.Visit, exclude_fields=["photo_sha256"])
+        auditlog.register(models.ClockIn, exclude_fields=["device", "evidence", "evidence_signature"])
+        auditlog.register(models.Visit, exclude_fields=["photo_sha256", "evidence", "evidence_signature"])
+        auditlog.register(models.CheckInRadius)
         auditlog.register(models.WeComAccount)
         auditlog.register(models.WeChatIdentity)

@@ -22,6 +22,35 @@ def _coordinate(label):
     return models.DecimalField(label, max_digits=9, decimal_places=6, null=True, blank=True)
 
 
+class EvidenceMixin(models.Model):
+    """The signed evidence bundle of an entry (``field.evidence``) and, for an offline draft, the
+    time the phone says it was made."""
+
+    evidence = models.JSONField(_("evidence"), default=dict, blank=True, editable=False)
+    evidence_signature = models.CharField(max_length=64, blank=True, editable=False)
+    client_at = models.DateTimeField(_("time on the phone"), null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def evidence_check(self):
+        """(status, reasons): see ``field.evidence.check``."""
+        from .evidence import check
+
+        if not hasattr(self, "_evidence_check"):
+            self._evidence_check = check(self)
+        return self._evidence_check
+
+    @property
+    def evidence_status(self):
+        return self.evidence_check[0]
+
+    @property
+    def evidence_reasons(self):
+        return self.evidence_check[1]
+
+
 class WorkSite(models.Model):
     """考勤地点: where a department's people clock in — a point and a radius in metres."""
 
@@ -75,7 +104,7 @@ class WorkHours(models.Model):
         return f"{self.department}: {self.start:%H:%M}–{self.end:%H:%M}"
 
 
-class ClockIn(models.Model):
+class ClockIn(EvidenceMixin, models.Model):
     """打卡: the start or the end of one person's working day, with where it was made."""
 
     scope_owner_field = "user"
@@ -117,7 +146,7 @@ class ClockIn(models.Model):
         return self.latitude is not None and self.longitude is not None
 
 
-class Visit(models.Model):
+class Visit(EvidenceMixin, models.Model):
     """外勤签到: a visit at a customer, from check-in to check-out. At most one visit per person
     is open at a time (a partial unique index)."""
 
@@ -138,6 +167,7 @@ class Visit(models.Model):
     distance_m = models.PositiveIntegerField(_("distance to the customer (m)"), null=True, blank=True)
     photo = models.FileField(_("photo"), upload_to="visits/%Y/%m/", storage=photo_storage, blank=True)
     photo_sha256 = models.CharField(max_length=64, blank=True, editable=False)
+    is_outside = models.BooleanField(_("outside the customer's radius"), default=False)
     notes = models.TextField(_("notes"), blank=True)
     followup = models.OneToOneField(
         "sales.FollowUp", null=True, blank=True, on_delete=models.SET_NULL, related_name="visit"
@@ -166,6 +196,30 @@ class Visit(models.Model):
     @property
     def is_open(self):
         return self.ended_at is None
+
+
+class CheckInRadius(models.Model):
+    """The radius a visit at a customer is expected within, learned from the customer's first
+    verified visit (a fixed radius for everyone suits nobody: a campus needs more than a shop)."""
+
+    customer = models.OneToOneField(
+        "customers.Customer", verbose_name=_("customer"), on_delete=models.CASCADE, related_name="check_in_radius"
+    )
+    radius_m = models.PositiveIntegerField(_("radius (m)"))
+    learned_from = models.ForeignKey(
+        Visit, verbose_name=_("learned from"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    learned_at = models.DateTimeField(_("learned at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("check-in radius")
+        verbose_name_plural = _("check-in radii")
+        constraints = [
+            models.CheckConstraint(condition=Q(radius_m__gte=50, radius_m__lte=5000), name="check_in_radius_range")
+        ]
+
+    def __str__(self):
+        return f"{self.customer}: {self.radius_m} m"
 
 
 class WeComAccount(models.Model):
@@ -223,6 +277,27 @@ class WeChatIdentity(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.value}"
+
+
+class WeComFollow(models.Model):
+    """A member following an external contact on WeCom, as the callbacks and the nightly
+    reconciliation last saw it (the reconciliation compares WeCom's list with these)."""
+
+    corp_id = models.CharField(_("WeCom corp id"), max_length=64)
+    userid = models.CharField(_("WeCom userid"), max_length=64)
+    external_userid = models.CharField(_("external contact id"), max_length=128)
+    is_active = models.BooleanField(_("following"), default=True)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("WeCom follow")
+        verbose_name_plural = _("WeCom follows")
+        constraints = [
+            models.UniqueConstraint(fields=["corp_id", "userid", "external_userid"], name="wecom_follow_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.userid} → {self.external_userid}"
 
 
 class WeComEvent(models.Model):

@@ -27,4 +27,5 @@ urlpatterns = [
     path("wecom/sidebar/bind/", wecom.sidebar_bind, name="wecom_bind"),
     path("wecom/sidebar/create/", wecom.sidebar_create, name="wecom_create"),
     path("wecom/callback/", wecom.callback, name="wecom_callback"),
+    path("wecom/accounts/", wecom.accounts, name="wecom_accounts"),
 ]

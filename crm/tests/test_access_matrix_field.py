@@ -13,7 +13,7 @@ from crm import permissions
 from crm.models import Role
 from crm.tests.factories import UserFactory
 from customers.tests.factories import CustomerFactory
-from field.models import ClockIn, Visit, WeChatIdentity, WeComEvent, WorkHours, WorkSite
+from field.models import ClockIn, Visit, WeChatIdentity, WeComAccount, WeComEvent, WorkHours, WorkSite
 from sales.models import FollowUp, Lead
 
 ROLES = [Role.REP, Role.MANAGER, Role.DIRECTOR, Role.MARKETING, Role.ADMIN]
@@ -58,6 +58,7 @@ PAGES = [
     ),
     ("wecom_bind", lambda t: reverse("field:wecom_bind"), "field.use", "only"),
     ("wecom_create", lambda t: reverse("field:wecom_create"), "field.use", "only"),
+    ("wecom_accounts", lambda t: reverse("field:wecom_accounts") + "?q=field", "field.configure", True),
 ]
 
 
@@ -70,6 +71,7 @@ def state():
         FollowUp.objects.count(),
         WeChatIdentity.objects.count(),
         WeComEvent.objects.count(),
+        list(WeComAccount.objects.values_list("user_id", "userid").order_by("pk")),
     )
 
 
@@ -106,6 +108,8 @@ def test_every_field_page_answers_as_the_role_allows(org, role):
                     "notes": "changed",
                     "customer": things["customer"].pk,
                     "external_userid": "wmMATRIX",
+                    "user": user.pk,
+                    "userid": "matrix_wx",
                 },
             ).status_code
             if status != 403:

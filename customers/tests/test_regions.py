@@ -302,3 +302,12 @@ def test_dashboard_breaks_customers_down_by_province(client, org):
     provinces = [(p["name"], p["count"]) for p in response.context["provinces"]]
     assert provinces == [("浙江省", 2), ("江苏省", 1), ("无地区", 1)]
     assert response.context["provinces"][0]["drill"].endswith("region=330000")
+
+
+def test_a_customers_region_display_is_djangos_without_flattening_the_choices_each_time():
+    from customers.models import Customer
+
+    flat = dict(Customer._meta.get_field("region").flatchoices)
+    code = next(code for code in flat if not code.endswith("00"))
+    for value in (code, "", "not-a-code"):
+        assert Customer(region=value).get_region_display() == flat.get(value, value)

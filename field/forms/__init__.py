@@ -1,11 +1,13 @@
 """Forms of field work: each one parses input for one service call."""
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from crm.ui import StyledFormMixin
 from sales.models import FollowUp
 
+from .. import evidence
 from ..models import ClockIn, WorkHours, WorkSite
 
 
@@ -16,6 +18,37 @@ class PositionMixin(forms.Form):
     latitude = forms.CharField(required=False, widget=forms.HiddenInput)
     longitude = forms.CharField(required=False, widget=forms.HiddenInput)
     accuracy = forms.CharField(required=False, widget=forms.HiddenInput)
+    #: the browser's signals about the fix (JSON), the page's signed token, and for an offline draft
+    #: the time the phone says it was made (ISO 8601)
+    signals = forms.CharField(required=False, max_length=500, widget=forms.HiddenInput)
+    evidence_token = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
+    client_time = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        if user is not None and not self.is_bound:
+            self.initial["evidence_token"] = evidence.issue_token(user)
+
+    def evidence(self, request):
+        """The evidence arguments of the service call: device, signals and, for an offline draft,
+        its client time checked against the page token (a forged token or an impossible time is
+        refused with ``ValidationError``)."""
+        data = self.cleaned_data
+        signals = evidence.parse_signals(data.get("signals")) if data.get("consent") else {}
+        client_at = None
+        if data.get("client_time"):
+            try:
+                client_at = evidence.draft_time(
+                    client_time=data["client_time"], token=data.get("evidence_token"), user=request.user
+                )
+            except ValueError as exc:
+                raise ValidationError(
+                    _("This offline entry cannot be accepted: its page or its time does not check out.")
+                ) from exc
+        elif data.get("evidence_token") and evidence.token_issued_at(data["evidence_token"], request.user) is None:
+            raise ValidationError(_("This form was not served to you; open the page again."))
+        return {"device": request.headers.get("User-Agent", ""), "signals": signals, "client_at": client_at}
 
     def position(self):
         """(lat, lng, accuracy) only when the user agreed; the service checks the values."""

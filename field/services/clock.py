@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from crm.models import Department
 
+from .. import evidence
 from ..geo import distance_m, parse_position
 from ..models import ClockIn, WorkHours, WorkSite
 
@@ -48,15 +49,20 @@ def nearest_site(sites, latitude, longitude):
     )
 
 
-def clock(*, user, kind, latitude=None, longitude=None, accuracy=None, device="", now=None) -> ClockIn:
+def clock(
+    *, user, kind, latitude=None, longitude=None, accuracy=None, device="", signals=None, client_at=None, now=None
+) -> ClockIn:
     """Record the start or the end of ``user``'s day, once per kind and day (a unique index makes a
     second tap, or two at once, fail with an error beside ``kind``). Flags: late (a start after the
     hours' start plus grace), early (an end before the hours' end), outside (no position, or farther
-    from every site than its radius; with no site set for the department nobody is outside)."""
+    from every site than its radius; with no site set for the department nobody is outside).
+    ``client_at`` (an offline draft, checked by the caller) is the time of the entry; the record
+    carries a signed evidence bundle either way (``field.evidence``)."""
     if kind not in ClockIn.Kind.values:
         raise ValidationError({"kind": _("Choose the start or the end of the day.")})
     latitude, longitude, accuracy = parse_position(latitude, longitude, accuracy)
-    now = now or timezone.now()
+    received = now or timezone.now()
+    now = client_at or received
     local = timezone.localtime(now)
     department = user.department
     hours = hours_for(department)
@@ -80,6 +86,19 @@ def clock(*, user, kind, latitude=None, longitude=None, accuracy=None, device=""
         is_early=kind == ClockIn.Kind.END and local.time() < hours.end,
         is_outside=bool(sites) and (site is None or distance > site.radius_m),
         device=(device or "")[:200],
+        client_at=client_at,
+    )
+    evidence.seal(
+        record,
+        evidence.bundle_for(
+            latitude=latitude,
+            longitude=longitude,
+            accuracy=accuracy,
+            signals=signals,
+            device=device,
+            server_at=received,
+            client_at=client_at,
+        ),
     )
     try:
         with transaction.atomic():

@@ -1,5 +1,6 @@
 """外勤签到: check in at a customer (with where, a photo and notes), check out."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -9,8 +10,9 @@ from customers.services.records import update_customer
 from sales.models import FollowUp
 from sales.services.followups import record_followup
 
+from .. import evidence
 from ..geo import distance_m, parse_position
-from ..models import Visit
+from ..models import CheckInRadius, Visit
 from .photos import clean_photo
 
 
@@ -24,6 +26,9 @@ def check_in(
     photo=None,
     notes="",
     remember_location=False,
+    device="",
+    signals=None,
+    client_at=None,
     now=None,
 ) -> Visit:
     """Start a visit at ``customer`` (which the caller found inside the user's scope) and record it
@@ -31,10 +36,13 @@ def check_in(
     customer is kept when both positions are known; ``remember_location`` stores this position as
     the customer's when the customer has none. One open visit per person: a second check-in before
     checking out fails beside ``customer`` (a partial unique index, so two taps at once cannot
-    both succeed)."""
+    both succeed). The visit carries a signed evidence bundle (``field.evidence``); ``client_at``
+    (an offline draft, checked by the caller) is when it began. The customer's first verified visit
+    sets its check-in radius; a visit farther than the radius is flagged outside."""
     latitude, longitude, accuracy = parse_position(latitude, longitude, accuracy)
     notes = (notes or "").strip()
-    now = now or timezone.now()
+    received = now or timezone.now()
+    now = client_at or received
     clean, digest = clean_photo(photo) if photo else (None, "")
     distance = None
     if latitude is not None and customer.latitude is not None and customer.longitude is not None:
@@ -52,7 +60,23 @@ def check_in(
                 distance_m=distance,
                 notes=notes,
                 photo_sha256=digest,
+                client_at=client_at,
             )
+            evidence.seal(
+                visit,
+                evidence.bundle_for(
+                    latitude=latitude,
+                    longitude=longitude,
+                    accuracy=accuracy,
+                    signals=signals,
+                    device=device,
+                    server_at=received,
+                    client_at=client_at,
+                    photo_sha256=digest,
+                ),
+            )
+            remembered = remember_location and latitude is not None and customer.latitude is None
+            visit.is_outside = _outside(customer, visit.distance_m)
             visit.save()
             if clean is not None:
                 visit.photo.save(clean.name, clean, save=False)
@@ -62,8 +86,9 @@ def check_in(
                 actor=user, customer=customer, content=content, channel=FollowUp.Channel.VISIT, at=now
             )
             Visit.objects.filter(pk=visit.pk).update(followup=visit.followup)
-            if remember_location and latitude is not None and customer.latitude is None:
+            if remembered:
                 update_customer(customer=customer, actor=user, latitude=latitude, longitude=longitude)
+            learn_radius(visit, distance=0 if remembered else visit.distance_m)
     except IntegrityError as exc:
         if visit.photo:
             visit.photo.storage.delete(visit.photo.name)
@@ -75,6 +100,33 @@ def check_in(
             }
         ) from exc
     return visit
+
+
+def _outside(customer, distance):
+    if distance is None:
+        return False
+    learned = CheckInRadius.objects.filter(customer=customer).values_list("radius_m", flat=True).first()
+    return distance > (learned or settings.FIELD_VISIT_RADIUS_M)
+
+
+def learn_radius(visit, distance):
+    """The customer's check-in radius from its first verified visit: the distance seen plus twice
+    the fix's accuracy, at least 100 m and at most 2 km (rounded up to 10 m). Later visits keep it;
+    the one-to-one row makes two first visits at once keep one."""
+    if distance is None or visit.evidence_status != evidence.VERIFIED:
+        return None
+    if CheckInRadius.objects.filter(customer_id=visit.customer_id).exists():
+        return None
+    radius = min(2000, max(100, -(-(distance + 2 * (visit.accuracy_m or 0)) // 10) * 10))
+    try:
+        with transaction.atomic():
+            learned = CheckInRadius.objects.create(customer_id=visit.customer_id, radius_m=radius, learned_from=visit)
+    except IntegrityError:
+        return None
+    if visit.is_outside:
+        Visit.objects.filter(pk=visit.pk).update(is_outside=False)
+        visit.is_outside = False
+    return learned
 
 
 def check_out(*, visit, user, notes="", now=None) -> Visit:

@@ -1,10 +1,13 @@
 """WeCom sign-in, WeChat identities of customers and the external-contact callbacks."""
 
+import datetime
 import hashlib
 import re
+from xml.sax.saxutils import escape
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -14,7 +17,7 @@ from sales.models import FollowUp
 from sales.services.followups import record_followup
 
 from .. import wecom
-from ..models import WeChatIdentity, WeComAccount, WeComEvent
+from ..models import WeChatIdentity, WeComAccount, WeComEvent, WeComFollow
 
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
@@ -33,12 +36,47 @@ def user_for_userid(userid):
     return account.user
 
 
+def _corp_issuers_q():
+    """The issuers of this corp's external ids: the self-built app's (the corp id) and a
+    third-party app's (``corp/suite``), which WeCom gives a different id for the same person."""
+    corp = wecom.setting("WECOM_CORP_ID")
+    return Q(issuer=corp) | Q(issuer__startswith=f"{corp}/")
+
+
 def identity_for_external(external_userid):
     return (
         WeChatIdentity.objects.select_related("customer")
-        .filter(kind=WeChatIdentity.Kind.WECOM_EXTERNAL, issuer=wecom.setting("WECOM_CORP_ID"), value=external_userid)
+        .filter(_corp_issuers_q(), kind=WeChatIdentity.Kind.WECOM_EXTERNAL, value=external_userid)
         .first()
     )
+
+
+def customer_for_unionid(unionid):
+    if not unionid:
+        return None
+    identity = (
+        WeChatIdentity.objects.select_related("customer")
+        .filter(kind=WeChatIdentity.Kind.UNIONID, value=unionid)
+        .first()
+    )
+    return identity.customer if identity else None
+
+
+def bind_by_unionid(*, external_userid, actor=None, contact=None):
+    """Bind an unbound external id to the customer its unionid is bound to (the same person met
+    through another app, another corp or the official account); the customer, or None."""
+    if contact is None:
+        try:
+            contact = wecom.Client().external_contact(external_userid)
+        except wecom.WeComError:
+            return None
+    customer = customer_for_unionid((contact.get("external_contact") or {}).get("unionid"))
+    if customer is not None:
+        try:
+            bind_external(customer=customer, actor=actor, external_userid=external_userid)
+        except ValidationError:
+            return None
+    return customer
 
 
 def bind(*, customer, actor, kind, value, issuer=""):
@@ -127,6 +165,10 @@ def process_event(event_id):
         return result
 
 
+#: a contact gone from WeCom's list at the nightly check (which side deleted is not known)
+REMOVED = "reconcile_removed"
+
+
 def _handle(message):
     change, userid = message.get("ChangeType", ""), message.get("UserID", "")
     external = message.get("ExternalUserID", "")
@@ -134,10 +176,14 @@ def _handle(message):
         return "ignored"
     user = user_for_userid(userid)
     identity = identity_for_external(external)
-    if change == "add_external_contact":
+    found = _(" (found by the nightly check)") if message.get("Source") == "reconcile" else ""
+    if change in ("add_external_contact", "add_half_external_contact"):
+        _follow(userid, external, active=True)
         customer = identity.customer if identity else None
         if customer is None:
             contact = wecom.Client().external_contact(external)
+            customer = bind_by_unionid(external_userid=external, actor=user, contact=contact)
+        if customer is None:
             mobile = _remark_mobile(contact, userid)
             matches = list(Customer.objects.filter(mobile=mobile)[:2]) if mobile else []
             if len(matches) != 1:
@@ -147,24 +193,126 @@ def _handle(message):
             unionid = (contact.get("external_contact") or {}).get("unionid")
             if unionid and not WeChatIdentity.objects.filter(kind=WeChatIdentity.Kind.UNIONID, value=unionid).exists():
                 bind(customer=customer, actor=user, kind=WeChatIdentity.Kind.UNIONID, value=unionid)
-        _touch(customer, user, _("Added on WeCom (by %(member)s).") % {"member": userid}, FollowUp.Direction.INBOUND)
+        _touch(
+            customer,
+            user,
+            _("Added on WeCom (by %(member)s).") % {"member": userid} + found,
+            FollowUp.Direction.INBOUND,
+        )
         return f"added; customer {customer.pk}"
-    if change in ("del_external_contact", "del_follow_user"):
+    if change in ("del_external_contact", "del_follow_user", REMOVED):
+        _follow(userid, external, active=False)
         if identity is None:
             return "deleted; not bound"
-        text = (
-            _("%(member)s deleted the customer on WeCom.")
-            if change == "del_external_contact"
-            else _("The customer deleted %(member)s on WeCom.")
-        )
+        text = {
+            "del_external_contact": _("%(member)s deleted the customer on WeCom."),
+            "del_follow_user": _("The customer deleted %(member)s on WeCom."),
+        }.get(change, _("%(member)s and the customer are no longer connected on WeCom."))
         _touch(
             identity.customer,
             user,
-            text % {"member": userid},
+            text % {"member": userid} + found,
             FollowUp.Direction.OUTBOUND if change == "del_external_contact" else FollowUp.Direction.INBOUND,
         )
         return f"deleted; customer {identity.customer_id}"
     return "ignored"
+
+
+def _follow(userid, external, *, active):
+    if userid and external:
+        WeComFollow.objects.update_or_create(
+            corp_id=wecom.setting("WECOM_CORP_ID"),
+            userid=userid,
+            external_userid=external,
+            defaults={"is_active": active, "updated_at": timezone.now()},
+        )
+
+
+def _synthetic(change, userid, external, day):
+    """The XML of an event WeCom never sent (a change made through the API sends none), stamped
+    with the day so a second run of the same night stores nothing new."""
+    stamp = int(datetime.datetime.combine(day, datetime.time()).timestamp())
+    fields = {
+        "ToUserName": wecom.setting("WECOM_CORP_ID"),
+        "CreateTime": str(stamp),
+        "MsgType": "event",
+        "Event": "change_external_contact",
+        "ChangeType": change,
+        "UserID": userid,
+        "ExternalUserID": external,
+        "Source": "reconcile",
+    }
+    return {**fields}, "<xml>" + "".join(f"<{k}>{escape(v)}</{k}>" for k, v in fields.items()) + "</xml>"
+
+
+RECONCILE_BATCH = 100  # userids per get_by_user call (WeCom takes at most 100)
+
+
+def reconcile(*, day=None):
+    """The nightly reconciliation: every linked member's external contacts from
+    ``externalcontact/batch/get_by_user`` (all pages) against the follows the callbacks recorded.
+    A contact WeCom lists and we never heard of is processed as an add, one we hold that WeCom no
+    longer lists as a removal — each through a stored event, so once. A member seen for the first
+    time is only recorded (no flood of touches on the first night). Returns the counts."""
+    corp = wecom.setting("WECOM_CORP_ID")
+    day = day or timezone.localdate()
+    userids = sorted(WeComAccount.objects.filter(corp_id=corp).values_list("userid", flat=True))
+    client = wecom.Client()
+    listed = set()
+    for start in range(0, len(userids), RECONCILE_BATCH):
+        for entry in client.contacts_by_user(userids[start : start + RECONCILE_BATCH]):
+            external = (entry.get("external_contact") or {}).get("external_userid")
+            member = (entry.get("follow_info") or {}).get("userid")
+            if external and member:
+                listed.add((member, external))
+    held = set(WeComFollow.objects.filter(corp_id=corp, is_active=True).values_list("userid", "external_userid"))
+    known_members = set(WeComFollow.objects.filter(corp_id=corp).values_list("userid", flat=True).distinct())
+    counts = {"added": 0, "removed": 0, "recorded": 0}
+    for member, external in sorted(listed - held):
+        if member not in known_members:
+            _follow(member, external, active=True)
+            counts["recorded"] += 1
+            continue
+        message, xml = _synthetic("add_external_contact", member, external, day)
+        event, created = store_event(message, xml)
+        if created:
+            process_event(event.pk)
+            counts["added"] += 1
+    for member, external in sorted(held - listed):
+        message, xml = _synthetic(REMOVED, member, external, day)
+        event, created = store_event(message, xml)
+        if created:
+            process_event(event.pk)
+            counts["removed"] += 1
+    return counts
+
+
+def link_account(*, user, userid):
+    """Link ``user`` to the WeCom member ``userid`` (empty: unlink). A userid linked to someone
+    else is refused naming who; returns the account or None."""
+    corp = wecom.setting("WECOM_CORP_ID")
+    userid = (userid or "").strip()
+    if not userid:
+        for account in WeComAccount.objects.filter(user=user):
+            account.delete()  # one by one: each removal is audited
+        return None
+    if not corp:
+        raise ValidationError({"userid": _("Set WECOM_CORP_ID before linking WeCom members.")})
+    other = WeComAccount.objects.filter(corp_id=corp, userid=userid).exclude(user=user).select_related("user").first()
+    if other is not None:
+        raise ValidationError(
+            {"userid": _("%(userid)s is linked to %(user)s already.") % {"userid": userid, "user": other.user}}
+        )
+    try:
+        with transaction.atomic():
+            account, _created = WeComAccount.objects.update_or_create(
+                user=user, defaults={"corp_id": corp, "userid": userid}
+            )
+    except IntegrityError as exc:  # the same userid linked by someone else at the same moment
+        raise ValidationError(
+            {"userid": _("%(userid)s is linked to another user already.") % {"userid": userid}}
+        ) from exc
+    return account
 
 
 def sign_in_user(code):

@@ -1,8 +1,9 @@
 """A phone day in headless Chromium at 390×844, on the demo data, by tapping: rep1 clocks in (the
 browser grants and fakes the position), sees today's reminders and completes one, checks in at a
 customer with a photo from the camera (a file input), checks out, calls the customer and logs the
-call; manager1 sees the visit among today's team visits and approves rep1's control point with a
-comment. Screenshots of the phone pages go to docs/screenshots/."""
+call, claims a customer from the pool; manager1 sees the visit among today's team visits (verified)
+and approves rep1's control point with a comment. Screenshots of the phone pages go to docs/screenshots/ only when asked
+(``pytest --persona-shots`` or ``make persona-screenshots``)."""
 
 import io
 import os
@@ -13,6 +14,7 @@ from playwright.sync_api import expect
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
+from crm.tests.personas import shots_wanted
 from crm.tests.test_browser import TIMEOUT_MS, Problems, _log_in, browser  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -44,6 +46,8 @@ def _photo(path):
 
 
 def _shot(page, name):
+    if not shots_wanted():
+        return
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"phone-{name}.png"))
 
@@ -107,6 +111,8 @@ def test_a_reps_and_a_managers_day_on_the_phone(browser, live_server, demo, tmp_
         clock = ClockIn.objects.get(user=rep1, day=timezone.localdate())
         assert (clock.kind, float(clock.latitude), clock.accuracy_m, clock.is_outside) == ("start", 31.1712, 15, False)
         assert clock.site.name == "一部一组 · 漕河泾"
+        assert clock.evidence_check == ("verified", []) and clock.evidence["device"].startswith("Mozilla/")
+        expect(page.get_by_test_id("clock-start").get_by_test_id("evidence")).to_have_text("已验证")
         assert page.get_by_test_id("clock-start").inner_text().split("\n")[1] == timezone.localtime(clock.at).strftime(
             "%H:%M"
         )
@@ -150,6 +156,10 @@ def test_a_reps_and_a_managers_day_on_the_phone(browser, live_server, demo, tmp_
         expect(photo).to_be_visible()
         assert photo.evaluate("img => img.naturalWidth") == 1200 and bool(visit.photo)
         assert visit.followup.channel == FollowUp.Channel.VISIT
+        # the signed bundle holds the photo's hash; the visit is within the customer's learned radius
+        assert visit.evidence_status == "verified" and visit.evidence["photo_sha256"] == visit.photo_sha256
+        assert visit.customer.check_in_radius.radius_m >= expected and not visit.is_outside
+        expect(page.get_by_test_id("visit-evidence").get_by_test_id("evidence")).to_have_text("已验证")
         page.locator("textarea[name=notes]").fill("家长约了周六试听")
         _tap_and_wait(page, page.get_by_test_id("check-out-button"))
         visit.refresh_from_db()
@@ -169,6 +179,18 @@ def test_a_reps_and_a_managers_day_on_the_phone(browser, live_server, demo, tmp_
         assert (call.content, call.outcome, call.created_by) == ("约好周六上午试听", "appointment", rep1)
         assert "通话已记为一条跟进。" in page.locator("main").inner_text()
 
+        problems.step = "claim a customer from the pool"
+        _tap_and_wait(page, page.locator('[data-tab="field:me"]'))
+        _tap_and_wait(page, page.get_by_test_id("me-pool"))
+        _tap_and_wait(page, page.locator('.nav-tabs a[href^="?tab=customers"]'))
+        claim = page.locator("[data-testid=pool-customers] tbody form").first
+        pk = int(claim.get_attribute("action").strip("/").split("/")[-2])
+        claim.locator("button[type=submit]").scroll_into_view_if_needed()
+        _shot(page, "pool")
+        _tap_and_wait(page, claim.locator("button[type=submit]"))
+        assert Customer.objects.get(pk=pk).owner == rep1
+        expect(page.locator(".alert-success")).to_contain_text(Customer.objects.get(pk=pk).name)
+
         problems.step = "rep1 logs out"
         _tap_and_wait(page, page.locator('[data-tab="field:me"]'))
         _tap_and_wait(page, page.get_by_role("button", name="退出登录"))
@@ -185,6 +207,7 @@ def test_a_reps_and_a_managers_day_on_the_phone(browser, live_server, demo, tmp_
             customer.name in lines.nth(today - 1).inner_text()
             and f"距客户 {expected} 米" in lines.nth(today - 1).inner_text()
         )
+        expect(lines.nth(today - 1).get_by_test_id("evidence")).to_have_text("已验证")
         _shot(page, "team-visits")
 
         problems.step = "manager1 approves the control point"
@@ -201,3 +224,85 @@ def test_a_reps_and_a_managers_day_on_the_phone(browser, live_server, demo, tmp_
         assert [item for item in problems.items if "net::ERR_ABORTED" not in item] == []
     finally:
         context.close()
+
+
+def test_a_clock_in_made_offline_waits_on_the_phone_and_is_sent_unverified_once_online(browser, live_server, demo):
+    """No network when rep1 taps 上班打卡: the entry stays on the phone as a draft marked 待校验,
+    nothing reaches the server; when the connection returns the phone sends it by itself and the
+    server keeps it as unverified, with the phone's time."""
+    from django.utils import timezone
+
+    from crm.models import User
+    from field.models import ClockIn
+
+    rep1 = User.objects.get(username="rep1")
+    context = browser.new_context(
+        viewport=PHONE,
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+        geolocation=OFFICE,
+        permissions=["geolocation"],
+    )
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    problems = Problems(page, live_server.url)
+    try:
+        problems.step = "rep1 opens the clock page"
+        _log_in(page, live_server.url, "rep1")
+        _tap_and_wait(page, page.locator('[data-tab="field:me"]'))
+        _tap_and_wait(page, page.get_by_test_id("me-clock-link"))
+        _located(page)
+
+        problems.step = "the network goes away; the tap makes a draft"
+        context.set_offline(True)
+        page.wait_for_function("navigator.onLine === false")
+        tapped = timezone.now()
+        page.get_by_test_id("clock-button").tap()
+        drafts = page.get_by_test_id("drafts")
+        expect(drafts.locator("[data-draft]")).to_have_count(1)
+        expect(drafts).to_contain_text("上班打卡")
+        expect(drafts).to_contain_text("待校验")
+        _shot(page, "offline-draft")
+        assert ClockIn.objects.filter(user=rep1, day=timezone.localdate()).count() == 0
+        assert page.evaluate("JSON.parse(localStorage.getItem('crm.field.drafts')).length") == 1
+
+        problems.step = "the network returns; the draft is sent and shown unverified"
+        with page.expect_navigation():  # the page reloads once the draft is in
+            context.set_offline(False)
+        record = ClockIn.objects.get(user=rep1, day=timezone.localdate())
+        assert record.client_at is not None and abs((record.client_at - tapped).total_seconds()) < 30
+        assert record.evidence_check == ("unverified", ["offline"])
+        assert (record.kind, float(record.latitude), record.accuracy_m) == ("start", OFFICE["latitude"], 15)
+        expect(page.get_by_test_id("clock-start").get_by_test_id("evidence")).to_have_text("待校验")
+        assert page.locator('[data-evidence="verified"]').count() == 0
+        assert page.evaluate("JSON.parse(localStorage.getItem('crm.field.drafts') || '[]').length") == 0
+        expect(drafts.locator("[data-draft]")).to_have_count(0)
+        assert [item for item in problems.items if "net::ERR_ABORTED" not in item] == []
+    finally:
+        context.close()
+
+
+def test_a_phone_never_downloads_the_chart_library_a_desk_draws_with(browser, live_server, demo):
+    """The manager's workbench names ECharts without loading it: a desk (1366×768) loads it and draws
+    the chart, a phone (390×844, the chart hidden) never requests it."""
+    for size, draws in (({"width": 1366, "height": 768}, True), (PHONE, False)):
+        context = browser.new_context(viewport=size, locale="zh-CN", timezone_id="Asia/Shanghai")
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        problems = Problems(page, live_server.url)
+        scripts = []
+        page.on("request", lambda request, seen=scripts: seen.append(request.url))
+        try:
+            problems.step = f"manager1's workbench at {size['width']}"
+            _log_in(page, live_server.url, "manager1")
+            page.goto(live_server.url + "/")
+            page.wait_for_load_state("networkidle")
+            loaded = any("echarts" in url for url in scripts)  # the requests of every kind
+            assert loaded is draws, scripts
+            if draws:
+                expect(page.locator('[data-chart="chart-new-customers"] canvas')).to_have_count(1)
+            assert [item for item in problems.items if "net::ERR_ABORTED" not in item] == []
+        finally:
+            context.close()

@@ -5,8 +5,9 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -18,6 +19,16 @@ from .. import selectors
 from ..forms import ClockForm, apply_service_errors
 from ..models import ClockIn
 from ..services import clock as clock_services
+
+
+def is_draft(request):
+    """An offline draft the phone submits by itself once back online (it wants JSON back)."""
+    return request.headers.get("X-Field-Draft") == "1"
+
+
+def draft_refused(form):
+    errors = [str(message) for messages_ in form.errors.values() for message in messages_]
+    return JsonResponse({"ok": False, "errors": errors}, status=400)
 
 
 @login_required
@@ -34,7 +45,7 @@ def clock_page(request: HttpRequest) -> HttpResponse:
         if context["end_clock"] is None
         else None
     )
-    context["form"] = ClockForm(initial={"kind": context["next_kind"] or ClockIn.Kind.END})
+    context["form"] = ClockForm(initial={"kind": context["next_kind"] or ClockIn.Kind.END}, user=request.user)
     return render(request, "field/clock.html", context)
 
 
@@ -42,24 +53,26 @@ def clock_page(request: HttpRequest) -> HttpResponse:
 @require_POST
 def clock_submit(request: HttpRequest) -> HttpResponse:
     permissions.require(request.user, "field.use")
-    form = ClockForm(request.POST)
+    form = ClockForm(request.POST, user=request.user)
+    draft = is_draft(request)
     if form.is_valid():
         try:
             record = clock_services.clock(
-                user=request.user,
-                kind=form.cleaned_data["kind"],
-                **form.position(),
-                device=request.headers.get("User-Agent", ""),
+                user=request.user, kind=form.cleaned_data["kind"], **form.position(), **form.evidence(request)
             )
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
+            if draft:
+                return JsonResponse({"ok": True, "url": reverse("field:clock")})
             when = timezone.localtime(record.at).strftime("%H:%M")
             text = (
                 _("Clocked in at %(time)s.") if record.kind == ClockIn.Kind.START else _("Clocked out at %(time)s.")
             ) % {"time": when}
             messages.success(request, text)
             return redirect("field:clock")
+    if draft:
+        return draft_refused(form)
     for errors in form.errors.values():
         for error in errors:
             messages.error(request, error)

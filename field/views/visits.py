@@ -6,8 +6,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -20,6 +21,7 @@ from customers.selectors import customers_for
 from .. import selectors
 from ..forms import CheckOutForm, VisitForm, apply_service_errors
 from ..services import visits as visit_services
+from .clock import draft_refused, is_draft
 
 PICK_LIMIT = 20
 
@@ -48,13 +50,15 @@ def visit_new(request: HttpRequest) -> HttpResponse:
                 q |= by_mobile
             found = list(customers_for(request.user).filter(q).order_by("name", "id")[:PICK_LIMIT])
         return render(request, "field/visit_pick.html", {"query": query, "found": found})
-    form = VisitForm(request.POST or None, request.FILES or None)
+    form = VisitForm(request.POST or None, request.FILES or None, user=request.user)
+    draft = request.method == "POST" and is_draft(request)
     if request.method == "POST" and form.is_valid():
         try:
             visit = visit_services.check_in(
                 user=request.user,
                 customer=customer,
                 **form.position(),
+                **form.evidence(request),
                 photo=form.cleaned_data["photo"],
                 notes=form.cleaned_data["notes"],
                 remember_location=form.cleaned_data["remember_location"],
@@ -62,10 +66,14 @@ def visit_new(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
+            if draft:
+                return JsonResponse({"ok": True, "url": reverse("field:visit", args=[visit.pk])})
             messages.success(
                 request, _("Checked in at %(name)s; the visit is on the customer's record.") % {"name": customer.name}
             )
             return redirect("field:visit", pk=visit.pk)
+    if draft:
+        return draft_refused(form)
     return render(
         request,
         "field/visit_form.html",

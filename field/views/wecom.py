@@ -3,9 +3,10 @@
 import secrets
 
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
@@ -78,6 +79,11 @@ def sidebar(request: HttpRequest) -> HttpResponse:
     permissions.require(request.user, "field.use")
     external = _external(request)
     context = {"external_userid": external, "jssdk_url": wecom.setting("WECOM_JSSDK_URL") if wecom.configured() else ""}
+    if context["jssdk_url"] and not external:
+        try:  # wx.config and wx.agentConfig, signed for this page's URL
+            context["jssdk_config"] = wecom.jssdk_config(request.build_absolute_uri())
+        except wecom.WeComError:
+            context["jssdk_url"] = ""  # the search still works
     if external:
         identity = wecom_services.identity_for_external(external)
         if identity is not None:
@@ -85,6 +91,10 @@ def sidebar(request: HttpRequest) -> HttpResponse:
                 return redirect("customers:detail", identity.customer_id)
             context["bound_elsewhere"] = True
             return render(request, "field/wecom_sidebar.html", context)
+        if wecom.configured():  # the same person met through another app: its unionid is bound already
+            customer = wecom_services.bind_by_unionid(external_userid=external, actor=request.user)
+            if customer is not None and permissions.is_visible(request.user, customer):
+                return redirect("customers:detail", customer.pk)
     query = (request.GET.get("q") or "").strip()[:100]
     found = []
     if external and query:
@@ -160,3 +170,49 @@ def callback(request: HttpRequest) -> HttpResponse:
     if created:
         transaction.on_commit(lambda: process_wecom_event.delay(event.pk))
     return HttpResponse("success", content_type="text/plain")
+
+
+ACCOUNTS_PAGE = 50
+
+
+@login_required
+def accounts(request: HttpRequest) -> HttpResponse:
+    """Admins link users to the WeCom members they sign in as (as ``manage.py wecom_link`` does):
+    one row per active user (?q= by name or username), the userid to set or clear."""
+    permissions.require(request.user, "field.configure")
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True, department__in=permissions.departments_for(request.user))
+        .select_related("department", "wecom_account")
+        .order_by("department__path", "username", "id")
+    )
+    if request.method == "POST":
+        user_id = request.POST.get("user", "")
+        if not user_id.isdigit():
+            raise Http404
+        user = get_object_or_404(users, pk=user_id)
+        try:
+            account = wecom_services.link_account(user=user, userid=request.POST.get("userid", "")[:64])
+        except ValidationError as exc:
+            messages.error(request, " ".join(m for ms in exc.message_dict.values() for m in ms))
+        else:
+            if account is None:
+                messages.success(request, _("%(user)s is no longer linked to WeCom.") % {"user": user.display_name})
+            else:
+                messages.success(
+                    request,
+                    _("%(user)s signs in from WeCom as %(userid)s.")
+                    % {"user": user.display_name, "userid": account.userid},
+                )
+        return redirect(request.get_full_path())
+    query = (request.GET.get("q") or "").strip()[:50]
+    if query:
+        users = users.filter(
+            Q(username__icontains=query) | Q(first_name__icontains=query) | Q(last_name__icontains=query)
+        )
+    page = Paginator(users, ACCOUNTS_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "field/wecom_accounts.html",
+        {"page": page, "query": query, "configured": bool(wecom.setting("WECOM_CORP_ID"))},
+    )

@@ -69,8 +69,26 @@
     }
   });
 
+  // ECharts is loaded only when a chart is on screen (a page names it with data-chart-lib): the
+  // phone layout hides the charts, so a phone never downloads it.
+  var chartLibRequested = false;
+  function loadChartLib() {
+    var lib = document.querySelector("[data-chart-lib]");
+    if (!lib || chartLibRequested) { return; }
+    var shown = Array.prototype.some.call(document.querySelectorAll("[data-chart]"), function (el) {
+      return el.getClientRects().length > 0;
+    });
+    if (!shown) { return; }
+    chartLibRequested = true;
+    var script = document.createElement("script");
+    script.src = lib.dataset.chartLib;
+    script.onload = function () { drawCharts(document); };
+    document.body.appendChild(script);
+  }
+  window.addEventListener("resize", loadChartLib);
+
   function drawCharts(root) {
-    if (typeof echarts === "undefined") { return; }
+    if (typeof echarts === "undefined") { loadChartLib(); return; }
     root.querySelectorAll("[data-chart]").forEach(function (el) {
       var source = document.getElementById(el.dataset.chart);
       if (!source || el.dataset.drawn) { return; }
@@ -114,6 +132,11 @@
       set("latitude", pos.coords.latitude.toFixed(6));
       set("longitude", pos.coords.longitude.toFixed(6));
       set("accuracy", Math.ceil(pos.coords.accuracy));
+      // the evidence signals: how old the fix is, and whether the platform marks it as mocked
+      set("signals", JSON.stringify({
+        position_age_s: Math.max(0, Math.round((Date.now() - pos.timestamp) / 1000)),
+        mocked: pos.coords.mocked === true || pos.mocked === true
+      }));
       delete form.dataset.locating;
       if (status) { say(status.dataset.found.replace("{m}", Math.ceil(pos.coords.accuracy))); }
       status && status.setAttribute("data-located", "1");
@@ -130,8 +153,89 @@
       locate(event.target.form);
     }
   });
+  // Offline drafts: a field entry made without a connection is kept on the phone (localStorage),
+  // listed as 待校验, and sent by itself once the connection returns; the server stores it as
+  // unverified with the phone's time.
+  var DRAFTS = "crm.field.drafts";
+  function drafts() { try { return JSON.parse(localStorage.getItem(DRAFTS) || "[]"); } catch (e) { return []; } }
+  function keepDrafts(list) { localStorage.setItem(DRAFTS, JSON.stringify(list)); showDrafts(); }
+  function showDrafts(note) {
+    document.querySelectorAll("[data-drafts]").forEach(function (box) {
+      var list = drafts();
+      box.textContent = "";
+      box.hidden = !list.length && !note;
+      list.forEach(function (draft) {
+        var row = document.createElement("div");
+        row.className = "list-group-item d-flex justify-content-between gap-2";
+        row.setAttribute("data-draft", "");
+        var label = document.createElement("span");
+        label.textContent = draft.label + " · " + new Date(draft.client_time).toTimeString().slice(0, 5);
+        var badge = document.createElement("span");
+        badge.className = "badge text-bg-warning align-self-center";
+        badge.textContent = box.dataset.pending;
+        row.appendChild(label); row.appendChild(badge); box.appendChild(row);
+      });
+      if (note) {
+        var alert = document.createElement("div");
+        alert.className = "list-group-item text-danger"; alert.setAttribute("role", "alert");
+        alert.textContent = note; box.appendChild(alert);
+      }
+    });
+  }
+  function saveDraft(form) {
+    if (form.dataset.locating) { setTimeout(function () { saveDraft(form); }, 200); return; }
+    var fields = [];
+    new FormData(form).forEach(function (value, name) {
+      if (name !== "csrfmiddlewaretoken" && typeof value === "string") { fields.push([name, value]); }
+    });
+    var list = drafts();
+    list.push({url: form.getAttribute("action") || window.location.pathname + window.location.search,
+               label: form.dataset.draftLabel || document.title, fields: fields, client_time: new Date().toISOString()});
+    keepDrafts(list);
+  }
+  var sending = false;
+  function sendDrafts() {
+    if (sending || navigator.onLine === false || !drafts().length) { return; }
+    var match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
+    if (!match) { return; }
+    sending = true;
+    var sent = 0, refused = [];
+    function next() {
+      var list = drafts();
+      if (!list.length) {
+        sending = false;
+        showDrafts(refused.join(" "));
+        if (sent && !refused.length) { window.location.reload(); }
+        return;
+      }
+      var draft = list[0], body = new FormData();
+      draft.fields.forEach(function (pair) { body.append(pair[0], pair[1]); });
+      body.append("client_time", draft.client_time);
+      fetch(draft.url, {method: "POST", body: body, credentials: "same-origin",
+                        headers: {"X-Field-Draft": "1", "X-CSRFToken": decodeURIComponent(match[1])}})
+        .then(function (response) {
+          if (response.ok) { sent += 1; keepDrafts(drafts().slice(1)); return next(); }
+          if (response.status === 400) {
+            return response.json().then(function (answer) {
+              refused.push(draft.label + ": " + (answer.errors || []).join(" "));
+              keepDrafts(drafts().slice(1)); next();
+            });
+          }
+          sending = false;  // signed out or the server is down: keep the draft for later
+        }, function () { sending = false; });
+    }
+    next();
+  }
+  document.addEventListener("DOMContentLoaded", function () { showDrafts(); sendDrafts(); });
+  window.addEventListener("online", sendDrafts);
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
+    if (form.hasAttribute("data-offline-draft") && navigator.onLine === false) {
+      event.preventDefault();
+      saveDraft(form);
+      return;
+    }
     if (form.hasAttribute("data-geo") && form.dataset.locating) {  // wait (a few seconds at most) for the position
       event.preventDefault();
       var waited = 0;

@@ -2,10 +2,12 @@
 (``--unlink`` removes the link)."""
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from field import wecom
 from field.models import WeComAccount
+from field.services.wecom import link_account
 
 
 class Command(BaseCommand):
@@ -27,8 +29,8 @@ class Command(BaseCommand):
             return
         if not (corp and userid):
             raise CommandError("userid: give the WeCom userid (and set WECOM_CORP_ID)")
-        other = WeComAccount.objects.filter(corp_id=corp, userid=userid).exclude(user=user).first()
-        if other is not None:
-            raise CommandError(f"userid: {userid!r} is linked to {other.user.username!r} already")
-        WeComAccount.objects.update_or_create(user=user, defaults={"corp_id": corp, "userid": userid})
+        try:
+            link_account(user=user, userid=userid)
+        except ValidationError as exc:
+            raise CommandError(f"userid: {userid!r} is linked to another user already ({exc.messages[0]})") from exc
         self.stdout.write(f"{username} signs in from WeCom as {userid}")
