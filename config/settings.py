@@ -469,6 +469,10 @@ LOGGING = {
 # BEAT_MAX_AGE_SECONDS is "beat down".
 METRICS_ALLOWED_ADDRESSES = env_list("METRICS_ALLOWED_ADDRESSES", "127.0.0.1,::1")
 BEAT_MAX_AGE_SECONDS = float(os.environ.get("BEAT_MAX_AGE_SECONDS", 180))
+# One beat at a time (crm.beat_lock): a second `celery beat` exits with status 3. The lock lives
+# BEAT_LOCK_SECONDS after a beat dies without letting go.
+BEAT_LOCK = env_bool("BEAT_LOCK", True)
+BEAT_LOCK_SECONDS = int(os.environ.get("BEAT_LOCK_SECONDS", 60))
 #: whether /healthz checks beat's heartbeat (off in a set-up without beat, such as the test client's)
 HEALTH_CHECK_BEAT = env_bool("HEALTH_CHECK_BEAT", True)
 

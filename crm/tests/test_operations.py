@@ -348,3 +348,54 @@ def test_make_run_serves_through_gunicorn_sized_to_the_machine_and_reloads_only_
     run = subprocess.run(["make", "-n", "run", "PORT=8123"], cwd=BASE, capture_output=True, text=True).stdout
     assert "WEB_RELOAD" not in run
     assert "collectstatic" in run  # WhiteNoise serves the collected files, as in production
+
+
+# --- one beat at a time -------------------------------------------------------------------------
+
+_HOLD = (
+    "import django, sys, time; django.setup(); from crm import beat_lock; "
+    "beat_lock.hold_or_exit(); print('held', flush=True); time.sleep(float(sys.argv[1]))"
+)
+
+
+def _beat_like(seconds, **env):
+    clean = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "BEAT_LOCK")}
+    return subprocess.Popen(
+        [sys.executable, "-c", _HOLD, str(seconds)],
+        cwd=BASE,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize("broker", ["file", "redis"])
+def test_a_second_beat_exits_while_the_first_holds_the_lock(broker, tmp_path, request):
+    env = {"CRM_VAR_DIR": str(tmp_path)}
+    if broker == "redis":
+        redis_url = request.getfixturevalue("redis_url")
+        import redis
+
+        redis.Redis.from_url(redis_url).delete("crm:beat-lock")
+        env["REDIS_URL"] = redis_url
+    first = _beat_like(30, **env)
+    try:
+        assert first.stdout.readline().strip() == "held"
+        second = _beat_like(0, **env)
+        out, err = second.communicate(timeout=60)
+        assert second.returncode == 3, (out, err)
+        assert "held" not in out and "beat not started" in err
+        # without the lock (the fault runs' two beats on purpose) both start
+        unlocked = _beat_like(0, BEAT_LOCK="0", **env)
+        assert unlocked.communicate(timeout=60)[0].strip() == "held"
+    finally:
+        first.kill()
+        first.wait(10)
+    if broker == "file":  # the kernel let go with the process: the next beat starts
+        after = _beat_like(0, **env)
+        assert after.communicate(timeout=60)[0].strip() == "held"
+    else:
+        import redis
+
+        redis.Redis.from_url(env["REDIS_URL"]).delete("crm:beat-lock")
