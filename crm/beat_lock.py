@@ -89,5 +89,6 @@ def hold_or_exit(**_signal_kwargs):
         acquire()
     except BeatAlreadyRunning as exc:
         log.critical("beat not started: %s", exc)
-        logging.shutdown()
+        for handler in logging.getLogger().handlers:  # not logging.shutdown(): celery's proxies hold its locks
+            handler.flush()
         os._exit(EXIT_STATUS)

@@ -19,6 +19,7 @@ app.conf.beat_scheduler = "celery.beat:PersistentScheduler"
 app.conf.beat_schedule = {
     "sales-dispatch-reminders": {"task": "sales.tasks.dispatch_reminders", "schedule": SECONDS},
     "notifications-sweep-outbox": {"task": "crm.tasks.sweep_outbox", "schedule": SECONDS},
+    "operations-beat-heartbeat": {"task": "crm.tasks.beat_heartbeat", "schedule": SECONDS},
 }
 
 __all__ = ["app"]
