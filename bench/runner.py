@@ -16,7 +16,14 @@ DEFAULT_RUNS = 30
 DEFAULT_WARMUPS = 3
 PAGE_BUDGET_MS = 100
 
-COLUMNS = (("scenario", 32, "<"), ("median ms", 10, ">"), ("p95 ms", 10, ">"), ("queries", 8, ">"), ("status", 7, "<"))
+COLUMNS = (
+    ("scenario", 32, "<"),
+    ("median ms", 10, ">"),
+    ("p95 ms", 10, ">"),
+    ("× floor", 8, ">"),
+    ("queries", 8, ">"),
+    ("status", 7, "<"),
+)
 
 
 def parse_args(argv=None):
@@ -176,16 +183,27 @@ def table_header():
     return [titles, rule]
 
 
-def table_row(result):
+def floor_ratio(result, floor_ms):
+    """The scenario's median as a multiple of the floor's (``None`` without a floor)."""
+    if not floor_ms or "median_ms" not in result:
+        return None
+    return round(result["median_ms"] / floor_ms, 1)
+
+
+def table_row(result, floor_ms=None):
     if "error" in result:
-        return format_row([result["name"], "-", "-", "-", "ERROR"])
+        return format_row([result["name"], "-", "-", "-", "-", "ERROR"])
+    ratio = floor_ratio(result, floor_ms)
     queries = result["queries"]
     if result["queries_min"] != queries:
         queries = f"{result['queries_min']}-{queries}"
     status = "/".join(str(code) for code in result["statuses"])
     if not result["ok"]:
         status += f" (want {result['expected_status']})"
-    return format_row([result["name"], f"{result['median_ms']:.1f}", f"{result['p95_ms']:.1f}", queries, status])
+    ratio_text = "-" if ratio is None else f"{ratio:.1f}"
+    return format_row(
+        [result["name"], f"{result['median_ms']:.1f}", f"{result['p95_ms']:.1f}", ratio_text, queries, status]
+    )
 
 
 def machine_info():
@@ -258,7 +276,7 @@ def main(argv=None):
     django.setup()
     from django.conf import settings
 
-    from bench.scenarios import selected
+    from bench.scenarios import FLOOR, selected
 
     scenarios = selected(args.only)
     if not scenarios:
@@ -276,6 +294,7 @@ def main(argv=None):
     clients = {}
     load_before = [round(value, 2) for value in os.getloadavg()]
     results = []
+    floor_ms = None
     print(
         f"\n{len(scenarios)} scenarios, {args.runs} runs each after {args.warmups} warm-ups, "
         f"on {dataset.describe_database()}\n"
@@ -285,8 +304,11 @@ def main(argv=None):
     try:
         for scenario in scenarios:
             result = run_scenario(scenario, ctx, clients, runs=args.runs, warmups=args.warmups)
+            if scenario.name == FLOOR and result.get("ok"):
+                floor_ms = result["median_ms"]
+            result["floor_ratio"] = floor_ratio(result, floor_ms)
             results.append(result)
-            print(table_row(result), flush=True)
+            print(table_row(result, floor_ms), flush=True)
     finally:
         ctx.close()
 
@@ -304,6 +326,7 @@ def main(argv=None):
         "load_average": {"before": load_before, "after": [round(value, 2) for value in os.getloadavg()]},
         "django": django.get_version(),
         "row_counts": dataset.row_counts(),
+        "floor_ms": floor_ms,
         "scenarios": results,
     }
     path = write_results(report)

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "crm.operations.RequestIdMiddleware",
     "crm.addresses.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -79,6 +80,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "crm.db_router.ReadYourWritesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
@@ -161,6 +163,24 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60" if PRODUCTION else "0")),
     )
 }
+# Behind PgBouncer in transaction pooling a connection's server changes between transactions, so
+# server-side cursors (.iterator() outside a transaction) cannot work: DISABLE_SERVER_SIDE_CURSORS=1.
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DISABLE_SERVER_SIDE_CURSORS", False)
+# A read replica (streaming standby): dashboards and exports read from it (crm.db_router), except for
+# a user who wrote in the last READ_YOUR_WRITES_SECONDS, who reads the primary.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL, conn_max_age=DATABASES["default"].get("CONN_MAX_AGE", 0)
+    )
+    DATABASES["replica"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool(
+        "REPLICA_DISABLE_SERVER_SIDE_CURSORS", DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"]
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["crm.db_router.ReplicaRouter"]
+READ_YOUR_WRITES_SECONDS = int(os.environ.get("READ_YOUR_WRITES_SECONDS", 30))
+#: replica lag above this many seconds makes /healthz answer 503 (and the router fall back to the primary)
+REPLICA_MAX_LAG_SECONDS = float(os.environ.get("REPLICA_MAX_LAG_SECONDS", 30))
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Several processes (web, worker, beat) share the file: wait for locks instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -214,6 +234,10 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = VAR_DIR / "media"
+# WhiteNoise serves the collected files (``collectstatic``, run by ``make run``) as in production;
+# ``make dev`` sets WHITENOISE_AUTOREFRESH=1 to serve static/ as edited.
+WHITENOISE_AUTOREFRESH = env_bool("WHITENOISE_AUTOREFRESH", False)
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH
 
 # Field work (打卡, 外勤签到): the map provider of the "navigate" links and of the team's visit map
 # ("amap", "baidu" or "none": no link, no map). The links open the provider's site or app; the map
@@ -241,6 +265,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]  # asked by the proxy and the scraper over http
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365))
@@ -337,6 +362,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+#: how often beat queues the heartbeat task that /healthz and /metrics read (crm.operations)
+HEARTBEAT_SECONDS = float(os.environ.get("CRM_HEARTBEAT_SECONDS", 30))
 from celery.schedules import crontab  # noqa: E402
 
 CELERY_BEAT_SCHEDULE = {
@@ -390,6 +417,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crm.tasks.sweep_outbox",
         "schedule": 60.0,
     },
+    # /healthz and /metrics read beat's last heartbeat: beat down is visible within a few minutes
+    "operations-beat-heartbeat": {"task": "crm.tasks.beat_heartbeat", "schedule": HEARTBEAT_SECONDS},
 }
 
 REST_FRAMEWORK = {
@@ -429,12 +458,40 @@ DJANGO_TABLES2_TEMPLATE = "crm/table.html"  # bootstrap5-responsive, headers cap
 DJANGO_TABLES2_PAGE_RANGE = 7
 FILTERS_EMPTY_CHOICE_LABEL = _("All")  # a filter left empty reads "全部" / "All", never "---------"
 
+# LOG_FORMAT=json: one JSON object a line with the request id (crm.operations.JsonFormatter), for a
+# log collector; "text" (the default) for people. Every request gets an id (X-Request-ID from the
+# proxy when it sends a sane one, else a new one), answered in the X-Request-ID header.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "crm.operations.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "crm.operations.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO" if PRODUCTION else "WARNING")},
 }
+
+# Operations (crm.operations): GET /metrics (Prometheus) answers only these client addresses or
+# networks (crm.addresses' client address); 404 to every other. /healthz answers everyone, with no detail
+# beyond ok/failing per check. Beat's heartbeat (HEARTBEAT_SECONDS above) older than
+# BEAT_MAX_AGE_SECONDS is "beat down".
+METRICS_ALLOWED_ADDRESSES = env_list("METRICS_ALLOWED_ADDRESSES", "127.0.0.1,::1")
+BEAT_MAX_AGE_SECONDS = float(os.environ.get("BEAT_MAX_AGE_SECONDS", 180))
+# One beat at a time (crm.beat_lock): a second `celery beat` exits with status 3. The lock lives
+# BEAT_LOCK_SECONDS after a beat dies without letting go.
+BEAT_LOCK = env_bool("BEAT_LOCK", True)
+BEAT_LOCK_SECONDS = int(os.environ.get("BEAT_LOCK_SECONDS", 60))
+#: whether /healthz checks beat's heartbeat (off in a set-up without beat, such as the test client's)
+HEALTH_CHECK_BEAT = env_bool("HEALTH_CHECK_BEAT", True)
 
 # Demo data and services
 CRM_REQUIRE_SERVICES = env_bool("CRM_REQUIRE_SERVICES", False)

@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from catalog.api import views as catalog_api
 from coupons.api import views as coupon_api
+from crm import operations
 from crm.api import views as api_views
 from crm.approvals import views as approval_views
 from crm.urls import org_patterns
@@ -36,6 +37,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("healthz", operations.healthz, name="healthz"),
+    path("metrics", operations.metrics, name="metrics"),
     path("", include("crm.urls")),
     path("customers/", include("customers.urls")),
     path("sales/", include("sales.urls")),

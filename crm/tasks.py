@@ -8,6 +8,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from . import notifications
+from .operations import record_heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,12 @@ def enqueue_or_log(task, *args, **kwargs):
 @shared_task(ignore_result=True)
 def send_delivery(delivery_id):
     notifications.deliver(delivery_id)
+
+
+@shared_task(ignore_result=True, expires=120)
+def beat_heartbeat():
+    """Every HEARTBEAT_SECONDS (beat): the time /healthz and /metrics read beat's lag from."""
+    record_heartbeat()
 
 
 @shared_task(ignore_result=True)

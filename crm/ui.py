@@ -33,6 +33,7 @@ from django_tables2.columns.linkcolumn import BaseLinkColumn
 from django_tables2.rows import BoundRows
 
 from . import permissions, privacy
+from .db_router import reads_from_replica
 from .models import DataScope, Department
 
 logger = logging.getLogger(__name__)
@@ -390,8 +391,8 @@ class ScopedListView(LoginRequiredMixin, SingleTableMixin, FilterView):
 
     def get(self, request, *args, **kwargs):
         fmt = request.GET.get("export")
-        if fmt in ("csv", "xlsx"):
-            return self.export(fmt)
+        if fmt in ("csv", "xlsx"):  # exports read from the replica when there is one (crm.db_router)
+            return reads_from_replica(lambda request: self.export(fmt))(request)
         return super().get(request, *args, **kwargs)
 
     def export(self, fmt):

@@ -12,6 +12,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from crm import permissions
+from crm.db_router import reads_from_replica
 from crm.ui import export_rows
 
 from ..forms.dashboard import DashboardFilter
@@ -360,6 +361,7 @@ def _table_data(user, filters, table):
 
 
 @login_required
+@reads_from_replica
 def dashboard(request):
     permissions.require(request.user, "coupons.view")
     form = DashboardFilter(request.GET or None, user=request.user)

@@ -75,6 +75,7 @@ PAGES = [
     ("audit_export", lambda t: reverse("org:audit") + "?export=csv", "audit.view", False),
     ("privacy", lambda t: reverse("org:privacy"), "privacy.manage", False),
     ("preferences", lambda t: reverse("preferences"), None, False),
+    ("ping", lambda t: reverse("ping"), None, False),
     ("tags", lambda t: reverse("customers:tags"), "customers.configure", False),
     ("tag_group_new", lambda t: reverse("customers:tag_group_create"), "customers.configure", True),
     (

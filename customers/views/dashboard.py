@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm import permissions
+from crm.db_router import reads_from_replica
 from crm.ui import export_rows
 
 from ..charts import stage_sankey
@@ -342,6 +343,7 @@ def _tables(data, since, until):
 
 
 @login_required
+@reads_from_replica
 def customer_dashboard(request):
     permissions.require(request.user, "customers.view")
     form = DashboardFilterForm(request.GET or None, user=request.user)

@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 
 from crm import permissions
+from crm.db_router import reads_from_replica
 from crm.names import person_name
 from crm.ui import export_rows
 
@@ -435,6 +436,7 @@ def _sales_context(request):
 
 
 @login_required
+@reads_from_replica
 def sales_dashboard(request):
     permissions.require(request.user, "sales.view")
     form, f, data, charts, tables = _sales_context(request)
