@@ -1616,6 +1616,53 @@ def test_lead_source_pages_and_the_audit_reveal_follow_the_role(db, role):
     assert (b"13700001234" in reveal.content) is allowed
 
 
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("scope", SCOPES)
+def test_report_pages_follow_the_role_and_the_scope(db, role, scope):
+    """日报、周报、月报: a rep's report opens for the rep and for users who see the rep's figures (their
+    scope covers the rep's department), a team's report for users whose scope covers the team;
+    anyone else gets 404. Reading and commenting need ``sales.assign`` and the report in sight, and
+    never the author's own report; refused writes change nothing."""
+    from sales.models import Report
+
+    team = DepartmentFactory(name="zq一组", kind=Department.Kind.TEAM)
+    other = DepartmentFactory(name="zq二组", kind=Department.Kind.TEAM)
+    user = UserFactory(role=role, data_scope=scope, department=team)
+    rep_in = UserFactory(role=Role.REP, department=team)
+    rep_out = UserFactory(role=Role.REP, department=other)
+    start = datetime.date(2026, 11, 1)
+    reports = {
+        "rep_in": Report.objects.create(user=rep_in, kind="monthly", start=start),
+        "rep_out": Report.objects.create(user=rep_out, kind="monthly", start=start),
+        "team_in": Report.objects.create(department=team, kind="monthly", start=start),
+        "team_out": Report.objects.create(department=other, kind="monthly", start=start),
+    }
+    sees_all = scope == DataScope.ALL
+    sees_team = scope != DataScope.SELF
+    expected_visible = {
+        "rep_in": (sees_team or sees_all) and role in ACTIONS["sales.view"],
+        "rep_out": sees_all and role in ACTIONS["sales.view"],
+        "team_in": (sees_team or sees_all) and role in ACTIONS["sales.view"],
+        "team_out": sees_all and role in ACTIONS["sales.view"],
+    }
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    for name, report in reports.items():
+        CHECKS["pages"] += 1
+        status = client.get(f"/sales/reports/{report.pk}/").status_code
+        if role not in ACTIONS["sales.view"]:
+            assert status == 403, name
+        else:
+            assert status == (200 if expected_visible[name] else 404), name
+        response = client.post(f"/sales/reports/{report.pk}/comment/", {"comment": "zq点评"})
+        may_comment = expected_visible[name] and role in ACTIONS["sales.assign"]
+        assert response.status_code == (302 if may_comment else 403 if role not in ACTIONS["sales.assign"] else 404), (
+            name
+        )
+        report.refresh_from_db()
+        assert report.comment == ("zq点评" if may_comment else ""), name
+
+
 # --- the approvals inbox and its actions ---------------------------------------------------------------
 
 

@@ -217,8 +217,13 @@ class SalesSettingsForm(StyledFormMixin, forms.ModelForm):
             label=self.fields["target_amount_source"].label,
             help_text=self.fields["target_amount_source"].help_text,
             choices=metrics.amount_source_choices(),
+            required=False,
         )
         self.fields["target_amount_source"].widget.attrs["class"] = "form-select"
+
+    def clean_target_amount_source(self):
+        """Left out (an older form, a script): the setting stays as it is."""
+        return self.cleaned_data.get("target_amount_source") or self.instance.target_amount_source or metrics.WON
 
     def clean_reminder_offsets(self):
         text = self.cleaned_data["reminder_offsets"]
