@@ -46,12 +46,14 @@ INSTALLED_APPS = [
     "sales",
     "coupons",
     "catalog",
+    "cdp",
     "marketing",
     "field",
     "partners",
     "resources",
     "members",
     "contracts",
+    "agenda",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -333,6 +335,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 from celery.schedules import crontab  # noqa: E402
 
 CELERY_BEAT_SCHEDULE = {
+    "cdp-maintain-event-partitions": {
+        "task": "cdp.tasks.maintain_event_partitions",
+        "schedule": crontab(hour=1, minute=20),
+    },
     "customers-recompute-segments": {
         "task": "customers.tasks.recompute_segments",
         "schedule": crontab(hour=2, minute=0),

@@ -6,6 +6,7 @@ from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from catalog.api import views as catalog_api
+from cdp.api import views as cdp_api
 from coupons.api import views as coupon_api
 from crm.api import views as api_views
 from crm.approvals import views as approval_views
@@ -28,6 +29,7 @@ api_v1 = [
     path("events/<int:pk>/registrations", marketing_api.RegistrationView.as_view(), name="api-event-registrations"),
     path("products", catalog_api.ProductListView.as_view(), name="api-products"),
     path("entitlements/<int:pk>/consume", catalog_api.EntitlementConsumeView.as_view(), name="api-entitlement-consume"),
+    path("events", cdp_api.EventBatchView.as_view(), name="api-events"),
     path("orders/<str:external_id>/cancel", order_api.OrderCancelView.as_view(), name="api-order-cancel"),
 ]
 
@@ -42,6 +44,8 @@ urlpatterns = [
     path("partners/", include("partners.urls")),
     path("resources/", include("resources.urls")),
     path("contracts/", include("contracts.urls")),
+    path("cdp/", include("cdp.urls")),
+    path("calendar/", include("agenda.urls")),
     path("", include((tracking_urls, "track"))),
     path("org/", include(org_patterns)),
     path("approvals/", include((approval_views.urlpatterns, "approvals"))),

@@ -204,6 +204,7 @@ class ApiScope(models.TextChoices):
     MARKETING = "marketing", _("Event registrations")
     PRODUCTS_READ = "products:read", _("Read the catalogue")
     ENTITLEMENTS = "entitlements", _("Use entitlements")
+    EVENTS = "events", _("Send behaviour events")
 
 
 class ApiClient(models.Model):

@@ -1444,6 +1444,12 @@ def _api_endpoints(w):
             {"quantity": 1, "reference": "zqapi-use"},
             ApiScope.ENTITLEMENTS,
         ),
+        "events": (
+            "POST",
+            "/api/v1/events",
+            [{"id": "zqapi-e1", "type": "click", "at": timezone.now().isoformat(), "customer": {"id": customer.pk}}],
+            ApiScope.EVENTS,
+        ),
     }
 
 
@@ -1460,6 +1466,7 @@ API_NAMES = [
     "registrations",
     "products",
     "entitlement_consume",
+    "events",
 ]
 REFUSED_CREDENTIALS = ["none", "garbage", "not_bearer", "revoked", "expired", "inactive_client", "browser_session"]
 
@@ -1467,6 +1474,7 @@ REFUSED_CREDENTIALS = ["none", "garbage", "not_bearer", "revoked", "expired", "i
 def _written(w):
     """What a refused API call must not have changed."""
     from catalog.models import EntitlementUse
+    from cdp.models import Event
     from coupons.models import Coupon
     from crm.models import IdempotencyRecord
     from customers.models import Customer, Order
@@ -1474,6 +1482,7 @@ def _written(w):
     from sales.models import Lead
 
     return (
+        Event.objects.count(),
         Lead.objects.count(),
         Order.objects.count(),
         Order.objects.filter(status="cancelled").count(),
@@ -1635,3 +1644,32 @@ def test_approvals_inbox_and_decisions_follow_the_routing(world, db, role):
             chains = client.get(reverse("approvals:chains"))
             assert chains.status_code == (200 if role == Role.ADMIN else 403)
         transaction.set_rollback(True)
+
+
+# --- the customer data platform and the calendar ---------------------------------------------------
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_merge_suggestions_and_the_calendar_follow_the_role(db, role):
+    """The merge suggestions need ``cdp.merge``, the calendar ``calendar.view``, its team view
+    ``calendar.team`` (else the user's own calendar); the feed answers only its secret address."""
+    user = UserFactory(role=role, department=DepartmentFactory(name="zq部门"))
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    pages = {
+        "/cdp/merge-suggestions/": 200 if role in ACTIONS["cdp.merge"] else 403,
+        "/calendar/": 200 if role in ACTIONS["calendar.view"] else 403,
+        "/calendar/?view=month": 200 if role in ACTIONS["calendar.view"] else 403,
+    }
+    for url, expected in pages.items():
+        CHECKS["pages"] += 1
+        assert client.get(url).status_code == expected, url
+    team = client.get("/calendar/?team=1")
+    assert team.context["team"] is (role in ACTIONS["calendar.team"])
+    assert client.post("/cdp/merge-suggestions/999999/dismiss").status_code == (
+        404 if role in ACTIONS["cdp.merge"] else 403
+    )
+    assert client.post("/calendar/move", {"key": "reminder:999999", "date": "2099-01-01"}).status_code in (403, 404)
+    anonymous = Client(raise_request_exception=False)
+    assert anonymous.get("/calendar/feed/zq-guess.ics").status_code == 404
+    assert anonymous.get("/calendar/").status_code == 302
