@@ -17,3 +17,6 @@ class FieldConfig(AppConfig):
         auditlog.register(models.Visit, exclude_fields=["photo_sha256"])
         auditlog.register(models.WeComAccount)
         auditlog.register(models.WeChatIdentity)
+        from . import calendar_items
+
+        calendar_items.register()
