@@ -76,6 +76,8 @@ class MergeSuggestion(models.Model):
 
     scope_owner_field = "customer__owner"
     scope_department_field = "customer__department"
+    #: merging either customer into another ends the suggestion (customers.services.merge_customers)
+    deleted_on_customer_merge = True
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open")

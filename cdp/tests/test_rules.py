@@ -74,3 +74,19 @@ def test_a_shared_identity_becomes_one_merge_suggestion_seen_by_the_manager(clie
 def test_reps_and_marketing_do_not_review_merge_suggestions(client, org, who):
     client.force_login(getattr(org, who))
     assert client.get("/cdp/merge-suggestions/").status_code == 403
+
+
+def test_merging_the_suggested_pair_keeps_the_identities_and_events_and_ends_the_suggestion(org):
+    from customers.services import merge_customers
+
+    first, second = CustomerFactory(owner=org.rep1), CustomerFactory(owner=org.rep1)
+    identities.link_identity(customer=first, kind=IdentityKind.EMAIL, value="li@example.com")
+    identities.link_identity(customer=second, kind=IdentityKind.EMAIL, value="li@example.com")
+    identities.link_identity(customer=second, kind=IdentityKind.MOBILE, value="13900001111")
+    watched(second, 2)
+    merge_customers(actor=org.admin, survivor=first, duplicate=second)
+    assert (
+        MergeSuggestion.objects.count(),
+        first.cdp_identities.count(),
+        Event.objects.filter(customer=first).count(),
+    ) == (0, 2, 2)
