@@ -1660,6 +1660,9 @@ def test_merge_suggestions_and_the_calendar_follow_the_role(db, role):
         "/cdp/merge-suggestions/": 200 if role in ACTIONS["cdp.merge"] else 403,
         "/calendar/": 200 if role in ACTIONS["calendar.view"] else 403,
         "/calendar/?view=month": 200 if role in ACTIONS["calendar.view"] else 403,
+        "/calendar/items.json?start=2026-12-01T00:00:00%2B08:00&end=2026-12-08T00:00:00%2B08:00": (
+            200 if role in ACTIONS["calendar.view"] else 403
+        ),
     }
     for url, expected in pages.items():
         CHECKS["pages"] += 1
@@ -1670,6 +1673,9 @@ def test_merge_suggestions_and_the_calendar_follow_the_role(db, role):
         404 if role in ACTIONS["cdp.merge"] else 403
     )
     assert client.post("/calendar/move", {"key": "reminder:999999", "date": "2099-01-01"}).status_code in (403, 404)
+    assert client.post("/calendar/feed/issue").status_code == (302 if role in ACTIONS["calendar.view"] else 403)
+    assert client.post("/calendar/feed/revoke").status_code == 302
     anonymous = Client(raise_request_exception=False)
+    assert anonymous.post("/calendar/feed/issue").status_code == 302  # to the login page
     assert anonymous.get("/calendar/feed/zq-guess.ics").status_code == 404
     assert anonymous.get("/calendar/").status_code == 302
