@@ -1,6 +1,7 @@
 """``POST /api/v1/events`` (scope ``events``): a batch of behaviour events."""
 
 from django.conf import settings
+from drf_spectacular.plumbing import build_array_type, build_object_type
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
@@ -9,29 +10,17 @@ from rest_framework.views import APIView
 from crm.api.auth import ClientRateThrottle
 from crm.api.parsers import PayloadTooLarge
 
-from ..models import EventType, IdentityKind
 from ..services import events
 
 MAX_BATCH_BYTES = 512 * 1024
 
 
-class EventCustomerSerializer(serializers.Serializer):
-    id = serializers.IntegerField(required=False, help_text="The customer's id in the CRM.")
-    mobile = serializers.CharField(required=False)
-    identity = serializers.DictField(
-        required=False,
-        help_text=f'{{"kind", "value"}}; kind one of {", ".join(IdentityKind.values)}. An external id is '
-        "this client's own.",
-    )
-
-
-class EventInSerializer(serializers.Serializer):
-    id = serializers.CharField(max_length=64, help_text="Your id of the event: sent again, it is stored once.")
-    type = serializers.ChoiceField(choices=EventType.choices)
-    name = serializers.CharField(required=False, max_length=100, help_text="Required for a custom event.")
-    at = serializers.DateTimeField(help_text="ISO 8601 with its offset; within the retention, at most 1 hour ahead.")
-    customer = EventCustomerSerializer()
-    properties = serializers.DictField(required=False, help_text="Up to 4 KB of JSON.")
+EVENT_HELP = (
+    'One event: "id" (your id, 1–64 characters: sent again it is stored once), "type" (page_view, click, '
+    'live_watch, video_watch, form_view or custom), "name" (required for custom), "at" (ISO 8601 with its '
+    'offset), "customer" ({"id"}, {"mobile"} or {"identity": {"kind", "value"}}) and "properties" (an '
+    "object, up to 4 KB). At most 500 events and 512 KB per request (else 413)."
+)
 
 
 class RefusedSerializer(serializers.Serializer):
@@ -77,7 +66,11 @@ class EventBatchView(APIView):
 
     @extend_schema(
         summary="Send behaviour events",
-        request=EventInSerializer(many=True),
+        # Each event is checked on its own and a refused one is answered in "refused": the schema
+        # asks only for a list of objects (EVENT_HELP names the fields of one event)
+        request={
+            "application/json": build_array_type(build_object_type(additionalProperties=True, description=EVENT_HELP))
+        },
         responses={200: BatchOutSerializer},
         examples=[
             OpenApiExample(
@@ -99,10 +92,8 @@ class EventBatchView(APIView):
         if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BATCH_BYTES:
             raise PayloadTooLarge("A batch is at most 512 KB.")
         batch = request.data
-        if isinstance(batch, dict) and isinstance(batch.get("events"), list):
-            batch = batch["events"]
-        if not isinstance(batch, list):
-            raise exceptions.ValidationError({"events": ["Send a list of events."]})
+        if not isinstance(batch, list) or not all(isinstance(item, dict) for item in batch):
+            raise exceptions.ValidationError({"events": ["Send a list of event objects."]})
         if len(batch) > events.MAX_BATCH:
             raise PayloadTooLarge(f"A batch is at most {events.MAX_BATCH} events; this one has {len(batch)}.")
         result = events.ingest(client_id=request.auth.client_id, events=batch)
