@@ -46,12 +46,14 @@ INSTALLED_APPS = [
     "sales",
     "coupons",
     "catalog",
+    "cdp",
     "marketing",
     "field",
     "partners",
     "resources",
     "members",
     "contracts",
+    "agenda",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -368,6 +370,10 @@ from celery.schedules import crontab  # noqa: E402
 
 CELERY_BEAT_SCHEDULE = {
     "field-wecom-reconcile": {"task": "field.tasks.reconcile_wecom_contacts", "schedule": crontab(hour=1, minute=20)},
+    "cdp-maintain-event-partitions": {
+        "task": "cdp.tasks.maintain_event_partitions",
+        "schedule": crontab(hour=1, minute=20),
+    },
     "customers-recompute-segments": {
         "task": "customers.tasks.recompute_segments",
         "schedule": crontab(hour=2, minute=0),

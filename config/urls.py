@@ -6,6 +6,7 @@ from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from catalog.api import views as catalog_api
+from cdp.api import views as cdp_api
 from coupons.api import views as coupon_api
 from crm import operations
 from crm.api import views as api_views
@@ -33,6 +34,7 @@ api_v1 = [
     path("entitlements/<int:pk>/consume", catalog_api.EntitlementConsumeView.as_view(), name="api-entitlement-consume"),
     path("partner-leads", partner_api.PartnerLeadView.as_view(), name="api-partner-leads"),
     path("partners/<int:pk>/statements", partner_api.PartnerStatementsView.as_view(), name="api-partner-statements"),
+    path("events", cdp_api.EventBatchView.as_view(), name="api-events"),
     path("orders/<str:external_id>/cancel", order_api.OrderCancelView.as_view(), name="api-order-cancel"),
 ]
 
@@ -50,6 +52,8 @@ urlpatterns = [
     path("portal/", include((portal_views.urlpatterns, "portal"))),
     path("resources/", include("resources.urls")),
     path("contracts/", include("contracts.urls")),
+    path("cdp/", include("cdp.urls")),
+    path("calendar/", include("agenda.urls")),
     path("", include((tracking_urls, "track"))),
     path("org/", include(org_patterns)),
     path("approvals/", include((approval_views.urlpatterns, "approvals"))),

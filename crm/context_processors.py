@@ -59,6 +59,8 @@ def _nav(user, path, waiting=0):
                 ("customers:orders", _("Orders"), "bi-receipt", "customers.view"),
                 ("customers:segments", _("Segmentation"), "bi-grid-3x3", "customers.view"),
                 ("customers:import", _("Import"), "bi-upload", "customers.import"),
+                ("cdp:merge_suggestions", _("Merge suggestions"), "bi-people", "cdp.merge"),
+                ("agenda:calendar", _("Calendar"), "bi-calendar3", "calendar.view"),
             ],
         ),
         (

@@ -213,6 +213,7 @@ class ApiScope(models.TextChoices):
     PRODUCTS_READ = "products:read", _("Read the catalogue")
     ENTITLEMENTS = "entitlements", _("Use entitlements")
     PARTNER = "partner", _("Partner (register leads, read own statements)")
+    EVENTS = "events", _("Send behaviour events")
 
 
 class ApiClient(models.Model):

@@ -90,6 +90,11 @@ ACTIONS = {
     "resources.view": EVERYONE,
     "resources.enrol": SALES,
     "resources.manage": {D, A},
+    # customer data (CDP): managers and above review customers that share an identity
+    "cdp.merge": {M, D, A},
+    # the calendar: everyone in sales sees their own; managers see their team's
+    "calendar.view": EVERYONE,
+    "calendar.team": {M, D, A},
     # organization and system
     "org.manage": {A},
     "org.view": {M, D, A},

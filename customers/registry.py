@@ -71,3 +71,33 @@ def create_task(**kwargs) -> Any | None:
     if _task_creator is None:
         return None
     return _task_creator(**kwargs)
+
+
+# -- conditions other apps add to segments and to lead scoring ----------------------------------
+
+_segment_fields: dict[str, dict] = {}
+_lead_criteria: dict[str, dict] = {}
+
+
+def register_segment_field(name: str, *, label, ops: tuple, value: str, condition: Callable) -> None:
+    """A field customer segments can test, kept by an app above customers (e.g. behaviour events):
+    ``ops`` among the segment builder's operators, ``value`` its kind of value ("int", "days", …),
+    ``condition(op, value, now) -> Q`` on ``Customer``."""
+    _segment_fields[name] = {"label": label, "ops": tuple(ops), "value": value, "condition": condition}
+
+
+def segment_fields() -> dict[str, dict]:
+    return dict(_segment_fields)
+
+
+def register_lead_criterion(code: str, *, label, condition: Callable, test: Callable, help_text="") -> None:
+    """A lead-scoring criterion kept by an app above customers: ``condition(value, now) -> Q`` on
+    ``Lead`` (the set-based rescore) and ``test(lead, value, now) -> bool`` (one lead, the same rule).
+    ``code`` fits in 20 characters."""
+    if len(code) > 20:
+        raise ValueError(f"criterion code {code!r}: at most 20 characters")
+    _lead_criteria[code] = {"label": label, "condition": condition, "test": test, "help_text": help_text}
+
+
+def lead_criteria() -> dict[str, dict]:
+    return dict(_lead_criteria)

@@ -18,3 +18,6 @@ class FieldConfig(AppConfig):
         auditlog.register(models.CheckInRadius)
         auditlog.register(models.WeComAccount)
         auditlog.register(models.WeChatIdentity)
+        from . import calendar_items
+
+        calendar_items.register()

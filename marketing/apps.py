@@ -24,3 +24,6 @@ class MarketingConfig(AppConfig):
         from .approvals import register as register_approvals
 
         register_approvals()
+        from . import calendar_items
+
+        calendar_items.register()

@@ -26,3 +26,6 @@ class ResourcesConfig(AppConfig):
         ):
             auditlog.register(model)
         panels.register()
+        from . import calendar_items
+
+        calendar_items.register()

@@ -37,6 +37,9 @@ class SalesConfig(AppConfig):
         from .approvals import register as register_approvals
 
         register_approvals()
+        from .calendar_items import register as register_calendar
+
+        register_calendar()
         from customers.selectors import register_unmatched_regions
 
         from .selectors_regions import unmatched_lead_regions, unmatched_rule_regions

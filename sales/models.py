@@ -8,8 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import STAFF_ROLE_CHOICES, ImportJobBase, SettingsRow
-from customers import regions
+from crm.models import STAFF_ROLE_CHOICES, ImportJobBase, Role, SettingsRow
+from customers import regions, registry
 from customers.models import Customer, source_name
 
 USER = settings.AUTH_USER_MODEL
@@ -132,6 +132,11 @@ class Lead(models.Model):
         return self.status in self.OPEN_STATUSES
 
 
+def scoring_criteria():
+    """The built-in criteria and those other apps register (``customers.registry``)."""
+    return [*ScoringRule.Criterion.choices, *((code, c["label"]) for code, c in registry.lead_criteria().items())]
+
+
 class ScoringRule(models.Model):
     """One line of the lead score: points when a criterion holds."""
 
@@ -145,7 +150,7 @@ class ScoringRule(models.Model):
         EVENTS_AT_LEAST = "events", _("Events attended at least")
         HAS_TAG = "tag", _("Has tag")
 
-    criterion = models.CharField(_("criterion"), max_length=20, choices=Criterion.choices)
+    criterion = models.CharField(_("criterion"), max_length=20, choices=scoring_criteria)
     value = models.CharField(
         _("value"),
         max_length=100,

@@ -1474,6 +1474,12 @@ def _api_endpoints(w):
             ApiScope.PARTNER,
         ),
         "partner_statements": ("GET", "/api/v1/partners/1/statements", None, ApiScope.PARTNER),
+        "events": (
+            "POST",
+            "/api/v1/events",
+            [{"id": "zqapi-e1", "type": "click", "at": timezone.now().isoformat(), "customer": {"id": customer.pk}}],
+            ApiScope.EVENTS,
+        ),
     }
 
 
@@ -1490,6 +1496,7 @@ API_NAMES = [
     "registrations",
     "products",
     "entitlement_consume",
+    "events",
 ]
 REFUSED_CREDENTIALS = ["none", "garbage", "not_bearer", "revoked", "expired", "inactive_client", "browser_session"]
 
@@ -1497,6 +1504,7 @@ REFUSED_CREDENTIALS = ["none", "garbage", "not_bearer", "revoked", "expired", "i
 def _written(w):
     """What a refused API call must not have changed."""
     from catalog.models import EntitlementUse
+    from cdp.models import Event
     from coupons.models import Coupon
     from crm.models import IdempotencyRecord
     from customers.models import Customer, Order
@@ -1504,6 +1512,7 @@ def _written(w):
     from sales.models import Lead
 
     return (
+        Event.objects.count(),
         Lead.objects.count(),
         Order.objects.count(),
         Order.objects.filter(status="cancelled").count(),
@@ -1847,3 +1856,36 @@ def test_a_partner_token_reads_only_its_partners_statements_and_no_other_endpoin
     session = Client(raise_request_exception=False)
     session.force_login(_u)
     assert session.get(f"/api/v1/partners/{mine.pk}/statements").status_code == 401
+# --- the customer data platform and the calendar ---------------------------------------------------
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_merge_suggestions_and_the_calendar_follow_the_role(db, role):
+    """The merge suggestions need ``cdp.merge``, the calendar ``calendar.view``, its team view
+    ``calendar.team`` (else the user's own calendar); the feed answers only its secret address."""
+    user = UserFactory(role=role, department=DepartmentFactory(name="zq部门"))
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    pages = {
+        "/cdp/merge-suggestions/": 200 if role in ACTIONS["cdp.merge"] else 403,
+        "/calendar/": 200 if role in ACTIONS["calendar.view"] else 403,
+        "/calendar/?view=month": 200 if role in ACTIONS["calendar.view"] else 403,
+        "/calendar/items.json?start=2026-12-01T00:00:00%2B08:00&end=2026-12-08T00:00:00%2B08:00": (
+            200 if role in ACTIONS["calendar.view"] else 403
+        ),
+    }
+    for url, expected in pages.items():
+        CHECKS["pages"] += 1
+        assert client.get(url).status_code == expected, url
+    team = client.get("/calendar/?team=1")
+    assert ('data-team="1"' in team.content.decode()) is (role in ACTIONS["calendar.team"])
+    assert client.post("/cdp/merge-suggestions/999999/dismiss").status_code == (
+        404 if role in ACTIONS["cdp.merge"] else 403
+    )
+    assert client.post("/calendar/move", {"key": "reminder:999999", "date": "2099-01-01"}).status_code in (403, 404)
+    assert client.post("/calendar/feed/issue").status_code == (302 if role in ACTIONS["calendar.view"] else 403)
+    assert client.post("/calendar/feed/revoke").status_code == 302
+    anonymous = Client(raise_request_exception=False)
+    assert anonymous.post("/calendar/feed/issue").status_code == 302  # to the login page
+    assert anonymous.get("/calendar/feed/zq-guess.ics").status_code == 404
+    assert anonymous.get("/calendar/").status_code == 302

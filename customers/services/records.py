@@ -202,9 +202,11 @@ def merge_customers(*, actor, survivor, duplicate):
         if relation.many_to_many or relation.related_model in (CustomerRelation, CustomerTag):
             continue
         if relation.one_to_many or relation.one_to_one:
-            relation.related_model._base_manager.filter(**{relation.field.name: duplicate}).update(
-                **{relation.field.name: survivor}
-            )
+            rows = relation.related_model._base_manager.filter(**{relation.field.name: duplicate})
+            if getattr(relation.related_model, "deleted_on_customer_merge", False):
+                rows.delete()  # e.g. a merge suggestion about the pair: it is one customer now
+                continue
+            rows.update(**{relation.field.name: survivor})
     # fill empty fields from the duplicate
     for field in MERGE_FILL_FIELDS:
         if not getattr(survivor, field) and getattr(duplicate, field):

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm import permissions
 from crm.models import Department, User
-from customers import regions
+from customers import regions, registry
 from customers.models import Customer, CustomerTag, LifecycleStage, SatisfactionLevel, Tag, ValueSegment
 from customers.services.sources import all_source_choices
 from sales.models import Grade, Lead
@@ -117,6 +117,9 @@ def _lead_fields():
 def fields_for(subject):
     """The fields a condition can test; the source's values are the lead sources defined now."""
     fields = dict(CUSTOMER_FIELDS if subject == Segment.Subject.CUSTOMERS else _lead_fields())
+    if subject == Segment.Subject.CUSTOMERS:  # fields other apps register (behaviour events, …)
+        for name, spec in registry.segment_fields().items():
+            fields[name] = FieldSpec(name, spec["label"], spec["ops"], spec["value"])
     fields["source"] = FieldSpec(
         "source", _("Source channel"), ("in", "not_in"), "choices", tuple(all_source_choices())
     )
@@ -324,6 +327,9 @@ def _region_q(subject, op, code):
 
 def condition_q(subject, condition, now):
     name, op, value = condition["field"], condition["op"], condition["value"]
+    registered = registry.segment_fields().get(name) if subject == Segment.Subject.CUSTOMERS else None
+    if registered is not None:
+        return registered["condition"](op, value, now)
     if name == "tags":
         return _tag_q(subject, op, value)
     if name == "campaign":

@@ -11,6 +11,7 @@ from crm import permissions
 from crm.models import Department, User
 from crm.phone import normalize_mobile
 from crm.ui import StyledFormMixin
+from customers import registry
 from customers.forms.records import duplicate_contact
 from customers.models import Tag
 from customers.region_field import RegionField
@@ -182,7 +183,7 @@ class ScoringRuleForm(StyledFormMixin, forms.ModelForm):
                 data["value"] = check_source(value)
             except ValidationError as exc:
                 self.add_error("value", exc.message_dict["source"])
-        elif criterion in (C.VISITS_AT_LEAST, C.EVENTS_AT_LEAST):
+        elif criterion in (C.VISITS_AT_LEAST, C.EVENTS_AT_LEAST) or criterion in registry.lead_criteria():
             if not value.isdigit() or int(value) < 1:
                 self.add_error("value", _("Enter a whole number of at least 1."))
         elif criterion == C.HAS_TAG:

@@ -10,7 +10,7 @@ from crm import permissions
 from crm.db import advisory_lock
 from crm.models import User
 from crm.phone import normalize_mobile
-from customers import regions
+from customers import regions, registry
 from customers.models import Customer, CustomerTag, Tag
 from customers.services import add_tags, create_customer, tags_by_name
 from customers.services.sources import check_source
@@ -26,6 +26,7 @@ def score_of(lead, rules=None, *, tag_names=None):
     lead's tag names when it is not saved yet (an import's preview); else they are read."""
     rules = list(rules if rules is not None else ScoringRule.objects.filter(is_active=True))
     score = 0
+    extra, now = registry.lead_criteria(), timezone.now()
     for rule in rules:
         c, v = rule.criterion, rule.value.strip()
         if c == ScoringRule.Criterion.SOURCE:
@@ -46,6 +47,8 @@ def score_of(lead, rules=None, *, tag_names=None):
             if tag_names is None:
                 tag_names = set(lead.tags.values_list("name", flat=True)) if lead.pk else set()
             hit = v in tag_names
+        elif c in extra:
+            hit = extra[c]["test"](lead, v, now)
         else:
             hit = False
         if hit:

@@ -18,6 +18,7 @@ from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Value, Whe
 from django.utils import timezone
 
 from crm.db import advisory_lock
+from customers import registry
 
 from .. import tasks
 from ..models import Grade, Lead, SalesSettings, ScoringRule
@@ -49,7 +50,8 @@ def rule_condition(rule):
         return Q(events_attended__gte=_at_least(v))
     if rule.criterion == C.HAS_TAG:
         return Q(Exists(Lead.tags.through.objects.filter(lead_id=OuterRef("pk"), tag__name=v)))
-    return None
+    extra = registry.lead_criteria().get(rule.criterion)
+    return extra["condition"](v, timezone.now()) if extra else None
 
 
 def score_expression(rules):

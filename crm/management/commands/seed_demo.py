@@ -20,6 +20,7 @@ DEMO_APPS = [
     "resources",
     "members",
     "contracts",
+    "cdp",
 ]
 
 

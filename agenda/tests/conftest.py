@@ -1,0 +1,1 @@
+from crm.tests.conftest import org  # noqa: F401

@@ -1,0 +1,102 @@
+"""The calendar walked in headless Chromium: a rep sees today's reminder and a class session and
+drags the reminder to tomorrow (desk), reads the day list (phone); a manager sees the team view;
+the private feed answers until it is turned off."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from crm.tests.browser import DESK, PHONE, chromium, signed_in_page  # noqa: F401 (chromium: a fixture)
+from crm.tests.factories import OrgFixture
+from resources.models import Course, Room, SchoolClass, Session, Teacher
+from sales.models import Reminder
+from sales.services.reminders import create_reminder
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def day_plan(transactional_db):
+    org = OrgFixture()
+    now = timezone.localtime()
+    if now.hour >= 22:
+        pytest.skip("the walk needs a reminder later today")
+    due = now.replace(hour=22, minute=30, second=0, microsecond=0)
+    reminder = create_reminder(owner=org.rep1, title="回访王女士", due_at=due)
+    teacher = Teacher.objects.create(name="王老师", department=org.sales1, user=org.rep1)
+    room = Room.objects.create(name="301 教室", department=org.sales1, seats=12)
+    course = Course.objects.create(name="三年级数学", subject="数学", level="三年级", lesson_count=10)
+    school_class = SchoolClass.objects.create(
+        course=course,
+        name="数学3班",
+        department=org.sales1,
+        teacher=teacher,
+        room=room,
+        capacity=6,
+        weekdays=[],
+        start_time=datetime.time(19, 0),
+        minutes=90,
+        first_day=now.date(),
+    )
+    starts = now.replace(hour=19, minute=0, second=0, microsecond=0)
+    Session.objects.create(
+        school_class=school_class,
+        number=1,
+        teacher=teacher,
+        room=room,
+        starts_at=starts,
+        ends_at=starts + datetime.timedelta(minutes=90),
+    )
+    return org, reminder
+
+
+def test_a_rep_drags_todays_reminder_to_tomorrow_and_a_manager_sees_the_team(chromium, live_server, day_plan):
+    org, reminder = day_plan
+    today = timezone.localdate()
+    tomorrow = today + datetime.timedelta(days=1)
+    page = signed_in_page(chromium, live_server.url, org.rep1, DESK, timeout_ms=30_000)
+    page.goto(f"{live_server.url}/calendar/?view=month")
+    grid = page.get_by_test_id("calendar-grid")
+    event = grid.locator(".fc-event", has_text="回访王女士")
+    event.wait_for()
+    assert grid.locator(".fc-event", has_text="数学3班").count() == 1
+    target = grid.locator(f'td[data-date="{tomorrow.isoformat()}"]')
+    box, goal = event.bounding_box(), target.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2 + 5, box["y"] + box["height"] / 2 + 5, steps=5)
+    page.mouse.move(goal["x"] + goal["width"] / 2, goal["y"] + goal["height"] / 2, steps=15)
+    page.mouse.up()
+    page.locator(f'#calendar-grid[data-moved="reminder:{reminder.pk}"]').wait_for(state="attached")
+    moved = Reminder.objects.get(pk=reminder.pk)
+    assert (timezone.localtime(moved.due_at).date(), timezone.localtime(moved.due_at).hour) == (tomorrow, 22)
+    assert page.errors == []
+    page.context.close()
+
+    phone = signed_in_page(chromium, live_server.url, org.rep1, PHONE, timeout_ms=30_000)
+    phone.goto(f"{live_server.url}/calendar/?view=day&date={tomorrow.isoformat()}")
+    assert phone.get_by_test_id("calendar-days").inner_text().count("回访王女士") == 1
+    assert phone.get_by_test_id("calendar-grid").is_visible() is False
+    phone.context.close()
+
+    manager = signed_in_page(chromium, live_server.url, org.manager1, DESK, timeout_ms=30_000)
+    manager.goto(f"{live_server.url}/calendar/?view=month&team=1")
+    manager.get_by_test_id("calendar-grid").locator(".fc-event", has_text="回访王女士").wait_for()
+    assert manager.locator("h1").inner_text().split() == ["团队日历", "2"]
+    manager.context.close()
+
+
+def test_the_feed_answers_until_it_is_turned_off(chromium, live_server, day_plan):
+    org, _reminder = day_plan
+    page = signed_in_page(chromium, live_server.url, org.rep1, DESK, timeout_ms=30_000)
+    page.goto(f"{live_server.url}/calendar/")
+    with page.expect_navigation():
+        page.get_by_test_id("feed-issue").click()
+    url = page.get_by_test_id("feed-url").input_value()
+    feed = page.request.get(url)
+    assert (feed.status, "SUMMARY:回访王女士" in feed.text(), "数学3班" in feed.text()) == (200, True, True)
+    with page.expect_navigation():
+        page.get_by_test_id("feed-revoke").click()
+    assert page.request.get(url).status == 404
+    page.context.close()
