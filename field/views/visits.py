@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from crm import permissions
 from crm.maps import map_link, static_map
 from crm.privacy import mobile_search_q
+from crm.ui import search_text
 from customers.selectors import customers_for
 
 from .. import selectors
@@ -41,7 +42,7 @@ def visit_new(request: HttpRequest) -> HttpResponse:
     permissions.require(request.user, "field.use")
     customer = _customer_or_none(request)
     if customer is None:
-        query = (request.GET.get("q") or "").strip()[:100]
+        query = search_text(request)
         found = []
         if query:
             q = Q(name__icontains=query)

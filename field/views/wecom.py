@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from crm import permissions
 from crm.privacy import mobile_search_q
+from crm.ui import search_text
 from customers.selectors import customers_for
 
 from .. import wecom
@@ -95,7 +96,7 @@ def sidebar(request: HttpRequest) -> HttpResponse:
             customer = wecom_services.bind_by_unionid(external_userid=external, actor=request.user)
             if customer is not None and permissions.is_visible(request.user, customer):
                 return redirect("customers:detail", customer.pk)
-    query = (request.GET.get("q") or "").strip()[:100]
+    query = search_text(request)
     found = []
     if external and query:
         q = Q(name__icontains=query)
@@ -205,7 +206,7 @@ def accounts(request: HttpRequest) -> HttpResponse:
                     % {"user": user.display_name, "userid": account.userid},
                 )
         return redirect(request.get_full_path())
-    query = (request.GET.get("q") or "").strip()[:50]
+    query = search_text(request, limit=50)
     if query:
         users = users.filter(
             Q(username__icontains=query) | Q(first_name__icontains=query) | Q(last_name__icontains=query)
