@@ -430,7 +430,15 @@ URL_QUERY = {
 }
 #: pages that are not the browser UI: the API (tested by its own suite), Django's admin, and WeCom's
 #: sign-in hand-over and callback (machine endpoints, absent until WeCom is configured; field/tests/test_wecom.py)
-NOT_PAGES = ("api/", "django-admin/", "field/wecom/start/", "field/wecom/oauth/", "field/wecom/callback/")
+NOT_PAGES = (
+    "api/",
+    "django-admin/",
+    "field/wecom/start/",
+    "field/wecom/oauth/",
+    "field/wecom/callback/",
+    "healthz",
+    "metrics",
+)
 #: the records that fill the URLs: the richest one of each kind (others: the first by id)
 PICK = {
     C: {"owner__username": "rep1"},
