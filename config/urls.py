@@ -14,6 +14,7 @@ from customers.api import orders as order_api
 from customers.api import views as customer_api
 from marketing.api import views as marketing_api
 from marketing.views.content import public_urlpatterns as tracking_urls
+from members.api import views as member_api
 from sales.api import leads as lead_api
 
 api_v1 = [
@@ -28,6 +29,9 @@ api_v1 = [
     path("events/<int:pk>/registrations", marketing_api.RegistrationView.as_view(), name="api-event-registrations"),
     path("products", catalog_api.ProductListView.as_view(), name="api-products"),
     path("entitlements/<int:pk>/consume", catalog_api.EntitlementConsumeView.as_view(), name="api-entitlement-consume"),
+    path("members/<int:pk>", member_api.MemberDetailView.as_view(), name="api-member"),
+    path("points/earn", member_api.PointsEarnView.as_view(), name="api-points-earn"),
+    path("points/spend", member_api.PointsSpendView.as_view(), name="api-points-spend"),
     path("orders/<str:external_id>/cancel", order_api.OrderCancelView.as_view(), name="api-order-cancel"),
 ]
 
@@ -42,6 +46,7 @@ urlpatterns = [
     path("partners/", include("partners.urls")),
     path("resources/", include("resources.urls")),
     path("contracts/", include("contracts.urls")),
+    path("members/", include("members.urls")),
     path("", include((tracking_urls, "track"))),
     path("org/", include(org_patterns)),
     path("approvals/", include((approval_views.urlpatterns, "approvals"))),

@@ -204,6 +204,7 @@ class ApiScope(models.TextChoices):
     MARKETING = "marketing", _("Event registrations")
     PRODUCTS_READ = "products:read", _("Read the catalogue")
     ENTITLEMENTS = "entitlements", _("Use entitlements")
+    MEMBERS = "members", _("Members and points")
 
 
 class ApiClient(models.Model):

@@ -83,6 +83,8 @@ ACTIONS = {
     "resources.view": EVERYONE,
     "resources.enrol": SALES,
     "resources.manage": {D, A},
+    "members.view": EVERYONE,
+    "members.points": SALES,
     # organization and system
     "org.manage": {A},
     "org.view": {M, D, A},

@@ -71,3 +71,20 @@ def create_task(**kwargs) -> Any | None:
     if _task_creator is None:
         return None
     return _task_creator(**kwargs)
+
+
+_points_awarder: Callable | None = None
+
+
+def register_points_awarder(awarder: Callable) -> None:
+    """``awarder(*, customer, kind, reference)`` → the points entry or None (membership)."""
+    global _points_awarder
+    _points_awarder = awarder
+
+
+def award_points(*, customer, kind: str, reference: str) -> Any | None:
+    """Points for ``kind`` ("attendance", "check_in") through the registered awarder, once per
+    reference; ``None`` when no app keeps points."""
+    if _points_awarder is None:
+        return None
+    return _points_awarder(customer=customer, kind=kind, reference=reference)
