@@ -68,7 +68,7 @@ def _use_lots(member_pk: int, points: int) -> None:
         .values_list("pk", "remaining")
     )
     left = points
-    for pk, remaining in lots.iterator(chunk_size=200):
+    for pk, remaining in list(lots):
         take = min(left, remaining)
         PointsEntry.objects.filter(pk=pk).update(remaining=F("remaining") - take)
         left -= take
