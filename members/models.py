@@ -23,6 +23,17 @@ class Tier(models.Model):
     min_spend = models.DecimalField(_("12-month spend from"), max_digits=12, decimal_places=2, default=0)
     min_points = models.PositiveIntegerField(_("points from"), null=True, blank=True)
     points_per_yuan = models.DecimalField(_("points per yuan"), max_digits=6, decimal_places=2, default=1)
+    # the tier's free service (e.g. two free trial lessons a year): granted as an entitlement the
+    # first time a member reaches the tier
+    benefit_sku = models.ForeignKey(
+        "catalog.Sku",
+        verbose_name=_("free service"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    benefit_quantity = models.PositiveIntegerField(_("free units"), default=0)
 
     class Meta:
         ordering = ["position", "id"]

@@ -16,7 +16,8 @@ the first entry and changes nothing (a concurrent duplicate fails on the index a
 transaction, the balance change included, is rolled back).
 
 **Tiers** are recomputed at once on an order and nightly: the highest tier whose 12-month spend
-(paid orders) or points threshold the member reaches; every change is kept (``TierChange``).
+(paid orders) or points threshold the member reaches; every change is kept (``TierChange``), and
+the first time a member reaches a tier its free service is granted as an entitlement.
 """
 
 import calendar
@@ -31,6 +32,7 @@ from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from catalog.services import entitlements
 from crm import notifications
 from crm.errors import DomainError
 from customers.models import Order
@@ -253,9 +255,18 @@ def recompute_tier(member: Member, *, reason: str = "") -> Tier | None:
     member.refresh_from_db(fields=["points", "tier"])
     tier = tier_for(spend_12m=spend_last_12_months(member.customer), points=member.points)
     if tier is not None and tier.pk != member.tier_id:
+        first_time = not TierChange.objects.filter(member=member, to_tier=tier).exists()
         TierChange.objects.create(member=member, from_tier_id=member.tier_id, to_tier=tier, reason=reason[:100])
         member.tier = tier
         member.save(update_fields=["tier"])
+        if first_time and tier.benefit_sku_id and tier.benefit_quantity:
+            entitlements.grant(
+                customer=member.customer,
+                name=(_("%(tier)s benefit: %(service)s") % {"tier": tier.name, "service": tier.benefit_sku.name})[:50],
+                quantity=tier.benefit_quantity,
+                sku=tier.benefit_sku,
+                expires_on=expiry_for(timezone.localdate()),
+            )
     return tier
 
 

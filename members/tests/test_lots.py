@@ -115,3 +115,21 @@ def test_parallel_spends_over_several_lots_never_go_below_zero_and_lots_match(po
     assert sorted(str(r) for r in results) == ["0", "15", "30", "45"] + ["insufficient_points"] * 2
     assert (member.points, left) == (0, 0)
     assert Member.objects.get(pk=member.pk).points == 0
+
+
+def test_reaching_a_tier_the_first_time_grants_its_free_service(member, tiers):
+    from catalog.models import Entitlement
+    from catalog.tests.factories import SkuFactory
+
+    silver = tiers[1]
+    silver.benefit_sku = SkuFactory(name="免费试听课")
+    silver.benefit_quantity = 2
+    silver.save()
+    points.earn(member=member, points=1500, reason="活动", reference="a")
+    points.recompute_tier(member, reason="订单")
+    points.spend(member=member, points=1000, reason="兑换", reference="s")
+    points.recompute_tier(member, reason="每日评级")
+    points.earn(member=member, points=900, reason="活动", reference="b")
+    points.recompute_tier(member, reason="订单")
+    granted = list(Entitlement.objects.values_list("name", "quantity", "customer_id"))
+    assert granted == [("银卡权益：免费试听课", 2, member.customer_id)]
