@@ -34,7 +34,7 @@ def test_a_rep_books_a_trial_and_the_attended_trial_moves_the_opportunity_on(dem
     first = page.locator("#sessions li").first
     session_text = first.locator("span").inner_text()
     me.click(first.locator("button"))
-    expect(page.locator(".alert-success")).to_contain_text("试听课已预约。")
+    expect(page.locator(".messages .alert-success")).to_contain_text("试听课已预约。")
     trial = opportunity.trial_lessons.get()
     assert trial.session.school_class.name in session_text
     me.fits_the_width()
@@ -42,7 +42,7 @@ def test_a_rep_books_a_trial_and_the_attended_trial_moves_the_opportunity_on(dem
     me.go(trial.session.get_absolute_url(), shot="trial-session")
     row = page.locator("#trials li", has_text=opportunity.customer.name)
     me.click(row.locator("button", has_text="已到场"))
-    expect(page.locator(".alert-success")).to_contain_text("试听结果已记录。")
+    expect(page.locator(".messages .alert-success")).to_contain_text("试听结果已记录。")
     me.go(opportunity.get_absolute_url(), shot="trial-moved-on")
     expect(page.locator("[data-testid=current-stage]")).to_have_text("商务谈判")
     assert Opportunity.objects.get(pk=opportunity.pk).stage.name == "商务谈判"
@@ -63,6 +63,7 @@ def test_the_admin_schedules_a_class_fills_it_and_a_low_balance_opens_a_renewal(
     me.go("/resources/classes/new/", shot="class-new")
     page.select_option("#id_course", str(course.pk))
     page.fill("#id_name", name)
+    page.select_option("#id_department", label="销售一部")
     page.select_option("#id_teacher", str(Teacher.objects.get(name="李雪梅").pk))
     page.select_option("#id_room", str(Room.objects.get(name="报告厅").pk))
     page.fill("#id_capacity", "2")
@@ -71,7 +72,7 @@ def test_the_admin_schedules_a_class_fills_it_and_a_low_balance_opens_a_renewal(
     page.fill("#id_minutes", "90")
     page.fill("#id_first_day", page.evaluate("() => new Date().toISOString().slice(0, 10)"))
     me.click(page.locator("main form button[type=submit]"))
-    expect(page.locator(".alert-success")).to_contain_text("班级已保存。")
+    expect(page.locator(".messages .alert-success")).to_contain_text("班级已保存。")
     school_class = SchoolClass.objects.get(name=name)
     assert school_class.sessions.count() == 2
     taken = set(Enrolment.objects.filter(school_class__course=course).values_list("customer_id", flat=True))
@@ -140,9 +141,9 @@ def test_a_member_earns_points_at_a_lesson_and_spends_them_on_a_coupon(demo_day,
     expect(page.locator("[data-testid=points-ledger] tbody tr").first).to_contain_text("上课出勤")
     page.select_option("#offer", str(offer.pk))
     me.click(page.locator("[data-testid=redeem]"), shot="member-spent")
-    expect(page.locator(".alert-success")).to_contain_text(f"已用 {offer.points} 积分兑换优惠券")
+    expect(page.locator(".messages .alert-success")).to_contain_text(f"已用 {offer.points} 积分兑换优惠券")
     expect(page.locator("[data-testid=member-points]")).to_have_text(f"{before + 10 - offer.points:,}")
-    code = re.search(r"优惠券 (\S+)。", page.locator(".alert-success").inner_text()).group(1)
+    code = re.search(r"优惠券 (\S+)。", page.locator(".messages .alert-success").inner_text()).group(1)
     assert Coupon.objects.get(code=code).customer_id == enrolment.customer_id
     me.go(enrolment.customer.get_absolute_url())
     expect(page.locator("[data-testid=member-card] [data-testid=member-points]")).to_have_text(
