@@ -419,6 +419,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "marketing.tasks.record_segment_sizes",
         "schedule": crontab(hour=3, minute=0),
     },
+    "members-expire-points": {"task": "members.tasks.expire_points", "schedule": crontab(hour=0, minute=20)},
+    "members-notice-expiring-points": {
+        "task": "members.tasks.notice_expiring_points",
+        "schedule": crontab(hour=9, minute=0),
+    },
+    "members-recompute-tiers": {"task": "members.tasks.recompute_tiers", "schedule": crontab(hour=2, minute=40)},
     "notifications-sweep-outbox": {
         "task": "crm.tasks.sweep_outbox",
         "schedule": 60.0,
@@ -508,3 +514,9 @@ CONTRACT_APPROVAL_OVER = os.environ.get("CRM_CONTRACT_APPROVAL_OVER", "500000")
 CONTRACT_DUNNING_DAYS = (1, 7, 15, 30, 60, 90)
 CONTRACT_ESCALATE_AFTER_DAYS = 15
 CONTRACT_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+
+# membership (会员积分): an award is valid until the end of the month this many months after it;
+# its holder's owner hears of it this many days before; points for a lesson attended and a check-in
+MEMBERS_POINTS_VALID_MONTHS = int(os.environ.get("CRM_POINTS_VALID_MONTHS", 12))
+MEMBERS_EXPIRY_NOTICE_DAYS = 30
+MEMBERS_POINTS_FOR = {"attendance": 10, "check_in": 5}

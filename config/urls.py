@@ -18,6 +18,7 @@ from marketing.api import views as marketing_api
 from marketing.views.content import public_urlpatterns as tracking_urls
 from partners.api import views as partner_api
 from partners.views import portal as portal_views
+from members.api import views as member_api
 from sales.api import leads as lead_api
 
 api_v1 = [
@@ -35,6 +36,9 @@ api_v1 = [
     path("partner-leads", partner_api.PartnerLeadView.as_view(), name="api-partner-leads"),
     path("partners/<int:pk>/statements", partner_api.PartnerStatementsView.as_view(), name="api-partner-statements"),
     path("events", cdp_api.EventBatchView.as_view(), name="api-events"),
+    path("members/<int:pk>", member_api.MemberDetailView.as_view(), name="api-member"),
+    path("points/earn", member_api.PointsEarnView.as_view(), name="api-points-earn"),
+    path("points/spend", member_api.PointsSpendView.as_view(), name="api-points-spend"),
     path("orders/<str:external_id>/cancel", order_api.OrderCancelView.as_view(), name="api-order-cancel"),
 ]
 
@@ -54,6 +58,7 @@ urlpatterns = [
     path("contracts/", include("contracts.urls")),
     path("cdp/", include("cdp.urls")),
     path("calendar/", include("agenda.urls")),
+    path("members/", include("members.urls")),
     path("", include((tracking_urls, "track"))),
     path("org/", include(org_patterns)),
     path("approvals/", include((approval_views.urlpatterns, "approvals"))),

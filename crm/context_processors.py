@@ -95,6 +95,14 @@ def _nav(user, path, waiting=0):
             ],
         ),
         (
+            _("Courses and members"),
+            [
+                ("resources:overview", _("Courses and classes"), "bi-mortarboard", "resources.view"),
+                ("resources:dashboard", _("Classes and renewals"), "bi-bar-chart-line", "resources.view"),
+                ("members:list", _("Members"), "bi-gem", "members.view"),
+            ],
+        ),
+        (
             _("Contracts"),
             [
                 ("contracts:contracts", _("Contracts"), "bi-file-earmark-text", "contracts.view"),

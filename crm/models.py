@@ -214,6 +214,7 @@ class ApiScope(models.TextChoices):
     ENTITLEMENTS = "entitlements", _("Use entitlements")
     PARTNER = "partner", _("Partner (register leads, read own statements)")
     EVENTS = "events", _("Send behaviour events")
+    MEMBERS = "members", _("Members and points")
 
 
 class ApiClient(models.Model):

@@ -95,6 +95,8 @@ ACTIONS = {
     # the calendar: everyone in sales sees their own; managers see their team's
     "calendar.view": EVERYONE,
     "calendar.team": {M, D, A},
+    "members.view": EVERYONE,
+    "members.points": SALES,
     # organization and system
     "org.manage": {A},
     "org.view": {M, D, A},

@@ -101,3 +101,18 @@ def register_lead_criterion(code: str, *, label, condition: Callable, test: Call
 
 def lead_criteria() -> dict[str, dict]:
     return dict(_lead_criteria)
+_points_awarder: Callable | None = None
+
+
+def register_points_awarder(awarder: Callable) -> None:
+    """``awarder(*, customer, kind, reference)`` → the points entry or None (membership)."""
+    global _points_awarder
+    _points_awarder = awarder
+
+
+def award_points(*, customer, kind: str, reference: str) -> Any | None:
+    """Points for ``kind`` ("attendance", "check_in") through the registered awarder, once per
+    reference; ``None`` when no app keeps points."""
+    if _points_awarder is None:
+        return None
+    return _points_awarder(customer=customer, kind=kind, reference=reference)

@@ -145,7 +145,7 @@ class Panel:
 
 
 #: the slots the 360 view has; until an app registers one, it shows its empty state
-PANEL_SLOTS = ("opportunities", "contracts", "tasks", "coupons", "entitlements", "marketing")
+PANEL_SLOTS = ("opportunities", "contracts", "tasks", "coupons", "entitlements", "members", "marketing")
 _panels: dict[str, Panel] = {}
 
 

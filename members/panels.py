@@ -1,13 +1,23 @@
-"""What members adds to the 360 view: the points ledger on the timeline."""
+"""What members adds to the 360 view: the member card (tier, points, what the next tier takes,
+the points that expire first) and the points ledger on the timeline."""
 
 from django.utils.translation import gettext_lazy as _
 
 from customers import timeline
 
-from .models import PointsEntry
+from . import selectors
+from .models import Member, PointsEntry
+
+
+def _member_card(customer, user):
+    member = Member.objects.select_related("tier").filter(customer=customer).first()
+    if member is None:
+        return {"member": None}
+    return {"member": member, "standing": selectors.standing(member)}
 
 
 def register():
+    timeline.register_panel("members", "members/panels/member.html", _member_card)
     timeline.register(
         "points",
         _("Points"),

@@ -1,16 +1,21 @@
 """Demo training school: teachers with availability and a leave, rooms, a holiday, three courses
 (sold by the catalogue's lesson-hour SKUs), classes whose sessions started two weeks ago, rep1's
 customers enrolled up to capacity (one waiting), attendance of the past sessions (one on leave,
-made up in the sister class), and a booked trial lesson from an opportunity."""
+made up in the sister class), a booked trial lesson from an opportunity, a short taster course
+(编程体验课, two lessons) with no class yet for the school's admin to schedule, and one of rep1's
+opportunities at the trial stage whose control point the managers have approved."""
 
 import datetime
 
 from django.utils import timezone
 
 from catalog.models import Sku
+from crm.approvals import selectors as approval_selectors
 from customers.models import Customer
-from sales.models import Opportunity
+from sales.models import Opportunity, OpportunityStage
+from sales.services.opportunities import decide_approval, open_opportunity, request_approval
 
+from . import demo_large
 from .models import Course, Holiday, Room, SchoolClass, Session, Teacher, TeacherLeave
 from .services import attendance, enrolments, schedule, trials
 
@@ -101,7 +106,28 @@ def seed(ctx):
     upcoming = Session.objects.filter(school_class=classes[1], starts_at__gt=now).order_by("starts_at").first()
     if opportunity is not None and upcoming is not None:
         trials.book_trial(opportunity=opportunity, session=upcoming, actor=rep1)
+    Course.objects.create(name="编程体验课", subject="编程", level="入门", lesson_count=2, renewal_threshold=1)
+    _trial_ready_opportunity(ctx, students)
+    if ctx.size == "large":
+        demo_large.generate(department=department, start=monday, classes=1000, sessions_per_class=50)
     ctx.log(
         f"  resources: {len(teachers)} teachers, {len(classes)} classes, {Session.objects.count()} sessions, "
         f"{sum(c.enrolments.count() for c in classes)} enrolments"
     )
+
+
+def _trial_ready_opportunity(ctx, students):
+    """An opportunity of rep1's at the trial stage (方案/试听课) whose control point is approved:
+    a trial attended there moves it on to the next stage."""
+    stage = OpportunityStage.objects.filter(name__contains=trials.TRIAL_STAGE_MARK, is_won=False).first()
+    rep1 = ctx.users["rep1"]
+    if stage is None or len(students) < 8:
+        return
+    for student, name in ((students[6], "少儿编程 暑期试听"), (students[7], "少儿编程 试听后报名")):
+        opportunity = open_opportunity(actor=rep1, customer=student, name=name, amount=3600, stage=stage)
+        approval = request_approval(actor=rep1, opportunity=opportunity)
+        while approval.status == "pending":
+            approvers = approval_selectors.next_approvers(approval)
+            if not approvers:
+                break
+            approval = decide_approval(actor=approvers[0], approval=approval, approve=True, comment="同意安排试听")

@@ -1,13 +1,24 @@
-"""What resources adds to the apps below it: enrolments and attendance on the 360 timeline."""
+"""What resources adds to the apps below it: enrolments and attendance on the 360 timeline, and
+"预约试听" on an opportunity at the trial stage."""
 
 from django.utils.translation import gettext_lazy as _
 
+from crm import permissions
 from customers import timeline
+from sales import opportunity_actions
 
 from .models import Attendance, Enrolment
+from .services.trials import is_trial_stage
+
+
+def _trial_action(opportunity, user):
+    if not is_trial_stage(opportunity.stage) or not permissions.can(user, "resources.enrol"):
+        return None
+    return {"opportunity": opportunity}
 
 
 def register():
+    opportunity_actions.register("trial", "resources/actions/book_trial.html", _trial_action)
     timeline.register(
         "enrolment",
         _("Classes"),

@@ -1,11 +1,13 @@
 from django.urls import path
 
-from .views import calendar, classes, setup, trials
+from .views import calendar, classes, dashboard, setup, trials
 
 app_name = "resources"
 urlpatterns = [
     path("", classes.overview, name="overview"),
     path("calendar/", calendar.calendar, name="calendar"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("enrolments/<int:pk>/hours/", dashboard.hours, name="hours"),
     path("classes/new/", setup.class_form, name="class_create"),
     path("classes/<int:pk>/", classes.class_detail, name="class"),
     path("classes/<int:pk>/edit/", setup.class_form, name="class_edit"),

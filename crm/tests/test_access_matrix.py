@@ -394,7 +394,21 @@ def _instalment_dunning(rec, w):
     return reverse("contracts:instalment_dunning", args=[Instalment.objects.get(contract_id=rec.pk).pk])
 
 
+def make_member(w, owner, dept, marker, pos):
+    from members.models import Member
+
+    return Member.objects.create(customer=w.hosts[pos])
+
+
+def make_enrolment(w, owner, dept, marker, pos):
+    from resources.models import Enrolment
+
+    return Enrolment.objects.create(school_class=w.school_class(), customer=w.hosts[pos])
+
+
 MAKERS = {
+    "member": make_member,
+    "enrolment": make_enrolment,
     "entitlement": make_entitlement,
     "contract": make_contract,
     "customer": make_customer,
@@ -456,9 +470,32 @@ def specs():
     from coupons import models as coupons
     from customers import models as customers
     from marketing import models as marketing
+    from members import models as members
+    from resources import models as resources
     from sales import models as sales
 
     return [
+        Spec(
+            "member",
+            members.Member,
+            "mem",
+            pool=True,
+            cross=True,
+            lists=(("members:list", "members.view"),),
+            ops=(
+                Op("detail", _u("members:member"), "members.view", shows=True, full=True),
+                Op("redeem", _u("members:redeem"), "members.points", "POST", {"offer": "1", "reference": "zq"}),
+            ),
+            related=("entries",),
+        ),
+        Spec(
+            "enrolment",
+            resources.Enrolment,
+            "enr",
+            pool=True,
+            cross=True,
+            ops=(Op("hours", _u("resources:hours"), "resources.view", shows=True, full=True),),
+        ),
         Spec(
             "customer",
             customers.Customer,
@@ -1023,6 +1060,8 @@ class World:
             "nurture_plan",
             "entitlement",
             "contract",
+            "member",
+            "enrolment",
         ]
         for key in order:
             spec = SPEC[key]
@@ -1056,6 +1095,26 @@ class World:
         self.api = self._api()
         assert Customer.objects.count() == len(self.recs["customer"])
 
+    def school_class(self):
+        """One class every position's enrolment sits in (the timetable is the school's)."""
+        from resources.models import Course, Room, SchoolClass, Teacher
+
+        if getattr(self, "_school_class", None) is None:
+            dept = self.depts["A"]
+            self._school_class = SchoolClass.objects.create(
+                course=Course.objects.create(name="mx-course", subject="数学", level="一年级", lesson_count=10),
+                name="mx-class",
+                department=dept,
+                teacher=Teacher.objects.create(name="mx-teacher", department=dept),
+                room=Room.objects.create(name="mx-room", department=dept),
+                capacity=100,
+                weekdays=[0],
+                start_time=datetime.time(10, 0),
+                minutes=60,
+                first_day=timezone.localdate(),
+            )
+        return self._school_class
+
     def _positions(self):
         rows = [(f"mx:{user.pk}", user, user.department) for user in self.users.values()]
         rows += [(pos, self.people[owner], self.depts[dept]) for pos, owner, dept in FIXED]
@@ -1086,6 +1145,8 @@ class World:
             "subsidy_version": lambda: obj.note,
             "touch": lambda: obj.subject,
             "contract": lambda: obj.number,
+            "member": lambda: obj.customer.name,
+            "enrolment": lambda: obj.customer.name,
         }.get(key, lambda: obj.name)()
         self.recs[key].append(
             Rec(obj.pk, marker, owner.pk if owner else None, dept.pk if dept else None, pos, args=args)
@@ -1480,6 +1541,19 @@ def _api_endpoints(w):
             [{"id": "zqapi-e1", "type": "click", "at": timezone.now().isoformat(), "customer": {"id": customer.pk}}],
             ApiScope.EVENTS,
         ),
+        "member": ("GET", f"/api/v1/members/{w.objects['member']['sibling'].pk}", None, ApiScope.MEMBERS),
+        "points_earn": (
+            "POST",
+            "/api/v1/points/earn",
+            {"customer": {"id": customer.pk}, "points": 10, "reference": "zqapi-earn", "reason": "zq"},
+            ApiScope.MEMBERS,
+        ),
+        "points_spend": (
+            "POST",
+            "/api/v1/points/spend",
+            {"customer": {"id": customer.pk}, "points": 10, "reference": "zqapi-spend", "reason": "zq"},
+            ApiScope.MEMBERS,
+        ),
     }
 
 
@@ -1497,6 +1571,9 @@ API_NAMES = [
     "products",
     "entitlement_consume",
     "events",
+    "member",
+    "points_earn",
+    "points_spend",
 ]
 REFUSED_CREDENTIALS = ["none", "garbage", "not_bearer", "revoked", "expired", "inactive_client", "browser_session"]
 
@@ -1509,6 +1586,7 @@ def _written(w):
     from crm.models import IdempotencyRecord
     from customers.models import Customer, Order
     from marketing.models import Registration
+    from members.models import Member, PointsEntry
     from sales.models import Lead
 
     return (
@@ -1521,6 +1599,8 @@ def _written(w):
         Registration.objects.count(),
         IdempotencyRecord.objects.count(),
         EntitlementUse.objects.count(),
+        PointsEntry.objects.count(),
+        Member.objects.count(),
     )
 
 

@@ -129,6 +129,12 @@ class World:
 
         self.sku = SkuFactory(code="FZ-SKU")
         self.entitlements = [entitlements.grant(customer=self.customers[0], name="课时", quantity=1000).pk]
+        from members.models import Tier
+        from members.services import points
+
+        Tier.objects.create(name="普通", position=0)
+        self.member = points.member_for(self.customers[0])
+        points.earn(member=self.member, points=1_000_000, reason="fuzz", reference="fz-seed")
 
     @property
     def mobiles(self):
@@ -248,6 +254,15 @@ def _realistic(world, label):
     elif label == "POST /api/v1/entitlements/{id}/consume":
         path = {"id": st.sampled_from(world.entitlements + [10**6])}
         body = {"quantity": st.integers(1, 3), "reference": st.from_regex(r"\Afz-[a-z0-9]{1,8}\Z")}
+    elif label == "GET /api/v1/members/{id}":
+        path = {"id": st.sampled_from([world.member.pk, 10**6])}
+    elif label in ("POST /api/v1/points/earn", "POST /api/v1/points/spend"):
+        body = {
+            "customer": st.one_of(st.just({"id": world.customers[0].pk}), _customer_ref(world)),
+            "points": st.integers(1, 100),
+            "reference": st.from_regex(r"\Afz-[a-z0-9]{1,8}\Z"),
+            "reason": st.just("签到"),
+        }
     parts = {
         name: st.fixed_dictionaries(value) if isinstance(value, dict) else value
         for name, value in {"body": body, "path": path, "query": query}.items()

@@ -4,7 +4,8 @@ Present and absent use one lesson hour of the enrolment's entitlement (through t
 ``consume``, with the session as the reference, so a retry takes nothing twice); leave uses none
 and may be made up in a session of another class of the same course — one that still has a free
 seat (its class's enrolled students and make-ups so far below its capacity, counted under the
-session's row lock). One attendance per student and session (a unique index).
+session's row lock). One attendance per student and session (a unique index). A member present earns the lesson's
+points (through ``customers.registry``, once per attendance).
 """
 
 from django.db import IntegrityError, transaction
@@ -12,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from catalog.services import entitlements
 from crm.errors import DomainError
+from customers import registry
 
 from ..models import Attendance, Enrolment, Session
 from . import renewals
@@ -84,6 +86,8 @@ def _record(*, session, enrolment, status, actor, is_makeup):
             actor=actor,
         )
         renewals.check_balance(enrolment=enrolment, balance=use.balance_after)
+    if status == Attendance.Status.PRESENT:
+        registry.award_points(customer=enrolment.customer, kind="attendance", reference=f"attendance:{attendance.pk}")
     return attendance
 
 

@@ -52,8 +52,57 @@ def _explain(session: Session, *, teacher: Teacher, room: Room) -> str:
     return _("%(who)s is taken by %(class)s on %(day)s %(start)s–%(end)s.") % values
 
 
+#: free slots are looked for in steps of this many minutes, this many days ahead
+SLOT_STEP = 30
+SLOT_DAYS = 14
+
+
+def next_free_slots(*, teacher: Teacher, room: Room, starts_at, ends_at, count: int = 3, exclude_pk=None) -> list:
+    """The first ``count`` (start, end) of the same length from ``starts_at`` on, inside the
+    teacher's availability, when neither the teacher nor the room is booked: one query for the
+    teacher's and the room's sessions of the next ``SLOT_DAYS`` days (the range index), then the
+    gaps between them."""
+    length = ends_at - starts_at
+    horizon = starts_at + datetime.timedelta(days=SLOT_DAYS)
+    busy = (
+        Session.objects.filter(starts_at__lt=horizon, ends_at__gt=starts_at)
+        .filter(Q(teacher=teacher) | Q(room=room))
+        .exclude(status=Session.Status.CANCELLED)
+    )
+    if exclude_pk:
+        busy = busy.exclude(pk=exclude_pk)
+    taken = sorted(busy.values_list("starts_at", "ends_at")[:2000])
+    step = datetime.timedelta(minutes=SLOT_STEP)
+    found = []
+    candidate = starts_at + step
+    while candidate < horizon and len(found) < count:
+        end = candidate + length
+        local_start, local_end = timezone.localtime(candidate), timezone.localtime(end)
+        if (
+            local_start.date() == local_end.date()
+            and 7 <= local_start.hour
+            and (local_end.hour, local_end.minute) <= (21, 0)
+            and teacher.is_available(candidate, end)
+            and not any(a < end and b > candidate for a, b in taken)
+        ):
+            found.append((candidate, end))
+            candidate = end
+            continue
+        candidate += step
+    return found
+
+
+def format_slots(slots: list) -> str:
+    parts = []
+    for start, end in slots:
+        start, end = timezone.localtime(start), timezone.localtime(end)
+        parts.append(f"{start:%m-%d} {start:%H:%M}–{end:%H:%M}")
+    return "、".join(parts)
+
+
 def check_free(*, teacher: Teacher, room: Room, starts_at, ends_at, exclude_pk=None) -> None:
-    """Raise ``DomainError("double_booked")`` naming the session in the way."""
+    """Raise ``DomainError("double_booked")`` naming the session in the way and offering the
+    next free slots (``exc.slots``)."""
     if ends_at <= starts_at:
         raise DomainError(
             "invalid_time",
@@ -63,8 +112,13 @@ def check_free(*, teacher: Teacher, room: Room, starts_at, ends_at, exclude_pk=N
     found = conflicts(teacher=teacher, room=room, starts_at=starts_at, ends_at=ends_at, exclude_pk=exclude_pk)
     if found:
         message = _explain(found[0], teacher=teacher, room=room)
+        slots = next_free_slots(teacher=teacher, room=room, starts_at=starts_at, ends_at=ends_at, exclude_pk=exclude_pk)
+        if slots:
+            message = f"{message} " + _("Free: %(slots)s.") % {"slots": format_slots(slots)}
         field = "teacher" if found[0].teacher_id == teacher.pk else "room"
-        raise DomainError("double_booked", message, fields={field: message})
+        error = DomainError("double_booked", message, fields={field: message})
+        error.slots = slots
+        raise error
 
 
 def _day_blocked(day: datetime.date, holidays: set, leaves: list) -> bool:

@@ -1,6 +1,13 @@
 """Trial lessons (试听): a rep books a prospect from an opportunity into a session with a free
 seat; attending moves the opportunity to the next stage and lifts the customer's "resting";
-a no-show gives the rep a task to call.
+a no-show gives the rep a task to call and a notification.
+
+**The trial stage** is the open stage whose name says 试听 (``TRIAL_STAGE_MARK``; the default
+stages' "方案/试听课"): the opportunity page offers "预约试听" there.
+
+**A control point on the way.** When the stage the trial moves past needs an approval (the
+default "方案/试听课" does), attending asks for it at once (the manager is notified) instead of
+moving; the rep moves the opportunity on when it is approved.
 
 **Seats.** A trial takes a seat of the session: the class's enrolled students plus the session's
 live trials stay within its capacity, counted under the session's row lock (``select_for_update``),
@@ -14,14 +21,20 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm import notifications
 from crm.errors import DomainError
 from customers import registry
 from sales.models import Opportunity, OpportunityStage
-from sales.services.opportunities import move_stage
+from sales.services.opportunities import approval_requests, blocking_approval, move_stage, request_approval
 
 from ..models import SchoolClass, Session, TrialLesson
 
 LIVE = [TrialLesson.Status.BOOKED, TrialLesson.Status.ATTENDED]
+TRIAL_STAGE_MARK = "试听"
+
+
+def is_trial_stage(stage: OpportunityStage) -> bool:
+    return not stage.is_closed and TRIAL_STAGE_MARK in stage.name
 
 
 def free_seats(session: Session) -> int:
@@ -86,10 +99,7 @@ def mark_trial(*, trial: TrialLesson, attended: bool, actor=None) -> TrialLesson
         trial.save(update_fields=["status"])
         stage = _next_stage(opportunity)
         if stage is not None and opportunity.closed_at is None:
-            try:
-                move_stage(actor=actor or opportunity.owner, opportunity=opportunity, stage=stage)
-            except ValidationError:
-                pass  # a key control point: the rep asks for the approval as usual
+            _move_on(opportunity, stage, actor or opportunity.owner)
         customer = opportunity.customer
         if customer.resting_since is not None:
             customer.resting_since = None
@@ -97,6 +107,13 @@ def mark_trial(*, trial: TrialLesson, attended: bool, actor=None) -> TrialLesson
         return trial
     trial.status = TrialLesson.Status.NO_SHOW
     trial.save(update_fields=["status"])
+    notifications.notify(
+        recipient=opportunity.owner,
+        title=_("No-show at the trial lesson: %(customer)s") % {"customer": opportunity.customer.name},
+        body=str(trial.session),
+        url=opportunity.get_absolute_url(),
+        kind="trial_no_show",
+    )
     registry.create_task(
         assignee=opportunity.owner,
         title=(_("No-show at the trial lesson: call %(customer)s") % {"customer": opportunity.customer.name})[:200],
@@ -106,3 +123,16 @@ def mark_trial(*, trial: TrialLesson, attended: bool, actor=None) -> TrialLesson
         by_rule="trial_no_show",
     )
     return trial
+
+
+def _move_on(opportunity: Opportunity, stage: OpportunityStage, actor) -> None:
+    blocker = blocking_approval(opportunity, stage)
+    if blocker is None:
+        move_stage(actor=actor, opportunity=opportunity, stage=stage)
+        return
+    if approval_requests(opportunity).filter(key=f"stage:{blocker.pk}", status="pending").exists():
+        return
+    try:
+        request_approval(actor=actor, opportunity=opportunity, stage=blocker)
+    except ValidationError:
+        pass  # no approver configured: the rep asks as usual

@@ -2,6 +2,7 @@ import datetime
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from crm.errors import DomainError
 from resources.models import Holiday, Room, Session, Teacher, TeacherLeave
@@ -54,8 +55,9 @@ def test_a_teacher_is_never_booked_twice_and_the_refusal_names_the_class(make_cl
     with pytest.raises(DomainError) as refused:
         schedule.generate_sessions(school_class=clash)
     assert refused.value.code == "double_booked"
-    assert str(refused.value.message) == "王老师 在 2026-12-07 10:00–11:30 已有 数学3班 的课。"
-    assert refused.value.fields == {"teacher": ["王老师 在 2026-12-07 10:00–11:30 已有 数学3班 的课。"]}
+    explained = "王老师 在 2026-12-07 10:00–11:30 已有 数学3班 的课。 可排时段：12-07 11:30–13:00、12-07 13:00–14:30、12-07 14:30–16:00。"
+    assert str(refused.value.message) == explained
+    assert refused.value.fields == {"teacher": [explained]}
     assert Session.objects.filter(school_class=clash).count() == 0
 
 
@@ -65,7 +67,11 @@ def test_a_room_is_never_booked_twice(make_class, org):
     clash = make_class(name="英语1班", teacher=other, hour=11)
     with pytest.raises(DomainError) as refused:
         schedule.generate_sessions(school_class=clash)
-    assert refused.value.fields == {"room": ["301 教室 在 2026-12-07 10:00–11:30 已被 数学3班 占用。"]}
+    assert refused.value.fields == {
+        "room": [
+            "301 教室 在 2026-12-07 10:00–11:30 已被 数学3班 占用。 可排时段：12-07 11:30–13:00、12-07 13:00–14:30、12-07 14:30–16:00。"
+        ]
+    }
 
 
 def test_back_to_back_sessions_and_a_cancelled_one_do_not_clash(make_class, org):
@@ -128,3 +134,14 @@ def test_two_bookings_of_the_same_hour_at_once_make_one_session(postgres):
     results = run_parallel([book(c) for c in classes], refusals=[(DomainError, lambda exc: exc.code)])
     assert sorted(results).count("double_booked") == 3
     assert Session.objects.count() == 1
+
+
+def test_the_next_free_slots_skip_the_teachers_sessions_and_hours(make_class, org, teacher, room):
+    schedule.generate_sessions(school_class=make_class(hour=10))
+    start = timezone.make_aware(datetime.datetime(2026, 12, 7, 16, 30))
+    slots = schedule.next_free_slots(
+        teacher=teacher, room=room, starts_at=start, ends_at=start + datetime.timedelta(minutes=90), count=2
+    )
+    # Monday ends at 18:00 for 王老师 and Tuesday is not one of his days: Wednesday 9:00 is taken
+    # until 11:30 by 数学3班
+    assert schedule.format_slots(slots) == "12-09 11:30–13:00、12-09 13:00–14:30"

@@ -61,3 +61,48 @@ def test_a_session_that_has_started_cannot_be_booked(opportunity, session):
     with pytest.raises(DomainError) as refused:
         trials.book_trial(opportunity=opportunity, session=session)
     assert refused.value.code == "past"
+
+
+def _to_trial_stage(opportunity, org):
+    from sales.models import OpportunityStage
+
+    stage = OpportunityStage.objects.get(name="方案/试听课")
+    Opportunity.objects.filter(pk=opportunity.pk).update(stage=stage)
+    opportunity.refresh_from_db()
+    return opportunity
+
+
+def test_the_opportunity_page_offers_a_trial_only_at_the_trial_stage(client, opportunity, org):
+    from django.urls import reverse
+
+    client.force_login(org.rep1)
+    before = client.get(opportunity.get_absolute_url()).content.decode()
+    _to_trial_stage(opportunity, org)
+    after = client.get(opportunity.get_absolute_url()).content.decode()
+    link = reverse("resources:trial_book", args=[opportunity.pk])
+    assert (link in before, link in after, "预约试听课" in after) == (False, True, True)
+
+
+@time_machine.travel(local(MONDAY - datetime.timedelta(days=1), 9), tick=False)
+def test_attending_at_the_trial_stage_asks_for_the_control_point_approval(opportunity, session, org):
+    from crm.models import ApprovalRequest
+
+    _to_trial_stage(opportunity, org)
+    trial = trials.book_trial(opportunity=opportunity, session=session, actor=org.rep1)
+    trials.mark_trial(trial=trial, attended=True, actor=org.rep1)
+    approval = ApprovalRequest.objects.get()
+    assert (approval.status, approval.key, Opportunity.objects.get().stage.name) == (
+        "pending",
+        f"stage:{opportunity.stage_id}",
+        "方案/试听课",
+    )
+
+
+@time_machine.travel(local(MONDAY - datetime.timedelta(days=1), 9), tick=False)
+def test_a_no_show_notifies_the_rep_with_a_link_to_the_opportunity(opportunity, session, org):
+    from crm.models import Notification
+
+    trial = trials.book_trial(opportunity=opportunity, session=session, actor=org.rep1)
+    trials.mark_trial(trial=trial, attended=False, actor=org.rep1)
+    note = Notification.objects.get(kind="trial_no_show")
+    assert (note.recipient, note.title, note.url) == (org.rep1, "试听未到：陈小东", opportunity.get_absolute_url())

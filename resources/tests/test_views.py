@@ -137,7 +137,10 @@ def test_a_clashing_class_is_refused_beside_the_teacher_field(client, org, full_
         },
     )
     assert response.status_code == 200
-    assert response.context["form"].errors["teacher"] == ["王老师 在 2026-12-07 10:00–11:30 已有 数学3班 的课。"]
+    assert response.context["form"].errors["teacher"] == [
+        "王老师 在 2026-12-07 10:00–11:30 已有 数学3班 的课。"
+        " 可排时段：12-07 11:30–12:30、12-07 12:30–13:30、12-07 13:30–14:30。"
+    ]
     assert not Session.objects.filter(school_class__name="数学6班").exists()
 
 

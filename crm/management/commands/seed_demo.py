@@ -17,8 +17,8 @@ DEMO_APPS = [
     "marketing",
     "field",
     "partners",
-    "resources",
     "members",
+    "resources",
     "contracts",
     "cdp",
 ]

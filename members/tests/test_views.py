@@ -1,0 +1,75 @@
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from coupons.tests.factories import make_batch
+from crm.tests.factories import OrgFixture
+from customers.tests.factories import CustomerFactory
+from members.models import PointsOffer, Tier
+from members.services import points
+
+
+@pytest.fixture
+def org(db):
+    return OrgFixture()
+
+
+@pytest.fixture
+def member(org):
+    Tier.objects.create(name="普通", position=0)
+    Tier.objects.create(name="银卡", position=1, min_spend=Decimal(5000), min_points=1000)
+    customer = CustomerFactory(name="周杰", owner=org.rep1, department=org.team1)
+    member = points.member_for(customer)
+    points.earn(member=member, points=800, reason="活动", reference="e")
+    points.recompute_tier(member, reason="订单")
+    return member
+
+
+def test_the_member_page_shows_tier_points_and_what_the_next_tier_takes(
+    client, org, member, django_assert_max_num_queries
+):
+    client.force_login(org.rep1)
+    with django_assert_max_num_queries(20):
+        response = client.get(reverse("members:member", args=[member.pk]))
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert ("再得 200 积分或再消费 ¥5,000.00 升至银卡" in text, "普通" in text, "+800" in text) == (True, True, True)
+
+
+def test_another_reps_member_is_not_found(client, org, member):
+    client.force_login(org.rep2)
+    assert client.get(reverse("members:member", args=[member.pk])).status_code == 404
+
+
+def test_the_list_finds_a_member_by_name(client, org, member):
+    client.force_login(org.rep1)
+    response = client.get(reverse("members:list"), {"q": "周杰"})
+    assert list(response.context["page"]) == [member]
+
+
+def test_points_buy_a_coupon_of_the_chosen_batch_once(client, org, member):
+    batch = make_batch(org)
+    offer = PointsOffer.objects.create(batch=batch, points=300)
+    client.force_login(org.rep1)
+    url = reverse("members:redeem", args=[member.pk])
+    client.post(url, {"offer": offer.pk, "reference": "r1"})
+    client.post(url, {"offer": offer.pk, "reference": "r1"})
+    member.refresh_from_db()
+    assert (member.points, member.customer.coupons.count()) == (500, 1)
+
+
+def test_the_360_view_shows_the_member_card(client, org, member):
+    client.force_login(org.rep1)
+    text = client.get(member.customer.get_absolute_url()).content.decode()
+    assert ('data-testid="member-card"' in text, "800 积分" in text) == (True, True)
+
+
+def test_attending_a_lesson_earns_points_once(org, member):
+    from customers import registry
+
+    first = registry.award_points(customer=member.customer, kind="attendance", reference="attendance:1")
+    again = registry.award_points(customer=member.customer, kind="attendance", reference="attendance:1")
+    member.refresh_from_db()
+    assert (first.pk == again.pk, member.points, datetime.date.today() < first.expires_on) == (True, 810, True)
