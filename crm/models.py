@@ -203,6 +203,7 @@ class ApiScope(models.TextChoices):
     CUSTOMERS_READ = "customers:read", _("Read customers")
     MARKETING = "marketing", _("Event registrations")
     PRODUCTS_READ = "products:read", _("Read the catalogue")
+    PRODUCTS_WRITE = "products:write", _("Add SKUs to the catalogue")
     ENTITLEMENTS = "entitlements", _("Use entitlements")
 
 
