@@ -38,8 +38,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .catalogue import save_category, save_product, save_sku
 from ..models import Category, PolicyPrice, Product, SalesPolicy, Sku, region_prefix
+from .catalogue import save_category, save_product, save_sku
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
@@ -335,7 +335,9 @@ def price_orders(*, orders: list[dict], unknown: str = "keep", actor=None) -> li
     result = []
     for order, day in zip(orders, days, strict=True):
         holding = [
-            p for p in policies if policy_matches(p, customer=order.get("customer"), channel=order.get("channel", ""), on=day)
+            p
+            for p in policies
+            if policy_matches(p, customer=order.get("customer"), channel=order.get("channel", ""), on=day)
         ]
         quotes = {}
         priced = []
@@ -366,9 +368,9 @@ def price_orders(*, orders: list[dict], unknown: str = "keep", actor=None) -> li
 def price_lines(*, lines: list[dict], customer=None, channel: str = "", on: date | None = None) -> list[dict]:
     """The lines of one order priced from the catalogue (:func:`price_orders`); an unknown SKU is a
     ``ValidationError`` naming ``items[n].sku``. At most three queries."""
-    return price_orders(orders=[{"lines": lines, "customer": customer, "channel": channel, "on": on}], unknown="refuse")[
-        0
-    ]
+    return price_orders(
+        orders=[{"lines": lines, "customer": customer, "channel": channel, "on": on}], unknown="refuse"
+    )[0]
 
 
 def catalogue_choices(kind: str) -> list[tuple[str, str]]:

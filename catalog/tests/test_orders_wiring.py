@@ -35,7 +35,9 @@ def skus(db):
     }
 
 
-def test_lines_get_the_policy_price_cost_and_category_and_a_given_price_is_kept_beside_the_policy(skus, django_assert_num_queries):
+def test_lines_get_the_policy_price_cost_and_category_and_a_given_price_is_kept_beside_the_policy(
+    skus, django_assert_num_queries
+):
     policy = PolicyFactory(name="小程序九折", percent_off=Decimal(10), channel="mini_program")
     customer = CustomerFactory()
     with django_assert_num_queries(2):  # the SKUs, the policies (a price list would add one)

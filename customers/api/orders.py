@@ -62,7 +62,7 @@ class OrderItemOutSerializer(serializers.Serializer):
     price = MoneyField(help_text="The unit price charged.")
     policy = serializers.DictField(
         allow_null=True,
-        help_text="The sales policy that applied (`{\"id\", \"name\", \"price\"}`, its unit price); "
+        help_text='The sales policy that applied (`{"id", "name", "price"}`, its unit price); '
         "null for the list price or a SKU outside the catalogue.",
     )
     catalogue_price = MoneyField(

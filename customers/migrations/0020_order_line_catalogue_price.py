@@ -4,30 +4,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0019_customer_location'),
+        ("customers", "0019_customer_location"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='orderline',
-            name='cost',
-            field=models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True, verbose_name='unit cost'),
+            model_name="orderline",
+            name="cost",
+            field=models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True, verbose_name="unit cost"),
         ),
         migrations.AddField(
-            model_name='orderline',
-            name='policy_id',
-            field=models.PositiveIntegerField(blank=True, db_index=True, null=True, verbose_name='sales policy'),
+            model_name="orderline",
+            name="policy_id",
+            field=models.PositiveIntegerField(blank=True, db_index=True, null=True, verbose_name="sales policy"),
         ),
         migrations.AddField(
-            model_name='orderline',
-            name='policy_name',
-            field=models.CharField(blank=True, max_length=100, verbose_name='sales policy'),
+            model_name="orderline",
+            name="policy_name",
+            field=models.CharField(blank=True, max_length=100, verbose_name="sales policy"),
         ),
         migrations.AddField(
-            model_name='orderline',
-            name='policy_price',
-            field=models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True, verbose_name='catalogue price'),
+            model_name="orderline",
+            name="policy_price",
+            field=models.DecimalField(
+                blank=True, decimal_places=2, max_digits=12, null=True, verbose_name="catalogue price"
+            ),
         ),
     ]
