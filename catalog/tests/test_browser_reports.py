@@ -79,7 +79,7 @@ def test_a_manager_reads_the_policy_effect_and_the_business_analysis_and_drills_
     chinese_only(person)
     person.fits_the_width()
     person.no_broken_words()
-    person.click(page.get_by_test_id("dimensions").get_by_role("link", name="城市"))
+    person.click(page.get_by_test_id("dimensions").get_by_role("link", name="市", exact=True))
     city = page.locator("[data-testid=rows] tbody tr").first
     assert city.locator("td").first.inner_text() == "上海市"
     person.click(city.get_by_role("link"))
