@@ -6,10 +6,11 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from customers.models import Customer, LifecycleStage, Order, ValueSegment
+from customers.models import Customer, LifecycleStage, Order, OrderLine, ValueSegment
+from customers.services.orders import rebuild_value_figures
 
 from .models import Category, Product, SalesPolicy, Sku
-from .services import catalogue, entitlements, policies
+from .services import catalogue, entitlements, policies, pricing
 
 D = Decimal
 #: category path -> [(product code, name, [(sku code, name, spec, unit, list price, cost, tax, grants, quantity,
@@ -360,4 +361,57 @@ def seed(ctx):
                 actor=customer.owner,
                 note="",
             )
-    ctx.log(f"catalog: {len(skus)} SKUs, {SalesPolicy.objects.count()} policies, {len(owned)} entitlements")
+    linked = link_demo_orders(ctx) if ctx.size == "small" else 0
+    ctx.log(
+        f"catalog: {len(skus)} SKUs, {SalesPolicy.objects.count()} policies, {len(owned)} entitlements, "
+        f"{linked} demo orders on catalogue SKUs"
+    )
+
+
+def link_demo_orders(ctx, *, chunk: int = 500) -> int:
+    """The small set's orders (seeded by customers, below the catalogue) name catalogue SKUs, so
+    the policy effect and the business analysis show believable figures: each order without a
+    coupon gets one on-sale SKU (picked from its id, without touching the shared random source),
+    priced as ``place_order`` prices it — the winning policy for the customer, channel and day,
+    its price and the SKU's cost — and the order's amount and cost follow its line. The
+    customers' figures are then rebuilt from their orders."""
+    today = timezone.localdate()
+    codes = sorted(
+        sku.code for sku in Sku.objects.filter(is_active=True).select_related("product") if sku.product.on_sale(today)
+    )
+    orders = list(
+        Order.objects.filter(external_id__startswith="DEMO-", discount=0)
+        .select_related("customer")
+        .prefetch_related("lines")
+        .order_by("pk")
+    )
+    orders = [order for order in orders if len(order.lines.all()) == 1]
+    touched_lines, customers = [], set()
+    for start in range(0, len(orders), chunk):
+        part = orders[start : start + chunk]
+        priced = pricing.price_orders(
+            orders=[
+                {
+                    "lines": [{"sku": codes[order.pk % len(codes)], "quantity": 1}],
+                    "customer": order.customer,
+                    "channel": order.channel,
+                    "on": timezone.localdate(order.placed_at),
+                }
+                for order in part
+            ]
+        )
+        for order, (line_data,) in zip(part, priced, strict=True):
+            line = order.lines.all()[0]
+            for field in ("sku", "category", "quantity", "price", "policy_id", "policy_name", "policy_price", "cost"):
+                setattr(line, field, line_data[field])
+            order.amount, order.cost = line.price, line.cost
+            touched_lines.append(line)
+            customers.add(order.customer_id)
+    OrderLine.objects.bulk_update(
+        touched_lines,
+        ["sku", "category", "quantity", "price", "policy_id", "policy_name", "policy_price", "cost"],
+        batch_size=500,
+    )
+    Order.objects.bulk_update(orders, ["amount", "cost"], batch_size=500)
+    rebuild_value_figures(customer_ids=sorted(customers))
+    return len(orders)

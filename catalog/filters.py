@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.ui import StyledFormMixin
-from customers.models import LifecycleStage, Order, ValueSegment
+from customers.models import LifecycleStage, Order, OrderLine, ValueSegment
 
 from .models import Category, Entitlement, Product, SalesPolicy
 from .selectors import on_sale_q
@@ -113,3 +113,18 @@ class EntitlementFilter(django_filters.FilterSet):
         if value == "expired":
             return queryset.filter(expires_on__lt=today)
         return queryset
+
+
+class SoldLineFilter(django_filters.FilterSet):
+    """The drill-down of the policy effect and the business analysis: the lines behind a figure
+    (``year`` with ``policy`` and ``month``, or ``by`` and ``key``), narrowed further by SKU or channel."""
+
+    sku = django_filters.CharFilter(label=_("SKU"), lookup_expr="iexact")
+    channel = django_filters.ChoiceFilter(
+        label=_("channel"), choices=Order.Channel.choices, field_name="order__channel"
+    )
+
+    class Meta:
+        model = OrderLine
+        fields = ["sku", "channel"]
+        form = _Form

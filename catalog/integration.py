@@ -1,5 +1,6 @@
-"""What the catalogue adds to the customers layer: the 360 view's entitlements panel and the
-grant of entitlements when an order is placed (``customers.registry``)."""
+"""What the catalogue adds to the customers layer: the 360 view's entitlements panel, the grant of
+entitlements when an order is placed, the pricing of order lines and the choices of a coupon
+batch's scope (``customers.registry``)."""
 
 import uuid
 
@@ -11,6 +12,7 @@ from customers import registry, timeline
 
 from .models import Entitlement
 from .services.entitlements import grant_for_order
+from .services.pricing import catalogue_choices, price_orders
 
 
 def _entitlements_panel(customer, user):
@@ -39,3 +41,4 @@ def _grant(order):
 def register():
     timeline.register_panel("entitlements", "catalog/panels/entitlements.html", _entitlements_panel)
     registry.register_order_placed("catalog.entitlements", _grant)
+    registry.register_line_pricer(price_orders, choices=catalogue_choices)

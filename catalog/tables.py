@@ -99,3 +99,26 @@ class EntitlementTable(tables.Table):
         )
         attrs = {"class": "table table-hover align-middle mb-0"}
         order_by = ("-granted_at",)
+
+
+class SoldLineTable(tables.Table):
+    """An order line of the policy effect's or the business analysis's drill-down."""
+
+    order = tables.Column(verbose_name=_("order"), linkify=lambda record: record.order.get_absolute_url())
+    placed_at = LocalDateTimeColumn(accessor="order__placed_at", verbose_name=_("placed at"), format="Y-m-d H:i")
+    customer = tables.Column(accessor="order__customer__name", verbose_name=_("customer"))
+    channel = tables.Column(accessor="order__channel", verbose_name=_("channel"))
+    sku = tables.Column(verbose_name=_("SKU"))
+    category = tables.Column(verbose_name=_("category"))
+    quantity = tables.Column(verbose_name=_("quantity"))
+    price = tables.Column(verbose_name=_("price"))
+    policy_name = tables.Column(verbose_name=_("sales policy"), default="—")
+    policy_price = tables.Column(verbose_name=_("catalogue price"))
+    cost = tables.Column(verbose_name=_("unit cost"))
+
+    class Meta:
+        attrs = {"class": "table table-hover align-middle mb-0"}
+        order_by = ("-placed_at",)
+
+    def render_channel(self, record):
+        return record.order.get_channel_display()

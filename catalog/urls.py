@@ -1,4 +1,6 @@
-from .views import entitlements, imports, policies, products
+from .views import analysis, entitlements, imports, policies, products
 
 app_name = "catalog"
-urlpatterns = products.urlpatterns + imports.urlpatterns + policies.urlpatterns + entitlements.urlpatterns
+urlpatterns = (
+    products.urlpatterns + imports.urlpatterns + policies.urlpatterns + entitlements.urlpatterns + analysis.urlpatterns
+)

@@ -80,6 +80,8 @@ def _nav(user, path, waiting=0):
                 ("catalog:policies", _("Sales policies"), "bi-tags-fill", "catalog.view"),
                 ("catalog:price_check", _("Price check"), "bi-calculator-fill", "catalog.view"),
                 ("catalog:entitlements", _("Customer entitlements"), "bi-award", "catalog.view"),
+                ("catalog:policy_effect", _("Policy effect"), "bi-graph-up", "catalog.analysis"),
+                ("catalog:analysis", _("Business analysis"), "bi-bar-chart-line", "catalog.analysis"),
                 ("catalog:categories", _("Categories"), "bi-diagram-2-fill", "catalog.view"),
             ],
         ),

@@ -211,6 +211,7 @@ class ApiScope(models.TextChoices):
     CUSTOMERS_READ = "customers:read", _("Read customers")
     MARKETING = "marketing", _("Event registrations")
     PRODUCTS_READ = "products:read", _("Read the catalogue")
+    PRODUCTS_WRITE = "products:write", _("Add SKUs to the catalogue")
     ENTITLEMENTS = "entitlements", _("Use entitlements")
     PARTNER = "partner", _("Partner (register leads, read own statements)")
     EVENTS = "events", _("Send behaviour events")

@@ -64,6 +64,8 @@ ACTIONS = {
     "catalog.manage": {MK, A},
     "catalog.export": {M, D, MK, A},
     "catalog.consume": SALES,
+    # 政策及效果统计 and 经营分析: the orders of the customers in one's data scope
+    "catalog.analysis": EVERYONE,
     # contracts and collections (合同、回款): reps sign and collect on their own contracts;
     # managers and above see their teams' collections; competitors are everyone's in sales
     "contracts.view": SALES,

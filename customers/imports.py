@@ -73,6 +73,7 @@ MAX_ROWS = 100_000
 ASYNC_CHECK_ROWS = 2_000
 PREVIEW_ROWS = 20
 CHUNK = 2_000
+PRICING_CHUNK = 1_000  # orders priced from the catalogue per read of SKUs and policies
 KINDS = ImportJob.Kind
 
 #: what a user needs to import each kind (besides "customers.import" for the pages)
@@ -1232,7 +1233,7 @@ class Writer:
                 row_of.setdefault(entry["customer_id"], entry["row"])
         customers = self._existing(row_of, row_of)
         now_taken = _customers_by_mobile({e["values"]["mobile"] for e in self.rows if not e["customer_id"]})
-        created, affected, built = {}, set(), []
+        created, affected, built, pending = {}, set(), [], []
         for external_id, entries in orders.items():
             first, values = entries[0], entries[0]["values"]
             row = first["row"]
@@ -1250,37 +1251,61 @@ class Writer:
                     customer = created[values["mobile"]] = create_customer(
                         actor=self.user, name=values["name"] or values["mobile"], mobile=values["mobile"]
                     )
-                lines = [
-                    {
-                        "sku": e["values"]["sku"],
-                        "category": e["values"]["category"],
-                        "quantity": e["values"]["quantity"],
-                        "price": e["values"]["price"],
-                    }
-                    for e in line_entries
-                ]
-                built.append(
-                    build_order(
-                        customer=customer,
-                        actor=self.user,
-                        amount=Decimal(values["amount"]),
-                        cost=None if values["cost"] is None else Decimal(values["cost"]),
-                        channel=values["channel"],
-                        placed_at=datetime.datetime.fromisoformat(values["placed_at"]),
-                        lines=lines,
-                        external_id=external_id,
-                    )
-                )
             except ValidationError as exc:
-                failure = _failure(row, exc)
-                line = re.match(r"items\[(\d+)\]", next(iter(getattr(exc, "error_dict", {})), ""))
-                if line and int(line.group(1)) < len(line_entries):
-                    failure.row = line_entries[int(line.group(1))]["row"]
-                raise failure from exc
-            for entry in entries:
-                self.touched[entry["row"]] = customer.pk
-            affected.add(customer.pk)
-            self.progress.advance(len(entries))
+                raise _failure(row, exc) from exc
+            placed_at = datetime.datetime.fromisoformat(values["placed_at"])
+            lines = [
+                {
+                    "sku": e["values"]["sku"],
+                    "category": e["values"]["category"],
+                    "quantity": e["values"]["quantity"],
+                    "price": e["values"]["price"],
+                }
+                for e in line_entries
+            ]
+            pending.append((external_id, entries, line_entries, customer, values, placed_at, lines))
+        for start in range(0, len(pending), PRICING_CHUNK):
+            # lines naming a catalogue SKU are priced as place_order prices them (the policy that
+            # applied beside the price charged): one read of SKUs and policies per chunk of orders
+            chunk = pending[start : start + PRICING_CHUNK]
+            priced = registry.price_orders(
+                [
+                    {
+                        "lines": lines,
+                        "customer": customer,
+                        "channel": values["channel"],
+                        "on": timezone.localdate(placed_at),
+                    }
+                    for _id, _entries, _line_entries, customer, values, placed_at, lines in chunk
+                ],
+                unknown="keep",
+            )
+            for (external_id, entries, line_entries, customer, values, placed_at, _lines), lines in zip(
+                chunk, priced, strict=True
+            ):
+                try:
+                    built.append(
+                        build_order(
+                            customer=customer,
+                            actor=self.user,
+                            amount=Decimal(values["amount"]),
+                            cost=None if values["cost"] is None else Decimal(values["cost"]),
+                            channel=values["channel"],
+                            placed_at=placed_at,
+                            lines=lines,
+                            external_id=external_id,
+                        )
+                    )
+                except ValidationError as exc:
+                    failure = _failure(entries[0]["row"], exc)
+                    line = re.match(r"items\[(\d+)\]", next(iter(getattr(exc, "error_dict", {})), ""))
+                    if line and int(line.group(1)) < len(line_entries):
+                        failure.row = line_entries[int(line.group(1))]["row"]
+                    raise failure from exc
+                for entry in entries:
+                    self.touched[entry["row"]] = customer.pk
+                affected.add(customer.pk)
+                self.progress.advance(len(entries))
         # checked row by row above; stored set-based (bulk_create of orders, lines and audit entries)
 
         save_orders(built, actor=self.user)

@@ -551,6 +551,14 @@ class OrderLine(models.Model):
     category = models.CharField(_("category"), max_length=64, blank=True)
     quantity = models.PositiveIntegerField(_("quantity"), default=1)
     price = models.DecimalField(_("price"), max_digits=12, decimal_places=2)
+    # What the catalogue said when the order was placed (empty for a SKU it does not know): the
+    # sales policy that applied (its id and name, kept as they were: customers sits below the
+    # catalogue and a policy may be renamed), the unit price it gives (the list price when no
+    # policy applies) and the SKU's unit cost. ``price`` is what was charged.
+    policy_id = models.PositiveIntegerField(_("sales policy"), null=True, blank=True, db_index=True)
+    policy_name = models.CharField(_("sales policy"), max_length=100, blank=True)
+    policy_price = models.DecimalField(_("catalogue price"), max_digits=12, decimal_places=2, null=True, blank=True)
+    cost = models.DecimalField(_("unit cost"), max_digits=12, decimal_places=2, null=True, blank=True)
 
     class Meta:
         verbose_name = _("order line")

@@ -8,6 +8,11 @@ none of them; see also ``timeline.py`` and ``deals.py``):
 - orders placed (catalog): functions called with a just-stored order inside the order's
   transaction (the catalogue grants the entitlements its SKUs carry); ``place_order`` calls
   :func:`order_placed` after the order and its lines are saved;
+- the line pricer (catalog): :func:`price_orders` prices the lines of one order (``place_order``)
+  or of many (the order import, a chunk at a time) from the catalogue and says which sales policy
+  applied; without the catalogue, lines are kept as given;
+- the catalogue's choices (catalog): :func:`catalogue_choices` lists the categories or SKUs a
+  coupon batch's scope can pick;
 - the task creator (sales): an app below or beside sales asks for a task for a rep through
   :func:`create_task` without importing sales.
 """
@@ -101,6 +106,8 @@ def register_lead_criterion(code: str, *, label, condition: Callable, test: Call
 
 def lead_criteria() -> dict[str, dict]:
     return dict(_lead_criteria)
+
+
 _points_awarder: Callable | None = None
 
 
@@ -116,3 +123,33 @@ def award_points(*, customer, kind: str, reference: str) -> Any | None:
     if _points_awarder is None:
         return None
     return _points_awarder(customer=customer, kind=kind, reference=reference)
+
+
+_pricer: dict[str, Callable] = {}
+
+
+def register_line_pricer(pricer: Callable, *, choices: Callable | None = None) -> None:
+    """``pricer(orders=[{"lines", "customer", "channel", "on"}], unknown=, actor=)`` → one list of
+    priced line dicts per order (see ``catalog.services.pricing.price_orders``); ``choices(kind)``
+    → ``[(value, label)]`` of ``"categories"`` or ``"skus"``."""
+    _pricer["price"] = pricer
+    if choices is not None:
+        _pricer["choices"] = choices
+
+
+def price_orders(orders: list[dict], *, unknown: str = "keep", actor=None) -> list[list[dict]]:
+    """The lines of each order priced from the catalogue. ``unknown``: what a SKU the catalogue
+    does not know does — ``"keep"`` (stays as given, unpriced), ``"refuse"`` (``ValidationError``
+    naming ``items[n].sku``) or ``"create"`` (added to the catalogue as a draft). Without a
+    registered pricer every line is returned as given."""
+    pricer = _pricer.get("price")
+    if pricer is None:
+        return [list(order["lines"]) for order in orders]
+    return pricer(orders=orders, unknown=unknown, actor=actor)
+
+
+def catalogue_choices(kind: str) -> list[tuple[str, str]]:
+    """``[(value, label)]`` of the catalogue's categories (``"categories"``, by name) or SKUs
+    (``"skus"``, by code); empty without the catalogue."""
+    choices = _pricer.get("choices")
+    return choices(kind) if choices is not None else []

@@ -21,6 +21,11 @@ A condition left empty matches every customer, channel or day.
 No policy matches: the list price, and no policy. Prices never go below ¥0.00 and are rounded
 half up to the cent. Pricing an order of many lines costs two queries (policies, price-list
 lines) whatever the number of lines, plus one to load the SKUs by code.
+
+**Orders.** ``place_order`` (the order form, the orders API, the redeem API) and the order import
+price their lines through :func:`price_orders` (by way of ``customers.registry``): the price a
+caller gives is kept — it is what was charged — and the policy that would apply is recorded beside
+it with its price; a line without a price is charged the policy's price (or the list price).
 """
 
 from collections.abc import Iterable
@@ -33,7 +38,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..models import PolicyPrice, SalesPolicy, Sku, region_prefix
+from ..models import Category, PolicyPrice, Product, SalesPolicy, Sku, region_prefix
+from .catalogue import save_category, save_product, save_sku
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
@@ -133,6 +139,54 @@ def candidate_policies(*, customer=None, channel: str = "", on: date) -> list[Sa
     return list(SalesPolicy.objects.filter(when & who, is_active=True))
 
 
+def policy_matches(policy: SalesPolicy, *, customer=None, channel: str = "", on: date) -> bool:
+    """Whether ``policy``'s period and conditions hold for ``customer``, ``channel`` and ``on`` —
+    :func:`candidate_policies` and the region prefix, checked in Python (for many orders at once)."""
+    if not policy.is_active:
+        return False
+    if (policy.valid_from and policy.valid_from > on) or (policy.valid_until and policy.valid_until < on):
+        return False
+    if policy.channel and policy.channel != channel:
+        return False
+    for field in ("value_segment", "grid_class", "lifecycle_stage"):
+        wanted = getattr(policy, field)
+        if wanted and wanted != (getattr(customer, field, "") if customer is not None else ""):
+            return False
+    if policy.region:
+        region = customer_region_code(customer)
+        if not (region and region.startswith(region_prefix(policy.region))):
+            return False
+    return True
+
+
+def _load_prices(policies: list[SalesPolicy], skus: list[Sku]) -> None:
+    """Give each price list its ``price_of`` for ``skus`` (one query when there is a price list)."""
+    list_ids = [p.pk for p in policies if p.kind == SalesPolicy.Kind.PRICE_LIST]
+    prices = {}
+    if list_ids and skus:
+        for policy_id, sku_id, price in PolicyPrice.objects.filter(
+            policy_id__in=list_ids, sku_id__in=[s.pk for s in skus]
+        ).values_list("policy_id", "sku_id", "price"):
+            prices.setdefault(policy_id, {})[sku_id] = price
+    for policy in policies:
+        policy.price_of = prices.get(policy.pk, {})
+
+
+def _quote(sku: Sku, policies: list[SalesPolicy]) -> Quote:
+    """The winning policy among ``policies`` (those that hold) for ``sku``, and its price."""
+    depth_of = {pk: depth for depth, pk in enumerate(category_ids(sku), start=1)}
+    best, best_rank = None, None
+    for policy in policies:
+        target = _target(policy, sku, depth_of)
+        if target is None:
+            continue
+        key = rank(policy, target)
+        if best_rank is None or key > best_rank:
+            best, best_rank = policy, key
+    price = _price(best, sku) if best is not None else sku.list_price
+    return Quote(sku=sku, list_price=sku.list_price, price=price, policy=best, cost=sku.cost)
+
+
 def prices_for(*, skus: Iterable[Sku], customer=None, channel: str = "", on: date | None = None) -> dict:
     """``{sku.pk: Quote}`` for each SKU (loaded with ``product__category``): the price for
     ``customer`` (or anyone) through ``channel`` (an ``Order.Channel`` value, or "" for any) on
@@ -145,30 +199,8 @@ def prices_for(*, skus: Iterable[Sku], customer=None, channel: str = "", on: dat
         for p in candidate_policies(customer=customer, channel=channel, on=on)
         if not p.region or (region and region.startswith(region_prefix(p.region)))
     ]
-    list_ids = [p.pk for p in policies if p.kind == SalesPolicy.Kind.PRICE_LIST]
-    prices = {}
-    if list_ids and skus:
-        for policy_id, sku_id, price in PolicyPrice.objects.filter(
-            policy_id__in=list_ids, sku_id__in=[s.pk for s in skus]
-        ).values_list("policy_id", "sku_id", "price"):
-            prices.setdefault(policy_id, {})[sku_id] = price
-    for policy in policies:
-        policy.price_of = prices.get(policy.pk, {})
-    quotes = {}
-    for sku in skus:
-        ids = category_ids(sku)
-        depth_of = {pk: depth for depth, pk in enumerate(ids, start=1)}
-        best, best_rank = None, None
-        for policy in policies:
-            target = _target(policy, sku, depth_of)
-            if target is None:
-                continue
-            key = rank(policy, target)
-            if best_rank is None or key > best_rank:
-                best, best_rank = policy, key
-        price = _price(best, sku) if best is not None else sku.list_price
-        quotes[sku.pk] = Quote(sku=sku, list_price=sku.list_price, price=price, policy=best, cost=sku.cost)
-    return quotes
+    _load_prices(policies, skus)
+    return {sku.pk: _quote(sku, policies) for sku in skus}
 
 
 def price_for(*, sku: Sku, customer=None, channel: str = "", on: date | None = None) -> Quote:
@@ -220,31 +252,138 @@ def resolve_skus(
     return result
 
 
-def price_lines(*, lines: list[dict], customer=None, channel: str = "", on: date | None = None) -> list[dict]:
-    """Order lines priced from the catalogue, for the one order-placing service.
+UNSORTED_PRODUCT = "UNSORTED"  # the draft product holding the SKUs an API client created
 
-    ``lines``: dicts with ``sku`` (a code), optional ``quantity`` (1) and ``price`` (a unit price the
-    caller fixed; absent or ``None``: the catalogue's price for this customer, channel and day).
-    Returns one dict per line: ``sku`` (the code), ``quantity``, ``price`` (unit), ``list_price``,
-    ``cost`` (unit cost from the SKU), ``category`` (the category's name), ``policy_id`` and
-    ``policy_name`` ("" and ``None`` when the list price applies or the caller fixed the price).
-    Raises ``ValidationError`` naming ``items[n].sku`` for each unknown code. At most three queries."""
-    skus = resolve_skus([str(line.get("sku", "")) for line in lines])
-    quotes = prices_for(skus=skus, customer=customer, channel=channel, on=on)
-    priced = []
-    for line, sku in zip(lines, skus, strict=True):
-        quote = quotes[sku.pk]
-        fixed = line.get("price") not in (None, "")
-        priced.append(
-            {
-                "sku": sku.code,
-                "quantity": int(line.get("quantity") or 1),
-                "price": Decimal(str(line["price"])).quantize(CENT) if fixed else quote.price,
-                "list_price": quote.list_price,
-                "cost": quote.cost,
-                "category": sku.product.category.name,
-                "policy_id": None if fixed or quote.policy is None else quote.policy.pk,
-                "policy_name": "" if fixed else quote.policy_name,
-            }
+
+def _create_skus(lines_by_code: dict[str, dict], actor=None) -> dict[str, Sku]:
+    """Add the SKUs an allowed API client named but the catalogue lacks (scope ``products:write``):
+    each under the draft product "待整理" (category "未分类"), its list price the line's price (or
+    0) and cost 0, to be completed and launched by someone who manages the catalogue."""
+    category = Category.objects.filter(parent=None, name="未分类").first() or save_category(
+        category=Category(name="未分类"), actor=actor
+    )
+    product = Product.objects.filter(code=UNSORTED_PRODUCT).first() or save_product(
+        product=Product(code=UNSORTED_PRODUCT, name="待整理", category=category), actor=actor
+    )
+    created = {}
+    for code, line in lines_by_code.items():
+        given = line.get("price")
+        sku = save_sku(
+            sku=Sku(
+                product=product,
+                code=code,
+                name=code,
+                list_price=Decimal(str(given)).quantize(CENT) if given not in (None, "") else ZERO,
+            ),
+            actor=actor,
         )
-    return priced
+        created[code] = Sku.objects.select_related("product__category").get(pk=sku.pk)
+    return created
+
+
+def _quantity(value):
+    try:
+        return int(value or 1)
+    except (TypeError, ValueError):
+        return value  # left for the order's own check, which names the field
+
+
+def price_orders(*, orders: list[dict], unknown: str = "keep", actor=None) -> list[list[dict]]:
+    """The lines of many orders priced from the catalogue at once — the order-placing service
+    passes one order, the order import a chunk of them.
+
+    ``orders``: dicts with ``lines`` (dicts with ``sku``, optional ``quantity``, ``price``,
+    ``category``), ``customer``, ``channel`` and ``on`` (the day the order was placed). A line
+    naming a catalogue SKU gets ``policy_id`` and ``policy_name`` (the policy that wins for this
+    customer, channel and day; ``None``/"" when the list price applies), ``policy_price`` (that
+    policy's unit price, or the list price), ``cost`` (the SKU's unit cost), ``list_price`` and
+    the category's name. Its ``price`` — what was charged — is the caller's when given (the
+    policy is still recorded beside it) and the policy price otherwise.
+
+    A SKU the catalogue does not know (or no longer sells): ``unknown="keep"`` leaves the line
+    as given, ``"refuse"`` raises ``ValidationError`` naming ``items[n].sku`` of every such line
+    of the first order that has one, ``"create"`` adds it (:func:`_create_skus`).
+
+    Three queries whatever the number of orders and lines: the SKUs, the policies of the period,
+    the price-list prices."""
+    codes = {str(line.get("sku", "")).strip() for order in orders for line in order["lines"]} - {""}
+    found = skus_by_code(codes)
+    missing = codes - set(found)
+    if missing and unknown == "refuse":
+        for order in orders:
+            errors = {
+                f"items[{index}].sku": [_("Unknown SKU: %(code)s.") % {"code": str(line.get("sku", "")).strip()}]
+                for index, line in enumerate(order["lines"])
+                if str(line.get("sku", "")).strip() in missing
+            }
+            if errors:
+                raise ValidationError(errors)
+    if missing and unknown == "create":
+        firsts = {}
+        for order in orders:
+            for line in order["lines"]:
+                firsts.setdefault(str(line.get("sku", "")).strip(), line)
+        found.update(_create_skus({code: firsts[code] for code in sorted(missing)}, actor=actor))
+    if not found:
+        return [list(order["lines"]) for order in orders]
+    days = [order.get("on") or timezone.localdate() for order in orders]
+    period = (Q(valid_from__isnull=True) | Q(valid_from__lte=max(days))) & (
+        Q(valid_until__isnull=True) | Q(valid_until__gte=min(days))
+    )
+    policies = list(SalesPolicy.objects.filter(period, is_active=True))
+    _load_prices(policies, list(found.values()))
+    result = []
+    for order, day in zip(orders, days, strict=True):
+        holding = [
+            p
+            for p in policies
+            if policy_matches(p, customer=order.get("customer"), channel=order.get("channel", ""), on=day)
+        ]
+        quotes = {}
+        priced = []
+        for line in order["lines"]:
+            sku = found.get(str(line.get("sku", "")).strip())
+            if sku is None:
+                priced.append(dict(line))
+                continue
+            quote = quotes.get(sku.pk) or quotes.setdefault(sku.pk, _quote(sku, holding))
+            given = line.get("price") not in (None, "")
+            priced.append(
+                {
+                    "sku": sku.code,
+                    "quantity": _quantity(line.get("quantity")),
+                    "price": line["price"] if given else quote.price,
+                    "list_price": quote.list_price,
+                    "policy_price": quote.price,
+                    "cost": quote.cost,
+                    "category": sku.product.category.name,
+                    "policy_id": quote.policy.pk if quote.policy else None,
+                    "policy_name": quote.policy_name,
+                }
+            )
+        result.append(priced)
+    return result
+
+
+def price_lines(*, lines: list[dict], customer=None, channel: str = "", on: date | None = None) -> list[dict]:
+    """The lines of one order priced from the catalogue (:func:`price_orders`); an unknown SKU is a
+    ``ValidationError`` naming ``items[n].sku``. At most three queries."""
+    return price_orders(
+        orders=[{"lines": lines, "customer": customer, "channel": channel, "on": on}], unknown="refuse"
+    )[0]
+
+
+def catalogue_choices(kind: str) -> list[tuple[str, str]]:
+    """What a coupon batch's scope picks from: categories by name (with their path), or active
+    SKUs by code (with their name)."""
+    if kind == "categories":
+        categories = list(Category.objects.order_by("path"))
+        by_id = {c.pk: c for c in categories}
+        return [
+            (c.name, " / ".join(by_id[int(pk)].name for pk in c.path.strip("/").split("/") if int(pk) in by_id))
+            for c in categories
+        ]
+    return [
+        (code, f"{code} {name}")
+        for code, name in Sku.objects.filter(is_active=True).order_by("code").values_list("code", "name")
+    ]

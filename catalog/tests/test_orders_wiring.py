@@ -35,7 +35,9 @@ def skus(db):
     }
 
 
-def test_lines_get_the_policy_price_cost_and_category_unless_the_price_is_given(skus, django_assert_num_queries):
+def test_lines_get_the_policy_price_cost_and_category_and_a_given_price_is_kept_beside_the_policy(
+    skus, django_assert_num_queries
+):
     policy = PolicyFactory(name="小程序九折", percent_off=Decimal(10), channel="mini_program")
     customer = CustomerFactory()
     with django_assert_num_queries(2):  # the SKUs, the policies (a price list would add one)
@@ -53,6 +55,7 @@ def test_lines_get_the_policy_price_cost_and_category_unless_the_price_is_given(
             "quantity": 2,
             "price": Decimal("12420.00"),
             "list_price": Decimal("13800.00"),
+            "policy_price": Decimal("12420.00"),
             "cost": Decimal("6000.00"),
             "category": "一对一",
             "policy_id": policy.pk,
@@ -61,12 +64,13 @@ def test_lines_get_the_policy_price_cost_and_category_unless_the_price_is_given(
         {
             "sku": "ENG-24",
             "quantity": 1,
-            "price": Decimal("6000.00"),
+            "price": "6000",
             "list_price": Decimal("6480.00"),
+            "policy_price": Decimal("5832.00"),
             "cost": Decimal("2800.00"),
             "category": "一对一",
-            "policy_id": None,
-            "policy_name": "",
+            "policy_id": policy.pk,
+            "policy_name": "小程序九折",
         },
     ]
 

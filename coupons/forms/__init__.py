@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.models import Department
 from crm.ui import StyledFormMixin
+from customers import registry
 
 from ..models import Batch, BudgetAccount, Campaign, FiscalPeriod, SubsidyPlan, SubsidyPlanVersion
 from ..services import subsidy
@@ -36,6 +37,47 @@ class CampaignForm(StyledFormMixin, forms.ModelForm):
         model = Campaign
         fields = ["name", "budget_account", "goal", "target_gmv", "start", "end"]
         widgets = {"start": forms.DateInput(), "end": forms.DateInput()}
+
+
+class CatalogueScopeField(forms.MultipleChoiceField):
+    """The categories or SKUs a batch's scope names, picked from the catalogue and stored as the
+    comma-separated text ``Batch.scope_values`` has always held."""
+
+    def prepare_value(self, value):
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    def clean(self, value):
+        return ",".join(super().clean(value))
+
+
+def catalogue_scope_field(current: str, label, help_text) -> forms.Field | None:
+    """A multiple select of the catalogue's categories and SKUs (``customers.registry``, filled by
+    the catalogue), keeping the values a batch already names that the catalogue does not know (a
+    scope written as text before the catalogue); ``None`` when the catalogue offers nothing."""
+    categories = registry.catalogue_choices("categories")
+    skus = registry.catalogue_choices("skus")
+    if not categories and not skus:
+        return None
+    known = {value for value, _label in categories} | {value for value, _label in skus}
+    kept = [(value, value) for value in CatalogueScopeField().prepare_value(current or "") if value not in known]
+    choices = [(_("Categories"), categories), (_("Products (SKUs)"), skus)]
+    if kept:
+        choices.append((_("Not in the catalogue"), kept))
+    field = CatalogueScopeField(
+        label=label,
+        choices=choices,
+        required=False,
+        help_text=help_text,
+        widget=forms.SelectMultiple(attrs={"size": 8, "class": "form-select"}),
+    )
+    kept_values = {value for value, _label in kept}
+    field.allowed = {
+        Batch.Scope.CATEGORIES: {value for value, _label in categories} | kept_values,
+        Batch.Scope.SKUS: {value for value, _label in skus} | kept_values,
+    }
+    return field
 
 
 class BatchForm(StyledFormMixin, forms.ModelForm):
@@ -87,9 +129,27 @@ class BatchForm(StyledFormMixin, forms.ModelForm):
         self.fields["subsidy_version"].queryset = (
             versions if versions is not None else SubsidyPlanVersion.objects.none()
         ).select_related("plan")
+        picker = catalogue_scope_field(
+            self.initial.get("scope_values", ""),
+            self.fields["scope_values"].label,
+            _("Pick the categories or the SKUs the coupons apply to (Ctrl or ⌘ to pick several)."),
+        )
+        if picker is not None:
+            self.fields["scope_values"] = picker
         # a segment (marketing, an app above this one) of customers
         segment = Batch._meta.get_field("audience_segment").related_model
         self.fields["audience_segment"].queryset = segment.objects.filter(subject=segment.Subject.CUSTOMERS)
+
+    def clean(self):
+        data = super().clean()
+        allowed = getattr(self.fields["scope_values"], "allowed", {}).get(data.get("scope"))
+        picked = CatalogueScopeField().prepare_value(data.get("scope_values") or "")
+        if allowed is not None and any(value not in allowed for value in picked):
+            self.add_error(
+                "scope_values",
+                _("Pick categories for a scope of categories, and SKUs for a scope of SKUs."),
+            )
+        return data
 
 
 class RejectForm(StyledFormMixin, forms.Form):

@@ -1936,6 +1936,8 @@ def test_a_partner_token_reads_only_its_partners_statements_and_no_other_endpoin
     session = Client(raise_request_exception=False)
     session.force_login(_u)
     assert session.get(f"/api/v1/partners/{mine.pk}/statements").status_code == 401
+
+
 # --- the customer data platform and the calendar ---------------------------------------------------
 
 

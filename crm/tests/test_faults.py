@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote
 
@@ -33,6 +34,7 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from catalog.tests.factories import SkuFactory
 from config.celery import app as celery_app
 from coupons.models import Batch, BudgetAccount, Coupon
 from coupons.tests.factories import make_batch
@@ -120,6 +122,7 @@ def test_pages_render_while_redis_is_down(client, org, redis_down, caplog):
 def test_api_writes_succeed_while_redis_is_down(client, org, redis_down):
     headers = bearer("leads", "orders", "coupons")
     batch = make_batch(org, per_customer_limit=1)
+    SkuFactory(code="MATH-01", list_price=Decimal("299.00"))  # an order line names a catalogue SKU
     lead = post_json(
         client, "/api/v1/leads", {"name": "陈女士", "mobile": "13912340000", "source": "referral"}, headers
     )

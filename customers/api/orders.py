@@ -14,6 +14,7 @@ from crm.api.base import idempotent
 from crm.api.fields import MoneyField
 from crm.api.schema import conflict
 from crm.errors import Conflict
+from crm.models import ApiScope
 
 from .. import regions, services
 from ..models import Customer, Order
@@ -39,10 +40,34 @@ class OrderCustomerRefSerializer(CustomerRefSerializer):
 
 
 class OrderItemSerializer(serializers.Serializer):
-    sku = serializers.CharField(max_length=64)
+    sku = serializers.CharField(
+        max_length=64,
+        help_text="A SKU code of the catalogue. An unknown one is 422 on `items[n].sku`, unless the token "
+        "has the scope `products:write`: the SKU is then added to the catalogue as a draft.",
+    )
     category = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, default=1)
-    price = MoneyField()
+    price = MoneyField(
+        required=False,
+        allow_null=True,
+        help_text="The unit price charged. Absent or null: the catalogue's price for this customer, channel "
+        "and day (the winning sales policy's, or the list price).",
+    )
+
+
+class OrderItemOutSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    category = serializers.CharField()
+    quantity = serializers.IntegerField()
+    price = MoneyField(help_text="The unit price charged.")
+    policy = serializers.DictField(
+        allow_null=True,
+        help_text='The sales policy that applied (`{"id", "name", "price"}`, its unit price); '
+        "null for the list price or a SKU outside the catalogue.",
+    )
+    catalogue_price = MoneyField(
+        allow_null=True, help_text="The catalogue's unit price (the policy's or the list price); null outside it."
+    )
 
 
 class OrderInSerializer(serializers.Serializer):
@@ -84,10 +109,19 @@ class OrderOutSerializer(serializers.ModelSerializer):
             "items",
         ]
 
-    @extend_schema_field(OrderItemSerializer(many=True))
+    @extend_schema_field(OrderItemOutSerializer(many=True))
     def get_items(self, obj):
         return [
-            {"sku": line.sku, "category": line.category, "quantity": line.quantity, "price": f"{line.price:.2f}"}
+            {
+                "sku": line.sku,
+                "category": line.category,
+                "quantity": line.quantity,
+                "price": f"{line.price:.2f}",
+                "policy": None
+                if line.policy_id is None
+                else {"id": line.policy_id, "name": line.policy_name, "price": f"{line.policy_price:.2f}"},
+                "catalogue_price": None if line.policy_price is None else f"{line.policy_price:.2f}",
+            }
             for line in obj.lines.all()
         ]
 
@@ -159,6 +193,7 @@ class OrderCreateView(APIView):
                     fingerprint=fingerprint,
                     coupon_code=data.get("coupon_code"),
                     partner_code=data.get("partner_code", ""),
+                    unknown_skus="create" if ApiScope.PRODUCTS_WRITE in request.auth.scopes else "refuse",
                 )
         except IntegrityError:  # the same external_id was stored by a concurrent request
             return self._replay(Order.objects.get(client=client, external_id=data["external_id"]), fingerprint)

@@ -33,4 +33,15 @@ class OrderLineForm(StyledFormMixin, forms.Form):
     sku = forms.CharField(label=gettext_lazy("SKU"), max_length=64)
     category = forms.CharField(label=gettext_lazy("category"), max_length=64, required=False)
     quantity = forms.IntegerField(label=gettext_lazy("quantity"), min_value=1, initial=1)
-    price = forms.DecimalField(label=gettext_lazy("price"), max_digits=12, decimal_places=2, min_value=0)
+    price = forms.DecimalField(
+        label=gettext_lazy("price"),
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        help_text=gettext_lazy("Empty: the catalogue's price for this customer."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["sku"].widget.attrs["list"] = "sku-options"  # picked from the catalogue

@@ -93,6 +93,7 @@ def place_order(
     client=None,
     fingerprint="",
     partner_code="",
+    unknown_skus="keep",
 ) -> Order:
     """下单: the one path that places an order — the order form, the orders API, the coupon redeem API.
 
@@ -104,6 +105,14 @@ def place_order(
     ``redemption`` set (None without a coupon). A ``partner_code`` is handed to the ``order_placed``
     hooks (the partners app attributes the order to that partner, or refuses an unknown code).
 
+    Lines naming a catalogue SKU are priced by the catalogue (``registry.price_orders``): a unit
+    price the caller gives is kept (what was charged) and the sales policy that applied is recorded
+    beside it with its price; a line without one is charged the policy's price (or the list price).
+    Without an order ``cost``, the cost is the SKUs' costs when every line is from the catalogue.
+    ``unknown_skus``: ``"keep"`` a SKU the catalogue does not know as given, ``"refuse"`` it
+    (``ValidationError`` on ``items[n].sku``: the order form, an API client) or ``"create"`` it
+    (an API client with the scope ``products:write``).
+
     Raises ``Invalid`` (on ``customer``) for an unknown customer id, ``ValidationError`` naming the
     field for a bad amount, time or line, and the coupon's ``Conflict`` (``not_found``, ``expired``,
     … as in the API contract) when the redemption is refused."""
@@ -113,6 +122,13 @@ def place_order(
         customer, _created = resolve_or_create_customer(CustomerRef.of(customer_ref or {}), actor=creator, **fields)
         if customer is None:
             raise Invalid(fields={"customer": ["No customer with this id."]})
+    if lines:
+        day = timezone.localdate(placed_at) if isinstance(placed_at, datetime.datetime) else timezone.localdate()
+        lines = registry.price_orders(
+            [{"lines": list(lines), "customer": customer, "channel": channel, "on": day}],
+            unknown=unknown_skus,
+            actor=actor if getattr(actor, "is_authenticated", False) else None,
+        )[0]
     order = record_order(
         customer=customer,
         amount=amount,
@@ -158,7 +174,9 @@ def build_order(
     fingerprint="",
 ):
     """The checked, unsaved order and its lines (without ``order`` set): ``record_order`` saves them
-    one by one, an import saves thousands with ``bulk_create``. No query. Raises ``ValidationError``."""
+    one by one, an import saves thousands with ``bulk_create``. Lines priced by the catalogue carry
+    ``policy_id``, ``policy_name``, ``policy_price`` and ``cost`` (unit); without an order cost,
+    an order whose every line has a cost costs their sum. No query. Raises ``ValidationError``."""
     order = Order(
         customer=customer,
         amount=_money(amount, "amount"),
@@ -196,8 +214,15 @@ def build_order(
                 category=str(line.get("category", ""))[:64],
                 quantity=quantity,
                 price=_money(line.get("price", 0), f"items[{index}].price"),
+                policy_id=line.get("policy_id"),
+                policy_name=str(line.get("policy_name") or "")[:100],
+                policy_price=line.get("policy_price"),
+                cost=line.get("cost"),
             )
         )
+    if order.cost is None and built and all(line.cost is not None for line in built):
+        # priced by the catalogue: the order costs what its SKUs cost
+        order.cost = sum((line.cost * line.quantity for line in built), Decimal(0)).quantize(CENT)
     return order, built
 
 

@@ -5,13 +5,20 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from catalog.tests.factories import SkuFactory
 from crm import services as crm_services
 from customers.models import Customer, Order
 from customers.tests.factories import CustomerFactory, make_order
 
 
+def catalogue_sku(code, price):
+    """A SKU of the catalogue: order lines name SKUs the catalogue knows (an unknown one is 422)."""
+    return SkuFactory(code=code, list_price=Decimal(price))
+
+
 @pytest.fixture
 def orders_token(db):
+    catalogue_sku("MATH-01", "299.00")
     client = crm_services.create_api_client(name="shop")
     _, raw = crm_services.issue_token(client=client, scopes=["orders"])
     return client, {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
@@ -118,6 +125,7 @@ def test_value_figures_follow_orders(db):
 
 
 def test_rep_records_an_order_in_the_browser_form(client, org):
+    catalogue_sku("ART-1", "48.00")
     customer = CustomerFactory(owner=org.rep1)
     client.force_login(org.rep1)
     response = client.post(
@@ -169,6 +177,7 @@ def test_concurrent_pushes_of_one_new_order_store_it_once(postgres):
 
     api = crm_services.create_api_client(name="pos")
     _, raw = crm_services.issue_token(client=api, scopes=["orders"])
+    catalogue_sku("MATH-01", "299.00")
     barrier, codes = threading.Barrier(6), []
 
     def push():

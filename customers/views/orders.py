@@ -1,5 +1,7 @@
 """Orders: the list (scoped), recording an order with its lines, the order page and cancelling."""
 
+import re
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,7 +16,7 @@ from crm import permissions
 from crm.errors import DomainError
 from crm.ui import ScopedListView, add_domain_error, history_for
 
-from .. import services
+from .. import registry, services
 from ..filters import OrderFilter
 from ..forms.orders import OrderForm, OrderLineForm
 from ..models import Order
@@ -55,9 +57,13 @@ def order_create(request, customer_pk):
     if request.method == "POST" and form.is_valid() and lines.is_valid():
         line_data = [f.cleaned_data for f in lines.forms if f.cleaned_data and f.cleaned_data.get("sku")]
         try:
-            order = services.place_order(customer=customer, actor=request.user, lines=line_data, **form.cleaned_data)
+            order = services.place_order(
+                customer=customer, actor=request.user, lines=line_data, unknown_skus="refuse", **form.cleaned_data
+            )
         except ValidationError as exc:
-            add_domain_error(form, exc)
+            _line_errors(exc, [f for f in lines.forms if f.cleaned_data and f.cleaned_data.get("sku")])
+            if not hasattr(exc, "error_dict") or exc.error_dict:
+                add_domain_error(form, exc)
         except DomainError as exc:  # a refused coupon: its reason beside the coupon code
             add_domain_error(form, exc, "coupon_code")
         else:
@@ -67,7 +73,24 @@ def order_create(request, customer_pk):
                 % {"amount": f"{order.amount:,.2f}", "name": customer.name},
             )
             return redirect(customer)
-    return render(request, "customers/order_form.html", {"form": form, "lines": lines, "customer": customer})
+    return render(
+        request,
+        "customers/order_form.html",
+        {"form": form, "lines": lines, "customer": customer, "sku_options": registry.catalogue_choices("skus")},
+    )
+
+
+def _line_errors(exc, filled):
+    """Put ``items[n].<field>`` errors beside the field of the n-th filled line, and take them out
+    of ``exc`` (what is left goes to the order's form)."""
+    if not hasattr(exc, "error_dict"):
+        return
+    for name in list(exc.error_dict):
+        match = re.fullmatch(r"items\[(\d+)\]\.(\w+)", name)
+        if match and int(match.group(1)) < len(filled):
+            line = filled[int(match.group(1))]
+            field = match.group(2) if match.group(2) in line.fields else None
+            line.add_error(field, exc.error_dict.pop(name))
 
 
 @login_required

@@ -51,6 +51,11 @@ class Command(BaseCommand):
                         raise
                     continue
                 module.seed(ctx)
+            if size == "large":  # the benchmark's extra rows, from bench/<app>.py's seed_large(ctx)
+                for app in DEMO_APPS:
+                    large = getattr(_bench_module(app), "seed_large", None)
+                    if large is not None:
+                        large(ctx)
 
             adopt_waiting()  # what the demo data left waiting for approval is in someone's inbox
         for step in AFTER_SEED.values():
@@ -61,3 +66,12 @@ class Command(BaseCommand):
                 f"Logins: {', '.join(u[0] for u in DEMO_USERS)} / password {DEMO_PASSWORD}"
             )
         )
+
+
+def _bench_module(app):
+    try:
+        return importlib.import_module(f"bench.{app}")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("bench", f"bench.{app}"):
+            raise
+        return None
