@@ -7,7 +7,7 @@ import sales.models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sales", "0014_report_monthly"),
+        ("sales", "0016_team_monthly_reports_and_comments"),
     ]
 
     operations = [

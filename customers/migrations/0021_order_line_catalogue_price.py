@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("customers", "0019_customer_location"),
+        ("customers", "0020_customer_name_keys"),
     ]
 
     operations = [
