@@ -16,9 +16,9 @@ from customers.api import orders as order_api
 from customers.api import views as customer_api
 from marketing.api import views as marketing_api
 from marketing.views.content import public_urlpatterns as tracking_urls
+from members.api import views as member_api
 from partners.api import views as partner_api
 from partners.views import portal as portal_views
-from members.api import views as member_api
 from sales.api import leads as lead_api
 
 api_v1 = [

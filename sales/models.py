@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import STAFF_ROLE_CHOICES, ImportJobBase, Role, SettingsRow
+from crm.models import STAFF_ROLE_CHOICES, ImportJobBase, SettingsRow
 from customers import regions, registry
 from customers.models import Customer, source_name
 
