@@ -390,6 +390,8 @@ PATH_MODELS = {
     "partners/": "partners.Partner",
     "partners/rules/": "partners.CommissionRule",
     "partners/statements/": "partners.Statement",
+    "portal/statements/": "partners.Statement",
+    "portal/registrations/": "partners.LeadRegistration",
     "partners/rebates/": "partners.RebatePlan",
     "resources/classes/": "resources.SchoolClass",
     "resources/enrolments/": "resources.Enrolment",
