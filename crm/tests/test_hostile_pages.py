@@ -432,7 +432,9 @@ URL_QUERY = {
 }
 #: pages that are not the browser UI: the API (tested by its own suite), Django's admin, and WeCom's
 #: sign-in hand-over and callback (machine endpoints, absent until WeCom is configured; field/tests/test_wecom.py)
-NOT_PAGES = ("api/", "django-admin/", "field/wecom/start/", "field/wecom/oauth/", "field/wecom/callback/")
+#: (the partner portal answers partner users only: its pages are walked in partners/tests/test_portal.py and
+#: the partner persona days)
+NOT_PAGES = ("api/", "django-admin/", "field/wecom/start/", "field/wecom/oauth/", "field/wecom/callback/", "portal/")
 #: the records that fill the URLs: the richest one of each kind (others: the first by id)
 PICK = {
     C: {"owner__username": "rep1"},
