@@ -17,10 +17,12 @@ from customers.tests.factories import CustomerFactory
 from partners.models import (
     Attribution,
     CommissionRule,
+    DealerStore,
     Partner,
     PartnerContact,
     PartnerFollowUp,
     PartnerStatusChange,
+    PartnerUser,
     Statement,
     StatementLine,
 )
@@ -71,6 +73,16 @@ PAGES = [
     ),
     ("rule_new", lambda p: reverse("partners:rule_create"), "partners.configure", True),
     ("rule_edit", lambda p: reverse("partners:rule_edit", args=[p.rule.pk]), "partners.configure", True),
+    (
+        "statement_xlsx",
+        lambda p: reverse("partners:statement", args=[p.statement.pk]) + "?export=xlsx",
+        "partners.export",
+        False,
+    ),
+    ("registrations", lambda p: reverse("partners:registrations") + "?status=conflict", "partners.view", False),
+    ("stores", lambda p: reverse("partners:stores", args=[p.pk]), "partners.view", False),
+    ("store_add", lambda p: reverse("partners:store_add", args=[p.pk]), "partners.change", "only"),
+    ("portal_user_add", lambda p: reverse("partners:portal_user_add", args=[p.pk]), "partners.change", "only"),
 ]
 
 
@@ -84,6 +96,8 @@ def state():
         Attribution.objects.count(),
         list(Statement.objects.values_list("pk", "status", "total").order_by("pk")),
         StatementLine.objects.count(),
+        DealerStore.objects.count(),
+        PartnerUser.objects.count(),
     )
 
 
@@ -121,6 +135,9 @@ def test_every_partner_page_answers_as_the_role_allows(org, role):
                     "priority": "0",
                     "month": "2026-11",
                     "amount": "5",
+                    "customer": partner.order.customer_id,
+                    "username": "zq-portal",
+                    "password": "zq-secret-123",
                 },
             ).status_code
             if status != 403:
@@ -134,12 +151,20 @@ def test_a_rep_opens_and_changes_no_partner_of_another_rep(client, org):
     theirs = _partner(org.rep2)
     client.force_login(org.rep1)
     before = state()
-    for name in ("detail", "edit"):
+    for name in ("detail", "edit", "stores"):
         assert client.get(reverse(f"partners:{name}", args=[theirs.pk])).status_code == 404, name
-    for name in ("edit", "move", "contact_add", "follow_up_add"):
+    for name in ("edit", "move", "contact_add", "follow_up_add", "store_add", "portal_user_add"):
         response = client.post(
             reverse(f"partners:{name}", args=[theirs.pk]),
-            {"name": "changed", "status": "negotiating", "content": "x", "kind": "call"},
+            {
+                "name": "changed",
+                "status": "negotiating",
+                "content": "x",
+                "kind": "call",
+                "username": "zq-x",
+                "password": "zq-secret-123",
+                "customer": theirs.order.customer_id,
+            },
         )
         assert response.status_code == 404, name
     assert state() == before

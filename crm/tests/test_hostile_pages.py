@@ -390,6 +390,8 @@ PATH_MODELS = {
     "partners/": "partners.Partner",
     "partners/rules/": "partners.CommissionRule",
     "partners/statements/": "partners.Statement",
+    "portal/statements/": "partners.Statement",
+    "portal/registrations/": "partners.LeadRegistration",
     "partners/rebates/": "partners.RebatePlan",
     "resources/classes/": "resources.SchoolClass",
     "resources/enrolments/": "resources.Enrolment",
@@ -438,7 +440,10 @@ NOT_PAGES = (
     "field/wecom/callback/",
     "healthz",
     "metrics",
+    "portal/",
 )
+#: (the partner portal answers partner users only: its pages are walked in partners/tests/test_portal.py and
+#: the partner persona days)
 #: the records that fill the URLs: the richest one of each kind (others: the first by id)
 PICK = {
     C: {"owner__username": "rep1"},

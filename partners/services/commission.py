@@ -53,7 +53,6 @@ def partner_by_code(code: str) -> Partner:
     if partner is None:
         raise Invalid(
             gettext_noop("Unknown referral code."),
-            code="unknown_partner_code",
             fields={"partner_code": gettext_noop("Unknown referral code.")},
         )
     return partner

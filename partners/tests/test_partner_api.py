@@ -81,3 +81,14 @@ def test_an_order_with_a_partner_code_is_attributed_to_the_partner(partners):
     assert unknown.status_code == 422
     assert Order.objects.filter(external_id="A-2").count() == 0
     assert Attribution.objects.count() == 1
+
+
+def test_the_command_issues_a_partner_token_that_registers_leads(partners):
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("issue_partner_token", "yf001", stdout=out)
+    raw = out.getvalue().strip().splitlines()[-1]
+    assert post(raw, "/api/v1/partner-leads", {"name": "赵六", "mobile": "13900004444"}).status_code == 201

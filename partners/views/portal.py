@@ -6,6 +6,7 @@ import functools
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -35,6 +36,8 @@ def portal_view(view):
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
         permissions.require(request.user, "partners.portal")
+        if not permissions.is_partner_user(request.user):
+            raise PermissionDenied("partner users only")  # (a superuser has no partner)
         request.partner = selectors.portal_partner(request.user)
         return view(request, *args, **kwargs)
 
