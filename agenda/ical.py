@@ -1,45 +1,23 @@
-"""iCalendar (RFC 5545) text of calendar items."""
+"""iCalendar (RFC 5545) text of calendar items, written with the icalendar library."""
 
 import datetime
 
+import icalendar
 from django.utils import timezone
 
 
-def _escape(text: str) -> str:
-    return str(text).replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-
-def _fold(line: str) -> str:
-    raw = line.encode()
-    if len(raw) <= 75:
-        return line
-    parts, current = [], ""
-    for char in line:
-        if len((current + char).encode()) > 74:
-            parts.append(current)
-            current = char
-        else:
-            current += char
-    parts.append(current)
-    return "\r\n ".join(parts)
-
-
-def _utc(value: datetime.datetime) -> str:
-    return value.astimezone(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
 def render(items, *, host: str) -> str:
-    now = _utc(timezone.now())
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//CRM//Calendar//ZH", "CALSCALE:GREGORIAN"]
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//CRM//Calendar//ZH")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    now = timezone.now().astimezone(datetime.UTC)
     for item in items:
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:{item.key.replace(':', '-')}@{host}",
-            f"DTSTAMP:{now}",
-            f"DTSTART:{_utc(item.start)}",
-            f"DTEND:{_utc(item.end or item.start + datetime.timedelta(minutes=30))}",
-            f"SUMMARY:{_escape(item.title)}",
-            "END:VEVENT",
-        ]
-    lines.append("END:VCALENDAR")
-    return "\r\n".join(_fold(line) for line in lines) + "\r\n"
+        event = icalendar.Event()
+        event.add("uid", f"{item.key.replace(':', '-')}@{host}")
+        event.add("dtstamp", now)
+        event.add("dtstart", item.start.astimezone(datetime.UTC))
+        event.add("dtend", (item.end or item.start + datetime.timedelta(minutes=30)).astimezone(datetime.UTC))
+        event.add("summary", str(item.title))
+        calendar.add_component(event)
+    return calendar.to_ical().decode()

@@ -2,6 +2,7 @@
 
 import datetime
 
+import icalendar
 import pytest
 from auditlog.models import LogEntry
 from django.utils import timezone
@@ -60,6 +61,8 @@ def test_the_feed_returns_the_events_and_stops_after_revocation(client, org, rem
     client.logout()
     body = client.get(path).content.decode()
     assert ("BEGIN:VCALENDAR" in body, "SUMMARY:回访王女士" in body) == (True, True)
+    events = {str(e["summary"]): e for e in icalendar.Calendar.from_ical(body).walk("VEVENT")}
+    assert events["回访王女士"].decoded("dtstart") == reminder.due_at
     client.force_login(org.rep1)
     client.post("/calendar/feed/revoke")
     client.logout()
