@@ -32,6 +32,8 @@ APPS = [
     "members",
     "field",
 ]
+#: records whose address is no page of ours: a rep's tracked link redirects to the content's address
+NOT_PAGES = {"track:link"}
 #: user → the pages held at 0 violations ({customer}, {lead}, {opportunity}: rep1's first)
 AXE_PAGES = {
     "rep1": [
@@ -165,13 +167,14 @@ def first_records():
 def detail_pages():
     """The page of the first record of every model with one, in every app (opened by the admin)."""
     from django.apps import apps
+    from django.urls import resolve
 
     pages = []
     for label in APPS:
         for model in apps.get_app_config(label).get_models():
             if hasattr(model, "get_absolute_url"):
                 record = model.objects.order_by("pk").first()
-                if record is not None:
+                if record is not None and resolve(record.get_absolute_url()).view_name not in NOT_PAGES:
                     pages.append(record.get_absolute_url())
     return list(dict.fromkeys(pages))
 

@@ -194,11 +194,12 @@
     field.focus({preventScroll: true});
   });
 
-  // A box that scrolls sideways (a wide table, a board) is reachable by keyboard: a named region in
+  // A box that scrolls (a wide or tall table, a board) is reachable by keyboard: a named region in
   // the Tab order, so the arrow keys scroll it. Only boxes that do scroll at this width get a stop.
   function reachableScrollBoxes(root) {
     root.querySelectorAll(".table-responsive, main .overflow-auto, main .overflow-x-auto").forEach(function (box) {
-      if (box.hasAttribute("tabindex") || box.scrollWidth <= box.clientWidth + 1) { return; }
+      var scrolls = box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1;
+      if (box.hasAttribute("tabindex") || !scrolls) { return; }
       box.setAttribute("tabindex", "0");
       if (!box.hasAttribute("role")) { box.setAttribute("role", "region"); }
       if (!box.hasAttribute("aria-label") && !box.hasAttribute("aria-labelledby")) {
@@ -216,6 +217,8 @@
     reachableScrollBoxes(document);
     focusErrorSummary(document);
   });
+  // a table may grow wider once the fonts and the charts are in
+  window.addEventListener("load", function () { reachableScrollBoxes(document); });
   document.body.addEventListener("htmx:afterSwap", function (e) {
     drawCharts(e.target);
     reachableScrollBoxes(e.target);
