@@ -522,8 +522,30 @@ def narrow_to_scope(form, user, *, owners_by=None):
     return scope
 
 
+class DateInput(forms.DateInput):
+    """The browser's date picker. Its value is always ISO (YYYY-MM-DD): under zh-hans Django would
+    write an initial date as YYYY/MM/DD, which the picker rejects and shows empty."""
+
+    input_type = "date"
+    format = "%Y-%m-%d"
+
+    def __init__(self, attrs=None, format=None):
+        super().__init__(attrs, format or self.format)
+
+
+class DateTimeInput(forms.DateTimeInput):
+    """The browser's date-and-time picker, its value ISO (YYYY-MM-DDTHH:MM) in every language."""
+
+    input_type = "datetime-local"
+    format = "%Y-%m-%dT%H:%M"
+
+    def __init__(self, attrs=None, format=None):
+        super().__init__(attrs, format or self.format)
+
+
 class StyledFormMixin:
-    """Bootstrap classes on every widget, and ``is-invalid`` on fields with errors."""
+    """Bootstrap classes on every widget, ``is-invalid`` on fields with errors, and the browser's
+    pickers for dates and times, written in ISO as the pickers require (see :class:`DateInput`)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -539,10 +561,10 @@ class StyledFormMixin:
                 css = "form-control"
             if css:
                 widget.attrs["class"] = (widget.attrs.get("class", "") + " " + css).strip()
-            if isinstance(widget, forms.DateInput):
-                widget.input_type = "date"
-            if isinstance(widget, forms.DateTimeInput):
-                widget.input_type = "datetime-local"
+            if isinstance(widget, forms.DateInput) and widget.input_type in ("text", "date"):
+                widget.input_type, widget.format = "date", DateInput.format
+            if isinstance(widget, forms.DateTimeInput) and widget.input_type in ("text", "datetime-local"):
+                widget.input_type, widget.format = "datetime-local", DateTimeInput.format
 
     def full_clean(self):
         super().full_clean()

@@ -1,8 +1,10 @@
-"""What the browser tests share: headless Chromium, a page signed in as a user, and a card dragged
-across the opportunity board with the mouse (also on a phone, where the board scrolls sideways)."""
+"""What the browser tests share: headless Chromium, a page signed in as a user, a card dragged
+across the opportunity board with the mouse (also on a phone, where the board scrolls sideways), and
+axe-core's accessibility check of a page (WCAG 2.1 A and AA)."""
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +25,24 @@ CHROMIUM_ARGS = [
 DESK = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 VIEWPORTS = {"desk": DESK, "phone": PHONE}
+#: axe-core, vendored from the npm registry for the tests only (with its licence); pages get it
+#: injected, so their browser context needs ``bypass_csp=True``
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def axe_violations(page):
+    """axe-core's WCAG 2.1 A/AA violations on the page as it is now, one line each: the rule, its
+    impact, how many elements and the first of them ([] when the page passes)."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(content=AXE.read_text())
+    result = page.evaluate(
+        "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})", AXE_TAGS
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {len(v['nodes'])} × {v['nodes'][0]['target']} {v['nodes'][0]['html'][:120]}"
+        for v in result["violations"]
+    ]
 
 
 def launch(*, extra_args=()):

@@ -8,6 +8,10 @@ flush it after every test); the personas work in it one after the other and the 
 when the package ends. Expected figures are recounted from the rows at the moment they are checked,
 or are the demo's documented day-one facts, never read off the screen.
 
+Every page a persona opens (by address, by a click, or after signing in) is checked with axe-core for
+WCAG 2.1 A/AA violations (:meth:`Person.accessible`); ``done()`` fails on any, so a new walk gets the
+check for free.
+
 Screenshots of every page a persona visits, at both sizes: ``pytest --persona-shots`` (or
 ``CRM_PERSONA_SHOTS=1``) writes them to docs/screenshots/personas/.
 """
@@ -15,6 +19,7 @@ Screenshots of every page a persona visits, at both sizes: ``pytest --persona-sh
 import datetime
 import importlib
 import io
+import json
 import os
 import re
 from pathlib import Path
@@ -22,7 +27,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from crm.tests.browser import VIEWPORTS, launch
+from crm.tests.browser import VIEWPORTS, axe_violations, launch
 
 DAY_ONE_JOBS = ["sales.tasks.recycle_pool", "sales.tasks.dispatch_reminders", "coupons.tasks.check_coupon_alerts"]
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "personas"
@@ -77,7 +82,8 @@ class Day:
 
     def open(self, username, size, *, password="crm-demo"):
         """A fresh browser for ``username`` at ``size`` (desk or phone), logged in through the form."""
-        context = self.browser.new_context(viewport=VIEWPORTS[size], locale="zh-CN")
+        # bypass_csp: axe-core is injected by the test (the pages' CSP allows only their own scripts)
+        context = self.browser.new_context(viewport=VIEWPORTS[size], locale="zh-CN", bypass_csp=True)
         context.set_default_timeout(TIMEOUT_MS)
         page = context.new_page()
         person = Person(page, self.base_url, username, size)
@@ -87,6 +93,7 @@ class Day:
         with page.expect_navigation():
             page.locator("form button[type=submit]").first.click()
         assert urlsplit(page.url).path == "/", f"{username}: login did not reach the home page ({page.url})"
+        person.accessible()
         return person
 
 
@@ -99,6 +106,7 @@ class Person:
         self.username = username
         self.size = size
         self.errors = []
+        self.violations = {}  # page → axe-core's violations there
         page.on("pageerror", lambda exc: self.errors.append(f"{page.url}: {exc}"))
         page.on(
             "console",
@@ -119,6 +127,7 @@ class Person:
         self.page.goto(self.base_url + path)
         self.page.wait_for_load_state("load")
         assert self.page.locator("html").get_attribute("lang") == "zh-hans"
+        self.accessible()
         self.shot(shot)
         return self.page
 
@@ -126,8 +135,16 @@ class Person:
         with self.page.expect_navigation():
             locator.click()
         self.page.wait_for_load_state("load")
+        self.accessible()
         self.shot(shot)
         return self.page
+
+    def accessible(self):
+        """axe-core (WCAG 2.1 A/AA) on the page as the persona sees it now; what it finds is kept
+        per page and reported by :meth:`done`. Called on every page the walk opens."""
+        found = axe_violations(self.page)
+        if found:
+            self.violations[f"{self.size} {urlsplit(self.page.url).path}"] = found
 
     def main(self):
         return self.page.locator("main").inner_text()
@@ -193,6 +210,7 @@ class Person:
     def done(self):
         self.page.context.close()
         assert self.errors == [], self.errors
+        assert self.violations == {}, json.dumps(self.violations, ensure_ascii=False, indent=1)
 
 
 def shots_wanted():

@@ -133,7 +133,10 @@ def test_the_order_form_shows_a_refused_coupon_beside_the_coupon_field(client, o
     assert form.errors == {"coupon_code": ["This coupon belongs to another customer."]}
     field, after = _coupon_field(response.content.decode())
     assert "is-invalid" in field
-    assert '<div class="invalid-feedback d-block">This coupon belongs to another customer.</div>' in after
+    assert (
+        '<div class="invalid-feedback d-block" id="id_coupon_code_error"><div>This coupon belongs to another customer.'
+        in after
+    )
     assert Order.objects.count() == 0
 
 

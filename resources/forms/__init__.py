@@ -5,6 +5,8 @@ import json
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from crm import ui
+
 from ..models import Attendance, Course, Holiday, Room, SchoolClass, Teacher
 
 WEEKDAYS = [
@@ -34,7 +36,7 @@ class HolidayForm(forms.ModelForm):
     class Meta:
         model = Holiday
         fields = ["day", "name"]
-        widgets = {"day": forms.DateInput(attrs={"type": "date"})}
+        widgets = {"day": ui.DateInput()}
 
 
 class TeacherForm(forms.ModelForm):
@@ -101,7 +103,7 @@ class SchoolClassForm(forms.ModelForm):
             "first_day",
         ]
         widgets = {
-            "first_day": forms.DateInput(attrs={"type": "date"}),
+            "first_day": ui.DateInput(),
             "start_time": forms.TimeInput(attrs={"type": "time"}),
         }
 

@@ -94,7 +94,7 @@ def test_bad_reminder_offsets_are_refused_beside_the_field(client, org, clock):
     assert not FollowUp.objects.exists()
 
 
-def test_followup_with_next_time_creates_a_reminder_and_returns_to_the_customer(client, org, clock):
+def test_followup_written_from_an_opportunity_creates_a_reminder_and_returns_to_the_opportunity(client, org, clock):
     customer = CustomerFactory(owner=org.rep1, name="张妈妈")
     opportunity = services.open_opportunity(actor=org.rep1, customer=customer, name="暑期班")
     client.force_login(org.rep1)
@@ -113,7 +113,7 @@ def test_followup_with_next_time_creates_a_reminder_and_returns_to_the_customer(
             "reminder_offsets": "60",
         },
     )
-    assert response.status_code == 302 and response["Location"] == customer.get_absolute_url()
+    assert response.status_code == 302 and response["Location"] == opportunity.get_absolute_url()
     followup = FollowUp.objects.get()
     assert (followup.channel, followup.outcome, followup.opportunity) == ("wechat", "interested", opportunity)
     reminder = Reminder.objects.get()

@@ -191,15 +191,21 @@ CARD_FIELDS = (
 CARD_HTML = (
     '<article class="kanban-card card"{draggable} data-id="{pk}" data-move-url="{move_url}">\n'
     '      <div class="card-body p-2">\n'
-    '        <a class="fw-semibold d-block text-truncate" href="{url}" draggable="false">{name}</a>\n'
+    '        <a class="fw-semibold d-block text-truncate" href="{url}" draggable="false" id="opp-{pk}">{name}</a>\n'
     '        <div class="small text-muted text-truncate">{customer}</div>\n'
     '        <div class="d-flex justify-content-between small mt-1">\n'
     "          <span>¥{amount}</span>\n"
     '          <span class="text-muted" title="{days_title}"><i class="bi bi-hourglass-split"></i> {days_label}</span>\n'
     "        </div>\n"
     '        <div class="small text-muted text-truncate"><i class="bi bi-person"></i> {owner}{waiting}</div>\n'
+    "{move}"
     "      </div>\n"
     "    </article>"
+)
+#: the keyboard's way to move a card (the board's "move to" dialog), on the cards the user may move
+CARD_MOVE = (
+    '        <button type="button" class="btn btn-sm btn-light border mt-1 kanban-move" data-move'
+    ' aria-describedby="opp-{pk}">{move_label}</button>\n'
 )
 CARD_WAITING = (
     ' <span class="badge text-bg-warning" title="{waiting_title}"><i class="bi bi-hourglass"></i> '
@@ -225,6 +231,7 @@ def _card_html(card, *, draggable, labels, context):
             days_label=out(card.days_label),
             owner=out(card.owner),
             waiting=waiting,
+            move=CARD_MOVE.format(pk=out(card.pk), move_label=labels["move_label"]) if draggable else "",
         )
     )
 
@@ -274,6 +281,7 @@ def _board_context(request):
         "days_title": render_value_in_context(_("days in stage"), context),
         "waiting_title": render_value_in_context(_("An approval is waiting"), context),
         "approval_label": render_value_in_context(_("approval"), context),
+        "move_label": render_value_in_context(_("Move to…"), context),
     }
     can_move = permissions.can(user, "sales.change")
     closed_stages = {stage.pk for stage in stages if stage.is_closed}
@@ -453,6 +461,7 @@ def _render_detail(request, opportunity, *, move_form=None, status=200):
             "time_in_stage": format_duration(now - opportunity.stage_entered_at),
             "weighted": (opportunity.amount * opportunity.win_probability / Decimal("100")).quantize(Decimal("0.01")),
             "history": history_for(opportunity),
+            "followups": opportunity.followups.select_related("created_by")[:5],
             "can_change": can_change,
             "can_move": can_change and not current.is_closed,
             "can_request": can_change and control is not None and control["state"] in ("needed", "rejected"),

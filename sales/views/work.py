@@ -86,6 +86,7 @@ def followup_create(request):
     ).select_related("stage")
     opportunities = opportunities.filter(customer=customer) if customer else opportunities.filter(lead=lead)
     initial = {}
+    back = None  # written from an opportunity's page: back to that page, not the customer's
     opportunity_id = request.GET.get("opportunity", "")
     if opportunity_id:
         if not opportunity_id.isdigit():
@@ -93,7 +94,7 @@ def followup_create(request):
         chosen = get_object_or_404(permissions.visible(request.user, Opportunity.objects.all()), pk=opportunity_id)
         if (customer and chosen.customer_id != customer.pk) or (lead and chosen.lead_id != lead.pk):
             raise Http404  # an opportunity of another record
-        initial["opportunity"] = chosen
+        initial["opportunity"] = back = chosen
     form = FollowUpForm(request.POST or None, initial=initial, opportunities=opportunities)
     subject = customer or lead
     if request.method == "POST" and form.is_valid():
@@ -122,7 +123,7 @@ def followup_create(request):
                 )
             else:
                 messages.success(request, _("Follow-up recorded."))
-            return redirect(subject.get_absolute_url())
+            return redirect((back or subject).get_absolute_url())
     return render(
         request,
         "sales/work/followup_form.html",
@@ -131,6 +132,7 @@ def followup_create(request):
             "customer": customer,
             "lead": lead,
             "subject": subject,
+            "back": back or subject,
             "recent": subject.followups.select_related("created_by", "opportunity")[:5],
             "contact": services.contact_status(customer) if customer is not None else None,
         },

@@ -95,6 +95,14 @@
       var option = JSON.parse(source.textContent);
       var chart = echarts.init(el);
       chart.setOption(option);
+      // a chart is a picture to a screen reader: named by its card's title (the figures are in the tables)
+      el.setAttribute("role", "img");
+      if (!el.hasAttribute("aria-label")) {
+        var card = el.closest(".card");
+        var title = card && card.querySelector(".card-header, h2, h3, h5");
+        var text = (option.title && option.title.text) || (title && title.textContent.trim());
+        if (text) { el.setAttribute("aria-label", text); }
+      }
       el.dataset.drawn = "1";
       if (el.dataset.drill) {  // one URL pattern: "__value__" becomes the clicked category
         chart.on("click", function (params) {
@@ -275,6 +283,49 @@
     }, 600);
   });
 
-  document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
-  document.body.addEventListener("htmx:afterSwap", function (e) { drawCharts(e.target); });
+  // After a failed submit: focus goes to the form's error summary; each error links to its field.
+  function focusErrorSummary(root) {
+    var summary = root.querySelector("[data-error-summary]");
+    if (summary) { summary.focus(); }
+  }
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("[data-error-summary] a[href^='#']");
+    if (!link) { return; }
+    var field = document.getElementById(link.getAttribute("href").slice(1));
+    if (!field) { return; }
+    event.preventDefault();
+    field.scrollIntoView({block: "center"});
+    field.focus({preventScroll: true});
+  });
+
+  // A box that scrolls (a wide or tall table, a board) is reachable by keyboard: a named region in
+  // the Tab order, so the arrow keys scroll it. Only boxes that do scroll at this width get a stop.
+  function reachableScrollBoxes(root) {
+    root.querySelectorAll(".table-responsive, main .overflow-auto, main .overflow-x-auto").forEach(function (box) {
+      var scrolls = box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1;
+      if (box.hasAttribute("tabindex") || !scrolls) { return; }
+      box.setAttribute("tabindex", "0");
+      if (!box.hasAttribute("role")) { box.setAttribute("role", "region"); }
+      if (!box.hasAttribute("aria-label") && !box.hasAttribute("aria-labelledby")) {
+        var card = box.closest(".card, section");
+        var heading = card && card.querySelector(".card-header, h2, h3, h4, h5, caption");
+        var caption = box.querySelector("caption");
+        var text = (caption || heading || document.querySelector("main h1") || document.querySelector("h1"));
+        box.setAttribute("aria-label", text ? text.textContent.trim().replace(/\s+/g, " ") : document.title);
+      }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    drawCharts(document);
+    reachableScrollBoxes(document);
+    focusErrorSummary(document);
+  });
+  // a table may grow wider once the fonts and the charts are in
+  window.addEventListener("load", function () { reachableScrollBoxes(document); });
+  document.body.addEventListener("htmx:afterSwap", function (e) {
+    drawCharts(e.target);
+    reachableScrollBoxes(e.target);
+    focusErrorSummary(e.target);
+  });
 })();

@@ -63,7 +63,15 @@
         if (!response.ok) { throw new Error(String(response.status)); }
         return response.text();
       })
-      .then(function (html) { board.innerHTML = html; });
+      .then(function (html) { board.innerHTML = html; focusCard(); });
+  }
+
+  var refocus = null;   // the card moved by the keyboard: its button gets the focus back
+  function focusCard() {
+    if (!refocus) { return; }
+    var button = board.querySelector(".kanban-card[data-id='" + refocus + "'] [data-move]");
+    var link = board.querySelector(".kanban-card[data-id='" + refocus + "'] a");
+    if (button || link) { (button || link).focus(); }
   }
 
   function send(card, column, from, reason) {
@@ -253,6 +261,57 @@
     var column = event.target.closest && event.target.closest(".kanban-column");
     if (column && !column.contains(event.relatedTarget)) { column.classList.remove("drag-over"); }
   });
+
+  /* The keyboard's way: a card's "移动到…" button opens a dialog listing the stages; choosing one
+     moves the card as a drop would. Focus returns to the card's button; the result is announced
+     in the live region (#board-alerts). */
+  var moveModal = document.getElementById("move-modal");
+  var moving = null;   // the card whose button opened the dialog
+
+  function moveTo(card, column) {
+    var from = { parent: card.parentNode, next: card.nextElementSibling, column: card.closest(".kanban-column") };
+    if (column === from.column) { return; }
+    var zone = column.querySelector("[data-dropzone]");
+    zone.insertBefore(card, zone.firstChild);
+    if (column.dataset.lost === "1") {
+      askReason(column.dataset.stageName, function (reason) {
+        send(card, column, from, reason);
+      }, function () {
+        putBack(card, from);
+      });
+    } else {
+      send(card, column, from, "");
+    }
+  }
+
+  board.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-move]");
+    if (!button) { return; }
+    moving = button.closest(".kanban-card");
+    var current = moving.closest(".kanban-column").dataset.stage;
+    moveModal.querySelector(".js-move-name").textContent = moving.querySelector("a").textContent;
+    moveModal.querySelectorAll("[data-move-to]").forEach(function (choice) {
+      var here = choice.dataset.moveTo === current;
+      choice.disabled = here;
+      if (here) { choice.setAttribute("aria-current", "true"); } else { choice.removeAttribute("aria-current"); }
+    });
+    bootstrap.Modal.getOrCreateInstance(moveModal).show();
+  });
+  moveModal.addEventListener("shown.bs.modal", function () {
+    var first = moveModal.querySelector("[data-move-to]:not([disabled])");
+    if (first) { first.focus(); }
+  });
+  moveModal.addEventListener("click", function (event) {
+    var choice = event.target.closest("[data-move-to]");
+    if (!choice || !moving) { return; }
+    var card = moving;
+    moving = null;
+    var column = board.querySelector(".kanban-column[data-stage='" + choice.dataset.moveTo + "']");
+    refocus = card.dataset.id;
+    bootstrap.Modal.getOrCreateInstance(moveModal).hide();
+    moveTo(card, column);
+  });
+  moveModal.addEventListener("hidden.bs.modal", function () { focusCard(); });
 
   board.addEventListener("drop", function (event) {
     var column = event.target.closest && event.target.closest(".kanban-column");

@@ -1,7 +1,8 @@
 """The manager's day (manager1, 陈经理, 销售一部) and the director's (周总监, 华东大区) in Chromium on the
 demo business, at 1366×768 and 390×844: the team's figures on the home page and the sales dashboard
 equal to a recount from the rows, the control point rep1 asked for approved from "待我审批", the pool
-of the department, and the director's view of the whole region. On the phone every step goes by
+of the department, the director's view of the whole region, and the director's approval of that
+control point after the manager's. On the phone every step goes by
 address or by a link in the page, never through the menu."""
 
 import re
@@ -129,6 +130,48 @@ def test_the_manager_approves_rep1s_control_point_from_his_inbox(demo_day, secon
     ) == ["director"]
     me.go(opportunity.get_absolute_url())
     expect(page.locator("[data-testid=next-approver]")).to_have_text("下一位审批人: 周总监")
+    me.done()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_director_approves_the_control_point_after_the_manager(demo_day, second_control_point, size):
+    """After 陈经理 the control point waits for 周总监: from his workbench he opens the approvals
+    waiting for him, approves rep1's request with a comment, and the opportunity may move on."""
+    from playwright.sync_api import expect
+
+    from crm.models import ApprovalAssignee, ApprovalRequest
+    from sales.models import Opportunity
+
+    users = demo_day.users()
+    director = users["director"]
+    asked = ApprovalRequest.objects.filter(kind="opportunity_control_point", requested_by=users["rep1"]).order_by("pk")[
+        SIZES.index(size)
+    ]
+    opportunity = Opportunity.objects.get(pk=asked.object_id)
+    assert asked.steps.get(position=1).decided_by == users["manager1"]  # 陈经理 decided first
+    waiting = ApprovalAssignee.objects.filter(approver=director, is_open=True).count()
+    me = demo_day.open("director", size)
+    page = me.page
+    panel = page.locator(".card", has=page.locator("[data-testid=approvals-count]"))
+    expect(panel.locator("[data-testid=approvals-count]")).to_have_text(str(waiting))
+    me.click(panel.get_by_role("link", name="全部"), shot="approvals")
+    rows = page.locator("[data-testid=approval-row]")
+    expect(rows).to_have_count(waiting)
+    row = rows.filter(has_text=opportunity.name)
+    expect(row).to_contain_text("王小明 于 ")
+    expect(row).to_contain_text(yuan(opportunity.amount))
+    row.locator("input[name=comment]").fill("同意")
+    me.click(row.locator("[data-testid=approve]"), shot="approved")
+    expect(page.locator(".alert-success")).to_contain_text("已通过")
+    expect(page.locator("[data-testid=approval-row]")).to_have_count(waiting - 1)
+    asked.refresh_from_db()
+    step = asked.steps.get(position=2)
+    assert (asked.status, step.status, step.decided_by, step.comment) == ("approved", "approved", director, "同意")
+    assert not ApprovalAssignee.objects.filter(step__request=asked, is_open=True).exists()
+    # the opportunity's page says who approved: rep1 may move it on
+    me.go(opportunity.get_absolute_url())
+    expect(page.locator("[data-testid=control-point]")).to_contain_text("周总监")
+    expect(page.locator("[data-testid=control-point]")).to_have_class(re.compile(r"alert-success"))
     me.done()
 
 
