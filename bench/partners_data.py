@@ -10,6 +10,11 @@ customers put under the dealers as stores (new ones created when the set has too
 orders without a partner attributed round-robin to the signed and active partners (new orders of
 the stores, spread over the last twelve months, when too few are left). Proven at a small scale by
 ``partners/tests/test_bench_data.py``.
+
+Then :func:`portal_user` gives the portal scenarios (``bench/partners.py``) their sign-in when the
+set has none: ``partner1`` for the first signed or active ``BULK`` partner (about 1,200 attributed
+orders), with its statements of the last twelve months (the older ones paid, the last one a draft),
+made by the statements service as the monthly run makes them.
 """
 
 import argparse
@@ -124,6 +129,77 @@ def build(*, partners: int = 500, stores: int = 20_000, orders: int = 200_000, s
     }
 
 
+PORTAL_USERNAME = "partner1"
+
+
+def portal_user(*, username: str = PORTAL_USERNAME, months: int = 12) -> dict:
+    """The portal sign-in ``username`` for the first signed or active ``BULK`` partner, with its
+    statements of the last ``months`` months, unless the user is there already (the small set's
+    demo makes it for a demo partner)."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from crm.demo import DEMO_PASSWORD
+    from crm.models import User
+    from partners.models import Partner, PartnerStatus, Statement
+    from partners.services.portal import create_portal_user
+    from partners.services.statements import generate_statement
+
+    existing = User.objects.filter(username=username).first()
+    if existing is not None:
+        link = getattr(existing, "partner_link", None)
+        return {"portal_user": username, "partner": link.partner.code if link else None, "created": False}
+    partner = (
+        Partner.objects.filter(code__startswith="BULK", status__in=[PartnerStatus.SIGNED, PartnerStatus.ACTIVE])
+        .order_by("pk")
+        .first()
+    )
+    if partner is None:
+        return {"portal_user": None, "partner": None, "created": False}
+    today = timezone.localdate()
+    first = today.replace(day=1)
+    periods = [first]
+    for _ in range(months - 1):
+        periods.append((periods[-1] - datetime.timedelta(days=1)).replace(day=1))
+    with transaction.atomic():
+        create_portal_user(partner=partner, username=username, name=f"{partner.name[:20]}专员", password=DEMO_PASSWORD)
+        for period in reversed(periods):
+            statement = generate_statement(partner_id=partner.pk, period=period)
+            if period != first:  # settled months: approved early in the next month and paid
+                closed = timezone.make_aware(datetime.datetime.combine(period, datetime.time(10)))
+                closed += datetime.timedelta(days=32)
+                Statement.objects.filter(pk=statement.pk).update(
+                    status=Statement.Status.PAID,
+                    approved_at=closed,
+                    paid_at=closed + datetime.timedelta(days=3),
+                )
+    return {
+        "portal_user": username,
+        "partner": partner.code,
+        "created": True,
+        "statements": Statement.objects.filter(partner=partner).count(),
+    }
+
+
+def analyze():
+    """Fresh planner statistics for the tables filled (what autovacuum does soon after a load)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for table in (
+            "partners_partner",
+            "partners_dealerstore",
+            "partners_attribution",
+            "partners_statement",
+            "partners_statementline",
+            "customers_customer",
+            "customers_order",
+        ):
+            cursor.execute(f"ANALYZE {table}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--partners", type=int, default=500)
@@ -135,6 +211,8 @@ def main(argv=None):
 
     django.setup()
     print(build(partners=args.partners, stores=args.stores, orders=args.orders))
+    print(portal_user())
+    analyze()
 
 
 if __name__ == "__main__":

@@ -3,12 +3,24 @@
 import datetime
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    When,
+)
+from django.db.models.functions import Coalesce, ExtractMonth, TruncMonth
 from django.utils import timezone
 
 from crm import permissions
-from crm.models import User
+from crm.models import Department, User
 from crm.names import person_name
 from sales.models import Opportunity
 
@@ -120,26 +132,48 @@ def _outstanding():
 def collections(user, *, year: int, today: datetime.date | None = None, group: str = "owner") -> dict:
     """回款看板: planned (instalments due) against received (payments) per month of ``year``,
     overdue ageing, and the same per rep, team or department (``group``: owner or department).
-    Four grouped queries whatever the data size."""
+    Two grouped queries whatever the data size and one for the groups' names: the instalments once,
+    grouped by rep or department and by the month of ``year`` they fall due in (none for other
+    years), which gives the months' plan, the groups and the ageing totals; the payments by month."""
     today = today or timezone.localdate()
     instalments = instalments_for(user).filter(contract__status=Contract.Status.ACTIVE)
     payments = payments_for(user).filter(contract__status=Contract.Status.ACTIVE)
-    planned = {
-        row["month"].month: row["total"]
-        for row in instalments.filter(due_on__year=year)
-        .annotate(month=TruncMonth("due_on"))
-        .values("month")
-        .annotate(total=Sum("amount"))
-        .order_by()
-    }
     received = {
-        row["month"].month: row["total"]
+        row["month"]: row["total"]
         for row in payments.filter(received_on__year=year)
-        .annotate(month=TruncMonth("received_on"))
+        .annotate(month=ExtractMonth("received_on"))
         .values("month")
         .annotate(total=Sum("amount"))
         .order_by()
     }
+    key = "contract__department" if group == "department" else "contract__owner"
+    buckets = [code for code, _a, _b in AGEING]
+    rows = (
+        instalments.annotate(
+            month=Case(When(due_on__year=year, then=ExtractMonth("due_on")), default=None, output_field=IntegerField())
+        )
+        .values(key, "month")
+        .annotate(
+            planned=Sum("amount", default=ZERO),
+            received_total=Sum("received", default=ZERO),
+            overdue=Sum(_outstanding(), filter=Q(settled_at__isnull=True, due_on__lt=today), default=ZERO),
+            **{code: Sum(_outstanding(), filter=bucket_q(code, today), default=ZERO) for code in buckets},
+        )
+        .order_by()  # hashed, not sorted: the groups are put in order below
+    )
+    planned = {}
+    merged = {}
+    for row in rows:
+        month = row["month"]
+        found = merged.setdefault(
+            row[key], {"planned": ZERO, "received": ZERO, "overdue": ZERO, "ageing": [ZERO] * len(buckets)}
+        )
+        if month is not None:
+            planned[month] = planned.get(month, ZERO) + row["planned"]
+            found["planned"] += row["planned"]
+            found["received"] += row["received_total"]
+        found["overdue"] += row["overdue"]
+        found["ageing"] = [total + row[code] for total, code in zip(found["ageing"], buckets)]
     months = [
         {
             "month": m,
@@ -148,43 +182,36 @@ def collections(user, *, year: int, today: datetime.date | None = None, group: s
         }
         for m in range(1, 13)
     ]
-    aggregates = {code: Sum(_outstanding(), filter=bucket_q(code, today), default=ZERO) for code, _a, _b in AGEING}
-    ageing = instalments.aggregate(**aggregates)
-    key = "contract__department" if group == "department" else "contract__owner"
-    label = "contract__department__name" if group == "department" else "contract__owner__username"
-    rows = (
-        instalments.values(key, label)
-        .annotate(
-            planned=Sum("amount", filter=Q(due_on__year=year), default=ZERO),
-            received_total=Sum("received", filter=Q(due_on__year=year), default=ZERO),
-            overdue=Sum(_outstanding(), filter=Q(settled_at__isnull=True, due_on__lt=today), default=ZERO),
-            **aggregates,
-        )
-        .order_by(label)
-    )
-    rows = list(rows)
-    names = {}
-    if group == "owner":  # reps by their names, family name first (one query)
-        ids = [row[key] for row in rows if row[key]]
-        names = {user.pk: person_name(user) for user in User.objects.filter(pk__in=ids)}
+    ageing = [ZERO] * len(buckets)
+    for found in merged.values():
+        ageing = [total + value for total, value in zip(ageing, found["ageing"])]
+    # the groups by their rep's user name or their department's name (one query), none last
+    ids = [pk for pk in merged if pk is not None]
+    if group == "owner":  # reps by their names, family name first
+        names = {
+            user.pk: person_name(user) or user.username for user in User.objects.filter(pk__in=ids).order_by("username")
+        }
+    else:
+        names = dict(Department.objects.filter(pk__in=ids).order_by("name").values_list("pk", "name"))
+    order = [pk for pk in names if pk in merged] + [pk for pk in merged if pk not in names]
     groups = [
         {
-            "id": row[key],
-            "name": names.get(row[key]) or row[label] or "-",
-            "planned": row["planned"],
-            "received": row["received_total"],
-            "overdue": row["overdue"],
-            "ageing": [row[code] for code, _a, _b in AGEING],
+            "id": pk,
+            "name": names.get(pk) or "-",
+            "planned": merged[pk]["planned"],
+            "received": merged[pk]["received"],
+            "overdue": merged[pk]["overdue"],
+            "ageing": merged[pk]["ageing"],
         }
-        for row in rows
+        for pk in order
     ]
     return {
         "year": year,
         "months": months,
         "planned_total": sum((m["planned"] for m in months), ZERO),
         "received_total": sum((m["received"] for m in months), ZERO),
-        "ageing": [(code, ageing[code]) for code, _a, _b in AGEING],
-        "overdue_total": sum((ageing[code] for code, _a, _b in AGEING), ZERO),
+        "ageing": list(zip(buckets, ageing)),
+        "overdue_total": sum(ageing, ZERO),
         "groups": groups,
         "group": group,
     }

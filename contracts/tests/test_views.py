@@ -191,3 +191,51 @@ def test_a_named_person_level_needs_the_person(client, org, won_stage):
     )
     assert response.status_code == 400
     assert "Name the person." in response.content.decode()
+
+
+def test_collections_split_the_plan_by_month_of_the_year_and_age_what_is_overdue(org, won_stage):
+    from contracts import selectors
+
+    year = timezone.localdate().year
+    first_due = datetime.date(year - 1, 12, 10)  # due Dec 10 (last year), Jan 9 and Feb 8
+    mine = make_contract(org.rep1, won_stage, first_due=first_due)
+    make_contract(org.rep3, won_stage, first_due=first_due)
+    payments.record_payment(contract=mine, amount=Decimal("4000"), received_on=timezone.localdate(), actor=org.rep1)
+    on = datetime.date(year, 3, 1)
+    data = selectors.collections(org.director, year=year, today=on, group="department")
+    planned = {m["month"]: m["planned"] for m in data["months"] if m["planned"]}
+    assert planned == {1: Decimal("20000.00"), 2: Decimal("20000.00")}
+    assert data["planned_total"] == Decimal("40000.00")
+    assert data["received_total"] == Decimal("4000.00")
+    groups = {g["name"]: (g["planned"], g["received"], g["overdue"], g["ageing"]) for g in data["groups"]}
+    # the payment went to the December instalment: last year's, so not "received" in this year's plan
+    assert groups[mine.department.name] == (
+        Decimal("20000.00"),
+        Decimal("0"),
+        Decimal("26000.00"),
+        [Decimal("10000.00"), Decimal("10000.00"), Decimal("6000.00"), Decimal("0")],
+    )
+    assert dict(data["ageing"]) == {
+        "d30": Decimal("20000.00"),
+        "d60": Decimal("20000.00"),
+        "d90": Decimal("16000.00"),
+        "d90plus": Decimal("0"),
+    }
+    assert data["overdue_total"] == Decimal("56000.00")
+    by_rep = selectors.collections(org.director, year=year, today=on)
+    assert [g["id"] for g in by_rep["groups"]] == [org.rep1.pk, org.rep3.pk]  # by user name
+    assert [g["overdue"] for g in by_rep["groups"]] == [Decimal("26000.00"), Decimal("30000.00")]
+
+
+def test_the_contract_list_finds_by_number_title_and_customer_name(client, org, won_stage):
+    contract = make_contract(org.rep1, won_stage, number="HT-FIND-1")
+    other = make_contract(org.rep1, won_stage, number="HT-OTHER-2")
+    client.force_login(org.director)
+
+    def found(q):
+        response = client.get(reverse("contracts:contracts") + f"?q={q}")
+        return {row.record.pk for row in response.context["table"].page.object_list}
+
+    assert found("find-1") == {contract.pk}
+    assert contract.pk in found(contract.customer.name[-3:])
+    assert other.pk not in found("find")
