@@ -67,3 +67,35 @@ def test_the_feed_returns_the_events_and_stops_after_revocation(client, org, rem
     client.post("/calendar/feed/revoke")
     client.logout()
     assert (client.get(path).status_code, CalendarFeed.objects.count()) == (404, 0)
+
+
+def test_a_crowded_day_lists_its_first_items_and_counts_them_all_in_flat_queries(
+    client, org, django_assert_max_num_queries
+):
+    """The page lists at most PER_DAY items of a day (by time, every source merged) and counts
+    every item of the range; its queries do not grow with the number of items."""
+    from agenda.views import PER_DAY
+
+    day = timezone.localdate() + datetime.timedelta(days=2)
+    at = datetime.datetime.combine(day, datetime.time(8, 0), timezone.get_current_timezone())
+    Reminder.objects.bulk_create(
+        Reminder(owner=org.rep1, title=f"提醒{i:03d}", due_at=at + datetime.timedelta(minutes=i), created_at=at)
+        for i in range(PER_DAY + 5)
+    )
+    Reminder.objects.create(owner=org.rep2, title="别人的提醒", due_at=at, created_at=at)
+    client.force_login(org.rep1)
+    with django_assert_max_num_queries(12):
+        page = client.get(f"/calendar/?view=week&date={day:%Y-%m-%d}")
+    html = page.content.decode()
+    shown = {d.isoformat(): (items, more) for d, items, more in page.context["days"]}
+    items, more = shown[day.isoformat()]
+    assert [item.title for item in items] == [f"提醒{i:03d}" for i in range(PER_DAY)]
+    assert (page.context["count"], more, "别人的提醒" in html, 'data-testid="calendar-more"' in html) == (
+        PER_DAY + 5,
+        5,
+        False,
+        True,
+    )
+    assert len(client.get(f"/calendar/items.json?start={at:%Y-%m-%d}T00:00:00&end={day:%Y-%m-%d}T23:59:00").json()) == (
+        PER_DAY + 5
+    )
