@@ -22,6 +22,9 @@ from .models import CalendarFeed
 
 VIEWS = ("day", "week", "month")
 
+#: the items the page lists of one day (the grid reads the rest through items.json)
+PER_DAY = 20
+
 
 def _range(view, day):
     if view == "day":
@@ -56,10 +59,9 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
     team = request.GET.get("team") == "1" and permissions.can(request.user, "calendar.team")
     users = list(_team(request.user)) if team else [request.user]
     first, days, start, end = _range(view, day)
-    items = calendar.items_for(users, start, end)
+    shown, counts = calendar.days_for(users, start, end, PER_DAY)
     by_day = {first + datetime.timedelta(days=i): [] for i in range(days)}
-    for item in items:
-        by_day.setdefault(timezone.localtime(item.start).date(), []).append(item)
+    by_day.update(shown)
     step = {"day": 1, "week": 7, "month": 31}[view]
     return render(
         request,
@@ -68,8 +70,12 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
             "view": view,
             "day": day,
             "today": timezone.localdate(),
-            "days": [(d, by_day[d]) for d in sorted(by_day) if view != "month" or by_day[d]],
-            "count": len(items),
+            "days": [
+                (d, by_day[d], counts.get(d, 0) - len(by_day[d]))
+                for d in sorted(by_day)
+                if view != "month" or by_day[d]
+            ],
+            "count": sum(counts.values()),
             "team": team,
             "can_team": permissions.can(request.user, "calendar.team"),
             "previous": day - datetime.timedelta(days=step),

@@ -3,7 +3,6 @@ platform: ``cdp`` reads the bindings kept here instead of storing them twice."""
 
 import datetime
 
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from cdp import registry as cdp_registry
@@ -13,21 +12,24 @@ from .models import Visit, WeChatIdentity
 
 
 def _visits(users, start, end):
-    rows = Visit.objects.filter(user__in=users, started_at__gte=start, started_at__lt=end).select_related(
-        "user", "customer"
+    rows = (
+        Visit.objects.filter(user__in=users, started_at__gte=start, started_at__lt=end)
+        .order_by()
+        .values_list("pk", "customer_id", "customer__name", "started_at", "ended_at", "user_id")
     )
+    owners, link = calendar.names(users), calendar.links("field:visit")
     return [
         calendar.Item(
             "visit",
-            v.pk,
-            str(v.customer) if v.customer_id else str(_("Visit")),
-            v.started_at,
-            v.ended_at or v.started_at + datetime.timedelta(minutes=30),
-            reverse("field:visit", args=[v.pk]),
-            v.user_id,
-            str(v.user),
+            pk,
+            customer_name if customer_id else str(_("Visit")),
+            started_at,
+            ended_at or started_at + datetime.timedelta(minutes=30),
+            link(pk),
+            user_id,
+            owners.get(user_id, ""),
         )
-        for v in rows
+        for pk, customer_id, customer_name, started_at, ended_at, user_id in rows
     ]
 
 

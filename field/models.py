@@ -188,7 +188,10 @@ class Visit(EvidenceMixin, models.Model):
                 name="visit_ends_after_start",
             ),
         ]
-        indexes = [models.Index(fields=["department", "started_at"], name="visit_department_time")]
+        indexes = [
+            models.Index(fields=["department", "started_at"], name="visit_department_time"),
+            models.Index(fields=["user", "started_at"], name="visit_user_time"),
+        ]
 
     def __str__(self):
         return f"{self.customer} {timezone.localtime(self.started_at):%Y-%m-%d %H:%M}"

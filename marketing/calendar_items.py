@@ -1,6 +1,5 @@
 """Marketing events on the calendar (crm.calendar): the events of the campaigns a user owns."""
 
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from crm import calendar
@@ -9,21 +8,15 @@ from .models import Event
 
 
 def _events(users, start, end):
-    rows = Event.objects.filter(campaign__owner__in=users, starts_at__gte=start, starts_at__lt=end).select_related(
-        "campaign", "campaign__owner"
+    rows = (
+        Event.objects.filter(campaign__owner__in=users, starts_at__gte=start, starts_at__lt=end)
+        .order_by()
+        .values_list("pk", "name", "starts_at", "ends_at", "campaign__owner_id")
     )
+    owners, link = calendar.names(users), calendar.links("marketing:event")
     return [
-        calendar.Item(
-            "event",
-            e.pk,
-            e.name,
-            e.starts_at,
-            e.ends_at,
-            reverse("marketing:event", args=[e.pk]),
-            e.campaign.owner_id,
-            str(e.campaign.owner),
-        )
-        for e in rows
+        calendar.Item("event", pk, name, starts_at, ends_at, link(pk), owner_id, owners.get(owner_id, ""))
+        for pk, name, starts_at, ends_at, owner_id in rows
     ]
 
 

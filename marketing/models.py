@@ -226,6 +226,7 @@ class Event(models.Model):
                 name="event_capacity",
             ),
         ]
+        indexes = [models.Index(fields=["starts_at"], name="event_starts_at")]
 
     def __str__(self):
         return self.name

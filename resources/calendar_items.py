@@ -2,7 +2,6 @@
 one of the user's customers holds a seat. Sessions move through the timetable, not the calendar."""
 
 from django.db.models import Exists, OuterRef, Q
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from crm import calendar
@@ -19,20 +18,22 @@ def _sessions(users, start, end):
         Session.objects.filter(starts_at__gte=start, starts_at__lt=end)
         .exclude(status=Session.Status.CANCELLED)
         .filter(Q(teacher__user_id__in=user_ids) | Q(Exists(seats)))
-        .select_related("school_class", "room", "teacher")
-    )
-    return [
-        calendar.Item(
-            "session",
-            s.pk,
-            f"{s.school_class} · {s.room}",
-            s.starts_at,
-            s.ends_at,
-            reverse("resources:class", args=[s.school_class_id]),
-            s.teacher.user_id,
-            str(s.teacher),
+        .order_by()
+        .values_list(
+            "pk",
+            "school_class_id",
+            "school_class__name",
+            "room__name",
+            "starts_at",
+            "ends_at",
+            "teacher__user_id",
+            "teacher__name",
         )
-        for s in rows
+    )
+    link = calendar.links("resources:class")
+    return [
+        calendar.Item("session", pk, f"{class_name} · {room}", starts_at, ends_at, link(class_id), user_id, teacher)
+        for pk, class_id, class_name, room, starts_at, ends_at, user_id, teacher in rows
     ]
 
 

@@ -5,6 +5,7 @@ import datetime
 import icalendar
 import pytest
 from auditlog.models import LogEntry
+from django.urls import reverse
 from django.utils import timezone
 
 from agenda.models import CalendarFeed
@@ -67,3 +68,90 @@ def test_the_feed_returns_the_events_and_stops_after_revocation(client, org, rem
     client.post("/calendar/feed/revoke")
     client.logout()
     assert (client.get(path).status_code, CalendarFeed.objects.count()) == (404, 0)
+
+
+def test_a_crowded_day_lists_its_first_items_and_counts_them_all_in_flat_queries(
+    client, org, django_assert_max_num_queries
+):
+    """The page lists at most PER_DAY items of a day (by time, every source merged) and counts
+    every item of the range; its queries do not grow with the number of items."""
+    from agenda.views import PER_DAY
+
+    day = timezone.localdate() + datetime.timedelta(days=2)
+    at = datetime.datetime.combine(day, datetime.time(8, 0), timezone.get_current_timezone())
+    Reminder.objects.bulk_create(
+        Reminder(owner=org.rep1, title=f"提醒{i:03d}", due_at=at + datetime.timedelta(minutes=i), created_at=at)
+        for i in range(PER_DAY + 5)
+    )
+    Reminder.objects.create(owner=org.rep2, title="别人的提醒", due_at=at, created_at=at)
+    client.force_login(org.rep1)
+    with django_assert_max_num_queries(12):
+        page = client.get(f"/calendar/?view=week&date={day:%Y-%m-%d}")
+    html = page.content.decode()
+    shown = {d.isoformat(): (items, more) for d, items, more in page.context["days"]}
+    items, more = shown[day.isoformat()]
+    assert [item.title for item in items] == [f"提醒{i:03d}" for i in range(PER_DAY)]
+    assert (page.context["count"], more, "别人的提醒" in html, 'data-testid="calendar-more"' in html) == (
+        PER_DAY + 5,
+        5,
+        False,
+        True,
+    )
+    assert len(client.get(f"/calendar/items.json?start={at:%Y-%m-%d}T00:00:00&end={day:%Y-%m-%d}T23:59:00").json()) == (
+        PER_DAY + 5
+    )
+
+
+def test_every_source_gives_its_title_link_and_owner_from_the_columns_it_reads(
+    org, reminder, django_assert_max_num_queries
+):
+    from catalog.tests.factories import SkuFactory
+    from crm import calendar
+    from customers.tests.factories import CustomerFactory
+    from field.models import Visit
+    from marketing.tests.factories import make_campaign, make_event
+    from resources.models import Course, Room, SchoolClass, Session, Teacher
+
+    at = reminder.due_at - datetime.timedelta(hours=2)
+    customer = CustomerFactory(name="李先生", owner=org.rep1, department=org.team1)
+    visit = Visit.objects.create(user=org.rep1, customer=customer, started_at=at)
+    campaign = make_campaign(org, owner=org.rep1)
+    event = make_event(campaign, name="开放日", starts_at=at, ends_at=at + datetime.timedelta(hours=1))
+    teacher = Teacher.objects.create(name="王老师", user=org.rep1, department=org.sales1)
+    room = Room.objects.create(name="301 教室", department=org.sales1, seats=12)
+    course = Course.objects.create(name="三年级数学", subject="数学", level="三年级", lesson_count=10, sku=SkuFactory())
+    school_class = SchoolClass.objects.create(
+        course=course,
+        name="数学3班",
+        department=org.sales1,
+        teacher=teacher,
+        room=room,
+        capacity=3,
+        start_time=datetime.time(10, 0),
+        first_day=timezone.localdate(at),
+    )
+    session = Session.objects.create(
+        school_class=school_class,
+        number=1,
+        teacher=teacher,
+        room=room,
+        starts_at=at,
+        ends_at=at + datetime.timedelta(minutes=90),
+    )
+    with django_assert_max_num_queries(6):
+        items = calendar.items_for(
+            [org.rep1], at - datetime.timedelta(hours=1), reminder.due_at + datetime.timedelta(hours=1)
+        )
+    found = {item.key: (item.title, item.url, item.owner_id, item.owner_name) for item in items}
+    rep = str(org.rep1)
+    assert found == {
+        f"reminder:{reminder.pk}": ("回访王女士", "", org.rep1.pk, rep),
+        f"visit:{visit.pk}": ("李先生", reverse("field:visit", args=[visit.pk]), org.rep1.pk, rep),
+        f"event:{event.pk}": ("开放日", reverse("marketing:event", args=[event.pk]), org.rep1.pk, rep),
+        f"session:{session.pk}": (
+            "数学3班 · 301 教室",
+            reverse("resources:class", args=[school_class.pk]),
+            org.rep1.pk,
+            "王老师",
+        ),
+    }
