@@ -77,6 +77,15 @@ def _reminders_per_day(users, start, end, limit):
     days = sorted(counts)
     bounds = [datetime.datetime.combine(day, datetime.time.min, tz) for day in days]
     ends = [datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min, tz) for day in days]
+    if connection.vendor != "postgresql":  # no LATERAL join: the same rows, cut per owner and day here
+        taken, rows = {}, []
+        ordered = _open_reminders(users, start, end).order_by("due_at", "pk")
+        for row in ordered.values_list("pk", "title", "due_at", "customer_id", "owner_id"):
+            key = (row[4], timezone.localtime(row[2], tz).date())
+            if taken.get(key, 0) < limit:
+                taken[key] = taken.get(key, 0) + 1
+                rows.append(row)
+        return _reminder_items(users, rows), counts
     with connection.cursor() as cursor:
         cursor.execute(
             _FIRST_OF_EACH_DAY,
