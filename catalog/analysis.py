@@ -26,7 +26,7 @@ from crm import permissions
 from customers import regions
 from customers.models import Order, OrderLine
 
-from .models import Category, Product, Sku
+from .models import Category, Product, Sku, SoldLine
 
 DIMENSIONS = ("product", "category", "channel", "province", "city", "month")
 
@@ -39,6 +39,20 @@ def order_lines_for(user) -> QuerySet:
         user, owner_field="order__customer__owner", department_field="order__customer__department"
     )
     return OrderLine.objects.filter(scope, order__status=Order.Status.PAID)
+
+
+def sold_lines_for(user) -> QuerySet:
+    """The same lines as :func:`order_lines_for`, read from :class:`~catalog.models.SoldLine` (one
+    row per line with its order's and customer's columns): what the figures are counted from."""
+    if not permissions.can(user, "catalog.analysis"):
+        return SoldLine.objects.none()
+    scope = permissions.scope_q(user, owner_field="owner", department_field="department")
+    return SoldLine.objects.filter(scope, status=Order.Status.PAID)
+
+
+def _sold_in_year(lines: QuerySet, year: int) -> QuerySet:
+    start, end = year_bounds(year)
+    return lines.filter(placed_at__gte=start, placed_at__lt=end)
 
 
 def year_bounds(year: int) -> tuple[datetime.datetime, datetime.datetime]:
@@ -110,8 +124,8 @@ def policy_effect(user, *, year: int) -> dict:
     """Per policy and against none, for ``year``: ``policies`` (one row per policy: id, name and
     figures), ``none`` (the list-price lines), ``months`` (1–12: figures under any policy and under
     none)."""
-    lines = in_year(order_lines_for(user), year).filter(policy_price__isnull=False)
-    lines = lines.annotate(a_policy=F("policy_id"), a_name=F("policy_name"), a_month=TruncMonth("order__placed_at"))
+    lines = _sold_in_year(sold_lines_for(user), year).filter(policy_price__isnull=False)
+    lines = lines.annotate(a_policy=F("policy_id"), a_name=F("policy_name"), a_month=TruncMonth("placed_at"))
     rows = _grouped(
         lines,
         keys={"policy_id": "t.a_policy", "month": "t.a_month", "under": "(t.a_policy IS NOT NULL)"},
@@ -150,7 +164,7 @@ def business_analysis(user, *, year: int, by: str = "product") -> dict:
     ``total``."""
     if by not in DIMENSIONS:
         by = "product"
-    lines = in_year(order_lines_for(user), year)
+    lines = _sold_in_year(sold_lines_for(user), year)
     joins = ""
     if by in ("product", "category"):
         grouped = lines.annotate(a_key=F("sku"))
@@ -164,10 +178,10 @@ def business_analysis(user, *, year: int, by: str = "product") -> dict:
     else:
         grouped = lines.annotate(
             a_key={
-                "channel": F("order__channel"),
-                "province": F("order__customer__region_province"),
-                "city": F("order__customer__region_city"),
-                "month": TruncMonth("order__placed_at"),
+                "channel": F("channel"),
+                "province": F("region_province"),
+                "city": F("region_city"),
+                "month": TruncMonth("placed_at"),
             }[by]
         )
         key = "t.a_key"
