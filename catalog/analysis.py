@@ -10,24 +10,38 @@ months in Asia/Shanghai.
 **Policy effect** compares, per month, the catalogue lines sold under each sales policy against
 those sold under none (at the list price); lines outside the catalogue are left out.
 
-Each page costs one grouped query whatever the data size (plus one for labels): the groups and the
-total (or, for the policy effect, the policies and the months) come from one pass over the lines
-(``GROUPING SETS``), and a line's product and category are joined by its SKU code once rather than
-looked up line by line."""
+Each figure costs one grouped query whatever the data size (plus one for labels)."""
 
 import datetime
 
-from django.db import connections
-from django.db.models import F, QuerySet
-from django.db.models.functions import TruncMonth
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from crm import permissions
 from customers import regions
 from customers.models import Order, OrderLine
 
-from .models import Category, Product, Sku, SoldLine
+from .models import Category, Product, Sku
 
+MONEY = DecimalField(max_digits=16, decimal_places=2)
+GMV = ExpressionWrapper(F("price") * F("quantity"), output_field=MONEY)
+COST = ExpressionWrapper(F("cost") * F("quantity"), output_field=MONEY)
 DIMENSIONS = ("product", "category", "channel", "province", "city", "month")
 
 
@@ -39,20 +53,6 @@ def order_lines_for(user) -> QuerySet:
         user, owner_field="order__customer__owner", department_field="order__customer__department"
     )
     return OrderLine.objects.filter(scope, order__status=Order.Status.PAID)
-
-
-def sold_lines_for(user) -> QuerySet:
-    """The same lines as :func:`order_lines_for`, read from :class:`~catalog.models.SoldLine` (one
-    row per line with its order's and customer's columns): what the figures are counted from."""
-    if not permissions.can(user, "catalog.analysis"):
-        return SoldLine.objects.none()
-    scope = permissions.scope_q(user, owner_field="owner", department_field="department")
-    return SoldLine.objects.filter(scope, status=Order.Status.PAID)
-
-
-def _sold_in_year(lines: QuerySet, year: int) -> QuerySet:
-    start, end = year_bounds(year)
-    return lines.filter(placed_at__gte=start, placed_at__lt=end)
 
 
 def year_bounds(year: int) -> tuple[datetime.datetime, datetime.datetime]:
@@ -82,69 +82,37 @@ def _figures(row: dict) -> dict:
     }
 
 
-#: the columns every grouped pass reads from the lines, named apart from the model's fields
-_LINE_COLUMNS = {"a_order": F("order_id"), "a_qty": F("quantity"), "a_price": F("price"), "a_cost": F("cost")}
-_SUMS_SQL = """COUNT(DISTINCT t.a_order) AS orders, SUM(t.a_qty) AS qty,
-    COALESCE(SUM(t.a_price * t.a_qty), 0) AS gmv,
-    COALESCE(SUM(t.a_price * t.a_qty) FILTER (WHERE t.a_cost IS NOT NULL), 0) AS costed_gmv,
-    COALESCE(SUM(t.a_cost * t.a_qty), 0) AS cost"""
+def _sums() -> dict:
+    return {
+        "orders": Count("order_id", distinct=True),
+        "qty": Sum("quantity"),
+        "gmv": Coalesce(Sum(GMV), 0, output_field=MONEY),
+        "costed_gmv": Coalesce(Sum(GMV, filter=Q(cost__isnull=False)), 0, output_field=MONEY),
+        "cost": Coalesce(Sum(COST), 0, output_field=MONEY),
+    }
 
 
-def _grouped(lines: QuerySet, *, keys: dict, sets: list[tuple[str, ...]], joins: str = "", extra: str = "") -> list:
-    """One pass over ``lines``: the figures (orders, quantity, GMV, costed GMV, cost) per grouping set of ``keys`` (names →
-    SQL over the derived table ``t`` and the ``joins``), each row a dict with the keys, the figures
-    and ``grouping`` (the bit mask of SQL ``GROUPING()`` over the keys: which keys a row sums over)."""
-    if lines.query.is_empty():
-        return []
-    inner = lines.annotate(**_LINE_COLUMNS).values(*lines.query.annotation_select, *_LINE_COLUMNS).order_by()
-    sql, params = inner.query.sql_with_params()
-    names = list(keys)
-    select = ", ".join(f"{expr} AS {name}" for name, expr in keys.items())
-    grouping = f"GROUPING({', '.join(keys.values())}) AS grouping"
-    group_sets = ", ".join("(" + ", ".join(keys[name] for name in group) + ")" for group in sets)
-    query = (
-        f"SELECT {select}, {grouping}, {_SUMS_SQL}{extra} FROM ({sql}) t {joins} GROUP BY GROUPING SETS ({group_sets})"
-    )
-    with connections[lines.db].cursor() as cursor:
-        cursor.execute(query, params)
-        columns = [c[0] for c in cursor.description]
-        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-    for row in rows:
-        # bit i (from the left) of GROUPING() is set when the i-th key is summed over
-        row["over"] = {name for i, name in enumerate(names) if row["grouping"] & (1 << (len(names) - 1 - i))}
-    return rows
-
-
-def _local(moment: datetime.datetime) -> datetime.datetime:
-    """A month's start as read back from SQL: already local time when the database gives it naive."""
-    return moment if timezone.is_naive(moment) else timezone.localtime(moment)
+def _aggregate(queryset: QuerySet, *group) -> QuerySet:
+    return queryset.values(*group).annotate(**_sums()).order_by()
 
 
 def policy_effect(user, *, year: int) -> dict:
     """Per policy and against none, for ``year``: ``policies`` (one row per policy: id, name and
     figures), ``none`` (the list-price lines), ``months`` (1–12: figures under any policy and under
     none)."""
-    lines = _sold_in_year(sold_lines_for(user), year).filter(policy_price__isnull=False)
-    lines = lines.annotate(a_policy=F("policy_id"), a_name=F("policy_name"), a_month=TruncMonth("placed_at"))
-    rows = _grouped(
-        lines,
-        keys={"policy_id": "t.a_policy", "month": "t.a_month", "under": "(t.a_policy IS NOT NULL)"},
-        sets=[("policy_id",), ("month", "under")],
-        extra=", MAX(t.a_name) AS name",
-    )
+    lines = in_year(order_lines_for(user), year).filter(policy_price__isnull=False)
     policies = []
     none = _figures({})
-    months = {m: {"month": m, "policy": _figures({}), "none": _figures({})} for m in range(1, 13)}
-    for row in rows:
-        if "policy_id" not in row["over"]:
-            if row["policy_id"] is None:
-                none = _figures(row)
-            else:
-                policies.append({"id": row["policy_id"], "name": row["name"], **_figures(row)})
+    for row in _aggregate(lines, "policy_id").annotate(name=Max("policy_name")).order_by("policy_id"):
+        if row["policy_id"] is None:
+            none = _figures(row)
         else:
-            month = _local(row["month"]).month
-            months[month]["policy" if row["under"] else "none"] = _figures(row)
+            policies.append({"id": row["policy_id"], "name": row["name"], **_figures(row)})
     policies.sort(key=lambda p: (-p["gmv"], p["id"]))
+    months = {m: {"month": m, "policy": _figures({}), "none": _figures({})} for m in range(1, 13)}
+    under = Case(When(policy_id__isnull=True, then=Value(False)), default=Value(True), output_field=BooleanField())
+    for row in _aggregate(lines.annotate(month=TruncMonth("order__placed_at"), under=under), "month", "under"):
+        months[timezone.localtime(row["month"]).month]["policy" if row["under"] else "none"] = _figures(row)
     return {"year": year, "policies": policies, "none": none, "months": list(months.values())}
 
 
@@ -164,33 +132,21 @@ def business_analysis(user, *, year: int, by: str = "product") -> dict:
     ``total``."""
     if by not in DIMENSIONS:
         by = "product"
-    lines = _sold_in_year(sold_lines_for(user), year)
-    joins = ""
-    if by in ("product", "category"):
-        grouped = lines.annotate(a_key=F("sku"))
-        # SKU codes are unique: a line joins at most one SKU (none outside the catalogue)
-        joins = f"LEFT JOIN {Sku._meta.db_table} s ON s.code = t.a_key"
-        if by == "product":
-            key = "s.product_id"
-        else:
-            joins += f" LEFT JOIN {Product._meta.db_table} p ON p.id = s.product_id"
-            key = "p.category_id"
+    lines = in_year(order_lines_for(user), year)
+    sku = Sku.objects.filter(code=OuterRef("sku"))
+    if by == "product":
+        grouped = lines.annotate(key=Subquery(sku.values("product_id")[:1]))
+    elif by == "category":
+        grouped = lines.annotate(key=Subquery(sku.values("product__category_id")[:1]))
+    elif by == "channel":
+        grouped = lines.annotate(key=F("order__channel"))
+    elif by == "province":
+        grouped = lines.annotate(key=F("order__customer__region_province"))
+    elif by == "city":
+        grouped = lines.annotate(key=F("order__customer__region_city"))
     else:
-        grouped = lines.annotate(
-            a_key={
-                "channel": F("channel"),
-                "province": F("region_province"),
-                "city": F("region_city"),
-                "month": TruncMonth("placed_at"),
-            }[by]
-        )
-        key = "t.a_key"
-    rows, total = [], {}
-    for row in _grouped(grouped, keys={"key": key}, sets=[("key",), ()], joins=joins):
-        if "key" in row["over"]:
-            total = row
-        else:
-            rows.append(row)
+        grouped = lines.annotate(key=TruncMonth("order__placed_at"))
+    rows = list(_aggregate(grouped, "key"))
     keys = [row["key"] for row in rows if row["key"] is not None]
     if by == "product":
         names = _label_products(keys)
@@ -206,7 +162,7 @@ def business_analysis(user, *, year: int, by: str = "product") -> dict:
     for row in rows:
         key = row["key"]
         if by == "month" and key is not None:
-            key = label = _local(key).strftime("%Y-%m")
+            key = label = timezone.localtime(key).strftime("%Y-%m")
         else:
             label = names.get(key) or ""
             key = "" if key in (None, "") else str(key)
@@ -215,7 +171,7 @@ def business_analysis(user, *, year: int, by: str = "product") -> dict:
         result.sort(key=lambda r: r["key"])
     else:
         result.sort(key=lambda r: (-r["gmv"], r["label"]))
-    return {"year": year, "by": by, "rows": result, "total": _figures(total)}
+    return {"year": year, "by": by, "rows": result, "total": _figures(lines.aggregate(**_sums()))}
 
 
 def drill_down(lines: QuerySet, *, by: str, key: str) -> QuerySet:
