@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm.api.auth import ClientRateThrottle
+from crm.api.base import idempotent
 from crm.api.parsers import PayloadTooLarge
 
 from ..services import events
@@ -88,6 +89,7 @@ class EventBatchView(APIView):
             )
         ],
     )
+    @idempotent
     def post(self, request):
         if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BATCH_BYTES:
             raise PayloadTooLarge("A batch is at most 512 KB.")

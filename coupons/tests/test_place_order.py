@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from catalog.tests.factories import PolicyFactory, ProductFactory, SkuFactory, category
 from coupons import services as coupon_services
 from coupons.models import BudgetAccount, Coupon, Redemption
 from coupons.tests.factories import make_batch
@@ -93,7 +94,10 @@ def _rows(order):
     redemption = Redemption.objects.get(order=order)
     return {
         "order": (order.amount, order.cost, order.discount, order.channel, order.status, order.external_id),
-        "lines": [(line.sku, line.category, line.quantity, line.price) for line in order.lines.order_by("sku")],
+        "lines": [
+            (line.sku, line.category, line.quantity, line.price, line.policy_id, line.policy_price, line.cost)
+            for line in order.lines.order_by("sku")
+        ],
         "redemption": (
             redemption.order_amount,
             redemption.discount,
@@ -107,6 +111,9 @@ def _rows(order):
 
 
 def test_the_api_and_the_form_place_the_same_rows(client, org, api):
+    # both refuse a SKU the catalogue does not know: M1 is in it, priced by a sales policy
+    SkuFactory(product=ProductFactory(category=category("数学")), code="M1", list_price=Decimal("160.00"))
+    PolicyFactory(name="九五折", percent_off=Decimal(5))
     by_api = CustomerFactory(owner=org.rep1, mobile="13800003333")
     by_form = CustomerFactory(owner=org.rep1, mobile="13800004444")
     api_coupon = _coupon_for(org, by_api)
@@ -121,7 +128,7 @@ def test_the_api_and_the_form_place_the_same_rows(client, org, api):
         "coupon_code": api_coupon.code,
     }
     response = client.post("/api/v1/orders", json.dumps(body), content_type="application/json", **api)
-    assert response.status_code == 201
+    assert response.status_code == 201, response.content.decode()
     client.force_login(org.rep1)
     page = client.post(
         f"/customers/{by_form.pk}/orders/new/",

@@ -39,6 +39,7 @@ LISTS = list_views()
 
 def test_the_registry_finds_every_list():
     assert [url for url, _view in LISTS] == [
+        "/catalog/analysis/lines/",
         "/catalog/entitlements/",
         "/contracts/",
         "/contracts/collections/instalments/",
