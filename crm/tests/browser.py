@@ -78,14 +78,16 @@ def chromium():
         yield browser
 
 
-def signed_in_page(browser, base_url, user, viewport, *, timeout_ms=10_000):
+def signed_in_page(browser, base_url, user, viewport, *, timeout_ms=10_000, bypass_csp=False):
     """A new page with ``user``'s session (no login form). ``page.errors`` collects uncaught
-    errors and console errors (a 409 from a refused board move is expected, not an error)."""
+    errors and console errors (a 409 from a refused board move is expected, not an error).
+    ``bypass_csp=True`` when the test injects axe-core (:func:`axe_violations`, a ``Person``'s
+    walk): the pages' CSP allows only their own scripts."""
     from django.test import Client
 
     session = Client()
     session.force_login(user)
-    context = browser.new_context(viewport=viewport, locale="zh-CN")
+    context = browser.new_context(viewport=viewport, locale="zh-CN", bypass_csp=bypass_csp)
     context.set_default_timeout(timeout_ms)
     context.add_cookies([{"name": "sessionid", "value": session.cookies["sessionid"].value, "url": base_url}])
     page = context.new_page()

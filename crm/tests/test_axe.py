@@ -75,6 +75,7 @@ AXE_PAGES = {
         "/partners/board/",
         "/resources/",
         "/resources/calendar/",
+        "/calendar/",
     ],
     "manager1": [
         "/",
@@ -87,6 +88,9 @@ AXE_PAGES = {
         "/contracts/collections/",
         "/contracts/collections/instalments/",
         "/contracts/competitors/",
+        "/calendar/",
+        "/catalog/policy-effect/",
+        "/catalog/analysis/",
     ],
     "marketing": [
         "/",
@@ -144,6 +148,7 @@ AXE_PAGES = {
         "/org/privacy/",
         "/approvals/chains/",
         "/contracts/",
+        "/members/",
     ],
 }
 

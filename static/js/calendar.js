@@ -37,5 +37,11 @@
     },
   });
   calendar.render();
+  // the prev/next arrows are drawn as role="img" without a name; their buttons carry the name
+  // (title and aria-label), so the arrows are decoration for assistive technology
+  el.querySelectorAll(".fc-icon").forEach(function (icon) {
+    icon.removeAttribute("role");
+    icon.setAttribute("aria-hidden", "true");
+  });
   el.dataset.ready = "1";
 })();
