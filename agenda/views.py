@@ -55,7 +55,12 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
     permissions.require(request.user, "calendar.view")
     view = request.GET.get("view", "week")
     view = view if view in VIEWS else "week"
-    day = parse_date(request.GET.get("date", "") or "") or timezone.localdate()
+    try:  # a well-formed but impossible date (2024-02-30) raises; it shows today like a malformed one
+        day = parse_date(request.GET.get("date", "") or "") or timezone.localdate()
+    except ValueError:
+        day = timezone.localdate()
+    if not datetime.date.min + datetime.timedelta(days=40) <= day <= datetime.date.max - datetime.timedelta(days=40):
+        day = timezone.localdate()  # the first or last month there is: no page before or after it
     team = request.GET.get("team") == "1" and permissions.can(request.user, "calendar.team")
     users = list(_team(request.user)) if team else [request.user]
     first, days, start, end = _range(view, day)
@@ -90,8 +95,11 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
 def items_json(request: HttpRequest) -> JsonResponse:
     """The items between ``start`` and ``end`` as FullCalendar reads them."""
     permissions.require(request.user, "calendar.view")
-    start = parse_datetime((request.GET.get("start") or "").replace(" ", "+"))
-    end = parse_datetime((request.GET.get("end") or "").replace(" ", "+"))
+    try:  # an impossible date (2024-02-30) raises where a malformed one gives None
+        start = parse_datetime((request.GET.get("start") or "").replace(" ", "+"))
+        end = parse_datetime((request.GET.get("end") or "").replace(" ", "+"))
+    except ValueError:
+        start = end = None
     if start is None or end is None or end <= start or end - start > datetime.timedelta(days=62):
         return JsonResponse({"error": "start and end"}, status=400)
     start, end = (timezone.make_aware(t) if timezone.is_naive(t) else t for t in (start, end))
@@ -121,10 +129,13 @@ def move(request: HttpRequest) -> HttpResponse:
     """Move a reminder or task to another day (kept at its time) or to a given time."""
     permissions.require(request.user, "calendar.view")
     key = request.POST.get("key", "")
-    start = parse_datetime(request.POST.get("start", "") or "")
-    if start is None:
+    try:  # an impossible date (2024-02-30) raises where a malformed one gives None
+        start = parse_datetime(request.POST.get("start", "") or "")
         target = parse_date(request.POST.get("date", "") or "")
         time = parse_datetime(request.POST.get("time", "") or "")
+    except ValueError:
+        return HttpResponse(status=400)
+    if start is None:
         if target is None:
             return HttpResponse(status=400)
         at = timezone.localtime(time).time() if time else datetime.time(9, 0)

@@ -155,3 +155,15 @@ def test_every_source_gives_its_title_link_and_owner_from_the_columns_it_reads(
             "王老师",
         ),
     }
+
+
+def test_an_impossible_date_in_the_address_shows_today_and_changes_nothing(client, org, reminder):
+    """``?date=2024-02-30`` is well formed but no day: it was a server error."""
+    client.force_login(org.rep1)
+    page = client.get("/calendar/", {"view": "week", "date": "2024-02-30"})
+    assert (page.status_code, page.context["day"]) == (200, timezone.localdate())
+    assert client.get("/calendar/", {"date": "9999-12-31"}).context["day"] == timezone.localdate()
+    window = {"start": "2024-02-30T00:00:00", "end": "2024-03-05T00:00:00"}
+    assert client.get("/calendar/items.json", window).status_code == 400
+    moved = client.post("/calendar/move", {"key": f"reminder:{reminder.pk}", "date": "2024-02-30"})
+    assert (moved.status_code, Reminder.objects.get(pk=reminder.pk).due_at) == (400, reminder.due_at)

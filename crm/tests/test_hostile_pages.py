@@ -383,6 +383,9 @@ PATH_MODELS = {
     "contracts/": "contracts.Contract",
     "contracts/attachments/": "contracts.ContractAttachment",
     "contracts/competitors/": "contracts.Competitor",
+    "contracts/instalments/": "contracts.Instalment",
+    "cdp/merge-suggestions/": "cdp.MergeSuggestion",
+    "members/": "members.Member",
     "contracts/opportunities/": O,
     "field/visits/": "field.Visit",
     "settings/sites/": "field.WorkSite",
@@ -429,6 +432,7 @@ URL_QUERY = {
     "sales:opportunity_create": lambda world: f"?customer={world.first(C)}",
     "coupons:subsidy_use": lambda world: f"?campaign={world.first('coupons.Campaign')}",
     "customers:region_picker": lambda world: "?name=region&region_0=330000&region_1=330100",
+    "agenda:items": lambda world: world.calendar_window,  # the calendar's own data request
 }
 #: pages that are not the browser UI: the API (tested by its own suite), Django's admin, and WeCom's
 #: sign-in hand-over and callback (machine endpoints, absent until WeCom is configured; field/tests/test_wecom.py)
@@ -441,6 +445,9 @@ NOT_PAGES = (
     "healthz",
     "metrics",
     "portal/",
+    # the calendar feed: an iCal file (text/calendar) that calendar programs fetch with the secret
+    # in its address, no session and no HTML (agenda/tests/test_calendar.py reads it)
+    "calendar/feed/<str:token>.ics",
 )
 #: (the partner portal answers partner users only: its pages are walked in partners/tests/test_portal.py and
 #: the partner persona days)
@@ -480,6 +487,13 @@ class World:
         from marketing.models import Message
 
         return tracking.encode("m", Message.objects.filter(touch__isnull=False).order_by("pk").first().pk)
+
+    @property
+    def calendar_window(self):
+        """The calendar's data request for the weeks around today (its tasks and reminders)."""
+        today = timezone.localdate()
+        start, end = today - datetime.timedelta(days=7), today + datetime.timedelta(days=28)
+        return f"?start={start.isoformat()}T00:00:00&end={end.isoformat()}T00:00:00"
 
     @property
     def link_code(self):
