@@ -136,7 +136,7 @@ def test_the_channel_manager_generates_reviews_approves_and_pays_the_month(demo_
     me = demo_day.open("manager1", size)
     page = me.page
     me.go("/partners/statements/", shot="statements")
-    page.locator("input[name=month]").fill(draft.period.strftime("%Y-%m-%d"))  # a date input (the 1st)
+    page.locator("input[name=month]").fill(draft.period.strftime("%Y-%m"))  # a month input
     confirm_dialog(me, page.get_by_role("button", name="生成"))
     assert Statement.objects.count() == statements_before  # one statement per partner and month
     me.go(draft.get_absolute_url(), shot="review")
