@@ -1,6 +1,6 @@
 """What contracts add to the lower layers: an active contract is a deal (成交) for the public
 pool (``customers.deals``); the 360 view's contracts panel (``customers.timeline``); the contract
-card of a won opportunity (``sales.opportunity_panels``); the signed and collected amounts that
+card of a won opportunity (``sales.opportunity_page``); the signed and collected amounts that
 targets may count (``sales.metrics``)."""
 
 from django.db.models import OuterRef, Subquery
@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm import permissions
 from customers import deals, timeline
-from sales import metrics, opportunity_panels
+from sales import metrics, opportunity_page
 
 from . import selectors
 from .models import Contract
@@ -46,6 +46,8 @@ def _opportunity_card(opportunity, user):
 def register():
     deals.register("contract", _latest_contract)
     timeline.register_panel("contracts", "contracts/panels/contracts.html", _contracts_panel)
-    opportunity_panels.register("contract", "contracts/panels/opportunity_contract.html", _opportunity_card)
+    opportunity_page.register(
+        "contract", "contracts/panels/opportunity_contract.html", _opportunity_card, place=opportunity_page.PANEL
+    )
     metrics.register_amount_source("signed", _("Signed contract amount"), selectors.signed_amounts)
     metrics.register_amount_source("collected", _("Collected payments"), selectors.collected_amounts)

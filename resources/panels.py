@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm import permissions
 from customers import timeline
-from sales import opportunity_actions
+from sales import opportunity_page
 
 from .models import Attendance, Enrolment
 from .services.trials import is_trial_stage
@@ -18,7 +18,9 @@ def _trial_action(opportunity, user):
 
 
 def register():
-    opportunity_actions.register("trial", "resources/actions/book_trial.html", _trial_action)
+    opportunity_page.register(
+        "trial", "resources/actions/book_trial.html", _trial_action, place=opportunity_page.ACTION
+    )
     timeline.register(
         "enrolment",
         _("Classes"),

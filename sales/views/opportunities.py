@@ -32,7 +32,7 @@ from crm.models import ApprovalRequest, Role
 from crm.ui import ScopedListView, _NotExportable, add_domain_error, export_plan, export_values, history_for
 from customers.selectors import customers_for
 
-from .. import opportunity_actions, opportunity_panels, services
+from .. import opportunity_page, services
 from ..approvals import KIND, stage_key
 from ..forms.opportunities import BoardFilterForm, DecisionForm, MoveForm, OpportunityFilter, OpportunityForm, StageForm
 from ..models import Opportunity, OpportunityStage
@@ -466,8 +466,8 @@ def _render_detail(request, opportunity, *, move_form=None, status=200):
             "can_move": can_change and not current.is_closed,
             "can_request": can_change and control is not None and control["state"] in ("needed", "rejected"),
             "move_form": move_form or MoveForm(opportunity=opportunity, stages=stages),
-            "extra_panels": opportunity_panels.panels_for(opportunity, user),
-            "extra_actions": opportunity_actions.for_opportunity(opportunity, user),
+            "extra_panels": opportunity_page.contributions_for(opportunity, user, opportunity_page.PANEL),
+            "extra_actions": opportunity_page.contributions_for(opportunity, user, opportunity_page.ACTION),
         },
         status=status,
     )
