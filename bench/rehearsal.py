@@ -32,7 +32,6 @@ import argparse
 import datetime
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -43,7 +42,7 @@ from pathlib import Path
 
 import requests
 
-from bench.faults.stack import BIN, PROJECT_DIR, PYTHON, Stack, free_port, port_open, settle, wait_until
+from bench.faults.stack import BIN, PROJECT_DIR, Stack, free_port, port_open, settle, wait_until
 from bench.faults.traffic import Traffic
 
 DATABASE = "crm_rehearsal"
@@ -51,6 +50,10 @@ DATABASE = "crm_rehearsal"
 
 class Rehearsal(Stack):
     """The fault runs' stack, plus a replica, PgBouncer, nginx and two gunicorns."""
+
+    postgres_options = (
+        "-c timezone=UTC -c max_connections=100 -c wal_level=replica -c max_wal_senders=5 -c hot_standby=on"
+    )
 
     def __init__(self, root):
         super().__init__(root, pg_port=free_port(), redis_port=free_port(), database=DATABASE)
@@ -88,16 +91,6 @@ class Rehearsal(Stack):
 
     # --- PostgreSQL primary and replica ---------------------------------------------------------
 
-    def _pg_start(self, data, port, log):
-        options = (
-            f"-p {port} -k {self.run_dir} -c listen_addresses=127.0.0.1 -c fsync=off -c timezone=UTC "
-            "-c max_connections=100 -c wal_level=replica -c max_wal_senders=5 -c hot_standby=on"
-        )
-        self._pg("pg_ctl", "-D", str(data), "-o", options, "-l", str(self.run_dir / log), "-w", "-t", "60", "start")
-
-    def start_postgres(self):
-        self._pg_start(self.pg_data, self.pg_port, "postgres.log")
-
     def init_replica(self):
         shutil.rmtree(self.replica_data, ignore_errors=True)
         self._owned_by_postgres(self.replica_data)
@@ -117,14 +110,10 @@ class Rehearsal(Stack):
             "stream",
             "--no-sync",
         )
-        self._pg_start(self.replica_data, self.replica_port, "replica.log")
+        self.start_postgres(self.replica_data, self.replica_port, "replica.log")
 
     def stop_replica(self):
-        if (self.replica_data / "postmaster.pid").exists():
-            try:
-                self._pg("pg_ctl", "-D", str(self.replica_data), "-m", "fast", "-w", "-t", "60", "stop")
-            except subprocess.CalledProcessError:
-                pass
+        self.stop_postgres(quiet=True, data=self.replica_data)
 
     def psql(self, port, sql):
         return self._pg("psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", DATABASE, "-Atc", sql)
@@ -193,68 +182,13 @@ class Rehearsal(Stack):
             LOG_FORMAT="json",
             LOG_LEVEL="INFO",
         )
-
-        def answers():
-            if self.processes[name].poll() is not None:
-                raise RuntimeError(f"{name} exited; see {self.logs / (name + '.log')}")
-            try:
-                return requests.get(f"http://127.0.0.1:{port}/login/", timeout=2).status_code == 200
-            except requests.RequestException:
-                return False
-
-        wait_until(answers, 60, name)
-
-    def start_locked_beat(self, name):
-        """The product's beat (its lock on), with the fast schedule of the fault runs."""
-        return self.start(
-            name,
-            [
-                PYTHON,
-                "-m",
-                "celery",
-                "-A",
-                "bench.faults.fast_beat",
-                "beat",
-                "-S",
-                "celery.beat:PersistentScheduler",
-                "-s",
-                str(self.root / f"{name}-schedule"),
-                "--max-interval",
-                "1",
-                "-l",
-                "INFO",
-            ],
-            FAULTS_BEAT_SECONDS="1",
-        )
+        self.wait_answers(name, port, name)
 
     def close(self):
         try:
             super().close()
         finally:
             self.stop_replica()
-
-
-class PatientTraffic(Traffic):
-    """The fault runs' people, who wait up to a minute for a sign-in: a password check is ~1 s of CPU
-    (PBKDF2), and all of them sign in at once on a shared two-core machine."""
-
-    def _login(self, session):
-        while not self._stop.is_set():
-            try:
-                page = session.get(f"{self.base_url}/login/", timeout=60)
-                token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-                answer = session.post(
-                    f"{self.base_url}/login/",
-                    timeout=60,
-                    allow_redirects=False,
-                    data={"username": self.username, "password": self.password, "csrfmiddlewaretoken": token},
-                )
-                if answer.status_code == 302:
-                    return True
-            except (requests.RequestException, AttributeError):
-                pass
-            time.sleep(0.5)
-        return False
 
 
 def pgbouncer_ini(*, primary, replica, port, folder):
@@ -330,14 +264,6 @@ http {{
 # --- the run ------------------------------------------------------------------------------------
 
 
-def manage(stack, *args):
-    done = subprocess.run(
-        [PYTHON, "manage.py", *args], cwd=PROJECT_DIR, env=stack.env(), capture_output=True, text=True
-    )
-    if done.returncode:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
-
-
 def replica_transactions(stack):
     return int(
         stack.psql(
@@ -348,7 +274,7 @@ def replica_transactions(stack):
 
 def second_beat_refused(stack):
     """A second beat started beside the first exits with status 3 (the lock), sending nothing."""
-    process = stack.start_locked_beat("beat-second")
+    process = stack.start_beat("beat-second", 1)
     try:
         process.wait(60)
     except subprocess.TimeoutExpired:
@@ -386,13 +312,13 @@ def run(args):
         in_recovery = stack.psql(stack.replica_port, "SELECT pg_is_in_recovery()").stdout.strip()
         say(f"replica streaming: {streaming.stdout.strip()} standby, in recovery: {in_recovery}")
         ctx = scenarios.prepare(stack)  # migrate + the small demo set, through PgBouncer
-        manage(stack, "collectstatic", "--noinput", "-v", "0")
+        stack.manage("collectstatic", "--noinput", "-v", "0")
         stack.start_gunicorn("web-a")
         stack.start_gunicorn("web-b")
         stack.start_nginx()
         stack.start_worker("worker-1")
         stack.start_worker("worker-2")
-        stack.start_locked_beat("beat")
+        stack.start_beat("beat", 1)  # the product's beat (its lock on), on the fault runs' fast schedule
         refused, status = second_beat_refused(stack)
         passed &= refused
         lines.append(f"{'PASS' if refused else 'FAIL'} a second beat refused to start (exit status {status})")
@@ -416,13 +342,15 @@ def run(args):
 
         # 1. load
         replica_before = replica_transactions(stack)
-        traffic = PatientTraffic(
+        traffic = Traffic(
             base_url=base,
             token=ctx.token,
             customers=ctx.customers,
             batch_code=ctx.batch_code,
             run_id=ctx.run_id,
             clients=args.clients,
+            # everyone signs in at once on a shared two-core machine: wait up to a minute for it
+            login_timeout=60,
         )
         traffic.start()
         signed_in_by = time.monotonic()

@@ -5,12 +5,11 @@ Each scenario returns a ``Result``: passed or not, one line of figures, and the 
 import datetime
 import logging
 import signal
-import subprocess
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from .stack import PROJECT_DIR, PYTHON, settle, wait_until
+from .stack import settle, wait_until
 from .traffic import Traffic, summarize
 
 log = logging.getLogger("bench.faults")
@@ -39,12 +38,8 @@ class Context:
 def prepare(stack):
     """Migrate and load the small demo set into the private database, then set up the run's API
     token, coupon batch and the people who get emails."""
-    for command in (["migrate", "--noinput"], ["seed_demo", "--size", "small"]):
-        done = subprocess.run(
-            [PYTHON, "manage.py", *command], cwd=PROJECT_DIR, env=stack.env(), capture_output=True, text=True
-        )
-        if done.returncode:
-            raise RuntimeError(f"manage.py {' '.join(command)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    stack.manage("migrate", "--noinput")
+    stack.manage("seed_demo", "--size", "small")
     import os
 
     os.environ.update(stack.env())

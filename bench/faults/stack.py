@@ -67,6 +67,8 @@ def postgres_bin():
 class Stack:
     """Start, stop and kill the pieces; ``close()`` (also at exit) ends everything it started."""
 
+    postgres_options = "-c full_page_writes=off -c max_connections=100"
+
     def __init__(self, root, *, pg_port=5440, redis_port=6390, web_port=None, database="crm_faults"):
         self.root = Path(root)
         self.pg_data = self.root / "pg"
@@ -139,30 +141,19 @@ class Stack:
         self.start_postgres()
         self._pg("createdb", "-h", "127.0.0.1", "-p", str(self.pg_port), "-U", "postgres", self.database)
 
-    def start_postgres(self):
-        options = (
-            f"-p {self.pg_port} -k {self.run_dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c full_page_writes=off -c max_connections=100"
-        )
-        self._pg(
-            "pg_ctl",
-            "-D",
-            str(self.pg_data),
-            "-o",
-            options,
-            "-l",
-            str(self.run_dir / "postgres.log"),
-            "-w",
-            "-t",
-            "60",
-            "start",
-        )
+    def start_postgres(self, data=None, port=None, log="postgres.log"):
+        """Start the cluster in ``data`` (the primary's by default) on ``port``, with
+        ``postgres_options``."""
+        data, port = data or self.pg_data, port or self.pg_port
+        options = f"-p {port} -k {self.run_dir} -c listen_addresses=127.0.0.1 -c fsync=off {self.postgres_options}"
+        self._pg("pg_ctl", "-D", str(data), "-o", options, "-l", str(self.run_dir / log), "-w", "-t", "60", "start")
 
-    def stop_postgres(self, mode="fast", quiet=False):
-        if not (self.pg_data / "postmaster.pid").exists():
+    def stop_postgres(self, mode="fast", quiet=False, data=None):
+        data = data or self.pg_data
+        if not (data / "postmaster.pid").exists():
             return
         try:
-            self._pg("pg_ctl", "-D", str(self.pg_data), "-m", mode, "-w", "-t", "60", "stop")
+            self._pg("pg_ctl", "-D", str(data), "-m", mode, "-w", "-t", "60", "stop")
         except subprocess.CalledProcessError:
             if not quiet:
                 raise
@@ -216,6 +207,27 @@ class Stack:
 
     # --- the product's processes ---------------------------------------------------------------
 
+    def manage(self, *args):
+        """``manage.py *args`` in the run's environment; raises with the output's tail on failure."""
+        done = subprocess.run(
+            [PYTHON, "manage.py", *args], cwd=PROJECT_DIR, env=self.env(), capture_output=True, text=True
+        )
+        if done.returncode:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+
+    def wait_answers(self, name, port, what):
+        """Wait until the web process ``name`` answers the sign-in page on ``port``."""
+
+        def answers():
+            if self.processes[name].poll() is not None:
+                raise RuntimeError(f"{what} exited; see {self.logs / (name + '.log')}")
+            try:
+                return requests.get(f"http://127.0.0.1:{port}/login/", timeout=2).status_code == 200
+            except requests.RequestException:
+                return False
+
+        wait_until(answers, 60, what)
+
     def start(self, name, args, **extra_env):
         self.logs.mkdir(parents=True, exist_ok=True)
         log = open(self.logs / f"{name}.log", "ab")
@@ -247,16 +259,7 @@ class Stack:
                 "warning",
             ],
         )
-
-        def answers():
-            if self.processes["web"].poll() is not None:
-                raise RuntimeError(f"gunicorn exited; see {self.logs / 'web.log'}")
-            try:
-                return requests.get(f"http://127.0.0.1:{self.web_port}/login/", timeout=2).status_code == 200
-            except requests.RequestException:
-                return False
-
-        wait_until(answers, 60, "gunicorn")
+        self.wait_answers("web", self.web_port, "gunicorn")
 
     def start_worker(self, name):
         return self.start(

@@ -57,6 +57,7 @@ class Traffic:
     clients: int = 4
     username: str = "admin"
     password: str = "crm-demo"
+    login_timeout: float = 10  # a password check is ~1 s of CPU (PBKDF2): on a loaded machine, wait longer
     outcomes: list = field(default_factory=list)
     orders: dict = field(default_factory=dict)  # external_id -> customer id, for acknowledged orders
     claims: dict = field(default_factory=dict)  # code -> customer id, for acknowledged claims
@@ -93,11 +94,11 @@ class Traffic:
     def _login(self, session):
         while not self._stop.is_set():
             try:
-                page = session.get(f"{self.base_url}/login/", timeout=10)
+                page = session.get(f"{self.base_url}/login/", timeout=self.login_timeout)
                 token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
                 answer = session.post(
                     f"{self.base_url}/login/",
-                    timeout=10,
+                    timeout=self.login_timeout,
                     allow_redirects=False,
                     data={"username": self.username, "password": self.password, "csrfmiddlewaretoken": token},
                 )
