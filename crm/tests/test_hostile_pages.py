@@ -444,13 +444,13 @@ NOT_PAGES = (
     "field/wecom/callback/",
     "healthz",
     "metrics",
+    # the partner portal answers partner users only: its pages are walked in partners/tests/test_portal.py
+    # and the partner persona days
     "portal/",
     # the calendar feed: an iCal file (text/calendar) that calendar programs fetch with the secret
     # in its address, no session and no HTML (agenda/tests/test_calendar.py reads it)
     "calendar/feed/<str:token>.ics",
 )
-#: (the partner portal answers partner users only: its pages are walked in partners/tests/test_portal.py and
-#: the partner persona days)
 #: the records that fill the URLs: the richest one of each kind (others: the first by id)
 PICK = {
     C: {"owner__username": "rep1"},
@@ -458,11 +458,8 @@ PICK = {
     L: {"owner__username": "rep1"},
     "marketing.Touch": {"status": "draft"},
     "coupons.SubsidyPlan": {"versions__source_name__contains": "alert"},
-    "crm.Notification": {"recipient__username": "admin"},
-    "field.Visit": {
-        "user__username": "rep1",
-        "photo__gt": "",
-    },  # the demo's visit with a photo  # the demo's approval requests notify others first
+    "crm.Notification": {"recipient__username": "admin"},  # the demo's approval requests notify others first
+    "field.Visit": {"user__username": "rep1", "photo__gt": ""},  # the demo's visit with a photo
 }
 
 
