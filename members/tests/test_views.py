@@ -73,3 +73,34 @@ def test_attending_a_lesson_earns_points_once(org, member):
     again = registry.award_points(customer=member.customer, kind="attendance", reference="attendance:1")
     member.refresh_from_db()
     assert (first.pk == again.pk, member.points, datetime.date.today() < first.expires_on) == (True, 810, True)
+
+
+def test_the_list_counts_only_the_members_in_scope_and_the_count_is_bounded(
+    client, org, member, django_assert_max_num_queries
+):
+    for name in ("吴敏", "郑爽"):
+        points.member_for(CustomerFactory(name=name, owner=org.rep1, department=org.team1))
+    points.member_for(CustomerFactory(name="孙丽", owner=org.rep3, department=org.sales2))
+    client.force_login(org.rep1)
+    with django_assert_max_num_queries(12) as captured:
+        response = client.get(reverse("members:list"))
+    assert response.context["page"].paginator.count == 3
+    assert sorted(m.customer.name for m in response.context["page"]) == ["吴敏", "周杰", "郑爽"]
+    counts = [q["sql"] for q in captured.captured_queries if "COUNT(*)" in q["sql"].upper()]
+    assert len(counts) == 1 and "LIMIT 10001" in counts[0]
+    client.force_login(org.rep3)
+    assert [m.customer.name for m in client.get(reverse("members:list")).context["page"]] == ["孙丽"]
+
+
+def test_a_list_longer_than_the_cap_says_there_are_more_pages(client, org, member, monkeypatch):
+    from members.views.members import BoundedPaginator
+
+    monkeypatch.setattr(BoundedPaginator, "cap", 2)
+    for name in ("吴敏", "郑爽"):
+        points.member_for(CustomerFactory(name=name, owner=org.rep1, department=org.team1))
+    client.force_login(org.rep1)
+    response = client.get(reverse("members:list"))
+    assert (response.context["page"].paginator.count, response.context["page"].paginator.capped) == (2, True)
+    client.force_login(org.rep2)  # rep2 sees none of rep1's members: nothing to cap
+    response = client.get(reverse("members:list"))
+    assert (response.context["page"].paginator.count, response.context["page"].paginator.capped) == (0, False)

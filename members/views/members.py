@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -21,6 +22,29 @@ from ..models import PointsOffer, Tier
 from ..services import offers
 
 PAGE_SIZE = 50
+
+
+class BoundedPaginator(Paginator):
+    """Pages over at most ``cap`` rows. A member is in a user's data scope by its customer's owner
+    and department, which the member row does not carry: counting every member in scope would join
+    every one of them to its customer. The count stops at ``cap + 1`` rows instead (``SELECT
+    count(*) FROM (… LIMIT cap + 1)``), under the same scope as the page; ``capped`` says there are
+    more (searching or the tier filter narrows the list)."""
+
+    cap = 10_000
+
+    @cached_property
+    def _bounded(self):
+        found = self.object_list.order_by()[: self.cap + 1].count()
+        return min(found, self.cap), found > self.cap
+
+    @property
+    def count(self):
+        return self._bounded[0]
+
+    @property
+    def capped(self):
+        return self._bounded[1]
 
 
 @login_required
@@ -37,7 +61,7 @@ def member_list(request: HttpRequest) -> HttpResponse:
     tier = request.GET.get("tier", "")
     if tier.isdigit() and int(tier) < 2**31:
         members = members.filter(tier_id=int(tier))
-    page = Paginator(members.order_by("-points", "id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = BoundedPaginator(members.order_by("-points", "id"), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "members/list.html",
