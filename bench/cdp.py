@@ -13,7 +13,7 @@ import json
 import time
 import uuid
 
-from bench.scenarios import Scenario, register
+from bench.scenarios import Scenario, in_process, register
 
 #: the mix of the generated events (per 100)
 MIX = (("page_view", 55), ("click", 20), ("video_watch", 10), ("live_watch", 8), ("form_view", 5), ("custom", 2))
@@ -85,18 +85,15 @@ def _ingest(client, ctx):
     return client.post("/api/v1/events", data=json.dumps(_batch(ctx)), content_type="application/json", **ctx.bearer())
 
 
-def _segment(client, ctx):
-    from django.http import HttpResponse
+def _segment_count(ctx):
     from django.utils import timezone
 
     from cdp import integration
     from customers import registry
-
-    condition = registry.segment_fields()[integration.segment_field_name("live_watch", 30)]["condition"]
     from customers.models import Customer
 
-    count = Customer.objects.filter(condition("gte", 2, timezone.now())).count()
-    return HttpResponse(str(count))
+    condition = registry.segment_fields()[integration.segment_field_name("live_watch", 30)]["condition"]
+    return Customer.objects.filter(condition("gte", 2, timezone.now())).count()
 
 
 register(
@@ -105,7 +102,7 @@ register(
         "cdp.segment.live_watch_30d",
         None,
         "segment: live_watch ≥ 2 in 30 days",
-        request=_segment,
+        request=in_process(_segment_count),
         note="count of customers, over every event",
     ),
     Scenario("calendar.week.rep1", "rep1", "/calendar/"),
