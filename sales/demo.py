@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from crm.demo import REGIONS
+from crm.name_keys import keys_for
 from customers import deals, regions
 from customers.models import Customer
 
@@ -110,7 +111,8 @@ def seed(ctx):
         created = ctx.moment(60 if ctx.size == "small" else 365)
         leads.append(
             Lead(
-                name=ctx.name(),
+                name=(name := ctx.name()),
+                name_keys=keys_for(name),
                 mobile=ctx.mobile(1_000_000 + index),
                 source=source,
                 region=(region := rng.choice(REGIONS)),

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import STAFF_ROLE_CHOICES, ImportJobBase, SettingsRow
+from crm.name_keys import NameKeysField, keys_for
 from customers import regions, registry
 from customers.models import Customer, source_name
 
@@ -40,6 +41,8 @@ class Lead(models.Model):
     OPEN_STATUSES = (Status.NEW, Status.ASSIGNED, Status.CONTACTED, Status.QUALIFIED)
 
     name = models.CharField(_("name"), max_length=100)
+    #: the name's one- and two-character and pinyin search keys (crm.name_keys), kept on save
+    name_keys = NameKeysField(_("name search keys"))
     mobile = models.CharField(_("mobile"), max_length=11, blank=True, db_index=True)
     source = models.CharField(_("source channel"), max_length=20, default=Customer.Source.OTHER)
     region = models.CharField(_("region"), max_length=100, blank=True)
@@ -94,7 +97,7 @@ class Lead(models.Model):
     anonymized_at = models.DateTimeField(_("anonymized"), null=True, blank=True, editable=False)
 
     #: erased on anonymization and by the retention rule for leads that never converted (crm.privacy)
-    personal_fields = ("name", "mobile", "email", "need", "note")
+    personal_fields = ("name", "name_keys", "mobile", "email", "need", "note")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -117,8 +120,11 @@ class Lead(models.Model):
 
     def save(self, *args, **kwargs):
         self.region_code = regions.match(self.region)
+        self.name_keys = keys_for(self.name)
         if kwargs.get("update_fields") is not None and "region" in kwargs["update_fields"]:
             kwargs["update_fields"] = {*kwargs["update_fields"], "region_code"}
+        if kwargs.get("update_fields") is not None and "name" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "name_keys"}
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
