@@ -11,7 +11,7 @@ from crm import permissions
 from customers import registry, timeline
 
 from .models import Entitlement
-from .services.entitlements import grant_for_order
+from .services.entitlements import grant_for_order, grant_for_orders
 from .services.pricing import catalogue_choices, price_orders
 
 
@@ -40,5 +40,5 @@ def _grant(order):
 
 def register():
     timeline.register_panel("entitlements", "catalog/panels/entitlements.html", _entitlements_panel)
-    registry.register_order_placed("catalog.entitlements", _grant)
+    registry.register_order_placed("catalog.entitlements", _grant, batch=grant_for_orders)
     registry.register_line_pricer(price_orders, choices=catalogue_choices)

@@ -1309,8 +1309,8 @@ class Writer:
         # checked row by row above; stored set-based (bulk_create of orders, lines and audit entries)
 
         save_orders(built, actor=self.user)
-        for order, _lines in built:  # as for an order placed one by one (entitlements, points)
-            registry.order_placed(order)
+        # as for orders placed one by one (entitlements, attribution, points), each hook in one pass
+        registry.orders_placed([order for order, _lines in built])
         self.progress.phase = "refresh"  # every row is written; the customers' figures follow
         self.progress.write()
         # set-based: one grouped read and one bulk update per 5,000 customers

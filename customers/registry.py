@@ -5,9 +5,10 @@ none of them; see also ``timeline.py`` and ``deals.py``):
   and by coupon batches whose audience is a segment;
 - the coupon of an order (coupons): redeemed in the order's transaction, given back when the order
   is cancelled;
-- orders placed (catalog): functions called with a just-stored order inside the order's
-  transaction (the catalogue grants the entitlements its SKUs carry); ``place_order`` calls
-  :func:`order_placed` after the order and its lines are saved;
+- orders placed (catalog, partners, members): functions called with a just-stored order inside the
+  order's transaction (the catalogue grants the entitlements its SKUs carry); ``place_order`` calls
+  :func:`order_placed` after the order and its lines are saved, the order import
+  :func:`orders_placed` once for all the orders it stored (each hook's batch form, when it has one);
 - the line pricer (catalog): :func:`price_orders` prices the lines of one order (``place_order``)
   or of many (the order import, a chunk at a time) from the catalogue and says which sales policy
   applied; without the catalogue, lines are kept as given;
@@ -50,19 +51,34 @@ def order_coupon_hook(name: str) -> Callable | None:
     return _order_coupons.get(name)
 
 
-_order_placed: dict[str, Callable] = {}
+_order_placed: dict[str, tuple[Callable, Callable | None]] = {}
 _task_creator: Callable | None = None
 
 
-def register_order_placed(name: str, handler: Callable) -> None:
-    """Add (or replace) ``handler(order)``; safe to call from ``AppConfig.ready``."""
-    _order_placed[name] = handler
+def register_order_placed(name: str, handler: Callable, *, batch: Callable | None = None) -> None:
+    """Add (or replace) ``handler(order)`` and, optionally, its batch form ``batch(orders)``, which
+    must leave the same rows as ``handler`` run on each order in turn (set-based where it can);
+    safe to call from ``AppConfig.ready``."""
+    _order_placed[name] = (handler, batch)
 
 
 def order_placed(order) -> None:
     """Run every registered handler for ``order`` (in the caller's transaction)."""
-    for handler in list(_order_placed.values()):
+    for handler, _batch in list(_order_placed.values()):
         handler(order)
+
+
+def orders_placed(orders: list) -> None:
+    """Run every registered handler for ``orders``, all stored in the caller's transaction (an
+    import): each hook's batch form once, or the hook on each order in turn."""
+    if not orders:
+        return
+    for handler, batch in list(_order_placed.values()):
+        if batch is not None:
+            batch(orders)
+        else:
+            for order in orders:
+                handler(order)
 
 
 def register_task_creator(creator: Callable) -> None:

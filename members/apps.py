@@ -20,6 +20,6 @@ class MembersConfig(AppConfig):
         auditlog.register(models.TierChange)
         auditlog.register(models.EarnRule)
         auditlog.register(models.PointsOffer)
-        registry.register_order_placed("members.points", points.earn_for_order)
+        registry.register_order_placed("members.points", points.earn_for_order, batch=points.earn_for_orders)
         registry.register_points_awarder(points.award)
         panels.register()

@@ -13,12 +13,12 @@ class PartnersConfig(AppConfig):
         from customers.registry import register_order_placed
 
         from . import models
-        from .services.commission import on_order_placed
+        from .services.commission import on_order_placed, on_orders_placed
         from .services.portal import partner_of_user
 
         register_partner_resolver(partner_of_user)
 
-        register_order_placed("partners", on_order_placed)
+        register_order_placed("partners", on_order_placed, batch=on_orders_placed)
         from .approvals import register as register_approvals
 
         register_approvals()

@@ -26,7 +26,8 @@ from django.utils.translation import gettext as _
 from crm.errors import DomainError
 from crm.notifications import notify
 from customers import registry
-from customers.models import Order
+from customers.models import Order, OrderLine
+from customers.services.orders import log_created
 
 from ..models import Entitlement, EntitlementUse, Sku
 
@@ -97,6 +98,57 @@ def grant_for_order(order) -> list[Entitlement]:
         )
         if created:
             granted.append(entitlement)
+    return granted
+
+
+def grant_for_orders(orders) -> list[Entitlement]:
+    """:func:`grant_for_order` for many orders stored in this transaction (the order import),
+    set-based: one read of their lines, one of the SKUs that grant, one of the grants already made,
+    then one insert of the entitlements and one of their audit entries per 1,000 orders — the same
+    rows as granting order by order."""
+    granted = []
+    live = [order for order in orders if order.status != Order.Status.CANCELLED]
+    for start in range(0, len(live), 1000):
+        chunk = live[start : start + 1000]
+        quantities: dict[int, dict[str, int]] = {}
+        for order_id, code, quantity in OrderLine.objects.filter(order_id__in=[o.pk for o in chunk]).values_list(
+            "order_id", "sku", "quantity"
+        ):
+            per_order = quantities.setdefault(order_id, {})
+            per_order[code] = per_order.get(code, 0) + quantity
+        codes = sorted({code for per_order in quantities.values() for code in per_order})
+        if not codes:
+            continue
+        skus = list(Sku.objects.filter(code__in=codes, grants_quantity__gt=0).exclude(grants_name=""))
+        if not skus:
+            continue
+        done = set(Entitlement.objects.filter(order_id__in=[o.pk for o in chunk]).values_list("order_id", "sku_id"))
+        new = []
+        for order in chunk:
+            day = timezone.localtime(order.placed_at).date()
+            for sku in skus:
+                if sku.code not in quantities.get(order.pk, {}) or (order.pk, sku.pk) in done:
+                    continue
+                quantity = sku.grants_quantity * quantities[order.pk][sku.code]
+                new.append(
+                    Entitlement(
+                        order=order,
+                        sku=sku,
+                        customer_id=order.customer_id,
+                        name=sku.grants_name,
+                        quantity=quantity,
+                        balance=quantity,
+                        expires_on=day + datetime.timedelta(days=sku.grants_valid_days)
+                        if sku.grants_valid_days
+                        else None,
+                        renewal_threshold=sku.renewal_threshold,
+                        granted_at=order.placed_at,
+                        granted_by=order.created_by,
+                    )
+                )
+        made = Entitlement.objects.bulk_create(new)
+        log_created(made, actor=made[0].granted_by if made else None)
+        granted.extend(made)
     return granted
 
 

@@ -231,16 +231,6 @@ def save_orders(built, *, actor=None, batch_size=1000):
     (orders, lines, and auditlog's "created" entries, which ``bulk_create`` would not write),
     a few queries per ``batch_size`` orders. The caller refreshes the customers' figures
     (``rebuild_value_figures``) and holds the transaction."""
-    from auditlog.cid import get_cid
-    from auditlog.diff import model_instance_diff
-    from auditlog.models import LogEntry
-    from django.conf import settings as django_settings
-    from django.contrib.contenttypes.models import ContentType
-
-    content_type = ContentType.objects.get_for_model(Order)
-    actor = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
-    cid, now = get_cid(), timezone.now()
-    as_json = getattr(django_settings, "AUDITLOG_STORE_JSON_CHANGES", False)
     for start in range(0, len(built), batch_size):
         chunk = built[start : start + batch_size]
         orders = Order.objects.bulk_create([order for order, _lines in chunk])
@@ -250,24 +240,42 @@ def save_orders(built, *, actor=None, batch_size=1000):
                 line.order = order
                 lines.append(line)
         OrderLine.objects.bulk_create(lines)
-        entries = [
-            LogEntry(
-                content_type=content_type,
-                object_pk=str(order.pk),
-                object_id=order.pk,
-                object_repr=str(order),
-                action=LogEntry.Action.CREATE,
-                changes=model_instance_diff(None, order, use_json_for_changes=as_json),
-                actor=actor,
-                actor_email=getattr(actor, "email", None) if actor else None,
-                cid=cid,
-                timestamp=now,
-            )
-            for order in orders
-        ]
-        _fill_from_request(entries)
-        LogEntry.objects.bulk_create(entries)
+        log_created(orders, actor=actor)
     return len(built)
+
+
+def log_created(objects: list, *, actor=None) -> None:
+    """auditlog's "created" entries for ``objects`` (of one model) stored with ``bulk_create``,
+    which writes none: one insert."""
+    from auditlog.cid import get_cid
+    from auditlog.diff import model_instance_diff
+    from auditlog.models import LogEntry
+    from django.conf import settings as django_settings
+    from django.contrib.contenttypes.models import ContentType
+
+    if not objects:
+        return
+    content_type = ContentType.objects.get_for_model(type(objects[0]))
+    actor = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    cid, now = get_cid(), timezone.now()
+    as_json = getattr(django_settings, "AUDITLOG_STORE_JSON_CHANGES", False)
+    entries = [
+        LogEntry(
+            content_type=content_type,
+            object_pk=str(item.pk),
+            object_id=item.pk,
+            object_repr=str(item),
+            action=LogEntry.Action.CREATE,
+            changes=model_instance_diff(None, item, use_json_for_changes=as_json),
+            actor=actor,
+            actor_email=getattr(actor, "email", None) if actor else None,
+            cid=cid,
+            timestamp=now,
+        )
+        for item in objects
+    ]
+    _fill_from_request(entries)
+    LogEntry.objects.bulk_create(entries)
 
 
 @transaction.atomic

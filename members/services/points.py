@@ -314,7 +314,27 @@ def earn_for_order(order) -> PointsEntry | None:
 
     if order.status == Order.Status.CANCELLED or not Tier.objects.exists():
         return None
-    member = member_for(order.customer)
+    return _earn_for_order(order, member_for(order.customer))
+
+
+def earn_for_orders(orders) -> None:
+    """:func:`earn_for_order` for many orders stored in this transaction (the order import). The
+    points of an order depend on the tier the one before left, so each order still earns and moves
+    the tier in turn (the same ledger, tier history and audit entries); whether there are tiers and
+    the members of all the orders' customers are read once."""
+    live = [order for order in orders if order.status != Order.Status.CANCELLED]
+    if not live or not Tier.objects.exists():
+        return
+    members = {m.customer_id: m for m in Member.objects.filter(customer_id__in={o.customer_id for o in live})}
+    for order in live:
+        member = members.get(order.customer_id)
+        if member is None:
+            member = members[order.customer_id] = member_for(order.customer)
+        member.customer = order.customer
+        _earn_for_order(order, member)
+
+
+def _earn_for_order(order, member: Member) -> PointsEntry | None:
     points = points_for_order(order, member.tier)
     entry = None
     if points >= 1:

@@ -84,6 +84,35 @@ def on_order_placed(order: Order) -> None:
         attribute_order(order=order, partner=holder.partner, reason=Attribution.Reason.LEAD, note=holder.mobile)
 
 
+def on_orders_placed(orders: list[Order]) -> None:
+    """:func:`on_order_placed` for many orders stored in this transaction (the order import), in
+    turn, with the live registrations of all their customers' mobiles read once: each order without
+    a code goes to the registration ``on_order_placed`` would pick (the first live one at the order's
+    time, in the model's order)."""
+
+    def code_of(order):
+        return (getattr(order, "partner_code", "") or "").strip()
+
+    mobiles = {o.customer.mobile for o in orders if not code_of(o) and o.customer_id and o.customer.mobile}
+    registrations: dict[str, list[LeadRegistration]] = {}
+    if mobiles:
+        for registration in LeadRegistration.objects.filter(
+            mobile__in=sorted(mobiles),
+            status=LeadRegistration.Status.PROTECTED,
+            protected_until__isnull=False,
+            partner__status__in=CREDITABLE,
+        ).select_related("partner"):
+            registrations.setdefault(registration.mobile, []).append(registration)
+    for order in orders:
+        if code_of(order):
+            on_order_placed(order)
+            continue
+        mobile = order.customer.mobile if order.customer_id else ""
+        holder = next((r for r in registrations.get(mobile, ()) if r.protected_until > order.placed_at), None)
+        if holder is not None:
+            attribute_order(order=order, partner=holder.partner, reason=Attribution.Reason.LEAD, note=holder.mobile)
+
+
 @dataclass(frozen=True)
 class Share:
     """The commission one rule gives on one order: the base it applies to and the sum."""
