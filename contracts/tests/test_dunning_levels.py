@@ -2,9 +2,11 @@
 the reminders that follow them."""
 
 import datetime
+import importlib
 
 import pytest
 from auditlog.models import LogEntry
+from django.apps import apps as django_apps
 from django.utils import timezone
 
 from contracts.models import DunningLevel, DunningNotice
@@ -26,7 +28,20 @@ def defaults():
     )
 
 
-def test_a_fresh_install_has_todays_plan_as_its_default_levels(db):
+@pytest.fixture(autouse=True)
+def seeded(db):
+    """The plan the data migration seeds (again, when a transactional test emptied the tables)."""
+    if not DunningLevel.objects.filter(instalment__isnull=True).exists():
+        _seed_migration().seed(django_apps, None)
+
+
+def _seed_migration():
+    return importlib.import_module("contracts.migrations.0005_seed_default_dunning_levels")
+
+
+def test_a_fresh_install_has_todays_plan_as_its_default_levels():
+    DunningLevel.objects.all().delete()
+    _seed_migration().seed(django_apps, None)
     assert defaults() == [
         (1, "preference", "owner"),
         (7, "preference", "owner"),
@@ -144,6 +159,12 @@ def teams(org):
 
 def company_plan(*levels, actor):
     dunning.set_levels(instalment=None, levels=list(levels), actor=actor)
+
+
+def test_a_seed_leaves_levels_an_admin_has_set(org):
+    dunning.set_levels(instalment=None, levels=[Level(3)], actor=org.admin)
+    _seed_migration().seed(django_apps, None)
+    assert defaults() == [(3, "preference", "owner")]
 
 
 def test_the_configured_levels_remind_each_once_before_and_after_due(org, won_stage, teams):

@@ -41,7 +41,7 @@ def things(org):
     competitor = Competitor.objects.create(name="学而思")
     from contracts.models import DunningLevel
 
-    dunning_level = DunningLevel.objects.filter(instalment__isnull=True).order_by("offset_days").first()
+    dunning_level = DunningLevel.objects.get_or_create(instalment=None, offset_days=1, channel="preference")[0]
     return {
         "competitor": competitor,
         "dunning_level": dunning_level,

@@ -384,6 +384,7 @@ PATH_MODELS = {
     "contracts/attachments/": "contracts.ContractAttachment",
     "contracts/competitors/": "contracts.Competitor",
     "contracts/instalments/": "contracts.Instalment",
+    "contracts/dunning-levels/": "contracts.DunningLevel",
     "cdp/merge-suggestions/": "cdp.MergeSuggestion",
     "members/": "members.Member",
     "contracts/opportunities/": O,
@@ -457,6 +458,7 @@ PICK = {
     O: {"owner__username": "rep1"},
     L: {"owner__username": "rep1"},
     "marketing.Touch": {"status": "draft"},
+    "contracts.DunningLevel": {"instalment__isnull": True},  # the company's levels (an admin page)
     "coupons.SubsidyPlan": {"versions__source_name__contains": "alert"},
     "crm.Notification": {"recipient__username": "admin"},
     "field.Visit": {
