@@ -271,6 +271,10 @@ def _extra_records(users):
         event=campaign.events.first(),
         created_by=users["marketing"],
     )
+    from contracts.models import DunningLevel
+
+    # the company's plan (seeded by a migration; gone when a transactional test emptied the tables)
+    DunningLevel.objects.get_or_create(instalment=None, offset_days=1, channel="preference")
 
 
 def make_everything_hostile():
