@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.models import User
 from crm.ui import ListFilterSet, StyledFormMixin
 from customers.models import Customer
+from customers.services.sources import all_source_choices
 
 from .models import Contract, Instalment
 from .selectors import AGEING, bucket_q
@@ -42,10 +43,13 @@ class InstalmentFilter(django_filters.FilterSet):
     month = django_filters.NumberFilter(field_name="due_on__month", label=_("month"), min_value=1, max_value=12)
     department = django_filters.NumberFilter(field_name="contract__department", label=_("department"))
     owner = django_filters.NumberFilter(field_name="contract__owner", label=_("owner"))
+    source = django_filters.ChoiceFilter(
+        field_name="contract__customer__source", label=_("channel"), choices=all_source_choices
+    )
 
     class Meta:
         model = Instalment
-        fields = ["bucket", "year", "month", "owner", "department"]
+        fields = ["bucket", "year", "month", "owner", "department", "source"]
 
     def get_form_class(self):
         return type("StyledFilterForm", (StyledFormMixin, super().get_form_class()), {})

@@ -242,8 +242,9 @@ class Invoice(models.Model):
 class DunningLevel(models.Model):
     """催款级别: when a notice about an instalment goes out (days before due, negative, or after
     due), on which channel and to whom. Levels with an instalment belong to that instalment alone;
-    levels without one are the default plan of every instalment that has none of its own (with no
-    rows at all, ``CONTRACT_DUNNING_DAYS`` applies)."""
+    levels without one are the company's default plan (set by admins, seeded from
+    ``CONTRACT_DUNNING_DAYS``) of every instalment that has none of its own. A plan has at most one
+    level per offset and channel."""
 
     class Channel(models.TextChoices):
         PREFERENCE = "preference", _("As each person has set")
@@ -255,6 +256,7 @@ class DunningLevel(models.Model):
         OWNER = "owner", _("The contract's owner")
         MANAGER = "manager", _("The owner and the owner's manager")
         USER = "user", _("The owner and a named person")
+        DEPARTMENT_HEAD = "department_head", _("The owner and the head of the contract's department")
 
     instalment = models.ForeignKey(
         Instalment,
@@ -268,7 +270,7 @@ class DunningLevel(models.Model):
     )
     channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices, default=Channel.PREFERENCE)
     responsible = models.CharField(
-        _("responsible"), max_length=12, choices=Responsible.choices, default=Responsible.OWNER
+        _("responsible"), max_length=20, choices=Responsible.choices, default=Responsible.OWNER
     )
     user = models.ForeignKey(
         USER, verbose_name=_("person"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -279,9 +281,11 @@ class DunningLevel(models.Model):
         verbose_name = _("dunning level")
         verbose_name_plural = _("dunning levels")
         constraints = [
-            models.UniqueConstraint(fields=["instalment", "offset_days"], name="dunning_level_once"),
+            models.UniqueConstraint(fields=["instalment", "offset_days", "channel"], name="dunning_level_once"),
             models.UniqueConstraint(
-                fields=["offset_days"], condition=Q(instalment__isnull=True), name="default_dunning_level_once"
+                fields=["offset_days", "channel"],
+                condition=Q(instalment__isnull=True),
+                name="default_dunning_level_once",
             ),
             models.CheckConstraint(
                 condition=~Q(responsible="user") | Q(user__isnull=False), name="dunning_level_user_named"
@@ -291,19 +295,32 @@ class DunningLevel(models.Model):
     def __str__(self):
         return f"{self.offset_days:+d}"
 
+    @property
+    def when(self) -> str:
+        """The offset in words: 3 days before due, on the due date, 7 days after due."""
+        if self.offset_days < 0:
+            return _("%(days)s days before due") % {"days": -self.offset_days}
+        if self.offset_days == 0:
+            return str(_("On the due date"))
+        return _("%(days)s days after due") % {"days": self.offset_days}
+
 
 class DunningNotice(models.Model):
-    """催款: the proof that one notice of an instalment was sent (days from due, negative before); claimed
-    in the transaction that writes the notification, so a notice goes out once per instalment and
-    offset whatever the beat does."""
+    """催款: the proof that one notice of an instalment was sent (days from due, negative before, and
+    the level's channel; empty on notices older than channels per level); claimed in the
+    transaction that writes the notification, so a notice goes out once per instalment and level
+    whatever the beat does."""
 
     instalment = models.ForeignKey(Instalment, on_delete=models.CASCADE, related_name="notices")
     offset_days = models.IntegerField()
+    channel = models.CharField(max_length=12, blank=True, default="")
     escalated = models.BooleanField(default=False)
     sent_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["instalment", "offset_days"], name="dunning_notice_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["instalment", "offset_days", "channel"], name="dunning_notice_once")
+        ]
 
 
 class Competitor(models.Model):

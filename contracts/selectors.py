@@ -74,15 +74,24 @@ def _by_owner(rows, owner: str, by_month: bool) -> dict:
     return result
 
 
-def signed_amounts(user_ids, start: datetime.date, end: datetime.date, *, by_month: bool = False) -> dict:
+def signed_amounts(
+    user_ids, start: datetime.date, end: datetime.date, *, by_month: bool = False, channel: str = ""
+) -> dict:
     """Per owner id (or per owner id and month): the amount of the contracts that became active
-    (signed) in [start, end). One grouped query; a metric source of targets (``sales.metrics``)."""
+    (signed) in [start, end). One grouped query; a metric source of targets (``sales.metrics``).
+
+    A contract's channel is its customer's source channel (``Customer.source``): the channel the
+    dashboards narrow won opportunities by, so a won deal, its contract and its payments count
+    under one channel; a contract signed without an opportunity has one too. ``channel`` (empty:
+    every channel) keeps the contracts of that channel."""
     rows = Contract.objects.filter(
         owner_id__in=user_ids,
         status=Contract.Status.ACTIVE,
         signed_at__gte=_aware(start),
         signed_at__lt=_aware(end),
     )
+    if channel:
+        rows = rows.filter(customer__source=channel)
     keys = ["owner_id"]
     if by_month:
         rows = rows.annotate(month=TruncMonth("signed_at"))
@@ -90,15 +99,21 @@ def signed_amounts(user_ids, start: datetime.date, end: datetime.date, *, by_mon
     return _by_owner(rows.values(*keys).annotate(total=Sum("amount")).order_by(), "owner_id", by_month)
 
 
-def collected_amounts(user_ids, start: datetime.date, end: datetime.date, *, by_month: bool = False) -> dict:
+def collected_amounts(
+    user_ids, start: datetime.date, end: datetime.date, *, by_month: bool = False, channel: str = ""
+) -> dict:
     """Per contract owner id (or per owner id and month): the payments received in [start, end)
-    on active contracts. One grouped query; a metric source of targets (``sales.metrics``)."""
+    on active contracts. One grouped query; a metric source of targets (``sales.metrics``).
+    ``channel`` (empty: every channel) keeps the payments of contracts of that channel (their
+    customer's source channel, as ``signed_amounts``)."""
     rows = Payment.objects.filter(
         contract__owner_id__in=user_ids,
         contract__status=Contract.Status.ACTIVE,
         received_on__gte=start,
         received_on__lt=end,
     )
+    if channel:
+        rows = rows.filter(contract__customer__source=channel)
     keys = ["contract__owner_id"]
     if by_month:
         rows = rows.annotate(month=TruncMonth("received_on"))
@@ -129,15 +144,20 @@ def _outstanding():
     return ExpressionWrapper(F("amount") - F("received"), output_field=DecimalField(max_digits=14, decimal_places=2))
 
 
-def collections(user, *, year: int, today: datetime.date | None = None, group: str = "owner") -> dict:
+def collections(user, *, year: int, today: datetime.date | None = None, group: str = "owner", source: str = "") -> dict:
     """回款看板: planned (instalments due) against received (payments) per month of ``year``,
-    overdue ageing, and the same per rep, team or department (``group``: owner or department).
+    overdue ageing, and the same per rep, team or department (``group``: owner or department),
+    of the active contracts of one channel (``source``: the customer's source channel, as the
+    signed and collected amounts of targets; empty: every channel).
     Two grouped queries whatever the data size and one for the groups' names: the instalments once,
     grouped by rep or department and by the month of ``year`` they fall due in (none for other
     years), which gives the months' plan, the groups and the ageing totals; the payments by month."""
     today = today or timezone.localdate()
     instalments = instalments_for(user).filter(contract__status=Contract.Status.ACTIVE)
     payments = payments_for(user).filter(contract__status=Contract.Status.ACTIVE)
+    if source:
+        instalments = instalments.filter(contract__customer__source=source)
+        payments = payments.filter(contract__customer__source=source)
     received = {
         row["month"]: row["total"]
         for row in payments.filter(received_on__year=year)
@@ -214,6 +234,7 @@ def collections(user, *, year: int, today: datetime.date | None = None, group: s
         "overdue_total": sum(ageing, ZERO),
         "groups": groups,
         "group": group,
+        "source": source,
     }
 
 

@@ -1,4 +1,4 @@
-from .views import collections, competitors, contracts
+from .views import collections, competitors, contracts, dunning
 
 app_name = "contracts"
-urlpatterns = collections.urlpatterns + competitors.urlpatterns + contracts.urlpatterns
+urlpatterns = collections.urlpatterns + competitors.urlpatterns + contracts.urlpatterns + dunning.urlpatterns

@@ -134,6 +134,7 @@ def _nav(user, path, waiting=0):
                 ("marketing:settings", _("Marketing settings"), "bi-sliders2", "marketing.manage"),
                 ("approvals:chains", _("Approval chains"), "bi-diagram-2", "org.manage"),
                 ("field:settings", _("Work sites and hours"), "bi-building-gear", "field.configure"),
+                ("contracts:dunning_levels", _("Dunning levels"), "bi-bell", "contracts.configure"),
             ],
         ),
         (

@@ -72,6 +72,7 @@ ACTIONS = {
     "contracts.change": SALES,
     "contracts.export": {M, D, A},
     "contracts.competitors": SALES | {MK},
+    "contracts.configure": {A},  # the company's default dunning levels (催款级别)
     # field work (打卡, 外勤签到)
     "field.use": SALES,  # clock in and out, check in at customers
     "field.team": {M, D, A},  # the team's attendance and visits

@@ -6,8 +6,11 @@ app's own) or a source another app registers from its ``AppConfig.ready()`` — 
 registers the signed contract amount (``signed``) and the collected payments (``collected``);
 ``sales`` sits below ``contracts`` in the import contract, so it reads them only through here.
 
-A source is ``fn(owner_ids, start, end, by_month=False)``: the amount per owner id in
-[start, end) (dates), or per (owner id, first day of month) with ``by_month``; one grouped query."""
+A source is ``fn(owner_ids, start, end, by_month=False, channel="")``: the amount per owner id in
+[start, end) (dates), or per (owner id, first day of month) with ``by_month``; one grouped query.
+``channel`` (a customer source code, the dashboards' channel filter; empty: every channel)
+narrows the amount the way the won amount is narrowed — by the source channel of the customer
+the amount is from — so the three amounts of a won deal fall under the same channel."""
 
 from collections.abc import Callable
 from dataclasses import dataclass

@@ -136,7 +136,31 @@ class DunningLevelForm(StyledFormMixin, forms.Form):
         return data
 
 
-DunningLevelFormSet = forms.formset_factory(DunningLevelForm, extra=0, max_num=8)
+class BaseDunningLevelFormSet(forms.BaseFormSet):
+    def clean(self):
+        """Two levels with the same days and channel: the error beside the second one's days."""
+        seen = set()
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None) or {}
+            if data.get("offset_days") is None:
+                continue
+            key = (data["offset_days"], data.get("channel") or DunningLevel.Channel.PREFERENCE)
+            if key in seen:
+                form.add_error("offset_days", _("Another level has these days and this channel."))
+            seen.add(key)
+
+
+DunningLevelFormSet = forms.formset_factory(DunningLevelForm, formset=BaseDunningLevelFormSet, extra=0, max_num=8)
+
+
+class DefaultDunningLevelForm(DunningLevelForm):
+    """One level of the company's default dunning plan: its days are required."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["offset_days"].required = True
+        self.fields["channel"].required = True
+        self.fields["responsible"].required = True
 
 
 class AttachmentForm(StyledFormMixin, forms.Form):

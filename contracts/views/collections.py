@@ -1,6 +1,8 @@
 """回款看板: planned against received by month, overdue ageing, per rep or department, drill-down
 to the instalments behind a figure, and XLSX."""
 
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -11,10 +13,11 @@ from django.utils.translation import gettext_lazy
 
 from crm import permissions
 from crm.ui import ScopedListView, export_rows
+from customers.services.sources import all_source_choices
 
 from .. import selectors
 from ..filters import BUCKET_LABELS, InstalmentFilter
-from ..models import Instalment
+from ..models import Contract, Instalment
 from ..tables import InstalmentTable
 
 
@@ -28,7 +31,10 @@ def _year(request):
 def collections(request: HttpRequest) -> HttpResponse:
     permissions.require(request.user, "contracts.view")
     group = "department" if request.GET.get("group") == "department" else "owner"
-    data = selectors.collections(request.user, year=_year(request), group=group)
+    channels = all_source_choices()
+    source = request.GET.get("source", "")
+    source = source if source in {code for code, _name in channels} else ""
+    data = selectors.collections(request.user, year=_year(request), group=group, source=source)
     if request.GET.get("export") == "xlsx":
         permissions.require(request.user, "contracts.export")
         labels = [str(BUCKET_LABELS[code]) for code, _v in data["ageing"]]
@@ -43,7 +49,13 @@ def collections(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "contracts/collections.html",
-        {"data": data, "can_export": permissions.can(request.user, "contracts.export")},
+        {
+            "data": data,
+            "can_export": permissions.can(request.user, "contracts.export"),
+            "channels": channels,
+            # the channel, kept on every link: the year, the grouping, the drill-downs, the XLSX
+            "keep": urlencode({"source": source}) if source else "",
+        },
     )
 
 
@@ -60,7 +72,12 @@ class InstalmentListView(ScopedListView):
     card_fields = ("contract", "due_on", "amount")
 
     def get_queryset(self):
-        return selectors.instalments_for(self.request.user).order_by("due_on", "id")
+        # the instalments the dashboard counts: those of active contracts
+        return (
+            selectors.instalments_for(self.request.user)
+            .filter(contract__status=Contract.Status.ACTIVE)
+            .order_by("due_on", "id")
+        )
 
 
 urlpatterns = [

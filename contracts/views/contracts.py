@@ -243,20 +243,26 @@ def instalment_dunning(request: HttpRequest, pk) -> HttpResponse:
     ]
     formset = DunningLevelFormSet(request.POST or None, initial=initial + [{}] * 2, prefix="levels")
     if request.method == "POST" and formset.is_valid():
-        levels = {}
+        levels = []
         for form in formset:
             data = form.cleaned_data
             if data.get("offset_days") is None:
                 continue
-            levels[data["offset_days"]] = dunning.Level(
-                data["offset_days"],
-                data.get("channel") or "preference",
-                data.get("responsible") or "owner",
-                data["user"].pk if data.get("user") and data.get("responsible") == "user" else None,
+            levels.append(
+                dunning.Level(
+                    data["offset_days"],
+                    data.get("channel") or "preference",
+                    data.get("responsible") or "owner",
+                    data["user"].pk if data.get("user") and data.get("responsible") == "user" else None,
+                )
             )
-        dunning.set_levels(instalment=instalment, levels=list(levels.values()), actor=request.user)
-        messages.success(request, _("Dunning levels saved."))
-        return redirect(instalment.contract)
+        try:
+            dunning.set_levels(instalment=instalment, levels=levels, actor=request.user)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Dunning levels saved."))
+            return redirect(instalment.contract)
     return render(
         request,
         "contracts/instalment_dunning.html",

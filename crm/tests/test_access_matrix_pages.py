@@ -39,8 +39,12 @@ def things(org):
     from contracts.models import Competitor
 
     competitor = Competitor.objects.create(name="学而思")
+    from contracts.models import DunningLevel
+
+    dunning_level = DunningLevel.objects.get_or_create(instalment=None, offset_days=1, channel="preference")[0]
     return {
         "competitor": competitor,
+        "dunning_level": dunning_level,
         "category": category,
         "product": product,
         "sku": sku,
@@ -138,6 +142,19 @@ PAGES = [
     ("collections_xlsx", lambda t: reverse("contracts:collections") + "?export=xlsx", "contracts.export", False),
     ("instalments", lambda t: reverse("contracts:instalments"), "contracts.view", False),
     ("competitors", lambda t: reverse("contracts:competitors"), "contracts.competitors", True),
+    ("dunning_levels", lambda t: reverse("contracts:dunning_levels"), "contracts.configure", True),
+    (
+        "dunning_level_edit",
+        lambda t: reverse("contracts:dunning_level_edit", args=[t["dunning_level"].pk]),
+        "contracts.configure",
+        True,
+    ),
+    (
+        "dunning_level_delete",
+        lambda t: reverse("contracts:dunning_level_delete", args=[t["dunning_level"].pk]),
+        "contracts.configure",
+        "only",
+    ),
     (
         "competitor",
         lambda t: reverse("contracts:competitor", args=[t["competitor"].pk]),
@@ -150,10 +167,11 @@ PAGES = [
 def state():
     """Everything a refused POST on these pages could change."""
     from catalog.models import Category, PolicyPrice, Product, SalesPolicy, Sku
-    from contracts.models import Competitor
+    from contracts.models import Competitor, DunningLevel
 
     return (
         list(Competitor.objects.values_list("pk", "name").order_by("pk")),
+        list(DunningLevel.objects.values_list("pk", "offset_days", "channel", "responsible").order_by("pk")),
         list(Product.objects.values_list("pk", "code", "name", "status", "sale_from", "sale_until").order_by("pk")),
         list(Sku.objects.values_list("pk", "code", "name", "list_price").order_by("pk")),
         list(Category.objects.values_list("pk", "name", "parent_id").order_by("pk")),
@@ -203,6 +221,9 @@ def test_every_administration_and_configuration_page_answers_as_the_role_allows(
                     "data_scope": "all",
                     "url": "https://example.com/x",
                     "scopes": [ApiScope.COUPONS],
+                    "offset_days": 99,
+                    "channel": "email",
+                    "responsible": "owner",
                 },
             ).status_code
             if status != 403:

@@ -271,6 +271,10 @@ def _extra_records(users):
         event=campaign.events.first(),
         created_by=users["marketing"],
     )
+    from contracts.models import DunningLevel
+
+    # the company's plan (seeded by a migration; gone when a transactional test emptied the tables)
+    DunningLevel.objects.get_or_create(instalment=None, offset_days=1, channel="preference")
 
 
 def make_everything_hostile():
@@ -384,6 +388,7 @@ PATH_MODELS = {
     "contracts/attachments/": "contracts.ContractAttachment",
     "contracts/competitors/": "contracts.Competitor",
     "contracts/instalments/": "contracts.Instalment",
+    "contracts/dunning-levels/": "contracts.DunningLevel",
     "cdp/merge-suggestions/": "cdp.MergeSuggestion",
     "members/": "members.Member",
     "contracts/opportunities/": O,
@@ -457,6 +462,7 @@ PICK = {
     O: {"owner__username": "rep1"},
     L: {"owner__username": "rep1"},
     "marketing.Touch": {"status": "draft"},
+    "contracts.DunningLevel": {"instalment__isnull": True},  # the company's levels (an admin page)
     "coupons.SubsidyPlan": {"versions__source_name__contains": "alert"},
     "crm.Notification": {"recipient__username": "admin"},  # the demo's approval requests notify others first
     "field.Visit": {"user__username": "rep1", "photo__gt": ""},  # the demo's visit with a photo

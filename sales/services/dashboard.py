@@ -482,7 +482,8 @@ def monthly_actuals(user, filters, metric, start, end):
     source = metrics.current_source() if metric == Target.Metric.AMOUNT_WON else None
     if source is not None and source.fn is not None:  # signed or collected amounts (目标口径)
         owner_ids = [rep.pk for rep in scope_reps(user, filters)]
-        return {key: value or 0 for key, value in source.fn(owner_ids, start, end, by_month=True).items()}
+        found = source.fn(owner_ids, start, end, by_month=True, channel=filters.source)
+        return {key: value or 0 for key, value in found.items()}
     if metric in (Target.Metric.AMOUNT_WON, Target.Metric.DEALS_WON):
         won_ids = list(OpportunityStage.objects.filter(is_won=True).values_list("pk", flat=True))
         qs = (
