@@ -86,3 +86,10 @@ def test_leaderboard_page_scopes_reps(client, org):
     assert str(org.rep3) in page and str(org.rep1) not in page
     client.force_login(org.rep1)
     assert client.get("/sales/targets/new/").status_code == 403
+
+
+def test_leaderboard_page_names_the_months_last_day_and_scrolls_its_table_on_a_phone(client, org):
+    client.force_login(org.manager1)
+    page = client.get("/sales/leaderboard/?period=month&start=2026-12-01").content.decode()
+    assert '<small class="text-muted fs-6">2026-12-01 – 2026-12-31</small>' in page
+    assert '<div class="table-responsive"><table class="table align-middle mb-0">' in page
