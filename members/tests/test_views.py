@@ -1,4 +1,5 @@
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -73,3 +74,11 @@ def test_attending_a_lesson_earns_points_once(org, member):
     again = registry.award_points(customer=member.customer, kind="attendance", reference="attendance:1")
     member.refresh_from_db()
     assert (first.pk == again.pk, member.points, datetime.date.today() < first.expires_on) == (True, 810, True)
+
+
+def test_the_members_page_and_its_menu_entry_say_hui_yuan_not_member_count(client, org, member):
+    client.force_login(org.rep1)
+    text = client.get(reverse("members:list")).content.decode()
+    assert "<title>会员 · CRM</title>" in text
+    assert '<h1><i class="bi bi-gem"></i> 会员</h1>' in text
+    assert re.search(r'data-nav="members:list"><i class="bi bi-gem"></i> ([^<]*)</a>', text).group(1) == "会员"
