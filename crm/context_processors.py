@@ -1,6 +1,7 @@
 from django.db.models import Count, Subquery
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from . import permissions
 from .models import ApprovalAssignee, Notification, User
@@ -101,7 +102,7 @@ def _nav(user, path, waiting=0):
             [
                 ("resources:overview", _("Courses and classes"), "bi-mortarboard", "resources.view"),
                 ("resources:dashboard", _("Classes and renewals"), "bi-bar-chart-line", "resources.view"),
-                ("members:list", _("Members"), "bi-gem", "members.view"),
+                ("members:list", pgettext_lazy("loyalty", "Members"), "bi-gem", "members.view"),
             ],
         ),
         (

@@ -462,10 +462,24 @@ class FollowUp(models.Model):
         APPOINTMENT = "appointment", _("Appointment made")
         DEAL = "deal", _("Deal")
 
-    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="followups")
-    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="followups")
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="followups",
+    )
+    lead = models.ForeignKey(
+        Lead, verbose_name=_("lead"), null=True, blank=True, on_delete=models.CASCADE, related_name="followups"
+    )
     opportunity = models.ForeignKey(
-        Opportunity, null=True, blank=True, on_delete=models.SET_NULL, related_name="followups"
+        Opportunity,
+        verbose_name=_("opportunity"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="followups",
     )
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, default=Channel.PHONE)
     direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices, default=Direction.OUTBOUND)
@@ -473,7 +487,9 @@ class FollowUp(models.Model):
     content = models.TextField(_("content"))
     next_followup_at = models.DateTimeField(_("next follow-up"), null=True, blank=True)
     created_by = models.ForeignKey(USER, verbose_name=_("by"), on_delete=models.PROTECT, related_name="followups")
-    department = models.ForeignKey("crm.Department", null=True, blank=True, on_delete=models.PROTECT)
+    department = models.ForeignKey(
+        "crm.Department", verbose_name=_("department"), null=True, blank=True, on_delete=models.PROTECT
+    )
     at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
 
     personal_fields = ("content",)

@@ -1,4 +1,5 @@
 from django import template
+from django.utils.translation import pgettext
 
 from crm import audit, permissions
 from crm.maps import map_link_for
@@ -8,6 +9,12 @@ from crm.names import person_name
 from crm.phone import mask_mobile
 
 register = template.Library()
+
+
+@register.simple_tag
+def colon():
+    """The mark between a label and its value: "：" in Chinese (no space after), ": " in English."""
+    return pgettext("label separator", ": ")
 
 
 @register.simple_tag

@@ -179,3 +179,17 @@ def test_the_history_card_reads_the_owner_names_of_all_its_entries_at_once(org, 
 
     assert "<strong>负责人</strong>: 钱6号 → 钱7号" in page
     assert f"<strong>负责人</strong>: {person_name(org.rep1)} → 钱0号" in page
+
+
+def test_a_recorded_follow_up_names_every_changed_field_in_chinese(org):
+    from django.utils import translation
+
+    from crm import audit
+    from sales import services as sales_services
+
+    customer = CustomerFactory(owner=org.rep1, name="苏嘉")
+    followup = sales_services.record_followup(actor=org.rep1, customer=customer, content="电话回访")
+    entry = LogEntry.objects.get_for_object(followup).get()
+    with translation.override("zh-hans"):
+        labels = sorted(str(label) for label, _before, _after in audit.change_rows([entry], mask=False)[entry.pk])
+    assert labels == sorted(["时间", "渠道", "内容", "结果", "客户", "方向", "操作人", "部门"])

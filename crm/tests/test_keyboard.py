@@ -92,7 +92,7 @@ def test_a_failed_submit_puts_the_focus_on_an_error_summary_linking_to_the_field
         # the error stays beside the field, which says it is invalid and what is wrong
         expect(content).to_have_attribute("aria-invalid", "true")
         expect(content).to_have_attribute("aria-describedby", "id_content_error")
-        expect(page.locator("#id_content_error")).to_have_text(link.inner_text().split(": ", 1)[1])
+        expect(page.locator("#id_content_error")).to_have_text(link.inner_text().split("：", 1)[1])
         page.keyboard.press("Tab")
         page.keyboard.press("Enter")  # the link of the one error
         assert focused(page)["id"] == "id_content"

@@ -65,10 +65,36 @@ def test_page_shows_custom_attributes_and_value_figures(client, org):
     page = page_of(client, customer)
     text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
     assert "学校 实验小学" in text and "年级 —" in text
-    assert "orders 3" in text and "total spent ¥600.00" in text and "average order value ¥200.00" in text
+    assert "orders 3" in text and "total spent ¥600" in text and "average order value ¥200" in text
     assert "median purchase interval (days) 15.0" in text and "days since last order 10" in text
     assert "first order " + timezone.localtime(now - datetime.timedelta(days=40)).strftime("%Y-%m-%d") in text
     assert re.search(r'data-testid="grid-class"[^>]*>Class [A-I]<', page)
+
+
+def test_value_cards_show_a_large_amount_in_wan_with_the_exact_figure_on_hover(client, org, settings):
+    customer = CustomerFactory(owner=org.rep1)
+    make_order(customer, "1234567.89")
+    make_order(customer, "1000.01")
+    client.force_login(org.rep1)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    page = page_of(client, customer)
+    total = re.search(r'data-testid="total-spent" title="([^"]*)">([^<]*)<', page)
+    average = re.search(r'data-testid="average-order-value" title="([^"]*)">([^<]*)<', page)
+    assert total.groups() == ("¥1,235,567.90", "¥123.56万")
+    assert average.groups() == ("¥617,783.95", "¥61.78万")
+    owner = re.search(r"</span>\s*· (负责人：[^<]*)\n", page)
+    assert owner.group(1) == f"负责人：{org.rep1} · {org.rep1.department}"
+
+
+def test_a_refused_satisfaction_score_puts_the_shared_error_summary_on_the_360(client, org):
+    customer = CustomerFactory(owner=org.rep1)
+    client.force_login(org.rep1)
+    page = client.post(
+        f"/customers/{customer.pk}/satisfaction/add/", {"kind": "csat", "score": 9, "source": "survey"}
+    ).content.decode()
+    summary = re.search(r'data-testid="error-summary">(.*?)</div>', page, re.S)
+    text = " ".join(re.sub(r"<[^>]+>", " ", summary.group(1)).split())
+    assert text == "Please correct the errors below: Score: CSAT scores go from 1 to 5."
 
 
 # -- relations --------------------------------------------------------------------------------

@@ -125,4 +125,6 @@ def apply_service_errors(form, error):
                 form.add_error(name, message)
             else:
                 label = {"latitude": _("Location"), "longitude": _("Location"), "accuracy": _("Location")}.get(name)
-                form.add_error(None, f"{label}: {message}" if label else message)
+                form.add_error(
+                    None, _("%(label)s: %(error)s") % {"label": label, "error": message} if label else message
+                )

@@ -144,9 +144,12 @@ def check_out(*, visit, user, notes="", now=None) -> Visit:
         if not updated:
             raise ValidationError({"visit": _("This visit was already checked out.")})
         if visit.followup_id:
-            suffix = _("checked out after %(minutes)s min") % {"minutes": minutes}
             followup = FollowUp.objects.select_for_update().get(pk=visit.followup_id)
-            followup.content = f"{followup.content} ({suffix})" + (f"\n{notes}" if notes else "")
+            content = _("%(content)s (checked out after %(minutes)s min)") % {
+                "content": followup.content,
+                "minutes": minutes,
+            }
+            followup.content = content + (f"\n{notes}" if notes else "")
             followup.save(update_fields=["content"])
     visit.refresh_from_db()
     _audit(

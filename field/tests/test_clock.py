@@ -115,6 +115,7 @@ def test_the_clock_page_clocks_in_with_the_browsers_position(client, org, office
     with django_assert_max_num_queries(12):
         page = client.get(reverse("field:clock")).content.decode()
     assert 'data-testid="clock-button"' in page and "下班打卡" in page
+    assert "考勤时间 09:00–18:00 · 考勤地点：漕河泾办公室</div>" in page
 
 
 def test_without_consent_the_position_is_not_stored(client, org, office):

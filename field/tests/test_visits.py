@@ -3,6 +3,7 @@ visit per person (also under concurrency), check-out with its duration, and who 
 
 import datetime
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -138,7 +139,7 @@ def test_check_out_keeps_the_duration_once_and_writes_the_audit_log(org, custome
     visit = check_in(user=org.rep1, customer=customer, now=local(DAY, 10, 0))
     visit = check_out(visit=visit, user=org.rep1, notes="约了试听", now=local(DAY, 10, 47))
     assert (visit.ended_at, visit.duration_minutes, visit.notes) == (local(DAY, 10, 47), 47, "约了试听")
-    assert visit.followup.content == "外勤拜访（签到） (47 分钟后签退)\n约了试听"
+    assert visit.followup.content == "外勤拜访（签到）（47 分钟后签退）\n约了试听"
     with pytest.raises(ValidationError) as error:
         check_out(visit=visit, user=org.rep1, now=local(DAY, 11, 0))
     assert error.value.message_dict == {"visit": ["这次拜访已经签退。"]}
@@ -230,3 +231,27 @@ def test_with_a_map_key_the_team_page_shows_the_providers_map_and_allows_only_it
     response = client.get(reverse("field:team_visits") + "?day=2026-12-07")
     assert 'data-testid="visit-map"' in response.content.decode()
     assert "img-src 'self' data: https://restapi.amap.com" in response["Content-Security-Policy"].split("; ")
+
+
+def test_a_refused_check_in_puts_the_shared_error_summary_on_top_linking_to_the_photo(client, org, customer):
+    client.force_login(org.rep1)
+    page = client.post(
+        reverse("field:visit_new") + f"?customer={customer.pk}",
+        {"photo": _photo(b"%PDF", content_type="application/pdf")},
+    ).content.decode()
+    summary = re.search(
+        r'<div class="alert alert-danger error-summary"[^>]*data-testid="error-summary">(.*?)</div>', page, re.S
+    )
+    assert summary is not None
+    text = " ".join(re.sub(r"<[^>]+>", " ", summary.group(1)).split())
+    assert text == "请更正以下错误： 照片：请拍摄 JPEG、PNG 或 WebP 格式的照片。"
+    assert '<a class="alert-link" href="#id_photo">' in summary.group(1)
+
+
+def test_a_position_error_is_named_on_top_of_the_form_with_a_chinese_colon(org):
+    from field.forms import VisitForm, apply_service_errors
+
+    form = VisitForm(data={})
+    form.is_valid()
+    apply_service_errors(form, ValidationError({"latitude": ["超出范围。"]}))
+    assert form.non_field_errors() == ["定位：超出范围。"]

@@ -1,4 +1,5 @@
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -104,3 +105,11 @@ def test_a_list_longer_than_the_cap_says_there_are_more_pages(client, org, membe
     client.force_login(org.rep2)  # rep2 sees none of rep1's members: nothing to cap
     response = client.get(reverse("members:list"))
     assert (response.context["page"].paginator.count, response.context["page"].paginator.capped) == (0, False)
+
+
+def test_the_members_page_and_its_menu_entry_say_hui_yuan_not_member_count(client, org, member):
+    client.force_login(org.rep1)
+    text = client.get(reverse("members:list")).content.decode()
+    assert "<title>会员 · CRM</title>" in text
+    assert '<h1><i class="bi bi-gem"></i> 会员</h1>' in text
+    assert re.search(r'data-nav="members:list"><i class="bi bi-gem"></i> ([^<]*)</a>', text).group(1) == "会员"

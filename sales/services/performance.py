@@ -96,7 +96,8 @@ def leaderboard(*, users, period, start, metric=Target.Metric.AMOUNT_WON):
     rows.sort(key=lambda r: (r["attainment"] is None, -(r["attainment"] or 0), -float(r["value"])))
     for rank, row in enumerate(rows, 1):
         row["rank"] = rank
-    return {"rows": rows, "start": start, "end": end}
+    # the period is [start, end); people read a period by its last day ("12-01 – 12-31")
+    return {"rows": rows, "start": start, "end": end, "last_day": end - datetime.timedelta(days=1)}
 
 
 def team_attainment(*, department, period, start, metric=Target.Metric.AMOUNT_WON):

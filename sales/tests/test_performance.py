@@ -1,4 +1,5 @@
 import datetime
+import re
 from decimal import Decimal
 
 import time_machine
@@ -86,3 +87,21 @@ def test_leaderboard_page_scopes_reps(client, org):
     assert str(org.rep3) in page and str(org.rep1) not in page
     client.force_login(org.rep1)
     assert client.get("/sales/targets/new/").status_code == 403
+
+
+def test_leaderboard_page_names_the_months_last_day_and_scrolls_its_table_on_a_phone(client, org):
+    client.force_login(org.manager1)
+    page = client.get("/sales/leaderboard/?period=month&start=2026-12-01").content.decode()
+    assert '<small class="text-muted fs-6">2026-12-01 – 2026-12-31</small>' in page
+    assert '<div class="table-responsive"><table class="table align-middle mb-0">' in page
+
+
+def test_a_teams_card_on_the_leaderboard_shows_its_amount_as_every_figure_card_does(client, org):
+    with time_machine.travel(DAY, tick=False):
+        _won(org, org.rep1, Decimal("12345"))
+        _won(org, org.rep1, Decimal("2000"))
+    client.force_login(org.manager1)
+    page = client.get("/sales/leaderboard/?period=month&start=2026-11-01").content.decode()
+    values = re.findall(r'data-testid="team-value"><span title="([^"]*)">([^<]*)</span>', page)
+    # 销售一部 and its 一组, where rep1 works
+    assert values == [("¥14,345.00", "¥1.43万"), ("¥14,345.00", "¥1.43万")]

@@ -132,7 +132,7 @@ def test_followup_on_a_lead_returns_to_the_lead(client, org, clock):
     assert lead.followups.count() == 1 and not Reminder.objects.exists()
 
 
-def test_form_shows_the_last_touches_and_the_contact_cap_warning(client, org, clock):
+def test_form_shows_the_last_touches_and_the_contact_cap_warning(client, org, clock, settings):
     customer = CustomerFactory(owner=org.rep1)
     client.force_login(org.rep1)
     url = f"/sales/followups/new/?customer={customer.pk}"
@@ -145,8 +145,14 @@ def test_form_shows_the_last_touches_and_the_contact_cap_warning(client, org, cl
     assert "the cap is 3" not in page and "2 of 3 outbound touches" in page
     services.record_followup(actor=org.rep1, customer=customer, content="第2次", at=T0 - datetime.timedelta(hours=1))
     page = client.get(url).content.decode()
-    assert "3 outbound touches in 14 days without a reply — the cap is 3" in page
+    assert (
+        "3 outbound touches in 14 days without a reply — the cap is 3. Another push now risks driving the "
+        "customer away; wait for a reply.</div>"
+    ) in page
     assert 'data-testid="contact-cap"' in page and "alert-warning" in page
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    page = client.get(url).content.decode()
+    assert "14 天内已主动触达 3 次未获回复，上限为 3 次。此时继续联系可能导致客户流失，请等待客户回复。</div>" in page
 
 
 def test_resting_customer_shows_a_warning(client, org, clock):
@@ -290,6 +296,8 @@ def test_rep_creates_and_completes_a_task(client, org, clock):
     assert task.reminder.due_at == due
     page = client.get("/sales/tasks/").content.decode()
     assert "送资料" in page and "王奶奶" in page
+    # on a phone the table scrolls inside its card instead of widening the page
+    assert '<div class="table-responsive"><table class="table table-hover align-middle mb-0">' in page
     page = client.post(f"/sales/tasks/{task.pk}/complete/", follow=True).content.decode()
     assert "Done: 送资料" in page and "No open tasks." in page
     task.refresh_from_db()
