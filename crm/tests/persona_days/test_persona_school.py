@@ -1,8 +1,8 @@
 """The training school's day in Chromium on the demo business, at 1366×768 and 390×844: a rep books a
 trial lesson from an opportunity at the trial stage and the student's attendance moves it on; the
 admin schedules a class, enrols students up to capacity (the next one waits) and records attendance,
-and the low balance gives the rep a renewal opportunity; a member earns points for a lesson and
-spends them on a coupon."""
+and the low balance gives the rep a renewal opportunity; a member earns points for a lesson — the
+points of the earning rule of the member's tier — and spends them on a coupon."""
 
 import re
 
@@ -114,7 +114,7 @@ def test_a_member_earns_points_at_a_lesson_and_spends_them_on_a_coupon(demo_day,
     from playwright.sync_api import expect
 
     from coupons.models import Coupon
-    from members.models import Member, PointsOffer
+    from members.models import EarnRule, Member, PointsOffer
     from resources.models import Attendance, Enrolment, SchoolClass
 
     school_class = SchoolClass.objects.get(name="数学提高1班")
@@ -129,6 +129,8 @@ def test_a_member_earns_points_at_a_lesson_and_spends_them_on_a_coupon(demo_day,
     )
     member = Member.objects.get(customer=enrolment.customer)
     before = member.points
+    # the school rewards attendance by tier: this member's tier earns 20 points a lesson (default 10)
+    EarnRule.objects.create(source="attendance", tier=member.tier, points=20)
     offer = PointsOffer.objects.get()
     me = demo_day.open("rep1", size)
     page = me.page
@@ -137,17 +139,17 @@ def test_a_member_earns_points_at_a_lesson_and_spends_them_on_a_coupon(demo_day,
     me.click(row.locator("button", has_text="出勤"))
     assert Attendance.objects.get(session=session, enrolment=enrolment).status == "present"
     me.go(member.get_absolute_url(), shot="member")
-    expect(page.locator("[data-testid=member-points]")).to_have_text(f"{before + 10:,}")
+    expect(page.locator("[data-testid=member-points]")).to_have_text(f"{before + 20:,}")
     expect(page.locator("[data-testid=points-ledger] tbody tr").first).to_contain_text("上课出勤")
     page.select_option("#offer", str(offer.pk))
     me.click(page.locator("[data-testid=redeem]"), shot="member-spent")
     expect(page.locator(".messages .alert-success")).to_contain_text(f"已用 {offer.points} 积分兑换优惠券")
-    expect(page.locator("[data-testid=member-points]")).to_have_text(f"{before + 10 - offer.points:,}")
+    expect(page.locator("[data-testid=member-points]")).to_have_text(f"{before + 20 - offer.points:,}")
     code = re.search(r"优惠券 (\S+)。", page.locator(".messages .alert-success").inner_text()).group(1)
     assert Coupon.objects.get(code=code).customer_id == enrolment.customer_id
     me.go(enrolment.customer.get_absolute_url())
     expect(page.locator("[data-testid=member-card] [data-testid=member-points]")).to_have_text(
-        f"{before + 10 - offer.points:,} 积分"
+        f"{before + 20 - offer.points:,} 积分"
     )
     me.fits_the_width()
     me.done()
