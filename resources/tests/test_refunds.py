@@ -147,3 +147,11 @@ def test_two_parallel_refunds_cannot_take_the_balance_below_zero(postgres):
     results = run_parallel([refund(i) for i in range(4)], refusals=[(DomainError, lambda exc: exc.code)])
     assert sorted(results, key=str) == [4, "insufficient_balance", "insufficient_balance", "insufficient_balance"]
     assert (Entitlement.objects.get().balance, EntitlementUse.objects.filter(kind="refund").count()) == (4, 1)
+
+
+def test_the_entitlement_page_marks_the_refund_line(client, org, seated):
+    _, _, enrolment = seated
+    refunds.refund_hours(enrolment=enrolment, hours=2, reason="家长申请")
+    client.force_login(org.admin)
+    text = client.get(reverse("catalog:entitlement", args=[enrolment.entitlement_id])).content.decode()
+    assert '<span class="badge text-bg-warning" data-testid="use-refund">已退费</span> 家长申请' in text

@@ -12,6 +12,21 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
 SIZES = ["desk", "phone"]
 
+#: the points a lesson attended earns by tier: the school's earning rules (the default is 10)
+ATTENDANCE_POINTS = {"普通": 10, "银卡": 15, "金卡": 20, "钻石": 30}
+
+
+@pytest.fixture(scope="module")
+def attendance_rules(demo_day, django_db_blocker):
+    """The admin's earning rules for lessons attended, one per tier (stored for the live server)."""
+    from members.models import EarnRule, Tier
+
+    with django_db_blocker.unblock():
+        for tier in Tier.objects.all():
+            EarnRule.objects.update_or_create(
+                source="attendance", category="", tier=tier, defaults={"points": ATTENDANCE_POINTS[tier.name]}
+            )
+
 
 @pytest.mark.parametrize("size", SIZES)
 def test_a_rep_books_a_trial_and_the_attended_trial_moves_the_opportunity_on(demo_day, size):
@@ -110,11 +125,11 @@ def test_the_admin_schedules_a_class_fills_it_and_a_low_balance_opens_a_renewal(
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_a_member_earns_points_at_a_lesson_and_spends_them_on_a_coupon(demo_day, size):
+def test_a_member_earns_points_at_a_lesson_and_spends_them_on_a_coupon(demo_day, attendance_rules, size):
     from playwright.sync_api import expect
 
     from coupons.models import Coupon
-    from members.models import EarnRule, Member, PointsOffer
+    from members.models import Member, PointsOffer
     from resources.models import Attendance, Enrolment, SchoolClass
 
     school_class = SchoolClass.objects.get(name="数学提高1班")
@@ -129,8 +144,7 @@ def test_a_member_earns_points_at_a_lesson_and_spends_them_on_a_coupon(demo_day,
     )
     member = Member.objects.get(customer=enrolment.customer)
     before = member.points
-    # the school rewards attendance by tier: this member's tier earns 20 points a lesson (default 10)
-    EarnRule.objects.create(source="attendance", tier=member.tier, points=20)
+    earned = ATTENDANCE_POINTS[member.tier.name]  # the member's tier's rule for a lesson attended
     offer = PointsOffer.objects.get()
     me = demo_day.open("rep1", size)
     page = me.page
@@ -139,17 +153,17 @@ def test_a_member_earns_points_at_a_lesson_and_spends_them_on_a_coupon(demo_day,
     me.click(row.locator("button", has_text="出勤"))
     assert Attendance.objects.get(session=session, enrolment=enrolment).status == "present"
     me.go(member.get_absolute_url(), shot="member")
-    expect(page.locator("[data-testid=member-points]")).to_have_text(f"{before + 20:,}")
+    expect(page.locator("[data-testid=member-points]")).to_have_text(f"{before + earned:,}")
     expect(page.locator("[data-testid=points-ledger] tbody tr").first).to_contain_text("上课出勤")
     page.select_option("#offer", str(offer.pk))
     me.click(page.locator("[data-testid=redeem]"), shot="member-spent")
     expect(page.locator(".messages .alert-success")).to_contain_text(f"已用 {offer.points} 积分兑换优惠券")
-    expect(page.locator("[data-testid=member-points]")).to_have_text(f"{before + 20 - offer.points:,}")
+    expect(page.locator("[data-testid=member-points]")).to_have_text(f"{before + earned - offer.points:,}")
     code = re.search(r"优惠券 (\S+)。", page.locator(".messages .alert-success").inner_text()).group(1)
     assert Coupon.objects.get(code=code).customer_id == enrolment.customer_id
     me.go(enrolment.customer.get_absolute_url())
     expect(page.locator("[data-testid=member-card] [data-testid=member-points]")).to_have_text(
-        f"{before + 20 - offer.points:,} 积分"
+        f"{before + earned - offer.points:,} 积分"
     )
     me.fits_the_width()
     me.done()
