@@ -269,6 +269,9 @@ class SalesPolicy(models.Model):
     value_segment = models.CharField(_("value segment"), max_length=20, choices=ValueSegment.choices, blank=True)
     grid_class = models.CharField(_("3×3 class"), max_length=1, choices=GRID_CLASSES, blank=True)
     lifecycle_stage = models.CharField(_("lifecycle stage"), max_length=20, choices=LifecycleStage.choices, blank=True)
+    # a membership tier's name (普通/银卡/金卡/钻石): the tier's price benefit; the membership app
+    # supplies the names and each customer's tier (``pricing.register_member_tiers``)
+    member_tier = models.CharField(_("member tier"), max_length=30, blank=True)
     # when
     valid_from = models.DateField(_("valid from"), null=True, blank=True)
     valid_until = models.DateField(_("valid until"), null=True, blank=True, help_text=_("The last day it applies."))
@@ -414,9 +417,15 @@ class Entitlement(models.Model):
 
 
 class EntitlementUse(models.Model):
-    """One consumption (核销) of an entitlement; ``reference`` makes a retry a no-op."""
+    """One consumption (核销) of an entitlement, or a refund (退费) of units not used — both take
+    the balance down; ``reference`` makes a retry a no-op; a refund's ``note`` is its reason."""
+
+    class Kind(models.TextChoices):
+        USE = "use", _("Used")
+        REFUND = "refund", _("Refunded")
 
     entitlement = models.ForeignKey(Entitlement, on_delete=models.CASCADE, related_name="uses")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.USE)
     quantity = models.PositiveIntegerField(_("quantity"))
     reference = models.CharField(_("reference"), max_length=100, blank=True)
     note = models.CharField(_("note"), max_length=200, blank=True)

@@ -9,9 +9,10 @@ class MembersConfig(AppConfig):
     def ready(self):
         from auditlog.registry import auditlog
 
+        from catalog.services import pricing
         from customers import registry
 
-        from . import models, panels
+        from . import models, panels, selectors
         from .services import points
 
         auditlog.register(models.Tier)
@@ -23,3 +24,4 @@ class MembersConfig(AppConfig):
         registry.register_order_placed("members.points", points.earn_for_order, batch=points.earn_for_orders)
         registry.register_points_awarder(points.award)
         panels.register()
+        pricing.register_member_tiers(of=selectors.member_tiers_of, choices=selectors.tier_choices)

@@ -131,18 +131,28 @@ class TierChange(models.Model):
 
 
 class EarnRule(models.Model):
-    """积分规则: points per yuan of an order line of a category, for a tier (blank: any)."""
+    """积分规则, for a tier (blank: any): an order earns points per yuan of a line of a category;
+    a lesson attended or a check-in earns a fixed number of points (0: none for that tier)."""
 
+    class Source(models.TextChoices):
+        ORDER = "order", _("Order")
+        ATTENDANCE = "attendance", _("Lesson attended")
+        CHECK_IN = "check_in", _("Check-in")
+
+    source = models.CharField(_("earned on"), max_length=20, choices=Source.choices, default=Source.ORDER)
     category = models.CharField(_("category"), max_length=64, blank=True)
     tier = models.ForeignKey(Tier, verbose_name=_("tier"), null=True, blank=True, on_delete=models.CASCADE)
-    points_per_yuan = models.DecimalField(_("points per yuan"), max_digits=6, decimal_places=2)
+    points_per_yuan = models.DecimalField(_("points per yuan"), max_digits=6, decimal_places=2, default=0)
+    points = models.PositiveIntegerField(_("points each time"), default=0)
 
     class Meta:
-        ordering = ["category", "tier__position", "id"]
+        ordering = ["source", "category", "tier__position", "id"]
         verbose_name = _("earning rule")
         verbose_name_plural = _("earning rules")
         constraints = [
-            models.UniqueConstraint(fields=["category", "tier"], name="members_rule_once", nulls_distinct=False)
+            models.UniqueConstraint(
+                fields=["source", "category", "tier"], name="members_rule_once_per_source", nulls_distinct=False
+            )
         ]
 
 

@@ -1,5 +1,5 @@
-"""What members adds to the 360 view: the member card (tier, points, what the next tier takes,
-the points that expire first) and the points ledger on the timeline."""
+"""What members adds to the 360 view: the member card (tier, the tier's price benefit, points,
+what the next tier takes, the points that expire first) and the points ledger on the timeline."""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -13,7 +13,11 @@ def _member_card(customer, user):
     member = Member.objects.select_related("tier").filter(customer=customer).first()
     if member is None:
         return {"member": None}
-    return {"member": member, "standing": selectors.standing(member)}
+    return {
+        "member": member,
+        "standing": selectors.standing(member),
+        "price_benefits": selectors.price_benefits(member.tier),
+    }
 
 
 def register():

@@ -5,9 +5,10 @@ import calendar
 import datetime
 from decimal import Decimal
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
+from catalog.models import SalesPolicy
 from crm import permissions
 from customers.models import Order
 
@@ -22,6 +23,36 @@ def members_for(user) -> QuerySet:
     if not permissions.can(user, "members.view"):
         return Member.objects.none()
     return permissions.visible(user, Member.objects.select_related("customer", "customer__owner", "tier"))
+
+
+def member_tiers_of(customer_ids) -> dict[int, str]:
+    """``{customer id: tier name}`` of the members among ``customer_ids`` (the pricing service's
+    member-tier dimension). One query."""
+    return dict(
+        Member.objects.filter(customer_id__in=list(customer_ids), tier__isnull=False).values_list(
+            "customer_id", "tier__name"
+        )
+    )
+
+
+def tier_choices() -> list[tuple[str, str]]:
+    return [(name, name) for name in Tier.objects.values_list("name", flat=True)]
+
+
+def price_benefits(tier: Tier | None, *, on: datetime.date | None = None, limit: int = 5) -> list[SalesPolicy]:
+    """The tier's price benefit (会员价): the active sales policies for members of ``tier`` on
+    ``on`` (today), the highest priority first. One query."""
+    if tier is None:
+        return []
+    on = on or timezone.localdate()
+    return list(
+        SalesPolicy.objects.filter(member_tier=tier.name, is_active=True)
+        .filter(
+            Q(valid_from__isnull=True) | Q(valid_from__lte=on), Q(valid_until__isnull=True) | Q(valid_until__gte=on)
+        )
+        .select_related("sku", "category")
+        .order_by("-priority", "name")[:limit]
+    )
 
 
 def ledger(member: Member, limit: int = MAX_ROWS) -> list[PointsEntry]:

@@ -3,7 +3,8 @@ lesson-hour ledger per enrolment.
 
 **续费率** = renewals ÷ (renewals + finished enrolments) per month, where a *renewal* is a renewal
 opportunity (``RenewalRequest``) won in that month and a *finished enrolment* one whose lesson
-hours ran out (its last hour used) in that month without a won renewal. Both are counted with
+hours ran out (its last hour used) in that month without a won renewal — hours a refund took
+away do not make an enrolment finished: the student left. Both are counted with
 one grouped query each; the rate is never above 100% (a renewed enrolment is not also finished).
 """
 
@@ -47,6 +48,7 @@ def renewal_rates(*, by: str, months: int = 6, enrolments: QuerySet | None = Non
     finished = (
         base.filter(
             entitlement__uses__balance_after=0,
+            entitlement__uses__kind=EntitlementUse.Kind.USE,  # emptied by a refund: left, not finished
             entitlement__uses__used_at__gte=since,
         )
         .exclude(Exists(won))
@@ -73,8 +75,8 @@ def renewal_rates(*, by: str, months: int = 6, enrolments: QuerySet | None = Non
 
 def hour_ledger(enrolment: Enrolment) -> list[dict]:
     """The enrolment's lesson hours as a parent reads them, oldest first: the grant, then every
-    hour used (with its session, the attendance, and whether it was a make-up lesson), each line
-    with the balance it left. Three queries."""
+    hour used (with its session, the attendance, and whether it was a make-up lesson) and every
+    refund (with its reason), each line with the balance it left. Three queries."""
     entitlement = enrolment.entitlement
     if entitlement is None:
         return []
@@ -104,7 +106,9 @@ def hour_ledger(enrolment: Enrolment) -> list[dict]:
             session = sessions.get(int(use.reference.split(":", 1)[1]))
         record = attendance.get(session.pk) if session else None
         makeup = bool(record and record.is_makeup)
-        if makeup:
+        if use.kind == EntitlementUse.Kind.REFUND:
+            kind, label = "refund", _("Refunded: %(reason)s") % {"reason": use.note}
+        elif makeup:
             kind, label = "makeup", _("Make-up lesson")
         elif record is not None:
             kind, label = "lesson", record.get_status_display()

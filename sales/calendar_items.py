@@ -1,18 +1,19 @@
-"""Sales' items on the calendar (crm.calendar): open reminders and open tasks, both movable."""
+"""Sales' items on the calendar (crm.calendar): open reminders and open tasks, both movable, and
+the follow-ups due of the customers and leads a person owns."""
 
 import datetime
 
 from auditlog.models import LogEntry
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.db.models import Count
-from django.db.models.functions import TruncDate
+from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm import calendar
 
-from .models import Reminder, Task
+from .models import FollowUp, Lead, Reminder, Task
 from .services.reminders import reschedule_reminder
 
 
@@ -125,6 +126,51 @@ def _tasks(users, start, end):
     ]
 
 
+def _followups_due(users, start, end):
+    """跟进到期: each customer's and lead's next follow-up time (``FollowUp.next_followup_at`` of
+    its latest follow-up — a later touch replaces it) between ``start`` and ``end``, on the
+    calendar of the customer's (else the lead's) owner, linked to the record. One that is already
+    on that owner's calendar as an open reminder of the follow-up is not shown twice; anonymized
+    customers and converted or closed leads have none. One query, reading only the range through
+    the index on ``next_followup_at``."""
+    users = list(users)
+    owners = calendar.names(users)
+    customer_link, lead_link = calendar.links("customers:detail"), calendar.links("sales:lead")
+    half_hour = datetime.timedelta(minutes=30)
+    closed = [Lead.Status.CONVERTED, Lead.Status.INVALID, Lead.Status.DUPLICATE]
+    later = FollowUp.objects.filter(
+        Q(customer_id=OuterRef("customer_id")) | Q(customer__isnull=True, lead_id=OuterRef("lead_id")),
+        at__gt=OuterRef("at"),
+    )
+    reminded = Reminder.objects.filter(followup=OuterRef("pk"), status=Reminder.Status.OPEN, owner_id=OuterRef("owner"))
+    rows = (
+        FollowUp.objects.filter(
+            Q(customer__isnull=False, customer__owner__in=users, customer__anonymized_at__isnull=True)
+            | (Q(customer__isnull=True, lead__owner__in=users) & ~Q(lead__status__in=closed)),
+            next_followup_at__gte=start,
+            next_followup_at__lt=end,
+        )
+        .annotate(owner=Coalesce("customer__owner_id", "lead__owner_id"))
+        .exclude(Exists(later))
+        .exclude(Exists(reminded))
+        .order_by()
+        .values_list("pk", "customer__name", "lead__name", "next_followup_at", "customer_id", "lead_id", "owner")
+    )
+    return [
+        calendar.Item(
+            "followup",
+            pk,
+            _("Follow-up due: %(name)s") % {"name": customer_name or lead_name},
+            due_at,
+            due_at + half_hour,
+            customer_link(customer_id) if customer_id else lead_link(lead_id),
+            owner_id,
+            owners.get(owner_id, ""),
+        )
+        for pk, customer_name, lead_name, due_at, customer_id, lead_id, owner_id in rows
+    ]
+
+
 def _audit(obj, actor, before, after):
     LogEntry.objects.log_create(
         obj, force_log=True, action=LogEntry.Action.UPDATE, actor=actor, changes={"due_at": [str(before), str(after)]}
@@ -163,3 +209,4 @@ def register():
         per_day=_reminders_per_day,
     )
     calendar.register("task", label=_("Tasks"), items=_tasks, reschedule=move_task, icon="bi-check2-square")
+    calendar.register("followup", label=_("Follow-ups due"), items=_followups_due, icon="bi-telephone-forward")

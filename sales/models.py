@@ -504,6 +504,12 @@ class FollowUp(models.Model):
             models.Index(fields=["created_by", "at"], name="followup_user_time"),
             # a team's follow-ups in a period, counted from the index alone (the home page)
             models.Index(fields=["department", "at"], include=["created_by"], name="followup_dept_time_by"),
+            # the follow-ups due in a calendar's range
+            models.Index(
+                fields=["next_followup_at"],
+                condition=models.Q(next_followup_at__isnull=False),
+                name="followup_next_due",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -6,6 +6,7 @@ from crm.ui import StyledFormMixin
 from customers.models import Order
 
 from ..models import Category, SalesPolicy, Sku
+from ..services.pricing import member_tier_choices
 
 
 class PolicyForm(StyledFormMixin, forms.ModelForm):
@@ -23,6 +24,7 @@ class PolicyForm(StyledFormMixin, forms.ModelForm):
             "value_segment",
             "grid_class",
             "lifecycle_stage",
+            "member_tier",
             "valid_from",
             "valid_until",
             "priority",
@@ -38,6 +40,18 @@ class PolicyForm(StyledFormMixin, forms.ModelForm):
             self.fields[name].empty_label = _("Everything")
         for name in ("channel", "value_segment", "grid_class", "lifecycle_stage"):
             self.fields[name].choices = [("", _("Any"))] + [c for c in self.fields[name].choices if c[0]]
+        # the membership's tiers by name; a tier renamed since stays a choice of the policy holding it
+        tiers = member_tier_choices()
+        current = self.instance.member_tier
+        if current and current not in {value for value, _label in tiers}:
+            tiers.append((current, current))
+        self.fields["member_tier"] = forms.ChoiceField(
+            label=_("member tier"),
+            required=False,
+            choices=[("", _("Any"))] + tiers,
+            help_text=_("A membership tier's price benefit: only members of this tier get it."),
+        )
+        self.fields["member_tier"].widget.attrs.update(self.fields["lifecycle_stage"].widget.attrs)
 
 
 class PricesForm(StyledFormMixin, forms.Form):

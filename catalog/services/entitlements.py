@@ -10,6 +10,10 @@ same reference again returns the first use and takes nothing; two concurrent req
 same reference both decrement, the second's insert fails on the index and its transaction —
 decrement included — is rolled back, and it returns the first use.
 
+**Refunds** (退费) take units off the balance like a use, by the same conditional UPDATE (so two
+concurrent refunds of the last hours cannot both pass and the balance never goes below zero), as
+a line of kind ``refund`` with its reason; a refund never asks for a renewal.
+
 **Renewal once.** When a use leaves the balance at or under the entitlement's threshold, the
 owner of the customer gets a renewal task; ``renewal_flagged_at`` is set by a conditional UPDATE
 (``WHERE renewal_flagged_at IS NULL``) in the same transaction, so it happens exactly once.
@@ -220,6 +224,48 @@ def _consume(*, entitlement, quantity, reference, note, actor, on):
     if current.balance <= current.renewal_threshold:
         _ask_for_renewal(current)
     return use
+
+
+def refund(*, entitlement: Entitlement, quantity: int, reason: str, reference: str, actor=None) -> EntitlementUse:
+    """退费: take ``quantity`` unused units off ``entitlement`` for ``reason`` — a ledger line of
+    kind ``refund`` (audit-logged with the use), once per ``reference``. Expired units may be
+    refunded too. Raises ``ValidationError`` on ``quantity`` or ``reason`` and
+    ``DomainError("insufficient_balance")`` when fewer units are left."""
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_USE:
+        raise ValidationError(
+            {"quantity": [_("Quantity must be a whole number from 1 to %(max)s.") % {"max": f"{MAX_USE:,}"}]}
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": [_("Say why the hours are refunded.")]})
+    reference = reference.strip()[:100]
+    earlier = EntitlementUse.objects.filter(entitlement_id=entitlement.pk, reference=reference).first()
+    if earlier is not None:
+        return earlier
+    try:
+        with transaction.atomic():
+            taken = Entitlement.objects.filter(pk=entitlement.pk, balance__gte=quantity).update(
+                balance=F("balance") - quantity, updated_at=timezone.now()
+            )
+            balance = Entitlement.objects.values_list("balance", flat=True).get(pk=entitlement.pk)
+            if not taken:
+                raise DomainError(
+                    "insufficient_balance",
+                    _("Only %(balance)s left; cannot refund %(quantity)s.")
+                    % {"balance": balance, "quantity": quantity},
+                )
+            return EntitlementUse.objects.create(
+                entitlement_id=entitlement.pk,
+                kind=EntitlementUse.Kind.REFUND,
+                quantity=quantity,
+                reference=reference,
+                note=reason[:200],
+                balance_after=balance,
+                used_by=actor if getattr(actor, "is_authenticated", False) else None,
+            )
+    except IntegrityError:
+        # a concurrent refund with the same reference won; ours was rolled back whole
+        return EntitlementUse.objects.get(entitlement_id=entitlement.pk, reference=reference)
 
 
 def _ask_for_renewal(entitlement: Entitlement) -> None:

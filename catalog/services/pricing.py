@@ -3,15 +3,18 @@
 **Which policies match.** A sales policy matches when it is active, the day lies in
 [``valid_from``, ``valid_until``] (either end may be open), every condition it sets holds —
 channel equal; region: the customer's region code starts with the policy region's prefix (a
-province "310000" covers "31xxxx", a city "310100" covers "3101xx"); value segment, 3×3 class
-and lifecycle stage equal to the customer's — and it covers the SKU: a price list holding a price
+province "310000" covers "31xxxx", a city "310100" covers "3101xx"); value segment, 3×3 class,
+lifecycle stage and member tier (会员等级, the tier's price benefit) equal to the customer's — and it covers the SKU: a price list holding a price
 for the SKU, or a discount on this SKU, on the SKU's category or one above it, or on everything.
 A condition left empty matches every customer, channel or day.
 
 **Precedence: the most specific policy wins** — compared in this order, the first difference decides:
 
 1. how many conditions it sets, out of channel, region, value segment, 3×3 class, lifecycle
-   stage and a bounded period (a ``valid_from`` or ``valid_until``);
+   stage, member tier and a bounded period (a ``valid_from`` or ``valid_until``) — the member
+   tier is a customer class like the others and weighs the same: a 金卡 policy beats an
+   unconditioned one, a 金卡 + channel policy beats a 金卡 one, and a 金卡 policy against a
+   channel-only one goes on to the steps below (target, then priority);
 2. the narrower region (a district before a city before a province);
 3. the narrower target: a SKU (a price-list price or a discount on the SKU) before a category,
    a deeper category before a higher one, a category before everything;
@@ -28,7 +31,7 @@ caller gives is kept — it is what was charged — and the policy that would ap
 it with its price; a line without a price is charged the policy's price (or the list price).
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -66,6 +69,34 @@ class Quote:
         return self.policy.name if self.policy else ""
 
 
+_member_tiers: dict[str, Callable] = {}
+
+
+def register_member_tiers(*, of: Callable, choices: Callable) -> None:
+    """The membership app's hook (catalog imports no app above it): ``of(customer_ids) -> {id:
+    tier name}`` (one query) and ``choices() -> [(name, label)]`` for the policy form."""
+    _member_tiers.update(of=of, choices=choices)
+
+
+def member_tiers_of(customer_ids: Iterable[int]) -> dict[int, str]:
+    """``{customer id: tier name}`` of the members among ``customer_ids`` (empty without the
+    membership app)."""
+    ids = [pk for pk in customer_ids if pk]
+    if not ids or "of" not in _member_tiers:
+        return {}
+    return _member_tiers["of"](ids)
+
+
+def member_tier_choices() -> list[tuple[str, str]]:
+    return _member_tiers["choices"]() if "choices" in _member_tiers else []
+
+
+def _tier_of(customer) -> str:
+    if customer is None or not getattr(customer, "pk", None):
+        return ""
+    return member_tiers_of([customer.pk]).get(customer.pk, "")
+
+
 def customer_region_code(customer) -> str:
     """The customer's 6-digit region code (GB/T 2260; customers store the code itself), or "" (a
     region policy then does not match)."""
@@ -87,6 +118,7 @@ def _conditions(policy: SalesPolicy) -> int:
             policy.value_segment,
             policy.grid_class,
             policy.lifecycle_stage,
+            policy.member_tier,
         )
     ) + bool(policy.valid_from or policy.valid_until)
 
@@ -128,25 +160,33 @@ def _price(policy: SalesPolicy, sku: Sku) -> Decimal:
     return max(Decimal(price).quantize(CENT, rounding=ROUND_HALF_UP), ZERO)
 
 
-def candidate_policies(*, customer=None, channel: str = "", on: date) -> list[SalesPolicy]:
+def candidate_policies(
+    *, customer=None, channel: str = "", on: date, member_tier: str | None = None
+) -> list[SalesPolicy]:
     """The active policies whose period and customer conditions hold (the region is checked by
-    prefix in :func:`prices_for`). One query."""
+    prefix in :func:`prices_for`); ``member_tier`` is the customer's tier name (``None``: the
+    member tier is left for the caller to check). One query."""
     when = (Q(valid_from__isnull=True) | Q(valid_from__lte=on)) & (Q(valid_until__isnull=True) | Q(valid_until__gte=on))
     who = Q(channel="") | Q(channel=channel) if channel else Q(channel="")
     for field in ("value_segment", "grid_class", "lifecycle_stage"):
         value = getattr(customer, field, "") if customer is not None else ""
         who &= Q(**{field: ""}) | Q(**{field: value}) if value else Q(**{field: ""})
+    if member_tier is not None:
+        who &= Q(member_tier="") | Q(member_tier=member_tier) if member_tier else Q(member_tier="")
     return list(SalesPolicy.objects.filter(when & who, is_active=True))
 
 
-def policy_matches(policy: SalesPolicy, *, customer=None, channel: str = "", on: date) -> bool:
-    """Whether ``policy``'s period and conditions hold for ``customer``, ``channel`` and ``on`` —
-    :func:`candidate_policies` and the region prefix, checked in Python (for many orders at once)."""
+def policy_matches(policy: SalesPolicy, *, customer=None, channel: str = "", on: date, member_tier: str = "") -> bool:
+    """Whether ``policy``'s period and conditions hold for ``customer`` (of tier ``member_tier``),
+    ``channel`` and ``on`` — :func:`candidate_policies` and the region prefix, checked in Python
+    (for many orders at once)."""
     if not policy.is_active:
         return False
     if (policy.valid_from and policy.valid_from > on) or (policy.valid_until and policy.valid_until < on):
         return False
     if policy.channel and policy.channel != channel:
+        return False
+    if policy.member_tier and policy.member_tier != member_tier:
         return False
     for field in ("value_segment", "grid_class", "lifecycle_stage"):
         wanted = getattr(policy, field)
@@ -190,7 +230,8 @@ def _quote(sku: Sku, policies: list[SalesPolicy]) -> Quote:
 def prices_for(*, skus: Iterable[Sku], customer=None, channel: str = "", on: date | None = None) -> dict:
     """``{sku.pk: Quote}`` for each SKU (loaded with ``product__category``): the price for
     ``customer`` (or anyone) through ``channel`` (an ``Order.Channel`` value, or "" for any) on
-    day ``on`` (today in Asia/Shanghai by default). Two queries for any number of SKUs."""
+    day ``on`` (today in Asia/Shanghai by default). Two queries for any number of SKUs (a third
+    reads the customer's member tier when a tier policy is among the candidates)."""
     skus = list(skus)
     on = on or timezone.localdate()
     region = customer_region_code(customer)
@@ -199,6 +240,9 @@ def prices_for(*, skus: Iterable[Sku], customer=None, channel: str = "", on: dat
         for p in candidate_policies(customer=customer, channel=channel, on=on)
         if not p.region or (region and region.startswith(region_prefix(p.region)))
     ]
+    if any(p.member_tier for p in policies):
+        tier = _tier_of(customer)
+        policies = [p for p in policies if not p.member_tier or p.member_tier == tier]
     _load_prices(policies, skus)
     return {sku.pk: _quote(sku, policies) for sku in skus}
 
@@ -305,7 +349,7 @@ def price_orders(*, orders: list[dict], unknown: str = "keep", actor=None) -> li
     of the first order that has one, ``"create"`` adds it (:func:`_create_skus`).
 
     Three queries whatever the number of orders and lines: the SKUs, the policies of the period,
-    the price-list prices."""
+    the price-list prices (and a fourth, the customers' member tiers, when a tier policy is live)."""
     codes = {str(line.get("sku", "")).strip() for order in orders for line in order["lines"]} - {""}
     found = skus_by_code(codes)
     missing = codes - set(found)
@@ -332,12 +376,19 @@ def price_orders(*, orders: list[dict], unknown: str = "keep", actor=None) -> li
     )
     policies = list(SalesPolicy.objects.filter(period, is_active=True))
     _load_prices(policies, list(found.values()))
+    tiers = (
+        member_tiers_of({getattr(order.get("customer"), "pk", None) for order in orders})
+        if any(p.member_tier for p in policies)
+        else {}
+    )
     result = []
     for order, day in zip(orders, days, strict=True):
+        customer = order.get("customer")
+        tier = tiers.get(getattr(customer, "pk", None), "")
         holding = [
             p
             for p in policies
-            if policy_matches(p, customer=order.get("customer"), channel=order.get("channel", ""), on=day)
+            if policy_matches(p, customer=customer, channel=order.get("channel", ""), on=day, member_tier=tier)
         ]
         quotes = {}
         priced = []
@@ -367,7 +418,7 @@ def price_orders(*, orders: list[dict], unknown: str = "keep", actor=None) -> li
 
 def price_lines(*, lines: list[dict], customer=None, channel: str = "", on: date | None = None) -> list[dict]:
     """The lines of one order priced from the catalogue (:func:`price_orders`); an unknown SKU is a
-    ``ValidationError`` naming ``items[n].sku``. At most three queries."""
+    ``ValidationError`` naming ``items[n].sku``. At most four queries."""
     return price_orders(
         orders=[{"lines": lines, "customer": customer, "channel": channel, "on": on}], unknown="refuse"
     )[0]

@@ -494,7 +494,18 @@ def specs():
             "enr",
             pool=True,
             cross=True,
-            ops=(Op("hours", _u("resources:hours"), "resources.view", shows=True, full=True),),
+            ops=(
+                Op("hours", _u("resources:hours"), "resources.view", shows=True, full=True),
+                Op(
+                    "refund",
+                    _u("resources:hours"),
+                    "resources.enrol",
+                    "POST",
+                    {"hours": "1", "reason": "搬家"},
+                    full=True,
+                    touches=(),
+                ),
+            ),
         ),
         Spec(
             "customer",

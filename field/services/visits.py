@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers import registry
 from customers.services.records import update_customer
 from sales.models import FollowUp
 from sales.services.followups import record_followup
@@ -38,7 +39,8 @@ def check_in(
     checking out fails beside ``customer`` (a partial unique index, so two taps at once cannot
     both succeed). The visit carries a signed evidence bundle (``field.evidence``); ``client_at``
     (an offline draft, checked by the caller) is when it began. The customer's first verified visit
-    sets its check-in radius; a visit farther than the radius is flagged outside."""
+    sets its check-in radius; a visit farther than the radius is flagged outside. A member customer
+    earns the check-in points of its tier (through ``customers.registry``, once per visit)."""
     latitude, longitude, accuracy = parse_position(latitude, longitude, accuracy)
     notes = (notes or "").strip()
     received = now or timezone.now()
@@ -89,6 +91,8 @@ def check_in(
             if remembered:
                 update_customer(customer=customer, actor=user, latitude=latitude, longitude=longitude)
             learn_radius(visit, distance=0 if remembered else visit.distance_m)
+            # the customer's check-in points (membership), once per visit
+            registry.award_points(customer=customer, kind="check_in", reference=f"visit:{visit.pk}")
     except IntegrityError as exc:
         if visit.photo:
             visit.photo.storage.delete(visit.photo.name)

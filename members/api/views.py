@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from crm.api.base import idempotent
 from crm.api.schema import conflict, not_found
+from crm.errors import DomainError
 from customers.api.serializers import CustomerRefSerializer
 from customers.selectors import customers_for
 from customers.services import find_customer
@@ -41,6 +42,29 @@ class PointsInSerializer(serializers.Serializer):
         max_length=100, help_text="Your id of this change: the same reference again changes nothing."
     )
     reason = serializers.CharField(max_length=100)
+
+
+class EarnInSerializer(PointsInSerializer):
+    points = serializers.IntegerField(
+        min_value=1,
+        max_value=10_000_000,
+        required=False,
+        help_text="Required without a source; with one, leave it out to award the tier's points for it.",
+    )
+    reason = serializers.CharField(max_length=100, required=False, help_text="Required without a source.")
+    source = serializers.ChoiceField(
+        choices=[("check_in", "check_in")],
+        required=False,
+        help_text="What earned the points: `check_in` (a visit or store check-in, with `reference` your id "
+        "of that check-in). Without `points`, the member's tier's earning rule decides the points.",
+    )
+
+    def validate(self, data):
+        if "source" not in data:
+            missing = {name: ["This field is required."] for name in ("points", "reason") if name not in data}
+            if missing:
+                raise serializers.ValidationError(missing)
+        return data
 
 
 class PointsOutSerializer(serializers.Serializer):
@@ -117,16 +141,28 @@ class PointsEarnView(APIView):
 
     @extend_schema(
         summary="Give a customer points (joins the membership on the first award)",
-        request=PointsInSerializer,
-        responses={200: PointsOutSerializer, 404: not_found("No customer with this id or mobile.")},
+        description="With `source: check_in` the points of a check-in: the member's tier's earning rule "
+        "decides them unless `points` is given; once per `reference` (the check-in's id).",
+        request=EarnInSerializer,
+        responses={
+            200: PointsOutSerializer,
+            404: not_found("No customer with this id or mobile."),
+            409: conflict("no_points"),
+        },
     )
     @idempotent
     def post(self, request):
-        incoming = PointsInSerializer(data=request.data)
+        incoming = EarnInSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
         member = _member(request, data["customer"])
-        entry = points.earn(member=member, points=data["points"], reason=data["reason"], reference=data["reference"])
+        if data.get("source") and "points" not in data:
+            entry = points.award(customer=member.customer, kind=data["source"], reference=data["reference"])
+            if entry is None:
+                raise DomainError("no_points", "Check-ins earn this member no points.")
+            return _answer(entry)
+        reason = data.get("reason") or points.SOURCE_LABELS[data["source"]]
+        entry = points.earn(member=member, points=data["points"], reason=reason, reference=data["reference"])
         return _answer(entry)
 
 

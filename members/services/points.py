@@ -31,6 +31,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from catalog.services import entitlements
 from crm import notifications
@@ -136,14 +137,40 @@ def spend(*, member: Member, points: int, reason: str, reference: str) -> Points
     return _change(member=member, delta=-_check_points(points), reason=reason, reference=reference)
 
 
+SOURCE_LABELS = {"attendance": gettext_lazy("Lesson attended"), "check_in": gettext_lazy("Check-in")}
+
+
+def points_for_event(*, kind: str, tier: Tier | None) -> int:
+    """The points a ``kind`` of event ("attendance", "check_in") earns a member of ``tier``: the
+    earning rule for the kind and the tier, else the kind's rule for any tier, else
+    ``MEMBERS_POINTS_FOR[kind]``. One query."""
+    rules = dict(
+        EarnRule.objects.filter(Q(tier=tier) | Q(tier__isnull=True) if tier is not None else Q(tier__isnull=True))
+        .filter(source=kind, category="")
+        .values_list("tier_id", "points")
+    )
+    if tier is not None and tier.pk in rules:
+        return rules[tier.pk]
+    if None in rules:
+        return rules[None]
+    return settings.MEMBERS_POINTS_FOR.get(kind, 0)
+
+
 def award(*, customer, kind: str, reference: str) -> PointsEntry | None:
-    """The points ``MEMBERS_POINTS_FOR[kind]`` (a lesson attended, a check-in), once per
-    reference; nothing when there are no tiers (no membership) or no points for ``kind``."""
-    points = settings.MEMBERS_POINTS_FOR.get(kind, 0)
-    if points < 1 or not Tier.objects.exists():
+    """The points a lesson attended or a check-in earns (:func:`points_for_event`, by the
+    member's tier), once per ``reference`` — the source record ("attendance:12", "visit:7"): a
+    retry returns the first entry. Nothing when there are no tiers (no membership) or no points
+    for ``kind`` and the tier."""
+    if not Tier.objects.exists():
         return None
-    labels = {"attendance": _("Lesson attended"), "check_in": _("Check-in")}
-    return earn(member=member_for(customer), points=points, reason=labels.get(kind, kind), reference=reference)
+    member = member_for(customer)
+    earlier = PointsEntry.objects.filter(member=member, reference=reference[:100]).first()
+    if earlier is not None:
+        return earlier
+    points = points_for_event(kind=kind, tier=member.tier)
+    if points < 1:
+        return None
+    return earn(member=member, points=points, reason=str(SOURCE_LABELS.get(kind, kind)), reference=reference)
 
 
 def check_in(*, member: Member, day: datetime.date | None = None) -> PointsEntry:
@@ -285,9 +312,8 @@ def _rates(tier_id) -> dict:
     """``{category: points per yuan}`` for the tier: a rule for the category and the tier first,
     then for the category and any tier; ``""`` is every other category."""
     rates: dict = {}
-    for category, rule_tier, rate in EarnRule.objects.filter(Q(tier_id=tier_id) | Q(tier__isnull=True)).values_list(
-        "category", "tier_id", "points_per_yuan"
-    ):
+    rules = EarnRule.objects.filter(Q(tier_id=tier_id) | Q(tier__isnull=True), source=EarnRule.Source.ORDER)
+    for category, rule_tier, rate in rules.values_list("category", "tier_id", "points_per_yuan"):
         if rule_tier is not None or category not in rates:
             rates[category] = rate
     return rates

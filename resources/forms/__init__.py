@@ -132,3 +132,14 @@ class AttendanceForm(forms.Form):
 
 def availability_json(teacher: Teacher) -> str:
     return json.dumps(teacher.availability, ensure_ascii=False)
+
+
+class RefundForm(ui.StyledFormMixin, forms.Form):
+    hours = forms.IntegerField(
+        label=_("Hours to refund"),
+        required=False,
+        min_value=1,
+        max_value=100_000,
+        help_text=_("Empty: every hour left, and the student leaves the class."),
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=200)

@@ -1,8 +1,8 @@
 """The training school's day in Chromium on the demo business, at 1366×768 and 390×844: a rep books a
 trial lesson from an opportunity at the trial stage and the student's attendance moves it on; the
 admin schedules a class, enrols students up to capacity (the next one waits) and records attendance,
-and the low balance gives the rep a renewal opportunity; a member earns points for a lesson and
-spends them on a coupon."""
+and the low balance gives the rep a renewal opportunity; a member earns points for a lesson — the
+points of the earning rule of the member's tier — and spends them on a coupon."""
 
 import re
 
@@ -11,6 +11,21 @@ import pytest
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
 SIZES = ["desk", "phone"]
+
+#: the points a lesson attended earns by tier: the school's earning rules (the default is 10)
+ATTENDANCE_POINTS = {"普通": 10, "银卡": 15, "金卡": 20, "钻石": 30}
+
+
+@pytest.fixture(scope="module")
+def attendance_rules(demo_day, django_db_blocker):
+    """The admin's earning rules for lessons attended, one per tier (stored for the live server)."""
+    from members.models import EarnRule, Tier
+
+    with django_db_blocker.unblock():
+        for tier in Tier.objects.all():
+            EarnRule.objects.update_or_create(
+                source="attendance", category="", tier=tier, defaults={"points": ATTENDANCE_POINTS[tier.name]}
+            )
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -110,7 +125,7 @@ def test_the_admin_schedules_a_class_fills_it_and_a_low_balance_opens_a_renewal(
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_a_member_earns_points_at_a_lesson_and_spends_them_on_a_coupon(demo_day, size):
+def test_a_member_earns_points_at_a_lesson_and_spends_them_on_a_coupon(demo_day, attendance_rules, size):
     from playwright.sync_api import expect
 
     from coupons.models import Coupon
@@ -129,6 +144,7 @@ def test_a_member_earns_points_at_a_lesson_and_spends_them_on_a_coupon(demo_day,
     )
     member = Member.objects.get(customer=enrolment.customer)
     before = member.points
+    earned = ATTENDANCE_POINTS[member.tier.name]  # the member's tier's rule for a lesson attended
     offer = PointsOffer.objects.get()
     me = demo_day.open("rep1", size)
     page = me.page
@@ -137,17 +153,17 @@ def test_a_member_earns_points_at_a_lesson_and_spends_them_on_a_coupon(demo_day,
     me.click(row.locator("button", has_text="出勤"))
     assert Attendance.objects.get(session=session, enrolment=enrolment).status == "present"
     me.go(member.get_absolute_url(), shot="member")
-    expect(page.locator("[data-testid=member-points]")).to_have_text(f"{before + 10:,}")
+    expect(page.locator("[data-testid=member-points]")).to_have_text(f"{before + earned:,}")
     expect(page.locator("[data-testid=points-ledger] tbody tr").first).to_contain_text("上课出勤")
     page.select_option("#offer", str(offer.pk))
     me.click(page.locator("[data-testid=redeem]"), shot="member-spent")
     expect(page.locator(".messages .alert-success")).to_contain_text(f"已用 {offer.points} 积分兑换优惠券")
-    expect(page.locator("[data-testid=member-points]")).to_have_text(f"{before + 10 - offer.points:,}")
+    expect(page.locator("[data-testid=member-points]")).to_have_text(f"{before + earned - offer.points:,}")
     code = re.search(r"优惠券 (\S+)。", page.locator(".messages .alert-success").inner_text()).group(1)
     assert Coupon.objects.get(code=code).customer_id == enrolment.customer_id
     me.go(enrolment.customer.get_absolute_url())
     expect(page.locator("[data-testid=member-card] [data-testid=member-points]")).to_have_text(
-        f"{before + 10 - offer.points:,} 积分"
+        f"{before + earned - offer.points:,} 积分"
     )
     me.fits_the_width()
     me.done()
