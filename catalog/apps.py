@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -25,3 +26,17 @@ class CatalogConfig(AppConfig):
 
         register()
         register_approvals()
+        post_migrate.connect(_ensure_sold_lines, sender=self)
+
+
+def _ensure_sold_lines(sender, using="default", **kwargs):
+    """SQLite drops a table's triggers when a migration remakes the table: put the sold lines'
+    triggers back (and rebuild the table) whenever one is missing after ``migrate`` — once the
+    migration that installs them is applied (not after migrating back past it)."""
+    from django.db import connections
+    from django.db.migrations.recorder import MigrationRecorder
+
+    from .sold_lines import ensure
+
+    if ("catalog", "0003_sold_line_triggers") in MigrationRecorder(connections[using]).applied_migrations():
+        ensure(using)

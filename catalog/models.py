@@ -477,3 +477,50 @@ class ProductImport(models.Model):
 
     def get_absolute_url(self):
         return reverse("catalog:import_job", args=[self.pk])
+
+
+class SoldLine(models.Model):
+    """An order line as the 经营分析 and the policy effect read it: the line's figures with its
+    order's status, time and channel and its customer's scope (owner, department) and region, in
+    one row, so a page reads one table instead of joining every line to its order and customer.
+    ``id`` is the order line's; ``sku`` joins the catalogue's SKU by code (none for a line outside
+    it). Kept in step by database triggers on PostgreSQL and SQLite (``catalog.sold_lines``);
+    never written by the application."""
+
+    scope_owner_field = "owner"
+    scope_department_field = "department"
+
+    id = models.BigIntegerField(primary_key=True)
+    order_id = models.BigIntegerField(db_index=True)
+    customer_id = models.BigIntegerField(db_index=True)
+    owner = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    department = models.ForeignKey(
+        "crm.Department", null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    status = models.CharField(max_length=10)
+    placed_at = models.DateTimeField()
+    channel = models.CharField(max_length=20)
+    region_province = models.CharField(max_length=6)
+    region_city = models.CharField(max_length=6)
+    sku = models.ForeignKey(
+        Sku,
+        to_field="code",
+        db_column="sku",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    category = models.CharField(max_length=64)
+    quantity = models.IntegerField()
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    cost = models.DecimalField(max_digits=12, decimal_places=2, null=True)
+    policy_id = models.IntegerField(null=True)
+    policy_name = models.CharField(max_length=100)
+    policy_price = models.DecimalField(max_digits=12, decimal_places=2, null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["placed_at"], name="sold_line_time")]
