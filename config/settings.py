@@ -413,6 +413,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "partners.tasks.registration_expiry",
         "schedule": crontab(hour=8, minute=0),
     },
+    "partners-distribute-lead-backlog": {
+        "task": "partners.tasks.distribute_lead_backlog",
+        "schedule": crontab(minute=10),
+    },
     "marketing-run-nurture-plans": {"task": "marketing.tasks.run_nurture_plans", "schedule": 300.0},
     "marketing-refresh-campaign-stats": {"task": "marketing.tasks.refresh_campaign_stats", "schedule": 600.0},
     "marketing-record-segment-sizes": {

@@ -95,6 +95,7 @@ def _nav(user, path, waiting=0):
                 ("partners:statements", _("Settlement statements"), "bi-receipt-cutoff", "partners.view"),
                 ("partners:rules", _("Commission rules"), "bi-percent", "partners.configure"),
                 ("partners:rebates", _("Rebate plans"), "bi-graph-up-arrow", "partners.configure"),
+                ("partners:distribution", _("Lead distribution to partners"), "bi-shuffle", "partners.distribute"),
             ],
         ),
         (

@@ -85,6 +85,7 @@ ACTIONS = {
     "partners.export": {M, D, A},
     "partners.attribute": {M, D, A},  # attribute an order to a partner by hand (with the reason)
     "partners.configure": {D, A},  # commission rules
+    "partners.distribute": {A},  # the rule that hands new leads to partners by grade
     "partners.settle": {M, D, A},  # generate, adjust and submit statements, record payments
     "partners.portal": {P},  # the partner portal: own registrations, orders, statements and grade
     # courses, classes and teachers (resources): everyone reads the timetable; sales people enrol

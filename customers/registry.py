@@ -14,6 +14,8 @@ none of them; see also ``timeline.py`` and ``deals.py``):
   applied; without the catalogue, lines are kept as given;
 - the catalogue's choices (catalog): :func:`catalogue_choices` lists the categories or SKUs a
   coupon batch's scope can pick;
+- leads captured (partners): :func:`lead_captured` hands a new lead no assignment rule took to
+  the apps that distribute leads (the partners' distribution by grade), in the capture's transaction;
 - the task creator (sales): an app below or beside sales asks for a task for a rep through
   :func:`create_task` without importing sales.
 """
@@ -79,6 +81,20 @@ def orders_placed(orders: list) -> None:
         else:
             for order in orders:
                 handler(order)
+
+
+_lead_captured: dict[str, Callable] = {}
+
+
+def register_lead_captured(name: str, handler: Callable) -> None:
+    """Add (or replace) ``handler(lead)``, called (in the capture's transaction) with a new lead no
+    rule assigned (e.g. the partners' lead distribution); safe to call from ``AppConfig.ready``."""
+    _lead_captured[name] = handler
+
+
+def lead_captured(lead) -> None:
+    for handler in list(_lead_captured.values()):
+        handler(lead)
 
 
 def register_task_creator(creator: Callable) -> None:

@@ -10,7 +10,7 @@ class PartnersConfig(AppConfig):
         from auditlog.registry import auditlog
 
         from crm.permissions import register_partner_resolver
-        from customers.registry import register_order_placed
+        from customers.registry import register_lead_captured, register_order_placed
 
         from . import models
         from .services.commission import on_order_placed, on_orders_placed
@@ -19,6 +19,9 @@ class PartnersConfig(AppConfig):
         register_partner_resolver(partner_of_user)
 
         register_order_placed("partners", on_order_placed, batch=on_orders_placed)
+        from .services.distribution import on_lead_captured
+
+        register_lead_captured("partners", on_lead_captured)
         from .approvals import register as register_approvals
 
         register_approvals()
@@ -36,3 +39,5 @@ class PartnersConfig(AppConfig):
         auditlog.register(models.PartnerUser)
         auditlog.register(models.GradeChange)
         auditlog.register(models.DealerStore)
+        auditlog.register(models.LeadDistributionRule, exclude_fields=["updated_at"])
+        auditlog.register(models.LeadHandover)

@@ -547,3 +547,106 @@ class DealerStore(models.Model):
         verbose_name = _("store")
         verbose_name_plural = _("stores")
         indexes = [models.Index(fields=["dealer"], include=["customer"], name="store_by_dealer")]
+
+
+class LeadDistributionRule(models.Model):
+    """线索分配规则 (one row, set by an admin): which new leads nobody owns are handed to partners,
+    and each grade's weight in the weighted round-robin (0: partners of that grade get none). Only
+    active partners take part; ``daily_cap`` bounds what one partner gets per day (Asia/Shanghai)."""
+
+    is_active = models.BooleanField(_("distribute leads to partners"), default=False)
+    source = models.CharField(
+        _("source channel"), max_length=20, blank=True, help_text=_("Empty: leads from every source.")
+    )
+    region = models.CharField(_("region"), max_length=6, blank=True, help_text=_("Empty: leads from every region."))
+    weight_a = models.PositiveSmallIntegerField(_("weight of grade A"), default=3)
+    weight_b = models.PositiveSmallIntegerField(_("weight of grade B"), default=2)
+    weight_c = models.PositiveSmallIntegerField(_("weight of grade C"), default=1)
+    weight_d = models.PositiveSmallIntegerField(_("weight of grade D"), default=0)
+    daily_cap = models.PositiveIntegerField(
+        _("leads per partner per day, at most"), null=True, blank=True, help_text=_("Empty: no cap.")
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("lead distribution rule")
+        verbose_name_plural = _("lead distribution rules")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(daily_cap__isnull=True) | Q(daily_cap__gt=0), name="distribution_cap_positive"
+            )
+        ]
+
+    @classmethod
+    def current(cls) -> "LeadDistributionRule":
+        rule, _created = cls.objects.get_or_create(pk=1)
+        return rule
+
+    def weight_of(self, grade: str) -> int:
+        return getattr(self, f"weight_{grade.lower()}", 0)
+
+    @property
+    def weights(self) -> dict[str, int]:
+        return {grade: self.weight_of(grade) for grade in PartnerGrade.values}
+
+
+class PartnerLeadCursor(models.Model):
+    """A partner's running credit in the smooth weighted round-robin (locked while choosing)."""
+
+    partner = models.OneToOneField(Partner, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    credit = models.IntegerField(default=0)
+
+
+class PartnerLeadDay(models.Model):
+    """How many leads a partner was handed on one day, with the cap of that day: the database
+    refuses a count above the cap (the last line of defence behind the locked counter)."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    handed = models.PositiveIntegerField(default=0)
+    cap = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "day"], name="partner_lead_day_once"),
+            models.CheckConstraint(
+                condition=Q(cap__isnull=True) | Q(handed__lte=models.F("cap")), name="partner_lead_day_within_cap"
+            ),
+        ]
+
+
+class LeadHandover(models.Model):
+    """交给合作伙伴的线索: a lead handed to a partner by the distribution rule, why, and the outcome
+    the partner reports. One hand-over per lead (the lead is the primary key)."""
+
+    scope_owner_field = "partner__owner"
+    scope_department_field = "partner__department"
+    scope_partner_field = "partner"
+
+    class Reason(models.TextChoices):
+        NEW_LEAD = "new", _("Distribution rule, new lead")
+        BACKLOG = "backlog", _("Distribution rule, backlog")
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", _("Not followed up yet")
+        CONTACTED = "contacted", _("Contacted")
+        CONVERTED = "converted", _("Converted")
+        INVALID = "invalid", _("Invalid")
+
+    lead = models.OneToOneField(
+        "sales.Lead", verbose_name=_("lead"), primary_key=True, on_delete=models.CASCADE, related_name="handover"
+    )
+    partner = models.ForeignKey(Partner, verbose_name=_("partner"), on_delete=models.CASCADE, related_name="handovers")
+    reason = models.CharField(_("reason"), max_length=10, choices=Reason.choices)
+    grade = models.CharField(_("grade"), max_length=1, choices=PartnerGrade.choices)
+    weight = models.PositiveSmallIntegerField(_("weight"))
+    at = models.DateTimeField(_("handed over at"), default=timezone.now)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices, default=Outcome.PENDING)
+    outcome_at = models.DateTimeField(_("outcome recorded at"), null=True, blank=True)
+    outcome_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-at", "-lead_id"]
+        verbose_name = _("lead handed to a partner")
+        verbose_name_plural = _("leads handed to partners")
+        indexes = [models.Index(fields=["partner", "-at"], name="handover_partner_recent")]

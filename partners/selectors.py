@@ -10,6 +10,7 @@ from .models import (
     Attribution,
     DealerStore,
     GradeChange,
+    LeadHandover,
     LeadRegistration,
     Partner,
     PartnerContact,
@@ -96,6 +97,28 @@ def portal_customers(user) -> list[dict]:
         }
         for r in rows
     ]
+
+
+def portal_handovers(user) -> QuerySet:
+    """交给我的线索: the leads handed to the user's partner, newest first (the lead in the same query)."""
+    return permissions.visible(user, LeadHandover.objects.select_related("lead")).order_by("-at", "-lead_id")
+
+
+def handovers_for(user) -> QuerySet:
+    """Hand-overs of the partners in the user's scope, newest first."""
+    return permissions.visible(user, LeadHandover.objects.select_related("lead", "partner")).order_by("-at", "-lead_id")
+
+
+def distribution_today(user) -> list[dict]:
+    """Each active partner in the user's scope with its grade and the leads handed to it today."""
+    from django.utils import timezone
+
+    from .models import PartnerLeadDay
+
+    today = timezone.localdate()
+    handed = dict(PartnerLeadDay.objects.filter(day=today).values_list("partner_id", "handed"))
+    partners = partners_for(user).filter(status=PartnerStatus.ACTIVE).order_by("grade", "name")[:200]
+    return [{"partner": p, "handed": handed.get(p.pk, 0)} for p in partners]
 
 
 def portal_statements(user) -> QuerySet:

@@ -3,7 +3,7 @@ import datetime
 from celery import shared_task
 from django.utils import timezone
 
-from .services import grades, registrations, statements
+from .services import distribution, grades, registrations, statements
 
 
 @shared_task
@@ -24,3 +24,9 @@ def registration_expiry() -> int:
     """Beat, daily: close ended protections, then warn once of those ending within a week."""
     registrations.expire_registrations()
     return registrations.warn_expiring_registrations()
+
+
+@shared_task
+def distribute_lead_backlog() -> int:
+    """Beat, hourly: hand the eligible leads nobody took to partners by the distribution rule."""
+    return distribution.distribute_backlog()

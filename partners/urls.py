@@ -1,6 +1,11 @@
-from .views import commission, network, partners, rebates, statements
+from .views import commission, distribution, network, partners, rebates, statements
 
 app_name = "partners"
 urlpatterns = (
-    partners.urlpatterns + commission.urlpatterns + statements.urlpatterns + rebates.urlpatterns + network.urlpatterns
+    partners.urlpatterns
+    + commission.urlpatterns
+    + statements.urlpatterns
+    + rebates.urlpatterns
+    + network.urlpatterns
+    + distribution.urlpatterns
 )

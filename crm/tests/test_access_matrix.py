@@ -1902,21 +1902,35 @@ def test_partner_user_never_sees_another_partners_anything(partner_pair):
     permission layer shows a partner user nothing of a model that has no partner field."""
     from crm import permissions
     from customers.models import Customer, Order
-    from partners.models import Attribution, LeadRegistration, Partner, Statement
+    from partners.models import Attribution, LeadHandover, LeadRegistration, Partner, Statement
     from partners.services.registrations import register_lead
+    from sales.models import Lead
 
     (mine, user, _s), (theirs, _u, other_statement) = partner_pair
     other_registration = register_lead(partner=theirs, name="zq他人", mobile="13400001111")
+    other_lead = Lead.objects.create(name="zq他人线索", mobile="13400002222")
+    LeadHandover.objects.create(lead=other_lead, partner=theirs, reason="new", grade="D", weight=1)
     client = Client(raise_request_exception=False)
     client.force_login(user)
-    for path in ("/portal/", "/portal/registrations/", "/portal/orders/", "/portal/statements/", "/portal/grade/"):
+    for path in (
+        "/portal/",
+        "/portal/registrations/",
+        "/portal/leads/",
+        "/portal/orders/",
+        "/portal/statements/",
+        "/portal/grade/",
+    ):
         response = client.get(path)
         assert response.status_code == 200
         assert theirs.name.encode() not in response.content and "zq顾客zqB".encode() not in response.content
+        assert "zq他人线索".encode() not in response.content
     assert client.get(f"/portal/statements/{other_statement.pk}/").status_code == 404
     assert client.get(f"/portal/statements/{other_statement.pk}/?export=xlsx").status_code == 404
     assert client.post(f"/portal/statements/{other_statement.pk}/confirm/").status_code == 404
     assert client.post(f"/portal/registrations/{other_registration.pk}/extend/").status_code == 404
+    assert client.post(f"/portal/leads/{other_lead.pk}/outcome/", {"outcome": "invalid"}).status_code == 404
+    assert LeadHandover.objects.get(lead=other_lead).outcome == "pending"
+    assert permissions.visible(user, LeadHandover.objects.all()).count() == 0
     assert set(permissions.visible(user, Partner.objects.all())) == {mine}
     assert set(permissions.visible(user, Statement.objects.all()).values_list("partner", flat=True)) == {mine.pk}
     assert set(permissions.visible(user, Attribution.objects.all()).values_list("partner", flat=True)) == {mine.pk}
@@ -1929,7 +1943,14 @@ def test_partner_user_never_sees_another_partners_anything(partner_pair):
 def test_internal_users_get_403_in_the_portal(db, role):
     client = Client(raise_request_exception=False)
     client.force_login(UserFactory(role=role, data_scope=DataScope.ALL, department=DepartmentFactory(name="zq部")))
-    for path in ("/portal/", "/portal/registrations/", "/portal/orders/", "/portal/statements/", "/portal/grade/"):
+    for path in (
+        "/portal/",
+        "/portal/registrations/",
+        "/portal/leads/",
+        "/portal/orders/",
+        "/portal/statements/",
+        "/portal/grade/",
+    ):
         assert client.get(path).status_code == 403, path
 
 

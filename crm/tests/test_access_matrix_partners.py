@@ -18,6 +18,7 @@ from partners.models import (
     Attribution,
     CommissionRule,
     DealerStore,
+    LeadDistributionRule,
     Partner,
     PartnerContact,
     PartnerFollowUp,
@@ -56,6 +57,7 @@ PAGES = [
     ("rules", lambda p: reverse("partners:rules"), "partners.configure", False),
     ("rebates", lambda p: reverse("partners:rebates"), "partners.configure", False),
     ("rebate_new", lambda p: reverse("partners:rebate_create"), "partners.configure", True),
+    ("distribution", lambda p: reverse("partners:distribution"), "partners.distribute", True),
     ("statements", lambda p: reverse("partners:statements"), "partners.view", False),
     ("statement", lambda p: reverse("partners:statement", args=[p.statement.pk]), "partners.view", False),
     ("statement_generate", lambda p: reverse("partners:statement_generate"), "partners.settle", "only"),
@@ -98,6 +100,7 @@ def state():
         StatementLine.objects.count(),
         DealerStore.objects.count(),
         PartnerUser.objects.count(),
+        list(LeadDistributionRule.objects.values_list("is_active", "weight_a", "daily_cap")),
     )
 
 
@@ -138,6 +141,12 @@ def test_every_partner_page_answers_as_the_role_allows(org, role):
                     "customer": partner.order.customer_id,
                     "username": "zq-portal",
                     "password": "zq-secret-123",
+                    "is_active": "on",
+                    "weight_a": "9",
+                    "weight_b": "9",
+                    "weight_c": "9",
+                    "weight_d": "9",
+                    "daily_cap": "1",
                 },
             ).status_code
             if status != 403:

@@ -27,6 +27,12 @@ class OrderForm(StyledFormMixin, forms.Form):
         required=False,
         help_text=gettext_lazy("A coupon the customer holds, used on this order."),
     )
+    partner_code = forms.CharField(
+        label=gettext_lazy("referral code"),
+        max_length=20,
+        required=False,
+        help_text=gettext_lazy("A partner's referral code: the order is attributed to that partner."),
+    )
 
 
 class OrderLineForm(StyledFormMixin, forms.Form):

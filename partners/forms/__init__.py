@@ -4,10 +4,13 @@ from django.utils.translation import gettext_lazy as _
 from crm import permissions
 from crm.ui import StyledFormMixin
 from customers.region_field import RegionField
+from customers.services.sources import source_choices
 
 from ..models import (
     TRANSITIONS,
     CommissionRule,
+    LeadDistributionRule,
+    LeadHandover,
     Partner,
     PartnerContact,
     PartnerFollowUp,
@@ -155,3 +158,28 @@ class StoreForm(StyledFormMixin, forms.Form):
     """Put an organization customer under this dealer as a store."""
 
     customer = forms.IntegerField(label=_("customer id"), min_value=1)
+
+
+class DistributionRuleForm(StyledFormMixin, forms.ModelForm):
+    """The admin's lead distribution rule (线索分配规则)."""
+
+    region = RegionField(label=_("region"), required=False, help_text=_("Empty: leads from every region."))
+
+    class Meta:
+        model = LeadDistributionRule
+        fields = ["is_active", "source", "region", "weight_a", "weight_b", "weight_c", "weight_d", "daily_cap"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["source"] = forms.ChoiceField(
+            choices=lambda: [("", _("Any source")), *source_choices()],
+            required=False,
+            label=LeadDistributionRule._meta.get_field("source").verbose_name,
+        )
+
+
+class OutcomeForm(StyledFormMixin, forms.Form):
+    outcome = forms.ChoiceField(
+        label=_("outcome"),
+        choices=[(c, label) for c, label in LeadHandover.Outcome.choices if c != LeadHandover.Outcome.PENDING],
+    )

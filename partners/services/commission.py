@@ -170,16 +170,21 @@ def best_rule(rules: list[CommissionRule], sku=None) -> CommissionRule | None:
     return best
 
 
-def commission_for(order: Order, partner: Partner, *, rules: list[CommissionRule] | None = None) -> list[Share]:
+def commission_for(
+    order: Order, partner: Partner, *, rules: list[CommissionRule] | None = None, skus: dict | None = None
+) -> list[Share]:
     """What ``partner`` earns on ``order``: the paid amount (amount less the coupon discount) is
     spread over the lines by their value (the last line takes the rounding remainder, so the bases
     add up to the paid amount to the cent); each line goes to its best rule; per rule a percentage
-    of its base or its fixed sum once per order, then its cap. Lines no rule covers earn nothing."""
+    of its base or its fixed sum once per order, then its cap. Lines no rule covers earn nothing.
+    ``rules`` and ``skus`` (``skus_by_code`` of at least the order's lines) let a caller pricing many
+    orders read them once."""
     paid = max(order.amount - (order.discount or 0), Decimal(0))
     if rules is None:
         rules = rules_for(partner, new_customer=is_new_customer(order))
     lines = list(order.lines.all())
-    skus = skus_by_code(line.sku for line in lines)
+    if skus is None:
+        skus = skus_by_code(line.sku for line in lines)
     values = [line.price * line.quantity for line in lines]
     total = sum(values, Decimal(0))
     bases: dict[int, Decimal] = {}

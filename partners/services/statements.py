@@ -17,12 +17,13 @@ from django.db.models import Exists, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from catalog.services.pricing import skus_by_code
 from crm.approvals.services import request_approval
 from crm.errors import Conflict, Invalid
 from customers.models import Order
 
 from ..models import Attribution, Partner, RebatePlan, Statement, StatementLine
-from .commission import commission_for
+from .commission import commission_for, rules_for
 from .grades import grade_in_effect
 from .rebates import period_bounds, rebate_for, volume_of
 
@@ -63,15 +64,26 @@ def generate_statement(*, partner_id: int, period: datetime.date) -> Statement:
     statement.partner.grade = grade_in_effect(statement.partner, period)
     end = month_end(period)
     accrued = StatementLine.objects.filter(order=OuterRef("order"), kind=StatementLine.Kind.ACCRUAL)
-    due = (
+    # set-based: whether each order's customer had paid before (is_new_customer for every order in
+    # the one query), the lines of all the orders in one more, the SKUs in one, the rules once per
+    # kind of customer — a handful of queries per partner, not several per order
+    earlier = Order.objects.filter(customer_id=OuterRef("order__customer_id"), status=Order.Status.PAID).filter(
+        Q(placed_at__lt=OuterRef("order__placed_at"))
+        | Q(placed_at=OuterRef("order__placed_at"), pk__lt=OuterRef("order_id"))
+    )
+    due = list(
         Attribution.objects.filter(partner_id=partner_id, order__status=Order.Status.PAID, order__placed_at__lt=end)
         .exclude(Exists(accrued))
+        .annotate(repeat=Exists(earlier))
         .select_related("order")
+        .prefetch_related("order__lines")
         .order_by("order__placed_at", "order_id")
     )
+    rules = {repeat: rules_for(statement.partner, new_customer=not repeat) for repeat in {a.repeat for a in due}}
+    skus = skus_by_code(line.sku for attribution in due for line in attribution.order.lines.all())
     lines = []
     for attribution in due:
-        shares = commission_for(attribution.order, statement.partner)
+        shares = commission_for(attribution.order, statement.partner, rules=rules[attribution.repeat], skus=skus)
         if not shares:
             continue
         main = max(shares, key=lambda share: (share.amount, -share.rule.pk))
@@ -141,7 +153,7 @@ def _rebate_lines(statement: Statement) -> list[StatementLine]:
 
 def generate_statements(*, period: datetime.date) -> int:
     """Every partner's statement of ``period`` that has anything due; the number generated."""
-    partner_ids = sorted(set(Attribution.objects.values_list("partner_id", flat=True)))
+    partner_ids = list(Attribution.objects.order_by("partner_id").values_list("partner_id", flat=True).distinct())
     for partner_id in partner_ids:
         generate_statement(partner_id=partner_id, period=period)
     return len(partner_ids)

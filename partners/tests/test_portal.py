@@ -13,9 +13,10 @@ from openpyxl import load_workbook
 from crm.models import Notification
 from customers.models import Order
 from customers.tests.factories import CustomerFactory
-from partners.models import Attribution, GradeChange, LeadRegistration, Statement, StatementLine
+from partners.models import Attribution, GradeChange, LeadHandover, LeadRegistration, Statement, StatementLine
 from partners.services.portal import create_portal_user
 from partners.services.registrations import register_lead
+from sales.models import Lead
 
 from .factories import PartnerFactory
 
@@ -42,7 +43,15 @@ def two(org):
             statement=statement, kind="adjustment", amount=Decimal("12.34"), note=f"{name}调整"
         )
         Statement.objects.filter(pk=statement.pk).update(total=Decimal("12.34"))
+        handover = LeadHandover.objects.create(
+            lead=Lead.objects.create(name=f"{name}线索", mobile="1380000000" + ("1" if key == "mine" else "2")),
+            partner=partner,
+            reason="new",
+            grade="B",
+            weight=2,
+        )
         out[key] = {
+            "handover": handover,
             "partner": partner,
             "user": user,
             "order": order,
@@ -58,6 +67,7 @@ def test_the_partner_user_sees_their_own_partners_pages_and_nothing_of_the_other
         "portal:home": "杭州云帆",
         "portal:registrations": "杭州云帆报备",
         "portal:orders": "杭州云帆客户",
+        "portal:leads": "杭州云帆线索",
         "portal:statements": "2026-11",
         "portal:grade": "杭州云帆",
     }
@@ -75,6 +85,9 @@ def test_another_partners_statement_and_registration_are_404_for_a_partner_user(
     assert client.get(reverse("portal:statement", args=[other["statement"].pk])).status_code == 404
     assert client.post(reverse("portal:confirm", args=[other["statement"].pk])).status_code == 404
     assert client.post(reverse("portal:extend", args=[other["registration"].pk])).status_code == 404
+    outcome = reverse("portal:outcome", args=[other["handover"].pk])
+    assert client.post(outcome, {"outcome": "invalid"}).status_code == 404
+    assert LeadHandover.objects.get(pk=other["handover"].pk).outcome == "pending"
     assert Statement.objects.get(pk=other["statement"].pk).confirmed_at is None
     assert LeadRegistration.objects.get(pk=other["registration"].pk).extended_at is None
 
@@ -184,7 +197,9 @@ def test_the_grade_page_shows_the_history(client, two):
     assert "¥400,000.00" in body
 
 
-@pytest.mark.parametrize("name", ["portal:home", "portal:registrations", "portal:orders", "portal:statements"])
+@pytest.mark.parametrize(
+    "name", ["portal:home", "portal:registrations", "portal:leads", "portal:orders", "portal:statements"]
+)
 def test_portal_pages_read_a_bounded_number_of_queries(client, two, name, django_assert_max_num_queries):
     partner = two["mine"]["partner"]
     for n in range(30):
@@ -193,6 +208,20 @@ def test_portal_pages_read_a_bounded_number_of_queries(client, two, name, django
         )
         Attribution.objects.create(order=order, partner=partner, reason="code")
         LeadRegistration.objects.create(partner=partner, name=f"人{n}", mobile=f"1370000{n:04d}", status="expired")
+        LeadHandover.objects.create(
+            lead=Lead.objects.create(name=f"线索{n}"), partner=partner, reason="backlog", grade="B", weight=2
+        )
     client.force_login(two["mine"]["user"])
     with django_assert_max_num_queries(12):
         assert client.get(reverse(name)).status_code == 200
+
+
+def test_the_partner_user_records_the_outcome_of_a_lead_handed_to_them(client, two):
+    mine = two["mine"]
+    client.force_login(mine["user"])
+    response = client.post(reverse("portal:outcome", args=[mine["handover"].pk]), {"outcome": "contacted"}, follow=True)
+    assert response.status_code == 200
+    row = response.context["rows"][0]
+    assert (row.lead.name, row.get_outcome_display()) == ("杭州云帆线索", "已联系")
+    assert "杭州云帆线索：已记录为“已联系”。" in response.content.decode()
+    assert Lead.objects.get(pk=mine["handover"].pk).status == "contacted"

@@ -173,3 +173,23 @@ def test_an_approved_statement_takes_no_line_and_keeps_its_total(org, world):
     assert (again.total, again.lines.count()) == (Decimal("3.33"), 1)
     with pytest.raises(Conflict):
         statements.add_adjustment(statement=again, amount=Decimal("1"), note="x", actor=org.manager1)
+
+
+def test_a_statement_reads_the_same_number_of_queries_for_5_orders_as_for_40(world):
+    """Whether each customer is new, the lines, the SKUs and the rules are read for all the orders at
+    once: the count does not grow with the orders (200,000 orders a month must take seconds)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for partner, n in ((world, 5), (PartnerFactory(owner=world.owner, status="active"), 40)):
+        repeat = CustomerFactory(owner=partner.owner)
+        for i in range(n):
+            order = attributed(partner, "100.00", at(datetime.date(2026, 11, 1 + i % 28)))
+            if i % 2:
+                Order.objects.filter(pk=order.pk).update(customer=repeat)
+        with CaptureQueriesContext(connection) as queries:
+            statements.generate_statement(partner_id=partner.pk, period=NOVEMBER)
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    assert StatementLine.objects.count() == 45

@@ -20,8 +20,9 @@ from crm.models import Notification
 from crm.ui import add_domain_error, export_rows
 
 from .. import selectors
-from ..forms import RegistrationForm
-from ..models import LeadRegistration, Statement
+from ..forms import OutcomeForm, RegistrationForm
+from ..models import LeadHandover, LeadRegistration, Statement
+from ..services import distribution
 from ..services import registrations as registration_services
 from ..services import statements as statement_services
 from ..services.registrations import protection_days
@@ -109,6 +110,38 @@ def extend(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @portal_view
+def leads(request: HttpRequest) -> HttpResponse:
+    """交给我的线索: the leads handed to the partner, with what came of each."""
+    rows = list(selectors.portal_handovers(request.user)[: selectors.PORTAL_PAGE])
+    for row in rows:
+        row.next_outcomes = distribution.OUTCOME_MOVES[row.outcome]
+    return _render(request, "leads.html", {"rows": rows})
+
+
+@portal_view
+@require_POST
+def outcome(request: HttpRequest, pk: int) -> HttpResponse:
+    handover = permissions.get_visible_or_404(request.user, LeadHandover.objects.select_related("lead"), lead_id=pk)
+    form = OutcomeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose an outcome."))
+        return redirect("portal:leads")
+    try:
+        handover = distribution.record_outcome(
+            handover=handover, outcome=form.cleaned_data["outcome"], actor=request.user
+        )
+    except DomainError as exc:
+        messages.error(request, _(exc.message))
+    else:
+        messages.success(
+            request,
+            _("%(lead)s: %(outcome)s recorded.")
+            % {"lead": handover.lead.name, "outcome": handover.get_outcome_display()},
+        )
+    return redirect("portal:leads")
+
+
+@portal_view
 def orders(request: HttpRequest) -> HttpResponse:
     return _render(
         request,
@@ -180,6 +213,8 @@ urlpatterns = [
     path("", home, name="home"),
     path("registrations/", registrations, name="registrations"),
     path("registrations/<int:pk>/extend/", extend, name="extend"),
+    path("leads/", leads, name="leads"),
+    path("leads/<int:pk>/outcome/", outcome, name="outcome"),
     path("orders/", orders, name="orders"),
     path("statements/", statements, name="statements"),
     path("statements/<int:pk>/", statement, name="statement"),

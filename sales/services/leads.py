@@ -209,6 +209,8 @@ def capture_lead(
         chosen = choose_owner(lead)
         if chosen is not None:
             _assign(lead, chosen, by=actor)
+        else:
+            registry.lead_captured(lead)  # e.g. handed to a partner by the distribution rule
     return lead
 
 

@@ -4,6 +4,9 @@
   told it is protected; partner2 (苏州恒通) registers the same mobile and is told it is already
   registered, without being told by whom, while 恒通's channel manager is notified and the conflict
   is in the channel managers' list; partner1 sees an attributed order and confirms a paid statement.
+- With the admin's lead distribution rule on, a new lead goes to 杭州云帆 (the only active A-grade
+  partner, grade A weighted alone): partner1 finds it under "leads handed to me" and records that it
+  was contacted; partner2 never sees it.
 - The channel manager (manager1) generates last month's statements (again: still one per partner),
   reviews one and sends it for approval; the director approves it from his inbox (never the
   preparer); manager1 records the payment. The total equals the sum of its lines to the cent."""
@@ -15,6 +18,7 @@ import pytest
 from django.db.models import Sum
 
 from crm.tests.browser import VIEWPORTS
+from crm.tests.parallel import run_parallel
 from crm.tests.personas import TIMEOUT_MS, Person
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
@@ -121,6 +125,54 @@ def test_a_partner_registers_a_lead_sees_an_order_and_confirms_a_statement(demo_
     assert statement.confirmed_by.username == "partner1"
     me.fits_the_width()
     me.done()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_partner_sees_a_lead_handed_to_them_and_records_the_outcome(demo_day, size):
+    from playwright.sync_api import expect
+
+    from partners.models import LeadDistributionRule, LeadHandover
+    from sales.models import AssignmentRule
+    from sales.services.leads import capture_lead
+
+    name, mobile = f"郑晓峰{SIZES.index(size)}", "1395550000" + str(SIZES.index(size))
+
+    def a_new_lead():
+        """The lead arrives on a connection of its own (committed, as the live server sees it); the
+        demo's assignment rules take every lead, so for this one none does (then all are back)."""
+        LeadDistributionRule.objects.update_or_create(
+            pk=1, defaults={"is_active": True, "weight_a": 1, "weight_b": 0, "weight_c": 0, "weight_d": 0}
+        )
+        rules = list(AssignmentRule.objects.filter(is_active=True).values_list("pk", flat=True))
+        AssignmentRule.objects.filter(pk__in=rules).update(is_active=False)
+        try:
+            return capture_lead(name=name, mobile=mobile, region="浙江省杭州市西湖区", need="门店加盟咨询")
+        finally:
+            AssignmentRule.objects.filter(pk__in=rules).update(is_active=True)
+            LeadDistributionRule.objects.filter(pk=1).update(is_active=False)
+
+    [lead] = run_parallel([a_new_lead])
+    assert LeadHandover.objects.get(lead=lead).partner.code == "DEMO0001"
+
+    me = sign_in(demo_day, "partner1", size)
+    page = me.page
+    me.click(page.get_by_role("link", name="交给我的线索"), shot="handed-leads")
+    row = page.locator("[data-testid=handed-leads] tbody tr").filter(has_text=name)
+    expect(row).to_contain_text(mobile)
+    expect(row.locator("[data-testid=outcome]")).to_have_text("未跟进")
+    me.fits_the_width()
+    me.no_broken_words()
+    me.click(row.get_by_role("button", name="已联系"), shot="contacted")
+    expect(page.locator(".alert-success")).to_contain_text(f"{name}：已记录为“已联系”。")
+    row = page.locator("[data-testid=handed-leads] tbody tr").filter(has_text=name)
+    expect(row.locator("[data-testid=outcome]")).to_have_text("已联系")
+    assert LeadHandover.objects.get(lead=lead).outcome == "contacted"
+    me.done()
+
+    other = sign_in(demo_day, "partner2", size)
+    other.go("/portal/leads/")
+    assert name not in other.main()
+    other.done()
 
 
 @pytest.mark.parametrize("size", SIZES)
