@@ -195,6 +195,7 @@ def test_the_grade_page_shows_the_history(client, two):
     client.force_login(two["mine"]["user"])
     body = client.get(reverse("portal:grade")).content.decode()
     assert "¥400,000.00" in body
+    assert ">报备转化率（%）</th>" in body and "conversion" not in body
 
 
 @pytest.mark.parametrize(

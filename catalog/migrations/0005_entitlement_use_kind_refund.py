@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("catalog", "0002_sales_policy_member_tier"),
+        ("catalog", "0004_sales_policy_member_tier"),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("crm", "0005_partner_user_role"),
         ("customers", "0021_order_line_catalogue_price"),
-        ("sales", "0017_scoring_criteria_from_registry"),
+        ("sales", "0019_followup_field_labels"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("crm", "0005_partner_user_role"),
         ("customers", "0021_order_line_catalogue_price"),
-        ("sales", "0017_scoring_criteria_from_registry"),
+        ("sales", "0018_lead_name_keys"),
     ]
 
     operations = [
