@@ -80,7 +80,7 @@ class Product(models.Model):
         REJECTED = "rejected", _("Rejected")
         WITHDRAWN = "withdrawn", _("Withdrawn")
 
-    code = models.CharField(_("code"), max_length=40, unique=True)
+    code = models.CharField(_("product code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=100)
     category = models.ForeignKey(
         Category,

@@ -53,7 +53,7 @@ class LeadSource(models.Model):
     for new ones. Scoring, assignment, segments, dashboards, imports and the API use this table."""
 
     code = models.SlugField(
-        _("code"),
+        _("source code"),
         max_length=20,
         unique=True,
         help_text=_("Letters, digits, - and _; what other systems send as the source."),

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from auditlog.models import LogEntry
 from django.urls import reverse
+from django.utils import translation
 
 from catalog.models import Entitlement, EntitlementUse, Product, SalesPolicy, Sku
 from catalog.services import entitlements
@@ -27,6 +28,8 @@ def test_every_role_sees_the_product_list(client, org, shelf):
     response = client.get(reverse("catalog:products"))
     assert response.status_code == 200
     assert [p.code for p in response.context["table"].page.object_list.data] == ["EDU-MATH"]
+    with translation.override("zh-hans"):  # a product's code is not a coupon code (券码)
+        assert str(Product._meta.get_field("code").verbose_name) == "产品编码"
 
 
 def test_the_product_list_costs_the_same_whatever_the_number_of_products(
