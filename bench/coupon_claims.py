@@ -200,7 +200,7 @@ class Server:
             stderr=self.log,
             start_new_session=True,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded machine may take a minute to boot the workers
         while time.monotonic() < deadline:
             if self.process.poll() is not None:  # e.g. the port is taken: never time someone else's server
                 self.log.seek(0)

@@ -1,9 +1,10 @@
 """Claiming (领券) and redeeming (核销) coupons, with every rule enforced in the database.
 
-Claim (one path on PostgreSQL and SQLite): the batch must be active and inside its claim window;
-the customer's row is locked so that their per-batch, per-day and decay counts cannot race; stock
-is taken by ``UPDATE … SET issued = issued + 1 WHERE issued < quantity``; a reserve-mode batch
-reserves the amount with a conditional UPDATE on the budget. Redeem: the coupon row is locked,
+Claim: the batch must be active and inside its claim window; the customer's row is locked so that
+their per-batch, per-day and decay counts cannot race; stock is taken by ``UPDATE … SET issued =
+issued + 1 WHERE issued < quantity``; a reserve-mode batch reserves the amount with a conditional
+UPDATE on the budget (on PostgreSQL the counts, the budget, the stock and the code are one statement
+after the lock). Redeem: the coupon row is locked,
 partial unique indexes allow one live redemption per coupon and per order, and the budget is
 charged with a conditional UPDATE — so no batch over-issues, no customer passes a limit and no
 budget goes below zero, whatever the concurrency.
@@ -38,12 +39,17 @@ def decayed_amount(batch, *, previous_claims, is_new):
     below one cent: never ¥0) and never above the face value; new customers get the batch's bonus
     on top. Percentage coupons do not decay (their configuration refuses a factor below 1)."""
     amount = batch.amount
-    if batch.decay_factor < 1 and batch.discount_type != Batch.DiscountType.PERCENT and amount > 0:
+    if _decays(batch):
         floor = max(batch.decay_floor, CENT)
         amount = min(max(_money(amount * batch.decay_factor**previous_claims), floor), amount)
     if is_new:
         amount += batch.new_customer_bonus
     return _money(amount)
+
+
+def _decays(batch):
+    """Whether a claim's amount depends on the customer's earlier claims of the coupon type."""
+    return batch.decay_factor < 1 and batch.discount_type != Batch.DiscountType.PERCENT and batch.amount > 0
 
 
 def _eligible(batch: Batch, customer: Customer) -> bool:
@@ -151,7 +157,7 @@ def _held(*, batch, customer_id, channel, today):
 
 
 def _take_produced_code(batch, values):
-    """Statement 3: fill in the first free produced code of the batch (``SKIP LOCKED``: parallel
+    """Statement 3 where each step is a statement of its own: fill in the first free produced code of the batch (``SKIP LOCKED``: parallel
     claims take different codes). Returns ``(id, code)`` or None when no produced code is free."""
     table = Coupon._meta.db_table
     names = list(values)
@@ -165,6 +171,62 @@ def _take_produced_code(batch, values):
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, batch.pk, Coupon.Status.AVAILABLE])
         return cursor.fetchone()
+
+
+def _claim_statement(*, batch, customer_id, today, limits, account_id, reserve, values):
+    """PostgreSQL: the rest of a claim in one statement, run after the customer's lock was granted
+    (so its counts see every claim of this customer committed before). In order: the customer's
+    counts of the batch (all, today's) against ``limits`` — ``(per customer, per day)``, or None
+    for a compensation coupon — then, only within them, the budget's reservation (``reserve`` > 0:
+    ``total >= reserved + used + reserve``), then, only if that was granted, the stock (``issued <
+    quantity``), then, only if the stock was taken, the first free produced code of the batch
+    (``SKIP LOCKED``: parallel claims take different codes). Every step is the same conditional
+    UPDATE as on its own; a refusal leaves the steps after it undone, and the caller's transaction
+    rolls back the ones before it. Returns ``(held, held_today, reserved, stock_taken, taken)``
+    with ``taken`` the produced code's ``(id, code)`` or None."""
+    coupon, batch_table, account_table = Coupon._meta.db_table, Batch._meta.db_table, BudgetAccount._meta.db_table
+    params = [connection.ops.adapt_datefield_value(today), customer_id, batch.pk]
+    if limits is None:
+        allowed = "SELECT 1"
+    else:
+        allowed, params = "SELECT 1 FROM held WHERE total < %s AND today < %s", [*params, *limits]
+    steps = ["EXISTS (SELECT 1 FROM allowed)"]
+    budget = ""
+    if reserve > 0:
+        budget = (
+            f", budget AS (UPDATE {account_table} SET reserved = reserved + %s "
+            f"WHERE id = %s AND total >= reserved + used + %s AND {steps[0]} RETURNING id)"
+        )
+        params += [reserve, account_id, reserve]
+        steps.append("EXISTS (SELECT 1 FROM budget)")
+    stock = (
+        f", stock AS (UPDATE {batch_table} SET issued = issued + 1 "
+        f"WHERE id = %s AND issued < quantity AND {' AND '.join(steps)} RETURNING id)"
+    )
+    params.append(batch.pk)
+    taken, answer = "", "NULL, NULL"
+    if batch.produced:
+        names = list(values)
+        fields = [Coupon._meta.get_field(name) for name in names]
+        assignments = ", ".join(f'"{f.column}" = %s' for f in fields)
+        params += [f.get_db_prep_save(values[name], connection) for f, name in zip(fields, names)]
+        taken = (
+            f", taken AS (UPDATE {coupon} SET {assignments} WHERE id = (SELECT id FROM {coupon} "
+            f"WHERE batch_id = (SELECT id FROM stock) AND status = %s ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) "
+            f"RETURNING id, code)"
+        )
+        params.append(Coupon.Status.AVAILABLE)
+        answer = "(SELECT id FROM taken), (SELECT code FROM taken)"
+    sql = (
+        f"WITH held AS (SELECT COUNT(*) AS total, COUNT(*) FILTER (WHERE claim_day = %s) AS today "
+        f"FROM {coupon} WHERE customer_id = %s AND batch_id = %s), allowed AS ({allowed}){budget}{stock}{taken} "
+        f"SELECT total, today, {'EXISTS (SELECT 1 FROM budget)' if budget else 'TRUE'}, "
+        f"EXISTS (SELECT 1 FROM stock), {answer} FROM held"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        held, held_today, reserved, stock_taken, taken_id, taken_code = cursor.fetchone()
+    return int(held), int(held_today), reserved, stock_taken, None if taken_id is None else (taken_id, taken_code)
 
 
 def _refuse(code):
@@ -192,14 +254,17 @@ def claim(*, batch_code, customer=None, customer_id=None, customer_mobile=None, 
     or ``Customer.DoesNotExist``. ``compensation``: the amount of a compensation coupon, issued
     whatever the batch's window, channels, audience and limits.
 
-    One path on every database, each rule and refusal once: (1) lock the customer and read the
-    batch; (2) count what the customer holds; (3) take a free produced code, or issue a new one;
-    then the rows every claim of the batch touches, changed last so that their locks are held only
-    until the commit: (4) in reserve mode the budget, ``total >= reserved + used + amount``, and
-    (5) the stock, ``issued < quantity``, by conditional UPDATEs. A refusal at (4) or (5) rolls the
-    code back with the rest. On PostgreSQL the customer's row lock serializes one customer's claims
-    and ``SKIP LOCKED`` lets parallel claims take different codes; SQLite runs one writing
-    transaction at a time."""
+    Each rule and refusal once: (1) lock the customer and read the batch; (2) count what the
+    customer holds; (3) in reserve mode reserve the budget, ``total >= reserved + used + amount``,
+    (4) take the stock, ``issued < quantity``, and (5) take a free produced code, or issue a new one.
+    On PostgreSQL (2)–(5) are one statement (``_claim_statement``: each step a conditional UPDATE
+    that runs only if the one before allowed it), so a claim is two round trips between BEGIN and
+    COMMIT; the customer's row lock serializes one customer's claims and ``SKIP LOCKED`` lets
+    parallel claims take different codes. The counts are read in a statement of their own first only
+    where the amount depends on them (a decaying batch) or the batch as read already answers
+    (sold out, or a redeem-mode budget that cannot cover the coupon: the limits are answered first).
+    On SQLite, which runs one writing transaction at a time, each step is a statement of its own.
+    A refusal rolls back whatever the claim changed before it."""
     now = now or timezone.now()
     channel = channel[:30]
     if customer is not None:
@@ -220,24 +285,31 @@ def claim(*, batch_code, customer=None, customer_id=None, customer_mobile=None, 
             if not _eligible(batch, full):
                 _refuse("not_eligible")
     today = timezone.localdate(now)
-    total, held_today, same_type = _held(batch=batch, customer_id=customer_id, channel=channel, today=today)
-    if not compensation:
-        if total >= batch.per_customer_limit:
-            _refuse("per_customer_limit")
-        if held_today >= batch.per_day_limit:
-            _refuse("daily_limit")
-    if batch.issued >= batch.quantity:  # early answer; the conditional UPDATE decides
-        _refuse("sold_out")
+    counts = None  # (held, held today, earlier claims of the coupon type): read only where needed
+    if not compensation and _decays(batch):
+        counts = _held(batch=batch, customer_id=customer_id, channel=channel, today=today)
     amount = (
         _money(compensation)
         if compensation
-        else decayed_amount(batch, previous_claims=same_type, is_new=order_count == 0)
+        else decayed_amount(batch, previous_claims=counts[2] if counts else 0, is_new=order_count == 0)
     )
     cap = amount if batch.discount_type != Batch.DiscountType.PERCENT else (batch.cap or Decimal(0))
     subsidy_cap = _money(cap * batch.platform_share / HUNDRED)
     reserve = batch.budget_mode == Batch.BudgetMode.RESERVE_AT_CLAIM or bool(compensation)
-    if not reserve and balance < subsidy_cap:  # early answer; redemption charges the budget
-        _refuse("budget_exhausted")
+    # early answers from the batch as read (the conditional UPDATEs decide), after the limits
+    early = None
+    if batch.issued >= batch.quantity:
+        early = "sold_out"
+    elif not reserve and balance < subsidy_cap:  # redemption charges the budget
+        early = "budget_exhausted"
+    one_statement = connection.vendor == "postgresql" and not early
+    limits = None if compensation else (batch.per_customer_limit, batch.per_day_limit)
+    if limits and counts is None and not one_statement:
+        counts = _held(batch=batch, customer_id=customer_id, channel=channel, today=today)
+    if limits and counts is not None:
+        _check_limits(counts[0], counts[1], limits)
+    if early:
+        _refuse(early)
     valid_from, valid_until = _validity(batch, now)
     values = dict(
         status=Coupon.Status.CLAIMED,
@@ -251,20 +323,45 @@ def claim(*, batch_code, customer=None, customer_id=None, customer_mobile=None, 
         valid_until=valid_until,
         is_compensation=bool(compensation),
     )
-    taken = _take_produced_code(batch, values) if batch.produced else None
+    if one_statement:
+        held, held_today, reserved, stock_taken, taken = _claim_statement(
+            batch=batch,
+            customer_id=customer_id,
+            today=today,
+            limits=limits,
+            account_id=account_id,
+            reserve=values["reserved"],
+            values=values,
+        )
+        if limits:
+            _check_limits(held, held_today, limits)
+        if not reserved:
+            _refuse("budget_exhausted")
+        if not stock_taken:
+            _refuse("sold_out")
+    else:
+        taken = _take_produced_code(batch, values) if batch.produced else None
     if taken is not None:
         coupon = Coupon(id=taken[0], batch=batch, code=taken[1], **values)
     else:  # a lazy batch, or more claims than produced codes
         coupon = _issue_new_code(batch, values)
-    if reserve:
-        try:
-            budgets.reserve(account_id, values["reserved"])
-        except budgets.BudgetExhausted:
-            _refuse("budget_exhausted")
-    if not Batch.objects.filter(pk=batch.pk, issued__lt=F("quantity")).update(issued=F("issued") + 1):
-        _refuse("sold_out")
+    if not one_statement:
+        if reserve:
+            try:
+                budgets.reserve(account_id, values["reserved"])
+            except budgets.BudgetExhausted:
+                _refuse("budget_exhausted")
+        if not Batch.objects.filter(pk=batch.pk, issued__lt=F("quantity")).update(issued=F("issued") + 1):
+            _refuse("sold_out")
     coupon.batch = batch  # the caller's answer shows the batch: no second look-up
     return coupon
+
+
+def _check_limits(held, held_today, limits):
+    if held >= limits[0]:
+        _refuse("per_customer_limit")
+    if held_today >= limits[1]:
+        _refuse("daily_limit")
 
 
 def _issue_new_code(batch, values):

@@ -1,6 +1,7 @@
-"""The claim runs as a few statements (lock the customer and read the batch; count what the customer
-holds; take a produced code; reserve the budget; take the stock). These tests fire claims at
-batches with produced codes and at lazy batches in parallel on PostgreSQL, and check every rule."""
+"""The claim runs as two statements on PostgreSQL (lock the customer and read the batch; then count
+what the customer holds, reserve the budget, take the stock and take a produced code, each only if
+the one before allowed it). These tests fire claims at batches with produced codes and at lazy
+batches in parallel on PostgreSQL, and check every rule."""
 
 import json
 from decimal import Decimal
@@ -143,7 +144,7 @@ def test_claim_by_mobile_or_id_in_the_statement_and_unknown_customer(org):
     assert exc.value.error_code == "batch_not_active"
 
 
-def test_api_claim_takes_five_statements_and_answers_the_contract(org, client, django_assert_max_num_queries):
+def test_api_claim_takes_three_statements_and_answers_the_contract(org, client, django_assert_max_num_queries):
     batch = produced_batch(org, quantity=5, per_customer_limit=1)
     api_client = crm_services.create_api_client(name="mini")
     _, raw = crm_services.issue_token(client=api_client, scopes=["coupons"])
@@ -155,11 +156,11 @@ def test_api_claim_takes_five_statements_and_answers_the_contract(org, client, d
         content_type="application/json",
         **headers,
     )  # the token's last_used_at is written once
-    with django_assert_max_num_queries(7) as captured:
+    with django_assert_max_num_queries(5) as captured:
         response = client.post("/api/v1/coupons/claim", json.dumps(body), content_type="application/json", **headers)
     statements = [q["sql"] for q in captured.captured_queries if q["sql"] not in ("BEGIN", "COMMIT")]
-    # token, lock customer + read batch, the customer's counts, take a produced code, take the stock
-    assert len(statements) == 5
+    # token, lock customer + read batch, the claim (counts, stock, produced code)
+    assert len(statements) == 3
     assert response.status_code == 201
     data = response.json()
     assert set(data) == {
@@ -184,3 +185,54 @@ def test_api_claim_takes_five_statements_and_answers_the_contract(org, client, d
         **headers,
     )
     assert missing.status_code == 404
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def any_org(request, db):
+    """The refusals below on PostgreSQL (the one-statement claim) and on SQLite (one statement per
+    step): the same answers, and a refused claim changes nothing."""
+    from django.db import connection
+
+    from crm.tests.factories import OrgFixture
+
+    if request.param != connection.vendor:
+        pytest.skip(f"runs when the tests run on {request.param}")
+    return OrgFixture()
+
+
+def test_a_refused_claim_takes_no_code_no_stock_and_no_budget(any_org):
+    account = make_budget(any_org, total="25.00")
+    batch = produced_batch(any_org, account=account, quantity=3, per_customer_limit=1, budget_mode="reserve")
+    holder, other = CustomerFactory(), CustomerFactory()
+    services.claim(batch_code=batch.code, customer=holder, channel="app")  # reserves ¥20 of ¥25
+    for customer, refusal in [(holder, "per_customer_limit"), (other, "budget_exhausted")]:
+        with pytest.raises(BusinessRuleError) as exc:
+            services.claim(batch_code=batch.code, customer=customer, channel="app")
+        assert exc.value.error_code == refusal
+    account.refresh_from_db()
+    assert account.reserved == Decimal("20.00") and account.balance == Decimal("5.00")
+    assert claimed(batch).count() == 1 == Batch.objects.get(pk=batch.pk).issued
+
+
+def test_the_customers_limit_is_answered_before_sold_out(any_org):
+    batch = produced_batch(any_org, quantity=1, per_customer_limit=1)
+    holder = CustomerFactory()
+    services.claim(batch_code=batch.code, customer=holder, channel="app")
+    answers = []
+    for customer in (holder, CustomerFactory()):
+        with pytest.raises(BusinessRuleError) as exc:
+            services.claim(batch_code=batch.code, customer=customer, channel="app")
+        answers.append(exc.value.error_code)
+    assert answers == ["per_customer_limit", "sold_out"]
+    assert claimed(batch).count() == 1 == Batch.objects.get(pk=batch.pk).issued
+
+
+def test_a_compensation_coupon_passes_the_limits_and_reserves_its_amount(any_org):
+    account = make_budget(any_org, total="100.00")
+    batch = produced_batch(any_org, account=account, quantity=5, per_customer_limit=1, platform_share=100)
+    customer = CustomerFactory()
+    services.claim(batch_code=batch.code, customer=customer, channel="app")  # redeem mode: nothing reserved
+    coupon = services.claim(batch_code=batch.code, customer=customer, channel="care", compensation=Decimal("7.5"))
+    assert coupon.amount == Decimal("7.50") and coupon.reserved == Decimal("7.50")
+    assert BudgetAccount.objects.get(pk=account.pk).reserved == Decimal("7.50")
+    assert claimed(batch).filter(customer=customer).count() == 2 == Batch.objects.get(pk=batch.pk).issued
