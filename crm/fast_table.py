@@ -12,10 +12,12 @@ accessor through a relation or into a dict) goes through django-tables2's own ``
 A table adopts it with ``template_name = FAST_TABLE_TEMPLATE`` in its ``Meta``; the phone's cards
 (``includes/card_list.html``) read the same compiled values."""
 
+from django import forms
 from django.core.exceptions import FieldDoesNotExist
 from django.template.base import render_value_in_context
 from django.templatetags.l10n import localize, unlocalize
-from django.utils.html import format_html, format_html_join, strip_tags
+from django.utils.html import conditional_escape, escape, format_html, format_html_join, strip_tags
+from django.utils.safestring import mark_safe
 from django_tables2.columns import ManyToManyColumn
 from django_tables2.utils import AttributeDict, computed_values, signature
 
@@ -222,3 +224,54 @@ class FastRows:
 
 def is_fast(table):
     return getattr(table._meta, "template_name", None) == FAST_TABLE_TEMPLATE
+
+
+def _attrs_html(attrs):
+    """``django/forms/widgets/attrs.html`` in Python."""
+    parts = []
+    for name, value in attrs.items():
+        if value is False:
+            continue
+        parts.append(f" {conditional_escape(name)}" if value is True else f' {conditional_escape(name)}="{escape(value)}"')
+    return "".join(parts)
+
+
+class FastSelectMixin:
+    """A select rendered in Python, the same HTML as Django's ``select.html`` and ``select_option.html``
+    templates (a filter's select of people or tags renders one template per option otherwise)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        parts = [f'<select name="{conditional_escape(widget["name"])}"{_attrs_html(widget["attrs"])}>']
+        for group_name, group_choices, _index in widget["optgroups"]:
+            if group_name:
+                parts.append(f'\n  <optgroup label="{conditional_escape(group_name)}">')
+            for option in group_choices:
+                parts.append(
+                    f'\n  <option value="{escape(option["value"])}"{_attrs_html(option["attrs"])}>'
+                    f"{conditional_escape(option['label'])}</option>\n"  # (the option template's last line)
+                )
+            if group_name:
+                parts.append("\n  </optgroup>")
+        parts.append("\n</select>")
+        return mark_safe("".join(parts))
+
+
+_FAST_WIDGETS = {}
+
+
+def fast_selects(form):
+    """Render the form's plain selects (single and multiple) in Python (see ``FastSelectMixin``)."""
+    for field in form.fields.values():
+        widget = field.widget
+        cls = type(widget)
+        if not isinstance(widget, forms.Select) or isinstance(widget, FastSelectMixin):
+            continue
+        if widget.template_name != forms.Select.template_name or widget.option_template_name != (
+            forms.Select.option_template_name
+        ):
+            continue
+        if cls not in _FAST_WIDGETS:
+            _FAST_WIDGETS[cls] = type(f"Fast{cls.__name__}", (FastSelectMixin, cls), {})
+        widget.__class__ = _FAST_WIDGETS[cls]
+    return form
