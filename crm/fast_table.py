@@ -12,12 +12,21 @@ accessor through a relation or into a dict) goes through django-tables2's own ``
 A table adopts it with ``template_name = FAST_TABLE_TEMPLATE`` in its ``Meta``; the phone's cards
 (``includes/card_list.html``) read the same compiled values."""
 
+import hashlib
+import json
+import time
+
 from django import forms
-from django.core.exceptions import FieldDoesNotExist
+from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet, FieldDoesNotExist
+from django.db import connections, transaction
+from django.db.models.signals import post_delete, post_save
+from django.forms.models import ModelChoiceIterator, ModelChoiceIteratorValue
 from django.template.base import render_value_in_context
 from django.templatetags.l10n import localize, unlocalize
 from django.utils.html import conditional_escape, escape, format_html, format_html_join, strip_tags
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django_tables2.columns import ManyToManyColumn
 from django_tables2.utils import AttributeDict, computed_values, signature
 
@@ -232,7 +241,9 @@ def _attrs_html(attrs):
     for name, value in attrs.items():
         if value is False:
             continue
-        parts.append(f" {conditional_escape(name)}" if value is True else f' {conditional_escape(name)}="{escape(value)}"')
+        parts.append(
+            f" {conditional_escape(name)}" if value is True else f' {conditional_escape(name)}="{escape(value)}"'
+        )
     return "".join(parts)
 
 
@@ -261,8 +272,10 @@ _FAST_WIDGETS = {}
 
 
 def fast_selects(form):
-    """Render the form's plain selects (single and multiple) in Python (see ``FastSelectMixin``)."""
+    """Render the form's plain selects (single and multiple) in Python (see ``FastSelectMixin``), the
+    choices of records from the cache (see ``choices_read_from``)."""
     for field in form.fields.values():
+        _cached_choices(field)
         widget = field.widget
         cls = type(widget)
         if not isinstance(widget, forms.Select) or isinstance(widget, FastSelectMixin):
@@ -275,3 +288,134 @@ def fast_selects(form):
             _FAST_WIDGETS[cls] = type(f"Fast{cls.__name__}", (FastSelectMixin, cls), {})
         widget.__class__ = _FAST_WIDGETS[cls]
     return form
+
+
+# --- choices of records, from the cache --------------------------------------------------------------
+
+#: the models whose rows the cached choices show (and whose scope queries read): any change to one of
+#: them starts a new version of every cached list of choices
+_CHOICE_SOURCES = set()
+_VERSION_KEY = "choices:version"
+_CHOICES_TTL = 600
+
+
+def choices_read_from(*models):
+    """Declare that record choices (a filter's owners, departments, tags) read ``models``: their
+    choices are cached, and a save or delete of any of these models makes every cached list stale."""
+    for model in models:
+        if model in _CHOICE_SOURCES:
+            continue
+        _CHOICE_SOURCES.add(model)
+        uid = f"choices-{model._meta.label}"
+        post_save.connect(_changed, sender=model, dispatch_uid=f"{uid}-save", weak=False)
+        post_delete.connect(_changed, sender=model, dispatch_uid=f"{uid}-delete", weak=False)
+
+
+def _new_version(**_ignored):
+    cache.set(_VERSION_KEY, time.time_ns(), None)
+
+
+def _changed(sender, update_fields=None, **kwargs):
+    if update_fields is not None and set(update_fields) <= {"last_login"}:
+        return  # a sign-in changes no choice
+    _new_version()
+    # again once the change is visible to others (a list cached in between would be stale)
+    transaction.on_commit(_new_version)
+
+
+def _reads_only_sources(queryset):
+    tables = {model._meta.db_table for model in _CHOICE_SOURCES}
+    return queryset.model in _CHOICE_SOURCES and all(
+        join.table_name in tables for join in queryset.query.alias_map.values()
+    )
+
+
+class CachedChoiceIterator(ModelChoiceIterator):
+    """A model choice field's (value, label) pairs from the cache, one round trip for the list and
+    its version; read from the database when the version changed (see ``choices_read_from``)."""
+
+    def _pairs(self):
+        pairs = getattr(self, "_read", None)
+        if pairs is not None:
+            return pairs
+        field, queryset = self.field, self.queryset
+        try:
+            sql = str(queryset.query)
+        except EmptyResultSet:
+            sql = None
+        if sql is None or not _reads_only_sources(queryset):
+            pairs = [(field.prepare_value(obj), field.label_from_instance(obj)) for obj in queryset]
+        else:
+            label_from = getattr(field.label_from_instance, "__qualname__", "")
+            digest = hashlib.sha1(f"{get_language()}|{label_from}|{sql}".encode()).hexdigest()
+            key = f"choices:{digest}"
+            found = cache.get_many([_VERSION_KEY, key])
+            version = found.get(_VERSION_KEY)
+            if version is None:
+                version = time.time_ns()
+                cache.set(_VERSION_KEY, version, None)
+            stored = found.get(key)
+            if stored is not None and stored[0] == version:
+                pairs = stored[1]
+            else:
+                pairs = [(field.prepare_value(obj), str(field.label_from_instance(obj))) for obj in queryset]
+                cache.set(key, (version, pairs), _CHOICES_TTL)
+        self._read = pairs
+        return pairs
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for value, label in self._pairs():
+            yield (ModelChoiceIteratorValue(value, None), label)
+
+    def __len__(self):
+        return len(self._pairs()) + (self.field.empty_label is not None)
+
+    def __bool__(self):
+        return self.field.empty_label is not None or bool(self._pairs())
+
+
+_CACHED_ITERATORS = {ModelChoiceIterator: CachedChoiceIterator}
+
+
+def _cached_choices(field):
+    """Give a model choice field the cached iterator (a subclass such as django-filter's, which adds
+    the "null" choice, keeps its own choices around the cached ones)."""
+    cls = getattr(field, "iterator", None)
+    if not isinstance(field, forms.ModelChoiceField) or not (
+        isinstance(cls, type) and issubclass(cls, ModelChoiceIterator)
+    ):
+        return
+    if issubclass(cls, CachedChoiceIterator):
+        return
+    if cls not in _CACHED_ITERATORS:
+        _CACHED_ITERATORS[cls] = type(f"Cached{cls.__name__}", (cls, CachedChoiceIterator), {})
+    field.iterator = _CACHED_ITERATORS[cls]
+    field.widget.choices = field.choices
+
+
+# --- counts of big unfiltered lists -----------------------------------------------------------------
+
+#: below this many rows (as the planner estimates them) a list is counted exactly
+ESTIMATE_FROM = 20_000
+
+
+def estimated_count(queryset):
+    """The number of rows of ``queryset``: on PostgreSQL, the planner's estimate (``EXPLAIN``, from the
+    table statistics: no row is read) when it is at least ``ESTIMATE_FROM``; else, and on other
+    databases, the exact ``count()``. Returns ``(count, estimated)``."""
+    if connections[queryset.db].vendor == "postgresql":
+        try:
+            sql, params = queryset.order_by().values("pk").query.sql_with_params()
+        except EmptyResultSet:
+            return 0, False
+        with connections[queryset.db].cursor() as cursor:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            plan = cursor.fetchone()[0]
+        if isinstance(plan, str):
+            plan = json.loads(plan)
+        rows = int(plan[0]["Plan"]["Plan Rows"])
+        if rows >= ESTIMATE_FROM:
+            return rows, True
+    return queryset.count(), False

@@ -73,3 +73,50 @@ def test_the_customer_list_reads_a_bounded_number_of_queries(client, org, custom
     with django_assert_max_num_queries(16):
         response = client.get("/customers/?per_page=100")
     assert response.content.decode().count('data-testid="record-card"') == 25
+
+
+def test_the_filters_choices_are_read_once_and_follow_new_tags_people_and_departments(
+    client, org, customers, django_assert_max_num_queries
+):
+    from crm.tests.factories import UserFactory
+
+    client.force_login(org.director)
+    first = client.get("/customers/").content.decode()
+    assert f'<option value="{org.rep1.pk}">{org.rep1}</option>' in first
+    with django_assert_max_num_queries(11):  # owners, departments and tags from the cache (15 before)
+        client.get("/customers/")
+    tag = TagFactory(name="新标签")
+    person = UserFactory(username="newrep", last_name="新", first_name="人", department=org.team1)
+    org.team1.name = "改名的组"
+    org.team1.save()
+    page = client.get("/customers/").content.decode()
+    assert f'<option value="{tag.pk}">{tag}</option>' in page
+    assert f'<option value="{person.pk}">{person}</option>' in page
+    assert f'<option value="{org.team1.pk}">改名的组</option>' in page
+    tag.delete()
+    assert f'<option value="{tag.pk}">' not in client.get("/customers/").content.decode()
+
+
+def _total(page):
+    return re.search(r'data-testid="total-count"[^>]*>([^<]*)<', page).group(1)
+
+
+def test_a_small_list_is_counted_exactly(client, org, customers):
+    client.force_login(org.director)
+    assert _total(client.get("/customers/").content.decode()) == "25 条记录"
+
+
+@pytest.mark.skipif(not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"), reason="PostgreSQL's planner")
+def test_a_big_unfiltered_list_shows_the_planners_estimate_and_a_filtered_one_its_count(
+    client, org, customers, monkeypatch
+):
+    from django.db import connection
+
+    from crm import fast_table
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE customers_customer")
+    monkeypatch.setattr(fast_table, "ESTIMATE_FROM", 10)  # the 25 customers count as a big table
+    client.force_login(org.director)
+    assert _total(client.get("/customers/").content.decode()) == "≈ 25 条记录"
+    assert _total(client.get("/customers/?kind=individual").content.decode()) == "25 条记录"
