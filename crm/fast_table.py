@@ -14,6 +14,7 @@ A table adopts it with ``template_name = FAST_TABLE_TEMPLATE`` in its ``Meta``; 
 
 import hashlib
 import json
+import re
 import time
 
 from django import forms
@@ -323,11 +324,13 @@ def _changed(sender, update_fields=None, **kwargs):
     transaction.on_commit(_new_version)
 
 
-def _reads_only_sources(queryset):
+_TABLES_READ = re.compile(r'(?:FROM|JOIN) "([^"]+)"')
+
+
+def _reads_only_sources(queryset, sql):
+    """Every table the choice query reads (joins and subqueries included) is a declared source."""
     tables = {model._meta.db_table for model in _CHOICE_SOURCES}
-    return queryset.model in _CHOICE_SOURCES and all(
-        join.table_name in tables for join in queryset.query.alias_map.values()
-    )
+    return queryset.model in _CHOICE_SOURCES and set(_TABLES_READ.findall(sql)) <= tables
 
 
 class CachedChoiceIterator(ModelChoiceIterator):
@@ -343,7 +346,7 @@ class CachedChoiceIterator(ModelChoiceIterator):
             sql = str(queryset.query)
         except EmptyResultSet:
             sql = None
-        if sql is None or not _reads_only_sources(queryset):
+        if sql is None or not _reads_only_sources(queryset, sql):
             pairs = [(field.prepare_value(obj), field.label_from_instance(obj)) for obj in queryset]
         else:
             label_from = getattr(field.label_from_instance, "__qualname__", "")
