@@ -12,6 +12,10 @@ class CrmConfig(AppConfig):
         from . import audit, models
 
         audit.connect_jobs()
+        # the people and departments offered by the list filters are cached (crm.fast_table)
+        from .fast_table import choices_read_from
+
+        choices_read_from(models.User, models.Department)
         auditlog.register(models.Department, include_fields=["name", "kind", "parent", "manager", "wecom_webhook"])
         auditlog.register(
             models.User,

@@ -23,6 +23,7 @@ from django.http import HttpResponse, HttpResponseRedirect, QueryDict, Streaming
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
 from django.utils.encoding import force_str
+from django.utils.functional import cached_property
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -34,6 +35,7 @@ from django_tables2.rows import BoundRows
 
 from . import permissions, privacy
 from .db_router import reads_from_replica
+from .fast_table import estimated_count, fast_selects
 from .models import DataScope, Department
 
 logger = logging.getLogger(__name__)
@@ -184,8 +186,19 @@ class ListPaginator(Paginator):
     ``RequestConfig`` passes ``?per_page=`` from the URL as it is, over the view's choice: a
     negative size failed with a server error, a huge one rendered every row on one page."""
 
-    def __init__(self, object_list, per_page, *args, **kwargs):
+    def __init__(self, object_list, per_page, *args, estimate=False, **kwargs):
+        self.estimate, self.count_is_estimate = estimate, False
         super().__init__(object_list, per_page if per_page in PAGE_SIZES else PAGE_SIZES[0], *args, **kwargs)
+
+    @cached_property
+    def count(self):
+        """With ``estimate`` (an unfiltered big list on PostgreSQL), the planner's estimate of the rows
+        (``crm.fast_table.estimated_count``; ``count_is_estimate`` then); else the exact count."""
+        queryset = getattr(getattr(self.object_list, "data", None), "data", None)
+        if self.estimate and isinstance(queryset, QuerySet):
+            count, self.count_is_estimate = estimated_count(queryset)
+            return count
+        return super().count
 
 
 class ListSubqueryPaginator(ListPaginator, SubqueryPaginator):
@@ -378,7 +391,14 @@ class ScopedListView(LoginRequiredMixin, SingleTableMixin, FilterView):
         return {
             "per_page": size if size in PAGE_SIZES else PAGE_SIZES[0],
             "paginator_class": ListSubqueryPaginator if self.paginate_by_subquery else ListPaginator,
+            "estimate": self.estimate_count and not self.filters_active(),
         }
+
+    #: an unfiltered list of many rows shows the planner's estimate of its size (PostgreSQL)
+    estimate_count = False
+
+    def filters_active(self):
+        return any(v for k, v in self.request.GET.items() if k not in ("page", "per_page", "sort"))
 
     def get_table_kwargs(self):
         kwargs = super().get_table_kwargs()
@@ -473,7 +493,7 @@ class ScopedListView(LoginRequiredMixin, SingleTableMixin, FilterView):
         context.update(
             title=self.title or self.model._meta.verbose_name_plural,
             bulk_actions=actions,
-            bulk_forms={a.name: a.form_class(user=self.request.user) for a in actions if a.form_class},
+            bulk_forms={a.name: fast_selects(a.form_class(user=self.request.user)) for a in actions if a.form_class},
             can_export=bool(self.export_action and permissions.can(self.request.user, self.export_action)),
             page_sizes=PAGE_SIZES,
             create_url=self.create_url
@@ -481,7 +501,7 @@ class ScopedListView(LoginRequiredMixin, SingleTableMixin, FilterView):
             else None,
             empty_text=self.empty_text,
             card_fields=self.card_fields,
-            filters_active=any(v for k, v in self.request.GET.items() if k not in ("page", "per_page", "sort")),
+            filters_active=self.filters_active(),
         )
         return context
 
@@ -492,14 +512,15 @@ BLANK_LABELS = ("---------", "")
 
 def tidy_filter_form(form, user):
     """A list's filter form as people read it: an empty choice says "All" (never "---------"), and
-    a department filter offers only the departments in the user's data scope."""
+    a department filter offers only the departments in the user's data scope. Its selects render in
+    Python (``crm.fast_table.fast_selects``)."""
     for field in form.fields.values():
         if getattr(field, "empty_label", None) in BLANK_LABELS[:1]:
             field.empty_label = gettext_lazy("All")
         queryset = getattr(field, "queryset", None)
         if isinstance(queryset, QuerySet) and queryset.model is Department:
             field.queryset = queryset.filter(pk__in=permissions.departments_for(user).values("pk"))
-    return form
+    return fast_selects(form)
 
 
 def narrow_to_scope(form, user, *, owners_by=None):

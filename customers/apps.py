@@ -17,6 +17,10 @@ class CustomersConfig(AppConfig):
         post_migrate.connect(sources.ensure_defaults, sender=self, dispatch_uid="lead-source-defaults")
         post_save.connect(sources.forget, sender=models.LeadSource, dispatch_uid="lead-source-forget")
         post_delete.connect(sources.forget, sender=models.LeadSource, dispatch_uid="lead-source-forget-deleted")
+        # the tag choices of the list filters and bulk actions are cached (crm.fast_table)
+        from crm.fast_table import choices_read_from
+
+        choices_read_from(models.Tag, models.TagGroup)
 
         derived = [
             "order_count",

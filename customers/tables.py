@@ -1,6 +1,7 @@
 import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
 
+from crm.fast_table import FAST_TABLE_TEMPLATE
 from crm.phone import mask_mobile
 from crm.ui import LocalDateTimeColumn
 
@@ -73,6 +74,7 @@ class CustomerTable(ContactColumns, tables.Table):
         attrs = {"class": "table table-hover align-middle mb-0"}
         empty_text = _("No customers match.")
         order_by = ("-created_at",)
+        template_name = FAST_TABLE_TEMPLATE
 
     def render_tags(self, record):
         return ", ".join(tag.name for tag in record.tags.all()) or "—"

@@ -1,4 +1,4 @@
-"""The sales lists render their rows in Python (``sales/table.html``) and the board its cards
+"""The sales lists render their rows from compiled columns (``crm.fast_table``) and the board its cards
 (``_card_html``): the HTML must stay what the django-tables2 template / the card template gave."""
 
 import re
@@ -6,6 +6,7 @@ import re
 import pytest
 from django.conf import settings
 
+from crm.fast_table import FAST_TABLE_TEMPLATE
 from sales.tables import LeadTable, OpportunityTable, TicketTable
 from sales.tests.factories import LeadFactory
 
@@ -18,11 +19,11 @@ def _without_tokens(content):
 
 @pytest.fixture
 def stock_template():
-    """Render with the project's django-tables2 template instead of ``sales/table.html``."""
+    """Render with the project's django-tables2 template instead of the fast table template."""
 
     def use(stock):
         for table in TABLES:
-            table._meta.template_name = settings.DJANGO_TABLES2_TEMPLATE if stock else "sales/table.html"
+            table._meta.template_name = settings.DJANGO_TABLES2_TEMPLATE if stock else FAST_TABLE_TEMPLATE
 
     yield use
     use(False)
