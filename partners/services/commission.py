@@ -179,12 +179,37 @@ def commission_for(
     of its base or its fixed sum once per order, then its cap. Lines no rule covers earn nothing.
     ``rules`` and ``skus`` (``skus_by_code`` of at least the order's lines) let a caller pricing many
     orders read them once."""
-    paid = max(order.amount - (order.discount or 0), Decimal(0))
     if rules is None:
         rules = rules_for(partner, new_customer=is_new_customer(order))
     lines = list(order.lines.all())
     if skus is None:
         skus = skus_by_code(line.sku for line in lines)
+    return shares_of(order.amount, order.discount, lines, rules=rules, skus=skus)
+
+
+def rules_among(rules: list[CommissionRule], *, kind: str, grade: str, new_customer: bool) -> list[CommissionRule]:
+    """:func:`rules_for` over rules already read (``rules_for`` without the partner condition)."""
+    customer = "new" if new_customer else "repeat"
+    return [
+        rule
+        for rule in rules
+        if rule.is_active
+        and rule.partner_kind in ("", kind)
+        and rule.grade in ("", grade)
+        and rule.customer_kind in ("", customer)
+    ]
+
+
+def shares_of(amount, discount, lines, *, rules: list[CommissionRule], skus: dict, best=None) -> list[Share]:
+    """The shares of :func:`commission_for` for an order of ``amount`` less ``discount`` whose lines
+    (anything with ``sku``, ``price`` and ``quantity``, in the order's line order) are ``lines``.
+    ``best(sku)`` (default: :func:`best_rule` over ``rules``) lets a caller remember each SKU's rule."""
+    if best is None:
+
+        def best(sku):
+            return best_rule(rules, sku)
+
+    paid = max(amount - (discount or 0), Decimal(0))
     values = [line.price * line.quantity for line in lines]
     total = sum(values, Decimal(0))
     bases: dict[int, Decimal] = {}
@@ -194,19 +219,19 @@ def commission_for(
         for index, (line, value) in enumerate(zip(lines, values, strict=True)):
             base = paid - allocated if index == len(lines) - 1 else cents(paid * value / total)
             allocated += base
-            rule = best_rule(rules, skus.get(line.sku))
+            rule = best(skus.get(line.sku))
             if rule is not None:
                 bases[rule.pk] = bases.get(rule.pk, Decimal(0)) + base
                 by_id[rule.pk] = rule
     else:
-        rule = best_rule(rules)
+        rule = best(None)
         if rule is not None:
             bases[rule.pk], by_id[rule.pk] = paid, rule
     shares = []
     for pk in sorted(bases):
         rule, base = by_id[pk], bases[pk]
-        amount = cents(base * rule.rate / 100) if rule.mode == CommissionRule.Mode.PERCENT else rule.amount
+        earned = cents(base * rule.rate / 100) if rule.mode == CommissionRule.Mode.PERCENT else rule.amount
         if rule.cap is not None:
-            amount = min(amount, rule.cap)
-        shares.append(Share(rule=rule, base=base, amount=amount))
+            earned = min(earned, rule.cap)
+        shares.append(Share(rule=rule, base=base, amount=earned))
     return shares

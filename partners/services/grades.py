@@ -161,6 +161,28 @@ def grade_in_effect(partner: Partner, period: datetime.date) -> str:
     return after.from_grade if after is not None else partner.grade
 
 
+def grades_in_effect(partners, period: datetime.date) -> dict[int, str]:
+    """:func:`grade_in_effect` of each of ``partners`` (partner id -> grade), in one query."""
+    changes: dict[int, list] = {}
+    rows = GradeChange.objects.filter(partner__in=[partner.pk for partner in partners]).order_by(
+        "partner_id", "effective_from", "id"
+    )
+    for row in rows.values_list("partner_id", "effective_from", "from_grade", "to_grade", named=True):
+        changes.setdefault(row.partner_id, []).append(row)
+    grades = {}
+    for partner in partners:
+        history = changes.get(partner.pk, [])
+        before = [change for change in history if change.effective_from <= period]
+        after = [change for change in history if change.effective_from > period]
+        if before:
+            grades[partner.pk] = before[-1].to_grade
+        elif after:
+            grades[partner.pk] = after[0].from_grade
+        else:
+            grades[partner.pk] = partner.grade
+    return grades
+
+
 def customers_of(partner_id: int):
     """The customers with an order attributed to the partner."""
     return Customer.objects.filter(

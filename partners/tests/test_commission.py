@@ -153,3 +153,45 @@ def test_a_rule_with_neither_rate_nor_sum_is_refused_by_the_database(db):
     with pytest.raises(IntegrityError), transaction.atomic():
         CommissionRule.objects.create(name="空", mode="percent")
     assert CommissionRule.objects.count() == 0
+
+
+def test_the_months_statements_give_each_order_what_its_commission_is_on_its_own(org, partner, catalogue):
+    """The statements of all partners, computed in one pass, price each order like the order alone:
+    SKU over category, new and repeat customers, the partner's type and grade, caps, discounts."""
+    from django.utils import timezone
+
+    from partners.models import StatementLine
+    from partners.services.statements import generate_statements
+
+    rule(name="饮料", category=catalogue["drinks"], rate=Decimal("2"))
+    rule(name="茶饮", category=catalogue["tea"], rate=Decimal("4"), cap=Decimal("5.00"))
+    rule(name="矿泉水", sku=catalogue["water_sku"], mode="fixed", amount=Decimal("8.00"))
+    rule(name="新客", customer_kind="new", rate=Decimal("8"))
+    rule(name="老客", customer_kind="repeat", rate=Decimal("3"))
+    rule(name="经销商 A 级", partner_kind="dealer", grade="A", rate=Decimal("6"))
+    dealer = PartnerFactory(owner=org.rep1, code="DEALER01", status="active", kind="dealer", grade="A")
+    customer = CustomerFactory(owner=org.rep1)
+    placed = []
+    for code in ("YUNFAN88", "DEALER01"):
+        placed += [
+            order(
+                org, amount="300.00", lines=[line("TEA-1", "200.00"), line("WATER-1", "50.00", 2)], partner_code=code
+            ),
+            order(org, amount="100.00", customer=customer, partner_code=code),
+            order(org, amount="100.00", customer=customer, lines=[line("TEA-1", "1.00")] * 3, partner_code=code),
+            order(org, amount="99.99", discount=Decimal("9.99"), lines=[line("NO-SUCH", "10.00")], partner_code=code),
+        ]
+    for each in placed[3::4]:
+        type(each).objects.filter(pk=each.pk).update(discount=Decimal("9.99"))
+    assert generate_statements(period=timezone.localdate().replace(day=1)) == 2
+    got = {
+        line.order_id: (line.statement.partner_id, line.rule_id, line.base, line.amount)
+        for line in StatementLine.objects.select_related("statement")
+    }
+    expected = {}
+    for each, owner in zip(placed, [partner] * 4 + [dealer] * 4, strict=True):
+        each.refresh_from_db()
+        shares = commission_for(each, owner)
+        main = max(shares, key=lambda share: (share.amount, -share.rule.pk))
+        expected[each.pk] = (owner.pk, main.rule.pk, sum(s.base for s in shares), sum(s.amount for s in shares))
+    assert got == expected

@@ -193,3 +193,64 @@ def test_a_statement_reads_the_same_number_of_queries_for_5_orders_as_for_40(wor
         counts.append(len(queries))
     assert counts[0] == counts[1]
     assert StatementLine.objects.count() == 45
+
+
+def test_a_month_over_all_partners_reads_the_same_number_of_queries_for_1_partner_as_for_5_with_more_orders(
+    world, django_assert_max_num_queries
+):
+    """One pass over every partner: the due orders of all of them, their lines, the clawbacks, the
+    rebates and the totals are read and written set-based, so the count grows neither with the
+    partners nor with the orders."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    october = datetime.date(2026, 10, 1)
+    attributed(world, "100.00", at(datetime.date(2026, 10, 5)))
+    cancelled = attributed(world, "300.00", at(datetime.date(2026, 10, 6)))
+    with CaptureQueriesContext(connection) as few:
+        assert statements.generate_statements(period=october) == 1
+    Order.objects.filter(pk=cancelled.pk).update(status=Order.Status.CANCELLED)
+    others = [PartnerFactory(owner=world.owner, status="active") for _ in range(4)]
+    repeat = CustomerFactory(owner=world.owner)
+    for i in range(40):
+        order = attributed(([world] + others)[i % 5], "100.00", at(datetime.date(2026, 11, 1 + i % 28)))
+        if i % 3:
+            Order.objects.filter(pk=order.pk).update(customer=repeat)
+    with django_assert_max_num_queries(20), CaptureQueriesContext(connection) as many:
+        assert statements.generate_statements(period=NOVEMBER) == 5
+    assert len(many) == len(few)
+    november = {s.partner_id: s for s in Statement.objects.filter(period=NOVEMBER)}
+    assert november[world.pk].total == Decimal("26.64") - Decimal("9.99")  # 8 orders, one clawback
+    assert [november[p.pk].total for p in others] == [Decimal("26.64")] * 4
+    assert StatementLine.objects.filter(statement__period=NOVEMBER).count() == 41
+
+
+def test_the_lines_are_the_same_through_the_multi_row_insert_used_where_copy_is_not(world, monkeypatch):
+    """PostgreSQL takes the lines in one COPY; other databases (SQLite for ``make run``) in batched
+    INSERTs, which give the same statement."""
+    monkeypatch.setattr(statements, "BATCH", 2)
+    monkeypatch.setattr(statements, "_copy_lines", statements._insert_values)
+    for amount in ("100.01", "333.33", "999.99"):
+        attributed(world, amount, at(datetime.date(2026, 11, 15)))
+    statement = statements.generate_statement(partner_id=world.pk, period=NOVEMBER)
+    assert list(statement.lines.values_list("kind", "amount", "note")) == [
+        ("accrual", Decimal("3.33"), "通用 3.33%"),
+        ("accrual", Decimal("11.10"), "通用 3.33%"),
+        ("accrual", Decimal("33.30"), "通用 3.33%"),
+    ]
+    assert Statement.objects.get().total == Decimal("47.73")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_months_runs_at_once_make_one_statement_per_partner_with_one_line_per_order():
+    from crm.tests.factories import OrgFixture
+
+    org = OrgFixture()
+    partners = [PartnerFactory(owner=org.rep1, status="active") for _ in range(3)]
+    CommissionRule.objects.create(name="通用", mode="percent", rate=Decimal("5"))
+    for partner in partners:
+        for day in (3, 4):
+            attributed(partner, "100.00", at(datetime.date(2026, 11, day)))
+    assert run_parallel([lambda: statements.generate_statements(period=NOVEMBER)] * 2) == [3, 3]
+    assert sorted(Statement.objects.values_list("partner_id", "total")) == [(p.pk, Decimal("10.00")) for p in partners]
+    assert StatementLine.objects.count() == 6
