@@ -1,5 +1,6 @@
 """On a phone (390×844) the top bar's bell, the one way to the notifications there, is a 44×44 target
-like every other phone control, and the page does not scroll sideways."""
+like every other phone control, a list's sort links are 44 px tall, and the page does not scroll
+sideways."""
 
 import os
 
@@ -8,8 +9,11 @@ import pytest
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 from crm.demo import DemoContext, seed_organization
-from crm.tests.browser import PHONE
+from crm.models import User
+from crm.tests.browser import DESK, PHONE
 from crm.tests.test_browser import TIMEOUT_MS, _log_in, browser  # noqa: F401
+from customers.tests.factories import CustomerFactory
+from sales.models import FollowUp
 
 pytestmark = pytest.mark.browser
 
@@ -17,6 +21,15 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def organization(transactional_db):
     seed_organization(DemoContext(size="small", seed=1))
+
+
+@pytest.fixture
+def customer(organization):
+    """One of rep1's customers, with one follow-up (so the follow-ups list has a table)."""
+    rep1 = User.objects.get(username="rep1")
+    customer = CustomerFactory(owner=rep1, name="陈一鸣")
+    FollowUp.objects.create(customer=customer, content="约试听", created_by=rep1, department=rep1.department)
+    return customer
 
 
 def test_the_bell_is_a_44_pixel_target_on_a_phone(browser, live_server, organization):
@@ -31,3 +44,26 @@ def test_the_bell_is_a_44_pixel_target_on_a_phone(browser, live_server, organiza
         assert page.evaluate("() => document.documentElement.scrollWidth") == PHONE["width"]
     finally:
         context.close()
+
+
+def _header_link_heights(page, url):
+    page.goto(url)
+    return page.locator("table thead th > a").evaluate_all("links => links.map(a => a.getBoundingClientRect().height)")
+
+
+def test_a_lists_sort_links_are_44_pixels_tall_on_a_phone_and_compact_on_a_desk(browser, live_server, customer):
+    heights = {}
+    for name, viewport in (("phone", PHONE), ("desk", DESK)):
+        context = browser.new_context(viewport=viewport, locale="zh-CN")
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        try:
+            _log_in(page, live_server.url, "rep1")
+            heights[name] = _header_link_heights(page, f"{live_server.url}/sales/followups/")
+            if name == "phone":
+                assert page.evaluate("() => document.documentElement.scrollWidth") == PHONE["width"]
+        finally:
+            context.close()
+    assert len(heights["phone"]) == len(heights["desk"]) == 6  # every column but "customer or lead"
+    assert [height >= 44 for height in heights["phone"]] == [True] * 6
+    assert [height < 30 for height in heights["desk"]] == [True] * 6
