@@ -1,10 +1,13 @@
 """On a phone (390×844) the top bar's bell, the one way to the notifications there, is a 44×44 target
-like every other phone control, a list's sort links are 44 px tall, and the page does not scroll
-sideways."""
+like every other phone control, a list's sort links are 44 px tall, the task list is a card per
+task with thumb-sized buttons, and the page does not scroll sideways."""
 
+import datetime
 import os
 
 import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
@@ -13,7 +16,7 @@ from crm.models import User
 from crm.tests.browser import DESK, PHONE
 from crm.tests.test_browser import TIMEOUT_MS, _log_in, browser  # noqa: F401
 from customers.tests.factories import CustomerFactory
-from sales.models import FollowUp
+from sales.models import FollowUp, Task
 
 pytestmark = pytest.mark.browser
 
@@ -67,3 +70,36 @@ def test_a_lists_sort_links_are_44_pixels_tall_on_a_phone_and_compact_on_a_desk(
     assert len(heights["phone"]) == len(heights["desk"]) == 6  # every column but "customer or lead"
     assert [height >= 44 for height in heights["phone"]] == [True] * 6
     assert [height < 30 for height in heights["desk"]] == [True] * 6
+
+
+def test_the_task_list_is_a_card_per_task_with_a_thumb_sized_complete_button_on_a_phone(browser, live_server, customer):
+    rep1 = User.objects.get(username="rep1")
+    Task.objects.create(
+        title="回访家长确认试听时间并发送课程表",
+        assignee=rep1,
+        customer=customer,
+        due_at=timezone.make_aware(datetime.datetime(2099, 1, 5, 10, 0)),
+    )
+    context = browser.new_context(viewport=PHONE, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        _log_in(page, live_server.url, "rep1")
+        page.goto(f"{live_server.url}/sales/tasks/")
+        card = page.locator("[data-testid=task-card]")
+        expect(card).to_have_count(1)
+        expect(page.locator("table")).to_be_hidden()
+        expect(card.locator(".title")).to_have_text("回访家长确认试听时间并发送课程表")
+        expect(card.locator("[data-testid=task-due]")).to_have_text("2099-01-05 10:00")
+        expect(card.locator("[data-testid=task-related]")).to_have_text(customer.name)
+        title = card.locator(".title").bounding_box()
+        assert title["height"] < 30  # one line, not a character a line
+        for testid in ("task-related", "task-complete"):
+            box = card.locator(f"[data-testid={testid}]").bounding_box()
+            assert box["height"] >= 44
+        assert page.evaluate("() => document.documentElement.scrollWidth") == PHONE["width"]
+        card.locator("[data-testid=task-complete]").click()
+        expect(page.locator("[data-testid=task-card]")).to_have_count(0)
+        assert Task.objects.get(assignee=rep1).status == Task.Status.DONE
+    finally:
+        context.close()
