@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
+from .labels import labelled
 from .privacy import CONTACT_MASKS, Subject
 
 _acting = contextvars.ContextVar("crm_audit_acting", default=None)
@@ -65,7 +66,7 @@ def who(entry):
     by = (entry.additional_data or {}).get("by") if isinstance(entry.additional_data, dict) else None
     if by:
         label = {"rule": _("Rule"), "job": _("Background job"), "api": _("API client")}.get(by.get("kind"), "")
-        return f"{label}: {by.get('name', '')}" if label else by.get("name", "—")
+        return labelled(label, by.get("name", "")) if label else by.get("name", "—")
     return "—"
 
 
@@ -192,9 +193,9 @@ def changes_text(lines, action):
     parts = []
     for label, old, new in lines:
         if action == LogEntry.Action.UPDATE:
-            parts.append(f"{label}: {old or '—'} → {new or '—'}")
+            parts.append(labelled(label, f"{old or '—'} → {new or '—'}"))
         else:
-            parts.append(f"{label}: {new or old or '—'}")
+            parts.append(labelled(label, new or old or "—"))
     return "; ".join(parts)
 
 

@@ -1,7 +1,6 @@
 from django import template
-from django.utils.translation import pgettext
 
-from crm import audit, permissions
+from crm import audit, labels, permissions
 from crm.maps import map_link_for
 from crm.money import money as format_money
 from crm.money import money_short as format_money_short
@@ -14,7 +13,7 @@ register = template.Library()
 @register.simple_tag
 def colon():
     """The mark between a label and its value: "：" in Chinese (no space after), ": " in English."""
-    return pgettext("label separator", ": ")
+    return labels.colon()
 
 
 @register.simple_tag

@@ -57,7 +57,7 @@ def test_customers_tagged_by_a_rule_name_the_rule(client, org):
     services.apply_rule(rule)
     client.force_login(org.admin)
     table = rows(client, object_repr="沪客")
-    assert [(row[1], row[2]) for row in table[1:]] == [("规则: 上海客户规则", "修改"), ("—", "创建")]
+    assert [(row[1], row[2]) for row in table[1:]] == [("规则：上海客户规则", "修改"), ("—", "创建")]
 
 
 def test_tag_groups_and_tags_are_recorded_by_whom(client, org):
@@ -95,8 +95,8 @@ def test_records_have_readable_names_and_the_export_reads_as_the_page(client, or
     assert by_record["公海规则 #99"][0] == "2026-03-01 10:05:06"
     changes = by_record["销售一部的公海规则"][5]
     assert "{" not in changes
-    assert "部门: 销售一部" in changes
-    assert "启用: 是" in changes
+    assert "部门：销售一部" in changes
+    assert "启用：是" in changes
 
 
 def test_exporting_the_audit_log_is_in_the_personal_data_access_log(client, org):
@@ -177,8 +177,8 @@ def test_the_history_card_reads_the_owner_names_of_all_its_entries_at_once(org, 
     assert page.count('class="history-item"') == 9
     from crm.names import person_name
 
-    assert "<strong>负责人</strong>: 钱6号 → 钱7号" in page
-    assert f"<strong>负责人</strong>: {person_name(org.rep1)} → 钱0号" in page
+    assert "<strong>负责人</strong>：钱6号 → 钱7号" in page
+    assert f"<strong>负责人</strong>：{person_name(org.rep1)} → 钱0号" in page
 
 
 def test_a_recorded_follow_up_names_every_changed_field_in_chinese(org):

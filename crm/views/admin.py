@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import audit, outbound, permissions, privacy, services
+from ..labels import colon
 from ..models import DEFAULT_SCOPE, ApiClient, ApiScope, ApiToken, Department, Role, User
 from ..ui import ScopedListView, StyledFormMixin
 
@@ -408,10 +409,11 @@ class AuditTable(tables.Table):
             '<ul class="small mb-0 ps-3">{}</ul>',
             format_html_join(
                 "",
-                "<li><strong>{}</strong>: {}{}</li>",
+                "<li><strong>{}</strong>{}{}{}</li>",
                 (
                     (
                         label,
+                        colon(),
                         format_html("{} → ", old or "—") if show_before else "",
                         new or ("—" if show_before else old),
                     )

@@ -159,7 +159,7 @@ def test_detail_page_shows_history(client, org):
     # the edit is an entry of the history card, with who made it and the name before and after
     assert history.count('class="history-item"') == 2  # created, then the edit
     assert str(org.rep1) in history
-    assert "<strong>名称</strong>: 原名 → 改名" in history
+    assert "<strong>名称</strong>：原名 → 改名" in history
 
 
 def test_filter_by_tags_any_and_all(client, org):

@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.labels import labelled
 from customers import registry
 from customers.services.records import update_customer
 from sales.models import FollowUp
@@ -83,7 +84,7 @@ def check_in(
             if clean is not None:
                 visit.photo.save(clean.name, clean, save=False)
                 Visit.objects.filter(pk=visit.pk).update(photo=visit.photo.name)
-            content = _("Visit (check-in)") + (f": {notes}" if notes else "")
+            content = labelled(_("Visit (check-in)"), notes) if notes else _("Visit (check-in)")
             visit.followup = record_followup(
                 actor=user, customer=customer, content=content, channel=FollowUp.Channel.VISIT, at=now
             )

@@ -40,7 +40,7 @@ def test_a_check_in_records_a_visit_follow_up_with_the_distance(org, customer):
     followup = FollowUp.objects.get(customer=customer)
     assert (followup.channel, followup.content, followup.created_by, followup.at) == (
         FollowUp.Channel.VISIT,
-        "外勤拜访（签到）: 送资料",
+        "外勤拜访（签到）：送资料",
         org.rep1,
         local(DAY, 10, 0),
     )

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from coupons.models import Batch, BudgetAccount
 from crm import permissions
 from crm.approvals import selectors as approval_selectors
+from crm.labels import labelled
 from crm.ui import ScopedListView, add_domain_error
 from crm.uploads import UploadRefused, read_upload
 from customers.selectors import may_see_mobile
@@ -103,7 +104,7 @@ def funnel_chart(figures):
     ]
     top = max([v for _label, v in steps] + [1])
     return {
-        "tooltip": {"trigger": "item", "formatter": "{b}: {c}"},
+        "tooltip": {"trigger": "item", "formatter": labelled("{b}", "{c}")},
         "series": [
             {
                 "type": "funnel",
@@ -399,7 +400,7 @@ def registration_import(request, pk):
                             )
                     except ValidationError as exc:
                         detail = (
-                            "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())
+                            "; ".join(labelled(field, " ".join(msgs)) for field, msgs in exc.message_dict.items())
                             if hasattr(exc, "error_dict")
                             else " ".join(exc.messages)
                         )

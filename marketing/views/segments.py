@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm import permissions
+from crm.labels import labelled
 from crm.models import Department
 from customers import region_field
 from customers.models import Tag
@@ -84,7 +85,7 @@ def _options(user, subject):
     scope_users = permissions.assignable_users(user)
     return {
         "tags": [
-            (t.pk, f"{t.group.name}: {t.name}")
+            (t.pk, labelled(t.group.name, t.name))
             for t in Tag.objects.select_related("group").order_by("group__name", "name")
         ],
         "users": [(u.pk, str(u)) for u in scope_users.order_by("username")],

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_noop
 
 from crm.db import advisory_lock
 from crm.errors import Conflict, Invalid
+from crm.labels import labelled
 from crm.models import User
 from crm.notifications import notify, notify_many
 from customers.models import Customer
@@ -165,7 +166,7 @@ def warn_expiring_registrations() -> int:
         items.append(
             {
                 "recipient": registration.partner.owner,
-                "title": f"{registration.partner.name}: {title}",
+                "title": labelled(registration.partner.name, title),
                 "url": reverse("partners:registrations"),
                 "kind": "registration_expiry",
             }

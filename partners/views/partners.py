@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from crm import permissions
 from crm.errors import DomainError
+from crm.labels import labelled
 from crm.ui import ScopedListView, add_domain_error, history_for
 from customers.models import Order
 
@@ -148,7 +149,7 @@ def partner_move(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except DomainError as exc:
             if request.POST.get("from") == "board":
-                messages.error(request, f"{partner.name}: {_(exc.message)}")
+                messages.error(request, labelled(partner.name, _(exc.message)))
                 return redirect("partners:board")
             add_domain_error(form, exc)
         else:

@@ -183,7 +183,7 @@ def test_manager_then_director_approve_in_the_browser_then_the_move_succeeds(cli
     # the rep sees it waiting, and who decides next, and cannot decide it
     page = rep.get(detail).content.decode()
     assert 'data-testid="decision"' not in page and decide_url not in page
-    assert f'data-testid="next-approver">下一位审批人: {org.manager1}' in page
+    assert f'data-testid="next-approver">下一位审批人：{org.manager1}' in page
 
     manager = login(Client(), org.manager1)
     inbox = manager.get(reverse("approvals:inbox")).content.decode()
@@ -191,7 +191,7 @@ def test_manager_then_director_approve_in_the_browser_then_the_move_succeeds(cli
     response = manager.post(decide_url, {"decision": "approve", "comment": "同意", "next": reverse("approvals:inbox")})
     assert response.status_code == 302 and response.url == reverse("approvals:inbox")
     assert 'data-testid="approval-row"' not in manager.get(reverse("approvals:inbox")).content.decode()
-    assert f'data-testid="next-approver">下一位审批人: {org.director}' in rep.get(detail).content.decode()
+    assert f'data-testid="next-approver">下一位审批人：{org.director}' in rep.get(detail).content.decode()
 
     director = login(Client(), org.director)
     page = director.get(detail).content.decode()

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from crm import permissions
 from crm.db_router import reads_from_replica
+from crm.labels import labelled
 from crm.names import person_name
 from crm.ui import export_rows
 
@@ -118,7 +119,7 @@ def _sales_context(request):
                     "min": 0,
                     "max": top,
                     "minSize": "4%",
-                    "label": {"show": True, "position": "inside", "formatter": "{b}: {c}"},
+                    "label": {"show": True, "position": "inside", "formatter": labelled("{b}", "{c}")},
                     "data": [{"name": s["label"], "value": s["count"]} for s in funnel["steps"]],
                 }
             ],
@@ -284,7 +285,7 @@ def _sales_context(request):
                     "type": "pie",
                     "radius": ["35%", "65%"],
                     "center": ["50%", "45%"],
-                    "label": {"formatter": "{b}: {c} ({d}%)"},
+                    "label": {"formatter": labelled("{b}", "{c} ({d}%)")},
                     "data": [{"name": r["label"], "value": r["count"]} for r in closed["reasons"]],
                 }
             ],

@@ -145,7 +145,7 @@ def test_the_manager_approves_rep1s_control_point_from_his_inbox(demo_day, contr
         ApprovalAssignee.objects.filter(step__request=asked, is_open=True).values_list("approver__username", flat=True)
     ) == ["director"]
     me.go(opportunity.get_absolute_url())
-    expect(page.locator("[data-testid=next-approver]")).to_have_text("下一位审批人: 周总监")
+    expect(page.locator("[data-testid=next-approver]")).to_have_text("下一位审批人：周总监")
     me.done()
 
 
