@@ -35,10 +35,12 @@ def _fresh_process_state():
     restores the "would block" flag out of order and can leave it set, so every later
     ``task.apply().get()`` raises "Never call result.get() within a task")."""
     from celery import _state as celery_state
+    from django.core.cache import cache
     from django.utils import translation
 
     translation.activate(settings.LANGUAGE_CODE)
     celery_state._set_task_join_will_block(False)
+    cache.clear()  # (a fresh process's cache is empty: nothing cached from another test's rows)
     yield
     translation.activate(settings.LANGUAGE_CODE)
     celery_state._set_task_join_will_block(False)

@@ -20,6 +20,7 @@ register(
     Scenario("sales.leads", "manager1", "/sales/leads/"),
     Scenario("sales.leads.rep1", "rep1", "/sales/leads/"),
     Scenario("sales.leads.director", "director", "/sales/leads/"),
+    Scenario("sales.leads.100", "director", "/sales/leads/?per_page=100", note="a list of 100 rows"),
     Scenario("sales.leads.grade_a", "director", "/sales/leads/?grade=A&sort=-score"),
     Scenario("sales.leads.search", "director", "/sales/leads/?q=王"),
     Scenario("sales.leads.all_page200", "admin", "/sales/leads/?status=all&page=200"),
@@ -32,6 +33,7 @@ register(
     Scenario("sales.board.manager1", "manager1", "/sales/opportunities/board/"),
     Scenario("sales.board.rep1", "rep1", "/sales/opportunities/board/"),
     Scenario("sales.opportunities", "director", "/sales/opportunities/"),
+    Scenario("sales.opportunities.100", "director", "/sales/opportunities/?per_page=100", note="a list of 100 rows"),
     # the rep's workbench (the home page of a rep) and the manager's
     Scenario("sales.workbench.rep1", "rep1", "/"),
     Scenario("sales.workbench.manager1", "manager1", "/"),

@@ -131,6 +131,7 @@ register(
     Scenario("home.manager1", "manager1", "/"),
     Scenario("home.director", "director", "/"),
     Scenario("customers.list", "director", "/customers/"),
+    Scenario("customers.list.100", "director", "/customers/?per_page=100", note="a list of 100 rows"),
     Scenario("customers.list.page2000", "admin", "/customers/?page=2000&per_page=20"),
     Scenario("customers.search", "director", "/customers/?q=王"),
     Scenario("customers.sort.created_at", "director", "/customers/?sort=created_at"),

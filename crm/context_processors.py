@@ -1,7 +1,14 @@
-from django.db.models import Count, Subquery
-from django.urls import NoReverseMatch, reverse
+import threading
+import time
+
+from django.core.signals import setting_changed
+from django.db.models import Count, F, Subquery
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from . import permissions
 from .models import ApprovalAssignee, Notification, User
@@ -15,7 +22,7 @@ def _url(name):
         return None
 
 
-def _nav(user, path, waiting=0):
+def _nav(user):
     """The sidebar: sections by app, each entry shown only to roles that may use it."""
     sections = [
         (
@@ -153,33 +160,31 @@ def _nav(user, path, waiting=0):
     result = []
     for title, items in sections:
         visible_items = [
-            {
-                "url": url,
-                "label": label,
-                "icon": icon,
-                "name": name,
-                "badge": waiting if name == "approvals:inbox" else None,
-                "active": path == url or (url != "/" and path.startswith(url)),
-            }
+            {"url": url, "label": label, "icon": icon, "name": name}
             for name, label, icon, action, url in ((*item, _url(item[0])) for item in items)
             if url is not None
             if action is None or permissions.can(user, action)
         ]
         if visible_items:
             result.append({"title": title, "items": visible_items})
-    # only the most specific match is active ("/customers/orders/" is not also "/customers/")
-    matches = [item for section in result for item in section["items"] if item["active"]]
-    best = max(matches, key=lambda item: len(item["url"]), default=None)
-    for item in matches:
-        item["active"] = item is best
     return result
+
+
+def _most_specific(items, path):
+    """The item whose URL is the longest prefix of ``path`` ("/customers/orders/" is not also
+    "/customers/"); "/" only matches itself."""
+    return max(
+        (item for item in items if path == item["url"] or (item["url"] != "/" and path.startswith(item["url"]))),
+        key=lambda item: len(item["url"]),
+        default=None,
+    )
 
 
 #: pages opened from 我的, so the tab stays lit on them
 MINE_PREFIXES = ("/field/", "/approvals/", "/notifications/", "/preferences/", "/password/", "/search/")
 
 
-def _tabs(user, path):
+def _tabs(user):
     """The phone's bottom tab bar: 工作台, 客户, 线索, 商机, 我的 (each only to roles that may use it)."""
     items = [
         ("home", _("Workbench"), "bi-grid-1x2", None),
@@ -188,21 +193,119 @@ def _tabs(user, path):
         ("sales:opportunities", _("Opportunities"), "bi-briefcase", "sales.view"),
         ("field:me", _("Mine"), "bi-person-circle", None),
     ]
-    tabs = [
+    return [
         {"url": url, "label": label, "icon": icon, "name": name}
         for name, label, icon, action, url in ((*item, _url(item[0])) for item in items)
         if url is not None and (action is None or permissions.can(user, action))
     ]
-    best = max(
-        (tab for tab in tabs if path == tab["url"] or (tab["url"] != "/" and path.startswith(tab["url"]))),
-        key=lambda tab: len(tab["url"]),
-        default=None,
+
+
+# --- the sidebar and the tab bar, rendered once per role and language ---------------------------------
+#
+# What the menus show depends only on what the role may do (``permissions.can`` reads the role, the
+# superuser flag and the active flag — the roles' actions are fixed in code), on the installed URLs and
+# on the language: their HTML is rendered once per such key and process and kept for NAV_TTL seconds.
+# A change of a user's role is a change of key, so it shows on the next page. What differs per request
+# is set on the cached HTML by substituting the exact opening tag rendered for that entry: the active
+# entry (class "active" and aria-current) and the approvals badge.
+
+NAV_TTL = 300
+_menus = {}
+_menus_lock = threading.Lock()
+_BADGE = ' <span class="badge rounded-pill text-bg-warning" data-testid="nav-approvals-count">{}</span>'
+
+
+def _menu_key(user):
+    return (
+        bool(user.is_superuser),
+        bool(user.is_active),
+        getattr(user, "role", None),
+        get_language(),
+        get_script_prefix(),
+        get_urlconf(),
     )
+
+
+def _build_menus(user):
+    sections = _nav(user)
+    tabs = _tabs(user)
+    html = render_to_string("includes/shell_menus.html", {"nav_sections": sections, "tab_items": tabs})
+    sidebar, _sep, tabbar = html.partition("<!--tabbar-->")
+    nav_items = [
+        {
+            "url": item["url"],
+            "open": f'<a class="nav-link" href="{escape(item["url"])}" data-nav="{escape(item["name"])}">',
+        }
+        for section in sections
+        for item in section["items"]
+    ]
+    tab_items = [
+        {
+            "url": tab["url"],
+            "name": tab["name"],
+            "open": f'<a class="tab" href="{escape(tab["url"])}" data-tab="{escape(tab["name"])}">',
+        }
+        for tab in tabs
+    ]
+    return {
+        "expires": time.monotonic() + NAV_TTL,
+        "sidebar": sidebar.strip(),
+        "tabbar": tabbar.strip(),
+        "nav_items": nav_items,
+        "tab_items": tab_items,
+    }
+
+
+def _menus_for(user):
+    key = _menu_key(user)
+    menus = _menus.get(key)
+    if menus is None or menus["expires"] < time.monotonic():
+        menus = _build_menus(user)
+        with _menus_lock:
+            _menus[key] = menus
+    return menus
+
+
+def forget_menus(**_kwargs):
+    """Render the menus again on their next use (a changed setting: the URLs, the languages)."""
+    with _menus_lock:
+        _menus.clear()
+
+
+setting_changed.connect(forget_menus, dispatch_uid="shell-menus-forget")
+
+
+def _mark(html, opening, marked):
+    return html.replace(opening, marked, 1)
+
+
+def _sidebar_html(menus, path, waiting):
+    html = menus["sidebar"]
+    active = _most_specific(menus["nav_items"], path)
+    if active is not None:
+        html = _mark(
+            html,
+            active["open"],
+            active["open"].replace('class="nav-link"', 'class="nav-link active" aria-current="page"', 1),
+        )
+    start = html.find(' data-nav="approvals:inbox">')
+    if waiting and start != -1:
+        end = html.find("</a>", start)
+        html = html[:end] + _BADGE.format(int(waiting)) + html[end:]
+    return mark_safe(html)  # the rendered template, plus a number and fixed markup
+
+
+def _tabbar_html(menus, path):
+    html = menus["tabbar"]
+    tabs = menus["tab_items"]
+    best = _most_specific(tabs, path)
     if best is None and path.startswith(MINE_PREFIXES):  # the pages reached from 我的
         best = next((tab for tab in tabs if tab["name"] == "field:me"), None)
-    for tab in tabs:
-        tab["active"] = tab is best
-    return tabs
+    if best is not None:
+        html = _mark(
+            html, best["open"], best["open"].replace('class="tab"', 'class="tab active" aria-current="page"', 1)
+        )
+    return mark_safe(html)
 
 
 def shell(request):
@@ -228,14 +331,18 @@ def shell(request):
                     .annotate(n=Count("pk"))
                     .values("n")[:1]
                 ),
+                department_name=F("department__name"),  # the account menu's line, in the same query
             )
             .first()
             or {}
         )
+        menus = _menus_for(user)
+        waiting = counts.get("waiting") or 0
         cached = request._shell_context = {
-            "nav_sections": _nav(user, request.path, counts.get("waiting") or 0),
-            "tab_items": _tabs(user, request.path),
+            "nav_html": _sidebar_html(menus, request.path, waiting),
+            "tabbar_html": _tabbar_html(menus, request.path),
             "unread_count": counts.get("unread") or 0,
-            "approvals_waiting": counts.get("waiting") or 0,
+            "approvals_waiting": waiting,
+            "account_department": counts.get("department_name") or "",
         }
     return cached

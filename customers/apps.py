@@ -17,6 +17,12 @@ class CustomersConfig(AppConfig):
         post_migrate.connect(sources.ensure_defaults, sender=self, dispatch_uid="lead-source-defaults")
         post_save.connect(sources.forget, sender=models.LeadSource, dispatch_uid="lead-source-forget")
         post_delete.connect(sources.forget, sender=models.LeadSource, dispatch_uid="lead-source-forget-deleted")
+        from .selectors import forget_custom_attributes
+
+        post_save.connect(forget_custom_attributes, sender=models.CustomAttribute, dispatch_uid="attributes-forget")
+        post_delete.connect(
+            forget_custom_attributes, sender=models.CustomAttribute, dispatch_uid="attributes-forget-del"
+        )
         # the tag choices of the list filters and bulk actions are cached (crm.fast_table)
         from crm.fast_table import choices_read_from
 

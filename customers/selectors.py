@@ -49,3 +49,38 @@ def unmatched_regions(user):
     return [
         {"kind": str(label), "text": text, "count": count} for label, reader in readers for text, count in reader(user)
     ]
+
+
+# --- the custom attributes (自定义字段), shared by every page that shows them --------------------------
+
+ATTRIBUTES_KEY = "customers:custom-attributes"
+ATTRIBUTES_TTL = 300
+
+
+def custom_attributes() -> list:
+    """The admin's custom attributes in display order, from the shared cache (ATTRIBUTES_TTL seconds);
+    a save or delete of one drops it (``forget_custom_attributes``)."""
+    from django.core.cache import cache
+
+    from .models import CustomAttribute
+
+    attributes = cache.get(ATTRIBUTES_KEY)
+    if attributes is None:
+        attributes = list(CustomAttribute.objects.order_by("position", "id"))
+        cache.set(ATTRIBUTES_KEY, attributes, ATTRIBUTES_TTL)
+    return attributes
+
+
+def _drop_custom_attributes():
+    from django.core.cache import cache
+
+    cache.delete(ATTRIBUTES_KEY)
+
+
+def forget_custom_attributes(**_kwargs):
+    """Drop the cached attributes now and again once the change is committed (a page read in between
+    would otherwise keep the old list)."""
+    from django.db import transaction
+
+    _drop_custom_attributes()
+    transaction.on_commit(_drop_custom_attributes)

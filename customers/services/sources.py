@@ -6,8 +6,10 @@ new records while old records keep showing its name."""
 
 import threading
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.signals import request_finished, request_started
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from ..models import LeadSource
@@ -41,8 +43,12 @@ def ensure_defaults(**_signal_kwargs):
 # Every source, read once per request: a page shows source names in its filter, its columns and its
 # charts, and each used to read the table. The cache lives from ``request_started`` to
 # ``request_finished`` in the thread serving the request and is dropped when a source is saved;
-# outside a request (tasks, commands, tests calling services) every call reads the table.
+# outside a request (tasks, commands, tests calling services) every call reads the table. Between
+# requests the rows are kept in the shared cache for ROWS_TTL seconds, deleted when a source is saved
+# or deleted (and again once that change is committed, so a page read in between does not keep it).
 _request = threading.local()
+ROWS_KEY = "lead-sources:rows"
+ROWS_TTL = 300
 
 
 def _start_request(**_kwargs):
@@ -55,9 +61,15 @@ def _end_request(**_kwargs):
     _request.active = False
 
 
+def _forget_shared():
+    cache.delete(ROWS_KEY)
+
+
 def forget(**_kwargs):
     """Drop the cached rows (a source was saved or deleted)."""
     _request.rows = None
+    _forget_shared()
+    transaction.on_commit(_forget_shared)
 
 
 request_started.connect(_start_request, dispatch_uid="lead-sources-start")
@@ -68,8 +80,13 @@ def _rows():
     """(code, name, is_active) of every source in display order."""
     rows = getattr(_request, "rows", None)
     if rows is None:
-        rows = list(LeadSource.objects.order_by("position", "code").values_list("code", "name", "is_active"))
-        if getattr(_request, "active", False):
+        in_request = getattr(_request, "active", False)
+        rows = cache.get(ROWS_KEY) if in_request else None
+        if rows is None:
+            rows = list(LeadSource.objects.order_by("position", "code").values_list("code", "name", "is_active"))
+            if in_request:
+                cache.set(ROWS_KEY, rows, ROWS_TTL)
+        if in_request:
             _request.rows = rows
     return rows
 

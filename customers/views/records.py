@@ -13,8 +13,8 @@ from crm.ui import BulkAction, ScopedListView, add_domain_error
 from .. import services
 from ..filters import CustomerFilter
 from ..forms.records import AssignForm, BulkTagForm, CustomerForm, MergeForm
-from ..models import CustomAttribute, Customer
-from ..selectors import customers_for, may_see_mobile
+from ..models import Customer
+from ..selectors import custom_attributes, customers_for, may_see_mobile
 from ..tables import CustomerTable, TagNames, attribute_columns
 
 
@@ -90,7 +90,7 @@ class CustomerListView(ScopedListView):
 
     def _attribute_columns(self):
         if not hasattr(self, "_attributes"):
-            self._attributes = attribute_columns(CustomAttribute.objects.order_by("position", "id"))
+            self._attributes = attribute_columns(custom_attributes())
         return self._attributes
 
     def get_table_kwargs(self):

@@ -273,7 +273,7 @@ def test_board_and_list_run_a_bounded_number_of_queries(client, org, count, djan
     assert board.content.decode().count('class="kanban-card card"') == count
     with django_assert_max_num_queries(14):
         assert client.get(reverse("sales:board") + "?partial=1").status_code == 200
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(14):
         listing = client.get(reverse("sales:opportunities") + "?per_page=100")
     assert listing.status_code == 200
     with django_assert_max_num_queries(16):
