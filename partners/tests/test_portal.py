@@ -174,6 +174,7 @@ def test_the_partner_confirms_an_approved_statement_once_and_exports_it(client, 
     response = client.get(reverse("portal:statement", args=[statement.pk]) + "?export=xlsx")
     assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
+    assert rows[0] == ("类型", "订单号", "客户", "规则", "计佣基数", "金额", "备注")
     assert rows[1][-1] == "杭州云帆调整"
     assert Decimal(str(rows[-1][5])) == Decimal("12.34")
 
