@@ -227,3 +227,14 @@ def test_the_partner_user_records_the_outcome_of_a_lead_handed_to_them(client, t
     assert (row.lead.name, row.get_outcome_display()) == ("杭州云帆线索", "已联系")
     assert "杭州云帆线索：已记录为“已联系”。" in response.content.decode()
     assert Lead.objects.get(pk=mine["handover"].pk).status == "contacted"
+
+
+def test_registration_tables_say_when_it_was_registered_not_enrolled(client, org, two):
+    """报备 is not 报名 (an event sign-up): both the portal's and the staff's tables head the date 报备时间."""
+    client.force_login(two["mine"]["user"])
+    portal = client.get(reverse("portal:registrations")).content.decode()
+    client.force_login(org.admin)
+    staff = client.get(reverse("partners:registrations")).content.decode()
+    for body in (portal, staff):
+        assert "报备时间</th>" in body
+        assert "报名时间" not in body
