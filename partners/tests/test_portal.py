@@ -226,6 +226,8 @@ def test_the_partner_user_records_the_outcome_of_a_lead_handed_to_them(client, t
     row = response.context["rows"][0]
     assert (row.lead.name, row.get_outcome_display()) == ("杭州云帆线索", "已联系")
     assert "杭州云帆线索：已记录为“已联系”。" in response.content.decode()
+    assert row.lead.mobile
+    assert f'<a href="tel:{row.lead.mobile}">{row.lead.mobile}</a>' in response.content.decode()  # a tap calls
     assert Lead.objects.get(pk=mine["handover"].pk).status == "contacted"
 
 
