@@ -175,6 +175,7 @@ class DistributionRuleForm(StyledFormMixin, forms.ModelForm):
             choices=lambda: [("", _("Any source")), *source_choices()],
             required=False,
             label=LeadDistributionRule._meta.get_field("source").verbose_name,
+            widget=forms.Select(attrs={"class": "form-select"}),  # the mixin styled the field this replaces
         )
 
 

@@ -175,6 +175,7 @@ def test_the_admin_sets_the_rule_on_its_page(client, org):
     assert (change.actor, change.changes_dict["weight_a"]) == (org.admin, ["3", "5"])
     page = client.get(reverse("partners:distribution")).content.decode()
     assert "线索分配给合作伙伴" in page
+    assert '<select name="source" class="form-select" id="id_source">' in page
 
 
 @pytest.mark.django_db(transaction=True)

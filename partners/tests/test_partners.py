@@ -255,3 +255,15 @@ def test_the_detail_page_shows_contacts_follow_ups_and_history(client, org, djan
     assert "陈建国" in html
     assert "确认合同条款" in html
     assert 'data-testid="partner-status">洽谈中<' in html
+
+
+def test_a_partner_without_a_contract_shows_one_dash_for_its_period(client, org):
+    unsigned = PartnerFactory(owner=org.rep1, contract_start=None, contract_end=None)
+    signed = PartnerFactory(
+        owner=org.rep1, contract_start=datetime.date(2026, 10, 8), contract_end=datetime.date(2027, 10, 8)
+    )
+    client.force_login(org.rep1)
+    html = client.get(reverse("partners:detail", args=[unsigned.pk])).content.decode()
+    assert '<dd class="col-sm-8" data-testid="contract-period">—</dd>' in html
+    html = client.get(reverse("partners:detail", args=[signed.pk])).content.decode()
+    assert '<dd class="col-sm-8" data-testid="contract-period">2026-10-08 – 2027-10-08</dd>' in html

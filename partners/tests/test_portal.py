@@ -174,6 +174,7 @@ def test_the_partner_confirms_an_approved_statement_once_and_exports_it(client, 
     response = client.get(reverse("portal:statement", args=[statement.pk]) + "?export=xlsx")
     assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
+    assert rows[0] == ("类型", "订单号", "客户", "规则", "计佣基数", "金额", "备注")
     assert rows[1][-1] == "杭州云帆调整"
     assert Decimal(str(rows[-1][5])) == Decimal("12.34")
 
@@ -225,4 +226,17 @@ def test_the_partner_user_records_the_outcome_of_a_lead_handed_to_them(client, t
     row = response.context["rows"][0]
     assert (row.lead.name, row.get_outcome_display()) == ("杭州云帆线索", "已联系")
     assert "杭州云帆线索：已记录为“已联系”。" in response.content.decode()
+    assert row.lead.mobile
+    assert f'<a href="tel:{row.lead.mobile}">{row.lead.mobile}</a>' in response.content.decode()  # a tap calls
     assert Lead.objects.get(pk=mine["handover"].pk).status == "contacted"
+
+
+def test_registration_tables_say_when_it_was_registered_not_enrolled(client, org, two):
+    """报备 is not 报名 (an event sign-up): both the portal's and the staff's tables head the date 报备时间."""
+    client.force_login(two["mine"]["user"])
+    portal = client.get(reverse("portal:registrations")).content.decode()
+    client.force_login(org.admin)
+    staff = client.get(reverse("partners:registrations")).content.decode()
+    for body in (portal, staff):
+        assert "报备时间</th>" in body
+        assert "报名时间" not in body

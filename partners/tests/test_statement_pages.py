@@ -47,3 +47,20 @@ def test_a_rep_opens_no_statement_of_another_reps_partner(client, org):
     client.force_login(org.rep1)
     assert client.get(reverse("partners:statement", args=[statement.pk])).status_code == 404
     assert client.get(reverse("partners:statements")).context["statements"].count() == 0
+
+
+def test_the_partners_confirmation_shows_on_the_statement_in_a_readable_green(client, org):
+    """``text-success`` on white is below WCAG AA contrast (axe: color-contrast); the emphasis shade passes."""
+    partner = PartnerFactory(owner=org.rep1, status="active")
+    statement = Statement.objects.create(
+        partner=partner,
+        period=datetime.date(2026, 11, 1),
+        status=Statement.Status.PAID,
+        confirmed_at=timezone.make_aware(datetime.datetime(2026, 12, 7, 19, 12)),
+    )
+    client.force_login(org.manager1)
+    html = client.get(reverse("partners:statement", args=[statement.pk])).content.decode()
+    assert (
+        '<p class="small text-success-emphasis" data-testid="statement-confirmed">合作伙伴已确认 2026-12-07 19:12</p>'
+        in html
+    )

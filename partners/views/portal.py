@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -166,13 +167,13 @@ def _statement(request, pk) -> Statement:
 
 def statement_labels() -> dict:
     return {
-        "kind": _("Kind"),
+        "kind": capfirst(_("kind")),  # the same headings as the statement page
         "order": _("Order number"),
         "customer": _("Customer"),
         "rule": _("Rule"),
-        "base": _("Base"),
+        "base": capfirst(_("base")),
         "amount": _("Amount"),
-        "note": _("Note"),
+        "note": capfirst(_("note")),
         "total": _("Total"),
     }
 
