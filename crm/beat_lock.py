@@ -4,11 +4,13 @@ scheduled job twice.
 With Redis (``REDIS_URL``) beat holds the key ``crm:beat-lock`` (``SET NX`` with a time to live of
 ``BEAT_LOCK_SECONDS``, renewed every third of it by a thread): a beat on any machine that finds the
 key held by another logs it and exits with status 3. A beat that dies without letting go (SIGKILL,
-a lost machine) leaves the key to expire, so its replacement starts within ``BEAT_LOCK_SECONDS``
+a lost machine) leaves the key to expire (a beat stopped by SIGTERM or Ctrl-C deletes it on its way out,
+so ``make run`` starts again at once), so its replacement starts within ``BEAT_LOCK_SECONDS``
 (systemd's ``Restart=`` tries again). Without Redis (``make run``) an exclusive ``flock`` on
 ``var/beat.lock`` does the same on the one machine; the kernel releases it when the process dies.
 """
 
+import atexit
 import fcntl
 import logging
 import os
@@ -58,6 +60,7 @@ def acquire():
 
         threading.Thread(target=keep, name="beat-lock", daemon=True).start()
         _held.update(kind="redis", client=client, token=token, stop=stop)
+        atexit.register(release)  # beat stopped by SIGTERM or Ctrl-C exits through SystemExit: let go at once
         return token
     path = settings.VAR_DIR / "beat.lock"
     handle = open(path, "a+")
@@ -74,8 +77,11 @@ def release():
     if _held.get("kind") == "redis":
         _held["stop"].set()
         client, token = _held["client"], _held["token"]
-        if client.get(KEY) == token.encode():
-            client.delete(KEY)
+        try:
+            if client.get(KEY) == token.encode():
+                client.delete(KEY)
+        except redis.RedisError:  # Redis gone: the key expires by itself
+            log.warning("could not release %s", KEY, exc_info=True)
     elif _held.get("kind") == "file":
         _held["handle"].close()
     _held.clear()

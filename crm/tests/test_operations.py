@@ -399,3 +399,34 @@ def test_a_second_beat_exits_while_the_first_holds_the_lock(broker, tmp_path, re
         import redis
 
         redis.Redis.from_url(env["REDIS_URL"]).delete("crm:beat-lock")
+
+
+_HOLD_UNTIL_TERM = (
+    "import django, signal, sys, time; django.setup(); from crm import beat_lock; "
+    "signal.signal(signal.SIGTERM, lambda *a: sys.exit()); "  # as celery beat does: SystemExit
+    "beat_lock.hold_or_exit(); print('held', flush=True); time.sleep(60)"
+)
+
+
+def test_a_beat_stopped_by_sigterm_lets_go_of_the_redis_lock_so_the_next_starts_at_once(tmp_path, redis_url):
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    client.delete("crm:beat-lock")
+    clean = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "BEAT_LOCK")}
+    env = {**clean, "DJANGO_SETTINGS_MODULE": "config.settings", "CRM_VAR_DIR": str(tmp_path), "REDIS_URL": redis_url}
+    first = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_UNTIL_TERM], cwd=BASE, env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert first.stdout.readline().strip() == "held"
+        assert client.get("crm:beat-lock") is not None
+        first.terminate()
+        first.wait(30)
+        assert client.get("crm:beat-lock") is None
+        after = _beat_like(0, CRM_VAR_DIR=str(tmp_path), REDIS_URL=redis_url)
+        assert after.communicate(timeout=60)[0].strip() == "held"
+    finally:
+        if first.poll() is None:
+            first.kill()
+        client.delete("crm:beat-lock")
