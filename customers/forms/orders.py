@@ -1,7 +1,7 @@
 """The order form and its lines (the order page records an order by hand)."""
 
 from django import forms
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from crm.ui import StyledFormMixin
 
@@ -51,3 +51,11 @@ class OrderLineForm(StyledFormMixin, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["sku"].widget.attrs["list"] = "sku-options"  # picked from the catalogue
+        # the lines sit in a table under column headings: each input still says what it is and which line
+        index = (self.prefix or "").rsplit("-", 1)[-1]
+        line = int(index) + 1 if index.isdigit() else 1
+        for field in self.fields.values():
+            field.widget.attrs["aria-label"] = gettext("%(field)s, line %(line)s") % {
+                "field": str(field.label)[:1].upper() + str(field.label)[1:],
+                "line": line,
+            }

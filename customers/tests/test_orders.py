@@ -1,5 +1,6 @@
 import datetime
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -193,3 +194,17 @@ def test_concurrent_pushes_of_one_new_order_store_it_once(postgres):
     assert sorted(codes) == [200] * 5 + [201]
     assert Order.objects.count() == 1 and Customer.objects.filter(mobile="13800138000").count() == 1
     assert Customer.objects.get(mobile="13800138000").order_count == 1
+
+
+def test_every_input_of_the_order_lines_is_named_with_its_line(client, org):
+    customer = CustomerFactory(owner=org.rep1)
+    client.force_login(org.rep1)
+    text = client.get(f"/customers/{customer.pk}/orders/new/").content.decode()
+    inputs = re.findall(r'<input[^>]*name="lines-(\d)-(\w+)"[^>]*>', text)
+    assert len(inputs) == 12  # three empty lines of four fields
+    for tag in re.findall(r'<input[^>]*name="lines-\d-\w+"[^>]*>', text):
+        assert 'aria-label="' in tag, tag
+    labels = re.findall(
+        r'aria-label="([^"]+)"[^>]*name="lines-1-sku"|name="lines-1-sku"[^>]*aria-label="([^"]+)"', text
+    )
+    assert [a or b for a, b in labels] in (["SKU, line 2"], ["第 2 行库存单位"])
