@@ -157,14 +157,18 @@ def test_a_partner_sees_a_lead_handed_to_them_and_records_the_outcome(demo_day, 
     me = sign_in(demo_day, "partner1", size)
     page = me.page
     me.click(page.get_by_role("link", name="交给我的线索"), shot="handed-leads")
-    row = page.locator("[data-testid=handed-leads] tbody tr").filter(has_text=name)
+    row = page.locator(
+        "[data-testid=handed-leads] tbody tr:visible, [data-testid=handed-lead-cards] > li:visible"
+    ).filter(has_text=name)
     expect(row).to_contain_text(mobile)
     expect(row.locator("[data-testid=outcome]")).to_have_text("未跟进")
     me.fits_the_width()
     me.no_broken_words()
     me.click(row.get_by_role("button", name="已联系"), shot="contacted")
     expect(page.locator(".alert-success")).to_contain_text(f"{name}：已记录为“已联系”。")
-    row = page.locator("[data-testid=handed-leads] tbody tr").filter(has_text=name)
+    row = page.locator(
+        "[data-testid=handed-leads] tbody tr:visible, [data-testid=handed-lead-cards] > li:visible"
+    ).filter(has_text=name)
     expect(row.locator("[data-testid=outcome]")).to_have_text("已联系")
     assert LeadHandover.objects.get(lead=lead).outcome == "contacted"
     me.done()
