@@ -67,3 +67,17 @@ def advisory_lock(namespace, key):
             "SELECT pg_advisory_xact_lock(%s, %s)",
             [zlib.crc32(namespace.encode()) & 0x7FFFFFFF, zlib.crc32(str(key).encode()) & 0x7FFFFFFF],
         )
+
+
+def among(values):
+    """The right-hand side of ``field__in=`` for a long list of values (an import's mobiles, an event
+    batch's ids). PostgreSQL: ``IN (SELECT unnest(…))``, which the planner joins through the column's
+    B-tree; a plain ``IN (…)`` list on a column that also has a trigram GIN index (the customer's mobile)
+    is planned on the GIN index when the table is small — one trigram lookup per value, 31 s for
+    10,000 mobiles against 2 ms. Elsewhere the plain list."""
+    values = list(values)
+    if connection.vendor != "postgresql":
+        return values
+    from django.db.models.expressions import RawSQL
+
+    return RawSQL("SELECT unnest(%s::text[])", (values,))

@@ -35,7 +35,7 @@ from django.utils.translation import gettext_lazy
 
 from crm import imports as framework
 from crm import permissions
-from crm.db import advisory_lock, one_runner
+from crm.db import advisory_lock, among, one_runner
 from crm.imports import (  # noqa: F401  (the framework's names, as the views and sales.imports read them)
     MAX_FILE_SIZE,
     ImportFileError,
@@ -489,7 +489,7 @@ def _customers_by_mobile(mobiles):
     found = {}
     for chunk in _chunks(sorted(mobiles)):
         for customer in (
-            Customer.objects.filter(mobile__in=chunk)
+            Customer.objects.filter(mobile__in=among(chunk))
             .order_by("id")
             .only("id", "name", "mobile", "birthday", "owner_id", "department_id")
         ):

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 
 from crm import imports as framework
 from crm import permissions
-from crm.db import advisory_lock, one_runner
+from crm.db import advisory_lock, among, one_runner
 from crm.models import User
 from customers import imports as base
 from customers.imports import (  # noqa: F401  (re-exported for the views)
@@ -183,7 +183,7 @@ class Check(base.Check):
             ):
                 open_leads[lead.mobile] = lead  # the oldest wins, as in ``find_duplicate``
             for customer in (
-                Customer.objects.filter(mobile__in=chunk)
+                Customer.objects.filter(mobile__in=among(chunk))
                 .order_by("-id")
                 .select_related("owner")
                 .only("pk", "name", "mobile", "owner")

@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from crm.db import among
 from crm.phone import normalize_mobile
 from customers.models import Customer
 
@@ -124,7 +125,7 @@ def _resolve(checked, client_id):
         if key == ("id",):
             found[key] = {pk: pk for pk in Customer.objects.filter(pk__in=values).values_list("pk", flat=True)}
         elif key == ("mobile",):
-            rows = Customer.objects.filter(mobile__in=values).order_by("-id").values_list("mobile", "pk")
+            rows = Customer.objects.filter(mobile__in=among(values)).order_by("-id").values_list("mobile", "pk")
             found[key] = dict(rows)  # the oldest customer of a mobile wins, as find_customer does
         elif key[1] in OWN_KINDS:
             issuer = str(client_id or "") if key[1] == IdentityKind.EXTERNAL else ""
