@@ -36,10 +36,12 @@ from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from crm import permissions
+from crm.models import DataScope
 from customers import regions
 from customers.models import Order, OrderLine
 
-from .models import Category, Product, Sku, SoldLine
+from . import rollup
+from .models import Category, Product, Sku, SoldLine, SoldRollup
 
 MONEY = DecimalField(max_digits=16, decimal_places=2)
 GMV = ExpressionWrapper(F("price") * F("quantity"), output_field=MONEY)
@@ -114,24 +116,116 @@ def _aggregate(queryset: QuerySet, *group) -> QuerySet:
     return queryset.values(*group).annotate(**_sums()).order_by()
 
 
+_SUMMED = ("orders", "qty", "gmv", "costed_gmv", "cost")
+#: the roll-up's sums (named apart from its columns, as Django asks)
+ROLLED_SUMS = {f"sum_{name}": Sum(name) for name in _SUMMED}
+
+
+def _add(into: dict, key, row: dict) -> None:
+    """Add the sums of ``row`` (a roll-up's or the lines') to ``into[key]``."""
+    slot = into.setdefault(key, dict.fromkeys(_SUMMED, 0) | {"name": ""})
+    for name in _SUMMED:
+        slot[name] += row.get(name, row.get(f"sum_{name}")) or 0
+    if row.get("name") and row["name"] > slot["name"]:
+        slot["name"] = row["name"]
+
+
+class _Parts:
+    """Where the figures of ``user``'s ``year`` come from: the roll-up of the closed months
+    (:mod:`catalog.rollup`) for the departments in the user's scope, and sold lines for the rest —
+    the months not rolled up yet and, for a manager, their own customers outside their departments
+    (disjoint sets of orders, so their figures add up). A user whose scope is their own customers
+    reads their lines only."""
+
+    def __init__(self, user, year: int):
+        self.user, self.year = user, year
+        start, end = year_bounds(year)
+        self.departments, self.own, self.months = None, False, []
+        scope = _rollup_scope(user)
+        if scope is not None:
+            self.departments, self.own = scope
+            self.months = rollup.closed_months(year)
+            rollup.fresh_months(self.months)
+        self.live_from = max(start, rollup.month_end(self.months[-1])) if self.months else start
+        self.start, self.end = start, end
+
+    def rolled(self, dim: str) -> QuerySet:
+        if not self.months:
+            return SoldRollup.objects.none()
+        return rollup.rollup_rows(dim=dim, months=self.months, departments=self.departments)
+
+    def lines(self) -> list[QuerySet]:
+        """The sold-line querysets to add: the live months in scope, and a manager's own customers
+        outside their departments in the rolled months."""
+        parts = []
+        if self.live_from < self.end:
+            parts.append(sold_lines_for(self.user).filter(placed_at__gte=self.live_from, placed_at__lt=self.end))
+        if self.own and self.months:
+            parts.append(
+                SoldLine.objects.filter(
+                    status=Order.Status.PAID,
+                    owner=self.user,
+                    placed_at__gte=self.start,
+                    placed_at__lt=self.live_from,
+                ).exclude(department_id__in=self.departments)
+            )
+        return parts
+
+
+def _rollup_scope(user):
+    """``(departments, own)`` when the roll-up can serve ``user`` (``departments`` ``None`` for
+    every department; ``own``: add their own customers outside them), else ``None``."""
+    if not permissions.can(user, "catalog.analysis") or not user.is_active or permissions.is_partner_user(user):
+        return None
+    scope = permissions.effective_scope(user)
+    if scope == DataScope.ALL:
+        return None, False
+    if scope in (DataScope.DEPARTMENT, DataScope.DEPARTMENT_TREE):
+        ids = permissions.scope_department_ids(user)
+        if ids:
+            return sorted(ids), True
+    return None
+
+
+_parts = _Parts
+
+
 def policy_effect(user, *, year: int) -> dict:
     """Per policy and against none, for ``year``: ``policies`` (one row per policy: id, name and
     figures), ``none`` (the list-price lines), ``months`` (1–12: figures under any policy and under
     none)."""
-    lines = _sold_in_year(sold_lines_for(user), year).filter(policy_price__isnull=False)
-    policies = []
-    none = _figures({})
-    for row in _aggregate(lines, "policy_id").annotate(name=Max("policy_name")).order_by("policy_id"):
-        if row["policy_id"] is None:
-            none = _figures(row)
+    parts = _parts(user, year)
+    policies, none = [], _figures({})
+    by_policy = {}
+    rolled = parts.rolled("policy").values("key").annotate(**ROLLED_SUMS, name=Max("name"))
+    for row in rolled:
+        _add(by_policy, row["key"], row)
+    for lines in parts.lines():
+        for row in _aggregate(lines.filter(policy_price__isnull=False), "policy_id").annotate(name=Max("policy_name")):
+            _add(by_policy, "" if row["policy_id"] is None else str(row["policy_id"]), row)
+    for key, sums in sorted(by_policy.items()):
+        if key == "":
+            none = _figures(sums)
         else:
-            policies.append({"id": row["policy_id"], "name": row["name"], **_figures(row)})
+            policies.append({"id": int(key), "name": sums["name"], **_figures(sums)})
     policies.sort(key=lambda p: (-p["gmv"], p["id"]))
-    months = {m: {"month": m, "policy": _figures({}), "none": _figures({})} for m in range(1, 13)}
+    by_month = {}
+    for row in parts.rolled("under").values("month", "key").annotate(**ROLLED_SUMS):
+        _add(by_month, (row["month"].month, row["key"] == "1"), row)
     under = Case(When(policy_id__isnull=True, then=Value(False)), default=Value(True), output_field=BooleanField())
-    for row in _aggregate(lines.annotate(month=TruncMonth("placed_at"), under=under), "month", "under"):
-        months[timezone.localtime(row["month"]).month]["policy" if row["under"] else "none"] = _figures(row)
-    return {"year": year, "policies": policies, "none": none, "months": list(months.values())}
+    for lines in parts.lines():
+        priced = lines.filter(policy_price__isnull=False).annotate(month=TruncMonth("placed_at"), under=under)
+        for row in _aggregate(priced, "month", "under"):
+            _add(by_month, (timezone.localtime(row["month"]).month, row["under"]), row)
+    months = [
+        {
+            "month": m,
+            "policy": _figures(by_month.get((m, True), {})),
+            "none": _figures(by_month.get((m, False), {})),
+        }
+        for m in range(1, 13)
+    ]
+    return {"year": year, "policies": policies, "none": none, "months": months}
 
 
 def _label_products(ids) -> dict:
@@ -150,7 +244,15 @@ def business_analysis(user, *, year: int, by: str = "product") -> dict:
     ``total``."""
     if by not in DIMENSIONS:
         by = "product"
-    lines = _sold_in_year(sold_lines_for(user), year)
+    parts = _parts(user, year)
+    groups, total = {}, {}
+    if by == "month":
+        for row in parts.rolled("month").values("month").annotate(**ROLLED_SUMS):
+            _add(groups, row["month"].strftime("%Y-%m"), row)
+    else:
+        for row in parts.rolled(by).values("key").annotate(**ROLLED_SUMS):
+            _add(groups, row["key"], row)
+    _add(total, None, parts.rolled("month").aggregate(**ROLLED_SUMS))
     # SKU codes are unique: a line joins at most one SKU (none outside the catalogue, a LEFT JOIN)
     key = {
         "product": F("sku__product_id"),
@@ -160,33 +262,30 @@ def business_analysis(user, *, year: int, by: str = "product") -> dict:
         "city": F("region_city"),
         "month": TruncMonth("placed_at"),
     }[by]
-    grouped = lines.annotate(key=key)
-    rows = list(_aggregate(grouped, "key"))
-    keys = [row["key"] for row in rows if row["key"] is not None]
+    for lines in parts.lines():
+        for row in _aggregate(lines.annotate(key=key), "key"):
+            k = row["key"]
+            if by == "month":
+                k = timezone.localtime(k).strftime("%Y-%m")
+            _add(groups, "" if k in (None, "") else str(k), row)
+        _add(total, None, lines.aggregate(**_sums()))
+    keys = [k for k in groups if k]
     if by == "product":
-        names = _label_products(keys)
+        names = {str(pk): label for pk, label in _label_products([int(k) for k in keys]).items()}
     elif by == "category":
-        names = _label_categories(keys)
+        names = {str(pk): label for pk, label in _label_categories([int(k) for k in keys]).items()}
     elif by == "channel":
-        names = {key: str(Order.Channel(key).label) for key in keys if key in Order.Channel.values}
+        names = {k: str(Order.Channel(k).label) for k in keys if k in Order.Channel.values}
     elif by in ("province", "city"):
-        names = {key: regions.name(key) or key for key in keys if key}
+        names = {k: regions.name(k) or k for k in keys}
     else:
-        names = {}
-    result = []
-    for row in rows:
-        key = row["key"]
-        if by == "month" and key is not None:
-            key = label = timezone.localtime(key).strftime("%Y-%m")
-        else:
-            label = names.get(key) or ""
-            key = "" if key in (None, "") else str(key)
-        result.append({"key": key, "label": label, **_figures(row)})
+        names = {k: k for k in keys}
+    result = [{"key": k, "label": names.get(k) or "", **_figures(sums)} for k, sums in groups.items()]
     if by == "month":
         result.sort(key=lambda r: r["key"])
     else:
         result.sort(key=lambda r: (-r["gmv"], r["label"]))
-    return {"year": year, "by": by, "rows": result, "total": _figures(lines.aggregate(**_sums()))}
+    return {"year": year, "by": by, "rows": result, "total": _figures(total.get(None, {}))}
 
 
 def drill_down(lines: QuerySet, *, by: str, key: str) -> QuerySet:

@@ -523,4 +523,37 @@ class SoldLine(models.Model):
     policy_price = models.DecimalField(max_digits=12, decimal_places=2, null=True)
 
     class Meta:
-        indexes = [models.Index(fields=["placed_at"], name="sold_line_time")]
+        indexes = [
+            models.Index(fields=["placed_at"], name="sold_line_time"),
+            models.Index(fields=["owner", "placed_at"], name="sold_line_owner_time"),
+        ]
+
+
+class SoldMonth(models.Model):
+    """A closed month of sold lines (local calendar month) and whether :class:`SoldRollup` holds it:
+    ``version`` is bumped by the database whenever a sold line of the month changes (or the
+    catalogue moves a SKU or product), ``rolled`` is the version the roll-up was counted at
+    (``catalog.rollup``). Never written by the application except by the roll-up."""
+
+    month = models.DateField(primary_key=True)
+    version = models.IntegerField(default=0)
+    rolled = models.IntegerField(default=-1)
+
+
+class SoldRollup(models.Model):
+    """The figures of one closed month, one department and one key of one dimension of the
+    经营分析 and the policy effect, counted from :class:`SoldLine` (``catalog.rollup``)."""
+
+    dim = models.CharField(max_length=10)
+    month = models.DateField()
+    department_id = models.BigIntegerField(null=True)
+    key = models.CharField(max_length=64)
+    name = models.CharField(max_length=100)
+    orders = models.IntegerField()
+    qty = models.BigIntegerField()
+    gmv = models.DecimalField(max_digits=16, decimal_places=2)
+    costed_gmv = models.DecimalField(max_digits=16, decimal_places=2)
+    cost = models.DecimalField(max_digits=16, decimal_places=2)
+
+    class Meta:
+        indexes = [models.Index(fields=["dim", "month", "department_id"], name="sold_rollup_dim")]

@@ -157,21 +157,32 @@ POSTGRESQL_DROP = [
 SQLITE_DROP = [f"DROP TRIGGER IF EXISTS {name}" for _table, name in TRIGGERS]
 
 
-def _vendor_sql(connection, *, drop: bool = False) -> list[str]:
+def _vendor_sql(connection, *, drop: bool = False, rollup_too: bool = True) -> list[str]:
+    from . import rollup  # the closed months' roll-up is kept in step by triggers of its own
+
+    if not rollup_too:  # (the migration that made the table, before the roll-up's tables existed)
+        return {"postgresql": POSTGRESQL, "sqlite": SQLITE}[connection.vendor]
     if connection.vendor == "postgresql":
-        return POSTGRESQL_DROP if drop else POSTGRESQL
+        return POSTGRESQL_DROP + rollup.postgresql_drop_sql() if drop else POSTGRESQL + rollup.postgresql_sql()
     if connection.vendor == "sqlite":
-        return SQLITE_DROP if drop else SQLITE
+        return SQLITE_DROP + rollup.sqlite_drop_sql() if drop else SQLITE + rollup.sqlite_sql()
     raise NotImplementedError(f"no sold-line triggers for {connection.vendor}")
 
 
-def install(using: str = "default") -> None:
+def _trigger_names(connection) -> list[str]:
+    from . import rollup
+
+    extra = rollup.TRIGGERS if connection.vendor == "postgresql" else rollup.SQLITE_TRIGGERS
+    return [name for _table, name in (*TRIGGERS, *extra)]
+
+
+def install(using: str = "default", *, rollup_too: bool = True) -> None:
     """Create (or replace) the triggers and fill the table from the order lines."""
     connection = connections[using]
     with transaction.atomic(using=using), connection.cursor() as cursor:
-        for statement in _vendor_sql(connection):
+        for statement in _vendor_sql(connection, rollup_too=rollup_too):
             cursor.execute(statement)
-    rebuild(using)
+    rebuild(using, rollup_too=rollup_too)
 
 
 def uninstall(using: str = "default") -> None:
@@ -183,7 +194,7 @@ def uninstall(using: str = "default") -> None:
 
 def missing_triggers(using: str = "default") -> set[str]:
     connection = connections[using]
-    names = [name for _table, name in TRIGGERS]
+    names = _trigger_names(connection)
     marks = ", ".join(["%s"] * len(names))
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -201,7 +212,7 @@ def ensure(using: str = "default") -> bool:
     return True
 
 
-def rebuild(using: str = "default") -> int:
+def rebuild(using: str = "default", *, rollup_too: bool = True) -> int:
     """Refill the table from a fresh join of the order lines, orders and customers; the row count."""
     connection = connections[using]
     with transaction.atomic(using=using), connection.cursor() as cursor:
@@ -210,6 +221,10 @@ def rebuild(using: str = "default") -> int:
         cursor.execute(f"DELETE FROM {TABLE}")
         cursor.execute(f"INSERT INTO {TABLE} ({COLUMNS}) {FRESH}")
         written = cursor.rowcount
+        if rollup_too:
+            from . import rollup
+
+            rollup.forget(cursor)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {TABLE}")

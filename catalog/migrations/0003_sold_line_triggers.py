@@ -7,7 +7,7 @@ from django.db import migrations
 def install(apps, schema_editor):
     from catalog import sold_lines
 
-    sold_lines.install(schema_editor.connection.alias)
+    sold_lines.install(schema_editor.connection.alias, rollup_too=False)
 
 
 def uninstall(apps, schema_editor):

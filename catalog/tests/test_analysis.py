@@ -166,6 +166,9 @@ def test_the_reports_cost_the_same_whatever_the_number_of_orders(client, org, sa
     for month in range(1, 12):
         place_order(customer=customer, amount="500", lines=[{"sku": "CLEAN-4"}], channel="online", placed_at=at(month))
     client.force_login(org.admin)
+    # the first view rolls the closed months up (a handful of statements however many months)
+    with django_assert_max_num_queries(17):
+        assert client.get(reverse("catalog:analysis") + f"?year={YEAR}&by=product").status_code == 200
     for by in ("product", "category", "channel", "province", "city", "month"):
         with django_assert_max_num_queries(12):
             assert client.get(reverse("catalog:analysis") + f"?year={YEAR}&by={by}").status_code == 200

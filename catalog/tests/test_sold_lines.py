@@ -13,7 +13,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from catalog import analysis, sold_lines
-from catalog.models import Sku, SoldLine
+from catalog.models import SoldRollup, Sku, SoldLine
 from catalog.tests.test_analysis import YEAR, at, sales  # noqa: F401 (the fixture)
 from customers.models import Customer, Order, OrderLine
 from customers.services import cancel_order, place_order
@@ -149,6 +149,9 @@ def test_the_table_is_filled_from_the_order_lines_and_counts_as_they_do(org, sal
 
 
 def test_the_table_stays_a_fresh_join_through_every_change(org, sales, more):
+    # the closed months are rolled up first: every change below must reach the figures
+    assert_same_figures([org.admin, org.manager1])
+    assert SoldRollup.objects.exists()
     orders = sales["orders"]
     shanghai, hangzhou = orders[0].customer, orders[2].customer
     # creates: an order placed through the service

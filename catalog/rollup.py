@@ -1,0 +1,293 @@
+"""The roll-up of closed months: the figures of the 经营分析 and the policy effect counted once per
+closed month, department and key (:class:`~catalog.models.SoldRollup`), so a director's or a
+manager's year reads a few hundred summed rows plus the current month's lines instead of every
+line of the year.
+
+**Exact, not approximate.** Every line of an order has the order's month and its customer's
+department, so an order falls in exactly one (month, department) cell: adding up the cells' order
+counts (distinct orders within a cell) gives the distinct orders of any set of months and
+departments, for each key of a dimension (product, category, channel, province, city, policy, under
+a policy or not) and for the total (the ``month`` dimension, one row per cell).
+
+**Never stale.** The database bumps :class:`~catalog.models.SoldMonth` ``version`` of a closed month
+whenever a sold line of that month is written (a refund, a late edit, a hand-over moving a
+customer's department), and of every month when a SKU or product moves (the product and category
+keys come from the catalogue). :func:`fresh_months` rolls the months whose ``rolled`` version is
+behind, in a bounded number of statements, before the figures are read. The current month is never
+rolled up (it changes all day): it is counted from the lines, as are months that closed less than
+:data:`SETTLE` ago (a transaction that began before midnight may still commit lines in them).
+
+**Concurrency (PostgreSQL).** Writers bump a closed month's row inside their transaction (the
+triggers run at the end of each statement, in month order). A roll takes ``FOR UPDATE`` on the
+months it rolls: it waits for the writers that bumped them to commit, then counts with a snapshot
+that includes them, and records the version it saw. A writer that comes later waits for the roll
+to commit and bumps the version again, so its change is rolled the next time."""
+
+import datetime
+import zoneinfo
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from .models import SoldMonth, SoldRollup
+
+LINES = "catalog_soldline"
+MONTHS = "catalog_soldmonth"
+ROLLUP = "catalog_soldrollup"
+#: a month is rolled up once it has been closed this long
+SETTLE = datetime.timedelta(hours=1)
+DIMS = ("product", "category", "channel", "province", "city", "month", "policy", "under")
+
+TRIGGERS = (
+    (LINES, "catalog_soldmonth_lines_insert"),
+    (LINES, "catalog_soldmonth_lines_update"),
+    (LINES, "catalog_soldmonth_lines_delete"),
+    ("catalog_sku", "catalog_soldmonth_sku"),
+    ("catalog_product", "catalog_soldmonth_product"),
+)
+
+
+def _pg_month(column: str) -> str:
+    return f"(date_trunc('month', {column} AT TIME ZONE '{settings.TIME_ZONE}'))::date"
+
+
+def _sqlite_offset() -> str:
+    """The time zone's offset as an SQLite date modifier (a zone without summer time, such as
+    Asia/Shanghai, has one offset all year)."""
+    offset = datetime.datetime.now(zoneinfo.ZoneInfo(settings.TIME_ZONE)).utcoffset()
+    minutes = int(offset.total_seconds() // 60)
+    return f"{'+' if minutes >= 0 else '-'}{abs(minutes)} minutes"
+
+
+def _sqlite_month(column: str, *, escaped: bool = False) -> str:
+    """The local month of ``column`` (``escaped``: in a statement with parameters)."""
+    pattern = "%%Y-%%m-01" if escaped else "%Y-%m-01"
+    return f"strftime('{pattern}', {column}, '{_sqlite_offset()}')"
+
+
+def _bump_sql(rows: str, month: str) -> str:
+    """Bump the closed months of the sold lines in transition table ``rows`` (PostgreSQL)."""
+    closed = f"(date_trunc('month', now() AT TIME ZONE '{settings.TIME_ZONE}') AT TIME ZONE '{settings.TIME_ZONE}')"
+    return (
+        f"INSERT INTO {MONTHS} (month, version, rolled) "
+        f"SELECT DISTINCT {month.format(col='placed_at')}, 1, -1 FROM {rows} WHERE placed_at < {closed} "
+        f"ORDER BY 1 ON CONFLICT (month) DO UPDATE SET version = {MONTHS}.version + 1;"
+    )
+
+
+def postgresql_sql() -> list[str]:
+    month = _pg_month("{col}")
+    return [
+        f"""
+CREATE OR REPLACE FUNCTION catalog_soldmonth_from_lines() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        {_bump_sql("changed_old", month)}
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+        {_bump_sql("changed_new", month)}
+    END IF;
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql""",
+        f"""
+CREATE OR REPLACE FUNCTION catalog_soldmonth_from_catalogue() RETURNS trigger AS $$
+BEGIN
+    UPDATE {MONTHS} SET version = version + 1;
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql""",
+        *(f"DROP TRIGGER IF EXISTS {name} ON {table}" for table, name in TRIGGERS),
+        f"""CREATE TRIGGER catalog_soldmonth_lines_insert AFTER INSERT ON {LINES}
+        REFERENCING NEW TABLE AS changed_new FOR EACH STATEMENT EXECUTE FUNCTION catalog_soldmonth_from_lines()""",
+        f"""CREATE TRIGGER catalog_soldmonth_lines_update AFTER UPDATE ON {LINES}
+        REFERENCING OLD TABLE AS changed_old NEW TABLE AS changed_new
+        FOR EACH STATEMENT EXECUTE FUNCTION catalog_soldmonth_from_lines()""",
+        f"""CREATE TRIGGER catalog_soldmonth_lines_delete AFTER DELETE ON {LINES}
+        REFERENCING OLD TABLE AS changed_old FOR EACH STATEMENT EXECUTE FUNCTION catalog_soldmonth_from_lines()""",
+        """CREATE TRIGGER catalog_soldmonth_sku AFTER INSERT OR DELETE OR UPDATE OF code, product_id
+        ON catalog_sku FOR EACH STATEMENT EXECUTE FUNCTION catalog_soldmonth_from_catalogue()""",
+        """CREATE TRIGGER catalog_soldmonth_product AFTER DELETE OR UPDATE OF category_id
+        ON catalog_product FOR EACH STATEMENT EXECUTE FUNCTION catalog_soldmonth_from_catalogue()""",
+    ]
+
+
+def postgresql_drop_sql() -> list[str]:
+    return [
+        *(f"DROP TRIGGER IF EXISTS {name} ON {table}" for table, name in TRIGGERS),
+        "DROP FUNCTION IF EXISTS catalog_soldmonth_from_lines()",
+        "DROP FUNCTION IF EXISTS catalog_soldmonth_from_catalogue()",
+    ]
+
+
+def _sqlite_bump(row: str) -> str:
+    return (
+        f"INSERT INTO {MONTHS} (month, version, rolled) VALUES ({_sqlite_month(row + '.placed_at')}, 1, -1) "
+        f"ON CONFLICT (month) DO UPDATE SET version = version + 1;"
+    )
+
+
+def sqlite_sql() -> list[str]:
+    bump_all = f"UPDATE {MONTHS} SET version = version + 1;"
+    return [
+        *(f"DROP TRIGGER IF EXISTS {name}" for _table, name in TRIGGERS),
+        f"CREATE TRIGGER catalog_soldmonth_lines_insert AFTER INSERT ON {LINES} FOR EACH ROW "
+        f"BEGIN {_sqlite_bump('NEW')} END",
+        f"CREATE TRIGGER catalog_soldmonth_lines_update AFTER UPDATE ON {LINES} FOR EACH ROW "
+        f"BEGIN {_sqlite_bump('OLD')} {_sqlite_bump('NEW')} END",
+        f"CREATE TRIGGER catalog_soldmonth_lines_delete AFTER DELETE ON {LINES} FOR EACH ROW "
+        f"BEGIN {_sqlite_bump('OLD')} END",
+        f"CREATE TRIGGER catalog_soldmonth_sku AFTER UPDATE OF code, product_id ON catalog_sku FOR EACH ROW "
+        f"BEGIN {bump_all} END",
+        f"CREATE TRIGGER catalog_soldmonth_sku_insert AFTER INSERT ON catalog_sku FOR EACH ROW BEGIN {bump_all} END",
+        f"CREATE TRIGGER catalog_soldmonth_sku_delete AFTER DELETE ON catalog_sku FOR EACH ROW BEGIN {bump_all} END",
+        f"CREATE TRIGGER catalog_soldmonth_product AFTER UPDATE OF category_id ON catalog_product FOR EACH ROW "
+        f"BEGIN {bump_all} END",
+        f"CREATE TRIGGER catalog_soldmonth_product_delete AFTER DELETE ON catalog_product FOR EACH ROW "
+        f"BEGIN {bump_all} END",
+    ]
+
+
+SQLITE_TRIGGERS = (
+    *TRIGGERS,
+    ("catalog_sku", "catalog_soldmonth_sku_insert"),
+    ("catalog_sku", "catalog_soldmonth_sku_delete"),
+    ("catalog_product", "catalog_soldmonth_product_delete"),
+)
+
+
+def sqlite_drop_sql() -> list[str]:
+    return [f"DROP TRIGGER IF EXISTS {name}" for _table, name in SQLITE_TRIGGERS]
+
+
+def forget(cursor) -> None:
+    """Empty the roll-up (after a rebuild of the sold lines): every month is rolled again when read."""
+    cursor.execute(f"DELETE FROM {ROLLUP}")
+    cursor.execute(f"DELETE FROM {MONTHS}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Rolling
+
+
+def _month_start(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime(day.year, day.month, 1, tzinfo=timezone.get_current_timezone())
+
+
+def _next_month(day: datetime.date) -> datetime.date:
+    return datetime.date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+
+
+def month_end(month: datetime.date) -> datetime.datetime:
+    """When ``month`` ends (the next month's first moment, local time)."""
+    return _month_start(_next_month(month))
+
+
+def closed_months(year: int, *, now: datetime.datetime | None = None) -> list[datetime.date]:
+    """The months of ``year`` that closed at least :data:`SETTLE` ago (the roll-up holds them)."""
+    now = now or timezone.now()
+    months = []
+    for number in range(1, 13):
+        month = datetime.date(year, number, 1)
+        if _month_start(_next_month(month)) + SETTLE <= now:
+            months.append(month)
+    return months
+
+
+def _roll_sql(vendor: str, months: list[datetime.date]) -> tuple[str, list]:
+    """One ``INSERT … SELECT`` that counts every dimension of ``months`` from the sold lines."""
+    month = _pg_month("s.placed_at") if vendor == "postgresql" else _sqlite_month("s.placed_at", escaped=True)
+    marks = ", ".join(["%s"] * len(months))
+    start, end = _month_start(months[0]), _month_start(_next_month(months[-1]))
+    sums = (
+        "COUNT(DISTINCT order_id), SUM(quantity), SUM(price * quantity), "
+        "SUM(CASE WHEN cost IS NOT NULL THEN price * quantity ELSE 0 END), "
+        "SUM(CASE WHEN cost IS NOT NULL THEN cost * quantity ELSE 0 END)"
+    )
+
+    def text(column):
+        return f"COALESCE(CAST({column} AS TEXT), '')"
+
+    groups = [
+        ("product", text("product_id"), "''", "", "product_id"),
+        ("category", text("category_id"), "''", "", "category_id"),
+        ("channel", "channel", "''", "", "channel"),
+        ("province", "region_province", "''", "", "region_province"),
+        ("city", "region_city", "''", "", "region_city"),
+        ("month", "''", "''", "", ""),
+        ("policy", text("policy_id"), "MAX(policy_name)", "WHERE policy_price IS NOT NULL", "policy_id"),
+        (
+            "under",
+            "CASE WHEN policy_id IS NULL THEN '0' ELSE '1' END",
+            "''",
+            "WHERE policy_price IS NOT NULL",
+            "CASE WHEN policy_id IS NULL THEN '0' ELSE '1' END",
+        ),
+    ]
+    selects = " UNION ALL ".join(
+        f"SELECT '{dim}', month, department_id, {key}, {name}, {sums} FROM l {where} "
+        f"GROUP BY month, department_id{', ' + group if group else ''}"
+        for dim, key, name, where, group in groups
+    )
+    sql = (
+        f"INSERT INTO {ROLLUP} (dim, month, department_id, key, name, orders, qty, gmv, costed_gmv, cost) "
+        f"WITH l AS ("
+        f"SELECT {month} AS month, s.order_id, s.department_id, s.channel, s.region_province, s.region_city, "
+        f"p.id AS product_id, p.category_id, s.quantity, s.price, s.cost, s.policy_id, s.policy_name, "
+        f"s.policy_price FROM {LINES} s LEFT JOIN catalog_sku k ON k.code = s.sku "
+        f"LEFT JOIN catalog_product p ON p.id = k.product_id "
+        f"WHERE s.status = 'paid' AND s.placed_at >= %s AND s.placed_at < %s AND {month} IN ({marks})"
+        f") {selects}"
+    )
+    if vendor == "sqlite":  # SQLite compares the ISO text of dates
+        return sql, [start, end, *(m.isoformat() for m in months)]
+    return sql, [start, end, *months]
+
+
+def fresh_months(months: list[datetime.date]) -> None:
+    """Make sure the roll-up holds ``months`` (closed months) as they are now: roll those that are
+    missing or behind, all in one pass (five statements whatever their number)."""
+    if not months:
+        return
+    known = {
+        m: (version, rolled)
+        for m, version, rolled in SoldMonth.objects.filter(month__in=months).values_list("month", "version", "rolled")
+    }
+    stale = [m for m in months if m not in known or known[m][0] != known[m][1]]
+    if not stale:
+        return
+    vendor = connection.vendor
+    with transaction.atomic(), connection.cursor() as cursor:
+        marks = ", ".join(["%s"] * len(stale))
+        params = [m.isoformat() if vendor == "sqlite" else m for m in stale]
+        values = ", ".join(["(%s, 0, -1)"] * len(stale))
+        cursor.execute(
+            f"INSERT INTO {MONTHS} (month, version, rolled) VALUES {values} ON CONFLICT (month) DO NOTHING", params
+        )
+        lock = " FOR UPDATE" if vendor == "postgresql" else ""
+        cursor.execute(
+            f"SELECT month, version, rolled FROM {MONTHS} WHERE month IN ({marks}) ORDER BY month{lock}", params
+        )
+        rows = cursor.fetchall()
+        todo = sorted(
+            (datetime.date.fromisoformat(m) if isinstance(m, str) else m)
+            for m, version, rolled in rows
+            if version != rolled
+        )
+        if not todo:
+            return
+        params = [m.isoformat() if vendor == "sqlite" else m for m in todo]
+        marks = ", ".join(["%s"] * len(todo))
+        cursor.execute(f"DELETE FROM {ROLLUP} WHERE month IN ({marks})", params)
+        sql, sql_params = _roll_sql(vendor, todo)
+        cursor.execute(sql, sql_params)
+        cursor.execute(f"UPDATE {MONTHS} SET rolled = version WHERE month IN ({marks})", params)
+
+
+def rollup_rows(*, dim: str, months: list[datetime.date], departments: list[int] | None):
+    """The roll-up's rows of ``dim`` for ``months`` (fresh), of ``departments`` (``None``: all)."""
+    rows = SoldRollup.objects.filter(dim=dim, month__in=months)
+    if departments is not None:
+        rows = rows.filter(department_id__in=departments)
+    return rows
