@@ -1,8 +1,8 @@
 """The access matrix, second part: the pages that are not records of a data scope — organization
 administration (departments, users, API clients, token revoke, audit log, personal-data log),
-the user's own preferences, custom attributes, tag groups, tags and tag rules, and the content
-library, the membership settings (tiers, earning rules, points offers) — for every role: a GET is 200 for the roles ``crm.permissions.ACTIONS`` allows and 403
-for the others; a refused POST changes nothing. Also pinned: what an API client's service user
+the user's own preferences, custom attributes, tag groups, tags and tag rules, the content
+library, and the membership settings (tiers, earning rules, points offers) — for every role: a
+GET is 200 for the roles ``crm.permissions.ACTIONS`` allows and 403 for the others; a refused POST changes nothing. Also pinned: what an API client's service user
 may see (every customer, full mobiles only with the client's right, each read logged) and what it
 may not do (sign in, appear among users, be handed records)."""
 
