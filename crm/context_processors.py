@@ -144,6 +144,9 @@ def _nav(user):
                 ("approvals:chains", _("Approval chains"), "bi-diagram-2", "org.manage"),
                 ("field:settings", _("Work sites and hours"), "bi-building-gear", "field.configure"),
                 ("contracts:dunning_levels", _("Dunning levels"), "bi-bell", "contracts.configure"),
+                ("members:tiers", _("Member tiers"), "bi-award", "members.configure"),
+                ("members:earn_rules", _("Earning rules"), "bi-plus-circle", "members.configure"),
+                ("members:offers", _("Points offers"), "bi-gift", "members.configure"),
             ],
         ),
         (

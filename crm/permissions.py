@@ -101,6 +101,7 @@ ACTIONS = {
     "calendar.team": {M, D, A},
     "members.view": EVERYONE,
     "members.points": SALES,
+    "members.configure": {A},  # member tiers, earning rules and points offers (会员配置)
     # organization and system
     "org.manage": {A},
     "org.view": {M, D, A},

@@ -1,8 +1,8 @@
 """The access matrix, second part: the pages that are not records of a data scope — organization
 administration (departments, users, API clients, token revoke, audit log, personal-data log),
-the user's own preferences, custom attributes, tag groups, tags and tag rules, and the content
-library — for every role: a GET is 200 for the roles ``crm.permissions.ACTIONS`` allows and 403
-for the others; a refused POST changes nothing. Also pinned: what an API client's service user
+the user's own preferences, custom attributes, tag groups, tags and tag rules, the content
+library, and the membership settings (tiers, earning rules, points offers) — for every role: a
+GET is 200 for the roles ``crm.permissions.ACTIONS`` allows and 403 for the others; a refused POST changes nothing. Also pinned: what an API client's service user
 may see (every customer, full mobiles only with the client's right, each read logged) and what it
 may not do (sign in, appear among users, be handed records)."""
 
@@ -42,7 +42,16 @@ def things(org):
     from contracts.models import DunningLevel
 
     dunning_level = DunningLevel.objects.get_or_create(instalment=None, offset_days=1, channel="preference")[0]
+    from coupons.tests.factories import make_batch
+    from members.models import EarnRule, PointsOffer, Tier
+
+    tier = Tier.objects.create(name="金卡", position=1)
+    earn_rule = EarnRule.objects.create(source="check_in", tier=tier, points=5)
+    offer = PointsOffer.objects.create(batch=make_batch(org), points=300)
     return {
+        "tier": tier,
+        "earn_rule": earn_rule,
+        "offer": offer,
         "competitor": competitor,
         "dunning_level": dunning_level,
         "category": category,
@@ -155,6 +164,31 @@ PAGES = [
         "contracts.configure",
         "only",
     ),
+    ("member_tiers", lambda t: reverse("members:tiers"), "members.configure", True),
+    ("member_tier_edit", lambda t: reverse("members:tier_edit", args=[t["tier"].pk]), "members.configure", True),
+    ("member_tier_delete", lambda t: reverse("members:tier_delete", args=[t["tier"].pk]), "members.configure", "only"),
+    ("member_tier_recompute", lambda t: reverse("members:tier_recompute"), "members.configure", "only"),
+    ("earn_rules", lambda t: reverse("members:earn_rules"), "members.configure", True),
+    (
+        "earn_rule_edit",
+        lambda t: reverse("members:earn_rule_edit", args=[t["earn_rule"].pk]),
+        "members.configure",
+        True,
+    ),
+    (
+        "earn_rule_delete",
+        lambda t: reverse("members:earn_rule_delete", args=[t["earn_rule"].pk]),
+        "members.configure",
+        "only",
+    ),
+    ("points_offers", lambda t: reverse("members:offers"), "members.configure", True),
+    ("points_offer_edit", lambda t: reverse("members:offer_edit", args=[t["offer"].pk]), "members.configure", True),
+    (
+        "points_offer_delete",
+        lambda t: reverse("members:offer_delete", args=[t["offer"].pk]),
+        "members.configure",
+        "only",
+    ),
     (
         "competitor",
         lambda t: reverse("contracts:competitor", args=[t["competitor"].pk]),
@@ -168,8 +202,12 @@ def state():
     """Everything a refused POST on these pages could change."""
     from catalog.models import Category, PolicyPrice, Product, SalesPolicy, Sku
     from contracts.models import Competitor, DunningLevel
+    from members.models import EarnRule, PointsOffer, Tier
 
     return (
+        list(Tier.objects.values_list("pk", "name", "position", "min_spend", "min_points").order_by("pk")),
+        list(EarnRule.objects.values_list("pk", "source", "category", "tier_id", "points").order_by("pk")),
+        list(PointsOffer.objects.values_list("pk", "batch_id", "points", "is_active").order_by("pk")),
         list(Competitor.objects.values_list("pk", "name").order_by("pk")),
         list(DunningLevel.objects.values_list("pk", "offset_days", "channel", "responsible").order_by("pk")),
         list(Product.objects.values_list("pk", "code", "name", "status", "sale_from", "sale_until").order_by("pk")),
@@ -224,6 +262,13 @@ def test_every_administration_and_configuration_page_answers_as_the_role_allows(
                     "offset_days": 99,
                     "channel": "email",
                     "responsible": "owner",
+                    "position": 3,
+                    "min_spend": "1",
+                    "points_per_yuan": "1",
+                    "benefit_quantity": 0,
+                    "source": "check_in",
+                    "points": 7,
+                    "batch": things["offer"].batch_id,
                 },
             ).status_code
             if status != 403:

@@ -65,7 +65,13 @@ def member_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "members/list.html",
-        {"page": page, "query": query, "tiers": Tier.objects.all(), "tier": tier},
+        {
+            "page": page,
+            "query": query,
+            "tiers": Tier.objects.all(),
+            "tier": tier,
+            "can_configure": permissions.can(request.user, "members.configure"),
+        },
     )
 
 
