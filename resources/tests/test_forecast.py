@@ -129,6 +129,8 @@ def test_the_forecast_page_lists_soonest_first_with_parent_and_owner(client, org
     ]
     text = " ".join(response.content.decode().split())
     assert "家长：李建国" in text
+    cards = text.split('data-testid="forecast-cards"')[1].split("</ul>")[0]  # the phone's layout
+    assert cards.index("王小红") < cards.index("李小明") < cards.index("张小军")
     assert "续费预测" in text and "2026-12-31" in text and "暂无预测" in text
     assert "Renewal forecast" not in text and "No projection" not in text
 
