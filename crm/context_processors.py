@@ -110,6 +110,7 @@ def _nav(user):
             [
                 ("resources:overview", _("Courses and classes"), "bi-mortarboard", "resources.view"),
                 ("resources:dashboard", _("Classes and renewals"), "bi-bar-chart-line", "resources.view"),
+                ("resources:renewals", _("Renewal forecast"), "bi-hourglass-split", "resources.view"),
                 ("members:list", pgettext_lazy("loyalty", "Members"), "bi-gem", "members.view"),
             ],
         ),

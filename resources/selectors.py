@@ -12,8 +12,11 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from crm import permissions
+from customers.models import CustomerRelation, RelationKind
+from customers.selectors import customers_for
 
 from .models import Attendance, Course, Enrolment, Room, SchoolClass, Session, Teacher, TrialLesson
+from .services.forecast import Forecast, forecasts
 
 #: at most this many rows on a list page
 MAX_ROWS = 300
@@ -146,3 +149,47 @@ def upcoming_with_seats(*, days: int = 30) -> list[Session]:
 
 def total_enrolled() -> int:
     return SchoolClass.objects.aggregate(n=Sum("enrolled"))["n"] or 0
+
+
+#: the "due within" filters of the renewal forecast, in days
+FORECAST_WINDOWS = (30, 60, 90)
+
+
+def renewal_forecasts(user, *, within_days: int | None = None, course_id: int | None = None) -> list[Forecast]:
+    """续费预测: the forecast (``services.forecast``) of every enrolled student in the user's scope,
+    by projected threshold date (soonest first; no projection last), optionally only those due
+    within ``within_days`` days or of one course. Each row carries ``parent``: a parent or guardian
+    linked to the student that the user may see, or None. Three queries."""
+    enrolments = enrolments_for(user)
+    if course_id is not None:
+        enrolments = enrolments.filter(school_class__course_id=course_id)
+    today = timezone.localdate()
+    rows = forecasts(enrolments, today=today)
+    if within_days is not None:
+        last = today + datetime.timedelta(days=within_days)
+        rows = [r for r in rows if r.threshold_on is not None and r.threshold_on <= last]
+    rows.sort(
+        key=lambda r: (
+            r.threshold_on is None,
+            r.threshold_on or datetime.date.max,
+            r.enrolment.customer.name,
+            r.enrolment.pk,
+        )
+    )
+    rows = rows[:MAX_ROWS]
+    parents = {}
+    if rows:
+        links = (
+            CustomerRelation.objects.filter(
+                kind__in=[RelationKind.PARENT, RelationKind.GUARDIAN],
+                to_customer_id__in=[r.enrolment.customer_id for r in rows],
+                from_customer__in=customers_for(user).values("pk"),
+            )
+            .select_related("from_customer")
+            .order_by("id")
+        )
+        for link in links:
+            parents.setdefault(link.to_customer_id, link.from_customer)
+    for row in rows:
+        row.parent = parents.get(row.enrolment.customer_id)
+    return rows

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", classes.overview, name="overview"),
     path("calendar/", calendar.calendar, name="calendar"),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("renewals/", dashboard.renewals, name="renewals"),
     path("enrolments/<int:pk>/hours/", dashboard.hours, name="hours"),
     path("classes/new/", setup.class_form, name="class_create"),
     path("classes/<int:pk>/", classes.class_detail, name="class"),

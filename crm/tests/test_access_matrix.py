@@ -494,6 +494,8 @@ def specs():
             "enr",
             pool=True,
             cross=True,
+            lists=(("resources:renewals", "resources.view"),),
+            export=("resources:renewals", "customers.export"),
             ops=(
                 Op("hours", _u("resources:hours"), "resources.view", shows=True, full=True),
                 Op(

@@ -62,6 +62,8 @@ def _things(org, user):
 #: (name, url of the things, ACTIONS entry, whether to try a POST: True, False or "only")
 PAGES = [
     ("overview", lambda t: reverse("resources:overview"), "resources.view", False),
+    ("renewals", lambda t: reverse("resources:renewals"), "resources.view", False),
+    ("renewals_export", lambda t: reverse("resources:renewals") + "?export=xlsx", "customers.export", False),
     ("calendar", lambda t: reverse("resources:calendar") + f"?teacher={t['teacher'].pk}", "resources.view", False),
     ("class", lambda t: reverse("resources:class", args=[t["class"].pk]), "resources.view", False),
     ("session", lambda t: reverse("resources:session", args=[t["session"].pk]), "resources.view", False),

@@ -6,15 +6,17 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
-from crm import permissions
+from crm import permissions, privacy
 from crm.errors import DomainError
-from crm.ui import add_domain_error
+from crm.ui import add_domain_error, export_rows
 
 from .. import bi, selectors
 from ..forms import RefundForm
 from ..services import refunds
+from ..services.forecast import WEEKS, forecast_for
 
 
 @login_required
@@ -72,6 +74,79 @@ def hours(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "resources/hours.html",
-        {"enrolment": enrolment, "lines": bi.hour_ledger(enrolment), "form": form},
+        {
+            "enrolment": enrolment,
+            "lines": bi.hour_ledger(enrolment),
+            "forecast": forecast_for(enrolment),
+            "form": form,
+        },
         status=422 if form is not None and form.errors else 200,
+    )
+
+
+def _choice(value: str, allowed) -> int | None:
+    return int(value) if value.isdigit() and int(value) in allowed else None
+
+
+@login_required
+def renewals(request: HttpRequest) -> HttpResponse:
+    """续费预测: the enrolled students of the user's scope by the date their lesson hours are
+    projected to reach the renewal line (``?days=30|60|90``, ``?course=``, ``?export=xlsx``)."""
+    permissions.require(request.user, "resources.view")
+    courses = list(selectors.courses().order_by("subject", "level", "name", "id"))
+    days = _choice(request.GET.get("days", ""), selectors.FORECAST_WINDOWS)
+    course = _choice(request.GET.get("course", ""), {c.pk for c in courses})
+    rows = selectors.renewal_forecasts(request.user, within_days=days, course_id=course)
+    export = request.GET.get("export")
+    if export in ("xlsx", "csv"):
+        permissions.require(request.user, "customers.export")
+        privacy.log_access(
+            action=privacy.Action.EXPORT,
+            subject=privacy.Subject.CUSTOMER,
+            ids=sorted({r.enrolment.customer_id for r in rows}),
+            request=request,
+            detail=request.GET.urlencode(),
+        )
+        header = [
+            _("Student"),
+            _("Parent or guardian"),
+            _("Course"),
+            capfirst(_("class")),
+            _("Lesson hours left"),
+            _("Renewal line"),
+            _("Hours a week"),
+            _("Weeks left"),
+            _("Reaches the renewal line on"),
+            _("Runs out on"),
+            _("Owner"),
+        ]
+        lines = [
+            [
+                r.enrolment.customer.name,
+                r.parent.name if r.parent else "",
+                r.enrolment.school_class.course.name,
+                r.enrolment.school_class.name,
+                r.balance,
+                r.threshold,
+                r.weekly,
+                r.weeks_left,
+                r.threshold_on,
+                r.empty_on,
+                str(r.enrolment.customer.owner or ""),
+            ]
+            for r in rows
+        ]
+        return export_rows([header, *lines], fmt=export, filename="renewal-forecast", sheet=_("Renewal forecast"))
+    return render(
+        request,
+        "resources/renewals.html",
+        {
+            "rows": rows,
+            "courses": courses,
+            "days": days,
+            "course": course,
+            "windows": selectors.FORECAST_WINDOWS,
+            "weeks": WEEKS,
+            "can_export": permissions.can(request.user, "customers.export"),
+        },
     )
