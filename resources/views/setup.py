@@ -6,6 +6,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from crm import permissions
 from crm.errors import DomainError
@@ -56,4 +57,4 @@ def class_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         else:
             messages.success(request, _("Class saved."))
             return redirect(school_class)
-    return render(request, "resources/form.html", {"form": form, "title": _("Class")})
+    return render(request, "resources/form.html", {"form": form, "title": pgettext("school class", "Class")})
