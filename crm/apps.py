@@ -12,6 +12,12 @@ class CrmConfig(AppConfig):
         from . import audit, models
 
         audit.connect_jobs()
+        # ``field__searchable__contains``: a partial search on a trigram-indexed column (crm.db)
+        from django.db.models import CharField
+
+        from .db import Searchable
+
+        CharField.register_lookup(Searchable)
         # the people and departments offered by the list filters are cached (crm.fast_table)
         from .fast_table import choices_read_from
 
