@@ -12,10 +12,23 @@ class CrmConfig(AppConfig):
         from . import audit, models
 
         audit.connect_jobs()
+        # ``field__searchable__contains``: a partial search on a trigram-indexed column (crm.db)
+        from django.db.models import CharField
+
+        from .db import Searchable
+
+        CharField.register_lookup(Searchable)
         # the people and departments offered by the list filters are cached (crm.fast_table)
         from .fast_table import choices_read_from
 
         choices_read_from(models.User, models.Department)
+        # the department tree the scopes read is cached (crm.department_tree)
+        from django.db.models.signals import post_delete, post_save
+
+        from . import department_tree
+
+        post_save.connect(department_tree.tree_changed, sender=models.Department, dispatch_uid="department-tree-save")
+        post_delete.connect(department_tree.tree_changed, sender=models.Department, dispatch_uid="department-tree-del")
         auditlog.register(models.Department, include_fields=["name", "kind", "parent", "manager", "wecom_webhook"])
         auditlog.register(
             models.User,

@@ -5,6 +5,7 @@ import functools
 import zlib
 
 from django.db import connection
+from django.db.models.functions import Lower
 
 
 def _lock_key(namespace, key):
@@ -69,12 +70,25 @@ def advisory_lock(namespace, key):
         )
 
 
+class Searchable(Lower):
+    """``mobile__searchable__contains="8000"``: the column as a partial search compares it, the
+    expression of its trigram index (``LOWER(mobile)``, which leaves digits as they are).
+
+    The trigram index is on this expression, never on the bare column: PostgreSQL's ``gin_trgm_ops``
+    also answers ``=``, and on a small table it planned ``mobile IN (…)`` on the trigram index, one
+    trigram lookup per value (31 s for 10,000 mobiles against 2 ms on the B-tree). An equality on
+    ``mobile`` does not match the expression, so only the B-tree can serve it; a partial search
+    (contains, starts with, ends with) goes through this transform and so through the trigram index."""
+
+    lookup_name = "searchable"
+
+
 def among(values):
     """The right-hand side of ``field__in=`` for a long list of values (an import's mobiles, an event
-    batch's ids). PostgreSQL: ``IN (SELECT unnest(…))``, which the planner joins through the column's
-    B-tree; a plain ``IN (…)`` list on a column that also has a trigram GIN index (the customer's mobile)
-    is planned on the GIN index when the table is small — one trigram lookup per value, 31 s for
-    10,000 mobiles against 2 ms. Elsewhere the plain list."""
+    batch's ids). PostgreSQL: ``IN (SELECT unnest(%s))``, one array parameter however long the list
+    and a plan that joins through the column's B-tree. (It once also kept a plain ``IN (…)`` on the
+    customer's mobile off its trigram index; that index is now on an expression, :class:`Searchable`,
+    which an equality cannot use.) Elsewhere the plain list."""
     values = list(values)
     if connection.vendor != "postgresql":
         return values

@@ -4,12 +4,33 @@ import hashlib
 import secrets
 
 from django.contrib.auth.models import AbstractUser, UserManager
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import department_tree
 from .names import person_name
+
+
+class DepartmentQuerySet(models.QuerySet):
+    """Departments; a bulk write (which sends no signal) starts a new version of the cached tree
+    (crm.department_tree), as a save or delete does through its signal."""
+
+    def update(self, **kwargs):
+        rows = super().update(**kwargs)
+        department_tree.tree_changed()
+        return rows
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        rows = super().bulk_update(objs, fields, batch_size=batch_size)
+        department_tree.tree_changed()
+        return rows
+
+    def bulk_create(self, objs, *args, **kwargs):
+        created = super().bulk_create(objs, *args, **kwargs)
+        department_tree.tree_changed()
+        return created
 
 
 class Department(models.Model):
@@ -39,6 +60,8 @@ class Department(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = DepartmentQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("department")
         verbose_name_plural = _("departments")
@@ -48,17 +71,20 @@ class Department(models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
-        """Keep ``path`` (and the paths below, when the department moves) consistent."""
-        super().save(*args, **kwargs)
-        old_path = self.path
-        new_path = f"{self.parent.path if self.parent_id else '/'}{self.pk}/"
-        if new_path != old_path:
-            Department.objects.filter(pk=self.pk).update(path=new_path)
-            self.path = new_path
-            if old_path:
-                for child in Department.objects.filter(path__startswith=old_path).exclude(pk=self.pk):
-                    child.path = new_path + child.path[len(old_path) :]
-                    Department.objects.filter(pk=child.pk).update(path=child.path)
+        """Keep ``path`` (and the paths below, when the department moves) consistent, in one
+        transaction. The paths are rewritten after ``post_save``; each ``update`` starts a new
+        version of the cached tree (crm.department_tree), and so does the commit."""
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            old_path = self.path
+            new_path = f"{self.parent.path if self.parent_id else '/'}{self.pk}/"
+            if new_path != old_path:
+                Department.objects.filter(pk=self.pk).update(path=new_path)
+                self.path = new_path
+                if old_path:
+                    for child in Department.objects.filter(path__startswith=old_path).exclude(pk=self.pk):
+                        child.path = new_path + child.path[len(old_path) :]
+                        Department.objects.filter(pk=child.pk).update(path=child.path)
 
     @property
     def depth(self):

@@ -185,18 +185,23 @@ def mobile_search_q(user, text, field="mobile"):
     it. Anyone else — the marketing role, whose pages show 138****8000 — matches only what they
     can already see: a whole 11-digit number, the last four digits, or the masked form itself. Any
     partial match against the hidden middle digits would let them recover those digits one search
-    at a time (130 + d for d = 0…9, keeping the d that finds the customer)."""
+    at a time (130 + d for d = 0…9, keeping the d that finds the customer).
+
+    A partial match compares ``field__searchable`` (crm.db.Searchable), the expression of the
+    mobile's trigram index; a whole number compares the column itself, through its B-tree."""
     digits = "".join(ch for ch in text if ch.isdigit())
     if may_reveal(user):
-        return Q(**{f"{field}__contains": digits}) if len(digits) >= 4 else None
+        return Q(**{f"{field}__searchable__contains": digits}) if len(digits) >= 4 else None
     compact = re.sub(r"[\s\-]", "", text)
     masked = MASKED_MOBILE.match(compact)
     if masked:
-        return Q(**{f"{field}__startswith": masked.group(1), f"{field}__endswith": masked.group(2)})
+        return Q(
+            **{f"{field}__searchable__startswith": masked.group(1), f"{field}__searchable__endswith": masked.group(2)}
+        )
     if compact.isdigit() and len(compact) == 11:
         return Q(**{field: compact})
     if compact.isdigit() and len(compact) == 4:
-        return Q(**{f"{field}__endswith": compact})
+        return Q(**{f"{field}__searchable__endswith": compact})
     return None
 
 

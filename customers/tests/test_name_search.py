@@ -112,4 +112,4 @@ def test_postgresql_answers_a_partial_mobile_search_from_an_index(org, people):
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "customer_mobile_trgm" in plan, plan
+    assert "customer_mobile_search_trgm" in plan, plan
