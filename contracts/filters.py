@@ -18,6 +18,9 @@ BUCKET_LABELS = {
     "d90plus": _("over 90 days"),
 }
 
+#: the bucket filter's value for every overdue instalment, whatever its bucket
+OVERDUE = "overdue"
+
 
 class ContractFilter(ListFilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
@@ -37,7 +40,9 @@ class ContractFilter(ListFilterSet):
 
 class InstalmentFilter(django_filters.FilterSet):
     bucket = django_filters.ChoiceFilter(
-        label=_("overdue"), choices=[(code, BUCKET_LABELS[code]) for code, _a, _b in AGEING], method="in_bucket"
+        label=_("overdue"),
+        choices=[(OVERDUE, _("Overdue")), *((code, BUCKET_LABELS[code]) for code, _a, _b in AGEING)],
+        method="in_bucket",
     )
     year = django_filters.NumberFilter(field_name="due_on__year", label=_("year"), min_value=2000, max_value=2100)
     month = django_filters.NumberFilter(field_name="due_on__month", label=_("month"), min_value=1, max_value=12)
@@ -55,4 +60,7 @@ class InstalmentFilter(django_filters.FilterSet):
         return type("StyledFilterForm", (StyledFormMixin, super().get_form_class()), {})
 
     def in_bucket(self, queryset, name, value):
-        return queryset.filter(bucket_q(value, timezone.localdate()))
+        today = timezone.localdate()
+        if value == OVERDUE:  # every bucket: the dashboard's "overdue" figure
+            return queryset.filter(settled_at__isnull=True, due_on__lt=today)
+        return queryset.filter(bucket_q(value, today))

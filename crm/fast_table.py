@@ -31,6 +31,8 @@ from django.utils.translation import get_language
 from django_tables2.columns import ManyToManyColumn
 from django_tables2.utils import AttributeDict, computed_values, signature
 
+from crm.labels import colon
+
 FAST_TABLE_TEMPLATE = "crm/fast_table.html"
 
 ROW_START = "\n                    \n                    <tr {}>\n                        "
@@ -212,6 +214,7 @@ class FastRows:
 
         title_field, *fact_fields = fields
         columns = self.table.columns
+        sep = colon()
         cards = []
         for record, row in self.rows():
             facts = []
@@ -226,7 +229,11 @@ class FastRows:
                     '<div class="facts">{}</div></a>',
                     record.get_absolute_url() if hasattr(record, "get_absolute_url") else "",
                     strip_tags(str(self.value(record, row, title_field))),
-                    format_html_join("", '<span><span class="visually-hidden">{}: </span>{}</span>', facts),
+                    format_html_join(
+                        "",
+                        '<span><span class="visually-hidden">{}{}</span>{}</span>',
+                        ((header, sep, value) for header, value in facts),
+                    ),
                 )
             )
         return "".join(cards)

@@ -12,6 +12,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm import permissions
+from crm.models import Department, User
+from crm.names import person_name
 from crm.ui import ScopedListView, export_rows
 from customers.services.sources import all_source_choices
 
@@ -35,14 +37,21 @@ def collections(request: HttpRequest) -> HttpResponse:
     source = request.GET.get("source", "")
     source = source if source in {code for code, _name in channels} else ""
     data = selectors.collections(request.user, year=_year(request), group=group, source=source)
+    channel = dict(channels).get(source, "")  # the heading, the XLSX's sheet
     if request.GET.get("export") == "xlsx":
         permissions.require(request.user, "contracts.export")
         labels = [str(BUCKET_LABELS[code]) for code, _v in data["ageing"]]
         rows = [[_("Rep") if group == "owner" else _("Department"), _("Planned"), _("Received"), _("Overdue"), *labels]]
         rows += [[g["name"], g["planned"], g["received"], g["overdue"], *g["ageing"]] for g in data["groups"]]
         rows += [[], [_("Month"), _("Planned"), _("Received")]]
-        rows += [[m["month"], m["planned"], m["received"]] for m in data["months"]]
-        return export_rows(rows, fmt="xlsx", filename="collections", sheet=_("Collections"))
+        rows += [[f"{data['year']}-{m['month']:02d}", m["planned"], m["received"]] for m in data["months"]]
+        # the file and its sheet name the period and the channel the figures are of
+        return export_rows(
+            rows,
+            fmt="xlsx",
+            filename="-".join(str(part) for part in ("collections", data["year"], source) if part),
+            sheet=" · ".join(str(part) for part in (_("Collections"), data["year"], channel) if part),
+        )
     data["ageing"] = [(code, BUCKET_LABELS[code], value) for code, value in data["ageing"]]
     for row in data["groups"]:
         row["ageing"] = list(zip([code for code, _l, _v in data["ageing"]], row["ageing"]))
@@ -53,10 +62,46 @@ def collections(request: HttpRequest) -> HttpResponse:
             "data": data,
             "can_export": permissions.can(request.user, "contracts.export"),
             "channels": channels,
+            "channel": channel,
             # the channel, kept on every link: the year, the grouping, the drill-downs, the XLSX
+            # (a rep's or department's planned and received drill down to the instalments due in the
+            # year; its overdue figures are as of today, whatever year the instalments fell due in)
             "keep": urlencode({"source": source}) if source else "",
         },
     )
+
+
+def drill_down_period(query) -> list[str]:
+    """What the drill-down's rows are behind, as the dashboard's cell showed it: the year or the
+    month (``2026``, ``2026-03``), the rep or the department, the channel, and for an overdue
+    figure the bucket as of today (overdue figures count every year's instalments). Invalid or
+    absent filters add nothing (the filter form says what is wrong with them)."""
+    form = InstalmentFilter(query, queryset=Instalment.objects.none()).form
+    if not form.is_valid():
+        return []
+    data = form.cleaned_data
+    parts = []
+    year, month = data.get("year"), data.get("month")
+    if year:
+        parts.append(f"{int(year)}-{int(month):02d}" if month else str(int(year)))
+    if data.get("owner"):
+        person = User.objects.filter(pk=data["owner"]).first()
+        if person is not None:
+            parts.append(person_name(person) or person.username)
+    if data.get("department"):
+        name = Department.objects.filter(pk=data["department"]).values_list("name", flat=True).first()
+        if name:
+            parts.append(name)
+    if data.get("source"):
+        parts.append(str(dict(all_source_choices()).get(data["source"], data["source"])))
+    bucket = data.get("bucket")
+    if bucket:
+        today = timezone.localdate().isoformat()
+        if bucket in BUCKET_LABELS:
+            parts.append(_("overdue %(bucket)s as of %(date)s") % {"bucket": BUCKET_LABELS[bucket], "date": today})
+        else:  # every overdue instalment, the rep's or department's "overdue" cell
+            parts.append(_("overdue as of %(date)s") % {"date": today})
+    return parts
 
 
 class InstalmentListView(ScopedListView):
@@ -70,6 +115,13 @@ class InstalmentListView(ScopedListView):
     export_name = "instalments"
     title = gettext_lazy("Instalments")
     card_fields = ("contract", "due_on", "amount")
+
+    def get(self, request, *args, **kwargs):
+        parts = drill_down_period(request.GET)
+        # the heading, the XLSX's sheet and its file name say which figure the rows are behind
+        self.title = " · ".join([str(type(self).title), *parts])
+        self.export_name = "-".join(["instalments", *(p for p in parts if p[:1].isdigit())])
+        return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
         # the instalments the dashboard counts: those of active contracts

@@ -104,7 +104,11 @@ def record_card(row, fields):
         '<div class="facts">{}</div></a>',
         url,
         strip_tags(str(row.get_cell_value(title_field))),
-        format_html_join("", '<span><span class="visually-hidden">{}: </span>{}</span>', facts),
+        format_html_join(
+            "",
+            '<span><span class="visually-hidden">{}{}</span>{}</span>',
+            ((header, labels.colon(), value) for header, value in facts),
+        ),
     )
 
 

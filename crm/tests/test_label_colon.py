@@ -118,3 +118,22 @@ def test_python_built_labels_follow_the_language():
 def test_the_audit_export_joins_each_change_with_the_full_width_colon():
     with translation.override("zh-hans"):
         assert audit.changes_text([("姓名", "赵六", "赵六六")], 1) == "姓名：赵六 → 赵六六"
+
+
+def test_a_list_counts_the_selection_and_labels_its_phone_cards_with_the_full_width_colon(client, org):
+    LeadFactory(owner=org.rep1, name="王小明", status="new")
+    client.force_login(org.manager1)
+    response = client.get(reverse("sales:leads"))
+    text = visible_text(response)
+    assert "已选：0" in text
+    assert ascii_colons(text) == []
+    assert '<span class="visually-hidden">状态：</span>' in response.content.decode()
+
+
+def test_an_english_list_keeps_the_ascii_colon_in_the_selection_and_the_cards(client, org, settings):
+    LeadFactory(owner=org.rep1, name="王小明", status="new")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    client.force_login(org.manager1)
+    response = client.get(reverse("sales:leads"))
+    assert "Selected: 0" in visible_text(response)
+    assert re.findall(r'visually-hidden">(\w+)(: )</span>', response.content.decode())[:1] == [("Grade", ": ")]
