@@ -10,6 +10,7 @@ import argparse
 import datetime
 import itertools
 import json
+import re
 import time
 import uuid
 
@@ -20,46 +21,148 @@ MIX = (("page_view", 55), ("click", 20), ("video_watch", 10), ("live_watch", 8),
 
 
 def generate_events(count: int, *, months: int = 12, chunk: int = 1_000_000, log=print) -> int:
-    """Insert ``count`` events spread over the last ``months`` months across every customer, in
-    chunks of ``chunk`` rows, each one ``INSERT … SELECT … FROM generate_series`` (PostgreSQL)."""
+    """Insert ``count`` events spread evenly over the last ``months`` × 30 days across every
+    customer (types per :data:`MIX`, a distinct ``key`` each), one month partition at a time
+    (PostgreSQL only; ``chunk`` rows per ``INSERT … SELECT … FROM generate_series``).
+
+    Speed: each month is taken out of ``cdp_event`` (``DETACH PARTITION``), loaded without its
+    indexes in the order of ``at``, its indexes built once by sorting and the month put back
+    (``ATTACH PARTITION`` adopts the rebuilt indexes), all in one transaction, so a failure leaves
+    the month as it was. Maintaining three B-trees row by row over every month at once was what
+    held the old generator to 4,000–19,000 rows/s. The table is locked while a month is loaded: a
+    tool for a benchmark database, not a live one. ``VACUUM (ANALYZE)`` at the end sets the
+    statistics and the visibility map (index-only scans), as autovacuum would after such a load."""
     from django.db import connection, transaction
     from django.utils import timezone
 
     from cdp.services import partitions
+    from customers.models import Customer
 
     if connection.vendor != "postgresql":
         raise SystemExit("the event generator needs PostgreSQL")
     today = timezone.localdate()
     partitions.ensure_partitions(start=partitions.month_start(today, -months), end=partitions.month_start(today, 1))
+    customers = Customer.objects.count()
+    if not customers:
+        raise SystemExit("the event generator needs customers")
     wheel = list(itertools.chain.from_iterable([kind] * share for kind, share in MIX))
-    seconds = months * 30 * 86400
-    now = timezone.now()
-    done = 0
+    now = timezone.now().replace(microsecond=0)
+    # the events fall in (now − span, now], an hour short of the months × 30 days
+    span = months * 30 * 86400 - 3600
+    start = now - datetime.timedelta(seconds=span)
+    months_in = [
+        (name, bound, lower, upper)
+        for name, bound, lower, upper in _partition_bounds(connection)
+        if upper > start and lower <= now
+    ]
+    shares = []
+    for name, bound, lower, upper in months_in:
+        first, last = max(lower, start + datetime.timedelta(seconds=1)), min(upper - datetime.timedelta(seconds=1), now)
+        shares.append((name, bound, first, int((last - first).total_seconds()) + 1))
+    total_seconds = sum(seconds for *_rest, seconds in shares)
     run = uuid.uuid4().hex[:8]
-    while done < count:
-        size = min(chunk, count - done)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence('cdp_event', 'id')")
+        sequence = cursor.fetchone()[0]
+    done = 0
+    for position, (name, bound, first, seconds) in enumerate(shares):
+        rows = count - done if position == len(shares) - 1 else round(count * seconds / total_seconds)
+        if rows <= 0:
+            continue
         started = time.perf_counter()
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                """
-                WITH ids AS (SELECT array_agg(id ORDER BY id) AS a, count(*) AS n FROM customers_customer),
-                     kinds AS (SELECT %s::text[] AS k)
-                INSERT INTO cdp_event (client_id, key, type, name, at, customer_id, properties, received_at)
-                SELECT NULL, %s || '-' || g, kinds.k[1 + mod(hashint, 100)],
-                       CASE WHEN kinds.k[1 + mod(hashint, 100)] = 'custom' THEN 'signup' ELSE '' END,
-                       %s::timestamptz - make_interval(secs => mod(hashint2, %s)),
-                       ids.a[1 + mod(hashint2, ids.n)], '{}'::jsonb, %s::timestamptz
-                FROM generate_series(%s, %s) AS g, ids, kinds,
-                     LATERAL (SELECT hashtext(g::text)::bigint & 2147483647 AS hashint,
-                                     hashtext('c' || g::text)::bigint & 2147483647 AS hashint2) AS h
-                """,
-                [wheel, run, now, seconds - 3600, now, done + 1, done + size],
-            )
-        done += size
-        log(f"events: {done:,} of {count:,} ({size / (time.perf_counter() - started):,.0f} rows/s)")
+            indexes = _take_out(cursor, name)
+            offset = 0
+            while offset < rows:
+                size = min(chunk, rows - offset)
+                # a block of ids from the table's sequence, given out in the order of ``at``
+                cursor.execute(
+                    "SELECT setval(%s::regclass, nextval(%s::regclass) + %s - 1)", [sequence, sequence, size]
+                )
+                last_id = cursor.fetchone()[0]
+                cursor.execute(
+                    f"""
+                    WITH numbered AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM customers_customer)
+                    INSERT INTO "{name}" (id, client_id, key, type, name, at, customer_id, properties, received_at)
+                    SELECT %s + row_number() OVER (ORDER BY at), NULL, key, kind,
+                           CASE WHEN kind = 'custom' THEN 'signup' ELSE '' END, at, customer_id, '{{}}'::jsonb,
+                           %s::timestamptz
+                    FROM (
+                        SELECT %s || '-' || g AS key, kind, %s::timestamptz + make_interval(secs => mod(h2, %s)) AS at,
+                               numbered.id AS customer_id
+                        FROM generate_series(%s, %s) AS g,
+                             LATERAL (SELECT (%s::text[])[1 + mod(hashtext(g::text)::bigint & 2147483647, 100)] AS kind,
+                                             hashtext('a' || g::text)::bigint & 2147483647 AS h2,
+                                             hashtext('c' || g::text)::bigint & 2147483647 AS h3) AS h
+                        JOIN numbered ON numbered.n = mod(h3, %s)
+                    ) AS rows
+                    ORDER BY at
+                    """,
+                    [
+                        last_id - size,
+                        now,
+                        run,
+                        first,
+                        seconds,
+                        done + offset + 1,
+                        done + offset + size,
+                        wheel,
+                        customers,
+                    ],
+                )
+                offset += size
+            _put_back(cursor, name, bound, indexes)
+        done += rows
+        log(f"events: {name} {rows:,}, {done:,} of {count:,} ({rows / (time.perf_counter() - started):,.0f} rows/s)")
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE cdp_event")
+        # VACUUM cannot run inside a transaction (a test's)
+        cursor.execute("ANALYZE cdp_event" if connection.in_atomic_block else "VACUUM (ANALYZE) cdp_event")
     return done
+
+
+def _partition_bounds(connection) -> list[tuple]:
+    """(name, bound clause, lower, upper) of every month partition of ``cdp_event``."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
+            "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'cdp_event'::regclass ORDER BY 1"
+        )
+        rows = cursor.fetchall()
+    result = []
+    for name, bound in rows:
+        lower, upper = (datetime.datetime.fromisoformat(value) for value in re.findall(r"'([^']+)'", bound))
+        result.append((name, bound, lower, upper))
+    return result
+
+
+def _take_out(cursor, name: str) -> list[tuple]:
+    """Detach the month ``name`` and drop its indexes; returns what :func:`_put_back` rebuilds."""
+    cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+    cursor.execute("SET LOCAL work_mem = '256MB'")  # the sort by ``at`` in memory
+    cursor.execute("SET LOCAL jit = off")
+    cursor.execute(
+        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid), c.conname, "
+        "pg_get_constraintdef(c.oid) FROM pg_index i LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid "
+        "AND c.conrelid = i.indrelid WHERE i.indrelid = %s::regclass ORDER BY 1",
+        [name],
+    )
+    indexes = cursor.fetchall()
+    cursor.execute(f'ALTER TABLE cdp_event DETACH PARTITION "{name}"')
+    for index, _definition, constraint, _constraint_definition in indexes:
+        if constraint:
+            cursor.execute(f'ALTER TABLE "{name}" DROP CONSTRAINT "{constraint}"')
+        else:
+            cursor.execute(f"DROP INDEX {index}")
+    return indexes
+
+
+def _put_back(cursor, name: str, bound: str, indexes: list[tuple]) -> None:
+    for _index, definition, constraint, constraint_definition in indexes:
+        if constraint:
+            cursor.execute(f'ALTER TABLE "{name}" ADD CONSTRAINT "{constraint}" {constraint_definition}')
+        else:
+            cursor.execute(definition)
+    cursor.execute(f'ALTER TABLE cdp_event ATTACH PARTITION "{name}" {bound}')
 
 
 def _batch(ctx):

@@ -35,6 +35,34 @@ def test_a_segment_finds_customers_who_watched_two_live_streams_in_30_days(org):
     assert sorted(found.values_list("name", flat=True)) == ["两次"]
 
 
+def test_the_counted_customers_are_those_the_former_count_of_ids_found(db):
+    from django.db.models import Count
+
+    from cdp.selectors import customers_with_events
+
+    people = CustomerFactory.create_batch(5)
+    for customer, times, days_ago, kind in [
+        (people[0], 3, 3, "live_watch"),
+        (people[1], 2, 29, "live_watch"),
+        (people[2], 1, 3, "live_watch"),
+        (people[3], 4, 31, "live_watch"),
+        (people[4], 5, 3, "page_view"),
+    ]:
+        watched(customer, times, days_ago=days_ago, kind=kind)
+    watched(people[2], 1, days_ago=10)
+    since = timezone.now() - datetime.timedelta(days=30)
+    former = (
+        Event.objects.filter(type="live_watch", at__gte=since)
+        .order_by()
+        .values("customer_id")
+        .annotate(n=Count("id"))
+        .filter(n__gte=2)
+        .values_list("customer_id", flat=True)
+    )
+    now = customers_with_events("live_watch", 2, since).values_list("customer_id", flat=True)
+    assert sorted(now) == sorted(former) == sorted(c.pk for c in people[:3])
+
+
 def test_a_scoring_rule_counts_the_live_streams_of_the_leads_customer(org):
     customer = CustomerFactory(owner=org.rep1)
     watched(customer, 2)
