@@ -13,7 +13,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from catalog import analysis, sold_lines
-from catalog.models import SoldRollup, Sku, SoldLine
+from catalog.models import Sku, SoldLine, SoldRollup
 from catalog.tests.test_analysis import YEAR, at, sales  # noqa: F401 (the fixture)
 from customers.models import Customer, Order, OrderLine
 from customers.services import cancel_order, place_order
