@@ -131,36 +131,36 @@ def _add(into: dict, key, row: dict) -> None:
 
 
 class _Parts:
-    """Where the figures of ``user``'s ``year`` come from: the roll-up of the closed months
+    """Where the figures of ``user``'s ``year`` come from: the roll-up of the closed months and days
     (:mod:`catalog.rollup`) for the departments in the user's scope, and sold lines for the rest —
-    the months not rolled up yet and, for a manager, their own customers outside their departments
+    today and the periods not rolled up yet and, for a manager, their own customers outside their departments
     (disjoint sets of orders, so their figures add up). A user whose scope is their own customers
     reads their lines only."""
 
     def __init__(self, user, year: int):
         self.user, self.year = user, year
         start, end = year_bounds(year)
-        self.departments, self.own, self.months = None, False, []
+        self.departments, self.own, self.periods = None, False, None
         scope = _rollup_scope(user)
         if scope is not None:
             self.departments, self.own = scope
-            self.months = rollup.closed_months(year)
-            rollup.fresh_months(self.months)
-        self.live_from = max(start, rollup.month_end(self.months[-1])) if self.months else start
+            self.periods = rollup.Periods(year)
+            rollup.fresh_periods(self.periods)
+        self.live_from = min(max(start, self.periods.live_from), end) if self.periods else start
         self.start, self.end = start, end
 
     def rolled(self, dim: str) -> QuerySet:
-        if not self.months:
+        if not self.periods:
             return SoldRollup.objects.none()
-        return rollup.rollup_rows(dim=dim, months=self.months, departments=self.departments)
+        return rollup.rollup_rows(dim=dim, periods=self.periods, departments=self.departments)
 
     def lines(self) -> list[QuerySet]:
-        """The sold-line querysets to add: the live months in scope, and a manager's own customers
-        outside their departments in the rolled months."""
+        """The sold-line querysets to add: the live part in scope, and a manager's own customers
+        outside their departments in the rolled periods."""
         parts = []
         if self.live_from < self.end:
             parts.append(sold_lines_for(self.user).filter(placed_at__gte=self.live_from, placed_at__lt=self.end))
-        if self.own and self.months:
+        if self.own and self.periods:
             parts.append(
                 SoldLine.objects.filter(
                     status=Order.Status.PAID,
@@ -210,8 +210,8 @@ def policy_effect(user, *, year: int) -> dict:
             policies.append({"id": int(key), "name": sums["name"], **_figures(sums)})
     policies.sort(key=lambda p: (-p["gmv"], p["id"]))
     by_month = {}
-    for row in parts.rolled("under").values("month", "key").annotate(**ROLLED_SUMS):
-        _add(by_month, (row["month"].month, row["key"] == "1"), row)
+    for row in parts.rolled("under").values("start", "key").annotate(**ROLLED_SUMS):
+        _add(by_month, (row["start"].month, row["key"] == "1"), row)
     under = Case(When(policy_id__isnull=True, then=Value(False)), default=Value(True), output_field=BooleanField())
     for lines in parts.lines():
         priced = lines.filter(policy_price__isnull=False).annotate(month=TruncMonth("placed_at"), under=under)
@@ -247,8 +247,8 @@ def business_analysis(user, *, year: int, by: str = "product") -> dict:
     parts = _parts(user, year)
     groups, total = {}, {}
     if by == "month":
-        for row in parts.rolled("month").values("month").annotate(**ROLLED_SUMS):
-            _add(groups, row["month"].strftime("%Y-%m"), row)
+        for row in parts.rolled("month").values("start").annotate(**ROLLED_SUMS):
+            _add(groups, row["start"].strftime("%Y-%m"), row)
     else:
         for row in parts.rolled(by).values("key").annotate(**ROLLED_SUMS):
             _add(groups, row["key"], row)

@@ -530,22 +530,29 @@ class SoldLine(models.Model):
 
 
 class SoldMonth(models.Model):
-    """A closed month of sold lines (local calendar month) and whether :class:`SoldRollup` holds it:
-    ``version`` is bumped by the database whenever a sold line of the month changes (or the
-    catalogue moves a SKU or product), ``rolled`` is the version the roll-up was counted at
-    (``catalog.rollup``). Never written by the application except by the roll-up."""
+    """A closed period of sold lines — a local calendar month (grain ``m``) or day (``d``) — and
+    whether :class:`SoldRollup` holds it: ``version`` is bumped by the database whenever a sold line
+    of the period changes (or the catalogue moves a SKU or product), ``rolled`` is the version the
+    roll-up was counted at (``catalog.rollup``). Never written by the application except by the
+    roll-up."""
 
-    month = models.DateField(primary_key=True)
+    grain = models.CharField(max_length=1)
+    start = models.DateField()
     version = models.IntegerField(default=0)
     rolled = models.IntegerField(default=-1)
 
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["grain", "start"], name="sold_month_period")]
+
 
 class SoldRollup(models.Model):
-    """The figures of one closed month, one department and one key of one dimension of the
-    经营分析 and the policy effect, counted from :class:`SoldLine` (``catalog.rollup``)."""
+    """The figures of one closed period (a month or a day), one department and one key of one
+    dimension of the 经营分析 and the policy effect, counted from :class:`SoldLine`
+    (``catalog.rollup``)."""
 
     dim = models.CharField(max_length=10)
-    month = models.DateField()
+    grain = models.CharField(max_length=1)
+    start = models.DateField()
     department_id = models.BigIntegerField(null=True)
     key = models.CharField(max_length=64)
     name = models.CharField(max_length=100)
@@ -556,4 +563,4 @@ class SoldRollup(models.Model):
     cost = models.DecimalField(max_digits=16, decimal_places=2)
 
     class Meta:
-        indexes = [models.Index(fields=["dim", "month", "department_id"], name="sold_rollup_dim")]
+        indexes = [models.Index(fields=["dim", "grain", "start", "department_id"], name="sold_rollup_dim")]

@@ -13,7 +13,7 @@ from catalog.models import Product, Sku, SoldMonth, SoldRollup
 from catalog.tests.factories import ProductFactory, category
 from catalog.tests.test_analysis import YEAR, at, sales  # noqa: F401 (the fixture)
 from catalog.tests.test_sold_lines import assert_same_figures, more  # noqa: F401 (the fixture)
-from customers.services import place_order
+from customers.services import cancel_order, place_order
 from customers.tests.factories import CustomerFactory
 
 
@@ -57,7 +57,38 @@ def test_the_current_month_is_counted_from_the_lines(org, sales):
     assert_same_figures(users, year=today.year)
     months = {r["key"] for r in analysis.business_analysis(org.admin, year=today.year, by="month")["rows"]}
     assert today.strftime("%Y-%m") in months
-    assert not SoldRollup.objects.filter(month=today.replace(day=1)).exists()
+    assert not SoldRollup.objects.filter(grain="m", start=today.replace(day=1)).exists()
+    assert not SoldRollup.objects.filter(start=today).exists()
+
+
+def test_the_days_of_the_current_month_are_rolled_up_one_by_one():
+    tz = timezone.get_current_timezone()
+    periods = rollup.Periods(2026, now=datetime.datetime(2026, 12, 7, 9, 0, tzinfo=tz))
+    assert periods.months[-1] == datetime.date(2026, 11, 1)
+    assert periods.days == [datetime.date(2026, 12, d) for d in range(1, 7)]
+    assert periods.live_from == datetime.datetime(2026, 12, 7, tzinfo=tz)
+    # just after midnight, yesterday is not settled yet; on New Year's morning, December's days
+    early = rollup.Periods(2026, now=datetime.datetime(2026, 12, 7, 0, 30, tzinfo=tz))
+    assert early.days[-1] == datetime.date(2026, 12, 5)
+    new_year = rollup.Periods(2026, now=datetime.datetime(2027, 1, 1, 0, 30, tzinfo=tz))
+    assert new_year.months[-1] == datetime.date(2026, 11, 1) and new_year.days[-1] == datetime.date(2026, 12, 30)
+    assert new_year.live_from == datetime.datetime(2026, 12, 31, tzinfo=tz)
+    past = rollup.Periods(2025, now=datetime.datetime(2026, 12, 7, 9, 0, tzinfo=tz))
+    assert len(past.months) == 12 and past.days == []
+    assert past.live_from == datetime.datetime(2026, 1, 1, tzinfo=tz)
+
+
+def test_yesterdays_late_refund_reaches_the_figures(org, sales):
+    today = timezone.localdate()
+    if today.day == 1:
+        pytest.skip("no closed day in the month yet")
+    customer = CustomerFactory(owner=org.rep1, department=org.team1, region="310104")
+    yesterday = timezone.make_aware(datetime.datetime.combine(today - datetime.timedelta(days=1), datetime.time(9)))
+    order = place_order(customer=customer, amount="500", lines=[{"sku": "CLEAN-4"}], placed_at=yesterday)
+    users = [org.admin, org.manager1]
+    assert_same_figures(users, year=today.year)
+    cancel_order(order=order)
+    assert_same_figures(users, year=today.year)
 
 
 def test_a_managers_own_customers_outside_their_departments_count_once(org, sales):
@@ -83,4 +114,4 @@ def test_a_rebuild_forgets_the_rollup(org, sales):
 def test_reading_rolls_each_stale_month_once(org, sales, django_assert_max_num_queries):
     analysis.business_analysis(org.admin, year=YEAR, by="product")
     with django_assert_max_num_queries(1):
-        rollup.fresh_months(rollup.closed_months(YEAR))
+        rollup.fresh_periods(rollup.Periods(YEAR))
