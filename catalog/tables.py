@@ -5,6 +5,8 @@ from crm.ui import LocalDateTimeColumn
 
 from .models import Entitlement, Product, SalesPolicy
 
+RIGHT = {"th": {"class": "text-end"}, "td": {"class": "text-end text-nowrap"}}
+
 
 class ProductTable(tables.Table):
     code = tables.Column(linkify=True)
@@ -110,11 +112,12 @@ class SoldLineTable(tables.Table):
     channel = tables.Column(accessor="order__channel", verbose_name=_("channel"))
     sku = tables.Column(verbose_name=_("SKU"))
     category = tables.Column(verbose_name=_("category"))
-    quantity = tables.Column(verbose_name=_("quantity"))
-    price = tables.Column(verbose_name=_("price"))
+    quantity = tables.Column(verbose_name=_("quantity"), attrs=RIGHT)
+    price = tables.Column(verbose_name=_("price"), attrs=RIGHT)
+    line_total = tables.Column(verbose_name=_("line total"), accessor="price", orderable=False, attrs=RIGHT)
     policy_name = tables.Column(verbose_name=_("sales policy"), default="—")
-    policy_price = tables.Column(verbose_name=_("catalogue price"))
-    cost = tables.Column(verbose_name=_("unit cost"))
+    policy_price = tables.Column(verbose_name=_("policy price"), attrs=RIGHT)
+    cost = tables.Column(verbose_name=_("unit cost"), attrs=RIGHT)
 
     class Meta:
         attrs = {"class": "table table-hover align-middle mb-0"}
@@ -122,3 +125,16 @@ class SoldLineTable(tables.Table):
 
     def render_channel(self, record):
         return record.order.get_channel_display()
+
+    def render_price(self, value):
+        return f"{value:,.2f}"
+
+    def render_line_total(self, record):
+        """What the line adds to the analysis cell's GMV: quantity × price."""
+        return f"{record.price * record.quantity:,.2f}"
+
+    def render_policy_price(self, value):
+        return f"{value:,.2f}"
+
+    def render_cost(self, value):
+        return f"{value:,.2f}"

@@ -10,6 +10,7 @@ their service user; imports run as the user who started them.
 import contextlib
 import contextvars
 import datetime
+import decimal
 import re
 
 from auditlog.models import LogEntry
@@ -126,6 +127,11 @@ def _readable(field, value, related):
             if timezone.is_naive(parsed):
                 parsed = timezone.make_aware(parsed, datetime.UTC)
             return local_time(parsed)
+    if internal == "DecimalField":  # amounts as every page shows them: 12,800.00
+        try:
+            return f"{decimal.Decimal(text):,.{field.decimal_places}f}"
+        except (decimal.InvalidOperation, ValueError, TypeError):
+            return text
     if internal == "DateField":
         parsed = parse_date(text[:10])
         return parsed.isoformat() if parsed else text

@@ -174,3 +174,16 @@ def test_the_reports_cost_the_same_whatever_the_number_of_orders(client, org, sa
             assert client.get(reverse("catalog:analysis") + f"?year={YEAR}&by={by}").status_code == 200
     with django_assert_max_num_queries(12):
         assert client.get(reverse("catalog:policy_effect") + f"?year={YEAR}").status_code == 200
+
+
+def test_the_drill_down_lines_add_up_to_the_cell_with_separated_amounts(client, org, sales):
+    client.force_login(org.admin)
+    cell = next(
+        row for row in analysis.business_analysis(org.admin, year=YEAR, by="channel")["rows"] if row["key"] == "store"
+    )
+    response = client.get(reverse("catalog:sold_lines") + f"?year={YEAR}&by=channel&key=store")
+    table = response.context["table"]
+    totals = [row.get_cell("line_total") for row in table.rows]
+    assert sorted(totals) == ["1,000.00", "500.00", "80.00"]
+    assert sum(Decimal(t.replace(",", "")) for t in totals) == cell["gmv"]
+    assert sorted(row.get_cell("price") for row in table.rows) == ["1,000.00", "250.00", "80.00"]

@@ -5,6 +5,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -232,3 +233,42 @@ def test_placing_an_order_of_twenty_lines_costs_a_bounded_number_of_queries(shel
     with django_assert_max_num_queries(30):  # the lines are priced in three queries, whatever their number
         order = place_order(customer=customer, amount="1000", lines=lines, channel="online")
     assert order.lines.count() == 20
+
+
+def test_an_order_form_without_an_amount_totals_its_lines_at_the_policy_price(client, org, shelf):
+    customer = CustomerFactory(owner=org.rep1)
+    PolicyFactory(name="顾问九二折", percent_off=Decimal(8), channel="sales", sku=shelf["eng"])
+    client.force_login(org.rep1)
+    response = client.post(
+        reverse("customers:order_create", args=[customer.pk]),
+        {
+            "amount": "",
+            "channel": "sales",
+            "lines-TOTAL_FORMS": "1",
+            "lines-INITIAL_FORMS": "0",
+            "lines-0-sku": "ENG-24",
+            "lines-0-quantity": "2",
+        },
+    )
+    assert response.status_code == 302
+    order = Order.objects.get(customer=customer)
+    assert order.amount == Decimal("11923.20")  # 2 × 5,961.60
+
+
+def test_an_order_form_without_an_amount_nor_lines_asks_for_the_amount(client, org, shelf):
+    customer = CustomerFactory(owner=org.rep1)
+    client.force_login(org.rep1)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    response = client.post(
+        reverse("customers:order_create", args=[customer.pk]),
+        {
+            "amount": "",
+            "channel": "sales",
+            "lines-TOTAL_FORMS": "1",
+            "lines-INITIAL_FORMS": "0",
+            "lines-0-quantity": "1",
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["amount"] == ["请填写金额，或添加明细以自动合计。"]
+    assert not Order.objects.filter(customer=customer).exists()

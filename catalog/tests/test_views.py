@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from auditlog.models import LogEntry
+from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
 
@@ -320,3 +321,13 @@ def test_the_next_address_must_be_a_customer_page(client, org, held):
         {"quantity": "1", "next": "https://evil.example.com/"},
     )
     assert response["Location"] == held["mine"].get_absolute_url()
+
+
+def test_the_product_page_labels_its_code_as_the_product_code_not_a_coupon_code(client, org, shelf):
+    client.force_login(org.admin)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    response = client.get(reverse("catalog:product", args=[shelf["product"].pk]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "产品编码</dt>" in page
+    assert "券码" not in page

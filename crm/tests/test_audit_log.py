@@ -193,3 +193,29 @@ def test_a_recorded_follow_up_names_every_changed_field_in_chinese(org):
     with translation.override("zh-hans"):
         labels = sorted(str(label) for label, _before, _after in audit.change_rows([entry], mask=False)[entry.pk])
     assert labels == sorted(["时间", "渠道", "内容", "结果", "客户", "方向", "操作人", "部门"])
+
+
+def test_amounts_in_the_history_read_with_thousands_separators():
+    from contracts.models import Contract
+    from crm.audit import _readable
+
+    field = Contract._meta.get_field("amount")
+    assert _readable(field, "12800.00", {}) == "12,800.00"
+    assert _readable(field, "0", {}) == "0.00"
+    assert _readable(field, "not a number", {}) == "not a number"
+
+
+def test_a_multiple_choice_of_checkboxes_is_titled_above_its_options():
+    from django import forms
+    from django.template.loader import render_to_string
+
+    class PickForm(forms.Form):
+        flag = forms.BooleanField(label="Flag", required=False)
+        picks = forms.MultipleChoiceField(
+            label="Instalments", choices=[("1", "#1"), ("2", "#2")], widget=forms.CheckboxSelectMultiple
+        )
+
+    html = render_to_string("includes/form_fields.html", {"form": PickForm()})
+    legend = html.index("<legend")
+    assert legend < html.index('value="1"') and "Instalments" in html[legend : html.index('value="1"')]
+    assert 'class="form-check-label" for="id_flag">Flag</label>' in html  # a single checkbox keeps its label after

@@ -9,7 +9,14 @@ from ..models import Order
 
 
 class OrderForm(StyledFormMixin, forms.Form):
-    amount = forms.DecimalField(label=gettext_lazy("amount"), max_digits=12, decimal_places=2, min_value=0)
+    amount = forms.DecimalField(
+        label=gettext_lazy("amount"),
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        help_text=gettext_lazy("Empty: the total of the lines at their prices."),
+    )
     cost = forms.DecimalField(label=gettext_lazy("cost"), max_digits=12, decimal_places=2, min_value=0, required=False)
     channel = forms.ChoiceField(
         label=gettext_lazy("channel"), choices=Order.Channel.choices, initial=Order.Channel.SALES

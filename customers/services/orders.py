@@ -129,6 +129,10 @@ def place_order(
             unknown=unknown_skus,
             actor=actor if getattr(actor, "is_authenticated", False) else None,
         )[0]
+    if amount in (None, "") and lines:  # no total given: the lines' total at the prices charged
+        amount = sum(
+            (Decimal(str(line.get("price") or 0)) * int(line.get("quantity") or 1) for line in lines), Decimal(0)
+        )
     order = record_order(
         customer=customer,
         amount=amount,

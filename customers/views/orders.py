@@ -56,6 +56,9 @@ def order_create(request, customer_pk):
     lines = OrderLineFormSet(request.POST or None, prefix="lines")
     if request.method == "POST" and form.is_valid() and lines.is_valid():
         line_data = [f.cleaned_data for f in lines.forms if f.cleaned_data and f.cleaned_data.get("sku")]
+        if form.cleaned_data.get("amount") is None and not line_data:
+            form.add_error("amount", _("Give the amount, or add lines to total it."))
+    if request.method == "POST" and form.is_valid() and lines.is_valid():
         try:
             order = services.place_order(
                 customer=customer, actor=request.user, lines=line_data, unknown_skus="refuse", **form.cleaned_data

@@ -446,3 +446,17 @@ def test_dragging_cards_on_the_board(chromium, live_server, org):
     assert free.stage_id == lost.pk and free.lost_reason == "选了竞品"
     assert not errors, errors
     page.context.close()
+
+
+def test_a_lost_opportunity_ticks_only_the_stages_it_was_in_never_won(client, org):
+    opportunity = open_for(org.rep1, at_stage=1)
+    lost = next(s for s in stages() if s.is_lost)
+    services.move_stage(actor=org.rep1, opportunity=opportunity, stage=lost, lost_reason="输给竞品")
+    login(client, org.rep1)
+    response = client.get(reverse("sales:opportunity", args=[opportunity.pk]))
+    states = {step["stage"].position: step["state"] for step in response.context["path_steps"]}
+    ordered = stages()
+    assert states[ordered[0].position] == "done" and states[ordered[1].position] == "done"
+    assert states[ordered[2].position] == "todo"
+    assert states[next(s for s in ordered if s.is_won).position] == "todo"
+    assert states[lost.position] == "current"

@@ -430,10 +430,16 @@ def _render_detail(request, opportunity, *, move_form=None, status=200):
     approvals = approval_selectors.history_for(opportunity, KIND)
     approved = {a.key for a in approvals if a.status == ApprovalRequest.Status.APPROVED}
     current = opportunity.stage
+    # a lost opportunity passed only the stages it was in, never the won stage
+    visited = set(opportunity.stage_history.values_list("stage_id", flat=True)) if current.is_lost else None
+
+    def passed(s):
+        return s.pk in visited if visited is not None else s.position < current.position
+
     path_steps = [
         {
             "stage": s,
-            "state": "current" if s.pk == current.pk else "done" if s.position < current.position else "todo",
+            "state": "current" if s.pk == current.pk else "done" if passed(s) else "todo",
             "approved": stage_key(s) in approved,
             "role": ROLE_LABELS.get(s.approval_role, ""),
         }
