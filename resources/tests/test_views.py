@@ -174,3 +174,10 @@ def test_an_empty_waiting_list_is_not_numbered_and_a_full_one_is(client, org, ma
     waiting = client.post(url, {"customer": students[1].pk}, follow=True).content.decode()
     numbered = [re.search(r'<ol class="([^"]*)" id="waiting">', page).group(1) for page in (empty, waiting)]
     assert ["list-group-numbered" in classes for classes in numbered] == [False, True]
+
+
+def test_the_class_form_names_the_weekdays_above_their_boxes(client, org):
+    client.force_login(org.admin)
+    text = client.get(reverse("resources:class_create")).content.decode()
+    block = text[text.index("field-weekdays") :]
+    assert block.index("上课星期") < block.index('name="weekdays"')
