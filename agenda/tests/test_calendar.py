@@ -167,3 +167,11 @@ def test_an_impossible_date_in_the_address_shows_today_and_changes_nothing(clien
     assert client.get("/calendar/items.json", window).status_code == 400
     moved = client.post("/calendar/move", {"key": f"reminder:{reminder.pk}", "date": "2024-02-30"})
     assert (moved.status_code, Reminder.objects.get(pk=reminder.pk).due_at) == (400, reminder.due_at)
+
+
+def test_turning_off_the_feed_asks_for_confirmation_first(client, org):
+    client.force_login(org.rep1)
+    client.post("/calendar/feed/issue")
+    text = client.get("/calendar/").content.decode()
+    form = text[text.index('action="/calendar/feed/revoke"') - 200 : text.index('action="/calendar/feed/revoke"') + 300]
+    assert "确定关闭订阅吗" in form

@@ -113,3 +113,11 @@ def test_the_members_page_and_its_menu_entry_say_hui_yuan_not_member_count(clien
     assert "<title>会员 · CRM</title>" in text
     assert '<h1><i class="bi bi-gem"></i> 会员</h1>' in text
     assert re.search(r'data-nav="members:list"><i class="bi bi-gem"></i> ([^<]*)</a>', text).group(1) == "会员"
+
+
+def test_exchanging_points_asks_for_confirmation_first(client, org, member):
+    PointsOffer.objects.create(batch=make_batch(org), points=300)
+    client.force_login(org.rep1)
+    text = client.get(reverse("members:member", args=[member.pk])).content.decode()
+    form = re.search(r'<form[^>]*action="' + reverse("members:redeem", args=[member.pk]) + r'"[^>]*>', text).group(0)
+    assert "确定用积分兑换所选优惠券吗" in form

@@ -20,26 +20,26 @@ WEEKDAYS = [
 ]
 
 
-class CourseForm(forms.ModelForm):
+class CourseForm(ui.StyledFormMixin, forms.ModelForm):
     class Meta:
         model = Course
         fields = ["name", "subject", "level", "lesson_count", "sku", "renewal_threshold"]
 
 
-class RoomForm(forms.ModelForm):
+class RoomForm(ui.StyledFormMixin, forms.ModelForm):
     class Meta:
         model = Room
         fields = ["name", "department", "seats", "is_venue"]
 
 
-class HolidayForm(forms.ModelForm):
+class HolidayForm(ui.StyledFormMixin, forms.ModelForm):
     class Meta:
         model = Holiday
         fields = ["day", "name"]
         widgets = {"day": ui.DateInput()}
 
 
-class TeacherForm(forms.ModelForm):
+class TeacherForm(ui.StyledFormMixin, forms.ModelForm):
     availability_text = forms.CharField(
         label=_("Weekly availability"),
         required=False,
@@ -83,7 +83,7 @@ class TeacherForm(forms.ModelForm):
         return super().save(commit)
 
 
-class SchoolClassForm(forms.ModelForm):
+class SchoolClassForm(ui.StyledFormMixin, forms.ModelForm):
     weekdays = forms.TypedMultipleChoiceField(
         label=_("Weekdays"), choices=WEEKDAYS, coerce=int, widget=forms.CheckboxSelectMultiple
     )

@@ -155,3 +155,11 @@ def test_the_entitlement_page_marks_the_refund_line(client, org, seated):
     client.force_login(org.admin)
     text = client.get(reverse("catalog:entitlement", args=[enrolment.entitlement_id])).content.decode()
     assert '<span class="badge text-bg-warning" data-testid="use-refund">已退费</span> 家长申请' in text
+
+
+def test_the_refund_form_asks_for_confirmation_first(client, org, seated):
+    _, _, enrolment = seated
+    client.force_login(org.rep1)
+    text = client.get(reverse("resources:hours", args=[enrolment.pk])).content.decode()
+    start = text.index('data-testid="refund-form"')
+    assert "确定退课时吗" in text[start : text.index(">", start)]

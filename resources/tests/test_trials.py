@@ -106,3 +106,17 @@ def test_a_no_show_notifies_the_rep_with_a_link_to_the_opportunity(opportunity, 
     trials.mark_trial(trial=trial, attended=False, actor=org.rep1)
     note = Notification.objects.get(kind="trial_no_show")
     assert (note.recipient, note.title, note.url) == (org.rep1, "试听未到：陈小东", opportunity.get_absolute_url())
+
+
+@time_machine.travel(local(MONDAY - datetime.timedelta(days=1), 9), tick=False)
+def test_the_booking_page_no_longer_offers_a_session_the_opportunity_already_booked(
+    client, opportunity, org, make_class
+):
+    from django.urls import reverse
+
+    first, second = schedule.generate_sessions(school_class=make_class(), count=2)
+    trials.book_trial(opportunity=opportunity, session=first, actor=org.rep1)
+    client.force_login(org.rep1)
+    page = client.get(reverse("resources:trial_book", args=[opportunity.pk]))
+    offered = [s.pk for s in page.context["sessions"]]
+    assert (first.pk in offered, second.pk in offered) == (False, True)

@@ -1,4 +1,5 @@
 import datetime
+import re
 
 import pytest
 import time_machine
@@ -155,3 +156,28 @@ def test_a_rep_books_a_trial_from_his_opportunity(client, org, make_class, stude
     response = client.post(reverse("resources:trial_book", args=[opportunity.pk]), {"session": session.pk})
     assert response.status_code == 302
     assert TrialLesson.objects.get().session == session
+
+
+@pytest.mark.parametrize("kind", ["course", "teacher", "room", "holiday"])
+def test_the_setup_forms_draw_their_fields_as_bootstrap_controls(client, org, kind):
+    client.force_login(org.admin)
+    form = client.get(reverse(f"resources:{kind}_create")).context["form"]
+    classes = [f.field.widget.attrs.get("class", "") for f in form.visible_fields()]
+    assert all(("form-" in css) for css in classes), classes
+
+
+def test_an_empty_waiting_list_is_not_numbered_and_a_full_one_is(client, org, make_class, students):
+    school_class = make_class(capacity=1)
+    client.force_login(org.rep1)
+    url = reverse("resources:enrol", args=[school_class.pk])
+    empty = client.post(url, {"customer": students[0].pk}, follow=True).content.decode()
+    waiting = client.post(url, {"customer": students[1].pk}, follow=True).content.decode()
+    numbered = [re.search(r'<ol class="([^"]*)" id="waiting">', page).group(1) for page in (empty, waiting)]
+    assert ["list-group-numbered" in classes for classes in numbered] == [False, True]
+
+
+def test_the_class_form_names_the_weekdays_above_their_boxes(client, org):
+    client.force_login(org.admin)
+    text = client.get(reverse("resources:class_create")).content.decode()
+    block = text[text.index("field-weekdays") :]
+    assert block.index("上课星期") < block.index('name="weekdays"')

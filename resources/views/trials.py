@@ -38,17 +38,19 @@ def book(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, _("Trial lesson booked."))
                 return redirect(opportunity)
+    booked = list(
+        opportunity.trial_lessons.select_related("session__school_class", "session__teacher").order_by("-booked_at")[
+            :20
+        ]
+    )
+    live = set(opportunity.trial_lessons.filter(status__in=trials.LIVE).values_list("session_id", flat=True))
     return render(
         request,
         "resources/trial_book.html",
         {
             "opportunity": opportunity,
-            "sessions": selectors.upcoming_with_seats(),
-            "booked": list(
-                opportunity.trial_lessons.select_related("session__school_class", "session__teacher").order_by(
-                    "-booked_at"
-                )[:20]
-            ),
+            "sessions": [s for s in selectors.upcoming_with_seats() if s.pk not in live],
+            "booked": booked,
         },
     )
 
