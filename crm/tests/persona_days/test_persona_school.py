@@ -156,7 +156,11 @@ def test_a_member_earns_points_at_a_lesson_and_spends_them_on_a_coupon(demo_day,
     expect(page.locator("[data-testid=member-points]")).to_have_text(f"{before + earned:,}")
     expect(page.locator("[data-testid=points-ledger] tbody tr").first).to_contain_text("上课出勤")
     page.select_option("#offer", str(offer.pk))
-    me.click(page.locator("[data-testid=redeem]"), shot="member-spent")
+    page.locator("[data-testid=redeem]").click()  # points are spent only once the member confirms
+    modal = page.locator("#confirm-modal")
+    expect(modal).to_be_visible()
+    expect(modal).to_contain_text("积分")
+    me.click(modal.locator(".js-confirm-ok"), shot="member-spent")
     expect(page.locator(".messages .alert-success")).to_contain_text(f"已用 {offer.points} 积分兑换优惠券")
     expect(page.locator("[data-testid=member-points]")).to_have_text(f"{before + earned - offer.points:,}")
     code = re.search(r"优惠券 (\S+)。", page.locator(".messages .alert-success").inner_text()).group(1)
