@@ -187,14 +187,11 @@ def _rollup_scope(user):
     return None
 
 
-_parts = _Parts
-
-
 def policy_effect(user, *, year: int) -> dict:
     """Per policy and against none, for ``year``: ``policies`` (one row per policy: id, name and
     figures), ``none`` (the list-price lines), ``months`` (1–12: figures under any policy and under
     none)."""
-    parts = _parts(user, year)
+    parts = _Parts(user, year)
     policies, none = [], _figures({})
     by_policy = {}
     rolled = parts.rolled("policy").values("key").annotate(**ROLLED_SUMS, name=Max("name"))
@@ -244,7 +241,7 @@ def business_analysis(user, *, year: int, by: str = "product") -> dict:
     ``total``."""
     if by not in DIMENSIONS:
         by = "product"
-    parts = _parts(user, year)
+    parts = _Parts(user, year)
     groups, total = {}, {}
     if by == "month":
         for row in parts.rolled("month").values("start").annotate(**ROLLED_SUMS):

@@ -208,7 +208,7 @@ def closed_months(year: int, *, now: datetime.datetime | None = None) -> list[da
     months = []
     for number in range(1, 13):
         month = datetime.date(year, number, 1)
-        if _month_start(_next_month(month)) + SETTLE <= now:
+        if month_end(month) + SETTLE <= now:
             months.append(month)
     return months
 
@@ -230,6 +230,14 @@ class Periods:
 
     def __bool__(self) -> bool:
         return bool(self.months or self.days)
+
+    def q(self) -> Q:
+        """The rows of these periods (in the state table or the roll-up)."""
+        q = Q()
+        for grain, dates in (("m", self.months), ("d", self.days)):
+            if dates:
+                q |= Q(grain=grain, start__in=dates)
+        return q
 
     def keys(self) -> list[tuple[str, datetime.date]]:
         return [("m", m) for m in self.months] + [("d", d) for d in self.days]
@@ -295,10 +303,7 @@ def fresh_periods(periods: Periods) -> None:
     wanted = periods.keys()
     if not wanted:
         return
-    q = Q()
-    for grain, dates in (("m", periods.months), ("d", periods.days)):
-        if dates:
-            q |= Q(grain=grain, start__in=dates)
+    q = periods.q()
     known = {
         (g, d): (version, rolled)
         for g, d, version, rolled in SoldMonth.objects.filter(q).values_list("grain", "start", "version", "rolled")
@@ -340,11 +345,7 @@ def fresh_periods(periods: Periods) -> None:
 
 def rollup_rows(*, dim: str, periods: Periods, departments: list[int] | None):
     """The roll-up's rows of ``dim`` for ``periods`` (fresh), of ``departments`` (``None``: all)."""
-    q = Q()
-    for grain, dates in (("m", periods.months), ("d", periods.days)):
-        if dates:
-            q |= Q(grain=grain, start__in=dates)
-    rows = SoldRollup.objects.filter(q, dim=dim)
+    rows = SoldRollup.objects.filter(periods.q(), dim=dim)
     if departments is not None:
         rows = rows.filter(department_id__in=departments)
     return rows
