@@ -70,8 +70,11 @@ lint: install-dev
 	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
+# The suite runs in one process per core (at most four), each file whole in one of them, each process
+# on a test database and a Redis database of its own; TEST_JOBS=0 runs it in this process.
+TEST_JOBS ?= auto
 test: lint translations
-	$(BIN)/pytest
+	$(BIN)/pytest $(if $(filter 0,$(TEST_JOBS)),,-n $(TEST_JOBS) --maxprocesses 4 --dist loadfile)
 
 bench: install-dev translations
 	$(BIN)/python -m bench

@@ -1,6 +1,7 @@
 """Test set-up shared by every app: eager Celery, fast hashing, a clock, and service checks."""
 
 import os
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
@@ -17,9 +18,23 @@ def pytest_addoption(parser):
     )
 
 
+def _worker_redis(url: str, worker: str) -> str:
+    """``url`` on a Redis database of the parallel test worker's own (gw0 the given one, gw1 the next):
+    two workers never purge, consume or lock each other's queues and keys."""
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(base + int(worker.removeprefix('gw'))) % 16}"))
+
+
 def pytest_configure(config):
     if config.getoption("persona_shots"):
         os.environ["CRM_PERSONA_SHOTS"] = "1"
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # set in each process of a parallel run (make test)
+    if worker and os.environ.get("REDIS_URL"):
+        url = _worker_redis(os.environ["REDIS_URL"], worker)
+        os.environ["REDIS_URL"] = url  # the worker and beat processes that tests start inherit it
+        settings.REDIS_URL = settings.CELERY_BROKER_URL = url
+        celery_app.conf.broker_url = url
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -96,7 +96,8 @@ def test_the_feed_answers_until_it_is_turned_off(chromium, live_server, day_plan
     url = page.get_by_test_id("feed-url").input_value()
     feed = page.request.get(url)
     assert (feed.status, "SUMMARY:回访王女士" in feed.text(), "数学3班" in feed.text()) == (200, True, True)
+    page.get_by_test_id("feed-revoke").click()  # turning the feed off asks first
     with page.expect_navigation():
-        page.get_by_test_id("feed-revoke").click()
+        page.locator("#confirm-modal .js-confirm-ok").click()
     assert page.request.get(url).status == 404
     page.context.close()

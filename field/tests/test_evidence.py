@@ -6,6 +6,7 @@ import datetime
 import json
 from decimal import Decimal
 
+import time_machine
 from django.utils import timezone
 
 from customers.tests.factories import CustomerFactory
@@ -89,7 +90,9 @@ def test_signals_and_a_missing_position_leave_an_entry_unverified(org, office, c
     assert mocked.evidence_check == ("unverified", ["mocked", "stale"])
 
 
+@time_machine.travel(datetime.datetime(2026, 3, 10, 9, 0, tzinfo=datetime.timezone(datetime.timedelta(hours=8))))
 def test_an_offline_clock_in_is_stored_unverified_with_the_phones_time(client, org, office):
+    # at 09:00 the phone's clock-in half an hour ago is today's, whenever the suite runs
     client.force_login(org.rep1)
     token = evidence.issue_token(org.rep1, now=timezone.now() - datetime.timedelta(minutes=40))
     made = timezone.now() - datetime.timedelta(minutes=30)
