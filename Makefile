@@ -74,7 +74,7 @@ lint: install-dev
 # on a test database and a Redis database of its own; TEST_JOBS=0 runs it in this process.
 TEST_JOBS ?= auto
 test: lint translations
-	$(BIN)/pytest $(if $(filter 0,$(TEST_JOBS)),,-n $(TEST_JOBS) --maxprocesses 4 --dist loadfile)
+	$(BIN)/pytest $(if $(filter 0,$(TEST_JOBS)),,-n $(TEST_JOBS) --maxprocesses 4 --dist loadfile --no-loadscope-reorder)
 
 bench: install-dev translations
 	$(BIN)/python -m bench

@@ -87,3 +87,10 @@ def redis_url():
     if not url:
         skip_or_fail("needs Redis: set REDIS_URL")
     return url
+
+
+def pytest_collection_modifyitems(config, items):
+    """Files with browser tests first, each file's tests in their order: in a parallel run the
+    longest files start while every process is free, and the small ones fill the end evenly."""
+    browser_files = {item.path for item in items if item.get_closest_marker("browser")}
+    items.sort(key=lambda item: item.path not in browser_files)  # (a stable sort)

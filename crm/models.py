@@ -33,11 +33,22 @@ class DepartmentQuerySet(models.QuerySet):
         return created
 
 
+#: the digits of each id in a department's path (``Department.path``)
+PATH_DIGITS = 10
+
+
+def path_part(pk: int) -> str:
+    """One department's part of a path: its id zero-padded, and the slash after it."""
+    return f"{pk:0{PATH_DIGITS}d}/"
+
+
 class Department(models.Model):
     """部门: one node of the organization tree (company → region → department → team).
 
-    ``path`` holds the ids from the root down ("/1/4/9/") so that "this department and
-    everything below it" is one indexed prefix match.
+    ``path`` holds the ids from the root down, each of ``PATH_DIGITS`` digits
+    ("/0000000001/0000000004/0000000009/"), so that "this department and everything below it" is
+    one indexed prefix match and ordering by it lists the tree: each department after its parent,
+    sisters in the order they were made (unpadded, "/10/" would sort before "/9/").
     """
 
     class Kind(models.TextChoices):
@@ -77,7 +88,7 @@ class Department(models.Model):
         with transaction.atomic():
             super().save(*args, **kwargs)
             old_path = self.path
-            new_path = f"{self.parent.path if self.parent_id else '/'}{self.pk}/"
+            new_path = f"{self.parent.path if self.parent_id else '/'}{path_part(self.pk)}"
             if new_path != old_path:
                 Department.objects.filter(pk=self.pk).update(path=new_path)
                 self.path = new_path

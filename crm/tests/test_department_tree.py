@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from crm import department_tree
-from crm.models import Department
+from crm.models import Department, path_part
 from crm.tests.factories import DepartmentFactory, OrgFixture
 from customers.tests.factories import CustomerFactory
 
@@ -72,7 +72,9 @@ def test_moving_a_department_rewrites_the_cached_paths_below_it(committed_org):
     assert department_tree.subtree_ids(org.sales2.pk) == {org.sales2.pk}
     org.sales1.parent = org.company
     org.sales1.save()  # 一组's path is rewritten after the save's signal
-    assert department_tree.paths()[org.team1.pk] == f"/{org.company.pk}/{org.sales1.pk}/{org.team1.pk}/"
+    assert department_tree.paths()[org.team1.pk] == "/" + "".join(
+        path_part(d.pk) for d in (org.company, org.sales1, org.team1)
+    )
     assert department_tree.subtree_ids(org.region.pk) == {org.region.pk, org.sales2.pk}
 
 

@@ -1,7 +1,7 @@
 import pytest
 
 from crm import permissions
-from crm.models import DataScope, Department
+from crm.models import DataScope, Department, path_part
 from customers.models import Customer
 from customers.tests.factories import CustomerFactory
 
@@ -70,5 +70,5 @@ def test_moving_a_department_moves_its_subtree(org):
     org.sales1.parent = org.company
     org.sales1.save()
     org.team1.refresh_from_db()
-    assert org.team1.path == f"{org.company.path}{org.sales1.pk}/{org.team1.pk}/"
+    assert org.team1.path == org.company.path + path_part(org.sales1.pk) + path_part(org.team1.pk)
     assert org.team1.pk in Department.objects.get(pk=org.sales1.pk).descendant_ids()
