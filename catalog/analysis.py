@@ -285,6 +285,21 @@ def business_analysis(user, *, year: int, by: str = "product") -> dict:
     return {"year": year, "by": by, "rows": result, "total": _figures(total.get(None, {}))}
 
 
+def cell_label(by: str, key: str) -> str:
+    """What one row of :func:`business_analysis` is called on the page ("" for a key not known)."""
+    if not key:
+        return ""
+    if by == "product" and key.isdigit():
+        return _label_products([int(key)]).get(int(key), "")
+    if by == "category" and key.isdigit():
+        return _label_categories([int(key)]).get(int(key), "")
+    if by == "channel":
+        return str(Order.Channel(key).label) if key in Order.Channel.values else ""
+    if by in ("province", "city"):
+        return regions.name(key) or key
+    return key if by == "month" else ""
+
+
 def drill_down(lines: QuerySet, *, by: str, key: str) -> QuerySet:
     """The lines behind one row of :func:`business_analysis` (key "" = not known)."""
     if by == "product":

@@ -38,6 +38,10 @@ class ContractFilter(ListFilterSet):
         return queryset.filter(Q(number__icontains=value) | Q(title__icontains=value) | Q(customer__in=customers))
 
 
+#: the drill-down's ``department`` of the contracts without one
+NO_DEPARTMENT = "none"
+
+
 class InstalmentFilter(django_filters.FilterSet):
     bucket = django_filters.ChoiceFilter(
         label=_("overdue"),
@@ -46,7 +50,7 @@ class InstalmentFilter(django_filters.FilterSet):
     )
     year = django_filters.NumberFilter(field_name="due_on__year", label=_("year"), min_value=2000, max_value=2100)
     month = django_filters.NumberFilter(field_name="due_on__month", label=_("month"), min_value=1, max_value=12)
-    department = django_filters.NumberFilter(field_name="contract__department", label=_("department"))
+    department = django_filters.CharFilter(label=_("department"), method="of_department")
     owner = django_filters.NumberFilter(field_name="contract__owner", label=_("owner"))
     source = django_filters.ChoiceFilter(
         field_name="contract__customer__source", label=_("channel"), choices=all_source_choices
@@ -58,6 +62,14 @@ class InstalmentFilter(django_filters.FilterSet):
 
     def get_form_class(self):
         return type("StyledFilterForm", (StyledFormMixin, super().get_form_class()), {})
+
+    def of_department(self, queryset, name, value):
+        """A department's id, or ``none``: the contracts of no department (the dashboard's "-" row)."""
+        if value == NO_DEPARTMENT:
+            return queryset.filter(contract__department__isnull=True)
+        if not value.isdigit():
+            return queryset.none()
+        return queryset.filter(contract__department_id=int(value))
 
     def in_bucket(self, queryset, name, value):
         today = timezone.localdate()

@@ -18,6 +18,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, ExtractMonth, TruncMonth
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crm import permissions
 from crm.models import Department, User
@@ -217,7 +218,7 @@ def collections(user, *, year: int, today: datetime.date | None = None, group: s
     groups = [
         {
             "id": pk,
-            "name": names.get(pk) or "-",
+            "name": names.get(pk) or (_("No department") if pk is None and group == "department" else "-"),
             "planned": merged[pk]["planned"],
             "received": merged[pk]["received"],
             "overdue": merged[pk]["overdue"],

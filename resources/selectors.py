@@ -155,11 +155,14 @@ def total_enrolled() -> int:
 FORECAST_WINDOWS = (30, 60, 90)
 
 
-def renewal_forecasts(user, *, within_days: int | None = None, course_id: int | None = None) -> list[Forecast]:
+def renewal_forecasts(
+    user, *, within_days: int | None = None, course_id: int | None = None, limit: int | None = None
+) -> tuple[list[Forecast], int]:
     """续费预测: the forecast (``services.forecast``) of every enrolled student in the user's scope,
     by projected threshold date (soonest first; no projection last), optionally only those due
-    within ``within_days`` days or of one course. Each row carries ``parent``: a parent or guardian
-    linked to the student that the user may see, or None. Three queries."""
+    within ``within_days`` days or of one course: the first ``limit`` rows (None: all of them) and
+    how many there are. Each row carries ``parent``: a parent or guardian linked to the student that
+    the user may see, or None. Three queries."""
     enrolments = enrolments_for(user)
     if course_id is not None:
         enrolments = enrolments.filter(school_class__course_id=course_id)
@@ -176,7 +179,9 @@ def renewal_forecasts(user, *, within_days: int | None = None, course_id: int | 
             r.enrolment.pk,
         )
     )
-    rows = rows[:MAX_ROWS]
+    total = len(rows)
+    if limit is not None:
+        rows = rows[:limit]
     parents = {}
     if rows:
         links = (
@@ -192,4 +197,4 @@ def renewal_forecasts(user, *, within_days: int | None = None, course_id: int | 
             parents.setdefault(link.to_customer_id, link.from_customer)
     for row in rows:
         row.parent = parents.get(row.enrolment.customer_id)
-    return rows
+    return rows, total

@@ -187,3 +187,28 @@ def test_the_drill_down_lines_add_up_to_the_cell_with_separated_amounts(client, 
     assert sorted(totals) == ["1,000.00", "500.00", "80.00"]
     assert sum(Decimal(t.replace(",", "")) for t in totals) == cell["gmv"]
     assert sorted(row.get_cell("price") for row in table.rows) == ["1,000.00", "250.00", "80.00"]
+
+
+def test_the_drill_down_names_its_cell_and_leads_back_to_it(client, org, sales, settings):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    client.force_login(org.admin)
+    product = sales["math"].product
+
+    def heading_and_back(query):
+        page = client.get(reverse("catalog:sold_lines") + query).content.decode()
+        heading = page.split("<h1>")[1].split("<span")[0].strip()
+        back = page.split('data-testid="back"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
+        return heading, back
+
+    assert heading_and_back(f"?year={YEAR}&by=product&key={product.pk}") == (
+        f"订单明细 · {YEAR} · 产品：EDU-MATH 数学一对一",
+        reverse("catalog:analysis") + f"?year={YEAR}&by=product",
+    )
+    assert heading_and_back(f"?year={YEAR}&by=province&key=330000")[0] == f"订单明细 · {YEAR} · 省：浙江省"
+    assert heading_and_back(f"?year={YEAR}&by=product&key=")[0] == f"订单明细 · {YEAR} · 产品：未知"
+    assert heading_and_back(f"?year={YEAR}&month=3&policy={sales['online'].pk}") == (
+        f"订单明细 · {YEAR}-03 · 线上九折",
+        reverse("catalog:policy_effect") + f"?year={YEAR}",
+    )
+    response = client.get(reverse("catalog:sold_lines") + f"?year={YEAR}&policy=none&export=xlsx")
+    assert f"order-lines-{YEAR}" in response["Content-Disposition"]

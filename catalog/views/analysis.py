@@ -10,10 +10,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm import permissions
+from crm.labels import labelled
 from crm.ui import ScopedListView, export_rows
 
 from .. import analysis
 from ..filters import SoldLineFilter
+from ..models import SalesPolicy
 from ..tables import SoldLineTable
 
 BY_LABELS = {
@@ -118,6 +120,38 @@ class SoldLineListView(ScopedListView):
     export_name = "order-lines"
     title = gettext_lazy("Order lines")
     card_fields = ("order", "sku", "price")
+
+    def get(self, request, *args, **kwargs):
+        # the heading and the XLSX name the figure the lines are behind, with a way back to it
+        params, year = request.GET, _year(request)
+        parts = [str(year)]
+        if params.get("policy"):
+            policy = params["policy"]
+            if policy == "none":
+                parts.append(_("No policy (list price)"))
+            elif policy == "any":
+                parts.append(_("Under a policy"))
+            elif policy.isdigit():
+                parts.append(SalesPolicy.objects.filter(pk=int(policy)).values_list("name", flat=True).first() or "")
+            if params.get("month", "").isdigit() and 1 <= int(params["month"]) <= 12:
+                parts[0] = f"{year}-{int(params['month']):02d}"
+            self.back = (reverse("catalog:policy_effect") + f"?year={year}", _("Policy effect"))
+        else:
+            by = params.get("by", "")
+            if by in BY_LABELS:
+                parts.append(labelled(BY_LABELS[by], analysis.cell_label(by, params.get("key", "")) or _("Not known")))
+                self.back = (reverse("catalog:analysis") + f"?year={year}&by={by}", _("Business analysis"))
+            else:
+                self.back = (reverse("catalog:analysis") + f"?year={year}", _("Business analysis"))
+        parts = [p for p in parts if p]
+        self.title = " · ".join([str(type(self).title), *parts])
+        self.export_name = f"order-lines-{parts[0]}"
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["back_url"], context["back_label"] = self.back
+        return context
 
     def get_queryset(self):
         params = self.request.GET

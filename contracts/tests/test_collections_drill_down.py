@@ -15,7 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from contracts.models import Contract
 from contracts.services import payments
+from crm.models import DataScope
 from crm.names import person_name
 from crm.ui import sheet_title
 from customers.services.sources import source_names
@@ -117,6 +119,27 @@ def test_a_departments_row_keeps_the_year_and_the_channel(client, org, two_years
     _response, instalments = _rows(client, name)
     assert [i.due_on for i in instalments] == [datetime.date(2026, 1, 19), datetime.date(2026, 2, 18)]
     assert sum(i.amount for i in instalments) == row["planned"] == Decimal("20000.00")
+
+
+def test_the_contracts_of_no_department_drill_down_to_themselves_alone(client, org, two_years, chinese):
+    event, website = two_years
+    Contract.objects.filter(pk=website.pk).update(department=None)
+    org.director.data_scope = DataScope.ALL  # a director of the whole company sees them
+    org.director.save(update_fields=["data_scope"])
+    client.force_login(org.director)
+    response, page = _dashboard(client, "?year=2026&group=department")
+    names = [(row["name"], row["planned"]) for row in response.context["data"]["groups"]]
+    assert names == [(event.department.name, Decimal("20000.00")), ("未分配部门", Decimal("20000.00"))]
+    link = _links(page)[len(_links(page)) // 2]  # the second row's first link
+    assert link == f"{reverse('contracts:instalments')}?department=none&year=2026"
+    drill, instalments = _rows(client, link)
+    assert [(i.contract_id, i.due_on) for i in instalments] == [
+        (website.pk, datetime.date(2026, 4, 26)),
+        (website.pk, datetime.date(2026, 5, 26)),
+    ]
+    assert "回款计划 · 2026 · 未分配部门" in drill.content.decode()
+    # a department that is not a number finds nothing rather than everything
+    assert _rows(client, reverse("contracts:instalments") + "?department=x")[1] == []
 
 
 def test_last_years_dashboard_drills_down_to_last_years_instalments(client, org, two_years):

@@ -18,7 +18,7 @@ from crm.ui import ScopedListView, export_rows
 from customers.services.sources import all_source_choices
 
 from .. import selectors
-from ..filters import BUCKET_LABELS, InstalmentFilter
+from ..filters import BUCKET_LABELS, NO_DEPARTMENT, InstalmentFilter
 from ..models import Contract, Instalment
 from ..tables import InstalmentTable
 
@@ -88,7 +88,9 @@ def drill_down_period(query) -> list[str]:
         person = User.objects.filter(pk=data["owner"]).first()
         if person is not None:
             parts.append(person_name(person) or person.username)
-    if data.get("department"):
+    if data.get("department") == NO_DEPARTMENT:
+        parts.append(str(_("No department")))
+    elif (data.get("department") or "").isdigit():
         name = Department.objects.filter(pk=data["department"]).values_list("name", flat=True).first()
         if name:
             parts.append(name)

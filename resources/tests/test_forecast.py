@@ -201,3 +201,24 @@ def test_the_page_reads_the_same_number_of_queries_for_2_or_8_students(client, o
         _use(_enrol(school_class, student, local(datetime.date(2026, 11, 2), 9)), local(MONDAY, 10))
     many = _page_queries(client)
     assert (few, many) == (QUERIES, QUERIES)
+
+
+def test_a_capped_page_says_how_many_it_leaves_out_and_the_export_holds_them_all(client, org, history, monkeypatch):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from resources import selectors
+
+    monkeypatch.setattr(selectors, "MAX_ROWS", 2)
+    client.force_login(org.rep1)
+    with time_machine.travel(NOW, tick=False):
+        page = client.get(reverse("resources:renewals"))
+        sheet = load_workbook(BytesIO(client.get(reverse("resources:renewals"), {"export": "xlsx"}).content)).active
+    assert [r.enrolment.customer.name for r in page.context["rows"]] == ["王小红", "李小明"]
+    text = " ".join(page.content.decode().split())
+    assert "共 3 名学员，此处列出最先降至续费线的 2 名" in text
+    assert [row[0] for row in list(sheet.iter_rows(values_only=True))[1:]] == ["王小红", "李小明", "张小军"]
+    monkeypatch.setattr(selectors, "MAX_ROWS", 3)
+    with time_machine.travel(NOW, tick=False):
+        assert 'data-testid="forecast-capped"' not in client.get(reverse("resources:renewals")).content.decode()

@@ -96,10 +96,11 @@ def renewals(request: HttpRequest) -> HttpResponse:
     courses = list(selectors.courses().order_by("subject", "level", "name", "id"))
     days = _choice(request.GET.get("days", ""), selectors.FORECAST_WINDOWS)
     course = _choice(request.GET.get("course", ""), {c.pk for c in courses})
-    rows = selectors.renewal_forecasts(request.user, within_days=days, course_id=course)
     export = request.GET.get("export")
     if export in ("xlsx", "csv"):
         permissions.require(request.user, "customers.export")
+        # the spreadsheet holds every row; the page the first MAX_ROWS, and says so
+        rows, _total = selectors.renewal_forecasts(request.user, within_days=days, course_id=course, limit=None)
         privacy.log_access(
             action=privacy.Action.EXPORT,
             subject=privacy.Subject.CUSTOMER,
@@ -137,11 +138,15 @@ def renewals(request: HttpRequest) -> HttpResponse:
             for r in rows
         ]
         return export_rows([header, *lines], fmt=export, filename="renewal-forecast", sheet=_("Renewal forecast"))
+    rows, total = selectors.renewal_forecasts(
+        request.user, within_days=days, course_id=course, limit=selectors.MAX_ROWS
+    )
     return render(
         request,
         "resources/renewals.html",
         {
             "rows": rows,
+            "total": total,
             "courses": courses,
             "days": days,
             "course": course,
