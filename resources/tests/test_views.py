@@ -181,3 +181,18 @@ def test_the_class_form_names_the_weekdays_above_their_boxes(client, org):
     text = client.get(reverse("resources:class_create")).content.decode()
     block = text[text.index("field-weekdays") :]
     assert block.index("上课星期") < block.index('name="weekdays"')
+
+
+def test_the_enrol_search_marks_students_already_in_the_class_or_waiting(client, org, make_class, students):
+    school_class = make_class(capacity=1)
+    enrolments.enrol(school_class=school_class, customer=students[0])  # 李小明 takes the seat
+    enrolments.enrol(school_class=school_class, customer=students[3])  # 赵小燕 waits
+    client.cookies["django_language"] = "zh-hans"
+    client.force_login(org.rep1)
+    response = client.get(reverse("resources:class", args=[school_class.pk]), {"q": "小"})
+    offered = {c.name: c.in_class for c in response.context["candidates"]}
+    assert offered == dict.fromkeys(("张小军", "王小红", "陈小东")) | {"李小明": "enrolled", "赵小燕": "waiting"}
+    text = response.content.decode()
+    rows = {name: text.split(f"<span>{name}</span>")[1].split("</form>")[0] for name in ("李小明", "赵小燕", "王小红")}
+    assert "已在本班" in rows["李小明"] and "候补中" in rows["赵小燕"] and "报名" not in rows["李小明"]
+    assert "<button" in rows["王小红"] and "<button" not in rows["李小明"] + rows["赵小燕"]

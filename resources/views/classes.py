@@ -51,6 +51,15 @@ def class_detail(request: HttpRequest, pk: int) -> HttpResponse:
         candidates = list(
             search_name_or_mobile(customers_for(request.user), request.user, query).order_by("name", "id")[:20]
         )
+        # a student already in the class (or on its waiting list) is shown as such, not offered again
+        joined = dict(
+            school_class.enrolments.filter(
+                customer__in=[c.pk for c in candidates],
+                status__in=[Enrolment.Status.ENROLLED, Enrolment.Status.WAITING],
+            ).values_list("customer_id", "status")
+        )
+        for candidate in candidates:
+            candidate.in_class = joined.get(candidate.pk)
     return render(
         request,
         "resources/class_detail.html",
