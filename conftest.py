@@ -1,6 +1,7 @@
 """Test set-up shared by every app: eager Celery, fast hashing, a clock, and service checks."""
 
 import os
+from itertools import zip_longest
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -90,7 +91,31 @@ def redis_url():
 
 
 def pytest_collection_modifyitems(config, items):
-    """Files with browser tests first, each file's tests in their order: in a parallel run the
-    longest files start while every process is free, and the small ones fill the end evenly."""
-    browser_files = {item.path for item in items if item.get_closest_marker("browser")}
-    items.sort(key=lambda item: item.path not in browser_files)  # (a stable sort)
+    """Files with browser tests alternate with the others, each file's tests in their order: in a
+    parallel run one process drives Chromium (which waits on the browser) while the other keeps the
+    cores busy, the long browser files start early, and small files fill the end evenly."""
+    files = {}
+    for item in items:
+        files.setdefault(item.path, []).append(item)
+    browser = [path for path, found in files.items() if any(i.get_closest_marker("browser") for i in found)]
+    others = [path for path in files if path not in set(browser)]
+    order = [path for pair in zip_longest(browser, others) for path in pair if path is not None]
+    rank = {path: n for n, path in enumerate(order)}
+    items.sort(key=lambda item: rank[item.path])  # (a stable sort)
+
+
+#: test packages that share one package-scoped fixture and run in one process, in file order (the
+#: personas work one after the other in one demo business)
+TOGETHER = ("crm/tests/persona_days/",)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """A parallel run hands out whole files, and the packages of ``TOGETHER`` whole."""
+    from xdist.scheduler import LoadFileScheduling
+
+    class Scheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid):
+            path = nodeid.split("::", 1)[0]
+            return next((package for package in TOGETHER if path.startswith(package)), path)
+
+    return Scheduling(config, log)

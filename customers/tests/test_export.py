@@ -26,8 +26,8 @@ def test_the_customer_export_has_the_visible_columns_typed_in_a_named_sheet(clie
         created_at=created,
         custom={"school": "实验小学", "grade_year": "3", "trial_on": "2026-11-02"},
     )
-    for name in ("高意向", "数学"):
-        CustomerTag.objects.create(customer=customer, tag=TagFactory(name=name))
+    for position, name in enumerate(("高意向", "数学"), 1):  # tags list by their group's position
+        CustomerTag.objects.create(customer=customer, tag=TagFactory(name=name, group__position=position))
     client.force_login(org.manager1)
     page = client.get("/customers/").content.decode()
     assert "实验小学" in page and "高意向" in page
