@@ -97,8 +97,10 @@ def pytest_collection_modifyitems(config, items):
     files = {}
     for item in items:
         files.setdefault(item.path, []).append(item)
-    browser = [path for path, found in files.items() if any(i.get_closest_marker("browser") for i in found)]
-    others = [path for path in files if path not in set(browser)]
+    browser = {
+        path: None for path, found in files.items() if any(i.get_closest_marker("browser") for i in found)
+    }  # (ordered)
+    others = [path for path in files if path not in browser]
     order = [path for pair in zip_longest(browser, others) for path in pair if path is not None]
     rank = {path: n for n, path in enumerate(order)}
     items.sort(key=lambda item: rank[item.path])  # (a stable sort)

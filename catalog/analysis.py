@@ -266,17 +266,7 @@ def business_analysis(user, *, year: int, by: str = "product") -> dict:
                 k = timezone.localtime(k).strftime("%Y-%m")
             _add(groups, "" if k in (None, "") else str(k), row)
         _add(total, None, lines.aggregate(**_sums()))
-    keys = [k for k in groups if k]
-    if by == "product":
-        names = {str(pk): label for pk, label in _label_products([int(k) for k in keys]).items()}
-    elif by == "category":
-        names = {str(pk): label for pk, label in _label_categories([int(k) for k in keys]).items()}
-    elif by == "channel":
-        names = {k: str(Order.Channel(k).label) for k in keys if k in Order.Channel.values}
-    elif by in ("province", "city"):
-        names = {k: regions.name(k) or k for k in keys}
-    else:
-        names = {k: k for k in keys}
+    names = _labels(by, [k for k in groups if k])
     result = [{"key": k, "label": names.get(k) or "", **_figures(sums)} for k, sums in groups.items()]
     if by == "month":
         result.sort(key=lambda r: r["key"])
@@ -285,19 +275,22 @@ def business_analysis(user, *, year: int, by: str = "product") -> dict:
     return {"year": year, "by": by, "rows": result, "total": _figures(total.get(None, {}))}
 
 
+def _labels(by: str, keys: list[str]) -> dict[str, str]:
+    """What the rows of :func:`business_analysis` with these (non-empty) keys are called on the page."""
+    if by in ("product", "category"):
+        label = _label_products if by == "product" else _label_categories
+        found = label([int(k) for k in keys if k.isdigit()])
+        return {str(pk): name for pk, name in found.items()}
+    if by == "channel":
+        return {k: str(Order.Channel(k).label) for k in keys if k in Order.Channel.values}
+    if by in ("province", "city"):
+        return {k: regions.name(k) or k for k in keys}
+    return {k: k for k in keys}
+
+
 def cell_label(by: str, key: str) -> str:
     """What one row of :func:`business_analysis` is called on the page ("" for a key not known)."""
-    if not key:
-        return ""
-    if by == "product" and key.isdigit():
-        return _label_products([int(key)]).get(int(key), "")
-    if by == "category" and key.isdigit():
-        return _label_categories([int(key)]).get(int(key), "")
-    if by == "channel":
-        return str(Order.Channel(key).label) if key in Order.Channel.values else ""
-    if by in ("province", "city"):
-        return regions.name(key) or key
-    return key if by == "month" else ""
+    return _labels(by, [key]).get(key, "") if key else ""
 
 
 def drill_down(lines: QuerySet, *, by: str, key: str) -> QuerySet:
