@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 # Playwright's sync API runs an asyncio loop in this thread (see crm/tests/test_browser.py)
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -86,4 +87,26 @@ def test_marketing_launches_the_director_approves_and_a_rep_sees_the_price(
         page.get_by_role("button", name="计算价格").click()
     assert page.get_by_test_id("quote-price").inner_text() == "¥12,420.00"
     assert page.get_by_test_id("quote-policy").inner_text() == "一对一九折"
+
+    # the order form shows each line's price for this customer before the order is saved
+    from crm.models import User
+    from customers.models import Customer, Order
+
+    rep1 = User.objects.get(username="rep1")
+    customer = Customer.objects.create(name="钱家豪", mobile="13900002222", owner=rep1, department=rep1.department)
+    page.goto(f"{base}/customers/{customer.pk}/orders/new/")
+    expect(page.locator("#price-preview")).to_contain_text("在明细中选择 SKU，即可看到此客户适用的价格。")
+    page.locator("#id_lines-0-sku").fill("EDU-MATH-48")
+    page.locator("#id_lines-0-quantity").fill("2")
+    page.locator("#id_lines-0-quantity").dispatch_event("change")
+    line = page.get_by_test_id("price-preview-line")
+    expect(line).to_have_count(1)
+    expect(line.get_by_test_id("price-preview-price")).to_have_text("¥12,420.00")
+    expect(line.get_by_test_id("price-preview-policy")).to_have_text("一对一九折")
+    expect(page.get_by_test_id("price-preview-total")).to_have_text("¥24,840.00")
+    assert page.evaluate("() => document.documentElement.scrollWidth") == 390
+    assert not Order.objects.filter(customer=customer).exists()
+    with page.expect_navigation():
+        page.get_by_role("button", name="保存").click()
+    assert Order.objects.get(customer=customer).amount == Decimal("24840.00")
     rep.close()

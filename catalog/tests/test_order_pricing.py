@@ -272,3 +272,58 @@ def test_an_order_form_without_an_amount_nor_lines_asks_for_the_amount(client, o
     assert response.status_code == 200
     assert response.context["form"].errors["amount"] == ["请填写金额，或添加明细以自动合计。"]
     assert not Order.objects.filter(customer=customer).exists()
+
+
+def _preview(client, customer, **lines):
+    data = {"amount": "", "channel": "sales", "lines-TOTAL_FORMS": "3", "lines-INITIAL_FORMS": "0", **lines}
+    return client.post(reverse("customers:order_preview", args=[customer.pk]), data)
+
+
+def test_the_order_form_shows_each_lines_price_and_policy_before_saving(client, org, shelf):
+    """Before saving, the order form shows what each line will cost this customer on this channel:
+    the policy's price, the typed price, a SKU the catalogue does not know; nothing is saved."""
+    customer = CustomerFactory(owner=org.rep1)
+    PolicyFactory(name="顾问九二折", percent_off=Decimal(8), channel="sales", sku=shelf["eng"])
+    client.force_login(org.rep1)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    response = _preview(
+        client,
+        customer,
+        **{
+            "lines-0-sku": "ENG-24",
+            "lines-0-quantity": "2",
+            "lines-1-sku": "MATH-48",
+            "lines-1-quantity": "1",
+            "lines-1-price": "13000",
+            "lines-2-sku": "GHOST-2",
+            "lines-2-quantity": "1",
+        },
+    )
+    assert response.status_code == 200
+    rows = [
+        (r["sku"], r["quantity"], r["price"], r["policy"], r["typed"], r["known"], r["total"])
+        for r in response.context["rows"]
+    ]
+    assert rows == [
+        ("ENG-24", 2, Decimal("5961.60"), "顾问九二折", False, True, Decimal("11923.20")),
+        ("MATH-48", 1, Decimal("13000"), "", True, True, Decimal("13000")),
+        ("GHOST-2", 1, None, "", False, False, None),
+    ]
+    html = response.content.decode()
+    assert '<td class="text-end fw-semibold" data-testid="price-preview-total">¥24,923.20</td>' in html
+    assert "目录中没有此 SKU：请填写价格" in html
+    assert "没有价格的明细不计入合计。" in html
+    assert Order.objects.count() == 0
+
+
+def test_the_order_price_preview_follows_the_channel_and_reads_only_customers_in_scope(client, org, shelf):
+    customer = CustomerFactory(owner=org.rep1)
+    client.force_login(org.rep1)
+    online = _preview(client, customer, channel="online", **{"lines-0-sku": "MATH-48", "lines-0-quantity": "1"})
+    assert [(r["price"], r["policy"]) for r in online.context["rows"]] == [(Decimal("12420.00"), "线上一对一九折")]
+    sales = _preview(client, customer, **{"lines-0-sku": "MATH-48", "lines-0-quantity": "1"})
+    assert [(r["price"], r["policy"]) for r in sales.context["rows"]] == [(Decimal("13800.00"), "")]
+    assert '<div class="small text-muted" data-testid="price-preview-policy">List price</div>' in sales.content.decode()
+    someone_elses = CustomerFactory(owner=org.rep2)
+    assert _preview(client, someone_elses, **{"lines-0-sku": "MATH-48"}).status_code == 404
+    assert client.get(reverse("customers:order_preview", args=[customer.pk])).status_code == 405

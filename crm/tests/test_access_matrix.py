@@ -558,6 +558,13 @@ def specs():
                     touches=("orders",),
                 ),
                 Op(
+                    "order_prices",
+                    lambda r, w: reverse("customers:order_preview", args=[r.pk]),
+                    "customers.change",
+                    "POST",
+                    {"channel": "sales", "lines-TOTAL_FORMS": "0", "lines-INITIAL_FORMS": "0"},
+                ),
+                Op(
                     "coupon_for",
                     lambda r, w: reverse("coupons:claim_for_customer", args=[r.pk]),
                     "customers.change",

@@ -104,3 +104,41 @@ def test_the_task_list_is_a_card_per_task_with_a_thumb_sized_complete_button_on_
         assert Task.objects.get(assignee=rep1).status == Task.Status.DONE
     finally:
         context.close()
+
+
+def test_a_settings_tables_buttons_are_44_pixels_and_stay_on_screen_on_a_phone(browser, live_server, organization):
+    """The dunning levels (like the other settings tables) on a phone: every button is a 44 px target,
+    a row's edit and delete buttons stack in their cell instead of pushing the table sideways, and
+    removing a level asks first."""
+    import importlib
+
+    from django.apps import apps as django_apps
+
+    from contracts.models import DunningLevel
+
+    importlib.import_module("contracts.migrations.0005_seed_default_dunning_levels").seed(django_apps, None)
+    levels = DunningLevel.objects.filter(instalment__isnull=True).count()
+    assert levels > 1
+    context = browser.new_context(viewport=PHONE, locale="zh-CN", is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        _log_in(page, live_server.url, "admin")
+        page.goto(f"{live_server.url}/contracts/dunning-levels/")
+        heights = page.locator("main .btn:visible").evaluate_all(
+            "buttons => buttons.map(b => b.getBoundingClientRect().height)"
+        )
+        assert len(heights) == 2 * levels + 1  # edit and delete per level, and "add the level"
+        assert [height >= 44 for height in heights] == [True] * len(heights)
+        scroller = page.get_by_test_id("dunning-levels").locator("xpath=..")
+        assert scroller.evaluate("el => el.scrollWidth <= el.clientWidth")
+        assert page.evaluate("() => document.documentElement.scrollWidth") == PHONE["width"]
+        page.get_by_test_id("dunning-levels").get_by_role("button", name="删除级别").first.click()
+        modal = page.locator("#confirm-modal")
+        expect(modal).to_be_visible()
+        expect(modal).to_contain_text("删除此级别？已发出的提醒保留。")
+        modal.locator(".js-confirm-ok").click()
+        expect(page.get_by_test_id("dunning-levels").get_by_role("button", name="删除级别")).to_have_count(levels - 1)
+        assert DunningLevel.objects.filter(instalment__isnull=True).count() == levels - 1
+    finally:
+        context.close()

@@ -1,6 +1,7 @@
 """Orders: the list (scoped), recording an order with its lines, the order page and cancelling."""
 
 import re
+from decimal import Decimal
 
 from django import forms
 from django.contrib import messages
@@ -8,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -83,6 +85,64 @@ def order_create(request, customer_pk):
     )
 
 
+@login_required
+@require_POST
+def order_preview(request, customer_pk):
+    """The order form's lines priced as they would be if saved now, without saving anything: each
+    line's unit price (the one typed, or the catalogue's for this customer, channel and day) and
+    the sales policy that applies, and the total. The form asks for it (htmx) whenever a line, the
+    channel or the day changes."""
+    permissions.require(request.user, "customers.change")
+    customer = get_object_or_404(customers_for(request.user), pk=customer_pk)
+    form = OrderForm(request.POST)
+    form.is_valid()  # what is valid of it: the channel and the day
+    data = getattr(form, "cleaned_data", {})
+    lines = OrderLineFormSet(request.POST, prefix="lines")
+    given = []
+    for line in lines.forms:
+        if line.is_valid() and line.cleaned_data.get("sku"):
+            given.append(line.cleaned_data)
+    placed = data.get("placed_at")
+    priced = registry.price_orders(
+        [
+            {
+                "lines": given,
+                "customer": customer,
+                "channel": data.get("channel") or Order.Channel.SALES,
+                "on": timezone.localtime(placed).date() if placed else timezone.localdate(),
+            }
+        ],
+        unknown="keep",
+    )[0]
+    rows = []
+    for line, asked in zip(priced, given, strict=True):
+        quantity = line.get("quantity") or asked.get("quantity") or 1
+        price = line.get("price")
+        rows.append(
+            {
+                "sku": asked["sku"],
+                "quantity": quantity,
+                "price": price,
+                "typed": asked.get("price") is not None,
+                "policy": line.get("policy_name") or "",
+                "list_price": line.get("list_price"),
+                "known": "policy_price" in line,
+                "total": price * quantity if price is not None else None,
+            }
+        )
+    total = sum((row["total"] for row in rows if row["total"] is not None), Decimal(0))
+    return render(
+        request,
+        "customers/order_preview.html",
+        {
+            "rows": rows,
+            "total": total,
+            "unpriced": any(row["total"] is None for row in rows),
+            "amount": data.get("amount"),
+        },
+    )
+
+
 def _line_errors(exc, filled):
     """Put ``items[n].<field>`` errors beside the field of the n-th filled line, and take them out
     of ``exc`` (what is left goes to the order's form)."""
@@ -127,4 +187,5 @@ urlpatterns = [
     path("orders/<int:pk>/", order_detail, name="order"),
     path("orders/<int:pk>/cancel/", order_cancel, name="order_cancel"),
     path("<int:customer_pk>/orders/new/", order_create, name="order_create"),
+    path("<int:customer_pk>/orders/new/prices/", order_preview, name="order_preview"),
 ]
