@@ -67,7 +67,12 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
     shown, counts = calendar.days_for(users, start, end, PER_DAY)
     by_day = {first + datetime.timedelta(days=i): [] for i in range(days)}
     by_day.update(shown)
-    step = {"day": 1, "week": 7, "month": 31}[view]
+    if view == "month":  # the first of the month before and after (31 days on could skip February)
+        previous = (first - datetime.timedelta(days=1)).replace(day=1)
+        following = first + datetime.timedelta(days=days)
+    else:
+        step = {"day": 1, "week": 7}[view]
+        previous, following = day - datetime.timedelta(days=step), day + datetime.timedelta(days=step)
     return render(
         request,
         "agenda/calendar.html",
@@ -83,8 +88,10 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
             "count": sum(counts.values()),
             "team": team,
             "can_team": permissions.can(request.user, "calendar.team"),
-            "previous": day - datetime.timedelta(days=step),
-            "following": day + datetime.timedelta(days=step),
+            "previous": previous,
+            "following": following,
+            "first": first,
+            "last": first + datetime.timedelta(days=days - 1),
             "has_feed": CalendarFeed.objects.filter(user=request.user).exists(),
             "feed_url": request.session.pop("calendar_feed_url", ""),
         },

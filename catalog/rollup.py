@@ -288,8 +288,12 @@ def _roll_sql(vendor: str, grain: str, periods: list[datetime.date]) -> tuple[st
         f"WHERE s.status = 'paid' AND s.placed_at >= %s AND s.placed_at < %s AND {period} IN ({marks})"
         f") {selects}"
     )
-    if vendor == "sqlite":  # SQLite compares the ISO text of dates
-        return sql, [start, end, *(m.isoformat() for m in periods)]
+    if vendor == "sqlite":
+        # SQLite compares text: the bounds as Django stores a time (UTC, "YYYY-MM-DD HH:MM:SS"), not
+        # as a local time with its offset ("… 00:00:00+08:00" sorts after the first eight hours of
+        # the day stored in UTC and left them out), and the periods as ISO dates
+        bounds = [connection.ops.adapt_datetimefield_value(moment) for moment in (start, end)]
+        return sql, [*bounds, *(m.isoformat() for m in periods)]
     return sql, [start, end, *periods]
 
 

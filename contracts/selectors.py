@@ -150,24 +150,32 @@ def collections(user, *, year: int, today: datetime.date | None = None, group: s
     overdue ageing, and the same per rep, team or department (``group``: owner or department),
     of the active contracts of one channel (``source``: the customer's source channel, as the
     signed and collected amounts of targets; empty: every channel).
-    Two grouped queries whatever the data size and one for the groups' names: the instalments once,
-    grouped by rep or department and by the month of ``year`` they fall due in (none for other
-    years), which gives the months' plan, the groups and the ageing totals; the payments by month."""
+    Planned is by the day an instalment falls due, received by the day a payment came in (matched
+    to an instalment or not), for the months and the groups alike, so the groups add up to the
+    totals. Two grouped queries whatever the data size and one for the groups' names: the
+    instalments once, grouped by rep or department and by the month of ``year`` they fall due in
+    (none for other years), which gives the months' plan, the groups and the ageing totals; the
+    payments by group and month."""
     today = today or timezone.localdate()
     instalments = instalments_for(user).filter(contract__status=Contract.Status.ACTIVE)
     payments = payments_for(user).filter(contract__status=Contract.Status.ACTIVE)
     if source:
         instalments = instalments.filter(contract__customer__source=source)
         payments = payments.filter(contract__customer__source=source)
-    received = {
-        row["month"]: row["total"]
-        for row in payments.filter(received_on__year=year)
+    key = "contract__department" if group == "department" else "contract__owner"
+    # received: the payments of the year by the day they came in, per month and per group (a
+    # payment not yet matched to an instalment counts too), so the groups add up to the total
+    received = {}
+    received_by_group = {}
+    for row in (
+        payments.filter(received_on__year=year)
         .annotate(month=ExtractMonth("received_on"))
-        .values("month")
+        .values(key, "month")
         .annotate(total=Sum("amount"))
         .order_by()
-    }
-    key = "contract__department" if group == "department" else "contract__owner"
+    ):
+        received[row["month"]] = received.get(row["month"], ZERO) + row["total"]
+        received_by_group[row[key]] = received_by_group.get(row[key], ZERO) + row["total"]
     buckets = [code for code, _a, _b in AGEING]
     rows = (
         instalments.annotate(
@@ -176,7 +184,6 @@ def collections(user, *, year: int, today: datetime.date | None = None, group: s
         .values(key, "month")
         .annotate(
             planned=Sum("amount", default=ZERO),
-            received_total=Sum("received", default=ZERO),
             overdue=Sum(_outstanding(), filter=Q(settled_at__isnull=True, due_on__lt=today), default=ZERO),
             **{code: Sum(_outstanding(), filter=bucket_q(code, today), default=ZERO) for code in buckets},
         )
@@ -192,9 +199,11 @@ def collections(user, *, year: int, today: datetime.date | None = None, group: s
         if month is not None:
             planned[month] = planned.get(month, ZERO) + row["planned"]
             found["planned"] += row["planned"]
-            found["received"] += row["received_total"]
         found["overdue"] += row["overdue"]
         found["ageing"] = [total + row[code] for total, code in zip(found["ageing"], buckets)]
+    for pk, total in received_by_group.items():
+        merged.setdefault(pk, {"planned": ZERO, "received": ZERO, "overdue": ZERO, "ageing": [ZERO] * len(buckets)})
+        merged[pk]["received"] = total
     months = [
         {
             "month": m,

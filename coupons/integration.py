@@ -2,6 +2,8 @@
 coupons-held panel, the coupon of an order (redeemed with it, given back on cancel), and the
 re-queuing of code production a broker outage lost."""
 
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm import permissions
@@ -15,7 +17,10 @@ from .services import claims, production
 def _coupons_panel(customer, user):
     return {
         "items": list(
+            # held: claimed and still usable (one past its end is not, whatever the nightly job
+            # has marked yet)
             Coupon.objects.filter(customer=customer, status=Coupon.Status.CLAIMED)
+            .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=timezone.now()))
             .select_related("batch")
             .order_by("valid_until")[:10]
         ),

@@ -24,6 +24,8 @@ def day_plan(transactional_db):
         pytest.skip("the walk needs a reminder later today")
     due = now.replace(hour=22, minute=30, second=0, microsecond=0)
     reminder = create_reminder(owner=org.rep1, title="回访王女士", due_at=due)
+    early = (now + datetime.timedelta(days=1)).replace(hour=5, minute=30, second=0, microsecond=0)
+    create_reminder(owner=org.rep1, title="早班车前致电", due_at=early)
     teacher = Teacher.objects.create(name="王老师", department=org.sales1, user=org.rep1)
     room = Room.objects.create(name="301 教室", department=org.sales1, seats=12)
     course = Course.objects.create(name="三年级数学", subject="数学", level="三年级", lesson_count=10)
@@ -71,6 +73,14 @@ def test_a_rep_drags_todays_reminder_to_tomorrow_and_a_manager_sees_the_team(chr
     page.locator(f'#calendar-grid[data-moved="reminder:{reminder.pk}"]').wait_for(state="attached")
     moved = Reminder.objects.get(pk=reminder.pk)
     assert (timezone.localtime(moved.due_at).date(), timezone.localtime(moved.due_at).hour) == (tomorrow, 22)
+    # the week grid holds the whole day: tomorrow's 05:30 call is on it, before the 07:00 it opens at
+    page.goto(f"{live_server.url}/calendar/?view=week&date={tomorrow.isoformat()}")
+    grid.locator(".fc-event", has_text="回访王女士").wait_for()
+    assert grid.locator(".fc-event", has_text="早班车前致电").count() == 1
+    assert page.locator(".page-header .btn-group").evaluate_all("groups => groups.map(g => g.offsetParent)") == [
+        None,
+        None,
+    ]  # the grid's own toolbar steps through the days on a desk: the page's buttons are for phones
     assert page.errors == []
     page.context.close()
 
@@ -78,12 +88,25 @@ def test_a_rep_drags_todays_reminder_to_tomorrow_and_a_manager_sees_the_team(chr
     phone.goto(f"{live_server.url}/calendar/?view=day&date={tomorrow.isoformat()}")
     assert phone.get_by_test_id("calendar-days").inner_text().count("回访王女士") == 1
     assert phone.get_by_test_id("calendar-grid").is_visible() is False
+    weekday = "一二三四五六日"[tomorrow.weekday()]
+    assert phone.get_by_test_id("calendar-period").inner_text() == f"{tomorrow.month}月{tomorrow.day}日 星期{weekday}"
+    with phone.expect_navigation():  # back from the day to its week, on the phone
+        phone.get_by_role("link", name="周", exact=True).click()
+    monday = tomorrow - datetime.timedelta(days=tomorrow.weekday())
+    sunday = monday + datetime.timedelta(days=6)
+    assert phone.get_by_test_id("calendar-period").inner_text() == (
+        f"{monday.month}月{monday.day}日 – {sunday.month}月{sunday.day}日"
+    )
+    assert phone.get_by_test_id("calendar-days").inner_text().count("早班车前致电") == 1
+    assert phone.evaluate("() => document.documentElement.scrollWidth") == PHONE["width"]
     phone.context.close()
 
     manager = signed_in_page(chromium, live_server.url, org.manager1, DESK, timeout_ms=30_000)
     manager.goto(f"{live_server.url}/calendar/?view=month&team=1")
-    manager.get_by_test_id("calendar-grid").locator(".fc-event", has_text="回访王女士").wait_for()
-    assert manager.locator("h1").inner_text().split() == ["团队日历", "2"]
+    manager.get_by_test_id("calendar-grid").locator(".fc-event", has_text="数学3班").wait_for()
+    # today's class session, and the two reminders of tomorrow when tomorrow is in this month
+    shown = 1 + (2 if tomorrow.month == today.month else 0)
+    assert manager.locator("h1").inner_text().split() == ["团队日历", str(shown)]
     manager.context.close()
 
 

@@ -175,3 +175,22 @@ def test_turning_off_the_feed_asks_for_confirmation_first(client, org):
     text = client.get("/calendar/").content.decode()
     form = text[text.index('action="/calendar/feed/revoke"') - 200 : text.index('action="/calendar/feed/revoke"') + 300]
     assert "确定关闭订阅吗" in form
+
+
+@pytest.mark.parametrize(
+    ("view", "day", "previous", "following", "period"),
+    [
+        ("month", "2027-01-31", "2026-12-01", "2027-02-01", "2027年1月"),  # 31 days on skipped February
+        ("month", "2027-03-31", "2027-02-01", "2027-04-01", "2027年3月"),
+        ("week", "2027-01-06", "2026-12-30", "2027-01-13", "1月4日 – 1月10日"),
+        ("day", "2027-01-06", "2027-01-05", "2027-01-07", "1月6日 星期三"),
+    ],
+)
+def test_the_phones_arrows_step_by_whole_periods_and_the_heading_names_the_period(
+    client, org, settings, view, day, previous, following, period
+):
+    client.force_login(org.rep1)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    page = client.get(f"/calendar/?view={view}&date={day}")
+    assert (page.context["previous"].isoformat(), page.context["following"].isoformat()) == (previous, following)
+    assert f'<h2 class="h6 d-sm-none mb-2" data-testid="calendar-period">{period}</h2>' in page.content.decode()

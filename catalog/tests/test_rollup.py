@@ -91,6 +91,22 @@ def test_yesterdays_late_refund_reaches_the_figures(org, sales):
     assert_same_figures(users, year=today.year)
 
 
+def test_orders_in_the_first_hours_of_a_rolled_period_count(org, sales):
+    """An order placed between midnight and eight in the morning (Shanghai) is the previous day in
+    UTC: the roll-up counts it in its local month and day, on SQLite as on PostgreSQL."""
+    today = timezone.localdate()
+    customer = CustomerFactory(owner=org.rep1, department=org.team1, region="310104")
+    early = [timezone.make_aware(datetime.datetime(YEAR, 1, 1, 7, 30))]
+    if today.year == YEAR and today.day > 2:  # the month's first day is a closed, rolled day
+        early.append(timezone.make_aware(datetime.datetime(YEAR, today.month, 1, 0, 15)))
+    for placed_at in early:
+        place_order(customer=customer, amount="500", lines=[{"sku": "CLEAN-4"}], placed_at=placed_at)
+    assert_same_figures([org.admin, org.manager1, org.rep1])
+    january = analysis.business_analysis(org.admin, year=YEAR, by="month")["rows"][0]
+    assert january["key"] == f"{YEAR}-01"
+    assert SoldRollup.objects.filter(dim="month", grain="m", start=datetime.date(YEAR, 1, 1)).exists()
+
+
 def test_a_managers_own_customers_outside_their_departments_count_once(org, sales):
     outside = CustomerFactory(owner=org.manager1, department=org.sales2, region="320102")
     place_order(customer=outside, amount="700", lines=[{"sku": "CLEAN-4"}], channel="store", placed_at=at(2))

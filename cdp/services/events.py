@@ -149,8 +149,9 @@ def _claim_keys(client_id, items):
         return set()
     placeholders = ", ".join(["(%s, %s, %s)"] * len(items))
     params = []
+    adapt = connection.ops.adapt_datetimefield_value  # SQLite: UTC text, as the ORM stores and compares it
     for item in items:
-        params += [client_id or 0, item.key, item.at]
+        params += [client_id or 0, item.key, adapt(item.at)]
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO cdp_eventkey (client_id, key, at) VALUES {placeholders} "

@@ -119,3 +119,28 @@ def test_the_same_event_id_sent_in_parallel_is_stored_once(postgres):
 
     results = run_parallel([send for _ in range(6)])
     assert (results, Event.objects.count()) == ([(20, 0)] * 6, 20)
+
+
+def test_an_events_time_is_kept_as_one_instant_whatever_offset_the_client_sent(client, token):
+    """The idempotency key keeps the event's instant as the database keeps times (SQLite: UTC text),
+    so the nightly clean-up compares it like every other time: a key sent as 05:00-05:00 is 10:00
+    UTC, after a 09:00 UTC cut-off, and stays (the same event sent again is a duplicate)."""
+    from cdp.models import EventKey
+
+    customer = CustomerFactory()
+    sent = timezone.now().replace(microsecond=0) - datetime.timedelta(hours=3)
+    minus_five = datetime.timezone(datetime.timedelta(hours=-5))
+    body = [
+        {
+            "id": "late-night",
+            "type": "page_view",
+            "at": sent.astimezone(minus_five).isoformat(),
+            "customer": {"id": customer.pk},
+        }
+    ]
+    assert post(client, token, body).json() == {"accepted": 1, "duplicates": 0, "refused": []}
+    key = EventKey.objects.get(key="late-night")
+    assert key.at == sent
+    assert not EventKey.objects.filter(at__lt=sent - datetime.timedelta(hours=1)).exists()
+    assert EventKey.objects.filter(at__lt=sent + datetime.timedelta(hours=1)).count() == 1
+    assert post(client, token, body).json() == {"accepted": 1, "duplicates": 1, "refused": []}

@@ -208,10 +208,11 @@ def test_collections_split_the_plan_by_month_of_the_year_and_age_what_is_overdue
     assert data["planned_total"] == Decimal("40000.00")
     assert data["received_total"] == Decimal("4000.00")
     groups = {g["name"]: (g["planned"], g["received"], g["overdue"], g["ageing"]) for g in data["groups"]}
-    # the payment went to the December instalment: last year's, so not "received" in this year's plan
+    # the payment went to last year's December instalment, but it came in this year: received this
+    # year, in its department's row as in the total
     assert groups[mine.department.name] == (
         Decimal("20000.00"),
-        Decimal("0"),
+        Decimal("4000.00"),
         Decimal("26000.00"),
         [Decimal("10000.00"), Decimal("10000.00"), Decimal("6000.00"), Decimal("0")],
     )
@@ -222,6 +223,18 @@ def test_collections_split_the_plan_by_month_of_the_year_and_age_what_is_overdue
         "d90plus": Decimal("0"),
     }
     assert data["overdue_total"] == Decimal("56000.00")
+    for name in ("planned", "received", "overdue"):  # the rows add up to the cards
+        assert sum((g[name] for g in data["groups"]), Decimal(0)) == data[f"{name}_total"]
+    # a prepayment, matched to no instalment yet, is received in the rep's row as in the total
+    payments.record_payment(
+        contract=mine, amount=Decimal("500"), received_on=timezone.localdate(), actor=org.rep1, prepayment=True
+    )
+    data = selectors.collections(org.director, year=year, today=on)
+    assert data["received_total"] == Decimal("4500.00")
+    assert {g["id"]: g["received"] for g in data["groups"]} == {
+        org.rep1.pk: Decimal("4500.00"),
+        org.rep3.pk: Decimal(0),
+    }
     by_rep = selectors.collections(org.director, year=year, today=on)
     assert [g["id"] for g in by_rep["groups"]] == [org.rep1.pk, org.rep3.pk]  # by user name
     assert [g["overdue"] for g in by_rep["groups"]] == [Decimal("26000.00"), Decimal("30000.00")]

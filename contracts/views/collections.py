@@ -71,12 +71,12 @@ def collections(request: HttpRequest) -> HttpResponse:
     )
 
 
-def drill_down_period(query) -> list[str]:
+def drill_down_period(request) -> list[str]:
     """What the drill-down's rows are behind, as the dashboard's cell showed it: the year or the
     month (``2026``, ``2026-03``), the rep or the department, the channel, and for an overdue
     figure the bucket as of today (overdue figures count every year's instalments). Invalid or
     absent filters add nothing (the filter form says what is wrong with them)."""
-    form = InstalmentFilter(query, queryset=Instalment.objects.none()).form
+    form = InstalmentFilter(request.GET, queryset=Instalment.objects.none(), request=request).form
     if not form.is_valid():
         return []
     data = form.cleaned_data
@@ -119,7 +119,7 @@ class InstalmentListView(ScopedListView):
     card_fields = ("contract", "due_on", "amount")
 
     def get(self, request, *args, **kwargs):
-        parts = drill_down_period(request.GET)
+        parts = drill_down_period(request)
         # the heading, the XLSX's sheet and its file name say which figure the rows are behind
         self.title = " · ".join([str(type(self).title), *parts])
         self.export_name = "-".join(["instalments", *(p for p in parts if p[:1].isdigit())])

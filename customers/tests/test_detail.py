@@ -524,3 +524,27 @@ def test_360_view_shows_followups_opportunities_and_coupons(client, org):
     client.force_login(org.rep1)
     page = client.get(f"/customers/{customer.pk}/").content.decode()
     assert "约了周六试听" in page and "周末编程班" in page and coupon.code in page
+
+
+def test_the_360_lists_only_coupons_still_usable_with_the_year_they_end(client, org):
+    import datetime
+
+    from django.utils import timezone
+
+    from coupons.models import Coupon
+    from coupons.services import claim
+    from coupons.tests.factories import make_batch
+    from customers.tests.factories import CustomerFactory
+
+    customer = CustomerFactory(owner=org.rep1, name="钱多多")
+    batch = make_batch(org, per_day_limit=2)
+    held = claim(batch_code=batch.code, customer=customer, channel="app")
+    lapsed = claim(batch_code=batch.code, customer=customer, channel="app")
+    ends = timezone.localtime(held.valid_until)  # claimed today, usable for 7 days
+    # the nightly job has not marked it yet: still "claimed", but past its end
+    Coupon.objects.filter(pk=lapsed.pk).update(valid_until=timezone.now() - datetime.timedelta(hours=1))
+    client.force_login(org.rep1)
+    page = client.get(f"/customers/{customer.pk}/").content.decode()
+    panel = page[page.index('data-testid="coupons-held"') :]
+    panel = panel[: panel.index("</ul>")]
+    assert (held.code in panel, lapsed.code in panel, f"{ends:%Y-%m-%d}" in panel) == (True, False, True)

@@ -12,9 +12,9 @@
     initialView: el.dataset.view === "day" ? "timeGridDay" : el.dataset.view === "month" ? "dayGridMonth" : "timeGridWeek",
     initialDate: el.dataset.date,
     headerToolbar: { left: "prev,next today", center: "title", right: "dayGridMonth,timeGridWeek,timeGridDay" },
-    height: "auto",
-    slotMinTime: "07:00:00",
-    slotMaxTime: "23:59:59",
+    contentHeight: 640,  // the week and day grids scroll inside; they open at scrollTime
+    // the whole day (a reminder at 05:00 is still on the grid), opened at 07:00
+    scrollTime: "07:00:00",
     nowIndicator: true,
     events: { url: el.dataset.itemsUrl, extraParams: { team: el.dataset.team || "" } },
     eventDrop: function (info) {
