@@ -73,10 +73,10 @@ def test_a_rep_drags_todays_reminder_to_tomorrow_and_a_manager_sees_the_team(chr
     page.locator(f'#calendar-grid[data-moved="reminder:{reminder.pk}"]').wait_for(state="attached")
     moved = Reminder.objects.get(pk=reminder.pk)
     assert (timezone.localtime(moved.due_at).date(), timezone.localtime(moved.due_at).hour) == (tomorrow, 22)
-    # the week grid holds the whole day: tomorrow's 05:30 call is on it, before the 07:00 it opens at
+    # the week grid starts at 07:00, or earlier for an earlier item: tomorrow's 05:30 call is on it
     page.goto(f"{live_server.url}/calendar/?view=week&date={tomorrow.isoformat()}")
-    grid.locator(".fc-event", has_text="回访王女士").wait_for()
-    assert grid.locator(".fc-event", has_text="早班车前致电").count() == 1
+    grid.locator(".fc-event", has_text="早班车前致电").wait_for()
+    assert grid.locator(".fc-timegrid-slot-label[data-time='05:00:00']").count() == 1
     assert page.locator(".page-header .btn-group").evaluate_all("groups => groups.map(g => g.offsetParent)") == [
         None,
         None,

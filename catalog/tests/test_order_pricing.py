@@ -311,7 +311,7 @@ def test_the_order_form_shows_each_lines_price_and_policy_before_saving(client, 
     ]
     html = response.content.decode()
     assert '<td class="text-end fw-semibold" data-testid="price-preview-total">¥24,923.20</td>' in html
-    assert "目录中没有此 SKU：请填写价格" in html
+    assert "目录中没有此 SKU：请从列表中选择" in html  # saving refuses it beside its line
     assert "没有价格的明细不计入合计。" in html
     assert Order.objects.count() == 0
 

@@ -97,6 +97,8 @@ class Problems:
             self._add(f"console error: {message.text}{where}")
 
     def _request_failed(self, request):
+        if request.failure == "net::ERR_ABORTED":
+            return  # cancelled by the browser as the walk moved on to the next page, not refused
         self._add(f"request failed: {request.method} {request.url} ({request.failure})")
 
     def _response(self, response):

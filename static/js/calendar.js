@@ -12,9 +12,19 @@
     initialView: el.dataset.view === "day" ? "timeGridDay" : el.dataset.view === "month" ? "dayGridMonth" : "timeGridWeek",
     initialDate: el.dataset.date,
     headerToolbar: { left: "prev,next today", center: "title", right: "dayGridMonth,timeGridWeek,timeGridDay" },
-    contentHeight: 640,  // the week and day grids scroll inside; they open at scrollTime
-    // the whole day (a reminder at 05:00 is still on the grid), opened at 07:00
-    scrollTime: "07:00:00",
+    height: "auto",
+    // the week and day grids start at 07:00, or at the hour of an earlier item in view (a reminder
+    // at 05:00 is on the grid, not hidden above it)
+    slotMinTime: "07:00:00",
+    slotMaxTime: "23:59:59",
+    eventsSet: function (events) {
+      var earliest = 7;
+      events.forEach(function (event) {
+        if (!event.allDay && event.start) earliest = Math.min(earliest, event.start.getHours());
+      });
+      var wanted = (earliest < 10 ? "0" : "") + earliest + ":00:00";
+      if (calendar && calendar.getOption("slotMinTime") !== wanted) calendar.setOption("slotMinTime", wanted);
+    },
     nowIndicator: true,
     events: { url: el.dataset.itemsUrl, extraParams: { team: el.dataset.team || "" } },
     eventDrop: function (info) {
