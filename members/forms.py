@@ -4,6 +4,7 @@ fields; the rules that need the database (unique names, one rule per source) are
 from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from catalog.models import Sku
 from coupons.models import Batch
@@ -79,7 +80,7 @@ class EarnRuleForm(StyledFormMixin, forms.Form):
 
 class OfferForm(StyledFormMixin, forms.Form):
     batch = forms.ModelChoiceField(label=_("coupon batch"), queryset=Batch.objects.none())
-    points = forms.IntegerField(label=_("points"), min_value=1, max_value=10_000_000)
+    points = forms.IntegerField(label=pgettext_lazy("loyalty", "points"), min_value=1, max_value=10_000_000)
     is_active = forms.BooleanField(label=_("active"), required=False, initial=True)
 
     #: the batches an offer may hand out: approved and not ended

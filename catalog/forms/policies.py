@@ -1,6 +1,7 @@
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.ui import StyledFormMixin
 from customers.models import Order
@@ -72,7 +73,7 @@ class PriceCheckForm(StyledFormMixin, forms.Form):
         choices=[("", _("Any"))] + list(Order.Channel.choices),
     )
     on = forms.DateField(
-        label=_("day"),
+        label=pgettext_lazy("the day a price is asked for", "date"),
         required=False,
         initial=timezone.localdate,
         widget=forms.DateInput(),

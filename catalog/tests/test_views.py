@@ -331,3 +331,13 @@ def test_the_product_page_labels_its_code_as_the_product_code_not_a_coupon_code(
     page = response.content.decode()
     assert "产品编码</dt>" in page
     assert "券码" not in page
+
+
+def test_the_price_checks_day_reads_as_a_date_and_a_policy_without_dates_reads_no_limit(client, org, shelf, settings):
+    policy = PolicyFactory(name="长期九五折", category=shelf["category"], percent_off=Decimal(5))
+    client.force_login(org.admin)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    check = client.get(reverse("catalog:price_check"))
+    assert '<label class="form-label" for="id_on">日期</label>' in check.content.decode()
+    page = client.get(reverse("catalog:policy", args=[policy.pk])).content.decode()
+    assert '<dd class="col-sm-8">不限</dd>' in page

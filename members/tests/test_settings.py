@@ -260,3 +260,12 @@ def test_the_settings_menu_lists_the_three_pages_for_admins(client, org):
         True,
         True,
     ]
+
+
+def test_the_offer_form_and_the_tier_prompt_read_as_a_member_would(admin, tiers, settings):
+    admin.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    offers = admin.get(reverse("members:offers")).content.decode()
+    assert '<label class="form-label" for="id_points">积分' in offers
+    page = admin.get(reverse("members:tiers")).content.decode()
+    name = Tier.objects.order_by("position").first().name
+    assert f"删除等级“{name}”？" in page
