@@ -98,9 +98,12 @@ def _log_in(browser, base_url, username):
 
 
 def _builder(page, action):
-    """Do ``action`` in the segment builder and wait until htmx has swapped in the new builder."""
-    with page.expect_response(lambda r: "/marketing/segments/builder/" in r.url):
+    """Do ``action`` in the segment builder and wait until htmx has swapped in the new builder: the
+    answer to the request the action made, not to one still under way from the action before (that
+    one could satisfy the wait, and its late swap replace the builder the next action works on)."""
+    with page.expect_request(lambda r: "/marketing/segments/builder/" in r.url) as asked:
         action()
+    asked.value.response()
     page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
 
 
