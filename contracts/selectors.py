@@ -191,19 +191,22 @@ def collections(user, *, year: int, today: datetime.date | None = None, group: s
     )
     planned = {}
     merged = {}
+
+    def group_of(pk):
+        return merged.setdefault(
+            pk, {"planned": ZERO, "received": ZERO, "overdue": ZERO, "ageing": [ZERO] * len(buckets)}
+        )
+
     for row in rows:
         month = row["month"]
-        found = merged.setdefault(
-            row[key], {"planned": ZERO, "received": ZERO, "overdue": ZERO, "ageing": [ZERO] * len(buckets)}
-        )
+        found = group_of(row[key])
         if month is not None:
             planned[month] = planned.get(month, ZERO) + row["planned"]
             found["planned"] += row["planned"]
         found["overdue"] += row["overdue"]
         found["ageing"] = [total + row[code] for total, code in zip(found["ageing"], buckets)]
     for pk, total in received_by_group.items():
-        merged.setdefault(pk, {"planned": ZERO, "received": ZERO, "overdue": ZERO, "ageing": [ZERO] * len(buckets)})
-        merged[pk]["received"] = total
+        group_of(pk)["received"] = total
     months = [
         {
             "month": m,

@@ -71,12 +71,12 @@ def collections(request: HttpRequest) -> HttpResponse:
     )
 
 
-def drill_down_period(request) -> list[str]:
+def drill_down_period(form) -> list[str]:
     """What the drill-down's rows are behind, as the dashboard's cell showed it: the year or the
     month (``2026``, ``2026-03``), the rep or the department, the channel, and for an overdue
     figure the bucket as of today (overdue figures count every year's instalments). Invalid or
-    absent filters add nothing (the filter form says what is wrong with them)."""
-    form = InstalmentFilter(request.GET, queryset=Instalment.objects.none(), request=request).form
+    absent filters add nothing (the filter form says what is wrong with them). ``form``: the
+    drill-down's bound filter form."""
     if not form.is_valid():
         return []
     data = form.cleaned_data
@@ -118,12 +118,13 @@ class InstalmentListView(ScopedListView):
     title = gettext_lazy("Instalments")
     card_fields = ("contract", "due_on", "amount")
 
-    def get(self, request, *args, **kwargs):
-        parts = drill_down_period(request)
+    def get_filterset(self, filterset_class):
+        filterset = super().get_filterset(filterset_class)
+        parts = drill_down_period(filterset.form)
         # the heading, the XLSX's sheet and its file name say which figure the rows are behind
         self.title = " · ".join([str(type(self).title), *parts])
         self.export_name = "-".join(["instalments", *(p for p in parts if p[:1].isdigit())])
-        return super().get(request, *args, **kwargs)
+        return filterset
 
     def get_queryset(self):
         # the instalments the dashboard counts: those of active contracts

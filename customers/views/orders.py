@@ -125,7 +125,6 @@ def order_preview(request, customer_pk):
                 "price": price,
                 "typed": asked.get("price") is not None,
                 "policy": line.get("policy_name") or "",
-                "list_price": line.get("list_price"),
                 "known": "policy_price" in line,
                 "total": price * quantity if price is not None else None,
             }
